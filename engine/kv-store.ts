@@ -1,0 +1,50 @@
+// KvStore: the one interface between eau2's layers (DESIGN.md). The embedded Engine implements it
+// on a local directory; the cluster's ClusterClient implements it over the network; the dataframe
+// layer only ever sees this.
+
+export type KeyLike = Uint8Array | string;
+export type ValueLike = Uint8Array | string;
+
+export interface WriteOptions {
+  /** fdatasync the write-ahead log before resolving. */
+  sync?: boolean;
+  /** Cluster only: replicas that must hold the write before it resolves (number or 'all'). */
+  w?: number | 'all';
+}
+
+export type BatchOp =
+  | { type: 'put'; key: KeyLike; value: ValueLike }
+  | { type: 'del'; key: KeyLike };
+
+export interface Range {
+  gt?: KeyLike;
+  gte?: KeyLike;
+  lt?: KeyLike;
+  lte?: KeyLike;
+  /** Descending order. */
+  reverse?: boolean;
+  /** At most this many entries; -1 or undefined = unbounded. */
+  limit?: number;
+}
+
+export interface ReadOptions {
+  /** Cluster only: leader (default) | follower | any | local. */
+  read?: 'leader' | 'follower' | 'any' | 'local';
+}
+
+/** An async iterable of [key, value] that must be closed if not run to the end. */
+export interface KvIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
+  next(): Promise<[Uint8Array, Uint8Array] | undefined>;
+  close(): Promise<void>;
+}
+
+export interface KvStore {
+  /** The value, or undefined when the key is missing. */
+  get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined>;
+  put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void>;
+  del(key: KeyLike, opts?: WriteOptions): Promise<void>;
+  /** Atomic (per partition in a cluster). */
+  batch(ops: BatchOp[], opts?: WriteOptions): Promise<void>;
+  /** Sorted, bounded by `range`, closable. */
+  scan(range?: Range, opts?: ReadOptions): KvIterator;
+}

@@ -1,0 +1,49 @@
+// Byte-string helpers on the hot path: comparison without allocation, UTF-8 conversion.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Lexicographic unsigned-byte comparison of a[aStart,aEnd) and b[bStart,bEnd). */
+export function compareBytes(
+  a: Uint8Array,
+  b: Uint8Array,
+  aStart = 0,
+  aEnd = a.length,
+  bStart = 0,
+  bEnd = b.length,
+): number {
+  const la = aEnd - aStart;
+  const lb = bEnd - bStart;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - b[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+export function fromUtf8(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// The one error class of eau2. Every failure that is not an argument mistake (those throw TypeError)
+// carries a stable `code` that callers switch on, and the underlying error as `cause`.
+
+export const ErrorCode = {
+  CORRUPTION: 'CORRUPTION',
+  IO: 'IO',
+  NOT_OPEN: 'NOT_OPEN',
+  LOCKED: 'LOCKED',
+  NOT_LEADER: 'NOT_LEADER',
+  UNAVAILABLE: 'UNAVAILABLE',
+  TIMEOUT: 'TIMEOUT',
+  PROTOCOL: 'PROTOCOL',
+  TOO_LARGE: 'TOO_LARGE',
+  NOT_FOUND: 'NOT_FOUND',
+  INVALID: 'INVALID',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class Eau2Error extends Error {
+  readonly code: ErrorCode;
+  /** Free-form context: file name, offset, partition, ... */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'Eau2Error';
+    this.code = code;
+    if (opts.details) this.details = opts.details;
+  }
+}
+
+/** A checksum or structural failure in `file` at byte `offset`. Never returned as data. */
+export function corruption(file: string, offset: number, what: string): Eau2Error {
+  return new Eau2Error(ErrorCode.CORRUPTION, `corruption in ${file} at offset ${offset}: ${what}`, {
+    details: { file, offset },
+  });
+}
+
+export function ioError(op: string, path: string, cause: unknown): Eau2Error {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new Eau2Error(ErrorCode.IO, `${op} ${path}: ${msg}`, { cause, details: { op, path } });
+}
+
+export function isEau2Error(e: unknown, code?: ErrorCode): e is Eau2Error {
+  return e instanceof Eau2Error && (code === undefined || e.code === code);
+}

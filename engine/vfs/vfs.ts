@@ -1,0 +1,55 @@
+// All engine file I/O goes through this interface, so tests can substitute an in-memory filesystem
+// that loses unsynced data on a simulated power cut (mem-vfs.ts) or one that injects I/O errors
+// (error-vfs.ts). Paths are plain strings joined with '/'.
+
+/** A file opened for positional reads. Sync reads exist so a get can be served without a promise. */
+export interface RandomAccessFile {
+  readonly path: string;
+  /** Current size in bytes. */
+  size(): number;
+  /** Reads exactly `length` bytes at `position`, or fewer at end of file. */
+  read(position: number, length: number): Promise<Uint8Array>;
+  readSync(position: number, length: number): Uint8Array;
+  close(): Promise<void>;
+}
+
+/** A file opened for appending. Nothing is durable until `sync()` resolves. */
+export interface WritableFile {
+  readonly path: string;
+  /** Bytes appended so far (including any existing content when opened for append). */
+  size(): number;
+  append(data: Uint8Array): Promise<void>;
+  /** fdatasync: everything appended before the call is durable when it resolves. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileLock {
+  release(): Promise<void>;
+}
+
+export interface Vfs {
+  mkdirp(dir: string): Promise<void>;
+  /** Names (not paths) of the entries of `dir`; [] if it does not exist. */
+  readdir(dir: string): Promise<string[]>;
+  exists(path: string): Promise<boolean>;
+  /** Size in bytes, or -1 if the file does not exist. */
+  fileSize(path: string): Promise<number>;
+  openRandom(path: string): Promise<RandomAccessFile>;
+  /** Creates the file (truncating it) unless `append` is set, in which case writes go at the end. */
+  openWritable(path: string, opts?: { append?: boolean }): Promise<WritableFile>;
+  readFile(path: string): Promise<Uint8Array>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes the directory's entries (creations, renames, deletions) durable. */
+  syncDir(dir: string): Promise<void>;
+  /**
+   * Takes the database lock file at `path`, or throws an Eau2Error with code LOCKED if another
+   * open database (in this process or another live one) holds it.
+   */
+  lock(path: string): Promise<FileLock>;
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
