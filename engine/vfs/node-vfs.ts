@@ -84,6 +84,18 @@ class NodeWritableFile implements WritableFile {
       step();
     });
   }
+  appendSync(data: Uint8Array): void {
+    let done = 0;
+    try {
+      while (done < data.length) {
+        done += fs.writeSync(this.fd, data, done, data.length - done, this.length + done);
+      }
+    } catch (e) {
+      throw ioError('write', this.path, e);
+    } finally {
+      this.length += done;
+    }
+  }
   sync(): Promise<void> {
     return new Promise((resolve, reject) =>
       fs.fdatasync(this.fd, (err) => (err ? reject(ioError('fdatasync', this.path, err)) : resolve())),
