@@ -14,7 +14,7 @@ export interface Op {
   value: Uint8Array;
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 export function encodedBatchSize(ops: readonly Op[]): number {
   let n = BATCH_HEADER;
