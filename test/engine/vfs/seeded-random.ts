@@ -1,0 +1,44 @@
+// Deterministic randomness for tests: every test draws from a generator seeded from EAU2_SEED (or a
+// fixed default), and prints the seed if it fails, so a failure can be replayed exactly:
+//   EAU2_SEED=1234 npx vitest run test/engine/wal
+
+import { onTestFailed } from 'vitest';
+
+export interface Rng {
+  readonly seed: number;
+  /** Float in [0, 1). */
+  next(): number;
+  /** Integer in [lo, hi] inclusive. */
+  int(lo: number, hi: number): number;
+  bytes(n: number): Uint8Array;
+  pick<T>(xs: readonly T[]): T;
+}
+
+export const BASE_SEED = process.env.EAU2_SEED ? Number(process.env.EAU2_SEED) : 0x5eed;
+
+/** A generator for the current test; call inside a test so the seed is printed on failure. */
+export function seededRng(seed: number = BASE_SEED): Rng {
+  onTestFailed(() => {
+    console.error(`test failed with seed ${seed} (replay: EAU2_SEED=${seed})`);
+  });
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
+  return {
+    seed,
+    next,
+    int,
+    bytes(n) {
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = int(0, 255);
+      return b;
+    },
+    pick: (xs) => xs[int(0, xs.length - 1)]!,
+  };
+}
