@@ -1,0 +1,189 @@
+// A decoded data or index block: what the block cache holds. Decoding (once per cache miss) turns
+// the prefix-compressed entries of docs/format.md §5.2 into flat arrays, so that a lookup is a binary
+// search that compares bytes in place and a step is an index increment:
+//   keys    one buffer holding every full user key back to back, keyOff[i]..keyOff[i+1] is entry i
+//   seqs    Float64Array (sequences reach 2^53), kinds Uint8Array
+//   vals    Uint32Array of [start, end) pairs into the block's own bytes (values are never copied)
+// Every length and varint is bounds-checked while decoding: a block that passed its CRC but is still
+// malformed (a writer bug, or a collision) is CORRUPTION, never an out-of-range read or a wrong value.
+
+import { compareBytes } from '../util/bytes.js';
+import { getFixed32 } from '../util/coding.js';
+import { corruption } from '../util/errors.js';
+import { MAX_SEQUENCE } from '../format/internal-key.js';
+
+/** Smallest possible encoded entry: four 1-byte varints and the kind byte. */
+const MIN_ENTRY = 5;
+/** Approximate fixed cost of the object and its typed-array headers, charged to the cache. */
+const OBJECT_OVERHEAD = 400;
+
+// Decoder cursor, module-level so the varint reader returns a plain number without allocating.
+let cursor = 0;
+
+/** Reads a varint at `cursor` below `limit`; returns -1 if it runs past `limit` or exceeds 8 bytes. */
+function readVarint(buf: Uint8Array, limit: number): number {
+  let p = cursor;
+  if (p >= limit) return -1;
+  let b = buf[p++]!;
+  if (b < 0x80) {
+    cursor = p;
+    return b;
+  }
+  let result = b & 0x7f;
+  let mul = 128;
+  for (let i = 1; i < 8; i++) {
+    if (p >= limit) return -1;
+    b = buf[p++]!;
+    result += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      cursor = p;
+      return result;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
+
+export class Block {
+  /** Number of entries (>= 1). */
+  readonly count: number;
+  /** The block contents; values are views of it. */
+  readonly data: Uint8Array;
+  readonly keys: Uint8Array;
+  readonly keyOff: Uint32Array;
+  readonly seqs: Float64Array;
+  readonly kinds: Uint8Array;
+  readonly vals: Uint32Array;
+  /** Approximate bytes of memory this block holds, for the cache's byte bound. */
+  readonly charge: number;
+
+  private constructor(
+    data: Uint8Array,
+    count: number,
+    keys: Uint8Array,
+    keyOff: Uint32Array,
+    seqs: Float64Array,
+    kinds: Uint8Array,
+    vals: Uint32Array,
+  ) {
+    this.data = data;
+    this.count = count;
+    this.keys = keys;
+    this.keyOff = keyOff;
+    this.seqs = seqs;
+    this.kinds = kinds;
+    this.vals = vals;
+    this.charge = data.length + keys.length + count * 25 + OBJECT_OVERHEAD;
+  }
+
+  /**
+   * Decodes block contents (CRC already verified). `path` and `offset` name the block in errors.
+   * Throws CORRUPTION if the contents are not a well-formed block.
+   */
+  static decode(data: Uint8Array, path: string, offset: number, what = 'data'): Block {
+    const bad = (why: string): Error => corruption(path, offset, `malformed ${what} block: ${why}`);
+    if (data.length < 4 + MIN_ENTRY) throw bad(`${data.length} bytes is too short`);
+    const limit = data.length - 4;
+    const count = getFixed32(data, limit);
+    if (count < 1 || count > Math.floor(limit / MIN_ENTRY)) throw bad(`entry count ${count} does not fit`);
+
+    // Full keys can exceed the block size when prefixes are long and shared; grow by doubling.
+    let keys = new Uint8Array(limit);
+    let keysLen = 0;
+    const keyOff = new Uint32Array(count + 1);
+    const seqs = new Float64Array(count);
+    const kinds = new Uint8Array(count);
+    const vals = new Uint32Array(count * 2);
+    let prevLen = 0;
+    cursor = 0;
+    for (let i = 0; i < count; i++) {
+      const shared = readVarint(data, limit);
+      const unshared = readVarint(data, limit);
+      const valueLen = readVarint(data, limit);
+      const seq = readVarint(data, limit);
+      if (seq < 0 || valueLen < 0 || unshared < 0 || shared < 0) throw bad(`entry ${i} header runs past the end`);
+      if (shared > prevLen) throw bad(`entry ${i} shares ${shared} bytes of a ${prevLen}-byte key`);
+      if (seq > MAX_SEQUENCE) throw bad(`entry ${i} sequence ${seq} out of range`);
+      let p = cursor;
+      if (p >= limit) throw bad(`entry ${i} kind runs past the end`);
+      const kind = data[p++]!;
+      if (kind > 1) throw bad(`entry ${i} has unknown kind ${kind}`);
+      if (unshared > limit - p || valueLen > limit - p - unshared) throw bad(`entry ${i} runs past the end`);
+      const keyLen = shared + unshared;
+      if (keysLen + keyLen > keys.length) {
+        let cap = keys.length * 2;
+        while (cap < keysLen + keyLen) cap *= 2;
+        const grown = new Uint8Array(cap);
+        grown.set(keys.subarray(0, keysLen));
+        keys = grown;
+      }
+      const start = keysLen;
+      // Copy the shared prefix from the previous key, then the new suffix. Byte loops: keys are
+      // short, and copyWithin/set(subarray) cost a call and a view per entry.
+      const from = start - prevLen;
+      for (let j = 0; j < shared; j++) keys[start + j] = keys[from + j]!;
+      for (let j = 0; j < unshared; j++) keys[start + shared + j] = data[p + j]!;
+      keysLen = start + keyLen;
+      keyOff[i] = start;
+      p += unshared;
+      seqs[i] = seq;
+      kinds[i] = kind;
+      vals[2 * i] = p;
+      vals[2 * i + 1] = p + valueLen;
+      cursor = p + valueLen;
+      prevLen = keyLen;
+    }
+    keyOff[count] = keysLen;
+    if (cursor !== limit) throw bad(`${limit - cursor} bytes left after ${count} entries`);
+    // Release the slack if the guess was far too big (blocks of long values and short keys).
+    if (keys.length > 2 * keysLen + 64) keys = keys.slice(0, keysLen);
+    return new Block(data, count, keys, keyOff, seqs, kinds, vals);
+  }
+
+  /** Compares entry i's user key with `userKey` (unsigned bytes). */
+  compareUserKey(i: number, userKey: Uint8Array): number {
+    return compareBytes(this.keys, userKey, this.keyOff[i]!, this.keyOff[i + 1]!);
+  }
+
+  /** Index of the first entry >= (userKey, seq) in internal order (seq descending); count if none. */
+  seek(userKey: Uint8Array, seq: number): number {
+    const keys = this.keys;
+    const off = this.keyOff;
+    const seqs = this.seqs;
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareBytes(keys, userKey, off[mid]!, off[mid + 1]!);
+      if (c < 0 || (c === 0 && seqs[mid]! > seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Index of the last entry <= (userKey, seq) in internal order; -1 if none. */
+  seekForPrev(userKey: Uint8Array, seq: number): number {
+    const keys = this.keys;
+    const off = this.keyOff;
+    const seqs = this.seqs;
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareBytes(keys, userKey, off[mid]!, off[mid + 1]!);
+      if (c < 0 || (c === 0 && seqs[mid]! >= seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /** Entry i's user key, a view of the decoded keys. */
+  userKey(i: number): Uint8Array {
+    return this.keys.subarray(this.keyOff[i]!, this.keyOff[i + 1]!);
+  }
+
+  /** Entry i's value, a view of the block's bytes. */
+  value(i: number): Uint8Array {
+    return this.data.subarray(this.vals[2 * i]!, this.vals[2 * i + 1]!);
+  }
+}

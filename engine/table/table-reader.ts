@@ -1,0 +1,242 @@
+// Reads one SSTable (docs/format.md §5) synchronously: a get is served from the block cache or with
+// one pread, with no promise in the way (engine/vfs/vfs.ts readSync).
+//
+// open() reads the footer and, in one more read, the filter, properties and index blocks, checks
+// every checksum and bounds-checks every block handle, and keeps them for the life of the reader.
+// Data blocks are read on demand through the shared BlockCache, keyed by (file number, offset), and
+// checked before they are decoded: a bad block is a CORRUPTION error naming the file and the offset,
+// never data.
+
+import { corruption } from '../util/errors.js';
+import { MAX_SEQUENCE } from '../format/internal-key.js';
+import type { InternalIterator } from '../format/iterator.js';
+import type { RandomAccessFile } from '../vfs/vfs.js';
+import { Block } from './block.js';
+import type { BlockCache } from './block-cache.js';
+import { TableBloom } from './bloom.js';
+import { BLOCK_TRAILER_SIZE, decodeFooter, FOOTER_SIZE, unsealBlock } from './format.js';
+import type { BlockHandle } from './format.js';
+import { decodeProperties } from './properties.js';
+import type { TableProperties } from './properties.js';
+import { TableIterator } from './table-iterator.js';
+
+/** A block holds at least its entry count and one 5-byte entry. */
+const MIN_BLOCK_SIZE = 9;
+
+export interface TableGetResult {
+  /** Kind.VALUE or Kind.DELETE (a tombstone: the caller stops looking and reports not found). */
+  kind: number;
+  /** A view of the cached block; copy it to keep it past the block's eviction from memory pressure. */
+  value: Uint8Array;
+  seq: number;
+}
+
+export interface TableIteratorOptions {
+  /** Put the blocks this iterator reads into the cache (default true; compactions pass false). */
+  fillCache?: boolean;
+}
+
+export interface TableOpenOptions {
+  /** The size the manifest recorded; a file of any other size is refused as CORRUPTION. */
+  expectedSize?: number;
+}
+
+export interface TableReaderStats {
+  /** Gets answered "absent" by the bloom filter alone. */
+  filterNegatives: number;
+  /** Gets that passed the filter. */
+  filterPositives: number;
+  /** Gets that passed the filter but found no entry for the key (filter false positives). */
+  filterFalsePositives: number;
+  /** Data blocks read from the file (cache misses of this table). */
+  blockReads: number;
+}
+
+export class TableReader {
+  readonly file: RandomAccessFile;
+  readonly path: string;
+  readonly fileNumber: number;
+  readonly fileSize: number;
+  readonly properties: TableProperties;
+  /** Decoded index block: entry i separates data block i from i + 1. */
+  readonly index: Block;
+  readonly bloom: TableBloom;
+  private readonly cache: BlockCache;
+  private readonly blockOffsets: Float64Array;
+  private readonly blockSizes: Float64Array;
+  private readonly counters: TableReaderStats = { filterNegatives: 0, filterPositives: 0, filterFalsePositives: 0, blockReads: 0 };
+
+  private constructor(
+    file: RandomAccessFile,
+    fileNumber: number,
+    cache: BlockCache,
+    fileSize: number,
+    properties: TableProperties,
+    index: Block,
+    bloom: TableBloom,
+    blockOffsets: Float64Array,
+    blockSizes: Float64Array,
+  ) {
+    this.file = file;
+    this.path = file.path;
+    this.fileNumber = fileNumber;
+    this.cache = cache;
+    this.fileSize = fileSize;
+    this.properties = properties;
+    this.index = index;
+    this.bloom = bloom;
+    this.blockOffsets = blockOffsets;
+    this.blockSizes = blockSizes;
+  }
+
+  /**
+   * Opens a table synchronously. Throws CORRUPTION ("not an eau2 table") for a file that is too
+   * short or lacks the magic number, CORRUPTION for any checksum or structural failure, and INVALID
+   * for a table written in a newer format version.
+   */
+  static open(file: RandomAccessFile, fileNumber: number, cache: BlockCache, opts: TableOpenOptions = {}): TableReader {
+    const path = file.path;
+    const fileSize = file.size();
+    if (opts.expectedSize !== undefined && opts.expectedSize !== fileSize) {
+      throw corruption(path, Math.min(fileSize, opts.expectedSize), `table is ${fileSize} bytes, expected ${opts.expectedSize}`);
+    }
+    if (fileSize < FOOTER_SIZE) {
+      throw corruption(path, 0, `not an eau2 table: ${fileSize} bytes is shorter than the ${FOOTER_SIZE}-byte footer`);
+    }
+    const footer = decodeFooter(file.readSync(fileSize - FOOTER_SIZE, FOOTER_SIZE), fileSize, path);
+
+    // Filter, properties and index lie back to back before the footer (checked by decodeFooter).
+    const metaStart = footer.filter.offset;
+    const meta = file.readSync(metaStart, fileSize - FOOTER_SIZE - metaStart);
+    const section = (h: BlockHandle, what: string): Uint8Array => {
+      const from = h.offset - metaStart;
+      return unsealBlock(meta.subarray(from, from + h.size + BLOCK_TRAILER_SIZE), h, path, what);
+    };
+    const filterContents = section(footer.filter, 'filter');
+    const propsContents = section(footer.properties, 'properties');
+    const indexContents = section(footer.index, 'index');
+
+    const bloom = TableBloom.decode(filterContents);
+    if (typeof bloom === 'string') throw corruption(path, footer.filter.offset, bloom);
+    const properties = decodeProperties(propsContents);
+    if (typeof properties === 'string') throw corruption(path, footer.properties.offset, `malformed properties block: ${properties}`);
+    if (properties.dataSize !== metaStart || properties.formatVersion !== footer.version) {
+      throw corruption(path, footer.properties.offset, 'properties disagree with the footer');
+    }
+    const index = Block.decode(indexContents, path, footer.index.offset, 'index');
+    if (index.count !== properties.dataBlocks) {
+      throw corruption(path, footer.index.offset, `index has ${index.count} entries for ${properties.dataBlocks} data blocks`);
+    }
+
+    // Data blocks tile [0, dataSize) in order; anything else in a handle is damage.
+    const n = index.count;
+    const blockOffsets = new Float64Array(n);
+    const blockSizes = new Float64Array(n);
+    let expect = 0;
+    for (let i = 0; i < n; i++) {
+      const h = decodeHandle(index, i);
+      if (h === undefined || h.offset !== expect || h.size < MIN_BLOCK_SIZE || h.offset + h.size + BLOCK_TRAILER_SIZE > metaStart) {
+        throw corruption(path, footer.index.offset, `index entry ${i} has an invalid block handle`);
+      }
+      blockOffsets[i] = h.offset;
+      blockSizes[i] = h.size;
+      expect = h.offset + h.size + BLOCK_TRAILER_SIZE;
+    }
+    if (expect !== metaStart) throw corruption(path, footer.index.offset, 'data blocks do not end where the filter starts');
+    return new TableReader(file, fileNumber, cache, fileSize, properties, index, bloom, blockOffsets, blockSizes);
+  }
+
+  /** Number of data blocks. */
+  get blockCount(): number {
+    return this.index.count;
+  }
+
+  /** False iff the bloom filter says this table holds no entry for `userKey`. */
+  mayContain(userKey: Uint8Array): boolean {
+    return this.bloom.mayContain(userKey);
+  }
+
+  /**
+   * The newest entry for `userKey` with sequence <= `seq`, or undefined if the table has none.
+   * Kind DELETE is a tombstone, returned as such. Synchronous; with the block cached this allocates
+   * only the result and its value view.
+   */
+  get(userKey: Uint8Array, seq: number): TableGetResult | undefined {
+    if (!this.bloom.mayContain(userKey)) {
+      this.counters.filterNegatives++;
+      return undefined;
+    }
+    this.counters.filterPositives++;
+    const index = this.index;
+    const n = index.count;
+    // The first separator >= (userKey, seq) names the only block that can hold the first entry >= it;
+    // the loop moves on only if a separator equals its block's last key and the entry is further on.
+    for (let bi = index.seek(userKey, seq); bi < n; bi++) {
+      const block = this.dataBlock(bi, true);
+      const i = block.seek(userKey, seq);
+      if (i < block.count) {
+        if (block.compareUserKey(i, userKey) !== 0) break;
+        return { kind: block.kinds[i]!, value: block.value(i), seq: block.seqs[i]! };
+      }
+    }
+    this.counters.filterFalsePositives++;
+    return undefined;
+  }
+
+  /** A two-level iterator (index, then data blocks) over every entry, in internal order. */
+  iterator(opts: TableIteratorOptions = {}): InternalIterator {
+    return new TableIterator(this, opts.fillCache ?? true);
+  }
+
+  /** Approximate file offset where entries for `userKey` begin: for stats and compaction picking. */
+  approximateOffsetOf(userKey: Uint8Array): number {
+    const bi = this.index.seek(userKey, MAX_SEQUENCE);
+    return bi < this.index.count ? this.blockOffsets[bi]! : this.properties.dataSize;
+  }
+
+  stats(): TableReaderStats {
+    return { ...this.counters };
+  }
+
+  /** Closes the file. Cached blocks stay valid (a table never changes); evict them when deleting it. */
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  /**
+   * Data block `bi`, from the cache or read, checked and decoded. REQUIRES: 0 <= bi < blockCount.
+   * `fillCache` false leaves a block read from the file out of the cache.
+   */
+  dataBlock(bi: number, fillCache: boolean): Block {
+    const offset = this.blockOffsets[bi]!;
+    const cached = this.cache.get(this.fileNumber, offset);
+    if (cached !== undefined) return cached;
+    const size = this.blockSizes[bi]!;
+    this.counters.blockReads++;
+    const raw = this.file.readSync(offset, size + BLOCK_TRAILER_SIZE);
+    const block = Block.decode(unsealBlock(raw, { offset, size }, this.path, 'data'), this.path, offset);
+    if (fillCache) this.cache.set(this.fileNumber, offset, block);
+    return block;
+  }
+}
+
+/** Decodes index entry i's value: varint offset, varint size, nothing after. */
+function decodeHandle(index: Block, i: number): BlockHandle | undefined {
+  const v = index.value(i);
+  let at = 0;
+  const varint = (): number => {
+    let result = 0;
+    let mul = 1;
+    for (let k = 0; k < 8 && at < v.length; k++) {
+      const b = v[at++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    return -1;
+  };
+  const offset = varint();
+  const size = varint();
+  if (offset < 0 || size < 0 || at !== v.length) return undefined;
+  return { offset, size };
+}
