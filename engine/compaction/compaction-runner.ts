@@ -1,0 +1,74 @@
+// Runs compaction jobs off the main thread on one long-lived worker. Under vitest/tsx the sources
+// are TypeScript, which a worker cannot load by itself; then the worker bootstraps tsx first.
+
+import { Worker } from 'node:worker_threads';
+import { Eau2Error, ErrorCode } from '../util/errors.js';
+import { runCompactionJob, type CompactionJob, type CompactionResult } from './compaction-job.js';
+
+type Pending = { resolve: (r: CompactionResult) => void; reject: (e: Error) => void };
+
+export class CompactionRunner {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly useWorker: boolean) {}
+
+  private start(): Worker {
+    const url = new URL('./compaction-worker.js', import.meta.url);
+    const isTs = import.meta.url.endsWith('.ts');
+    const w = isTs
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(
+            new URL('./compaction-worker.ts', import.meta.url).href,
+          )}); })`,
+          { eval: true },
+        )
+      : new Worker(url);
+    w.unref();
+    w.on('message', (msg: { id: number; result?: CompactionResult; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error) {
+        const code = (msg.error.code as ErrorCode | undefined) ?? ErrorCode.IO;
+        p.reject(new Eau2Error(code in ErrorCode ? code : ErrorCode.IO, msg.error.message, { details: msg.error.details }));
+      } else p.resolve(msg.result!);
+    });
+    const fail = (e: Error): void => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+      this.worker = null;
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (this.pending.size > 0) fail(new Error(`compaction worker exited with code ${code}`));
+      this.worker = null;
+    });
+    return w;
+  }
+
+  run(job: CompactionJob): Promise<CompactionResult> {
+    if (!this.useWorker) {
+      try {
+        return Promise.resolve(runCompactionJob(job));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    if (!this.worker) this.worker = this.start();
+    const id = this.nextId++;
+    const w = this.worker;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Input buffers are not transferred: they may be views of pooled memory.
+      w.postMessage({ id, job });
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}

@@ -1,0 +1,410 @@
+// The engine core: recovery, the write path (WAL + memtable, group commit), reads, iterators and
+// snapshots. Flushes and compactions live in background.ts; this file owns the state they share.
+// The public, argument-checking facade is engine.ts.
+
+import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
+import { compareBytes } from '../util/bytes.js';
+import { joinPath, type WritableFile } from '../vfs/vfs.js';
+import { Kind } from '../format/internal-key.js';
+import type { InternalIterator } from '../format/iterator.js';
+import { decodeBatch, encodeBatch, type Op } from '../batch/write-batch.js';
+import { Memtable, type MemGetResult } from '../memtable/memtable.js';
+import { LogWriter } from '../wal/log-writer.js';
+import { readLog } from '../wal/log-reader.js';
+import { BlockCache } from '../table/block-cache.js';
+import { VersionSet } from '../version/version-set.js';
+import { VersionEdit } from '../version/version-edit.js';
+import type { Version } from '../version/version.js';
+import { MergingIterator } from '../iter/merging-iterator.js';
+import { LevelIterator } from '../iter/level-iterator.js';
+import { DbIterator, type Bounds } from '../iter/db-iterator.js';
+import { TableCache, logName } from './table-cache.js';
+import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
+import { Background } from './background.js';
+import { Counters } from './counters.js';
+
+interface Writer {
+  ops: Op[];
+  sync: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** File names an eau2 directory may hold; anything else means the directory is not ours. */
+const OUR_FILES = /^(LOCK|CURRENT|CURRENT\.tmp|MANIFEST-\d+|\d+\.log|\d+\.sst)$/;
+
+export class DbImpl {
+  readonly opts: ResolvedOptions;
+  readonly versions: VersionSet;
+  readonly blockCache: BlockCache;
+  readonly tables: TableCache;
+  readonly counters = new Counters();
+  readonly bg: Background;
+  mem!: Memtable;
+  /** Immutable memtables waiting for their flush, oldest first. */
+  imms: Memtable[] = [];
+  private log!: LogWriter;
+  private logFile!: WritableFile;
+  private writers: Writer[] = [];
+  private commitScheduled = false;
+  private committing = false;
+  /** seq -> number of open snapshots (explicit and iterators') at that sequence. */
+  private readonly snapshots = new Map<number, number>();
+  private lock: { release(): Promise<void> } | undefined;
+  closed = false;
+  /** A failed WAL write or background job: the database refuses writes from then on. */
+  bgError: Error | undefined;
+
+  private constructor(
+    readonly dir: string,
+    opts: EngineOptions,
+  ) {
+    this.opts = resolveOptions(opts);
+    this.blockCache = new BlockCache(this.opts.blockCacheBytes);
+    this.versions = new VersionSet(this.opts.vfs, dir, {
+      level1Bytes: this.opts.level1Bytes,
+      levelMultiplier: this.opts.levelMultiplier,
+      targetFileSize: this.opts.targetFileSize,
+      maxManifestBytes: 4 * 1024 * 1024,
+    });
+    this.tables = new TableCache(this.opts.vfs, dir, this.blockCache);
+    this.bg = new Background(this);
+  }
+
+  static async open(dir: string, opts: EngineOptions = {}): Promise<DbImpl> {
+    const db = new DbImpl(dir, opts);
+    await db.recover();
+    return db;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private async recover(): Promise<void> {
+    const vfs = this.opts.vfs;
+    const entries = await vfs.readdir(this.dir);
+    const exists = entries.includes('CURRENT');
+    if (!exists) {
+      const foreign = entries.filter((n) => !OUR_FILES.test(n));
+      if (foreign.length > 0) {
+        throw new Eau2Error(
+          ErrorCode.INVALID,
+          `${this.dir} is not an eau2 database (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''})`,
+          { details: { dir: this.dir } },
+        );
+      }
+      if (!this.opts.createIfMissing) {
+        throw new Eau2Error(ErrorCode.NOT_FOUND, `${this.dir} does not exist (createIfMissing is false)`);
+      }
+      await vfs.mkdirp(this.dir);
+    } else if (this.opts.errorIfExists) {
+      throw new Eau2Error(ErrorCode.INVALID, `${this.dir} already exists (errorIfExists is set)`);
+    }
+    this.lock = await vfs.lock(joinPath(this.dir, 'LOCK'));
+    try {
+      await this.versions.recover();
+      for (const level of this.versions.current.files) for (const f of level) await this.tables.open(f.number);
+      const edit = new VersionEdit();
+      await this.replayLogs(entries, edit);
+      const logNumber = this.versions.newFileNumber();
+      this.logFile = await vfs.openWritable(joinPath(this.dir, logName(logNumber)));
+      this.log = new LogWriter(this.logFile);
+      this.mem = new Memtable(logNumber);
+      edit.logNumber = logNumber;
+      await this.versions.logAndApply(edit);
+      await vfs.syncDir(this.dir);
+      await this.bg.deleteObsoleteFiles();
+      this.bg.maybeSchedule();
+    } catch (e) {
+      await this.tables.closeAll().catch(() => undefined);
+      await this.versions.close().catch(() => undefined);
+      await this.lock.release();
+      throw e;
+    }
+  }
+
+  /** Replays WAL files not yet covered by tables; their contents become level-0 tables. */
+  private async replayLogs(entries: string[], edit: VersionEdit): Promise<void> {
+    const logs = entries
+      .map((n) => /^(\d+)\.log$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .filter((n) => n >= this.versions.logNumber)
+      .sort((a, b) => a - b);
+    let maxSeq = this.versions.lastSequence;
+    for (const num of logs) {
+      const path = joinPath(this.dir, logName(num));
+      const { records } = await readLog(this.opts.vfs, path);
+      let mem = new Memtable(num);
+      for (const rec of records) {
+        const batch = decodeBatch(rec.payload);
+        if (typeof batch === 'string') throw corruption(path, rec.offset, batch);
+        batch.ops.forEach((op, i) => mem.add(batch.firstSeq + i, op.kind, op.key, op.value));
+        maxSeq = Math.max(maxSeq, batch.firstSeq + batch.ops.length - 1);
+        if (mem.approximateBytes() >= this.opts.memtableBytes) {
+          const meta = await this.bg.writeLevel0Table(mem);
+          if (meta) edit.addFile(0, meta);
+          mem = new Memtable(num);
+        }
+      }
+      if (mem.count() > 0) {
+        const meta = await this.bg.writeLevel0Table(mem);
+        if (meta) edit.addFile(0, meta);
+      }
+      this.counters.walBytesRecovered += records.reduce((n, r) => n + r.payload.length, 0);
+    }
+    this.versions.lastSequence = maxSeq;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  write(ops: Op[], sync: boolean): Promise<void> {
+    if (this.closed) return Promise.reject(notOpen());
+    if (this.bgError) return Promise.reject(this.bgError);
+    return new Promise((resolve, reject) => {
+      this.writers.push({ ops, sync, resolve, reject });
+      if (!this.commitScheduled && !this.committing) {
+        this.commitScheduled = true;
+        // Writers issued in the same turn of the event loop join one group: one WAL write and at
+        // most one fdatasync for all of them.
+        queueMicrotask(() => void this.commitLoop());
+      }
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    this.commitScheduled = false;
+    if (this.committing) return;
+    this.committing = true;
+    try {
+      while (this.writers.length > 0) {
+        if (this.bgError) throw this.bgError;
+        if (this.needsRoom()) await this.makeRoomForWrite();
+        const group = this.writers;
+        this.writers = [];
+        await this.commitGroup(group);
+      }
+    } catch (e) {
+      const err = e as Error;
+      if (!this.bgError) this.bgError = err;
+      for (const w of this.writers) w.reject(err);
+      this.writers = [];
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitGroup(group: Writer[]): Promise<void> {
+    let seq = this.versions.lastSequence + 1;
+    let sync = false;
+    const records: Uint8Array[] = [];
+    for (const w of group) {
+      const rec = encodeBatch(seq, w.ops);
+      this.log.addRecord(rec);
+      records.push(rec);
+      seq += w.ops.length;
+      if (w.sync) sync = true;
+    }
+    try {
+      const before = this.log.offset();
+      this.log.flushSync();
+      this.counters.walBytes += this.log.offset() - before;
+      if (sync) {
+        await this.log.sync();
+        this.counters.walSyncs++;
+      }
+    } catch (e) {
+      // What reached the log is unknown: refuse further writes rather than risk a hole.
+      this.bgError = e as Error;
+      for (const w of group) w.reject(e);
+      throw e;
+    }
+    // The memtable keeps views into the encoded records: one allocation per batch, no copies.
+    for (const rec of records) {
+      const b = decodeBatch(rec);
+      if (typeof b === 'string') throw new Error(`internal: batch round trip failed: ${b}`);
+      for (let i = 0; i < b.ops.length; i++) {
+        const op = b.ops[i]!;
+        this.mem.add(b.firstSeq + i, op.kind, op.key, op.value);
+        this.counters.userBytes += op.key.length + op.value.length;
+      }
+    }
+    this.versions.lastSequence = seq - 1;
+    this.counters.writes += group.length;
+    this.counters.writeGroups++;
+    for (const w of group) w.resolve();
+  }
+
+  private needsRoom(): boolean {
+    return (
+      this.mem.approximateBytes() >= this.opts.memtableBytes ||
+      this.versions.current.numFiles(0) >= this.opts.l0SlowdownTrigger
+    );
+  }
+
+  private async makeRoomForWrite(): Promise<void> {
+    let delayed = false;
+    for (;;) {
+      if (this.bgError) throw this.bgError;
+      const l0 = this.versions.current.numFiles(0);
+      if (!delayed && l0 >= this.opts.l0SlowdownTrigger) {
+        // Level 0 is backing up: give compaction a millisecond per write group rather than
+        // letting writers run into the hard stop.
+        const t = performance.now();
+        await new Promise((r) => setTimeout(r, 1));
+        this.counters.stallMs += performance.now() - t;
+        this.counters.slowdowns++;
+        delayed = true;
+      } else if (this.mem.approximateBytes() < this.opts.memtableBytes) {
+        return;
+      } else if (this.imms.length >= this.opts.maxImmutableMemtables || l0 >= this.opts.l0StopTrigger) {
+        const t = performance.now();
+        this.counters.stops++;
+        await this.bg.waitForProgress();
+        this.counters.stallMs += performance.now() - t;
+      } else {
+        await this.switchMemtable();
+      }
+    }
+  }
+
+  /** Makes the memtable immutable, starts a new WAL for the next one, and schedules the flush. */
+  async switchMemtable(): Promise<void> {
+    const num = this.versions.newFileNumber();
+    const file = await this.opts.vfs.openWritable(joinPath(this.dir, logName(num)));
+    // The new log's directory entry must be durable before a synced write in it is acknowledged.
+    await this.opts.vfs.syncDir(this.dir);
+    const oldLog = this.log;
+    this.imms.push(this.mem);
+    this.mem = new Memtable(num);
+    this.log = new LogWriter(file);
+    this.logFile = file;
+    await oldLog.close();
+    this.bg.maybeSchedule();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The newest visible version of `key` at `seq`, from memtables then tables. */
+  private lookup(key: Uint8Array, seq: number): MemGetResult | undefined {
+    let r = this.mem.get(key, seq);
+    if (r) return r;
+    for (let i = this.imms.length - 1; i >= 0; i--) {
+      r = this.imms[i]!.get(key, seq);
+      if (r) return r;
+    }
+    return this.lookupVersion(this.versions.current, key, seq);
+  }
+
+  private lookupVersion(v: Version, key: Uint8Array, seq: number): MemGetResult | undefined {
+    const l0 = v.files[0]!;
+    for (let i = l0.length - 1; i >= 0; i--) {
+      const f = l0[i]!;
+      if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
+      const r = this.tables.get(f.number).get(key, seq);
+      if (r) return r;
+    }
+    for (let level = 1; level < v.files.length; level++) {
+      const files = v.files[level]!;
+      if (files.length === 0) continue;
+      const idx = v.findFile(level, key);
+      if (idx >= files.length) continue;
+      const f = files[idx]!;
+      if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
+      const r = this.tables.get(f.number).get(key, seq);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  getSync(key: Uint8Array, snapshotSeq?: number): Uint8Array | undefined {
+    if (this.closed) throw notOpen();
+    const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence);
+    this.counters.gets++;
+    if (r === undefined || r.kind !== Kind.VALUE) return undefined;
+    return r.value.slice();
+  }
+
+  // ---------------------------------------------------------------- snapshots and iterators
+
+  acquireSnapshot(seq = this.versions.lastSequence): number {
+    this.snapshots.set(seq, (this.snapshots.get(seq) ?? 0) + 1);
+    return seq;
+  }
+
+  releaseSnapshot(seq: number): void {
+    const n = this.snapshots.get(seq);
+    if (n === undefined) return;
+    if (n <= 1) this.snapshots.delete(seq);
+    else this.snapshots.set(seq, n - 1);
+  }
+
+  /** The oldest sequence some reader may still need; compaction keeps what it can see. */
+  smallestSnapshot(): number {
+    let min = this.versions.lastSequence;
+    for (const s of this.snapshots.keys()) if (s < min) min = s;
+    return min;
+  }
+
+  snapshotCount(): number {
+    let n = 0;
+    for (const c of this.snapshots.values()) n += c;
+    return n;
+  }
+
+  /**
+   * A positioned-on-demand iterator over the state at `seq`. The caller must call the returned
+   * release() when done: it unpins the Version whose files the iterator reads.
+   */
+  newIterator(seq: number, bounds: Bounds, reverse: boolean): { it: DbIterator; release: () => void } {
+    if (this.closed) throw notOpen();
+    const v = this.versions.current;
+    v.ref();
+    const children: InternalIterator[] = [this.mem.iterator()];
+    for (let i = this.imms.length - 1; i >= 0; i--) children.push(this.imms[i]!.iterator());
+    const l0 = v.files[0]!;
+    for (let i = l0.length - 1; i >= 0; i--) children.push(this.tables.get(l0[i]!.number).iterator());
+    for (let level = 1; level < v.files.length; level++) {
+      const files = v.files[level]!;
+      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.get(f.number).iterator()));
+    }
+    const it = new DbIterator(new MergingIterator(children), seq, bounds, reverse);
+    let released = false;
+    return {
+      it,
+      release: () => {
+        if (released) return;
+        released = true;
+        it.close();
+        this.versions.unref(v);
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Let queued writes finish first: they were accepted before close() was called.
+    while (this.committing || this.writers.length > 0 || this.commitScheduled) {
+      await new Promise((r) => setImmediate(r));
+    }
+    this.closed = true;
+    await this.bg.stop();
+    try {
+      if (!this.bgError) await this.log.sync();
+    } finally {
+      await this.log.close().catch(() => undefined);
+      await this.tables.closeAll();
+      await this.versions.close();
+      await this.lock?.release();
+    }
+  }
+}
+
+function compareOutside(key: Uint8Array, lo: Uint8Array, hi: Uint8Array): boolean {
+  return compareBytes(key, lo) < 0 || compareBytes(key, hi) > 0;
+}
+
+export function notOpen(): Eau2Error {
+  return new Eau2Error(ErrorCode.NOT_OPEN, 'database is not open');
+}

@@ -1,0 +1,85 @@
+// Engine.stats(): a typed snapshot of the engine's shape and counters, cheap enough to poll.
+
+import type { DbImpl } from './db/db-impl.js';
+
+export interface LevelStats {
+  level: number;
+  files: number;
+  bytes: number;
+}
+
+export interface EngineStats {
+  levels: LevelStats[];
+  /** Bytes in the active memtable plus immutable memtables waiting for flush. */
+  memtableBytes: number;
+  immutableMemtables: number;
+  lastSequence: number;
+  /** Key + value bytes written by the application. */
+  userBytesWritten: number;
+  walBytesWritten: number;
+  walSyncs: number;
+  flushBytesWritten: number;
+  compactionBytesRead: number;
+  compactionBytesWritten: number;
+  /** (WAL + flush + compaction bytes written) / user bytes written. */
+  writeAmplification: number;
+  flushes: number;
+  compactions: number;
+  trivialMoves: number;
+  compactionMs: number;
+  writes: number;
+  writeGroups: number;
+  gets: number;
+  blockCache: { hits: number; misses: number; hitRate: number; bytes: number; capacity: number; entries: number };
+  stallMs: number;
+  slowdowns: number;
+  stops: number;
+  openSnapshots: number;
+  liveBytes: number;
+}
+
+export function collectStats(db: DbImpl): EngineStats {
+  const c = db.counters;
+  const v = db.versions.current;
+  const levels = v.files.map((files, level) => ({
+    level,
+    files: files.length,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+  }));
+  const written = c.walBytes + c.flushBytes + c.compactionBytesWritten;
+  const cache = db.blockCache.stats();
+  const lookups = cache.hits + cache.misses;
+  return {
+    levels,
+    memtableBytes: db.mem.approximateBytes() + db.imms.reduce((n, m) => n + m.approximateBytes(), 0),
+    immutableMemtables: db.imms.length,
+    lastSequence: db.versions.lastSequence,
+    userBytesWritten: c.userBytes,
+    walBytesWritten: c.walBytes,
+    walSyncs: c.walSyncs,
+    flushBytesWritten: c.flushBytes,
+    compactionBytesRead: c.compactionBytesRead,
+    compactionBytesWritten: c.compactionBytesWritten,
+    writeAmplification: c.userBytes === 0 ? 0 : written / c.userBytes,
+    flushes: c.flushes,
+    compactions: c.compactions,
+    trivialMoves: c.trivialMoves,
+    compactionMs: Math.round(c.compactionMs),
+    writes: c.writes,
+    writeGroups: c.writeGroups,
+    gets: c.gets,
+    blockCache: {
+      hits: cache.hits,
+      misses: cache.misses,
+      hitRate: lookups === 0 ? 0 : cache.hits / lookups,
+      bytes: cache.bytes,
+      capacity: cache.capacity,
+      entries: cache.entries,
+    },
+    stallMs: Math.round(c.stallMs),
+    slowdowns: c.slowdowns,
+    stops: c.stops,
+    openSnapshots: db.snapshotCount(),
+    liveBytes: levels.reduce((n, l) => n + l.bytes, 0),
+  };
+}
