@@ -2,6 +2,8 @@
 // are TypeScript, which a worker cannot load by itself; then the worker bootstraps tsx first.
 
 import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Eau2Error, ErrorCode } from '../util/errors.js';
 import { runCompactionJob, type CompactionJob, type CompactionResult } from './compaction-job.js';
 
@@ -17,14 +19,19 @@ export class CompactionRunner {
   private start(): Worker {
     const url = new URL('./compaction-worker.js', import.meta.url);
     const isTs = import.meta.url.endsWith('.ts');
-    const w = isTs
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(
-            new URL('./compaction-worker.ts', import.meta.url).href,
-          )}); })`,
-          { eval: true },
-        )
-      : new Worker(url);
+    let w: Worker;
+    if (isTs) {
+      // Resolved from this file, not the process's working directory; require.resolve finds tsx's
+      // CommonJS build of the API, whose ESM twin sits beside it.
+      const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+      const entry = new URL('./compaction-worker.ts', import.meta.url).href;
+      w = new Worker(
+        `import(${JSON.stringify(api)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(entry)}); })`,
+        { eval: true },
+      );
+    } else {
+      w = new Worker(url);
+    }
     w.unref();
     w.on('message', (msg: { id: number; result?: CompactionResult; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
       const p = this.pending.get(msg.id);
