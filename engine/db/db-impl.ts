@@ -197,6 +197,7 @@ export class DbImpl {
     let seq = this.versions.lastSequence + 1;
     let sync = false;
     const records: Uint8Array[] = [];
+    const logStart = this.log.offset();
     for (const w of group) {
       const rec = encodeBatch(seq, w.ops);
       this.log.addRecord(rec);
@@ -205,9 +206,8 @@ export class DbImpl {
       if (w.sync) sync = true;
     }
     try {
-      const before = this.log.offset();
       this.log.flushSync();
-      this.counters.walBytes += this.log.offset() - before;
+      this.counters.walBytes += this.log.offset() - logStart;
       if (sync) {
         await this.log.sync();
         this.counters.walSyncs++;

@@ -1,0 +1,266 @@
+// The public Engine API: argument checking, errors with stable codes, locking, durability
+// options, group commit, ordering, iterator behaviour.
+
+import { afterEach, describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Engine, isEau2Error } from '../../../engine/index.js';
+import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
+import { ErrorVfs } from '../../../engine/vfs/error-vfs.js';
+import { LogWriter } from '../../../engine/wal/log-writer.js';
+import { VersionEdit } from '../../../engine/version/version-edit.js';
+
+const dec = new TextDecoder();
+const str = (v: Uint8Array | undefined) => (v === undefined ? undefined : dec.decode(v));
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'eau2-api-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(isEau2Error(e), `expected an Eau2Error, got ${String(e)}`).toBe(true);
+    expect((e as { code: string }).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected an error with code ${code}`);
+}
+
+describe('bad arguments are refused and change nothing', () => {
+  test('null, undefined and non-byte keys and values reject with TypeError', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    await db.put('a', '1');
+    const seq = db.stats().lastSequence;
+    for (const bad of [null, undefined, 42, {}, [1, 2]]) {
+      await expect(db.put(bad as never, 'x')).rejects.toThrow(TypeError);
+      await expect(db.put('k', bad as never)).rejects.toThrow(TypeError);
+      await expect(db.get(bad as never)).rejects.toThrow(TypeError);
+      await expect(db.del(bad as never)).rejects.toThrow(TypeError);
+      expect(() => db.getSync(bad as never)).toThrow(TypeError);
+    }
+    await expect(db.batch('nope' as never)).rejects.toThrow(TypeError);
+    await expect(db.batch([{ type: 'put', key: 'b', value: '2' }, { type: 'nope' } as never])).rejects.toThrow(TypeError);
+    await expect(db.batch([{ type: 'put', key: 'b', value: '2' }, null as never])).rejects.toThrow(TypeError);
+    expect(db.stats().lastSequence).toBe(seq);
+    expect(str(await db.get('a'))).toBe('1');
+    expect(await db.get('b')).toBeUndefined();
+    await db.close();
+  });
+
+  test('keys over 64 KiB and values over the configured maximum fail with TOO_LARGE', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs(), maxValueBytes: 1000 });
+    await expectCode(db.put(new Uint8Array(65537), 'v'), 'TOO_LARGE');
+    await expectCode(db.put('k', new Uint8Array(1001)), 'TOO_LARGE');
+    await expectCode(db.batch([{ type: 'put', key: 'ok', value: 'v' }, { type: 'put', key: 'k', value: new Uint8Array(1001) }]), 'TOO_LARGE');
+    await db.put(new Uint8Array(65536), new Uint8Array(1000));
+    expect(await db.get('ok')).toBeUndefined();
+    expect(db.stats().lastSequence).toBe(1);
+    await db.close();
+  });
+
+  test('bad options are a TypeError', async () => {
+    await expect(Engine.open('/db', { vfs: new MemVfs(), memtableBytes: -1 })).rejects.toThrow(TypeError);
+    await expect(Engine.open('' as string)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('opening', () => {
+  test('a second open of the same directory fails with LOCKED, in this process and in another', async () => {
+    const dir = tempDir();
+    const db = await Engine.open(dir);
+    await db.put('k', 'v');
+    await expectCode(Engine.open(dir), 'LOCKED');
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', `import('${join(process.cwd(), 'engine/index.ts')}').then(m => m.Engine.open(${JSON.stringify(dir)})).then(() => console.log('opened'), e => console.log(e.code))`],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(child.stdout.trim()).toBe('LOCKED');
+    await db.close();
+    const again = await Engine.open(dir);
+    expect(str(await again.get('k'))).toBe('v');
+    await again.close();
+  });
+
+  test('a directory that is not an eau2 database is refused and left untouched', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'notes.txt'), 'hello');
+    await expectCode(Engine.open(dir), 'INVALID');
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
+  test('a database of a newer format version is refused with a clear error', async () => {
+    const vfs = new MemVfs();
+    const db = await Engine.open('/db', { vfs });
+    await db.put('k', 'v');
+    await db.close();
+    // Append an edit declaring format version 99 to the current manifest.
+    const current = dec.decode(await vfs.readFile('/db/CURRENT')).trim();
+    const file = await vfs.openWritable(`/db/${current}`, { append: true });
+    const w = new LogWriter(file);
+    const edit = new VersionEdit();
+    edit.formatVersion = 99;
+    w.addRecord(edit.encode());
+    await w.flush();
+    await w.sync();
+    await w.close();
+    const before = (await vfs.readdir('/db')).sort();
+    await expect(Engine.open('/db', { vfs })).rejects.toThrow(/newer/);
+    expect((await vfs.readdir('/db')).sort()).toEqual(before);
+  });
+});
+
+describe('durability and ordering', () => {
+  test('a sync put does exactly one fdatasync of the log; an unsynced put none', async () => {
+    const vfs = new ErrorVfs(new MemVfs());
+    const db = await Engine.open('/db', { vfs });
+    vfs.resetCounts();
+    await db.put('a', '1');
+    expect(vfs.count('sync')).toBe(0);
+    await db.put('b', '2', { sync: true });
+    expect(vfs.count('sync')).toBe(1);
+    await db.close();
+  });
+
+  test('concurrent synced writers share fdatasyncs (group commit) and all land', async () => {
+    const vfs = new ErrorVfs(new MemVfs());
+    const db = await Engine.open('/db', { vfs });
+    vfs.resetCounts();
+    await Promise.all(Array.from({ length: 64 }, (_, i) => db.put(`k${i}`, `v${i}`, { sync: true })));
+    expect(vfs.count('sync')).toBeLessThanOrEqual(2);
+    for (let i = 0; i < 64; i++) expect(str(await db.get(`k${i}`))).toBe(`v${i}`);
+    await db.close();
+  });
+
+  test('writes take effect in the order they were called, with many in flight', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs(), memtableBytes: 4096 });
+    const ps: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      ps.push(i % 7 === 6 ? db.del('same') : db.put('same', `v${i}`, { sync: i % 13 === 0 }));
+      if (i % 100 === 99) await Promise.resolve();
+    }
+    await Promise.all(ps);
+    expect(str(await db.get('same'))).toBe('v1999');
+    await db.close();
+  });
+
+  test('a failed log write fails the write and every later one, and loses nothing acknowledged', async () => {
+    const mem = new MemVfs();
+    const vfs = new ErrorVfs(mem);
+    const db = await Engine.open('/db', { vfs });
+    await db.put('a', '1', { sync: true });
+    vfs.setRule((op) => (op === 'sync' ? new Error('disk on fire') : undefined));
+    await expectCode(db.put('b', '2', { sync: true }), 'IO');
+    await expectCode(db.put('c', '3'), 'IO');
+    vfs.setRule(undefined);
+    await db.close().catch(() => undefined);
+    const again = await Engine.open('/db', { vfs: mem });
+    expect(str(await again.get('a'))).toBe('1');
+    expect(await again.get('c')).toBeUndefined();
+    await again.close();
+  });
+});
+
+describe('reads and iterators', () => {
+  test('values returned are copies: mutating them does not change the database', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    await db.put('k', 'value');
+    const v = db.getSync('k')!;
+    v.fill(0);
+    expect(str(await db.get('k'))).toBe('value');
+    await db.close();
+  });
+
+  test('binary keys sort by unsigned bytes', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    const keys = [Uint8Array.of(0xff), Uint8Array.of(0), Uint8Array.of(0x80, 1), Uint8Array.of(0x7f), new Uint8Array(0)];
+    for (const k of keys) await db.put(k, 'x');
+    const got: number[][] = [];
+    for await (const [k] of db.iterator()) got.push([...k]);
+    expect(got).toEqual([[], [0], [0x7f], [0x80, 1], [0xff]]);
+    await db.close();
+  });
+
+  test('an iterator sees the database as of its creation (implicit snapshot)', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs(), memtableBytes: 2048 });
+    for (let i = 0; i < 100; i++) await db.put(`k${String(i).padStart(3, '0')}`, 'old');
+    const it = db.iterator();
+    for (let i = 0; i < 100; i++) await db.put(`k${String(i).padStart(3, '0')}`, 'new');
+    for (let i = 100; i < 150; i++) await db.put(`k${i}`, 'new');
+    let n = 0;
+    for await (const [, v] of it) {
+      expect(str(v)).toBe('old');
+      n++;
+    }
+    expect(n).toBe(100);
+    await db.close();
+  });
+
+  test('seek repositions within the range; limit caps the entries', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    for (let i = 0; i < 50; i++) await db.put(`k${String(i).padStart(2, '0')}`, `${i}`);
+    const it = db.iterator({ gte: 'k10', lt: 'k40' });
+    expect(str((await it.next())![0])).toBe('k10');
+    it.seek('k25');
+    expect(str((await it.next())![0])).toBe('k25');
+    it.seek('k00');
+    expect(str((await it.next())![0])).toBe('k10');
+    it.seek('k45');
+    expect(await it.next()).toBeUndefined();
+    await it.close();
+    const rev = db.iterator({ reverse: true, limit: 3 });
+    expect((await rev.nextv(10)).map(([k]) => str(k))).toEqual(['k49', 'k48', 'k47']);
+    await rev.close();
+    await db.close();
+  });
+
+  test('a long scan yields to the event loop between batches', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    await db.batch(Array.from({ length: 5000 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: 'v' })));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    let n = 0;
+    const tick0 = ticks;
+    for await (const _ of db.iterator()) n++;
+    clearInterval(timer);
+    expect(n).toBe(5000);
+    expect(ticks - tick0).toBeGreaterThan(0);
+    await db.close();
+  });
+
+  test('operations on a closed database fail with NOT_OPEN', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    const it = db.iterator();
+    await db.close();
+    await expectCode(db.put('a', 'b'), 'NOT_OPEN');
+    await expectCode(db.get('a'), 'NOT_OPEN');
+    await expectCode(() => db.iterator(), 'NOT_OPEN');
+    await expectCode(it.next(), 'NOT_OPEN');
+  });
+
+  test('stats report levels, memtable, bytes written, amplification and cache', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs(), memtableBytes: 8 * 1024, compactionWorker: false });
+    for (let i = 0; i < 2000; i++) await db.put(`key${i}`, 'x'.repeat(50));
+    for (let i = 0; i < 2000; i += 10) db.getSync(`key${i}`);
+    const s = db.stats();
+    expect(s.levels).toHaveLength(7);
+    expect(s.levels.reduce((n, l) => n + l.files, 0)).toBeGreaterThan(0);
+    expect(s.userBytesWritten).toBeGreaterThan(2000 * 50);
+    expect(s.walBytesWritten).toBeGreaterThan(s.userBytesWritten);
+    expect(s.flushBytesWritten).toBeGreaterThan(0);
+    expect(s.writeAmplification).toBeGreaterThan(1);
+    expect(s.blockCache.hits + s.blockCache.misses).toBeGreaterThan(0);
+    expect(s.memtableBytes).toBeGreaterThan(0);
+    await db.close();
+  });
+});
