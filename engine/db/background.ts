@@ -134,6 +134,8 @@ export class Background {
     it.close();
     const bytes = builder.finish();
     await this.writeTableFile(number, bytes);
+    // The manifest will name this file: its directory entry must be durable first.
+    await db.opts.vfs.syncDir(db.dir);
     await db.tables.open(number);
     db.counters.flushBytes += bytes.length;
     return makeFileMeta(number, bytes.length, smallest!, encodeInternalKey(lastKey, lastSeq, lastKind));

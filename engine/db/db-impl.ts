@@ -269,6 +269,10 @@ export class DbImpl {
 
   /** Makes the memtable immutable, starts a new WAL for the next one, and schedules the flush. */
   async switchMemtable(): Promise<void> {
+    // The old log's unsynced tail must be durable before anything in the new log can be: otherwise
+    // a power cut could keep a later synced write and lose earlier ones (a hole in the history).
+    await this.log.sync();
+    this.counters.walSyncs++;
     const num = this.versions.newFileNumber();
     const file = await this.opts.vfs.openWritable(joinPath(this.dir, logName(num)));
     // The new log's directory entry must be durable before a synced write in it is acknowledged.
