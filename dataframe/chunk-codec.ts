@@ -1,0 +1,114 @@
+// Encoding of one column of one row-chunk (docs/format.md section 7.2). Numeric data travels as the
+// raw bytes of its typed array inside the msgpack body, so encoding is a memcpy, not a per-value loop;
+// strings travel as a msgpack array. Decoding checks the structure against what the metadata promises
+// (type, row count, byte lengths): a chunk that decodes but does not fit is still CORRUPTION.
+
+import {
+  BoolColumn,
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  bitGet,
+  bitSet,
+  bitmapBytes,
+  type Column,
+} from './column.js';
+import { Kind, badValue, isPlainObject, open, seal } from './envelope.js';
+import type { ColumnType } from './schema.js';
+
+/** The msgpack body of a chunk: plain data, also used for row results sent between nodes. */
+export interface ChunkBody {
+  /** Column type letter. */
+  t: ColumnType;
+  /** Row count. */
+  n: number;
+  /** Null bitmap, LSB-first, ceil(n/8) bytes; absent when no row is null. */
+  z?: Uint8Array;
+  /** I: n int32 LE; D: n float64 LE; B: bitmap of ceil(n/8) bytes; S: n strings ('' for nulls). */
+  v: Uint8Array | string[];
+}
+
+function bytesOf(a: Int32Array | Float64Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function packBools(values: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(bitmapBytes(n));
+  for (let i = 0; i < n; i++) if (values[i]) bitSet(out, i);
+  return out;
+}
+
+export function columnToBody(c: Column): ChunkBody {
+  const body: ChunkBody = { t: c.type, n: c.length, v: [] };
+  if (c.nulls) body.z = c.nulls;
+  switch (c.type) {
+    case 'I':
+    case 'D':
+      body.v = bytesOf(c.values);
+      break;
+    case 'B':
+      body.v = packBools(c.values, c.length);
+      break;
+    case 'S':
+      body.v = c.values as string[];
+      break;
+  }
+  return body;
+}
+
+export function encodeChunk(c: Column): Uint8Array {
+  return seal(Kind.CHUNK, columnToBody(c));
+}
+
+/**
+ * A typed array over `bytes`: a view when aligned and not pinning a much larger buffer, else a copy.
+ * msgpackr hands back views into the stored value at arbitrary offsets (DESIGN.md).
+ */
+function typedView<T extends Int32Array | Float64Array>(
+  Ctor: { new (b: ArrayBuffer, off: number, len: number): T; new (len: number): T; BYTES_PER_ELEMENT: number },
+  bytes: Uint8Array,
+  n: number,
+): T {
+  const w = Ctor.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % w === 0 && bytes.buffer.byteLength <= 2 * bytes.byteLength + 4096) {
+    return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
+  }
+  const out = new Ctor(n);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/**
+ * Turns a decoded body back into a column, checking it against the expected type and row count.
+ * `where` names the key (or task) in the CORRUPTION error.
+ */
+export function bodyToColumn(body: unknown, where: string, expectType?: ColumnType, expectRows?: number): Column {
+  if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
+  const { t, n, z, v } = body;
+  if (t !== 'I' && t !== 'D' && t !== 'B' && t !== 'S') throw badValue(where, `unknown column type ${String(t)}`);
+  if (expectType !== undefined && t !== expectType) throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw badValue(where, 'bad row count');
+  if (expectRows !== undefined && n !== expectRows) throw badValue(where, `chunk holds ${n} rows, expected ${expectRows}`);
+  let nulls: Uint8Array | undefined;
+  if (z !== undefined) {
+    if (!(z instanceof Uint8Array) || z.length !== bitmapBytes(n)) throw badValue(where, 'bad null bitmap length');
+    nulls = new Uint8Array(z); // small; copied so the column owns it
+  }
+  if (t === 'S') {
+    if (!Array.isArray(v) || v.length !== n) throw badValue(where, 'string chunk has the wrong number of values');
+    for (let i = 0; i < n; i++) if (typeof v[i] !== 'string') throw badValue(where, `string chunk value ${i} is not a string`);
+    return new StringColumn(v as string[], n, nulls);
+  }
+  if (!(v instanceof Uint8Array)) throw badValue(where, 'numeric chunk data is not binary');
+  const expectBytes = t === 'I' ? n * 4 : t === 'D' ? n * 8 : bitmapBytes(n);
+  if (v.length !== expectBytes) throw badValue(where, `chunk data is ${v.length} bytes, expected ${expectBytes}`);
+  if (t === 'I') return new IntColumn(typedView(Int32Array, v, n), n, nulls);
+  if (t === 'D') return new DoubleColumn(typedView(Float64Array, v, n), n, nulls);
+  const bools = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (bitGet(v, i)) bools[i] = 1;
+  return new BoolColumn(bools, n, nulls);
+}
+
+export function decodeChunk(value: Uint8Array, key: string, expectType: ColumnType, expectRows: number): Column {
+  return bodyToColumn(open(Kind.CHUNK, value, key), key, expectType, expectRows);
+}

@@ -1,0 +1,66 @@
+// Reads and decodes single column chunks of one published version. Shared by lazy frames (client
+// side) and query tasks (node side). A missing chunk is never treated as empty: it is either a frame
+// replaced under a long-running reader (NOT_FOUND) or a damaged store (CORRUPTION).
+
+import type { KvStore } from '../engine/kv-store.js';
+import { fromUtf8 } from '../engine/util/bytes.js';
+import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { decodeChunk } from './chunk-codec.js';
+import type { Column } from './column.js';
+import { chunkKey, metaKey } from './layout.js';
+import { decodeMeta, rowsInChunk, type FrameMeta } from './meta.js';
+
+export class ChunkReader {
+  constructor(
+    readonly store: KvStore,
+    readonly meta: FrameMeta,
+    /**
+     * Whether the metadata record is readable through `store`. A cluster node's local store holds only
+     * its own partitions, so there a missing chunk cannot be checked against the current version.
+     */
+    private readonly canCheckMeta = true,
+  ) {}
+
+  key(chunk: number, col: number): string {
+    return chunkKey(this.meta.name, this.meta.version, chunk, col);
+  }
+
+  async read(chunk: number, col: number): Promise<Column> {
+    const m = this.meta;
+    if (!Number.isInteger(chunk) || chunk < 0 || chunk >= m.nchunks) {
+      throw new RangeError(`chunk ${chunk} out of range (frame ${m.name} has ${m.nchunks})`);
+    }
+    const key = this.key(chunk, col);
+    const value = await this.store.get(key);
+    if (value === undefined) throw await this.missing(key);
+    return decodeChunk(value, key, m.fields[col]!.type, rowsInChunk(m, chunk));
+  }
+
+  private async missing(key: string): Promise<Eau2Error> {
+    const m = this.meta;
+    let current: FrameMeta | undefined;
+    if (this.canCheckMeta) {
+      const v = await this.store.get(metaKey(m.name));
+      current = v === undefined ? undefined : decodeMeta(v, m.name);
+      if (current?.version === m.version) {
+        return new Eau2Error(ErrorCode.CORRUPTION, `frame ${JSON.stringify(m.name)} is published but chunk ${key} is missing`, {
+          details: { key },
+        });
+      }
+    }
+    return new Eau2Error(
+      ErrorCode.NOT_FOUND,
+      `chunk ${key} of frame ${JSON.stringify(m.name)} version ${m.version} is gone: ` +
+        (this.canCheckMeta
+          ? current
+            ? `the frame was replaced by version ${current.version} while being read`
+            : 'the frame was deleted while being read'
+          : 'the frame was replaced or deleted, or this node does not hold it'),
+      { details: { key } },
+    );
+  }
+}
+
+export function keyText(k: Uint8Array): string {
+  return fromUtf8(k);
+}

@@ -1,0 +1,160 @@
+// In-memory columns: one typed array (or string array) per column plus an optional null bitmap.
+// Columns are immutable once built; slices of numeric columns are views, so chunking a large frame
+// costs no copies. A null's slot in `values` holds the type's zero (0, false, '') so vectorised code
+// can read every slot without checking nulls first.
+
+import type { ColumnType, Value } from './schema.js';
+
+/** Bit i set = row i is null. Absent when a column has no nulls. Bytes are LSB-first. */
+export type NullBitmap = Uint8Array;
+
+export function bitmapBytes(n: number): number {
+  return (n + 7) >>> 3;
+}
+
+export function bitGet(bm: Uint8Array, i: number): boolean {
+  return (bm[i >>> 3]! & (1 << (i & 7))) !== 0;
+}
+
+export function bitSet(bm: Uint8Array, i: number): void {
+  bm[i >>> 3]! |= 1 << (i & 7);
+}
+
+/** Bits [start, end) of `bm` as a new bitmap starting at bit 0; undefined if none is set. */
+export function sliceBitmap(bm: NullBitmap | undefined, start: number, end: number): NullBitmap | undefined {
+  if (!bm) return undefined;
+  const n = end - start;
+  let out: Uint8Array;
+  if ((start & 7) === 0) {
+    out = bm.slice(start >>> 3, (start >>> 3) + bitmapBytes(n));
+    const tail = n & 7;
+    if (tail) out[out.length - 1]! &= (1 << tail) - 1;
+  } else {
+    out = new Uint8Array(bitmapBytes(n));
+    for (let i = 0; i < n; i++) if (bitGet(bm, start + i)) bitSet(out, i);
+  }
+  for (const b of out) if (b) return out;
+  return undefined;
+}
+
+function countBits(bm: NullBitmap | undefined, n: number): number {
+  if (!bm) return 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) if (bitGet(bm, i)) c++;
+  return c;
+}
+
+abstract class ColumnBase<V, A> {
+  abstract readonly type: ColumnType;
+  constructor(
+    readonly values: A,
+    readonly length: number,
+    readonly nulls: NullBitmap | undefined,
+  ) {}
+
+  isNull(i: number): boolean {
+    return this.nulls !== undefined && bitGet(this.nulls, i);
+  }
+
+  get nullCount(): number {
+    return countBits(this.nulls, this.length);
+  }
+
+  /** The value at row i, or null. Row bounds are the caller's business (see DataFrame.get). */
+  get(i: number): V | null {
+    return this.isNull(i) ? null : this.at(i);
+  }
+
+  protected abstract at(i: number): V;
+
+  /** Approximate bytes held in memory, for the chunk cache's budget. */
+  abstract get byteSize(): number;
+
+  *[Symbol.iterator](): IterableIterator<V | null> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
+  }
+
+  toArray(): (V | null)[] {
+    return [...this];
+  }
+}
+
+export class IntColumn extends ColumnBase<number, Int32Array> {
+  readonly type = 'I' as const;
+  protected at(i: number): number {
+    return this.values[i]!;
+  }
+  get byteSize(): number {
+    return this.length * 4 + (this.nulls?.length ?? 0) + 64;
+  }
+  slice(start: number, end: number): IntColumn {
+    return new IntColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+export class DoubleColumn extends ColumnBase<number, Float64Array> {
+  readonly type = 'D' as const;
+  protected at(i: number): number {
+    return this.values[i]!;
+  }
+  get byteSize(): number {
+    return this.length * 8 + (this.nulls?.length ?? 0) + 64;
+  }
+  slice(start: number, end: number): DoubleColumn {
+    return new DoubleColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+/** Booleans as one byte per row (0 or 1): simple to index; packed to bits only when stored. */
+export class BoolColumn extends ColumnBase<boolean, Uint8Array> {
+  readonly type = 'B' as const;
+  protected at(i: number): boolean {
+    return this.values[i] === 1;
+  }
+  get byteSize(): number {
+    return this.length + (this.nulls?.length ?? 0) + 64;
+  }
+  slice(start: number, end: number): BoolColumn {
+    return new BoolColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+export class StringColumn extends ColumnBase<string, readonly string[]> {
+  readonly type = 'S' as const;
+  private bytes = -1;
+  protected at(i: number): string {
+    return this.values[i]!;
+  }
+  get byteSize(): number {
+    // V8 keeps one-byte strings at 1 byte/char plus a ~16-byte header, plus the 8-byte array slot.
+    if (this.bytes < 0) {
+      let n = 64 + (this.nulls?.length ?? 0);
+      for (let i = 0; i < this.length; i++) n += 24 + this.values[i]!.length;
+      this.bytes = n;
+    }
+    return this.bytes;
+  }
+  slice(start: number, end: number): StringColumn {
+    return new StringColumn(this.values.slice(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+export type Column = IntColumn | DoubleColumn | BoolColumn | StringColumn;
+
+/** The value type held by each column type, for typed access: `df.column<'D'>('x').values`. */
+export interface ColumnOf {
+  I: IntColumn;
+  D: DoubleColumn;
+  B: BoolColumn;
+  S: StringColumn;
+}
+
+export function sliceColumn(c: Column, start: number, end: number): Column {
+  if (start === 0 && end === c.length) return c;
+  return c.slice(start, end);
+}
+
+/** Read a value generically: the same as c.get(i), typed as a cell. */
+export function cell(c: Column, i: number): Value {
+  return c.get(i);
+}

@@ -1,0 +1,225 @@
+// DataFrame: an immutable, typed, columnar table held in memory, and the entry point of the dataframe
+// API (storage statics live here so users need one import). Frames read back from a store are
+// LazyFrames (lazy-frame.ts) with the same query methods; query results are always DataFrames.
+
+import type { KvStore } from '../engine/kv-store.js';
+import { ColumnBuilder } from './column-builder.js';
+import { sliceColumn, type Column, type ColumnOf } from './column.js';
+import { toColumn, type ColumnInput } from './column-input.js';
+import { LazyFrame, type LazyFrameOptions } from './lazy-frame.js';
+import { checkName } from './layout.js';
+import type { FrameInfo, FrameMeta } from './meta.js';
+import { Query, type AggRequest, type QuerySource } from './query/query.js';
+import type { ExprLike } from './query/expr.js';
+import { runPartial } from './query/partial.js';
+import type { CheckedPlan } from './query/plan.js';
+import { checkFields, columnIndex, parseSchema, schemaString, type ColumnType, type Field, type SchemaSpec, type Value } from './schema.js';
+import { deleteFrame, listFrames, requireMeta, waitForMeta } from './storage.js';
+import { DEFAULT_CHUNK_ROWS, DataFrameWriter, type WriterOptions } from './writer.js';
+
+export class DataFrame {
+  readonly fields: readonly Field[];
+  readonly columns: readonly Column[];
+  readonly nrows: number;
+
+  private constructor(fields: readonly Field[], columns: readonly Column[], nrows: number) {
+    this.fields = fields;
+    this.columns = columns;
+    this.nrows = nrows;
+  }
+
+  /** A frame from named columns: typed arrays (adopted, not copied), arrays, Columns or { type, values }. */
+  static fromColumns(cols: Readonly<Record<string, ColumnInput>>, opts: { schema?: SchemaSpec } = {}): DataFrame {
+    if (cols === null || typeof cols !== 'object') throw new TypeError('fromColumns takes an object of name -> column');
+    const names = Object.keys(cols);
+    const expect = opts.schema === undefined ? undefined : parseSchema(opts.schema);
+    if (expect && expect.map((f) => f.name).join('\u0000') !== names.join('\u0000')) {
+      throw new TypeError(`schema names ${expect.map((f) => f.name).join(',')} do not match columns ${names.join(',')}`);
+    }
+    const columns = names.map((n, i) => toColumn(cols[n]!, n, expect?.[i]!.type));
+    return DataFrame.fromFields(
+      names.map((name, i) => ({ name, type: columns[i]!.type })),
+      columns,
+    );
+  }
+
+  /** A frame from a schema and its columns; TypeError unless they agree in number, type and length. */
+  static fromFields(fields: readonly Field[], columns: readonly Column[]): DataFrame {
+    const fs = checkFields(fields);
+    if (fs.length === 0) throw new TypeError('a frame needs at least one column');
+    if (columns.length !== fs.length) throw new TypeError(`${fs.length} fields but ${columns.length} columns`);
+    const n = columns[0]!.length;
+    columns.forEach((c, i) => {
+      if (c.type !== fs[i]!.type) throw new TypeError(`column ${JSON.stringify(fs[i]!.name)} is ${c.type}, its field says ${fs[i]!.type}`);
+      if (c.length !== n) {
+        throw new TypeError(`columns differ in length: ${JSON.stringify(fs[0]!.name)} has ${n} rows, ${JSON.stringify(fs[i]!.name)} has ${c.length}`);
+      }
+    });
+    return new DataFrame(Object.freeze(fs), Object.freeze([...columns]), n);
+  }
+
+  /** A frame from rows (arrays in schema order, or objects by column name). */
+  static fromRows(schema: SchemaSpec, rows: Iterable<readonly Value[] | Readonly<Record<string, Value>>>): DataFrame {
+    const fields = parseSchema(schema);
+    const bs = fields.map((f) => new ColumnBuilder(f.type, 1024, f.name));
+    for (const row of rows) {
+      const vals = Array.isArray(row) ? row : fields.map((f) => (row as Record<string, Value>)[f.name] ?? null);
+      if (vals.length !== fields.length) throw new TypeError(`row has ${vals.length} values, schema has ${fields.length}`);
+      vals.forEach((v, i) => bs[i]!.push(v));
+    }
+    return DataFrame.fromFields(fields, bs.map((b) => b.finish()));
+  }
+
+  /** Concatenates frames with the same schema. */
+  static concat(frames: readonly DataFrame[], fields?: readonly Field[]): DataFrame {
+    const fs = fields ?? frames[0]?.fields;
+    if (!fs) throw new TypeError('concat needs at least one frame or the fields');
+    const bs = fs.map((f) => new ColumnBuilder(f.type, frames.reduce((n, d) => n + d.nrows, 0), f.name));
+    for (const d of frames) {
+      if (schemaString(d.fields) !== schemaString(fs)) throw new TypeError('concat: frames have different schemas');
+      d.columns.forEach((c, i) => bs[i]!.appendColumn(c));
+    }
+    return DataFrame.fromFields(fs, bs.map((b) => b.finish()));
+  }
+
+  /** One letter per column: "DIS". */
+  get schema(): string {
+    return schemaString(this.fields);
+  }
+
+  get ncols(): number {
+    return this.fields.length;
+  }
+
+  get columnNames(): string[] {
+    return this.fields.map((f) => f.name);
+  }
+
+  /** A column by name or index; pass the expected type for typed access: column('x', 'D').values. */
+  column<T extends ColumnType>(col: string | number, type: T): ColumnOf[T];
+  column(col: string | number): Column;
+  column(col: string | number, type?: ColumnType): Column {
+    const c = this.columns[columnIndex(this.fields, col)]!;
+    if (type !== undefined && c.type !== type) throw new TypeError(`column ${String(col)} is ${c.type}, not ${type}`);
+    return c;
+  }
+
+  get(col: string | number, row: number): Value {
+    if (!Number.isInteger(row) || row < 0 || row >= this.nrows) throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
+    return this.columns[columnIndex(this.fields, col)]!.get(row);
+  }
+
+  row(i: number): Value[] {
+    if (!Number.isInteger(i) || i < 0 || i >= this.nrows) throw new RangeError(`row ${i} out of range (0..${this.nrows - 1})`);
+    return this.columns.map((c) => c.get(i));
+  }
+
+  *rows(): IterableIterator<Value[]> {
+    for (let i = 0; i < this.nrows; i++) yield this.columns.map((c) => c.get(i));
+  }
+
+  [Symbol.iterator](): IterableIterator<Value[]> {
+    return this.rows();
+  }
+
+  toObjects(): Record<string, Value>[] {
+    const out: Record<string, Value>[] = [];
+    for (let i = 0; i < this.nrows; i++) out.push(Object.fromEntries(this.fields.map((f, c) => [f.name, this.columns[c]!.get(i)])));
+    return out;
+  }
+
+  /** Rows [start, end) as a frame; numeric columns are views. */
+  slice(start: number, end = this.nrows): DataFrame {
+    const s = Math.max(0, Math.min(start, this.nrows));
+    const e = Math.max(s, Math.min(end, this.nrows));
+    return DataFrame.fromFields(this.fields, this.columns.map((c) => sliceColumn(c, s, e)));
+  }
+
+  // ---- queries (run in-process, chunk by chunk, by the same evaluator the nodes use) ----
+
+  query(): Query {
+    const chunkRows = DEFAULT_CHUNK_ROWS;
+    const nchunks = Math.ceil(this.nrows / chunkRows);
+    const source: QuerySource = {
+      fields: this.fields,
+      nchunks,
+      execute: async (checked: CheckedPlan) => {
+        const rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
+        const load = async (i: number): Promise<Column[]> => this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
+        return [await runPartial(checked, this.fields, load, rowsOf, Array.from({ length: nchunks }, (_, i) => i), 1)];
+      },
+    };
+    return new Query(source);
+  }
+  filter(expr: ExprLike): Query {
+    return this.query().filter(expr);
+  }
+  select(...cols: (string | readonly string[])[]): Query {
+    return this.query().select(...cols);
+  }
+  groupBy(...cols: (string | readonly string[])[]): Query {
+    return this.query().groupBy(...cols);
+  }
+  agg(spec: AggRequest): Promise<DataFrame> {
+    return this.query().agg(spec);
+  }
+  count(): Promise<number> {
+    return this.query().count();
+  }
+  sum(col: string): Promise<number | null> {
+    return this.query().sum(col);
+  }
+  mean(col: string): Promise<number | null> {
+    return this.query().mean(col);
+  }
+  min(col: string): Promise<Value> {
+    return this.query().min(col);
+  }
+  max(col: string): Promise<Value> {
+    return this.query().max(col);
+  }
+
+  // ---- storage on any KvStore ----
+
+  /** Stores `df` under `name` as a new version, atomically replacing any previous one. */
+  static async put(store: KvStore, name: string, df: DataFrame, opts: WriterOptions = {}): Promise<FrameMeta> {
+    if (!(df instanceof DataFrame)) throw new TypeError('DataFrame.put needs a DataFrame');
+    const w = await DataFrameWriter.open(store, name, df.fields, opts);
+    try {
+      await w.appendColumns(df);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return w.close();
+  }
+
+  /** Opens a stored frame lazily: chunks are fetched when first touched. NOT_FOUND if absent. */
+  static async get(store: KvStore, name: string, opts: LazyFrameOptions = {}): Promise<LazyFrame> {
+    return new LazyFrame(store, await requireMeta(store, checkName(name)), opts);
+  }
+
+  /** Like get, but waits up to timeoutMs for the frame to be published (TIMEOUT otherwise). */
+  static async waitAndGet(store: KvStore, name: string, timeoutMs: number, opts: LazyFrameOptions = {}): Promise<LazyFrame> {
+    return new LazyFrame(store, await waitForMeta(store, checkName(name), timeoutMs), opts);
+  }
+
+  static list(store: KvStore): Promise<FrameInfo[]> {
+    return listFrames(store);
+  }
+
+  /** Unpublishes and removes a frame; false if there was none. */
+  static delete(store: KvStore, name: string): Promise<boolean> {
+    return deleteFrame(store, name);
+  }
+
+  /** A streaming writer: append rows or column batches, then close() to publish. */
+  static writer(store: KvStore, name: string, schema: SchemaSpec, opts: WriterOptions = {}): Promise<DataFrameWriter> {
+    return DataFrameWriter.open(store, name, schema, opts);
+  }
+}
+
+/** waitAndGet as a free function, the shape the applications use. */
+export function waitAndGet(store: KvStore, name: string, timeoutMs: number, opts?: LazyFrameOptions): Promise<LazyFrame> {
+  return DataFrame.waitAndGet(store, name, timeoutMs, opts);
+}

@@ -1,0 +1,73 @@
+// The framing around every value the dataframe layer stores (docs/format.md section 7.1):
+// a 2-byte magic, a kind, a format version and a masked CRC-32C of the msgpack body that follows.
+// The checksum means a flipped bit anywhere in a chunk becomes a CORRUPTION error, never a wrong
+// number in a query result; the kind means a metadata record can never be read as a chunk.
+
+import { Packr } from 'msgpackr';
+import { crc32c, maskCrc, unmaskCrc } from '../engine/util/crc32c.js';
+import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+
+// Stored on disk and sent between nodes: DO NOT CHANGE THESE VALUES.
+export const MAGIC0 = 0xe2;
+export const MAGIC1 = 0xdf;
+export const FORMAT_VERSION = 1;
+export const Kind = {
+  CHUNK: 1,
+  META: 2,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+export const HEADER_BYTES = 8;
+
+// Typed arrays are stored as their raw bytes; refuse to run where those bytes would be big-endian,
+// rather than write frames that other hosts would misread.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('eau2 dataframes require a little-endian host');
+}
+
+/**
+ * Plain maps (no msgpackr records/structures), so every reader, including other languages, can decode
+ * a body without shared state. Typed arrays are never given to this packer directly: without
+ * `moreTypes` msgpackr turns a Float64Array into garbage (DESIGN.md), so callers pass Uint8Array views.
+ */
+export const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+
+export function seal(kind: Kind, body: unknown): Uint8Array {
+  const packed = packr.pack(body);
+  const out = new Uint8Array(HEADER_BYTES + packed.length);
+  out[0] = MAGIC0;
+  out[1] = MAGIC1;
+  out[2] = kind;
+  out[3] = FORMAT_VERSION;
+  out.set(packed, HEADER_BYTES);
+  const crc = maskCrc(crc32c(out, 0, HEADER_BYTES, out.length));
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(4, crc, true);
+  return out;
+}
+
+/** A CORRUPTION error about the value stored under `key`. */
+export function badValue(key: string, what: string, cause?: unknown): Eau2Error {
+  return new Eau2Error(ErrorCode.CORRUPTION, `corrupt dataframe value at key ${key}: ${what}`, {
+    cause,
+    details: { key },
+  });
+}
+
+/** Checks framing and checksum, then decodes the body. Every failure is CORRUPTION naming `key`. */
+export function open(kind: Kind, value: Uint8Array, key: string): unknown {
+  if (value.length < HEADER_BYTES) throw badValue(key, `value of ${value.length} bytes is shorter than the header`);
+  if (value[0] !== MAGIC0 || value[1] !== MAGIC1) throw badValue(key, 'bad magic number');
+  if (value[2] !== kind) throw badValue(key, `expected kind ${kind}, found ${value[2]}`);
+  if (value[3] !== FORMAT_VERSION) throw badValue(key, `unsupported format version ${value[3]}`);
+  const stored = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(4, true);
+  const actual = crc32c(value, 0, HEADER_BYTES, value.length);
+  if (unmaskCrc(stored) !== actual) throw badValue(key, 'checksum mismatch');
+  try {
+    return packr.unpack(value.subarray(HEADER_BYTES));
+  } catch (e) {
+    throw badValue(key, 'undecodable body', e);
+  }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+}

@@ -1,0 +1,46 @@
+// The public surface of eau2's dataframe layer (`import { DataFrame } from 'eau2/dataframe'`).
+// Everything else under dataframe/ is internal and may change without notice.
+
+export { DataFrame, waitAndGet } from './dataframe.js';
+export { LazyFrame, type LazyFrameOptions } from './lazy-frame.js';
+export { DataFrameWriter, DEFAULT_CHUNK_ROWS, type WriterOptions } from './writer.js';
+export { BoolColumn, DoubleColumn, IntColumn, StringColumn, type Column, type ColumnOf } from './column.js';
+export type { ColumnInput } from './column-input.js';
+export { ColumnType, parseSchema, schemaString, type Field, type SchemaSpec, type Value } from './schema.js';
+export type { FrameInfo, FrameMeta } from './meta.js';
+export { Query, type AggRequest } from './query/query.js';
+export type { AggFn, Plan } from './query/plan.js';
+export {
+  add,
+  and,
+  between,
+  col,
+  div,
+  eq,
+  ge,
+  gt,
+  isIn,
+  isNull,
+  le,
+  lit,
+  lt,
+  mod,
+  mul,
+  ne,
+  neg,
+  not,
+  or,
+  sub,
+  type Expr,
+  type ExprLike,
+  type Literal,
+} from './query/expr.js';
+export {
+  dataframeTasks,
+  QUERY_TASK,
+  HOLDINGS_TASK,
+  type DataframeTask,
+  type TaskContext,
+  type TaskRunner,
+} from './query/tasks.js';
+export { chunkHashTag } from './layout.js';

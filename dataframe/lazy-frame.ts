@@ -1,0 +1,202 @@
+// LazyFrame: a published frame version read from a store on demand. Opening one reads only the
+// metadata record; chunks are fetched when touched, decoded, and kept in a cache bounded in bytes, and
+// scans prefetch a bounded window of chunks without filling the cache, so a frame larger than memory
+// can be read. It pins the version it opened: a concurrent republish never mixes two versions into
+// one read, it makes later chunk reads fail with NOT_FOUND instead.
+
+import type { KvStore } from '../engine/kv-store.js';
+import { ChunkCache } from './chunk-cache.js';
+import { ChunkReader } from './chunk-reader.js';
+import type { Column } from './column.js';
+import { DataFrame } from './dataframe.js';
+import { frameInfo, rowsInChunk, type FrameInfo, type FrameMeta } from './meta.js';
+import { mapOrdered } from './pool.js';
+import type { ExprLike } from './query/expr.js';
+import { Query, type AggRequest } from './query/query.js';
+import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
+import { columnIndex, schemaString, type Field, type Value } from './schema.js';
+
+export interface LazyFrameOptions {
+  /** Bytes of decoded chunks kept for random access (default 64 MiB). */
+  cacheBytes?: number;
+  /** Chunk reads in flight during scans and loads (default 8). */
+  concurrency?: number;
+}
+
+export class LazyFrame {
+  readonly meta: FrameMeta;
+  readonly cache: ChunkCache;
+  private readonly reader: ChunkReader;
+  private readonly inflight = new Map<string, Promise<Column>>();
+  private readonly concurrency: number;
+
+  constructor(
+    readonly store: KvStore,
+    meta: FrameMeta,
+    opts: LazyFrameOptions = {},
+  ) {
+    this.meta = meta;
+    this.cache = new ChunkCache(opts.cacheBytes ?? 64 * 1024 * 1024);
+    this.concurrency = opts.concurrency ?? 8;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
+    this.reader = new ChunkReader(store, meta);
+  }
+
+  get name(): string {
+    return this.meta.name;
+  }
+  get version(): string {
+    return this.meta.version;
+  }
+  get fields(): readonly Field[] {
+    return this.meta.fields;
+  }
+  get schema(): string {
+    return schemaString(this.meta.fields);
+  }
+  get nrows(): number {
+    return this.meta.nrows;
+  }
+  get ncols(): number {
+    return this.meta.fields.length;
+  }
+  get columnNames(): string[] {
+    return this.meta.fields.map((f) => f.name);
+  }
+  get chunkRows(): number {
+    return this.meta.chunkRows;
+  }
+  get nchunks(): number {
+    return this.meta.nchunks;
+  }
+  info(): FrameInfo {
+    return frameInfo(this.meta);
+  }
+
+  /** One column of one chunk, through the cache (`cache: false` for scans: use it, don't fill it). */
+  async chunkColumn(chunk: number, col: number, cache = true): Promise<Column> {
+    const key = `${chunk}/${col}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.reader.read(chunk, col).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    const c = await p;
+    if (cache) this.cache.set(key, c);
+    return c;
+  }
+
+  private colIndexes(columns?: readonly (string | number)[]): number[] {
+    return columns === undefined ? this.fields.map((_, i) => i) : columns.map((c) => columnIndex(this.fields, c));
+  }
+
+  private async loadChunk(i: number, cols: readonly number[], cache: boolean): Promise<DataFrame> {
+    const got = await Promise.all(cols.map((c) => this.chunkColumn(i, c, cache)));
+    return DataFrame.fromFields(
+      cols.map((c) => this.fields[c]!),
+      got,
+    );
+  }
+
+  /** Chunk i as an in-memory frame (optionally only some columns). */
+  chunk(i: number, columns?: readonly (string | number)[]): Promise<DataFrame> {
+    return this.loadChunk(i, this.colIndexes(columns), true);
+  }
+
+  /** Every chunk in order, prefetching `concurrency` chunks ahead; memory stays bounded. */
+  chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number } = {}): AsyncGenerator<DataFrame> {
+    const cols = this.colIndexes(opts.columns);
+    const from = Math.max(0, opts.from ?? 0);
+    const to = Math.min(this.nchunks, opts.to ?? this.nchunks);
+    const idx = Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+    return mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
+  }
+
+  async *rows(): AsyncGenerator<Value[]> {
+    for await (const c of this.chunks()) yield* c.rows();
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Value[]> {
+    return this.rows();
+  }
+
+  private checkRow(row: number): void {
+    if (!Number.isInteger(row) || row < 0 || row >= this.nrows) throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
+  }
+
+  /** One cell; its chunk is fetched (and cached) if needed. */
+  async get(col: string | number, row: number): Promise<Value> {
+    this.checkRow(row);
+    const c = columnIndex(this.fields, col);
+    const chunk = Math.floor(row / this.chunkRows);
+    return (await this.chunkColumn(chunk, c)).get(row - chunk * this.chunkRows);
+  }
+
+  /** Rows [offset, offset + limit) as an in-memory frame. */
+  async slice(offset: number, limit: number, columns?: readonly (string | number)[]): Promise<DataFrame> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError('offset and limit must be integers >= 0');
+    }
+    const cols = this.colIndexes(columns);
+    const start = Math.min(offset, this.nrows);
+    const end = Math.min(this.nrows, start + limit);
+    const first = Math.floor(start / this.chunkRows);
+    const last = end === start ? first : Math.ceil(end / this.chunkRows);
+    const parts: DataFrame[] = [];
+    for await (const c of this.chunks({ columns: cols, from: first, to: last })) parts.push(c);
+    const whole = DataFrame.concat(parts, cols.map((c) => this.fields[c]!));
+    return whole.slice(start - first * this.chunkRows, end - first * this.chunkRows);
+  }
+
+  /** The whole frame in memory: only for frames that fit. */
+  async load(columns?: readonly (string | number)[]): Promise<DataFrame> {
+    const cols = this.colIndexes(columns);
+    const parts: DataFrame[] = [];
+    for await (const c of this.chunks({ columns: cols })) parts.push(c);
+    return DataFrame.concat(parts, cols.map((c) => this.fields[c]!));
+  }
+
+  /** Rows in chunk i. */
+  rowsInChunk(i: number): number {
+    return rowsInChunk(this.meta, i);
+  }
+
+  // ---- queries: pushed to the nodes through runTask when the store can, else run locally ----
+
+  query(): Query {
+    return new Query({
+      fields: this.fields,
+      nchunks: this.nchunks,
+      execute: (checked) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }),
+    });
+  }
+  filter(expr: ExprLike): Query {
+    return this.query().filter(expr);
+  }
+  select(...cols: (string | readonly string[])[]): Query {
+    return this.query().select(...cols);
+  }
+  groupBy(...cols: (string | readonly string[])[]): Query {
+    return this.query().groupBy(...cols);
+  }
+  agg(spec: AggRequest): Promise<DataFrame> {
+    return this.query().agg(spec);
+  }
+  count(): Promise<number> {
+    return this.query().count();
+  }
+  sum(col: string): Promise<number | null> {
+    return this.query().sum(col);
+  }
+  mean(col: string): Promise<number | null> {
+    return this.query().mean(col);
+  }
+  min(col: string): Promise<Value> {
+    return this.query().min(col);
+  }
+  max(col: string): Promise<Value> {
+    return this.query().max(col);
+  }
+}

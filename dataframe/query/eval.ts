@@ -1,0 +1,204 @@
+// Vectorised evaluation of expressions over one row-chunk. An expression is compiled once per plan
+// into a tree of closures, each of which turns whole columns into a result vector with one tight loop,
+// instead of walking the expression tree once per row. Nulls follow SQL: comparisons and arithmetic
+// with a null are null, AND/OR are three-valued, and a filter keeps only rows where the test is true.
+
+import { bitGet, type Column } from '../column.js';
+import { columnIndex, type Field } from '../schema.js';
+import type { Expr, Literal } from './expr.js';
+
+/** A column's values for a chunk, or a scalar (one value applying to every row). */
+export interface Vec {
+  readonly scalar: boolean;
+  /** Numbers (int32, float64, bools as 0/1) or strings; null for an all-null vector. */
+  readonly v: ArrayLike<number> | readonly string[] | null;
+  /** One byte per row (one byte in total for a scalar), 1 = null; absent when nothing is null. */
+  readonly nulls?: Uint8Array;
+}
+
+/** The loaded columns of a chunk by field index; columns the plan does not read are undefined. */
+export type ChunkCols = readonly (Column | undefined)[];
+export type VecFn = (cols: ChunkCols, n: number) => Vec;
+
+type Raw = number | string;
+const ALL_NULL: Vec = { scalar: true, v: null, nulls: new Uint8Array([1]) };
+
+function litVec(value: Literal): Vec {
+  if (value === null) return ALL_NULL;
+  return { scalar: true, v: [typeof value === 'boolean' ? (value ? 1 : 0) : value] as ArrayLike<number> };
+}
+
+function colVec(c: Column, n: number): Vec {
+  if (!c.nulls) return { scalar: false, v: c.values };
+  const nulls = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (bitGet(c.nulls, i)) nulls[i] = 1;
+  return { scalar: false, v: c.values, nulls };
+}
+
+function isNullAt(x: Vec, i: number): boolean {
+  return x.nulls !== undefined && x.nulls[x.scalar ? 0 : i] === 1;
+}
+
+function unionNulls(n: number, xs: readonly Vec[]): Uint8Array | undefined {
+  if (xs.every((x) => x.nulls === undefined)) return undefined;
+  const out = new Uint8Array(n);
+  for (const x of xs) {
+    if (!x.nulls) continue;
+    if (x.scalar) {
+      if (x.nulls[0]) out.fill(1);
+    } else for (let i = 0; i < n; i++) out[i]! |= x.nulls[i]!;
+  }
+  return out;
+}
+
+const COMPARE: Partial<Record<string, (x: Raw, y: Raw) => boolean>> = {
+  eq: (x, y) => x === y,
+  ne: (x, y) => x !== y,
+  lt: (x, y) => x < y,
+  le: (x, y) => x <= y,
+  gt: (x, y) => x > y,
+  ge: (x, y) => x >= y,
+};
+
+const ARITH: Partial<Record<string, (x: number, y: number) => number>> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  mod: (x, y) => x % y,
+};
+
+function allNull(n: number): Vec {
+  return { scalar: false, v: new Uint8Array(n), nulls: new Uint8Array(n).fill(1) };
+}
+
+/** out[i] = f(a[i], b[i]) with the loop specialised for scalar operands. */
+function binary<T extends Raw>(
+  a: Vec,
+  b: Vec,
+  n: number,
+  out: { [i: number]: T | number; length: number },
+  f: (x: never, y: never) => T | number | boolean,
+): void {
+  const av = a.v as ArrayLike<never>;
+  const bv = b.v as ArrayLike<never>;
+  const g = f as (x: unknown, y: unknown) => number | boolean;
+  if (a.scalar && b.scalar) {
+    const r = +g(av[0], bv[0]);
+    for (let i = 0; i < n; i++) out[i] = r;
+  } else if (b.scalar) {
+    const y = bv[0];
+    for (let i = 0; i < n; i++) out[i] = +g(av[i], y);
+  } else if (a.scalar) {
+    const x = av[0];
+    for (let i = 0; i < n; i++) out[i] = +g(x, bv[i]);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = +g(av[i], bv[i]);
+  }
+}
+
+function logic(op: 'and' | 'or', xs: Vec[], n: number): Vec {
+  // `decided` = a definite false (AND) or true (OR) was seen; `unknown` = a null was seen.
+  const decisive = op === 'and' ? 0 : 1;
+  const decided = new Uint8Array(n);
+  let unknown: Uint8Array | undefined;
+  for (const x of xs) {
+    const v = x.v as ArrayLike<number> | null;
+    for (let i = 0; i < n; i++) {
+      if (isNullAt(x, i) || v === null) (unknown ??= new Uint8Array(n))[i] = 1;
+      else if (v[x.scalar ? 0 : i] === decisive) decided[i] = 1;
+    }
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = decided[i] ? decisive : 1 - decisive;
+  if (!unknown) return { scalar: false, v: out };
+  for (let i = 0; i < n; i++) if (decided[i]) unknown[i] = 0;
+  return { scalar: false, v: out, nulls: unknown };
+}
+
+/** Compiles a checked expression (see checkExpr) against `fields`. */
+export function compile(e: Expr, fields: readonly Field[]): VecFn {
+  switch (e.op) {
+    case 'col': {
+      const i = columnIndex(fields, e.name);
+      return (cols, n) => colVec(cols[i]!, n);
+    }
+    case 'lit': {
+      const v = litVec(e.value);
+      return () => v;
+    }
+    case 'and':
+    case 'or': {
+      const op = e.op;
+      const args = e.args.map((a) => compile(a, fields));
+      return (cols, n) => logic(op, args.map((f) => f(cols, n)), n);
+    }
+    case 'not': {
+      const a = compile(e.args[0], fields);
+      return (cols, n) => {
+        const x = a(cols, n);
+        if (x.v === null) return allNull(n);
+        const v = x.v as ArrayLike<number>;
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) out[i] = v[x.scalar ? 0 : i] ? 0 : 1;
+        return { scalar: false, v: out, nulls: x.scalar && x.nulls ? new Uint8Array(n).fill(x.nulls[0]!) : x.nulls };
+      };
+    }
+    case 'neg': {
+      const a = compile(e.args[0], fields);
+      return (cols, n) => {
+        const x = a(cols, n);
+        if (x.v === null) return allNull(n);
+        const out = new Float64Array(n);
+        binary(x, litVec(0), n, out, (p: number) => -p);
+        return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+      };
+    }
+    case 'isNull': {
+      const a = compile(e.args[0], fields);
+      return (cols, n) => {
+        const x = a(cols, n);
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) out[i] = x.v === null || isNullAt(x, i) ? 1 : 0;
+        return { scalar: false, v: out };
+      };
+    }
+    case 'in': {
+      const a = compile(e.args[0], fields);
+      const set = new Set<Raw>();
+      for (const v of e.values) if (v !== null) set.add(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+      return (cols, n) => {
+        const x = a(cols, n);
+        if (x.v === null) return allNull(n);
+        const v = x.v as ArrayLike<Raw>;
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) out[i] = set.has(v[x.scalar ? 0 : i]!) ? 1 : 0;
+        return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+      };
+    }
+    default: {
+      const [a, b] = [compile(e.args[0]!, fields), compile(e.args[1]!, fields)];
+      const cmp = COMPARE[e.op];
+      const arith = ARITH[e.op];
+      if (!cmp && !arith) throw new TypeError(`unknown expression op ${JSON.stringify(e.op)}`);
+      return (cols, n) => {
+        const x = a(cols, n);
+        const y = b(cols, n);
+        if (x.v === null || y.v === null) return allNull(n);
+        const out = cmp ? new Uint8Array(n) : new Float64Array(n);
+        binary(x, y, n, out, (cmp ?? arith) as (p: never, q: never) => number | boolean);
+        return { scalar: false, v: out, nulls: unionNulls(n, [x, y]) };
+      };
+    }
+  }
+}
+
+/** Row numbers where a boolean vector is true (not false, not null). */
+export function selection(x: Vec, n: number): Uint32Array {
+  if (x.v === null) return new Uint32Array(0);
+  const v = x.v as ArrayLike<number>;
+  const out = new Uint32Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) if (v[x.scalar ? 0 : i] === 1 && !isNullAt(x, i)) out[k++] = i;
+  return out.subarray(0, k);
+}

@@ -1,0 +1,142 @@
+// The "merge" half of query execution: combines partial results (from nodes or from local runs) into
+// the result frame. Partials are untrusted plain data, so their shape is checked, and so is coverage:
+// every chunk of the frame must be answered exactly once, or the query fails rather than return a
+// count that silently misses a node's share (UNAVAILABLE) or counts a chunk twice (PROTOCOL).
+
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { bodyToColumn } from '../chunk-codec.js';
+import { ColumnBuilder } from '../column-builder.js';
+import { isPlainObject } from '../envelope.js';
+import { DataFrame } from '../dataframe.js';
+import type { Value } from '../schema.js';
+import { initAcc, type Acc, type PartialResult } from './partial.js';
+import type { AggFn, CheckedPlan } from './plan.js';
+
+function protocol(msg: string): Eau2Error {
+  return new Eau2Error(ErrorCode.PROTOCOL, `bad partial query result: ${msg}`);
+}
+
+function checkCoverage(partials: readonly PartialResult[], nchunks: number): void {
+  const seen = new Uint8Array(nchunks);
+  for (const p of partials) {
+    for (const c of p.chunks) {
+      if (!Number.isInteger(c) || c < 0 || c >= nchunks) throw protocol(`chunk number ${String(c)} out of range`);
+      if (seen[c]) throw protocol(`chunk ${c} was answered twice (two nodes claim to lead it)`);
+      seen[c] = 1;
+    }
+  }
+  const missing = seen.reduce((k, s) => k + (s ? 0 : 1), 0);
+  if (missing > 0) {
+    throw new Eau2Error(ErrorCode.UNAVAILABLE, `${missing} of ${nchunks} chunks were not answered: no reachable node leads them`, {
+      details: { missing, nchunks },
+    });
+  }
+}
+
+function combine(fn: AggFn, a: Acc, b: Acc): Acc {
+  if (fn === 'count') return (a as number) + (b as number);
+  if (fn === 'sum' || fn === 'mean') {
+    const [s1, n1] = a as [number, number];
+    const [s2, n2] = b as [number, number];
+    return [s1 + s2, n1 + n2];
+  }
+  if (a === null) return b;
+  if (b === null) return a;
+  return (fn === 'min' ? b < a : b > a) ? b : a;
+}
+
+function checkAcc(fn: AggFn, a: unknown): Acc {
+  const ok =
+    fn === 'count'
+      ? typeof a === 'number'
+      : fn === 'sum' || fn === 'mean'
+        ? Array.isArray(a) && a.length === 2 && typeof a[0] === 'number' && typeof a[1] === 'number'
+        : a === null || typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean';
+  if (!ok) throw protocol(`bad ${fn} accumulator`);
+  return a as Acc;
+}
+
+function finish(fn: AggFn, a: Acc): Value {
+  if (fn === 'count') return a as number;
+  if (fn === 'sum' || fn === 'mean') {
+    const [s, n] = a as [number, number];
+    return n === 0 ? null : fn === 'sum' ? s : s / n;
+  }
+  return a as Value;
+}
+
+/** Orders group keys: nulls first, then by value, column by column. */
+export function compareKeys(a: readonly Value[], b: readonly Value[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x === null) return -1;
+    if (y === null) return 1;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return 0;
+}
+
+function shape(raw: unknown): PartialResult {
+  if (!isPlainObject(raw) || !Array.isArray(raw.chunks)) throw protocol('not an object with a chunks list');
+  return raw as unknown as PartialResult;
+}
+
+export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nchunks: number): DataFrame {
+  const partials = raws.map(shape);
+  checkCoverage(partials, nchunks);
+  const { plan, output } = checked;
+  const builders = output.map((f) => new ColumnBuilder(f.type, 1024, f.name));
+
+  if (plan.aggs === undefined) {
+    const parts: [number, unknown[]][] = [];
+    for (const p of partials) {
+      if (!Array.isArray(p.rows)) throw protocol('row query result without rows');
+      for (const r of p.rows) {
+        if (!Array.isArray(r) || typeof r[0] !== 'number' || !Array.isArray(r[1]) || r[1].length !== output.length) {
+          throw protocol('bad row chunk');
+        }
+        parts.push(r as [number, unknown[]]);
+      }
+    }
+    parts.sort((a, b) => a[0] - b[0]);
+    const limit = plan.limit ?? Number.POSITIVE_INFINITY;
+    let total = 0;
+    for (const [chunk, bodies] of parts) {
+      if (total >= limit) break;
+      const cols = bodies.map((b, c) => bodyToColumn(b, `query result for chunk ${chunk}`, output[c]!.type));
+      const n = cols[0]!.length;
+      if (cols.some((c) => c.length !== n)) throw protocol(`columns of chunk ${chunk} differ in length`);
+      const k = Math.min(n, limit - total);
+      cols.forEach((c, j) => builders[j]!.appendColumn(c, 0, k));
+      total += k;
+    }
+    return DataFrame.fromFields(output, builders.map((b) => b.finish()));
+  }
+
+  const aggs = plan.aggs;
+  const nkeys = (plan.groupBy ?? []).length;
+  const merged = new Map<string, [Value[], Acc[]]>();
+  for (const p of partials) {
+    if (!Array.isArray(p.groups)) throw protocol('aggregate result without groups');
+    for (const g of p.groups) {
+      if (!Array.isArray(g) || !Array.isArray(g[0]) || g[0].length !== nkeys || !Array.isArray(g[1]) || g[1].length !== aggs.length) {
+        throw protocol('bad group');
+      }
+      const accs = g[1].map((a, k) => checkAcc(aggs[k]!.fn, a));
+      const key = JSON.stringify(g[0]);
+      const cur = merged.get(key);
+      if (cur) cur[1] = cur[1].map((a, k) => combine(aggs[k]!.fn, a, accs[k]!));
+      else merged.set(key, [g[0], accs]);
+    }
+  }
+  // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
+  if (nkeys === 0 && merged.size === 0) merged.set('[]', [[], aggs.map((a) => initAcc(a.fn))]);
+  const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
+  for (const [key, accs] of rows) {
+    key.forEach((v, j) => builders[j]!.push(v));
+    accs.forEach((a, k) => builders[nkeys + k]!.push(finish(aggs[k]!.fn, a)));
+  }
+  return DataFrame.fromFields(output, builders.map((b) => b.finish()));
+}

@@ -1,0 +1,155 @@
+// The "partial" half of query execution: a pure function of a checked plan and a set of chunks that
+// returns mergeable plain data. It runs wherever the chunks are (a cluster node over the chunks it
+// leads, or the client over a whole frame) and its result is what travels back: per-group accumulators
+// (sum AND count for a mean, so partials combine exactly) or the matching rows of each chunk.
+
+import { columnToBody, type ChunkBody } from '../chunk-codec.js';
+import { BoolColumn, DoubleColumn, IntColumn, StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
+import { mapOrdered } from '../pool.js';
+import type { Field, Value } from '../schema.js';
+import { compile, selection, type ChunkCols } from './eval.js';
+import type { AggFn, CheckedPlan } from './plan.js';
+
+/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null. */
+export type Acc = number | [number, number] | Value;
+
+export interface PartialResult {
+  /** The chunk numbers this result covers (the merger checks each is covered exactly once). */
+  chunks: number[];
+  /** Aggregate queries: [group key values, one accumulator per aggregate]. */
+  groups?: [Value[], Acc[]][];
+  /** Row queries: [chunk number, the chunk's matching rows as one body per output column]. */
+  rows?: [number, ChunkBody[]][];
+}
+
+export type ChunkLoader = (chunk: number, reads: readonly number[]) => Promise<ChunkCols>;
+
+export function initAcc(fn: AggFn): Acc {
+  return fn === 'count' ? 0 : fn === 'sum' || fn === 'mean' ? [0, 0] : null;
+}
+
+/** Rows `idx` of a column, as a new column. */
+export function gather(c: Column, idx: Uint32Array): Column {
+  const k = idx.length;
+  let nulls: Uint8Array | undefined;
+  if (c.nulls) {
+    const bm = new Uint8Array(bitmapBytes(k));
+    let any = false;
+    for (let j = 0; j < k; j++) if (bitGet(c.nulls, idx[j]!)) (bitSet(bm, j), (any = true));
+    if (any) nulls = bm;
+  }
+  switch (c.type) {
+    case 'I': {
+      const out = new Int32Array(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return new IntColumn(out, k, nulls);
+    }
+    case 'D': {
+      const out = new Float64Array(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return new DoubleColumn(out, k, nulls);
+    }
+    case 'B': {
+      const out = new Uint8Array(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return new BoolColumn(out, k, nulls);
+    }
+    case 'S': {
+      const out = new Array<string>(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return new StringColumn(out, k, nulls);
+    }
+  }
+}
+
+type Updater = (acc: Acc[], r: number) => void;
+
+function updater(a: number, fn: AggFn, c: Column | undefined): Updater {
+  if (c === undefined) return (acc) => void ((acc[a] as number) += 1); // count(*)
+  const nulls = c.nulls;
+  const vals = c.values as ArrayLike<number | string>;
+  const isB = c.type === 'B';
+  switch (fn) {
+    case 'count':
+      return (acc, r) => {
+        if (!nulls || !bitGet(nulls, r)) (acc[a] as number) += 1;
+      };
+    case 'sum':
+    case 'mean':
+      return (acc, r) => {
+        if (nulls && bitGet(nulls, r)) return;
+        const s = acc[a] as [number, number];
+        s[0] += vals[r] as number;
+        s[1] += 1;
+      };
+    case 'min':
+    case 'max': {
+      const better = fn === 'min' ? (x: Value, y: Value) => (x as number) < (y as number) : (x: Value, y: Value) => (x as number) > (y as number);
+      return (acc, r) => {
+        if (nulls && bitGet(nulls, r)) return;
+        const v: Value = isB ? vals[r] === 1 : vals[r]!;
+        if (acc[a] === null || better(v, acc[a] as Value)) acc[a] = v;
+      };
+    }
+  }
+}
+
+/** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
+export async function runPartial(
+  checked: CheckedPlan,
+  fields: readonly Field[],
+  load: ChunkLoader,
+  rowsOf: (chunk: number) => number,
+  chunks: readonly number[],
+  concurrency = 4,
+): Promise<PartialResult> {
+  const { plan, reads } = checked;
+  const filter = plan.filter ? compile(plan.filter, fields) : undefined;
+  const index = (name: string): number => fields.findIndex((f) => f.name === name);
+  const result: PartialResult = { chunks: [...chunks] };
+  const loaded = mapOrdered(chunks, concurrency, async (i) => ({ i, cols: await load(i, reads) }));
+
+  if (plan.aggs === undefined) {
+    const out = (plan.select ?? fields.map((f) => f.name)).map(index);
+    const limit = plan.limit ?? Number.POSITIVE_INFINITY;
+    let taken = 0;
+    result.rows = [];
+    for await (const { i, cols } of loaded) {
+      if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
+      const n = rowsOf(i);
+      let sel = filter ? selection(filter(cols, n), n) : undefined;
+      const count = sel ? sel.length : n;
+      if (count === 0) continue;
+      if (taken + count > limit) sel = (sel ?? Uint32Array.from({ length: n }, (_, j) => j)).subarray(0, limit - taken);
+      taken += sel ? sel.length : n;
+      result.rows.push([i, out.map((c) => columnToBody(sel ? gather(cols[c]!, sel) : cols[c]!))]);
+    }
+    return result;
+  }
+
+  const groupCols = (plan.groupBy ?? []).map(index);
+  const aggs = plan.aggs;
+  const groups = new Map<unknown, [Value[], Acc[]]>();
+  for await (const { i, cols } of loaded) {
+    const n = rowsOf(i);
+    const sel = filter ? selection(filter(cols, n), n) : undefined;
+    const keyCols = groupCols.map((c) => cols[c]!);
+    const single = keyCols.length === 1 ? keyCols[0]! : undefined;
+    const keyOf = (r: number): unknown =>
+      keyCols.length === 0 ? '' : single ? single.get(r) : JSON.stringify(keyCols.map((c) => c.get(r)));
+    const ups = aggs.map((a, k) => updater(k, a.fn, a.col === '*' ? undefined : cols[index(a.col)]));
+    const m = sel ? sel.length : n;
+    for (let j = 0; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      const key = keyOf(r);
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = [keyCols.map((c) => c.get(r)), aggs.map((a) => initAcc(a.fn))];
+        groups.set(key, g);
+      }
+      for (let k = 0; k < ups.length; k++) ups[k]!(g[1], r);
+    }
+  }
+  result.groups = [...groups.values()];
+  return result;
+}

@@ -1,0 +1,96 @@
+// The pushdown contract with the cluster (docs/dataframe.md "Pushdown"). A node runs a named task
+// over its own copy of the data and must count only the chunks whose keys it leads, so each chunk is
+// counted exactly once across the cluster. A store that offers runTask (ClusterClient) gets the plan
+// pushed to every node; any other store runs the very same task in-process, leading everything.
+
+import type { KvStore } from '../../engine/kv-store.js';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { ChunkReader } from '../chunk-reader.js';
+import type { Column } from '../column.js';
+import { chunkKey } from '../layout.js';
+import { metaToPlain, plainToMeta, rowsInChunk, type FrameMeta } from '../meta.js';
+import { runPartial } from './partial.js';
+import { checkPlan, type CheckedPlan } from './plan.js';
+
+export interface TaskContext {
+  /** This node's local copy of the data (a cluster node: only the partitions it holds). */
+  store: KvStore;
+  /** True iff this node is the current leader of the partition `key` maps to. */
+  isLeaderFor(key: Uint8Array | string): boolean;
+  nodeId: string;
+}
+
+export type DataframeTask = (ctx: TaskContext, payload: unknown) => Promise<unknown>;
+
+/** A store that can run a task on every node and return each node's result (ClusterClient). */
+export interface TaskRunner {
+  runTask(name: string, payload: unknown): Promise<unknown[]>;
+}
+
+export function canRunTasks(store: KvStore): store is KvStore & TaskRunner {
+  return typeof (store as Partial<TaskRunner>).runTask === 'function';
+}
+
+export const QUERY_TASK = 'df.query';
+export const HOLDINGS_TASK = 'df.holdings';
+
+/** Chunk reads a node keeps in flight while it computes. */
+const TASK_CONCURRENCY = 4;
+
+function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
+  const p = payload as { meta?: unknown; plan?: unknown } | null;
+  if (p === null || typeof p !== 'object') throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
+  try {
+    return { meta: plainToMeta(p.meta, 'task payload'), plan: p.plan };
+  } catch (e) {
+    throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The chunks of `meta` that this node leads (all of them when running locally). */
+function ledChunks(ctx: TaskContext, meta: FrameMeta): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < meta.nchunks; i++) if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, i, 0))) out.push(i);
+  return out;
+}
+
+async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
+  const { meta, plan } = decodePayload(payload);
+  let checked: CheckedPlan;
+  try {
+    checked = checkPlan(plan, meta.fields);
+  } catch (e) {
+    throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
+  }
+  const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
+  const load = async (chunk: number, reads: readonly number[]): Promise<(Column | undefined)[]> => {
+    const cols = new Array<Column | undefined>(meta.fields.length);
+    await Promise.all(reads.map(async (c) => void (cols[c] = await reader.read(chunk, c))));
+    return cols;
+  };
+  return runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), ledChunks(ctx, meta), TASK_CONCURRENCY);
+}
+
+/** Which chunks of a frame this node leads: shows how a frame is spread (tests, `df ls --spread`). */
+async function holdingsTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
+  const { meta } = decodePayload(payload);
+  return { nodeId: ctx.nodeId, chunks: ledChunks(ctx, meta) };
+}
+
+export const dataframeTasks: Record<string, DataframeTask> = {
+  [QUERY_TASK]: queryTask,
+  [HOLDINGS_TASK]: holdingsTask,
+};
+
+/** Runs a task where the data lives: pushed down through runTask, or locally on a plain store. */
+export async function runDataframeTask(store: KvStore, name: string, meta: FrameMeta, extra: Record<string, unknown> = {}): Promise<unknown[]> {
+  const payload = { meta: metaToPlain(meta), ...extra };
+  if (canRunTasks(store)) {
+    const results = await store.runTask(name, payload);
+    if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
+    return results;
+  }
+  const task = dataframeTasks[name];
+  if (!task) throw new TypeError(`unknown dataframe task ${name}`);
+  return [await task({ store, isLeaderFor: () => true, nodeId: 'local' }, payload)];
+}

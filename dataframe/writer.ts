@@ -1,0 +1,209 @@
+// Streaming, versioned publication of a frame. Rows or column batches are cut into row-chunks as they
+// arrive and written under a fresh version while earlier chunks are still in flight (bounded), so a
+// frame far larger than memory can be stored. Nothing is visible until close() writes the metadata
+// record; a failure before that deletes what was written. DataFrame.put is this writer fed one frame.
+
+import type { KvStore } from '../engine/kv-store.js';
+import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { encodeChunk } from './chunk-codec.js';
+import { ColumnBuilder } from './column-builder.js';
+import { sliceColumn, type Column } from './column.js';
+import { toColumn, type ColumnInput } from './column-input.js';
+import { MAX_CHUNKS, MAX_COLUMNS, checkName, chunkKey, makeVersion, metaKey, versionCounter } from './layout.js';
+import { encodeMeta, type FrameMeta } from './meta.js';
+import { Limiter } from './pool.js';
+import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, type Value } from './schema.js';
+import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
+
+export const DEFAULT_CHUNK_ROWS = 65_536;
+export const DEFAULT_CONCURRENCY = 8;
+
+export interface WriterOptions {
+  /** Rows per chunk (default 65,536). */
+  chunkRows?: number;
+  /** Row-chunks written in parallel; bounds the writer's memory to about this many chunks. */
+  concurrency?: number;
+  /** fdatasync each chunk batch and the metadata record. */
+  sync?: boolean;
+}
+
+/** Anything appendColumns accepts: a frame-like object of columns, or columns by name. */
+export interface ColumnsLike {
+  readonly columnNames: readonly string[];
+  column(name: string): Column;
+}
+
+export class DataFrameWriter {
+  private readonly builders: ColumnBuilder[];
+  private readonly limiter: Limiter;
+  private chunks = 0;
+  private rows = 0;
+  private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  /** Set if removing older versions after a successful publish failed; the publish still stands. */
+  cleanupError: unknown;
+
+  private constructor(
+    private readonly store: KvStore,
+    readonly name: string,
+    readonly fields: readonly Field[],
+    readonly version: string,
+    readonly chunkRows: number,
+    private readonly concurrency: number,
+    private readonly sync: boolean,
+  ) {
+    this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
+    this.limiter = new Limiter(concurrency);
+  }
+
+  static async open(store: KvStore, name: string, schema: SchemaSpec, opts: WriterOptions = {}): Promise<DataFrameWriter> {
+    checkName(name);
+    const fields = parseSchema(schema);
+    if (fields.length === 0 || fields.length > MAX_COLUMNS) throw new TypeError(`a frame has 1 to ${MAX_COLUMNS} columns`);
+    const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+    if (!Number.isInteger(chunkRows) || chunkRows < 1 || chunkRows > 1 << 24) {
+      throw new TypeError('chunkRows must be an integer between 1 and 16,777,216');
+    }
+    const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
+    const version = makeVersion(await nextVersionCounter(store, name));
+    return new DataFrameWriter(store, name, fields, version, chunkRows, concurrency, opts.sync ?? false);
+  }
+
+  /** Rows appended so far. */
+  get nrows(): number {
+    return this.rows;
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open') throw new TypeError(`writer for ${JSON.stringify(this.name)} is ${this.state}`);
+  }
+
+  /**
+   * Appends one row, by position or by column name. Returns a promise only when the chunk this row
+   * completed has to wait for a write slot: await it (or every call) to keep memory bounded.
+   */
+  append(row: readonly Value[] | Readonly<Record<string, Value>>): void | Promise<void> {
+    this.checkOpen();
+    const fs = this.fields;
+    const vals: readonly Value[] = Array.isArray(row) ? row : fs.map((f) => (row as Record<string, Value>)[f.name] ?? null);
+    if (vals.length !== fs.length) throw new TypeError(`row has ${vals.length} values, the frame has ${fs.length} columns`);
+    // Check every value before pushing any, so a bad row leaves the builders aligned.
+    for (let c = 0; c < fs.length; c++) {
+      if (!valueFits(fs[c]!.type, vals[c])) {
+        throw new TypeError(`row ${this.rows}, column ${JSON.stringify(fs[c]!.name)} (${fs[c]!.type}): cannot store ${describeValue(vals[c])}`);
+      }
+    }
+    for (let c = 0; c < fs.length; c++) this.builders[c]!.push(vals[c]);
+    this.rows++;
+    if (this.builders[0]!.length >= this.chunkRows) return this.flush();
+  }
+
+  /** Appends equal-length columns covering every field (by name); full chunks are written without copying. */
+  async appendColumns(batch: ColumnsLike | Readonly<Record<string, ColumnInput>>): Promise<void> {
+    this.checkOpen();
+    const get = (n: string): ColumnInput | undefined =>
+      'columnNames' in batch && typeof (batch as ColumnsLike).column === 'function'
+        ? (batch as ColumnsLike).columnNames.includes(n)
+          ? (batch as ColumnsLike).column(n)
+          : undefined
+        : (batch as Record<string, ColumnInput>)[n];
+    const cols = this.fields.map((f) => {
+      const input = get(f.name);
+      if (input === undefined) throw new TypeError(`column batch lacks column ${JSON.stringify(f.name)}`);
+      return toColumn(input, f.name, f.type);
+    });
+    const n = cols[0]?.length ?? 0;
+    for (let c = 0; c < cols.length; c++) {
+      if (cols[c]!.length !== n) {
+        throw new TypeError(`columns differ in length: ${this.fields[0]!.name} has ${n}, ${this.fields[c]!.name} has ${cols[c]!.length}`);
+      }
+    }
+    let pos = 0;
+    while (pos < n) {
+      const have = this.builders[0]!.length;
+      if (have === 0 && n - pos >= this.chunkRows) {
+        const end = pos + this.chunkRows;
+        this.rows += this.chunkRows;
+        await this.flushColumns(cols.map((c) => sliceColumn(c, pos, end)));
+        pos = end;
+        continue;
+      }
+      const k = Math.min(this.chunkRows - have, n - pos);
+      for (let c = 0; c < cols.length; c++) this.builders[c]!.appendColumn(cols[c]!, pos, pos + k);
+      this.rows += k;
+      pos += k;
+      if (this.builders[0]!.length >= this.chunkRows) await this.flush();
+    }
+  }
+
+  private flush(): void | Promise<void> {
+    return this.flushColumns(this.builders.map((b) => b.finish()));
+  }
+
+  private flushColumns(cols: Column[]): void | Promise<void> {
+    const index = this.chunks++;
+    if (index >= MAX_CHUNKS) throw new TypeError('frame has too many chunks; raise chunkRows');
+    this.limiter.check();
+    const task = (): Promise<void> => this.writeChunk(index, cols);
+    if (this.limiter.active < this.concurrency) {
+      this.limiter.start(task);
+      return;
+    }
+    return this.limiter.acquire().then(() => this.limiter.start(task));
+  }
+
+  private async writeChunk(index: number, cols: Column[]): Promise<void> {
+    const ops = cols.map((c, i) => ({ type: 'put' as const, key: chunkKey(this.name, this.version, index, i), value: encodeChunk(c) }));
+    await this.store.batch(ops, { sync: this.sync });
+  }
+
+  /** Writes the last chunk, waits for all chunks, publishes the version and removes older ones. */
+  async close(): Promise<FrameMeta> {
+    this.checkOpen();
+    this.state = 'closing';
+    try {
+      if (this.builders[0]!.length > 0) await this.flush();
+      await this.limiter.drain();
+      const meta: FrameMeta = Object.freeze({
+        name: this.name,
+        version: this.version,
+        fields: this.fields,
+        nrows: this.rows,
+        chunkRows: this.chunkRows,
+        nchunks: this.chunks,
+        created: Date.now(),
+      });
+      const cur = await readMeta(this.store, this.name);
+      if (cur && versionCounter(cur.version) > versionCounter(this.version)) {
+        throw new Eau2Error(
+          ErrorCode.INVALID,
+          `frame ${JSON.stringify(this.name)} was republished (version ${cur.version}) while this writer ran; this write is discarded`,
+        );
+      }
+      await this.store.put(metaKey(this.name), encodeMeta(meta), { sync: this.sync });
+      this.state = 'closed';
+      try {
+        await sweepVersions(this.store, this.name, versionCounter(this.version), this.concurrency);
+      } catch (e) {
+        this.cleanupError = e;
+      }
+      return meta;
+    } catch (e) {
+      if (this.state !== 'closed') await this.discard();
+      throw e;
+    }
+  }
+
+  /** Drops everything written so far; nothing was published. */
+  async abort(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'aborted') return;
+    await this.discard();
+  }
+
+  private async discard(): Promise<void> {
+    this.state = 'aborted';
+    await this.limiter.drain().catch(() => undefined);
+    // Best effort: if the store is failing, the next publish of this name sweeps these chunks.
+    await deleteVersion(this.store, this.name, this.version, this.concurrency).catch(() => undefined);
+  }
+}

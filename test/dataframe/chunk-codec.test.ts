@@ -1,0 +1,129 @@
+// Chunk and metadata encoding: exact round trips (bit-exact doubles, which msgpackr mangles when given
+// a Float64Array directly), and every kind of damaged value refused as CORRUPTION, never decoded.
+
+import { describe, expect, it } from 'vitest';
+import { Packr } from 'msgpackr';
+import { decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
+import { columnFromValues } from '../../dataframe/column-builder.js';
+import { DoubleColumn, type Column } from '../../dataframe/column.js';
+import { Kind, seal } from '../../dataframe/envelope.js';
+import { makeVersion } from '../../dataframe/layout.js';
+import { decodeMeta, encodeMeta, type FrameMeta } from '../../dataframe/meta.js';
+import { isEau2Error } from '../../engine/util/errors.js';
+import { seededRng } from './helpers.js';
+
+function randomColumns(n: number): Column[] {
+  const rng = seededRng();
+  const maybe = <T,>(v: T): T | null => (rng.bool(0.2) ? null : v);
+  return [
+    columnFromValues('I', Array.from({ length: n }, () => maybe(rng.int(-(2 ** 31), 2 ** 31 - 1)))),
+    columnFromValues('D', Array.from({ length: n }, () => maybe((rng.next() - 0.5) * 1e300))),
+    columnFromValues('B', Array.from({ length: n }, () => maybe(rng.bool()))),
+    columnFromValues('S', Array.from({ length: n }, () => maybe(rng.word(rng.int(0, 12)) + (rng.bool(0.1) ? 'é€😀' : '')))),
+  ];
+}
+
+function expectCorruption(f: () => unknown): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(isEau2Error(err, 'CORRUPTION'), `expected CORRUPTION, got ${String(err)}`).toBe(true);
+}
+
+describe('chunk encoding', () => {
+  it('round-trips every type with nulls, at sizes around byte boundaries', () => {
+    for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 1000]) {
+      for (const c of randomColumns(n)) {
+        const back = decodeChunk(encodeChunk(c), 'k', c.type, n);
+        expect(back.type).toBe(c.type);
+        expect([...back]).toEqual([...c]);
+        for (let i = 0; i < n; i++) expect(back.isNull(i)).toBe(c.isNull(i));
+      }
+    }
+  });
+
+  it('keeps doubles bit-exact, including -0, NaN and infinities', () => {
+    const vals = new Float64Array([-0, NaN, Infinity, -Infinity, 5e-324, 1.7976931348623157e308, 0.1]);
+    const back = decodeChunk(encodeChunk(new DoubleColumn(vals, vals.length, undefined)), 'k', 'D', vals.length);
+    const got = back.values as Float64Array;
+    expect(new Uint8Array(got.buffer, got.byteOffset, 56)).toEqual(new Uint8Array(vals.buffer));
+  });
+
+  it('stores numeric data as raw bytes, not one msgpack number per value', () => {
+    const n = 10_000;
+    const c = new DoubleColumn(new Float64Array(n).map((_, i) => i + 0.5), n, undefined);
+    expect(encodeChunk(c).length).toBeLessThan(n * 8 + 64);
+  });
+
+  it('refuses a value with any single byte changed', () => {
+    const good = encodeChunk(columnFromValues('S', ['ab', null, 'c']));
+    for (let i = 0; i < good.length; i++) {
+      const bad = new Uint8Array(good);
+      bad[i]! ^= 0x10;
+      expectCorruption(() => decodeChunk(bad, 'k', 'S', 3));
+    }
+  });
+
+  it('refuses every truncation', () => {
+    const good = encodeChunk(columnFromValues('I', [1, 2, null, 4]));
+    for (let len = 0; len < good.length; len++) expectCorruption(() => decodeChunk(good.subarray(0, len), 'k', 'I', 4));
+  });
+
+  it('refuses a well-formed chunk that does not match the schema or the row count', () => {
+    const v = encodeChunk(columnFromValues('I', [1, 2, 3]));
+    expectCorruption(() => decodeChunk(v, 'k', 'D', 3));
+    expectCorruption(() => decodeChunk(v, 'k', 'I', 4));
+  });
+
+  it('refuses structurally wrong bodies even with a valid checksum', () => {
+    const bodies: unknown[] = [
+      'not a map',
+      { t: 'I', n: 2, v: new Uint8Array(7) },
+      { t: 'S', n: 2, v: ['a'] },
+      { t: 'S', n: 2, v: ['a', 3] },
+      { t: 'D', n: 1, v: new Uint8Array(8), z: new Uint8Array(2) },
+      { t: 'Q', n: 0, v: [] },
+    ];
+    for (const b of bodies) expectCorruption(() => decodeChunk(seal(Kind.CHUNK, b), 'k', 'I', 2));
+  });
+
+  it('refuses a metadata record where a chunk is expected', () => {
+    const meta: FrameMeta = { name: 'f', version: makeVersion(1), fields: [{ name: 'a', type: 'I' }], nrows: 1, chunkRows: 1, nchunks: 1, created: 0 };
+    expectCorruption(() => decodeChunk(encodeMeta(meta), 'k', 'I', 1));
+  });
+
+  it('shows why raw bytes are needed: msgpackr alone does not round-trip a Float64Array', () => {
+    const p = new Packr({ useRecords: false });
+    const back = p.unpack(p.pack({ v: new Float64Array([1.5, 2.5]) })) as { v: unknown };
+    expect(back.v instanceof Float64Array && back.v[0] === 1.5 && back.v[1] === 2.5).toBe(false);
+  });
+});
+
+describe('metadata encoding', () => {
+  const meta: FrameMeta = {
+    name: 'sales',
+    version: makeVersion(7),
+    fields: [
+      { name: 'a', type: 'I' },
+      { name: 'b', type: 'S' },
+    ],
+    nrows: 10,
+    chunkRows: 4,
+    nchunks: 3,
+    created: 1_700_000_000_000,
+  };
+
+  it('round-trips', () => {
+    expect(decodeMeta(encodeMeta(meta), 'sales')).toEqual(meta);
+  });
+
+  it('refuses inconsistent counts, unknown types and a record filed under another name', () => {
+    expectCorruption(() => decodeMeta(encodeMeta({ ...meta, nchunks: 2 }), 'sales'));
+    expectCorruption(() => decodeMeta(encodeMeta({ ...meta, fields: [{ name: 'a', type: 'Z' as 'I' }] }), 'sales'));
+    expectCorruption(() => decodeMeta(encodeMeta(meta), 'other'));
+    expectCorruption(() => decodeMeta(encodeChunk(columnFromValues('I', [1])), 'sales'));
+  });
+});

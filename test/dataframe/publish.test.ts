@@ -1,0 +1,172 @@
+// Versioned, atomic publishing: readers see the old frame or the new one and never a mix, failures
+// publish nothing, old and abandoned versions are removed, and the streaming writer cuts chunks right
+// whatever the mix of rows and column batches. waitAndGet waits for a publish and times out cleanly.
+
+import { describe, expect, it } from 'vitest';
+import { DataFrame, waitAndGet } from '../../dataframe/index.js';
+import { encodeChunk } from '../../dataframe/chunk-codec.js';
+import { columnFromValues } from '../../dataframe/column-builder.js';
+import { chunkKey, makeVersion, parseChunkKey } from '../../dataframe/layout.js';
+import { fromUtf8 } from '../../engine/util/bytes.js';
+import { isEau2Error } from '../../engine/util/errors.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
+
+async function versionsOf(store: MemoryStore, name: string): Promise<string[]> {
+  const vs = new Set<string>();
+  for await (const [k] of store.scan({ gte: `df/c/{${name}/`, lt: `df/c/{${name}0` })) vs.add(parseChunkKey(fromUtf8(k))!.version);
+  return [...vs];
+}
+
+const frame = (x: number, n = 100): DataFrame => DataFrame.fromColumns({ x: new Float64Array(n).fill(x) });
+
+describe('publishing', () => {
+  it('replaces a frame atomically and removes the old version', async () => {
+    const store = new MemoryStore();
+    const m1 = await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    const m2 = await DataFrame.put(store, 'f', frame(2, 50), { chunkRows: 10 });
+    expect(m2.version > m1.version).toBe(true);
+    expect(await versionsOf(store, 'f')).toEqual([m2.version]);
+    const lf = await DataFrame.get(store, 'f');
+    expect(lf.nrows).toBe(50);
+    expect(await lf.sum('x')).toBe(100);
+  });
+
+  it('lets a reader that opened the old version finish it from cache or fail clearly, never mix versions', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'f', frame(1, 40), { chunkRows: 10 });
+    const old = await DataFrame.get(store, 'f');
+    await old.get('x', 0); // chunk 0 cached
+    await DataFrame.put(store, 'f', frame(2, 40), { chunkRows: 10 });
+    expect(await old.get('x', 5)).toBe(1); // from cache: still the old version
+    const err = await old.get('x', 35).catch((e: unknown) => e);
+    expect(isEau2Error(err, 'NOT_FOUND')).toBe(true);
+    expect(String(err)).toMatch(/replaced by version/);
+    const fresh = await DataFrame.get(store, 'f');
+    expect(await fresh.get('x', 35)).toBe(2);
+  });
+
+  it('publishes nothing when a chunk write fails, and leaves the previous version readable', async () => {
+    const mem = new MemoryStore();
+    const store = new InstrumentedStore(mem);
+    const prev = await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    const keysBefore = mem.size;
+    store.batches = 0;
+    store.failBatchFrom = 4;
+    await expect(DataFrame.put(store, 'f', frame(2, 200), { chunkRows: 10 })).rejects.toMatchObject({ code: 'IO' });
+    store.failBatchFrom = undefined;
+    const lf = await DataFrame.get(store, 'f');
+    expect(lf.version).toBe(prev.version);
+    expect(await lf.sum('x')).toBe(100);
+    expect(mem.size).toBe(keysBefore); // the failed version's chunks were removed
+  });
+
+  it('publishes nothing when the metadata write fails', async () => {
+    const mem = new MemoryStore();
+    const store = new InstrumentedStore(mem);
+    store.failPutPrefix = 'df/m/';
+    await expect(DataFrame.put(store, 'g', frame(1), { chunkRows: 10 })).rejects.toMatchObject({ code: 'IO' });
+    expect(await DataFrame.list(mem)).toEqual([]);
+    expect(mem.size).toBe(0);
+  });
+
+  it("sweeps a crashed writer's unpublished chunks on the next publish", async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    // A writer that died after writing two chunks of a newer version.
+    const orphan = makeVersion(5);
+    for (const c of [0, 3]) await store.put(chunkKey('f', orphan, c, 0), encodeChunk(columnFromValues('D', [9])));
+    const m = await DataFrame.put(store, 'f', frame(3), { chunkRows: 10 });
+    expect(m.version.startsWith('0000000006')).toBe(true);
+    expect(await versionsOf(store, 'f')).toEqual([m.version]);
+  });
+
+  it('refuses to publish over a newer version published meanwhile', async () => {
+    const store = new MemoryStore();
+    const slow = await DataFrame.writer(store, 'f', 'x:D', { chunkRows: 10 });
+    await slow.appendColumns({ x: new Float64Array(25) });
+    // The fast writer sees the slow one's chunks, so it takes a later version and sweeps them.
+    const fast = await DataFrame.put(store, 'f', frame(7), { chunkRows: 10 });
+    const err = await slow.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isEau2Error(err, 'INVALID')).toBe(true);
+    const lf = await DataFrame.get(store, 'f');
+    expect(lf.version).toBe(fast.version);
+    expect(await lf.sum('x')).toBe(700);
+    expect(await versionsOf(store, 'f')).toEqual([fast.version]);
+  });
+
+  it('rejects a schema mismatch in a column batch without writing anything', async () => {
+    const store = new MemoryStore();
+    const w = await DataFrame.writer(store, 'f', 'a:I,b:S');
+    await expect(w.appendColumns({ a: new Int32Array(3), b: ['x', 'y'] })).rejects.toThrow(/differ in length/);
+    await expect(w.appendColumns({ a: new Float64Array(2), b: ['x', 'y'] })).rejects.toThrow(/is D, the schema says I/);
+    expect(() => w.append([1.5, 'x'])).toThrow(/cannot store 1.5/);
+    expect(() => w.append([1])).toThrow(/1 values, the frame has 2/);
+    await w.append([1, 'ok']);
+    const m = await w.close();
+    expect(m.nrows).toBe(1);
+  });
+});
+
+describe('DataFrame.writer', () => {
+  it('cuts chunks correctly from any mix of rows and column batches', async () => {
+    const rng = seededRng();
+    const store = new MemoryStore();
+    const src = randomFrame(rng, 777);
+    const w = await DataFrame.writer(store, 'mix', src.fields, { chunkRows: 50, concurrency: 2 });
+    let r = 0;
+    while (r < src.nrows) {
+      if (rng.bool()) {
+        await w.append(src.row(r));
+        r++;
+      } else {
+        const k = rng.int(0, 130);
+        await w.appendColumns(src.slice(r, r + k));
+        r = Math.min(src.nrows, r + k);
+      }
+    }
+    const meta = await w.close();
+    expect(meta.nchunks).toBe(Math.ceil(777 / 50));
+    const back = await (await DataFrame.get(store, 'mix')).load();
+    expect(rowsOf(back)).toEqual(rowsOf(src));
+  });
+
+  it('accepts rows as objects and reports the writer state', async () => {
+    const store = new MemoryStore();
+    const w = await DataFrame.writer(store, 'o', { name: 'S', n: 'I' });
+    await w.append({ name: 'a', n: 1 });
+    await w.append({ name: 'b' });
+    expect(w.nrows).toBe(2);
+    await w.close();
+    expect(() => w.append(['c', 3])).toThrow(/closed/);
+    expect((await (await DataFrame.get(store, 'o')).load()).toObjects()).toEqual([
+      { name: 'a', n: 1 },
+      { name: 'b', n: null },
+    ]);
+  });
+
+  it('abort removes everything written and publishes nothing', async () => {
+    const store = new MemoryStore();
+    const w = await DataFrame.writer(store, 'ab', 'x:D', { chunkRows: 4 });
+    await w.appendColumns({ x: new Float64Array(20) });
+    await w.abort();
+    expect(store.size).toBe(0);
+  });
+});
+
+describe('waitAndGet', () => {
+  it('waits for a frame published later', async () => {
+    const store = new MemoryStore();
+    const waiting = waitAndGet(store, 'later', 5000);
+    setTimeout(() => void DataFrame.put(store, 'later', frame(4, 10)), 30);
+    const lf = await waiting;
+    expect(await lf.sum('x')).toBe(40);
+  });
+
+  it('times out with TIMEOUT', async () => {
+    await expect(waitAndGet(new MemoryStore(), 'never', 20)).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+});
