@@ -1,0 +1,155 @@
+// `eau2 local` (and `npm start`): a whole cluster on this machine. It writes DIR/cluster.json the first
+// time (loopback addresses, one data folder per node under DIR), starts one `eau2 node` process per
+// node with its log in DIR/<id>.log, waits until every node answers /healthz, prints the endpoints
+// and a first command to try, and stops them all on Ctrl-C or SIGTERM. Run again with the same DIR,
+// it reuses the config and so finds the data.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type ClusterConfig } from '../config.js';
+import { CliError, EXIT } from './cli-errors.js';
+
+interface LocalOpts {
+  nodes: string;
+  replicas: string;
+  partitions: string;
+  dir: string;
+  port: string;
+  logLevel: string;
+}
+
+function int(v: string, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < min || n > max) throw new CliError(`--${name} must be an integer in [${min}, ${max}]`, EXIT.USAGE);
+  return n;
+}
+
+export function addLocalCommand(program: Command): void {
+  program
+    .command('local')
+    .description('run a whole cluster on this machine (Ctrl-C stops it; run again to find its data)')
+    .option('-n, --nodes <n>', 'number of nodes', '3')
+    .option('-r, --replicas <n>', 'replicas per partition (replication factor)', '2')
+    .option('-p, --partitions <n>', 'number of partitions (fixed for the life of the cluster)', '16')
+    .option('-d, --dir <dir>', 'folder for the config, data and logs', './data')
+    .option('--port <port>', 'HTTP port of the first node; node i uses port+i, peer ports start at port+100', '7101')
+    .option('--log-level <level>', 'node log level (logs go to DIR/<id>.log)', 'info')
+    .action(async (o: LocalOpts, cmd: Command) => runLocal(o, cmd));
+}
+
+function makeConfig(o: LocalOpts): object {
+  const nodes = int(o.nodes, 'nodes', 1, 64);
+  const replicas = int(o.replicas, 'replicas', 1, nodes);
+  const partitions = int(o.partitions, 'partitions', 1, 4096);
+  const port = int(o.port, 'port', 1, 65535 - 100 - nodes);
+  return {
+    partitions,
+    replicationFactor: replicas,
+    nodes: Array.from({ length: nodes }, (_, i) => ({
+      id: `n${i + 1}`, host: '127.0.0.1', port: port + i, peerPort: port + 100 + i, dataDir: `n${i + 1}`,
+    })),
+  };
+}
+
+async function waitHealthy(config: ClusterConfig, children: Map<string, ChildProcess>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(config.nodes.map((n) => n.id));
+  while (pending.size > 0) {
+    for (const n of config.nodes) {
+      if (!pending.has(n.id)) continue;
+      if (children.get(n.id)?.exitCode !== null) throw new CliError(`node ${n.id} exited during start-up; see its log`);
+      try {
+        const r = await fetch(`http://${n.host}:${n.port}/healthz`, { signal: AbortSignal.timeout(1000) });
+        if (r.ok) pending.delete(n.id);
+      } catch {
+        // not up yet
+      }
+    }
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) throw new CliError(`nodes ${[...pending].join(', ')} did not become healthy in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
+  const dir = resolve(o.dir);
+  const file = join(dir, 'cluster.json');
+  mkdirSync(dir, { recursive: true });
+  if (existsSync(file)) {
+    const given = ['nodes', 'replicas', 'partitions', 'port'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+    if (given.length > 0) process.stderr.write(`eau2: ${file} exists: using it, so --${given.join(', --')} ignored (remove ${dir} to start over)\n`);
+  } else {
+    writeFileSync(file, JSON.stringify(makeConfig(o), null, 2) + '\n');
+  }
+  const config = loadConfig(file);
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  // Re-run this same CLI (bin/eau2.js, or main.ts under tsx: execArgv carries the loader).
+  const script = process.argv[1]!;
+  for (const n of config.nodes) {
+    const log = openSync(join(dir, `${n.id}.log`), 'a');
+    const child = spawn(process.execPath, [...process.execArgv, script, 'node', '--config', file, '--id', n.id, '--log-level', o.logLevel], {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    children.set(n.id, child);
+    child.on('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`);
+    });
+  }
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const live = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(live.map((c) => new Promise<void>((res) => {
+      const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      c.once('exit', () => {
+        clearTimeout(kill);
+        res();
+      });
+      c.kill('SIGTERM');
+    })));
+  };
+  try {
+    await waitHealthy(config, children, 60_000);
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  const first = config.nodes[0]!;
+  const base = `http://${first.host}:${first.port}`;
+  const out = [
+    `eau2 local cluster: ${config.nodes.length} nodes, ${config.partitions} partitions, ${config.replicationFactor} replicas each`,
+    `data, config and logs in ${dir}`,
+    '',
+    ...config.nodes.map((n, i) => `  ${n.id}  http://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`),
+    '',
+    'Try:',
+    `  curl -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
+    `  curl http://${config.nodes[config.nodes.length - 1]!.host}:${config.nodes[config.nodes.length - 1]!.port}/kv/greeting`,
+    `  ${['node', ...process.execArgv, relative(process.cwd(), script)].join(' ')} status --url ${base}`,
+    '',
+    'Ctrl-C stops the cluster; run the same command again to find your data.',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  await new Promise<void>((resolveDone, rejectDone) => {
+    const onSignal = (): void => {
+      process.stdout.write('stopping the cluster...\n');
+      stopAll().then(resolveDone, rejectDone);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    // If every node died on its own there is nothing left to run.
+    for (const c of children.values()) {
+      c.on('exit', () => {
+        if (!stopping && [...children.values()].every((x) => x.exitCode !== null || x.signalCode !== null)) {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          rejectDone(new CliError('every node exited'));
+        }
+      });
+    }
+  });
+  process.stdout.write('stopped.\n');
+}

@@ -1,0 +1,59 @@
+// `eau2 node --config FILE --id ID [--data-dir DIR]`: runs one node until SIGINT or SIGTERM, then
+// closes it cleanly (engine flushed and unlocked) and exits 0.
+
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { NodeServer } from '../node/node-server.js';
+import { openEngine } from '../node/open-engine.js';
+import { isEau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { attachDataframe } from './dataframe-hooks.js';
+import { CliError, EXIT } from './cli-errors.js';
+
+interface NodeOpts {
+  config: string;
+  id: string;
+  dataDir?: string;
+  logLevel: string;
+}
+
+export function addNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one node of a cluster described by a config file')
+    .requiredOption('-c, --config <file>', 'cluster config file (JSON; see docs/operations.md)')
+    .requiredOption('--id <id>', "this node's id in the config")
+    .option('--data-dir <dir>', "use this data directory instead of the config's")
+    .option('--log-level <level>', 'log level: trace, debug, info, warn, error, silent', process.env.EAU2_LOG_LEVEL ?? 'info')
+    .action(async (opts: NodeOpts) => runNode(opts));
+}
+
+async function runNode(opts: NodeOpts): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(opts.config);
+  } catch (e) {
+    throw new CliError((e as Error).message, isEau2Error(e, ErrorCode.INVALID) ? EXIT.USAGE : EXIT.FAILED);
+  }
+  if (!config.nodes.some((n) => n.id === opts.id)) {
+    throw new CliError(`no node "${opts.id}" in ${opts.config} (known: ${config.nodes.map((n) => n.id).join(', ')})`, EXIT.USAGE);
+  }
+  const logger = createLogger({ level: opts.logLevel, bindings: { node: opts.id } });
+  const start: Parameters<typeof NodeServer.start>[0] = { config, nodeId: opts.id, openEngine, logger };
+  if (opts.dataDir) start.dataDir = opts.dataDir;
+  const node = await NodeServer.start(start);
+  await attachDataframe(node, logger);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      node.close().catch((e: Error) => logger.error({ err: e.message }, 'close failed')).finally(resolve);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  // Anything still holding the event loop (a client's keep-alive socket) must not keep us alive.
+  process.exit(EXIT.OK);
+}

@@ -1,0 +1,206 @@
+// ClusterClient: the cluster as a KvStore, over the binary peer protocol. It learns the topology from
+// any node it is given, sends each request straight to the node that may answer it (the partition's
+// leader, or a replica for follower/any reads), and on NOT_LEADER, a stale epoch or a dead connection
+// refreshes the topology and retries a few times. Writes are puts and deletes of given values, so a
+// retry after an unanswered attempt cannot apply anything twice in a harmful way.
+
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import { Eau2Error, ErrorCode, isEau2Error } from '../../engine/util/errors.js';
+import { keyBytes, partitionOf } from '../partitioner.js';
+import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
+import { PeerPool } from '../protocol/peer-pool.js';
+import { mapIterator } from '../node/router.js';
+import { valueOf, wrapValue, type EngineRange } from '../node/stored-format.js';
+import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
+import { parseTopology, type Topology } from '../topology.js';
+
+export interface ClusterClientOptions {
+  /** Per-request timeout in ms (default 10 s). */
+  timeoutMs?: number;
+  /** Defaults for every call; per-call options win. */
+  w?: WriteConcern;
+  read?: ReadMode;
+  maxFrameBytes?: number;
+}
+
+const RETRIES = 5;
+
+export class ClusterClient implements KvStore {
+  private topo: Topology;
+  private readonly pool: PeerPool;
+  private refreshing: Promise<void> | undefined;
+  private rr = 0;
+  private closed = false;
+
+  private constructor(topo: Topology, private readonly urls: string[], private readonly opts: ClusterClientOptions) {
+    this.topo = topo;
+    this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), {
+      maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
+      epoch: () => this.topo.epoch,
+    });
+  }
+
+  /** Connects through the first of `urls` (node HTTP addresses) that answers. */
+  static async connect(urls: string[] | string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
+    const list = typeof urls === 'string' ? [urls] : urls;
+    if (!Array.isArray(list) || list.length === 0) throw new TypeError('connect needs at least one node URL');
+    const topo = await fetchTopology(list);
+    return new ClusterClient(topo, list, opts);
+  }
+
+  /** The topology the client routes by (a copy). */
+  get topology(): Topology {
+    return structuredClone(this.topo);
+  }
+
+  /** Fetches the topology again, from a node it knows or else from the URLs it was given. */
+  refresh(): Promise<void> {
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        for (const n of this.topo.nodes) {
+          try {
+            const t = parseTopology(await this.pool.request(n.id, MsgType.TOPOLOGY, null, 2000));
+            if (t.epoch >= this.topo.epoch) this.topo = t;
+            return;
+          } catch {
+            // try the next node
+          }
+        }
+        this.topo = await fetchTopology(this.urls);
+      })().finally(() => (this.refreshing = undefined));
+    }
+    return this.refreshing;
+  }
+
+  private async retry<T>(op: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Eau2Error(ErrorCode.NOT_OPEN, 'client is closed');
+      try {
+        return await op();
+      } catch (e) {
+        const again = isEau2Error(e, ErrorCode.NOT_LEADER) || isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError);
+        if (!again || attempt >= RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+        await this.refresh().catch(() => {});
+      }
+    }
+  }
+
+  private partition(key: Uint8Array): number {
+    return partitionOf(key, this.topo.partitions);
+  }
+
+  private target(p: number, mode: ReadMode): string {
+    const pl = this.topo.placement[p]!;
+    if (mode === 'leader') return pl.leader;
+    const down = new Set(this.topo.nodes.filter((n) => n.status === 'down').map((n) => n.id));
+    const pool = (mode === 'follower' ? pl.followers : [pl.leader, ...pl.followers]).filter((id) => !down.has(id));
+    return pool.length === 0 ? pl.leader : pool[this.rr++ % pool.length]!;
+  }
+
+  private request(node: string, type: number, body: unknown): Promise<unknown> {
+    return this.pool.request(node, type, body, this.opts.timeoutMs ?? 10_000);
+  }
+
+  /** read=local has no meaning for a client (it has no copy): it reads like read=any. */
+  private mode(opts?: ReadOptions): ReadMode {
+    const m = opts?.read ?? this.opts.read ?? 'leader';
+    return m === 'local' ? 'any' : m;
+  }
+
+  async get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined> {
+    const k = keyBytes(key);
+    const mode = this.mode(opts);
+    let attempt = 0;
+    const v = await this.retry(() => {
+      const p = this.partition(k);
+      // After a failed follower read, fall back to the leader.
+      const node = attempt++ === 0 ? this.target(p, mode) : this.topo.placement[p]!.leader;
+      return this.request(node, MsgType.GET, { k, r: node === this.topo.placement[p]!.leader ? 'leader' : mode });
+    });
+    return v === null || v === undefined ? undefined : valueOf(v as Uint8Array);
+  }
+
+  async put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
+    const k = keyBytes(key);
+    const v = wrapValue(keyBytes(value));
+    const w = opts?.w ?? this.opts.w;
+    await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.PUT, { k, v, w }));
+  }
+
+  async del(key: KeyLike, opts?: WriteOptions): Promise<void> {
+    const k = keyBytes(key);
+    const w = opts?.w ?? this.opts.w;
+    await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.DEL, { k, w }));
+  }
+
+  /** Atomic per partition: ops are grouped by partition and each group is applied as one batch. */
+  async batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
+    if (!Array.isArray(ops)) throw new TypeError('batch needs an array of operations');
+    const w = opts?.w ?? this.opts.w;
+    const groups = new Map<number, WireOp[]>();
+    for (const op of ops) {
+      if (op?.type !== 'put' && op?.type !== 'del') throw new TypeError('batch op type must be "put" or "del"');
+      const k = keyBytes(op.key);
+      const p = this.partition(k);
+      let g = groups.get(p);
+      if (!g) groups.set(p, (g = []));
+      g.push([k, op.type === 'put' ? wrapValue(keyBytes(op.value)) : null]);
+    }
+    await Promise.all([...groups].map(([p, g]) => this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w }))));
+  }
+
+  /** Sorted across all partitions; pages are fetched from each partition's leader (or replica) on demand. */
+  scan(range: Range = {}, opts?: ReadOptions): KvIterator {
+    const mode = this.mode(opts);
+    const r: EngineRange & { reverse?: boolean; limit?: number } = {};
+    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (range[k] !== undefined) r[k] = keyBytes(range[k]!);
+    if (range.reverse) r.reverse = true;
+    if (range.limit !== undefined) r.limit = range.limit;
+    const fetch = (p: number, req: PageRequest): Promise<Page> =>
+      this.retry(async () => {
+        const node = this.target(p, mode);
+        const res = (await this.request(node, MsgType.SCAN, {
+          p, gt: req.gt, gte: req.gte, lt: req.lt, lte: req.lte, rev: req.reverse, lim: req.limit,
+          r: node === this.topo.placement[p]!.leader ? 'leader' : mode,
+        })) as { e?: [Uint8Array, Uint8Array][]; more?: boolean };
+        return { entries: res.e ?? [], more: res.more === true };
+      });
+    const parts = this.topo.placement.map((pl) => pl.partition);
+    return mapIterator(mergedScan(parts, r, fetch), valueOf);
+  }
+
+  /** Runs task `name` on every node (see NodeServer.registerTask); results in topology node order. */
+  async runTask(name: string, payload: unknown): Promise<unknown[]> {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');
+    return Promise.all(this.topo.nodes.map((n) => this.retry(() => this.pool.request(n.id, MsgType.TASK, { name, payload }, 0))));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pool.close();
+  }
+}
+
+/** GET /cluster from the first URL that answers, then the topology over that node's peer port. */
+async function fetchTopology(urls: string[]): Promise<Topology> {
+  let last: unknown;
+  for (const url of urls) {
+    try {
+      const res = await fetch(new URL('/cluster', url), { signal: AbortSignal.timeout(3000) });
+      if (!res.ok) throw new Error(`GET /cluster answered ${res.status}`);
+      const info = (await res.json()) as { self?: string; nodes?: { id: string; host: string; peerPort: number }[] };
+      const self = info.nodes?.find((n) => n.id === info.self);
+      if (!self) throw new Error('GET /cluster did not name the node itself');
+      const pool = new PeerPool(() => self, { maxFrameBytes: 64 * 1024 * 1024, epoch: () => 0 });
+      try {
+        return parseTopology(await pool.request(self.id, MsgType.TOPOLOGY, null, 3000));
+      } finally {
+        pool.close();
+      }
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Eau2Error(ErrorCode.UNAVAILABLE, `no node answered at ${urls.join(', ')}: ${(last as Error)?.message ?? last}`, { cause: last });
+}

@@ -1,0 +1,133 @@
+// The cluster config file (docs/operations.md): which nodes exist, where they listen, where they keep
+// their data, how many partitions the key space has and how many replicas each partition keeps.
+// Loading validates every field so that a typo stops a node at start-up, not at its first request.
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+
+export interface NodeConfig {
+  id: string;
+  host: string;
+  /** HTTP port. */
+  port: number;
+  /** Binary peer-protocol port (docs/format.md section 8). */
+  peerPort: number;
+  /** Absolute once loaded (relative paths are resolved against the config file's folder). */
+  dataDir: string;
+}
+
+export interface ClusterConfig {
+  /** Fixed for the life of the cluster: a key's partition depends on it. At most 65,535. */
+  partitions: number;
+  replicationFactor: number;
+  /** The first node is the coordinator. */
+  nodes: NodeConfig[];
+  /** Largest HTTP request body accepted (413 beyond). Default 16 MiB. */
+  maxBodyBytes: number;
+  /** Largest peer frame accepted; a longer length prefix closes the connection. Default 64 MiB. */
+  maxFrameBytes: number;
+  /** Per-partition replication backlog kept by a leader for catch-up: entries and bytes. */
+  backlogEntries: number;
+  backlogBytes: number;
+  /** How long a w>1 write waits for follower acknowledgements before failing with TIMEOUT. */
+  writeTimeoutMs: number;
+}
+
+export const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
+
+export const CONFIG_DEFAULTS = {
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxFrameBytes: 64 * 1024 * 1024,
+  backlogEntries: 10_000,
+  backlogBytes: 8 * 1024 * 1024,
+  writeTimeoutMs: 5_000,
+} as const;
+
+function invalid(msg: string): Eau2Error {
+  return new Eau2Error(ErrorCode.INVALID, `cluster config: ${msg}`);
+}
+
+function int(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalid(`${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function str(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(`${name} must be a non-empty string`);
+  return v;
+}
+
+const KNOWN_TOP = new Set([
+  'partitions', 'replicationFactor', 'nodes', 'maxBodyBytes', 'maxFrameBytes', 'backlogEntries',
+  'backlogBytes', 'writeTimeoutMs',
+]);
+const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir']);
+
+/** Validates a parsed config object; relative data dirs are resolved against `baseDir`. */
+export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('must be a JSON object');
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN_TOP.has(k)) throw invalid(`unknown field "${k}"`);
+  const partitions = int(o.partitions, 'partitions', 1, MAX_PARTITIONS);
+  if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw invalid('nodes must be a non-empty array');
+  const ids = new Set<string>();
+  const addrs = new Set<string>();
+  const nodes = o.nodes.map((n: unknown, i: number): NodeConfig => {
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw invalid(`nodes[${i}] must be an object`);
+    const r = n as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!KNOWN_NODE.has(k)) throw invalid(`nodes[${i}]: unknown field "${k}"`);
+    const id = str(r.id, `nodes[${i}].id`);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw invalid(`nodes[${i}].id must match [A-Za-z0-9_.-]{1,64}`);
+    if (ids.has(id)) throw invalid(`duplicate node id "${id}"`);
+    ids.add(id);
+    const host = r.host === undefined ? '127.0.0.1' : str(r.host, `nodes[${i}].host`);
+    const port = int(r.port, `nodes[${i}].port`, 1, 65535);
+    const peerPort = int(r.peerPort, `nodes[${i}].peerPort`, 1, 65535);
+    for (const p of [port, peerPort]) {
+      const a = `${host}:${p}`;
+      if (addrs.has(a)) throw invalid(`address ${a} is used twice`);
+      addrs.add(a);
+    }
+    const dataDir = r.dataDir === undefined ? `data/${id}` : str(r.dataDir, `nodes[${i}].dataDir`);
+    return { id, host, port, peerPort, dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir) };
+  });
+  const replicationFactor = int(o.replicationFactor ?? 1, 'replicationFactor', 1, nodes.length);
+  const opt = (k: keyof typeof CONFIG_DEFAULTS, min: number, max: number): number =>
+    o[k] === undefined ? CONFIG_DEFAULTS[k] : int(o[k], k, min, max);
+  return {
+    partitions,
+    replicationFactor,
+    nodes,
+    maxBodyBytes: opt('maxBodyBytes', 1, 2 ** 31 - 1),
+    maxFrameBytes: opt('maxFrameBytes', 1024, 2 ** 31 - 1),
+    backlogEntries: opt('backlogEntries', 1, 10_000_000),
+    backlogBytes: opt('backlogBytes', 1, 2 ** 40),
+    writeTimeoutMs: opt('writeTimeoutMs', 1, 3_600_000),
+  };
+}
+
+/** Reads and validates a config file. */
+export function loadConfig(file: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Eau2Error(ErrorCode.IO, `cannot read config ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, dirname(resolve(file)));
+}
+
+export function findNode(config: ClusterConfig, id: string): NodeConfig {
+  const n = config.nodes.find((x) => x.id === id);
+  if (!n) throw invalid(`no node "${id}" (known: ${config.nodes.map((x) => x.id).join(', ')})`);
+  return n;
+}

@@ -1,0 +1,52 @@
+// GET /cluster: the topology as this node knows it, with each partition's replication progress
+// gathered from the leaders (every node answers a STATUS request about the partitions it leads).
+// A node that does not answer within a second is shown with unknown LSNs rather than stalling the page.
+
+import { MsgType } from '../protocol/messages.js';
+import type { NodeServer } from '../node/node-server.js';
+
+interface LeaderStatus {
+  p: number;
+  lsn: number;
+  followers: { id: string; acked: number; lagSeconds: number }[];
+}
+
+export async function clusterStatus(node: NodeServer): Promise<unknown> {
+  const t = node.topology();
+  const states = new Map<number, LeaderStatus>();
+  await Promise.all(t.nodes.map(async (n) => {
+    try {
+      const list = n.id === node.selfId
+        ? node.leaderState()
+        : ((await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as { leaders?: LeaderStatus[] }).leaders ?? [];
+      for (const s of list) states.set(s.p, s);
+    } catch {
+      // unreachable: its partitions show null LSNs
+    }
+  }));
+  return {
+    epoch: t.epoch,
+    self: node.selfId,
+    coordinator: t.coordinator,
+    partitionCount: t.partitions,
+    replicationFactor: t.replicationFactor,
+    nodes: t.nodes.map((n) => ({ id: n.id, address: `http://${n.host}:${n.port}`, host: n.host, port: n.port, peerPort: n.peerPort, status: n.status })),
+    partitions: t.placement.map((pl) => {
+      const s = states.get(pl.partition);
+      return {
+        partition: pl.partition,
+        leader: pl.leader,
+        lsn: s?.lsn ?? null,
+        followers: pl.followers.map((id) => {
+          const f = s?.followers.find((x) => x.id === id);
+          return {
+            id,
+            lsn: f ? f.acked : null,
+            lag: f && s ? Math.max(0, s.lsn - f.acked) : null,
+            lagSeconds: f && Number.isFinite(f.lagSeconds) ? f.lagSeconds : null,
+          };
+        }),
+      };
+    }),
+  };
+}

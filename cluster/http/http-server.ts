@@ -1,0 +1,105 @@
+// The HTTP API every node serves (docs/api.md): routing by path and method, timing and counting every
+// request for /metrics, and turning every failure into a JSON error with a 4xx/5xx status. The admin
+// routes live here; the key/value routes in kv-routes.ts. Extensions (the dataframe layer's /df
+// routes) are tried before the 404.
+
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NodeServer } from '../node/node-server.js';
+import { clusterStatus } from './cluster-status.js';
+import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.js';
+import { handleKv, handleKvList, handleSeedGet, handleSeedPut } from './kv-routes.js';
+
+export class HttpApi {
+  private readonly server: http.Server;
+
+  constructor(private readonly node: NodeServer) {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    // Slow or abandoned clients must not hold sockets forever.
+    this.server.requestTimeout = 120_000;
+    this.server.headersTimeout = 30_000;
+    this.server.keepAliveTimeout = 5_000;
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}');
+      else socket.destroy();
+    });
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    let route = 'other';
+    let status = 500;
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const qs = q < 0 ? '' : url.slice(q + 1);
+      const method = req.method ?? 'GET';
+      if (path.startsWith('/kv/')) {
+        route = '/kv/:key';
+        status = await handleKv(this.node, req, res, method, path.slice(4), qs);
+      } else if (path === '/kv' || path === '/kv/') {
+        route = '/kv';
+        allow(method, ['GET']);
+        status = await handleKvList(this.node, res, qs);
+      } else if (path === '/') {
+        route = '/';
+        allow(method, ['PUT', 'POST']);
+        status = method === 'PUT' ? await handleSeedPut(this.node, req, res, qs) : await handleSeedGet(this.node, req, res, qs);
+      } else if (path === '/healthz') {
+        route = '/healthz';
+        allow(method, ['GET']);
+        parseQuery(qs, []);
+        status = this.node.serving ? 200 : 503;
+        sendJson(res, status, { status: this.node.serving ? 'ok' : 'starting', node: this.node.selfId, epoch: this.node.topology().epoch });
+      } else if (path === '/cluster') {
+        route = '/cluster';
+        allow(method, ['GET']);
+        parseQuery(qs, []);
+        status = 200;
+        sendJson(res, 200, await clusterStatus(this.node));
+      } else if (path === '/metrics') {
+        route = '/metrics';
+        allow(method, ['GET']);
+        parseQuery(qs, []);
+        const text = await this.node.metrics.registry.metrics();
+        status = 200;
+        res.writeHead(200, { 'content-type': this.node.metrics.registry.contentType });
+        res.end(text);
+      } else {
+        route = 'extension';
+        for (const h of this.node.httpHandlers) {
+          if (await h(req, res)) {
+            status = res.statusCode;
+            return;
+          }
+        }
+        route = 'unknown';
+        throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${path.slice(0, 200)}`);
+      }
+    } catch (e) {
+      status = sendError(res, e);
+      if (status >= 500) this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
+    } finally {
+      this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
+      this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The key/value routes of the HTTP API (docs/api.md): /kv/<percent-encoded key> with PUT, GET and
+// DELETE, ordered listing GET /kv, and the seeds' JSON API (PUT / with a hex key, POST / with the raw
+// key as body). Everything is parsed and validated before anything is written, so a bad request
+// changes nothing.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fromUtf8, utf8 } from '../../engine/util/bytes.js';
+import { ErrorCode } from '../../engine/util/errors.js';
+import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
+import type { NodeServer } from '../node/node-server.js';
+import { unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';
+import { allow, badRequest, HttpError, parseQuery, percentDecode, percentEncode, readBody, sendJson } from './http-util.js';
+
+/** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */
+export const MAX_KEY_BYTES = 65534;
+const MAX_LIST = 10_000;
+const DEFAULT_LIST = 100;
+
+function parseKey(raw: Uint8Array): Uint8Array {
+  if (raw.length === 0) throw badRequest('the key is empty');
+  if (raw.length > MAX_KEY_BYTES) throw badRequest(`the key is ${raw.length} bytes; at most ${MAX_KEY_BYTES}`);
+  return raw;
+}
+
+function parseW(q: Map<string, string>): WriteConcern | undefined {
+  const v = q.get('w');
+  if (v === undefined) return undefined;
+  if (v === 'all') return 'all';
+  if (!/^[1-9][0-9]{0,4}$/.test(v)) throw badRequest(`w must be a positive integer or "all", got "${v.slice(0, 32)}"`);
+  return Number(v);
+}
+
+function parseRead(q: Map<string, string>): ReadMode {
+  const v = q.get('read');
+  if (v === undefined) return 'leader';
+  if (!(READ_MODES as readonly string[]).includes(v)) throw badRequest(`read must be one of ${READ_MODES.join(', ')}`);
+  return v as ReadMode;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function handleKv(node: NodeServer, req: IncomingMessage, res: ServerResponse, method: string, rawKey: string, qs: string): Promise<number> {
+  allow(method, ['GET', 'PUT', 'DELETE']);
+  const key = parseKey(percentDecode(rawKey));
+  if (method === 'GET') {
+    const q = parseQuery(qs, ['read']);
+    const stored = await node.router.get(key, parseRead(q));
+    if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
+    const v = unwrapValue(stored);
+    const headers: Record<string, string | number> = { 'content-type': v.contentType ?? 'application/octet-stream', 'content-length': v.value.length };
+    if (v.contentEncoding !== undefined) headers['content-encoding'] = v.contentEncoding;
+    res.writeHead(200, headers);
+    res.end(v.value);
+    return 200;
+  }
+  const q = parseQuery(qs, ['w']);
+  const w = parseW(q);
+  if (method === 'PUT') {
+    const body = await readBody(req, node.config.maxBodyBytes);
+    const meta: ValueMeta = {};
+    const ct = header(req, 'content-type');
+    const ce = header(req, 'content-encoding');
+    if (ct !== undefined) meta.contentType = ct;
+    if (ce !== undefined) meta.contentEncoding = ce;
+    await node.router.writeMany([[key, wrapValue(body, meta)]], w);
+    res.writeHead(204).end();
+    return 204;
+  }
+  await node.router.writeMany([[key, null]], w);
+  res.writeHead(204).end();
+  return 204;
+}
+
+export async function handleKvList(node: NodeServer, res: ServerResponse, qs: string): Promise<number> {
+  const q = parseQuery(qs, ['prefix', 'start', 'end', 'limit', 'read', 'reverse', 'values']);
+  const read = parseRead(q);
+  const bytesOpt = (n: string): Uint8Array | undefined => (q.has(n) ? percentDecode(q.get(n)!, true) : undefined);
+  const prefix = bytesOpt('prefix');
+  const start = bytesOpt('start');
+  const end = bytesOpt('end');
+  const limitText = q.get('limit');
+  if (limitText !== undefined && !/^[0-9]{1,6}$/.test(limitText)) throw badRequest('limit must be an integer');
+  const limit = limitText === undefined ? DEFAULT_LIST : Number(limitText);
+  if (limit < 1 || limit > MAX_LIST) throw badRequest(`limit must be in [1, ${MAX_LIST}]`);
+  const flag = (n: string): boolean => {
+    const v = q.get(n);
+    if (v === undefined || v === 'false' || v === '0') return false;
+    if (v === 'true' || v === '1' || v === '') return true;
+    throw badRequest(`${n} must be true or false`);
+  };
+  const reverse = flag('reverse');
+  const values = flag('values');
+  // The range is the intersection of [start, end) and the keys beginning with prefix.
+  let gte = start;
+  let lt = end;
+  if (prefix && prefix.length > 0) {
+    if (!gte || compare(prefix, gte) > 0) gte = prefix;
+    const after = prefixEnd(prefix);
+    if (after && (!lt || compare(after, lt) < 0)) lt = after;
+  }
+  const range: { gte?: Uint8Array; lt?: Uint8Array; reverse: boolean; limit: number } = { reverse, limit: limit + 1 };
+  if (gte) range.gte = gte;
+  if (lt) range.lt = lt;
+  const it = node.router.scan(range, read);
+  const items: Record<string, unknown>[] = [];
+  let next: string | null = null;
+  try {
+    for (let e = await it.next(); e !== undefined; e = await it.next()) {
+      if (items.length === limit) {
+        // The next page starts just after the last key returned (forward) or before it (reverse).
+        const last = utf8Hex(items[items.length - 1]!.hex as string);
+        next = reverse ? percentEncode(last) : percentEncode(Uint8Array.from([...last, 0]));
+        break;
+      }
+      const [k, stored] = e;
+      const item: Record<string, unknown> = { key: fromUtf8(k), hex: Buffer.from(k).toString('hex') };
+      const v = unwrapValue(stored);
+      item.size = v.value.length;
+      if (values) item.value64 = Buffer.from(v.value).toString('base64');
+      items.push(item);
+    }
+  } finally {
+    await it.close();
+  }
+  sendJson(res, 200, reverse ? { items, nextEnd: next } : { items, next });
+  return 200;
+}
+
+function utf8Hex(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+/** The smallest key greater than every key starting with `prefix`, or undefined if none exists. */
+function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  const out = Uint8Array.from(prefix);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 0xff) {
+      out[i]!++;
+      return out.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
+const SEED_FIELDS = new Set(['key', 'content_type', 'encoding', 'value']);
+
+/** The seeds' PUT /: {"key": "<hex>", "content_type", "encoding", "value": "<text>"}. */
+export async function handleSeedPut(node: NodeServer, req: IncomingMessage, res: ServerResponse, qs: string): Promise<number> {
+  const w = parseW(parseQuery(qs, ['w']));
+  const body = await readBody(req, node.config.maxBodyBytes);
+  let o: unknown;
+  try {
+    o = JSON.parse(fromUtf8(body));
+  } catch (e) {
+    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw badRequest('body must be a JSON object');
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!SEED_FIELDS.has(k)) throw badRequest(`unknown field "${k.slice(0, 64)}"`);
+  if (typeof r.key !== 'string' || !/^(?:[0-9a-fA-F]{2})+$/.test(r.key)) throw badRequest('key must be a non-empty string of hex digit pairs');
+  if (typeof r.value !== 'string') throw badRequest('value must be a string');
+  const meta: ValueMeta = {};
+  for (const [f, m] of [['content_type', 'contentType'], ['encoding', 'contentEncoding']] as const) {
+    if (r[f] === undefined || r[f] === null) continue;
+    if (typeof r[f] !== 'string') throw badRequest(`${f} must be a string`);
+    meta[m] = r[f] as string;
+  }
+  const key = parseKey(Uint8Array.from(Buffer.from(r.key, 'hex')));
+  await node.router.writeMany([[key, wrapValue(utf8(r.value), meta)]], w);
+  sendJson(res, 200, { key: r.key.toLowerCase(), stored: true });
+  return 200;
+}
+
+/** The seeds' POST /: the raw key as the body; answers {"<key>": {content_type, encoding, value}}. */
+export async function handleSeedGet(node: NodeServer, req: IncomingMessage, res: ServerResponse, qs: string): Promise<number> {
+  const read = parseRead(parseQuery(qs, ['read']));
+  const key = parseKey(await readBody(req, MAX_KEY_BYTES));
+  const stored = await node.router.get(key, read);
+  if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
+  const v = unwrapValue(stored);
+  const text = new TextDecoder('utf-8', { fatal: true });
+  const entry: Record<string, unknown> = { content_type: v.contentType ?? 'application/octet-stream', encoding: v.contentEncoding ?? null };
+  try {
+    entry.value = text.decode(v.value);
+  } catch {
+    entry.value = Buffer.from(v.value).toString('base64');
+    entry.value_encoding = 'base64';
+  }
+  sendJson(res, 200, { [fromUtf8(key)]: entry });
+  return 200;
+}

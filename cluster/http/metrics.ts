@@ -1,0 +1,70 @@
+// Prometheus metrics of one node (GET /metrics, prom-client): HTTP and peer request rates and
+// latencies, replication progress and lag per partition, and the engine's own stats. Gauges that
+// mirror state are filled at scrape time from the node, so the hot path only bumps counters.
+
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsSource {
+  /** Per led partition: committed LSN and, per follower, acknowledged LSN and seconds behind. */
+  leaderState(): { p: number; lsn: number; followers: { id: string; acked: number; lagSeconds: number }[] }[];
+  /** Per followed partition: applied LSN (-1 while resyncing). */
+  followerState(): { p: number; lsn: number }[];
+  engineStats(): Record<string, number>;
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpSeconds: Histogram<'route'>;
+  readonly peerRequests: Counter<'type'>;
+  readonly ackSeconds: Summary;
+  readonly badFrames: Counter;
+
+  constructor(nodeId: string, source: MetricsSource) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: nodeId });
+    collectDefaultMetrics({ register: this.registry });
+    this.httpRequests = new Counter({
+      name: 'eau2_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers,
+    });
+    this.httpSeconds = new Histogram({
+      name: 'eau2_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    });
+    this.peerRequests = new Counter({ name: 'eau2_peer_messages_total', help: 'Peer-protocol messages received, by type', labelNames: ['type'], registers });
+    this.badFrames = new Counter({ name: 'eau2_peer_bad_frames_total', help: 'Peer frames refused as malformed', registers });
+    this.ackSeconds = new Summary({
+      name: 'eau2_replication_ack_seconds', help: 'Time from a write being committed on its leader to a follower acknowledging it',
+      percentiles: [0.5, 0.9, 0.99], maxAgeSeconds: 60, ageBuckets: 5, registers,
+    });
+    new Gauge({
+      name: 'eau2_replication_lag_entries', help: 'Entries a follower is behind its leader (reported by the leader)', labelNames: ['partition', 'follower'], registers,
+      collect() {
+        this.reset();
+        for (const s of source.leaderState()) for (const f of s.followers) this.set({ partition: String(s.p), follower: f.id }, Math.max(0, s.lsn - f.acked));
+      },
+    });
+    new Gauge({
+      name: 'eau2_replication_lag_seconds', help: 'Age of the oldest write a follower has not acknowledged (0 when caught up)', labelNames: ['partition', 'follower'], registers,
+      collect() {
+        this.reset();
+        for (const s of source.leaderState()) for (const f of s.followers) this.set({ partition: String(s.p), follower: f.id }, f.lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'eau2_partition_lsn', help: 'Last LSN applied on this node, per partition and role', labelNames: ['partition', 'role'], registers,
+      collect() {
+        this.reset();
+        for (const s of source.leaderState()) this.set({ partition: String(s.p), role: 'leader' }, s.lsn);
+        for (const s of source.followerState()) this.set({ partition: String(s.p), role: 'follower' }, s.lsn);
+      },
+    });
+    new Gauge({
+      name: 'eau2_engine', help: 'Engine statistics (engine.stats())', labelNames: ['stat'], registers,
+      collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(source.engineStats())) if (typeof v === 'number' && Number.isFinite(v)) this.set({ stat: k }, v);
+      },
+    });
+  }
+}

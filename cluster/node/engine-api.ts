@@ -1,0 +1,47 @@
+// The part of the engine's API a node uses, named here so the replication code states exactly what it
+// relies on: atomic batches applied in the order they are called (a batch's LSN record and its data
+// become visible together, and a snapshot always holds a prefix of the partition's log), point reads,
+// bounded iterators over a snapshot, and stats for /metrics.
+
+export type EngineOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+export interface EngineSnapshot {
+  release(): void;
+}
+
+export interface EngineIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
+  next(): Promise<[Uint8Array, Uint8Array] | undefined>;
+  close(): Promise<void>;
+}
+
+export interface EngineIteratorOptions {
+  gt?: Uint8Array;
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  lte?: Uint8Array;
+  reverse?: boolean;
+  limit?: number;
+  snapshot?: EngineSnapshot;
+}
+
+export interface EngineLike {
+  get(key: Uint8Array, opts?: { snapshot?: EngineSnapshot }): Promise<Uint8Array | undefined>;
+  batch(ops: EngineOp[], opts?: { sync?: boolean }): Promise<void>;
+  iterator(opts: EngineIteratorOptions): EngineIterator;
+  snapshot(): EngineSnapshot;
+  /** Numbers, possibly nested in objects and arrays (flattened for /metrics). */
+  stats(): object;
+  close(): Promise<void>;
+}
+
+export type EngineOpener = (dir: string) => Promise<EngineLike>;
+
+/** Flattens nested stats into name -> number ("levels.0.files" becomes "levels_0_files"). */
+export function flattenStats(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  if (typeof o === 'number') {
+    if (Number.isFinite(o) && prefix) out[prefix] = o;
+  } else if (o !== null && typeof o === 'object') {
+    for (const [k, v] of Object.entries(o)) flattenStats(v, prefix ? `${prefix}_${k}` : k, out);
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+// A partition this node follows: applies what its leader streams, strictly in LSN order, each group
+// of entries in one engine batch together with the new LSN record, and acknowledges what it applied.
+// Work is queued per partition and applied by one loop, so consecutive ENTRIES frames merge into one
+// batch and a resync's steps never interleave with entries. Anything out of order is a protocol
+// breach: the connection is dropped and the follower resubscribes from what it has persisted.
+
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { PeerConnection } from '../protocol/peer-connection.js';
+import { MsgType, type Bodies, type WireOp } from '../protocol/messages.js';
+import type { EngineLike, EngineOp } from './engine-api.js';
+import { encodeLsn, lsnKey, partitionRange, storedKey, LSN_RESYNCING } from './stored-format.js';
+
+type Work =
+  | { kind: 'entries'; conn: PeerConnection; body: Bodies[typeof MsgType.ENTRIES] }
+  | { kind: 'begin'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_BEGIN] }
+  | { kind: 'chunk'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_CHUNK] }
+  | { kind: 'end'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_END] };
+
+const DELETE_CHUNK = 1000;
+
+export class FollowerPartition {
+  private queue: Work[] = [];
+  private running: Promise<void> | undefined;
+  /** Resyncs completed (for tests and logs). */
+  resyncs = 0;
+
+  constructor(
+    readonly p: number,
+    readonly leader: string,
+    private readonly engine: EngineLike,
+    /** Persisted LSN, or LSN_RESYNCING while a resync is incomplete. */
+    public lsn: number,
+    private readonly onError: (p: number, err: Error) => void,
+  ) {}
+
+  push(w: Work): void {
+    this.queue.push(w);
+    if (!this.running) this.running = this.run().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves when everything queued so far has been applied or dropped. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const w = this.queue.shift()!;
+      if (w.conn.closed) continue; // the stream it belonged to is gone; we resubscribe from this.lsn
+      try {
+        if (w.kind === 'entries') await this.applyEntries(w.conn, this.mergeEntries(w));
+        else if (w.kind === 'begin') await this.beginResync();
+        else if (w.kind === 'chunk') await this.applyChunk(w.body.e);
+        else await this.endResync(w.conn, w.body.lsn);
+      } catch (e) {
+        this.onError(this.p, e as Error);
+        w.conn.destroy();
+      }
+    }
+  }
+
+  /** Takes every ENTRIES item queued right behind `w` on the same connection: one batch for all. */
+  private mergeEntries(w: Work & { kind: 'entries' }): [number, WireOp[]][] {
+    const out = w.body.e.slice();
+    while (this.queue.length > 0) {
+      const n = this.queue[0]!;
+      if (n.kind !== 'entries' || n.conn !== w.conn) break;
+      this.queue.shift();
+      for (const e of n.body.e) out.push(e);
+    }
+    return out;
+  }
+
+  private async applyEntries(conn: PeerConnection, entries: [number, WireOp[]][]): Promise<void> {
+    if (this.lsn === LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `entries for partition ${this.p} during an unfinished resync`);
+    const fresh = entries.filter(([lsn]) => lsn > this.lsn); // duplicates after a resubscribe are normal
+    if (fresh.length === 0) return;
+    const ops: EngineOp[] = [];
+    let expect = this.lsn + 1;
+    for (const [lsn, list] of fresh) {
+      if (lsn !== expect) throw new Eau2Error(ErrorCode.PROTOCOL, `partition ${this.p}: expected LSN ${expect}, got ${lsn}`);
+      expect++;
+      for (const [k, v] of list) {
+        const key = storedKey(this.p, k);
+        ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v });
+      }
+    }
+    const last = expect - 1;
+    ops.push({ type: 'put', key: lsnKey(this.p), value: encodeLsn(last) });
+    await this.engine.batch(ops);
+    this.lsn = last;
+    conn.send(MsgType.ACK, { p: this.p, lsn: last });
+  }
+
+  private async beginResync(): Promise<void> {
+    // Mark first: a crash from here until the end leaves a partition that must be resynced again.
+    await this.engine.batch([{ type: 'put', key: lsnKey(this.p), value: encodeLsn(LSN_RESYNCING) }]);
+    this.lsn = LSN_RESYNCING;
+    const range = partitionRange(this.p);
+    for (;;) {
+      const it = this.engine.iterator({ ...range, limit: DELETE_CHUNK });
+      const dels: EngineOp[] = [];
+      try {
+        for (let e = await it.next(); e !== undefined; e = await it.next()) dels.push({ type: 'del', key: e[0] });
+      } finally {
+        await it.close();
+      }
+      if (dels.length === 0) break;
+      await this.engine.batch(dels);
+    }
+  }
+
+  private async applyChunk(entries: [Uint8Array, Uint8Array][]): Promise<void> {
+    if (this.lsn !== LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `resync chunk for partition ${this.p} outside a resync`);
+    if (entries.length === 0) return;
+    await this.engine.batch(entries.map(([k, v]) => ({ type: 'put' as const, key: storedKey(this.p, k), value: v })));
+  }
+
+  private async endResync(conn: PeerConnection, lsn: number): Promise<void> {
+    if (this.lsn !== LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `resync end for partition ${this.p} outside a resync`);
+    await this.engine.batch([{ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) }]);
+    this.lsn = lsn;
+    this.resyncs++;
+    conn.send(MsgType.ACK, { p: this.p, lsn });
+  }
+}

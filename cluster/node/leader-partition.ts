@@ -1,0 +1,264 @@
+// A partition this node leads: it numbers writes (LSN), applies each with its LSN record in one
+// atomic engine batch, publishes them strictly in LSN order into a bounded backlog and to the
+// subscribed followers, tracks their acknowledgements, and holds w>1 writes until enough followers
+// have acknowledged. Followers that fall off the backlog are given a full resync (leader-resync.ts).
+
+import { performance } from 'node:perf_hooks';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { PeerConnection } from '../protocol/peer-connection.js';
+import { MsgType, type WireOp } from '../protocol/messages.js';
+import type { EngineLike, EngineOp } from './engine-api.js';
+import { streamSnapshot } from './leader-resync.js';
+import { encodeLsn, lsnKey, storedKey } from './stored-format.js';
+
+export interface LogEntry {
+  lsn: number;
+  ops: WireOp[];
+  bytes: number;
+  /** performance.now() when published; acknowledgements are measured against it. */
+  at: number;
+}
+
+interface Subscription {
+  node: string;
+  conn: PeerConnection;
+  /** Next LSN this follower needs. */
+  next: number;
+  live: boolean;
+  closed: boolean;
+  out: [number, WireOp[]][];
+}
+
+interface Waiter {
+  lsn: number;
+  need: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface LeaderHooks {
+  /** Seconds from publication of an entry to a follower's acknowledgement of it. */
+  onAckLag?(p: number, follower: string, seconds: number): void;
+  log?(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
+}
+
+/** A follower whose socket holds more than this is too slow to stream to: drop it, it will catch up. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+const MAX_ENTRIES_PER_FRAME = 1024;
+
+export class LeaderPartition {
+  committed: number;
+  private assigned: number;
+  private readonly inflight: { entry: LogEntry; done: boolean }[] = [];
+  private backlog: LogEntry[] = [];
+  private head = 0;
+  private backlogBytes = 0;
+  readonly acked = new Map<string, number>();
+  private waiters: Waiter[] = [];
+  private readonly subs = new Map<string, Subscription>();
+
+  constructor(
+    readonly p: number,
+    private readonly engine: EngineLike,
+    startLsn: number,
+    readonly followers: readonly string[],
+    private readonly limits: { entries: number; bytes: number },
+    private readonly hooks: LeaderHooks = {},
+  ) {
+    this.committed = startLsn;
+    this.assigned = startLsn;
+  }
+
+  /**
+   * Applies `ops` (user keys, stored values) as the partition's next LSN. Resolves once applied here
+   * and acknowledged by `followersNeeded` followers; rejects with TIMEOUT after `timeoutMs` (the write
+   * stays applied: it is not undone).
+   */
+  async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
+    const lsn = ++this.assigned;
+    let bytes = 0;
+    const engineOps: EngineOp[] = ops.map(([k, v]) => {
+      bytes += k.length + (v?.length ?? 0);
+      const key = storedKey(this.p, k);
+      return v === null ? { type: 'del', key } : { type: 'put', key, value: v };
+    });
+    engineOps.push({ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) });
+    const item = { entry: { lsn, ops, bytes, at: 0 }, done: false };
+    this.inflight.push(item);
+    let failure: unknown;
+    try {
+      await this.engine.batch(engineOps);
+    } catch (e) {
+      // The batch is atomic, so nothing of it was applied: publish the LSN as empty so the log has no
+      // hole, and report the failure to the writer.
+      failure = e;
+      item.entry.ops = [];
+    }
+    item.done = true;
+    this.publishReady();
+    if (failure !== undefined) throw failure;
+    if (followersNeeded > 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
+    return lsn;
+  }
+
+  private publishReady(): void {
+    while (this.inflight.length > 0 && this.inflight[0]!.done) {
+      const { entry } = this.inflight.shift()!;
+      entry.at = performance.now();
+      this.committed = entry.lsn;
+      this.appendBacklog(entry);
+      for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
+    }
+  }
+
+  private appendBacklog(e: LogEntry): void {
+    this.backlog.push(e);
+    this.backlogBytes += e.bytes;
+    while (this.backlog.length - this.head > this.limits.entries || (this.backlogBytes > this.limits.bytes && this.backlog.length - this.head > 1)) {
+      this.backlogBytes -= this.backlog[this.head]!.bytes;
+      this.backlog[this.head++] = undefined as unknown as LogEntry;
+    }
+    if (this.head > 4096 && this.head * 2 > this.backlog.length) {
+      this.backlog = this.backlog.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The backlog entry for `lsn`, if still held. */
+  entryAt(lsn: number): LogEntry | undefined {
+    if (this.head >= this.backlog.length) return undefined;
+    const i = this.head + (lsn - this.backlog[this.head]!.lsn);
+    return i >= this.head && i < this.backlog.length ? this.backlog[i] : undefined;
+  }
+
+  private queue(s: Subscription, e: LogEntry): void {
+    s.out.push([e.lsn, e.ops]);
+    s.next = e.lsn + 1;
+    if (s.out.length === 1) queueMicrotask(() => this.flush(s));
+  }
+
+  private flush(s: Subscription): void {
+    if (s.closed || s.out.length === 0) return;
+    if (s.conn.queuedBytes > MAX_QUEUED_BYTES) {
+      this.hooks.log?.('warn', 'follower too slow, dropping its stream', { p: this.p, follower: s.node });
+      s.conn.destroy();
+      return;
+    }
+    const out = s.out;
+    s.out = [];
+    for (let i = 0; i < out.length; i += MAX_ENTRIES_PER_FRAME) {
+      s.conn.send(MsgType.ENTRIES, { p: this.p, e: out.slice(i, i + MAX_ENTRIES_PER_FRAME) });
+    }
+  }
+
+  /**
+   * A follower asks for the log after `from` (-1: it has nothing trustworthy). Streams from the
+   * backlog when it holds everything after `from`, else resyncs in full; either way the follower is
+   * then fed live. Resolves with how it started.
+   */
+  subscribe(node: string, conn: PeerConnection, from: number): 'stream' | 'resync' {
+    if (!this.followers.includes(node)) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
+    this.subs.get(node)?.conn.destroy();
+    const s: Subscription = { node, conn, next: from + 1, live: false, closed: false, out: [] };
+    this.subs.set(node, s);
+    if (from >= 0) this.acked.set(node, Math.min(from, this.committed));
+    if (from >= 0 && from <= this.committed && (from === this.committed || this.entryAt(from + 1))) {
+      this.goLive(s);
+      return 'stream';
+    }
+    this.hooks.log?.('info', 'full resync', { p: this.p, follower: node, from, leaderLsn: this.committed });
+    void this.resync(s);
+    return 'resync';
+  }
+
+  /** Sends the backlog from s.next on (synchronously: nothing can be published in between), then live. */
+  private goLive(s: Subscription): void {
+    for (let lsn = s.next; lsn <= this.committed; lsn++) this.queue(s, this.entryAt(lsn)!);
+    // After a resync s.next can be past `committed`: the snapshot may hold entries applied but not yet
+    // published, and those must not be sent twice.
+    s.next = Math.max(s.next, this.committed + 1);
+    s.live = true;
+  }
+
+  private async resync(s: Subscription): Promise<void> {
+    for (let attempt = 0; !s.closed; attempt++) {
+      let lsn: number;
+      try {
+        lsn = await streamSnapshot(this.engine, this.p, s.conn);
+      } catch (e) {
+        this.hooks.log?.('warn', 'resync failed', { p: this.p, follower: s.node, err: (e as Error).message });
+        s.conn.destroy();
+        return;
+      }
+      if (s.closed) return;
+      // The snapshot holds a prefix of the log up to `lsn`; what came after must still be in the backlog.
+      s.next = lsn + 1;
+      if (lsn >= this.committed || this.entryAt(lsn + 1)) {
+        this.goLive(s);
+        return;
+      }
+      this.hooks.log?.('warn', 'backlog overran during resync, starting again', { p: this.p, follower: s.node, attempt });
+    }
+  }
+
+  /** Called when a connection closes: its subscriptions end. */
+  dropConnection(conn: PeerConnection): void {
+    for (const [node, s] of this.subs) {
+      if (s.conn === conn) {
+        s.closed = true;
+        this.subs.delete(node);
+      }
+    }
+  }
+
+  ack(node: string, lsn: number): void {
+    if (!this.followers.includes(node)) return;
+    const prev = this.acked.get(node) ?? 0;
+    if (lsn <= prev) return;
+    this.acked.set(node, lsn);
+    const e = this.entryAt(lsn);
+    if (e && e.at > 0) this.hooks.onAckLag?.(this.p, node, (performance.now() - e.at) / 1000);
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((w) => {
+      if (this.ackCount(w.lsn) < w.need) return true;
+      clearTimeout(w.timer);
+      w.resolve();
+      return false;
+    });
+  }
+
+  private ackCount(lsn: number): number {
+    let n = 0;
+    for (const f of this.followers) if ((this.acked.get(f) ?? 0) >= lsn) n++;
+    return n;
+  }
+
+  private waitForAcks(lsn: number, need: number, timeoutMs: number): Promise<void> {
+    if (this.ackCount(lsn) >= need) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        lsn, need, resolve, reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(new Eau2Error(ErrorCode.TIMEOUT, `write ${lsn} of partition ${this.p} is applied on the leader but only ${this.ackCount(lsn)} of the ${need} followers required acknowledged it within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.push(w);
+    });
+  }
+
+  isStreaming(node: string): boolean {
+    return this.subs.get(node)?.live === true;
+  }
+
+  close(): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new Eau2Error(ErrorCode.UNAVAILABLE, 'node is shutting down'));
+    }
+    this.waiters = [];
+    for (const s of this.subs.values()) s.closed = true;
+    this.subs.clear();
+  }
+}

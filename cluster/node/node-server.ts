@@ -1,0 +1,249 @@
+// One eau2 node: its engine, the partitions it leads and follows, its peer-protocol server, its HTTP
+// API, and its place in the cluster (registration with the coordinator, the topology and its epoch).
+// This file owns the lifecycle; peer requests are answered in peer-handlers.ts, routing is in
+// router.ts, replication in leader-partition.ts / follower-partition.ts.
+
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyLike, KvStore } from '../../engine/kv-store.js';
+import type { ClusterConfig, NodeConfig } from '../config.js';
+import { findNode } from '../config.js';
+import { HttpApi } from '../http/http-server.js';
+import { NodeMetrics, type MetricsSource } from '../http/metrics.js';
+import { createLogger, type Logger } from '../log.js';
+import { keyBytes, partitionOf } from '../partitioner.js';
+import { rolesOf } from '../placement.js';
+import { PeerConnection } from '../protocol/peer-connection.js';
+import { PeerPool } from '../protocol/peer-pool.js';
+import { topologyFromConfig, type Topology } from '../topology.js';
+import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.js';
+import { FollowerLink } from './follower-link.js';
+import { FollowerPartition } from './follower-partition.js';
+import { LeaderPartition } from './leader-partition.js';
+import { dispatchPeerMessage } from './peer-handlers.js';
+import { Router, type RouterHost } from './router.js';
+import { Coordination } from './coordination.js';
+import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
+
+export interface TaskContext {
+  /** This node's view: reads its own copy where it holds the partition, writes go through leaders. */
+  store: KvStore;
+  isLeaderFor(key: Uint8Array | string): boolean;
+  nodeId: string;
+}
+export type TaskHandler = (ctx: TaskContext, payload: unknown) => Promise<unknown>;
+/** Extra HTTP routes: resolve true when the request was handled. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+export interface NodeServerOptions {
+  config: ClusterConfig;
+  nodeId: string;
+  /** Overrides the config's dataDir for this node. */
+  dataDir?: string;
+  openEngine: EngineOpener;
+  logger?: Logger;
+}
+
+export class NodeServer implements RouterHost, MetricsSource {
+  readonly selfId: string;
+  readonly self: NodeConfig;
+  readonly pool: PeerPool;
+  readonly writeTimeoutMs: number;
+  readonly router: Router;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly leaders = new Map<number, LeaderPartition>();
+  readonly followers = new Map<number, FollowerPartition>();
+  readonly tasks = new Map<string, TaskHandler>();
+  readonly httpHandlers: HttpHandler[] = [];
+  readonly coordination: Coordination;
+  private topo: Topology;
+  private links: FollowerLink[] = [];
+  private peerServer: net.Server | undefined;
+  private readonly inbound = new Set<PeerConnection>();
+  private http: HttpApi | undefined;
+  serving = false;
+
+  private constructor(readonly config: ClusterConfig, nodeId: string, readonly engine: EngineLike, epoch: number, logger: Logger) {
+    this.selfId = nodeId;
+    this.self = findNode(config, nodeId);
+    this.log = logger;
+    this.writeTimeoutMs = config.writeTimeoutMs;
+    this.topo = topologyFromConfig(config, epoch);
+    const opts = { maxFrameBytes: config.maxFrameBytes, epoch: () => this.topo.epoch };
+    this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), opts);
+    this.router = new Router(this);
+    this.metrics = new NodeMetrics(nodeId, this);
+    this.coordination = new Coordination(this);
+  }
+
+  static async start(opts: NodeServerOptions): Promise<NodeServer> {
+    const self = findNode(opts.config, opts.nodeId);
+    const dataDir = opts.dataDir ?? self.dataDir;
+    const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
+    const engine = await opts.openEngine(dataDir);
+    let node: NodeServer | undefined;
+    try {
+      const stored = await engine.get(EPOCH_KEY);
+      const epoch = stored ? decodeLsn(stored) : 1;
+      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
+      await node.openPartitions();
+      await node.listen();
+      node.coordination.start();
+      node.serving = true;
+      log.info({ http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch }, 'node serving');
+      return node;
+    } catch (e) {
+      if (node) await node.close().catch(() => {});
+      else await engine.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async openPartitions(): Promise<void> {
+    const { leads, follows } = rolesOf(this.topo.placement, this.selfId);
+    const limits = { entries: this.config.backlogEntries, bytes: this.config.backlogBytes };
+    for (const p of leads) {
+      let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
+      if (lsn === LSN_RESYNCING) lsn = 0; // only a former follower can hold this; its data is partial
+      const lp = new LeaderPartition(p, this.engine, lsn, this.topo.placement[p]!.followers, limits, {
+        onAckLag: (_p, _f, s) => this.metrics.ackSeconds.observe(s),
+        log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+      });
+      this.leaders.set(p, lp);
+    }
+    const byLeader = new Map<string, FollowerPartition[]>();
+    for (const p of follows) {
+      const leader = this.topo.placement[p]!.leader;
+      const fp = new FollowerPartition(p, leader, this.engine, decodeLsn(await this.engine.get(lsnKey(p))), (pp, err) =>
+        this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
+      );
+      this.followers.set(p, fp);
+      let list = byLeader.get(leader);
+      if (!list) byLeader.set(leader, (list = []));
+      list.push(fp);
+    }
+    for (const [leaderId, parts] of byLeader) {
+      this.links.push(new FollowerLink({
+        selfId: this.selfId,
+        leaderId,
+        address: () => {
+          const n = this.topo.nodes.find((x) => x.id === leaderId);
+          return n && { host: n.host, port: n.peerPort };
+        },
+        epoch: () => this.topo.epoch,
+        maxFrameBytes: this.config.maxFrameBytes,
+        log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+      }, parts));
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer((socket) => {
+      const conn = new PeerConnection(socket, {
+        maxFrameBytes: this.config.maxFrameBytes,
+        epoch: () => this.topo.epoch,
+        onMessage: (msg, c) => dispatchPeerMessage(this, msg, c),
+        onClose: (c) => {
+          this.inbound.delete(c);
+          for (const lp of this.leaders.values()) lp.dropConnection(c);
+        },
+        onProtocolError: (err) => {
+          this.metrics.badFrames.inc();
+          this.log.warn({ err: err.message, remote: socket.remoteAddress }, 'refused a peer frame');
+        },
+      });
+      this.inbound.add(conn);
+    });
+    this.peerServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.self.peerPort, this.self.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.http = new HttpApi(this);
+    await this.http.listen(this.self.port, this.self.host);
+    for (const l of this.links) l.start();
+  }
+
+  topology(): Topology {
+    return this.topo;
+  }
+
+  setTopology(t: Topology): void {
+    this.topo = t;
+  }
+
+  leaderOf(p: number): LeaderPartition | undefined {
+    return this.leaders.get(p);
+  }
+
+  holds(p: number): boolean {
+    return this.leaders.has(p) || this.followers.has(p);
+  }
+
+  registerTask(name: string, handler: TaskHandler): void {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');
+    if (typeof handler !== 'function') throw new TypeError('task handler must be a function');
+    this.tasks.set(name, handler);
+  }
+
+  addHttpHandler(handler: HttpHandler): void {
+    this.httpHandlers.push(handler);
+  }
+
+  /** The cluster as a KvStore from this node, for HTTP extensions (reads from leaders). */
+  get store(): KvStore {
+    return this.router.store();
+  }
+
+  taskContext(): TaskContext {
+    return {
+      store: this.router.store({ get: 'any', scan: 'local' }),
+      isLeaderFor: (key: KeyLike) => this.leaders.has(partitionOf(keyBytes(key), this.topo.partitions)),
+      nodeId: this.selfId,
+    };
+  }
+
+  leaderState(): ReturnType<MetricsSource['leaderState']> {
+    const now = performance.now();
+    return [...this.leaders.values()].map((lp) => ({
+      p: lp.p,
+      lsn: lp.committed,
+      followers: lp.followers.map((id) => {
+        const acked = lp.acked.get(id) ?? 0;
+        const oldest = acked < lp.committed ? lp.entryAt(acked + 1) : undefined;
+        const lagSeconds = acked >= lp.committed ? 0 : oldest ? (now - oldest.at) / 1000 : Number.NaN;
+        return { id, acked, lagSeconds };
+      }),
+    }));
+  }
+
+  followerState(): { p: number; lsn: number }[] {
+    return [...this.followers.values()].map((fp) => ({ p: fp.p, lsn: fp.lsn }));
+  }
+
+  engineStats(): Record<string, number> {
+    try {
+      return flattenStats(this.engine.stats());
+    } catch {
+      return {};
+    }
+  }
+
+  async close(): Promise<void> {
+    this.serving = false;
+    this.coordination.stop();
+    await Promise.all(this.links.map((l) => l.stop()));
+    for (const lp of this.leaders.values()) lp.close();
+    await this.http?.close();
+    for (const c of this.inbound) c.destroy();
+    if (this.peerServer) await new Promise<void>((r) => this.peerServer!.close(() => r()));
+    this.pool.close();
+    await this.engine.close();
+    this.log.info('node stopped');
+  }
+}

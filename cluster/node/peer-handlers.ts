@@ -1,0 +1,139 @@
+// Answers to peer-protocol requests arriving at a node, from other nodes and from ClusterClient
+// (docs/format.md section 8.3). Every body is validated before use; every failure becomes an ERROR
+// reply with a stable code, never an exception out of the socket handler. Data requests are answered
+// only by a node entitled to: the leader for writes and leader reads, a replica holder for
+// follower/any/local reads; others refuse with NOT_LEADER / NO_REPLICA so the sender re-routes.
+
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { PeerConnection } from '../protocol/peer-connection.js';
+import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
+import type { NodeServer } from './node-server.js';
+import { noReplica, notLeader } from './router.js';
+import { unwrapValue } from './stored-format.js';
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
+
+export function wireCode(e: unknown): { code: string; message: string } {
+  if (e instanceof Eau2Error) return { code: (e.details?.wireCode as string | undefined) ?? e.code, message: e.message };
+  if (e instanceof TypeError) return { code: ErrorCode.INVALID, message: e.message };
+  return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerConnection): void {
+  node.metrics.peerRequests.inc({ type: TYPE_NAMES.get(msg.type) ?? 'UNKNOWN' });
+  if (msg.type === MsgType.ACK) {
+    if (msg.epoch !== node.topology().epoch) return;
+    try {
+      const b = validateBody(MsgType.ACK, msg.body);
+      if (conn.tag) node.leaders.get(b.p)?.ack(conn.tag, b.lsn);
+    } catch (e) {
+      node.log.warn({ err: (e as Error).message }, 'bad ACK refused');
+    }
+    return;
+  }
+  if (msg.id === 0) {
+    node.log.warn({ type: msg.type }, 'unexpected one-way message refused');
+    return;
+  }
+  handle(node, msg, conn).then(
+    (v) => conn.reply(msg.id, v ?? null),
+    (e) => {
+      const w = wireCode(e);
+      conn.replyError(msg.id, w.code, w.message);
+    },
+  );
+}
+
+function checkValue(v: Uint8Array): Uint8Array {
+  try {
+    unwrapValue(v);
+  } catch {
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
+  }
+  return v;
+}
+
+function mayRead(node: NodeServer, p: number, mode: ReadMode): void {
+  const leader = node.topology().placement[p]!.leader;
+  if (mode === 'leader') {
+    if (leader !== node.selfId) throw notLeader(p, node.selfId, leader);
+  } else if (!node.holds(p)) throw noReplica(p, node.selfId);
+}
+
+function leading(node: NodeServer, p: number) {
+  const lp = node.leaders.get(p);
+  if (!lp) throw notLeader(p, node.selfId, node.topology().placement[p]!.leader);
+  return lp;
+}
+
+async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Promise<unknown> {
+  const t = node.topology();
+  switch (msg.type) {
+    case MsgType.REGISTER: {
+      const b = validateBody(MsgType.REGISTER, msg.body);
+      if (!node.coordination.isCoordinator) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
+      return node.coordination.onRegister(b.node);
+    }
+    case MsgType.TOPOLOGY:
+      return t;
+    case MsgType.STATUS:
+      return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
+  }
+  if (msg.epoch !== t.epoch) {
+    if (msg.epoch > t.epoch) node.coordination.refreshSoon();
+    throw new Eau2Error(ErrorCode.NOT_LEADER, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`, { details: { wireCode: 'STALE_EPOCH' } });
+  }
+  const timeout = node.writeTimeoutMs;
+  switch (msg.type) {
+    case MsgType.GET: {
+      const b = validateBody(MsgType.GET, msg.body);
+      const p = node.router.partition(b.k);
+      mayRead(node, p, b.r ?? 'leader');
+      return (await node.router.getLocal(p, b.k)) ?? null;
+    }
+    case MsgType.PUT: {
+      const b = validateBody(MsgType.PUT, msg.body);
+      const p = node.router.partition(b.k);
+      await leading(node, p).write([[b.k, checkValue(b.v)]], node.router.followersNeeded(p, b.w), timeout);
+      return null;
+    }
+    case MsgType.DEL: {
+      const b = validateBody(MsgType.DEL, msg.body);
+      const p = node.router.partition(b.k);
+      await leading(node, p).write([[b.k, null]], node.router.followersNeeded(p, b.w), timeout);
+      return null;
+    }
+    case MsgType.BATCH: {
+      const b = validateBody(MsgType.BATCH, msg.body);
+      if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
+      const ops: WireOp[] = b.ops.map(([k, v]) => {
+        if (node.router.partition(k) !== b.p) throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
+        return [k, v === null ? null : checkValue(v)];
+      });
+      await leading(node, b.p).write(ops, node.router.followersNeeded(b.p, b.w), timeout);
+      return null;
+    }
+    case MsgType.SCAN: {
+      const b = validateBody(MsgType.SCAN, msg.body);
+      if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
+      mayRead(node, b.p, b.r ?? 'leader');
+      const page = await node.router.localPage(b.p, { gt: b.gt, gte: b.gte, lt: b.lt, lte: b.lte, reverse: b.rev === true, limit: Math.max(1, b.lim) });
+      return { e: page.entries, more: page.more };
+    }
+    case MsgType.SUBSCRIBE: {
+      const b = validateBody(MsgType.SUBSCRIBE, msg.body);
+      if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
+      const lp = leading(node, b.p);
+      conn.tag = b.node;
+      return { mode: lp.subscribe(b.node, conn, b.from) };
+    }
+    case MsgType.TASK: {
+      const b = validateBody(MsgType.TASK, msg.body);
+      const h = node.tasks.get(b.name);
+      if (!h) throw new Eau2Error(ErrorCode.NOT_FOUND, `no task "${b.name}" on node ${node.selfId}`);
+      return h(node.taskContext(), b.payload);
+    }
+    default:
+      throw new Eau2Error(ErrorCode.PROTOCOL, `message type 0x${msg.type.toString(16)} is not a request`);
+  }
+}

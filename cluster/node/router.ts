@@ -1,0 +1,203 @@
+// Routing inside a node, for requests that arrive over HTTP or from tasks: any node serves any key by
+// answering from its own engine when it may (it leads the partition, or the read mode allows a
+// replica it holds) and forwarding to the right node over the peer protocol otherwise. Peer requests
+// from clients are not routed here: they go to the node the client chose, which answers or refuses
+// with NOT_LEADER so the client refreshes its topology.
+
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { keyBytes, partitionOf } from '../partitioner.js';
+import type { PeerPool } from '../protocol/peer-pool.js';
+import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
+import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
+import type { Topology } from '../topology.js';
+import type { EngineLike } from './engine-api.js';
+import type { LeaderPartition } from './leader-partition.js';
+import { partitionRange, storedKey, userKeyOf, valueOf, wrapValue, type EngineRange } from './stored-format.js';
+
+export interface RouterHost {
+  readonly selfId: string;
+  readonly engine: EngineLike;
+  readonly pool: PeerPool;
+  readonly writeTimeoutMs: number;
+  topology(): Topology;
+  leaderOf(p: number): LeaderPartition | undefined;
+  holds(p: number): boolean;
+}
+
+export function noReplica(p: number, self: string): Eau2Error {
+  return new Eau2Error(ErrorCode.NOT_FOUND, `node ${self} holds no replica of partition ${p}`, { details: { wireCode: 'NO_REPLICA', partition: p } });
+}
+
+export function notLeader(p: number, self: string, leader: string): Eau2Error {
+  return new Eau2Error(ErrorCode.NOT_LEADER, `node ${self} is not the leader of partition ${p} (${leader} is)`, { details: { partition: p, leader } });
+}
+
+export class Router {
+  private rr = 0;
+
+  constructor(private readonly host: RouterHost) {}
+
+  partition(key: Uint8Array): number {
+    return partitionOf(key, this.host.topology().partitions);
+  }
+
+  /** Followers needed for write concern `w` on partition p; INVALID when w exceeds the replicas. */
+  followersNeeded(p: number, w: WriteConcern | undefined): number {
+    const followers = this.host.topology().placement[p]!.followers.length;
+    if (w === undefined) return 0;
+    if (w === 'all') return followers;
+    if (!Number.isInteger(w) || w < 1) throw new Eau2Error(ErrorCode.INVALID, 'w must be a positive integer or "all"');
+    if (w - 1 > followers) throw new Eau2Error(ErrorCode.INVALID, `w=${w} exceeds the ${followers + 1} replicas of a partition`);
+    return w - 1;
+  }
+
+  async getLocal(p: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.host.engine.get(storedKey(p, key));
+  }
+
+  /** The stored (wrapped) value of `key`, read as `mode` says; undefined when missing. */
+  async get(key: Uint8Array, mode: ReadMode = 'leader'): Promise<Uint8Array | undefined> {
+    const p = this.partition(key);
+    const pl = this.host.topology().placement[p]!;
+    const self = this.host.selfId;
+    if (mode === 'local') {
+      if (!this.host.holds(p)) throw noReplica(p, self);
+      return this.getLocal(p, key);
+    }
+    if (pl.leader === self || (mode !== 'leader' && mode !== 'follower' && this.host.holds(p))) return this.getLocal(p, key);
+    if (mode === 'follower' && pl.followers.includes(self)) return this.getLocal(p, key);
+    const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
+    try {
+      return await this.remoteGet(target, key, mode === 'any' ? 'any' : mode);
+    } catch (e) {
+      if (target === pl.leader) throw e;
+      return this.remoteGet(pl.leader, key, 'leader'); // a follower failed: the leader always may answer
+    }
+  }
+
+  private pickReplica(leader: string, followers: string[], mode: ReadMode): string {
+    const up = new Set(this.host.topology().nodes.filter((n) => n.status !== 'down').map((n) => n.id));
+    const pool = (mode === 'follower' ? followers : [leader, ...followers]).filter((id) => up.has(id));
+    if (pool.length === 0) return leader;
+    return pool[this.rr++ % pool.length]!;
+  }
+
+  private async remoteGet(node: string, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
+    const v = await this.host.pool.request(node, MsgType.GET, { k: key, r: mode });
+    return v === null || v === undefined ? undefined : (v as Uint8Array);
+  }
+
+  /** Applies ops of one partition atomically, here if this node leads it, else on its leader. */
+  async write(p: number, ops: WireOp[], w?: WriteConcern): Promise<void> {
+    const need = this.followersNeeded(p, w);
+    const lp = this.host.leaderOf(p);
+    if (lp) {
+      await lp.write(ops, need, this.host.writeTimeoutMs);
+      return;
+    }
+    const leader = this.host.topology().placement[p]!.leader;
+    // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
+    await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
+  }
+
+  /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
+  async writeMany(ops: WireOp[], w?: WriteConcern): Promise<void> {
+    const groups = new Map<number, WireOp[]>();
+    for (const op of ops) {
+      const p = this.partition(op[0]);
+      let g = groups.get(p);
+      if (!g) groups.set(p, (g = []));
+      g.push(op);
+    }
+    for (const p of groups.keys()) this.followersNeeded(p, w); // refuse a bad w before writing anything
+    await Promise.all([...groups].map(([p, g]) => this.write(p, g, w)));
+  }
+
+  /** One page of partition p from this node's engine: user keys, stored values. */
+  async localPage(p: number, req: PageRequest): Promise<Page> {
+    const it = this.host.engine.iterator({ ...partitionRange(p, req), reverse: req.reverse, limit: req.limit + 1 });
+    const entries: [Uint8Array, Uint8Array][] = [];
+    let more = false;
+    try {
+      for (let e = await it.next(); e !== undefined; e = await it.next()) {
+        if (entries.length === req.limit) {
+          more = true;
+          break;
+        }
+        entries.push([userKeyOf(e[0]), e[1]]);
+      }
+    } finally {
+      await it.close();
+    }
+    return { entries, more };
+  }
+
+  private async fetchPage(p: number, req: PageRequest, mode: ReadMode): Promise<Page> {
+    const pl = this.host.topology().placement[p]!;
+    const self = this.host.selfId;
+    if (pl.leader === self || (mode !== 'leader' && this.host.holds(p))) return this.localPage(p, req);
+    if (mode === 'local') return { entries: [], more: false }; // a local scan covers what this node holds
+    const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
+    const r = (await this.host.pool.request(target, MsgType.SCAN, {
+      p, gt: req.gt, gte: req.gte, lt: req.lt, lte: req.lte, rev: req.reverse, lim: req.limit, r: mode,
+    })) as Page & { e?: [Uint8Array, Uint8Array][] };
+    return { entries: r.e ?? [], more: r.more === true };
+  }
+
+  /** A sorted scan over every partition (stored values), or over the ones held here for read=local. */
+  scan(range: EngineRange & { reverse?: boolean; limit?: number }, mode: ReadMode = 'leader'): KvIterator {
+    const t = this.host.topology();
+    const parts = t.placement.map((pl) => pl.partition).filter((p) => mode !== 'local' || this.host.holds(p));
+    return mergedScan(parts, range, (p, req) => this.fetchPage(p, req, mode));
+  }
+
+  /**
+   * The whole cluster as a KvStore seen from this node: for HTTP extensions such as /df (reads from
+   * leaders), and for tasks (reads: this node's copy when it holds the partition; scans: only what
+   * this node holds). Writes always go through the partition's leader and are replicated.
+   */
+  store(defaults: { get: ReadMode; scan: ReadMode } = { get: 'leader', scan: 'leader' }): KvStore {
+    const toRange = (r: Range = {}): EngineRange & { reverse?: boolean; limit?: number } => {
+      const out: EngineRange & { reverse?: boolean; limit?: number } = {};
+      for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = keyBytes(r[k]!);
+      if (r.reverse) out.reverse = true;
+      if (r.limit !== undefined) out.limit = r.limit;
+      return out;
+    };
+    const val = (v: ValueLike): Uint8Array => wrapValue(keyBytes(v));
+    return {
+      get: async (key: KeyLike, opts?: ReadOptions) => {
+        const v = await this.get(keyBytes(key), opts?.read ?? defaults.get);
+        return v === undefined ? undefined : valueOf(v);
+      },
+      put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), val(value)]], opts?.w),
+      del: (key: KeyLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), null]], opts?.w),
+      batch: (ops: BatchOp[], opts?: WriteOptions) =>
+        this.writeMany(ops.map((o): WireOp => [keyBytes(o.key), o.type === 'put' ? val(o.value) : null]), opts?.w),
+      scan: (range?: Range, opts?: ReadOptions) => {
+        const it = this.scan(toRange(range), opts?.read ?? defaults.scan);
+        return mapIterator(it, valueOf);
+      },
+    };
+  }
+}
+
+/** The same iterator with its values mapped. */
+export function mapIterator(it: KvIterator, f: (v: Uint8Array) => Uint8Array): KvIterator {
+  const next = async (): Promise<[Uint8Array, Uint8Array] | undefined> => {
+    const e = await it.next();
+    return e === undefined ? undefined : [e[0], f(e[1])];
+  };
+  return {
+    next,
+    close: () => it.close(),
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (let e = await next(); e !== undefined; e = await next()) yield e;
+      } finally {
+        await it.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,219 @@
+// Messages of the peer protocol (docs/format.md sections 8.2-8.5): what each frame body holds, and the
+// checks that turn an untrusted frame into a typed message or a PROTOCOL error. A frame body is the
+// msgpack array [type, requestId, epoch, body]. Requests carry a non-zero id and get exactly one REPLY
+// or ERROR with the same id; pushes and one-way messages carry id 0.
+
+import { Packr } from 'msgpackr';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { frame } from './frame-codec.js';
+
+// Wire values: DO NOT CHANGE (append new types instead).
+export const MsgType = {
+  REPLY: 0x01,
+  ERROR: 0x02,
+  REGISTER: 0x10,
+  TOPOLOGY: 0x11,
+  STATUS: 0x12,
+  GET: 0x20,
+  PUT: 0x21,
+  DEL: 0x22,
+  BATCH: 0x23,
+  SCAN: 0x24,
+  SUBSCRIBE: 0x30,
+  ENTRIES: 0x31,
+  ACK: 0x32,
+  RESYNC_BEGIN: 0x33,
+  RESYNC_CHUNK: 0x34,
+  RESYNC_END: 0x35,
+  TASK: 0x40,
+} as const;
+export type MsgType = (typeof MsgType)[keyof typeof MsgType];
+const KNOWN_TYPES = new Set<number>(Object.values(MsgType));
+
+export const READ_MODES = ['leader', 'follower', 'any', 'local'] as const;
+export type ReadMode = (typeof READ_MODES)[number];
+export type WriteConcern = number | 'all';
+
+/** [key, stored value] for a put, [key, null] for a delete. Keys are user keys. */
+export type WireOp = [Uint8Array, Uint8Array | null];
+
+export interface Bodies {
+  [MsgType.REGISTER]: { node: string };
+  [MsgType.TOPOLOGY]: null;
+  [MsgType.STATUS]: null;
+  [MsgType.GET]: { k: Uint8Array; r?: ReadMode };
+  [MsgType.PUT]: { k: Uint8Array; v: Uint8Array; w?: WriteConcern };
+  [MsgType.DEL]: { k: Uint8Array; w?: WriteConcern };
+  [MsgType.BATCH]: { p: number; ops: WireOp[]; w?: WriteConcern };
+  [MsgType.SCAN]: {
+    p: number; gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array;
+    rev?: boolean; lim: number; r?: ReadMode;
+  };
+  [MsgType.SUBSCRIBE]: { p: number; from: number; node: string };
+  [MsgType.ENTRIES]: { p: number; e: [number, WireOp[]][] };
+  [MsgType.ACK]: { p: number; lsn: number };
+  [MsgType.RESYNC_BEGIN]: { p: number; lsn: number };
+  [MsgType.RESYNC_CHUNK]: { p: number; e: [Uint8Array, Uint8Array][] };
+  [MsgType.RESYNC_END]: { p: number; lsn: number };
+  [MsgType.TASK]: { name: string; payload: unknown };
+}
+
+export type RequestType = keyof Bodies;
+
+export interface Message {
+  type: number;
+  id: number;
+  epoch: number;
+  body: unknown;
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+// Keys as plain objects (not msgpackr records) so any msgpack implementation can speak the protocol.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+
+export function encodeMessage(type: number, id: number, epoch: number, body: unknown): Uint8Array {
+  return frame(packr.pack([type, id, epoch, body]));
+}
+
+function protocol(msg: string): Eau2Error {
+  return new Eau2Error(ErrorCode.PROTOCOL, msg);
+}
+
+/** Decodes a frame body's envelope. Throws PROTOCOL on anything that is not [type, id, epoch, body]. */
+export function decodeMessage(body: Uint8Array): Message {
+  let m: unknown;
+  try {
+    m = packr.unpack(body);
+  } catch (e) {
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'frame body is not msgpack', { cause: e });
+  }
+  if (!Array.isArray(m) || m.length !== 4) throw protocol('frame body must be [type, id, epoch, body]');
+  const [type, id, epoch, b] = m as unknown[];
+  if (!isUint(type, 0xff) || !KNOWN_TYPES.has(type)) throw protocol(`unknown message type ${String(type)}`);
+  if (!isUint(id, 0xffffffff)) throw protocol('request id must be a u32');
+  if (!isUint(epoch, Number.MAX_SAFE_INTEGER)) throw protocol('epoch must be a non-negative integer');
+  return { type, id, epoch, body: b };
+}
+
+function isUint(v: unknown, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw protocol('body must be a map');
+  return v as Record<string, unknown>;
+}
+function bin(v: unknown, name: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw protocol(`${name} must be binary`);
+  return v;
+}
+function optBin(v: unknown, name: string): Uint8Array | undefined {
+  return v === undefined || v === null ? undefined : bin(v, name);
+}
+function uint(v: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!isUint(v, max)) throw protocol(`${name} must be a non-negative integer`);
+  return v;
+}
+function text(v: unknown, name: string): string {
+  if (typeof v !== 'string') throw protocol(`${name} must be a string`);
+  return v;
+}
+function readMode(v: unknown): ReadMode | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!(READ_MODES as readonly unknown[]).includes(v)) throw protocol('r must be a read mode');
+  return v as ReadMode;
+}
+function writeConcern(v: unknown): WriteConcern | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === 'all' || isUint(v, 0xffff)) return v as WriteConcern;
+  throw protocol('w must be a positive integer or "all"');
+}
+function ops(v: unknown): WireOp[] {
+  if (!Array.isArray(v)) throw protocol('ops must be an array');
+  return v.map((op: unknown) => {
+    if (!Array.isArray(op) || op.length !== 2) throw protocol('op must be [key, value|null]');
+    return [bin(op[0], 'op key'), op[1] === null ? null : bin(op[1], 'op value')];
+  });
+}
+function pairs(v: unknown): [Uint8Array, Uint8Array][] {
+  if (!Array.isArray(v)) throw protocol('entries must be an array');
+  return v.map((kv: unknown) => {
+    if (!Array.isArray(kv) || kv.length !== 2) throw protocol('entry must be [key, value]');
+    return [bin(kv[0], 'key'), bin(kv[1], 'value')];
+  });
+}
+
+/** Checks a request or push body against its type; returns it typed. Throws PROTOCOL. */
+export function validateBody<T extends RequestType>(type: T, body: unknown): Bodies[T];
+export function validateBody(type: RequestType, body: unknown): unknown {
+  switch (type) {
+    case MsgType.TOPOLOGY:
+    case MsgType.STATUS:
+      return null;
+    case MsgType.REGISTER: return { node: text(obj(body).node, 'node') };
+    case MsgType.GET: {
+      const o = obj(body);
+      const r = readMode(o.r);
+      return r === undefined ? { k: bin(o.k, 'k') } : { k: bin(o.k, 'k'), r };
+    }
+    case MsgType.PUT: {
+      const o = obj(body);
+      return { k: bin(o.k, 'k'), v: bin(o.v, 'v'), w: writeConcern(o.w) };
+    }
+    case MsgType.DEL: {
+      const o = obj(body);
+      return { k: bin(o.k, 'k'), w: writeConcern(o.w) };
+    }
+    case MsgType.BATCH: {
+      const o = obj(body);
+      return { p: uint(o.p, 'p', 0xfffe), ops: ops(o.ops), w: writeConcern(o.w) };
+    }
+    case MsgType.SCAN: {
+      const o = obj(body);
+      if (o.rev !== undefined && typeof o.rev !== 'boolean') throw protocol('rev must be a boolean');
+      return {
+        p: uint(o.p, 'p', 0xfffe), gt: optBin(o.gt, 'gt'), gte: optBin(o.gte, 'gte'), lt: optBin(o.lt, 'lt'),
+        lte: optBin(o.lte, 'lte'), rev: o.rev === true, lim: uint(o.lim, 'lim', 1_000_000), r: readMode(o.r),
+      };
+    }
+    case MsgType.SUBSCRIBE: {
+      const o = obj(body);
+      if (!(o.from === -1 || isUint(o.from, Number.MAX_SAFE_INTEGER))) throw protocol('from must be an LSN or -1');
+      return { p: uint(o.p, 'p', 0xfffe), from: o.from as number, node: text(o.node, 'node') };
+    }
+    case MsgType.ENTRIES: {
+      const o = obj(body);
+      if (!Array.isArray(o.e)) throw protocol('e must be an array');
+      const e = o.e.map((x: unknown): [number, WireOp[]] => {
+        if (!Array.isArray(x) || x.length !== 2) throw protocol('entry must be [lsn, ops]');
+        return [uint(x[0], 'lsn'), ops(x[1])];
+      });
+      return { p: uint(o.p, 'p', 0xfffe), e };
+    }
+    case MsgType.ACK:
+    case MsgType.RESYNC_BEGIN:
+    case MsgType.RESYNC_END: {
+      const o = obj(body);
+      return { p: uint(o.p, 'p', 0xfffe), lsn: uint(o.lsn, 'lsn') };
+    }
+    case MsgType.RESYNC_CHUNK: {
+      const o = obj(body);
+      return { p: uint(o.p, 'p', 0xfffe), e: pairs(o.e) };
+    }
+    case MsgType.TASK: {
+      const o = obj(body);
+      return { name: text(o.name, 'name'), payload: o.payload };
+    }
+    default:
+      throw protocol(`type ${String(type)} is not a request`);
+  }
+}
+
+export function validateError(body: unknown): WireError {
+  const o = obj(body);
+  return { code: typeof o.code === 'string' ? o.code : 'UNKNOWN', message: typeof o.message === 'string' ? o.message : '' };
+}

@@ -1,0 +1,209 @@
+// One TCP connection speaking the peer protocol, used alike by nodes (to each other) and by
+// ClusterClient: many requests in flight matched to replies by request id, one-way messages and
+// pushes in both directions, outgoing frames coalesced per microtask into one socket write. A frame
+// that cannot be understood is answered with a PROTOCOL error when its id can be read and dropped
+// otherwise; a length prefix over the limit closes the connection. Nothing a peer sends can throw
+// out of here.
+
+import net from 'node:net';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { FrameDecoder } from './frame-codec.js';
+import { decodeMessage, encodeMessage, MsgType, validateError, type Message } from './messages.js';
+
+export interface PeerConnectionOptions {
+  maxFrameBytes: number;
+  /** The sender's epoch, stamped on every outgoing frame. */
+  epoch: () => number;
+  /** Incoming requests (id != 0) and one-way messages / pushes (id == 0). */
+  onMessage?: (msg: Message, conn: PeerConnection) => void;
+  onClose?: (conn: PeerConnection) => void;
+  /** A frame that was refused; the connection goes on (unless it was fatal). */
+  onProtocolError?: (err: Eau2Error, conn: PeerConnection) => void;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class PeerConnection {
+  private readonly decoder: FrameDecoder;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private out: Uint8Array[] = [];
+  private flushScheduled = false;
+  private closedErr: Eau2Error | undefined;
+  /** Free-form tag for the owner (e.g. the remote node id). */
+  tag = '';
+
+  constructor(readonly socket: net.Socket, private readonly opts: PeerConnectionOptions) {
+    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => {}); // 'close' follows; the error is reported to pending requests there
+    socket.on('close', () => this.onClosed());
+  }
+
+  static connect(host: string, port: number, opts: PeerConnectionOptions, timeoutMs = 3000): Promise<PeerConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new PeerConnection(socket, opts));
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new Eau2Error(ErrorCode.UNAVAILABLE, `cannot connect to ${host}:${port}: ${e.message}`, { cause: e }));
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedErr !== undefined;
+  }
+
+  /** Bytes queued in the socket: senders of bulk streams wait for drain() when this grows. */
+  get queuedBytes(): number {
+    return this.socket.writableLength + this.out.reduce((n, b) => n + b.length, 0);
+  }
+
+  drain(): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedErr);
+    this.flush();
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        if (this.closed) reject(this.closedErr);
+        else resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Sends a request and resolves with the REPLY body, or rejects with the ERROR as an Eau2Error. */
+  request(type: number, body: unknown, timeoutMs = 10_000): Promise<unknown> {
+    if (this.closedErr) return Promise.reject(this.closedErr);
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    return new Promise((resolve, reject) => {
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.pending.delete(id);
+              reject(new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`));
+            }, timeoutMs)
+          : undefined;
+      this.pending.set(id, { resolve, reject, timer });
+      this.write(encodeMessage(type, id, this.opts.epoch(), body));
+    });
+  }
+
+  /** A one-way message or push (id 0). */
+  send(type: number, body: unknown): void {
+    if (!this.closedErr) this.write(encodeMessage(type, 0, this.opts.epoch(), body));
+  }
+
+  reply(id: number, body: unknown): void {
+    if (!this.closedErr && id !== 0) this.write(encodeMessage(MsgType.REPLY, id, this.opts.epoch(), body ?? null));
+  }
+
+  replyError(id: number, code: string, message: string): void {
+    if (!this.closedErr && id !== 0) this.write(encodeMessage(MsgType.ERROR, id, this.opts.epoch(), { code, message }));
+  }
+
+  close(): void {
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.out.push(bytes);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.length === 0 || this.closedErr) return;
+    const parts = this.out;
+    this.out = [];
+    this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, (body) => this.onFrame(body));
+    } catch (e) {
+      // Only the decoder throws here: framing is lost, so the connection is useless.
+      const err = e instanceof Eau2Error ? e : new Eau2Error(ErrorCode.PROTOCOL, String(e), { cause: e });
+      this.opts.onProtocolError?.(err, this);
+      this.socket.destroy();
+    }
+  }
+
+  private onFrame(body: Uint8Array): void {
+    let msg: Message;
+    try {
+      msg = decodeMessage(body);
+    } catch (e) {
+      this.opts.onProtocolError?.(e as Eau2Error, this);
+      return;
+    }
+    if (msg.type === MsgType.REPLY || msg.type === MsgType.ERROR) {
+      const p = this.pending.get(msg.id);
+      if (!p) return; // late reply to a request that timed out
+      this.pending.delete(msg.id);
+      if (p.timer) clearTimeout(p.timer);
+      if (msg.type === MsgType.REPLY) p.resolve(msg.body);
+      else {
+        const we = validateErrorSafe(msg.body);
+        p.reject(remoteError(we.code, we.message));
+      }
+      return;
+    }
+    try {
+      this.opts.onMessage?.(msg, this);
+    } catch (e) {
+      // A handler bug must not take the connection (or the process) down with it.
+      this.replyError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
+    }
+  }
+
+  private onClosed(): void {
+    this.closedErr = new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(this.closedErr);
+    }
+    this.pending.clear();
+    this.out = [];
+    this.opts.onClose?.(this);
+  }
+}
+
+function validateErrorSafe(body: unknown): { code: string; message: string } {
+  try {
+    return validateError(body);
+  } catch {
+    return { code: ErrorCode.PROTOCOL, message: 'malformed error reply' };
+  }
+}
+
+/** Wire codes that are not Eau2Error codes (STALE_EPOCH, NO_REPLICA) travel in details.wireCode. */
+export function remoteError(code: string, message: string): Eau2Error {
+  const known = (Object.values(ErrorCode) as string[]).includes(code);
+  const mapped = known ? (code as ErrorCode) : code === 'STALE_EPOCH' ? ErrorCode.NOT_LEADER : ErrorCode.UNAVAILABLE;
+  return new Eau2Error(mapped, message, { details: { wireCode: code } });
+}

@@ -1,0 +1,50 @@
+// Outgoing request connections to other nodes, one per node, opened on first use and reopened after a
+// drop. Used for forwarding to leaders, registering with the coordinator and gathering status; the
+// replication stream has its own connection (follower-link.ts) so a bulk resync never delays these.
+
+import { PeerConnection, type PeerConnectionOptions } from './peer-connection.js';
+
+export interface PeerAddress {
+  host: string;
+  peerPort: number;
+}
+
+export class PeerPool {
+  private readonly conns = new Map<string, Promise<PeerConnection>>();
+  private closed = false;
+
+  constructor(
+    private readonly address: (nodeId: string) => PeerAddress | undefined,
+    private readonly opts: Omit<PeerConnectionOptions, 'onClose'>,
+  ) {}
+
+  get(nodeId: string): Promise<PeerConnection> {
+    const have = this.conns.get(nodeId);
+    if (have) return have;
+    const addr = this.address(nodeId);
+    if (!addr || this.closed) return Promise.reject(new Error(`no address for node ${nodeId}`));
+    const p = PeerConnection.connect(addr.host, addr.peerPort, {
+      ...this.opts,
+      onClose: () => {
+        if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
+      },
+    });
+    this.conns.set(nodeId, p);
+    p.then((c) => (c.tag = nodeId), () => {
+      if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
+    });
+    return p;
+  }
+
+  /** A request to `nodeId`; connection failures reject with UNAVAILABLE. */
+  async request(nodeId: string, type: number, body: unknown, timeoutMs?: number): Promise<unknown> {
+    const c = await this.get(nodeId);
+    return c.request(type, body, timeoutMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.conns.values()) p.then((c) => c.destroy(), () => {});
+    this.conns.clear();
+  }
+}

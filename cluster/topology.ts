@@ -1,0 +1,73 @@
+// The topology every node and client routes by: the epoch, the nodes with their addresses and
+// liveness as the coordinator sees it, and each partition's leader and followers. It is computed from
+// the config (placement is deterministic) and published by the coordinator with its epoch; the epoch
+// only grows, and a message stamped with another epoch than the receiver's is refused, which is what
+// will let a later failover move leaderships without two leaders accepting writes for one partition.
+
+import type { ClusterConfig } from './config.js';
+import { placeAll, type PartitionPlacement } from './placement.js';
+import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+
+export type NodeStatus = 'up' | 'down' | 'unknown';
+
+export interface TopologyNode {
+  id: string;
+  host: string;
+  port: number;
+  peerPort: number;
+  status: NodeStatus;
+}
+
+export interface Topology {
+  epoch: number;
+  partitions: number;
+  replicationFactor: number;
+  coordinator: string;
+  nodes: TopologyNode[];
+  placement: PartitionPlacement[];
+}
+
+export const INITIAL_EPOCH = 1;
+
+export function topologyFromConfig(config: ClusterConfig, epoch = INITIAL_EPOCH): Topology {
+  return {
+    epoch,
+    partitions: config.partitions,
+    replicationFactor: config.replicationFactor,
+    coordinator: config.nodes[0]!.id,
+    nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, port: n.port, peerPort: n.peerPort, status: 'unknown' })),
+    placement: placeAll(config),
+  };
+}
+
+/** Checks a topology received from the network (a node or the HTTP API) before routing by it. */
+export function parseTopology(raw: unknown): Topology {
+  const bad = (what: string): Eau2Error => new Eau2Error(ErrorCode.PROTOCOL, `bad topology: ${what}`);
+  if (typeof raw !== 'object' || raw === null) throw bad('not an object');
+  const t = raw as Record<string, unknown>;
+  const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (!isInt(t.epoch) || !isInt(t.partitions) || t.partitions < 1 || !isInt(t.replicationFactor)) throw bad('numbers');
+  if (typeof t.coordinator !== 'string' || !Array.isArray(t.nodes) || !Array.isArray(t.placement)) throw bad('fields');
+  const nodes = t.nodes.map((n: unknown): TopologyNode => {
+    const o = n as Record<string, unknown>;
+    if (typeof o?.id !== 'string' || typeof o.host !== 'string' || !isInt(o.port) || !isInt(o.peerPort)) throw bad('node');
+    const status = o.status === 'up' || o.status === 'down' ? o.status : 'unknown';
+    return { id: o.id, host: o.host, port: o.port, peerPort: o.peerPort, status };
+  });
+  const ids = new Set(nodes.map((n) => n.id));
+  const placement = t.placement.map((x: unknown, i: number): PartitionPlacement => {
+    const o = x as Record<string, unknown>;
+    if (o?.partition !== i || typeof o.leader !== 'string' || !ids.has(o.leader) || !Array.isArray(o.followers)) throw bad(`partition ${i}`);
+    const followers = o.followers.map((f: unknown) => {
+      if (typeof f !== 'string' || !ids.has(f)) throw bad(`partition ${i} follower`);
+      return f;
+    });
+    return { partition: i, leader: o.leader, followers };
+  });
+  if (placement.length !== t.partitions) throw bad('placement length');
+  return { epoch: t.epoch, partitions: t.partitions, replicationFactor: t.replicationFactor, coordinator: t.coordinator, nodes, placement };
+}
+
+export function nodeById(t: Topology, id: string): TopologyNode | undefined {
+  return t.nodes.find((n) => n.id === id);
+}
