@@ -1,0 +1,142 @@
+// A test stand-in for a ClusterClient: N nodes, each a MemoryStore holding the partitions it leads AND
+// copies of partitions it follows, placed by murmur3_32 of the key's hash tag exactly as DESIGN.md
+// says. It implements runTask the way the cluster contract asks: every up node runs the named task over
+// its own store with isLeaderFor, and payloads and results cross a msgpack round trip like the wire.
+// Because followers hold copies, a task that ignored isLeaderFor would double count, and tests see it.
+
+import { createRequire } from 'node:module';
+import { Packr } from 'msgpackr';
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike } from '../../engine/kv-store.js';
+import { compareBytes, fromUtf8, utf8 } from '../../engine/util/bytes.js';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { dataframeTasks } from '../../dataframe/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
+  x86: { hash32(bytes: Uint8Array, seed?: number): number };
+};
+
+/** The cluster's hash key: the text inside the first {...}, else the whole key. */
+export function hashKey(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+export function partitionOf(key: string, partitions: number): number {
+  return murmur.x86.hash32(utf8(hashKey(key))) % partitions;
+}
+
+const wire = new Packr({ useRecords: false });
+const roundTrip = <T>(x: T): T => wire.unpack(wire.pack(x)) as T;
+
+export class FakeCluster implements KvStore {
+  readonly nodes: MemoryStore[];
+  readonly down = new Set<number>();
+  /** Set to make every node claim every chunk (a broken isLeaderFor), to prove the merger notices. */
+  brokenLeadership = false;
+  taskRuns = 0;
+
+  constructor(
+    readonly nodeCount = 3,
+    readonly partitions = 16,
+    readonly replication = 2,
+  ) {
+    this.nodes = Array.from({ length: nodeCount }, () => new MemoryStore());
+  }
+
+  private text(k: KeyLike): string {
+    return typeof k === 'string' ? k : fromUtf8(k);
+  }
+
+  leaderOf(key: KeyLike): number {
+    return partitionOf(this.text(key), this.partitions) % this.nodeCount;
+  }
+
+  private replicas(key: KeyLike): number[] {
+    const l = this.leaderOf(key);
+    return Array.from({ length: Math.min(this.replication, this.nodeCount) }, (_, i) => (l + i) % this.nodeCount);
+  }
+
+  async get(key: KeyLike): Promise<Uint8Array | undefined> {
+    return this.nodes[this.leaderOf(key)]!.get(key);
+  }
+
+  async put(key: KeyLike, value: ValueLike): Promise<void> {
+    for (const n of this.replicas(key)) await this.nodes[n]!.put(key, value);
+  }
+
+  async del(key: KeyLike): Promise<void> {
+    for (const n of this.replicas(key)) await this.nodes[n]!.del(key);
+  }
+
+  async batch(ops: BatchOp[]): Promise<void> {
+    const parts = new Set(ops.map((o) => partitionOf(this.text(o.key), this.partitions)));
+    if (parts.size > 1) throw new Eau2Error(ErrorCode.INVALID, 'fake cluster: a batch must stay within one partition');
+    for (const op of ops) {
+      if (op.type === 'put') await this.put(op.key, op.value);
+      else await this.del(op.key);
+    }
+  }
+
+  /** A merged scan over each key's leader copy (what a real client's scan returns). */
+  scan(range: Range = {}): KvIterator {
+    const { limit, reverse, ...bounds } = range;
+    const ready = (async () => {
+      const all: [Uint8Array, Uint8Array][] = [];
+      for (let n = 0; n < this.nodeCount; n++) {
+        for await (const [k, v] of this.nodes[n]!.scan(bounds)) if (this.leaderOf(k) === n) all.push([k, v]);
+      }
+      all.sort((a, b) => compareBytes(a[0], b[0]));
+      if (reverse) all.reverse();
+      return limit !== undefined && limit >= 0 ? all.slice(0, limit) : all;
+    })();
+    let pos = 0;
+    const next = async (): Promise<[Uint8Array, Uint8Array] | undefined> => (await ready)[pos++];
+    return {
+      next,
+      close: async () => undefined,
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          const e = await next();
+          return e ? { value: e, done: false as const } : { value: undefined, done: true as const };
+        },
+      }),
+    };
+  }
+
+  async runTask(name: string, payload: unknown): Promise<unknown[]> {
+    this.taskRuns++;
+    const task = dataframeTasks[name];
+    if (!task) throw new Eau2Error(ErrorCode.INVALID, `no task ${name}`);
+    const up = this.nodes.map((s, id) => ({ s, id })).filter(({ id }) => !this.down.has(id));
+    const results = await Promise.all(
+      up.map(({ s, id }) =>
+        task(
+          {
+            store: s,
+            nodeId: `n${id}`,
+            isLeaderFor: (k) => this.brokenLeadership || this.leaderOf(k) === id,
+          },
+          roundTrip(payload),
+        ),
+      ),
+    );
+    return roundTrip(results);
+  }
+
+  /** How many keys each node leads (to check a frame is spread). */
+  async ledKeyCounts(prefix: string): Promise<number[]> {
+    const out = this.nodes.map(() => 0);
+    for (let n = 0; n < this.nodeCount; n++) {
+      for await (const [k] of this.nodes[n]!.scan({ gte: prefix })) {
+        if (!fromUtf8(k).startsWith(prefix)) break;
+        if (this.leaderOf(k) === n) out[n]!++;
+      }
+    }
+    return out;
+  }
+}
