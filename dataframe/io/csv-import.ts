@@ -1,0 +1,185 @@
+// Streaming CSV import through csv-parse (RFC 4180 quoting, embedded delimiters and newlines, BOM).
+// Records flow straight into a DataFrameWriter, so memory holds the type sample plus the writer's
+// bounded window, whatever the file size. Types come from the caller's schema or are inferred from a
+// sample (text-values.ts); a later value that does not fit fails the import with its record number and
+// nothing is published: a value is never coerced to fit.
+
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { KvStore } from '../../engine/kv-store.js';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { FrameMeta } from '../meta.js';
+import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
+import { DataFrameWriter, type WriterOptions } from '../writer.js';
+import { TYPE_NAMES, TypeGuess, convertText } from './text-values.js';
+
+export interface ImportProgress {
+  /** Bytes of the input read so far. */
+  bytes: number;
+  /** Rows appended so far. */
+  rows: number;
+}
+
+export interface ImportResult {
+  meta: FrameMeta;
+  bytes: number;
+  rows: number;
+  /** Whether the types were inferred (false: given by the caller). */
+  inferred: boolean;
+}
+
+export interface CsvImportOptions extends WriterOptions {
+  /** Column types: letters in header order ("ISD") or name:type pairs matching the header. */
+  schema?: SchemaSpec;
+  /** First record holds column names (default true); otherwise columns are c0, c1, ... */
+  header?: boolean;
+  delimiter?: string;
+  /** Records sampled to infer types (default 10,000), or 'all' to read the file twice and use every record. */
+  sampleRows?: number | 'all';
+  onProgress?: (p: ImportProgress) => void;
+}
+
+/** A file path, or a function that opens the input afresh (called twice with sampleRows 'all'). */
+export type TextSource = string | (() => Readable);
+
+interface Rec {
+  record: string[];
+  info: { records: number; lines: number };
+}
+
+function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
+  const s = typeof src === 'string' ? createReadStream(src) : src();
+  if (onBytes) s.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? Buffer.byteLength(b) : b.length));
+  return s;
+}
+
+function records(src: Readable, delimiter: string): AsyncIterable<Rec> {
+  const parser = parse({ bom: true, delimiter, info: true, skip_empty_lines: true });
+  src.on('error', (e) => parser.destroy(e));
+  return src.pipe(parser) as AsyncIterable<Rec>;
+}
+
+function invalid(msg: string, cause?: unknown): Eau2Error {
+  return new Eau2Error(ErrorCode.INVALID, msg, { cause });
+}
+
+/** Unique, non-empty names from a header record ("" -> c3, a repeated "x" -> x_2). */
+function headerNames(rec: string[]): string[] {
+  const seen = new Set<string>();
+  return rec.map((raw, i) => {
+    let n = raw.trim() === '' ? defaultColumnName(i) : raw;
+    for (let k = 2; seen.has(n); k++) n = `${raw}_${k}`;
+    seen.add(n);
+    return n;
+  });
+}
+
+function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: number): Field[] {
+  const given = parseSchema(spec);
+  if (given.length !== width) throw invalid(`the schema has ${given.length} columns, the file has ${width}`);
+  const lettersOnly = typeof spec === 'string' && !spec.includes(':');
+  if (!names || !lettersOnly) {
+    if (names && given.some((f, i) => f.name !== names[i])) {
+      throw invalid(`schema columns ${given.map((f) => f.name).join(',')} do not match the header ${names.join(',')}`);
+    }
+    return given;
+  }
+  return given.map((f, i) => ({ name: names[i]!, type: f.type }));
+}
+
+export async function importCsv(store: KvStore, name: string, src: TextSource, opts: CsvImportOptions = {}): Promise<ImportResult> {
+  const delimiter = opts.delimiter ?? ',';
+  const header = opts.header ?? true;
+  const sampleRows = opts.sampleRows ?? 10_000;
+  if (sampleRows === 'all' && typeof src !== 'string' && typeof src !== 'function') throw new TypeError('sampleRows "all" needs a re-openable source');
+  if (sampleRows !== 'all' && !(Number.isInteger(sampleRows) && sampleRows >= 1)) throw new TypeError('sampleRows must be an integer >= 1 or "all"');
+
+  let fields: Field[] | undefined;
+  let inferred = false;
+  if (sampleRows === 'all' && opts.schema === undefined) {
+    // Pass 1: every record votes on the types.
+    let names: string[] | undefined;
+    const guesses: TypeGuess[] = [];
+    for await (const { record } of records(openSource(src), delimiter)) {
+      if (header && names === undefined) {
+        names = headerNames(record);
+        continue;
+      }
+      record.forEach((v, i) => (guesses[i] ??= new TypeGuess()).add(v));
+    }
+    const width = names?.length ?? guesses.length;
+    fields = Array.from({ length: width }, (_, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: guesses[i]?.type ?? 'S' }));
+    inferred = true;
+  }
+
+  let bytes = 0;
+  let writer: DataFrameWriter | undefined;
+  const progress = (): void => opts.onProgress?.({ bytes, rows: writer?.nrows ?? 0 });
+  const input = openSource(src, (n) => {
+    bytes += n;
+    progress();
+  });
+  let names: string[] | undefined;
+  const sample: Rec[] = [];
+
+  const start = async (): Promise<DataFrameWriter> => {
+    const width = names?.length ?? sample[0]?.record.length ?? 0;
+    if (width === 0) throw invalid('the CSV input has no columns');
+    if (!fields) {
+      if (opts.schema !== undefined) fields = fieldsFromSchema(opts.schema, names, width);
+      else {
+        const guesses = Array.from({ length: width }, () => new TypeGuess());
+        for (const r of sample) r.record.forEach((v, i) => guesses[i]!.add(v));
+        fields = guesses.map((g, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: g.type }));
+        inferred = true;
+      }
+    }
+    return DataFrameWriter.open(store, name, fields, opts);
+  };
+
+  const append = async (w: DataFrameWriter, r: Rec): Promise<void> => {
+    const fs = w.fields;
+    const row: Value[] = new Array(fs.length);
+    for (let i = 0; i < fs.length; i++) {
+      const text = r.record[i]!;
+      const v = convertText(fs[i]!.type, text);
+      if (v === undefined) {
+        throw invalid(
+          `record ${r.info.records} (line ${r.info.lines}), column ${JSON.stringify(fs[i]!.name)}: ` +
+            `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
+            (opts.schema === undefined ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
+        );
+      }
+      row[i] = v;
+    }
+    await w.append(row);
+  };
+
+  try {
+    for await (const r of records(input, delimiter)) {
+      if (header && names === undefined) {
+        names = headerNames(r.record);
+        continue;
+      }
+      if (writer) await append(writer, r);
+      else if (sample.length < (sampleRows === 'all' ? 1 : sampleRows)) sample.push(r);
+      if (!writer && sample.length >= (sampleRows === 'all' ? 1 : sampleRows)) {
+        writer = await start();
+        for (const s of sample.splice(0)) await append(writer, s);
+      }
+    }
+    if (!writer) {
+      writer = await start();
+      for (const s of sample.splice(0)) await append(writer, s);
+    }
+  } catch (e) {
+    input.destroy();
+    await writer?.abort();
+    if (e instanceof Eau2Error || e instanceof TypeError) throw e;
+    throw invalid(`cannot parse CSV: ${(e as Error).message}`, e);
+  }
+  progress();
+  const meta = await writer.close();
+  return { meta, bytes, rows: meta.nrows, inferred };
+}

@@ -1,0 +1,94 @@
+// How text from CSV files becomes typed values, and how types are inferred from a sample. The rule
+// throughout is that no value is silently changed (docs/dataframe.md "CSV types"):
+// - "007" stays a string (a leading zero is part of an identifier, not a number);
+// - integers that fit int32 are I; larger ones are D while float64 holds them exactly (|n| <= 2^53),
+//   else the column is S so every digit survives;
+// - decimals are D unless they overflow to Infinity or underflow to 0, which would change them;
+// - true/false (any case) are B; anything else, or a mix of kinds, makes the column S.
+
+import { INT32_MAX, INT32_MIN, type ColumnType, type Value } from '../schema.js';
+
+const INT_RE = /^[+-]?(?:0|[1-9]\d*)$/;
+const DEC_RE = /^[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = new Set(['NaN', 'Infinity', '+Infinity', '-Infinity']);
+const BOOL_RE = /^(?:true|false)$/i;
+
+/** What one piece of text looks like; the column type is the join of its values' kinds. */
+export const Kind = {
+  Null: 0,
+  Bool: 1,
+  Int32: 2,
+  /** An integer beyond int32 that float64 still holds exactly. */
+  SafeInt: 3,
+  Double: 4,
+  Text: 5,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** A decimal's value, or undefined if float64 cannot hold it without changing it beyond rounding. */
+export function parseDouble(s: string): number | undefined {
+  if (SPECIAL.has(s)) return Number(s);
+  if (!DEC_RE.test(s)) return undefined;
+  const v = Number(s);
+  if (!Number.isFinite(v)) return undefined; // overflow: "1e400" is not Infinity
+  if (v === 0 && /[1-9]/.test(s.replace(/[eE].*$/, ''))) return undefined; // underflow: "1e-400" is not 0
+  return v;
+}
+
+export function classify(s: string): Kind {
+  if (s === '') return Kind.Null;
+  if (INT_RE.test(s)) {
+    const v = Number(s);
+    if (v >= INT32_MIN && v <= INT32_MAX) return Kind.Int32;
+    return Number.isSafeInteger(v) ? Kind.SafeInt : Kind.Text;
+  }
+  if (BOOL_RE.test(s)) return Kind.Bool;
+  return parseDouble(s) === undefined ? Kind.Text : Kind.Double;
+}
+
+/** Accumulates the kinds seen in one column and names the narrowest type that holds them all. */
+export class TypeGuess {
+  private seen = 0; // bit set of Kind values
+
+  add(s: string): void {
+    this.seen |= 1 << classify(s);
+  }
+
+  private has(k: Kind): boolean {
+    return (this.seen & (1 << k)) !== 0;
+  }
+
+  get type(): ColumnType {
+    if (this.has(Kind.Text)) return 'S';
+    const numeric = this.has(Kind.Int32) || this.has(Kind.SafeInt) || this.has(Kind.Double);
+    if (this.has(Kind.Bool)) return numeric ? 'S' : 'B';
+    if (this.has(Kind.Double) || this.has(Kind.SafeInt)) return 'D';
+    if (this.has(Kind.Int32)) return 'I';
+    return 'S'; // nothing but empty fields: a string column accepts anything later on
+  }
+}
+
+/** Converts text to a value of type t; undefined if it does not fit (the caller reports where). */
+export function convertText(t: ColumnType, s: string): Value | undefined {
+  if (s === '') return null;
+  switch (t) {
+    case 'S':
+      return s;
+    case 'I': {
+      if (!INT_RE.test(s)) return undefined;
+      const v = Number(s);
+      return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;
+    }
+    case 'D': {
+      if (INT_RE.test(s)) {
+        const v = Number(s);
+        return Number.isSafeInteger(v) ? v : undefined;
+      }
+      return parseDouble(s);
+    }
+    case 'B':
+      return BOOL_RE.test(s) ? s.toLowerCase() === 'true' : undefined;
+  }
+}
+
+export const TYPE_NAMES: Record<ColumnType, string> = { I: 'int32', D: 'float64', B: 'bool', S: 'string' };

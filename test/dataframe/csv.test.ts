@@ -1,0 +1,204 @@
+// CSV import and export: quoting, embedded delimiters and newlines, nulls, type inference that never
+// changes a value (leading zeros, big integers, mixed columns), clear failures that publish nothing,
+// and export -> import round trips.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataFrame, exportCsv, exportJson, importCsv } from '../../dataframe/index.js';
+import { classify, convertText, Kind, TypeGuess } from '../../dataframe/io/text-values.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { randomFrame, rowsOf, seededRng } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eau2-csv-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, text);
+  return p;
+}
+
+async function load(store: MemoryStore, name: string): Promise<DataFrame> {
+  return (await DataFrame.get(store, name)).load();
+}
+
+class Collect extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+describe('CSV type inference', () => {
+  it('classifies text without changing any value', () => {
+    expect(classify('42')).toBe(Kind.Int32);
+    expect(classify('-2147483648')).toBe(Kind.Int32);
+    expect(classify('2147483648')).toBe(Kind.SafeInt);
+    expect(classify('12345678901234567890')).toBe(Kind.Text); // beyond 2^53: digits would be lost
+    expect(classify('007')).toBe(Kind.Text);
+    expect(classify('0.5')).toBe(Kind.Double);
+    expect(classify('1e400')).toBe(Kind.Text); // would overflow to Infinity
+    expect(classify('1e-400')).toBe(Kind.Text); // would underflow to 0
+    expect(classify('TRUE')).toBe(Kind.Bool);
+    expect(classify('')).toBe(Kind.Null);
+  });
+
+  it('joins kinds into the narrowest safe column type', () => {
+    const t = (...vs: string[]): string => {
+      const g = new TypeGuess();
+      vs.forEach((v) => g.add(v));
+      return g.type;
+    };
+    expect(t('1', '2', '')).toBe('I');
+    expect(t('1', '2.5')).toBe('D');
+    expect(t('1', '3000000000')).toBe('D');
+    expect(t('1', 'x')).toBe('S');
+    expect(t('true', '1')).toBe('S');
+    expect(t('true', 'False')).toBe('B');
+    expect(t('', '')).toBe('S');
+    expect(convertText('D', '9007199254740993')).toBeUndefined();
+  });
+});
+
+describe('importCsv', () => {
+  it('handles a header, quotes, embedded commas and newlines, and empty fields as nulls', async () => {
+    const p = await file('q.csv', 'id,name,score,ok\n1,"Smith, Ann",1.5,true\n2,"two\nlines",,false\n3,"say ""hi""",-2,\n');
+    const store = new MemoryStore();
+    const res = await importCsv(store, 'q', p);
+    expect(res.rows).toBe(3);
+    expect(res.inferred).toBe(true);
+    const df = await load(store, 'q');
+    expect(df.schema).toBe('ISDB');
+    expect(df.columnNames).toEqual(['id', 'name', 'score', 'ok']);
+    expect(rowsOf(df)).toEqual([
+      [1, 'Smith, Ann', 1.5, true],
+      [2, 'two\nlines', null, false],
+      [3, 'say "hi"', -2, null],
+    ]);
+  });
+
+  it('keeps leading zeros, big integers and mixed columns intact', async () => {
+    const p = await file('m.csv', 'zip,big,huge,mixed\n02134,3000000000,12345678901234567890,1\n10001,-5,1,a\n');
+    const store = new MemoryStore();
+    await importCsv(store, 'm', p);
+    const df = await load(store, 'm');
+    expect(df.schema).toBe('SDSS');
+    expect(rowsOf(df)).toEqual([
+      ['02134', 3000000000, '12345678901234567890', '1'],
+      ['10001', -5, '1', 'a'],
+    ]);
+  });
+
+  it('fails with the record number when a value contradicts the sampled type, publishing nothing', async () => {
+    const p = await file('late.csv', 'n\n1\n2\n3\nfour\n');
+    const store = new MemoryStore();
+    const err = await importCsv(store, 'late', p, { sampleRows: 2 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID' });
+    expect(String(err)).toMatch(/record 5 \(line 5\), column "n": "four" is not a int32/);
+    expect(await DataFrame.list(store)).toEqual([]);
+    expect(store.size).toBe(0);
+    // Sampling every row finds the string and types the column S.
+    await importCsv(store, 'late', p, { sampleRows: 'all' });
+    expect((await load(store, 'late')).schema).toBe('S');
+  });
+
+  it('uses a given schema: letters take the header names, name:type lists must match it', async () => {
+    const p = await file('s.csv', 'a,b\n1,2\n3,4\n');
+    const store = new MemoryStore();
+    await importCsv(store, 's1', p, { schema: 'DS' });
+    expect(rowsOf(await load(store, 's1'))).toEqual([
+      [1, '2'],
+      [3, '4'],
+    ]);
+    expect((await load(store, 's1')).columnNames).toEqual(['a', 'b']);
+    await expect(importCsv(store, 's2', p, { schema: 'x:I,b:I' })).rejects.toThrow(/do not match the header/);
+    await expect(importCsv(store, 's3', p, { schema: 'III' })).rejects.toThrow(/schema has 3 columns, the file has 2/);
+    await expect(importCsv(store, 's4', p, { schema: 'BB' })).rejects.toThrow(/"1" is not a bool; check the schema/);
+  });
+
+  it('refuses records with the wrong number of fields', async () => {
+    const p = await file('ragged.csv', 'a,b\n1,2\n3\n');
+    await expect(importCsv(new MemoryStore(), 'r', p)).rejects.toMatchObject({ code: 'INVALID' });
+  });
+
+  it('reads from a stream, without a header, and reports progress', async () => {
+    const store = new MemoryStore();
+    const seen: number[] = [];
+    const res = await importCsv(store, 'h', () => Readable.from(['1;x\n', '2;y\n']), {
+      header: false,
+      delimiter: ';',
+      onProgress: (p) => seen.push(p.bytes),
+    });
+    expect(res.bytes).toBe(8);
+    expect(seen.at(-1)).toBe(8);
+    const df = await load(store, 'h');
+    expect(df.columnNames).toEqual(['c0', 'c1']);
+    expect(rowsOf(df)).toEqual([
+      [1, 'x'],
+      [2, 'y'],
+    ]);
+  });
+
+  it('streams a large file through small chunks with bounded buffering', async () => {
+    const lines = ['k,v'];
+    for (let i = 0; i < 20000; i++) lines.push(`${i % 7},${i * 0.25}`);
+    const p = await file('big.csv', lines.join('\n'));
+    const store = new MemoryStore();
+    await importCsv(store, 'big', p, { chunkRows: 1000, sampleRows: 100 });
+    const lf = await DataFrame.get(store, 'big');
+    expect(lf.nchunks).toBe(20);
+    expect(await lf.sum('v')).toBe((0.25 * 19999 * 20000) / 2);
+  });
+});
+
+describe('export', () => {
+  it('round-trips a random frame through CSV', async () => {
+    const rng = seededRng();
+    const src = randomFrame(rng, 500);
+    const out = new Collect();
+    await exportCsv(src, out);
+    const p = await file('rt.csv', out.text);
+    const store = new MemoryStore();
+    await importCsv(store, 'rt', p, { schema: src.schema });
+    const back = await load(store, 'rt');
+    // Empty strings come back as nulls (an empty field is a null on import); everything else is exact.
+    const norm = (rows: unknown[][]): unknown[][] => rows.map((r) => r.map((v) => (v === '' ? null : v)));
+    expect(rowsOf(back)).toEqual(norm(rowsOf(src)));
+  });
+
+  it('writes JSON arrays and NDJSON from a stored frame, NaN as null', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'j', DataFrame.fromColumns({ a: [1, NaN], s: ['x', null] }), { chunkRows: 1 });
+    const lf = await DataFrame.get(store, 'j');
+    const out = new Collect();
+    expect(await exportJson(lf, out)).toBe(2);
+    expect(JSON.parse(out.text)).toEqual([
+      { a: 1, s: 'x' },
+      { a: null, s: null },
+    ]);
+    const nd = new Collect();
+    await exportJson(lf, nd, { ndjson: true, limit: 1 });
+    expect(nd.text).toBe('{"a":1,"s":"x"}\n');
+    const empty = new Collect();
+    await exportJson(DataFrame.fromColumns({ a: { type: 'I', values: [] } }), empty);
+    expect(JSON.parse(empty.text)).toEqual([]);
+  });
+
+  it('respects backpressure of a slow output', async () => {
+    const out = new PassThrough({ highWaterMark: 16 });
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const n = await exportCsv(DataFrame.fromColumns({ x: new Float64Array(70_000) }), out);
+    expect(n).toBe(70_000);
+    expect(chunks.join('').split('\n').length).toBe(70_002);
+  });
+});
