@@ -3,7 +3,7 @@
 // --runs times, and writes the medians as a terminal table, results.json, report.md and SVG charts.
 
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from '../lib/machine.js';
@@ -134,7 +134,9 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const report = await runBenchmark(opts, (line) => process.stderr.write(`${line}\n`));
+  const report = opts.fromReport
+    ? (JSON.parse(readFileSync(opts.fromReport, 'utf8')) as BenchReport)
+    : await runBenchmark(opts, (line) => process.stderr.write(`${line}\n`));
   const { text, files } = writeOutputs(report, opts.out);
   process.stdout.write(`\n${text}\nwrote:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
   if (report.failures.length > 0) process.exitCode = 1;

@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Engines whose children run under --cpu-prof (profiles land in <out>/profiles). */
   profile: string[];
   timeoutSec: number;
+  /** Re-render the outputs of an earlier run's results.json instead of running anything. */
+  fromReport?: string;
 }
 
 export const QUICK_NUM = 2000;
@@ -42,6 +44,7 @@ export const USAGE = `Usage: npm run bench:engine -- [options]
   --seed N           seed for key orders and values (default 42)
   --profile LIST     run these engines' children under node --cpu-prof (into <out>/profiles)
   --timeout SEC      kill a child that runs longer than this (default 3600)
+  --report FILE      run nothing: re-render the tables and charts of an earlier results.json
   --help             this text
 
 Workloads:
@@ -79,6 +82,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       seed: { type: 'string' },
       profile: { type: 'string' },
       timeout: { type: 'string' },
+      report: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -99,5 +103,6 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     seed: positiveInt('seed', values.seed, 42),
     profile: values.profile ? list('profile', values.profile, ENGINE_NAMES) : [],
     timeoutSec: positiveInt('timeout', values.timeout, 3600),
+    ...(values.report ? { fromReport: values.report } : {}),
   };
 }

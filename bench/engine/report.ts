@@ -155,7 +155,9 @@ function header(report: BenchReport): string[] {
   return [
     `eau2 engine benchmark: num=${o.num} reads=${o.reads} runs=${o.runs} concurrency=${o.concurrency}${o.quick ? ' (quick)' : ''}`,
     `machine: ${describeMachine(report.machine)}`,
-    `revision: ${report.revision.commit}${report.revision.engineDirty ? ' + uncommitted changes in engine/' : ''}`,
+    `load average (1/5/15 min) at the end: ${report.machine.loadAverage?.join(' / ') ?? 'not recorded'}`,
+    // Older results.json files (re-rendered with --report) may lack the revision.
+    `revision: ${report.revision?.commit ?? 'not recorded'}${report.revision?.engineDirty ? ' + uncommitted changes in engine/' : ''}`,
     ...Object.entries(report.engines).map(([e, d]) => `engine ${e}: ${d}`),
     ...Object.entries(report.unavailable).map(([e, why]) => `engine ${e}: NOT RUN (${why})`),
     ...report.failures.map((f) => `FAILED ${f.engine} ${f.workload} run ${f.run}: ${f.error.split('\n')[0]}`),

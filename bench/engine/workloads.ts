@@ -72,7 +72,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'readrandom',
     kind: 'read',
-    description: 'get `reads` keys drawn uniformly from the num stored ones (all found)',
+    description: 'get --reads keys drawn uniformly from the num stored ones (all found)',
     prefill: true,
     sync: false,
     ops: (_num, reads) => reads,
@@ -80,7 +80,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'readmissing',
     kind: 'read',
-    description: 'get `reads` keys that sort between stored keys and are never found',
+    description: 'get --reads keys that sort between stored keys and are never found',
     prefill: true,
     sync: false,
     ops: (_num, reads) => reads,
@@ -104,7 +104,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'seekrandom',
     kind: 'seek',
-    description: 'open an iterator at a random stored key (gte), read one entry, close it; `reads` times',
+    description: 'open an iterator at a random stored key (gte), read one entry, close it; --reads times',
     prefill: true,
     sync: false,
     ops: (_num, reads) => reads,

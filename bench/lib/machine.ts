@@ -10,6 +10,9 @@ export interface MachineInfo {
   node: string;
   platform: string;
   kernel: string;
+  /** 1, 5 and 15 minute load averages when the info was taken: a benchmark on a machine whose
+   * load exceeds its core count measured the neighbours as much as itself. */
+  loadAverage: number[];
   /** ISO timestamp of when the info was taken. */
   date: string;
 }
@@ -22,6 +25,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     kernel: os.release(),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     date: new Date().toISOString(),
   };
 }
