@@ -19,6 +19,12 @@ const OBJECT_OVERHEAD = 400;
 
 // Decoder cursor, module-level so the varint reader returns a plain number without allocating.
 let cursor = 0;
+// Common prefix of the last search's target and the key it stopped at (Block.find).
+let searchLcp = 0;
+
+/** Block.find results. */
+export const NOT_HERE = -1;
+export const PAST_END = -2;
 
 /** Reads a varint at `cursor` below `limit`; returns -1 if it runs past `limit` or exceeds 8 bytes. */
 function readVarint(buf: Uint8Array, limit: number): number {
@@ -42,6 +48,34 @@ function readVarint(buf: Uint8Array, limit: number): number {
     mul *= 128;
   }
   return -1;
+}
+
+// Common prefix of the target and the entry of the last compareEntry call.
+let entryLcp = 0;
+
+/**
+ * Compares entry i with (userKey, seq) in internal order, starting at byte `from` (REQUIRES: the first
+ * `from` bytes are known equal). Negative: entry i sorts first. Sets entryLcp.
+ */
+function compareEntry(
+  keys: Uint8Array,
+  off: Uint32Array,
+  seqs: Float64Array,
+  i: number,
+  userKey: Uint8Array,
+  seq: number,
+  from: number,
+): number {
+  const s = off[i]!;
+  const len = off[i + 1]! - s;
+  const klen = userKey.length;
+  const n = len < klen ? len : klen;
+  let j = from;
+  while (j < n && keys[s + j] === userKey[j]) j++;
+  entryLcp = j;
+  if (j < n) return keys[s + j]! - userKey[j]!;
+  if (len !== klen) return len - klen;
+  return seq - seqs[i]!;
 }
 
 export class Block {
@@ -147,34 +181,63 @@ export class Block {
 
   /** Index of the first entry >= (userKey, seq) in internal order (seq descending); count if none. */
   seek(userKey: Uint8Array, seq: number): number {
-    const keys = this.keys;
-    const off = this.keyOff;
-    const seqs = this.seqs;
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareBytes(keys, userKey, off[mid]!, off[mid + 1]!);
-      if (c < 0 || (c === 0 && seqs[mid]! > seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.search(userKey, seq, false);
   }
 
   /** Index of the last entry <= (userKey, seq) in internal order; -1 if none. */
   seekForPrev(userKey: Uint8Array, seq: number): number {
+    return this.search(userKey, seq, true) - 1;
+  }
+
+  /**
+   * For a get: the index of the first entry >= (userKey, seq) if it has `userKey`; NOT_HERE if that
+   * entry has another user key; PAST_END if every entry is < (userKey, seq).
+   */
+  find(userKey: Uint8Array, seq: number): number {
+    const i = this.search(userKey, seq, false);
+    if (i === this.count) return PAST_END;
+    // searchLcp is the common prefix of userKey and entry i's key (set whenever hi moved to i).
+    return searchLcp === userKey.length && this.keyOff[i + 1]! - this.keyOff[i]! === searchLcp ? i : NOT_HERE;
+  }
+
+  /**
+   * Binary search for the first entry > target (`after`) or >= target. Hand-written rather than
+   * compareBytes per probe: every key between two sorted bounds shares the prefix that both bounds
+   * share with the target, so a probe starts comparing after it. The first and last keys are compared
+   * first to seed those prefixes, so that keys with a long common prefix (partition tags, padded
+   * numbers) cost a few bytes per probe, not the whole prefix each time. Measured on a cached
+   * 200k-key table (13-byte keys sharing ~10 bytes, 5253 blocks), ns per search:
+   * index 374 (compareBytes) -> 246 (prefix skip) -> ~NNN (seeded); data block 257 -> 207 -> ~NNN.
+   */
+  private search(userKey: Uint8Array, seq: number, after: boolean): number {
     const keys = this.keys;
     const off = this.keyOff;
     const seqs = this.seqs;
-    let lo = 0;
-    let hi = this.count;
+    const last = this.count - 1;
+    let c = compareEntry(keys, off, seqs, 0, userKey, seq, 0);
+    if (c > 0 || (c === 0 && !after)) {
+      searchLcp = entryLcp;
+      return 0;
+    }
+    let llcp = entryLcp; // common prefix of the target and the key at lo - 1
+    c = compareEntry(keys, off, seqs, last, userKey, seq, 0);
+    if (c < 0 || (c === 0 && after)) return last + 1;
+    let rlcp = entryLcp; // common prefix of the target and the key at hi
+    let lo = 1;
+    let hi = last;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareBytes(keys, userKey, off[mid]!, off[mid + 1]!);
-      if (c < 0 || (c === 0 && seqs[mid]! >= seq)) lo = mid + 1;
-      else hi = mid;
+      c = compareEntry(keys, off, seqs, mid, userKey, seq, llcp < rlcp ? llcp : rlcp);
+      if (c < 0 || (c === 0 && after)) {
+        lo = mid + 1;
+        llcp = entryLcp;
+      } else {
+        hi = mid;
+        rlcp = entryLcp;
+      }
     }
-    return lo - 1;
+    searchLcp = rlcp;
+    return lo;
   }
 
   /** Entry i's user key, a view of the decoded keys. */

@@ -21,17 +21,19 @@
 // Loading wraps a view of the block: no copy, no parse; m = 0 and k = 0 is "no filter" (always true).
 
 import { createRequire } from 'node:module';
-import bloomFilters from 'bloom-filters';
 import { getFixed32, putFixed32 } from '../util/coding.js';
 
-const { BloomFilter } = bloomFilters;
+// Both packages are CommonJS. bloom-filters sets __esModule, so a default import means module.exports
+// under Node's ESM loader but `.default` (undefined) under CJS transpilers; require is the same everywhere.
+const require = createRequire(import.meta.url);
+const { BloomFilter } = require('bloom-filters') as typeof import('bloom-filters');
 type BloomFilter = InstanceType<typeof BloomFilter>;
 
 interface Murmur3 {
   x86: { hash32(bytes: ArrayLike<number>, seed?: number): number };
 }
-// murmurhash3js-revisited ships no types and is CommonJS: load it through require with its shape.
-const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as Murmur3;
+// murmurhash3js-revisited ships no types: declare the one function used.
+const murmur = require('murmurhash3js-revisited') as Murmur3;
 
 export const DEFAULT_BITS_PER_KEY = 10;
 /** Seed of h1; part of the format. */

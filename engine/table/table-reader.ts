@@ -11,7 +11,7 @@ import { corruption } from '../util/errors.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import type { RandomAccessFile } from '../vfs/vfs.js';
-import { Block } from './block.js';
+import { Block, NOT_HERE } from './block.js';
 import type { BlockCache } from './block-cache.js';
 import { TableBloom } from './bloom.js';
 import { BLOCK_TRAILER_SIZE, decodeFooter, FOOTER_SIZE, unsealBlock } from './format.js';
@@ -173,11 +173,9 @@ export class TableReader {
     // the loop moves on only if a separator equals its block's last key and the entry is further on.
     for (let bi = index.seek(userKey, seq); bi < n; bi++) {
       const block = this.dataBlock(bi, true);
-      const i = block.seek(userKey, seq);
-      if (i < block.count) {
-        if (block.compareUserKey(i, userKey) !== 0) break;
-        return { kind: block.kinds[i]!, value: block.value(i), seq: block.seqs[i]! };
-      }
+      const i = block.find(userKey, seq);
+      if (i >= 0) return { kind: block.kinds[i]!, value: block.value(i), seq: block.seqs[i]! };
+      if (i === NOT_HERE) break;
     }
     this.counters.filterFalsePositives++;
     return undefined;

@@ -22,16 +22,13 @@ import {
 } from './helpers.js';
 import type { Entry } from './helpers.js';
 
-function expectAt(it: InternalIterator, e: Entry | undefined, where: string): void {
-  if (e === undefined) {
-    expect(it.valid(), where).toBe(false);
-    return;
-  }
-  expect(it.valid(), where).toBe(true);
-  expect(hex(it.key()), where).toBe(hex(e.key));
-  expect(it.seq(), where).toBe(e.seq);
-  expect(it.kind(), where).toBe(e.kind);
-  expect(hex(it.value()), where).toBe(hex(e.value));
+/** One line per position, so that a whole scan is compared with one expect (expect() is slow). */
+function at(it: InternalIterator): string {
+  return it.valid() ? `${hex(it.key())}@${it.seq()}/${it.kind()}=${hex(it.value())}` : 'invalid';
+}
+
+function line(e: Entry | undefined): string {
+  return e === undefined ? 'invalid' : `${hex(e.key)}@${e.seq}/${e.kind}=${hex(e.value)}`;
 }
 
 function open(bytes: Uint8Array, cache = new BlockCache(1 << 20)): TableReader {
@@ -65,35 +62,27 @@ describe('TableReader round trip', () => {
     expect(t.fileSize).toBe(bytes.length);
 
     // Gets at every version's sequence, just below it, at the top, and below the oldest.
-    for (const e of entries) {
-      for (const s of [e.seq, e.seq - 1, MAX_SEQUENCE, 0]) {
-        const want = modelGet(entries, e.key, s);
-        const got = t.get(e.key, s);
-        const where = `seed ${seed} get(${hex(e.key)}, ${s})`;
-        if (want === undefined) expect(got, where).toBeUndefined();
-        else {
-          expect(got, where).toBeDefined();
-          expect(got!.seq, where).toBe(want.seq);
-          expect(got!.kind, where).toBe(want.kind);
-          expect(hex(got!.value), where).toBe(hex(want.value));
-        }
-      }
-    }
+    const got: string[] = [];
+    const want: string[] = [];
+    const getBoth = (k: Uint8Array, s: number): void => {
+      const g = t.get(k, s);
+      const w = modelGet(entries, k, s);
+      got.push(`get(${hex(k)}, ${s}) = ${g === undefined ? '-' : `${g.seq}/${g.kind}=${hex(g.value)}`}`);
+      want.push(`get(${hex(k)}, ${s}) = ${w === undefined ? '-' : `${w.seq}/${w.kind}=${hex(w.value)}`}`);
+    };
+    for (const e of entries) for (const s of [e.seq, e.seq - 1, MAX_SEQUENCE, 0]) getBoth(e.key, s);
     // Keys that are not in the table.
-    for (let i = 0; i < 300; i++) {
-      const k = randomBytes(rand, Math.floor(rand() * 6));
-      const want = modelGet(entries, k, MAX_SEQUENCE);
-      const got = t.get(k, MAX_SEQUENCE);
-      expect(got?.seq, `seed ${seed} get(${hex(k)})`).toBe(want?.seq);
-    }
+    for (let i = 0; i < 300; i++) getBoth(randomBytes(rand, Math.floor(rand() * 6)), MAX_SEQUENCE);
+    expect(got, `seed ${seed}`).toEqual(want);
 
     // Full forward and backward scans.
     const it1 = t.iterator();
-    let n = 0;
-    for (it1.seekToFirst(); it1.valid(); it1.next()) expectAt(it1, entries[n], `seed ${seed} forward ${n++}`);
-    expect(n).toBe(entries.length);
-    for (it1.seekToLast(); it1.valid(); it1.prev()) expectAt(it1, entries[--n], `seed ${seed} backward ${n}`);
-    expect(n).toBe(0);
+    const forward: string[] = [];
+    for (it1.seekToFirst(); it1.valid(); it1.next()) forward.push(at(it1));
+    expect(forward, `seed ${seed} forward`).toEqual(entries.map(line));
+    const backward: string[] = [];
+    for (it1.seekToLast(); it1.valid(); it1.prev()) backward.push(at(it1));
+    expect(backward, `seed ${seed} backward`).toEqual(entries.map(line).reverse());
 
     // Seeks to existing and random targets, then a few steps each way.
     const targets: Array<[Uint8Array, number]> = [];
@@ -104,23 +93,27 @@ describe('TableReader round trip', () => {
     }
     targets.push([new Uint8Array(0), MAX_SEQUENCE], [Uint8Array.of(0xff, 0xff, 0xff, 0xff), 0]);
     const it2 = t.iterator();
+    const seen: string[] = [];
+    const expected: string[] = [];
     for (const [k, s] of targets) {
-      const where = `seed ${seed} seek(${hex(k)}, ${s})`;
-      let i = modelSeek(entries, k, s);
+      const i = modelSeek(entries, k, s);
       it2.seek(k, s);
-      expectAt(it2, entries[i], where);
-      for (let step = 0; step < 3 && it2.valid(); step++) {
+      for (let step = 0; step < 4; step++) {
+        seen.push(`seek(${hex(k)}, ${s}) +${step}: ${at(it2)}`);
+        expected.push(`seek(${hex(k)}, ${s}) +${step}: ${line(entries[i + step])}`);
+        if (!it2.valid()) break;
         it2.next();
-        expectAt(it2, entries[++i], `${where} next ${step}`);
       }
-      let j = modelSeekForPrev(entries, k, s);
+      const j = modelSeekForPrev(entries, k, s);
       it2.seekForPrev(k, s);
-      expectAt(it2, entries[j], `seed ${seed} seekForPrev(${hex(k)}, ${s})`);
-      for (let step = 0; step < 3 && it2.valid(); step++) {
+      for (let step = 0; step < 4; step++) {
+        seen.push(`seekForPrev(${hex(k)}, ${s}) -${step}: ${at(it2)}`);
+        expected.push(`seekForPrev(${hex(k)}, ${s}) -${step}: ${line(j - step >= 0 ? entries[j - step] : undefined)}`);
+        if (!it2.valid()) break;
         it2.prev();
-        expectAt(it2, j - 1 >= 0 ? entries[--j] : undefined, `${where} prev ${step}`);
       }
     }
+    expect(seen, `seed ${seed}`).toEqual(expected);
     it2.close();
     expect(it2.valid()).toBe(false);
 
