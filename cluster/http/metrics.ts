@@ -8,7 +8,7 @@ export interface MetricsSource {
   /** Per led partition: committed LSN and, per follower, acknowledged LSN and seconds behind. */
   leaderState(): { p: number; lsn: number; followers: { id: string; acked: number; lagSeconds: number }[] }[];
   /** Per followed partition: applied LSN (-1 while resyncing). */
-  followerState(): { p: number; lsn: number }[];
+  followerState(): { p: number; lsn: number; resyncs: number }[];
   engineStats(): Record<string, number>;
 }
 
@@ -57,6 +57,13 @@ export class NodeMetrics {
         this.reset();
         for (const s of source.leaderState()) this.set({ partition: String(s.p), role: 'leader' }, s.lsn);
         for (const s of source.followerState()) this.set({ partition: String(s.p), role: 'follower' }, s.lsn);
+      },
+    });
+    new Gauge({
+      name: 'eau2_replication_resyncs', help: 'Full resyncs this node completed as a follower since it started', labelNames: ['partition'], registers,
+      collect() {
+        this.reset();
+        for (const s of source.followerState()) this.set({ partition: String(s.p) }, s.resyncs);
       },
     });
     new Gauge({

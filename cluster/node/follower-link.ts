@@ -6,7 +6,7 @@
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message } from '../protocol/messages.js';
-import type { FollowerPartition } from './follower-partition.js';
+import type { FollowerPartition, PushWork } from './follower-partition.js';
 
 export interface FollowerLinkOptions {
   selfId: string;
@@ -91,27 +91,21 @@ export class FollowerLink {
       conn.destroy();
       return;
     }
-    let kind: 'entries' | 'begin' | 'chunk' | 'end';
-    let body: { p: number };
+    let work: PushWork;
     try {
-      switch (msg.type) {
-        case MsgType.ENTRIES: kind = 'entries'; body = validateBody(MsgType.ENTRIES, msg.body); break;
-        case MsgType.RESYNC_BEGIN: kind = 'begin'; body = validateBody(MsgType.RESYNC_BEGIN, msg.body); break;
-        case MsgType.RESYNC_CHUNK: kind = 'chunk'; body = validateBody(MsgType.RESYNC_CHUNK, msg.body); break;
-        case MsgType.RESYNC_END: kind = 'end'; body = validateBody(MsgType.RESYNC_END, msg.body); break;
-        default: throw new Eau2Error(ErrorCode.PROTOCOL, `unexpected message type ${msg.type} on a replication link`);
-      }
+      work = parsePush(msg, conn);
     } catch (e) {
       this.opts.log('warn', 'bad replication message', { leader: this.opts.leaderId, err: (e as Error).message });
       conn.replyError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
       return;
     }
+    const body = work.body;
     const fp = this.byPartition.get(body.p);
     if (!fp) {
       this.opts.log('warn', 'push for a partition not followed from this leader', { p: body.p, leader: this.opts.leaderId });
       return;
     }
-    fp.push({ kind, conn, body } as Parameters<FollowerPartition['push']>[0]);
+    fp.push(work);
   }
 
   async stop(): Promise<void> {
@@ -119,5 +113,16 @@ export class FollowerLink {
     if (this.timer) clearTimeout(this.timer);
     this.conn?.destroy();
     await Promise.all([...this.byPartition.values()].map((fp) => fp.idle()));
+  }
+}
+
+/** Validates a replication push (ENTRIES, RESYNC_*) into work for a FollowerPartition. Throws PROTOCOL. */
+export function parsePush(msg: Message, conn: PeerConnection): PushWork {
+  switch (msg.type) {
+    case MsgType.ENTRIES: return { kind: 'entries', conn, body: validateBody(MsgType.ENTRIES, msg.body) };
+    case MsgType.RESYNC_BEGIN: return { kind: 'begin', conn, body: validateBody(MsgType.RESYNC_BEGIN, msg.body) };
+    case MsgType.RESYNC_CHUNK: return { kind: 'chunk', conn, body: validateBody(MsgType.RESYNC_CHUNK, msg.body) };
+    case MsgType.RESYNC_END: return { kind: 'end', conn, body: validateBody(MsgType.RESYNC_END, msg.body) };
+    default: throw new Eau2Error(ErrorCode.PROTOCOL, `unexpected message type ${msg.type} on a replication link`);
   }
 }

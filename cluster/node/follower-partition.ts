@@ -10,7 +10,7 @@ import { MsgType, type Bodies, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
 import { encodeLsn, lsnKey, partitionRange, storedKey, LSN_RESYNCING } from './stored-format.js';
 
-type Work =
+export type PushWork =
   | { kind: 'entries'; conn: PeerConnection; body: Bodies[typeof MsgType.ENTRIES] }
   | { kind: 'begin'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_BEGIN] }
   | { kind: 'chunk'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_CHUNK] }
@@ -19,7 +19,7 @@ type Work =
 const DELETE_CHUNK = 1000;
 
 export class FollowerPartition {
-  private queue: Work[] = [];
+  private queue: PushWork[] = [];
   private running: Promise<void> | undefined;
   /** Resyncs completed (for tests and logs). */
   resyncs = 0;
@@ -33,7 +33,7 @@ export class FollowerPartition {
     private readonly onError: (p: number, err: Error) => void,
   ) {}
 
-  push(w: Work): void {
+  push(w: PushWork): void {
     this.queue.push(w);
     if (!this.running) this.running = this.run().finally(() => (this.running = undefined));
   }
@@ -60,7 +60,7 @@ export class FollowerPartition {
   }
 
   /** Takes every ENTRIES item queued right behind `w` on the same connection: one batch for all. */
-  private mergeEntries(w: Work & { kind: 'entries' }): [number, WireOp[]][] {
+  private mergeEntries(w: PushWork & { kind: 'entries' }): [number, WireOp[]][] {
     const out = w.body.e.slice();
     while (this.queue.length > 0) {
       const n = this.queue[0]!;

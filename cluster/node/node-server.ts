@@ -24,7 +24,8 @@ import { LeaderPartition } from './leader-partition.js';
 import { dispatchPeerMessage } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
 import { Coordination } from './coordination.js';
-import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
+import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING, NODE_KEY } from './stored-format.js';
+import { restoreFromFollowers } from './restore.js';
 
 export interface TaskContext {
   /** This node's view: reads its own copy where it holds the partition, writes go through leaders. */
@@ -88,9 +89,15 @@ export class NodeServer implements RouterHost, MetricsSource {
       const stored = await engine.get(EPOCH_KEY);
       const epoch = stored ? decodeLsn(stored) : 1;
       node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
-      await node.openPartitions();
+      const fresh = (await engine.get(NODE_KEY)) === undefined;
+      const leads = await node.openFollowers();
       await node.listen();
       node.coordination.start();
+      // Led partitions open last: a new data directory first restores them from their followers,
+      // and until they are open their requests are refused as UNAVAILABLE.
+      if (fresh) await restoreFromFollowers(node, leads, () => 0);
+      await node.openLeaders(leads);
+      if (fresh) await engine.batch([{ type: 'put', key: NODE_KEY, value: new TextEncoder().encode(opts.nodeId) }]);
       node.serving = true;
       log.info({ http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch }, 'node serving');
       return node;
@@ -101,8 +108,7 @@ export class NodeServer implements RouterHost, MetricsSource {
     }
   }
 
-  private async openPartitions(): Promise<void> {
-    const { leads, follows } = rolesOf(this.topo.placement, this.selfId);
+  private async openLeaders(leads: number[]): Promise<void> {
     const limits = { entries: this.config.backlogEntries, bytes: this.config.backlogBytes };
     for (const p of leads) {
       let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
@@ -113,6 +119,11 @@ export class NodeServer implements RouterHost, MetricsSource {
       });
       this.leaders.set(p, lp);
     }
+  }
+
+  /** Opens the followed partitions and their links; returns the partitions this node leads. */
+  private async openFollowers(): Promise<number[]> {
+    const { leads, follows } = rolesOf(this.topo.placement, this.selfId);
     const byLeader = new Map<string, FollowerPartition[]>();
     for (const p of follows) {
       const leader = this.topo.placement[p]!.leader;
@@ -137,6 +148,7 @@ export class NodeServer implements RouterHost, MetricsSource {
         log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
       }, parts));
     }
+    return leads;
   }
 
   private async listen(): Promise<void> {
@@ -181,6 +193,11 @@ export class NodeServer implements RouterHost, MetricsSource {
     return this.leaders.get(p);
   }
 
+  /** True while p is led here but not open yet (restoring): its requests get UNAVAILABLE. */
+  opening(p: number): boolean {
+    return !this.leaders.has(p) && this.topo.placement[p]!.leader === this.selfId;
+  }
+
   holds(p: number): boolean {
     return this.leaders.has(p) || this.followers.has(p);
   }
@@ -222,8 +239,8 @@ export class NodeServer implements RouterHost, MetricsSource {
     }));
   }
 
-  followerState(): { p: number; lsn: number }[] {
-    return [...this.followers.values()].map((fp) => ({ p: fp.p, lsn: fp.lsn }));
+  followerState(): { p: number; lsn: number; resyncs: number }[] {
+    return [...this.followers.values()].map((fp) => ({ p: fp.p, lsn: fp.lsn, resyncs: fp.resyncs }));
   }
 
   engineStats(): Record<string, number> {

@@ -8,7 +8,8 @@ import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
 import type { NodeServer } from './node-server.js';
-import { noReplica, notLeader } from './router.js';
+import { noReplica, notLeader, opening } from './router.js';
+import { streamSnapshot } from './leader-resync.js';
 import { unwrapValue } from './stored-format.js';
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
@@ -62,6 +63,7 @@ function mayRead(node: NodeServer, p: number, mode: ReadMode): void {
 
 function leading(node: NodeServer, p: number) {
   const lp = node.leaders.get(p);
+  if (!lp && node.opening(p)) throw opening(p);
   if (!lp) throw notLeader(p, node.selfId, node.topology().placement[p]!.leader);
   return lp;
 }
@@ -126,6 +128,13 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
       const lp = leading(node, b.p);
       conn.tag = b.node;
       return { mode: lp.subscribe(b.node, conn, b.from) };
+    }
+    case MsgType.PULL: {
+      // A leader restoring a new data directory asks its follower for the whole partition.
+      const b = validateBody(MsgType.PULL, msg.body);
+      const fp = node.followers.get(b.p);
+      if (!fp || fp.lsn < 0) throw noReplica(b.p, node.selfId);
+      return { lsn: await streamSnapshot(node.engine, b.p, conn) };
     }
     case MsgType.TASK: {
       const b = validateBody(MsgType.TASK, msg.body);

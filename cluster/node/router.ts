@@ -23,6 +23,7 @@ export interface RouterHost {
   topology(): Topology;
   leaderOf(p: number): LeaderPartition | undefined;
   holds(p: number): boolean;
+  opening(p: number): boolean;
 }
 
 export function noReplica(p: number, self: string): Eau2Error {
@@ -31,6 +32,10 @@ export function noReplica(p: number, self: string): Eau2Error {
 
 export function notLeader(p: number, self: string, leader: string): Eau2Error {
   return new Eau2Error(ErrorCode.NOT_LEADER, `node ${self} is not the leader of partition ${p} (${leader} is)`, { details: { partition: p, leader } });
+}
+
+export function opening(p: number): Eau2Error {
+  return new Eau2Error(ErrorCode.UNAVAILABLE, `partition ${p} is being restored on its leader; retry shortly`, { details: { partition: p } });
 }
 
 export class Router {
@@ -53,6 +58,7 @@ export class Router {
   }
 
   async getLocal(p: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.host.opening(p)) throw opening(p);
     return this.host.engine.get(storedKey(p, key));
   }
 
@@ -96,6 +102,7 @@ export class Router {
       await lp.write(ops, need, this.host.writeTimeoutMs);
       return;
     }
+    if (this.host.opening(p)) throw opening(p);
     const leader = this.host.topology().placement[p]!.leader;
     // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
     await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
@@ -116,6 +123,7 @@ export class Router {
 
   /** One page of partition p from this node's engine: user keys, stored values. */
   async localPage(p: number, req: PageRequest): Promise<Page> {
+    if (this.host.opening(p)) throw opening(p);
     const it = this.host.engine.iterator({ ...partitionRange(p, req), reverse: req.reverse, limit: req.limit + 1 });
     const entries: [Uint8Array, Uint8Array][] = [];
     let more = false;

@@ -25,6 +25,7 @@ export const MsgType = {
   RESYNC_BEGIN: 0x33,
   RESYNC_CHUNK: 0x34,
   RESYNC_END: 0x35,
+  PULL: 0x36,
   TASK: 0x40,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
@@ -55,6 +56,7 @@ export interface Bodies {
   [MsgType.RESYNC_BEGIN]: { p: number; lsn: number };
   [MsgType.RESYNC_CHUNK]: { p: number; e: [Uint8Array, Uint8Array][] };
   [MsgType.RESYNC_END]: { p: number; lsn: number };
+  [MsgType.PULL]: { p: number };
   [MsgType.TASK]: { name: string; payload: unknown };
 }
 
@@ -204,6 +206,7 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       const o = obj(body);
       return { p: uint(o.p, 'p', 0xfffe), e: pairs(o.e) };
     }
+    case MsgType.PULL: return { p: uint(obj(body).p, 'p', 0xfffe) };
     case MsgType.TASK: {
       const o = obj(body);
       return { name: text(o.name, 'name'), payload: o.payload };

@@ -1,0 +1,93 @@
+// Restoring the partitions a node leads when its data directory is new. A leader whose data was lost
+// (wiped disk, replaced machine) must not start numbering from zero: its followers, being ahead,
+// would be resynced to its empty state and the data would be gone everywhere. So a node that finds
+// no node record in its engine asks each follower of each partition it leads for its LSN, pulls a
+// full copy from the most advanced one (the same snapshot stream a follower gets, in the other
+// direction), and only then leads. On a brand-new cluster every follower answers 0 and nothing moves.
+
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { PeerConnection } from '../protocol/peer-connection.js';
+import { MsgType } from '../protocol/messages.js';
+import { parsePush } from './follower-link.js';
+import { FollowerPartition } from './follower-partition.js';
+import type { NodeServer } from './node-server.js';
+
+/** How long to wait for a follower that does not answer before leading without its copy. */
+export const RESTORE_WAIT_MS = 5000;
+
+interface StatusReply {
+  followers?: { p: number; lsn: number }[];
+}
+
+/** The LSN each follower of p reports (followers that never answered are missing). */
+async function followerLsns(node: NodeServer, p: number, deadline: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const followers = node.topology().placement[p]!.followers;
+  while (out.size < followers.length && Date.now() < deadline) {
+    await Promise.all(followers.filter((f) => !out.has(f)).map(async (f) => {
+      try {
+        const r = (await node.pool.request(f, MsgType.STATUS, null, 1000)) as StatusReply;
+        const mine = r.followers?.find((x) => x.p === p);
+        if (mine) out.set(f, mine.lsn);
+      } catch {
+        // not up yet
+      }
+    }));
+    if (out.size < followers.length) await new Promise((r) => setTimeout(r, 200));
+  }
+  return out;
+}
+
+/** Pulls partition p from node `from`; resolves with the LSN restored. */
+async function pull(node: NodeServer, p: number, from: string): Promise<number> {
+  const addr = node.topology().nodes.find((n) => n.id === from)!;
+  let failure: Error | undefined;
+  const fp = new FollowerPartition(p, from, node.engine, 0, (_p, e) => (failure = e));
+  const conn = await PeerConnection.connect(addr.host, addr.peerPort, {
+    maxFrameBytes: node.config.maxFrameBytes,
+    epoch: () => node.topology().epoch,
+    onMessage: (msg, c) => {
+      try {
+        const w = parsePush(msg, c);
+        if (w.body.p === p) fp.push(w);
+      } catch (e) {
+        failure = e as Error;
+        c.destroy();
+      }
+    },
+  });
+  try {
+    await conn.request(MsgType.PULL, { p }, 0);
+    await fp.idle();
+  } finally {
+    conn.destroy();
+  }
+  if (failure) throw failure;
+  if (fp.lsn < 0) throw new Eau2Error(ErrorCode.UNAVAILABLE, `restore of partition ${p} from ${from} did not complete`);
+  return fp.lsn;
+}
+
+/** Restores every partition in `parts` from its most advanced follower, where one is ahead of us. */
+export async function restoreFromFollowers(node: NodeServer, parts: number[], ownLsn: (p: number) => number): Promise<void> {
+  const deadline = Date.now() + RESTORE_WAIT_MS;
+  await Promise.all(parts.map(async (p) => {
+    const lsns = await followerLsns(node, p, deadline);
+    let best: string | undefined;
+    let bestLsn = ownLsn(p);
+    for (const [f, lsn] of lsns) if (lsn > bestLsn) [best, bestLsn] = [f, lsn];
+    if (lsns.size < node.topology().placement[p]!.followers.length) {
+      node.log.warn({ p, answered: [...lsns.keys()] }, 'not every follower answered; leading with the copies known');
+    }
+    if (!best) return;
+    node.log.warn({ p, from: best, lsn: bestLsn }, 'new data directory: restoring a led partition from its follower');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pull(node, p, best);
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        node.log.warn({ p, from: best, err: (e as Error).message }, 'restore attempt failed; retrying');
+      }
+    }
+  }));
+}

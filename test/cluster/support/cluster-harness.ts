@@ -1,0 +1,164 @@
+// Runs real eau2 node processes on loopback for the cluster tests: free ports from the OS, a temp
+// folder holding the config and every node's data, start / kill -9 / restart / wipe of single nodes,
+// and a stop() that kills every process it started and removes the folder. Node stderr is kept (the
+// tail) so a failing test can show what the nodes said.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '../../..');
+export const CLI = join(REPO, 'cluster/cli/main.ts');
+
+/** Ports the OS says are free right now (all held open together so none repeats). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => res(s));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export interface ClusterSpec {
+  nodes?: number;
+  partitions?: number;
+  replicationFactor?: number;
+  /** Extra top-level config fields (backlogEntries, maxBodyBytes, ...). */
+  extra?: Record<string, unknown>;
+}
+
+export interface TestNode {
+  id: string;
+  port: number;
+  peerPort: number;
+  dataDir: string;
+  url: string;
+}
+
+export class TestCluster {
+  readonly procs = new Map<string, ChildProcess>();
+  private readonly logs = new Map<string, string>();
+
+  private constructor(readonly dir: string, readonly configFile: string, readonly nodes: TestNode[]) {}
+
+  static async start(spec: ClusterSpec = {}): Promise<TestCluster> {
+    const n = spec.nodes ?? 3;
+    const dir = mkdtempSync(join(tmpdir(), 'eau2-cluster-'));
+    const ports = await freePorts(2 * n);
+    const nodes: TestNode[] = Array.from({ length: n }, (_, i) => ({
+      id: `n${i + 1}`, port: ports[2 * i]!, peerPort: ports[2 * i + 1]!, dataDir: join(dir, `n${i + 1}`), url: `http://127.0.0.1:${ports[2 * i]}`,
+    }));
+    const config = {
+      partitions: spec.partitions ?? 8,
+      replicationFactor: spec.replicationFactor ?? 2,
+      nodes: nodes.map((x) => ({ id: x.id, host: '127.0.0.1', port: x.port, peerPort: x.peerPort, dataDir: x.dataDir })),
+      ...spec.extra,
+    };
+    const configFile = join(dir, 'cluster.json');
+    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    const c = new TestCluster(dir, configFile, nodes);
+    try {
+      for (const x of nodes) c.spawn(x.id);
+      await Promise.all(nodes.map((x) => c.waitHealthy(x.id)));
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  node(id: string): TestNode {
+    return this.nodes.find((x) => x.id === id)!;
+  }
+
+  spawn(id: string): void {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', 'warn'], {
+      cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.procs.set(id, child);
+    child.stderr!.on('data', (d: Buffer) => this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-8000)));
+  }
+
+  async waitHealthy(id: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const p = this.procs.get(id);
+      if (p && p.exitCode !== null) throw new Error(`node ${id} exited with ${p.exitCode}: ${this.logs.get(id) ?? ''}`);
+      try {
+        const r = await fetch(`${this.node(id).url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        if (r.status === 200) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error(`node ${id} not healthy after ${timeoutMs} ms: ${this.logs.get(id) ?? ''}`);
+      await sleep(100);
+    }
+  }
+
+  /** kill -9 and wait for the process to be gone. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.procs.get(id);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((res) => {
+      p.once('exit', () => res());
+      p.kill(signal);
+    });
+  }
+
+  async restart(id: string): Promise<void> {
+    this.spawn(id);
+    await this.waitHealthy(id);
+  }
+
+  wipe(id: string): void {
+    rmSync(this.node(id).dataDir, { recursive: true, force: true });
+  }
+
+  log(id: string): string {
+    return this.logs.get(id) ?? '';
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((id) => this.kill(id)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it returns true or the deadline passes (then returns false). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000, everyMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return true;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function testSeed(): number {
+  return process.env.EAU2_TEST_SEED ? Number(process.env.EAU2_TEST_SEED) : Date.now() % 1_000_000_007;
+}
