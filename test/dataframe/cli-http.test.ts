@@ -1,0 +1,177 @@
+// The pieces the cluster mounts: `eau2 df ...` commands (run through commander exactly as the CLI
+// does, on a memory store) and the /df HTTP routes (on a real HTTP server), including their errors.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDfCommands } from '../../dataframe/cli.js';
+import { handleDfHttp } from '../../dataframe/http.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+class Collect extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eau2-dfcli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function cli(store: MemoryStore) {
+  const out = new Collect();
+  const urls: (string | undefined)[] = [];
+  let closes = 0;
+  const program = new Command('eau2').exitOverride();
+  registerDfCommands(
+    program,
+    async ({ url }) => {
+      urls.push(url);
+      return Object.assign(Object.create(store) as MemoryStore, { close: async () => void closes++ });
+    },
+    out,
+  );
+  const run = async (...args: string[]): Promise<string> => {
+    out.text = '';
+    await program.parseAsync(['node', 'eau2', ...args]);
+    return out.text;
+  };
+  return { run, urls, closes: () => closes };
+}
+
+describe('eau2 df commands', () => {
+  it('imports, lists, shows, exports and removes a frame', async () => {
+    const store = new MemoryStore();
+    const { run, urls, closes } = cli(store);
+    const csv = join(dir, 'people.csv');
+    await writeFile(csv, 'name,age,zip\nann,31,02134\nbob,,10001\n"c, d",7,00501\n');
+    expect(await run('df', 'import', 'people', csv, '--url', 'http://n1:7101')).toMatch(
+      /imported 3 rows into "people" \(schema name:S,age:I,zip:S, inferred\)/,
+    );
+    expect(urls).toEqual(['http://n1:7101']);
+    expect(closes()).toBe(1);
+
+    const ls = await run('df', 'ls');
+    expect(ls).toMatch(/^name\s+rows\s+cols\s+schema/);
+    expect(ls).toMatch(/people\s+3\s+3\s+SIS/);
+    expect(JSON.parse(await run('df', 'ls', '--json'))[0]).toMatchObject({ name: 'people', nrows: 3, schema: 'SIS' });
+
+    const show = await run('df', 'show', 'people', '--head', '2');
+    expect(show).toMatch(/people: 3 rows x 3 columns, schema SIS/);
+    expect(show).toMatch(/name:S\s+age:I\s+zip:S/);
+    expect(show).toMatch(/"bob"\s+NA\s+"10001"/);
+    expect(show).toMatch(/\.\.\. 1 more rows \(3 in all\)/);
+
+    expect(JSON.parse(await run('df', 'export', 'people', '--format', 'json'))).toEqual([
+      { name: 'ann', age: 31, zip: '02134' },
+      { name: 'bob', age: null, zip: '10001' },
+      { name: 'c, d', age: 7, zip: '00501' },
+    ]);
+    const outFile = join(dir, 'people-out.csv');
+    await run('df', 'export', 'people', '--format', 'csv', '--out', outFile);
+    expect(await readFile(outFile, 'utf8')).toBe('name,age,zip\nann,31,02134\nbob,,10001\n"c, d",7,00501\n');
+
+    expect(await run('df', 'rm', 'people')).toMatch(/deleted "people"/);
+    await expect(run('df', 'rm', 'people')).rejects.toThrow(/no dataframe named "people"/);
+    await expect(run('df', 'show', 'people')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('imports SoR by extension, with a schema and a byte range', async () => {
+    const store = new MemoryStore();
+    const { run } = cli(store);
+    const sor = join(dir, 'data.sor');
+    await writeFile(sor, '<0> <23> <hi>\n<1> <12> <>\n<1> <1>\n');
+    expect(await run('df', 'import', 'd', sor)).toMatch(/imported 3 rows into "d" \(schema c0:B,c1:I,c2:S, inferred\).*0 misfit/);
+    expect(await run('df', 'import', 'd2', sor, '--from', '5', '--schema', 'IIS')).toMatch(/imported 2 rows/);
+    expect((await (await DataFrame.get(store, 'd2')).load()).get('c1', 0)).toBe(12);
+  });
+
+  it('rejects bad option values as usage errors', async () => {
+    const { run } = cli(new MemoryStore());
+    await expect(run('df', 'export', 'x', '--format', 'xml')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    await expect(run('df', 'show', 'x', '--head', '-3')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+  });
+});
+
+describe('/df HTTP routes', () => {
+  let server: Server;
+  let base: string;
+  const store = new MemoryStore();
+
+  beforeAll(async () => {
+    await DataFrame.put(store, 'nums', DataFrame.fromColumns({ x: new Float64Array([1, 2, NaN, 4, 5]), s: ['a', null, 'c', 'd', 'e'] }), {
+      chunkRows: 2,
+    });
+    server = createServer((req, res) => {
+      void handleDfHttp(req, res, store).then((handled) => {
+        if (!handled) {
+          res.writeHead(418);
+          res.end('not mine');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+
+  const get = async (path: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> => {
+    const r = await fetch(base + path, init);
+    const text = await r.text();
+    return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text, headers: r.headers };
+  };
+
+  it('lists frames and serves metadata', async () => {
+    const list = await get('/df');
+    expect(list.status).toBe(200);
+    expect(list.body.frames.map((f: { name: string }) => f.name)).toEqual(['nums']);
+    const meta = await get('/df/nums');
+    expect(meta.body).toMatchObject({ name: 'nums', nrows: 5, ncols: 2, schema: 'DS', nchunks: 3, chunkRows: 2 });
+  });
+
+  it('pages through rows across chunk boundaries, NaN as null', async () => {
+    const r = await get('/df/nums/rows?offset=1&limit=3');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ offset: 1, limit: 3, nrows: 5, columns: [{ name: 'x', type: 'D' }, { name: 's', type: 'S' }] });
+    expect(r.body.rows).toEqual([
+      [2, null],
+      [null, 'c'],
+      [4, 'd'],
+    ]);
+    expect((await get('/df/nums/rows')).body.rows.length).toBe(5);
+    expect((await get('/df/nums/rows?offset=99')).body.rows).toEqual([]);
+  });
+
+  it('answers errors as JSON with a fitting status', async () => {
+    expect(await get('/df/missing')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect(await get('/df/missing/rows')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect(await get('/df/nums/rows?limit=abc')).toMatchObject({ status: 400, body: { code: 'INVALID' } });
+    expect(await get('/df/nums/rows?limit=100000')).toMatchObject({ status: 400, body: { message: 'limit must be at most 10000' } });
+    expect(await get('/df/nums/rows?offset=1&offset=2')).toMatchObject({ status: 400 });
+    expect(await get('/df/nums?bogus=1')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/unknown option "bogus"/) } });
+    expect(await get('/df/nums/cols')).toMatchObject({ status: 404 });
+    expect(await get('/df/%E0%A4%A')).toMatchObject({ status: 400 });
+    const post = await get('/df/nums', { method: 'POST' });
+    expect(post).toMatchObject({ status: 405, body: { code: 'METHOD_NOT_ALLOWED' } });
+    expect(post.headers.get('allow')).toBe('GET');
+  });
+
+  it('leaves other paths alone', async () => {
+    expect(await get('/kv/x')).toMatchObject({ status: 418, body: 'not mine' });
+    expect(await get('/dfx')).toMatchObject({ status: 418 });
+  });
+});
