@@ -95,8 +95,9 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
     }
     case MsgType.PUT: {
       const b = validateBody(MsgType.PUT, msg.body);
+      const v = checkValue(b.v);
       const p = node.router.partition(b.k);
-      await leading(node, p).write([[b.k, checkValue(b.v)]], node.router.followersNeeded(p, b.w), timeout);
+      await leading(node, p).write([[b.k, v]], node.router.followersNeeded(p, b.w), timeout);
       return null;
     }
     case MsgType.DEL: {
