@@ -36,7 +36,10 @@ export function seededRng(seed: number = BASE_SEED): Rng {
     int,
     bytes(n) {
       const b = new Uint8Array(n);
-      for (let i = 0; i < n; i++) b[i] = int(0, 255);
+      for (let i = 0; i < n; i += 4) {
+        const v = Math.floor(next() * 4294967296);
+        for (let k = 0; k < 4 && i + k < n; k++) b[i + k] = (v >>> (8 * k)) & 0xff;
+      }
       return b;
     },
     pick: (xs) => xs[int(0, xs.length - 1)]!,
