@@ -115,7 +115,10 @@ export class Engine implements KvStore {
 
   /** The value of `key`, or undefined if it is missing. Served without asynchronous I/O. */
   async get(key: KeyLike, opts?: GetOptions): Promise<Uint8Array | undefined> {
-    return this.getSync(key, opts);
+    const v = this.getSync(key, opts);
+    const y = this.db.maybeYield();
+    if (y) await y;
+    return v;
   }
 
   getSync(key: KeyLike, opts?: GetOptions): Uint8Array | undefined {
