@@ -145,13 +145,15 @@ export class LogWriter {
     if (this.appending > 0) throw new TypeError('LogWriter.flushSync while an async flush is in flight');
     const w = this.pending;
     if (w.len === 0) return;
-    const data = w.buf.subarray(0, w.len);
-    this.pending = new ByteWriter(Math.min(Math.max(4096, w.len), 1 << 20));
     try {
-      this.file.appendSync(data);
+      // appendSync has copied the bytes into the kernel when it returns, so the buffer is reused:
+      // allocating a fresh one per group commit was the write path's main source of garbage.
+      this.file.appendSync(w.buf.subarray(0, w.len));
     } catch (e) {
       throw this.fail('append', e);
     }
+    w.reset();
+    if (w.buf.length > 1 << 20) this.pending = new ByteWriter(4096);
   }
 
   /** fdatasync: everything flushed before this call is durable when it resolves. Pending bytes are not flushed. */
