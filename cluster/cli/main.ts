@@ -30,7 +30,13 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-export async function buildProgram(): Promise<Command> {
+/** `eau2 df ...` comes from the dataframe layer; loading it costs start-up time, so only when needed. */
+function wantsDataframe(argv: string[]): boolean {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  return first === 'df' || first === 'help' || (first === undefined && !argv.includes('-V') && !argv.includes('--version'));
+}
+
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('eau2')
     .description('eau2: a distributed key/value store for data analysis')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -39,13 +45,13 @@ export async function buildProgram(): Promise<Command> {
   addNodeCommand(program);
   addLocalCommand(program);
   addKvCommands(program);
-  await addDataframeCommands(program);
+  if (wantsDataframe(argv)) await addDataframeCommands(program);
   return program;
 }
 
 /** Runs the CLI; resolves with the exit code (long-running commands resolve when they stop). */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = await buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return EXIT.OK;

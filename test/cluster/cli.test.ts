@@ -1,0 +1,104 @@
+// The eau2 command: help and version, conventional exit codes, and `eau2 local` end to end: it starts
+// the nodes, serves put/get through the CLI, stops every node on SIGTERM, and finds its data when run
+// again on the same folder.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, REPO } from './support/cluster-harness.js';
+
+function eau2(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, encoding: 'utf8', input, timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port such that base, base+1, base+100 and base+101 are free (eau2 local's layout). */
+async function localBase(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    if ((await Promise.all([base, base + 1, base + 100, base + 101].map(portFree))).every(Boolean)) return base;
+  }
+}
+
+describe('eau2 CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eau2-cli-'));
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('explains itself and exits with conventional codes', () => {
+    const help = eau2(['--help']);
+    expect(help.status).toBe(0);
+    for (const cmd of ['node', 'local', 'put', 'get', 'del', 'scan', 'status']) expect(help.stdout).toContain(cmd);
+    expect(eau2(['local', '--help']).stdout).toContain('--replicas');
+    expect(eau2(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(eau2(['frobnicate']).status).toBe(2);
+    expect(eau2(['node']).status).toBe(2); // required options missing
+    const down = eau2(['get', 'k', '--url', 'http://127.0.0.1:9']);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach/);
+  });
+
+  async function startLocal(base: number): Promise<{ child: ChildProcess; out: () => string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'local', '--nodes', '2', '--replicas', '2', '--partitions', '4', '--dir', dir, '--port', String(base), '--log-level', 'warn'], {
+      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const deadline = Date.now() + 40_000;
+    while (!out.includes('Ctrl-C')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`eau2 local did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { child, out: () => out };
+  }
+
+  async function stop(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGTERM');
+    });
+  }
+
+  it('runs a local cluster, stops it on SIGTERM, and finds its data again', async () => {
+    const base = await localBase();
+    const url = `http://127.0.0.1:${base}`;
+    const first = await startLocal(base);
+    expect(first.out()).toContain(`http://127.0.0.1:${base + 1}`);
+    expect(eau2(['put', 'greeting', 'hello', '--url', url, '-w', 'all']).status).toBe(0);
+    expect(eau2(['put', 'piped', '--url', url], 'from stdin').status).toBe(0);
+    const got = eau2(['get', 'greeting', '--url', `http://127.0.0.1:${base + 1}`]);
+    expect(got.status).toBe(0);
+    expect(got.stdout).toBe('hello');
+    expect(eau2(['get', 'nothing-here', '--url', url]).status).toBe(1);
+    const scan = eau2(['scan', '--url', url]);
+    expect(scan.stdout).toBe('greeting\thello\npiped\tfrom stdin\n');
+    expect(eau2(['status', '--url', url]).stdout).toContain('n2');
+    expect(await stop(first.child)).toBe(0);
+    expect(first.out()).toContain('stopped.');
+    // Every node process is gone: its HTTP port is free again.
+    expect(await portFree(base)).toBe(true);
+    expect(await portFree(base + 1)).toBe(true);
+
+    const second = await startLocal(base);
+    expect(eau2(['get', 'greeting', '--url', url]).stdout).toBe('hello');
+    expect(eau2(['del', 'greeting', '--url', url]).status).toBe(0);
+    expect(eau2(['get', 'greeting', '--url', url]).status).toBe(1);
+    expect(await stop(second.child)).toBe(0);
+  });
+});
