@@ -68,8 +68,16 @@ export class CompactionRunner {
     const w = this.worker;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Input buffers are not transferred: they may be views of pooled memory.
-      w.postMessage({ id, job });
+      // Inputs that own their whole ArrayBuffer are moved, not copied (a structured clone of tens of
+      // megabytes would block the event loop); views into shared or pooled memory are copied.
+      const transfer: ArrayBuffer[] = [];
+      for (const inp of job.inputs) {
+        const b = inp.bytes;
+        if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) {
+          transfer.push(b.buffer);
+        }
+      }
+      w.postMessage({ id, job }, transfer);
     });
   }
 
