@@ -1,0 +1,92 @@
+// The Redis side of the cluster benchmark: a Redis Cluster of 3 masters and 3 replicas (Debian's
+// redis-server, appendonly yes with appendfsync everysec) on loopback ports, driven through ioredis.
+// If redis-server is missing the caller installs it with apt-get, or reports that it could not.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster } from 'ioredis';
+import type { LagTarget } from './lag-probe.js';
+import type { Target } from './ycsb.js';
+import { freePorts } from './eau2-target.js';
+
+export function redisAvailable(): { ok: boolean; why?: string } {
+  const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+  if (have('redis-server') && have('redis-cli')) return { ok: true };
+  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { stdio: 'ignore', timeout: 300_000 });
+  if (r.status === 0 && have('redis-server')) return { ok: true };
+  return { ok: false, why: 'redis-server is not installed and apt-get install redis-server failed' };
+}
+
+export class RedisCluster {
+  private constructor(private readonly dir: string, private readonly procs: ChildProcess[], readonly ports: number[], readonly client: Cluster, readonly replicaClient: Cluster) {}
+
+  static async start(): Promise<RedisCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-redis-'));
+    const ports = await freePorts(6);
+    const procs = ports.map((port) => {
+      const d = join(dir, String(port));
+      mkdirSync(d);
+      return spawn('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', d, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+        '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', join(d, 'redis.log'),
+      ], { stdio: 'ignore' });
+    });
+    for (const port of ports) {
+      const deadline = Date.now() + 20_000;
+      while (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
+        if (Date.now() > deadline) throw new Error(`redis on ${port} did not start`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8' });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const info = ports.map((p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+      if (info.every((s) => s.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
+    const client = new Cluster(nodes, { scaleReads: 'master' });
+    const replicaClient = new Cluster(nodes, { scaleReads: 'slave' });
+    await Promise.all([client, replicaClient].map((c) => new Promise<void>((res, rej) => {
+      c.once('ready', () => res());
+      c.once('error', rej);
+    })));
+    return new RedisCluster(dir, procs, ports, client, replicaClient);
+  }
+
+  target(): Target {
+    const c = this.client;
+    return {
+      name: 'redis',
+      read: (k) => c.getBuffer(k),
+      update: async (k, v) => {
+        await c.set(k, Buffer.from(v.buffer, v.byteOffset, v.length));
+      },
+    };
+  }
+
+  lagTarget(): LagTarget {
+    return {
+      writePrimary: async (k, v) => {
+        await this.client.set(k, v);
+      },
+      readReplica: async (k) => (await this.replicaClient.get(k)) ?? undefined,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.client.disconnect();
+    this.replicaClient.disconnect();
+    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
+      if (p.exitCode !== null) return res();
+      p.once('exit', () => res());
+      p.kill('SIGTERM');
+    })));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,137 @@
+// YCSB core workloads A, B, C and F for any key/value target: 1 KB records, keys chosen by YCSB's
+// scrambled zipfian distribution (theta 0.99, so a few keys are hot but they are spread over the key
+// space and hence over partitions / slots), a fixed number of requests kept in flight. Latency is
+// per operation (a read-modify-write of F counts as one operation, as YCSB reports it).
+
+import { Histogram, type LatencySummary } from '../lib/histogram.js';
+
+export interface Target {
+  name: string;
+  read(key: string): Promise<unknown>;
+  update(key: string, value: Uint8Array): Promise<void>;
+}
+
+export interface Workload {
+  name: 'A' | 'B' | 'C' | 'F';
+  read: number;
+  update: number;
+  rmw: number;
+}
+
+export const WORKLOADS: Workload[] = [
+  { name: 'A', read: 0.5, update: 0.5, rmw: 0 },
+  { name: 'B', read: 0.95, update: 0.05, rmw: 0 },
+  { name: 'C', read: 1, update: 0, rmw: 0 },
+  { name: 'F', read: 0.5, update: 0, rmw: 0.5 },
+];
+
+export const RECORD_BYTES = 1024;
+
+/** YCSB's ZipfianGenerator (Gray et al., "Quickly generating billion-record synthetic databases"). */
+export class Zipfian {
+  private readonly zetan: number;
+  private readonly alpha: number;
+  private readonly eta: number;
+  private readonly half: number;
+
+  constructor(private readonly n: number, private readonly theta = 0.99) {
+    let z = 0;
+    for (let i = 1; i <= n; i++) z += 1 / Math.pow(i, theta);
+    this.zetan = z;
+    const zeta2 = 1 + 1 / Math.pow(2, theta);
+    this.alpha = 1 / (1 - theta);
+    this.eta = (1 - Math.pow(2 / n, 1 - theta)) / (1 - zeta2 / z);
+    this.half = 1 + Math.pow(0.5, theta);
+  }
+
+  next(u: number): number {
+    const uz = u * this.zetan;
+    if (uz < 1) return 0;
+    if (uz < this.half) return 1;
+    return Math.min(this.n - 1, Math.floor(this.n * Math.pow(this.eta * u - this.eta + 1, this.alpha)));
+  }
+}
+
+/** FNV-1a over the 4 bytes of i: YCSB scrambles zipfian ranks so hot keys are not neighbours. */
+export function fnv(i: number): number {
+  let h = 0x811c9dc5;
+  for (let b = 0; b < 4; b++) {
+    h ^= (i >>> (8 * b)) & 0xff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+export function keyOf(i: number): string {
+  return `user${String(i).padStart(10, '0')}`;
+}
+
+/** Seeded uniform [0, 1) (mulberry32), so both systems see the same operation sequence. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function record(r: () => number): Uint8Array {
+  const v = new Uint8Array(RECORD_BYTES);
+  for (let i = 0; i < v.length; i++) v[i] = 97 + Math.floor(r() * 26);
+  return v;
+}
+
+export interface RunResult {
+  workload: string;
+  ops: number;
+  seconds: number;
+  opsPerSec: number;
+  latency: LatencySummary;
+  errors: number;
+}
+
+/** Runs `fn(i)` for i in [0, count) with `inFlight` requests outstanding; times each one. */
+async function drive(count: number, inFlight: number, fn: (i: number) => Promise<void>): Promise<{ seconds: number; hist: Histogram; errors: number }> {
+  const hist = new Histogram();
+  let next = 0;
+  let errors = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < count) {
+      const i = next++;
+      const s = process.hrtime.bigint();
+      try {
+        await fn(i);
+      } catch {
+        errors++;
+      }
+      hist.recordNs(Number(process.hrtime.bigint() - s));
+    }
+  }));
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, hist, errors };
+}
+
+export async function load(t: Target, records: number, inFlight: number, seed: number): Promise<RunResult> {
+  const r = rng(seed);
+  const { seconds, hist, errors } = await drive(records, inFlight, (i) => t.update(keyOf(i), record(r)));
+  return { workload: 'load', ops: records, seconds, opsPerSec: records / seconds, latency: hist.summary(), errors };
+}
+
+export async function run(t: Target, w: Workload, records: number, ops: number, inFlight: number, seed: number): Promise<RunResult> {
+  const r = rng(seed);
+  const zipf = new Zipfian(records);
+  const { seconds, hist, errors } = await drive(ops, inFlight, async () => {
+    const key = keyOf(fnv(zipf.next(r())) % records);
+    const u = r();
+    if (u < w.read) await t.read(key);
+    else if (u < w.read + w.update) await t.update(key, record(r));
+    else {
+      await t.read(key);
+      await t.update(key, record(r));
+    }
+  });
+  return { workload: w.name, ops, seconds, opsPerSec: ops / seconds, latency: hist.summary(), errors };
+}
