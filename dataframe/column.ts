@@ -119,9 +119,20 @@ export class BoolColumn extends ColumnBase<boolean, Uint8Array> {
   }
 }
 
+/** A dictionary-encoded string chunk as decoded: row i holds dict[codes[i]]. */
+export interface StringDictionary {
+  readonly dict: readonly string[];
+  readonly codes: Uint8Array | Uint16Array | Uint32Array;
+}
+
 export class StringColumn extends ColumnBase<string, readonly string[]> {
   readonly type = 'S' as const;
   private bytes = -1;
+  /**
+   * Set on columns decoded from dictionary chunks, so grouping can map each distinct string once
+   * per chunk instead of hashing every row. `values` is always complete; this is only a shortcut.
+   */
+  dictionary?: StringDictionary;
   protected at(i: number): string {
     return this.values[i]!;
   }

@@ -68,6 +68,43 @@ const ARITH: Partial<Record<string, (x: number, y: number) => number>> = {
   mod: (x, y) => x % y,
 };
 
+const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
+
+/**
+ * out[i] = a[i] <op> y. One loop per operator instead of a call through a comparator per row: the
+ * filter is evaluated over every row, and this roughly halves its cost.
+ */
+function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+  switch (op) {
+    case 'eq':
+      for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0;
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0;
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0;
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0;
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0;
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0;
+      return;
+  }
+}
+
+function compareVec(op: string, x: Vec, y: Vec, n: number): Vec {
+  const out = new Uint8Array(n);
+  if (!x.scalar && y.scalar) compareToScalar(op, x.v as ArrayLike<Raw>, (y.v as ArrayLike<Raw>)[0]!, n, out);
+  else if (x.scalar && !y.scalar) compareToScalar(FLIP[op]!, y.v as ArrayLike<Raw>, (x.v as ArrayLike<Raw>)[0]!, n, out);
+  else binary(x, y, n, out, COMPARE[op] as (p: never, q: never) => boolean);
+  return { scalar: false, v: out, nulls: unionNulls(n, [x, y]) };
+}
+
 function allNull(n: number): Vec {
   return { scalar: false, v: new Uint8Array(n), nulls: new Uint8Array(n).fill(1) };
 }
@@ -100,6 +137,16 @@ function binary<T extends Raw>(
 function logic(op: 'and' | 'or', xs: Vec[], n: number): Vec {
   // `decided` = a definite false (AND) or true (OR) was seen; `unknown` = a null was seen.
   const decisive = op === 'and' ? 0 : 1;
+  if (xs.every((x) => !x.scalar && x.nulls === undefined && x.v !== null)) {
+    // Common case, no nulls: plain bitwise AND / OR of 0/1 bytes.
+    const out = new Uint8Array(xs[0]!.v as Uint8Array);
+    for (let k = 1; k < xs.length; k++) {
+      const v = xs[k]!.v as Uint8Array;
+      if (op === 'and') for (let i = 0; i < n; i++) out[i]! &= v[i]!;
+      else for (let i = 0; i < n; i++) out[i]! |= v[i]!;
+    }
+    return { scalar: false, v: out };
+  }
   const decided = new Uint8Array(n);
   let unknown: Uint8Array | undefined;
   for (const x of xs) {
@@ -185,8 +232,9 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
         const x = a(cols, n);
         const y = b(cols, n);
         if (x.v === null || y.v === null) return allNull(n);
-        const out = cmp ? new Uint8Array(n) : new Float64Array(n);
-        binary(x, y, n, out, (cmp ?? arith) as (p: never, q: never) => number | boolean);
+        if (cmp) return compareVec(e.op, x, y, n);
+        const out = new Float64Array(n);
+        binary(x, y, n, out, arith as (p: never, q: never) => number);
         return { scalar: false, v: out, nulls: unionNulls(n, [x, y]) };
       };
     }

@@ -8,6 +8,7 @@ import { BoolColumn, DoubleColumn, IntColumn, StringColumn, bitGet, bitSet, bitm
 import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
 import { compile, selection, type ChunkCols } from './eval.js';
+import { GroupAggregator } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
 
 /** count: n; sum and mean: [sum, n]; min and max: the value so far, or null. */
@@ -62,38 +63,6 @@ export function gather(c: Column, idx: Uint32Array): Column {
   }
 }
 
-type Updater = (acc: Acc[], r: number) => void;
-
-function updater(a: number, fn: AggFn, c: Column | undefined): Updater {
-  if (c === undefined) return (acc) => void ((acc[a] as number) += 1); // count(*)
-  const nulls = c.nulls;
-  const vals = c.values as ArrayLike<number | string>;
-  const isB = c.type === 'B';
-  switch (fn) {
-    case 'count':
-      return (acc, r) => {
-        if (!nulls || !bitGet(nulls, r)) (acc[a] as number) += 1;
-      };
-    case 'sum':
-    case 'mean':
-      return (acc, r) => {
-        if (nulls && bitGet(nulls, r)) return;
-        const s = acc[a] as [number, number];
-        s[0] += vals[r] as number;
-        s[1] += 1;
-      };
-    case 'min':
-    case 'max': {
-      const better = fn === 'min' ? (x: Value, y: Value) => (x as number) < (y as number) : (x: Value, y: Value) => (x as number) > (y as number);
-      return (acc, r) => {
-        if (nulls && bitGet(nulls, r)) return;
-        const v: Value = isB ? vals[r] === 1 : vals[r]!;
-        if (acc[a] === null || better(v, acc[a] as Value)) acc[a] = v;
-      };
-    }
-  }
-}
-
 /** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
 export async function runPartial(
   checked: CheckedPlan,
@@ -127,29 +96,15 @@ export async function runPartial(
     return result;
   }
 
-  const groupCols = (plan.groupBy ?? []).map(index);
-  const aggs = plan.aggs;
-  const groups = new Map<unknown, [Value[], Acc[]]>();
+  const agg = new GroupAggregator(
+    plan.aggs,
+    (plan.groupBy ?? []).map(index),
+    plan.aggs.map((a) => (a.col === '*' ? undefined : index(a.col))),
+  );
   for await (const { i, cols } of loaded) {
     const n = rowsOf(i);
-    const sel = filter ? selection(filter(cols, n), n) : undefined;
-    const keyCols = groupCols.map((c) => cols[c]!);
-    const single = keyCols.length === 1 ? keyCols[0]! : undefined;
-    const keyOf = (r: number): unknown =>
-      keyCols.length === 0 ? '' : single ? single.get(r) : JSON.stringify(keyCols.map((c) => c.get(r)));
-    const ups = aggs.map((a, k) => updater(k, a.fn, a.col === '*' ? undefined : cols[index(a.col)]));
-    const m = sel ? sel.length : n;
-    for (let j = 0; j < m; j++) {
-      const r = sel ? sel[j]! : j;
-      const key = keyOf(r);
-      let g = groups.get(key);
-      if (g === undefined) {
-        g = [keyCols.map((c) => c.get(r)), aggs.map((a) => initAcc(a.fn))];
-        groups.set(key, g);
-      }
-      for (let k = 0; k < ups.length; k++) ups[k]!(g[1], r);
-    }
+    agg.addChunk(cols, n, filter ? selection(filter(cols, n), n) : undefined);
   }
-  result.groups = [...groups.values()];
+  result.groups = agg.result();
   return result;
 }

@@ -58,6 +58,36 @@ describe('chunk encoding', () => {
     expect(encodeChunk(c).length).toBeLessThan(n * 8 + 64);
   });
 
+  it('dictionary-encodes repetitive string chunks, at every index width, and decodes them exactly', () => {
+    const rng = seededRng();
+    for (const [distinct, n] of [
+      [3, 100],
+      [300, 2000],
+      [70_000, 300_000],
+    ] as const) {
+      const pool = Array.from({ length: distinct }, (_, k) => `v${k}`);
+      const vals = Array.from({ length: n }, (_, i) => (i % 17 === 0 ? null : i < distinct ? pool[i]! : rng.pick(pool)));
+      const c = columnFromValues('S', vals);
+      const enc = encodeChunk(c);
+      const plainBytes = vals.reduce((k, v) => k + (v?.length ?? 0) + 1, 0);
+      expect(enc.length, `${distinct} distinct`).toBeLessThan(plainBytes);
+      const back = decodeChunk(enc, 'k', 'S', n);
+      expect([...back]).toEqual(vals);
+    }
+    // High-cardinality chunks stay plain (and still round-trip).
+    const unique = columnFromValues('S', Array.from({ length: 500 }, (_, i) => `u${i}`));
+    expect([...decodeChunk(encodeChunk(unique), 'k', 'S', 500)]).toEqual([...unique]);
+  });
+
+  it('refuses a dictionary index that points past the dictionary', () => {
+    const bad = seal(Kind.CHUNK, { t: 'S', n: 2, d: ['a'], v: new Uint8Array([0, 1]) });
+    expectCorruption(() => decodeChunk(bad, 'k', 'S', 2));
+    const width = seal(Kind.CHUNK, { t: 'S', n: 2, d: ['a'], v: new Uint8Array([0, 0, 0]) });
+    expectCorruption(() => decodeChunk(width, 'k', 'S', 2));
+    const notS = seal(Kind.CHUNK, { t: 'I', n: 1, d: ['a'], v: new Uint8Array(4) });
+    expectCorruption(() => decodeChunk(notS, 'k', 'I', 1));
+  });
+
   it('refuses a value with any single byte changed', () => {
     const good = encodeChunk(columnFromValues('S', ['ab', null, 'c']));
     for (let i = 0; i < good.length; i++) {
