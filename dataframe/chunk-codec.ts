@@ -67,8 +67,10 @@ function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, null
     throw badValue(where, 'bad dictionary index width');
   }
   const w = v.length / n;
-  const idx =
-    w === 1 ? v : w === 2 ? new Uint16Array(v.slice().buffer) : new Uint32Array(v.slice().buffer);
+  // Copy to an aligned buffer of its own: `v` may be a Node Buffer view at any offset (and a
+  // Buffer's slice() is a view, not a copy).
+  const own = (): ArrayBuffer => new Uint8Array(v).buffer;
+  const idx = w === 1 ? v : w === 2 ? new Uint16Array(own()) : new Uint32Array(own());
   const out = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const s = (d as string[])[idx[i]!];
