@@ -20,12 +20,18 @@ describe('ClusterClient', () => {
   const nodes = new Map<string, NodeServer>();
   let client: ClusterClient;
 
+  let boomCalls = 0;
+
   async function startNode(id: string): Promise<void> {
     const n = await NodeServer.start({ config, nodeId: id, openEngine, logger: createLogger({ level: 'silent' }) });
     n.registerTask('count-led', async (ctx) => {
       let n = 0;
       for await (const [k] of ctx.store.scan({ gte: 'c:', lt: 'c;' })) if (ctx.isLeaderFor(k)) n++;
       return { node: ctx.nodeId, n };
+    });
+    n.registerTask('boom', async () => {
+      boomCalls++;
+      throw new Error('task failed on purpose');
     });
     nodes.set(id, n);
   }
@@ -96,6 +102,18 @@ describe('ClusterClient', () => {
       err = e;
     }
     expect(isEau2Error(err, 'NOT_FOUND')).toBe(true);
+  });
+
+  it('reports a task that fails without running it again', async () => {
+    let err: unknown;
+    try {
+      await client.runTask('boom', null);
+    } catch (e) {
+      err = e;
+    }
+    expect(isEau2Error(err, 'IO')).toBe(true);
+    expect((err as Error).message).toContain('task failed on purpose');
+    expect(boomCalls).toBe(3);
   });
 
   it('re-routes after a node restarts and its connections died', async () => {
