@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 import { decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DoubleColumn, type Column } from '../../dataframe/column.js';
-import { Kind, seal } from '../../dataframe/envelope.js';
+import { Kind, crc32, crc32Portable, seal } from '../../dataframe/envelope.js';
 import { makeVersion } from '../../dataframe/layout.js';
 import { decodeMeta, encodeMeta, type FrameMeta } from '../../dataframe/meta.js';
 import { isEau2Error } from '../../engine/util/errors.js';
@@ -133,6 +133,17 @@ describe('chunk encoding', () => {
     const p = new Packr({ useRecords: false });
     const back = p.unpack(p.pack({ v: new Float64Array([1.5, 2.5]) })) as { v: unknown };
     expect(back.v instanceof Float64Array && back.v[0] === 1.5 && back.v[1] === 2.5).toBe(false);
+  });
+});
+
+describe('checksum', () => {
+  it('is CRC-32 (IEEE): the standard check value, and the portable fallback agrees with zlib', () => {
+    const check = new TextEncoder().encode('123456789');
+    expect(crc32(check)).toBe(0xcbf43926);
+    expect(crc32Portable(check)).toBe(0xcbf43926);
+    const rng = seededRng();
+    const data = Uint8Array.from({ length: 10_000 }, () => rng.int(0, 255));
+    expect(crc32Portable(data)).toBe(crc32(data));
   });
 });
 
