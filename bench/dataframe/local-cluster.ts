@@ -1,0 +1,116 @@
+// A local eau2 cluster for the dataframe benchmark: N real node processes on loopback (free ports
+// from the OS, a temp folder for config and data), a ClusterClient, and each node's peak RSS read
+// from /proc/<pid>/status (VmHWM) so the report can show every process's memory, not just ours.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ClusterClient } from '../../cluster/index.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((res, rej) => {
+      const s = net.createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => res(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Peak resident set of a process in bytes (Linux), or undefined. */
+export function peakRssOf(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux), or 0. */
+export function cpuMsOf(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+export class LocalCluster {
+  private constructor(
+    readonly dir: string,
+    readonly procs: { id: string; proc: ChildProcess }[],
+    readonly client: ClusterClient,
+  ) {}
+
+  static async start(nodes = 3, replicationFactor = 2, partitions = 16): Promise<LocalCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'eau2-dfbench-'));
+    const ports = await freePorts(2 * nodes);
+    const config = {
+      partitions,
+      replicationFactor,
+      nodes: Array.from({ length: nodes }, (_, i) => ({
+        id: `n${i + 1}`, host: '127.0.0.1', port: ports[2 * i], peerPort: ports[2 * i + 1], dataDir: join(dir, `n${i + 1}`),
+      })),
+    };
+    const file = join(dir, 'cluster.json');
+    writeFileSync(file, JSON.stringify(config));
+    const procs = config.nodes.map((n) => ({
+      id: n.id,
+      proc: spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    }));
+    const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
+    for (const u of urls) {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          if ((await fetch(`${u}/healthz`)).ok) break;
+        } catch {
+          // still starting
+        }
+        if (Date.now() > deadline) throw new Error(`${u} did not start within 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return new LocalCluster(dir, procs, await ClusterClient.connect(urls, { timeoutMs: 120_000 }));
+  }
+
+  /** CPU ms used by all node processes so far. */
+  nodesCpuMs(): number {
+    return this.procs.reduce((t, { proc }) => t + (proc.pid === undefined ? 0 : cpuMsOf(proc.pid)), 0);
+  }
+
+  nodePeakRss(): { id: string; bytes: number | undefined }[] {
+    return this.procs.map(({ id, proc }) => ({ id, bytes: proc.pid === undefined ? undefined : peakRssOf(proc.pid) }));
+  }
+
+  async stop(): Promise<void> {
+    await this.client.close();
+    await Promise.all(
+      this.procs.map(({ proc }) => new Promise<void>((res) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return res();
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.once('exit', () => {
+          clearTimeout(kill);
+          res();
+        });
+        proc.kill('SIGTERM');
+      })),
+    );
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,228 @@
+// `npm run bench:dataframe [-- --rows N]`: stores and reads back an N-row frame (int32, float64, bool,
+// string; default 10,000,000 rows) on the embedded engine and on a local 3-node cluster, runs a
+// filter + group-by on each, and does the same write and read with an Apache Arrow IPC file on local
+// disk as the single-machine reference. Reports MB/s (over the Arrow file's size, the same numerator
+// for both), time, peak RSS of this process per phase and of every node, and the issue's targets.
+//   --rows N  --seed S  --no-cluster  --runs R (query repetitions, default 3)
+//   --chunk-rows N  --concurrency N
+
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { diskUsage } from '../lib/disk-usage.js';
+import { formatBytes, formatMs } from '../lib/format.js';
+import { RssSampler } from '../lib/process-probes.js';
+import { renderTextTable } from '../lib/table.js';
+import { Engine } from '../../engine/index.js';
+import type { KvStore } from '../../engine/kv-store.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { readArrow, writeArrow } from './arrow.js';
+import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, toFrame, type BenchData, type Checksum } from './data.js';
+import { LocalCluster } from './local-cluster.js';
+
+// Phases compare memory against a baseline, so garbage from the previous phase must be collected first.
+if (typeof globalThis.gc !== 'function' && !process.execArgv.includes('--expose-gc')) {
+  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '10000000' },
+    seed: { type: 'string', default: '42' },
+    'no-cluster': { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    'chunk-rows': { type: 'string', default: '65536' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const ROWS = Number(args.rows);
+const RUNS = Number(args.runs);
+const CHUNK_ROWS = Number(args['chunk-rows']);
+const CONCURRENCY = Number(args.concurrency);
+
+interface Phase {
+  store: string;
+  what: string;
+  ms: number;
+  mbps?: number;
+  baseRss: number;
+  peakRss: number;
+  /** CPU ms of this process, and of the cluster's nodes when there is one. */
+  cpuMs: number;
+  nodesCpuMs?: number;
+  note?: string;
+}
+const phases: Phase[] = [];
+let frameBytes = 0; // the Arrow file's size: the common numerator for MB/s
+
+let nodesCpu: (() => number) | undefined; // set while a cluster runs
+
+async function measure<T>(store: string, what: string, f: () => Promise<T>, throughput = false): Promise<T> {
+  globalThis.gc?.();
+  const baseRss = process.memoryUsage.rss();
+  const s = new RssSampler();
+  s.start(20);
+  const cpu0 = process.cpuUsage();
+  const node0 = nodesCpu?.();
+  const t0 = performance.now();
+  const v = await f();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const nodesCpuMs = node0 === undefined ? undefined : nodesCpu!() - node0;
+  const peakRss = s.stop();
+  phases.push({
+    store, what, ms, baseRss, peakRss, cpuMs: (cpu.user + cpu.system) / 1000, nodesCpuMs,
+    mbps: throughput ? frameBytes / 1e6 / (ms / 1000) : undefined,
+  });
+  process.stderr.write(`  ${store} ${what}: ${formatMs(ms)}\n`);
+  return v;
+}
+
+function note(n: string): void {
+  phases[phases.length - 1]!.note = n;
+}
+
+async function scanChecksum(store: KvStore, name: string): Promise<Checksum> {
+  const lf = await DataFrame.get(store, name, { concurrency: CONCURRENCY });
+  const c: Checksum = { idSum: 0, xSum: 0, trues: 0, catChars: 0 };
+  for await (const chunk of lf.chunks()) {
+    const id = chunk.column('id', 'I').values;
+    const x = chunk.column('x', 'D').values;
+    const flag = chunk.column('flag', 'B').values;
+    const cat = chunk.column('cat', 'S').values;
+    for (let i = 0; i < id.length; i++) {
+      c.idSum += id[i]!;
+      c.xSum += x[i]!;
+      c.trues += flag[i]!;
+      c.catChars += cat[i]!.length;
+    }
+  }
+  return c;
+}
+
+async function runOn(label: string, store: KvStore, frame: DataFrame, want: Checksum, answer: ReturnType<typeof plainQuery>): Promise<void> {
+  const meta = await measure(label, 'put', () => DataFrame.put(store, 'bench', frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY }), true);
+  note(`${meta.nchunks} chunks`);
+  const got = await measure(label, 'get (scan all)', () => scanChecksum(store, 'bench'), true);
+  if (!sameChecksum(got, want)) throw new Error(`${label}: read-back checksum differs`);
+  const lf = await DataFrame.get(store, 'bench');
+  for (let r = 0; r < RUNS; r++) {
+    const res = await measure(label, `filter+group-by #${r + 1}`, () => benchQuery(lf.query()));
+    const bad = checkResult(res, answer);
+    if (bad) throw new Error(`${label}: query result wrong: ${bad}`);
+    note(`${res.nrows} groups, checked`);
+  }
+}
+
+async function main(): Promise<void> {
+  const seed = Number(args.seed);
+  process.stderr.write(`dataframe benchmark: ${ROWS} rows, seed ${seed}, chunks of ${CHUNK_ROWS} rows, concurrency ${CONCURRENCY}\n`);
+  let data: BenchData | undefined = generate(ROWS, seed);
+  const want = checksumArrays(data);
+  const answer = plainQuery(data);
+  const work = await mkdtemp(join(tmpdir(), 'eau2-dfbench-'));
+  const nodeRss: { id: string; bytes: number | undefined }[] = [];
+  try {
+    const arrowFile = join(work, 'frame.arrow');
+    const t0 = performance.now();
+    frameBytes = await writeArrow(data, arrowFile);
+    const firstArrowMs = performance.now() - t0; // warm-up run: Arrow's JIT paths, page cache
+    process.stderr.write(`  arrow warm-up write: ${formatMs(firstArrowMs)}, file ${formatBytes(frameBytes)}\n`);
+    const d = data;
+    await measure('arrow file', 'write', () => writeArrow(d, arrowFile), true);
+    const got = await measure('arrow file', 'read (all values)', () => readArrow(arrowFile), true);
+    if (!sameChecksum(got, want)) throw new Error('arrow: read-back checksum differs');
+    await measure('plain loop', 'filter+group-by', async () => plainQuery(d));
+    note('in-memory arrays, one thread: the floor');
+
+    const frame = toFrame(data);
+    const engineDir = join(work, 'engine');
+    const engine = await Engine.open(engineDir);
+    try {
+      await runOn('engine', engine, frame, want, answer);
+    } finally {
+      await engine.close();
+    }
+    phases.find((p) => p.store === 'engine' && p.what === 'put')!.note += `, ${formatBytes(diskUsage(engineDir).allocatedBytes)} on disk`;
+
+    if (!args['no-cluster']) {
+      const cluster = await LocalCluster.start(3, 2, 16);
+      nodesCpu = () => cluster.nodesCpuMs();
+      try {
+        await runOn('3-node cluster', cluster.client, frame, want, answer);
+        nodeRss.push(...cluster.nodePeakRss());
+      } finally {
+        nodesCpu = undefined;
+        await cluster.stop();
+      }
+    }
+    data = undefined;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  report(nodeRss);
+}
+
+function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
+  const mb = frameBytes / 1e6;
+  const rows = phases.map((p) => [
+    p.store,
+    p.what,
+    formatMs(p.ms),
+    p.mbps === undefined ? '' : p.mbps.toFixed(1),
+    formatMs(p.cpuMs),
+    p.nodesCpuMs === undefined ? '' : formatMs(p.nodesCpuMs),
+    formatBytes(p.peakRss),
+    formatBytes(p.peakRss - p.baseRss),
+    p.note ?? '',
+  ]);
+  const out: string[] = [];
+  out.push(`\n${ROWS.toLocaleString('en-US')} rows (int32, float64, bool, string); Arrow IPC file ${mb.toFixed(1)} MB = the MB in MB/s`);
+  out.push(`machine: ${os.cpus().length} cores, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine inflates wall times; CPU columns do not)\n`);
+  out.push(
+    renderTextTable(
+      [
+        { header: 'store' },
+        { header: 'phase' },
+        { header: 'time', align: 'right' },
+        { header: 'MB/s', align: 'right' },
+        { header: 'client CPU', align: 'right' },
+        { header: 'nodes CPU', align: 'right' },
+        { header: 'peak RSS', align: 'right' },
+        { header: 'RSS growth', align: 'right' },
+        { header: 'notes' },
+      ],
+      rows,
+    ),
+  );
+  if (nodeRss.length) out.push(`\ncluster nodes' peak RSS: ${nodeRss.map((n) => `${n.id} ${formatBytes(n.bytes)}`).join(', ')}`);
+  const get = (store: string, what: string): Phase | undefined => phases.find((p) => p.store === store && p.what.startsWith(what));
+  const aw = get('arrow file', 'write')!;
+  const ar = get('arrow file', 'read')!;
+  const rowChunkBytes = (frameBytes / ROWS) * CHUNK_ROWS;
+  const budget = CONCURRENCY * rowChunkBytes;
+  out.push(`\ntargets (chunk budget = ${CONCURRENCY} row-chunks in flight x ${formatBytes(rowChunkBytes)} = ${formatBytes(budget)}):`);
+  for (const store of ['engine', '3-node cluster']) {
+    const put = get(store, 'put');
+    const scan = get(store, 'get');
+    if (!put || !scan) continue;
+    const queries = phases.filter((p) => p.store === store && p.what.startsWith('filter')).map((p) => p.ms);
+    const best = Math.min(...queries);
+    const growth = Math.max(put.peakRss - put.baseRss, scan.peakRss - scan.baseRss);
+    out.push(
+      `  ${store}: put ${(put.mbps! / aw.mbps!).toFixed(2)}x Arrow write (target >= 0.3), ` +
+        `get ${(scan.mbps! / ar.mbps!).toFixed(2)}x Arrow read (target >= 0.5), ` +
+        `best filter+group-by ${formatMs(best)}${store === '3-node cluster' ? ' (target < 1 s)' : ''}, ` +
+        `client RSS growth ${formatBytes(growth)} vs 2 x budget ${formatBytes(2 * budget)}`,
+    );
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});
