@@ -71,15 +71,11 @@ function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, null
   // Buffer's slice() is a view, not a copy).
   const own = (): ArrayBuffer => new Uint8Array(v).buffer;
   const idx = w === 1 ? v : w === 2 ? new Uint16Array(own()) : new Uint32Array(own());
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const s = (d as string[])[idx[i]!];
-    if (s === undefined) throw badValue(where, `dictionary index ${idx[i]} out of range`);
-    out[i] = s;
-  }
-  const col = new StringColumn(out, n, nulls);
-  col.dictionary = { dict: d as string[], codes: idx };
-  return col;
+  const size = d.length;
+  let max = 0;
+  for (let i = 0; i < n; i++) if (idx[i]! > max) max = idx[i]!;
+  if (max >= size) throw badValue(where, `dictionary index ${max} out of range`);
+  return new StringColumn(undefined, n, nulls, { dict: d as string[], codes: idx });
 }
 
 function bytesOf(a: Int32Array | Float64Array | Uint8Array): Uint8Array {
@@ -166,7 +162,7 @@ export function bodyToColumn(body: unknown, where: string, expectType?: ColumnTy
   if (t === 'I') return new IntColumn(typedView(Int32Array, v, n), n, nulls);
   if (t === 'D') return new DoubleColumn(typedView(Float64Array, v, n), n, nulls);
   const bools = new Uint8Array(n);
-  for (let i = 0; i < n; i++) if (bitGet(v, i)) bools[i] = 1;
+  for (let i = 0; i < n; i++) bools[i] = (v[i >>> 3]! >>> (i & 7)) & 1;
   return new BoolColumn(bools, n, nulls);
 }
 

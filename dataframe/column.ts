@@ -46,8 +46,8 @@ function countBits(bm: NullBitmap | undefined, n: number): number {
 
 abstract class ColumnBase<V, A> {
   abstract readonly type: ColumnType;
+  abstract readonly values: A;
   constructor(
-    readonly values: A,
     readonly length: number,
     readonly nulls: NullBitmap | undefined,
   ) {}
@@ -81,6 +81,13 @@ abstract class ColumnBase<V, A> {
 
 export class IntColumn extends ColumnBase<number, Int32Array> {
   readonly type = 'I' as const;
+  constructor(
+    readonly values: Int32Array,
+    length: number,
+    nulls: NullBitmap | undefined,
+  ) {
+    super(length, nulls);
+  }
   protected at(i: number): number {
     return this.values[i]!;
   }
@@ -94,6 +101,13 @@ export class IntColumn extends ColumnBase<number, Int32Array> {
 
 export class DoubleColumn extends ColumnBase<number, Float64Array> {
   readonly type = 'D' as const;
+  constructor(
+    readonly values: Float64Array,
+    length: number,
+    nulls: NullBitmap | undefined,
+  ) {
+    super(length, nulls);
+  }
   protected at(i: number): number {
     return this.values[i]!;
   }
@@ -108,6 +122,13 @@ export class DoubleColumn extends ColumnBase<number, Float64Array> {
 /** Booleans as one byte per row (0 or 1): simple to index; packed to bits only when stored. */
 export class BoolColumn extends ColumnBase<boolean, Uint8Array> {
   readonly type = 'B' as const;
+  constructor(
+    readonly values: Uint8Array,
+    length: number,
+    nulls: NullBitmap | undefined,
+  ) {
+    super(length, nulls);
+  }
   protected at(i: number): boolean {
     return this.values[i] === 1;
   }
@@ -128,19 +149,47 @@ export interface StringDictionary {
 export class StringColumn extends ColumnBase<string, readonly string[]> {
   readonly type = 'S' as const;
   private bytes = -1;
+  private vals: readonly string[] | undefined;
+
   /**
-   * Set on columns decoded from dictionary chunks, so grouping can map each distinct string once
-   * per chunk instead of hashing every row. `values` is always complete; this is only a shortcut.
+   * From the strings themselves, or (decoded dictionary chunks) from a dictionary and codes, in which
+   * case the per-row array is built only if something asks for `values`: grouping and filtering by
+   * codes never do, which saves an array of row pointers per chunk per query.
    */
-  dictionary?: StringDictionary;
+  constructor(
+    values: readonly string[] | undefined,
+    length: number,
+    nulls: NullBitmap | undefined,
+    readonly dictionary?: StringDictionary,
+  ) {
+    super(length, nulls);
+    if (values === undefined && dictionary === undefined) throw new TypeError('a string column needs values or a dictionary');
+    this.vals = values;
+  }
+
+  get values(): readonly string[] {
+    if (this.vals === undefined) {
+      const { dict, codes } = this.dictionary!;
+      const out = new Array<string>(this.length);
+      for (let i = 0; i < this.length; i++) out[i] = dict[codes[i]!]!;
+      this.vals = out;
+    }
+    return this.vals;
+  }
+
   protected at(i: number): string {
-    return this.values[i]!;
+    return this.vals ? this.vals[i]! : this.dictionary!.dict[this.dictionary!.codes[i]!]!;
   }
   get byteSize(): number {
     // V8 keeps one-byte strings at 1 byte/char plus a ~16-byte header, plus the 8-byte array slot.
     if (this.bytes < 0) {
       let n = 64 + (this.nulls?.length ?? 0);
-      for (let i = 0; i < this.length; i++) n += 24 + this.values[i]!.length;
+      if (this.vals === undefined) {
+        // Shared strings: the dictionary once, plus the codes.
+        const { dict, codes } = this.dictionary!;
+        n += codes.byteLength;
+        for (const d of dict) n += 24 + d.length;
+      } else for (let i = 0; i < this.length; i++) n += 24 + this.vals[i]!.length;
       this.bytes = n;
     }
     return this.bytes;
