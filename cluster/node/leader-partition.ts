@@ -1,7 +1,7 @@
-// A partition this node leads: it numbers writes (LSN), applies each with its LSN record in one
-// atomic engine batch, publishes them strictly in LSN order into a bounded backlog and to the
-// subscribed followers, tracks their acknowledgements, and holds w>1 writes until enough followers
-// have acknowledged. Followers that fall off the backlog are given a full resync (leader-resync.ts).
+// A partition this node leads: it numbers writes (LSN), streams them strictly in LSN order into a
+// bounded backlog and to the subscribed followers while applying each with its LSN record in one
+// atomic engine batch, tracks the followers' acknowledgements, and holds w>1 writes until enough of
+// them have acknowledged. Followers that fall off the backlog get a full resync (leader-resync.ts).
 
 import { performance } from 'node:perf_hooks';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
@@ -15,7 +15,7 @@ export interface LogEntry {
   lsn: number;
   ops: WireOp[];
   bytes: number;
-  /** performance.now() when published; acknowledgements are measured against it. */
+  /** performance.now() when streamed; acknowledgements are measured against it. */
   at: number;
 }
 
@@ -48,9 +48,9 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 const MAX_ENTRIES_PER_FRAME = 1024;
 
 export class LeaderPartition {
+  /** Last LSN given out and streamed (its engine batch may still be in flight). */
   committed: number;
-  private assigned: number;
-  private readonly inflight: { entry: LogEntry; done: boolean }[] = [];
+  private failed: Eau2Error | undefined;
   private backlog: LogEntry[] = [];
   private head = 0;
   private backlogBytes = 0;
@@ -67,16 +67,17 @@ export class LeaderPartition {
     private readonly hooks: LeaderHooks = {},
   ) {
     this.committed = startLsn;
-    this.assigned = startLsn;
   }
 
   /**
-   * Applies `ops` (user keys, stored values) as the partition's next LSN. Resolves once applied here
-   * and acknowledged by `followersNeeded` followers; rejects with TIMEOUT after `timeoutMs` (the write
-   * stays applied: it is not undone).
+   * Applies `ops` (user keys, stored values) as the partition's next LSN. The entry is streamed to
+   * the followers at once, while this node's engine applies it, so replication does not wait for
+   * the leader's own commit. Resolves once applied here and acknowledged by `followersNeeded`
+   * followers; rejects with TIMEOUT after `timeoutMs` (the write stays applied: it is not undone).
    */
   async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
-    const lsn = ++this.assigned;
+    if (this.failed) throw this.failed;
+    const lsn = ++this.committed;
     let bytes = 0;
     const engineOps: EngineOp[] = ops.map(([k, v]) => {
       bytes += k.length + (v?.length ?? 0);
@@ -84,32 +85,33 @@ export class LeaderPartition {
       return v === null ? { type: 'del', key } : { type: 'put', key, value: v };
     });
     engineOps.push({ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) });
-    const item = { entry: { lsn, ops, bytes, at: 0 }, done: false };
-    this.inflight.push(item);
-    let failure: unknown;
+    // Publishing here, synchronously, keeps the stream in LSN order; the engine applies batches in
+    // the order they are called, so this node's copy follows the same order.
+    this.publish({ lsn, ops, bytes, at: performance.now() });
     try {
       await this.engine.batch(engineOps);
     } catch (e) {
-      // The batch is atomic, so nothing of it was applied: publish the LSN as empty so the log has no
-      // hole, and report the failure to the writer.
-      failure = e;
-      item.entry.ops = [];
+      // The followers may apply an entry this node could not: the partition stops here (every
+      // further write and subscription is refused) and, restarted on its data, the leader resyncs
+      // its followers to what it really has.
+      this.fail(e as Error);
+      throw e;
     }
-    item.done = true;
-    this.publishReady();
-    if (failure !== undefined) throw failure;
     if (followersNeeded > 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
     return lsn;
   }
 
-  private publishReady(): void {
-    while (this.inflight.length > 0 && this.inflight[0]!.done) {
-      const { entry } = this.inflight.shift()!;
-      entry.at = performance.now();
-      this.committed = entry.lsn;
-      this.appendBacklog(entry);
-      for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
-    }
+  private publish(entry: LogEntry): void {
+    this.appendBacklog(entry);
+    for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
+  }
+
+  private fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = new Eau2Error(ErrorCode.UNAVAILABLE, `partition ${this.p} stopped after an engine failure: ${e.message}`, { cause: e });
+    this.hooks.log?.('warn', 'engine write failed; partition stops leading', { p: this.p, err: e.message });
+    for (const s of this.subs.values()) s.conn.destroy();
+    this.close();
   }
 
   private appendBacklog(e: LogEntry): void {
@@ -158,6 +160,7 @@ export class LeaderPartition {
    * then fed live. Resolves with how it started.
    */
   subscribe(node: string, conn: PeerConnection, from: number): 'stream' | 'resync' {
+    if (this.failed) throw this.failed;
     if (!this.followers.includes(node)) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
     this.subs.get(node)?.conn.destroy();
     const s: Subscription = { node, conn, next: from + 1, live: false, closed: false, out: [] };
@@ -175,9 +178,7 @@ export class LeaderPartition {
   /** Sends the backlog from s.next on (synchronously: nothing can be published in between), then live. */
   private goLive(s: Subscription): void {
     for (let lsn = s.next; lsn <= this.committed; lsn++) this.queue(s, this.entryAt(lsn)!);
-    // After a resync s.next can be past `committed`: the snapshot may hold entries applied but not yet
-    // published, and those must not be sent twice.
-    s.next = Math.max(s.next, this.committed + 1);
+    s.next = this.committed + 1;
     s.live = true;
   }
 
@@ -192,9 +193,10 @@ export class LeaderPartition {
         return;
       }
       if (s.closed) return;
-      // The snapshot holds a prefix of the log up to `lsn`; what came after must still be in the backlog.
+      // The snapshot holds a prefix of the log up to `lsn` (entries streamed but not yet applied here
+      // come after it); what came after must still be in the backlog.
       s.next = lsn + 1;
-      if (lsn >= this.committed || this.entryAt(lsn + 1)) {
+      if (lsn === this.committed || this.entryAt(lsn + 1)) {
         this.goLive(s);
         return;
       }
