@@ -71,30 +71,61 @@ const ARITH: Partial<Record<string, (x: number, y: number) => number>> = {
 const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
 
 /**
- * out[i] = a[i] <op> y. One loop per operator instead of a call through a comparator per row: the
- * filter is evaluated over every row, and this roughly halves its cost.
+ * out[i] = a[i] <op> y, one loop per operator and per array type. A single loop shared by
+ * Float64Array, Int32Array and bool bytes goes megamorphic in V8 and measured ~6 ns per row on 10M
+ * rows; a loop that only ever sees one array type runs in ~1 ns. Hence the repetition.
  */
-function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
-    case 'eq':
-      for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0;
-      return;
-    case 'ne':
-      for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0;
-      return;
-    case 'lt':
-      for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0;
-      return;
-    case 'le':
-      for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0;
-      return;
-    case 'gt':
-      for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0;
-      return;
-    case 'ge':
-      for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0;
-      return;
+    case 'eq': for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0; return;
+    case 'ne': for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0; return;
+    case 'lt': for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0; return;
+    case 'le': for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0; return;
+    case 'gt': for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0; return;
+    case 'ge': for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0; return;
   }
+}
+
+function cmpI32(op: string, a: Int32Array, y: number, n: number, out: Uint8Array): void {
+  switch (op) {
+    case 'eq': for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0; return;
+    case 'ne': for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0; return;
+    case 'lt': for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0; return;
+    case 'le': for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0; return;
+    case 'gt': for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0; return;
+    case 'ge': for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0; return;
+  }
+}
+
+function cmpU8(op: string, a: Uint8Array, y: number, n: number, out: Uint8Array): void {
+  switch (op) {
+    case 'eq': for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0; return;
+    case 'ne': for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0; return;
+    case 'lt': for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0; return;
+    case 'le': for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0; return;
+    case 'gt': for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0; return;
+    case 'ge': for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0; return;
+  }
+}
+
+function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+  switch (op) {
+    case 'eq': for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0; return;
+    case 'ne': for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0; return;
+    case 'lt': for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0; return;
+    case 'le': for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0; return;
+    case 'gt': for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0; return;
+    case 'ge': for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0; return;
+  }
+}
+
+function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+  if (typeof y === 'number') {
+    if (a instanceof Float64Array) return cmpF64(op, a, y, n, out);
+    if (a instanceof Int32Array) return cmpI32(op, a, y, n, out);
+    if (a instanceof Uint8Array) return cmpU8(op, a, y, n, out);
+  }
+  cmpAny(op, a, y, n, out);
 }
 
 function compareVec(op: string, x: Vec, y: Vec, n: number): Vec {
@@ -245,8 +276,14 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
 export function selection(x: Vec, n: number): Uint32Array {
   if (x.v === null) return new Uint32Array(0);
   const v = x.v as ArrayLike<number>;
-  const out = new Uint32Array(n);
   let k = 0;
+  if (!x.scalar && x.nulls === undefined && v instanceof Uint8Array) {
+    for (let i = 0; i < n; i++) k += v[i]!;
+    const out = new Uint32Array(k);
+    for (let i = 0, j = 0; j < k; i++) if (v[i] === 1) out[j++] = i;
+    return out;
+  }
+  const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) if (v[x.scalar ? 0 : i] === 1 && !isNullAt(x, i)) out[k++] = i;
   return out.subarray(0, k);
 }
