@@ -52,6 +52,8 @@ export class LocalCluster {
     readonly dir: string,
     readonly procs: { id: string; proc: ChildProcess }[],
     readonly client: ClusterClient,
+    /** Each node's HTTP address. */
+    readonly urls: string[],
   ) {}
 
   static async start(nodes = 3, replicationFactor = 2, partitions = 16): Promise<LocalCluster> {
@@ -86,7 +88,7 @@ export class LocalCluster {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    return new LocalCluster(dir, procs, await ClusterClient.connect(urls, { timeoutMs: 120_000 }));
+    return new LocalCluster(dir, procs, await ClusterClient.connect(urls, { timeoutMs: 120_000 }), urls);
   }
 
   /** CPU ms used by all node processes so far. */
