@@ -3,7 +3,10 @@
 // space and hence over partitions / slots), a fixed number of requests kept in flight. Latency is
 // per operation (a read-modify-write of F counts as one operation, as YCSB reports it).
 
+import { rng } from '../engine/keys.js';
 import { Histogram, type LatencySummary } from '../lib/histogram.js';
+
+export { rng };
 
 export interface Target {
   name: string;
@@ -64,18 +67,6 @@ export function fnv(i: number): number {
 
 export function keyOf(i: number): string {
   return `user${String(i).padStart(10, '0')}`;
-}
-
-/** Seeded uniform [0, 1) (mulberry32), so both systems see the same operation sequence. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

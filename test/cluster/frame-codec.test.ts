@@ -2,11 +2,11 @@
 // are split (one byte at a time, every split offset), a malformed body is refused without losing
 // the frames after it, and a huge length prefix is refused at once instead of being buffered.
 
-import { describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { seededRng } from '../engine/vfs/seeded-random.js';
 import { FrameDecoder, frame } from '../../cluster/protocol/frame-codec.js';
 import { decodeMessage, encodeMessage, MsgType, validateBody } from '../../cluster/protocol/messages.js';
 import { isEau2Error } from '../../engine/util/errors.js';
-import { rng, testSeed } from './support/cluster-harness.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return Uint8Array.from(Buffer.concat(parts));
@@ -39,9 +39,8 @@ describe('FrameDecoder', () => {
   });
 
   it('recovers every frame under random splits (seeded)', () => {
-    const seed = testSeed();
-    onTestFailed(() => console.error(`seed ${seed}`));
-    const r = rng(seed);
+    const rng = seededRng();
+    const r = (): number => rng.next();
     for (let round = 0; round < 200; round++) {
       const chunks: Uint8Array[] = [];
       for (let off = 0; off < stream.length; ) {

@@ -5,14 +5,17 @@
 // partition a follower holds, all of its keys and values with its leader's own copy.
 
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { seededRng, BASE_SEED } from '../engine/vfs/seeded-random.js';
 import { placeAll } from '../../cluster/placement.js';
 import { partitionOf } from '../../cluster/partitioner.js';
 import { clusterInfo, dumpLocal, get, put } from './support/http-helpers.js';
-import { eventually, rng, testSeed, TestCluster } from './support/cluster-harness.js';
+import { eventually, TestCluster } from './support/cluster-harness.js';
 
 const PARTITIONS = 8;
-const seed = testSeed();
-const rand = rng(seed);
+// The current test's generator (seedTest() sets it), seeded from EAU2_SEED.
+let rand: () => number = () => {
+  throw new Error('rand used outside a test');
+};
 
 function randomValue(): string {
   const n = 1 + Math.floor(rand() * 200);
@@ -56,6 +59,13 @@ describe('replication across node processes', () => {
   let c: TestCluster;
   const written = new Map<string, string>();
 
+  let n = 0;
+  /** Per test: a generator whose seed is printed if the test fails (replay with EAU2_SEED). */
+  function seedTest(): void {
+    const r = seededRng(BASE_SEED + n++);
+    rand = () => r.next();
+  }
+
   beforeAll(async () => {
     // A small backlog, so that the follower killed below falls off it and needs a full resync too.
     c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, extra: { backlogEntries: 50 } });
@@ -65,7 +75,7 @@ describe('replication across node processes', () => {
   });
 
   it('serves a write through one node on every node', async () => {
-    onTestFailed(() => console.error(`seed ${seed}`));
+    seedTest();
     for (let i = 0; i < 40; i++) {
       const key = `user:${i}`;
       const v = randomValue();
@@ -83,7 +93,7 @@ describe('replication across node processes', () => {
   });
 
   it('has a w=all write on every replica the moment it is acknowledged', async () => {
-    onTestFailed(() => console.error(`seed ${seed}`));
+    seedTest();
     const info = await clusterInfo(c.nodes[0]!.url);
     for (let i = 0; i < 20; i++) {
       const key = `wall:${i}`;
@@ -105,7 +115,8 @@ describe('replication across node processes', () => {
   });
 
   it('a follower killed with SIGKILL converges after restart while writes went on', async () => {
-    onTestFailed(() => console.error(`seed ${seed}\n${c.log('n2')}`));
+    seedTest();
+    onTestFailed(() => console.error(c.log('n2')));
     await c.kill('n2');
     // n2 follows n1's partitions: write to those through n1 meanwhile, more than the backlog holds.
     // (n2's own partitions have no leader while it is down: they are not written.)
@@ -133,7 +144,8 @@ describe('replication across node processes', () => {
   });
 
   it('a follower whose data directory was wiped resyncs in full', async () => {
-    onTestFailed(() => console.error(`seed ${seed}\n${c.log('n3')}`));
+    seedTest();
+    onTestFailed(() => console.error(c.log('n3')));
     // n3 follows n2's partitions: give them more writes than the backlog (50) holds, so the new
     // data directory cannot be served from the backlog and must get the snapshot stream.
     const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
@@ -157,7 +169,8 @@ describe('replication across node processes', () => {
   });
 
   it('a leader restarted on its data serves on with nothing lost', async () => {
-    onTestFailed(() => console.error(`seed ${seed}\n${c.log('n1')}`));
+    seedTest();
+    onTestFailed(() => console.error(c.log('n1')));
     await c.kill('n1');
     await c.restart('n1');
     for (const [k, v] of written) {

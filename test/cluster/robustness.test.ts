@@ -4,14 +4,14 @@
 // after, every node's full copy is compared.
 
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRng } from '../engine/vfs/seeded-random.js';
 import { FrameDecoder } from '../../cluster/protocol/frame-codec.js';
 import { decodeMessage, encodeMessage, MsgType, type Message } from '../../cluster/protocol/messages.js';
 import { dumpLocal, put } from './support/http-helpers.js';
-import { rng, sleep, testSeed, TestCluster } from './support/cluster-harness.js';
+import { sleep, TestCluster } from './support/cluster-harness.js';
 
 const PARTITIONS = 4;
-const seed = testSeed();
 
 async function snapshot(c: TestCluster): Promise<string> {
   const all = await Promise.all(c.nodes.map((n) => dumpLocal(n.url, PARTITIONS)));
@@ -104,8 +104,8 @@ describe('bad input', () => {
   });
 
   it('refuses malformed peer frames and stays up with its data unchanged', async () => {
-    onTestFailed(() => console.error(`seed ${seed}`));
-    const r = rng(seed);
+    const rng = seededRng();
+    const r = (): number => rng.next();
     const port = c.nodes[0]!.peerPort;
     // Random bytes, many times.
     for (let i = 0; i < 20; i++) {

@@ -146,19 +146,3 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_0
     await sleep(everyMs);
   }
 }
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function testSeed(): number {
-  return process.env.EAU2_TEST_SEED ? Number(process.env.EAU2_TEST_SEED) : Date.now() % 1_000_000_007;
-}

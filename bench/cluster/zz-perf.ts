@@ -1,0 +1,15 @@
+import { Engine } from '/work/main/engine/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+const db = await Engine.open(mkdtempSync(join(tmpdir(), 'p-')));
+const v = new Uint8Array(1025).fill(97);
+let next = 0; const N = 40000;
+let t0 = performance.now();
+await Promise.all(Array.from({ length: 64 }, async () => { while (next < N) { const i = next++; await db.batch([{ type: 'put', key: 'user' + i, value: v }, { type: 'put', key: 'lsn', value: new Uint8Array(8) }]); } }));
+console.log('engine batch 64 in flight', Math.round(N / ((performance.now() - t0) / 1000)), 'ops/s');
+next = 0; t0 = performance.now();
+await Promise.all(Array.from({ length: 64 }, async () => { while (next < N) { const i = next++; await db.get('user' + i); } }));
+console.log('engine get', Math.round(N / ((performance.now() - t0) / 1000)), 'ops/s');
+console.log(JSON.stringify(db.stats()).slice(0, 300));
+await db.close();
