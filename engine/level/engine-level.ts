@@ -194,8 +194,10 @@ export class EngineLevel<K = string, V = string> extends AbstractLevel<Encoded, 
   }
 
   /**
-   * Deletes the range as read from one snapshot (the iterator's own, or the explicit one), so
-   * writes made after clear() was called survive it. Not atomic as a whole: each step is.
+   * Deletes the keys of the range as read from one snapshot (the iterator's own, or the explicit
+   * one), so keys created after clear() was called survive it; like classic-level, a key that was
+   * there and is overwritten while clear() runs may still be deleted. Each batch is atomic, the
+   * whole is not.
    */
   async _clear(options: PrivateRangeOptions): Promise<void> {
     let it: EngineIterator;

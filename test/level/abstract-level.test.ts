@@ -2,6 +2,8 @@
 // runs in its own process (test/level/abstract-suite.ts); this test reads its TAP output and fails
 // on any failed assertion, a bail-out, a crash, or a suspiciously small number of assertions
 // (which would mean parts of the suite stopped running, e.g. a supports flag turned off).
+// With EAU2_LEVEL_MEMTABLE_BYTES set (e.g. 256) it also runs the suite on that tiny memtable, so
+// reads go through flushed tables and compactions too.
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -52,10 +54,14 @@ function parseTap(out: string): TapSummary {
   return s;
 }
 
-function runSuite(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runSuite(memtableBytes?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env.EAU2_LEVEL_MEMTABLE_BYTES;
+  if (memtableBytes !== undefined) env.EAU2_LEVEL_MEMTABLE_BYTES = memtableBytes;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', suitePath], {
       cwd: repoRoot,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -79,23 +85,36 @@ describe('parseTap', () => {
   });
 });
 
+async function expectSuitePasses(memtableBytes?: string): Promise<void> {
+  const { code, stdout, stderr } = await runSuite(memtableBytes);
+  const tap = parseTap(stdout);
+  const report = [
+    `exit code ${code}; ${tap.passed} passed, ${tap.failed} failed, plan ${tap.planned ?? 'missing'}`,
+    ...tap.failures,
+    tap.bailedOut ? 'TAP: Bail out!' : '',
+    stderr.trim() === '' ? '' : `stderr:\n${stderr.slice(-4000)}`,
+  ]
+    .filter((l) => l !== '')
+    .join('\n\n');
+  if (tap.failed > 0 || code !== 0 || tap.bailedOut || tap.planned !== tap.passed) console.error(report);
+  expect(tap.failures, report).toEqual([]);
+  expect(tap.bailedOut, report).toBe(false);
+  expect(code, report).toBe(0);
+  expect(tap.planned, report).toBe(tap.passed);
+  expect(tap.passed, report).toBeGreaterThanOrEqual(MIN_PASSED);
+}
+
 describe('EngineLevel', () => {
   it('passes the abstract-level shared test suite in full', { timeout: 600_000 }, async () => {
-    const { code, stdout, stderr } = await runSuite();
-    const tap = parseTap(stdout);
-    const report = [
-      `exit code ${code}; ${tap.passed} passed, ${tap.failed} failed, plan ${tap.planned ?? 'missing'}`,
-      ...tap.failures,
-      tap.bailedOut ? 'TAP: Bail out!' : '',
-      stderr.trim() === '' ? '' : `stderr:\n${stderr.slice(-4000)}`,
-    ]
-      .filter((l) => l !== '')
-      .join('\n\n');
-    if (tap.failed > 0 || code !== 0 || tap.bailedOut || tap.planned !== tap.passed) console.error(report);
-    expect(tap.failures, report).toEqual([]);
-    expect(tap.bailedOut, report).toBe(false);
-    expect(code, report).toBe(0);
-    expect(tap.planned, report).toBe(tap.passed);
-    expect(tap.passed, report).toBeGreaterThanOrEqual(MIN_PASSED);
+    await expectSuitePasses();
   });
+
+  const small = process.env.EAU2_LEVEL_MEMTABLE_BYTES;
+  it.runIf(small !== undefined)(
+    `passes the shared suite with a ${small ?? '(unset)'}-byte memtable`,
+    { timeout: 600_000 },
+    async () => {
+      await expectSuitePasses(small);
+    },
+  );
 });

@@ -2,6 +2,9 @@
 // database the suite asks for lives in a fresh, not-yet-created directory under one temp root,
 // removed when the suite ends. Run: node --import tsx test/level/abstract-suite.ts (TAP on stdout);
 // test/level/abstract-level.test.ts runs it and checks the outcome.
+//
+// EAU2_LEVEL_MEMTABLE_BYTES=256 runs it with a tiny memtable, so reads also go through flushed
+// tables and compactions, not only the memtable (the default 4 MiB never fills in this suite).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'tape';
 import { EngineLevel } from '../../engine/level/index.js';
+import type { EngineOptions } from '../../engine/index.js';
 
 interface SuiteOptions {
   test: typeof test;
@@ -22,11 +26,32 @@ const suite = require('abstract-level/test') as (options: SuiteOptions) => void;
 const root = mkdtempSync(join(tmpdir(), 'eau2-level-'));
 let next = 0;
 
-test.onFinish(() => rmSync(root, { recursive: true, force: true }));
+const memtableBytes = Number(process.env.EAU2_LEVEL_MEMTABLE_BYTES ?? 0);
+
+/**
+ * Engine options go in at _open rather than through the constructor: the suite checks that the
+ * options it passes reach the postopen hook unchanged.
+ */
+class TunedLevel extends EngineLevel<unknown, unknown> {
+  override async _open(options: { createIfMissing: boolean; errorIfExists: boolean } & EngineOptions): Promise<void> {
+    return super._open(memtableBytes > 0 ? { ...options, memtableBytes } : options);
+  }
+}
+
+test.onFinish(() => {
+  rmSync(root, { recursive: true, force: true });
+  // The suite leaves some databases open (a sublevel's root is never closed); an open database
+  // must not keep the process alive. Report what does, rather than hang.
+  setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
+    console.error(`# process still alive 10 s after the suite: ${handles.map((h) => h.constructor.name).join(', ')}`);
+    process.exit(1);
+  }, 10_000).unref();
+});
 
 suite({
   test,
   factory(options?: object) {
-    return new EngineLevel<unknown, unknown>(join(root, String(next++)), options);
+    return new TunedLevel(join(root, String(next++)), options);
   },
 });
