@@ -58,7 +58,17 @@ export class Eau2Cluster {
 
   target(): Target {
     const c = this.client;
-    return { name: 'eau2', read: (k) => c.get(k), update: (k, v) => c.put(k, v) };
+    return {
+      name: 'eau2', read: (k) => c.get(k), update: (k, v) => c.put(k, v),
+      serverCpuSeconds: async () => {
+        let sum = 0;
+        for (const u of this.urls) {
+          const text = await (await fetch(`${u}/metrics`)).text();
+          sum += Number(/^process_cpu_seconds_total\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
+        }
+        return sum;
+      },
+    };
   }
 
   lagTarget(): LagTarget {
@@ -72,17 +82,17 @@ export class Eau2Cluster {
     };
   }
 
-  /** Max over nodes of the leader-measured ack-time quantiles (seconds), last 60 s window. */
-  async ackQuantiles(): Promise<{ p50: number; p99: number }> {
-    let p50 = 0;
-    let p99 = 0;
+  /** Cumulative bucket counts of eau2_replication_ack_seconds summed over the nodes (le -> count). */
+  async ackBuckets(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
     for (const u of this.urls) {
       const text = await (await fetch(`${u}/metrics`)).text();
-      const q = (x: string): number => Number(new RegExp(`^eau2_replication_ack_seconds\\{quantile="${x}"[^}]*\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
-      p50 = Math.max(p50, q('0.5') || 0);
-      p99 = Math.max(p99, q('0.99') || 0);
+      for (const m of text.matchAll(/^eau2_replication_ack_seconds_bucket\{le="([^"]+)"[^}]*\} (\S+)/gm)) {
+        const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+        out.set(le, (out.get(le) ?? 0) + Number(m[2]));
+      }
     }
-    return { p50, p99 };
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -94,4 +104,27 @@ export class Eau2Cluster {
     })));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The q-quantile (seconds) of the acknowledgements between two bucket snapshots, interpolating
+ * linearly inside the bucket, as Prometheus's histogram_quantile does.
+ */
+export function bucketQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number | null {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const counts = les.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  for (let i = 0; i < les.length; i++) {
+    if (counts[i]! >= rank) {
+      const lo = i === 0 ? 0 : les[i - 1]!;
+      const hi = les[i]!;
+      if (!Number.isFinite(hi)) return lo;
+      const below = i === 0 ? 0 : counts[i - 1]!;
+      const inBucket = counts[i]! - below;
+      return lo + (hi - lo) * (inBucket > 0 ? (rank - below) / inBucket : 0);
+    }
+  }
+  return les[les.length - 2] ?? null;
 }

@@ -5,10 +5,11 @@
 // --seed N --skip-redis.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeMachine, machineInfo } from '../lib/machine.js';
 import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.js';
-import { Eau2Cluster } from './eau2-target.js';
+import { bucketQuantile, Eau2Cluster } from './eau2-target.js';
 import { LagProbe, type LagTarget } from './lag-probe.js';
 import { RedisCluster, redisAvailable } from './redis-target.js';
 import { load, run, WORKLOADS, type RunResult, type Target } from './ycsb.js';
@@ -28,21 +29,25 @@ interface SystemResult {
   runs: (RunResult & { lagP50Ms: number | null; lagP99Ms: number | null; lagSamples: number; ackP99Ms?: number })[];
 }
 
-async function bench(t: Target, lag: LagTarget, ackP99?: () => Promise<number>): Promise<SystemResult> {
+async function bench(t: Target, lag: LagTarget, ackBuckets?: () => Promise<Map<number, number>>): Promise<SystemResult> {
   const out: SystemResult = { system: t.name, runs: [] };
   const l = await load(t, RECORDS, IN_FLIGHT, SEED);
   console.error(`${t.name}: load ${RECORDS} records: ${Math.round(l.opsPerSec)} ops/s`);
   out.runs.push({ ...l, lagP50Ms: null, lagP99Ms: null, lagSamples: 0 });
   for (const w of WORKLOADS) {
     const probe = new LagProbe(lag);
+    const acks0 = ackBuckets ? await ackBuckets() : undefined;
     probe.start(`${t.name}-${w.name}`);
     const r = await run(t, w, RECORDS, OPS, IN_FLIGHT, SEED + w.name.charCodeAt(0));
     await probe.stop();
     const s = probe.hist.summary();
     const row = { ...r, lagP50Ms: s.count ? s.p50Ms : null, lagP99Ms: s.count ? s.p99Ms : null, lagSamples: s.count };
-    if (ackP99) Object.assign(row, { ackP99Ms: (await ackP99()) * 1000 });
+    if (ackBuckets && acks0) {
+      const p99 = bucketQuantile(acks0, await ackBuckets(), 0.99);
+      if (p99 !== null) Object.assign(row, { ackP99Ms: p99 * 1000 });
+    }
     out.runs.push(row);
-    console.error(`${t.name}: workload ${w.name}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, errors ${r.errors}`);
+    console.error(`${t.name}: workload ${w.name}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, errors ${r.errors}, server CPU ${r.cpuUsPerOp.toFixed(0)} us/op`);
   }
   return out;
 }
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   let redisNote = '';
   const eau2 = await Eau2Cluster.start(3, 2, 16);
   try {
-    results.push(await bench(eau2.target(), eau2.lagTarget(), async () => (await eau2.ackQuantiles()).p99));
+    results.push(await bench(eau2.target(), eau2.lagTarget(), () => eau2.ackBuckets()));
   } finally {
     await eau2.stop();
   }
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
   const cols: Column[] = [
     { header: 'workload' }, { header: 'system' }, { header: 'ops/s', align: 'right' }, { header: 'p50 ms', align: 'right' },
     { header: 'p99 ms', align: 'right' }, { header: 'lag p50 ms', align: 'right' }, { header: 'lag p99 ms', align: 'right' },
-    { header: 'eau2 ack p99 ms', align: 'right' }, { header: 'vs redis', align: 'right' },
+    { header: 'eau2 ack p99 ms', align: 'right' }, { header: 'server CPU us/op', align: 'right' }, { header: 'vs redis', align: 'right' },
   ];
   const redis = results.find((r) => r.system === 'redis');
   const rows: string[][] = [];
@@ -84,6 +89,7 @@ async function main(): Promise<void> {
         wl, s.system, Math.round(r.opsPerSec).toLocaleString('en-US'), r.latency.p50Ms.toFixed(2), r.latency.p99Ms.toFixed(2),
         r.lagP50Ms === null ? '-' : r.lagP50Ms.toFixed(2), r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(2),
         r.ackP99Ms === undefined ? '-' : r.ackP99Ms.toFixed(2),
+        r.cpuUsPerOp.toFixed(0),
         base && s.system === 'eau2' ? `${(r.opsPerSec / base.opsPerSec).toFixed(2)}x` : '-',
       ]);
     }
@@ -93,6 +99,7 @@ async function main(): Promise<void> {
   console.log(renderTextTable(cols, rows, title));
   if (redisNote) console.log(redisNote);
   console.log(describeMachine(m));
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on this machine slow both systems alike)`);
   const dir = resolve(import.meta.dirname, '../results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

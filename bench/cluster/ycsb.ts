@@ -12,6 +12,8 @@ export interface Target {
   name: string;
   read(key: string): Promise<unknown>;
   update(key: string, value: Uint8Array): Promise<void>;
+  /** CPU seconds used so far by all server processes: work per operation, whatever else runs. */
+  serverCpuSeconds(): Promise<number>;
 }
 
 export interface Workload {
@@ -90,6 +92,8 @@ export interface RunResult {
   opsPerSec: number;
   latency: LatencySummary;
   errors: number;
+  /** Server CPU microseconds per operation. */
+  cpuUsPerOp: number;
 }
 
 /** Runs `fn(i)` for i in [0, count) with `inFlight` requests outstanding; times each one. */
@@ -116,14 +120,17 @@ async function drive(count: number, inFlight: number, fn: (i: number) => Promise
 export async function load(t: Target, records: number, inFlight: number, seed: number): Promise<RunResult> {
   const r = rng(seed);
   const record = recordPool(r);
+  const cpu0 = await t.serverCpuSeconds();
   const { seconds, hist, errors } = await drive(records, inFlight, (i) => t.update(keyOf(i), record()));
-  return { workload: 'load', ops: records, seconds, opsPerSec: records / seconds, latency: hist.summary(), errors };
+  const cpuUsPerOp = ((await t.serverCpuSeconds()) - cpu0) * 1e6 / records;
+  return { workload: 'load', ops: records, seconds, opsPerSec: records / seconds, latency: hist.summary(), errors, cpuUsPerOp };
 }
 
 export async function run(t: Target, w: Workload, records: number, ops: number, inFlight: number, seed: number): Promise<RunResult> {
   const r = rng(seed);
   const record = recordPool(r);
   const zipf = new Zipfian(records);
+  const cpu0 = await t.serverCpuSeconds();
   const { seconds, hist, errors } = await drive(ops, inFlight, async () => {
     const key = keyOf(fnv(zipf.next(r())) % records);
     const u = r();
@@ -134,5 +141,6 @@ export async function run(t: Target, w: Workload, records: number, ops: number, 
       await t.update(key, record());
     }
   });
-  return { workload: w.name, ops, seconds, opsPerSec: ops / seconds, latency: hist.summary(), errors };
+  const cpuUsPerOp = ((await t.serverCpuSeconds()) - cpu0) * 1e6 / ops;
+  return { workload: w.name, ops, seconds, opsPerSec: ops / seconds, latency: hist.summary(), errors, cpuUsPerOp };
 }
