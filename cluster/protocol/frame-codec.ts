@@ -16,7 +16,7 @@ export function frame(body: Uint8Array): Uint8Array {
   return out;
 }
 
-function writeU32(b: Uint8Array, off: number, v: number): void {
+export function writeU32(b: Uint8Array, off: number, v: number): void {
   b[off] = v >>> 24;
   b[off + 1] = (v >>> 16) & 0xff;
   b[off + 2] = (v >>> 8) & 0xff;

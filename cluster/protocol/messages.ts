@@ -3,9 +3,9 @@
 // msgpack array [type, requestId, epoch, body]. Requests carry a non-zero id and get exactly one REPLY
 // or ERROR with the same id; pushes and one-way messages carry id 0.
 
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
-import { frame } from './frame-codec.js';
+import { FRAME_HEADER_BYTES, writeU32 } from './frame-codec.js';
 
 // Wire values: DO NOT CHANGE (append new types instead).
 export const MsgType = {
@@ -77,8 +77,11 @@ export interface WireError {
 // Keys as plain objects (not msgpackr records) so any msgpack implementation can speak the protocol.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
+/** A whole frame: msgpack encodes after 4 reserved bytes, which then get the length (no copy). */
 export function encodeMessage(type: number, id: number, epoch: number, body: unknown): Uint8Array {
-  return frame(packr.pack([type, id, epoch, body]));
+  const out = packr.pack([type, id, epoch, body], RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  writeU32(out, 0, out.length - FRAME_HEADER_BYTES);
+  return out;
 }
 
 function protocol(msg: string): Eau2Error {
