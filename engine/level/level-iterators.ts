@@ -56,12 +56,13 @@ class EngineCursor {
   }
 
   async nextv(size: number): Promise<Entry[]> {
-    const out: Entry[] = [];
-    while (out.length < size) {
-      const e = await this.next();
-      if (e === undefined) break;
-      out.push(e);
+    let out: Entry[];
+    try {
+      out = await this.it.nextv(size);
+    } catch (err) {
+      throw toLevelError(err);
     }
+    this.checkAborted();
     return out;
   }
 

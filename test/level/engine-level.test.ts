@@ -86,6 +86,14 @@ describe('EngineLevel', () => {
     expect(() => db.engine).toThrow(expect.objectContaining({ code: 'LEVEL_DATABASE_NOT_OPEN' }));
   });
 
+  it('keeps a leading byte-order mark in utf8 keys and values', async () => {
+    const db = new EngineLevel(join(root, 'db'));
+    await db.put('\uFEFFk', '\uFEFFv');
+    expect(await db.iterator().all()).toEqual([['\uFEFFk', '\uFEFFv']]);
+    expect(db.getSync('\uFEFFk')).toBe('\uFEFFv');
+    await db.close();
+  });
+
   it('rejects a missing or empty location with TypeError', () => {
     expect(() => new EngineLevel('')).toThrow(TypeError);
     expect(() => new EngineLevel(undefined as unknown as string)).toThrow(TypeError);
