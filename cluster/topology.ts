@@ -67,7 +67,3 @@ export function parseTopology(raw: unknown): Topology {
   if (placement.length !== t.partitions) throw bad('placement length');
   return { epoch: t.epoch, partitions: t.partitions, replicationFactor: t.replicationFactor, coordinator: t.coordinator, nodes, placement };
 }
-
-export function nodeById(t: Topology, id: string): TopologyNode | undefined {
-  return t.nodes.find((n) => n.id === id);
-}

@@ -35,10 +35,6 @@ export class FollowerLink {
     void this.connect();
   }
 
-  get connected(): boolean {
-    return this.conn !== undefined && !this.conn.closed;
-  }
-
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.connect(), this.backoff);

@@ -250,10 +250,6 @@ export class LeaderPartition {
     });
   }
 
-  isStreaming(node: string): boolean {
-    return this.subs.get(node)?.live === true;
-  }
-
   close(): void {
     for (const w of this.waiters) {
       clearTimeout(w.timer);

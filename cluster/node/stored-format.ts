@@ -29,10 +29,6 @@ export function userKeyOf(stored: Uint8Array): Uint8Array {
   return stored.subarray(2);
 }
 
-export function partitionOfStored(stored: Uint8Array): number {
-  return (stored[0]! << 8) | stored[1]!;
-}
-
 /** A key range over bytes: the bounds of KvStore's Range, already converted from strings. */
 export interface EngineRange {
   gt?: Uint8Array;
