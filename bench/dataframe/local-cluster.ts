@@ -76,15 +76,17 @@ export class LocalCluster {
       }),
     }));
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
+    // A node answers /healthz before it has loaded the dataframe layer (tasks, then /df routes), so
+    // wait for /df itself: once it answers 200, the node also runs dataframe tasks.
     for (const u of urls) {
       const deadline = Date.now() + 60_000;
       for (;;) {
         try {
-          if ((await fetch(`${u}/healthz`)).ok) break;
+          if ((await fetch(`${u}/df`)).status === 200) break;
         } catch {
           // still starting
         }
-        if (Date.now() > deadline) throw new Error(`${u} did not start within 60 s`);
+        if (Date.now() > deadline) throw new Error(`${u} did not serve /df within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
