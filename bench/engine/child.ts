@@ -6,14 +6,25 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { diskUsage } from '../lib/disk-usage.js';
 import { Probe } from '../lib/process-probes.js';
+import { startModeProfile, type ModeProfiler } from './mode-profiler.js';
 import type { BenchDb, BenchOp, EngineAdapter } from './adapters/adapter.js';
 import { adapterByName } from './adapters/registry.js';
 import { makeKey, makeMissingKey, permutation, sequential, uniform, ValueSource, KEY_SIZE, VALUE_SIZE } from './keys.js';
 import type { ChildJob, ChildReply, ModeResult, WriteFigures } from './results.js';
 import { runAwaited, runConcurrent, runScan, runSync, type LoopResult } from './runner.js';
-import { BATCH_SIZE, modesFor, workloadByName, type Mode, type Workload } from './workloads.js';
+import { BATCH_SIZE, modeLabel, modesFor, workloadByName, type Mode, type Workload } from './workloads.js';
 
 const ENTRY_BYTES = KEY_SIZE + VALUE_SIZE;
+
+/** Starts a CPU profile of one mode when the job asks for profiles. */
+async function profileStart(job: ChildJob): Promise<ModeProfiler | undefined> {
+  return job.profileDir ? startModeProfile() : undefined;
+}
+
+async function profileStop(prof: ModeProfiler | undefined, job: ChildJob, w: Workload, mode: Mode): Promise<void> {
+  if (!prof || !job.profileDir) return;
+  await prof.stop(join(job.profileDir, `${job.engine}-${w.name}-${modeLabel(mode)}-run${job.run}.cpuprofile`));
+}
 
 /** Stores keys 0..num-1 in random order, BATCH_SIZE per batch: the fastest way every engine
  * offers, and random order so the LSM engines end up with overlapping tables as in real use. */
@@ -53,6 +64,7 @@ async function measureRead(job: ChildJob, w: Workload, mode: Mode, db: BenchDb):
   const ops = w.ops(job.num, job.reads);
   const draws = uniform(ops, job.num, job.seed ^ 0x4ead);
   let found = 0;
+  const prof = await profileStart(job);
   const probe = new Probe().start();
   let loop: LoopResult;
   if (w.kind === 'scan') {
@@ -77,6 +89,7 @@ async function measureRead(job: ChildJob, w: Workload, mode: Mode, db: BenchDb):
     else loop = await runConcurrent(ops, mode.concurrency, async (i) => count(await db.get(key(i))));
   }
   const r = figures(job, w, mode, loop, w.kind === 'scan' ? found : ops, probe);
+  await profileStop(prof, job, w, mode);
   r.found = found;
   const expected = w.name === 'readmissing' ? 0 : ops;
   if (found !== expected) r.errors.push(`${w.name}/${mode.name}: found ${found} entries, expected ${expected}`);
@@ -97,6 +110,7 @@ async function measureWrite(
   const order = w.name === 'fillseq' || w.kind === 'batch' ? sequential(job.num) : permutation(job.num, job.seed ^ 0x0de7);
   const values = new ValueSource(job.seed ^ 0x7a1e);
   const isDelete = w.name === 'deleterandom';
+  const prof = await profileStart(job);
   const probe = new Probe().start();
   let loop: LoopResult;
   if (w.kind === 'batch') {
@@ -115,6 +129,7 @@ async function measureWrite(
       : async (i: number) => (await db.put(makeKey(order[i]!), values.next(), w.sync), ENTRY_BYTES);
     loop = mode.name === 'awaited' ? await runAwaited(ops, op) : await runConcurrent(ops, mode.concurrency, op);
   }
+  await profileStop(prof, job, w, mode);
   // Bytes written count through close(): flushes and compactions the writes caused are part of
   // their cost even when they finish after the last write resolved.
   const stats = adapter.capabilities.stats ? db.stats() : undefined;

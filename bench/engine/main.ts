@@ -18,11 +18,6 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
 function runChild(job: ChildJob, opts: BenchOptions): Promise<ChildReply> {
   const execArgv = [...process.execArgv];
-  if (opts.profile.includes(job.engine)) {
-    const dir = join(opts.out, 'profiles', `${job.engine}-${job.workload}-run${job.run}`);
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
-  }
   return new Promise((resolve) => {
     const child = fork(CHILD, [JSON.stringify(job)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: ChildReply | undefined;
@@ -75,6 +70,10 @@ export async function runBenchmark(opts: BenchOptions, log: (line: string) => vo
         mkdirSync(dir, { recursive: true });
         const t0 = performance.now();
         const job: ChildJob = { engine, workload, num: opts.num, reads: opts.reads, concurrency: opts.concurrency, run, seed: opts.seed, dir };
+        if (opts.profile.includes(engine)) {
+          job.profileDir = join(opts.out, 'profiles');
+          mkdirSync(job.profileDir, { recursive: true });
+        }
         const reply = await runChild(job, opts);
         rmSync(dir, { recursive: true, force: true });
         if (reply.engineDescription) descriptions[engine] = reply.engineDescription;

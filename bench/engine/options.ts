@@ -19,7 +19,7 @@ export interface BenchOptions {
   out: string;
   dataDir: string;
   seed: number;
-  /** Engines whose children run under --cpu-prof (profiles land in <out>/profiles). */
+  /** Engines whose timed modes are CPU-profiled (one .cpuprofile per mode in <out>/profiles). */
   profile: string[];
   timeoutSec: number;
   /** Re-render the outputs of an earlier run's results.json instead of running anything. */
@@ -42,7 +42,7 @@ export const USAGE = `Usage: npm run bench:engine -- [options]
   --out DIR          where results.json, report.md and the SVG charts go (default bench/engine/out)
   --data-dir DIR     where the databases are created (default: the OS temp directory)
   --seed N           seed for key orders and values (default 42)
-  --profile LIST     run these engines' children under node --cpu-prof (into <out>/profiles)
+  --profile LIST     CPU-profile these engines' timed modes (main thread; <out>/profiles/*.cpuprofile)
   --timeout SEC      kill a child that runs longer than this (default 3600)
   --report FILE      run nothing: re-render the tables and charts of an earlier results.json
   --help             this text
