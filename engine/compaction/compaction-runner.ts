@@ -32,11 +32,11 @@ export class CompactionRunner {
     } else {
       w = new Worker(url);
     }
-    w.unref();
     w.on('message', (msg: { id: number; result?: CompactionResult; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      if (this.pending.size === 0) w.unref();
       if (msg.error) {
         const code = (msg.error.code as ErrorCode | undefined) ?? ErrorCode.IO;
         p.reject(new Eau2Error(code in ErrorCode ? code : ErrorCode.IO, msg.error.message, { details: msg.error.details }));
@@ -52,6 +52,10 @@ export class CompactionRunner {
       if (this.pending.size > 0) fail(new Error(`compaction worker exited with code ${code}`));
       this.worker = null;
     });
+    // An idle worker must not keep the process alive when the application forgets close(); a busy
+    // one must, or a caller awaiting its result could see the process exit under it. (Attaching a
+    // 'message' listener refs the worker again, so this comes after the listeners.)
+    w.unref();
     return w;
   }
 
@@ -68,6 +72,7 @@ export class CompactionRunner {
     const w = this.worker;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      w.ref();
       // Inputs that own their whole ArrayBuffer are moved, not copied (a structured clone of tens of
       // megabytes would block the event loop); views into shared or pooled memory are copied.
       const transfer: ArrayBuffer[] = [];

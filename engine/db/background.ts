@@ -276,11 +276,14 @@ export class Background {
   private async sweep(): Promise<void> {
     const db = this.db;
     const vfs = db.opts.vfs;
+    // List first, then decide: a table created while readdir is pending is then either absent from
+    // the listing or already in pendingOutputs (numbers are added there before files are created).
+    const names = await vfs.readdir(db.dir);
     const live = db.versions.liveFiles();
     for (const n of this.pendingOutputs) live.add(n);
     const logsInUse = new Set<number>(db.imms.map((m) => m.logNumber));
     if (db.mem) logsInUse.add(db.mem.logNumber);
-    for (const name of await vfs.readdir(db.dir)) {
+    for (const name of names) {
       let m: RegExpExecArray | null;
       let obsolete = false;
       let table = -1;
