@@ -35,7 +35,15 @@ export class FollowerPartition {
 
   push(w: PushWork): void {
     this.queue.push(w);
-    if (!this.running) this.running = this.run().finally(() => (this.running = undefined));
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      this.kick();
+    });
   }
 
   /** Resolves when everything queued so far has been applied or dropped. */

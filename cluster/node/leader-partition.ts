@@ -162,7 +162,12 @@ export class LeaderPartition {
   subscribe(node: string, conn: PeerConnection, from: number): 'stream' | 'resync' {
     if (this.failed) throw this.failed;
     if (!this.followers.includes(node)) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
-    this.subs.get(node)?.conn.destroy();
+    // A resubscription replaces the old stream (its connection, if another one, is dead or dying).
+    const old = this.subs.get(node);
+    if (old) {
+      old.closed = true;
+      if (old.conn !== conn) old.conn.destroy();
+    }
     const s: Subscription = { node, conn, next: from + 1, live: false, closed: false, out: [] };
     this.subs.set(node, s);
     if (from >= 0) this.acked.set(node, Math.min(from, this.committed));

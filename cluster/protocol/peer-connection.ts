@@ -122,7 +122,9 @@ export class PeerConnection {
     this.socket.destroySoon();
   }
 
+  /** Closes at once: from here on the connection counts as closed, before the socket reports it. */
   destroy(): void {
+    this.closedErr ??= new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
     this.socket.destroy();
   }
 
@@ -152,7 +154,7 @@ export class PeerConnection {
       // Only the decoder throws here: framing is lost, so the connection is useless.
       const err = e instanceof Eau2Error ? e : new Eau2Error(ErrorCode.PROTOCOL, String(e), { cause: e });
       this.opts.onProtocolError?.(err, this);
-      this.socket.destroy();
+      this.destroy();
     }
   }
 
@@ -185,7 +187,7 @@ export class PeerConnection {
   }
 
   private onClosed(): void {
-    this.closedErr = new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
+    this.closedErr ??= new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
     for (const p of this.pending.values()) {
       if (p.timer) clearTimeout(p.timer);
       p.reject(this.closedErr);

@@ -74,13 +74,14 @@ describe('eau2 CLI', () => {
     });
   }
 
-  it('runs a local cluster, stops it on SIGTERM, and finds its data again', async () => {
-    const base = await localBase();
+  let base = 0;
+
+  it('runs a local cluster that serves the commands, and stops it on SIGTERM', async () => {
+    base = await localBase();
     const url = `http://127.0.0.1:${base}`;
     const first = await startLocal(base);
     expect(first.out()).toContain(`http://127.0.0.1:${base + 1}`);
-    // Each CLI run starts a TypeScript process (seconds on a busy machine): a few that cover the
-    // commands, the rest over HTTP.
+    // Each CLI run starts a TypeScript process (seconds on a busy machine): one per command.
     expect(eau2(['put', 'greeting', 'hello', '--url', url, '-w', 'all']).status).toBe(0);
     expect(eau2(['put', 'piped', '--url', url], 'from stdin').status).toBe(0);
     const got = eau2(['get', 'greeting', '--url', `http://127.0.0.1:${base + 1}`]);
@@ -93,7 +94,11 @@ describe('eau2 CLI', () => {
     // Every node process is gone: its HTTP port is free again.
     expect(await portFree(base)).toBe(true);
     expect(await portFree(base + 1)).toBe(true);
+  });
 
+  it('finds its data when run again on the same folder', async () => {
+    expect(base).toBeGreaterThan(0);
+    const url = `http://127.0.0.1:${base}`;
     const second = await startLocal(base);
     expect(await (await fetch(`${url}/kv/greeting`)).text()).toBe('hello');
     expect(eau2(['del', 'greeting', '--url', url]).status).toBe(0);
