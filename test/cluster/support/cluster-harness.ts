@@ -84,7 +84,7 @@ export class TestCluster {
     child.stderr!.on('data', (d: Buffer) => this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-8000)));
   }
 
-  async waitHealthy(id: string, timeoutMs = 20_000): Promise<void> {
+  async waitHealthy(id: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const p = this.procs.get(id);
