@@ -111,7 +111,7 @@ export async function handleKvList(node: NodeServer, res: ServerResponse, qs: st
     for (let e = await it.next(); e !== undefined; e = await it.next()) {
       if (items.length === limit) {
         // The next page starts just after the last key returned (forward) or before it (reverse).
-        const last = utf8Hex(items[items.length - 1]!.hex as string);
+        const last = hexBytes(items[items.length - 1]!.hex as string);
         next = reverse ? percentEncode(last) : percentEncode(Uint8Array.from([...last, 0]));
         break;
       }
@@ -129,7 +129,7 @@ export async function handleKvList(node: NodeServer, res: ServerResponse, qs: st
   return 200;
 }
 
-function utf8Hex(hex: string): Uint8Array {
+function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 

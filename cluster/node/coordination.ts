@@ -72,7 +72,7 @@ export class Coordination {
         // A newer epoch (a later failover) replaces ours, and is persisted so we never go back.
         await this.node.engine.batch([{ type: 'put', key: EPOCH_KEY, value: encodeLsn(t.epoch) }]);
         this.node.log.info({ from: mine.epoch, to: t.epoch }, 'adopted a newer epoch');
-        this.node.setTopology({ ...t, nodes: t.nodes });
+        this.node.setTopology(t);
       } else if (t.epoch === mine.epoch) {
         for (const n of mine.nodes) n.status = t.nodes.find((x) => x.id === n.id)?.status ?? 'unknown';
         const me = mine.nodes.find((n) => n.id === this.node.selfId);
