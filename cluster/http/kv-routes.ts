@@ -107,15 +107,16 @@ export async function handleKvList(node: NodeServer, res: ServerResponse, qs: st
   const it = node.router.scan(range, read);
   const items: Record<string, unknown>[] = [];
   let next: string | null = null;
+  let last: Uint8Array | undefined;
   try {
     for (let e = await it.next(); e !== undefined; e = await it.next()) {
       if (items.length === limit) {
         // The next page starts just after the last key returned (forward) or before it (reverse).
-        const last = hexBytes(items[items.length - 1]!.hex as string);
-        next = reverse ? percentEncode(last) : percentEncode(Uint8Array.from([...last, 0]));
+        next = reverse ? percentEncode(last!) : percentEncode(Uint8Array.from([...last!, 0]));
         break;
       }
       const [k, stored] = e;
+      last = k;
       const item: Record<string, unknown> = { key: fromUtf8(k), hex: Buffer.from(k).toString('hex') };
       const v = unwrapValue(stored);
       item.size = v.value.length;
@@ -127,10 +128,6 @@ export async function handleKvList(node: NodeServer, res: ServerResponse, qs: st
   }
   sendJson(res, 200, reverse ? { items, nextEnd: next } : { items, next });
   return 200;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
 function compare(a: Uint8Array, b: Uint8Array): number {
