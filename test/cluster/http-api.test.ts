@@ -1,5 +1,6 @@
-// Ordered listing over HTTP (paged, both directions), and above all bad input: it never takes a node
-// down and never changes data. Malformed HTTP requests get a 4xx with a
+// The HTTP API on a live cluster: ordered listing (paged, both directions), Content-Type and
+// Content-Encoding kept with values, binary keys, the seeds' JSON API; and above all bad input, which
+// never takes a node down and never changes data. Malformed HTTP requests get a 4xx with a
 // JSON {code, message}; malformed peer frames (random bytes, truncated frames, huge length prefixes,
 // bodies of the wrong shape, stale epochs, unsolicited replication pushes) are refused. Before and
 // after, every node's full copy is compared.
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRng } from '../engine/vfs/seeded-random.js';
 import { FrameDecoder } from '../../cluster/protocol/frame-codec.js';
 import { decodeMessage, encodeMessage, MsgType, type Message } from '../../cluster/protocol/messages.js';
-import { dumpLocal, put } from './support/http-helpers.js';
+import { dumpLocal, get, keyPath, put } from './support/http-helpers.js';
 import { sleep, TestCluster } from './support/cluster-harness.js';
 
 const PARTITIONS = 4;
@@ -45,7 +46,7 @@ async function rawPeer(port: number, bytes: Uint8Array[], waitMs = 300): Promise
   });
 }
 
-describe('HTTP listing and bad input', () => {
+describe('HTTP API and bad input', () => {
   let c: TestCluster;
   let before: string;
 
@@ -169,5 +170,28 @@ describe('HTTP listing and bad input', () => {
     expect(await snapshot(c)).toBe(before);
     const metrics = await (await fetch(`${c.nodes[0]!.url}/metrics`)).text();
     expect(metrics).toMatch(/eau2_peer_bad_frames_total\{[^}]*\} [1-9]/);
+  });
+
+  // Last: it writes, and the tests above compare the data with what beforeAll wrote.
+  it('keeps Content-Type and Content-Encoding, reaches binary keys, and speaks the seeds\' API', async () => {
+    const [a, b, c3] = c.nodes.map((n) => n.url);
+    const bin = Uint8Array.of(0xff, 0x00, 0x7b, 0x2f);
+    const r = await put(a!, bin, Buffer.from('gzipped?'), '?w=all', { 'content-type': 'text/plain; charset=utf-8', 'content-encoding': 'identity' });
+    expect(r.status).toBe(204);
+    for (const u of [b!, c3!]) {
+      const g = await get(u, bin);
+      expect(g.status).toBe(200);
+      expect(g.body).toBe('gzipped?');
+      expect(g.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(g.headers.get('content-encoding')).toBe('identity');
+    }
+    const seeded = await fetch(`${b}/`, { method: 'PUT', body: JSON.stringify({ key: '736565642d6b6579', content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' }) });
+    expect(seeded.status).toBe(200);
+    const fetched = await fetch(`${c3}/`, { method: 'POST', body: 'seed-key' });
+    expect(await fetched.json()).toEqual({ 'seed-key': { content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' } });
+    const viaKv = await get(a!, 'seed-key');
+    expect(viaKv.headers.get('content-type')).toBe('text/csv');
+    expect((await fetch(`${a}/`, { method: 'POST', body: 'no-such-key' })).status).toBe(404);
+    expect((await fetch(`${a}${keyPath('never-written')}`, { method: 'DELETE' })).status).toBe(204);
   });
 });
