@@ -68,7 +68,7 @@ describe('replication across node processes', () => {
 
   beforeAll(async () => {
     // A small backlog, so that the follower killed below falls off it and needs a full resync too.
-    c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, extra: { backlogEntries: 50 } });
+    c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, extra: { backlogEntries: 50, writeTimeoutMs: 2000 } });
   });
   afterAll(async () => {
     await c?.stop();
@@ -133,6 +133,12 @@ describe('replication across node processes', () => {
         written.set(key, v);
       }
     }
+    // With its follower down, a w=all write times out (504) but stays applied on the leader.
+    const stuck = await put(c.node('n1').url, keys[0]!, 'w-all-while-down', '?w=all');
+    expect(stuck.status).toBe(504);
+    expect(((await stuck.json()) as { code: string }).code).toBe('TIMEOUT');
+    expect((await get(c.node('n1').url, keys[0]!)).body).toBe('w-all-while-down');
+    written.set(keys[0]!, 'w-all-while-down');
     await c.restart('n2');
     await expectConverged(c, 'n2');
     // And the lag reported by the leaders comes back to zero.
