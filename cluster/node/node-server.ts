@@ -24,7 +24,7 @@ import { LeaderPartition } from './leader-partition.js';
 import { dispatchPeerMessage } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
 import { Coordination } from './coordination.js';
-import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING, NODE_KEY } from './stored-format.js';
+import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
 import { restoreFromFollowers } from './restore.js';
 
 export interface TaskContext {
@@ -89,15 +89,15 @@ export class NodeServer implements RouterHost, MetricsSource {
       const stored = await engine.get(EPOCH_KEY);
       const epoch = stored ? decodeLsn(stored) : 1;
       node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
-      const fresh = (await engine.get(NODE_KEY)) === undefined;
       const leads = await node.openFollowers();
       await node.listen();
       node.coordination.start();
-      // Led partitions open last: a new data directory first restores them from their followers,
+      // Led partitions open last: each is first brought up to its most advanced follower (restore.ts),
       // and until they are open their requests are refused as UNAVAILABLE.
-      if (fresh) await restoreFromFollowers(node, leads, () => 0);
+      const own = new Map<number, number>();
+      for (const p of leads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
+      await restoreFromFollowers(node, leads, (p) => own.get(p)!);
       await node.openLeaders(leads);
-      if (fresh) await engine.batch([{ type: 'put', key: NODE_KEY, value: new TextEncoder().encode(opts.nodeId) }]);
       node.serving = true;
       log.info({ http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch }, 'node serving');
       return node;

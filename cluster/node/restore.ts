@@ -1,9 +1,12 @@
-// Restoring the partitions a node leads when its data directory is new. A leader whose data was lost
-// (wiped disk, replaced machine) must not start numbering from zero: its followers, being ahead,
-// would be resynced to its empty state and the data would be gone everywhere. So a node that finds
-// no node record in its engine asks each follower of each partition it leads for its LSN, pulls a
-// full copy from the most advanced one (the same snapshot stream a follower gets, in the other
-// direction), and only then leads. On a brand-new cluster every follower answers 0 and nothing moves.
+// Bringing the partitions a node leads up to date before it leads them. A leader whose data lost
+// something (a wiped or replaced disk; the unsynced tail of its log after a power cut) must not go
+// on numbering from where its own copy stops: its followers, being ahead, would be resynced to its
+// state and the lost writes would be gone everywhere. So at start-up a node asks each follower of
+// each partition it leads for its LSN and, when one is ahead, pulls a full copy of the partition
+// from the most advanced one (the snapshot stream a follower gets, in the other direction); only
+// then does it lead. Followers have a prefix of the leader's log, so the most advanced one holds
+// everything any replica has. Usually every follower answers with the leader's own LSN and nothing
+// moves.
 
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
@@ -67,7 +70,7 @@ async function pull(node: NodeServer, p: number, from: string): Promise<number> 
   return fp.lsn;
 }
 
-/** Restores every partition in `parts` from its most advanced follower, where one is ahead of us. */
+/** Restores every partition in `parts` from its most advanced follower, where one is ahead of `ownLsn`. */
 export async function restoreFromFollowers(node: NodeServer, parts: number[], ownLsn: (p: number) => number): Promise<void> {
   const deadline = Date.now() + RESTORE_WAIT_MS;
   await Promise.all(parts.map(async (p) => {
@@ -79,7 +82,7 @@ export async function restoreFromFollowers(node: NodeServer, parts: number[], ow
       node.log.warn({ p, answered: [...lsns.keys()] }, 'not every follower answered; leading with the copies known');
     }
     if (!best) return;
-    node.log.warn({ p, from: best, lsn: bestLsn }, 'new data directory: restoring a led partition from its follower');
+    node.log.warn({ p, from: best, lsn: bestLsn, own: ownLsn(p) }, 'a follower is ahead: restoring the led partition from it');
     for (let attempt = 1; ; attempt++) {
       try {
         await pull(node, p, best);

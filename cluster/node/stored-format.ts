@@ -10,7 +10,6 @@ import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 export const META_PREFIX = 0xffff;
 const META_LSN = 0x01;
 const META_EPOCH = 0x02;
-const META_NODE = 0x03;
 
 export function partitionPrefix(p: number): Uint8Array {
   return Uint8Array.of(p >>> 8, p & 0xff);
@@ -54,8 +53,6 @@ export function lsnKey(p: number): Uint8Array {
 }
 
 export const EPOCH_KEY = Uint8Array.of(0xff, 0xff, META_EPOCH);
-/** Present once the node has finished its first start on this data directory (value: the node id). */
-export const NODE_KEY = Uint8Array.of(0xff, 0xff, META_NODE);
 
 /** Marks a partition whose contents are being replaced by a full resync and cannot be trusted. */
 export const LSN_RESYNCING = -1;

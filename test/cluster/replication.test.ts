@@ -4,6 +4,7 @@
 // restarted on its data serves on with nothing lost. Convergence is checked by comparing, for every
 // partition a follower holds, all of its keys and values with its leader's own copy.
 
+import { cpSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { seededRng, BASE_SEED } from '../engine/vfs/seeded-random.js';
 import { placeAll } from '../../cluster/placement.js';
@@ -193,5 +194,32 @@ describe('replication across node processes', () => {
     }
     await expectConverged(c, 'n2');
     await expectConverged(c, 'n3');
+  });
+
+  it('a leader whose data lost its latest writes takes them back from its follower before serving', async () => {
+    seedTest();
+    onTestFailed(() => console.error(c.log('n1')));
+    // An older copy of n1's directory stands for a log tail lost in a power cut.
+    await c.kill('n1');
+    const backup = `${c.dir}/n1-backup`;
+    cpSync(c.node('n1').dataDir, backup, { recursive: true });
+    await c.restart('n1');
+    const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
+    const keys = Array.from({ length: 200 }, (_, i) => `late:${i}`).filter((k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n1');
+    for (const key of keys) {
+      const v = randomValue();
+      expect((await put(c.node('n1').url, key, v, '?w=all')).status).toBe(204);
+      written.set(key, v);
+    }
+    await c.kill('n1');
+    rmSync(c.node('n1').dataDir, { recursive: true, force: true });
+    cpSync(backup, c.node('n1').dataDir, { recursive: true });
+    await c.restart('n1');
+    for (const key of keys) {
+      const r = await get(c.node('n3').url, key); // read=leader: served by n1
+      expect(r.status, key).toBe(200);
+      expect(r.body, key).toBe(written.get(key));
+    }
+    await expectConverged(c, 'n2');
   });
 });
