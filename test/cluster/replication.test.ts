@@ -140,7 +140,12 @@ describe('replication across node processes', () => {
     expect(((await stuck.json()) as { code: string }).code).toBe('TIMEOUT');
     expect((await get(c.node('n1').url, keys[0]!)).body).toBe('w-all-while-down');
     written.set(keys[0]!, 'w-all-while-down');
+    // The coordinator (n1) stops hearing n2's heartbeat and says so; n3 learns it from n1.
+    const status = async (via: string, id: string): Promise<string | undefined> =>
+      (await clusterInfo(c.node(via).url)).nodes.find((n) => n.id === id)?.status;
+    expect(await eventually(async () => (await status('n3', 'n2')) === 'down', 10_000)).toBe(true);
     await c.restart('n2');
+    expect(await eventually(async () => (await status('n3', 'n2')) === 'up', 10_000)).toBe(true);
     await expectConverged(c, 'n2');
     // And the lag reported by the leaders comes back to zero.
     const zero = await eventually(async () => {
