@@ -131,7 +131,7 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
       return { mode: lp.subscribe(b.node, conn, b.from) };
     }
     case MsgType.PULL: {
-      // A leader restoring a new data directory asks its follower for the whole partition.
+      // A leader whose copy is behind this follower's takes the whole partition back (restore.ts).
       const b = validateBody(MsgType.PULL, msg.body);
       const fp = node.followers.get(b.p);
       if (!fp || fp.lsn < 0) throw noReplica(b.p, node.selfId);
