@@ -134,6 +134,29 @@ export function buildFilter(hashes: Uint32Array, count: number, bitsPerKey: numb
   // 8 so that BitSet's rounding never changes m.
   const m = Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8);
   const k = hashesForBitsPerKey(bitsPerKey);
+  // Sets the bits directly, with exactly the probes and bit layout of BloomFilter.add under
+  // murmurDoubleHashing (bloom.test.ts checks the two agree bit for bit). BloomFilter.add allocated an
+  // index array per key: for a 35k-key flush, ~13.5 ms on the event loop vs ~3 ms now (measured).
+  const bits = new Uint8Array(m / 8);
+  for (let i = 0; i < count; i++) {
+    const h1 = hashes[i]!;
+    let a = h1 % m;
+    let d = fmix32(h1 ^ H2_MIX) % m;
+    for (let j = 0; j < k; j++) {
+      bits[a >>> 3] = bits[a >>> 3]! | (1 << (a & 7));
+      a += d;
+      if (a >= m) a -= m;
+      d += j + 1;
+      if (d >= m) d -= m;
+    }
+  }
+  return encodeFilter(bits, m, k);
+}
+
+/** The same filter built through bloom-filters' BloomFilter.add: the reference buildFilter matches. */
+export function buildFilterWithLibrary(hashes: Uint32Array, count: number, bitsPerKey: number): Uint8Array {
+  const m = Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8);
+  const k = hashesForBitsPerKey(bitsPerKey);
   const f = withMurmurHashing(new BloomFilter(m, k));
   for (let i = 0; i < count; i++) f.add(hashes[i]! as unknown as string);
   return encodeFilter(f._filter.array, m, k);

@@ -8,6 +8,7 @@ import {
   TableBloom,
   bloomHash,
   buildFilter,
+  buildFilterWithLibrary,
   hashesForBitsPerKey,
   murmur3x86,
 } from '../../../engine/table/bloom.js';
@@ -109,5 +110,17 @@ describe('bloom filter', () => {
     k99[n + 4] = 99;
     expect(TableBloom.decode(k99)).toMatch(/hash count/);
     expect(TableBloom.decode(new Uint8Array(3))).toMatch(/too short/);
+  });
+});
+
+describe('buildFilter', () => {
+  it.each(seeds([1, 2, 3]))('sets exactly the bits bloom-filters BloomFilter.add sets (seed %i)', (seed) => {
+    const rand = rng(seed);
+    for (const count of [1, 7, 100, 5000]) {
+      const hashes = Uint32Array.from({ length: count }, () => bloomHash(randomBytes(rand, Math.floor(rand() * 40))));
+      for (const bitsPerKey of [1, 10, 23]) {
+        expect(buildFilter(hashes, count, bitsPerKey)).toEqual(buildFilterWithLibrary(hashes, count, bitsPerKey));
+      }
+    }
   });
 });
