@@ -11,7 +11,7 @@ import type { BenchReport } from './results.js';
 import { subjectOf } from './report.js';
 import { WORKLOAD_NAMES, workloadByName, type ModeName } from './workloads.js';
 
-const MODE_ORDER: ModeName[] = ['awaited', 'concurrent', 'sync', 'async'];
+const MODE_ORDER: ModeName[] = ['awaited', 'concurrent', 'async', 'sync'];
 
 export function chartSpecs(report: BenchReport): BarChartSpec[] {
   const engines = report.options.engines.filter((e) => report.rows.some((r) => r.engine === e));
@@ -24,8 +24,8 @@ export function chartSpecs(report: BenchReport): BarChartSpec[] {
     if (rows.length === 0) continue;
     const modes = MODE_ORDER.filter((m) => rows.some((r) => r.mode === m));
     specs.push({
-      title: `${workload}: ${workloadByName(workload).description}`,
-      subtitle: `num=${o.num}, median of ${o.runs} run(s); ${describeMachine(report.machine)}`,
+      title: workload,
+      subtitle: `${workloadByName(workload).description}\nnum=${o.num}, median of ${o.runs} run(s); ${describeMachine(report.machine)}`,
       unit: `operations per second, longer is better; "(${subject} N x)" after a peer's bar = ${subject}'s ops/s / that peer's`,
       series: engines.map((name) => ({ name })),
       groups: modes.map((mode) => {
@@ -50,8 +50,7 @@ export function writeCharts(report: BenchReport, dir: string): string[] {
   const specs = chartSpecs(report);
   const paths: string[] = [];
   for (const spec of specs) {
-    const name = spec.title.split(':')[0]!;
-    const path = join(dir, `${name}.svg`);
+    const path = join(dir, `${spec.title}.svg`);
     writeFileSync(path, stackPanels([barChartPanel(spec)]));
     paths.push(path);
   }

@@ -17,7 +17,7 @@ export interface Table {
   rows: Row[];
 }
 
-const MODE_ORDER: ModeName[] = ['awaited', 'concurrent', 'sync', 'async'];
+const MODE_ORDER: ModeName[] = ['awaited', 'concurrent', 'async', 'sync'];
 
 const modeText = (mode: ModeName, c: number) => (mode === 'concurrent' ? `c=${c}` : mode);
 

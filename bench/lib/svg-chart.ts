@@ -24,6 +24,7 @@ export interface BarGroup {
 
 export interface BarChartSpec {
   title: string;
+  /** One or more lines, separated by "\n". */
   subtitle?: string;
   /** Axis caption, e.g. "ops/s (higher is better)". */
   unit: string;
@@ -60,8 +61,9 @@ export function barChartPanel(spec: BarChartSpec): Panel {
   let y = 8;
   out.push(text(10, y + 14, spec.title, 'font-size="15" font-weight="bold"'));
   y += 20;
-  if (spec.subtitle) {
-    out.push(text(10, y + 12, spec.subtitle, 'font-size="11" fill="#555"'));
+  // Subtitle lines are separated by "\n" (SVG 1.1 text does not wrap by itself).
+  for (const line of spec.subtitle?.split('\n') ?? []) {
+    out.push(text(10, y + 12, line, 'font-size="11" fill="#555"'));
     y += 16;
   }
   // Legend on one line.
