@@ -90,6 +90,7 @@ async function measureRead(job: ChildJob, w: Workload, mode: Mode, db: BenchDb):
   }
   const r = figures(job, w, mode, loop, w.kind === 'scan' ? found : ops, probe);
   await profileStop(prof, job, w, mode);
+  r.engineStats = db.stats()?.raw;
   r.found = found;
   const expected = w.name === 'readmissing' ? 0 : ops;
   if (found !== expected) r.errors.push(`${w.name}/${mode.name}: found ${found} entries, expected ${expected}`);
@@ -160,6 +161,7 @@ async function measureWrite(
     spaceAmp: liveBytes === null ? null : (spaceAfterCompactBytes ?? spaceBytes) / liveBytes,
   };
   r.write = write;
+  if (stats) r.engineStats = stats.raw;
   return r;
 }
 

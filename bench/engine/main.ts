@@ -17,7 +17,9 @@ import type { BenchReport, ChildJob, ChildReply, ModeResult } from './results.js
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
 function runChild(job: ChildJob, opts: BenchOptions): Promise<ChildReply> {
-  const execArgv = [...process.execArgv];
+  // The child is TypeScript: under `node --import tsx` it inherits the loader; under another
+  // runner (vitest's forks) it gets tsx alone rather than that runner's own flags.
+  const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv] : ['--import', 'tsx'];
   return new Promise((resolve) => {
     const child = fork(CHILD, [JSON.stringify(job)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let reply: ChildReply | undefined;

@@ -27,6 +27,9 @@ export interface ModeResult {
   /** Reads: how many keys were found (a wrong count is reported as an error, not hidden). */
   found?: number;
   write?: WriteFigures;
+  /** The engine's own counters right after the mode (eau2: stalls, flushes, compactions, block
+   * cache hit rate; classic-level: LevelDB's per-level compaction table), kept verbatim. */
+  engineStats?: unknown;
   /** Problems seen while measuring (wrong result counts, engine errors). */
   errors: string[];
 }
