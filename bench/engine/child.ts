@@ -6,12 +6,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { diskUsage } from '../lib/disk-usage.js';
 import { Probe } from '../lib/process-probes.js';
-import { startModeProfile, type ModeProfiler } from './mode-profiler.js';
 import type { BenchDb, BenchOp, EngineAdapter } from './adapters/adapter.js';
 import { adapterByName } from './adapters/registry.js';
 import { makeKey, makeMissingKey, permutation, sequential, uniform, ValueSource, KEY_SIZE, VALUE_SIZE } from './keys.js';
 import type { ChildJob, ChildReply, ModeResult, WriteFigures } from './results.js';
-import { runAwaited, runConcurrent, runScan, runSync, type LoopResult } from './runner.js';
+import { runAwaited, runConcurrent, runScan, runSync, startModeProfile, type LoopResult, type ModeProfiler } from './runner.js';
 import { BATCH_SIZE, modeLabel, modesFor, workloadByName, type Mode, type Workload } from './workloads.js';
 
 const ENTRY_BYTES = KEY_SIZE + VALUE_SIZE;

@@ -9,9 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { machineInfo } from '../lib/machine.js';
 import { adapterByName } from './adapters/registry.js';
 import { aggregate } from './aggregate.js';
-import { writeCharts } from './charts.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
-import { renderMarkdown, renderText } from './report.js';
+import { renderMarkdown, renderText, writeCharts } from './report.js';
 import type { BenchReport, ChildJob, ChildReply, ModeResult } from './results.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));

@@ -1,15 +1,19 @@
-// Turns aggregated rows into the tables a person reads: throughput with ratios against every peer,
-// latency and resources, write costs, and the issue's targets. The same tables render as plain
-// text for the terminal and as Markdown for report.md and bench/README.md.
+// Turns aggregated rows into what a person reads: tables (throughput with ratios against every
+// peer, latency and resources, write costs, the issue's targets), rendered as plain text for the
+// terminal and as Markdown for report.md and bench/README.md; and SVG charts, one per workload
+// (a group of bars per mode, one bar per engine, ops/s) plus all.svg with every workload stacked.
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatBytes, formatCount, formatMs, formatRatio } from '../lib/format.js';
 import { describeMachine } from '../lib/machine.js';
 import type { Column, Row } from '../lib/table.js';
+import { barChartPanel, stackPanels, type BarChartSpec } from '../lib/svg-chart.js';
 import { renderMarkdownTable, renderTextTable } from '../lib/table.js';
 import { RowIndex } from './aggregate.js';
 import type { AggregateRow, BenchReport } from './results.js';
 import { evaluateTargets } from './targets.js';
-import { WORKLOAD_NAMES, type ModeName } from './workloads.js';
+import { WORKLOAD_NAMES, workloadByName, type ModeName } from './workloads.js';
 
 export interface Table {
   title: string;
@@ -175,4 +179,51 @@ export function renderMarkdown(report: BenchReport): string {
   const parts = [header(report).map((l) => `- ${l}`).join('\n')];
   for (const t of buildTables(report)) parts.push(`### ${t.title}\n\n${renderMarkdownTable(t.columns, t.rows)}`);
   return `${parts.join('\n\n')}\n`;
+}
+
+export function chartSpecs(report: BenchReport): BarChartSpec[] {
+  const engines = report.options.engines.filter((e) => report.rows.some((r) => r.engine === e));
+  const idx = new RowIndex(report.rows);
+  const subject = subjectOf(report);
+  const o = report.options;
+  const specs: BarChartSpec[] = [];
+  for (const workload of WORKLOAD_NAMES) {
+    const rows = report.rows.filter((r) => r.workload === workload);
+    if (rows.length === 0) continue;
+    const modes = MODE_ORDER.filter((m) => rows.some((r) => r.mode === m));
+    specs.push({
+      title: workload,
+      subtitle: `${workloadByName(workload).description}\nnum=${o.num}, median of ${o.runs} run(s); ${describeMachine(report.machine)}`,
+      unit: `operations per second, longer is better; "(${subject} N x)" after a peer's bar = ${subject}'s ops/s / that peer's`,
+      series: engines.map((name) => ({ name })),
+      groups: modes.map((mode) => {
+        const c = rows.find((r) => r.mode === mode)?.concurrency ?? 1;
+        const base = idx.get(subject, workload, mode)?.median.opsPerSec;
+        return {
+          label: mode === 'concurrent' ? `c=${c}` : mode,
+          bars: engines.map((e) => {
+            const v = idx.get(e, workload, mode)?.median.opsPerSec;
+            const rel = v && base && e !== subject ? ` (${subject} ${(base / v).toFixed(2)}x)` : '';
+            return { series: e, value: v ?? null, label: v ? `${formatCount(v)}/s${rel}` : undefined };
+          }),
+        };
+      }),
+    });
+  }
+  return specs;
+}
+
+/** Writes <workload>.svg for each workload and all.svg; returns the paths written. */
+export function writeCharts(report: BenchReport, dir: string): string[] {
+  const specs = chartSpecs(report);
+  const paths: string[] = [];
+  for (const spec of specs) {
+    const path = join(dir, `${spec.title}.svg`);
+    writeFileSync(path, stackPanels([barChartPanel(spec)]));
+    paths.push(path);
+  }
+  const all = join(dir, 'all.svg');
+  writeFileSync(all, stackPanels(specs.map((s) => barChartPanel(s))));
+  paths.push(all);
+  return paths;
 }
