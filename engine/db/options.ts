@@ -24,12 +24,7 @@ export interface EngineOptions {
   targetFileSize?: number;
   /** Largest value accepted by put/batch; larger ones fail with TOO_LARGE. */
   maxValueBytes?: number;
-  /**
-   * Level-0 table counts at which writes are slowed (1 ms per write group) and stopped. RocksDB's
-   * defaults (20, 36) rather than LevelDB's (8, 12): bloom filters keep extra level-0 tables cheap
-   * for reads, and the 1M-entry overwrite benchmark spent a third of its time in 8-table slowdowns
-   * while the compaction worker caught up with bursts it would have absorbed.
-   */
+  /** Level-0 table counts at which writes are slowed (1 ms per write group) and stopped. */
   l0SlowdownTrigger?: number;
   l0StopTrigger?: number;
   /** Immutable memtables allowed to wait for their flush before writes stop. */
@@ -59,8 +54,8 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     levelMultiplier: o.levelMultiplier ?? 10,
     targetFileSize: o.targetFileSize ?? 2 * 1024 * 1024,
     maxValueBytes: o.maxValueBytes ?? 64 * 1024 * 1024,
-    l0SlowdownTrigger: o.l0SlowdownTrigger ?? 20,
-    l0StopTrigger: o.l0StopTrigger ?? 36,
+    l0SlowdownTrigger: o.l0SlowdownTrigger ?? 8,
+    l0StopTrigger: o.l0StopTrigger ?? 12,
     maxImmutableMemtables: o.maxImmutableMemtables ?? 2,
     createIfMissing: o.createIfMissing ?? true,
     errorIfExists: o.errorIfExists ?? false,
