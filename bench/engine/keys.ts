@@ -5,20 +5,13 @@
 // bytes; unlike db_bench (50% compressible) they are incompressible, so LevelDB's Snappy gains
 // nothing and bytes on disk compare the engines' formats, not their compressors.
 
+import { mulberry32 } from '../../engine/util/random.js';
+
 export const KEY_SIZE = 16;
 export const VALUE_SIZE = 100;
 
-/** mulberry32: small, fast, seeded; good enough to shuffle keys and fill a value pool. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator (mulberry32): shuffles keys and fills the value pool reproducibly. */
+export const rng = mulberry32;
 
 /** Key for entry i: 16 ASCII digits. A fresh Buffer per call (from Node's slab allocator, so cheap),
  * because an engine may keep a reference to the key it was given. */

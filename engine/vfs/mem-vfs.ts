@@ -20,6 +20,7 @@
 import * as posix from 'node:path/posix';
 import { Eau2Error, ErrorCode, ioError } from '../util/errors.js';
 import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface MemVfsOptions {
   /** Default for crash(): keep a random prefix of each file's unsynced tail. */
@@ -68,17 +69,6 @@ function norm(p: string): string {
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
-/** mulberry32: a small, well-distributed seeded generator; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class MemVfs implements Vfs {
   private dirs = new Map<string, Dir>();

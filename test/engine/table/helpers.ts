@@ -7,6 +7,7 @@ import { compareBytes } from '../../../engine/util/bytes.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import type { TableBuilderOptions } from '../../../engine/table/table-builder.js';
+import { mulberry32 } from '../../../engine/util/random.js';
 
 /** A read-only file over bytes. readSync returns a copy, as pread would. */
 export class BytesFile implements RandomAccessFile {
@@ -41,17 +42,8 @@ export class BytesFile implements RandomAccessFile {
   }
 }
 
-/** mulberry32: small, fast, deterministic. Returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator (mulberry32). Returns floats in [0, 1). */
+export const rng = mulberry32;
 
 /** Seeds for randomized tests: EAU2_SEED=n reruns one failing seed; the seed is in every test name. */
 export function seeds(defaults: number[]): number[] {

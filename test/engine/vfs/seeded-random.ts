@@ -3,6 +3,7 @@
 //   EAU2_SEED=1234 npx vitest run test/engine/wal
 
 import { onTestFailed } from 'vitest';
+import { mulberry32 } from '../../../engine/util/random.js';
 
 export interface Rng {
   readonly seed: number;
@@ -21,14 +22,7 @@ export function seededRng(seed: number = BASE_SEED): Rng {
   onTestFailed(() => {
     console.error(`test failed with seed ${seed} (replay: EAU2_SEED=${seed})`);
   });
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
   return {
     seed,
