@@ -238,6 +238,37 @@ describe('reads and iterators', () => {
     await db.close();
   });
 
+  test('many concurrent readers and writers still let the event loop turn', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    await db.batch(Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: 'v' })));
+    // 64 loops issue operations back to back; a self-rescheduling setImmediate records the most
+    // operations completed between two turns of the event loop. The engine gives way every ~2 ms,
+    // and all operations in flight must wait for that turn: if only the one that noticed gave way,
+    // the other 63 would chain microtasks until each of them had noticed too (~64x as many).
+    let ops = 0;
+    let sinceTurn = 0;
+    let maxBetweenTurns = 0;
+    let running = true;
+    const spin = () => {
+      maxBetweenTurns = Math.max(maxBetweenTurns, ops - sinceTurn);
+      sinceTurn = ops;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const loop = async (w: number) => {
+      for (let i = 0; i < 1000; i++) {
+        if (w % 2 === 0) await db.get(`k${i % 1000}`);
+        else await db.put(`w${w}-${i % 100}`, 'x');
+        ops++;
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, (_, w) => loop(w)));
+    running = false;
+    expect(ops).toBe(64_000);
+    expect(maxBetweenTurns).toBeLessThan(8000);
+    await db.close();
+  });
+
   test('operations on a closed database fail with NOT_OPEN', async () => {
     const db = await Engine.open('/db', { vfs: new MemVfs() });
     const it = db.iterator();
