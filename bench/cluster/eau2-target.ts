@@ -4,25 +4,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClusterClient } from '../../cluster/index.js';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
+import { freePorts } from '../lib/free-ports.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => res(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 export class Eau2Cluster {
   private constructor(private readonly dir: string, private readonly procs: ChildProcess[], readonly urls: string[], readonly client: ClusterClient) {}

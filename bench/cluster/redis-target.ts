@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
-import { freePorts } from './eau2-target.js';
+import { freePorts } from '../lib/free-ports.js';
 
 /** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
 function procCpuSeconds(pid: number): number {
