@@ -62,7 +62,7 @@ export class Background {
         });
     }
     if (!this.compacting && !this.manual) {
-      const c = this.db.versions.pickCompaction(new Set());
+      const c = this.db.versions.pickCompaction();
       if (c) {
         this.compacting = true;
         this.runCompaction(c)
@@ -226,7 +226,7 @@ export class Background {
       // sitting in it are reclaimed as well.
       for (let level = 0; level <= Math.min(deepest, NUM_LEVELS - 2); level++) {
         for (;;) {
-          const c = this.limitManual(db.versions.compactionForRange(level, begin, end, new Set()));
+          const c = this.limitManual(db.versions.compactionForRange(level, begin, end));
           if (!c) break;
           this.compacting = true;
           try {
@@ -259,7 +259,6 @@ export class Background {
       c.level,
       keep[0]!.smallestUser,
       keep[keep.length - 1]!.largestUser,
-      new Set(),
     );
     return c2;
   }

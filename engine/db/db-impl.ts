@@ -4,7 +4,7 @@
 
 import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
 import { compareBytes } from '../util/bytes.js';
-import { joinPath, type WritableFile } from '../vfs/vfs.js';
+import { joinPath } from '../vfs/vfs.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import { decodeBatch, encodeBatch, forEachEncoded, type Op } from '../batch/write-batch.js';
@@ -47,7 +47,6 @@ export class DbImpl {
   /** Immutable memtables waiting for their flush, oldest first. */
   imms: Memtable[] = [];
   private log!: LogWriter;
-  private logFile!: WritableFile;
   private writers: Writer[] = [];
   private commitScheduled = false;
   private committing = false;
@@ -109,8 +108,7 @@ export class DbImpl {
       const edit = new VersionEdit();
       await this.replayLogs(entries, edit);
       const logNumber = this.versions.newFileNumber();
-      this.logFile = await vfs.openWritable(joinPath(this.dir, logName(logNumber)));
-      this.log = new LogWriter(this.logFile);
+      this.log = new LogWriter(await vfs.openWritable(joinPath(this.dir, logName(logNumber))));
       this.mem = new Memtable(logNumber);
       edit.logNumber = logNumber;
       await this.versions.logAndApply(edit);
@@ -307,7 +305,6 @@ export class DbImpl {
     this.imms.push(this.mem);
     this.mem = new Memtable(num);
     this.log = new LogWriter(file);
-    this.logFile = file;
     await oldLog.close();
     this.bg.maybeSchedule();
   }

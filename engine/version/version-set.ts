@@ -219,7 +219,7 @@ export class VersionSet {
   }
 
   /** The next compaction the current Version needs, or undefined. */
-  pickCompaction(busy: Set<number>): Compaction | undefined {
+  pickCompaction(): Compaction | undefined {
     const v = this.current;
     if (v.compactionScore < 1) return undefined;
     const level = v.compactionLevel;
@@ -233,19 +233,19 @@ export class VersionSet {
       if (!pick) return undefined;
       inputs0 = [pick];
     }
-    return this.setupCompaction(level, inputs0, busy);
+    return this.setupCompaction(level, inputs0);
   }
 
   /** A compaction of `level`'s files overlapping [begin, end] into level + 1 (for compactRange). */
-  compactionForRange(level: number, begin: Uint8Array | undefined, end: Uint8Array | undefined, busy: Set<number>): Compaction | undefined {
+  compactionForRange(level: number, begin: Uint8Array | undefined, end: Uint8Array | undefined): Compaction | undefined {
     const inputs0 = this.current.overlapping(level, begin, end);
     if (inputs0.length === 0) return undefined;
-    const c = this.setupCompaction(level, inputs0, busy);
+    const c = this.setupCompaction(level, inputs0);
     if (c) c.trivialMove = false;
     return c;
   }
 
-  private setupCompaction(level: number, inputs0: FileMeta[], busy: Set<number>): Compaction | undefined {
+  private setupCompaction(level: number, inputs0: FileMeta[]): Compaction | undefined {
     const v = this.current;
     let lo = inputs0[0]!.smallestUser;
     let hi = inputs0[0]!.largestUser;
@@ -261,7 +261,6 @@ export class VersionSet {
       }
     }
     const inputs1 = v.overlapping(level + 1, lo, hi);
-    for (const f of [...inputs0, ...inputs1]) if (busy.has(f.number)) return undefined;
     let bottommost = true;
     let grandparentBytes = 0;
     for (let l = level + 2; l < NUM_LEVELS; l++) {
