@@ -16,6 +16,8 @@ const DOWN_AFTER_MS = 3000;
 export class Coordination {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastSeen = new Map<string, number>();
+  /** A node never heard from is 'unknown' only this early in the coordinator's life, then 'down'. */
+  private readonly startedAt = Date.now();
   private stopped = false;
 
   constructor(private readonly node: NodeServer) {}
@@ -59,7 +61,8 @@ export class Coordination {
       if (n.id === this.node.selfId) n.status = 'up';
       else {
         const seen = this.lastSeen.get(n.id);
-        n.status = seen !== undefined && now - seen < DOWN_AFTER_MS ? 'up' : seen === undefined ? 'unknown' : 'down';
+        const since = seen ?? this.startedAt;
+        n.status = now - since < DOWN_AFTER_MS ? (seen === undefined ? 'unknown' : 'up') : 'down';
       }
     }
   }
