@@ -10,9 +10,8 @@ import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from 
 import type { NodeServer } from './node-server.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
-import { unwrapValue } from './stored-format.js';
+import { isWrappedValue } from './stored-format.js';
 
-const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
 
 export function wireCode(e: unknown): { code: string; message: string } {
   if (e instanceof Eau2Error) return { code: (e.details?.wireCode as string | undefined) ?? e.code, message: e.message };
@@ -21,7 +20,7 @@ export function wireCode(e: unknown): { code: string; message: string } {
 }
 
 export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerConnection): void {
-  node.metrics.peerRequests.inc({ type: TYPE_NAMES.get(msg.type) ?? 'UNKNOWN' });
+  node.metrics.countPeerMessage(msg.type);
   if (msg.type === MsgType.ACK) {
     if (msg.epoch !== node.topology().epoch) return;
     try {
@@ -46,11 +45,7 @@ export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerCo
 }
 
 function checkValue(v: Uint8Array): Uint8Array {
-  try {
-    unwrapValue(v);
-  } catch {
-    throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
-  }
+  if (!isWrappedValue(v)) throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
   return v;
 }
 

@@ -60,8 +60,12 @@ export const LSN_RESYNCING = -1;
 /** An LSN value: 8 bytes big-endian; the single byte 0x00 stands for LSN_RESYNCING. */
 export function encodeLsn(lsn: number): Uint8Array {
   if (lsn === LSN_RESYNCING) return Uint8Array.of(0);
+  // Two u32 halves instead of setBigUint64: a BigInt per write was ~0.5% of a node's CPU under writes.
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(lsn));
+  const hi = Math.floor(lsn / 0x1_0000_0000);
+  const lo = lsn >>> 0;
+  out[0] = hi >>> 24; out[1] = (hi >>> 16) & 0xff; out[2] = (hi >>> 8) & 0xff; out[3] = hi & 0xff;
+  out[4] = lo >>> 24; out[5] = (lo >>> 16) & 0xff; out[6] = (lo >>> 8) & 0xff; out[7] = lo & 0xff;
   return out;
 }
 
@@ -69,7 +73,11 @@ export function decodeLsn(v: Uint8Array | undefined): number {
   if (v === undefined) return 0;
   if (v.length === 1 && v[0] === 0) return LSN_RESYNCING;
   if (v.length !== 8) throw new Eau2Error(ErrorCode.CORRUPTION, `bad stored LSN of ${v.length} bytes`);
-  return Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0));
+  const hi = ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+  const lo = ((v[4]! << 24) | (v[5]! << 16) | (v[6]! << 8) | v[7]!) >>> 0;
+  const lsn = hi * 0x1_0000_0000 + lo;
+  if (!Number.isSafeInteger(lsn)) throw new Eau2Error(ErrorCode.CORRUPTION, `stored LSN ${hi}:${lo} is past 2^53`);
+  return lsn;
 }
 
 export interface ValueMeta {
@@ -121,6 +129,17 @@ export function unwrapValue(stored: Uint8Array): UnwrappedValue {
     }
   }
   throw new Eau2Error(ErrorCode.CORRUPTION, 'stored value has a bad header');
+}
+
+/** True iff `stored` has a well-formed header (as unwrapValue would accept), without allocating for plain values. */
+export function isWrappedValue(stored: Uint8Array): boolean {
+  if (stored.length >= 1 && stored[0] === PLAIN) return true;
+  try {
+    unwrapValue(stored);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Just the value bytes of a stored value (a view). */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../cluster/config.js';
 import { hashKey, murmur3, partitionOf } from '../../cluster/partitioner.js';
 import { placeAll, rolesOf } from '../../cluster/placement.js';
-import { decodeLsn, encodeLsn, LSN_RESYNCING, partitionRange, storedKey, unwrapValue, userKeyOf, wrapValue } from '../../cluster/node/stored-format.js';
+import { decodeLsn, encodeLsn, isWrappedValue, LSN_RESYNCING, partitionRange, storedKey, unwrapValue, userKeyOf, wrapValue } from '../../cluster/node/stored-format.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
@@ -59,11 +59,15 @@ describe('stored layout', () => {
     expect(text(unwrapValue(w).value)).toBe('hi');
     expect([...wrapValue(Buffer.from('x'))]).toEqual([0, 0x78]);
     expect(() => unwrapValue(Uint8Array.of(7))).toThrow();
+    expect([wrapValue(Buffer.from('x')), w, Uint8Array.of(7), Uint8Array.of(), Uint8Array.of(1, 0, 9)].map(isWrappedValue)).toEqual([true, true, false, false, false]);
   });
 
   it('encodes LSNs as 8 bytes big-endian and the resync marker as one zero byte', () => {
     expect([...encodeLsn(258)]).toEqual([0, 0, 0, 0, 0, 0, 1, 2]);
     expect(decodeLsn(encodeLsn(2 ** 40 + 5))).toBe(2 ** 40 + 5);
+    expect([...encodeLsn(2 ** 32 + 0x01020304)]).toEqual([0, 0, 0, 1, 1, 2, 3, 4]);
+    expect(decodeLsn(encodeLsn(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => decodeLsn(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))).toThrow(/2\^53/);
     expect(decodeLsn(encodeLsn(LSN_RESYNCING))).toBe(LSN_RESYNCING);
     expect(decodeLsn(undefined)).toBe(0);
   });
