@@ -25,7 +25,9 @@ export class Eau2Cluster {
     };
     const file = join(dir, 'cluster.json');
     writeFileSync(file, JSON.stringify(config));
-    const procs = config.nodes.map((n) => spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
+    // EAU2_BENCH_CPU_PROF=<dir>: each node writes a V8 CPU profile there when it exits (bench/lib/cpu-profile.ts reads it).
+    const prof = process.env.EAU2_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)] : [];
+    const procs = config.nodes.map((n) => spawn(process.execPath, [...prof, '--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
       cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'],
     }));
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
