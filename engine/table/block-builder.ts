@@ -1,8 +1,11 @@
-// Encodes one data or index block (docs/format.md §5.2): entries in internal-key order, each user
-// key prefix-compressed against the previous entry's, then a fixed32 entry count.
+// Encodes one data or index block (docs/format.md §5.3): entries in internal-key order, each user
+// key prefix-compressed against the previous entry's except at a restart point, where the key is
+// stored whole; then the restart offsets (fixed32 each) and their number (fixed32).
 //
-// No restart points (unlike LevelDB): a block is always decoded whole, once per cache miss (block.ts),
-// and searched in its decoded form, so restart offsets would be bytes on disk that nothing reads.
+// Restart points are what make a block searchable in its raw bytes (block.ts): a reader
+// binary-searches the full keys at the restart points, then scans at most one restart interval.
+// Data blocks restart every 16 entries (LevelDB's default), index blocks at every entry, so an
+// index lookup is a plain binary search.
 //
 // Entry: varint shared | varint unshared | varint valueLength | varint seq | u8 kind
 //        | unshared key bytes | value bytes
@@ -12,17 +15,29 @@ import { putFixed32, putVarint } from '../util/coding.js';
 /** Worst-case bytes of an entry's header: 4 varints of at most 8 bytes each, plus the kind. */
 const MAX_ENTRY_HEADER = 33;
 
+/** Entries per restart interval in data blocks (LevelDB's block_restart_interval). */
+export const DATA_RESTART_INTERVAL = 16;
+
 export class BlockBuilder {
   private buf: Uint8Array;
   private len = 0;
   private count = 0;
+  private readonly restartInterval: number;
+  private restarts = new Uint32Array(64);
+  private numRestarts = 0;
+  /** Entries since the last restart point. */
+  private sinceRestart = 0;
   /** The previous entry's user key, kept as a copy so callers may reuse their buffers. */
   private last: Uint8Array;
   private lastLen = 0;
 
-  constructor(initialCapacity = 4096 + 1024) {
+  constructor(initialCapacity = 4096 + 1024, restartInterval = DATA_RESTART_INTERVAL) {
+    if (!Number.isInteger(restartInterval) || restartInterval < 1) {
+      throw new TypeError(`restartInterval must be a positive integer, got ${restartInterval}`);
+    }
     this.buf = new Uint8Array(initialCapacity);
     this.last = new Uint8Array(64);
+    this.restartInterval = restartInterval;
   }
 
   /** Number of entries added since the last reset(). */
@@ -36,7 +51,7 @@ export class BlockBuilder {
 
   /** Size of the block contents if finish() were called now (without the 5-byte trailer). */
   currentSize(): number {
-    return this.len + 4;
+    return this.len + 4 * this.numRestarts + 4;
   }
 
   /** The user key of the last entry added (a view, valid until the next add or reset). */
@@ -47,9 +62,19 @@ export class BlockBuilder {
   /** REQUIRES: (userKey, seq, kind) sorts after the previous entry in internal order (checked by TableBuilder). */
   add(userKey: Uint8Array, seq: number, kind: number, value: Uint8Array): void {
     const last = this.last;
-    const max = this.lastLen < userKey.length ? this.lastLen : userKey.length;
     let shared = 0;
-    while (shared < max && last[shared] === userKey[shared]) shared++;
+    if (this.sinceRestart === this.restartInterval || this.count === 0) {
+      if (this.numRestarts === this.restarts.length) {
+        const grown = new Uint32Array(this.restarts.length * 2);
+        grown.set(this.restarts);
+        this.restarts = grown;
+      }
+      this.restarts[this.numRestarts++] = this.len;
+      this.sinceRestart = 0;
+    } else {
+      const max = this.lastLen < userKey.length ? this.lastLen : userKey.length;
+      while (shared < max && last[shared] === userKey[shared]) shared++;
+    }
     const unshared = userKey.length - shared;
 
     this.ensure(MAX_ENTRY_HEADER + unshared + value.length);
@@ -66,6 +91,7 @@ export class BlockBuilder {
     buf.set(value, at);
     this.len = at + value.length;
     this.count++;
+    this.sinceRestart++;
 
     let keep = this.last;
     if (userKey.length > keep.length) {
@@ -77,24 +103,30 @@ export class BlockBuilder {
     this.lastLen = userKey.length;
   }
 
-  /** Appends the entry count and returns the block contents, a view valid until reset(). */
+  /** Appends the restart array and its length; returns the block contents, a view valid until reset(). */
   finish(): Uint8Array {
-    this.ensure(4);
-    putFixed32(this.buf, this.len, this.count);
-    return this.buf.subarray(0, this.len + 4);
+    const n = this.numRestarts;
+    this.ensure(4 * n + 4);
+    let at = this.len;
+    for (let r = 0; r < n; r++, at += 4) putFixed32(this.buf, at, this.restarts[r]!);
+    putFixed32(this.buf, at, n);
+    return this.buf.subarray(0, at + 4);
   }
 
   reset(): void {
     this.len = 0;
     this.count = 0;
     this.lastLen = 0;
+    this.numRestarts = 0;
+    this.sinceRestart = 0;
   }
 
   private ensure(extra: number): void {
-    // +4 so that finish() never needs to grow.
-    if (this.len + extra + 4 <= this.buf.length) return;
+    // Room for the restart array too, so that finish() rarely needs to grow.
+    const need = this.len + extra + 4 * this.numRestarts + 8;
+    if (need <= this.buf.length) return;
     let cap = this.buf.length * 2;
-    while (cap < this.len + extra + 4) cap *= 2;
+    while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;

@@ -1,48 +1,45 @@
-// A decoded data or index block: what the block cache holds. Decoding (once per cache miss) turns
-// the prefix-compressed entries of docs/format.md §5.2 into flat arrays, so that a lookup is a binary
-// search that compares bytes in place and a step is an index increment:
-//   keys    one buffer holding every full user key back to back, keyOff[i]..keyOff[i+1] is entry i
-//   seqs    Float64Array (sequences reach 2^53), kinds Uint8Array
-//   vals    Uint32Array of [start, end) pairs into the block's own bytes (values are never copied)
-// Every length and varint is bounds-checked while decoding: a block that passed its CRC but is still
-// malformed (a writer bug, or a collision) is CORRUPTION, never an out-of-range read or a wrong value.
+// A data or index block as the block cache holds it: the verified raw contents (docs/format.md §5.3),
+// one Uint8Array per block, searched and iterated in place. Nothing is decoded up front:
+//   - a lookup binary-searches the full keys stored at the restart points, then scans one restart
+//     interval (at most 16 entries), comparing the target against the key bytes where they lie;
+//   - a BlockCursor steps through entries, rebuilding each key from the previous one's prefix.
+// Raw bytes instead of decoded arrays because a cache miss then costs a read and a CRC only (decoding a
+// whole 4 KiB block to find one key was ~15 us, half of a miss), the cache holds ~25% more blocks in
+// the same bytes, and a cache of millions of bytes in one array per block is cheap for the GC.
+//
+// The CRC is checked before a block gets here (table-reader.ts), but every length and varint is
+// still bounds-checked as it is read: a block that passed its CRC yet is malformed (a writer bug) is
+// CORRUPTION naming the file and block offset, never an out-of-range read or a wrong value.
 
 import { compareBytes } from '../util/bytes.js';
-import { getFixed32 } from '../util/coding.js';
 import { corruption } from '../util/errors.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 
-/** Smallest possible encoded entry: four 1-byte varints and the kind byte. */
-const MIN_ENTRY = 5;
-/** Approximate fixed cost of the object and its typed-array headers, charged to the cache. */
-const OBJECT_OVERHEAD = 400;
-
-// Decoder cursor, module-level so the varint reader returns a plain number without allocating.
-let cursor = 0;
-// Common prefix of the last search's target and the key it stopped at (Block.find).
-let searchLcp = 0;
-
-// Decoding scratch, reused by every decode on this thread and copied out at the end.
-let scratchSeqs = new Float64Array(256);
-let scratchKeyOff = new Uint32Array(257);
-let scratchVals = new Uint32Array(512);
-let scratchKinds = new Uint8Array(256);
-let scratchKeys = new Uint8Array(16384);
-
-function growScratch(count: number): void {
-  let n = scratchSeqs.length;
-  while (n < count) n *= 2;
-  scratchSeqs = new Float64Array(n);
-  scratchKeyOff = new Uint32Array(n + 1);
-  scratchVals = new Uint32Array(2 * n);
-  scratchKinds = new Uint8Array(n);
-}
-
-/** Block.find results. */
+/** Block.find results (an entry offset is >= 0). */
 export const NOT_HERE = -1;
 export const PAST_END = -2;
 
-/** Reads a varint at `cursor` below `limit`; returns -1 if it runs past `limit` or exceeds 8 bytes. */
+/** Approximate fixed cost of a Block object and its array's header, charged to the cache. */
+const OBJECT_OVERHEAD = 160;
+
+/** What Block.find found: module-level so that a lookup returns a number and allocates nothing. */
+export const found = { kind: 0, seq: 0, valueAt: 0, valueEnd: 0 };
+
+// The entry last parsed by parseEntry. Module-level for the same reason.
+let eShared = 0;
+let eUnshared = 0;
+/** Offset of the entry's unshared key bytes. */
+let eKeyAt = 0;
+let eValueAt = 0;
+/** Offset of the next entry. */
+let eNext = 0;
+let eSeq = 0;
+let eKind = 0;
+// Common prefix of the target and the key of the last compare.
+let cmpLcp = 0;
+let cursor = 0;
+
+/** Reads a varint at `cursor` below `limit`; -1 if it runs past `limit` or exceeds 8 bytes. */
 function readVarint(buf: Uint8Array, limit: number): number {
   let p = cursor;
   if (p >= limit) return -1;
@@ -66,208 +63,419 @@ function readVarint(buf: Uint8Array, limit: number): number {
   return -1;
 }
 
-// Common prefix of the target and the entry of the last compareEntry call.
-let entryLcp = 0;
+/** Parses the entry at `p` into the e* variables; throws CORRUPTION if it is malformed. */
+function parseEntry(b: Block, p: number): void {
+  const data = b.data;
+  const limit = b.limit;
+  let shared: number;
+  let unshared: number;
+  let valueLen: number;
+  if (p + 3 <= limit && (data[p]! | data[p + 1]! | data[p + 2]!) < 0x80) {
+    // The common case: shared, unshared and value length each fit one byte.
+    shared = data[p]!;
+    unshared = data[p + 1]!;
+    valueLen = data[p + 2]!;
+    cursor = p + 3;
+  } else {
+    cursor = p;
+    shared = readVarint(data, limit);
+    unshared = readVarint(data, limit);
+    valueLen = readVarint(data, limit);
+    if (shared < 0 || unshared < 0 || valueLen < 0) throw b.malformed(`entry at ${p}: header runs past the entries`);
+  }
+  const seq = readVarint(data, limit);
+  if (seq < 0) throw b.malformed(`entry at ${p}: header runs past the entries`);
+  if (seq > MAX_SEQUENCE) throw b.malformed(`entry at ${p}: sequence ${seq} out of range`);
+  let q = cursor;
+  if (q >= limit) throw b.malformed(`entry at ${p}: kind runs past the entries`);
+  const kind = data[q++]!;
+  if (kind > 1) throw b.malformed(`entry at ${p}: unknown kind ${kind}`);
+  if (unshared > limit - q || valueLen > limit - q - unshared) throw b.malformed(`entry at ${p} runs past the entries`);
+  eShared = shared;
+  eUnshared = unshared;
+  eKeyAt = q;
+  eValueAt = q + unshared;
+  eNext = q + unshared + valueLen;
+  eSeq = seq;
+  eKind = kind;
+}
 
 /**
- * Compares entry i with (userKey, seq) in internal order, starting at byte `from` (REQUIRES: the first
- * `from` bytes are known equal). Negative: entry i sorts first. Sets entryLcp.
+ * Compares the parsed entry, whose user key is data[base + j] for j in [0, keyLen), with
+ * (userKey, seq) in internal order, from byte `from` on (REQUIRES: the first `from` bytes are equal).
+ * Negative: the entry sorts first. Sets cmpLcp.
  */
-function compareEntry(
-  keys: Uint8Array,
-  off: Uint32Array,
-  seqs: Float64Array,
-  i: number,
-  userKey: Uint8Array,
-  seq: number,
-  from: number,
-): number {
-  const s = off[i]!;
-  const len = off[i + 1]! - s;
+function compareParsed(data: Uint8Array, base: number, keyLen: number, userKey: Uint8Array, seq: number, from: number): number {
   const klen = userKey.length;
-  const n = len < klen ? len : klen;
+  const n = keyLen < klen ? keyLen : klen;
   let j = from;
-  while (j < n && keys[s + j] === userKey[j]) j++;
-  entryLcp = j;
-  if (j < n) return keys[s + j]! - userKey[j]!;
-  if (len !== klen) return len - klen;
-  return seq - seqs[i]!;
+  while (j < n && data[base + j] === userKey[j]) j++;
+  cmpLcp = j;
+  if (j < n) return data[base + j]! - userKey[j]!;
+  if (keyLen !== klen) return keyLen - klen;
+  return seq - eSeq;
 }
 
 export class Block {
-  /** Number of entries (>= 1). */
-  readonly count: number;
-  /** The block contents; values are views of it. */
+  /** The block contents: entries, restart array, restart count. */
   readonly data: Uint8Array;
-  readonly keys: Uint8Array;
-  readonly keyOff: Uint32Array;
-  readonly seqs: Float64Array;
-  readonly kinds: Uint8Array;
-  readonly vals: Uint32Array;
+  /** End of the entries = offset of the restart array. */
+  readonly limit: number;
+  /** Number of restart points (>= 1); for an index block, the number of entries. */
+  readonly restarts: number;
+  readonly path: string;
+  /** File offset of the block, for errors. */
+  readonly offset: number;
+  readonly what: string;
   /** Approximate bytes of memory this block holds, for the cache's byte bound. */
   readonly charge: number;
 
-  private constructor(data: Uint8Array, count: number, keysLen: number) {
-    // One allocation for all the arrays: typed-array allocation dominated decoding when each array
-    // had its own buffer (measured: 5 allocations ~3-6 us of a 7-9 us decode of a 4 KiB block).
-    // Layout (every view aligned): seqs f64[n] | keyOff u32[n+1] | vals u32[2n] | kinds u8[n] | keys.
-    const n = count;
-    const buf = new ArrayBuffer(21 * n + 4 + keysLen);
+  private constructor(data: Uint8Array, limit: number, restarts: number, path: string, offset: number, what: string) {
     this.data = data;
-    this.count = n;
-    this.seqs = new Float64Array(buf, 0, n);
-    this.keyOff = new Uint32Array(buf, 8 * n, n + 1);
-    this.vals = new Uint32Array(buf, 12 * n + 4, 2 * n);
-    this.kinds = new Uint8Array(buf, 20 * n + 4, n);
-    this.keys = new Uint8Array(buf, 21 * n + 4, keysLen);
-    this.seqs.set(scratchSeqs.subarray(0, n));
-    this.keyOff.set(scratchKeyOff.subarray(0, n + 1));
-    this.vals.set(scratchVals.subarray(0, 2 * n));
-    this.kinds.set(scratchKinds.subarray(0, n));
-    this.keys.set(scratchKeys.subarray(0, keysLen));
-    this.charge = data.length + buf.byteLength + OBJECT_OVERHEAD;
+    this.limit = limit;
+    this.restarts = restarts;
+    this.path = path;
+    this.offset = offset;
+    this.what = what;
+    // A view of a larger buffer keeps the whole buffer alive: charge what is really held.
+    this.charge = data.buffer.byteLength + OBJECT_OVERHEAD;
   }
 
   /**
-   * Decodes block contents (CRC already verified). `path` and `offset` name the block in errors.
-   * Throws CORRUPTION if the contents are not a well-formed block.
+   * Wraps verified block contents. Checks the restart array (the first restart at 0, offsets
+   * strictly ascending inside the entries); entries are checked as they are read.
+   * Throws CORRUPTION naming `path` and `offset` if the contents are not a well-formed block.
    */
-  static decode(data: Uint8Array, path: string, offset: number, what = 'data'): Block {
+  static open(data: Uint8Array, path: string, offset: number, what = 'data'): Block {
     const bad = (why: string): Error => corruption(path, offset, `malformed ${what} block: ${why}`);
-    if (data.length < 4 + MIN_ENTRY) throw bad(`${data.length} bytes is too short`);
-    const limit = data.length - 4;
-    const count = getFixed32(data, limit);
-    if (count < 1 || count > Math.floor(limit / MIN_ENTRY)) throw bad(`entry count ${count} does not fit`);
-
-    // Decode into reused scratch arrays (synchronous, so one set per thread is enough), then copy
-    // into one exact-size buffer in the constructor.
-    if (scratchSeqs.length < count) growScratch(count);
-    const keyOff = scratchKeyOff;
-    const seqs = scratchSeqs;
-    const kinds = scratchKinds;
-    const vals = scratchVals;
-    let keys = scratchKeys;
-    let keysLen = 0;
-    let prevLen = 0;
-    cursor = 0;
-    for (let i = 0; i < count; i++) {
-      const shared = readVarint(data, limit);
-      const unshared = readVarint(data, limit);
-      const valueLen = readVarint(data, limit);
-      const seq = readVarint(data, limit);
-      if (seq < 0 || valueLen < 0 || unshared < 0 || shared < 0) throw bad(`entry ${i} header runs past the end`);
-      if (shared > prevLen) throw bad(`entry ${i} shares ${shared} bytes of a ${prevLen}-byte key`);
-      if (seq > MAX_SEQUENCE) throw bad(`entry ${i} sequence ${seq} out of range`);
-      let p = cursor;
-      if (p >= limit) throw bad(`entry ${i} kind runs past the end`);
-      const kind = data[p++]!;
-      if (kind > 1) throw bad(`entry ${i} has unknown kind ${kind}`);
-      if (unshared > limit - p || valueLen > limit - p - unshared) throw bad(`entry ${i} runs past the end`);
-      const keyLen = shared + unshared;
-      if (keysLen + keyLen > keys.length) {
-        // Full keys can exceed the block size when long prefixes are shared; grow by doubling.
-        let cap = keys.length * 2;
-        while (cap < keysLen + keyLen) cap *= 2;
-        const grown = new Uint8Array(cap);
-        grown.set(keys.subarray(0, keysLen));
-        keys = scratchKeys = grown;
-      }
-      const start = keysLen;
-      // Copy the shared prefix from the previous key, then the new suffix. Byte loops: keys are
-      // short, and copyWithin/set(subarray) cost a call and a view per entry.
-      const from = start - prevLen;
-      for (let j = 0; j < shared; j++) keys[start + j] = keys[from + j]!;
-      for (let j = 0; j < unshared; j++) keys[start + shared + j] = data[p + j]!;
-      keysLen = start + keyLen;
-      keyOff[i] = start;
-      p += unshared;
-      seqs[i] = seq;
-      kinds[i] = kind;
-      vals[2 * i] = p;
-      vals[2 * i + 1] = p + valueLen;
-      cursor = p + valueLen;
-      prevLen = keyLen;
+    const len = data.length;
+    if (len < 8) throw bad(`${len} bytes is too short`);
+    const n = getU32(data, len - 4);
+    if (n < 1 || n > (len - 4) / 4) throw bad(`restart count ${n} does not fit`);
+    const limit = len - 4 - 4 * n;
+    let prev = -1;
+    for (let r = 0; r < n; r++) {
+      const at = getU32(data, limit + 4 * r);
+      if ((r === 0 && at !== 0) || at <= prev || at >= limit) throw bad(`restart ${r} at ${at} is out of order or outside the entries`);
+      prev = at;
     }
-    keyOff[count] = keysLen;
-    if (cursor !== limit) throw bad(`${limit - cursor} bytes left after ${count} entries`);
-    return new Block(data, count, keysLen);
+    return new Block(data, limit, n, path, offset, what);
   }
 
-  /** Compares entry i's user key with `userKey` (unsigned bytes). */
-  compareUserKey(i: number, userKey: Uint8Array): number {
-    return compareBytes(this.keys, userKey, this.keyOff[i]!, this.keyOff[i + 1]!);
+  /** The CORRUPTION error for this block. */
+  malformed(why: string): Error {
+    return corruption(this.path, this.offset, `malformed ${this.what} block: ${why}`);
   }
 
-  /** Index of the first entry >= (userKey, seq) in internal order (seq descending); count if none. */
-  seek(userKey: Uint8Array, seq: number): number {
-    return this.search(userKey, seq, false);
-  }
-
-  /** Index of the last entry <= (userKey, seq) in internal order; -1 if none. */
-  seekForPrev(userKey: Uint8Array, seq: number): number {
-    return this.search(userKey, seq, true) - 1;
+  /** Offset of restart point r. REQUIRES: 0 <= r < restarts. */
+  restartAt(r: number): number {
+    return getU32(this.data, this.limit + 4 * r);
   }
 
   /**
-   * For a get: the index of the first entry >= (userKey, seq) if it has `userKey`; NOT_HERE if that
-   * entry has another user key; PAST_END if every entry is < (userKey, seq).
+   * For a get: the offset of the first entry >= (userKey, seq) if it has `userKey` (its kind, seq
+   * and value bounds are then in `found`); NOT_HERE if that entry has another user key; PAST_END if
+   * every entry is < (userKey, seq).
    */
   find(userKey: Uint8Array, seq: number): number {
-    const i = this.search(userKey, seq, false);
-    if (i === this.count) return PAST_END;
-    // searchLcp is the common prefix of userKey and entry i's key (set whenever hi moved to i).
-    return searchLcp === userKey.length && this.keyOff[i + 1]! - this.keyOff[i]! === searchLcp ? i : NOT_HERE;
+    const p = this.scan(userKey, seq, false);
+    if (p === PAST_END) return PAST_END;
+    if (!scanEqual) return NOT_HERE;
+    found.kind = eKind;
+    found.seq = eSeq;
+    found.valueAt = eValueAt;
+    found.valueEnd = eNext;
+    return p;
+  }
+
+  /** The first restart point whose entry is >= (userKey, seq); `restarts` if none. For an index block, an entry number. */
+  seekRestart(userKey: Uint8Array, seq: number): number {
+    return this.lastRestartBefore(userKey, seq, false) + 1;
+  }
+
+  /** Value bounds of the entry at restart r into `out` (for index blocks: entry r's block handle). */
+  restartValue(r: number, out: { valueAt: number; valueEnd: number; next: number }): void {
+    parseEntry(this, this.restartAt(r));
+    if (eShared !== 0) throw this.malformed(`restart ${r} shares a prefix`);
+    out.valueAt = eValueAt;
+    out.valueEnd = eNext;
+    out.next = eNext;
+  }
+
+  /** The user key of the entry at restart r (a copy). */
+  restartKey(r: number): Uint8Array {
+    parseEntry(this, this.restartAt(r));
+    return this.data.slice(eKeyAt, eValueAt);
   }
 
   /**
-   * Binary search for the first entry > target (`after`) or >= target. Hand-written rather than
-   * compareBytes per probe: every key between two sorted bounds shares the prefix that both bounds
-   * share with the target, so a probe starts comparing after it. The first and last keys are compared
-   * first to seed those prefixes, so that keys with a long common prefix (partition tags, padded
-   * numbers) cost a few bytes per probe, not the whole prefix each time. Measured on a cached
-   * 200k-key table (13-byte keys sharing ~10 bytes, 5253 blocks; CPU ns per search, loaded machine):
-   * index 374 (compareBytes per probe) -> 246 (prefix skip) -> 211 (seeded); data block 257 -> 207
-   * -> 190. A plain Float64Array binary search over 5253 numbers costs ~140 ns here (branch misses),
-   * so what is left is mostly the search itself.
+   * The largest restart point whose entry is < (userKey, seq) (<= if `after`), -1 if none; its
+   * common prefix with the target in restartLcp. Keys between two probed bounds share the prefix
+   * both bounds share with the target, so a probe compares from there.
    */
-  private search(userKey: Uint8Array, seq: number, after: boolean): number {
-    const keys = this.keys;
-    const off = this.keyOff;
-    const seqs = this.seqs;
-    const last = this.count - 1;
-    let c = compareEntry(keys, off, seqs, 0, userKey, seq, 0);
-    if (c > 0 || (c === 0 && !after)) {
-      searchLcp = entryLcp;
-      return 0;
-    }
-    let llcp = entryLcp; // common prefix of the target and the key at lo - 1
-    c = compareEntry(keys, off, seqs, last, userKey, seq, 0);
-    if (c < 0 || (c === 0 && after)) return last + 1;
-    let rlcp = entryLcp; // common prefix of the target and the key at hi
-    let lo = 1;
-    let hi = last;
-    while (lo < hi) {
+  lastRestartBefore(userKey: Uint8Array, seq: number, after: boolean): number {
+    const data = this.data;
+    let lo = 0;
+    let hi = this.restarts - 1;
+    let ans = -1;
+    let llcp = 0;
+    let rlcp = 0;
+    while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      c = compareEntry(keys, off, seqs, mid, userKey, seq, llcp < rlcp ? llcp : rlcp);
+      parseEntry(this, this.restartAt(mid));
+      if (eShared !== 0) throw this.malformed(`restart ${mid} shares a prefix`);
+      const c = compareParsed(data, eKeyAt, eUnshared, userKey, seq, llcp < rlcp ? llcp : rlcp);
       if (c < 0 || (c === 0 && after)) {
+        ans = mid;
         lo = mid + 1;
-        llcp = entryLcp;
+        llcp = cmpLcp;
       } else {
-        hi = mid;
-        rlcp = entryLcp;
+        hi = mid - 1;
+        rlcp = cmpLcp;
       }
     }
-    searchLcp = rlcp;
-    return lo;
+    restartLcp = llcp;
+    return ans;
   }
 
-  /** Entry i's user key, a view of the decoded keys. */
-  userKey(i: number): Uint8Array {
-    return this.keys.subarray(this.keyOff[i]!, this.keyOff[i + 1]!);
+  /**
+   * Offset of the first entry > (userKey, seq) if `after`, else >= it; PAST_END if none. The entry
+   * is left parsed (e* variables) and scanEqual says whether its user key equals `userKey`.
+   * Within an interval an entry's key is compared without being rebuilt: with L the common prefix
+   * of the previous key (< target) and the target, an entry sharing fewer than L bytes with the
+   * previous key is > target, one sharing more is < target, and only one sharing exactly L bytes
+   * needs its own bytes compared from L on.
+   */
+  private scan(userKey: Uint8Array, seq: number, after: boolean): number {
+    const data = this.data;
+    const limit = this.limit;
+    const klen = userKey.length;
+    const r = this.lastRestartBefore(userKey, seq, after);
+    let p: number;
+    let less: boolean; // the previous entry is known to sort before the target
+    let lcp = 0; // its common prefix with the target
+    let prevLen = 0;
+    if (r < 0) {
+      p = 0;
+      less = false;
+    } else {
+      // Restart r sorts before the target (the search compared it): step over it.
+      p = this.restartAt(r);
+      parseEntry(this, p);
+      prevLen = eUnshared;
+      lcp = restartLcp;
+      less = true;
+      p = eNext;
+    }
+    while (p < limit) {
+      parseEntry(this, p);
+      const shared = eShared;
+      if (shared > prevLen) throw this.malformed(`entry at ${p} shares ${shared} bytes of a ${prevLen}-byte key`);
+      const keyLen = shared + eUnshared;
+      let c: number;
+      if (!less || shared === 0) {
+        c = compareParsed(data, eKeyAt, keyLen, userKey, seq, 0);
+      } else if (shared < lcp) {
+        c = 1;
+        cmpLcp = shared;
+      } else if (shared > lcp) {
+        c = -1;
+        cmpLcp = lcp;
+      } else {
+        c = compareParsed(data, eKeyAt - shared, keyLen, userKey, seq, lcp);
+      }
+      if (c > 0 || (c === 0 && !after)) {
+        scanEqual = cmpLcp === klen && keyLen === klen;
+        return p;
+      }
+      less = true;
+      lcp = cmpLcp;
+      prevLen = keyLen;
+      p = eNext;
+    }
+    if (p !== limit) throw this.malformed(`entries overrun the restart array`);
+    return PAST_END;
+  }
+}
+
+let restartLcp = 0;
+let scanEqual = false;
+
+function getU32(buf: Uint8Array, off: number): number {
+  return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+}
+
+/**
+ * Steps through one block's entries in either direction. Forward, each key is rebuilt in place from
+ * the previous one; backward, one restart interval is rebuilt at a time and its entries are kept in
+ * a small stack, so a reverse scan reads each entry once (LevelDB rescans the interval per step).
+ * key() returns a copy that stays valid: callers keep keys across steps (db-iterator.ts).
+ */
+export class BlockCursor {
+  private block: Block | undefined;
+  private data: Uint8Array = new Uint8Array(0);
+  private limit = 0;
+  /** Offset of the current entry; -1 before the first, `limit` past the last. */
+  private cur = -1;
+  private nextAt = 0;
+  private keyBuf = new Uint8Array(64);
+  private keyLen = 0;
+  private keyCopy: Uint8Array | undefined;
+  private curSeq = 0;
+  private curKind = 0;
+  private valueAt = 0;
+  private valueEnd = 0;
+  // Entries before `cur` in its restart interval, oldest first, with their keys rebuilt.
+  private stackOffs: number[] = [];
+  private stackKeys: Uint8Array[] = [];
+  private stackLen = 0;
+
+  /** Positions on nothing in `block`. */
+  reset(block: Block): void {
+    this.block = block;
+    this.data = block.data;
+    this.limit = block.limit;
+    this.cur = -1;
+    this.stackLen = 0;
+    this.keyLen = 0;
+    this.keyCopy = undefined;
   }
 
-  /** Entry i's value, a view of the block's bytes. */
-  value(i: number): Uint8Array {
-    return this.data.subarray(this.vals[2 * i]!, this.vals[2 * i + 1]!);
+  valid(): boolean {
+    return this.cur >= 0 && this.cur < this.limit;
+  }
+
+  seekToFirst(): void {
+    this.stackLen = 0;
+    this.keyLen = 0;
+    this.step(0);
+  }
+
+  seekToLast(): void {
+    this.stackLen = 0;
+    this.cur = this.limit;
+    this.prev();
+  }
+
+  /** First entry > (userKey, seq) if `after`, else >= it; invalid (past the end) if none. */
+  seek(userKey: Uint8Array, seq: number, after = false): void {
+    const b = this.block!;
+    this.stackLen = 0;
+    const r = b.lastRestartBefore(userKey, seq, after);
+    this.keyLen = 0;
+    this.step(r < 0 ? 0 : b.restartAt(r));
+    while (this.cur < this.limit) {
+      const c = compareBytes(this.keyBuf, userKey, 0, this.keyLen) || seq - this.curSeq;
+      if (c > 0 || (c === 0 && !after)) return;
+      this.next();
+    }
+  }
+
+  /** Last entry <= (userKey, seq); invalid (before the start) if none. */
+  seekForPrev(userKey: Uint8Array, seq: number): void {
+    this.seek(userKey, seq, true);
+    this.prev();
+  }
+
+  /** REQUIRES: valid(). */
+  next(): void {
+    this.stackLen = 0;
+    if (this.nextAt >= this.limit) {
+      this.cur = this.limit;
+      this.keyCopy = undefined;
+      return;
+    }
+    this.step(this.nextAt);
+  }
+
+  /** REQUIRES: valid(), or past the end (then it moves to the last entry). */
+  prev(): void {
+    if (this.stackLen === 0 && !this.fillStack()) {
+      this.cur = -1;
+      this.keyCopy = undefined;
+      return;
+    }
+    const i = --this.stackLen;
+    const p = this.stackOffs[i]!;
+    const key = this.stackKeys[i]!;
+    parseEntry(this.block!, p);
+    if (key.length > this.keyBuf.length) this.keyBuf = new Uint8Array(key.length * 2);
+    this.keyBuf.set(key);
+    this.keyLen = key.length;
+    this.keyCopy = key;
+    this.setCurrent(p);
+  }
+
+  key(): Uint8Array {
+    return (this.keyCopy ??= this.keyBuf.slice(0, this.keyLen));
+  }
+
+  seq(): number {
+    return this.curSeq;
+  }
+
+  kind(): number {
+    return this.curKind;
+  }
+
+  value(): Uint8Array {
+    return this.data.subarray(this.valueAt, this.valueEnd);
+  }
+
+  /** Parses the entry at p, rebuilding its key on top of the key in keyBuf, and makes it current. */
+  private step(p: number): void {
+    parseEntry(this.block!, p);
+    const shared = eShared;
+    if (shared > this.keyLen) throw this.block!.malformed(`entry at ${p} shares ${shared} bytes of a ${this.keyLen}-byte key`);
+    const keyLen = shared + eUnshared;
+    let kb = this.keyBuf;
+    if (keyLen > kb.length) {
+      const grown = new Uint8Array(Math.max(keyLen, kb.length * 2));
+      grown.set(kb.subarray(0, shared));
+      kb = this.keyBuf = grown;
+    }
+    const data = this.data;
+    const from = eKeyAt - shared;
+    for (let j = shared; j < keyLen; j++) kb[j] = data[from + j]!;
+    this.keyLen = keyLen;
+    this.keyCopy = undefined;
+    this.setCurrent(p);
+  }
+
+  private setCurrent(p: number): void {
+    this.cur = p;
+    this.nextAt = eNext;
+    this.curSeq = eSeq;
+    this.curKind = eKind;
+    this.valueAt = eValueAt;
+    this.valueEnd = eNext;
+  }
+
+  /** Rebuilds the entries of the restart interval before `cur` into the stack; false if cur is the first entry. */
+  private fillStack(): boolean {
+    const b = this.block!;
+    const end = this.cur;
+    if (end <= 0) return false;
+    // The last restart point before `end`.
+    let lo = 0;
+    let hi = b.restarts - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (b.restartAt(mid) < end) lo = mid;
+      else hi = mid - 1;
+    }
+    let p = b.restartAt(lo);
+    this.keyLen = 0;
+    let n = 0;
+    while (p < end) {
+      this.step(p);
+      this.stackOffs[n] = p;
+      this.stackKeys[n] = this.keyBuf.slice(0, this.keyLen);
+      n++;
+      p = eNext;
+    }
+    if (p !== end) throw b.malformed(`entry at ${this.stackOffs[n - 1]} overruns the entry at ${end}`);
+    this.stackLen = n;
+    return true;
   }
 }

@@ -8,7 +8,7 @@ import { getFixed32, getFixed64, putFixed32, putFixed64 } from '../util/coding.j
 import { corruption, Eau2Error, ErrorCode } from '../util/errors.js';
 
 /** The table format this code writes, and the newest it reads. History: docs/format.md §5.9. */
-export const TABLE_FORMAT_VERSION = 1;
+export const TABLE_FORMAT_VERSION = 2;
 
 /** The last 8 bytes of every table: "EAU2TBL\x1a", i.e. fixed64 0x1a4c425432554145. */
 export const TABLE_MAGIC: Uint8Array = Uint8Array.of(0x45, 0x41, 0x55, 0x32, 0x54, 0x42, 0x4c, 0x1a);
@@ -109,6 +109,15 @@ export function decodeFooter(buf: Uint8Array, fileSize: number, path: string): F
     );
   }
   if (version < 1) throw corruption(path, at + FOOTER_VERSION_AT, `invalid table format version ${version}`);
+  if (version < TABLE_FORMAT_VERSION) {
+    // Pre-release: no user data exists in older formats, so there is no reader for them.
+    throw new Eau2Error(
+      ErrorCode.INVALID,
+      `${path}: table format version ${version} is older than this build of eau2 reads (${TABLE_FORMAT_VERSION}); ` +
+        'tables written before format 2 (data blocks without restart points) must be rebuilt',
+      { details: { file: path, version, supported: TABLE_FORMAT_VERSION } },
+    );
+  }
   const handles: BlockHandle[] = [];
   for (let i = 0; i < 3; i++) {
     const h = { offset: getFixed64(buf, i * 16), size: getFixed64(buf, i * 16 + 8) };

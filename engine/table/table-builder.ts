@@ -31,7 +31,8 @@ export class TableBuilder {
   private readonly blockSize: number;
   private readonly bitsPerKey: number;
   private readonly block: BlockBuilder;
-  private readonly index = new BlockBuilder(1024);
+  /** One restart per entry: an index lookup is a binary search over full separators. */
+  private readonly index = new BlockBuilder(1024, 1);
   private readonly chunks: Uint8Array[] = [];
   private offset = 0;
   /** Handle of the last finished data block, whose index entry waits for the next key. */

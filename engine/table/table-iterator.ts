@@ -1,17 +1,20 @@
-// The two-level iterator over one table: the decoded index block says which data block holds a
-// position, the data block (through the cache) holds the entries. Implements every method of
-// InternalIterator (engine/format/iterator.ts), backwards as well as forwards.
+// The two-level iterator over one table: the index block says which data block holds a position,
+// a BlockCursor (block.ts) steps through that block's raw entries, served by the block cache.
+// Implements every method of InternalIterator (engine/format/iterator.ts), backwards as well as forwards.
 //
 // seek / seekForPrev compare (user key, seq) only: seek lands on the first entry with
 // (key, seq) >= the target, seekForPrev on the last with (key, seq) <= it, whatever its kind
 // (TableBuilder refuses two entries with the same user key and sequence, so kind never decides).
 
 import type { InternalIterator } from '../format/iterator.js';
+import { BlockCursor } from './block.js';
 import type { Block } from './block.js';
 
 /** What the iterator needs from TableReader (kept narrow to avoid an import cycle). */
 export interface TableBlocks {
-  readonly index: Block;
+  readonly blockCount: number;
+  /** The first block whose separator is >= (userKey, seq); blockCount if none. */
+  seekBlock(userKey: Uint8Array, seq: number): number;
   dataBlock(bi: number, fillCache: boolean): Block;
 }
 
@@ -20,10 +23,8 @@ export class TableIterator implements InternalIterator {
   private readonly fillCache: boolean;
   /** Current data block, undefined when not positioned. */
   private block: Block | undefined;
+  private readonly cursor = new BlockCursor();
   private bi = -1;
-  private i = 0;
-  /** key() view for the current position, built on first use. */
-  private keyView: Uint8Array | undefined;
 
   constructor(table: TableBlocks, fillCache: boolean) {
     this.table = table;
@@ -31,76 +32,73 @@ export class TableIterator implements InternalIterator {
   }
 
   valid(): boolean {
-    return this.block !== undefined;
+    return this.block !== undefined && this.cursor.valid();
   }
 
   seekToFirst(): void {
-    if (this.setBlock(0)) this.i = 0;
+    if (this.setBlock(0)) this.cursor.seekToFirst();
   }
 
   seekToLast(): void {
-    if (this.setBlock(this.table.index.count - 1)) this.i = this.block!.count - 1;
+    if (this.setBlock(this.table.blockCount - 1)) this.cursor.seekToLast();
   }
 
   seek(userKey: Uint8Array, seq: number): void {
     // Blocks before the first separator >= target hold only entries < target.
-    const bi = this.table.index.seek(userKey, seq);
+    const bi = this.table.seekBlock(userKey, seq);
     if (!this.setBlock(bi)) return;
-    const i = this.block!.seek(userKey, seq);
-    if (i < this.block!.count) this.i = i;
-    else if (this.setBlock(bi + 1)) this.i = 0;
+    this.cursor.seek(userKey, seq);
+    if (!this.cursor.valid() && this.setBlock(bi + 1)) this.cursor.seekToFirst();
   }
 
   seekForPrev(userKey: Uint8Array, seq: number): void {
     // The last entry <= target is in the block of the first separator >= target, or ends the one before.
-    const index = this.table.index;
-    let bi = index.seek(userKey, seq);
-    if (bi >= index.count) bi = index.count - 1;
+    const n = this.table.blockCount;
+    let bi = this.table.seekBlock(userKey, seq);
+    if (bi >= n) bi = n - 1;
     if (!this.setBlock(bi)) return;
-    const i = this.block!.seekForPrev(userKey, seq);
-    if (i >= 0) this.i = i;
-    else if (this.setBlock(bi - 1)) this.i = this.block!.count - 1;
+    this.cursor.seekForPrev(userKey, seq);
+    if (!this.cursor.valid() && this.setBlock(bi - 1)) this.cursor.seekToLast();
   }
 
   next(): void {
-    this.keyView = undefined;
-    if (++this.i < this.block!.count) return;
-    if (this.setBlock(this.bi + 1)) this.i = 0;
+    this.cursor.next();
+    if (!this.cursor.valid() && this.setBlock(this.bi + 1)) this.cursor.seekToFirst();
   }
 
   prev(): void {
-    this.keyView = undefined;
-    if (--this.i >= 0) return;
-    if (this.setBlock(this.bi - 1)) this.i = this.block!.count - 1;
+    this.cursor.prev();
+    if (!this.cursor.valid() && this.setBlock(this.bi - 1)) this.cursor.seekToLast();
   }
 
   key(): Uint8Array {
-    return (this.keyView ??= this.block!.userKey(this.i));
+    return this.cursor.key();
   }
 
   seq(): number {
-    return this.block!.seqs[this.i]!;
+    return this.cursor.seq();
   }
 
   kind(): number {
-    return this.block!.kinds[this.i]!;
+    return this.cursor.kind();
   }
 
   value(): Uint8Array {
-    return this.block!.value(this.i);
+    return this.cursor.value();
   }
 
   close(): void {
     this.block = undefined;
   }
 
-  /** Positions on block `bi` (entry index left to the caller); false, and invalid, if out of range. */
+  /** Positions on block `bi` (entry left to the caller); false, and invalid, if out of range. */
   private setBlock(bi: number): boolean {
     // Invalid first, so that a corrupt block leaves the iterator unpositioned rather than stale.
     this.block = undefined;
-    this.keyView = undefined;
-    if (bi < 0 || bi >= this.table.index.count) return false;
-    this.block = this.table.dataBlock(bi, this.fillCache);
+    if (bi < 0 || bi >= this.table.blockCount) return false;
+    const block = this.table.dataBlock(bi, this.fillCache);
+    this.cursor.reset(block);
+    this.block = block;
     this.bi = bi;
     return true;
   }

@@ -3,15 +3,16 @@
 //
 // open() reads the footer and, in one more read, the filter, properties and index blocks, checks
 // every checksum and bounds-checks every block handle, and keeps them for the life of the reader.
-// Data blocks are read on demand through the shared BlockCache, keyed by (file number, offset), and
-// checked before they are decoded: a bad block is a CORRUPTION error naming the file and the offset,
-// never data.
+// Data blocks are read on demand through the shared BlockCache, keyed by (file number, offset); a
+// block's CRC is checked once, when it is read from the file, and the cache keeps its raw bytes
+// (block.ts searches them in place): a bad block is a CORRUPTION error naming the file and the
+// offset, never data.
 
 import { corruption } from '../util/errors.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import type { RandomAccessFile } from '../vfs/vfs.js';
-import { Block, NOT_HERE } from './block.js';
+import { Block, found, NOT_HERE } from './block.js';
 import type { BlockCache } from './block-cache.js';
 import { TableBloom } from './bloom.js';
 import { BLOCK_TRAILER_SIZE, decodeFooter, FOOTER_SIZE, unsealBlock } from './format.js';
@@ -20,8 +21,8 @@ import { decodeProperties } from './properties.js';
 import type { TableProperties } from './properties.js';
 import { TableIterator } from './table-iterator.js';
 
-/** A block holds at least its entry count and one 5-byte entry. */
-const MIN_BLOCK_SIZE = 9;
+/** A block holds at least one 5-byte entry, one restart offset and the restart count. */
+const MIN_BLOCK_SIZE = 13;
 
 export interface TableGetResult {
   /** Kind.VALUE or Kind.DELETE (a tombstone: the caller stops looking and reports not found). */
@@ -58,7 +59,7 @@ export class TableReader {
   readonly fileNumber: number;
   readonly fileSize: number;
   readonly properties: TableProperties;
-  /** Decoded index block: entry i separates data block i from i + 1. */
+  /** The index block (one restart per entry): entry i separates data block i from i + 1. */
   readonly index: Block;
   readonly bloom: TableBloom;
   private readonly cache: BlockCache;
@@ -123,19 +124,29 @@ export class TableReader {
     if (properties.dataSize !== metaStart || properties.formatVersion !== footer.version) {
       throw corruption(path, footer.properties.offset, 'properties disagree with the footer');
     }
-    const index = Block.decode(indexContents, path, footer.index.offset, 'index');
-    if (index.count !== properties.dataBlocks) {
-      throw corruption(path, footer.index.offset, `index has ${index.count} entries for ${properties.dataBlocks} data blocks`);
+    const index = Block.open(indexContents, path, footer.index.offset, 'index');
+    if (index.restarts !== properties.dataBlocks) {
+      throw corruption(path, footer.index.offset, `index has ${index.restarts} entries for ${properties.dataBlocks} data blocks`);
     }
 
-    // Data blocks tile [0, dataSize) in order; anything else in a handle is damage.
-    const n = index.count;
+    // Data blocks tile [0, dataSize) in order; anything else in a handle is damage. Every index
+    // entry is a restart point, so entry i ends where restart i + 1 (or the restart array) begins.
+    const n = index.restarts;
     const blockOffsets = new Float64Array(n);
     const blockSizes = new Float64Array(n);
     let expect = 0;
     const h: BlockHandle = { offset: 0, size: 0 };
+    const v = { valueAt: 0, valueEnd: 0, next: 0 };
     for (let i = 0; i < n; i++) {
-      if (!decodeHandle(index, i, h) || h.offset !== expect || h.size < MIN_BLOCK_SIZE || h.offset + h.size + BLOCK_TRAILER_SIZE > metaStart) {
+      index.restartValue(i, v);
+      const entryEnd = i + 1 < n ? index.restartAt(i + 1) : index.limit;
+      if (
+        v.next !== entryEnd ||
+        !decodeHandle(index.data, v.valueAt, v.valueEnd, h) ||
+        h.offset !== expect ||
+        h.size < MIN_BLOCK_SIZE ||
+        h.offset + h.size + BLOCK_TRAILER_SIZE > metaStart
+      ) {
         throw corruption(path, footer.index.offset, `index entry ${i} has an invalid block handle`);
       }
       blockOffsets[i] = h.offset;
@@ -148,7 +159,12 @@ export class TableReader {
 
   /** Number of data blocks. */
   get blockCount(): number {
-    return this.index.count;
+    return this.index.restarts;
+  }
+
+  /** The first data block that can hold an entry >= (userKey, seq): its separator is >= it. blockCount if none. */
+  seekBlock(userKey: Uint8Array, seq: number): number {
+    return this.index.seekRestart(userKey, seq);
   }
 
   /** False iff the bloom filter says this table holds no entry for `userKey`. */
@@ -168,13 +184,13 @@ export class TableReader {
     }
     this.counters.filterPositives++;
     const index = this.index;
-    const n = index.count;
+    const n = index.restarts;
     // The first separator >= (userKey, seq) names the only block that can hold the first entry >= it;
     // the loop moves on only if a separator equals its block's last key and the entry is further on.
-    for (let bi = index.seek(userKey, seq); bi < n; bi++) {
+    for (let bi = index.seekRestart(userKey, seq); bi < n; bi++) {
       const block = this.dataBlock(bi, true);
       const i = block.find(userKey, seq);
-      if (i >= 0) return { kind: block.kinds[i]!, value: block.value(i), seq: block.seqs[i]! };
+      if (i >= 0) return { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
       if (i === NOT_HERE) break;
     }
     this.counters.filterFalsePositives++;
@@ -188,8 +204,8 @@ export class TableReader {
 
   /** Approximate file offset where entries for `userKey` begin: for stats and compaction picking. */
   approximateOffsetOf(userKey: Uint8Array): number {
-    const bi = this.index.seek(userKey, MAX_SEQUENCE);
-    return bi < this.index.count ? this.blockOffsets[bi]! : this.properties.dataSize;
+    const bi = this.index.seekRestart(userKey, MAX_SEQUENCE);
+    return bi < this.index.restarts ? this.blockOffsets[bi]! : this.properties.dataSize;
   }
 
   stats(): TableReaderStats {
@@ -202,7 +218,7 @@ export class TableReader {
   }
 
   /**
-   * Data block `bi`, from the cache or read, checked and decoded. REQUIRES: 0 <= bi < blockCount.
+   * Data block `bi`, from the cache or read and checked. REQUIRES: 0 <= bi < blockCount.
    * `fillCache` false leaves a block read from the file out of the cache.
    */
   dataBlock(bi: number, fillCache: boolean): Block {
@@ -212,21 +228,18 @@ export class TableReader {
     const size = this.blockSizes[bi]!;
     this.counters.blockReads++;
     const raw = this.file.readSync(offset, size + BLOCK_TRAILER_SIZE);
-    const block = Block.decode(unsealBlock(raw, { offset, size }, this.path, 'data'), this.path, offset);
+    const block = Block.open(unsealBlock(raw, { offset, size }, this.path, 'data'), this.path, offset);
     if (fillCache) this.cache.set(this.fileNumber, offset, block);
     return block;
   }
 }
 
 /**
- * Decodes index entry i's value (varint offset, varint size, nothing after) straight from the index
- * block's bytes into `out`; false if malformed. Inline rather than subarray + a varint helper per
- * entry: opening a 5,253-block table took 4.4 ms, 3 of them here; now 1.3 ms (measured).
+ * Decodes an index entry's value v[at, end) (varint offset, varint size, nothing after) into `out`;
+ * false if malformed. Inline rather than subarray + a varint helper per entry: opening a
+ * 5,253-block table took 4.4 ms, 3 of them here; now 1.3 ms (measured).
  */
-function decodeHandle(index: Block, i: number, out: BlockHandle): boolean {
-  const v = index.data;
-  let at = index.vals[2 * i]!;
-  const end = index.vals[2 * i + 1]!;
+function decodeHandle(v: Uint8Array, at: number, end: number, out: BlockHandle): boolean {
   for (let field = 0; field < 2; field++) {
     let result = 0;
     let mul = 1;

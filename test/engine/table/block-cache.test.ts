@@ -7,11 +7,11 @@ import { BlockCache, ENTRY_OVERHEAD } from '../../../engine/table/block-cache.js
 import { Kind } from '../../../engine/format/internal-key.js';
 import { utf8 } from '../../../engine/util/bytes.js';
 
-/** A decoded block of about `valueBytes` bytes. */
+/** A block of about `valueBytes` bytes. */
 function blockOf(valueBytes: number): Block {
   const b = new BlockBuilder();
   b.add(utf8('k'), 1, Kind.VALUE, new Uint8Array(valueBytes));
-  return Block.decode(b.finish().slice(), 'x', 0);
+  return Block.open(b.finish().slice(), 'x', 0);
 }
 
 describe('block cache', () => {

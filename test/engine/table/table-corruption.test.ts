@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Kind, MAX_SEQUENCE } from '../../../engine/format/internal-key.js';
 import { BlockCache } from '../../../engine/table/block-cache.js';
-import { FOOTER_SIZE } from '../../../engine/table/format.js';
+import { FOOTER_SIZE, TABLE_FORMAT_VERSION } from '../../../engine/table/format.js';
 import { TableReader } from '../../../engine/table/table-reader.js';
 import { crc32c, maskCrc } from '../../../engine/util/crc32c.js';
 import { putFixed32 } from '../../../engine/util/coding.js';
@@ -146,21 +146,37 @@ describe('TableReader on damaged files', () => {
     expect(TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0), { expectedSize: bytes.length }).fileSize).toBe(bytes.length);
   });
 
-  it('refuses a table from a newer format version with an error saying so', () => {
+  /** The table with its footer's version replaced (and the footer CRC fixed up). */
+  function withVersion(version: number): Uint8Array {
     const { bytes } = buildTable(randomEntries(rng(106), 30));
     const copy = bytes.slice();
     const footer = copy.length - FOOTER_SIZE;
-    putFixed32(copy, footer + 48, 2);
+    putFixed32(copy, footer + 48, version);
     putFixed32(copy, footer + 52, maskCrc(crc32c(copy, 0, footer, footer + 52)));
-    let err: unknown;
+    return copy;
+  }
+
+  function openError(bytes: Uint8Array): unknown {
     try {
-      TableReader.open(new BytesFile(PATH, copy), 42, new BlockCache(0));
+      TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0));
     } catch (e) {
-      err = e;
+      return e;
     }
+    return undefined;
+  }
+
+  it('refuses a table from a newer format version with an error saying so', () => {
+    const err = openError(withVersion(TABLE_FORMAT_VERSION + 1));
     expect(err).toBeInstanceOf(Eau2Error);
     expect((err as Eau2Error).code).toBe('INVALID');
-    expect((err as Error).message).toMatch(/version 2 is newer/);
+    expect((err as Error).message).toMatch(new RegExp(`version ${TABLE_FORMAT_VERSION + 1} is newer`));
+  });
+
+  it('refuses a table of format version 1 (no restart points) with an error saying so', () => {
+    const err = openError(withVersion(1));
+    expect(err).toBeInstanceOf(Eau2Error);
+    expect((err as Eau2Error).code).toBe('INVALID');
+    expect((err as Error).message).toMatch(/version 1 is older than this build of eau2 reads \(2\); .* must be rebuilt/);
   });
 
   it('keeps refusing a bad data block on every read, and never caches it', () => {
