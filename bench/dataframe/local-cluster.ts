@@ -55,9 +55,12 @@ export class LocalCluster {
     };
     const file = join(dir, 'cluster.json');
     writeFileSync(file, JSON.stringify(config));
+    // EAU2_BENCH_CPU_PROF=<dir>: each node writes a V8 CPU profile there when it exits (read it with
+    // bench/lib/cpu-profile.ts), as in the cluster bench.
+    const prof = process.env.EAU2_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)] : [];
     const procs = config.nodes.map((n) => ({
       id: n.id,
-      proc: spawn(process.execPath, ['--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
+      proc: spawn(process.execPath, [...prof, '--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
         cwd: REPO,
         stdio: ['ignore', 'ignore', 'inherit'],
       }),

@@ -3,8 +3,9 @@
 // filter + group-by on each, and does the same write and read with an Apache Arrow IPC file on local
 // disk as the single-machine reference. Reports MB/s (over the Arrow file's size, the same numerator
 // for both), time, peak RSS of this process per phase and of every node, and the issue's targets.
-//   --rows N  --seed S  --no-cluster  --runs R (query repetitions, default 3)
-//   --chunk-rows N  --concurrency N
+//   --rows N  --seed S  --no-cluster  --no-engine  --runs R (query repetitions, default 3)
+//   --chunk-rows N  --concurrency N  --help
+// EAU2_BENCH_CPU_PROF=<dir> makes every cluster node write a V8 CPU profile there when it stops.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -33,11 +34,27 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '10000000' },
     seed: { type: 'string', default: '42' },
     'no-cluster': { type: 'boolean', default: false },
+    'no-engine': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
     runs: { type: 'string', default: '3' },
     'chunk-rows': { type: 'string', default: '65536' },
     concurrency: { type: 'string', default: '8' },
   },
 });
+if (args.help) {
+  process.stdout.write(
+    'npm run bench:dataframe [-- options]\n' +
+      '  --rows N          rows in the frame (default 10,000,000; e.g. 1000000 while iterating)\n' +
+      '  --seed S          data seed (default 42)\n' +
+      '  --runs R          filter+group-by repetitions per store (default 3)\n' +
+      '  --chunk-rows N    rows per chunk (default 65,536)\n' +
+      '  --concurrency N   row-chunks in flight when storing and scanning (default 8)\n' +
+      '  --no-engine       skip the embedded engine\n' +
+      '  --no-cluster      skip the 3-node cluster\n' +
+      'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n',
+  );
+  process.exit(0);
+}
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
 const CHUNK_ROWS = Number(args['chunk-rows']);
@@ -139,14 +156,16 @@ async function main(): Promise<void> {
     note('in-memory arrays, one thread: the floor');
 
     const frame = toFrame(data);
-    const engineDir = join(work, 'engine');
-    const engine = await Engine.open(engineDir);
-    try {
-      await runOn('engine', engine, frame, want, answer);
-    } finally {
-      await engine.close();
+    if (!args['no-engine']) {
+      const engineDir = join(work, 'engine');
+      const engine = await Engine.open(engineDir);
+      try {
+        await runOn('engine', engine, frame, want, answer);
+      } finally {
+        await engine.close();
+      }
+      phases.find((p) => p.store === 'engine' && p.what === 'put')!.note += `, ${formatBytes(diskUsage(engineDir).allocatedBytes)} on disk`;
     }
-    phases.find((p) => p.store === 'engine' && p.what === 'put')!.note += `, ${formatBytes(diskUsage(engineDir).allocatedBytes)} on disk`;
 
     if (!args['no-cluster']) {
       const cluster = await LocalCluster.start(3, 2, 16);
