@@ -133,12 +133,9 @@ export class GroupAggregator {
       } else if (fn === 'sum' || fn === 'mean') {
         const vals = c.values as ArrayLike<number>;
         const num = this.num[k]!;
-        if (!nulls && !sel) {
-          for (let j = 0; j < m; j++) {
-            num[gid[j]!]! += vals[j]!;
-            cnt[gid[j]!]!++;
-          }
-        } else {
+        if (!nulls && vals instanceof Float64Array) sumF64(vals, gid, sel, num, cnt);
+        else if (!nulls && vals instanceof Int32Array) sumI32(vals, gid, sel, num, cnt);
+        else {
           for (let j = 0; j < m; j++) {
             const r = sel ? sel[j]! : j;
             if (nulls && bitGet(nulls, r)) continue;
@@ -172,5 +169,41 @@ export class GroupAggregator {
         return this.ext[k]![g]!;
       }),
     ]);
+  }
+}
+
+// Sums without nulls, one function per array type: a loop that sees both Int32Array and Float64Array
+// values goes polymorphic in V8 (the reason eval.ts repeats its comparison loops too).
+function sumF64(vals: Float64Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array, cnt: Float64Array): void {
+  const m = gid.length;
+  if (sel) {
+    for (let j = 0; j < m; j++) {
+      const g = gid[j]!;
+      num[g]! += vals[sel[j]!]!;
+      cnt[g]!++;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const g = gid[j]!;
+      num[g]! += vals[j]!;
+      cnt[g]!++;
+    }
+  }
+}
+
+function sumI32(vals: Int32Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array, cnt: Float64Array): void {
+  const m = gid.length;
+  if (sel) {
+    for (let j = 0; j < m; j++) {
+      const g = gid[j]!;
+      num[g]! += vals[sel[j]!]!;
+      cnt[g]!++;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const g = gid[j]!;
+      num[g]! += vals[j]!;
+      cnt[g]!++;
+    }
   }
 }

@@ -7,7 +7,8 @@ import { columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { BoolColumn, DoubleColumn, IntColumn, StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
 import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
-import { compile, selection, type ChunkCols } from './eval.js';
+import type { ChunkCols } from './eval.js';
+import { compileFilter } from './filter.js';
 import { GroupAggregator } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
 
@@ -73,7 +74,7 @@ export async function runPartial(
   concurrency = 4,
 ): Promise<PartialResult> {
   const { plan, reads } = checked;
-  const filter = plan.filter ? compile(plan.filter, fields) : undefined;
+  const select = plan.filter ? compileFilter(plan.filter, fields) : undefined;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
   const result: PartialResult = { chunks: [...chunks] };
   const loaded = mapOrdered(chunks, concurrency, async (i) => ({ i, cols: await load(i, reads) }));
@@ -86,7 +87,7 @@ export async function runPartial(
     for await (const { i, cols } of loaded) {
       if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
       const n = rowsOf(i);
-      let sel = filter ? selection(filter(cols, n), n) : undefined;
+      let sel = select ? select(cols, n) : undefined;
       const count = sel ? sel.length : n;
       if (count === 0) continue;
       if (taken + count > limit) sel = (sel ?? Uint32Array.from({ length: n }, (_, j) => j)).subarray(0, limit - taken);
@@ -103,7 +104,7 @@ export async function runPartial(
   );
   for await (const { i, cols } of loaded) {
     const n = rowsOf(i);
-    agg.addChunk(cols, n, filter ? selection(filter(cols, n), n) : undefined);
+    agg.addChunk(cols, n, select ? select(cols, n) : undefined);
   }
   result.groups = agg.result();
   return result;

@@ -1,0 +1,176 @@
+// Filters as selection vectors. A filter keeps a row only where its test is true, so a top-level AND
+// keeps a row iff every one of its terms is true: the terms are applied one after another, each
+// narrowing the list of surviving row numbers, instead of building a 0/1 vector per term, combining
+// the vectors and then listing the true rows (five passes over every row for `a > 1 AND b`). A term
+// that compares a numeric or bool column without nulls with a literal runs as one branch-free loop,
+// over all rows for the first term and over the survivors only after that; any other term is
+// evaluated as a vector by eval.ts and then narrows the list. Semantics are eval.ts's exactly: the
+// same comparisons on the same values, and a null test never keeps a row.
+
+import { columnIndex, type Field } from '../schema.js';
+import { compile, selection, type ChunkCols } from './eval.js';
+import type { CompareOp, Expr } from './expr.js';
+
+/** The rows of a chunk that pass the filter, ascending. */
+export type SelectFn = (cols: ChunkCols, n: number) => Uint32Array;
+
+/** Narrows `sel` (undefined = all n rows) to the rows passing one term; may reuse `sel`'s memory. */
+type Step = (cols: ChunkCols, n: number, sel: Uint32Array | undefined) => Uint32Array;
+
+const FLIP: Record<CompareOp, CompareOp> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
+const COMPARE = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+function terms(e: Expr, out: Expr[] = []): Expr[] {
+  if (e.op === 'and') for (const a of e.args) terms(a, out);
+  else out.push(e);
+  return out;
+}
+
+/** `column <op> number` for an I, D or B column and a literal of its kind, normalised column-first. */
+function columnVsLiteral(e: Expr, fields: readonly Field[]): { col: number; op: CompareOp; y: number } | undefined {
+  if (!COMPARE.has(e.op)) return undefined;
+  let [a, b] = (e as { args: readonly [Expr, Expr] }).args;
+  let op = e.op as CompareOp;
+  if (a.op === 'lit' && b.op === 'col') {
+    [a, b] = [b, a];
+    op = FLIP[op];
+  }
+  if (a.op !== 'col' || b.op !== 'lit') return undefined;
+  const col = columnIndex(fields, a.name);
+  const t = fields[col]!.type;
+  const v = b.value;
+  if ((t === 'I' || t === 'D') && typeof v === 'number') return { col, op, y: v };
+  if (t === 'B' && typeof v === 'boolean') return { col, op, y: v ? 1 : 0 };
+  return undefined;
+}
+
+// The kernels: `out[j] = row; j += +(test)` writes every candidate and advances past the kept ones,
+// so no branch depends on the data (a data-dependent branch mispredicts on every other row of
+// unsorted data). One function per array type keeps each loop monomorphic (see eval.ts).
+// `sel` undefined: rows 0..n-1 into a new array with one spare slot; else `sel` is narrowed in place.
+
+function keepF64(op: CompareOp, a: Float64Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
+  const out = sel ?? new Uint32Array(n + 1);
+  const m = sel ? sel.length : n;
+  let j = 0;
+  if (!sel) {
+    switch (op) {
+      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
+      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
+      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
+      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
+      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
+      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+    }
+    return out.subarray(0, j);
+  }
+  switch (op) {
+    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
+    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
+    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
+    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
+    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
+    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+  }
+  return out.subarray(0, j);
+}
+
+function keepI32(op: CompareOp, a: Int32Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
+  const out = sel ?? new Uint32Array(n + 1);
+  const m = sel ? sel.length : n;
+  let j = 0;
+  if (!sel) {
+    switch (op) {
+      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
+      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
+      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
+      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
+      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
+      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+    }
+    return out.subarray(0, j);
+  }
+  switch (op) {
+    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
+    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
+    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
+    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
+    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
+    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+  }
+  return out.subarray(0, j);
+}
+
+function keepU8(op: CompareOp, a: Uint8Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
+  const out = sel ?? new Uint32Array(n + 1);
+  const m = sel ? sel.length : n;
+  let j = 0;
+  if (!sel) {
+    switch (op) {
+      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
+      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
+      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
+      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
+      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
+      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+    }
+    return out.subarray(0, j);
+  }
+  switch (op) {
+    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
+    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
+    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
+    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
+    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
+    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+  }
+  return out.subarray(0, j);
+}
+
+/** Any boolean term: evaluated as a vector over all n rows, then narrows `sel` to its true rows. */
+function vectorStep(e: Expr, fields: readonly Field[]): Step {
+  const f = compile(e, fields);
+  return (cols, n, sel) => {
+    const x = f(cols, n);
+    if (sel === undefined) return selection(x, n);
+    if (x.v === null) return sel.subarray(0, 0);
+    const v = x.v as ArrayLike<number>;
+    const nulls = x.nulls;
+    let j = 0;
+    for (let t = 0; t < sel.length; t++) {
+      const r = sel[t]!;
+      const at = x.scalar ? 0 : r;
+      if (v[at] === 1 && (nulls === undefined || nulls[at] !== 1)) sel[j++] = r;
+    }
+    return sel.subarray(0, j);
+  };
+}
+
+function compareStep(e: Expr, fields: readonly Field[]): Step | undefined {
+  const c = columnVsLiteral(e, fields);
+  if (!c) return undefined;
+  const { col, op, y } = c;
+  const fallback = vectorStep(e, fields);
+  return (cols, n, sel) => {
+    const column = cols[col]!;
+    if (column.nulls) return fallback(cols, n, sel);
+    const a = column.values;
+    if (a instanceof Float64Array) return keepF64(op, a, y, n, sel);
+    if (a instanceof Int32Array) return keepI32(op, a, y, n, sel);
+    if (a instanceof Uint8Array) return keepU8(op, a, y, n, sel);
+    return fallback(cols, n, sel);
+  };
+}
+
+/** Compiles a checked boolean filter into a function listing the rows it keeps. */
+export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
+  const steps = terms(e).map((t) => compareStep(t, fields) ?? vectorStep(t, fields));
+  return (cols, n) => {
+    let sel: Uint32Array | undefined;
+    for (const step of steps) {
+      sel = step(cols, n, sel);
+      if (sel.length === 0) break;
+    }
+    return sel ?? Uint32Array.from({ length: n }, (_, i) => i);
+  };
+}
