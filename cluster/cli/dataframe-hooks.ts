@@ -9,10 +9,28 @@ import type { Logger } from '../log.js';
 import type { NodeServer } from '../node/node-server.js';
 import { defaultUrl } from './kv-commands.js';
 
-/** Registers the dataframe tasks (queries pushed to the data) and mounts /df on a node. */
+/** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 64 MiB. */
+function nodeChunkCacheBytes(log: Logger): number {
+  const env = process.env.EAU2_DF_CACHE_MB;
+  const mb = env === undefined || env === '' ? 64 : Number(env);
+  if (!(mb >= 0)) {
+    log.warn({ EAU2_DF_CACHE_MB: env }, 'ignoring a bad EAU2_DF_CACHE_MB; using 64');
+    return 64 * 1024 * 1024;
+  }
+  return Math.floor(mb * 1024 * 1024);
+}
+
+/**
+ * Registers the dataframe tasks (queries pushed to the data) and mounts /df on a node. Every task
+ * shares one node-wide cache of decoded chunks, so a repeated query skips the engine reads, checksums
+ * and decoding of the chunks it read last time.
+ */
 export async function attachDataframe(node: NodeServer, log: Logger): Promise<void> {
-  const { dataframeTasks } = await import('../../dataframe/index.js');
-  for (const [name, handler] of Object.entries(dataframeTasks)) node.registerTask(name, handler);
+  const { dataframeTasks, ChunkCache } = await import('../../dataframe/index.js');
+  const chunkCache = new ChunkCache(nodeChunkCacheBytes(log));
+  for (const [name, handler] of Object.entries(dataframeTasks)) {
+    node.registerTask(name, (ctx, payload) => handler({ ...ctx, chunkCache }, payload));
+  }
   const { handleDfHttp } = await import('../../dataframe/http.js');
   const store = node.store;
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {

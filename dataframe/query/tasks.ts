@@ -5,12 +5,14 @@
 
 import type { KvStore } from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { ChunkCache } from '../chunk-cache.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { chunkKey } from '../layout.js';
 import { metaToPlain, plainToMeta, rowsInChunk, type FrameMeta } from '../meta.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
+import { readMeta } from '../storage.js';
 
 export interface TaskContext {
   /** This node's local copy of the data (a cluster node: only the partitions it holds). */
@@ -18,6 +20,12 @@ export interface TaskContext {
   /** True iff this node is the current leader of the partition `key` maps to. */
   isLeaderFor(key: Uint8Array | string): boolean;
   nodeId: string;
+  /**
+   * Decoded column chunks kept between tasks on this node, bounded in bytes (a cluster node's
+   * dataframe hook gives every task the same one). A chunk key names one immutable version, so an
+   * entry never goes stale; it is used only while the queried version is the published one.
+   */
+  chunkCache?: ChunkCache;
 }
 
 export type DataframeTask = (ctx: TaskContext, payload: unknown) => Promise<unknown>;
@@ -63,12 +71,35 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
   }
   const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
+  const cache = ctx.chunkCache && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
+  const read = async (chunk: number, c: number): Promise<Column> => {
+    if (!cache) return reader.read(chunk, c);
+    const key = reader.key(chunk, c);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const col = await reader.read(chunk, c);
+    cache.set(key, col);
+    return col;
+  };
   const load = async (chunk: number, reads: readonly number[]): Promise<(Column | undefined)[]> => {
     const cols = new Array<Column | undefined>(meta.fields.length);
-    await Promise.all(reads.map(async (c) => void (cols[c] = await reader.read(chunk, c))));
+    await Promise.all(reads.map(async (c) => void (cols[c] = await read(chunk, c))));
     return cols;
   };
   return runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), ledChunks(ctx, meta), TASK_CONCURRENCY);
+}
+
+/**
+ * Whether `meta`'s version is the published one (one small read, forwarded to the metadata's
+ * partition). A query on a version that was replaced or deleted skips the node's cache, so it fails
+ * with NOT_FOUND (or succeeds while the old chunks remain) exactly as it would without one.
+ */
+async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
+  try {
+    return (await readMeta(store, meta.name))?.version === meta.version;
+  } catch {
+    return false;
+  }
 }
 
 /** Which chunks of a frame this node leads: shows how a frame is spread (tests, `df ls --spread`). */

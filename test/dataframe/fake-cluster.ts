@@ -9,7 +9,7 @@ import { Packr } from 'msgpackr';
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike } from '../../engine/kv-store.js';
 import { compareBytes, fromUtf8, utf8 } from '../../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
-import { dataframeTasks } from '../../dataframe/index.js';
+import { dataframeTasks, type ChunkCache } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
@@ -44,8 +44,25 @@ export class FakeCluster implements KvStore {
     readonly nodeCount = 3,
     readonly partitions = 16,
     readonly replication = 2,
+    /** Per node, the chunk cache its tasks get (as a real node's dataframe hook gives them one). */
+    readonly caches?: ChunkCache[],
   ) {
     this.nodes = Array.from({ length: nodeCount }, () => new MemoryStore());
+  }
+
+  /**
+   * What a task on node `id` sees as its store, like a real node's: a key of a partition the node
+   * holds is read from its own copy; any other key is read from that key's leader.
+   */
+  private nodeView(id: number): KvStore {
+    const own = this.nodes[id]!;
+    return {
+      get: (key) => (this.replicas(key).includes(id) ? own.get(key) : this.get(key)),
+      put: (key, value) => own.put(key, value),
+      del: (key) => own.del(key),
+      batch: (ops) => own.batch(ops),
+      scan: (range) => own.scan(range),
+    };
   }
 
   private text(k: KeyLike): string {
@@ -112,14 +129,15 @@ export class FakeCluster implements KvStore {
     this.taskRuns++;
     const task = dataframeTasks[name];
     if (!task) throw new Eau2Error(ErrorCode.INVALID, `no task ${name}`);
-    const up = this.nodes.map((s, id) => ({ s, id })).filter(({ id }) => !this.down.has(id));
+    const up = this.nodes.map((_, id) => ({ id })).filter(({ id }) => !this.down.has(id));
     const results = await Promise.all(
-      up.map(({ s, id }) =>
+      up.map(({ id }) =>
         task(
           {
-            store: s,
+            store: this.nodeView(id),
             nodeId: `n${id}`,
             isLeaderFor: (k) => this.brokenLeadership || this.leaderOf(k) === id,
+            chunkCache: this.caches?.[id],
           },
           roundTrip(payload),
         ),

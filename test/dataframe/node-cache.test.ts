@@ -1,0 +1,64 @@
+// The node-side cache of decoded chunks (TaskContext.chunkCache, given by a node's dataframe hook): a
+// repeated query is answered from it with the same result and without reading the chunks again; it
+// stays within its byte budget; and a query on a version that is no longer published never uses it,
+// so it fails exactly as it would without a cache.
+
+import { describe, expect, it } from 'vitest';
+import { ChunkCache, DataFrame, and, col, eq, gt } from '../../dataframe/index.js';
+import { FakeCluster } from './fake-cluster.js';
+import { randomFrame, rowsOf, seededRng } from './helpers.js';
+
+const chunkGets = (c: FakeCluster): number => c.nodes.reduce((t, n) => t + n.stats.gets, 0);
+
+async function grouped(lf: Awaited<ReturnType<typeof DataFrame.get>>): Promise<unknown[][]> {
+  const q = lf.filter(and(gt(col('d'), 0), eq(col('b'), true))).groupBy('k');
+  return rowsOf(await q.agg({ i: 'sum', d: ['mean', 'max'], '*': 'count' }));
+}
+
+describe('node chunk cache', () => {
+  it('answers a repeated query from the cache with the same result', async () => {
+    const caches = [0, 1, 2].map(() => new ChunkCache(64 * 1024 * 1024));
+    const cluster = new FakeCluster(3, 16, 2, caches);
+    const plain = new FakeCluster(3, 16, 2);
+    const df = randomFrame(seededRng(), 3000);
+    await DataFrame.put(cluster, 't', df, { chunkRows: 100 });
+    await DataFrame.put(plain, 't', df, { chunkRows: 100 });
+    const want = await grouped(await DataFrame.get(plain, 't'));
+
+    const lf = await DataFrame.get(cluster, 't');
+    expect(await grouped(lf)).toEqual(want);
+    const filled = caches.reduce((t, c) => t + c.size, 0);
+    expect(filled).toBe(30 * 4); // 30 row-chunks, 4 columns read (i, d, b, k), each cached once
+    const gets = chunkGets(cluster);
+    expect(await grouped(lf)).toEqual(want);
+    // Only the metadata checks (one per node) read the stores the second time.
+    expect(chunkGets(cluster) - gets).toBeLessThanOrEqual(3);
+    expect(caches.reduce((t, c) => t + c.hits, 0)).toBe(30 * 4);
+  });
+
+  it('stays within its byte budget', async () => {
+    const caches = [0, 1, 2].map(() => new ChunkCache(20_000));
+    const cluster = new FakeCluster(3, 16, 2, caches);
+    const df = randomFrame(seededRng(), 3000);
+    await DataFrame.put(cluster, 't', df, { chunkRows: 100 });
+    const lf = await DataFrame.get(cluster, 't');
+    const first = await grouped(lf);
+    expect(await grouped(lf)).toEqual(first);
+    for (const c of caches) expect(c.bytes).toBeLessThanOrEqual(20_000);
+  });
+
+  it('is not used for a version that was replaced: the old reader still gets NOT_FOUND', async () => {
+    const caches = [0, 1, 2].map(() => new ChunkCache(64 * 1024 * 1024));
+    const cluster = new FakeCluster(3, 16, 2, caches);
+    const rng = seededRng();
+    await DataFrame.put(cluster, 't', randomFrame(rng, 1000), { chunkRows: 100 });
+    const old = await DataFrame.get(cluster, 't');
+    await grouped(old); // fills the caches with the old version's chunks
+    const df2 = randomFrame(rng, 500);
+    await DataFrame.put(cluster, 't', df2, { chunkRows: 100 });
+    await expect(grouped(old)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const cur = await DataFrame.get(cluster, 't');
+    expect(await cur.count()).toBe(500);
+    expect(await grouped(cur)).toEqual(await grouped(await DataFrame.get(cluster, 't')));
+  });
+});
