@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
-import { decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
+import { columnToBody, decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DoubleColumn, type Column } from '../../dataframe/column.js';
 import { Kind, crc32, crc32Portable, seal } from '../../dataframe/envelope.js';
@@ -81,6 +81,29 @@ describe('chunk encoding', () => {
     // High-cardinality chunks stay plain (and still round-trip).
     const unique = columnFromValues('S', Array.from({ length: 500 }, (_, i) => `u${i}`));
     expect([...decodeChunk(encodeChunk(unique), 'k', 'S', 500)]).toEqual([...unique]);
+  });
+
+  it('writes chunks byte for byte as msgpackr would (the hand-written encoder at every size boundary)', () => {
+    const rng = seededRng();
+    for (const n of [0, 1, 7, 8, 127, 128, 255, 256, 2047, 2048, 65535, 65536, 70_000]) {
+      for (const nulls of [false, true]) {
+        const maybe = <T,>(v: T): T | null => (nulls && rng.bool(0.1) ? null : v);
+        const cats = Array.from({ length: rng.pick([3, 300, 20_000]) }, (_, k) => `c${k}é`);
+        const cols = [
+          columnFromValues('I', Array.from({ length: n }, () => maybe(rng.int(-1000, 1000)))),
+          columnFromValues('D', Array.from({ length: n }, () => maybe(rng.next()))),
+          columnFromValues('B', Array.from({ length: n }, () => maybe(rng.bool()))),
+          columnFromValues('S', Array.from({ length: n }, () => maybe(rng.pick(cats)))),
+        ];
+        for (const c of cols) {
+          const enc = encodeChunk(c);
+          // Buffer.equals: vitest's toEqual walks a 500 KB array element by element for seconds.
+          expect(Buffer.from(enc).equals(seal(Kind.CHUNK, columnToBody(c))), `${c.type} n=${n} nulls=${nulls}`).toBe(true);
+          const back = decodeChunk(enc, 'k', c.type, n);
+          for (let i = 0; i < n; i++) if (back.get(i) !== c.get(i)) expect(back.get(i), `${c.type} n=${n} row ${i}`).toBe(c.get(i));
+        }
+      }
+    }
   });
 
   it('refuses a dictionary index that points past the dictionary', () => {
