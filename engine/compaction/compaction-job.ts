@@ -1,6 +1,7 @@
 // One compaction, as a pure function from input table bytes to output table bytes. It runs in a
 // worker thread (compaction-worker.ts) so merging never blocks the engine's event loop, and inline
-// when workers are disabled; it touches no filesystem either way.
+// when workers are disabled. Reading the inputs and writing the outputs is the caller's business:
+// table-files.ts does it on the worker with node:fs, the engine does it through its Vfs otherwise.
 //
 // Drop rules (LevelDB's): an entry is dropped when a newer entry for the same user key exists whose
 // sequence is <= the oldest live snapshot (nobody can see the older one), and a tombstone is
@@ -18,7 +19,8 @@ import { encodeInternalKey } from '../format/internal-key.js';
 export interface CompactionInput {
   number: number;
   path: string;
-  bytes: Uint8Array;
+  /** The table's contents; absent when the job reads the file itself (CompactionJob.files). */
+  bytes?: Uint8Array;
 }
 
 export interface CompactionJob {
@@ -28,10 +30,19 @@ export interface CompactionJob {
   targetFileSize: number;
   blockSize: number;
   bitsPerKey: number;
+  /**
+   * When set (node's filesystem only), the worker reads the inputs from their paths and writes
+   * each output to `dir`/<number>.sst, fsynced, taking numbers from `outputNumbers` in order; an
+   * output past the last number comes back as bytes for the caller to write.
+   */
+  files?: { dir: string; outputNumbers: number[] };
 }
 
 export interface CompactionOutput {
-  bytes: Uint8Array;
+  /** The table's contents, unless the worker wrote it to the file `number`. */
+  bytes?: Uint8Array;
+  number?: number;
+  size: number;
   smallest: Uint8Array;
   largest: Uint8Array;
   entries: number;
@@ -44,61 +55,89 @@ export interface CompactionResult {
   entriesDropped: number;
 }
 
-export function runCompactionJob(job: CompactionJob): CompactionResult {
+/** Running totals of a merge, filled in as mergeTables() goes. */
+export interface MergeStats {
+  entriesIn: number;
+  entriesDropped: number;
+}
+
+/**
+ * Merges the input tables, yielding each output table as soon as it is complete so the caller can
+ * write it while the next one is built. REQUIRES: every input has its bytes.
+ */
+export function* mergeTables(job: CompactionJob, stats: MergeStats): Generator<CompactionOutput> {
   const cache = new BlockCache(0);
-  const readers = job.inputs.map((inp) => TableReader.open(new BytesFile(inp.path, inp.bytes), inp.number, cache));
+  const readers = job.inputs.map((inp) => TableReader.open(new BytesFile(inp.path, inp.bytes!), inp.number, cache));
   const it = new MergingIterator(readers.map((r) => r.iterator()));
-  const outputs: CompactionOutput[] = [];
   let builder: TableBuilder | null = null;
   let smallest: Uint8Array | null = null;
   let lastKey: Uint8Array | null = null;
   let lastSeqForKey = Number.POSITIVE_INFINITY;
-  let lastAdded: { key: Uint8Array; seq: number; kind: number } | null = null;
-  let entriesIn = 0;
-  let dropped = 0;
+  // The last entry added to the current output (its key may differ from lastKey when every later
+  // version was dropped).
+  let addedKey: Uint8Array | null = null;
+  let addedSeq = 0;
+  let addedKind = 0;
 
-  const finishOutput = (): void => {
-    if (!builder || builder.entries() === 0) return;
+  const finishOutput = (): CompactionOutput | null => {
+    if (!builder || builder.entries() === 0) return null;
     const bytes = builder.finish();
-    outputs.push({
+    const out = {
       bytes,
+      size: bytes.length,
       smallest: smallest!,
-      largest: encodeInternalKey(lastAdded!.key, lastAdded!.seq, lastAdded!.kind),
+      largest: encodeInternalKey(addedKey!, addedSeq, addedKind),
       entries: builder.entries(),
-    });
+    };
     builder = null;
+    return out;
   };
 
-  for (it.seekToFirst(); it.valid(); it.next()) {
-    entriesIn++;
-    const key = it.key();
-    const seq = it.seq();
-    const kind = it.kind();
-    const newKey = lastKey === null || compareBytes(key, lastKey) !== 0;
-    if (newKey) {
-      lastKey = key.slice();
-      lastSeqForKey = Number.POSITIVE_INFINITY;
-      // Outputs are cut only between user keys, so a level never splits one key over two files.
-      if (builder && builder.estimatedSize() >= job.targetFileSize) finishOutput();
+  try {
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      stats.entriesIn++;
+      const key = it.key();
+      const seq = it.seq();
+      const kind = it.kind();
+      const newKey = lastKey === null || compareBytes(key, lastKey) !== 0;
+      if (newKey) {
+        // Outputs are cut only between user keys, so a level never splits one key over two files.
+        if (builder && builder.estimatedSize() >= job.targetFileSize) {
+          const out = finishOutput();
+          if (out) yield out;
+        }
+        lastKey = key.slice();
+        lastSeqForKey = Number.POSITIVE_INFINITY;
+      }
+      let drop = false;
+      if (lastSeqForKey <= job.smallestSnapshot) drop = true;
+      else if (kind === Kind.DELETE && seq <= job.smallestSnapshot && job.bottommost) drop = true;
+      lastSeqForKey = seq;
+      if (drop) {
+        stats.entriesDropped++;
+        continue;
+      }
+      if (!builder) {
+        builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey });
+        smallest = encodeInternalKey(key, seq, kind);
+      }
+      builder.add(key, seq, kind, it.value());
+      addedKey = lastKey;
+      addedSeq = seq;
+      addedKind = kind;
     }
-    let drop = false;
-    if (lastSeqForKey <= job.smallestSnapshot) drop = true;
-    else if (kind === Kind.DELETE && seq <= job.smallestSnapshot && job.bottommost) drop = true;
-    lastSeqForKey = seq;
-    if (drop) {
-      dropped++;
-      continue;
-    }
-    if (!builder) {
-      builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey });
-      smallest = encodeInternalKey(key, seq, kind);
-    }
-    builder.add(key, seq, kind, it.value());
-    lastAdded = { key: lastKey!, seq, kind };
+    const out = finishOutput();
+    if (out) yield out;
+  } finally {
+    it.close();
   }
-  finishOutput();
-  it.close();
+}
+
+/** The whole job in memory: outputs come back as bytes. REQUIRES: every input has its bytes. */
+export function runCompactionJob(job: CompactionJob): CompactionResult {
+  const stats: MergeStats = { entriesIn: 0, entriesDropped: 0 };
+  const outputs = [...mergeTables(job, stats)];
   let bytesRead = 0;
-  for (const inp of job.inputs) bytesRead += inp.bytes.length;
-  return { outputs, bytesRead, entriesIn, entriesDropped: dropped };
+  for (const inp of job.inputs) bytesRead += inp.bytes!.length;
+  return { outputs, bytesRead, entriesIn: stats.entriesIn, entriesDropped: stats.entriesDropped };
 }

@@ -1,4 +1,5 @@
-// Runs compaction jobs off the main thread on one long-lived worker. Under vitest/tsx the sources
+// Runs compaction and flush jobs off the main thread on one long-lived worker (a flush runs between
+// two output tables of a compaction in progress: compaction-worker.ts). Under vitest/tsx the sources
 // are TypeScript, which a worker cannot load by itself; then the worker bootstraps tsx first.
 
 import { Worker } from 'node:worker_threads';
@@ -6,8 +7,10 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Eau2Error, ErrorCode } from '../util/errors.js';
 import { runCompactionJob, type CompactionJob, type CompactionResult } from './compaction-job.js';
+import { runCompactionInWorker, runFlushWithFile } from './table-files.js';
+import { buildFlushTable, type FlushJob, type FlushResult } from './flush-job.js';
 
-type Pending = { resolve: (r: CompactionResult) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: never) => void; reject: (e: Error) => void };
 
 export class CompactionRunner {
   private worker: Worker | null = null;
@@ -32,7 +35,7 @@ export class CompactionRunner {
     } else {
       w = new Worker(url);
     }
-    w.on('message', (msg: { id: number; result?: CompactionResult; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
+    w.on('message', (msg: { id: number; result?: unknown; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -40,7 +43,7 @@ export class CompactionRunner {
       if (msg.error) {
         const code = (msg.error.code as ErrorCode | undefined) ?? ErrorCode.IO;
         p.reject(new Eau2Error(code in ErrorCode ? code : ErrorCode.IO, msg.error.message, { details: msg.error.details }));
-      } else p.resolve(msg.result!);
+      } else p.resolve(msg.result as never);
     });
     const fail = (e: Error): void => {
       for (const p of this.pending.values()) p.reject(e);
@@ -62,27 +65,37 @@ export class CompactionRunner {
   run(job: CompactionJob): Promise<CompactionResult> {
     if (!this.useWorker) {
       try {
-        return Promise.resolve(runCompactionJob(job));
+        return job.files ? runCompactionInWorker(job) : Promise.resolve(runCompactionJob(job));
       } catch (e) {
         return Promise.reject(e);
       }
     }
+    const transfer: ArrayBuffer[] = [];
+    for (const inp of job.inputs) if (inp.bytes) addTransferable(transfer, inp.bytes);
+    return this.post({ job }, transfer);
+  }
+
+  flush(job: FlushJob): Promise<FlushResult> {
+    if (!this.useWorker) {
+      try {
+        return Promise.resolve(job.path ? runFlushWithFile(job) : buildFlushTable(job));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const transfer: ArrayBuffer[] = [];
+    addTransferable(transfer, job.entries);
+    return this.post({ flush: job }, transfer);
+  }
+
+  private post<R>(body: { job: CompactionJob } | { flush: FlushJob }, transfer: ArrayBuffer[]): Promise<R> {
     if (!this.worker) this.worker = this.start();
     const id = this.nextId++;
     const w = this.worker;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: never) => void, reject });
       w.ref();
-      // Inputs that own their whole ArrayBuffer are moved, not copied (a structured clone of tens of
-      // megabytes would block the event loop); views into shared or pooled memory are copied.
-      const transfer: ArrayBuffer[] = [];
-      for (const inp of job.inputs) {
-        const b = inp.bytes;
-        if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) {
-          transfer.push(b.buffer);
-        }
-      }
-      w.postMessage({ id, job }, transfer);
+      w.postMessage({ id, ...body }, transfer);
     });
   }
 
@@ -91,4 +104,12 @@ export class CompactionRunner {
     this.worker = null;
     if (w) await w.terminate();
   }
+}
+
+/**
+ * Buffers that own their whole ArrayBuffer are moved, not copied (a structured clone of tens of
+ * megabytes would block the event loop); views into shared or pooled memory are copied.
+ */
+function addTransferable(transfer: ArrayBuffer[], b: Uint8Array): void {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) transfer.push(b.buffer);
 }

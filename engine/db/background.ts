@@ -1,19 +1,22 @@
 // Background work of the engine: flushing immutable memtables to level-0 tables, leveled
-// compaction (merging on a worker thread), and deleting files no live Version needs. At most one
-// flush and one compaction run at a time; writers wait on waitForProgress() when they must stall.
+// compaction, and deleting files no live Version needs. At most one flush and one compaction run at
+// a time, both on the worker thread (building tables and merging never block the event loop). On
+// node's filesystem the worker reads and writes the table files itself; with any other Vfs (tests)
+// the engine does that I/O here and the worker only computes.
 
 import { joinPath } from '../vfs/vfs.js';
-import { encodeInternalKey } from '../format/internal-key.js';
+import { nodeVfs } from '../vfs/node-vfs.js';
 import type { Memtable } from '../memtable/memtable.js';
-import { TableBuilder } from '../table/table-builder.js';
+import { buildFlushTable, EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../compaction/flush-job.js';
+import type { CompactionInput } from '../compaction/compaction-job.js';
 import { type FileMeta, makeFileMeta, NUM_LEVELS, VersionEdit } from '../version/version-edit.js';
 import type { Compaction } from '../version/version-set.js';
 import { CompactionRunner } from '../compaction/compaction-runner.js';
 import { tableName } from './table-cache.js';
 import type { DbImpl } from './db-impl.js';
 
-/** Entries a flush adds between yields to the event loop (~1-2 ms of work). */
-const FLUSH_YIELD_EVERY = 2000;
+/** Entries a flush copies out of the memtable between yields to the event loop (~1-2 ms of work). */
+const FLUSH_YIELD_EVERY = 5000;
 
 export class Background {
   private flushing = false;
@@ -22,12 +25,15 @@ export class Background {
   private stopped = false;
   private waiters: Array<() => void> = [];
   private readonly runner: CompactionRunner;
+  /** The workers do their own file I/O (node's filesystem, workers enabled). */
+  private readonly workerFiles: boolean;
   /** Table numbers written but not yet in a Version: never obsolete. */
   private readonly pendingOutputs = new Set<number>();
   private deleting: Promise<void> | null = null;
 
   constructor(private readonly db: DbImpl) {
     this.runner = new CompactionRunner(db.opts.compactionWorker);
+    this.workerFiles = db.opts.compactionWorker && db.opts.vfs === nodeVfs;
   }
 
   /** Resolves when a flush or compaction finishes (or at once if nothing is running). */
@@ -110,35 +116,35 @@ export class Background {
     return level;
   }
 
-  /** Writes a memtable out as a table (fsynced, reader opened). Returns undefined if it is empty. */
-  async writeLevel0Table(mem: Memtable): Promise<FileMeta | undefined> {
+  /**
+   * Writes a memtable out as a table (fsynced, reader opened). Returns undefined if it is empty.
+   * `inline` builds it on this thread: recovery does, as nothing else waits on the event loop then
+   * and starting the worker for it (a second or more under tsx) would slow every open.
+   */
+  async writeLevel0Table(mem: Memtable, inline = false): Promise<FileMeta | undefined> {
     const db = this.db;
     if (mem.count() === 0) return undefined;
     const number = db.versions.newFileNumber();
     this.pendingOutputs.add(number);
-    const builder = new TableBuilder({ blockSize: db.opts.blockSize, bitsPerKey: db.opts.bloomBitsPerKey });
+    // The memtable is immutable here, so copying it out across event-loop turns sees one state.
+    const w = new EntryBufferWriter(mem.payloadBytes() + mem.count() * ENTRY_BUFFER_OVERHEAD);
     const it = mem.iterator();
-    let smallest: Uint8Array | undefined;
-    let lastKey: Uint8Array = new Uint8Array(0);
-    let lastSeq = 0;
-    let lastKind = 0;
     let n = 0;
     for (it.seekToFirst(); it.valid(); it.next()) {
-      if (smallest === undefined) smallest = encodeInternalKey(it.key(), it.seq(), it.kind());
-      lastKey = it.key();
-      lastSeq = it.seq();
-      lastKind = it.kind();
-      builder.add(lastKey, lastSeq, lastKind, it.value());
+      const e = it.entry();
+      w.addAt(e.s, e.t, e.k, e.ko, e.kl, e.v, e.vo, e.vl);
       if (++n % FLUSH_YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
     it.close();
-    const bytes = builder.finish();
-    await this.writeTableFile(number, bytes);
+    const job: FlushJob = { entries: w.finish(), count: w.count, blockSize: db.opts.blockSize, bitsPerKey: db.opts.bloomBitsPerKey };
+    if (this.workerFiles && !inline) job.path = joinPath(db.dir, tableName(number));
+    const result = inline ? buildFlushTable(job) : await this.runner.flush(job);
+    if (result.bytes) await this.writeTableFile(number, result.bytes);
     // The manifest will name this file: its directory entry must be durable first.
     await db.opts.vfs.syncDir(db.dir);
     await db.tables.open(number);
-    db.counters.flushBytes += bytes.length;
-    return makeFileMeta(number, bytes.length, smallest!, encodeInternalKey(lastKey, lastSeq, lastKind));
+    db.counters.flushBytes += result.size;
+    return makeFileMeta(number, result.size, result.smallest, result.largest);
   }
 
   private async writeTableFile(number: number, bytes: Uint8Array): Promise<void> {
@@ -169,10 +175,30 @@ export class Background {
     const t0 = performance.now();
     const vfs = db.opts.vfs;
     const all = [...c.inputs[0], ...c.inputs[1]];
-    const inputs = [];
-    for (const f of all) {
-      const path = joinPath(db.dir, tableName(f.number));
-      inputs.push({ number: f.number, path, bytes: await vfs.readFile(path) });
+    const inputs: CompactionInput[] = [];
+    let files: { dir: string; outputNumbers: number[] } | undefined;
+    const reserved: number[] = [];
+    if (this.workerFiles) {
+      // The worker names its outputs: reserve numbers for them (listed as pending before any file
+      // exists). Outputs are cut at the target size and hold a subset of the inputs' entries, so
+      // this is enough; any output beyond it comes back as bytes and is written here.
+      let total = 0;
+      for (const f of all) {
+        inputs.push({ number: f.number, path: joinPath(db.dir, tableName(f.number)) });
+        total += f.size;
+      }
+      const want = Math.ceil(total / db.opts.targetFileSize) + 2;
+      for (let i = 0; i < want; i++) {
+        const n = db.versions.newFileNumber();
+        this.pendingOutputs.add(n);
+        reserved.push(n);
+      }
+      files = { dir: db.dir, outputNumbers: reserved };
+    } else {
+      for (const f of all) {
+        const path = joinPath(db.dir, tableName(f.number));
+        inputs.push({ number: f.number, path, bytes: await vfs.readFile(path) });
+      }
     }
     const result = await this.runner.run({
       inputs,
@@ -181,22 +207,27 @@ export class Background {
       targetFileSize: db.opts.targetFileSize,
       blockSize: db.opts.blockSize,
       bitsPerKey: db.opts.bloomBitsPerKey,
+      files,
     });
     const outputs: FileMeta[] = [];
     for (const out of result.outputs) {
-      const number = db.versions.newFileNumber();
-      this.pendingOutputs.add(number);
-      await this.writeTableFile(number, out.bytes);
+      let number = out.number;
+      if (number === undefined) {
+        number = db.versions.newFileNumber();
+        this.pendingOutputs.add(number);
+        reserved.push(number);
+        await this.writeTableFile(number, out.bytes!);
+      }
       await db.tables.open(number);
-      outputs.push(makeFileMeta(number, out.bytes.length, out.smallest, out.largest));
-      db.counters.compactionBytesWritten += out.bytes.length;
+      outputs.push(makeFileMeta(number, out.size, out.smallest, out.largest));
+      db.counters.compactionBytesWritten += out.size;
     }
     if (outputs.length > 0) await vfs.syncDir(db.dir);
     c.inputs[0].forEach((f) => edit.deleteFile(c.level, f.number));
     c.inputs[1].forEach((f) => edit.deleteFile(c.level + 1, f.number));
     outputs.forEach((f) => edit.addFile(c.level + 1, f));
     await db.versions.logAndApply(edit);
-    for (const f of outputs) this.pendingOutputs.delete(f.number);
+    for (const n of reserved) this.pendingOutputs.delete(n);
     db.counters.compactions++;
     db.counters.compactionBytesRead += result.bytesRead;
     db.counters.compactionMs += performance.now() - t0;

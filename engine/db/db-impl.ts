@@ -142,13 +142,13 @@ export class DbImpl {
         batch.ops.forEach((op, i) => mem.add(batch.firstSeq + i, op.kind, op.key, op.value));
         maxSeq = Math.max(maxSeq, batch.firstSeq + batch.ops.length - 1);
         if (mem.approximateBytes() >= this.opts.memtableBytes) {
-          const meta = await this.bg.writeLevel0Table(mem);
+          const meta = await this.bg.writeLevel0Table(mem, true);
           if (meta) edit.addFile(0, meta);
           mem = new Memtable(num);
         }
       }
       if (mem.count() > 0) {
-        const meta = await this.bg.writeLevel0Table(mem);
+        const meta = await this.bg.writeLevel0Table(mem, true);
         if (meta) edit.addFile(0, meta);
       }
       this.counters.walBytesRecovered += records.reduce((n, r) => n + r.payload.length, 0);
@@ -253,9 +253,9 @@ export class DbImpl {
     for (const w of group) w.resolve();
   }
 
-  private readonly applyEntry = (seq: number, kind: number, key: Uint8Array, value: Uint8Array): void => {
-    this.mem.add(seq, kind, key, value);
-    this.counters.userBytes += key.length + value.length;
+  private readonly applyEntry = (seq: number, kind: number, buf: Uint8Array, ko: number, kl: number, vo: number, vl: number): void => {
+    this.mem.addAt(seq, kind, buf, ko, kl, buf, vo, vl);
+    this.counters.userBytes += kl + vl;
   };
 
   private needsRoom(): boolean {

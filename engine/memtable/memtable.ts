@@ -8,13 +8,22 @@ import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 
 /**
- * A tree key: one version of one user key. Never mutated once inserted. p0..p3 are the key's first
- * 16 bytes as big-endian 32-bit words (zero-padded), so most comparisons are number comparisons on
- * this object and never touch the key's bytes: measured 160k -> 1M+ gets/s on 35k zero-padded
- * 16-byte keys, where byte loops over long shared prefixes and the extra pointer chases dominated.
+ * A tree key: one version of one user key, and where its bytes are. Never mutated once inserted.
+ * The key is k[ko, ko + kl) and the value v[vo, vo + vl): on the write path k and v are both the
+ * encoded WAL record, so an entry costs this object and its tree node, no views (two typed-array
+ * objects per entry used to survive into the old generation and made scavenges expensive).
+ * p0..p3 are the key's first 16 bytes as big-endian 32-bit words (zero-padded), so most
+ * comparisons are number comparisons on this object and never touch the key's bytes: measured
+ * 160k -> 1M+ gets/s on 35k zero-padded 16-byte keys, where byte loops over long shared prefixes
+ * and the extra pointer chases dominated.
  */
 export interface MemKey {
   readonly k: Uint8Array;
+  readonly ko: number;
+  readonly kl: number;
+  readonly v: Uint8Array;
+  readonly vo: number;
+  readonly vl: number;
   readonly s: number;
   readonly t: number;
   readonly p0: number;
@@ -23,18 +32,32 @@ export interface MemKey {
   readonly p3: number;
 }
 
-function word(k: Uint8Array, i: number): number {
-  const n = k.length;
+function word(k: Uint8Array, ko: number, n: number, i: number): number {
   return (
-    ((i < n ? k[i]! : 0) * 0x1000000 +
-      ((i + 1 < n ? k[i + 1]! : 0) << 16) +
-      ((i + 2 < n ? k[i + 2]! : 0) << 8) +
-      (i + 3 < n ? k[i + 3]! : 0))
+    ((i < n ? k[ko + i]! : 0) * 0x1000000 +
+      ((i + 1 < n ? k[ko + i + 1]! : 0) << 16) +
+      ((i + 2 < n ? k[ko + i + 2]! : 0) << 8) +
+      (i + 3 < n ? k[ko + i + 3]! : 0))
   );
 }
 
-export function makeMemKey(k: Uint8Array, s: number, t: number): MemKey {
-  return { k, s, t, p0: word(k, 0), p1: word(k, 4), p2: word(k, 8), p3: word(k, 12) };
+const EMPTY = new Uint8Array(0);
+
+export function makeMemKey(
+  k: Uint8Array,
+  ko: number,
+  kl: number,
+  v: Uint8Array,
+  vo: number,
+  vl: number,
+  s: number,
+  t: number,
+): MemKey {
+  return { k, ko, kl, v, vo, vl, s, t, p0: word(k, ko, kl, 0), p1: word(k, ko, kl, 4), p2: word(k, ko, kl, 8), p3: word(k, ko, kl, 12) };
+}
+
+function searchKey(key: Uint8Array, seq: number, kind: number): MemKey {
+  return makeMemKey(key, 0, key.length, EMPTY, 0, 0, seq, kind);
 }
 
 /** User-key order of two MemKeys (unsigned bytes, shorter first on a shared prefix). */
@@ -43,12 +66,12 @@ function compareUser(a: MemKey, b: MemKey): number {
   if (a.p1 !== b.p1) return a.p1 < b.p1 ? -1 : 1;
   if (a.p2 !== b.p2) return a.p2 < b.p2 ? -1 : 1;
   if (a.p3 !== b.p3) return a.p3 < b.p3 ? -1 : 1;
-  const la = a.k.length;
-  const lb = b.k.length;
+  const la = a.kl;
+  const lb = b.kl;
   // Equal words: the first min(la, lb, 16) bytes are equal and any padding is zeros, so up to 16
   // bytes the shorter key sorts first.
   if (la <= 16 || lb <= 16) return la - lb;
-  return compareBytes(a.k, b.k, 16, la, 16, lb);
+  return compareBytes(a.k, b.k, a.ko + 16, a.ko + la, b.ko + 16, b.ko + lb);
 }
 
 function compareMemKey(a: MemKey, b: MemKey): number {
@@ -68,8 +91,9 @@ export interface MemGetResult {
 }
 
 export class Memtable {
-  private tree: createTree.Tree<MemKey, Uint8Array> = createTree(compareMemKey);
+  private tree: createTree.Tree<MemKey, undefined> = createTree(compareMemKey);
   private bytes = 0;
+  private payload = 0;
   /** The WAL file that holds this memtable's writes; obsolete once the memtable is flushed. */
   readonly logNumber: number;
 
@@ -79,8 +103,22 @@ export class Memtable {
 
   /** REQUIRES: (key, seq) not already present (sequences are unique). */
   add(seq: number, kind: number, key: Uint8Array, value: Uint8Array): void {
-    this.tree = this.tree.insert(makeMemKey(key, seq, kind), value);
-    this.bytes += key.length + value.length + ENTRY_OVERHEAD;
+    this.addAt(seq, kind, key, 0, key.length, value, 0, value.length);
+  }
+
+  /**
+   * Adds the entry whose key is k[ko, ko + kl) and value v[vo, vo + vl); the memtable keeps
+   * references to k and v, which must not change afterwards. REQUIRES: as add().
+   */
+  addAt(seq: number, kind: number, k: Uint8Array, ko: number, kl: number, v: Uint8Array, vo: number, vl: number): void {
+    this.tree = this.tree.insert(makeMemKey(k, ko, kl, v, vo, vl, seq, kind), undefined);
+    this.bytes += kl + vl + ENTRY_OVERHEAD;
+    this.payload += kl + vl;
+  }
+
+  /** Sum of the key and value lengths of every entry. */
+  payloadBytes(): number {
+    return this.payload;
   }
 
   approximateBytes(): number {
@@ -96,9 +134,9 @@ export class Memtable {
    * Walks the tree directly rather than through tree.ge() so a lookup allocates nothing.
    */
   get(key: Uint8Array, seq: number): MemGetResult | undefined {
-    const target = makeMemKey(key, seq, Kind.VALUE);
+    const target = searchKey(key, seq, Kind.VALUE);
     let node = this.tree.root;
-    let best: createTree.Node<MemKey, Uint8Array> | null = null;
+    let best: createTree.Node<MemKey, undefined> | null = null;
     while (node !== null) {
       const nk = node.key;
       let c = compareUser(nk, target);
@@ -111,40 +149,62 @@ export class Memtable {
       }
     }
     if (best === null || compareUser(best.key, target) !== 0) return undefined;
-    return { kind: best.key.t, value: best.value, seq: best.key.s };
+    const b = best.key;
+    return { kind: b.t, value: b.v.subarray(b.vo, b.vo + b.vl), seq: b.s };
   }
 
-  iterator(): InternalIterator {
+  iterator(): MemtableIterator {
     return new MemtableIterator(this.tree);
   }
 }
 
-class MemtableIterator implements InternalIterator {
-  private it: createTree.Iterator<MemKey, Uint8Array> | null = null;
-  constructor(private readonly tree: createTree.Tree<MemKey, Uint8Array>) {}
+export class MemtableIterator implements InternalIterator {
+  private it: createTree.Iterator<MemKey, undefined> | null = null;
+  /** Views of the current entry's key and value, made on first use (callers ask repeatedly). */
+  private curKey: Uint8Array | null = null;
+  private curValue: Uint8Array | null = null;
+  constructor(private readonly tree: createTree.Tree<MemKey, undefined>) {}
+  private moved(): void {
+    this.curKey = null;
+    this.curValue = null;
+  }
   valid(): boolean {
     return this.it !== null && this.it.valid;
   }
   seekToFirst(): void {
     this.it = this.tree.begin;
+    this.moved();
   }
   seekToLast(): void {
     this.it = this.tree.end;
+    this.moved();
   }
   seek(userKey: Uint8Array, seq: number): void {
-    this.it = this.tree.ge(makeMemKey(userKey, seq, Kind.VALUE));
+    this.it = this.tree.ge(searchKey(userKey, seq, Kind.VALUE));
+    this.moved();
   }
   seekForPrev(userKey: Uint8Array, seq: number): void {
-    this.it = this.tree.le(makeMemKey(userKey, seq, Kind.DELETE));
+    this.it = this.tree.le(searchKey(userKey, seq, Kind.DELETE));
+    this.moved();
   }
   next(): void {
     this.it!.next();
+    this.moved();
   }
   prev(): void {
     this.it!.prev();
+    this.moved();
+  }
+  /** The current entry itself, for copying it out without making views (flushes). */
+  entry(): MemKey {
+    return this.it!.key!;
   }
   key(): Uint8Array {
-    return this.it!.key!.k;
+    if (this.curKey === null) {
+      const e = this.it!.key!;
+      this.curKey = e.k.subarray(e.ko, e.ko + e.kl);
+    }
+    return this.curKey;
   }
   seq(): number {
     return this.it!.key!.s;
@@ -153,9 +213,14 @@ class MemtableIterator implements InternalIterator {
     return this.it!.key!.t;
   }
   value(): Uint8Array {
-    return this.it!.value!;
+    if (this.curValue === null) {
+      const e = this.it!.key!;
+      this.curValue = e.v.subarray(e.vo, e.vo + e.vl);
+    }
+    return this.curValue;
   }
   close(): void {
     this.it = null;
+    this.moved();
   }
 }
