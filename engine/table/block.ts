@@ -147,16 +147,18 @@ export class Block {
    * Throws CORRUPTION naming `path` and `offset` if the contents are not a well-formed block.
    */
   static open(data: Uint8Array, path: string, offset: number, what = 'data'): Block {
-    const bad = (why: string): Error => corruption(path, offset, `malformed ${what} block: ${why}`);
+    // No closure for the errors: this runs once per block read from disk.
     const len = data.length;
-    if (len < 8) throw bad(`${len} bytes is too short`);
+    if (len < 8) throw corruption(path, offset, `malformed ${what} block: ${len} bytes is too short`);
     const n = getU32(data, len - 4);
-    if (n < 1 || n > (len - 4) / 4) throw bad(`restart count ${n} does not fit`);
+    if (n < 1 || n > (len - 4) / 4) throw corruption(path, offset, `malformed ${what} block: restart count ${n} does not fit`);
     const limit = len - 4 - 4 * n;
     let prev = -1;
     for (let r = 0; r < n; r++) {
       const at = getU32(data, limit + 4 * r);
-      if ((r === 0 && at !== 0) || at <= prev || at >= limit) throw bad(`restart ${r} at ${at} is out of order or outside the entries`);
+      if ((r === 0 && at !== 0) || at <= prev || at >= limit) {
+        throw corruption(path, offset, `malformed ${what} block: restart ${r} at ${at} is out of order or outside the entries`);
+      }
       prev = at;
     }
     return new Block(data, limit, n, path, offset, what);
@@ -188,18 +190,14 @@ export class Block {
     return p;
   }
 
-  /** The first restart point whose entry is >= (userKey, seq); `restarts` if none. For an index block, an entry number. */
-  seekRestart(userKey: Uint8Array, seq: number): number {
-    return this.lastRestartBefore(userKey, seq, false) + 1;
-  }
-
-  /** Value bounds of the entry at restart r into `out` (for index blocks: entry r's block handle). */
-  restartValue(r: number, out: { valueAt: number; valueEnd: number; next: number }): void {
+  /** Parses the entry at restart r into `out` (offsets of its key, value and the next entry; its seq). */
+  restartEntry(r: number, out: { keyAt: number; valueAt: number; next: number; seq: number }): void {
     parseEntry(this, this.restartAt(r));
     if (eShared !== 0) throw this.malformed(`restart ${r} shares a prefix`);
+    out.keyAt = eKeyAt;
     out.valueAt = eValueAt;
-    out.valueEnd = eNext;
     out.next = eNext;
+    out.seq = eSeq;
   }
 
   /** The user key of the entry at restart r (a copy). */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Block } from '../../../engine/table/block.js';
 import { BlockBuilder } from '../../../engine/table/block-builder.js';
 import { BlockCache, ENTRY_OVERHEAD } from '../../../engine/table/block-cache.js';
+import type { BlockSlots } from '../../../engine/table/block-cache.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { utf8 } from '../../../engine/util/bytes.js';
 
@@ -130,5 +131,47 @@ describe('block cache', () => {
     cache.get(1, 0);
     expect(cache.stats()).toMatchObject({ hits: 2, misses: 1, entries: 1 });
     expect(() => new BlockCache(-1)).toThrow(TypeError);
+  });
+
+  it('keeps an owner slot filled exactly while its entry is cached', () => {
+    const blk = blockOf(10);
+    const per = blk.charge + ENTRY_OVERHEAD;
+    const cache = new BlockCache(per * 4);
+    const slots: BlockSlots = [];
+    for (let i = 0; i < 4; i++) cache.set(7, i * 100, blk, slots, i);
+    expect(slots.map((e) => e?.offset)).toEqual([0, 100, 200, 300]);
+    expect(cache.touch(slots[2]!)).toBe(blk);
+    cache.set(8, 0, blk); // evicts the oldest: block 0 of file 7
+    expect(slots[0]).toBeUndefined();
+    expect(cache.get(7, 0)).toBeUndefined();
+    const before = slots[1];
+    cache.set(7, 100, blk, slots, 1); // replaced: the slot names the new entry
+    expect(slots[1]).toBeDefined();
+    expect(slots[1]).not.toBe(before);
+    cache.evictFile(7);
+    expect(slots.every((e) => e === undefined)).toBe(true);
+    cache.set(7, 0, blk, slots, 0);
+    cache.clear();
+    expect(slots[0]).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 1, entries: 0 });
+  });
+
+  it('moves a hit block to the newest end only once it has aged past the newest quarter', () => {
+    const blk = blockOf(10);
+    const per = blk.charge + ENTRY_OVERHEAD;
+    const cache = new BlockCache(per * 8);
+    for (let i = 0; i < 8; i++) cache.set(1, i, blk);
+    // Block 7 is the newest: a hit leaves it; block 0 is the oldest: a hit saves it from eviction.
+    cache.get(1, 7);
+    cache.get(1, 0);
+    cache.set(1, 8, blk);
+    expect(cache.get(1, 0)).toBe(blk);
+    expect(cache.get(1, 1)).toBeUndefined();
+    // Block 6 was linked 3 links before the newest end (> 8 / 4 = 2): a hit moves it, so after 7 more
+    // inserts it is still there while block 7 (not moved by its hit earlier) is gone.
+    cache.get(1, 6);
+    for (let i = 9; i < 16; i++) cache.set(1, i, blk);
+    expect(cache.get(1, 7)).toBeUndefined();
+    expect(cache.stats().entries).toBe(8);
   });
 });

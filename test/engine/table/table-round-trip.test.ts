@@ -193,10 +193,10 @@ describe('TableReader round trip', () => {
     for (let i = 0; i < 500; i++) entries.push({ key: utf8(`the-long-common-prefix/${String(i * 37).padStart(8, '0')}`), seq: 5, kind: Kind.VALUE, value: new Uint8Array(40) });
     const t = open(buildTable(entries, { blockSize: 256 }).bytes);
     const index = t.index;
-    for (let i = 0; i + 1 < index.restarts; i++) {
-      const sep = index.restartKey(i);
+    for (let i = 0; i + 1 < index.count; i++) {
+      const sep = index.separator(i);
       expect(sep.length).toBeLessThanOrEqual(entries[0]!.key.length);
-      expect(compareBytes(sep, index.restartKey(i + 1))).toBeLessThan(0);
+      expect(compareBytes(sep, index.separator(i + 1))).toBeLessThan(0);
     }
   });
 });
