@@ -1,11 +1,15 @@
 // CRC-32C (Castagnoli), the checksum on every WAL record and SSTable block.
-// Slicing-by-8 table lookup: ~1.5 GB/s in V8 on this machine class, an order of magnitude faster than
-// the byte-at-a-time loop; hand-written because no maintained npm package offers CRC-32C without a
-// native addon. Stored checksums are masked as LevelDB does, so a CRC over data that itself embeds
-// CRCs does not degenerate.
+// Slicing-by-16 over 32-bit little-endian word loads: ~5 us per 4 KiB block here against ~8-9 us for
+// slicing-by-8 over byte loads (measured side by side on the loaded 2-core machine, same inputs), and
+// an order of magnitude faster than the byte-at-a-time loop. Hand-written because no maintained npm
+// package offers CRC-32C without a native addon (Node's zlib.crc32 is the other polynomial). Every
+// block read from disk pays this once, so at data sizes beyond the block cache it is on the read
+// path. Stored checksums are masked as LevelDB does, so a CRC over data that itself embeds CRCs
+// does not degenerate.
 
 const POLY = 0x82f63b78;
-const T = new Int32Array(256 * 8);
+/** T[k * 256 + b]: the CRC of byte b followed by k zero bytes. */
+const T = new Int32Array(256 * 16);
 for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
@@ -13,29 +17,51 @@ for (let n = 0; n < 256; n++) {
 }
 for (let n = 0; n < 256; n++) {
   let c = T[n]!;
-  for (let k = 1; k < 8; k++) {
+  for (let k = 1; k < 16; k++) {
     c = T[c & 0xff]! ^ (c >>> 8);
     T[k * 256 + n] = c;
   }
 }
 
+/** Word loads read bytes in little-endian order only on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Below this many bytes the byte loop is cheaper than making a word view. */
+const WORD_MIN = 64;
+
 /** Extends `crc` (0 to start) over `buf[start, end)`. Returns an unsigned 32-bit value. */
 export function crc32c(buf: Uint8Array, crc = 0, start = 0, end = buf.length): number {
   let c = ~crc;
   let i = start;
-  const end8 = start + ((end - start) & ~7);
-  while (i < end8) {
-    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
-    c =
-      T[7 * 256 + (a & 0xff)]! ^
-      T[6 * 256 + ((a >>> 8) & 0xff)]! ^
-      T[5 * 256 + ((a >>> 16) & 0xff)]! ^
-      T[4 * 256 + (a >>> 24)]! ^
-      T[3 * 256 + buf[i + 4]!]! ^
-      T[2 * 256 + buf[i + 5]!]! ^
-      T[256 + buf[i + 6]!]! ^
-      T[buf[i + 7]!]!;
-    i += 8;
+  if (LITTLE_ENDIAN && end - i >= WORD_MIN) {
+    // Bytes up to a 4-byte boundary of the underlying buffer, then 16 bytes per step.
+    while ((buf.byteOffset + i) & 3) c = T[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);
+    const words = ((end - i) >>> 4) << 2;
+    const w = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+    const t = T;
+    for (let k = 0; k < words; k += 4) {
+      const a = c ^ w[k]!;
+      const b = w[k + 1]!;
+      const d = w[k + 2]!;
+      const e = w[k + 3]!;
+      c =
+        t[15 * 256 + (a & 0xff)]! ^
+        t[14 * 256 + ((a >>> 8) & 0xff)]! ^
+        t[13 * 256 + ((a >>> 16) & 0xff)]! ^
+        t[12 * 256 + (a >>> 24)]! ^
+        t[11 * 256 + (b & 0xff)]! ^
+        t[10 * 256 + ((b >>> 8) & 0xff)]! ^
+        t[9 * 256 + ((b >>> 16) & 0xff)]! ^
+        t[8 * 256 + (b >>> 24)]! ^
+        t[7 * 256 + (d & 0xff)]! ^
+        t[6 * 256 + ((d >>> 8) & 0xff)]! ^
+        t[5 * 256 + ((d >>> 16) & 0xff)]! ^
+        t[4 * 256 + (d >>> 24)]! ^
+        t[3 * 256 + (e & 0xff)]! ^
+        t[2 * 256 + ((e >>> 8) & 0xff)]! ^
+        t[256 + ((e >>> 16) & 0xff)]! ^
+        t[e >>> 24]!;
+    }
+    i += words << 2;
   }
   while (i < end) c = T[(c ^ buf[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
