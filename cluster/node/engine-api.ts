@@ -34,7 +34,12 @@ export interface EngineLike {
   close(): Promise<void>;
 }
 
-export type EngineOpener = (dir: string) => Promise<EngineLike>;
+/** Engine settings a node takes from the cluster config. */
+export interface NodeEngineOptions {
+  memtableBytes?: number;
+}
+
+export type EngineOpener = (dir: string, opts?: NodeEngineOptions) => Promise<EngineLike>;
 
 /** Flattens nested stats into name -> number ("levels.0.files" becomes "levels_0_files"). */
 export function flattenStats(o: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {

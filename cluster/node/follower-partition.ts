@@ -1,5 +1,7 @@
 // A partition this node follows: applies what its leader streams, strictly in LSN order, each group
-// of entries in one engine batch together with the new LSN record, and acknowledges what it applied.
+// of entries in one engine batch together with the new LSN record (a batch shared with the node's
+// other replicated writes of that microtask: partition-writer.ts), and acknowledges the highest LSN
+// it applied, once per group.
 // Work is queued per partition and applied by one loop, so consecutive ENTRIES frames merge into one
 // batch and a resync's steps never interleave with entries. Anything out of order is a protocol
 // breach: the connection is dropped and the follower resubscribes from what it has persisted.
@@ -8,6 +10,7 @@ import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, type Bodies, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
+import type { PartitionWriter } from './partition-writer.js';
 import { encodeLsn, lsnKey, partitionRange, storedKey, LSN_RESYNCING } from './stored-format.js';
 
 export type PushWork =
@@ -28,6 +31,7 @@ export class FollowerPartition {
     readonly p: number,
     readonly leader: string,
     private readonly engine: EngineLike,
+    private readonly writer: PartitionWriter,
     /** Persisted LSN, or LSN_RESYNCING while a resync is incomplete. */
     public lsn: number,
     private readonly onError: (p: number, err: Error) => void,
@@ -94,8 +98,7 @@ export class FollowerPartition {
       }
     }
     const last = expect - 1;
-    ops.push({ type: 'put', key: lsnKey(this.p), value: encodeLsn(last) });
-    await this.engine.batch(ops);
+    await this.writer.apply(this.p, ops, last);
     this.lsn = last;
     conn.send(MsgType.ACK, { p: this.p, lsn: last });
   }

@@ -1,6 +1,6 @@
 // A partition this node leads: it numbers writes (LSN), streams them strictly in LSN order into a
 // bounded backlog and to the subscribed followers while applying each with its LSN record in one
-// atomic engine batch, tracks the followers' acknowledgements, and holds w>1 writes until enough of
+// atomic engine batch (shared with the other writes of the same microtask: partition-writer.ts), tracks the followers' acknowledgements, and holds w>1 writes until enough of
 // them have acknowledged. Followers that fall off the backlog get a full resync (leader-resync.ts).
 
 import { performance } from 'node:perf_hooks';
@@ -9,7 +9,8 @@ import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
 import { streamSnapshot } from './leader-resync.js';
-import { encodeLsn, lsnKey, storedKey } from './stored-format.js';
+import type { PartitionWriter } from './partition-writer.js';
+import { storedKey } from './stored-format.js';
 
 export interface LogEntry {
   lsn: number;
@@ -61,6 +62,7 @@ export class LeaderPartition {
   constructor(
     readonly p: number,
     private readonly engine: EngineLike,
+    private readonly writer: PartitionWriter,
     startLsn: number,
     readonly followers: readonly string[],
     private readonly limits: { entries: number; bytes: number },
@@ -84,12 +86,11 @@ export class LeaderPartition {
       const key = storedKey(this.p, k);
       return v === null ? { type: 'del', key } : { type: 'put', key, value: v };
     });
-    engineOps.push({ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) });
-    // Publishing here, synchronously, keeps the stream in LSN order; the engine applies batches in
-    // the order they are called, so this node's copy follows the same order.
+    // Publishing here, synchronously, keeps the stream in LSN order; the writer hands batches to the
+    // engine in the order they are issued, so this node's copy follows the same order.
     this.publish({ lsn, ops, bytes, at: performance.now() });
     try {
-      await this.engine.batch(engineOps);
+      await this.writer.apply(this.p, engineOps, lsn);
     } catch (e) {
       // The followers may apply an entry this node could not: the partition stops here (every
       // further write and subscription is refused) and, restarted on its data, the leader resyncs

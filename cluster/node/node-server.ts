@@ -21,6 +21,7 @@ import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.j
 import { FollowerLink } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
 import { LeaderPartition } from './leader-partition.js';
+import { PartitionWriter } from './partition-writer.js';
 import { dispatchPeerMessage } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
 import { Coordination } from './coordination.js';
@@ -59,6 +60,8 @@ export class NodeServer implements RouterHost, MetricsSource {
   readonly tasks = new Map<string, TaskHandler>();
   readonly httpHandlers: HttpHandler[] = [];
   readonly coordination: Coordination;
+  /** Every replicated write (led and followed partitions) reaches the engine through this. */
+  readonly writer: PartitionWriter;
   private topo: Topology;
   private links: FollowerLink[] = [];
   private peerServer: net.Server | undefined;
@@ -77,13 +80,14 @@ export class NodeServer implements RouterHost, MetricsSource {
     this.router = new Router(this);
     this.metrics = new NodeMetrics(nodeId, this);
     this.coordination = new Coordination(this);
+    this.writer = new PartitionWriter(engine);
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
     const self = findNode(opts.config, opts.nodeId);
     const dataDir = opts.dataDir ?? self.dataDir;
     const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
-    const engine = await opts.openEngine(dataDir);
+    const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
     let node: NodeServer | undefined;
     try {
       const stored = await engine.get(EPOCH_KEY);
@@ -113,7 +117,7 @@ export class NodeServer implements RouterHost, MetricsSource {
     for (const p of leads) {
       let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
       if (lsn === LSN_RESYNCING) lsn = 0; // only a former follower can hold this; its data is partial
-      const lp = new LeaderPartition(p, this.engine, lsn, this.topo.placement[p]!.followers, limits, {
+      const lp = new LeaderPartition(p, this.engine, this.writer, lsn, this.topo.placement[p]!.followers, limits, {
         onAckLag: (_p, _f, s) => this.metrics.ackSeconds.observe(s),
         log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
       });
@@ -127,7 +131,7 @@ export class NodeServer implements RouterHost, MetricsSource {
     const byLeader = new Map<string, FollowerPartition[]>();
     for (const p of follows) {
       const leader = this.topo.placement[p]!.leader;
-      const fp = new FollowerPartition(p, leader, this.engine, decodeLsn(await this.engine.get(lsnKey(p))), (pp, err) =>
+      const fp = new FollowerPartition(p, leader, this.engine, this.writer, decodeLsn(await this.engine.get(lsnKey(p))), (pp, err) =>
         this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
       );
       this.followers.set(p, fp);

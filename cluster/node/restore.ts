@@ -45,7 +45,7 @@ async function followerLsns(node: NodeServer, p: number, deadline: number): Prom
 async function pull(node: NodeServer, p: number, from: string): Promise<number> {
   const addr = node.topology().nodes.find((n) => n.id === from)!;
   let failure: Error | undefined;
-  const fp = new FollowerPartition(p, from, node.engine, 0, (_p, e) => (failure = e));
+  const fp = new FollowerPartition(p, from, node.engine, node.writer, 0, (_p, e) => (failure = e));
   const conn = await PeerConnection.connect(addr.host, addr.peerPort, {
     maxFrameBytes: node.config.maxFrameBytes,
     epoch: () => node.topology().epoch,

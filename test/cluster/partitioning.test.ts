@@ -81,6 +81,8 @@ describe('config', () => {
     expect(c.nodes[0]!.host).toBe('127.0.0.1');
     expect(c.nodes[1]!.dataDir).toBe('/srv/eau2/data/n2');
     expect(c.maxBodyBytes).toBe(16 * 1024 * 1024);
+    expect(c.memtableBytes).toBe(64 * 1024 * 1024);
+    expect(parseConfig({ ...ok, memtableBytes: 1 << 20 }).memtableBytes).toBe(1 << 20);
   });
 
   it('refuses mistakes with a message naming the field', () => {
@@ -93,6 +95,7 @@ describe('config', () => {
       [{ ...ok, color: 'blue' }, /unknown field "color"/],
       [{ ...ok, nodes: [{ id: 'n1', port: 'x', peerPort: 2 }] }, /port/],
       [[], /object/],
+      [{ ...ok, memtableBytes: 1000 }, /memtableBytes/],
     ];
     for (const [raw, re] of bad) expect(() => parseConfig(raw)).toThrowError(re);
   });

@@ -1,0 +1,89 @@
+// PartitionWriter: the replicated writes a node issues within one microtask reach the engine as one
+// atomic batch, with one LSN record per partition holding that partition's highest LSN; a failed
+// batch fails every write in it; writes of a later turn form a new batch, in order.
+
+import { describe, expect, it } from 'vitest';
+import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
+import { PartitionWriter } from '../../cluster/node/partition-writer.js';
+import { decodeLsn, lsnKey, storedKey } from '../../cluster/node/stored-format.js';
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString();
+
+/** Records the batches it is given; fails the next batch when `failNext` is set. */
+function fakeEngine(): EngineLike & { batches: EngineOp[][]; failNext: boolean } {
+  const e = {
+    batches: [] as EngineOp[][],
+    failNext: false,
+    async batch(ops: EngineOp[]): Promise<void> {
+      e.batches.push(ops);
+      if (e.failNext) {
+        e.failNext = false;
+        throw new Error('disk full');
+      }
+    },
+    get: async () => undefined,
+    iterator: () => { throw new Error('unused'); },
+    snapshot: () => ({ release() {} }),
+    stats: () => ({}),
+    close: async () => {},
+  };
+  return e;
+}
+
+const put = (p: number, k: string, v: string): EngineOp => ({ type: 'put', key: storedKey(p, Buffer.from(k)), value: Buffer.from(v) });
+
+/** The batch as readable lines: "p/key=value", "p/key deleted", "lsn p=N". */
+function describeBatch(ops: EngineOp[]): string[] {
+  return ops.map((op) => {
+    if (op.key[0] === 0xff && op.key[1] === 0xff) return `lsn ${(op.key[3]! << 8) | op.key[4]!}=${decodeLsn((op as { value: Uint8Array }).value)}`;
+    const k = `${(op.key[0]! << 8) | op.key[1]!}/${text(op.key.subarray(2))}`;
+    return op.type === 'put' ? `${k}=${text(op.value)}` : `${k} deleted`;
+  });
+}
+
+describe('PartitionWriter', () => {
+  it('applies the writes of one turn as one batch with one LSN record per partition, the highest', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    await Promise.all([
+      w.apply(3, [put(3, 'a', '1')], 10),
+      w.apply(5, [put(5, 'x', '1')], 7),
+      w.apply(3, [put(3, 'a', '2'), { type: 'del', key: storedKey(3, Buffer.from('b')) }], 11),
+      w.apply(3, [put(3, 'c', '1')], 12),
+    ]);
+    expect(e.batches.map(describeBatch)).toEqual([['3/a=1', '5/x=1', '3/a=2', '3/b deleted', '3/c=1', 'lsn 3=12', 'lsn 5=7']]);
+    expect(lsnKey(3)).toEqual(e.batches[0]![5]!.key);
+    expect([w.batches, w.writes]).toEqual([1, 4]);
+  });
+
+  it('starts a new batch for writes issued after the first was handed over, in issue order', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    const first = w.apply(1, [put(1, 'k', 'old')], 1);
+    await Promise.resolve(); // the group is handed to the engine at the end of the microtask
+    await Promise.resolve();
+    const second = w.apply(1, [put(1, 'k', 'new')], 2);
+    await Promise.all([first, second]);
+    expect(e.batches.map(describeBatch)).toEqual([['1/k=old', 'lsn 1=1'], ['1/k=new', 'lsn 1=2']]);
+  });
+
+  it('fails every write of a batch the engine refused, and the next batch goes on', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    e.failNext = true;
+    const results = await Promise.allSettled([w.apply(1, [put(1, 'a', '1')], 1), w.apply(2, [put(2, 'b', '1')], 1)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await w.apply(1, [put(1, 'a', '2')], 2);
+    expect(e.batches.map(describeBatch)[1]).toEqual(['1/a=2', 'lsn 1=2']);
+  });
+
+  it('hands a group over at once when it grows past its byte limit', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    const big = 'x'.repeat(1024 * 1024);
+    const done = [1, 2, 3, 4, 5].map((lsn) => w.apply(0, [put(0, `k${lsn}`, big)], lsn));
+    expect(e.batches.length).toBe(1); // 4 MiB reached on the fourth write, before the microtask ends
+    await Promise.all(done);
+    expect(e.batches.map((b) => describeBatch(b).filter((l) => l.startsWith('lsn')))).toEqual([['lsn 0=4'], ['lsn 0=5']]);
+  });
+});
