@@ -70,8 +70,11 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
   }
+  const t0 = TRACE ? performance.now() : 0;
+  const start = TRACE ? Date.now() : 0;
   const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
   const cache = ctx.chunkCache && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
+  const hits0 = cache?.hits ?? 0;
   const read = async (chunk: number, c: number): Promise<Column> => {
     if (!cache) return reader.read(chunk, c);
     const key = reader.key(chunk, c);
@@ -86,8 +89,19 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
     await Promise.all(reads.map(async (c) => void (cols[c] = await read(chunk, c))));
     return cols;
   };
-  return runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), ledChunks(ctx, meta), TASK_CONCURRENCY);
+  const chunks = ledChunks(ctx, meta);
+  const result = await runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), chunks, TASK_CONCURRENCY);
+  if (TRACE) {
+    process.stderr.write(
+      `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +
+        `cache=${cache ? `${cache.hits - hits0} hits, ${(cache.bytes / 2 ** 20).toFixed(1)} MiB` : 'off'}\n`,
+    );
+  }
+  return result;
 }
+
+/** EAU2_DF_TRACE=1: every query task writes one line to stderr (node, chunks, start time, duration, cache hits). */
+const TRACE = process.env.EAU2_DF_TRACE === '1';
 
 /**
  * Whether `meta`'s version is the published one (one small read, forwarded to the metadata's
