@@ -9,13 +9,13 @@ import type { Logger } from '../log.js';
 import type { NodeServer } from '../node/node-server.js';
 import { defaultUrl } from './kv-commands.js';
 
-/** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 64 MiB. */
+/** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 128 MiB. */
 function nodeChunkCacheBytes(log: Logger): number {
   const env = process.env.EAU2_DF_CACHE_MB;
-  const mb = env === undefined || env === '' ? 64 : Number(env);
+  const mb = env === undefined || env === '' ? 128 : Number(env);
   if (!(mb >= 0)) {
-    log.warn({ EAU2_DF_CACHE_MB: env }, 'ignoring a bad EAU2_DF_CACHE_MB; using 64');
-    return 64 * 1024 * 1024;
+    log.warn({ EAU2_DF_CACHE_MB: env }, 'ignoring a bad EAU2_DF_CACHE_MB; using 128');
+    return 128 * 1024 * 1024;
   }
   return Math.floor(mb * 1024 * 1024);
 }
