@@ -4,8 +4,9 @@
 // disk as the single-machine reference. Reports MB/s (over the Arrow file's size, the same numerator
 // for both), time, peak RSS of this process per phase and of every node, and the issue's targets.
 //   --rows N  --seed S  --no-cluster  --no-engine  --runs R (query repetitions, default 3)
-//   --chunk-rows N  --concurrency N  --help
-// EAU2_BENCH_CPU_PROF=<dir> makes every cluster node write a V8 CPU profile there when it stops.
+//   --chunk-rows N  --concurrency N  --no-settle  --help
+// EAU2_BENCH_CPU_PROF=<dir> makes every cluster node write a V8 CPU profile there when it stops;
+// EAU2_DF_TRACE=1 makes every query task log its start time and duration on stderr.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     'no-cluster': { type: 'boolean', default: false },
     'no-engine': { type: 'boolean', default: false },
+    'no-settle': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
     runs: { type: 'string', default: '3' },
     'chunk-rows': { type: 'string', default: '65536' },
@@ -51,11 +53,14 @@ if (args.help) {
       '  --concurrency N   row-chunks in flight when storing and scanning (default 8)\n' +
       '  --no-engine       skip the embedded engine\n' +
       '  --no-cluster      skip the 3-node cluster\n' +
-      'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n',
+      '  --no-settle       measure reads right after the put, while the engines still compact\n' +
+      'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n' +
+      'EAU2_DF_TRACE=1: each query task logs node, chunks, start time, duration and cache hits on stderr\n',
   );
   process.exit(0);
 }
 const ROWS = Number(args.rows);
+const SETTLE = !args['no-settle'];
 const RUNS = Number(args.runs);
 const CHUNK_ROWS = Number(args['chunk-rows']);
 const CONCURRENCY = Number(args.concurrency);
@@ -67,6 +72,8 @@ interface Phase {
   mbps?: number;
   baseRss: number;
   peakRss: number;
+  /** Peak growth of V8's heap plus array buffers over the phase's start: live data and garbage not yet collected. */
+  jsGrowth: number;
   /** CPU ms of this process, and of the cluster's nodes when there is one. */
   cpuMs: number;
   nodesCpuMs?: number;
@@ -77,24 +84,37 @@ let frameBytes = 0; // the Arrow file's size: the common numerator for MB/s
 
 let nodesCpu: (() => number) | undefined; // set while a cluster runs
 
+/** JS heap + array buffers in use: what this process allocated, whatever the allocator keeps mapped. */
+function jsBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
 async function measure<T>(store: string, what: string, f: () => Promise<T>, throughput = false): Promise<T> {
   globalThis.gc?.();
   const baseRss = process.memoryUsage.rss();
   const s = new RssSampler();
   s.start(20);
+  const baseJs = jsBytes();
+  let peakJs = baseJs;
+  const js = setInterval(() => (peakJs = Math.max(peakJs, jsBytes())), 20);
   const cpu0 = process.cpuUsage();
   const node0 = nodesCpu?.();
   const t0 = performance.now();
+  const startEpoch = Date.now();
   const v = await f();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const nodesCpuMs = node0 === undefined ? undefined : nodesCpu!() - node0;
   const peakRss = s.stop();
+  clearInterval(js);
+  peakJs = Math.max(peakJs, jsBytes());
   phases.push({
-    store, what, ms, baseRss, peakRss, cpuMs: (cpu.user + cpu.system) / 1000, nodesCpuMs,
+    store, what, ms, baseRss, peakRss, jsGrowth: peakJs - baseJs, cpuMs: (cpu.user + cpu.system) / 1000, nodesCpuMs,
     mbps: throughput ? frameBytes / 1e6 / (ms / 1000) : undefined,
   });
-  process.stderr.write(`  ${store} ${what}: ${formatMs(ms)}\n`);
+  // With EAU2_DF_TRACE=1 the nodes log each query task's start and duration; this start lines them up.
+  process.stderr.write(`  ${store} ${what}: ${formatMs(ms)}${process.env.EAU2_DF_TRACE === '1' ? ` (start=${startEpoch})` : ''}\n`);
   return v;
 }
 
@@ -120,9 +140,32 @@ async function scanChecksum(store: KvStore, name: string): Promise<Checksum> {
   return c;
 }
 
+/** Waits until this process and the nodes use under 5% of a core for 0.5 s (at most 60 s). */
+async function settle(label: string): Promise<void> {
+  const cpu = (): number => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000 + (nodesCpu?.() ?? 0);
+  };
+  const t0 = performance.now();
+  let last = cpu();
+  while (performance.now() - t0 < 60_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpu();
+    if (now - last < 25) return;
+    last = now;
+  }
+  process.stderr.write(`  ${label}: still busy after 60 s of settling; measuring anyway\n`);
+}
+
 async function runOn(label: string, store: KvStore, frame: DataFrame, want: Checksum, answer: ReturnType<typeof plainQuery>): Promise<void> {
   const meta = await measure(label, 'put', () => DataFrame.put(store, 'bench', frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY }), true);
   note(`${meta.nchunks} chunks`);
+  if (SETTLE) {
+    // A put is done when acknowledged, but the engines then flush and compact for seconds (10M rows:
+    // several seconds of node CPU), which would be billed to whatever is measured next. Wait for that
+    // background work to finish, so reads measure reads; the wait is its own row in the table.
+    await measure(label, 'settle (background compaction)', () => settle(label));
+  }
   const got = await measure(label, 'get (scan all)', () => scanChecksum(store, 'bench'), true);
   if (!sameChecksum(got, want)) throw new Error(`${label}: read-back checksum differs`);
   const lf = await DataFrame.get(store, 'bench');
@@ -196,6 +239,7 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
     p.nodesCpuMs === undefined ? '' : formatMs(p.nodesCpuMs),
     formatBytes(p.peakRss),
     formatBytes(p.peakRss - p.baseRss),
+    formatBytes(p.jsGrowth),
     p.note ?? '',
   ]);
   const out: string[] = [];
@@ -212,6 +256,7 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
         { header: 'nodes CPU', align: 'right' },
         { header: 'peak RSS', align: 'right' },
         { header: 'RSS growth', align: 'right' },
+        { header: 'JS+buffers growth', align: 'right' },
         { header: 'notes' },
       ],
       rows,
@@ -231,11 +276,13 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
     const queries = phases.filter((p) => p.store === store && p.what.startsWith('filter')).map((p) => p.ms);
     const best = Math.min(...queries);
     const growth = Math.max(put.peakRss - put.baseRss, scan.peakRss - scan.baseRss);
+    const jsGrowth = Math.max(put.jsGrowth, scan.jsGrowth);
     out.push(
       `  ${store}: put ${(put.mbps! / aw.mbps!).toFixed(2)}x Arrow write (target >= 0.3), ` +
         `get ${(scan.mbps! / ar.mbps!).toFixed(2)}x Arrow read (target >= 0.5), ` +
-        `best filter+group-by ${formatMs(best)}${store === '3-node cluster' ? ' (target < 1 s)' : ''}, ` +
-        `client RSS growth ${formatBytes(growth)} vs 2 x budget ${formatBytes(2 * budget)}`,
+        `best filter+group-by ${formatMs(best)} (first ${formatMs(queries[0]!)})${store === '3-node cluster' ? ' (target < 1 s)' : ''}, ` +
+        `client RSS growth ${formatBytes(growth)} (JS heap + buffers ${formatBytes(jsGrowth)}) vs 2 x budget ${formatBytes(2 * budget)}` +
+        (store === 'engine' ? ' (this process also runs the engine)' : ''),
     );
   }
   process.stdout.write(out.join('\n') + '\n');
