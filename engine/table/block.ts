@@ -33,7 +33,8 @@ let eKeyAt = 0;
 let eValueAt = 0;
 /** Offset of the next entry. */
 let eNext = 0;
-let eSeq = 0;
+/** Offset of the entry's sequence varint (decoded on demand by entrySeq). */
+let eSeqAt = 0;
 let eKind = 0;
 // Common prefix of the target and the key of the last compare.
 let cmpLcp = 0;
@@ -63,41 +64,65 @@ function readVarint(buf: Uint8Array, limit: number): number {
   return -1;
 }
 
-/** Parses the entry at `p` into the e* variables; throws CORRUPTION if it is malformed. */
+/**
+ * Parses the header of the entry at `p` into the e* variables; throws CORRUPTION if it is malformed.
+ * The sequence is only located (eSeqAt): most entries a lookup passes over are decided by their key,
+ * so entrySeq() decodes it when it is needed.
+ */
 function parseEntry(b: Block, p: number): void {
   const data = b.data;
   const limit = b.limit;
   let shared: number;
   let unshared: number;
   let valueLen: number;
+  let q: number;
   if (p + 3 <= limit && (data[p]! | data[p + 1]! | data[p + 2]!) < 0x80) {
     // The common case: shared, unshared and value length each fit one byte.
     shared = data[p]!;
     unshared = data[p + 1]!;
     valueLen = data[p + 2]!;
-    cursor = p + 3;
+    q = p + 3;
   } else {
     cursor = p;
     shared = readVarint(data, limit);
     unshared = readVarint(data, limit);
     valueLen = readVarint(data, limit);
     if (shared < 0 || unshared < 0 || valueLen < 0) throw b.malformed(`entry at ${p}: header runs past the entries`);
+    q = cursor;
   }
-  const seq = readVarint(data, limit);
-  if (seq < 0) throw b.malformed(`entry at ${p}: header runs past the entries`);
-  if (seq > MAX_SEQUENCE) throw b.malformed(`entry at ${p}: sequence ${seq} out of range`);
-  let q = cursor;
-  if (q >= limit) throw b.malformed(`entry at ${p}: kind runs past the entries`);
+  // The sequence varint: at most 8 bytes, then the kind byte.
+  const seqAt = q;
+  while (q < limit && data[q]! >= 0x80) q++;
+  q++;
+  if (q - seqAt > 8 || q >= limit) throw b.malformed(`entry at ${p}: header runs past the entries`);
   const kind = data[q++]!;
   if (kind > 1) throw b.malformed(`entry at ${p}: unknown kind ${kind}`);
   if (unshared > limit - q || valueLen > limit - q - unshared) throw b.malformed(`entry at ${p} runs past the entries`);
   eShared = shared;
   eUnshared = unshared;
+  eSeqAt = seqAt;
   eKeyAt = q;
   eValueAt = q + unshared;
   eNext = q + unshared + valueLen;
-  eSeq = seq;
   eKind = kind;
+}
+
+/** The sequence of the entry last parsed (REQUIRES: its block is `b`); CORRUPTION if out of range. */
+function entrySeq(b: Block): number {
+  const data = b.data;
+  let p = eSeqAt;
+  let byte = data[p++]!;
+  if (byte < 0x80) return byte;
+  let result = byte & 0x7f;
+  let mul = 128;
+  // parseEntry checked that the varint ends within 8 bytes.
+  do {
+    byte = data[p++]!;
+    result += (byte & 0x7f) * mul;
+    mul *= 128;
+  } while (byte >= 0x80);
+  if (result > MAX_SEQUENCE) throw b.malformed(`entry at sequence offset ${eSeqAt}: sequence ${result} out of range`);
+  return result;
 }
 
 /**
@@ -105,7 +130,8 @@ function parseEntry(b: Block, p: number): void {
  * (userKey, seq) in internal order, from byte `from` on (REQUIRES: the first `from` bytes are equal).
  * Negative: the entry sorts first. Sets cmpLcp.
  */
-function compareParsed(data: Uint8Array, base: number, keyLen: number, userKey: Uint8Array, seq: number, from: number): number {
+function compareParsed(b: Block, base: number, keyLen: number, userKey: Uint8Array, seq: number, from: number): number {
+  const data = b.data;
   const klen = userKey.length;
   const n = keyLen < klen ? keyLen : klen;
   let j = from;
@@ -113,7 +139,7 @@ function compareParsed(data: Uint8Array, base: number, keyLen: number, userKey: 
   cmpLcp = j;
   if (j < n) return data[base + j]! - userKey[j]!;
   if (keyLen !== klen) return keyLen - klen;
-  return seq - eSeq;
+  return seq - entrySeq(b);
 }
 
 export class Block {
@@ -184,7 +210,7 @@ export class Block {
     if (p === PAST_END) return PAST_END;
     if (!scanEqual) return NOT_HERE;
     found.kind = eKind;
-    found.seq = eSeq;
+    found.seq = entrySeq(this);
     found.valueAt = eValueAt;
     found.valueEnd = eNext;
     return p;
@@ -197,7 +223,7 @@ export class Block {
     out.keyAt = eKeyAt;
     out.valueAt = eValueAt;
     out.next = eNext;
-    out.seq = eSeq;
+    out.seq = entrySeq(this);
   }
 
   /** The user key of the entry at restart r (a copy). */
@@ -212,7 +238,6 @@ export class Block {
    * both bounds share with the target, so a probe compares from there.
    */
   lastRestartBefore(userKey: Uint8Array, seq: number, after: boolean): number {
-    const data = this.data;
     let lo = 0;
     let hi = this.restarts - 1;
     let ans = -1;
@@ -222,7 +247,7 @@ export class Block {
       const mid = (lo + hi) >>> 1;
       parseEntry(this, this.restartAt(mid));
       if (eShared !== 0) throw this.malformed(`restart ${mid} shares a prefix`);
-      const c = compareParsed(data, eKeyAt, eUnshared, userKey, seq, llcp < rlcp ? llcp : rlcp);
+      const c = compareParsed(this, eKeyAt, eUnshared, userKey, seq, llcp < rlcp ? llcp : rlcp);
       if (c < 0 || (c === 0 && after)) {
         ans = mid;
         lo = mid + 1;
@@ -245,7 +270,6 @@ export class Block {
    * needs its own bytes compared from L on.
    */
   private scan(userKey: Uint8Array, seq: number, after: boolean): number {
-    const data = this.data;
     const limit = this.limit;
     const klen = userKey.length;
     const r = this.lastRestartBefore(userKey, seq, after);
@@ -272,7 +296,7 @@ export class Block {
       const keyLen = shared + eUnshared;
       let c: number;
       if (!less || shared === 0) {
-        c = compareParsed(data, eKeyAt, keyLen, userKey, seq, 0);
+        c = compareParsed(this, eKeyAt, keyLen, userKey, seq, 0);
       } else if (shared < lcp) {
         c = 1;
         cmpLcp = shared;
@@ -280,7 +304,7 @@ export class Block {
         c = -1;
         cmpLcp = lcp;
       } else {
-        c = compareParsed(data, eKeyAt - shared, keyLen, userKey, seq, lcp);
+        c = compareParsed(this, eKeyAt - shared, keyLen, userKey, seq, lcp);
       }
       if (c > 0 || (c === 0 && !after)) {
         scanEqual = cmpLcp === klen && keyLen === klen;
@@ -443,7 +467,7 @@ export class BlockCursor {
   private setCurrent(p: number): void {
     this.cur = p;
     this.nextAt = eNext;
-    this.curSeq = eSeq;
+    this.curSeq = entrySeq(this.block!);
     this.curKind = eKind;
     this.valueAt = eValueAt;
     this.valueEnd = eNext;
