@@ -313,6 +313,7 @@ export class Background {
     for (const n of this.pendingOutputs) live.add(n);
     const logsInUse = new Set<number>(db.imms.map((m) => m.logNumber));
     if (db.mem) logsInUse.add(db.mem.logNumber);
+    for (const n of db.retiringLogs) logsInUse.add(n);
     for (const name of names) {
       let m: RegExpExecArray | null;
       let obsolete = false;

@@ -9,6 +9,8 @@ export class Counters {
   walBytes = 0;
   walSyncs = 0;
   walBytesRecovered = 0;
+  /** Recoveries that stopped at a gap in the sequence numbers across logs (db-impl.ts replayLogs). */
+  walGapsRecovered = 0;
   flushes = 0;
   flushBytes = 0;
   compactions = 0;

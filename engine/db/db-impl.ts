@@ -132,13 +132,29 @@ export class DbImpl {
       .filter((n) => n >= this.versions.logNumber)
       .sort((a, b) => a - b);
     let maxSeq = this.versions.lastSequence;
+    // The sequence the history continues with: every write group takes the next sequences, so a
+    // record starting past it means an earlier log lost its unsynced tail in a power cut while a
+    // later log's records survived. Nothing from there on was acknowledged as synced (a synced
+    // write waits for every earlier log's sync), and keeping it would leave a hole: stop there.
+    let expected = -1;
+    let gap = false;
     for (const num of logs) {
+      if (gap) break;
       const path = joinPath(this.dir, logName(num));
       const { records } = await readLog(this.opts.vfs, path);
       let mem = new Memtable(num);
+      let replayed = 0;
       for (const rec of records) {
         const batch = decodeBatch(rec.payload);
         if (typeof batch === 'string') throw corruption(path, rec.offset, batch);
+        if (expected >= 0 && batch.firstSeq !== expected) {
+          if (batch.firstSeq < expected) throw corruption(path, rec.offset, `batch sequence ${batch.firstSeq} repeats (expected ${expected})`);
+          gap = true;
+          this.counters.walGapsRecovered++;
+          break;
+        }
+        expected = batch.firstSeq + batch.ops.length;
+        replayed += rec.payload.length;
         batch.ops.forEach((op, i) => mem.add(batch.firstSeq + i, op.kind, op.key, op.value));
         maxSeq = Math.max(maxSeq, batch.firstSeq + batch.ops.length - 1);
         if (mem.approximateBytes() >= this.opts.memtableBytes) {
@@ -151,7 +167,7 @@ export class DbImpl {
         const meta = await this.bg.writeLevel0Table(mem, true);
         if (meta) edit.addFile(0, meta);
       }
-      this.counters.walBytesRecovered += records.reduce((n, r) => n + r.payload.length, 0);
+      this.counters.walBytesRecovered += replayed;
     }
     this.versions.lastSequence = maxSeq;
   }
@@ -238,6 +254,9 @@ export class DbImpl {
       if (sync) {
         await this.log.sync();
         this.counters.walSyncs++;
+        // Earlier logs must be durable too before a synced write is acknowledged (no holes).
+        await this.retiredLogsSynced;
+        if (this.bgError) throw this.bgError;
       }
     } catch (e) {
       // What reached the log is unknown: refuse further writes rather than risk a hole.
@@ -291,23 +310,49 @@ export class DbImpl {
     }
   }
 
-  /** Makes the memtable immutable, starts a new WAL for the next one, and schedules the flush. */
+  /**
+   * Makes the memtable immutable, starts a new WAL for the next one, and schedules the flush.
+   *
+   * The old log's unsynced tail is fdatasynced in the background: writers go on in the new log
+   * meanwhile (waiting for that sync held every writer for tens of milliseconds per switch). Two
+   * rules keep the history free of holes: a synced write in a later log is acknowledged only once
+   * every earlier log is synced (commitGroup waits on retiredLogsSynced), and recovery stops at the
+   * first gap in the sequence numbers across logs (a later log's records survived a power cut, an
+   * earlier log's unsynced tail did not): what follows a gap was never acknowledged as synced.
+   */
   async switchMemtable(): Promise<void> {
-    // The old log's unsynced tail must be durable before anything in the new log can be: otherwise
-    // a power cut could keep a later synced write and lose earlier ones (a hole in the history).
-    await this.log.sync();
-    this.counters.walSyncs++;
     const num = this.versions.newFileNumber();
     const file = await this.opts.vfs.openWritable(joinPath(this.dir, logName(num)));
-    // The new log's directory entry must be durable before a synced write in it is acknowledged.
-    await this.opts.vfs.syncDir(this.dir);
     const oldLog = this.log;
+    const oldNumber = this.mem.logNumber;
     this.imms.push(this.mem);
     this.mem = new Memtable(num);
     this.log = new LogWriter(file);
-    await oldLog.close();
+    this.retiringLogs.add(oldNumber);
+    const earlier = this.retiredLogsSynced;
+    this.retiredLogsSynced = (async () => {
+      try {
+        // The new log's directory entry must be durable before a synced write in it is acknowledged.
+        await Promise.all([
+          oldLog.sync().then(() => void this.counters.walSyncs++),
+          this.opts.vfs.syncDir(this.dir),
+        ]);
+        await oldLog.close();
+      } catch (e) {
+        // What of the old log is durable is unknown: refuse writes (a later sync would imply it).
+        if (!this.bgError) this.bgError = e as Error;
+        await oldLog.close().catch(() => undefined);
+      }
+      await earlier;
+      this.retiringLogs.delete(oldNumber);
+    })();
     this.bg.maybeSchedule();
   }
+
+  /** Settles (never rejects; failures land in bgError) when every retired log is synced and closed. */
+  private retiredLogsSynced: Promise<void> = Promise.resolve();
+  /** Numbers of retired logs whose background sync is still running: not obsolete yet. */
+  readonly retiringLogs = new Set<number>();
 
   // ---------------------------------------------------------------- reads
 
@@ -417,6 +462,7 @@ export class DbImpl {
     }
     this.closed = true;
     await this.bg.stop();
+    await this.retiredLogsSynced;
     try {
       if (!this.bgError) await this.log.sync();
     } finally {
