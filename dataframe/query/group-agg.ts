@@ -17,6 +17,14 @@ export class GroupAggregator {
   /** Per aggregate: count (count), running sum (sum, mean), non-null count (sum, mean). */
   private readonly num: Float64Array[];
   private readonly cnt: Float64Array[];
+  /**
+   * Rows per group (all rows that reached the aggregator). An aggregate's non-null count equals it
+   * until its column shows a null; only then is its own `cnt` filled (own[k]) and kept row by row. So
+   * on null-free data the rows are counted once per chunk, not once per aggregate: 10M rows, sum + mean
+   * + count, that was two of the three increments per row.
+   */
+  private rows: Float64Array;
+  private readonly own: boolean[];
   /** Per aggregate: min or max so far (min, max), null when none. */
   private readonly ext: Value[][];
 
@@ -30,6 +38,8 @@ export class GroupAggregator {
     this.num = aggs.map(() => new Float64Array(this.cap));
     this.cnt = aggs.map(() => new Float64Array(this.cap));
     this.ext = aggs.map(() => []);
+    this.rows = new Float64Array(this.cap);
+    this.own = aggs.map(() => false);
   }
 
   get size(): number {
@@ -49,6 +59,7 @@ export class GroupAggregator {
         this.num[k] = grow(this.num[k]!);
         this.cnt[k] = grow(this.cnt[k]!);
       }
+      this.rows = grow(this.rows);
     }
     this.keys.push(key);
     for (const e of this.ext) e.push(null);
@@ -116,25 +127,36 @@ export class GroupAggregator {
   }
 
   addChunk(cols: ChunkCols, n: number, sel: Uint32Array | undefined): void {
+    // An aggregate whose column has nulls in this chunk starts its own count from the rows so far
+    // (before this chunk's rows are added to them).
+    for (let k = 0; k < this.aggs.length; k++) {
+      const ci = this.aggCols[k];
+      const fn = this.aggs[k]!.fn;
+      if (ci === undefined || this.own[k] || !(fn === 'count' || fn === 'sum' || fn === 'mean')) continue;
+      if (cols[ci]!.nulls !== undefined) {
+        this.cnt[k]!.set(this.rows);
+        this.own[k] = true;
+      }
+    }
     const gid = this.groupsOf(cols, n, sel);
     const m = gid.length;
+    const rows = this.rows;
+    for (let j = 0; j < m; j++) rows[gid[j]!]!++;
     for (let k = 0; k < this.aggs.length; k++) {
       const fn = this.aggs[k]!.fn;
       const ci = this.aggCols[k];
-      const cnt = this.cnt[k]!;
-      if (ci === undefined) {
-        for (let j = 0; j < m; j++) cnt[gid[j]!]!++;
-        continue;
-      }
+      if (ci === undefined) continue; // count(*): the rows
+      const cnt = this.own[k] ? this.cnt[k]! : undefined; // undefined: no nulls so far, the rows
       const c: Column = cols[ci]!;
       const nulls = c.nulls;
       if (fn === 'count') {
-        for (let j = 0; j < m; j++) if (!nulls || !bitGet(nulls, sel ? sel[j]! : j)) cnt[gid[j]!]!++;
+        if (cnt) for (let j = 0; j < m; j++) if (!nulls || !bitGet(nulls, sel ? sel[j]! : j)) cnt[gid[j]!]!++;
       } else if (fn === 'sum' || fn === 'mean') {
         const vals = c.values as ArrayLike<number>;
         const num = this.num[k]!;
-        if (!nulls && vals instanceof Float64Array) sumF64(vals, gid, sel, num, cnt);
-        else if (!nulls && vals instanceof Int32Array) sumI32(vals, gid, sel, num, cnt);
+        if (!cnt && vals instanceof Float64Array) sumF64(vals, gid, sel, num);
+        else if (!cnt && vals instanceof Int32Array) sumI32(vals, gid, sel, num);
+        else if (!cnt) for (let j = 0; j < m; j++) num[gid[j]!]! += vals[sel ? sel[j]! : j]!;
         else {
           for (let j = 0; j < m; j++) {
             const r = sel ? sel[j]! : j;
@@ -164,46 +186,26 @@ export class GroupAggregator {
     return this.keys.map((key, g) => [
       key,
       this.aggs.map((a, k): Acc => {
-        if (a.fn === 'count') return this.cnt[k]![g]!;
-        if (a.fn === 'sum' || a.fn === 'mean') return [this.num[k]![g]!, this.cnt[k]![g]!];
+        const n = this.own[k] ? this.cnt[k]![g]! : this.rows[g]!;
+        if (a.fn === 'count') return n;
+        if (a.fn === 'sum' || a.fn === 'mean') return [this.num[k]![g]!, n];
         return this.ext[k]![g]!;
       }),
     ]);
   }
 }
 
-// Sums without nulls, one function per array type: a loop that sees both Int32Array and Float64Array
-// values goes polymorphic in V8 (the reason eval.ts repeats its comparison loops too).
-function sumF64(vals: Float64Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array, cnt: Float64Array): void {
+// Sums over columns without nulls so far (the counts are the rows, kept elsewhere), one function per
+// array type: a loop that sees both Int32Array and Float64Array values goes polymorphic in V8 (the
+// reason filter.ts and eval.ts repeat their comparison loops too).
+function sumF64(vals: Float64Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array): void {
   const m = gid.length;
-  if (sel) {
-    for (let j = 0; j < m; j++) {
-      const g = gid[j]!;
-      num[g]! += vals[sel[j]!]!;
-      cnt[g]!++;
-    }
-  } else {
-    for (let j = 0; j < m; j++) {
-      const g = gid[j]!;
-      num[g]! += vals[j]!;
-      cnt[g]!++;
-    }
-  }
+  if (sel) for (let j = 0; j < m; j++) num[gid[j]!]! += vals[sel[j]!]!;
+  else for (let j = 0; j < m; j++) num[gid[j]!]! += vals[j]!;
 }
 
-function sumI32(vals: Int32Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array, cnt: Float64Array): void {
+function sumI32(vals: Int32Array, gid: Int32Array, sel: Uint32Array | undefined, num: Float64Array): void {
   const m = gid.length;
-  if (sel) {
-    for (let j = 0; j < m; j++) {
-      const g = gid[j]!;
-      num[g]! += vals[sel[j]!]!;
-      cnt[g]!++;
-    }
-  } else {
-    for (let j = 0; j < m; j++) {
-      const g = gid[j]!;
-      num[g]! += vals[j]!;
-      cnt[g]!++;
-    }
-  }
+  if (sel) for (let j = 0; j < m; j++) num[gid[j]!]! += vals[sel[j]!]!;
+  else for (let j = 0; j < m; j++) num[gid[j]!]! += vals[j]!;
 }

@@ -267,3 +267,29 @@ describe('plan validation', () => {
     await expect(task(ctx, null)).rejects.toMatchObject({ code: 'PROTOCOL' });
   });
 });
+
+describe('aggregates when nulls appear only in later chunks', () => {
+  it('count the non-null values of each column, not the rows, once nulls show up', async () => {
+    const rng = seededRng();
+    const n = 600;
+    // Chunks of 50 rows: the first 300 rows have no nulls, later rows some (per column, at different places).
+    const late = (r: number, p: number): boolean => r >= 300 && rng.bool(p);
+    const df = DataFrame.fromColumns({
+      k: { type: 'S', values: Array.from({ length: n }, () => rng.pick(['a', 'b', 'c'])) },
+      i: { type: 'I', values: Array.from({ length: n }, (_, r) => (late(r, 0.3) ? null : rng.int(-50, 50))) },
+      d: { type: 'D', values: Array.from({ length: n }, (_, r) => (r >= 450 && rng.bool(0.5) ? null : rng.int(-400, 400) / 8)) },
+    });
+    const store = new MemoryStore();
+    await DataFrame.put(store, 't', df, { chunkRows: 50 });
+    const lf = await DataFrame.get(store, 't');
+    const objs = df.toObjects();
+    const aggs: [string, string][] = [['i', 'sum'], ['i', 'mean'], ['i', 'count'], ['d', 'mean'], ['d', 'count'], ['*', 'count']];
+    const spec = { i: ['sum', 'mean', 'count'], d: ['mean', 'count'], '*': 'count' } as const;
+    for (const e of [undefined, gt(col('d'), 0)]) {
+      const q = e ? lf.filter(e) : lf.query();
+      const rows = e ? objs.filter((r) => ref(e, r) === true) : objs;
+      expect(rowsOf(await q.groupBy('k').agg(spec))).toEqual(refAgg(rows, ['k'], aggs));
+      expect(rowsOf(await q.agg(spec))).toEqual(refAgg(rows, [], aggs));
+    }
+  });
+});
