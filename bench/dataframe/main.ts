@@ -9,6 +9,7 @@
 // EAU2_DF_TRACE=1 makes every query task log its start time and duration on stderr.
 
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import type { KvStore } from '../../engine/kv-store.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { readArrow, writeArrow } from './arrow.js';
 import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, toFrame, type BenchData, type Checksum } from './data.js';
-import { LocalCluster } from './local-cluster.js';
+import { LocalCluster, peakRssOf } from './local-cluster.js';
 
 // Phases compare memory against a baseline, so garbage from the previous phase must be collected first.
 if (typeof globalThis.gc !== 'function' && !process.execArgv.includes('--expose-gc')) {
@@ -84,6 +85,20 @@ let frameBytes = 0; // the Arrow file's size: the common numerator for MB/s
 
 let nodesCpu: (() => number) | undefined; // set while a cluster runs
 
+/**
+ * Peak RSS without sampling (Linux): writing 5 to /proc/self/clear_refs resets VmHWM, the kernel's
+ * high-water mark of this process's resident set, which then catches every peak; a sampling timer
+ * on a busy event loop misses them. Returns false where that is not possible (the sampler then counts).
+ */
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return peakRssOf(process.pid) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** JS heap + array buffers in use: what this process allocated, whatever the allocator keeps mapped. */
 function jsBytes(): number {
   const m = process.memoryUsage();
@@ -92,6 +107,7 @@ function jsBytes(): number {
 
 async function measure<T>(store: string, what: string, f: () => Promise<T>, throughput = false): Promise<T> {
   globalThis.gc?.();
+  const exactPeak = resetPeakRss();
   const baseRss = process.memoryUsage.rss();
   const s = new RssSampler();
   s.start(20);
@@ -106,7 +122,7 @@ async function measure<T>(store: string, what: string, f: () => Promise<T>, thro
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const nodesCpuMs = node0 === undefined ? undefined : nodesCpu!() - node0;
-  const peakRss = s.stop();
+  const peakRss = Math.max(s.stop(), exactPeak ? (peakRssOf(process.pid) ?? 0) : 0);
   clearInterval(js);
   peakJs = Math.max(peakJs, jsBytes());
   phases.push({
