@@ -199,7 +199,11 @@ export class TableReader {
     const size = this.blockSizes[bi]!;
     this.counters.blockReads++;
     const raw = this.file.readSync(offset, size + BLOCK_TRAILER_SIZE);
-    const block = Block.open(unsealBlock(raw, { offset, size }, this.path, 'data'), this.path, offset);
+    let contents = unsealBlock(raw, { offset, size }, this.path, 'data');
+    // A cached view would pin its whole buffer: Node's shared pool for reads under 4 KiB (a table's
+    // last block), or a whole file (BytesFile). Such blocks are copied before they are cached.
+    if (fillCache && contents.buffer.byteLength > 2 * contents.length) contents = contents.slice();
+    const block = Block.open(contents, this.path, offset);
     if (fillCache) this.cache.set(this.fileNumber, offset, block, this.slots, bi);
     return block;
   }
