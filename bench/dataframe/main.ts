@@ -106,6 +106,10 @@ function jsBytes(): number {
 }
 
 async function measure<T>(store: string, what: string, f: () => Promise<T>, throughput = false): Promise<T> {
+  // gc() frees array buffers' memory on a background sweeper, so a baseline taken right after it can
+  // still count the last phase's garbage and hide this phase's growth: collect, let it sweep, again.
+  globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, 200));
   globalThis.gc?.();
   const exactPeak = resetPeakRss();
   const baseRss = process.memoryUsage.rss();
