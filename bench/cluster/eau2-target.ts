@@ -16,11 +16,12 @@ const REPO = resolve(import.meta.dirname, '../..');
 export class Eau2Cluster {
   private constructor(private readonly dir: string, private readonly procs: ChildProcess[], readonly urls: string[], readonly client: ClusterClient) {}
 
-  static async start(nodes = 3, replicationFactor = 2, partitions = 16): Promise<Eau2Cluster> {
+  /** `extra`: more cluster config fields (e.g. memtableBytes). */
+  static async start(nodes = 3, replicationFactor = 2, partitions = 16, extra: Record<string, unknown> = {}): Promise<Eau2Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-'));
     const ports = await freePorts(2 * nodes);
     const config = {
-      partitions, replicationFactor,
+      partitions, replicationFactor, ...extra,
       nodes: Array.from({ length: nodes }, (_, i) => ({ id: `n${i + 1}`, host: '127.0.0.1', port: ports[2 * i], peerPort: ports[2 * i + 1], dataDir: join(dir, `n${i + 1}`) })),
     };
     const file = join(dir, 'cluster.json');

@@ -2,7 +2,7 @@
 // against a local 3-node eau2 cluster with 2 replicas (ClusterClient) and a Redis Cluster of 3
 // masters + 3 replicas (ioredis), in the same run, with replication lag measured on both. Prints a
 // table and writes bench/results/cluster-<time>.json. Options: --records N --ops N --in-flight N
-// --seed N --skip-redis.
+// --seed N --skip-redis --memtable-bytes N (the nodes' memtableBytes; default: the config's default).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -23,6 +23,7 @@ const RECORDS = arg('records', 20_000);
 const OPS = arg('ops', 40_000);
 const IN_FLIGHT = arg('in-flight', 64);
 const SEED = arg('seed', 42);
+const MEMTABLE_BYTES = arg('memtable-bytes', 0);
 
 interface SystemResult {
   system: string;
@@ -55,7 +56,7 @@ async function bench(t: Target, lag: LagTarget, ackBuckets?: () => Promise<Map<n
 async function main(): Promise<void> {
   const results: SystemResult[] = [];
   let redisNote = '';
-  const eau2 = await Eau2Cluster.start(3, 2, 16);
+  const eau2 = await Eau2Cluster.start(3, 2, 16, MEMTABLE_BYTES > 0 ? { memtableBytes: MEMTABLE_BYTES } : {});
   try {
     results.push(await bench(eau2.target(), eau2.lagTarget(), () => eau2.ackBuckets()));
   } finally {
