@@ -28,9 +28,15 @@ export function encodedBatchSize(ops: readonly Op[]): number {
 /** Encodes `ops` with sequences starting at `firstSeq` into a fresh buffer. */
 export function encodeBatch(firstSeq: number, ops: readonly Op[]): Uint8Array {
   const buf = new Uint8Array(encodedBatchSize(ops));
-  putFixed64(buf, 0, firstSeq);
-  putFixed32(buf, 8, ops.length);
-  let off = BATCH_HEADER;
+  encodeBatchInto(buf, 0, firstSeq, ops);
+  return buf;
+}
+
+/** Encodes `ops` at buf[start, start + encodedBatchSize(ops)); returns the offset after them. */
+export function encodeBatchInto(buf: Uint8Array, start: number, firstSeq: number, ops: readonly Op[]): number {
+  putFixed64(buf, start, firstSeq);
+  putFixed32(buf, start + 8, ops.length);
+  let off = start + BATCH_HEADER;
   for (const op of ops) {
     buf[off++] = op.kind;
     off = putVarint(buf, off, op.key.length);
@@ -42,7 +48,7 @@ export function encodeBatch(firstSeq: number, ops: readonly Op[]): Uint8Array {
       off += op.value.length;
     }
   }
-  return buf;
+  return off;
 }
 
 export interface DecodedBatch {
@@ -83,17 +89,18 @@ export function decodeBatch(buf: Uint8Array): DecodedBatch | string {
 }
 
 /**
- * Calls `visit` for every entry of a batch this process encoded (so already known to be well
- * formed) with the offsets and lengths of its key and value in `buf`. The write path fills the
+ * Calls `visit` for every entry of the batch at buf[start..] that this process encoded (so already
+ * known to be well formed) with the offsets and lengths of its key and value in `buf`. The write path fills the
  * memtable this way: no op objects and no views per entry.
  */
 export function forEachEncoded(
   buf: Uint8Array,
   visit: (seq: number, kind: number, buf: Uint8Array, keyOff: number, keyLen: number, valueOff: number, valueLen: number) => void,
+  start = 0,
 ): void {
-  const firstSeq = getFixed64(buf, 0);
-  const count = getFixed32(buf, 8);
-  let off = BATCH_HEADER;
+  const firstSeq = getFixed64(buf, start);
+  const count = getFixed32(buf, start + 8);
+  let off = start + BATCH_HEADER;
   for (let i = 0; i < count; i++) {
     const kind = buf[off++]!;
     // Inline varint decoding: lengths below 128 (nearly all keys) take one byte.

@@ -7,7 +7,7 @@ import { compareBytes } from '../util/bytes.js';
 import { joinPath } from '../vfs/vfs.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
-import { decodeBatch, encodeBatch, forEachEncoded, type Op } from '../batch/write-batch.js';
+import { decodeBatch, encodeBatchInto, encodedBatchSize, forEachEncoded, type Op } from '../batch/write-batch.js';
 import { Memtable, type MemGetResult } from '../memtable/memtable.js';
 import { LogWriter } from '../wal/log-writer.js';
 import { readLog } from '../wal/log-reader.js';
@@ -239,12 +239,22 @@ export class DbImpl {
   private async commitGroup(group: Writer[]): Promise<void> {
     let seq = this.versions.lastSequence + 1;
     let sync = false;
-    const records: Uint8Array[] = [];
+    // Each batch is encoded once, into the memtable's arena: the WAL copies it from there and the
+    // memtable's entries point into it. (The memtable cannot switch until this group is applied:
+    // switchMemtable waits for a group awaiting its sync.)
+    const mem = this.mem;
+    const starts: number[] = [];
+    const bufs: Uint8Array[] = [];
     const logStart = this.log.offset();
     for (const w of group) {
-      const rec = encodeBatch(seq, w.ops);
-      this.log.addRecord(rec);
-      records.push(rec);
+      const size = encodedBatchSize(w.ops);
+      mem.reserve(size);
+      const buf = mem.arenaBuffer;
+      const start = mem.arenaOffset;
+      encodeBatchInto(buf, start, seq, w.ops);
+      this.log.addRecord(buf.subarray(start, start + size));
+      bufs.push(buf);
+      starts.push(start);
       seq += w.ops.length;
       if (w.sync) sync = true;
     }
@@ -252,11 +262,13 @@ export class DbImpl {
       this.log.flushSync();
       this.counters.walBytes += this.log.offset() - logStart;
       if (sync) {
-        await this.log.sync();
-        this.counters.walSyncs++;
-        // Earlier logs must be durable too before a synced write is acknowledged (no holes).
-        await this.retiredLogsSynced;
-        if (this.bgError) throw this.bgError;
+        const synced = this.syncGroup();
+        this.groupSyncing = synced.catch(() => undefined);
+        try {
+          await synced;
+        } finally {
+          this.groupSyncing = null;
+        }
       }
     } catch (e) {
       // What reached the log is unknown: refuse further writes rather than risk a hole.
@@ -264,13 +276,27 @@ export class DbImpl {
       for (const w of group) w.reject(e);
       throw e;
     }
-    // The memtable keeps views into the encoded records: one allocation per batch, no copies.
-    for (const rec of records) forEachEncoded(rec, this.applyEntry);
+    for (let i = 0; i < bufs.length; i++) forEachEncoded(bufs[i]!, this.applyEntry, starts[i]!);
     this.versions.lastSequence = seq - 1;
     this.counters.writes += group.length;
     this.counters.writeGroups++;
     for (const w of group) w.resolve();
   }
+
+  private async syncGroup(): Promise<void> {
+    await this.log.sync();
+    this.counters.walSyncs++;
+    // Earlier logs must be durable too before a synced write is acknowledged (no holes).
+    await this.retiredLogsSynced;
+    if (this.bgError) throw this.bgError;
+  }
+
+  /**
+   * A group written to the log and waiting for its sync before it is applied to the memtable. A
+   * switch must not happen meanwhile: the group's entries would land in the new memtable while its
+   * records sit in the old log, which the old memtable's flush makes obsolete.
+   */
+  private groupSyncing: Promise<void> | null = null;
 
   private readonly applyEntry = (seq: number, kind: number, buf: Uint8Array, ko: number, kl: number, vo: number, vl: number): void => {
     this.mem.addAt(seq, kind, buf, ko, kl, buf, vo, vl);
@@ -323,6 +349,8 @@ export class DbImpl {
   async switchMemtable(): Promise<void> {
     const num = this.versions.newFileNumber();
     const file = await this.opts.vfs.openWritable(joinPath(this.dir, logName(num)));
+    // compactRange switches from outside the commit loop; the swap below is synchronous.
+    while (this.groupSyncing) await this.groupSyncing;
     const oldLog = this.log;
     const oldNumber = this.mem.logNumber;
     this.imms.push(this.mem);

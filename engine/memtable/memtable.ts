@@ -81,6 +81,10 @@ function compareMemKey(a: MemKey, b: MemKey): number {
   return b.t - a.t;
 }
 
+/** The arena's first slab; each next one doubles, up to ARENA_MAX_SLAB. */
+const ARENA_FIRST_SLAB = 16 * 1024;
+const ARENA_MAX_SLAB = 1024 * 1024;
+
 /** Per-entry bookkeeping charged to the memtable besides key and value bytes (tree nodes, objects). */
 const ENTRY_OVERHEAD = 64;
 
@@ -94,6 +98,13 @@ export class Memtable {
   private tree: createTree.Tree<MemKey, undefined> = createTree(compareMemKey);
   private bytes = 0;
   private payload = 0;
+  /**
+   * The arena: encoded write batches live in a few large slabs rather than one buffer each, and
+   * entries point into them. A buffer per write survived with its entries, and thousands of small
+   * ArrayBuffers made every scavenge and mark-compact slower (fillrandom loop lag).
+   */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
   /** The WAL file that holds this memtable's writes; obsolete once the memtable is flushed. */
   readonly logNumber: number;
 
@@ -115,6 +126,31 @@ export class Memtable {
     this.bytes += kl + vl + ENTRY_OVERHEAD;
     this.payload += kl + vl;
   }
+
+  /**
+   * Room for `n` bytes that entries added later may point into: writes them at arenaOffset of
+   * arenaBuffer (both set by this call). The bytes must not change once entries point at them.
+   */
+  reserve(n: number): void {
+    if (this.slabUsed + n > this.slab.length) {
+      if (n > ARENA_MAX_SLAB / 4) {
+        // A large record gets a buffer of its own; the current slab stays open for small ones.
+        this.arenaBuffer = new Uint8Array(n);
+        this.arenaOffset = 0;
+        return;
+      }
+      let size = Math.max(ARENA_FIRST_SLAB, this.slab.length * 2);
+      while (size < n) size *= 2;
+      size = Math.min(ARENA_MAX_SLAB, size);
+      this.slab = new Uint8Array(size);
+      this.slabUsed = 0;
+    }
+    this.arenaBuffer = this.slab;
+    this.arenaOffset = this.slabUsed;
+    this.slabUsed += n;
+  }
+  arenaBuffer: Uint8Array = this.slab;
+  arenaOffset = 0;
 
   /** Sum of the key and value lengths of every entry. */
   payloadBytes(): number {
