@@ -11,11 +11,18 @@ import { columnIndex, type Field } from '../schema.js';
 import { compile, selection, type ChunkCols } from './eval.js';
 import type { CompareOp, Expr } from './expr.js';
 
-/** The rows of a chunk that pass the filter, ascending. */
+/**
+ * The rows of a chunk that pass the filter, ascending. The array is valid until the next call: it
+ * reuses one buffer per compiled filter (a fresh 256 KB array per 64K-row chunk was garbage that
+ * brought on collections), so use it before selecting the next chunk.
+ */
 export type SelectFn = (cols: ChunkCols, n: number) => Uint32Array;
 
-/** Narrows `sel` (undefined = all n rows) to the rows passing one term; may reuse `sel`'s memory. */
-type Step = (cols: ChunkCols, n: number, sel: Uint32Array | undefined) => Uint32Array;
+/**
+ * Narrows `sel` (undefined = all n rows) to the rows passing one term; may reuse `sel`'s memory, and
+ * writes the first term's rows into `buf` (at least n + 1 long).
+ */
+type Step = (cols: ChunkCols, n: number, sel: Uint32Array | undefined, buf: Uint32Array) => Uint32Array;
 
 const FLIP: Record<CompareOp, CompareOp> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
 const COMPARE = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
@@ -47,10 +54,10 @@ function columnVsLiteral(e: Expr, fields: readonly Field[]): { col: number; op: 
 // The kernels: `out[j] = row; j += +(test)` writes every candidate and advances past the kept ones,
 // so no branch depends on the data (a data-dependent branch mispredicts on every other row of
 // unsorted data). One function per array type keeps each loop monomorphic (see eval.ts).
-// `sel` undefined: rows 0..n-1 into a new array with one spare slot; else `sel` is narrowed in place.
+// `sel` undefined: rows 0..n-1 into `buf`, which has a spare slot; else `sel` is narrowed in place.
 
-function keepF64(op: CompareOp, a: Float64Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
-  const out = sel ?? new Uint32Array(n + 1);
+function keepF64(op: CompareOp, a: Float64Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+  const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
@@ -75,8 +82,8 @@ function keepF64(op: CompareOp, a: Float64Array, y: number, n: number, sel: Uint
   return out.subarray(0, j);
 }
 
-function keepI32(op: CompareOp, a: Int32Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
-  const out = sel ?? new Uint32Array(n + 1);
+function keepI32(op: CompareOp, a: Int32Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+  const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
@@ -101,8 +108,8 @@ function keepI32(op: CompareOp, a: Int32Array, y: number, n: number, sel: Uint32
   return out.subarray(0, j);
 }
 
-function keepU8(op: CompareOp, a: Uint8Array, y: number, n: number, sel: Uint32Array | undefined): Uint32Array {
-  const out = sel ?? new Uint32Array(n + 1);
+function keepU8(op: CompareOp, a: Uint8Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+  const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
@@ -151,24 +158,26 @@ function compareStep(e: Expr, fields: readonly Field[]): Step | undefined {
   if (!c) return undefined;
   const { col, op, y } = c;
   const fallback = vectorStep(e, fields);
-  return (cols, n, sel) => {
+  return (cols, n, sel, buf) => {
     const column = cols[col]!;
-    if (column.nulls) return fallback(cols, n, sel);
+    if (column.nulls) return fallback(cols, n, sel, buf);
     const a = column.values;
-    if (a instanceof Float64Array) return keepF64(op, a, y, n, sel);
-    if (a instanceof Int32Array) return keepI32(op, a, y, n, sel);
-    if (a instanceof Uint8Array) return keepU8(op, a, y, n, sel);
-    return fallback(cols, n, sel);
+    if (a instanceof Float64Array) return keepF64(op, a, y, n, sel, buf);
+    if (a instanceof Int32Array) return keepI32(op, a, y, n, sel, buf);
+    if (a instanceof Uint8Array) return keepU8(op, a, y, n, sel, buf);
+    return fallback(cols, n, sel, buf);
   };
 }
 
 /** Compiles a checked boolean filter into a function listing the rows it keeps. */
 export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
   const steps = terms(e).map((t) => compareStep(t, fields) ?? vectorStep(t, fields));
+  let buf = new Uint32Array(0);
   return (cols, n) => {
+    if (buf.length < n + 1) buf = new Uint32Array(n + 1);
     let sel: Uint32Array | undefined;
     for (const step of steps) {
-      sel = step(cols, n, sel);
+      sel = step(cols, n, sel, buf);
       if (sel.length === 0) break;
     }
     return sel ?? Uint32Array.from({ length: n }, (_, i) => i);

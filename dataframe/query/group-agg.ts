@@ -25,6 +25,8 @@ export class GroupAggregator {
    */
   private rows: Float64Array;
   private readonly own: boolean[];
+  /** Group numbers of the current chunk's rows, reused from chunk to chunk. */
+  private gidBuf = new Int32Array(0);
   /** Per aggregate: min or max so far (min, max), null when none. */
   private readonly ext: Value[][];
 
@@ -69,11 +71,12 @@ export class GroupAggregator {
   /** Group numbers of the rows `sel` (or 0..n-1) of a chunk. */
   private groupsOf(cols: ChunkCols, n: number, sel: Uint32Array | undefined): Int32Array {
     const m = sel ? sel.length : n;
-    const gid = new Int32Array(m);
+    if (this.gidBuf.length < m) this.gidBuf = new Int32Array(m);
+    const gid = this.gidBuf.subarray(0, m);
     const ids = this.ids;
     if (this.groupCols.length === 0) {
       if (m > 0 && this.keys.length === 0) this.newGroup([]);
-      return gid; // all zeros: the single group
+      return gid.fill(0); // the single group
     }
     if (this.groupCols.length === 1) {
       const c = cols[this.groupCols[0]!]!;
