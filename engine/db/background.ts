@@ -95,7 +95,7 @@ export class Background {
     if (meta) this.pendingOutputs.delete(meta.number);
     db.imms.shift();
     db.counters.flushes++;
-    await this.deleteObsoleteFiles();
+    this.sweepInBackground();
   }
 
   /**
@@ -231,7 +231,7 @@ export class Background {
     db.counters.compactions++;
     db.counters.compactionBytesRead += result.bytesRead;
     db.counters.compactionMs += performance.now() - t0;
-    await this.deleteObsoleteFiles();
+    this.sweepInBackground();
   }
 
   /**
@@ -268,6 +268,8 @@ export class Background {
           }
         }
       }
+      // Callers measure the space a compaction frees: let its sweep finish.
+      await this.deleting;
     } finally {
       this.manual = false;
       this.maybeSchedule();
@@ -295,6 +297,16 @@ export class Background {
   }
 
   // ---------------------------------------------------------------- obsolete files
+
+  /**
+   * Sweeps without holding up the next flush or compaction: the worker sat idle ~20% of a 500k
+   * overwrite while each job's readdir and unlinks ran before the next job was scheduled. Safe to
+   * overlap: a sweep spares every file in a live Version or listed in pendingOutputs, and a running
+   * job's inputs stay in the current Version until its own edit is applied.
+   */
+  private sweepInBackground(): void {
+    this.deleteObsoleteFiles().catch((e) => this.fail(e));
+  }
 
   deleteObsoleteFiles(): Promise<void> {
     // One sweep at a time; a sweep requested meanwhile runs after it.
