@@ -7,7 +7,8 @@
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode, isEau2Error } from '../../engine/util/errors.js';
 import { keyBytes, partitionOf } from '../partitioner.js';
-import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
+import { BinParts, LARGE_PART_BYTES } from '../protocol/frame-parts.js';
+import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { mapIterator } from '../node/router.js';
 import { valueOf, wrapValue, type EngineRange } from '../node/stored-format.js';
@@ -25,6 +26,18 @@ export interface ClusterClientOptions {
 
 const RETRIES = 5;
 
+/** The stored form of a plain value is this header byte, then the value (stored-format.ts). */
+const PLAIN_HEADER = wrapValue(new Uint8Array(0));
+
+/**
+ * A value as the node stores it. A large one is not copied behind its header byte: the two travel
+ * as one msgpack bin made of two buffers (frame-parts.ts), so the caller's value goes to the socket
+ * as it is (and must not be modified until the write settles).
+ */
+function storedValue(value: Uint8Array): Uint8Array | BinParts {
+  return value.length >= LARGE_PART_BYTES ? new BinParts([PLAIN_HEADER, value]) : wrapValue(value);
+}
+
 export class ClusterClient implements KvStore {
   private topo: Topology;
   private readonly pool: PeerPool;
@@ -37,6 +50,7 @@ export class ClusterClient implements KvStore {
     this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       epoch: () => this.topo.epoch,
+      reuseReadBuffer: true,
     });
   }
 
@@ -123,7 +137,7 @@ export class ClusterClient implements KvStore {
 
   async put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
     const k = keyBytes(key);
-    const v = wrapValue(keyBytes(value));
+    const v = storedValue(keyBytes(value));
     const w = opts?.w ?? this.opts.w;
     await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.PUT, { k, v, w }));
   }
@@ -138,14 +152,14 @@ export class ClusterClient implements KvStore {
   async batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
     if (!Array.isArray(ops)) throw new TypeError('batch needs an array of operations');
     const w = opts?.w ?? this.opts.w;
-    const groups = new Map<number, WireOp[]>();
+    const groups = new Map<number, [Uint8Array, Uint8Array | BinParts | null][]>();
     for (const op of ops) {
       if (op?.type !== 'put' && op?.type !== 'del') throw new TypeError('batch op type must be "put" or "del"');
       const k = keyBytes(op.key);
       const p = this.partition(k);
       let g = groups.get(p);
       if (!g) groups.set(p, (g = []));
-      g.push([k, op.type === 'put' ? wrapValue(keyBytes(op.value)) : null]);
+      g.push([k, op.type === 'put' ? storedValue(keyBytes(op.value)) : null]);
     }
     await Promise.all([...groups].map(([p, g]) => this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w }))));
   }

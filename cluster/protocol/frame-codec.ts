@@ -28,57 +28,80 @@ function readU32(b: Uint8Array, off: number): number {
 }
 
 export class FrameDecoder {
-  /** Bytes of an unfinished frame (header included), kept as received so a big frame is copied once. */
-  private chunks: Uint8Array[] = [];
-  private pendingLen = 0;
-  /** Total bytes (header + body) of the unfinished frame, once its header is known; else 0. */
-  private need = 0;
+  /** The first bytes of a length prefix that arrived split (fewer than 4). */
+  private head = new Uint8Array(FRAME_HEADER_BYTES);
+  private headLen = 0;
+  /**
+   * The body of a frame that spans socket chunks, allocated at its full length once the prefix is
+   * known, and filled as bytes arrive: each chunk is copied once and can be freed at once, instead of
+   * all of a large frame's chunks being held until a final join.
+   */
+  private body: Uint8Array | undefined;
+  private bodyLen = 0;
   private failed = false;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   /**
-   * Feeds bytes; calls onFrame for every complete body, in order. Throws Eau2Error(TOO_LARGE) when a
-   * length prefix exceeds the limit; the decoder then refuses all further input.
+   * Feeds bytes; calls onFrame for every complete body, in order. A body is a view of `chunk` when
+   * the frame lies within it, else a buffer of its own; with `reused` (the caller will overwrite
+   * `chunk`) every body is a buffer of its own. Throws Eau2Error(TOO_LARGE) when a length
+   * prefix exceeds the limit; the decoder then refuses all further input.
    */
-  push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void): void {
+  push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void, reused = false): void {
     if (this.failed) throw new Eau2Error(ErrorCode.PROTOCOL, 'frame decoder already failed');
-    let buf = chunk;
-    if (this.pendingLen > 0) {
-      this.chunks.push(chunk);
-      this.pendingLen += chunk.length;
-      if (this.need === 0 && this.pendingLen >= FRAME_HEADER_BYTES) {
-        this.need = FRAME_HEADER_BYTES + this.checkLength(readU32(concat(this.chunks, FRAME_HEADER_BYTES), 0));
-      }
-      if (this.need === 0 || this.pendingLen < this.need) return;
-      buf = concat(this.chunks, this.pendingLen);
-      this.chunks = [];
-      this.pendingLen = 0;
-      this.need = 0;
-    }
     let off = 0;
-    while (buf.length - off >= FRAME_HEADER_BYTES) {
-      const len = this.checkLength(readU32(buf, off));
-      if (buf.length - off - FRAME_HEADER_BYTES < len) {
-        this.need = FRAME_HEADER_BYTES + len;
-        break;
-      }
+    if (this.headLen > 0) {
+      const take = Math.min(FRAME_HEADER_BYTES - this.headLen, chunk.length);
+      this.head.set(chunk.subarray(0, take), this.headLen);
+      this.headLen += take;
+      off = take;
+      if (this.headLen < FRAME_HEADER_BYTES) return;
+      this.headLen = 0;
+      this.startBody(this.checkLength(readU32(this.head, 0)));
+    }
+    if (this.body !== undefined) {
+      const take = Math.min(this.body.length - this.bodyLen, chunk.length - off);
+      this.body.set(chunk.subarray(off, off + take), this.bodyLen);
+      this.bodyLen += take;
+      off += take;
+      if (this.bodyLen < this.body.length) return;
+      const done = this.body;
+      this.body = undefined;
+      this.bodyLen = 0;
+      onFrame(done);
+    }
+    while (chunk.length - off >= FRAME_HEADER_BYTES) {
+      const len = this.checkLength(readU32(chunk, off));
       const start = off + FRAME_HEADER_BYTES;
+      if (chunk.length - start < len) {
+        // Copied, not kept as a view: the caller's chunk may be reused, and a view would pin all of it.
+        this.startBody(len);
+        this.body!.set(chunk.subarray(start), 0);
+        this.bodyLen = chunk.length - start;
+        return;
+      }
       off = start + len;
-      onFrame(buf.subarray(start, off));
+      // Uint8Array's slice copies; a Buffer's slice (chunk usually is one) would be a view.
+      onFrame(reused ? Uint8Array.prototype.slice.call(chunk, start, off) : chunk.subarray(start, off));
     }
-    if (off < buf.length) {
-      // Copy the tail: the caller's chunk may be reused, and a retained view would pin all of it.
-      this.chunks = [buf.slice(off)];
-      this.pendingLen = buf.length - off;
+    if (off < chunk.length) {
+      this.head.set(chunk.subarray(off), 0);
+      this.headLen = chunk.length - off;
     }
+  }
+
+  private startBody(len: number): void {
+    this.body = new Uint8Array(len);
+    this.bodyLen = 0;
   }
 
   private checkLength(len: number): number {
     if (len > this.maxFrameBytes) {
       this.failed = true;
-      this.chunks = [];
-      this.pendingLen = 0;
+      this.body = undefined;
+      this.bodyLen = 0;
+      this.headLen = 0;
       throw new Eau2Error(ErrorCode.TOO_LARGE, `frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes}`, {
         details: { length: len, limit: this.maxFrameBytes },
       });
@@ -86,22 +109,9 @@ export class FrameDecoder {
     return len;
   }
 
-  /** Bytes held for a frame not yet complete. */
+  /** Bytes held for a frame not yet complete (its prefix included). */
   get buffered(): number {
-    return this.pendingLen;
+    if (this.headLen > 0) return this.headLen;
+    return this.body === undefined ? 0 : FRAME_HEADER_BYTES + this.bodyLen;
   }
-}
-
-/** The first n bytes of the chunks, as one array. */
-function concat(chunks: Uint8Array[], n: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.length === n) return chunks[0]!;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    if (off >= n) break;
-    const take = Math.min(c.length, n - off);
-    out.set(take === c.length ? c : c.subarray(0, take), off);
-    off += take;
-  }
-  return out;
 }

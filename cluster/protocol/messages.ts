@@ -6,6 +6,7 @@
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { FRAME_HEADER_BYTES, writeU32 } from './frame-codec.js';
+import { encodeFrameParts, hasLargeBinary } from './frame-parts.js';
 
 // Wire values: DO NOT CHANGE (append new types instead).
 export const MsgType = {
@@ -77,11 +78,24 @@ export interface WireError {
 // Keys as plain objects (not msgpackr records) so any msgpack implementation can speak the protocol.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
-/** A whole frame: msgpack encodes after 4 reserved bytes, which then get the length (no copy). */
-export function encodeMessage(type: number, id: number, epoch: number, body: unknown): Uint8Array {
+/**
+ * A whole frame as buffers to write in order. Usually one: msgpack encodes after 4 reserved bytes,
+ * which then get the length (no copy). A body holding binaries of LARGE_PART_BYTES or more, or a
+ * BinParts, comes back as several parts that pass those binaries through uncopied (frame-parts.ts);
+ * the bytes are the same msgpack either way.
+ */
+export function encodeMessageParts(type: number, id: number, epoch: number, body: unknown): Uint8Array | Uint8Array[] {
+  // Body depth 5 = the envelope's 6 less one: a value in a BATCH op sits at depth 3 below the body.
+  if (hasLargeBinary(body, 5)) return encodeFrameParts(packr, [type, id, epoch, body]);
   const out = packr.pack([type, id, epoch, body], RESERVE_START_SPACE | FRAME_HEADER_BYTES);
   writeU32(out, 0, out.length - FRAME_HEADER_BYTES);
   return out;
+}
+
+/** A whole frame in one buffer (tests, and anything that wants it contiguous). */
+export function encodeMessage(type: number, id: number, epoch: number, body: unknown): Uint8Array {
+  const parts = encodeMessageParts(type, id, epoch, body);
+  return parts instanceof Uint8Array ? parts : Buffer.concat(parts);
 }
 
 function protocol(msg: string): Eau2Error {

@@ -8,7 +8,8 @@
 import net from 'node:net';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { FrameDecoder } from './frame-codec.js';
-import { decodeMessage, encodeMessage, MsgType, validateError, type Message } from './messages.js';
+import { LARGE_PART_BYTES } from './frame-parts.js';
+import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
 
 export interface PeerConnectionOptions {
   maxFrameBytes: number;
@@ -19,7 +20,16 @@ export interface PeerConnectionOptions {
   onClose?: (conn: PeerConnection) => void;
   /** A frame that was refused; the connection goes on (unless it was fatal). */
   onProtocolError?: (err: Eau2Error, conn: PeerConnection) => void;
+  /**
+   * connect() only: read the socket into one reused buffer (net's `onread`) instead of a new 64 KiB
+   * buffer per read, and copy each frame out of it. Every read otherwise leaves its buffer as garbage
+   * that V8 frees late; the cluster client sets this to keep its memory near what it holds.
+   */
+  reuseReadBuffer?: boolean;
 }
+
+/** The reused read buffer's size: what net allocates per read when it owns the buffers. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -37,22 +47,36 @@ export class PeerConnection {
   /** Free-form tag for the owner (e.g. the remote node id). */
   tag = '';
 
-  constructor(readonly socket: net.Socket, private readonly opts: PeerConnectionOptions) {
+  /** `reader` set: the socket was opened with `onread` and hands its bytes to the reader, not to 'data'. */
+  constructor(readonly socket: net.Socket, private readonly opts: PeerConnectionOptions, reader?: { conn?: PeerConnection }) {
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reader) reader.conn = this;
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
     socket.on('error', () => {}); // 'close' follows; the error is reported to pending requests there
     socket.on('close', () => this.onClosed());
   }
 
   static connect(host: string, port: number, opts: PeerConnectionOptions, timeoutMs = 3000): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      const reader: { conn?: PeerConnection } | undefined = opts.reuseReadBuffer ? {} : undefined;
+      const socket = net.connect({
+        host,
+        port,
+        onread: reader && {
+          buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+          // The buffer is reused for the next read, so the decoder copies whatever it keeps.
+          callback: (n: number, buf: Uint8Array) => {
+            reader.conn?.onData(buf.subarray(0, n), true);
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new PeerConnection(socket, opts));
+        resolve(new PeerConnection(socket, opts, reader));
       });
       socket.once('error', (e) => {
         clearTimeout(timer);
@@ -86,7 +110,12 @@ export class PeerConnection {
     });
   }
 
-  /** Sends a request and resolves with the REPLY body, or rejects with the ERROR as an Eau2Error. */
+  /**
+   * Sends a request and resolves with the REPLY body, or rejects with the ERROR as an Eau2Error.
+   * Binaries in `body` of LARGE_PART_BYTES or more are written to the socket as they are, not copied:
+   * the caller must not modify them until the request settles. (Replies and pushes are copied when
+   * encoded, as their values may come from the engine's buffers.)
+   */
   request(type: number, body: unknown, timeoutMs = 10_000): Promise<unknown> {
     if (this.closedErr) return Promise.reject(this.closedErr);
     const id = this.nextId;
@@ -100,7 +129,7 @@ export class PeerConnection {
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve, reject, timer });
-      this.write(encodeMessage(type, id, this.opts.epoch(), body));
+      this.write(encodeMessageParts(type, id, this.opts.epoch(), body));
     });
   }
 
@@ -131,8 +160,9 @@ export class PeerConnection {
   // Flushed on setImmediate rather than per microtask: replies to a group of writes resolve in many
   // separate microtasks, and one socket write for the whole event-loop turn measured ~10% more
   // replicated puts/s (3.6-3.9k -> 4.1-4.3k, 3 nodes x 2 replicas, 1 KB values, 64 in flight).
-  private write(bytes: Uint8Array): void {
-    this.out.push(bytes);
+  private write(bytes: Uint8Array | Uint8Array[]): void {
+    if (bytes instanceof Uint8Array) this.out.push(bytes);
+    else for (const b of bytes) this.out.push(b);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -144,12 +174,36 @@ export class PeerConnection {
     if (this.out.length === 0 || this.closedErr) return;
     const parts = this.out;
     this.out = [];
-    this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
+      return;
+    }
+    let large = false;
+    for (const p of parts) if (p.length >= LARGE_PART_BYTES) large = true;
+    if (!large) {
+      this.socket.write(Buffer.concat(parts));
+      return;
+    }
+    // Large values (frame-parts.ts) are written as they are, the small frames between them joined:
+    // corked, the socket hands them all to one writev instead of copying them into one buffer.
+    this.socket.cork();
+    let run: Uint8Array[] = [];
+    for (const p of parts) {
+      if (p.length < LARGE_PART_BYTES) {
+        run.push(p);
+        continue;
+      }
+      if (run.length > 0) this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run));
+      run = [];
+      this.socket.write(p);
+    }
+    if (run.length > 0) this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run));
+    this.socket.uncork();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array, reused: boolean): void {
     try {
-      this.decoder.push(chunk, (body) => this.onFrame(body));
+      this.decoder.push(chunk, (body) => this.onFrame(body), reused);
     } catch (e) {
       // Only the decoder throws here: framing is lost, so the connection is useless.
       const err = e instanceof Eau2Error ? e : new Eau2Error(ErrorCode.PROTOCOL, String(e), { cause: e });
