@@ -64,8 +64,11 @@ export function unsealBlock(raw: Uint8Array, handle: BlockHandle, path: string, 
   if (type !== CompressionType.NONE) {
     throw corruption(path, handle.offset, `${what} block has unknown compression type ${type}`);
   }
-  // A plain view, not raw.subarray(): a Buffer's subarray builds a Buffer, measurably slower per read.
-  return new Uint8Array(raw.buffer, raw.byteOffset, size);
+  // raw.subarray keeps raw's class: from NodeVfs a Buffer, whose values the engine hands out with
+  // .slice(), which for a Buffer is a view, not a copy. A plain Uint8Array view here made every
+  // .slice() of a value a 100-byte ArrayBuffer allocation: 1M-entry scans fell from ~1.3M to
+  // ~0.45M entries/s of CPU time (measured, same database).
+  return raw.subarray(0, size);
 }
 
 export function encodeFooter(f: Footer): Uint8Array {

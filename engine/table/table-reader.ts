@@ -202,7 +202,8 @@ export class TableReader {
     let contents = unsealBlock(raw, { offset, size }, this.path, 'data');
     // A cached view would pin its whole buffer: Node's shared pool for reads under 4 KiB (a table's
     // last block), or a whole file (BytesFile). Such blocks are copied before they are cached.
-    if (fillCache && contents.buffer.byteLength > 2 * contents.length) contents = contents.slice();
+    // (Uint8Array.from, not slice: a Buffer's slice is a view.)
+    if (fillCache && contents.buffer.byteLength > 2 * contents.length) contents = Uint8Array.from(contents);
     const block = Block.open(contents, this.path, offset);
     if (fillCache) this.cache.set(this.fileNumber, offset, block, this.slots, bi);
     return block;
