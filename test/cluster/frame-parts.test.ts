@@ -84,6 +84,19 @@ describe('frame parts', () => {
     expect(Buffer.from(put.v.subarray(1)).equals(value)).toBe(true);
   });
 
+  it('lay out the worked example of docs/format.md 8.1 (PUT of a 40,000-byte value)', () => {
+    const value = new Uint8Array(40_000).fill(0x5a);
+    const parts = encodeMessageParts(MsgType.PUT, 1, 1, { k: Uint8Array.of(0x6b), v: new BinParts([Uint8Array.of(0), value]) }) as Uint8Array[];
+    expect(parts).toHaveLength(2);
+    expect(Buffer.from(parts[0]!).toString('hex')).toBe(
+      '00009c50' + // length 40,016
+        '94' + '21' + '01' + '01' + // [PUT, id 1, epoch 1,
+        '82' + 'a16b' + 'c4016b' + // {"k": bin 6b,
+        'a176' + 'c59c41' + '00', //  "v": bin16 40,001: header 00 ...
+    );
+    expect(parts[1]).toBe(value); // ... then the value itself}]
+  });
+
   it('leave a body without large binaries in one buffer, as before', () => {
     const body = { k: Uint8Array.of(1), v: new Uint8Array(1000), w: 2 };
     const one = encodeMessageParts(MsgType.PUT, 1, 0, body);
