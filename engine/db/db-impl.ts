@@ -125,6 +125,10 @@ export class DbImpl {
 
   /** Replays WAL files not yet covered by tables; their contents become level-0 tables. */
   private async replayLogs(entries: string[], edit: VersionEdit): Promise<void> {
+    for (const name of entries) {
+      const m = /^(\d+)\.(log|sst)$/.exec(name);
+      if (m) this.versions.markFileNumberUsed(Number(m[1]));
+    }
     const logs = entries
       .map((n) => /^(\d+)\.log$/.exec(n))
       .filter((m): m is RegExpExecArray => m !== null)
@@ -136,9 +140,12 @@ export class DbImpl {
     // record starting past it means an earlier log lost its unsynced tail in a power cut while a
     // later log's records survived. Nothing from there on was acknowledged as synced (a synced
     // write waits for every earlier log's sync), and keeping it would leave a hole: stop there.
+    // A log followed by another one was retired by a memtable switch, and a switch happens only
+    // with entries in the memtable: such a log that replays no record lost all of it (it was never
+    // synced), so it is a gap too, before any record tells which sequence to expect.
     let expected = -1;
     let gap = false;
-    for (const num of logs) {
+    for (const [li, num] of logs.entries()) {
       if (gap) break;
       const path = joinPath(this.dir, logName(num));
       const { records } = await readLog(this.opts.vfs, path);
@@ -168,6 +175,10 @@ export class DbImpl {
         if (meta) edit.addFile(0, meta);
       }
       this.counters.walBytesRecovered += replayed;
+      if (!gap && records.length === 0 && li < logs.length - 1) {
+        gap = true;
+        this.counters.walGapsRecovered++;
+      }
     }
     this.versions.lastSequence = maxSeq;
   }

@@ -58,6 +58,15 @@ export class VersionSet {
     return this.nextFileNumber++;
   }
 
+  /**
+   * Recovery: a file found on disk may carry a number handed out after the manifest last recorded
+   * nextFileNumber (a log started by a memtable switch, an output of an interrupted flush). New
+   * files must never reuse it: opening a new log under the number of an old one would truncate it.
+   */
+  markFileNumberUsed(n: number): void {
+    if (n >= this.nextFileNumber) this.nextFileNumber = n + 1;
+  }
+
   maxBytesForLevel(level: number): number {
     return this.opts.level1Bytes * this.opts.levelMultiplier ** Math.max(0, level - 1);
   }

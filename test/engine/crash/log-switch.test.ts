@@ -123,6 +123,46 @@ describe('retired logs synced in the background', () => {
     expect(gaps).toBeGreaterThan(3);
   });
 
+  test('a retired log that lost every record is a gap too; the logs after it are never replayed again', async () => {
+    for (let t = 0; t < 4; t++) {
+      const mem = new MemVfs();
+      const vfs = new HeldSyncVfs(mem);
+      const db = await Engine.open('/db', { ...options, vfs });
+      vfs.hold();
+      // Two switches: the first two logs hold only unsynced records, the newest one a synced write.
+      const n = 40 + t;
+      for (let i = 0; i < n; i++) await db.put(key(i), value(i));
+      const synced = db.put(key(n), value(n), { sync: true });
+      for (let w = 0; w < 5; w++) await new Promise((r) => setImmediate(r));
+      // Not torn: every unsynced byte is lost, so the log the manifest names replays nothing while
+      // the newest log's records survive. Keeping those would be a hole.
+      const image = mem.crashImage({ torn: false });
+      vfs.release();
+      await synced;
+      await db.close();
+
+      const logsBefore = (await image.readdir('/db')).filter((f) => f.endsWith('.log')).length;
+      expect(logsBefore, `trial ${t}: the cut must leave several logs`).toBeGreaterThanOrEqual(3);
+      const re = await Engine.open('/db', { ...options, vfs: image });
+      let count = 0;
+      for await (const _ of re.iterator()) count++;
+      expect(count, `trial ${t}: keys after a lost log (a hole in the history)`).toBe(0);
+      // The dropped logs are obsolete: the new log's number is above every file on disk, so none of
+      // them is reused (truncated) or left where a later recovery would replay it.
+      const logsAfter = (await image.readdir('/db')).filter((f) => f.endsWith('.log'));
+      expect(logsAfter, `trial ${t}: only the new log is left`).toHaveLength(1);
+      // The history goes on from the gap: new writes, a clean close, and a reopen that must not
+      // replay the dropped log's records (nor trip over their sequence numbers).
+      for (let i = 0; i < 30; i++) await re.put(key(1000 + i), value(1000 + i));
+      await re.close();
+      const again = await Engine.open('/db', { ...options, vfs: image });
+      const seen: number[] = [];
+      for await (const [k] of again.iterator()) seen.push(Number(dec.decode(k).slice(1)));
+      await again.close();
+      expect(seen, `trial ${t}`).toEqual(Array.from({ length: 30 }, (_, i) => 1000 + i));
+    }
+  });
+
   test('compactRange switching while a synced write awaits its sync keeps that write', async () => {
     for (let t = 0; t < 5; t++) {
       const mem = new MemVfs();
