@@ -18,6 +18,13 @@ export interface EngineStats {
   userBytesWritten: number;
   walBytesWritten: number;
   walSyncs: number;
+  /** Bytes of log records replayed when this instance opened. */
+  walBytesRecovered: number;
+  /**
+   * 1 when this open's replay stopped at a gap: a later log's records that survived a power cut
+   * while an earlier log's unsynced tail did not, dropped (docs/format.md, recovery).
+   */
+  walGapsRecovered: number;
   flushBytesWritten: number;
   compactionBytesRead: number;
   compactionBytesWritten: number;
@@ -57,6 +64,8 @@ export function collectStats(db: DbImpl): EngineStats {
     userBytesWritten: c.userBytes,
     walBytesWritten: c.walBytes,
     walSyncs: c.walSyncs,
+    walBytesRecovered: c.walBytesRecovered,
+    walGapsRecovered: c.walGapsRecovered,
     flushBytesWritten: c.flushBytes,
     compactionBytesRead: c.compactionBytesRead,
     compactionBytesWritten: c.compactionBytesWritten,

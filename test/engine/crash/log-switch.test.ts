@@ -147,6 +147,7 @@ describe('retired logs synced in the background', () => {
       let count = 0;
       for await (const _ of re.iterator()) count++;
       expect(count, `trial ${t}: keys after a lost log (a hole in the history)`).toBe(0);
+      expect(re.stats().walGapsRecovered, `trial ${t}`).toBe(1);
       // The dropped logs are obsolete: the new log's number is above every file on disk, so none of
       // them is reused (truncated) or left where a later recovery would replay it.
       const logsAfter = (await image.readdir('/db')).filter((f) => f.endsWith('.log'));
