@@ -11,6 +11,8 @@ import {
   bitGet,
   bitSet,
   bitmapBytes,
+  sliceBitmap,
+  sliceColumn,
   type Column,
 } from './column.js';
 import { FORMAT_VERSION, HEADER_BYTES, Kind, MAGIC0, MAGIC1, badValue, crc32, isPlainObject, open, packr, seal } from './envelope.js';
@@ -41,14 +43,21 @@ export interface ChunkBody {
  */
 const DICT_RATIO = 4;
 
-function dictionaryEncode(values: readonly string[], n: number): { d: string[]; v: Uint8Array } | undefined {
+/**
+ * The dictionary of a string chunk and each row's index into it, or undefined when plain is smaller.
+ * `codes` is a view of a scratch array shared by every call (the caller narrows it to `w` bytes per
+ * index before the next call): a frame being stored otherwise left a 256 KiB array of garbage per
+ * string chunk.
+ */
+function dictionaryCodes(values: readonly string[], n: number, start = 0): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
   if (n < 64) return undefined;
   const limit = Math.floor(n / DICT_RATIO);
   const ids = new Map<string, number>();
   const d: string[] = [];
-  const idx = new Uint32Array(n);
+  if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
+  const idx = scratchCodes;
   for (let i = 0; i < n; i++) {
-    const s = values[i]!;
+    const s = values[start + i]!;
     let k = ids.get(s);
     if (k === undefined) {
       if (d.length >= limit) return undefined; // too many distinct strings: plain is smaller
@@ -57,8 +66,32 @@ function dictionaryEncode(values: readonly string[], n: number): { d: string[]; 
     }
     idx[i] = k;
   }
-  const v = d.length <= 0x100 ? Uint8Array.from(idx) : d.length <= 0x10000 ? new Uint8Array(Uint16Array.from(idx).buffer) : new Uint8Array(idx.buffer);
-  return { d, v };
+  return { d, codes: idx.subarray(0, n), w: d.length <= 0x100 ? 1 : d.length <= 0x10000 ? 2 : 4 };
+}
+
+let scratchCodes = new Uint32Array(0);
+
+/** The indexes as `w`-byte little-endian integers, in a new array. */
+function narrowCodes(codes: Uint32Array, w: 1 | 2 | 4): Uint8Array {
+  return w === 1 ? Uint8Array.from(codes) : w === 2 ? new Uint8Array(Uint16Array.from(codes).buffer) : new Uint8Array(codes.slice().buffer);
+}
+
+/** Writes the indexes as `w`-byte little-endian integers at out[pos]; returns the position after them. */
+function writeCodes(out: Uint8Array, pos: number, codes: Uint32Array, w: 1 | 2 | 4): number {
+  const n = codes.length;
+  if (w === 1) {
+    for (let i = 0; i < n; i++) out[pos + i] = codes[i]!;
+  } else if (w === 2) {
+    for (let i = 0, p = pos; i < n; i++, p += 2) {
+      const x = codes[i]!;
+      out[p] = x & 0xff;
+      out[p + 1] = x >>> 8;
+    }
+  } else {
+    const dv = new DataView(out.buffer, out.byteOffset);
+    for (let i = 0; i < n; i++) dv.setUint32(pos + 4 * i, codes[i]!, true);
+  }
+  return pos + n * w;
 }
 
 function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, nulls: Uint8Array | undefined): StringColumn {
@@ -100,10 +133,10 @@ export function columnToBody(c: Column): ChunkBody {
       body.v = packBools(c.values, c.length);
       break;
     case 'S': {
-      const dict = dictionaryEncode(c.values, c.length);
+      const dict = dictionaryCodes(c.values, c.length);
       if (dict) {
         body.d = dict.d;
-        body.v = dict.v;
+        body.v = narrowCodes(dict.codes, dict.w);
       } else body.v = c.values as string[];
       break;
     }
@@ -118,16 +151,44 @@ export function columnToBody(c: Column): ChunkBody {
  * stored that was two copies of every byte and 1.4 MB of garbage per row-chunk (10M rows: 2 GB),
  * which is what drove the writing client's RSS. Plain (non-dictionary) string chunks still go through
  * msgpackr: their strings need encoding anyway.
+ *
+ * With `alloc`, the value is written into alloc(size) (which must return exactly `size` bytes, whose
+ * old contents do not matter): the writer passes buffers of chunks already stored, so that storing a
+ * frame allocates a fixed set of buffers instead of one per chunk (docs/dataframe.md "Client memory").
+ * Plain string chunks ignore it. With `start` and `end`, encodes rows [start, end) of `c` without
+ * first copying a string column's rows out (an array of 65,536 pointers, 512 KiB, per chunk stored).
  */
-export function encodeChunk(c: Column): Uint8Array {
-  const body = columnToBody(c);
-  if (!(body.v instanceof Uint8Array)) return seal(Kind.CHUNK, body);
-  const v = body.v;
-  const z = body.z;
-  const d = body.d ? packr.pack(body.d) : undefined;
-  // Key order is the body object's (t, n, v, z, d), as msgpackr writes it.
-  const size = HEADER_BYTES + 1 + 4 + 2 + uintBytes(body.n) + 2 + binBytes(v.length) + (z ? 2 + binBytes(z.length) : 0) + (d ? 2 + d.length : 0);
-  const out = new Uint8Array(size);
+export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, start = 0, end = c.length): Uint8Array {
+  if (c.type !== 'S') c = sliceColumn(c, start, end); // views, but for the null bitmap
+  const n = end - start;
+  const whole = start === 0 && end === c.length;
+  const z = c.type === 'S' && !whole ? sliceBitmap(c.nulls, start, end) : c.nulls;
+  let v: Uint8Array | undefined;
+  let dict: ReturnType<typeof dictionaryCodes>;
+  switch (c.type) {
+    case 'I':
+    case 'D':
+      v = bytesOf(c.values);
+      break;
+    case 'B':
+      v = packBools(c.values, n);
+      break;
+    case 'S':
+      dict = dictionaryCodes(c.values, n, start);
+      if (!dict) {
+        // Key order as columnToBody's: t, n, v, z.
+        const body: ChunkBody = { t: 'S', n, v: whole ? (c.values as string[]) : c.values.slice(start, end) };
+        if (z) body.z = z;
+        return seal(Kind.CHUNK, body);
+      }
+      break;
+  }
+  const vLen = dict ? n * dict.w : v!.length;
+  const d = dict ? packr.pack(dict.d) : undefined;
+  // Key order is columnToBody's body object's (t, n, v, z, d), as msgpackr writes it.
+  const size = HEADER_BYTES + 1 + 4 + 2 + uintBytes(n) + 2 + binBytes(vLen) + (z ? 2 + binBytes(z.length) : 0) + (d ? 2 + d.length : 0);
+  const out = alloc ? alloc(size) : new Uint8Array(size);
+  if (out.length !== size) throw new RangeError(`encodeChunk: alloc(${size}) returned ${out.length} bytes`);
   out[0] = MAGIC0;
   out[1] = MAGIC1;
   out[2] = Kind.CHUNK;
@@ -137,17 +198,24 @@ export function encodeChunk(c: Column): Uint8Array {
   out[pos++] = 0xa1; // fixstr "t"
   out[pos++] = 0x74;
   out[pos++] = 0xa1;
-  out[pos++] = body.t.charCodeAt(0);
+  out[pos++] = c.type.charCodeAt(0);
   out[pos++] = 0xa1; // "n"
   out[pos++] = 0x6e;
-  pos = writeUint(out, pos, body.n);
+  pos = writeUint(out, pos, n);
   out[pos++] = 0xa1; // "v"
   out[pos++] = 0x76;
-  pos = writeBin(out, pos, v);
+  pos = writeBinHeader(out, pos, vLen);
+  if (dict) pos = writeCodes(out, pos, dict.codes, dict.w);
+  else {
+    out.set(v!, pos);
+    pos += vLen;
+  }
   if (z) {
     out[pos++] = 0xa1; // "z"
     out[pos++] = 0x7a;
-    pos = writeBin(out, pos, z);
+    pos = writeBinHeader(out, pos, z.length);
+    out.set(z, pos);
+    pos += z.length;
   }
   if (d) {
     out[pos++] = 0xa1; // "d"
@@ -155,7 +223,7 @@ export function encodeChunk(c: Column): Uint8Array {
     out.set(d, pos);
     pos += d.length;
   }
-  new DataView(out.buffer).setUint32(4, crc32(out.subarray(HEADER_BYTES)), true);
+  new DataView(out.buffer, out.byteOffset).setUint32(4, crc32(out.subarray(HEADER_BYTES)), true);
   return out;
 }
 
@@ -178,14 +246,12 @@ function binBytes(len: number): number {
   return (len < 0x100 ? 2 : len < 0x10000 ? 3 : 5) + len;
 }
 
-function writeBin(out: Uint8Array, pos: number, b: Uint8Array): number {
+function writeBinHeader(out: Uint8Array, pos: number, len: number): number {
   const dv = new DataView(out.buffer, out.byteOffset);
-  const len = b.length;
   if (len < 0x100) (out[pos++] = 0xc4), (out[pos++] = len);
   else if (len < 0x10000) (out[pos++] = 0xc5), dv.setUint16(pos, len), (pos += 2);
   else (out[pos++] = 0xc6), dv.setUint32(pos, len), (pos += 4);
-  out.set(b, pos);
-  return pos + len;
+  return pos;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { KvStore } from '../engine/kv-store.js';
 import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
 import { encodeChunk } from './chunk-codec.js';
 import { ColumnBuilder } from './column-builder.js';
-import { sliceColumn, type Column } from './column.js';
+import type { Column } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
 import { MAX_CHUNKS, MAX_COLUMNS, checkName, chunkKey, makeVersion, metaKey, versionCounter } from './layout.js';
 import { encodeMeta, type FrameMeta } from './meta.js';
@@ -36,6 +36,12 @@ export interface ColumnsLike {
 export class DataFrameWriter {
   private readonly builders: ColumnBuilder[];
   private readonly limiter: Limiter;
+  /**
+   * Encode buffers of stored chunks, by column, for later chunks to be encoded into: storing a frame
+   * then allocates at most `concurrency` buffers per column instead of one per chunk, which V8 freed
+   * only at its next full collection (docs/dataframe.md "Client memory").
+   */
+  private readonly spare: Uint8Array[][];
   private chunks = 0;
   private rows = 0;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
@@ -53,6 +59,7 @@ export class DataFrameWriter {
   ) {
     this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
     this.limiter = new Limiter(concurrency);
+    this.spare = fields.map(() => []);
   }
 
   static async open(store: KvStore, name: string, schema: SchemaSpec, opts: WriterOptions = {}): Promise<DataFrameWriter> {
@@ -124,7 +131,7 @@ export class DataFrameWriter {
       if (have === 0 && n - pos >= this.chunkRows) {
         const end = pos + this.chunkRows;
         this.rows += this.chunkRows;
-        await this.flushColumns(cols.map((c) => sliceColumn(c, pos, end)));
+        await this.flushColumns(cols, pos, end);
         pos = end;
         continue;
       }
@@ -137,14 +144,16 @@ export class DataFrameWriter {
   }
 
   private flush(): void | Promise<void> {
-    return this.flushColumns(this.builders.map((b) => b.finish()));
+    const cols = this.builders.map((b) => b.finish());
+    return this.flushColumns(cols, 0, cols[0]!.length);
   }
 
-  private flushColumns(cols: Column[]): void | Promise<void> {
+  /** Writes rows [start, end) of `cols` as the next chunk; they are encoded from the columns as given. */
+  private flushColumns(cols: Column[], start: number, end: number): void | Promise<void> {
     const index = this.chunks++;
     if (index >= MAX_CHUNKS) throw new TypeError('frame has too many chunks; raise chunkRows');
     this.limiter.check();
-    const task = (): Promise<void> => this.writeChunk(index, cols);
+    const task = (): Promise<void> => this.writeChunk(index, cols, start, end);
     if (this.limiter.active < this.concurrency) {
       this.limiter.start(task);
       return;
@@ -152,9 +161,27 @@ export class DataFrameWriter {
     return this.limiter.acquire().then(() => this.limiter.start(task));
   }
 
-  private async writeChunk(index: number, cols: Column[]): Promise<void> {
-    const ops = cols.map((c, i) => ({ type: 'put' as const, key: chunkKey(this.name, this.version, index, i), value: encodeChunk(c) }));
+  private async writeChunk(index: number, cols: Column[], start: number, end: number): Promise<void> {
+    const used: (Uint8Array | undefined)[] = [];
+    const ops = cols.map((c, i) => ({
+      type: 'put' as const,
+      key: chunkKey(this.name, this.version, index, i),
+      value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end),
+    }));
     await this.store.batch(ops, { sync: this.sync });
+    // Only now is a buffer ours again: ClusterClient sends values of 32 KiB or more without copying
+    // them until the batch settles (docs/api.md). A failed batch's buffers are dropped, not reused: a
+    // request that timed out may still have its bytes queued in a socket.
+    for (let i = 0; i < used.length; i++) if (used[i]) this.spare[i]!.push(used[i]!);
+  }
+
+  /** `size` bytes for column `col`'s encoded chunk: a settled chunk's buffer if one is large enough. */
+  private encodeBuffer(col: number, size: number, used: (Uint8Array | undefined)[]): Uint8Array {
+    let b = this.spare[col]!.pop();
+    // Dictionary chunks vary in size from chunk to chunk: leave room so that one buffer fits them all.
+    if (!b || b.length < size) b = new Uint8Array(size + (size >>> 4));
+    used[col] = b;
+    return b.subarray(0, size);
   }
 
   /** Writes the last chunk, waits for all chunks, publishes the version and removes older ones. */
