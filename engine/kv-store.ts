@@ -38,6 +38,13 @@ export interface KvIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
   close(): Promise<void>;
 }
 
+/**
+ * Buffers passed in: a store is done with the bytes of every key and value given to put/del/batch
+ * once the returned promise settles (it has copied them, or sent them); it keeps no reference to
+ * them afterwards, so the caller may then reuse the buffer (the dataframe writer does). Until the
+ * promise settles the caller must not modify them (ClusterClient sends large values uncopied).
+ * Values returned by get/scan belong to the caller.
+ */
 export interface KvStore {
   /** The value, or undefined when the key is missing. */
   get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined>;
