@@ -6,9 +6,9 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Eau2Error, ErrorCode } from '../util/errors.js';
-import { runCompactionJob, type CompactionJob, type CompactionResult } from './compaction-job.js';
-import { runCompactionInWorker, runFlushWithFile } from './table-files.js';
-import { buildFlushTable, type FlushJob, type FlushResult } from './flush-job.js';
+import type { CompactionJob, CompactionResult } from './compaction-job.js';
+import { runCompaction, runFlush } from './table-files.js';
+import type { FlushJob, FlushResult } from './flush-job.js';
 
 type Pending = { resolve: (r: never) => void; reject: (e: Error) => void };
 
@@ -63,26 +63,14 @@ export class CompactionRunner {
   }
 
   run(job: CompactionJob): Promise<CompactionResult> {
-    if (!this.useWorker) {
-      try {
-        return job.files ? runCompactionInWorker(job) : Promise.resolve(runCompactionJob(job));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (!this.useWorker) return runCompaction(job);
     const transfer: ArrayBuffer[] = [];
     for (const inp of job.inputs) if (inp.bytes) addTransferable(transfer, inp.bytes);
     return this.post({ job }, transfer);
   }
 
   flush(job: FlushJob): Promise<FlushResult> {
-    if (!this.useWorker) {
-      try {
-        return Promise.resolve(job.path ? runFlushWithFile(job) : buildFlushTable(job));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (!this.useWorker) return runFlush(job);
     const transfer: ArrayBuffer[] = [];
     addTransferable(transfer, job.entries);
     return this.post({ flush: job }, transfer);

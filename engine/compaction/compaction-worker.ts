@@ -5,8 +5,8 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { CompactionJob } from './compaction-job.js';
-import { buildFlushTable, type FlushJob } from './flush-job.js';
-import { runCompactionInWorker, runFlushWithFile } from './table-files.js';
+import type { FlushJob } from './flush-job.js';
+import { runCompaction, runFlush } from './table-files.js';
 
 type Msg = { id: number; job: CompactionJob; flush?: undefined } | { id: number; flush: FlushJob; job?: undefined };
 
@@ -20,10 +20,10 @@ parentPort!.on('message', (msg: Msg) => {
   void (async () => {
     try {
       if (msg.flush) {
-        const result = msg.flush.path ? runFlushWithFile(msg.flush) : buildFlushTable(msg.flush);
+        const result = await runFlush(msg.flush);
         parentPort!.postMessage({ id: msg.id, result }, buffersOf([result]));
       } else {
-        const result = await runCompactionInWorker(msg.job);
+        const result = await runCompaction(msg.job);
         parentPort!.postMessage({ id: msg.id, result }, buffersOf(result.outputs));
       }
     } catch (e) {

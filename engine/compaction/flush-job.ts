@@ -41,10 +41,6 @@ export class EntryBufferWriter {
     this.buf = new Uint8Array(capacity);
   }
 
-  add(key: Uint8Array, seq: number, kind: number, value: Uint8Array): void {
-    this.addAt(seq, kind, key, 0, key.length, value, 0, value.length);
-  }
-
   /** Adds the entry whose key is k[ko, ko + kl) and value v[vo, vo + vl). */
   addAt(seq: number, kind: number, k: Uint8Array, ko: number, kl: number, v: Uint8Array, vo: number, vl: number): void {
     const b = this.buf;

@@ -4,7 +4,7 @@
 // node's filesystem the worker reads and writes the table files itself; with any other Vfs (tests)
 // the engine does that I/O here and the worker only computes.
 
-import { joinPath } from '../vfs/vfs.js';
+import { joinPath, writeFileSynced } from '../vfs/vfs.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
 import type { Memtable } from '../memtable/memtable.js';
 import { buildFlushTable, EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../compaction/flush-job.js';
@@ -147,15 +147,8 @@ export class Background {
     return makeFileMeta(number, result.size, result.smallest, result.largest);
   }
 
-  private async writeTableFile(number: number, bytes: Uint8Array): Promise<void> {
-    const vfs = this.db.opts.vfs;
-    const file = await vfs.openWritable(joinPath(this.db.dir, tableName(number)));
-    try {
-      await file.append(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+  private writeTableFile(number: number, bytes: Uint8Array): Promise<void> {
+    return writeFileSynced(this.db.opts.vfs, joinPath(this.db.dir, tableName(number)), bytes);
   }
 
   // ---------------------------------------------------------------- compaction

@@ -9,10 +9,10 @@ export interface EngineOptions {
   /** Target size of an SSTable data block. */
   blockSize?: number;
   /**
-   * Capacity of the LRU cache of decoded blocks; 0 disables it. The cache fills only as blocks are
-   * read. 256 MiB by default because a block read from disk costs a CRC32C check and a decode in
-   * JavaScript (~10 us per 4 KiB block, against ~4 us for a cached get): a database of a few million
-   * small entries then serves random reads from memory. Lower it for small-memory embeddings.
+   * Capacity of the LRU cache of raw, checksum-verified blocks; 0 disables it. The cache fills only
+   * as blocks are read. 256 MiB by default because a block read from disk costs a pread, a buffer
+   * and a CRC32C check in JavaScript (~5 us per 4 KiB block): a database of a few million small
+   * entries then serves random reads from memory. Lower it for small-memory embeddings.
    */
   blockCacheBytes?: number;
   /** Bloom filter bits per key (0 = no filter). */

@@ -96,7 +96,6 @@ export interface MemGetResult {
 
 export class Memtable {
   private tree: createTree.Tree<MemKey, undefined> = createTree(compareMemKey);
-  private bytes = 0;
   private payload = 0;
   /**
    * The arena: encoded write batches live in a few large slabs rather than one buffer each, and
@@ -123,7 +122,6 @@ export class Memtable {
    */
   addAt(seq: number, kind: number, k: Uint8Array, ko: number, kl: number, v: Uint8Array, vo: number, vl: number): void {
     this.tree = this.tree.insert(makeMemKey(k, ko, kl, v, vo, vl, seq, kind), undefined);
-    this.bytes += kl + vl + ENTRY_OVERHEAD;
     this.payload += kl + vl;
   }
 
@@ -158,7 +156,7 @@ export class Memtable {
   }
 
   approximateBytes(): number {
-    return this.bytes;
+    return this.payload + this.tree.length * ENTRY_OVERHEAD;
   }
 
   count(): number {

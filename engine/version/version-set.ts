@@ -5,7 +5,7 @@
 
 import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
 import { compareBytes, fromUtf8, utf8 } from '../util/bytes.js';
-import { joinPath, type Vfs, type WritableFile } from '../vfs/vfs.js';
+import { joinPath, writeFileSynced, type Vfs, type WritableFile } from '../vfs/vfs.js';
 import { LogWriter } from '../wal/log-writer.js';
 import { readLog } from '../wal/log-reader.js';
 import { DB_FORMAT_VERSION, type FileMeta, NUM_LEVELS, VersionEdit } from './version-edit.js';
@@ -179,10 +179,7 @@ export class VersionSet {
 
   private async setCurrent(manifestNumber: number): Promise<void> {
     const tmp = joinPath(this.dir, 'CURRENT.tmp');
-    const f = await this.vfs.openWritable(tmp);
-    await f.append(utf8(`${manifestName(manifestNumber)}\n`));
-    await f.sync();
-    await f.close();
+    await writeFileSynced(this.vfs, tmp, utf8(`${manifestName(manifestNumber)}\n`));
     await this.vfs.rename(tmp, joinPath(this.dir, 'CURRENT'));
     await this.vfs.syncDir(this.dir);
   }

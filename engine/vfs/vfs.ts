@@ -59,3 +59,14 @@ export interface Vfs {
 export function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
+
+/** Creates `path` holding `bytes`, fdatasynced and closed (its directory entry is the caller's). */
+export async function writeFileSynced(vfs: Vfs, path: string, bytes: Uint8Array): Promise<void> {
+  const file = await vfs.openWritable(path);
+  try {
+    await file.append(bytes);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
