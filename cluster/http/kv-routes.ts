@@ -8,11 +8,9 @@ import { fromUtf8, utf8 } from '../../engine/util/bytes.js';
 import { ErrorCode } from '../../engine/util/errors.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { NodeServer } from '../node/node-server.js';
-import { unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';
+import { MAX_KEY_BYTES, unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';
 import { allow, badRequest, HttpError, parseQuery, percentDecode, percentEncode, readBody, sendJson } from './http-util.js';
 
-/** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */
-export const MAX_KEY_BYTES = 65534;
 const MAX_LIST = 10_000;
 const DEFAULT_LIST = 100;
 

@@ -67,6 +67,12 @@ export class PartitionWriter {
     this.group = undefined;
     for (const [p, lsn] of g.lsns) g.ops.push({ type: 'put', key: lsnKey(p), value: encodeLsn(lsn) });
     this.batches++;
-    this.engine.batch(g.ops).then(g.resolve, g.reject);
+    let done: Promise<void>;
+    try {
+      done = this.engine.batch(g.ops);
+    } catch (e) {
+      done = Promise.reject(e); // a synchronous throw must reach every waiter too
+    }
+    done.then(g.resolve, g.reject);
   }
 }

@@ -10,7 +10,7 @@ import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from 
 import type { NodeServer } from './node-server.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
-import { isWrappedValue } from './stored-format.js';
+import { isWrappedValue, MAX_KEY_BYTES } from './stored-format.js';
 
 
 export function wireCode(e: unknown): { code: string; message: string } {
@@ -42,6 +42,15 @@ export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerCo
       conn.replyError(msg.id, w.code, w.message);
     },
   );
+}
+
+/**
+ * A write's key must fit the engine's limit here, per request: the node's writer commits every
+ * write of a microtask as one engine batch, so a key the engine refuses would fail the others too.
+ */
+function checkKey(k: Uint8Array): Uint8Array {
+  if (k.length > MAX_KEY_BYTES) throw new Eau2Error(ErrorCode.TOO_LARGE, `the key is ${k.length} bytes; at most ${MAX_KEY_BYTES}`);
+  return k;
 }
 
 function checkValue(v: Uint8Array): Uint8Array {
@@ -91,13 +100,13 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
     case MsgType.PUT: {
       const b = validateBody(MsgType.PUT, msg.body);
       const v = checkValue(b.v);
-      const p = node.router.partition(b.k);
+      const p = node.router.partition(checkKey(b.k));
       await leading(node, p).write([[b.k, v]], node.router.followersNeeded(p, b.w), timeout);
       return null;
     }
     case MsgType.DEL: {
       const b = validateBody(MsgType.DEL, msg.body);
-      const p = node.router.partition(b.k);
+      const p = node.router.partition(checkKey(b.k));
       await leading(node, p).write([[b.k, null]], node.router.followersNeeded(p, b.w), timeout);
       return null;
     }
@@ -105,7 +114,7 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
       const b = validateBody(MsgType.BATCH, msg.body);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       const ops: WireOp[] = b.ops.map(([k, v]) => {
-        if (node.router.partition(k) !== b.p) throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
+        if (node.router.partition(checkKey(k)) !== b.p) throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
         return [k, v === null ? null : checkValue(v)];
       });
       await leading(node, b.p).write(ops, node.router.followersNeeded(b.p, b.w), timeout);

@@ -6,6 +6,10 @@
 
 import { Packr } from 'msgpackr';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/db/options.js';
+
+/** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */
+export const MAX_KEY_BYTES = ENGINE_MAX_KEY_BYTES - 2;
 
 export const META_PREFIX = 0xffff;
 const META_LSN = 0x01;

@@ -76,6 +76,22 @@ describe('ClusterClient', () => {
     await it.close();
   });
 
+  it('refuses a key too long for the engine without failing the writes issued beside it', async () => {
+    // Every write a node issues in one microtask shares one engine batch: a key the engine would
+    // refuse must be refused per request, or it would fail its neighbours (and their partitions).
+    const long = new Uint8Array(65535).fill(0x61);
+    const writes = Array.from({ length: 20 }, (_, i) => client.put(`n:${i}`, `v${i}`));
+    const bad = client.put(long, 'x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await Promise.all(writes);
+    expect(isEau2Error(await bad, 'TOO_LARGE')).toBe(true);
+    for (let i = 0; i < 20; i++) expect(text(await client.get(`n:${i}`))).toBe(`v${i}`);
+    await client.put('n:after', 'still leading');
+    expect(text(await client.get('n:after'))).toBe('still leading');
+  });
+
   it('reads a w=all write from a follower and refuses a w larger than the replicas', async () => {
     await client.put('f', 'follow-me', { w: 'all' });
     expect(text(await client.get('f', { read: 'follower' }))).toBe('follow-me');
