@@ -2,7 +2,7 @@
 // choosing a new version, removing old versions, deleting frames, waiting for a frame to appear.
 // See docs/dataframe.md "Publishing" for why the order of these steps keeps readers safe.
 
-import type { KvStore } from '../engine/kv-store.js';
+import type { KvStore, ReadOptions } from '../engine/kv-store.js';
 import { fromUtf8 } from '../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
 import {
@@ -22,8 +22,8 @@ import {
 import { decodeMeta, frameInfo, type FrameInfo, type FrameMeta } from './meta.js';
 import { forEachLimit } from './pool.js';
 
-export async function readMeta(store: KvStore, name: string): Promise<FrameMeta | undefined> {
-  const v = await store.get(metaKey(checkName(name)));
+export async function readMeta(store: KvStore, name: string, opts?: ReadOptions): Promise<FrameMeta | undefined> {
+  const v = await store.get(metaKey(checkName(name)), opts);
   return v === undefined ? undefined : decodeMeta(v, name);
 }
 

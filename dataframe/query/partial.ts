@@ -106,6 +106,8 @@ export async function runPartial(
     result.rows = [];
     for await (const { i, cols } of loaded) {
       if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
+      // Before any `continue`: a filter that rejects whole cached chunks must let the loop turn too.
+      await yieldIfDue(lastYield);
       const n = rowsOf(i);
       let sel = select ? select(cols, n) : undefined;
       const count = sel ? sel.length : n;
@@ -113,7 +115,6 @@ export async function runPartial(
       if (taken + count > limit) sel = (sel ?? Uint32Array.from({ length: n }, (_, j) => j)).subarray(0, limit - taken);
       taken += sel ? sel.length : n;
       result.rows.push([i, out.map((c) => columnToBody(sel ? gather(cols[c]!, sel) : cols[c]!))]);
-      await yieldIfDue(lastYield);
     }
     return result;
   }

@@ -73,7 +73,7 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
   const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
-  const cache = ctx.chunkCache && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
+  const cache = ctx.chunkCache && ctx.chunkCache.capacity > 0 && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
   const hits0 = cache?.hits ?? 0;
   const read = async (chunk: number, c: number): Promise<Column> => {
     if (!cache) return reader.read(chunk, c);
@@ -110,7 +110,8 @@ const TRACE = process.env.EAU2_DF_TRACE === '1';
  */
 async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
   try {
-    return (await readMeta(store, meta.name))?.version === meta.version;
+    // From the leader: a lagging follower copy could still name a replaced version as published.
+    return (await readMeta(store, meta.name, { read: 'leader' }))?.version === meta.version;
   } catch {
     return false;
   }

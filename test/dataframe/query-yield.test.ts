@@ -14,12 +14,12 @@ const ROWS = 100;
 
 /** Runs a sum over CHUNKS in-memory chunks (loads resolve in microtasks, like cached chunks) and
  * counts the event-loop turns (setImmediate callbacks) that ran while it did. */
-async function turnsDuring(clockStepMs: number): Promise<{ turns: number; sum: number }> {
+async function turnsDuring(clockStepMs: number, rawPlan?: unknown): Promise<{ turns: number; sum: number }> {
   let t = 0;
   vi.spyOn(performance, 'now').mockImplementation(() => (t += clockStepMs));
   const df = DataFrame.fromColumns({ x: Float64Array.from({ length: ROWS }, (_, i) => i) });
   const fields = df.fields;
-  const checked = checkPlan({ filter: gt(col('x'), -1), aggs: [{ col: 'x', fn: 'sum', as: 'x_sum' }] }, fields);
+  const checked = checkPlan(rawPlan ?? { filter: gt(col('x'), -1), aggs: [{ col: 'x', fn: 'sum', as: 'x_sum' }] }, fields);
   const cols = [df.column('x')];
   let turns = 0;
   let running = true;
@@ -32,7 +32,8 @@ async function turnsDuring(clockStepMs: number): Promise<{ turns: number; sum: n
   const result = await runPartial(checked, fields, async () => cols, () => ROWS, Array.from({ length: CHUNKS }, (_, i) => i));
   running = false;
   vi.restoreAllMocks();
-  const acc = result.groups![0]![1][0] as [number, number];
+  if (!result.groups) return { turns, sum: result.rows!.length };
+  const acc = result.groups[0]![1][0] as [number, number];
   return { turns, sum: acc[0] };
 }
 
@@ -43,6 +44,13 @@ describe('query evaluation yields to the event loop', () => {
     // Every clock reading 10 ms later than the last: each chunk takes "longer" than 8 ms.
     const { turns, sum } = await turnsDuring(10);
     expect(sum).toBe(CHUNKS * ((ROWS * (ROWS - 1)) / 2));
+    expect(turns).toBeGreaterThanOrEqual(CHUNKS / 2);
+  });
+
+  it('yields in a row query whose filter rejects every chunk', async () => {
+    // sum = rows returned: none match, so every chunk takes the path that skips to the next one.
+    const { turns, sum } = await turnsDuring(10, { filter: gt(col('x'), 1e9) });
+    expect(sum).toBe(0);
     expect(turns).toBeGreaterThanOrEqual(CHUNKS / 2);
   });
 
