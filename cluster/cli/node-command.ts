@@ -39,10 +39,9 @@ async function runNode(opts: NodeOpts): Promise<void> {
     throw new CliError(`no node "${opts.id}" in ${opts.config} (known: ${config.nodes.map((n) => n.id).join(', ')})`, EXIT.USAGE);
   }
   const logger = createLogger({ level: opts.logLevel, bindings: { node: opts.id } });
-  const start: Parameters<typeof NodeServer.start>[0] = { config, nodeId: opts.id, openEngine, logger };
+  const start: Parameters<typeof NodeServer.start>[0] = { config, nodeId: opts.id, openEngine, logger, beforeServing: (n) => attachDataframe(n, logger) };
   if (opts.dataDir) start.dataDir = opts.dataDir;
   const node = await NodeServer.start(start);
-  await attachDataframe(node, logger);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -16,8 +16,8 @@ const DOWN_AFTER_MS = 3000;
 export class Coordination {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastSeen = new Map<string, number>();
-  /** A node never heard from is 'unknown' only this early in the coordinator's life, then 'down'. */
-  private readonly startedAt = Date.now();
+  /** A node never heard from is 'unknown' only this early in the coordinator's life (from start()), then 'down'. */
+  private startedAt = Date.now();
   private stopped = false;
 
   constructor(private readonly node: NodeServer) {}
@@ -27,6 +27,7 @@ export class Coordination {
   }
 
   start(): void {
+    this.startedAt = Date.now();
     if (this.isCoordinator) {
       void this.node.engine.get(EPOCH_KEY).then((v) => {
         if (!v) return this.node.engine.batch([{ type: 'put', key: EPOCH_KEY, value: encodeLsn(this.node.topology().epoch) }]);

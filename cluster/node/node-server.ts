@@ -45,6 +45,12 @@ export interface NodeServerOptions {
   dataDir?: string;
   openEngine: EngineOpener;
   logger?: Logger;
+  /**
+   * Runs once the node is up and before it reports itself serving (GET /healthz 200): extensions
+   * such as the dataframe layer register their tasks and routes here, so nothing that trusts
+   * /healthz can reach the node before they exist.
+   */
+  beforeServing?: (node: NodeServer) => Promise<void>;
 }
 
 export class NodeServer implements RouterHost, MetricsSource {
@@ -102,6 +108,7 @@ export class NodeServer implements RouterHost, MetricsSource {
       for (const p of leads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
       await restoreFromFollowers(node, leads, (p) => own.get(p)!);
       await node.openLeaders(leads);
+      if (opts.beforeServing) await opts.beforeServing(node);
       node.serving = true;
       log.info({ http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch }, 'node serving');
       return node;
