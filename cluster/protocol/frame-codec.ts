@@ -27,17 +27,23 @@ function readU32(b: Uint8Array, off: number): number {
   return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
+/** What a frame body spanning chunks is first allocated for (it grows as its bytes arrive). */
+const INITIAL_BODY_BYTES = 1024 * 1024;
+
 export class FrameDecoder {
   /** The first bytes of a length prefix that arrived split (fewer than 4). */
   private head = new Uint8Array(FRAME_HEADER_BYTES);
   private headLen = 0;
   /**
-   * The body of a frame that spans socket chunks, allocated at its full length once the prefix is
-   * known, and filled as bytes arrive: each chunk is copied once and can be freed at once, instead of
-   * all of a large frame's chunks being held until a final join.
+   * The body of a frame that spans socket chunks, filled as bytes arrive: each chunk is copied once
+   * and can be freed at once, instead of all of a large frame's chunks being held until a final join.
+   * Allocated for at most INITIAL_BODY_BYTES at first and grown as bytes actually arrive, so a
+   * length prefix alone (4 bytes from any peer) cannot make the node allocate maxFrameBytes.
    */
   private body: Uint8Array | undefined;
   private bodyLen = 0;
+  /** The length the prefix announced. */
+  private bodyWant = 0;
   private failed = false;
 
   constructor(private readonly maxFrameBytes: number) {}
@@ -61,11 +67,10 @@ export class FrameDecoder {
       this.startBody(this.checkLength(readU32(this.head, 0)));
     }
     if (this.body !== undefined) {
-      const take = Math.min(this.body.length - this.bodyLen, chunk.length - off);
-      this.body.set(chunk.subarray(off, off + take), this.bodyLen);
-      this.bodyLen += take;
+      const take = Math.min(this.bodyWant - this.bodyLen, chunk.length - off);
+      this.appendBody(chunk.subarray(off, off + take));
       off += take;
-      if (this.bodyLen < this.body.length) return;
+      if (this.bodyLen < this.bodyWant) return;
       const done = this.body;
       this.body = undefined;
       this.bodyLen = 0;
@@ -77,8 +82,7 @@ export class FrameDecoder {
       if (chunk.length - start < len) {
         // Copied, not kept as a view: the caller's chunk may be reused, and a view would pin all of it.
         this.startBody(len);
-        this.body!.set(chunk.subarray(start), 0);
-        this.bodyLen = chunk.length - start;
+        this.appendBody(chunk.subarray(start));
         return;
       }
       off = start + len;
@@ -92,8 +96,21 @@ export class FrameDecoder {
   }
 
   private startBody(len: number): void {
-    this.body = new Uint8Array(len);
+    this.body = new Uint8Array(Math.min(len, INITIAL_BODY_BYTES));
     this.bodyLen = 0;
+    this.bodyWant = len;
+  }
+
+  private appendBody(bytes: Uint8Array): void {
+    let body = this.body!;
+    const need = this.bodyLen + bytes.length;
+    if (need > body.length) {
+      const grown = new Uint8Array(Math.min(this.bodyWant, Math.max(need, body.length * 2)));
+      grown.set(body.subarray(0, this.bodyLen), 0);
+      this.body = body = grown;
+    }
+    body.set(bytes, this.bodyLen);
+    this.bodyLen = need;
   }
 
   private checkLength(len: number): number {

@@ -107,6 +107,26 @@ describe('frame parts', () => {
 });
 
 describe('FrameDecoder on large and hostile input', () => {
+  it('recovers a frame larger than its first allocation, grown as its bytes arrive', () => {
+    // The decoder allocates at most 1 MiB for a spanning body until its bytes arrive, so a bare
+    // length prefix costs little; a 3 MiB body must still come back whole.
+    const rng = seededRng();
+    const body = rng.bytes(3 * 1024 * 1024 + 17);
+    const f = new Uint8Array(4 + body.length);
+    new DataView(f.buffer).setUint32(0, body.length);
+    f.set(body, 4);
+    const dec = new FrameDecoder(8 << 20);
+    const got: Uint8Array[] = [];
+    for (let off = 0; off < f.length; ) {
+      const n = rng.pick([3, 4096, 65536, 700_000]);
+      dec.push(f.subarray(off, off + n), (b) => got.push(Uint8Array.from(b)));
+      off += n;
+    }
+    expect(got).toHaveLength(1);
+    expect(Buffer.from(got[0]!).equals(body)).toBe(true);
+    expect(dec.buffered).toBe(0);
+  });
+
   it('recovers large frames fed in random pieces, and a zero-length body split after its prefix', () => {
     const rng = seededRng();
     const bodies = [rng.bytes(200_000), new Uint8Array(0), rng.bytes(3), rng.bytes(70_000), new Uint8Array(0)];
