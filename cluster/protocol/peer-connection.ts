@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { FrameDecoder } from './frame-codec.js';
-import { LARGE_PART_BYTES } from './frame-parts.js';
+import { joinSmall } from './frame-parts.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
 
 export interface PeerConnectionOptions {
@@ -178,26 +178,15 @@ export class PeerConnection {
       this.socket.write(parts[0]!);
       return;
     }
-    let large = false;
-    for (const p of parts) if (p.length >= LARGE_PART_BYTES) large = true;
-    if (!large) {
-      this.socket.write(Buffer.concat(parts));
+    // Small frames are joined into one write; large values (frame-parts.ts) are written as they are
+    // between them: corked, the socket hands them all to one writev instead of copying them.
+    const out = joinSmall(parts);
+    if (out.length === 1) {
+      this.socket.write(out[0]!);
       return;
     }
-    // Large values (frame-parts.ts) are written as they are, the small frames between them joined:
-    // corked, the socket hands them all to one writev instead of copying them into one buffer.
     this.socket.cork();
-    let run: Uint8Array[] = [];
-    for (const p of parts) {
-      if (p.length < LARGE_PART_BYTES) {
-        run.push(p);
-        continue;
-      }
-      if (run.length > 0) this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run));
-      run = [];
-      this.socket.write(p);
-    }
-    if (run.length > 0) this.socket.write(run.length === 1 ? run[0]! : Buffer.concat(run));
+    for (const b of out) this.socket.write(b);
     this.socket.uncork();
   }
 
