@@ -159,9 +159,9 @@ export function columnToBody(c: Column): ChunkBody {
  * first copying a string column's rows out (an array of 65,536 pointers, 512 KiB, per chunk stored).
  */
 export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, start = 0, end = c.length): Uint8Array {
+  const whole = start === 0 && end === c.length; // before `c` is replaced by its slice
   if (c.type !== 'S') c = sliceColumn(c, start, end); // views, but for the null bitmap
   const n = end - start;
-  const whole = start === 0 && end === c.length;
   const z = c.type === 'S' && !whole ? sliceBitmap(c.nulls, start, end) : c.nulls;
   let v: Uint8Array | undefined;
   let dict: ReturnType<typeof dictionaryCodes>;

@@ -6,7 +6,6 @@
 import { rng } from '../engine/keys.js';
 import { Histogram, type LatencySummary } from '../lib/histogram.js';
 
-export { rng };
 
 export interface Target {
   name: string;

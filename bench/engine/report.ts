@@ -181,7 +181,7 @@ export function renderMarkdown(report: BenchReport): string {
   return `${parts.join('\n\n')}\n`;
 }
 
-export function chartSpecs(report: BenchReport): BarChartSpec[] {
+function chartSpecs(report: BenchReport): BarChartSpec[] {
   const engines = report.options.engines.filter((e) => report.rows.some((r) => r.engine === e));
   const idx = new RowIndex(report.rows);
   const subject = subjectOf(report);

@@ -67,7 +67,7 @@ export interface ChildJob {
   seed: number;
   /** A fresh directory the child may fill; the parent deletes it afterwards. */
   dir: string;
-  /** When set, each timed mode is CPU-profiled into this directory (see mode-profiler.ts). */
+  /** When set, each timed mode is CPU-profiled into this directory (profileStart/profileStop in child.ts). */
   profileDir?: string;
 }
 
