@@ -113,23 +113,27 @@ export class PeerConnection {
   /**
    * Sends a request and resolves with the REPLY body, or rejects with the ERROR as an Eau2Error.
    * Binaries in `body` of LARGE_PART_BYTES or more are written to the socket as they are, not copied:
-   * the caller must not modify them until the request settles. (Replies and pushes are copied when
-   * encoded, as their values may come from the engine's buffers.)
+   * the caller must not modify them until the request settles. A request that times out with such
+   * parts destroys the connection, so none of them can still be waiting to be written once the
+   * caller has its rejection. (Replies and pushes are copied when encoded, as their values may come
+   * from the engine's buffers.)
    */
   request(type: number, body: unknown, timeoutMs = 10_000): Promise<unknown> {
     if (this.closedErr) return Promise.reject(this.closedErr);
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    const frame = encodeMessageParts(type, id, this.opts.epoch(), body);
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs > 0
           ? setTimeout(() => {
               this.pending.delete(id);
+              if (Array.isArray(frame)) this.destroy(); // its uncopied values may still be queued
               reject(new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`));
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve, reject, timer });
-      this.write(encodeMessageParts(type, id, this.opts.epoch(), body));
+      this.write(frame);
     });
   }
 

@@ -207,3 +207,30 @@ describe.each([false, true])('PeerConnection with large values (reuseReadBuffer 
     }
   });
 });
+
+describe('PeerConnection timeouts with uncopied values', () => {
+  it('closes the connection when a request holding a large value times out; small ones do not', async () => {
+    // The peer never answers. After a timeout the caller may reuse its buffer, so a request whose
+    // large value went out uncopied must not leave it queued on a connection that lives on.
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => void sockets.push(s.on('error', () => undefined)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const opts = { maxFrameBytes: 1 << 24, epoch: () => 0 };
+    const conn = await PeerConnection.connect('127.0.0.1', port, opts);
+    try {
+      const small = await conn.request(MsgType.TASK, { v: Uint8Array.of(1) }, 30).catch((e: unknown) => e);
+      expect(isEau2Error(small, 'TIMEOUT')).toBe(true);
+      const stillOpen = await conn.request(MsgType.TASK, { v: Uint8Array.of(2) }, 30).catch((e: unknown) => e);
+      expect(isEau2Error(stillOpen, 'TIMEOUT'), 'a small request timing out leaves the connection open').toBe(true);
+      const large = await conn.request(MsgType.TASK, { v: new Uint8Array(LARGE_PART_BYTES) }, 30).catch((e: unknown) => e);
+      expect(isEau2Error(large, 'TIMEOUT')).toBe(true);
+      const after = await conn.request(MsgType.TASK, { v: Uint8Array.of(3) }, 30).catch((e: unknown) => e);
+      expect(isEau2Error(after, 'UNAVAILABLE'), String(after)).toBe(true);
+    } finally {
+      conn.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
