@@ -69,6 +69,11 @@ async function settle(db: BenchDb, num: number): Promise<number> {
   return performance.now() - t0;
 }
 
+function reportSettle(job: ChildJob, w: Workload, waitedMs: number): void {
+  const how = waitedMs >= SETTLE_MAX_MS ? `still busy after ${(SETTLE_MAX_MS / 60_000).toFixed(0)} min, timed anyway` : `settled ${(waitedMs / 1000).toFixed(1)} s after the fill`;
+  process.stderr.write(`${job.engine} ${w.name}: background work ${how}\n`);
+}
+
 function figures(job: ChildJob, w: Workload, mode: Mode, loop: LoopResult, ops: number, probe: Probe): ModeResult {
   const p = probe.stop();
   return {
@@ -136,7 +141,11 @@ async function measureWrite(
 ): Promise<ModeResult> {
   const ops = w.ops(job.num, job.reads);
   let db = await adapter.open(dir, { syncWrites: w.sync });
-  if (w.prefill) await prefill(db, job.num, job.seed);
+  if (w.prefill) {
+    await prefill(db, job.num, job.seed);
+    // overwrite and deleterandom time writes over a full database, not over the fill's backlog.
+    reportSettle(job, w, await settle(db, job.num));
+  }
   const order = w.name === 'fillseq' || w.kind === 'batch' ? sequential(job.num) : permutation(job.num, job.seed ^ 0x0de7);
   const values = new ValueSource(job.seed ^ 0x7a1e);
   const isDelete = w.name === 'deleterandom';
@@ -159,13 +168,14 @@ async function measureWrite(
       : async (i: number) => (await db.put(makeKey(order[i]!), values.next(), w.sync), ENTRY_BYTES);
     loop = mode.name === 'awaited' ? await runAwaited(ops, op) : await runConcurrent(ops, mode.concurrency, op);
   }
-  await profileStop(prof, job, w, mode);
   // Bytes written count through close(): flushes and compactions the writes caused are part of
   // their cost even when they finish after the last write resolved.
   const stats = adapter.capabilities.stats ? db.stats() : undefined;
   await db.close();
   const r = figures(job, w, mode, loop, ops, probe);
   const io = probe.ioSoFar();
+  // After the I/O is read: the profile file the profiler writes is not the workload's.
+  await profileStop(prof, job, w, mode);
   const userBytes = ops * (isDelete ? KEY_SIZE : ENTRY_BYTES);
   const spaceBytes = diskUsage(dir).allocatedBytes;
   let spaceAfterCompactBytes: number | null = null;
@@ -215,8 +225,7 @@ async function runJob(job: ChildJob): Promise<ChildReply> {
       mkdirSync(dir, { recursive: true });
       const db = await adapter.open(dir, { syncWrites: false });
       await prefill(db, job.num, job.seed);
-      const waited = await settle(db, job.num);
-      process.stderr.write(`${job.engine} ${w.name}: background work settled ${(waited / 1000).toFixed(1)} s after the fill\n`);
+      reportSettle(job, w, await settle(db, job.num));
       for (const mode of modes) results.push(await measureRead(job, w, mode, db));
       await db.close();
     }
