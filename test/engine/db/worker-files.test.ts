@@ -11,7 +11,7 @@ import { Engine } from '../../../engine/index.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { runCompactionJob, type CompactionJob } from '../../../engine/compaction/compaction-job.js';
-import { runCompactionInWorker } from '../../../engine/compaction/table-files.js';
+import { runCompaction } from '../../../engine/compaction/table-files.js';
 import { seededRng, BASE_SEED } from '../vfs/seeded-random.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eau2-wfiles-'));
@@ -40,7 +40,7 @@ describe('compaction with worker-side file I/O', () => {
     });
     expect(inMemory.outputs.length).toBeGreaterThan(2);
     const job: CompactionJob = { ...base, inputs, files: { dir, outputNumbers: [7, 8] } };
-    const r = await runCompactionInWorker(job);
+    const r = await runCompaction(job);
     expect(r.outputs.length).toBe(inMemory.outputs.length);
     expect(r.entriesIn).toBe(1200);
     r.outputs.forEach((out, i) => {
