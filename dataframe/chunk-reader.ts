@@ -8,7 +8,7 @@ import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
 import { decodeChunk } from './chunk-codec.js';
 import type { Column } from './column.js';
 import { chunkKey, metaKey } from './layout.js';
-import { decodeMeta, rowsInChunk, type FrameMeta } from './meta.js';
+import { decodeMeta, rowsInChunk, slotOf, type FrameMeta } from './meta.js';
 
 export class ChunkReader {
   constructor(
@@ -22,7 +22,7 @@ export class ChunkReader {
   ) {}
 
   key(chunk: number, col: number): string {
-    return chunkKey(this.meta.name, this.meta.version, chunk, col);
+    return chunkKey(this.meta.name, this.meta.version, slotOf(this.meta, chunk), col);
   }
 
   async read(chunk: number, col: number): Promise<Column> {

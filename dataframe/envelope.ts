@@ -33,6 +33,8 @@ export function crc32(b: Uint8Array): number {
 export const MAGIC0 = 0xe2;
 export const MAGIC1 = 0xdf;
 export const FORMAT_VERSION = 1;
+/** Metadata that places row-chunks at chosen key slots (format.md 7.3); version 1 readers must refuse it. */
+export const META_SLOTS_VERSION = 2;
 export const Kind = {
   CHUNK: 1,
   META: 2,
@@ -53,13 +55,13 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
  */
 export const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
-export function seal(kind: Kind, body: unknown): Uint8Array {
+export function seal(kind: Kind, body: unknown, version: number = FORMAT_VERSION): Uint8Array {
   const packed = packr.pack(body);
   const out = new Uint8Array(HEADER_BYTES + packed.length);
   out[0] = MAGIC0;
   out[1] = MAGIC1;
   out[2] = kind;
-  out[3] = FORMAT_VERSION;
+  out[3] = version;
   out.set(packed, HEADER_BYTES);
   const crc = crc32(out.subarray(HEADER_BYTES));
   new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(4, crc, true);
@@ -76,14 +78,20 @@ export function badValue(key: string, what: string, cause?: unknown): Eau2Error 
 
 /** Checks framing and checksum, then decodes the body. Every failure is CORRUPTION naming `key`. */
 export function open(kind: Kind, value: Uint8Array, key: string): unknown {
+  return openVersioned(kind, value, key, [FORMAT_VERSION]).body;
+}
+
+/** `open` for a kind with several format versions: any of `versions` is accepted and returned. */
+export function openVersioned(kind: Kind, value: Uint8Array, key: string, versions: readonly number[]): { body: unknown; version: number } {
   if (value.length < HEADER_BYTES) throw badValue(key, `value of ${value.length} bytes is shorter than the header`);
   if (value[0] !== MAGIC0 || value[1] !== MAGIC1) throw badValue(key, 'bad magic number');
   if (value[2] !== kind) throw badValue(key, `expected kind ${kind}, found ${value[2]}`);
-  if (value[3] !== FORMAT_VERSION) throw badValue(key, `unsupported format version ${value[3]}`);
+  const version = value[3]!;
+  if (!versions.includes(version)) throw badValue(key, `unsupported format version ${version}`);
   const stored = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(4, true);
   if (crc32(value.subarray(HEADER_BYTES)) !== stored) throw badValue(key, 'checksum mismatch');
   try {
-    return packr.unpack(value.subarray(HEADER_BYTES));
+    return { body: packr.unpack(value.subarray(HEADER_BYTES)), version };
   } catch (e) {
     throw badValue(key, 'undecodable body', e);
   }

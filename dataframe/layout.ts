@@ -1,11 +1,13 @@
 // Where a frame's pieces live in the key space (docs/format.md section 7.4).
 //
 //   df/m/<name>                                   metadata record: the published version
-//   df/c/{<name>/<version>/<chunk:8 hex>}/<col:4 hex>   one column of one row-chunk
+//   df/c/{<name>/<version>/<slot:8 hex>}/<col:4 hex>    one column of one row-chunk
 //
 // The text inside {...} is the cluster's hash tag (DESIGN.md): every column of row-chunk i shares it,
-// so a row-chunk sits on one partition and a query reads it without crossing nodes, while the chunk
-// number inside the tag sends successive row-chunks to different partitions. Fixed-width hex keeps the
+// so a row-chunk sits on one partition and a query reads it without crossing nodes, while the slot
+// inside the tag sends row-chunks to different partitions. The slot is the row-chunk number, or the
+// one the metadata records for it when the writer balanced row-chunks over leaders (placement.ts,
+// meta.ts slotOf); the functions below take slots. Fixed-width hex keeps the
 // keys of one version in chunk order, and the version (a zero-padded counter, then a random suffix)
 // keeps versions in publish order, so old versions can be found with bounded scans.
 

@@ -2,8 +2,8 @@
 // count and chunking. Writing this one record is what publishes a version, so it is validated as
 // strictly as a chunk: a reader must never act on a half-sensible record.
 
-import { Kind, badValue, isPlainObject, open, seal } from './envelope.js';
-import { isVersion, metaKey } from './layout.js';
+import { FORMAT_VERSION, Kind, META_SLOTS_VERSION, badValue, isPlainObject, openVersioned, seal } from './envelope.js';
+import { MAX_CHUNKS, isVersion, metaKey } from './layout.js';
 import { checkFields, schemaString, type Field } from './schema.js';
 
 export interface FrameMeta {
@@ -16,6 +16,16 @@ export interface FrameMeta {
   readonly nchunks: number;
   /** Milliseconds since the epoch, when the version was published. */
   readonly created: number;
+  /**
+   * The key slot of each row-chunk, when the writer chose them to balance row-chunks over a cluster's
+   * leaders (placement.ts); absent, row-chunk i is stored at slot i. Never read it directly: slotOf.
+   */
+  readonly slots?: readonly number[];
+}
+
+/** The key slot row-chunk `i` is stored under (docs/format.md 7.3-7.4). */
+export function slotOf(m: Pick<FrameMeta, 'slots'>, i: number): number {
+  return m.slots ? m.slots[i]! : i;
 }
 
 /** What `DataFrame.list` and `GET /df` show for a frame. */
@@ -55,7 +65,31 @@ export function metaToPlain(m: FrameMeta): Record<string, unknown> {
     chunkRows: m.chunkRows,
     nchunks: m.nchunks,
     created: m.created,
+    ...(m.slots ? { slots: slotsToBytes(m.slots) } : {}),
   };
+}
+
+function slotsToBytes(slots: readonly number[]): Uint8Array {
+  const out = new Uint8Array(slots.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < slots.length; i++) dv.setUint32(i * 4, slots[i]!, true);
+  return out;
+}
+
+/** `slots` as stored: a bin of nchunks uint32 little-endian, all distinct. */
+function bytesToSlots(v: unknown, nchunks: number, where: string): readonly number[] {
+  if (!(v instanceof Uint8Array)) throw badValue(where, 'slots is not a bin');
+  if (v.length !== nchunks * 4) throw badValue(where, `slots holds ${v.length} bytes for ${nchunks} chunks`);
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const out = new Array<number>(nchunks);
+  const seen = new Set<number>();
+  for (let i = 0; i < nchunks; i++) {
+    const s = dv.getUint32(i * 4, true);
+    if (s >= MAX_CHUNKS || seen.has(s)) throw badValue(where, `slot ${s} of chunk ${i} is ${s >= MAX_CHUNKS ? 'out of range' : 'repeated'}`);
+    seen.add(s);
+    out[i] = s;
+  }
+  return Object.freeze(out);
 }
 
 function isCount(v: unknown): v is number {
@@ -65,7 +99,7 @@ function isCount(v: unknown): v is number {
 /** Validates plain data as metadata; `where` names the source in the CORRUPTION error. */
 export function plainToMeta(body: unknown, where: string): FrameMeta {
   if (!isPlainObject(body)) throw badValue(where, 'metadata is not a map');
-  const { name, version, fields, nrows, chunkRows, nchunks, created } = body;
+  const { name, version, fields, nrows, chunkRows, nchunks, created, slots } = body;
   if (typeof name !== 'string' || !isVersion(version)) throw badValue(where, 'bad name or version');
   if (!isCount(nrows) || !isCount(chunkRows) || chunkRows === 0 || !isCount(nchunks) || !isCount(created)) {
     throw badValue(where, 'bad row or chunk counts');
@@ -83,16 +117,23 @@ export function plainToMeta(body: unknown, where: string): FrameMeta {
   } catch (e) {
     throw badValue(where, `bad fields: ${(e as Error).message}`, e);
   }
-  return Object.freeze({ name, version, fields: Object.freeze(checked), nrows, chunkRows, nchunks, created });
+  const base = { name, version, fields: Object.freeze(checked), nrows, chunkRows, nchunks, created };
+  return Object.freeze(slots === undefined ? base : { ...base, slots: bytesToSlots(slots, nchunks, where) });
 }
 
+/** Version 1 when row-chunk i is at slot i, else version 2, which version 1 readers refuse. */
 export function encodeMeta(m: FrameMeta): Uint8Array {
-  return seal(Kind.META, metaToPlain(m));
+  return seal(Kind.META, metaToPlain(m), m.slots ? META_SLOTS_VERSION : FORMAT_VERSION);
 }
 
 export function decodeMeta(value: Uint8Array, name: string): FrameMeta {
   const key = metaKey(name);
-  const m = plainToMeta(open(Kind.META, value, key), key);
+  const { body, version } = openVersioned(Kind.META, value, key, [FORMAT_VERSION, META_SLOTS_VERSION]);
+  const hasSlots = isPlainObject(body) && body.slots !== undefined;
+  if (hasSlots !== (version === META_SLOTS_VERSION)) {
+    throw badValue(key, hasSlots ? 'slots in a version 1 record' : 'version 2 record without slots');
+  }
+  const m = plainToMeta(body, key);
   if (m.name !== name) throw badValue(key, `record names frame ${JSON.stringify(m.name)}`);
   return m;
 }

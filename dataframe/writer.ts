@@ -11,6 +11,7 @@ import type { Column } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
 import { MAX_CHUNKS, MAX_COLUMNS, checkName, chunkKey, makeVersion, metaKey, versionCounter } from './layout.js';
 import { encodeMeta, type FrameMeta } from './meta.js';
+import { SlotPlanner, leaderMapOf } from './placement.js';
 import { Limiter } from './pool.js';
 import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, type Value } from './schema.js';
 import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
@@ -42,6 +43,9 @@ export class DataFrameWriter {
    * only at its next full collection (docs/dataframe.md "Client memory").
    */
   private readonly spare: Uint8Array[][];
+  /** On a store that shows its topology: the key slot of each row-chunk, balanced over the leaders. */
+  private readonly planner: SlotPlanner | undefined;
+  private readonly slots: number[] = [];
   private chunks = 0;
   private rows = 0;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
@@ -60,6 +64,8 @@ export class DataFrameWriter {
     this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
     this.limiter = new Limiter(concurrency);
     this.spare = fields.map(() => []);
+    const leaders = leaderMapOf(store);
+    this.planner = leaders && new SlotPlanner(name, version, leaders);
   }
 
   static async open(store: KvStore, name: string, schema: SchemaSpec, opts: WriterOptions = {}): Promise<DataFrameWriter> {
@@ -150,10 +156,12 @@ export class DataFrameWriter {
 
   /** Writes rows [start, end) of `cols` as the next chunk; they are encoded from the columns as given. */
   private flushColumns(cols: Column[], start: number, end: number): void | Promise<void> {
-    const index = this.chunks++;
-    if (index >= MAX_CHUNKS) throw new TypeError('frame has too many chunks; raise chunkRows');
+    if (this.chunks >= MAX_CHUNKS) throw new TypeError('frame has too many chunks; raise chunkRows');
     this.limiter.check();
-    const task = (): Promise<void> => this.writeChunk(index, cols, start, end);
+    const slot = this.planner ? this.planner.next() : this.chunks;
+    if (this.planner) this.slots.push(slot);
+    this.chunks++;
+    const task = (): Promise<void> => this.writeChunk(slot, cols, start, end);
     if (this.limiter.active < this.concurrency) {
       this.limiter.start(task);
       return;
@@ -161,11 +169,11 @@ export class DataFrameWriter {
     return this.limiter.acquire().then(() => this.limiter.start(task));
   }
 
-  private async writeChunk(index: number, cols: Column[], start: number, end: number): Promise<void> {
+  private async writeChunk(slot: number, cols: Column[], start: number, end: number): Promise<void> {
     const used: (Uint8Array | undefined)[] = [];
     const ops = cols.map((c, i) => ({
       type: 'put' as const,
-      key: chunkKey(this.name, this.version, index, i),
+      key: chunkKey(this.name, this.version, slot, i),
       value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end),
     }));
     await this.store.batch(ops, { sync: this.sync });
@@ -199,6 +207,7 @@ export class DataFrameWriter {
         chunkRows: this.chunkRows,
         nchunks: this.chunks,
         created: Date.now(),
+        ...(this.planner ? { slots: Object.freeze(this.slots.slice()) } : {}),
       });
       const cur = await readMeta(this.store, this.name);
       if (cur && versionCounter(cur.version) > versionCounter(this.version)) {

@@ -9,7 +9,7 @@ import type { ChunkCache } from '../chunk-cache.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { chunkKey } from '../layout.js';
-import { metaToPlain, plainToMeta, rowsInChunk, type FrameMeta } from '../meta.js';
+import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
 import { readMeta } from '../storage.js';
@@ -58,7 +58,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
 /** The chunks of `meta` that this node leads (all of them when running locally). */
 function ledChunks(ctx: TaskContext, meta: FrameMeta): number[] {
   const out: number[] = [];
-  for (let i = 0; i < meta.nchunks; i++) if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, i, 0))) out.push(i);
+  for (let i = 0; i < meta.nchunks; i++) if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, slotOf(meta, i), 0))) out.push(i);
   return out;
 }
 

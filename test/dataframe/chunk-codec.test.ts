@@ -8,7 +8,7 @@ import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DoubleColumn, type Column } from '../../dataframe/column.js';
 import { Kind, crc32, crc32Portable, seal } from '../../dataframe/envelope.js';
 import { makeVersion } from '../../dataframe/layout.js';
-import { decodeMeta, encodeMeta, type FrameMeta } from '../../dataframe/meta.js';
+import { decodeMeta, encodeMeta, metaToPlain, slotOf, type FrameMeta } from '../../dataframe/meta.js';
 import { isEau2Error } from '../../engine/util/errors.js';
 import { seededRng } from './helpers.js';
 
@@ -201,5 +201,33 @@ describe('metadata encoding', () => {
     expectCorruption(() => decodeMeta(encodeMeta({ ...meta, fields: [{ name: 'a', type: 'Z' as 'I' }] }), 'sales'));
     expectCorruption(() => decodeMeta(encodeMeta(meta), 'other'));
     expectCorruption(() => decodeMeta(encodeChunk(columnFromValues('I', [1])), 'sales'));
+  });
+
+  it('writes slots as a version 2 record and reads them back; version 1 stays without them', () => {
+    const placed: FrameMeta = { ...meta, slots: [5, 0, 2] };
+    const enc = encodeMeta(placed);
+    expect(enc[3]).toBe(2);
+    expect(encodeMeta(meta)[3]).toBe(1);
+    const back = decodeMeta(enc, 'sales');
+    expect(back).toEqual(placed);
+    expect(slotOf(back, 0)).toBe(5);
+    expect(slotOf(decodeMeta(encodeMeta(meta), 'sales'), 2)).toBe(2);
+  });
+
+  it('refuses slots in a version 1 record, a version 2 record without them, and bad slot lists', () => {
+    const body = (slots: Uint8Array | undefined): Record<string, unknown> => {
+      const plain = metaToPlain(meta);
+      return slots ? { ...plain, slots } : plain;
+    };
+    const u32 = (...xs: number[]): Uint8Array => new Uint8Array(new Uint32Array(xs).buffer);
+    // What a version 1 reader would take for chunks 0, 1, 2 must never be read that way.
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(u32(5, 0, 2)), 1), 'sales'));
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(undefined), 2), 'sales'));
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(u32(5, 0, 2)), 3), 'sales'));
+    expect(decodeMeta(seal(Kind.META, body(u32(5, 0, 2)), 2), 'sales').slots).toEqual([5, 0, 2]);
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(u32(5, 0)), 2), 'sales'));
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(u32(5, 0, 5)), 2), 'sales'));
+    expectCorruption(() => decodeMeta(seal(Kind.META, body(u32(5, 0, 0xffffffff)), 2), 'sales'));
+    expectCorruption(() => decodeMeta(seal(Kind.META, { ...metaToPlain(meta), slots: [5, 0, 2] }, 2), 'sales'));
   });
 });

@@ -65,6 +65,25 @@ export class FakeCluster implements KvStore {
     };
   }
 
+  /**
+   * What a ClusterClient's `topology` shows, in the parts the dataframe writer reads to balance
+   * row-chunks over leaders (partition p led by node p mod N, as leaderOf says). Tests turn it off to
+   * stand in for a store that shows none.
+   */
+  showTopology = true;
+
+  get topology(): { partitions: number; placement: { partition: number; leader: string; followers: string[] }[] } | undefined {
+    if (!this.showTopology) return undefined;
+    return {
+      partitions: this.partitions,
+      placement: Array.from({ length: this.partitions }, (_, p) => ({
+        partition: p,
+        leader: `n${p % this.nodeCount}`,
+        followers: Array.from({ length: Math.min(this.replication, this.nodeCount) - 1 }, (_, i) => `n${(p + i + 1) % this.nodeCount}`),
+      })),
+    };
+  }
+
   private text(k: KeyLike): string {
     return typeof k === 'string' ? k : fromUtf8(k);
   }

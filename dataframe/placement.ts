@@ -1,0 +1,86 @@
+// Where a writer puts its row-chunks on a cluster: an equal share on every partition leader.
+//
+// A row-chunk's hash tag `<name>/<version>/<slot>` decides its partition (DESIGN.md: murmur3_32 of
+// the tag, modulo the partition count), and a query's time is its slowest node's: each node
+// evaluates the row-chunks it leads. With slot = chunk number, 153 row-chunks hashed over 16
+// partitions gave the three leaders 73, 39 and 41 of them in one bench run. So when the store shows
+// its topology (ClusterClient.topology), the writer takes the leaders in turn and gives row-chunk i
+// the lowest unused slot whose tag hashes to a partition of leader i mod N, and records the slots in
+// the metadata (docs/format.md 7.3). Slots stay dense (a leader of k of P partitions owns about k/P
+// of all slots), so a version's extent is still found and deleted by its highest slot (storage.ts).
+//
+// This reads the topology by duck typing and repeats the documented partition function rather than
+// import cluster/ (the dataframe layer depends on KvStore only). If either ever differs from the
+// cluster's, row-chunks are merely spread less evenly: every reader finds a chunk by its recorded slot.
+
+import { createRequire } from 'node:module';
+import type { KvStore } from '../engine/kv-store.js';
+import { utf8 } from '../engine/util/bytes.js';
+import { MAX_CHUNKS, chunkHashTag } from './layout.js';
+
+const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
+  x86: { hash32(bytes: Uint8Array, seed?: number): number };
+};
+
+/** The part of a cluster topology placement needs: the partition count and each partition's leader. */
+export interface LeaderMap {
+  partitions: number;
+  placement: readonly { leader: string }[];
+}
+
+/** The store's topology if it exposes a usable one (a ClusterClient does), else undefined. */
+export function leaderMapOf(store: KvStore): LeaderMap | undefined {
+  let t: unknown;
+  try {
+    t = (store as { topology?: unknown }).topology;
+  } catch {
+    return undefined;
+  }
+  if (t === null || typeof t !== 'object') return undefined;
+  const { partitions, placement } = t as { partitions?: unknown; placement?: unknown };
+  if (!Number.isInteger(partitions) || (partitions as number) < 1 || !Array.isArray(placement)) return undefined;
+  if (placement.length !== partitions || !placement.every((p) => typeof (p as { leader?: unknown })?.leader === 'string')) return undefined;
+  return { partitions: partitions as number, placement: placement as { leader: string }[] };
+}
+
+/** The partition a hash tag maps to, as the cluster computes it (cluster/partitioner.ts). */
+export function partitionOfTag(tag: string, partitions: number): number {
+  return (murmur.x86.hash32(utf8(tag), 0) >>> 0) % partitions;
+}
+
+/** Hands out the slot of each successive row-chunk of one version, balanced over the leaders. */
+export class SlotPlanner {
+  /** Leader number of each partition. */
+  private readonly leaderOf: Int32Array;
+  private readonly leaders: number;
+  /** Per leader, slots already hashed to it and not yet handed out, ascending. */
+  private readonly free: number[][];
+  private cursor = 0;
+  private chunk = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly version: string,
+    private readonly map: LeaderMap,
+  ) {
+    const ids = new Map<string, number>();
+    this.leaderOf = Int32Array.from(map.placement, (p) => {
+      let n = ids.get(p.leader);
+      if (n === undefined) ids.set(p.leader, (n = ids.size));
+      return n;
+    });
+    this.leaders = ids.size;
+    this.free = Array.from({ length: this.leaders }, () => []);
+  }
+
+  /** The slot for the next row-chunk. */
+  next(): number {
+    const q = this.free[this.chunk++ % this.leaders]!;
+    while (q.length === 0) {
+      const s = this.cursor++;
+      if (s >= MAX_CHUNKS) throw new TypeError('frame has too many chunks; raise chunkRows');
+      this.free[this.leaderOf[partitionOfTag(chunkHashTag(this.name, this.version, s), this.map.partitions)]!]!.push(s);
+    }
+    return q.shift()!;
+  }
+}
