@@ -94,16 +94,16 @@ function writeCodes(out: Uint8Array, pos: number, codes: Uint32Array, w: 1 | 2 |
   return pos + n * w;
 }
 
-function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, nulls: Uint8Array | undefined): StringColumn {
+function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, nulls: Uint8Array | undefined, arena?: DecodeArena): StringColumn {
   if (!Array.isArray(d) || d.some((x) => typeof x !== 'string')) throw badValue(where, 'string dictionary is not an array of strings');
   if (!(v instanceof Uint8Array) || n === 0 || v.length % n !== 0 || ![1, 2, 4].includes(v.length / n)) {
     throw badValue(where, 'bad dictionary index width');
   }
   const w = v.length / n;
   // Copy to an aligned buffer of its own: `v` may be a Node Buffer view at any offset (and a
-  // Buffer's slice() is a view, not a copy).
-  const own = (): ArrayBuffer => new Uint8Array(v).buffer;
-  const idx = w === 1 ? v : w === 2 ? new Uint16Array(own()) : new Uint32Array(own());
+  // Buffer's slice() is a view, not a copy). Without an arena, 1-byte indexes stay a view.
+  const own = (): ArrayBuffer => (arena ? copyInto(arena, v) : new Uint8Array(v).buffer);
+  const idx = w === 1 ? (arena ? new Uint8Array(own(), 0, n) : v) : w === 2 ? new Uint16Array(own(), 0, n) : new Uint32Array(own(), 0, n);
   const size = d.length;
   let max = 0;
   for (let i = 0; i < n; i++) if (idx[i]! > max) max = idx[i]!;
@@ -255,15 +255,35 @@ function writeBinHeader(out: Uint8Array, pos: number, len: number): number {
 }
 
 /**
+ * Where a decode puts its arrays when the caller recycles them (a lent scan, lazy-frame.ts): every
+ * array of the column (numbers, unpacked bools, dictionary indexes, null bitmap) is a copy in
+ * `take(bytes)`, whose old contents do not matter, and never a view of the stored value, so the value
+ * (a reply buffer, ~0.9 MB per row-chunk of the bench's frame) is garbage as soon as decoding ends.
+ */
+export interface DecodeArena {
+  take(bytes: number): ArrayBuffer;
+}
+
+/** `bytes` copied to the start of a buffer from `arena`. */
+function copyInto(arena: DecodeArena, bytes: Uint8Array): ArrayBuffer {
+  const b = arena.take(bytes.length);
+  new Uint8Array(b, 0, bytes.length).set(bytes);
+  return b;
+}
+
+/**
  * A typed array over `bytes`: a view when aligned and not pinning a much larger buffer, else a copy.
- * msgpackr hands back views into the stored value at arbitrary offsets (DESIGN.md).
+ * msgpackr hands back views into the stored value at arbitrary offsets (DESIGN.md). With an arena,
+ * always a copy in the arena's buffer.
  */
 function typedView<T extends Int32Array | Float64Array>(
   Ctor: { new (b: ArrayBuffer, off: number, len: number): T; new (len: number): T; BYTES_PER_ELEMENT: number },
   bytes: Uint8Array,
   n: number,
+  arena?: DecodeArena,
 ): T {
   const w = Ctor.BYTES_PER_ELEMENT;
+  if (arena) return new Ctor(copyInto(arena, bytes), 0, n);
   if (bytes.byteOffset % w === 0 && bytes.buffer.byteLength <= 2 * bytes.byteLength + 4096) {
     return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
   }
@@ -276,7 +296,7 @@ function typedView<T extends Int32Array | Float64Array>(
  * Turns a decoded body back into a column, checking it against the expected type and row count.
  * `where` names the key (or task) in the CORRUPTION error.
  */
-export function bodyToColumn(body: unknown, where: string, expectType?: ColumnType, expectRows?: number): Column {
+export function bodyToColumn(body: unknown, where: string, expectType?: ColumnType, expectRows?: number, arena?: DecodeArena): Column {
   if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
   const { t, n, z, v, d } = body;
   if (t !== 'I' && t !== 'D' && t !== 'B' && t !== 'S') throw badValue(where, `unknown column type ${String(t)}`);
@@ -286,11 +306,11 @@ export function bodyToColumn(body: unknown, where: string, expectType?: ColumnTy
   let nulls: Uint8Array | undefined;
   if (z !== undefined) {
     if (!(z instanceof Uint8Array) || z.length !== bitmapBytes(n)) throw badValue(where, 'bad null bitmap length');
-    nulls = new Uint8Array(z); // small; copied so the column owns it
+    nulls = arena ? new Uint8Array(copyInto(arena, z), 0, z.length) : new Uint8Array(z); // small; copied so the column owns it
   }
   if (d !== undefined && t !== 'S') throw badValue(where, 'only string chunks have a dictionary');
   if (t === 'S') {
-    if (d !== undefined) return dictionaryDecode(d, v, n, where, nulls);
+    if (d !== undefined) return dictionaryDecode(d, v, n, where, nulls, arena);
     if (!Array.isArray(v) || v.length !== n) throw badValue(where, 'string chunk has the wrong number of values');
     for (let i = 0; i < n; i++) if (typeof v[i] !== 'string') throw badValue(where, `string chunk value ${i} is not a string`);
     return new StringColumn(v as string[], n, nulls);
@@ -298,13 +318,13 @@ export function bodyToColumn(body: unknown, where: string, expectType?: ColumnTy
   if (!(v instanceof Uint8Array)) throw badValue(where, 'numeric chunk data is not binary');
   const expectBytes = t === 'I' ? n * 4 : t === 'D' ? n * 8 : bitmapBytes(n);
   if (v.length !== expectBytes) throw badValue(where, `chunk data is ${v.length} bytes, expected ${expectBytes}`);
-  if (t === 'I') return new IntColumn(typedView(Int32Array, v, n), n, nulls);
-  if (t === 'D') return new DoubleColumn(typedView(Float64Array, v, n), n, nulls);
-  const bools = new Uint8Array(n);
+  if (t === 'I') return new IntColumn(typedView(Int32Array, v, n, arena), n, nulls);
+  if (t === 'D') return new DoubleColumn(typedView(Float64Array, v, n, arena), n, nulls);
+  const bools = arena ? new Uint8Array(arena.take(n), 0, n) : new Uint8Array(n);
   for (let i = 0; i < n; i++) bools[i] = (v[i >>> 3]! >>> (i & 7)) & 1;
   return new BoolColumn(bools, n, nulls);
 }
 
-export function decodeChunk(value: Uint8Array, key: string, expectType: ColumnType, expectRows: number): Column {
-  return bodyToColumn(open(Kind.CHUNK, value, key), key, expectType, expectRows);
+export function decodeChunk(value: Uint8Array, key: string, expectType: ColumnType, expectRows: number, arena?: DecodeArena): Column {
+  return bodyToColumn(open(Kind.CHUNK, value, key), key, expectType, expectRows, arena);
 }

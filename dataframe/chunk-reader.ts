@@ -5,7 +5,7 @@
 import type { KvStore } from '../engine/kv-store.js';
 import { fromUtf8 } from '../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
-import { decodeChunk } from './chunk-codec.js';
+import { decodeChunk, type DecodeArena } from './chunk-codec.js';
 import type { Column } from './column.js';
 import { chunkKey, metaKey } from './layout.js';
 import { decodeMeta, rowsInChunk, slotOf, type FrameMeta } from './meta.js';
@@ -25,7 +25,8 @@ export class ChunkReader {
     return chunkKey(this.meta.name, this.meta.version, slotOf(this.meta, chunk), col);
   }
 
-  async read(chunk: number, col: number): Promise<Column> {
+  /** Column `col` of row-chunk `chunk`; with an arena, its arrays are the arena's (chunk-codec.ts). */
+  async read(chunk: number, col: number, arena?: DecodeArena): Promise<Column> {
     const m = this.meta;
     if (!Number.isInteger(chunk) || chunk < 0 || chunk >= m.nchunks) {
       throw new RangeError(`chunk ${chunk} out of range (frame ${m.name} has ${m.nchunks})`);
@@ -33,7 +34,7 @@ export class ChunkReader {
     const key = this.key(chunk, col);
     const value = await this.store.get(key);
     if (value === undefined) throw await this.missing(key);
-    return decodeChunk(value, key, m.fields[col]!.type, rowsInChunk(m, chunk));
+    return decodeChunk(value, key, m.fields[col]!.type, rowsInChunk(m, chunk), arena);
   }
 
   private async missing(key: string): Promise<Eau2Error> {

@@ -5,6 +5,7 @@
 // one read, it makes later chunk reads fail with NOT_FOUND instead.
 
 import type { KvStore } from '../engine/kv-store.js';
+import { ArrayPool } from './array-pool.js';
 import { ChunkCache } from './chunk-cache.js';
 import { ChunkReader } from './chunk-reader.js';
 import type { Column } from './column.js';
@@ -105,17 +106,45 @@ export class LazyFrame {
     return this.loadChunk(i, this.colIndexes(columns), true);
   }
 
-  /** Every chunk in order, prefetching `concurrency` chunks ahead; memory stays bounded. */
-  chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number } = {}): AsyncGenerator<DataFrame> {
+  /**
+   * Every chunk in order, prefetching `concurrency` chunks ahead; memory stays bounded. With `lend`,
+   * each chunk is lent: its arrays are reused for a later chunk as soon as the consumer asks for the
+   * next one, so the caller must be done with it (or copy what it keeps) by then. A lent scan
+   * allocates arrays for about `concurrency + 1` chunks in all instead of one set per chunk.
+   */
+  chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean } = {}): AsyncGenerator<DataFrame> {
     const cols = this.colIndexes(opts.columns);
     const from = Math.max(0, opts.from ?? 0);
     const to = Math.min(this.nchunks, opts.to ?? this.nchunks);
     const idx = Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
-    return mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
+    return opts.lend ? this.lentChunks(idx, cols) : mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
   }
 
+  private async *lentChunks(idx: readonly number[], cols: readonly number[]): AsyncGenerator<DataFrame> {
+    const pool = new ArrayPool();
+    const load = async (i: number): Promise<{ df: DataFrame; taken: ArrayBuffer[] }> => {
+      const arena = pool.arena();
+      // A cached column is shared, not the pool's: it is used as it is and never given back.
+      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena)));
+      return { df: DataFrame.fromFields(cols.map((c) => this.fields[c]!), got), taken: arena.taken };
+    };
+    const it = mapOrdered(idx, this.concurrency, load);
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value.df;
+        // The consumer asked for the next chunk: it is done with this one.
+        pool.give(r.value.taken);
+      }
+    } finally {
+      await it.return(undefined);
+    }
+  }
+
+  /** Every row as an array of values, read through a lent scan (the values are copied out). */
   async *rows(): AsyncGenerator<Value[]> {
-    for await (const c of this.chunks()) yield* c.rows();
+    for await (const c of this.chunks({ lend: true })) yield* c.rows();
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Value[]> {

@@ -22,7 +22,7 @@ async function producer(kv: KvStore, n: number): Promise<void> {
 async function counter(kv: KvStore, waitMs: number): Promise<number> {
   const v = await waitAndGet(kv, MAIN, waitMs);
   let sum = 0;
-  for await (const chunk of v.chunks()) {
+  for await (const chunk of v.chunks({ lend: true })) {
     const xs = chunk.column('v', 'D').values;
     for (let i = 0; i < xs.length; i++) sum += xs[i]!;
   }

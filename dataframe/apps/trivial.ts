@@ -17,7 +17,7 @@ export async function trivial(store: KvStore, opts: AppOptions & { n?: number } 
     if (n > 1 && (await df.get('v', 1)) !== 1) problems.push('get(v, 1) is not 1');
     // Subtract every value read back, in order: integers below 2^53 make this exact.
     let left = sum;
-    for await (const chunk of df.chunks()) {
+    for await (const chunk of df.chunks({ lend: true })) {
       const v = chunk.column('v', 'D').values;
       for (let i = 0; i < v.length; i++) left -= v[i]!;
     }

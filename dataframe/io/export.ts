@@ -27,7 +27,7 @@ async function* chunksOf(f: Exportable, limit: number): AsyncGenerator<DataFrame
       ? (async function* () {
           for (let s = 0; s < f.nrows; s += 65_536) yield f.slice(s, s + 65_536);
         })()
-      : f.chunks();
+      : f.chunks({ lend: true }); // each chunk is written out before the next is asked for
   for await (const c of it) {
     if (left <= 0) return;
     yield c.nrows > left ? c.slice(0, left) : c;
