@@ -6,7 +6,8 @@
 //   --rows N  --seed S  --no-cluster  --no-engine  --runs R (query repetitions, default 3)
 //   --chunk-rows N  --concurrency N  --no-settle  --help
 // EAU2_BENCH_CPU_PROF=<dir> makes every cluster node write a V8 CPU profile there when it stops;
-// EAU2_DF_TRACE=1 makes every query task log its start time and duration on stderr.
+// EAU2_DF_TRACE=1 makes every query task log its start time and duration on stderr. On the cluster the
+// put row notes how many row-chunks each node leads (its share of every query).
 
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,7 +21,8 @@ import { RssSampler } from '../lib/process-probes.js';
 import { renderTextTable } from '../lib/table.js';
 import { Engine } from '../../engine/index.js';
 import type { KvStore } from '../../engine/kv-store.js';
-import { DataFrame } from '../../dataframe/index.js';
+import { DataFrame, HOLDINGS_TASK } from '../../dataframe/index.js';
+import { metaToPlain } from '../../dataframe/meta.js';
 import { readArrow, writeArrow } from './arrow.js';
 import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, toFrame, type BenchData, type Checksum } from './data.js';
 import { LocalCluster, peakRssOf } from './local-cluster.js';
@@ -180,9 +182,17 @@ async function settle(label: string): Promise<void> {
   process.stderr.write(`  ${label}: still busy after 60 s of settling; measuring anyway\n`);
 }
 
+/** ", per leader a / b / c" on a cluster: the row-chunks each node leads, which its query share is. */
+async function leaderShares(store: KvStore, meta: Parameters<typeof metaToPlain>[0]): Promise<string> {
+  const runner = store as Partial<{ runTask(name: string, payload: unknown): Promise<unknown[]> }>;
+  if (typeof runner.runTask !== 'function') return '';
+  const held = (await runner.runTask(HOLDINGS_TASK, { meta: metaToPlain(meta) })) as { nodeId: string; chunks: number[] }[];
+  return `, per leader ${held.map((h) => h.chunks.length).join(' / ')}`;
+}
+
 async function runOn(label: string, store: KvStore, frame: DataFrame, want: Checksum, answer: ReturnType<typeof plainQuery>): Promise<void> {
   const meta = await measure(label, 'put', () => DataFrame.put(store, 'bench', frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY }), true);
-  note(`${meta.nchunks} chunks`);
+  note(`${meta.nchunks} chunks${await leaderShares(store, meta)}`);
   if (SETTLE) {
     // A put is done when acknowledged, but the engines then flush and compact for seconds (10M rows:
     // several seconds of node CPU), which would be billed to whatever is measured next. Wait for that
