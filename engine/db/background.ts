@@ -131,8 +131,9 @@ export class Background {
     const it = mem.iterator();
     let n = 0;
     for (it.seekToFirst(); it.valid(); it.next()) {
-      const e = it.entry();
-      w.addAt(e.s, e.t, e.k, e.ko, e.kl, e.v, e.vo, e.vl);
+      const i = it.index();
+      const buf = mem.bufferAt(i);
+      w.addAt(mem.seqAt(i), mem.kindAt(i), buf, mem.keyOffsetAt(i), mem.keyLengthAt(i), buf, mem.valueOffsetAt(i), mem.valueLengthAt(i));
       if (++n % FLUSH_YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
     it.close();

@@ -310,7 +310,7 @@ export class DbImpl {
   private groupSyncing: Promise<void> | null = null;
 
   private readonly applyEntry = (seq: number, kind: number, buf: Uint8Array, ko: number, kl: number, vo: number, vl: number): void => {
-    this.mem.addAt(seq, kind, buf, ko, kl, buf, vo, vl);
+    this.mem.addAt(seq, kind, buf, ko, kl, vo, vl);
     this.counters.userBytes += kl + vl;
   };
 
