@@ -46,6 +46,9 @@ function toBytes(x: unknown, what: string): Uint8Array {
   throw new TypeError(`${what} must be a Uint8Array, Buffer or string, got ${x === null ? 'null' : typeof x}`);
 }
 
+const EMPTY = new Uint8Array(0);
+const RESOLVED = Promise.resolve();
+
 function toKey(x: unknown): Uint8Array {
   const k = toBytes(x, 'key');
   if (k.length > MAX_KEY_BYTES) {
@@ -87,30 +90,44 @@ export class Engine implements KvStore {
     if (this.db.closed) throw notOpen();
   }
 
-  async put(key: KeyLike, value: ValueLike, opts: WriteOptions = {}): Promise<void> {
-    const op: Op = { kind: Kind.VALUE, key: toKey(key), value: this.value(value) };
-    this.checkOpen();
-    return this.db.write([op], opts?.sync === true);
+  // put, del and batch are not async functions: an async wrapper returning the write's promise
+  // costs another promise and two microtask hops per write. Argument errors still reject.
+  put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
+    try {
+      const op: Op = { kind: Kind.VALUE, key: toKey(key), value: this.value(value) };
+      this.checkOpen();
+      return this.db.write([op], opts?.sync === true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
-  async del(key: KeyLike, opts: WriteOptions = {}): Promise<void> {
-    const op: Op = { kind: Kind.DELETE, key: toKey(key), value: new Uint8Array(0) };
-    this.checkOpen();
-    return this.db.write([op], opts?.sync === true);
+  del(key: KeyLike, opts?: WriteOptions): Promise<void> {
+    try {
+      const op: Op = { kind: Kind.DELETE, key: toKey(key), value: EMPTY };
+      this.checkOpen();
+      return this.db.write([op], opts?.sync === true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Applies all operations atomically: after a crash, all of them or none are present. */
-  async batch(ops: BatchOp[], opts: WriteOptions = {}): Promise<void> {
-    if (!Array.isArray(ops)) throw new TypeError('batch operations must be an array');
-    const out: Op[] = ops.map((op, i) => {
-      if (op === null || typeof op !== 'object') throw new TypeError(`batch operation ${i} must be an object`);
-      if (op.type === 'put') return { kind: Kind.VALUE, key: toKey(op.key), value: this.value(op.value) };
-      if (op.type === 'del') return { kind: Kind.DELETE, key: toKey(op.key), value: new Uint8Array(0) };
-      throw new TypeError(`batch operation ${i} has unknown type ${String((op as { type?: unknown }).type)}`);
-    });
-    this.checkOpen();
-    if (out.length === 0) return;
-    return this.db.write(out, opts?.sync === true);
+  batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
+    try {
+      if (!Array.isArray(ops)) throw new TypeError('batch operations must be an array');
+      const out: Op[] = ops.map((op, i) => {
+        if (op === null || typeof op !== 'object') throw new TypeError(`batch operation ${i} must be an object`);
+        if (op.type === 'put') return { kind: Kind.VALUE, key: toKey(op.key), value: this.value(op.value) };
+        if (op.type === 'del') return { kind: Kind.DELETE, key: toKey(op.key), value: EMPTY };
+        throw new TypeError(`batch operation ${i} has unknown type ${String((op as { type?: unknown }).type)}`);
+      });
+      this.checkOpen();
+      if (out.length === 0) return RESOLVED;
+      return this.db.write(out, opts?.sync === true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The value of `key`, or undefined if it is missing. Served without asynchronous I/O. */

@@ -23,12 +23,30 @@ import { resolveOptions, type EngineOptions, type ResolvedOptions } from './opti
 import { Background } from './background.js';
 import { Counters } from './counters.js';
 
-interface Writer {
-  ops: Op[];
-  sync: boolean;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+/**
+ * The writes waiting for the next commit. They are one group commit (one log write, at most one
+ * fdatasync) and succeed or fail together, so they share one promise: a promise, its resolving
+ * functions and a writer record per write were garbage the scavenger paid for with c=64 writers.
+ */
+class Group {
+  /** One write batch (one WAL record) per write, in arrival order: the first, then any others. */
+  first: Op[] | null = null;
+  rest: Op[][] | null = null;
+  count = 0;
+  sync = false;
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (e: unknown) => void;
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
+
+const RESOLVED = Promise.resolve();
+const EMPTY_BUF = new Uint8Array(0);
 
 /** Longest stretch the engine completes operations without letting the event loop turn. */
 const YIELD_MS = 2;
@@ -47,7 +65,8 @@ export class DbImpl {
   /** Immutable memtables waiting for their flush, oldest first. */
   imms: Memtable[] = [];
   private log!: LogWriter;
-  private writers: Writer[] = [];
+  /** Writes accepted and not yet committed; null when there are none. */
+  private queued: Group | null = null;
   private commitScheduled = false;
   private committing = false;
   /** seq -> number of open snapshots (explicit and iterators') at that sequence. */
@@ -188,15 +207,23 @@ export class DbImpl {
   write(ops: Op[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(notOpen());
     if (this.bgError) return Promise.reject(this.bgError);
-    return new Promise((resolve, reject) => {
-      this.writers.push({ ops, sync, resolve, reject });
+    let g = this.queued;
+    if (g === null) {
+      g = this.queued = new Group();
       if (!this.commitScheduled && !this.committing) {
         this.commitScheduled = true;
         // Writers issued in the same turn of the event loop join one group: one WAL write and at
-        // most one fdatasync for all of them.
-        queueMicrotask(() => void this.commitLoop());
+        // most one fdatasync for all of them. (Not queueMicrotask: node wraps each callback in an
+        // AsyncResource, an allocation per write in awaited loops.)
+        void RESOLVED.then(this.runCommits);
       }
-    });
+    }
+    // Most groups hold one write (every awaited writer's does): no array for the batches then.
+    if (g.first === null) g.first = ops;
+    else (g.rest ??= []).push(ops);
+    g.count++;
+    if (sync) g.sync = true;
+    return g.done;
   }
 
   /**
@@ -223,75 +250,128 @@ export class DbImpl {
   private lastYield = 0;
   private pendingYield: Promise<void> | undefined;
 
-  private async commitLoop(): Promise<void> {
+  private readonly runCommits = (): void => {
     this.commitScheduled = false;
     if (this.committing) return;
     this.committing = true;
+    this.continueCommits(false);
+  };
+  private readonly resumeCommits = (): void => this.continueCommits(false);
+  private readonly resumeAfterRoom = (): void => this.continueCommits(true);
+
+  /**
+   * Commits queued groups until none is left or one has to wait (the event loop's turn, room in
+   * the memtable, an fdatasync); the wait resumes here. Synchronous otherwise: an async loop and
+   * an async commit per group cost two promises and their microtask hops per awaited write.
+   * `roomMade`: makeRoomForWrite just finished for the queued group, which goes now (level 0 may
+   * still be over the slowdown trigger: one delay per group, not one per check).
+   */
+  private continueCommits(roomMade: boolean): void {
     try {
-      while (this.writers.length > 0) {
-        const y = this.maybeYield();
-        if (y) await y;
-        if (this.bgError) throw this.bgError;
-        if (this.needsRoom()) await this.makeRoomForWrite();
-        const group = this.writers;
-        this.writers = [];
-        await this.commitGroup(group);
+      while (this.queued !== null) {
+        if (!roomMade) {
+          const y = this.maybeYield();
+          if (y) return void y.then(this.resumeCommits);
+          if (this.bgError) throw this.bgError;
+          if (this.needsRoom()) return void this.makeRoomForWrite().then(this.resumeAfterRoom, this.failCommits);
+        }
+        roomMade = false;
+        const group = this.queued;
+        this.queued = null;
+        const synced = this.commitGroup(group);
+        if (synced) return void synced.then(this.resumeCommits, this.failCommits);
       }
-    } catch (e) {
-      const err = e as Error;
-      if (!this.bgError) this.bgError = err;
-      for (const w of this.writers) w.reject(err);
-      this.writers = [];
-    } finally {
       this.committing = false;
+    } catch (e) {
+      this.failCommits(e);
     }
   }
 
-  private async commitGroup(group: Writer[]): Promise<void> {
+  /** A commit failed: the database refuses writes from now on, and the queued ones fail with it. */
+  private readonly failCommits = (e: unknown): void => {
+    const err = e as Error;
+    if (!this.bgError) this.bgError = err;
+    const g = this.queued;
+    this.queued = null;
+    g?.reject(err);
+    this.committing = false;
+  };
+
+  /** Where each batch of the group being committed was encoded (reused: one group at a time). */
+  private readonly groupBufs: Uint8Array[] = [];
+  private readonly groupStarts: number[] = [];
+
+  /**
+   * Writes the group's records to the log and applies them to the memtable. Returns a promise if
+   * the group waits for an fdatasync first (it is applied when that settles), else undefined.
+   * A failed log write or sync rejects the group and is thrown / rejected.
+   */
+  private commitGroup(group: Group): Promise<void> | undefined {
     let seq = this.versions.lastSequence + 1;
-    let sync = false;
     // Each batch is encoded once, into the memtable's arena: the WAL copies it from there and the
     // memtable's entries point into it. (The memtable cannot switch until this group is applied:
     // switchMemtable waits for a group awaiting its sync.)
     const mem = this.mem;
-    const starts: number[] = [];
-    const bufs: Uint8Array[] = [];
-    const logStart = this.log.offset();
-    for (const w of group) {
-      const size = encodedBatchSize(w.ops);
-      mem.reserve(size);
-      const buf = mem.arenaBuffer;
-      const start = mem.arenaOffset;
-      encodeBatchInto(buf, start, seq, w.ops);
-      this.log.addRecord(buf.subarray(start, start + size));
-      bufs.push(buf);
-      starts.push(start);
-      seq += w.ops.length;
-      if (w.sync) sync = true;
-    }
+    const bufs = this.groupBufs;
+    const starts = this.groupStarts;
     try {
+      const logStart = this.log.offset();
+      for (let b = 0; b < group.count; b++) {
+        const ops = b === 0 ? group.first! : group.rest![b - 1]!;
+        const size = encodedBatchSize(ops);
+        mem.reserve(size);
+        const buf = mem.arenaBuffer;
+        const start = mem.arenaOffset;
+        encodeBatchInto(buf, start, seq, ops);
+        this.log.addRecord(buf, start, start + size);
+        // Indexed stores into arrays kept across groups (length = 0 would free their storage).
+        bufs[b] = buf;
+        starts[b] = start;
+        seq += ops.length;
+      }
       this.log.flushSync();
       this.counters.walBytes += this.log.offset() - logStart;
-      if (sync) {
-        const synced = this.syncGroup();
-        this.groupSyncing = synced.catch(() => undefined);
-        try {
-          await synced;
-        } finally {
-          this.groupSyncing = null;
-        }
-      }
     } catch (e) {
       // What reached the log is unknown: refuse further writes rather than risk a hole.
-      this.bgError = e as Error;
-      for (const w of group) w.reject(e);
+      this.groupFailed(group, e);
       throw e;
     }
-    for (let i = 0; i < bufs.length; i++) forEachEncoded(bufs[i]!, this.applyEntry, starts[i]!);
-    this.versions.lastSequence = seq - 1;
-    this.counters.writes += group.length;
+    if (!group.sync) {
+      this.applyGroup(group, seq);
+      return undefined;
+    }
+    const done = this.syncGroup().then(
+      () => {
+        this.groupSyncing = null;
+        this.applyGroup(group, seq);
+      },
+      (e: unknown) => {
+        this.groupSyncing = null;
+        this.groupFailed(group, e);
+        throw e;
+      },
+    );
+    this.groupSyncing = done.catch(() => undefined);
+    return done;
+  }
+
+  private groupFailed(group: Group, e: unknown): void {
+    this.bgError = e as Error;
+    group.reject(e);
+  }
+
+  /** Applies the group encoded at groupBufs/groupStarts, whose sequences end before `nextSeq`. */
+  private applyGroup(group: Group, nextSeq: number): void {
+    const bufs = this.groupBufs;
+    const starts = this.groupStarts;
+    for (let i = 0; i < group.count; i++) {
+      forEachEncoded(bufs[i]!, this.applyEntry, starts[i]!);
+      bufs[i] = EMPTY_BUF; // no slab of a flushed memtable kept alive from here
+    }
+    this.versions.lastSequence = nextSeq - 1;
+    this.counters.writes += group.count;
     this.counters.writeGroups++;
-    for (const w of group) w.resolve();
+    group.resolve();
   }
 
   private async syncGroup(): Promise<void> {
@@ -496,7 +576,7 @@ export class DbImpl {
   async close(): Promise<void> {
     if (this.closed) return;
     // Let queued writes finish first: they were accepted before close() was called.
-    while (this.committing || this.writers.length > 0 || this.commitScheduled) {
+    while (this.committing || this.queued !== null || this.commitScheduled) {
       await new Promise((r) => setImmediate(r));
     }
     this.closed = true;

@@ -52,15 +52,17 @@ export class LogWriter {
   }
 
   /**
-   * Encodes one record into the pending buffer; no I/O. Returns the file offset at which the record
-   * starts (after any block padding), the offset LogReader reports for it.
+   * Encodes one record, payload[from, to), into the pending buffer; no I/O. Returns the file offset
+   * at which the record starts (after any block padding), the offset LogReader reports for it.
+   * Offsets rather than a subarray: the write path calls this once per batch, and a view per call
+   * was garbage for the scavenger.
    */
-  addRecord(payload: Uint8Array): number {
+  addRecord(payload: Uint8Array, from = 0, to = payload.length): number {
     this.checkUsable();
     const w = this.pending;
     let start = -1;
-    let pos = 0;
-    let left = payload.length;
+    let pos = from;
+    let left = to - from;
     let first = true;
     // An empty payload still emits one (empty) FULL fragment, hence do/while.
     do {
@@ -88,7 +90,10 @@ export class LogWriter {
       w.buf[h + 4] = n & 0xff;
       w.buf[h + 5] = n >>> 8;
       w.buf[h + 6] = type;
-      w.buf.set(payload.subarray(pos, pos + n), h + HEADER_SIZE);
+      const b = w.buf;
+      const at = h + HEADER_SIZE;
+      if (n <= 256) for (let i = 0; i < n; i++) b[at + i] = payload[pos + i]!;
+      else b.set(payload.subarray(pos, pos + n), at);
       w.len = h + HEADER_SIZE + n;
       this.end += HEADER_SIZE + n;
       this.blockOffset += HEADER_SIZE + n;

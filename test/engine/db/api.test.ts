@@ -171,6 +171,57 @@ describe('durability and ordering', () => {
   });
 });
 
+describe('write groups', () => {
+  test('writes issued while a group waits for a failing fdatasync fail with it and none is applied', async () => {
+    const mem = new MemVfs();
+    const vfs = new ErrorVfs(mem);
+    const db = await Engine.open('/db', { vfs });
+    await db.put('a', '1', { sync: true });
+    vfs.setRule((op) => (op === 'sync' ? new Error('disk on fire') : undefined));
+    const first = Promise.allSettled([db.put('b', '2', { sync: true })]);
+    // Let the first group reach its fdatasync; these queue behind it.
+    await new Promise((r) => setImmediate(r));
+    const queued = [db.put('c', '3'), db.batch([{ type: 'put', key: 'd', value: '4' }]), db.del('a')];
+    const settled = [...(await first), ...(await Promise.allSettled(queued))];
+    for (const r of settled) {
+      expect(r.status).toBe('rejected');
+      expect(isEau2Error((r as PromiseRejectedResult).reason) && (r as PromiseRejectedResult).reason.code).toBe('IO');
+    }
+    expect(db.getSync('b')).toBeUndefined();
+    expect(db.getSync('c')).toBeUndefined();
+    expect(db.getSync('d')).toBeUndefined();
+    expect(str(db.getSync('a'))).toBe('1');
+    vfs.setRule(undefined);
+    await db.close().catch(() => undefined);
+  });
+
+  test('writes of one turn commit as one group; each keeps its own atomic batch', async () => {
+    const vfs = new MemVfs();
+    const db = await Engine.open('/db', { vfs });
+    const before = db.stats();
+    await Promise.all([
+      db.put('x', '1'),
+      db.batch([
+        { type: 'put', key: 'y', value: '2' },
+        { type: 'del', key: 'x' },
+      ]),
+      db.put('z', '3'),
+    ]);
+    const after = db.stats();
+    expect(after.writeGroups - before.writeGroups).toBe(1);
+    expect(after.writes - before.writes).toBe(3);
+    // The batch came after put('x'), so its delete wins.
+    expect(db.getSync('x')).toBeUndefined();
+    expect(str(db.getSync('y'))).toBe('2');
+    expect(str(db.getSync('z'))).toBe('3');
+    await db.close();
+    const again = await Engine.open('/db', { vfs });
+    expect(again.getSync('x')).toBeUndefined();
+    expect(str(again.getSync('z'))).toBe('3');
+    await again.close();
+  });
+});
+
 describe('reads and iterators', () => {
   test('values returned are copies: mutating them does not change the database', async () => {
     const db = await Engine.open('/db', { vfs: new MemVfs() });

@@ -113,6 +113,29 @@ describe('LogWriter round trips', () => {
     expect(end).toEqual({ validEnd: w.offset(), fileSize: w.offset(), clean: true });
   });
 
+  test('RecordGivenAsARangeOfABufferHoldsExactlyThatRange', async () => {
+    // The engine passes a batch's place in the memtable arena, not a view of it.
+    const rng = seededRng();
+    const arena = rng.bytes(3 * B);
+    const ranges: Array<[number, number]> = [
+      [5, 5],
+      [3, 120],
+      [100, 100 + 256],
+      [7, 7 + 257],
+      [B - 40, B + 900],
+      [11, 11 + 2 * B + 3],
+    ];
+    const vfs = new MemVfs();
+    const w = new LogWriter(await vfs.openWritable('000001.log'));
+    for (const [from, to] of ranges) w.addRecord(arena, from, to);
+    await w.close();
+    const { records } = await readLog(vfs, '000001.log');
+    expectSameBytes(
+      records.map((r) => r.payload),
+      ranges.map(([from, to]) => arena.subarray(from, to)),
+    );
+  });
+
   test('ContinuingALogAtItsEndKeepsBlockAlignment', async () => {
     const rng = seededRng();
     for (const firstSize of [10, B - H - 3, B - 2 * H, B - H, 2 * B]) {
