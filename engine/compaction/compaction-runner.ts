@@ -71,9 +71,10 @@ export class CompactionRunner {
 
   flush(job: FlushJob): Promise<FlushResult> {
     if (!this.useWorker) return runFlush(job);
-    const transfer: ArrayBuffer[] = [];
-    addTransferable(transfer, job.entries);
-    return this.post({ flush: job }, transfer);
+    // The entries are a view from offset 0 of a buffer only this job uses (EntryBufferWriter.finish):
+    // moved whole, however much of it is filled.
+    const buf = job.entries.buffer;
+    return this.post({ flush: job }, job.entries.byteOffset === 0 && buf instanceof ArrayBuffer ? [buf] : []);
   }
 
   private post<R>(body: { job: CompactionJob } | { flush: FlushJob }, transfer: ArrayBuffer[]): Promise<R> {

@@ -60,9 +60,13 @@ export class EntryBufferWriter {
     this.count++;
   }
 
-  /** The filled part of the buffer: a view that owns no other bytes is cheap to transfer. */
+  /**
+   * The filled part of the buffer: a view from offset 0 of a buffer nothing else uses, so the
+   * runner can transfer the whole buffer (a copy of the filled part, ~4.5 MB per default flush,
+   * was a synchronous step on the event loop and as much again in external memory).
+   */
   finish(): Uint8Array {
-    return this.off === this.buf.length ? this.buf : this.buf.slice(0, this.off);
+    return this.buf.subarray(0, this.off);
   }
 }
 
