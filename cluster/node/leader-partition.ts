@@ -1,12 +1,16 @@
 // A partition this node leads: it numbers writes (LSN), streams them strictly in LSN order into a
 // bounded backlog and to the subscribed followers while applying each with its LSN record in one
-// atomic engine batch (shared with the other writes of the same microtask: partition-writer.ts), tracks the followers' acknowledgements, and holds w>1 writes until enough of
-// them have acknowledged. Followers that fall off the backlog get a full resync (leader-resync.ts).
+// atomic engine batch (shared with the other writes of the same microtask: partition-writer.ts),
+// tracks the followers' acknowledgements, and holds w>1 writes until enough of them have
+// acknowledged. Followers that fall off the backlog get a full resync (leader-resync.ts).
+// Each entry is encoded for the stream once, when written, and the backlog keeps those bytes
+// (entries-frame.ts): one view per entry instead of its decoded objects, for the GC's sake.
 
 import { performance } from 'node:perf_hooks';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
-import { MsgType, type WireOp } from '../protocol/messages.js';
+import { EntryArena } from '../protocol/entries-frame.js';
+import type { WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
 import { streamSnapshot } from './leader-resync.js';
 import type { PartitionWriter } from './partition-writer.js';
@@ -14,8 +18,8 @@ import { storedKey } from './stored-format.js';
 
 export interface LogEntry {
   lsn: number;
-  ops: WireOp[];
-  bytes: number;
+  /** `[lsn, ops]` as msgpack, as it goes into an ENTRIES frame (EntryArena.encode). */
+  enc: Uint8Array;
   /** performance.now() when streamed; acknowledgements are measured against it. */
   at: number;
 }
@@ -27,7 +31,8 @@ interface Subscription {
   next: number;
   live: boolean;
   closed: boolean;
-  out: [number, WireOp[]][];
+  /** Encoded entries queued for the next ENTRIES frame. */
+  out: Uint8Array[];
 }
 
 interface Waiter {
@@ -58,6 +63,7 @@ export class LeaderPartition {
   readonly acked = new Map<string, number>();
   private waiters: Waiter[] = [];
   private readonly subs = new Map<string, Subscription>();
+  private readonly arena = new EntryArena();
 
   constructor(
     readonly p: number,
@@ -80,15 +86,14 @@ export class LeaderPartition {
   async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
     if (this.failed) throw this.failed;
     const lsn = ++this.committed;
-    let bytes = 0;
     const engineOps: EngineOp[] = ops.map(([k, v]) => {
-      bytes += k.length + (v?.length ?? 0);
       const key = storedKey(this.p, k);
       return v === null ? { type: 'del', key } : { type: 'put', key, value: v };
     });
     // Publishing here, synchronously, keeps the stream in LSN order; the writer hands batches to the
-    // engine in the order they are issued, so this node's copy follows the same order.
-    this.publish({ lsn, ops, bytes, at: performance.now() });
+    // engine in the order they are issued, so this node's copy follows the same order. Without
+    // followers nobody can subscribe (subscribe() refuses other nodes): no backlog to keep.
+    if (this.followers.length > 0) this.publish({ lsn, enc: this.arena.encode(lsn, ops), at: performance.now() });
     try {
       await this.writer.apply(this.p, engineOps, lsn);
     } catch (e) {
@@ -117,9 +122,9 @@ export class LeaderPartition {
 
   private appendBacklog(e: LogEntry): void {
     this.backlog.push(e);
-    this.backlogBytes += e.bytes;
+    this.backlogBytes += e.enc.length;
     while (this.backlog.length - this.head > this.limits.entries || (this.backlogBytes > this.limits.bytes && this.backlog.length - this.head > 1)) {
-      this.backlogBytes -= this.backlog[this.head]!.bytes;
+      this.backlogBytes -= this.backlog[this.head]!.enc.length;
       this.backlog[this.head++] = undefined as unknown as LogEntry;
     }
     if (this.head > 4096 && this.head * 2 > this.backlog.length) {
@@ -136,7 +141,7 @@ export class LeaderPartition {
   }
 
   private queue(s: Subscription, e: LogEntry): void {
-    s.out.push([e.lsn, e.ops]);
+    s.out.push(e.enc);
     s.next = e.lsn + 1;
     if (s.out.length === 1) queueMicrotask(() => this.flush(s));
   }
@@ -150,9 +155,8 @@ export class LeaderPartition {
     }
     const out = s.out;
     s.out = [];
-    for (let i = 0; i < out.length; i += MAX_ENTRIES_PER_FRAME) {
-      s.conn.send(MsgType.ENTRIES, { p: this.p, e: out.slice(i, i + MAX_ENTRIES_PER_FRAME) });
-    }
+    if (out.length <= MAX_ENTRIES_PER_FRAME) s.conn.sendEntries(this.p, out);
+    else for (let i = 0; i < out.length; i += MAX_ENTRIES_PER_FRAME) s.conn.sendEntries(this.p, out.slice(i, i + MAX_ENTRIES_PER_FRAME));
   }
 
   /**

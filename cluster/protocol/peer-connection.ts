@@ -7,6 +7,7 @@
 
 import net from 'node:net';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
 import { joinSmall } from './frame-parts.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
@@ -140,6 +141,15 @@ export class PeerConnection {
   /** A one-way message or push (id 0). */
   send(type: number, body: unknown): void {
     if (!this.closedErr) this.write(encodeMessage(type, 0, this.opts.epoch(), body));
+  }
+
+  /**
+   * An ENTRIES push of partition `p` whose entries are already encoded (entries-frame.ts): their
+   * bytes go to the socket as they are, so they must not change until written (an EntryArena's
+   * never do).
+   */
+  sendEntries(p: number, entries: readonly Uint8Array[]): void {
+    if (!this.closedErr) this.write(encodeEntriesFrame(this.opts.epoch(), p, entries));
   }
 
   reply(id: number, body: unknown): void {

@@ -1,0 +1,162 @@
+// The replication stream's ENTRIES push (docs/format.md 8.3-8.5), written by hand so that a leader
+// encodes each log entry `[lsn, [[k, v or nil], ...]]` once, when the write is issued, into an
+// append-only arena, and an ENTRIES frame is a small header followed by those bytes as they are.
+// Why: the leader's backlog held each entry as ~6 objects (the entry, its ops array, each op's
+// array, a view per key and value pinning the socket read it came from) for thousands of entries
+// per partition, all promoted to the old generation; the bench's workload A spent 12-15% of the
+// nodes' CPU in GC. Kept as bytes, an entry is one view into a slab.
+// The bytes are exactly what msgpackr writes for the same message (the widths it picks, below), so
+// the follower decodes ENTRIES with msgpackr like any other frame and nothing on the wire changes.
+
+import { FRAME_HEADER_BYTES, writeU32 } from './frame-codec.js';
+import { MsgType, type WireOp } from './messages.js';
+
+/** Encoded entries are copied into slabs of this size; an entry over SLAB_BYTES / 8 gets a buffer of its own. */
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * Append-only storage of encoded entries. Every view it hands out stays valid and unchanged: a slab
+ * is never written again where it has handed bytes out, and is freed by the GC once no view of it
+ * is left (a backlog drops its entries oldest first, so slabs go in order).
+ */
+export class EntryArena {
+  private slab = new Uint8Array(0);
+  private off = 0;
+
+  /** `[lsn, ops]` as msgpack, in the arena. */
+  encode(lsn: number, ops: readonly WireOp[]): Uint8Array {
+    let size = 1 + uintSize(lsn) + lengthHeaderSize(ops.length);
+    for (const [k, v] of ops) size += 1 + binSize(k.length) + (v === null ? 1 : binSize(v.length));
+    let buf: Uint8Array;
+    let at: number;
+    if (size > SLAB_BYTES / 8) {
+      buf = new Uint8Array(size);
+      at = 0;
+    } else {
+      if (this.off + size > this.slab.length) {
+        this.slab = new Uint8Array(SLAB_BYTES);
+        this.off = 0;
+      }
+      buf = this.slab;
+      at = this.off;
+      this.off += size;
+    }
+    let o = at;
+    buf[o++] = 0x92;
+    o = writeUint(buf, o, lsn);
+    o = writeLengthHeader(buf, o, ops.length, 0x90, 0xdc);
+    for (const [k, v] of ops) {
+      buf[o++] = 0x92;
+      o = writeBin(buf, o, k);
+      if (v === null) buf[o++] = 0xc0;
+      else o = writeBin(buf, o, v);
+    }
+    return buf.subarray(at, o);
+  }
+}
+
+/**
+ * A whole ENTRIES frame (length prefix included) for partition `p` carrying `entries` (each from
+ * EntryArena.encode, consecutive LSNs), as parts to write in order: a header, then the entries'
+ * bytes uncopied. The caller must not modify them until written (the arena never does).
+ */
+export function encodeEntriesFrame(epoch: number, p: number, entries: readonly Uint8Array[]): Uint8Array[] {
+  let entryBytes = 0;
+  for (const e of entries) entryBytes += e.length;
+  const head = new Uint8Array(FRAME_HEADER_BYTES + 3 + uintSize(epoch) + 3 + uintSize(p) + 2 + lengthHeaderSize(entries.length));
+  let o = FRAME_HEADER_BYTES;
+  head[o++] = 0x94; // [type, id, epoch, body]
+  head[o++] = MsgType.ENTRIES;
+  head[o++] = 0x00; // id 0: a push
+  o = writeUint(head, o, epoch);
+  head[o++] = 0x82; // {p, e}, in that order, as msgpackr writes an object literal
+  head[o++] = 0xa1;
+  head[o++] = 0x70; // "p"
+  o = writeUint(head, o, p);
+  head[o++] = 0xa1;
+  head[o++] = 0x65; // "e"
+  o = writeLengthHeader(head, o, entries.length, 0x90, 0xdc);
+  writeU32(head, 0, o - FRAME_HEADER_BYTES + entryBytes);
+  const parts: Uint8Array[] = [head];
+  for (const e of entries) parts.push(e);
+  return parts;
+}
+
+// msgpack widths as msgpackr picks them (Packr with useRecords: false): an unsigned integer below
+// 0x80 is a positive fixint, then uint8 / uint16 / uint32, and above 32 bits a float64 (msgpackr
+// writes no uint64); arrays fixarray / array16 / array32; bins bin8 / bin16 / bin32.
+
+function uintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9;
+}
+
+function writeUint(b: Uint8Array, o: number, n: number): number {
+  if (n < 0x80) {
+    b[o] = n;
+    return o + 1;
+  }
+  if (n < 0x100) {
+    b[o] = 0xcc;
+    b[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x10000) {
+    b[o] = 0xcd;
+    b[o + 1] = n >>> 8;
+    b[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  if (n <= 0xffffffff) {
+    b[o] = 0xce;
+    writeU32(b, o + 1, n);
+    return o + 5;
+  }
+  b[o] = 0xcb;
+  new DataView(b.buffer, b.byteOffset + o + 1, 8).setFloat64(0, n);
+  return o + 9;
+}
+
+function lengthHeaderSize(n: number): number {
+  return n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+}
+
+/** Array (fix 0x90, array16 0xdc, array32 0xdd) or map header. */
+function writeLengthHeader(b: Uint8Array, o: number, n: number, fix: number, wide16: number): number {
+  if (n < 16) {
+    b[o] = fix | n;
+    return o + 1;
+  }
+  if (n < 0x10000) {
+    b[o] = wide16;
+    b[o + 1] = n >>> 8;
+    b[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  b[o] = wide16 + 1;
+  writeU32(b, o + 1, n);
+  return o + 5;
+}
+
+function binSize(n: number): number {
+  return (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n;
+}
+
+function writeBin(b: Uint8Array, o: number, v: Uint8Array): number {
+  const n = v.length;
+  if (n < 0x100) {
+    b[o] = 0xc4;
+    b[o + 1] = n;
+    o += 2;
+  } else if (n < 0x10000) {
+    b[o] = 0xc5;
+    b[o + 1] = n >>> 8;
+    b[o + 2] = n & 0xff;
+    o += 3;
+  } else {
+    b[o] = 0xc6;
+    writeU32(b, o + 1, n);
+    o += 5;
+  }
+  b.set(v, o);
+  return o + n;
+}
