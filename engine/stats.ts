@@ -1,5 +1,6 @@
 // Engine.stats(): a typed snapshot of the engine's shape and counters, cheap enough to poll.
 
+import type { SlotArenaStats } from './table/slot-arena.js';
 import type { DbImpl } from './db/db-impl.js';
 
 export interface LevelStats {
@@ -37,7 +38,16 @@ export interface EngineStats {
   writes: number;
   writeGroups: number;
   gets: number;
-  blockCache: { hits: number; misses: number; hitRate: number; bytes: number; capacity: number; entries: number };
+  blockCache: {
+    hits: number;
+    misses: number;
+    hitRate: number;
+    bytes: number;
+    capacity: number;
+    entries: number;
+    /** Memory blocks are read into, recycled as blocks leave the cache (engine/table/slot-arena.ts). */
+    slots: SlotArenaStats;
+  };
   stallMs: number;
   slowdowns: number;
   stops: number;
@@ -84,6 +94,7 @@ export function collectStats(db: DbImpl): EngineStats {
       bytes: cache.bytes,
       capacity: cache.capacity,
       entries: cache.entries,
+      slots: cache.slots,
     },
     stallMs: Math.round(c.stallMs),
     slowdowns: c.slowdowns,

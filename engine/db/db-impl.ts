@@ -3,7 +3,7 @@
 // The public, argument-checking facade is engine.ts.
 
 import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes, copyBytes } from '../util/bytes.js';
 import { joinPath } from '../vfs/vfs.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
@@ -512,7 +512,9 @@ export class DbImpl {
     const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence);
     this.counters.gets++;
     if (r === undefined || r.kind !== Kind.VALUE) return undefined;
-    return r.value.slice();
+    // A copy, not a view: a table's value lives in memory the block cache recycles (slot-arena.ts),
+    // and a view of a memtable's arena would keep the whole arena alive.
+    return copyBytes(r.value);
   }
 
   // ---------------------------------------------------------------- snapshots and iterators

@@ -1,9 +1,11 @@
 // Turns the merged stream of internal entries into what a reader at one sequence number sees:
 // for each user key only the newest version with seq <= the snapshot, nothing for keys whose
 // newest visible version is a tombstone, and only keys within the bounds. Returned keys and values
-// are copies, so callers may keep or mutate them without touching cached blocks.
+// are copies (copyBytes: Buffer.slice would be a view), so callers may keep or mutate them without
+// touching cached blocks or memtable arenas; and they must be, because a table's value lives in
+// memory the block cache recycles (slot-arena.ts): it is copied before the next step.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes, copyBytes } from '../util/bytes.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 
@@ -86,7 +88,7 @@ export class DbIterator {
         it.next();
         continue;
       }
-      const out: [Uint8Array, Uint8Array] = [k.slice(), it.value().slice()];
+      const out: [Uint8Array, Uint8Array] = [copyBytes(k), copyBytes(it.value())];
       it.next();
       return out;
     }
@@ -96,20 +98,21 @@ export class DbIterator {
   private prevEntry(): [Uint8Array, Uint8Array] | undefined {
     const it = this.it;
     while (it.valid()) {
-      const k = it.key().slice();
+      const k = copyBytes(it.key());
       // Walking backwards, versions of one key come oldest first: the last visible one wins.
       let kind = -1;
       let value: Uint8Array | null = null;
       while (it.valid() && compareBytes(it.key(), k) === 0) {
         if (it.seq() <= this.seq) {
           kind = it.kind();
-          value = it.value();
+          // Copied now: the prev() below may read another block and recycle this one's memory.
+          value = kind === Kind.VALUE ? copyBytes(it.value()) : null;
         }
         it.prev();
       }
       if (this.belowLower(k)) return undefined;
       if (this.aboveUpper(k)) continue;
-      if (kind === Kind.VALUE) return [k, value!.slice()];
+      if (kind === Kind.VALUE) return [k, value!];
     }
     return undefined;
   }

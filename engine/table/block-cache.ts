@@ -1,5 +1,5 @@
-// The LRU cache of raw blocks (block.ts) shared by every open table, bounded in bytes: each entry
-// is charged its block's memory, and least recently used entries go first.
+// The cache of raw blocks (block.ts) shared by every open table, bounded in bytes: each entry is
+// charged its block's memory, and entries not used since they were last considered go first.
 //
 // Lookup is two Maps keyed by small integers (file number, then block offset), so both keys stay
 // V8 small integers (no boxed-number hashing, no string building). Recency is an intrusive doubly
@@ -13,15 +13,25 @@
 //   - an owner may pass a slot array with set(): the cache stores the entry in owner[slot] and clears
 //     it when the entry leaves, so the owner (TableReader, one slot per data block) finds a cached
 //     block with one array load and reports the hit with touch();
-//   - a hit relinks the entry only if more than a quarter of the cache's entries were linked in
-//     front of it since it was last linked (a stamp per link): blocks in the newest quarter of the
-//     list stay where they are. So eviction is LRU except within that newest quarter, which is
-//     never evicted before the rest; a cache of hot blocks stops paying pointer writes per hit.
+//   - a hit only sets the entry's `referenced` flag; eviction is second-chance FIFO (the CLOCK
+//     algorithm over the list): the oldest entry goes unless it was referenced since it was linked,
+//     in which case it is cleared and relinked at the newest end and the next oldest is considered.
+//     So a hit costs one store however the hits fall, where LRU's relink-per-hit (even limited to
+//     blocks outside the newest quarter, as before) was 6.6% of a cached getSync profile at 1M
+//     entries (its random hits fall mostly outside that quarter). A block read once and never again
+//     (a scan) leaves before blocks that are read repeatedly.
+//
+// Memory: the cache also owns a SlotArena (slot-arena.ts). A table reader asks it for a slot to
+// read a missed block into (acquireSlot) and hands the slot back with set(); when the entry leaves
+// the cache its slot returns to the arena and its Block is marked `released`, so misses in the
+// steady state allocate nothing.
 
-import type { Block } from './block.js';
+import { type Block, OBJECT_OVERHEAD } from './block.js';
+import { SLAB_BYTES, SlotArena, type SlotArenaStats } from './slot-arena.js';
 
 /** Bytes charged per entry on top of the block: the Map slot and the entry object. */
 export const ENTRY_OVERHEAD = 120;
+
 
 export interface BlockCacheStats {
   hits: number;
@@ -31,6 +41,8 @@ export interface BlockCacheStats {
   capacity: number;
   entries: number;
   evictions: number;
+  /** The slot arena's counters (memory blocks are read into; slot-arena.ts). */
+  slots: SlotArenaStats;
 }
 
 /** Where an owner wants its entries (see set()). */
@@ -41,10 +53,12 @@ export class BlockCacheEntry {
   offset: number;
   block: Block;
   charge: number;
-  /** The link clock when this entry was last put at the newest end. */
-  stamp = 0;
+  /** Used since it was linked at the newest end: spared (and cleared) by the next eviction pass. */
+  referenced = false;
   owner: BlockSlots | undefined = undefined;
   slot = 0;
+  /** The arena slot holding the block's bytes, returned to the arena when the entry leaves. */
+  mem: Buffer | undefined = undefined;
   /** Towards the most recently used end (the sentinel's prev is the oldest entry). */
   newer: BlockCacheEntry;
   older: BlockCacheEntry;
@@ -69,8 +83,7 @@ export class BlockCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
-  /** Counts links at the newest end (inserts and relinks). */
-  private clock = 0;
+  private readonly arena: SlotArena;
 
   /** `capacityBytes` 0 disables caching: get() always misses and set() keeps nothing. */
   constructor(capacityBytes: number) {
@@ -78,6 +91,8 @@ export class BlockCache {
       throw new TypeError(`BlockCache capacity must be a finite number >= 0, got ${capacityBytes}`);
     }
     this.capacity = capacityBytes;
+    // Carving may pass the capacity by one slab: a slot is taken before the entry it replaces leaves.
+    this.arena = new SlotArena(capacityBytes === 0 ? 0 : capacityBytes + SLAB_BYTES);
     this.head = new BlockCacheEntry(-1, -1, undefined as unknown as Block, 0);
   }
 
@@ -94,11 +109,7 @@ export class BlockCache {
   /** Counts a hit on `e` (found through an owner's slots) and returns its block. */
   touch(e: BlockCacheEntry): Block {
     this.hits++;
-    if (this.clock - e.stamp > this.count >>> 2) {
-      unlink(e);
-      pushNewest(this.head, e);
-      e.stamp = ++this.clock;
-    }
+    e.referenced = true;
     return e.block;
   }
 
@@ -108,13 +119,35 @@ export class BlockCache {
   }
 
   /**
+   * A slot of at least `n` bytes to read a block into, or undefined (allocate as usual). A block
+   * read into it must be passed to set() with the slot (or the slot to giveBack()), and must be
+   * opened with the slot's length as its held bytes, which is what set() charges.
+   */
+  acquireSlot(n: number): Buffer | undefined {
+    const size = SlotArena.slotSize(n);
+    if (size === 0 || size + OBJECT_OVERHEAD + ENTRY_OVERHEAD > this.capacity) return undefined;
+    return this.arena.acquire(n);
+  }
+
+  /** Returns a slot from acquireSlot() that did not end up in the cache (its block failed to read). */
+  giveBack(mem: Buffer): void {
+    this.arena.release(mem);
+  }
+
+  /**
    * Inserts (or replaces) the block at (fileNumber, offset), then evicts least recently used
    * entries until the charged bytes fit. A block larger than the whole capacity is not kept.
    * With `owner`, the entry is also stored in owner[slot] for as long as it is cached.
+   * With `mem` (from acquireSlot, holding the block's bytes), the slot returns to the arena when
+   * the entry leaves and the block is marked released; REQUIRES that the block fits the capacity
+   * (acquireSlot checked it).
    */
-  set(fileNumber: number, offset: number, block: Block, owner?: BlockSlots, slot = 0): void {
+  set(fileNumber: number, offset: number, block: Block, owner?: BlockSlots, slot = 0, mem?: Buffer): void {
     const charge = block.charge + ENTRY_OVERHEAD;
-    if (charge > this.capacity) return;
+    if (charge > this.capacity) {
+      if (mem !== undefined) throw new Error('BlockCache.set: a slot-backed block must fit the cache');
+      return;
+    }
     let blocks = this.files.get(fileNumber);
     if (blocks === undefined) {
       blocks = new Map();
@@ -124,24 +157,32 @@ export class BlockCache {
     if (old !== undefined) {
       // Replaced in place: the map entry is overwritten below, so the file's map must stay.
       unlink(old);
-      release(old);
+      this.release(old);
       this.bytes -= old.charge;
       this.count--;
     }
     const e = new BlockCacheEntry(fileNumber, offset, block, charge);
     blocks.set(offset, e);
     pushNewest(this.head, e);
-    e.stamp = ++this.clock;
     if (owner !== undefined) {
       e.owner = owner;
       e.slot = slot;
       owner[slot] = e;
     }
+    e.mem = mem;
     this.bytes += charge;
     this.count++;
     while (this.bytes > this.capacity) {
-      const oldest = this.head.newer;
-      this.remove(oldest, this.files.get(oldest.fileNumber)!);
+      // The entry just set is never the victim (it fits alone, so another entry is in the list).
+      let victim = this.head.newer;
+      if (victim === e) victim = e.newer;
+      if (victim.referenced) {
+        victim.referenced = false;
+        unlink(victim);
+        pushNewest(this.head, victim);
+        continue;
+      }
+      this.remove(victim, this.files.get(victim.fileNumber)!);
       this.evictions++;
     }
   }
@@ -152,7 +193,7 @@ export class BlockCache {
     if (blocks === undefined) return;
     for (const e of blocks.values()) {
       unlink(e);
-      release(e);
+      this.release(e);
       this.bytes -= e.charge;
       this.count--;
     }
@@ -161,7 +202,7 @@ export class BlockCache {
 
   /** Drops everything; the counters are kept. */
   clear(): void {
-    for (const blocks of this.files.values()) for (const e of blocks.values()) release(e);
+    for (const blocks of this.files.values()) for (const e of blocks.values()) this.release(e);
     this.files.clear();
     this.head.newer = this.head;
     this.head.older = this.head;
@@ -177,24 +218,31 @@ export class BlockCache {
       capacity: this.capacity,
       entries: this.count,
       evictions: this.evictions,
+      slots: this.arena.stats(),
     };
+  }
+
+  /** Clears the owner's slot if it still holds `e`, and returns e's memory to the arena. */
+  private release(e: BlockCacheEntry): void {
+    const owner = e.owner;
+    if (owner !== undefined && owner[e.slot] === e) owner[e.slot] = undefined;
+    e.owner = undefined;
+    const mem = e.mem;
+    if (mem !== undefined) {
+      e.block.released = true;
+      e.mem = undefined;
+      this.arena.release(mem);
+    }
   }
 
   private remove(e: BlockCacheEntry, blocks: Map<number, BlockCacheEntry>): void {
     unlink(e);
-    release(e);
+    this.release(e);
     blocks.delete(e.offset);
     if (blocks.size === 0) this.files.delete(e.fileNumber);
     this.bytes -= e.charge;
     this.count--;
   }
-}
-
-/** Clears the owner's slot if it still holds `e`. */
-function release(e: BlockCacheEntry): void {
-  const owner = e.owner;
-  if (owner !== undefined && owner[e.slot] === e) owner[e.slot] = undefined;
-  e.owner = undefined;
 }
 
 function unlink(e: BlockCacheEntry): void {

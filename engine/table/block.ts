@@ -20,7 +20,7 @@ export const NOT_HERE = -1;
 export const PAST_END = -2;
 
 /** Approximate fixed cost of a Block object and its array's header, charged to the cache. */
-const OBJECT_OVERHEAD = 160;
+export const OBJECT_OVERHEAD = 160;
 
 /** What Block.find found: module-level so that a lookup returns a number and allocates nothing. */
 export const found = { kind: 0, seq: 0, valueAt: 0, valueEnd: 0 };
@@ -155,24 +155,30 @@ export class Block {
   readonly what: string;
   /** Approximate bytes of memory this block holds, for the cache's byte bound. */
   readonly charge: number;
+  /**
+   * Set by the block cache when the block's memory went back to its slot arena (slot-arena.ts):
+   * from then on `data` may hold another block's bytes. Whoever keeps a block across a read of
+   * another block checks this first and fetches the block again (table-iterator.ts).
+   */
+  released = false;
 
-  private constructor(data: Uint8Array, limit: number, restarts: number, path: string, offset: number, what: string) {
+  private constructor(data: Uint8Array, limit: number, restarts: number, path: string, offset: number, what: string, held: number) {
     this.data = data;
     this.limit = limit;
     this.restarts = restarts;
     this.path = path;
     this.offset = offset;
     this.what = what;
-    // A view of a larger buffer keeps the whole buffer alive: charge what is really held.
-    this.charge = data.buffer.byteLength + OBJECT_OVERHEAD;
+    this.charge = held + OBJECT_OVERHEAD;
   }
 
   /**
    * Wraps verified block contents. Checks the restart array (the first restart at 0, offsets
    * strictly ascending inside the entries); entries are checked as they are read.
    * Throws CORRUPTION naming `path` and `offset` if the contents are not a well-formed block.
+   * `held`: the bytes of memory the block keeps alive (default: all of `data`'s buffer).
    */
-  static open(data: Uint8Array, path: string, offset: number, what = 'data'): Block {
+  static open(data: Uint8Array, path: string, offset: number, what = 'data', held?: number): Block {
     // No closure for the errors: this runs once per block read from disk.
     const len = data.length;
     if (len < 8) throw corruption(path, offset, `malformed ${what} block: ${len} bytes is too short`);
@@ -187,7 +193,9 @@ export class Block {
       }
       prev = at;
     }
-    return new Block(data, limit, n, path, offset, what);
+    // A view of a larger buffer keeps the whole buffer alive: charge what is really held, unless
+    // the caller says (a cache slot: the rest of its slab belongs to other blocks).
+    return new Block(data, limit, n, path, offset, what, held ?? data.buffer.byteLength);
   }
 
   /** The CORRUPTION error for this block. */
@@ -361,6 +369,15 @@ export class BlockCursor {
     this.stackLen = 0;
     this.keyLen = 0;
     this.keyCopy = undefined;
+  }
+
+  /**
+   * Points the cursor at `block`, a fresh copy of the block it is on (same bytes: its memory was
+   * released, see Block.released), keeping its position.
+   */
+  rebind(block: Block): void {
+    this.block = block;
+    this.data = block.data;
   }
 
   valid(): boolean {

@@ -5,6 +5,10 @@
 // seek / seekForPrev compare (user key, seq) only: seek lands on the first entry with
 // (key, seq) >= the target, seekForPrev on the last with (key, seq) <= it, whatever its kind
 // (TableBuilder refuses two entries with the same user key and sequence, so kind never decides).
+//
+// Blocks from the cache live in memory the cache recycles once they leave it (slot-arena.ts): a
+// block held between calls may have been released by reads elsewhere (other iterators, gets), so
+// next / prev / value check Block.released first and fetch the block again if it was.
 
 import type { InternalIterator } from '../format/iterator.js';
 import { BlockCursor } from './block.js';
@@ -62,11 +66,13 @@ export class TableIterator implements InternalIterator {
   }
 
   next(): void {
+    if (this.block !== undefined && this.block.released) this.refetch();
     this.cursor.next();
     if (!this.cursor.valid() && this.setBlock(this.bi + 1)) this.cursor.seekToFirst();
   }
 
   prev(): void {
+    if (this.block !== undefined && this.block.released) this.refetch();
     this.cursor.prev();
     if (!this.cursor.valid() && this.setBlock(this.bi - 1)) this.cursor.seekToLast();
   }
@@ -83,12 +89,25 @@ export class TableIterator implements InternalIterator {
     return this.cursor.kind();
   }
 
+  /** A view of the block: valid until this iterator or any other reads another block. */
   value(): Uint8Array {
+    if (this.block !== undefined && this.block.released) this.refetch();
     return this.cursor.value();
   }
 
   close(): void {
     this.block = undefined;
+  }
+
+  /**
+   * The current block's memory went back to the cache's arena (another read may have reused it):
+   * fetch the block again, from the cache or the file (tables never change, so the bytes and the
+   * cursor's position are the same).
+   */
+  private refetch(): void {
+    const block = this.table.dataBlock(this.bi, this.fillCache);
+    this.cursor.rebind(block);
+    this.block = block;
   }
 
   /** Positions on block `bi` (entry left to the caller); false, and invalid, if out of range. */

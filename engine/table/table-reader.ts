@@ -25,7 +25,10 @@ import { TableIterator } from './table-iterator.js';
 export interface TableGetResult {
   /** Kind.VALUE or Kind.DELETE (a tombstone: the caller stops looking and reports not found). */
   kind: number;
-  /** A view of the cached block; copy it to keep it past the block's eviction from memory pressure. */
+  /**
+   * A view of the cached block, valid only until the next block is read from any table: its memory
+   * is recycled once the block leaves the cache (slot-arena.ts). Copy it before anything else.
+   */
   value: Uint8Array;
   seq: number;
 }
@@ -198,7 +201,23 @@ export class TableReader {
     const offset = this.blockOffsets[bi]!;
     const size = this.blockSizes[bi]!;
     this.counters.blockReads++;
-    const raw = this.file.readSync(offset, size + BLOCK_TRAILER_SIZE);
+    const n = size + BLOCK_TRAILER_SIZE;
+    // Into a slot of the cache's arena when the file can read into memory (no allocation, see
+    // slot-arena.ts); the slot is the cache's again if the block turns out bad.
+    const mem = fillCache && this.file.readInto !== undefined ? this.cache.acquireSlot(n) : undefined;
+    if (mem !== undefined) {
+      let block: Block;
+      try {
+        const got = this.file.readInto!(offset, mem.subarray(0, n));
+        block = Block.open(unsealBlock(mem.subarray(0, got), { offset, size }, this.path, 'data'), this.path, offset, 'data', mem.length);
+      } catch (e) {
+        this.cache.giveBack(mem);
+        throw e;
+      }
+      this.cache.set(this.fileNumber, offset, block, this.slots, bi, mem);
+      return block;
+    }
+    const raw = this.file.readSync(offset, n);
     let contents = unsealBlock(raw, { offset, size }, this.path, 'data');
     // A cached view would pin its whole buffer: Node's shared pool for reads under 4 KiB (a table's
     // last block), or a whole file (BytesFile). Such blocks are copied before they are cached.

@@ -15,6 +15,11 @@ export class BytesFile implements RandomAccessFile {
     const start = Math.min(Math.max(0, position), this.bytes.length);
     return this.bytes.subarray(start, Math.min(this.bytes.length, start + Math.max(0, length)));
   }
+  readInto(position: number, dest: Uint8Array): number {
+    const got = this.readSync(position, dest.length);
+    dest.set(got);
+    return got.length;
+  }
   read(position: number, length: number): Promise<Uint8Array> {
     return Promise.resolve(this.readSync(position, length));
   }

@@ -168,6 +168,13 @@ class ErrorRandomFile implements RandomAccessFile {
     this.fs.check('read', this.file.path, { length });
     return this.file.readSync(position, length);
   }
+  readInto(position: number, dest: Uint8Array): number {
+    this.fs.check('read', this.file.path, { length: dest.length });
+    if (this.file.readInto) return this.file.readInto(position, dest);
+    const got = this.file.readSync(position, dest.length);
+    dest.set(got);
+    return got.length;
+  }
   async close(): Promise<void> {
     this.fs.check('close', this.file.path);
     return this.file.close();

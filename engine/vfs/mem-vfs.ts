@@ -282,6 +282,14 @@ class MemRandomFile implements RandomAccessFile {
     const end = Math.min(position + length, this.length, this.ino.len);
     return this.ino.buf.slice(Math.min(position, end), end);
   }
+  readInto(position: number, dest: Uint8Array): number {
+    checkLive(this.life, this.gen, 'read', this.path);
+    if (this.closed) throw ioError('read', this.path, errno('EBADF', 'file is closed'));
+    const end = Math.min(position + dest.length, this.length, this.ino.len);
+    const start = Math.min(position, end);
+    dest.set(this.ino.buf.subarray(start, end));
+    return end - start;
+  }
   async read(position: number, length: number): Promise<Uint8Array> {
     return this.readSync(position, length);
   }

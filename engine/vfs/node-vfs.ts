@@ -34,6 +34,20 @@ class NodeRandomFile implements RandomAccessFile {
     }
     return got === n ? buf : buf.subarray(0, got);
   }
+  readInto(position: number, dest: Uint8Array): number {
+    const n = Math.max(0, Math.min(dest.length, this.length - position));
+    let got = 0;
+    try {
+      while (got < n) {
+        const r = fs.readSync(this.fd, dest, got, n - got, position + got);
+        if (r === 0) break;
+        got += r;
+      }
+    } catch (e) {
+      throw ioError('read', this.path, e);
+    }
+    return got;
+  }
   read(position: number, length: number): Promise<Uint8Array> {
     const n = Math.max(0, Math.min(length, this.length - position));
     const buf = Buffer.allocUnsafe(n);

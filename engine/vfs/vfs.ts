@@ -10,6 +10,12 @@ export interface RandomAccessFile {
   /** Reads exactly `length` bytes at `position`, or fewer at end of file. */
   read(position: number, length: number): Promise<Uint8Array>;
   readSync(position: number, length: number): Uint8Array;
+  /**
+   * Reads `dest.length` bytes at `position` into `dest` (fewer at end of file) and returns how many
+   * were read. Optional: the block cache reads into memory it recycles when a file offers this
+   * (no allocation per read), and falls back to readSync otherwise.
+   */
+  readInto?(position: number, dest: Uint8Array): number;
   close(): Promise<void>;
 }
 

@@ -156,22 +156,38 @@ describe('block cache', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, entries: 0 });
   });
 
-  it('moves a hit block to the newest end only once it has aged past the newest quarter', () => {
+  it('gives a block hit since it was linked one more pass (second chance), and only one', () => {
     const blk = blockOf(10);
     const per = blk.charge + ENTRY_OVERHEAD;
     const cache = new BlockCache(per * 8);
     for (let i = 0; i < 8; i++) cache.set(1, i, blk);
-    // Block 7 is the newest: a hit leaves it; block 0 is the oldest: a hit saves it from eviction.
+    // Hits on the newest (7) and the oldest (0): an insert now passes over 0 and evicts 1.
     cache.get(1, 7);
     cache.get(1, 0);
     cache.set(1, 8, blk);
-    expect(cache.get(1, 0)).toBe(blk);
+    expect(cache.stats().evictions).toBe(1);
     expect(cache.get(1, 1)).toBeUndefined();
-    // Block 6 was linked 3 links before the newest end (> 8 / 4 = 2): a hit moves it, so after 7 more
-    // inserts it is still there while block 7 (not moved by its hit earlier) is gone.
-    cache.get(1, 6);
+    // 0 was relinked at the newest end with its flag cleared; 7 keeps its flag. Seven more inserts
+    // evict 2..6 and 8, sparing 7 once more, then 0 (not hit again) goes. (No get() in between: a
+    // hit would set the flags again.)
     for (let i = 9; i < 16; i++) cache.set(1, i, blk);
-    expect(cache.get(1, 7)).toBeUndefined();
     expect(cache.stats().entries).toBe(8);
+    expect(cache.stats().evictions).toBe(8);
+    expect(cache.get(1, 0)).toBeUndefined();
+    expect(cache.get(1, 8)).toBeUndefined();
+    expect(cache.get(1, 7)).toBe(blk);
+    for (let i = 9; i < 16; i++) expect(cache.get(1, i)).toBe(blk);
+  });
+
+  it('never evicts the block it is inserting, even when every other block was hit', () => {
+    const blk = blockOf(10);
+    const per = blk.charge + ENTRY_OVERHEAD;
+    const cache = new BlockCache(per * 4);
+    for (let i = 0; i < 4; i++) cache.set(1, i, blk);
+    for (let i = 0; i < 4; i++) cache.get(1, i);
+    const fresh = blockOf(10);
+    cache.set(2, 0, fresh);
+    expect(cache.get(2, 0)).toBe(fresh);
+    expect(cache.stats()).toMatchObject({ entries: 4, evictions: 1 });
   });
 });

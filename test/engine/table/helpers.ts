@@ -9,7 +9,11 @@ import { TableBuilder } from '../../../engine/table/table-builder.js';
 import type { TableBuilderOptions } from '../../../engine/table/table-builder.js';
 import { mulberry32 } from '../../../engine/util/random.js';
 
-/** A read-only file over bytes. readSync returns a copy, as pread would. */
+/**
+ * A read-only file over bytes. readSync returns a copy, as pread would; readInto copies into the
+ * caller's memory (the block cache's recycled slots). `withoutReadInto()` is the same file without
+ * readInto, as a Vfs that does not offer it.
+ */
 export class BytesFile implements RandomAccessFile {
   readonly path: string;
   bytes: Uint8Array;
@@ -32,6 +36,12 @@ export class BytesFile implements RandomAccessFile {
     return this.bytes.slice(start, end);
   }
 
+  readInto(position: number, dest: Uint8Array): number {
+    const got = this.readSync(position, dest.length);
+    dest.set(got);
+    return got.length;
+  }
+
   read(position: number, length: number): Promise<Uint8Array> {
     return Promise.resolve(this.readSync(position, length));
   }
@@ -39,6 +49,16 @@ export class BytesFile implements RandomAccessFile {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
+  }
+
+  withoutReadInto(): RandomAccessFile {
+    return {
+      path: this.path,
+      size: () => this.size(),
+      readSync: (p, n) => this.readSync(p, n),
+      read: (p, n) => this.read(p, n),
+      close: () => this.close(),
+    };
   }
 }
 

@@ -53,6 +53,25 @@ describe.each(kinds)('%s', (_name, make) => {
     await r.close();
   });
 
+  test('ReadIntoFillsTheCallersMemoryAndStopsAtTheEnd', async () => {
+    const { vfs, root } = make();
+    await vfs.mkdirp(root);
+    const p = `${root}/f`;
+    const w = await vfs.openWritable(p);
+    await w.append(utf8('hello world'));
+    await w.close();
+    const r = await vfs.openRandom(p);
+    expect(r.readInto).toBeDefined();
+    const dest = new Uint8Array(8).fill(0x2a);
+    expect(r.readInto!(6, dest.subarray(0, 5))).toBe(5);
+    expect(fromUtf8(dest.subarray(0, 5))).toBe('world');
+    expect(dest[5]).toBe(0x2a); // nothing past the requested length
+    expect(r.readInto!(9, dest)).toBe(2); // short at end of file
+    expect(fromUtf8(dest.subarray(0, 2))).toBe('ld');
+    expect(r.readInto!(11, dest)).toBe(0);
+    await r.close();
+  });
+
   test('OpenWritableTruncatesUnlessAppending', async () => {
     const { vfs, root } = make();
     await vfs.mkdirp(root);
