@@ -12,6 +12,7 @@ import { Memtable, type MemGetResult } from '../memtable/memtable.js';
 import { LogWriter } from '../wal/log-writer.js';
 import { readLog } from '../wal/log-reader.js';
 import { BlockCache } from '../table/block-cache.js';
+import { bloomHash } from '../table/bloom.js';
 import { VersionSet } from '../version/version-set.js';
 import { VersionEdit } from '../version/version-edit.js';
 import type { Version } from '../version/version.js';
@@ -487,11 +488,12 @@ export class DbImpl {
   }
 
   private lookupVersion(v: Version, key: Uint8Array, seq: number): MemGetResult | undefined {
+    const hash = bloomHash(key); // once for every table's filter
     const l0 = v.files[0]!;
     for (let i = l0.length - 1; i >= 0; i--) {
       const f = l0[i]!;
       if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
-      const r = this.tables.get(f.number).get(key, seq);
+      const r = this.tables.get(f.number).get(key, seq, hash);
       if (r) return r;
     }
     for (let level = 1; level < v.files.length; level++) {
@@ -501,7 +503,7 @@ export class DbImpl {
       if (idx >= files.length) continue;
       const f = files[idx]!;
       if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
-      const r = this.tables.get(f.number).get(key, seq);
+      const r = this.tables.get(f.number).get(key, seq, hash);
       if (r) return r;
     }
     return undefined;

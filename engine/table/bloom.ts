@@ -83,7 +83,7 @@ function fmix32(h: number): number {
 }
 
 /**
- * h1 of a key; what the builder stores per distinct user key. The inlined murmur3 (checked equal to
+ * h1 of a key; what the builder stores per distinct user key and what mayContainHash() takes. The inlined murmur3 (checked equal to
  * murmurhash3js-revisited's x86.hash32 in bloom.test.ts) rather than the library call: the library
  * validated every byte and was ~10% of a compaction's CPU profile.
  */
@@ -225,10 +225,14 @@ export class TableBloom {
 
   /** False iff `userKey` is certainly not in the table. Allocates nothing. */
   mayContain(userKey: Uint8Array): boolean {
+    return this.mayContainHash(bloomHash(userKey));
+  }
+
+  /** mayContain for a key whose bloomHash() the caller computed once for every table it asks. */
+  mayContainHash(h1: number): boolean {
     const m = this.m;
     if (m === 0) return true;
     const bits = this.bits;
-    const h1 = murmur3x86(userKey, BLOOM_SEED);
     let a = h1 % m;
     let d = fmix32(h1 ^ H2_MIX) % m;
     const k = this.k;

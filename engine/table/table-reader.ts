@@ -14,7 +14,7 @@ import type { InternalIterator } from '../format/iterator.js';
 import type { RandomAccessFile } from '../vfs/vfs.js';
 import { Block, found, NOT_HERE } from './block.js';
 import type { BlockCache, BlockSlots } from './block-cache.js';
-import { TableBloom } from './bloom.js';
+import { TableBloom, bloomHash } from './bloom.js';
 import { BLOCK_TRAILER_SIZE, decodeFooter, FOOTER_SIZE, unsealBlock } from './format.js';
 import type { BlockHandle } from './format.js';
 import { IndexBlock } from './index-block.js';
@@ -148,10 +148,11 @@ export class TableReader {
   /**
    * The newest entry for `userKey` with sequence <= `seq`, or undefined if the table has none.
    * Kind DELETE is a tombstone, returned as such. Synchronous; with the block cached this allocates
-   * only the result and its value view.
+   * only the result and its value view. `hash`: bloomHash(userKey), when the caller asks several
+   * tables (hashed once per lookup).
    */
-  get(userKey: Uint8Array, seq: number): TableGetResult | undefined {
-    if (!this.bloom.mayContain(userKey)) {
+  get(userKey: Uint8Array, seq: number, hash = bloomHash(userKey)): TableGetResult | undefined {
+    if (!this.bloom.mayContainHash(hash)) {
       this.counters.filterNegatives++;
       return undefined;
     }

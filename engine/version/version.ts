@@ -10,6 +10,8 @@ export class Version {
   /** files[0]: level 0, oldest first (overlapping). files[n>0]: sorted by key, disjoint. */
   readonly files: FileMeta[][];
   refs = 0;
+  /** prefix32 of each file's largest user key, per level, made on first use (a Version never changes). */
+  private readonly largestPrefixes: (Uint32Array | undefined)[] = [];
   /** Set by the VersionSet: the level to compact next and its score (>= 1 means it needs it). */
   compactionLevel = -1;
   compactionScore = 0;
@@ -66,14 +68,22 @@ export class Version {
     return out;
   }
 
-  /** Index of the first file in sorted level `level` whose largest user key >= key. */
+  /**
+   * Index of the first file in sorted level `level` whose largest user key >= key.
+   * The search compares the keys' first four bytes as one number (prefix32) and the bytes only when
+   * those are equal: at 10M entries, level 3's ~480 files made the byte-by-byte search 7.7% of a
+   * getSync profile.
+   */
   findFile(level: number, key: Uint8Array): number {
     const files = this.files[level]!;
+    const prefixes = (this.largestPrefixes[level] ??= largestPrefixes(files));
+    const kp = prefix32(key);
     let lo = 0;
     let hi = files.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareBytes(files[mid]!.largestUser, key) < 0) lo = mid + 1;
+      const fp = prefixes[mid]!;
+      if (fp < kp || (fp === kp && compareBytes(files[mid]!.largestUser, key) < 0)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -108,4 +118,23 @@ export class Version {
   allFileNumbers(into: Set<number>): void {
     for (const level of this.files) for (const f of level) into.add(f.number);
   }
+}
+
+/**
+ * The first four bytes of `key` as a big-endian unsigned number, zero-padded. If prefix32(a) <
+ * prefix32(b) then a < b (at the first differing byte either both keys have a byte, or a has ended
+ * and b goes on with a byte > 0); equal prefixes decide nothing.
+ */
+export function prefix32(key: Uint8Array): number {
+  const n = key.length;
+  if (n >= 4) return ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+  let p = 0;
+  for (let i = 0; i < 4; i++) p = p * 256 + (i < n ? key[i]! : 0);
+  return p;
+}
+
+function largestPrefixes(files: FileMeta[]): Uint32Array {
+  const out = new Uint32Array(files.length);
+  for (let i = 0; i < files.length; i++) out[i] = prefix32(files[i]!.largestUser);
+  return out;
 }
