@@ -11,7 +11,7 @@
 // still bounds-checked as it is read: a block that passed its CRC yet is malformed (a writer bug) is
 // CORRUPTION naming the file and block offset, never an out-of-range read or a wrong value.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes, copyBytes } from '../util/bytes.js';
 import { corruption } from '../util/errors.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 
@@ -446,7 +446,7 @@ export class BlockCursor {
   }
 
   key(): Uint8Array {
-    return (this.keyCopy ??= this.keyBuf.slice(0, this.keyLen));
+    return (this.keyCopy ??= copyBytes(this.keyBuf.subarray(0, this.keyLen)));
   }
 
   seq(): number {
@@ -509,7 +509,7 @@ export class BlockCursor {
     while (p < end) {
       this.step(p);
       this.stackOffs[n] = p;
-      this.stackKeys[n] = this.keyBuf.slice(0, this.keyLen);
+      this.stackKeys[n] = copyBytes(this.keyBuf.subarray(0, this.keyLen));
       n++;
       p = eNext;
     }
