@@ -109,11 +109,26 @@ describe('peer messages', () => {
       [MsgType.SCAN, { p: -1, lim: 10 }],
       [MsgType.SUBSCRIBE, { p: 0, from: -2, node: 'n1' }],
       [MsgType.ENTRIES, { p: 0, e: [[1.5, []]] }],
+      // a bad op deep inside an otherwise good push: checked where it is, every one of them
+      [MsgType.ENTRIES, { p: 0, e: [[1, [[Uint8Array.of(1), null]]], [2, [[Uint8Array.of(2), Uint8Array.of(0)], [Uint8Array.of(3), 'v']]]] }],
+      [MsgType.ENTRIES, { p: 0, e: [[1, [[Uint8Array.of(1), null, null]]]] }],
+      [MsgType.ENTRIES, { p: 0, e: [[1, 'ops']] }],
+      [MsgType.BATCH, { p: 1, ops: [[Uint8Array.of(1), Uint8Array.of(0)], ['k', Uint8Array.of(0)]] }],
+      [MsgType.RESYNC_CHUNK, { p: 1, e: [[Uint8Array.of(1), Uint8Array.of(0)], [Uint8Array.of(2), null]] }],
       [MsgType.TASK, { name: 42 }],
       [MsgType.ACK, null],
     ];
     for (const [t, b] of cases) {
+      const before = structuredClone(b);
       expect(() => validateBody(t as never, b), `type ${t} body ${JSON.stringify(b)}`).toThrowError();
+      expect(b, 'a refused body is left as it was').toEqual(before);
     }
+  });
+
+  it('hands back a good ENTRIES push as decoded, keys and values included', () => {
+    const e = [[7, [[Uint8Array.of(1), Uint8Array.of(0, 9)], [Uint8Array.of(2), null]]], [8, []]];
+    const body = validateBody(MsgType.ENTRIES, { p: 3, e: structuredClone(e) });
+    expect(body.p).toBe(3);
+    expect(body.e).toEqual(e);
   });
 });
