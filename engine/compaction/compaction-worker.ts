@@ -3,6 +3,7 @@
 // (table-files.ts). A compaction lets the worker's event loop turn between output tables, so a
 // flush (a few milliseconds of work) sent during a long merge is not stuck behind all of it.
 
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { CompactionJob } from './compaction-job.js';
 import type { FlushJob } from './flush-job.js';
@@ -14,6 +15,25 @@ function buffersOf(outs: Array<{ bytes?: Uint8Array }>): ArrayBuffer[] {
   const t: ArrayBuffer[] = [];
   for (const o of outs) if (o.bytes) t.push(o.bytes.buffer as ArrayBuffer);
   return t;
+}
+
+/**
+ * The nice value this thread runs at. On Linux a nice value belongs to a thread, and setPriority
+ * without a pid sets the calling thread's: when the event-loop thread and this one both want the
+ * CPU, the loop thread gets ~3/4 of what they share instead of half (a thread idle in its loop
+ * leaves the worker all of it). RocksDB lowers its background threads' CPU priority the same way
+ * (Env::LowerThreadPoolCPUPriority). Measured on the shared 2-core machine at load 7-10
+ * (bench/README.md): fillrandom loop lag p99 26-46 -> 18-20 ms with fillbatch no slower; nice 10
+ * gave overwrite's lag 8-14 ms but cost fillbatch 25-47%. Elsewhere the call would apply to the
+ * whole process, so it is made on Linux only.
+ */
+const WORKER_NICE = 5;
+if (process.platform === 'linux') {
+  try {
+    setPriority(WORKER_NICE);
+  } catch {
+    // Not permitted (some containers): run at the process's priority.
+  }
 }
 
 parentPort!.on('message', (msg: Msg) => {
