@@ -129,7 +129,7 @@ export class DbImpl {
       await this.replayLogs(entries, edit);
       const logNumber = this.versions.newFileNumber();
       this.log = new LogWriter(await vfs.openWritable(joinPath(this.dir, logName(logNumber))));
-      this.mem = new Memtable(logNumber);
+      this.mem = new Memtable(logNumber, this.opts.memtableBytes);
       edit.logNumber = logNumber;
       await this.versions.logAndApply(edit);
       await vfs.syncDir(this.dir);
@@ -169,7 +169,7 @@ export class DbImpl {
       if (gap) break;
       const path = joinPath(this.dir, logName(num));
       const { records } = await readLog(this.opts.vfs, path);
-      let mem = new Memtable(num);
+      let mem = new Memtable(num, this.opts.memtableBytes);
       let replayed = 0;
       for (const rec of records) {
         const batch = decodeBatch(rec.payload);
@@ -187,7 +187,7 @@ export class DbImpl {
         if (mem.approximateBytes() >= this.opts.memtableBytes) {
           const meta = await this.bg.writeLevel0Table(mem, true);
           if (meta) edit.addFile(0, meta);
-          mem = new Memtable(num);
+          mem = new Memtable(num, this.opts.memtableBytes);
         }
       }
       if (mem.count() > 0) {
@@ -446,7 +446,7 @@ export class DbImpl {
     const oldLog = this.log;
     const oldNumber = this.mem.logNumber;
     this.imms.push(this.mem);
-    this.mem = new Memtable(num);
+    this.mem = new Memtable(num, this.opts.memtableBytes);
     this.log = new LogWriter(file);
     this.retiringLogs.add(oldNumber);
     const earlier = this.retiredLogsSynced;
@@ -478,17 +478,17 @@ export class DbImpl {
 
   /** The newest visible version of `key` at `seq`, from memtables then tables. */
   private lookup(key: Uint8Array, seq: number): MemGetResult | undefined {
-    let r = this.mem.get(key, seq);
+    const hash = bloomHash(key); // once for the memtables' key filters and every table's bloom filter
+    let r = this.mem.get(key, seq, hash);
     if (r) return r;
     for (let i = this.imms.length - 1; i >= 0; i--) {
-      r = this.imms[i]!.get(key, seq);
+      r = this.imms[i]!.get(key, seq, hash);
       if (r) return r;
     }
-    return this.lookupVersion(this.versions.current, key, seq);
+    return this.lookupVersion(this.versions.current, key, seq, hash);
   }
 
-  private lookupVersion(v: Version, key: Uint8Array, seq: number): MemGetResult | undefined {
-    const hash = bloomHash(key); // once for every table's filter
+  private lookupVersion(v: Version, key: Uint8Array, seq: number, hash: number): MemGetResult | undefined {
     const l0 = v.files[0]!;
     for (let i = l0.length - 1; i >= 0; i--) {
       const f = l0[i]!;

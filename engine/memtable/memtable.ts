@@ -6,6 +6,8 @@ import createTree from 'functional-red-black-tree';
 import { compareBytes } from '../util/bytes.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
+import { bloomHash, bloomHashRange } from '../table/bloom.js';
+import { KeyFilter } from '../util/key-filter.js';
 
 /**
  * Entries live in typed-array columns, not in objects: a tree key is the entry's index (a small
@@ -52,6 +54,8 @@ const ARENA_MAX_SLAB = 1024 * 1024;
 
 /** Per-entry bookkeeping charged to the memtable besides key and value bytes (tree node, columns). */
 const ENTRY_OVERHEAD = 64;
+/** The key filter's sizing when the engine does not say (its default memtableBytes). */
+const DEFAULT_BUDGET = 4 * 1024 * 1024;
 
 export interface MemGetResult {
   kind: number;
@@ -96,9 +100,13 @@ export class Memtable {
   private arenaSlab = 0;
   /** The WAL file that holds this memtable's writes; obsolete once the memtable is flushed. */
   readonly logNumber: number;
+  /** Every key added, by bloomHash: a get for a key not here skips the tree walk (key-filter.ts). */
+  private readonly filter: KeyFilter;
 
-  constructor(logNumber: number) {
+  /** `budgetBytes`: the memtable size the engine switches at, which sizes the key filter. */
+  constructor(logNumber: number, budgetBytes = DEFAULT_BUDGET) {
     this.logNumber = logNumber;
+    this.filter = new KeyFilter(budgetBytes);
   }
 
   /**
@@ -144,6 +152,7 @@ export class Memtable {
     m[o + M_KIND] = kind;
     this.setWords(o, buf, ko, kl);
     this.seqs[i] = seq;
+    this.filter.add(bloomHashRange(buf, ko, ko + kl));
     this.tree = this.tree.insert(i, undefined);
     this.payload += kl + vl;
   }
@@ -232,9 +241,11 @@ export class Memtable {
 
   /**
    * The newest version of `key` with sequence <= `seq`, or undefined if none is here.
-   * Walks the tree directly rather than through tree.ge() so a lookup allocates nothing.
+   * Walks the tree directly rather than through tree.ge() so a lookup allocates nothing, and only
+   * if the key filter says the key may be here. `hash`: bloomHash(key), computed once per lookup.
    */
-  get(key: Uint8Array, seq: number): MemGetResult | undefined {
+  get(key: Uint8Array, seq: number, hash = bloomHash(key)): MemGetResult | undefined {
+    if (!this.filter.mayContain(hash)) return undefined;
     this.setSearch(key, seq, Kind.VALUE);
     const m = this.meta;
     let node = this.tree.root;

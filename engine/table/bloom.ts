@@ -48,11 +48,11 @@ const BLOOM_TRAILER = 6;
 const MAX_HASHES = 30;
 
 /** murmur3 x86 32-bit, inlined for the read path (see header). Returns an unsigned 32-bit value. */
-export function murmur3x86(b: Uint8Array, seed: number): number {
-  const n = b.length;
-  const blocks = n & ~3;
+export function murmur3x86(b: Uint8Array, seed: number, start = 0, end = b.length): number {
+  const n = end - start;
+  const blocks = start + (n & ~3);
   let h = seed | 0;
-  let i = 0;
+  let i = start;
   for (; i < blocks; i += 4) {
     let k = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
     k = Math.imul(k, 0xcc9e2d51);
@@ -80,6 +80,11 @@ function fmix32(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** bloomHash of the key at b[start, end), without a view of it (the memtable hashes keys in its arena). */
+export function bloomHashRange(b: Uint8Array, start: number, end: number): number {
+  return murmur3x86(b, BLOOM_SEED, start, end);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   BLOOM_SEED,
   TableBloom,
   bloomHash,
+  bloomHashRange,
   buildFilter,
   buildFilterWithLibrary,
   hashesForBitsPerKey,
@@ -38,6 +39,16 @@ describe('bloom filter', () => {
       }
     }
     expect(murmur3x86(new Uint8Array(0), BLOOM_SEED)).toBe(murmur.x86.hash32([], BLOOM_SEED));
+  });
+
+  it.each(seeds([1, 2, 3]))('hashes a key inside a larger buffer like the key alone (seed %i)', (seed) => {
+    const rand = rng(seed);
+    for (let r = 0; r < 500; r++) {
+      const buf = randomBytes(rand, 1 + Math.floor(rand() * 60));
+      const start = Math.floor(rand() * buf.length);
+      const end = start + Math.floor(rand() * (buf.length - start + 1));
+      expect(bloomHashRange(buf, start, end), `seed ${seed} [${start}, ${end})`).toBe(bloomHash(buf.slice(start, end)));
+    }
   });
 
   it('has no false negatives and about the expected false-positive rate at 10 bits per key', () => {
