@@ -72,20 +72,13 @@ export class Memtable {
   private readonly slabs: Uint8Array[] = [EMPTY];
   /** Internal-key order of entries a and b: user key ascending, then sequence and kind descending. */
   private readonly compare = (a: number, b: number): number => {
-    const m = this.meta;
-    const ia = a * STRIDE;
-    const ib = b * STRIDE;
-    for (let w = M_W0; w < M_W0 + 4; w++) {
-      const x = m[ia + w]!;
-      const y = m[ib + w]!;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    const c = this.compareTail(ia, ib);
+    const c = this.compareUser(a, b);
     if (c !== 0) return c;
+    const m = this.meta;
     const sa = this.seqs[a]!;
     const sb = this.seqs[b]!;
     if (sa !== sb) return sa > sb ? -1 : 1;
-    return m[ib + M_KIND]! - m[ia + M_KIND]!;
+    return m[b * STRIDE + M_KIND]! - m[a * STRIDE + M_KIND]!;
   };
   private tree: createTree.Tree<number, undefined> = createTree(this.compare);
   private payload = 0;

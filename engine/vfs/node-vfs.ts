@@ -20,19 +20,9 @@ class NodeRandomFile implements RandomAccessFile {
     return this.length;
   }
   readSync(position: number, length: number): Uint8Array {
-    const n = Math.max(0, Math.min(length, this.length - position));
-    const buf = Buffer.allocUnsafe(n);
-    let got = 0;
-    try {
-      while (got < n) {
-        const r = fs.readSync(this.fd, buf, got, n - got, position + got);
-        if (r === 0) break;
-        got += r;
-      }
-    } catch (e) {
-      throw ioError('read', this.path, e);
-    }
-    return got === n ? buf : buf.subarray(0, got);
+    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, this.length - position)));
+    const got = this.readInto(position, buf);
+    return got === buf.length ? buf : buf.subarray(0, got);
   }
   readInto(position: number, dest: Uint8Array): number {
     const n = Math.max(0, Math.min(dest.length, this.length - position));
