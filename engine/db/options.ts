@@ -9,10 +9,11 @@ export interface EngineOptions {
   /** Target size of an SSTable data block. */
   blockSize?: number;
   /**
-   * Capacity of the LRU cache of raw, checksum-verified blocks; 0 disables it. The cache fills only
-   * as blocks are read. 256 MiB by default because a block read from disk costs a pread, a buffer
-   * and a CRC32C check in JavaScript (~5 us per 4 KiB block): a database of a few million small
-   * entries then serves random reads from memory. Lower it for small-memory embeddings.
+   * Capacity of the cache of raw, checksum-verified blocks (second-chance eviction, block-cache.ts);
+   * 0 disables it. The cache fills only as blocks are read. 256 MiB by default because a block read
+   * from disk costs a pread and a CRC32C check in JavaScript (~3 us per 4 KiB block): a database of a
+   * few million small entries then serves random reads from memory. Lower it for small-memory
+   * embeddings.
    */
   blockCacheBytes?: number;
   /** Bloom filter bits per key (0 = no filter). */

@@ -88,9 +88,9 @@ export function bloomHashRange(b: Uint8Array, start: number, end: number): numbe
 }
 
 /**
- * h1 of a key; what the builder stores per distinct user key and what mayContainHash() takes. The inlined murmur3 (checked equal to
- * murmurhash3js-revisited's x86.hash32 in bloom.test.ts) rather than the library call: the library
- * validated every byte and was ~10% of a compaction's CPU profile.
+ * h1 of a key; what the builder stores per distinct user key and what mayContainHash() takes. The
+ * inlined murmur3 (checked equal to murmurhash3js-revisited's x86.hash32 in bloom.test.ts) rather
+ * than the library call: the library validated every byte and was ~10% of a compaction's CPU profile.
  */
 export function bloomHash(userKey: Uint8Array): number {
   return murmur3x86(userKey, BLOOM_SEED);
