@@ -2,8 +2,11 @@
 // root (cluster/cli/dataframe-hooks.ts), which also supplies how to open a store (a ClusterClient).
 // Keeping the commands here keeps the cluster free of dataframe imports. See docs/dataframe.md "CLI".
 
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
@@ -13,13 +16,21 @@ import { DataFrame } from './dataframe.js';
 import { renderFrame, renderFrameList } from './format-table.js';
 import { importCsv, type ImportProgress, type ImportResult } from './io/csv-import.js';
 import { exportCsv, exportJson } from './io/export.js';
-import { importSor } from './io/sor-import.js';
+import { importSor, type SorImportResult } from './io/sor-import.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
-const int = (what: string) => (v: string): number => {
+const int = (what: string, min = 0) => (v: string): number => {
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be an integer >= 0`);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+  return n;
+};
+
+/** --sample: a record count (at least 1) or "all". Parsed here so commander reports a bad value as a usage error. */
+const sampleArg = (v: string): number | 'all' => {
+  if (v === 'all') return 'all';
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('--sample must be an integer >= 1 or "all"');
   return n;
 };
 
@@ -65,12 +76,39 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
   };
 }
 
+/**
+ * Exports into a new file beside `path`, renamed over it only when the export is complete: a failed
+ * export (a frame replaced meanwhile, a full disk) leaves no partial file, and a file already at
+ * `path` as it was.
+ */
+async function exportToFile(path: string, run: (dest: Writable) => Promise<unknown>): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const dest = createWriteStream(tmp, { flags: 'wx' });
+  dest.on('error', () => undefined); // reported by once(), run() or finished() below, never as an unhandled event
+  try {
+    await once(dest, 'open'); // a bad path fails here, before any chunk is read
+    await run(dest);
+    dest.end();
+    await finished(dest);
+    await rename(tmp, path);
+  } catch (e) {
+    if (!dest.closed) {
+      // Not once(): destroying fails a pending write with an 'error' that is no news here.
+      const closed = new Promise<void>((resolve) => dest.once('close', () => resolve()));
+      dest.destroy();
+      await closed;
+    }
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 interface ImportOpts {
   url?: string;
   schema?: string;
   format?: string;
   chunkRows?: number;
-  sample?: string;
+  sample?: number | 'all';
   delimiter?: string;
   header: boolean;
   from?: number;
@@ -92,13 +130,16 @@ async function runImport(open: OpenStore, name: string, file: string, o: ImportO
             chunkRows: o.chunkRows,
             delimiter: o.delimiter,
             header: o.header,
-            sampleRows: o.sample === undefined ? undefined : o.sample === 'all' ? 'all' : int('--sample')(o.sample),
+            sampleRows: o.sample,
             onProgress: bar.update,
           }),
     );
     bar.stop();
     const secs = (Date.now() - started) / 1000;
-    const extra = 'mismatched' in res ? `, ${String(res.mismatched)} misfit fields stored as null` : '';
+    const sor = 'mismatched' in res ? (res as SorImportResult) : undefined;
+    const extra = sor
+      ? `, ${sor.mismatched} misfit fields stored as null` + (sor.extraFields > 0 ? `, ${sor.extraFields} fields beyond the last column ignored` : '')
+      : '';
     out.write(
       `imported ${res.rows} rows into ${JSON.stringify(name)} (schema ${res.meta.fields.map((f) => `${f.name}:${f.type}`).join(',')}` +
         `${res.inferred ? ', inferred' : ''}) in ${secs.toFixed(2)} s, ${(res.bytes / 1e6 / Math.max(secs, 0.001)).toFixed(1)} MB/s${extra}\n`,
@@ -119,8 +160,8 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .description('load a CSV or SoR file into a dataframe (replaces a frame of the same name when done)')
     .option('-s, --schema <schema>', 'column types: letters in column order ("ISD") or name:type pairs')
     .option('-f, --format <format>', 'csv or sor (default: by file extension)', oneOf('csv', 'sor'))
-    .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows'))
-    .option('--sample <n|all>', 'CSV: rows sampled to infer types (default 10000), or all (reads the file twice)')
+    .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows', 1))
+    .option('--sample <n|all>', 'CSV: rows sampled to infer types (default 10000), or all (reads the file twice)', sampleArg)
     .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)')
     .option('--no-header', 'CSV: the first record is data; columns are named c0, c1, ...')
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
@@ -157,13 +198,9 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .action(async (name: string, o: { url?: string; format: string; out?: string; limit?: number }) => {
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
-        const dest: Writable = o.out ? createWriteStream(o.out) : out;
         const opts = { limit: o.limit, ndjson: o.format === 'ndjson' };
-        await (o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts));
-        if (o.out) {
-          dest.end();
-          await finished(dest);
-        }
+        const run = (dest: Writable): Promise<number> => (o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts));
+        await (o.out ? exportToFile(o.out, run) : run(out));
       });
     });
 

@@ -3,7 +3,6 @@
 // re-imports to the same values: nulls are empty fields and empty strings are written "" so the two stay
 // apart in the file (on import an empty field is a null either way; see docs/dataframe.md).
 
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
@@ -35,8 +34,73 @@ async function* chunksOf(f: Exportable, limit: number): AsyncGenerator<DataFrame
   }
 }
 
-async function write(out: Writable, s: string): Promise<void> {
-  if (!out.write(s)) await once(out, 'drain');
+/**
+ * Watches the output for the length of one export: an 'error' it emits (a file that cannot be opened,
+ * a closed pipe, a full disk) fails the export instead of reaching the process as an unhandled 'error'
+ * event, a write after it throws instead of waiting for a 'drain' that never comes, and the export
+ * ends only when its last write has been flushed, so a late failure is still the export's.
+ */
+class Output {
+  private failure: Error | undefined;
+  private lastWrite: Promise<Error | null | undefined> = Promise.resolve(undefined);
+  private readonly onError = (e: Error): void => {
+    this.failure ??= e;
+  };
+
+  constructor(private readonly out: Writable) {
+    out.on('error', this.onError);
+  }
+
+  async write(s: string): Promise<void> {
+    this.check();
+    let more = true;
+    this.lastWrite = new Promise((resolve) => {
+      more = this.out.write(s, resolve);
+    });
+    if (!more) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.out.off('drain', done);
+          this.out.off('error', done);
+          this.out.off('close', done);
+          resolve();
+        };
+        this.out.on('drain', done);
+        this.out.on('error', done);
+        this.out.on('close', done);
+        if (this.failure || this.out.destroyed) done();
+      });
+    }
+    this.check();
+  }
+
+  /** Waits until the last write is flushed (writes complete in order); throws its error, if any. */
+  async flush(): Promise<void> {
+    const e = await this.lastWrite;
+    if (e) throw this.failure ?? e;
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+    if (this.out.destroyed) throw new Error('the output was closed before the export finished');
+  }
+
+  /** Stops watching: later errors are the caller's again. */
+  release(): void {
+    this.out.off('error', this.onError);
+  }
+}
+
+async function exporting<T>(out: Writable, f: (o: Output) => Promise<T>): Promise<T> {
+  const o = new Output(out);
+  try {
+    const result = await f(o);
+    await o.flush();
+    return result;
+  } finally {
+    o.release();
+  }
 }
 
 export function csvField(v: Value, delimiter = ','): string {
@@ -50,15 +114,17 @@ export function csvField(v: Value, delimiter = ','): string {
 
 export async function exportCsv(f: Exportable, out: Writable, opts: ExportOptions = {}): Promise<number> {
   const d = opts.delimiter ?? ',';
-  await write(out, f.fields.map((x: Field) => csvField(x.name, d)).join(d) + '\n');
-  let rows = 0;
-  for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
-    const lines: string[] = [];
-    for (const row of c.rows()) lines.push(row.map((v) => csvField(v, d)).join(d));
-    rows += c.nrows;
-    if (lines.length) await write(out, lines.join('\n') + '\n');
-  }
-  return rows;
+  return exporting(out, async (o) => {
+    await o.write(f.fields.map((x: Field) => csvField(x.name, d)).join(d) + '\n');
+    let rows = 0;
+    for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
+      const lines: string[] = [];
+      for (const row of c.rows()) lines.push(row.map((v) => csvField(v, d)).join(d));
+      rows += c.nrows;
+      if (lines.length) await o.write(lines.join('\n') + '\n');
+    }
+    return rows;
+  });
 }
 
 /** JSON has no NaN or Infinity: those doubles are written as null (the CSV export keeps them). */
@@ -69,18 +135,20 @@ function jsonValue(v: Value): Value {
 export async function exportJson(f: Exportable, out: Writable, opts: ExportOptions = {}): Promise<number> {
   const names = f.fields.map((x: Field) => x.name);
   const nd = opts.ndjson ?? false;
-  let rows = 0;
-  if (!nd) await write(out, '[');
-  for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
-    const parts: string[] = [];
-    for (const row of c.rows()) {
-      const obj: Record<string, Value> = {};
-      for (let i = 0; i < names.length; i++) obj[names[i]!] = jsonValue(row[i]!);
-      parts.push((nd ? '' : rows + parts.length === 0 ? '\n' : ',\n') + JSON.stringify(obj) + (nd ? '\n' : ''));
+  return exporting(out, async (o) => {
+    let rows = 0;
+    if (!nd) await o.write('[');
+    for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
+      const parts: string[] = [];
+      for (const row of c.rows()) {
+        const obj: Record<string, Value> = {};
+        for (let i = 0; i < names.length; i++) obj[names[i]!] = jsonValue(row[i]!);
+        parts.push((nd ? '' : rows + parts.length === 0 ? '\n' : ',\n') + JSON.stringify(obj) + (nd ? '\n' : ''));
+      }
+      rows += c.nrows;
+      if (parts.length) await o.write(parts.join(''));
     }
-    rows += c.nrows;
-    if (parts.length) await write(out, parts.join(''));
-  }
-  if (!nd) await write(out, rows === 0 ? ']\n' : '\n]\n');
-  return rows;
+    if (!nd) await o.write(rows === 0 ? ']\n' : '\n]\n');
+    return rows;
+  });
 }

@@ -1,7 +1,7 @@
 // The pieces the cluster mounts: `eau2 df ...` commands (run through commander exactly as the CLI
 // does, on a memory store) and the /df HTTP routes (on a real HTTP server), including their errors.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDfCommands } from '../../dataframe/cli.js';
 import { handleDfHttp } from '../../dataframe/http.js';
 import { DataFrame } from '../../dataframe/index.js';
+import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 class Collect extends Writable {
@@ -34,7 +35,10 @@ function cli(store: MemoryStore) {
   const out = new Collect();
   const urls: (string | undefined)[] = [];
   let closes = 0;
-  const program = new Command('eau2').exitOverride();
+  let errText = '';
+  const program = new Command('eau2')
+    .exitOverride()
+    .configureOutput({ writeErr: (t) => void (errText += t), writeOut: (t) => void out.write(t) });
   registerDfCommands(
     program,
     async ({ url }) => {
@@ -48,7 +52,7 @@ function cli(store: MemoryStore) {
     await program.parseAsync(['node', 'eau2', ...args]);
     return out.text;
   };
-  return { run, urls, closes: () => closes };
+  return { run, urls, closes: () => closes, err: () => errText };
 }
 
 describe('eau2 df commands', () => {
@@ -102,6 +106,75 @@ describe('eau2 df commands', () => {
     const { run } = cli(new MemoryStore());
     await expect(run('df', 'export', 'x', '--format', 'xml')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
     await expect(run('df', 'show', 'x', '--head', '-3')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+  });
+
+  it('says what is wrong with a bad --sample or --chunk-rows before touching the store', async () => {
+    // The CLI's main prints nothing for a commander error (commander already did), so a bad value
+    // must be caught while parsing options, where commander prints it.
+    const store = new MemoryStore();
+    const csv = join(dir, 'sample.csv');
+    await writeFile(csv, 'a\n1\n');
+    for (const [opt, value] of [
+      ['--sample', 'abc'],
+      ['--sample', '0'],
+      ['--chunk-rows', '0'],
+    ] as const) {
+      const { run, err, urls } = cli(store);
+      await expect(run('df', 'import', 'a', csv, opt, value)).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+      expect(err()).toContain(opt);
+      expect(urls).toEqual([]);
+    }
+    expect(store.size).toBe(0);
+    const { run } = cli(store);
+    expect(await run('df', 'import', 'a', csv, '--sample', 'all')).toMatch(/imported 1 rows/);
+  });
+
+  it('reports SoR fields beyond the last column in the import summary', async () => {
+    const sor = join(dir, 'wide.sor');
+    const lines = Array.from({ length: 501 }, (_, i) => `<${i}>`);
+    lines.push('<1> <2> <3>');
+    await writeFile(sor, lines.join('\n') + '\n');
+    const { run } = cli(new MemoryStore());
+    expect(await run('df', 'import', 'w', sor)).toMatch(/imported 502 rows.*0 misfit fields stored as null, 2 fields beyond the last column ignored/);
+  });
+
+  it('fails cleanly when the export file cannot be created', { timeout: 10_000 }, async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'f', DataFrame.fromColumns({ a: [1, 2] }));
+    // Chunks that arrive over a network come after the file's open has failed.
+    const slow = Object.assign(Object.create(store) as MemoryStore, {
+      get: async (key: string | Uint8Array) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return store.get(key);
+      },
+    });
+    const { run } = cli(slow);
+    await expect(run('df', 'export', 'f', '--format', 'csv', '--out', join(dir, 'no-such-dir', 'f.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('leaves an existing output file as it was when an export fails midway', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'f', DataFrame.fromColumns({ a: Float64Array.from({ length: 50 }, (_, i) => i) }), { chunkRows: 10 });
+    let chunkReads = 0;
+    const failing = Object.assign(Object.create(store) as MemoryStore, {
+      get: async (key: string | Uint8Array) => {
+        const k = typeof key === 'string' ? key : Buffer.from(key).toString('latin1');
+        if (k.startsWith('df/c/') && ++chunkReads > 2) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'injected: node down');
+        return store.get(key);
+      },
+    });
+    const sub = await mkdtemp(join(dir, 'out-'));
+    const target = join(sub, 'f.csv');
+    await writeFile(target, 'old contents\n');
+    const { run } = cli(failing);
+    await expect(run('df', 'export', 'f', '--format', 'csv', '--out', target)).rejects.toThrow(/injected/);
+    expect(chunkReads).toBeGreaterThan(2);
+    expect(await readFile(target, 'utf8')).toBe('old contents\n');
+    expect(await readdir(sub)).toEqual(['f.csv']);
+    // And a successful export replaces it.
+    await cli(store).run('df', 'export', 'f', '--format', 'csv', '--out', target, '--limit', '2');
+    expect(await readFile(target, 'utf8')).toBe('a\n0\n1\n');
+    expect(await readdir(sub)).toEqual(['f.csv']);
   });
 });
 

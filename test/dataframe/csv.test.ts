@@ -193,6 +193,26 @@ describe('export', () => {
     expect(JSON.parse(empty.text)).toEqual([]);
   });
 
+  it('fails with the output\'s error, neither crashing the process nor waiting forever', { timeout: 10_000 }, async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'e', DataFrame.fromColumns({ x: Float64Array.from({ length: 100 }, (_, i) => i) }), { chunkRows: 10 });
+    const lf = await DataFrame.get(store, 'e');
+    // Every write is taken without backpressure and fails a moment later, as a closed pipe or a full
+    // disk does: the 'error' arrives while the export is reading chunks, not waiting for 'drain'.
+    const broken = (): Writable =>
+      new Writable({
+        highWaterMark: 1 << 30,
+        write: (_c, _e, cb) => void setImmediate(() => cb(new Error('disk full'))),
+      });
+    await expect(exportCsv(lf, broken())).rejects.toThrow('disk full');
+    await expect(exportJson(lf, broken())).rejects.toThrow('disk full');
+    // An output someone else closes midway ends the export too.
+    const closing = new Collect();
+    const running = exportCsv(lf, closing);
+    closing.destroy();
+    await expect(running).rejects.toThrow(/closed/);
+  });
+
   it('respects backpressure of a slow output', async () => {
     const out = new PassThrough({ highWaterMark: 16 });
     const chunks: string[] = [];
