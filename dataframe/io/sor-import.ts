@@ -1,8 +1,9 @@
 // Import of eau2's schema-on-read (SoR) files (docs/dataframe.md "SoR files"): one row per line,
 // fields written <value>, spaces around delimiters ignored, strings bare or "double quoted", "<>" or a
-// missing trailing field is a null. The schema comes from the first 500 lines: the widest row gives the
-// column count; per column, any string makes it S, else any float D, else any sign or value above 1 I,
-// else B. As the format allows, a later field that does not fit its column becomes null (counted).
+// missing trailing field is a null; blank lines are skipped. The schema comes from the first 500 lines
+// (blank ones not counted): the widest row gives the column count; per column, any string makes it S,
+// else any float D, else any sign or value above 1 I, else B. As the format allows, a later field that
+// does not fit its column becomes null (counted).
 // `from`/`len` read a byte range, dropping the partial first and last lines, so files can be split.
 
 import { createReadStream } from 'node:fs';
@@ -92,7 +93,11 @@ function fieldKind(f: SorField): 'B' | 'I' | 'D' | 'S' {
   return 'S';
 }
 
-/** Column types by the SoR rules (and eau2's: an integer beyond int32 makes the column D). */
+/**
+ * Column types by the SoR rules, plus eau2's two for integers the format's C++ int could not hold: one
+ * beyond int32 makes the column D (float64 holds it exactly), one beyond +-2^53 makes it S (float64
+ * would change its digits), as in the CSV import.
+ */
 export function inferSorSchema(rows: readonly (readonly (SorField | null)[])[]): ColumnType[] {
   const width = rows.reduce((w, r) => Math.max(w, r.length), 0);
   return Array.from({ length: width }, (_, c) => {
@@ -109,7 +114,8 @@ export function inferSorSchema(rows: readonly (readonly (SorField | null)[])[]):
       else if (k === 'I') {
         i = true;
         const v = Number(f.text);
-        if (v < INT32_MIN || v > INT32_MAX) big = true;
+        if (!Number.isSafeInteger(v)) s = true;
+        else if (v < INT32_MIN || v > INT32_MAX) big = true;
       }
     }
     return s ? 'S' : d || big ? 'D' : i ? 'I' : 'B';
@@ -127,7 +133,11 @@ export function sorValue(t: ColumnType, f: SorField | null | undefined): Value |
     const v = Number(f.text);
     return v >= INT32_MIN && v <= INT32_MAX ? v : undefined;
   }
-  if (!INT_RE.test(f.text) && !FLOAT_RE.test(f.text)) return undefined;
+  if (INT_RE.test(f.text)) {
+    const v = Number(f.text);
+    return Number.isSafeInteger(v) ? v : undefined; // beyond 2^53 its digits would change: a misfit
+  }
+  if (!FLOAT_RE.test(f.text)) return undefined;
   const v = Number(f.text);
   return Number.isFinite(v) ? v : undefined;
 }
@@ -209,6 +219,9 @@ export async function importSor(store: KvStore, name: string, path: string, opts
   try {
     for await (const batch of src) {
       for (const line of batch) {
+        // A blank line is no row (as in the CSV import): a file's final empty line, or spacing
+        // between rows, must not add a row of nulls.
+        if (skipSpaces(line, 0) === line.length) continue;
         lineNo++;
         const fields = parseSorLine(line);
         if (writer) {

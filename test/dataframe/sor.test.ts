@@ -58,6 +58,9 @@ describe('schema inference', () => {
     expect(t('<"1">')).toBe('S');
     expect(t('<>', '<>')).toBe('B');
     expect(t('<3000000000>')).toBe('D'); // beyond int32: eau2 keeps the value exactly as a double
+    expect(t('<9007199254740991>', '<1>')).toBe('D'); // 2^53 - 1: still exact
+    expect(t('<12345678901234567890>', '<1>')).toBe('S'); // beyond 2^53 a double would change its digits
+    expect(t('<-9007199254740993>')).toBe('S');
   });
 });
 
@@ -126,6 +129,33 @@ describe('importSor', () => {
       start = end + 1;
     }
     expect(rowsOf(df)).toEqual(want);
+  });
+
+  it('never rounds an integer beyond 2^53: the column keeps its digits, a later one in a D column is a counted misfit', async () => {
+    const big = await imported('<12345678901234567890>\n<1>\n');
+    expect(big.df.schema).toBe('S');
+    expect(rowsOf(big.df)).toEqual([['12345678901234567890'], ['1']]);
+    const lines = Array.from({ length: 500 }, (_, i) => `<${3_000_000_000 + i}>`);
+    lines.push('<12345678901234567890>', '<7>');
+    const late = await imported(lines.join('\n'));
+    expect(late.df.schema).toBe('D');
+    expect(late.df.get('c0', 500)).toBeNull();
+    expect(late.df.get('c0', 501)).toBe(7);
+    expect(late.res.mismatched).toBe(1);
+  });
+
+  it('skips blank lines instead of adding rows of nulls', async () => {
+    const { df } = await imported('<1> <a>\n\n<2> <b>\n  \r\n<3> <c>\n\n');
+    expect(rowsOf(df)).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
+    // The format description's example as printed there, a blank line after each row: reading from
+    // byte 5 still gives 12 as the first value of column 1.
+    const spaced = await imported('<0> <23> <hi>\n\n<1> <12> <>\n\n<1> <1>\n', { from: 5, len: 100 });
+    expect(spaced.df.get('c1', 0)).toBe(12);
+    expect(spaced.df.nrows).toBe(2);
   });
 
   it('refuses a file with no fields', async () => {
