@@ -6,7 +6,7 @@
 
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { KvStore } from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import type { FrameMeta } from '../meta.js';
@@ -105,15 +105,30 @@ function invalid(msg: string, cause?: unknown): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, msg, { cause });
 }
 
-/** Unique, non-empty names from a header record ("" -> c3, a repeated "x" -> x_2). */
-function headerNames(rec: string[]): string[] {
-  const seen = new Set<string>();
+/**
+ * Unique, non-empty names from a header record ("" -> c3, a repeated "x" -> x_2). A made-up name is
+ * never one the header itself gives, so a column the file names keeps its name (`a,,c1` -> a, c1_2, c1).
+ */
+function headerNames(rec: readonly string[]): string[] {
+  const given = new Set(rec.filter((r) => r.trim() !== ''));
+  const used = new Set<string>();
+  const free = (n: string): boolean => !given.has(n) && !used.has(n);
   return rec.map((raw, i) => {
-    let n = raw.trim() === '' ? defaultColumnName(i) : raw;
-    for (let k = 2; seen.has(n); k++) n = `${raw}_${k}`;
-    seen.add(n);
+    const empty = raw.trim() === '';
+    let n = raw;
+    if (empty || used.has(raw)) {
+      const base = empty ? defaultColumnName(i) : raw;
+      n = empty ? base : `${base}_2`;
+      for (let k = empty ? 2 : 3; !free(n); k++) n = `${base}_${k}`;
+    }
+    used.add(n);
     return n;
   });
+}
+
+/** Errors of the input itself (bad quoting, a record of the wrong length) are INVALID; others pass. */
+function parseFailure(e: unknown): unknown {
+  return e instanceof CsvError ? invalid(`cannot parse CSV: ${e.message}`, e) : e;
 }
 
 function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: number): Field[] {
@@ -142,14 +157,18 @@ export async function importCsv(store: KvStore, name: string, src: TextSource, o
     // Pass 1: every record votes on the types.
     let names: string[] | undefined;
     const guesses: TypeGuess[] = [];
-    for await (const batch of recordBatches(openSource(src), delimiter)) {
-      for (const { record } of batch) {
-        if (header && names === undefined) {
-          names = headerNames(record);
-          continue;
+    try {
+      for await (const batch of recordBatches(openSource(src), delimiter)) {
+        for (const { record } of batch) {
+          if (header && names === undefined) {
+            names = headerNames(record);
+            continue;
+          }
+          for (let i = 0; i < record.length; i++) (guesses[i] ??= new TypeGuess()).add(record[i]!);
         }
-        for (let i = 0; i < record.length; i++) (guesses[i] ??= new TypeGuess()).add(record[i]!);
       }
+    } catch (e) {
+      throw parseFailure(e);
     }
     const width = names?.length ?? guesses.length;
     fields = Array.from({ length: width }, (_, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: guesses[i]?.type ?? 'S' }));
@@ -227,8 +246,7 @@ export async function importCsv(store: KvStore, name: string, src: TextSource, o
   } catch (e) {
     input.destroy();
     await writer?.abort();
-    if (e instanceof Eau2Error || e instanceof TypeError) throw e;
-    throw invalid(`cannot parse CSV: ${(e as Error).message}`, e);
+    throw parseFailure(e);
   }
   progress();
   const meta = await writer.close();

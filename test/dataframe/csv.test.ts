@@ -130,6 +130,40 @@ describe('importCsv', () => {
     await expect(importCsv(new MemoryStore(), 'r', p)).rejects.toMatchObject({ code: 'INVALID' });
   });
 
+  it('refuses a CSV that cannot be parsed with INVALID when every row is sampled too, publishing nothing', async () => {
+    const store = new MemoryStore();
+    for (const [n, text] of [
+      ['ragged-all.csv', 'a,b\n1,2\n3\n'],
+      ['quote-all.csv', 'a,b\n1,"open\n'],
+    ] as const) {
+      const p = await file(n, text);
+      const err = await importCsv(store, 'x', p, { sampleRows: 'all' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'INVALID' });
+      expect(String(err)).toMatch(/cannot parse CSV/);
+    }
+    expect(store.size).toBe(0);
+  });
+
+  it('reports a file it cannot read as what it is, not as a CSV it cannot parse', async () => {
+    const err = await importCsv(new MemoryStore(), 'x', join(dir, 'no-such.csv')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ENOENT' });
+    expect(String(err)).not.toMatch(/cannot parse CSV/);
+  });
+
+  it('names unnamed header columns without renaming a column the header names', async () => {
+    const p = await file('names.csv', 'a,,c1,a,a_2,\n1,2,3,4,5,6\n');
+    const store = new MemoryStore();
+    await importCsv(store, 'n', p);
+    const df = await load(store, 'n');
+    // Column 1 has no name (c1 is taken by column 2), column 3 repeats "a" (a_2 is taken by column 4).
+    expect(df.columnNames).toEqual(['a', 'c1_2', 'c1', 'a_3', 'a_2', 'c5']);
+    expect(df.get('c1', 0)).toBe(3);
+    expect(df.get('a_2', 0)).toBe(5);
+    // So a schema naming the header's columns fits.
+    await importCsv(store, 'n2', p, { schema: 'a:I,c1_2:I,c1:S,a_3:I,a_2:D,c5:I' });
+    expect((await load(store, 'n2')).get('c1', 0)).toBe('3');
+  });
+
   it('reads from a stream, without a header, and reports progress', async () => {
     const store = new MemoryStore();
     const seen: number[] = [];
