@@ -76,7 +76,11 @@ export class DataFrame {
     if (!fs) throw new TypeError('concat needs at least one frame or the fields');
     const bs = fs.map((f) => new ColumnBuilder(f.type, frames.reduce((n, d) => n + d.nrows, 0), f.name));
     for (const d of frames) {
-      if (schemaString(d.fields) !== schemaString(fs)) throw new TypeError('concat: frames have different schemas');
+      // Names count as much as types: stacking a frame's column b under another's a would mislabel it.
+      if (d.fields.length !== fs.length || d.fields.some((f, i) => f.name !== fs[i]!.name || f.type !== fs[i]!.type)) {
+        const show = (x: readonly Field[]): string => x.map((f) => `${f.name}:${f.type}`).join(',');
+        throw new TypeError(`concat: frames have different schemas (${show(d.fields)} vs ${show(fs)})`);
+      }
       d.columns.forEach((c, i) => bs[i]!.appendColumn(c));
     }
     return DataFrame.fromFields(fs, bs.map((b) => b.finish()));

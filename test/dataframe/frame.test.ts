@@ -123,3 +123,25 @@ describe('parseSchema', () => {
     expect(() => parseSchema('a:I,a:D')).toThrow(/duplicate column name/);
   });
 });
+
+describe('DataFrame.concat', () => {
+  it('stacks frames of one schema', () => {
+    const a = DataFrame.fromColumns({ x: new Int32Array([1, 2]), s: ['a', null] });
+    const b = DataFrame.fromColumns({ x: new Int32Array([3]), s: ['c'] });
+    const both = DataFrame.concat([a, b]);
+    expect(both.columnNames).toEqual(['x', 's']);
+    expect([...both.rows()]).toEqual([
+      [1, 'a'],
+      [2, null],
+      [3, 'c'],
+    ]);
+  });
+
+  it('refuses frames whose columns have other names, even with the same types', () => {
+    const a = DataFrame.fromColumns({ price: [1.5], qty: [2] });
+    const b = DataFrame.fromColumns({ qty: [3], price: [4.5] });
+    expect(() => DataFrame.concat([a, b])).toThrow(/different schemas \(qty:D,price:D vs price:D,qty:D\)/);
+    expect(() => DataFrame.concat([a], [{ name: 'p', type: 'D' }, { name: 'qty', type: 'D' }])).toThrow(TypeError);
+    expect(() => DataFrame.concat([a, DataFrame.fromColumns({ price: ['x'], qty: [1] })])).toThrow(/different schemas/);
+  });
+});
