@@ -141,7 +141,8 @@ export async function exportJson(f: Exportable, out: Writable, opts: ExportOptio
     for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
       const parts: string[] = [];
       for (const row of c.rows()) {
-        const obj: Record<string, Value> = {};
+        // No prototype: a column named "__proto__" must be a property, not vanish into the prototype.
+        const obj = Object.create(null) as Record<string, Value>;
         for (let i = 0; i < names.length; i++) obj[names[i]!] = jsonValue(row[i]!);
         parts.push((nd ? '' : rows + parts.length === 0 ? '\n' : ',\n') + JSON.stringify(obj) + (nd ? '\n' : ''));
       }

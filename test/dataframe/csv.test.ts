@@ -247,6 +247,15 @@ describe('export', () => {
     await expect(running).rejects.toThrow(/closed/);
   });
 
+  it('writes every column to JSON, whatever its name', async () => {
+    const p = await file('proto.csv', '__proto__,constructor,toString\n1,x,true\n');
+    const store = new MemoryStore();
+    await importCsv(store, 'p', p);
+    const out = new Collect();
+    await exportJson(await DataFrame.get(store, 'p'), out, { ndjson: true });
+    expect(out.text).toBe('{"__proto__":1,"constructor":"x","toString":true}\n');
+  });
+
   it('respects backpressure of a slow output', async () => {
     const out = new PassThrough({ highWaterMark: 16 });
     const chunks: string[] = [];
