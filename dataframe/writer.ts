@@ -98,7 +98,7 @@ export class DataFrameWriter {
   append(row: readonly Value[] | Readonly<Record<string, Value>>): void | Promise<void> {
     this.checkOpen();
     const fs = this.fields;
-    const vals: readonly Value[] = Array.isArray(row) ? row : fs.map((f) => (row as Record<string, Value>)[f.name] ?? null);
+    const vals: readonly Value[] = Array.isArray(row) ? row : this.objectRow(row as Readonly<Record<string, Value>>);
     if (vals.length !== fs.length) throw new TypeError(`row has ${vals.length} values, the frame has ${fs.length} columns`);
     // Check every value before pushing any, so a bad row leaves the builders aligned.
     for (let c = 0; c < fs.length; c++) {
@@ -111,9 +111,34 @@ export class DataFrameWriter {
     if (this.builders[0]!.length >= this.chunkRows) return this.flush();
   }
 
+  /**
+   * A row given by column name: a missing column is null; a name the frame does not have is a
+   * TypeError (a misspelt column would otherwise lose its value without a word).
+   */
+  private objectRow(row: Readonly<Record<string, Value>>): Value[] {
+    const fs = this.fields;
+    let known = 0;
+    const vals = fs.map((f) => {
+      if (!Object.hasOwn(row, f.name)) return null;
+      known++;
+      return row[f.name] ?? null;
+    });
+    if (Object.keys(row).length !== known) this.refuseUnknown(Object.keys(row), 'row');
+    return vals;
+  }
+
+  private refuseUnknown(names: readonly string[], what: string): void {
+    const unknown = names.find((n) => !this.fields.some((f) => f.name === n));
+    if (unknown !== undefined) {
+      throw new TypeError(`${what} has a column ${JSON.stringify(unknown)} the frame does not have (columns: ${this.fields.map((f) => f.name).join(', ')})`);
+    }
+  }
+
   /** Appends equal-length columns covering every field (by name); full chunks are written without copying. */
   async appendColumns(batch: ColumnsLike | Readonly<Record<string, ColumnInput>>): Promise<void> {
     this.checkOpen();
+    const frameLike = 'columnNames' in batch && typeof (batch as ColumnsLike).column === 'function';
+    this.refuseUnknown(frameLike ? (batch as ColumnsLike).columnNames : Object.keys(batch), 'column batch');
     const get = (n: string): ColumnInput | undefined =>
       'columnNames' in batch && typeof (batch as ColumnsLike).column === 'function'
         ? (batch as ColumnsLike).columnNames.includes(n)

@@ -109,6 +109,22 @@ describe('publishing', () => {
     const m = await w.close();
     expect(m.nrows).toBe(1);
   });
+
+  it('takes rows by column name, a missing column as null, and refuses a name the frame does not have', async () => {
+    const store = new MemoryStore();
+    const w = await DataFrame.writer(store, 'f', 'ts:D,user:S,constructor:S');
+    await w.append({ ts: 1, user: 'ann', constructor: 'x' });
+    await w.append({ ts: 2 }); // user and constructor missing: nulls, never an inherited property
+    expect(() => w.append({ ts: 3, usr: 'bob' })).toThrow(/column "usr" the frame does not have/);
+    expect(() => w.append({ ts: 3, user: 'bob', constructor: null, extra: 1 })).toThrow(/column "extra"/);
+    await expect(w.appendColumns({ ts: [4], user: ['c'], constructor: ['y'], bogus: [1] })).rejects.toThrow(/column "bogus"/);
+    const m = await w.close();
+    expect(m.nrows).toBe(2);
+    expect((await (await DataFrame.get(store, 'f')).load()).toObjects()).toEqual([
+      { ts: 1, user: 'ann', constructor: 'x' },
+      { ts: 2, user: null, constructor: null },
+    ]);
+  });
 });
 
 describe('DataFrame.writer', () => {
