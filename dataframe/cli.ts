@@ -86,7 +86,10 @@ async function exportToFile(path: string, run: (dest: Writable) => Promise<unkno
   const dest = createWriteStream(tmp, { flags: 'wx' });
   dest.on('error', () => undefined); // reported by once(), run() or finished() below, never as an unhandled event
   try {
-    await once(dest, 'open'); // a bad path fails here, before any chunk is read
+    // A bad path fails here, before any chunk is read, with the path the user gave.
+    await once(dest, 'open').catch((e: NodeJS.ErrnoException) => {
+      throw Object.assign(new Error(`cannot write ${path}: ${e.message.replace(`, open '${tmp}'`, '')}`, { cause: e }), { code: e.code });
+    });
     await run(dest);
     dest.end();
     await finished(dest);

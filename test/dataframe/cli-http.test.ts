@@ -149,7 +149,10 @@ describe('eau2 df commands', () => {
       },
     });
     const { run } = cli(slow);
-    await expect(run('df', 'export', 'f', '--format', 'csv', '--out', join(dir, 'no-such-dir', 'f.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const target = join(dir, 'no-such-dir', 'f.csv');
+    const err = await run('df', 'export', 'f', '--format', 'csv', '--out', target).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ENOENT' });
+    expect((err as Error).message).toBe(`cannot write ${target}: ENOENT: no such file or directory`);
   });
 
   it('leaves an existing output file as it was when an export fails midway', async () => {
