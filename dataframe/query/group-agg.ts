@@ -8,6 +8,7 @@ import { bitGet, type Column } from '../column.js';
 import type { Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import type { Acc } from './partial.js';
+import { groupKeyText } from './group-key.js';
 import type { AggSpec } from './plan.js';
 
 export class GroupAggregator {
@@ -121,7 +122,7 @@ export class GroupAggregator {
     for (let j = 0; j < m; j++) {
       const r = sel ? sel[j]! : j;
       const key = kc.map((c) => c.get(r));
-      const text = JSON.stringify(key);
+      const text = groupKeyText(key);
       let g = ids.get(text);
       if (g === undefined) ids.set(text, (g = this.newGroup(key)));
       gid[j] = g;
@@ -178,7 +179,8 @@ export class GroupAggregator {
           if (nulls && bitGet(nulls, r)) continue;
           const v: Value = isB ? vals[r] === 1 : vals[r]!;
           const cur = ext[gid[j]!]!;
-          if (cur === null || (min ? v < cur : v > cur)) ext[gid[j]!] = v;
+          // NaN ranks above every number (group-key.ts), so the result does not depend on row order.
+          if (cur === null || (min ? v < cur || (cur !== cur && v === v) : v > cur || (v !== v && cur === cur))) ext[gid[j]!] = v;
         }
       }
     }

@@ -9,8 +9,11 @@ import { ColumnBuilder } from '../column-builder.js';
 import { isPlainObject } from '../envelope.js';
 import { DataFrame } from '../dataframe.js';
 import type { Value } from '../schema.js';
+import { compareKeys, groupKeyText, valueBefore } from './group-key.js';
 import { initAcc, type Acc, type PartialResult } from './partial.js';
 import type { AggFn, CheckedPlan } from './plan.js';
+
+export { compareKeys } from './group-key.js';
 
 function protocol(msg: string): Eau2Error {
   return new Eau2Error(ErrorCode.PROTOCOL, `bad partial query result: ${msg}`);
@@ -42,7 +45,8 @@ function combine(fn: AggFn, a: Acc, b: Acc): Acc {
   }
   if (a === null) return b;
   if (b === null) return a;
-  return (fn === 'min' ? b < a : b > a) ? b : a;
+  const [x, y] = [a as Value, b as Value];
+  return (fn === 'min' ? valueBefore(y, x) : valueBefore(x, y)) ? b : a;
 }
 
 function checkAcc(fn: AggFn, a: unknown): Acc {
@@ -63,19 +67,6 @@ function finish(fn: AggFn, a: Acc): Value {
     return n === 0 ? null : fn === 'sum' ? s : s / n;
   }
   return a as Value;
-}
-
-/** Orders group keys: nulls first, then by value, column by column. */
-export function compareKeys(a: readonly Value[], b: readonly Value[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y) continue;
-    if (x === null) return -1;
-    if (y === null) return 1;
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-  return 0;
 }
 
 function shape(raw: unknown): PartialResult {
@@ -125,7 +116,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
         throw protocol('bad group');
       }
       const accs = g[1].map((a, k) => checkAcc(aggs[k]!.fn, a));
-      const key = JSON.stringify(g[0]);
+      const key = groupKeyText(g[0] as Value[]);
       const cur = merged.get(key);
       if (cur) cur[1] = cur[1].map((a, k) => combine(aggs[k]!.fn, a, accs[k]!));
       else merged.set(key, [g[0], accs]);

@@ -293,3 +293,52 @@ describe('aggregates when nulls appear only in later chunks', () => {
     }
   });
 });
+
+describe('doubles that are not finite', () => {
+  it('keep NaN, Infinity, -Infinity and null apart as group keys, on one node and merged over chunks', async () => {
+    const df = DataFrame.fromColumns({
+      k: { type: 'D', values: [NaN, 2, null, Infinity, -Infinity, NaN, null, 2] },
+      t: ['a', 'a', 'a', 'a', 'a', 'b', 'a', 'a'],
+    });
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'n', df, { chunkRows: 3 });
+    const lf = await DataFrame.get(store, 'n');
+    for (const src of [df, lf]) {
+      expect(rowsOf(await src.groupBy('k').agg({ '*': 'count' }))).toEqual([
+        [null, 2],
+        [-Infinity, 1],
+        [2, 2],
+        [Infinity, 1],
+        [NaN, 2],
+      ]);
+      expect(rowsOf(await src.groupBy('k', 't').agg({ '*': 'count' }))).toEqual([
+        [null, 'a', 2],
+        [-Infinity, 'a', 1],
+        [2, 'a', 2],
+        [Infinity, 'a', 1],
+        [NaN, 'a', 1],
+        [NaN, 'b', 1],
+      ]);
+    }
+  });
+
+  it('rank NaN above every number in min and max, whatever order the rows come in', async () => {
+    const store = new MemoryStore();
+    for (const vals of [
+      [NaN, 1, 2],
+      [1, NaN, 2],
+      [1, 2, NaN],
+      [NaN, NaN, 3],
+    ]) {
+      const df = DataFrame.fromColumns({ x: Float64Array.from(vals), g: ['a', 'a', 'a'] });
+      await DataFrame.put(store, 'm', df, { chunkRows: 1 }); // one chunk per row: the client merges
+      const lf = await DataFrame.get(store, 'm');
+      const lowest = Math.min(...vals.filter((v) => !Number.isNaN(v)));
+      for (const src of [df, lf]) {
+        expect(await src.min('x')).toBe(lowest);
+        expect(await src.max('x')).toBeNaN();
+        expect(rowsOf(await src.groupBy('g').agg({ x: ['min', 'max'] }))).toEqual([['a', lowest, NaN]]);
+      }
+    }
+  });
+});
