@@ -52,27 +52,40 @@ async function withStore<T>(open: OpenStore, url: string | undefined, f: (s: KvS
 function progressBar(totalBytes: number): { update(p: ImportProgress): void; stop(): void } {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
   const mb = (b: number): string => (b / 1e6).toFixed(1);
-  const started = Date.now();
+  let started = Date.now();
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: '{bar} {percentage}% | {done}/{all} MB | {rows} rows | {rate} MB/s | ETA {eta_formatted}',
+      format: '{bar} {percentage}% | {done}/{all} MB | {rows} | {rate} MB/s | ETA {eta_formatted}',
       hideCursor: true,
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(totalBytes, 0, { done: '0.0', all: mb(totalBytes), rows: 0, rate: '0.0' });
   let last = 0;
+  let active = false;
+  let sampling = false;
   return {
     update(p) {
       const now = Date.now();
+      if (!active || sampling !== (p.sampling === true)) {
+        // --sample all reads the file twice: one bar for the type pass, then one for the load.
+        if (active) bar.stop();
+        active = true;
+        sampling = p.sampling === true;
+        started = now;
+        last = 0;
+        bar.start(totalBytes, 0, { done: '0.0', all: mb(totalBytes), rows: sampling ? 'inferring types (pass 1 of 2)' : '0 rows', rate: '0.0' });
+      }
       if (now - last < 100 && p.bytes < totalBytes) return; // redraw at most 10 times a second
       last = now;
       const rate = p.bytes / 1e6 / Math.max(0.001, (now - started) / 1000);
-      bar.update(Math.min(p.bytes, totalBytes), { done: mb(p.bytes), rows: p.rows, rate: rate.toFixed(1) });
+      const rows = sampling ? 'inferring types (pass 1 of 2)' : `${p.rows} rows`;
+      bar.update(Math.min(p.bytes, totalBytes), { done: mb(p.bytes), rows, rate: rate.toFixed(1) });
     },
-    stop: () => bar.stop(),
+    stop: () => {
+      if (active) bar.stop();
+    },
   };
 }
 

@@ -19,6 +19,11 @@ export interface ImportProgress {
   bytes: number;
   /** Rows appended so far. */
   rows: number;
+  /**
+   * True during the first of the two passes that `sampleRows: 'all'` makes (types are being inferred,
+   * nothing is stored yet); `bytes` then counts that pass and starts again from 0 for the second.
+   */
+  sampling?: boolean;
 }
 
 export interface ImportResult {
@@ -157,8 +162,13 @@ export async function importCsv(store: KvStore, name: string, src: TextSource, o
     // Pass 1: every record votes on the types.
     let names: string[] | undefined;
     const guesses: TypeGuess[] = [];
+    let sampled = 0;
+    const sampling = openSource(src, (n) => {
+      sampled += n;
+      opts.onProgress?.({ bytes: sampled, rows: 0, sampling: true });
+    });
     try {
-      for await (const batch of recordBatches(openSource(src), delimiter)) {
+      for await (const batch of recordBatches(sampling, delimiter)) {
         for (const { record } of batch) {
           if (header && names === undefined) {
             names = headerNames(record);

@@ -182,6 +182,21 @@ describe('importCsv', () => {
     ]);
   });
 
+  it('reports progress through both passes when every row is sampled', async () => {
+    const text = 'n\n' + Array.from({ length: 2000 }, (_, i) => String(i)).join('\n') + '\n';
+    const p = await file('twice.csv', text);
+    const seen: { bytes: number; rows: number; sampling: boolean }[] = [];
+    await importCsv(new MemoryStore(), 'twice', p, { sampleRows: 'all', onProgress: (q) => seen.push({ ...q, sampling: q.sampling === true }) });
+    const size = Buffer.byteLength(text);
+    const firstLoad = seen.findIndex((q) => !q.sampling);
+    // First the type pass (nothing stored yet), through the whole file; then the load, from 0 again.
+    expect(firstLoad).toBeGreaterThan(0);
+    expect(seen.slice(0, firstLoad).every((q) => q.rows === 0)).toBe(true);
+    expect(seen[firstLoad - 1]!.bytes).toBe(size);
+    expect(seen.slice(firstLoad).every((q) => !q.sampling)).toBe(true);
+    expect(seen.at(-1)).toEqual({ bytes: size, rows: 2000, sampling: false });
+  });
+
   it('streams a large file through small chunks with bounded buffering', async () => {
     const lines = ['k,v'];
     for (let i = 0; i < 20000; i++) lines.push(`${i % 7},${i * 0.25}`);
