@@ -131,8 +131,12 @@ interface ImportOpts {
   len?: number;
 }
 
+function formatOf(file: string, o: ImportOpts): string {
+  return o.format ?? (file.toLowerCase().endsWith('.sor') ? 'sor' : 'csv');
+}
+
 async function runImport(open: OpenStore, name: string, file: string, o: ImportOpts, out: Writable): Promise<ImportResult> {
-  const format = o.format ?? (file.toLowerCase().endsWith('.sor') ? 'sor' : 'csv');
+  const format = formatOf(file, o);
   const size = (await stat(file)).size;
   const total = format === 'sor' && (o.from !== undefined || o.len !== undefined) ? Math.min(size - (o.from ?? 0), o.len ?? size) : size;
   const bar = progressBar(Math.max(0, total));
@@ -182,7 +186,15 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .option('--no-header', 'CSV: the first record is data; columns are named c0, c1, ...')
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
     .option('--len <bytes>', 'SoR: read this many bytes (a partial last line is dropped)', int('--len'))
-    .action(async (name: string, file: string, o: ImportOpts) => {
+    .action(async (name: string, file: string, o: ImportOpts, cmd: Command) => {
+      // An option the format ignores would change nothing without a word (--from on a CSV still
+      // imports the whole file): a usage error instead, printed by commander.
+      const format = formatOf(file, o);
+      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header'] : ['from', 'len']).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      if (wrong.length > 0) {
+        const flags = wrong.map((k) => (k === 'header' ? '--no-header' : `--${k}`)).join(', ');
+        cmd.error(`error: ${flags} ${wrong.length > 1 ? 'do' : 'does'} not apply to ${format.toUpperCase()} files`, { code: 'commander.invalidArgument', exitCode: 2 });
+      }
       await runImport(openStore, name, file, o, out);
     });
 

@@ -129,6 +129,30 @@ describe('eau2 df commands', () => {
     expect(await run('df', 'import', 'a', csv, '--sample', 'all')).toMatch(/imported 1 rows/);
   });
 
+  it('refuses import options the file format ignores, importing nothing', async () => {
+    const store = new MemoryStore();
+    const csv = join(dir, 'part.csv');
+    const sor = join(dir, 'part.sor');
+    await writeFile(csv, 'a\n1\n2\n');
+    await writeFile(sor, '<1>\n<2>\n');
+    for (const [args, flags] of [
+      [[csv, '--from', '2'], '--from does not apply to CSV'],
+      [[csv, '--len', '3', '--from', '1'], '--from, --len do not apply to CSV'],
+      [[sor, '--sample', 'all'], '--sample does not apply to SOR'],
+      [[sor, '--no-header'], '--no-header does not apply to SOR'],
+      [[csv, '--format', 'sor', '--delimiter', ';'], '--delimiter does not apply to SOR'],
+    ] as const) {
+      const { run, err, urls } = cli(store);
+      await expect(run('df', 'import', 'p', ...args)).rejects.toMatchObject({ code: 'commander.invalidArgument', exitCode: 2 });
+      expect(err()).toContain(flags);
+      expect(urls).toEqual([]);
+    }
+    expect(store.size).toBe(0);
+    const { run } = cli(store);
+    expect(await run('df', 'import', 'p', sor, '--from', '0', '--len', '100')).toMatch(/imported 2 rows/);
+    expect(await run('df', 'import', 'p', csv, '--no-header', '--sample', '5')).toMatch(/imported 3 rows/);
+  });
+
   it('reports SoR fields beyond the last column in the import summary', async () => {
     const sor = join(dir, 'wide.sor');
     const lines = Array.from({ length: 501 }, (_, i) => `<${i}>`);
