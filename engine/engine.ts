@@ -138,6 +138,20 @@ export class Engine implements KvStore {
     return v;
   }
 
+  /**
+   * Calls `use` with the value of `key` as a view lent for that synchronous call only (a cached
+   * block or the memtable's memory, not copied), and resolves with what it returns; undefined,
+   * without calling `use`, if the key is missing. `use` must copy what it keeps, must not modify
+   * the view and must not call the engine (KvStore.getWith).
+   */
+  async getWith<T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: GetOptions): Promise<T | undefined> {
+    const v = this.db.getView(toKey(key), this.snapshotSeq(opts?.snapshot));
+    const out = v === undefined ? undefined : use(v);
+    const y = this.db.maybeYield();
+    if (y) await y;
+    return out;
+  }
+
   getSync(key: KeyLike, opts?: GetOptions): Uint8Array | undefined {
     const k = toKey(key);
     return this.db.getSync(k, this.snapshotSeq(opts?.snapshot));

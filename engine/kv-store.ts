@@ -43,15 +43,31 @@ export interface KvIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
  * once the returned promise settles (it has copied them, or sent them); it keeps no reference to
  * them afterwards, so the caller may then reuse the buffer (the dataframe writer does). Until the
  * promise settles the caller must not modify them (ClusterClient sends large values uncopied).
- * Values returned by get/scan belong to the caller.
+ * Values returned by get/scan belong to the caller; a value handed to getWith's `use` is only lent.
  */
 export interface KvStore {
   /** The value, or undefined when the key is missing. */
   get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined>;
+  /**
+   * Optional (see {@link getWith}): reads `key` and calls `use` with its value, synchronously, as a
+   * view the store lends for the duration of that call only (it may be a cache block or a reply
+   * buffer the store reuses), and resolves with what `use` returns; resolves undefined without
+   * calling `use` when the key is missing. `use` must copy or decode what it keeps, must not modify
+   * the view, and must not call the store. If `use` throws, the promise rejects with that error.
+   * For readers of large values that decode them at once: no buffer per value is allocated.
+   */
+  getWith?<T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions): Promise<T | undefined>;
   put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void>;
   del(key: KeyLike, opts?: WriteOptions): Promise<void>;
   /** Atomic (per partition in a cluster). */
   batch(ops: BatchOp[], opts?: WriteOptions): Promise<void>;
   /** Sorted, bounded by `range`, closable. */
   scan(range?: Range, opts?: ReadOptions): KvIterator;
+}
+
+/** `store.getWith` when the store has it, else `use` applied to `store.get`'s value (which it owns). */
+export async function getWith<T>(store: KvStore, key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions): Promise<T | undefined> {
+  if (store.getWith) return store.getWith(key, use, opts);
+  const v = await store.get(key, opts);
+  return v === undefined ? undefined : use(v);
 }

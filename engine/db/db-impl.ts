@@ -510,13 +510,21 @@ export class DbImpl {
   }
 
   getSync(key: Uint8Array, snapshotSeq?: number): Uint8Array | undefined {
+    const v = this.getView(key, snapshotSeq);
+    // A copy, not a view: a table's value lives in memory the block cache recycles (slot-arena.ts),
+    // and a view of a memtable's arena would keep the whole arena alive.
+    return v === undefined ? undefined : copyBytes(v);
+  }
+
+  /**
+   * The value as a view of a cached block or a memtable's arena: valid only until the engine next
+   * runs (a later read may recycle the block), so callers use it at once (Engine.getWith).
+   */
+  getView(key: Uint8Array, snapshotSeq?: number): Uint8Array | undefined {
     if (this.closed) throw notOpen();
     const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence);
     this.counters.gets++;
-    if (r === undefined || r.kind !== Kind.VALUE) return undefined;
-    // A copy, not a view: a table's value lives in memory the block cache recycles (slot-arena.ts),
-    // and a view of a memtable's arena would keep the whole arena alive.
-    return copyBytes(r.value);
+    return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
   }
 
   // ---------------------------------------------------------------- snapshots and iterators

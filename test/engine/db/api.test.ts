@@ -232,6 +232,41 @@ describe('reads and iterators', () => {
     await db.close();
   });
 
+  test('getWith lends the value to its callback: from the memtable and from tables, at a snapshot, missing keys', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs(), memtableBytes: 4096 });
+    const value = (i: number, gen: string): string => `${gen}-${i}-`.padEnd(40 + (i % 50), 'x');
+    for (let i = 0; i < 300; i++) await db.put(`k${i}`, value(i, 'old'));
+    const snap = db.snapshot();
+    for (let i = 0; i < 300; i += 2) await db.put(`k${i}`, value(i, 'new'));
+    await db.compactRange(); // into tables; the snapshot keeps the old values there too
+    await db.put('k1', value(1, 'mem')); // the newest, still in the memtable
+    expect(db.stats().levels.some((l) => l.files > 0)).toBe(true);
+    for (let i = 0; i < 300; i++) {
+      const want = i === 1 ? value(1, 'mem') : value(i, i % 2 === 0 ? 'new' : 'old');
+      expect(await db.getWith(`k${i}`, (v) => str(v)), `k${i}`).toBe(want);
+      expect(await db.getWith(`k${i}`, (v) => str(v), { snapshot: snap }), `k${i} at the snapshot`).toBe(value(i, 'old'));
+    }
+    let called = 0;
+    expect(await db.getWith('missing', () => ++called)).toBeUndefined();
+    await db.del('k5');
+    expect(await db.getWith('k5', () => ++called)).toBeUndefined();
+    expect(called).toBe(0);
+    snap.release();
+    await db.close();
+  });
+
+  test('getWith rejects with what its callback throws, and after close with NOT_OPEN', async () => {
+    const db = await Engine.open('/db', { vfs: new MemVfs() });
+    await db.put('k', 'v');
+    const boom = new RangeError('cannot decode');
+    await expect(db.getWith('k', () => {
+      throw boom;
+    })).rejects.toBe(boom);
+    expect(await db.getWith('k', (v) => v.length)).toBe(1);
+    await db.close();
+    await expectCode(db.getWith('k', (v) => v.length), 'NOT_OPEN');
+  });
+
   test('binary keys sort by unsigned bytes', async () => {
     const db = await Engine.open('/db', { vfs: new MemVfs() });
     const keys = [Uint8Array.of(0xff), Uint8Array.of(0), Uint8Array.of(0x80, 1), Uint8Array.of(0x7f), new Uint8Array(0)];
