@@ -135,6 +135,37 @@ export class ClusterClient implements KvStore {
     return v === null || v === undefined ? undefined : valueOf(v as Uint8Array);
   }
 
+  /**
+   * KvStore.getWith: `use` gets the value as a view of the reply frame, called as the frame is
+   * decoded, and the frame's memory is reused for a later reply once `use` returns. A scan that
+   * decodes each value at once (a lent dataframe scan) then allocates no buffer per value read.
+   */
+  async getWith<T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions): Promise<T | undefined> {
+    const k = keyBytes(key);
+    const mode = this.mode(opts);
+    // What `use` threw is kept aside, so retry() cannot mistake it for a connection failure.
+    let failed: { error: unknown } | undefined;
+    const take = (body: unknown): T | undefined => {
+      if (body === null || body === undefined) return undefined;
+      try {
+        if (!(body instanceof Uint8Array)) throw new Eau2Error(ErrorCode.PROTOCOL, 'GET reply is not a binary value');
+        return use(valueOf(body));
+      } catch (e) {
+        failed = { error: e };
+        return undefined;
+      }
+    };
+    let attempt = 0;
+    const out = await this.retry(() => {
+      const p = this.partition(k);
+      const node = attempt++ === 0 ? this.target(p, mode) : this.topo.placement[p]!.leader;
+      const r = node === this.topo.placement[p]!.leader ? 'leader' : mode;
+      return this.pool.request(node, MsgType.GET, { k, r }, this.opts.timeoutMs ?? 10_000, take) as Promise<T | undefined>;
+    });
+    if (failed) throw failed.error;
+    return out;
+  }
+
   async put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
     const k = keyBytes(key);
     const v = storedValue(keyBytes(value));

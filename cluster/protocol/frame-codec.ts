@@ -30,6 +30,19 @@ function readU32(b: Uint8Array, off: number): number {
 /** What a frame body spanning chunks is first allocated for (it grows as its bytes arrive). */
 const INITIAL_BODY_BYTES = 1024 * 1024;
 
+/** Released bodies kept for reuse (`push`'s onFrame returning true): at most this many ... */
+const MAX_SPARES = 4;
+/** ... of at most this size each ... */
+const MAX_SPARE_BYTES = 16 * 1024 * 1024;
+/** ... and at least this (smaller bodies die young and cost little). */
+const MIN_SPARE_BYTES = 4096;
+
+/**
+ * Called with each whole frame body. Returning `true` releases the body: nothing kept a reference to
+ * it or to a view of it, so the decoder may write a later frame into the same memory.
+ */
+export type FrameHandler = (body: Uint8Array) => unknown;
+
 export class FrameDecoder {
   /** The first bytes of a length prefix that arrived split (fewer than 4). */
   private head = new Uint8Array(FRAME_HEADER_BYTES);
@@ -42,6 +55,14 @@ export class FrameDecoder {
    */
   private body: Uint8Array | undefined;
   private bodyLen = 0;
+  /**
+   * Buffers of released bodies that spanned chunks, reused for later ones: a client reading large
+   * values that it consumes at once (ClusterClient.getWith) then allocates nothing per value. Fresh
+   * buffers per large frame are garbage V8 frees only at its next full collection (external memory
+   * does not fill the young generation), so they pile up: +30-40 MiB RSS over a 10M-row dataframe
+   * scan (docs/dataframe.md, "Client memory").
+   */
+  private readonly spares: Uint8Array[] = [];
   /** The length the prefix announced. */
   private bodyWant = 0;
   private failed = false;
@@ -52,9 +73,11 @@ export class FrameDecoder {
    * Feeds bytes; calls onFrame for every complete body, in order. A body is a view of `chunk` when
    * the frame lies within it, else a buffer of its own; with `reused` (the caller will overwrite
    * `chunk`) every body is a buffer of its own. Throws Eau2Error(TOO_LARGE) when a length
-   * prefix exceeds the limit; the decoder then refuses all further input.
+   * prefix exceeds the limit; the decoder then refuses all further input. A body in a buffer of
+   * the decoder's own (it spanned chunks, or `reused` copied it) that onFrame releases (returns
+   * true for) is kept, and a later frame of about its size is written into it.
    */
-  push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void, reused = false): void {
+  push(chunk: Uint8Array, onFrame: FrameHandler, reused = false): void {
     if (this.failed) throw new Eau2Error(ErrorCode.PROTOCOL, 'frame decoder already failed');
     let off = 0;
     if (this.headLen > 0) {
@@ -71,10 +94,11 @@ export class FrameDecoder {
       this.appendBody(chunk.subarray(off, off + take));
       off += take;
       if (this.bodyLen < this.bodyWant) return;
-      const done = this.body;
+      const buf = this.body;
       this.body = undefined;
       this.bodyLen = 0;
-      onFrame(done);
+      const done = buf.length === this.bodyWant ? buf : buf.subarray(0, this.bodyWant);
+      if (onFrame(done) === true) this.keepSpare(buf);
     }
     while (chunk.length - off >= FRAME_HEADER_BYTES) {
       const len = this.checkLength(readU32(chunk, off));
@@ -86,8 +110,16 @@ export class FrameDecoder {
         return;
       }
       off = start + len;
-      // Uint8Array's slice copies; a Buffer's slice (chunk usually is one) would be a view.
-      onFrame(reused ? Uint8Array.prototype.slice.call(chunk, start, off) : chunk.subarray(start, off));
+      if (!reused) {
+        onFrame(chunk.subarray(start, off));
+        continue;
+      }
+      // The caller reuses `chunk`: a copy, into a spare when one fits (Uint8Array's slice copies; a
+      // Buffer's slice, which chunk usually is, would be a view).
+      const spare = len >= MIN_SPARE_BYTES ? this.takeSpare(len) : undefined;
+      if (spare) spare.set(chunk.subarray(start, off), 0);
+      const body = spare ?? Uint8Array.prototype.slice.call(chunk, start, off);
+      if (onFrame(spare && spare.length !== len ? spare.subarray(0, len) : body) === true && len >= MIN_SPARE_BYTES) this.keepSpare(body);
     }
     if (off < chunk.length) {
       this.head.set(chunk.subarray(off), 0);
@@ -96,9 +128,32 @@ export class FrameDecoder {
   }
 
   private startBody(len: number): void {
-    this.body = new Uint8Array(Math.min(len, INITIAL_BODY_BYTES));
+    this.body = this.takeSpare(len) ?? new Uint8Array(Math.min(len, INITIAL_BODY_BYTES));
     this.bodyLen = 0;
     this.bodyWant = len;
+  }
+
+  /** The smallest spare that holds `len` bytes without pinning more than about twice that. */
+  private takeSpare(len: number): Uint8Array | undefined {
+    let best = -1;
+    for (let i = 0; i < this.spares.length; i++) {
+      const n = this.spares[i]!.length;
+      if (n >= len && n <= 2 * len + 4096 && (best < 0 || n < this.spares[best]!.length)) best = i;
+    }
+    return best < 0 ? undefined : this.spares.splice(best, 1)[0];
+  }
+
+  private keepSpare(buf: Uint8Array): void {
+    if (buf.length > MAX_SPARE_BYTES || this.failed) return;
+    this.spares.push(buf);
+    if (this.spares.length > MAX_SPARES) this.spares.shift();
+  }
+
+  /** Bytes held in released bodies kept for reuse. */
+  get spareBytes(): number {
+    let n = 0;
+    for (const s of this.spares) n += s.length;
+    return n;
   }
 
   private appendBody(bytes: Uint8Array): void {
@@ -116,6 +171,7 @@ export class FrameDecoder {
   private checkLength(len: number): number {
     if (len > this.maxFrameBytes) {
       this.failed = true;
+      this.spares.length = 0;
       this.body = undefined;
       this.bodyLen = 0;
       this.headLen = 0;

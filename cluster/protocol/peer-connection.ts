@@ -36,6 +36,7 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout | undefined;
+  take: ((body: unknown) => unknown) | undefined;
 }
 
 export class PeerConnection {
@@ -118,8 +119,14 @@ export class PeerConnection {
    * parts destroys the connection, so none of them can still be waiting to be written once the
    * caller has its rejection. (Replies and pushes are copied when encoded, as their values may come
    * from the engine's buffers.)
+   *
+   * With `take`, the REPLY body is handed to it synchronously as the frame is decoded, and the
+   * request resolves with what it returns (rejects with what it throws). The body's binaries are
+   * views lent for that call only: the frame's memory is reused for a later frame once it returns,
+   * so `take` must copy or decode whatever it keeps. A reader of large values then allocates
+   * nothing per value (ClusterClient.getWith).
    */
-  request(type: number, body: unknown, timeoutMs = 10_000): Promise<unknown> {
+  request(type: number, body: unknown, timeoutMs = 10_000, take?: (body: unknown) => unknown): Promise<unknown> {
     if (this.closedErr) return Promise.reject(this.closedErr);
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
@@ -133,7 +140,7 @@ export class PeerConnection {
               reject(new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`));
             }, timeoutMs)
           : undefined;
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, take });
       this.write(frame);
     });
   }
@@ -215,25 +222,38 @@ export class PeerConnection {
     }
   }
 
-  private onFrame(body: Uint8Array): void {
+  /** Handles one frame body; true when nothing kept a view of it (the decoder may reuse its memory). */
+  private onFrame(body: Uint8Array): boolean {
     let msg: Message;
     try {
       msg = decodeMessage(body);
     } catch (e) {
       this.opts.onProtocolError?.(e as Eau2Error, this);
-      return;
+      return true;
     }
     if (msg.type === MsgType.REPLY || msg.type === MsgType.ERROR) {
       const p = this.pending.get(msg.id);
-      if (!p) return; // late reply to a request that timed out
+      if (!p) return true; // late reply to a request that timed out
       this.pending.delete(msg.id);
       if (p.timer) clearTimeout(p.timer);
-      if (msg.type === MsgType.REPLY) p.resolve(msg.body);
-      else {
+      if (msg.type === MsgType.ERROR) {
         const we = validateErrorSafe(msg.body);
         p.reject(remoteError(we.code, we.message));
+        return true;
       }
-      return;
+      if (!p.take) {
+        p.resolve(msg.body);
+        return false;
+      }
+      let out: unknown;
+      try {
+        out = p.take(msg.body);
+      } catch (e) {
+        p.reject(e as Error);
+        return true;
+      }
+      p.resolve(out);
+      return true;
     }
     try {
       this.opts.onMessage?.(msg, this);
@@ -241,6 +261,7 @@ export class PeerConnection {
       // A handler bug must not take the connection (or the process) down with it.
       this.replyError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
     }
+    return false;
   }
 
   private onClosed(): void {

@@ -36,10 +36,10 @@ export class PeerPool {
     return p;
   }
 
-  /** A request to `nodeId`; connection failures reject with UNAVAILABLE. */
-  async request(nodeId: string, type: number, body: unknown, timeoutMs?: number): Promise<unknown> {
+  /** A request to `nodeId` (PeerConnection.request); connection failures reject with UNAVAILABLE. */
+  async request(nodeId: string, type: number, body: unknown, timeoutMs?: number, take?: (body: unknown) => unknown): Promise<unknown> {
     const c = await this.get(nodeId);
-    return c.request(type, body, timeoutMs);
+    return c.request(type, body, timeoutMs, take);
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import { createLogger } from '../../cluster/log.js';
 import { openEngine } from '../../cluster/node/open-engine.js';
 import { isEau2Error } from '../../engine/util/errors.js';
 import { freePorts } from './support/cluster-harness.js';
+import { seededRng } from '../engine/vfs/seeded-random.js';
 
 const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString());
 
@@ -60,6 +61,35 @@ describe('ClusterClient', () => {
     expect(await client.get('missing')).toBeUndefined();
     await client.del('a');
     expect(await client.get('a')).toBeUndefined();
+  });
+
+  it('getWith lends each value to its callback, large ones from reused reply memory, without mixing them up', async () => {
+    const rng = seededRng();
+    const values = Array.from({ length: 60 }, (_, i) => rng.bytes(i % 3 === 0 ? rng.int(0, 500) : rng.int(40_000, 400_000)));
+    await Promise.all(values.map((v, i) => client.put(`lent:${i}`, v)));
+    // Values kept from get() (the caller's own) must survive the reply memory being reused.
+    const owned = await Promise.all(values.map((_, i) => client.get(`lent:${i}`)));
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.all(values.map((v, i) => client.getWith(`lent:${i}`, (lent) => Buffer.from(lent).equals(v))));
+      expect(got.every((ok) => ok === true), `round ${round}`).toBe(true);
+    }
+    owned.forEach((v, i) => expect(Buffer.from(v!).equals(values[i]!), `owned value ${i}`).toBe(true));
+    let calls = 0;
+    expect(await client.getWith('lent:missing', () => ++calls)).toBeUndefined();
+    expect(calls).toBe(0);
+  });
+
+  it('getWith rejects with what its callback throws, calling it once (no retry)', async () => {
+    await client.put('lent:boom', new Uint8Array(100_000));
+    const boom = new Error('cannot decode');
+    let calls = 0;
+    const err = await client.getWith('lent:boom', () => {
+      calls++;
+      throw boom;
+    }).catch((e: unknown) => e);
+    expect(err).toBe(boom);
+    expect(calls).toBe(1);
+    expect(await client.getWith('lent:boom', (v) => v.length)).toBe(100_000);
   });
 
   it('applies a batch spanning partitions and scans in order across them', async () => {
