@@ -2,7 +2,7 @@
 // side) and query tasks (node side). A missing chunk is never treated as empty: it is either a frame
 // replaced under a long-running reader (NOT_FOUND) or a damaged store (CORRUPTION).
 
-import type { KvStore } from '../engine/kv-store.js';
+import { getWith, type KvStore } from '../engine/kv-store.js';
 import { fromUtf8 } from '../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
 import { decodeChunk, type DecodeArena } from './chunk-codec.js';
@@ -25,16 +25,25 @@ export class ChunkReader {
     return chunkKey(this.meta.name, this.meta.version, slotOf(this.meta, chunk), col);
   }
 
-  /** Column `col` of row-chunk `chunk`; with an arena, its arrays are the arena's (chunk-codec.ts). */
+  /**
+   * Column `col` of row-chunk `chunk`. With an arena its arrays are the arena's (chunk-codec.ts) and
+   * never views of the stored value, so the value is only borrowed from the store (getWith): a store
+   * that lends it (the engine's cache block, the cluster client's reply buffer) allocates nothing
+   * for it. Without one, the column may be a view of the value, which the store then gives for good.
+   */
   async read(chunk: number, col: number, arena?: DecodeArena): Promise<Column> {
     const m = this.meta;
     if (!Number.isInteger(chunk) || chunk < 0 || chunk >= m.nchunks) {
       throw new RangeError(`chunk ${chunk} out of range (frame ${m.name} has ${m.nchunks})`);
     }
     const key = this.key(chunk, col);
-    const value = await this.store.get(key);
-    if (value === undefined) throw await this.missing(key);
-    return decodeChunk(value, key, m.fields[col]!.type, rowsInChunk(m, chunk), arena);
+    const type = m.fields[col]!.type;
+    const rows = rowsInChunk(m, chunk);
+    const column = arena
+      ? await getWith(this.store, key, (value) => decodeChunk(value, key, type, rows, arena))
+      : await this.store.get(key).then((value) => value && decodeChunk(value, key, type, rows));
+    if (column === undefined) throw await this.missing(key);
+    return column;
   }
 
   private async missing(key: string): Promise<Eau2Error> {

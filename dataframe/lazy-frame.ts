@@ -110,7 +110,9 @@ export class LazyFrame {
    * Every chunk in order, prefetching `concurrency` chunks ahead; memory stays bounded. With `lend`,
    * each chunk is lent: its arrays are reused for a later chunk as soon as the consumer asks for the
    * next one, so the caller must be done with it (or copy what it keeps) by then. A lent scan
-   * allocates arrays for about `concurrency + 1` chunks in all instead of one set per chunk.
+   * allocates arrays for about `concurrency + 1` chunks in all instead of one set per chunk, and
+   * only borrows the stored values it decodes (KvStore.getWith): a store that lends them from
+   * memory it reuses (Engine, ClusterClient) allocates nothing per value either.
    */
   chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean } = {}): AsyncGenerator<DataFrame> {
     const cols = this.colIndexes(opts.columns);

@@ -8,6 +8,7 @@ import { decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DataFrame, type DataFrame as Frame } from '../../dataframe/index.js';
 import { chunkKey } from '../../dataframe/layout.js';
+import type { KeyLike } from '../../engine/kv-store.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
@@ -75,6 +76,23 @@ describe('lent scans', () => {
     const perChunk = buffersOf((await lf.chunk(0, ['i', 'd', 'b', 'k']))).length;
     expect(distinct.size).toBeLessThanOrEqual(perChunk * (concurrency + 1));
     expect(distinct.size).toBeGreaterThanOrEqual(perChunk);
+  });
+
+  it('borrow each stored value through getWith, keeping nothing of it once decoded', async () => {
+    const rng = seededRng();
+    const df = randomFrame(rng, 900);
+    const store = new LendingStore();
+    await DataFrame.put(store, 'f', df, { chunkRows: 64 });
+    const lf = await DataFrame.get(store, 'f', { concurrency: 4 });
+    const got: unknown[][] = [];
+    for await (const c of lf.chunks({ lend: true })) got.push(...rowsOf(c));
+    expect(got).toEqual(rowsOf(df));
+    // Every chunk column was borrowed (and scribbled over once decoded), none taken for good.
+    expect(store.lent).toBe(lf.nchunks * lf.ncols);
+    // An ordinary scan may keep views of the values: it takes them for good (get), never borrows.
+    store.lent = 0;
+    expect(rowsOf(await lf.load())).toEqual(rowsOf(df));
+    expect(store.lent).toBe(0);
   });
 
   it('never recycle a column the cache holds', async () => {
@@ -152,3 +170,22 @@ describe('decoding into an arena', () => {
     }
   });
 });
+
+/**
+ * A store that lends values as a reusing store would: once `use` returns, the bytes it saw are
+ * overwritten, so anything that kept a view of them reads garbage (or fails its checksum).
+ */
+class LendingStore extends MemoryStore {
+  lent = 0;
+
+  async getWith<T>(key: KeyLike, use: (value: Uint8Array) => T): Promise<T | undefined> {
+    const v = await this.get(key);
+    if (v === undefined) return undefined;
+    this.lent++;
+    try {
+      return use(v);
+    } finally {
+      v.fill(0xa5);
+    }
+  }
+}
