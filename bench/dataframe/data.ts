@@ -1,6 +1,7 @@
 // The benchmark's frame: int32, float64, bool and string columns of a given length, generated from a
 // seed, plus the filter + group-by query it runs and a plain-loop answer to check results against.
 
+import type { KvStore } from '../../engine/kv-store.js';
 import { Rng } from '../../dataframe/apps/random.js';
 import { BoolColumn, DataFrame, DoubleColumn, IntColumn, StringColumn, and, col, eq, gt, type Query } from '../../dataframe/index.js';
 
@@ -93,4 +94,26 @@ export function checksumArrays(d: BenchData): Checksum {
 
 export function sameChecksum(a: Checksum, b: Checksum): boolean {
   return a.idSum === b.idSum && a.trues === b.trues && a.catChars === b.catChars && Math.abs(a.xSum - b.xSum) <= 1e-6 * Math.abs(a.xSum);
+}
+
+/** Reads every row of stored frame `name` through a lent scan and sums it like checksumArrays. */
+export async function scanChecksum(store: KvStore, name: string, concurrency: number): Promise<Checksum> {
+  const lf = await DataFrame.get(store, name, { concurrency });
+  const c: Checksum = { idSum: 0, xSum: 0, trues: 0, catChars: 0 };
+  // A lent scan: each chunk's arrays are refilled once the loop moves on (docs/dataframe.md "Lazy
+  // frames"). Strings are read one by one (cat.get), as the Arrow read does, rather than through
+  // `values`, which would build an array of 65,536 row pointers per dictionary chunk.
+  for await (const chunk of lf.chunks({ lend: true })) {
+    const id = chunk.column('id', 'I').values;
+    const x = chunk.column('x', 'D').values;
+    const flag = chunk.column('flag', 'B').values;
+    const cat = chunk.column('cat', 'S');
+    for (let i = 0; i < id.length; i++) {
+      c.idSum += id[i]!;
+      c.xSum += x[i]!;
+      c.trues += flag[i]!;
+      c.catChars += cat.get(i)!.length;
+    }
+  }
+  return c;
 }

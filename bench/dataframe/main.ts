@@ -24,7 +24,7 @@ import type { KvStore } from '../../engine/kv-store.js';
 import { DataFrame, HOLDINGS_TASK } from '../../dataframe/index.js';
 import { metaToPlain } from '../../dataframe/meta.js';
 import { readArrow, writeArrow } from './arrow.js';
-import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, toFrame, type BenchData, type Checksum } from './data.js';
+import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, scanChecksum, toFrame, type BenchData, type Checksum } from './data.js';
 import { LocalCluster, peakRssOf } from './local-cluster.js';
 
 // Phases compare memory against a baseline, so garbage from the previous phase must be collected first.
@@ -144,27 +144,6 @@ function note(n: string): void {
   phases[phases.length - 1]!.note = n;
 }
 
-async function scanChecksum(store: KvStore, name: string): Promise<Checksum> {
-  const lf = await DataFrame.get(store, name, { concurrency: CONCURRENCY });
-  const c: Checksum = { idSum: 0, xSum: 0, trues: 0, catChars: 0 };
-  // A lent scan: each chunk's arrays are refilled once the loop moves on (docs/dataframe.md "Lazy
-  // frames"). Strings are read one by one (cat.get), as the Arrow read does, rather than through
-  // `values`, which would build an array of 65,536 row pointers per dictionary chunk.
-  for await (const chunk of lf.chunks({ lend: true })) {
-    const id = chunk.column('id', 'I').values;
-    const x = chunk.column('x', 'D').values;
-    const flag = chunk.column('flag', 'B').values;
-    const cat = chunk.column('cat', 'S');
-    for (let i = 0; i < id.length; i++) {
-      c.idSum += id[i]!;
-      c.xSum += x[i]!;
-      c.trues += flag[i]!;
-      c.catChars += cat.get(i)!.length;
-    }
-  }
-  return c;
-}
-
 /** Waits until this process and the nodes use under 5% of a core for 0.5 s (at most 60 s). */
 async function settle(label: string): Promise<void> {
   const cpu = (): number => {
@@ -199,7 +178,7 @@ async function runOn(label: string, store: KvStore, frame: DataFrame, want: Chec
     // background work to finish, so reads measure reads; the wait is its own row in the table.
     await measure(label, 'settle (background compaction)', () => settle(label));
   }
-  const got = await measure(label, 'get (scan all)', () => scanChecksum(store, 'bench'), true);
+  const got = await measure(label, 'get (scan all)', () => scanChecksum(store, 'bench', CONCURRENCY), true);
   if (!sameChecksum(got, want)) throw new Error(`${label}: read-back checksum differs`);
   const lf = await DataFrame.get(store, 'bench');
   for (let r = 0; r < RUNS; r++) {

@@ -18,7 +18,7 @@ import { ClusterClient } from '../../cluster/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { formatBytes } from '../lib/format.js';
 import { writeArrow } from './arrow.js';
-import { checksumArrays, generate, sameChecksum, toFrame, type Checksum } from './data.js';
+import { checksumArrays, generate, sameChecksum, scanChecksum, toFrame, type Checksum } from './data.js';
 import { LocalCluster, peakRssOf } from './local-cluster.js';
 
 const { values: args } = parseArgs({
@@ -62,22 +62,9 @@ async function child(url: string, put: boolean): Promise<void> {
       await DataFrame.put(client, NAME, frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY });
       r = { ms: performance.now() - t0, base, peak: peakRssOf(process.pid) ?? 0 };
     } else {
-      const lf = await DataFrame.get(client, NAME, { concurrency: CONCURRENCY });
       const base = await startPhase();
       const t0 = performance.now();
-      const c: Checksum = { idSum: 0, xSum: 0, trues: 0, catChars: 0 };
-      for await (const chunk of lf.chunks({ lend: true })) {
-        const id = chunk.column('id', 'I').values;
-        const x = chunk.column('x', 'D').values;
-        const flag = chunk.column('flag', 'B').values;
-        const cat = chunk.column('cat', 'S');
-        for (let i = 0; i < id.length; i++) {
-          c.idSum += id[i]!;
-          c.xSum += x[i]!;
-          c.trues += flag[i]!;
-          c.catChars += cat.get(i)!.length;
-        }
-      }
+      const c = await scanChecksum(client, NAME, CONCURRENCY);
       r = { ms: performance.now() - t0, base, peak: peakRssOf(process.pid) ?? 0, checksum: c };
     }
   } finally {
