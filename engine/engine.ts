@@ -15,6 +15,8 @@ import { collectStats, type EngineStats } from './stats.js';
 export interface IteratorOptions extends Range {
   /** Read the state as of this snapshot instead of as of the iterator's creation. */
   snapshot?: Snapshot;
+  /** Put the blocks read from disk into the block cache (default true; see ReadOptions.fillCache). */
+  fillCache?: boolean;
 }
 
 export interface GetOptions extends ReadOptions {
@@ -48,6 +50,14 @@ function toBytes(x: unknown, what: string): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED = Promise.resolve();
+
+/** opts.fillCache, default true; anything but a boolean is a TypeError. */
+function fillCache(opts: { fillCache?: boolean } | undefined): boolean {
+  const f = opts?.fillCache;
+  if (f === undefined) return true;
+  if (typeof f !== 'boolean') throw new TypeError(`fillCache must be a boolean, got ${typeof f}`);
+  return f;
+}
 
 function toKey(x: unknown): Uint8Array {
   const k = toBytes(x, 'key');
@@ -145,7 +155,7 @@ export class Engine implements KvStore {
    * the view and must not call the engine (KvStore.getWith).
    */
   async getWith<T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: GetOptions): Promise<T | undefined> {
-    const v = this.db.getView(toKey(key), this.snapshotSeq(opts?.snapshot));
+    const v = this.db.getView(toKey(key), this.snapshotSeq(opts?.snapshot), fillCache(opts));
     const out = v === undefined ? undefined : use(v);
     const y = this.db.maybeYield();
     if (y) await y;
@@ -154,7 +164,7 @@ export class Engine implements KvStore {
 
   getSync(key: KeyLike, opts?: GetOptions): Uint8Array | undefined {
     const k = toKey(key);
-    return this.db.getSync(k, this.snapshotSeq(opts?.snapshot));
+    return this.db.getSync(k, this.snapshotSeq(opts?.snapshot), fillCache(opts));
   }
 
   private snapshotSeq(s: Snapshot | undefined): number | undefined {
@@ -195,7 +205,7 @@ export class Engine implements KvStore {
     if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError('limit must be a number');
     const explicit = this.snapshotSeq(opts.snapshot);
     const seq = explicit ?? this.db.acquireSnapshot();
-    const { it, release } = this.db.newIterator(seq, bounds, opts.reverse === true);
+    const { it, release } = this.db.newIterator(seq, bounds, opts.reverse === true, fillCache(opts));
     const iter = new EngineIterator(it, limit, () => {
       release();
       if (explicit === undefined) this.db.releaseSnapshot(seq);
@@ -205,8 +215,8 @@ export class Engine implements KvStore {
     return iter;
   }
 
-  scan(range: Range = {}): KvIterator {
-    return this.iterator(range);
+  scan(range: Range = {}, opts?: ReadOptions): KvIterator {
+    return opts?.fillCache === undefined ? this.iterator(range) : this.iterator({ ...range, fillCache: opts.fillCache });
   }
 
   /** Compacts the key range [start, end] (all keys if omitted) down to one level. */

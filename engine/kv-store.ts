@@ -30,6 +30,13 @@ export interface Range {
 export interface ReadOptions {
   /** Cluster only: leader (default) | follower | any | local. */
   read?: 'leader' | 'follower' | 'any' | 'local';
+  /**
+   * Engine only (a hint other stores ignore): whether blocks read from disk go into the block cache
+   * (default true). false is for bulk reads of data read once, such as a scan of a whole dataframe
+   * (LevelDB's ReadOptions.fill_cache): they neither fill the cache nor evict what is in it, and a
+   * value only lent (getWith) is read into memory the engine reuses. Cached blocks still serve.
+   */
+  fillCache?: boolean;
 }
 
 /** An async iterable of [key, value] that must be closed if not run to the end. */

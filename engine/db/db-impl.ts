@@ -477,7 +477,7 @@ export class DbImpl {
   // ---------------------------------------------------------------- reads
 
   /** The newest visible version of `key` at `seq`, from memtables then tables. */
-  private lookup(key: Uint8Array, seq: number): MemGetResult | undefined {
+  private lookup(key: Uint8Array, seq: number, fillCache: boolean): MemGetResult | undefined {
     const hash = bloomHash(key); // once for the memtables' key filters and every table's bloom filter
     let r = this.mem.get(key, seq, hash);
     if (r) return r;
@@ -485,15 +485,15 @@ export class DbImpl {
       r = this.imms[i]!.get(key, seq, hash);
       if (r) return r;
     }
-    return this.lookupVersion(this.versions.current, key, seq, hash);
+    return this.lookupVersion(this.versions.current, key, seq, hash, fillCache);
   }
 
-  private lookupVersion(v: Version, key: Uint8Array, seq: number, hash: number): MemGetResult | undefined {
+  private lookupVersion(v: Version, key: Uint8Array, seq: number, hash: number, fillCache: boolean): MemGetResult | undefined {
     const l0 = v.files[0]!;
     for (let i = l0.length - 1; i >= 0; i--) {
       const f = l0[i]!;
       if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
-      const r = this.tables.get(f.number).get(key, seq, hash);
+      const r = this.tables.get(f.number).get(key, seq, hash, fillCache);
       if (r) return r;
     }
     for (let level = 1; level < v.files.length; level++) {
@@ -503,14 +503,14 @@ export class DbImpl {
       if (idx >= files.length) continue;
       const f = files[idx]!;
       if (compareOutside(key, f.smallestUser, f.largestUser)) continue;
-      const r = this.tables.get(f.number).get(key, seq, hash);
+      const r = this.tables.get(f.number).get(key, seq, hash, fillCache);
       if (r) return r;
     }
     return undefined;
   }
 
-  getSync(key: Uint8Array, snapshotSeq?: number): Uint8Array | undefined {
-    const v = this.getView(key, snapshotSeq);
+  getSync(key: Uint8Array, snapshotSeq?: number, fillCache = true): Uint8Array | undefined {
+    const v = this.getView(key, snapshotSeq, fillCache);
     // A copy, not a view: a table's value lives in memory the block cache recycles (slot-arena.ts),
     // and a view of a memtable's arena would keep the whole arena alive.
     return v === undefined ? undefined : copyBytes(v);
@@ -519,10 +519,11 @@ export class DbImpl {
   /**
    * The value as a view of a cached block or a memtable's arena: valid only until the engine next
    * runs (a later read may recycle the block), so callers use it at once (Engine.getWith).
+   * `fillCache` false: blocks not cached are read into memory the next read reuses, not cached.
    */
-  getView(key: Uint8Array, snapshotSeq?: number): Uint8Array | undefined {
+  getView(key: Uint8Array, snapshotSeq?: number, fillCache = true): Uint8Array | undefined {
     if (this.closed) throw notOpen();
-    const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence);
+    const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence, fillCache);
     this.counters.gets++;
     return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
   }
@@ -556,19 +557,21 @@ export class DbImpl {
 
   /**
    * A positioned-on-demand iterator over the state at `seq`. The caller must call the returned
-   * release() when done: it unpins the Version whose files the iterator reads.
+   * release() when done: it unpins the Version whose files the iterator reads. `fillCache` false:
+   * the tables' blocks it reads from disk are not put into the block cache.
    */
-  newIterator(seq: number, bounds: Bounds, reverse: boolean): { it: DbIterator; release: () => void } {
+  newIterator(seq: number, bounds: Bounds, reverse: boolean, fillCache = true): { it: DbIterator; release: () => void } {
     if (this.closed) throw notOpen();
     const v = this.versions.current;
     v.ref();
     const children: InternalIterator[] = [this.mem.iterator()];
     for (let i = this.imms.length - 1; i >= 0; i--) children.push(this.imms[i]!.iterator());
     const l0 = v.files[0]!;
-    for (let i = l0.length - 1; i >= 0; i--) children.push(this.tables.get(l0[i]!.number).iterator());
+    const topts = { fillCache };
+    for (let i = l0.length - 1; i >= 0; i--) children.push(this.tables.get(l0[i]!.number).iterator(topts));
     for (let level = 1; level < v.files.length; level++) {
       const files = v.files[level]!;
-      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.get(f.number).iterator()));
+      if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.get(f.number).iterator(topts)));
     }
     const it = new DbIterator(new MergingIterator(children), seq, bounds, reverse);
     let released = false;

@@ -32,6 +32,15 @@ import { SLAB_BYTES, SlotArena, type SlotArenaStats } from './slot-arena.js';
 /** Bytes charged per entry on top of the block: the Map slot and the entry object. */
 export const ENTRY_OVERHEAD = 120;
 
+/**
+ * The largest block read into the cache's lend buffer (lendBuffer); a bigger block read without
+ * caching gets memory of its own. The buffer grows to the largest block lent so far and is kept: a
+ * few MiB at most, where a scan of 0.5 MB dataframe values allocated (and left to the garbage
+ * collector) a fresh buffer per value.
+ */
+export const LEND_MAX = 4 * 1024 * 1024;
+const LEND_GRAIN = 64 * 1024;
+
 
 export interface BlockCacheStats {
   hits: number;
@@ -84,6 +93,7 @@ export class BlockCache {
   private misses = 0;
   private evictions = 0;
   private readonly arena: SlotArena;
+  private lend: Buffer | undefined;
 
   /** `capacityBytes` 0 disables caching: get() always misses and set() keeps nothing. */
   constructor(capacityBytes: number) {
@@ -127,6 +137,23 @@ export class BlockCache {
     const size = SlotArena.slotSize(n);
     if (size === 0 || size + OBJECT_OVERHEAD + ENTRY_OVERHEAD > this.capacity) return undefined;
     return this.arena.acquire(n);
+  }
+
+  /**
+   * Memory of at least `n` bytes to read a block into that is used at once and not cached (a get
+   * with fillCache false), or undefined when `n` is over LEND_MAX (allocate as usual). It is the
+   * same memory every time: what was read into it is valid only until the next call, so a block
+   * read into it must not outlive the synchronous read that asked for it (an iterator's blocks must
+   * not be read into it). Never a cache slot: cached blocks are not disturbed.
+   */
+  lendBuffer(n: number): Buffer | undefined {
+    if (n > LEND_MAX) return undefined;
+    let b = this.lend;
+    if (b === undefined || b.length < n) {
+      // Rounded up to 64 KiB: a scan's value sizes vary a little from one chunk to the next.
+      b = this.lend = Buffer.allocUnsafeSlow(Math.min(LEND_MAX, Math.ceil(n / LEND_GRAIN) * LEND_GRAIN));
+    }
+    return b;
   }
 
   /** Returns a slot from acquireSlot() that did not end up in the cache (its block failed to read). */

@@ -149,9 +149,11 @@ export class TableReader {
    * The newest entry for `userKey` with sequence <= `seq`, or undefined if the table has none.
    * Kind DELETE is a tombstone, returned as such. Synchronous; with the block cached this allocates
    * only the result and its value view. `hash`: bloomHash(userKey), when the caller asks several
-   * tables (hashed once per lookup).
+   * tables (hashed once per lookup). `fillCache` false: a block not in the cache is read into the
+   * cache's lend buffer and left out of the cache (lentBlock); the value view is then valid only
+   * until the next read, as it is anyway for a cached block (see TableGetResult.value).
    */
-  get(userKey: Uint8Array, seq: number, hash = bloomHash(userKey)): TableGetResult | undefined {
+  get(userKey: Uint8Array, seq: number, hash = bloomHash(userKey), fillCache = true): TableGetResult | undefined {
     if (!this.bloom.mayContainHash(hash)) {
       this.counters.filterNegatives++;
       return undefined;
@@ -162,7 +164,7 @@ export class TableReader {
     // The first separator >= (userKey, seq) names the only block that can hold the first entry >= it;
     // the loop moves on only if a separator equals its block's last key and the entry is further on.
     for (let bi = index.seek(userKey, seq); bi < n; bi++) {
-      const block = this.dataBlock(bi, true);
+      const block = fillCache ? this.dataBlock(bi, true) : this.lentBlock(bi);
       const i = block.find(userKey, seq);
       if (i >= 0) return { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
       if (i === NOT_HERE) break;
@@ -189,6 +191,25 @@ export class TableReader {
   /** Closes the file. Cached blocks stay valid (a table never changes); evict them when deleting it. */
   close(): Promise<void> {
     return this.file.close();
+  }
+
+  /**
+   * Data block `bi` from the cache, or read and checked into the cache's lend buffer without
+   * caching it (LevelDB's ReadOptions.fill_cache = false, for bulk reads of data read once): the
+   * block is valid only until the next block is read, so only get() uses this, never an iterator.
+   * Falls back to memory of its own when the block is too big or the file cannot read into memory.
+   */
+  private lentBlock(bi: number): Block {
+    const e = this.slots[bi];
+    if (e !== undefined) return this.cache.touch(e);
+    const n = this.blockSizes[bi]! + BLOCK_TRAILER_SIZE;
+    const mem = this.file.readInto === undefined ? undefined : this.cache.lendBuffer(n);
+    if (mem === undefined) return this.dataBlock(bi, false);
+    this.cache.miss();
+    this.counters.blockReads++;
+    const offset = this.blockOffsets[bi]!;
+    const got = this.file.readInto!(offset, mem.subarray(0, n));
+    return Block.open(unsealBlock(mem.subarray(0, got), { offset, size: this.blockSizes[bi]! }, this.path, 'data'), this.path, offset);
   }
 
   /**
