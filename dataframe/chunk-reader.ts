@@ -2,7 +2,7 @@
 // side) and query tasks (node side). A missing chunk is never treated as empty: it is either a frame
 // replaced under a long-running reader (NOT_FOUND) or a damaged store (CORRUPTION).
 
-import { getWith, type KvStore } from '../engine/kv-store.js';
+import { getWith, type KvStore, type ReadOptions } from '../engine/kv-store.js';
 import { fromUtf8 } from '../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
 import { decodeChunk, type DecodeArena } from './chunk-codec.js';
@@ -30,8 +30,10 @@ export class ChunkReader {
    * never views of the stored value, so the value is only borrowed from the store (getWith): a store
    * that lends it (the engine's cache block, the cluster client's reply buffer) allocates nothing
    * for it. Without one, the column may be a view of the value, which the store then gives for good.
+   * `opts` go to the store (a scan passes fillCache: false, so the engine's block cache is neither
+   * filled nor emptied by a frame read once).
    */
-  async read(chunk: number, col: number, arena?: DecodeArena): Promise<Column> {
+  async read(chunk: number, col: number, arena?: DecodeArena, opts?: ReadOptions): Promise<Column> {
     const m = this.meta;
     if (!Number.isInteger(chunk) || chunk < 0 || chunk >= m.nchunks) {
       throw new RangeError(`chunk ${chunk} out of range (frame ${m.name} has ${m.nchunks})`);
@@ -40,8 +42,8 @@ export class ChunkReader {
     const type = m.fields[col]!.type;
     const rows = rowsInChunk(m, chunk);
     const column = arena
-      ? await getWith(this.store, key, (value) => decodeChunk(value, key, type, rows, arena))
-      : await this.store.get(key).then((value) => value && decodeChunk(value, key, type, rows));
+      ? await getWith(this.store, key, (value) => decodeChunk(value, key, type, rows, arena), opts)
+      : await this.store.get(key, opts).then((value) => value && decodeChunk(value, key, type, rows));
     if (column === undefined) throw await this.missing(key);
     return column;
   }

@@ -17,6 +17,13 @@ import { Query, type AggRequest } from './query/query.js';
 import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 
+/**
+ * How a lent scan reads: every value once, so an engine's block cache is left as it was (a scan of a
+ * frame larger than the cache would otherwise evict all of it, and fill it with blocks read once),
+ * and the engine reads each value into memory it reuses (KvStore ReadOptions.fillCache).
+ */
+const SCAN_READ = { fillCache: false } as const;
+
 export interface LazyFrameOptions {
   /** Bytes of decoded chunks kept for random access (default 64 MiB). */
   cacheBytes?: number;
@@ -112,7 +119,8 @@ export class LazyFrame {
    * next one, so the caller must be done with it (or copy what it keeps) by then. A lent scan
    * allocates arrays for about `concurrency + 1` chunks in all instead of one set per chunk, and
    * only borrows the stored values it decodes (KvStore.getWith): a store that lends them from
-   * memory it reuses (Engine, ClusterClient) allocates nothing per value either.
+   * memory it reuses (Engine, ClusterClient) allocates nothing per value either. It reads with
+   * fillCache false: an engine's block cache is neither filled nor emptied by it.
    */
   chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean } = {}): AsyncGenerator<DataFrame> {
     const cols = this.colIndexes(opts.columns);
@@ -127,7 +135,7 @@ export class LazyFrame {
     const load = async (i: number): Promise<{ df: DataFrame; taken: ArrayBuffer[] }> => {
       const arena = pool.arena();
       // A cached column is shared, not the pool's: it is used as it is and never given back.
-      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena)));
+      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena, SCAN_READ)));
       return { df: DataFrame.fromFields(cols.map((c) => this.fields[c]!), got), taken: arena.taken };
     };
     const it = mapOrdered(idx, this.concurrency, load);

@@ -9,6 +9,8 @@ import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DataFrame, type DataFrame as Frame } from '../../dataframe/index.js';
 import { chunkKey } from '../../dataframe/layout.js';
 import type { KeyLike } from '../../engine/kv-store.js';
+import { Engine } from '../../engine/index.js';
+import { MemVfs } from '../../engine/vfs/mem-vfs.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
@@ -93,6 +95,30 @@ describe('lent scans', () => {
     store.lent = 0;
     expect(rowsOf(await lf.load())).toEqual(rowsOf(df));
     expect(store.lent).toBe(0);
+  });
+
+  it('on an engine, neither fill its block cache nor evict from it (fillCache: false), and read every value right', async () => {
+    const rng = seededRng();
+    const db = await Engine.open('/db', { vfs: new MemVfs(), memtableBytes: 64 * 1024 });
+    try {
+      const df = randomFrame(rng, 3000);
+      await DataFrame.put(db, 'f', df, { chunkRows: 256 });
+      await db.compactRange();
+      const lf = await DataFrame.get(db, 'f', { concurrency: 3 });
+      const cached = db.stats().blockCache; // the metadata's block
+      const got: unknown[][] = [];
+      for await (const c of lf.chunks({ lend: true })) got.push(...rowsOf(c));
+      expect(got).toEqual(rowsOf(df));
+      const after = db.stats().blockCache;
+      expect(after.entries).toBe(cached.entries);
+      expect(after.bytes).toBe(cached.bytes);
+      expect(after.misses).toBeGreaterThan(cached.misses); // it did read the tables
+      // Random access still caches.
+      expect(rowsOf(await lf.chunk(2))).toEqual(rowsOf(df.slice(512, 768)));
+      expect(db.stats().blockCache.entries).toBeGreaterThan(cached.entries);
+    } finally {
+      await db.close();
+    }
   });
 
   it('never recycle a column the cache holds', async () => {
