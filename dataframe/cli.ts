@@ -6,17 +6,20 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { KvStore } from '../engine/kv-store.js';
+import type { BatchOp, KeyLike, KvStore } from '../engine/kv-store.js';
 import { DataFrame } from './dataframe.js';
 import { renderFrame, renderFrameList } from './format-table.js';
 import { importCsv, type ImportProgress, type ImportResult } from './io/csv-import.js';
 import { exportCsv, exportJson } from './io/export.js';
 import { importSor, type SorImportResult } from './io/sor-import.js';
+import { parseChunkKey } from './layout.js';
+import { deleteVersion, readMeta } from './storage.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
@@ -65,8 +68,12 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
   let last = 0;
   let active = false;
   let sampling = false;
+  let stopped = false;
   return {
     update(p) {
+      // Once stopped (an interrupted import still reports the reads in flight), never redraw: that
+      // would hide the cursor again.
+      if (stopped) return;
       const now = Date.now();
       if (!active || sampling !== (p.sampling === true)) {
         // --sample all reads the file twice: one bar for the type pass, then one for the load.
@@ -84,7 +91,8 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
       bar.update(Math.min(p.bytes, totalBytes), { done: mb(p.bytes), rows, rate: rate.toFixed(1) });
     },
     stop: () => {
-      if (active) bar.stop();
+      if (active && !stopped) bar.stop(); // shows the cursor again
+      stopped = true;
     },
   };
 }
@@ -135,40 +143,161 @@ function formatOf(file: string, o: ImportOpts): string {
   return o.format ?? (file.toLowerCase().endsWith('.sor') ? 'sor' : 'csv');
 }
 
+/** What an import writes through: the store, with a brake the signal handler pulls. */
+interface GuardedStore {
+  store: KvStore;
+  /**
+   * Refuses every write from now on except deletes (which the importer's own abort needs), waits for
+   * the writes in flight, and returns the versions of the frame's chunks that were written.
+   */
+  stop(reason: Error): Promise<string[]>;
+}
+
+function keyText(key: KeyLike): string {
+  return typeof key === 'string' ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8');
+}
+
+/**
+ * Wraps `store` so that an interrupted import can be stopped and cleaned up from outside: importCsv
+ * and importSor take no abort signal, and their input may block (a FIFO, a stalled pipe) where no
+ * read ever returns to notice one. A Proxy, so that the store's other members (ClusterClient's
+ * topology, which places the chunks) are read from the store itself.
+ */
+function guardStore(store: KvStore, name: string): GuardedStore {
+  let refusal: Error | undefined;
+  const versions = new Set<string>();
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<void>): Promise<void> => {
+    inflight.add(p);
+    p.then(
+      () => inflight.delete(p),
+      () => inflight.delete(p),
+    );
+    return p;
+  };
+  const note = (key: KeyLike): void => {
+    const k = parseChunkKey(keyText(key));
+    if (k && k.name === name) versions.add(k.version);
+  };
+  const overrides: Partial<KvStore> = {
+    put(key, value, opts) {
+      if (refusal) return Promise.reject(refusal);
+      note(key);
+      return track(store.put(key, value, opts));
+    },
+    batch(ops: BatchOp[], opts) {
+      if (refusal && ops.some((op) => op.type === 'put')) return Promise.reject(refusal);
+      for (const op of ops) if (op.type === 'put') note(op.key);
+      return track(store.batch(ops, opts));
+    },
+  };
+  const proxy = new Proxy(store, {
+    get(target, prop) {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof KvStore];
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    store: proxy,
+    async stop(reason) {
+      refusal ??= reason;
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      return [...versions];
+    },
+  };
+}
+
+/**
+ * Ctrl-C (or SIGTERM) during an import: show the cursor again, let no more chunks in, delete the ones
+ * written (the metadata was not switched, so a frame of the same name stays as it was), say so on one
+ * line and exit with 128 + the signal's number, as a shell reports a process the signal ended. The
+ * exit is explicit: the importer may be blocked on a read that never returns. A second signal while
+ * this runs exits at once, leaving the chunks to the next import of the name (docs/dataframe.md).
+ */
+async function interruptImport(signal: NodeJS.Signals, guarded: GuardedStore, store: KvStore & { close?(): Promise<void> }, name: string): Promise<never> {
+  const code = 128 + (osConstants.signals[signal] ?? 0);
+  const again = (): void => {
+    process.stderr.write(`eau2: ${signal} again: stopped at once; the chunks written so far go with the next import of ${JSON.stringify(name)}\n`);
+    process.exit(code);
+  };
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
+  let message: string;
+  try {
+    const versions = await guarded.stop(new Error(`interrupted by ${signal}`));
+    // The metadata put may have been in flight when the signal came: then the frame is published,
+    // and its chunks must stay.
+    const published = (await readMeta(store, name))?.version;
+    for (const v of versions) if (v !== published) await deleteVersion(store, name, v);
+    message = published !== undefined && versions.includes(published)
+      ? `interrupted by ${signal} after ${JSON.stringify(name)} was published`
+      : `interrupted by ${signal}: nothing was published; ${JSON.stringify(name)} is as it was`;
+  } catch (e) {
+    message =
+      `interrupted by ${signal}: nothing was published, but the chunks written could not all be deleted ` +
+      `(${(e as Error)?.message ?? String(e)}); the next import of ${JSON.stringify(name)} removes them`;
+  }
+  await store.close?.().catch(() => undefined);
+  process.stderr.write(`eau2: ${message}\n`);
+  process.exit(code);
+}
+
 async function runImport(open: OpenStore, name: string, file: string, o: ImportOpts, out: Writable): Promise<ImportResult> {
   const format = formatOf(file, o);
   const size = (await stat(file)).size;
   const total = format === 'sor' && (o.from !== undefined || o.len !== undefined) ? Math.min(size - (o.from ?? 0), o.len ?? size) : size;
+  const store = await open({ url: o.url });
+  const guarded = guardStore(store, name);
   const bar = progressBar(Math.max(0, total));
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    bar.stop();
+    void interruptImport(signal, guarded, store, name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const started = Date.now();
+  let res: ImportResult;
   try {
-    const res = await withStore(open, o.url, (store) =>
+    const importing =
       format === 'sor'
-        ? importSor(store, name, file, { schema: o.schema, chunkRows: o.chunkRows, from: o.from, len: o.len, onProgress: bar.update })
-        : importCsv(store, name, file, {
+        ? importSor(guarded.store, name, file, { schema: o.schema, chunkRows: o.chunkRows, from: o.from, len: o.len, onProgress: bar.update })
+        : importCsv(guarded.store, name, file, {
             schema: o.schema,
             chunkRows: o.chunkRows,
             delimiter: o.delimiter,
             header: o.header,
             sampleRows: o.sample,
             onProgress: bar.update,
-          }),
-    );
+          });
+    // Once interrupted, interruptImport reports and exits: how the import itself ends (it fails on
+    // the refused writes, or never, blocked on its input) is no news.
+    res = await new Promise<ImportResult>((resolve, reject) => {
+      importing.then(
+        (r) => interrupted || resolve(r),
+        (e: unknown) => interrupted || reject(e),
+      );
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     bar.stop();
-    const secs = (Date.now() - started) / 1000;
-    const sor = 'mismatched' in res ? (res as SorImportResult) : undefined;
-    const extra = sor
-      ? `, ${sor.mismatched} misfit fields stored as null` + (sor.extraFields > 0 ? `, ${sor.extraFields} fields beyond the last column ignored` : '')
-      : '';
-    out.write(
-      `imported ${res.rows} rows into ${JSON.stringify(name)} (schema ${res.meta.fields.map((f) => `${f.name}:${f.type}`).join(',')}` +
-        `${res.inferred ? ', inferred' : ''}) in ${secs.toFixed(2)} s, ${(res.bytes / 1e6 / Math.max(secs, 0.001)).toFixed(1)} MB/s${extra}\n`,
-    );
-    return res;
-  } catch (e) {
-    bar.stop();
-    throw e;
+    await store.close?.();
   }
+  const secs = (Date.now() - started) / 1000;
+  const sor = 'mismatched' in res ? (res as SorImportResult) : undefined;
+  const extra = sor
+    ? `, ${sor.mismatched} misfit fields stored as null` + (sor.extraFields > 0 ? `, ${sor.extraFields} fields beyond the last column ignored` : '')
+    : '';
+  out.write(
+    `imported ${res.rows} rows into ${JSON.stringify(name)} (schema ${res.meta.fields.map((f) => `${f.name}:${f.type}`).join(',')}` +
+      `${res.inferred ? ', inferred' : ''}) in ${secs.toFixed(2)} s, ${(res.bytes / 1e6 / Math.max(secs, 0.001)).toFixed(1)} MB/s${extra}\n`,
+  );
+  return res;
 }
 
 /** Adds `df import|ls|show|export|rm` to `program`. `out` is for tests; the default is stdout. */

@@ -49,13 +49,48 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   return program;
 }
 
+/** Set once stdout's reader has gone away (EPIPE), or stdout failed otherwise. */
+let stdoutGone: Error | undefined;
+let stdoutFailed: Error | undefined;
+let watchingStdout = false;
+
+/**
+ * `eau2 df export big --format csv | head`: once head exits, writing fails with EPIPE. Like git or
+ * grep (which SIGPIPE ends; Node ignores SIGPIPE), eau2 then stops quietly with exit code 0, instead
+ * of reporting "write EPIPE" (commands that watch their output, df export) or crashing on an
+ * unhandled 'error' event (the others: show, scan, ...). Any other error of stdout (a full disk) is
+ * a failure: it is reported once and the exit code is 1, even if it comes after main has returned.
+ */
+function watchStdout(): void {
+  if (watchingStdout) return;
+  watchingStdout = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (stdoutGone || stdoutFailed) return; // a later write to the broken stream
+    if (e.code === 'EPIPE') {
+      stdoutGone = e;
+      return;
+    }
+    stdoutFailed = e;
+    process.stderr.write(`eau2: cannot write to stdout: ${e.message}\n`);
+    process.exitCode = EXIT.FAILED;
+  });
+}
+
+/** Whether `e` is the command failing to write to a stdout whose reader went away. */
+function isStdoutGone(e: unknown): boolean {
+  return stdoutGone !== undefined && (e === stdoutGone || (e as NodeJS.ErrnoException)?.code === 'EPIPE');
+}
+
 /** Runs the CLI; resolves with the exit code (long-running commands resolve when they stop). */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  watchStdout();
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
-    return EXIT.OK;
+    return stdoutFailed ? EXIT.FAILED : EXIT.OK;
   } catch (e) {
+    if (isStdoutGone(e)) return EXIT.OK;
+    if (stdoutFailed && e === stdoutFailed) return EXIT.FAILED; // already reported
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
