@@ -15,7 +15,9 @@ function cellText(v: Value): string {
 
 /** Renders rows under headers; `right[i]` right-aligns column i. */
 export function renderTable(headers: string[], rows: string[][], right: boolean[] = []): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...): spreading one argument per row overflows the stack at ~125k rows.
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
   const line = (cells: string[]): string =>
     cells
       .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

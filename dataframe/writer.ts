@@ -49,6 +49,9 @@ export class DataFrameWriter {
   private chunks = 0;
   private rows = 0;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  /** close()'s publish while it runs; abort() waits for it. */
+  private closing: Promise<FrameMeta> | undefined;
+  private abortRequested = false;
   /** Set if removing older versions after a successful publish failed; the publish still stands. */
   cleanupError: unknown;
 
@@ -218,9 +221,18 @@ export class DataFrameWriter {
   }
 
   /** Writes the last chunk, waits for all chunks, publishes the version and removes older ones. */
-  async close(): Promise<FrameMeta> {
-    this.checkOpen();
+  close(): Promise<FrameMeta> {
+    try {
+      this.checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.state = 'closing';
+    this.closing = this.publish();
+    return this.closing;
+  }
+
+  private async publish(): Promise<FrameMeta> {
     try {
       if (this.builders[0]!.length > 0) await this.flush();
       await this.limiter.drain();
@@ -241,6 +253,8 @@ export class DataFrameWriter {
           `frame ${JSON.stringify(this.name)} was republished (version ${cur.version}) while this writer ran; this write is discarded`,
         );
       }
+      // The last moment an abort() can stop the publish: once the metadata is being written, it can't.
+      if (this.abortRequested) throw new Eau2Error(ErrorCode.INVALID, `writer for ${JSON.stringify(this.name)} was aborted before it published`);
       await this.store.put(metaKey(this.name), encodeMeta(meta), { sync: this.sync });
       this.state = 'closed';
       try {
@@ -255,10 +269,25 @@ export class DataFrameWriter {
     }
   }
 
-  /** Drops everything written so far; nothing was published. */
-  async abort(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'aborted') return;
-    await this.discard();
+  /**
+   * Drops everything written so far and publishes nothing; resolves true once it is gone. During a
+   * close() it stops the publish if the metadata is not being written yet (close() then rejects
+   * with INVALID) and waits for close() to settle; it resolves false, leaving the frame, when
+   * close() had already published it (or does so meanwhile).
+   */
+  async abort(): Promise<boolean> {
+    if (this.state === 'closed') return false;
+    if (this.state === 'closing') {
+      this.abortRequested = true;
+      await this.closing!.catch(() => undefined);
+      return !this.published();
+    }
+    if (this.state !== 'aborted') await this.discard();
+    return true;
+  }
+
+  private published(): boolean {
+    return this.state === 'closed';
   }
 
   private async discard(): Promise<void> {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { DataFrame, waitAndGet } from '../../dataframe/index.js';
 import { encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
-import { chunkKey, makeVersion, parseChunkKey } from '../../dataframe/layout.js';
+import { chunkKey, makeVersion, metaKey, parseChunkKey } from '../../dataframe/layout.js';
+import type { KeyLike, ValueLike, WriteOptions } from '../../engine/kv-store.js';
 import { fromUtf8 } from '../../engine/util/bytes.js';
 import { isEau2Error } from '../../engine/util/errors.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -170,6 +171,56 @@ describe('DataFrame.writer', () => {
     await w.appendColumns({ x: new Float64Array(20) });
     await w.abort();
     expect(store.size).toBe(0);
+  });
+});
+
+describe('abort during close', () => {
+  /** A store whose put of `name`'s metadata waits until released, with a flag telling it has started. */
+  class GatedMetaStore extends MemoryStore {
+    metaPutStarted = false;
+    release!: () => void;
+    private readonly gate = new Promise<void>((r) => (this.release = r));
+    constructor(private readonly gated: string) {
+      super();
+    }
+    override async put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
+      if (typeof key === 'string' && key === metaKey(this.gated)) {
+        this.metaPutStarted = true;
+        await this.gate;
+      }
+      return super.put(key, value, opts);
+    }
+  }
+
+  it('stops the publish when it comes before the metadata is written: close rejects, nothing of it stays', async () => {
+    const inner = new MemoryStore();
+    await DataFrame.put(inner, 'f', frame(1, 10), { chunkRows: 4 });
+    const before = inner.size;
+    const store = new InstrumentedStore(inner);
+    const w = await DataFrame.writer(store, 'f', 'x:D', { chunkRows: 4 });
+    await w.appendColumns({ x: new Float64Array(30).fill(2) });
+    store.delayMs = 5; // close() is still writing chunks when abort() comes
+    const closing = w.close();
+    const aborted = w.abort();
+    await expect(closing).rejects.toMatchObject({ code: 'INVALID' });
+    expect(await aborted).toBe(true);
+    // The old version is what readers see, whole; the aborted one left no key behind.
+    expect(rowsOf(await (await DataFrame.get(inner, 'f')).load())).toEqual(rowsOf(frame(1, 10)));
+    expect(inner.size).toBe(before);
+  });
+
+  it('leaves the frame published when the metadata is already being written, and says so', async () => {
+    const store = new GatedMetaStore('g');
+    const w = await DataFrame.writer(store, 'g', 'x:D', { chunkRows: 4 });
+    await w.appendColumns({ x: new Float64Array(30).fill(3) });
+    const closing = w.close();
+    while (!store.metaPutStarted) await new Promise((r) => setTimeout(r, 1));
+    const aborted = w.abort();
+    store.release();
+    await closing;
+    expect(await aborted).toBe(false);
+    expect(rowsOf(await (await DataFrame.get(store, 'g')).load())).toEqual(rowsOf(frame(3, 30)));
+    expect(await w.abort()).toBe(false);
   });
 });
 
