@@ -49,6 +49,12 @@ class Group {
 const RESOLVED = Promise.resolve();
 const EMPTY_BUF = new Uint8Array(0);
 
+/**
+ * The WAL's encoding buffer is written out when a group commit would take it past this (log-writer.ts,
+ * "Memory"): the buffer stays under 1 MiB and is reused, and groups of small writes are not affected.
+ */
+const WAL_SPILL_BYTES = 512 * 1024;
+
 /** Longest stretch the engine completes operations without letting the event loop turn. */
 const YIELD_MS = 2;
 
@@ -128,7 +134,7 @@ export class DbImpl {
       const edit = new VersionEdit();
       await this.replayLogs(entries, edit);
       const logNumber = this.versions.newFileNumber();
-      this.log = new LogWriter(await vfs.openWritable(joinPath(this.dir, logName(logNumber))));
+      this.log = new LogWriter(await vfs.openWritable(joinPath(this.dir, logName(logNumber))), 0, undefined, WAL_SPILL_BYTES);
       this.mem = new Memtable(logNumber, this.opts.memtableBytes);
       edit.logNumber = logNumber;
       await this.versions.logAndApply(edit);
@@ -447,7 +453,7 @@ export class DbImpl {
     const oldNumber = this.mem.logNumber;
     this.imms.push(this.mem);
     this.mem = new Memtable(num, this.opts.memtableBytes);
-    this.log = new LogWriter(file);
+    this.log = new LogWriter(file, 0, undefined, WAL_SPILL_BYTES);
     this.retiringLogs.add(oldNumber);
     const earlier = this.retiredLogsSynced;
     this.retiredLogsSynced = (async () => {

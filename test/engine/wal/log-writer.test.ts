@@ -299,3 +299,42 @@ describe('LogWriter I/O', () => {
     expect(() => w.addRecord(utf8('b'))).toThrow(/closed/);
   });
 });
+
+describe('LogWriter spillBytes', () => {
+  test('GroupOfLargeRecordsNeverBuffersMoreThanSpillBytesAndReadsBackTheSameAsOneAppend', async () => {
+    const rng = seededRng();
+    const spill = 64 * 1024;
+    const payloads = Array.from({ length: 40 }, () => rng.bytes(rng.next() < 0.3 ? rng.int(1, 50) : rng.int(10_000, 300_000)));
+    const vfs = new MemVfs();
+    const w = new LogWriter(await vfs.openWritable('s.log'), 0, undefined, spill);
+    const plain = new LogWriter(await vfs.openWritable('p.log'));
+    const offsets: number[] = [];
+    // One group commit: every record added, then one flushSync.
+    for (const p of payloads) {
+      offsets.push(w.addRecord(p));
+      expect(w.pendingBytes()).toBeLessThanOrEqual(spill);
+      expect(plain.addRecord(p)).toBe(offsets[offsets.length - 1]);
+    }
+    expect(plain.pendingBytes()).toBeGreaterThan(spill);
+    w.flushSync();
+    plain.flushSync();
+    await w.close();
+    await plain.close();
+    const spilled = await vfs.readFile('s.log');
+    expectBytes(spilled, await vfs.readFile('p.log'), 'spilled log vs one append');
+    const { records } = await readBytes(spilled);
+    expect(records.map((r) => r.offset)).toEqual(offsets);
+    expectSameBytes(records.map((r) => r.payload), payloads);
+  });
+
+  test('FailedSpillIsStickyLikeAFailedFlush', async () => {
+    const mem = new MemVfs();
+    const vfs = new ErrorVfs(mem);
+    const w = new LogWriter(await vfs.openWritable('l'), 0, undefined, 1024);
+    w.addRecord(fill(500, 1));
+    vfs.rule = failOn('append', undefined, { times: 1 });
+    expect(() => w.addRecord(fill(2000, 2))).toThrow();
+    expect(() => w.addRecord(utf8('x'))).toThrow();
+    expect(() => w.flushSync()).toThrow();
+  });
+});
