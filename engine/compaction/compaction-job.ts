@@ -13,7 +13,7 @@ import { MergingIterator } from '../iter/merging-iterator.js';
 import { BytesFile } from '../vfs/bytes-file.js';
 import { BlockCache } from '../table/block-cache.js';
 import { TableReader } from '../table/table-reader.js';
-import { TableBuilder } from '../table/table-builder.js';
+import { TableBuilder, type TableSink } from '../table/table-builder.js';
 import { encodeInternalKey } from '../format/internal-key.js';
 
 export interface CompactionInput {
@@ -63,13 +63,17 @@ export interface MergeStats {
 
 /**
  * Merges the input tables, yielding each output table as soon as it is complete so the caller can
- * write it while the next one is built. REQUIRES: every input has its bytes.
+ * write it while the next one is built. REQUIRES: every input has its bytes. With `sinkFor`, output
+ * i (from 0) is written to sinkFor(i) as it is built, when that returns a sink, and is yielded
+ * without bytes; otherwise it comes with its bytes.
  */
-export function* mergeTables(job: CompactionJob, stats: MergeStats): Generator<CompactionOutput> {
+export function* mergeTables(job: CompactionJob, stats: MergeStats, sinkFor?: (output: number) => TableSink | undefined): Generator<CompactionOutput> {
   const cache = new BlockCache(0);
   const readers = job.inputs.map((inp) => TableReader.open(new BytesFile(inp.path, inp.bytes!), inp.number, cache));
   const it = new MergingIterator(readers.map((r) => r.iterator()));
   let builder: TableBuilder | null = null;
+  let sunk = false;
+  let produced = 0;
   let smallest: Uint8Array | null = null;
   let lastKey: Uint8Array | null = null;
   let lastSeqForKey = Number.POSITIVE_INFINITY;
@@ -81,10 +85,10 @@ export function* mergeTables(job: CompactionJob, stats: MergeStats): Generator<C
 
   const finishOutput = (): CompactionOutput | null => {
     if (!builder || builder.entries() === 0) return null;
-    const bytes = builder.finish();
+    const bytes = sunk ? undefined : builder.finish();
     const out = {
       bytes,
-      size: bytes.length,
+      size: bytes === undefined ? builder.finishToSink() : bytes.length,
       smallest: smallest!,
       largest: encodeInternalKey(addedKey!, addedSeq, addedKind),
       entries: builder.entries(),
@@ -118,7 +122,9 @@ export function* mergeTables(job: CompactionJob, stats: MergeStats): Generator<C
         continue;
       }
       if (!builder) {
-        builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey });
+        const sink = sinkFor?.(produced++);
+        sunk = sink !== undefined;
+        builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey, sink });
         smallest = encodeInternalKey(key, seq, kind);
       }
       builder.add(key, seq, kind, it.value());

@@ -9,7 +9,7 @@
 
 import { getFixed64, getVarint, putFixed64, putVarint } from '../util/coding.js';
 import { encodeInternalKey } from '../format/internal-key.js';
-import { TableBuilder } from '../table/table-builder.js';
+import { TableBuilder, type TableSink } from '../table/table-builder.js';
 
 export interface FlushJob {
   entries: Uint8Array;
@@ -72,8 +72,21 @@ export class EntryBufferWriter {
 
 /** Builds the table of a flush. REQUIRES: job.count >= 1 and job.entries from EntryBufferWriter. */
 export function buildFlushTable(job: FlushJob): FlushResult & { bytes: Uint8Array } {
-  const b = job.entries;
   const builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey });
+  const r = addEntries(job, builder);
+  const bytes = builder.finish();
+  return { bytes, size: bytes.length, ...r };
+}
+
+/** Builds the table of a flush into `sink` (no copy of the table in memory). REQUIRES: as buildFlushTable. */
+export function buildFlushTableTo(job: FlushJob, sink: TableSink): FlushResult {
+  const builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey, sink });
+  const r = addEntries(job, builder);
+  return { size: builder.finishToSink(), ...r };
+}
+
+function addEntries(job: FlushJob, builder: TableBuilder): { smallest: Uint8Array; largest: Uint8Array } {
+  const b = job.entries;
   const pos = { off: 0 };
   let smallest: Uint8Array | undefined;
   let key = b.subarray(0, 0);
@@ -92,6 +105,5 @@ export function buildFlushTable(job: FlushJob): FlushResult & { bytes: Uint8Arra
     if (smallest === undefined) smallest = encodeInternalKey(key, seq, kind);
     builder.add(key, seq, kind, value);
   }
-  const bytes = builder.finish();
-  return { bytes, size: bytes.length, smallest: smallest!, largest: encodeInternalKey(key, seq, kind) };
+  return { smallest: smallest!, largest: encodeInternalKey(key, seq, kind) };
 }

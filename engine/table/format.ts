@@ -39,6 +39,18 @@ export interface Footer {
   version: number;
 }
 
+/**
+ * Writes the 5-byte trailer of `contents` (compression type, masked CRC of both) into `out`, for a
+ * writer that writes the contents and the trailer separately (TableBuilder with a sink): the same
+ * bytes sealBlock puts after the contents.
+ */
+export function blockTrailer(contents: Uint8Array, out: Uint8Array): Uint8Array {
+  out[0] = CompressionType.NONE;
+  const crc = crc32c(out, crc32c(contents, 0, 0, contents.length), 0, 1);
+  putFixed32(out, 1, maskCrc(crc));
+  return out.subarray(0, BLOCK_TRAILER_SIZE);
+}
+
 /** Appends `contents`, the compression type and the masked CRC of both into one new array. */
 export function sealBlock(contents: Uint8Array): Uint8Array {
   const out = new Uint8Array(contents.length + BLOCK_TRAILER_SIZE);

@@ -1,6 +1,9 @@
-// Builds one SSTable in memory (docs/format.md §5): the engine writes the returned bytes with one
-// append and one fsync, and compaction runs the builder inside a worker thread, so nothing here
-// touches the filesystem.
+// Builds one SSTable (docs/format.md §5), in memory (finish() returns the file's bytes) or, given a
+// sink, written out block by block as it is built (finishToSink()): the background worker writes
+// flushed and compacted tables that way, so it holds a table's blocks once, in the file, rather than
+// as block copies plus one concatenated copy of the whole table (3x a flush's size at the peak,
+// with the flush's input, where LevelDB's TableBuilder writes each block to its file as it goes).
+// Nothing here touches the filesystem: the sink does.
 //
 // File: data blocks | filter block | properties block | index block | footer (64 bytes),
 // every block followed by its 5-byte trailer (compression type, masked CRC32C).
@@ -11,7 +14,7 @@ import { Eau2Error, ErrorCode } from '../util/errors.js';
 import { encodeInternalKey, Kind, MAX_SEQUENCE } from '../format/internal-key.js';
 import { BlockBuilder } from './block-builder.js';
 import { bloomHash, buildFilter, DEFAULT_BITS_PER_KEY } from './bloom.js';
-import { BLOCK_TRAILER_SIZE, encodeFooter, FOOTER_SIZE, sealBlock, TABLE_FORMAT_VERSION } from './format.js';
+import { BLOCK_TRAILER_SIZE, blockTrailer, encodeFooter, FOOTER_SIZE, sealBlock, TABLE_FORMAT_VERSION } from './format.js';
 import type { BlockHandle } from './format.js';
 import { encodeProperties } from './properties.js';
 import type { TableProperties } from './properties.js';
@@ -25,6 +28,13 @@ export interface TableBuilderOptions {
   blockSize?: number;
   /** Bloom filter bits per distinct user key (default 10, ~0.8 % false positives); 0 = no filter. */
   bitsPerKey?: number;
+  /** Write the table here as it is built, then call finishToSink() instead of finish(). */
+  sink?: TableSink;
+}
+
+/** Takes the table's bytes in order. write() must copy or write `bytes` before it returns. */
+export interface TableSink {
+  write(bytes: Uint8Array): void;
 }
 
 export class TableBuilder {
@@ -34,6 +44,8 @@ export class TableBuilder {
   /** One restart per entry: an index lookup is a binary search over full separators. */
   private readonly index = new BlockBuilder(1024, 1);
   private readonly chunks: Uint8Array[] = [];
+  private readonly sink: TableSink | undefined;
+  private readonly trailer = new Uint8Array(BLOCK_TRAILER_SIZE);
   private offset = 0;
   /** Handle of the last finished data block, whose index entry waits for the next key. */
   private pending: BlockHandle | undefined;
@@ -66,6 +78,7 @@ export class TableBuilder {
     this.blockSize = blockSize;
     this.bitsPerKey = bitsPerKey;
     this.block = new BlockBuilder(blockSize + 1024);
+    this.sink = opts.sink;
   }
 
   /**
@@ -125,8 +138,23 @@ export class TableBuilder {
     );
   }
 
-  /** Completes the table and returns the whole file. REQUIRES: at least one entry. */
+  /** Completes the table and returns the whole file. REQUIRES: at least one entry, no sink. */
   finish(): Uint8Array {
+    if (this.sink !== undefined) throw new TypeError('TableBuilder.finish: this builder writes to a sink (finishToSink)');
+    this.complete();
+    const file = concatBytes(this.chunks);
+    this.chunks.length = 0;
+    return file;
+  }
+
+  /** Completes the table, written to the sink, and returns its size. REQUIRES: at least one entry, a sink. */
+  finishToSink(): number {
+    if (this.sink === undefined) throw new TypeError('TableBuilder.finishToSink: this builder has no sink (finish)');
+    this.complete();
+    return this.offset;
+  }
+
+  private complete(): void {
     if (this.props !== undefined) throw new TypeError('TableBuilder.finish called twice');
     if (this.count === 0) throw new TypeError('TableBuilder.finish: a table must hold at least one entry');
     if (!this.block.empty()) this.flushBlock();
@@ -159,12 +187,10 @@ export class TableBuilder {
     const properties = this.append(encodeProperties(props));
     const index = this.append(this.index.finish());
     const footer = encodeFooter({ filter, properties, index, version: TABLE_FORMAT_VERSION });
-    this.chunks.push(footer);
+    if (this.sink !== undefined) this.sink.write(footer);
+    else this.chunks.push(footer);
     this.offset += footer.length;
     this.props = props;
-    const file = concatBytes(this.chunks);
-    this.chunks.length = 0;
-    return file;
   }
 
   /** What finish() recorded about the table. REQUIRES: finish() was called. */
@@ -180,12 +206,18 @@ export class TableBuilder {
     this.pending = h;
   }
 
-  /** Seals block contents, appends them, and returns their handle. */
+  /** Seals block contents, appends them (or writes them to the sink), and returns their handle. */
   private append(contents: Uint8Array): BlockHandle {
-    const sealed = sealBlock(contents);
     const h = { offset: this.offset, size: contents.length };
-    this.chunks.push(sealed);
-    this.offset += sealed.length;
+    const sink = this.sink;
+    if (sink !== undefined) {
+      // Contents may be a view of the block builder's buffer: the sink takes it before the reset.
+      sink.write(contents);
+      sink.write(blockTrailer(contents, this.trailer));
+    } else {
+      this.chunks.push(sealBlock(contents));
+    }
+    this.offset += contents.length + BLOCK_TRAILER_SIZE;
     if (this.offset > MAX_TABLE_SIZE) {
       throw new Eau2Error(ErrorCode.TOO_LARGE, `table exceeds ${MAX_TABLE_SIZE} bytes; split the output`);
     }

@@ -112,6 +112,18 @@ class NodeWritableFile implements WritableFile {
   }
 }
 
+/**
+ * Creates (or truncates) `p` for writing, synchronously: for the background worker, which writes a
+ * table as it builds it (engine/compaction/table-files.ts) and cannot wait for a promise mid-build.
+ */
+export function openWritableSync(p: string): WritableFile {
+  try {
+    return new NodeWritableFile(p, fs.openSync(p, 'w'), 0);
+  } catch (e) {
+    throw ioError('open', p, e);
+  }
+}
+
 const heldLocks = new Set<string>();
 
 function pidAlive(pid: number): boolean {

@@ -11,7 +11,8 @@ import { Engine } from '../../../engine/index.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { runCompactionJob, type CompactionJob } from '../../../engine/compaction/compaction-job.js';
-import { runCompaction } from '../../../engine/compaction/table-files.js';
+import { runCompaction, runFlush } from '../../../engine/compaction/table-files.js';
+import { buildFlushTable, EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../../../engine/compaction/flush-job.js';
 import { seededRng, BASE_SEED } from '../vfs/seeded-random.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eau2-wfiles-'));
@@ -90,5 +91,29 @@ describe('compaction with worker-side file I/O', () => {
     } finally {
       await db.close();
     }
+  });
+
+  test('a flush written as it is built is byte for byte the in-memory table, and a failed write is IO', async () => {
+    const rng = seededRng(BASE_SEED + 301);
+    const dir = mkdtempSync(join(root, 'flush-'));
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      key: enc.encode(`f${String(i).padStart(5, '0')}`),
+      // Small values, and some of a block each beyond the sink's 1 MiB buffer.
+      value: rng.bytes(i % 97 === 0 ? rng.int(1 << 20, 1.5 * (1 << 20)) : rng.int(0, 3000)),
+    }));
+    const w = new EntryBufferWriter(entries.reduce((n, e) => n + e.key.length + e.value.length + ENTRY_BUFFER_OVERHEAD, 0));
+    entries.forEach((e, i) => w.addAt(i + 1, Kind.VALUE, e.key, 0, e.key.length, e.value, 0, e.value.length));
+    const job: FlushJob = { entries: w.finish(), count: w.count, blockSize: 4096, bitsPerKey: 10 };
+    const want = buildFlushTable(job);
+    const path = join(dir, '000009.sst');
+    const r = await runFlush({ ...job, path });
+    expect(r.bytes).toBeUndefined();
+    expect(r.size).toBe(want.bytes.length);
+    expect(r.smallest).toEqual(want.smallest);
+    expect(r.largest).toEqual(want.largest);
+    expect(Buffer.from(readFileSync(path)).equals(want.bytes)).toBe(true);
+    // /dev/full refuses every write with ENOSPC.
+    await expect(runFlush({ ...job, path: '/dev/full' })).rejects.toMatchObject({ code: 'IO' });
+    await expect(runFlush({ ...job, path: join(dir, 'missing', 'x.sst') })).rejects.toMatchObject({ code: 'IO' });
   });
 });

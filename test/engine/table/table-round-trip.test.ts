@@ -249,3 +249,33 @@ describe('TableBuilder contract', () => {
     expect(i).toBe(100);
   });
 });
+
+describe('TableBuilder with a sink', () => {
+  const cases = seeds([11, 12, 13]).flatMap((seed) => [64, 4096].map((blockSize) => ({ seed, blockSize })));
+  it.each(cases)('writes, in order, exactly the bytes finish() returns (seed $seed, blockSize $blockSize)', ({ seed, blockSize }) => {
+    const rand = rng(seed);
+    const entries = randomEntries(rand, 300);
+    // Some values of a block each, as a dataframe chunk's.
+    for (let i = 0; i < entries.length; i += 37) entries[i]!.value = randomBytes(rand, 5000 + Math.floor(rand() * 70_000));
+    const { bytes: want } = buildTable(entries, { blockSize, bitsPerKey: 10 });
+    const writes: Uint8Array[] = [];
+    // A sink must take the bytes before write() returns (they may be a view of the builder's buffer).
+    const sink = { write: (b: Uint8Array) => void writes.push(Uint8Array.from(b)) };
+    const b = new TableBuilder({ blockSize, bitsPerKey: 10, sink });
+    for (const e of entries) b.add(e.key, e.seq, e.kind, e.value);
+    const size = b.finishToSink();
+    const got = Buffer.concat(writes);
+    expect(size, `seed ${seed}`).toBe(want.length);
+    expect(got.equals(want), `seed ${seed}`).toBe(true);
+    expect(b.properties.entries).toBe(entries.length);
+  });
+
+  it('is finished with finishToSink, a builder without one with finish', () => {
+    const sinkBuilder = new TableBuilder({ sink: { write: () => undefined } });
+    sinkBuilder.add(utf8('a'), 1, Kind.VALUE, utf8('x'));
+    expect(() => sinkBuilder.finish()).toThrow(TypeError);
+    const plain = new TableBuilder();
+    plain.add(utf8('a'), 1, Kind.VALUE, utf8('x'));
+    expect(() => plain.finishToSink()).toThrow(TypeError);
+  });
+});
