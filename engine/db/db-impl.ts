@@ -35,6 +35,11 @@ class Group {
   rest: Op[][] | null = null;
   count = 0;
   sync = false;
+  /** Key and value bytes of its writes, and what it may hold (groupLimit of the first write). */
+  bytes = 0;
+  limit = 0;
+  /** The group queued after this one. */
+  next: Group | null = null;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (e: unknown) => void;
@@ -48,6 +53,27 @@ class Group {
 
 const RESOLVED = Promise.resolve();
 const EMPTY_BUF = new Uint8Array(0);
+
+/**
+ * A group commit's size bound, LevelDB's (DBImpl::BuildBatchGroup): 1 MiB, or a small first write's
+ * size plus 128 KiB so that small writes are not slowed by a large one joining them. A write that
+ * would take a group past it starts the next group. The memtable is switched between groups, so
+ * it ends at most one group past memtableBytes: unbounded, 8 concurrent dataframe row-chunks of
+ * ~0.9 MB each formed one ~7 MB group and a 4 MiB memtable ended at ~7.2 MiB (3 memtables alive:
+ * 21.4 MiB where 12 MiB was configured).
+ */
+const MAX_GROUP_BYTES = 1 << 20;
+const SMALL_WRITE_BYTES = 128 * 1024;
+
+function groupLimit(firstBytes: number): number {
+  return firstBytes <= SMALL_WRITE_BYTES ? firstBytes + SMALL_WRITE_BYTES : MAX_GROUP_BYTES;
+}
+
+function opsBytes(ops: Op[]): number {
+  let n = 0;
+  for (let i = 0; i < ops.length; i++) n += ops[i]!.key.length + ops[i]!.value.length;
+  return n;
+}
 
 /**
  * The WAL's encoding buffer is written out when a group commit would take it past this (log-writer.ts,
@@ -72,8 +98,10 @@ export class DbImpl {
   /** Immutable memtables waiting for their flush, oldest first. */
   imms: Memtable[] = [];
   private log!: LogWriter;
-  /** Writes accepted and not yet committed; null when there are none. */
+  /** Writes accepted and not yet committed, as groups linked oldest first; null when there are none. */
   private queued: Group | null = null;
+  /** The newest queued group, the one new writes join (if they fit). */
+  private queuedTail: Group | null = null;
   private commitScheduled = false;
   private committing = false;
   /** seq -> number of open snapshots (explicit and iterators') at that sequence. */
@@ -214,13 +242,18 @@ export class DbImpl {
   write(ops: Op[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(notOpen());
     if (this.bgError) return Promise.reject(this.bgError);
-    let g = this.queued;
-    if (g === null) {
-      g = this.queued = new Group();
+    const bytes = opsBytes(ops);
+    let g = this.queuedTail;
+    if (g === null || g.bytes + bytes > g.limit) {
+      const prev = g;
+      g = this.queuedTail = new Group();
+      g.limit = groupLimit(bytes);
+      if (prev === null) this.queued = g;
+      else prev.next = g;
       if (!this.commitScheduled && !this.committing) {
         this.commitScheduled = true;
-        // Writers issued in the same turn of the event loop join one group: one WAL write and at
-        // most one fdatasync for all of them. (Not queueMicrotask: node wraps each callback in an
+        // Writers issued in the same turn of the event loop join one group (up to its size bound,
+        // groupLimit): one WAL write and at most one fdatasync for all of them. (Not queueMicrotask: node wraps each callback in an
         // AsyncResource, an allocation per write in awaited loops.)
         void RESOLVED.then(this.runCommits);
       }
@@ -229,6 +262,7 @@ export class DbImpl {
     if (g.first === null) g.first = ops;
     else (g.rest ??= []).push(ops);
     g.count++;
+    g.bytes += bytes;
     if (sync) g.sync = true;
     return g.done;
   }
@@ -284,7 +318,8 @@ export class DbImpl {
         }
         roomMade = false;
         const group = this.queued;
-        this.queued = null;
+        this.queued = group.next;
+        if (this.queued === null) this.queuedTail = null;
         const synced = this.commitGroup(group);
         if (synced) return void synced.then(this.resumeCommits, this.failCommits);
       }
@@ -298,9 +333,10 @@ export class DbImpl {
   private readonly failCommits = (e: unknown): void => {
     const err = e as Error;
     if (!this.bgError) this.bgError = err;
-    const g = this.queued;
+    let g = this.queued;
     this.queued = null;
-    g?.reject(err);
+    this.queuedTail = null;
+    for (; g !== null; g = g.next) g.reject(err);
     this.committing = false;
   };
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Engine, isEau2Error } from '../../../engine/index.js';
+import { seededRng } from '../vfs/seeded-random.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 import { ErrorVfs } from '../../../engine/vfs/error-vfs.js';
 import { LogWriter } from '../../../engine/wal/log-writer.js';
@@ -219,6 +220,58 @@ describe('write groups', () => {
     expect(again.getSync('x')).toBeUndefined();
     expect(str(again.getSync('z'))).toBe('3');
     await again.close();
+  });
+});
+
+describe('write group size', () => {
+  test('large writes of one turn form groups of at most 1 MiB, so a memtable ends at most one group past memtableBytes', async () => {
+    const rng = seededRng();
+    const vfs = new MemVfs();
+    const memtableBytes = 256 * 1024;
+    const db = await Engine.open('/db', { vfs, memtableBytes });
+    const values = Array.from({ length: 24 }, () => rng.bytes(rng.int(150_000, 210_000)));
+    // The size of every memtable when it is made immutable.
+    const sizes: number[] = [];
+    const switchMemtable = db.db.switchMemtable.bind(db.db);
+    db.db.switchMemtable = () => {
+      sizes.push(db.db.mem.approximateBytes());
+      return switchMemtable();
+    };
+    const before = db.stats();
+    await Promise.all(values.map((v, i) => db.put(`big${String(i).padStart(2, '0')}`, v)));
+    const after = db.stats();
+    const total = values.reduce((n, v) => n + v.length, 0);
+    expect(after.writeGroups - before.writeGroups).toBeGreaterThanOrEqual(Math.ceil(total / (1 << 20)));
+    sizes.push(db.db.mem.approximateBytes());
+    // Every memtable was switched before the group that would take it further past memtableBytes.
+    expect(sizes.length).toBeGreaterThan(3);
+    for (const n of sizes) expect(n).toBeLessThan(memtableBytes + (1 << 20) + 16 * 1024);
+    for (let i = 0; i < values.length; i++) expect(Buffer.from(db.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
+    await db.close();
+    const again = await Engine.open('/db', { vfs });
+    for (let i = 0; i < values.length; i++) expect(Buffer.from(again.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
+    await again.close();
+  });
+
+  test('small writes join a group up to 128 KiB past the first, and a failed group fails every group queued behind it', async () => {
+    const mem = new MemVfs();
+    const vfs = new ErrorVfs(mem);
+    const db = await Engine.open('/db', { vfs });
+    const before = db.stats().writeGroups;
+    await Promise.all(Array.from({ length: 200 }, (_, i) => db.put(`s${i}`, 'x'.repeat(1000))));
+    expect(db.stats().writeGroups - before).toBe(2); // 200 x ~1 KB: the first group takes ~129 KB
+    await db.put('a', '1', { sync: true });
+    vfs.setRule((op) => (op === 'sync' ? new Error('disk on fire') : undefined));
+    const first = Promise.allSettled([db.put('b', '2', { sync: true })]);
+    await new Promise((r) => setImmediate(r));
+    const big = new Uint8Array(400_000);
+    const queued = Array.from({ length: 8 }, (_, i) => db.put(`q${i}`, big)); // several groups
+    const settled = [...(await first), ...(await Promise.allSettled(queued))];
+    for (const r of settled) expect(r.status).toBe('rejected');
+    for (let i = 0; i < 8; i++) expect(db.getSync(`q${i}`)).toBeUndefined();
+    expect(str(db.getSync('a'))).toBe('1');
+    vfs.setRule(undefined);
+    await db.close().catch(() => undefined);
   });
 });
 
