@@ -4,7 +4,7 @@
 // can be read. It pins the version it opened: a concurrent republish never mixes two versions into
 // one read, it makes later chunk reads fail with NOT_FOUND instead.
 
-import type { KvStore } from '../engine/kv-store.js';
+import type { KvStore, ReadOptions } from '../engine/kv-store.js';
 import { ArrayPool } from './array-pool.js';
 import { ChunkCache } from './chunk-cache.js';
 import { ChunkReader } from './chunk-reader.js';
@@ -18,11 +18,12 @@ import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 
 /**
- * How a lent scan reads: every value once, so an engine's block cache is left as it was (a scan of a
- * frame larger than the cache would otherwise evict all of it, and fill it with blocks read once),
- * and the engine reads each value into memory it reuses (KvStore ReadOptions.fillCache).
+ * How a lent scan reads by default: every value once, so an engine's block cache is left as it was
+ * (a scan of a frame larger than the cache would otherwise evict all of it, and fill it with blocks
+ * read once), and the engine reads each value into memory it reuses (KvStore ReadOptions.fillCache).
  */
 const SCAN_READ = { fillCache: false } as const;
+const CACHING_READ = { fillCache: true } as const;
 
 export interface LazyFrameOptions {
   /** Bytes of decoded chunks kept for random access (default 64 MiB). */
@@ -119,23 +120,26 @@ export class LazyFrame {
    * next one, so the caller must be done with it (or copy what it keeps) by then. A lent scan
    * allocates arrays for about `concurrency + 1` chunks in all instead of one set per chunk, and
    * only borrows the stored values it decodes (KvStore.getWith): a store that lends them from
-   * memory it reuses (Engine, ClusterClient) allocates nothing per value either. It reads with
-   * fillCache false: an engine's block cache is neither filled nor emptied by it.
+   * memory it reuses (Engine, ClusterClient) allocates nothing per value either. A lent scan reads
+   * with fillCache false unless told otherwise: an engine's block cache is neither filled nor
+   * emptied by it (`fillCache: true` for a frame that fits the cache and is about to be read again).
    */
-  chunks(opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean } = {}): AsyncGenerator<DataFrame> {
+  chunks(
+    opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean; fillCache?: boolean } = {},
+  ): AsyncGenerator<DataFrame> {
     const cols = this.colIndexes(opts.columns);
     const from = Math.max(0, opts.from ?? 0);
     const to = Math.min(this.nchunks, opts.to ?? this.nchunks);
     const idx = Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
-    return opts.lend ? this.lentChunks(idx, cols) : mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
+    return opts.lend ? this.lentChunks(idx, cols, opts.fillCache === true ? CACHING_READ : SCAN_READ) : mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
   }
 
-  private async *lentChunks(idx: readonly number[], cols: readonly number[]): AsyncGenerator<DataFrame> {
+  private async *lentChunks(idx: readonly number[], cols: readonly number[], read: ReadOptions): AsyncGenerator<DataFrame> {
     const pool = new ArrayPool();
     const load = async (i: number): Promise<{ df: DataFrame; taken: ArrayBuffer[] }> => {
       const arena = pool.arena();
       // A cached column is shared, not the pool's: it is used as it is and never given back.
-      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena, SCAN_READ)));
+      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena, read)));
       return { df: DataFrame.fromFields(cols.map((c) => this.fields[c]!), got), taken: arena.taken };
     };
     const it = mapOrdered(idx, this.concurrency, load);

@@ -113,9 +113,14 @@ describe('lent scans', () => {
       expect(after.entries).toBe(cached.entries);
       expect(after.bytes).toBe(cached.bytes);
       expect(after.misses).toBeGreaterThan(cached.misses); // it did read the tables
-      // Random access still caches.
+      // Random access still caches, and so does a lent scan told to.
       expect(rowsOf(await lf.chunk(2))).toEqual(rowsOf(df.slice(512, 768)));
       expect(db.stats().blockCache.entries).toBeGreaterThan(cached.entries);
+      const some = db.stats().blockCache.entries;
+      const again: unknown[][] = [];
+      for await (const c of lf.chunks({ lend: true, fillCache: true })) again.push(...rowsOf(c));
+      expect(again).toEqual(rowsOf(df));
+      expect(db.stats().blockCache.entries).toBeGreaterThan(some);
     } finally {
       await db.close();
     }
