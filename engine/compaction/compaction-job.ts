@@ -11,6 +11,8 @@ import { compareBytes } from '../util/bytes.js';
 import { Kind } from '../format/internal-key.js';
 import { MergingIterator } from '../iter/merging-iterator.js';
 import { BytesFile } from '../vfs/bytes-file.js';
+import type { RandomAccessFile } from '../vfs/vfs.js';
+import { ReadaheadFile } from '../table/readahead-file.js';
 import { BlockCache } from '../table/block-cache.js';
 import { TableReader } from '../table/table-reader.js';
 import { TableBuilder, type TableSink } from '../table/table-builder.js';
@@ -21,6 +23,11 @@ export interface CompactionInput {
   path: string;
   /** The table's contents; absent when the job reads the file itself (CompactionJob.files). */
   bytes?: Uint8Array;
+  /**
+   * The table opened for reading (worker side only, never posted): read through a readahead window
+   * rather than whole (table-files.ts). Used instead of `bytes` when set.
+   */
+  file?: RandomAccessFile;
 }
 
 export interface CompactionJob {
@@ -63,14 +70,21 @@ export interface MergeStats {
 
 /**
  * Merges the input tables, yielding each output table as soon as it is complete so the caller can
- * write it while the next one is built. REQUIRES: every input has its bytes. With `sinkFor`, output
+ * write it while the next one is built. REQUIRES: every input has its bytes or its file (a
+ * ReadaheadFile is switched to reading its data blocks through its window). With `sinkFor`, output
  * i (from 0) is written to sinkFor(i) as it is built, when that returns a sink, and is yielded
  * without bytes; otherwise it comes with its bytes.
  */
 export function* mergeTables(job: CompactionJob, stats: MergeStats, sinkFor?: (output: number) => TableSink | undefined): Generator<CompactionOutput> {
   const cache = new BlockCache(0);
-  const readers = job.inputs.map((inp) => TableReader.open(new BytesFile(inp.path, inp.bytes!), inp.number, cache));
-  const it = new MergingIterator(readers.map((r) => r.iterator()));
+  const readers = job.inputs.map((inp) => {
+    const file = inp.file ?? new BytesFile(inp.path, inp.bytes!);
+    const r = TableReader.open(file, inp.number, cache);
+    if (file instanceof ReadaheadFile) file.readaheadBelow(r.properties.dataSize);
+    return r;
+  });
+  // fillCache false: blocks are read once and dropped (the cache has no room anyway).
+  const it = new MergingIterator(readers.map((r) => r.iterator({ fillCache: false })));
   let builder: TableBuilder | null = null;
   let sunk = false;
   let produced = 0;

@@ -8,14 +8,16 @@
 // buffer and written with write(2) (into the page cache) whenever it fills, and the file is
 // fdatasynced once complete. The worker never holds a whole table: a flush of a 7.5 MB memtable of
 // dataframe values held the flush's input, a copy of every block and a concatenated copy of the
-// table (~29 MiB of array buffers in the worker, measured); now the input and 1 MiB.
+// table (~29 MiB of array buffers in the worker, measured); now the input and 1 MiB. A compaction
+// reads each input through a 1 MiB readahead window (readahead-file.ts) instead of whole.
 //
 // Crash safety is the engine's: it fsyncs the directory after these files exist and before a
 // manifest edit names them (background.ts).
 
 import { tableName } from '../db/table-cache.js';
 import { nodeVfs, openWritableSync } from '../vfs/node-vfs.js';
-import { joinPath, type WritableFile } from '../vfs/vfs.js';
+import { joinPath, type RandomAccessFile, type WritableFile } from '../vfs/vfs.js';
+import { ReadaheadFile } from '../table/readahead-file.js';
 import type { TableSink } from '../table/table-builder.js';
 import { mergeTables, type CompactionJob, type CompactionOutput, type CompactionResult, type MergeStats } from './compaction-job.js';
 import { buildFlushTable, buildFlushTableTo, type FlushJob, type FlushResult } from './flush-job.js';
@@ -82,13 +84,24 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
       }
     : undefined;
   let bytesRead = 0;
-  const inputs = await Promise.all(
-    job.inputs.map(async (inp) => {
-      const bytes = inp.bytes ?? (await nodeVfs.readFile(inp.path));
-      bytesRead += bytes.length;
-      return { ...inp, bytes };
-    }),
-  );
+  // Inputs not handed over are read through a readahead window each, not whole (readahead-file.ts).
+  const opened: RandomAccessFile[] = [];
+  try {
+    for (const inp of job.inputs) if (!inp.bytes) opened.push(await nodeVfs.openRandom(inp.path));
+  } catch (e) {
+    for (const f of opened) await f.close().catch(() => undefined);
+    throw e;
+  }
+  let next = 0;
+  const inputs = job.inputs.map((inp) => {
+    if (inp.bytes) {
+      bytesRead += inp.bytes.length;
+      return inp;
+    }
+    const file = opened[next++]!;
+    bytesRead += file.size();
+    return { number: inp.number, path: inp.path, file: new ReadaheadFile(file) };
+  });
   const stats: MergeStats = { entriesIn: 0, entriesDropped: 0 };
   const outputs: CompactionOutput[] = [];
   const writes: Promise<void>[] = [];
@@ -115,6 +128,7 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
     // An output abandoned mid-build (a failed write or merge): close its file; it is in no Version.
     if (open !== undefined) await open.file.close().catch(() => undefined);
     await Promise.all(writes);
+    for (const f of opened) await f.close().catch(() => undefined);
   }
   if (failed !== undefined) throw failed;
   return { outputs, bytesRead, entriesIn: stats.entriesIn, entriesDropped: stats.entriesDropped };
