@@ -123,16 +123,21 @@ export class ClusterClient implements KvStore {
   }
 
   async get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined> {
+    const v = await this.getRequest(key, opts);
+    return v === null || v === undefined ? undefined : valueOf(v as Uint8Array);
+  }
+
+  /** A GET routed by read mode (a failed follower read falls back to the leader), retried. */
+  private getRequest(key: KeyLike, opts: ReadOptions | undefined, take?: (body: unknown) => unknown): Promise<unknown> {
     const k = keyBytes(key);
     const mode = this.mode(opts);
     let attempt = 0;
-    const v = await this.retry(() => {
+    return this.retry(() => {
       const p = this.partition(k);
-      // After a failed follower read, fall back to the leader.
-      const node = attempt++ === 0 ? this.target(p, mode) : this.topo.placement[p]!.leader;
-      return this.request(node, MsgType.GET, { k, r: node === this.topo.placement[p]!.leader ? 'leader' : mode });
+      const leader = this.topo.placement[p]!.leader;
+      const node = attempt++ === 0 ? this.target(p, mode) : leader;
+      return this.pool.request(node, MsgType.GET, { k, r: node === leader ? 'leader' : mode }, this.opts.timeoutMs ?? 10_000, take);
     });
-    return v === null || v === undefined ? undefined : valueOf(v as Uint8Array);
   }
 
   /**
@@ -141,8 +146,6 @@ export class ClusterClient implements KvStore {
    * decodes each value at once (a lent dataframe scan) then allocates no buffer per value read.
    */
   async getWith<T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions): Promise<T | undefined> {
-    const k = keyBytes(key);
-    const mode = this.mode(opts);
     // What `use` threw is kept aside, so retry() cannot mistake it for a connection failure.
     let failed: { error: unknown } | undefined;
     const take = (body: unknown): T | undefined => {
@@ -155,13 +158,7 @@ export class ClusterClient implements KvStore {
         return undefined;
       }
     };
-    let attempt = 0;
-    const out = await this.retry(() => {
-      const p = this.partition(k);
-      const node = attempt++ === 0 ? this.target(p, mode) : this.topo.placement[p]!.leader;
-      const r = node === this.topo.placement[p]!.leader ? 'leader' : mode;
-      return this.pool.request(node, MsgType.GET, { k, r }, this.opts.timeoutMs ?? 10_000, take) as Promise<T | undefined>;
-    });
+    const out = (await this.getRequest(key, opts, take)) as T | undefined;
     if (failed) throw failed.error;
     return out;
   }
