@@ -68,8 +68,15 @@ function str(v: unknown, name: string): string {
 }
 
 const KNOWN_TOP = new Set([
-  'partitions', 'replicationFactor', 'nodes', 'maxBodyBytes', 'maxFrameBytes', 'backlogEntries',
-  'backlogBytes', 'writeTimeoutMs', 'memtableBytes',
+  'partitions',
+  'replicationFactor',
+  'nodes',
+  'maxBodyBytes',
+  'maxFrameBytes',
+  'backlogEntries',
+  'backlogBytes',
+  'writeTimeoutMs',
+  'memtableBytes',
 ]);
 const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir']);
 

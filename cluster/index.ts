@@ -2,7 +2,13 @@
 // server for embedding, the config and partitioning helpers. Everything else is internal.
 
 export { ClusterClient, type ClusterClientOptions } from './client/cluster-client.js';
-export { NodeServer, type NodeServerOptions, type TaskContext, type TaskHandler, type HttpHandler } from './node/node-server.js';
+export {
+  NodeServer,
+  type NodeServerOptions,
+  type TaskContext,
+  type TaskHandler,
+  type HttpHandler,
+} from './node/node-server.js';
 export { loadConfig, parseConfig, type ClusterConfig, type NodeConfig } from './config.js';
 export { partitionOf, hashKey } from './partitioner.js';
 export { placePartition, placeAll, type PartitionPlacement } from './placement.js';

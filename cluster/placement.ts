@@ -18,7 +18,9 @@ export function placePartition(p: number, nodeIds: readonly string[], replicatio
   return { partition: p, leader: nodeIds[p % n]!, followers };
 }
 
-export function placeAll(config: Pick<ClusterConfig, 'partitions' | 'replicationFactor' | 'nodes'>): PartitionPlacement[] {
+export function placeAll(
+  config: Pick<ClusterConfig, 'partitions' | 'replicationFactor' | 'nodes'>,
+): PartitionPlacement[] {
   const ids = config.nodes.map((x) => x.id);
   const out: PartitionPlacement[] = [];
   for (let p = 0; p < config.partitions; p++) out.push(placePartition(p, ids, config.replicationFactor));
@@ -26,7 +28,10 @@ export function placeAll(config: Pick<ClusterConfig, 'partitions' | 'replication
 }
 
 /** The partitions `nodeId` holds a replica of, with its role in each. */
-export function rolesOf(placement: readonly PartitionPlacement[], nodeId: string): { leads: number[]; follows: number[] } {
+export function rolesOf(
+  placement: readonly PartitionPlacement[],
+  nodeId: string,
+): { leads: number[]; follows: number[] } {
   const leads: number[] = [];
   const follows: number[] = [];
   for (const pl of placement) {

@@ -47,7 +47,13 @@ export function mergedScan(
   const page = (): number => Math.max(1, Math.min(pageSize, remaining));
   const base: EngineRange = {};
   for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (range[k] !== undefined) base[k] = range[k];
-  const sources: Source[] = partitions.map((p) => ({ p, buf: [], i: 0, more: true, req: { ...base, reverse, limit: 0 } }));
+  const sources: Source[] = partitions.map((p) => ({
+    p,
+    buf: [],
+    i: 0,
+    more: true,
+    req: { ...base, reverse, limit: 0 },
+  }));
   let closed = false;
 
   const refill = async (s: Source): Promise<void> => {

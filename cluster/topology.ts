@@ -50,14 +50,16 @@ export function parseTopology(raw: unknown): Topology {
   if (typeof t.coordinator !== 'string' || !Array.isArray(t.nodes) || !Array.isArray(t.placement)) throw bad('fields');
   const nodes = t.nodes.map((n: unknown): TopologyNode => {
     const o = n as Record<string, unknown>;
-    if (typeof o?.id !== 'string' || typeof o.host !== 'string' || !isInt(o.port) || !isInt(o.peerPort)) throw bad('node');
+    if (typeof o?.id !== 'string' || typeof o.host !== 'string' || !isInt(o.port) || !isInt(o.peerPort))
+      throw bad('node');
     const status = o.status === 'up' || o.status === 'down' ? o.status : 'unknown';
     return { id: o.id, host: o.host, port: o.port, peerPort: o.peerPort, status };
   });
   const ids = new Set(nodes.map((n) => n.id));
   const placement = t.placement.map((x: unknown, i: number): PartitionPlacement => {
     const o = x as Record<string, unknown>;
-    if (o?.partition !== i || typeof o.leader !== 'string' || !ids.has(o.leader) || !Array.isArray(o.followers)) throw bad(`partition ${i}`);
+    if (o?.partition !== i || typeof o.leader !== 'string' || !ids.has(o.leader) || !Array.isArray(o.followers))
+      throw bad(`partition ${i}`);
     const followers = o.followers.map((f: unknown) => {
       if (typeof f !== 'string' || !ids.has(f)) throw bad(`partition ${i} follower`);
       return f;
@@ -65,5 +67,12 @@ export function parseTopology(raw: unknown): Topology {
     return { partition: i, leader: o.leader, followers };
   });
   if (placement.length !== t.partitions) throw bad('placement length');
-  return { epoch: t.epoch, partitions: t.partitions, replicationFactor: t.replicationFactor, coordinator: t.coordinator, nodes, placement };
+  return {
+    epoch: t.epoch,
+    partitions: t.partitions,
+    replicationFactor: t.replicationFactor,
+    coordinator: t.coordinator,
+    nodes,
+    placement,
+  };
 }

@@ -8,14 +8,25 @@ import {
   DoubleColumn,
   IntColumn,
   StringColumn,
-  bitGet,
   bitSet,
   bitmapBytes,
   sliceBitmap,
   sliceColumn,
   type Column,
 } from './column.js';
-import { FORMAT_VERSION, HEADER_BYTES, Kind, MAGIC0, MAGIC1, badValue, crc32, isPlainObject, open, packr, seal } from './envelope.js';
+import {
+  FORMAT_VERSION,
+  HEADER_BYTES,
+  Kind,
+  MAGIC0,
+  MAGIC1,
+  badValue,
+  crc32,
+  isPlainObject,
+  open,
+  packr,
+  seal,
+} from './envelope.js';
 import type { ColumnType } from './schema.js';
 
 /** The msgpack body of a chunk: plain data, also used for row results sent between nodes. */
@@ -49,7 +60,11 @@ const DICT_RATIO = 4;
  * index before the next call): a frame being stored otherwise left a 256 KiB array of garbage per
  * string chunk.
  */
-function dictionaryCodes(values: readonly string[], n: number, start = 0): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
+function dictionaryCodes(
+  values: readonly string[],
+  n: number,
+  start = 0,
+): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
   if (n < 64) return undefined;
   const limit = Math.floor(n / DICT_RATIO);
   // A prototype-less object, not a Map: one lookup per row is most of a string chunk's encoding, and
@@ -77,7 +92,11 @@ let scratchCodes = new Uint32Array(0);
 
 /** The indexes as `w`-byte little-endian integers, in a new array. */
 function narrowCodes(codes: Uint32Array, w: 1 | 2 | 4): Uint8Array {
-  return w === 1 ? Uint8Array.from(codes) : w === 2 ? new Uint8Array(Uint16Array.from(codes).buffer) : new Uint8Array(codes.slice().buffer);
+  return w === 1
+    ? Uint8Array.from(codes)
+    : w === 2
+      ? new Uint8Array(Uint16Array.from(codes).buffer)
+      : new Uint8Array(codes.slice().buffer);
 }
 
 /** Writes the indexes as `w`-byte little-endian integers at out[pos]; returns the position after them. */
@@ -98,8 +117,16 @@ function writeCodes(out: Uint8Array, pos: number, codes: Uint32Array, w: 1 | 2 |
   return pos + n * w;
 }
 
-function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, nulls: Uint8Array | undefined, arena?: DecodeArena): StringColumn {
-  if (!Array.isArray(d) || d.some((x) => typeof x !== 'string')) throw badValue(where, 'string dictionary is not an array of strings');
+function dictionaryDecode(
+  d: unknown,
+  v: unknown,
+  n: number,
+  where: string,
+  nulls: Uint8Array | undefined,
+  arena?: DecodeArena,
+): StringColumn {
+  if (!Array.isArray(d) || d.some((x) => typeof x !== 'string'))
+    throw badValue(where, 'string dictionary is not an array of strings');
   if (!(v instanceof Uint8Array) || n === 0 || v.length % n !== 0 || ![1, 2, 4].includes(v.length / n)) {
     throw badValue(where, 'bad dictionary index width');
   }
@@ -107,7 +134,14 @@ function dictionaryDecode(d: unknown, v: unknown, n: number, where: string, null
   // Copy to an aligned buffer of its own: `v` may be a Node Buffer view at any offset (and a
   // Buffer's slice() is a view, not a copy). Without an arena, 1-byte indexes stay a view.
   const own = (): ArrayBuffer => (arena ? copyInto(arena, v) : new Uint8Array(v).buffer);
-  const idx = w === 1 ? (arena ? new Uint8Array(own(), 0, n) : v) : w === 2 ? new Uint16Array(own(), 0, n) : new Uint32Array(own(), 0, n);
+  const idx =
+    w === 1
+      ? arena
+        ? new Uint8Array(own(), 0, n)
+        : v
+      : w === 2
+        ? new Uint16Array(own(), 0, n)
+        : new Uint32Array(own(), 0, n);
   const size = d.length;
   let max = 0;
   for (let i = 0; i < n; i++) if (idx[i]! > max) max = idx[i]!;
@@ -190,7 +224,16 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
   const vLen = dict ? n * dict.w : v!.length;
   const d = dict ? packr.pack(dict.d) : undefined;
   // Key order is columnToBody's body object's (t, n, v, z, d), as msgpackr writes it.
-  const size = HEADER_BYTES + 1 + 4 + 2 + uintBytes(n) + 2 + binBytes(vLen) + (z ? 2 + binBytes(z.length) : 0) + (d ? 2 + d.length : 0);
+  const size =
+    HEADER_BYTES +
+    1 +
+    4 +
+    2 +
+    uintBytes(n) +
+    2 +
+    binBytes(vLen) +
+    (z ? 2 + binBytes(z.length) : 0) +
+    (d ? 2 + d.length : 0);
   const out = alloc ? alloc(size) : new Uint8Array(size);
   if (out.length !== size) throw new RangeError(`encodeChunk: alloc(${size}) returned ${out.length} bytes`);
   out[0] = MAGIC0;
@@ -300,13 +343,21 @@ function typedView<T extends Int32Array | Float64Array>(
  * Turns a decoded body back into a column, checking it against the expected type and row count.
  * `where` names the key (or task) in the CORRUPTION error.
  */
-export function bodyToColumn(body: unknown, where: string, expectType?: ColumnType, expectRows?: number, arena?: DecodeArena): Column {
+export function bodyToColumn(
+  body: unknown,
+  where: string,
+  expectType?: ColumnType,
+  expectRows?: number,
+  arena?: DecodeArena,
+): Column {
   if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
   const { t, n, z, v, d } = body;
   if (t !== 'I' && t !== 'D' && t !== 'B' && t !== 'S') throw badValue(where, `unknown column type ${String(t)}`);
-  if (expectType !== undefined && t !== expectType) throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
+  if (expectType !== undefined && t !== expectType)
+    throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw badValue(where, 'bad row count');
-  if (expectRows !== undefined && n !== expectRows) throw badValue(where, `chunk holds ${n} rows, expected ${expectRows}`);
+  if (expectRows !== undefined && n !== expectRows)
+    throw badValue(where, `chunk holds ${n} rows, expected ${expectRows}`);
   let nulls: Uint8Array | undefined;
   if (z !== undefined) {
     if (!(z instanceof Uint8Array) || z.length !== bitmapBytes(n)) throw badValue(where, 'bad null bitmap length');
@@ -316,7 +367,8 @@ export function bodyToColumn(body: unknown, where: string, expectType?: ColumnTy
   if (t === 'S') {
     if (d !== undefined) return dictionaryDecode(d, v, n, where, nulls, arena);
     if (!Array.isArray(v) || v.length !== n) throw badValue(where, 'string chunk has the wrong number of values');
-    for (let i = 0; i < n; i++) if (typeof v[i] !== 'string') throw badValue(where, `string chunk value ${i} is not a string`);
+    for (let i = 0; i < n; i++)
+      if (typeof v[i] !== 'string') throw badValue(where, `string chunk value ${i} is not a string`);
     return new StringColumn(v as string[], n, nulls);
   }
   if (!(v instanceof Uint8Array)) throw badValue(where, 'numeric chunk data is not binary');
@@ -329,6 +381,12 @@ export function bodyToColumn(body: unknown, where: string, expectType?: ColumnTy
   return new BoolColumn(bools, n, nulls);
 }
 
-export function decodeChunk(value: Uint8Array, key: string, expectType: ColumnType, expectRows: number, arena?: DecodeArena): Column {
+export function decodeChunk(
+  value: Uint8Array,
+  key: string,
+  expectType: ColumnType,
+  expectRows: number,
+  arena?: DecodeArena,
+): Column {
   return bodyToColumn(open(Kind.CHUNK, value, key), key, expectType, expectRows, arena);
 }

@@ -55,9 +55,13 @@ export class ChunkReader {
       const v = await this.store.get(metaKey(m.name));
       current = v === undefined ? undefined : decodeMeta(v, m.name);
       if (current?.version === m.version) {
-        return new Eau2Error(ErrorCode.CORRUPTION, `frame ${JSON.stringify(m.name)} is published but chunk ${key} is missing`, {
-          details: { key },
-        });
+        return new Eau2Error(
+          ErrorCode.CORRUPTION,
+          `frame ${JSON.stringify(m.name)} is published but chunk ${key} is missing`,
+          {
+            details: { key },
+          },
+        );
       }
     }
     return new Eau2Error(

@@ -23,11 +23,14 @@ import { deleteVersion, readMeta } from './storage.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
-const int = (what: string, min = 0) => (v: string): number => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
-  return n;
-};
+const int =
+  (what: string, min = 0) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isSafeInteger(n) || n < min)
+      throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+    return n;
+  };
 
 /** --sample: a record count (at least 1) or "all". Parsed here so commander reports a bad value as a usage error. */
 const sampleArg = (v: string): number | 'all' => {
@@ -37,10 +40,12 @@ const sampleArg = (v: string): number | 'all' => {
   return n;
 };
 
-const oneOf = (...allowed: string[]) => (v: string): string => {
-  if (!allowed.includes(v)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}`);
-  return v;
-};
+const oneOf =
+  (...allowed: string[]) =>
+  (v: string): string => {
+    if (!allowed.includes(v)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}`);
+    return v;
+  };
 
 async function withStore<T>(open: OpenStore, url: string | undefined, f: (s: KvStore) => Promise<T>): Promise<T> {
   const store = await open({ url });
@@ -82,7 +87,12 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
         sampling = p.sampling === true;
         started = now;
         last = 0;
-        bar.start(totalBytes, 0, { done: '0.0', all: mb(totalBytes), rows: sampling ? 'inferring types (pass 1 of 2)' : '0 rows', rate: '0.0' });
+        bar.start(totalBytes, 0, {
+          done: '0.0',
+          all: mb(totalBytes),
+          rows: sampling ? 'inferring types (pass 1 of 2)' : '0 rows',
+          rate: '0.0',
+        });
       }
       if (now - last < 100 && p.bytes < totalBytes) return; // redraw at most 10 times a second
       last = now;
@@ -109,7 +119,10 @@ async function exportToFile(path: string, run: (dest: Writable) => Promise<unkno
   try {
     // A bad path fails here, before any chunk is read, with the path the user gave.
     await once(dest, 'open').catch((e: NodeJS.ErrnoException) => {
-      throw Object.assign(new Error(`cannot write ${path}: ${e.message.replace(`, open '${tmp}'`, '')}`, { cause: e }), { code: e.code });
+      throw Object.assign(
+        new Error(`cannot write ${path}: ${e.message.replace(`, open '${tmp}'`, '')}`, { cause: e }),
+        { code: e.code },
+      );
     });
     await run(dest);
     dest.end();
@@ -215,10 +228,17 @@ function guardStore(store: KvStore, name: string): GuardedStore {
  * exit is explicit: the importer may be blocked on a read that never returns. A second signal while
  * this runs exits at once, leaving the chunks to the next import of the name (docs/dataframe.md).
  */
-async function interruptImport(signal: NodeJS.Signals, guarded: GuardedStore, store: KvStore & { close?(): Promise<void> }, name: string): Promise<never> {
+async function interruptImport(
+  signal: NodeJS.Signals,
+  guarded: GuardedStore,
+  store: KvStore & { close?(): Promise<void> },
+  name: string,
+): Promise<never> {
   const code = 128 + (osConstants.signals[signal] ?? 0);
   const again = (): void => {
-    process.stderr.write(`eau2: ${signal} again: stopped at once; the chunks written so far go with the next import of ${JSON.stringify(name)}\n`);
+    process.stderr.write(
+      `eau2: ${signal} again: stopped at once; the chunks written so far go with the next import of ${JSON.stringify(name)}\n`,
+    );
     process.exit(code);
   };
   process.on('SIGINT', again);
@@ -230,9 +250,10 @@ async function interruptImport(signal: NodeJS.Signals, guarded: GuardedStore, st
     // and its chunks must stay.
     const published = (await readMeta(store, name))?.version;
     for (const v of versions) if (v !== published) await deleteVersion(store, name, v);
-    message = published !== undefined && versions.includes(published)
-      ? `interrupted by ${signal} after ${JSON.stringify(name)} was published`
-      : `interrupted by ${signal}: nothing was published; ${JSON.stringify(name)} is as it was`;
+    message =
+      published !== undefined && versions.includes(published)
+        ? `interrupted by ${signal} after ${JSON.stringify(name)} was published`
+        : `interrupted by ${signal}: nothing was published; ${JSON.stringify(name)} is as it was`;
   } catch (e) {
     message =
       `interrupted by ${signal}: nothing was published, but the chunks written could not all be deleted ` +
@@ -243,10 +264,19 @@ async function interruptImport(signal: NodeJS.Signals, guarded: GuardedStore, st
   process.exit(code);
 }
 
-async function runImport(open: OpenStore, name: string, file: string, o: ImportOpts, out: Writable): Promise<ImportResult> {
+async function runImport(
+  open: OpenStore,
+  name: string,
+  file: string,
+  o: ImportOpts,
+  out: Writable,
+): Promise<ImportResult> {
   const format = formatOf(file, o);
   const size = (await stat(file)).size;
-  const total = format === 'sor' && (o.from !== undefined || o.len !== undefined) ? Math.min(size - (o.from ?? 0), o.len ?? size) : size;
+  const total =
+    format === 'sor' && (o.from !== undefined || o.len !== undefined)
+      ? Math.min(size - (o.from ?? 0), o.len ?? size)
+      : size;
   const store = await open({ url: o.url });
   const guarded = guardStore(store, name);
   const bar = progressBar(Math.max(0, total));
@@ -265,7 +295,13 @@ async function runImport(open: OpenStore, name: string, file: string, o: ImportO
   try {
     const importing =
       format === 'sor'
-        ? importSor(guarded.store, name, file, { schema: o.schema, chunkRows: o.chunkRows, from: o.from, len: o.len, onProgress: bar.update })
+        ? importSor(guarded.store, name, file, {
+            schema: o.schema,
+            chunkRows: o.chunkRows,
+            from: o.from,
+            len: o.len,
+            onProgress: bar.update,
+          })
         : importCsv(guarded.store, name, file, {
             schema: o.schema,
             chunkRows: o.chunkRows,
@@ -291,7 +327,8 @@ async function runImport(open: OpenStore, name: string, file: string, o: ImportO
   const secs = (Date.now() - started) / 1000;
   const sor = 'mismatched' in res ? (res as SorImportResult) : undefined;
   const extra = sor
-    ? `, ${sor.mismatched} misfit fields stored as null` + (sor.extraFields > 0 ? `, ${sor.extraFields} fields beyond the last column ignored` : '')
+    ? `, ${sor.mismatched} misfit fields stored as null` +
+      (sor.extraFields > 0 ? `, ${sor.extraFields} fields beyond the last column ignored` : '')
     : '';
   out.write(
     `imported ${res.rows} rows into ${JSON.stringify(name)} (schema ${res.meta.fields.map((f) => `${f.name}:${f.type}`).join(',')}` +
@@ -310,7 +347,11 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .option('-s, --schema <schema>', 'column types: letters in column order ("ISD") or name:type pairs')
     .option('-f, --format <format>', 'csv or sor (default: by file extension)', oneOf('csv', 'sor'))
     .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows', 1))
-    .option('--sample <n|all>', 'CSV: rows sampled to infer types (default 10000), or all (reads the file twice)', sampleArg)
+    .option(
+      '--sample <n|all>',
+      'CSV: rows sampled to infer types (default 10000), or all (reads the file twice)',
+      sampleArg,
+    )
     .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)')
     .option('--no-header', 'CSV: the first record is data; columns are named c0, c1, ...')
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
@@ -319,10 +360,15 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       // An option the format ignores would change nothing without a word (--from on a CSV still
       // imports the whole file): a usage error instead, printed by commander.
       const format = formatOf(file, o);
-      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header'] : ['from', 'len']).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header'] : ['from', 'len']).filter(
+        (k) => cmd.getOptionValueSource(k) === 'cli',
+      );
       if (wrong.length > 0) {
         const flags = wrong.map((k) => (k === 'header' ? '--no-header' : `--${k}`)).join(', ');
-        cmd.error(`error: ${flags} ${wrong.length > 1 ? 'do' : 'does'} not apply to ${format.toUpperCase()} files`, { code: 'commander.invalidArgument', exitCode: 2 });
+        cmd.error(`error: ${flags} ${wrong.length > 1 ? 'do' : 'does'} not apply to ${format.toUpperCase()} files`, {
+          code: 'commander.invalidArgument',
+          exitCode: 2,
+        });
       }
       await runImport(openStore, name, file, o, out);
     });
@@ -332,7 +378,7 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .option('--json', 'print JSON')
     .action(async (o: { url?: string; json?: boolean }) => {
       const list = await withStore(openStore, o.url, (s) => DataFrame.list(s));
-      out.write(o.json ? JSON.stringify(list, null, 2) + '\n' : renderFrameList(list));
+      out.write(o.json ? `${JSON.stringify(list, null, 2)}\n` : renderFrameList(list));
     });
 
   withUrl(df.command('show <name>'))
@@ -342,7 +388,9 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
         const i = lf.info();
-        out.write(`${i.name}: ${i.nrows} rows x ${i.ncols} columns, schema ${i.schema}, ${i.nchunks} chunks of ${i.chunkRows} rows, version ${i.version}\n`);
+        out.write(
+          `${i.name}: ${i.nrows} rows x ${i.ncols} columns, schema ${i.schema}, ${i.nchunks} chunks of ${i.chunkRows} rows, version ${i.version}\n`,
+        );
         out.write(renderFrame(await lf.slice(0, o.head), lf.nrows));
       });
     });
@@ -356,7 +404,8 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
         const opts = { limit: o.limit, ndjson: o.format === 'ndjson' };
-        const run = (dest: Writable): Promise<number> => (o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts));
+        const run = (dest: Writable): Promise<number> =>
+          o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
         await (o.out ? exportToFile(o.out, run) : run(out));
       });
     });

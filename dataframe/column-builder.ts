@@ -41,7 +41,8 @@ export class ColumnBuilder {
     if (this.type === 'S') {
       this.str ??= [];
     } else {
-      const next = this.type === 'I' ? new Int32Array(cap) : this.type === 'D' ? new Float64Array(cap) : new Uint8Array(cap);
+      const next =
+        this.type === 'I' ? new Int32Array(cap) : this.type === 'D' ? new Float64Array(cap) : new Uint8Array(cap);
       if (old) (next as Uint8Array).set(old as Uint8Array);
       this.num = next;
     }
@@ -73,7 +74,9 @@ export class ColumnBuilder {
       return;
     }
     if (!valueFits(this.type, v)) {
-      throw new TypeError(`column ${JSON.stringify(this.name)} (${this.type}), row ${i}: cannot store ${describeValue(v)}`);
+      throw new TypeError(
+        `column ${JSON.stringify(this.name)} (${this.type}), row ${i}: cannot store ${describeValue(v)}`,
+      );
     }
     this.grow(i + 1);
     if (this.type === 'S') this.str!.push(v as string);

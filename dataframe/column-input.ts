@@ -26,14 +26,19 @@ function inferArrayType(values: readonly unknown[], name: string): ColumnType {
     if (v === null || v === undefined) continue;
     const vt: ColumnType | undefined =
       typeof v === 'number' ? 'D' : typeof v === 'boolean' ? 'B' : typeof v === 'string' ? 'S' : undefined;
-    if (vt === undefined) throw new TypeError(`column ${JSON.stringify(name)}, row ${i}: unsupported value of type ${typeof v}`);
+    if (vt === undefined)
+      throw new TypeError(`column ${JSON.stringify(name)}, row ${i}: unsupported value of type ${typeof v}`);
     if (t !== undefined && t !== vt) {
-      throw new TypeError(`column ${JSON.stringify(name)} mixes ${t} and ${vt} values; convert them or pass { type, values }`);
+      throw new TypeError(
+        `column ${JSON.stringify(name)} mixes ${t} and ${vt} values; convert them or pass { type, values }`,
+      );
     }
     t = vt;
   }
   if (t === undefined) {
-    throw new TypeError(`cannot infer the type of column ${JSON.stringify(name)} (empty or all null); pass { type, values }`);
+    throw new TypeError(
+      `cannot infer the type of column ${JSON.stringify(name)} (empty or all null); pass { type, values }`,
+    );
   }
   return t;
 }
@@ -52,12 +57,15 @@ export function toColumn(input: ColumnInput, name: string, expect?: ColumnType):
     col = columnFromValues(expect ?? inferArrayType(input, name), input as readonly Value[], name);
   } else if (input !== null && typeof input === 'object' && 'type' in input && 'values' in input) {
     const { type, values } = input;
-    if (!isColumnType(type)) throw new TypeError(`column ${JSON.stringify(name)}: unknown type ${JSON.stringify(type)}`);
+    if (!isColumnType(type))
+      throw new TypeError(`column ${JSON.stringify(name)}: unknown type ${JSON.stringify(type)}`);
     if (type === 'I' && values instanceof Int32Array) col = new IntColumn(values, values.length, undefined);
     else if (type === 'D' && values instanceof Float64Array) col = new DoubleColumn(values, values.length, undefined);
     else col = columnFromValues(type, values, name);
   } else {
-    throw new TypeError(`column ${JSON.stringify(name)}: expected a typed array, an array, a Column or { type, values }`);
+    throw new TypeError(
+      `column ${JSON.stringify(name)}: expected a typed array, an array, a Column or { type, values }`,
+    );
   }
   if (expect !== undefined && col.type !== expect) {
     throw new TypeError(`column ${JSON.stringify(name)} is ${col.type}, the schema says ${expect}`);

@@ -163,7 +163,8 @@ export class StringColumn extends ColumnBase<string, readonly string[]> {
     readonly dictionary?: StringDictionary,
   ) {
     super(length, nulls);
-    if (values === undefined && dictionary === undefined) throw new TypeError('a string column needs values or a dictionary');
+    if (values === undefined && dictionary === undefined)
+      throw new TypeError('a string column needs values or a dictionary');
     this.vals = values;
   }
 

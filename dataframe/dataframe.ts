@@ -13,7 +13,16 @@ import { Query, type AggRequest, type QuerySource } from './query/query.js';
 import type { ExprLike } from './query/expr.js';
 import { runPartial } from './query/partial.js';
 import type { CheckedPlan } from './query/plan.js';
-import { checkFields, columnIndex, parseSchema, schemaString, type ColumnType, type Field, type SchemaSpec, type Value } from './schema.js';
+import {
+  checkFields,
+  columnIndex,
+  parseSchema,
+  schemaString,
+  type ColumnType,
+  type Field,
+  type SchemaSpec,
+  type Value,
+} from './schema.js';
 import { deleteFrame, listFrames, requireMeta, waitForMeta } from './storage.js';
 import { DEFAULT_CHUNK_ROWS, DataFrameWriter, type WriterOptions } from './writer.js';
 
@@ -34,9 +43,11 @@ export class DataFrame {
     const names = Object.keys(cols);
     const expect = opts.schema === undefined ? undefined : parseSchema(opts.schema);
     if (expect && expect.map((f) => f.name).join('\u0000') !== names.join('\u0000')) {
-      throw new TypeError(`schema names ${expect.map((f) => f.name).join(',')} do not match columns ${names.join(',')}`);
+      throw new TypeError(
+        `schema names ${expect.map((f) => f.name).join(',')} do not match columns ${names.join(',')}`,
+      );
     }
-    const columns = names.map((n, i) => toColumn(cols[n]!, n, expect?.[i]!.type));
+    const columns = names.map((n, i) => toColumn(cols[n]!, n, expect?.[i]?.type));
     return DataFrame.fromFields(
       names.map((name, i) => ({ name, type: columns[i]!.type })),
       columns,
@@ -50,9 +61,12 @@ export class DataFrame {
     if (columns.length !== fs.length) throw new TypeError(`${fs.length} fields but ${columns.length} columns`);
     const n = columns[0]!.length;
     columns.forEach((c, i) => {
-      if (c.type !== fs[i]!.type) throw new TypeError(`column ${JSON.stringify(fs[i]!.name)} is ${c.type}, its field says ${fs[i]!.type}`);
+      if (c.type !== fs[i]!.type)
+        throw new TypeError(`column ${JSON.stringify(fs[i]!.name)} is ${c.type}, its field says ${fs[i]!.type}`);
       if (c.length !== n) {
-        throw new TypeError(`columns differ in length: ${JSON.stringify(fs[0]!.name)} has ${n} rows, ${JSON.stringify(fs[i]!.name)} has ${c.length}`);
+        throw new TypeError(
+          `columns differ in length: ${JSON.stringify(fs[0]!.name)} has ${n} rows, ${JSON.stringify(fs[i]!.name)} has ${c.length}`,
+        );
       }
     });
     return new DataFrame(Object.freeze(fs), Object.freeze([...columns]), n);
@@ -64,17 +78,28 @@ export class DataFrame {
     const bs = fields.map((f) => new ColumnBuilder(f.type, 1024, f.name));
     for (const row of rows) {
       const vals = Array.isArray(row) ? row : fields.map((f) => (row as Record<string, Value>)[f.name] ?? null);
-      if (vals.length !== fields.length) throw new TypeError(`row has ${vals.length} values, schema has ${fields.length}`);
+      if (vals.length !== fields.length)
+        throw new TypeError(`row has ${vals.length} values, schema has ${fields.length}`);
       vals.forEach((v, i) => bs[i]!.push(v));
     }
-    return DataFrame.fromFields(fields, bs.map((b) => b.finish()));
+    return DataFrame.fromFields(
+      fields,
+      bs.map((b) => b.finish()),
+    );
   }
 
   /** Concatenates frames with the same schema. */
   static concat(frames: readonly DataFrame[], fields?: readonly Field[]): DataFrame {
     const fs = fields ?? frames[0]?.fields;
     if (!fs) throw new TypeError('concat needs at least one frame or the fields');
-    const bs = fs.map((f) => new ColumnBuilder(f.type, frames.reduce((n, d) => n + d.nrows, 0), f.name));
+    const bs = fs.map(
+      (f) =>
+        new ColumnBuilder(
+          f.type,
+          frames.reduce((n, d) => n + d.nrows, 0),
+          f.name,
+        ),
+    );
     for (const d of frames) {
       // Names count as much as types: stacking a frame's column b under another's a would mislabel it.
       if (d.fields.length !== fs.length || d.fields.some((f, i) => f.name !== fs[i]!.name || f.type !== fs[i]!.type)) {
@@ -83,7 +108,10 @@ export class DataFrame {
       }
       d.columns.forEach((c, i) => bs[i]!.appendColumn(c));
     }
-    return DataFrame.fromFields(fs, bs.map((b) => b.finish()));
+    return DataFrame.fromFields(
+      fs,
+      bs.map((b) => b.finish()),
+    );
   }
 
   /** One letter per column: "DIS". */
@@ -109,12 +137,14 @@ export class DataFrame {
   }
 
   get(col: string | number, row: number): Value {
-    if (!Number.isInteger(row) || row < 0 || row >= this.nrows) throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
+    if (!Number.isInteger(row) || row < 0 || row >= this.nrows)
+      throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
     return this.columns[columnIndex(this.fields, col)]!.get(row);
   }
 
   row(i: number): Value[] {
-    if (!Number.isInteger(i) || i < 0 || i >= this.nrows) throw new RangeError(`row ${i} out of range (0..${this.nrows - 1})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.nrows)
+      throw new RangeError(`row ${i} out of range (0..${this.nrows - 1})`);
     return this.columns.map((c) => c.get(i));
   }
 
@@ -128,7 +158,8 @@ export class DataFrame {
 
   toObjects(): Record<string, Value>[] {
     const out: Record<string, Value>[] = [];
-    for (let i = 0; i < this.nrows; i++) out.push(Object.fromEntries(this.fields.map((f, c) => [f.name, this.columns[c]!.get(i)])));
+    for (let i = 0; i < this.nrows; i++)
+      out.push(Object.fromEntries(this.fields.map((f, c) => [f.name, this.columns[c]!.get(i)])));
     return out;
   }
 
@@ -136,7 +167,10 @@ export class DataFrame {
   slice(start: number, end = this.nrows): DataFrame {
     const s = Math.max(0, Math.min(start, this.nrows));
     const e = Math.max(s, Math.min(end, this.nrows));
-    return DataFrame.fromFields(this.fields, this.columns.map((c) => sliceColumn(c, s, e)));
+    return DataFrame.fromFields(
+      this.fields,
+      this.columns.map((c) => sliceColumn(c, s, e)),
+    );
   }
 
   // ---- queries (run in-process, chunk by chunk, by the same evaluator the nodes use) ----
@@ -149,8 +183,18 @@ export class DataFrame {
       nchunks,
       execute: async (checked: CheckedPlan) => {
         const rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
-        const load = async (i: number): Promise<Column[]> => this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
-        return [await runPartial(checked, this.fields, load, rowsOf, Array.from({ length: nchunks }, (_, i) => i), 1)];
+        const load = async (i: number): Promise<Column[]> =>
+          this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
+        return [
+          await runPartial(
+            checked,
+            this.fields,
+            load,
+            rowsOf,
+            Array.from({ length: nchunks }, (_, i) => i),
+            1,
+          ),
+        ];
       },
     };
     return new Query(source);
@@ -204,7 +248,12 @@ export class DataFrame {
   }
 
   /** Like get, but waits up to timeoutMs for the frame to be published (TIMEOUT otherwise). */
-  static async waitAndGet(store: KvStore, name: string, timeoutMs: number, opts: LazyFrameOptions = {}): Promise<LazyFrame> {
+  static async waitAndGet(
+    store: KvStore,
+    name: string,
+    timeoutMs: number,
+    opts: LazyFrameOptions = {},
+  ): Promise<LazyFrame> {
     return new LazyFrame(store, await waitForMeta(store, checkName(name), timeoutMs), opts);
   }
 
@@ -224,6 +273,11 @@ export class DataFrame {
 }
 
 /** waitAndGet as a free function, the shape the applications use. */
-export function waitAndGet(store: KvStore, name: string, timeoutMs: number, opts?: LazyFrameOptions): Promise<LazyFrame> {
+export function waitAndGet(
+  store: KvStore,
+  name: string,
+  timeoutMs: number,
+  opts?: LazyFrameOptions,
+): Promise<LazyFrame> {
   return DataFrame.waitAndGet(store, name, timeoutMs, opts);
 }

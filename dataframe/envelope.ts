@@ -82,7 +82,12 @@ export function open(kind: Kind, value: Uint8Array, key: string): unknown {
 }
 
 /** `open` for a kind with several format versions: any of `versions` is accepted and returned. */
-export function openVersioned(kind: Kind, value: Uint8Array, key: string, versions: readonly number[]): { body: unknown; version: number } {
+export function openVersioned(
+  kind: Kind,
+  value: Uint8Array,
+  key: string,
+  versions: readonly number[],
+): { body: unknown; version: number } {
   if (value.length < HEADER_BYTES) throw badValue(key, `value of ${value.length} bytes is shorter than the header`);
   if (value[0] !== MAGIC0 || value[1] !== MAGIC1) throw badValue(key, 'bad magic number');
   if (value[2] !== kind) throw badValue(key, `expected kind ${kind}, found ${value[2]}`);

@@ -23,7 +23,7 @@ export function renderTable(headers: string[], rows: string[][], right: boolean[
       .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** A frame as a table with a "name:type" header, plus a footer when rows were left out. */

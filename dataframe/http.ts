@@ -38,14 +38,19 @@ const STATUS: Partial<Record<string, number>> = {
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   // JSON has no NaN or Infinity; such doubles are sent as null.
   const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 function sendError(res: ServerResponse, e: unknown): void {
   if (e instanceof HttpProblem) return send(res, e.status, { code: e.code, message: e.message });
   if (e instanceof Eau2Error) return send(res, STATUS[e.code] ?? 500, { code: e.code, message: e.message });
-  if (e instanceof TypeError || e instanceof RangeError) return send(res, 400, { code: ErrorCode.INVALID, message: e.message });
+  if (e instanceof TypeError || e instanceof RangeError)
+    return send(res, 400, { code: ErrorCode.INVALID, message: e.message });
   send(res, 500, { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) });
 }
 
@@ -61,7 +66,8 @@ function queryInt(q: URLSearchParams, name: string, dflt: number, max: number): 
 
 function checkOptions(q: URLSearchParams, allowed: string[]): void {
   for (const k of q.keys()) {
-    if (!allowed.includes(k)) throw bad(`unknown option "${k.slice(0, 64)}"` + (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''));
+    if (!allowed.includes(k))
+      throw bad(`unknown option "${k.slice(0, 64)}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
   }
 }
 
@@ -116,7 +122,11 @@ export async function handleDfHttp(req: IncomingMessage, res: ServerResponse, st
       });
       return true;
     }
-    throw new HttpProblem(404, ErrorCode.NOT_FOUND, `no route ${path.slice(0, 200)} (try /df, /df/<name>, /df/<name>/rows)`);
+    throw new HttpProblem(
+      404,
+      ErrorCode.NOT_FOUND,
+      `no route ${path.slice(0, 200)} (try /df, /df/<name>, /df/<name>/rows)`,
+    );
   } catch (e) {
     if (e instanceof HttpProblem && e.status === 405) {
       send(res, 405, { code: e.code, message: e.message }, { allow: 'GET' });

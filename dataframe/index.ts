@@ -45,6 +45,18 @@ export {
 } from './query/tasks.js';
 export { chunkHashTag } from './layout.js';
 export { ChunkCache } from './chunk-cache.js';
-export { importCsv, type CsvImportOptions, type ImportProgress, type ImportResult, type TextSource } from './io/csv-import.js';
-export { importSor, parseSorLine, inferSorSchema, type SorImportOptions, type SorImportResult } from './io/sor-import.js';
+export {
+  importCsv,
+  type CsvImportOptions,
+  type ImportProgress,
+  type ImportResult,
+  type TextSource,
+} from './io/csv-import.js';
+export {
+  importSor,
+  parseSorLine,
+  inferSorSchema,
+  type SorImportOptions,
+  type SorImportResult,
+} from './io/sor-import.js';
 export { exportCsv, exportJson, type ExportOptions, type Exportable } from './io/export.js';

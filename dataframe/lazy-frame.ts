@@ -47,7 +47,8 @@ export class LazyFrame {
     this.meta = meta;
     this.cache = new ChunkCache(opts.cacheBytes ?? 64 * 1024 * 1024);
     this.concurrency = opts.concurrency ?? 8;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new TypeError('concurrency must be an integer >= 1');
     this.reader = new ChunkReader(store, meta);
   }
 
@@ -125,22 +126,42 @@ export class LazyFrame {
    * emptied by it (`fillCache: true` for a frame that fits the cache and is about to be read again).
    */
   chunks(
-    opts: { columns?: readonly (string | number)[]; from?: number; to?: number; lend?: boolean; fillCache?: boolean } = {},
+    opts: {
+      columns?: readonly (string | number)[];
+      from?: number;
+      to?: number;
+      lend?: boolean;
+      fillCache?: boolean;
+    } = {},
   ): AsyncGenerator<DataFrame> {
     const cols = this.colIndexes(opts.columns);
     const from = Math.max(0, opts.from ?? 0);
     const to = Math.min(this.nchunks, opts.to ?? this.nchunks);
     const idx = Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
-    return opts.lend ? this.lentChunks(idx, cols, opts.fillCache === true ? CACHING_READ : SCAN_READ) : mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
+    return opts.lend
+      ? this.lentChunks(idx, cols, opts.fillCache === true ? CACHING_READ : SCAN_READ)
+      : mapOrdered(idx, this.concurrency, (i) => this.loadChunk(i, cols, false));
   }
 
-  private async *lentChunks(idx: readonly number[], cols: readonly number[], read: ReadOptions): AsyncGenerator<DataFrame> {
+  private async *lentChunks(
+    idx: readonly number[],
+    cols: readonly number[],
+    read: ReadOptions,
+  ): AsyncGenerator<DataFrame> {
     const pool = new ArrayPool();
     const load = async (i: number): Promise<{ df: DataFrame; taken: ArrayBuffer[] }> => {
       const arena = pool.arena();
       // A cached column is shared, not the pool's: it is used as it is and never given back.
-      const got = await Promise.all(cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena, read)));
-      return { df: DataFrame.fromFields(cols.map((c) => this.fields[c]!), got), taken: arena.taken };
+      const got = await Promise.all(
+        cols.map((c) => this.cache.get(`${i}/${c}`) ?? this.reader.read(i, c, arena, read)),
+      );
+      return {
+        df: DataFrame.fromFields(
+          cols.map((c) => this.fields[c]!),
+          got,
+        ),
+        taken: arena.taken,
+      };
     };
     const it = mapOrdered(idx, this.concurrency, load);
     try {
@@ -166,7 +187,8 @@ export class LazyFrame {
   }
 
   private checkRow(row: number): void {
-    if (!Number.isInteger(row) || row < 0 || row >= this.nrows) throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
+    if (!Number.isInteger(row) || row < 0 || row >= this.nrows)
+      throw new RangeError(`row ${row} out of range (0..${this.nrows - 1})`);
   }
 
   /** One cell; its chunk is fetched (and cached) if needed. */
@@ -189,7 +211,10 @@ export class LazyFrame {
     const last = end === start ? first : Math.ceil(end / this.chunkRows);
     const parts: DataFrame[] = [];
     for await (const c of this.chunks({ columns: cols, from: first, to: last })) parts.push(c);
-    const whole = DataFrame.concat(parts, cols.map((c) => this.fields[c]!));
+    const whole = DataFrame.concat(
+      parts,
+      cols.map((c) => this.fields[c]!),
+    );
     return whole.slice(start - first * this.chunkRows, end - first * this.chunkRows);
   }
 
@@ -198,7 +223,10 @@ export class LazyFrame {
     const cols = this.colIndexes(columns);
     const parts: DataFrame[] = [];
     for await (const c of this.chunks({ columns: cols })) parts.push(c);
-    return DataFrame.concat(parts, cols.map((c) => this.fields[c]!));
+    return DataFrame.concat(
+      parts,
+      cols.map((c) => this.fields[c]!),
+    );
   }
 
   /** Rows in chunk i. */

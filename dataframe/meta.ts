@@ -85,7 +85,8 @@ function bytesToSlots(v: unknown, nchunks: number, where: string): readonly numb
   const seen = new Set<number>();
   for (let i = 0; i < nchunks; i++) {
     const s = dv.getUint32(i * 4, true);
-    if (s >= MAX_CHUNKS || seen.has(s)) throw badValue(where, `slot ${s} of chunk ${i} is ${s >= MAX_CHUNKS ? 'out of range' : 'repeated'}`);
+    if (s >= MAX_CHUNKS || seen.has(s))
+      throw badValue(where, `slot ${s} of chunk ${i} is ${s >= MAX_CHUNKS ? 'out of range' : 'repeated'}`);
     seen.add(s);
     out[i] = s;
   }

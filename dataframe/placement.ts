@@ -39,7 +39,11 @@ export function leaderMapOf(store: KvStore): LeaderMap | undefined {
   if (t === null || typeof t !== 'object') return undefined;
   const { partitions, placement } = t as { partitions?: unknown; placement?: unknown };
   if (!Number.isInteger(partitions) || (partitions as number) < 1 || !Array.isArray(placement)) return undefined;
-  if (placement.length !== partitions || !placement.every((p) => typeof (p as { leader?: unknown })?.leader === 'string')) return undefined;
+  if (
+    placement.length !== partitions ||
+    !placement.every((p) => typeof (p as { leader?: unknown })?.leader === 'string')
+  )
+    return undefined;
   return { partitions: partitions as number, placement: placement as { leader: string }[] };
 }
 

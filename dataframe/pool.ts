@@ -31,7 +31,11 @@ export async function forEachLimit(n: number, concurrency: number, fn: (i: numbe
  * a prefetching scan whose memory is bounded by `ahead` results. Abandoning the iteration stops new
  * calls (running ones finish and are dropped).
  */
-export async function* mapOrdered<T, R>(items: readonly T[], ahead: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+export async function* mapOrdered<T, R>(
+  items: readonly T[],
+  ahead: number,
+  fn: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
   const window: Promise<R>[] = [];
   let next = 0;
   const fill = (): void => {

@@ -52,7 +52,8 @@ export function checkFields(fields: readonly Field[]): Field[] {
   const out: Field[] = [];
   for (const f of fields) {
     if (f === null || typeof f !== 'object') throw new TypeError('each field must be { name, type }');
-    if (typeof f.name !== 'string' || f.name.length === 0) throw new TypeError('column names must be non-empty strings');
+    if (typeof f.name !== 'string' || f.name.length === 0)
+      throw new TypeError('column names must be non-empty strings');
     if (seen.has(f.name)) throw new TypeError(`duplicate column name ${JSON.stringify(f.name)}`);
     seen.add(f.name);
     out.push(Object.freeze({ name: f.name, type: checkType(f.type, `column ${JSON.stringify(f.name)}`) }));
@@ -68,7 +69,13 @@ export function parseSchema(spec: SchemaSpec): Field[] {
         s.split(',').map((part) => {
           const i = part.lastIndexOf(':');
           if (i < 0) throw new TypeError(`schema entry ${JSON.stringify(part)} is not name:type`);
-          return { name: part.slice(0, i).trim(), type: part.slice(i + 1).trim().toUpperCase() as ColumnType };
+          return {
+            name: part.slice(0, i).trim(),
+            type: part
+              .slice(i + 1)
+              .trim()
+              .toUpperCase() as ColumnType,
+          };
         }),
       );
     }
@@ -93,7 +100,8 @@ export function columnIndex(fields: readonly Field[], col: string | number): num
     throw new TypeError(`column index ${col} out of range (0..${fields.length - 1})`);
   }
   const i = fields.findIndex((f) => f.name === col);
-  if (i < 0) throw new TypeError(`no column named ${JSON.stringify(col)} (have: ${fields.map((f) => f.name).join(', ')})`);
+  if (i < 0)
+    throw new TypeError(`no column named ${JSON.stringify(col)} (have: ${fields.map((f) => f.name).join(', ')})`);
   return i;
 }
 

@@ -48,14 +48,20 @@ export async function listFrames(store: KvStore): Promise<FrameInfo[]> {
 }
 
 /** The first chunk key in [gte, lt) (or the last, with reverse), parsed; reads one value. */
-async function firstChunkKey(store: KvStore, gte: string, lt: string, reverse = false): Promise<ParsedChunkKey | undefined> {
+async function firstChunkKey(
+  store: KvStore,
+  gte: string,
+  lt: string,
+  reverse = false,
+): Promise<ParsedChunkKey | undefined> {
   const it = store.scan({ gte, lt, reverse, limit: 1 });
   try {
     const e = await it.next();
     if (!e) return undefined;
     const k = fromUtf8(e[0]);
     const p = parseChunkKey(k);
-    if (!p) throw new Eau2Error(ErrorCode.CORRUPTION, `unexpected key ${k} among dataframe chunks`, { details: { key: k } });
+    if (!p)
+      throw new Eau2Error(ErrorCode.CORRUPTION, `unexpected key ${k} among dataframe chunks`, { details: { key: k } });
     return p;
   } finally {
     await it.close();
@@ -84,14 +90,21 @@ export async function deleteVersion(store: KvStore, name: string, version: strin
     const last = await firstChunkKey(store, lo, hi, true);
     if (!last) return;
     await forEachLimit(last.chunk + 1, concurrency, (i) =>
-      store.batch(Array.from({ length: last.col + 1 }, (_, c) => ({ type: 'del' as const, key: chunkKey(name, version, i, c) }))),
+      store.batch(
+        Array.from({ length: last.col + 1 }, (_, c) => ({ type: 'del' as const, key: chunkKey(name, version, i, c) })),
+      ),
     );
     // Loop: a straggling write of a dying writer could land after the reverse scan; go until empty.
   }
 }
 
 /** Deletes all versions of `name` whose counter is below `belowCounter`, oldest first. */
-export async function sweepVersions(store: KvStore, name: string, belowCounter: number, concurrency = 8): Promise<number> {
+export async function sweepVersions(
+  store: KvStore,
+  name: string,
+  belowCounter: number,
+  concurrency = 8,
+): Promise<number> {
   let from = frameChunkPrefix(name);
   const end = frameChunkEnd(name);
   let removed = 0;
@@ -122,9 +135,13 @@ export async function waitForMeta(store: KvStore, name: string, timeoutMs: numbe
     if (m) return m;
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new Eau2Error(ErrorCode.TIMEOUT, `dataframe ${JSON.stringify(name)} did not appear within ${timeoutMs} ms`, {
-        details: { name, timeoutMs },
-      });
+      throw new Eau2Error(
+        ErrorCode.TIMEOUT,
+        `dataframe ${JSON.stringify(name)} did not appear within ${timeoutMs} ms`,
+        {
+          details: { name, timeoutMs },
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, Math.min(delay, left)));
     delay = Math.min(delay * 2, 100);

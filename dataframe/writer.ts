@@ -71,10 +71,16 @@ export class DataFrameWriter {
     this.planner = leaders && new SlotPlanner(name, version, leaders);
   }
 
-  static async open(store: KvStore, name: string, schema: SchemaSpec, opts: WriterOptions = {}): Promise<DataFrameWriter> {
+  static async open(
+    store: KvStore,
+    name: string,
+    schema: SchemaSpec,
+    opts: WriterOptions = {},
+  ): Promise<DataFrameWriter> {
     checkName(name);
     const fields = parseSchema(schema);
-    if (fields.length === 0 || fields.length > MAX_COLUMNS) throw new TypeError(`a frame has 1 to ${MAX_COLUMNS} columns`);
+    if (fields.length === 0 || fields.length > MAX_COLUMNS)
+      throw new TypeError(`a frame has 1 to ${MAX_COLUMNS} columns`);
     const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!Number.isInteger(chunkRows) || chunkRows < 1 || chunkRows > 1 << 24) {
       throw new TypeError('chunkRows must be an integer between 1 and 16,777,216');
@@ -102,11 +108,14 @@ export class DataFrameWriter {
     this.checkOpen();
     const fs = this.fields;
     const vals: readonly Value[] = Array.isArray(row) ? row : this.objectRow(row as Readonly<Record<string, Value>>);
-    if (vals.length !== fs.length) throw new TypeError(`row has ${vals.length} values, the frame has ${fs.length} columns`);
+    if (vals.length !== fs.length)
+      throw new TypeError(`row has ${vals.length} values, the frame has ${fs.length} columns`);
     // Check every value before pushing any, so a bad row leaves the builders aligned.
     for (let c = 0; c < fs.length; c++) {
       if (!valueFits(fs[c]!.type, vals[c])) {
-        throw new TypeError(`row ${this.rows}, column ${JSON.stringify(fs[c]!.name)} (${fs[c]!.type}): cannot store ${describeValue(vals[c])}`);
+        throw new TypeError(
+          `row ${this.rows}, column ${JSON.stringify(fs[c]!.name)} (${fs[c]!.type}): cannot store ${describeValue(vals[c])}`,
+        );
       }
     }
     for (let c = 0; c < fs.length; c++) this.builders[c]!.push(vals[c]);
@@ -133,7 +142,9 @@ export class DataFrameWriter {
   private refuseUnknown(names: readonly string[], what: string): void {
     const unknown = names.find((n) => !this.fields.some((f) => f.name === n));
     if (unknown !== undefined) {
-      throw new TypeError(`${what} has a column ${JSON.stringify(unknown)} the frame does not have (columns: ${this.fields.map((f) => f.name).join(', ')})`);
+      throw new TypeError(
+        `${what} has a column ${JSON.stringify(unknown)} the frame does not have (columns: ${this.fields.map((f) => f.name).join(', ')})`,
+      );
     }
   }
 
@@ -156,7 +167,9 @@ export class DataFrameWriter {
     const n = cols[0]?.length ?? 0;
     for (let c = 0; c < cols.length; c++) {
       if (cols[c]!.length !== n) {
-        throw new TypeError(`columns differ in length: ${this.fields[0]!.name} has ${n}, ${this.fields[c]!.name} has ${cols[c]!.length}`);
+        throw new TypeError(
+          `columns differ in length: ${this.fields[0]!.name} has ${n}, ${this.fields[c]!.name} has ${cols[c]!.length}`,
+        );
       }
     }
     let pos = 0;
@@ -254,7 +267,11 @@ export class DataFrameWriter {
         );
       }
       // The last moment an abort() can stop the publish: once the metadata is being written, it can't.
-      if (this.abortRequested) throw new Eau2Error(ErrorCode.INVALID, `writer for ${JSON.stringify(this.name)} was aborted before it published`);
+      if (this.abortRequested)
+        throw new Eau2Error(
+          ErrorCode.INVALID,
+          `writer for ${JSON.stringify(this.name)} was aborted before it published`,
+        );
       await this.store.put(metaKey(this.name), encodeMeta(meta), { sync: this.sync });
       this.state = 'closed';
       try {

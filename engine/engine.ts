@@ -216,7 +216,9 @@ export class Engine implements KvStore {
   }
 
   scan(range: Range = {}, opts?: ReadOptions): KvIterator {
-    return opts?.fillCache === undefined ? this.iterator(range) : this.iterator({ ...range, fillCache: opts.fillCache });
+    return opts?.fillCache === undefined
+      ? this.iterator(range)
+      : this.iterator({ ...range, fillCache: opts.fillCache });
   }
 
   /** Compacts the key range [start, end] (all keys if omitted) down to one level. */

@@ -12,9 +12,7 @@ export interface WriteOptions {
   w?: number | 'all';
 }
 
-export type BatchOp =
-  | { type: 'put'; key: KeyLike; value: ValueLike }
-  | { type: 'del'; key: KeyLike };
+export type BatchOp = { type: 'put'; key: KeyLike; value: ValueLike } | { type: 'del'; key: KeyLike };
 
 export interface Range {
   gt?: KeyLike;
@@ -73,7 +71,12 @@ export interface KvStore {
 }
 
 /** `store.getWith` when the store has it, else `use` applied to `store.get`'s value (which it owns). */
-export async function getWith<T>(store: KvStore, key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions): Promise<T | undefined> {
+export async function getWith<T>(
+  store: KvStore,
+  key: KeyLike,
+  use: (value: Uint8Array) => T,
+  opts?: ReadOptions,
+): Promise<T | undefined> {
   if (store.getWith) return store.getWith(key, use, opts);
   const v = await store.get(key, opts);
   return v === undefined ? undefined : use(v);

@@ -14,23 +14,62 @@ import { freePorts } from '../lib/free-ports.js';
 const REPO = resolve(import.meta.dirname, '../..');
 
 export class Eau2Cluster {
-  private constructor(private readonly dir: string, private readonly procs: ChildProcess[], readonly urls: string[], readonly client: ClusterClient) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly procs: ChildProcess[],
+    readonly urls: string[],
+    readonly client: ClusterClient,
+  ) {}
 
   /** `extra`: more cluster config fields (e.g. memtableBytes). */
-  static async start(nodes = 3, replicationFactor = 2, partitions = 16, extra: Record<string, unknown> = {}): Promise<Eau2Cluster> {
+  static async start(
+    nodes = 3,
+    replicationFactor = 2,
+    partitions = 16,
+    extra: Record<string, unknown> = {},
+  ): Promise<Eau2Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-'));
     const ports = await freePorts(2 * nodes);
     const config = {
-      partitions, replicationFactor, ...extra,
-      nodes: Array.from({ length: nodes }, (_, i) => ({ id: `n${i + 1}`, host: '127.0.0.1', port: ports[2 * i], peerPort: ports[2 * i + 1], dataDir: join(dir, `n${i + 1}`) })),
+      partitions,
+      replicationFactor,
+      ...extra,
+      nodes: Array.from({ length: nodes }, (_, i) => ({
+        id: `n${i + 1}`,
+        host: '127.0.0.1',
+        port: ports[2 * i],
+        peerPort: ports[2 * i + 1],
+        dataDir: join(dir, `n${i + 1}`),
+      })),
     };
     const file = join(dir, 'cluster.json');
     writeFileSync(file, JSON.stringify(config));
     // EAU2_BENCH_CPU_PROF=<dir>: each node writes a V8 CPU profile there when it exits (bench/lib/cpu-profile.ts reads it).
-    const prof = process.env.EAU2_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)] : [];
-    const procs = config.nodes.map((n) => spawn(process.execPath, [...prof, '--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
-      cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'],
-    }));
+    const prof = process.env.EAU2_BENCH_CPU_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)]
+      : [];
+    const procs = config.nodes.map((n) =>
+      spawn(
+        process.execPath,
+        [
+          ...prof,
+          '--import',
+          'tsx',
+          join(REPO, 'cluster/cli/main.ts'),
+          'node',
+          '--config',
+          file,
+          '--id',
+          n.id,
+          '--log-level',
+          'warn',
+        ],
+        {
+          cwd: REPO,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
+    );
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
     for (const u of urls) {
       const deadline = Date.now() + 60_000;
@@ -51,7 +90,9 @@ export class Eau2Cluster {
   target(): Target {
     const c = this.client;
     return {
-      name: 'eau2', read: (k) => c.get(k), update: (k, v) => c.put(k, v),
+      name: 'eau2',
+      read: (k) => c.get(k),
+      update: (k, v) => c.put(k, v),
       serverCpuSeconds: async () => {
         let sum = 0;
         for (const u of this.urls) {
@@ -89,11 +130,16 @@ export class Eau2Cluster {
 
   async stop(): Promise<void> {
     await this.client.close();
-    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res();
-      p.once('exit', () => res());
-      p.kill('SIGTERM');
-    })));
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((res) => {
+            if (p.exitCode !== null) return res();
+            p.once('exit', () => res());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,11 @@ export class LagProbe {
   readonly hist = new Histogram();
   timeouts = 0;
 
-  constructor(private readonly t: LagTarget, private readonly everyMs = 25, private readonly giveUpMs = 2000) {}
+  constructor(
+    private readonly t: LagTarget,
+    private readonly everyMs = 25,
+    private readonly giveUpMs = 2000,
+  ) {}
 
   start(tag: string): void {
     this.done = (async () => {

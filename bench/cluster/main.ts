@@ -30,7 +30,11 @@ interface SystemResult {
   runs: (RunResult & { lagP50Ms: number | null; lagP99Ms: number | null; lagSamples: number; ackP99Ms?: number })[];
 }
 
-async function bench(t: Target, lag: LagTarget, ackBuckets?: () => Promise<Map<number, number>>): Promise<SystemResult> {
+async function bench(
+  t: Target,
+  lag: LagTarget,
+  ackBuckets?: () => Promise<Map<number, number>>,
+): Promise<SystemResult> {
   const out: SystemResult = { system: t.name, runs: [] };
   const l = await load(t, RECORDS, IN_FLIGHT, SEED);
   console.error(`${t.name}: load ${RECORDS} records: ${Math.round(l.opsPerSec)} ops/s`);
@@ -48,7 +52,9 @@ async function bench(t: Target, lag: LagTarget, ackBuckets?: () => Promise<Map<n
       if (p99 !== null) Object.assign(row, { ackP99Ms: p99 * 1000 });
     }
     out.runs.push(row);
-    console.error(`${t.name}: workload ${w.name}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, errors ${r.errors}, server CPU ${r.cpuUsPerOp.toFixed(0)} us/op`);
+    console.error(
+      `${t.name}: workload ${w.name}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, errors ${r.errors}, server CPU ${r.cpuUsPerOp.toFixed(0)} us/op`,
+    );
   }
   return out;
 }
@@ -75,9 +81,16 @@ async function main(): Promise<void> {
   }
 
   const cols: Column[] = [
-    { header: 'workload' }, { header: 'system' }, { header: 'ops/s', align: 'right' }, { header: 'p50 ms', align: 'right' },
-    { header: 'p99 ms', align: 'right' }, { header: 'lag p50 ms', align: 'right' }, { header: 'lag p99 ms', align: 'right' },
-    { header: 'eau2 ack p99 ms', align: 'right' }, { header: 'server CPU us/op', align: 'right' }, { header: 'vs redis', align: 'right' },
+    { header: 'workload' },
+    { header: 'system' },
+    { header: 'ops/s', align: 'right' },
+    { header: 'p50 ms', align: 'right' },
+    { header: 'p99 ms', align: 'right' },
+    { header: 'lag p50 ms', align: 'right' },
+    { header: 'lag p99 ms', align: 'right' },
+    { header: 'eau2 ack p99 ms', align: 'right' },
+    { header: 'server CPU us/op', align: 'right' },
+    { header: 'vs redis', align: 'right' },
   ];
   const redis = results.find((r) => r.system === 'redis');
   const rows: string[][] = [];
@@ -87,8 +100,13 @@ async function main(): Promise<void> {
       if (!r) continue;
       const base = redis?.runs.find((x) => x.workload === wl);
       rows.push([
-        wl, s.system, Math.round(r.opsPerSec).toLocaleString('en-US'), r.latency.p50Ms.toFixed(2), r.latency.p99Ms.toFixed(2),
-        r.lagP50Ms === null ? '-' : r.lagP50Ms.toFixed(2), r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(2),
+        wl,
+        s.system,
+        Math.round(r.opsPerSec).toLocaleString('en-US'),
+        r.latency.p50Ms.toFixed(2),
+        r.latency.p99Ms.toFixed(2),
+        r.lagP50Ms === null ? '-' : r.lagP50Ms.toFixed(2),
+        r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(2),
         r.ackP99Ms === undefined ? '-' : r.ackP99Ms.toFixed(2),
         r.cpuUsPerOp.toFixed(0),
         base && s.system === 'eau2' ? `${(r.opsPerSec / base.opsPerSec).toFixed(2)}x` : '-',
@@ -100,11 +118,22 @@ async function main(): Promise<void> {
   console.log(renderTextTable(cols, rows, title));
   if (redisNote) console.log(redisNote);
   console.log(describeMachine(m));
-  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on this machine slow both systems alike)`);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (other processes on this machine slow both systems alike)`,
+  );
   const dir = resolve(import.meta.dirname, '../results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ records: RECORDS, ops: OPS, inFlight: IN_FLIGHT, seed: SEED, machine: m, redisNote, results }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { records: RECORDS, ops: OPS, inFlight: IN_FLIGHT, seed: SEED, machine: m, redisNote, results },
+      null,
+      2,
+    ),
+  );
   console.log(`\nMarkdown:\n\n${renderMarkdownTable(cols, rows)}\n\nresults: ${file}`);
 }
 

@@ -25,13 +25,23 @@ function procCpuSeconds(pid: number): number {
 export function redisAvailable(): { ok: boolean; why?: string } {
   const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
   if (have('redis-server') && have('redis-cli')) return { ok: true };
-  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], { stdio: 'ignore', timeout: 300_000 });
+  const r = spawnSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'],
+    { stdio: 'ignore', timeout: 300_000 },
+  );
   if (r.status === 0 && have('redis-server')) return { ok: true };
   return { ok: false, why: 'redis-server is not installed and apt-get install redis-server failed' };
 }
 
 export class RedisCluster {
-  private constructor(private readonly dir: string, private readonly procs: ChildProcess[], readonly ports: number[], readonly client: Cluster, readonly replicaClient: Cluster) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly procs: ChildProcess[],
+    readonly ports: number[],
+    readonly client: Cluster,
+    readonly replicaClient: Cluster,
+  ) {}
 
   static async start(): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-redis-'));
@@ -39,10 +49,32 @@ export class RedisCluster {
     const procs = ports.map((port) => {
       const d = join(dir, String(port));
       mkdirSync(d);
-      return spawn('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', d, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-        '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', join(d, 'redis.log'),
-      ], { stdio: 'ignore' });
+      return spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          d,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--save',
+          '',
+          '--daemonize',
+          'no',
+          '--logfile',
+          join(d, 'redis.log'),
+        ],
+        { stdio: 'ignore' },
+      );
     });
     for (const port of ports) {
       const deadline = Date.now() + 20_000;
@@ -51,11 +83,17 @@ export class RedisCluster {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const info = ports.map((p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+      const info = ports.map(
+        (p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+      );
       if (info.every((s) => s.includes('cluster_state:ok'))) break;
       if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
       await new Promise((r) => setTimeout(r, 200));
@@ -63,10 +101,15 @@ export class RedisCluster {
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     const client = new Cluster(nodes, { scaleReads: 'master' });
     const replicaClient = new Cluster(nodes, { scaleReads: 'slave' });
-    await Promise.all([client, replicaClient].map((c) => new Promise<void>((res, rej) => {
-      c.once('ready', () => res());
-      c.once('error', rej);
-    })));
+    await Promise.all(
+      [client, replicaClient].map(
+        (c) =>
+          new Promise<void>((res, rej) => {
+            c.once('ready', () => res());
+            c.once('error', rej);
+          }),
+      ),
+    );
     return new RedisCluster(dir, procs, ports, client, replicaClient);
   }
 
@@ -94,11 +137,16 @@ export class RedisCluster {
   async stop(): Promise<void> {
     this.client.disconnect();
     this.replicaClient.disconnect();
-    await Promise.all(this.procs.map((p) => new Promise<void>((res) => {
-      if (p.exitCode !== null) return res();
-      p.once('exit', () => res());
-      p.kill('SIGTERM');
-    })));
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((res) => {
+            if (p.exitCode !== null) return res();
+            p.once('exit', () => res());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

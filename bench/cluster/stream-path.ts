@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
-import { encodeMessage, MsgType } from '../../cluster/protocol/messages.js';
+import { encodeMessage } from '../../cluster/protocol/messages.js';
 import { joinSmall } from '../../cluster/protocol/frame-parts.js';
 import type { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 
@@ -31,7 +31,9 @@ const PER_TURN = 64;
 const engine: EngineLike = {
   batch: (_ops: EngineOp[]) => Promise.resolve(),
   get: async () => undefined,
-  iterator: () => { throw new Error('unused'); },
+  iterator: () => {
+    throw new Error('unused');
+  },
   snapshot: () => ({ release() {} }),
   stats: () => ({}),
   close: async () => {},
@@ -65,8 +67,10 @@ async function main(): Promise<void> {
   const conn = new CountingConn();
   if (encodeEntriesFrame) conn.sendEntries = (p, e) => void conn.out.push(...encodeEntriesFrame!(1, p, e));
   const writer = new PartitionWriter(engine);
-  const leaders = Array.from({ length: PARTITIONS }, (_, p) =>
-    new LeaderPartition(p, engine, writer, 0, ['f'], { entries: 10_000, bytes: 8 * 1024 * 1024 }));
+  const leaders = Array.from(
+    { length: PARTITIONS },
+    (_, p) => new LeaderPartition(p, engine, writer, 0, ['f'], { entries: 10_000, bytes: 8 * 1024 * 1024 }),
+  );
   for (const lp of leaders) lp.subscribe('f', conn as unknown as PeerConnection, 0);
   const values = Array.from({ length: 64 }, (_, i) => {
     const v = new Uint8Array(1025).fill(i);
@@ -104,10 +108,12 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(c0);
   const ms = performance.now() - t0;
   const mem = process.memoryUsage();
-  console.log(`stream path: ${WRITES} writes of 1 KB over ${PARTITIONS} partitions, ${PER_TURN} per turn: ` +
-    `${((cpu.user + cpu.system) / WRITES).toFixed(2)} us CPU per write (${((ms * 1000) / WRITES).toFixed(2)} us wall), ` +
-    `heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(mem.external / 2 ** 20).toFixed(0)} MiB, ` +
-    `${(conn.bytes / WRITES).toFixed(0)} bytes streamed per write`);
+  console.log(
+    `stream path: ${WRITES} writes of 1 KB over ${PARTITIONS} partitions, ${PER_TURN} per turn: ` +
+      `${((cpu.user + cpu.system) / WRITES).toFixed(2)} us CPU per write (${((ms * 1000) / WRITES).toFixed(2)} us wall), ` +
+      `heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(mem.external / 2 ** 20).toFixed(0)} MiB, ` +
+      `${(conn.bytes / WRITES).toFixed(0)} bytes streamed per write`,
+  );
 }
 
 main().catch((e) => {

@@ -6,7 +6,6 @@
 import { rng } from '../engine/keys.js';
 import { Histogram, type LatencySummary } from '../lib/histogram.js';
 
-
 export interface Target {
   name: string;
   read(key: string): Promise<unknown>;
@@ -38,21 +37,24 @@ export class Zipfian {
   private readonly eta: number;
   private readonly half: number;
 
-  constructor(private readonly n: number, private readonly theta = 0.99) {
+  constructor(
+    private readonly n: number,
+    readonly theta = 0.99,
+  ) {
     let z = 0;
-    for (let i = 1; i <= n; i++) z += 1 / Math.pow(i, theta);
+    for (let i = 1; i <= n; i++) z += 1 / i ** theta;
     this.zetan = z;
-    const zeta2 = 1 + 1 / Math.pow(2, theta);
+    const zeta2 = 1 + 1 / 2 ** theta;
     this.alpha = 1 / (1 - theta);
-    this.eta = (1 - Math.pow(2 / n, 1 - theta)) / (1 - zeta2 / z);
-    this.half = 1 + Math.pow(0.5, theta);
+    this.eta = (1 - (2 / n) ** (1 - theta)) / (1 - zeta2 / z);
+    this.half = 1 + 0.5 ** theta;
   }
 
   next(u: number): number {
     const uz = u * this.zetan;
     if (uz < 1) return 0;
     if (uz < this.half) return 1;
-    return Math.min(this.n - 1, Math.floor(this.n * Math.pow(this.eta * u - this.eta + 1, this.alpha)));
+    return Math.min(this.n - 1, Math.floor(this.n * (this.eta * u - this.eta + 1) ** this.alpha));
   }
 }
 
@@ -96,23 +98,29 @@ export interface RunResult {
 }
 
 /** Runs `fn(i)` for i in [0, count) with `inFlight` requests outstanding; times each one. */
-async function drive(count: number, inFlight: number, fn: (i: number) => Promise<void>): Promise<{ seconds: number; hist: Histogram; errors: number }> {
+async function drive(
+  count: number,
+  inFlight: number,
+  fn: (i: number) => Promise<void>,
+): Promise<{ seconds: number; hist: Histogram; errors: number }> {
   const hist = new Histogram();
   let next = 0;
   let errors = 0;
   const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) {
-      const i = next++;
-      const s = process.hrtime.bigint();
-      try {
-        await fn(i);
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const i = next++;
+        const s = process.hrtime.bigint();
+        try {
+          await fn(i);
+        } catch {
+          errors++;
+        }
+        hist.recordNs(Number(process.hrtime.bigint() - s));
       }
-      hist.recordNs(Number(process.hrtime.bigint() - s));
-    }
-  }));
+    }),
+  );
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, hist, errors };
 }
 
@@ -121,11 +129,26 @@ export async function load(t: Target, records: number, inFlight: number, seed: n
   const record = recordPool(r);
   const cpu0 = await t.serverCpuSeconds();
   const { seconds, hist, errors } = await drive(records, inFlight, (i) => t.update(keyOf(i), record()));
-  const cpuUsPerOp = ((await t.serverCpuSeconds()) - cpu0) * 1e6 / records;
-  return { workload: 'load', ops: records, seconds, opsPerSec: records / seconds, latency: hist.summary(), errors, cpuUsPerOp };
+  const cpuUsPerOp = (((await t.serverCpuSeconds()) - cpu0) * 1e6) / records;
+  return {
+    workload: 'load',
+    ops: records,
+    seconds,
+    opsPerSec: records / seconds,
+    latency: hist.summary(),
+    errors,
+    cpuUsPerOp,
+  };
 }
 
-export async function run(t: Target, w: Workload, records: number, ops: number, inFlight: number, seed: number): Promise<RunResult> {
+export async function run(
+  t: Target,
+  w: Workload,
+  records: number,
+  ops: number,
+  inFlight: number,
+  seed: number,
+): Promise<RunResult> {
   const r = rng(seed);
   const record = recordPool(r);
   const zipf = new Zipfian(records);
@@ -140,6 +163,6 @@ export async function run(t: Target, w: Workload, records: number, ops: number, 
       await t.update(key, record());
     }
   });
-  const cpuUsPerOp = ((await t.serverCpuSeconds()) - cpu0) * 1e6 / ops;
+  const cpuUsPerOp = (((await t.serverCpuSeconds()) - cpu0) * 1e6) / ops;
   return { workload: w.name, ops, seconds, opsPerSec: ops / seconds, latency: hist.summary(), errors, cpuUsPerOp };
 }

@@ -2,7 +2,18 @@
 // local disk, with the same checksum over every value on read, so both sides do comparable work.
 
 import { readFile, writeFile, open } from 'node:fs/promises';
-import { Bool, Float64, Int32, Utf8, makeData, makeVector, tableFromIPC, tableToIPC, Table, type Vector } from 'apache-arrow';
+import {
+  Bool,
+  type Float64,
+  type Int32,
+  Utf8,
+  makeData,
+  makeVector,
+  tableFromIPC,
+  tableToIPC,
+  Table,
+  type Vector,
+} from 'apache-arrow';
 import type { BenchData, Checksum } from './data.js';
 
 /**
@@ -24,7 +35,9 @@ function utf8Vector(strs: readonly string[]): Vector<Utf8> {
     pos += enc.encodeInto(s, bytes.subarray(pos)).written;
     offsets[i + 1] = pos;
   }
-  return makeVector(makeData({ type: new Utf8(), length: strs.length, valueOffsets: offsets, data: bytes.subarray(0, pos) }));
+  return makeVector(
+    makeData({ type: new Utf8(), length: strs.length, valueOffsets: offsets, data: bytes.subarray(0, pos) }),
+  );
 }
 
 /** Builds the Arrow table from the arrays and writes it as an IPC file (fsynced). */

@@ -3,7 +3,18 @@
 
 import type { KvStore } from '../../engine/kv-store.js';
 import { Rng } from '../../dataframe/apps/random.js';
-import { BoolColumn, DataFrame, DoubleColumn, IntColumn, StringColumn, and, col, eq, gt, type Query } from '../../dataframe/index.js';
+import {
+  BoolColumn,
+  DataFrame,
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  and,
+  col,
+  eq,
+  gt,
+  type Query,
+} from '../../dataframe/index.js';
 
 export interface BenchData {
   n: number;
@@ -39,13 +50,21 @@ export function toFrame(d: BenchData): DataFrame {
       { name: 'flag', type: 'B' },
       { name: 'cat', type: 'S' },
     ],
-    [new IntColumn(d.id, d.n, undefined), new DoubleColumn(d.x, d.n, undefined), new BoolColumn(d.flag, d.n, undefined), new StringColumn(d.cat, d.n, undefined)],
+    [
+      new IntColumn(d.id, d.n, undefined),
+      new DoubleColumn(d.x, d.n, undefined),
+      new BoolColumn(d.flag, d.n, undefined),
+      new StringColumn(d.cat, d.n, undefined),
+    ],
   );
 }
 
 /** x > 0.25 AND flag, grouped by cat: sum(id), mean(x), count(*). */
 export function benchQuery(q: Query): Promise<DataFrame> {
-  return q.filter(and(gt(col('x'), 0.25), eq(col('flag'), true))).groupBy('cat').agg({ id: 'sum', x: 'mean', '*': 'count' });
+  return q
+    .filter(and(gt(col('x'), 0.25), eq(col('flag'), true)))
+    .groupBy('cat')
+    .agg({ id: 'sum', x: 'mean', '*': 'count' });
 }
 
 /** The same query as one plain loop over the arrays: the floor any engine is measured against. */
@@ -63,12 +82,16 @@ export function plainQuery(d: BenchData): Map<string, { sum: number; xs: number;
 }
 
 /** Checks a query result against the plain loop (sums of ints exactly, means to 1e-9). */
-export function checkResult(df: DataFrame, want: Map<string, { sum: number; xs: number; n: number }>): string | undefined {
+export function checkResult(
+  df: DataFrame,
+  want: Map<string, { sum: number; xs: number; n: number }>,
+): string | undefined {
   if (df.nrows !== want.size) return `${df.nrows} groups, expected ${want.size}`;
   for (const r of df.toObjects()) {
     const w = want.get(r.cat as string);
     if (!w) return `unexpected group ${String(r.cat)}`;
-    if (r.id_sum !== w.sum || r.count !== w.n || Math.abs((r.x_mean as number) - w.xs / w.n) > 1e-9) return `group ${String(r.cat)} differs`;
+    if (r.id_sum !== w.sum || r.count !== w.n || Math.abs((r.x_mean as number) - w.xs / w.n) > 1e-9)
+      return `group ${String(r.cat)} differs`;
   }
   return undefined;
 }
@@ -93,7 +116,12 @@ export function checksumArrays(d: BenchData): Checksum {
 }
 
 export function sameChecksum(a: Checksum, b: Checksum): boolean {
-  return a.idSum === b.idSum && a.trues === b.trues && a.catChars === b.catChars && Math.abs(a.xSum - b.xSum) <= 1e-6 * Math.abs(a.xSum);
+  return (
+    a.idSum === b.idSum &&
+    a.trues === b.trues &&
+    a.catChars === b.catChars &&
+    Math.abs(a.xSum - b.xSum) <= 1e-6 * Math.abs(a.xSum)
+  );
 }
 
 /** Reads every row of stored frame `name` through a lent scan and sums it like checksumArrays. */

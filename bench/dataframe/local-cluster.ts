@@ -50,20 +50,42 @@ export class LocalCluster {
       partitions,
       replicationFactor,
       nodes: Array.from({ length: nodes }, (_, i) => ({
-        id: `n${i + 1}`, host: '127.0.0.1', port: ports[2 * i], peerPort: ports[2 * i + 1], dataDir: join(dir, `n${i + 1}`),
+        id: `n${i + 1}`,
+        host: '127.0.0.1',
+        port: ports[2 * i],
+        peerPort: ports[2 * i + 1],
+        dataDir: join(dir, `n${i + 1}`),
       })),
     };
     const file = join(dir, 'cluster.json');
     writeFileSync(file, JSON.stringify(config));
     // EAU2_BENCH_CPU_PROF=<dir>: each node writes a V8 CPU profile there when it exits (read it with
     // bench/lib/cpu-profile.ts), as in the cluster bench.
-    const prof = process.env.EAU2_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)] : [];
+    const prof = process.env.EAU2_BENCH_CPU_PROF
+      ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)]
+      : [];
     const procs = config.nodes.map((n) => ({
       id: n.id,
-      proc: spawn(process.execPath, [...prof, '--import', 'tsx', join(REPO, 'cluster/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'], {
-        cwd: REPO,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
+      proc: spawn(
+        process.execPath,
+        [
+          ...prof,
+          '--import',
+          'tsx',
+          join(REPO, 'cluster/cli/main.ts'),
+          'node',
+          '--config',
+          file,
+          '--id',
+          n.id,
+          '--log-level',
+          'warn',
+        ],
+        {
+          cwd: REPO,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
     }));
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
     // A node answers /healthz before it has loaded the dataframe layer (tasks, then /df routes), so
@@ -95,15 +117,18 @@ export class LocalCluster {
   async stop(): Promise<void> {
     await this.client.close();
     await Promise.all(
-      this.procs.map(({ proc }) => new Promise<void>((res) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return res();
-        const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        proc.once('exit', () => {
-          clearTimeout(kill);
-          res();
-        });
-        proc.kill('SIGTERM');
-      })),
+      this.procs.map(
+        ({ proc }) =>
+          new Promise<void>((res) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return res();
+            const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+            proc.once('exit', () => {
+              clearTimeout(kill);
+              res();
+            });
+            proc.kill('SIGTERM');
+          }),
+      ),
     );
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -24,12 +24,25 @@ import type { KvStore } from '../../engine/kv-store.js';
 import { DataFrame, HOLDINGS_TASK } from '../../dataframe/index.js';
 import { metaToPlain } from '../../dataframe/meta.js';
 import { readArrow, writeArrow } from './arrow.js';
-import { benchQuery, checkResult, checksumArrays, generate, plainQuery, sameChecksum, scanChecksum, toFrame, type BenchData, type Checksum } from './data.js';
+import {
+  benchQuery,
+  checkResult,
+  checksumArrays,
+  generate,
+  plainQuery,
+  sameChecksum,
+  scanChecksum,
+  toFrame,
+  type BenchData,
+  type Checksum,
+} from './data.js';
 import { LocalCluster, peakRssOf } from './local-cluster.js';
 
 // Phases compare memory against a baseline, so garbage from the previous phase must be collected first.
 if (typeof globalThis.gc !== 'function' && !process.execArgv.includes('--expose-gc')) {
-  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
   process.exit(r.status ?? 1);
 }
 
@@ -132,11 +145,20 @@ async function measure<T>(store: string, what: string, f: () => Promise<T>, thro
   clearInterval(js);
   peakJs = Math.max(peakJs, jsBytes());
   phases.push({
-    store, what, ms, baseRss, peakRss, jsGrowth: peakJs - baseJs, cpuMs: (cpu.user + cpu.system) / 1000, nodesCpuMs,
+    store,
+    what,
+    ms,
+    baseRss,
+    peakRss,
+    jsGrowth: peakJs - baseJs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    nodesCpuMs,
     mbps: throughput ? frameBytes / 1e6 / (ms / 1000) : undefined,
   });
   // With EAU2_DF_TRACE=1 the nodes log each query task's start and duration; this start lines them up.
-  process.stderr.write(`  ${store} ${what}: ${formatMs(ms)}${process.env.EAU2_DF_TRACE === '1' ? ` (start=${startEpoch})` : ''}\n`);
+  process.stderr.write(
+    `  ${store} ${what}: ${formatMs(ms)}${process.env.EAU2_DF_TRACE === '1' ? ` (start=${startEpoch})` : ''}\n`,
+  );
   return v;
 }
 
@@ -165,12 +187,26 @@ async function settle(label: string): Promise<void> {
 async function leaderShares(store: KvStore, meta: Parameters<typeof metaToPlain>[0]): Promise<string> {
   const runner = store as Partial<{ runTask(name: string, payload: unknown): Promise<unknown[]> }>;
   if (typeof runner.runTask !== 'function') return '';
-  const held = (await runner.runTask(HOLDINGS_TASK, { meta: metaToPlain(meta) })) as { nodeId: string; chunks: number[] }[];
+  const held = (await runner.runTask(HOLDINGS_TASK, { meta: metaToPlain(meta) })) as {
+    nodeId: string;
+    chunks: number[];
+  }[];
   return `, per leader ${held.map((h) => h.chunks.length).join(' / ')}`;
 }
 
-async function runOn(label: string, store: KvStore, frame: DataFrame, want: Checksum, answer: ReturnType<typeof plainQuery>): Promise<void> {
-  const meta = await measure(label, 'put', () => DataFrame.put(store, 'bench', frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY }), true);
+async function runOn(
+  label: string,
+  store: KvStore,
+  frame: DataFrame,
+  want: Checksum,
+  answer: ReturnType<typeof plainQuery>,
+): Promise<void> {
+  const meta = await measure(
+    label,
+    'put',
+    () => DataFrame.put(store, 'bench', frame, { chunkRows: CHUNK_ROWS, concurrency: CONCURRENCY }),
+    true,
+  );
   note(`${meta.nchunks} chunks${await leaderShares(store, meta)}`);
   if (SETTLE) {
     // A put is done when acknowledged, but the engines then flush and compact for seconds (10M rows:
@@ -191,7 +227,9 @@ async function runOn(label: string, store: KvStore, frame: DataFrame, want: Chec
 
 async function main(): Promise<void> {
   const seed = Number(args.seed);
-  process.stderr.write(`dataframe benchmark: ${ROWS} rows, seed ${seed}, chunks of ${CHUNK_ROWS} rows, concurrency ${CONCURRENCY}\n`);
+  process.stderr.write(
+    `dataframe benchmark: ${ROWS} rows, seed ${seed}, chunks of ${CHUNK_ROWS} rows, concurrency ${CONCURRENCY}\n`,
+  );
   let data: BenchData | undefined = generate(ROWS, seed);
   const want = checksumArrays(data);
   const answer = plainQuery(data);
@@ -219,7 +257,8 @@ async function main(): Promise<void> {
       } finally {
         await engine.close();
       }
-      phases.find((p) => p.store === 'engine' && p.what === 'put')!.note += `, ${formatBytes(diskUsage(engineDir).allocatedBytes)} on disk`;
+      phases.find((p) => p.store === 'engine' && p.what === 'put')!.note +=
+        `, ${formatBytes(diskUsage(engineDir).allocatedBytes)} on disk`;
     }
 
     if (!args['no-cluster']) {
@@ -255,8 +294,15 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
     p.note ?? '',
   ]);
   const out: string[] = [];
-  out.push(`\n${ROWS.toLocaleString('en-US')} rows (int32, float64, bool, string); Arrow IPC file ${mb.toFixed(1)} MB = the MB in MB/s`);
-  out.push(`machine: ${os.cpus().length} cores, load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine inflates wall times; CPU columns do not)\n`);
+  out.push(
+    `\n${ROWS.toLocaleString('en-US')} rows (int32, float64, bool, string); Arrow IPC file ${mb.toFixed(1)} MB = the MB in MB/s`,
+  );
+  out.push(
+    `machine: ${os.cpus().length} cores, load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (other work on the machine inflates wall times; CPU columns do not)\n`,
+  );
   out.push(
     renderTextTable(
       [
@@ -274,13 +320,17 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
       rows,
     ),
   );
-  if (nodeRss.length) out.push(`\ncluster nodes' peak RSS: ${nodeRss.map((n) => `${n.id} ${formatBytes(n.bytes)}`).join(', ')}`);
-  const get = (store: string, what: string): Phase | undefined => phases.find((p) => p.store === store && p.what.startsWith(what));
+  if (nodeRss.length)
+    out.push(`\ncluster nodes' peak RSS: ${nodeRss.map((n) => `${n.id} ${formatBytes(n.bytes)}`).join(', ')}`);
+  const get = (store: string, what: string): Phase | undefined =>
+    phases.find((p) => p.store === store && p.what.startsWith(what));
   const aw = get('arrow file', 'write')!;
   const ar = get('arrow file', 'read')!;
   const rowChunkBytes = (frameBytes / ROWS) * CHUNK_ROWS;
   const budget = CONCURRENCY * rowChunkBytes;
-  out.push(`\ntargets (chunk budget = ${CONCURRENCY} row-chunks in flight x ${formatBytes(rowChunkBytes)} = ${formatBytes(budget)}):`);
+  out.push(
+    `\ntargets (chunk budget = ${CONCURRENCY} row-chunks in flight x ${formatBytes(rowChunkBytes)} = ${formatBytes(budget)}):`,
+  );
   for (const store of ['engine', '3-node cluster']) {
     const put = get(store, 'put');
     const scan = get(store, 'get');
@@ -297,7 +347,7 @@ function report(nodeRss: { id: string; bytes: number | undefined }[]): void {
         (store === 'engine' ? ' (this process also runs the engine)' : ''),
     );
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -60,7 +60,9 @@ async function startPhase(): Promise<number> {
 
 /** `target`: the first node's URL, or with --engine the engine's directory. */
 async function child(target: string, put: boolean): Promise<void> {
-  const client: KvStore & { close(): Promise<void> } = args.engine ? await Engine.open(target) : await ClusterClient.connect([target]);
+  const client: KvStore & { close(): Promise<void> } = args.engine
+    ? await Engine.open(target)
+    : await ClusterClient.connect([target]);
   let r: Report;
   try {
     if (put) {
@@ -83,14 +85,27 @@ async function child(target: string, put: boolean): Promise<void> {
 
 function runChild(url: string, put: boolean): Promise<Report> {
   const self = fileURLToPath(import.meta.url);
-  const argv = ['--expose-gc', '--import', 'tsx', self, put ? '--child-put' : '--child-scan', url, '--rows', String(ROWS), '--concurrency', String(CONCURRENCY)];
+  const argv = [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    self,
+    put ? '--child-put' : '--child-scan',
+    url,
+    '--rows',
+    String(ROWS),
+    '--concurrency',
+    String(CONCURRENCY),
+  ];
   if (args.engine) argv.push('--engine');
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Report) : reject(new Error(`child exited with ${code}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Report) : reject(new Error(`child exited with ${code}`)),
+    );
   });
 }
 
@@ -112,7 +127,9 @@ async function main(): Promise<void> {
       `${what}: ${r.ms.toFixed(0)} ms, client RSS at start ${formatBytes(r.base)}, peak ${formatBytes(r.peak)}, ` +
       `growth ${formatBytes(r.peak - r.base)} (2 x chunk budget = ${formatBytes(twiceBudget)})\n`;
     const where = args.engine ? 'an embedded engine (the child is client and engine)' : 'a local 3-node cluster';
-    process.stdout.write(`${ROWS.toLocaleString('en-US')} rows on ${where}, ${CONCURRENCY} row-chunks of ${CHUNK_ROWS} rows in flight, each phase in a fresh client process\n`);
+    process.stdout.write(
+      `${ROWS.toLocaleString('en-US')} rows on ${where}, ${CONCURRENCY} row-chunks of ${CHUNK_ROWS} rows in flight, each phase in a fresh client process\n`,
+    );
     process.stdout.write(line('put', await runChild(targets[0]!, true)));
     for (let i = 0; i < Number(args.scans); i++) {
       const r = await runChild(targets[i % targets.length]!, false);

@@ -40,7 +40,14 @@ export function aggregate(raw: readonly ModeResult[]): AggregateRow[] {
     const m = medianOf(g) as ModeResult;
     // Run-specific identity fields are not medians: keep them exact.
     m.run = 0;
-    return { engine: g[0]!.engine, workload: g[0]!.workload, mode: g[0]!.mode, concurrency: g[0]!.concurrency, runs: g.length, median: m };
+    return {
+      engine: g[0]!.engine,
+      workload: g[0]!.workload,
+      mode: g[0]!.mode,
+      concurrency: g[0]!.concurrency,
+      runs: g.length,
+      median: m,
+    };
   });
 }
 

@@ -8,9 +8,26 @@ import { diskUsage } from '../lib/disk-usage.js';
 import { Probe } from '../lib/process-probes.js';
 import type { BenchDb, BenchOp, EngineAdapter } from './adapters/adapter.js';
 import { adapterByName } from './adapters/registry.js';
-import { makeKey, makeMissingKey, permutation, sequential, uniform, ValueSource, KEY_SIZE, VALUE_SIZE } from './keys.js';
+import {
+  makeKey,
+  makeMissingKey,
+  permutation,
+  sequential,
+  uniform,
+  ValueSource,
+  KEY_SIZE,
+  VALUE_SIZE,
+} from './keys.js';
 import type { ChildJob, ChildReply, ModeResult, WriteFigures } from './results.js';
-import { runAwaited, runConcurrent, runScan, runSync, startModeProfile, type LoopResult, type ModeProfiler } from './runner.js';
+import {
+  runAwaited,
+  runConcurrent,
+  runScan,
+  runSync,
+  startModeProfile,
+  type LoopResult,
+  type ModeProfiler,
+} from './runner.js';
 import { BATCH_SIZE, modeLabel, modesFor, workloadByName, type Mode, type Workload } from './workloads.js';
 
 const ENTRY_BYTES = KEY_SIZE + VALUE_SIZE;
@@ -70,7 +87,10 @@ async function settle(db: BenchDb, num: number): Promise<number> {
 }
 
 function reportSettle(job: ChildJob, w: Workload, waitedMs: number): void {
-  const how = waitedMs >= SETTLE_MAX_MS ? `still busy after ${(SETTLE_MAX_MS / 60_000).toFixed(0)} min, timed anyway` : `settled ${(waitedMs / 1000).toFixed(1)} s after the fill`;
+  const how =
+    waitedMs >= SETTLE_MAX_MS
+      ? `still busy after ${(SETTLE_MAX_MS / 60_000).toFixed(0)} min, timed anyway`
+      : `settled ${(waitedMs / 1000).toFixed(1)} s after the fill`;
   process.stderr.write(`${job.engine} ${w.name}: background work ${how}\n`);
 }
 
@@ -146,7 +166,8 @@ async function measureWrite(
     // overwrite and deleterandom time writes over a full database, not over the fill's backlog.
     reportSettle(job, w, await settle(db, job.num));
   }
-  const order = w.name === 'fillseq' || w.kind === 'batch' ? sequential(job.num) : permutation(job.num, job.seed ^ 0x0de7);
+  const order =
+    w.name === 'fillseq' || w.kind === 'batch' ? sequential(job.num) : permutation(job.num, job.seed ^ 0x0de7);
   const values = new ValueSource(job.seed ^ 0x7a1e);
   const isDelete = w.name === 'deleterandom';
   const prof = await profileStart(job);

@@ -48,7 +48,12 @@ class GcPauses {
   private readonly obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-      const into = kind === constants.NODE_PERFORMANCE_GC_MINOR ? 'minor' : kind === constants.NODE_PERFORMANCE_GC_MAJOR ? 'major' : 'other';
+      const into =
+        kind === constants.NODE_PERFORMANCE_GC_MINOR
+          ? 'minor'
+          : kind === constants.NODE_PERFORMANCE_GC_MAJOR
+            ? 'major'
+            : 'other';
       this.pauses[into].push(e.duration);
     }
   });
@@ -124,7 +129,12 @@ try {
         cpuUsPerPut: Math.round(((cpu.user + cpu.system) / num) * 100) / 100,
         lag: lagOf(h),
         gc: gcPauses,
-        engine: { flushes: stats.flushes, compactions: stats.compactions, slowdowns: stats.slowdowns, stops: stats.stops },
+        engine: {
+          flushes: stats.flushes,
+          compactions: stats.compactions,
+          slowdowns: stats.slowdowns,
+          stops: stats.stops,
+        },
       },
       null,
       2,

@@ -31,16 +31,22 @@ function runChild(job: ChildJob, opts: BenchOptions): Promise<ChildReply> {
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(reply ?? { ok: false, results: [], error: `child exited (code ${code}, signal ${signal}) without a result` });
+      resolve(
+        reply ?? { ok: false, results: [], error: `child exited (code ${code}, signal ${signal}) without a result` },
+      );
     });
   });
 }
 
 /** Which engine code was measured: the commit, and whether engine/ had uncommitted edits. */
 function revision(): BenchReport['revision'] {
-  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return { commit: git('rev-parse', '--short', 'HEAD'), engineDirty: git('status', '--porcelain', '--', 'engine').length > 0 };
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      engineDirty: git('status', '--porcelain', '--', 'engine').length > 0,
+    };
   } catch {
     return { commit: 'unknown', engineDirty: false };
   }
@@ -70,7 +76,16 @@ export async function runBenchmark(opts: BenchOptions, log: (line: string) => vo
         rmSync(dir, { recursive: true, force: true });
         mkdirSync(dir, { recursive: true });
         const t0 = performance.now();
-        const job: ChildJob = { engine, workload, num: opts.num, reads: opts.reads, concurrency: opts.concurrency, run, seed: opts.seed, dir };
+        const job: ChildJob = {
+          engine,
+          workload,
+          num: opts.num,
+          reads: opts.reads,
+          concurrency: opts.concurrency,
+          run,
+          seed: opts.seed,
+          dir,
+        };
         if (opts.profile.includes(engine)) {
           job.profileDir = join(opts.out, 'profiles');
           mkdirSync(job.profileDir, { recursive: true });
@@ -80,7 +95,9 @@ export async function runBenchmark(opts: BenchOptions, log: (line: string) => vo
         if (reply.engineDescription) descriptions[engine] = reply.engineDescription;
         raw.push(...reply.results);
         const secs = ((performance.now() - t0) / 1000).toFixed(1);
-        const summary = reply.results.map((r) => `${r.mode === 'concurrent' ? `c=${r.concurrency}` : r.mode} ${Math.round(r.opsPerSec)}/s`).join(', ');
+        const summary = reply.results
+          .map((r) => `${r.mode === 'concurrent' ? `c=${r.concurrency}` : r.mode} ${Math.round(r.opsPerSec)}/s`)
+          .join(', ');
         log(`[run ${run}/${opts.runs}] ${workload.padEnd(12)} ${engine.padEnd(13)} ${secs.padStart(6)} s  ${summary}`);
         if (!reply.ok) {
           failures.push({ engine, workload, run, error: reply.error ?? 'unknown error' });

@@ -60,8 +60,12 @@ function positiveInt(name: string, v: string | undefined, dflt: number): number 
 
 function list(name: string, v: string | undefined, known: readonly string[]): string[] {
   if (v === undefined || v === '') return [...known];
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const i of items) if (!known.includes(i)) throw new TypeError(`--${name}: unknown "${i}" (known: ${known.join(', ')})`);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const i of items)
+    if (!known.includes(i)) throw new TypeError(`--${name}: unknown "${i}" (known: ${known.join(', ')})`);
   return items;
 }
 

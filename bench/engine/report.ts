@@ -142,7 +142,12 @@ export function buildTables(report: BenchReport): Table[] {
   if (report.rows.some((r) => r.engine === 'eau2')) {
     tables.push({
       title: 'Issue 3 targets (eau2)',
-      columns: [{ header: 'target' }, { header: 'measured', align: 'right' }, { header: 'verdict' }, { header: 'figure' }],
+      columns: [
+        { header: 'target' },
+        { header: 'measured', align: 'right' },
+        { header: 'verdict' },
+        { header: 'figure' },
+      ],
       rows: evaluateTargets(idx, report.options.num, report.options.concurrency).map((t) => [
         t.target,
         t.measured,
@@ -165,7 +170,9 @@ function header(report: BenchReport): string[] {
     ...Object.entries(report.engines).map(([e, d]) => `engine ${e}: ${d}`),
     ...Object.entries(report.unavailable).map(([e, why]) => `engine ${e}: NOT RUN (${why})`),
     ...report.failures.map((f) => `FAILED ${f.engine} ${f.workload} run ${f.run}: ${f.error.split('\n')[0]}`),
-    ...[...new Set(report.rows.flatMap((r) => r.median.errors.map((e) => `${r.engine}: ${e}`)))].map((e) => `ERROR ${e}`),
+    ...[...new Set(report.rows.flatMap((r) => r.median.errors.map((e) => `${r.engine}: ${e}`)))].map(
+      (e) => `ERROR ${e}`,
+    ),
   ];
 }
 
@@ -176,7 +183,11 @@ export function renderText(report: BenchReport): string {
 }
 
 export function renderMarkdown(report: BenchReport): string {
-  const parts = [header(report).map((l) => `- ${l}`).join('\n')];
+  const parts = [
+    header(report)
+      .map((l) => `- ${l}`)
+      .join('\n'),
+  ];
   for (const t of buildTables(report)) parts.push(`### ${t.title}\n\n${renderMarkdownTable(t.columns, t.rows)}`);
   return `${parts.join('\n\n')}\n`;
 }

@@ -34,10 +34,21 @@ function ratioTarget(
     return { target, measured: '-', verdict: 'n/a', note: `needs ${SUBJECT} and ${peer} ${workload}/${mode}` };
   }
   const r = a / b;
-  return { target, measured: `${r.toFixed(2)}x`, verdict: r >= min ? 'pass' : 'MISS', note: `${workload} ${mode} ops/s` };
+  return {
+    target,
+    measured: `${r.toFixed(2)}x`,
+    verdict: r >= min ? 'pass' : 'MISS',
+    note: `${workload} ${mode} ops/s`,
+  };
 }
 
-function maxTarget(target: string, value: number | null | undefined, max: number, note: string, digits = 2): TargetResult {
+function maxTarget(
+  target: string,
+  value: number | null | undefined,
+  max: number,
+  note: string,
+  digits = 2,
+): TargetResult {
   if (value === null || value === undefined || !Number.isFinite(value)) {
     return { target, measured: '-', verdict: 'n/a', note };
   }

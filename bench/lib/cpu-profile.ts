@@ -59,7 +59,13 @@ export function summarizeProfile(p: CpuProfile): FunctionCost[] {
       weight.set(p.samples[i]!, (weight.get(p.samples[i]!) ?? 0) + Math.max(0, next) / 1000);
     }
   } else {
-    const per = (p.endTime - p.startTime) / 1000 / Math.max(1, p.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0));
+    const per =
+      (p.endTime - p.startTime) /
+      1000 /
+      Math.max(
+        1,
+        p.nodes.reduce((n, x) => n + (x.hitCount ?? 0), 0),
+      );
     for (const n of p.nodes) if (n.hitCount) weight.set(n.id, n.hitCount * per);
   }
   const total = [...weight.values()].reduce((a, b) => a + b, 0) || 1;

@@ -2,7 +2,7 @@
 // (st_blocks * 512), not file lengths: lmdb grows its data file sparsely and LevelDB preallocates
 // nothing, so only allocated bytes compare engines fairly; apparent size is kept alongside.
 
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export interface DiskUsage {
@@ -17,7 +17,7 @@ export interface DiskUsage {
 export function diskUsage(dir: string): DiskUsage {
   const total: DiskUsage = { allocatedBytes: 0, apparentBytes: 0, files: 0 };
   const walk = (path: string): void => {
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(path);
     } catch {

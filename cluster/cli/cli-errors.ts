@@ -4,7 +4,10 @@
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.FAILED) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.FAILED,
+  ) {
     super(message);
   }
 }

@@ -19,12 +19,19 @@ function url(base: string, path: string): string {
   }
 }
 
-async function call(method: string, target: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+async function call(
+  method: string,
+  target: string,
+  body?: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(target, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(30_000) });
   } catch (e) {
-    throw new CliError(`cannot reach ${new URL(target).origin}: ${((e as Error).cause as Error)?.message ?? (e as Error).message} (is the cluster running? try: npm start)`);
+    throw new CliError(
+      `cannot reach ${new URL(target).origin}: ${((e as Error).cause as Error)?.message ?? (e as Error).message} (is the cluster running? try: npm start)`,
+    );
   }
   if (res.ok) return res;
   const text = await res.text();
@@ -44,10 +51,14 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-const urlOpt = (c: Command): Command => c.option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL or http://127.0.0.1:7101)');
+const urlOpt = (c: Command): Command =>
+  c.option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL or http://127.0.0.1:7101)');
 
 function kvPath(key: string, q: Record<string, string | undefined>): string {
-  const qs = Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v!)}`).join('&');
+  const qs = Object.entries(q)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v!)}`)
+    .join('&');
   return `/kv/${percentEncode(utf8(key))}${qs ? `?${qs}` : ''}`;
 }
 
@@ -58,12 +69,18 @@ export function addKvCommands(program: Command): void {
     .option('-w, --w <n>', 'replicas that must have the write: 1 (default), 2, ..., or all')
     .option('-t, --content-type <type>', 'Content-Type stored with the value')
     .option('-e, --encoding <enc>', 'Content-Encoding stored with the value')
-    .action(async (key: string, value: string | undefined, o: { url?: string; w?: string; contentType?: string; encoding?: string }) => {
-      const body = value === undefined ? await readStdin() : utf8(value);
-      const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/octet-stream' };
-      if (o.encoding) headers['content-encoding'] = o.encoding;
-      await call('PUT', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })), body, headers);
-    });
+    .action(
+      async (
+        key: string,
+        value: string | undefined,
+        o: { url?: string; w?: string; contentType?: string; encoding?: string },
+      ) => {
+        const body = value === undefined ? await readStdin() : utf8(value);
+        const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/octet-stream' };
+        if (o.encoding) headers['content-encoding'] = o.encoding;
+        await call('PUT', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })), body, headers);
+      },
+    );
 
   urlOpt(program.command('get').description('print a value (exit 1 when the key is missing)'))
     .argument('<key>', 'the key (UTF-8)')
@@ -89,25 +106,37 @@ export function addKvCommands(program: Command): void {
     .option('-l, --limit <n>', 'at most this many (1..10000)', '100')
     .option('-r, --read <mode>', 'leader (default), follower, any, or local')
     .option('-k, --keys-only', 'print keys only')
-    .action(async (o: { url?: string; prefix?: string; start?: string; end?: string; limit: string; read?: string; keysOnly?: boolean }) => {
-      const q = new URLSearchParams();
-      for (const k of ['prefix', 'start', 'end', 'limit', 'read'] as const) if (o[k] !== undefined) q.set(k, o[k]!);
-      if (!o.keysOnly) q.set('values', 'true');
-      const res = await call('GET', url(o.url ?? defaultUrl(), `/kv?${q}`));
-      const j = (await res.json()) as { items: { key: string; value64?: string }[]; next: string | null };
-      for (const it of j.items) {
-        process.stdout.write(o.keysOnly ? `${it.key}\n` : `${it.key}\t${Buffer.from(it.value64 ?? '', 'base64').toString('utf8')}\n`);
-      }
-      if (j.next) process.stderr.write(`(more: continue with --start "${decodeURIComponent(j.next)}")\n`);
-    });
+    .action(
+      async (o: {
+        url?: string;
+        prefix?: string;
+        start?: string;
+        end?: string;
+        limit: string;
+        read?: string;
+        keysOnly?: boolean;
+      }) => {
+        const q = new URLSearchParams();
+        for (const k of ['prefix', 'start', 'end', 'limit', 'read'] as const) if (o[k] !== undefined) q.set(k, o[k]!);
+        if (!o.keysOnly) q.set('values', 'true');
+        const res = await call('GET', url(o.url ?? defaultUrl(), `/kv?${q}`));
+        const j = (await res.json()) as { items: { key: string; value64?: string }[]; next: string | null };
+        for (const it of j.items) {
+          process.stdout.write(
+            o.keysOnly ? `${it.key}\n` : `${it.key}\t${Buffer.from(it.value64 ?? '', 'base64').toString('utf8')}\n`,
+          );
+        }
+        if (j.next) process.stderr.write(`(more: continue with --start "${decodeURIComponent(j.next)}")\n`);
+      },
+    );
 
-  urlOpt(program.command('status').description('show the nodes and every partition\'s replication state'))
+  urlOpt(program.command('status').description("show the nodes and every partition's replication state"))
     .option('--json', 'print GET /cluster as JSON')
     .action(async (o: { url?: string; json?: boolean }) => {
       const res = await call('GET', url(o.url ?? defaultUrl(), '/cluster'));
       const c = (await res.json()) as ClusterJson;
       if (o.json) {
-        process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
         return;
       }
       process.stdout.write(renderStatus(c));
@@ -120,16 +149,25 @@ interface ClusterJson {
   partitionCount: number;
   replicationFactor: number;
   nodes: { id: string; address: string; status: string }[];
-  partitions: { partition: number; leader: string; lsn: number | null; followers: { id: string; lsn: number | null; lag: number | null }[] }[];
+  partitions: {
+    partition: number;
+    leader: string;
+    lsn: number | null;
+    followers: { id: string; lsn: number | null; lag: number | null }[];
+  }[];
 }
 
 export function renderStatus(c: ClusterJson): string {
-  const lines = [`epoch ${c.epoch}, ${c.partitionCount} partitions, ${c.replicationFactor} replicas each, coordinator ${c.coordinator}`, '', 'NODE  ADDRESS                     STATUS'];
+  const lines = [
+    `epoch ${c.epoch}, ${c.partitionCount} partitions, ${c.replicationFactor} replicas each, coordinator ${c.coordinator}`,
+    '',
+    'NODE  ADDRESS                     STATUS',
+  ];
   for (const n of c.nodes) lines.push(`${n.id.padEnd(5)} ${n.address.padEnd(27)} ${n.status}`);
   lines.push('', 'PART  LEADER  LSN       FOLLOWERS (lsn, lag)');
   for (const p of c.partitions) {
     const f = p.followers.map((x) => `${x.id} (${x.lsn ?? '?'}, ${x.lag ?? '?'})`).join(', ');
     lines.push(`${String(p.partition).padEnd(5)} ${p.leader.padEnd(7)} ${String(p.lsn ?? '?').padEnd(9)} ${f || '-'}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -22,7 +22,8 @@ interface LocalOpts {
 
 function int(v: string, name: string, min: number, max: number): number {
   const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || n < min || n > max) throw new CliError(`--${name} must be an integer in [${min}, ${max}]`, EXIT.USAGE);
+  if (!/^[0-9]+$/.test(v) || n < min || n > max)
+    throw new CliError(`--${name} must be an integer in [${min}, ${max}]`, EXIT.USAGE);
   return n;
 }
 
@@ -48,12 +49,20 @@ function makeConfig(o: LocalOpts): object {
     partitions,
     replicationFactor: replicas,
     nodes: Array.from({ length: nodes }, (_, i) => ({
-      id: `n${i + 1}`, host: '127.0.0.1', port: port + i, peerPort: port + 100 + i, dataDir: `n${i + 1}`,
+      id: `n${i + 1}`,
+      host: '127.0.0.1',
+      port: port + i,
+      peerPort: port + 100 + i,
+      dataDir: `n${i + 1}`,
     })),
   };
 }
 
-async function waitHealthy(config: ClusterConfig, children: Map<string, ChildProcess>, timeoutMs: number): Promise<void> {
+async function waitHealthy(
+  config: ClusterConfig,
+  children: Map<string, ChildProcess>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(config.nodes.map((n) => n.id));
   while (pending.size > 0) {
@@ -68,7 +77,8 @@ async function waitHealthy(config: ClusterConfig, children: Map<string, ChildPro
       }
     }
     if (pending.size === 0) break;
-    if (Date.now() > deadline) throw new CliError(`nodes ${[...pending].join(', ')} did not become healthy in ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new CliError(`nodes ${[...pending].join(', ')} did not become healthy in ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -79,9 +89,12 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
   mkdirSync(dir, { recursive: true });
   if (existsSync(file)) {
     const given = ['nodes', 'replicas', 'partitions', 'port'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
-    if (given.length > 0) process.stderr.write(`eau2: ${file} exists: using it, so --${given.join(', --')} ignored (remove ${dir} to start over)\n`);
+    if (given.length > 0)
+      process.stderr.write(
+        `eau2: ${file} exists: using it, so --${given.join(', --')} ignored (remove ${dir} to start over)\n`,
+      );
   } else {
-    writeFileSync(file, JSON.stringify(makeConfig(o), null, 2) + '\n');
+    writeFileSync(file, `${JSON.stringify(makeConfig(o), null, 2)}\n`);
   }
   const config = loadConfig(file);
   const children = new Map<string, ChildProcess>();
@@ -90,26 +103,38 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
   const script = process.argv[1]!;
   for (const n of config.nodes) {
     const log = openSync(join(dir, `${n.id}.log`), 'a');
-    const child = spawn(process.execPath, [...process.execArgv, script, 'node', '--config', file, '--id', n.id, '--log-level', o.logLevel], {
-      stdio: ['ignore', log, log],
-    });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, script, 'node', '--config', file, '--id', n.id, '--log-level', o.logLevel],
+      {
+        stdio: ['ignore', log, log],
+      },
+    );
     closeSync(log);
     children.set(n.id, child);
     child.on('exit', (code, signal) => {
-      if (!stopping) process.stderr.write(`eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`);
+      if (!stopping)
+        process.stderr.write(
+          `eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`,
+        );
     });
   }
   const stopAll = async (): Promise<void> => {
     stopping = true;
     const live = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
-    await Promise.all(live.map((c) => new Promise<void>((res) => {
-      const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      c.once('exit', () => {
-        clearTimeout(kill);
-        res();
-      });
-      c.kill('SIGTERM');
-    })));
+    await Promise.all(
+      live.map(
+        (c) =>
+          new Promise<void>((res) => {
+            const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+            c.once('exit', () => {
+              clearTimeout(kill);
+              res();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
   };
   try {
     await waitHealthy(config, children, 60_000);
@@ -123,7 +148,10 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     `eau2 local cluster: ${config.nodes.length} nodes, ${config.partitions} partitions, ${config.replicationFactor} replicas each`,
     `data, config and logs in ${dir}`,
     '',
-    ...config.nodes.map((n, i) => `  ${n.id}  http://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`),
+    ...config.nodes.map(
+      (n, i) =>
+        `  ${n.id}  http://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`,
+    ),
     '',
     'Try:',
     `  curl -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
@@ -132,7 +160,7 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     '',
     'Ctrl-C stops the cluster; run the same command again to find your data.',
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
   await new Promise<void>((resolveDone, rejectDone) => {
     const onSignal = (): void => {
       process.stdout.write('stopping the cluster...\n');

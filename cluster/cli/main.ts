@@ -33,7 +33,9 @@ function packageVersion(): string {
 /** `eau2 df ...` comes from the dataframe layer; loading it costs start-up time, so only when needed. */
 function wantsDataframe(argv: string[]): boolean {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  return first === 'df' || first === 'help' || (first === undefined && !argv.includes('-V') && !argv.includes('--version'));
+  return (
+    first === 'df' || first === 'help' || (first === undefined && !argv.includes('-V') && !argv.includes('--version'))
+  );
 }
 
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
@@ -92,7 +94,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (isStdoutGone(e)) return EXIT.OK;
     if (stdoutFailed && e === stdoutFailed) return EXIT.FAILED; // already reported
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT.OK;
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (e instanceof CliError) {

@@ -24,22 +24,35 @@ export function addNodeCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'cluster config file (JSON; see docs/operations.md)')
     .requiredOption('--id <id>', "this node's id in the config")
     .option('--data-dir <dir>', "use this data directory instead of the config's")
-    .option('--log-level <level>', 'log level: trace, debug, info, warn, error, silent', process.env.EAU2_LOG_LEVEL ?? 'info')
+    .option(
+      '--log-level <level>',
+      'log level: trace, debug, info, warn, error, silent',
+      process.env.EAU2_LOG_LEVEL ?? 'info',
+    )
     .action(async (opts: NodeOpts) => runNode(opts));
 }
 
 async function runNode(opts: NodeOpts): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(opts.config);
   } catch (e) {
     throw new CliError((e as Error).message, isEau2Error(e, ErrorCode.INVALID) ? EXIT.USAGE : EXIT.FAILED);
   }
   if (!config.nodes.some((n) => n.id === opts.id)) {
-    throw new CliError(`no node "${opts.id}" in ${opts.config} (known: ${config.nodes.map((n) => n.id).join(', ')})`, EXIT.USAGE);
+    throw new CliError(
+      `no node "${opts.id}" in ${opts.config} (known: ${config.nodes.map((n) => n.id).join(', ')})`,
+      EXIT.USAGE,
+    );
   }
   const logger = createLogger({ level: opts.logLevel, bindings: { node: opts.id } });
-  const start: Parameters<typeof NodeServer.start>[0] = { config, nodeId: opts.id, openEngine, logger, beforeServing: (n) => attachDataframe(n, logger) };
+  const start: Parameters<typeof NodeServer.start>[0] = {
+    config,
+    nodeId: opts.id,
+    openEngine,
+    logger,
+    beforeServing: (n) => attachDataframe(n, logger),
+  };
   if (opts.dataDir) start.dataDir = opts.dataDir;
   const node = await NodeServer.start(start);
   await new Promise<void>((resolve) => {
@@ -48,7 +61,10 @@ async function runNode(opts: NodeOpts): Promise<void> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      node.close().catch((e: Error) => logger.error({ err: e.message }, 'close failed')).finally(resolve);
+      node
+        .close()
+        .catch((e: Error) => logger.error({ err: e.message }, 'close failed'))
+        .finally(resolve);
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -4,14 +4,23 @@
 // refreshes the topology and retries a few times. Writes are puts and deletes of given values, so a
 // retry after an unanswered attempt cannot apply anything twice in a harmful way.
 
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import type {
+  BatchOp,
+  KeyLike,
+  KvIterator,
+  KvStore,
+  Range,
+  ReadOptions,
+  ValueLike,
+  WriteOptions,
+} from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode, isEau2Error } from '../../engine/util/errors.js';
 import { keyBytes, partitionOf } from '../partitioner.js';
 import { BinParts, LARGE_PART_BYTES } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { mapIterator } from '../node/router.js';
-import { valueOf, wrapValue, type EngineRange } from '../node/stored-format.js';
+import { storedValueOf, wrapValue, type EngineRange } from '../node/stored-format.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
 import { parseTopology, type Topology } from '../topology.js';
 
@@ -45,7 +54,11 @@ export class ClusterClient implements KvStore {
   private rr = 0;
   private closed = false;
 
-  private constructor(topo: Topology, private readonly urls: string[], private readonly opts: ClusterClientOptions) {
+  private constructor(
+    topo: Topology,
+    private readonly urls: string[],
+    private readonly opts: ClusterClientOptions,
+  ) {
     this.topo = topo;
     this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
@@ -92,7 +105,10 @@ export class ClusterClient implements KvStore {
       try {
         return await op();
       } catch (e) {
-        const again = isEau2Error(e, ErrorCode.NOT_LEADER) || isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError);
+        const again =
+          isEau2Error(e, ErrorCode.NOT_LEADER) ||
+          isEau2Error(e, ErrorCode.UNAVAILABLE) ||
+          !(e instanceof Eau2Error || e instanceof TypeError);
         if (!again || attempt >= RETRIES) throw e;
         await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
         await this.refresh().catch(() => {});
@@ -124,7 +140,7 @@ export class ClusterClient implements KvStore {
 
   async get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined> {
     const v = await this.getRequest(key, opts);
-    return v === null || v === undefined ? undefined : valueOf(v as Uint8Array);
+    return v === null || v === undefined ? undefined : storedValueOf(v as Uint8Array);
   }
 
   /** A GET routed by read mode (a failed follower read falls back to the leader), retried. */
@@ -136,7 +152,13 @@ export class ClusterClient implements KvStore {
       const p = this.partition(k);
       const leader = this.topo.placement[p]!.leader;
       const node = attempt++ === 0 ? this.target(p, mode) : leader;
-      return this.pool.request(node, MsgType.GET, { k, r: node === leader ? 'leader' : mode }, this.opts.timeoutMs ?? 10_000, take);
+      return this.pool.request(
+        node,
+        MsgType.GET,
+        { k, r: node === leader ? 'leader' : mode },
+        this.opts.timeoutMs ?? 10_000,
+        take,
+      );
     });
   }
 
@@ -152,7 +174,7 @@ export class ClusterClient implements KvStore {
       if (body === null || body === undefined) return undefined;
       try {
         if (!(body instanceof Uint8Array)) throw new Eau2Error(ErrorCode.PROTOCOL, 'GET reply is not a binary value');
-        return use(valueOf(body));
+        return use(storedValueOf(body));
       } catch (e) {
         failed = { error: e };
         return undefined;
@@ -189,7 +211,11 @@ export class ClusterClient implements KvStore {
       if (!g) groups.set(p, (g = []));
       g.push([k, op.type === 'put' ? storedValue(keyBytes(op.value)) : null]);
     }
-    await Promise.all([...groups].map(([p, g]) => this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w }))));
+    await Promise.all(
+      [...groups].map(([p, g]) =>
+        this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w })),
+      ),
+    );
   }
 
   /** Sorted across all partitions; pages are fetched from each partition's leader (or replica) on demand. */
@@ -203,19 +229,27 @@ export class ClusterClient implements KvStore {
       this.retry(async () => {
         const node = this.target(p, mode);
         const res = (await this.request(node, MsgType.SCAN, {
-          p, gt: req.gt, gte: req.gte, lt: req.lt, lte: req.lte, rev: req.reverse, lim: req.limit,
+          p,
+          gt: req.gt,
+          gte: req.gte,
+          lt: req.lt,
+          lte: req.lte,
+          rev: req.reverse,
+          lim: req.limit,
           r: node === this.topo.placement[p]!.leader ? 'leader' : mode,
         })) as { e?: [Uint8Array, Uint8Array][]; more?: boolean };
         return { entries: res.e ?? [], more: res.more === true };
       });
     const parts = this.topo.placement.map((pl) => pl.partition);
-    return mapIterator(mergedScan(parts, r, fetch), valueOf);
+    return mapIterator(mergedScan(parts, r, fetch), storedValueOf);
   }
 
   /** Runs task `name` on every node (see NodeServer.registerTask); results in topology node order. */
   async runTask(name: string, payload: unknown): Promise<unknown[]> {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');
-    return Promise.all(this.topo.nodes.map((n) => this.retry(() => this.pool.request(n.id, MsgType.TASK, { name, payload }, 0))));
+    return Promise.all(
+      this.topo.nodes.map((n) => this.retry(() => this.pool.request(n.id, MsgType.TASK, { name, payload }, 0))),
+    );
   }
 
   async close(): Promise<void> {
@@ -244,5 +278,9 @@ async function fetchTopology(urls: string[]): Promise<Topology> {
       last = e;
     }
   }
-  throw new Eau2Error(ErrorCode.UNAVAILABLE, `no node answered at ${urls.join(', ')}: ${(last as Error)?.message ?? last}`, { cause: last });
+  throw new Eau2Error(
+    ErrorCode.UNAVAILABLE,
+    `no node answered at ${urls.join(', ')}: ${(last as Error)?.message ?? last}`,
+    { cause: last },
+  );
 }

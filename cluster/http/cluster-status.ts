@@ -14,23 +14,34 @@ interface LeaderStatus {
 export async function clusterStatus(node: NodeServer): Promise<unknown> {
   const t = node.topology();
   const states = new Map<number, LeaderStatus>();
-  await Promise.all(t.nodes.map(async (n) => {
-    try {
-      const list = n.id === node.selfId
-        ? node.leaderState()
-        : ((await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as { leaders?: LeaderStatus[] }).leaders ?? [];
-      for (const s of list) states.set(s.p, s);
-    } catch {
-      // unreachable: its partitions show null LSNs
-    }
-  }));
+  await Promise.all(
+    t.nodes.map(async (n) => {
+      try {
+        const list =
+          n.id === node.selfId
+            ? node.leaderState()
+            : (((await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as { leaders?: LeaderStatus[] }).leaders ??
+              []);
+        for (const s of list) states.set(s.p, s);
+      } catch {
+        // unreachable: its partitions show null LSNs
+      }
+    }),
+  );
   return {
     epoch: t.epoch,
     self: node.selfId,
     coordinator: t.coordinator,
     partitionCount: t.partitions,
     replicationFactor: t.replicationFactor,
-    nodes: t.nodes.map((n) => ({ id: n.id, address: `http://${n.host}:${n.port}`, host: n.host, port: n.port, peerPort: n.peerPort, status: n.status })),
+    nodes: t.nodes.map((n) => ({
+      id: n.id,
+      address: `http://${n.host}:${n.port}`,
+      host: n.host,
+      port: n.port,
+      peerPort: n.peerPort,
+      status: n.status,
+    })),
     partitions: t.placement.map((pl) => {
       const s = states.get(pl.partition);
       return {

@@ -20,7 +20,10 @@ export class HttpApi {
     this.server.headersTimeout = 30_000;
     this.server.keepAliveTimeout = 5_000;
     this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}');
+      if (socket.writable)
+        socket.end(
+          'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}',
+        );
       else socket.destroy();
     });
   }
@@ -62,13 +65,20 @@ export class HttpApi {
       } else if (path === '/') {
         route = '/';
         allow(method, ['PUT', 'POST']);
-        status = method === 'PUT' ? await handleSeedPut(this.node, req, res, qs) : await handleSeedGet(this.node, req, res, qs);
+        status =
+          method === 'PUT'
+            ? await handleSeedPut(this.node, req, res, qs)
+            : await handleSeedGet(this.node, req, res, qs);
       } else if (path === '/healthz') {
         route = '/healthz';
         allow(method, ['GET']);
         parseQuery(qs, []);
         status = this.node.serving ? 200 : 503;
-        sendJson(res, status, { status: this.node.serving ? 'ok' : 'starting', node: this.node.selfId, epoch: this.node.topology().epoch });
+        sendJson(res, status, {
+          status: this.node.serving ? 'ok' : 'starting',
+          node: this.node.selfId,
+          epoch: this.node.topology().epoch,
+        });
       } else if (path === '/cluster') {
         route = '/cluster';
         allow(method, ['GET']);
@@ -96,7 +106,8 @@ export class HttpApi {
       }
     } catch (e) {
       status = sendError(res, e);
-      if (status >= 500) this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
+      if (status >= 500)
+        this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
     } finally {
       this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
       this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);

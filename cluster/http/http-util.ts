@@ -8,7 +8,12 @@ import { utf8 } from '../../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -48,7 +53,7 @@ export function percentEncode(b: Uint8Array): string {
   let s = '';
   for (const x of b) {
     const ch = String.fromCharCode(x);
-    s += /[A-Za-z0-9\-._~]/.test(ch) ? ch : '%' + x.toString(16).toUpperCase().padStart(2, '0');
+    s += /[A-Za-z0-9\-._~]/.test(ch) ? ch : `%${x.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return s;
 }
@@ -63,7 +68,10 @@ export function parseQuery(qs: string, allowed: readonly string[]): Map<string, 
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
     if (!allowed.includes(name)) {
-      throw badRequest(`unknown option "${name.slice(0, 64)}"` + (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ' (this route takes none)'));
+      throw badRequest(
+        `unknown option "${name.slice(0, 64)}"` +
+          (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ' (this route takes none)'),
+      );
     }
     if (out.has(name)) throw badRequest(`option "${name}" given twice`);
     out.set(name, value);
@@ -73,7 +81,12 @@ export function parseQuery(qs: string, allowed: readonly string[]): Map<string, 
 
 export function allow(method: string, methods: string[]): void {
   if (!methods.includes(method)) {
-    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `method ${method} not allowed here (allowed: ${methods.join(', ')})`, { allow: methods.join(', ') });
+    throw new HttpError(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `method ${method} not allowed here (allowed: ${methods.join(', ')})`,
+      { allow: methods.join(', ') },
+    );
   }
 }
 
@@ -114,9 +127,18 @@ export function errorResponse(e: unknown): { status: number; code: string; messa
   return { status: 500, code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -127,7 +149,10 @@ export function sendError(res: ServerResponse, e: unknown): number {
     return r.status;
   }
   // After a refused upload the rest of the body is still coming: close rather than read it all.
-  const headers: Record<string, string> = { ...(e instanceof HttpError ? e.headers : {}), ...(r.status === 413 ? { connection: 'close' } : {}) };
+  const headers: Record<string, string> = {
+    ...(e instanceof HttpError ? e.headers : {}),
+    ...(r.status === 413 ? { connection: 'close' } : {}),
+  };
   sendJson(res, r.status, { code: r.code, message: r.message }, headers);
   return r.status;
 }

@@ -9,7 +9,16 @@ import { ErrorCode } from '../../engine/util/errors.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { NodeServer } from '../node/node-server.js';
 import { MAX_KEY_BYTES, unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';
-import { allow, badRequest, HttpError, parseQuery, percentDecode, percentEncode, readBody, sendJson } from './http-util.js';
+import {
+  allow,
+  badRequest,
+  HttpError,
+  parseQuery,
+  percentDecode,
+  percentEncode,
+  readBody,
+  sendJson,
+} from './http-util.js';
 
 const MAX_LIST = 10_000;
 const DEFAULT_LIST = 100;
@@ -40,7 +49,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export async function handleKv(node: NodeServer, req: IncomingMessage, res: ServerResponse, method: string, rawKey: string, qs: string): Promise<number> {
+export async function handleKv(
+  node: NodeServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  rawKey: string,
+  qs: string,
+): Promise<number> {
   allow(method, ['GET', 'PUT', 'DELETE']);
   const key = parseKey(percentDecode(rawKey));
   if (method === 'GET') {
@@ -48,7 +64,10 @@ export async function handleKv(node: NodeServer, req: IncomingMessage, res: Serv
     const stored = await node.router.get(key, parseRead(q));
     if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
     const v = unwrapValue(stored);
-    const headers: Record<string, string | number> = { 'content-type': v.contentType ?? 'application/octet-stream', 'content-length': v.value.length };
+    const headers: Record<string, string | number> = {
+      'content-type': v.contentType ?? 'application/octet-stream',
+      'content-length': v.value.length,
+    };
     if (v.contentEncoding !== undefined) headers['content-encoding'] = v.contentEncoding;
     res.writeHead(200, headers);
     res.end(v.value);
@@ -147,7 +166,12 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
 const SEED_FIELDS = new Set(['key', 'content_type', 'encoding', 'value']);
 
 /** The seeds' PUT /: {"key": "<hex>", "content_type", "encoding", "value": "<text>"}. */
-export async function handleSeedPut(node: NodeServer, req: IncomingMessage, res: ServerResponse, qs: string): Promise<number> {
+export async function handleSeedPut(
+  node: NodeServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  qs: string,
+): Promise<number> {
   const w = parseW(parseQuery(qs, ['w']));
   const body = await readBody(req, node.config.maxBodyBytes);
   let o: unknown;
@@ -159,10 +183,14 @@ export async function handleSeedPut(node: NodeServer, req: IncomingMessage, res:
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw badRequest('body must be a JSON object');
   const r = o as Record<string, unknown>;
   for (const k of Object.keys(r)) if (!SEED_FIELDS.has(k)) throw badRequest(`unknown field "${k.slice(0, 64)}"`);
-  if (typeof r.key !== 'string' || !/^(?:[0-9a-fA-F]{2})+$/.test(r.key)) throw badRequest('key must be a non-empty string of hex digit pairs');
+  if (typeof r.key !== 'string' || !/^(?:[0-9a-fA-F]{2})+$/.test(r.key))
+    throw badRequest('key must be a non-empty string of hex digit pairs');
   if (typeof r.value !== 'string') throw badRequest('value must be a string');
   const meta: ValueMeta = {};
-  for (const [f, m] of [['content_type', 'contentType'], ['encoding', 'contentEncoding']] as const) {
+  for (const [f, m] of [
+    ['content_type', 'contentType'],
+    ['encoding', 'contentEncoding'],
+  ] as const) {
     if (r[f] === undefined || r[f] === null) continue;
     if (typeof r[f] !== 'string') throw badRequest(`${f} must be a string`);
     meta[m] = r[f] as string;
@@ -174,14 +202,22 @@ export async function handleSeedPut(node: NodeServer, req: IncomingMessage, res:
 }
 
 /** The seeds' POST /: the raw key as the body; answers {"<key>": {content_type, encoding, value}}. */
-export async function handleSeedGet(node: NodeServer, req: IncomingMessage, res: ServerResponse, qs: string): Promise<number> {
+export async function handleSeedGet(
+  node: NodeServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  qs: string,
+): Promise<number> {
   const read = parseRead(parseQuery(qs, ['read']));
   const key = parseKey(await readBody(req, MAX_KEY_BYTES));
   const stored = await node.router.get(key, read);
   if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
   const v = unwrapValue(stored);
   const text = new TextDecoder('utf-8', { fatal: true });
-  const entry: Record<string, unknown> = { content_type: v.contentType ?? 'application/octet-stream', encoding: v.contentEncoding ?? null };
+  const entry: Record<string, unknown> = {
+    content_type: v.contentType ?? 'application/octet-stream',
+    encoding: v.contentEncoding ?? null,
+  };
   try {
     entry.value = text.decode(v.value);
   } catch {

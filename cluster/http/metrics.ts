@@ -33,43 +33,71 @@ export class NodeMetrics {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry });
     this.httpRequests = new Counter({
-      name: 'eau2_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers,
+      name: 'eau2_http_requests_total',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
     });
     this.httpSeconds = new Histogram({
-      name: 'eau2_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route'], registers,
+      name: 'eau2_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['route'],
+      registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     });
     const peerCounts = this.peerCounts;
     new Counter({
-      name: 'eau2_peer_messages_total', help: 'Peer-protocol messages received, by type', labelNames: ['type'], registers,
+      name: 'eau2_peer_messages_total',
+      help: 'Peer-protocol messages received, by type',
+      labelNames: ['type'],
+      registers,
       collect() {
         this.reset();
-        for (let t = 0; t < 256; t++) if (peerCounts[t]! > 0) this.inc({ type: TYPE_NAMES.get(t) ?? 'UNKNOWN' }, peerCounts[t]!);
+        for (let t = 0; t < 256; t++)
+          if (peerCounts[t]! > 0) this.inc({ type: TYPE_NAMES.get(t) ?? 'UNKNOWN' }, peerCounts[t]!);
       },
     });
-    this.badFrames = new Counter({ name: 'eau2_peer_bad_frames_total', help: 'Peer frames refused as malformed', registers });
+    this.badFrames = new Counter({
+      name: 'eau2_peer_bad_frames_total',
+      help: 'Peer frames refused as malformed',
+      registers,
+    });
     // A histogram, not a summary: it is observed on every acknowledgement, and a prom-client summary
     // (a t-digest) cost ~3% of a node's CPU there; quantiles come from the buckets (bench/cluster).
     this.ackSeconds = new Histogram({
-      name: 'eau2_replication_ack_seconds', help: 'Time from a write being streamed by its leader to a follower acknowledging it', registers,
+      name: 'eau2_replication_ack_seconds',
+      help: 'Time from a write being streamed by its leader to a follower acknowledging it',
+      registers,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
     });
     new Gauge({
-      name: 'eau2_replication_lag_entries', help: 'Entries a follower is behind its leader (reported by the leader)', labelNames: ['partition', 'follower'], registers,
+      name: 'eau2_replication_lag_entries',
+      help: 'Entries a follower is behind its leader (reported by the leader)',
+      labelNames: ['partition', 'follower'],
+      registers,
       collect() {
         this.reset();
-        for (const s of source.leaderState()) for (const f of s.followers) this.set({ partition: String(s.p), follower: f.id }, Math.max(0, s.lsn - f.acked));
+        for (const s of source.leaderState())
+          for (const f of s.followers)
+            this.set({ partition: String(s.p), follower: f.id }, Math.max(0, s.lsn - f.acked));
       },
     });
     new Gauge({
-      name: 'eau2_replication_lag_seconds', help: 'Age of the oldest write a follower has not acknowledged (0 when caught up)', labelNames: ['partition', 'follower'], registers,
+      name: 'eau2_replication_lag_seconds',
+      help: 'Age of the oldest write a follower has not acknowledged (0 when caught up)',
+      labelNames: ['partition', 'follower'],
+      registers,
       collect() {
         this.reset();
-        for (const s of source.leaderState()) for (const f of s.followers) this.set({ partition: String(s.p), follower: f.id }, f.lagSeconds);
+        for (const s of source.leaderState())
+          for (const f of s.followers) this.set({ partition: String(s.p), follower: f.id }, f.lagSeconds);
       },
     });
     new Gauge({
-      name: 'eau2_partition_lsn', help: 'Last LSN applied on this node, per partition and role', labelNames: ['partition', 'role'], registers,
+      name: 'eau2_partition_lsn',
+      help: 'Last LSN applied on this node, per partition and role',
+      labelNames: ['partition', 'role'],
+      registers,
       collect() {
         this.reset();
         for (const s of source.leaderState()) this.set({ partition: String(s.p), role: 'leader' }, s.lsn);
@@ -77,17 +105,24 @@ export class NodeMetrics {
       },
     });
     new Gauge({
-      name: 'eau2_replication_resyncs', help: 'Full resyncs this node completed as a follower since it started', labelNames: ['partition'], registers,
+      name: 'eau2_replication_resyncs',
+      help: 'Full resyncs this node completed as a follower since it started',
+      labelNames: ['partition'],
+      registers,
       collect() {
         this.reset();
         for (const s of source.followerState()) this.set({ partition: String(s.p) }, s.resyncs);
       },
     });
     new Gauge({
-      name: 'eau2_engine', help: 'Engine statistics (engine.stats())', labelNames: ['stat'], registers,
+      name: 'eau2_engine',
+      help: 'Engine statistics (engine.stats())',
+      labelNames: ['stat'],
+      registers,
       collect() {
         this.reset();
-        for (const [k, v] of Object.entries(source.engineStats())) if (typeof v === 'number' && Number.isFinite(v)) this.set({ stat: k }, v);
+        for (const [k, v] of Object.entries(source.engineStats()))
+          if (typeof v === 'number' && Number.isFinite(v)) this.set({ stat: k }, v);
       },
     });
   }

@@ -29,9 +29,15 @@ export class Coordination {
   start(): void {
     this.startedAt = Date.now();
     if (this.isCoordinator) {
-      void this.node.engine.get(EPOCH_KEY).then((v) => {
-        if (!v) return this.node.engine.batch([{ type: 'put', key: EPOCH_KEY, value: encodeLsn(this.node.topology().epoch) }]);
-      }).catch((e: Error) => this.node.log.error({ err: e.message }, 'cannot persist the epoch'));
+      void this.node.engine
+        .get(EPOCH_KEY)
+        .then((v) => {
+          if (!v)
+            return this.node.engine.batch([
+              { type: 'put', key: EPOCH_KEY, value: encodeLsn(this.node.topology().epoch) },
+            ]);
+        })
+        .catch((e: Error) => this.node.log.error({ err: e.message }, 'cannot persist the epoch'));
     }
     this.tick();
   }
@@ -71,7 +77,9 @@ export class Coordination {
   private async register(): Promise<void> {
     const mine = this.node.topology();
     try {
-      const t = parseTopology(await this.node.pool.request(mine.coordinator, MsgType.REGISTER, { node: this.node.selfId }, HEARTBEAT_MS));
+      const t = parseTopology(
+        await this.node.pool.request(mine.coordinator, MsgType.REGISTER, { node: this.node.selfId }, HEARTBEAT_MS),
+      );
       if (t.epoch > mine.epoch) {
         // A newer epoch (a later failover) replaces ours, and is persisted so we never go back.
         await this.node.engine.batch([{ type: 'put', key: EPOCH_KEY, value: encodeLsn(t.epoch) }]);

@@ -27,7 +27,10 @@ export class FollowerLink {
   private timer: NodeJS.Timeout | undefined;
   private readonly byPartition = new Map<number, FollowerPartition>();
 
-  constructor(private readonly opts: FollowerLinkOptions, partitions: FollowerPartition[]) {
+  constructor(
+    private readonly opts: FollowerLinkOptions,
+    partitions: FollowerPartition[],
+  ) {
     for (const fp of partitions) this.byPartition.set(fp.p, fp);
   }
 
@@ -52,7 +55,8 @@ export class FollowerLink {
         epoch: this.opts.epoch,
         onMessage: (m, c) => this.onMessage(m, c),
         onClose: (c) => void this.onClose(c),
-        onProtocolError: (e) => this.opts.log('warn', 'bad frame from leader', { leader: this.opts.leaderId, err: e.message }),
+        onProtocolError: (e) =>
+          this.opts.log('warn', 'bad frame from leader', { leader: this.opts.leaderId, err: e.message }),
       });
     } catch {
       return this.schedule();
@@ -64,7 +68,12 @@ export class FollowerLink {
       conn.request(MsgType.SUBSCRIBE, { p: fp.p, from: fp.lsn, node: this.opts.selfId }).then(
         (r) => {
           this.backoff = MIN_BACKOFF_MS;
-          this.opts.log('debug', 'subscribed', { p: fp.p, from: fp.lsn, leader: this.opts.leaderId, mode: (r as { mode?: string })?.mode });
+          this.opts.log('debug', 'subscribed', {
+            p: fp.p,
+            from: fp.lsn,
+            leader: this.opts.leaderId,
+            mode: (r as { mode?: string })?.mode,
+          });
         },
         (e: Error) => {
           // The leader refused (not up yet as leader, other epoch): drop and try again later.
@@ -98,7 +107,10 @@ export class FollowerLink {
     const body = work.body;
     const fp = this.byPartition.get(body.p);
     if (!fp) {
-      this.opts.log('warn', 'push for a partition not followed from this leader', { p: body.p, leader: this.opts.leaderId });
+      this.opts.log('warn', 'push for a partition not followed from this leader', {
+        p: body.p,
+        leader: this.opts.leaderId,
+      });
       return;
     }
     fp.push(work);
@@ -115,10 +127,15 @@ export class FollowerLink {
 /** Validates a replication push (ENTRIES, RESYNC_*) into work for a FollowerPartition. Throws PROTOCOL. */
 export function parsePush(msg: Message, conn: PeerConnection): PushWork {
   switch (msg.type) {
-    case MsgType.ENTRIES: return { kind: 'entries', conn, body: validateBody(MsgType.ENTRIES, msg.body) };
-    case MsgType.RESYNC_BEGIN: return { kind: 'begin', conn, body: validateBody(MsgType.RESYNC_BEGIN, msg.body) };
-    case MsgType.RESYNC_CHUNK: return { kind: 'chunk', conn, body: validateBody(MsgType.RESYNC_CHUNK, msg.body) };
-    case MsgType.RESYNC_END: return { kind: 'end', conn, body: validateBody(MsgType.RESYNC_END, msg.body) };
-    default: throw new Eau2Error(ErrorCode.PROTOCOL, `unexpected message type ${msg.type} on a replication link`);
+    case MsgType.ENTRIES:
+      return { kind: 'entries', conn, body: validateBody(MsgType.ENTRIES, msg.body) };
+    case MsgType.RESYNC_BEGIN:
+      return { kind: 'begin', conn, body: validateBody(MsgType.RESYNC_BEGIN, msg.body) };
+    case MsgType.RESYNC_CHUNK:
+      return { kind: 'chunk', conn, body: validateBody(MsgType.RESYNC_CHUNK, msg.body) };
+    case MsgType.RESYNC_END:
+      return { kind: 'end', conn, body: validateBody(MsgType.RESYNC_END, msg.body) };
+    default:
+      throw new Eau2Error(ErrorCode.PROTOCOL, `unexpected message type ${msg.type} on a replication link`);
   }
 }

@@ -84,13 +84,15 @@ export class FollowerPartition {
   }
 
   private async applyEntries(conn: PeerConnection, entries: [number, WireOp[]][]): Promise<void> {
-    if (this.lsn === LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `entries for partition ${this.p} during an unfinished resync`);
+    if (this.lsn === LSN_RESYNCING)
+      throw new Eau2Error(ErrorCode.PROTOCOL, `entries for partition ${this.p} during an unfinished resync`);
     const fresh = entries.filter(([lsn]) => lsn > this.lsn); // duplicates after a resubscribe are normal
     if (fresh.length === 0) return;
     const ops: EngineOp[] = [];
     let expect = this.lsn + 1;
     for (const [lsn, list] of fresh) {
-      if (lsn !== expect) throw new Eau2Error(ErrorCode.PROTOCOL, `partition ${this.p}: expected LSN ${expect}, got ${lsn}`);
+      if (lsn !== expect)
+        throw new Eau2Error(ErrorCode.PROTOCOL, `partition ${this.p}: expected LSN ${expect}, got ${lsn}`);
       expect++;
       for (const [k, v] of list) {
         const key = storedKey(this.p, k);
@@ -122,13 +124,15 @@ export class FollowerPartition {
   }
 
   private async applyChunk(entries: [Uint8Array, Uint8Array][]): Promise<void> {
-    if (this.lsn !== LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `resync chunk for partition ${this.p} outside a resync`);
+    if (this.lsn !== LSN_RESYNCING)
+      throw new Eau2Error(ErrorCode.PROTOCOL, `resync chunk for partition ${this.p} outside a resync`);
     if (entries.length === 0) return;
     await this.engine.batch(entries.map(([k, v]) => ({ type: 'put' as const, key: storedKey(this.p, k), value: v })));
   }
 
   private async endResync(conn: PeerConnection, lsn: number): Promise<void> {
-    if (this.lsn !== LSN_RESYNCING) throw new Eau2Error(ErrorCode.PROTOCOL, `resync end for partition ${this.p} outside a resync`);
+    if (this.lsn !== LSN_RESYNCING)
+      throw new Eau2Error(ErrorCode.PROTOCOL, `resync end for partition ${this.p} outside a resync`);
     await this.engine.batch([{ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) }]);
     this.lsn = lsn;
     this.resyncs++;

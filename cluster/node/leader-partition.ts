@@ -114,7 +114,11 @@ export class LeaderPartition {
 
   private fail(e: Error): void {
     if (this.failed) return;
-    this.failed = new Eau2Error(ErrorCode.UNAVAILABLE, `partition ${this.p} stopped after an engine failure: ${e.message}`, { cause: e });
+    this.failed = new Eau2Error(
+      ErrorCode.UNAVAILABLE,
+      `partition ${this.p} stopped after an engine failure: ${e.message}`,
+      { cause: e },
+    );
     this.hooks.log?.('warn', 'engine write failed; partition stops leading', { p: this.p, err: e.message });
     for (const s of this.subs.values()) s.conn.destroy();
     this.close();
@@ -123,7 +127,10 @@ export class LeaderPartition {
   private appendBacklog(e: LogEntry): void {
     this.backlog.push(e);
     this.backlogBytes += e.enc.length;
-    while (this.backlog.length - this.head > this.limits.entries || (this.backlogBytes > this.limits.bytes && this.backlog.length - this.head > 1)) {
+    while (
+      this.backlog.length - this.head > this.limits.entries ||
+      (this.backlogBytes > this.limits.bytes && this.backlog.length - this.head > 1)
+    ) {
       this.backlogBytes -= this.backlog[this.head]!.enc.length;
       this.backlog[this.head++] = undefined as unknown as LogEntry;
     }
@@ -156,7 +163,9 @@ export class LeaderPartition {
     const out = s.out;
     s.out = [];
     if (out.length <= MAX_ENTRIES_PER_FRAME) s.conn.sendEntries(this.p, out);
-    else for (let i = 0; i < out.length; i += MAX_ENTRIES_PER_FRAME) s.conn.sendEntries(this.p, out.slice(i, i + MAX_ENTRIES_PER_FRAME));
+    else
+      for (let i = 0; i < out.length; i += MAX_ENTRIES_PER_FRAME)
+        s.conn.sendEntries(this.p, out.slice(i, i + MAX_ENTRIES_PER_FRAME));
   }
 
   /**
@@ -166,7 +175,8 @@ export class LeaderPartition {
    */
   subscribe(node: string, conn: PeerConnection, from: number): 'stream' | 'resync' {
     if (this.failed) throw this.failed;
-    if (!this.followers.includes(node)) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
+    if (!this.followers.includes(node))
+      throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
     // A resubscription replaces the old stream (its connection, if another one, is dead or dying).
     const old = this.subs.get(node);
     if (old) {
@@ -210,7 +220,11 @@ export class LeaderPartition {
         this.goLive(s);
         return;
       }
-      this.hooks.log?.('warn', 'backlog overran during resync, starting again', { p: this.p, follower: s.node, attempt });
+      this.hooks.log?.('warn', 'backlog overran during resync, starting again', {
+        p: this.p,
+        follower: s.node,
+        attempt,
+      });
     }
   }
 
@@ -250,10 +264,18 @@ export class LeaderPartition {
     if (this.ackCount(lsn) >= need) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const w: Waiter = {
-        lsn, need, resolve, reject,
+        lsn,
+        need,
+        resolve,
+        reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((x) => x !== w);
-          reject(new Eau2Error(ErrorCode.TIMEOUT, `write ${lsn} of partition ${this.p} is applied on the leader but only ${this.ackCount(lsn)} of the ${need} followers required acknowledged it within ${timeoutMs} ms`));
+          reject(
+            new Eau2Error(
+              ErrorCode.TIMEOUT,
+              `write ${lsn} of partition ${this.p} is applied on the leader but only ${this.ackCount(lsn)} of the ${need} followers required acknowledged it within ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs),
       };
       this.waiters.push(w);

@@ -75,7 +75,13 @@ export class NodeServer implements RouterHost, MetricsSource {
   private http: HttpApi | undefined;
   serving = false;
 
-  private constructor(readonly config: ClusterConfig, nodeId: string, readonly engine: EngineLike, epoch: number, logger: Logger) {
+  private constructor(
+    readonly config: ClusterConfig,
+    nodeId: string,
+    readonly engine: EngineLike,
+    epoch: number,
+    logger: Logger,
+  ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
     this.log = logger;
@@ -110,7 +116,10 @@ export class NodeServer implements RouterHost, MetricsSource {
       await node.openLeaders(leads);
       if (opts.beforeServing) await opts.beforeServing(node);
       node.serving = true;
-      log.info({ http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch }, 'node serving');
+      log.info(
+        { http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch },
+        'node serving',
+      );
       return node;
     } catch (e) {
       if (node) await node.close().catch(() => {});
@@ -138,8 +147,13 @@ export class NodeServer implements RouterHost, MetricsSource {
     const byLeader = new Map<string, FollowerPartition[]>();
     for (const p of follows) {
       const leader = this.topo.placement[p]!.leader;
-      const fp = new FollowerPartition(p, leader, this.engine, this.writer, decodeLsn(await this.engine.get(lsnKey(p))), (pp, err) =>
-        this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
+      const fp = new FollowerPartition(
+        p,
+        leader,
+        this.engine,
+        this.writer,
+        decodeLsn(await this.engine.get(lsnKey(p))),
+        (pp, err) => this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
       );
       this.followers.set(p, fp);
       let list = byLeader.get(leader);
@@ -147,17 +161,22 @@ export class NodeServer implements RouterHost, MetricsSource {
       list.push(fp);
     }
     for (const [leaderId, parts] of byLeader) {
-      this.links.push(new FollowerLink({
-        selfId: this.selfId,
-        leaderId,
-        address: () => {
-          const n = this.topo.nodes.find((x) => x.id === leaderId);
-          return n && { host: n.host, port: n.peerPort };
-        },
-        epoch: () => this.topo.epoch,
-        maxFrameBytes: this.config.maxFrameBytes,
-        log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
-      }, parts));
+      this.links.push(
+        new FollowerLink(
+          {
+            selfId: this.selfId,
+            leaderId,
+            address: () => {
+              const n = this.topo.nodes.find((x) => x.id === leaderId);
+              return n && { host: n.host, port: n.peerPort };
+            },
+            epoch: () => this.topo.epoch,
+            maxFrameBytes: this.config.maxFrameBytes,
+            log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+          },
+          parts,
+        ),
+      );
     }
     return leads;
   }

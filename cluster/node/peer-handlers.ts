@@ -12,9 +12,9 @@ import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue, MAX_KEY_BYTES } from './stored-format.js';
 
-
 export function wireCode(e: unknown): { code: string; message: string } {
-  if (e instanceof Eau2Error) return { code: (e.details?.wireCode as string | undefined) ?? e.code, message: e.message };
+  if (e instanceof Eau2Error)
+    return { code: (e.details?.wireCode as string | undefined) ?? e.code, message: e.message };
   if (e instanceof TypeError) return { code: ErrorCode.INVALID, message: e.message };
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
@@ -49,12 +49,14 @@ export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerCo
  * write of a microtask as one engine batch, so a key the engine refuses would fail the others too.
  */
 function checkKey(k: Uint8Array): Uint8Array {
-  if (k.length > MAX_KEY_BYTES) throw new Eau2Error(ErrorCode.TOO_LARGE, `the key is ${k.length} bytes; at most ${MAX_KEY_BYTES}`);
+  if (k.length > MAX_KEY_BYTES)
+    throw new Eau2Error(ErrorCode.TOO_LARGE, `the key is ${k.length} bytes; at most ${MAX_KEY_BYTES}`);
   return k;
 }
 
 function checkValue(v: Uint8Array): Uint8Array {
-  if (!isWrappedValue(v)) throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
+  if (!isWrappedValue(v))
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
   return v;
 }
 
@@ -77,7 +79,8 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
   switch (msg.type) {
     case MsgType.REGISTER: {
       const b = validateBody(MsgType.REGISTER, msg.body);
-      if (!node.coordination.isCoordinator) throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
+      if (!node.coordination.isCoordinator)
+        throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
       return node.coordination.onRegister(b.node);
     }
     case MsgType.TOPOLOGY:
@@ -87,7 +90,9 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
   }
   if (msg.epoch !== t.epoch) {
     if (msg.epoch > t.epoch) node.coordination.refreshSoon();
-    throw new Eau2Error(ErrorCode.NOT_LEADER, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`, { details: { wireCode: 'STALE_EPOCH' } });
+    throw new Eau2Error(ErrorCode.NOT_LEADER, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`, {
+      details: { wireCode: 'STALE_EPOCH' },
+    });
   }
   const timeout = node.writeTimeoutMs;
   switch (msg.type) {
@@ -114,7 +119,8 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
       const b = validateBody(MsgType.BATCH, msg.body);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       const ops: WireOp[] = b.ops.map(([k, v]) => {
-        if (node.router.partition(checkKey(k)) !== b.p) throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
+        if (node.router.partition(checkKey(k)) !== b.p)
+          throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
         return [k, v === null ? null : checkValue(v)];
       });
       await leading(node, b.p).write(ops, node.router.followersNeeded(b.p, b.w), timeout);
@@ -124,7 +130,14 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
       const b = validateBody(MsgType.SCAN, msg.body);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       mayRead(node, b.p, b.r ?? 'leader');
-      const page = await node.router.localPage(b.p, { gt: b.gt, gte: b.gte, lt: b.lt, lte: b.lte, reverse: b.rev === true, limit: Math.max(1, b.lim) });
+      const page = await node.router.localPage(b.p, {
+        gt: b.gt,
+        gte: b.gte,
+        lt: b.lt,
+        lte: b.lte,
+        reverse: b.rev === true,
+        limit: Math.max(1, b.lim),
+      });
       return { e: page.entries, more: page.more };
     }
     case MsgType.SUBSCRIBE: {

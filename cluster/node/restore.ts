@@ -27,15 +27,19 @@ async function followerLsns(node: NodeServer, p: number, deadline: number): Prom
   const out = new Map<string, number>();
   const followers = node.topology().placement[p]!.followers;
   while (out.size < followers.length && Date.now() < deadline) {
-    await Promise.all(followers.filter((f) => !out.has(f)).map(async (f) => {
-      try {
-        const r = (await node.pool.request(f, MsgType.STATUS, null, 1000)) as StatusReply;
-        const mine = r.followers?.find((x) => x.p === p);
-        if (mine) out.set(f, mine.lsn);
-      } catch {
-        // not up yet
-      }
-    }));
+    await Promise.all(
+      followers
+        .filter((f) => !out.has(f))
+        .map(async (f) => {
+          try {
+            const r = (await node.pool.request(f, MsgType.STATUS, null, 1000)) as StatusReply;
+            const mine = r.followers?.find((x) => x.p === p);
+            if (mine) out.set(f, mine.lsn);
+          } catch {
+            // not up yet
+          }
+        }),
+    );
     if (out.size < followers.length) await new Promise((r) => setTimeout(r, 200));
   }
   return out;
@@ -71,26 +75,35 @@ async function pull(node: NodeServer, p: number, from: string): Promise<number> 
 }
 
 /** Restores every partition in `parts` from its most advanced follower, where one is ahead of `ownLsn`. */
-export async function restoreFromFollowers(node: NodeServer, parts: number[], ownLsn: (p: number) => number): Promise<void> {
+export async function restoreFromFollowers(
+  node: NodeServer,
+  parts: number[],
+  ownLsn: (p: number) => number,
+): Promise<void> {
   const deadline = Date.now() + RESTORE_WAIT_MS;
-  await Promise.all(parts.map(async (p) => {
-    const lsns = await followerLsns(node, p, deadline);
-    let best: string | undefined;
-    let bestLsn = ownLsn(p);
-    for (const [f, lsn] of lsns) if (lsn > bestLsn) [best, bestLsn] = [f, lsn];
-    if (lsns.size < node.topology().placement[p]!.followers.length) {
-      node.log.warn({ p, answered: [...lsns.keys()] }, 'not every follower answered; leading with the copies known');
-    }
-    if (!best) return;
-    node.log.warn({ p, from: best, lsn: bestLsn, own: ownLsn(p) }, 'a follower is ahead: restoring the led partition from it');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await pull(node, p, best);
-        return;
-      } catch (e) {
-        if (attempt >= 3) throw e;
-        node.log.warn({ p, from: best, err: (e as Error).message }, 'restore attempt failed; retrying');
+  await Promise.all(
+    parts.map(async (p) => {
+      const lsns = await followerLsns(node, p, deadline);
+      let best: string | undefined;
+      let bestLsn = ownLsn(p);
+      for (const [f, lsn] of lsns) if (lsn > bestLsn) [best, bestLsn] = [f, lsn];
+      if (lsns.size < node.topology().placement[p]!.followers.length) {
+        node.log.warn({ p, answered: [...lsns.keys()] }, 'not every follower answered; leading with the copies known');
       }
-    }
-  }));
+      if (!best) return;
+      node.log.warn(
+        { p, from: best, lsn: bestLsn, own: ownLsn(p) },
+        'a follower is ahead: restoring the led partition from it',
+      );
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await pull(node, p, best);
+          return;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          node.log.warn({ p, from: best, err: (e as Error).message }, 'restore attempt failed; retrying');
+        }
+      }
+    }),
+  );
 }

@@ -4,7 +4,16 @@
 // from clients are not routed here: they go to the node the client chose, which answers or refuses
 // with NOT_LEADER so the client refreshes its topology.
 
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import type {
+  BatchOp,
+  KeyLike,
+  KvIterator,
+  KvStore,
+  Range,
+  ReadOptions,
+  ValueLike,
+  WriteOptions,
+} from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 import { keyBytes, partitionOf } from '../partitioner.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
@@ -13,7 +22,7 @@ import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
 import type { Topology } from '../topology.js';
 import type { EngineLike } from './engine-api.js';
 import type { LeaderPartition } from './leader-partition.js';
-import { partitionRange, storedKey, userKeyOf, valueOf, wrapValue, type EngineRange } from './stored-format.js';
+import { partitionRange, storedKey, userKeyOf, storedValueOf, wrapValue, type EngineRange } from './stored-format.js';
 
 export interface RouterHost {
   readonly selfId: string;
@@ -27,15 +36,21 @@ export interface RouterHost {
 }
 
 export function noReplica(p: number, self: string): Eau2Error {
-  return new Eau2Error(ErrorCode.NOT_FOUND, `node ${self} holds no replica of partition ${p}`, { details: { wireCode: 'NO_REPLICA', partition: p } });
+  return new Eau2Error(ErrorCode.NOT_FOUND, `node ${self} holds no replica of partition ${p}`, {
+    details: { wireCode: 'NO_REPLICA', partition: p },
+  });
 }
 
 export function notLeader(p: number, self: string, leader: string): Eau2Error {
-  return new Eau2Error(ErrorCode.NOT_LEADER, `node ${self} is not the leader of partition ${p} (${leader} is)`, { details: { partition: p, leader } });
+  return new Eau2Error(ErrorCode.NOT_LEADER, `node ${self} is not the leader of partition ${p} (${leader} is)`, {
+    details: { partition: p, leader },
+  });
 }
 
 export function opening(p: number): Eau2Error {
-  return new Eau2Error(ErrorCode.UNAVAILABLE, `partition ${p} is being restored on its leader; retry shortly`, { details: { partition: p } });
+  return new Eau2Error(ErrorCode.UNAVAILABLE, `partition ${p} is being restored on its leader; retry shortly`, {
+    details: { partition: p },
+  });
 }
 
 export class Router {
@@ -53,7 +68,8 @@ export class Router {
     if (w === undefined) return 0;
     if (w === 'all') return followers;
     if (!Number.isInteger(w) || w < 1) throw new Eau2Error(ErrorCode.INVALID, 'w must be a positive integer or "all"');
-    if (w - 1 > followers) throw new Eau2Error(ErrorCode.INVALID, `w=${w} exceeds the ${followers + 1} replicas of a partition`);
+    if (w - 1 > followers)
+      throw new Eau2Error(ErrorCode.INVALID, `w=${w} exceeds the ${followers + 1} replicas of a partition`);
     return w - 1;
   }
 
@@ -71,7 +87,8 @@ export class Router {
       if (!this.host.holds(p)) throw noReplica(p, self);
       return this.getLocal(p, key);
     }
-    if (pl.leader === self || (mode !== 'leader' && mode !== 'follower' && this.host.holds(p))) return this.getLocal(p, key);
+    if (pl.leader === self || (mode !== 'leader' && mode !== 'follower' && this.host.holds(p)))
+      return this.getLocal(p, key);
     if (mode === 'follower' && pl.followers.includes(self)) return this.getLocal(p, key);
     const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
     try {
@@ -83,7 +100,12 @@ export class Router {
   }
 
   private pickReplica(leader: string, followers: string[], mode: ReadMode): string {
-    const up = new Set(this.host.topology().nodes.filter((n) => n.status !== 'down').map((n) => n.id));
+    const up = new Set(
+      this.host
+        .topology()
+        .nodes.filter((n) => n.status !== 'down')
+        .map((n) => n.id),
+    );
     const pool = (mode === 'follower' ? followers : [leader, ...followers]).filter((id) => up.has(id));
     if (pool.length === 0) return leader;
     return pool[this.rr++ % pool.length]!;
@@ -148,7 +170,14 @@ export class Router {
     if (mode === 'local') return { entries: [], more: false }; // a local scan covers what this node holds
     const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
     const r = (await this.host.pool.request(target, MsgType.SCAN, {
-      p, gt: req.gt, gte: req.gte, lt: req.lt, lte: req.lte, rev: req.reverse, lim: req.limit, r: mode,
+      p,
+      gt: req.gt,
+      gte: req.gte,
+      lt: req.lt,
+      lte: req.lte,
+      rev: req.reverse,
+      lim: req.limit,
+      r: mode,
     })) as Page & { e?: [Uint8Array, Uint8Array][] };
     return { entries: r.e ?? [], more: r.more === true };
   }
@@ -177,15 +206,19 @@ export class Router {
     return {
       get: async (key: KeyLike, opts?: ReadOptions) => {
         const v = await this.get(keyBytes(key), opts?.read ?? defaults.get);
-        return v === undefined ? undefined : valueOf(v);
+        return v === undefined ? undefined : storedValueOf(v);
       },
-      put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), val(value)]], opts?.w),
+      put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) =>
+        this.writeMany([[keyBytes(key), val(value)]], opts?.w),
       del: (key: KeyLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), null]], opts?.w),
       batch: (ops: BatchOp[], opts?: WriteOptions) =>
-        this.writeMany(ops.map((o): WireOp => [keyBytes(o.key), o.type === 'put' ? val(o.value) : null]), opts?.w),
+        this.writeMany(
+          ops.map((o): WireOp => [keyBytes(o.key), o.type === 'put' ? val(o.value) : null]),
+          opts?.w,
+        ),
       scan: (range?: Range, opts?: ReadOptions) => {
         const it = this.scan(toRange(range), opts?.read ?? defaults.scan);
-        return mapIterator(it, valueOf);
+        return mapIterator(it, storedValueOf);
       },
     };
   }

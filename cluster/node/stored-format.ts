@@ -68,8 +68,14 @@ export function encodeLsn(lsn: number): Uint8Array {
   const out = new Uint8Array(8);
   const hi = Math.floor(lsn / 0x1_0000_0000);
   const lo = lsn >>> 0;
-  out[0] = hi >>> 24; out[1] = (hi >>> 16) & 0xff; out[2] = (hi >>> 8) & 0xff; out[3] = hi & 0xff;
-  out[4] = lo >>> 24; out[5] = (lo >>> 16) & 0xff; out[6] = (lo >>> 8) & 0xff; out[7] = lo & 0xff;
+  out[0] = hi >>> 24;
+  out[1] = (hi >>> 16) & 0xff;
+  out[2] = (hi >>> 8) & 0xff;
+  out[3] = hi & 0xff;
+  out[4] = lo >>> 24;
+  out[5] = (lo >>> 16) & 0xff;
+  out[6] = (lo >>> 8) & 0xff;
+  out[7] = lo & 0xff;
   return out;
 }
 
@@ -147,6 +153,6 @@ export function isWrappedValue(stored: Uint8Array): boolean {
 }
 
 /** Just the value bytes of a stored value (a view). */
-export function valueOf(stored: Uint8Array): Uint8Array {
+export function storedValueOf(stored: Uint8Array): Uint8Array {
   return stored[0] === PLAIN ? stored.subarray(1) : unwrapValue(stored).value;
 }

@@ -63,7 +63,9 @@ export class EntryArena {
 export function encodeEntriesFrame(epoch: number, p: number, entries: readonly Uint8Array[]): Uint8Array[] {
   let entryBytes = 0;
   for (const e of entries) entryBytes += e.length;
-  const head = new Uint8Array(FRAME_HEADER_BYTES + 3 + uintSize(epoch) + 3 + uintSize(p) + 2 + lengthHeaderSize(entries.length));
+  const head = new Uint8Array(
+    FRAME_HEADER_BYTES + 3 + uintSize(epoch) + 3 + uintSize(p) + 2 + lengthHeaderSize(entries.length),
+  );
   let o = FRAME_HEADER_BYTES;
   head[o++] = 0x94; // [type, id, epoch, body]
   head[o++] = MsgType.ENTRIES;

@@ -119,7 +119,8 @@ export class FrameDecoder {
       const spare = len >= MIN_SPARE_BYTES ? this.takeSpare(len) : undefined;
       if (spare) spare.set(chunk.subarray(start, off), 0);
       const body = spare ?? Uint8Array.prototype.slice.call(chunk, start, off);
-      if (onFrame(spare && spare.length !== len ? spare.subarray(0, len) : body) === true && len >= MIN_SPARE_BYTES) this.keepSpare(body);
+      if (onFrame(spare && spare.length !== len ? spare.subarray(0, len) : body) === true && len >= MIN_SPARE_BYTES)
+        this.keepSpare(body);
     }
     if (off < chunk.length) {
       this.head.set(chunk.subarray(off), 0);

@@ -48,8 +48,14 @@ export interface Bodies {
   [MsgType.DEL]: { k: Uint8Array; w?: WriteConcern };
   [MsgType.BATCH]: { p: number; ops: WireOp[]; w?: WriteConcern };
   [MsgType.SCAN]: {
-    p: number; gt?: Uint8Array; gte?: Uint8Array; lt?: Uint8Array; lte?: Uint8Array;
-    rev?: boolean; lim: number; r?: ReadMode;
+    p: number;
+    gt?: Uint8Array;
+    gte?: Uint8Array;
+    lt?: Uint8Array;
+    lte?: Uint8Array;
+    rev?: boolean;
+    lim: number;
+    r?: ReadMode;
   };
   [MsgType.SUBSCRIBE]: { p: number; from: number; node: string };
   [MsgType.ENTRIES]: { p: number; e: [number, WireOp[]][] };
@@ -127,7 +133,8 @@ function isUint(v: unknown, max: number): v is number {
 }
 
 function obj(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) throw protocol('body must be a map');
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array)
+    throw protocol('body must be a map');
   return v as Record<string, unknown>;
 }
 function bin(v: unknown, name: string): Uint8Array {
@@ -177,7 +184,8 @@ export function validateBody(type: RequestType, body: unknown): unknown {
     case MsgType.TOPOLOGY:
     case MsgType.STATUS:
       return null;
-    case MsgType.REGISTER: return { node: text(obj(body).node, 'node') };
+    case MsgType.REGISTER:
+      return { node: text(obj(body).node, 'node') };
     case MsgType.GET: {
       const o = obj(body);
       const r = readMode(o.r);
@@ -199,8 +207,14 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       const o = obj(body);
       if (o.rev !== undefined && typeof o.rev !== 'boolean') throw protocol('rev must be a boolean');
       return {
-        p: uint(o.p, 'p', 0xfffe), gt: optBin(o.gt, 'gt'), gte: optBin(o.gte, 'gte'), lt: optBin(o.lt, 'lt'),
-        lte: optBin(o.lte, 'lte'), rev: o.rev === true, lim: uint(o.lim, 'lim', 1_000_000), r: readMode(o.r),
+        p: uint(o.p, 'p', 0xfffe),
+        gt: optBin(o.gt, 'gt'),
+        gte: optBin(o.gte, 'gte'),
+        lt: optBin(o.lt, 'lt'),
+        lte: optBin(o.lte, 'lte'),
+        rev: o.rev === true,
+        lim: uint(o.lim, 'lim', 1_000_000),
+        r: readMode(o.r),
       };
     }
     case MsgType.SUBSCRIBE: {
@@ -227,7 +241,8 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       const o = obj(body);
       return { p: uint(o.p, 'p', 0xfffe), e: pairs(o.e) };
     }
-    case MsgType.PULL: return { p: uint(obj(body).p, 'p', 0xfffe) };
+    case MsgType.PULL:
+      return { p: uint(obj(body).p, 'p', 0xfffe) };
     case MsgType.TASK: {
       const o = obj(body);
       return { name: text(o.name, 'name'), payload: o.payload };
@@ -239,5 +254,8 @@ export function validateBody(type: RequestType, body: unknown): unknown {
 
 export function validateError(body: unknown): WireError {
   const o = obj(body);
-  return { code: typeof o.code === 'string' ? o.code : 'UNKNOWN', message: typeof o.message === 'string' ? o.message : '' };
+  return {
+    code: typeof o.code === 'string' ? o.code : 'UNKNOWN',
+    message: typeof o.message === 'string' ? o.message : '',
+  };
 }

@@ -50,7 +50,11 @@ export class PeerConnection {
   tag = '';
 
   /** `reader` set: the socket was opened with `onread` and hands its bytes to the reader, not to 'data'. */
-  constructor(readonly socket: net.Socket, private readonly opts: PeerConnectionOptions, reader?: { conn?: PeerConnection }) {
+  constructor(
+    readonly socket: net.Socket,
+    private readonly opts: PeerConnectionOptions,
+    reader?: { conn?: PeerConnection },
+  ) {
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
     socket.setNoDelay(true);
     if (reader) reader.conn = this;
@@ -137,7 +141,9 @@ export class PeerConnection {
           ? setTimeout(() => {
               this.pending.delete(id);
               if (Array.isArray(frame)) this.destroy(); // its uncopied values may still be queued
-              reject(new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`));
+              reject(
+                new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`),
+              );
             }, timeoutMs)
           : undefined;
       this.pending.set(id, { resolve, reject, timer, take });

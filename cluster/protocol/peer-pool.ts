@@ -30,21 +30,34 @@ export class PeerPool {
       },
     });
     this.conns.set(nodeId, p);
-    p.then((c) => (c.tag = nodeId), () => {
-      if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
-    });
+    p.then(
+      (c) => (c.tag = nodeId),
+      () => {
+        if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
+      },
+    );
     return p;
   }
 
   /** A request to `nodeId` (PeerConnection.request); connection failures reject with UNAVAILABLE. */
-  async request(nodeId: string, type: number, body: unknown, timeoutMs?: number, take?: (body: unknown) => unknown): Promise<unknown> {
+  async request(
+    nodeId: string,
+    type: number,
+    body: unknown,
+    timeoutMs?: number,
+    take?: (body: unknown) => unknown,
+  ): Promise<unknown> {
     const c = await this.get(nodeId);
     return c.request(type, body, timeoutMs, take);
   }
 
   close(): void {
     this.closed = true;
-    for (const p of this.conns.values()) p.then((c) => c.destroy(), () => {});
+    for (const p of this.conns.values())
+      p.then(
+        (c) => c.destroy(),
+        () => {},
+      );
     this.conns.clear();
   }
 }

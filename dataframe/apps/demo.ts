@@ -36,8 +36,13 @@ async function summarizer(kv: KvStore, waitMs: number): Promise<{ result: number
   return { result, expected };
 }
 
-export async function demo(stores: KvStore | readonly [KvStore, KvStore, KvStore], opts: AppOptions & { n?: number } = {}): Promise<AppResult> {
-  const [s0, s1, s2] = Array.isArray(stores) ? (stores as readonly KvStore[]) : [stores as KvStore, stores as KvStore, stores as KvStore];
+export async function demo(
+  stores: KvStore | readonly [KvStore, KvStore, KvStore],
+  opts: AppOptions & { n?: number } = {},
+): Promise<AppResult> {
+  const [s0, s1, s2] = Array.isArray(stores)
+    ? (stores as readonly KvStore[])
+    : [stores as KvStore, stores as KvStore, stores as KvStore];
   const n = opts.n ?? 100_000;
   const waitMs = opts.waitMs ?? 60_000;
   return timed('Demo', async () => {

@@ -31,8 +31,14 @@ export function generateLinusData(rng: Rng, users: number, projects: number, com
     uid[i] = i < 3 ? LINUS : rng.int(0, users - 1); // Linus gets a few commits of his own
   }
   return {
-    projects: DataFrame.fromColumns({ pid: Int32Array.from({ length: projects }, (_, i) => i), name: Array.from({ length: projects }, (_, i) => `project-${i}`) }),
-    users: DataFrame.fromColumns({ uid: Int32Array.from({ length: users }, (_, i) => i), name: Array.from({ length: users }, (_, i) => (i === LINUS ? 'torvalds' : `user-${i}`)) }),
+    projects: DataFrame.fromColumns({
+      pid: Int32Array.from({ length: projects }, (_, i) => i),
+      name: Array.from({ length: projects }, (_, i) => `project-${i}`),
+    }),
+    users: DataFrame.fromColumns({
+      uid: Int32Array.from({ length: users }, (_, i) => i),
+      name: Array.from({ length: users }, (_, i) => (i === LINUS ? 'torvalds' : `user-${i}`)),
+    }),
     commits: DataFrame.fromColumns({ pid, uid }),
   };
 }
@@ -69,13 +75,19 @@ export async function queryDegrees(commits: LazyFrame, degrees: number): Promise
   let frontier = [LINUS];
   const out: number[] = [];
   for (let d = 1; d <= degrees && frontier.length; d++) {
-    const touched = await commits.filter(isIn(col('uid'), frontier)).groupBy('pid').collect();
+    const touched = await commits
+      .filter(isIn(col('uid'), frontier))
+      .groupBy('pid')
+      .collect();
     const ps = [...touched.column('pid', 'I').values].filter((p) => !seenP.has(p));
     ps.forEach((p) => seenP.add(p));
     const next: number[] = [];
     if (ps.length) {
-      const members = await commits.filter(isIn(col('pid'), ps)).groupBy('uid').collect();
-      for (const u of members.column('uid', 'I').values) if (!seenU.has(u)) (seenU.add(u), next.push(u));
+      const members = await commits
+        .filter(isIn(col('pid'), ps))
+        .groupBy('uid')
+        .collect();
+      for (const u of members.column('uid', 'I').values) if (!seenU.has(u)) seenU.add(u), next.push(u);
     }
     out.push(next.length);
     frontier = next;

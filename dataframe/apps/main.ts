@@ -17,7 +17,9 @@ import { trivial } from './trivial.js';
 import { wordCount } from './word-count.js';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, seed: { type: 'string' }, small: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { dir: { type: 'string' }, seed: { type: 'string' }, small: { type: 'boolean' } },
+  });
   const seed = values.seed === undefined ? chooseSeed() : Number(values.seed) >>> 0;
   const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'eau2-demo-')));
   const small = values.small === true;
@@ -35,7 +37,10 @@ async function main(): Promise<number> {
     if (values.dir === undefined) await rm(dir, { recursive: true, force: true });
   }
   process.stdout.write('\n');
-  for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${r.summary}\n`);
+  for (const r of results)
+    process.stdout.write(
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  ${r.summary}\n`,
+    );
   return results.every((r) => r.ok) ? 0 : 1;
 }
 

@@ -32,7 +32,7 @@ export class Rng {
 
   /** An index in [0, n) skewed towards small values (roughly Zipf-like), as word frequencies are. */
   skewed(n: number): number {
-    return Math.min(n - 1, Math.floor(Math.pow(n + 1, this.next()) - 1));
+    return Math.min(n - 1, Math.floor((n + 1) ** this.next() - 1));
   }
 
   /** A lowercase word of `len` letters. */

@@ -49,7 +49,10 @@ export async function loadWords(store: KvStore, name: string, path: string): Pro
   return (await w.close()).nrows;
 }
 
-export async function wordCount(store: KvStore, opts: AppOptions & { words?: number; vocab?: number; dir?: string } = {}): Promise<AppResult> {
+export async function wordCount(
+  store: KvStore,
+  opts: AppOptions & { words?: number; vocab?: number; dir?: string } = {},
+): Promise<AppResult> {
   const seed = opts.seed ?? chooseSeed();
   const rng = new Rng(seed);
   const words = opts.words ?? 500_000;
@@ -66,7 +69,8 @@ export async function wordCount(store: KvStore, opts: AppOptions & { words?: num
 
       // The independent check: a plain Map over the same file.
       const expected = new Map<string, number>();
-      for (const w of (await readFile(path, 'utf8')).split(/\s+/)) if (w !== '') expected.set(w, (expected.get(w) ?? 0) + 1);
+      for (const w of (await readFile(path, 'utf8')).split(/\s+/))
+        if (w !== '') expected.set(w, (expected.get(w) ?? 0) + 1);
       const problems: string[] = [];
       if (loaded !== words) problems.push(`loaded ${loaded} words, generated ${words}`);
       if (counts.nrows !== expected.size) problems.push(`${counts.nrows} distinct words, expected ${expected.size}`);
@@ -76,11 +80,18 @@ export async function wordCount(store: KvStore, opts: AppOptions & { words?: num
         const want = expected.get(word.values[i]!);
         if (want !== count.values[i]) problems.push(`"${word.values[i]}" counted ${count.values[i]}, expected ${want}`);
       }
-      const top = counts.toObjects().sort((a, b) => (b.count as number) - (a.count as number)).slice(0, 3);
-      opts.log?.(`WordCount: ${loaded} words, ${counts.nrows} different (seed ${seed}); most common: ${top.map((t) => `${String(t.word)} ${String(t.count)}`).join(', ')}`);
+      const top = counts
+        .toObjects()
+        .sort((a, b) => (b.count as number) - (a.count as number))
+        .slice(0, 3);
+      opts.log?.(
+        `WordCount: ${loaded} words, ${counts.nrows} different (seed ${seed}); most common: ${top.map((t) => `${String(t.word)} ${String(t.count)}`).join(', ')}`,
+      );
       return {
         ok: problems.length === 0,
-        summary: problems.length ? `${problems.join('; ')} (seed ${seed})` : `${loaded} words, ${counts.nrows} different words, every count checked (seed ${seed})`,
+        summary: problems.length
+          ? `${problems.join('; ')} (seed ${seed})`
+          : `${loaded} words, ${counts.nrows} different words, every count checked (seed ${seed})`,
       };
     } finally {
       if (!opts.dir) await rm(dir, { recursive: true, force: true });

@@ -149,12 +149,19 @@ function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: 
   return given.map((f, i) => ({ name: names[i]!, type: f.type }));
 }
 
-export async function importCsv(store: KvStore, name: string, src: TextSource, opts: CsvImportOptions = {}): Promise<ImportResult> {
+export async function importCsv(
+  store: KvStore,
+  name: string,
+  src: TextSource,
+  opts: CsvImportOptions = {},
+): Promise<ImportResult> {
   const delimiter = opts.delimiter ?? ',';
   const header = opts.header ?? true;
   const sampleRows = opts.sampleRows ?? 10_000;
-  if (sampleRows === 'all' && typeof src !== 'string' && typeof src !== 'function') throw new TypeError('sampleRows "all" needs a re-openable source');
-  if (sampleRows !== 'all' && !(Number.isInteger(sampleRows) && sampleRows >= 1)) throw new TypeError('sampleRows must be an integer >= 1 or "all"');
+  if (sampleRows === 'all' && typeof src !== 'string' && typeof src !== 'function')
+    throw new TypeError('sampleRows "all" needs a re-openable source');
+  if (sampleRows !== 'all' && !(Number.isInteger(sampleRows) && sampleRows >= 1))
+    throw new TypeError('sampleRows must be an integer >= 1 or "all"');
 
   let fields: Field[] | undefined;
   let inferred = false;
@@ -181,7 +188,10 @@ export async function importCsv(store: KvStore, name: string, src: TextSource, o
       throw parseFailure(e);
     }
     const width = names?.length ?? guesses.length;
-    fields = Array.from({ length: width }, (_, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: guesses[i]?.type ?? 'S' }));
+    fields = Array.from({ length: width }, (_, i) => ({
+      name: names?.[i] ?? defaultColumnName(i),
+      type: guesses[i]?.type ?? 'S',
+    }));
     inferred = true;
   }
 
@@ -221,7 +231,9 @@ export async function importCsv(store: KvStore, name: string, src: TextSource, o
         throw invalid(
           `record ${r.n}, column ${JSON.stringify(fs[i]!.name)}: ` +
             `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
-            (opts.schema === undefined ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
+            (opts.schema === undefined
+              ? 'the type was inferred from a sample: give a schema or sample all rows'
+              : 'check the schema'),
         );
       }
       row[i] = v;

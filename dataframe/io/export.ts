@@ -115,13 +115,13 @@ export function csvField(v: Value, delimiter = ','): string {
 export async function exportCsv(f: Exportable, out: Writable, opts: ExportOptions = {}): Promise<number> {
   const d = opts.delimiter ?? ',';
   return exporting(out, async (o) => {
-    await o.write(f.fields.map((x: Field) => csvField(x.name, d)).join(d) + '\n');
+    await o.write(`${f.fields.map((x: Field) => csvField(x.name, d)).join(d)}\n`);
     let rows = 0;
     for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
       const lines: string[] = [];
       for (const row of c.rows()) lines.push(row.map((v) => csvField(v, d)).join(d));
       rows += c.nrows;
-      if (lines.length) await o.write(lines.join('\n') + '\n');
+      if (lines.length) await o.write(`${lines.join('\n')}\n`);
     }
     return rows;
   });

@@ -10,7 +10,16 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { KvStore } from '../../engine/kv-store.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
-import { INT32_MAX, INT32_MIN, parseSchema, defaultColumnName, type ColumnType, type Field, type SchemaSpec, type Value } from '../schema.js';
+import {
+  INT32_MAX,
+  INT32_MIN,
+  parseSchema,
+  defaultColumnName,
+  type ColumnType,
+  type Field,
+  type SchemaSpec,
+  type Value,
+} from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import type { ImportProgress, ImportResult } from './csv-import.js';
 
@@ -79,7 +88,8 @@ export function parseSorLine(line: string): (SorField | null)[] | undefined {
     const text = line.slice(i, end).trimEnd();
     i = end + 1;
     if (text === '') out.push(null);
-    else if (/\s/.test(text)) return undefined; // <bye world>, <1. 2>, <+ 1>: invalid
+    else if (/\s/.test(text))
+      return undefined; // <bye world>, <1. 2>, <+ 1>: invalid
     else out.push({ text, quoted: false });
   }
 }
@@ -146,7 +156,12 @@ export function sorValue(t: ColumnType, f: SorField | null | undefined): Value |
  * Lines of a byte range of a file, in batches (one per buffer read: a promise per line measured at
  * half the import's CPU), with the partial first/last lines of a range removed.
  */
-async function* lineBatches(path: string, from: number, len: number | undefined, onBytes: (n: number) => void): AsyncGenerator<string[]> {
+async function* lineBatches(
+  path: string,
+  from: number,
+  len: number | undefined,
+  onBytes: (n: number) => void,
+): AsyncGenerator<string[]> {
   const size = (await stat(path)).size;
   const end = len === undefined ? size : Math.min(size, from + len);
   if (from >= end) return;
@@ -171,10 +186,16 @@ async function* lineBatches(path: string, from: number, len: number | undefined,
   if (carry !== '' && end === size && !first) yield [carry];
 }
 
-export async function importSor(store: KvStore, name: string, path: string, opts: SorImportOptions = {}): Promise<SorImportResult> {
+export async function importSor(
+  store: KvStore,
+  name: string,
+  path: string,
+  opts: SorImportOptions = {},
+): Promise<SorImportResult> {
   const from = opts.from ?? 0;
   if (!Number.isSafeInteger(from) || from < 0) throw new TypeError('from must be an integer >= 0');
-  if (opts.len !== undefined && !(Number.isSafeInteger(opts.len) && opts.len >= 0)) throw new TypeError('len must be an integer >= 0');
+  if (opts.len !== undefined && !(Number.isSafeInteger(opts.len) && opts.len >= 0))
+    throw new TypeError('len must be an integer >= 0');
   let bytes = 0;
   let writer: DataFrameWriter | undefined;
   let mismatched = 0;
@@ -208,7 +229,8 @@ export async function importSor(store: KvStore, name: string, path: string, opts
     if (opts.schema !== undefined) fs = parseSchema(opts.schema);
     else {
       types = inferSorSchema(sample);
-      if (types.length === 0) throw new Eau2Error(ErrorCode.INVALID, `${path}: no fields in the first ${SOR_SAMPLE_LINES} lines`);
+      if (types.length === 0)
+        throw new Eau2Error(ErrorCode.INVALID, `${path}: no fields in the first ${SOR_SAMPLE_LINES} lines`);
       fs = types.map((type, i) => ({ name: defaultColumnName(i), type }));
     }
     types = fs.map((f) => f.type);

@@ -80,45 +80,93 @@ const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', g
  */
 function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
-    case 'eq': for (let i = 0; i < n; i++) out[i] = +(a[i] === y); return;
-    case 'ne': for (let i = 0; i < n; i++) out[i] = +(a[i] !== y); return;
-    case 'lt': for (let i = 0; i < n; i++) out[i] = +(a[i]! < y); return;
-    case 'le': for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y); return;
-    case 'gt': for (let i = 0; i < n; i++) out[i] = +(a[i]! > y); return;
-    case 'ge': for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y); return;
+    case 'eq':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] === y);
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] !== y);
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! < y);
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y);
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! > y);
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y);
+      return;
   }
 }
 
 function cmpI32(op: string, a: Int32Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
-    case 'eq': for (let i = 0; i < n; i++) out[i] = +(a[i] === y); return;
-    case 'ne': for (let i = 0; i < n; i++) out[i] = +(a[i] !== y); return;
-    case 'lt': for (let i = 0; i < n; i++) out[i] = +(a[i]! < y); return;
-    case 'le': for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y); return;
-    case 'gt': for (let i = 0; i < n; i++) out[i] = +(a[i]! > y); return;
-    case 'ge': for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y); return;
+    case 'eq':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] === y);
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] !== y);
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! < y);
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y);
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! > y);
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y);
+      return;
   }
 }
 
 function cmpU8(op: string, a: Uint8Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
-    case 'eq': for (let i = 0; i < n; i++) out[i] = +(a[i] === y); return;
-    case 'ne': for (let i = 0; i < n; i++) out[i] = +(a[i] !== y); return;
-    case 'lt': for (let i = 0; i < n; i++) out[i] = +(a[i]! < y); return;
-    case 'le': for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y); return;
-    case 'gt': for (let i = 0; i < n; i++) out[i] = +(a[i]! > y); return;
-    case 'ge': for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y); return;
+    case 'eq':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] === y);
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[i] = +(a[i] !== y);
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! < y);
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y);
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! > y);
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y);
+      return;
   }
 }
 
 function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
   switch (op) {
-    case 'eq': for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0; return;
-    case 'ne': for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0; return;
-    case 'lt': for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0; return;
-    case 'le': for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0; return;
-    case 'gt': for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0; return;
-    case 'ge': for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0; return;
+    case 'eq':
+      for (let i = 0; i < n; i++) out[i] = a[i] === y ? 1 : 0;
+      return;
+    case 'ne':
+      for (let i = 0; i < n; i++) out[i] = a[i] !== y ? 1 : 0;
+      return;
+    case 'lt':
+      for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 1 : 0;
+      return;
+    case 'le':
+      for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0;
+      return;
+    case 'gt':
+      for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0;
+      return;
+    case 'ge':
+      for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0;
+      return;
   }
 }
 
@@ -134,7 +182,8 @@ function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: 
 function compareVec(op: string, x: Vec, y: Vec, n: number): Vec {
   const out = new Uint8Array(n);
   if (!x.scalar && y.scalar) compareToScalar(op, x.v as ArrayLike<Raw>, (y.v as ArrayLike<Raw>)[0]!, n, out);
-  else if (x.scalar && !y.scalar) compareToScalar(FLIP[op]!, y.v as ArrayLike<Raw>, (x.v as ArrayLike<Raw>)[0]!, n, out);
+  else if (x.scalar && !y.scalar)
+    compareToScalar(FLIP[op]!, y.v as ArrayLike<Raw>, (x.v as ArrayLike<Raw>)[0]!, n, out);
   else binary(x, y, n, out, COMPARE[op] as (p: never, q: never) => boolean);
   return { scalar: false, v: out, nulls: unionNulls(n, [x, y]) };
 }
@@ -212,7 +261,12 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
     case 'or': {
       const op = e.op;
       const args = e.args.map((a) => compile(a, fields));
-      return (cols, n) => logic(op, args.map((f) => f(cols, n)), n);
+      return (cols, n) =>
+        logic(
+          op,
+          args.map((f) => f(cols, n)),
+          n,
+        );
     }
     case 'not': {
       const a = compile(e.args[0], fields);

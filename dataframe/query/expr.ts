@@ -34,7 +34,9 @@ function isLiteral(v: unknown): v is Literal {
 export function lift(e: ExprLike): Expr {
   if (isLiteral(e)) return { op: 'lit', value: e };
   if (e !== null && typeof e === 'object' && typeof (e as { op?: unknown }).op === 'string') return e;
-  throw new TypeError(`not an expression or literal: ${String(e)} (functions are not expressions: build one with col(), gt(), ...)`);
+  throw new TypeError(
+    `not an expression or literal: ${String(e)} (functions are not expressions: build one with col(), gt(), ...)`,
+  );
 }
 
 export const col = (name: string): Expr => {
@@ -42,7 +44,9 @@ export const col = (name: string): Expr => {
   return { op: 'col', name };
 };
 export const lit = (value: Literal): Expr => ({ op: 'lit', value });
-const cmp = (op: CompareOp) => (a: ExprLike, b: ExprLike): Expr => ({ op, args: [lift(a), lift(b)] });
+const cmp =
+  (op: CompareOp) =>
+  (a: ExprLike, b: ExprLike): Expr => ({ op, args: [lift(a), lift(b)] });
 export const eq = cmp('eq');
 export const ne = cmp('ne');
 export const lt = cmp('lt');
@@ -52,7 +56,9 @@ export const ge = cmp('ge');
 export const and = (...args: ExprLike[]): Expr => ({ op: 'and', args: args.map(lift) });
 export const or = (...args: ExprLike[]): Expr => ({ op: 'or', args: args.map(lift) });
 export const not = (a: ExprLike): Expr => ({ op: 'not', args: [lift(a)] });
-const arith = (op: ArithOp) => (a: ExprLike, b: ExprLike): Expr => ({ op, args: [lift(a), lift(b)] });
+const arith =
+  (op: ArithOp) =>
+  (a: ExprLike, b: ExprLike): Expr => ({ op, args: [lift(a), lift(b)] });
 export const add = arith('add');
 export const sub = arith('sub');
 export const mul = arith('mul');
@@ -60,7 +66,11 @@ export const div = arith('div');
 export const mod = arith('mod');
 export const neg = (a: ExprLike): Expr => ({ op: 'neg', args: [lift(a)] });
 export const isNull = (a: ExprLike): Expr => ({ op: 'isNull', args: [lift(a)] });
-export const isIn = (a: ExprLike, values: Iterable<Literal>): Expr => ({ op: 'in', args: [lift(a)], values: [...values] });
+export const isIn = (a: ExprLike, values: Iterable<Literal>): Expr => ({
+  op: 'in',
+  args: [lift(a)],
+  values: [...values],
+});
 /** lo <= a AND a <= hi */
 export const between = (a: ExprLike, lo: ExprLike, hi: ExprLike): Expr => and(ge(a, lo), le(a, hi));
 
@@ -93,7 +103,8 @@ function argsOf(e: Record<string, unknown>, n: number | 'many'): Record<string, 
 /** Checks structure and types against `fields`; returns the result type. TypeError on any problem. */
 export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): ExprType {
   if (depth > MAX_DEPTH) throw new TypeError(`expression nested deeper than ${MAX_DEPTH}`);
-  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new TypeError('expression must be an object with an op');
+  if (e === null || typeof e !== 'object' || Array.isArray(e))
+    throw new TypeError('expression must be an object with an op');
   const x = e as Record<string, unknown>;
   const op = x.op;
   const sub = (a: unknown): ExprType => checkExpr(a, fields, depth + 1);
@@ -129,9 +140,11 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
   if (op === 'in') {
     const t = sub(argsOf(x, 1)[0]);
     const vals = x.values;
-    if (!Array.isArray(vals) || vals.length > MAX_IN_VALUES) throw new TypeError(`in needs an array of at most ${MAX_IN_VALUES} values`);
+    if (!Array.isArray(vals) || vals.length > MAX_IN_VALUES)
+      throw new TypeError(`in needs an array of at most ${MAX_IN_VALUES} values`);
     for (const v of vals) {
-      if (!isLiteral(v) || !comparable(t, literalType(v))) throw new TypeError(`in: value ${String(v)} cannot be compared with ${t}`);
+      if (!isLiteral(v) || !comparable(t, literalType(v)))
+        throw new TypeError(`in: value ${String(v)} cannot be compared with ${t}`);
     }
     return 'B';
   }

@@ -56,80 +56,299 @@ function columnVsLiteral(e: Expr, fields: readonly Field[]): { col: number; op: 
 // unsorted data). One function per array type keeps each loop monomorphic (see eval.ts).
 // `sel` undefined: rows 0..n-1 into `buf`, which has a spare slot; else `sel` is narrowed in place.
 
-function keepF64(op: CompareOp, a: Float64Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+function keepF64(
+  op: CompareOp,
+  a: Float64Array,
+  y: number,
+  n: number,
+  sel: Uint32Array | undefined,
+  buf: Uint32Array,
+): Uint32Array {
   const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
     switch (op) {
-      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
-      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
-      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
-      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
-      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
-      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+      case 'eq':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] === y);
+        }
+        break;
+      case 'ne':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] !== y);
+        }
+        break;
+      case 'lt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! < y);
+        }
+        break;
+      case 'le':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! <= y);
+        }
+        break;
+      case 'gt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! > y);
+        }
+        break;
+      case 'ge':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! >= y);
+        }
+        break;
     }
     return out.subarray(0, j);
   }
   switch (op) {
-    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
-    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
-    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
-    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
-    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
-    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+    case 'eq':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] === y);
+      }
+      break;
+    case 'ne':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] !== y);
+      }
+      break;
+    case 'lt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! < y);
+      }
+      break;
+    case 'le':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! <= y);
+      }
+      break;
+    case 'gt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! > y);
+      }
+      break;
+    case 'ge':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! >= y);
+      }
+      break;
   }
   return out.subarray(0, j);
 }
 
-function keepI32(op: CompareOp, a: Int32Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+function keepI32(
+  op: CompareOp,
+  a: Int32Array,
+  y: number,
+  n: number,
+  sel: Uint32Array | undefined,
+  buf: Uint32Array,
+): Uint32Array {
   const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
     switch (op) {
-      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
-      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
-      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
-      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
-      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
-      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+      case 'eq':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] === y);
+        }
+        break;
+      case 'ne':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] !== y);
+        }
+        break;
+      case 'lt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! < y);
+        }
+        break;
+      case 'le':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! <= y);
+        }
+        break;
+      case 'gt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! > y);
+        }
+        break;
+      case 'ge':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! >= y);
+        }
+        break;
     }
     return out.subarray(0, j);
   }
   switch (op) {
-    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
-    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
-    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
-    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
-    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
-    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+    case 'eq':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] === y);
+      }
+      break;
+    case 'ne':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] !== y);
+      }
+      break;
+    case 'lt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! < y);
+      }
+      break;
+    case 'le':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! <= y);
+      }
+      break;
+    case 'gt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! > y);
+      }
+      break;
+    case 'ge':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! >= y);
+      }
+      break;
   }
   return out.subarray(0, j);
 }
 
-function keepU8(op: CompareOp, a: Uint8Array, y: number, n: number, sel: Uint32Array | undefined, buf: Uint32Array): Uint32Array {
+function keepU8(
+  op: CompareOp,
+  a: Uint8Array,
+  y: number,
+  n: number,
+  sel: Uint32Array | undefined,
+  buf: Uint32Array,
+): Uint32Array {
   const out = sel ?? buf;
   const m = sel ? sel.length : n;
   let j = 0;
   if (!sel) {
     switch (op) {
-      case 'eq': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] === y); } break;
-      case 'ne': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i] !== y); } break;
-      case 'lt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! < y); } break;
-      case 'le': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! <= y); } break;
-      case 'gt': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! > y); } break;
-      case 'ge': for (let i = 0; i < n; i++) { out[j] = i; j += +(a[i]! >= y); } break;
+      case 'eq':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] === y);
+        }
+        break;
+      case 'ne':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i] !== y);
+        }
+        break;
+      case 'lt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! < y);
+        }
+        break;
+      case 'le':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! <= y);
+        }
+        break;
+      case 'gt':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! > y);
+        }
+        break;
+      case 'ge':
+        for (let i = 0; i < n; i++) {
+          out[j] = i;
+          j += +(a[i]! >= y);
+        }
+        break;
     }
     return out.subarray(0, j);
   }
   switch (op) {
-    case 'eq': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] === y); } break;
-    case 'ne': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r] !== y); } break;
-    case 'lt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! < y); } break;
-    case 'le': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! <= y); } break;
-    case 'gt': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! > y); } break;
-    case 'ge': for (let t = 0; t < m; t++) { const r = out[t]!; out[j] = r; j += +(a[r]! >= y); } break;
+    case 'eq':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] === y);
+      }
+      break;
+    case 'ne':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r] !== y);
+      }
+      break;
+    case 'lt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! < y);
+      }
+      break;
+    case 'le':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! <= y);
+      }
+      break;
+    case 'gt':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! > y);
+      }
+      break;
+    case 'ge':
+      for (let t = 0; t < m; t++) {
+        const r = out[t]!;
+        out[j] = r;
+        j += +(a[r]! >= y);
+      }
+      break;
   }
   return out.subarray(0, j);
 }

@@ -180,7 +180,8 @@ export class GroupAggregator {
           const v: Value = isB ? vals[r] === 1 : vals[r]!;
           const cur = ext[gid[j]!]!;
           // NaN ranks above every number (group-key.ts), so the result does not depend on row order.
-          if (cur === null || (min ? v < cur || (cur !== cur && v === v) : v > cur || (v !== v && cur === cur))) ext[gid[j]!] = v;
+          if (cur === null || (min ? v < cur || (cur !== cur && v === v) : v > cur || (v !== v && cur === cur)))
+            ext[gid[j]!] = v;
         }
       }
     }

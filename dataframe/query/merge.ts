@@ -30,9 +30,13 @@ function checkCoverage(partials: readonly PartialResult[], nchunks: number): voi
   }
   const missing = seen.reduce((k, s) => k + (s ? 0 : 1), 0);
   if (missing > 0) {
-    throw new Eau2Error(ErrorCode.UNAVAILABLE, `${missing} of ${nchunks} chunks were not answered: no reachable node leads them`, {
-      details: { missing, nchunks },
-    });
+    throw new Eau2Error(
+      ErrorCode.UNAVAILABLE,
+      `${missing} of ${nchunks} chunks were not answered: no reachable node leads them`,
+      {
+        details: { missing, nchunks },
+      },
+    );
   }
 }
 
@@ -103,7 +107,10 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
       cols.forEach((c, j) => builders[j]!.appendColumn(c, 0, k));
       total += k;
     }
-    return DataFrame.fromFields(output, builders.map((b) => b.finish()));
+    return DataFrame.fromFields(
+      output,
+      builders.map((b) => b.finish()),
+    );
   }
 
   const aggs = plan.aggs;
@@ -112,7 +119,13 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
   for (const p of partials) {
     if (!Array.isArray(p.groups)) throw protocol('aggregate result without groups');
     for (const g of p.groups) {
-      if (!Array.isArray(g) || !Array.isArray(g[0]) || g[0].length !== nkeys || !Array.isArray(g[1]) || g[1].length !== aggs.length) {
+      if (
+        !Array.isArray(g) ||
+        !Array.isArray(g[0]) ||
+        g[0].length !== nkeys ||
+        !Array.isArray(g[1]) ||
+        g[1].length !== aggs.length
+      ) {
         throw protocol('bad group');
       }
       const accs = g[1].map((a, k) => checkAcc(aggs[k]!.fn, a));
@@ -129,5 +142,8 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
     key.forEach((v, j) => builders[j]!.push(v));
     accs.forEach((a, k) => builders[nkeys + k]!.push(finish(aggs[k]!.fn, a)));
   }
-  return DataFrame.fromFields(output, builders.map((b) => b.finish()));
+  return DataFrame.fromFields(
+    output,
+    builders.map((b) => b.finish()),
+  );
 }

@@ -4,7 +4,16 @@
 // (sum AND count for a mean, so partials combine exactly) or the matching rows of each chunk.
 
 import { columnToBody, type ChunkBody } from '../chunk-codec.js';
-import { BoolColumn, DoubleColumn, IntColumn, StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
+import {
+  BoolColumn,
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  bitGet,
+  bitSet,
+  bitmapBytes,
+  type Column,
+} from '../column.js';
 import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
@@ -37,7 +46,7 @@ export function gather(c: Column, idx: Uint32Array): Column {
   if (c.nulls) {
     const bm = new Uint8Array(bitmapBytes(k));
     let any = false;
-    for (let j = 0; j < k; j++) if (bitGet(c.nulls, idx[j]!)) (bitSet(bm, j), (any = true));
+    for (let j = 0; j < k; j++) if (bitGet(c.nulls, idx[j]!)) bitSet(bm, j), (any = true);
     if (any) nulls = bm;
   }
   switch (c.type) {

@@ -46,10 +46,12 @@ export function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
 }
 
 function checkNames(v: unknown, what: string, fields: readonly Field[]): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new TypeError(`${what} must be an array of column names`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new TypeError(`${what} must be an array of column names`);
   const names = v as string[];
   if (new Set(names).size !== names.length) throw new TypeError(`${what} names a column twice`);
-  for (const n of names) if (!fields.some((f) => f.name === n)) throw new TypeError(`${what}: no column named ${JSON.stringify(n)}`);
+  for (const n of names)
+    if (!fields.some((f) => f.name === n)) throw new TypeError(`${what}: no column named ${JSON.stringify(n)}`);
   return names;
 }
 
@@ -59,7 +61,8 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
   const p = raw as Record<string, unknown>;
   for (const k of Object.keys(p)) {
     if (p[k] === undefined) continue;
-    if (!['filter', 'select', 'groupBy', 'aggs', 'limit'].includes(k)) throw new TypeError(`unknown plan field ${JSON.stringify(k)}`);
+    if (!['filter', 'select', 'groupBy', 'aggs', 'limit'].includes(k))
+      throw new TypeError(`unknown plan field ${JSON.stringify(k)}`);
   }
   const reads = new Set<string>();
   if (p.filter !== undefined) {
@@ -87,8 +90,10 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
     output = groupBy.map((n) => ({ name: n, type: typeOf(n) }));
     for (const a of p.aggs as unknown[]) {
       const { col, fn, as } = (a ?? {}) as Record<string, unknown>;
-      if (!AGG_FNS.includes(fn as AggFn)) throw new TypeError(`unknown aggregate ${JSON.stringify(fn)}: use ${AGG_FNS.join(', ')}`);
-      if (typeof col !== 'string' || typeof as !== 'string') throw new TypeError('aggregate needs a column and an output name');
+      if (!AGG_FNS.includes(fn as AggFn))
+        throw new TypeError(`unknown aggregate ${JSON.stringify(fn)}: use ${AGG_FNS.join(', ')}`);
+      if (typeof col !== 'string' || typeof as !== 'string')
+        throw new TypeError('aggregate needs a column and an output name');
       let t: ColumnType | undefined;
       if (col === '*') {
         if (fn !== 'count') throw new TypeError(`'*' can only be counted, not ${String(fn)}`);

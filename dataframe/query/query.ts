@@ -68,7 +68,8 @@ export class Query {
     if (spec === null || typeof spec !== 'object') throw new TypeError('agg takes { column: fn | fn[] }');
     const aggs: AggSpec[] = [];
     for (const [c, fns] of Object.entries(spec)) {
-      for (const fn of typeof fns === 'string' ? [fns] : (fns as readonly AggFn[])) aggs.push({ col: c, fn, as: aggName(c, fn) });
+      for (const fn of typeof fns === 'string' ? [fns] : (fns as readonly AggFn[]))
+        aggs.push({ col: c, fn, as: aggName(c, fn) });
     }
     return this.run({ ...this.plan, aggs });
   }
@@ -79,7 +80,8 @@ export class Query {
   }
 
   private async scalar(col: string, fn: AggFn): Promise<Value> {
-    if (this.plan.groupBy) throw new TypeError(`${fn}() on a grouped query: use agg({ ${JSON.stringify(col)}: '${fn}' })`);
+    if (this.plan.groupBy)
+      throw new TypeError(`${fn}() on a grouped query: use agg({ ${JSON.stringify(col)}: '${fn}' })`);
     const df = await this.run({ filter: this.plan.filter, aggs: [{ col, fn, as: 'v' }] });
     return df.get(0, 0);
   }

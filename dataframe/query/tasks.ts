@@ -47,7 +47,8 @@ const TASK_CONCURRENCY = 4;
 
 function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
   const p = payload as { meta?: unknown; plan?: unknown } | null;
-  if (p === null || typeof p !== 'object') throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
+  if (p === null || typeof p !== 'object')
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
   try {
     return { meta: plainToMeta(p.meta, 'task payload'), plan: p.plan };
   } catch (e) {
@@ -58,7 +59,8 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
 /** The chunks of `meta` that this node leads (all of them when running locally). */
 function ledChunks(ctx: TaskContext, meta: FrameMeta): number[] {
   const out: number[] = [];
-  for (let i = 0; i < meta.nchunks; i++) if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, slotOf(meta, i), 0))) out.push(i);
+  for (let i = 0; i < meta.nchunks; i++)
+    if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, slotOf(meta, i), 0))) out.push(i);
   return out;
 }
 
@@ -73,7 +75,8 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
   const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
-  const cache = ctx.chunkCache && ctx.chunkCache.capacity > 0 && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
+  const cache =
+    ctx.chunkCache && ctx.chunkCache.capacity > 0 && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
   const hits0 = cache?.hits ?? 0;
   const read = async (chunk: number, c: number): Promise<Column> => {
     if (!cache) return reader.read(chunk, c);
@@ -129,7 +132,12 @@ export const dataframeTasks: Record<string, DataframeTask> = {
 };
 
 /** Runs a task where the data lives: pushed down through runTask, or locally on a plain store. */
-export async function runDataframeTask(store: KvStore, name: string, meta: FrameMeta, extra: Record<string, unknown> = {}): Promise<unknown[]> {
+export async function runDataframeTask(
+  store: KvStore,
+  name: string,
+  meta: FrameMeta,
+  extra: Record<string, unknown> = {},
+): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
   if (canRunTasks(store)) {
     const results = await store.runTask(name, payload);

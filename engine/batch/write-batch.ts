@@ -95,7 +95,15 @@ export function decodeBatch(buf: Uint8Array): DecodedBatch | string {
  */
 export function forEachEncoded(
   buf: Uint8Array,
-  visit: (seq: number, kind: number, buf: Uint8Array, keyOff: number, keyLen: number, valueOff: number, valueLen: number) => void,
+  visit: (
+    seq: number,
+    kind: number,
+    buf: Uint8Array,
+    keyOff: number,
+    keyLen: number,
+    valueOff: number,
+    valueLen: number,
+  ) => void,
   start = 0,
 ): void {
   const firstSeq = getFixed64(buf, start);

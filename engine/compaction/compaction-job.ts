@@ -75,7 +75,11 @@ export interface MergeStats {
  * i (from 0) is written to sinkFor(i) as it is built, when that returns a sink, and is yielded
  * without bytes; otherwise it comes with its bytes.
  */
-export function* mergeTables(job: CompactionJob, stats: MergeStats, sinkFor?: (output: number) => TableSink | undefined): Generator<CompactionOutput> {
+export function* mergeTables(
+  job: CompactionJob,
+  stats: MergeStats,
+  sinkFor?: (output: number) => TableSink | undefined,
+): Generator<CompactionOutput> {
   const cache = new BlockCache(0);
   const readers = job.inputs.map((inp) => {
     const file = inp.file ?? new BytesFile(inp.path, inp.bytes!);

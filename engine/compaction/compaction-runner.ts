@@ -35,16 +35,25 @@ export class CompactionRunner {
     } else {
       w = new Worker(url);
     }
-    w.on('message', (msg: { id: number; result?: unknown; error?: { message: string; code?: string; details?: Record<string, unknown> } }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (this.pending.size === 0) w.unref();
-      if (msg.error) {
-        const code = (msg.error.code as ErrorCode | undefined) ?? ErrorCode.IO;
-        p.reject(new Eau2Error(code in ErrorCode ? code : ErrorCode.IO, msg.error.message, { details: msg.error.details }));
-      } else p.resolve(msg.result as never);
-    });
+    w.on(
+      'message',
+      (msg: {
+        id: number;
+        result?: unknown;
+        error?: { message: string; code?: string; details?: Record<string, unknown> };
+      }) => {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (this.pending.size === 0) w.unref();
+        if (msg.error) {
+          const code = (msg.error.code as ErrorCode | undefined) ?? ErrorCode.IO;
+          p.reject(
+            new Eau2Error(code in ErrorCode ? code : ErrorCode.IO, msg.error.message, { details: msg.error.details }),
+          );
+        } else p.resolve(msg.result as never);
+      },
+    );
     const fail = (e: Error): void => {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
@@ -100,5 +109,6 @@ export class CompactionRunner {
  * megabytes would block the event loop); views into shared or pooled memory are copied.
  */
 function addTransferable(transfer: ArrayBuffer[], b: Uint8Array): void {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) transfer.push(b.buffer);
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer)
+    transfer.push(b.buffer);
 }

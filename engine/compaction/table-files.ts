@@ -19,7 +19,13 @@ import { nodeVfs, openWritableSync } from '../vfs/node-vfs.js';
 import { joinPath, type RandomAccessFile, type WritableFile } from '../vfs/vfs.js';
 import { ReadaheadFile } from '../table/readahead-file.js';
 import type { TableSink } from '../table/table-builder.js';
-import { mergeTables, type CompactionJob, type CompactionOutput, type CompactionResult, type MergeStats } from './compaction-job.js';
+import {
+  mergeTables,
+  type CompactionJob,
+  type CompactionOutput,
+  type CompactionResult,
+  type MergeStats,
+} from './compaction-job.js';
 import { buildFlushTable, buildFlushTableTo, type FlushJob, type FlushResult } from './flush-job.js';
 
 /** Bytes a table sink gathers before it writes them. */
@@ -117,7 +123,13 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
         sink.drain();
         // Remember the first failure without leaving a rejection unobserved while merging goes on.
         writes.push(sink.complete().catch((e) => void (failed ??= e)));
-        outputs.push({ number: files!.outputNumbers[n]!, size: out.size, smallest: out.smallest, largest: out.largest, entries: out.entries });
+        outputs.push({
+          number: files!.outputNumbers[n]!,
+          size: out.size,
+          smallest: out.smallest,
+          largest: out.largest,
+          entries: out.entries,
+        });
       } else {
         outputs.push(out);
       }

@@ -133,11 +133,25 @@ export class Background {
     for (it.seekToFirst(); it.valid(); it.next()) {
       const i = it.index();
       const buf = mem.bufferAt(i);
-      w.addAt(mem.seqAt(i), mem.kindAt(i), buf, mem.keyOffsetAt(i), mem.keyLengthAt(i), buf, mem.valueOffsetAt(i), mem.valueLengthAt(i));
+      w.addAt(
+        mem.seqAt(i),
+        mem.kindAt(i),
+        buf,
+        mem.keyOffsetAt(i),
+        mem.keyLengthAt(i),
+        buf,
+        mem.valueOffsetAt(i),
+        mem.valueLengthAt(i),
+      );
       if (++n % FLUSH_YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
     }
     it.close();
-    const job: FlushJob = { entries: w.finish(), count: w.count, blockSize: db.opts.blockSize, bitsPerKey: db.opts.bloomBitsPerKey };
+    const job: FlushJob = {
+      entries: w.finish(),
+      count: w.count,
+      blockSize: db.opts.blockSize,
+      bitsPerKey: db.opts.bloomBitsPerKey,
+    };
     if (this.workerFiles && !inline) job.path = joinPath(db.dir, tableName(number));
     const result = inline ? buildFlushTable(job) : await this.runner.flush(job);
     if (result.bytes) await this.writeTableFile(number, result.bytes);
@@ -282,11 +296,7 @@ export class Background {
       total += f.size;
     }
     if (keep.length === c.inputs[0].length) return c;
-    const c2 = this.db.versions.compactionForRange(
-      c.level,
-      keep[0]!.smallestUser,
-      keep[keep.length - 1]!.largestUser,
-    );
+    const c2 = this.db.versions.compactionForRange(c.level, keep[0]!.smallestUser, keep[keep.length - 1]!.largestUser);
     return c2;
   }
 

@@ -162,7 +162,12 @@ export class DbImpl {
       const edit = new VersionEdit();
       await this.replayLogs(entries, edit);
       const logNumber = this.versions.newFileNumber();
-      this.log = new LogWriter(await vfs.openWritable(joinPath(this.dir, logName(logNumber))), 0, undefined, WAL_SPILL_BYTES);
+      this.log = new LogWriter(
+        await vfs.openWritable(joinPath(this.dir, logName(logNumber))),
+        0,
+        undefined,
+        WAL_SPILL_BYTES,
+      );
       this.mem = new Memtable(logNumber, this.opts.memtableBytes);
       edit.logNumber = logNumber;
       await this.versions.logAndApply(edit);
@@ -209,7 +214,8 @@ export class DbImpl {
         const batch = decodeBatch(rec.payload);
         if (typeof batch === 'string') throw corruption(path, rec.offset, batch);
         if (expected >= 0 && batch.firstSeq !== expected) {
-          if (batch.firstSeq < expected) throw corruption(path, rec.offset, `batch sequence ${batch.firstSeq} repeats (expected ${expected})`);
+          if (batch.firstSeq < expected)
+            throw corruption(path, rec.offset, `batch sequence ${batch.firstSeq} repeats (expected ${expected})`);
           gap = true;
           this.counters.walGapsRecovered++;
           break;
@@ -432,7 +438,15 @@ export class DbImpl {
    */
   private groupSyncing: Promise<void> | null = null;
 
-  private readonly applyEntry = (seq: number, kind: number, buf: Uint8Array, ko: number, kl: number, vo: number, vl: number): void => {
+  private readonly applyEntry = (
+    seq: number,
+    kind: number,
+    buf: Uint8Array,
+    ko: number,
+    kl: number,
+    vo: number,
+    vl: number,
+  ): void => {
     this.mem.addAt(seq, kind, buf, ko, kl, vo, vl);
     this.counters.userBytes += kl + vl;
   };
@@ -495,10 +509,7 @@ export class DbImpl {
     this.retiredLogsSynced = (async () => {
       try {
         // The new log's directory entry must be durable before a synced write in it is acknowledged.
-        await Promise.all([
-          oldLog.sync().then(() => void this.counters.walSyncs++),
-          this.opts.vfs.syncDir(this.dir),
-        ]);
+        await Promise.all([oldLog.sync().then(() => void this.counters.walSyncs++), this.opts.vfs.syncDir(this.dir)]);
         await oldLog.close();
       } catch (e) {
         // What of the old log is durable is unknown: refuse writes (a later sync would imply it).
@@ -530,7 +541,13 @@ export class DbImpl {
     return this.lookupVersion(this.versions.current, key, seq, hash, fillCache);
   }
 
-  private lookupVersion(v: Version, key: Uint8Array, seq: number, hash: number, fillCache: boolean): MemGetResult | undefined {
+  private lookupVersion(
+    v: Version,
+    key: Uint8Array,
+    seq: number,
+    hash: number,
+    fillCache: boolean,
+  ): MemGetResult | undefined {
     const l0 = v.files[0]!;
     for (let i = l0.length - 1; i >= 0; i--) {
       const f = l0[i]!;
@@ -602,7 +619,12 @@ export class DbImpl {
    * release() when done: it unpins the Version whose files the iterator reads. `fillCache` false:
    * the tables' blocks it reads from disk are not put into the block cache.
    */
-  newIterator(seq: number, bounds: Bounds, reverse: boolean, fillCache = true): { it: DbIterator; release: () => void } {
+  newIterator(
+    seq: number,
+    bounds: Bounds,
+    reverse: boolean,
+    fillCache = true,
+  ): { it: DbIterator; release: () => void } {
     if (this.closed) throw notOpen();
     const v = this.versions.current;
     v.ref();

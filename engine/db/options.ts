@@ -76,11 +76,13 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
   ];
   for (const k of positive) {
     const v = r[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TypeError(`option ${k} must be a positive number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new TypeError(`option ${k} must be a positive number`);
   }
   for (const k of ['blockCacheBytes', 'bloomBitsPerKey'] as const) {
     const v = r[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`option ${k} must be a non-negative number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new TypeError(`option ${k} must be a non-negative number`);
   }
   if (r.l0StopTrigger < r.l0SlowdownTrigger) throw new TypeError('l0StopTrigger must be >= l0SlowdownTrigger');
   return r;

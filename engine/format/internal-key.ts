@@ -17,8 +17,6 @@ export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 /** Kind used when seeking: sorts before (after, in internal order) any real kind at the same seq. */
 export const KIND_FOR_SEEK = Kind.VALUE;
 
-
-
 /** Writes the 8-byte trailer at `off`. Byte 0 is the kind, bytes 1..7 the sequence (56 bits LE). */
 export function putTrailer(buf: Uint8Array, off: number, seq: number, kind: number): void {
   buf[off] = kind;

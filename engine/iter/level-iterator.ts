@@ -45,7 +45,7 @@ export class LevelIterator implements InternalIterator {
   }
 
   valid(): boolean {
-    return this.it !== null && this.it.valid();
+    return this.it?.valid() ?? false;
   }
   seekToFirst(): void {
     this.setFile(0);

@@ -6,7 +6,7 @@
 
 import { AbstractLevel, AbstractSnapshot } from 'abstract-level';
 import type { AbstractDatabaseOptions } from 'abstract-level';
-import { Engine, Snapshot, type EngineIterator } from '../engine.js';
+import { Engine, type Snapshot, type EngineIterator } from '../engine.js';
 import type { EngineOptions } from '../db/options.js';
 import type { BatchOp } from '../kv-store.js';
 import {
@@ -20,7 +20,8 @@ import {
 import { EngineLevelIterator, EngineLevelKeyIterator, EngineLevelValueIterator } from './level-iterators.js';
 
 /** Constructor options: abstract-level's (encodings, createIfMissing, errorIfExists) plus the engine's. */
-export type EngineLevelOptions<K, V> = AbstractDatabaseOptions<K, V> & Omit<EngineOptions, 'createIfMissing' | 'errorIfExists'>;
+export type EngineLevelOptions<K, V> = AbstractDatabaseOptions<K, V> &
+  Omit<EngineOptions, 'createIfMissing' | 'errorIfExists'>;
 
 interface FormatOptions {
   keyEncoding: string;

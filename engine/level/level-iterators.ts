@@ -17,6 +17,7 @@ import {
 import type { EngineLevel } from './engine-level.js';
 
 type Entry = [Uint8Array, Uint8Array];
+// biome-ignore lint/suspicious/noExplicitAny: abstract-level types an iterator over any key and value encoding
 type AnyLevel = EngineLevel<any, any>;
 
 /** Entries fetched per step of all(); the signal is checked between steps. */
@@ -41,7 +42,7 @@ class EngineCursor {
 
   /** Rejects an in-progress call whose signal fired while it waited for the engine. */
   private checkAborted(): void {
-    if (this.signal !== null && this.signal.aborted) throw new LevelAbortError(this.signal.reason);
+    if (this.signal?.aborted) throw new LevelAbortError(this.signal.reason);
   }
 
   async next(): Promise<Entry | undefined> {

@@ -162,7 +162,7 @@ export class Memtable {
     if (buf === this.slabs[this.arenaSlab]) return this.arenaSlab;
     // A group of writes may span a slab change: an earlier slab, found near the end.
     for (let s = this.slabs.length - 1; s > 0; s--) if (this.slabs[s] === buf) return s;
-    throw new TypeError('Memtable.addAt: buffer is not one of this memtable\'s arena buffers');
+    throw new TypeError("Memtable.addAt: buffer is not one of this memtable's arena buffers");
   }
 
   private grow(): void {
@@ -257,7 +257,11 @@ export class Memtable {
     if (best < 0 || this.compareUser(best, SEARCH) !== 0) return undefined;
     const o = best * STRIDE;
     const vo = m[o + M_VO]!;
-    return { kind: m[o + M_KIND]!, value: this.slabs[m[o + M_SLAB]!]!.subarray(vo, vo + m[o + M_VL]!), seq: this.seqs[best]! };
+    return {
+      kind: m[o + M_KIND]!,
+      value: this.slabs[m[o + M_SLAB]!]!.subarray(vo, vo + m[o + M_VL]!),
+      seq: this.seqs[best]!,
+    };
   }
 
   /** User-key order of entries a and b. */
@@ -278,7 +282,13 @@ export class Memtable {
   }
 
   /** @internal Tree ge/le at the search entry, for MemtableIterator. */
-  seekIn(tree: createTree.Tree<number, undefined>, key: Uint8Array, seq: number, kind: number, forPrev: boolean): createTree.Iterator<number, undefined> {
+  seekIn(
+    tree: createTree.Tree<number, undefined>,
+    key: Uint8Array,
+    seq: number,
+    kind: number,
+    forPrev: boolean,
+  ): createTree.Iterator<number, undefined> {
     const s = this.setSearch(key, seq, kind);
     return forPrev ? tree.le(s) : tree.ge(s);
   }
@@ -322,7 +332,7 @@ export class MemtableIterator implements InternalIterator {
     this.curValue = null;
   }
   valid(): boolean {
-    return this.it !== null && this.it.valid;
+    return this.it?.valid ?? false;
   }
   seekToFirst(): void {
     this.it = this.tree.begin;

@@ -72,7 +72,7 @@ export class BlockBuilder {
       this.restarts[this.numRestarts++] = this.len;
       this.sinceRestart = 0;
     } else {
-      const max = this.lastLen < userKey.length ? this.lastLen : userKey.length;
+      const max = Math.min(this.lastLen, userKey.length);
       while (shared < max && last[shared] === userKey[shared]) shared++;
     }
     const unshared = userKey.length - shared;

@@ -41,7 +41,6 @@ export const ENTRY_OVERHEAD = 120;
 export const LEND_MAX = 4 * 1024 * 1024;
 const LEND_GRAIN = 64 * 1024;
 
-
 export interface BlockCacheStats {
   hits: number;
   misses: number;

@@ -133,7 +133,7 @@ function entrySeq(b: Block): number {
 function compareParsed(b: Block, base: number, keyLen: number, userKey: Uint8Array, seq: number, from: number): number {
   const data = b.data;
   const klen = userKey.length;
-  const n = keyLen < klen ? keyLen : klen;
+  const n = Math.min(keyLen, klen);
   let j = from;
   while (j < n && data[base + j] === userKey[j]) j++;
   cmpLcp = j;
@@ -162,7 +162,15 @@ export class Block {
    */
   released = false;
 
-  private constructor(data: Uint8Array, limit: number, restarts: number, path: string, offset: number, what: string, held: number) {
+  private constructor(
+    data: Uint8Array,
+    limit: number,
+    restarts: number,
+    path: string,
+    offset: number,
+    what: string,
+    held: number,
+  ) {
     this.data = data;
     this.limit = limit;
     this.restarts = restarts;
@@ -183,13 +191,18 @@ export class Block {
     const len = data.length;
     if (len < 8) throw corruption(path, offset, `malformed ${what} block: ${len} bytes is too short`);
     const n = getU32(data, len - 4);
-    if (n < 1 || n > (len - 4) / 4) throw corruption(path, offset, `malformed ${what} block: restart count ${n} does not fit`);
+    if (n < 1 || n > (len - 4) / 4)
+      throw corruption(path, offset, `malformed ${what} block: restart count ${n} does not fit`);
     const limit = len - 4 - 4 * n;
     let prev = -1;
     for (let r = 0; r < n; r++) {
       const at = getU32(data, limit + 4 * r);
       if ((r === 0 && at !== 0) || at <= prev || at >= limit) {
-        throw corruption(path, offset, `malformed ${what} block: restart ${r} at ${at} is out of order or outside the entries`);
+        throw corruption(
+          path,
+          offset,
+          `malformed ${what} block: restart ${r} at ${at} is out of order or outside the entries`,
+        );
       }
       prev = at;
     }
@@ -255,7 +268,7 @@ export class Block {
       const mid = (lo + hi) >>> 1;
       parseEntry(this, this.restartAt(mid));
       if (eShared !== 0) throw this.malformed(`restart ${mid} shares a prefix`);
-      const c = compareParsed(this, eKeyAt, eUnshared, userKey, seq, llcp < rlcp ? llcp : rlcp);
+      const c = compareParsed(this, eKeyAt, eUnshared, userKey, seq, Math.min(llcp, rlcp));
       if (c < 0 || (c === 0 && after)) {
         ans = mid;
         lo = mid + 1;
@@ -465,7 +478,8 @@ export class BlockCursor {
   private step(p: number): void {
     parseEntry(this.block!, p);
     const shared = eShared;
-    if (shared > this.keyLen) throw this.block!.malformed(`entry at ${p} shares ${shared} bytes of a ${this.keyLen}-byte key`);
+    if (shared > this.keyLen)
+      throw this.block!.malformed(`entry at ${p} shares ${shared} bytes of a ${this.keyLen}-byte key`);
     const keyLen = shared + eUnshared;
     let kb = this.keyBuf;
     if (keyLen > kb.length) {

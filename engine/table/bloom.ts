@@ -36,7 +36,7 @@ interface Murmur3 {
   x86: { hash32(bytes: ArrayLike<number>, seed?: number): number };
 }
 // murmurhash3js-revisited ships no types: declare the one function used.
-const murmur = require('murmurhash3js-revisited') as Murmur3;
+const _murmur = require('murmurhash3js-revisited') as Murmur3;
 
 export const DEFAULT_BITS_PER_KEY = 10;
 /** Seed of h1; part of the format. */

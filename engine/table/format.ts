@@ -67,7 +67,11 @@ export function sealBlock(contents: Uint8Array): Uint8Array {
 export function unsealBlock(raw: Uint8Array, handle: BlockHandle, path: string, what: string): Uint8Array {
   const size = handle.size;
   if (raw.length !== size + BLOCK_TRAILER_SIZE) {
-    throw corruption(path, handle.offset, `${what} block truncated: read ${raw.length} of ${size + BLOCK_TRAILER_SIZE} bytes`);
+    throw corruption(
+      path,
+      handle.offset,
+      `${what} block truncated: read ${raw.length} of ${size + BLOCK_TRAILER_SIZE} bytes`,
+    );
   }
   const stored = unmaskCrc(getFixed32(raw, size + 1));
   const actual = crc32c(raw, 0, 0, size + 1);
@@ -110,7 +114,11 @@ export function decodeFooter(buf: Uint8Array, fileSize: number, path: string): F
   }
   for (let i = 0; i < TABLE_MAGIC.length; i++) {
     if (buf[FOOTER_MAGIC_AT + i] !== TABLE_MAGIC[i]) {
-      throw corruption(path, at + FOOTER_MAGIC_AT, 'not an eau2 table (bad magic number; truncated or another kind of file)');
+      throw corruption(
+        path,
+        at + FOOTER_MAGIC_AT,
+        'not an eau2 table (bad magic number; truncated or another kind of file)',
+      );
     }
   }
   if (unmaskCrc(getFixed32(buf, FOOTER_CRC_AT)) !== crc32c(buf, 0, 0, FOOTER_CRC_AT)) {

@@ -17,7 +17,6 @@ import { BLOCK_TRAILER_SIZE } from './format.js';
 /** A block holds at least one 5-byte entry, one restart offset and the restart count. */
 const MIN_BLOCK_SIZE = 13;
 
-
 export class IndexBlock {
   /** Number of data blocks = separators. */
   readonly count: number;
@@ -34,7 +33,14 @@ export class IndexBlock {
   /** Separator i's 4 bytes after the shared prefix, big-endian, zero-padded. */
   private readonly windows: Uint32Array;
 
-  private constructor(block: Block, keyStart: Uint32Array, keyEnd: Uint32Array, seqs: Float64Array, offsets: Float64Array, sizes: Float64Array) {
+  private constructor(
+    block: Block,
+    keyStart: Uint32Array,
+    keyEnd: Uint32Array,
+    seqs: Float64Array,
+    offsets: Float64Array,
+    sizes: Float64Array,
+  ) {
     this.block = block;
     this.count = block.restarts;
     this.keyStart = keyStart;
@@ -112,7 +118,7 @@ export class IndexBlock {
       // A target outside the shared prefix sorts before or after every separator.
       const data = this.block.data;
       const s = this.keyStart[0]!;
-      const m = userKey.length < p ? userKey.length : p;
+      const m = Math.min(userKey.length, p);
       for (let j = 0; j < m; j++) {
         const d = userKey[j]! - data[s + j]!;
         if (d !== 0) return d < 0 ? 0 : n;
@@ -139,7 +145,7 @@ export class IndexBlock {
     const s = this.keyStart[i]!;
     const len = this.keyEnd[i]! - s;
     const klen = userKey.length;
-    const n = len < klen ? len : klen;
+    const n = Math.min(len, klen);
     let j = from;
     while (j < n && data[s + j] === userKey[j]) j++;
     if (j < n) return data[s + j]! - userKey[j]!;

@@ -14,7 +14,14 @@ import { Eau2Error, ErrorCode } from '../util/errors.js';
 import { encodeInternalKey, Kind, MAX_SEQUENCE } from '../format/internal-key.js';
 import { BlockBuilder } from './block-builder.js';
 import { bloomHash, buildFilter, DEFAULT_BITS_PER_KEY } from './bloom.js';
-import { BLOCK_TRAILER_SIZE, blockTrailer, encodeFooter, FOOTER_SIZE, sealBlock, TABLE_FORMAT_VERSION } from './format.js';
+import {
+  BLOCK_TRAILER_SIZE,
+  blockTrailer,
+  encodeFooter,
+  FOOTER_SIZE,
+  sealBlock,
+  TABLE_FORMAT_VERSION,
+} from './format.js';
 import type { BlockHandle } from './format.js';
 import { encodeProperties } from './properties.js';
 import type { TableProperties } from './properties.js';
@@ -73,7 +80,8 @@ export class TableBuilder {
   constructor(opts: TableBuilderOptions = {}) {
     const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
     const bitsPerKey = opts.bitsPerKey ?? DEFAULT_BITS_PER_KEY;
-    if (!Number.isInteger(blockSize) || blockSize < 1) throw new TypeError(`blockSize must be a positive integer, got ${blockSize}`);
+    if (!Number.isInteger(blockSize) || blockSize < 1)
+      throw new TypeError(`blockSize must be a positive integer, got ${blockSize}`);
     if (!(bitsPerKey >= 0 && bitsPerKey <= 64)) throw new TypeError(`bitsPerKey must be in [0, 64], got ${bitsPerKey}`);
     this.blockSize = blockSize;
     this.bitsPerKey = bitsPerKey;
@@ -112,7 +120,8 @@ export class TableBuilder {
     this.userKeyBytes += userKey.length;
     this.valueBytes += value.length;
 
-    if (userKey.length > this.lastKey.length) this.lastKey = new Uint8Array(Math.max(userKey.length, 2 * this.lastKey.length));
+    if (userKey.length > this.lastKey.length)
+      this.lastKey = new Uint8Array(Math.max(userKey.length, 2 * this.lastKey.length));
     this.lastKey.set(userKey);
     this.lastLen = userKey.length;
     this.lastSeq = seq;
@@ -140,7 +149,8 @@ export class TableBuilder {
 
   /** Completes the table and returns the whole file. REQUIRES: at least one entry, no sink. */
   finish(): Uint8Array {
-    if (this.sink !== undefined) throw new TypeError('TableBuilder.finish: this builder writes to a sink (finishToSink)');
+    if (this.sink !== undefined)
+      throw new TypeError('TableBuilder.finish: this builder writes to a sink (finishToSink)');
     this.complete();
     const file = concatBytes(this.chunks);
     this.chunks.length = 0;
@@ -237,7 +247,7 @@ export class TableBuilder {
     const n = this.lastLen;
     if (!sameUser) {
       let i = 0;
-      const min = n < nextUser.length ? n : nextUser.length;
+      const min = Math.min(n, nextUser.length);
       while (i < min && last[i] === nextUser[i]) i++;
       if (i < n) {
         // last[i] < nextUser[i] here (last < next and neither is a prefix of the other at i).

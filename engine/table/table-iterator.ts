@@ -66,13 +66,13 @@ export class TableIterator implements InternalIterator {
   }
 
   next(): void {
-    if (this.block !== undefined && this.block.released) this.refetch();
+    if (this.block?.released) this.refetch();
     this.cursor.next();
     if (!this.cursor.valid() && this.setBlock(this.bi + 1)) this.cursor.seekToFirst();
   }
 
   prev(): void {
-    if (this.block !== undefined && this.block.released) this.refetch();
+    if (this.block?.released) this.refetch();
     this.cursor.prev();
     if (!this.cursor.valid() && this.setBlock(this.bi - 1)) this.cursor.seekToLast();
   }
@@ -91,7 +91,7 @@ export class TableIterator implements InternalIterator {
 
   /** A view of the block: valid until this iterator or any other reads another block. */
   value(): Uint8Array {
-    if (this.block !== undefined && this.block.released) this.refetch();
+    if (this.block?.released) this.refetch();
     return this.cursor.value();
   }
 

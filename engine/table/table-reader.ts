@@ -68,7 +68,12 @@ export class TableReader {
   private readonly blockSizes: Float64Array;
   /** This table's cached blocks by block number, kept by the cache (block-cache.ts). */
   private readonly slots: BlockSlots;
-  private readonly counters: TableReaderStats = { filterNegatives: 0, filterPositives: 0, filterFalsePositives: 0, blockReads: 0 };
+  private readonly counters: TableReaderStats = {
+    filterNegatives: 0,
+    filterPositives: 0,
+    filterFalsePositives: 0,
+    blockReads: 0,
+  };
 
   private constructor(
     file: RandomAccessFile,
@@ -101,7 +106,11 @@ export class TableReader {
     const path = file.path;
     const fileSize = file.size();
     if (opts.expectedSize !== undefined && opts.expectedSize !== fileSize) {
-      throw corruption(path, Math.min(fileSize, opts.expectedSize), `table is ${fileSize} bytes, expected ${opts.expectedSize}`);
+      throw corruption(
+        path,
+        Math.min(fileSize, opts.expectedSize),
+        `table is ${fileSize} bytes, expected ${opts.expectedSize}`,
+      );
     }
     if (fileSize < FOOTER_SIZE) {
       throw corruption(path, 0, `not an eau2 table: ${fileSize} bytes is shorter than the ${FOOTER_SIZE}-byte footer`);
@@ -122,7 +131,8 @@ export class TableReader {
     const bloom = TableBloom.decode(filterContents);
     if (typeof bloom === 'string') throw corruption(path, footer.filter.offset, bloom);
     const properties = decodeProperties(propsContents);
-    if (typeof properties === 'string') throw corruption(path, footer.properties.offset, `malformed properties block: ${properties}`);
+    if (typeof properties === 'string')
+      throw corruption(path, footer.properties.offset, `malformed properties block: ${properties}`);
     if (properties.dataSize !== metaStart || properties.formatVersion !== footer.version) {
       throw corruption(path, footer.properties.offset, 'properties disagree with the footer');
     }
@@ -166,7 +176,8 @@ export class TableReader {
     for (let bi = index.seek(userKey, seq); bi < n; bi++) {
       const block = fillCache ? this.dataBlock(bi, true) : this.lentBlock(bi);
       const i = block.find(userKey, seq);
-      if (i >= 0) return { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
+      if (i >= 0)
+        return { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
       if (i === NOT_HERE) break;
     }
     this.counters.filterFalsePositives++;
@@ -209,7 +220,11 @@ export class TableReader {
     this.counters.blockReads++;
     const offset = this.blockOffsets[bi]!;
     const got = this.file.readInto!(offset, mem.subarray(0, n));
-    return Block.open(unsealBlock(mem.subarray(0, got), { offset, size: this.blockSizes[bi]! }, this.path, 'data'), this.path, offset);
+    return Block.open(
+      unsealBlock(mem.subarray(0, got), { offset, size: this.blockSizes[bi]! }, this.path, 'data'),
+      this.path,
+      offset,
+    );
   }
 
   /**
@@ -231,7 +246,13 @@ export class TableReader {
       let block: Block;
       try {
         const got = this.file.readInto!(offset, mem.subarray(0, n));
-        block = Block.open(unsealBlock(mem.subarray(0, got), { offset, size }, this.path, 'data'), this.path, offset, 'data', mem.length);
+        block = Block.open(
+          unsealBlock(mem.subarray(0, got), { offset, size }, this.path, 'data'),
+          this.path,
+          offset,
+          'data',
+          mem.length,
+        );
       } catch (e) {
         this.cache.giveBack(mem);
         throw e;

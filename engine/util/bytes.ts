@@ -14,7 +14,7 @@ export function compareBytes(
 ): number {
   const la = aEnd - aStart;
   const lb = bEnd - bStart;
-  const n = la < lb ? la : lb;
+  const n = Math.min(la, lb);
   for (let i = 0; i < n; i++) {
     const d = a[aStart + i]! - b[bStart + i]!;
     if (d !== 0) return d;

@@ -235,7 +235,7 @@ export class VersionSet {
     } else {
       const files = v.files[level]!;
       const ptr = this.compactPointers[level];
-      let pick = files.find((f) => ptr === undefined || compareBytes(f.largestUser, ptr) > 0) ?? files[0];
+      const pick = files.find((f) => ptr === undefined || compareBytes(f.largestUser, ptr) > 0) ?? files[0];
       if (!pick) return undefined;
       inputs0 = [pick];
     }
@@ -243,7 +243,11 @@ export class VersionSet {
   }
 
   /** A compaction of `level`'s files overlapping [begin, end] into level + 1 (for compactRange). */
-  compactionForRange(level: number, begin: Uint8Array | undefined, end: Uint8Array | undefined): Compaction | undefined {
+  compactionForRange(
+    level: number,
+    begin: Uint8Array | undefined,
+    end: Uint8Array | undefined,
+  ): Compaction | undefined {
     const inputs0 = this.current.overlapping(level, begin, end);
     if (inputs0.length === 0) return undefined;
     const c = this.setupCompaction(level, inputs0);

@@ -4,7 +4,7 @@
 
 import { compareBytes } from '../util/bytes.js';
 import { compareEncodedInternal } from '../format/internal-key.js';
-import { type FileMeta, NUM_LEVELS, VersionEdit } from './version-edit.js';
+import { type FileMeta, NUM_LEVELS, type VersionEdit } from './version-edit.js';
 
 export class Version {
   /** files[0]: level 0, oldest first (overlapping). files[n>0]: sorted by key, disjoint. */

@@ -69,7 +69,6 @@ function norm(p: string): string {
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
-
 export class MemVfs implements Vfs {
   private dirs = new Map<string, Dir>();
   private locks = new Map<string, object>();
@@ -224,7 +223,9 @@ export class MemVfs implements Vfs {
     const src = this.dirOf('rename', from);
     const ino = src.d.cur.get(src.name);
     if (!ino) {
-      const why = this.dirs.has(src.path) ? errno('EISDIR', 'cannot rename a directory') : errno('ENOENT', 'no such file');
+      const why = this.dirs.has(src.path)
+        ? errno('EISDIR', 'cannot rename a directory')
+        : errno('ENOENT', 'no such file');
       throw ioError('rename', from, why);
     }
     const dst = this.dirOf('rename', to);

@@ -212,7 +212,9 @@ export class NodeVfs implements Vfs {
   async lock(p: string): Promise<FileLock> {
     const key = path.resolve(p);
     if (heldLocks.has(key)) {
-      throw new Eau2Error(ErrorCode.LOCKED, `database is already open in this process (${p})`, { details: { path: p } });
+      throw new Eau2Error(ErrorCode.LOCKED, `database is already open in this process (${p})`, {
+        details: { path: p },
+      });
     }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {

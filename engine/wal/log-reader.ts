@@ -132,7 +132,11 @@ export class LogReader {
         const fragEnd = bs + stop;
         if (type === FragmentType.FULL || type === FragmentType.FIRST) {
           if (recStart >= 0) {
-            throw corruption(this.path, recStart, `fragmented record has no LAST fragment; a new record starts at ${at}`);
+            throw corruption(
+              this.path,
+              recStart,
+              `fragmented record has no LAST fragment; a new record starts at ${at}`,
+            );
           }
           if (type === FragmentType.FULL) {
             yield { offset: at, end: fragEnd, payload: frag };

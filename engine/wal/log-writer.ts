@@ -85,7 +85,7 @@ export class LogWriter {
       }
       if (start < 0) start = this.end;
       const avail = this.blockSize - this.blockOffset - HEADER_SIZE;
-      const n = left < avail ? left : avail;
+      const n = Math.min(left, avail);
       const last = n === left;
       const type = first
         ? last

@@ -150,8 +150,20 @@ describe('SVG bar chart', () => {
       unit: 'ops/s',
       series: [{ name: 'x' }, { name: 'y' }],
       groups: [
-        { label: 'sync', bars: [{ series: 'x', value: 10 }, { series: 'y', value: null }] },
-        { label: 'async', bars: [{ series: 'x', value: 5 }, { series: 'y', value: 2.5 }] },
+        {
+          label: 'sync',
+          bars: [
+            { series: 'x', value: 10 },
+            { series: 'y', value: null },
+          ],
+        },
+        {
+          label: 'async',
+          bars: [
+            { series: 'x', value: 5 },
+            { series: 'y', value: 2.5 },
+          ],
+        },
       ],
     });
     expect(svg.startsWith('<?xml')).toBe(true);

@@ -81,8 +81,10 @@ describe('engine benchmark --quick', () => {
   it('reads found exactly what the workload stored', () => {
     for (const r of report.rows) {
       if (r.workload === 'readmissing') expect(r.median.found, r.engine).toBe(0);
-      if (r.workload === 'readseq' || r.workload === 'readreverse') expect(r.median.found, r.engine).toBe(report.options.num);
-      if (r.workload === 'readrandom' || r.workload === 'seekrandom') expect(r.median.found, r.engine).toBe(report.options.reads);
+      if (r.workload === 'readseq' || r.workload === 'readreverse')
+        expect(r.median.found, r.engine).toBe(report.options.num);
+      if (r.workload === 'readrandom' || r.workload === 'seekrandom')
+        expect(r.median.found, r.engine).toBe(report.options.reads);
     }
   });
 

@@ -9,7 +9,14 @@ import { evaluateTargets } from '../../bench/engine/targets.js';
 import { machineInfo } from '../../bench/lib/machine.js';
 import type { ModeName } from '../../bench/engine/workloads.js';
 
-function result(engine: string, workload: string, mode: ModeName, opsPerSec: number, run = 1, extra: Partial<ModeResult> = {}): ModeResult {
+function result(
+  engine: string,
+  workload: string,
+  mode: ModeName,
+  opsPerSec: number,
+  run = 1,
+  extra: Partial<ModeResult> = {},
+): ModeResult {
   return {
     engine,
     workload,
@@ -32,7 +39,15 @@ function result(engine: string, workload: string, mode: ModeName, opsPerSec: num
 function report(raw: ModeResult[], num = 1_000_000): BenchReport {
   return {
     machine: machineInfo(),
-    options: { num, reads: num, runs: 3, concurrency: 64, engines: ['eau2', 'classic-level', 'lmdb'], workloads: [], quick: false },
+    options: {
+      num,
+      reads: num,
+      runs: 3,
+      concurrency: 64,
+      engines: ['eau2', 'classic-level', 'lmdb'],
+      workloads: [],
+      quick: false,
+    },
     engines: { eau2: 'e', 'classic-level': 'c', lmdb: 'l' },
     revision: { commit: 'abc', engineDirty: false },
     unavailable: {},
@@ -58,7 +73,18 @@ describe('aggregate', () => {
   });
 
   it('keeps null write figures null and pools errors', () => {
-    const w = { userBytes: 1, diskWriteBytes: 2, writeAmp: 2, wcharBytes: 2, engineBytesWritten: null, engineWriteAmp: null, spaceBytes: 3, spaceAfterCompactBytes: null, liveBytes: 1, spaceAmp: 3 };
+    const w = {
+      userBytes: 1,
+      diskWriteBytes: 2,
+      writeAmp: 2,
+      wcharBytes: 2,
+      engineBytesWritten: null,
+      engineWriteAmp: null,
+      spaceBytes: 3,
+      spaceAfterCompactBytes: null,
+      liveBytes: 1,
+      spaceAmp: 3,
+    };
     const rows = aggregate([
       result('lmdb', 'fillseq', 'awaited', 1, 1, { write: w, errors: ['x'] }),
       result('lmdb', 'fillseq', 'awaited', 1, 2, { write: w, errors: ['x', 'y'] }),
@@ -69,7 +95,9 @@ describe('aggregate', () => {
   });
 
   it('ratios divide the subject by the peer for the same workload and mode', () => {
-    const idx = new RowIndex(aggregate([result('eau2', 'readrandom', 'sync', 300), result('lmdb', 'readrandom', 'sync', 100)]));
+    const idx = new RowIndex(
+      aggregate([result('eau2', 'readrandom', 'sync', 300), result('lmdb', 'readrandom', 'sync', 100)]),
+    );
     expect(idx.ratio('eau2', 'lmdb', 'readrandom', 'sync')).toBe(3);
     expect(idx.ratio('eau2', 'lmdb', 'readrandom', 'awaited')).toBeUndefined();
   });
@@ -98,9 +126,21 @@ describe('issue 3 targets', () => {
 
 describe('report tables', () => {
   it('has a throughput table with one ratio column per peer and a targets table', () => {
-    const r = report([result('eau2', 'readrandom', 'sync', 900), result('classic-level', 'readrandom', 'sync', 300), result('lmdb', 'readrandom', 'sync', 1800)]);
+    const r = report([
+      result('eau2', 'readrandom', 'sync', 900),
+      result('classic-level', 'readrandom', 'sync', 300),
+      result('lmdb', 'readrandom', 'sync', 1800),
+    ]);
     const [throughput] = buildTables(r);
-    expect(throughput!.columns.map((c) => c.header)).toEqual(['workload', 'mode', 'eau2', 'classic-level', 'lmdb', 'vs classic-level', 'vs lmdb']);
+    expect(throughput!.columns.map((c) => c.header)).toEqual([
+      'workload',
+      'mode',
+      'eau2',
+      'classic-level',
+      'lmdb',
+      'vs classic-level',
+      'vs lmdb',
+    ]);
     expect(throughput!.rows[0]).toEqual(['readrandom', 'sync', '900', '300', '1.80k', '3.00x', '0.50x']);
     const text = renderText(r);
     expect(text).toContain('Issue 3 targets (eau2)');

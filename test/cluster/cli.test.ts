@@ -11,7 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, REPO } from './support/cluster-harness.js';
 
 function eau2(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO, encoding: 'utf8', input, timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    input,
+    timeout: 30_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -52,9 +57,31 @@ describe('eau2 CLI', () => {
   });
 
   async function startLocal(base: number): Promise<{ child: ChildProcess; out: () => string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'local', '--nodes', '2', '--replicas', '2', '--partitions', '4', '--dir', dir, '--port', String(base), '--log-level', 'warn'], {
-      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'local',
+        '--nodes',
+        '2',
+        '--replicas',
+        '2',
+        '--partitions',
+        '4',
+        '--dir',
+        dir,
+        '--port',
+        String(base),
+        '--log-level',
+        'warn',
+      ],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));

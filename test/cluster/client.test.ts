@@ -13,7 +13,8 @@ import { isEau2Error } from '../../engine/util/errors.js';
 import { freePorts } from './support/cluster-harness.js';
 import { seededRng } from '../engine/vfs/seeded-random.js';
 
-const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString());
+const text = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : Buffer.from(b).toString();
 
 describe('ClusterClient', () => {
   let dir: string;
@@ -41,8 +42,14 @@ describe('ClusterClient', () => {
     dir = mkdtempSync(join(tmpdir(), 'eau2-client-'));
     const p = await freePorts(6);
     config = parseConfig({
-      partitions: 6, replicationFactor: 2,
-      nodes: [0, 1, 2].map((i) => ({ id: `n${i + 1}`, port: p[2 * i], peerPort: p[2 * i + 1], dataDir: join(dir, `n${i + 1}`) })),
+      partitions: 6,
+      replicationFactor: 2,
+      nodes: [0, 1, 2].map((i) => ({
+        id: `n${i + 1}`,
+        port: p[2 * i],
+        peerPort: p[2 * i + 1],
+        dataDir: join(dir, `n${i + 1}`),
+      })),
     });
     await Promise.all(['n1', 'n2', 'n3'].map(startNode));
     client = await ClusterClient.connect([`http://127.0.0.1:${config.nodes[1]!.port}`]);
@@ -65,13 +72,20 @@ describe('ClusterClient', () => {
 
   it('getWith lends each value to its callback, large ones from reused reply memory, without mixing them up', async () => {
     const rng = seededRng();
-    const values = Array.from({ length: 60 }, (_, i) => rng.bytes(i % 3 === 0 ? rng.int(0, 500) : rng.int(40_000, 400_000)));
+    const values = Array.from({ length: 60 }, (_, i) =>
+      rng.bytes(i % 3 === 0 ? rng.int(0, 500) : rng.int(40_000, 400_000)),
+    );
     await Promise.all(values.map((v, i) => client.put(`lent:${i}`, v)));
     // Values kept from get() (the caller's own) must survive the reply memory being reused.
     const owned = await Promise.all(values.map((_, i) => client.get(`lent:${i}`)));
     for (let round = 0; round < 3; round++) {
-      const got = await Promise.all(values.map((v, i) => client.getWith(`lent:${i}`, (lent) => Buffer.from(lent).equals(v))));
-      expect(got.every((ok) => ok === true), `round ${round}`).toBe(true);
+      const got = await Promise.all(
+        values.map((v, i) => client.getWith(`lent:${i}`, (lent) => Buffer.from(lent).equals(v))),
+      );
+      expect(
+        got.every((ok) => ok === true),
+        `round ${round}`,
+      ).toBe(true);
     }
     owned.forEach((v, i) => expect(Buffer.from(v!).equals(values[i]!), `owned value ${i}`).toBe(true));
     let calls = 0;
@@ -83,17 +97,23 @@ describe('ClusterClient', () => {
     await client.put('lent:boom', new Uint8Array(100_000));
     const boom = new Error('cannot decode');
     let calls = 0;
-    const err = await client.getWith('lent:boom', () => {
-      calls++;
-      throw boom;
-    }).catch((e: unknown) => e);
+    const err = await client
+      .getWith('lent:boom', () => {
+        calls++;
+        throw boom;
+      })
+      .catch((e: unknown) => e);
     expect(err).toBe(boom);
     expect(calls).toBe(1);
     expect(await client.getWith('lent:boom', (v) => v.length)).toBe(100_000);
   });
 
   it('applies a batch spanning partitions and scans in order across them', async () => {
-    const ops = Array.from({ length: 60 }, (_, i) => ({ type: 'put' as const, key: `s:${String(i).padStart(3, '0')}`, value: `v${i}` }));
+    const ops = Array.from({ length: 60 }, (_, i) => ({
+      type: 'put' as const,
+      key: `s:${String(i).padStart(3, '0')}`,
+      value: `v${i}`,
+    }));
     await client.batch(ops, { w: 'all' });
     const keys: string[] = [];
     for await (const [k] of client.scan({ gte: 's:', lt: 's;' })) keys.push(text(k)!);
@@ -137,7 +157,10 @@ describe('ClusterClient', () => {
   });
 
   it('runs a task on every node, each seeing its own copy', async () => {
-    await client.batch(Array.from({ length: 30 }, (_, i) => ({ type: 'put' as const, key: `c:${i}`, value: 'x' })), { w: 'all' });
+    await client.batch(
+      Array.from({ length: 30 }, (_, i) => ({ type: 'put' as const, key: `c:${i}`, value: 'x' })),
+      { w: 'all' },
+    );
     const results = (await client.runTask('count-led', null)) as { node: string; n: number }[];
     expect(results.map((r) => r.node)).toEqual(['n1', 'n2', 'n3']);
     expect(results.reduce((n, r) => n + r.n, 0)).toBe(30);

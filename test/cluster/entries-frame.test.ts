@@ -33,14 +33,23 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
 
 function handFrame(epoch: number, p: number, e: [number, WireOp[]][]): Uint8Array {
   const arena = new EntryArena();
-  return joined(encodeEntriesFrame(epoch, p, e.map(([lsn, ops]) => arena.encode(lsn, ops))));
+  return joined(
+    encodeEntriesFrame(
+      epoch,
+      p,
+      e.map(([lsn, ops]) => arena.encode(lsn, ops)),
+    ),
+  );
 }
 
 const LSNS = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER];
 const LENGTHS = [0, 1, 0xff, 0x100, 0xffff, 0x10000];
 
 function randomOps(r: Rng, n: number): WireOp[] {
-  return Array.from({ length: n }, (): WireOp => [r.bytes(r.int(0, 40)), r.next() < 0.2 ? null : r.bytes(r.int(0, 3000))]);
+  return Array.from(
+    { length: n },
+    (): WireOp => [r.bytes(r.int(0, 40)), r.next() < 0.2 ? null : r.bytes(r.int(0, 3000))],
+  );
 }
 
 describe('ENTRIES frames written by hand', () => {
@@ -49,7 +58,10 @@ describe('ENTRIES frames written by hand', () => {
     for (const lsn of LSNS) {
       for (const epoch of [1, 0x80, 0x10000]) {
         for (const p of [0, 0x7f, 0x80, 0xfffe]) {
-          expect(firstDiff(handFrame(epoch, p, [[lsn, ops]]), msgpackrFrame(epoch, p, [[lsn, ops]])), `lsn ${lsn} epoch ${epoch} p ${p}`).toBe(-1);
+          expect(
+            firstDiff(handFrame(epoch, p, [[lsn, ops]]), msgpackrFrame(epoch, p, [[lsn, ops]])),
+            `lsn ${lsn} epoch ${epoch} p ${p}`,
+          ).toBe(-1);
         }
       }
     }
@@ -59,7 +71,10 @@ describe('ENTRIES frames written by hand', () => {
     const big = new Uint8Array(0x10000).fill(7);
     for (const n of LENGTHS) {
       const v = big.subarray(0, n);
-      const ops: WireOp[] = [[v, v], [v, null]];
+      const ops: WireOp[] = [
+        [v, v],
+        [v, null],
+      ];
       expect(firstDiff(handFrame(1, 3, [[9, ops]]), msgpackrFrame(1, 3, [[9, ops]])), `bin of ${n} bytes`).toBe(-1);
     }
     for (const count of [0, 15, 16, 0xffff, 0x10000, 70_000]) {
@@ -74,7 +89,10 @@ describe('ENTRIES frames written by hand', () => {
     const r = seededRng();
     for (let round = 0; round < 200; round++) {
       let lsn = r.int(0, 2 ** 40);
-      const entries: [number, WireOp[]][] = Array.from({ length: r.int(0, 40) }, () => [lsn++, randomOps(r, r.int(0, 12))]);
+      const entries: [number, WireOp[]][] = Array.from({ length: r.int(0, 40) }, () => [
+        lsn++,
+        randomOps(r, r.int(0, 12)),
+      ]);
       const epoch = r.int(0, 1000);
       const p = r.int(0, 0xfffe);
       expect(firstDiff(handFrame(epoch, p, entries), msgpackrFrame(epoch, p, entries)), `round ${round}`).toBe(-1);
@@ -90,7 +108,13 @@ describe('ENTRIES frames written by hand', () => {
     const r = seededRng();
     const arena = new EntryArena();
     const entries: [number, WireOp[]][] = Array.from({ length: 30 }, (_, i) => [100 + i, randomOps(r, r.int(1, 5))]);
-    const frame = joined(encodeEntriesFrame(4, 11, entries.map(([lsn, ops]) => arena.encode(lsn, ops))));
+    const frame = joined(
+      encodeEntriesFrame(
+        4,
+        11,
+        entries.map(([lsn, ops]) => arena.encode(lsn, ops)),
+      ),
+    );
     const bodies: Uint8Array[] = [];
     new FrameDecoder(1 << 20).push(frame, (b) => bodies.push(b));
     expect(bodies).toHaveLength(1);
@@ -98,7 +122,11 @@ describe('ENTRIES frames written by hand', () => {
     expect([msg.type, msg.id, msg.epoch]).toEqual([MsgType.ENTRIES, 0, 4]);
     const body = validateBody(MsgType.ENTRIES, msg.body);
     expect(body.p).toBe(11);
-    const hex = (e: [number, WireOp[]][]): unknown => e.map(([lsn, ops]) => [lsn, ops.map(([k, v]) => [Buffer.from(k).toString('hex'), v && Buffer.from(v).toString('hex')])]);
+    const hex = (e: [number, WireOp[]][]): unknown =>
+      e.map(([lsn, ops]) => [
+        lsn,
+        ops.map(([k, v]) => [Buffer.from(k).toString('hex'), v && Buffer.from(v).toString('hex')]),
+      ]);
     expect(hex(body.e)).toEqual(hex(entries));
   });
 

@@ -18,7 +18,12 @@ function decodeAll(dec: FrameDecoder, chunks: Uint8Array[]): Uint8Array[] {
   return out;
 }
 
-const bodies = [new Uint8Array(0), Uint8Array.of(1), Uint8Array.from({ length: 300 }, (_, i) => i & 0xff), Uint8Array.of(9, 8, 7)];
+const bodies = [
+  new Uint8Array(0),
+  Uint8Array.of(1),
+  Uint8Array.from({ length: 300 }, (_, i) => i & 0xff),
+  Uint8Array.of(9, 8, 7),
+];
 const stream = concat(bodies.map(frame));
 
 describe('FrameDecoder', () => {
@@ -88,7 +93,12 @@ describe('peer messages', () => {
   });
 
   it('refuses bodies that are not [type, id, epoch, body]', () => {
-    const bad = [Uint8Array.of(0xc1), Uint8Array.of(0x93, 1, 2, 3), new Uint8Array(0), Uint8Array.of(0x94, 0x7f, 1, 1, 0xc0)];
+    const bad = [
+      Uint8Array.of(0xc1),
+      Uint8Array.of(0x93, 1, 2, 3),
+      new Uint8Array(0),
+      Uint8Array.of(0x94, 0x7f, 1, 1, 0xc0),
+    ];
     for (const b of bad) {
       let err: unknown;
       try {
@@ -110,11 +120,44 @@ describe('peer messages', () => {
       [MsgType.SUBSCRIBE, { p: 0, from: -2, node: 'n1' }],
       [MsgType.ENTRIES, { p: 0, e: [[1.5, []]] }],
       // a bad op deep inside an otherwise good push: checked where it is, every one of them
-      [MsgType.ENTRIES, { p: 0, e: [[1, [[Uint8Array.of(1), null]]], [2, [[Uint8Array.of(2), Uint8Array.of(0)], [Uint8Array.of(3), 'v']]]] }],
+      [
+        MsgType.ENTRIES,
+        {
+          p: 0,
+          e: [
+            [1, [[Uint8Array.of(1), null]]],
+            [
+              2,
+              [
+                [Uint8Array.of(2), Uint8Array.of(0)],
+                [Uint8Array.of(3), 'v'],
+              ],
+            ],
+          ],
+        },
+      ],
       [MsgType.ENTRIES, { p: 0, e: [[1, [[Uint8Array.of(1), null, null]]]] }],
       [MsgType.ENTRIES, { p: 0, e: [[1, 'ops']] }],
-      [MsgType.BATCH, { p: 1, ops: [[Uint8Array.of(1), Uint8Array.of(0)], ['k', Uint8Array.of(0)]] }],
-      [MsgType.RESYNC_CHUNK, { p: 1, e: [[Uint8Array.of(1), Uint8Array.of(0)], [Uint8Array.of(2), null]] }],
+      [
+        MsgType.BATCH,
+        {
+          p: 1,
+          ops: [
+            [Uint8Array.of(1), Uint8Array.of(0)],
+            ['k', Uint8Array.of(0)],
+          ],
+        },
+      ],
+      [
+        MsgType.RESYNC_CHUNK,
+        {
+          p: 1,
+          e: [
+            [Uint8Array.of(1), Uint8Array.of(0)],
+            [Uint8Array.of(2), null],
+          ],
+        },
+      ],
       [MsgType.TASK, { name: 42 }],
       [MsgType.ACK, null],
     ];
@@ -126,7 +169,16 @@ describe('peer messages', () => {
   });
 
   it('hands back a good ENTRIES push as decoded, keys and values included', () => {
-    const e = [[7, [[Uint8Array.of(1), Uint8Array.of(0, 9)], [Uint8Array.of(2), null]]], [8, []]];
+    const e = [
+      [
+        7,
+        [
+          [Uint8Array.of(1), Uint8Array.of(0, 9)],
+          [Uint8Array.of(2), null],
+        ],
+      ],
+      [8, []],
+    ];
     const body = validateBody(MsgType.ENTRIES, { p: 3, e: structuredClone(e) });
     expect(body.p).toBe(3);
     expect(body.e).toEqual(e);

@@ -9,7 +9,13 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder } from '../../cluster/protocol/frame-codec.js';
 import { BinParts, LARGE_PART_BYTES, encodeFrameParts } from '../../cluster/protocol/frame-parts.js';
-import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateBody } from '../../cluster/protocol/messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageParts,
+  MsgType,
+  validateBody,
+} from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 import { isEau2Error } from '../../engine/util/errors.js';
 import { seededRng, type Rng } from '../engine/vfs/seeded-random.js';
@@ -25,19 +31,26 @@ function frameOf(type: number, id: number, epoch: number, body: unknown): Uint8A
   return out;
 }
 
-const joined = (parts: Uint8Array | Uint8Array[]): Uint8Array => (parts instanceof Uint8Array ? parts : Uint8Array.from(Buffer.concat(parts)));
+const joined = (parts: Uint8Array | Uint8Array[]): Uint8Array =>
+  parts instanceof Uint8Array ? parts : Uint8Array.from(Buffer.concat(parts));
 
 /** A random body: nested arrays and maps of numbers, strings, null, small and large binaries. */
 function randomValue(rng: Rng, depth: number): unknown {
   const kind = rng.int(0, depth > 0 ? 7 : 4);
   switch (kind) {
-    case 0: return rng.int(-1e6, 1e9);
-    case 1: return rng.next() * 1000;
-    case 2: return rng.pick(['', 'p', 'ops', 'x'.repeat(rng.int(0, 300)), 'é✓']);
-    case 3: return rng.pick([null, true, false]);
-    case 4: return rng.bytes(rng.pick([0, 1, 255, 256, 65535, 65536, LARGE_PART_BYTES - 1, LARGE_PART_BYTES, 100_000]));
+    case 0:
+      return rng.int(-1e6, 1e9);
+    case 1:
+      return rng.next() * 1000;
+    case 2:
+      return rng.pick(['', 'p', 'ops', 'x'.repeat(rng.int(0, 300)), 'é✓']);
+    case 3:
+      return rng.pick([null, true, false]);
+    case 4:
+      return rng.bytes(rng.pick([0, 1, 255, 256, 65535, 65536, LARGE_PART_BYTES - 1, LARGE_PART_BYTES, 100_000]));
     case 5:
-    case 6: return Array.from({ length: rng.pick([0, 1, 2, 15, 16, 20]) }, () => randomValue(rng, depth - 1));
+    case 6:
+      return Array.from({ length: rng.pick([0, 1, 2, 15, 16, 20]) }, () => randomValue(rng, depth - 1));
     default: {
       const o: Record<string, unknown> = {};
       const n = rng.pick([0, 1, 3, 15, 16, 18]);
@@ -63,7 +76,19 @@ describe('frame parts', () => {
   it('pass a large binary through as the same object, with the small pieces around it joined', () => {
     const big = new Uint8Array(LARGE_PART_BYTES).fill(7);
     const k = Uint8Array.of(1, 2);
-    const parts = encodeFrameParts(packr, [MsgType.BATCH, 9, 1, { p: 3, ops: [[k, big], [k, null]], w: 1 }]);
+    const parts = encodeFrameParts(packr, [
+      MsgType.BATCH,
+      9,
+      1,
+      {
+        p: 3,
+        ops: [
+          [k, big],
+          [k, null],
+        ],
+        w: 1,
+      },
+    ]);
     expect(parts).toHaveLength(3);
     expect(parts[1]).toBe(big);
     expect(parts[0]!.length).toBeLessThan(64);
@@ -72,7 +97,11 @@ describe('frame parts', () => {
   it('send a BinParts as one binary of its parts in order', () => {
     const head = Uint8Array.of(0);
     const value = new Uint8Array(100_000).map((_, i) => i & 0xff);
-    const parts = encodeMessageParts(MsgType.PUT, 5, 2, { k: Uint8Array.of(9), v: new BinParts([head, value]), w: 'all' });
+    const parts = encodeMessageParts(MsgType.PUT, 5, 2, {
+      k: Uint8Array.of(9),
+      v: new BinParts([head, value]),
+      w: 'all',
+    });
     expect(Array.isArray(parts)).toBe(true);
     expect((parts as Uint8Array[]).includes(value)).toBe(true);
     const dec = new FrameDecoder(1 << 20);
@@ -86,13 +115,23 @@ describe('frame parts', () => {
 
   it('lay out the worked example of docs/format.md 8.1 (PUT of a 40,000-byte value)', () => {
     const value = new Uint8Array(40_000).fill(0x5a);
-    const parts = encodeMessageParts(MsgType.PUT, 1, 1, { k: Uint8Array.of(0x6b), v: new BinParts([Uint8Array.of(0), value]) }) as Uint8Array[];
+    const parts = encodeMessageParts(MsgType.PUT, 1, 1, {
+      k: Uint8Array.of(0x6b),
+      v: new BinParts([Uint8Array.of(0), value]),
+    }) as Uint8Array[];
     expect(parts).toHaveLength(2);
     expect(Buffer.from(parts[0]!).toString('hex')).toBe(
       '00009c50' + // length 40,016
-        '94' + '21' + '01' + '01' + // [PUT, id 1, epoch 1,
-        '82' + 'a16b' + 'c4016b' + // {"k": bin 6b,
-        'a176' + 'c59c41' + '00', //  "v": bin16 40,001: header 00 ...
+        '94' +
+        '21' +
+        '01' +
+        '01' + // [PUT, id 1, epoch 1,
+        '82' +
+        'a16b' +
+        'c4016b' + // {"k": bin 6b,
+        'a176' +
+        'c59c41' +
+        '00', //  "v": bin16 40,001: header 00 ...
     );
     expect(parts[1]).toBe(value); // ... then the value itself}]
   });
@@ -130,12 +169,14 @@ describe('FrameDecoder on large and hostile input', () => {
   it('recovers large frames fed in random pieces, and a zero-length body split after its prefix', () => {
     const rng = seededRng();
     const bodies = [rng.bytes(200_000), new Uint8Array(0), rng.bytes(3), rng.bytes(70_000), new Uint8Array(0)];
-    const stream = Buffer.concat(bodies.map((b) => {
-      const f = new Uint8Array(4 + b.length);
-      new DataView(f.buffer).setUint32(0, b.length);
-      f.set(b, 4);
-      return f;
-    }));
+    const stream = Buffer.concat(
+      bodies.map((b) => {
+        const f = new Uint8Array(4 + b.length);
+        new DataView(f.buffer).setUint32(0, b.length);
+        f.set(b, 4);
+        return f;
+      }),
+    );
     for (let round = 0; round < 50; round++) {
       const dec = new FrameDecoder(1 << 20);
       const got: Uint8Array[] = [];
@@ -187,7 +228,11 @@ describe.each([false, true])('PeerConnection with large values (reuseReadBuffer 
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    const conn = await PeerConnection.connect('127.0.0.1', port, { maxFrameBytes: 1 << 24, epoch: () => 0, reuseReadBuffer });
+    const conn = await PeerConnection.connect('127.0.0.1', port, {
+      maxFrameBytes: 1 << 24,
+      epoch: () => 0,
+      reuseReadBuffer,
+    });
     try {
       const rng = seededRng();
       const bodies = Array.from({ length: 40 }, (_, i) =>
@@ -195,7 +240,10 @@ describe.each([false, true])('PeerConnection with large values (reuseReadBuffer 
           ? { k: Uint8Array.of(i), v: new BinParts([Uint8Array.of(0), rng.bytes(rng.int(LARGE_PART_BYTES, 300_000))]) }
           : { k: Uint8Array.of(i), v: rng.bytes(rng.int(0, 2000)) },
       );
-      const replies = (await Promise.all(bodies.map((b) => conn.request(MsgType.TASK, b)))) as { k: Uint8Array; v: Uint8Array }[];
+      const replies = (await Promise.all(bodies.map((b) => conn.request(MsgType.TASK, b)))) as {
+        k: Uint8Array;
+        v: Uint8Array;
+      }[];
       replies.forEach((r, i) => {
         const b = bodies[i]!;
         const want = b.v instanceof BinParts ? Buffer.concat(b.v.parts) : b.v;
@@ -223,7 +271,9 @@ describe('PeerConnection timeouts with uncopied values', () => {
       expect(isEau2Error(small, 'TIMEOUT')).toBe(true);
       const stillOpen = await conn.request(MsgType.TASK, { v: Uint8Array.of(2) }, 30).catch((e: unknown) => e);
       expect(isEau2Error(stillOpen, 'TIMEOUT'), 'a small request timing out leaves the connection open').toBe(true);
-      const large = await conn.request(MsgType.TASK, { v: new Uint8Array(LARGE_PART_BYTES) }, 30).catch((e: unknown) => e);
+      const large = await conn
+        .request(MsgType.TASK, { v: new Uint8Array(LARGE_PART_BYTES) }, 30)
+        .catch((e: unknown) => e);
       expect(isEau2Error(large, 'TIMEOUT')).toBe(true);
       const after = await conn.request(MsgType.TASK, { v: Uint8Array.of(3) }, 30).catch((e: unknown) => e);
       expect(isEau2Error(after, 'UNAVAILABLE'), String(after)).toBe(true);

@@ -21,7 +21,11 @@ async function snapshot(c: TestCluster): Promise<string> {
 }
 
 /** Opens a raw TCP connection, writes `bytes`, collects decoded replies until closed or `waitMs`. */
-async function rawPeer(port: number, bytes: Uint8Array[], waitMs = 300): Promise<{ replies: Message[]; closedByServer: boolean }> {
+async function rawPeer(
+  port: number,
+  bytes: Uint8Array[],
+  waitMs = 300,
+): Promise<{ replies: Message[]; closedByServer: boolean }> {
   const replies: Message[] = [];
   const dec = new FrameDecoder(1 << 24);
   return new Promise((resolve) => {
@@ -51,7 +55,12 @@ describe('HTTP API and bad input', () => {
   let before: string;
 
   beforeAll(async () => {
-    c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, extra: { maxBodyBytes: 4096 } });
+    c = await TestCluster.start({
+      nodes: 3,
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      extra: { maxBodyBytes: 4096 },
+    });
     for (let i = 0; i < 40; i++) expect((await put(c.nodes[i % 3]!.url, `k${i}`, `v${i}`, '?w=all')).status).toBe(204);
     before = await snapshot(c);
   });
@@ -98,7 +107,12 @@ describe('HTTP API and bad input', () => {
       ['empty key', '/kv/', { method: 'PUT', body: 'x' }, 400],
       ['bad escape', '/kv/%ZZ', { method: 'PUT', body: 'x' }, 400],
       ['body over the limit', '/kv/k1', { method: 'PUT', body: 'x'.repeat(5000) }, 413],
-      ['seed body over the limit', '/', { method: 'PUT', body: JSON.stringify({ key: '6b31', value: 'x'.repeat(5000) }) }, 413],
+      [
+        'seed body over the limit',
+        '/',
+        { method: 'PUT', body: JSON.stringify({ key: '6b31', value: 'x'.repeat(5000) }) },
+        413,
+      ],
       ['method', '/kv/k1', { method: 'PATCH', body: 'x' }, 405],
       ['limit=0', '/kv?limit=0', {}, 400],
       ['limit=abc', '/kv?limit=abc', {}, 400],
@@ -158,7 +172,9 @@ describe('HTTP API and bad input', () => {
       encodeMessage(MsgType.ACK, 0, 1, { p: 0, lsn: 1e9 }),
       encodeMessage(MsgType.RESYNC_BEGIN, 0, 1, { p: 0, lsn: 0 }),
     ]);
-    const errors = new Map(bad.replies.filter((m) => m.type === MsgType.ERROR).map((m) => [m.id, (m.body as { code: string }).code]));
+    const errors = new Map(
+      bad.replies.filter((m) => m.type === MsgType.ERROR).map((m) => [m.id, (m.body as { code: string }).code]),
+    );
     expect(errors.get(11)).toBe('PROTOCOL');
     expect(errors.get(12)).toBe('STALE_EPOCH');
     expect(errors.get(13)).toBe('PROTOCOL');
@@ -173,10 +189,13 @@ describe('HTTP API and bad input', () => {
   });
 
   // Last: it writes, and the tests above compare the data with what beforeAll wrote.
-  it('keeps Content-Type and Content-Encoding, reaches binary keys, and speaks the seeds\' API', async () => {
+  it("keeps Content-Type and Content-Encoding, reaches binary keys, and speaks the seeds' API", async () => {
     const [a, b, c3] = c.nodes.map((n) => n.url);
     const bin = Uint8Array.of(0xff, 0x00, 0x7b, 0x2f);
-    const r = await put(a!, bin, Buffer.from('gzipped?'), '?w=all', { 'content-type': 'text/plain; charset=utf-8', 'content-encoding': 'identity' });
+    const r = await put(a!, bin, Buffer.from('gzipped?'), '?w=all', {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-encoding': 'identity',
+    });
     expect(r.status).toBe(204);
     for (const u of [b!, c3!]) {
       const g = await get(u, bin);
@@ -185,10 +204,15 @@ describe('HTTP API and bad input', () => {
       expect(g.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(g.headers.get('content-encoding')).toBe('identity');
     }
-    const seeded = await fetch(`${b}/`, { method: 'PUT', body: JSON.stringify({ key: '736565642d6b6579', content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' }) });
+    const seeded = await fetch(`${b}/`, {
+      method: 'PUT',
+      body: JSON.stringify({ key: '736565642d6b6579', content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' }),
+    });
     expect(seeded.status).toBe(200);
     const fetched = await fetch(`${c3}/`, { method: 'POST', body: 'seed-key' });
-    expect(await fetched.json()).toEqual({ 'seed-key': { content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' } });
+    expect(await fetched.json()).toEqual({
+      'seed-key': { content_type: 'text/csv', encoding: 'utf-8', value: 'a,b\n1,2' },
+    });
     const viaKv = await get(a!, 'seed-key');
     expect(viaKv.headers.get('content-type')).toBe('text/csv');
     expect((await fetch(`${a}/`, { method: 'POST', body: 'no-such-key' })).status).toBe(404);

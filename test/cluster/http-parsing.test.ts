@@ -33,7 +33,9 @@ describe('HTTP parsing', () => {
   it('maps errors to statuses with a stable code', () => {
     expect(errorResponse(new Eau2Error(ErrorCode.INVALID, 'x'))).toMatchObject({ status: 400, code: 'INVALID' });
     expect(errorResponse(new Eau2Error(ErrorCode.TIMEOUT, 'x'))).toMatchObject({ status: 504, code: 'TIMEOUT' });
-    expect(errorResponse(new Eau2Error(ErrorCode.NOT_FOUND, 'x', { details: { wireCode: 'NO_REPLICA' } }))).toMatchObject({ status: 404, code: 'NO_REPLICA' });
+    expect(
+      errorResponse(new Eau2Error(ErrorCode.NOT_FOUND, 'x', { details: { wireCode: 'NO_REPLICA' } })),
+    ).toMatchObject({ status: 404, code: 'NO_REPLICA' });
     expect(errorResponse(new HttpError(413, 'TOO_LARGE', 'big'))).toMatchObject({ status: 413 });
     expect(errorResponse(new TypeError('bad'))).toMatchObject({ status: 400, code: 'INVALID' });
     expect(errorResponse(new Error('boom'))).toMatchObject({ status: 500, code: 'INTERNAL' });

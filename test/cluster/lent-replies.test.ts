@@ -13,7 +13,13 @@ import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 import { seededRng, type Rng } from '../engine/vfs/seeded-random.js';
 
 /** Splits `stream` at random and feeds it through one reused chunk buffer, as a socket's onread does. */
-function feed(dec: FrameDecoder, stream: Uint8Array, rng: Rng, onFrame: (b: Uint8Array) => unknown, maxChunk = 65536): void {
+function feed(
+  dec: FrameDecoder,
+  stream: Uint8Array,
+  rng: Rng,
+  onFrame: (b: Uint8Array) => unknown,
+  maxChunk = 65536,
+): void {
   const chunkBuf = new Uint8Array(maxChunk);
   for (let off = 0; off < stream.length; ) {
     const n = Math.min(stream.length - off, rng.int(1, maxChunk));
@@ -32,7 +38,9 @@ describe('FrameDecoder reusing released bodies', () => {
   it('writes a later frame into a released body, and never into one that was kept (seeded)', () => {
     const rng = seededRng();
     for (let round = 0; round < 20; round++) {
-      const bodies = Array.from({ length: 60 }, () => rng.bytes(rng.pick([rng.int(0, 200), rng.int(4096, 60_000), rng.int(60_000, 400_000)])));
+      const bodies = Array.from({ length: 60 }, () =>
+        rng.bytes(rng.pick([rng.int(0, 200), rng.int(4096, 60_000), rng.int(60_000, 400_000)])),
+      );
       const dec = new FrameDecoder(1 << 24);
       const kept: { got: Uint8Array; want: Uint8Array }[] = [];
       let i = 0;
@@ -52,7 +60,8 @@ describe('FrameDecoder reusing released bodies', () => {
       });
       expect(i).toBe(bodies.length);
       // Every body that was not released still holds its frame, after everything that followed.
-      for (const [k, { got, want }] of kept.entries()) expect(Buffer.from(got).equals(want), `round ${round} kept ${k}`).toBe(true);
+      for (const [k, { got, want }] of kept.entries())
+        expect(Buffer.from(got).equals(want), `round ${round} kept ${k}`).toBe(true);
       expect(reused, `round ${round}: released bodies were reused`).toBeGreaterThan(0);
     }
   });
@@ -67,7 +76,7 @@ describe('FrameDecoder reusing released bodies', () => {
       seen.push(body);
       return seen.length === 1; // release the first only
     });
-    expect(seen[1]!.buffer === seen[0]!.buffer, 'the second frame reuses the first one\'s memory').toBe(true);
+    expect(seen[1]!.buffer === seen[0]!.buffer, "the second frame reuses the first one's memory").toBe(true);
     expect(Buffer.from(seen[1]!).equals(b)).toBe(true);
     expect(dec.spareBytes).toBe(0); // the second was kept by its handler, so nothing is spare
   });
@@ -101,24 +110,40 @@ describe.each([false, true])('PeerConnection request with take (reuseReadBuffer 
       new PeerConnection(s, { maxFrameBytes: 1 << 24, epoch: () => 0, onMessage: (m, c) => c.reply(m.id, m.body) });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      close: () => new Promise((r) => server.close(() => r())),
+    };
   }
 
   it('hands each reply to its take as it is decoded, and keeps replies of plain requests intact', async () => {
     const srv = await echoServer();
-    const conn = await PeerConnection.connect('127.0.0.1', srv.port, { maxFrameBytes: 1 << 24, epoch: () => 0, reuseReadBuffer });
+    const conn = await PeerConnection.connect('127.0.0.1', srv.port, {
+      maxFrameBytes: 1 << 24,
+      epoch: () => 0,
+      reuseReadBuffer,
+    });
     try {
       const rng = seededRng();
-      const values = Array.from({ length: 48 }, (_, i) => rng.bytes(i % 4 === 0 ? rng.int(0, 3000) : rng.int(20_000, 300_000)));
+      const values = Array.from({ length: 48 }, (_, i) =>
+        rng.bytes(i % 4 === 0 ? rng.int(0, 3000) : rng.int(20_000, 300_000)),
+      );
       const plain: Promise<unknown>[] = [];
       const taken: Promise<unknown>[] = [];
       values.forEach((v, i) => {
         if (i % 3 === 0) plain.push(conn.request(MsgType.TASK, { v }));
         // take copies what it keeps: a checksum and the length
-        else taken.push(conn.request(MsgType.TASK, { v }, 10_000, (b) => {
-          const got = (b as { v: Uint8Array }).v;
-          return { len: got.length, sum: got.reduce((s, x) => (s * 31 + x) >>> 0, 7), equal: Buffer.from(got).equals(v) };
-        }));
+        else
+          taken.push(
+            conn.request(MsgType.TASK, { v }, 10_000, (b) => {
+              const got = (b as { v: Uint8Array }).v;
+              return {
+                len: got.length,
+                sum: got.reduce((s, x) => (s * 31 + x) >>> 0, 7),
+                equal: Buffer.from(got).equals(v),
+              };
+            }),
+          );
       });
       const plainReplies = (await Promise.all(plain)) as { v: Uint8Array }[];
       const takenReplies = (await Promise.all(taken)) as { equal: boolean }[];
@@ -135,12 +160,18 @@ describe.each([false, true])('PeerConnection request with take (reuseReadBuffer 
 
   it('rejects with what take throws, and the connection goes on', async () => {
     const srv = await echoServer();
-    const conn = await PeerConnection.connect('127.0.0.1', srv.port, { maxFrameBytes: 1 << 24, epoch: () => 0, reuseReadBuffer });
+    const conn = await PeerConnection.connect('127.0.0.1', srv.port, {
+      maxFrameBytes: 1 << 24,
+      epoch: () => 0,
+      reuseReadBuffer,
+    });
     try {
       const boom = new Error('cannot use this value');
-      const err = await conn.request(MsgType.TASK, { v: new Uint8Array(100_000) }, 10_000, () => {
-        throw boom;
-      }).catch((e: unknown) => e);
+      const err = await conn
+        .request(MsgType.TASK, { v: new Uint8Array(100_000) }, 10_000, () => {
+          throw boom;
+        })
+        .catch((e: unknown) => e);
       expect(err).toBe(boom);
       const after = (await conn.request(MsgType.TASK, { v: Uint8Array.of(1, 2, 3) })) as { v: Uint8Array };
       expect([...after.v]).toEqual([1, 2, 3]);

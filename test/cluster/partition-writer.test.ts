@@ -22,7 +22,9 @@ function fakeEngine(): EngineLike & { batches: EngineOp[][]; failNext: boolean }
       }
     },
     get: async () => undefined,
-    iterator: () => { throw new Error('unused'); },
+    iterator: () => {
+      throw new Error('unused');
+    },
     snapshot: () => ({ release() {} }),
     stats: () => ({}),
     close: async () => {},
@@ -30,12 +32,17 @@ function fakeEngine(): EngineLike & { batches: EngineOp[][]; failNext: boolean }
   return e;
 }
 
-const put = (p: number, k: string, v: string): EngineOp => ({ type: 'put', key: storedKey(p, Buffer.from(k)), value: Buffer.from(v) });
+const put = (p: number, k: string, v: string): EngineOp => ({
+  type: 'put',
+  key: storedKey(p, Buffer.from(k)),
+  value: Buffer.from(v),
+});
 
 /** The batch as readable lines: "p/key=value", "p/key deleted", "lsn p=N". */
 function describeBatch(ops: EngineOp[]): string[] {
   return ops.map((op) => {
-    if (op.key[0] === 0xff && op.key[1] === 0xff) return `lsn ${(op.key[3]! << 8) | op.key[4]!}=${decodeLsn((op as { value: Uint8Array }).value)}`;
+    if (op.key[0] === 0xff && op.key[1] === 0xff)
+      return `lsn ${(op.key[3]! << 8) | op.key[4]!}=${decodeLsn((op as { value: Uint8Array }).value)}`;
     const k = `${(op.key[0]! << 8) | op.key[1]!}/${text(op.key.subarray(2))}`;
     return op.type === 'put' ? `${k}=${text(op.value)}` : `${k} deleted`;
   });
@@ -51,7 +58,9 @@ describe('PartitionWriter', () => {
       w.apply(3, [put(3, 'a', '2'), { type: 'del', key: storedKey(3, Buffer.from('b')) }], 11),
       w.apply(3, [put(3, 'c', '1')], 12),
     ]);
-    expect(e.batches.map(describeBatch)).toEqual([['3/a=1', '5/x=1', '3/a=2', '3/b deleted', '3/c=1', 'lsn 3=12', 'lsn 5=7']]);
+    expect(e.batches.map(describeBatch)).toEqual([
+      ['3/a=1', '5/x=1', '3/a=2', '3/b deleted', '3/c=1', 'lsn 3=12', 'lsn 5=7'],
+    ]);
     expect(lsnKey(3)).toEqual(e.batches[0]![5]!.key);
     expect([w.batches, w.writes]).toEqual([1, 4]);
   });
@@ -64,7 +73,10 @@ describe('PartitionWriter', () => {
     await Promise.resolve();
     const second = w.apply(1, [put(1, 'k', 'new')], 2);
     await Promise.all([first, second]);
-    expect(e.batches.map(describeBatch)).toEqual([['1/k=old', 'lsn 1=1'], ['1/k=new', 'lsn 1=2']]);
+    expect(e.batches.map(describeBatch)).toEqual([
+      ['1/k=old', 'lsn 1=1'],
+      ['1/k=new', 'lsn 1=2'],
+    ]);
   });
 
   it('fails every write of a batch the engine refused, and the next batch goes on', async () => {
@@ -84,6 +96,9 @@ describe('PartitionWriter', () => {
     const done = [1, 2, 3, 4, 5].map((lsn) => w.apply(0, [put(0, `k${lsn}`, big)], lsn));
     expect(e.batches.length).toBe(1); // 4 MiB reached on the fourth write, before the microtask ends
     await Promise.all(done);
-    expect(e.batches.map((b) => describeBatch(b).filter((l) => l.startsWith('lsn')))).toEqual([['lsn 0=4'], ['lsn 0=5']]);
+    expect(e.batches.map((b) => describeBatch(b).filter((l) => l.startsWith('lsn')))).toEqual([
+      ['lsn 0=4'],
+      ['lsn 0=5'],
+    ]);
   });
 });

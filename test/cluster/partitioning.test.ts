@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../cluster/config.js';
 import { hashKey, murmur3, partitionOf } from '../../cluster/partitioner.js';
 import { placeAll, rolesOf } from '../../cluster/placement.js';
-import { decodeLsn, encodeLsn, isWrappedValue, LSN_RESYNCING, partitionRange, storedKey, unwrapValue, userKeyOf, wrapValue } from '../../cluster/node/stored-format.js';
+import {
+  decodeLsn,
+  encodeLsn,
+  isWrappedValue,
+  LSN_RESYNCING,
+  partitionRange,
+  storedKey,
+  unwrapValue,
+  userKeyOf,
+  wrapValue,
+} from '../../cluster/node/stored-format.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
@@ -59,7 +69,9 @@ describe('stored layout', () => {
     expect(text(unwrapValue(w).value)).toBe('hi');
     expect([...wrapValue(Buffer.from('x'))]).toEqual([0, 0x78]);
     expect(() => unwrapValue(Uint8Array.of(7))).toThrow();
-    expect([wrapValue(Buffer.from('x')), w, Uint8Array.of(7), Uint8Array.of(), Uint8Array.of(1, 0, 9)].map(isWrappedValue)).toEqual([true, true, false, false, false]);
+    expect(
+      [wrapValue(Buffer.from('x')), w, Uint8Array.of(7), Uint8Array.of(), Uint8Array.of(1, 0, 9)].map(isWrappedValue),
+    ).toEqual([true, true, false, false, false]);
   });
 
   it('encodes LSNs as 8 bytes big-endian and the resync marker as one zero byte', () => {
@@ -74,7 +86,14 @@ describe('stored layout', () => {
 });
 
 describe('config', () => {
-  const ok = { partitions: 4, replicationFactor: 2, nodes: [{ id: 'n1', port: 1, peerPort: 2 }, { id: 'n2', port: 3, peerPort: 4 }] };
+  const ok = {
+    partitions: 4,
+    replicationFactor: 2,
+    nodes: [
+      { id: 'n1', port: 1, peerPort: 2 },
+      { id: 'n2', port: 3, peerPort: 4 },
+    ],
+  };
 
   it('fills defaults and resolves data dirs against the config folder', () => {
     const c = parseConfig(ok, '/srv/eau2');

@@ -29,7 +29,11 @@ function randomValue(): string {
 
 /** True when every partition `follower` holds has exactly its leader's keys and values. */
 async function converged(c: TestCluster, follower: string): Promise<{ ok: boolean; detail: string }> {
-  const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
+  const placement = placeAll({
+    partitions: PARTITIONS,
+    replicationFactor: 2,
+    nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })),
+  });
   const mine = await dumpLocal(c.node(follower).url, PARTITIONS);
   const leaders = new Map<string, Map<number, Map<string, string>>>();
   for (const pl of placement) {
@@ -37,24 +41,30 @@ async function converged(c: TestCluster, follower: string): Promise<{ ok: boolea
     if (!leaders.has(pl.leader)) leaders.set(pl.leader, await dumpLocal(c.node(pl.leader).url, PARTITIONS));
     const want = leaders.get(pl.leader)!.get(pl.partition) ?? new Map();
     const have = mine.get(pl.partition) ?? new Map();
-    if (want.size !== have.size) return { ok: false, detail: `partition ${pl.partition}: leader ${want.size} keys, ${follower} ${have.size}` };
-    for (const [k, v] of want) if (have.get(k) !== v) return { ok: false, detail: `partition ${pl.partition}: key ${k} differs` };
+    if (want.size !== have.size)
+      return { ok: false, detail: `partition ${pl.partition}: leader ${want.size} keys, ${follower} ${have.size}` };
+    for (const [k, v] of want)
+      if (have.get(k) !== v) return { ok: false, detail: `partition ${pl.partition}: key ${k} differs` };
   }
   return { ok: true, detail: '' };
 }
 
 async function expectConverged(c: TestCluster, follower: string): Promise<void> {
   let last = '';
-  const ok = await eventually(async () => {
-    try {
-      const r = await converged(c, follower);
-      last = r.detail;
-      return r.ok;
-    } catch (e) {
-      last = String(e);
-      return false;
-    }
-  }, 20_000, 200);
+  const ok = await eventually(
+    async () => {
+      try {
+        const r = await converged(c, follower);
+        last = r.detail;
+        return r.ok;
+      } catch (e) {
+        last = String(e);
+        return false;
+      }
+    },
+    20_000,
+    200,
+  );
   expect(ok, `follower ${follower} did not converge: ${last}`).toBe(true);
 }
 
@@ -71,7 +81,12 @@ describe('replication across node processes', () => {
 
   beforeAll(async () => {
     // A small backlog, so that the follower killed below falls off it and needs a full resync too.
-    c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, extra: { backlogEntries: 50, writeTimeoutMs: 2000 } });
+    c = await TestCluster.start({
+      nodes: 3,
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      extra: { backlogEntries: 50, writeTimeoutMs: 2000 },
+    });
   });
   afterAll(async () => {
     await c?.stop();
@@ -123,24 +138,32 @@ describe('replication across node processes', () => {
    * owns keys j, j + inFlight, ...: each key's writes stay in order, so `written` ends with what
    * every replica must hold. `during(i)` runs after the i-th write of worker 0.
    */
-  async function burst(keys: string[], via: () => string[], ops: number, inFlight: number, during?: (i: number) => Promise<void>): Promise<void> {
-    await Promise.all(Array.from({ length: inFlight }, async (_, j) => {
-      const mine = keys.filter((_k, i) => i % inFlight === j);
-      for (let i = 0; i < Math.ceil(ops / inFlight); i++) {
-        const key = mine[Math.floor(rand() * mine.length)]!;
-        const nodes = via();
-        const url = nodes[Math.floor(rand() * nodes.length)]!;
-        if (rand() < 0.2) {
-          expect((await fetch(`${url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE' })).status).toBe(204);
-          written.delete(key);
-        } else {
-          const v = randomValue();
-          expect((await put(url, key, v)).status).toBe(204);
-          written.set(key, v);
+  async function burst(
+    keys: string[],
+    via: () => string[],
+    ops: number,
+    inFlight: number,
+    during?: (i: number) => Promise<void>,
+  ): Promise<void> {
+    await Promise.all(
+      Array.from({ length: inFlight }, async (_, j) => {
+        const mine = keys.filter((_k, i) => i % inFlight === j);
+        for (let i = 0; i < Math.ceil(ops / inFlight); i++) {
+          const key = mine[Math.floor(rand() * mine.length)]!;
+          const nodes = via();
+          const url = nodes[Math.floor(rand() * nodes.length)]!;
+          if (rand() < 0.2) {
+            expect((await fetch(`${url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE' })).status).toBe(204);
+            written.delete(key);
+          } else {
+            const v = randomValue();
+            expect((await put(url, key, v)).status).toBe(204);
+            written.set(key, v);
+          }
+          if (j === 0) await during?.(i);
         }
-        if (j === 0) await during?.(i);
-      }
-    }));
+      }),
+    );
   }
 
   it('many concurrent writes through every node end identical on every replica', async () => {
@@ -159,18 +182,30 @@ describe('replication across node processes', () => {
     seedTest();
     onTestFailed(() => console.error(c.log('n3')));
     // Only partitions n3 follows or does not hold: those it leads have no leader while it is down.
-    const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
-    const keys = Array.from({ length: 600 }, (_, i) => `midburst:${i}`).filter((k) => placement[partitionOf(k, PARTITIONS)]!.leader !== 'n3');
+    const placement = placeAll({
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })),
+    });
+    const keys = Array.from({ length: 600 }, (_, i) => `midburst:${i}`).filter(
+      (k) => placement[partitionOf(k, PARTITIONS)]!.leader !== 'n3',
+    );
     // Written through n1 and n2 only (requests in flight through n3 would fail with it): n3 is
     // killed while it applies their replication stream.
     let killed = false;
     try {
-      await burst(keys, () => [c.node('n1').url, c.node('n2').url], 1200, 32, async (i) => {
-        if (i === 10) {
-          killed = true;
-          await c.kill('n3');
-        }
-      });
+      await burst(
+        keys,
+        () => [c.node('n1').url, c.node('n2').url],
+        1200,
+        32,
+        async (i) => {
+          if (i === 10) {
+            killed = true;
+            await c.kill('n3');
+          }
+        },
+      );
     } finally {
       if (killed) await c.restart('n3'); // the tests after this one need it
     }
@@ -190,12 +225,20 @@ describe('replication across node processes', () => {
     await c.kill('n2');
     // n2 follows n1's partitions: write to those through n1 meanwhile, more than the backlog holds.
     // (n2's own partitions have no leader while it is down: they are not written.)
-    const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
-    const keys = Array.from({ length: 400 }, (_, i) => `during:${i}`).filter((k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n1');
+    const placement = placeAll({
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })),
+    });
+    const keys = Array.from({ length: 400 }, (_, i) => `during:${i}`).filter(
+      (k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n1',
+    );
     for (let i = 0; i < 300; i++) {
       const key = keys[Math.floor(rand() * Math.min(keys.length, 60))]!;
       if (rand() < 0.2) {
-        expect((await fetch(`${c.node('n1').url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE' })).status).toBe(204);
+        expect((await fetch(`${c.node('n1').url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE' })).status).toBe(
+          204,
+        );
         written.delete(key);
       } else {
         const v = randomValue();
@@ -229,8 +272,14 @@ describe('replication across node processes', () => {
     onTestFailed(() => console.error(c.log('n3')));
     // n3 follows n2's partitions: give them more writes than the backlog (50) holds, so the new
     // data directory cannot be served from the backlog and must get the snapshot stream.
-    const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
-    const keys = Array.from({ length: 600 }, (_, i) => `wiped:${i}`).filter((k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n2');
+    const placement = placeAll({
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })),
+    });
+    const keys = Array.from({ length: 600 }, (_, i) => `wiped:${i}`).filter(
+      (k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n2',
+    );
     for (const key of keys) {
       const v = randomValue();
       expect((await put(c.node('n2').url, key, v)).status).toBe(204);
@@ -241,7 +290,10 @@ describe('replication across node processes', () => {
     await c.restart('n3');
     await expectConverged(c, 'n3');
     const metrics = await (await fetch(`${c.node('n3').url}/metrics`)).text();
-    const resyncs = [...metrics.matchAll(/^eau2_replication_resyncs\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const resyncs = [...metrics.matchAll(/^eau2_replication_resyncs\{[^}]*\} (\d+)/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
     expect(resyncs).toBeGreaterThan(0);
     for (const [k, v] of written) {
       const r = await get(c.node('n3').url, k, '?read=any');
@@ -278,8 +330,14 @@ describe('replication across node processes', () => {
     const backup = `${c.dir}/n1-backup`;
     cpSync(c.node('n1').dataDir, backup, { recursive: true });
     await c.restart('n1');
-    const placement = placeAll({ partitions: PARTITIONS, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) });
-    const keys = Array.from({ length: 200 }, (_, i) => `late:${i}`).filter((k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n1');
+    const placement = placeAll({
+      partitions: PARTITIONS,
+      replicationFactor: 2,
+      nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })),
+    });
+    const keys = Array.from({ length: 200 }, (_, i) => `late:${i}`).filter(
+      (k) => placement[partitionOf(k, PARTITIONS)]!.leader === 'n1',
+    );
     for (const key of keys) {
       const v = randomValue();
       expect((await put(c.node('n1').url, key, v, '?w=all')).status).toBe(204);

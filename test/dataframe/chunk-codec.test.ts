@@ -14,12 +14,24 @@ import { seededRng } from './helpers.js';
 
 function randomColumns(n: number): Column[] {
   const rng = seededRng();
-  const maybe = <T,>(v: T): T | null => (rng.bool(0.2) ? null : v);
+  const maybe = <T>(v: T): T | null => (rng.bool(0.2) ? null : v);
   return [
-    columnFromValues('I', Array.from({ length: n }, () => maybe(rng.int(-(2 ** 31), 2 ** 31 - 1)))),
-    columnFromValues('D', Array.from({ length: n }, () => maybe((rng.next() - 0.5) * 1e300))),
-    columnFromValues('B', Array.from({ length: n }, () => maybe(rng.bool()))),
-    columnFromValues('S', Array.from({ length: n }, () => maybe(rng.word(rng.int(0, 12)) + (rng.bool(0.1) ? 'é€😀' : '')))),
+    columnFromValues(
+      'I',
+      Array.from({ length: n }, () => maybe(rng.int(-(2 ** 31), 2 ** 31 - 1))),
+    ),
+    columnFromValues(
+      'D',
+      Array.from({ length: n }, () => maybe((rng.next() - 0.5) * 1e300)),
+    ),
+    columnFromValues(
+      'B',
+      Array.from({ length: n }, () => maybe(rng.bool())),
+    ),
+    columnFromValues(
+      'S',
+      Array.from({ length: n }, () => maybe(rng.word(rng.int(0, 12)) + (rng.bool(0.1) ? 'é€😀' : ''))),
+    ),
   ];
 }
 
@@ -38,7 +50,12 @@ describe('chunk encoding', () => {
     for (const n of [0, 1, 7, 8, 9, 63, 64, 65, 1000]) {
       for (const c of randomColumns(n)) {
         const enc = encodeChunk(c);
-        const back = decodeChunk(n % 2 ? Buffer.concat([Buffer.alloc(n % 7 + 1), enc]).subarray(n % 7 + 1) : enc, 'k', c.type, n);
+        const back = decodeChunk(
+          n % 2 ? Buffer.concat([Buffer.alloc((n % 7) + 1), enc]).subarray((n % 7) + 1) : enc,
+          'k',
+          c.type,
+          n,
+        );
         expect(back.type).toBe(c.type);
         expect([...back]).toEqual([...c]);
         for (let i = 0; i < n; i++) expect(back.isNull(i)).toBe(c.isNull(i));
@@ -55,7 +72,11 @@ describe('chunk encoding', () => {
 
   it('stores numeric data as raw bytes, not one msgpack number per value', () => {
     const n = 10_000;
-    const c = new DoubleColumn(new Float64Array(n).map((_, i) => i + 0.5), n, undefined);
+    const c = new DoubleColumn(
+      new Float64Array(n).map((_, i) => i + 0.5),
+      n,
+      undefined,
+    );
     expect(encodeChunk(c).length).toBeLessThan(n * 8 + 64);
   });
 
@@ -67,7 +88,9 @@ describe('chunk encoding', () => {
       [70_000, 300_000],
     ] as const) {
       const pool = Array.from({ length: distinct }, (_, k) => `v${k}`);
-      const vals = Array.from({ length: n }, (_, i) => (i % 17 === 0 ? null : i < distinct ? pool[i]! : rng.pick(pool)));
+      const vals = Array.from({ length: n }, (_, i) =>
+        i % 17 === 0 ? null : i < distinct ? pool[i]! : rng.pick(pool),
+      );
       const c = columnFromValues('S', vals);
       const enc = encodeChunk(c);
       const plainBytes = vals.reduce((k, v) => k + (v?.length ?? 0) + 1, 0);
@@ -79,7 +102,10 @@ describe('chunk encoding', () => {
       expect([...decodeChunk(pooled, 'k', 'S', n)]).toEqual(vals);
     }
     // High-cardinality chunks stay plain (and still round-trip).
-    const unique = columnFromValues('S', Array.from({ length: 500 }, (_, i) => `u${i}`));
+    const unique = columnFromValues(
+      'S',
+      Array.from({ length: 500 }, (_, i) => `u${i}`),
+    );
     expect([...decodeChunk(encodeChunk(unique), 'k', 'S', 500)]).toEqual([...unique]);
   });
 
@@ -87,28 +113,49 @@ describe('chunk encoding', () => {
     const rng = seededRng();
     for (const n of [0, 1, 7, 8, 127, 128, 255, 256, 2047, 2048, 65535, 65536, 70_000]) {
       for (const nulls of [false, true]) {
-        const maybe = <T,>(v: T): T | null => (nulls && rng.bool(0.1) ? null : v);
+        const maybe = <T>(v: T): T | null => (nulls && rng.bool(0.1) ? null : v);
         const cats = Array.from({ length: rng.pick([3, 300, 20_000]) }, (_, k) => `c${k}é`);
         const cols = [
-          columnFromValues('I', Array.from({ length: n }, () => maybe(rng.int(-1000, 1000)))),
-          columnFromValues('D', Array.from({ length: n }, () => maybe(rng.next()))),
-          columnFromValues('B', Array.from({ length: n }, () => maybe(rng.bool()))),
-          columnFromValues('S', Array.from({ length: n }, () => maybe(rng.pick(cats)))),
+          columnFromValues(
+            'I',
+            Array.from({ length: n }, () => maybe(rng.int(-1000, 1000))),
+          ),
+          columnFromValues(
+            'D',
+            Array.from({ length: n }, () => maybe(rng.next())),
+          ),
+          columnFromValues(
+            'B',
+            Array.from({ length: n }, () => maybe(rng.bool())),
+          ),
+          columnFromValues(
+            'S',
+            Array.from({ length: n }, () => maybe(rng.pick(cats))),
+          ),
         ];
         for (const c of cols) {
           const enc = encodeChunk(c);
           // Buffer.equals: vitest's toEqual walks a 500 KB array element by element for seconds.
-          expect(Buffer.from(enc).equals(seal(Kind.CHUNK, columnToBody(c))), `${c.type} n=${n} nulls=${nulls}`).toBe(true);
+          expect(Buffer.from(enc).equals(seal(Kind.CHUNK, columnToBody(c))), `${c.type} n=${n} nulls=${nulls}`).toBe(
+            true,
+          );
           // Into a reused buffer full of stale bytes, at an odd offset: the same bytes.
           const into = encodeChunk(c, (size) => new Uint8Array(size + 3).fill(0xa5).subarray(3));
-          expect(Buffer.from(into).equals(Buffer.from(enc)), `${c.type} n=${n} nulls=${nulls}, into a dirty buffer`).toBe(true);
+          expect(
+            Buffer.from(into).equals(Buffer.from(enc)),
+            `${c.type} n=${n} nulls=${nulls}, into a dirty buffer`,
+          ).toBe(true);
           // Rows [a, b) encoded in place: the same bytes as the slice's.
           const a = rng.int(0, n);
           const b = rng.int(a, n);
           const part = encodeChunk(c, undefined, a, b);
-          expect(Buffer.from(part).equals(Buffer.from(encodeChunk(c.slice(a, b)))), `${c.type} n=${n} nulls=${nulls}, rows ${a}-${b}`).toBe(true);
+          expect(
+            Buffer.from(part).equals(Buffer.from(encodeChunk(c.slice(a, b)))),
+            `${c.type} n=${n} nulls=${nulls}, rows ${a}-${b}`,
+          ).toBe(true);
           const back = decodeChunk(enc, 'k', c.type, n);
-          for (let i = 0; i < n; i++) if (back.get(i) !== c.get(i)) expect(back.get(i), `${c.type} n=${n} row ${i}`).toBe(c.get(i));
+          for (let i = 0; i < n; i++)
+            if (back.get(i) !== c.get(i)) expect(back.get(i), `${c.type} n=${n} row ${i}`).toBe(c.get(i));
         }
       }
     }
@@ -156,7 +203,15 @@ describe('chunk encoding', () => {
   });
 
   it('refuses a metadata record where a chunk is expected', () => {
-    const meta: FrameMeta = { name: 'f', version: makeVersion(1), fields: [{ name: 'a', type: 'I' }], nrows: 1, chunkRows: 1, nchunks: 1, created: 0 };
+    const meta: FrameMeta = {
+      name: 'f',
+      version: makeVersion(1),
+      fields: [{ name: 'a', type: 'I' }],
+      nrows: 1,
+      chunkRows: 1,
+      nchunks: 1,
+      created: 0,
+    };
     expectCorruption(() => decodeChunk(encodeMeta(meta), 'k', 'I', 1));
   });
 
@@ -181,7 +236,21 @@ describe('checksum', () => {
 describe('dictionary keys', () => {
   it('keeps strings that name object properties or look like numbers apart, in order', () => {
     const rng = seededRng();
-    const words = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '1', '01', '1.0', '-0', '4294967295', '', ' ', 'x'];
+    const words = [
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '1',
+      '01',
+      '1.0',
+      '-0',
+      '4294967295',
+      '',
+      ' ',
+      'x',
+    ];
     const values = Array.from({ length: 4000 }, () => rng.pick(words));
     const c = columnFromValues('S', values);
     const enc = encodeChunk(c);

@@ -97,14 +97,18 @@ describe('eau2 df commands', () => {
     const { run } = cli(store);
     const sor = join(dir, 'data.sor');
     await writeFile(sor, '<0> <23> <hi>\n<1> <12> <>\n<1> <1>\n');
-    expect(await run('df', 'import', 'd', sor)).toMatch(/imported 3 rows into "d" \(schema c0:B,c1:I,c2:S, inferred\).*0 misfit/);
+    expect(await run('df', 'import', 'd', sor)).toMatch(
+      /imported 3 rows into "d" \(schema c0:B,c1:I,c2:S, inferred\).*0 misfit/,
+    );
     expect(await run('df', 'import', 'd2', sor, '--from', '5', '--schema', 'IIS')).toMatch(/imported 2 rows/);
     expect((await (await DataFrame.get(store, 'd2')).load()).get('c1', 0)).toBe(12);
   });
 
   it('rejects bad option values as usage errors', async () => {
     const { run } = cli(new MemoryStore());
-    await expect(run('df', 'export', 'x', '--format', 'xml')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    await expect(run('df', 'export', 'x', '--format', 'xml')).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+    });
     await expect(run('df', 'show', 'x', '--head', '-3')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
   });
 
@@ -120,7 +124,9 @@ describe('eau2 df commands', () => {
       ['--chunk-rows', '0'],
     ] as const) {
       const { run, err, urls } = cli(store);
-      await expect(run('df', 'import', 'a', csv, opt, value)).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+      await expect(run('df', 'import', 'a', csv, opt, value)).rejects.toMatchObject({
+        code: 'commander.invalidArgument',
+      });
       expect(err()).toContain(opt);
       expect(urls).toEqual([]);
     }
@@ -143,7 +149,10 @@ describe('eau2 df commands', () => {
       [[csv, '--format', 'sor', '--delimiter', ';'], '--delimiter does not apply to SOR'],
     ] as const) {
       const { run, err, urls } = cli(store);
-      await expect(run('df', 'import', 'p', ...args)).rejects.toMatchObject({ code: 'commander.invalidArgument', exitCode: 2 });
+      await expect(run('df', 'import', 'p', ...args)).rejects.toMatchObject({
+        code: 'commander.invalidArgument',
+        exitCode: 2,
+      });
       expect(err()).toContain(flags);
       expect(urls).toEqual([]);
     }
@@ -157,9 +166,11 @@ describe('eau2 df commands', () => {
     const sor = join(dir, 'wide.sor');
     const lines = Array.from({ length: 501 }, (_, i) => `<${i}>`);
     lines.push('<1> <2> <3>');
-    await writeFile(sor, lines.join('\n') + '\n');
+    await writeFile(sor, `${lines.join('\n')}\n`);
     const { run } = cli(new MemoryStore());
-    expect(await run('df', 'import', 'w', sor)).toMatch(/imported 502 rows.*0 misfit fields stored as null, 2 fields beyond the last column ignored/);
+    expect(await run('df', 'import', 'w', sor)).toMatch(
+      /imported 502 rows.*0 misfit fields stored as null, 2 fields beyond the last column ignored/,
+    );
   });
 
   it('fails cleanly when the export file cannot be created', { timeout: 10_000 }, async () => {
@@ -181,12 +192,15 @@ describe('eau2 df commands', () => {
 
   it('leaves an existing output file as it was when an export fails midway', async () => {
     const store = new MemoryStore();
-    await DataFrame.put(store, 'f', DataFrame.fromColumns({ a: Float64Array.from({ length: 50 }, (_, i) => i) }), { chunkRows: 10 });
+    await DataFrame.put(store, 'f', DataFrame.fromColumns({ a: Float64Array.from({ length: 50 }, (_, i) => i) }), {
+      chunkRows: 10,
+    });
     let chunkReads = 0;
     const failing = Object.assign(Object.create(store) as MemoryStore, {
       get: async (key: string | Uint8Array) => {
         const k = typeof key === 'string' ? key : Buffer.from(key).toString('latin1');
-        if (k.startsWith('df/c/') && ++chunkReads > 2) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'injected: node down');
+        if (k.startsWith('df/c/') && ++chunkReads > 2)
+          throw new Eau2Error(ErrorCode.UNAVAILABLE, 'injected: node down');
         return store.get(key);
       },
     });
@@ -211,9 +225,14 @@ describe('/df HTTP routes', () => {
   const store = new MemoryStore();
 
   beforeAll(async () => {
-    await DataFrame.put(store, 'nums', DataFrame.fromColumns({ x: new Float64Array([1, 2, NaN, 4, 5]), s: ['a', null, 'c', 'd', 'e'] }), {
-      chunkRows: 2,
-    });
+    await DataFrame.put(
+      store,
+      'nums',
+      DataFrame.fromColumns({ x: new Float64Array([1, 2, NaN, 4, 5]), s: ['a', null, 'c', 'd', 'e'] }),
+      {
+        chunkRows: 2,
+      },
+    );
     server = createServer((req, res) => {
       void handleDfHttp(req, res, store).then((handled) => {
         if (!handled) {
@@ -229,10 +248,15 @@ describe('/df HTTP routes', () => {
     await new Promise((r) => server.close(r));
   });
 
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
   const get = async (path: string, init?: RequestInit): Promise<{ status: number; body: any; headers: Headers }> => {
     const r = await fetch(base + path, init);
     const text = await r.text();
-    return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text, headers: r.headers };
+    return {
+      status: r.status,
+      body: r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+      headers: r.headers,
+    };
   };
 
   it('lists frames and serves metadata', async () => {
@@ -246,7 +270,15 @@ describe('/df HTTP routes', () => {
   it('pages through rows across chunk boundaries, NaN as null', async () => {
     const r = await get('/df/nums/rows?offset=1&limit=3');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ offset: 1, limit: 3, nrows: 5, columns: [{ name: 'x', type: 'D' }, { name: 's', type: 'S' }] });
+    expect(r.body).toMatchObject({
+      offset: 1,
+      limit: 3,
+      nrows: 5,
+      columns: [
+        { name: 'x', type: 'D' },
+        { name: 's', type: 'S' },
+      ],
+    });
     expect(r.body.rows).toEqual([
       [2, null],
       [null, 'c'],
@@ -260,9 +292,15 @@ describe('/df HTTP routes', () => {
     expect(await get('/df/missing')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect(await get('/df/missing/rows')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect(await get('/df/nums/rows?limit=abc')).toMatchObject({ status: 400, body: { code: 'INVALID' } });
-    expect(await get('/df/nums/rows?limit=100000')).toMatchObject({ status: 400, body: { message: 'limit must be at most 10000' } });
+    expect(await get('/df/nums/rows?limit=100000')).toMatchObject({
+      status: 400,
+      body: { message: 'limit must be at most 10000' },
+    });
     expect(await get('/df/nums/rows?offset=1&offset=2')).toMatchObject({ status: 400 });
-    expect(await get('/df/nums?bogus=1')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/unknown option "bogus"/) } });
+    expect(await get('/df/nums?bogus=1')).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/unknown option "bogus"/) },
+    });
     expect(await get('/df/nums/cols')).toMatchObject({ status: 404 });
     expect(await get('/df/%E0%A4%A')).toMatchObject({ status: 400 });
     const post = await get('/df/nums', { method: 'POST' });

@@ -41,7 +41,10 @@ interface Run {
 
 /** Starts `eau2 <args> --url <node>` (stderr collected; stdout piped or ignored). */
 function eau2(args: string[], stdout: 'pipe' | 'ignore' = 'ignore'): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, '--url', url], { cwd: REPO, stdio: ['ignore', stdout, 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, '--url', url], {
+    cwd: REPO,
+    stdio: ['ignore', stdout, 'pipe'],
+  });
   children.add(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -73,7 +76,8 @@ async function until<T>(what: string, run: Run, check: () => Promise<T | undefin
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`eau2 exited before ${what}; stderr:\n${run.stderr()}`);
+    if (run.child.exitCode !== null || run.child.signalCode !== null)
+      throw new Error(`eau2 exited before ${what}; stderr:\n${run.stderr()}`);
     if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms; stderr:\n${run.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -114,7 +118,10 @@ async function publishOld(name: string): Promise<{ version: string; rows: unknow
   return { version: lf.meta.version, rows: rowsOf(await lf.load()), chunks: await chunkVersions(name) };
 }
 
-async function expectUntouched(name: string, old: { version: string; rows: unknown[][]; chunks: Map<string, number> }): Promise<void> {
+async function expectUntouched(
+  name: string,
+  old: { version: string; rows: unknown[][]; chunks: Map<string, number> },
+): Promise<void> {
   const lf = await DataFrame.get(cluster.client, name);
   expect(lf.meta.version).toBe(old.version);
   expect(rowsOf(await lf.load())).toEqual(old.rows);
@@ -159,7 +166,22 @@ describe('eau2 df import stopped by a signal', () => {
     // script(1) runs the import on a pseudo-terminal, so stderr is a TTY and the bar is drawn; a ^C
     // written to it becomes SIGINT for the import, as when a user types it.
     const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
-    const cmd = [process.execPath, '--import', 'tsx', CLI, 'df', 'import', 'tty', await bigCsv(), '--chunk-rows', '2000', '--url', url].map(quote).join(' ');
+    const cmd = [
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'df',
+      'import',
+      'tty',
+      await bigCsv(),
+      '--chunk-rows',
+      '2000',
+      '--url',
+      url,
+    ]
+      .map(quote)
+      .join(' ');
     const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(child);
     let screen = '';
@@ -186,7 +208,9 @@ describe('eau2 df import stopped by a signal', () => {
     }
   });
 
-  it('on SIGTERM exits 143 and cleans up even while the import waits for input that never comes', { timeout: 120_000 }, async () => {
+  it('on SIGTERM exits 143 and cleans up even while the import waits for input that never comes', {
+    timeout: 120_000,
+  }, async () => {
     const old = await publishOld('stream');
     // A FIFO whose writer (this test) stays open: the import cannot finish, and its read never returns.
     const fifo = join(dir, 'rows.csv');
@@ -217,7 +241,10 @@ describe('eau2 when the reader of its stdout goes away', () => {
   it('stops quietly with exit code 0: df export, df show, scan', { timeout: 120_000 }, async () => {
     // Megabytes of output for each command, far beyond what a pipe buffers.
     const n = 300_000;
-    const df = DataFrame.fromColumns({ id: Float64Array.from({ length: n }, (_, i) => i), s: Array.from({ length: n }, (_, i) => `row ${i}`) });
+    const df = DataFrame.fromColumns({
+      id: Float64Array.from({ length: n }, (_, i) => i),
+      s: Array.from({ length: n }, (_, i) => `row ${i}`),
+    });
     await DataFrame.put(cluster.client, 'wide', df);
     for (const [args, first] of [
       [['df', 'export', 'wide', '--format', 'csv'], 'id,s\n'],

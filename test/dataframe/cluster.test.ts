@@ -29,7 +29,10 @@ describe('dataframes on a 3-node cluster', () => {
     await DataFrame.put(cluster.client, 'spread', df, { chunkRows: 100 });
     const lf = await DataFrame.get(cluster.client, 'spread');
     expect(rowsOf(await lf.load())).toEqual(rowsOf(df));
-    const held = (await cluster.client.runTask(HOLDINGS_TASK, { meta: metaToPlain(lf.meta) })) as { nodeId: string; chunks: number[] }[];
+    const held = (await cluster.client.runTask(HOLDINGS_TASK, { meta: metaToPlain(lf.meta) })) as {
+      nodeId: string;
+      chunks: number[];
+    }[];
     expect(held.map((h) => h.nodeId).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(held.reduce((k, h) => k + h.chunks.length, 0)).toBe(30);
     // The writer read the client's topology and gave each leader an equal share (placement.ts).
@@ -43,8 +46,12 @@ describe('dataframes on a 3-node cluster', () => {
     const lf = await DataFrame.get(cluster.client, 'q');
     const filter = and(gt(col('d'), -3000), isIn(col('k'), ['red', 'blue', null]));
     const spec = { d: ['sum', 'min', 'max', 'count'], i: 'mean', '*': 'count' } as const;
-    expect(rowsOf(await lf.filter(filter).groupBy('k', 'b').agg(spec))).toEqual(rowsOf(await df.filter(filter).groupBy('k', 'b').agg(spec)));
-    expect(rowsOf(await lf.filter(filter).select('s', 'i').limit(50).collect())).toEqual(rowsOf(await df.filter(filter).select('s', 'i').limit(50).collect()));
+    expect(rowsOf(await lf.filter(filter).groupBy('k', 'b').agg(spec))).toEqual(
+      rowsOf(await df.filter(filter).groupBy('k', 'b').agg(spec)),
+    );
+    expect(rowsOf(await lf.filter(filter).select('s', 'i').limit(50).collect())).toEqual(
+      rowsOf(await df.filter(filter).select('s', 'i').limit(50).collect()),
+    );
     expect(await lf.count()).toBe(4000);
   });
 
@@ -52,7 +59,10 @@ describe('dataframes on a 3-node cluster', () => {
     const clients = await Promise.all([0, 1, 2].map((i) => ClusterClient.connect([urls[i]!])));
     try {
       const lines: string[] = [];
-      const r = await demo(clients as [ClusterClient, ClusterClient, ClusterClient], { log: (l) => lines.push(l), n: 20_000 });
+      const r = await demo(clients as [ClusterClient, ClusterClient, ClusterClient], {
+        log: (l) => lines.push(l),
+        n: 20_000,
+      });
       expect(r.ok, r.summary).toBe(true);
       expect(lines).toContain('SUCCESS');
     } finally {
@@ -61,7 +71,11 @@ describe('dataframes on a 3-node cluster', () => {
   });
 
   it('serves /df routes on every node', async () => {
-    await DataFrame.put(cluster.client, 'web', DataFrame.fromColumns({ n: new Int32Array([1, 2, 3]), s: ['a', null, 'c'] }));
+    await DataFrame.put(
+      cluster.client,
+      'web',
+      DataFrame.fromColumns({ n: new Int32Array([1, 2, 3]), s: ['a', null, 'c'] }),
+    );
     for (const u of urls) {
       const list = (await (await fetch(`${u}/df`)).json()) as { frames: { name: string }[] };
       expect(list.frames.map((f) => f.name)).toContain('web');

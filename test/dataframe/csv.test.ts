@@ -71,7 +71,10 @@ describe('CSV type inference', () => {
 
 describe('importCsv', () => {
   it('handles a header, quotes, embedded commas and newlines, and empty fields as nulls', async () => {
-    const p = await file('q.csv', 'id,name,score,ok\n1,"Smith, Ann",1.5,true\n2,"two\nlines",,false\n3,"say ""hi""",-2,\n');
+    const p = await file(
+      'q.csv',
+      'id,name,score,ok\n1,"Smith, Ann",1.5,true\n2,"two\nlines",,false\n3,"say ""hi""",-2,\n',
+    );
     const store = new MemoryStore();
     const res = await importCsv(store, 'q', p);
     expect(res.rows).toBe(3);
@@ -183,10 +186,13 @@ describe('importCsv', () => {
   });
 
   it('reports progress through both passes when every row is sampled', async () => {
-    const text = 'n\n' + Array.from({ length: 2000 }, (_, i) => String(i)).join('\n') + '\n';
+    const text = `n\n${Array.from({ length: 2000 }, (_, i) => String(i)).join('\n')}\n`;
     const p = await file('twice.csv', text);
     const seen: { bytes: number; rows: number; sampling: boolean }[] = [];
-    await importCsv(new MemoryStore(), 'twice', p, { sampleRows: 'all', onProgress: (q) => seen.push({ ...q, sampling: q.sampling === true }) });
+    await importCsv(new MemoryStore(), 'twice', p, {
+      sampleRows: 'all',
+      onProgress: (q) => seen.push({ ...q, sampling: q.sampling === true }),
+    });
     const size = Buffer.byteLength(text);
     const firstLoad = seen.findIndex((q) => !q.sampling);
     // First the type pass (nothing stored yet), through the whole file; then the load, from 0 again.
@@ -242,9 +248,13 @@ describe('export', () => {
     expect(JSON.parse(empty.text)).toEqual([]);
   });
 
-  it('fails with the output\'s error, neither crashing the process nor waiting forever', { timeout: 10_000 }, async () => {
+  it("fails with the output's error, neither crashing the process nor waiting forever", {
+    timeout: 10_000,
+  }, async () => {
     const store = new MemoryStore();
-    await DataFrame.put(store, 'e', DataFrame.fromColumns({ x: Float64Array.from({ length: 100 }, (_, i) => i) }), { chunkRows: 10 });
+    await DataFrame.put(store, 'e', DataFrame.fromColumns({ x: Float64Array.from({ length: 100 }, (_, i) => i) }), {
+      chunkRows: 10,
+    });
     const lf = await DataFrame.get(store, 'e');
     // Every write is taken without backpressure and fails a moment later, as a closed pipe or a full
     // disk does: the 'error' arrives while the export is reading chunks, not waiting for 'drain'.

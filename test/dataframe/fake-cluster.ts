@@ -72,14 +72,19 @@ export class FakeCluster implements KvStore {
    */
   showTopology = true;
 
-  get topology(): { partitions: number; placement: { partition: number; leader: string; followers: string[] }[] } | undefined {
+  get topology():
+    | { partitions: number; placement: { partition: number; leader: string; followers: string[] }[] }
+    | undefined {
     if (!this.showTopology) return undefined;
     return {
       partitions: this.partitions,
       placement: Array.from({ length: this.partitions }, (_, p) => ({
         partition: p,
         leader: `n${p % this.nodeCount}`,
-        followers: Array.from({ length: Math.min(this.replication, this.nodeCount) - 1 }, (_, i) => `n${(p + i + 1) % this.nodeCount}`),
+        followers: Array.from(
+          { length: Math.min(this.replication, this.nodeCount) - 1 },
+          (_, i) => `n${(p + i + 1) % this.nodeCount}`,
+        ),
       })),
     };
   }

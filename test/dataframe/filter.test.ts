@@ -3,7 +3,22 @@
 // operator, column type and literal side, with and without nulls, NaN and infinities.
 
 import { describe, expect, it } from 'vitest';
-import { DataFrame, and, col, eq, ge, gt, isNull, le, lt, ne, not, or, type Expr, type Literal } from '../../dataframe/index.js';
+import {
+  DataFrame,
+  and,
+  col,
+  eq,
+  ge,
+  gt,
+  isNull,
+  le,
+  lt,
+  ne,
+  not,
+  or,
+  type Expr,
+  type Literal,
+} from '../../dataframe/index.js';
 import { compile, selection } from '../../dataframe/query/eval.js';
 import { compileFilter } from '../../dataframe/query/filter.js';
 import { checkExpr } from '../../dataframe/query/expr.js';
@@ -14,11 +29,14 @@ const OPS = [eq, ne, lt, le, gt, ge];
 
 /** A frame whose columns have no nulls unless `nulls`, with repeated values so eq/ne matter. */
 function frame(rng: Rng, n: number, nulls: boolean): DataFrame {
-  const maybe = <T,>(v: T): T | null => (nulls && rng.bool(0.15) ? null : v);
+  const maybe = <T>(v: T): T | null => (nulls && rng.bool(0.15) ? null : v);
   const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0.5];
   return DataFrame.fromColumns({
     i: { type: 'I', values: Array.from({ length: n }, () => maybe(rng.int(-5, 5))) },
-    d: { type: 'D', values: Array.from({ length: n }, () => maybe(rng.bool(0.1) ? rng.pick(specials) : rng.int(-8, 8) / 4)) },
+    d: {
+      type: 'D',
+      values: Array.from({ length: n }, () => maybe(rng.bool(0.1) ? rng.pick(specials) : rng.int(-8, 8) / 4)),
+    },
     b: { type: 'B', values: Array.from({ length: n }, () => maybe(rng.bool())) },
     s: { type: 'S', values: Array.from({ length: n }, () => maybe(rng.pick(['a', 'b', 'c']))) },
   });

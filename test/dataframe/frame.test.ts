@@ -67,10 +67,7 @@ describe('DataFrame.fromColumns', () => {
   });
 
   it('builds from rows by position or by name', () => {
-    const df = DataFrame.fromRows('name:S,age:I', [
-      ['ann', 31],
-      { name: 'bob', age: null },
-    ]);
+    const df = DataFrame.fromRows('name:S,age:I', [['ann', 31], { name: 'bob', age: null }]);
     expect(df.schema).toBe('SI');
     expect(df.toObjects()).toEqual([
       { name: 'ann', age: 31 },
@@ -84,7 +81,9 @@ describe('DataFrame.fromColumns', () => {
 
   it('refuses unknown types, mixed arrays and untyped empty columns', () => {
     expect(() => DataFrame.fromColumns({ a: { type: 'X' as 'I', values: [1] } })).toThrow(/unknown type/);
-    expect(() => DataFrame.fromColumns({ a: new Uint16Array(3) as unknown as Int32Array })).toThrow(/Uint16Array is not a column type/);
+    expect(() => DataFrame.fromColumns({ a: new Uint16Array(3) as unknown as Int32Array })).toThrow(
+      /Uint16Array is not a column type/,
+    );
     expect(() => DataFrame.fromColumns({ a: [1, 'x'] as unknown as number[] })).toThrow(/mixes D and S/);
     expect(() => DataFrame.fromColumns({ a: [] })).toThrow(/cannot infer/);
     expect(() => DataFrame.fromColumns({ a: [null, null] })).toThrow(/cannot infer/);
@@ -94,7 +93,9 @@ describe('DataFrame.fromColumns', () => {
   it('refuses values that do not fit the declared type instead of coercing them', () => {
     expect(() => DataFrame.fromColumns({ a: { type: 'I', values: [1, 2.5] } })).toThrow(/row 1: cannot store 2.5/);
     expect(() => DataFrame.fromColumns({ a: { type: 'I', values: [2 ** 31] } })).toThrow(/cannot store/);
-    expect(() => DataFrame.fromColumns({ a: { type: 'B', values: [1] as unknown as boolean[] } })).toThrow(/cannot store/);
+    expect(() => DataFrame.fromColumns({ a: { type: 'B', values: [1] as unknown as boolean[] } })).toThrow(
+      /cannot store/,
+    );
   });
 
   it('checks bounds on access', () => {
@@ -141,7 +142,15 @@ describe('DataFrame.concat', () => {
     const a = DataFrame.fromColumns({ price: [1.5], qty: [2] });
     const b = DataFrame.fromColumns({ qty: [3], price: [4.5] });
     expect(() => DataFrame.concat([a, b])).toThrow(/different schemas \(qty:D,price:D vs price:D,qty:D\)/);
-    expect(() => DataFrame.concat([a], [{ name: 'p', type: 'D' }, { name: 'qty', type: 'D' }])).toThrow(TypeError);
+    expect(() =>
+      DataFrame.concat(
+        [a],
+        [
+          { name: 'p', type: 'D' },
+          { name: 'qty', type: 'D' },
+        ],
+      ),
+    ).toThrow(TypeError);
     expect(() => DataFrame.concat([a, DataFrame.fromColumns({ price: ['x'], qty: [1] })])).toThrow(/different schemas/);
   });
 });

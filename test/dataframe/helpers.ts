@@ -16,7 +16,7 @@ export function seededRng(): Rng {
 
 /** A random frame with columns i (I), d (D), b (B), s (S), each ~10% null, plus k: a small-cardinality S key. */
 export function randomFrame(rng: Rng, n: number): DataFrame {
-  const maybe = <T,>(v: T): T | null => (rng.bool(0.1) ? null : v);
+  const maybe = <T>(v: T): T | null => (rng.bool(0.1) ? null : v);
   const i: (number | null)[] = [];
   const d: (number | null)[] = [];
   const b: (boolean | null)[] = [];

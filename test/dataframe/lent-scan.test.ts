@@ -75,7 +75,7 @@ describe('lent scans', () => {
     }
     expect(i).toBe(60);
     // Per column array (values or indexes, and null bitmap): at most concurrency + 1 buffers in all.
-    const perChunk = buffersOf((await lf.chunk(0, ['i', 'd', 'b', 'k']))).length;
+    const perChunk = buffersOf(await lf.chunk(0, ['i', 'd', 'b', 'k'])).length;
     expect(distinct.size).toBeLessThanOrEqual(perChunk * (concurrency + 1));
     expect(distinct.size).toBeGreaterThanOrEqual(perChunk);
   });
@@ -165,14 +165,32 @@ describe('decoding into an arena', () => {
   it('copies every array into the arena, never a view of the stored value, and decodes the same values', () => {
     const rng = seededRng();
     const n = 300;
-    const maybe = <T,>(v: T): T | null => (rng.bool(0.2) ? null : v);
+    const maybe = <T>(v: T): T | null => (rng.bool(0.2) ? null : v);
     const cols = [
-      columnFromValues('I', Array.from({ length: n }, () => maybe(rng.int(-1e9, 1e9)))),
-      columnFromValues('D', Array.from({ length: n }, () => maybe(rng.next()))),
-      columnFromValues('B', Array.from({ length: n }, () => maybe(rng.bool()))),
-      columnFromValues('S', Array.from({ length: n }, () => maybe(rng.pick(['a', 'b', 'c'])))),
-      columnFromValues('S', Array.from({ length: n }, (_, i) => maybe(`v${i % 300}`))),
-      columnFromValues('S', Array.from({ length: 70_000 }, (_, i) => `w${i % 20_000}`)),
+      columnFromValues(
+        'I',
+        Array.from({ length: n }, () => maybe(rng.int(-1e9, 1e9))),
+      ),
+      columnFromValues(
+        'D',
+        Array.from({ length: n }, () => maybe(rng.next())),
+      ),
+      columnFromValues(
+        'B',
+        Array.from({ length: n }, () => maybe(rng.bool())),
+      ),
+      columnFromValues(
+        'S',
+        Array.from({ length: n }, () => maybe(rng.pick(['a', 'b', 'c']))),
+      ),
+      columnFromValues(
+        'S',
+        Array.from({ length: n }, (_, i) => maybe(`v${i % 300}`)),
+      ),
+      columnFromValues(
+        'S',
+        Array.from({ length: 70_000 }, (_, i) => `w${i % 20_000}`),
+      ),
     ];
     for (const c of cols) {
       const enc = encodeChunk(c);

@@ -20,7 +20,10 @@ function leaders(partitions: number, nodes: number): LeaderMap {
 
 async function heldCounts(store: FakeCluster, name: string): Promise<number[]> {
   const lf = await DataFrame.get(store, name);
-  const held = (await store.runTask(HOLDINGS_TASK, { meta: metaToPlain(lf.meta) })) as { nodeId: string; chunks: number[] }[];
+  const held = (await store.runTask(HOLDINGS_TASK, { meta: metaToPlain(lf.meta) })) as {
+    nodeId: string;
+    chunks: number[];
+  }[];
   return held.sort((a, b) => a.nodeId.localeCompare(b.nodeId)).map((h) => h.chunks.length);
 }
 
@@ -35,13 +38,20 @@ describe('row-chunk placement', () => {
     const rng = seededRng();
     for (let i = 0; i < 200; i++) {
       const tag = chunkHashTag(`f${rng.word(rng.int(1, 8))}`, makeVersion(rng.int(1, 1000)), rng.int(0, 1e6));
-      for (const p of [1, 7, 16, 1024]) expect(partitionOfTag(tag, p)).toBe(clusterPartitionOf(`df/c/{${tag}}/0000`, p));
+      for (const p of [1, 7, 16, 1024])
+        expect(partitionOfTag(tag, p)).toBe(clusterPartitionOf(`df/c/{${tag}}/0000`, p));
     }
   });
 
   it('hands out distinct slots, leader by leader in turn, for any leader layout', () => {
     const rng = seededRng();
-    for (const [partitions, nodes] of [[16, 3], [8, 3], [7, 5], [1, 1], [64, 4]] as const) {
+    for (const [partitions, nodes] of [
+      [16, 3],
+      [8, 3],
+      [7, 5],
+      [1, 1],
+      [64, 4],
+    ] as const) {
       const map = leaders(partitions, nodes);
       const version = makeVersion(rng.int(1, 1000));
       const planner = new SlotPlanner('f', version, map);
@@ -57,7 +67,11 @@ describe('row-chunk placement', () => {
 
   it('gives every leader an equal share of row-chunks and reads, queries and deletes through the slots', async () => {
     const rng = seededRng();
-    for (const [nodes, partitions, nrows] of [[3, 16, 3000], [3, 8, 2980], [5, 7, 4000]] as const) {
+    for (const [nodes, partitions, nrows] of [
+      [3, 16, 3000],
+      [3, 8, 2980],
+      [5, 7, 4000],
+    ] as const) {
       const store = new FakeCluster(nodes, partitions, 2);
       const df = randomFrame(rng, nrows);
       const meta = await DataFrame.put(store, 'f', df, { chunkRows: 20 });
@@ -71,7 +85,21 @@ describe('row-chunk placement', () => {
       expect(rowsOf(await lf.load())).toEqual(rowsOf(df));
       expect(rowsOf(await lf.slice(777, 50))).toEqual(rowsOf(df.slice(777, 827)));
       const q = { d: ['sum', 'min'], '*': 'count' } as const;
-      expect(rowsOf(await lf.filter(gt(col('i'), 0)).groupBy('k').agg(q))).toEqual(rowsOf(await df.filter(gt(col('i'), 0)).groupBy('k').agg(q)));
+      expect(
+        rowsOf(
+          await lf
+            .filter(gt(col('i'), 0))
+            .groupBy('k')
+            .agg(q),
+        ),
+      ).toEqual(
+        rowsOf(
+          await df
+            .filter(gt(col('i'), 0))
+            .groupBy('k')
+            .agg(q),
+        ),
+      );
 
       // A second version replaces the first; deleting the frame then leaves no key at all.
       await DataFrame.put(store, 'f', df.slice(0, 1000), { chunkRows: 20 });
@@ -108,6 +136,7 @@ describe('row-chunk placement', () => {
     const slots = new Set(meta.slots);
     const stored = (await keysOf(store)).filter((k) => k.startsWith('df/c/')).map((k) => parseChunkKey(k)!.chunk);
     expect(new Set(stored)).toEqual(slots);
-    for (let i = 0; i < meta.nchunks; i++) expect(store.leaderOf(chunkKey('f', meta.version, slotOf(meta, i), 0))).toBe(i % 3);
+    for (let i = 0; i < meta.nchunks; i++)
+      expect(store.leaderOf(chunkKey('f', meta.version, slotOf(meta, i), 0))).toBe(i % 3);
   });
 });

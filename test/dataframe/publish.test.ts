@@ -15,7 +15,8 @@ import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js'
 
 async function versionsOf(store: MemoryStore, name: string): Promise<string[]> {
   const vs = new Set<string>();
-  for await (const [k] of store.scan({ gte: `df/c/{${name}/`, lt: `df/c/{${name}0` })) vs.add(parseChunkKey(fromUtf8(k))!.version);
+  for await (const [k] of store.scan({ gte: `df/c/{${name}/`, lt: `df/c/{${name}0` }))
+    vs.add(parseChunkKey(fromUtf8(k))!.version);
   return [...vs];
 }
 
@@ -118,7 +119,9 @@ describe('publishing', () => {
     await w.append({ ts: 2 }); // user and constructor missing: nulls, never an inherited property
     expect(() => w.append({ ts: 3, usr: 'bob' })).toThrow(/column "usr" the frame does not have/);
     expect(() => w.append({ ts: 3, user: 'bob', constructor: null, extra: 1 })).toThrow(/column "extra"/);
-    await expect(w.appendColumns({ ts: [4], user: ['c'], constructor: ['y'], bogus: [1] })).rejects.toThrow(/column "bogus"/);
+    await expect(w.appendColumns({ ts: [4], user: ['c'], constructor: ['y'], bogus: [1] })).rejects.toThrow(
+      /column "bogus"/,
+    );
     const m = await w.close();
     expect(m.nrows).toBe(2);
     expect((await (await DataFrame.get(store, 'f')).load()).toObjects()).toEqual([

@@ -19,7 +19,10 @@ async function turnsDuring(clockStepMs: number, rawPlan?: unknown): Promise<{ tu
   vi.spyOn(performance, 'now').mockImplementation(() => (t += clockStepMs));
   const df = DataFrame.fromColumns({ x: Float64Array.from({ length: ROWS }, (_, i) => i) });
   const fields = df.fields;
-  const checked = checkPlan(rawPlan ?? { filter: gt(col('x'), -1), aggs: [{ col: 'x', fn: 'sum', as: 'x_sum' }] }, fields);
+  const checked = checkPlan(
+    rawPlan ?? { filter: gt(col('x'), -1), aggs: [{ col: 'x', fn: 'sum', as: 'x_sum' }] },
+    fields,
+  );
   const cols = [df.column('x')];
   let turns = 0;
   let running = true;
@@ -29,7 +32,13 @@ async function turnsDuring(clockStepMs: number, rawPlan?: unknown): Promise<{ tu
     setImmediate(tick);
   };
   setImmediate(tick);
-  const result = await runPartial(checked, fields, async () => cols, () => ROWS, Array.from({ length: CHUNKS }, (_, i) => i));
+  const result = await runPartial(
+    checked,
+    fields,
+    async () => cols,
+    () => ROWS,
+    Array.from({ length: CHUNKS }, (_, i) => i),
+  );
   running = false;
   vi.restoreAllMocks();
   if (!result.groups) return { turns, sum: result.rows!.length };

@@ -197,7 +197,10 @@ for (const [mode, run] of Object.entries(runners)) {
       expect(await q().filter(pos).max('s')).toBe(refAgg(sel, [], [['s', 'max']])[0]![0]);
       expect(await q().filter(pos).mean('d')).toBe(refAgg(sel, [], [['d', 'mean']])[0]![0]);
       expect(rowsOf(await q().groupBy('k').collect())).toEqual([[null], ['blue'], ['cyan'], ['green'], ['red']]);
-      const firstTen = objs.filter((r) => ref(pos, r) === true).slice(0, 10).map((r) => [r.i]);
+      const firstTen = objs
+        .filter((r) => ref(pos, r) === true)
+        .slice(0, 10)
+        .map((r) => [r.i]);
       expect(rowsOf(await q().filter(pos).select('i').limit(10).collect())).toEqual(firstTen);
       const none = gt(col('i'), 10_000);
       expect(await q().filter(none).count()).toBe(0);
@@ -262,7 +265,9 @@ describe('plan validation', () => {
     const meta = await DataFrame.put(store, 't', df);
     const ctx = { store, isLeaderFor: () => true, nodeId: 'n0' };
     const task = dataframeTasks['df.query']!;
-    await expect(task(ctx, { meta: metaToPlain(meta), plan: { filter: { op: 'eval', code: 'x' } } })).rejects.toMatchObject({ code: 'PROTOCOL' });
+    await expect(
+      task(ctx, { meta: metaToPlain(meta), plan: { filter: { op: 'eval', code: 'x' } } }),
+    ).rejects.toMatchObject({ code: 'PROTOCOL' });
     await expect(task(ctx, { meta: { name: 't' }, plan: {} })).rejects.toMatchObject({ code: 'PROTOCOL' });
     await expect(task(ctx, null)).rejects.toMatchObject({ code: 'PROTOCOL' });
   });
@@ -277,13 +282,23 @@ describe('aggregates when nulls appear only in later chunks', () => {
     const df = DataFrame.fromColumns({
       k: { type: 'S', values: Array.from({ length: n }, () => rng.pick(['a', 'b', 'c'])) },
       i: { type: 'I', values: Array.from({ length: n }, (_, r) => (late(r, 0.3) ? null : rng.int(-50, 50))) },
-      d: { type: 'D', values: Array.from({ length: n }, (_, r) => (r >= 450 && rng.bool(0.5) ? null : rng.int(-400, 400) / 8)) },
+      d: {
+        type: 'D',
+        values: Array.from({ length: n }, (_, r) => (r >= 450 && rng.bool(0.5) ? null : rng.int(-400, 400) / 8)),
+      },
     });
     const store = new MemoryStore();
     await DataFrame.put(store, 't', df, { chunkRows: 50 });
     const lf = await DataFrame.get(store, 't');
     const objs = df.toObjects();
-    const aggs: [string, string][] = [['i', 'sum'], ['i', 'mean'], ['i', 'count'], ['d', 'mean'], ['d', 'count'], ['*', 'count']];
+    const aggs: [string, string][] = [
+      ['i', 'sum'],
+      ['i', 'mean'],
+      ['i', 'count'],
+      ['d', 'mean'],
+      ['d', 'count'],
+      ['*', 'count'],
+    ];
     const spec = { i: ['sum', 'mean', 'count'], d: ['mean', 'count'], '*': 'count' } as const;
     for (const e of [undefined, gt(col('d'), 0)]) {
       const q = e ? lf.filter(e) : lf.query();

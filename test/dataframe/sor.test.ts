@@ -44,7 +44,8 @@ describe('parseSorLine', () => {
   });
 
   it('rejects the invalid fields the format lists', () => {
-    for (const bad of ['<1. 2>', '<bye world>', '<+ 1>', '<unterminated', 'junk <1>']) expect(parseSorLine(bad)).toBeUndefined();
+    for (const bad of ['<1. 2>', '<bye world>', '<+ 1>', '<unterminated', 'junk <1>'])
+      expect(parseSorLine(bad)).toBeUndefined();
   });
 });
 
@@ -113,7 +114,7 @@ describe('importSor', () => {
   it('matches a plain reading of every line inside a random byte range', async () => {
     const rng = seededRng();
     const lines = Array.from({ length: 300 }, (_, i) => `<${i}> <${rng.word(rng.int(1, 5))}>`);
-    const text = lines.join('\n') + '\n';
+    const text = `${lines.join('\n')}\n`;
     const from = rng.int(1, text.length - 2);
     const len = rng.int(1, text.length - from);
     const { df } = await imported(text, { from, len, schema: 'IS' });

@@ -60,7 +60,9 @@ describe('DataFrame.put / get', () => {
   it('bounds the chunk cache in bytes, evicting the least recently used chunk', async () => {
     const store = new InstrumentedStore(new MemoryStore());
     const n = 4096;
-    await DataFrame.put(store, 'f', DataFrame.fromColumns({ x: new Float64Array(n).map((_, i) => i) }), { chunkRows: 1024 });
+    await DataFrame.put(store, 'f', DataFrame.fromColumns({ x: new Float64Array(n).map((_, i) => i) }), {
+      chunkRows: 1024,
+    });
     const lf = await DataFrame.get(store, 'f', { cacheBytes: 2 * 1024 * 8 + 500 }); // room for two chunks
     for (const r of [0, 1024, 2048]) await lf.get('x', r);
     expect(lf.cache.size).toBe(2);

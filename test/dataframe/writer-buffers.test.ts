@@ -26,7 +26,9 @@ class HoldingStore implements KvStore {
   constructor(private readonly rng: Rng) {}
 
   async batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
-    const atCall = ops.map((o) => (o.type === 'put' && o.value instanceof Uint8Array ? Buffer.from(o.value) : undefined));
+    const atCall = ops.map((o) =>
+      o.type === 'put' && o.value instanceof Uint8Array ? Buffer.from(o.value) : undefined,
+    );
     for (let turns = this.rng.int(0, 6); turns > 0; turns--) await new Promise((r) => setImmediate(r));
     ops.forEach((o, i) => {
       if (o.type !== 'put' || !(o.value instanceof Uint8Array)) return;

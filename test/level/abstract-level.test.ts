@@ -76,7 +76,18 @@ function runSuite(memtableBytes?: string): Promise<{ code: number | null; stdout
 describe('parseTap', () => {
   it('counts passes and failures and keeps each failure with its test name and diagnostics', () => {
     const tap = parseTap(
-      ['TAP version 13', '# put()', 'ok 1 a', '# get()', 'not ok 2 b', '  ---', '    actual: 1', '  ...', 'ok 3 c', '1..3'].join('\n'),
+      [
+        'TAP version 13',
+        '# put()',
+        'ok 1 a',
+        '# get()',
+        'not ok 2 b',
+        '  ---',
+        '    actual: 1',
+        '  ...',
+        'ok 3 c',
+        '1..3',
+      ].join('\n'),
     );
     expect(tap.passed).toBe(2);
     expect(tap.failed).toBe(1);

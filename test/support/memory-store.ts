@@ -3,7 +3,16 @@
 // every Range bound, batches are all-or-nothing, and every value handed out is a fresh copy so that a
 // caller that mutates or retains buffers is caught the same way a real store would catch it.
 
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import type {
+  BatchOp,
+  KeyLike,
+  KvIterator,
+  KvStore,
+  Range,
+  ReadOptions,
+  ValueLike,
+  WriteOptions,
+} from '../../engine/kv-store.js';
 import { compareBytes, utf8 } from '../../engine/util/bytes.js';
 import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
 

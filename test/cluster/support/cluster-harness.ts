@@ -34,19 +34,33 @@ export class TestCluster {
   readonly procs = new Map<string, ChildProcess>();
   private readonly logs = new Map<string, string>();
 
-  private constructor(readonly dir: string, readonly configFile: string, readonly nodes: TestNode[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly nodes: TestNode[],
+  ) {}
 
   static async start(spec: ClusterSpec = {}): Promise<TestCluster> {
     const n = spec.nodes ?? 3;
     const dir = mkdtempSync(join(tmpdir(), 'eau2-cluster-'));
     const ports = await freePorts(2 * n);
     const nodes: TestNode[] = Array.from({ length: n }, (_, i) => ({
-      id: `n${i + 1}`, port: ports[2 * i]!, peerPort: ports[2 * i + 1]!, dataDir: join(dir, `n${i + 1}`), url: `http://127.0.0.1:${ports[2 * i]}`,
+      id: `n${i + 1}`,
+      port: ports[2 * i]!,
+      peerPort: ports[2 * i + 1]!,
+      dataDir: join(dir, `n${i + 1}`),
+      url: `http://127.0.0.1:${ports[2 * i]}`,
     }));
     const config = {
       partitions: spec.partitions ?? 8,
       replicationFactor: spec.replicationFactor ?? 2,
-      nodes: nodes.map((x) => ({ id: x.id, host: '127.0.0.1', port: x.port, peerPort: x.peerPort, dataDir: x.dataDir })),
+      nodes: nodes.map((x) => ({
+        id: x.id,
+        host: '127.0.0.1',
+        port: x.port,
+        peerPort: x.peerPort,
+        dataDir: x.dataDir,
+      })),
       ...spec.extra,
     };
     const configFile = join(dir, 'cluster.json');
@@ -67,9 +81,14 @@ export class TestCluster {
   }
 
   spawn(id: string): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', 'warn'], {
-      cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', 'warn'],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.procs.set(id, child);
     child.stderr!.on('data', (d: Buffer) => this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-8000)));
   }
@@ -85,7 +104,8 @@ export class TestCluster {
       } catch {
         // not up yet
       }
-      if (Date.now() > deadline) throw new Error(`node ${id} not healthy after ${timeoutMs} ms: ${this.logs.get(id) ?? ''}`);
+      if (Date.now() > deadline)
+        throw new Error(`node ${id} not healthy after ${timeoutMs} ms: ${this.logs.get(id) ?? ''}`);
       await sleep(100);
     }
   }

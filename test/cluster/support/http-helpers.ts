@@ -5,14 +5,28 @@ import { partitionOf } from '../../../cluster/partitioner.js';
 
 export function keyPath(key: string | Uint8Array): string {
   const b = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key);
-  return '/kv/' + [...b].map((x) => '%' + x.toString(16).padStart(2, '0')).join('');
+  return `/kv/${[...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')}`;
 }
 
-export async function put(url: string, key: string | Uint8Array, value: string | Uint8Array, q = '', headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url + keyPath(key) + q, { method: 'PUT', body: typeof value === 'string' ? Buffer.from(value) : value, headers });
+export async function put(
+  url: string,
+  key: string | Uint8Array,
+  value: string | Uint8Array,
+  q = '',
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url + keyPath(key) + q, {
+    method: 'PUT',
+    body: typeof value === 'string' ? Buffer.from(value) : value,
+    headers,
+  });
 }
 
-export async function get(url: string, key: string | Uint8Array, q = ''): Promise<{ status: number; body: string; headers: Headers }> {
+export async function get(
+  url: string,
+  key: string | Uint8Array,
+  q = '',
+): Promise<{ status: number; body: string; headers: Headers }> {
   const r = await fetch(url + keyPath(key) + q);
   return { status: r.status, body: await r.text(), headers: r.headers };
 }
@@ -37,7 +51,12 @@ export async function dumpLocal(url: string, partitions: number): Promise<Map<nu
 }
 
 export async function clusterInfo(url: string): Promise<{
-  partitions: { partition: number; leader: string; lsn: number | null; followers: { id: string; lsn: number | null; lag: number | null }[] }[];
+  partitions: {
+    partition: number;
+    leader: string;
+    lsn: number | null;
+    followers: { id: string; lsn: number | null; lag: number | null }[];
+  }[];
   nodes: { id: string; status: string }[];
 }> {
   return (await fetch(`${url}/cluster`)).json() as never;

@@ -23,11 +23,13 @@ async function readAll(dir: string): Promise<'ok' | Error> {
     db = await Engine.open(dir, { blockCacheBytes: 0 });
     for (let i = 0; i < N; i += 7) {
       const v = db.getSync(key(i));
-      if (v === undefined || dec.decode(v) !== val(i)) throw new Error(`WRONG VALUE for ${key(i)}: ${v && dec.decode(v)}`);
+      if (v === undefined || dec.decode(v) !== val(i))
+        throw new Error(`WRONG VALUE for ${key(i)}: ${v && dec.decode(v)}`);
     }
     let n = 0;
     for await (const [k, v] of db.iterator()) {
-      if (dec.decode(k) !== key(n) || dec.decode(v) !== val(n)) throw new Error(`WRONG ENTRY at ${n}: ${dec.decode(k)}`);
+      if (dec.decode(k) !== key(n) || dec.decode(v) !== val(n))
+        throw new Error(`WRONG ENTRY at ${n}: ${dec.decode(k)}`);
       n++;
     }
     if (n !== N) throw new Error(`WRONG COUNT ${n}`);
@@ -86,7 +88,7 @@ describe('a flipped byte in the WAL', () => {
     const { dir, log } = await walDb('wal-mid');
     const path = join(dir, log);
     const buf = readFileSync(path);
-    buf[Math.floor(buf.length / 3)] ^= 0x10;
+    buf[Math.floor(buf.length / 3)]! ^= 0x10;
     writeFileSync(path, buf);
     const before = readdirSync(dir).sort();
     const r = await readAll(dir);
@@ -100,7 +102,7 @@ describe('a flipped byte in the WAL', () => {
     const { dir, log } = await walDb('wal-tail');
     const path = join(dir, log);
     const buf = readFileSync(path);
-    buf[buf.length - 3] ^= 0x10;
+    buf[buf.length - 3]! ^= 0x10;
     writeFileSync(path, buf);
     const db = await Engine.open(dir);
     expect(db.getSync(key(N - 1))).toBeUndefined();

@@ -102,7 +102,9 @@ describe('retired logs synced in the background', () => {
       let syncedAcked = false;
       const synced = db.put(key(n), value(n), { sync: true }).then(() => void (syncedAcked = true));
       for (let w = 0; w < 5; w++) await new Promise((r) => setImmediate(r));
-      expect(syncedAcked, `a synced write was acknowledged before the earlier logs were synced (seed ${seed})`).toBe(false);
+      expect(syncedAcked, `a synced write was acknowledged before the earlier logs were synced (seed ${seed})`).toBe(
+        false,
+      );
       const image = mem.crashImage({ torn: true, seed });
       vfs.release();
       await synced;

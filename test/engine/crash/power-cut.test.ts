@@ -37,7 +37,11 @@ async function trial(seed: number): Promise<{ survived: number; syncedAcked: num
     for (let b = 0; b < burst && i < total; b++, i++) {
       const n = i;
       const sync = rng.next() < 0.15;
-      pending.push(db.put(key(n), `value-${n}-${'x'.repeat(rng.int(0, 60))}`, { sync }).then(() => void acked.push({ i: n, sync })));
+      pending.push(
+        db
+          .put(key(n), `value-${n}-${'x'.repeat(rng.int(0, 60))}`, { sync })
+          .then(() => void acked.push({ i: n, sync })),
+      );
     }
     // Let the engine run: group commits, fsyncs, flushes and compactions interleave here.
     const waits = rng.int(0, 3);
@@ -65,7 +69,8 @@ async function trial(seed: number): Promise<{ survived: number; syncedAcked: num
   present.forEach((n, idx) => expect(n, `write ${idx} missing: a hole in the history (seed ${seed})`).toBe(idx));
   const m = present.length;
   const synced = ackedAtCut.filter((a) => a.sync);
-  for (const a of synced) expect(a.i, `synced write ${a.i} acknowledged before the cut was lost (seed ${seed})`).toBeLessThan(m);
+  for (const a of synced)
+    expect(a.i, `synced write ${a.i} acknowledged before the cut was lost (seed ${seed})`).toBeLessThan(m);
   return { survived: m, syncedAcked: synced.length, total };
 }
 

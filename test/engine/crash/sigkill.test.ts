@@ -20,7 +20,9 @@ const child = join(import.meta.dirname, 'writer-child.ts');
 /** Runs the writer until it has acknowledged `killAfter` writes (or 20 s pass), then SIGKILLs it. */
 function runAndKill(dir: string, seed: number, killAfter: number): Promise<Array<{ i: number; sync: boolean }>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const acked: Array<{ i: number; sync: boolean }> = [];
     let buf = '';
     let stderr = '';
@@ -69,7 +71,9 @@ describe('SIGKILL at random moments', () => {
         present.forEach((n, idx) => expect(n, `hole at write ${idx} (trial ${t}, seed ${rng.seed})`).toBe(idx));
         const maxAcked = acked.reduce((m, a) => Math.max(m, a.i), -1);
         // A restarted writer begins again at k000000, so earlier rounds only raise the floor.
-        expect(present.length, `acknowledged write ${maxAcked} lost (trial ${t})`).toBeGreaterThan(Math.max(maxAcked, expectedAtLeast - 1));
+        expect(present.length, `acknowledged write ${maxAcked} lost (trial ${t})`).toBeGreaterThan(
+          Math.max(maxAcked, expectedAtLeast - 1),
+        );
         expectedAtLeast = present.length;
       }
     }

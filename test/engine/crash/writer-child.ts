@@ -28,9 +28,11 @@ for (;;) {
     const n = i;
     const sync = rand() < 0.2;
     ps.push(
-      db.put(`k${String(n).padStart(6, '0')}`, `value-${n}-${'y'.repeat(Math.floor(rand() * 80))}`, { sync }).then(() => {
-        process.stdout.write(`${n} ${sync ? 1 : 0}\n`);
-      }),
+      db
+        .put(`k${String(n).padStart(6, '0')}`, `value-${n}-${'y'.repeat(Math.floor(rand() * 80))}`, { sync })
+        .then(() => {
+          process.stdout.write(`${n} ${sync ? 1 : 0}\n`);
+        }),
     );
   }
   await Promise.all(ps);

@@ -50,7 +50,9 @@ describe('bad arguments are refused and change nothing', () => {
       expect(() => db.getSync(bad as never)).toThrow(TypeError);
     }
     await expect(db.batch('nope' as never)).rejects.toThrow(TypeError);
-    await expect(db.batch([{ type: 'put', key: 'b', value: '2' }, { type: 'nope' } as never])).rejects.toThrow(TypeError);
+    await expect(db.batch([{ type: 'put', key: 'b', value: '2' }, { type: 'nope' } as never])).rejects.toThrow(
+      TypeError,
+    );
     await expect(db.batch([{ type: 'put', key: 'b', value: '2' }, null as never])).rejects.toThrow(TypeError);
     expect(db.stats().lastSequence).toBe(seq);
     expect(str(await db.get('a'))).toBe('1');
@@ -62,7 +64,13 @@ describe('bad arguments are refused and change nothing', () => {
     const db = await Engine.open('/db', { vfs: new MemVfs(), maxValueBytes: 1000 });
     await expectCode(db.put(new Uint8Array(65537), 'v'), 'TOO_LARGE');
     await expectCode(db.put('k', new Uint8Array(1001)), 'TOO_LARGE');
-    await expectCode(db.batch([{ type: 'put', key: 'ok', value: 'v' }, { type: 'put', key: 'k', value: new Uint8Array(1001) }]), 'TOO_LARGE');
+    await expectCode(
+      db.batch([
+        { type: 'put', key: 'ok', value: 'v' },
+        { type: 'put', key: 'k', value: new Uint8Array(1001) },
+      ]),
+      'TOO_LARGE',
+    );
     await db.put(new Uint8Array(65536), new Uint8Array(1000));
     expect(await db.get('ok')).toBeUndefined();
     expect(db.stats().lastSequence).toBe(1);
@@ -83,7 +91,12 @@ describe('opening', () => {
     await expectCode(Engine.open(dir), 'LOCKED');
     const child = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '-e', `import('${join(process.cwd(), 'engine/index.ts')}').then(m => m.Engine.open(${JSON.stringify(dir)})).then(() => console.log('opened'), e => console.log(e.code))`],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('${join(process.cwd(), 'engine/index.ts')}').then(m => m.Engine.open(${JSON.stringify(dir)})).then(() => console.log('opened'), e => console.log(e.code))`,
+      ],
       { encoding: 'utf8', timeout: 30_000 },
     );
     expect(child.stdout.trim()).toBe('LOCKED');
@@ -246,10 +259,12 @@ describe('write group size', () => {
     // Every memtable was switched before the group that would take it further past memtableBytes.
     expect(sizes.length).toBeGreaterThan(3);
     for (const n of sizes) expect(n).toBeLessThan(memtableBytes + (1 << 20) + 16 * 1024);
-    for (let i = 0; i < values.length; i++) expect(Buffer.from(db.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
+    for (let i = 0; i < values.length; i++)
+      expect(Buffer.from(db.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
     await db.close();
     const again = await Engine.open('/db', { vfs });
-    for (let i = 0; i < values.length; i++) expect(Buffer.from(again.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
+    for (let i = 0; i < values.length; i++)
+      expect(Buffer.from(again.getSync(`big${String(i).padStart(2, '0')}`)!).equals(values[i]!)).toBe(true);
     await again.close();
   });
 
@@ -297,7 +312,9 @@ describe('reads and iterators', () => {
     for (let i = 0; i < 300; i++) {
       const want = i === 1 ? value(1, 'mem') : value(i, i % 2 === 0 ? 'new' : 'old');
       expect(await db.getWith(`k${i}`, (v) => str(v)), `k${i}`).toBe(want);
-      expect(await db.getWith(`k${i}`, (v) => str(v), { snapshot: snap }), `k${i} at the snapshot`).toBe(value(i, 'old'));
+      expect(await db.getWith(`k${i}`, (v) => str(v), { snapshot: snap }), `k${i} at the snapshot`).toBe(
+        value(i, 'old'),
+      );
     }
     let called = 0;
     expect(await db.getWith('missing', () => ++called)).toBeUndefined();
@@ -312,17 +329,28 @@ describe('reads and iterators', () => {
     const db = await Engine.open('/db', { vfs: new MemVfs() });
     await db.put('k', 'v');
     const boom = new RangeError('cannot decode');
-    await expect(db.getWith('k', () => {
-      throw boom;
-    })).rejects.toBe(boom);
+    await expect(
+      db.getWith('k', () => {
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     expect(await db.getWith('k', (v) => v.length)).toBe(1);
     await db.close();
-    await expectCode(db.getWith('k', (v) => v.length), 'NOT_OPEN');
+    await expectCode(
+      db.getWith('k', (v) => v.length),
+      'NOT_OPEN',
+    );
   });
 
   test('binary keys sort by unsigned bytes', async () => {
     const db = await Engine.open('/db', { vfs: new MemVfs() });
-    const keys = [Uint8Array.of(0xff), Uint8Array.of(0), Uint8Array.of(0x80, 1), Uint8Array.of(0x7f), new Uint8Array(0)];
+    const keys = [
+      Uint8Array.of(0xff),
+      Uint8Array.of(0),
+      Uint8Array.of(0x80, 1),
+      Uint8Array.of(0x7f),
+      new Uint8Array(0),
+    ];
     for (const k of keys) await db.put(k, 'x');
     const got: number[][] = [];
     for await (const [k] of db.iterator()) got.push([...k]);

@@ -67,12 +67,17 @@ describe('fillCache: false', () => {
       else if (how === 1) kept.push([k, db.getSync(k, { fillCache: false })]);
       else {
         // Compared inside the call: the view is lent for it only.
-        const same = await db.getWith(k, (v) => Buffer.compare(v, want ?? new Uint8Array(0)) === 0, { fillCache: false });
+        const same = await db.getWith(k, (v) => Buffer.compare(v, want ?? new Uint8Array(0)) === 0, {
+          fillCache: false,
+        });
         expect(same, k).toBe(want === undefined ? undefined : true);
       }
     }
     // What get/getSync returned belongs to the caller: later reads never overwrote it.
-    for (const [k, v] of kept) expect(v === undefined ? undefined : Buffer.from(v).equals(model.get(k)!), k).toBe(model.has(k) ? true : undefined);
+    for (const [k, v] of kept)
+      expect(v === undefined ? undefined : Buffer.from(v).equals(model.get(k)!), k).toBe(
+        model.has(k) ? true : undefined,
+      );
     expect(cacheState(db)).toEqual({ entries: 0, bytes: 0 });
     // The default fills it.
     for (let i = 0; i < n; i += 7) db.getSync(key(i));
@@ -105,10 +110,14 @@ describe('fillCache: false', () => {
     const buffers = new Set<ArrayBufferLike>();
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 12; i++) {
-        const ok = await db.getWith(key(i), (v) => {
-          buffers.add(v.buffer);
-          return v.length === big(i).length && v.every((b) => b === i);
-        }, { fillCache: false });
+        const ok = await db.getWith(
+          key(i),
+          (v) => {
+            buffers.add(v.buffer);
+            return v.length === big(i).length && v.every((b) => b === i);
+          },
+          { fillCache: false },
+        );
         expect(ok, key(i)).toBe(true);
       }
     }
@@ -134,7 +143,10 @@ describe('fillCache: false', () => {
     };
     check(await read(db.iterator({ fillCache: false })), want);
     check(await read(db.iterator({ fillCache: false, reverse: true })), [...want].reverse());
-    check(await read(db.scan({ gte: key(100), lt: key(200) }, { fillCache: false })), want.filter(([k]) => k >= key(100) && k < key(200)));
+    check(
+      await read(db.scan({ gte: key(100), lt: key(200) }, { fillCache: false })),
+      want.filter(([k]) => k >= key(100) && k < key(200)),
+    );
     expect(cacheState(db)).toEqual({ entries: 0, bytes: 0 });
     check(await read(db.iterator()), want);
     expect(cacheState(db).entries).toBeGreaterThan(0);
@@ -151,7 +163,7 @@ describe('fillCache: false', () => {
     const name = readdirSync(dir).filter((f) => f.endsWith('.sst'))[0]!;
     const path = join(dir, name);
     const bytes = readFileSync(path);
-    bytes[1000] ^= 0x10; // inside the first data block's value (key0's)
+    bytes[1000]! ^= 0x10; // inside the first data block's value (key0's)
     writeFileSync(path, bytes);
     db = await Engine.open(dir);
     const codeOf = async (p: () => unknown): Promise<string | undefined> => {

@@ -17,7 +17,10 @@ function sortedEntries(m: Model): Array<[string, string]> {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-function expectedRange(m: Model, r: { gte?: string; gt?: string; lte?: string; lt?: string; reverse?: boolean; limit?: number }) {
+function expectedRange(
+  m: Model,
+  r: { gte?: string; gt?: string; lte?: string; lt?: string; reverse?: boolean; limit?: number },
+) {
   let e = sortedEntries(m).filter(([k]) => {
     if (r.gte !== undefined && k < r.gte) return false;
     if (r.gt !== undefined && k <= r.gt) return false;
@@ -112,7 +115,9 @@ async function runModel(seed: number, steps: number, worker: boolean): Promise<v
         const got = db.getSync(k, { snapshot: snap });
         expect(got === undefined ? undefined : dec.decode(got), `snapshot get ${k} at step ${step}`).toBe(old.get(k));
         const r = randomRange(rng, space);
-        expect(await collect(db, { ...r, snapshot: snap }), `snapshot range at step ${step}`).toEqual(expectedRange(old, r));
+        expect(await collect(db, { ...r, snapshot: snap }), `snapshot range at step ${step}`).toEqual(
+          expectedRange(old, r),
+        );
         if (rng.next() < 0.5) {
           snap.release();
           snaps.splice(i, 1);

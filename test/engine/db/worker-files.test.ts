@@ -12,7 +12,12 @@ import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { runCompactionJob, type CompactionJob } from '../../../engine/compaction/compaction-job.js';
 import { runCompaction, runFlush } from '../../../engine/compaction/table-files.js';
-import { buildFlushTable, EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../../../engine/compaction/flush-job.js';
+import {
+  buildFlushTable,
+  EntryBufferWriter,
+  ENTRY_BUFFER_OVERHEAD,
+  type FlushJob,
+} from '../../../engine/compaction/flush-job.js';
 import { seededRng, BASE_SEED } from '../vfs/seeded-random.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eau2-wfiles-'));
@@ -101,7 +106,9 @@ describe('compaction with worker-side file I/O', () => {
       // Small values, and some of a block each beyond the sink's 1 MiB buffer.
       value: rng.bytes(i % 97 === 0 ? rng.int(1 << 20, 1.5 * (1 << 20)) : rng.int(0, 3000)),
     }));
-    const w = new EntryBufferWriter(entries.reduce((n, e) => n + e.key.length + e.value.length + ENTRY_BUFFER_OVERHEAD, 0));
+    const w = new EntryBufferWriter(
+      entries.reduce((n, e) => n + e.key.length + e.value.length + ENTRY_BUFFER_OVERHEAD, 0),
+    );
     entries.forEach((e, i) => w.addAt(i + 1, Kind.VALUE, e.key, 0, e.key.length, e.value, 0, e.value.length));
     const job: FlushJob = { entries: w.finish(), count: w.count, blockSize: 4096, bitsPerKey: 10 };
     const want = buildFlushTable(job);
@@ -137,11 +144,15 @@ describe('compaction with worker-side file I/O', () => {
     const r = await runCompaction({ ...base, inputs, files: { dir, outputNumbers: [] } });
     expect(r.bytesRead).toBe(inMemory.bytesRead);
     expect(r.outputs.length).toBe(inMemory.outputs.length);
-    r.outputs.forEach((out, i) => expect(Buffer.from(out.bytes!).equals(inMemory.outputs[i]!.bytes!), `output ${i}`).toBe(true));
+    r.outputs.forEach((out, i) =>
+      expect(Buffer.from(out.bytes!).equals(inMemory.outputs[i]!.bytes!), `output ${i}`).toBe(true),
+    );
     // A flipped byte in a data block of an input: the merge fails, it never writes bad data.
     const damaged = readFileSync(inputs[1]!.path);
-    damaged[20_000] ^= 0x04;
+    damaged[20_000]! ^= 0x04;
     writeFileSync(inputs[1]!.path, damaged);
-    await expect(runCompaction({ ...base, inputs, files: { dir, outputNumbers: [9] } })).rejects.toMatchObject({ code: 'CORRUPTION' });
+    await expect(runCompaction({ ...base, inputs, files: { dir, outputNumbers: [9] } })).rejects.toMatchObject({
+      code: 'CORRUPTION',
+    });
   });
 });

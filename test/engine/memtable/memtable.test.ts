@@ -17,7 +17,10 @@ interface Entry {
   value: Uint8Array;
 }
 
-function internalOrder(a: { key: Uint8Array; seq: number; kind: number }, b: { key: Uint8Array; seq: number; kind: number }): number {
+function internalOrder(
+  a: { key: Uint8Array; seq: number; kind: number },
+  b: { key: Uint8Array; seq: number; kind: number },
+): number {
   const c = compareBytes(a.key, b.key);
   if (c !== 0) return c;
   if (a.seq !== b.seq) return a.seq > b.seq ? -1 : 1;
@@ -77,7 +80,8 @@ function current(it: MemtableIterator): Entry {
   return { key: it.key().slice(), seq: it.seq(), kind: it.kind(), value: it.value().slice() };
 }
 
-const hex = (e: Entry[]) => e.map((x) => `${Buffer.from(x.key).toString('hex')}@${x.seq}/${x.kind}=${Buffer.from(x.value).toString('hex')}`);
+const hex = (e: Entry[]) =>
+  e.map((x) => `${Buffer.from(x.key).toString('hex')}@${x.seq}/${x.kind}=${Buffer.from(x.value).toString('hex')}`);
 
 describe('Memtable', () => {
   for (const seed of [BASE_SEED, BASE_SEED + 1, BASE_SEED + 2]) {
@@ -106,7 +110,16 @@ describe('Memtable', () => {
           .sort((a, b) => b.seq - a.seq)[0];
         const got = mem.get(key, seq);
         if (want === undefined) expect(got).toBeUndefined();
-        else expect({ kind: got?.kind, seq: got?.seq, value: hex([{ key: key, seq: 0, kind: 0, value: got!.value }]) }).toEqual({ kind: want.kind, seq: want.seq, value: hex([{ key: key, seq: 0, kind: 0, value: want.value }]) });
+        else
+          expect({
+            kind: got?.kind,
+            seq: got?.seq,
+            value: hex([{ key: key, seq: 0, kind: 0, value: got!.value }]),
+          }).toEqual({
+            kind: want.kind,
+            seq: want.seq,
+            value: hex([{ key: key, seq: 0, kind: 0, value: want.value }]),
+          });
       }
     });
 

@@ -29,7 +29,9 @@ function readAll(block: Block): Entry[] {
 
 function same(a: Entry | undefined, b: Entry | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return compareBytes(a.key, b.key) === 0 && a.seq === b.seq && a.kind === b.kind && compareBytes(a.value, b.value) === 0;
+  return (
+    compareBytes(a.key, b.key) === 0 && a.seq === b.seq && a.kind === b.kind && compareBytes(a.value, b.value) === 0
+  );
 }
 
 function at(c: BlockCursor): Entry | undefined {
@@ -43,11 +45,25 @@ describe('data block', () => {
       { key: utf8('apple'), seq: 7, kind: Kind.VALUE, value: utf8('red') },
       { key: utf8('apply'), seq: 5, kind: Kind.DELETE, value: new Uint8Array(0) },
     ]);
-    expect(hex(bytes)).toBe('00050307' + '01' + hex(utf8('apple')) + hex(utf8('red')) + '0401000500' + hex(utf8('y')) + '00000000' + '01000000');
+    expect(hex(bytes)).toBe(
+      '00050307' +
+        '01' +
+        hex(utf8('apple')) +
+        hex(utf8('red')) +
+        '0401000500' +
+        hex(utf8('y')) +
+        '00000000' +
+        '01000000',
+    );
   });
 
   it('stores every 16th key whole and lists those entries in the restart array', () => {
-    const entries = Array.from({ length: 40 }, (_, i) => ({ key: utf8(`key${String(i).padStart(3, '0')}`), seq: 1, kind: Kind.VALUE, value: utf8('v') }));
+    const entries = Array.from({ length: 40 }, (_, i) => ({
+      key: utf8(`key${String(i).padStart(3, '0')}`),
+      seq: 1,
+      kind: Kind.VALUE,
+      value: utf8('v'),
+    }));
     const block = Block.open(encode(entries), 'x', 0);
     expect(block.restarts).toBe(3);
     for (let r = 0; r < 3; r++) {
@@ -56,50 +72,56 @@ describe('data block', () => {
     }
   });
 
-  it.each(seeds([1, 2, 3]))('reads back what it encodes and seeks like the model, forwards and backwards (seed %i)', (seed) => {
-    const rand = rng(seed);
-    const entries = randomEntries(rand, 200);
-    for (const interval of [1, 3, 16]) {
-      const block = Block.open(encode(entries, interval), 'x', 0);
-      const all = readAll(block);
-      expect(all.length).toBe(entries.length);
-      entries.forEach((e, i) => expect(same(all[i], e), `interval ${interval} entry ${i}`).toBe(true));
-      // Backwards from the end.
-      const c = new BlockCursor();
-      c.reset(block);
-      let i = entries.length - 1;
-      for (c.seekToLast(); c.valid(); c.prev(), i--) expect(same(at(c), entries[i]), `interval ${interval} reverse ${i}`).toBe(true);
-      expect(i).toBe(-1);
-      for (let r = 0; r < 300; r++) {
-        const e = entries[Math.floor(rand() * entries.length)]!;
-        const k = rand() < 0.5 ? e.key : randomBytes(rand, Math.floor(rand() * 4));
-        const s = rand() < 0.5 ? e.seq : Math.floor(rand() * 2000);
-        const want = modelSeek(entries, k, s);
-        c.seek(k, s);
-        expect(same(at(c), entries[want]), `seed ${seed} interval ${interval} seek ${hex(k)}@${s}`).toBe(true);
-        // A step either way from a seek lands on the neighbours.
-        if (c.valid() && rand() < 0.5) {
-          c.prev();
-          expect(same(at(c), entries[want - 1]), `prev after seek ${hex(k)}@${s}`).toBe(true);
-        } else if (c.valid()) {
-          c.next();
-          expect(same(at(c), entries[want + 1]), `next after seek ${hex(k)}@${s}`).toBe(true);
-        }
-        const wantPrev = modelSeekForPrev(entries, k, s);
-        c.seekForPrev(k, s);
-        expect(same(at(c), entries[wantPrev]), `seed ${seed} interval ${interval} seekForPrev ${hex(k)}@${s}`).toBe(true);
-        const f = block.find(k, s);
-        const hit = entries[want];
-        if (hit === undefined) expect(f).toBe(PAST_END);
-        else if (compareBytes(hit.key, k) !== 0) expect(f).toBe(NOT_HERE);
-        else {
-          expect(f).toBeGreaterThanOrEqual(0);
-          expect({ kind: found.kind, seq: found.seq }).toEqual({ kind: hit.kind, seq: hit.seq });
-          expect(hex(block.data.subarray(found.valueAt, found.valueEnd))).toBe(hex(hit.value));
+  it.each(seeds([1, 2, 3]))(
+    'reads back what it encodes and seeks like the model, forwards and backwards (seed %i)',
+    (seed) => {
+      const rand = rng(seed);
+      const entries = randomEntries(rand, 200);
+      for (const interval of [1, 3, 16]) {
+        const block = Block.open(encode(entries, interval), 'x', 0);
+        const all = readAll(block);
+        expect(all.length).toBe(entries.length);
+        entries.forEach((e, i) => expect(same(all[i], e), `interval ${interval} entry ${i}`).toBe(true));
+        // Backwards from the end.
+        const c = new BlockCursor();
+        c.reset(block);
+        let i = entries.length - 1;
+        for (c.seekToLast(); c.valid(); c.prev(), i--)
+          expect(same(at(c), entries[i]), `interval ${interval} reverse ${i}`).toBe(true);
+        expect(i).toBe(-1);
+        for (let r = 0; r < 300; r++) {
+          const e = entries[Math.floor(rand() * entries.length)]!;
+          const k = rand() < 0.5 ? e.key : randomBytes(rand, Math.floor(rand() * 4));
+          const s = rand() < 0.5 ? e.seq : Math.floor(rand() * 2000);
+          const want = modelSeek(entries, k, s);
+          c.seek(k, s);
+          expect(same(at(c), entries[want]), `seed ${seed} interval ${interval} seek ${hex(k)}@${s}`).toBe(true);
+          // A step either way from a seek lands on the neighbours.
+          if (c.valid() && rand() < 0.5) {
+            c.prev();
+            expect(same(at(c), entries[want - 1]), `prev after seek ${hex(k)}@${s}`).toBe(true);
+          } else if (c.valid()) {
+            c.next();
+            expect(same(at(c), entries[want + 1]), `next after seek ${hex(k)}@${s}`).toBe(true);
+          }
+          const wantPrev = modelSeekForPrev(entries, k, s);
+          c.seekForPrev(k, s);
+          expect(same(at(c), entries[wantPrev]), `seed ${seed} interval ${interval} seekForPrev ${hex(k)}@${s}`).toBe(
+            true,
+          );
+          const f = block.find(k, s);
+          const hit = entries[want];
+          if (hit === undefined) expect(f).toBe(PAST_END);
+          else if (compareBytes(hit.key, k) !== 0) expect(f).toBe(NOT_HERE);
+          else {
+            expect(f).toBeGreaterThanOrEqual(0);
+            expect({ kind: found.kind, seq: found.seq }).toEqual({ kind: hit.kind, seq: hit.seq });
+            expect(hex(block.data.subarray(found.valueAt, found.valueEnd))).toBe(hex(hit.value));
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('changes direction in the middle of a restart interval', () => {
     const entries = randomEntries(rng(5), 60);
@@ -123,7 +145,12 @@ describe('data block', () => {
 
   it('rebuilds keys longer than the block itself from shared prefixes', () => {
     const prefix = 'p'.repeat(300);
-    const entries = Array.from({ length: 50 }, (_, i) => ({ key: utf8(prefix + String(i).padStart(3, '0')), seq: 1, kind: Kind.VALUE, value: new Uint8Array(0) }));
+    const entries = Array.from({ length: 50 }, (_, i) => ({
+      key: utf8(prefix + String(i).padStart(3, '0')),
+      seq: 1,
+      kind: Kind.VALUE,
+      value: new Uint8Array(0),
+    }));
     const bytes = encode(entries, 100);
     const block = Block.open(bytes, 'x', 0);
     const all = readAll(block);
@@ -150,37 +177,43 @@ describe('data block', () => {
     for (let len = 0; len < 8; len++) expect(() => Block.open(bytes.slice(0, len), 'f', 8)).toThrow(Eau2Error);
   });
 
-  it.each(seeds([1, 2, 3, 4]))('never reads out of range, hangs or invents entries on mutated contents (seed %i)', (seed) => {
-    // These mutations would pass a CRC if a writer produced them: only the reader's checks stand.
-    const rand = rng(seed);
-    // Short values, so that most mutations hit headers and keys rather than value bytes.
-    const entries = randomEntries(rand, 30).map((e) => ({ ...e, value: e.value.subarray(0, 4) }));
-    const bytes = encode(entries, 4);
-    let refused = 0;
-    for (let r = 0; r < 3000; r++) {
-      const b = bytes.slice();
-      const flips = 1 + Math.floor(rand() * 3);
-      for (let f = 0; f < flips; f++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
-      try {
-        const block = Block.open(b, 'f', 0);
-        const c = new BlockCursor();
-        c.reset(block);
-        let n = 0;
-        for (c.seekToFirst(); c.valid(); c.next()) {
-          const v = c.value();
-          if (v.byteOffset + v.length > b.byteOffset + block.limit || c.kind() > 1) expect.fail(`seed ${seed} round ${r}: entry out of range`);
-          if (++n > b.length) expect.fail(`seed ${seed} round ${r}: endless block`);
+  it.each(seeds([1, 2, 3, 4]))(
+    'never reads out of range, hangs or invents entries on mutated contents (seed %i)',
+    (seed) => {
+      // These mutations would pass a CRC if a writer produced them: only the reader's checks stand.
+      const rand = rng(seed);
+      // Short values, so that most mutations hit headers and keys rather than value bytes.
+      const entries = randomEntries(rand, 30).map((e) => ({ ...e, value: e.value.subarray(0, 4) }));
+      const bytes = encode(entries, 4);
+      let refused = 0;
+      for (let r = 0; r < 3000; r++) {
+        const b = bytes.slice();
+        const flips = 1 + Math.floor(rand() * 3);
+        for (let f = 0; f < flips; f++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+        try {
+          const block = Block.open(b, 'f', 0);
+          const c = new BlockCursor();
+          c.reset(block);
+          let n = 0;
+          for (c.seekToFirst(); c.valid(); c.next()) {
+            const v = c.value();
+            if (v.byteOffset + v.length > b.byteOffset + block.limit || c.kind() > 1)
+              expect.fail(`seed ${seed} round ${r}: entry out of range`);
+            if (++n > b.length) expect.fail(`seed ${seed} round ${r}: endless block`);
+          }
+          for (c.seekToLast(); c.valid(); c.prev())
+            if (--n < -b.length) expect.fail(`seed ${seed} round ${r}: endless reverse`);
+          for (const e of entries) {
+            block.find(e.key, e.seq);
+            c.seek(e.key, e.seq);
+          }
+        } catch (e) {
+          if (!(e instanceof Eau2Error) || e.code !== 'CORRUPTION')
+            throw new Error(`seed ${seed} round ${r}: ${String(e)}`);
+          refused++;
         }
-        for (c.seekToLast(); c.valid(); c.prev()) if (--n < -b.length) expect.fail(`seed ${seed} round ${r}: endless reverse`);
-        for (const e of entries) {
-          block.find(e.key, e.seq);
-          c.seek(e.key, e.seq);
-        }
-      } catch (e) {
-        if (!(e instanceof Eau2Error) || e.code !== 'CORRUPTION') throw new Error(`seed ${seed} round ${r}: ${String(e)}`);
-        refused++;
       }
-    }
-    expect(refused).toBeGreaterThan(300);
-  });
+      expect(refused).toBeGreaterThan(300);
+    },
+  );
 });

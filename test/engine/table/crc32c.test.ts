@@ -33,12 +33,14 @@ describe('crc32c', () => {
       // A view at an odd byte offset of its buffer exercises the alignment prologue.
       const viewAt = Math.floor(rand() * 8);
       const backing = backings[Math.floor(rand() * backings.length)]!;
-      if (rand() < 0.1) backing[Math.floor(rand() * backing.length)] ^= 0xff; // same buffer, new bytes
+      if (rand() < 0.1) backing[Math.floor(rand() * backing.length)]! ^= 0xff; // same buffer, new bytes
       const buf = backing.subarray(viewAt);
       const start = Math.floor(rand() * 100);
       const end = start + Math.floor(rand() * (r < 150 ? 200 : 8000));
       const init = Math.floor(rand() * 2 ** 32);
-      expect(crc32c(buf, init, start, end), `seed ${seed} view ${viewAt} [${start}, ${end}) crc ${init}`).toBe(reference(buf, init, start, end));
+      expect(crc32c(buf, init, start, end), `seed ${seed} view ${viewAt} [${start}, ${end}) crc ${init}`).toBe(
+        reference(buf, init, start, end),
+      );
     }
   });
 

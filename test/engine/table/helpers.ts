@@ -67,7 +67,7 @@ export const rng = mulberry32;
 
 /** Seeds for randomized tests: EAU2_SEED=n reruns one failing seed; the seed is in every test name. */
 export function seeds(defaults: number[]): number[] {
-  const env = process.env['EAU2_SEED'];
+  const env = process.env.EAU2_SEED;
   return env ? [Number(env)] : defaults;
 }
 
@@ -128,7 +128,10 @@ export function compareTarget(e: Entry, key: Uint8Array, seq: number): number {
   return seq - e.seq;
 }
 
-export function buildTable(entries: Entry[], opts: TableBuilderOptions = {}): { bytes: Uint8Array; builder: TableBuilder } {
+export function buildTable(
+  entries: Entry[],
+  opts: TableBuilderOptions = {},
+): { bytes: Uint8Array; builder: TableBuilder } {
   const b = new TableBuilder(opts);
   for (const e of entries) b.add(e.key, e.seq, e.kind, e.value);
   return { bytes: b.finish(), builder: b };

@@ -33,35 +33,45 @@ function prefixedEntries(rand: () => number, prefix: Uint8Array, count: number):
 }
 
 describe('index search', () => {
-  it.each(seeds([1, 2, 3]))('names the first block whose separator is >= the target, like a linear search (seed %i)', (seed) => {
-    const rand = rng(seed);
-    for (const prefix of [new Uint8Array(0), utf8('p'), utf8('partition-0042/')]) {
-      const entries = prefixedEntries(rand, prefix, 300);
-      const t = TableReader.open(new BytesFile('t', buildTable(entries, { blockSize: 48 }).bytes), 1, new BlockCache(0));
-      expect(t.blockCount).toBeGreaterThan(20);
-      // Separator i with its sequence: the block's last entry itself, or a shorter key at MAX_SEQUENCE.
-      const seps: { key: Uint8Array; seq: number }[] = [];
-      const c = new BlockCursor();
-      for (let bi = 0; bi < t.blockCount; bi++) {
-        c.reset(t.dataBlock(bi, false));
-        c.seekToLast();
-        const key = t.index.separator(bi);
-        seps.push({ key, seq: compareBytes(key, c.key()) === 0 ? c.seq() : MAX_SEQUENCE });
+  it.each(seeds([1, 2, 3]))(
+    'names the first block whose separator is >= the target, like a linear search (seed %i)',
+    (seed) => {
+      const rand = rng(seed);
+      for (const prefix of [new Uint8Array(0), utf8('p'), utf8('partition-0042/')]) {
+        const entries = prefixedEntries(rand, prefix, 300);
+        const t = TableReader.open(
+          new BytesFile('t', buildTable(entries, { blockSize: 48 }).bytes),
+          1,
+          new BlockCache(0),
+        );
+        expect(t.blockCount).toBeGreaterThan(20);
+        // Separator i with its sequence: the block's last entry itself, or a shorter key at MAX_SEQUENCE.
+        const seps: { key: Uint8Array; seq: number }[] = [];
+        const c = new BlockCursor();
+        for (let bi = 0; bi < t.blockCount; bi++) {
+          c.reset(t.dataBlock(bi, false));
+          c.seekToLast();
+          const key = t.index.separator(bi);
+          seps.push({ key, seq: compareBytes(key, c.key()) === 0 ? c.seq() : MAX_SEQUENCE });
+        }
+        for (let r = 0; r < 400; r++) {
+          const e = entries[Math.floor(rand() * entries.length)]!;
+          const roll = rand();
+          const key =
+            roll < 0.4
+              ? e.key
+              : roll < 0.7
+                ? Uint8Array.of(...e.key, ...randomBytes(rand, 1))
+                : Uint8Array.of(
+                    ...prefix.subarray(0, Math.floor(rand() * (prefix.length + 1))),
+                    ...randomBytes(rand, Math.floor(rand() * 6)),
+                  );
+          const seq = rand() < 0.5 ? e.seq : Math.floor(rand() * 20_000);
+          let want = 0;
+          while (want < seps.length && (compareBytes(seps[want]!.key, key) || seq - seps[want]!.seq) < 0) want++;
+          expect(t.seekBlock(key, seq), `seed ${seed} prefix ${hex(prefix)} target ${hex(key)}@${seq}`).toBe(want);
+        }
       }
-      for (let r = 0; r < 400; r++) {
-        const e = entries[Math.floor(rand() * entries.length)]!;
-        const roll = rand();
-        const key =
-          roll < 0.4
-            ? e.key
-            : roll < 0.7
-              ? Uint8Array.of(...e.key, ...randomBytes(rand, 1))
-              : Uint8Array.of(...prefix.subarray(0, Math.floor(rand() * (prefix.length + 1))), ...randomBytes(rand, Math.floor(rand() * 6)));
-        const seq = rand() < 0.5 ? e.seq : Math.floor(rand() * 20_000);
-        let want = 0;
-        while (want < seps.length && (compareBytes(seps[want]!.key, key) || seq - seps[want]!.seq) < 0) want++;
-        expect(t.seekBlock(key, seq), `seed ${seed} prefix ${hex(prefix)} target ${hex(key)}@${seq}`).toBe(want);
-      }
-    }
-  });
+    },
+  );
 });

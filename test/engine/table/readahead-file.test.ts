@@ -10,31 +10,34 @@ import { TableReader } from '../../../engine/table/table-reader.js';
 import { BytesFile, buildTable, hex, randomEntries, rng, seeds } from './helpers.js';
 
 describe('ReadaheadFile', () => {
-  it.each(seeds([21, 22, 23]))('returns the file bytes for any read, sharing one window below the limit (seed %i)', (seed) => {
-    const rand = rng(seed);
-    const bytes = new Uint8Array(50_000).map(() => Math.floor(rand() * 256));
-    const file = new ReadaheadFile(new BytesFile('t/000001.sst', bytes), 4096);
-    const limit = 40_000;
-    file.readaheadBelow(limit);
-    let pos = 0;
-    const views = new Set<ArrayBufferLike>();
-    while (pos < limit) {
-      const len = Math.min(limit - pos, 1 + Math.floor(rand() * 1500));
-      const got = file.readSync(pos, len);
-      expect(hex(got), `read ${pos}+${len}`).toBe(hex(bytes.subarray(pos, pos + len)));
-      views.add(got.buffer);
-      pos += len;
-    }
-    expect(views.size).toBe(1); // every data read was a view of the one window
-    expect(file.refills).toBeLessThanOrEqual(Math.ceil(limit / 4096) * 2);
-    // Beyond the limit, larger than the window, or anywhere at random: still the file's bytes.
-    for (let k = 0; k < 200; k++) {
-      const p = Math.floor(rand() * bytes.length);
-      const len = Math.floor(rand() * 6000);
-      const got = file.readSync(p, len);
-      expect(hex(got), `read ${p}+${len}`).toBe(hex(bytes.subarray(p, Math.min(bytes.length, p + len))));
-    }
-  });
+  it.each(seeds([21, 22, 23]))(
+    'returns the file bytes for any read, sharing one window below the limit (seed %i)',
+    (seed) => {
+      const rand = rng(seed);
+      const bytes = new Uint8Array(50_000).map(() => Math.floor(rand() * 256));
+      const file = new ReadaheadFile(new BytesFile('t/000001.sst', bytes), 4096);
+      const limit = 40_000;
+      file.readaheadBelow(limit);
+      let pos = 0;
+      const views = new Set<ArrayBufferLike>();
+      while (pos < limit) {
+        const len = Math.min(limit - pos, 1 + Math.floor(rand() * 1500));
+        const got = file.readSync(pos, len);
+        expect(hex(got), `read ${pos}+${len}`).toBe(hex(bytes.subarray(pos, pos + len)));
+        views.add(got.buffer);
+        pos += len;
+      }
+      expect(views.size).toBe(1); // every data read was a view of the one window
+      expect(file.refills).toBeLessThanOrEqual(Math.ceil(limit / 4096) * 2);
+      // Beyond the limit, larger than the window, or anywhere at random: still the file's bytes.
+      for (let k = 0; k < 200; k++) {
+        const p = Math.floor(rand() * bytes.length);
+        const len = Math.floor(rand() * 6000);
+        const got = file.readSync(p, len);
+        expect(hex(got), `read ${p}+${len}`).toBe(hex(bytes.subarray(p, Math.min(bytes.length, p + len))));
+      }
+    },
+  );
 
   it('leaves a table reader opened through it with metadata of its own, and scans it exactly', () => {
     const rand = rng(24);

@@ -47,7 +47,12 @@ describe('SlotArena', () => {
 describe('BlockCache slots', () => {
   it('marks a slot-backed block released when it leaves, and gives its memory to the next read', () => {
     const { bytes } = buildTable(
-      Array.from({ length: 200 }, (_, i) => ({ key: Buffer.from(`k${String(i).padStart(4, '0')}`), seq: 1, kind: Kind.VALUE, value: new Uint8Array(40).fill(i) })),
+      Array.from({ length: 200 }, (_, i) => ({
+        key: Buffer.from(`k${String(i).padStart(4, '0')}`),
+        seq: 1,
+        kind: Kind.VALUE,
+        value: new Uint8Array(40).fill(i),
+      })),
       { blockSize: 256 },
     );
     // Every block is the same size (same key and value lengths): room for exactly two of them.
@@ -70,7 +75,12 @@ describe('BlockCache slots', () => {
 
   it('gives the slot back when the block read into it is corrupt', () => {
     const { bytes } = buildTable(
-      Array.from({ length: 50 }, (_, i) => ({ key: Buffer.from(`k${String(i).padStart(3, '0')}`), seq: 1, kind: Kind.VALUE, value: new Uint8Array(40) })),
+      Array.from({ length: 50 }, (_, i) => ({
+        key: Buffer.from(`k${String(i).padStart(3, '0')}`),
+        seq: 1,
+        kind: Kind.VALUE,
+        value: new Uint8Array(40),
+      })),
       { blockSize: 256 },
     );
     const bad = bytes.slice();
@@ -141,13 +151,15 @@ describe('table iterators over recycled memory', () => {
           const want = modelGet(t.entries, e.key, MAX_SEQUENCE);
           const gotLine = got === undefined ? 'invalid' : `${got.seq}/${got.kind}=${hex(got.value)}`;
           const wantLine = want === undefined ? 'invalid' : `${want.seq}/${want.kind}=${hex(want.value)}`;
-          if (gotLine !== wantLine) expect.fail(`seed ${seed} step ${step}: get ${hex(e.key)}: ${gotLine} != ${wantLine}`);
+          if (gotLine !== wantLine)
+            expect.fail(`seed ${seed} step ${step}: get ${hex(e.key)}: ${gotLine} != ${wantLine}`);
         }
         if (s.pos < 0 || s.pos >= entries.length) s.pos = -1;
         for (const x of iters) {
           const want = x.pos < 0 ? 'invalid' : line(tables[x.t]!.entries[x.pos]);
           const got = at(x.it);
-          if (got !== want) expect.fail(`seed ${seed} step ${step}: iterator on table ${x.t} at ${x.pos}: ${got} != ${want}`);
+          if (got !== want)
+            expect.fail(`seed ${seed} step ${step}: iterator on table ${x.t} at ${x.pos}: ${got} != ${want}`);
         }
       }
       expect(cache.stats().slots.reused).toBeGreaterThan(100);
@@ -170,7 +182,7 @@ describe('the engine hands out copies', () => {
     });
   }
 
-  it('values from getSync stay as they were while later reads recycle the cache, and are the caller\'s to change', async () => {
+  it("values from getSync stay as they were while later reads recycle the cache, and are the caller's to change", async () => {
     const db = await openSmall();
     const n = 2000;
     for (let k = 0; k < n; k++) await db.put(key(k), value(k, 1));

@@ -22,7 +22,8 @@ function readAll(bytes: Uint8Array, entries: Entry[]): string {
   const out: string[] = [];
   const it = t.iterator();
   // Values by checksum: hex of every value would dominate the run time.
-  for (it.seekToFirst(); it.valid(); it.next()) out.push(`${hex(it.key())}/${it.seq()}/${it.kind()}/${crc32c(it.value())}`);
+  for (it.seekToFirst(); it.valid(); it.next())
+    out.push(`${hex(it.key())}/${it.seq()}/${it.kind()}/${crc32c(it.value())}`);
   for (it.seekToLast(); it.valid(); it.prev()) out.push(`${it.seq()}`);
   for (const e of entries) {
     const g = t.get(e.key, e.seq);
@@ -34,23 +35,28 @@ function readAll(bytes: Uint8Array, entries: Entry[]): string {
 
 function expectCorruption(e: unknown, where: string, fileSize: number): void {
   // Cheap check first: expect() is slow, and this runs for thousands of flips.
-  if (e instanceof Eau2Error && e.code === 'CORRUPTION' && e.details?.['file'] === PATH && e.message.includes(PATH)) {
-    const off = e.details['offset'];
+  if (e instanceof Eau2Error && e.code === 'CORRUPTION' && e.details?.file === PATH && e.message.includes(PATH)) {
+    const off = e.details.offset;
     if (typeof off === 'number' && off >= 0 && off <= fileSize) return;
   }
   expect(e, where).toBeInstanceOf(Eau2Error);
   const err = e as Eau2Error;
   expect(err.code, `${where}: ${err.message}`).toBe('CORRUPTION');
-  expect(err.details?.['file'], where).toBe(PATH);
+  expect(err.details?.file, where).toBe(PATH);
   expect(err.message, where).toContain(PATH);
-  const off = err.details?.['offset'];
+  const off = err.details?.offset;
   expect(typeof off, where).toBe('number');
   expect(off as number, where).toBeGreaterThanOrEqual(0);
   expect(off as number, where).toBeLessThanOrEqual(fileSize);
 }
 
 /** Flips bytes at `offsets` with each mask; returns how many flips were detected. */
-function flipAll(bytes: Uint8Array, entries: Entry[], offsets: Iterable<number>, masks: number[]): { detected: number; tried: number } {
+function flipAll(
+  bytes: Uint8Array,
+  entries: Entry[],
+  offsets: Iterable<number>,
+  masks: number[],
+): { detected: number; tried: number } {
   const want = readAll(bytes, entries);
   let detected = 0;
   let tried = 0;
@@ -140,10 +146,12 @@ describe('TableReader on damaged files', () => {
 
   it('refuses a table of a size other than the one expected', () => {
     const { bytes } = buildTable(randomEntries(rng(105), 30));
-    expect(() => TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0), { expectedSize: bytes.length + 1 })).toThrow(
-      /expected/,
-    );
-    expect(TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0), { expectedSize: bytes.length }).fileSize).toBe(bytes.length);
+    expect(() =>
+      TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0), { expectedSize: bytes.length + 1 }),
+    ).toThrow(/expected/);
+    expect(
+      TableReader.open(new BytesFile(PATH, bytes), 42, new BlockCache(0), { expectedSize: bytes.length }).fileSize,
+    ).toBe(bytes.length);
   });
 
   /** The table with its footer's version replaced (and the footer CRC fixed up). */
@@ -176,7 +184,9 @@ describe('TableReader on damaged files', () => {
     const err = openError(withVersion(1));
     expect(err).toBeInstanceOf(Eau2Error);
     expect((err as Eau2Error).code).toBe('INVALID');
-    expect((err as Error).message).toMatch(/version 1 is older than this build of eau2 reads \(2\); .* must be rebuilt/);
+    expect((err as Error).message).toMatch(
+      /version 1 is older than this build of eau2 reads \(2\); .* must be rebuilt/,
+    );
   });
 
   it('keeps refusing a bad data block on every read, and never caches it', () => {
@@ -195,7 +205,7 @@ describe('TableReader on damaged files', () => {
         err = x;
       }
       expectCorruption(err, `attempt ${i}`, copy.length);
-      expect((err as Eau2Error).details?.['offset']).toBe(0);
+      expect((err as Eau2Error).details?.offset).toBe(0);
     }
     expect(cache.stats().entries).toBe(0);
     // Other blocks are still served.

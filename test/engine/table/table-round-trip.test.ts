@@ -36,96 +36,99 @@ function open(bytes: Uint8Array, cache = new BlockCache(1 << 20)): TableReader {
 }
 
 describe('TableReader round trip', () => {
-  const cases = seeds([1, 2, 3, 4]).flatMap((seed) =>
-    [64, 512, 4096].map((blockSize) => ({ seed, blockSize })),
+  const cases = seeds([1, 2, 3, 4]).flatMap((seed) => [64, 512, 4096].map((blockSize) => ({ seed, blockSize })));
+
+  it.each(cases)(
+    'gives back every entry of a random table (seed $seed, blockSize $blockSize)',
+    ({ seed, blockSize }) => {
+      const rand = rng(seed);
+      const entries = randomEntries(rand, 50 + Math.floor(rand() * 400));
+      const { bytes, builder } = buildTable(entries, { blockSize });
+      const t = open(bytes);
+
+      // Properties.
+      const p = t.properties;
+      expect(p).toEqual(builder.properties);
+      expect(p.entries).toBe(entries.length);
+      expect(p.tombstones).toBe(entries.filter((e) => e.kind === Kind.DELETE).length);
+      expect(p.smallestSeq).toBe(Math.min(...entries.map((e) => e.seq)));
+      expect(p.largestSeq).toBe(Math.max(...entries.map((e) => e.seq)));
+      const first = decodeInternalKey(p.smallestKey);
+      const last = decodeInternalKey(p.largestKey);
+      expect(hex(first.userKey)).toBe(hex(entries[0]!.key));
+      expect(first.seq).toBe(entries[0]!.seq);
+      expect(hex(last.userKey)).toBe(hex(entries[entries.length - 1]!.key));
+      expect(last.seq).toBe(entries[entries.length - 1]!.seq);
+      expect(t.fileSize).toBe(bytes.length);
+
+      // Gets at every version's sequence, just below it, at the top, and below the oldest.
+      const got: string[] = [];
+      const want: string[] = [];
+      const getBoth = (k: Uint8Array, s: number): void => {
+        const g = t.get(k, s);
+        const w = modelGet(entries, k, s);
+        got.push(`get(${hex(k)}, ${s}) = ${g === undefined ? '-' : `${g.seq}/${g.kind}=${hex(g.value)}`}`);
+        want.push(`get(${hex(k)}, ${s}) = ${w === undefined ? '-' : `${w.seq}/${w.kind}=${hex(w.value)}`}`);
+      };
+      for (const e of entries) for (const s of [e.seq, e.seq - 1, MAX_SEQUENCE, 0]) getBoth(e.key, s);
+      // Keys that are not in the table.
+      for (let i = 0; i < 300; i++) getBoth(randomBytes(rand, Math.floor(rand() * 6)), MAX_SEQUENCE);
+      expect(got, `seed ${seed}`).toEqual(want);
+
+      // Full forward and backward scans.
+      const it1 = t.iterator();
+      const forward: string[] = [];
+      for (it1.seekToFirst(); it1.valid(); it1.next()) forward.push(at(it1));
+      expect(forward, `seed ${seed} forward`).toEqual(entries.map(line));
+      const backward: string[] = [];
+      for (it1.seekToLast(); it1.valid(); it1.prev()) backward.push(at(it1));
+      expect(backward, `seed ${seed} backward`).toEqual(entries.map(line).reverse());
+
+      // Seeks to existing and random targets, then a few steps each way.
+      const targets: Array<[Uint8Array, number]> = [];
+      for (let i = 0; i < 200; i++) {
+        const e = entries[Math.floor(rand() * entries.length)]!;
+        targets.push([e.key, e.seq], [e.key, e.seq + 1], [e.key, e.seq - 1]);
+        targets.push([randomBytes(rand, Math.floor(rand() * 5)), Math.floor(rand() * 3000)]);
+      }
+      targets.push([new Uint8Array(0), MAX_SEQUENCE], [Uint8Array.of(0xff, 0xff, 0xff, 0xff), 0]);
+      const it2 = t.iterator();
+      const seen: string[] = [];
+      const expected: string[] = [];
+      for (const [k, s] of targets) {
+        const i = modelSeek(entries, k, s);
+        it2.seek(k, s);
+        for (let step = 0; step < 4; step++) {
+          seen.push(`seek(${hex(k)}, ${s}) +${step}: ${at(it2)}`);
+          expected.push(`seek(${hex(k)}, ${s}) +${step}: ${line(entries[i + step])}`);
+          if (!it2.valid()) break;
+          it2.next();
+        }
+        const j = modelSeekForPrev(entries, k, s);
+        it2.seekForPrev(k, s);
+        for (let step = 0; step < 4; step++) {
+          seen.push(`seekForPrev(${hex(k)}, ${s}) -${step}: ${at(it2)}`);
+          expected.push(
+            `seekForPrev(${hex(k)}, ${s}) -${step}: ${line(j - step >= 0 ? entries[j - step] : undefined)}`,
+          );
+          if (!it2.valid()) break;
+          it2.prev();
+        }
+      }
+      expect(seen, `seed ${seed}`).toEqual(expected);
+      it2.close();
+      expect(it2.valid()).toBe(false);
+
+      // approximateOffsetOf is monotonic and within the data.
+      let prevOff = 0;
+      for (const e of entries) {
+        const off = t.approximateOffsetOf(e.key);
+        expect(off).toBeGreaterThanOrEqual(prevOff);
+        expect(off).toBeLessThanOrEqual(p.dataSize);
+        prevOff = off;
+      }
+    },
   );
-
-  it.each(cases)('gives back every entry of a random table (seed $seed, blockSize $blockSize)', ({ seed, blockSize }) => {
-    const rand = rng(seed);
-    const entries = randomEntries(rand, 50 + Math.floor(rand() * 400));
-    const { bytes, builder } = buildTable(entries, { blockSize });
-    const t = open(bytes);
-
-    // Properties.
-    const p = t.properties;
-    expect(p).toEqual(builder.properties);
-    expect(p.entries).toBe(entries.length);
-    expect(p.tombstones).toBe(entries.filter((e) => e.kind === Kind.DELETE).length);
-    expect(p.smallestSeq).toBe(Math.min(...entries.map((e) => e.seq)));
-    expect(p.largestSeq).toBe(Math.max(...entries.map((e) => e.seq)));
-    const first = decodeInternalKey(p.smallestKey);
-    const last = decodeInternalKey(p.largestKey);
-    expect(hex(first.userKey)).toBe(hex(entries[0]!.key));
-    expect(first.seq).toBe(entries[0]!.seq);
-    expect(hex(last.userKey)).toBe(hex(entries[entries.length - 1]!.key));
-    expect(last.seq).toBe(entries[entries.length - 1]!.seq);
-    expect(t.fileSize).toBe(bytes.length);
-
-    // Gets at every version's sequence, just below it, at the top, and below the oldest.
-    const got: string[] = [];
-    const want: string[] = [];
-    const getBoth = (k: Uint8Array, s: number): void => {
-      const g = t.get(k, s);
-      const w = modelGet(entries, k, s);
-      got.push(`get(${hex(k)}, ${s}) = ${g === undefined ? '-' : `${g.seq}/${g.kind}=${hex(g.value)}`}`);
-      want.push(`get(${hex(k)}, ${s}) = ${w === undefined ? '-' : `${w.seq}/${w.kind}=${hex(w.value)}`}`);
-    };
-    for (const e of entries) for (const s of [e.seq, e.seq - 1, MAX_SEQUENCE, 0]) getBoth(e.key, s);
-    // Keys that are not in the table.
-    for (let i = 0; i < 300; i++) getBoth(randomBytes(rand, Math.floor(rand() * 6)), MAX_SEQUENCE);
-    expect(got, `seed ${seed}`).toEqual(want);
-
-    // Full forward and backward scans.
-    const it1 = t.iterator();
-    const forward: string[] = [];
-    for (it1.seekToFirst(); it1.valid(); it1.next()) forward.push(at(it1));
-    expect(forward, `seed ${seed} forward`).toEqual(entries.map(line));
-    const backward: string[] = [];
-    for (it1.seekToLast(); it1.valid(); it1.prev()) backward.push(at(it1));
-    expect(backward, `seed ${seed} backward`).toEqual(entries.map(line).reverse());
-
-    // Seeks to existing and random targets, then a few steps each way.
-    const targets: Array<[Uint8Array, number]> = [];
-    for (let i = 0; i < 200; i++) {
-      const e = entries[Math.floor(rand() * entries.length)]!;
-      targets.push([e.key, e.seq], [e.key, e.seq + 1], [e.key, e.seq - 1]);
-      targets.push([randomBytes(rand, Math.floor(rand() * 5)), Math.floor(rand() * 3000)]);
-    }
-    targets.push([new Uint8Array(0), MAX_SEQUENCE], [Uint8Array.of(0xff, 0xff, 0xff, 0xff), 0]);
-    const it2 = t.iterator();
-    const seen: string[] = [];
-    const expected: string[] = [];
-    for (const [k, s] of targets) {
-      const i = modelSeek(entries, k, s);
-      it2.seek(k, s);
-      for (let step = 0; step < 4; step++) {
-        seen.push(`seek(${hex(k)}, ${s}) +${step}: ${at(it2)}`);
-        expected.push(`seek(${hex(k)}, ${s}) +${step}: ${line(entries[i + step])}`);
-        if (!it2.valid()) break;
-        it2.next();
-      }
-      const j = modelSeekForPrev(entries, k, s);
-      it2.seekForPrev(k, s);
-      for (let step = 0; step < 4; step++) {
-        seen.push(`seekForPrev(${hex(k)}, ${s}) -${step}: ${at(it2)}`);
-        expected.push(`seekForPrev(${hex(k)}, ${s}) -${step}: ${line(j - step >= 0 ? entries[j - step] : undefined)}`);
-        if (!it2.valid()) break;
-        it2.prev();
-      }
-    }
-    expect(seen, `seed ${seed}`).toEqual(expected);
-    it2.close();
-    expect(it2.valid()).toBe(false);
-
-    // approximateOffsetOf is monotonic and within the data.
-    let prevOff = 0;
-    for (const e of entries) {
-      const off = t.approximateOffsetOf(e.key);
-      expect(off).toBeGreaterThanOrEqual(prevOff);
-      expect(off).toBeLessThanOrEqual(p.dataSize);
-      prevOff = off;
-    }
-  });
 
   it('serves a cached block without reading the file, and counts hits and misses', () => {
     const entries = randomEntries(rng(11), 200);
@@ -182,7 +185,8 @@ describe('TableReader round trip', () => {
   it('keeps one version per sequence across block boundaries of the same user key', () => {
     // 200 versions of one key over many tiny blocks: separators equal to a block's last key.
     const entries: Entry[] = [];
-    for (let s = 1000; s > 800; s--) entries.push({ key: utf8('same'), seq: s, kind: s % 7 === 0 ? Kind.DELETE : Kind.VALUE, value: utf8(`v${s}`) });
+    for (let s = 1000; s > 800; s--)
+      entries.push({ key: utf8('same'), seq: s, kind: s % 7 === 0 ? Kind.DELETE : Kind.VALUE, value: utf8(`v${s}`) });
     const t = open(buildTable(entries, { blockSize: 32 }).bytes);
     expect(t.blockCount).toBeGreaterThan(20);
     for (let s = 1001; s >= 799; s--) expect(t.get(utf8('same'), s)?.seq).toBe(modelGet(entries, utf8('same'), s)?.seq);
@@ -190,7 +194,13 @@ describe('TableReader round trip', () => {
 
   it('writes separators between blocks that are short but still separate them', () => {
     const entries: Entry[] = [];
-    for (let i = 0; i < 500; i++) entries.push({ key: utf8(`the-long-common-prefix/${String(i * 37).padStart(8, '0')}`), seq: 5, kind: Kind.VALUE, value: new Uint8Array(40) });
+    for (let i = 0; i < 500; i++)
+      entries.push({
+        key: utf8(`the-long-common-prefix/${String(i * 37).padStart(8, '0')}`),
+        seq: 5,
+        kind: Kind.VALUE,
+        value: new Uint8Array(40),
+      });
     const t = open(buildTable(entries, { blockSize: 256 }).bytes);
     const index = t.index;
     for (let i = 0; i + 1 < index.count; i++) {
@@ -252,23 +262,27 @@ describe('TableBuilder contract', () => {
 
 describe('TableBuilder with a sink', () => {
   const cases = seeds([11, 12, 13]).flatMap((seed) => [64, 4096].map((blockSize) => ({ seed, blockSize })));
-  it.each(cases)('writes, in order, exactly the bytes finish() returns (seed $seed, blockSize $blockSize)', ({ seed, blockSize }) => {
-    const rand = rng(seed);
-    const entries = randomEntries(rand, 300);
-    // Some values of a block each, as a dataframe chunk's.
-    for (let i = 0; i < entries.length; i += 37) entries[i]!.value = randomBytes(rand, 5000 + Math.floor(rand() * 70_000));
-    const { bytes: want } = buildTable(entries, { blockSize, bitsPerKey: 10 });
-    const writes: Uint8Array[] = [];
-    // A sink must take the bytes before write() returns (they may be a view of the builder's buffer).
-    const sink = { write: (b: Uint8Array) => void writes.push(Uint8Array.from(b)) };
-    const b = new TableBuilder({ blockSize, bitsPerKey: 10, sink });
-    for (const e of entries) b.add(e.key, e.seq, e.kind, e.value);
-    const size = b.finishToSink();
-    const got = Buffer.concat(writes);
-    expect(size, `seed ${seed}`).toBe(want.length);
-    expect(got.equals(want), `seed ${seed}`).toBe(true);
-    expect(b.properties.entries).toBe(entries.length);
-  });
+  it.each(cases)(
+    'writes, in order, exactly the bytes finish() returns (seed $seed, blockSize $blockSize)',
+    ({ seed, blockSize }) => {
+      const rand = rng(seed);
+      const entries = randomEntries(rand, 300);
+      // Some values of a block each, as a dataframe chunk's.
+      for (let i = 0; i < entries.length; i += 37)
+        entries[i]!.value = randomBytes(rand, 5000 + Math.floor(rand() * 70_000));
+      const { bytes: want } = buildTable(entries, { blockSize, bitsPerKey: 10 });
+      const writes: Uint8Array[] = [];
+      // A sink must take the bytes before write() returns (they may be a view of the builder's buffer).
+      const sink = { write: (b: Uint8Array) => void writes.push(Uint8Array.from(b)) };
+      const b = new TableBuilder({ blockSize, bitsPerKey: 10, sink });
+      for (const e of entries) b.add(e.key, e.seq, e.kind, e.value);
+      const size = b.finishToSink();
+      const got = Buffer.concat(writes);
+      expect(size, `seed ${seed}`).toBe(want.length);
+      expect(got.equals(want), `seed ${seed}`).toBe(true);
+      expect(b.properties.entries).toBe(entries.length);
+    },
+  );
 
   it('is finished with finishToSink, a builder without one with finish', () => {
     const sinkBuilder = new TableBuilder({ sink: { write: () => undefined } });

@@ -5,7 +5,7 @@ import { bloomHash } from '../../../engine/table/bloom.js';
 import { KeyFilter } from '../../../engine/util/key-filter.js';
 import { mulberry32 } from '../../../engine/util/random.js';
 
-const seeds = process.env['EAU2_SEED'] ? [Number(process.env['EAU2_SEED'])] : [1, 2, 3];
+const seeds = process.env.EAU2_SEED ? [Number(process.env.EAU2_SEED)] : [1, 2, 3];
 
 function randomKey(rand: () => number): Uint8Array {
   const k = new Uint8Array(1 + Math.floor(rand() * 24));

@@ -9,7 +9,7 @@ import { makeFileMeta, NUM_LEVELS } from '../../../engine/version/version-edit.j
 import type { FileMeta } from '../../../engine/version/version-edit.js';
 import { Version, prefix32 } from '../../../engine/version/version.js';
 
-const seeds = process.env['EAU2_SEED'] ? [Number(process.env['EAU2_SEED'])] : [1, 2, 3, 4, 5];
+const seeds = process.env.EAU2_SEED ? [Number(process.env.EAU2_SEED)] : [1, 2, 3, 4, 5];
 
 /** Keys of 0-7 bytes over a tiny alphabet with 0x00 and 0xff, so prefixes tie and short keys pad. */
 function randomKey(rand: () => number): Uint8Array {
@@ -37,7 +37,14 @@ describe('Version.findFile', () => {
     for (let i = 0; i < keys.length; ) {
       const n = 1 + Math.floor(rand() * 3);
       const last = keys[Math.min(keys.length, i + n) - 1]!;
-      files.push(makeFileMeta(files.length + 1, 100, encodeInternalKey(keys[i]!, 1, Kind.VALUE), encodeInternalKey(last, 1, Kind.VALUE)));
+      files.push(
+        makeFileMeta(
+          files.length + 1,
+          100,
+          encodeInternalKey(keys[i]!, 1, Kind.VALUE),
+          encodeInternalKey(last, 1, Kind.VALUE),
+        ),
+      );
       i += n;
     }
     const levels: FileMeta[][] = Array.from({ length: NUM_LEVELS }, () => []);
@@ -61,7 +68,8 @@ describe('Version.findFile', () => {
       const pa = prefix32(a);
       const pb = prefix32(b);
       const c = compareBytes(a, b);
-      if ((pa < pb && c >= 0) || (pa > pb && c <= 0)) expect.fail(`seed ${seed}: ${hex(a)} vs ${hex(b)}: prefixes ${pa} ${pb}`);
+      if ((pa < pb && c >= 0) || (pa > pb && c <= 0))
+        expect.fail(`seed ${seed}: ${hex(a)} vs ${hex(b)}: prefixes ${pa} ${pb}`);
     }
     expect(prefix32(new Uint8Array([0xff, 0xff, 0xff, 0xff, 9]))).toBe(0xffffffff);
     expect(prefix32(new Uint8Array([0x61]))).toBe(0x61000000);

@@ -93,7 +93,10 @@ describe.each(kinds)('%s', (_name, make) => {
   test('RenameReplacesTheTargetAndUnlinkIgnoresMissingFiles', async () => {
     const { vfs, root } = make();
     await vfs.mkdirp(root);
-    for (const [name, body] of [['a', 'A'], ['b', 'B']] as const) {
+    for (const [name, body] of [
+      ['a', 'A'],
+      ['b', 'B'],
+    ] as const) {
       const w = await vfs.openWritable(`${root}/${name}`);
       await w.append(utf8(body));
       await w.close();

@@ -18,7 +18,10 @@ export function bytesFile(bytes: Uint8Array, path = 'test.log'): RandomAccessFil
   };
 }
 
-export async function readBytes(bytes: Uint8Array, path = 'test.log'): Promise<{ records: LogRecord[]; end: LogReadEnd }> {
+export async function readBytes(
+  bytes: Uint8Array,
+  path = 'test.log',
+): Promise<{ records: LogRecord[]; end: LogReadEnd }> {
   const reader = new LogReader(bytesFile(bytes, path));
   const records: LogRecord[] = [];
   for await (const r of reader) records.push(r);
@@ -74,10 +77,16 @@ export function fill(n: number, v: number): Uint8Array {
  * Asserts two lists of byte arrays are equal. vitest's deep toEqual takes seconds per megabyte of
  * Uint8Array; this compares with Buffer.compare and names the first differing record.
  */
-export function expectSameBytes(actual: readonly Uint8Array[], expected: readonly Uint8Array[], what = 'records'): void {
+export function expectSameBytes(
+  actual: readonly Uint8Array[],
+  expected: readonly Uint8Array[],
+  what = 'records',
+): void {
   const describeList = (xs: readonly Uint8Array[]) => xs.map((x) => x.length).join(',');
   if (actual.length !== expected.length) {
-    throw new Error(`${what}: got ${actual.length} [${describeList(actual)}], want ${expected.length} [${describeList(expected)}]`);
+    throw new Error(
+      `${what}: got ${actual.length} [${describeList(actual)}], want ${expected.length} [${describeList(expected)}]`,
+    );
   }
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]!;

@@ -63,7 +63,8 @@ async function layoutLog(rng: Rng, blockSize = B, extra = 0): Promise<BuiltLog> 
 /** Offsets of every fragment header of record i. */
 function headerOffsets(log: BuiltLog, i: number, blockSize = B): number[] {
   const out = [log.offsets[i]!];
-  for (let bs = (Math.floor(log.offsets[i]! / blockSize) + 1) * blockSize; bs < log.ends[i]!; bs += blockSize) out.push(bs);
+  for (let bs = (Math.floor(log.offsets[i]! / blockSize) + 1) * blockSize; bs < log.ends[i]!; bs += blockSize)
+    out.push(bs);
   return out;
 }
 
@@ -85,7 +86,7 @@ async function readUntilError(bytes: Uint8Array, path = 'test.log', blockSize = 
 
 function flipped(bytes: Uint8Array, pos: number, mask: number): Uint8Array {
   const b = bytes.slice();
-  b[pos] ^= mask;
+  b[pos]! ^= mask;
   return b;
 }
 
@@ -167,9 +168,14 @@ describe('LogReader truncation', () => {
       marks.add(log.ends[i]!);
     }
     const lengths = new Set<number>();
-    for (const m of marks) for (let d = -24; d <= 24; d++) if (m + d >= 0 && m + d <= log.bytes.length) lengths.add(m + d);
+    for (const m of marks)
+      for (let d = -24; d <= 24; d++) if (m + d >= 0 && m + d <= log.bytes.length) lengths.add(m + d);
     for (let k = 0; k < 300; k++) lengths.add(rng.int(0, log.bytes.length));
-    await checkTruncations(log, [...lengths].sort((a, b) => a - b), B);
+    await checkTruncations(
+      log,
+      [...lengths].sort((a, b) => a - b),
+      B,
+    );
   });
 
   test('EmptyFileIsACleanEmptyLog', async () => {
@@ -228,7 +234,12 @@ describe('LogReader damage', () => {
       for (const pos of positions) {
         const what = `byte ${pos} of record ${i} flipped`;
         expect(recordAt(log, pos), what).toBe(i);
-        await expectCorruptionAt(flipped(log.bytes, pos, rng.int(1, 255)), log.offsets[i]!, log.payloads.slice(0, i), what);
+        await expectCorruptionAt(
+          flipped(log.bytes, pos, rng.int(1, 255)),
+          log.offsets[i]!,
+          log.payloads.slice(0, i),
+          what,
+        );
       }
     }
   });
@@ -257,7 +268,12 @@ describe('LogReader damage', () => {
     const pad = log.ends[padded]!;
     expect(log.offsets[padded + 1]! - pad).toBe(3);
     for (let k = 0; k < 3; k++) {
-      await expectCorruptionAt(flipped(log.bytes, pad + k, 0x40), pad, log.payloads.slice(0, padded + 1), `trailer byte ${k}`);
+      await expectCorruptionAt(
+        flipped(log.bytes, pad + k, 0x40),
+        pad,
+        log.payloads.slice(0, padded + 1),
+        `trailer byte ${k}`,
+      );
     }
   });
 
@@ -312,7 +328,11 @@ describe('LogReader damage', () => {
   test('FragmentedRecordCutByEndOfFileIsTheEndOfTheLog', async () => {
     const first = fragment(FragmentType.FIRST, fill(B - H, 1));
     const { end } = await readBytes(first);
-    expect(end).toMatchObject({ validEnd: 0, clean: false, tail: { offset: B, reason: 'end of file inside a fragmented record' } });
+    expect(end).toMatchObject({
+      validEnd: 0,
+      clean: false,
+      tail: { offset: B, reason: 'end of file inside a fragmented record' },
+    });
   });
 
   test('OrphanMiddleOrLastFragmentIsCorruptionIfARecordFollowsElseTheEnd', async () => {
@@ -335,7 +355,12 @@ describe('LogReader damage', () => {
     tooLong[4] = 0xff;
     tooLong[5] = 0xff;
     const padTo = (b: Uint8Array, n: number) => concatBytes([b, new Uint8Array(n - b.length)]);
-    await expectCorruptionAt(concatBytes([padTo(concatBytes([full, tooLong]), B), full]), full.length, [a], 'length crosses block');
+    await expectCorruptionAt(
+      concatBytes([padTo(concatBytes([full, tooLong]), B), full]),
+      full.length,
+      [a],
+      'length crosses block',
+    );
   });
 
   test('CorruptionNamesTheFileAndOffsetAndNoBadPayloadIsReturned', async () => {
@@ -346,7 +371,7 @@ describe('LogReader damage', () => {
     const offsets = ['one', 'two', 'three'].map((s) => w.addRecord(utf8(s)));
     await w.close();
     const bytes = await vfs.readFile('db/000005.log');
-    bytes[offsets[1]! + H] ^= 0x20; // 'two' -> 'Two'
+    bytes[offsets[1]! + H]! ^= 0x20; // 'two' -> 'Two'
     const g = await vfs.openWritable('db/000005.log');
     await g.append(bytes);
     await g.close();

@@ -304,7 +304,9 @@ describe('LogWriter spillBytes', () => {
   test('GroupOfLargeRecordsNeverBuffersMoreThanSpillBytesAndReadsBackTheSameAsOneAppend', async () => {
     const rng = seededRng();
     const spill = 64 * 1024;
-    const payloads = Array.from({ length: 40 }, () => rng.bytes(rng.next() < 0.3 ? rng.int(1, 50) : rng.int(10_000, 300_000)));
+    const payloads = Array.from({ length: 40 }, () =>
+      rng.bytes(rng.next() < 0.3 ? rng.int(1, 50) : rng.int(10_000, 300_000)),
+    );
     const vfs = new MemVfs();
     const w = new LogWriter(await vfs.openWritable('s.log'), 0, undefined, spill);
     const plain = new LogWriter(await vfs.openWritable('p.log'));
@@ -324,7 +326,10 @@ describe('LogWriter spillBytes', () => {
     expectBytes(spilled, await vfs.readFile('p.log'), 'spilled log vs one append');
     const { records } = await readBytes(spilled);
     expect(records.map((r) => r.offset)).toEqual(offsets);
-    expectSameBytes(records.map((r) => r.payload), payloads);
+    expectSameBytes(
+      records.map((r) => r.payload),
+      payloads,
+    );
   });
 
   test('FailedSpillIsStickyLikeAFailedFlush', async () => {
