@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 
 export interface NodeConfig {
   id: string;

@@ -10,7 +10,7 @@ export {
   type HttpHandler,
 } from './node/node-server.js';
 export { loadConfig, parseConfig, type ClusterConfig, type NodeConfig } from './config.js';
-export { partitionOf, hashKey } from './partitioner.js';
+export { partitionOf, hashKey } from '../kv/index.js';
 export { placePartition, placeAll, type PartitionPlacement } from './placement.js';
 export type { Topology, TopologyNode } from './topology.js';
 export type { ReadMode, WriteConcern } from './protocol/messages.js';

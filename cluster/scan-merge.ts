@@ -3,8 +3,8 @@
 // (locally or from a remote node, the caller decides), the next page of a partition is fetched only
 // when its buffered entries run out, and the merge stops as soon as `limit` entries were produced.
 
-import type { KvIterator } from '../engine/kv-store.js';
-import { compareBytes } from '../engine/util/bytes.js';
+import type { KvIterator } from '../kv/index.js';
+import { compareBytes } from '../kv/index.js';
 import type { EngineRange } from './node/stored-format.js';
 
 export interface PageRequest extends EngineRange {

@@ -6,7 +6,7 @@
 
 import type { ClusterConfig } from './config.js';
 import { placeAll, type PartitionPlacement } from './placement.js';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 
 export type NodeStatus = 'up' | 'down' | 'unknown';
 

@@ -2,9 +2,9 @@
 // side) and query tasks (node side). A missing chunk is never treated as empty: it is either a frame
 // replaced under a long-running reader (NOT_FOUND) or a damaged store (CORRUPTION).
 
-import { getWith, type KvStore, type ReadOptions } from '../engine/kv-store.js';
-import { fromUtf8 } from '../engine/util/bytes.js';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { getWith, type KvStore, type ReadOptions } from '../kv/index.js';
+import { fromUtf8 } from '../kv/index.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 import { decodeChunk, type DecodeArena } from './chunk-codec.js';
 import type { Column } from './column.js';
 import { chunkKey, metaKey } from './layout.js';

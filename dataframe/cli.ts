@@ -12,7 +12,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { BatchOp, KeyLike, KvStore } from '../engine/kv-store.js';
+import type { BatchOp, KeyLike, KvStore } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
 import { renderFrame, renderFrameList } from './format-table.js';
 import { importCsv, type ImportProgress, type ImportResult } from './io/csv-import.js';

@@ -2,7 +2,7 @@
 // API (storage statics live here so users need one import). Frames read back from a store are
 // LazyFrames (lazy-frame.ts) with the same query methods; query results are always DataFrames.
 
-import type { KvStore } from '../engine/kv-store.js';
+import type { KvStore } from '../kv/index.js';
 import { ColumnBuilder } from './column-builder.js';
 import { sliceColumn, type Column, type ColumnOf } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';

@@ -5,7 +5,7 @@
 
 import zlib from 'node:zlib';
 import { Packr } from 'msgpackr';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 
 /**
  * CRC-32 (IEEE 802.3, as zlib computes it). Not the engine's CRC-32C: Node has CRC-32 built in

@@ -7,8 +7,8 @@
 // docs/dataframe.md "HTTP".
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KvStore } from '../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import type { KvStore } from '../kv/index.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
 import type { Value } from './schema.js';
 

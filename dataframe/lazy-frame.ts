@@ -4,7 +4,7 @@
 // can be read. It pins the version it opened: a concurrent republish never mixes two versions into
 // one read, it makes later chunk reads fail with NOT_FOUND instead.
 
-import type { KvStore, ReadOptions } from '../engine/kv-store.js';
+import type { KvStore, ReadOptions } from '../kv/index.js';
 import { ArrayPool } from './array-pool.js';
 import { ChunkCache } from './chunk-cache.js';
 import { ChunkReader } from './chunk-reader.js';

@@ -14,8 +14,8 @@
 // cluster's, row-chunks are merely spread less evenly: every reader finds a chunk by its recorded slot.
 
 import { createRequire } from 'node:module';
-import type { KvStore } from '../engine/kv-store.js';
-import { utf8 } from '../engine/util/bytes.js';
+import type { KvStore } from '../kv/index.js';
+import { utf8 } from '../kv/index.js';
 import { MAX_CHUNKS, chunkHashTag } from './layout.js';
 
 const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {

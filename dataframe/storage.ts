@@ -2,9 +2,9 @@
 // choosing a new version, removing old versions, deleting frames, waiting for a frame to appear.
 // See docs/dataframe.md "Publishing" for why the order of these steps keeps readers safe.
 
-import type { KvStore, ReadOptions } from '../engine/kv-store.js';
-import { fromUtf8 } from '../engine/util/bytes.js';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import type { KvStore, ReadOptions } from '../kv/index.js';
+import { fromUtf8 } from '../kv/index.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 import {
   META_END,
   META_PREFIX,

@@ -3,8 +3,8 @@
 // frame far larger than memory can be stored. Nothing is visible until close() writes the metadata
 // record; a failure before that deletes what was written. DataFrame.put is this writer fed one frame.
 
-import type { KvStore } from '../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../engine/util/errors.js';
+import type { KvStore } from '../kv/index.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
 import { encodeChunk } from './chunk-codec.js';
 import { ColumnBuilder } from './column-builder.js';
 import type { Column } from './column.js';

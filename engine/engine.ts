@@ -2,14 +2,23 @@
 // then calls into DbImpl. Bad arguments reject with TypeError (or TOO_LARGE) before anything is
 // written, so they never change the database.
 
-import { Eau2Error, ErrorCode } from './util/errors.js';
-import { utf8 } from './util/bytes.js';
+import { Eau2Error, ErrorCode } from '../kv/index.js';
+import { utf8 } from '../kv/index.js';
 import { Kind } from './format/internal-key.js';
 import type { Op } from './batch/write-batch.js';
 import { DbImpl, notOpen } from './db/db-impl.js';
 import { MAX_KEY_BYTES, type EngineOptions } from './db/options.js';
 import type { Bounds, DbIterator } from './iter/db-iterator.js';
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ReadOptions, ValueLike, WriteOptions } from './kv-store.js';
+import type {
+  BatchOp,
+  KeyLike,
+  KvIterator,
+  KvStore,
+  Range,
+  ReadOptions,
+  ValueLike,
+  WriteOptions,
+} from '../kv/index.js';
 import { collectStats, type EngineStats } from './stats.js';
 
 export interface IteratorOptions extends Range {

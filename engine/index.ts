@@ -4,6 +4,15 @@ export { Engine, EngineIterator, Snapshot } from './engine.js';
 export type { IteratorOptions, GetOptions } from './engine.js';
 export type { EngineOptions } from './db/options.js';
 export type { EngineStats, LevelStats } from './stats.js';
-export type { KvStore, KvIterator, KeyLike, ValueLike, BatchOp, Range, WriteOptions, ReadOptions } from './kv-store.js';
-export { Eau2Error, ErrorCode, isEau2Error } from './util/errors.js';
+export type {
+  KvStore,
+  KvIterator,
+  KeyLike,
+  ValueLike,
+  BatchOp,
+  Range,
+  WriteOptions,
+  ReadOptions,
+} from '../kv/index.js';
+export { Eau2Error, ErrorCode, isEau2Error } from '../kv/index.js';
 export type { Vfs, RandomAccessFile, WritableFile } from './vfs/vfs.js';

@@ -1,7 +1,7 @@
 // The benchmark's frame: int32, float64, bool and string columns of a given length, generated from a
 // seed, plus the filter + group-by query it runs and a plain-loop answer to check results against.
 
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { Rng } from '../../dataframe/apps/random.js';
 import {
   BoolColumn,

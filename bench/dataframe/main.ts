@@ -20,7 +20,7 @@ import { formatBytes, formatMs } from '../lib/format.js';
 import { RssSampler } from '../lib/process-probes.js';
 import { renderTextTable } from '../lib/table.js';
 import { Engine } from '../../engine/index.js';
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { DataFrame, HOLDINGS_TASK } from '../../dataframe/index.js';
 import { metaToPlain } from '../../dataframe/meta.js';
 import { readArrow, writeArrow } from './arrow.js';

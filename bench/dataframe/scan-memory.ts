@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { ClusterClient } from '../../cluster/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { Engine } from '../../engine/index.js';
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { formatBytes } from '../lib/format.js';
 import { writeArrow } from './arrow.js';
 import { checksumArrays, generate, sameChecksum, scanChecksum, toFrame, type Checksum } from './data.js';

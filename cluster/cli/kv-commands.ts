@@ -3,7 +3,7 @@
 // the first node of `eau2 local`.
 
 import type { Command } from 'commander';
-import { utf8 } from '../../engine/util/bytes.js';
+import { utf8 } from '../../kv/index.js';
 import { percentEncode } from '../http/http-util.js';
 import { CliError, EXIT } from './cli-errors.js';
 

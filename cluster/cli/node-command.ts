@@ -6,7 +6,7 @@ import { loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { NodeServer } from '../node/node-server.js';
 import { openEngine } from '../node/open-engine.js';
-import { isEau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { isEau2Error, ErrorCode } from '../../kv/index.js';
 import { attachDataframe } from './dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
 

@@ -13,9 +13,9 @@ import type {
   ReadOptions,
   ValueLike,
   WriteOptions,
-} from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode, isEau2Error } from '../../engine/util/errors.js';
-import { keyBytes, partitionOf } from '../partitioner.js';
+} from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
+import { keyBytes, partitionOf } from '../../kv/index.js';
 import { BinParts, LARGE_PART_BYTES } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import { PeerPool } from '../protocol/peer-pool.js';

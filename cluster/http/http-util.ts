@@ -4,8 +4,8 @@
 // limit), and the JSON error shape {code, message} with its status.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { utf8 } from '../../engine/util/bytes.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { utf8 } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 export class HttpError extends Error {
   constructor(

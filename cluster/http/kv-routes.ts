@@ -4,8 +4,8 @@
 // changes nothing.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fromUtf8, utf8 } from '../../engine/util/bytes.js';
-import { ErrorCode } from '../../engine/util/errors.js';
+import { fromUtf8, utf8 } from '../../kv/index.js';
+import { ErrorCode } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { NodeServer } from '../node/node-server.js';
 import { MAX_KEY_BYTES, unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';

@@ -3,7 +3,7 @@
 // routes the leader's pushes to the partitions, and after a drop waits for queued work to settle
 // before resubscribing, so a resubscription always starts from what is really on disk.
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message } from '../protocol/messages.js';
 import type { FollowerPartition, PushWork } from './follower-partition.js';

@@ -6,7 +6,7 @@
 // batch and a resync's steps never interleave with entries. Anything out of order is a protocol
 // breach: the connection is dropped and the follower resubscribes from what it has persisted.
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, type Bodies, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';

@@ -7,7 +7,7 @@
 // (entries-frame.ts): one view per entry instead of its decoded objects, for the GC's sake.
 
 import { performance } from 'node:perf_hooks';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { EntryArena } from '../protocol/entries-frame.js';
 import type { WireOp } from '../protocol/messages.js';

@@ -6,13 +6,13 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KeyLike, KvStore } from '../../engine/kv-store.js';
+import type { KeyLike, KvStore } from '../../kv/index.js';
 import type { ClusterConfig, NodeConfig } from '../config.js';
 import { findNode } from '../config.js';
 import { HttpApi } from '../http/http-server.js';
 import { NodeMetrics, type MetricsSource } from '../http/metrics.js';
 import { createLogger, type Logger } from '../log.js';
-import { keyBytes, partitionOf } from '../partitioner.js';
+import { keyBytes, partitionOf } from '../../kv/index.js';
 import { rolesOf } from '../placement.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';

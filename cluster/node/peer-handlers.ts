@@ -4,7 +4,7 @@
 // only by a node entitled to: the leader for writes and leader reads, a replica holder for
 // follower/any/local reads; others refuse with NOT_LEADER / NO_REPLICA so the sender re-routes.
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
 import type { NodeServer } from './node-server.js';

@@ -8,7 +8,7 @@
 // everything any replica has. Usually every follower answers with the leader's own LSN and nothing
 // moves.
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType } from '../protocol/messages.js';
 import { parsePush } from './follower-link.js';

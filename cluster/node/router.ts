@@ -13,9 +13,9 @@ import type {
   ReadOptions,
   ValueLike,
   WriteOptions,
-} from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
-import { keyBytes, partitionOf } from '../partitioner.js';
+} from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import { keyBytes, partitionOf } from '../../kv/index.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';

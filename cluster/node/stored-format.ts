@@ -5,7 +5,7 @@
 // and Content-Encoding travel with the value through replication without a second key.
 
 import { Packr } from 'msgpackr';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/db/options.js';
 
 /** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */

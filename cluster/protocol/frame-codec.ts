@@ -4,7 +4,7 @@
 // over the limit means the stream can no longer be trusted to be in step (and honouring it would let
 // one peer make us buffer gigabytes), so it is fatal: the caller closes the connection.
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 export const FRAME_HEADER_BYTES = 4;
 

@@ -4,7 +4,7 @@
 // or ERROR with the same id; pushes and one-way messages carry id 0.
 
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { FRAME_HEADER_BYTES, writeU32 } from './frame-codec.js';
 import { encodeFrameParts, hasLargeBinary } from './frame-parts.js';
 

@@ -6,7 +6,7 @@
 // out of here.
 
 import net from 'node:net';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
 import { joinSmall } from './frame-parts.js';

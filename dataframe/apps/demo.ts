@@ -3,7 +3,7 @@
 // for both sums and prints SUCCESS when they agree. The clients are started in reverse order so the
 // waits really wait. Each may have its own store (three ClusterClients) or share one.
 
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { DataFrame, waitAndGet } from '../dataframe.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 

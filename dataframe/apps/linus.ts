@@ -3,7 +3,7 @@
 // queries over the commits (projects touched by the last degree's users, then the users of those
 // projects), and the answer per degree is checked against a plain breadth-first search in memory.
 
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import { col, isIn } from '../query/expr.js';

@@ -1,7 +1,7 @@
 // Trivial: the first eau2 application. A million doubles are stored as a frame, read back lazily, and
 // their sum checked exactly, both by scanning the chunks here and by a sum query run where the data is.
 
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { DataFrame } from '../dataframe.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 

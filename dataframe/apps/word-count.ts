@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { DataFrame } from '../dataframe.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 import { Rng, chooseSeed } from './random.js';

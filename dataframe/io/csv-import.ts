@@ -7,8 +7,8 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import type { KvStore } from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';

@@ -8,8 +8,8 @@
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { KvStore } from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import {
   INT32_MAX,
   INT32_MIN,

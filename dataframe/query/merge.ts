@@ -3,7 +3,7 @@
 // every chunk of the frame must be answered exactly once, or the query fails rather than return a
 // count that silently misses a node's share (UNAVAILABLE) or counts a chunk twice (PROTOCOL).
 
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { bodyToColumn } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { isPlainObject } from '../envelope.js';

@@ -3,8 +3,8 @@
 // counted exactly once across the cluster. A store that offers runTask (ClusterClient) gets the plan
 // pushed to every node; any other store runs the very same task in-process, leading everything.
 
-import type { KvStore } from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ChunkCache } from '../chunk-cache.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';

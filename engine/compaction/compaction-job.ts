@@ -7,7 +7,7 @@
 // sequence is <= the oldest live snapshot (nobody can see the older one), and a tombstone is
 // dropped when it is visible to every snapshot and no deeper level can hold the key.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes } from '../../kv/index.js';
 import { Kind } from '../format/internal-key.js';
 import { MergingIterator } from '../iter/merging-iterator.js';
 import { BytesFile } from '../vfs/bytes-file.js';

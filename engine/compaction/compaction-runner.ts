@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Eau2Error, ErrorCode } from '../util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { CompactionJob, CompactionResult } from './compaction-job.js';
 import { runCompaction, runFlush } from './table-files.js';
 import type { FlushJob, FlushResult } from './flush-job.js';

@@ -2,8 +2,8 @@
 // snapshots. Flushes and compactions live in background.ts; this file owns the state they share.
 // The public, argument-checking facade is engine.ts.
 
-import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
-import { compareBytes, copyBytes } from '../util/bytes.js';
+import { Eau2Error, ErrorCode, corruption } from '../../kv/index.js';
+import { compareBytes, copyBytes } from '../../kv/index.js';
 import { joinPath } from '../vfs/vfs.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';

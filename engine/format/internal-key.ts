@@ -3,7 +3,7 @@
 // or after (key, snapshotSeq) is the version a reader at that snapshot sees.
 // DO NOT CHANGE THESE VALUES: they are stored on disk.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes } from '../../kv/index.js';
 
 export const Kind = {
   DELETE: 0,

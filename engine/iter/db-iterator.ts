@@ -5,7 +5,7 @@
 // touching cached blocks or memtable arenas; and they must be, because a table's value lives in
 // memory the block cache recycles (slot-arena.ts): it is copied before the next step.
 
-import { compareBytes, copyBytes } from '../util/bytes.js';
+import { compareBytes, copyBytes } from '../../kv/index.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 

@@ -1,7 +1,7 @@
 // Iterates one sorted level (>= 1) as a single stream: the files are disjoint and ordered, so it
 // walks them one after another, opening each file's iterator only when it is reached.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes } from '../../kv/index.js';
 import type { InternalIterator } from '../format/iterator.js';
 import type { FileMeta } from '../version/version-edit.js';
 

@@ -8,7 +8,7 @@ import { AbstractLevel, AbstractSnapshot } from 'abstract-level';
 import type { AbstractDatabaseOptions } from 'abstract-level';
 import { Engine, type Snapshot, type EngineIterator } from '../engine.js';
 import type { EngineOptions } from '../db/options.js';
-import type { BatchOp } from '../kv-store.js';
+import type { BatchOp } from '../../kv/index.js';
 import {
   engineRange,
   fromBytes,

@@ -4,7 +4,7 @@
 // range options built from abstract-level's encoded ones.
 
 import { Buffer } from 'node:buffer';
-import { isEau2Error } from '../util/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 import type { IteratorOptions, Snapshot } from '../engine.js';
 
 /** The formats the engine takes natively; abstract-level transcodes every other encoding to one. */

@@ -3,7 +3,7 @@
 // writes go on; that is the engine's free memtable snapshot.
 
 import createTree from 'functional-red-black-tree';
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes } from '../../kv/index.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import { bloomHash, bloomHashRange } from '../table/bloom.js';

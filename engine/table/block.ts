@@ -11,8 +11,8 @@
 // still bounds-checked as it is read: a block that passed its CRC yet is malformed (a writer bug) is
 // CORRUPTION naming the file and block offset, never an out-of-range read or a wrong value.
 
-import { compareBytes, copyBytes } from '../util/bytes.js';
-import { corruption } from '../util/errors.js';
+import { compareBytes, copyBytes } from '../../kv/index.js';
+import { corruption } from '../../kv/index.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 
 /** Block.find results (an entry offset is >= 0). */

@@ -5,7 +5,7 @@
 
 import { crc32c, maskCrc, unmaskCrc } from '../util/crc32c.js';
 import { getFixed32, getFixed64, putFixed32, putFixed64 } from '../util/coding.js';
-import { corruption, Eau2Error, ErrorCode } from '../util/errors.js';
+import { corruption, Eau2Error, ErrorCode } from '../../kv/index.js';
 
 /** The table format this code writes, and the newest it reads. History: docs/format.md §5.9. */
 export const TABLE_FORMAT_VERSION = 2;

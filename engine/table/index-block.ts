@@ -9,7 +9,7 @@
 // where two windows first differ, either both bytes are key bytes, or the smaller is padding after
 // the end of a key that is then a prefix of the other.
 
-import { corruption } from '../util/errors.js';
+import { corruption } from '../../kv/index.js';
 import { Block } from './block.js';
 import type { BlockHandle } from './format.js';
 import { BLOCK_TRAILER_SIZE } from './format.js';

@@ -8,9 +8,9 @@
 // File: data blocks | filter block | properties block | index block | footer (64 bytes),
 // every block followed by its 5-byte trailer (compression type, masked CRC32C).
 
-import { compareBytes, concatBytes } from '../util/bytes.js';
+import { compareBytes, concatBytes } from '../../kv/index.js';
 import { putVarint } from '../util/coding.js';
-import { Eau2Error, ErrorCode } from '../util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { encodeInternalKey, Kind, MAX_SEQUENCE } from '../format/internal-key.js';
 import { BlockBuilder } from './block-builder.js';
 import { bloomHash, buildFilter, DEFAULT_BITS_PER_KEY } from './bloom.js';

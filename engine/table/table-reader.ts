@@ -8,7 +8,7 @@
 // (block.ts searches them in place): a bad block is a CORRUPTION error naming the file and the
 // offset, never data.
 
-import { corruption } from '../util/errors.js';
+import { corruption } from '../../kv/index.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import type { RandomAccessFile } from '../vfs/vfs.js';

@@ -3,8 +3,8 @@
 // level to compact next. Manifest rules (docs/format.md §6): a new manifest is fully written and
 // fsynced before CURRENT names it (write CURRENT.tmp, fsync, rename, fsync the directory).
 
-import { Eau2Error, ErrorCode, corruption } from '../util/errors.js';
-import { compareBytes, fromUtf8, utf8 } from '../util/bytes.js';
+import { Eau2Error, ErrorCode, corruption } from '../../kv/index.js';
+import { compareBytes, fromUtf8, utf8 } from '../../kv/index.js';
 import { joinPath, writeFileSynced, type Vfs, type WritableFile } from '../vfs/vfs.js';
 import { LogWriter } from '../wal/log-writer.js';
 import { readLog } from '../wal/log-reader.js';

@@ -2,7 +2,7 @@
 // hold a Version (reference-counted) so compaction can install a new one without pulling files out
 // from under them; a file is deleted only when no live Version lists it.
 
-import { compareBytes } from '../util/bytes.js';
+import { compareBytes } from '../../kv/index.js';
 import { compareEncodedInternal } from '../format/internal-key.js';
 import { type FileMeta, NUM_LEVELS, type VersionEdit } from './version-edit.js';
 

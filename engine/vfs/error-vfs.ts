@@ -6,7 +6,7 @@
 // the call throws it without touching the wrapped Vfs. An Eau2Error is thrown as is (so a test can
 // inject e.g. LOCKED); any other Error is wrapped as Eau2Error code IO with the original as cause.
 
-import { Eau2Error, ioError } from '../util/errors.js';
+import { Eau2Error, ioError } from '../../kv/index.js';
 import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
 
 /**

@@ -18,7 +18,7 @@
 // Paths are normalized POSIX paths; '.' and '/' always exist.
 
 import * as posix from 'node:path/posix';
-import { Eau2Error, ErrorCode, ioError } from '../util/errors.js';
+import { Eau2Error, ErrorCode, ioError } from '../../kv/index.js';
 import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
 import { mulberry32 } from '../util/random.js';
 

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Eau2Error, ErrorCode, ioError } from '../util/errors.js';
+import { Eau2Error, ErrorCode, ioError } from '../../kv/index.js';
 import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
 
 class NodeRandomFile implements RandomAccessFile {

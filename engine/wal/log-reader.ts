@@ -27,10 +27,10 @@
 // log fragment (a payload embedding log bytes) is reported as corruption. That fails loud and loses
 // nothing; for other payloads the odds are those of a 32-bit CRC collision per candidate position.
 
-import { concatBytes } from '../util/bytes.js';
+import { concatBytes } from '../../kv/index.js';
 import { getFixed32 } from '../util/coding.js';
 import { unmaskCrc } from '../util/crc32c.js';
-import { corruption } from '../util/errors.js';
+import { corruption } from '../../kv/index.js';
 import type { RandomAccessFile, Vfs } from '../vfs/vfs.js';
 import {
   FragmentType,

@@ -19,7 +19,7 @@
 
 import { ByteWriter, putFixed32 } from '../util/coding.js';
 import { maskCrc } from '../util/crc32c.js';
-import { Eau2Error, ErrorCode, ioError } from '../util/errors.js';
+import { Eau2Error, ErrorCode, ioError } from '../../kv/index.js';
 import type { WritableFile } from '../vfs/vfs.js';
 import { FragmentType, HEADER_SIZE, blockSizeOf, fragmentCrc, type LogGeometry } from './log-format.js';
 

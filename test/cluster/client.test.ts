@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, NodeServer, parseConfig, type ClusterConfig } from '../../cluster/index.js';
 import { createLogger } from '../../cluster/log.js';
 import { openEngine } from '../../cluster/node/open-engine.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 import { freePorts } from './support/cluster-harness.js';
 import { seededRng } from '../engine/vfs/seeded-random.js';
 

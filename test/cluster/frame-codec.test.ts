@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRng } from '../engine/vfs/seeded-random.js';
 import { FrameDecoder, frame } from '../../cluster/protocol/frame-codec.js';
 import { decodeMessage, encodeMessage, MsgType, validateBody } from '../../cluster/protocol/messages.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return Uint8Array.from(Buffer.concat(parts));

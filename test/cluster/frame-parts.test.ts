@@ -17,7 +17,7 @@ import {
   validateBody,
 } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 import { seededRng, type Rng } from '../engine/vfs/seeded-random.js';
 
 // The protocol's own options (messages.ts): the reference encoding.

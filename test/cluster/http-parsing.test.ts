@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { errorResponse, HttpError, parseQuery, percentDecode, percentEncode } from '../../cluster/http/http-util.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 describe('HTTP parsing', () => {
   it('percent-decodes to raw bytes, including bytes that are not UTF-8', () => {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../cluster/config.js';
-import { hashKey, murmur3, partitionOf } from '../../cluster/partitioner.js';
+import { hashKey, murmur3, partitionOf } from '../../kv/index.js';
 import { placeAll, rolesOf } from '../../cluster/placement.js';
 import {
   decodeLsn,

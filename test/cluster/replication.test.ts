@@ -10,7 +10,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { seededRng, BASE_SEED } from '../engine/vfs/seeded-random.js';
 import { placeAll } from '../../cluster/placement.js';
-import { partitionOf } from '../../cluster/partitioner.js';
+import { partitionOf } from '../../kv/index.js';
 import { clusterInfo, dumpLocal, get, put } from './support/http-helpers.js';
 import { eventually, TestCluster } from './support/cluster-harness.js';
 

@@ -13,7 +13,7 @@ import { Rng } from '../../dataframe/apps/random.js';
 import { trivial } from '../../dataframe/apps/trivial.js';
 import { wordCount } from '../../dataframe/apps/word-count.js';
 import { DataFrame } from '../../dataframe/index.js';
-import type { KvStore } from '../../engine/kv-store.js';
+import type { KvStore } from '../../kv/index.js';
 import { Engine } from '../../engine/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';

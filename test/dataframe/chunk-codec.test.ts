@@ -9,7 +9,7 @@ import { DoubleColumn, type Column } from '../../dataframe/column.js';
 import { Kind, crc32, crc32Portable, seal } from '../../dataframe/envelope.js';
 import { makeVersion } from '../../dataframe/layout.js';
 import { decodeMeta, encodeMeta, metaToPlain, slotOf, type FrameMeta } from '../../dataframe/meta.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 import { seededRng } from './helpers.js';
 
 function randomColumns(n: number): Column[] {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDfCommands } from '../../dataframe/cli.js';
 import { handleDfHttp } from '../../dataframe/http.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 class Collect extends Writable {

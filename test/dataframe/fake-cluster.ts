@@ -6,9 +6,9 @@
 
 import { createRequire } from 'node:module';
 import { Packr } from 'msgpackr';
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike } from '../../engine/kv-store.js';
-import { compareBytes, fromUtf8, utf8 } from '../../engine/util/bytes.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike } from '../../kv/index.js';
+import { compareBytes, fromUtf8, utf8 } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { dataframeTasks, type ChunkCache } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 

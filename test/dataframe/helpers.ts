@@ -2,8 +2,8 @@
 // random frames with nulls, and a store wrapper that counts, delays or fails operations.
 
 import { onTestFailed } from 'vitest';
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../engine/kv-store.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { Rng, chooseSeed } from '../../dataframe/apps/random.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 

@@ -8,7 +8,7 @@ import { decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { DataFrame, type DataFrame as Frame } from '../../dataframe/index.js';
 import { chunkKey } from '../../dataframe/layout.js';
-import type { KeyLike } from '../../engine/kv-store.js';
+import type { KeyLike } from '../../kv/index.js';
 import { Engine } from '../../engine/index.js';
 import { MemVfs } from '../../engine/vfs/mem-vfs.js';
 import { MemoryStore } from '../support/memory-store.js';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../support/memory-store.js';
-import { fromUtf8 } from '../../engine/util/bytes.js';
+import { fromUtf8 } from '../../kv/index.js';
 
 async function keys(it: AsyncIterable<[Uint8Array, Uint8Array]>): Promise<string[]> {
   const out: string[] = [];

@@ -4,12 +4,12 @@
 // A store without a topology keeps row-chunk i at slot i and writes version 1 metadata.
 
 import { describe, expect, it } from 'vitest';
-import { partitionOf as clusterPartitionOf } from '../../cluster/partitioner.js';
+import { partitionOf as clusterPartitionOf } from '../../kv/index.js';
 import { DataFrame, HOLDINGS_TASK, col, gt } from '../../dataframe/index.js';
 import { chunkHashTag, chunkKey, makeVersion, metaKey, parseChunkKey } from '../../dataframe/layout.js';
 import { metaToPlain, slotOf } from '../../dataframe/meta.js';
 import { SlotPlanner, leaderMapOf, partitionOfTag, type LeaderMap } from '../../dataframe/placement.js';
-import { fromUtf8 } from '../../engine/util/bytes.js';
+import { fromUtf8 } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 import { randomFrame, rowsOf, seededRng } from './helpers.js';

@@ -7,9 +7,9 @@ import { DataFrame, waitAndGet } from '../../dataframe/index.js';
 import { encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { chunkKey, makeVersion, metaKey, parseChunkKey } from '../../dataframe/layout.js';
-import type { KeyLike, ValueLike, WriteOptions } from '../../engine/kv-store.js';
-import { fromUtf8 } from '../../engine/util/bytes.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import type { KeyLike, ValueLike, WriteOptions } from '../../kv/index.js';
+import { fromUtf8 } from '../../kv/index.js';
+import { isEau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
 

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { DataFrame, chunkHashTag, type LazyFrame } from '../../dataframe/index.js';
 import { chunkKey, metaKey, parseChunkKey } from '../../dataframe/layout.js';
-import { fromUtf8 } from '../../engine/util/bytes.js';
-import { isEau2Error } from '../../engine/util/errors.js';
+import { fromUtf8 } from '../../kv/index.js';
+import { isEau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
 import { hashKey, partitionOf } from './fake-cluster.js';

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { DataFrame } from '../../dataframe/index.js';
 import type { Rng } from '../../dataframe/apps/random.js';
-import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../engine/kv-store.js';
+import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../kv/index.js';
 import { parseChunkKey } from '../../dataframe/layout.js';
-import { fromUtf8 } from '../../engine/util/bytes.js';
+import { fromUtf8 } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { randomFrame, rowsOf, seededRng } from './helpers.js';
 

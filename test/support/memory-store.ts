@@ -12,9 +12,9 @@ import type {
   ReadOptions,
   ValueLike,
   WriteOptions,
-} from '../../engine/kv-store.js';
-import { compareBytes, utf8 } from '../../engine/util/bytes.js';
-import { Eau2Error, ErrorCode } from '../../engine/util/errors.js';
+} from '../../kv/index.js';
+import { compareBytes, utf8 } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 interface Entry {
   readonly key: Uint8Array;

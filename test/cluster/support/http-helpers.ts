@@ -1,7 +1,7 @@
 // HTTP helpers for the cluster tests: raw key paths, and full per-partition dumps of a node's own
 // copy (read=local), used to compare a follower's partitions with its leader's byte for byte.
 
-import { partitionOf } from '../../../cluster/partitioner.js';
+import { partitionOf } from '../../../kv/index.js';
 
 export function keyPath(key: string | Uint8Array): string {
   const b = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key);

@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { Memtable, type MemtableIterator } from '../../../engine/memtable/memtable.js';
 import { Kind } from '../../../engine/format/internal-key.js';
-import { compareBytes } from '../../../engine/util/bytes.js';
+import { compareBytes } from '../../../kv/index.js';
 import { seededRng, BASE_SEED, type Rng } from '../vfs/seeded-random.js';
 
 interface Entry {

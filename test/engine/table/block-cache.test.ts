@@ -6,7 +6,7 @@ import { BlockBuilder } from '../../../engine/table/block-builder.js';
 import { BlockCache, ENTRY_OVERHEAD } from '../../../engine/table/block-cache.js';
 import type { BlockSlots } from '../../../engine/table/block-cache.js';
 import { Kind } from '../../../engine/format/internal-key.js';
-import { utf8 } from '../../../engine/util/bytes.js';
+import { utf8 } from '../../../kv/index.js';
 
 /** A block of about `valueBytes` bytes. */
 function blockOf(valueBytes: number): Block {

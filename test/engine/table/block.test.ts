@@ -7,8 +7,8 @@ import { Block, BlockCursor, found, NOT_HERE, PAST_END } from '../../../engine/t
 import { BlockBuilder } from '../../../engine/table/block-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { getFixed32, putFixed32 } from '../../../engine/util/coding.js';
-import { Eau2Error } from '../../../engine/util/errors.js';
-import { compareBytes, utf8 } from '../../../engine/util/bytes.js';
+import { Eau2Error } from '../../../kv/index.js';
+import { compareBytes, utf8 } from '../../../kv/index.js';
 import { hex, modelSeek, modelSeekForPrev, randomBytes, randomEntries, rng, seeds } from './helpers.js';
 import type { Entry } from './helpers.js';
 

@@ -14,7 +14,7 @@ import {
   murmur3x86,
 } from '../../../engine/table/bloom.js';
 import { putFixed32 } from '../../../engine/util/coding.js';
-import { utf8 } from '../../../engine/util/bytes.js';
+import { utf8 } from '../../../kv/index.js';
 import { randomBytes, rng, seeds } from './helpers.js';
 
 const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {

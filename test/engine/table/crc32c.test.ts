@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { crc32c, maskCrc, unmaskCrc } from '../../../engine/util/crc32c.js';
-import { utf8 } from '../../../engine/util/bytes.js';
+import { utf8 } from '../../../kv/index.js';
 import { randomBytes, rng, seeds } from './helpers.js';
 
 function reference(buf: Uint8Array, crc: number, start: number, end: number): number {

@@ -3,7 +3,7 @@
 // get / seek / seekForPrev the way a table must.
 
 import type { RandomAccessFile } from '../../../engine/vfs/vfs.js';
-import { compareBytes } from '../../../engine/util/bytes.js';
+import { compareBytes } from '../../../kv/index.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import type { TableBuilderOptions } from '../../../engine/table/table-builder.js';

@@ -7,7 +7,7 @@ import { Kind, MAX_SEQUENCE } from '../../../engine/format/internal-key.js';
 import { BlockCursor } from '../../../engine/table/block.js';
 import { BlockCache } from '../../../engine/table/block-cache.js';
 import { TableReader } from '../../../engine/table/table-reader.js';
-import { compareBytes, utf8 } from '../../../engine/util/bytes.js';
+import { compareBytes, utf8 } from '../../../kv/index.js';
 import { BytesFile, buildTable, hex, randomBytes, rng, seeds } from './helpers.js';
 import type { Entry } from './helpers.js';
 

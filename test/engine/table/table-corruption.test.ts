@@ -9,8 +9,8 @@ import { FOOTER_SIZE, TABLE_FORMAT_VERSION } from '../../../engine/table/format.
 import { TableReader } from '../../../engine/table/table-reader.js';
 import { crc32c, maskCrc } from '../../../engine/util/crc32c.js';
 import { putFixed32 } from '../../../engine/util/coding.js';
-import { Eau2Error } from '../../../engine/util/errors.js';
-import { utf8 } from '../../../engine/util/bytes.js';
+import { Eau2Error } from '../../../kv/index.js';
+import { utf8 } from '../../../kv/index.js';
 import { BytesFile, buildTable, hex, modelGet, randomEntries, rng } from './helpers.js';
 import type { Entry } from './helpers.js';
 

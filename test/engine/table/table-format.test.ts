@@ -6,7 +6,7 @@ import { Kind } from '../../../engine/format/internal-key.js';
 import { BlockCache } from '../../../engine/table/block-cache.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { TableReader } from '../../../engine/table/table-reader.js';
-import { utf8 } from '../../../engine/util/bytes.js';
+import { utf8 } from '../../../kv/index.js';
 import { BytesFile, hex } from './helpers.js';
 
 // Copied from docs/format.md §5.8 (offsets and comments stripped by unhex()).

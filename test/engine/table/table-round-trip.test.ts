@@ -7,7 +7,7 @@ import type { InternalIterator } from '../../../engine/format/iterator.js';
 import { BlockCache } from '../../../engine/table/block-cache.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { TableReader } from '../../../engine/table/table-reader.js';
-import { compareBytes, utf8 } from '../../../engine/util/bytes.js';
+import { compareBytes, utf8 } from '../../../kv/index.js';
 import {
   BytesFile,
   buildTable,

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Kind, encodeInternalKey } from '../../../engine/format/internal-key.js';
-import { compareBytes } from '../../../engine/util/bytes.js';
+import { compareBytes } from '../../../kv/index.js';
 import { mulberry32 } from '../../../engine/util/random.js';
 import { makeFileMeta, NUM_LEVELS } from '../../../engine/version/version-edit.js';
 import type { FileMeta } from '../../../engine/version/version-edit.js';

@@ -1,8 +1,8 @@
 // ErrorVfs injects I/O errors by operation and path, and counts operations by kind.
 
 import { describe, expect, test } from 'vitest';
-import { utf8 } from '../../../engine/util/bytes.js';
-import { Eau2Error, ErrorCode, isEau2Error } from '../../../engine/util/errors.js';
+import { utf8 } from '../../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error } from '../../../kv/index.js';
 import { ErrorVfs, failOn } from '../../../engine/vfs/error-vfs.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 

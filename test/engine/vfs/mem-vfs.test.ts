@@ -1,8 +1,8 @@
 // MemVfs keeps exactly what a disk keeps after a power cut: synced bytes under synced entries.
 
 import { describe, expect, test } from 'vitest';
-import { isEau2Error } from '../../../engine/util/errors.js';
-import { fromUtf8, utf8 } from '../../../engine/util/bytes.js';
+import { isEau2Error } from '../../../kv/index.js';
+import { fromUtf8, utf8 } from '../../../kv/index.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 import { seededRng } from './seeded-random.js';
 

@@ -2,7 +2,7 @@
 // written that holds every record synced before the crash, and never raises an error.
 
 import { describe, expect, test } from 'vitest';
-import { isEau2Error } from '../../../engine/util/errors.js';
+import { isEau2Error } from '../../../kv/index.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 import { BLOCK_SIZE } from '../../../engine/wal/log-format.js';
 import { readLog } from '../../../engine/wal/log-reader.js';

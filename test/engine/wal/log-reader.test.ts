@@ -2,8 +2,8 @@
 // the log; damage followed by a valid record is CORRUPTION naming the file and the bad record.
 
 import { describe, expect, test } from 'vitest';
-import { concatBytes, utf8 } from '../../../engine/util/bytes.js';
-import { isEau2Error, type Eau2Error } from '../../../engine/util/errors.js';
+import { concatBytes, utf8 } from '../../../kv/index.js';
+import { isEau2Error, type Eau2Error } from '../../../kv/index.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 import { BLOCK_SIZE, FragmentType, HEADER_SIZE } from '../../../engine/wal/log-format.js';
 import { LogReader, readLog, type LogRecord } from '../../../engine/wal/log-reader.js';

@@ -1,8 +1,8 @@
 // LogWriter: the byte layout it produces, group commit, ordering of concurrent flushes, sticky errors.
 
 import { describe, expect, test } from 'vitest';
-import { concatBytes, utf8 } from '../../../engine/util/bytes.js';
-import { isEau2Error } from '../../../engine/util/errors.js';
+import { concatBytes, utf8 } from '../../../kv/index.js';
+import { isEau2Error } from '../../../kv/index.js';
 import { ErrorVfs, failOn } from '../../../engine/vfs/error-vfs.js';
 import { MemVfs } from '../../../engine/vfs/mem-vfs.js';
 import type { WritableFile } from '../../../engine/vfs/vfs.js';

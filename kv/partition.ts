@@ -3,8 +3,8 @@
 // it, when there are any, else the whole key; so "{user1}.name" and "{user1}.mail" land together.
 
 import { createRequire } from 'node:module';
-import { utf8 } from '../engine/util/bytes.js';
-import type { KeyLike } from '../engine/kv-store.js';
+import { utf8 } from './bytes.js';
+import type { KeyLike } from './kv-store.js';
 
 // murmurhash3js-revisited is CommonJS without type declarations: load it through require and give it
 // the one signature used here, rather than declare an ambient module other layers may declare too.
