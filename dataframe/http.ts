@@ -51,7 +51,7 @@ function sendError(res: ServerResponse, e: unknown): void {
   if (e instanceof Eau2Error) return send(res, STATUS[e.code] ?? 500, { code: e.code, message: e.message });
   if (e instanceof TypeError || e instanceof RangeError)
     return send(res, 400, { code: ErrorCode.INVALID, message: e.message });
-  send(res, 500, { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) });
+  send(res, 500, { code: ErrorCode.INTERNAL, message: (e as Error)?.message ?? String(e) });
 }
 
 function queryInt(q: URLSearchParams, name: string, dflt: number, max: number): number {

@@ -13,6 +13,15 @@ export const ErrorCode = {
   TOO_LARGE: 'TOO_LARGE',
   NOT_FOUND: 'NOT_FOUND',
   INVALID: 'INVALID',
+  // Codes that travel between nodes and to HTTP clients (docs/format.md 8.3, docs/api.md). A local
+  // Eau2Error keeps the code callers retry on (STALE_EPOCH is a NOT_LEADER, NO_REPLICA a NOT_FOUND)
+  // and carries one of these in details.wireCode, which is what the wire and HTTP show.
+  /** The request was stamped with another topology epoch than the receiver's. */
+  STALE_EPOCH: 'STALE_EPOCH',
+  /** read=local on a node that holds no replica of the key's partition. */
+  NO_REPLICA: 'NO_REPLICA',
+  /** The remote handler failed with something that is not an Eau2Error. */
+  INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { utf8 } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import { wireCodeOf } from '../protocol/wire-errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -119,12 +120,9 @@ const STATUS_OF: Record<string, number> = {
 /** The HTTP status and error body of any failure. */
 export function errorResponse(e: unknown): { status: number; code: string; message: string } {
   if (e instanceof HttpError) return { status: e.status, code: e.code, message: e.message };
-  if (e instanceof Eau2Error) {
-    const code = (e.details?.wireCode as string | undefined) ?? e.code;
-    return { status: STATUS_OF[e.code] ?? 500, code, message: e.message };
-  }
-  if (e instanceof TypeError) return { status: 400, code: ErrorCode.INVALID, message: e.message };
-  return { status: 500, code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+  const { code, message } = wireCodeOf(e);
+  if (e instanceof Eau2Error) return { status: STATUS_OF[e.code] ?? 500, code, message };
+  return { status: e instanceof TypeError ? 400 : 500, code, message };
 }
 
 export function sendJson(

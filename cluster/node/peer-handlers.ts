@@ -5,19 +5,13 @@
 // follower/any/local reads; others refuse with NOT_LEADER / NO_REPLICA so the sender re-routes.
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import { wireCodeOf, wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
 import type { NodeServer } from './node-server.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue, MAX_KEY_BYTES } from './stored-format.js';
-
-export function wireCode(e: unknown): { code: string; message: string } {
-  if (e instanceof Eau2Error)
-    return { code: (e.details?.wireCode as string | undefined) ?? e.code, message: e.message };
-  if (e instanceof TypeError) return { code: ErrorCode.INVALID, message: e.message };
-  return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
-}
 
 export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
@@ -38,7 +32,7 @@ export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerCo
   handle(node, msg, conn).then(
     (v) => conn.reply(msg.id, v ?? null),
     (e) => {
-      const w = wireCode(e);
+      const w = wireCodeOf(e);
       conn.replyError(msg.id, w.code, w.message);
     },
   );
@@ -90,9 +84,7 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
   }
   if (msg.epoch !== t.epoch) {
     if (msg.epoch > t.epoch) node.coordination.refreshSoon();
-    throw new Eau2Error(ErrorCode.NOT_LEADER, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`, {
-      details: { wireCode: 'STALE_EPOCH' },
-    });
+    throw wireOnlyError(ErrorCode.STALE_EPOCH, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`);
   }
   const timeout = node.writeTimeoutMs;
   switch (msg.type) {

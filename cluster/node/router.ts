@@ -16,6 +16,7 @@ import type {
 } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
+import { wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
@@ -36,9 +37,7 @@ export interface RouterHost {
 }
 
 export function noReplica(p: number, self: string): Eau2Error {
-  return new Eau2Error(ErrorCode.NOT_FOUND, `node ${self} holds no replica of partition ${p}`, {
-    details: { wireCode: 'NO_REPLICA', partition: p },
-  });
+  return wireOnlyError(ErrorCode.NO_REPLICA, `node ${self} holds no replica of partition ${p}`, { partition: p });
 }
 
 export function notLeader(p: number, self: string, leader: string): Eau2Error {

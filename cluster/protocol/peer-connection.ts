@@ -6,6 +6,7 @@
 // out of here.
 
 import net from 'node:net';
+import { remoteError } from './wire-errors.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
@@ -288,21 +289,4 @@ function validateErrorSafe(body: unknown): { code: string; message: string } {
   } catch {
     return { code: ErrorCode.PROTOCOL, message: 'malformed error reply' };
   }
-}
-
-/**
- * The Eau2Error for an ERROR reply. Wire codes that are not Eau2Error codes keep their name in
- * details.wireCode: STALE_EPOCH reads as NOT_LEADER (refresh the topology and retry), NO_REPLICA as
- * NOT_FOUND, and anything else (INTERNAL: the remote handler failed) as IO, which is not retried.
- */
-export function remoteError(code: string, message: string): Eau2Error {
-  const known = (Object.values(ErrorCode) as string[]).includes(code);
-  const mapped = known
-    ? (code as ErrorCode)
-    : code === 'STALE_EPOCH'
-      ? ErrorCode.NOT_LEADER
-      : code === 'NO_REPLICA'
-        ? ErrorCode.NOT_FOUND
-        : ErrorCode.IO;
-  return new Eau2Error(mapped, message, { details: { wireCode: code } });
 }
