@@ -5,7 +5,14 @@
 
 import type { KvIterator } from '../kv/index.js';
 import { compareBytes } from '../kv/index.js';
-import type { EngineRange } from './node/stored-format.js';
+
+/** A key range over bytes: the bounds of KvStore's Range, already converted from strings. */
+export interface EngineRange {
+  gt?: Uint8Array;
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  lte?: Uint8Array;
+}
 
 export interface PageRequest extends EngineRange {
   reverse: boolean;

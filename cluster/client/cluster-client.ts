@@ -16,12 +16,12 @@ import type {
 } from '../../kv/index.js';
 import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
-import { BinParts, LARGE_PART_BYTES } from '../protocol/frame-parts.js';
+import type { BinParts } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { mapIterator } from '../node/router.js';
-import { storedValueOf, wrapValue, type EngineRange } from '../node/stored-format.js';
-import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
+import { storedValueOf, wireValue } from '../protocol/stored-value.js';
+import { mergedScan, type EngineRange, type Page, type PageRequest } from '../scan-merge.js';
 import { parseTopology, type Topology } from '../topology.js';
 
 export interface ClusterClientOptions {
@@ -34,18 +34,6 @@ export interface ClusterClientOptions {
 }
 
 const RETRIES = 5;
-
-/** The stored form of a plain value is this header byte, then the value (stored-format.ts). */
-const PLAIN_HEADER = wrapValue(new Uint8Array(0));
-
-/**
- * A value as the node stores it. A large one is not copied behind its header byte: the two travel
- * as one msgpack bin made of two buffers (frame-parts.ts), so the caller's value goes to the socket
- * as it is (and must not be modified until the write settles).
- */
-function storedValue(value: Uint8Array): Uint8Array | BinParts {
-  return value.length >= LARGE_PART_BYTES ? new BinParts([PLAIN_HEADER, value]) : wrapValue(value);
-}
 
 export class ClusterClient implements KvStore {
   private topo: Topology;
@@ -187,7 +175,7 @@ export class ClusterClient implements KvStore {
 
   async put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
     const k = keyBytes(key);
-    const v = storedValue(keyBytes(value));
+    const v = wireValue(keyBytes(value));
     const w = opts?.w ?? this.opts.w;
     await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.PUT, { k, v, w }));
   }
@@ -209,7 +197,7 @@ export class ClusterClient implements KvStore {
       const p = this.partition(k);
       let g = groups.get(p);
       if (!g) groups.set(p, (g = []));
-      g.push([k, op.type === 'put' ? storedValue(keyBytes(op.value)) : null]);
+      g.push([k, op.type === 'put' ? wireValue(keyBytes(op.value)) : null]);
     }
     await Promise.all(
       [...groups].map(([p, g]) =>

@@ -8,7 +8,8 @@ import { fromUtf8, utf8 } from '../../kv/index.js';
 import { ErrorCode } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { NodeServer } from '../node/node-server.js';
-import { MAX_KEY_BYTES, unwrapValue, wrapValue, type ValueMeta } from '../node/stored-format.js';
+import { unwrapValue, wrapValue, type ValueMeta } from '../protocol/stored-value.js';
+import { MAX_KEY_BYTES } from '../node/stored-format.js';
 import {
   allow,
   badRequest,

@@ -11,7 +11,8 @@ import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from 
 import type { NodeServer } from './node-server.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
-import { isWrappedValue, MAX_KEY_BYTES } from './stored-format.js';
+import { isWrappedValue } from '../protocol/stored-value.js';
+import { MAX_KEY_BYTES } from './stored-format.js';
 
 export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);

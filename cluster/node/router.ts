@@ -19,11 +19,12 @@ import { keyBytes, partitionOf } from '../../kv/index.js';
 import { wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
-import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
+import { mergedScan, type EngineRange, type Page, type PageRequest } from '../scan-merge.js';
 import type { Topology } from '../topology.js';
 import type { EngineLike } from './engine-api.js';
 import type { LeaderPartition } from './leader-partition.js';
-import { partitionRange, storedKey, userKeyOf, storedValueOf, wrapValue, type EngineRange } from './stored-format.js';
+import { storedValueOf, wrapValue } from '../protocol/stored-value.js';
+import { partitionRange, storedKey, userKeyOf } from './stored-format.js';
 
 export interface RouterHost {
   readonly selfId: string;

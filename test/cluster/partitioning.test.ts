@@ -8,14 +8,12 @@ import { placeAll, rolesOf } from '../../cluster/placement.js';
 import {
   decodeLsn,
   encodeLsn,
-  isWrappedValue,
   LSN_RESYNCING,
   partitionRange,
   storedKey,
-  unwrapValue,
   userKeyOf,
-  wrapValue,
 } from '../../cluster/node/stored-format.js';
+import { isWrappedValue, unwrapValue, wrapValue } from '../../cluster/protocol/stored-value.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
