@@ -19,9 +19,17 @@ import { keyBytes, partitionOf } from '../../kv/index.js';
 import type { BinParts } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import { PeerPool } from '../protocol/peer-pool.js';
-import { mapIterator } from '../node/router.js';
 import { storedValueOf, wireValue } from '../protocol/stored-value.js';
-import { mergedScan, type EngineRange, type Page, type PageRequest } from '../scan-merge.js';
+import {
+  byteRange,
+  fetchRemotePage,
+  groupByPartition,
+  mapIterator,
+  modeFor,
+  ReplicaChooser,
+  type SendRequest,
+} from '../routing.js';
+import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
 import { parseTopology, type Topology } from '../topology.js';
 
 export interface ClusterClientOptions {
@@ -39,7 +47,7 @@ export class ClusterClient implements KvStore {
   private topo: Topology;
   private readonly pool: PeerPool;
   private refreshing: Promise<void> | undefined;
-  private rr = 0;
+  private readonly replicas = new ReplicaChooser();
   private closed = false;
 
   private constructor(
@@ -109,11 +117,7 @@ export class ClusterClient implements KvStore {
   }
 
   private target(p: number, mode: ReadMode): string {
-    const pl = this.topo.placement[p]!;
-    if (mode === 'leader') return pl.leader;
-    const down = new Set(this.topo.nodes.filter((n) => n.status === 'down').map((n) => n.id));
-    const pool = (mode === 'follower' ? pl.followers : [pl.leader, ...pl.followers]).filter((id) => !down.has(id));
-    return pool.length === 0 ? pl.leader : pool[this.rr++ % pool.length]!;
+    return this.replicas.choose(this.topo, p, mode);
   }
 
   private request(node: string, type: number, body: unknown): Promise<unknown> {
@@ -143,7 +147,7 @@ export class ClusterClient implements KvStore {
       return this.pool.request(
         node,
         MsgType.GET,
-        { k, r: node === leader ? 'leader' : mode },
+        { k, r: modeFor(this.topo, p, node, mode) },
         this.opts.timeoutMs ?? 10_000,
         take,
       );
@@ -190,15 +194,11 @@ export class ClusterClient implements KvStore {
   async batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
     if (!Array.isArray(ops)) throw new TypeError('batch needs an array of operations');
     const w = opts?.w ?? this.opts.w;
-    const groups = new Map<number, [Uint8Array, Uint8Array | BinParts | null][]>();
-    for (const op of ops) {
+    const wire = ops.map((op): [Uint8Array, Uint8Array | BinParts | null] => {
       if (op?.type !== 'put' && op?.type !== 'del') throw new TypeError('batch op type must be "put" or "del"');
-      const k = keyBytes(op.key);
-      const p = this.partition(k);
-      let g = groups.get(p);
-      if (!g) groups.set(p, (g = []));
-      g.push([k, op.type === 'put' ? wireValue(keyBytes(op.value)) : null]);
-    }
+      return [keyBytes(op.key), op.type === 'put' ? wireValue(keyBytes(op.value)) : null];
+    });
+    const groups = groupByPartition(wire, (op) => op[0], this.topo.partitions);
     await Promise.all(
       [...groups].map(([p, g]) =>
         this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w })),
@@ -209,24 +209,12 @@ export class ClusterClient implements KvStore {
   /** Sorted across all partitions; pages are fetched from each partition's leader (or replica) on demand. */
   scan(range: Range = {}, opts?: ReadOptions): KvIterator {
     const mode = this.mode(opts);
-    const r: EngineRange & { reverse?: boolean; limit?: number } = {};
-    for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (range[k] !== undefined) r[k] = keyBytes(range[k]!);
-    if (range.reverse) r.reverse = true;
-    if (range.limit !== undefined) r.limit = range.limit;
+    const r = byteRange(range);
+    const send: SendRequest = (node, type, body) => this.request(node, type, body);
     const fetch = (p: number, req: PageRequest): Promise<Page> =>
-      this.retry(async () => {
+      this.retry(() => {
         const node = this.target(p, mode);
-        const res = (await this.request(node, MsgType.SCAN, {
-          p,
-          gt: req.gt,
-          gte: req.gte,
-          lt: req.lt,
-          lte: req.lte,
-          rev: req.reverse,
-          lim: req.limit,
-          r: node === this.topo.placement[p]!.leader ? 'leader' : mode,
-        })) as { e?: [Uint8Array, Uint8Array][]; more?: boolean };
-        return { entries: res.e ?? [], more: res.more === true };
+        return fetchRemotePage(send, node, p, req, modeFor(this.topo, p, node, mode));
       });
     const parts = this.topo.placement.map((pl) => pl.partition);
     return mapIterator(mergedScan(parts, r, fetch), storedValueOf);

@@ -19,7 +19,16 @@ import { keyBytes, partitionOf } from '../../kv/index.js';
 import { wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
-import { mergedScan, type EngineRange, type Page, type PageRequest } from '../scan-merge.js';
+import {
+  byteRange,
+  fetchRemotePage,
+  groupByPartition,
+  mapIterator,
+  modeFor,
+  ReplicaChooser,
+  type SendRequest,
+} from '../routing.js';
+import { mergedScan, type MergeRange, type Page, type PageRequest } from '../scan-merge.js';
 import type { Topology } from '../topology.js';
 import type { EngineLike } from './engine-api.js';
 import type { LeaderPartition } from './leader-partition.js';
@@ -54,7 +63,7 @@ export function opening(p: number): Eau2Error {
 }
 
 export class Router {
-  private rr = 0;
+  private readonly replicas = new ReplicaChooser();
 
   constructor(private readonly host: RouterHost) {}
 
@@ -90,25 +99,14 @@ export class Router {
     if (pl.leader === self || (mode !== 'leader' && mode !== 'follower' && this.host.holds(p)))
       return this.getLocal(p, key);
     if (mode === 'follower' && pl.followers.includes(self)) return this.getLocal(p, key);
-    const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
+    const t = this.host.topology();
+    const target = this.replicas.choose(t, p, mode);
     try {
-      return await this.remoteGet(target, key, mode === 'any' ? 'any' : mode);
+      return await this.remoteGet(target, key, modeFor(t, p, target, mode));
     } catch (e) {
       if (target === pl.leader) throw e;
       return this.remoteGet(pl.leader, key, 'leader'); // a follower failed: the leader always may answer
     }
-  }
-
-  private pickReplica(leader: string, followers: string[], mode: ReadMode): string {
-    const up = new Set(
-      this.host
-        .topology()
-        .nodes.filter((n) => n.status !== 'down')
-        .map((n) => n.id),
-    );
-    const pool = (mode === 'follower' ? followers : [leader, ...followers]).filter((id) => up.has(id));
-    if (pool.length === 0) return leader;
-    return pool[this.rr++ % pool.length]!;
   }
 
   private async remoteGet(node: string, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
@@ -132,13 +130,7 @@ export class Router {
 
   /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
   async writeMany(ops: WireOp[], w?: WriteConcern): Promise<void> {
-    const groups = new Map<number, WireOp[]>();
-    for (const op of ops) {
-      const p = this.partition(op[0]);
-      let g = groups.get(p);
-      if (!g) groups.set(p, (g = []));
-      g.push(op);
-    }
+    const groups = groupByPartition(ops, (op) => op[0], this.host.topology().partitions);
     for (const p of groups.keys()) this.followersNeeded(p, w); // refuse a bad w before writing anything
     await Promise.all([...groups].map(([p, g]) => this.write(p, g, w)));
   }
@@ -168,22 +160,14 @@ export class Router {
     const self = this.host.selfId;
     if (pl.leader === self || (mode !== 'leader' && this.host.holds(p))) return this.localPage(p, req);
     if (mode === 'local') return { entries: [], more: false }; // a local scan covers what this node holds
-    const target = mode === 'leader' ? pl.leader : this.pickReplica(pl.leader, pl.followers, mode);
-    const r = (await this.host.pool.request(target, MsgType.SCAN, {
-      p,
-      gt: req.gt,
-      gte: req.gte,
-      lt: req.lt,
-      lte: req.lte,
-      rev: req.reverse,
-      lim: req.limit,
-      r: mode,
-    })) as Page & { e?: [Uint8Array, Uint8Array][] };
-    return { entries: r.e ?? [], more: r.more === true };
+    const t = this.host.topology();
+    const target = this.replicas.choose(t, p, mode);
+    const send: SendRequest = (node, type, body) => this.host.pool.request(node, type, body);
+    return fetchRemotePage(send, target, p, req, modeFor(t, p, target, mode));
   }
 
   /** A sorted scan over every partition (stored values), or over the ones held here for read=local. */
-  scan(range: EngineRange & { reverse?: boolean; limit?: number }, mode: ReadMode = 'leader'): KvIterator {
+  scan(range: MergeRange, mode: ReadMode = 'leader'): KvIterator {
     const t = this.host.topology();
     const parts = t.placement.map((pl) => pl.partition).filter((p) => mode !== 'local' || this.host.holds(p));
     return mergedScan(parts, range, (p, req) => this.fetchPage(p, req, mode));
@@ -195,13 +179,6 @@ export class Router {
    * this node holds). Writes always go through the partition's leader and are replicated.
    */
   store(defaults: { get: ReadMode; scan: ReadMode } = { get: 'leader', scan: 'leader' }): KvStore {
-    const toRange = (r: Range = {}): EngineRange & { reverse?: boolean; limit?: number } => {
-      const out: EngineRange & { reverse?: boolean; limit?: number } = {};
-      for (const k of ['gt', 'gte', 'lt', 'lte'] as const) if (r[k] !== undefined) out[k] = keyBytes(r[k]!);
-      if (r.reverse) out.reverse = true;
-      if (r.limit !== undefined) out.limit = r.limit;
-      return out;
-    };
     const val = (v: ValueLike): Uint8Array => wrapValue(keyBytes(v));
     return {
       get: async (key: KeyLike, opts?: ReadOptions) => {
@@ -217,28 +194,9 @@ export class Router {
           opts?.w,
         ),
       scan: (range?: Range, opts?: ReadOptions) => {
-        const it = this.scan(toRange(range), opts?.read ?? defaults.scan);
+        const it = this.scan(byteRange(range), opts?.read ?? defaults.scan);
         return mapIterator(it, storedValueOf);
       },
     };
   }
-}
-
-/** The same iterator with its values mapped. */
-export function mapIterator(it: KvIterator, f: (v: Uint8Array) => Uint8Array): KvIterator {
-  const next = async (): Promise<[Uint8Array, Uint8Array] | undefined> => {
-    const e = await it.next();
-    return e === undefined ? undefined : [e[0], f(e[1])];
-  };
-  return {
-    next,
-    close: () => it.close(),
-    async *[Symbol.asyncIterator]() {
-      try {
-        for (let e = await next(); e !== undefined; e = await next()) yield e;
-      } finally {
-        await it.close();
-      }
-    },
-  };
 }
