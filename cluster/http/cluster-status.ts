@@ -3,7 +3,8 @@
 // A node that does not answer within a second is shown with unknown LSNs rather than stalling the page.
 
 import { MsgType } from '../protocol/messages.js';
-import type { NodeServer } from '../node/node-server.js';
+import type { PeerPool } from '../protocol/peer-pool.js';
+import type { Topology } from '../topology.js';
 
 interface LeaderStatus {
   p: number;
@@ -11,7 +12,15 @@ interface LeaderStatus {
   followers: { id: string; acked: number; lagSeconds: number }[];
 }
 
-export async function clusterStatus(node: NodeServer): Promise<unknown> {
+/** What GET /cluster needs of the node. */
+export interface StatusHost {
+  readonly selfId: string;
+  readonly pool: PeerPool;
+  topology(): Topology;
+  leaderState(): LeaderStatus[];
+}
+
+export async function clusterStatus(node: StatusHost): Promise<unknown> {
   const t = node.topology();
   const states = new Map<number, LeaderStatus>();
   await Promise.all(

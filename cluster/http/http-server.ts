@@ -4,16 +4,27 @@
 // routes) are tried before the 404.
 
 import http from 'node:http';
+import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NodeServer } from '../node/node-server.js';
-import { clusterStatus } from './cluster-status.js';
+import type { Logger } from '../log.js';
+import type { HttpHandler } from '../node/extensions.js';
+import { clusterStatus, type StatusHost } from './cluster-status.js';
 import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.js';
-import { handleKv, handleKvList, handleSeedGet, handleSeedPut } from './kv-routes.js';
+import { handleKv, handleKvList, handleSeedGet, handleSeedPut, type KvRoutesHost } from './kv-routes.js';
+import type { NodeMetrics } from './metrics.js';
+
+/** What the HTTP API needs of the node. */
+export interface HttpHost extends KvRoutesHost, StatusHost {
+  readonly serving: boolean;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  extensionHandlers(): readonly HttpHandler[];
+}
 
 export class HttpApi {
   private readonly server: http.Server;
 
-  constructor(private readonly node: NodeServer) {
+  constructor(private readonly node: HttpHost) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     // Slow or abandoned clients must not hold sockets forever.
     this.server.requestTimeout = 120_000;
@@ -95,14 +106,14 @@ export class HttpApi {
         res.end(text);
       } else {
         route = 'extension';
-        for (const h of this.node.httpHandlers) {
+        for (const h of this.node.extensionHandlers()) {
           if (await h(req, res)) {
             status = res.statusCode;
             return;
           }
         }
         route = 'unknown';
-        throw new HttpError(404, 'NOT_FOUND', `no route ${method} ${path.slice(0, 200)}`);
+        throw new HttpError(404, ErrorCode.NOT_FOUND, `no route ${method} ${path.slice(0, 200)}`);
       }
     } catch (e) {
       status = sendError(res, e);

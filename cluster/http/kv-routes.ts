@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fromUtf8, utf8 } from '../../kv/index.js';
 import { ErrorCode } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
-import type { NodeServer } from '../node/node-server.js';
+import type { ClusterConfig } from '../config.js';
+import type { Router } from '../node/router.js';
 import { unwrapValue, wrapValue, type ValueMeta } from '../protocol/stored-value.js';
 import { MAX_KEY_BYTES } from '../node/stored-format.js';
 import {
@@ -23,6 +24,12 @@ import {
 
 const MAX_LIST = 10_000;
 const DEFAULT_LIST = 100;
+
+/** What the key/value routes need of the node: its router and the body limit. */
+export interface KvRoutesHost {
+  readonly router: Router;
+  readonly config: Pick<ClusterConfig, 'maxBodyBytes'>;
+}
 
 function parseKey(raw: Uint8Array): Uint8Array {
   if (raw.length === 0) throw badRequest('the key is empty');
@@ -51,7 +58,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 export async function handleKv(
-  node: NodeServer,
+  node: KvRoutesHost,
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
@@ -92,7 +99,7 @@ export async function handleKv(
   return 204;
 }
 
-export async function handleKvList(node: NodeServer, res: ServerResponse, qs: string): Promise<number> {
+export async function handleKvList(node: KvRoutesHost, res: ServerResponse, qs: string): Promise<number> {
   const q = parseQuery(qs, ['prefix', 'start', 'end', 'limit', 'read', 'reverse', 'values']);
   const read = parseRead(q);
   const bytesOpt = (n: string): Uint8Array | undefined => (q.has(n) ? percentDecode(q.get(n)!, true) : undefined);
@@ -168,7 +175,7 @@ const SEED_FIELDS = new Set(['key', 'content_type', 'encoding', 'value']);
 
 /** The seeds' PUT /: {"key": "<hex>", "content_type", "encoding", "value": "<text>"}. */
 export async function handleSeedPut(
-  node: NodeServer,
+  node: KvRoutesHost,
   req: IncomingMessage,
   res: ServerResponse,
   qs: string,
@@ -204,7 +211,7 @@ export async function handleSeedPut(
 
 /** The seeds' POST /: the raw key as the body; answers {"<key>": {content_type, encoding, value}}. */
 export async function handleSeedGet(
-  node: NodeServer,
+  node: KvRoutesHost,
   req: IncomingMessage,
   res: ServerResponse,
   qs: string,

@@ -7,7 +7,19 @@
 import { encodeLsn, EPOCH_KEY } from './stored-format.js';
 import { MsgType } from '../protocol/messages.js';
 import { parseTopology, type Topology } from '../topology.js';
-import type { NodeServer } from './node-server.js';
+import type { Logger } from '../log.js';
+import type { PeerPool } from '../protocol/peer-pool.js';
+import type { EngineLike } from './engine-api.js';
+
+/** What coordination needs of the node: its identity, engine, peers and the topology it routes by. */
+export interface CoordinationHost {
+  readonly selfId: string;
+  readonly engine: EngineLike;
+  readonly pool: PeerPool;
+  readonly log: Logger;
+  topology(): Topology;
+  setTopology(t: Topology): void;
+}
 
 const HEARTBEAT_MS = 1000;
 /** A node not heard from for this long is reported down. */
@@ -20,7 +32,7 @@ export class Coordination {
   private startedAt = Date.now();
   private stopped = false;
 
-  constructor(private readonly node: NodeServer) {}
+  constructor(private readonly node: CoordinationHost) {}
 
   get isCoordinator(): boolean {
     return this.node.topology().coordinator === this.node.selfId;

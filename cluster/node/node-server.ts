@@ -5,11 +5,11 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpHandler, TaskContext, TaskHandler } from './extensions.js';
 import type { KeyLike, KvStore } from '../../kv/index.js';
 import type { ClusterConfig, NodeConfig } from '../config.js';
 import { findNode } from '../config.js';
-import { HttpApi } from '../http/http-server.js';
+import { HttpApi, type HttpHost } from '../http/http-server.js';
 import { NodeMetrics, type MetricsSource } from '../http/metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
@@ -22,21 +22,13 @@ import { FollowerLink } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
 import { LeaderPartition } from './leader-partition.js';
 import { PartitionWriter } from './partition-writer.js';
-import { dispatchPeerMessage } from './peer-handlers.js';
+import { dispatchPeerMessage, type PeerHost } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
-import { Coordination } from './coordination.js';
+import { Coordination, type CoordinationHost } from './coordination.js';
 import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
-import { restoreFromFollowers } from './restore.js';
+import { restoreFromFollowers, type RestoreHost } from './restore.js';
 
-export interface TaskContext {
-  /** This node's view: reads its own copy where it holds the partition, writes go through leaders. */
-  store: KvStore;
-  isLeaderFor(key: Uint8Array | string): boolean;
-  nodeId: string;
-}
-export type TaskHandler = (ctx: TaskContext, payload: unknown) => Promise<unknown>;
-/** Extra HTTP routes: resolve true when the request was handled. */
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+export type { TaskContext, TaskHandler, HttpHandler };
 
 export interface NodeServerOptions {
   config: ClusterConfig;
@@ -53,7 +45,11 @@ export interface NodeServerOptions {
   beforeServing?: (node: NodeServer) => Promise<void>;
 }
 
-export class NodeServer implements RouterHost, MetricsSource {
+/**
+ * The node owns its partitions, tasks and routes; each part around it (HTTP API, peer handlers,
+ * coordination, restore, router, metrics) sees it only through that part's narrow host interface.
+ */
+export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost {
   readonly selfId: string;
   readonly self: NodeConfig;
   readonly pool: PeerPool;
@@ -61,10 +57,10 @@ export class NodeServer implements RouterHost, MetricsSource {
   readonly router: Router;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
-  readonly leaders = new Map<number, LeaderPartition>();
-  readonly followers = new Map<number, FollowerPartition>();
-  readonly tasks = new Map<string, TaskHandler>();
-  readonly httpHandlers: HttpHandler[] = [];
+  private readonly leaders = new Map<number, LeaderPartition>();
+  private readonly followers = new Map<number, FollowerPartition>();
+  private readonly tasks = new Map<string, TaskHandler>();
+  private readonly httpHandlers: HttpHandler[] = [];
   readonly coordination: Coordination;
   /** Every replicated write (led and followed partitions) reaches the engine through this. */
   readonly writer: PartitionWriter;
@@ -73,7 +69,7 @@ export class NodeServer implements RouterHost, MetricsSource {
   private peerServer: net.Server | undefined;
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
-  serving = false;
+  private isServing = false;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -115,7 +111,7 @@ export class NodeServer implements RouterHost, MetricsSource {
       await restoreFromFollowers(node, leads, (p) => own.get(p)!);
       await node.openLeaders(leads);
       if (opts.beforeServing) await opts.beforeServing(node);
-      node.serving = true;
+      node.isServing = true;
       log.info(
         { http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch },
         'node serving',
@@ -223,6 +219,23 @@ export class NodeServer implements RouterHost, MetricsSource {
     return this.leaders.get(p);
   }
 
+  followerOf(p: number): FollowerPartition | undefined {
+    return this.followers.get(p);
+  }
+
+  /** True once the node is up and its extensions registered (GET /healthz answers 200). */
+  get serving(): boolean {
+    return this.isServing;
+  }
+
+  task(name: string): TaskHandler | undefined {
+    return this.tasks.get(name);
+  }
+
+  extensionHandlers(): readonly HttpHandler[] {
+    return this.httpHandlers;
+  }
+
   /** True while p is led here but not open yet (restoring): its requests get UNAVAILABLE. */
   opening(p: number): boolean {
     return !this.leaders.has(p) && this.topo.placement[p]!.leader === this.selfId;
@@ -282,7 +295,7 @@ export class NodeServer implements RouterHost, MetricsSource {
   }
 
   async close(): Promise<void> {
-    this.serving = false;
+    this.isServing = false;
     this.coordination.stop();
     await Promise.all(this.links.map((l) => l.stop()));
     for (const lp of this.leaders.values()) lp.close();

@@ -8,19 +8,46 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { wireCodeOf, wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
-import type { NodeServer } from './node-server.js';
+import type { Logger } from '../log.js';
+import type { Topology } from '../topology.js';
+import type { Coordination } from './coordination.js';
+import type { EngineLike } from './engine-api.js';
+import type { TaskContext, TaskHandler } from './extensions.js';
+import type { FollowerPartition } from './follower-partition.js';
+import type { LeaderPartition } from './leader-partition.js';
+import type { Router } from './router.js';
+
+/** What answering peer requests needs of the node. */
+export interface PeerHost {
+  readonly selfId: string;
+  readonly engine: EngineLike;
+  readonly router: Router;
+  readonly coordination: Coordination;
+  readonly metrics: { countPeerMessage(type: number): void };
+  readonly log: Logger;
+  readonly writeTimeoutMs: number;
+  topology(): Topology;
+  leaderOf(p: number): LeaderPartition | undefined;
+  followerOf(p: number): FollowerPartition | undefined;
+  holds(p: number): boolean;
+  opening(p: number): boolean;
+  leaderState(): unknown;
+  followerState(): unknown;
+  task(name: string): TaskHandler | undefined;
+  taskContext(): TaskContext;
+}
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue } from '../protocol/stored-value.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
 
-export function dispatchPeerMessage(node: NodeServer, msg: Message, conn: PeerConnection): void {
+export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
   if (msg.type === MsgType.ACK) {
     if (msg.epoch !== node.topology().epoch) return;
     try {
       const b = validateBody(MsgType.ACK, msg.body);
-      if (conn.tag) node.leaders.get(b.p)?.ack(conn.tag, b.lsn);
+      if (conn.tag) node.leaderOf(b.p)?.ack(conn.tag, b.lsn);
     } catch (e) {
       node.log.warn({ err: (e as Error).message }, 'bad ACK refused');
     }
@@ -55,21 +82,21 @@ function checkValue(v: Uint8Array): Uint8Array {
   return v;
 }
 
-function mayRead(node: NodeServer, p: number, mode: ReadMode): void {
+function mayRead(node: PeerHost, p: number, mode: ReadMode): void {
   const leader = node.topology().placement[p]!.leader;
   if (mode === 'leader') {
     if (leader !== node.selfId) throw notLeader(p, node.selfId, leader);
   } else if (!node.holds(p)) throw noReplica(p, node.selfId);
 }
 
-function leading(node: NodeServer, p: number) {
-  const lp = node.leaders.get(p);
+function leading(node: PeerHost, p: number) {
+  const lp = node.leaderOf(p);
   if (!lp && node.opening(p)) throw opening(p);
   if (!lp) throw notLeader(p, node.selfId, node.topology().placement[p]!.leader);
   return lp;
 }
 
-async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Promise<unknown> {
+async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promise<unknown> {
   const t = node.topology();
   switch (msg.type) {
     case MsgType.REGISTER: {
@@ -143,13 +170,13 @@ async function handle(node: NodeServer, msg: Message, conn: PeerConnection): Pro
     case MsgType.PULL: {
       // A leader whose copy is behind this follower's takes the whole partition back (restore.ts).
       const b = validateBody(MsgType.PULL, msg.body);
-      const fp = node.followers.get(b.p);
+      const fp = node.followerOf(b.p);
       if (!fp || fp.lsn < 0) throw noReplica(b.p, node.selfId);
       return { lsn: await streamSnapshot(node.engine, b.p, conn) };
     }
     case MsgType.TASK: {
       const b = validateBody(MsgType.TASK, msg.body);
-      const h = node.tasks.get(b.name);
+      const h = node.task(b.name);
       if (!h) throw new Eau2Error(ErrorCode.NOT_FOUND, `no task "${b.name}" on node ${node.selfId}`);
       return h(node.taskContext(), b.payload);
     }

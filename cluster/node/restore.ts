@@ -13,7 +13,22 @@ import { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType } from '../protocol/messages.js';
 import { parsePush } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
-import type { NodeServer } from './node-server.js';
+import type { ClusterConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { PeerPool } from '../protocol/peer-pool.js';
+import type { Topology } from '../topology.js';
+import type { EngineLike } from './engine-api.js';
+import type { PartitionWriter } from './partition-writer.js';
+
+/** What restoring needs of the node. */
+export interface RestoreHost {
+  readonly config: Pick<ClusterConfig, 'maxFrameBytes'>;
+  readonly pool: PeerPool;
+  readonly engine: EngineLike;
+  readonly writer: PartitionWriter;
+  readonly log: Logger;
+  topology(): Topology;
+}
 
 /** How long to wait for a follower that does not answer before leading without its copy. */
 export const RESTORE_WAIT_MS = 5000;
@@ -23,7 +38,7 @@ interface StatusReply {
 }
 
 /** The LSN each follower of p reports (followers that never answered are missing). */
-async function followerLsns(node: NodeServer, p: number, deadline: number): Promise<Map<string, number>> {
+async function followerLsns(node: RestoreHost, p: number, deadline: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const followers = node.topology().placement[p]!.followers;
   while (out.size < followers.length && Date.now() < deadline) {
@@ -46,7 +61,7 @@ async function followerLsns(node: NodeServer, p: number, deadline: number): Prom
 }
 
 /** Pulls partition p from node `from`; resolves with the LSN restored. */
-async function pull(node: NodeServer, p: number, from: string): Promise<number> {
+async function pull(node: RestoreHost, p: number, from: string): Promise<number> {
   const addr = node.topology().nodes.find((n) => n.id === from)!;
   let failure: Error | undefined;
   const fp = new FollowerPartition(p, from, node.engine, node.writer, 0, (_p, e) => (failure = e));
@@ -76,7 +91,7 @@ async function pull(node: NodeServer, p: number, from: string): Promise<number> 
 
 /** Restores every partition in `parts` from its most advanced follower, where one is ahead of `ownLsn`. */
 export async function restoreFromFollowers(
-  node: NodeServer,
+  node: RestoreHost,
   parts: number[],
   ownLsn: (p: number) => number,
 ): Promise<void> {
