@@ -1,5 +1,6 @@
 // The public surface of eau2's cluster layer (`import ... from 'eau2/cluster'`): the client, the node
-// server for embedding, the config and partitioning helpers. Everything else is internal.
+// server for embedding (with the real engine's opener and the logger), the config and partitioning
+// helpers, and the HTTP helpers a node's HTTP extensions answer with. Everything else is internal.
 
 export { ClusterClient, type ClusterClientOptions } from './client/cluster-client.js';
 export {
@@ -9,6 +10,9 @@ export {
   type TaskHandler,
   type HttpHandler,
 } from './node/node-server.js';
+export { openEngine } from './node/open-engine.js';
+export { createLogger, type Logger } from './log.js';
+export { httpHelpers, percentEncode, HttpError, type HttpHelpers } from './http/http-util.js';
 export { loadConfig, parseConfig, type ClusterConfig, type NodeConfig } from './config.js';
 export { partitionOf, hashKey } from '../kv/index.js';
 export { placePartition, placeAll, type PartitionPlacement } from './placement.js';

@@ -1,60 +1,34 @@
-// The dataframe HTTP routes, mounted on every node by the cluster's composition root
-// (cluster/cli/dataframe-hooks.ts) with a store that sees the whole cluster. Read-only:
+// The dataframe HTTP routes, mounted on every node by the application (app/dataframe-hooks.ts) with a
+// store that sees the whole cluster and the node's HTTP helpers. Read-only:
 //   GET /df                                  list of frames
 //   GET /df/<name>                           one frame's metadata
 //   GET /df/<name>/rows?offset=&limit=       rows as JSON (limit default 100, at most 10,000)
-// Errors use the API's JSON shape {code, message} (docs/api.md) with a matching status. See
-// docs/dataframe.md "HTTP".
+// Errors use the API's JSON shape {code, message} (docs/api.md) with the API's status mapping, through
+// the helpers the caller passes; a RangeError (a bad argument to the frame) is a 400. See
+// docs/dataframe.md "HTTP". NaN and infinite doubles are sent as null, as JSON.stringify does.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KvStore } from '../kv/index.js';
-import { Eau2Error, ErrorCode } from '../kv/index.js';
+import { ErrorCode } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
 import type { Value } from './schema.js';
 
 export const DEFAULT_ROW_LIMIT = 100;
 export const MAX_ROW_LIMIT = 10_000;
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/**
+ * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the
+ * application): one JSON error shape and status mapping for every route, /df included.
+ */
+export interface HttpHelpers {
+  sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void;
+  sendError(res: ServerResponse, e: unknown): number;
+  httpError(status: number, code: string, message: string, headers?: Record<string, string>): Error;
 }
 
-const bad = (msg: string): HttpProblem => new HttpProblem(400, ErrorCode.INVALID, msg);
+type Bad = (msg: string) => Error;
 
-const STATUS: Partial<Record<string, number>> = {
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.INVALID]: 400,
-  [ErrorCode.TIMEOUT]: 504,
-  [ErrorCode.UNAVAILABLE]: 503,
-  [ErrorCode.NOT_LEADER]: 503,
-};
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  // JSON has no NaN or Infinity; such doubles are sent as null.
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendError(res: ServerResponse, e: unknown): void {
-  if (e instanceof HttpProblem) return send(res, e.status, { code: e.code, message: e.message });
-  if (e instanceof Eau2Error) return send(res, STATUS[e.code] ?? 500, { code: e.code, message: e.message });
-  if (e instanceof TypeError || e instanceof RangeError)
-    return send(res, 400, { code: ErrorCode.INVALID, message: e.message });
-  send(res, 500, { code: ErrorCode.INTERNAL, message: (e as Error)?.message ?? String(e) });
-}
-
-function queryInt(q: URLSearchParams, name: string, dflt: number, max: number): number {
+function queryInt(q: URLSearchParams, name: string, dflt: number, max: number, bad: Bad): number {
   const all = q.getAll(name);
   if (all.length > 1) throw bad(`option "${name}" given twice`);
   if (all.length === 0) return dflt;
@@ -64,14 +38,14 @@ function queryInt(q: URLSearchParams, name: string, dflt: number, max: number): 
   return n;
 }
 
-function checkOptions(q: URLSearchParams, allowed: string[]): void {
+function checkOptions(q: URLSearchParams, allowed: string[], bad: Bad): void {
   for (const k of q.keys()) {
     if (!allowed.includes(k))
       throw bad(`unknown option "${k.slice(0, 64)}"${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
   }
 }
 
-function segment(s: string): string {
+function segment(s: string, bad: Bad): string {
   try {
     return decodeURIComponent(s);
   } catch {
@@ -80,38 +54,47 @@ function segment(s: string): string {
 }
 
 /** Serves /df routes; resolves false (untouched response) for any other path. */
-export async function handleDfHttp(req: IncomingMessage, res: ServerResponse, store: KvStore): Promise<boolean> {
+export async function handleDfHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  store: KvStore,
+  http: HttpHelpers,
+): Promise<boolean> {
   const raw = req.url ?? '/';
   const qAt = raw.indexOf('?');
   const path = qAt < 0 ? raw : raw.slice(0, qAt);
   if (path !== '/df' && path !== '/df/' && !path.startsWith('/df/')) return false;
   const q = new URLSearchParams(qAt < 0 ? '' : raw.slice(qAt + 1));
+  const bad: Bad = (msg) => http.httpError(400, ErrorCode.INVALID, msg);
+  const send = (status: number, body: unknown): void => http.sendJson(res, status, body);
   try {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', `method ${String(req.method)} not allowed here (allowed: GET)`);
+      throw http.httpError(405, 'METHOD_NOT_ALLOWED', `method ${String(req.method)} not allowed here (allowed: GET)`, {
+        allow: 'GET',
+      });
     }
     if (path === '/df' || path === '/df/') {
-      checkOptions(q, []);
-      send(res, 200, { frames: await DataFrame.list(store) });
+      checkOptions(q, [], bad);
+      send(200, { frames: await DataFrame.list(store) });
       return true;
     }
     // Frame names cannot contain '/', so the path splits cleanly: /df/<name>[/rows].
     const parts = path.slice('/df/'.length).split('/');
-    const name = segment(parts[0]!);
+    const name = segment(parts[0]!, bad);
     if (parts.length === 1) {
-      checkOptions(q, []);
+      checkOptions(q, [], bad);
       const lf = await DataFrame.get(store, name);
-      send(res, 200, lf.info());
+      send(200, lf.info());
       return true;
     }
     if (parts.length === 2 && parts[1] === 'rows') {
-      checkOptions(q, ['offset', 'limit']);
-      const offset = queryInt(q, 'offset', 0, Number.MAX_SAFE_INTEGER);
-      const limit = queryInt(q, 'limit', DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT);
+      checkOptions(q, ['offset', 'limit'], bad);
+      const offset = queryInt(q, 'offset', 0, Number.MAX_SAFE_INTEGER, bad);
+      const limit = queryInt(q, 'limit', DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT, bad);
       const lf = await DataFrame.get(store, name, { cacheBytes: 0 });
       const page = await lf.slice(offset, limit);
       const rows: Value[][] = [...page.rows()];
-      send(res, 200, {
+      send(200, {
         name: lf.name,
         version: lf.version,
         nrows: lf.nrows,
@@ -122,15 +105,13 @@ export async function handleDfHttp(req: IncomingMessage, res: ServerResponse, st
       });
       return true;
     }
-    throw new HttpProblem(
+    throw http.httpError(
       404,
       ErrorCode.NOT_FOUND,
       `no route ${path.slice(0, 200)} (try /df, /df/<name>, /df/<name>/rows)`,
     );
   } catch (e) {
-    if (e instanceof HttpProblem && e.status === 405) {
-      send(res, 405, { code: e.code, message: e.message }, { allow: 'GET' });
-    } else sendError(res, e);
+    http.sendError(res, e instanceof RangeError ? bad(e.message) : e);
     return true;
   }
 }

@@ -55,7 +55,7 @@ export class Eau2Cluster {
           ...prof,
           '--import',
           'tsx',
-          join(REPO, 'cluster/cli/main.ts'),
+          join(REPO, 'app/cli/main.ts'),
           'node',
           '--config',
           file,

@@ -2,7 +2,7 @@
 // seed, plus the filter + group-by query it runs and a plain-loop answer to check results against.
 
 import type { KvStore } from '../../kv/index.js';
-import { Rng } from '../../dataframe/apps/random.js';
+import { Rng } from '../../app/apps/random.js';
 import {
   BoolColumn,
   DataFrame,

@@ -72,7 +72,7 @@ export class LocalCluster {
           ...prof,
           '--import',
           'tsx',
-          join(REPO, 'cluster/cli/main.ts'),
+          join(REPO, 'app/cli/main.ts'),
           'node',
           '--config',
           file,

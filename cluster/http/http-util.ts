@@ -154,3 +154,21 @@ export function sendError(res: ServerResponse, e: unknown): number {
   sendJson(res, r.status, { code: r.code, message: r.message }, headers);
   return r.status;
 }
+
+/**
+ * The helpers a node hands its HTTP extensions (the application passes them to the /df routes), so
+ * that every route answers with the same JSON error shape and status mapping (413, 502, ...).
+ */
+export interface HttpHelpers {
+  sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Sends `e` as {code, message} with its status (an httpError's, or the mapping of its code); returns the status. */
+  sendError(res: ServerResponse, e: unknown): number;
+  /** An error that sendError answers with exactly this status, code and headers. */
+  httpError(status: number, code: string, message: string, headers?: Record<string, string>): Error;
+}
+
+export const httpHelpers: HttpHelpers = {
+  sendJson,
+  sendError,
+  httpError: (status, code, message, headers) => new HttpError(status, code, message, headers),
+};

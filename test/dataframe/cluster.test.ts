@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
-import { demo } from '../../dataframe/apps/demo.js';
+import { demo } from '../../app/apps/demo.js';
 import { DataFrame, HOLDINGS_TASK, and, col, gt, isIn } from '../../dataframe/index.js';
 import { metaToPlain } from '../../dataframe/meta.js';
 import { LocalCluster } from '../../bench/dataframe/local-cluster.js';

@@ -22,7 +22,7 @@ import {
 import { compile, selection } from '../../dataframe/query/eval.js';
 import { compileFilter } from '../../dataframe/query/filter.js';
 import { checkExpr } from '../../dataframe/query/expr.js';
-import type { Rng } from '../../dataframe/apps/random.js';
+import type { Rng } from '../../app/apps/random.js';
 import { seededRng } from './helpers.js';
 
 const OPS = [eq, ne, lt, le, gt, ge];

@@ -4,7 +4,7 @@
 import { onTestFailed } from 'vitest';
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
-import { Rng, chooseSeed } from '../../dataframe/apps/random.js';
+import { Rng, chooseSeed } from '../../app/apps/random.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 
 /** An Rng whose seed is printed if the current test fails (replay with EAU2_SEED=<seed>). */

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DataFrame } from '../../dataframe/index.js';
-import type { Rng } from '../../dataframe/apps/random.js';
+import type { Rng } from '../../app/apps/random.js';
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../kv/index.js';
 import { parseChunkKey } from '../../dataframe/layout.js';
 import { fromUtf8 } from '../../kv/index.js';

@@ -12,7 +12,7 @@ import { freePorts } from '../../../bench/lib/free-ports.js';
 export { freePorts };
 
 export const REPO = resolve(import.meta.dirname, '../../..');
-export const CLI = join(REPO, 'cluster/cli/main.ts');
+export const CLI = join(REPO, 'app/cli/main.ts');
 
 export interface ClusterSpec {
   nodes?: number;

@@ -1,13 +1,12 @@
-// Wiring of the dataframe layer into nodes and the CLI, done here (the composition root) so the
-// cluster core never imports dataframe/. The modules are imported lazily: `eau2 get` should not pay
-// for loading the dataframe layer, and only `eau2 node` and `eau2 df` need it.
+// Wiring of the dataframe layer into nodes and the CLI, done here in the application (the
+// composition root above the layers), so cluster/ never imports dataframe/. The modules are imported
+// lazily: `eau2 get` should not pay for loading the dataframe layer, and only `eau2 node` and
+// `eau2 df` need it.
 
 import type { Command } from 'commander';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ClusterClient } from '../client/cluster-client.js';
-import type { Logger } from '../log.js';
-import type { NodeServer } from '../node/node-server.js';
-import { defaultUrl } from './kv-commands.js';
+import { ClusterClient, httpHelpers, type Logger, type NodeServer } from '../cluster/index.js';
+import { defaultUrl } from './cli/kv-commands.js';
 
 /** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 128 MiB. */
 function nodeChunkCacheBytes(log: Logger): number {
@@ -23,26 +22,27 @@ function nodeChunkCacheBytes(log: Logger): number {
 /**
  * Registers the dataframe tasks (queries pushed to the data) and mounts /df on a node. Every task
  * shares one node-wide cache of decoded chunks, so a repeated query skips the engine reads, checksums
- * and decoding of the chunks it read last time.
+ * and decoding of the chunks it read last time. The /df routes answer through the node's HTTP
+ * helpers, so their errors have the API's shape and status mapping.
  */
 export async function attachDataframe(node: NodeServer, log: Logger): Promise<void> {
-  const { dataframeTasks, ChunkCache } = await import('../../dataframe/index.js');
+  const { dataframeTasks, ChunkCache } = await import('../dataframe/index.js');
   const chunkCache = new ChunkCache(nodeChunkCacheBytes(log));
   for (const [name, handler] of Object.entries(dataframeTasks)) {
     node.registerTask(name, (ctx, payload) => handler({ ...ctx, chunkCache }, payload));
   }
-  const { handleDfHttp } = await import('../../dataframe/http.js');
+  const { handleDfHttp } = await import('../dataframe/http.js');
   const store = node.store;
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     if (path !== '/df' && !path.startsWith('/df/') && !path.startsWith('/df?')) return false;
-    return handleDfHttp(req, res, store);
+    return handleDfHttp(req, res, store, httpHelpers);
   });
   log.debug({ tasks: Object.keys(dataframeTasks) }, 'dataframe tasks registered, /df mounted');
 }
 
 /** Adds `eau2 df ...`; the commands reach the cluster through a ClusterClient. */
 export async function addDataframeCommands(program: Command): Promise<void> {
-  const { registerDfCommands } = await import('../../dataframe/cli.js');
+  const { registerDfCommands } = await import('./cli/df-commands.js');
   registerDfCommands(program, ({ url }) => ClusterClient.connect([url ?? defaultUrl()]));
 }

@@ -1,6 +1,5 @@
-// `eau2 df ...`: the dataframe commands, registered on the cluster's CLI program by its composition
-// root (cluster/cli/dataframe-hooks.ts), which also supplies how to open a store (a ClusterClient).
-// Keeping the commands here keeps the cluster free of dataframe imports. See docs/dataframe.md "CLI".
+// `eau2 df ...`: the dataframe commands, registered on the CLI program by app/dataframe-hooks.ts,
+// which also supplies how to open a store (a ClusterClient). See docs/dataframe.md "CLI".
 
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -12,14 +11,14 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { BatchOp, KeyLike, KvStore } from '../kv/index.js';
-import { DataFrame } from './dataframe.js';
-import { renderFrame, renderFrameList } from './format-table.js';
-import { importCsv, type ImportProgress, type ImportResult } from './io/csv-import.js';
-import { exportCsv, exportJson } from './io/export.js';
-import { importSor, type SorImportResult } from './io/sor-import.js';
-import { parseChunkKey } from './layout.js';
-import { deleteVersion, readMeta } from './storage.js';
+import type { BatchOp, KeyLike, KvStore } from '../../kv/index.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { renderFrame, renderFrameList } from '../../dataframe/format-table.js';
+import { importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
+import { exportCsv, exportJson } from '../../dataframe/index.js';
+import { importSor, type SorImportResult } from '../../dataframe/index.js';
+import { parseChunkKey } from '../../dataframe/layout.js';
+import { deleteVersion, readMeta } from '../../dataframe/storage.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerDfCommands } from '../../dataframe/cli.js';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
 import { handleDfHttp } from '../../dataframe/http.js';
+import { httpHelpers } from '../../cluster/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -234,7 +235,7 @@ describe('/df HTTP routes', () => {
       },
     );
     server = createServer((req, res) => {
-      void handleDfHttp(req, res, store).then((handled) => {
+      void handleDfHttp(req, res, store, httpHelpers).then((handled) => {
         if (!handled) {
           res.writeHead(418);
           res.end('not mine');
@@ -311,5 +312,35 @@ describe('/df HTTP routes', () => {
   it('leaves other paths alone', async () => {
     expect(await get('/kv/x')).toMatchObject({ status: 418, body: 'not mine' });
     expect(await get('/dfx')).toMatchObject({ status: 418 });
+  });
+  it("maps the store's failures like every other route: 413, 502, 503, wire codes", async () => {
+    const cases: [Eau2Error, number, string][] = [
+      [new Eau2Error(ErrorCode.TOO_LARGE, 'reply too large'), 413, 'TOO_LARGE'],
+      [new Eau2Error(ErrorCode.PROTOCOL, 'bad frame from a peer'), 502, 'PROTOCOL'],
+      [
+        new Eau2Error(ErrorCode.NOT_LEADER, 'moved', { details: { wireCode: ErrorCode.STALE_EPOCH } }),
+        503,
+        'STALE_EPOCH',
+      ],
+      [new Eau2Error(ErrorCode.TIMEOUT, 'slow'), 504, 'TIMEOUT'],
+    ];
+    for (const [err, status, code] of cases) {
+      const failing = new MemoryStore();
+      failing.get = async () => {
+        throw err;
+      };
+      failing.scan = () => {
+        throw err;
+      };
+      const s = createServer((req, res) => void handleDfHttp(req, res, failing, httpHelpers));
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      try {
+        const r = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/df/nums`);
+        expect(r.status, code).toBe(status);
+        expect(await r.json()).toEqual({ code, message: err.message });
+      } finally {
+        await new Promise((r) => s.close(r));
+      }
+    }
   });
 });

@@ -2,12 +2,12 @@
 // closes it cleanly (engine flushed and unlocked) and exits 0.
 
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { createLogger } from '../log.js';
-import { NodeServer } from '../node/node-server.js';
-import { openEngine } from '../node/open-engine.js';
+import { loadConfig } from '../../cluster/index.js';
+import { createLogger } from '../../cluster/index.js';
+import { NodeServer } from '../../cluster/index.js';
+import { openEngine } from '../../cluster/index.js';
 import { isEau2Error, ErrorCode } from '../../kv/index.js';
-import { attachDataframe } from './dataframe-hooks.js';
+import { attachDataframe } from '../dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 interface NodeOpts {

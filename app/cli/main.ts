@@ -1,7 +1,8 @@
 // The eau2 command line (bin/eau2.js runs this): `eau2 node` runs one node, `eau2 local` a whole
 // cluster on this machine (npm start), and put/get/del/scan/status talk to a running cluster over
 // HTTP. Exit codes: 0 success, 1 the operation failed (including a key not found), 2 a usage error.
-// This is the composition root: the only cluster file allowed to reach into the dataframe layer.
+// It is part of the application (app/), the composition root above the layers: the only place that
+// puts the cluster and the dataframe layer together.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,13 +11,13 @@ import { Command, CommanderError } from 'commander';
 import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addNodeCommand } from './node-command.js';
-import { addDataframeCommands } from './dataframe-hooks.js';
+import { addDataframeCommands } from '../dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 export { CliError, EXIT };
 
 function packageVersion(): string {
-  // Walk up from this file: it runs as cluster/cli/main.ts (tsx) or dist/cluster/cli/main.js.
+  // Walk up from this file: it runs as app/cli/main.ts (tsx) or dist/app/cli/main.js.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {
@@ -107,7 +108,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-// Run when executed directly (node --import tsx cluster/cli/main.ts, or through bin/eau2.js).
+// Run when executed directly (node --import tsx app/cli/main.ts, or through bin/eau2.js).
 const invoked = process.argv[1];
 if (invoked && import.meta.url === pathToFileURL(invoked).href) {
   main().then((code) => {

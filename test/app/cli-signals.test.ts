@@ -13,7 +13,7 @@ import { LocalCluster } from '../../bench/dataframe/local-cluster.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { frameChunkEnd, frameChunkPrefix, parseChunkKey } from '../../dataframe/layout.js';
 import { CLI, REPO } from '../cluster/support/cluster-harness.js';
-import { rowsOf } from './helpers.js';
+import { rowsOf } from '../dataframe/helpers.js';
 
 let cluster: LocalCluster;
 let url: string;

@@ -4,9 +4,9 @@
 // projects), and the answer per degree is checked against a plain breadth-first search in memory.
 
 import type { KvStore } from '../../kv/index.js';
-import { DataFrame } from '../dataframe.js';
-import type { LazyFrame } from '../lazy-frame.js';
-import { col, isIn } from '../query/expr.js';
+import { DataFrame } from '../../dataframe/index.js';
+import type { LazyFrame } from '../../dataframe/index.js';
+import { col, isIn } from '../../dataframe/index.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 import { Rng, chooseSeed } from './random.js';
 

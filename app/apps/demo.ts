@@ -4,7 +4,7 @@
 // waits really wait. Each may have its own store (three ClusterClients) or share one.
 
 import type { KvStore } from '../../kv/index.js';
-import { DataFrame, waitAndGet } from '../dataframe.js';
+import { DataFrame, waitAndGet } from '../../dataframe/index.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 
 const MAIN = 'demo-main';

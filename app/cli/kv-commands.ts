@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { utf8 } from '../../kv/index.js';
-import { percentEncode } from '../http/http-util.js';
+import { percentEncode } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 export function defaultUrl(): string {

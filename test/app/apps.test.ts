@@ -7,17 +7,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demo } from '../../dataframe/apps/demo.js';
-import { bfsDegrees, generateLinusData, linus, queryDegrees } from '../../dataframe/apps/linus.js';
-import { Rng } from '../../dataframe/apps/random.js';
-import { trivial } from '../../dataframe/apps/trivial.js';
-import { wordCount } from '../../dataframe/apps/word-count.js';
+import { demo } from '../../app/apps/demo.js';
+import { bfsDegrees, generateLinusData, linus, queryDegrees } from '../../app/apps/linus.js';
+import { Rng } from '../../app/apps/random.js';
+import { trivial } from '../../app/apps/trivial.js';
+import { wordCount } from '../../app/apps/word-count.js';
 import { DataFrame } from '../../dataframe/index.js';
 import type { KvStore } from '../../kv/index.js';
 import { Engine } from '../../engine/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { FakeCluster } from './fake-cluster.js';
-import { seededRng } from './helpers.js';
+import { FakeCluster } from '../dataframe/fake-cluster.js';
+import { seededRng } from '../dataframe/helpers.js';
 
 let dir: string;
 beforeAll(async () => {

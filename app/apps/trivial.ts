@@ -2,7 +2,7 @@
 // their sum checked exactly, both by scanning the chunks here and by a sum query run where the data is.
 
 import type { KvStore } from '../../kv/index.js';
-import { DataFrame } from '../dataframe.js';
+import { DataFrame } from '../../dataframe/index.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 
 export async function trivial(store: KvStore, opts: AppOptions & { n?: number } = {}): Promise<AppResult> {

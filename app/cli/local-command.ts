@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type ClusterConfig } from '../config.js';
+import { loadConfig, type ClusterConfig } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 interface LocalOpts {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { KvStore } from '../../kv/index.js';
-import { DataFrame } from '../dataframe.js';
+import { DataFrame } from '../../dataframe/index.js';
 import { timed, type AppOptions, type AppResult } from './app.js';
 import { Rng, chooseSeed } from './random.js';
 
