@@ -9,12 +9,13 @@ export interface EngineSnapshot {
   release(): void;
 }
 
-export interface EngineIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
+/** An iterator over the node's engine (named apart from engine/'s own iterator type). */
+export interface NodeIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
   next(): Promise<[Uint8Array, Uint8Array] | undefined>;
   close(): Promise<void>;
 }
 
-export interface EngineIteratorOptions {
+export interface NodeIteratorOptions {
   gt?: Uint8Array;
   gte?: Uint8Array;
   lt?: Uint8Array;
@@ -27,7 +28,7 @@ export interface EngineIteratorOptions {
 export interface EngineLike {
   get(key: Uint8Array, opts?: { snapshot?: EngineSnapshot }): Promise<Uint8Array | undefined>;
   batch(ops: EngineOp[], opts?: { sync?: boolean }): Promise<void>;
-  iterator(opts: EngineIteratorOptions): EngineIterator;
+  iterator(opts: NodeIteratorOptions): NodeIterator;
   snapshot(): EngineSnapshot;
   /** Numbers, possibly nested in objects and arrays (flattened for /metrics). */
   stats(): object;
