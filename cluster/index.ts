@@ -12,7 +12,7 @@ export {
 } from './node/node-server.js';
 export { openEngine } from './node/open-engine.js';
 export { createLogger, type Logger } from './log.js';
-export { httpHelpers, percentEncode, HttpError, type HttpHelpers } from './http/http-util.js';
+export { httpHelpers, percentEncode, type HttpHelpers } from './http/http-util.js';
 export { loadConfig, parseConfig, type ClusterConfig, type NodeConfig } from './config.js';
 export { partitionOf, hashKey } from '../kv/index.js';
 export { placePartition, placeAll, type PartitionPlacement } from './placement.js';
