@@ -13,7 +13,39 @@ import { type FileMeta, makeFileMeta, NUM_LEVELS, VersionEdit } from '../version
 import type { Compaction } from '../version/version-set.js';
 import { CompactionRunner } from '../compaction/compaction-runner.js';
 import { tableName } from './table-cache.js';
-import type { DbImpl } from './db-impl.js';
+import type { TableCache } from './table-cache.js';
+import type { ResolvedOptions } from './options.js';
+import type { Counters } from './counters.js';
+import type { VersionSet } from '../version/version-set.js';
+
+/**
+ * What background work needs of the database (DbImpl implements it). Narrow on purpose: flushes
+ * and compactions read the memtables and report failures through it, and never touch the write
+ * path's state.
+ */
+export interface BackgroundHost {
+  readonly dir: string;
+  readonly opts: ResolvedOptions;
+  readonly versions: VersionSet;
+  readonly tables: TableCache;
+  readonly counters: Counters;
+  /** The memtable taking writes. */
+  activeMemtable(): Memtable;
+  /** Immutable memtables waiting for their flush, oldest first. */
+  immutableMemtables(): readonly Memtable[];
+  /** The oldest immutable memtable is in a table now (and named by the Version): drop it. */
+  dropFlushedMemtable(): void;
+  /** Makes the active memtable immutable and starts a new log (compactRange flushes with it). */
+  switchMemtable(): Promise<void>;
+  /** Numbers of retired logs whose background sync is still running: not obsolete yet. */
+  readonly retiringLogs: ReadonlySet<number>;
+  /** The oldest sequence some reader may still need. */
+  smallestSnapshot(): number;
+  /** The first failure of a write or background job, after which writes are refused. */
+  backgroundError(): Error | undefined;
+  /** Records a failure (the first one wins). */
+  setBackgroundError(e: Error): void;
+}
 
 /** Entries a flush copies out of the memtable between yields to the event loop (~1-2 ms of work). */
 const FLUSH_YIELD_EVERY = 5000;
@@ -31,7 +63,7 @@ export class Background {
   private readonly pendingOutputs = new Set<number>();
   private deleting: Promise<void> | null = null;
 
-  constructor(private readonly db: DbImpl) {
+  constructor(private readonly db: BackgroundHost) {
     this.runner = new CompactionRunner(db.opts.compactionWorker);
     this.workerFiles = db.opts.compactionWorker && db.opts.vfs === nodeVfs;
   }
@@ -52,12 +84,12 @@ export class Background {
   }
 
   private fail(e: unknown): void {
-    if (!this.db.bgError) this.db.bgError = e as Error;
+    this.db.setBackgroundError(e as Error);
   }
 
   maybeSchedule(): void {
-    if (this.stopped || this.db.bgError) return;
-    if (!this.flushing && this.db.imms.length > 0) {
+    if (this.stopped || this.db.backgroundError()) return;
+    if (!this.flushing && this.db.immutableMemtables().length > 0) {
       this.flushing = true;
       this.flushOldest()
         .catch((e) => this.fail(e))
@@ -86,14 +118,15 @@ export class Background {
 
   private async flushOldest(): Promise<void> {
     const db = this.db;
-    const imm = db.imms[0]!;
+    const imms = db.immutableMemtables();
+    const imm = imms[0]!;
     const edit = new VersionEdit();
     const meta = await this.writeLevel0Table(imm);
     if (meta) edit.addFile(this.levelForFlush(meta), meta);
-    edit.logNumber = db.imms[1]?.logNumber ?? db.mem.logNumber;
+    edit.logNumber = imms[1]?.logNumber ?? db.activeMemtable().logNumber;
     await db.versions.logAndApply(edit);
     if (meta) this.pendingOutputs.delete(meta.number);
-    db.imms.shift();
+    db.dropFlushedMemtable();
     db.counters.flushes++;
     this.sweepInBackground();
   }
@@ -248,15 +281,17 @@ export class Background {
    */
   async compactRange(begin?: Uint8Array, end?: Uint8Array): Promise<void> {
     const db = this.db;
-    if (db.mem.count() > 0) await db.switchMemtable();
-    while (db.imms.length > 0) {
-      if (db.bgError) throw db.bgError;
+    if (db.activeMemtable().count() > 0) await db.switchMemtable();
+    while (db.immutableMemtables().length > 0) {
+      const err = db.backgroundError();
+      if (err) throw err;
       await this.waitForProgress();
     }
     this.manual = true;
     try {
       while (this.compacting) await this.waitForProgress();
-      if (db.bgError) throw db.bgError;
+      const err = db.backgroundError();
+      if (err) throw err;
       let deepest = 0;
       for (let level = 0; level < NUM_LEVELS; level++) {
         if (db.versions.current.overlapping(level, begin, end).length > 0) deepest = level;
@@ -327,8 +362,8 @@ export class Background {
     const names = await vfs.readdir(db.dir);
     const live = db.versions.liveFiles();
     for (const n of this.pendingOutputs) live.add(n);
-    const logsInUse = new Set<number>(db.imms.map((m) => m.logNumber));
-    if (db.mem) logsInUse.add(db.mem.logNumber);
+    const logsInUse = new Set<number>(db.immutableMemtables().map((m) => m.logNumber));
+    logsInUse.add(db.activeMemtable().logNumber);
     for (const n of db.retiringLogs) logsInUse.add(n);
     for (const name of names) {
       let m: RegExpExecArray | null;

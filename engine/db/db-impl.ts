@@ -21,7 +21,7 @@ import { LevelIterator } from '../iter/level-iterator.js';
 import { DbIterator, type Bounds } from '../iter/db-iterator.js';
 import { TableCache, logName } from './table-cache.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
-import { Background } from './background.js';
+import { Background, type BackgroundHost } from './background.js';
 import { Counters } from './counters.js';
 
 /**
@@ -87,7 +87,7 @@ const YIELD_MS = 2;
 /** File names an eau2 directory may hold; anything else means the directory is not ours. */
 const OUR_FILES = /^(LOCK|CURRENT|CURRENT\.tmp|MANIFEST-\d+|\d+\.log|\d+\.sst)$/;
 
-export class DbImpl {
+export class DbImpl implements BackgroundHost {
   readonly opts: ResolvedOptions;
   readonly versions: VersionSet;
   readonly blockCache: BlockCache;
@@ -110,6 +110,26 @@ export class DbImpl {
   closed = false;
   /** A failed WAL write or background job: the database refuses writes from then on. */
   bgError: Error | undefined;
+
+  activeMemtable(): Memtable {
+    return this.mem;
+  }
+
+  immutableMemtables(): readonly Memtable[] {
+    return this.imms;
+  }
+
+  dropFlushedMemtable(): void {
+    this.imms.shift();
+  }
+
+  backgroundError(): Error | undefined {
+    return this.bgError;
+  }
+
+  setBackgroundError(e: Error): void {
+    if (!this.bgError) this.bgError = e;
+  }
 
   private constructor(
     readonly dir: string,

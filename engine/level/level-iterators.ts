@@ -1,11 +1,11 @@
-// abstract-level iterators (entries, keys, values) over one EngineIterator each. The engine
+// abstract-level iterators (entries, keys, values) over one EngineRangeIterator each. The engine
 // iterator reads the state as of its creation (or of an explicit snapshot), honours the range,
 // direction and limit, and fetches in batches that yield to the event loop; this file only
 // converts formats, maps errors and honours an AbortSignal between fetches.
 
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
-import type { AbstractIteratorOptions } from 'abstract-level';
-import type { EngineIterator } from '../engine.js';
+import type { AbstractIteratorOptions, AbstractLevel } from 'abstract-level';
+import type { EngineRangeIterator } from '../engine.js';
 import {
   fromBytes,
   LevelAbortError,
@@ -14,11 +14,11 @@ import {
   type Encoded,
   type PrivateRangeOptions,
 } from './level-codec.js';
-import type { EngineLevel } from './engine-level.js';
 
 type Entry = [Uint8Array, Uint8Array];
+// The database type only (not EngineLevel): engine-level.ts imports this file.
 // biome-ignore lint/suspicious/noExplicitAny: abstract-level types an iterator over any key and value encoding
-type AnyLevel = EngineLevel<any, any>;
+type AnyLevel = AbstractLevel<any, any, any>;
 
 /** Entries fetched per step of all(); the signal is checked between steps. */
 const ALL_STEP = 1000;
@@ -31,11 +31,11 @@ const ALL_STEP = 1000;
  */
 class EngineCursor {
   constructor(
-    private readonly iter: EngineIterator | null,
+    private readonly iter: EngineRangeIterator | null,
     private readonly signal: AbortSignal | null,
   ) {}
 
-  private get it(): EngineIterator {
+  private get it(): EngineRangeIterator {
     if (this.iter === null) throw new LevelError('Snapshot is not open', 'LEVEL_SNAPSHOT_NOT_OPEN');
     return this.iter;
   }
@@ -89,7 +89,7 @@ class EngineCursor {
   }
 }
 
-function cursorOf(it: EngineIterator | null, options: PrivateRangeOptions): EngineCursor {
+function cursorOf(it: EngineRangeIterator | null, options: PrivateRangeOptions): EngineCursor {
   return new EngineCursor(it, options.signal ?? null);
 }
 
@@ -101,7 +101,7 @@ export class EngineLevelIterator extends AbstractIterator<AnyLevel, Encoded, Enc
   private readonly keys: boolean;
   private readonly values: boolean;
 
-  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineIterator | null) {
+  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineRangeIterator | null) {
     super(db, options as AbstractIteratorOptions<Encoded, Encoded>);
     this.cursor = cursorOf(it, options);
     this.keyFormat = options.keyEncoding;
@@ -144,7 +144,7 @@ export class EngineLevelKeyIterator extends AbstractKeyIterator<AnyLevel, Encode
   private readonly cursor: EngineCursor;
   private readonly keyFormat: string;
 
-  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineIterator | null) {
+  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineRangeIterator | null) {
     super(db, options as AbstractIteratorOptions<Encoded, Encoded>);
     this.cursor = cursorOf(it, options);
     this.keyFormat = options.keyEncoding;
@@ -177,7 +177,7 @@ export class EngineLevelValueIterator extends AbstractValueIterator<AnyLevel, En
   private readonly cursor: EngineCursor;
   private readonly valueFormat: string;
 
-  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineIterator | null) {
+  constructor(db: AnyLevel, options: PrivateRangeOptions, it: EngineRangeIterator | null) {
     super(db, options as AbstractIteratorOptions<Encoded, Encoded>);
     this.cursor = cursorOf(it, options);
     this.valueFormat = options.valueEncoding ?? 'utf8';
