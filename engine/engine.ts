@@ -77,7 +77,7 @@ function toKey(x: unknown): Uint8Array {
 }
 
 export class Engine implements KvStore {
-  private readonly iterators = new Set<EngineIterator>();
+  private readonly iterators = new Set<EngineRangeIterator>();
 
   private constructor(
     /** @internal */ readonly db: DbImpl,
@@ -196,7 +196,7 @@ export class Engine implements KvStore {
   }
 
   /** Sorted entries within the range; see IteratorOptions. Close it if you stop early. */
-  iterator(opts: IteratorOptions = {}): EngineIterator {
+  iterator(opts: IteratorOptions = {}): EngineRangeIterator {
     if (opts === null || typeof opts !== 'object') throw new TypeError('iterator options must be an object');
     this.checkOpen();
     const bounds: Bounds = {};
@@ -215,7 +215,7 @@ export class Engine implements KvStore {
     const explicit = this.snapshotSeq(opts.snapshot);
     const seq = explicit ?? this.db.acquireSnapshot();
     const { it, release } = this.db.newIterator(seq, bounds, opts.reverse === true, fillCache(opts));
-    const iter = new EngineIterator(it, limit, () => {
+    const iter = new EngineRangeIterator(it, limit, () => {
       release();
       if (explicit === undefined) this.db.releaseSnapshot(seq);
       this.iterators.delete(iter);
@@ -252,7 +252,11 @@ export class Engine implements KvStore {
 const BATCH_ENTRIES = 1000;
 const BATCH_BYTES = 1 << 20;
 
-export class EngineIterator implements KvIterator {
+/**
+ * An iterator over a range of the engine as of one snapshot (Engine.iterator): entries are fetched
+ * in batches that yield to the event loop between them. Published as `EngineIterator` too.
+ */
+export class EngineRangeIterator implements KvIterator {
   private buf: Array<[Uint8Array, Uint8Array]> = [];
   private pos = 0;
   private done = false;

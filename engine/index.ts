@@ -1,6 +1,8 @@
 // eau2/engine: the embedded LSM key/value engine.
 
-export { Engine, EngineIterator, Snapshot } from './engine.js';
+export { Engine, EngineRangeIterator, Snapshot } from './engine.js';
+/** The name EngineRangeIterator was first published under; kept so existing imports work. */
+export { EngineRangeIterator as EngineIterator } from './engine.js';
 export type { IteratorOptions, GetOptions } from './engine.js';
 export type { EngineOptions } from './db/options.js';
 export type { EngineStats, LevelStats } from './stats.js';

@@ -6,7 +6,7 @@
 
 import { AbstractLevel, AbstractSnapshot } from 'abstract-level';
 import type { AbstractDatabaseOptions } from 'abstract-level';
-import { Engine, type Snapshot, type EngineIterator } from '../engine.js';
+import { Engine, type Snapshot, type EngineRangeIterator } from '../engine.js';
 import type { EngineOptions } from '../db/options.js';
 import type { BatchOp } from '../../kv/index.js';
 import {
@@ -201,7 +201,7 @@ export class EngineLevel<K = string, V = string> extends AbstractLevel<Encoded, 
    * whole is not.
    */
   async _clear(options: PrivateRangeOptions): Promise<void> {
-    let it: EngineIterator;
+    let it: EngineRangeIterator;
     try {
       it = this.engine.iterator(engineRange(options, this.#snapshotOf(options)));
     } catch (err) {
@@ -221,7 +221,7 @@ export class EngineLevel<K = string, V = string> extends AbstractLevel<Encoded, 
   }
 
   /** null for an explicit snapshot closed already; see EngineCursor. */
-  #engineIterator(options: PrivateRangeOptions): EngineIterator | null {
+  #engineIterator(options: PrivateRangeOptions): EngineRangeIterator | null {
     if (options.snapshot instanceof EngineLevelSnapshot && options.snapshot.released) return null;
     try {
       return this.engine.iterator(engineRange(options, this.#snapshotOf(options)));
