@@ -40,9 +40,9 @@ export {
   QUERY_TASK,
   HOLDINGS_TASK,
   type DataframeTask,
-  type TaskContext,
-  type TaskRunner,
+  type DataframeTaskContext,
 } from './query/tasks.js';
+export type { TaskContext, TaskRunner } from '../kv/index.js';
 export { chunkHashTag } from './layout.js';
 export { ChunkCache } from './chunk-cache.js';
 export {

@@ -9,47 +9,19 @@
 // the metadata (docs/format.md 7.3). Slots stay dense (a leader of k of P partitions owns about k/P
 // of all slots), so a version's extent is still found and deleted by its highest slot (storage.ts).
 //
-// This reads the topology by duck typing and repeats the documented partition function rather than
-// import cluster/ (the dataframe layer depends on KvStore only). If either ever differs from the
-// cluster's, row-chunks are merely spread less evenly: every reader finds a chunk by its recorded slot.
+// The topology comes from the store's Partitioned capability (kv/capabilities.ts) and the partition
+// function is kv's partitionOf (murmur3 of the hash tag), the one the cluster routes by; on a store
+// that is not Partitioned, row-chunk i keeps slot i.
 
-import { createRequire } from 'node:module';
-import type { KvStore } from '../kv/index.js';
-import { utf8 } from '../kv/index.js';
+import { murmur3, type PartitionLeaders, utf8 } from '../kv/index.js';
 import { MAX_CHUNKS, chunkHashTag } from './layout.js';
 
-const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
-  x86: { hash32(bytes: Uint8Array, seed?: number): number };
-};
-
-/** The part of a cluster topology placement needs: the partition count and each partition's leader. */
-export interface LeaderMap {
-  partitions: number;
-  placement: readonly { leader: string }[];
-}
-
-/** The store's topology if it exposes a usable one (a ClusterClient does), else undefined. */
-export function leaderMapOf(store: KvStore): LeaderMap | undefined {
-  let t: unknown;
-  try {
-    t = (store as { topology?: unknown }).topology;
-  } catch {
-    return undefined;
-  }
-  if (t === null || typeof t !== 'object') return undefined;
-  const { partitions, placement } = t as { partitions?: unknown; placement?: unknown };
-  if (!Number.isInteger(partitions) || (partitions as number) < 1 || !Array.isArray(placement)) return undefined;
-  if (
-    placement.length !== partitions ||
-    !placement.every((p) => typeof (p as { leader?: unknown })?.leader === 'string')
-  )
-    return undefined;
-  return { partitions: partitions as number, placement: placement as { leader: string }[] };
-}
-
-/** The partition a hash tag maps to, as the cluster computes it (cluster/partitioner.ts). */
+/**
+ * The partition a hash tag maps to: kv's partitionOf of any key carrying the tag as its hash tag
+ * (murmur3 of the tag's bytes, modulo the partition count), computed without building such a key.
+ */
 export function partitionOfTag(tag: string, partitions: number): number {
-  return (murmur.x86.hash32(utf8(tag), 0) >>> 0) % partitions;
+  return murmur3(utf8(tag)) % partitions;
 }
 
 /** Hands out the slot of each successive row-chunk of one version, balanced over the leaders. */
@@ -65,7 +37,7 @@ export class SlotPlanner {
   constructor(
     private readonly name: string,
     private readonly version: string,
-    private readonly map: LeaderMap,
+    private readonly map: PartitionLeaders,
   ) {
     const ids = new Map<string, number>();
     this.leaderOf = Int32Array.from(map.placement, (p) => {

@@ -4,14 +4,14 @@
 // record; a failure before that deletes what was written. DataFrame.put is this writer fed one frame.
 
 import type { KvStore } from '../kv/index.js';
-import { Eau2Error, ErrorCode } from '../kv/index.js';
+import { Eau2Error, ErrorCode, partitionLeadersOf } from '../kv/index.js';
 import { encodeChunk } from './chunk-codec.js';
 import { ColumnBuilder } from './column-builder.js';
 import type { Column } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
 import { MAX_CHUNKS, MAX_COLUMNS, checkName, chunkKey, makeVersion, metaKey, versionCounter } from './layout.js';
 import { encodeMeta, type FrameMeta } from './meta.js';
-import { SlotPlanner, leaderMapOf } from './placement.js';
+import { SlotPlanner } from './placement.js';
 import { Limiter } from './pool.js';
 import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, type Value } from './schema.js';
 import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
@@ -67,7 +67,7 @@ export class DataFrameWriter {
     this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
     this.limiter = new Limiter(concurrency);
     this.spare = fields.map(() => []);
-    const leaders = leaderMapOf(store);
+    const leaders = partitionLeadersOf(store);
     this.planner = leaders && new SlotPlanner(name, version, leaders);
   }
 

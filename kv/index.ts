@@ -7,3 +7,5 @@ export { getWith } from './kv-store.js';
 export { corruption, Eau2Error, ErrorCode, ioError, isEau2Error } from './errors.js';
 export { compareBytes, concatBytes, copyBytes, fromUtf8, utf8 } from './bytes.js';
 export { hashKey, keyBytes, murmur3, partitionOf } from './partition.js';
+export type { PartitionLeaders, Partitioned, TaskContext, TaskRunner } from './capabilities.js';
+export { isTaskRunner, partitionLeadersOf } from './capabilities.js';

@@ -10,7 +10,9 @@ import type {
   KvIterator,
   KvStore,
   Range,
+  Partitioned,
   ReadOptions,
+  TaskRunner,
   ValueLike,
   WriteOptions,
 } from '../../kv/index.js';
@@ -43,7 +45,7 @@ export interface ClusterClientOptions {
 
 const RETRIES = 5;
 
-export class ClusterClient implements KvStore {
+export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   private topo: Topology;
   private readonly pool: PeerPool;
   private refreshing: Promise<void> | undefined;

@@ -1,10 +1,10 @@
 // The pushdown contract with the cluster (docs/dataframe.md "Pushdown"). A node runs a named task
 // over its own copy of the data and must count only the chunks whose keys it leads, so each chunk is
-// counted exactly once across the cluster. A store that offers runTask (ClusterClient) gets the plan
+// counted exactly once across the cluster. A store that is a TaskRunner (ClusterClient) gets the plan
 // pushed to every node; any other store runs the very same task in-process, leading everything.
 
-import type { KvStore } from '../../kv/index.js';
-import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import type { KvStore, TaskContext } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isTaskRunner } from '../../kv/index.js';
 import type { ChunkCache } from '../chunk-cache.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
@@ -14,12 +14,8 @@ import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
 import { readMeta } from '../storage.js';
 
-export interface TaskContext {
-  /** This node's local copy of the data (a cluster node: only the partitions it holds). */
-  store: KvStore;
-  /** True iff this node is the current leader of the partition `key` maps to. */
-  isLeaderFor(key: Uint8Array | string): boolean;
-  nodeId: string;
+/** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
+export interface DataframeTaskContext extends TaskContext {
   /**
    * Decoded column chunks kept between tasks on this node, bounded in bytes (a cluster node's
    * dataframe hook gives every task the same one). A chunk key names one immutable version, so an
@@ -28,16 +24,7 @@ export interface TaskContext {
   chunkCache?: ChunkCache;
 }
 
-export type DataframeTask = (ctx: TaskContext, payload: unknown) => Promise<unknown>;
-
-/** A store that can run a task on every node and return each node's result (ClusterClient). */
-export interface TaskRunner {
-  runTask(name: string, payload: unknown): Promise<unknown[]>;
-}
-
-export function canRunTasks(store: KvStore): store is KvStore & TaskRunner {
-  return typeof (store as Partial<TaskRunner>).runTask === 'function';
-}
+export type DataframeTask = (ctx: DataframeTaskContext, payload: unknown) => Promise<unknown>;
 
 export const QUERY_TASK = 'df.query';
 export const HOLDINGS_TASK = 'df.holdings';
@@ -57,14 +44,14 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
-function ledChunks(ctx: TaskContext, meta: FrameMeta): number[] {
+function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
   const out: number[] = [];
   for (let i = 0; i < meta.nchunks; i++)
     if (ctx.isLeaderFor(chunkKey(meta.name, meta.version, slotOf(meta, i), 0))) out.push(i);
   return out;
 }
 
-async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
+async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
   const { meta, plan } = decodePayload(payload);
   let checked: CheckedPlan;
   try {
@@ -74,7 +61,7 @@ async function queryTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
   }
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
-  const reader = new ChunkReader(ctx.store, meta, ctx.nodeId === 'local');
+  const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
   const cache =
     ctx.chunkCache && ctx.chunkCache.capacity > 0 && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
   const hits0 = cache?.hits ?? 0;
@@ -121,7 +108,7 @@ async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
 }
 
 /** Which chunks of a frame this node leads: shows how a frame is spread (tests, `df ls --spread`). */
-async function holdingsTask(ctx: TaskContext, payload: unknown): Promise<unknown> {
+async function holdingsTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
   const { meta } = decodePayload(payload);
   return { nodeId: ctx.nodeId, chunks: ledChunks(ctx, meta) };
 }
@@ -131,7 +118,7 @@ export const dataframeTasks: Record<string, DataframeTask> = {
   [HOLDINGS_TASK]: holdingsTask,
 };
 
-/** Runs a task where the data lives: pushed down through runTask, or locally on a plain store. */
+/** Runs a task where the data lives: pushed down by a TaskRunner, or in-process on any other store. */
 export async function runDataframeTask(
   store: KvStore,
   name: string,
@@ -139,12 +126,12 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
-  if (canRunTasks(store)) {
+  if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
     return results;
   }
   const task = dataframeTasks[name];
   if (!task) throw new TypeError(`unknown dataframe task ${name}`);
-  return [await task({ store, isLeaderFor: () => true, nodeId: 'local' }, payload)];
+  return [await task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload)];
 }

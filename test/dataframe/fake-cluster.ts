@@ -4,30 +4,21 @@
 // its own store with isLeaderFor, and payloads and results cross a msgpack round trip like the wire.
 // Because followers hold copies, a task that ignored isLeaderFor would double count, and tests see it.
 
-import { createRequire } from 'node:module';
 import { Packr } from 'msgpackr';
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike } from '../../kv/index.js';
-import { compareBytes, fromUtf8, utf8 } from '../../kv/index.js';
+import { compareBytes, fromUtf8, hashKey as kvHashKey, partitionOf as kvPartitionOf, utf8 } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { dataframeTasks, type ChunkCache } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 
-const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
-  x86: { hash32(bytes: Uint8Array, seed?: number): number };
-};
-
 /** The cluster's hash key: the text inside the first {...}, else the whole key. */
 export function hashKey(key: string): string {
-  const open = key.indexOf('{');
-  if (open >= 0) {
-    const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return key.slice(open + 1, close);
-  }
-  return key;
+  return fromUtf8(kvHashKey(utf8(key)));
 }
 
+/** The cluster's partition function (kv/partition.ts). */
 export function partitionOf(key: string, partitions: number): number {
-  return murmur.x86.hash32(utf8(hashKey(key))) % partitions;
+  return kvPartitionOf(key, partitions);
 }
 
 const wire = new Packr({ useRecords: false });

@@ -1,4 +1,4 @@
-// The node-side cache of decoded chunks (TaskContext.chunkCache, given by a node's dataframe hook): a
+// The node-side cache of decoded chunks (DataframeTaskContext.chunkCache, given by a node's dataframe hook): a
 // repeated query is answered from it with the same result and without reading the chunks again; it
 // stays within its byte budget; and a query on a version that is no longer published never uses it,
 // so it fails exactly as it would without a cache.

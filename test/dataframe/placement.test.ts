@@ -8,13 +8,14 @@ import { partitionOf as clusterPartitionOf } from '../../kv/index.js';
 import { DataFrame, HOLDINGS_TASK, col, gt } from '../../dataframe/index.js';
 import { chunkHashTag, chunkKey, makeVersion, metaKey, parseChunkKey } from '../../dataframe/layout.js';
 import { metaToPlain, slotOf } from '../../dataframe/meta.js';
-import { SlotPlanner, leaderMapOf, partitionOfTag, type LeaderMap } from '../../dataframe/placement.js';
+import { SlotPlanner, partitionOfTag } from '../../dataframe/placement.js';
+import { partitionLeadersOf, type PartitionLeaders } from '../../kv/index.js';
 import { fromUtf8 } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 import { randomFrame, rowsOf, seededRng } from './helpers.js';
 
-function leaders(partitions: number, nodes: number): LeaderMap {
+function leaders(partitions: number, nodes: number): PartitionLeaders {
   return { partitions, placement: Array.from({ length: partitions }, (_, p) => ({ leader: `n${p % nodes}` })) };
 }
 
@@ -115,8 +116,8 @@ describe('row-chunk placement', () => {
     const rng = seededRng();
     const store = new FakeCluster();
     store.showTopology = false;
-    expect(leaderMapOf(store)).toBeUndefined();
-    expect(leaderMapOf(new MemoryStore())).toBeUndefined();
+    expect(partitionLeadersOf(store)).toBeUndefined();
+    expect(partitionLeadersOf(new MemoryStore())).toBeUndefined();
     const df = randomFrame(rng, 500);
     const meta = await DataFrame.put(store, 'f', df, { chunkRows: 50 });
     expect(meta.slots).toBeUndefined();
