@@ -26,17 +26,11 @@
 import { createRequire } from 'node:module';
 import { getFixed32, putFixed32 } from '../util/coding.js';
 
-// Both packages are CommonJS. bloom-filters sets __esModule, so a default import means module.exports
+// bloom-filters is CommonJS and sets __esModule, so a default import means module.exports
 // under Node's ESM loader but `.default` (undefined) under CJS transpilers; require is the same everywhere.
 const require = createRequire(import.meta.url);
 const { BloomFilter } = require('bloom-filters') as typeof import('bloom-filters');
 type BloomFilter = InstanceType<typeof BloomFilter>;
-
-interface Murmur3 {
-  x86: { hash32(bytes: ArrayLike<number>, seed?: number): number };
-}
-// murmurhash3js-revisited ships no types: declare the one function used.
-const _murmur = require('murmurhash3js-revisited') as Murmur3;
 
 export const DEFAULT_BITS_PER_KEY = 10;
 /** Seed of h1; part of the format. */
