@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,6 +9,14 @@ export default defineConfig({
     pool: 'forks',
     // 2 cores on CI machines: keep parallelism modest so process-heavy suites don't starve.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    env: {
+      // The engine's runtime invariant checks (engine/util/invariants.ts), in every test and in the
+      // processes tests spawn.
+      EAU2_INVARIANTS: '1',
+      // The engine's compaction worker runs the TypeScript sources too (also in the processes tests
+      // spawn, which inherit the environment): it registers tsx through this module first.
+      EAU2_WORKER_LOADER: fileURLToPath(new URL('./test/support/worker-loader.mjs', import.meta.url)),
+    },
     reporters: ['default'],
   },
 });

@@ -66,6 +66,8 @@ export interface CompactionResult {
 export interface MergeStats {
   entriesIn: number;
   entriesDropped: number;
+  /** Set as each output is yielded: whether entries remain after it (another output may follow). */
+  more?: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ export function* mergeTables(
         // Outputs are cut only between user keys, so a level never splits one key over two files.
         if (builder && builder.estimatedSize() >= job.targetFileSize) {
           const out = finishOutput();
+          stats.more = true;
           if (out) yield out;
         }
         lastKey = key.slice();
@@ -151,6 +154,7 @@ export function* mergeTables(
       addedKind = kind;
     }
     const out = finishOutput();
+    stats.more = false;
     if (out) yield out;
   } finally {
     it.close();

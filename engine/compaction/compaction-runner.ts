@@ -1,14 +1,21 @@
 // Runs compaction and flush jobs off the main thread on one long-lived worker (a flush runs between
-// two output tables of a compaction in progress: compaction-worker.ts). Under vitest/tsx the sources
-// are TypeScript, which a worker cannot load by itself; then the worker bootstraps tsx first.
+// two output tables of a compaction in progress: compaction-worker.ts), which does the jobs' file
+// I/O through the Vfs the engine's Vfs names (WorkerVfsSpec). A Vfs without one (MemVfs; an
+// ErrorVfs injecting faults) gets its jobs run in this thread, through the Vfs itself.
+//
+// The worker's entry point is the file next to this module with this module's extension: .js in
+// dist/, .ts when the sources run under a TypeScript loader. Node 20 does not carry a loader
+// registered in this thread over to a worker, so such a process names, in the environment variable
+// EAU2_WORKER_LOADER, a module (path or URL) that registers its loader; the worker imports it first.
 
+import { extname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { CompactionJob, CompactionResult } from './compaction-job.js';
 import { runCompaction, runFlush } from './table-files.js';
 import type { FlushJob, FlushResult } from './flush-job.js';
+import type { Vfs } from '../vfs/vfs.js';
 
 type Pending = { resolve: (r: never) => void; reject: (e: Error) => void };
 
@@ -17,24 +24,26 @@ export class CompactionRunner {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly useWorker: boolean) {}
+  /** Jobs go to the worker: workers are enabled and the worker can open the Vfs's files. */
+  readonly useWorker: boolean;
+
+  constructor(
+    useWorker: boolean,
+    private readonly vfs: Vfs,
+  ) {
+    this.useWorker = useWorker && vfs.workerSpec !== undefined;
+  }
 
   private start(): Worker {
-    const url = new URL('./compaction-worker.js', import.meta.url);
-    const isTs = import.meta.url.endsWith('.ts');
-    let w: Worker;
-    if (isTs) {
-      // Resolved from this file, not the process's working directory; require.resolve finds tsx's
-      // CommonJS build of the API, whose ESM twin sits beside it.
-      const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-      const entry = new URL('./compaction-worker.ts', import.meta.url).href;
-      w = new Worker(
-        `import(${JSON.stringify(api)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(entry)}); })`,
-        { eval: true },
-      );
-    } else {
-      w = new Worker(url);
-    }
+    const entry = new URL(`./compaction-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    const loader = process.env.EAU2_WORKER_LOADER;
+    const workerData = { vfs: this.vfs.workerSpec };
+    const w = loader
+      ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
+          eval: true,
+          workerData,
+        })
+      : new Worker(entry, { workerData });
     w.on(
       'message',
       (msg: {
@@ -72,14 +81,14 @@ export class CompactionRunner {
   }
 
   run(job: CompactionJob): Promise<CompactionResult> {
-    if (!this.useWorker) return runCompaction(job);
+    if (!this.useWorker) return runCompaction(job, this.vfs);
     const transfer: ArrayBuffer[] = [];
     for (const inp of job.inputs) if (inp.bytes) addTransferable(transfer, inp.bytes);
     return this.post({ job }, transfer);
   }
 
   flush(job: FlushJob): Promise<FlushResult> {
-    if (!this.useWorker) return runFlush(job);
+    if (!this.useWorker) return runFlush(job, this.vfs);
     // The entries are a view from offset 0 of a buffer only this job uses (EntryBufferWriter.finish):
     // moved whole, however much of it is filled.
     const buf = job.entries.buffer;
@@ -102,6 +111,11 @@ export class CompactionRunner {
     this.worker = null;
     if (w) await w.terminate();
   }
+}
+
+/** EAU2_WORKER_LOADER as a URL: a file: or other URL as is, a path from the working directory. */
+function loaderUrl(spec: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
 }
 
 /**

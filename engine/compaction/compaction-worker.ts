@@ -1,13 +1,24 @@
 // Worker-thread entry point: receives compaction and flush jobs, answers with their results,
 // transferring output buffers instead of copying them. Jobs with file paths do their own I/O
-// (table-files.ts). A compaction lets the worker's event loop turn between output tables, so a
+// (table-files.ts) through the Vfs the engine's Vfs names in its WorkerVfsSpec (workerData.vfs). A compaction lets the worker's event loop turn between output tables, so a
 // flush (a few milliseconds of work) sent during a long merge is not stuck behind all of it.
 
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { CompactionJob } from './compaction-job.js';
 import type { FlushJob } from './flush-job.js';
 import { runCompaction, runFlush } from './table-files.js';
+import type { Vfs, WorkerVfsSpec } from '../vfs/vfs.js';
+
+/** The Vfs jobs do their I/O through, built once from the engine's spec. */
+let vfs: Promise<Vfs> | undefined;
+
+async function loadVfs(spec: WorkerVfsSpec): Promise<Vfs> {
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const factory = mod[spec.name];
+  if (typeof factory !== 'function') throw new Error(`${spec.module} exports no function ${spec.name}`);
+  return (await factory(spec.arg)) as Vfs;
+}
 
 type Msg = { id: number; job: CompactionJob; flush?: undefined } | { id: number; flush: FlushJob; job?: undefined };
 
@@ -39,11 +50,12 @@ if (process.platform === 'linux') {
 parentPort!.on('message', (msg: Msg) => {
   void (async () => {
     try {
+      vfs ??= loadVfs((workerData as { vfs: WorkerVfsSpec }).vfs);
       if (msg.flush) {
-        const result = await runFlush(msg.flush);
+        const result = await runFlush(msg.flush, await vfs);
         parentPort!.postMessage({ id: msg.id, result }, buffersOf([result]));
       } else {
-        const result = await runCompaction(msg.job);
+        const result = await runCompaction(msg.job, await vfs);
         parentPort!.postMessage({ id: msg.id, result }, buffersOf(result.outputs));
       }
     } catch (e) {

@@ -1,11 +1,12 @@
-// Worker-side file I/O for flushes and compactions on node's filesystem: the worker reads its input
-// tables and writes (and fsyncs) its outputs itself, so the main thread no longer spends its time
-// shuttling tens of megabytes per compaction, and the worker no longer idles while it does (34% of
-// a 500k-key overwrite, measured). Other Vfs implementations (MemVfs, ErrorVfs in tests) keep the
-// in-memory path: the engine reads and writes through its Vfs and the worker only computes.
+// File I/O of flushes and compactions, through a Vfs: on the worker thread with the Vfs its spec
+// names (vfs.ts WorkerVfsSpec; node's filesystem), or in the engine's thread when the Vfs has no
+// worker spec (MemVfs, ErrorVfs in tests), so that fault injection reaches exactly the code that
+// production runs. Reading inputs and writing outputs off the main thread keeps it from shuttling
+// tens of megabytes per compaction, and the worker from idling while it does (34% of a 500k-key
+// overwrite, measured).
 //
 // Tables are written as they are built (TableBuilder with a sink): blocks are gathered in a 1 MiB
-// buffer and written with write(2) (into the page cache) whenever it fills, and the file is
+// buffer and appended whenever it fills (appendSync: into the page cache), and the file is
 // fdatasynced once complete. The worker never holds a whole table: a flush of a 7.5 MB memtable of
 // dataframe values held the flush's input, a copy of every block and a concatenated copy of the
 // table (~29 MiB of array buffers in the worker, measured); now the input and 1 MiB. A compaction
@@ -15,8 +16,7 @@
 // manifest edit names them (background.ts).
 
 import { tableName } from '../db/table-cache.js';
-import { nodeVfs, openWritableSync } from '../vfs/node-vfs.js';
-import { joinPath, type RandomAccessFile, type WritableFile } from '../vfs/vfs.js';
+import { joinPath, type RandomAccessFile, type Vfs, type WritableFile } from '../vfs/vfs.js';
 import { ReadaheadFile } from '../table/readahead-file.js';
 import type { TableSink } from '../table/table-builder.js';
 import {
@@ -71,21 +71,30 @@ export class TableFileSink implements TableSink {
 }
 
 /**
- * A compaction, on the worker (or inline when workers are off): reads the inputs it was not handed, merges, and with
- * CompactionJob.files set writes each output while the next is built (write and fdatasync run on
- * the thread pool). Between outputs the worker's event loop turns, so the write callbacks chain and
- * a flush sent meanwhile runs without waiting for the whole merge. Resolves when every output
- * written is durable.
+ * A compaction: reads the inputs it was not handed through `vfs`, merges, and with
+ * CompactionJob.files set writes each output while the next is built. Between outputs the event
+ * loop turns, so the fdatasyncs run meanwhile and (on the worker) a flush sent during a long merge
+ * does not wait for all of it. Resolves when every output written is durable.
+ *
+ * Opening a file is asynchronous and building an output is not, so the file of the next output is
+ * opened before the merge reaches it, when entries remain after the last output; one left unused
+ * (every remaining entry was dropped) is closed and removed (its number was reserved and is in no
+ * Version).
  */
-export async function runCompaction(job: CompactionJob): Promise<CompactionResult> {
+export async function runCompaction(job: CompactionJob, vfs: Vfs): Promise<CompactionResult> {
   const files = job.files;
   const buf = files ? new Uint8Array(SINK_BYTES) : undefined;
+  const outputs: CompactionOutput[] = [];
+  /** The file output number outputs.length goes to, opened ahead. */
+  let ready: WritableFile | undefined;
   /** The sink of the output being built, until it is complete. */
   let open: TableFileSink | undefined;
   const sinkFor = files
     ? (i: number): TableSink | undefined => {
         if (i >= files.outputNumbers.length) return undefined;
-        open = new TableFileSink(openWritableSync(joinPath(files.dir, tableName(files.outputNumbers[i]!))), buf);
+        if (ready === undefined || i !== outputs.length) throw new Error(`no file opened for compaction output ${i}`);
+        open = new TableFileSink(ready, buf);
+        ready = undefined;
         return open;
       }
     : undefined;
@@ -93,7 +102,7 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
   // Inputs not handed over are read through a readahead window each, not whole (readahead-file.ts).
   const opened: RandomAccessFile[] = [];
   try {
-    for (const inp of job.inputs) if (!inp.bytes) opened.push(await nodeVfs.openRandom(inp.path));
+    for (const inp of job.inputs) if (!inp.bytes) opened.push(await vfs.openRandom(inp.path));
   } catch (e) {
     for (const f of opened) await f.close().catch(() => undefined);
     throw e;
@@ -109,15 +118,20 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
     return { number: inp.number, path: inp.path, file: new ReadaheadFile(file) };
   });
   const stats: MergeStats = { entriesIn: 0, entriesDropped: 0 };
-  const outputs: CompactionOutput[] = [];
   const writes: Promise<void>[] = [];
   let failed: unknown;
+  const merge = mergeTables({ ...job, inputs }, stats, sinkFor);
   try {
-    for (const out of mergeTables({ ...job, inputs }, stats, sinkFor)) {
+    for (;;) {
       const n = outputs.length;
+      if (files && ready === undefined && n < files.outputNumbers.length && (n === 0 || stats.more !== false))
+        ready = await vfs.openWritable(joinPath(files.dir, tableName(files.outputNumbers[n]!)));
+      const step = merge.next();
+      if (step.done) break;
+      const out = step.value;
       if (out.bytes === undefined) {
         // Written to files.outputNumbers[n] as it was built: drained now (the next output reuses the
-        // buffer), fdatasynced on the thread pool while the next one is built.
+        // buffer), fdatasynced meanwhile the next one is built.
         const sink = open!;
         open = undefined;
         sink.drain();
@@ -137,8 +151,15 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
       if (failed !== undefined) break;
     }
   } finally {
+    merge.return(undefined); // closes the merging iterator if the loop stopped early
     // An output abandoned mid-build (a failed write or merge): close its file; it is in no Version.
     if (open !== undefined) await open.file.close().catch(() => undefined);
+    if (ready !== undefined) {
+      const f = ready;
+      await f.close().catch(() => undefined);
+      // Left behind only if this fails: the next sweep deletes it (no Version names it).
+      await vfs.unlink(f.path).catch(() => undefined);
+    }
     await Promise.all(writes);
     for (const f of opened) await f.close().catch(() => undefined);
   }
@@ -147,12 +168,12 @@ export async function runCompaction(job: CompactionJob): Promise<CompactionResul
 }
 
 /**
- * A flush: builds the table and, with FlushJob.path set, writes it there, fdatasynced; otherwise
- * its bytes come back for the caller to write.
+ * A flush: builds the table and, with FlushJob.path set, writes it there through `vfs`,
+ * fdatasynced; otherwise its bytes come back for the caller to write.
  */
-export async function runFlush(job: FlushJob): Promise<FlushResult> {
+export async function runFlush(job: FlushJob, vfs: Vfs): Promise<FlushResult> {
   if (!job.path) return buildFlushTable(job);
-  const sink = new TableFileSink(openWritableSync(job.path));
+  const sink = new TableFileSink(await vfs.openWritable(job.path));
   let r: FlushResult;
   try {
     r = buildFlushTableTo(job, sink);

@@ -1,17 +1,17 @@
 // Background work of the engine: flushing immutable memtables to level-0 tables, leveled
 // compaction, and deleting files no live Version needs. At most one flush and one compaction run at
-// a time, both on the worker thread (building tables and merging never block the event loop). On
-// node's filesystem the worker reads and writes the table files itself; with any other Vfs (tests)
-// the engine does that I/O here and the worker only computes.
+// a time, both on the worker thread (building tables and merging never block the event loop) when
+// the Vfs can be opened there (WorkerVfsSpec), else in this thread. Either way the job reads its
+// inputs and writes its outputs itself, through the Vfs (compaction/table-files.ts).
 
 import { joinPath, writeFileSynced } from '../vfs/vfs.js';
-import { nodeVfs } from '../vfs/node-vfs.js';
 import type { Memtable } from '../memtable/memtable.js';
-import { buildFlushTable, EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../compaction/flush-job.js';
+import { EntryBufferWriter, ENTRY_BUFFER_OVERHEAD, type FlushJob } from '../compaction/flush-job.js';
 import type { CompactionInput } from '../compaction/compaction-job.js';
 import { type FileMeta, makeFileMeta, NUM_LEVELS, VersionEdit } from '../version/version-edit.js';
 import type { Compaction } from '../version/version-set.js';
 import { CompactionRunner } from '../compaction/compaction-runner.js';
+import { runFlush } from '../compaction/table-files.js';
 import { tableName } from './table-cache.js';
 import type { TableCache } from './table-cache.js';
 import type { ResolvedOptions } from './options.js';
@@ -57,15 +57,12 @@ export class Background {
   private stopped = false;
   private waiters: Array<() => void> = [];
   private readonly runner: CompactionRunner;
-  /** The workers do their own file I/O (node's filesystem, workers enabled). */
-  private readonly workerFiles: boolean;
   /** Table numbers written but not yet in a Version: never obsolete. */
   private readonly pendingOutputs = new Set<number>();
   private deleting: Promise<void> | null = null;
 
   constructor(private readonly db: BackgroundHost) {
-    this.runner = new CompactionRunner(db.opts.compactionWorker);
-    this.workerFiles = db.opts.compactionWorker && db.opts.vfs === nodeVfs;
+    this.runner = new CompactionRunner(db.opts.compactionWorker, db.opts.vfs);
   }
 
   /** Resolves when a flush or compaction finishes (or at once if nothing is running). */
@@ -184,10 +181,9 @@ export class Background {
       count: w.count,
       blockSize: db.opts.blockSize,
       bitsPerKey: db.opts.bloomBitsPerKey,
+      path: joinPath(db.dir, tableName(number)),
     };
-    if (this.workerFiles && !inline) job.path = joinPath(db.dir, tableName(number));
-    const result = inline ? buildFlushTable(job) : await this.runner.flush(job);
-    if (result.bytes) await this.writeTableFile(number, result.bytes);
+    const result = inline ? await runFlush(job, db.opts.vfs) : await this.runner.flush(job);
     // The manifest will name this file: its directory entry must be durable first.
     await db.opts.vfs.syncDir(db.dir);
     await db.tables.open(number);
@@ -217,30 +213,22 @@ export class Background {
     const vfs = db.opts.vfs;
     const all = [...c.inputs[0], ...c.inputs[1]];
     const inputs: CompactionInput[] = [];
-    let files: { dir: string; outputNumbers: number[] } | undefined;
     const reserved: number[] = [];
-    if (this.workerFiles) {
-      // The worker names its outputs: reserve numbers for them (listed as pending before any file
-      // exists). Outputs are cut at the target size and hold a subset of the inputs' entries, so
-      // this is enough; any output beyond it comes back as bytes and is written here.
-      let total = 0;
-      for (const f of all) {
-        inputs.push({ number: f.number, path: joinPath(db.dir, tableName(f.number)) });
-        total += f.size;
-      }
-      const want = Math.ceil(total / db.opts.targetFileSize) + 2;
-      for (let i = 0; i < want; i++) {
-        const n = db.versions.newFileNumber();
-        this.pendingOutputs.add(n);
-        reserved.push(n);
-      }
-      files = { dir: db.dir, outputNumbers: reserved };
-    } else {
-      for (const f of all) {
-        const path = joinPath(db.dir, tableName(f.number));
-        inputs.push({ number: f.number, path, bytes: await vfs.readFile(path) });
-      }
+    // The job names its outputs: reserve numbers for them (listed as pending before any file
+    // exists). Outputs are cut at the target size and hold a subset of the inputs' entries, so
+    // this is enough; any output beyond it comes back as bytes and is written here.
+    let total = 0;
+    for (const f of all) {
+      inputs.push({ number: f.number, path: joinPath(db.dir, tableName(f.number)) });
+      total += f.size;
     }
+    const want = Math.ceil(total / db.opts.targetFileSize) + 2;
+    for (let i = 0; i < want; i++) {
+      const n = db.versions.newFileNumber();
+      this.pendingOutputs.add(n);
+      reserved.push(n);
+    }
+    const files = { dir: db.dir, outputNumbers: reserved.slice() };
     const result = await this.runner.run({
       inputs,
       smallestSnapshot: db.smallestSnapshot(),
@@ -305,6 +293,10 @@ export class Background {
           this.compacting = true;
           try {
             await this.runCompaction(c);
+          } catch (e) {
+            // As for a compaction of its own: what it left behind is unknown, so writes stop.
+            this.fail(e);
+            throw e;
           } finally {
             this.compacting = false;
             this.notify();

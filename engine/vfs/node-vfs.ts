@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Eau2Error, ErrorCode, ioError } from '../../kv/index.js';
-import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
+import type { FileLock, RandomAccessFile, Vfs, WorkerVfsSpec, WritableFile } from './vfs.js';
 
 class NodeRandomFile implements RandomAccessFile {
   constructor(
@@ -146,6 +146,9 @@ async function wrap<T>(op: string, p: string, fn: () => Promise<T>): Promise<T> 
 }
 
 export class NodeVfs implements Vfs {
+  /** The compaction worker opens the same files through its own nodeVfs. */
+  readonly workerSpec: WorkerVfsSpec = { module: import.meta.url, name: 'workerNodeVfs' };
+
   mkdirp(dir: string): Promise<void> {
     return wrap('mkdir', dir, async () => {
       await fsp.mkdir(dir, { recursive: true });
@@ -246,3 +249,8 @@ export class NodeVfs implements Vfs {
 }
 
 export const nodeVfs = new NodeVfs();
+
+/** The worker side of NodeVfs.workerSpec. */
+export function workerNodeVfs(): Vfs {
+  return nodeVfs;
+}

@@ -40,7 +40,21 @@ export interface FileLock {
   release(): Promise<void>;
 }
 
+/**
+ * How a worker thread gets a Vfs equivalent to this one: it imports `module` (a URL) and calls its
+ * exported function `name` with `arg` (which must survive structured cloning). A Vfs whose state
+ * lives in this thread's memory (MemVfs) has none, and the engine then runs its flushes and
+ * compactions in this thread, through the Vfs itself.
+ */
+export interface WorkerVfsSpec {
+  module: string;
+  name: string;
+  arg?: unknown;
+}
+
 export interface Vfs {
+  /** Set when a worker thread can open the same files (see WorkerVfsSpec). */
+  readonly workerSpec?: WorkerVfsSpec;
   mkdirp(dir: string): Promise<void>;
   /** Names (not paths) of the entries of `dir`; [] if it does not exist. */
   readdir(dir: string): Promise<string[]>;

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../../engine/index.js';
+import { nodeVfs } from '../../../engine/vfs/node-vfs.js';
 import { TableBuilder } from '../../../engine/table/table-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { runCompactionJob, type CompactionJob } from '../../../engine/compaction/compaction-job.js';
@@ -46,7 +47,7 @@ describe('compaction with worker-side file I/O', () => {
     });
     expect(inMemory.outputs.length).toBeGreaterThan(2);
     const job: CompactionJob = { ...base, inputs, files: { dir, outputNumbers: [7, 8] } };
-    const r = await runCompaction(job);
+    const r = await runCompaction(job, nodeVfs);
     expect(r.outputs.length).toBe(inMemory.outputs.length);
     expect(r.entriesIn).toBe(1200);
     r.outputs.forEach((out, i) => {
@@ -113,15 +114,17 @@ describe('compaction with worker-side file I/O', () => {
     const job: FlushJob = { entries: w.finish(), count: w.count, blockSize: 4096, bitsPerKey: 10 };
     const want = buildFlushTable(job);
     const path = join(dir, '000009.sst');
-    const r = await runFlush({ ...job, path });
+    const r = await runFlush({ ...job, path }, nodeVfs);
     expect(r.bytes).toBeUndefined();
     expect(r.size).toBe(want.bytes.length);
     expect(r.smallest).toEqual(want.smallest);
     expect(r.largest).toEqual(want.largest);
     expect(Buffer.from(readFileSync(path)).equals(want.bytes)).toBe(true);
     // /dev/full refuses every write with ENOSPC.
-    await expect(runFlush({ ...job, path: '/dev/full' })).rejects.toMatchObject({ code: 'IO' });
-    await expect(runFlush({ ...job, path: join(dir, 'missing', 'x.sst') })).rejects.toMatchObject({ code: 'IO' });
+    await expect(runFlush({ ...job, path: '/dev/full' }, nodeVfs)).rejects.toMatchObject({ code: 'IO' });
+    await expect(runFlush({ ...job, path: join(dir, 'missing', 'x.sst') }, nodeVfs)).rejects.toMatchObject({
+      code: 'IO',
+    });
   });
 
   test('inputs read through readahead windows merge exactly as whole inputs do, and a damaged one is CORRUPTION', async () => {
@@ -141,7 +144,7 @@ describe('compaction with worker-side file I/O', () => {
     const base = { smallestSnapshot: 5000, bottommost: true, targetFileSize: 2 << 20, blockSize: 4096, bitsPerKey: 10 };
     const inputs = [1, 2].map((n) => ({ number: n, path: join(dir, `00000${n}.sst`) }));
     const inMemory = runCompactionJob({ ...base, inputs: inputs.map((i) => ({ ...i, bytes: readFileSync(i.path) })) });
-    const r = await runCompaction({ ...base, inputs, files: { dir, outputNumbers: [] } });
+    const r = await runCompaction({ ...base, inputs, files: { dir, outputNumbers: [] } }, nodeVfs);
     expect(r.bytesRead).toBe(inMemory.bytesRead);
     expect(r.outputs.length).toBe(inMemory.outputs.length);
     r.outputs.forEach((out, i) =>
@@ -151,8 +154,10 @@ describe('compaction with worker-side file I/O', () => {
     const damaged = readFileSync(inputs[1]!.path);
     damaged[20_000]! ^= 0x04;
     writeFileSync(inputs[1]!.path, damaged);
-    await expect(runCompaction({ ...base, inputs, files: { dir, outputNumbers: [9] } })).rejects.toMatchObject({
-      code: 'CORRUPTION',
-    });
+    await expect(runCompaction({ ...base, inputs, files: { dir, outputNumbers: [9] } }, nodeVfs)).rejects.toMatchObject(
+      {
+        code: 'CORRUPTION',
+      },
+    );
   });
 });
