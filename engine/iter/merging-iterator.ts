@@ -5,6 +5,7 @@
 
 import { compareInternal } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
+import { INVARIANTS, invariantViolated } from '../util/invariants.js';
 
 export class MergingIterator implements InternalIterator {
   private cur: InternalIterator | null = null;
@@ -83,6 +84,7 @@ export class MergingIterator implements InternalIterator {
     this.advanced();
   }
   key(): Uint8Array {
+    if (INVARIANTS && this.cur === null) invariantViolated('MergingIterator.key() on an unpositioned iterator');
     return this.cur!.key();
   }
   seq(): number {

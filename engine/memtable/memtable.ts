@@ -8,6 +8,7 @@ import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import { bloomHash, bloomHashRange } from '../table/bloom.js';
 import { KeyFilter } from '../util/key-filter.js';
+import { INVARIANTS, invariantViolated } from '../util/invariants.js';
 
 /**
  * Entries live in typed-array columns, not in objects: a tree key is the entry's index (a small
@@ -363,6 +364,7 @@ export class MemtableIterator implements InternalIterator {
     return this.it!.key!;
   }
   key(): Uint8Array {
+    if (INVARIANTS && !this.valid()) invariantViolated('MemtableIterator.key() on an unpositioned iterator');
     if (this.curKey === null) {
       const i = this.it!.key!;
       const ko = this.mem.keyOffsetAt(i);

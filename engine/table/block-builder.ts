@@ -10,7 +10,9 @@
 // Entry: varint shared | varint unshared | varint valueLength | varint seq | u8 kind
 //        | unshared key bytes | value bytes
 
+import { compareBytes } from '../../kv/index.js';
 import { putFixed32, putVarint } from '../util/coding.js';
+import { INVARIANTS, invariantViolated } from '../util/invariants.js';
 
 /** Worst-case bytes of an entry's header: 4 varints of at most 8 bytes each, plus the kind. */
 const MAX_ENTRY_HEADER = 33;
@@ -30,6 +32,8 @@ export class BlockBuilder {
   /** The previous entry's user key, kept as a copy so callers may reuse their buffers. */
   private last: Uint8Array;
   private lastLen = 0;
+  /** The previous entry's sequence (kept for the order check with invariants on). */
+  private lastSeq = 0;
 
   constructor(initialCapacity = 4096 + 1024, restartInterval = DATA_RESTART_INTERVAL) {
     if (!Number.isInteger(restartInterval) || restartInterval < 1) {
@@ -61,6 +65,11 @@ export class BlockBuilder {
 
   /** REQUIRES: (userKey, seq, kind) sorts after the previous entry in internal order (checked by TableBuilder). */
   add(userKey: Uint8Array, seq: number, kind: number, value: Uint8Array): void {
+    if (INVARIANTS && this.count > 0) {
+      const c = compareBytes(userKey, this.lastUserKey());
+      if (c < 0 || (c === 0 && seq >= this.lastSeq)) invariantViolated('BlockBuilder.add out of internal-key order');
+    }
+    if (INVARIANTS) this.lastSeq = seq;
     const last = this.last;
     let shared = 0;
     if (this.sinceRestart === this.restartInterval || this.count === 0) {

@@ -14,6 +14,7 @@
 import { compareBytes, copyBytes } from '../../kv/index.js';
 import { corruption } from '../../kv/index.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
+import { INVARIANTS, invariantViolated, ScratchGuard } from '../util/invariants.js';
 
 /** Block.find results (an entry offset is >= 0). */
 export const NOT_HERE = -1;
@@ -22,8 +23,21 @@ export const PAST_END = -2;
 /** Approximate fixed cost of a Block object and its array's header, charged to the cache. */
 export const OBJECT_OVERHEAD = 160;
 
-/** What Block.find found: module-level so that a lookup returns a number and allocates nothing. */
+/**
+ * What Block.find found: module-level so that a lookup returns a number and allocates nothing. The
+ * caller reads it before anything else runs (with invariants on, find() leases it and the caller
+ * returns it with releaseFound(); a second find() before that throws).
+ */
 export const found = { kind: 0, seq: 0, valueAt: 0, valueEnd: 0 };
+
+/** The e* parse state and `found`, each with one user at a time (checked with invariants on). */
+export const blockScratch = new ScratchGuard('block parse state');
+export const foundScratch = new ScratchGuard('Block.find result');
+
+/** The caller of a successful Block.find is done reading `found` (a no-op with invariants off). */
+export function releaseFound(): void {
+  if (INVARIANTS) foundScratch.leave();
+}
 
 // The entry last parsed by parseEntry. Module-level for the same reason.
 let eShared = 0;
@@ -227,36 +241,53 @@ export class Block {
    * every entry is < (userKey, seq).
    */
   find(userKey: Uint8Array, seq: number): number {
-    const p = this.scan(userKey, seq, false);
-    if (p === PAST_END) return PAST_END;
-    if (!scanEqual) return NOT_HERE;
-    found.kind = eKind;
-    found.seq = entrySeq(this);
-    found.valueAt = eValueAt;
-    found.valueEnd = eNext;
-    return p;
+    if (INVARIANTS) blockScratch.enter('Block.find');
+    try {
+      const p = this.scan(userKey, seq, false);
+      if (p === PAST_END) return PAST_END;
+      if (!scanEqual) return NOT_HERE;
+      if (INVARIANTS) foundScratch.enter('Block.find');
+      found.kind = eKind;
+      found.seq = entrySeq(this);
+      found.valueAt = eValueAt;
+      found.valueEnd = eNext;
+      return p;
+    } finally {
+      if (INVARIANTS) blockScratch.leave();
+    }
   }
 
   /** Parses the entry at restart r into `out` (offsets of its key, value and the next entry; its seq). */
   restartEntry(r: number, out: { keyAt: number; valueAt: number; next: number; seq: number }): void {
-    parseEntry(this, this.restartAt(r));
-    if (eShared !== 0) throw this.malformed(`restart ${r} shares a prefix`);
-    out.keyAt = eKeyAt;
-    out.valueAt = eValueAt;
-    out.next = eNext;
-    out.seq = entrySeq(this);
+    if (INVARIANTS) blockScratch.enter('Block.restartEntry');
+    try {
+      parseEntry(this, this.restartAt(r));
+      if (eShared !== 0) throw this.malformed(`restart ${r} shares a prefix`);
+      out.keyAt = eKeyAt;
+      out.valueAt = eValueAt;
+      out.next = eNext;
+      out.seq = entrySeq(this);
+    } finally {
+      if (INVARIANTS) blockScratch.leave();
+    }
   }
 
   /** The user key of the entry at restart r (a copy). */
   restartKey(r: number): Uint8Array {
-    parseEntry(this, this.restartAt(r));
-    return this.data.slice(eKeyAt, eValueAt);
+    if (INVARIANTS) blockScratch.enter('Block.restartKey');
+    try {
+      parseEntry(this, this.restartAt(r));
+      return this.data.slice(eKeyAt, eValueAt);
+    } finally {
+      if (INVARIANTS) blockScratch.leave();
+    }
   }
 
   /**
    * The largest restart point whose entry is < (userKey, seq) (<= if `after`), -1 if none; its
    * common prefix with the target in restartLcp. Keys between two probed bounds share the prefix
-   * both bounds share with the target, so a probe compares from there.
+   * both bounds share with the target, so a probe compares from there. REQUIRES: the caller holds
+   * blockScratch (Block.find, a BlockCursor).
    */
   lastRestartBefore(userKey: Uint8Array, seq: number, after: boolean): number {
     let lo = 0;
@@ -459,10 +490,12 @@ export class BlockCursor {
   }
 
   key(): Uint8Array {
+    if (INVARIANTS && !this.valid()) invariantViolated('BlockCursor.key() on an unpositioned cursor');
     return (this.keyCopy ??= copyBytes(this.keyBuf.subarray(0, this.keyLen)));
   }
 
   seq(): number {
+    if (INVARIANTS && !this.valid()) invariantViolated('BlockCursor.seq() on an unpositioned cursor');
     return this.curSeq;
   }
 
@@ -471,6 +504,7 @@ export class BlockCursor {
   }
 
   value(): Uint8Array {
+    if (INVARIANTS && !this.valid()) invariantViolated('BlockCursor.value() on an unpositioned cursor');
     return this.data.subarray(this.valueAt, this.valueEnd);
   }
 

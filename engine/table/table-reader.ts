@@ -12,7 +12,7 @@ import { corruption } from '../../kv/index.js';
 import { MAX_SEQUENCE } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import type { RandomAccessFile } from '../vfs/vfs.js';
-import { Block, found, NOT_HERE } from './block.js';
+import { Block, found, NOT_HERE, releaseFound } from './block.js';
 import type { BlockCache, BlockSlots } from './block-cache.js';
 import { TableBloom, bloomHash } from './bloom.js';
 import { BLOCK_TRAILER_SIZE, decodeFooter, FOOTER_SIZE, unsealBlock } from './format.js';
@@ -176,8 +176,11 @@ export class TableReader {
     for (let bi = index.seek(userKey, seq); bi < n; bi++) {
       const block = fillCache ? this.dataBlock(bi, true) : this.lentBlock(bi);
       const i = block.find(userKey, seq);
-      if (i >= 0)
-        return { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
+      if (i >= 0) {
+        const r = { kind: found.kind, value: block.data.subarray(found.valueAt, found.valueEnd), seq: found.seq };
+        releaseFound();
+        return r;
+      }
       if (i === NOT_HERE) break;
     }
     this.counters.filterFalsePositives++;

@@ -3,7 +3,7 @@
 // out of range or returned as a wrong entry.
 
 import { describe, expect, it } from 'vitest';
-import { Block, BlockCursor, found, NOT_HERE, PAST_END } from '../../../engine/table/block.js';
+import { Block, BlockCursor, found, NOT_HERE, PAST_END, releaseFound } from '../../../engine/table/block.js';
 import { BlockBuilder } from '../../../engine/table/block-builder.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { getFixed32, putFixed32 } from '../../../engine/util/coding.js';
@@ -117,6 +117,7 @@ describe('data block', () => {
             expect(f).toBeGreaterThanOrEqual(0);
             expect({ kind: found.kind, seq: found.seq }).toEqual({ kind: hit.kind, seq: hit.seq });
             expect(hex(block.data.subarray(found.valueAt, found.valueEnd))).toBe(hex(hit.value));
+            releaseFound();
           }
         }
       }
@@ -205,6 +206,7 @@ describe('data block', () => {
             if (--n < -b.length) expect.fail(`seed ${seed} round ${r}: endless reverse`);
           for (const e of entries) {
             block.find(e.key, e.seq);
+            releaseFound();
             c.seek(e.key, e.seq);
           }
         } catch (e) {
