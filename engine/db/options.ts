@@ -1,42 +1,87 @@
-// Engine options and their defaults. Sizes are in bytes.
+// Engine options, each with its default and what it costs (LevelDB's include/leveldb/options.h is the
+// model). Sizes are in bytes. README.md's option list repeats the defaults: change both together.
 
 import type { Vfs } from '../vfs/vfs.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
 
 export interface EngineOptions {
-  /** Memtable size at which it becomes immutable and is flushed to a level-0 table. */
+  /**
+   * Default 4 MiB. Size at which the memtable becomes immutable and is flushed to a level-0 table.
+   * Larger: fewer, larger level-0 tables and less compaction work per byte written, but more memory
+   * (the active memtable plus up to maxImmutableMemtables waiting, each this size plus a key filter
+   * of 1/32 of it and up to one 1 MiB group commit past it) and a longer log to replay on open.
+   */
   memtableBytes?: number;
-  /** Target size of an SSTable data block. */
+  /**
+   * Default 4 KiB. Target size of an SSTable data block (before its trailer). Larger: smaller index
+   * blocks and better sequential scans, but a point read reads, checksums and caches a whole block
+   * for one value.
+   */
   blockSize?: number;
   /**
-   * Capacity of the cache of raw, checksum-verified blocks (second-chance eviction, block-cache.ts);
-   * 0 disables it. The cache fills only as blocks are read. 256 MiB by default because a block read
-   * from disk costs a pread and a CRC32C check in JavaScript (~3 us per 4 KiB block): a database of a
-   * few million small entries then serves random reads from memory. Lower it for small-memory
-   * embeddings.
+   * Default 256 MiB; 0 disables it. Capacity of the cache of raw, checksum-verified blocks
+   * (second-chance eviction, block-cache.ts). The cache fills only as blocks are read. Large by
+   * default because a block read from disk costs a pread and a CRC32C check in JavaScript (~3 us per
+   * 4 KiB block): a database of a few million small entries then serves random reads from memory.
+   * Lower it for small-memory embeddings.
    */
   blockCacheBytes?: number;
-  /** Bloom filter bits per key (0 = no filter). */
+  /**
+   * Default 10; 0 = no filter. Bloom filter bits per key of each table: 10 answers ~1% of reads of
+   * absent keys with a block read. Costs that many bits of memory per key of every open table.
+   */
   bloomBitsPerKey?: number;
-  /** Size target of level 1; level n targets level1Bytes * levelMultiplier^(n-1). */
+  /**
+   * Default 10 MiB. Size target of level 1; level n targets level1Bytes * levelMultiplier^(n-1), and a
+   * level past its target is compacted into the next. Larger: fewer levels (fewer files a miss
+   * checks), more bytes rewritten per level-0 compaction.
+   */
   level1Bytes?: number;
+  /**
+   * Default 10. Growth factor between level size targets. Larger: fewer levels, but each byte is
+   * rewritten up to ~this many times per level it moves down (write amplification).
+   */
   levelMultiplier?: number;
-  /** Size at which compaction starts a new output table. */
+  /**
+   * Default 2 MiB. Size at which compaction starts a new output table. Larger: fewer files and
+   * index/filter blocks to hold open; each compaction step rewrites more at once.
+   */
   targetFileSize?: number;
-  /** Largest value accepted by put/batch; larger ones fail with TOO_LARGE. */
+  /**
+   * Default 64 MiB. Largest value accepted by put/batch; larger ones fail with TOO_LARGE. A value is
+   * held whole in the memtable, the WAL buffer and a data block of its own.
+   */
   maxValueBytes?: number;
-  /** Level-0 table counts at which writes are slowed (1 ms per write group) and stopped. */
+  /**
+   * Default 8. Level-0 table count at which each write group is delayed by 1 ms, so compaction can
+   * catch up before writes stop. Lower: smoother latency sooner, less write throughput in bursts.
+   */
   l0SlowdownTrigger?: number;
+  /**
+   * Default 12; at least l0SlowdownTrigger. Level-0 table count at which writes wait for compaction.
+   * Every level-0 table is checked by reads of keys in its range, so this bounds read cost.
+   */
   l0StopTrigger?: number;
-  /** Immutable memtables allowed to wait for their flush before writes stop. */
+  /**
+   * Default 2. Immutable memtables allowed to wait for their flush before writes stop. More: writes
+   * ride out a slow flush longer, at memtableBytes of memory each.
+   */
   maxImmutableMemtables?: number;
-  /** Create the directory if it does not exist (default true). */
+  /** Default true. Create the directory (and an empty database) if it does not exist. */
   createIfMissing?: boolean;
-  /** Fail if the database already exists (default false). */
+  /** Default false. Fail with INVALID if the database already exists. */
   errorIfExists?: boolean;
-  /** Run compactions on a worker thread (default true). */
+  /**
+   * Default true. Run flushes and compactions on a worker thread, which reads and writes the table
+   * files itself, so merging never blocks the event loop. Needs a Vfs a worker can open (its
+   * workerSpec: node's filesystem has one); with any other Vfs, or false, the jobs run on the event
+   * loop thread, which then stalls for the length of each merge step (milliseconds per output table).
+   */
   compactionWorker?: boolean;
-  /** Filesystem; tests pass MemVfs or ErrorVfs. */
+  /**
+   * Default node's filesystem (nodeVfs). All file I/O goes through it; tests pass MemVfs (power cuts)
+   * or ErrorVfs (injected I/O errors).
+   */
   vfs?: Vfs;
 }
 
