@@ -176,23 +176,30 @@ export class Router {
   /**
    * The whole cluster as a KvStore seen from this node: for HTTP extensions such as /df (reads from
    * leaders), and for tasks (reads: this node's copy when it holds the partition; scans: only what
-   * this node holds). Writes always go through the partition's leader and are replicated.
+   * this node holds). Writes always go through the partition's leader and are replicated, with
+   * `defaults.w` unless a write names its own (a store reading local copies writes with 'all', so
+   * it reads back what it wrote).
    */
-  store(defaults: { get: ReadMode; scan: ReadMode } = { get: 'leader', scan: 'leader' }): KvStore {
+  store(defaults: { get: ReadMode; scan: ReadMode; w?: WriteConcern } = { get: 'leader', scan: 'leader' }): KvStore {
     const val = (v: ValueLike): Uint8Array => wrapValue(keyBytes(v));
+    const wireOp = (o: BatchOp): WireOp => {
+      if (o === null || typeof o !== 'object') throw new TypeError('a batch operation must be an object');
+      if (o.type === 'put') return [keyBytes(o.key), val(o.value)];
+      if (o.type === 'del') return [keyBytes(o.key), null];
+      throw new TypeError(`unknown batch operation type ${String((o as { type?: unknown }).type)}`);
+    };
     return {
       get: async (key: KeyLike, opts?: ReadOptions) => {
         const v = await this.get(keyBytes(key), opts?.read ?? defaults.get);
         return v === undefined ? undefined : storedValueOf(v);
       },
       put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) =>
-        this.writeMany([[keyBytes(key), val(value)]], opts?.w),
-      del: (key: KeyLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), null]], opts?.w),
-      batch: (ops: BatchOp[], opts?: WriteOptions) =>
-        this.writeMany(
-          ops.map((o): WireOp => [keyBytes(o.key), o.type === 'put' ? val(o.value) : null]),
-          opts?.w,
-        ),
+        this.writeMany([[keyBytes(key), val(value)]], opts?.w ?? defaults.w),
+      del: (key: KeyLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), null]], opts?.w ?? defaults.w),
+      batch: (ops: BatchOp[], opts?: WriteOptions) => {
+        if (!Array.isArray(ops)) throw new TypeError('batch needs an array of operations');
+        return this.writeMany(ops.map(wireOp), opts?.w ?? defaults.w);
+      },
       scan: (range?: Range, opts?: ReadOptions) => {
         const it = this.scan(byteRange(range), opts?.read ?? defaults.scan);
         return mapIterator(it, storedValueOf);
