@@ -7,6 +7,8 @@
 // path. Stored checksums are masked as LevelDB does, so a CRC over data that itself embeds CRCs
 // does not degenerate.
 
+import { INVARIANTS, invariantViolated } from './invariants.js';
+
 const POLY = 0x82f63b78;
 /** T[k * 256 + b]: the CRC of byte b followed by k zero bytes. */
 const T = new Int32Array(256 * 16);
@@ -53,6 +55,8 @@ export function crc32c(buf: Uint8Array, crc = 0, start = 0, end = buf.length): n
     const w = wordsOf(buf.buffer);
     const first = (buf.byteOffset + i) >>> 2;
     const stop = first + words;
+    // The cached view must still cover the buffer (a detached or resized buffer would read zeros).
+    if (INVARIANTS && stop > w.length) invariantViolated(`crc32c word view covers ${w.length} words, needs ${stop}`);
     const t = T;
     for (let k = first; k < stop; k += 4) {
       const a = c ^ w[k]!;
