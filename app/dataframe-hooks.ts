@@ -26,12 +26,11 @@ function nodeChunkCacheBytes(log: Logger): number {
  * helpers, so their errors have the API's shape and status mapping.
  */
 export async function attachDataframe(node: NodeServer, log: Logger): Promise<void> {
-  const { dataframeTasks, ChunkCache } = await import('../dataframe/index.js');
+  const { dataframeTasks, ChunkCache, handleDfHttp } = await import('../dataframe/index.js');
   const chunkCache = new ChunkCache(nodeChunkCacheBytes(log));
   for (const [name, handler] of Object.entries(dataframeTasks)) {
     node.registerTask(name, (ctx, payload) => handler({ ...ctx, chunkCache }, payload));
   }
-  const { handleDfHttp } = await import('../dataframe/http.js');
   const store = node.store;
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';

@@ -5,6 +5,7 @@ export { Engine, EngineRangeIterator, Snapshot } from './engine.js';
 export { EngineRangeIterator as EngineIterator } from './engine.js';
 export type { IteratorOptions, GetOptions } from './engine.js';
 export type { EngineOptions } from './db/options.js';
+export { MAX_KEY_BYTES } from './db/options.js';
 export type { EngineStats, LevelStats } from './stats.js';
 export type {
   KvStore,

@@ -10,7 +10,8 @@ import type { KeyLike } from './kv-store.js';
 // the one signature used here, rather than declare an ambient module other layers may declare too.
 // This is the one place it is loaded. (The engine's bloom filter hashes with its own inlined copy of
 // the same function, three times faster on its read path; bloom.test.ts checks the two agree.)
-const murmur = createRequire(import.meta.url)('murmurhash3js-revisited') as {
+const require = createRequire(import.meta.url);
+const murmur = require('murmurhash3js-revisited') as {
   x86: { hash32(bytes: Uint8Array, seed?: number): number };
 };
 

@@ -13,12 +13,11 @@ import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { BatchOp, KeyLike, KvStore } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { renderFrame, renderFrameList } from '../../dataframe/format-table.js';
+import { renderFrame, renderFrameList } from '../../dataframe/index.js';
 import { importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
-import { parseChunkKey } from '../../dataframe/layout.js';
-import { deleteVersion, readMeta } from '../../dataframe/storage.js';
+import { deleteVersion, parseChunkKey, readMeta } from '../../dataframe/index.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 

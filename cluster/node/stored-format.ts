@@ -6,7 +6,7 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { EngineRange } from '../scan-merge.js';
-import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/db/options.js';
+import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/index.js';
 
 /** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */
 export const MAX_KEY_BYTES = ENGINE_MAX_KEY_BYTES - 2;

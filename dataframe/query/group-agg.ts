@@ -7,9 +7,11 @@
 import { bitGet, type Column } from '../column.js';
 import type { Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
-import type { Acc } from './partial.js';
 import { groupKeyText } from './group-key.js';
 import type { AggSpec } from './plan.js';
+
+/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null. */
+export type Acc = number | [number, number] | Value;
 
 export class GroupAggregator {
   private readonly ids = new Map<unknown, number>();

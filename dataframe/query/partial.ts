@@ -18,11 +18,10 @@ import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { compileFilter } from './filter.js';
-import { GroupAggregator } from './group-agg.js';
+import { GroupAggregator, type Acc } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
 
-/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null. */
-export type Acc = number | [number, number] | Value;
+export type { Acc };
 
 export interface PartialResult {
   /** The chunk numbers this result covers (the merger checks each is covered exactly once). */
