@@ -1,7 +1,7 @@
 // Recycled array storage for lent scans (LazyFrame.chunks({ lend: true })). A scan that decodes every
 // row-chunk into fresh arrays leaves ~1 MB of garbage per row-chunk (the bench's frame), and V8 frees
 // array buffers that survived a young collection only at its next full one: at 10M rows the scanning
-// client's RSS grew ~100 MiB for a few MiB of live data (docs/dataframe.md "Client memory"). A lent
+// client's RSS grows ~100 MiB for a few MiB of live data (docs/dataframe.md "Performance"). A lent
 // scan decodes into buffers from this pool and gives a chunk's buffers back when the consumer moves
 // on, so a scan of any length holds about `concurrency + 1` row-chunks of arrays, allocated once.
 

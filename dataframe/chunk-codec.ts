@@ -186,8 +186,8 @@ export function columnToBody(c: Column): ChunkBody {
  * The sealed chunk value (envelope + body), byte for byte what seal(Kind.CHUNK, columnToBody(c))
  * writes, but with binary data copied once straight into the one buffer returned. seal() has msgpackr
  * pack the body (a copy into its buffer) and then copies that behind the header: for a frame being
- * stored that was two copies of every byte and 1.4 MB of garbage per row-chunk (10M rows: 2 GB),
- * which is what drove the writing client's RSS. Plain (non-dictionary) string chunks still go through
+ * stored that would be two copies of every byte and 1.4 MB of garbage per row-chunk (10M rows: 2 GB),
+ * which drives the writing client's RSS. Plain (non-dictionary) string chunks still go through
  * msgpackr: their strings need encoding anyway.
  *
  * With `alloc`, the value is written into alloc(size) (which must return exactly `size` bytes, whose

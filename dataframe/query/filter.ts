@@ -13,8 +13,8 @@ import type { CompareOp, Expr } from './expr.js';
 
 /**
  * The rows of a chunk that pass the filter, ascending. The array is valid until the next call: it
- * reuses one buffer per compiled filter (a fresh 256 KB array per 64K-row chunk was garbage that
- * brought on collections), so use it before selecting the next chunk.
+ * reuses one buffer per compiled filter (a fresh 256 KB array per 64K-row chunk would be garbage that
+ * brings on collections), so use it before selecting the next chunk.
  */
 export type SelectFn = (cols: ChunkCols, n: number) => Uint32Array;
 

@@ -24,7 +24,7 @@ export class GroupAggregator {
    * Rows per group (all rows that reached the aggregator). An aggregate's non-null count equals it
    * until its column shows a null; only then is its own `cnt` filled (own[k]) and kept row by row. So
    * on null-free data the rows are counted once per chunk, not once per aggregate: 10M rows, sum + mean
-   * + count, that was two of the three increments per row.
+   * + count, that saves two of the three increments per row.
    */
   private rows: Float64Array;
   private readonly own: boolean[];

@@ -63,7 +63,7 @@ export class EntryBufferWriter {
   /**
    * The filled part of the buffer: a view from offset 0 of a buffer nothing else uses, so the
    * runner can transfer the whole buffer (a copy of the filled part, ~4.5 MB per default flush,
-   * was a synchronous step on the event loop and as much again in external memory).
+   * would be a synchronous step on the event loop and as much again in external memory).
    */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.off);

@@ -7,9 +7,9 @@
 //
 // Tables are written as they are built (TableBuilder with a sink): blocks are gathered in a 1 MiB
 // buffer and appended whenever it fills (appendSync: into the page cache), and the file is
-// fdatasynced once complete. The worker never holds a whole table: a flush of a 7.5 MB memtable of
-// dataframe values held the flush's input, a copy of every block and a concatenated copy of the
-// table (~29 MiB of array buffers in the worker, measured); now the input and 1 MiB. A compaction
+// fdatasynced once complete. The worker never holds a whole table: holding every block and a concatenated
+// copy besides the input takes a flush of a 7.5 MB memtable of dataframe values to ~29 MiB of array
+// buffers in the worker (measured), against the input and 1 MiB this way. A compaction
 // reads each input through a 1 MiB readahead window (readahead-file.ts) instead of whole.
 //
 // Crash safety is the engine's: it fsyncs the directory after these files exist and before a

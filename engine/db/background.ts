@@ -330,8 +330,8 @@ export class Background {
   // ---------------------------------------------------------------- obsolete files
 
   /**
-   * Sweeps without holding up the next flush or compaction: the worker sat idle ~20% of a 500k
-   * overwrite while each job's readdir and unlinks ran before the next job was scheduled. Safe to
+   * Sweeps without holding up the next flush or compaction: the worker would sit idle ~20% of a 500k
+   * overwrite if each job's readdir and unlinks ran before the next job was scheduled. Safe to
    * overlap: a sweep spares every file in a live Version or listed in pendingOutputs, and a running
    * job's inputs stay in the current Version until its own edit is applied.
    */

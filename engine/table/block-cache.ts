@@ -17,7 +17,7 @@
 //     algorithm over the list): the oldest entry goes unless it was referenced since it was linked,
 //     in which case it is cleared and relinked at the newest end and the next oldest is considered.
 //     So a hit costs one store however the hits fall, where LRU's relink-per-hit (even limited to
-//     blocks outside the newest quarter, as before) was 6.6% of a cached getSync profile at 1M
+//     blocks outside the newest quarter) measured 6.6% of a cached getSync profile at 1M
 //     entries (its random hits fall mostly outside that quarter). A block read once and never again
 //     (a scan) leaves before blocks that are read repeatedly.
 //

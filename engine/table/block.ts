@@ -4,7 +4,7 @@
 //     interval (at most 16 entries), comparing the target against the key bytes where they lie;
 //   - a BlockCursor steps through entries, rebuilding each key from the previous one's prefix.
 // Raw bytes instead of decoded arrays because a cache miss then costs a read and a CRC only (decoding a
-// whole 4 KiB block to find one key was ~15 us, half of a miss), the cache holds ~25% more blocks in
+// whole 4 KiB block to find one key takes ~15 us, half of a miss), the cache holds ~25% more blocks in
 // the same bytes, and a cache of millions of bytes in one array per block is cheap for the GC.
 //
 // The CRC is checked before a block gets here (table-reader.ts), but every length and varint is

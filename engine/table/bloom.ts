@@ -84,7 +84,7 @@ export function bloomHashRange(b: Uint8Array, start: number, end: number): numbe
 /**
  * h1 of a key; what the builder stores per distinct user key and what mayContainHash() takes. The
  * inlined murmur3 (checked equal to murmurhash3js-revisited's x86.hash32 in bloom.test.ts) rather
- * than the library call: the library validated every byte and was ~10% of a compaction's CPU profile.
+ * than the library call: the library validates every byte and measured ~10% of a compaction's CPU profile.
  */
 export function bloomHash(userKey: Uint8Array): number {
   return murmur3x86(userKey, BLOOM_SEED);
@@ -134,8 +134,8 @@ export function buildFilter(hashes: Uint32Array, count: number, bitsPerKey: numb
   const m = Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8);
   const k = hashesForBitsPerKey(bitsPerKey);
   // Sets the bits directly, with exactly the probes and bit layout of BloomFilter.add under
-  // murmurDoubleHashing (bloom.test.ts checks the two agree bit for bit). BloomFilter.add allocated an
-  // index array per key: for a 35k-key flush, ~13.5 ms on the event loop vs ~3 ms now (measured).
+  // murmurDoubleHashing (bloom.test.ts checks the two agree bit for bit). BloomFilter.add allocates an
+  // index array per key: for a 35k-key flush, ~13.5 ms on the event loop against ~3 ms (measured).
   const bits = new Uint8Array(m / 8);
   for (let i = 0; i < count; i++) {
     const h1 = hashes[i]!;

@@ -31,7 +31,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 const WORD_MIN = 64;
 
 // A word view of the whole underlying buffer, kept for the next call on the same buffer: a view per
-// call was ~0.1 KB of garbage per WAL record and per block read, and the engine's calls mostly
+// call would be ~0.1 KB of garbage per WAL record and per block read, and the engine's calls mostly
 // land on a few long-lived buffers (memtable arena slabs, the block cache's slot slabs).
 let viewOf: ArrayBufferLike | undefined;
 let view: Int32Array<ArrayBufferLike> = new Int32Array(0);

@@ -9,7 +9,7 @@
 //
 // Memory: with `spillBytes` (the engine's WAL, which only ever uses flushSync), addRecord writes out
 // what is pending whenever the next fragment would take it past that, so a group commit of large
-// records never grows the buffer beyond it: a group of 8 dataframe row-chunks (~7 MB) used to grow it
+// records never grows the buffer beyond it: a group of 8 dataframe row-chunks (~7 MB) would grow it
 // by doubling from 4 KiB to 8 MiB (~16 MB allocated per group, all garbage once written). The bytes
 // reach the file in the same order as with one append; only the number of write(2) calls changes.
 //
@@ -65,7 +65,7 @@ export class LogWriter {
    * Encodes one record, payload[from, to), into the pending buffer; no I/O. Returns the file offset
    * at which the record starts (after any block padding), the offset LogReader reports for it.
    * Offsets rather than a subarray: the write path calls this once per batch, and a view per call
-   * was garbage for the scavenger.
+   * would be garbage for the scavenger.
    */
   addRecord(payload: Uint8Array, from = 0, to = payload.length): number {
     this.checkUsable();
@@ -163,7 +163,7 @@ export class LogWriter {
     if (w.len === 0) return;
     try {
       // appendSync has copied the bytes into the kernel when it returns, so the buffer is reused:
-      // allocating a fresh one per group commit was the write path's main source of garbage.
+      // allocating a fresh one per group commit would be the write path's main source of garbage.
       this.file.appendSync(w.buf.subarray(0, w.len));
     } catch (e) {
       throw this.fail('append', e);
