@@ -36,9 +36,9 @@ export interface ClusterConfig {
   memtableBytes: number;
 }
 
-export const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
+const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
 
-export const CONFIG_DEFAULTS = {
+const CONFIG_DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxFrameBytes: 64 * 1024 * 1024,
   backlogEntries: 10_000,

@@ -32,7 +32,7 @@ export interface MergeRange extends EngineRange {
   limit?: number;
 }
 
-export const DEFAULT_PAGE = 256;
+const DEFAULT_PAGE = 256;
 
 interface Source {
   p: number;

@@ -27,7 +27,7 @@ export interface Topology {
   placement: PartitionPlacement[];
 }
 
-export const INITIAL_EPOCH = 1;
+const INITIAL_EPOCH = 1;
 
 export function topologyFromConfig(config: ClusterConfig, epoch = INITIAL_EPOCH): Topology {
   return {

@@ -3,7 +3,6 @@
 // replaced under a long-running reader (NOT_FOUND) or a damaged store (CORRUPTION).
 
 import { getWith, type KvStore, type ReadOptions } from '../kv/index.js';
-import { fromUtf8 } from '../kv/index.js';
 import { Eau2Error, ErrorCode } from '../kv/index.js';
 import { decodeChunk, type DecodeArena } from './chunk-codec.js';
 import type { Column } from './column.js';
@@ -75,8 +74,4 @@ export class ChunkReader {
       { details: { key } },
     );
   }
-}
-
-export function keyText(k: Uint8Array): string {
-  return fromUtf8(k);
 }

@@ -15,7 +15,7 @@ export type ColumnInput =
   | readonly (string | null)[]
   | { readonly type: ColumnType; readonly values: ArrayLike<Value | undefined> };
 
-export function isColumn(x: unknown): x is Column {
+function isColumn(x: unknown): x is Column {
   return x instanceof IntColumn || x instanceof DoubleColumn || x instanceof BoolColumn || x instanceof StringColumn;
 }
 

@@ -3,7 +3,7 @@
 // costs no copies. A null's slot in `values` holds the type's zero (0, false, '') so vectorised code
 // can read every slot without checking nulls first.
 
-import type { ColumnType, Value } from './schema.js';
+import type { ColumnType } from './schema.js';
 
 /** Bit i set = row i is null. Absent when a column has no nulls. Bytes are LSB-first. */
 export type NullBitmap = Uint8Array;
@@ -213,9 +213,4 @@ export interface ColumnOf {
 export function sliceColumn(c: Column, start: number, end: number): Column {
   if (start === 0 && end === c.length) return c;
   return c.slice(start, end);
-}
-
-/** Read a value generically: the same as c.get(i), typed as a cell. */
-export function cell(c: Column, i: number): Value {
-  return c.get(i);
 }

@@ -13,8 +13,8 @@ import { ErrorCode } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
 import type { Value } from './schema.js';
 
-export const DEFAULT_ROW_LIMIT = 100;
-export const MAX_ROW_LIMIT = 10_000;
+const DEFAULT_ROW_LIMIT = 100;
+const MAX_ROW_LIMIT = 10_000;
 
 /**
  * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the

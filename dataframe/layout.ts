@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 
 export const META_PREFIX = 'df/m/';
-export const CHUNK_PREFIX = 'df/c/{';
+const CHUNK_PREFIX = 'df/c/{';
 /** Upper bound for scans of all metadata records: '/' + 1 = '0'. */
 export const META_END = 'df/m0';
 

@@ -17,7 +17,7 @@ import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, typ
 import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
-export const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 8;
 
 export interface WriterOptions {
   /** Rows per chunk (default 65,536). */

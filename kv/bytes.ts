@@ -33,12 +33,6 @@ export function copyBytes(b: Uint8Array): Buffer {
   return out;
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }

@@ -17,7 +17,7 @@ export interface LinusOptions extends AppOptions {
   degrees?: number;
 }
 
-export const LINUS = 0;
+const LINUS = 0;
 
 /**
  * Generated tables. Commits pick projects and users uniformly with ~1.2 commits per user and ~3 per

@@ -15,7 +15,7 @@ import { Rng, chooseSeed } from './random.js';
 const SEPARATORS = [' ', ' ', ' ', '  ', '\n', '\t'];
 
 /** Writes `words` words drawn with a skewed distribution from a vocabulary of `vocab` words. */
-export async function generateText(path: string, words: number, vocab: number, rng: Rng): Promise<void> {
+async function generateText(path: string, words: number, vocab: number, rng: Rng): Promise<void> {
   const dict = Array.from({ length: vocab }, (_, i) => rng.word(rng.int(1, 8)) + (i % 7 === 0 ? String(i) : ''));
   const out = createWriteStream(path);
   let buf = '';
@@ -31,7 +31,7 @@ export async function generateText(path: string, words: number, vocab: number, r
 }
 
 /** Streams the words of a file into frame `name` (one S column, "word"). */
-export async function loadWords(store: KvStore, name: string, path: string): Promise<number> {
+async function loadWords(store: KvStore, name: string, path: string): Promise<number> {
   const w = await DataFrame.writer(store, name, { word: 'S' });
   let carry = '';
   try {

@@ -157,7 +157,7 @@ interface ClusterJson {
   }[];
 }
 
-export function renderStatus(c: ClusterJson): string {
+function renderStatus(c: ClusterJson): string {
   const lines = [
     `epoch ${c.epoch}, ${c.partitionCount} partitions, ${c.replicationFactor} replicas each, coordinator ${c.coordinator}`,
     '',

@@ -28,10 +28,10 @@ export const WORKLOADS: Workload[] = [
   { name: 'F', read: 0.5, update: 0, rmw: 0.5 },
 ];
 
-export const RECORD_BYTES = 1024;
+const RECORD_BYTES = 1024;
 
 /** YCSB's ZipfianGenerator (Gray et al., "Quickly generating billion-record synthetic databases"). */
-export class Zipfian {
+class Zipfian {
   private readonly zetan: number;
   private readonly alpha: number;
   private readonly eta: number;
@@ -59,7 +59,7 @@ export class Zipfian {
 }
 
 /** FNV-1a over the 4 bytes of i: YCSB scrambles zipfian ranks so hot keys are not neighbours. */
-export function fnv(i: number): number {
+function fnv(i: number): number {
   let h = 0x811c9dc5;
   for (let b = 0; b < 4; b++) {
     h ^= (i >>> (8 * b)) & 0xff;
@@ -68,7 +68,7 @@ export function fnv(i: number): number {
   return h;
 }
 
-export function keyOf(i: number): string {
+function keyOf(i: number): string {
   return `user${String(i).padStart(10, '0')}`;
 }
 
@@ -77,7 +77,7 @@ export function keyOf(i: number): string {
  * random text per operation (about as much CPU as a request) does not steal the cores the servers
  * run on.
  */
-export function recordPool(r: () => number, n = 256): () => Uint8Array {
+function recordPool(r: () => number, n = 256): () => Uint8Array {
   const pool = Array.from({ length: n }, () => {
     const v = new Uint8Array(RECORD_BYTES);
     for (let i = 0; i < v.length; i++) v[i] = 97 + Math.floor(r() * 26);

@@ -24,7 +24,7 @@ export interface BenchData {
   cat: string[];
 }
 
-export const CATEGORIES = 1000;
+const CATEGORIES = 1000;
 
 export function generate(n: number, seed: number): BenchData {
   const rng = new Rng(seed);

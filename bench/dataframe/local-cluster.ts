@@ -23,7 +23,7 @@ export function peakRssOf(pid: number): number | undefined {
 }
 
 /** CPU time (user + system) a process has used, in ms (Linux), or 0. */
-export function cpuMsOf(pid: number): number {
+function cpuMsOf(pid: number): number {
   try {
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in ticks.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -26,7 +26,7 @@ export interface BenchOptions {
   fromReport?: string;
 }
 
-export const QUICK_NUM = 2000;
+const QUICK_NUM = 2000;
 
 const DEFAULT_OUT = fileURLToPath(new URL('./out', import.meta.url));
 

@@ -36,7 +36,7 @@ function sorted(rows: readonly AggregateRow[], engines: readonly string[]): Aggr
 }
 
 /** The engine the ratios are about: eau2 when it ran, else the first engine. */
-export function subjectOf(report: BenchReport): string {
+function subjectOf(report: BenchReport): string {
   const ran = new Set(report.rows.map((r) => r.engine));
   return ran.has('eau2') ? 'eau2' : (report.options.engines.find((e) => ran.has(e)) ?? 'eau2');
 }

@@ -13,7 +13,7 @@ import { Histogram } from '../lib/histogram.js';
 
 /** Synchronous loops hand the event loop back this often, so timers, I/O callbacks and our own
  * lag/RSS probes still run; 1,024 sub-microsecond reads keep each slice well under a millisecond. */
-export const SYNC_SLICE = 1024;
+const SYNC_SLICE = 1024;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -4,7 +4,7 @@
 import type { RowIndex } from './aggregate.js';
 import type { ModeName } from './workloads.js';
 
-export type Verdict = 'pass' | 'MISS' | 'n/a';
+type Verdict = 'pass' | 'MISS' | 'n/a';
 
 export interface TargetResult {
   target: string;

@@ -4,7 +4,7 @@
 
 import type { Capabilities } from './adapters/adapter.js';
 
-export type WorkloadKind = 'write' | 'batch' | 'read' | 'scan' | 'seek';
+type WorkloadKind = 'write' | 'batch' | 'read' | 'scan' | 'seek';
 
 export interface Workload {
   name: string;
@@ -152,7 +152,7 @@ export function modeLabel(m: Mode): string {
 }
 
 /** Every mode a workload runs in, whatever the engine. */
-export function allModes(w: Workload, concurrency: number): Mode[] {
+function allModes(w: Workload, concurrency: number): Mode[] {
   const c: Mode = { name: 'concurrent', concurrency };
   const awaited: Mode = { name: 'awaited', concurrency: 1 };
   const sync: Mode = { name: 'sync', concurrency: 1 };

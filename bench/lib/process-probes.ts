@@ -80,7 +80,7 @@ export class RssSampler {
   }
 }
 
-export interface LagSummary {
+interface LagSummary {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -89,7 +89,7 @@ export interface LagSummary {
 /** Event-loop lag: how late a 1 ms libuv timer fires. A phase that holds the loop for 200 ms in
  * one go shows up as one 200 ms sample, which is exactly what a server sharing the loop would feel.
  * Caveat: a phase that never returns to the loop at all produces no sample until it ends. */
-export class LagSampler {
+class LagSampler {
   private h: IntervalHistogram | undefined;
 
   start(resolutionMs = 1): void {

@@ -3,13 +3,13 @@
 // no DOM, and the output is a static file with only <rect>, <text> and <line>, which every SVG
 // renderer (browsers, librsvg, GitHub's preview) draws the same way.
 
-export interface Series {
+interface Series {
   name: string;
   /** Any SVG colour; defaults come from PALETTE in series order. */
   color?: string;
 }
 
-export interface Bar {
+interface Bar {
   series: string;
   /** Missing or non-finite values draw no bar and print "n/a". */
   value: number | null | undefined;
@@ -17,7 +17,7 @@ export interface Bar {
   label?: string;
 }
 
-export interface BarGroup {
+interface BarGroup {
   label: string;
   bars: Bar[];
 }
@@ -34,7 +34,7 @@ export interface BarChartSpec {
 }
 
 /** Colour-blind-safe (Okabe-Ito) colours, in series order. */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
+const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
 
 const BAR_H = 16;
 const BAR_GAP = 3;

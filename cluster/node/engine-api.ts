@@ -5,17 +5,17 @@
 
 export type EngineOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
-export interface EngineSnapshot {
+interface EngineSnapshot {
   release(): void;
 }
 
 /** An iterator over the node's engine (named apart from engine/'s own iterator type). */
-export interface NodeIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
+interface NodeIterator extends AsyncIterable<[Uint8Array, Uint8Array]> {
   next(): Promise<[Uint8Array, Uint8Array] | undefined>;
   close(): Promise<void>;
 }
 
-export interface NodeIteratorOptions {
+interface NodeIteratorOptions {
   gt?: Uint8Array;
   gte?: Uint8Array;
   lt?: Uint8Array;
@@ -36,7 +36,7 @@ export interface EngineLike {
 }
 
 /** Engine settings a node takes from the cluster config. */
-export interface NodeEngineOptions {
+interface NodeEngineOptions {
   memtableBytes?: number;
 }
 

@@ -31,7 +31,7 @@ export interface RestoreHost {
 }
 
 /** How long to wait for a follower that does not answer before leading without its copy. */
-export const RESTORE_WAIT_MS = 5000;
+const RESTORE_WAIT_MS = 5000;
 
 interface StatusReply {
   followers?: { p: number; lsn: number }[];

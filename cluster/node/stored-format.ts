@@ -11,11 +11,10 @@ import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/index.js';
 /** Largest user key: the engine takes keys up to 64 KiB and a stored key adds the 2-byte partition. */
 export const MAX_KEY_BYTES = ENGINE_MAX_KEY_BYTES - 2;
 
-export const META_PREFIX = 0xffff;
 const META_LSN = 0x01;
 const META_EPOCH = 0x02;
 
-export function partitionPrefix(p: number): Uint8Array {
+function partitionPrefix(p: number): Uint8Array {
   return Uint8Array.of(p >>> 8, p & 0xff);
 }
 

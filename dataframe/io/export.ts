@@ -103,7 +103,7 @@ async function exporting<T>(out: Writable, f: (o: Output) => Promise<T>): Promis
   }
 }
 
-export function csvField(v: Value, delimiter = ','): string {
+function csvField(v: Value, delimiter = ','): string {
   if (v === null) return '';
   if (typeof v !== 'string') return String(v);
   if (v === '' || v.includes('"') || v.includes(delimiter) || v.includes('\n') || v.includes('\r') || v.trim() !== v) {

@@ -23,7 +23,7 @@ import {
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import type { ImportProgress, ImportResult } from './csv-import.js';
 
-export const SOR_SAMPLE_LINES = 500;
+const SOR_SAMPLE_LINES = 500;
 
 export interface SorImportOptions extends WriterOptions {
   /** First byte to read; a partial first line is skipped when > 0. */
@@ -133,7 +133,7 @@ export function inferSorSchema(rows: readonly (readonly (SorField | null)[])[]):
 }
 
 /** A field's value in a column of type t; undefined if it does not fit. */
-export function sorValue(t: ColumnType, f: SorField | null | undefined): Value | undefined {
+function sorValue(t: ColumnType, f: SorField | null | undefined): Value | undefined {
   if (!f) return null;
   if (t === 'S') return f.text;
   if (f.quoted) return undefined;

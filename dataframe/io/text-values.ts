@@ -26,7 +26,7 @@ export const Kind = {
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** A decimal's value, or undefined if float64 cannot hold it without changing it beyond rounding. */
-export function parseDouble(s: string): number | undefined {
+function parseDouble(s: string): number | undefined {
   if (SPECIAL.has(s)) return Number(s);
   if (!DEC_RE.test(s)) return undefined;
   const v = Number(s);

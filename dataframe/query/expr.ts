@@ -150,10 +150,3 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
   }
   throw new TypeError(`unknown expression op ${JSON.stringify(op)}`);
 }
-
-/** Names of the columns an expression reads. */
-export function columnsOf(e: Expr, out = new Set<string>()): Set<string> {
-  if (e.op === 'col') out.add(e.name);
-  else if ('args' in e) for (const a of e.args) columnsOf(a, out);
-  return out;
-}

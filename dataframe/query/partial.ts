@@ -39,7 +39,7 @@ export function initAcc(fn: AggFn): Acc {
 }
 
 /** Rows `idx` of a column, as a new column. */
-export function gather(c: Column, idx: Uint32Array): Column {
+function gather(c: Column, idx: Uint32Array): Column {
   const k = idx.length;
   let nulls: Uint8Array | undefined;
   if (c.nulls) {

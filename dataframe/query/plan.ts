@@ -6,7 +6,7 @@
 import { checkFields, type ColumnType, type Field } from '../schema.js';
 import { checkExpr, type Expr } from './expr.js';
 
-export const AGG_FNS = ['sum', 'mean', 'min', 'max', 'count'] as const;
+const AGG_FNS = ['sum', 'mean', 'min', 'max', 'count'] as const;
 export type AggFn = (typeof AGG_FNS)[number];
 
 export interface AggSpec {
@@ -41,7 +41,7 @@ export function aggName(col: string, fn: AggFn): string {
 }
 
 /** Output type of an aggregate: counts, sums and means are float64 (exact to 2^53); min/max keep the type. */
-export function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
+function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
   return fn === 'min' || fn === 'max' ? input! : 'D';
 }
 

@@ -5,7 +5,7 @@
 import { getFixed32, getFixed64, putFixed32, putFixed64, putVarint, getVarint, varintLength } from '../util/coding.js';
 import { Kind } from '../format/internal-key.js';
 
-export const BATCH_HEADER = 12;
+const BATCH_HEADER = 12;
 
 /** One validated operation, keys and values already bytes. */
 export interface Op {
@@ -23,13 +23,6 @@ export function encodedBatchSize(ops: readonly Op[]): number {
     if (op.kind === Kind.VALUE) n += varintLength(op.value.length) + op.value.length;
   }
   return n;
-}
-
-/** Encodes `ops` with sequences starting at `firstSeq` into a fresh buffer. */
-export function encodeBatch(firstSeq: number, ops: readonly Op[]): Uint8Array {
-  const buf = new Uint8Array(encodedBatchSize(ops));
-  encodeBatchInto(buf, 0, firstSeq, ops);
-  return buf;
 }
 
 /** Encodes `ops` at buf[start, start + encodedBatchSize(ops)); returns the offset after them. */

@@ -32,7 +32,7 @@ import { buildFlushTable, buildFlushTableTo, type FlushJob, type FlushResult } f
 const SINK_BYTES = 1 << 20;
 
 /** A table file written as it is built: blocks gathered in `buf`, written when it fills. */
-export class TableFileSink implements TableSink {
+class TableFileSink implements TableSink {
   private len = 0;
 
   constructor(

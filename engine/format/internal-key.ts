@@ -14,11 +14,8 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 /** Largest sequence number: 2^53 - 1 keeps every sequence an exact JS number (format allows 2^56). */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 
-/** Kind used when seeking: sorts before (after, in internal order) any real kind at the same seq. */
-export const KIND_FOR_SEEK = Kind.VALUE;
-
 /** Writes the 8-byte trailer at `off`. Byte 0 is the kind, bytes 1..7 the sequence (56 bits LE). */
-export function putTrailer(buf: Uint8Array, off: number, seq: number, kind: number): void {
+function putTrailer(buf: Uint8Array, off: number, seq: number, kind: number): void {
   buf[off] = kind;
   let s = seq;
   for (let i = 1; i < 8; i++) {
@@ -27,13 +24,13 @@ export function putTrailer(buf: Uint8Array, off: number, seq: number, kind: numb
   }
 }
 
-export function trailerSeq(buf: Uint8Array, off: number): number {
+function trailerSeq(buf: Uint8Array, off: number): number {
   let s = 0;
   for (let i = 7; i >= 1; i--) s = s * 256 + buf[off + i]!;
   return s;
 }
 
-export function trailerKind(buf: Uint8Array, off: number): number {
+function trailerKind(buf: Uint8Array, off: number): number {
   return buf[off]!;
 }
 

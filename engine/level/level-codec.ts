@@ -7,9 +7,6 @@ import { Buffer } from 'node:buffer';
 import { isEau2Error } from '../../kv/index.js';
 import type { IteratorOptions, Snapshot } from '../engine.js';
 
-/** The formats the engine takes natively; abstract-level transcodes every other encoding to one. */
-export type Format = 'buffer' | 'view' | 'utf8';
-
 /** What the private API receives and returns: encoded keys and values in one of the formats. */
 export type Encoded = Uint8Array | string;
 

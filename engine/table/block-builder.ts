@@ -18,7 +18,7 @@ import { INVARIANTS, invariantViolated } from '../util/invariants.js';
 const MAX_ENTRY_HEADER = 33;
 
 /** Entries per restart interval in data blocks (LevelDB's block_restart_interval). */
-export const DATA_RESTART_INTERVAL = 16;
+const DATA_RESTART_INTERVAL = 16;
 
 export class BlockBuilder {
   private buf: Uint8Array;

@@ -38,7 +38,7 @@ export const ENTRY_OVERHEAD = 120;
  * few MiB at most, where a scan of 0.5 MB dataframe values allocated (and left to the garbage
  * collector) a fresh buffer per value.
  */
-export const LEND_MAX = 4 * 1024 * 1024;
+const LEND_MAX = 4 * 1024 * 1024;
 const LEND_GRAIN = 64 * 1024;
 
 export interface BlockCacheStats {

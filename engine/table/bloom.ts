@@ -37,7 +37,7 @@ export const DEFAULT_BITS_PER_KEY = 10;
 export const BLOOM_SEED = 0xbc9f1d34;
 const H2_MIX = 0x9e3779b9;
 /** Hash scheme byte stored in the filter block: 1 = the scheme described above. */
-export const BLOOM_SCHEME_MURMUR3_DOUBLE = 1;
+const BLOOM_SCHEME_MURMUR3_DOUBLE = 1;
 const BLOOM_TRAILER = 6;
 const MAX_HASHES = 30;
 

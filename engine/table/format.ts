@@ -11,7 +11,7 @@ import { corruption, Eau2Error, ErrorCode } from '../../kv/index.js';
 export const TABLE_FORMAT_VERSION = 2;
 
 /** The last 8 bytes of every table: "EAU2TBL\x1a", i.e. fixed64 0x1a4c425432554145. */
-export const TABLE_MAGIC: Uint8Array = Uint8Array.of(0x45, 0x41, 0x55, 0x32, 0x54, 0x42, 0x4c, 0x1a);
+const TABLE_MAGIC: Uint8Array = Uint8Array.of(0x45, 0x41, 0x55, 0x32, 0x54, 0x42, 0x4c, 0x1a);
 
 /** Footer: 3 handles x (fixed64 offset, fixed64 size), fixed32 version, fixed32 masked CRC, magic. */
 export const FOOTER_SIZE = 64;
@@ -22,7 +22,7 @@ const FOOTER_MAGIC_AT = 56;
 /** After every block's contents: u8 compression type, fixed32 masked CRC32C of contents + type. */
 export const BLOCK_TRAILER_SIZE = 5;
 
-export const CompressionType = {
+const CompressionType = {
   NONE: 0,
 } as const;
 

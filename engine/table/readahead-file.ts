@@ -14,7 +14,7 @@
 import type { RandomAccessFile } from '../vfs/vfs.js';
 
 /** The window's size: a few syscalls per MiB of input, and ~1 MiB held per input table. */
-export const READAHEAD_BYTES = 1 << 20;
+const READAHEAD_BYTES = 1 << 20;
 
 export class ReadaheadFile implements RandomAccessFile {
   readonly path: string;

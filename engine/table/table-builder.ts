@@ -26,7 +26,7 @@ import type { BlockHandle } from './format.js';
 import { encodeProperties } from './properties.js';
 import type { TableProperties } from './properties.js';
 
-export const DEFAULT_BLOCK_SIZE = 4096;
+const DEFAULT_BLOCK_SIZE = 4096;
 /** Block offsets must stay below 2^32 (block-cache.ts keys). */
 const MAX_TABLE_SIZE = 0xffffffff - 1024;
 

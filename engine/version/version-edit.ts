@@ -6,7 +6,7 @@
 import { ByteWriter, getVarint } from '../util/coding.js';
 import { decodeInternalKey } from '../format/internal-key.js';
 
-export const Tag = {
+const Tag = {
   FORMAT_VERSION: 1,
   LOG_NUMBER: 2,
   NEXT_FILE_NUMBER: 3,

@@ -14,7 +14,7 @@ import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
  * RandomAccessFile read or readSync, and readFile; `append` is append or appendSync; `close` is a file handle's close; `release` is
  * a lock's release.
  */
-export const VFS_OPS = [
+const VFS_OPS = [
   'mkdirp',
   'readdir',
   'exists',

@@ -112,18 +112,6 @@ class NodeWritableFile implements WritableFile {
   }
 }
 
-/**
- * Creates (or truncates) `p` for writing, synchronously: for the background worker, which writes a
- * table as it builds it (engine/compaction/table-files.ts) and cannot wait for a promise mid-build.
- */
-export function openWritableSync(p: string): WritableFile {
-  try {
-    return new NodeWritableFile(p, fs.openSync(p, 'w'), 0);
-  } catch (e) {
-    throw ioError('open', p, e);
-  }
-}
-
 const heldLocks = new Set<string>();
 
 function pidAlive(pid: number): boolean {
@@ -250,7 +238,11 @@ export class NodeVfs implements Vfs {
 
 export const nodeVfs = new NodeVfs();
 
-/** The worker side of NodeVfs.workerSpec. */
+/**
+ * The worker side of NodeVfs.workerSpec: the compaction worker imports this module and calls this
+ * export by name, which no static analysis sees.
+ * @public
+ */
 export function workerNodeVfs(): Vfs {
   return nodeVfs;
 }

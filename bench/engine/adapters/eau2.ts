@@ -95,7 +95,7 @@ class Eau2Db implements BenchDb {
 }
 
 /** eau2's counters in the adapter's terms: bytes written = WAL + flush + compaction. */
-export function extractStats(raw: Eau2Stats): EngineStats {
+function extractStats(raw: Eau2Stats): EngineStats {
   return {
     engineBytesWritten: raw.walBytesWritten + raw.flushBytesWritten + raw.compactionBytesWritten,
     writeAmplification: raw.writeAmplification,

@@ -5,7 +5,7 @@ import { classicLevelAdapter } from './classic-level.js';
 import { eau2Adapter } from './eau2.js';
 import { lmdbAdapter } from './lmdb.js';
 
-export const ADAPTERS: readonly EngineAdapter[] = [eau2Adapter, classicLevelAdapter, lmdbAdapter];
+const ADAPTERS: readonly EngineAdapter[] = [eau2Adapter, classicLevelAdapter, lmdbAdapter];
 
 export const ENGINE_NAMES = ADAPTERS.map((a) => a.name);
 

@@ -115,14 +115,14 @@ export function randomEntries(rand: () => number, distinctKeys: number): Entry[]
   return entries;
 }
 
-export function compareEntries(a: Entry, b: Entry): number {
+function compareEntries(a: Entry, b: Entry): number {
   const c = compareBytes(a.key, b.key);
   if (c !== 0) return c;
   return b.seq - a.seq;
 }
 
 /** Compares (key, seq) of an entry with a target, in internal order. */
-export function compareTarget(e: Entry, key: Uint8Array, seq: number): number {
+function compareTarget(e: Entry, key: Uint8Array, seq: number): number {
   const c = compareBytes(e.key, key);
   if (c !== 0) return c;
   return seq - e.seq;
