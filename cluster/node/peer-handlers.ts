@@ -35,7 +35,10 @@ export interface PeerHost {
   followerState(): unknown;
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
+  /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
+  readonly security: Pick<NodeSecurity, 'takeInflight' | 'isNode'>;
 }
+import type { NodeSecurity } from '../security/node-security.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue } from '../protocol/stored-value.js';
@@ -57,13 +60,24 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
     node.log.warn({ type: msg.type }, 'unexpected one-way message refused');
     return;
   }
+  if (!node.security.takeInflight(conn, msg)) return;
   handle(node, msg, conn).then(
-    (v) => conn.reply(msg.id, v ?? null),
+    (v) => {
+      conn.inflight--;
+      conn.reply(msg.id, v ?? null);
+    },
     (e) => {
+      conn.inflight--;
       const w = wireCodeOf(e);
       conn.replyError(msg.id, w.code, w.message);
     },
   );
+}
+
+/** With auth, a member may speak only for itself: the node named in a body must be the one proven. */
+function mustBe(node: PeerHost, conn: PeerConnection, id: string): void {
+  if (!node.security.isNode(conn, id))
+    throw new Eau2Error(ErrorCode.FORBIDDEN, `this connection authenticated as another node than "${id.slice(0, 64)}"`);
 }
 
 /**
@@ -101,6 +115,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
   switch (msg.type) {
     case MsgType.REGISTER: {
       const b = validateBody(MsgType.REGISTER, msg.body);
+      mustBe(node, conn, b.node);
       if (!node.coordination.isCoordinator)
         throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
       return node.coordination.onRegister(b.node);
@@ -162,6 +177,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
     }
     case MsgType.SUBSCRIBE: {
       const b = validateBody(MsgType.SUBSCRIBE, msg.body);
+      mustBe(node, conn, b.node);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       const lp = leading(node, b.p);
       conn.tag = b.node;

@@ -118,7 +118,7 @@ describe('peer authentication', () => {
     for (const [selfId, peerId] of [
       ['evil', 'n2'],
       ['n1', 'n3'],
-    ]) {
+    ] as [string, string][]) {
       const e = await connect(s.port, {
         handshake: (x) => authenticateAsNode(x, { selfId, peerId, secret: SECRET }),
       }).catch((x) => x);
