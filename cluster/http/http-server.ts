@@ -131,7 +131,7 @@ export class HttpApi {
         method: req.method ?? '',
         route,
         status,
-        remote: req.socket.remoteAddress,
+        remote: req.socket?.remoteAddress,
       });
       this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
       this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);

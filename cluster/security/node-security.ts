@@ -161,7 +161,12 @@ export class NodeSecurity {
   /** The HTTP or HTTPS server, with the timeouts and connection caps of `limits`. */
   createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
     const l = this.limits;
-    const opts = { maxHeaderSize: l.maxHeaderBytes };
+    // Node checks the header and request timeouts only every connectionsCheckingInterval (30 s by
+    // default): checked each second, a slow client is cut close to its timeout.
+    const opts = {
+      maxHeaderSize: l.maxHeaderBytes,
+      connectionsCheckingInterval: Math.min(1000, l.headersTimeoutMs, l.bodyTimeoutMs),
+    };
     const t = this.config.security.tls;
     const server = t
       ? https.createServer({ ...opts, ...httpsServerTls(t) }, handler)

@@ -127,6 +127,8 @@ export class PeerGate {
 
   /** A frame that could not even be decoded, before authentication: the connection goes. */
   refuseUnauthenticated(msg: Message | undefined, conn: PeerConnection): void {
+    if (conn.refuseAll) return; // a later frame of the same chunk: counted once per connection
+    conn.refuseAll = true;
     this.opts.onUnauthenticatedFrame?.(msg, conn);
     conn.destroy();
   }
