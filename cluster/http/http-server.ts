@@ -31,12 +31,19 @@ export class HttpApi {
   constructor(private readonly node: HttpHost) {
     // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
     this.server = node.security.createHttpServer((req, res) => void this.handle(req, res));
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable)
-        socket.end(
-          'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}',
-        );
-      else socket.destroy();
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      // A head over limits.maxHeaderBytes is 431 (counted); anything else unparsable is 400.
+      const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+      if (tooBig) node.security.metrics.httpRefused.inc({ reason: 'header-too-large' });
+      socket.end(
+        tooBig
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"TOO_LARGE","message":"request head exceeds limits.maxHeaderBytes"}'
+          : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}',
+      );
     });
   }
 

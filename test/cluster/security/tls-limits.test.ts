@@ -144,7 +144,10 @@ describe('protected mode', () => {
     const cfg = join(dir, 'exposed.json');
     writeFileSync(
       cfg,
-      JSON.stringify({ partitions: 2, nodes: [{ id: 'n1', host: '0.0.0.0', port: p1, peerPort: p2, dataDir: join(dir, 'exposed') }] }),
+      JSON.stringify({
+        partitions: 2,
+        nodes: [{ id: 'n1', host: '0.0.0.0', port: p1, peerPort: p2, dataDir: join(dir, 'exposed') }],
+      }),
     );
     const r = eau2(['node', '--config', cfg, '--id', 'n1']);
     expect(r.status).not.toBe(0);
