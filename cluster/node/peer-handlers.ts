@@ -36,7 +36,7 @@ export interface PeerHost {
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
   /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
-  readonly security: Pick<NodeSecurity, 'takeInflight' | 'isNode'>;
+  readonly security: Pick<NodeSecurity, 'takeInflight' | 'isNode' | 'auditPeer'>;
 }
 import type { NodeSecurity } from '../security/node-security.js';
 import { noReplica, notLeader, opening } from './router.js';
@@ -64,10 +64,12 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
   handle(node, msg, conn).then(
     (v) => {
       conn.inflight--;
+      node.security.auditPeer(conn, msg.type, 200);
       conn.reply(msg.id, v ?? null);
     },
     (e) => {
       conn.inflight--;
+      node.security.auditPeer(conn, msg.type, 500);
       const w = wireCodeOf(e);
       conn.replyError(msg.id, w.code, w.message);
     },

@@ -21,7 +21,10 @@ import { AuditLog } from './audit.js';
 import { ByteBudget, ConnectionLimiter, type Limits } from './limits.js';
 import { admitFromProvenRemote, authenticateAsNode, PeerGate, PRE_AUTH_FRAME_BYTES } from './peer-auth.js';
 import { checkProtectedMode } from './protected-mode.js';
-import { allowed, httpNeed, type Need } from './roles.js';
+import { allowed, httpNeed, type Need, peerNeed } from './roles.js';
+import { MsgType } from '../protocol/messages.js';
+
+const PEER_TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
 import { httpsServerTls, nodeClientTls, peerServerTls } from './tls.js';
 import { bearerToken, type Principal, TokenSet } from './tokens.js';
 
@@ -308,6 +311,25 @@ export class NodeSecurity {
     }
     conn.inflight++;
     return true;
+  }
+
+  /**
+   * The audit line of a client's peer-port request that wrote (PUT, DEL, BATCH); nodes' requests are
+   * forwarded ones, audited where the client's request came in.
+   */
+  auditPeer(conn: PeerConnection, type: number, status: number): void {
+    const who = conn.principal;
+    if (who?.kind !== 'token') return;
+    const need = peerNeed(type);
+    if (need === 'read') return;
+    this.audit.record({
+      who,
+      need,
+      method: 'PEER',
+      route: PEER_TYPE_NAMES.get(type) ?? `0x${type.toString(16)}`,
+      status,
+      remote: conn.socket.remoteAddress,
+    });
   }
 
   /** Whether `conn` proved to be member `node` (always true without auth). */

@@ -5,7 +5,6 @@
 // makes a throwaway CA and node certificates with `selfsigned` (makeLocalPki).
 
 import type { SecureContextOptions, ConnectionOptions, TlsOptions } from 'node:tls';
-import selfsigned from 'selfsigned';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -44,6 +43,8 @@ export interface LocalPki {
 
 /** A throwaway CA and one node certificate for loopback (`eau2 local --secure`), valid for `days`. */
 export async function makeLocalPki(days = 30): Promise<LocalPki> {
+  // Loaded only here: selfsigned pulls in an X.509 library that every node would otherwise load.
+  const { default: selfsigned } = await import('selfsigned');
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + days * 86_400_000);
   const ca = await selfsigned.generate([{ name: 'commonName', value: 'eau2 local CA' }], {

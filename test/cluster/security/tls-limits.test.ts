@@ -50,6 +50,7 @@ describe('TLS', () => {
       partitions: 4,
       replicationFactor: 2,
       ca: Buffer.from(pki.ca.cert),
+      logLevel: 'info',
       extra: {
         auth: { peerSecretFile: join(dir, 'peer.secret'), tokens: [admin.entry], audit: true },
         tls: { cert: join(dir, 'node.pem'), key: join(dir, 'node-key.pem'), ca: join(dir, 'ca.pem') },
@@ -85,9 +86,20 @@ describe('TLS', () => {
     expect(noToken.stderr).toMatch(/401 UNAUTHENTICATED.*--token/);
     const wrongCa = eau2(['get', 'cli-key', '--url', url, '--ca', join(dir, 'other-ca.pem'), '--token', admin.token]);
     expect(wrongCa.status).toBe(1);
-    // Audit lines name the token, never contain it.
+    // Audit lines name the token, never contain it; reads are not audited, writes are.
+    await sleep(200);
     const log = c.log('n1') + c.log('n2');
     expect(log).not.toContain(admin.token);
+    expect(log).not.toContain(readFileSync(join(dir, 'peer.secret'), 'utf8'));
+    const audits = log
+      .split('\n')
+      .filter((l) => l.includes('"audit":true'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audits).toContainEqual(
+      expect.objectContaining({ who: 'ops', role: 'admin', method: 'PUT', route: '/kv/:key', status: 204 }),
+    );
+    expect(audits).toContainEqual(expect.objectContaining({ who: 'ops', method: 'PEER', route: 'PUT', status: 200 }));
+    expect(audits.some((a) => a.method === 'GET' && a.route === '/kv/:key')).toBe(false);
   });
 });
 

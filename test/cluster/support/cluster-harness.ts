@@ -23,6 +23,8 @@ export interface ClusterSpec {
   extra?: Record<string, unknown>;
   /** The cluster serves HTTPS (config `tls` in extra): its CA's PEM, to reach /healthz. */
   ca?: Buffer;
+  /** Nodes' log level (default warn). */
+  logLevel?: string;
   /** Folder to put the config in (and resolve its relative paths against); a new temp folder if omitted. */
   dir?: string;
 }
@@ -44,6 +46,7 @@ export class TestCluster {
     readonly configFile: string,
     readonly nodes: TestNode[],
     readonly ca?: Buffer,
+    readonly logLevel = 'warn',
   ) {}
 
   static async start(spec: ClusterSpec = {}): Promise<TestCluster> {
@@ -71,7 +74,7 @@ export class TestCluster {
     };
     const configFile = join(dir, 'cluster.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const c = new TestCluster(dir, configFile, nodes, spec.ca);
+    const c = new TestCluster(dir, configFile, nodes, spec.ca, spec.logLevel);
     try {
       for (const x of nodes) c.spawn(x.id);
       await Promise.all(nodes.map((x) => c.waitHealthy(x.id)));
@@ -89,7 +92,7 @@ export class TestCluster {
   spawn(id: string): void {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', 'warn'],
+      ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', this.logLevel],
       {
         cwd: REPO,
         stdio: ['ignore', 'ignore', 'pipe'],
