@@ -41,7 +41,8 @@ export interface PeerHost {
 import type { NodeSecurity } from '../security/node-security.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
-import { isWrappedValue } from '../protocol/stored-value.js';
+import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
+import { checkValueMeta } from '../security/value-meta.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
 
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
@@ -95,6 +96,8 @@ function checkKey(k: Uint8Array): Uint8Array {
 function checkValue(v: Uint8Array): Uint8Array {
   if (!isWrappedValue(v))
     throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
+  // Metadata is sent back as HTTP headers on reads: refused here as over HTTP (value-meta.ts).
+  if (v[0] !== 0) checkValueMeta(unwrapValue(v));
   return v;
 }
 

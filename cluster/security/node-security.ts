@@ -304,6 +304,12 @@ export class NodeSecurity {
   /** Whether an authenticated inbound connection may take one more request (limits.maxInflightPerConnection). */
   takeInflight(conn: PeerConnection, msg: Message): boolean {
     if (msg.id === 0) return true;
+    // A member's connection carries every request its own clients forwarded (those are capped where
+    // they came in), so it is not capped again here.
+    if (conn.principal?.kind === 'node') {
+      conn.inflight++;
+      return true;
+    }
     if (conn.inflight >= this.limits.maxInflightPerConnection) {
       this.metrics.peerRefused.inc({ reason: 'busy' });
       conn.replyError(msg.id, ErrorCode.BUSY, `more than ${this.limits.maxInflightPerConnection} requests in flight`);

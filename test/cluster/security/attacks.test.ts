@@ -14,6 +14,7 @@ import { ErrorCode, isEau2Error, partitionOf } from '../../../kv/index.js';
 import { ClusterClient } from '../../../cluster/client/cluster-client.js';
 import { encodeMessage, MsgType } from '../../../cluster/protocol/messages.js';
 import { createToken } from '../../../cluster/security/tokens.js';
+import { wrapValue } from '../../../cluster/protocol/stored-value.js';
 import { eventually, sleep, TestCluster } from '../support/cluster-harness.js';
 import { keyPath } from '../support/http-helpers.js';
 import { authFetch, prng, rawPeer, sendAndWaitClose, squat } from './support.js';
@@ -281,6 +282,16 @@ describe('attacks from the network, with auth configured', () => {
     });
     expect(r.status).toBe(400);
     expect((await as.read(`${c.node('n1').url}/kv/inj`)).status).toBe(404);
+    // The same through the peer port (a client with a write token sending a stored-value envelope).
+    const k = Buffer.from(keyIn(2, 'peer-inj'));
+    const leader = await leaderOf(2);
+    const conn = await rawPeer(c.node(leader).peerPort, tok.write.token);
+    const e = await conn
+      .request(MsgType.PUT, { k, v: wrapValue(Buffer.from('v'), { contentType: 'text/plain\r\nSet-Cookie: x' }) })
+      .catch((x) => x);
+    conn.destroy();
+    expect(isEau2Error(e, ErrorCode.INVALID)).toBe(true);
+    expect((await as.read(`${c.node('n1').url}${keyPath(k.toString())}`)).status).toBe(404);
   });
 });
 
