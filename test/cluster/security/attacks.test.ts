@@ -42,6 +42,7 @@ beforeAll(async () => {
     nodes: 3,
     partitions: PARTITIONS,
     replicationFactor: 3,
+    startTimeoutMs: 120_000,
     extra: {
       writeTimeoutMs: 1500,
       auth: { peerSecretFile: secretFile, tokens: Object.values(tok).map((t) => t.entry) },
@@ -52,7 +53,7 @@ beforeAll(async () => {
     const r = await as.write(`${c.node('n1').url}/kv/k${i}?w=all`, { method: 'PUT', body: `v${i}` });
     expect(r.status).toBe(204);
   }
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   // A node that died shows why.
@@ -63,6 +64,12 @@ afterAll(async () => {
   await c?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Restarts a node, giving it time to start on a loaded machine. */
+async function restart(id: string): Promise<void> {
+  c.spawn(id);
+  await c.waitHealthy(id, 120_000);
+}
 
 /** What node `id` holds (read=local), as one comparable string. */
 async function holdings(id: string): Promise<string> {
@@ -105,7 +112,7 @@ function keyIn(p: number, tag: string): string {
   for (let i = 0; ; i++) if (partitionOf(Buffer.from(`${tag}${i}`), PARTITIONS) === p) return `${tag}${i}`;
 }
 
-describe('attacks from the network, with auth configured', () => {
+describe('attacks from the network, with auth configured', { timeout: 300_000 }, () => {
   it('a process on a dead leader\'s peer port is not taken for it: no subscription, no "resync"', async () => {
     const before = await allHoldings();
     await c.kill('n2');
@@ -118,7 +125,7 @@ describe('attacks from the network, with auth configured', () => {
     } finally {
       await fake.close();
     }
-    await c.restart('n2');
+    await restart('n2');
     expect(await eventually(async () => (await holdings('n2')) === before.n2)).toBe(true);
     expect(await holdings('n3')).toBe(before.n3);
     for (let i = 0; i < 60; i += 7) expect(await (await as.read(`${c.node('n3').url}/kv/k${i}`)).text()).toBe(`v${i}`);
@@ -138,7 +145,7 @@ describe('attacks from the network, with auth configured', () => {
     } finally {
       await fake.close();
     }
-    await c.restart('n1');
+    await restart('n1');
     const r = await as.write(`${c.node('n3').url}/kv/after-fake-coordinator?w=all`, { method: 'PUT', body: 'x' });
     expect(r.status).toBe(204);
   });
@@ -200,7 +207,7 @@ describe('attacks from the network, with auth configured', () => {
       nodes: { id: string; status: string }[];
     };
     expect(j.nodes.find((n) => n.id === 'n3')!.status).toBe('down');
-    await c.restart('n3');
+    await restart('n3');
   });
 
   it('a listing of large values stops at the byte budget and pages on', async () => {
@@ -295,7 +302,7 @@ describe('attacks from the network, with auth configured', () => {
   });
 });
 
-describe('every route with no token, a wrong token and each role', () => {
+describe('every route with no token, a wrong token and each role', { timeout: 300_000 }, () => {
   const routes: [string, string, 'open' | 'read' | 'write' | 'admin', string?][] = [
     ['GET', '/healthz', 'open'],
     ['GET', '/metrics', 'read'],
@@ -411,7 +418,7 @@ describe('every route with no token, a wrong token and each role', () => {
   });
 });
 
-describe('the peer port fuzzed before the handshake', () => {
+describe('the peer port fuzzed before the handshake', { timeout: 300_000 }, () => {
   it('random bytes and well-formed frames of every type: nodes stay up, nothing changes', async () => {
     const seed = Number(process.env.EAU2_FUZZ_SEED ?? Date.now() % 2 ** 31);
     console.log(`peer-port fuzz seed: ${seed} (rerun with EAU2_FUZZ_SEED=${seed})`);

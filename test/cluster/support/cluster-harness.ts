@@ -23,6 +23,8 @@ export interface ClusterSpec {
   extra?: Record<string, unknown>;
   /** The cluster serves HTTPS (config `tls` in extra): its CA's PEM, to reach /healthz. */
   ca?: Buffer;
+  /** How long each node may take to become healthy at start (default 30 s). */
+  startTimeoutMs?: number;
   /** Nodes' log level (default warn). */
   logLevel?: string;
   /** Folder to put the config in (and resolve its relative paths against); a new temp folder if omitted. */
@@ -77,7 +79,7 @@ export class TestCluster {
     const c = new TestCluster(dir, configFile, nodes, spec.ca, spec.logLevel);
     try {
       for (const x of nodes) c.spawn(x.id);
-      await Promise.all(nodes.map((x) => c.waitHealthy(x.id)));
+      await Promise.all(nodes.map((x) => c.waitHealthy(x.id, spec.startTimeoutMs)));
     } catch (e) {
       await c.stop();
       throw e;
