@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../node/extensions.js';
 import { clusterStatus, type StatusHost } from './cluster-status.js';
@@ -17,6 +18,7 @@ import type { NodeSecurity } from '../security/node-security.js';
 
 /** What the HTTP API needs of the node. */
 export interface HttpHost extends KvRoutesHost, StatusHost {
+  readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
