@@ -172,7 +172,7 @@ export class NodeSecurity {
     };
     const t = this.config.security.tls;
     const server = t
-      ? https.createServer({ ...opts, ...httpsServerTls(t) }, handler)
+      ? https.createServer({ ...opts, ...httpsServerTls(t), handshakeTimeout: l.handshakeTimeoutMs }, handler)
       : http.createServer(opts, handler);
     server.headersTimeout = l.headersTimeoutMs;
     server.requestTimeout = l.bodyTimeoutMs;
@@ -269,7 +269,10 @@ export class NodeSecurity {
       return false;
     };
     if (!t) return net.createServer((socket) => admit(socket) && onSocket(socket));
-    const server = tls.createServer(peerServerTls(t), onSocket);
+    const server = tls.createServer(
+      { ...peerServerTls(t), handshakeTimeout: this.limits.handshakeTimeoutMs },
+      onSocket,
+    );
     // Counted (and refused) before the TLS handshake costs anything.
     server.on('connection', (socket: net.Socket) => admit(socket));
     server.on('tlsClientError', () => {});
