@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterClient, httpHelpers, type Logger, type NodeServer } from '../cluster/index.js';
-import { defaultUrl } from './cli/kv-commands.js';
+import { credentials, defaultUrl } from './cli/kv-commands.js';
 
 /** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 128 MiB. */
 function nodeChunkCacheBytes(log: Logger): number {
@@ -43,5 +43,6 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
 /** Adds `eau2 df ...`; the commands reach the cluster through a ClusterClient. */
 export async function addDataframeCommands(program: Command): Promise<void> {
   const { registerDfCommands } = await import('./cli/df-commands.js');
-  registerDfCommands(program, ({ url }) => ClusterClient.connect([url ?? defaultUrl()]));
+  // A secured cluster's token and CA come from $EAU2_TOKEN and $EAU2_CA (docs/security.md).
+  registerDfCommands(program, ({ url }) => ClusterClient.connect([url ?? defaultUrl()], credentials({})));
 }

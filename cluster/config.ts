@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Eau2Error, ErrorCode } from '../kv/index.js';
+import { parseSecurityConfig, SECURITY_FIELDS, type SecurityConfig } from './security/security-config.js';
 
 export interface NodeConfig {
   id: string;
@@ -34,6 +35,8 @@ export interface ClusterConfig {
   writeTimeoutMs: number;
   /** Memtable size of each node's engine (the engine's own default is 4 MiB, LevelDB's; a node uses 64 MiB). */
   memtableBytes: number;
+  /** auth, tls, insecure and limits (cluster/security/security-config.ts, docs/security.md). */
+  security: SecurityConfig;
 }
 
 const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
@@ -77,6 +80,7 @@ const KNOWN_TOP = new Set([
   'backlogBytes',
   'writeTimeoutMs',
   'memtableBytes',
+  ...SECURITY_FIELDS,
 ]);
 const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir']);
 
@@ -121,6 +125,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     backlogBytes: opt('backlogBytes', 1, 2 ** 40),
     writeTimeoutMs: opt('writeTimeoutMs', 1, 3_600_000),
     memtableBytes: opt('memtableBytes', 64 * 1024, 2 ** 31 - 1),
+    security: parseSecurityConfig(o, baseDir),
   };
 }
 

@@ -18,3 +18,6 @@ export { partitionOf, hashKey } from '../kv/index.js';
 export { placePartition, placeAll, type PartitionPlacement } from './placement.js';
 export type { Topology, TopologyNode } from './topology.js';
 export type { ReadMode, WriteConcern } from './protocol/messages.js';
+export { createToken, ROLES, type Role } from './security/tokens.js';
+export { makeLocalPki } from './security/tls.js';
+export { secureFetch, type SecureFetchInit } from './security/http-fetch.js';

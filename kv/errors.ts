@@ -22,6 +22,12 @@ export const ErrorCode = {
   NO_REPLICA: 'NO_REPLICA',
   /** The remote handler failed with something that is not an Eau2Error. */
   INTERNAL: 'INTERNAL',
+  /** No credentials, or credentials nobody issued (HTTP 401). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Known credentials whose role does not allow the request (HTTP 403). */
+  FORBIDDEN: 'FORBIDDEN',
+  /** A configured limit (connections, requests in flight) is reached: try again later (HTTP 429/503). */
+  BUSY: 'BUSY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

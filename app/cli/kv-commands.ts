@@ -4,7 +4,8 @@
 
 import type { Command } from 'commander';
 import { utf8 } from '../../kv/index.js';
-import { percentEncode } from '../../cluster/index.js';
+import { readFileSync } from 'node:fs';
+import { percentEncode, secureFetch } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 export function defaultUrl(): string {
@@ -19,15 +20,46 @@ function url(base: string, path: string): string {
   }
 }
 
+/** Credentials of a secured cluster (docs/security.md): --token / $EAU2_TOKEN, --ca / $EAU2_CA. */
+export interface AuthOpts {
+  token?: string;
+  ca?: string;
+}
+
+/** The token and the CA's PEM from the options or the environment. */
+export function credentials(o: AuthOpts): { token?: string; ca?: Buffer } {
+  const out: { token?: string; ca?: Buffer } = {};
+  const token = o.token ?? process.env.EAU2_TOKEN;
+  if (token) out.token = token;
+  const ca = o.ca ?? process.env.EAU2_CA;
+  if (ca) {
+    try {
+      out.ca = readFileSync(ca);
+    } catch (e) {
+      throw new CliError(`cannot read the CA file ${ca}: ${(e as Error).message}`, EXIT.USAGE);
+    }
+  }
+  return out;
+}
+
 async function call(
   method: string,
   target: string,
   body?: Uint8Array,
   headers: Record<string, string> = {},
+  auth: AuthOpts = {},
 ): Promise<Response> {
   let res: Response;
+  const { token, ca } = credentials(auth);
+  if (token) headers = { ...headers, authorization: `Bearer ${token}` };
   try {
-    res = await fetch(target, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(30_000) });
+    res = await secureFetch(target, {
+      method,
+      headers,
+      ...(body ? { body } : {}),
+      ...(ca ? { ca } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
   } catch (e) {
     throw new CliError(
       `cannot reach ${new URL(target).origin}: ${((e as Error).cause as Error)?.message ?? (e as Error).message} (is the cluster running? try: npm start)`,
@@ -42,6 +74,8 @@ async function call(
   } catch {
     // not JSON: show as is
   }
+  if (res.status === 401)
+    throw new CliError(`${res.status} ${detail} (give a token with --token or $EAU2_TOKEN; docs/security.md)`);
   throw new CliError(res.status === 404 && method === 'GET' ? `not found (${detail})` : `${res.status} ${detail}`);
 }
 
@@ -52,7 +86,10 @@ async function readStdin(): Promise<Uint8Array> {
 }
 
 const urlOpt = (c: Command): Command =>
-  c.option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL or http://127.0.0.1:7101)');
+  c
+    .option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL or http://127.0.0.1:7101)')
+    .option('--token <token>', 'bearer token of a cluster with auth (default $EAU2_TOKEN)')
+    .option('--ca <file>', "PEM of the cluster's CA, to verify an HTTPS node (default $EAU2_CA)");
 
 function kvPath(key: string, q: Record<string, string | undefined>): string {
   const qs = Object.entries(q)
@@ -73,20 +110,20 @@ export function addKvCommands(program: Command): void {
       async (
         key: string,
         value: string | undefined,
-        o: { url?: string; w?: string; contentType?: string; encoding?: string },
+        o: AuthOpts & { url?: string; w?: string; contentType?: string; encoding?: string },
       ) => {
         const body = value === undefined ? await readStdin() : utf8(value);
         const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/octet-stream' };
         if (o.encoding) headers['content-encoding'] = o.encoding;
-        await call('PUT', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })), body, headers);
+        await call('PUT', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })), body, headers, o);
       },
     );
 
   urlOpt(program.command('get').description('print a value (exit 1 when the key is missing)'))
     .argument('<key>', 'the key (UTF-8)')
     .option('-r, --read <mode>', 'leader (default), follower, any, or local')
-    .action(async (key: string, o: { url?: string; read?: string }) => {
-      const res = await call('GET', url(o.url ?? defaultUrl(), kvPath(key, { read: o.read })));
+    .action(async (key: string, o: AuthOpts & { url?: string; read?: string }) => {
+      const res = await call('GET', url(o.url ?? defaultUrl(), kvPath(key, { read: o.read })), undefined, {}, o);
       const v = new Uint8Array(await res.arrayBuffer());
       process.stdout.write(v);
       if (process.stdout.isTTY && v[v.length - 1] !== 0x0a) process.stdout.write('\n');
@@ -95,8 +132,8 @@ export function addKvCommands(program: Command): void {
   urlOpt(program.command('del').description('delete a key'))
     .argument('<key>', 'the key (UTF-8)')
     .option('-w, --w <n>', 'replicas that must have the delete: 1 (default), 2, ..., or all')
-    .action(async (key: string, o: { url?: string; w?: string }) => {
-      await call('DELETE', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })));
+    .action(async (key: string, o: AuthOpts & { url?: string; w?: string }) => {
+      await call('DELETE', url(o.url ?? defaultUrl(), kvPath(key, { w: o.w })), undefined, {}, o);
     });
 
   urlOpt(program.command('scan').description('list keys in order, one per line: key<TAB>value'))
@@ -107,19 +144,21 @@ export function addKvCommands(program: Command): void {
     .option('-r, --read <mode>', 'leader (default), follower, any, or local')
     .option('-k, --keys-only', 'print keys only')
     .action(
-      async (o: {
-        url?: string;
-        prefix?: string;
-        start?: string;
-        end?: string;
-        limit: string;
-        read?: string;
-        keysOnly?: boolean;
-      }) => {
+      async (
+        o: AuthOpts & {
+          url?: string;
+          prefix?: string;
+          start?: string;
+          end?: string;
+          limit: string;
+          read?: string;
+          keysOnly?: boolean;
+        },
+      ) => {
         const q = new URLSearchParams();
         for (const k of ['prefix', 'start', 'end', 'limit', 'read'] as const) if (o[k] !== undefined) q.set(k, o[k]!);
         if (!o.keysOnly) q.set('values', 'true');
-        const res = await call('GET', url(o.url ?? defaultUrl(), `/kv?${q}`));
+        const res = await call('GET', url(o.url ?? defaultUrl(), `/kv?${q}`), undefined, {}, o);
         const j = (await res.json()) as { items: { key: string; value64?: string }[]; next: string | null };
         for (const it of j.items) {
           process.stdout.write(
@@ -132,8 +171,8 @@ export function addKvCommands(program: Command): void {
 
   urlOpt(program.command('status').description("show the nodes and every partition's replication state"))
     .option('--json', 'print GET /cluster as JSON')
-    .action(async (o: { url?: string; json?: boolean }) => {
-      const res = await call('GET', url(o.url ?? defaultUrl(), '/cluster'));
+    .action(async (o: AuthOpts & { url?: string; json?: boolean }) => {
+      const res = await call('GET', url(o.url ?? defaultUrl(), '/cluster'), undefined, {}, o);
       const c = (await res.json()) as ClusterJson;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);

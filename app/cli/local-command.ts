@@ -5,10 +5,11 @@
 // it reuses the config and so finds the data.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type ClusterConfig } from '../../cluster/index.js';
+import { createToken, loadConfig, makeLocalPki, secureFetch, type ClusterConfig } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 interface LocalOpts {
@@ -18,6 +19,7 @@ interface LocalOpts {
   dir: string;
   port: string;
   logLevel: string;
+  secure?: boolean;
 }
 
 function int(v: string, name: string, min: number, max: number): number {
@@ -37,6 +39,7 @@ export function addLocalCommand(program: Command): void {
     .option('-d, --dir <dir>', 'folder for the config, data and logs', './data')
     .option('--port <port>', 'HTTP port of the first node; node i uses port+i, peer ports start at port+100', '7101')
     .option('--log-level <level>', 'node log level (logs go to DIR/<id>.log)', 'info')
+    .option('--secure', 'with TLS (a throwaway CA), a peer secret and an admin token, all made in DIR')
     .action(async (o: LocalOpts, cmd: Command) => runLocal(o, cmd));
 }
 
@@ -58,11 +61,33 @@ function makeConfig(o: LocalOpts): object {
   };
 }
 
+/**
+ * `--secure`: a throwaway CA and a node certificate for loopback (DIR/tls), a peer secret and an admin
+ * token (DIR/peer.secret, DIR/admin.token, both readable by the owner only), and the config fields
+ * that use them. The CA's key is not kept: nothing else can be signed with it.
+ */
+async function secureConfig(dir: string): Promise<Record<string, unknown>> {
+  const pki = await makeLocalPki(365);
+  mkdirSync(join(dir, 'tls'), { recursive: true });
+  writeFileSync(join(dir, 'tls', 'ca.pem'), pki.ca.cert);
+  writeFileSync(join(dir, 'tls', 'node.pem'), pki.nodes.cert);
+  writeFileSync(join(dir, 'tls', 'node-key.pem'), pki.nodes.key, { mode: 0o600 });
+  writeFileSync(join(dir, 'peer.secret'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  const admin = createToken('admin', 'local-admin');
+  writeFileSync(join(dir, 'admin.token'), `${admin.token}\n`, { mode: 0o600 });
+  return {
+    auth: { peerSecretFile: 'peer.secret', tokens: [admin.entry], audit: true },
+    tls: { cert: 'tls/node.pem', key: 'tls/node-key.pem', ca: 'tls/ca.pem' },
+  };
+}
+
 async function waitHealthy(
   config: ClusterConfig,
   children: Map<string, ChildProcess>,
   timeoutMs: number,
 ): Promise<void> {
+  const tls = config.security.tls;
+  const scheme = tls ? 'https' : 'http';
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(config.nodes.map((n) => n.id));
   while (pending.size > 0) {
@@ -70,7 +95,10 @@ async function waitHealthy(
       if (!pending.has(n.id)) continue;
       if (children.get(n.id)?.exitCode !== null) throw new CliError(`node ${n.id} exited during start-up; see its log`);
       try {
-        const r = await fetch(`http://${n.host}:${n.port}/healthz`, { signal: AbortSignal.timeout(1000) });
+        const r = await secureFetch(`${scheme}://${n.host}:${n.port}/healthz`, {
+          signal: AbortSignal.timeout(1000),
+          ...(tls ? { ca: tls.ca } : {}),
+        });
         if (r.ok) pending.delete(n.id);
       } catch {
         // not up yet
@@ -94,9 +122,12 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
         `eau2: ${file} exists: using it, so --${given.join(', --')} ignored (remove ${dir} to start over)\n`,
       );
   } else {
-    writeFileSync(file, `${JSON.stringify(makeConfig(o), null, 2)}\n`);
+    const cfg = { ...makeConfig(o), ...(o.secure ? await secureConfig(dir) : {}) };
+    writeFileSync(file, `${JSON.stringify(cfg, null, 2)}\n`);
   }
   const config = loadConfig(file);
+  if (o.secure && !config.security.auth)
+    process.stderr.write(`eau2: ${file} exists without "auth": --secure ignored (remove ${dir} to start over)\n`);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   // Re-run this same CLI (bin/eau2.js, or main.ts under tsx: execArgv carries the loader).
@@ -143,19 +174,33 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     throw e;
   }
   const first = config.nodes[0]!;
-  const base = `http://${first.host}:${first.port}`;
+  const scheme = config.security.tls ? 'https' : 'http';
+  const base = `${scheme}://${first.host}:${first.port}`;
+  const last = config.nodes[config.nodes.length - 1]!;
+  const tokenFile = join(dir, 'admin.token');
+  const secured = config.security.auth !== undefined && existsSync(tokenFile);
+  const caFile = config.security.tls?.caFile;
+  const curl = `curl${caFile ? ` --cacert ${caFile}` : ''}${secured ? ' -H "Authorization: Bearer $EAU2_TOKEN"' : ''}`;
+  const secureLines = secured
+    ? [
+        `Secured: ${caFile ? 'TLS with a throwaway CA, ' : ''}a peer secret and an admin token (${tokenFile}). Use them with:`,
+        `  export EAU2_TOKEN=${readFileSync(tokenFile, 'utf8').trim()}${caFile ? ` EAU2_CA=${caFile}` : ''}`,
+        '',
+      ]
+    : [];
   const out = [
     `eau2 local cluster: ${config.nodes.length} nodes, ${config.partitions} partitions, ${config.replicationFactor} replicas each`,
     `data, config and logs in ${dir}`,
     '',
     ...config.nodes.map(
       (n, i) =>
-        `  ${n.id}  http://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`,
+        `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`,
     ),
     '',
+    ...secureLines,
     'Try:',
-    `  curl -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
-    `  curl http://${config.nodes[config.nodes.length - 1]!.host}:${config.nodes[config.nodes.length - 1]!.port}/kv/greeting`,
+    `  ${curl} -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
+    `  ${curl} ${scheme}://${last.host}:${last.port}/kv/greeting`,
     `  ${['node', ...process.execArgv, relative(process.cwd(), script)].join(' ')} status --url ${base}`,
     '',
     'Ctrl-C stops the cluster; run the same command again to find your data.',

@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addNodeCommand } from './node-command.js';
+import { addTokenCommand } from './token-command.js';
 import { addDataframeCommands } from '../dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
 
@@ -48,6 +49,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   addNodeCommand(program);
   addLocalCommand(program);
   addKvCommands(program);
+  addTokenCommand(program);
   if (wantsDataframe(argv)) await addDataframeCommands(program);
   return program;
 }

@@ -33,6 +33,10 @@ import {
 } from '../routing.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
 import { parseTopology, type Topology } from '../topology.js';
+import { secureFetch } from '../security/http-fetch.js';
+import { authenticateWithToken } from '../security/peer-auth.js';
+import { clientTls } from '../security/tls.js';
+import type { PeerConnectionOptions } from '../protocol/peer-connection.js';
 
 export interface ClusterClientOptions {
   /** Per-request timeout in ms (default 10 s). */
@@ -41,6 +45,23 @@ export interface ClusterClientOptions {
   w?: WriteConcern;
   read?: ReadMode;
   maxFrameBytes?: number;
+  /** Bearer token for a cluster with `auth` (docs/security.md): sent over HTTP and on the peer port. */
+  token?: string;
+  /**
+   * PEM of the cluster CA, for a cluster with `tls`: the nodes are verified against it (HTTPS and the
+   * peer port). With https:// URLs and no `ca`, the system's CAs are used.
+   */
+  ca?: string | Buffer;
+}
+
+/** TLS and the token handshake for the client's peer connections. */
+function peerSecurity(urls: string[], opts: ClusterClientOptions): Partial<PeerConnectionOptions> {
+  const out: Partial<PeerConnectionOptions> = {};
+  if (opts.ca !== undefined) out.tls = clientTls(opts.ca);
+  else if (urls.some((u) => u.startsWith('https:'))) out.tls = { minVersion: 'TLSv1.2' };
+  const token = opts.token;
+  if (token !== undefined) out.handshake = (c) => authenticateWithToken(c, token).then(() => {});
+  return out;
 }
 
 const RETRIES = 5;
@@ -62,6 +83,7 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       epoch: () => this.topo.epoch,
       reuseReadBuffer: true,
+      ...peerSecurity(urls, opts),
     });
   }
 
@@ -69,7 +91,9 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   static async connect(urls: string[] | string, opts: ClusterClientOptions = {}): Promise<ClusterClient> {
     const list = typeof urls === 'string' ? [urls] : urls;
     if (!Array.isArray(list) || list.length === 0) throw new TypeError('connect needs at least one node URL');
-    const topo = await fetchTopology(list);
+    if (opts.token !== undefined && (typeof opts.token !== 'string' || opts.token.length === 0))
+      throw new TypeError('token must be a non-empty string');
+    const topo = await fetchTopology(list, opts);
     return new ClusterClient(topo, list, opts);
   }
 
@@ -91,7 +115,7 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
             // try the next node
           }
         }
-        this.topo = await fetchTopology(this.urls);
+        this.topo = await fetchTopology(this.urls, this.opts);
       })().finally(() => (this.refreshing = undefined));
     }
     return this.refreshing;
@@ -237,22 +261,38 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
 }
 
 /** GET /cluster from the first URL that answers, then the topology over that node's peer port. */
-async function fetchTopology(urls: string[]): Promise<Topology> {
+async function fetchTopology(urls: string[], opts: ClusterClientOptions): Promise<Topology> {
   let last: unknown;
   for (const url of urls) {
     try {
-      const res = await fetch(new URL('/cluster', url), { signal: AbortSignal.timeout(3000) });
+      const init: Parameters<typeof secureFetch>[1] = { signal: AbortSignal.timeout(3000) };
+      if (opts.token !== undefined) init.headers = { authorization: `Bearer ${opts.token}` };
+      if (opts.ca !== undefined) init.ca = opts.ca;
+      const res = await secureFetch(new URL('/cluster', url), init);
+      if (res.status === 401 || res.status === 403) {
+        const j = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+        throw new Eau2Error(
+          res.status === 401 ? ErrorCode.UNAUTHENTICATED : ErrorCode.FORBIDDEN,
+          `${url}: ${j.message ?? `GET /cluster answered ${res.status}`}`,
+        );
+      }
       if (!res.ok) throw new Error(`GET /cluster answered ${res.status}`);
       const info = (await res.json()) as { self?: string; nodes?: { id: string; host: string; peerPort: number }[] };
       const self = info.nodes?.find((n) => n.id === info.self);
       if (!self) throw new Error('GET /cluster did not name the node itself');
-      const pool = new PeerPool(() => self, { maxFrameBytes: 64 * 1024 * 1024, epoch: () => 0 });
+      const pool = new PeerPool(() => self, {
+        maxFrameBytes: 64 * 1024 * 1024,
+        epoch: () => 0,
+        ...peerSecurity(urls, opts),
+      });
       try {
         return parseTopology(await pool.request(self.id, MsgType.TOPOLOGY, null, 3000));
       } finally {
         pool.close();
       }
     } catch (e) {
+      // A refused token is not a node being down: say so at once.
+      if (e instanceof Eau2Error && (e.code === ErrorCode.UNAUTHENTICATED || e.code === ErrorCode.FORBIDDEN)) throw e;
       last = e;
     }
   }

@@ -2,6 +2,7 @@
 // gathered from the leaders (every node answers a STATUS request about the partitions it leads).
 // A node that does not answer within a second is shown with unknown LSNs rather than stalling the page.
 
+import type { ClusterConfig } from '../config.js';
 import { MsgType } from '../protocol/messages.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import type { Topology } from '../topology.js';
@@ -15,6 +16,8 @@ interface LeaderStatus {
 /** What GET /cluster needs of the node. */
 export interface StatusHost {
   readonly selfId: string;
+  /** With `tls`, node addresses are https:// ones. */
+  readonly config: Pick<ClusterConfig, 'security'>;
   readonly pool: PeerPool;
   topology(): Topology;
   leaderState(): LeaderStatus[];
@@ -45,7 +48,7 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
     replicationFactor: t.replicationFactor,
     nodes: t.nodes.map((n) => ({
       id: n.id,
-      address: `http://${n.host}:${n.port}`,
+      address: `${node.config.security.tls ? 'https' : 'http'}://${n.host}:${n.port}`,
       host: n.host,
       port: n.port,
       peerPort: n.peerPort,

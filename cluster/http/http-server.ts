@@ -3,21 +3,27 @@
 // routes live here; the key/value routes in kv-routes.ts. Extensions (the dataframe layer's /df
 // routes) are tried before the 404.
 
-import http from 'node:http';
+import type http from 'node:http';
 import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../node/extensions.js';
 import { clusterStatus, type StatusHost } from './cluster-status.js';
 import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.js';
 import { handleKv, handleKvList, handleSeedGet, handleSeedPut, type KvRoutesHost } from './kv-routes.js';
 import type { NodeMetrics } from './metrics.js';
+import { httpNeed } from '../security/roles.js';
+import type { NodeSecurity } from '../security/node-security.js';
 
 /** What the HTTP API needs of the node. */
 export interface HttpHost extends KvRoutesHost, StatusHost {
+  readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
+  /** Authentication, roles, limits and audit of HTTP requests (cluster/security). */
+  readonly security: NodeSecurity;
   extensionHandlers(): readonly HttpHandler[];
 }
 
@@ -25,17 +31,21 @@ export class HttpApi {
   private readonly server: http.Server;
 
   constructor(private readonly node: HttpHost) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    // Slow or abandoned clients must not hold sockets forever.
-    this.server.requestTimeout = 120_000;
-    this.server.headersTimeout = 30_000;
-    this.server.keepAliveTimeout = 5_000;
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable)
-        socket.end(
-          'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}',
-        );
-      else socket.destroy();
+    // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
+    this.server = node.security.createHttpServer((req, res) => void this.handle(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      // A head over limits.maxHeaderBytes is 431 (counted); anything else unparsable is 400.
+      const tooBig = err.code === 'HPE_HEADER_OVERFLOW';
+      if (tooBig) node.security.metrics.httpRefused.inc({ reason: 'header-too-large' });
+      socket.end(
+        tooBig
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"TOO_LARGE","message":"request head exceeds limits.maxHeaderBytes"}'
+          : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"code":"INVALID","message":"malformed HTTP request"}',
+      );
     });
   }
 
@@ -60,12 +70,15 @@ export class HttpApi {
     const t0 = process.hrtime.bigint();
     let route = 'other';
     let status = 500;
+    let caller: ReturnType<typeof this.node.security.authorizeHttp> | undefined;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
       const qs = q < 0 ? '' : url.slice(q + 1);
       const method = req.method ?? 'GET';
+      // Who is calling and whether their role allows this (401/403/429), before anything is read.
+      caller = this.node.security.authorizeHttp(req, method, path);
       if (path.startsWith('/kv/')) {
         route = '/kv/:key';
         status = await handleKv(this.node, req, res, method, path.slice(4), qs);
@@ -120,6 +133,15 @@ export class HttpApi {
       if (status >= 500)
         this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
     } finally {
+      caller?.done();
+      this.node.security.audit.record({
+        who: caller?.who,
+        need: caller?.need ?? httpNeed(req.method ?? 'GET', (req.url ?? '/').split('?')[0]!),
+        method: req.method ?? '',
+        route,
+        status,
+        remote: req.socket?.remoteAddress,
+      });
       this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
       this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);
     }

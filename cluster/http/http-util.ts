@@ -91,18 +91,39 @@ export function allow(method: string, methods: string[]): void {
   }
 }
 
-/** Reads the whole body, refusing (413) past `limit` bytes, before or during the upload. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+/**
+ * Reads the whole body, refusing (413) past `limit` bytes, before or during the upload. With a
+ * `budget` (the node's limits.maxBodyBytesInFlight), the bytes held count against it while the body
+ * is read, and a body that would exceed it is refused with 503 BUSY.
+ */
+export async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  budget?: { take(n: number): boolean; give(n: number): void },
+): Promise<Uint8Array> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     throw new HttpError(413, ErrorCode.TOO_LARGE, `body of ${declared} bytes exceeds the limit of ${limit}`);
   }
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) throw new HttpError(413, ErrorCode.TOO_LARGE, `body exceeds the limit of ${limit} bytes`);
-    chunks.push(c);
+  try {
+    for await (const c of req as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > limit) throw new HttpError(413, ErrorCode.TOO_LARGE, `body exceeds the limit of ${limit} bytes`);
+      if (budget && !budget.take(c.length)) {
+        n -= c.length;
+        throw new HttpError(
+          503,
+          ErrorCode.BUSY,
+          'this node is receiving too many request bodies at once (limits.maxBodyBytesInFlight); retry later',
+          { 'retry-after': '1', connection: 'close' },
+        );
+      }
+      chunks.push(c);
+    }
+  } finally {
+    budget?.give(n);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
@@ -115,6 +136,9 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCode.UNAVAILABLE]: 503,
   [ErrorCode.NOT_LEADER]: 503,
   [ErrorCode.PROTOCOL]: 502,
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.BUSY]: 503,
 };
 
 /** The HTTP status and error body of any failure. */

@@ -11,6 +11,8 @@ import type { ClusterConfig } from '../config.js';
 import type { Router } from '../node/router.js';
 import { unwrapValue, wrapValue, type ValueMeta } from '../protocol/stored-value.js';
 import { MAX_KEY_BYTES } from '../node/stored-format.js';
+import type { ByteBudget } from '../security/limits.js';
+import { checkValueMeta } from '../security/value-meta.js';
 import {
   allow,
   badRequest,
@@ -28,7 +30,9 @@ const DEFAULT_LIST = 100;
 /** What the key/value routes need of the node: its router and the body limit. */
 export interface KvRoutesHost {
   readonly router: Router;
-  readonly config: Pick<ClusterConfig, 'maxBodyBytes'>;
+  readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
+  /** Request bodies being received count against it (limits.maxBodyBytesInFlight). */
+  readonly security: { readonly bodyBudget: ByteBudget };
 }
 
 function parseKey(raw: Uint8Array): Uint8Array {
@@ -84,12 +88,13 @@ export async function handleKv(
   const q = parseQuery(qs, ['w']);
   const w = parseW(q);
   if (method === 'PUT') {
-    const body = await readBody(req, node.config.maxBodyBytes);
     const meta: ValueMeta = {};
     const ct = header(req, 'content-type');
     const ce = header(req, 'content-encoding');
     if (ct !== undefined) meta.contentType = ct;
     if (ce !== undefined) meta.contentEncoding = ce;
+    checkValueMeta(meta);
+    const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
     await node.router.writeMany([[key, wrapValue(body, meta)]], w);
     res.writeHead(204).end();
     return 204;
@@ -133,9 +138,13 @@ export async function handleKvList(node: KvRoutesHost, res: ServerResponse, qs: 
   const items: Record<string, unknown>[] = [];
   let next: string | null = null;
   let last: Uint8Array | undefined;
+  // A page also ends once its keys and values pass limits.maxListBytes (always at least one item),
+  // so a listing of large values answers with a bounded page and a `next` to go on from.
+  const maxBytes = node.config.security.limits.maxListBytes;
+  let bytes = 0;
   try {
     for (let e = await it.next(); e !== undefined; e = await it.next()) {
-      if (items.length === limit) {
+      if (items.length === limit || (items.length > 0 && bytes >= maxBytes)) {
         // The next page starts just after the last key returned (forward) or before it (reverse).
         next = reverse ? percentEncode(last!) : percentEncode(Uint8Array.from([...last!, 0]));
         break;
@@ -146,6 +155,7 @@ export async function handleKvList(node: KvRoutesHost, res: ServerResponse, qs: 
       const v = unwrapValue(stored);
       item.size = v.value.length;
       if (values) item.value64 = Buffer.from(v.value).toString('base64');
+      bytes += 2 * k.length + (values ? Math.ceil(v.value.length / 3) * 4 : 0);
       items.push(item);
     }
   } finally {
@@ -181,7 +191,7 @@ export async function handleSeedPut(
   qs: string,
 ): Promise<number> {
   const w = parseW(parseQuery(qs, ['w']));
-  const body = await readBody(req, node.config.maxBodyBytes);
+  const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
   let o: unknown;
   try {
     o = JSON.parse(fromUtf8(body));
@@ -203,6 +213,7 @@ export async function handleSeedPut(
     if (typeof r[f] !== 'string') throw badRequest(`${f} must be a string`);
     meta[m] = r[f] as string;
   }
+  checkValueMeta(meta);
   const key = parseKey(Uint8Array.from(Buffer.from(r.key, 'hex')));
   await node.router.writeMany([[key, wrapValue(utf8(r.value), meta)]], w);
   sendJson(res, 200, { key: r.key.toLowerCase(), stored: true });

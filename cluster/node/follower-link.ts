@@ -4,7 +4,7 @@
 // before resubscribing, so a resubscription always starts from what is really on disk.
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
-import { PeerConnection } from '../protocol/peer-connection.js';
+import { PeerConnection, type PeerConnectionOptions } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message } from '../protocol/messages.js';
 import type { FollowerPartition, PushWork } from './follower-partition.js';
 
@@ -14,6 +14,8 @@ export interface FollowerLinkOptions {
   address: () => { host: string; port: number } | undefined;
   epoch: () => number;
   maxFrameBytes: number;
+  /** TLS and the handshake for connections to the leader (cluster/security). */
+  secure?: () => Partial<PeerConnectionOptions>;
   log: (level: 'debug' | 'info' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -53,6 +55,7 @@ export class FollowerLink {
       conn = await PeerConnection.connect(addr.host, addr.port, {
         maxFrameBytes: this.opts.maxFrameBytes,
         epoch: this.opts.epoch,
+        ...this.opts.secure?.(),
         onMessage: (m, c) => this.onMessage(m, c),
         onClose: (c) => void this.onClose(c),
         onProtocolError: (e) =>

@@ -3,7 +3,7 @@
 // This file owns the lifecycle; peer requests are answered in peer-handlers.ts, routing is in
 // router.ts, replication in leader-partition.ts / follower-partition.ts.
 
-import net from 'node:net';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { HttpHandler, TaskContext, TaskHandler } from './extensions.js';
 import type { KeyLike, KvStore } from '../../kv/index.js';
@@ -27,6 +27,8 @@ import { Router, type RouterHost } from './router.js';
 import { Coordination, type CoordinationHost } from './coordination.js';
 import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
 import { restoreFromFollowers, type RestoreHost } from './restore.js';
+import { NodeSecurity } from '../security/node-security.js';
+import { checkProtectedMode } from '../security/protected-mode.js';
 
 export type { TaskContext, TaskHandler, HttpHandler };
 
@@ -64,6 +66,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   readonly coordination: Coordination;
   /** Every replicated write (led and followed partitions) reaches the engine through this. */
   readonly writer: PartitionWriter;
+  /** Authentication, TLS, limits and audit of both ports (cluster/security). */
+  readonly security: NodeSecurity;
   private topo: Topology;
   private links: FollowerLink[] = [];
   private peerServer: net.Server | undefined;
@@ -84,15 +88,23 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.writeTimeoutMs = config.writeTimeoutMs;
     this.topo = topologyFromConfig(config, epoch);
     const opts = { maxFrameBytes: config.maxFrameBytes, epoch: () => this.topo.epoch };
-    this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), opts);
-    this.router = new Router(this);
     this.metrics = new NodeMetrics(nodeId, this);
+    this.security = new NodeSecurity(config, nodeId, this.metrics.registry, logger, () =>
+      config.nodes.map((n) => n.id),
+    );
+    this.pool = new PeerPool(
+      (id) => this.topo.nodes.find((n) => n.id === id),
+      opts,
+      (id) => this.security.outboundPeerOptions(id),
+    );
+    this.router = new Router(this);
     this.coordination = new Coordination(this);
     this.writer = new PartitionWriter(engine);
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
     const self = findNode(opts.config, opts.nodeId);
+    checkProtectedMode(self, opts.config.security);
     const dataDir = opts.dataDir ?? self.dataDir;
     const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
     const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
@@ -113,7 +125,12 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       if (opts.beforeServing) await opts.beforeServing(node);
       node.isServing = true;
       log.info(
-        { http: `http://${self.host}:${self.port}`, peer: `${self.host}:${self.peerPort}`, dataDir, epoch },
+        {
+          http: `${opts.config.security.tls ? 'https' : 'http'}://${self.host}:${self.port}`,
+          peer: `${self.host}:${self.peerPort}`,
+          dataDir,
+          epoch,
+        },
         'node serving',
       );
       return node;
@@ -168,6 +185,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
             },
             epoch: () => this.topo.epoch,
             maxFrameBytes: this.config.maxFrameBytes,
+            secure: () => this.security.outboundPeerOptions(leaderId),
             log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
           },
           parts,
@@ -178,21 +196,24 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   }
 
   private async listen(): Promise<void> {
-    const server = net.createServer((socket) => {
+    const server = this.security.createPeerServer((socket) => {
       const conn = new PeerConnection(socket, {
         maxFrameBytes: this.config.maxFrameBytes,
         epoch: () => this.topo.epoch,
+        ...this.security.inboundPeerOptions(),
         onMessage: (msg, c) => dispatchPeerMessage(this, msg, c),
         onClose: (c) => {
           this.inbound.delete(c);
           for (const lp of this.leaders.values()) lp.dropConnection(c);
         },
-        onProtocolError: (err) => {
+        onProtocolError: (err, c) => {
           this.metrics.badFrames.inc();
           this.log.warn({ err: err.message, remote: socket.remoteAddress }, 'refused a peer frame');
+          this.security.onInboundProtocolError(c);
         },
       });
       this.inbound.add(conn);
+      this.security.watchInbound(conn);
     });
     this.peerServer = server;
     await new Promise<void>((resolve, reject) => {

@@ -35,10 +35,14 @@ export interface PeerHost {
   followerState(): unknown;
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
+  /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
+  readonly security: Pick<NodeSecurity, 'takeInflight' | 'isNode' | 'auditPeer'>;
 }
+import type { NodeSecurity } from '../security/node-security.js';
 import { noReplica, notLeader, opening } from './router.js';
 import { streamSnapshot } from './leader-resync.js';
-import { isWrappedValue } from '../protocol/stored-value.js';
+import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
+import { checkValueMeta } from '../security/value-meta.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
 
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
@@ -57,13 +61,26 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
     node.log.warn({ type: msg.type }, 'unexpected one-way message refused');
     return;
   }
+  if (!node.security.takeInflight(conn, msg)) return;
   handle(node, msg, conn).then(
-    (v) => conn.reply(msg.id, v ?? null),
+    (v) => {
+      conn.inflight--;
+      node.security.auditPeer(conn, msg.type, 200);
+      conn.reply(msg.id, v ?? null);
+    },
     (e) => {
+      conn.inflight--;
+      node.security.auditPeer(conn, msg.type, 500);
       const w = wireCodeOf(e);
       conn.replyError(msg.id, w.code, w.message);
     },
   );
+}
+
+/** With auth, a member may speak only for itself: the node named in a body must be the one proven. */
+function mustBe(node: PeerHost, conn: PeerConnection, id: string): void {
+  if (!node.security.isNode(conn, id))
+    throw new Eau2Error(ErrorCode.FORBIDDEN, `this connection authenticated as another node than "${id.slice(0, 64)}"`);
 }
 
 /**
@@ -79,6 +96,8 @@ function checkKey(k: Uint8Array): Uint8Array {
 function checkValue(v: Uint8Array): Uint8Array {
   if (!isWrappedValue(v))
     throw new Eau2Error(ErrorCode.PROTOCOL, 'value lacks a valid stored-value header (docs/format.md 8.6)');
+  // Metadata is sent back as HTTP headers on reads: refused here as over HTTP (value-meta.ts).
+  if (v[0] !== 0) checkValueMeta(unwrapValue(v));
   return v;
 }
 
@@ -101,6 +120,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
   switch (msg.type) {
     case MsgType.REGISTER: {
       const b = validateBody(MsgType.REGISTER, msg.body);
+      mustBe(node, conn, b.node);
       if (!node.coordination.isCoordinator)
         throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
       return node.coordination.onRegister(b.node);
@@ -162,6 +182,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
     }
     case MsgType.SUBSCRIBE: {
       const b = validateBody(MsgType.SUBSCRIBE, msg.body);
+      mustBe(node, conn, b.node);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       const lp = leading(node, b.p);
       conn.tag = b.node;

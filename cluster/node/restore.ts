@@ -21,12 +21,16 @@ import type { EngineLike } from './engine-api.js';
 import type { PartitionWriter } from './partition-writer.js';
 
 /** What restoring needs of the node. */
+import type { NodeSecurity } from '../security/node-security.js';
+
 export interface RestoreHost {
   readonly config: Pick<ClusterConfig, 'maxFrameBytes'>;
   readonly pool: PeerPool;
   readonly engine: EngineLike;
   readonly writer: PartitionWriter;
   readonly log: Logger;
+  /** TLS and the node handshake for the connection to the follower (cluster/security). */
+  readonly security: Pick<NodeSecurity, 'outboundPeerOptions'>;
   topology(): Topology;
 }
 
@@ -68,6 +72,7 @@ async function pull(node: RestoreHost, p: number, from: string): Promise<number>
   const conn = await PeerConnection.connect(addr.host, addr.peerPort, {
     maxFrameBytes: node.config.maxFrameBytes,
     epoch: () => node.topology().epoch,
+    ...node.security.outboundPeerOptions(from),
     onMessage: (msg, c) => {
       try {
         const w = parsePush(msg, c);

@@ -62,6 +62,9 @@ export function opening(p: number): Eau2Error {
   });
 }
 
+/** Bytes of keys and values after which a scan page ends (at least one entry is always returned). */
+export const PAGE_BYTES = 1024 * 1024;
+
 export class Router {
   private readonly replicas = new ReplicaChooser();
 
@@ -141,12 +144,15 @@ export class Router {
     const it = this.host.engine.iterator({ ...partitionRange(p, req), reverse: req.reverse, limit: req.limit + 1 });
     const entries: [Uint8Array, Uint8Array][] = [];
     let more = false;
+    let bytes = 0;
     try {
       for (let e = await it.next(); e !== undefined; e = await it.next()) {
-        if (entries.length === req.limit) {
+        // A page of large values ends early (the merge asks for the rest): its memory stays bounded.
+        if (entries.length === req.limit || (entries.length > 0 && bytes >= PAGE_BYTES)) {
           more = true;
           break;
         }
+        bytes += e[0].length + e[1].length;
         entries.push([userKeyOf(e[0]), e[1]]);
       }
     } finally {

@@ -67,7 +67,12 @@ export class FrameDecoder {
   private bodyWant = 0;
   private failed = false;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
+
+  /** Changes the cap for frames whose length prefix is read from now on. */
+  setLimit(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /**
    * Feeds bytes; calls onFrame for every complete body, in order. A body is a view of `chunk` when

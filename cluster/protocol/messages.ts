@@ -28,6 +28,10 @@ export const MsgType = {
   RESYNC_END: 0x35,
   PULL: 0x36,
   TASK: 0x40,
+  /** The peer-port handshake (cluster/security/peer-auth.ts): a node's challenge, its proof, a client's token. */
+  AUTH_HELLO: 0x50,
+  AUTH_PROOF: 0x51,
+  AUTH_TOKEN: 0x52,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 const KNOWN_TYPES = new Set<number>(Object.values(MsgType));
@@ -65,6 +69,9 @@ export interface Bodies {
   [MsgType.RESYNC_END]: { p: number; lsn: number };
   [MsgType.PULL]: { p: number };
   [MsgType.TASK]: { name: string; payload: unknown };
+  [MsgType.AUTH_HELLO]: { node: string; to: string; n: Uint8Array };
+  [MsgType.AUTH_PROOF]: { mac: Uint8Array };
+  [MsgType.AUTH_TOKEN]: { token: string };
 }
 
 export type RequestType = keyof Bodies;
@@ -247,6 +254,14 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       const o = obj(body);
       return { name: text(o.name, 'name'), payload: o.payload };
     }
+    case MsgType.AUTH_HELLO: {
+      const o = obj(body);
+      return { node: text(o.node, 'node'), to: text(o.to, 'to'), n: bin(o.n, 'n') };
+    }
+    case MsgType.AUTH_PROOF:
+      return { mac: bin(obj(body).mac, 'mac') };
+    case MsgType.AUTH_TOKEN:
+      return { token: text(obj(body).token, 'token') };
     default:
       throw protocol(`type ${String(type)} is not a request`);
   }

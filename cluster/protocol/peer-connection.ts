@@ -7,7 +7,9 @@
 
 import net from 'node:net';
 import { remoteError } from './wire-errors.js';
+import tls from 'node:tls';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import type { Principal } from '../security/tokens.js';
 import { encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
 import { joinSmall } from './frame-parts.js';
@@ -28,6 +30,17 @@ export interface PeerConnectionOptions {
    * that V8 frees late; the cluster client sets this to keep its memory near what it holds.
    */
   reuseReadBuffer?: boolean;
+  /**
+   * Checked for every decoded frame before anything else (replies included): false drops it. The
+   * security layer's gate (cluster/security/peer-auth.ts) answers handshakes and refuses the rest here.
+   */
+  admit?: (msg: Message, conn: PeerConnection) => boolean;
+  /** The frame cap until `raiseFrameLimit()` (an unauthenticated connection's); default maxFrameBytes. */
+  initialMaxFrameBytes?: number;
+  /** connect() only: speak TLS with these options (CA, and a client certificate for nodes). */
+  tls?: tls.ConnectionOptions;
+  /** connect() only: run before the connection is handed out (the peer-port handshake). */
+  handshake?: (conn: PeerConnection) => Promise<void>;
 }
 
 /** The reused read buffer's size: what net allocates per read when it owns the buffers. */
@@ -49,6 +62,10 @@ export class PeerConnection {
   private closedErr: Eau2Error | undefined;
   /** Free-form tag for the owner (e.g. the remote node id). */
   tag = '';
+  /** Who the remote proved to be (peer-auth.ts); undefined until then, and always without auth. */
+  principal: Principal | undefined;
+  /** Set when the handshake failed: every later frame is dropped until the socket closes. */
+  refuseAll = false;
 
   /** `reader` set: the socket was opened with `onread` and hands its bytes to the reader, not to 'data'. */
   constructor(
@@ -56,7 +73,7 @@ export class PeerConnection {
     private readonly opts: PeerConnectionOptions,
     reader?: { conn?: PeerConnection },
   ) {
-    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.decoder = new FrameDecoder(opts.initialMaxFrameBytes ?? opts.maxFrameBytes);
     socket.setNoDelay(true);
     if (reader) reader.conn = this;
     else socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
@@ -64,23 +81,48 @@ export class PeerConnection {
     socket.on('close', () => this.onClosed());
   }
 
-  static connect(host: string, port: number, opts: PeerConnectionOptions, timeoutMs = 3000): Promise<PeerConnection> {
+  static async connect(
+    host: string,
+    port: number,
+    opts: PeerConnectionOptions,
+    timeoutMs = 3000,
+  ): Promise<PeerConnection> {
+    const conn = await PeerConnection.open(host, port, opts, timeoutMs);
+    if (!opts.handshake) return conn;
+    try {
+      await opts.handshake(conn);
+    } catch (e) {
+      conn.destroy();
+      throw e;
+    }
+    return conn;
+  }
+
+  private static open(
+    host: string,
+    port: number,
+    opts: PeerConnectionOptions,
+    timeoutMs: number,
+  ): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const reader: { conn?: PeerConnection } | undefined = opts.reuseReadBuffer ? {} : undefined;
-      const socket = net.connect({
-        host,
-        port,
-        onread: reader && {
-          buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-          // The buffer is reused for the next read, so the decoder copies whatever it keeps.
-          callback: (n: number, buf: Uint8Array) => {
-            reader.conn?.onData(buf.subarray(0, n), true);
-            return true;
-          },
-        },
-      });
+      // TLS sockets read through 'data' (net's `onread` is for plain sockets).
+      const reader: { conn?: PeerConnection } | undefined = opts.reuseReadBuffer && !opts.tls ? {} : undefined;
+      const socket = opts.tls
+        ? tls.connect({ ...opts.tls, host, port, ...(net.isIP(host) ? {} : { servername: host }) })
+        : net.connect({
+            host,
+            port,
+            onread: reader && {
+              buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+              // The buffer is reused for the next read, so the decoder copies whatever it keeps.
+              callback: (n: number, buf: Uint8Array) => {
+                reader.conn?.onData(buf.subarray(0, n), true);
+                return true;
+              },
+            },
+          });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
-      socket.once('connect', () => {
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(new PeerConnection(socket, opts, reader));
@@ -91,6 +133,14 @@ export class PeerConnection {
       });
     });
   }
+
+  /** After authentication: frames up to the configured maxFrameBytes. */
+  raiseFrameLimit(): void {
+    this.decoder.setLimit(this.opts.maxFrameBytes);
+  }
+
+  /** Requests received and not yet answered (the node's per-connection in-flight cap counts these). */
+  inflight = 0;
 
   get closed(): boolean {
     return this.closedErr !== undefined;
@@ -231,6 +281,7 @@ export class PeerConnection {
 
   /** Handles one frame body; true when nothing kept a view of it (the decoder may reuse its memory). */
   private onFrame(body: Uint8Array): boolean {
+    if (this.refuseAll) return true;
     let msg: Message;
     try {
       msg = decodeMessage(body);
@@ -238,6 +289,7 @@ export class PeerConnection {
       this.opts.onProtocolError?.(e as Eau2Error, this);
       return true;
     }
+    if (this.opts.admit && !this.opts.admit(msg, this)) return true;
     if (msg.type === MsgType.REPLY || msg.type === MsgType.ERROR) {
       const p = this.pending.get(msg.id);
       if (!p) return true; // late reply to a request that timed out

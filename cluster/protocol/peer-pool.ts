@@ -16,6 +16,8 @@ export class PeerPool {
   constructor(
     private readonly address: (nodeId: string) => PeerAddress | undefined,
     private readonly opts: Omit<PeerConnectionOptions, 'onClose'>,
+    /** Options for the connection to one node (TLS, the peer-port handshake: cluster/security). */
+    private readonly perNode?: (nodeId: string) => Partial<PeerConnectionOptions>,
   ) {}
 
   get(nodeId: string): Promise<PeerConnection> {
@@ -25,6 +27,7 @@ export class PeerPool {
     if (!addr || this.closed) return Promise.reject(new Error(`no address for node ${nodeId}`));
     const p = PeerConnection.connect(addr.host, addr.peerPort, {
       ...this.opts,
+      ...this.perNode?.(nodeId),
       onClose: () => {
         if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
       },

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../../../bench/lib/free-ports.js';
+import { secureFetch } from '../../../cluster/security/http-fetch.js';
 
 export { freePorts };
 
@@ -20,6 +21,14 @@ export interface ClusterSpec {
   replicationFactor?: number;
   /** Extra top-level config fields (backlogEntries, maxBodyBytes, ...). */
   extra?: Record<string, unknown>;
+  /** The cluster serves HTTPS (config `tls` in extra): its CA's PEM, to reach /healthz. */
+  ca?: Buffer;
+  /** How long each node may take to become healthy at start (default 30 s). */
+  startTimeoutMs?: number;
+  /** Nodes' log level (default warn). */
+  logLevel?: string;
+  /** Folder to put the config in (and resolve its relative paths against); a new temp folder if omitted. */
+  dir?: string;
 }
 
 export interface TestNode {
@@ -38,18 +47,20 @@ export class TestCluster {
     readonly dir: string,
     readonly configFile: string,
     readonly nodes: TestNode[],
+    readonly ca?: Buffer,
+    readonly logLevel = 'warn',
   ) {}
 
   static async start(spec: ClusterSpec = {}): Promise<TestCluster> {
     const n = spec.nodes ?? 3;
-    const dir = mkdtempSync(join(tmpdir(), 'eau2-cluster-'));
+    const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'eau2-cluster-'));
     const ports = await freePorts(2 * n);
     const nodes: TestNode[] = Array.from({ length: n }, (_, i) => ({
       id: `n${i + 1}`,
       port: ports[2 * i]!,
       peerPort: ports[2 * i + 1]!,
       dataDir: join(dir, `n${i + 1}`),
-      url: `http://127.0.0.1:${ports[2 * i]}`,
+      url: `${spec.ca ? 'https' : 'http'}://127.0.0.1:${ports[2 * i]}`,
     }));
     const config = {
       partitions: spec.partitions ?? 8,
@@ -65,10 +76,10 @@ export class TestCluster {
     };
     const configFile = join(dir, 'cluster.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const c = new TestCluster(dir, configFile, nodes);
+    const c = new TestCluster(dir, configFile, nodes, spec.ca, spec.logLevel);
     try {
       for (const x of nodes) c.spawn(x.id);
-      await Promise.all(nodes.map((x) => c.waitHealthy(x.id)));
+      await Promise.all(nodes.map((x) => c.waitHealthy(x.id, spec.startTimeoutMs)));
     } catch (e) {
       await c.stop();
       throw e;
@@ -83,7 +94,7 @@ export class TestCluster {
   spawn(id: string): void {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', 'warn'],
+      ['--import', 'tsx', CLI, 'node', '--config', this.configFile, '--id', id, '--log-level', this.logLevel],
       {
         cwd: REPO,
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -99,7 +110,10 @@ export class TestCluster {
       const p = this.procs.get(id);
       if (p && p.exitCode !== null) throw new Error(`node ${id} exited with ${p.exitCode}: ${this.logs.get(id) ?? ''}`);
       try {
-        const r = await fetch(`${this.node(id).url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        const r = await secureFetch(`${this.node(id).url}/healthz`, {
+          signal: AbortSignal.timeout(1000),
+          ...(this.ca ? { ca: this.ca } : {}),
+        });
         if (r.status === 200) return;
       } catch {
         // not up yet
