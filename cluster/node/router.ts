@@ -63,7 +63,7 @@ export function opening(p: number): Eau2Error {
 }
 
 /** Bytes of keys and values after which a scan page ends (at least one entry is always returned). */
-export const PAGE_BYTES = 1024 * 1024;
+const PAGE_BYTES = 1024 * 1024;
 
 export class Router {
   private readonly replicas = new ReplicaChooser();

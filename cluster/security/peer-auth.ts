@@ -27,7 +27,7 @@ import type { PeerConnection } from '../protocol/peer-connection.js';
 import { allowed, peerNeed } from './roles.js';
 import type { Principal, TokenSet } from './tokens.js';
 
-export const NONCE_BYTES = 32;
+const NONCE_BYTES = 32;
 /** Largest frame accepted before a connection has authenticated: the handshake frames are ~200 bytes. */
 export const PRE_AUTH_FRAME_BYTES = 4096;
 const LABEL = Buffer.from('eau2-peer-auth-v1\0');

@@ -45,8 +45,3 @@ export function allowed(who: Principal | undefined, need: Need): boolean {
   if (who.kind === 'node') return true;
   return need !== 'node' && roleAllows(who.role, need);
 }
-
-export function principalName(who: Principal | undefined): string {
-  if (!who) return 'anonymous';
-  return who.kind === 'node' ? `node:${who.node}` : who.name;
-}

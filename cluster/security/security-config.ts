@@ -10,7 +10,7 @@ import { LIMIT_DEFAULTS, LIMIT_RANGES, type Limits } from './limits.js';
 import type { TlsMaterial } from './tls.js';
 import { isRole, type TokenEntry } from './tokens.js';
 
-export interface AuthConfig {
+interface AuthConfig {
   tokens: TokenEntry[];
   /** Absolute path of the file holding the cluster's shared peer secret. */
   peerSecretFile: string;
@@ -19,7 +19,7 @@ export interface AuthConfig {
   audit: boolean;
 }
 
-export interface TlsConfig extends TlsMaterial {
+interface TlsConfig extends TlsMaterial {
   certFile: string;
   keyFile: string;
   caFile: string;
@@ -35,7 +35,7 @@ export interface SecurityConfig {
 export const SECURITY_FIELDS = ['auth', 'tls', 'insecure', 'limits'] as const;
 
 /** The shortest peer secret accepted, in bytes (`eau2 local --secure` writes 32 random bytes, hex). */
-export const MIN_SECRET_BYTES = 16;
+const MIN_SECRET_BYTES = 16;
 
 function invalid(msg: string): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, `cluster config: ${msg}`);

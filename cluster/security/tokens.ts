@@ -34,9 +34,9 @@ export function sha256Hex(token: string): string {
 }
 
 /** Tokens are 32 random bytes, base64url, with a prefix that makes them easy to find in a leak scan. */
-export const TOKEN_PREFIX = 'eau2_';
+const TOKEN_PREFIX = 'eau2_';
 
-export function newToken(): string {
+function newToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
@@ -50,7 +50,7 @@ export function createToken(role: Role, name: string): { token: string; entry: T
 }
 
 /** The longest token looked at: anything longer is refused without hashing megabytes. */
-export const MAX_TOKEN_CHARS = 512;
+const MAX_TOKEN_CHARS = 512;
 
 export class TokenSet {
   private readonly entries: { name: string; digest: Buffer; role: Role }[];

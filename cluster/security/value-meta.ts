@@ -5,12 +5,12 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
-export const MAX_META_CHARS = 256;
+const MAX_META_CHARS = 256;
 
 /** Visible ASCII, space and tab only (RFC 9110 field-value, without obs-text); no CR, LF or NUL. */
 const FIELD_VALUE = /^[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?$/;
 
-export function checkHeaderValue(v: string, name: string): string {
+function checkHeaderValue(v: string, name: string): string {
   if (typeof v !== 'string') throw new Eau2Error(ErrorCode.INVALID, `${name} must be a string`);
   if (v.length > MAX_META_CHARS)
     throw new Eau2Error(ErrorCode.INVALID, `${name} is ${v.length} characters; at most ${MAX_META_CHARS}`);
