@@ -30,7 +30,7 @@ export class ChunkReader {
    * that lends it (the engine's cache block, the cluster client's reply buffer) allocates nothing
    * for it. Without one, the column may be a view of the value, which the store then gives for good.
    * `opts` go to the store (a scan passes fillCache: false, so the engine's block cache is neither
-   * filled nor emptied by a frame read once).
+   * filled nor emptied by a frame read once). Without `opts.read`, a cluster reads leader-first.
    */
   async read(chunk: number, col: number, arena?: DecodeArena, opts?: ReadOptions): Promise<Column> {
     const m = this.meta;
@@ -40,6 +40,9 @@ export class ChunkReader {
     const key = this.key(chunk, col);
     const type = m.fields[col]!.type;
     const rows = rowsInChunk(m, chunk);
+    // A chunk key names one immutable version, so any replica's copy is the value: read from the
+    // leader while it answers, else from a follower, and a frame stays readable with a node down.
+    opts = opts?.read ? opts : { ...opts, read: 'leader-first' };
     const column = arena
       ? await getWith(this.store, key, (value) => decodeChunk(value, key, type, rows, arena), opts)
       : await this.store.get(key, opts).then((value) => value && decodeChunk(value, key, type, rows));

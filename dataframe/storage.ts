@@ -27,15 +27,20 @@ export async function readMeta(store: KvStore, name: string, opts?: ReadOptions)
   return v === undefined ? undefined : decodeMeta(v, name);
 }
 
+/**
+ * For readers: the published metadata, from the leader of its partition while it answers, else from
+ * a replica that is up (leader-first), so a frame opens with a node down. Writers use readMeta.
+ */
 export async function requireMeta(store: KvStore, name: string): Promise<FrameMeta> {
-  const m = await readMeta(store, name);
+  const m = await readMeta(store, name, { read: 'leader-first' });
   if (!m) throw new Eau2Error(ErrorCode.NOT_FOUND, `no dataframe named ${JSON.stringify(name)}`, { details: { name } });
   return m;
 }
 
+/** Every published frame; each partition read leader-first, as requireMeta. */
 export async function listFrames(store: KvStore): Promise<FrameInfo[]> {
   const out: FrameInfo[] = [];
-  const it = store.scan({ gte: META_PREFIX, lt: META_END });
+  const it = store.scan({ gte: META_PREFIX, lt: META_END }, { read: 'leader-first' });
   try {
     for (let e = await it.next(); e; e = await it.next()) {
       const name = fromUtf8(e[0]).slice(META_PREFIX.length);

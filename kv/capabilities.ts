@@ -26,6 +26,12 @@ export interface TaskContext {
 /** A store that can run a named task on every node and return each node's result (ClusterClient). */
 export interface TaskRunner {
   runTask(name: string, payload: unknown): Promise<unknown[]>;
+  /**
+   * Optional: runs task `name` on node `node` only and resolves with its result. With it and a
+   * topology that names followers (Partitioned), a caller can place work on the replicas that are
+   * up when a node is down.
+   */
+  runTaskOn?(node: string, name: string, payload: unknown): Promise<unknown>;
 }
 
 export function isTaskRunner(store: KvStore): store is KvStore & TaskRunner {
@@ -35,7 +41,10 @@ export function isTaskRunner(store: KvStore): store is KvStore & TaskRunner {
 /** How a partitioned store spreads its keys: the partition count and each partition's leader. */
 export interface PartitionLeaders {
   readonly partitions: number;
-  readonly placement: readonly { readonly leader: string }[];
+  /** Each partition's leader and, when the store shows them, its followers. */
+  readonly placement: readonly { readonly leader: string; readonly followers?: readonly string[] }[];
+  /** When the store shows them: its nodes, and whether each is known to be 'down'. */
+  readonly nodes?: readonly { readonly id: string; readonly status?: string }[];
 }
 
 /** A store whose keys are spread over partitions by partitionOf (ClusterClient). */
@@ -61,5 +70,10 @@ export function partitionLeadersOf(store: KvStore): PartitionLeaders | undefined
   if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1) return undefined;
   if (!Array.isArray(placement) || placement.length !== partitions) return undefined;
   if (!placement.every((p) => typeof (p as { leader?: unknown } | null)?.leader === 'string')) return undefined;
-  return { partitions, placement: placement as { leader: string }[] };
+  const nodes = (t as { nodes?: unknown }).nodes;
+  return {
+    partitions,
+    placement: placement as PartitionLeaders['placement'],
+    ...(Array.isArray(nodes) ? { nodes: nodes as PartitionLeaders['nodes'] } : {}),
+  };
 }

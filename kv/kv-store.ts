@@ -26,8 +26,12 @@ export interface Range {
 }
 
 export interface ReadOptions {
-  /** Cluster only: leader (default) | follower | any | local. */
-  read?: 'leader' | 'follower' | 'any' | 'local';
+  /**
+   * Cluster only: leader (default) | follower | any | local | leader-first. leader-first reads from
+   * the partition's leader while it answers, else from any replica that is up: for data that is
+   * never rewritten under its key (dataframe chunks), so that reads go on while a node is down.
+   */
+  read?: 'leader' | 'follower' | 'any' | 'local' | 'leader-first';
   /**
    * Engine only (a hint other stores ignore): whether blocks read from disk go into the block cache
    * (default true). false is for bulk reads of data read once, such as a scan of a whole dataframe

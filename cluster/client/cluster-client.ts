@@ -65,6 +65,8 @@ function peerSecurity(urls: string[], opts: ClusterClientOptions): Partial<PeerC
 }
 
 const RETRIES = 5;
+/** How long a node that could not be reached is tried last by leader-first reads (ms). */
+const SUSPECT_MS = 2000;
 
 export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   private topo: Topology;
@@ -72,6 +74,8 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   private refreshing: Promise<void> | undefined;
   private readonly replicas = new ReplicaChooser();
   private closed = false;
+  /** Nodes a request could not reach lately, until when (ms): leader-first reads try them last. */
+  private readonly suspects = new Map<string, number>();
 
   private constructor(
     topo: Topology,
@@ -151,9 +155,42 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   }
 
   /** read=local has no meaning for a client (it has no copy): it reads like read=any. */
-  private mode(opts?: ReadOptions): ReadMode {
+  private mode(opts?: ReadOptions): ReadMode | 'leader-first' {
     const m = opts?.read ?? this.opts.read ?? 'leader';
     return m === 'local' ? 'any' : m;
+  }
+
+  /**
+   * The node for attempt `attempt` of a read of partition p. leader-first: the leader, then each
+   * follower in turn, those the topology shows down or a request lately failed to reach moved last;
+   * other modes: the chosen replica first, then the leader.
+   */
+  private readTarget(p: number, mode: ReadMode | 'leader-first', attempt: number): { node: string; r: ReadMode } {
+    const pl = this.topo.placement[p]!;
+    if (mode !== 'leader-first') {
+      const node = attempt === 0 ? this.target(p, mode) : pl.leader;
+      return { node, r: modeFor(this.topo, p, node, mode) };
+    }
+    const order = this.liveFirst([pl.leader, ...pl.followers]);
+    const node = order[attempt % order.length]!;
+    return { node, r: modeFor(this.topo, p, node, 'any') };
+  }
+
+  /** `ids` with the nodes believed unreachable moved to the end, order otherwise kept. */
+  private liveFirst(ids: string[]): string[] {
+    const now = Date.now();
+    const down = new Set(this.topo.nodes.filter((n) => n.status === 'down').map((n) => n.id));
+    for (const [id, until] of this.suspects) {
+      if (until > now) down.add(id);
+      else this.suspects.delete(id);
+    }
+    return [...ids.filter((id) => !down.has(id)), ...ids.filter((id) => down.has(id))];
+  }
+
+  /** Remembers for a second that `node` did not answer (a connection failure, not a refusal). */
+  private suspect(node: string, e: unknown): void {
+    if (isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError))
+      this.suspects.set(node, Date.now() + SUSPECT_MS);
   }
 
   async get(key: KeyLike, opts?: ReadOptions): Promise<Uint8Array | undefined> {
@@ -167,16 +204,11 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     const mode = this.mode(opts);
     let attempt = 0;
     return this.retry(() => {
-      const p = this.partition(k);
-      const leader = this.topo.placement[p]!.leader;
-      const node = attempt++ === 0 ? this.target(p, mode) : leader;
-      return this.pool.request(
-        node,
-        MsgType.GET,
-        { k, r: modeFor(this.topo, p, node, mode) },
-        this.opts.timeoutMs ?? 10_000,
-        take,
-      );
+      const { node, r } = this.readTarget(this.partition(k), mode, attempt++);
+      return this.pool.request(node, MsgType.GET, { k, r }, this.opts.timeoutMs ?? 10_000, take).catch((e: unknown) => {
+        this.suspect(node, e);
+        throw e;
+      });
     });
   }
 
@@ -237,11 +269,23 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     const mode = this.mode(opts);
     const r = byteRange(range);
     const send: SendRequest = (node, type, body) => this.request(node, type, body);
-    const fetch = (p: number, req: PageRequest): Promise<Page> =>
-      this.retry(() => {
-        const node = this.target(p, mode);
-        return fetchRemotePage(send, node, p, req, modeFor(this.topo, p, node, mode));
+    const fetch = (p: number, req: PageRequest): Promise<Page> => {
+      let attempt = 0;
+      return this.retry(() => {
+        // Other modes keep their choice on every attempt (a scan page has no leader fallback).
+        let node: string;
+        let r: ReadMode;
+        if (mode === 'leader-first') ({ node, r } = this.readTarget(p, mode, attempt++));
+        else {
+          node = this.target(p, mode);
+          r = modeFor(this.topo, p, node, mode);
+        }
+        return fetchRemotePage(send, node, p, req, r).catch((e: unknown) => {
+          this.suspect(node, e);
+          throw e;
+        });
       });
+    };
     const parts = this.topo.placement.map((pl) => pl.partition);
     return mapIterator(mergedScan(parts, r, fetch), storedValueOf);
   }
@@ -252,6 +296,19 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     return Promise.all(
       this.topo.nodes.map((n) => this.retry(() => this.pool.request(n.id, MsgType.TASK, { name, payload }, 0))),
     );
+  }
+
+  /** Runs task `name` on node `node` only (TaskRunner.runTaskOn); no retry on another node. */
+  async runTaskOn(node: string, name: string, payload: unknown): Promise<unknown> {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');
+    if (!this.topo.nodes.some((n) => n.id === node))
+      throw new TypeError(`no node ${JSON.stringify(node)} in the topology`);
+    try {
+      return await this.pool.request(node, MsgType.TASK, { name, payload }, 0);
+    } catch (e) {
+      this.suspect(node, e);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

@@ -196,7 +196,7 @@ export class Router {
     };
     return {
       get: async (key: KeyLike, opts?: ReadOptions) => {
-        const v = await this.get(keyBytes(key), opts?.read ?? defaults.get);
+        const v = await this.get(keyBytes(key), wireMode(opts?.read) ?? defaults.get);
         return v === undefined ? undefined : storedValueOf(v);
       },
       put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) =>
@@ -207,9 +207,14 @@ export class Router {
         return this.writeMany(ops.map(wireOp), opts?.w ?? defaults.w);
       },
       scan: (range?: Range, opts?: ReadOptions) => {
-        const it = this.scan(byteRange(range), opts?.read ?? defaults.scan);
+        const it = this.scan(byteRange(range), wireMode(opts?.read) ?? defaults.scan);
         return mapIterator(it, storedValueOf);
       },
     };
   }
+}
+
+/** A node holds copies itself: leader-first (for data never rewritten) reads as 'any' there. */
+function wireMode(m: ReadOptions['read']): ReadMode | undefined {
+  return m === 'leader-first' ? 'any' : m;
 }

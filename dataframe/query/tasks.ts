@@ -3,8 +3,16 @@
 // counted exactly once across the cluster. A store that is a TaskRunner (ClusterClient) gets the plan
 // pushed to every node; any other store runs the very same task in-process, leading everything.
 
-import type { KvStore, TaskContext } from '../../kv/index.js';
-import { Eau2Error, ErrorCode, isTaskRunner } from '../../kv/index.js';
+import type { KvStore, PartitionLeaders, TaskContext, TaskRunner } from '../../kv/index.js';
+import {
+  Eau2Error,
+  ErrorCode,
+  isEau2Error,
+  isTaskRunner,
+  keyBytes,
+  partitionLeadersOf,
+  partitionOf,
+} from '../../kv/index.js';
 import type { ChunkCache } from '../chunk-cache.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
@@ -32,15 +40,25 @@ export const HOLDINGS_TASK = 'df.holdings';
 /** Chunk reads a node keeps in flight while it computes. */
 const TASK_CONCURRENCY = 4;
 
-function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown } {
-  const p = payload as { meta?: unknown; plan?: unknown } | null;
+function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chunks?: number[] } {
+  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
+  let meta: FrameMeta;
   try {
-    return { meta: plainToMeta(p.meta, 'task payload'), plan: p.plan };
+    meta = plainToMeta(p.meta, 'task payload');
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
   }
+  if (p.chunks === undefined) return { meta, plan: p.plan };
+  const chunks = p.chunks;
+  const seen = new Set<number>();
+  if (
+    !Array.isArray(chunks) ||
+    !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
+  )
+    throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
+  return { meta, plan: p.plan, chunks: chunks as number[] };
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -52,7 +70,7 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 }
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
-  const { meta, plan } = decodePayload(payload);
+  const { meta, plan, chunks: given } = decodePayload(payload);
   let checked: CheckedPlan;
   try {
     checked = checkPlan(plan, meta.fields);
@@ -79,7 +97,8 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     await Promise.all(reads.map(async (c) => void (cols[c] = await read(chunk, c))));
     return cols;
   };
-  const chunks = ledChunks(ctx, meta);
+  // The chunks the caller placed here (placeQuery), else the ones this node leads.
+  const chunks = given ?? ledChunks(ctx, meta);
   const result = await runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), chunks, TASK_CONCURRENCY);
   if (TRACE) {
     process.stderr.write(
@@ -126,6 +145,8 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
+  if (name === QUERY_TASK && isTaskRunner(store) && store.runTaskOn && placementOf(store))
+    return placeQuery(store as KvStore & TaskRunner, name, meta, payload);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
@@ -134,4 +155,93 @@ export async function runDataframeTask(
   const task = dataframeTasks[name];
   if (!task) throw new TypeError(`unknown dataframe task ${name}`);
   return [await task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload)];
+}
+
+/** The store's partitioning when it names every partition's followers (needed to place chunks). */
+function placementOf(store: KvStore): PartitionLeaders | undefined {
+  const t = partitionLeadersOf(store);
+  return t?.placement.every((p) => Array.isArray(p.followers)) ? t : undefined;
+}
+
+/** Whether `e` says the node could not be reached (so its chunks can go to another replica). */
+function unreachable(e: unknown): boolean {
+  return isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError);
+}
+
+/**
+ * Which node evaluates each of `chunks`: the leader of the chunk's partition unless it is down or
+ * failed, else the first such follower (the order the topology lists them). Throws UNAVAILABLE
+ * when every replica of a chunk's partition is out.
+ */
+export function assignChunks(
+  meta: FrameMeta,
+  topo: PartitionLeaders,
+  failed: ReadonlySet<string>,
+  chunks: Iterable<number>,
+): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const down = new Set(failed);
+  for (const n of topo.nodes ?? []) if (n.status === 'down') down.add(n.id);
+  for (const i of chunks) {
+    const p = partitionOf(keyBytes(chunkKey(meta.name, meta.version, slotOf(meta, i), 0)), topo.partitions);
+    const pl = topo.placement[p]!;
+    const replicas = [pl.leader, ...(pl.followers ?? [])];
+    const node = replicas.find((id) => !down.has(id));
+    if (node === undefined) {
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `chunk ${i} of frame ${JSON.stringify(meta.name)} is on partition ${p}, and none of its replicas ` +
+          `(${replicas.join(', ')}) can be reached`,
+        { details: { partition: p, replicas } },
+      );
+    }
+    let list = out.get(node);
+    if (!list) out.set(node, (list = []));
+    list.push(i);
+  }
+  return out;
+}
+
+/**
+ * A query on a cluster: each chunk is evaluated on one replica of its partition that is up,
+ * preferring the leader (assignChunks), and the chunks of a node that cannot be reached are placed
+ * again on the remaining replicas. Every chunk is evaluated exactly once among the results kept: a
+ * node's result is kept only when it answered, and then covers exactly the chunks it was sent.
+ */
+async function placeQuery(
+  store: KvStore & TaskRunner,
+  name: string,
+  meta: FrameMeta,
+  payload: Record<string, unknown>,
+): Promise<unknown[]> {
+  const failed = new Set<string>();
+  const results: unknown[] = [];
+  let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
+  for (;;) {
+    const topo = placementOf(store);
+    if (!topo) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'the cluster topology no longer names followers');
+    const plan = assignChunks(meta, topo, failed, todo);
+    // A frame without chunks still gets one (empty) result, from a replica that is up.
+    if (todo.length === 0) {
+      const node = [topo.placement[0]!.leader, ...(topo.placement[0]!.followers ?? [])].find((n) => !failed.has(n));
+      if (!node) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'no node that holds partition 0 can be reached');
+      plan.set(node, []);
+    }
+    const again: number[] = [];
+    let lastError: unknown;
+    await Promise.all(
+      [...plan].map(async ([node, chunks]) => {
+        try {
+          results.push(await store.runTaskOn!(node, name, { ...payload, chunks }));
+        } catch (e) {
+          if (!unreachable(e)) throw e;
+          failed.add(node);
+          lastError = e;
+          again.push(...chunks);
+        }
+      }),
+    );
+    if (lastError === undefined) return results;
+    todo = again; // each round adds a node to `failed`, so this ends
+  }
 }
