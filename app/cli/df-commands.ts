@@ -146,6 +146,7 @@ interface ImportOpts {
   sample?: number | 'all';
   delimiter?: string;
   header: boolean;
+  nulls?: string[];
   from?: number;
   len?: number;
 }
@@ -306,6 +307,7 @@ async function runImport(
             delimiter: o.delimiter,
             header: o.header,
             sampleRows: o.sample,
+            nullValues: o.nulls,
             onProgress: bar.update,
           });
     // Once interrupted, interruptImport reports and exits: how the import itself ends (it fails on
@@ -342,7 +344,10 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
 
   withUrl(df.command('import <name> <file>'))
     .description('load a CSV or SoR file into a dataframe (replaces a frame of the same name when done)')
-    .option('-s, --schema <schema>', 'column types: letters in column order ("ISD") or name:type pairs')
+    .option(
+      '-s, --schema <schema>',
+      'column types: letters in column order ("ISD"), or name:type pairs for some columns (the rest inferred)',
+    )
     .option('-f, --format <format>', 'csv or sor (default: by file extension)', oneOf('csv', 'sor'))
     .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows', 1))
     .option(
@@ -352,13 +357,18 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     )
     .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)')
     .option('--no-header', 'CSV: the first record is data; columns are named c0, c1, ...')
+    .option(
+      '--nulls <list>',
+      'CSV: comma-separated fields read as null besides the empty one (e.g. NA,n/a,null)',
+      (v) => v.split(','),
+    )
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
     .option('--len <bytes>', 'SoR: read this many bytes (a partial last line is dropped)', int('--len'))
     .action(async (name: string, file: string, o: ImportOpts, cmd: Command) => {
       // An option the format ignores would change nothing without a word (--from on a CSV still
       // imports the whole file): a usage error instead, printed by commander.
       const format = formatOf(file, o);
-      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header'] : ['from', 'len']).filter(
+      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header', 'nulls'] : ['from', 'len']).filter(
         (k) => cmd.getOptionValueSource(k) === 'cli',
       );
       if (wrong.length > 0) {

@@ -30,13 +30,22 @@ export interface ImportResult {
   meta: FrameMeta;
   bytes: number;
   rows: number;
-  /** Whether the types were inferred (false: given by the caller). */
+  /** Whether any column's type was inferred (false: the caller's schema gave every one). */
   inferred: boolean;
 }
 
 export interface CsvImportOptions extends WriterOptions {
-  /** Column types: letters in header order ("ISD") or name:type pairs matching the header. */
+  /**
+   * Column types: letters in header order ("ISD", every column), or name:type pairs (a string, an
+   * object or an array of fields) naming some or all of the header's columns; the columns it does
+   * not name are inferred.
+   */
   schema?: SchemaSpec;
+  /**
+   * Fields read as null besides the empty field, e.g. ['NA', 'n/a', 'null'] (quoted or not, compared
+   * exactly). Default none.
+   */
+  nullValues?: readonly string[];
   /** First record holds column names (default true); otherwise columns are c0, c1, ... */
   header?: boolean;
   delimiter?: string;
@@ -66,7 +75,7 @@ function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
  * measured at a third of the import's CPU. csv-parse's `info` option is not used for line numbers:
  * it snapshots an info object per record, measured at 40% of the CPU; records are counted here.
  */
-async function* recordBatches(src: Readable, delimiter: string): AsyncGenerator<Rec[]> {
+async function* recordBatches(src: Readable, delimiter: string, nulls?: ReadonlySet<string>): AsyncGenerator<Rec[]> {
   const parser = parse({ bom: true, delimiter, skip_empty_lines: true });
   let ended = false;
   let failure: unknown;
@@ -82,6 +91,10 @@ async function* recordBatches(src: Readable, delimiter: string): AsyncGenerator<
       let r: string[] | null;
       while (batch.length < 4096 && (r = parser.read() as string[] | null) !== null) batch.push({ record: r, n: ++n });
       if (batch.length > 0) {
+        // A null marker becomes the empty field, which every type reads as null.
+        if (nulls)
+          for (const { record } of batch)
+            for (let i = 0; i < record.length; i++) if (nulls.has(record[i]!)) record[i] = '';
         yield batch;
         continue;
       }
@@ -136,10 +149,32 @@ function parseFailure(e: unknown): unknown {
   return e instanceof CsvError ? invalid(`cannot parse CSV: ${e.message}`, e) : e;
 }
 
-function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: number): Field[] {
+/** Whether `spec` names its columns (name:type pairs), so it may name only some of them. */
+function namesColumns(spec: SchemaSpec): boolean {
+  return typeof spec !== 'string' || spec.includes(':');
+}
+
+/**
+ * The fields the schema gives, by column; undefined for a column it leaves to inference. Letters
+ * give every column; name:type pairs given with a header may name any subset of its columns.
+ */
+function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: number): (Field | undefined)[] {
   const given = parseSchema(spec);
+  if (names && namesColumns(spec)) {
+    const at = new Map(names.map((n, i) => [n, i]));
+    const out = new Array<Field | undefined>(width).fill(undefined);
+    for (const f of given) {
+      const i = at.get(f.name);
+      if (i === undefined)
+        throw invalid(
+          `the schema names column ${JSON.stringify(f.name)}, which the header does not: ${names.join(',')}`,
+        );
+      out[i] = f;
+    }
+    return out;
+  }
   if (given.length !== width) throw invalid(`the schema has ${given.length} columns, the file has ${width}`);
-  const lettersOnly = typeof spec === 'string' && !spec.includes(':');
+  const lettersOnly = !namesColumns(spec);
   if (!names || !lettersOnly) {
     if (names && given.some((f, i) => f.name !== names[i])) {
       throw invalid(`schema columns ${given.map((f) => f.name).join(',')} do not match the header ${names.join(',')}`);
@@ -156,6 +191,10 @@ export async function importCsv(
   opts: CsvImportOptions = {},
 ): Promise<ImportResult> {
   const delimiter = opts.delimiter ?? ',';
+  const nv = opts.nullValues;
+  if (nv !== undefined && !(Array.isArray(nv) && nv.every((x) => typeof x === 'string')))
+    throw new TypeError('nullValues must be an array of strings');
+  const nulls = nv && nv.length > 0 ? new Set(nv) : undefined;
   const header = opts.header ?? true;
   const sampleRows = opts.sampleRows ?? 10_000;
   if (sampleRows === 'all' && typeof src !== 'string' && typeof src !== 'function')
@@ -164,8 +203,11 @@ export async function importCsv(
     throw new TypeError('sampleRows must be an integer >= 1 or "all"');
 
   let fields: Field[] | undefined;
-  let inferred = false;
-  if (sampleRows === 'all' && opts.schema === undefined) {
+  /** Types from the first pass (sampleRows 'all'), for the columns the schema does not give. */
+  let allGuesses: Field[] | undefined;
+  /** Per column, whether its type was inferred (an error then suggests sampling more). */
+  let guessed: boolean[] = [];
+  if (sampleRows === 'all' && (opts.schema === undefined || namesColumns(opts.schema))) {
     // Pass 1: every record votes on the types.
     let names: string[] | undefined;
     const guesses: TypeGuess[] = [];
@@ -175,7 +217,7 @@ export async function importCsv(
       opts.onProgress?.({ bytes: sampled, rows: 0, sampling: true });
     });
     try {
-      for await (const batch of recordBatches(sampling, delimiter)) {
+      for await (const batch of recordBatches(sampling, delimiter, nulls)) {
         for (const { record } of batch) {
           if (header && names === undefined) {
             names = headerNames(record);
@@ -188,11 +230,10 @@ export async function importCsv(
       throw parseFailure(e);
     }
     const width = names?.length ?? guesses.length;
-    fields = Array.from({ length: width }, (_, i) => ({
+    allGuesses = Array.from({ length: width }, (_, i) => ({
       name: names?.[i] ?? defaultColumnName(i),
       type: guesses[i]?.type ?? 'S',
     }));
-    inferred = true;
   }
 
   let bytes = 0;
@@ -208,15 +249,21 @@ export async function importCsv(
   const start = async (): Promise<DataFrameWriter> => {
     const width = names?.length ?? sample[0]?.record.length ?? 0;
     if (width === 0) throw invalid('the CSV input has no columns');
-    if (!fields) {
-      if (opts.schema !== undefined) fields = fieldsFromSchema(opts.schema, names, width);
-      else {
-        const guesses = Array.from({ length: width }, () => new TypeGuess());
-        for (const r of sample) r.record.forEach((v, i) => guesses[i]!.add(v));
-        fields = guesses.map((g, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: g.type }));
-        inferred = true;
-      }
+    const given =
+      opts.schema === undefined
+        ? new Array<Field | undefined>(width).fill(undefined)
+        : fieldsFromSchema(opts.schema, names, width);
+    let inferredCols = allGuesses;
+    if (!inferredCols && given.some((f) => f === undefined)) {
+      const guesses = Array.from({ length: width }, () => new TypeGuess());
+      for (const r of sample) r.record.forEach((v, i) => guesses[i]?.add(v));
+      inferredCols = guesses.map((g, i) => ({ name: names?.[i] ?? defaultColumnName(i), type: g.type }));
     }
+    guessed = Array.from({ length: width }, (_, i) => given[i] === undefined);
+    fields = Array.from(
+      { length: width },
+      (_, i) => given[i] ?? inferredCols![i] ?? { name: defaultColumnName(i), type: 'S' },
+    );
     return DataFrameWriter.open(store, name, fields, opts);
   };
 
@@ -231,9 +278,7 @@ export async function importCsv(
         throw invalid(
           `record ${r.n}, column ${JSON.stringify(fs[i]!.name)}: ` +
             `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
-            (opts.schema === undefined
-              ? 'the type was inferred from a sample: give a schema or sample all rows'
-              : 'check the schema'),
+            (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
         );
       }
       row[i] = v;
@@ -243,7 +288,7 @@ export async function importCsv(
 
   try {
     const want = sampleRows === 'all' ? 1 : sampleRows;
-    for await (const batch of recordBatches(input, delimiter)) {
+    for await (const batch of recordBatches(input, delimiter, nulls)) {
       for (const r of batch) {
         if (header && names === undefined) {
           names = headerNames(r.record);
@@ -272,5 +317,5 @@ export async function importCsv(
   }
   progress();
   const meta = await writer.close();
-  return { meta, bytes, rows: meta.nrows, inferred };
+  return { meta, bytes, rows: meta.nrows, inferred: guessed.some((g) => g) };
 }

@@ -114,7 +114,7 @@ describe('importCsv', () => {
     expect((await load(store, 'late')).schema).toBe('S');
   });
 
-  it('uses a given schema: letters take the header names, name:type lists must match it', async () => {
+  it('uses a given schema: letters take the header names, name:type pairs must name header columns', async () => {
     const p = await file('s.csv', 'a,b\n1,2\n3,4\n');
     const store = new MemoryStore();
     await importCsv(store, 's1', p, { schema: 'DS' });
@@ -123,7 +123,9 @@ describe('importCsv', () => {
       [3, '4'],
     ]);
     expect((await load(store, 's1')).columnNames).toEqual(['a', 'b']);
-    await expect(importCsv(store, 's2', p, { schema: 'x:I,b:I' })).rejects.toThrow(/do not match the header/);
+    await expect(importCsv(store, 's2', p, { schema: 'x:I,b:I' })).rejects.toThrow(
+      /names column "x", which the header does not/,
+    );
     await expect(importCsv(store, 's3', p, { schema: 'III' })).rejects.toThrow(/schema has 3 columns, the file has 2/);
     await expect(importCsv(store, 's4', p, { schema: 'BB' })).rejects.toThrow(/"1" is not a bool; check the schema/);
   });
