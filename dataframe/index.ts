@@ -60,6 +60,7 @@ export {
   type SorImportResult,
 } from './io/sor-import.js';
 export { exportCsv, exportJson, type ExportOptions, type Exportable } from './io/export.js';
+export { detectFormat, magicType, type TextFormat } from './io/detect.js';
 // For the application shell (app/): the /df routes a node mounts, frames rendered as text for
 // `eau2 df show` and `ls`, and what an interrupted `df import` needs to delete the chunks it wrote.
 export { handleDfHttp } from './http.js';

@@ -18,6 +18,7 @@ import { importCsv, type ImportProgress, type ImportResult } from '../../datafra
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta } from '../../dataframe/index.js';
+import { detectFormat, type TextFormat } from '../../dataframe/index.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
@@ -151,8 +152,11 @@ interface ImportOpts {
   len?: number;
 }
 
+/** The format by --format or extension, before the file is read (for usage checks). */
 function formatOf(file: string, o: ImportOpts): string {
-  return o.format ?? (file.toLowerCase().endsWith('.sor') ? 'sor' : 'csv');
+  if (o.format) return o.format;
+  const f = file.toLowerCase();
+  return f.endsWith('.sor') ? 'sor' : f.endsWith('.tsv') || f.endsWith('.tab') ? 'tsv' : 'csv';
 }
 
 /** What an import writes through: the store, with a brake the signal handler pulls. */
@@ -270,7 +274,8 @@ async function runImport(
   o: ImportOpts,
   out: Writable,
 ): Promise<ImportResult> {
-  const format = formatOf(file, o);
+  // By magic bytes and extension: a Parquet, Arrow or compressed file is refused, never parsed as text.
+  const format = await detectFormat(file, o.format as TextFormat | undefined);
   const size = (await stat(file)).size;
   const total =
     format === 'sor' && (o.from !== undefined || o.len !== undefined)
@@ -304,7 +309,7 @@ async function runImport(
         : importCsv(guarded.store, name, file, {
             schema: o.schema,
             chunkRows: o.chunkRows,
-            delimiter: o.delimiter,
+            delimiter: o.delimiter ?? (format === 'tsv' ? '\t' : undefined),
             header: o.header,
             sampleRows: o.sample,
             nullValues: o.nulls,
@@ -348,7 +353,11 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       '-s, --schema <schema>',
       'column types: letters in column order ("ISD"), or name:type pairs for some columns (the rest inferred)',
     )
-    .option('-f, --format <format>', 'csv or sor (default: by file extension)', oneOf('csv', 'sor'))
+    .option(
+      '-f, --format <format>',
+      'csv, tsv or sor (default: by file extension; binary types are refused)',
+      oneOf('csv', 'tsv', 'sor'),
+    )
     .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows', 1))
     .option(
       '--sample <n|all>',

@@ -1,0 +1,107 @@
+// The importer is chosen by magic bytes and extension: Parquet, Arrow IPC (file and stream),
+// compressed and other binary files are refused with an error naming the type and nothing is
+// published (a .parquet is never parsed as CSV); a .tsv is read with a tab delimiter.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
+import { DataFrame, type Value } from '../../dataframe/index.js';
+import { detectFormat, magicType } from '../../dataframe/io/detect.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { rowsOf, seededRng } from './helpers.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eau2-detect-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function cli(store: MemoryStore) {
+  let text = '';
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
+  const program = new Command('eau2').exitOverride();
+  registerDfCommands(
+    program,
+    async () => Object.assign(Object.create(store) as MemoryStore, { close: async () => {} }),
+    out,
+  );
+  return async (...args: string[]): Promise<string> => {
+    text = '';
+    await program.parseAsync(['node', 'eau2', ...args]);
+    return text;
+  };
+}
+
+const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+const ascii = (s: string): number[] => [...Buffer.from(s, 'latin1')];
+
+describe('file type detection', () => {
+  it('names binary types by their magic bytes', () => {
+    expect(magicType(bytes(...ascii('PAR1'), 0x15, 0))).toBe('Parquet');
+    expect(magicType(bytes(...ascii('ARROW1'), 0, 0))).toBe('Arrow IPC');
+    expect(magicType(bytes(0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0))).toBe('Arrow IPC stream');
+    expect(magicType(bytes(0x1f, 0x8b, 8))).toBe('gzip');
+    expect(magicType(bytes(0x28, 0xb5, 0x2f, 0xfd))).toBe('zstd');
+    expect(magicType(bytes(...ascii('a,b\n1,2\n')))).toBeUndefined();
+  });
+
+  it('refuses binary files and binary extensions, whatever --format says, and publishes nothing', async () => {
+    const store = new MemoryStore();
+    const run = cli(store);
+    const cases: [string, Uint8Array | string, RegExp][] = [
+      ['data.parquet', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /is in Parquet format/],
+      ['data.csv', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /is in Parquet format/],
+      ['t.arrow', bytes(...ascii('ARROW1'), 0, 0), /is in Arrow IPC format/],
+      ['s.bin', bytes(0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0), /Arrow IPC stream/],
+      ['z.csv.gz', bytes(0x1f, 0x8b, 8, 0), /is in gzip format/],
+      ['nul.csv', bytes(...ascii('a,b\n1,'), 0, ...ascii('\n')), /binary file of unknown type/],
+      ['text.parquet', 'a,b\n1,2\n', /its name says Parquet/],
+      ['rows.ndjson', '{"a":1}\n', /its name says NDJSON/],
+    ];
+    for (const [name, content, why] of cases) {
+      const p = join(dir, name);
+      await writeFile(p, content);
+      await expect(run('df', 'import', 'x', p), name).rejects.toMatchObject({
+        code: 'INVALID',
+        message: expect.stringMatching(why),
+      });
+      await expect(run('df', 'import', 'x', p, '--format', 'csv'), name).rejects.toMatchObject({ code: 'INVALID' });
+    }
+    expect(await DataFrame.list(store)).toEqual([]);
+  });
+
+  it('reads .tsv files with a tab delimiter and keeps CSV and SoR by extension', async () => {
+    const rng = seededRng();
+    const rows: Value[][] = [];
+    const lines = ['n\tword\tx'];
+    for (let i = 0; i < 200; i++) {
+      const w = `w${rng.word(rng.int(1, 6))},`; // a comma inside a TSV field is plain text
+      const x = rng.int(-1000, 1000) / 4;
+      rows.push([i, w, x]);
+      lines.push(`${i}\t${w}\t${x}`);
+    }
+    const p = join(dir, 'words.tsv');
+    await writeFile(p, `${lines.join('\n')}\n`);
+    expect(await detectFormat(p)).toBe('tsv');
+    const store = new MemoryStore();
+    const run = cli(store);
+    expect(await run('df', 'import', 'w', p)).toMatch(/imported 200 rows into "w" \(schema n:I,word:S,x:D, inferred\)/);
+    expect(rowsOf(await (await DataFrame.get(store, 'w')).load())).toEqual(rows);
+    await writeFile(join(dir, 'a.txt'), 'a\n1\n');
+    expect(await detectFormat(join(dir, 'a.txt'))).toBe('csv');
+    expect(await detectFormat(join(dir, 'a.txt'), 'sor')).toBe('sor');
+    await writeFile(join(dir, 'b.sor'), '<1>\n');
+    expect(await detectFormat(join(dir, 'b.sor'))).toBe('sor');
+  });
+});
