@@ -173,7 +173,7 @@ function unreachable(e: unknown): boolean {
  * failed, else the first such follower (the order the topology lists them). Throws UNAVAILABLE
  * when every replica of a chunk's partition is out.
  */
-export function assignChunks(
+function assignChunks(
   meta: FrameMeta,
   topo: PartitionLeaders,
   failed: ReadonlySet<string>,
