@@ -22,7 +22,7 @@ export interface ClusterConfig {
   /** Fixed for the life of the cluster: a key's partition depends on it. At most 65,535. */
   partitions: number;
   replicationFactor: number;
-  /** The first node is the coordinator. */
+  /** Every node is alike (no coordinator): each heartbeats the others and votes in failovers. */
   nodes: NodeConfig[];
   /** Largest HTTP request body accepted (413 beyond). Default 16 MiB. */
   maxBodyBytes: number;
@@ -37,6 +37,12 @@ export interface ClusterConfig {
   memtableBytes: number;
   /** auth, tls, insecure and limits (cluster/security/security-config.ts, docs/security.md). */
   security: SecurityConfig;
+  /** A leader not heard from for this long is failed over (docs/operations.md "Failover"). */
+  failoverTimeoutMs: number;
+  /** A follower down or this far behind (oldest unacknowledged write) leaves the in-sync set. */
+  replicaLagMaxMs: number;
+  /** Fewest in-sync replicas (leader included) with which w=all writes are accepted (503 below). */
+  minInSync: number;
 }
 
 const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
@@ -52,6 +58,11 @@ const CONFIG_DEFAULTS = {
   // replicated 1 KB write (YCSB A: 130-138 -> 84-88 us/op of server CPU, bench/cluster/README.md).
   // Memory: up to three memtables (one active, two waiting for their flush) per node.
   memtableBytes: 64 * 1024 * 1024,
+  failoverTimeoutMs: 5_000,
+  // Below writeTimeoutMs, so a w=all write that waits on a dead follower can still complete once
+  // the follower is out of the ISR.
+  replicaLagMaxMs: 3_000,
+  minInSync: 1,
 } as const;
 
 function invalid(msg: string): Eau2Error {
@@ -81,6 +92,9 @@ const KNOWN_TOP = new Set([
   'writeTimeoutMs',
   'memtableBytes',
   ...SECURITY_FIELDS,
+  'failoverTimeoutMs',
+  'replicaLagMaxMs',
+  'minInSync',
 ]);
 const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir']);
 
@@ -126,6 +140,9 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     writeTimeoutMs: opt('writeTimeoutMs', 1, 3_600_000),
     memtableBytes: opt('memtableBytes', 64 * 1024, 2 ** 31 - 1),
     security: parseSecurityConfig(o, baseDir),
+    failoverTimeoutMs: opt('failoverTimeoutMs', 100, 3_600_000),
+    replicaLagMaxMs: opt('replicaLagMaxMs', 10, 3_600_000),
+    minInSync: opt('minInSync', 1, replicationFactor),
   };
 }
 

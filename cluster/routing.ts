@@ -12,7 +12,7 @@ import type { Topology } from './topology.js';
 /**
  * Chooses the node that serves a read of partition p in `mode`, round-robin over the replicas the
  * mode allows. A node counts as a candidate unless the topology says it is 'down': 'unknown' is a
- * node the coordinator has not heard from yet (every node starts so, and a silent one turns 'down'
+ * node the answering node has not heard from yet (every node starts so, and a silent one turns 'down'
  * after a few seconds), and excluding it would send every read of a fresh cluster to the leaders.
  * A read that fails on a replica is retried on the leader, so a wrong guess costs one round trip.
  * With no candidate left the leader is chosen. 'local' reads like 'any' here: the caller answers it

@@ -184,29 +184,32 @@ export function addKvCommands(program: Command): void {
 
 interface ClusterJson {
   epoch: number;
-  coordinator: string;
   partitionCount: number;
   replicationFactor: number;
   nodes: { id: string; address: string; status: string }[];
   partitions: {
     partition: number;
+    epoch?: number;
     leader: string;
+    isr?: string[];
     lsn: number | null;
-    followers: { id: string; lsn: number | null; lag: number | null }[];
+    followers: { id: string; state?: string; lsn: number | null; lag: number | null }[];
   }[];
 }
 
 function renderStatus(c: ClusterJson): string {
   const lines = [
-    `epoch ${c.epoch}, ${c.partitionCount} partitions, ${c.replicationFactor} replicas each, coordinator ${c.coordinator}`,
+    `epoch ${c.epoch}, ${c.partitionCount} partitions, ${c.replicationFactor} replicas each`,
     '',
     'NODE  ADDRESS                     STATUS',
   ];
   for (const n of c.nodes) lines.push(`${n.id.padEnd(5)} ${n.address.padEnd(27)} ${n.status}`);
-  lines.push('', 'PART  LEADER  LSN       FOLLOWERS (lsn, lag)');
+  lines.push('', 'PART  EPOCH  LEADER  LSN       IN-SYNC   FOLLOWERS (state, lsn, lag)');
   for (const p of c.partitions) {
-    const f = p.followers.map((x) => `${x.id} (${x.lsn ?? '?'}, ${x.lag ?? '?'})`).join(', ');
-    lines.push(`${String(p.partition).padEnd(5)} ${p.leader.padEnd(7)} ${String(p.lsn ?? '?').padEnd(9)} ${f || '-'}`);
+    const f = p.followers.map((x) => `${x.id} (${x.state ?? '?'}, ${x.lsn ?? '?'}, ${x.lag ?? '?'})`).join(', ');
+    lines.push(
+      `${String(p.partition).padEnd(5)} ${String(p.epoch ?? '?').padEnd(6)} ${p.leader.padEnd(7)} ${String(p.lsn ?? '?').padEnd(9)} ${(p.isr ?? []).join(',').padEnd(9)} ${f || '-'}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -192,10 +192,7 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     `eau2 local cluster: ${config.nodes.length} nodes, ${config.partitions} partitions, ${config.replicationFactor} replicas each`,
     `data, config and logs in ${dir}`,
     '',
-    ...config.nodes.map(
-      (n, i) =>
-        `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${i === 0 ? '  (coordinator)' : ''}`,
-    ),
+    ...config.nodes.map((n) => `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}`),
     '',
     ...secureLines,
     'Try:',

@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
+import { EpochHistory } from '../../cluster/node/epoch-history.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { encodeMessage } from '../../cluster/protocol/messages.js';
 import { joinSmall } from '../../cluster/protocol/frame-parts.js';
@@ -69,7 +70,17 @@ async function main(): Promise<void> {
   const writer = new PartitionWriter(engine);
   const leaders = Array.from(
     { length: PARTITIONS },
-    (_, p) => new LeaderPartition(p, engine, writer, 0, ['f'], { entries: 10_000, bytes: 8 * 1024 * 1024 }),
+    (_, p) =>
+      new LeaderPartition(
+        p,
+        engine,
+        writer,
+        0,
+        ['f'],
+        { entries: 10_000, bytes: 8 * 1024 * 1024 },
+        {},
+        { self: 'l', epoch: 1, history: new EpochHistory([[1, 1]]), isr: ['l', 'f'], minInSync: 1 },
+      ),
   );
   for (const lp of leaders) lp.subscribe('f', conn as unknown as PeerConnection, 0);
   const values = Array.from({ length: 64 }, (_, i) => {

@@ -1,7 +1,8 @@
 // ClusterClient: the cluster as a KvStore, over the binary peer protocol. It learns the topology from
 // any node it is given, sends each request straight to the node that may answer it (the partition's
 // leader, or a replica for follower/any reads), and on NOT_LEADER, a stale epoch or a dead connection
-// refreshes the topology and retries a few times. Writes are puts and deletes of given values, so a
+// refreshes the topology (from any node: each partition's newest epoch wins) and retries for up to
+// `retryMs`, long enough to outlast a failover. Writes are puts and deletes of given values, so a
 // retry after an unanswered attempt cannot apply anything twice in a harmful way.
 
 import type {
@@ -32,7 +33,7 @@ import {
   type SendRequest,
 } from '../routing.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
-import { parseTopology, type Topology } from '../topology.js';
+import { mergeTopology, parseTopology, type Topology } from '../topology.js';
 import { secureFetch } from '../security/http-fetch.js';
 import { authenticateWithToken } from '../security/peer-auth.js';
 import { clientTls } from '../security/tls.js';
@@ -52,6 +53,8 @@ export interface ClusterClientOptions {
    * peer port). With https:// URLs and no `ca`, the system's CAs are used.
    */
   ca?: string | Buffer;
+  /** How long a request keeps being retried after retryable failures (default 15 s: a failover). */
+  retryMs?: number;
 }
 
 /** TLS and the token handshake for the client's peer connections. */
@@ -64,6 +67,7 @@ function peerSecurity(urls: string[], opts: ClusterClientOptions): Partial<PeerC
   return out;
 }
 
+/** At least this many attempts, whatever retryMs says. */
 const RETRIES = 5;
 /** How long a node that could not be reached is tried last by leader-first reads (ms). */
 const SUSPECT_MS = 2000;
@@ -110,22 +114,26 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = (async () => {
-        for (const n of this.topo.nodes) {
+        // Nodes that are up first; a node just failed over from may answer with an older view of
+        // some partitions, which the merge keeps out.
+        const nodes = [...this.topo.nodes].sort((a, b) => Number(a.status === 'down') - Number(b.status === 'down'));
+        for (const n of nodes) {
           try {
             const t = parseTopology(await this.pool.request(n.id, MsgType.TOPOLOGY, null, 2000));
-            if (t.epoch >= this.topo.epoch) this.topo = t;
+            this.topo = mergeTopology(this.topo, t);
             return;
           } catch {
             // try the next node
           }
         }
-        this.topo = await fetchTopology(this.urls, this.opts);
+        this.topo = mergeTopology(this.topo, await fetchTopology(this.urls, this.opts));
       })().finally(() => (this.refreshing = undefined));
     }
     return this.refreshing;
   }
 
   private async retry<T>(op: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.opts.retryMs ?? 15_000);
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new Eau2Error(ErrorCode.NOT_OPEN, 'client is closed');
       try {
@@ -135,8 +143,9 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
           isEau2Error(e, ErrorCode.NOT_LEADER) ||
           isEau2Error(e, ErrorCode.UNAVAILABLE) ||
           !(e instanceof Eau2Error || e instanceof TypeError);
-        if (!again || attempt >= RETRIES) throw e;
-        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+        const delay = Math.min(500, 25 * 2 ** attempt);
+        if (!again || (attempt >= RETRIES && Date.now() + delay > deadline)) throw e;
+        await new Promise((r) => setTimeout(r, delay));
         await this.refresh().catch(() => {});
       }
     }

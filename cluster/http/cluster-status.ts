@@ -1,4 +1,5 @@
-// GET /cluster: the topology as this node knows it, with each partition's replication progress
+// GET /cluster: the topology as this node knows it (each partition's epoch, leader and in-sync set,
+// every node's liveness from this node's heartbeats), with each partition's replication progress
 // gathered from the leaders (every node answers a STATUS request about the partitions it leads).
 // A node that does not answer within a second is shown with unknown LSNs rather than stalling the page.
 
@@ -10,7 +11,8 @@ import type { Topology } from '../topology.js';
 interface LeaderStatus {
   p: number;
   lsn: number;
-  followers: { id: string; acked: number; lagSeconds: number }[];
+  epoch?: number;
+  followers: { id: string; acked: number; lagSeconds: number; state?: string }[];
 }
 
 /** What GET /cluster needs of the node. */
@@ -34,7 +36,10 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
             ? node.leaderState()
             : (((await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as { leaders?: LeaderStatus[] }).leaders ??
               []);
-        for (const s of list) states.set(s.p, s);
+        for (const s of list) {
+          // Only the leader of the partition's current epoch reports its progress.
+          if (s.epoch === undefined || s.epoch === t.placement[s.p]?.epoch) states.set(s.p, s);
+        }
       } catch {
         // unreachable: its partitions show null LSNs
       }
@@ -43,7 +48,6 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
   return {
     epoch: t.epoch,
     self: node.selfId,
-    coordinator: t.coordinator,
     partitionCount: t.partitions,
     replicationFactor: t.replicationFactor,
     nodes: t.nodes.map((n) => ({
@@ -58,12 +62,15 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
       const s = states.get(pl.partition);
       return {
         partition: pl.partition,
+        epoch: pl.epoch,
         leader: pl.leader,
+        isr: pl.isr,
         lsn: s?.lsn ?? null,
         followers: pl.followers.map((id) => {
           const f = s?.followers.find((x) => x.id === id);
           return {
             id,
+            state: f?.state ?? (pl.isr.includes(id) ? 'in-sync' : 'unknown'),
             lsn: f ? f.acked : null,
             lag: f && s ? Math.max(0, s.lsn - f.acked) : null,
             lagSeconds: f && Number.isFinite(f.lagSeconds) ? f.lagSeconds : null,

@@ -9,10 +9,18 @@ const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) 
 
 export interface MetricsSource {
   /** Per led partition: committed LSN and, per follower, acknowledged LSN and seconds behind. */
-  leaderState(): { p: number; lsn: number; followers: { id: string; acked: number; lagSeconds: number }[] }[];
+  leaderState(): {
+    p: number;
+    lsn: number;
+    epoch?: number;
+    isr?: string[];
+    followers: { id: string; acked: number; lagSeconds: number; state?: string }[];
+  }[];
   /** Per followed partition: applied LSN (-1 while resyncing). */
   followerState(): { p: number; lsn: number; resyncs: number }[];
   engineStats(): Record<string, number>;
+  /** Failover counters: elections this node won, and per partition seconds without a reachable leader. */
+  failoverStats?(): { failovers: number; leaderlessSeconds: Map<number, number>; epochs: number[] };
 }
 
 export class NodeMetrics {
@@ -112,6 +120,38 @@ export class NodeMetrics {
       collect() {
         this.reset();
         for (const s of source.followerState()) this.set({ partition: String(s.p) }, s.resyncs);
+      },
+    });
+    new Counter({
+      name: 'eau2_failovers_total',
+      help: 'Elections this node won: partitions it took over from a failed leader',
+      registers,
+      collect() {
+        this.reset();
+        const f = source.failoverStats?.();
+        if (f) this.inc(f.failovers);
+      },
+    });
+    new Counter({
+      name: 'eau2_partition_leaderless_seconds_total',
+      help: 'Seconds each partition had no reachable leader, as seen from this node',
+      labelNames: ['partition'],
+      registers,
+      collect() {
+        this.reset();
+        const f = source.failoverStats?.();
+        if (f) for (const [p, s] of f.leaderlessSeconds) this.inc({ partition: String(p) }, s);
+      },
+    });
+    new Gauge({
+      name: 'eau2_partition_epoch',
+      help: "Each partition's epoch as this node knows it",
+      labelNames: ['partition'],
+      registers,
+      collect() {
+        this.reset();
+        const f = source.failoverStats?.();
+        if (f) f.epochs.forEach((e, p) => this.set({ partition: String(p) }, e));
       },
     });
     new Gauge({

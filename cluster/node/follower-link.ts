@@ -1,7 +1,8 @@
 // The replication connection from this node to one leader node, carrying every partition this node
 // follows from it. It (re)connects with backoff, subscribes each partition from its persisted LSN,
 // routes the leader's pushes to the partitions, and after a drop waits for queued work to settle
-// before resubscribing, so a resubscription always starts from what is really on disk.
+// before resubscribing, so a resubscription always starts from what is really on disk. Partitions
+// join and leave as leaderships move (failover); a link left with none stops.
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection, type PeerConnectionOptions } from '../protocol/peer-connection.js';
@@ -13,6 +14,8 @@ export interface FollowerLinkOptions {
   leaderId: string;
   address: () => { host: string; port: number } | undefined;
   epoch: () => number;
+  /** The partition epoch this node knows for p and its copy's epoch history, sent with SUBSCRIBE. */
+  subscription: (p: number) => { pe: number; h: readonly (readonly [number, number])[] };
   maxFrameBytes: number;
   /** TLS and the handshake for connections to the leader (cluster/security). */
   secure?: () => Partial<PeerConnectionOptions>;
@@ -21,6 +24,7 @@ export interface FollowerLinkOptions {
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
+const RESUBSCRIBE_MS = 200;
 
 export class FollowerLink {
   private conn: PeerConnection | undefined;
@@ -38,6 +42,21 @@ export class FollowerLink {
 
   start(): void {
     void this.connect();
+  }
+
+  get size(): number {
+    return this.byPartition.size;
+  }
+
+  /** Follows `fp` from this leader too (subscribing at once when connected). */
+  add(fp: FollowerPartition): void {
+    this.byPartition.set(fp.p, fp);
+    if (this.conn && !this.conn.closed) this.subscribe(this.conn, fp);
+  }
+
+  /** Stops routing p's pushes here (the caller detaches the partition). */
+  remove(p: number): void {
+    this.byPartition.delete(p);
   }
 
   private schedule(): void {
@@ -67,24 +86,31 @@ export class FollowerLink {
     if (this.stopped) return conn.destroy();
     conn.tag = this.opts.leaderId;
     this.conn = conn;
-    for (const fp of this.byPartition.values()) {
-      conn.request(MsgType.SUBSCRIBE, { p: fp.p, from: fp.lsn, node: this.opts.selfId }).then(
-        (r) => {
-          this.backoff = MIN_BACKOFF_MS;
-          this.opts.log('debug', 'subscribed', {
-            p: fp.p,
-            from: fp.lsn,
-            leader: this.opts.leaderId,
-            mode: (r as { mode?: string })?.mode,
-          });
-        },
-        (e: Error) => {
-          // The leader refused (not up yet as leader, other epoch): drop and try again later.
-          this.opts.log('debug', 'subscribe refused', { p: fp.p, leader: this.opts.leaderId, err: e.message });
-          conn.destroy();
-        },
-      );
-    }
+    for (const fp of this.byPartition.values()) this.subscribe(conn, fp);
+  }
+
+  private subscribe(conn: PeerConnection, fp: FollowerPartition): void {
+    const sub = this.opts.subscription(fp.p);
+    conn.request(MsgType.SUBSCRIBE, { p: fp.p, from: fp.lsn, node: this.opts.selfId, pe: sub.pe, h: sub.h }).then(
+      (r) => {
+        this.backoff = MIN_BACKOFF_MS;
+        this.opts.log('debug', 'subscribed', {
+          p: fp.p,
+          from: fp.lsn,
+          leader: this.opts.leaderId,
+          mode: (r as { mode?: string })?.mode,
+        });
+      },
+      (e: Error) => {
+        // The leader refused (not leading yet, or another epoch: one of the two learns the newer
+        // configuration from the heartbeats): ask again shortly, on the same connection.
+        this.opts.log('debug', 'subscribe refused', { p: fp.p, leader: this.opts.leaderId, err: e.message });
+        setTimeout(() => {
+          if (!this.stopped && this.conn === conn && !conn.closed && this.byPartition.get(fp.p) === fp)
+            this.subscribe(conn, fp);
+        }, RESUBSCRIBE_MS);
+      },
+    );
   }
 
   private async onClose(conn: PeerConnection): Promise<void> {
@@ -94,11 +120,9 @@ export class FollowerLink {
   }
 
   private onMessage(msg: Message, conn: PeerConnection): void {
-    if (msg.epoch !== this.opts.epoch()) {
-      this.opts.log('warn', 'push with another epoch refused', { leader: this.opts.leaderId, epoch: msg.epoch });
-      conn.destroy();
-      return;
-    }
+    // Pushes are fenced per partition, not by the envelope's epoch: a stream belongs to the epoch
+    // it was subscribed at, its leader cuts it when it steps down, and a partition whose leader
+    // changed is detached here before it follows anyone else.
     let work: PushWork;
     try {
       work = parsePush(msg, conn);
@@ -109,7 +133,7 @@ export class FollowerLink {
     }
     const body = work.body;
     const fp = this.byPartition.get(body.p);
-    if (!fp) {
+    if (!fp || fp.isDetached) {
       this.opts.log('warn', 'push for a partition not followed from this leader', {
         p: body.p,
         leader: this.opts.leaderId,
@@ -117,6 +141,10 @@ export class FollowerLink {
       return;
     }
     fp.push(work);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   async stop(): Promise<void> {
@@ -138,6 +166,8 @@ export function parsePush(msg: Message, conn: PeerConnection): PushWork {
       return { kind: 'chunk', conn, body: validateBody(MsgType.RESYNC_CHUNK, msg.body) };
     case MsgType.RESYNC_END:
       return { kind: 'end', conn, body: validateBody(MsgType.RESYNC_END, msg.body) };
+    case MsgType.EPOCHS:
+      return { kind: 'epochs', conn, body: validateBody(MsgType.EPOCHS, msg.body) };
     default:
       throw new Eau2Error(ErrorCode.PROTOCOL, `unexpected message type ${msg.type} on a replication link`);
   }

@@ -17,7 +17,8 @@ export type PushWork =
   | { kind: 'entries'; conn: PeerConnection; body: Bodies[typeof MsgType.ENTRIES] }
   | { kind: 'begin'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_BEGIN] }
   | { kind: 'chunk'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_CHUNK] }
-  | { kind: 'end'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_END] };
+  | { kind: 'end'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_END] }
+  | { kind: 'epochs'; conn: PeerConnection; body: Bodies[typeof MsgType.EPOCHS] };
 
 const DELETE_CHUNK = 1000;
 
@@ -26,6 +27,8 @@ export class FollowerPartition {
   private running: Promise<void> | undefined;
   /** Resyncs completed (for tests and logs). */
   resyncs = 0;
+  /** Set by detach(): the partition no longer follows this leader; queued and later work is dropped. */
+  private detached = false;
 
   constructor(
     readonly p: number,
@@ -35,9 +38,27 @@ export class FollowerPartition {
     /** Persisted LSN, or LSN_RESYNCING while a resync is incomplete. */
     public lsn: number,
     private readonly onError: (p: number, err: Error) => void,
+    /** Records the leader's epoch history (EPOCHS), in order with the entries it describes. */
+    private readonly onEpochs: (p: number, h: [number, number][]) => Promise<void> = async () => {},
   ) {}
 
+  /**
+   * Stops following: nothing more is applied (queued work is dropped). Resolves with the LSN the
+   * engine holds once what was being applied is done.
+   */
+  async detach(): Promise<number> {
+    this.detached = true;
+    this.queue = [];
+    await this.idle();
+    return this.lsn;
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
   push(w: PushWork): void {
+    if (this.detached) return;
     this.queue.push(w);
     this.kick();
   }
@@ -58,9 +79,10 @@ export class FollowerPartition {
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
       const w = this.queue.shift()!;
-      if (w.conn.closed) continue; // the stream it belonged to is gone; we resubscribe from this.lsn
+      if (w.conn.closed || this.detached) continue; // the stream it belonged to is gone; we resubscribe from this.lsn
       try {
-        if (w.kind === 'entries') await this.applyEntries(w.conn, this.mergeEntries(w));
+        if (w.kind === 'epochs') await this.onEpochs(this.p, w.body.h);
+        else if (w.kind === 'entries') await this.applyEntries(w.conn, this.mergeEntries(w));
         else if (w.kind === 'begin') await this.beginResync();
         else if (w.kind === 'chunk') await this.applyChunk(w.body.e);
         else await this.endResync(w.conn, w.body.lsn);

@@ -2,7 +2,10 @@
 // bounded backlog and to the subscribed followers while applying each with its LSN record in one
 // atomic engine batch (shared with the other writes of the same microtask: partition-writer.ts),
 // tracks the followers' acknowledgements, and holds w>1 writes until enough of them have
-// acknowledged. Followers that fall off the backlog get a full resync (leader-resync.ts).
+// acknowledged: w=N waits for N-1 followers, w=all for every follower of the in-sync set (ISR) and
+// of the joining set (followers on their way back in, isr-policy.ts). Followers that fall off the
+// backlog get a full resync (leader-resync.ts). A leader is fenced by its epoch: it stops for good
+// (stepDown) when a newer epoch appears, and refuses writes while it cannot reach a majority.
 // Each entry is encoded for the stream once, when written, and the backlog keeps those bytes
 // (entries-frame.ts): one view per entry instead of its decoded objects, for the GC's sake.
 
@@ -10,8 +13,9 @@ import { performance } from 'node:perf_hooks';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { EntryArena } from '../protocol/entries-frame.js';
-import type { WireOp } from '../protocol/messages.js';
+import { MsgType, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
+import { type EpochHistory, followerPlan } from './epoch-history.js';
 import { streamSnapshot } from './leader-resync.js';
 import type { PartitionWriter } from './partition-writer.js';
 import { storedKey } from './stored-format.js';
@@ -27,6 +31,8 @@ export interface LogEntry {
 interface Subscription {
   node: string;
   conn: PeerConnection;
+  /** performance.now() when the stream went live; undefined while resyncing. */
+  liveAt?: number;
   /** Next LSN this follower needs. */
   next: number;
   live: boolean;
@@ -37,7 +43,8 @@ interface Subscription {
 
 interface Waiter {
   lsn: number;
-  need: number;
+  /** Followers that must acknowledge (any of them), or 'all': every member of the ack set. */
+  need: number | 'all';
   resolve: () => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -47,6 +54,19 @@ export interface LeaderHooks {
   /** Seconds from publication of an entry to a follower's acknowledgement of it. */
   onAckLag?(p: number, follower: string, seconds: number): void;
   log?(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
+  /** Why writes must be refused now (the leader cannot reach a majority), or undefined. */
+  fenced?(): Eau2Error | undefined;
+}
+
+export interface LeaderEpoch {
+  /** This node. */
+  self: string;
+  epoch: number;
+  history: EpochHistory;
+  /** The in-sync replicas, this leader included. */
+  isr: readonly string[];
+  /** Fewest ISR members (leader included) for a w=all write to be accepted. */
+  minInSync: number;
 }
 
 /** A follower whose socket holds more than this is too slow to stream to: drop it, it will catch up. */
@@ -64,6 +84,16 @@ export class LeaderPartition {
   private waiters: Waiter[] = [];
   private readonly subs = new Map<string, Subscription>();
   private readonly arena = new EntryArena();
+  /** The ISR (leader included) as a majority of nodes has it; changed only by setIsr. */
+  isr: string[];
+  /** Followers on their way into the ISR, counted by w=all waiters, with the LSN they must reach. */
+  readonly joining = new Map<string, number>();
+  /** Highest LSN acknowledged to a w=all writer. */
+  allAcked = 0;
+  /** When each follower's stream stopped being live (performance.now()); absent while live. */
+  private readonly notLiveSince = new Map<string, number>();
+  private lastApply: Promise<void> = Promise.resolve();
+  private stopped: Eau2Error | undefined;
 
   constructor(
     readonly p: number,
@@ -73,8 +103,16 @@ export class LeaderPartition {
     readonly followers: readonly string[],
     private readonly limits: { entries: number; bytes: number },
     private readonly hooks: LeaderHooks = {},
+    readonly lead: LeaderEpoch,
   ) {
     this.committed = startLsn;
+    this.isr = lead.isr.slice();
+    const now = performance.now();
+    for (const f of followers) this.notLiveSince.set(f, now);
+  }
+
+  get epoch(): number {
+    return this.lead.epoch;
   }
 
   /**
@@ -83,8 +121,16 @@ export class LeaderPartition {
    * the leader's own commit. Resolves once applied here and acknowledged by `followersNeeded`
    * followers; rejects with TIMEOUT after `timeoutMs` (the write stays applied: it is not undone).
    */
-  async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
+  async write(ops: WireOp[], followersNeeded: number | 'all', timeoutMs: number): Promise<number> {
     if (this.failed) throw this.failed;
+    const fenced = this.hooks.fenced?.();
+    if (fenced) throw fenced;
+    if (followersNeeded === 'all' && this.isr.length < this.lead.minInSync)
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} has ${this.isr.length} in-sync replicas, fewer than minInSync ${this.lead.minInSync}: w=all refused, nothing written`,
+        { details: { partition: this.p, reason: 'MIN_IN_SYNC' } },
+      );
     const lsn = ++this.committed;
     const engineOps: EngineOp[] = ops.map(([k, v]) => {
       const key = storedKey(this.p, k);
@@ -94,8 +140,10 @@ export class LeaderPartition {
     // engine in the order they are issued, so this node's copy follows the same order. Without
     // followers nobody can subscribe (subscribe() refuses other nodes): no backlog to keep.
     if (this.followers.length > 0) this.publish({ lsn, enc: this.arena.encode(lsn, ops), at: performance.now() });
+    const applied = this.writer.apply(this.p, engineOps, lsn);
+    this.lastApply = applied.catch(() => {});
     try {
-      await this.writer.apply(this.p, engineOps, lsn);
+      await applied;
     } catch (e) {
       // The followers may apply an entry this node could not: the partition stops here (every
       // further write and subscription is refused) and, restarted on its data, the leader resyncs
@@ -103,7 +151,9 @@ export class LeaderPartition {
       this.fail(e as Error);
       throw e;
     }
-    if (followersNeeded > 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
+    if (followersNeeded !== 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
+    if (this.stopped) throw this.unknownOutcome(lsn);
+    if (followersNeeded === 'all' && lsn > this.allAcked) this.allAcked = lsn;
     return lsn;
   }
 
@@ -173,8 +223,19 @@ export class LeaderPartition {
    * backlog when it holds everything after `from`, else resyncs in full; either way the follower is
    * then fed live. Resolves with how it started.
    */
-  subscribe(node: string, conn: PeerConnection, from: number): 'stream' | 'resync' {
+  subscribe(
+    node: string,
+    conn: PeerConnection,
+    from: number,
+    follower?: { epoch: number; history: EpochHistory },
+  ): 'stream' | 'resync' {
     if (this.failed) throw this.failed;
+    if (follower && follower.epoch !== this.lead.epoch)
+      throw new Eau2Error(
+        ErrorCode.NOT_LEADER,
+        `partition ${this.p}: follower ${node} is at epoch ${follower.epoch}, this leader at ${this.lead.epoch}`,
+        { details: { wireCode: 'STALE_EPOCH', partition: this.p, epoch: this.lead.epoch } },
+      );
     if (!this.followers.includes(node))
       throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
     // A resubscription replaces the old stream (its connection, if another one, is dead or dying).
@@ -183,13 +244,31 @@ export class LeaderPartition {
       old.closed = true;
       if (old.conn !== conn) old.conn.destroy();
     }
+    // A follower holding entries this leader never had (a deposed leader's tail, or a follower of
+    // one) must drop them: here by a full resync (Kafka truncates; the engine cannot undo entries).
+    if (
+      follower &&
+      from > 0 &&
+      followerPlan(this.lead.history, this.committed, follower.history, from) === 'truncate'
+    ) {
+      this.hooks.log?.('info', 'follower diverged from this epoch history; resyncing it', {
+        p: this.p,
+        follower: node,
+        from,
+      });
+      from = -1;
+    }
     const s: Subscription = { node, conn, next: from + 1, live: false, closed: false, out: [] };
     this.subs.set(node, s);
-    if (from >= 0) this.acked.set(node, Math.min(from, this.committed));
+    this.notLiveSince.set(node, this.notLiveSince.get(node) ?? performance.now());
+    // The epoch history first, so the follower records which epoch each entry it applies belongs to.
+    conn.send(MsgType.EPOCHS, { p: this.p, h: this.lead.history.entries });
     if (from >= 0 && from <= this.committed && (from === this.committed || this.entryAt(from + 1))) {
+      this.acked.set(node, Math.min(from, this.committed));
       this.goLive(s);
       return 'stream';
     }
+    this.acked.delete(node); // known again from its acknowledgement of the snapshot
     this.hooks.log?.('info', 'full resync', { p: this.p, follower: node, from, leaderLsn: this.committed });
     void this.resync(s);
     return 'resync';
@@ -200,6 +279,8 @@ export class LeaderPartition {
     for (let lsn = s.next; lsn <= this.committed; lsn++) this.queue(s, this.entryAt(lsn)!);
     s.next = this.committed + 1;
     s.live = true;
+    s.liveAt = performance.now();
+    this.notLiveSince.delete(s.node);
   }
 
   private async resync(s: Subscription): Promise<void> {
@@ -234,20 +315,28 @@ export class LeaderPartition {
       if (s.conn === conn) {
         s.closed = true;
         this.subs.delete(node);
+        this.notLiveSince.set(node, performance.now());
+        if (this.joining.delete(node)) this.settleWaiters();
       }
     }
   }
 
-  ack(node: string, lsn: number): void {
+  /** An acknowledgement from `node` on `conn`; ignored unless that is its current stream. */
+  ack(node: string, lsn: number, conn?: PeerConnection): void {
     if (!this.followers.includes(node)) return;
+    if (conn && this.subs.get(node)?.conn !== conn) return;
     const prev = this.acked.get(node) ?? 0;
     if (lsn <= prev) return;
     this.acked.set(node, lsn);
     const e = this.entryAt(lsn);
     if (e && e.at > 0) this.hooks.onAckLag?.(this.p, node, (performance.now() - e.at) / 1000);
+    this.settleWaiters();
+  }
+
+  private settleWaiters(): void {
     if (this.waiters.length === 0) return;
     this.waiters = this.waiters.filter((w) => {
-      if (this.ackCount(w.lsn) < w.need) return true;
+      if (!this.satisfied(w.lsn, w.need)) return true;
       clearTimeout(w.timer);
       w.resolve();
       return false;
@@ -260,8 +349,101 @@ export class LeaderPartition {
     return n;
   }
 
-  private waitForAcks(lsn: number, need: number, timeoutMs: number): Promise<void> {
-    if (this.ackCount(lsn) >= need) return Promise.resolve();
+  /** The followers a w=all write waits for: the ISR's and the joining ones. */
+  private ackSet(): string[] {
+    const out = this.isr.filter((id) => id !== this.lead.self);
+    for (const id of this.joining.keys()) if (!out.includes(id)) out.push(id);
+    return out;
+  }
+
+  private satisfied(lsn: number, need: number | 'all'): boolean {
+    if (need !== 'all') return this.ackCount(lsn) >= need;
+    for (const f of this.ackSet()) if ((this.acked.get(f) ?? 0) < lsn) return false;
+    return true;
+  }
+
+  /**
+   * A new ISR (after a majority persisted a shrink, or a growth). Waiters are checked again: a
+   * shrink can complete w=all writes that waited for the follower it removed.
+   */
+  setIsr(isr: readonly string[]): void {
+    this.isr = isr.slice();
+    for (const id of isr) this.joining.delete(id);
+    this.settleWaiters();
+  }
+
+  /**
+   * Starts counting `node` in w=all acknowledgements, so no w=all write is acknowledged without it
+   * from now on; it may join the ISR once it has acknowledged `allAcked` as of now (isr-policy.ts).
+   */
+  startJoining(node: string): void {
+    if (this.isr.includes(node) || this.joining.has(node)) return;
+    this.joining.set(node, this.allAcked);
+  }
+
+  /** Stops counting a joining follower that stalled. */
+  stopJoining(node: string): void {
+    if (this.joining.delete(node)) this.settleWaiters();
+  }
+
+  /** What the ISR policy needs about each follower. */
+  progress(): {
+    id: string;
+    live: boolean;
+    notLiveSince: number | undefined;
+    acked: number;
+    oldestUnackedAt: number | undefined;
+  }[] {
+    return this.followers.map((id) => {
+      const acked = this.acked.get(id) ?? 0;
+      const s = this.subs.get(id);
+      const oldest = acked < this.committed ? this.entryAt(acked + 1) : undefined;
+      return {
+        id,
+        live: s?.live === true && !s.closed,
+        notLiveSince: this.notLiveSince.get(id),
+        acked,
+        // An entry no longer in the backlog is older than anything in it: count from the oldest kept.
+        oldestUnackedAt: acked < this.committed ? (oldest?.at ?? this.entryAt(this.committed)?.at ?? 0) : undefined,
+      };
+    });
+  }
+
+  /**
+   * Leadership is over (a newer epoch exists): every later write and subscription is refused with
+   * NOT_LEADER, waiting writes fail with an unknown outcome, streams are cut. Resolves once the
+   * engine has applied every write already numbered, so the caller can read the final LSN.
+   */
+  async stepDown(reason: string): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = new Eau2Error(ErrorCode.NOT_LEADER, `node no longer leads partition ${this.p}: ${reason}`, {
+        details: { wireCode: 'STALE_EPOCH', partition: this.p },
+      });
+      if (!this.failed) this.failed = this.stopped;
+      for (const w of this.waiters) {
+        clearTimeout(w.timer);
+        w.reject(this.unknownOutcome(w.lsn));
+      }
+      this.waiters = [];
+      for (const s of this.subs.values()) {
+        s.closed = true;
+        s.conn.destroy();
+      }
+      this.subs.clear();
+    }
+    await this.lastApply;
+  }
+
+  private unknownOutcome(lsn: number): Eau2Error {
+    return new Eau2Error(
+      ErrorCode.TIMEOUT,
+      `write ${lsn} of partition ${this.p} is applied on a leader that lost its leadership before the replicas required acknowledged it; it may be lost`,
+      { details: { partition: this.p } },
+    );
+  }
+
+  private waitForAcks(lsn: number, need: number | 'all', timeoutMs: number): Promise<void> {
+    if (this.satisfied(lsn, need)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         lsn,
@@ -273,7 +455,7 @@ export class LeaderPartition {
           reject(
             new Eau2Error(
               ErrorCode.TIMEOUT,
-              `write ${lsn} of partition ${this.p} is applied on the leader but only ${this.ackCount(lsn)} of the ${need} followers required acknowledged it within ${timeoutMs} ms`,
+              `write ${lsn} of partition ${this.p} is applied on the leader but ${need === 'all' ? `not every in-sync follower (${this.ackSet().join(', ')})` : `only ${this.ackCount(lsn)} of the ${need} followers required`} acknowledged it within ${timeoutMs} ms`,
             ),
           );
         }, timeoutMs),

@@ -1,7 +1,8 @@
 // One eau2 node: its engine, the partitions it leads and follows, its peer-protocol server, its HTTP
-// API, and its place in the cluster (registration with the coordinator, the topology and its epoch).
-// This file owns the lifecycle; peer requests are answered in peer-handlers.ts, routing is in
-// router.ts, replication in leader-partition.ts / follower-partition.ts.
+// API, and its place in the cluster (heartbeats, elections and the partitions' configurations:
+// failover.ts). This file owns the lifecycle and the moves between roles; peer requests are
+// answered in peer-handlers.ts, routing is in router.ts, replication in leader-partition.ts /
+// follower-partition.ts.
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -13,10 +14,9 @@ import { HttpApi, type HttpHost } from '../http/http-server.js';
 import { NodeMetrics, type MetricsSource } from '../http/metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
-import { rolesOf } from '../placement.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';
-import { topologyFromConfig, type Topology } from '../topology.js';
+import { routeOf, topologyFromConfig, type Topology } from '../topology.js';
 import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.js';
 import { FollowerLink } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
@@ -24,8 +24,10 @@ import { LeaderPartition } from './leader-partition.js';
 import { PartitionWriter } from './partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
-import { Coordination, type CoordinationHost } from './coordination.js';
-import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js';
+import { EpochHistory } from './epoch-history.js';
+import { Failover } from './failover.js';
+import { FailoverState } from './partition-state.js';
+import { decodeLsn, lsnKey, LSN_RESYNCING } from './stored-format.js';
 import { restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
@@ -49,9 +51,9 @@ export interface NodeServerOptions {
 
 /**
  * The node owns its partitions, tasks and routes; each part around it (HTTP API, peer handlers,
- * coordination, restore, router, metrics) sees it only through that part's narrow host interface.
+ * failover, restore, router, metrics) sees it only through that part's narrow host interface.
  */
-export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost {
+export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, RestoreHost {
   readonly selfId: string;
   readonly self: NodeConfig;
   readonly pool: PeerPool;
@@ -63,13 +65,19 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private readonly followers = new Map<number, FollowerPartition>();
   private readonly tasks = new Map<string, TaskHandler>();
   private readonly httpHandlers: HttpHandler[] = [];
-  readonly coordination: Coordination;
+  readonly failover: Failover;
+  /** Failovers this node won (eau2_failovers_total). */
+  failovers = 0;
   /** Every replicated write (led and followed partitions) reaches the engine through this. */
   readonly writer: PartitionWriter;
   /** Authentication, TLS, limits and audit of both ports (cluster/security). */
   readonly security: NodeSecurity;
   private topo: Topology;
-  private links: FollowerLink[] = [];
+  /** One replication link per leader node this node follows partitions from. */
+  private readonly links = new Map<string, FollowerLink>();
+  /** LSNs read at start for partitions neither led nor followed yet. */
+  private readonly storedLsn = new Map<number, number>();
+  private listening = false;
   private peerServer: net.Server | undefined;
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
@@ -79,15 +87,15 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     readonly config: ClusterConfig,
     nodeId: string,
     readonly engine: EngineLike,
-    epoch: number,
+    readonly state: FailoverState,
     logger: Logger,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
     this.log = logger;
     this.writeTimeoutMs = config.writeTimeoutMs;
-    this.topo = topologyFromConfig(config, epoch);
-    const opts = { maxFrameBytes: config.maxFrameBytes, epoch: () => this.topo.epoch };
+    this.topo = topologyFromConfig(config, state.node.currentEpoch);
+    const opts = { maxFrameBytes: config.maxFrameBytes, epoch: () => this.state.node.currentEpoch };
     this.metrics = new NodeMetrics(nodeId, this);
     this.security = new NodeSecurity(config, nodeId, this.metrics.registry, logger, () =>
       config.nodes.map((n) => n.id),
@@ -98,8 +106,23 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       (id) => this.security.outboundPeerOptions(id),
     );
     this.router = new Router(this);
-    this.coordination = new Coordination(this);
     this.writer = new PartitionWriter(engine);
+    this.failover = new Failover(
+      {
+        selfId: nodeId,
+        nodeIds: config.nodes.map((n) => n.id),
+        pool: this.pool,
+        log: logger,
+        localLsn: (p) => this.localLsn(p),
+        leaderOf: (p) => this.leaders.get(p),
+        detachFollower: (p) => this.detachFollower(p),
+        applyRole: (p) => this.applyRole(p),
+        onFailover: () => void this.failovers++,
+      },
+      state,
+      { failoverTimeoutMs: config.failoverTimeoutMs, replicaLagMaxMs: config.replicaLagMaxMs },
+    );
+    for (let p = 0; p < config.partitions; p++) this.refreshRoute(p);
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
@@ -110,18 +133,23 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
     let node: NodeServer | undefined;
     try {
-      const stored = await engine.get(EPOCH_KEY);
-      const epoch = stored ? decodeLsn(stored) : 1;
-      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
+      const state = await FailoverState.load(engine, topologyFromConfig(opts.config).placement);
+      node = new NodeServer(opts.config, opts.nodeId, engine, state, log);
       const leads = await node.openFollowers();
       await node.listen();
-      node.coordination.start();
+      node.failover.start();
+      // Hear from a majority first: a leader that cannot reach one takes no writes, and the others
+      // may have moved this node's leaderships elsewhere while it was down.
+      await node.failover.awaitMajority(opts.config.failoverTimeoutMs);
+      const stillLeads = leads.filter((p) => state.parts[p]!.leader === opts.nodeId);
       // Led partitions open last: each is first brought up to its most advanced follower (restore.ts),
       // and until they are open their requests are refused as UNAVAILABLE.
       const own = new Map<number, number>();
-      for (const p of leads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
-      await restoreFromFollowers(node, leads, (p) => own.get(p)!);
-      await node.openLeaders(leads);
+      for (const p of stillLeads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
+      await restoreFromFollowers(node, stillLeads, (p) => own.get(p)!);
+      await node.openLeaders(stillLeads);
+      // Configurations adopted during the start (leaderships lost or won meanwhile) take effect now.
+      for (let p = 0; p < opts.config.partitions; p++) await node.applyRole(p);
       if (opts.beforeServing) await opts.beforeServing(node);
       node.isServing = true;
       log.info(
@@ -129,7 +157,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
           http: `${opts.config.security.tls ? 'https' : 'http'}://${self.host}:${self.port}`,
           peer: `${self.host}:${self.peerPort}`,
           dataDir,
-          epoch,
+          epoch: state.node.currentEpoch,
         },
         'node serving',
       );
@@ -142,57 +170,161 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   }
 
   private async openLeaders(leads: number[]): Promise<void> {
-    const limits = { entries: this.config.backlogEntries, bytes: this.config.backlogBytes };
     for (const p of leads) {
+      if (this.leaders.has(p)) continue;
       let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
       if (lsn === LSN_RESYNCING) lsn = 0; // only a former follower can hold this; its data is partial
-      const lp = new LeaderPartition(p, this.engine, this.writer, lsn, this.topo.placement[p]!.followers, limits, {
+      this.openLeader(p, lsn);
+    }
+  }
+
+  private openLeader(p: number, lsn: number): void {
+    const r = this.state.parts[p]!;
+    const limits = { entries: this.config.backlogEntries, bytes: this.config.backlogBytes };
+    const lp = new LeaderPartition(
+      p,
+      this.engine,
+      this.writer,
+      lsn,
+      this.topo.placement[p]!.followers,
+      limits,
+      {
         onAckLag: (_p, _f, s) => this.metrics.ackSeconds.observe(s),
         log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
-      });
-      this.leaders.set(p, lp);
-    }
+        fenced: () => this.failover.fenced(),
+      },
+      { self: this.selfId, epoch: r.epoch, history: r.history, isr: r.isr, minInSync: this.config.minInSync },
+    );
+    this.leaders.set(p, lp);
   }
 
   /** Opens the followed partitions and their links; returns the partitions this node leads. */
   private async openFollowers(): Promise<number[]> {
-    const { leads, follows } = rolesOf(this.topo.placement, this.selfId);
-    const byLeader = new Map<string, FollowerPartition[]>();
-    for (const p of follows) {
-      const leader = this.topo.placement[p]!.leader;
-      const fp = new FollowerPartition(
-        p,
-        leader,
-        this.engine,
-        this.writer,
-        decodeLsn(await this.engine.get(lsnKey(p))),
-        (pp, err) => this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
-      );
-      this.followers.set(p, fp);
-      let list = byLeader.get(leader);
-      if (!list) byLeader.set(leader, (list = []));
-      list.push(fp);
-    }
-    for (const [leaderId, parts] of byLeader) {
-      this.links.push(
-        new FollowerLink(
-          {
-            selfId: this.selfId,
-            leaderId,
-            address: () => {
-              const n = this.topo.nodes.find((x) => x.id === leaderId);
-              return n && { host: n.host, port: n.peerPort };
-            },
-            epoch: () => this.topo.epoch,
-            maxFrameBytes: this.config.maxFrameBytes,
-            secure: () => this.security.outboundPeerOptions(leaderId),
-            log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
-          },
-          parts,
-        ),
-      );
+    const leads: number[] = [];
+    for (let p = 0; p < this.config.partitions; p++) {
+      if (!this.state.replicas[p]!.includes(this.selfId)) continue;
+      const lsn = decodeLsn(await this.engine.get(lsnKey(p)));
+      this.storedLsn.set(p, lsn);
+      if (this.state.parts[p]!.leader === this.selfId) leads.push(p);
+      else this.openFollower(p, lsn);
     }
     return leads;
+  }
+
+  /** A follower of p, attached to the link of p's leader (subscribing at once when connected). */
+  private openFollower(p: number, lsn: number): FollowerPartition {
+    const leader = this.state.parts[p]!.leader;
+    const fp = new FollowerPartition(
+      p,
+      leader,
+      this.engine,
+      this.writer,
+      lsn,
+      (pp, err) => this.log.warn({ p: pp, err: err.message }, 'replication apply failed; resubscribing'),
+      async (pp, h) => {
+        // The leader's history describes this copy once it streams from it; written in order with
+        // the entries (no sync needed: the engine keeps batches in order across a crash).
+        this.state.parts[pp]!.history = new EpochHistory(h);
+        await this.state.save([pp], false);
+      },
+    );
+    this.followers.set(p, fp);
+    this.linkTo(leader).add(fp);
+    return fp;
+  }
+
+  private linkTo(leaderId: string): FollowerLink {
+    let link = this.links.get(leaderId);
+    if (link && !link.isStopped) return link;
+    link = new FollowerLink(
+      {
+        selfId: this.selfId,
+        leaderId,
+        address: () => {
+          const n = this.topo.nodes.find((x) => x.id === leaderId);
+          return n && { host: n.host, port: n.peerPort };
+        },
+        epoch: () => this.state.node.currentEpoch,
+        subscription: (p) => ({ pe: this.state.parts[p]!.epoch, h: this.state.parts[p]!.history.entries }),
+        maxFrameBytes: this.config.maxFrameBytes,
+        secure: () => this.security.outboundPeerOptions(leaderId),
+        log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+      },
+      [],
+    );
+    this.links.set(leaderId, link);
+    if (this.listening) link.start();
+    return link;
+  }
+
+  /** Stops following p (if it does); resolves with the LSN this node's engine holds for p. */
+  async detachFollower(p: number): Promise<number> {
+    const fp = this.followers.get(p);
+    if (!fp) return this.localLsn(p);
+    this.followers.delete(p);
+    const link = this.links.get(fp.leader);
+    link?.remove(p);
+    const lsn = await fp.detach();
+    this.storedLsn.set(p, lsn);
+    if (link && link.size === 0 && this.links.get(fp.leader) === link) {
+      this.links.delete(fp.leader);
+      await link.stop();
+    }
+    return lsn;
+  }
+
+  /**
+   * Takes this node's role in p's current configuration (persisted by failover.ts before this is
+   * called): a leader whose epoch is over steps down and follows the new leader; a follower whose
+   * leader changed detaches and follows the new one; a node elected leader opens the partition.
+   */
+  async applyRole(p: number): Promise<void> {
+    const r = this.state.parts[p]!;
+    this.refreshRoute(p);
+    if (!this.state.replicas[p]!.includes(this.selfId)) return;
+    const lp = this.leaders.get(p);
+    if (r.leader === this.selfId) {
+      if (lp && lp.epoch === r.epoch) return;
+      if (lp) await this.stepDown(p, lp, `epoch ${lp.epoch} ended`);
+      if (!this.serving && !lp && !this.followers.has(p)) return; // start(): openLeaders opens it
+      const lsn = await this.detachFollower(p);
+      if (lsn < 0) {
+        this.log.error({ p, epoch: r.epoch }, 'leader without a complete copy; refusing to lead');
+        return;
+      }
+      this.openLeader(p, lsn);
+      this.log.info({ p, epoch: r.epoch, lsn }, 'leading partition');
+      return;
+    }
+    if (lp) await this.stepDown(p, lp, `${r.leader} leads epoch ${r.epoch}`);
+    const fp = this.followers.get(p);
+    if (fp && fp.leader === r.leader) return;
+    const lsn = fp ? await this.detachFollower(p) : this.localLsn(p);
+    this.openFollower(p, lsn);
+  }
+
+  private async stepDown(p: number, lp: LeaderPartition, why: string): Promise<void> {
+    this.leaders.delete(p);
+    this.log.warn({ p, epoch: lp.epoch, why }, 'stepping down as leader');
+    await lp.stepDown(why);
+    lp.close();
+    this.storedLsn.set(p, decodeLsn(await this.engine.get(lsnKey(p))));
+  }
+
+  /** This node's LSN of p: what it leads, follows or holds on disk (-1: incomplete copy). */
+  localLsn(p: number): number {
+    const lp = this.leaders.get(p);
+    if (lp) return lp.committed;
+    const fp = this.followers.get(p);
+    if (fp) return fp.lsn;
+    return this.storedLsn.get(p) ?? -1;
+  }
+
+  /** Brings the routing table's entry for p in line with the partition's configuration. */
+  private refreshRoute(p: number): void {
+    const r = this.state.parts[p]!;
+    this.topo.placement[p] = routeOf(p, this.state.replicas[p]!, r.leader, r.epoch, r.isr);
+    this.topo.epoch = this.state.node.currentEpoch;
   }
 
   private async listen(): Promise<void> {
@@ -225,15 +357,15 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     });
     this.http = new HttpApi(this);
     await this.http.listen(this.self.port, this.self.host);
-    for (const l of this.links) l.start();
+    this.listening = true;
+    for (const l of this.links.values()) l.start();
   }
 
+  /** The routing table: configurations as this node has them, nodes' liveness from its heartbeats. */
   topology(): Topology {
+    this.topo.epoch = this.state.node.currentEpoch;
+    for (const n of this.topo.nodes) n.status = this.failover.detector.status(n.id);
     return this.topo;
-  }
-
-  setTopology(t: Topology): void {
-    this.topo = t;
   }
 
   leaderOf(p: number): LeaderPartition | undefined {
@@ -294,17 +426,35 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     return [...this.leaders.values()].map((lp) => ({
       p: lp.p,
       lsn: lp.committed,
-      followers: lp.followers.map((id) => {
-        const acked = lp.acked.get(id) ?? 0;
+      epoch: lp.epoch,
+      isr: lp.isr.slice(),
+      followers: lp.progress().map((f) => {
+        const id = f.id;
+        const acked = f.acked;
         const oldest = acked < lp.committed ? lp.entryAt(acked + 1) : undefined;
         const lagSeconds = acked >= lp.committed ? 0 : oldest ? (now - oldest.at) / 1000 : Number.NaN;
-        return { id, acked, lagSeconds };
+        const state = lp.isr.includes(id)
+          ? 'in-sync'
+          : lp.joining.has(id)
+            ? 'joining'
+            : f.live
+              ? 'catching-up'
+              : 'down';
+        return { id, acked, lagSeconds, state };
       }),
     }));
   }
 
   followerState(): { p: number; lsn: number; resyncs: number }[] {
     return [...this.followers.values()].map((fp) => ({ p: fp.p, lsn: fp.lsn, resyncs: fp.resyncs }));
+  }
+
+  failoverStats(): { failovers: number; leaderlessSeconds: Map<number, number>; epochs: number[] } {
+    return {
+      failovers: this.failovers,
+      leaderlessSeconds: this.failover.leaderlessSeconds,
+      epochs: this.state.parts.map((r) => r.epoch),
+    };
   }
 
   engineStats(): Record<string, number> {
@@ -317,8 +467,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
 
   async close(): Promise<void> {
     this.isServing = false;
-    this.coordination.stop();
-    await Promise.all(this.links.map((l) => l.stop()));
+    this.failover.stop();
+    await Promise.all([...this.links.values()].map((l) => l.stop()));
     for (const lp of this.leaders.values()) lp.close();
     await this.http?.close();
     for (const c of this.inbound) c.destroy();

@@ -10,7 +10,8 @@ import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../topology.js';
-import type { Coordination } from './coordination.js';
+import type { Failover } from './failover.js';
+import type { FailoverState } from './partition-state.js';
 import type { EngineLike } from './engine-api.js';
 import type { TaskContext, TaskHandler } from './extensions.js';
 import type { FollowerPartition } from './follower-partition.js';
@@ -22,7 +23,8 @@ export interface PeerHost {
   readonly selfId: string;
   readonly engine: EngineLike;
   readonly router: Router;
-  readonly coordination: Coordination;
+  readonly failover: Failover;
+  readonly state: FailoverState;
   readonly metrics: { countPeerMessage(type: number): void };
   readonly log: Logger;
   readonly writeTimeoutMs: number;
@@ -40,6 +42,7 @@ export interface PeerHost {
 }
 import type { NodeSecurity } from '../security/node-security.js';
 import { noReplica, notLeader, opening } from './router.js';
+import { EpochHistory } from './epoch-history.js';
 import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
 import { checkValueMeta } from '../security/value-meta.js';
@@ -48,10 +51,10 @@ import { MAX_KEY_BYTES } from './stored-format.js';
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
   if (msg.type === MsgType.ACK) {
-    if (msg.epoch !== node.topology().epoch) return;
     try {
       const b = validateBody(MsgType.ACK, msg.body);
-      if (conn.tag) node.leaderOf(b.p)?.ack(conn.tag, b.lsn);
+      // Counted only on the connection of the follower's current stream (fenced by its epoch).
+      if (conn.tag) node.leaderOf(b.p)?.ack(conn.tag, b.lsn, conn);
     } catch (e) {
       node.log.warn({ err: (e as Error).message }, 'bad ACK refused');
     }
@@ -119,21 +122,38 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
   const t = node.topology();
   switch (msg.type) {
     case MsgType.REGISTER: {
+      // Nodes of older versions register with the first node each second: any node takes it as a
+      // heartbeat now, and answers with the topology as before.
       const b = validateBody(MsgType.REGISTER, msg.body);
       mustBe(node, conn, b.node);
-      if (!node.coordination.isCoordinator)
-        throw new Eau2Error(ErrorCode.NOT_LEADER, `${node.selfId} is not the coordinator (${t.coordinator} is)`);
-      return node.coordination.onRegister(b.node);
+      node.failover.detector.heard(b.node);
+      return t;
+    }
+    // Heartbeats, votes and in-sync changes speak for a node: only that node may send them.
+    case MsgType.PING: {
+      const g = validateBody(MsgType.PING, msg.body);
+      mustBe(node, conn, g.n);
+      return node.failover.onPing(g);
+    }
+    case MsgType.VOTE: {
+      const v = validateBody(MsgType.VOTE, msg.body);
+      mustBe(node, conn, v.c);
+      return node.failover.onVote(v);
+    }
+    case MsgType.ISR_UPDATE: {
+      const u = validateBody(MsgType.ISR_UPDATE, msg.body);
+      mustBe(node, conn, u.l);
+      return node.failover.onIsrUpdate(u);
     }
     case MsgType.TOPOLOGY:
       return t;
     case MsgType.STATUS:
       return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
   }
-  if (msg.epoch !== t.epoch) {
-    if (msg.epoch > t.epoch) node.coordination.refreshSoon();
-    throw wireOnlyError(ErrorCode.STALE_EPOCH, `epoch ${msg.epoch} refused: this node is at epoch ${t.epoch}`);
-  }
+  // The envelope's epoch is the sender's currentEpoch: a higher one means a configuration this node
+  // has not heard of yet. Requests are not refused for it (each partition is fenced by its own
+  // epoch); the heartbeats bring the news now.
+  if (msg.epoch > node.state.node.currentEpoch) node.failover.heartbeatSoon();
   const timeout = node.writeTimeoutMs;
   switch (msg.type) {
     case MsgType.GET: {
@@ -185,8 +205,10 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       mustBe(node, conn, b.node);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);
       const lp = leading(node, b.p);
+      if (b.pe !== undefined && b.pe > lp.epoch) node.failover.heartbeatSoon();
       conn.tag = b.node;
-      return { mode: lp.subscribe(b.node, conn, b.from) };
+      const follower = b.pe === undefined ? undefined : { epoch: b.pe, history: new EpochHistory(b.h ?? []) };
+      return { mode: lp.subscribe(b.node, conn, b.from, follower) };
     }
     case MsgType.PULL: {
       // A leader whose copy is behind this follower's takes the whole partition back (restore.ts).

@@ -4,6 +4,7 @@
 // from clients are not routed here: they go to the node the client chose, which answers or refuses
 // with NOT_LEADER so the client refreshes its topology.
 
+import { performance } from 'node:perf_hooks';
 import type {
   BatchOp,
   KeyLike,
@@ -74,11 +75,14 @@ export class Router {
     return partitionOf(key, this.host.topology().partitions);
   }
 
-  /** Followers needed for write concern `w` on partition p; INVALID when w exceeds the replicas. */
-  followersNeeded(p: number, w: WriteConcern | undefined): number {
+  /**
+   * Followers needed for write concern `w` on partition p ('all': every in-sync follower, counted
+   * by the leader); INVALID when w exceeds the replicas.
+   */
+  followersNeeded(p: number, w: WriteConcern | undefined): number | 'all' {
     const followers = this.host.topology().placement[p]!.followers.length;
     if (w === undefined) return 0;
-    if (w === 'all') return followers;
+    if (w === 'all') return 'all';
     if (!Number.isInteger(w) || w < 1) throw new Eau2Error(ErrorCode.INVALID, 'w must be a positive integer or "all"');
     if (w - 1 > followers)
       throw new Eau2Error(ErrorCode.INVALID, `w=${w} exceeds the ${followers + 1} replicas of a partition`);
@@ -117,18 +121,33 @@ export class Router {
     return v === null || v === undefined ? undefined : (v as Uint8Array);
   }
 
-  /** Applies ops of one partition atomically, here if this node leads it, else on its leader. */
+  /**
+   * Applies ops of one partition atomically, here if this node leads it, else on its leader. A
+   * write refused before it was applied (NOT_LEADER / STALE_EPOCH: the leadership moved; 503: the
+   * partition is opening, or below minInSync; the leader's port refused the connection) is tried
+   * again, at the leader the heartbeats name by then, until writeTimeoutMs has passed: that is how
+   * a write follows a failover. A write whose outcome is unknown is never repeated here.
+   */
   async write(p: number, ops: WireOp[], w?: WriteConcern): Promise<void> {
     const need = this.followersNeeded(p, w);
-    const lp = this.host.leaderOf(p);
-    if (lp) {
-      await lp.write(ops, need, this.host.writeTimeoutMs);
-      return;
+    const deadline = performance.now() + this.host.writeTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const lp = this.host.leaderOf(p);
+        if (lp) {
+          await lp.write(ops, need, this.host.writeTimeoutMs);
+          return;
+        }
+        if (this.host.opening(p)) throw opening(p);
+        const leader = this.host.topology().placement[p]!.leader;
+        // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
+        await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
+        return;
+      } catch (e) {
+        if (!notApplied(e) || performance.now() + retryDelay(attempt) > deadline) throw e;
+        await new Promise((r) => setTimeout(r, retryDelay(attempt)));
+      }
     }
-    if (this.host.opening(p)) throw opening(p);
-    const leader = this.host.topology().placement[p]!.leader;
-    // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
-    await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
   }
 
   /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
@@ -217,4 +236,21 @@ export class Router {
 /** A node holds copies itself: leader-first (for data never rewritten) reads as 'any' there. */
 function wireMode(m: ReadOptions['read']): ReadMode | undefined {
   return m === 'leader-first' ? 'any' : m;
+}
+
+function retryDelay(attempt: number): number {
+  return Math.min(500, 25 * 2 ** attempt);
+}
+
+/** True for a failure that proves the write was not applied anywhere, so repeating it is safe. */
+export function notApplied(e: unknown): boolean {
+  if (e instanceof Eau2Error) {
+    if (e.code === ErrorCode.NOT_LEADER) return true; // NOT_LEADER and STALE_EPOCH: refused before applying
+    // A connection never made carried nothing; a partition still opening applied nothing.
+    return (
+      e.code === ErrorCode.UNAVAILABLE &&
+      (e.details?.reason === 'MIN_IN_SYNC' || /^cannot connect|being restored/.test(e.message))
+    );
+  }
+  return false;
 }

@@ -47,6 +47,7 @@ export function lsnKey(p: number): Uint8Array {
   return Uint8Array.of(0xff, 0xff, META_LSN, p >>> 8, p & 0xff);
 }
 
+/** The topology epoch of nodes before failover state (FF FF 03/04, partition-state.ts); no longer read. */
 export const EPOCH_KEY = Uint8Array.of(0xff, 0xff, META_EPOCH);
 
 /** Marks a partition whose contents are being replaced by a full resync and cannot be trusted. */

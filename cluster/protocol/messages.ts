@@ -15,6 +15,9 @@ export const MsgType = {
   REGISTER: 0x10,
   TOPOLOGY: 0x11,
   STATUS: 0x12,
+  PING: 0x13,
+  VOTE: 0x14,
+  ISR_UPDATE: 0x15,
   GET: 0x20,
   PUT: 0x21,
   DEL: 0x22,
@@ -27,6 +30,7 @@ export const MsgType = {
   RESYNC_CHUNK: 0x34,
   RESYNC_END: 0x35,
   PULL: 0x36,
+  EPOCHS: 0x37,
   TASK: 0x40,
   /** The peer-port handshake (cluster/security/peer-auth.ts): a node's challenge, its proof, a client's token. */
   AUTH_HELLO: 0x50,
@@ -61,7 +65,12 @@ export interface Bodies {
     lim: number;
     r?: ReadMode;
   };
-  [MsgType.SUBSCRIBE]: { p: number; from: number; node: string };
+  [MsgType.PING]: Gossip;
+  [MsgType.VOTE]: { p: number; e: number; c: string; pe: number; lsn: number };
+  [MsgType.ISR_UPDATE]: { p: number; e: number; l: string; isr: string[]; iv: number };
+  /** pe: the partition epoch the follower knows; h: its epoch history (both absent from older nodes). */
+  [MsgType.SUBSCRIBE]: { p: number; from: number; node: string; pe?: number; h?: [number, number][] };
+  [MsgType.EPOCHS]: { p: number; h: [number, number][] };
   [MsgType.ENTRIES]: { p: number; e: [number, WireOp[]][] };
   [MsgType.ACK]: { p: number; lsn: number };
   [MsgType.RESYNC_BEGIN]: { p: number; lsn: number };
@@ -75,6 +84,16 @@ export interface Bodies {
 }
 
 export type RequestType = keyof Bodies;
+
+/**
+ * A heartbeat (PING, and its reply): the sender, its currentEpoch, and per partition its view
+ * [p, epoch, leader, isr, isrVersion, lsn] with lsn its own copy's LSN (-1 if it holds none).
+ */
+export interface Gossip {
+  n: string;
+  ce: number;
+  parts: [number, number, string, string[], number, number][];
+}
 
 export interface Message {
   type: number;
@@ -176,6 +195,36 @@ function ops(v: unknown): WireOp[] {
     return [bin(op[0], 'op key'), op[1] === null ? null : bin(op[1], 'op value')];
   });
 }
+function texts(v: unknown, name: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw protocol(`${name} must be an array of strings`);
+  return v as string[];
+}
+function history(v: unknown): [number, number][] {
+  if (!Array.isArray(v)) throw protocol('h must be an array');
+  return v.map((x: unknown): [number, number] => {
+    if (!Array.isArray(x) || x.length !== 2) throw protocol('h entry must be [epoch, lsn]');
+    return [uint(x[0], 'epoch'), uint(x[1], 'lsn')];
+  });
+}
+/** Checks a PING body or reply. Throws PROTOCOL. */
+export function validateGossip(v: unknown): Gossip {
+  const o = obj(v);
+  if (!Array.isArray(o.parts)) throw protocol('parts must be an array');
+  const parts = o.parts.map((x: unknown): Gossip['parts'][number] => {
+    if (!Array.isArray(x) || x.length !== 6) throw protocol('part must be [p, epoch, leader, isr, isrVersion, lsn]');
+    const lsn = x[5] === -1 ? -1 : uint(x[5], 'lsn');
+    return [
+      uint(x[0], 'p', 0xfffe),
+      uint(x[1], 'epoch'),
+      text(x[2], 'leader'),
+      texts(x[3], 'isr'),
+      uint(x[4], 'isrVersion'),
+      lsn,
+    ];
+  });
+  return { n: text(o.n, 'n'), ce: uint(o.ce, 'ce'), parts };
+}
 function pairs(v: unknown): [Uint8Array, Uint8Array][] {
   if (!Array.isArray(v)) throw protocol('entries must be an array');
   return v.map((kv: unknown) => {
@@ -227,7 +276,40 @@ export function validateBody(type: RequestType, body: unknown): unknown {
     case MsgType.SUBSCRIBE: {
       const o = obj(body);
       if (!(o.from === -1 || isUint(o.from, Number.MAX_SAFE_INTEGER))) throw protocol('from must be an LSN or -1');
-      return { p: uint(o.p, 'p', 0xfffe), from: o.from as number, node: text(o.node, 'node') };
+      const out: Bodies[typeof MsgType.SUBSCRIBE] = {
+        p: uint(o.p, 'p', 0xfffe),
+        from: o.from as number,
+        node: text(o.node, 'node'),
+      };
+      if (o.pe !== undefined && o.pe !== null) out.pe = uint(o.pe, 'pe');
+      if (o.h !== undefined && o.h !== null) out.h = history(o.h);
+      return out;
+    }
+    case MsgType.PING:
+      return validateGossip(body);
+    case MsgType.VOTE: {
+      const o = obj(body);
+      return {
+        p: uint(o.p, 'p', 0xfffe),
+        e: uint(o.e, 'e'),
+        c: text(o.c, 'c'),
+        pe: uint(o.pe, 'pe'),
+        lsn: uint(o.lsn, 'lsn'),
+      };
+    }
+    case MsgType.ISR_UPDATE: {
+      const o = obj(body);
+      return {
+        p: uint(o.p, 'p', 0xfffe),
+        e: uint(o.e, 'e'),
+        l: text(o.l, 'l'),
+        isr: texts(o.isr, 'isr'),
+        iv: uint(o.iv, 'iv'),
+      };
+    }
+    case MsgType.EPOCHS: {
+      const o = obj(body);
+      return { p: uint(o.p, 'p', 0xfffe), h: history(o.h) };
     }
     case MsgType.ENTRIES: {
       const o = obj(body);

@@ -1,5 +1,5 @@
 // Outgoing request connections to other nodes, one per node, opened on first use and reopened after a
-// drop. Used for forwarding to leaders, registering with the coordinator and gathering status; the
+// drop. Used for forwarding to leaders, heartbeats, elections and gathering status; the
 // replication stream has its own connection (follower-link.ts) so a bulk resync never delays these.
 
 import { PeerConnection, type PeerConnectionOptions } from './peer-connection.js';

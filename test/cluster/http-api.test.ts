@@ -159,11 +159,12 @@ describe('HTTP API and bad input', () => {
     const notMsgpack = Uint8Array.of(0, 0, 0, 2, 0xc1, 0xc1);
     const recovered = await rawPeer(port, [notMsgpack, encodeMessage(MsgType.TOPOLOGY, 9, 1, null)]);
     expect(recovered.replies.map((m) => [m.type, m.id])).toContainEqual([MsgType.REPLY, 9]);
-    // Requests of the wrong shape, a stale epoch, and a value without the stored-value header.
+    // Requests of the wrong shape, a stale partition epoch (n1 leads partition 0 at epoch 1; a
+    // subscription for epoch 0 is refused), and a value without the stored-value header.
     const k = Buffer.from('k1');
     const bad = await rawPeer(port, [
       encodeMessage(MsgType.PUT, 11, 1, { k: 'not bytes', v: Uint8Array.of(0, 1) }),
-      encodeMessage(MsgType.PUT, 12, 0, { k, v: Uint8Array.of(0, 0x58) }),
+      encodeMessage(MsgType.SUBSCRIBE, 12, 0, { p: 0, from: 0, node: 'n2', pe: 0, h: [] }),
       encodeMessage(MsgType.PUT, 13, 1, { k, v: Uint8Array.of(9, 9) }),
       encodeMessage(MsgType.BATCH, 14, 1, { p: 9999, ops: [] }),
       encodeMessage(MsgType.SCAN, 15, 1, { p: 0, lim: 'all' }),

@@ -18,9 +18,8 @@ function topo(status: Record<string, NodeStatus>): Topology {
     epoch: 1,
     partitions: 1,
     replicationFactor: 3,
-    coordinator: 'a',
     nodes: ids.map((id, i) => ({ id, host: '127.0.0.1', port: 1000 + i, peerPort: 2000 + i, status: status[id]! })),
-    placement: [{ partition: 0, leader: 'a', followers: ['b', 'c'] }],
+    placement: [{ partition: 0, leader: 'a', followers: ['b', 'c'], epoch: 1, isr: ['a', 'b', 'c'] }],
   };
 }
 
