@@ -395,6 +395,7 @@ export class Failover {
     this.state.adopt(p, c);
     await this.state.save([p], true);
     this.host.leaderOf(p)?.setIsr(c.isr);
+    void this.roleChange(p); // refreshes the routing table's entry
     this.host.log.info({ p, epoch: r.epoch, isr: c.isr }, 'follower back in sync');
     this.heartbeatSoon();
   }

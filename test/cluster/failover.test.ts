@@ -246,12 +246,13 @@ describe('automatic failover', () => {
     ).toBe(true);
     await expectReplicasIdentical(c!, ['n1', 'n2', 'n3']);
     // Back in the in-sync set of the partitions it follows.
-    expect(
-      await eventually(async () => {
-        const v = await view(c!, 'n2');
-        return v.partitions.every((p) => p.isr.length === 2);
-      }, 15_000),
-    ).toBe(true);
+    let last = '';
+    const rejoined = await eventually(async () => {
+      const v = await view(c!, 'n2');
+      last = JSON.stringify(v.partitions.map((p) => [p.partition, p.epoch, p.leader, p.isr, p.followers]));
+      return v.partitions.every((p) => p.isr.length === 2);
+    }, 15_000);
+    expect(rejoined, `in-sync sets as n2 sees them: ${last}`).toBe(true);
   }, 120_000);
 
   it('a paused leader steps down when resumed, converges, and no epoch ever has two leaders', async () => {
