@@ -287,7 +287,9 @@ export class Failover {
     // Stop applying the old leader's stream first: the new epoch starts right after the last
     // entry this copy holds.
     const lsn = await this.host.detachFollower(p);
-    if (r.epoch >= epoch) {
+    if (r.epoch >= epoch || lsn < 0) {
+      // Superseded, or this copy turned out incomplete (a resync began): follow again instead.
+      if (lsn < 0) this.host.log.warn({ p, epoch }, 'won an election with an incomplete copy; not leading');
       await this.roleChange(p);
       return;
     }

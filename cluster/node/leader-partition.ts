@@ -404,7 +404,7 @@ export class LeaderPartition {
         notLiveSince: this.notLiveSince.get(id),
         acked,
         // An entry no longer in the backlog is older than anything in it: count from the oldest kept.
-        oldestUnackedAt: acked < this.committed ? (oldest?.at ?? this.entryAt(this.committed)?.at ?? 0) : undefined,
+        oldestUnackedAt: acked < this.committed ? (oldest?.at ?? this.backlog[this.head]?.at ?? 0) : undefined,
       };
     });
   }

@@ -78,6 +78,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   /** LSNs read at start for partitions neither led nor followed yet. */
   private readonly storedLsn = new Map<number, number>();
   private listening = false;
+  /** Set once start() opened the led partitions (restored first); applyRole opens later ones. */
+  private leadersOpened = false;
   private peerServer: net.Server | undefined;
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
@@ -141,13 +143,19 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       // Hear from a majority first: a leader that cannot reach one takes no writes, and the others
       // may have moved this node's leaderships elsewhere while it was down.
       await node.failover.awaitMajority(opts.config.failoverTimeoutMs);
-      const stillLeads = leads.filter((p) => state.parts[p]!.leader === opts.nodeId);
+      // What this node leads now, its own configuration or one adopted meanwhile (a restarted or
+      // wiped node can learn that it was elected before it went down): each is restored first.
+      const stillLeads: number[] = [];
+      for (let p = 0; p < opts.config.partitions; p++)
+        if (state.parts[p]!.leader === opts.nodeId && state.replicas[p]!.includes(opts.nodeId)) stillLeads.push(p);
+      for (const p of stillLeads) if (!leads.includes(p)) await node.detachFollower(p);
       // Led partitions open last: each is first brought up to its most advanced follower (restore.ts),
       // and until they are open their requests are refused as UNAVAILABLE.
       const own = new Map<number, number>();
       for (const p of stillLeads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
       await restoreFromFollowers(node, stillLeads, (p) => own.get(p)!);
       await node.openLeaders(stillLeads);
+      node.leadersOpened = true;
       // Configurations adopted during the start (leaderships lost or won meanwhile) take effect now.
       for (let p = 0; p < opts.config.partitions; p++) await node.applyRole(p);
       if (opts.beforeServing) await opts.beforeServing(node);
@@ -286,7 +294,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     if (r.leader === this.selfId) {
       if (lp && lp.epoch === r.epoch) return;
       if (lp) await this.stepDown(p, lp, `epoch ${lp.epoch} ended`);
-      if (!this.serving && !lp && !this.followers.has(p)) return; // start(): openLeaders opens it
+      if (!this.leadersOpened) return; // start() restores and opens it
       const lsn = await this.detachFollower(p);
       if (lsn < 0) {
         this.log.error({ p, epoch: r.epoch }, 'leader without a complete copy; refusing to lead');

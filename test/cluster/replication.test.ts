@@ -81,11 +81,14 @@ describe('replication across node processes', () => {
 
   beforeAll(async () => {
     // A small backlog, so that the follower killed below falls off it and needs a full resync too.
+    // Followers never leave the in-sync set here (replicaLagMaxMs past every test's downtime), so
+    // w=all means both replicas throughout; failovers, in-sync changes and their checks are in
+    // failover.test.ts.
     c = await TestCluster.start({
       nodes: 3,
       partitions: PARTITIONS,
       replicationFactor: 2,
-      extra: { backlogEntries: 50, writeTimeoutMs: 2000 },
+      extra: { backlogEntries: 50, writeTimeoutMs: 2000, replicaLagMaxMs: 600_000 },
     });
   });
   afterAll(async () => {
@@ -252,7 +255,7 @@ describe('replication across node processes', () => {
     expect(((await stuck.json()) as { code: string }).code).toBe('TIMEOUT');
     expect((await get(c.node('n1').url, keys[0]!)).body).toBe('w-all-while-down');
     written.set(keys[0]!, 'w-all-while-down');
-    // The coordinator (n1) stops hearing n2's heartbeat and says so; n3 learns it from n1.
+    // The others stop hearing n2's heartbeats and say so.
     const status = async (via: string, id: string): Promise<string | undefined> =>
       (await clusterInfo(c.node(via).url)).nodes.find((n) => n.id === id)?.status;
     expect(await eventually(async () => (await status('n3', 'n2')) === 'down', 10_000)).toBe(true);
