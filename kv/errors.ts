@@ -16,7 +16,7 @@ export const ErrorCode = {
   // Codes that travel between nodes and to HTTP clients (docs/format.md 8.3, docs/api.md). A local
   // Eau2Error keeps the code callers retry on (STALE_EPOCH is a NOT_LEADER, NO_REPLICA a NOT_FOUND)
   // and carries one of these in details.wireCode, which is what the wire and HTTP show.
-  /** The request was stamped with another topology epoch than the receiver's. */
+  /** A partition epoch that is not the receiver's (a failover moved the leadership), or a leader fenced off. */
   STALE_EPOCH: 'STALE_EPOCH',
   /** read=local on a node that holds no replica of the key's partition. */
   NO_REPLICA: 'NO_REPLICA',

@@ -9,6 +9,7 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Logger } from '../log.js';
+import { wireOnlyError } from '../protocol/wire-errors.js';
 import { MsgType, validateGossip, type Bodies, type Gossip } from '../protocol/messages.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { castVote, electionDelayMs, rankOf, Tally, type VoteRequest } from './election.js';
@@ -184,12 +185,9 @@ export class Failover {
   /** False while this node leads but cannot reach a majority (it must not take writes then). */
   fenced(): Eau2Error | undefined {
     if (this.detector.reachesMajority()) return undefined;
-    return new Eau2Error(
-      ErrorCode.NOT_LEADER,
+    return wireOnlyError(
+      ErrorCode.STALE_EPOCH,
       `${this.host.selfId} cannot reach a majority of the nodes: writes refused`,
-      {
-        details: { wireCode: 'STALE_EPOCH' },
-      },
     );
   }
 
@@ -453,7 +451,5 @@ function fencedByVote(r: { votedEpoch: number; votedFor: string }, c: PartitionC
 }
 
 function stale(p: number, why: string): Eau2Error {
-  return new Eau2Error(ErrorCode.NOT_LEADER, `partition ${p}: ${why}`, {
-    details: { wireCode: 'STALE_EPOCH', partition: p },
-  });
+  return wireOnlyError(ErrorCode.STALE_EPOCH, `partition ${p}: ${why}`, { partition: p });
 }

@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
+import { wireOnlyError } from '../protocol/wire-errors.js';
 import { EntryArena } from '../protocol/entries-frame.js';
 import { MsgType, type WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
@@ -231,10 +232,10 @@ export class LeaderPartition {
   ): 'stream' | 'resync' {
     if (this.failed) throw this.failed;
     if (follower && follower.epoch !== this.lead.epoch)
-      throw new Eau2Error(
-        ErrorCode.NOT_LEADER,
+      throw wireOnlyError(
+        ErrorCode.STALE_EPOCH,
         `partition ${this.p}: follower ${node} is at epoch ${follower.epoch}, this leader at ${this.lead.epoch}`,
-        { details: { wireCode: 'STALE_EPOCH', partition: this.p, epoch: this.lead.epoch } },
+        { partition: this.p, epoch: this.lead.epoch },
       );
     if (!this.followers.includes(node))
       throw new Eau2Error(ErrorCode.NOT_LEADER, `${node} does not follow partition ${this.p}`);
@@ -416,8 +417,8 @@ export class LeaderPartition {
    */
   async stepDown(reason: string): Promise<void> {
     if (!this.stopped) {
-      this.stopped = new Eau2Error(ErrorCode.NOT_LEADER, `node no longer leads partition ${this.p}: ${reason}`, {
-        details: { wireCode: 'STALE_EPOCH', partition: this.p },
+      this.stopped = wireOnlyError(ErrorCode.STALE_EPOCH, `node no longer leads partition ${this.p}: ${reason}`, {
+        partition: this.p,
       });
       if (!this.failed) this.failed = this.stopped;
       for (const w of this.waiters) {

@@ -5,7 +5,7 @@
 // follower/any/local reads; others refuse with NOT_LEADER / NO_REPLICA so the sender re-routes.
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
-import { wireCodeOf, wireOnlyError } from '../protocol/wire-errors.js';
+import { wireCodeOf } from '../protocol/wire-errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
 import type { Logger } from '../log.js';
