@@ -1,10 +1,14 @@
 // Which nodes this node can reach, from the answers to its heartbeats (PING/PONG, every node to
 // every other). A node not heard from for failoverTimeoutMs is suspected (Redis's PFAIL): its led
 // partitions' in-sync followers may start elections, and a leader that has not heard from a majority
-// of the nodes for that long stops taking writes. A node is never suspected before the detector has
-// run for a full timeout, so a restart does not look like everyone else failing.
+// of the nodes for that long stops taking writes. A node never heard from is not suspected before
+// the detector has run for NEVER_HEARD_GRACE timeouts: nodes of a cluster start at different
+// moments (seconds apart on a loaded machine), and a late starter is not a failed leader.
 
 export type Reachability = 'up' | 'down' | 'unknown';
+
+/** Timeouts a node never heard from stays 'unknown' (not suspected) after the detector starts. */
+export const NEVER_HEARD_GRACE = 3;
 
 export class FailureDetector {
   private readonly lastHeard = new Map<string, number>();
@@ -30,7 +34,7 @@ export class FailureDetector {
     const t = this.lastHeard.get(node);
     const now = this.now();
     if (t !== undefined && now - t < this.timeoutMs) return 'up';
-    if (t === undefined && now - this.startedAt < this.timeoutMs) return 'unknown';
+    if (t === undefined && now - this.startedAt < NEVER_HEARD_GRACE * this.timeoutMs) return 'unknown';
     return 'down';
   }
 

@@ -17,7 +17,7 @@ import {
   type VoterView,
 } from '../../cluster/node/election.js';
 import { EpochHistory, followerPlan, MAX_EPOCH_ENTRIES } from '../../cluster/node/epoch-history.js';
-import { FailureDetector, majority } from '../../cluster/node/failure-detector.js';
+import { FailureDetector, majority, NEVER_HEARD_GRACE } from '../../cluster/node/failure-detector.js';
 import { caughtUpFollowers, laggingFollowers } from '../../cluster/node/isr-policy.js';
 import { openEngine } from '../../cluster/node/open-engine.js';
 import {
@@ -296,19 +296,22 @@ describe('candidates', () => {
 });
 
 describe('failure detector', () => {
-  it('suspects a node silent for the timeout, never before the timeout has passed since start', () => {
+  it('suspects a node silent for the timeout, one never heard from only after a longer grace', () => {
     let now = 0;
     const fd = new FailureDetector('n1', ['n1', 'n2', 'n3'], 1000, () => now);
     expect(fd.status('n2')).toBe('unknown');
     expect(fd.reachesMajority()).toBe(false);
     fd.heard('n2');
     expect(fd.reachesMajority()).toBe(true);
-    now = 999;
+    now = NEVER_HEARD_GRACE * 1000 - 1;
     expect(fd.suspected('n3')).toBe(false);
-    now = 1000;
+    now = NEVER_HEARD_GRACE * 1000;
     expect(fd.suspected('n3')).toBe(true);
     expect(fd.suspected('n1')).toBe(false);
-    now = 1001;
+    fd.heard('n2');
+    now += 999;
+    expect(fd.status('n2')).toBe('up');
+    now += 1;
     expect(fd.status('n2')).toBe('down');
     expect(fd.reachesMajority()).toBe(false);
     fd.heard('n3');

@@ -104,7 +104,8 @@ export class TestCluster {
     child.stderr!.on('data', (d: Buffer) => this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-8000)));
   }
 
-  async waitHealthy(id: string, timeoutMs = 30_000): Promise<void> {
+  // 60 s: a node's start (tsx compiling the sources) took 10-25 s on a loaded 2-core machine.
+  async waitHealthy(id: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const p = this.procs.get(id);
