@@ -218,6 +218,17 @@ describe('automatic failover', () => {
     await load.finish();
     const after = (await settled(c, others))!;
     for (const p of ledBy(before, victim)) expect(after.partitions[p]!.epoch).toBeGreaterThan(1);
+    // Each failover is counted by the node that won it, and the time without a leader is counted.
+    let failovers = 0;
+    let leaderless = 0;
+    for (const id of others) {
+      const text = await (await fetch(`${c.node(id).url}/metrics`)).text();
+      for (const m of text.matchAll(/^eau2_failovers_total\{[^}]*\} (\S+)$/gm)) failovers += Number(m[1]);
+      for (const m of text.matchAll(/^eau2_partition_leaderless_seconds_total\{[^}]*\} (\S+)$/gm))
+        leaderless += Number(m[1]);
+    }
+    expect(failovers).toBe(ledBy(before, victim).length);
+    expect(leaderless).toBeGreaterThan(0);
     await expectAllReadable(client, load.acked);
     return { load, took };
   }
