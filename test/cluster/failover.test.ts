@@ -227,7 +227,8 @@ describe('automatic failover', () => {
       for (const m of text.matchAll(/^eau2_partition_leaderless_seconds_total\{[^}]*\} (\S+)$/gm))
         leaderless += Number(m[1]);
     }
-    expect(failovers).toBe(ledBy(before, victim).length);
+    // At least one per partition moved (a loaded machine can cause an extra one).
+    expect(failovers).toBeGreaterThanOrEqual(ledBy(before, victim).length);
     expect(leaderless).toBeGreaterThan(0);
     await expectAllReadable(client, load.acked);
     return { load, took };

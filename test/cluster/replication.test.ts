@@ -81,14 +81,15 @@ describe('replication across node processes', () => {
 
   beforeAll(async () => {
     // A small backlog, so that the follower killed below falls off it and needs a full resync too.
-    // Followers never leave the in-sync set here (replicaLagMaxMs past every test's downtime), so
-    // w=all means both replicas throughout; failovers, in-sync changes and their checks are in
-    // failover.test.ts.
+    // No failover and no in-sync change happens here (timeouts past every test's downtime, which
+    // a loaded machine can stretch to tens of seconds): these tests are about replication and
+    // restarts alone, w=all means both replicas throughout, and a restarted leader leads again.
+    // Failovers, in-sync changes, liveness in /cluster and their checks are in failover.test.ts.
     c = await TestCluster.start({
       nodes: 3,
       partitions: PARTITIONS,
       replicationFactor: 2,
-      extra: { backlogEntries: 50, writeTimeoutMs: 2000, replicaLagMaxMs: 600_000 },
+      extra: { backlogEntries: 50, writeTimeoutMs: 2000, failoverTimeoutMs: 120_000, replicaLagMaxMs: 600_000 },
     });
   });
   afterAll(async () => {
@@ -255,10 +256,9 @@ describe('replication across node processes', () => {
     expect(((await stuck.json()) as { code: string }).code).toBe('TIMEOUT');
     expect((await get(c.node('n1').url, keys[0]!)).body).toBe('w-all-while-down');
     written.set(keys[0]!, 'w-all-while-down');
-    // The others stop hearing n2's heartbeats and say so.
+    // Back, n2 is heard again (its going 'down' is checked in failover.test.ts, with a short timeout).
     const status = async (via: string, id: string): Promise<string | undefined> =>
       (await clusterInfo(c.node(via).url)).nodes.find((n) => n.id === id)?.status;
-    expect(await eventually(async () => (await status('n3', 'n2')) === 'down', 10_000)).toBe(true);
     await c.restart('n2');
     expect(await eventually(async () => (await status('n3', 'n2')) === 'up', 10_000)).toBe(true);
     await expectConverged(c, 'n2');
