@@ -50,7 +50,7 @@ export class Failover {
   readonly detector: FailureDetector;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Heartbeat period: five per timeout, so a live node misses several before being suspected. */
+  /** Heartbeat period: five per timeout (at most a second), so a live node misses several before being suspected. */
   readonly heartbeatMs: number;
   private readonly pinging = new Set<string>();
   /** LSNs other nodes reported for each partition (rank of candidates). */
@@ -73,7 +73,7 @@ export class Failover {
     readonly opts: FailoverOptions,
   ) {
     this.detector = new FailureDetector(host.selfId, host.nodeIds, opts.failoverTimeoutMs);
-    this.heartbeatMs = Math.max(20, Math.floor(opts.failoverTimeoutMs / 5));
+    this.heartbeatMs = Math.max(20, Math.min(1000, Math.floor(opts.failoverTimeoutMs / 5)));
     this.random = opts.random ?? Math.random;
   }
 

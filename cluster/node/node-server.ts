@@ -28,7 +28,7 @@ import { EpochHistory } from './epoch-history.js';
 import { Failover } from './failover.js';
 import { FailoverState } from './partition-state.js';
 import { decodeLsn, lsnKey, LSN_RESYNCING } from './stored-format.js';
-import { restoreFromFollowers, type RestoreHost } from './restore.js';
+import { RESTORE_WAIT_MS, restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
 
@@ -142,7 +142,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       node.failover.start();
       // Hear from a majority first: a leader that cannot reach one takes no writes, and the others
       // may have moved this node's leaderships elsewhere while it was down.
-      await node.failover.awaitMajority(opts.config.failoverTimeoutMs);
+      await node.failover.awaitMajority(Math.min(opts.config.failoverTimeoutMs, RESTORE_WAIT_MS));
       // What this node leads now, its own configuration or one adopted meanwhile (a restarted or
       // wiped node can learn that it was elected before it went down): each is restored first.
       const stillLeads: number[] = [];
