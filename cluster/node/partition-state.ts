@@ -34,9 +34,9 @@ export interface NodeRecord {
 }
 
 /** The epoch of the configuration every partition starts with (placement from the config). */
-export const FIRST_EPOCH = 1;
+const FIRST_EPOCH = 1;
 /** Version of the records below (docs/format.md 8.6). */
-export const STATE_FORMAT = 1;
+const STATE_FORMAT = 1;
 
 const NODE_KEY = Uint8Array.of(0xff, 0xff, 0x03);
 export function partitionStateKey(p: number): Uint8Array {
@@ -58,11 +58,11 @@ function isUint(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-export function encodeNodeRecord(r: NodeRecord): Uint8Array {
+function encodeNodeRecord(r: NodeRecord): Uint8Array {
   return packr.pack({ v: STATE_FORMAT, ce: r.currentEpoch, lve: r.lastVoteEpoch });
 }
 
-export function decodeNodeRecord(b: Uint8Array): NodeRecord {
+function decodeNodeRecord(b: Uint8Array): NodeRecord {
   const o = packr.unpack(b) as Record<string, unknown>;
   if (o?.v !== STATE_FORMAT) throw corrupt(`node record version ${String(o?.v)}`);
   if (!isUint(o.ce) || !isUint(o.lve)) throw corrupt('node record fields');

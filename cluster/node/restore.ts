@@ -35,7 +35,7 @@ export interface RestoreHost {
 }
 
 /** How long to wait for a follower that does not answer before leading without its copy. */
-const RESTORE_WAIT_MS = 5000;
+export const RESTORE_WAIT_MS = 5000;
 
 interface StatusReply {
   followers?: { p: number; lsn: number }[];

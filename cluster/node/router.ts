@@ -243,7 +243,7 @@ function retryDelay(attempt: number): number {
 }
 
 /** True for a failure that proves the write was not applied anywhere, so repeating it is safe. */
-export function notApplied(e: unknown): boolean {
+function notApplied(e: unknown): boolean {
   if (e instanceof Eau2Error) {
     if (e.code === ErrorCode.NOT_LEADER) return true; // NOT_LEADER and STALE_EPOCH: refused before applying
     // A connection never made carried nothing; a partition still opening applied nothing.

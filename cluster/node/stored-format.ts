@@ -1,6 +1,6 @@
 // How a node lays cluster data out in its one engine (docs/format.md section 8.6). Every partition is
 // one contiguous key range, [partition u16 BE][user key], so it can be scanned, snapshotted and
-// streamed on its own; node metadata (each partition's LSN, the epoch) lives under the prefix 0xFFFF,
+// streamed on its own; node metadata (each partition's LSN, the failover state: partition-state.ts) lives under the prefix 0xFFFF,
 // which no partition id can take. Stored values are the protocol's value envelope
 // (cluster/protocol/stored-value.ts), kept as they arrive.
 
@@ -12,7 +12,6 @@ import { MAX_KEY_BYTES as ENGINE_MAX_KEY_BYTES } from '../../engine/index.js';
 export const MAX_KEY_BYTES = ENGINE_MAX_KEY_BYTES - 2;
 
 const META_LSN = 0x01;
-const META_EPOCH = 0x02;
 
 function partitionPrefix(p: number): Uint8Array {
   return Uint8Array.of(p >>> 8, p & 0xff);
@@ -46,9 +45,6 @@ export function partitionRange(p: number, r: EngineRange = {}): EngineRange {
 export function lsnKey(p: number): Uint8Array {
   return Uint8Array.of(0xff, 0xff, META_LSN, p >>> 8, p & 0xff);
 }
-
-/** The topology epoch of nodes before failover state (FF FF 03/04, partition-state.ts); no longer read. */
-export const EPOCH_KEY = Uint8Array.of(0xff, 0xff, META_EPOCH);
 
 /** Marks a partition whose contents are being replaced by a full resync and cannot be trusted. */
 export const LSN_RESYNCING = -1;
