@@ -51,6 +51,7 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
       address: `${node.config.security.tls ? 'https' : 'http'}://${n.host}:${n.port}`,
       host: n.host,
       port: n.port,
+      peerHost: n.peerHost,
       peerPort: n.peerPort,
       status: n.status,
     })),

@@ -16,7 +16,7 @@ import { keyBytes, partitionOf } from '../../kv/index.js';
 import { rolesOf } from '../placement.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';
-import { topologyFromConfig, type Topology } from '../topology.js';
+import { nodeAddress, topologyFromConfig, type Topology } from '../topology.js';
 import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.js';
 import { FollowerLink } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
@@ -93,7 +93,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       config.nodes.map((n) => n.id),
     );
     this.pool = new PeerPool(
-      (id) => this.topo.nodes.find((n) => n.id === id),
+      (id) => nodeAddress(this.topo, id),
       opts,
       (id) => this.security.outboundPeerOptions(id),
     );
@@ -180,7 +180,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
             selfId: this.selfId,
             leaderId,
             address: () => {
-              const n = this.topo.nodes.find((x) => x.id === leaderId);
+              const n = nodeAddress(this.topo, leaderId);
               return n && { host: n.host, port: n.peerPort };
             },
             epoch: () => this.topo.epoch,
