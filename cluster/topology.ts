@@ -14,8 +14,8 @@ export interface TopologyNode {
   id: string;
   host: string;
   port: number;
-  /** The advertised peer address (config advertisePeerHost/advertisePeerPort): what others dial. */
-  peerHost: string;
+  /** The advertised peer host (config advertisePeerHost; absent: `host`); with peerPort, what others dial. */
+  peerHost?: string;
   peerPort: number;
   status: NodeStatus;
 }
@@ -52,7 +52,7 @@ export function topologyFromConfig(config: ClusterConfig, epoch = INITIAL_EPOCH)
 /** Where to dial node `id`'s peer port: its advertised address (undefined for an unknown node). */
 export function nodeAddress(t: Topology, id: string): { host: string; peerPort: number } | undefined {
   const n = t.nodes.find((x) => x.id === id);
-  return n && { host: n.peerHost, peerPort: n.peerPort };
+  return n && { host: n.peerHost ?? n.host, peerPort: n.peerPort };
 }
 
 /** Checks a topology received from the network (a node or the HTTP API) before routing by it. */

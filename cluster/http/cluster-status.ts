@@ -51,7 +51,7 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
       address: `${node.config.security.tls ? 'https' : 'http'}://${n.host}:${n.port}`,
       host: n.host,
       port: n.port,
-      peerHost: n.peerHost,
+      peerHost: n.peerHost ?? n.host,
       peerPort: n.peerPort,
       status: n.status,
     })),

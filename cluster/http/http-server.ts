@@ -14,10 +14,12 @@ import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.j
 import { handleKv, handleKvList, handleSeedGet, handleSeedPut, type KvRoutesHost } from './kv-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { httpNeed } from '../security/roles.js';
+import type { VerifyHost } from '../node/verify-compare.js';
+import { handleVerify } from './verify-route.js';
 import type { NodeSecurity } from '../security/node-security.js';
 
 /** What the HTTP API needs of the node. */
-export interface HttpHost extends KvRoutesHost, StatusHost {
+export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
   readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
   readonly metrics: NodeMetrics;
@@ -109,6 +111,10 @@ export class HttpApi {
         parseQuery(qs, []);
         status = 200;
         sendJson(res, 200, await clusterStatus(this.node));
+      } else if (path === '/cluster/verify') {
+        route = '/cluster/verify';
+        allow(method, ['GET']);
+        status = await handleVerify(this.node, res, qs);
       } else if (path === '/metrics') {
         route = '/metrics';
         allow(method, ['GET']);

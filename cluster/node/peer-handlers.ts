@@ -44,6 +44,7 @@ import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
 import { checkValueMeta } from '../security/value-meta.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
+import { verifyReplica } from './verify.js';
 
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
@@ -129,6 +130,8 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       return t;
     case MsgType.STATUS:
       return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
+    case MsgType.VERIFY:
+      return verifyReplica(node, validateBody(MsgType.VERIFY, msg.body));
   }
   if (msg.epoch !== t.epoch) {
     if (msg.epoch > t.epoch) node.coordination.refreshSoon();
