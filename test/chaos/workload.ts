@@ -1,0 +1,114 @@
+// The chaos workload: N clients writing over HTTP, straight to the nodes (never through the proxy), and
+// recording every attempt: key, value, write concern, partition, node, start and end times, and the
+// outcome (acknowledged, or the HTTP status and error code). Each client writes distinct append-only
+// keys and, every fourth operation, a counter of its own (a put of an ever larger value), alternating
+// w=all and w=1, and spreads its writes over every partition in turn (hash tags pick the partition),
+// so each partition is written every few tens of milliseconds and its availability can be measured.
+// A client sends to its home node and moves to the next one when that node does not answer.
+
+import { partitionOf } from '../../kv/index.js';
+
+export type W = 'all' | '1';
+
+export interface Op {
+  client: number;
+  kind: 'append' | 'counter';
+  key: string;
+  value: string;
+  /** For counters: the value's number. */
+  seq: number;
+  w: W;
+  p: number;
+  node: string;
+  /** ms since the epoch. */
+  start: number;
+  end: number;
+  ok: boolean;
+  /** HTTP status, or 0 when no answer came (timeout, connection refused). */
+  status: number;
+  code?: string;
+}
+
+export interface WorkloadOptions {
+  clients: number;
+  partitions: number;
+  nodes: { id: string; url: string }[];
+  /** Per-request timeout (default 8 s: a w=all write may wait writeTimeoutMs on a leader). */
+  timeoutMs?: number;
+  /** Pause between a client's operations (default 10 ms), to leave the nodes CPU on 2 cores. */
+  thinkMs?: number;
+}
+
+/** A hash tag per partition, so a key `x/{tag}/...` lands in that partition. */
+export function partitionTags(partitions: number): string[] {
+  const tags: string[] = new Array(partitions);
+  let found = 0;
+  for (let i = 0; found < partitions; i++) {
+    const t = `t${i}`;
+    const p = partitionOf(t, partitions);
+    if (tags[p] === undefined) {
+      tags[p] = t;
+      found++;
+    }
+  }
+  return tags;
+}
+
+export class Workload {
+  readonly ops: Op[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly tags: string[];
+  private readonly home: number[];
+
+  constructor(private readonly o: WorkloadOptions) {
+    this.tags = partitionTags(o.partitions);
+    this.home = Array.from({ length: o.clients }, (_, i) => i % o.nodes.length);
+  }
+
+  start(): void {
+    this.running = true;
+    this.loops = Array.from({ length: this.o.clients }, (_, c) => this.client(c));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async client(c: number): Promise<void> {
+    let seq = 0;
+    for (let j = 0; this.running; j++) {
+      const p = (c + j) % this.o.partitions;
+      const w: W = j % 2 === 0 ? 'all' : '1';
+      const counter = j % 4 === 3;
+      seq++;
+      const key = counter ? `ctr/{${this.tags[p]}}/c${c}/w${w}` : `a/{${this.tags[p]}}/c${c}/${j}`;
+      const value = counter ? String(seq) : `${c}:${j}:${w}`;
+      await this.put(c, { client: c, kind: counter ? 'counter' : 'append', key, value, seq, w, p });
+      await new Promise((r) => setTimeout(r, this.o.thinkMs ?? 10));
+    }
+  }
+
+  private async put(c: number, op: Omit<Op, 'node' | 'start' | 'end' | 'ok' | 'status'>): Promise<void> {
+    const node = this.o.nodes[this.home[c]!]!;
+    const start = Date.now();
+    const rec: Op = { ...op, node: node.id, start, end: start, ok: false, status: 0 };
+    try {
+      const r = await fetch(`${node.url}/kv/${encodeURIComponent(op.key)}?w=${op.w}`, {
+        method: 'PUT',
+        body: op.value,
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 8000),
+      });
+      rec.status = r.status;
+      rec.ok = r.status === 204;
+      if (!rec.ok) rec.code = ((await r.json().catch(() => ({}))) as { code?: string }).code ?? 'UNKNOWN';
+      else await r.arrayBuffer();
+    } catch (e) {
+      rec.code = (e as Error).name === 'TimeoutError' ? 'CLIENT_TIMEOUT' : 'NO_ANSWER';
+      this.home[c] = (this.home[c]! + 1) % this.o.nodes.length;
+    }
+    rec.end = Date.now();
+    this.ops.push(rec);
+  }
+}
