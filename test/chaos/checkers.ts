@@ -95,8 +95,10 @@ export function checkOneLeaderPerEpoch(samples: ClusterSample[]): SplitBrain[] {
 export interface FaultRecord {
   kind: string;
   target: string;
-  /** ms since the epoch: fault injected, healed (network restored, process resumed or restarted). */
+  /** ms since the epoch: fault injected; heal begun (links restored, SIGCONT sent, restart begun); healed
+   * (for a kill: the restarted node serves). */
   start: number;
+  healStart: number;
   healed: number;
   /** Partitions `target` led when the fault began. */
   led: number[];
@@ -109,7 +111,10 @@ export interface FaultAvailability {
   /** The longest time any partition accepted no write, from the fault's start to the next fault's. */
   maxUnavailableMs: number;
   worstPartition: number;
-  /** Per partition `target` led: ms from the fault's start to the first write accepted that was sent after it. */
+  /**
+   * Per partition `target` led: ms from the fault's start to the first write accepted that was sent
+   * after it, and whether that came before the heal began (a failover) or only after (the node back).
+   */
   recoveryMs: { partition: number; ms: number | null; beforeHeal: boolean }[];
 }
 

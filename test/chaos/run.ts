@@ -26,6 +26,7 @@ export interface ChaosOptions {
   faults?: (Pick<PlannedFault, 'kind' | 'target'> & Partial<PlannedFault>)[];
   kinds?: readonly FaultKind[];
   cluster?: ChaosClusterSpec;
+  /** Workload clients (default: 2 per partition). */
   clients?: number;
   /** How long the replicas get to converge after the last heal before verify must say identical. */
   settleMs?: number;
@@ -122,7 +123,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await sleep(500);
     }
   })();
-  const workload = new Workload({ clients: o.clients ?? 6, partitions, nodes: cluster.nodes });
+  const workload = new Workload({ clients: o.clients, partitions, nodes: cluster.nodes });
   const faults: FaultRecord[] = [];
   try {
     workload.start();
@@ -137,8 +138,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const start = Date.now();
       await inject(cluster, f);
       await sleep(f.durationMs);
+      const healStart = Date.now();
       await heal(cluster, f);
-      faults.push({ kind: f.kind, target: f.target, start, healed: Date.now(), led });
+      faults.push({ kind: f.kind, target: f.target, start, healStart, healed: Date.now(), led });
       await sleep(f.gapMs);
     }
     await sleep(1000);

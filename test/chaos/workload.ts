@@ -2,9 +2,11 @@
 // recording every attempt: key, value, write concern, partition, node, start and end times, and the
 // outcome (acknowledged, or the HTTP status and error code). Each client writes distinct append-only
 // keys and, every fourth operation, a counter of its own (a put of an ever larger value), alternating
-// w=all and w=1, and spreads its writes over every partition in turn (hash tags pick the partition),
-// so each partition is written every few tens of milliseconds and its availability can be measured.
-// A client sends to its home node and moves to the next one when that node does not answer.
+// w=all and w=1, all in one partition (hash tags pick it): client c writes partition c mod P, with
+// home node c mod N, so a partition whose leader is gone stalls only its own clients and every
+// partition is written every few tens of milliseconds, which is what availability is measured by.
+// With clients = 2 P, each partition has two clients with different home nodes. A client moves to
+// the next node when its home node does not answer.
 
 import { partitionOf } from '../../kv/index.js';
 
@@ -30,12 +32,13 @@ export interface Op {
 }
 
 export interface WorkloadOptions {
-  clients: number;
+  /** Default: 2 per partition. */
+  clients?: number;
   partitions: number;
   nodes: { id: string; url: string }[];
-  /** Per-request timeout (default 8 s: a w=all write may wait writeTimeoutMs on a leader). */
+  /** Per-request timeout (default 6 s: a w=all write may wait writeTimeoutMs on a leader). */
   timeoutMs?: number;
-  /** Pause between a client's operations (default 10 ms), to leave the nodes CPU on 2 cores. */
+  /** Pause between a client's operations (default 25 ms), to leave the nodes CPU on 2 cores. */
   thinkMs?: number;
 }
 
@@ -60,15 +63,17 @@ export class Workload {
   private loops: Promise<void>[] = [];
   private readonly tags: string[];
   private readonly home: number[];
+  private readonly clients: number;
 
   constructor(private readonly o: WorkloadOptions) {
     this.tags = partitionTags(o.partitions);
-    this.home = Array.from({ length: o.clients }, (_, i) => i % o.nodes.length);
+    this.clients = o.clients ?? 2 * o.partitions;
+    this.home = Array.from({ length: this.clients }, (_, i) => i % o.nodes.length);
   }
 
   start(): void {
     this.running = true;
-    this.loops = Array.from({ length: this.o.clients }, (_, c) => this.client(c));
+    this.loops = Array.from({ length: this.clients }, (_, c) => this.client(c));
   }
 
   async stop(): Promise<void> {
@@ -78,15 +83,15 @@ export class Workload {
 
   private async client(c: number): Promise<void> {
     let seq = 0;
+    const p = c % this.o.partitions;
     for (let j = 0; this.running; j++) {
-      const p = (c + j) % this.o.partitions;
       const w: W = j % 2 === 0 ? 'all' : '1';
       const counter = j % 4 === 3;
       seq++;
       const key = counter ? `ctr/{${this.tags[p]}}/c${c}/w${w}` : `a/{${this.tags[p]}}/c${c}/${j}`;
       const value = counter ? String(seq) : `${c}:${j}:${w}`;
       await this.put(c, { client: c, kind: counter ? 'counter' : 'append', key, value, seq, w, p });
-      await new Promise((r) => setTimeout(r, this.o.thinkMs ?? 10));
+      await new Promise((r) => setTimeout(r, this.o.thinkMs ?? 25));
     }
   }
 
@@ -98,7 +103,7 @@ export class Workload {
       const r = await fetch(`${node.url}/kv/${encodeURIComponent(op.key)}?w=${op.w}`, {
         method: 'PUT',
         body: op.value,
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 8000),
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 6000),
       });
       rec.status = r.status;
       rec.ok = r.status === 204;
