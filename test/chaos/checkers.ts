@@ -4,8 +4,8 @@
 //   acknowledged and are gone are counted, not failed (docs/api.md says what w=1 may lose);
 // - convergence: GET /cluster/verify reports every partition identical;
 // - one leader per (partition, epoch): from /cluster sampled on every node through the run, no two
-//   nodes ever claimed to lead a partition in the same epoch (the partition's own `epoch` where
-//   /cluster gives one, else the cluster-wide epoch);
+//   nodes ever claimed to lead a partition in the same epoch, nor did two nodes' views name different
+//   leaders for it (the partition's own `epoch` where /cluster gives one, else the cluster-wide one);
 // - availability: per fault, the longest time any partition took no write, and for the partitions the
 //   faulted node led, the time until the first write accepted after the fault began.
 
@@ -72,19 +72,22 @@ export interface SplitBrain {
   leaders: string[];
 }
 
-/** Every (partition, epoch) that more than one node claimed to lead (a node's claim: its own /cluster). */
+/**
+ * Every (partition, epoch) with more than one leader: claimed by two nodes (each saying in its own
+ * /cluster that it leads), or named differently by two nodes' views. Either would mean the epoch did
+ * not decide the leadership uniquely.
+ */
 export function checkOneLeaderPerEpoch(samples: ClusterSample[]): SplitBrain[] {
-  const claims = new Map<string, Set<string>>();
+  const leaders = new Map<string, Set<string>>();
   for (const s of samples)
     for (const pt of s.partitions) {
-      if (pt.leader !== s.from) continue;
       const k = `${pt.partition}/${pt.epoch ?? s.epoch}`;
-      let set = claims.get(k);
-      if (!set) claims.set(k, (set = new Set()));
-      set.add(s.from);
+      let set = leaders.get(k);
+      if (!set) leaders.set(k, (set = new Set()));
+      set.add(pt.leader);
     }
   const out: SplitBrain[] = [];
-  for (const [k, set] of claims)
+  for (const [k, set] of leaders)
     if (set.size > 1) {
       const [p, e] = k.split('/').map(Number);
       out.push({ partition: p!, epoch: e!, leaders: [...set].sort() });
