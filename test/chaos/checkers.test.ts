@@ -77,10 +77,14 @@ describe('checkOneLeaderPerEpoch', () => {
 });
 
 describe('availability', () => {
-  it('is the longest gap between accepted writes of any partition during the fault', () => {
+  it('is the longest gap between accepted w=all writes of any partition during the fault', () => {
     const acks = (p: number, times: number[]): Op[] =>
       times.map((t) => op({ key: `${p}${t}`, value: '', p, start: t - 5, end: t }));
-    const ops = [...acks(0, [50, 100, 150, 200, 250, 300]), ...acks(1, [50, 110, 260, 300])];
+    const ops = [
+      ...acks(0, [50, 100, 150, 200, 250, 300]),
+      ...acks(1, [50, 110, 260, 300]),
+      op({ key: 'w1', value: '', p: 0, w: '1', start: 150, end: 160 }),
+    ];
     const [a] = availability(
       ops,
       [{ kind: 'kill', target: 'n2', start: 100, healStart: 200, healed: 220, led: [1] }],
@@ -89,7 +93,16 @@ describe('availability', () => {
     );
     expect(a!.maxUnavailableMs).toBe(150);
     expect(a!.worstPartition).toBe(1);
-    expect(a!.recoveryMs).toEqual([{ partition: 1, ms: 10, beforeHeal: true }]);
+    expect(a!.maxUnavailableAnyMs).toBe(150);
+    expect(a!.recoveryMs).toEqual([{ partition: 1, failoverMs: null, ms: 10, beforeHeal: true }]);
+    // With samples: the first one from another node naming another leader is the failover.
+    const samples: ClusterSample[] = [
+      { t: 120, from: 'n2', epoch: 1, partitions: [{ partition: 1, leader: 'n3', epoch: 2 }] },
+      { t: 130, from: 'n1', epoch: 1, partitions: [{ partition: 1, leader: 'n2', epoch: 1 }] },
+      { t: 140, from: 'n1', epoch: 2, partitions: [{ partition: 1, leader: 'n3', epoch: 2 }] },
+    ];
+    const f = { kind: 'kill', target: 'n2', start: 100, healStart: 200, healed: 220, led: [1] };
+    expect(availability(ops, [f], 2, 300, samples)[0]!.recoveryMs[0]!.failoverMs).toBe(40);
   });
 
   it('percentile', () => {

@@ -6,8 +6,9 @@
 // - one leader per (partition, epoch): from /cluster sampled on every node through the run, no two
 //   nodes ever claimed to lead a partition in the same epoch, nor did two nodes' views name different
 //   leaders for it (the partition's own `epoch` where /cluster gives one, else the cluster-wide one);
-// - availability: per fault, the longest time any partition took no write, and for the partitions the
-//   faulted node led, the time until the first write accepted after the fault began.
+// - availability: per fault, the longest time any partition acknowledged no w=all write, and for the
+//   partitions the faulted node led, the time until another node named a new leader (time to
+//   failover) and until the first w=all write accepted after the fault began.
 
 import type { Op } from './workload.js';
 
@@ -111,44 +112,76 @@ export interface FaultAvailability {
   kind: string;
   target: string;
   durationMs: number;
-  /** The longest time any partition accepted no write, from the fault's start to the next fault's. */
+  /**
+   * The longest time any partition acknowledged no w=all write, from the fault's start to the next
+   * fault's: w=all, because an isolated old leader may still acknowledge w=1 writes it will lose.
+   */
   maxUnavailableMs: number;
   worstPartition: number;
+  /** The same over acknowledgements of any w. */
+  maxUnavailableAnyMs: number;
   /**
-   * Per partition `target` led: ms from the fault's start to the first write accepted that was sent
-   * after it, and whether that came before the heal began (a failover) or only after (the node back).
+   * Per partition `target` led: `failoverMs`, from the fault's start to the first /cluster sample
+   * (from another node) naming another leader (null without samples, or when none did before the
+   * heal began); `ms`, to the first w=all write accepted that was sent after the fault began, and
+   * whether that came before the heal began.
    */
-  recoveryMs: { partition: number; ms: number | null; beforeHeal: boolean }[];
+  recoveryMs: { partition: number; failoverMs: number | null; ms: number | null; beforeHeal: boolean }[];
 }
 
-export function availability(ops: Op[], faults: FaultRecord[], partitions: number, end: number): FaultAvailability[] {
-  const acks: number[][] = Array.from({ length: partitions }, () => []);
-  for (const op of ops) if (op.ok) acks[op.p]!.push(op.end);
-  for (const a of acks) a.sort((x, y) => x - y);
+function longestGap(acks: number[], from: number, until: number): number {
+  let prev = from;
+  let gap = 0;
+  for (const t of acks) {
+    if (t <= from) continue;
+    if (t > until) break;
+    gap = Math.max(gap, t - prev);
+    prev = t;
+  }
+  return Math.max(gap, until - prev);
+}
+
+export function availability(
+  ops: Op[],
+  faults: FaultRecord[],
+  partitions: number,
+  end: number,
+  samples: ClusterSample[] = [],
+): FaultAvailability[] {
+  const all: number[][] = Array.from({ length: partitions }, () => []);
+  const any: number[][] = Array.from({ length: partitions }, () => []);
+  for (const op of ops)
+    if (op.ok) {
+      any[op.p]!.push(op.end);
+      if (op.w === 'all') all[op.p]!.push(op.end);
+    }
+  for (const a of [...all, ...any]) a.sort((x, y) => x - y);
   return faults.map((f, i) => {
     const until = faults[i + 1]?.start ?? end;
     let worst = 0;
     let worstP = -1;
+    let worstAny = 0;
     for (let p = 0; p < partitions; p++) {
-      let prev = f.start;
-      let gap = 0;
-      for (const t of acks[p]!) {
-        if (t <= f.start) continue;
-        if (t > until) break;
-        gap = Math.max(gap, t - prev);
-        prev = t;
-      }
-      gap = Math.max(gap, until - prev);
+      const gap = longestGap(all[p]!, f.start, until);
       if (gap > worst) [worst, worstP] = [gap, p];
+      worstAny = Math.max(worstAny, longestGap(any[p]!, f.start, until));
     }
     const recoveryMs = f.led.map((p) => {
       const first = ops
-        .filter((o) => o.ok && o.p === p && o.start >= f.start)
+        .filter((o) => o.ok && o.w === 'all' && o.p === p && o.start >= f.start)
         .reduce<number | null>((m, o) => (m === null || o.end < m ? o.end : m), null);
+      const moved = samples.find(
+        (s) =>
+          s.t >= f.start &&
+          s.t < f.healStart &&
+          s.from !== f.target &&
+          s.partitions.some((x) => x.partition === p && x.leader !== f.target),
+      );
       return {
         partition: p,
+        failoverMs: moved ? moved.t - f.start : null,
         ms: first === null ? null : first - f.start,
-        beforeHeal: first !== null && first < f.healed,
+        beforeHeal: first !== null && first < f.healStart,
       };
     });
     return {
@@ -157,6 +190,7 @@ export function availability(ops: Op[], faults: FaultRecord[], partitions: numbe
       durationMs: f.healed - f.start,
       maxUnavailableMs: worst,
       worstPartition: worstP,
+      maxUnavailableAnyMs: worstAny,
       recoveryMs,
     };
   });

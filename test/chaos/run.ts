@@ -186,7 +186,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       verify,
       convergedAfterMs,
       splitBrain: checkOneLeaderPerEpoch(samples),
-      availability: availability(workload.ops, faults, partitions, end),
+      availability: availability(workload.ops, faults, partitions, end, samples),
       errors,
     };
   } catch (e) {
@@ -211,7 +211,7 @@ export function summary(r: ChaosResult): string {
     `errors: ${JSON.stringify(r.errors)}`,
     ...r.availability.map(
       (a) =>
-        `  ${a.kind}(${a.target}) ${a.durationMs} ms: longest without writes ${a.maxUnavailableMs} ms (p${a.worstPartition})`,
+        `  ${a.kind}(${a.target}) ${a.durationMs} ms: longest without w=all writes ${a.maxUnavailableMs} ms (p${a.worstPartition}), without any ${a.maxUnavailableAnyMs} ms; failover ${JSON.stringify(a.recoveryMs.map((x) => x.failoverMs))}`,
     ),
   ].join('\n');
 }
