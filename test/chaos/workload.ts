@@ -6,7 +6,7 @@
 // home node c mod N, so a partition whose leader is gone stalls only its own clients and every
 // partition is written every few tens of milliseconds, which is what availability is measured by.
 // With clients = 2 P, each partition has two clients with different home nodes. A client moves to
-// the next node when its home node does not answer.
+// the next node when its home node does not answer or answers 503.
 
 import { partitionOf } from '../../kv/index.js';
 
@@ -111,8 +111,10 @@ export class Workload {
       else await r.arrayBuffer();
     } catch (e) {
       rec.code = (e as Error).name === 'TimeoutError' ? 'CLIENT_TIMEOUT' : 'NO_ANSWER';
-      this.home[c] = (this.home[c]! + 1) % this.o.nodes.length;
     }
+    // Another node may do better: this one is gone, cut off, or refused (503: not the leader any
+    // more, a stale epoch, its leader unreachable). What a load balancer in front of the nodes does.
+    if (rec.status === 0 || rec.status === 503) this.home[c] = (this.home[c]! + 1) % this.o.nodes.length;
     rec.end = Date.now();
     this.ops.push(rec);
   }
