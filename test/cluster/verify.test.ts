@@ -4,6 +4,7 @@
 // tree when a range holds many keys. Nodes run in this process so a test can write into one node's
 // engine directly.
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { wrapValue } from '../../cluster/protocol/stored-value.js';
 import { verifyCluster, type VerifyReport } from '../../cluster/node/verify-compare.js';
 import { tokenOf } from '../../cluster/node/verify.js';
 import { partitionOf } from '../../kv/index.js';
-import { freePorts } from './support/cluster-harness.js';
+import { CLI, freePorts, REPO } from './support/cluster-harness.js';
 
 const PARTITIONS = 6;
 let dir: string;
@@ -154,6 +155,36 @@ describe('GET /cluster/verify', () => {
     expect(g.keys[0]!.replicas[leader.selfId]).toBeNull();
     await leader.engine.batch([{ type: 'put', key: storedKey(p, k), value: wrapValue(Buffer.from('v5')) }]);
     expect((await verify()).identical).toBe(true);
+  });
+
+  it('eau2 verify prints each partition and exits 1 while a replica differs, 0 once they agree', async () => {
+    // Not spawnSync: the nodes answering the command run in this process.
+    const run = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', '--url', url, ...args], {
+          cwd: REPO,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (status) => resolve({ status, stdout, stderr }));
+      });
+    const ok = await run([]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('every partition identical');
+    const { p, follower } = replicasOf('k9');
+    await follower.engine.batch([{ type: 'del', key: storedKey(p, Buffer.from('k9')) }]);
+    const bad = await run(['--partition', String(p)]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain(`partition ${p}  differ`);
+    expect(bad.stdout).toMatch(new RegExp(`"k9" \\(6b39\\): .*${follower.selfId} missing`));
+    expect((await run(['--partition', 'x'])).status).toBe(2);
+    await follower.engine.batch([
+      { type: 'put', key: storedKey(p, Buffer.from('k9')), value: wrapValue(Buffer.from('v9')) },
+    ]);
+    expect((await run([])).status).toBe(0);
   });
 
   it('refuses bad options with 400', async () => {
