@@ -184,8 +184,9 @@ describe('GET /cluster/verify', () => {
     await follower.engine.batch([
       { type: 'put', key: storedKey(p, Buffer.from('k9')), value: wrapValue(Buffer.from('v9')) },
     ]);
-    expect((await run([])).status).toBe(0);
-  });
+    expect((await verify()).identical).toBe(true);
+    // Each run of the command starts a process that compiles the CLI with tsx: slow under load.
+  }, 90_000);
 
   it('refuses bad options with 400', async () => {
     for (const q of ['?partition=99', '?fanout=1', '?attempts=x', '?color=red']) {
