@@ -13,7 +13,7 @@ function intArg(v: string | undefined, name: string): string | undefined {
   return v;
 }
 
-export function renderVerify(r: VerifyReport): string {
+function renderVerify(r: VerifyReport): string {
   const lines: string[] = [];
   for (const p of r.partitions) {
     const replicas = p.replicas

@@ -36,7 +36,7 @@ export interface VerifyOptions {
   leafKeys?: number;
 }
 
-export type PartitionStatus = 'identical' | 'differ' | 'behind' | 'unreachable';
+type PartitionStatus = 'identical' | 'differ' | 'behind' | 'unreachable';
 
 export interface KeyDiff {
   /** The key as UTF-8 (lossy for binary keys) and its exact bytes in hex. */

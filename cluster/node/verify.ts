@@ -21,7 +21,7 @@ export const TOKEN_SPACE = 0x1_0000_0000;
 /** Bytes kept of each sub-range's SHA-256. */
 const HASH_BYTES = 16;
 /** Most entries a `list` answer carries; past it `more` is set and the list is cut. */
-export const MAX_LIST = 10_000;
+const MAX_LIST = 10_000;
 
 export interface VerifyRequest {
   p: number;
@@ -53,7 +53,7 @@ export function tokenOf(userKey: Uint8Array): number {
 }
 
 /** Which of n equal sub-ranges of [lo, hi) token t falls in. */
-export function subRange(t: number, lo: number, hi: number, n: number): number {
+function subRange(t: number, lo: number, hi: number, n: number): number {
   return Math.min(n - 1, Math.floor(((t - lo) * n) / (hi - lo)));
 }
 
@@ -63,7 +63,7 @@ export function subRangeBounds(i: number, lo: number, hi: number, n: number): [n
   return [at(i), at(i + 1)];
 }
 
-export function checkVerifyRequest(r: VerifyRequest): void {
+function checkVerifyRequest(r: VerifyRequest): void {
   const bad = (m: string): Eau2Error => new Eau2Error(ErrorCode.INVALID, `verify: ${m}`);
   if (!Number.isInteger(r.lo) || !Number.isInteger(r.hi) || r.lo < 0 || r.hi > TOKEN_SPACE || r.lo >= r.hi)
     throw bad('token range must satisfy 0 <= lo < hi <= 2^32');
@@ -75,7 +75,7 @@ function u32(n: number): Uint8Array {
 }
 
 /** Summarizes this node's copy of partition p over the request's token range. */
-export async function summarize(engine: EngineLike, r: VerifyRequest): Promise<VerifySummary> {
+async function summarize(engine: EngineLike, r: VerifyRequest): Promise<VerifySummary> {
   checkVerifyRequest(r);
   const snap = engine.snapshot();
   try {

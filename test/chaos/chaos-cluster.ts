@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_DEFAULTS } from '../../cluster/config.js';
+import { parseConfig } from '../../cluster/config.js';
 import { CLI, freePorts, REPO } from '../cluster/support/cluster-harness.js';
 import { identifyByPid, LinkProxy } from '../support/link-proxy.js';
 
@@ -34,14 +34,18 @@ export interface ChaosNode {
   dataDir: string;
 }
 
-/** The failover timeout the nodes run with: the config's when it has one, else 5 s (the issue's). */
-export function failoverTimeoutOf(spec: ChaosClusterSpec): number {
-  const d = (CONFIG_DEFAULTS as Record<string, number>).failoverTimeoutMs;
-  return spec.failoverTimeoutMs ?? d ?? 5000;
-}
+/** The config's default failover timeout, undefined while the config has none (no failover yet). */
+const DEFAULT_FAILOVER_MS = (
+  parseConfig({ partitions: 1, nodes: [{ id: 'x', port: 1, peerPort: 2 }] }) as { failoverTimeoutMs?: number }
+).failoverTimeoutMs;
 
 /** Whether the nodes fail over (the config knows failoverTimeoutMs). */
-export const FAILOVER_EXISTS = 'failoverTimeoutMs' in CONFIG_DEFAULTS;
+const FAILOVER_EXISTS = DEFAULT_FAILOVER_MS !== undefined;
+
+/** The failover timeout the nodes run with: the config's when it has one, else 5 s (the issue's). */
+function failoverTimeoutOf(spec: ChaosClusterSpec): number {
+  return spec.failoverTimeoutMs ?? DEFAULT_FAILOVER_MS ?? 5000;
+}
 
 export class ChaosCluster {
   readonly paused = new Set<string>();

@@ -11,7 +11,7 @@ export const FAULT_KINDS = ['kill', 'pause', 'partition', 'oneway-out', 'oneway-
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Added latency for a 'latency' fault, each way. */
-export const LATENCY_MS = 150;
+const LATENCY_MS = 150;
 
 export interface PlannedFault {
   kind: FaultKind;

@@ -43,7 +43,7 @@ export interface WorkloadOptions {
 }
 
 /** A hash tag per partition, so a key `x/{tag}/...` lands in that partition. */
-export function partitionTags(partitions: number): string[] {
+function partitionTags(partitions: number): string[] {
   const tags: string[] = new Array(partitions);
   let found = 0;
   for (let i = 0; found < partitions; i++) {
