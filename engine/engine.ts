@@ -19,6 +19,7 @@ import type {
   ValueLike,
   WriteOptions,
 } from '../kv/index.js';
+import type { EngineHealth } from './db/error-handler.js';
 import { collectStats, type EngineStats } from './stats.js';
 
 export interface IteratorOptions extends Range {
@@ -240,6 +241,15 @@ export class Engine implements KvStore {
 
   stats(): EngineStats {
     return collectStats(this.db);
+  }
+
+  /**
+   * `ok`; `degraded` while writes are refused after a full disk and a background retry will resume
+   * them once there is room; `failed` after any other write or background failure (writes stay
+   * refused until the database is reopened). Reads are served in every state.
+   */
+  health(): EngineHealth {
+    return this.db.errors.health();
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,10 @@ export interface EngineStats {
   stallMs: number;
   slowdowns: number;
   stops: number;
+  /** Failed writes, flushes and compactions; each stopped writes (Engine.health). */
+  backgroundErrors: number;
+  /** Times writes resumed by themselves after a full disk. */
+  autoRecoveries: number;
   openSnapshots: number;
   liveBytes: number;
 }
@@ -99,6 +103,8 @@ export function collectStats(db: DbImpl): EngineStats {
     stallMs: Math.round(c.stallMs),
     slowdowns: c.slowdowns,
     stops: c.stops,
+    backgroundErrors: c.backgroundErrors,
+    autoRecoveries: c.autoRecoveries,
     openSnapshots: db.snapshotCount(),
     liveBytes: levels.reduce((n, l) => n + l.bytes, 0),
   };

@@ -23,6 +23,7 @@ import { TableCache, logName } from './table-cache.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import { Background, type BackgroundHost } from './background.js';
 import { Counters } from './counters.js';
+import { ErrorHandler, isNoSpace } from './error-handler.js';
 
 /**
  * The writes waiting for the next commit. They are one group commit (one log write, at most one
@@ -108,8 +109,14 @@ export class DbImpl implements BackgroundHost {
   private readonly snapshots = new Map<number, number>();
   private lock: { release(): Promise<void> } | undefined;
   closed = false;
-  /** A failed WAL write or background job: the database refuses writes from then on. */
+  /**
+   * A failed WAL write or background job: the database refuses writes while it is set. A full disk
+   * clears it once a background retry succeeds (error-handler.ts); anything else until a restart.
+   */
   bgError: Error | undefined;
+  readonly errors = new ErrorHandler(this);
+  /** The WAL was cut back after a failed append: the cut must be synced before writes resume. */
+  private logCutUnsynced = false;
 
   activeMemtable(): Memtable {
     return this.mem;
@@ -127,8 +134,10 @@ export class DbImpl implements BackgroundHost {
     return this.bgError;
   }
 
+  /** A flush or compaction failed (each counted); a full disk is recovered from (error-handler.ts). */
   setBackgroundError(e: Error): void {
-    if (!this.bgError) this.bgError = e;
+    this.counters.backgroundErrors++;
+    this.errors.onError(e, isNoSpace(e));
   }
 
   private constructor(
@@ -267,7 +276,7 @@ export class DbImpl implements BackgroundHost {
 
   write(ops: Op[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(notOpen());
-    if (this.bgError) return Promise.reject(this.bgError);
+    if (this.bgError) return Promise.reject(this.errors.refusal());
     const bytes = opsBytes(ops);
     let g = this.queuedTail;
     if (g === null || g.bytes + bytes > g.limit) {
@@ -355,10 +364,14 @@ export class DbImpl implements BackgroundHost {
     }
   }
 
-  /** A commit failed: the database refuses writes from now on, and the queued ones fail with it. */
+  /**
+   * A commit failed: the database refuses writes (error-handler.ts), and the queued ones, none of
+   * them written, fail with it. Failures that reach here other than through commitGroup (opening a
+   * new log, a refusal rethrown) left nothing behind.
+   */
   private readonly failCommits = (e: unknown): void => {
-    const err = e as Error;
-    if (!this.bgError) this.bgError = err;
+    this.errors.onError(e, isNoSpace(e));
+    const err = this.errors.refusal() ?? (e as Error);
     let g = this.queued;
     this.queued = null;
     this.queuedTail = null;
@@ -383,8 +396,8 @@ export class DbImpl implements BackgroundHost {
     const mem = this.mem;
     const bufs = this.groupBufs;
     const starts = this.groupStarts;
+    const logStart = this.log.offset();
     try {
-      const logStart = this.log.offset();
       for (let b = 0; b < group.count; b++) {
         const ops = b === 0 ? group.first! : group.rest![b - 1]!;
         const size = encodedBatchSize(ops);
@@ -401,8 +414,9 @@ export class DbImpl implements BackgroundHost {
       this.log.flushSync();
       this.counters.walBytes += this.log.offset() - logStart;
     } catch (e) {
-      // What reached the log is unknown: refuse further writes rather than risk a hole.
-      this.groupFailed(group, e);
+      // What reached the log is unknown (a write may have stopped part way): cut it back to where
+      // the group began, else refuse further writes rather than risk a hole or a half record.
+      this.groupFailed(group, e, this.rewindLog(logStart, e));
       throw e;
     }
     if (!group.sync) {
@@ -416,7 +430,8 @@ export class DbImpl implements BackgroundHost {
       },
       (e: unknown) => {
         this.groupSyncing = null;
-        this.groupFailed(group, e);
+        // The group's records are in the log, maybe even durable, and it is refused: take them out.
+        this.groupFailed(group, e, this.rewindLog(logStart, e));
         throw e;
       },
     );
@@ -424,9 +439,58 @@ export class DbImpl implements BackgroundHost {
     return done;
   }
 
-  private groupFailed(group: Group, e: unknown): void {
-    this.bgError = e as Error;
-    group.reject(e);
+  private groupFailed(group: Group, e: unknown, rewound: boolean): void {
+    this.errors.onError(e, rewound);
+    group.reject(this.errors.refusal() ?? e);
+  }
+
+  /**
+   * After a full disk failed a group's append or sync: cuts the log back to `to`, where the group
+   * began, so no part of a refused write can be replayed and the log goes on without a torn record in
+   * its middle. False (the failure is final) for other errors or if the cut fails.
+   */
+  private rewindLog(to: number, e: unknown): boolean {
+    const file = this.log.file;
+    if (!isNoSpace(e) || !file.truncateSync) return false;
+    try {
+      file.truncateSync(to);
+    } catch {
+      return false;
+    }
+    this.log = new LogWriter(file, to, undefined, WAL_SPILL_BYTES);
+    this.logCutUnsynced = true;
+    return true;
+  }
+
+  /** Free bytes on the database's filesystem, or undefined if the Vfs cannot tell. */
+  async freeBytes(): Promise<number | undefined> {
+    return this.opts.vfs.freeBytes ? this.opts.vfs.freeBytes(this.dir) : undefined;
+  }
+
+  /**
+   * ErrorHandler's retry: syncs a cut WAL (until then a power cut could bring the refused records
+   * back), then lets the background run again and waits for the memtables a failure held up to be
+   * flushed. Failures go back through onError.
+   */
+  async resume(): Promise<void> {
+    if (this.logCutUnsynced) {
+      try {
+        await this.log.sync();
+      } catch (e) {
+        // The sync failed after the cut: cut nothing more, the same retry comes again.
+        if (!isNoSpace(e)) this.errors.onError(e, false);
+        throw e;
+      }
+      this.logCutUnsynced = false;
+    }
+    this.bgError = undefined;
+    this.bg.maybeSchedule();
+    while (this.imms.length > 0 && !this.bgError && !this.closed) await this.bg.waitForProgress();
+  }
+
+  onRecovered(): void {
+    this.counters.autoRecoveries++;
+    this.bg.maybeSchedule();
   }
 
   /** Applies the group encoded at groupBufs/groupStarts, whose sequences end before `nextSeq`. */
@@ -532,8 +596,9 @@ export class DbImpl implements BackgroundHost {
         await Promise.all([oldLog.sync().then(() => void this.counters.walSyncs++), this.opts.vfs.syncDir(this.dir)]);
         await oldLog.close();
       } catch (e) {
-        // What of the old log is durable is unknown: refuse writes (a later sync would imply it).
-        if (!this.bgError) this.bgError = e as Error;
+        // What of the old log is durable is unknown: refuse writes (a later sync would imply it)
+        // until the memtable it holds is flushed (a full disk: ErrorHandler's retry does that).
+        this.errors.onError(e, true);
         await oldLog.close().catch(() => undefined);
       }
       await earlier;
@@ -679,6 +744,7 @@ export class DbImpl implements BackgroundHost {
       await new Promise((r) => setImmediate(r));
     }
     this.closed = true;
+    this.errors.stop();
     await this.bg.stop();
     await this.retiredLogsSynced;
     try {

@@ -103,6 +103,15 @@ class NodeWritableFile implements WritableFile {
       this.length += done;
     }
   }
+  truncateSync(size: number): void {
+    if (size > this.length) throw new TypeError(`truncateSync(${size}) past the end (${this.length})`);
+    try {
+      fs.ftruncateSync(this.fd, size);
+    } catch (e) {
+      throw ioError('ftruncate', this.path, e);
+    }
+    this.length = size;
+  }
   sync(): Promise<void> {
     return new Promise((resolve, reject) =>
       fs.fdatasync(this.fd, (err) => (err ? reject(ioError('fdatasync', this.path, err)) : resolve())),
@@ -227,6 +236,12 @@ export class NodeVfs implements Vfs {
       } finally {
         await h.close();
       }
+    });
+  }
+  freeBytes(dir: string): Promise<number> {
+    return wrap('statfs', dir, async () => {
+      const s = await fsp.statfs(dir);
+      return s.bavail * s.bsize;
     });
   }
   async lock(p: string): Promise<FileLock> {
