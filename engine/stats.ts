@@ -55,6 +55,16 @@ export interface EngineStats {
   backgroundErrors: number;
   /** Times writes resumed by themselves after a full disk. */
   autoRecoveries: number;
+  scrub: {
+    /** Bytes and tables the scrub (and verify) read back and found sound; passes finished. */
+    bytesVerified: number;
+    tablesVerified: number;
+    passes: number;
+    /** Tables found damaged and still in the database. */
+    damagedTables: number;
+  };
+  /** Recoveries that dropped a WAL's tail at damage in its middle (walRecovery 'pointInTime'). */
+  walDamageDropped: number;
   openSnapshots: number;
   liveBytes: number;
 }
@@ -105,6 +115,13 @@ export function collectStats(db: DbImpl): EngineStats {
     stops: c.stops,
     backgroundErrors: c.backgroundErrors,
     autoRecoveries: c.autoRecoveries,
+    scrub: {
+      bytesVerified: db.scrub.bytesVerified,
+      tablesVerified: db.scrub.tablesVerified,
+      passes: db.scrub.passes,
+      damagedTables: db.scrub.list().length,
+    },
+    walDamageDropped: c.walDamageDropped,
     openSnapshots: db.snapshotCount(),
     liveBytes: levels.reduce((n, l) => n + l.bytes, 0),
   };

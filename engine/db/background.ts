@@ -384,6 +384,34 @@ export class Background {
     return c2;
   }
 
+  /**
+   * Takes table `number` out of the Version (its file is deleted with the next sweep) and returns
+   * where it was, or undefined if no such table is in the Version. Its entries are gone: older
+   * versions of its keys in deeper levels show again, so the caller rewrites its key range from a
+   * copy (a replica). Waits for a running compaction, and holds new ones, as compactRange does.
+   */
+  async dropTable(number: number): Promise<{ level: number; meta: FileMeta } | undefined> {
+    const db = this.db;
+    this.manual = true;
+    try {
+      while (this.compacting) await this.waitForProgress();
+      const v = db.versions.current;
+      for (let level = 0; level < v.files.length; level++) {
+        const meta = v.files[level]!.find((f) => f.number === number);
+        if (!meta) continue;
+        const edit = new VersionEdit();
+        edit.deleteFile(level, number);
+        await db.versions.logAndApply(edit);
+        this.sweepInBackground();
+        return { level, meta };
+      }
+      return undefined;
+    } finally {
+      this.manual = false;
+      this.maybeSchedule();
+    }
+  }
+
   // ---------------------------------------------------------------- obsolete files
 
   /**

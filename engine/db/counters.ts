@@ -26,4 +26,6 @@ export class Counters {
   backgroundErrors = 0;
   /** Times writes resumed by themselves after a full disk. */
   autoRecoveries = 0;
+  /** Recoveries (walRecovery 'pointInTime') that dropped a WAL's tail at damage in its middle. */
+  walDamageDropped = 0;
 }

@@ -10,7 +10,7 @@ import type { InternalIterator } from '../format/iterator.js';
 import { decodeBatch, encodeBatchInto, encodedBatchSize, forEachEncoded, type Op } from '../batch/write-batch.js';
 import { Memtable, type MemGetResult } from '../memtable/memtable.js';
 import { LogWriter } from '../wal/log-writer.js';
-import { readLog } from '../wal/log-reader.js';
+import { LogReader, type LogRecord } from '../wal/log-reader.js';
 import { BlockCache } from '../table/block-cache.js';
 import { bloomHash } from '../table/bloom.js';
 import { VersionSet } from '../version/version-set.js';
@@ -24,6 +24,7 @@ import { resolveOptions, type EngineOptions, type ResolvedOptions } from './opti
 import { Background, type BackgroundHost } from './background.js';
 import { Counters } from './counters.js';
 import { ErrorHandler, isNoSpace } from './error-handler.js';
+import { Scrubber } from './scrub.js';
 
 /**
  * The writes waiting for the next commit. They are one group commit (one log write, at most one
@@ -115,6 +116,7 @@ export class DbImpl implements BackgroundHost {
    */
   bgError: Error | undefined;
   readonly errors = new ErrorHandler(this);
+  readonly scrub = new Scrubber(this);
   /** The WAL was cut back after a failed append: the cut must be synced before writes resume. */
   private logCutUnsynced = false;
 
@@ -203,6 +205,7 @@ export class DbImpl implements BackgroundHost {
       await vfs.syncDir(this.dir);
       await this.bg.deleteObsoleteFiles();
       this.bg.maybeSchedule();
+      this.scrub.start();
     } catch (e) {
       await this.tables.closeAll().catch(() => undefined);
       await this.versions.close().catch(() => undefined);
@@ -236,7 +239,7 @@ export class DbImpl implements BackgroundHost {
     for (const [li, num] of logs.entries()) {
       if (gap) break;
       const path = joinPath(this.dir, logName(num));
-      const { records } = await readLog(this.opts.vfs, path);
+      const { records, damage } = await this.readWal(path);
       let mem = new Memtable(num, this.opts.memtableBytes);
       let replayed = 0;
       for (const rec of records) {
@@ -264,12 +267,44 @@ export class DbImpl implements BackgroundHost {
         if (meta) edit.addFile(0, meta);
       }
       this.counters.walBytesRecovered += replayed;
-      if (!gap && records.length === 0 && li < logs.length - 1) {
+      if (damage) {
+        // walRecovery 'pointInTime': what follows the damage, here and in later logs, is dropped.
+        gap = true;
+        this.counters.walDamageDropped++;
+        this.walDamage = damage.message;
+      } else if (!gap && records.length === 0 && li < logs.length - 1) {
         gap = true;
         this.counters.walGapsRecovered++;
       }
     }
     this.versions.lastSequence = maxSeq;
+  }
+
+  /** The damage a 'pointInTime' recovery dropped a WAL's tail at (its CORRUPTION message). */
+  walDamage: string | undefined;
+
+  /**
+   * A log's records. Damage in its middle (log-reader.ts: no crash produces it) is CORRUPTION, with
+   * how to start anyway; with walRecovery 'pointInTime' the records before it are returned with it.
+   */
+  private async readWal(path: string): Promise<{ records: LogRecord[]; damage?: Eau2Error }> {
+    const pointInTime = this.opts.walRecovery === 'pointInTime';
+    const records: LogRecord[] = [];
+    const file = await this.opts.vfs.openRandom(path);
+    try {
+      for await (const r of new LogReader(file, { path }).records()) records.push(r);
+    } catch (e) {
+      if (!(e instanceof Eau2Error) || e.code !== ErrorCode.CORRUPTION) throw e;
+      if (pointInTime) return { records, damage: e };
+      throw new Eau2Error(
+        ErrorCode.CORRUPTION,
+        `${e.message}. The write-ahead log is damaged in its middle, which no crash produces (a bad disk, a stray write). To open anyway, keeping the writes before the damage and dropping the rest: walRecovery 'pointInTime' (eau2 node --drop-damaged-wal-tail, which then resyncs the lost writes from the replicas)`,
+        { cause: e, details: e.details },
+      );
+    } finally {
+      await file.close();
+    }
+    return { records };
   }
 
   // ---------------------------------------------------------------- writes
@@ -667,9 +702,28 @@ export class DbImpl implements BackgroundHost {
    */
   getView(key: Uint8Array, snapshotSeq?: number, fillCache = true): Uint8Array | undefined {
     if (this.closed) throw notOpen();
-    const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence, fillCache);
+    let r: MemGetResult | undefined;
+    try {
+      r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence, fillCache);
+    } catch (e) {
+      this.noteCorruption(e);
+      throw e;
+    }
     this.counters.gets++;
     return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
+  }
+
+  /** A read met a CORRUPTION error in a table: the scrub's list of damaged tables gets it too. */
+  noteCorruption(e: unknown): void {
+    if (!(e instanceof Eau2Error) || e.code !== ErrorCode.CORRUPTION) return;
+    const file = String(e.details?.file ?? '');
+    const m = /(\d+)\.sst$/.exec(file);
+    if (!m) return;
+    const number = Number(m[1]);
+    this.versions.current.files.forEach((files, level) => {
+      const f = files.find((x) => x.number === number);
+      if (f) this.scrub.note(level, f, e);
+    });
   }
 
   // ---------------------------------------------------------------- snapshots and iterators
@@ -745,6 +799,7 @@ export class DbImpl implements BackgroundHost {
     }
     this.closed = true;
     this.errors.stop();
+    await this.scrub.stop();
     await this.bg.stop();
     await this.retiredLogsSynced;
     try {
