@@ -4,23 +4,22 @@
 // a reopen.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../../engine/index.js';
 import { BASE_SEED, seededRng } from '../vfs/seeded-random.js';
+import { mountSmallDisk, type SmallDisk } from '../../chaos/nemeses-disk.js';
 
 const mnt = mkdtempSync(join(tmpdir(), 'eau2-full-'));
-let mounted = false;
+let disk: SmallDisk | undefined;
 
 beforeAll(() => {
   // Fails the test (not skips it) where tmpfs cannot be mounted: the fault must really be injected.
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt]);
-  mounted = true;
+  disk = mountSmallDisk(mnt, 8 * 1024 * 1024);
 });
 afterAll(() => {
-  if (mounted) execFileSync('umount', ['-l', mnt]);
+  disk?.unmount();
   rmSync(mnt, { recursive: true, force: true });
 });
 
@@ -36,11 +35,10 @@ describe('full tmpfs', () => {
   test('writes are refused while full and resume by themselves when space returns', async () => {
     const rng = seededRng(BASE_SEED + 1403);
     const dir = join(mnt, 'db');
-    const filler = join(mnt, 'filler');
     const db = await Engine.open(dir, { memtableBytes: 256 * 1024, targetFileSize: 256 * 1024 });
     try {
       // Leave ~1.5 MiB: the engine runs out within a few memtables.
-      writeFileSync(filler, Buffer.alloc(6.5 * 1024 * 1024, 1));
+      disk!.fill(1.5 * 1024 * 1024);
       const acked = new Map<string, string>();
       let i = 0;
       while (db.health().state === 'ok' && i < 200_000) {
@@ -56,7 +54,7 @@ describe('full tmpfs', () => {
       }
       expect(db.health()).toMatchObject({ state: 'degraded', cause: 'no-space' });
       await expect(db.put('while-full', 'x')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-      unlinkSync(filler);
+      disk!.free();
       await until('writes to resume', () => db.health().state === 'ok');
       for (let j = 0; j < 500; j++) {
         await db.put(`after${j}`, 'ok');

@@ -4,11 +4,12 @@
 // to open anyway; walRecovery 'pointInTime' keeps the records before the damage.
 
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Engine } from '../../../engine/index.js';
 import { BASE_SEED, seededRng } from '../vfs/seeded-random.js';
+import { damageWalMiddle, flipTableBit } from '../../chaos/nemeses-disk.js';
 
 const dec = new TextDecoder();
 const root = mkdtempSync(join(tmpdir(), 'eau2-scrub-'));
@@ -27,18 +28,9 @@ async function build(name: string): Promise<string> {
   return dir;
 }
 
-/** Flips one bit inside a data block (the first half of a table is data) of a seeded table. */
+/** Flips one bit in a data block of a seeded table; returns the table's file name. */
 function flipDataByte(dir: string, rng: ReturnType<typeof seededRng>): string {
-  const tables = readdirSync(dir)
-    .filter((n) => n.endsWith('.sst'))
-    .sort();
-  const name = rng.pick(tables);
-  const path = join(dir, name);
-  const buf = readFileSync(path);
-  const off = rng.int(0, Math.floor(statSync(path).size / 2));
-  buf[off]! ^= 1 << rng.int(0, 7);
-  writeFileSync(path, buf);
-  return name;
+  return basename(flipTableBit(dir, rng)!.file);
 }
 
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
@@ -114,15 +106,8 @@ describe('a WAL damaged in its middle', () => {
     const db = await Engine.open(dir, { memtableBytes: 64 * 1024 * 1024 });
     for (let i = 0; i < N; i++) await db.put(key(i), val(i));
     await db.close();
-    const log = readdirSync(dir)
-      .filter((n) => n.endsWith('.log'))
-      .map((n) => [n, statSync(join(dir, n)).size] as const)
-      .sort((a, b) => b[1] - a[1])[0]![0];
-    const path = join(dir, log);
-    const buf = readFileSync(path);
-    buf[Math.floor(buf.length / 3)]! ^= 0x10;
-    writeFileSync(path, buf);
-    return { dir, path };
+    const damage = damageWalMiddle(dir, seededRng(BASE_SEED + 1413));
+    return { dir, path: damage!.file };
   }
 
   test('stops the open with a message naming the way to open anyway', async () => {
