@@ -85,6 +85,15 @@ export class LeaderPartition {
    */
   async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
     if (this.failed) throw this.failed;
+    // An engine refusing writes (a full disk) refuses this one before it has an LSN or reaches a
+    // follower: nothing to undo, and the partition goes on leading.
+    const h = this.engine.health?.();
+    if (h && h.state !== 'ok')
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} refuses writes: engine ${h.state}${h.reason ? `: ${h.reason}` : ''}`,
+        { details: { partition: this.p, health: h.state } },
+      );
     const lsn = ++this.committed;
     const engineOps: EngineOp[] = ops.map(([k, v]) => {
       const key = storedKey(this.p, k);
@@ -110,6 +119,11 @@ export class LeaderPartition {
   private publish(entry: LogEntry): void {
     this.appendBacklog(entry);
     for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
+  }
+
+  /** Stopped after an engine failure; the node opens the partition again once the engine is ok. */
+  get stopped(): boolean {
+    return this.failed !== undefined;
   }
 
   private fail(e: Error): void {

@@ -29,6 +29,7 @@ import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js'
 import { restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
+import { NodeHealth, type HealthReport } from './node-health.js';
 
 export type { TaskContext, TaskHandler, HttpHandler };
 
@@ -45,6 +46,12 @@ export interface NodeServerOptions {
    * /healthz can reach the node before they exist.
    */
   beforeServing?: (node: NodeServer) => Promise<void>;
+  /**
+   * 'pointInTime': start even if the engine's WAL is damaged in its middle, dropping the writes
+   * after the damage (they come back from the replicas: followed partitions catch up from their
+   * leaders, led ones are first restored from their most advanced follower).
+   */
+  walRecovery?: 'strict' | 'pointInTime';
 }
 
 /**
@@ -74,6 +81,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
   private isServing = false;
+  readonly nodeHealth: NodeHealth;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -81,6 +89,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     readonly engine: EngineLike,
     epoch: number,
     logger: Logger,
+    dataDir: string,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
@@ -100,6 +109,30 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.router = new Router(this);
     this.coordination = new Coordination(this);
     this.writer = new PartitionWriter(engine);
+    this.nodeHealth = new NodeHealth(engine, dataDir, config.diskFreeWarnBytes, logger, () => {
+      void this.reopenStoppedLeaders();
+    });
+  }
+
+  health(): HealthReport {
+    return this.nodeHealth.report();
+  }
+
+  /**
+   * Partitions that stopped leading after an engine failure lead again once the engine is ok (a full
+   * disk that has room again): from the LSN the engine holds, as after a restart, so followers that
+   * applied an entry this node could not are resynced to what it really has.
+   */
+  private async reopenStoppedLeaders(): Promise<void> {
+    const stopped = [...this.leaders.values()].filter((lp) => lp.stopped).map((lp) => lp.p);
+    if (stopped.length === 0) return;
+    for (const p of stopped) this.leaders.delete(p);
+    try {
+      await this.openLeaders(stopped);
+      this.log.info({ partitions: stopped }, 'partitions lead again after the engine recovered');
+    } catch (e) {
+      this.log.error({ partitions: stopped, err: (e as Error).message }, 'cannot reopen partitions');
+    }
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
@@ -107,12 +140,16 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     checkProtectedMode(self, opts.config.security);
     const dataDir = opts.dataDir ?? self.dataDir;
     const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
-    const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
+    const engine = await opts.openEngine(dataDir, {
+      memtableBytes: opts.config.memtableBytes,
+      scrubBytesPerSecond: opts.config.scrubBytesPerSecond,
+      walRecovery: opts.walRecovery ?? 'strict',
+    });
     let node: NodeServer | undefined;
     try {
       const stored = await engine.get(EPOCH_KEY);
       const epoch = stored ? decodeLsn(stored) : 1;
-      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
+      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log, dataDir);
       const leads = await node.openFollowers();
       await node.listen();
       node.coordination.start();
@@ -122,6 +159,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       for (const p of leads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
       await restoreFromFollowers(node, leads, (p) => own.get(p)!);
       await node.openLeaders(leads);
+      node.nodeHealth.start();
       if (opts.beforeServing) await opts.beforeServing(node);
       node.isServing = true;
       log.info(
@@ -317,6 +355,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
 
   async close(): Promise<void> {
     this.isServing = false;
+    this.nodeHealth.stop();
     this.coordination.stop();
     await Promise.all(this.links.map((l) => l.stop()));
     for (const lp of this.leaders.values()) lp.close();

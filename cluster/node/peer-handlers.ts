@@ -33,6 +33,7 @@ export interface PeerHost {
   opening(p: number): boolean;
   leaderState(): unknown;
   followerState(): unknown;
+  health(): unknown;
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
   /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
@@ -128,7 +129,13 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
     case MsgType.TOPOLOGY:
       return t;
     case MsgType.STATUS:
-      return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
+      return {
+        node: node.selfId,
+        epoch: t.epoch,
+        leaders: node.leaderState(),
+        followers: node.followerState(),
+        health: node.health(),
+      };
   }
   if (msg.epoch !== t.epoch) {
     if (msg.epoch > t.epoch) node.coordination.refreshSoon();
