@@ -15,6 +15,8 @@ export interface MetricsSource {
   followerState(): { p: number; lsn: number; resyncs: number }[];
   engineStats(): Record<string, number>;
   health(): HealthReport;
+  /** Damaged tables repaired from replicas, repairs that failed, reads answered by another replica. */
+  repairCounts(): { repaired: number; failures: number; corruptReads: number };
 }
 
 export class NodeMetrics {
@@ -135,6 +137,29 @@ export class NodeMetrics {
         else this.set(f);
       },
     });
+    new Gauge({
+      name: 'eau2_damaged_tables',
+      help: 'Tables the engine found damaged (scrub or read) and not yet repaired',
+      registers,
+      collect() {
+        this.set(source.health().damagedTables ?? 0);
+      },
+    });
+    for (const [name, key, help] of [
+      ['eau2_table_repairs_total', 'repaired', 'Damaged tables dropped and their partitions repaired from replicas'],
+      ['eau2_table_repair_failures_total', 'failures', 'Table repairs that could not run or failed'],
+      ['eau2_corrupt_reads_total', 'corruptReads', 'Reads that met a damaged table and went to another replica'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(source.repairCounts()[key]);
+        },
+      });
+    }
     new Gauge({
       name: 'eau2_disk_low',
       help: '1 while eau2_disk_free_bytes is under the diskFreeWarnBytes config',

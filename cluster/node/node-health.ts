@@ -36,6 +36,8 @@ export class NodeHealth {
     private readonly warnBytes: number,
     private readonly log: Logger,
     private readonly onEngineOk: () => void,
+    /** Runs at every check (the node starts repairs of damaged tables from here). */
+    private readonly onCheck: () => void = () => {},
   ) {}
 
   start(): void {
@@ -72,6 +74,7 @@ export class NodeHealth {
   }
 
   async check(): Promise<void> {
+    this.onCheck();
     try {
       const s = await statfs(this.dataDir);
       this.freeBytes = s.bavail * s.bsize;

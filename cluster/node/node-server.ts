@@ -30,6 +30,8 @@ import { restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
 import { NodeHealth, type HealthReport } from './node-health.js';
+import { TableRepair, type RepairHost } from './repair.js';
+import { encodeLsn } from './stored-format.js';
 
 export type { TaskContext, TaskHandler, HttpHandler };
 
@@ -58,7 +60,9 @@ export interface NodeServerOptions {
  * The node owns its partitions, tasks and routes; each part around it (HTTP API, peer handlers,
  * coordination, restore, router, metrics) sees it only through that part's narrow host interface.
  */
-export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost {
+export class NodeServer
+  implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost, RepairHost
+{
   readonly selfId: string;
   readonly self: NodeConfig;
   readonly pool: PeerPool;
@@ -82,6 +86,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private http: HttpApi | undefined;
   private isServing = false;
   readonly nodeHealth: NodeHealth;
+  readonly repair: TableRepair;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -109,9 +114,79 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.router = new Router(this);
     this.coordination = new Coordination(this);
     this.writer = new PartitionWriter(engine);
-    this.nodeHealth = new NodeHealth(engine, dataDir, config.diskFreeWarnBytes, logger, () => {
-      void this.reopenStoppedLeaders();
-    });
+    this.repair = new TableRepair(this);
+    this.nodeHealth = new NodeHealth(
+      engine,
+      dataDir,
+      config.diskFreeWarnBytes,
+      logger,
+      () => void this.reopenStoppedLeaders(),
+      () => this.repair.check(),
+    );
+  }
+
+  repairCounts(): { repaired: number; failures: number; corruptReads: number } {
+    const r = this.repair;
+    return { repaired: r.repaired, failures: r.failures, corruptReads: r.corruptReads };
+  }
+
+  onCorruption(p: number, e: Error): void {
+    this.repair.corruptReads++;
+    this.log.warn({ p, err: e.message }, 'read met a damaged table: answered from another replica');
+    this.repair.check();
+  }
+
+  /** A followed partition whose copy is incomplete (a resync running): reads go to other replicas. */
+  resyncing(p: number): boolean {
+    return this.followers.get(p)?.lsn === LSN_RESYNCING;
+  }
+
+  async prepareRepair(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      await fp.idle();
+      await this.engine.batch([{ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) }]);
+      fp.lsn = LSN_RESYNCING;
+      return;
+    }
+    const lp = this.leaders.get(p);
+    if (!lp) return;
+    lp.repairing = true;
+    const complete = await lp.followerCaughtUp(5000);
+    if (!complete)
+      this.log.warn({ p, lsn: lp.committed }, 'no follower caught up in time: restoring from the most advanced one');
+    this.leaders.delete(p); // leader requests are refused as UNAVAILABLE (opening) until it leads again
+    lp.dropFollowers();
+    lp.close();
+  }
+
+  async refill(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      for (const l of this.links) if (l.leaderId === fp.leader) l.resubscribe();
+      return;
+    }
+    if (this.leaders.has(p) || this.topo.placement[p]!.leader !== this.selfId) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await restoreFromFollowers(this, [p], () => -1);
+        break;
+      } catch (e) {
+        this.log.warn({ p, attempt, err: (e as Error).message }, 'restore from a follower failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+    await this.openLeaders([p]);
+  }
+
+  async rewriteMeta(): Promise<void> {
+    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [
+      { type: 'put', key: EPOCH_KEY, value: encodeLsn(this.topo.epoch) },
+    ];
+    for (const lp of this.leaders.values())
+      ops.push({ type: 'put', key: lsnKey(lp.p), value: encodeLsn(lp.committed) });
+    for (const fp of this.followers.values()) ops.push({ type: 'put', key: lsnKey(fp.p), value: encodeLsn(fp.lsn) });
+    await this.engine.batch(ops);
   }
 
   health(): HealthReport {

@@ -147,7 +147,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       const b = validateBody(MsgType.GET, msg.body);
       const p = node.router.partition(b.k);
       mayRead(node, p, b.r ?? 'leader');
-      return (await node.router.getLocal(p, b.k)) ?? null;
+      return (await node.router.readLocal(p, b.k, b.r ?? 'leader')) ?? null;
     }
     case MsgType.PUT: {
       const b = validateBody(MsgType.PUT, msg.body);

@@ -45,7 +45,12 @@ export interface BackgroundHost {
   backgroundError(): Error | undefined;
   /** Records a failure (the first one wins). */
   setBackgroundError(e: Error): void;
+  /** A job met a CORRUPTION error: its table joins the damaged ones (scrub.ts), if it is a table's. */
+  noteCorruption(e: unknown): void;
+  /** Tables known damaged and still in the Version: compactions wait while there are any. */
+  damagedTableCount(): number;
 }
+import { isEau2Error } from '../../kv/index.js';
 
 /** Entries a flush copies out of the memtable between yields to the event loop (~1-2 ms of work). */
 const FLUSH_YIELD_EVERY = 5000;
@@ -87,6 +92,12 @@ export class Background {
    * (version-set.ts).
    */
   private fail(e: unknown): void {
+    // A compaction that read a damaged table: the table is reported (damagedTables) and compactions
+    // wait until it is dropped (maybeSchedule), rather than refusing every write from now on.
+    if (isEau2Error(e, 'CORRUPTION') && /\d+\.sst$/.test(String(e.details?.file ?? ''))) {
+      this.db.noteCorruption(e);
+      if (this.db.damagedTableCount() > 0) return;
+    }
     this.db.setBackgroundError(e as Error);
   }
 
@@ -131,7 +142,7 @@ export class Background {
           this.maybeSchedule();
         });
     }
-    if (!this.compacting && !this.manual) {
+    if (!this.compacting && !this.manual && this.db.damagedTableCount() === 0) {
       const c = this.db.versions.pickCompaction();
       if (c) {
         this.compacting = true;

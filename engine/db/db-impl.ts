@@ -713,6 +713,10 @@ export class DbImpl implements BackgroundHost {
     return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
   }
 
+  damagedTableCount(): number {
+    return this.scrub.list().length;
+  }
+
   /** A read met a CORRUPTION error in a table: the scrub's list of damaged tables gets it too. */
   noteCorruption(e: unknown): void {
     if (!(e instanceof Eau2Error) || e.code !== ErrorCode.CORRUPTION) return;
