@@ -44,6 +44,10 @@ export interface ClusterConfig {
   memtableBytes: number;
   /** auth, tls, insecure and limits (cluster/security/security-config.ts, docs/security.md). */
   security: SecurityConfig;
+  /** Free space under the node's data directory below which /healthz and the log warn. Default 1 GiB. */
+  diskFreeWarnBytes: number;
+  /** Pace of each node's background scrub of its tables, bytes/s (0: none). Default 4 MiB/s. */
+  scrubBytesPerSecond: number;
 }
 
 const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
@@ -59,6 +63,8 @@ const CONFIG_DEFAULTS = {
   // replicated 1 KB write (YCSB A: 130-138 -> 84-88 us/op of server CPU, bench/cluster/README.md).
   // Memory: up to three memtables (one active, two waiting for their flush) per node.
   memtableBytes: 64 * 1024 * 1024,
+  diskFreeWarnBytes: 1024 * 1024 * 1024,
+  scrubBytesPerSecond: 4 * 1024 * 1024,
 } as const;
 
 function invalid(msg: string): Eau2Error {
@@ -88,6 +94,8 @@ const KNOWN_TOP = new Set([
   'writeTimeoutMs',
   'memtableBytes',
   ...SECURITY_FIELDS,
+  'diskFreeWarnBytes',
+  'scrubBytesPerSecond',
 ]);
 const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir', 'advertisePeerHost', 'advertisePeerPort']);
 
@@ -152,6 +160,8 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     writeTimeoutMs: opt('writeTimeoutMs', 1, 3_600_000),
     memtableBytes: opt('memtableBytes', 64 * 1024, 2 ** 31 - 1),
     security: parseSecurityConfig(o, baseDir),
+    diskFreeWarnBytes: opt('diskFreeWarnBytes', 0, 2 ** 50),
+    scrubBytesPerSecond: opt('scrubBytesPerSecond', 0, 2 ** 40),
   };
 }
 

@@ -4,6 +4,8 @@
 // routes) are tried before the 404.
 
 import type http from 'node:http';
+import type { HealthReport } from '../node/node-health.js';
+import { RateLimitedLog } from '../log-limit.js';
 import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig } from '../config.js';
@@ -22,6 +24,7 @@ import type { NodeSecurity } from '../security/node-security.js';
 export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
   readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
+  health(): HealthReport;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   /** Authentication, roles, limits and audit of HTTP requests (cluster/security). */
@@ -31,6 +34,8 @@ export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
 
 export class HttpApi {
   private readonly server: http.Server;
+  /** A failing disk fails every request alike: one line per kind of failure per 10 s, with a count. */
+  private readonly failures = new RateLimitedLog(() => this.node.log, 10_000);
 
   constructor(private readonly node: HttpHost) {
     // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
@@ -99,9 +104,14 @@ export class HttpApi {
         route = '/healthz';
         allow(method, ['GET']);
         parseQuery(qs, []);
-        status = this.node.serving ? 200 : 503;
+        // 503 while starting, and while the engine refuses writes (degraded: a full disk, recovering by
+        // itself; failed: until a restart): a load balancer takes the node out, an operator sees why.
+        const h = this.node.health();
+        const ok = this.node.serving && h.status === 'ok';
+        status = ok ? 200 : 503;
         sendJson(res, status, {
-          status: this.node.serving ? 'ok' : 'starting',
+          ...h,
+          status: this.node.serving ? h.status : 'starting',
           node: this.node.selfId,
           epoch: this.node.topology().epoch,
         });
@@ -137,7 +147,11 @@ export class HttpApi {
     } catch (e) {
       status = sendError(res, e);
       if (status >= 500)
-        this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
+        this.failures.warn(
+          `${status} ${(e as { code?: string }).code ?? ''}`,
+          { err: (e as Error).message, url: req.url?.slice(0, 200) },
+          'request failed',
+        );
     } finally {
       caller?.done();
       this.node.security.audit.record({

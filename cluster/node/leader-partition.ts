@@ -85,6 +85,23 @@ export class LeaderPartition {
    */
   async write(ops: WireOp[], followersNeeded: number, timeoutMs: number): Promise<number> {
     if (this.failed) throw this.failed;
+    if (this.repairing)
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} is being repaired from a replica; retry shortly`,
+        {
+          details: { partition: this.p },
+        },
+      );
+    // An engine refusing writes (a full disk) refuses this one before it has an LSN or reaches a
+    // follower: nothing to undo, and the partition goes on leading.
+    const h = this.engine.health?.();
+    if (h && h.state !== 'ok')
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} refuses writes: engine ${h.state}${h.reason ? `: ${h.reason}` : ''}`,
+        { details: { partition: this.p, health: h.state } },
+      );
     const lsn = ++this.committed;
     const engineOps: EngineOp[] = ops.map(([k, v]) => {
       const key = storedKey(this.p, k);
@@ -110,6 +127,27 @@ export class LeaderPartition {
   private publish(entry: LogEntry): void {
     this.appendBacklog(entry);
     for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
+  }
+
+  /** Set while a damaged table is repaired (repair.ts): writes are refused, the stream goes on. */
+  repairing = false;
+
+  /**
+   * Resolves true once some follower has acknowledged every committed entry (false after
+   * `timeoutMs`, or with no follower): the repair then pulls a copy that misses nothing.
+   */
+  async followerCaughtUp(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      for (const id of this.followers) if ((this.acked.get(id) ?? -1) >= this.committed) return true;
+      if (Date.now() >= end || this.followers.length === 0) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stopped after an engine failure; the node opens the partition again once the engine is ok. */
+  get stopped(): boolean {
+    return this.failed !== undefined;
   }
 
   private fail(e: Error): void {
@@ -280,6 +318,11 @@ export class LeaderPartition {
       };
       this.waiters.push(w);
     });
+  }
+
+  /** Drops every follower's stream: they resubscribe (to whatever leads the partition then). */
+  dropFollowers(): void {
+    for (const s of this.subs.values()) s.conn.destroy();
   }
 
   close(): void {

@@ -29,6 +29,9 @@ import { decodeLsn, EPOCH_KEY, lsnKey, LSN_RESYNCING } from './stored-format.js'
 import { restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
+import { NodeHealth, type HealthReport } from './node-health.js';
+import { TableRepair, type RepairHost } from './repair.js';
+import { encodeLsn } from './stored-format.js';
 
 export type { TaskContext, TaskHandler, HttpHandler };
 
@@ -45,13 +48,21 @@ export interface NodeServerOptions {
    * /healthz can reach the node before they exist.
    */
   beforeServing?: (node: NodeServer) => Promise<void>;
+  /**
+   * 'pointInTime': start even if the engine's WAL is damaged in its middle, dropping the writes
+   * after the damage (they come back from the replicas: followed partitions catch up from their
+   * leaders, led ones are first restored from their most advanced follower).
+   */
+  walRecovery?: 'strict' | 'pointInTime';
 }
 
 /**
  * The node owns its partitions, tasks and routes; each part around it (HTTP API, peer handlers,
  * coordination, restore, router, metrics) sees it only through that part's narrow host interface.
  */
-export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost {
+export class NodeServer
+  implements RouterHost, MetricsSource, HttpHost, PeerHost, CoordinationHost, RestoreHost, RepairHost
+{
   readonly selfId: string;
   readonly self: NodeConfig;
   readonly pool: PeerPool;
@@ -74,6 +85,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
   private isServing = false;
+  readonly nodeHealth: NodeHealth;
+  readonly repair: TableRepair;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -81,6 +94,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     readonly engine: EngineLike,
     epoch: number,
     logger: Logger,
+    dataDir: string,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
@@ -100,6 +114,100 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.router = new Router(this);
     this.coordination = new Coordination(this);
     this.writer = new PartitionWriter(engine);
+    this.repair = new TableRepair(this);
+    this.nodeHealth = new NodeHealth(
+      engine,
+      dataDir,
+      config.diskFreeWarnBytes,
+      logger,
+      () => void this.reopenStoppedLeaders(),
+      () => this.repair.check(),
+    );
+  }
+
+  repairCounts(): { repaired: number; failures: number; corruptReads: number } {
+    const r = this.repair;
+    return { repaired: r.repaired, failures: r.failures, corruptReads: r.corruptReads };
+  }
+
+  onCorruption(p: number, e: Error): void {
+    this.repair.corruptReads++;
+    this.log.warn({ p, err: e.message }, 'read met a damaged table: answered from another replica');
+    this.repair.check();
+  }
+
+  /** A followed partition whose copy is incomplete (a resync running): reads go to other replicas. */
+  resyncing(p: number): boolean {
+    return this.followers.get(p)?.lsn === LSN_RESYNCING;
+  }
+
+  async prepareRepair(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      await fp.idle();
+      await this.engine.batch([{ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) }]);
+      fp.lsn = LSN_RESYNCING;
+      return;
+    }
+    const lp = this.leaders.get(p);
+    if (!lp) return;
+    lp.repairing = true;
+    const complete = await lp.followerCaughtUp(5000);
+    if (!complete)
+      this.log.warn({ p, lsn: lp.committed }, 'no follower caught up in time: restoring from the most advanced one');
+    this.leaders.delete(p); // leader requests are refused as UNAVAILABLE (opening) until it leads again
+    lp.dropFollowers();
+    lp.close();
+  }
+
+  async refill(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      for (const l of this.links) if (l.leaderId === fp.leader) l.resubscribe();
+      return;
+    }
+    if (this.leaders.has(p) || this.topo.placement[p]!.leader !== this.selfId) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await restoreFromFollowers(this, [p], () => -1);
+        break;
+      } catch (e) {
+        this.log.warn({ p, attempt, err: (e as Error).message }, 'restore from a follower failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+    await this.openLeaders([p]);
+  }
+
+  async rewriteMeta(): Promise<void> {
+    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [
+      { type: 'put', key: EPOCH_KEY, value: encodeLsn(this.topo.epoch) },
+    ];
+    for (const lp of this.leaders.values())
+      ops.push({ type: 'put', key: lsnKey(lp.p), value: encodeLsn(lp.committed) });
+    for (const fp of this.followers.values()) ops.push({ type: 'put', key: lsnKey(fp.p), value: encodeLsn(fp.lsn) });
+    await this.engine.batch(ops);
+  }
+
+  health(): HealthReport {
+    return this.nodeHealth.report();
+  }
+
+  /**
+   * Partitions that stopped leading after an engine failure lead again once the engine is ok (a full
+   * disk that has room again): from the LSN the engine holds, as after a restart, so followers that
+   * applied an entry this node could not are resynced to what it really has.
+   */
+  private async reopenStoppedLeaders(): Promise<void> {
+    const stopped = [...this.leaders.values()].filter((lp) => lp.stopped).map((lp) => lp.p);
+    if (stopped.length === 0) return;
+    for (const p of stopped) this.leaders.delete(p);
+    try {
+      await this.openLeaders(stopped);
+      this.log.info({ partitions: stopped }, 'partitions lead again after the engine recovered');
+    } catch (e) {
+      this.log.error({ partitions: stopped, err: (e as Error).message }, 'cannot reopen partitions');
+    }
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
@@ -107,12 +215,16 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     checkProtectedMode(self, opts.config.security);
     const dataDir = opts.dataDir ?? self.dataDir;
     const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
-    const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
+    const engine = await opts.openEngine(dataDir, {
+      memtableBytes: opts.config.memtableBytes,
+      scrubBytesPerSecond: opts.config.scrubBytesPerSecond,
+      walRecovery: opts.walRecovery ?? 'strict',
+    });
     let node: NodeServer | undefined;
     try {
       const stored = await engine.get(EPOCH_KEY);
       const epoch = stored ? decodeLsn(stored) : 1;
-      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log);
+      node = new NodeServer(opts.config, opts.nodeId, engine, epoch, log, dataDir);
       const leads = await node.openFollowers();
       await node.listen();
       node.coordination.start();
@@ -122,6 +234,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       for (const p of leads) own.set(p, Math.max(0, decodeLsn(await engine.get(lsnKey(p)))));
       await restoreFromFollowers(node, leads, (p) => own.get(p)!);
       await node.openLeaders(leads);
+      node.nodeHealth.start();
       if (opts.beforeServing) await opts.beforeServing(node);
       node.isServing = true;
       log.info(
@@ -317,6 +430,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
 
   async close(): Promise<void> {
     this.isServing = false;
+    this.nodeHealth.stop();
     this.coordination.stop();
     await Promise.all(this.links.map((l) => l.stop()));
     for (const lp of this.leaders.values()) lp.close();

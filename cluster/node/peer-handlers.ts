@@ -33,6 +33,7 @@ export interface PeerHost {
   opening(p: number): boolean;
   leaderState(): unknown;
   followerState(): unknown;
+  health(): unknown;
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
   /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
@@ -129,7 +130,13 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
     case MsgType.TOPOLOGY:
       return t;
     case MsgType.STATUS:
-      return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
+      return {
+        node: node.selfId,
+        epoch: t.epoch,
+        leaders: node.leaderState(),
+        followers: node.followerState(),
+        health: node.health(),
+      };
     case MsgType.VERIFY:
       return verifyReplica(node, validateBody(MsgType.VERIFY, msg.body));
   }
@@ -143,7 +150,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       const b = validateBody(MsgType.GET, msg.body);
       const p = node.router.partition(b.k);
       mayRead(node, p, b.r ?? 'leader');
-      return (await node.router.getLocal(p, b.k)) ?? null;
+      return (await node.router.readLocal(p, b.k, b.r ?? 'leader')) ?? null;
     }
     case MsgType.PUT: {
       const b = validateBody(MsgType.PUT, msg.body);
