@@ -9,6 +9,7 @@ import { RateLimitedLog } from '../log-limit.js';
 import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig } from '../config.js';
+import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../node/extensions.js';
 import { clusterStatus, type StatusHost } from './cluster-status.js';
@@ -32,6 +33,9 @@ export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
   extensionHandlers(): readonly HttpHandler[];
 }
 
+/** How much longer an idle connection is kept than advertised (keepAliveTimeout, node-security.ts). */
+const KEEP_ALIVE_GRACE_MS = 10_000;
+
 export class HttpApi {
   private readonly server: http.Server;
   /** A failing disk fails every request alike: one line per kind of failure per 10 s, with a count. */
@@ -40,6 +44,21 @@ export class HttpApi {
   constructor(private readonly node: HttpHost) {
     // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
     this.server = node.security.createHttpServer((req, res) => void this.handle(req, res));
+    // Node destroys a keep-alive connection the moment its idle timer fires, unless the server has
+    // a 'timeout' listener. Clients stop reusing a connection shortly before the advertised timeout
+    // (undici: 2 s before), but a node stalled longer than that (a loaded machine, a long GC) wakes
+    // with a request waiting in the socket and runs its timers before reading it: it would close
+    // the connection under that request ("other side closed" / ECONNRESET in the client). So the
+    // first idle timeout only starts a grace period; the connection closes when a second one passes
+    // with nothing read (Node 24's keepAliveTimeoutBuffer does the same).
+    const idleSince = new WeakMap<Socket, number>();
+    this.server.on('timeout', (socket: Socket) => {
+      if (idleSince.get(socket) === socket.bytesRead) socket.destroy();
+      else {
+        idleSince.set(socket, socket.bytesRead);
+        socket.setTimeout(KEEP_ALIVE_GRACE_MS);
+      }
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) {
         socket.destroy();
