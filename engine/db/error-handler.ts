@@ -39,7 +39,7 @@ export interface Recoverable {
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 5000;
 /** A retry waits until at least this much is free (a flush of a small memtable needs about that). */
-export const RESUME_FREE_BYTES = 1 << 20;
+const RESUME_FREE_BYTES = 1 << 20;
 
 /** True if `e` (or an error it wraps) is the filesystem saying it is out of space or quota. */
 export function isNoSpace(e: unknown): boolean {

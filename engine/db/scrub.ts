@@ -10,7 +10,17 @@
 
 import { isEau2Error } from '../../kv/index.js';
 import type { FileMeta } from '../version/version-edit.js';
-import type { DbImpl } from './db-impl.js';
+import type { VersionSet } from '../version/version-set.js';
+import type { ResolvedOptions } from './options.js';
+import type { TableCache } from './table-cache.js';
+
+/** What the scrub needs of the database (DbImpl implements it), so the two don't import each other. */
+export interface ScrubHost {
+  readonly opts: ResolvedOptions;
+  readonly versions: VersionSet;
+  readonly tables: TableCache;
+  readonly closed: boolean;
+}
 
 export interface DamagedTable {
   /** The table's file number (its file is `<number>.sst`). */
@@ -38,7 +48,7 @@ export class Scrubber {
   passes = 0;
   tablesVerified = 0;
 
-  constructor(private readonly db: DbImpl) {}
+  constructor(private readonly db: ScrubHost) {}
 
   /** Starts the background passes when a pace is configured. */
   start(): void {
