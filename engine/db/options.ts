@@ -79,13 +79,13 @@ export interface EngineOptions {
    */
   compactionWorker?: boolean;
   /**
-   * Default 0 (none). Pace of the background scrub that re-reads every table and checks its
+   * Default 0; none. Pace of the background scrub that re-reads every table and checks its
    * checksums (scrub.ts), in bytes per second: that much disk read bandwidth, spent all the time
    * (a pass, a minute's pause, the next pass). Engine.verify() checks on demand.
    */
   scrubBytesPerSecond?: number;
   /**
-   * Default 'strict'. What recovery does with a WAL damaged in its middle (which no crash produces:
+   * Default strict. What recovery does with a WAL damaged in its middle (which no crash produces:
    * a bad disk, a stray write): 'strict' refuses to open (CORRUPTION); 'pointInTime' keeps the
    * records before the damage and drops the rest of that log and every later one (RocksDB's
    * kPointInTimeRecovery): acknowledged writes after the damage are lost here, and must come back
