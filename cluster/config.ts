@@ -16,6 +16,13 @@ export interface NodeConfig {
   peerPort: number;
   /** Absolute once loaded (relative paths are resolved against the config file's folder). */
   dataDir: string;
+  /**
+   * The peer address other nodes (and clients) dial to reach this node: a NAT or container mapping,
+   * or a test's proxy. The node itself still listens on host:peerPort. Default (and when absent
+   * from a config built in code): host and peerPort.
+   */
+  advertisePeerHost?: string;
+  advertisePeerPort?: number;
 }
 
 export interface ClusterConfig {
@@ -43,6 +50,10 @@ export interface ClusterConfig {
   replicaLagMaxMs: number;
   /** Fewest in-sync replicas (leader included) with which w=all writes are accepted (503 below). */
   minInSync: number;
+  /** Free space under the node's data directory below which /healthz and the log warn. Default 1 GiB. */
+  diskFreeWarnBytes: number;
+  /** Pace of each node's background scrub of its tables, bytes/s (0: none). Default 4 MiB/s. */
+  scrubBytesPerSecond: number;
 }
 
 const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
@@ -63,6 +74,8 @@ const CONFIG_DEFAULTS = {
   // the follower is out of the ISR.
   replicaLagMaxMs: 3_000,
   minInSync: 1,
+  diskFreeWarnBytes: 1024 * 1024 * 1024,
+  scrubBytesPerSecond: 4 * 1024 * 1024,
 } as const;
 
 function invalid(msg: string): Eau2Error {
@@ -95,8 +108,10 @@ const KNOWN_TOP = new Set([
   'failoverTimeoutMs',
   'replicaLagMaxMs',
   'minInSync',
+  'diskFreeWarnBytes',
+  'scrubBytesPerSecond',
 ]);
-const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir']);
+const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir', 'advertisePeerHost', 'advertisePeerPort']);
 
 /** Validates a parsed config object; relative data dirs are resolved against `baseDir`. */
 export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfig {
@@ -107,6 +122,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
   if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw invalid('nodes must be a non-empty array');
   const ids = new Set<string>();
   const addrs = new Set<string>();
+  const advertised = new Set<string>();
   const nodes = o.nodes.map((n: unknown, i: number): NodeConfig => {
     if (typeof n !== 'object' || n === null || Array.isArray(n)) throw invalid(`nodes[${i}] must be an object`);
     const r = n as Record<string, unknown>;
@@ -124,7 +140,25 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
       addrs.add(a);
     }
     const dataDir = r.dataDir === undefined ? `data/${id}` : str(r.dataDir, `nodes[${i}].dataDir`);
-    return { id, host, port, peerPort, dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir) };
+    const advertisePeerHost =
+      r.advertisePeerHost === undefined ? host : str(r.advertisePeerHost, `nodes[${i}].advertisePeerHost`);
+    const advertisePeerPort =
+      r.advertisePeerPort === undefined
+        ? peerPort
+        : int(r.advertisePeerPort, `nodes[${i}].advertisePeerPort`, 1, 65535);
+    // Two nodes advertising one address would each receive the other's peer traffic.
+    const adv = `${advertisePeerHost}:${advertisePeerPort}`;
+    if (advertised.has(adv)) throw invalid(`advertised peer address ${adv} is used twice`);
+    advertised.add(adv);
+    return {
+      id,
+      host,
+      port,
+      peerPort,
+      dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
+      advertisePeerHost,
+      advertisePeerPort,
+    };
   });
   const replicationFactor = int(o.replicationFactor ?? 1, 'replicationFactor', 1, nodes.length);
   const opt = (k: keyof typeof CONFIG_DEFAULTS, min: number, max: number): number =>
@@ -143,6 +177,8 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     failoverTimeoutMs: opt('failoverTimeoutMs', 100, 3_600_000),
     replicaLagMaxMs: opt('replicaLagMaxMs', 10, 3_600_000),
     minInSync: opt('minInSync', 1, replicationFactor),
+    diskFreeWarnBytes: opt('diskFreeWarnBytes', 0, 2 ** 50),
+    scrubBytesPerSecond: opt('scrubBytesPerSecond', 0, 2 ** 40),
   };
 }
 

@@ -21,3 +21,4 @@ export type { ReadMode, WriteConcern } from './protocol/messages.js';
 export { createToken, ROLES, type Role } from './security/tokens.js';
 export { makeLocalPki } from './security/tls.js';
 export { secureFetch, type SecureFetchInit } from './security/http-fetch.js';
+export type { VerifyReport, PartitionReport, RangeDiff, KeyDiff } from './node/verify-compare.js';

@@ -14,6 +14,8 @@ export interface TopologyNode {
   id: string;
   host: string;
   port: number;
+  /** The advertised peer host (config advertisePeerHost; absent: `host`); with peerPort, what others dial. */
+  peerHost?: string;
   peerPort: number;
   status: NodeStatus;
 }
@@ -41,9 +43,22 @@ export function topologyFromConfig(config: ClusterConfig, epoch = INITIAL_EPOCH)
     epoch,
     partitions: config.partitions,
     replicationFactor: config.replicationFactor,
-    nodes: config.nodes.map((n) => ({ id: n.id, host: n.host, port: n.port, peerPort: n.peerPort, status: 'unknown' })),
+    nodes: config.nodes.map((n) => ({
+      id: n.id,
+      host: n.host,
+      port: n.port,
+      peerHost: n.advertisePeerHost ?? n.host,
+      peerPort: n.advertisePeerPort ?? n.peerPort,
+      status: 'unknown',
+    })),
     placement: placeAll(config).map((pl) => ({ ...pl, epoch: INITIAL_EPOCH, isr: [pl.leader, ...pl.followers] })),
   };
+}
+
+/** Where to dial node `id`'s peer port: its advertised address (undefined for an unknown node). */
+export function nodeAddress(t: Topology, id: string): { host: string; peerPort: number } | undefined {
+  const n = t.nodes.find((x) => x.id === id);
+  return n && { host: n.peerHost ?? n.host, peerPort: n.peerPort };
 }
 
 /** The route of a partition with `leader` among `replicas` (the placement's leader then followers). */
@@ -79,8 +94,10 @@ export function parseTopology(raw: unknown): Topology {
     const o = n as Record<string, unknown>;
     if (typeof o?.id !== 'string' || typeof o.host !== 'string' || !isInt(o.port) || !isInt(o.peerPort))
       throw bad('node');
+    if (o.peerHost !== undefined && typeof o.peerHost !== 'string') throw bad('node peerHost');
     const status = o.status === 'up' || o.status === 'down' ? o.status : 'unknown';
-    return { id: o.id, host: o.host, port: o.port, peerPort: o.peerPort, status };
+    const peerHost = typeof o.peerHost === 'string' ? o.peerHost : o.host;
+    return { id: o.id, host: o.host, port: o.port, peerHost, peerPort: o.peerPort, status };
   });
   const ids = new Set(nodes.map((n) => n.id));
   const placement = t.placement.map((x: unknown, i: number): PartitionRoute => {

@@ -3,7 +3,7 @@
 // written, so they never change the database.
 
 import { Eau2Error, ErrorCode } from '../kv/index.js';
-import { utf8 } from '../kv/index.js';
+import { copyBytes, utf8 } from '../kv/index.js';
 import { Kind } from './format/internal-key.js';
 import type { Op } from './batch/write-batch.js';
 import { DbImpl, notOpen } from './db/db-impl.js';
@@ -19,6 +19,8 @@ import type {
   ValueLike,
   WriteOptions,
 } from '../kv/index.js';
+import type { EngineHealth } from './db/error-handler.js';
+import type { DamagedTable } from './db/scrub.js';
 import { collectStats, type EngineStats } from './stats.js';
 
 export interface IteratorOptions extends Range {
@@ -240,6 +242,45 @@ export class Engine implements KvStore {
 
   stats(): EngineStats {
     return collectStats(this.db);
+  }
+
+  /**
+   * `ok`; `degraded` while writes are refused after a full disk and a background retry will resume
+   * them once there is room; `failed` after any other write or background failure (writes stay
+   * refused until the database is reopened). Reads are served in every state.
+   */
+  health(): EngineHealth {
+    return this.db.errors.health();
+  }
+
+  /**
+   * Re-reads every table from disk now and checks every block's checksum (the background scrub does
+   * the same at the `scrubBytesPerSecond` pace). `bytesPerSecond` paces it (default: no pacing).
+   * Resolves with the damaged tables, as damagedTables() does.
+   */
+  async verify(opts: { bytesPerSecond?: number } = {}): Promise<DamagedTable[]> {
+    const rate = opts.bytesPerSecond ?? Number.POSITIVE_INFINITY;
+    if (typeof rate !== 'number' || !(rate > 0)) throw new TypeError('bytesPerSecond must be a positive number');
+    this.checkOpen();
+    return this.db.scrub.verifyAll(rate);
+  }
+
+  /** Tables the scrub, verify() or a read found damaged, while they are still in the database. */
+  damagedTables(): DamagedTable[] {
+    return this.db.scrub.list();
+  }
+
+  /**
+   * Removes table `file` (a number from damagedTables()) from the database and returns the key range
+   * it held, or undefined if there is no such table. Its entries are lost, and older versions of its
+   * keys in other tables can show again: rewrite that range from a good copy (a cluster node does,
+   * from a replica) before trusting it.
+   */
+  async dropTable(file: number): Promise<{ smallest: Uint8Array; largest: Uint8Array } | undefined> {
+    if (!Number.isInteger(file) || file < 0) throw new TypeError('file must be a table number');
+    this.checkOpen();
+    const r = await this.db.bg.dropTable(file);
+    return r && { smallest: copyBytes(r.meta.smallestUser), largest: copyBytes(r.meta.largestUser) };
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@ export type { IteratorOptions, GetOptions } from './engine.js';
 export type { EngineOptions } from './db/options.js';
 export { MAX_KEY_BYTES } from './db/options.js';
 export type { EngineStats, LevelStats } from './stats.js';
+export type { EngineHealth, HealthState } from './db/error-handler.js';
+export type { DamagedTable } from './db/scrub.js';
 export type {
   KvStore,
   KvIterator,

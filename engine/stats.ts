@@ -51,6 +51,20 @@ export interface EngineStats {
   stallMs: number;
   slowdowns: number;
   stops: number;
+  /** Failed writes, flushes and compactions; each stopped writes (Engine.health). */
+  backgroundErrors: number;
+  /** Times writes resumed by themselves after a full disk. */
+  autoRecoveries: number;
+  scrub: {
+    /** Bytes and tables the scrub (and verify) read back and found sound; passes finished. */
+    bytesVerified: number;
+    tablesVerified: number;
+    passes: number;
+    /** Tables found damaged and still in the database. */
+    damagedTables: number;
+  };
+  /** Recoveries that dropped a WAL's tail at damage in its middle (walRecovery 'pointInTime'). */
+  walDamageDropped: number;
   openSnapshots: number;
   liveBytes: number;
 }
@@ -99,6 +113,15 @@ export function collectStats(db: DbImpl): EngineStats {
     stallMs: Math.round(c.stallMs),
     slowdowns: c.slowdowns,
     stops: c.stops,
+    backgroundErrors: c.backgroundErrors,
+    autoRecoveries: c.autoRecoveries,
+    scrub: {
+      bytesVerified: db.scrub.bytesVerified,
+      tablesVerified: db.scrub.tablesVerified,
+      passes: db.scrub.passes,
+      damagedTables: db.scrub.list().length,
+    },
+    walDamageDropped: c.walDamageDropped,
     openSnapshots: db.snapshotCount(),
     liveBytes: levels.reduce((n, l) => n + l.bytes, 0),
   };

@@ -12,7 +12,7 @@ export function defaultUrl(): string {
   return process.env.EAU2_URL ?? 'http://127.0.0.1:7101';
 }
 
-function url(base: string, path: string): string {
+export function url(base: string, path: string): string {
   try {
     return new URL(path, base).href;
   } catch {
@@ -42,7 +42,7 @@ export function credentials(o: AuthOpts): { token?: string; ca?: Buffer } {
   return out;
 }
 
-async function call(
+export async function call(
   method: string,
   target: string,
   body?: Uint8Array,
@@ -85,7 +85,7 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-const urlOpt = (c: Command): Command =>
+export const urlOpt = (c: Command): Command =>
   c
     .option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL or http://127.0.0.1:7101)')
     .option('--token <token>', 'bearer token of a cluster with auth (default $EAU2_TOKEN)')

@@ -12,6 +12,7 @@ import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addNodeCommand } from './node-command.js';
 import { addTokenCommand } from './token-command.js';
+import { addVerifyCommand } from './verify-command.js';
 import { addDataframeCommands } from '../dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
 
@@ -50,6 +51,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   addLocalCommand(program);
   addKvCommands(program);
   addTokenCommand(program);
+  addVerifyCommand(program);
   if (wantsDataframe(argv)) await addDataframeCommands(program);
   return program;
 }

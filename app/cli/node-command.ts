@@ -15,6 +15,7 @@ interface NodeOpts {
   id: string;
   dataDir?: string;
   logLevel: string;
+  dropDamagedWalTail?: boolean;
 }
 
 export function addNodeCommand(program: Command): void {
@@ -24,6 +25,10 @@ export function addNodeCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'cluster config file (JSON; see docs/operations.md)')
     .requiredOption('--id <id>', "this node's id in the config")
     .option('--data-dir <dir>', "use this data directory instead of the config's")
+    .option(
+      '--drop-damaged-wal-tail',
+      'start even if the WAL is damaged in its middle: drop the writes after the damage and get them back from the replicas',
+    )
     .option(
       '--log-level <level>',
       'log level: trace, debug, info, warn, error, silent',
@@ -54,6 +59,7 @@ async function runNode(opts: NodeOpts): Promise<void> {
     beforeServing: (n) => attachDataframe(n, logger),
   };
   if (opts.dataDir) start.dataDir = opts.dataDir;
+  if (opts.dropDamagedWalTail) start.walRecovery = 'pointInTime';
   const node = await NodeServer.start(start);
   await new Promise<void>((resolve) => {
     let stopping = false;

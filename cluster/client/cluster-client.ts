@@ -33,7 +33,7 @@ import {
   type SendRequest,
 } from '../routing.js';
 import { mergedScan, type Page, type PageRequest } from '../scan-merge.js';
-import { mergeTopology, parseTopology, type Topology } from '../topology.js';
+import { mergeTopology, nodeAddress, parseTopology, type Topology } from '../topology.js';
 import { secureFetch } from '../security/http-fetch.js';
 import { authenticateWithToken } from '../security/peer-auth.js';
 import { clientTls } from '../security/tls.js';
@@ -87,7 +87,7 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     private readonly opts: ClusterClientOptions,
   ) {
     this.topo = topo;
-    this.pool = new PeerPool((id) => this.topo.nodes.find((n) => n.id === id), {
+    this.pool = new PeerPool((id) => nodeAddress(this.topo, id), {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       epoch: () => this.topo.epoch,
       reuseReadBuffer: true,
@@ -343,10 +343,14 @@ async function fetchTopology(urls: string[], opts: ClusterClientOptions): Promis
         );
       }
       if (!res.ok) throw new Error(`GET /cluster answered ${res.status}`);
-      const info = (await res.json()) as { self?: string; nodes?: { id: string; host: string; peerPort: number }[] };
+      const info = (await res.json()) as {
+        self?: string;
+        nodes?: { id: string; host: string; peerHost?: string; peerPort: number }[];
+      };
       const self = info.nodes?.find((n) => n.id === info.self);
       if (!self) throw new Error('GET /cluster did not name the node itself');
-      const pool = new PeerPool(() => self, {
+      const addr = { host: self.peerHost ?? self.host, peerPort: self.peerPort };
+      const pool = new PeerPool(() => addr, {
         maxFrameBytes: 64 * 1024 * 1024,
         epoch: () => 0,
         ...peerSecurity(urls, opts),

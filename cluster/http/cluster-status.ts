@@ -7,6 +7,7 @@ import type { ClusterConfig } from '../config.js';
 import { MsgType } from '../protocol/messages.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import type { Topology } from '../topology.js';
+import type { HealthReport } from '../node/node-health.js';
 
 interface LeaderStatus {
   p: number;
@@ -23,19 +24,28 @@ export interface StatusHost {
   readonly pool: PeerPool;
   topology(): Topology;
   leaderState(): LeaderStatus[];
+  health(): HealthReport;
 }
 
 export async function clusterStatus(node: StatusHost): Promise<unknown> {
   const t = node.topology();
   const states = new Map<number, LeaderStatus>();
+  const health = new Map<string, HealthReport>();
   await Promise.all(
     t.nodes.map(async (n) => {
       try {
-        const list =
-          n.id === node.selfId
-            ? node.leaderState()
-            : (((await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as { leaders?: LeaderStatus[] }).leaders ??
-              []);
+        let list: LeaderStatus[];
+        if (n.id === node.selfId) {
+          list = node.leaderState();
+          health.set(n.id, node.health());
+        } else {
+          const r = (await node.pool.request(n.id, MsgType.STATUS, null, 1000)) as {
+            leaders?: LeaderStatus[];
+            health?: HealthReport;
+          };
+          list = r.leaders ?? [];
+          if (r.health) health.set(n.id, r.health);
+        }
         for (const s of list) {
           // Only the leader of the partition's current epoch reports its progress.
           if (s.epoch === undefined || s.epoch === t.placement[s.p]?.epoch) states.set(s.p, s);
@@ -55,8 +65,11 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
       address: `${node.config.security.tls ? 'https' : 'http'}://${n.host}:${n.port}`,
       host: n.host,
       port: n.port,
+      peerHost: n.peerHost ?? n.host,
       peerPort: n.peerPort,
       status: n.status,
+      // Its own report (/healthz's body); null when it did not answer.
+      health: health.get(n.id) ?? null,
     })),
     partitions: t.placement.map((pl) => {
       const s = states.get(pl.partition);

@@ -4,9 +4,12 @@
 // routes) are tried before the 404.
 
 import type http from 'node:http';
+import type { HealthReport } from '../node/node-health.js';
+import { RateLimitedLog } from '../log-limit.js';
 import { ErrorCode } from '../../kv/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterConfig } from '../config.js';
+import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../node/extensions.js';
 import { clusterStatus, type StatusHost } from './cluster-status.js';
@@ -14,12 +17,15 @@ import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.j
 import { handleKv, handleKvList, handleSeedGet, handleSeedPut, type KvRoutesHost } from './kv-routes.js';
 import type { NodeMetrics } from './metrics.js';
 import { httpNeed } from '../security/roles.js';
+import type { VerifyHost } from '../node/verify-compare.js';
+import { handleVerify } from './verify-route.js';
 import type { NodeSecurity } from '../security/node-security.js';
 
 /** What the HTTP API needs of the node. */
-export interface HttpHost extends KvRoutesHost, StatusHost {
+export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
   readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
+  health(): HealthReport;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   /** Authentication, roles, limits and audit of HTTP requests (cluster/security). */
@@ -27,12 +33,32 @@ export interface HttpHost extends KvRoutesHost, StatusHost {
   extensionHandlers(): readonly HttpHandler[];
 }
 
+/** How much longer an idle connection is kept than advertised (keepAliveTimeout, node-security.ts). */
+const KEEP_ALIVE_GRACE_MS = 10_000;
+
 export class HttpApi {
   private readonly server: http.Server;
+  /** A failing disk fails every request alike: one line per kind of failure per 10 s, with a count. */
+  private readonly failures = new RateLimitedLog(() => this.node.log, 10_000);
 
   constructor(private readonly node: HttpHost) {
     // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
     this.server = node.security.createHttpServer((req, res) => void this.handle(req, res));
+    // Node destroys a keep-alive connection the moment its idle timer fires, unless the server has
+    // a 'timeout' listener. Clients stop reusing a connection shortly before the advertised timeout
+    // (undici: 2 s before), but a node stalled longer than that (a loaded machine, a long GC) wakes
+    // with a request waiting in the socket and runs its timers before reading it: it would close
+    // the connection under that request ("other side closed" / ECONNRESET in the client). So the
+    // first idle timeout only starts a grace period; the connection closes when a second one passes
+    // with nothing read (Node 24's keepAliveTimeoutBuffer does the same).
+    const idleSince = new WeakMap<Socket, number>();
+    this.server.on('timeout', (socket: Socket) => {
+      if (idleSince.get(socket) === socket.bytesRead) socket.destroy();
+      else {
+        idleSince.set(socket, socket.bytesRead);
+        socket.setTimeout(KEEP_ALIVE_GRACE_MS);
+      }
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) {
         socket.destroy();
@@ -97,9 +123,14 @@ export class HttpApi {
         route = '/healthz';
         allow(method, ['GET']);
         parseQuery(qs, []);
-        status = this.node.serving ? 200 : 503;
+        // 503 while starting, and while the engine refuses writes (degraded: a full disk, recovering by
+        // itself; failed: until a restart): a load balancer takes the node out, an operator sees why.
+        const h = this.node.health();
+        const ok = this.node.serving && h.status === 'ok';
+        status = ok ? 200 : 503;
         sendJson(res, status, {
-          status: this.node.serving ? 'ok' : 'starting',
+          ...h,
+          status: this.node.serving ? h.status : 'starting',
           node: this.node.selfId,
           epoch: this.node.topology().epoch,
         });
@@ -109,6 +140,10 @@ export class HttpApi {
         parseQuery(qs, []);
         status = 200;
         sendJson(res, 200, await clusterStatus(this.node));
+      } else if (path === '/cluster/verify') {
+        route = '/cluster/verify';
+        allow(method, ['GET']);
+        status = await handleVerify(this.node, res, qs);
       } else if (path === '/metrics') {
         route = '/metrics';
         allow(method, ['GET']);
@@ -131,7 +166,11 @@ export class HttpApi {
     } catch (e) {
       status = sendError(res, e);
       if (status >= 500)
-        this.node.log.warn({ err: (e as Error).message, url: req.url?.slice(0, 200) }, 'request failed');
+        this.failures.warn(
+          `${status} ${(e as { code?: string }).code ?? ''}`,
+          { err: (e as Error).message, url: req.url?.slice(0, 200) },
+          'request failed',
+        );
     } finally {
       caller?.done();
       this.node.security.audit.record({

@@ -4,6 +4,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MsgType } from '../protocol/messages.js';
+import type { HealthReport } from '../node/node-health.js';
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
 
@@ -21,6 +22,9 @@ export interface MetricsSource {
   engineStats(): Record<string, number>;
   /** Failover counters: elections this node won, and per partition seconds without a reachable leader. */
   failoverStats?(): { failovers: number; leaderlessSeconds: Map<number, number>; epochs: number[] };
+  health(): HealthReport;
+  /** Damaged tables repaired from replicas, repairs that failed, reads answered by another replica. */
+  repairCounts(): { repaired: number; failures: number; corruptReads: number };
 }
 
 export class NodeMetrics {
@@ -152,6 +156,56 @@ export class NodeMetrics {
         this.reset();
         const f = source.failoverStats?.();
         if (f) f.epochs.forEach((e, p) => this.set({ partition: String(p) }, e));
+      },
+    });
+    const STATES = { ok: 0, degraded: 1, failed: 2 } as const;
+    new Gauge({
+      name: 'eau2_health',
+      help: 'Engine state: 0 ok, 1 degraded (writes refused, recovering by itself, e.g. a full disk), 2 failed',
+      registers,
+      collect() {
+        this.set(STATES[source.health().status]);
+      },
+    });
+    new Gauge({
+      name: 'eau2_disk_free_bytes',
+      help: 'Bytes free on the filesystem of the data directory (statfs, checked every 2 s)',
+      registers,
+      collect() {
+        const f = source.health().diskFreeBytes;
+        if (f === undefined) this.reset();
+        else this.set(f);
+      },
+    });
+    new Gauge({
+      name: 'eau2_damaged_tables',
+      help: 'Tables the engine found damaged (scrub or read) and not yet repaired',
+      registers,
+      collect() {
+        this.set(source.health().damagedTables ?? 0);
+      },
+    });
+    for (const [name, key, help] of [
+      ['eau2_table_repairs_total', 'repaired', 'Damaged tables dropped and their partitions repaired from replicas'],
+      ['eau2_table_repair_failures_total', 'failures', 'Table repairs that could not run or failed'],
+      ['eau2_corrupt_reads_total', 'corruptReads', 'Reads that met a damaged table and went to another replica'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(source.repairCounts()[key]);
+        },
+      });
+    }
+    new Gauge({
+      name: 'eau2_disk_low',
+      help: '1 while eau2_disk_free_bytes is under the diskFreeWarnBytes config',
+      registers,
+      collect() {
+        this.set(source.health().diskLow ? 1 : 0);
       },
     });
     new Gauge({

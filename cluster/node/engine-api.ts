@@ -33,11 +33,21 @@ export interface EngineLike {
   /** Numbers, possibly nested in objects and arrays (flattened for /metrics). */
   stats(): object;
   close(): Promise<void>;
+  /** ok / degraded (a full disk, recovering by itself) / failed; engines without it count as ok. */
+  health?(): { state: 'ok' | 'degraded' | 'failed'; reason?: string; cause?: string };
+  /** Tables found damaged (scrub, verify, reads) that are still in the engine. */
+  damagedTables?(): { file: number; smallest: Uint8Array; largest: Uint8Array; reason: string }[];
+  /** Takes a damaged table out; its key range must then be rewritten from a replica. */
+  dropTable?(file: number): Promise<{ smallest: Uint8Array; largest: Uint8Array } | undefined>;
 }
 
 /** Engine settings a node takes from the cluster config. */
 interface NodeEngineOptions {
   memtableBytes?: number;
+  /** Pace of the engine's background scrub (0: none). */
+  scrubBytesPerSecond?: number;
+  /** 'pointInTime': start on a WAL damaged in its middle, dropping what follows the damage. */
+  walRecovery?: 'strict' | 'pointInTime';
 }
 
 export type EngineOpener = (dir: string, opts?: NodeEngineOptions) => Promise<EngineLike>;

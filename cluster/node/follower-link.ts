@@ -147,6 +147,15 @@ export class FollowerLink {
     return this.stopped;
   }
 
+  get leaderId(): string {
+    return this.opts.leaderId;
+  }
+
+  /** Drops the connection: the link reconnects and subscribes every partition from its LSN again. */
+  resubscribe(): void {
+    this.conn?.destroy();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

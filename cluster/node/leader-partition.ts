@@ -94,7 +94,8 @@ export class LeaderPartition {
   /** When each follower's stream stopped being live (performance.now()); absent while live. */
   private readonly notLiveSince = new Map<string, number>();
   private lastApply: Promise<void> = Promise.resolve();
-  private stopped: Eau2Error | undefined;
+  /** Set once a newer epoch deposed this leader (stepDown). */
+  private deposed: Eau2Error | undefined;
 
   constructor(
     readonly p: number,
@@ -126,6 +127,23 @@ export class LeaderPartition {
     if (this.failed) throw this.failed;
     const fenced = this.hooks.fenced?.();
     if (fenced) throw fenced;
+    if (this.repairing)
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} is being repaired from a replica; retry shortly`,
+        {
+          details: { partition: this.p },
+        },
+      );
+    // An engine refusing writes (a full disk) refuses this one before it has an LSN or reaches a
+    // follower: nothing to undo, and the partition goes on leading.
+    const h = this.engine.health?.();
+    if (h && h.state !== 'ok')
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `partition ${this.p} refuses writes: engine ${h.state}${h.reason ? `: ${h.reason}` : ''}`,
+        { details: { partition: this.p, health: h.state } },
+      );
     if (followersNeeded === 'all' && this.isr.length < this.lead.minInSync)
       throw new Eau2Error(
         ErrorCode.UNAVAILABLE,
@@ -153,7 +171,7 @@ export class LeaderPartition {
       throw e;
     }
     if (followersNeeded !== 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
-    if (this.stopped) throw this.unknownOutcome(lsn);
+    if (this.deposed) throw this.unknownOutcome(lsn);
     if (followersNeeded === 'all' && lsn > this.allAcked) this.allAcked = lsn;
     return lsn;
   }
@@ -161,6 +179,27 @@ export class LeaderPartition {
   private publish(entry: LogEntry): void {
     this.appendBacklog(entry);
     for (const s of this.subs.values()) if (s.live && s.next === entry.lsn) this.queue(s, entry);
+  }
+
+  /** Set while a damaged table is repaired (repair.ts): writes are refused, the stream goes on. */
+  repairing = false;
+
+  /**
+   * Resolves true once some follower has acknowledged every committed entry (false after
+   * `timeoutMs`, or with no follower): the repair then pulls a copy that misses nothing.
+   */
+  async followerCaughtUp(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      for (const id of this.followers) if ((this.acked.get(id) ?? -1) >= this.committed) return true;
+      if (Date.now() >= end || this.followers.length === 0) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stopped after an engine failure; the node opens the partition again once the engine is ok. */
+  get stopped(): boolean {
+    return this.failed !== undefined && this.deposed === undefined;
   }
 
   private fail(e: Error): void {
@@ -416,11 +455,11 @@ export class LeaderPartition {
    * engine has applied every write already numbered, so the caller can read the final LSN.
    */
   async stepDown(reason: string): Promise<void> {
-    if (!this.stopped) {
-      this.stopped = wireOnlyError(ErrorCode.STALE_EPOCH, `node no longer leads partition ${this.p}: ${reason}`, {
+    if (!this.deposed) {
+      this.deposed = wireOnlyError(ErrorCode.STALE_EPOCH, `node no longer leads partition ${this.p}: ${reason}`, {
         partition: this.p,
       });
-      if (!this.failed) this.failed = this.stopped;
+      if (!this.failed) this.failed = this.deposed;
       for (const w of this.waiters) {
         clearTimeout(w.timer);
         w.reject(this.unknownOutcome(w.lsn));
@@ -463,6 +502,11 @@ export class LeaderPartition {
       };
       this.waiters.push(w);
     });
+  }
+
+  /** Drops every follower's stream: they resubscribe (to whatever leads the partition then). */
+  dropFollowers(): void {
+    for (const s of this.subs.values()) s.conn.destroy();
   }
 
   close(): void {

@@ -16,7 +16,7 @@ import { createLogger, type Logger } from '../log.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';
-import { routeOf, topologyFromConfig, type Topology } from '../topology.js';
+import { nodeAddress, routeOf, topologyFromConfig, type Topology } from '../topology.js';
 import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.js';
 import { FollowerLink } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
@@ -31,6 +31,9 @@ import { decodeLsn, lsnKey, LSN_RESYNCING } from './stored-format.js';
 import { RESTORE_WAIT_MS, restoreFromFollowers, type RestoreHost } from './restore.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { checkProtectedMode } from '../security/protected-mode.js';
+import { NodeHealth, type HealthReport } from './node-health.js';
+import { TableRepair, type RepairHost } from './repair.js';
+import { encodeLsn } from './stored-format.js';
 
 export type { TaskContext, TaskHandler, HttpHandler };
 
@@ -47,13 +50,19 @@ export interface NodeServerOptions {
    * /healthz can reach the node before they exist.
    */
   beforeServing?: (node: NodeServer) => Promise<void>;
+  /**
+   * 'pointInTime': start even if the engine's WAL is damaged in its middle, dropping the writes
+   * after the damage (they come back from the replicas: followed partitions catch up from their
+   * leaders, led ones are first restored from their most advanced follower).
+   */
+  walRecovery?: 'strict' | 'pointInTime';
 }
 
 /**
  * The node owns its partitions, tasks and routes; each part around it (HTTP API, peer handlers,
  * failover, restore, router, metrics) sees it only through that part's narrow host interface.
  */
-export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, RestoreHost {
+export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost, RestoreHost, RepairHost {
   readonly selfId: string;
   readonly self: NodeConfig;
   readonly pool: PeerPool;
@@ -84,6 +93,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private readonly inbound = new Set<PeerConnection>();
   private http: HttpApi | undefined;
   private isServing = false;
+  readonly nodeHealth: NodeHealth;
+  readonly repair: TableRepair;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -91,6 +102,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     readonly engine: EngineLike,
     readonly state: FailoverState,
     logger: Logger,
+    dataDir: string,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
@@ -103,7 +115,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       config.nodes.map((n) => n.id),
     );
     this.pool = new PeerPool(
-      (id) => this.topo.nodes.find((n) => n.id === id),
+      (id) => nodeAddress(this.topo, id),
       opts,
       (id) => this.security.outboundPeerOptions(id),
     );
@@ -125,6 +137,100 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       { failoverTimeoutMs: config.failoverTimeoutMs, replicaLagMaxMs: config.replicaLagMaxMs },
     );
     for (let p = 0; p < config.partitions; p++) this.refreshRoute(p);
+    this.repair = new TableRepair(this);
+    this.nodeHealth = new NodeHealth(
+      engine,
+      dataDir,
+      config.diskFreeWarnBytes,
+      logger,
+      () => void this.reopenStoppedLeaders(),
+      () => this.repair.check(),
+    );
+  }
+
+  repairCounts(): { repaired: number; failures: number; corruptReads: number } {
+    const r = this.repair;
+    return { repaired: r.repaired, failures: r.failures, corruptReads: r.corruptReads };
+  }
+
+  onCorruption(p: number, e: Error): void {
+    this.repair.corruptReads++;
+    this.log.warn({ p, err: e.message }, 'read met a damaged table: answered from another replica');
+    this.repair.check();
+  }
+
+  /** A followed partition whose copy is incomplete (a resync running): reads go to other replicas. */
+  resyncing(p: number): boolean {
+    return this.followers.get(p)?.lsn === LSN_RESYNCING;
+  }
+
+  async prepareRepair(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      await fp.idle();
+      await this.engine.batch([{ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) }]);
+      fp.lsn = LSN_RESYNCING;
+      return;
+    }
+    const lp = this.leaders.get(p);
+    if (!lp) return;
+    lp.repairing = true;
+    const complete = await lp.followerCaughtUp(5000);
+    if (!complete)
+      this.log.warn({ p, lsn: lp.committed }, 'no follower caught up in time: restoring from the most advanced one');
+    this.leaders.delete(p); // leader requests are refused as UNAVAILABLE (opening) until it leads again
+    lp.dropFollowers();
+    lp.close();
+  }
+
+  async refill(p: number): Promise<void> {
+    const fp = this.followers.get(p);
+    if (fp) {
+      this.links.get(fp.leader)?.resubscribe();
+      return;
+    }
+    if (this.leaders.has(p) || this.state.parts[p]!.leader !== this.selfId) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await restoreFromFollowers(this, [p], () => -1);
+        break;
+      } catch (e) {
+        this.log.warn({ p, attempt, err: (e as Error).message }, 'restore from a follower failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+    await this.openLeaders([p]);
+  }
+
+  async rewriteMeta(): Promise<void> {
+    // The failover state (votes, epochs, ISR) first, synced: a vote forgotten could elect two leaders.
+    await this.state.save([...this.state.parts.keys()], true);
+    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = [];
+    for (const lp of this.leaders.values())
+      ops.push({ type: 'put', key: lsnKey(lp.p), value: encodeLsn(lp.committed) });
+    for (const fp of this.followers.values()) ops.push({ type: 'put', key: lsnKey(fp.p), value: encodeLsn(fp.lsn) });
+    await this.engine.batch(ops);
+  }
+
+  health(): HealthReport {
+    return this.nodeHealth.report();
+  }
+
+  /**
+   * Partitions that stopped leading after an engine failure lead again once the engine is ok (a full
+   * disk that has room again): from the LSN the engine holds, as after a restart, so followers that
+   * applied an entry this node could not are resynced to what it really has.
+   */
+  private async reopenStoppedLeaders(): Promise<void> {
+    const stopped = [...this.leaders.values()].filter((lp) => lp.stopped).map((lp) => lp.p);
+    if (stopped.length === 0) return;
+    for (const p of stopped) this.leaders.delete(p);
+    try {
+      await this.openLeaders(stopped);
+      this.log.info({ partitions: stopped }, 'partitions lead again after the engine recovered');
+    } catch (e) {
+      this.log.error({ partitions: stopped, err: (e as Error).message }, 'cannot reopen partitions');
+    }
   }
 
   static async start(opts: NodeServerOptions): Promise<NodeServer> {
@@ -132,11 +238,15 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     checkProtectedMode(self, opts.config.security);
     const dataDir = opts.dataDir ?? self.dataDir;
     const log = opts.logger ?? createLogger({ bindings: { node: opts.nodeId } });
-    const engine = await opts.openEngine(dataDir, { memtableBytes: opts.config.memtableBytes });
+    const engine = await opts.openEngine(dataDir, {
+      memtableBytes: opts.config.memtableBytes,
+      scrubBytesPerSecond: opts.config.scrubBytesPerSecond,
+      walRecovery: opts.walRecovery ?? 'strict',
+    });
     let node: NodeServer | undefined;
     try {
       const state = await FailoverState.load(engine, topologyFromConfig(opts.config).placement);
-      node = new NodeServer(opts.config, opts.nodeId, engine, state, log);
+      node = new NodeServer(opts.config, opts.nodeId, engine, state, log, dataDir);
       const leads = await node.openFollowers();
       await node.listen();
       node.failover.start();
@@ -158,6 +268,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       node.leadersOpened = true;
       // Configurations adopted during the start (leaderships lost or won meanwhile) take effect now.
       for (let p = 0; p < opts.config.partitions; p++) await node.applyRole(p);
+      node.nodeHealth.start();
       if (opts.beforeServing) await opts.beforeServing(node);
       node.isServing = true;
       log.info(
@@ -179,7 +290,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
 
   private async openLeaders(leads: number[]): Promise<void> {
     for (const p of leads) {
-      if (this.leaders.has(p)) continue;
+      // A partition failed over while it was closed (a repair, a full disk) is followed instead.
+      if (this.leaders.has(p) || this.state.parts[p]!.leader !== this.selfId) continue;
       let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
       if (lsn === LSN_RESYNCING) lsn = 0; // only a former follower can hold this; its data is partial
       this.openLeader(p, lsn);
@@ -249,7 +361,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
         selfId: this.selfId,
         leaderId,
         address: () => {
-          const n = this.topo.nodes.find((x) => x.id === leaderId);
+          const n = nodeAddress(this.topo, leaderId);
           return n && { host: n.host, port: n.peerPort };
         },
         epoch: () => this.state.node.currentEpoch,
@@ -476,6 +588,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   async close(): Promise<void> {
     this.isServing = false;
     this.failover.stop();
+    this.nodeHealth.stop();
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     for (const lp of this.leaders.values()) lp.close();
     await this.http?.close();

@@ -35,6 +35,7 @@ export interface PeerHost {
   opening(p: number): boolean;
   leaderState(): unknown;
   followerState(): unknown;
+  health(): unknown;
   task(name: string): TaskHandler | undefined;
   taskContext(): TaskContext;
   /** The peer-port gate's per-connection answers: in-flight cap, which member a connection proved to be. */
@@ -47,6 +48,7 @@ import { streamSnapshot } from './leader-resync.js';
 import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
 import { checkValueMeta } from '../security/value-meta.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
+import { verifyReplica } from './verify.js';
 
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
@@ -148,7 +150,15 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
     case MsgType.TOPOLOGY:
       return t;
     case MsgType.STATUS:
-      return { node: node.selfId, epoch: t.epoch, leaders: node.leaderState(), followers: node.followerState() };
+      return {
+        node: node.selfId,
+        epoch: t.epoch,
+        leaders: node.leaderState(),
+        followers: node.followerState(),
+        health: node.health(),
+      };
+    case MsgType.VERIFY:
+      return verifyReplica(node, validateBody(MsgType.VERIFY, msg.body));
   }
   // The envelope's epoch is the sender's currentEpoch: a higher one means a configuration this node
   // has not heard of yet. Requests are not refused for it (each partition is fenced by its own
@@ -160,7 +170,7 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       const b = validateBody(MsgType.GET, msg.body);
       const p = node.router.partition(b.k);
       mayRead(node, p, b.r ?? 'leader');
-      return (await node.router.getLocal(p, b.k)) ?? null;
+      return (await node.router.readLocal(p, b.k, b.r ?? 'leader')) ?? null;
     }
     case MsgType.PUT: {
       const b = validateBody(MsgType.PUT, msg.body);

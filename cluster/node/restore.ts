@@ -11,6 +11,7 @@
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection } from '../protocol/peer-connection.js';
 import { MsgType } from '../protocol/messages.js';
+import { nodeAddress } from '../topology.js';
 import { parsePush } from './follower-link.js';
 import { FollowerPartition } from './follower-partition.js';
 import type { ClusterConfig } from '../config.js';
@@ -66,7 +67,7 @@ async function followerLsns(node: RestoreHost, p: number, deadline: number): Pro
 
 /** Pulls partition p from node `from`; resolves with the LSN restored. */
 async function pull(node: RestoreHost, p: number, from: string): Promise<number> {
-  const addr = node.topology().nodes.find((n) => n.id === from)!;
+  const addr = nodeAddress(node.topology(), from)!;
   let failure: Error | undefined;
   const fp = new FollowerPartition(p, from, node.engine, node.writer, 0, (_p, e) => (failure = e));
   const conn = await PeerConnection.connect(addr.host, addr.peerPort, {

@@ -15,7 +15,7 @@ import type {
   ValueLike,
   WriteOptions,
 } from '../../kv/index.js';
-import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
 import { wireOnlyError } from '../protocol/wire-errors.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
@@ -45,6 +45,10 @@ export interface RouterHost {
   leaderOf(p: number): LeaderPartition | undefined;
   holds(p: number): boolean;
   opening(p: number): boolean;
+  /** A local read met a damaged table: counted, and the node repairs it soon (repair.ts). */
+  onCorruption?(p: number, e: Error): void;
+  /** A followed partition being resynced: its copy is incomplete. */
+  resyncing?(p: number): boolean;
 }
 
 export function noReplica(p: number, self: string): Eau2Error {
@@ -94,6 +98,47 @@ export class Router {
     return this.host.engine.get(storedKey(p, key));
   }
 
+  /**
+   * This node's copy of `key`; if that read meets a damaged table (CORRUPTION), the value of another
+   * replica instead (the leader if it is another node, else a follower), asked for its own copy
+   * only ('local', so two damaged copies cannot send a read back and forth); so is a non-leader
+   * read of a led partition while it is restored. `mode` 'local' takes no detour: it asked for this
+   * copy. A follower's answer may lag the leader's by the replication
+   * lag, as a read=any may.
+   */
+  async readLocal(p: number, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
+    // A copy being refilled (a resync, or a led partition restored after a damaged table) is
+    // incomplete: reads that may go to a replica do; a leader read waits (UNAVAILABLE).
+    if (mode !== 'local' && (this.host.resyncing?.(p) || (mode !== 'leader' && this.host.opening(p))))
+      return this.fromOtherReplica(p, key, undefined);
+    try {
+      return await this.getLocal(p, key);
+    } catch (e) {
+      if (mode === 'local' || !isEau2Error(e, ErrorCode.CORRUPTION)) throw e;
+      this.host.onCorruption?.(p, e);
+      return this.fromOtherReplica(p, key, e);
+    }
+  }
+
+  private async fromOtherReplica(
+    p: number,
+    key: Uint8Array,
+    cause: Error | undefined,
+  ): Promise<Uint8Array | undefined> {
+    const pl = this.host.topology().placement[p]!;
+    const self = this.host.selfId;
+    let last: unknown = cause;
+    for (const node of [pl.leader, ...pl.followers]) {
+      if (node === self) continue;
+      try {
+        return await this.remoteGet(node, key, 'local');
+      } catch (e) {
+        last = e; // that copy is not readable either: try the next
+      }
+    }
+    throw last ?? noReplica(p, self);
+  }
+
   /** The stored (wrapped) value of `key`, read as `mode` says; undefined when missing. */
   async get(key: Uint8Array, mode: ReadMode = 'leader'): Promise<Uint8Array | undefined> {
     const p = this.partition(key);
@@ -104,8 +149,8 @@ export class Router {
       return this.getLocal(p, key);
     }
     if (pl.leader === self || (mode !== 'leader' && mode !== 'follower' && this.host.holds(p)))
-      return this.getLocal(p, key);
-    if (mode === 'follower' && pl.followers.includes(self)) return this.getLocal(p, key);
+      return this.readLocal(p, key, mode);
+    if (mode === 'follower' && pl.followers.includes(self)) return this.readLocal(p, key, mode);
     const t = this.host.topology();
     const target = this.replicas.choose(t, p, mode);
     try {

@@ -36,6 +36,7 @@ export const MsgType = {
   AUTH_HELLO: 0x50,
   AUTH_PROOF: 0x51,
   AUTH_TOKEN: 0x52,
+  VERIFY: 0x60,
 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 const KNOWN_TYPES = new Set<number>(Object.values(MsgType));
@@ -81,6 +82,7 @@ export interface Bodies {
   [MsgType.AUTH_HELLO]: { node: string; to: string; n: Uint8Array };
   [MsgType.AUTH_PROOF]: { mac: Uint8Array };
   [MsgType.AUTH_TOKEN]: { token: string };
+  [MsgType.VERIFY]: { p: number; lo: number; hi: number; n: number; list?: boolean };
 }
 
 export type RequestType = keyof Bodies;
@@ -344,6 +346,17 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       return { mac: bin(obj(body).mac, 'mac') };
     case MsgType.AUTH_TOKEN:
       return { token: text(obj(body).token, 'token') };
+    case MsgType.VERIFY: {
+      const o = obj(body);
+      if (o.list !== undefined && typeof o.list !== 'boolean') throw protocol('list must be a boolean');
+      return {
+        p: uint(o.p, 'p', 0xfffe),
+        lo: uint(o.lo, 'lo', 0xffffffff),
+        hi: uint(o.hi, 'hi', 0x1_0000_0000),
+        n: uint(o.n, 'n', 4096),
+        list: o.list === true,
+      };
+    }
     default:
       throw protocol(`type ${String(type)} is not a request`);
   }

@@ -29,7 +29,10 @@ export interface Limits {
 export const LIMIT_DEFAULTS: Limits = {
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 60_000,
-  maxHeaderBytes: 16 * 1024,
+  // A key may be 65,534 bytes and a path may spell every byte as %XX: 196,602 characters of path
+  // alone (Node's 16 KiB refused a 16,300-byte key). 256 KiB fits it with ~60 KiB of other headers;
+  // the header timeout and connection caps bound what slow or many heads can hold.
+  maxHeaderBytes: 256 * 1024,
   maxConnections: 1024,
   maxConnectionsPerClient: 256,
   maxInflightPerConnection: 1024,

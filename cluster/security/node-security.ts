@@ -170,10 +170,22 @@ export class NodeSecurity {
       maxHeaderSize: l.maxHeaderBytes,
       connectionsCheckingInterval: Math.min(1000, l.headersTimeoutMs, l.bodyTimeoutMs),
     };
+    // Node's requestTimeout did not cut every upload stalled mid-body once its handler was reading
+    // it (seen in the slow-body attack test), so each request also gets its own body deadline.
+    const withDeadline = (req: IncomingMessage, res: ServerResponse): void => {
+      const timer = setTimeout(() => {
+        if (!req.complete) req.socket.destroy();
+      }, l.bodyTimeoutMs);
+      timer.unref();
+      const clear = (): void => clearTimeout(timer);
+      req.once('end', clear);
+      req.once('close', clear);
+      handler(req, res);
+    };
     const t = this.config.security.tls;
     const server = t
-      ? https.createServer({ ...opts, ...httpsServerTls(t), handshakeTimeout: l.handshakeTimeoutMs }, handler)
-      : http.createServer(opts, handler);
+      ? https.createServer({ ...opts, ...httpsServerTls(t), handshakeTimeout: l.handshakeTimeoutMs }, withDeadline)
+      : http.createServer(opts, withDeadline);
     server.headersTimeout = l.headersTimeoutMs;
     server.requestTimeout = l.bodyTimeoutMs;
     server.keepAliveTimeout = 5_000;

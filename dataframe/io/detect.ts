@@ -4,7 +4,7 @@
 // their own. eau2 imports CSV, TSV and SoR text: any of the binary types above is refused with an
 // error naming the type, as is a file whose extension promises a binary type its bytes do not have.
 
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
@@ -49,12 +49,16 @@ function refuse(file: string, why: string): Eau2Error {
  */
 export async function detectFormat(file: string, given?: TextFormat): Promise<TextFormat> {
   const head = new Uint8Array(4096);
-  const fh = await open(file, 'r');
-  let n: number;
-  try {
-    n = (await fh.read(head, 0, head.length, 0)).bytesRead;
-  } finally {
-    await fh.close();
+  let n = 0;
+  // Only a regular file is sniffed: reading a pipe or FIFO would take bytes the importer needs (and
+  // a positioned read there fails with ESPIPE); those are judged by their name alone.
+  if ((await stat(file)).isFile()) {
+    const fh = await open(file, 'r');
+    try {
+      n = (await fh.read(head, 0, head.length, 0)).bytesRead;
+    } finally {
+      await fh.close();
+    }
   }
   const bytes = head.subarray(0, n);
   const magic = magicType(bytes);

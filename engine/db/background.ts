@@ -45,7 +45,12 @@ export interface BackgroundHost {
   backgroundError(): Error | undefined;
   /** Records a failure (the first one wins). */
   setBackgroundError(e: Error): void;
+  /** A job met a CORRUPTION error: its table joins the damaged ones (scrub.ts), if it is a table's. */
+  noteCorruption(e: unknown): void;
+  /** Tables known damaged and still in the Version: compactions wait while there are any. */
+  damagedTableCount(): number;
 }
+import { isEau2Error } from '../../kv/index.js';
 
 /** Entries a flush copies out of the memtable between yields to the event loop (~1-2 ms of work). */
 const FLUSH_YIELD_EVERY = 5000;
@@ -80,8 +85,49 @@ export class Background {
     for (const f of w) f();
   }
 
+  /**
+   * A job failed. A full disk is recovered from (error-handler.ts, through setBackgroundError) when
+   * the job left nothing behind: flushes and compactions remove their partial outputs themselves
+   * (abandonOutputs), and a failed manifest write is replaced by a fresh manifest at the next edit
+   * (version-set.ts).
+   */
   private fail(e: unknown): void {
+    // A compaction that read a damaged table: the table is reported (damagedTables) and compactions
+    // wait until it is dropped (maybeSchedule), rather than refusing every write from now on.
+    if (isEau2Error(e, 'CORRUPTION') && /\d+\.sst$/.test(String(e.details?.file ?? ''))) {
+      this.db.noteCorruption(e);
+      if (this.db.damagedTableCount() > 0) return;
+    }
     this.db.setBackgroundError(e as Error);
+  }
+
+  /**
+   * Table numbers whose files may be named by a manifest record that failed part way: kept (listed
+   * as pending) until a manifest written after that failure is in place.
+   */
+  private heldForManifest: number[] = [];
+
+  /**
+   * A flush or compaction failed: removes the files it wrote, unless its manifest edit may have
+   * reached the disk (then a recovery from that manifest would need them: they are kept until a
+   * fresh manifest replaces it).
+   */
+  private async abandonOutputs(numbers: number[], editMayExist: boolean): Promise<void> {
+    if (editMayExist) {
+      this.heldForManifest.push(...numbers);
+      return;
+    }
+    for (const n of numbers) {
+      await this.db.tables.evict(n).catch(() => undefined);
+      await this.db.opts.vfs.unlink(joinPath(this.db.dir, tableName(n))).catch(() => undefined);
+      this.pendingOutputs.delete(n);
+    }
+  }
+
+  /** A manifest edit succeeded: a failed one before it no longer matters (version-set.ts rolled it over). */
+  private releaseHeld(): void {
+    for (const n of this.heldForManifest) this.pendingOutputs.delete(n);
+    this.heldForManifest = [];
   }
 
   maybeSchedule(): void {
@@ -96,7 +142,7 @@ export class Background {
           this.maybeSchedule();
         });
     }
-    if (!this.compacting && !this.manual) {
+    if (!this.compacting && !this.manual && this.db.damagedTableCount() === 0) {
       const c = this.db.versions.pickCompaction();
       if (c) {
         this.compacting = true;
@@ -121,7 +167,13 @@ export class Background {
     const meta = await this.writeLevel0Table(imm);
     if (meta) edit.addFile(this.levelForFlush(meta), meta);
     edit.logNumber = imms[1]?.logNumber ?? db.activeMemtable().logNumber;
-    await db.versions.logAndApply(edit);
+    try {
+      await db.versions.logAndApply(edit);
+    } catch (e) {
+      if (meta) await this.abandonOutputs([meta.number], true);
+      throw e;
+    }
+    this.releaseHeld();
     if (meta) this.pendingOutputs.delete(meta.number);
     db.dropFlushedMemtable();
     db.counters.flushes++;
@@ -183,10 +235,16 @@ export class Background {
       bitsPerKey: db.opts.bloomBitsPerKey,
       path: joinPath(db.dir, tableName(number)),
     };
-    const result = inline ? await runFlush(job, db.opts.vfs) : await this.runner.flush(job);
-    // The manifest will name this file: its directory entry must be durable first.
-    await db.opts.vfs.syncDir(db.dir);
-    await db.tables.open(number);
+    let result: Awaited<ReturnType<typeof runFlush>>;
+    try {
+      result = inline ? await runFlush(job, db.opts.vfs) : await this.runner.flush(job);
+      // The manifest will name this file: its directory entry must be durable first.
+      await db.opts.vfs.syncDir(db.dir);
+      await db.tables.open(number);
+    } catch (e) {
+      await this.abandonOutputs([number], false);
+      throw e;
+    }
     db.counters.flushBytes += result.size;
     return makeFileMeta(number, result.size, result.smallest, result.largest);
   }
@@ -229,33 +287,43 @@ export class Background {
       reserved.push(n);
     }
     const files = { dir: db.dir, outputNumbers: reserved.slice() };
-    const result = await this.runner.run({
-      inputs,
-      smallestSnapshot: db.smallestSnapshot(),
-      bottommost: c.bottommost,
-      targetFileSize: db.opts.targetFileSize,
-      blockSize: db.opts.blockSize,
-      bitsPerKey: db.opts.bloomBitsPerKey,
-      files,
-    });
-    const outputs: FileMeta[] = [];
-    for (const out of result.outputs) {
-      let number = out.number;
-      if (number === undefined) {
-        number = db.versions.newFileNumber();
-        this.pendingOutputs.add(number);
-        reserved.push(number);
-        await this.writeTableFile(number, out.bytes!);
+    let editMayExist = false;
+    let result: Awaited<ReturnType<CompactionRunner['run']>>;
+    try {
+      result = await this.runner.run({
+        inputs,
+        smallestSnapshot: db.smallestSnapshot(),
+        bottommost: c.bottommost,
+        targetFileSize: db.opts.targetFileSize,
+        blockSize: db.opts.blockSize,
+        bitsPerKey: db.opts.bloomBitsPerKey,
+        files,
+      });
+      const outputs: FileMeta[] = [];
+      for (const out of result.outputs) {
+        let number = out.number;
+        if (number === undefined) {
+          number = db.versions.newFileNumber();
+          this.pendingOutputs.add(number);
+          reserved.push(number);
+          await this.writeTableFile(number, out.bytes!);
+        }
+        await db.tables.open(number);
+        outputs.push(makeFileMeta(number, out.size, out.smallest, out.largest));
+        db.counters.compactionBytesWritten += out.size;
       }
-      await db.tables.open(number);
-      outputs.push(makeFileMeta(number, out.size, out.smallest, out.largest));
-      db.counters.compactionBytesWritten += out.size;
+      if (outputs.length > 0) await vfs.syncDir(db.dir);
+      c.inputs[0].forEach((f) => edit.deleteFile(c.level, f.number));
+      c.inputs[1].forEach((f) => edit.deleteFile(c.level + 1, f.number));
+      outputs.forEach((f) => edit.addFile(c.level + 1, f));
+      editMayExist = true;
+      await db.versions.logAndApply(edit);
+    } catch (e) {
+      // Reserved numbers the job did not use have no file: unlinking them is harmless.
+      await this.abandonOutputs(reserved, editMayExist);
+      throw e;
     }
-    if (outputs.length > 0) await vfs.syncDir(db.dir);
-    c.inputs[0].forEach((f) => edit.deleteFile(c.level, f.number));
-    c.inputs[1].forEach((f) => edit.deleteFile(c.level + 1, f.number));
-    outputs.forEach((f) => edit.addFile(c.level + 1, f));
-    await db.versions.logAndApply(edit);
+    this.releaseHeld();
     for (const n of reserved) this.pendingOutputs.delete(n);
     db.counters.compactions++;
     db.counters.compactionBytesRead += result.bytesRead;
@@ -325,6 +393,34 @@ export class Background {
     if (keep.length === c.inputs[0].length) return c;
     const c2 = this.db.versions.compactionForRange(c.level, keep[0]!.smallestUser, keep[keep.length - 1]!.largestUser);
     return c2;
+  }
+
+  /**
+   * Takes table `number` out of the Version (its file is deleted with the next sweep) and returns
+   * where it was, or undefined if no such table is in the Version. Its entries are gone: older
+   * versions of its keys in deeper levels show again, so the caller rewrites its key range from a
+   * copy (a replica). Waits for a running compaction, and holds new ones, as compactRange does.
+   */
+  async dropTable(number: number): Promise<{ level: number; meta: FileMeta } | undefined> {
+    const db = this.db;
+    this.manual = true;
+    try {
+      while (this.compacting) await this.waitForProgress();
+      const v = db.versions.current;
+      for (let level = 0; level < v.files.length; level++) {
+        const meta = v.files[level]!.find((f) => f.number === number);
+        if (!meta) continue;
+        const edit = new VersionEdit();
+        edit.deleteFile(level, number);
+        await db.versions.logAndApply(edit);
+        this.sweepInBackground();
+        return { level, meta };
+      }
+      return undefined;
+    } finally {
+      this.manual = false;
+      this.maybeSchedule();
+    }
   }
 
   // ---------------------------------------------------------------- obsolete files

@@ -22,4 +22,10 @@ export class Counters {
   stallMs = 0;
   slowdowns = 0;
   stops = 0;
+  /** Failures of a write, flush or compaction (each stopped writes; error-handler.ts). */
+  backgroundErrors = 0;
+  /** Times writes resumed by themselves after a full disk. */
+  autoRecoveries = 0;
+  /** Recoveries (walRecovery 'pointInTime') that dropped a WAL's tail at damage in its middle. */
+  walDamageDropped = 0;
 }

@@ -10,7 +10,7 @@ import type { InternalIterator } from '../format/iterator.js';
 import { decodeBatch, encodeBatchInto, encodedBatchSize, forEachEncoded, type Op } from '../batch/write-batch.js';
 import { Memtable, type MemGetResult } from '../memtable/memtable.js';
 import { LogWriter } from '../wal/log-writer.js';
-import { readLog } from '../wal/log-reader.js';
+import { LogReader, type LogRecord } from '../wal/log-reader.js';
 import { BlockCache } from '../table/block-cache.js';
 import { bloomHash } from '../table/bloom.js';
 import { VersionSet } from '../version/version-set.js';
@@ -23,6 +23,8 @@ import { TableCache, logName } from './table-cache.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import { Background, type BackgroundHost } from './background.js';
 import { Counters } from './counters.js';
+import { ErrorHandler, isNoSpace } from './error-handler.js';
+import { Scrubber } from './scrub.js';
 
 /**
  * The writes waiting for the next commit. They are one group commit (one log write, at most one
@@ -108,8 +110,15 @@ export class DbImpl implements BackgroundHost {
   private readonly snapshots = new Map<number, number>();
   private lock: { release(): Promise<void> } | undefined;
   closed = false;
-  /** A failed WAL write or background job: the database refuses writes from then on. */
+  /**
+   * A failed WAL write or background job: the database refuses writes while it is set. A full disk
+   * clears it once a background retry succeeds (error-handler.ts); anything else until a restart.
+   */
   bgError: Error | undefined;
+  readonly errors = new ErrorHandler(this);
+  readonly scrub = new Scrubber(this);
+  /** The WAL was cut back after a failed append: the cut must be synced before writes resume. */
+  private logCutUnsynced = false;
 
   activeMemtable(): Memtable {
     return this.mem;
@@ -127,8 +136,10 @@ export class DbImpl implements BackgroundHost {
     return this.bgError;
   }
 
+  /** A flush or compaction failed (each counted); a full disk is recovered from (error-handler.ts). */
   setBackgroundError(e: Error): void {
-    if (!this.bgError) this.bgError = e;
+    this.counters.backgroundErrors++;
+    this.errors.onError(e, isNoSpace(e));
   }
 
   private constructor(
@@ -194,6 +205,7 @@ export class DbImpl implements BackgroundHost {
       await vfs.syncDir(this.dir);
       await this.bg.deleteObsoleteFiles();
       this.bg.maybeSchedule();
+      this.scrub.start();
     } catch (e) {
       await this.tables.closeAll().catch(() => undefined);
       await this.versions.close().catch(() => undefined);
@@ -227,7 +239,7 @@ export class DbImpl implements BackgroundHost {
     for (const [li, num] of logs.entries()) {
       if (gap) break;
       const path = joinPath(this.dir, logName(num));
-      const { records } = await readLog(this.opts.vfs, path);
+      const { records, damage } = await this.readWal(path);
       let mem = new Memtable(num, this.opts.memtableBytes);
       let replayed = 0;
       for (const rec of records) {
@@ -255,7 +267,12 @@ export class DbImpl implements BackgroundHost {
         if (meta) edit.addFile(0, meta);
       }
       this.counters.walBytesRecovered += replayed;
-      if (!gap && records.length === 0 && li < logs.length - 1) {
+      if (damage) {
+        // walRecovery 'pointInTime': what follows the damage, here and in later logs, is dropped.
+        gap = true;
+        this.counters.walDamageDropped++;
+        this.walDamage = damage.message;
+      } else if (!gap && records.length === 0 && li < logs.length - 1) {
         gap = true;
         this.counters.walGapsRecovered++;
       }
@@ -263,11 +280,38 @@ export class DbImpl implements BackgroundHost {
     this.versions.lastSequence = maxSeq;
   }
 
+  /** The damage a 'pointInTime' recovery dropped a WAL's tail at (its CORRUPTION message). */
+  walDamage: string | undefined;
+
+  /**
+   * A log's records. Damage in its middle (log-reader.ts: no crash produces it) is CORRUPTION, with
+   * how to start anyway; with walRecovery 'pointInTime' the records before it are returned with it.
+   */
+  private async readWal(path: string): Promise<{ records: LogRecord[]; damage?: Eau2Error }> {
+    const pointInTime = this.opts.walRecovery === 'pointInTime';
+    const records: LogRecord[] = [];
+    const file = await this.opts.vfs.openRandom(path);
+    try {
+      for await (const r of new LogReader(file, { path }).records()) records.push(r);
+    } catch (e) {
+      if (!(e instanceof Eau2Error) || e.code !== ErrorCode.CORRUPTION) throw e;
+      if (pointInTime) return { records, damage: e };
+      throw new Eau2Error(
+        ErrorCode.CORRUPTION,
+        `${e.message}. The write-ahead log is damaged in its middle, which no crash produces (a bad disk, a stray write). To open anyway, keeping the writes before the damage and dropping the rest: walRecovery 'pointInTime' (eau2 node --drop-damaged-wal-tail, which then resyncs the lost writes from the replicas)`,
+        { cause: e, details: e.details },
+      );
+    } finally {
+      await file.close();
+    }
+    return { records };
+  }
+
   // ---------------------------------------------------------------- writes
 
   write(ops: Op[], sync: boolean): Promise<void> {
     if (this.closed) return Promise.reject(notOpen());
-    if (this.bgError) return Promise.reject(this.bgError);
+    if (this.bgError) return Promise.reject(this.errors.refusal());
     const bytes = opsBytes(ops);
     let g = this.queuedTail;
     if (g === null || g.bytes + bytes > g.limit) {
@@ -355,10 +399,14 @@ export class DbImpl implements BackgroundHost {
     }
   }
 
-  /** A commit failed: the database refuses writes from now on, and the queued ones fail with it. */
+  /**
+   * A commit failed: the database refuses writes (error-handler.ts), and the queued ones, none of
+   * them written, fail with it. Failures that reach here other than through commitGroup (opening a
+   * new log, a refusal rethrown) left nothing behind.
+   */
   private readonly failCommits = (e: unknown): void => {
-    const err = e as Error;
-    if (!this.bgError) this.bgError = err;
+    this.errors.onError(e, isNoSpace(e));
+    const err = this.errors.refusal() ?? (e as Error);
     let g = this.queued;
     this.queued = null;
     this.queuedTail = null;
@@ -383,8 +431,8 @@ export class DbImpl implements BackgroundHost {
     const mem = this.mem;
     const bufs = this.groupBufs;
     const starts = this.groupStarts;
+    const logStart = this.log.offset();
     try {
-      const logStart = this.log.offset();
       for (let b = 0; b < group.count; b++) {
         const ops = b === 0 ? group.first! : group.rest![b - 1]!;
         const size = encodedBatchSize(ops);
@@ -401,8 +449,9 @@ export class DbImpl implements BackgroundHost {
       this.log.flushSync();
       this.counters.walBytes += this.log.offset() - logStart;
     } catch (e) {
-      // What reached the log is unknown: refuse further writes rather than risk a hole.
-      this.groupFailed(group, e);
+      // What reached the log is unknown (a write may have stopped part way): cut it back to where
+      // the group began, else refuse further writes rather than risk a hole or a half record.
+      this.groupFailed(group, e, this.rewindLog(logStart, e));
       throw e;
     }
     if (!group.sync) {
@@ -416,7 +465,8 @@ export class DbImpl implements BackgroundHost {
       },
       (e: unknown) => {
         this.groupSyncing = null;
-        this.groupFailed(group, e);
+        // The group's records are in the log, maybe even durable, and it is refused: take them out.
+        this.groupFailed(group, e, this.rewindLog(logStart, e));
         throw e;
       },
     );
@@ -424,9 +474,58 @@ export class DbImpl implements BackgroundHost {
     return done;
   }
 
-  private groupFailed(group: Group, e: unknown): void {
-    this.bgError = e as Error;
-    group.reject(e);
+  private groupFailed(group: Group, e: unknown, rewound: boolean): void {
+    this.errors.onError(e, rewound);
+    group.reject(this.errors.refusal() ?? e);
+  }
+
+  /**
+   * After a full disk failed a group's append or sync: cuts the log back to `to`, where the group
+   * began, so no part of a refused write can be replayed and the log goes on without a torn record in
+   * its middle. False (the failure is final) for other errors or if the cut fails.
+   */
+  private rewindLog(to: number, e: unknown): boolean {
+    const file = this.log.file;
+    if (!isNoSpace(e) || !file.truncateSync) return false;
+    try {
+      file.truncateSync(to);
+    } catch {
+      return false;
+    }
+    this.log = new LogWriter(file, to, undefined, WAL_SPILL_BYTES);
+    this.logCutUnsynced = true;
+    return true;
+  }
+
+  /** Free bytes on the database's filesystem, or undefined if the Vfs cannot tell. */
+  async freeBytes(): Promise<number | undefined> {
+    return this.opts.vfs.freeBytes ? this.opts.vfs.freeBytes(this.dir) : undefined;
+  }
+
+  /**
+   * ErrorHandler's retry: syncs a cut WAL (until then a power cut could bring the refused records
+   * back), then lets the background run again and waits for the memtables a failure held up to be
+   * flushed. Failures go back through onError.
+   */
+  async resume(): Promise<void> {
+    if (this.logCutUnsynced) {
+      try {
+        await this.log.sync();
+      } catch (e) {
+        // The sync failed after the cut: cut nothing more, the same retry comes again.
+        if (!isNoSpace(e)) this.errors.onError(e, false);
+        throw e;
+      }
+      this.logCutUnsynced = false;
+    }
+    this.bgError = undefined;
+    this.bg.maybeSchedule();
+    while (this.imms.length > 0 && !this.bgError && !this.closed) await this.bg.waitForProgress();
+  }
+
+  onRecovered(): void {
+    this.counters.autoRecoveries++;
+    this.bg.maybeSchedule();
   }
 
   /** Applies the group encoded at groupBufs/groupStarts, whose sequences end before `nextSeq`. */
@@ -532,8 +631,9 @@ export class DbImpl implements BackgroundHost {
         await Promise.all([oldLog.sync().then(() => void this.counters.walSyncs++), this.opts.vfs.syncDir(this.dir)]);
         await oldLog.close();
       } catch (e) {
-        // What of the old log is durable is unknown: refuse writes (a later sync would imply it).
-        if (!this.bgError) this.bgError = e as Error;
+        // What of the old log is durable is unknown: refuse writes (a later sync would imply it)
+        // until the memtable it holds is flushed (a full disk: ErrorHandler's retry does that).
+        this.errors.onError(e, true);
         await oldLog.close().catch(() => undefined);
       }
       await earlier;
@@ -602,9 +702,32 @@ export class DbImpl implements BackgroundHost {
    */
   getView(key: Uint8Array, snapshotSeq?: number, fillCache = true): Uint8Array | undefined {
     if (this.closed) throw notOpen();
-    const r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence, fillCache);
+    let r: MemGetResult | undefined;
+    try {
+      r = this.lookup(key, snapshotSeq ?? this.versions.lastSequence, fillCache);
+    } catch (e) {
+      this.noteCorruption(e);
+      throw e;
+    }
     this.counters.gets++;
     return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
+  }
+
+  damagedTableCount(): number {
+    return this.scrub.list().length;
+  }
+
+  /** A read met a CORRUPTION error in a table: the scrub's list of damaged tables gets it too. */
+  noteCorruption(e: unknown): void {
+    if (!(e instanceof Eau2Error) || e.code !== ErrorCode.CORRUPTION) return;
+    const file = String(e.details?.file ?? '');
+    const m = /(\d+)\.sst$/.exec(file);
+    if (!m) return;
+    const number = Number(m[1]);
+    this.versions.current.files.forEach((files, level) => {
+      const f = files.find((x) => x.number === number);
+      if (f) this.scrub.note(level, f, e);
+    });
   }
 
   // ---------------------------------------------------------------- snapshots and iterators
@@ -679,6 +802,8 @@ export class DbImpl implements BackgroundHost {
       await new Promise((r) => setImmediate(r));
     }
     this.closed = true;
+    this.errors.stop();
+    await this.scrub.stop();
     await this.bg.stop();
     await this.retiredLogsSynced;
     try {

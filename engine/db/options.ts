@@ -79,6 +79,20 @@ export interface EngineOptions {
    */
   compactionWorker?: boolean;
   /**
+   * Default 0; none. Pace of the background scrub that re-reads every table and checks its
+   * checksums (scrub.ts), in bytes per second: that much disk read bandwidth, spent all the time
+   * (a pass, a minute's pause, the next pass). Engine.verify() checks on demand.
+   */
+  scrubBytesPerSecond?: number;
+  /**
+   * Default strict. What recovery does with a WAL damaged in its middle (which no crash produces:
+   * a bad disk, a stray write): 'strict' refuses to open (CORRUPTION); 'pointInTime' keeps the
+   * records before the damage and drops the rest of that log and every later one (RocksDB's
+   * kPointInTimeRecovery): acknowledged writes after the damage are lost here, and must come back
+   * from elsewhere (a cluster node resyncs them from its replicas).
+   */
+  walRecovery?: 'strict' | 'pointInTime';
+  /**
    * Default node's filesystem (nodeVfs). All file I/O goes through it; tests pass MemVfs (power cuts)
    * or ErrorVfs (injected I/O errors).
    */
@@ -106,6 +120,8 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     createIfMissing: o.createIfMissing ?? true,
     errorIfExists: o.errorIfExists ?? false,
     compactionWorker: o.compactionWorker ?? true,
+    scrubBytesPerSecond: o.scrubBytesPerSecond ?? 0,
+    walRecovery: o.walRecovery ?? 'strict',
     vfs: o.vfs ?? nodeVfs,
   };
   const positive: Array<keyof ResolvedOptions> = [
@@ -124,7 +140,9 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
       throw new TypeError(`option ${k} must be a positive number`);
   }
-  for (const k of ['blockCacheBytes', 'bloomBitsPerKey'] as const) {
+  if (r.walRecovery !== 'strict' && r.walRecovery !== 'pointInTime')
+    throw new TypeError("option walRecovery must be 'strict' or 'pointInTime'");
+  for (const k of ['blockCacheBytes', 'bloomBitsPerKey', 'scrubBytesPerSecond'] as const) {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new TypeError(`option ${k} must be a non-negative number`);

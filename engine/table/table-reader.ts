@@ -208,6 +208,24 @@ export class TableReader {
   }
 
   /**
+   * Reads data block `bi` from the file (never from the cache: a scrub wants what is on disk now),
+   * checks its checksum and structure, and returns its size with trailer. Throws CORRUPTION.
+   */
+  async verifyBlock(bi: number): Promise<number> {
+    const offset = this.blockOffsets[bi]!;
+    const size = this.blockSizes[bi]!;
+    const raw = await this.file.read(offset, size + BLOCK_TRAILER_SIZE);
+    Block.open(unsealBlock(raw, { offset, size }, this.path, 'data'), this.path, offset);
+    return raw.length;
+  }
+
+  /** Reads the footer, filter, properties and index from the file again and checks them (as open does). */
+  verifyMeta(): number {
+    TableReader.open(this.file, this.fileNumber, this.cache, { expectedSize: this.fileSize });
+    return this.fileSize - this.properties.dataSize;
+  }
+
+  /**
    * Data block `bi` from the cache, or read and checked into the cache's lend buffer without
    * caching it (LevelDB's ReadOptions.fill_cache = false, for bulk reads of data read once): the
    * block is valid only until the next block is read, so only get() uses this, never an iterator.

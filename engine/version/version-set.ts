@@ -134,15 +134,27 @@ export class VersionSet {
     const next = this.current.apply(edit);
     const defect = next.check();
     if (defect) throw new Eau2Error(ErrorCode.CORRUPTION, `refusing to install an invalid version: ${defect}`);
-    if (!this.manifest || (this.manifestFile && this.manifestFile.size() > this.opts.maxManifestBytes)) {
+    if (
+      !this.manifest ||
+      this.manifestFailed ||
+      (this.manifestFile && this.manifestFile.size() > this.opts.maxManifestBytes)
+    ) {
       // A fresh manifest starts with a snapshot of the state the edit produces.
       this.logNumber = edit.logNumber;
       await this.writeNewManifest(next);
     } else {
       const rec = edit.encode();
-      this.manifest.addRecord(rec);
-      await this.manifest.flush();
-      await this.manifest.sync();
+      try {
+        this.manifest.addRecord(rec);
+        await this.manifest.flush();
+        await this.manifest.sync();
+      } catch (e) {
+        // The manifest may now end in part of this record (a full disk): nothing more goes after it.
+        // The next edit starts a fresh manifest; CURRENT names this one until that is in place, and
+        // a torn last record is where recovery stops reading it.
+        this.manifestFailed = true;
+        throw e;
+      }
       this.bytesWritten += rec.length;
     }
     this.logNumber = edit.logNumber;
@@ -174,8 +186,12 @@ export class VersionSet {
     this.manifest = writer;
     this.manifestFile = file;
     this.manifestNumber = number;
-    if (old) await old.close();
+    this.manifestFailed = false;
+    if (old) await old.close().catch(() => undefined);
   }
+
+  /** An append to the manifest failed: the next edit goes into a fresh one (doLogAndApply). */
+  private manifestFailed = false;
 
   private async setCurrent(manifestNumber: number): Promise<void> {
     const tmp = joinPath(this.dir, 'CURRENT.tmp');

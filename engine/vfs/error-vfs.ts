@@ -3,7 +3,8 @@
 // an error rather than silent loss, and to assert I/O budgets ("a sync:true put did one fdatasync").
 //
 // Every call first counts its operation, then asks the current rule; if the rule returns an error
-// the call throws it without touching the wrapped Vfs. An Eau2Error is thrown as is (so a test can
+// the call throws it without touching the wrapped Vfs (except an append error carrying `written`: a
+// partial write, see writtenBefore). An Eau2Error is thrown as is (so a test can
 // inject e.g. LOCKED); any other Error is wrapped as Eau2Error code IO with the original as cause.
 
 import { Eau2Error, ioError } from '../../kv/index.js';
@@ -11,7 +12,7 @@ import type { FileLock, RandomAccessFile, Vfs, WritableFile } from './vfs.js';
 
 /**
  * The operations a rule sees. `open` is openRandom and openWritable (see `mode`); `read` is a
- * RandomAccessFile read or readSync, and readFile; `append` is append or appendSync; `close` is a file handle's close; `release` is
+ * RandomAccessFile read or readSync, and readFile; `append` is append or appendSync; `truncate` is truncateSync; `close` is a file handle's close; `release` is
  * a lock's release.
  */
 const VFS_OPS = [
@@ -23,6 +24,7 @@ const VFS_OPS = [
   'read',
   'append',
   'sync',
+  'truncate',
   'close',
   'rename',
   'unlink',
@@ -95,6 +97,15 @@ export class ErrorVfs implements Vfs {
     if (err === undefined) return;
     this.injected++;
     throw err instanceof Eau2Error ? err : ioError(op, path, err);
+  }
+
+  /** Free space reported by freeBytes(); undefined asks the wrapped Vfs. Tests set it to act out a full disk. */
+  freeSpace: number | undefined;
+
+  async freeBytes(dir: string): Promise<number> {
+    if (this.freeSpace !== undefined) return this.freeSpace;
+    if (!this.inner.freeBytes) throw ioError('statfs', dir, new Error('not supported'));
+    return this.inner.freeBytes(dir);
   }
 
   async mkdirp(dir: string): Promise<void> {
@@ -181,6 +192,15 @@ class ErrorRandomFile implements RandomAccessFile {
   }
 }
 
+/**
+ * A full disk fails a write part way: an injected append error with a `written` count (on the Error
+ * the rule returned) lets that many bytes reach the file before it is thrown.
+ */
+function writtenBefore(e: unknown): number {
+  const w = (e as { cause?: { written?: unknown } }).cause?.written ?? (e as { written?: unknown }).written;
+  return typeof w === 'number' ? w : 0;
+}
+
 class ErrorWritableFile implements WritableFile {
   constructor(
     private readonly fs: ErrorVfs,
@@ -193,12 +213,29 @@ class ErrorWritableFile implements WritableFile {
     return this.file.size();
   }
   async append(data: Uint8Array): Promise<void> {
-    this.fs.check('append', this.file.path, { length: data.length });
+    try {
+      this.fs.check('append', this.file.path, { length: data.length });
+    } catch (e) {
+      const n = writtenBefore(e);
+      if (n) await this.file.append(data.subarray(0, Math.min(n, data.length)));
+      throw e;
+    }
     return this.file.append(data);
   }
   appendSync(data: Uint8Array): void {
-    this.fs.check('append', this.file.path, { length: data.length });
+    try {
+      this.fs.check('append', this.file.path, { length: data.length });
+    } catch (e) {
+      const n = writtenBefore(e);
+      if (n) this.file.appendSync(data.subarray(0, Math.min(n, data.length)));
+      throw e;
+    }
     this.file.appendSync(data);
+  }
+  truncateSync(size: number): void {
+    this.fs.check('truncate', this.file.path, { length: size });
+    if (!this.file.truncateSync) throw ioError('truncate', this.file.path, new Error('not supported'));
+    this.file.truncateSync(size);
   }
   async sync(): Promise<void> {
     this.fs.check('sync', this.file.path);

@@ -332,6 +332,16 @@ class MemWritableFile implements WritableFile {
     ino.buf.set(data, ino.len);
     ino.len = need;
   }
+  truncateSync(size: number): void {
+    this.check('ftruncate');
+    const ino = this.ino;
+    if (size > ino.len) throw new TypeError(`truncateSync(${size}) past the end (${ino.len})`);
+    // As in openWritable: the cut is undone by a crash until the next sync. A new buffer, as bytes
+    // below len never change in place (views handed out stay valid).
+    if (ino.durData === null && ino.durLen > size) ino.durData = ino.buf.subarray(0, ino.durLen);
+    ino.buf = ino.buf.slice(0, size);
+    ino.len = size;
+  }
   async sync(): Promise<void> {
     this.check('fdatasync');
     this.ino.durLen = this.ino.len;

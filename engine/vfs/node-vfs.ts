@@ -1,8 +1,11 @@
 // The production Vfs over node:fs. Errors become Eau2Error code IO naming the operation and path.
 //
-// Locking: Node has no flock(), so LOCK holds the owner's pid, created with O_EXCL. A LOCK whose pid
-// is no longer alive (the owner was killed) is taken over. Within one process a registry of held
-// locks refuses a second open of the same directory.
+// Locking: Node has no flock() (and packages offering it need native builds, which are not built
+// here), so LOCK holds the owner's pid and its start time, created with O_EXCL. A LOCK whose owner no
+// longer runs is taken over: on Linux that is decided from /proc/<pid>/stat (no such process, a
+// zombie — killed but not yet reaped by its parent, as right after a SIGKILL — or a process with
+// another start time, the pid reused); elsewhere from kill(pid, 0). Within one process a registry of
+// held locks refuses a second open of the same directory.
 
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -100,6 +103,15 @@ class NodeWritableFile implements WritableFile {
       this.length += done;
     }
   }
+  truncateSync(size: number): void {
+    if (size > this.length) throw new TypeError(`truncateSync(${size}) past the end (${this.length})`);
+    try {
+      fs.ftruncateSync(this.fd, size);
+    } catch (e) {
+      throw ioError('ftruncate', this.path, e);
+    }
+    this.length = size;
+  }
   sync(): Promise<void> {
     return new Promise((resolve, reject) =>
       fs.fdatasync(this.fd, (err) => (err ? reject(ioError('fdatasync', this.path, err)) : resolve())),
@@ -114,8 +126,34 @@ class NodeWritableFile implements WritableFile {
 
 const heldLocks = new Set<string>();
 
-function pidAlive(pid: number): boolean {
+/** The state letter and start time (clock ticks since boot) of a process; null if there is none; undefined without /proc. */
+function procStat(pid: number): { state: string; start: string } | null | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return fs.existsSync('/proc/self/stat') ? null : undefined;
+    return undefined;
+  }
+  // "pid (comm) state ppid ... starttime ...": comm may hold spaces and parentheses, so fields are
+  // counted from the last ')'; starttime is field 22 of proc(5), the 20th after it.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', start: fields[19] ?? '' };
+}
+
+/**
+ * Whether the process that wrote a LOCK still runs. `start`: the start time it recorded (absent in
+ * a LOCK written before start times were recorded). A zombie (Z) or dead (X) process holds nothing.
+ */
+function ownerAlive(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  const st = procStat(pid);
+  if (st === null) return false;
+  if (st !== undefined) {
+    if (st.state === 'Z' || st.state === 'X' || st.state === 'x') return false;
+    return start === undefined || start === st.start;
+  }
   try {
     process.kill(pid, 0);
     return true;
@@ -200,6 +238,12 @@ export class NodeVfs implements Vfs {
       }
     });
   }
+  freeBytes(dir: string): Promise<number> {
+    return wrap('statfs', dir, async () => {
+      const s = await fsp.statfs(dir);
+      return s.bavail * s.bsize;
+    });
+  }
   async lock(p: string): Promise<FileLock> {
     const key = path.resolve(p);
     if (heldLocks.has(key)) {
@@ -210,7 +254,8 @@ export class NodeVfs implements Vfs {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const fd = fs.openSync(p, 'wx');
-        fs.writeSync(fd, `${process.pid}\n`);
+        const start = procStat(process.pid)?.start;
+        fs.writeSync(fd, start ? `${process.pid} ${start}\n` : `${process.pid}\n`);
         fs.fsyncSync(fd);
         fs.closeSync(fd);
         heldLocks.add(key);
@@ -223,8 +268,16 @@ export class NodeVfs implements Vfs {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('lock', p, e);
       }
-      const owner = Number.parseInt(fs.readFileSync(p, 'utf8').trim(), 10);
-      if (pidAlive(owner) && owner !== process.pid) {
+      let text = '';
+      try {
+        text = fs.readFileSync(p, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw ioError('lock', p, e);
+      }
+      const [pidText, start] = text.trim().split(' ');
+      const owner = Number.parseInt(pidText ?? '', 10);
+      if (ownerAlive(owner, start) && owner !== process.pid) {
         throw new Eau2Error(ErrorCode.LOCKED, `database is locked by process ${owner} (${p})`, {
           details: { path: p, pid: owner },
         });

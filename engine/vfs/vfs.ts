@@ -33,6 +33,12 @@ export interface WritableFile {
   appendSync(data: Uint8Array): void;
   /** fdatasync: everything appended before the call is durable when it resolves. */
   sync(): Promise<void>;
+  /**
+   * Cuts the file back to `size` bytes (no larger than size()); later appends go there. The WAL
+   * uses it to take back a record a failed append left half-written (a full disk), so that the log
+   * can go on. Optional: without it such a failure is final for the database.
+   */
+  truncateSync?(size: number): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +80,8 @@ export interface Vfs {
    * open database (in this process or another live one) holds it.
    */
   lock(path: string): Promise<FileLock>;
+  /** Bytes an unprivileged writer can still allocate on the filesystem holding `dir`; optional. */
+  freeBytes?(dir: string): Promise<number>;
 }
 
 export function joinPath(dir: string, name: string): string {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../cluster/config.js';
 import { hashKey, murmur3, partitionOf } from '../../kv/index.js';
 import { placeAll, rolesOf } from '../../cluster/placement.js';
+import { nodeAddress, parseTopology, topologyFromConfig } from '../../cluster/topology.js';
 import {
   decodeLsn,
   encodeLsn,
@@ -102,6 +103,31 @@ describe('config', () => {
     expect(parseConfig({ ...ok, memtableBytes: 1 << 20 }).memtableBytes).toBe(1 << 20);
   });
 
+  it('advertises each node at its listen address unless advertisePeerHost/advertisePeerPort say otherwise', () => {
+    const c = parseConfig({
+      ...ok,
+      nodes: [{ ...ok.nodes[0], advertisePeerHost: '10.0.0.7', advertisePeerPort: 9002 }, ok.nodes[1]],
+    });
+    expect(c.nodes[0]).toMatchObject({
+      host: '127.0.0.1',
+      peerPort: 2,
+      advertisePeerHost: '10.0.0.7',
+      advertisePeerPort: 9002,
+    });
+    expect(c.nodes[1]).toMatchObject({ advertisePeerHost: '127.0.0.1', advertisePeerPort: 4 });
+    const t = topologyFromConfig(c);
+    expect(t.nodes.map((n) => [n.host, n.peerHost, n.peerPort])).toEqual([
+      ['127.0.0.1', '10.0.0.7', 9002],
+      ['127.0.0.1', '127.0.0.1', 4],
+    ]);
+    expect(nodeAddress(t, 'n1')).toEqual({ host: '10.0.0.7', peerPort: 9002 });
+    expect(nodeAddress(t, 'nope')).toBeUndefined();
+    // A topology from a node that predates the field dials the node's host.
+    const old = JSON.parse(JSON.stringify(t)) as Record<string, unknown> & { nodes: Record<string, unknown>[] };
+    for (const n of old.nodes) delete n.peerHost;
+    expect(nodeAddress(parseTopology(old), 'n2')).toEqual({ host: '127.0.0.1', peerPort: 4 });
+  });
+
   it('refuses mistakes with a message naming the field', () => {
     const bad: [unknown, RegExp][] = [
       [{ ...ok, partitions: 0 }, /partitions/],
@@ -113,6 +139,18 @@ describe('config', () => {
       [{ ...ok, nodes: [{ id: 'n1', port: 'x', peerPort: 2 }] }, /port/],
       [[], /object/],
       [{ ...ok, memtableBytes: 1000 }, /memtableBytes/],
+      [{ ...ok, nodes: [{ ...ok.nodes[0], advertisePeerPort: 0 }] }, /advertisePeerPort/],
+      [{ ...ok, nodes: [{ ...ok.nodes[0], advertisePeerHost: '' }] }, /advertisePeerHost/],
+      [
+        {
+          ...ok,
+          nodes: [
+            { ...ok.nodes[0], advertisePeerPort: 9 },
+            { ...ok.nodes[1], advertisePeerPort: 9 },
+          ],
+        },
+        /advertised peer address 127.0.0.1:9 is used twice/,
+      ],
     ];
     for (const [raw, re] of bad) expect(() => parseConfig(raw)).toThrowError(re);
   });

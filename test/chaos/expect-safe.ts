@@ -1,0 +1,28 @@
+// The assertions every short chaos run makes, whatever its faults: nothing acknowledged with w=all is
+// lost, counters never go back past a w=all acknowledgement nor hold a value nobody wrote, the replicas
+// converge (verify says identical), no two nodes ever led a partition in one epoch, and the faults
+// really hurt (some writes failed while they lasted) while the cluster kept taking writes.
+
+import { expect, onTestFailed } from 'vitest';
+import { summary, type ChaosResult } from './run.js';
+
+/** Registers the seed and the run's summary to be printed if the current test fails. */
+export function printOnFailure(seed: number, result: () => ChaosResult | undefined): void {
+  onTestFailed(() => {
+    const r = result();
+    console.error(`chaos test failed with seed ${seed} (replay: EAU2_SEED=${seed})${r ? `\n${summary(r)}` : ''}`);
+  });
+}
+
+export function expectSafe(r: ChaosResult): void {
+  const d = r.durability;
+  expect(d.wAllAcked).toBeGreaterThan(0);
+  expect(d.wAllLost.map((o) => o.key)).toEqual([]);
+  expect(d.counterViolations).toEqual([]);
+  expect('error' in r.verify ? r.verify.error : r.verify.identical).toBe(true);
+  expect(r.splitBrain).toEqual([]);
+  for (const f of r.faults) {
+    const during = r.ops.filter((o) => o.start >= f.start && o.end <= f.healed);
+    expect(during.filter((o) => o.ok).length, `${f.kind}(${f.target}): writes accepted during it`).toBeGreaterThan(0);
+  }
+}
