@@ -17,8 +17,8 @@ export interface VoteRequest {
 }
 
 export interface VoterView {
-  currentEpoch: number;
-  lastVoteEpoch: number;
+  /** The highest epoch in which the voter voted for this partition (0: never). */
+  votedEpoch: number;
   /** The voter's configuration of the partition. */
   config: PartitionConfig;
   /** The voter does not hear from that node (failure detector). */
@@ -33,15 +33,24 @@ export type VoteDecision = { grant: true } | { grant: false; reason: string };
 
 /**
  * Redis Cluster's clusterSendFailoverAuthIfNeeded, with the ISR in place of the replica's master
- * check: at most one vote per epoch, never for an epoch below the voter's currentEpoch, only for an
- * in-sync replica (as the voter knows the ISR) whose view of the partition is not older than the
+ * check, and its one-vote-per-epoch rule kept per partition: at most one vote per (partition,
+ * epoch), only for an epoch above the partition's epoch and the voter's last vote for it, only for
+ * an in-sync replica (as the voter knows the ISR) whose view of the partition is not older than the
  * voter's, only when the leader is failed as far as the voter can tell, and not twice for one
  * partition within two timeouts (so competing candidates do not split the votes forever).
+ *
+ * Redis scopes lastVoteEpoch to the whole node because its configEpochs are compared across masters
+ * (slots move between them). eau2 compares a configuration only with configurations of the same
+ * partition (its replicas are fixed by the placement), so uniqueness per partition is the property
+ * needed: each partition runs Redis's failover on its own, and the failovers of the partitions one
+ * dead node led do not take each other's votes (a node-wide rule makes candidates on two nodes that
+ * start together refuse each other, and both wait for the retry).
  */
 export function decideVote(req: VoteRequest, v: VoterView): VoteDecision {
-  if (req.epoch < v.currentEpoch)
-    return { grant: false, reason: `epoch ${req.epoch} is below this node's current epoch ${v.currentEpoch}` };
-  if (req.epoch <= v.lastVoteEpoch) return { grant: false, reason: `already voted in epoch ${v.lastVoteEpoch}` };
+  if (req.epoch <= v.config.epoch)
+    return { grant: false, reason: `epoch ${req.epoch} is not above the partition's epoch ${v.config.epoch}` };
+  if (req.epoch <= v.votedEpoch)
+    return { grant: false, reason: `already voted for this partition in epoch ${v.votedEpoch}` };
   if (req.partEpoch < v.config.epoch)
     return { grant: false, reason: `candidate knows partition epoch ${req.partEpoch}, this node ${v.config.epoch}` };
   if (!v.config.isr.includes(req.candidate))
@@ -88,7 +97,7 @@ export class Tally {
 
   constructor(
     readonly epoch: number,
-    private readonly needed: number,
+    readonly needed: number,
   ) {}
 
   grant(voter: string): boolean {
@@ -114,22 +123,17 @@ export interface VoteContext {
 }
 
 /**
- * Decides a vote request and, when granting, records the vote (lastVoteEpoch, currentEpoch, the
- * partition's votedEpoch/votedFor) and persists it with a synced batch before resolving, so the
+ * Decides a vote request and, when granting, records the vote (the partition's votedEpoch/votedFor;
+ * the node's lastVoteEpoch and currentEpoch rise to it) and persists it with a synced batch before resolving, so the
  * grant can only be sent once it survives a crash. The record is updated before the first await:
  * a second request for the same epoch arriving meanwhile is refused.
  */
 export async function castVote(state: FailoverState, req: VoteRequest, ctx: VoteContext): Promise<VoteDecision> {
   const r = state.parts[req.p];
   if (!r) return { grant: false, reason: `no partition ${req.p}` };
-  const d = decideVote(req, {
-    currentEpoch: state.node.currentEpoch,
-    lastVoteEpoch: state.node.lastVoteEpoch,
-    config: state.config(req.p),
-    ...ctx,
-  });
+  const d = decideVote(req, { votedEpoch: r.votedEpoch, config: state.config(req.p), ...ctx });
   if (!d.grant) return d;
-  state.node.lastVoteEpoch = req.epoch;
+  if (req.epoch > state.node.lastVoteEpoch) state.node.lastVoteEpoch = req.epoch;
   if (req.epoch > state.node.currentEpoch) state.node.currentEpoch = req.epoch;
   r.votedEpoch = req.epoch;
   r.votedFor = req.candidate;

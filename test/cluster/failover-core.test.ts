@@ -215,16 +215,20 @@ describe('persisted failover state', () => {
     }
   });
 
-  it('grants two concurrent requests of one epoch at most once', async () => {
+  it('grants two concurrent requests of one (partition, epoch) at most once; other partitions vote on their own', async () => {
     const engine = await openEngine(tmp());
     try {
       const st = await FailoverState.load(engine, placement);
       const ctx = { suspects: () => true, lastVoteAt: undefined, now: 0, failoverTimeoutMs: 1000 };
-      // Partition 3 is led by n1 with follower n2; partition 2 by n3 with follower n1.
+      // Partition 0 is led by n1 with follower n2; partition 2 by n3 with follower n1.
       const a = castVote(st, { p: 0, epoch: 4, candidate: 'n2', partEpoch: 1, lsn: 0 }, ctx);
-      const b = castVote(st, { p: 2, epoch: 4, candidate: 'n1', partEpoch: 1, lsn: 0 }, ctx);
-      const grants = (await Promise.all([a, b])).filter((d) => d.grant).length;
-      expect(grants).toBe(1);
+      const b = castVote(st, { p: 0, epoch: 4, candidate: 'n2', partEpoch: 1, lsn: 0 }, ctx);
+      const c = castVote(st, { p: 2, epoch: 4, candidate: 'n1', partEpoch: 1, lsn: 0 }, ctx);
+      const [da, db, dc] = await Promise.all([a, b, c]);
+      expect([da, db].filter((d) => d.grant).length).toBe(1);
+      // The failovers of two partitions a dead node led do not take each other's votes.
+      expect(dc.grant).toBe(true);
+      expect(st.parts[2]).toMatchObject({ votedEpoch: 4, votedFor: 'n1' });
     } finally {
       await engine.close();
     }
@@ -233,8 +237,7 @@ describe('persisted failover state', () => {
 
 describe('voting rules', () => {
   const base: VoterView = {
-    currentEpoch: 3,
-    lastVoteEpoch: 2,
+    votedEpoch: 2,
     config: { epoch: 3, leader: 'n1', isr: ['n1', 'n2'], isrVersion: 2 },
     suspects: (n: string) => n === 'n1',
     lastVoteAt: undefined,
@@ -249,8 +252,9 @@ describe('voting rules', () => {
 
   it('refuses each condition that fails', () => {
     const no = (r: VoteRequest, v: VoterView) => decideVote(r, v).grant;
-    expect(no({ ...req, epoch: 2 }, base)).toBe(false); // below currentEpoch
-    expect(no(req, { ...base, lastVoteEpoch: 4 })).toBe(false); // voted in this epoch
+    expect(no({ ...req, epoch: 3 }, base)).toBe(false); // not above the partition's epoch
+    expect(no(req, { ...base, votedEpoch: 4 })).toBe(false); // voted for p in this epoch
+    expect(no({ ...req, epoch: 5 }, { ...base, votedEpoch: 4 })).toBe(true);
     expect(no({ ...req, partEpoch: 2 }, base)).toBe(false); // candidate's view is older
     expect(no({ ...req, candidate: 'n3' }, base)).toBe(false); // not in the ISR
     expect(no(req, { ...base, suspects: () => false })).toBe(false); // leader reachable
