@@ -50,14 +50,22 @@ export class Failover {
   readonly detector: FailureDetector;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** Heartbeat period: five per timeout (at most a second), so a live node misses several before being suspected. */
+  /**
+   * Heartbeat period: ten per timeout (at most 500 ms), so a live node misses several before being
+   * suspected and two nodes' last answers from a failed one are at most about a period apart.
+   */
   readonly heartbeatMs: number;
+  /** How often leaders' silence is checked: Redis's clusterCron runs every 100 ms. */
+  private readonly checkMs: number;
+  private lastHeartbeat = Number.NEGATIVE_INFINITY;
   private readonly pinging = new Set<string>();
   /** LSNs other nodes reported for each partition (rank of candidates). */
   private readonly peerLsn = new Map<string, Map<number, number>>();
   private readonly scheduled = new Set<number>();
   private readonly elections = new Map<number, Election>();
   private readonly retryAt = new Map<number, number>();
+  /** Partitions whose last election is being retried early (see elect). */
+  private readonly quickRetry = new Set<number>();
   private readonly lastVoteAt = new Map<number, number>();
   private readonly shrinking = new Set<number>();
   /** Role changes of one partition run one after the other. */
@@ -73,7 +81,8 @@ export class Failover {
     readonly opts: FailoverOptions,
   ) {
     this.detector = new FailureDetector(host.selfId, host.nodeIds, opts.failoverTimeoutMs);
-    this.heartbeatMs = Math.max(20, Math.min(1000, Math.floor(opts.failoverTimeoutMs / 5)));
+    this.heartbeatMs = Math.max(20, Math.min(500, Math.floor(opts.failoverTimeoutMs / 10)));
+    this.checkMs = Math.min(100, this.heartbeatMs);
     this.random = opts.random ?? Math.random;
   }
 
@@ -98,9 +107,13 @@ export class Failover {
 
   private tick(): void {
     if (this.stopped) return;
-    this.heartbeat();
+    const now = performance.now();
+    if (now - this.lastHeartbeat >= this.heartbeatMs) {
+      this.lastHeartbeat = now;
+      this.heartbeat();
+    }
     this.checkPartitions();
-    this.timer = setTimeout(() => this.tick(), this.heartbeatMs);
+    this.timer = setTimeout(() => this.tick(), this.checkMs);
   }
 
   /** A heartbeat round now (a configuration changed, or a peer showed a newer epoch). */
@@ -125,8 +138,10 @@ export class Failover {
         .request(id, MsgType.PING, body, this.heartbeatMs * 2)
         .then(
           (r) => {
+            const g = validateGossip(r);
+            if (g.n !== id) throw new Error(`${id} answered as ${g.n.slice(0, 64)}`);
             this.detector.heard(id);
-            return this.onGossip(validateGossip(r));
+            return this.onGossip(g);
           },
           () => {},
         )
@@ -135,9 +150,12 @@ export class Failover {
     }
   }
 
-  /** A PING from another node: take its view, answer with ours. */
+  /**
+   * A PING from another node: take its view, answer with ours. It does not make the sender 'up':
+   * only answers to this node's own PINGs do, so a node whose link works one way only (it can send
+   * but not receive, or the reverse) is suspected by both ends, as a silent one would be.
+   */
   async onPing(g: Gossip): Promise<Gossip> {
-    this.detector.heard(g.n);
     await this.onGossip(g);
     return this.gossip();
   }
@@ -242,6 +260,8 @@ export class Failover {
     this.elections.set(p, { tally });
     this.host.log.info({ p, epoch, lsn }, 'standing for election');
     try {
+      let transient = 0;
+      let refused = 0;
       const won = await new Promise<boolean>((resolve) => {
         if (tally.won) return resolve(true);
         let pending = 0;
@@ -257,12 +277,17 @@ export class Failover {
                 if (a?.g === true && tally.grant(id)) {
                   clearTimeout(timer);
                   resolve(true);
-                } else if (a?.g !== true) this.host.log.info({ p, epoch, voter: id, why: a?.why }, 'vote refused');
+                } else if (a?.g !== true) {
+                  refused++;
+                  if (a?.why?.includes('is reachable')) transient++;
+                  this.host.log.info({ p, epoch, voter: id, why: a?.why }, 'vote refused');
+                }
               },
               () => {},
             )
             .finally(() => {
-              if (--pending === 0 && !tally.won) {
+              // Lost as soon as the answers still awaited cannot make a majority any more.
+              if (!tally.won && tally.votes + --pending < tally.needed) {
                 clearTimeout(timer);
                 resolve(false);
               }
@@ -270,9 +295,18 @@ export class Failover {
         }
       });
       if (!won) {
-        this.host.log.info({ p, epoch, votes: tally.votes }, 'election lost; retrying after two timeouts');
+        // A voter that still heard from the leader gave no vote to anyone: its detector lags this
+        // node's by up to a heartbeat, so asking again (in a new epoch) shortly cannot split votes.
+        // Once only: a voter that keeps hearing from the leader sees what this node does not.
+        const soon = refused > 0 && transient === refused && !this.quickRetry.has(p);
+        if (soon) this.quickRetry.add(p);
+        else this.quickRetry.delete(p);
+        const wait = soon ? 2 * this.heartbeatMs : 2 * this.opts.failoverTimeoutMs;
+        this.retryAt.set(p, performance.now() + wait);
+        this.host.log.info({ p, epoch, votes: tally.votes, retryInMs: wait }, 'election lost');
         return;
       }
+      this.quickRetry.delete(p);
       await this.win(p, epoch);
     } finally {
       this.elections.delete(p);
