@@ -1,7 +1,8 @@
 // GET /cluster: the topology as this node knows it (each partition's epoch, leader and in-sync set,
 // every node's liveness from this node's heartbeats), with each partition's replication progress
 // gathered from the leaders (every node answers a STATUS request about the partitions it leads).
-// A node that does not answer within a second is shown with unknown LSNs rather than stalling the page.
+// A node that does not answer within a second, or that the heartbeats find silent, is shown with
+// unknown LSNs rather than stalling the page.
 
 import type { ClusterConfig } from '../config.js';
 import { MsgType } from '../protocol/messages.js';
@@ -33,6 +34,8 @@ export async function clusterStatus(node: StatusHost): Promise<unknown> {
   const health = new Map<string, HealthReport>();
   await Promise.all(
     t.nodes.map(async (n) => {
+      // A node the heartbeats find silent would only hold the page up for the STATUS timeout.
+      if (n.id !== node.selfId && n.status === 'down') return;
       try {
         let list: LeaderStatus[];
         if (n.id === node.selfId) {

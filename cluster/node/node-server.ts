@@ -492,6 +492,10 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     return this.leaders.get(p);
   }
 
+  suspects(node: string): boolean {
+    return this.failover.detector.suspected(node);
+  }
+
   followerOf(p: number): FollowerPartition | undefined {
     return this.followers.get(p);
   }

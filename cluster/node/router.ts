@@ -49,7 +49,14 @@ export interface RouterHost {
   onCorruption?(p: number, e: Error): void;
   /** A followed partition being resynced: its copy is incomplete. */
   resyncing?(p: number): boolean;
+  /** True when `node` has not answered this node's heartbeats for failoverTimeoutMs (failure-detector.ts). */
+  suspects?(node: string): boolean;
 }
+
+/** Beyond the leader's own writeTimeoutMs, how long a forwarded write waits for its answer. */
+const FORWARD_MARGIN_MS = 1000;
+/** How often a forwarded write in flight checks whether its leader went silent or was replaced. */
+const FORWARD_WATCH_MS = 100;
 
 export function noReplica(p: number, self: string): Eau2Error {
   return wireOnlyError(ErrorCode.NO_REPLICA, `node ${self} holds no replica of partition ${p}`, { partition: p });
@@ -184,15 +191,54 @@ export class Router {
           return;
         }
         if (this.host.opening(p)) throw opening(p);
-        const leader = this.host.topology().placement[p]!.leader;
-        // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
-        await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
+        await this.forward(p, ops, w);
         return;
       } catch (e) {
         if (!notApplied(e) || performance.now() + retryDelay(attempt) > deadline) throw e;
         await new Promise((r) => setTimeout(r, retryDelay(attempt)));
       }
     }
+  }
+
+  /**
+   * Sends a write to p's leader. A leader this node's heartbeats find silent is not sent anything
+   * (UNAVAILABLE, retried by write() at whichever leader the failover elects). A write in flight is
+   * given up on as soon as its leader goes silent or p moves to a newer epoch, with TIMEOUT: it may
+   * or may not have been applied, so it is never repeated here. The leader applies its own
+   * writeTimeoutMs to w>1; the margin on top only guards against a leader that stopped answering.
+   */
+  private forward(p: number, ops: WireOp[], w: WriteConcern | undefined): Promise<void> {
+    const { leader, epoch } = this.host.topology().placement[p]!;
+    if (this.host.suspects?.(leader))
+      return Promise.reject(
+        new Eau2Error(ErrorCode.UNAVAILABLE, `leader ${leader} of partition ${p} is not answering: not sent`, {
+          details: { partition: p, leader, reason: 'LEADER_UNREACHABLE' },
+        }),
+      );
+    return new Promise<void>((resolve, reject) => {
+      const watch = setInterval(() => {
+        const now = this.host.topology().placement[p]!;
+        const silent = this.host.suspects?.(leader) === true;
+        if (!silent && now.epoch === epoch) return;
+        clearInterval(watch);
+        reject(
+          new Eau2Error(
+            ErrorCode.TIMEOUT,
+            silent
+              ? `leader ${leader} of partition ${p} stopped answering with the write in flight: its outcome is unknown`
+              : `partition ${p} moved to epoch ${now.epoch} with the write in flight: its outcome is unknown`,
+            { details: { partition: p, leader } },
+          ),
+        );
+      }, FORWARD_WATCH_MS);
+      this.host.pool
+        .request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + FORWARD_MARGIN_MS)
+        .then(
+          () => resolve(),
+          (e: unknown) => reject(e),
+        )
+        .finally(() => clearInterval(watch));
+    });
   }
 
   /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
@@ -294,7 +340,9 @@ function notApplied(e: unknown): boolean {
     // A connection never made carried nothing; a partition still opening applied nothing.
     return (
       e.code === ErrorCode.UNAVAILABLE &&
-      (e.details?.reason === 'MIN_IN_SYNC' || /^cannot connect|being restored/.test(e.message))
+      (e.details?.reason === 'MIN_IN_SYNC' ||
+        e.details?.reason === 'LEADER_UNREACHABLE' ||
+        /^cannot connect|being restored/.test(e.message))
     );
   }
   return false;
