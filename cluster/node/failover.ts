@@ -135,7 +135,8 @@ export class Failover {
       if (id === this.host.selfId || this.pinging.has(id)) continue;
       this.pinging.add(id);
       this.host.pool
-        .request(id, MsgType.PING, body, this.heartbeatMs * 2)
+        // A late answer still proves the node alive: it gets half a timeout (no second PING meanwhile).
+        .request(id, MsgType.PING, body, Math.max(2 * this.heartbeatMs, this.opts.failoverTimeoutMs / 2))
         .then(
           (r) => {
             const g = validateGossip(r);
