@@ -1,7 +1,7 @@
 // The leader-fault scenarios handed to the failover tests (scenarios.ts) are well formed: each names
 // one fault on a node that exists, lasts long enough that the run can only pass by failing over
 // before the heal (past failoverTimeoutMs + 5 s), and together they cover killing the first-listed
-// node, pausing, cutting both ways and cutting one way.
+// node, pausing, cutting both ways and cutting either way.
 
 import { describe, expect, it } from 'vitest';
 import type { ChaosResult } from './run.js';
@@ -22,7 +22,7 @@ describe('failover scenarios', () => {
     }
     const faults = FAILOVER_SCENARIOS.flatMap((s) => s.options.faults!);
     expect(faults.some((f) => f.kind === 'kill' && f.target === 'n1')).toBe(true);
-    for (const kind of ['kill', 'pause', 'partition', 'oneway-out'])
+    for (const kind of ['kill', 'pause', 'partition', 'oneway-out', 'oneway-in'])
       expect(faults.some((f) => f.kind === kind)).toBe(true);
   });
 });

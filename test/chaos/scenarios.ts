@@ -1,17 +1,8 @@
 // Leader-fault scenarios that only a cluster with automatic failover passes: the faulted node leads
 // partitions, and each of them must take w=all writes again within failoverTimeoutMs + 5 s, before
 // the fault heals, with nothing w=all-acknowledged lost and the replicas identical afterwards. Not a
-// test file: test/chaos/failover.test.ts runs each of them once failover exists, e.g.
-//
-//   for (const s of FAILOVER_SCENARIOS)
-//     it(s.name, async () => {
-//       let r: ChaosResult | undefined;
-//       printOnFailure(s.seed, () => r);
-//       r = await runChaos(s.options);
-//       expectFailover(r);
-//     });
-//
-// The nodes run with a 2 s failover timeout so that each run stays well under a minute.
+// test file: test/chaos/failover.test.ts runs each of them. The nodes run with a 2 s failover
+// timeout so that each run stays well under a minute.
 
 import { expect } from 'vitest';
 import { BASE_SEED } from '../engine/vfs/seeded-random.js';
@@ -63,6 +54,9 @@ export const FAILOVER_SCENARIOS: Scenario[] = [
     'partition',
   ]),
   scenario('a leader that cannot send (one-way, silent): its partitions fail over', BASE_SEED + 14, ['oneway-out']),
+  scenario('a leader that cannot receive (one-way): its partitions fail over, it fences itself', BASE_SEED + 15, [
+    'oneway-in',
+  ]),
 ];
 
 /**

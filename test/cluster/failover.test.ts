@@ -1,8 +1,9 @@
 // Automatic failover across real node processes on loopback (3 nodes, replication factor 2, a 1.5 s
 // failover timeout): a killed leader is replaced under w=all load with no acknowledged write lost,
 // the first-listed node is as replaceable as any other, a paused leader steps down and converges
-// without two leaders ever sharing an epoch, and a follower that left the in-sync set is never
-// promoted. Every node's GET /cluster is polled to check that views agree once settled.
+// without two leaders ever sharing an epoch, a write forwarded to a leader that goes silent is not
+// held past its silence, and a follower that left the in-sync set is never promoted. Every node's
+// GET /cluster is polled to check that views agree once settled.
 
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { ClusterClient } from '../../cluster/client/cluster-client.js';
@@ -306,6 +307,40 @@ describe('automatic failover', () => {
     await expectAllReadable(client, load.acked);
     await expectReplicasIdentical(c, ids);
     console.log(`paused ${victim}: ${load.acked.size} w=all writes acknowledged, ${load.failed} failed (seed ${seed})`);
+  }, 120_000);
+
+  it('a write forwarded to a leader that goes silent is answered at once, then follows the failover', async () => {
+    c = await TestCluster.start(SPEC);
+    onTestFailed(logs);
+    const v0 = (await settled(c, ['n1', 'n2', 'n3']))!;
+    // Partition 0: led by n1, followed by n2; n3 forwards its writes.
+    expect(v0.partitions[0]!.leader).toBe('n1');
+    let key = '';
+    for (let i = 0; !key; i++) if (partitionOf(keyBytes(`fwd-${i}`), PARTITIONS) === 0) key = `fwd-${i}`;
+    const put = async (v: string) => {
+      const t = Date.now();
+      const r = await fetch(`${c!.node('n3').url}/kv/${key}?w=all`, {
+        method: 'PUT',
+        body: v,
+        signal: AbortSignal.timeout(30_000),
+      });
+      const body = r.status === 204 ? {} : ((await r.json()) as { code?: string });
+      return { status: r.status, code: body.code, ms: Date.now() - t };
+    };
+    expect((await put('before')).status).toBe(204);
+    c.procs.get('n1')!.kill('SIGSTOP');
+    // In flight to the paused leader: given up once n3's heartbeats find n1 silent (TIMEOUT: the
+    // outcome is unknown), not held for the request's own timeout (writeTimeoutMs + 1 s; it was
+    // writeTimeoutMs + 5 s = 8 s here).
+    const during = await put('during');
+    expect([during.status, during.code]).toEqual([504, 'TIMEOUT']);
+    expect(during.ms).toBeLessThan(SPEC.extra.writeTimeoutMs + 4000);
+    // Once n2 leads partition 0, the same node forwards there: the write is acknowledged.
+    expect(
+      await eventually(async () => (await view(c!, 'n3')).partitions[0]!.leader === 'n2', FAILOVER_MS + 5000),
+    ).toBe(true);
+    expect((await put('after')).status).toBe(204);
+    c.procs.get('n1')!.kill('SIGCONT');
   }, 120_000);
 
   it('never promotes a follower that left the in-sync set', async () => {
