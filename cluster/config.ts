@@ -44,7 +44,7 @@ export interface ClusterConfig {
   memtableBytes: number;
   /** auth, tls, insecure and limits (cluster/security/security-config.ts, docs/security.md). */
   security: SecurityConfig;
-  /** A leader not heard from for this long is failed over (docs/operations.md "Failover"). */
+  /** A leader not heard from for this long is failed over (docs/failover.md). */
   failoverTimeoutMs: number;
   /** A follower down or this far behind (oldest unacknowledged write) leaves the in-sync set. */
   replicaLagMaxMs: number;

@@ -1,6 +1,6 @@
 // The topology every node and client routes by: the nodes with their addresses and liveness as the
 // answering node sees it, and each partition's replicas (fixed by the config's placement), its
-// current leader, epoch and in-sync set (which failover moves: docs/operations.md "Failover").
+// current leader, epoch and in-sync set (which failover moves: docs/failover.md).
 // `epoch` is the answering node's currentEpoch, the highest epoch it has seen. Two views of one
 // partition are ordered by the partition's epoch: the higher one is newer.
 

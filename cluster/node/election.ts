@@ -1,5 +1,5 @@
 // Electing a new leader for a partition whose leader failed, as Redis Cluster promotes a replica
-// (docs/operations.md "Failover"): a voter's rules for granting its one vote per epoch, a candidate's
+// (docs/failover.md): a voter's rules for granting its one vote per (partition, epoch), a candidate's
 // delay before asking (ranked so the in-sync follower with the highest LSN goes first) and its count
 // of the answers. The node (failover.ts) persists the epochs these decisions rely on before it sends
 // or answers anything.

@@ -1,6 +1,6 @@
 // Per partition, the LSN at which each leader epoch began: Kafka's leader-epoch checkpoint. Two
 // replicas whose logs hold the same LSN under the same epoch hold the same entry (one leader per
-// epoch, docs/operations.md "Failover"), so a follower's log diverges from its new leader's exactly
+// epoch, docs/failover.md), so a follower's log diverges from its new leader's exactly
 // after the end of the follower's last epoch as the leader's history records it. The leader answers
 // that end (OffsetForLeaderEpoch) and a follower holding more than it must drop the excess.
 

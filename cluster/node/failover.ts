@@ -1,4 +1,4 @@
-// Automatic failover (docs/operations.md "Failover"): Redis Cluster's majority-authorized epochs for
+// Automatic failover (docs/failover.md): Redis Cluster's majority-authorized epochs for
 // who leads each partition, Kafka's ISR for who may be promoted. Every node heartbeats every other
 // (PING, answered with the same gossip: its currentEpoch and its view of every partition), adopts
 // any partition configuration newer than its own (higher epoch, then higher isrVersion), persists it

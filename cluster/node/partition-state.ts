@@ -1,4 +1,4 @@
-// The failover state a node keeps in its engine (docs/format.md 8.6, docs/operations.md "Failover"):
+// The failover state a node keeps in its engine (docs/format.md 8.6, docs/failover.md):
 // node-wide, Redis Cluster's currentEpoch (the highest epoch seen) and lastVoteEpoch (the epoch of
 // its last vote); per partition, the configuration it believes (epoch = Redis's configEpoch, the
 // leader, the in-sync replicas and their version), the leader-epoch history of its copy, and the
