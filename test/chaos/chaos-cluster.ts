@@ -160,11 +160,14 @@ export class ChaosCluster {
     this.paused.delete(id);
   }
 
-  /** Starts a killed node again on its data and waits until it serves. */
+  /**
+   * Starts a killed node again on its data and waits until it serves: up to 3 minutes, since tsx
+   * compiles every file again and a loaded 2-core machine has taken over a minute for that.
+   */
   async restart(id: string): Promise<void> {
     if (this.alive(id)) return;
     this.spawn(id);
-    await this.waitHealthy(id);
+    await this.waitHealthy(id, 180_000);
   }
 
   pause(id: string): void {

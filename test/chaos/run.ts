@@ -144,6 +144,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await sleep(f.gapMs);
     }
     await sleep(1000);
+  } catch (e) {
+    // A fault that could not be healed (a node that did not come back): no checks, but every
+    // process is stopped all the same.
+    for (const id of cluster.ids) log(`${id} log tail:\n${cluster.log(id).slice(-3000)}`);
+    await workload.stop();
+    sampling = false;
+    await sampler;
+    await cluster.stop();
+    throw e;
   } finally {
     await workload.stop();
     sampling = false;
