@@ -149,7 +149,7 @@ describe('attacks from the network, with auth configured', { timeout: 300_000 },
     await c.kill('n1');
     const fake = await squat(c.node('n1').peerPort, { topology: { ...topo, epoch: e2 + 1 } });
     try {
-      await sleep(2000); // nodes heartbeat every 800 ms; n1's partitions fail over only after 4 s
+      await sleep(2000); // nodes heartbeat every 400 ms; n1's partitions fail over only after 4 s
       expect(fake.received).not.toContain(MsgType.REGISTER);
       expect(await epochOf('n2')).toBe(e2);
       expect(await epochOf('n3')).toBe(e3);
@@ -394,6 +394,11 @@ describe('every route with no token, a wrong token and each role', { timeout: 30
       [MsgType.RESYNC_END]: { p: 0, lsn: 10 ** 12 },
       [MsgType.PULL]: { p: 0 },
       [MsgType.TASK]: { name: 'nope', payload: null },
+      // Failover messages carrying an epoch far ahead: none may move an epoch or a leadership.
+      [MsgType.PING]: { n: 'n3', ce: 10 ** 6, parts: [[0, 10 ** 6, 'n3', ['n3'], 1, 10 ** 9]] },
+      [MsgType.VOTE]: { p: 0, e: 10 ** 6, c: 'n3', pe: 10 ** 6, lsn: 10 ** 9 },
+      [MsgType.ISR_UPDATE]: { p: 0, e: 10 ** 6, l: 'n3', isr: ['n3'], iv: 1 },
+      [MsgType.EPOCHS]: { p: 0, h: [[10 ** 6, 1]] },
     };
     const reads = new Set<number>([MsgType.TOPOLOGY, MsgType.STATUS, MsgType.GET, MsgType.SCAN, MsgType.TASK]);
     const writes = new Set<number>([MsgType.PUT, MsgType.DEL, MsgType.BATCH]);
