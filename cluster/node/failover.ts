@@ -393,9 +393,22 @@ export class Failover {
     const progress = lp.progress();
     // lp.isr is what w=all counts; the configuration may already lack a member whose removal a
     // majority has not persisted yet (a shrink that failed): it is retried until it succeeds.
-    const lag = laggingFollowers(lp.isr, this.host.selfId, progress, now, this.opts.replicaLagMaxMs);
+    // A follower is dropped only if answers from a majority arrived since it fell behind: when
+    // nothing comes back from anyone, this node's own inbound link is the likelier fault (one-way),
+    // and a shrink the others persisted would leave that follower, the one to elect, unelectable.
+    const lag = laggingFollowers(lp.isr, this.host.selfId, progress, now, this.opts.replicaLagMaxMs).filter((id) =>
+      this.detector.heardMajoritySince(troubleSince(progress.find((f) => f.id === id))),
+    );
     if (lag.length > 0) {
       void this.shrink(p, lag);
+      return;
+    }
+    // Members that w=all still counts but the configuration lacks (a shrink the others persisted
+    // but this node never saw a majority take, and the follower caught up since): they hold every
+    // w=all-acknowledged write, so they go back into the configuration at once.
+    const unconfirmed = lp.isr.filter((id) => id !== this.host.selfId && !r.isr.includes(id));
+    if (unconfirmed.length > 0) {
+      void this.grow(p, unconfirmed);
       return;
     }
     // Joining followers: counted by w=all from when they are live and close, members once they
@@ -483,6 +496,14 @@ export class Failover {
  */
 function fencedByVote(r: { votedEpoch: number; votedFor: string }, c: PartitionConfig): boolean {
   return r.votedEpoch > c.epoch && r.votedFor !== '' && !c.isr.includes(r.votedFor);
+}
+
+/** When a follower's trouble began: it stopped streaming, or left its oldest write unacknowledged. */
+function troubleSince(
+  f: { notLiveSince: number | undefined; oldestUnackedAt: number | undefined } | undefined,
+): number {
+  const t = Math.min(f?.notLiveSince ?? Number.POSITIVE_INFINITY, f?.oldestUnackedAt ?? Number.POSITIVE_INFINITY);
+  return t === Number.POSITIVE_INFINITY ? Number.NEGATIVE_INFINITY : t;
 }
 
 function stale(p: number, why: string): Eau2Error {

@@ -23,7 +23,7 @@ export class FailureDetector {
     this.startedAt = now();
   }
 
-  /** A message (a PONG, a PING, any reply) arrived from `node`. */
+  /** An answer to one of this node's PINGs (or a REGISTER of an older node) arrived from `node`. */
   heard(node: string): void {
     if (this.nodeIds.includes(node)) this.lastHeard.set(node, this.now());
   }
@@ -47,6 +47,14 @@ export class FailureDetector {
   silentMs(node: string): number {
     const t = this.lastHeard.get(node);
     return t === undefined ? Number.POSITIVE_INFINITY : this.now() - t;
+  }
+
+  /** True when this node and the nodes that answered after `t` (same clock as `now`) are a majority. */
+  heardMajoritySince(t: number): boolean {
+    let n = 0;
+    for (const id of this.nodeIds)
+      if (id === this.selfId || (this.lastHeard.get(id) ?? Number.NEGATIVE_INFINITY) > t) n++;
+    return n >= majority(this.nodeIds.length);
   }
 
   /** True when this node and the nodes heard within the timeout are a majority of all nodes. */

@@ -323,6 +323,19 @@ describe('failure detector', () => {
     fd.heard('stranger');
     expect(fd.silentMs('stranger')).toBe(Number.POSITIVE_INFINITY);
   });
+
+  it('tells whether a majority answered since a follower fell behind (an ISR shrink needs it)', () => {
+    let now = 0;
+    const fd = new FailureDetector('n1', ['n1', 'n2', 'n3'], 1000, () => now);
+    expect(fd.heardMajoritySince(Number.NEGATIVE_INFINITY)).toBe(false);
+    fd.heard('n3');
+    now = 500;
+    // n2 fell behind at 400: n3's last answer (at 0) is older, so this node's inbound may be the fault.
+    expect(fd.heardMajoritySince(400)).toBe(false);
+    expect(fd.heardMajoritySince(Number.NEGATIVE_INFINITY)).toBe(true);
+    fd.heard('n3');
+    expect(fd.heardMajoritySince(400)).toBe(true);
+  });
 });
 
 describe('ISR policy', () => {
