@@ -182,7 +182,10 @@ export class HttpApi {
         remote: req.socket?.remoteAddress,
       });
       this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
-      this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);
+      this.node.metrics.httpSeconds.observe(
+        { method: req.method ?? '', route, status: String(status) },
+        Number(process.hrtime.bigint() - t0) / 1e9,
+      );
     }
   }
 }

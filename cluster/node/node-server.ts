@@ -94,7 +94,8 @@ export class NodeServer
     readonly engine: EngineLike,
     epoch: number,
     logger: Logger,
-    dataDir: string,
+    /** The engine's directory (health's statfs, /metrics' disk usage). */
+    readonly dataDir: string,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
@@ -418,6 +419,10 @@ export class NodeServer
 
   followerState(): { p: number; lsn: number; resyncs: number }[] {
     return [...this.followers.values()].map((fp) => ({ p: fp.p, lsn: fp.lsn, resyncs: fp.resyncs }));
+  }
+
+  isCoordinator(): boolean {
+    return this.topo.coordinator === this.selfId;
   }
 
   engineStats(): Record<string, number> {
