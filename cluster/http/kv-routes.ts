@@ -71,7 +71,8 @@ export async function handleKv(
 ): Promise<number> {
   allow(method, ['GET', 'PUT', 'DELETE']);
   const key = parseKey(percentDecode(rawKey));
-  if (method === 'GET') {
+  if (method === 'GET' || method === 'HEAD') {
+    // HEAD answers with GET's status and headers; Node sends no body for it.
     const q = parseQuery(qs, ['read']);
     const stored = await node.router.get(key, parseRead(q));
     if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
@@ -91,7 +92,7 @@ export async function handleKv(
     const meta: ValueMeta = {};
     const ct = header(req, 'content-type');
     const ce = header(req, 'content-encoding');
-    if (ct !== undefined) meta.contentType = ct;
+    if (ct !== undefined && !isCurlFormDefault(ct, body)) meta.contentType = ct;
     if (ce !== undefined) meta.contentEncoding = ce;
     checkValueMeta(meta);
     const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
@@ -102,6 +103,19 @@ export async function handleKv(
   await node.router.writeMany([[key, null]], w);
   res.writeHead(204).end();
   return 204;
+}
+
+/**
+ * curl sends `Content-Type: application/x-www-form-urlencoded` with every -d/--data-binary upload
+ * unless told otherwise, so a value uploaded by curl would come back typed as a form. That type is
+ * dropped (GET then answers application/octet-stream) unless the body is a form: name=value pairs
+ * joined by "&" in the form encoding's characters.
+ */
+export function isCurlFormDefault(contentType: string, body: Uint8Array): boolean {
+  if (contentType.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return false;
+  if (body.length === 0) return true;
+  const pair = '[A-Za-z0-9*._~+%-]+=[A-Za-z0-9*._~+%-]*';
+  return !new RegExp(`^${pair}(?:&${pair})*$`).test(Buffer.from(body).toString('latin1'));
 }
 
 export async function handleKvList(node: KvRoutesHost, res: ServerResponse, qs: string): Promise<number> {
