@@ -19,10 +19,12 @@ import {
   chunkKey,
   type ParsedChunkKey,
 } from './layout.js';
+import { ensureLayout } from './layout-migration.js';
 import { decodeMeta, frameInfo, type FrameInfo, type FrameMeta } from './meta.js';
 import { forEachLimit } from './pool.js';
 
 export async function readMeta(store: KvStore, name: string, opts?: ReadOptions): Promise<FrameMeta | undefined> {
+  await ensureLayout(store);
   const v = await store.get(metaKey(checkName(name)), opts);
   return v === undefined ? undefined : decodeMeta(v, name);
 }
@@ -39,6 +41,7 @@ export async function requireMeta(store: KvStore, name: string): Promise<FrameMe
 
 /** Every published frame; each partition read leader-first, as requireMeta. */
 export async function listFrames(store: KvStore): Promise<FrameInfo[]> {
+  await ensureLayout(store);
   const out: FrameInfo[] = [];
   const it = store.scan({ gte: META_PREFIX, lt: META_END }, { read: 'leader-first' });
   try {

@@ -4,7 +4,7 @@
 // changes nothing.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fromUtf8, utf8 } from '../../kv/index.js';
+import { fromUtf8, isReservedKey, utf8 } from '../../kv/index.js';
 import { ErrorCode } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { ClusterConfig } from '../config.js';
@@ -39,6 +39,15 @@ function parseKey(raw: Uint8Array): Uint8Array {
   if (raw.length === 0) throw badRequest('the key is empty');
   if (raw.length > MAX_KEY_BYTES) throw badRequest(`the key is ${raw.length} bytes; at most ${MAX_KEY_BYTES}`);
   return raw;
+}
+
+/** A key a client may write or delete: not in eau2's reserved namespace (kv/reserved.ts). */
+function writableKey(key: Uint8Array): Uint8Array {
+  if (isReservedKey(key))
+    throw badRequest(
+      "keys beginning with the byte 0x00 are reserved for eau2's own data (dataframes); choose another first byte",
+    );
+  return key;
 }
 
 function parseW(q: Map<string, string>): WriteConcern | undefined {
@@ -88,14 +97,16 @@ export async function handleKv(
   }
   const q = parseQuery(qs, ['w']);
   const w = parseW(q);
+  writableKey(key);
   if (method === 'PUT') {
     const meta: ValueMeta = {};
     const ct = header(req, 'content-type');
     const ce = header(req, 'content-encoding');
-    if (ct !== undefined && !isCurlFormDefault(ct, body)) meta.contentType = ct;
+    if (ct !== undefined) meta.contentType = ct;
     if (ce !== undefined) meta.contentEncoding = ce;
     checkValueMeta(meta);
     const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
+    if (ct !== undefined && isCurlFormDefault(ct, body)) delete meta.contentType;
     await node.router.writeMany([[key, wrapValue(body, meta)]], w);
     res.writeHead(204).end();
     return 204;
@@ -228,7 +239,7 @@ export async function handleSeedPut(
     meta[m] = r[f] as string;
   }
   checkValueMeta(meta);
-  const key = parseKey(Uint8Array.from(Buffer.from(r.key, 'hex')));
+  const key = writableKey(parseKey(Uint8Array.from(Buffer.from(r.key, 'hex'))));
   await node.router.writeMany([[key, wrapValue(utf8(r.value), meta)]], w);
   sendJson(res, 200, { key: r.key.toLowerCase(), stored: true });
   return 200;
