@@ -158,7 +158,8 @@ export class Router {
   }
 
   private async remoteGet(node: string, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
-    const v = await this.host.pool.request(node, MsgType.GET, { k: key, r: mode });
+    const p = partitionOf(key, this.host.topology().partitions);
+    const v = await named(this.host.pool.request(node, MsgType.GET, { k: key, r: mode }), node, p, 'replica');
     return v === null || v === undefined ? undefined : (v as Uint8Array);
   }
 
@@ -173,7 +174,12 @@ export class Router {
     if (this.host.opening(p)) throw opening(p);
     const leader = this.host.topology().placement[p]!.leader;
     // The leader applies its own timeout to w>1; ours only guards against a leader that went silent.
-    await this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000);
+    await named(
+      this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + 5_000),
+      leader,
+      p,
+      'leader',
+    );
   }
 
   /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
@@ -262,4 +268,25 @@ export class Router {
 /** A node holds copies itself: leader-first (for data never rewritten) reads as 'any' there. */
 function wireMode(m: ReadOptions['read']): ReadMode | undefined {
   return m === 'leader-first' ? 'any' : m;
+}
+
+/**
+ * A peer that cannot be reached is named as users think of it, by node and partition ("node n2,
+ * leader of partition 3, is unreachable"), with the address after: a bare "cannot connect to
+ * 127.0.0.1:17201" names a port.
+ */
+async function named<T>(request: Promise<T>, node: string, p: number, role: string): Promise<T> {
+  try {
+    return await request;
+  } catch (e) {
+    if (e instanceof Eau2Error && e.code === ErrorCode.UNAVAILABLE && /^cannot connect/.test(e.message))
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `node ${node}, ${role} of partition ${p}, is unreachable (${e.message})`,
+        {
+          cause: e,
+        },
+      );
+    throw e;
+  }
 }

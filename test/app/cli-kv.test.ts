@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeAll } from '../../cluster/placement.js';
+import { partitionOf, utf8 } from '../../kv/index.js';
 import { CLI, REPO, TestCluster } from '../cluster/support/cluster-harness.js';
 import { freePorts } from '../cluster/support/cluster-harness.js';
 
@@ -149,6 +151,16 @@ describe('eau2 put/get/del/scan/status', { timeout: 300_000 }, () => {
       expect(r!.stdout.toString()).toMatch(/DEGRADED: n2 down/);
       expect(r!.stdout.toString()).not.toMatch(/n2 \(\d+, 0\)/);
       expect(r!.stderr).toMatch(/degraded/);
+      // A write to a partition n2 leads names the node and the partition, not a port.
+      const key = Array.from({ length: 100 }, (_, i) => `led-by-n2:${i}`).find(
+        (k) =>
+          placeAll({ partitions: 4, replicationFactor: 2, nodes: c.nodes.map((n) => ({ ...n, host: '127.0.0.1' })) })[
+            partitionOf(utf8(k), 4)
+          ]!.leader === 'n2',
+      )!;
+      const put = await eau2(['put', key, 'v', '--url', url]);
+      expect(put.status).toBe(1);
+      expect(put.stderr).toMatch(/503 UNAVAILABLE: node n2, leader of partition \d+, is unreachable/);
     } finally {
       await c.restart('n2');
     }
