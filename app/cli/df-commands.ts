@@ -152,6 +152,12 @@ interface ImportOpts {
   len?: number;
 }
 
+/** An export format from the output file's extension, if it names one. */
+function formatOfOut(file: string | undefined): string | undefined {
+  const ext = /\.([A-Za-z]+)$/.exec(file ?? '')?.[1]?.toLowerCase();
+  return ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : ext === 'ndjson' || ext === 'jsonl' ? 'ndjson' : undefined;
+}
+
 /** The format by --format or extension, before the file is read (for usage checks). */
 function formatOf(file: string, o: ImportOpts): string {
   if (o.format) return o.format;
@@ -400,7 +406,7 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
 
   withUrl(df.command('show <name>'))
     .description('print the schema and the first rows of a dataframe')
-    .option('-n, --head <n>', 'rows to show (default 10)', int('--head'), 10)
+    .option('-n, --head <n>', 'rows to show', int('--head'), 10)
     .action(async (name: string, o: { url?: string; head: number }) => {
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
@@ -414,15 +420,27 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
 
   withUrl(df.command('export <name>'))
     .description('write a dataframe as CSV, JSON (an array of objects) or NDJSON')
-    .requiredOption('-f, --format <format>', 'csv, json or ndjson', oneOf('csv', 'json', 'ndjson'))
+    .option(
+      '-f, --format <format>',
+      'csv, json or ndjson (default: from the --out file name, .csv .json .ndjson/.jsonl; required for stdout)',
+      oneOf('csv', 'json', 'ndjson'),
+    )
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('-n, --limit <n>', 'at most this many rows', int('--limit'))
-    .action(async (name: string, o: { url?: string; format: string; out?: string; limit?: number }) => {
+    .action(async (name: string, o: { url?: string; format?: string; out?: string; limit?: number }, cmd: Command) => {
+      const format = o.format ?? formatOfOut(o.out);
+      if (format === undefined)
+        cmd.error(
+          o.out === undefined
+            ? 'error: give --format csv|json|ndjson (or --out FILE with one of those extensions)'
+            : `error: cannot tell the format from "${o.out}": give --format csv|json|ndjson`,
+          { exitCode: 2, code: 'eau2.usage' },
+        );
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
-        const opts = { limit: o.limit, ndjson: o.format === 'ndjson' };
+        const opts = { limit: o.limit, ndjson: format === 'ndjson' };
         const run = (dest: Writable): Promise<number> =>
-          o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
+          format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
         await (o.out ? exportToFile(o.out, run) : run(out));
       });
     });
