@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import net from 'node:net';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createToken, loadConfig, makeLocalPki, secureFetch, type ClusterConfig } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
@@ -81,9 +82,49 @@ async function secureConfig(dir: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** The cause a node logged before exiting (its last error line in DIR/<id>.log), if any. */
+function loggedCause(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.trimEnd().split('\n').slice(-20).reverse();
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as { level?: number; err?: string; msg?: string };
+      if ((j.level ?? 0) >= 50) return j.err ?? j.msg;
+    } catch {
+      // not a log line
+    }
+  }
+  return undefined;
+}
+
+/** Refuses to start when another process holds a port of the cluster, naming the port and the node. */
+async function checkPortsFree(config: ClusterConfig): Promise<void> {
+  for (const n of config.nodes)
+    for (const [port, what] of [
+      [n.port, 'HTTP'],
+      [n.peerPort, 'peer'],
+    ] as const) {
+      const free = await new Promise<boolean>((res) => {
+        const s = net.createServer();
+        s.once('error', () => res(false));
+        s.listen(port, n.host, () => s.close(() => res(true)));
+      });
+      if (!free)
+        throw new CliError(
+          `port ${port} (node ${n.id}'s ${what} port) is in use by another process, perhaps another eau2 cluster: stop it, or start this one with another --port and --dir`,
+        );
+    }
+}
+
 async function waitHealthy(
   config: ClusterConfig,
   children: Map<string, ChildProcess>,
+  dir: string,
   timeoutMs: number,
 ): Promise<void> {
   const tls = config.security.tls;
@@ -93,13 +134,22 @@ async function waitHealthy(
   while (pending.size > 0) {
     for (const n of config.nodes) {
       if (!pending.has(n.id)) continue;
-      if (children.get(n.id)?.exitCode !== null) throw new CliError(`node ${n.id} exited during start-up; see its log`);
+      const child = children.get(n.id);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        const log = join(dir, `${n.id}.log`);
+        const cause = loggedCause(log);
+        throw new CliError(
+          `node ${n.id} could not start: ${cause ?? `it exited (${child.signalCode ?? `code ${child.exitCode}`})`}; see ${log}`,
+        );
+      }
       try {
         const r = await secureFetch(`${scheme}://${n.host}:${n.port}/healthz`, {
           signal: AbortSignal.timeout(1000),
           ...(tls ? { ca: tls.ca } : {}),
         });
-        if (r.ok) pending.delete(n.id);
+        // Only the node this command started counts: another process on the port answers too.
+        const body = (await r.json().catch(() => ({}))) as { node?: unknown };
+        if (r.ok && body.node === n.id) pending.delete(n.id);
       } catch {
         // not up yet
       }
@@ -128,8 +178,10 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
   const config = loadConfig(file);
   if (o.secure && !config.security.auth)
     process.stderr.write(`eau2: ${file} exists without "auth": --secure ignored (remove ${dir} to start over)\n`);
+  await checkPortsFree(config);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
+  let started = false;
   // Re-run this same CLI (bin/eau2.js, or main.ts under tsx: execArgv carries the loader).
   const script = process.argv[1]!;
   for (const n of config.nodes) {
@@ -144,7 +196,8 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     closeSync(log);
     children.set(n.id, child);
     child.on('exit', (code, signal) => {
-      if (!stopping)
+      // During start-up, waitHealthy reports the exit with its cause.
+      if (!stopping && started)
         process.stderr.write(
           `eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`,
         );
@@ -168,7 +221,8 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     );
   };
   try {
-    await waitHealthy(config, children, 60_000);
+    await waitHealthy(config, children, dir, 60_000);
+    started = true;
   } catch (e) {
     await stopAll();
     throw e;
@@ -201,7 +255,7 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     'Try:',
     `  ${curl} -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
     `  ${curl} ${scheme}://${last.host}:${last.port}/kv/greeting`,
-    `  ${['node', ...process.execArgv, relative(process.cwd(), script)].join(' ')} status --url ${base}`,
+    `  ${commandLine(script)} status --url ${base}`,
     '',
     'Ctrl-C stops the cluster; run the same command again to find your data.',
   ];
@@ -225,4 +279,14 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     }
   });
   process.stdout.write('stopped.\n');
+}
+
+/**
+ * How to run this same command from the current folder: `eau2` when it was started through its
+ * installed name (npm link, a global install, npx in a project), else `node <path>` as in a clone
+ * (README), with the loader flags a development run (tsx) needs.
+ */
+export function commandLine(script: string): string {
+  if (basename(script) === 'eau2' && process.execArgv.length === 0) return 'eau2';
+  return ['node', ...process.execArgv, relative(process.cwd(), script)].join(' ');
 }

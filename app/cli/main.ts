@@ -104,7 +104,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (e instanceof CliError) {
-      process.stderr.write(`eau2: ${e.message}\n`);
+      if (!e.reported) process.stderr.write(`eau2: ${e.message}\n`);
       return e.exitCode;
     }
     process.stderr.write(`eau2: ${(e as Error)?.message ?? String(e)}\n`);

@@ -60,7 +60,15 @@ async function runNode(opts: NodeOpts): Promise<void> {
   };
   if (opts.dataDir) start.dataDir = opts.dataDir;
   if (opts.dropDamagedWalTail) start.walRecovery = 'pointInTime';
-  const node = await NodeServer.start(start);
+  let node: NodeServer;
+  try {
+    node = await NodeServer.start(start);
+  } catch (e) {
+    // Logged as one JSON line like every other event, so a log file (eau2 local's DIR/<id>.log)
+    // holds no plain-text line, and eau2 local can quote the cause.
+    logger.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, 'node failed to start');
+    throw new CliError((e as Error).message, EXIT.FAILED, true);
+  }
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
