@@ -17,7 +17,7 @@ import { renderFrame, renderFrameList } from '../../dataframe/index.js';
 import { importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
-import { deleteVersion, parseChunkKey, readMeta } from '../../dataframe/index.js';
+import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
 import { detectFormat, type TextFormat } from '../../dataframe/index.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
@@ -231,7 +231,13 @@ function guardStore(store: KvStore, name: string): GuardedStore {
 }
 
 /**
- * Ctrl-C (or SIGTERM) during an import: show the cursor again, let no more chunks in, delete the ones
+ * Signals that end an import cleanly: Ctrl-C, SIGTERM, and SIGHUP (the terminal closed), which
+ * otherwise kills the process and leaves its chunks unpublished and unlisted.
+ */
+const IMPORT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) during an import: show the cursor again, let no more chunks in, delete the ones
  * written (the metadata was not switched, so a frame of the same name stays as it was), say so on one
  * line and exit with 128 + the signal's number, as a shell reports a process the signal ended. The
  * exit is explicit: the importer may be blocked on a read that never returns. A second signal while
@@ -244,14 +250,15 @@ async function interruptImport(
   name: string,
 ): Promise<never> {
   const code = 128 + (osConstants.signals[signal] ?? 0);
+  // After SIGHUP the terminal may be gone: the cleanup must not die on a failed message.
+  process.stderr.on('error', () => undefined);
   const again = (): void => {
     process.stderr.write(
       `eau2: ${signal} again: stopped at once; the chunks written so far go with the next import of ${JSON.stringify(name)}\n`,
     );
     process.exit(code);
   };
-  process.on('SIGINT', again);
-  process.on('SIGTERM', again);
+  for (const sig of IMPORT_SIGNALS) process.on(sig, again);
   let message: string;
   try {
     const versions = await guarded.stop(new Error(`interrupted by ${signal}`));
@@ -293,13 +300,11 @@ async function runImport(
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupted = true;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of IMPORT_SIGNALS) process.off(sig, onSignal);
     bar.stop();
     void interruptImport(signal, guarded, store, name);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of IMPORT_SIGNALS) process.on(sig, onSignal);
   const started = Date.now();
   let res: ImportResult;
   try {
@@ -330,8 +335,7 @@ async function runImport(
       );
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of IMPORT_SIGNALS) process.off(sig, onSignal);
     bar.stop();
     await store.close?.();
   }
@@ -446,10 +450,16 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     });
 
   withUrl(df.command('rm <name>'))
-    .description('delete a dataframe')
+    .description('delete a dataframe, and any unpublished chunks of that name (an interrupted import)')
     .action(async (name: string, o: { url?: string }) => {
-      const existed = await withStore(openStore, o.url, (s) => DataFrame.delete(s, name));
-      if (!existed) throw new Error(`no dataframe named ${JSON.stringify(name)}`);
-      out.write(`deleted ${JSON.stringify(name)}\n`);
+      const r = await withStore(openStore, o.url, (s) => removeFrame(s, name));
+      const orphans = r.versions - (r.published ? 1 : 0);
+      const swept = orphans > 0 ? ` (and ${orphans} unpublished version${orphans > 1 ? 's' : ''} of its chunks)` : '';
+      if (r.published) out.write(`deleted ${JSON.stringify(name)}${swept}\n`);
+      else if (orphans > 0)
+        out.write(
+          `no dataframe named ${JSON.stringify(name)}; deleted ${orphans} unpublished version${orphans > 1 ? 's' : ''} of its chunks\n`,
+        );
+      else throw new Error(`no dataframe named ${JSON.stringify(name)}`);
     });
 }
