@@ -23,6 +23,9 @@ interface LocalOpts {
   secure?: boolean;
 }
 
+/** Exits within 30 s of a start, in a row, after which a node is not restarted any more. */
+const MAX_QUICK_EXITS = 5;
+
 function int(v: string, name: string, min: number, max: number): number {
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < min || n > max)
@@ -184,27 +187,54 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
   let started = false;
   // Re-run this same CLI (bin/eau2.js, or main.ts under tsx: execArgv carries the loader).
   const script = process.argv[1]!;
-  for (const n of config.nodes) {
-    const log = openSync(join(dir, `${n.id}.log`), 'a');
+  // Supervision: a node that exits on its own once the cluster is up is restarted after a backoff
+  // (0.5 s, doubling up to 30 s), logged here with the cause from its log; one that keeps exiting
+  // within 30 s of its start is given up after MAX_QUICK_EXITS, and when every node is given up
+  // eau2 local says why and exits 1.
+  const quickExits = new Map<string, number>();
+  const restartTimers = new Set<NodeJS.Timeout>();
+  const givenUp = new Map<string, string>();
+  let allGivenUp: (() => void) | undefined;
+  const startNode = (n: ClusterConfig['nodes'][number]): void => {
+    const logFile = join(dir, `${n.id}.log`);
+    const log = openSync(logFile, 'a');
+    const t0 = Date.now();
     const child = spawn(
       process.execPath,
       [...process.execArgv, script, 'node', '--config', file, '--id', n.id, '--log-level', o.logLevel],
-      {
-        stdio: ['ignore', log, log],
-      },
+      { stdio: ['ignore', log, log] },
     );
     closeSync(log);
     children.set(n.id, child);
     child.on('exit', (code, signal) => {
       // During start-up, waitHealthy reports the exit with its cause.
-      if (!stopping && started)
-        process.stderr.write(
-          `eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`,
-        );
+      if (stopping || !started) return;
+      const how = signal ?? `code ${code}`;
+      const cause = loggedCause(logFile);
+      const quick = Date.now() - t0 < 30_000 ? (quickExits.get(n.id) ?? 0) + 1 : 1;
+      quickExits.set(n.id, quick);
+      if (quick > MAX_QUICK_EXITS) {
+        const why = `node ${n.id} exited ${quick} times in a row within 30 s of starting (last: ${how}${cause ? `, ${cause}` : ''}); see ${logFile}`;
+        process.stderr.write(`eau2: ${why}; not restarting it\n`);
+        givenUp.set(n.id, why);
+        if (givenUp.size === config.nodes.length) allGivenUp?.();
+        return;
+      }
+      const delay = Math.min(30_000, 500 * 2 ** (quick - 1));
+      process.stderr.write(
+        `eau2: node ${n.id} exited (${how}${cause ? `: ${cause}` : ''}); restarting it in ${delay / 1000} s; see ${logFile}\n`,
+      );
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (!stopping) startNode(n);
+      }, delay);
+      restartTimers.add(timer);
     });
-  }
+  };
+  for (const n of config.nodes) startNode(n);
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    for (const t of restartTimers) clearTimeout(t);
     const live = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
     await Promise.all(
       live.map(
@@ -267,16 +297,12 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    // If every node died on its own there is nothing left to run.
-    for (const c of children.values()) {
-      c.on('exit', () => {
-        if (!stopping && [...children.values()].every((x) => x.exitCode !== null || x.signalCode !== null)) {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          rejectDone(new CliError('every node exited'));
-        }
-      });
-    }
+    // Every node given up: nothing is left to run.
+    allGivenUp = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      rejectDone(new CliError(`every node has stopped for good:\n  ${[...givenUp.values()].join('\n  ')}`));
+    };
   });
   process.stdout.write('stopped.\n');
 }

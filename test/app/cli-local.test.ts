@@ -1,4 +1,4 @@
-// `eau2 local` when it cannot have its cluster: another process holds one of its ports, or a node's
+// `eau2 local` when it cannot have its cluster, and once it runs (a node that dies is restarted): another process holds one of its ports, or a node's
 // data directory is locked by another process. It says so in one line naming the node, never
 // prints the "Try: ..." banner of a cluster that is not its own, and the node's log holds only
 // JSON lines.
@@ -46,7 +46,7 @@ async function basePort(): Promise<number> {
   }
 }
 
-describe('eau2 local that cannot have its cluster', { timeout: 300_000 }, () => {
+describe('eau2 local: its own cluster, or a clear refusal, and supervised nodes', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'eau2-local-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,6 +85,56 @@ describe('eau2 local that cannot have its cluster', { timeout: 300_000 }, () => 
         expect(() => JSON.parse(line), line).not.toThrow();
     } finally {
       await holder.close();
+    }
+  });
+
+  it('restarts a node that dies, logging to its file, and stops cleanly after', async () => {
+    const port = await basePort();
+    const d = join(dir, 'c');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'local', '--nodes', '2', '--replicas', '1', '--port', String(port), '--dir', d],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (x: Buffer) => {
+      stdout += x.toString();
+    });
+    child.stderr!.on('data', (x: Buffer) => {
+      stderr += x.toString();
+    });
+    const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`no ${what}: ${stdout} ${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const servingPids = (): number[] =>
+      readFileSync(join(d, 'n2.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg?: string; pid: number })
+        .filter((j) => j.msg === 'node serving')
+        .map((j) => j.pid);
+    try {
+      await waitFor('banner', () => stdout.includes('Try:'));
+      const [pid] = servingPids();
+      process.kill(pid!, 'SIGKILL');
+      await waitFor('restart notice', () => /node n2 exited \(SIGKILL\); restarting it in 0\.5 s/.test(stderr));
+      await waitFor('a second start of n2 in its log', () => servingPids().length === 2);
+      const health = await fetch(`http://127.0.0.1:${port + 1}/healthz`);
+      expect(((await health.json()) as { node: string }).node).toBe('n2');
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      expect(stdout).toContain('stopped.');
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });
