@@ -289,7 +289,7 @@ describe('eau2 when the reader of its stdout goes away', () => {
     for (const [args, first] of [
       [['df', 'export', 'wide', '--format', 'csv'], 'id,s\n'],
       [['df', 'show', 'wide', '--head', '50000'], 'wide: 300000 rows'],
-      [['scan', '--limit', '100'], '\u0000df/c/{wide/'],
+      [['scan', '-k', '--limit', '10000'], '\\x00df/c/{'],
     ] as const) {
       const run = eau2([...args], 'pipe');
       try {
