@@ -15,7 +15,7 @@ function optionsOf(c: Command): string[] {
 }
 
 /** The bash script: completes the command, then a `df` subcommand, then that command's options. */
-export function bashCompletion(program: Command): string {
+function bashCompletion(program: Command): string {
   const visible = program.commands.filter((c) => c.name() !== 'help');
   const cases: string[] = [];
   for (const c of visible) {

@@ -92,7 +92,7 @@ const hexOpt = (c: Command, what: string): Command => c.option('-x, --hex', what
  * Text as scan prints it: UTF-8, with backslash, tab, newline, other control characters and bytes
  * that are not UTF-8 escaped (\\, \t, \n, \r, \xNN), so every key and value stays on its line.
  */
-export function escapeBytes(b: Uint8Array): string {
+function escapeBytes(b: Uint8Array): string {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(b);
   if (!text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(Buffer.from(b))) {
     return text.replace(/[\\\u0000-\u001f\u007f]/g, (c) =>
@@ -289,7 +289,7 @@ interface ClusterJson {
   }[];
 }
 
-export function renderStatus(c: ClusterJson): string {
+function renderStatus(c: ClusterJson): string {
   const status = new Map(c.nodes.map((n) => [n.id, n.status]));
   const down = (id: string): string =>
     status.get(id) === 'up' ? '' : ` ${(status.get(id) ?? 'unknown').toUpperCase()}`;

@@ -312,7 +312,7 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
  * installed name (npm link, a global install, npx in a project), else `node <path>` as in a clone
  * (README), with the loader flags a development run (tsx) needs.
  */
-export function commandLine(script: string): string {
+function commandLine(script: string): string {
   if (basename(script) === 'eau2' && process.execArgv.length === 0) return 'eau2';
   return ['node', ...process.execArgv, relative(process.cwd(), script)].join(' ');
 }

@@ -122,7 +122,7 @@ export async function handleKv(
  * dropped (GET then answers application/octet-stream) unless the body is a form: name=value pairs
  * joined by "&" in the form encoding's characters.
  */
-export function isCurlFormDefault(contentType: string, body: Uint8Array): boolean {
+function isCurlFormDefault(contentType: string, body: Uint8Array): boolean {
   if (contentType.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return false;
   if (body.length === 0) return true;
   const pair = '[A-Za-z0-9*._~+%-]+=[A-Za-z0-9*._~+%-]*';
