@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClusterClient, httpHelpers, type Logger, type NodeServer } from '../cluster/index.js';
-import { credentials, defaultUrl } from './cli/kv-commands.js';
+import { credentials } from './cli/kv-commands.js';
+import { endpoints } from './cli/node-http.js';
 
 /** Bytes of decoded dataframe chunks a node keeps between queries: EAU2_DF_CACHE_MB, default 128 MiB. */
 function nodeChunkCacheBytes(log: Logger): number {
@@ -44,5 +45,10 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
 export async function addDataframeCommands(program: Command): Promise<void> {
   const { registerDfCommands } = await import('./cli/df-commands.js');
   // A secured cluster's token and CA come from $EAU2_TOKEN and $EAU2_CA (docs/security.md).
-  registerDfCommands(program, ({ url }) => ClusterClient.connect([url ?? defaultUrl()], credentials({})));
+  registerDfCommands(program, ({ url }) =>
+    ClusterClient.connect(
+      endpoints(url).map((u) => u.origin),
+      credentials({}),
+    ),
+  );
 }

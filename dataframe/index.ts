@@ -66,4 +66,4 @@ export { detectFormat, magicType, type TextFormat } from './io/detect.js';
 export { handleDfHttp } from './http.js';
 export { renderFrame, renderFrameList } from './format-table.js';
 export { parseChunkKey } from './layout.js';
-export { deleteVersion, readMeta } from './storage.js';
+export { deleteVersion, readMeta, removeFrame } from './storage.js';

@@ -1,7 +1,11 @@
 // Where a frame's pieces live in the key space (docs/format.md section 7.4).
 //
-//   df/m/<name>                                   metadata record: the published version
-//   df/c/{<name>/<version>/<slot:8 hex>}/<col:4 hex>    one column of one row-chunk
+//   \0df/m/<name>                                   metadata record: the published version
+//   \0df/c/{<name>/<version>/<slot:8 hex>}/<col:4 hex>    one column of one row-chunk
+//
+// Every key starts with the byte 0x00: eau2's reserved namespace (kv/reserved.ts), which the HTTP API
+// refuses to write, so no user key (`eau2 put df/m/x ...`) can land among a frame's records. Keys
+// of layout version 1 had no such byte (layout-migration.ts moves them).
 //
 // The text inside {...} is the cluster's hash tag (DESIGN.md): every column of row-chunk i shares it,
 // so a row-chunk sits on one partition and a query reads it without crossing nodes, while the slot
@@ -13,10 +17,12 @@
 
 import { randomBytes } from 'node:crypto';
 
-export const META_PREFIX = 'df/m/';
-const CHUNK_PREFIX = 'df/c/{';
+/** The dataframe layer's part of eau2's reserved namespace (kv/reserved.ts: keys starting 0x00). */
+export const LAYOUT_PREFIX = '\u0000df/';
+export const META_PREFIX = `${LAYOUT_PREFIX}m/`;
+const CHUNK_PREFIX = `${LAYOUT_PREFIX}c/{`;
 /** Upper bound for scans of all metadata records: '/' + 1 = '0'. */
-export const META_END = 'df/m0';
+export const META_END = `${LAYOUT_PREFIX}m0`;
 
 const NAME_RE = /^[^/{}\u0000-\u001f\u007f]{1,200}$/u;
 
@@ -75,7 +81,7 @@ export interface ParsedChunkKey {
   col: number;
 }
 
-const CHUNK_KEY_RE = /^df\/c\/\{([^/{}]+)\/([0-9a-f]{10}-[0-9a-f]{8})\/([0-9a-f]{8})\}\/([0-9a-f]{4})$/;
+const CHUNK_KEY_RE = /^\u0000df\/c\/\{([^/{}]+)\/([0-9a-f]{10}-[0-9a-f]{8})\/([0-9a-f]{8})\}\/([0-9a-f]{4})$/;
 
 export function parseChunkKey(key: string): ParsedChunkKey | undefined {
   const m = CHUNK_KEY_RE.exec(key);

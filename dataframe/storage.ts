@@ -19,10 +19,12 @@ import {
   chunkKey,
   type ParsedChunkKey,
 } from './layout.js';
+import { ensureLayout } from './layout-migration.js';
 import { decodeMeta, frameInfo, type FrameInfo, type FrameMeta } from './meta.js';
 import { forEachLimit } from './pool.js';
 
 export async function readMeta(store: KvStore, name: string, opts?: ReadOptions): Promise<FrameMeta | undefined> {
+  await ensureLayout(store);
   const v = await store.get(metaKey(checkName(name)), opts);
   return v === undefined ? undefined : decodeMeta(v, name);
 }
@@ -39,6 +41,7 @@ export async function requireMeta(store: KvStore, name: string): Promise<FrameMe
 
 /** Every published frame; each partition read leader-first, as requireMeta. */
 export async function listFrames(store: KvStore): Promise<FrameInfo[]> {
+  await ensureLayout(store);
   const out: FrameInfo[] = [];
   const it = store.scan({ gte: META_PREFIX, lt: META_END }, { read: 'leader-first' });
   try {
@@ -124,10 +127,18 @@ export async function sweepVersions(
 
 /** Unpublishes `name` (readers stop seeing it at once), then deletes all its chunks. */
 export async function deleteFrame(store: KvStore, name: string): Promise<boolean> {
+  return (await removeFrame(store, name)).published;
+}
+
+/**
+ * deleteFrame, telling what went: whether a frame was published, and how many versions of chunks
+ * were deleted (the published one and any left unpublished by an interrupted import).
+ */
+export async function removeFrame(store: KvStore, name: string): Promise<{ published: boolean; versions: number }> {
   const cur = await readMeta(store, checkName(name));
   await store.del(metaKey(name));
-  await sweepVersions(store, name, Number.POSITIVE_INFINITY);
-  return cur !== undefined;
+  const versions = await sweepVersions(store, name, Number.POSITIVE_INFINITY);
+  return { published: cur !== undefined, versions };
 }
 
 /** Polls for `name` with exponential backoff (2 ms up to 100 ms) until published or `timeoutMs` passes. */

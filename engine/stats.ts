@@ -67,6 +67,12 @@ export interface EngineStats {
   walDamageDropped: number;
   openSnapshots: number;
   liveBytes: number;
+  /**
+   * Keys in the database, estimated as RocksDB's estimate-num-keys does: memtable entries plus
+   * each table's entries less twice its tombstones (a tombstone and the value it hides). Overwritten
+   * keys not yet compacted count once per version, so this is an upper bound until compaction.
+   */
+  estimatedKeys: number;
 }
 
 export function collectStats(db: DbImpl): EngineStats {
@@ -124,5 +130,16 @@ export function collectStats(db: DbImpl): EngineStats {
     walDamageDropped: c.walDamageDropped,
     openSnapshots: db.snapshotCount(),
     liveBytes: levels.reduce((n, l) => n + l.bytes, 0),
+    estimatedKeys: estimateKeys(db),
   };
+}
+
+function estimateKeys(db: DbImpl): number {
+  let n = db.mem.count() + db.imms.reduce((k, m) => k + m.count(), 0);
+  for (const files of db.versions.current.files)
+    for (const f of files) {
+      const p = db.tables.get(f.number).properties;
+      n += p.entries - 2 * p.tombstones;
+    }
+  return Math.max(0, n);
 }

@@ -9,3 +9,4 @@ export { compareBytes, concatBytes, copyBytes, fromUtf8, utf8 } from './bytes.js
 export { hashKey, keyBytes, murmur3, partitionOf } from './partition.js';
 export type { PartitionLeaders, Partitioned, TaskContext, TaskRunner } from './capabilities.js';
 export { isTaskRunner, partitionLeadersOf } from './capabilities.js';
+export { isReservedKey, RESERVED_KEY_BYTE } from './reserved.js';

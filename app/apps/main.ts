@@ -16,10 +16,37 @@ import { chooseSeed } from './random.js';
 import { trivial } from './trivial.js';
 import { wordCount } from './word-count.js';
 
+const USAGE = `usage: npm run demo -- [--dir PATH] [--seed N] [--small]
+  runs eau2's applications (Trivial, Demo, WordCount, 7 degrees of Linus) on an embedded engine
+  --dir PATH   use (and keep) this engine directory instead of a temporary one
+  --seed N     seed for the generated data (default: random, printed)
+  --small      smaller data sets, for a quick run
+  -h, --help   this help
+`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { dir: { type: 'string' }, seed: { type: 'string' }, small: { type: 'boolean' } },
-  });
+  let values: { dir?: string; seed?: string; small?: boolean; help?: boolean };
+  try {
+    values = parseArgs({
+      options: {
+        dir: { type: 'string' },
+        seed: { type: 'string' },
+        small: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`demo: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.seed !== undefined && !/^[0-9]+$/.test(values.seed)) {
+    process.stderr.write(`demo: --seed must be a non-negative integer, got "${values.seed}"\n${USAGE}`);
+    return 2;
+  }
   const seed = values.seed === undefined ? chooseSeed() : Number(values.seed) >>> 0;
   const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'eau2-demo-')));
   const small = values.small === true;

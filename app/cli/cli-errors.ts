@@ -7,6 +7,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.FAILED,
+    /** Already reported (a node logs its start-up failure as a JSON line): print nothing more. */
+    readonly reported = false,
   ) {
     super(message);
   }

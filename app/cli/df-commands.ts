@@ -17,7 +17,7 @@ import { renderFrame, renderFrameList } from '../../dataframe/index.js';
 import { importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
-import { deleteVersion, parseChunkKey, readMeta } from '../../dataframe/index.js';
+import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
 import { detectFormat, type TextFormat } from '../../dataframe/index.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
@@ -152,6 +152,12 @@ interface ImportOpts {
   len?: number;
 }
 
+/** An export format from the output file's extension, if it names one. */
+function formatOfOut(file: string | undefined): string | undefined {
+  const ext = /\.([A-Za-z]+)$/.exec(file ?? '')?.[1]?.toLowerCase();
+  return ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : ext === 'ndjson' || ext === 'jsonl' ? 'ndjson' : undefined;
+}
+
 /** The format by --format or extension, before the file is read (for usage checks). */
 function formatOf(file: string, o: ImportOpts): string {
   if (o.format) return o.format;
@@ -225,7 +231,13 @@ function guardStore(store: KvStore, name: string): GuardedStore {
 }
 
 /**
- * Ctrl-C (or SIGTERM) during an import: show the cursor again, let no more chunks in, delete the ones
+ * Signals that end an import cleanly: Ctrl-C, SIGTERM, and SIGHUP (the terminal closed), which
+ * otherwise kills the process and leaves its chunks unpublished and unlisted.
+ */
+const IMPORT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) during an import: show the cursor again, let no more chunks in, delete the ones
  * written (the metadata was not switched, so a frame of the same name stays as it was), say so on one
  * line and exit with 128 + the signal's number, as a shell reports a process the signal ended. The
  * exit is explicit: the importer may be blocked on a read that never returns. A second signal while
@@ -238,14 +250,15 @@ async function interruptImport(
   name: string,
 ): Promise<never> {
   const code = 128 + (osConstants.signals[signal] ?? 0);
+  // After SIGHUP the terminal may be gone: the cleanup must not die on a failed message.
+  process.stderr.on('error', () => undefined);
   const again = (): void => {
     process.stderr.write(
       `eau2: ${signal} again: stopped at once; the chunks written so far go with the next import of ${JSON.stringify(name)}\n`,
     );
     process.exit(code);
   };
-  process.on('SIGINT', again);
-  process.on('SIGTERM', again);
+  for (const sig of IMPORT_SIGNALS) process.on(sig, again);
   let message: string;
   try {
     const versions = await guarded.stop(new Error(`interrupted by ${signal}`));
@@ -287,13 +300,11 @@ async function runImport(
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupted = true;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of IMPORT_SIGNALS) process.off(sig, onSignal);
     bar.stop();
     void interruptImport(signal, guarded, store, name);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of IMPORT_SIGNALS) process.on(sig, onSignal);
   const started = Date.now();
   let res: ImportResult;
   try {
@@ -324,8 +335,7 @@ async function runImport(
       );
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of IMPORT_SIGNALS) process.off(sig, onSignal);
     bar.stop();
     await store.close?.();
   }
@@ -400,7 +410,7 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
 
   withUrl(df.command('show <name>'))
     .description('print the schema and the first rows of a dataframe')
-    .option('-n, --head <n>', 'rows to show (default 10)', int('--head'), 10)
+    .option('-n, --head <n>', 'rows to show', int('--head'), 10)
     .action(async (name: string, o: { url?: string; head: number }) => {
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
@@ -414,24 +424,42 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
 
   withUrl(df.command('export <name>'))
     .description('write a dataframe as CSV, JSON (an array of objects) or NDJSON')
-    .requiredOption('-f, --format <format>', 'csv, json or ndjson', oneOf('csv', 'json', 'ndjson'))
+    .option(
+      '-f, --format <format>',
+      'csv, json or ndjson (default: from the --out file name, .csv .json .ndjson/.jsonl; required for stdout)',
+      oneOf('csv', 'json', 'ndjson'),
+    )
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('-n, --limit <n>', 'at most this many rows', int('--limit'))
-    .action(async (name: string, o: { url?: string; format: string; out?: string; limit?: number }) => {
+    .action(async (name: string, o: { url?: string; format?: string; out?: string; limit?: number }, cmd: Command) => {
+      const format = o.format ?? formatOfOut(o.out);
+      if (format === undefined)
+        cmd.error(
+          o.out === undefined
+            ? 'error: give --format csv|json|ndjson (or --out FILE with one of those extensions)'
+            : `error: cannot tell the format from "${o.out}": give --format csv|json|ndjson`,
+          { exitCode: 2, code: 'eau2.usage' },
+        );
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
-        const opts = { limit: o.limit, ndjson: o.format === 'ndjson' };
+        const opts = { limit: o.limit, ndjson: format === 'ndjson' };
         const run = (dest: Writable): Promise<number> =>
-          o.format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
+          format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
         await (o.out ? exportToFile(o.out, run) : run(out));
       });
     });
 
   withUrl(df.command('rm <name>'))
-    .description('delete a dataframe')
+    .description('delete a dataframe, and any unpublished chunks of that name (an interrupted import)')
     .action(async (name: string, o: { url?: string }) => {
-      const existed = await withStore(openStore, o.url, (s) => DataFrame.delete(s, name));
-      if (!existed) throw new Error(`no dataframe named ${JSON.stringify(name)}`);
-      out.write(`deleted ${JSON.stringify(name)}\n`);
+      const r = await withStore(openStore, o.url, (s) => removeFrame(s, name));
+      const orphans = r.versions - (r.published ? 1 : 0);
+      const swept = orphans > 0 ? ` (and ${orphans} unpublished version${orphans > 1 ? 's' : ''} of its chunks)` : '';
+      if (r.published) out.write(`deleted ${JSON.stringify(name)}${swept}\n`);
+      else if (orphans > 0)
+        out.write(
+          `no dataframe named ${JSON.stringify(name)}; deleted ${orphans} unpublished version${orphans > 1 ? 's' : ''} of its chunks\n`,
+        );
+      else throw new Error(`no dataframe named ${JSON.stringify(name)}`);
     });
 }

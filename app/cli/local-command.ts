@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import net from 'node:net';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createToken, loadConfig, makeLocalPki, secureFetch, type ClusterConfig } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
@@ -21,6 +22,9 @@ interface LocalOpts {
   logLevel: string;
   secure?: boolean;
 }
+
+/** Exits within 30 s of a start, in a row, after which a node is not restarted any more. */
+const MAX_QUICK_EXITS = 5;
 
 function int(v: string, name: string, min: number, max: number): number {
   const n = Number(v);
@@ -81,9 +85,49 @@ async function secureConfig(dir: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** The cause a node logged before exiting (its last error line in DIR/<id>.log), if any. */
+function loggedCause(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.trimEnd().split('\n').slice(-20).reverse();
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as { level?: number; err?: string; msg?: string };
+      if ((j.level ?? 0) >= 50) return j.err ?? j.msg;
+    } catch {
+      // not a log line
+    }
+  }
+  return undefined;
+}
+
+/** Refuses to start when another process holds a port of the cluster, naming the port and the node. */
+async function checkPortsFree(config: ClusterConfig): Promise<void> {
+  for (const n of config.nodes)
+    for (const [port, what] of [
+      [n.port, 'HTTP'],
+      [n.peerPort, 'peer'],
+    ] as const) {
+      const free = await new Promise<boolean>((res) => {
+        const s = net.createServer();
+        s.once('error', () => res(false));
+        s.listen(port, n.host, () => s.close(() => res(true)));
+      });
+      if (!free)
+        throw new CliError(
+          `port ${port} (node ${n.id}'s ${what} port) is in use by another process, perhaps another eau2 cluster: stop it, or start this one with another --port and --dir`,
+        );
+    }
+}
+
 async function waitHealthy(
   config: ClusterConfig,
   children: Map<string, ChildProcess>,
+  dir: string,
   timeoutMs: number,
 ): Promise<void> {
   const tls = config.security.tls;
@@ -93,13 +137,22 @@ async function waitHealthy(
   while (pending.size > 0) {
     for (const n of config.nodes) {
       if (!pending.has(n.id)) continue;
-      if (children.get(n.id)?.exitCode !== null) throw new CliError(`node ${n.id} exited during start-up; see its log`);
+      const child = children.get(n.id);
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        const log = join(dir, `${n.id}.log`);
+        const cause = loggedCause(log);
+        throw new CliError(
+          `node ${n.id} could not start: ${cause ?? `it exited (${child.signalCode ?? `code ${child.exitCode}`})`}; see ${log}`,
+        );
+      }
       try {
         const r = await secureFetch(`${scheme}://${n.host}:${n.port}/healthz`, {
           signal: AbortSignal.timeout(1000),
           ...(tls ? { ca: tls.ca } : {}),
         });
-        if (r.ok) pending.delete(n.id);
+        // Only the node this command started counts: another process on the port answers too.
+        const body = (await r.json().catch(() => ({}))) as { node?: unknown };
+        if (r.ok && body.node === n.id) pending.delete(n.id);
       } catch {
         // not up yet
       }
@@ -128,30 +181,60 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
   const config = loadConfig(file);
   if (o.secure && !config.security.auth)
     process.stderr.write(`eau2: ${file} exists without "auth": --secure ignored (remove ${dir} to start over)\n`);
+  await checkPortsFree(config);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
+  let started = false;
   // Re-run this same CLI (bin/eau2.js, or main.ts under tsx: execArgv carries the loader).
   const script = process.argv[1]!;
-  for (const n of config.nodes) {
-    const log = openSync(join(dir, `${n.id}.log`), 'a');
+  // Supervision: a node that exits on its own once the cluster is up is restarted after a backoff
+  // (0.5 s, doubling up to 30 s), logged here with the cause from its log; one that keeps exiting
+  // within 30 s of its start is given up after MAX_QUICK_EXITS, and when every node is given up
+  // eau2 local says why and exits 1.
+  const quickExits = new Map<string, number>();
+  const restartTimers = new Set<NodeJS.Timeout>();
+  const givenUp = new Map<string, string>();
+  let allGivenUp: (() => void) | undefined;
+  const startNode = (n: ClusterConfig['nodes'][number]): void => {
+    const logFile = join(dir, `${n.id}.log`);
+    const log = openSync(logFile, 'a');
+    const t0 = Date.now();
     const child = spawn(
       process.execPath,
       [...process.execArgv, script, 'node', '--config', file, '--id', n.id, '--log-level', o.logLevel],
-      {
-        stdio: ['ignore', log, log],
-      },
+      { stdio: ['ignore', log, log] },
     );
     closeSync(log);
     children.set(n.id, child);
     child.on('exit', (code, signal) => {
-      if (!stopping)
-        process.stderr.write(
-          `eau2: node ${n.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `${n.id}.log`)}\n`,
-        );
+      // During start-up, waitHealthy reports the exit with its cause.
+      if (stopping || !started) return;
+      const how = signal ?? `code ${code}`;
+      const cause = loggedCause(logFile);
+      const quick = Date.now() - t0 < 30_000 ? (quickExits.get(n.id) ?? 0) + 1 : 1;
+      quickExits.set(n.id, quick);
+      if (quick > MAX_QUICK_EXITS) {
+        const why = `node ${n.id} exited ${quick} times in a row within 30 s of starting (last: ${how}${cause ? `, ${cause}` : ''}); see ${logFile}`;
+        process.stderr.write(`eau2: ${why}; not restarting it\n`);
+        givenUp.set(n.id, why);
+        if (givenUp.size === config.nodes.length) allGivenUp?.();
+        return;
+      }
+      const delay = Math.min(30_000, 500 * 2 ** (quick - 1));
+      process.stderr.write(
+        `eau2: node ${n.id} exited (${how}${cause ? `: ${cause}` : ''}); restarting it in ${delay / 1000} s; see ${logFile}\n`,
+      );
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (!stopping) startNode(n);
+      }, delay);
+      restartTimers.add(timer);
     });
-  }
+  };
+  for (const n of config.nodes) startNode(n);
   const stopAll = async (): Promise<void> => {
     stopping = true;
+    for (const t of restartTimers) clearTimeout(t);
     const live = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
     await Promise.all(
       live.map(
@@ -168,7 +251,8 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     );
   };
   try {
-    await waitHealthy(config, children, 60_000);
+    await waitHealthy(config, children, dir, 60_000);
+    started = true;
   } catch (e) {
     await stopAll();
     throw e;
@@ -198,7 +282,7 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     'Try:',
     `  ${curl} -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
     `  ${curl} ${scheme}://${last.host}:${last.port}/kv/greeting`,
-    `  ${['node', ...process.execArgv, relative(process.cwd(), script)].join(' ')} status --url ${base}`,
+    `  ${commandLine(script)} status --url ${base}`,
     '',
     'Ctrl-C stops the cluster; run the same command again to find your data.',
   ];
@@ -210,16 +294,22 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    // If every node died on its own there is nothing left to run.
-    for (const c of children.values()) {
-      c.on('exit', () => {
-        if (!stopping && [...children.values()].every((x) => x.exitCode !== null || x.signalCode !== null)) {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          rejectDone(new CliError('every node exited'));
-        }
-      });
-    }
+    // Every node given up: nothing is left to run.
+    allGivenUp = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      rejectDone(new CliError(`every node has stopped for good:\n  ${[...givenUp.values()].join('\n  ')}`));
+    };
   });
   process.stdout.write('stopped.\n');
+}
+
+/**
+ * How to run this same command from the current folder: `eau2` when it was started through its
+ * installed name (npm link, a global install, npx in a project), else `node <path>` as in a clone
+ * (README), with the loader flags a development run (tsx) needs.
+ */
+function commandLine(script: string): string {
+  if (basename(script) === 'eau2' && process.execArgv.length === 0) return 'eau2';
+  return ['node', ...process.execArgv, relative(process.cwd(), script)].join(' ');
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { addCompletionCommand } from './completion-command.js';
 import { addKvCommands } from './kv-commands.js';
 import { addLocalCommand } from './local-command.js';
 import { addNodeCommand } from './node-command.js';
@@ -37,7 +38,10 @@ function packageVersion(): string {
 function wantsDataframe(argv: string[]): boolean {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   return (
-    first === 'df' || first === 'help' || (first === undefined && !argv.includes('-V') && !argv.includes('--version'))
+    first === 'df' ||
+    first === 'help' ||
+    first === 'completion' ||
+    (first === undefined && !argv.includes('-V') && !argv.includes('--version'))
   );
 }
 
@@ -52,6 +56,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   addKvCommands(program);
   addTokenCommand(program);
   addVerifyCommand(program);
+  addCompletionCommand(program);
   if (wantsDataframe(argv)) await addDataframeCommands(program);
   return program;
 }
@@ -104,7 +109,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     if (e instanceof CliError) {
-      process.stderr.write(`eau2: ${e.message}\n`);
+      if (!e.reported) process.stderr.write(`eau2: ${e.message}\n`);
       return e.exitCode;
     }
     process.stderr.write(`eau2: ${(e as Error)?.message ?? String(e)}\n`);

@@ -1,6 +1,7 @@
 // `eau2 node --config FILE --id ID [--data-dir DIR]`: runs one node until SIGINT or SIGTERM, then
 // closes it cleanly (engine flushed and unlocked) and exits 0.
 
+import { fstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../cluster/index.js';
 import { createLogger } from '../../cluster/index.js';
@@ -60,7 +61,17 @@ async function runNode(opts: NodeOpts): Promise<void> {
   };
   if (opts.dataDir) start.dataDir = opts.dataDir;
   if (opts.dropDamagedWalTail) start.walRecovery = 'pointInTime';
-  const node = await NodeServer.start(start);
+  let node: NodeServer;
+  try {
+    node = await NodeServer.start(start);
+  } catch (e) {
+    // Logged as one JSON line like every other event, so eau2 local can quote the cause. When
+    // stderr is a file (eau2 local's DIR/<id>.log, or 2>node.log) that line is all, so a log file
+    // holds only JSON lines; on a terminal or a pipe the plain message follows for whoever reads it
+    // (a protected-mode refusal explains its fix there).
+    logger.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, 'node failed to start');
+    throw new CliError((e as Error).message, EXIT.FAILED, stderrIsFile());
+  }
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -77,4 +88,12 @@ async function runNode(opts: NodeOpts): Promise<void> {
   });
   // Anything still holding the event loop (a client's keep-alive socket) must not keep us alive.
   process.exit(EXIT.OK);
+}
+
+function stderrIsFile(): boolean {
+  try {
+    return fstatSync(2).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import type { VerifyReport } from '../../cluster/index.js';
 import { CliError, EXIT } from './cli-errors.js';
-import { type AuthOpts, call, defaultUrl, url, urlOpt } from './kv-commands.js';
+import { type AuthOpts, credentials, urlOpt } from './kv-commands.js';
+import { check, endpoints, request } from './node-http.js';
 
 function intArg(v: string | undefined, name: string): string | undefined {
   if (v === undefined) return undefined;
@@ -51,8 +52,13 @@ export function addVerifyCommand(program: Command): void {
       if (p !== undefined) q.set('partition', p);
       if (f !== undefined) q.set('fanout', f);
       const qs = q.size > 0 ? `?${q}` : '';
-      const res = await call('GET', url(o.url ?? defaultUrl(), `/cluster/verify${qs}`), undefined, {}, o);
-      const r = (await res.json()) as VerifyReport;
+      const bases = endpoints(o.url);
+      const auth = credentials(o);
+      const reply = check(
+        await request(bases, 'GET', `/cluster/verify${qs}`, undefined, {}, auth),
+        'GET /cluster/verify',
+      );
+      const r = JSON.parse(reply.body.toString('utf8')) as VerifyReport;
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : renderVerify(r));
       if (!r.identical) throw new CliError('replicas differ', EXIT.FAILED);
     });

@@ -12,6 +12,7 @@ import type { ClusterConfig } from '../config.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { HttpHandler } from '../node/extensions.js';
+import { packageVersion } from '../package-version.js';
 import { clusterStatus, type StatusHost } from './cluster-status.js';
 import { allow, HttpError, parseQuery, sendError, sendJson } from './http-util.js';
 import { handleKv, handleKvList, handleSeedGet, handleSeedPut, type KvRoutesHost } from './kv-routes.js';
@@ -31,6 +32,28 @@ export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
   /** Authentication, roles, limits and audit of HTTP requests (cluster/security). */
   readonly security: NodeSecurity;
   extensionHandlers(): readonly HttpHandler[];
+}
+
+/** GET /: what this node is, and links to its routes (docs/api.md). */
+function describeNode(node: HttpHost): Record<string, unknown> {
+  return {
+    name: 'eau2',
+    version: packageVersion(),
+    node: node.selfId,
+    epoch: node.topology().epoch,
+    serving: node.serving,
+    docs: 'docs/api.md (in the eau2 package)',
+    links: {
+      key: { href: '/kv/{key}', methods: ['GET', 'HEAD', 'PUT', 'DELETE'] },
+      keys: { href: '/kv', methods: ['GET'] },
+      cluster: { href: '/cluster', methods: ['GET'] },
+      health: { href: '/healthz', methods: ['GET'] },
+      metrics: { href: '/metrics', methods: ['GET'] },
+      seeds: { href: '/', methods: ['PUT', 'POST'] },
+      // The dataframe layer's routes, when `eau2 node` mounted them.
+      ...(node.extensionHandlers().length > 0 ? { dataframes: { href: '/df', methods: ['GET'] } } : {}),
+    },
+  };
 }
 
 /** How much longer an idle connection is kept than advertised (keepAliveTimeout, node-security.ts). */
@@ -114,11 +137,16 @@ export class HttpApi {
         status = await handleKvList(this.node, res, qs);
       } else if (path === '/') {
         route = '/';
-        allow(method, ['PUT', 'POST']);
-        status =
-          method === 'PUT'
-            ? await handleSeedPut(this.node, req, res, qs)
-            : await handleSeedGet(this.node, req, res, qs);
+        allow(method, ['GET', 'PUT', 'POST']);
+        if (method === 'GET' || method === 'HEAD') {
+          parseQuery(qs, []);
+          status = 200;
+          sendJson(res, 200, describeNode(this.node));
+        } else
+          status =
+            method === 'PUT'
+              ? await handleSeedPut(this.node, req, res, qs)
+              : await handleSeedGet(this.node, req, res, qs);
       } else if (path === '/healthz') {
         route = '/healthz';
         allow(method, ['GET']);
@@ -182,7 +210,10 @@ export class HttpApi {
         remote: req.socket?.remoteAddress,
       });
       this.node.metrics.httpRequests.inc({ method: req.method ?? '', route, status: String(status) });
-      this.node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);
+      this.node.metrics.httpSeconds.observe(
+        { method: req.method ?? '', route, status: String(status) },
+        Number(process.hrtime.bigint() - t0) / 1e9,
+      );
     }
   }
 }

@@ -80,7 +80,9 @@ export function parseQuery(qs: string, allowed: readonly string[]): Map<string, 
   return out;
 }
 
+/** Refuses (405) a method not in `methods`; HEAD is allowed wherever GET is (RFC 9110 9.3.2). */
 export function allow(method: string, methods: string[]): void {
+  if (methods.includes('GET') && !methods.includes('HEAD')) methods = [...methods, 'HEAD'];
   if (!methods.includes(method)) {
     throw new HttpError(
       405,

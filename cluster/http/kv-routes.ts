@@ -4,7 +4,7 @@
 // changes nothing.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fromUtf8, utf8 } from '../../kv/index.js';
+import { fromUtf8, isReservedKey, utf8 } from '../../kv/index.js';
 import { ErrorCode } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { ClusterConfig } from '../config.js';
@@ -41,6 +41,15 @@ function parseKey(raw: Uint8Array): Uint8Array {
   return raw;
 }
 
+/** A key a client may write or delete: not in eau2's reserved namespace (kv/reserved.ts). */
+function writableKey(key: Uint8Array): Uint8Array {
+  if (isReservedKey(key))
+    throw badRequest(
+      "keys beginning with the byte 0x00 are reserved for eau2's own data (dataframes); choose another first byte",
+    );
+  return key;
+}
+
 function parseW(q: Map<string, string>): WriteConcern | undefined {
   const v = q.get('w');
   if (v === undefined) return undefined;
@@ -71,7 +80,8 @@ export async function handleKv(
 ): Promise<number> {
   allow(method, ['GET', 'PUT', 'DELETE']);
   const key = parseKey(percentDecode(rawKey));
-  if (method === 'GET') {
+  if (method === 'GET' || method === 'HEAD') {
+    // HEAD answers with GET's status and headers; Node sends no body for it.
     const q = parseQuery(qs, ['read']);
     const stored = await node.router.get(key, parseRead(q));
     if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
@@ -87,6 +97,7 @@ export async function handleKv(
   }
   const q = parseQuery(qs, ['w']);
   const w = parseW(q);
+  writableKey(key);
   if (method === 'PUT') {
     const meta: ValueMeta = {};
     const ct = header(req, 'content-type');
@@ -95,6 +106,7 @@ export async function handleKv(
     if (ce !== undefined) meta.contentEncoding = ce;
     checkValueMeta(meta);
     const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
+    if (ct !== undefined && isCurlFormDefault(ct, body)) delete meta.contentType;
     await node.router.writeMany([[key, wrapValue(body, meta)]], w);
     res.writeHead(204).end();
     return 204;
@@ -102,6 +114,19 @@ export async function handleKv(
   await node.router.writeMany([[key, null]], w);
   res.writeHead(204).end();
   return 204;
+}
+
+/**
+ * curl sends `Content-Type: application/x-www-form-urlencoded` with every -d/--data-binary upload
+ * unless told otherwise, so a value uploaded by curl would come back typed as a form. That type is
+ * dropped (GET then answers application/octet-stream) unless the body is a form: name=value pairs
+ * joined by "&" in the form encoding's characters.
+ */
+function isCurlFormDefault(contentType: string, body: Uint8Array): boolean {
+  if (contentType.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return false;
+  if (body.length === 0) return true;
+  const pair = '[A-Za-z0-9*._~+%-]+=[A-Za-z0-9*._~+%-]*';
+  return !new RegExp(`^${pair}(?:&${pair})*$`).test(Buffer.from(body).toString('latin1'));
 }
 
 export async function handleKvList(node: KvRoutesHost, res: ServerResponse, qs: string): Promise<number> {
@@ -214,7 +239,7 @@ export async function handleSeedPut(
     meta[m] = r[f] as string;
   }
   checkValueMeta(meta);
-  const key = parseKey(Uint8Array.from(Buffer.from(r.key, 'hex')));
+  const key = writableKey(parseKey(Uint8Array.from(Buffer.from(r.key, 'hex'))));
   await node.router.writeMany([[key, wrapValue(utf8(r.value), meta)]], w);
   sendJson(res, 200, { key: r.key.toLowerCase(), stored: true });
   return 200;

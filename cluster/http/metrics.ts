@@ -1,10 +1,17 @@
 // Prometheus metrics of one node (GET /metrics, prom-client): HTTP and peer request rates and
-// latencies, replication progress and lag per partition, and the engine's own stats. Gauges that
-// mirror state are filled at scrape time from the node, so the hot path only bumps counters.
+// latencies, replication progress and lag per partition, the node's role, disk and build, and the
+// engine's own stats (engine-metrics.ts). Names follow Prometheus's conventions: base units
+// (seconds, bytes), counters end in _total, one metric per meaning. Gauges that mirror state are
+// filled at scrape time from the node, so the hot path only bumps counters. docs/operations.md
+// lists them all.
 
+import { readdirSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { packageVersion } from '../package-version.js';
 import { MsgType } from '../protocol/messages.js';
 import type { HealthReport } from '../node/node-health.js';
+import { registerEngineMetrics } from './engine-metrics.js';
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(MsgType).map(([k, v]) => [v, k]));
 
@@ -25,12 +32,37 @@ export interface MetricsSource {
   health(): HealthReport;
   /** Damaged tables repaired from replicas, repairs that failed, reads answered by another replica. */
   repairCounts(): { repaired: number; failures: number; corruptReads: number };
+  /** True while this node is the cluster's coordinator. */
+  isCoordinator(): boolean;
+  /** The node's engine directory. */
+  readonly dataDir: string;
+}
+
+/** Bytes of the files under `dir` (the engine's directory is flat, but look one level down too). */
+function directoryBytes(dir: string, depth = 0): number {
+  let n = 0;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    try {
+      if (e.isFile()) n += statSync(p).size;
+      else if (e.isDirectory() && depth < 2) n += directoryBytes(p, depth + 1);
+    } catch {
+      // deleted meanwhile (a compaction's input)
+    }
+  }
+  return n;
 }
 
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpSeconds: Histogram<'route'>;
+  readonly httpSeconds: Histogram<'method' | 'route' | 'status'>;
   /** Peer messages received, by wire type (plain numbers: prom-client's labelled inc was ~1.5% of a node's CPU). */
   private readonly peerCounts = new Float64Array(256);
   readonly ackSeconds: Histogram;
@@ -44,6 +76,9 @@ export class NodeMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names three gauges with a counter's _total suffix (promtool refuses them); each is
+    // the sum of its per-type gauge without the suffix (nodejs_active_handles{type}, ...).
+    for (const n of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`nodejs_active_${n}_total`);
     this.httpRequests = new Counter({
       name: 'eau2_http_requests_total',
       help: 'HTTP requests by method, route and status',
@@ -52,8 +87,8 @@ export class NodeMetrics {
     });
     this.httpSeconds = new Histogram({
       name: 'eau2_http_request_duration_seconds',
-      help: 'HTTP request latency',
-      labelNames: ['route'],
+      help: 'HTTP request latency, by method, route and status',
+      labelNames: ['method', 'route', 'status'],
       registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     });
@@ -116,14 +151,14 @@ export class NodeMetrics {
         for (const s of source.followerState()) this.set({ partition: String(s.p), role: 'follower' }, s.lsn);
       },
     });
-    new Gauge({
-      name: 'eau2_replication_resyncs',
+    new Counter({
+      name: 'eau2_replication_resyncs_total',
       help: 'Full resyncs this node completed as a follower since it started',
       labelNames: ['partition'],
       registers,
       collect() {
         this.reset();
-        for (const s of source.followerState()) this.set({ partition: String(s.p) }, s.resyncs);
+        for (const s of source.followerState()) if (s.resyncs > 0) this.inc({ partition: String(s.p) }, s.resyncs);
       },
     });
     new Counter({
@@ -209,15 +244,53 @@ export class NodeMetrics {
       },
     });
     new Gauge({
-      name: 'eau2_engine',
-      help: 'Engine statistics (engine.stats())',
-      labelNames: ['stat'],
+      name: 'eau2_partitions',
+      help: 'Partitions this node holds, by role (leader or follower)',
+      labelNames: ['role'],
       registers,
       collect() {
-        this.reset();
-        for (const [k, v] of Object.entries(source.engineStats()))
-          if (typeof v === 'number' && Number.isFinite(v)) this.set({ stat: k }, v);
+        this.set({ role: 'leader' }, source.leaderState().length);
+        this.set({ role: 'follower' }, source.followerState().length);
       },
     });
+    new Gauge({
+      name: 'eau2_node_role',
+      help: "1 for this node's role in the cluster (coordinator or member), 0 for the other",
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const c = source.isCoordinator();
+        this.set({ role: 'coordinator' }, c ? 1 : 0);
+        this.set({ role: 'member' }, c ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'eau2_build_info',
+      help: 'Always 1; the labels give the eau2 version this node runs',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: packageVersion() }, 1);
+    new Gauge({
+      name: 'eau2_disk_used_bytes',
+      help: "Bytes of the files in the node's data directory",
+      registers,
+      collect() {
+        this.set(directoryBytes(source.dataDir));
+      },
+    });
+    new Gauge({
+      name: 'eau2_disk_size_bytes',
+      help: 'Size of the filesystem of the data directory',
+      registers,
+      collect() {
+        try {
+          const f = statfsSync(source.dataDir);
+          this.set(f.blocks * f.bsize);
+        } catch {
+          this.set(Number.NaN);
+        }
+      },
+    });
+    registerEngineMetrics(this.registry, () => source.engineStats());
   }
 }

@@ -102,7 +102,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     readonly engine: EngineLike,
     readonly state: FailoverState,
     logger: Logger,
-    dataDir: string,
+    /** The engine's directory (health's statfs, /metrics' disk usage). */
+    readonly dataDir: string,
   ) {
     this.selfId = nodeId;
     this.self = findNode(config, nodeId);
@@ -579,6 +580,11 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       leaderlessSeconds: this.failover.leaderlessSeconds,
       epochs: this.state.parts.map((r) => r.epoch),
     };
+  }
+
+  /** No node coordinates (every node heartbeats, votes and answers the topology): always a member. */
+  isCoordinator(): boolean {
+    return false;
   }
 
   engineStats(): Record<string, number> {

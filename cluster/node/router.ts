@@ -169,7 +169,8 @@ export class Router {
   }
 
   private async remoteGet(node: string, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
-    const v = await this.host.pool.request(node, MsgType.GET, { k: key, r: mode });
+    const p = partitionOf(key, this.host.topology().partitions);
+    const v = await named(this.host.pool.request(node, MsgType.GET, { k: key, r: mode }), node, p, 'replica');
     return v === null || v === undefined ? undefined : (v as Uint8Array);
   }
 
@@ -231,8 +232,12 @@ export class Router {
           ),
         );
       }, FORWARD_WATCH_MS);
-      this.host.pool
-        .request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + FORWARD_MARGIN_MS)
+      named(
+        this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + FORWARD_MARGIN_MS),
+        leader,
+        p,
+        'leader',
+      )
         .then(
           () => resolve(),
           (e: unknown) => reject(e),
@@ -337,13 +342,35 @@ function retryDelay(attempt: number): number {
 function notApplied(e: unknown): boolean {
   if (e instanceof Eau2Error) {
     if (e.code === ErrorCode.NOT_LEADER) return true; // NOT_LEADER and STALE_EPOCH: refused before applying
-    // A connection never made carried nothing; a partition still opening applied nothing.
+    // A connection never made carried nothing (its message may name the node: named()); a partition
+    // still opening applied nothing.
     return (
       e.code === ErrorCode.UNAVAILABLE &&
       (e.details?.reason === 'MIN_IN_SYNC' ||
         e.details?.reason === 'LEADER_UNREACHABLE' ||
-        /^cannot connect|being restored/.test(e.message))
+        /cannot connect|being restored/.test(e.message))
     );
   }
   return false;
+}
+
+/**
+ * A peer that cannot be reached is named as users think of it, by node and partition ("node n2,
+ * leader of partition 3, is unreachable"), with the address after: a bare "cannot connect to
+ * 127.0.0.1:17201" names a port.
+ */
+async function named<T>(request: Promise<T>, node: string, p: number, role: string): Promise<T> {
+  try {
+    return await request;
+  } catch (e) {
+    if (e instanceof Eau2Error && e.code === ErrorCode.UNAVAILABLE && /^cannot connect/.test(e.message))
+      throw new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `node ${node}, ${role} of partition ${p}, is unreachable (${e.message})`,
+        {
+          cause: e,
+        },
+      );
+    throw e;
+  }
 }

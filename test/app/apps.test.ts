@@ -108,7 +108,7 @@ describe('the applications’ checks can fail', () => {
     const damaging: KvStore = {
       get: async (k) => {
         const v = await mem.get(k);
-        if (v && String(k).startsWith('df/c/') && v.length > 100) v[v.length - 9]! ^= 0x40;
+        if (v && String(k).startsWith('\u0000df/c/') && v.length > 100) v[v.length - 9]! ^= 0x40;
         return v;
       },
       put: (k, v) => mem.put(k, v),

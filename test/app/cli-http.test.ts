@@ -200,7 +200,7 @@ describe('eau2 df commands', () => {
     const failing = Object.assign(Object.create(store) as MemoryStore, {
       get: async (key: string | Uint8Array) => {
         const k = typeof key === 'string' ? key : Buffer.from(key).toString('latin1');
-        if (k.startsWith('df/c/') && ++chunkReads > 2)
+        if (k.startsWith('\u0000df/c/') && ++chunkReads > 2)
           throw new Eau2Error(ErrorCode.UNAVAILABLE, 'injected: node down');
         return store.get(key);
       },

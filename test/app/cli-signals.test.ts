@@ -208,6 +208,46 @@ describe('eau2 df import stopped by a signal', () => {
     }
   });
 
+  it('on SIGHUP (the terminal closed) deletes what it wrote and exits 129', { timeout: 120_000 }, async () => {
+    const old = await publishOld('hangup');
+    const run = eau2(['df', 'import', 'hangup', await bigCsv(), '--chunk-rows', '2000']);
+    try {
+      const writing = await until('chunks of a new version', run, () => newerVersion('hangup', old.version));
+      expect(run.child.exitCode, 'the import finished before it could be interrupted').toBeNull();
+      run.child.kill('SIGHUP');
+      expect(await exitOf(run)).toEqual({ code: 129, signal: null });
+      expect(run.stderr()).toMatch(/^eau2: interrupted by SIGHUP: nothing was published; "hangup" is as it was\n$/);
+      expect((await chunkVersions('hangup')).has(writing)).toBe(false);
+      await expectUntouched('hangup', old);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('df rm sweeps the chunks an import killed outright left, published frame or not', {
+    timeout: 120_000,
+  }, async () => {
+    const run = eau2(['df', 'import', 'orphans', await bigCsv(), '--chunk-rows', '2000']);
+    let writing: string;
+    try {
+      writing = await until('chunks of a new version', run, () => newerVersion('orphans', ''));
+    } finally {
+      run.child.kill('SIGKILL'); // no cleanup at all
+    }
+    await exitOf(run);
+    expect((await chunkVersions('orphans')).has(writing)).toBe(true);
+    const rm = eau2(['df', 'rm', 'orphans'], 'pipe');
+    let said = '';
+    rm.child.stdout!.on('data', (d: Buffer) => {
+      said += d.toString();
+    });
+    expect(await exitOf(rm)).toEqual({ code: 0, signal: null });
+    expect(said).toMatch(/^no dataframe named "orphans"; deleted 1 unpublished version of its chunks\n$/);
+    expect((await chunkVersions('orphans')).size).toBe(0);
+    const again = eau2(['df', 'rm', 'orphans']);
+    expect((await exitOf(again)).code).toBe(1);
+  });
+
   it('on SIGTERM exits 143 and cleans up even while the import waits for input that never comes', {
     timeout: 120_000,
   }, async () => {
@@ -249,7 +289,7 @@ describe('eau2 when the reader of its stdout goes away', () => {
     for (const [args, first] of [
       [['df', 'export', 'wide', '--format', 'csv'], 'id,s\n'],
       [['df', 'show', 'wide', '--head', '50000'], 'wide: 300000 rows'],
-      [['scan', '--prefix', 'df/c/{wide/', '--limit', '100'], 'df/c/{wide/'],
+      [['scan', '-k', '--limit', '10000'], '\\x00df/c/{'],
     ] as const) {
       const run = eau2([...args], 'pipe');
       try {

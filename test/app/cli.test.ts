@@ -103,7 +103,7 @@ describe('eau2 CLI', () => {
 
   let base = 0;
 
-  it('runs a local cluster that serves the commands, and stops it on SIGTERM', async () => {
+  it('runs a local cluster that serves the commands, and stops it on SIGTERM', { timeout: 240_000 }, async () => {
     base = await localBase();
     const url = `http://127.0.0.1:${base}`;
     const first = await startLocal(base);

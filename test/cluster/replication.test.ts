@@ -293,7 +293,7 @@ describe('replication across node processes', () => {
     await c.restart('n3');
     await expectConverged(c, 'n3');
     const metrics = await (await fetch(`${c.node('n3').url}/metrics`)).text();
-    const resyncs = [...metrics.matchAll(/^eau2_replication_resyncs\{[^}]*\} (\d+)/gm)].reduce(
+    const resyncs = [...metrics.matchAll(/^eau2_replication_resyncs_total\{[^}]*\} (\d+)/gm)].reduce(
       (n, m) => n + Number(m[1]),
       0,
     );

@@ -40,7 +40,7 @@ describe('row-chunk placement', () => {
     for (let i = 0; i < 200; i++) {
       const tag = chunkHashTag(`f${rng.word(rng.int(1, 8))}`, makeVersion(rng.int(1, 1000)), rng.int(0, 1e6));
       for (const p of [1, 7, 16, 1024])
-        expect(partitionOfTag(tag, p)).toBe(clusterPartitionOf(`df/c/{${tag}}/0000`, p));
+        expect(partitionOfTag(tag, p)).toBe(clusterPartitionOf(`\u0000df/c/{${tag}}/0000`, p));
     }
   });
 
@@ -104,7 +104,7 @@ describe('row-chunk placement', () => {
 
       // A second version replaces the first; deleting the frame then leaves no key at all.
       await DataFrame.put(store, 'f', df.slice(0, 1000), { chunkRows: 20 });
-      const chunkKeys = (await keysOf(store)).filter((k) => k.startsWith('df/c/'));
+      const chunkKeys = (await keysOf(store)).filter((k) => k.startsWith('\u0000df/c/'));
       expect(new Set(chunkKeys.map((k) => parseChunkKey(k)!.version)).size).toBe(1);
       expect(chunkKeys).toHaveLength(50 * 5);
       await DataFrame.delete(store, 'f');
@@ -135,7 +135,7 @@ describe('row-chunk placement', () => {
     const meta = await DataFrame.put(store, 'f', randomFrame(rng, 400), { chunkRows: 40 });
     expect((await store.get(metaKey('f')))![3]).toBe(2);
     const slots = new Set(meta.slots);
-    const stored = (await keysOf(store)).filter((k) => k.startsWith('df/c/')).map((k) => parseChunkKey(k)!.chunk);
+    const stored = (await keysOf(store)).filter((k) => k.startsWith('\u0000df/c/')).map((k) => parseChunkKey(k)!.chunk);
     expect(new Set(stored)).toEqual(slots);
     for (let i = 0; i < meta.nchunks; i++)
       expect(store.leaderOf(chunkKey('f', meta.version, slotOf(meta, i), 0))).toBe(i % 3);

@@ -15,7 +15,7 @@ import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js'
 
 async function versionsOf(store: MemoryStore, name: string): Promise<string[]> {
   const vs = new Set<string>();
-  for await (const [k] of store.scan({ gte: `df/c/{${name}/`, lt: `df/c/{${name}0` }))
+  for await (const [k] of store.scan({ gte: `\u0000df/c/{${name}/`, lt: `\u0000df/c/{${name}0` }))
     vs.add(parseChunkKey(fromUtf8(k))!.version);
   return [...vs];
 }
@@ -66,7 +66,7 @@ describe('publishing', () => {
   it('publishes nothing when the metadata write fails', async () => {
     const mem = new MemoryStore();
     const store = new InstrumentedStore(mem);
-    store.failPutPrefix = 'df/m/';
+    store.failPutPrefix = '\u0000df/m/';
     await expect(DataFrame.put(store, 'g', frame(1), { chunkRows: 10 })).rejects.toMatchObject({ code: 'IO' });
     expect(await DataFrame.list(mem)).toEqual([]);
     expect(mem.size).toBe(0);

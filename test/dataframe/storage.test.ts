@@ -105,7 +105,7 @@ describe('key layout', () => {
   it('gives all columns of a row-chunk one hash tag and spreads row-chunks over partitions', async () => {
     const store = new MemoryStore();
     const meta = await DataFrame.put(store, 'spread', randomFrame(seededRng(), 64 * 40), { chunkRows: 64 });
-    const chunkKeys = (await allKeys(store)).filter((k) => k.startsWith('df/c/'));
+    const chunkKeys = (await allKeys(store)).filter((k) => k.startsWith('\u0000df/c/'));
     expect(chunkKeys.length).toBe(40 * 5);
     const partitionsByChunk = new Map<number, Set<number>>();
     for (const k of chunkKeys) {
