@@ -212,9 +212,11 @@ export class Router {
     const { leader, epoch } = this.host.topology().placement[p]!;
     if (this.host.suspects?.(leader))
       return Promise.reject(
-        new Eau2Error(ErrorCode.UNAVAILABLE, `leader ${leader} of partition ${p} is not answering: not sent`, {
-          details: { partition: p, leader, reason: 'LEADER_UNREACHABLE' },
-        }),
+        new Eau2Error(
+          ErrorCode.UNAVAILABLE,
+          `node ${leader}, leader of partition ${p}, is unreachable (no answer to its heartbeats: not sent)`,
+          { details: { partition: p, leader, reason: 'LEADER_UNREACHABLE' } },
+        ),
       );
     return new Promise<void>((resolve, reject) => {
       const watch = setInterval(() => {
