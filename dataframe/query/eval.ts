@@ -5,7 +5,8 @@
 
 import { bitGet, type Column } from '../column.js';
 import { columnIndex, type Field } from '../schema.js';
-import type { Expr, Literal } from './expr.js';
+import { checkExpr, type Expr, type Literal } from './expr.js';
+import { evalFn, FN_OPS } from './expr-fns.js';
 
 /** A column's values for a chunk, or a scalar (one value applying to every row). */
 export interface Vec {
@@ -248,6 +249,20 @@ function logic(op: 'and' | 'or', xs: Vec[], n: number): Vec {
 
 /** Compiles a checked expression (see checkExpr) against `fields`. */
 export function compile(e: Expr, fields: readonly Field[]): VecFn {
+  if (FN_OPS.has(e.op)) {
+    const args = (e as { args: readonly Expr[] }).args;
+    const fs = args.map((a) => compile(a, fields));
+    const ts = args.map((a) => checkExpr(a, fields));
+    const out = checkExpr(e, fields);
+    return (cols, n) =>
+      evalFn(
+        e,
+        fs.map((f) => f(cols, n)),
+        ts,
+        out,
+        n,
+      );
+  }
   switch (e.op) {
     case 'col': {
       const i = columnIndex(fields, e.name);

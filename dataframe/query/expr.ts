@@ -4,6 +4,7 @@
 // is run both by the client (early, friendly errors) and by every node (payloads are untrusted).
 
 import { columnIndex, type ColumnType, type Field } from '../schema.js';
+import { checkFnExpr, FN_OPS, type FnName, type TimeUnit } from './expr-fns.js';
 
 export type Literal = number | string | boolean | null;
 
@@ -17,7 +18,13 @@ export type Expr =
   | { readonly op: 'and' | 'or'; readonly args: readonly Expr[] }
   | { readonly op: 'not' | 'neg' | 'isNull'; readonly args: readonly [Expr] }
   | { readonly op: ArithOp; readonly args: readonly [Expr, Expr] }
-  | { readonly op: 'in'; readonly args: readonly [Expr]; readonly values: readonly Literal[] };
+  | { readonly op: 'in'; readonly args: readonly [Expr]; readonly values: readonly Literal[] }
+  // Computed values (expr-fns.ts checks and evaluates these).
+  | { readonly op: 'call'; readonly fn: FnName; readonly args: readonly Expr[]; readonly unit?: TimeUnit }
+  | { readonly op: 'cast'; readonly to: ColumnType; readonly args: readonly [Expr] }
+  | { readonly op: 'coalesce'; readonly args: readonly Expr[] }
+  /** args: when1, then1, when2, then2, ..., else (the else is always present: lit(null) by default). */
+  | { readonly op: 'case'; readonly args: readonly Expr[] };
 
 /** A builder argument: an expression, or a JavaScript value taken as a literal (strings too: use col() for columns). */
 export type ExprLike = Expr | Literal;
@@ -27,7 +34,7 @@ const ARITH_OPS = new Set<string>(['add', 'sub', 'mul', 'div', 'mod']);
 const MAX_DEPTH = 64;
 const MAX_IN_VALUES = 1_000_000;
 
-function isLiteral(v: unknown): v is Literal {
+export function isLiteral(v: unknown): v is Literal {
   return v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 }
 
@@ -77,9 +84,9 @@ export const between = (a: ExprLike, lo: ExprLike, hi: ExprLike): Expr => and(ge
 /** Result type of an expression: a column type, or 'N' for a bare null literal (fits anywhere). */
 export type ExprType = ColumnType | 'N';
 
-const isNum = (t: ExprType): boolean => t === 'I' || t === 'D' || t === 'N';
+export const isNum = (t: ExprType): boolean => t === 'I' || t === 'D' || t === 'N';
 
-function literalType(v: Literal): ExprType {
+export function literalType(v: Literal): ExprType {
   if (v === null) return 'N';
   if (typeof v === 'number') return 'D';
   if (typeof v === 'boolean') return 'B';
@@ -148,5 +155,6 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
     }
     return 'B';
   }
+  if (typeof op === 'string' && FN_OPS.has(op)) return checkFnExpr(x, sub);
   throw new TypeError(`unknown expression op ${JSON.stringify(op)}`);
 }
