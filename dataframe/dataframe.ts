@@ -6,12 +6,17 @@ import type { KvStore } from '../kv/index.js';
 import { ColumnBuilder } from './column-builder.js';
 import { sliceColumn, type Column, type ColumnOf } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
-import { LazyFrame, type LazyFrameOptions } from './lazy-frame.js';
+import { LazyFrame, joinRight, type LazyFrameOptions } from './lazy-frame.js';
 import { checkName } from './layout.js';
 import type { FrameInfo, FrameMeta } from './meta.js';
 import { Query, type AggRequest, type QuerySource } from './query/query.js';
 import type { ExprLike } from './query/expr.js';
-import { runPartial } from './query/partial.js';
+import { runPartial, type ChunkLoader } from './query/partial.js';
+import { describeFrame } from './query/describe.js';
+import { prepareJoin } from './query/join.js';
+import { joinQuery, type JoinOptions } from './query/joined.js';
+import type { SortSpec } from './query/sort.js';
+import { runSql, type SqlOptions } from './sql/run.js';
 import type { CheckedPlan } from './query/plan.js';
 import {
   checkFields,
@@ -176,29 +181,60 @@ export class DataFrame {
   // ---- queries (run in-process, chunk by chunk, by the same evaluator the nodes use) ----
 
   query(): Query {
-    const chunkRows = DEFAULT_CHUNK_ROWS;
-    const nchunks = Math.ceil(this.nrows / chunkRows);
+    const nchunks = Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS);
     const source: QuerySource = {
       fields: this.fields,
       nchunks,
-      execute: async (checked: CheckedPlan) => {
-        const rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
-        const load = async (i: number): Promise<Column[]> =>
-          this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
-        return [
-          await runPartial(
-            checked,
-            this.fields,
-            load,
-            rowsOf,
-            Array.from({ length: nchunks }, (_, i) => i),
-            1,
-          ),
-        ];
-      },
+      execute: (checked: CheckedPlan) => this.runLocal(checked),
+      describe: () => 'in memory',
     };
     return new Query(source);
   }
+  /** Runs a checked plan over this frame in-process, optionally joined to a broadcast right side. */
+  private runLocal(checked: CheckedPlan, join?: unknown): Promise<unknown[]> {
+    const chunkRows = DEFAULT_CHUNK_ROWS;
+    const nchunks = Math.ceil(this.nrows / chunkRows);
+    let rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
+    let load: ChunkLoader = async (i: number): Promise<Column[]> =>
+      this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
+    if (join !== undefined) ({ load, rowsOf } = prepareJoin(join, this.fields).wrap(load, rowsOf));
+    return runPartial(
+      checked,
+      checked.fields,
+      load,
+      rowsOf,
+      Array.from({ length: nchunks }, (_, i) => i),
+      1,
+    ).then((r) => [r]);
+  }
+
+  orderBy(...keys: (SortSpec | readonly SortSpec[])[]): Query {
+    return this.query().orderBy(...keys);
+  }
+  withColumn(name: string, expr: ExprLike): Query {
+    return this.query().withColumn(name, expr);
+  }
+  derive(cols: Readonly<Record<string, ExprLike>>): Query {
+    return this.query().derive(cols);
+  }
+  /** Joins another frame to this one (in-process; see LazyFrame.join for stored frames). */
+  join(right: DataFrame | LazyFrame, opts: JoinOptions): Query {
+    return joinQuery(
+      {
+        fields: this.fields,
+        nchunks: Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS),
+        runJoin: (checked, join) => this.runLocal(checked, join),
+        where: () => 'in memory',
+      },
+      joinRight(right),
+      opts,
+    );
+  }
+  /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles. */
+  describe(): Promise<DataFrame> {
+    return describeFrame(this.query(), this.fields);
+  }
+
   filter(expr: ExprLike): Query {
     return this.query().filter(expr);
   }
@@ -230,6 +266,16 @@ export class DataFrame {
   // ---- storage on any KvStore ----
 
   /** Stores `df` under `name` as a new version, atomically replacing any previous one. */
+  /**
+   * Runs one SQL SELECT over stored frames (docs/dataframe.md "SQL"); `EXPLAIN SELECT ...` returns the
+   * plan as a frame with one text column, "plan", a line per row.
+   */
+  static async sql(store: KvStore, text: string, opts: SqlOptions = {}): Promise<DataFrame> {
+    const r = await runSql(store, text, opts);
+    if (r.frame) return r.frame;
+    return DataFrame.fromColumns({ plan: { type: 'S', values: r.explain!.split('\n') } });
+  }
+
   static async put(store: KvStore, name: string, df: DataFrame, opts: WriterOptions = {}): Promise<FrameMeta> {
     if (!(df instanceof DataFrame)) throw new TypeError('DataFrame.put needs a DataFrame');
     const w = await DataFrameWriter.open(store, name, df.fields, opts);

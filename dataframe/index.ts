@@ -9,7 +9,30 @@ export type { ColumnInput } from './column-input.js';
 export { ColumnType, parseSchema, schemaString, type Field, type SchemaSpec, type Value } from './schema.js';
 export type { FrameInfo, FrameMeta } from './meta.js';
 export { Query, type AggRequest } from './query/query.js';
-export type { AggFn, Plan } from './query/plan.js';
+export type { AggFn, AggSpec, Derived, Plan } from './query/plan.js';
+export type { SortKey, SortSpec } from './query/sort.js';
+export type { JoinOptions } from './query/joined.js';
+export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
+export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
+export { MAX_WINDOW_ROWS, applyWindows, type WindowSpec } from './query/window.js';
+export { runSql, MAX_SQL_LENGTH, type SqlOptions, type SqlResult } from './sql/run.js';
+export {
+  cast,
+  coalesce,
+  concat,
+  contains,
+  datePart,
+  endsWith,
+  length,
+  like,
+  lower,
+  startsWith,
+  substring,
+  upper,
+  when,
+  type FnName,
+  type TimeUnit,
+} from './query/expr-fns.js';
 export {
   add,
   and,

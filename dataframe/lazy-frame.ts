@@ -12,8 +12,12 @@ import type { Column } from './column.js';
 import { DataFrame } from './dataframe.js';
 import { frameInfo, rowsInChunk, type FrameInfo, type FrameMeta } from './meta.js';
 import { mapOrdered } from './pool.js';
+import { describeFrame } from './query/describe.js';
 import type { ExprLike } from './query/expr.js';
+import { joinQuery, type JoinOptions, type JoinRight } from './query/joined.js';
 import { Query, type AggRequest } from './query/query.js';
+import type { SortSpec } from './query/sort.js';
+import { isTaskRunner } from '../kv/index.js';
 import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 
@@ -241,7 +245,47 @@ export class LazyFrame {
       fields: this.fields,
       nchunks: this.nchunks,
       execute: (checked) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }),
+      describe: () => this.where(),
     });
+  }
+
+  private where(): string {
+    return isTaskRunner(this.store)
+      ? `on the nodes holding ${this.name}, ${this.nchunks} chunks`
+      : `in-process over ${this.name}, ${this.nchunks} chunks`;
+  }
+
+  /** Row queries in order ('x', '-x' for descending, or { col, desc, nulls }); with limit(), a top-k. */
+  orderBy(...keys: (SortSpec | readonly SortSpec[])[]): Query {
+    return this.query().orderBy(...keys);
+  }
+  withColumn(name: string, expr: ExprLike): Query {
+    return this.query().withColumn(name, expr);
+  }
+  derive(cols: Readonly<Record<string, ExprLike>>): Query {
+    return this.query().derive(cols);
+  }
+
+  /**
+   * Joins another frame (stored or in memory) to this one: a Query over this frame's columns and
+   * then (inner, left) the right's. The right side is broadcast to the nodes (docs/dataframe.md "Joins").
+   */
+  join(right: LazyFrame | DataFrame, opts: JoinOptions): Query {
+    return joinQuery(
+      {
+        fields: this.fields,
+        nchunks: this.nchunks,
+        runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
+        where: () => this.where(),
+      },
+      joinRight(right),
+      opts,
+    );
+  }
+
+  /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles (one pass). */
+  describe(): Promise<DataFrame> {
+    return describeFrame(this.query(), this.fields);
   }
   filter(expr: ExprLike): Query {
     return this.query().filter(expr);
@@ -270,4 +314,11 @@ export class LazyFrame {
   max(col: string): Promise<Value> {
     return this.query().max(col);
   }
+}
+
+/** A frame as the right side of a join. */
+export function joinRight(f: LazyFrame | DataFrame): JoinRight {
+  if (f instanceof LazyFrame)
+    return { fields: f.fields, name: f.name, nrows: f.nrows, columns: async () => (await f.load()).columns };
+  return { fields: f.fields, nrows: f.nrows, columns: async () => f.columns };
 }

@@ -66,9 +66,9 @@ export function sortText(keys: readonly SortKey[]): string {
 }
 
 /** The plan's node part and merge, one step per line. */
-export function explainPlan(checked: CheckedPlan, where: string): string {
+export function explainPlan(checked: CheckedPlan, where: string, local = false): string {
   const p = checked.plan;
-  const lines = [`on each node (${where}), over the chunks it leads:`];
+  const lines = [local ? `at ${where}:` : `on each node (${where}), over the chunks it leads:`];
   lines.push(`  read columns: ${checked.reads.map((i) => checked.fields[i]!.name).join(', ') || '(none)'}`);
   for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
   if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);
@@ -79,16 +79,21 @@ export function explainPlan(checked: CheckedPlan, where: string): string {
   } else if (p.orderBy) {
     const k = p.limit === undefined ? 'all matching rows' : `its best ${p.limit + (p.offset ?? 0)} rows (top-k heap)`;
     lines.push(`  order by ${sortText(p.orderBy)}: keep ${k}`);
-    lines.push(`  send ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
-    lines.push(
-      `then at the client: merge-sort the nodes' rows${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`,
-    );
+    lines.push(`  ${local ? 'keep' : 'send'} ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
+    if (!local || p.offset || p.limit !== undefined)
+      lines.push(
+        `${local ? '  ' : "then at the client: merge-sort the nodes' rows"}${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`.replace(
+          /^ {2}, /,
+          '  ',
+        ),
+      );
   } else {
     const k = p.limit === undefined ? 'every matching row' : `its first ${p.limit + (p.offset ?? 0)} matching rows`;
-    lines.push(`  send ${k} of ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
-    lines.push(
-      `then at the client: concatenate in frame order${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`,
-    );
+    lines.push(`  ${local ? 'keep' : 'send'} ${k} of ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
+    if (!local)
+      lines.push(
+        `then at the client: concatenate in frame order${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`,
+      );
   }
   lines.push(`result: ${checked.output.map((f) => `${f.name}:${f.type}`).join(', ')}`);
   return lines.join('\n');

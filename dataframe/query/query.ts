@@ -83,6 +83,11 @@ export class Query {
     return q;
   }
 
+  /** Where the query's node part runs (for explain). */
+  where(): string {
+    return this.source.describe?.() ?? 'in memory';
+  }
+
   /** What runs where, as text: the plan checked against the schema, the node part and the merge. */
   explain(p: Plan = this.plan): string {
     const checked = this.check(p);

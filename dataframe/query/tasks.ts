@@ -18,6 +18,7 @@ import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { chunkKey } from '../layout.js';
 import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
+import { prepareJoin, type PreparedJoin } from './join.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
 import { readMeta } from '../storage.js';
@@ -40,8 +41,8 @@ export const HOLDINGS_TASK = 'df.holdings';
 /** Chunk reads a node keeps in flight while it computes. */
 const TASK_CONCURRENCY = 4;
 
-function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chunks?: number[] } {
-  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown } | null;
+function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chunks?: number[]; join?: unknown } {
+  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown; join?: unknown } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
   let meta: FrameMeta;
@@ -50,7 +51,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
   }
-  if (p.chunks === undefined) return { meta, plan: p.plan };
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -58,7 +59,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[] };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join };
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -70,10 +71,13 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 }
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
-  const { meta, plan, chunks: given } = decodePayload(payload);
+  const { meta, plan, chunks: given, join: joinRaw } = decodePayload(payload);
   let checked: CheckedPlan;
+  let join: PreparedJoin | undefined;
   try {
-    checked = checkPlan(plan, meta.fields);
+    // A join query runs its plan over the left frame's chunks joined to the broadcast right side.
+    join = joinRaw === undefined ? undefined : prepareJoin(joinRaw, meta.fields);
+    checked = checkPlan(plan, join ? join.fields : meta.fields);
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
   }
@@ -99,7 +103,9 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   };
   // The chunks the caller placed here (placeQuery), else the ones this node leads.
   const chunks = given ?? ledChunks(ctx, meta);
-  const result = await runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), chunks, TASK_CONCURRENCY);
+  const rowsOf = (i: number): number => rowsInChunk(meta, i);
+  const src = join ? join.wrap(load, rowsOf) : { load, rowsOf };
+  const result = await runPartial(checked, checked.fields, src.load, src.rowsOf, chunks, TASK_CONCURRENCY);
   if (TRACE) {
     process.stderr.write(
       `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +
