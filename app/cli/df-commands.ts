@@ -19,6 +19,7 @@ import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
 import { detectFormat, type TextFormat } from '../../dataframe/index.js';
+import { registerQueryCommands } from './query-commands.js';
 
 export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
@@ -462,4 +463,6 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
         );
       else throw new Error(`no dataframe named ${JSON.stringify(name)}`);
     });
+
+  registerQueryCommands(program, df, openStore, out);
 }

@@ -20,6 +20,11 @@ import { SQL_AGGS, spanOf } from './translate.js';
 export interface SqlOptions {
   /** Frames by name, looked up before the store (in-memory frames, or frames already open). */
   frames?: Readonly<Record<string, DataFrame | LazyFrame>>;
+  /**
+   * At most this many result rows are computed, plus one to tell that there were more (the HTTP
+   * route's bound on what a request can make a node gather); default unbounded.
+   */
+  maxRows?: number;
 }
 
 export interface SqlResult {
@@ -283,6 +288,13 @@ async function prepare(store: KvStore, text: string, st: SelectFromStatement, op
   return { query, plan };
 }
 
+/** The plan with its last stage limited to `cap` rows (a smaller LIMIT stays). */
+function capRows(p: SqlPlan, cap: number): SqlPlan {
+  const lim = (x: Plan): Plan =>
+    x.aggs === undefined && (x.limit === undefined || x.limit > cap) ? { ...x, limit: cap } : x;
+  return p.post ? { ...p, post: lim(p.post) } : { ...p, stage1: lim(p.stage1) };
+}
+
 function renamed(df: DataFrame, names: readonly string[]): DataFrame {
   const seen = new Map<string, number>();
   const unique = names.map((n) => {
@@ -305,7 +317,9 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
   const m = /^\s*explain\s/i.exec(sql);
   const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
   const st = parseOne(text);
-  const { query, plan } = await prepare(store, sql, st, opts);
+  const prepared = await prepare(store, sql, st, opts);
+  const { query } = prepared;
+  const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;
   let checked: CheckedPlan;
   try {
