@@ -88,6 +88,7 @@ export class TopK {
   /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
   admits(keys: readonly Value[], chunk: number, row: number): boolean {
     if (this.heap.length < this.k) return true;
+    if (this.k === 0) return false;
     const top = this.heap[0]!;
     return (compareRows(keys, top.keys, this.keys) || chunk - top.chunk || row - top.row) < 0;
   }
