@@ -302,8 +302,8 @@ export async function checkSql(store: KvStore, rng: Rng, name: string): Promise<
       const ds = nonNull(peers.map((x) => x[1] as number | null));
       want.push([
         o,
-        r[2],
-        r[1],
+        r[2]!,
+        r[1]!,
         j + 1,
         rank,
         ds.length ? ds.reduce((a, b) => a + b, 0) : null,
