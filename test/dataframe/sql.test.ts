@@ -2,7 +2,7 @@
 // text, joins written as JOIN, EXISTS and IN, and the CLI's flag-spelled queries.
 
 import { describe, expect, it } from 'vitest';
-import { Eau2Error } from '../../kv/index.js';
+import type { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { querySql } from '../../app/cli/query-commands.js';
@@ -141,9 +141,9 @@ describe('SQL', () => {
     expect(rowsOf(anti)).toEqual([['ORD']]);
     const inSub = await DataFrame.sql(store, 'SELECT count(*) FROM flights WHERE dest IN (SELECT code FROM airports)');
     expect(rowsOf(inSub)).toEqual([[5]]);
-    expect((await sqlError(store, 'SELECT origin FROM flights WHERE dest NOT IN (SELECT code FROM airports)')).message).toMatch(
-      /use NOT EXISTS/,
-    );
+    expect(
+      (await sqlError(store, 'SELECT origin FROM flights WHERE dest NOT IN (SELECT code FROM airports)')).message,
+    ).toMatch(/use NOT EXISTS/);
     expect((await sqlError(store, 'SELECT origin FROM flights JOIN airports ON delay > 1')).message).toMatch(
       /join condition must be column = column/,
     );
@@ -166,14 +166,23 @@ describe('SQL', () => {
       ['sfo-JF', 3],
       ['sfo-LA', 3],
     ]);
-    const q = await DataFrame.sql(store, 'SELECT median(delay), quantile(delay, 0.9), stddev(delay) IS NOT NULL FROM flights');
+    const q = await DataFrame.sql(
+      store,
+      'SELECT median(delay), quantile(delay, 0.9), stddev(delay) IS NOT NULL FROM flights',
+    );
     expect(rowsOf(q)).toEqual([[7, 30, true]]);
   });
 
   it('df query spells a SELECT from flags', () => {
-    expect(querySql('flights', { select: 'origin, count(*)', where: 'delay > 0', groupBy: 'origin', orderBy: '2 DESC', limit: 5 })).toBe(
-      'SELECT origin, count(*) FROM flights WHERE delay > 0 GROUP BY origin ORDER BY 2 DESC LIMIT 5',
-    );
+    expect(
+      querySql('flights', {
+        select: 'origin, count(*)',
+        where: 'delay > 0',
+        groupBy: 'origin',
+        orderBy: '2 DESC',
+        limit: 5,
+      }),
+    ).toBe('SELECT origin, count(*) FROM flights WHERE delay > 0 GROUP BY origin ORDER BY 2 DESC LIMIT 5');
     expect(querySql('My Frame', {})).toBe('SELECT * FROM "My Frame"');
   });
 });
