@@ -12,7 +12,7 @@ import type { Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { groupKeyText } from './group-key.js';
-import type { ChunkLoader } from './partial.js';
+import { gather, type ChunkLoader } from './partial.js';
 
 export const JOIN_TYPES = ['inner', 'left', 'semi', 'anti'] as const;
 export type JoinType = (typeof JOIN_TYPES)[number];
@@ -135,11 +135,17 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
             } else if (p.how === 'left') li.push(r), ri.push(-1);
           }
           counts.set(chunk, li.length);
-          const lIdx = Int32Array.from(li);
+          const lIdx = Uint32Array.from(li);
           const rIdx = Int32Array.from(ri);
           const out: (Column | undefined)[] = new Array(fields.length);
           for (const i of reads) {
-            out[i] = i < nl ? gatherOrNull(cols[i]!, lIdx) : gatherOrNull(rcols[i - nl]!, rIdx);
+            // Left rows are all present (typed-array gather); right rows may be missing (-1, left join).
+            out[i] =
+              i < nl
+                ? gather(cols[i]!, lIdx)
+                : p.how === 'left'
+                  ? gatherOrNull(rcols[i - nl]!, rIdx)
+                  : gather(rcols[i - nl]!, new Uint32Array(rIdx.buffer, 0, rIdx.length));
           }
           return out as ChunkCols;
         },

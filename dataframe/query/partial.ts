@@ -155,8 +155,10 @@ export async function runPartial(
       const m = sel ? sel.length : n;
       const kc = keyCols.map((c) => cols[c]!);
       const oc = out.map((c) => cols[c]!);
+      const first = kc[0]!;
       for (let j = 0; j < m; j++) {
         const r = sel ? sel[j]! : j;
+        if (top.rejectsFirst(first.get(r))) continue;
         const kv = kc.map((c) => c.get(r));
         if (!top.admits(kv, i, r)) continue;
         top.push({ keys: kv, chunk: i, row: r, values: oc.map((c) => c.get(r)) });

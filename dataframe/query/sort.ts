@@ -85,6 +85,17 @@ export class TopK {
     return this.heap.length;
   }
 
+  /**
+   * Whether a row whose first key is `v` is certainly not kept (worse than the worst kept row on the
+   * first key alone): lets the caller skip reading its other keys. Most rows of a top-k over many rows
+   * are rejected here, without allocating anything.
+   */
+  rejectsFirst(v: Value): boolean {
+    if (this.heap.length < this.k) return false;
+    if (this.k === 0) return true;
+    return compareValue(v, this.heap[0]!.keys[0]!, this.keys[0]!) > 0;
+  }
+
   /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
   admits(keys: readonly Value[], chunk: number, row: number): boolean {
     if (this.heap.length < this.k) return true;
