@@ -16,7 +16,7 @@ import { describeFrame } from './query/describe.js';
 import { prepareJoin } from './query/join.js';
 import { joinQuery, type JoinOptions } from './query/joined.js';
 import type { SortSpec } from './query/sort.js';
-import { runSql, type SqlOptions } from './sql/run.js';
+import type { SqlOptions } from './sql/run.js';
 import type { CheckedPlan } from './query/plan.js';
 import {
   checkFields,
@@ -271,6 +271,9 @@ export class DataFrame {
    * plan as a frame with one text column, "plan", a line per row.
    */
   static async sql(store: KvStore, text: string, opts: SqlOptions = {}): Promise<DataFrame> {
+    // Loaded on first use: the SQL parser takes ~1 s to load on a busy machine, which every node start
+    // and `eau2 df` command would otherwise pay.
+    const { runSql } = await import('./sql/run.js');
     const r = await runSql(store, text, opts);
     if (r.frame) return r.frame;
     return DataFrame.fromColumns({ plan: { type: 'S', values: r.explain!.split('\n') } });

@@ -13,7 +13,6 @@ import type { KvStore } from '../kv/index.js';
 import { ErrorCode } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
 import type { Value } from './schema.js';
-import { runSql } from './sql/run.js';
 
 const DEFAULT_ROW_LIMIT = 100;
 const MAX_ROW_LIMIT = 10_000;
@@ -82,6 +81,7 @@ async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge
   if (typeof sql !== 'string') throw bad('body must be {"sql": "SELECT ..."}');
   for (const k of Object.keys(body as object))
     if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
+  const { runSql } = await import('./sql/run.js'); // loaded on first use, as DataFrame.sql does
   const r = await runSql(store, sql, { maxRows: MAX_ROW_LIMIT });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;

@@ -15,7 +15,8 @@ export type { JoinOptions } from './query/joined.js';
 export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
 export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
 export { MAX_WINDOW_ROWS, applyWindows, type WindowSpec } from './query/window.js';
-export { runSql, MAX_SQL_LENGTH, type SqlOptions, type SqlResult } from './sql/run.js';
+// DataFrame.sql loads the SQL layer on first use (its parser is slow to load), so only its types are here.
+export type { SqlOptions, SqlResult } from './sql/run.js';
 export {
   cast,
   coalesce,
