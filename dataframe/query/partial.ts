@@ -67,7 +67,7 @@ function deriver(checked: CheckedPlan): ((cols: ChunkCols, n: number) => ChunkCo
 }
 
 /** Rows `idx` of a column, as a new column. */
-function gather(c: Column, idx: Uint32Array): Column {
+export function gather(c: Column, idx: Uint32Array): Column {
   const k = idx.length;
   let nulls: Uint8Array | undefined;
   if (c.nulls) {
