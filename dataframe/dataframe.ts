@@ -9,15 +9,15 @@ import { toColumn, type ColumnInput } from './column-input.js';
 import { LazyFrame, joinRight, type LazyFrameOptions } from './lazy-frame.js';
 import { checkName } from './layout.js';
 import type { FrameInfo, FrameMeta } from './meta.js';
-import { Query, type AggRequest, type QuerySource } from './query/query.js';
-import type { ExprLike } from './query/expr.js';
+import { Query, type AggRequest } from './query/query.js';
+import type { ExprLike } from './query/expr-base.js';
 import { runPartial, type ChunkLoader } from './query/partial.js';
-import { describeFrame } from './query/describe.js';
+import { DESCRIBE_SCHEMA, describeAggs, describeRows } from './query/describe.js';
 import { prepareJoin } from './query/join.js';
-import { joinQuery, type JoinOptions } from './query/joined.js';
+import { joinSource, type JoinOptions } from './query/joined.js';
 import type { SortSpec } from './query/sort.js';
-import type { SqlOptions } from './sql/run.js';
-import type { CheckedPlan } from './query/plan.js';
+import { applyWindows, type WindowSpec } from './query/window.js';
+import type { CheckedPlan, QuerySource } from './query/plan.js';
 import {
   checkFields,
   columnIndex,
@@ -30,6 +30,28 @@ import {
 } from './schema.js';
 import { deleteFrame, listFrames, requireMeta, waitForMeta } from './storage.js';
 import { DEFAULT_CHUNK_ROWS, DataFrameWriter, type WriterOptions } from './writer.js';
+
+export interface SqlOptions {
+  /** Frames by name, looked up before the store (in-memory frames, or frames already open). */
+  frames?: Readonly<Record<string, DataFrame | LazyFrame>>;
+  /**
+   * At most this many result rows are computed, plus one to tell that there were more (the HTTP
+   * route's bound on what a request can make a node gather); default unbounded.
+   */
+  maxRows?: number;
+}
+
+type SqlRunner = (store: KvStore, text: string, opts: SqlOptions) => Promise<DataFrame>;
+let sqlRunner: SqlRunner | undefined;
+
+/**
+ * Gives DataFrame.sql its implementation. The SQL layer (dataframe/sql/) sits above DataFrame: it
+ * opens, queries and joins frames, so DataFrame cannot import it without an import cycle; the package
+ * index installs it (sql/install.ts) when it loads.
+ */
+export function installSql(run: SqlRunner): void {
+  sqlRunner = run;
+}
 
 export class DataFrame {
   readonly fields: readonly Field[];
@@ -219,20 +241,32 @@ export class DataFrame {
   }
   /** Joins another frame to this one (in-process; see LazyFrame.join for stored frames). */
   join(right: DataFrame | LazyFrame, opts: JoinOptions): Query {
-    return joinQuery(
-      {
-        fields: this.fields,
-        nchunks: Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS),
-        runJoin: (checked, join) => this.runLocal(checked, join),
-        where: () => 'in memory',
-      },
-      joinRight(right),
-      opts,
+    return new Query(
+      joinSource(
+        {
+          fields: this.fields,
+          nchunks: Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS),
+          runJoin: (checked, join) => this.runLocal(checked, join),
+          where: () => 'in memory',
+        },
+        joinRight(right),
+        opts,
+      ),
     );
   }
+  /**
+   * This frame with one more column per window function: per partition, ordered by the window's keys
+   * (docs/dataframe.md "Windows"). In memory: TOO_LARGE past MAX_WINDOW_ROWS rows.
+   */
+  window(specs: readonly WindowSpec[]): DataFrame {
+    const { fields, columns } = applyWindows(this, specs);
+    return DataFrame.fromFields(fields, columns);
+  }
+
   /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles. */
-  describe(): Promise<DataFrame> {
-    return describeFrame(this.query(), this.fields);
+  async describe(): Promise<DataFrame> {
+    const r = await this.query().run({ aggs: describeAggs(this.fields) });
+    return DataFrame.fromRows(DESCRIBE_SCHEMA, describeRows(this.fields, r));
   }
 
   filter(expr: ExprLike): Query {
@@ -265,20 +299,16 @@ export class DataFrame {
 
   // ---- storage on any KvStore ----
 
-  /** Stores `df` under `name` as a new version, atomically replacing any previous one. */
   /**
    * Runs one SQL SELECT over stored frames (docs/dataframe.md "SQL"); `EXPLAIN SELECT ...` returns the
    * plan as a frame with one text column, "plan", a line per row.
    */
-  static async sql(store: KvStore, text: string, opts: SqlOptions = {}): Promise<DataFrame> {
-    // Loaded on first use: the SQL parser takes ~1 s to load on a busy machine, which every node start
-    // and `eau2 df` command would otherwise pay.
-    const { runSql } = await import('./sql/run.js');
-    const r = await runSql(store, text, opts);
-    if (r.frame) return r.frame;
-    return DataFrame.fromColumns({ plan: { type: 'S', values: r.explain!.split('\n') } });
+  static sql(store: KvStore, text: string, opts: SqlOptions = {}): Promise<DataFrame> {
+    if (!sqlRunner) return Promise.reject(new Error('the SQL layer is not loaded: import eau2/dataframe'));
+    return sqlRunner(store, text, opts);
   }
 
+  /** Stores `df` under `name` as a new version, atomically replacing any previous one. */
   static async put(store: KvStore, name: string, df: DataFrame, opts: WriterOptions = {}): Promise<FrameMeta> {
     if (!(df instanceof DataFrame)) throw new TypeError('DataFrame.put needs a DataFrame');
     const w = await DataFrameWriter.open(store, name, df.fields, opts);

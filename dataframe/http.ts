@@ -55,7 +55,7 @@ function segment(s: string, bad: Bad): string {
 }
 
 /** Largest POST /df/sql body accepted. */
-export const MAX_SQL_BODY = 1024 * 1024;
+const MAX_SQL_BODY = 1024 * 1024;
 
 async function readBody(req: IncomingMessage, max: number, tooLarge: Bad): Promise<string> {
   const parts: Buffer[] = [];

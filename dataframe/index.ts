@@ -14,9 +14,10 @@ export type { SortKey, SortSpec } from './query/sort.js';
 export type { JoinOptions } from './query/joined.js';
 export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
 export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
-export { MAX_WINDOW_ROWS, applyWindows, type WindowSpec } from './query/window.js';
-// DataFrame.sql loads the SQL layer on first use (its parser is slow to load), so only its types are here.
-export type { SqlOptions, SqlResult } from './sql/run.js';
+export { MAX_WINDOW_ROWS, type WindowSpec } from './query/window.js';
+// DataFrame.sql's implementation (the SQL layer sits above DataFrame); the parser loads on first use.
+import './sql/install.js';
+export type { SqlOptions } from './dataframe.js';
 export {
   cast,
   coalesce,
@@ -31,9 +32,8 @@ export {
   substring,
   upper,
   when,
-  type FnName,
-  type TimeUnit,
 } from './query/expr-fns.js';
+export type { Expr, ExprLike, FnName, Literal, TimeUnit } from './query/expr-base.js';
 export {
   add,
   and,
@@ -55,9 +55,6 @@ export {
   not,
   or,
   sub,
-  type Expr,
-  type ExprLike,
-  type Literal,
 } from './query/expr.js';
 export {
   dataframeTasks,

@@ -12,9 +12,9 @@ import type { Column } from './column.js';
 import { DataFrame } from './dataframe.js';
 import { frameInfo, rowsInChunk, type FrameInfo, type FrameMeta } from './meta.js';
 import { mapOrdered } from './pool.js';
-import { describeFrame } from './query/describe.js';
-import type { ExprLike } from './query/expr.js';
-import { joinQuery, type JoinOptions, type JoinRight } from './query/joined.js';
+import { DESCRIBE_SCHEMA, describeAggs, describeRows } from './query/describe.js';
+import type { ExprLike } from './query/expr-base.js';
+import { joinSource, type JoinOptions, type JoinRight } from './query/joined.js';
 import { Query, type AggRequest } from './query/query.js';
 import type { SortSpec } from './query/sort.js';
 import { isTaskRunner } from '../kv/index.js';
@@ -271,21 +271,24 @@ export class LazyFrame {
    * then (inner, left) the right's. The right side is broadcast to the nodes (docs/dataframe.md "Joins").
    */
   join(right: LazyFrame | DataFrame, opts: JoinOptions): Query {
-    return joinQuery(
-      {
-        fields: this.fields,
-        nchunks: this.nchunks,
-        runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
-        where: () => this.where(),
-      },
-      joinRight(right),
-      opts,
+    return new Query(
+      joinSource(
+        {
+          fields: this.fields,
+          nchunks: this.nchunks,
+          runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
+          where: () => this.where(),
+        },
+        joinRight(right),
+        opts,
+      ),
     );
   }
 
   /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles (one pass). */
-  describe(): Promise<DataFrame> {
-    return describeFrame(this.query(), this.fields);
+  async describe(): Promise<DataFrame> {
+    const r = await this.query().run({ aggs: describeAggs(this.fields) });
+    return DataFrame.fromRows(DESCRIBE_SCHEMA, describeRows(this.fields, r));
   }
   filter(expr: ExprLike): Query {
     return this.query().filter(expr);

@@ -19,9 +19,8 @@ import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
 import { detectFormat, type TextFormat } from '../../dataframe/index.js';
+import type { OpenStore } from './open-store.js';
 import { registerQueryCommands } from './query-commands.js';
-
-export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
 
 const int =
   (what: string, min = 0) =>

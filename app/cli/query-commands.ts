@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DataFrame } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { renderFrame } from '../../dataframe/index.js';
-import type { OpenStore } from './df-commands.js';
+import type { OpenStore } from './open-store.js';
 
 interface OutOpts {
   url?: string;

@@ -5,7 +5,6 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ColumnType, Value } from '../schema.js';
-import { valueBefore } from './group-key.js';
 import { HyperLogLog } from './sketch/hll.js';
 import { KllSketch } from './sketch/kll.js';
 
@@ -282,11 +281,4 @@ export const AGG_IMPLS: Record<GenericAggFn, AggImpl> = {
 
 export function isGenericAgg(fn: string): fn is GenericAggFn {
   return (GENERIC_AGGS as readonly string[]).includes(fn);
-}
-
-/** min/max of two values with NaN above every number (group-key.ts), for callers outside the hot loop. */
-export function pickExtreme(min: boolean, a: Value, b: Value): Value {
-  if (a === null) return b;
-  if (b === null) return a;
-  return (min ? valueBefore(b, a) : valueBefore(a, b)) ? b : a;
 }

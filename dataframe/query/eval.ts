@@ -5,17 +5,9 @@
 
 import { bitGet, type Column } from '../column.js';
 import { columnIndex, type Field } from '../schema.js';
-import { checkExpr, type Expr, type Literal } from './expr.js';
-import { evalFn, FN_OPS } from './expr-fns.js';
-
-/** A column's values for a chunk, or a scalar (one value applying to every row). */
-export interface Vec {
-  readonly scalar: boolean;
-  /** Numbers (int32, float64, bools as 0/1) or strings; null for an all-null vector. */
-  readonly v: ArrayLike<number> | readonly string[] | null;
-  /** One byte per row (one byte in total for a scalar), 1 = null; absent when nothing is null. */
-  readonly nulls?: Uint8Array;
-}
+import { FN_OPS, type Expr, type Literal, type Vec } from './expr-base.js';
+import { checkExpr } from './expr.js';
+import { evalFn } from './expr-fns.js';
 
 /** The loaded columns of a chunk by field index; columns the plan does not read are undefined. */
 export type ChunkCols = readonly (Column | undefined)[];

@@ -1,7 +1,7 @@
 // Plans as text, for explain() and SQL's EXPLAIN: what each node computes over the chunks it leads,
 // what travels back, and what the client does with it.
 
-import type { Expr } from './expr.js';
+import type { Expr } from './expr-base.js';
 import type { CheckedPlan } from './plan.js';
 import type { SortKey } from './sort.js';
 
@@ -28,7 +28,7 @@ function lit(v: unknown): string {
 }
 
 /** An expression in SQL-like text. */
-export function exprText(e: Expr): string {
+function exprText(e: Expr): string {
   switch (e.op) {
     case 'col':
       return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name) ? e.name : `"${e.name.replaceAll('"', '""')}"`;
@@ -59,7 +59,7 @@ export function exprText(e: Expr): string {
   }
 }
 
-export function sortText(keys: readonly SortKey[]): string {
+function sortText(keys: readonly SortKey[]): string {
   return keys
     .map((k) => `${k.col}${k.desc ? ' DESC' : ''}${k.nulls ? ` NULLS ${k.nulls.toUpperCase()}` : ''}`)
     .join(', ');

@@ -6,44 +6,32 @@
 
 import type { ColumnType } from '../schema.js';
 import { INT32_MAX, INT32_MIN } from '../schema.js';
-import { isNum, lift, type Expr, type ExprLike, type ExprType } from './expr.js';
-import type { Vec } from './eval.js';
-
-export const STRING_FNS = [
-  'lower',
-  'upper',
-  'length',
-  'substring',
-  'contains',
-  'startsWith',
-  'endsWith',
-  'like',
-  'concat',
-  'trim',
-] as const;
-export const MATH_FNS = ['abs', 'round', 'floor', 'ceil', 'sqrt'] as const;
-export const DATE_PARTS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'dayOfWeek', 'dayOfYear'] as const;
-export type FnName = (typeof STRING_FNS)[number] | (typeof MATH_FNS)[number] | (typeof DATE_PARTS)[number];
-const FN_NAMES = new Set<string>([...STRING_FNS, ...MATH_FNS, ...DATE_PARTS]);
-
-/** How a value holds a point in time: days since 1970-01-01, or microseconds since the epoch (UTC). */
-export type TimeUnit = 'days' | 'us';
-
-export const FN_OPS = new Set<string>(['call', 'cast', 'coalesce', 'case']);
+import {
+  type DATE_PARTS,
+  FN_NAMES,
+  isNum,
+  lift,
+  type Expr,
+  type ExprLike,
+  type ExprType,
+  type FnName,
+  type TimeUnit,
+  type Vec,
+} from './expr-base.js';
 
 /**
  * The unit a column type holds time in, or an explicit unit for a number column. The one place the
  * temporal column types (T: microseconds, d: days) map to their unit: none exists in this schema yet,
  * so date parts need numbers with an explicit unit.
  */
-export function temporalUnit(t: ExprType, explicit: TimeUnit | undefined): TimeUnit | undefined {
+function temporalUnit(t: ExprType, explicit: TimeUnit | undefined): TimeUnit | undefined {
   if ((t === 'I' || t === 'D' || t === 'N') && explicit !== undefined) return explicit;
   return undefined;
 }
 
 // ---- builders ----
 
-export const call = (fn: FnName, ...args: ExprLike[]): Expr => ({ op: 'call', fn, args: args.map(lift) });
+const call = (fn: FnName, ...args: ExprLike[]): Expr => ({ op: 'call', fn, args: args.map(lift) });
 export const lower = (a: ExprLike): Expr => call('lower', a);
 export const upper = (a: ExprLike): Expr => call('upper', a);
 export const length = (a: ExprLike): Expr => call('length', a);
@@ -80,7 +68,7 @@ export const when = (cond: ExprLike, then: ExprLike): When => new When([lift(con
 // ---- checking ----
 
 /** The common type of two branches (coalesce, case): null fits anything; I with D is D. */
-export function unify(a: ExprType, b: ExprType, what: string): ExprType {
+function unify(a: ExprType, b: ExprType, what: string): ExprType {
   if (a === 'N') return b;
   if (b === 'N' || a === b) return a;
   if (isNum(a) && isNum(b)) return 'D';
@@ -188,7 +176,7 @@ export function vecValue(x: Vec, t: ExprType, i: number): number | string | bool
 }
 
 /** A vector of type t (N: D) from per-row values, null where the value is null. */
-export function buildVec(t: ExprType, n: number, at: (i: number) => number | string | boolean | null): Vec {
+function buildVec(t: ExprType, n: number, at: (i: number) => number | string | boolean | null): Vec {
   const nulls = new Uint8Array(n);
   let anyNull = false;
   let v: Int32Array | Float64Array | Uint8Array | string[];

@@ -13,8 +13,7 @@ import {
   type JoinPayload,
   type JoinType,
 } from './join.js';
-import type { CheckedPlan } from './plan.js';
-import { Query } from './query.js';
+import type { CheckedPlan, QuerySource } from './plan.js';
 
 export interface JoinOptions {
   /** Key columns: one name or several (the same in both frames), or [left, right] pairs. */
@@ -50,7 +49,8 @@ function keyPairs(on: JoinOptions['on']): [string, string][] {
   );
 }
 
-export function joinQuery(left: JoinLeft, right: JoinRight, opts: JoinOptions): Query {
+/** What a Query over the joined frames runs against (the caller wraps it: new Query(joinSource(...))). */
+export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions): QuerySource {
   if (opts === null || typeof opts !== 'object') throw new TypeError('join takes { on, how }');
   const how = opts.how ?? 'inner';
   if (!(JOIN_TYPES as readonly string[]).includes(how))
@@ -59,7 +59,7 @@ export function joinQuery(left: JoinLeft, right: JoinRight, opts: JoinOptions): 
   const limit = opts.broadcastLimitBytes ?? DEFAULT_BROADCAST_BYTES;
   const { fields } = joinedFields(left.fields, right.fields, how);
   let payload: Promise<JoinPayload> | undefined;
-  return new Query({
+  return {
     fields,
     nchunks: left.nchunks,
     execute: async (checked) => {
@@ -69,5 +69,5 @@ export function joinQuery(left: JoinLeft, right: JoinRight, opts: JoinOptions): 
     describe: () =>
       `${left.where()}, each joining its chunks to the right side ${right.name ?? '(in memory)'} ` +
       `(${right.nrows} rows, broadcast to every node: ${how} join on ${on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ')})`,
-  });
+  };
 }

@@ -18,7 +18,8 @@ import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
 import { ColumnBuilder } from '../column-builder.js';
 import type { ColumnType } from '../schema.js';
-import { compile, type ChunkCols, type Vec, type VecFn } from './eval.js';
+import type { Vec } from './expr-base.js';
+import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
 import { compileFilter } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
@@ -45,7 +46,7 @@ export function initAcc(fn: AggFn): Acc {
 }
 
 /** A vector as a column of type t (null slots hold the type's zero, as every column's do). */
-export function vecColumn(x: Vec, t: ColumnType, n: number): Column {
+function vecColumn(x: Vec, t: ColumnType, n: number): Column {
   const b = new ColumnBuilder(t, Math.max(1, n));
   const et = t;
   for (let i = 0; i < n; i++) b.push(vecValue(x, et, i));

@@ -5,12 +5,13 @@
 
 import { checkFields, type ColumnType, type Field } from '../schema.js';
 import { AGG_IMPLS, GENERIC_AGGS, isGenericAgg } from './aggregates.js';
-import { checkExpr, type Expr } from './expr.js';
+import type { Expr } from './expr-base.js';
+import { checkExpr } from './expr.js';
 import { checkSortKeys, type SortKey } from './sort.js';
 
 /** sum..count run in group-agg.ts's typed arrays; the rest are aggregates.ts's mergeable states. */
-export const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
-export const AGG_FNS = [...FAST_AGGS, ...GENERIC_AGGS] as const;
+const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
+const AGG_FNS = [...FAST_AGGS, ...GENERIC_AGGS] as const;
 export type AggFn = (typeof AGG_FNS)[number];
 
 export interface AggSpec {
@@ -59,6 +60,16 @@ export interface CheckedPlan {
 }
 
 /** The default output name of an aggregate: "x_sum", or "count" for count of '*'. */
+/** What a query runs against: something that can evaluate a checked plan into partial results. */
+export interface QuerySource {
+  readonly fields: readonly Field[];
+  readonly nchunks: number;
+  /** Runs the plan where the data lives; returns one partial result per participant. */
+  execute(checked: CheckedPlan): Promise<unknown[]>;
+  /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
+  describe?(): string;
+}
+
 export function aggName(col: string, fn: AggFn): string {
   return col === '*' ? fn : `${col}_${fn}`;
 }

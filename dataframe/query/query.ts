@@ -4,22 +4,13 @@
 // a stored frame, in-process for an in-memory one) and merge the partial results into a DataFrame.
 
 import type { DataFrame } from '../dataframe.js';
-import type { Field, Value } from '../schema.js';
-import { and, lift, type ExprLike } from './expr.js';
+import type { Value } from '../schema.js';
+import { lift, type ExprLike } from './expr-base.js';
+import { and } from './expr.js';
 import { explainPlan } from './explain.js';
 import { mergePartials } from './merge.js';
-import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan } from './plan.js';
+import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan, type QuerySource } from './plan.js';
 import { sortKey, type SortSpec } from './sort.js';
-
-/** What a query runs against: something that can evaluate a checked plan into partial results. */
-export interface QuerySource {
-  readonly fields: readonly Field[];
-  readonly nchunks: number;
-  /** Runs the plan where the data lives; returns one partial result per participant. */
-  execute(checked: CheckedPlan): Promise<unknown[]>;
-  /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
-  describe?(): string;
-}
 
 /**
  * agg() argument: column (or '*') -> aggregate or list of aggregates; or a list of full specs

@@ -41,7 +41,7 @@ export function sortKey(s: SortSpec): SortKey {
 }
 
 /** Compares one key's values: nulls where the key says, NaN above every number, direction applied. */
-export function compareValue(x: Value, y: Value, k: SortKey): number {
+function compareValue(x: Value, y: Value, k: SortKey): number {
   if (x === y || (x !== x && y !== y)) return 0;
   const nullsFirst = k.nulls === 'first';
   if (x === null) return nullsFirst ? -1 : 1;

@@ -5,8 +5,8 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { ColumnBuilder } from '../column-builder.js';
-import { DataFrame } from '../dataframe.js';
-import type { ColumnType, Value } from '../schema.js';
+import type { Column } from '../column.js';
+import { columnIndex, type ColumnType, type Field, type Value } from '../schema.js';
 import { groupKeyText } from './group-key.js';
 import { compareRows, type SortKey } from './sort.js';
 
@@ -25,7 +25,7 @@ export interface WindowSpec {
   readonly as: string;
 }
 
-export function checkWindowRows(n: number): void {
+function checkWindowRows(n: number): void {
   if (n > MAX_WINDOW_ROWS)
     throw new Eau2Error(
       ErrorCode.TOO_LARGE,
@@ -43,23 +43,31 @@ function outType(w: WindowSpec, input: ColumnType | undefined): ColumnType {
   return w.fn === 'sum' || w.fn === 'mean' ? 'D' : 'I';
 }
 
-/** df with one more column per window spec. */
-export function applyWindows(df: DataFrame, specs: readonly WindowSpec[]): DataFrame {
+/** The columns windows read and extend: a frame's, without depending on the DataFrame class. */
+export interface WindowInput {
+  readonly fields: readonly Field[];
+  readonly columns: readonly Column[];
+  readonly nrows: number;
+}
+
+/** The input's columns followed by one more per window spec (DataFrame.window wraps them in a frame). */
+export function applyWindows(df: WindowInput, specs: readonly WindowSpec[]): { fields: Field[]; columns: Column[] } {
   checkWindowRows(df.nrows);
-  let out = df;
-  for (const w of specs) out = applyWindow(out, w);
+  let out = { fields: [...df.fields], columns: [...df.columns] };
+  for (const w of specs) out = applyWindow({ ...out, nrows: df.nrows }, w);
   return out;
 }
 
-function applyWindow(df: DataFrame, w: WindowSpec): DataFrame {
+function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns: Column[] } {
   const n = df.nrows;
   if (w.col === undefined && ['lag', 'lead', 'sum', 'mean'].includes(w.fn))
     throw new TypeError(`${w.fn} needs a column`);
-  const input = w.col === undefined ? undefined : df.column(w.col);
+  const column = (name: string): Column => df.columns[columnIndex(df.fields, name)]!;
+  const input = w.col === undefined ? undefined : column(w.col);
   if ((w.fn === 'sum' || w.fn === 'mean') && input && input.type !== 'I' && input.type !== 'D')
     throw new TypeError(`window ${w.fn} needs a numeric column; ${w.col} is ${input.type}`);
-  const pcols = w.partitionBy.map((c) => df.column(c));
-  const ocols = w.orderBy.map((k) => df.column(k.col));
+  const pcols = w.partitionBy.map(column);
+  const ocols = w.orderBy.map((k) => column(k.col));
   const parts = new Map<string, number[]>();
   for (let i = 0; i < n; i++) {
     const key = groupKeyText(pcols.map((c) => c.get(i)));
@@ -126,8 +134,8 @@ function applyWindow(df: DataFrame, w: WindowSpec): DataFrame {
   }
   const b = new ColumnBuilder(outType(w, input?.type), Math.max(1, n), w.as);
   for (const v of res) b.push(v);
-  return DataFrame.fromFields(
-    [...df.fields, { name: w.as, type: outType(w, input?.type) }],
-    [...df.columns, b.finish()],
-  );
+  return {
+    fields: [...df.fields, { name: w.as, type: outType(w, input?.type) }],
+    columns: [...df.columns, b.finish()],
+  };
 }

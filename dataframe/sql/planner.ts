@@ -9,7 +9,7 @@
 import type { Expr as SqlExpr, ExprCall, ExprRef, SelectFromStatement } from 'pgsql-ast-parser';
 import { AGG_IMPLS, isGenericAgg } from '../query/aggregates.js';
 import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../query/plan.js';
-import type { Expr } from '../query/expr.js';
+import type { Expr } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
 import type { SortKey } from '../query/sort.js';
 import type { WindowSpec } from '../query/window.js';

@@ -5,27 +5,17 @@
 
 import { parse, type Expr as SqlExpr, type ExprRef, type From, type SelectFromStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
-import { DataFrame } from '../dataframe.js';
+import { DataFrame, type SqlOptions } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import type { Query } from '../query/query.js';
-import { MAX_WINDOW_ROWS, applyWindows, checkWindowRows, windowType } from '../query/window.js';
+import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { sqlError } from './errors.js';
 import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
-
-export interface SqlOptions {
-  /** Frames by name, looked up before the store (in-memory frames, or frames already open). */
-  frames?: Readonly<Record<string, DataFrame | LazyFrame>>;
-  /**
-   * At most this many result rows are computed, plus one to tell that there were more (the HTTP
-   * route's bound on what a request can make a node gather); default unbounded.
-   */
-  maxRows?: number;
-}
 
 export interface SqlResult {
   /** The result rows (absent for EXPLAIN). */
@@ -35,7 +25,7 @@ export interface SqlResult {
 }
 
 /** Longest statement accepted (the parser's memory grows with the text). */
-export const MAX_SQL_LENGTH = 100_000;
+const MAX_SQL_LENGTH = 100_000;
 
 function parseOne(text: string): SelectFromStatement {
   let stmts: ReturnType<typeof parse>;
@@ -352,10 +342,7 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
     return { explain: lines.join('\n') };
   }
   let df = await query.run(stage1);
-  if (plan.windows.length) {
-    checkWindowRows(df.nrows);
-    df = applyWindows(df, plan.windows);
-  }
+  if (plan.windows.length) df = df.window(plan.windows);
   if (plan.post) df = await df.query().run(plan.post);
   return { frame: renamed(df, plan.names) };
 }

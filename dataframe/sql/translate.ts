@@ -4,12 +4,12 @@
 
 import type { Expr as SqlExpr, ExprCall, ExprRef } from 'pgsql-ast-parser';
 import type { ColumnType } from '../schema.js';
-import type { DATE_PARTS, FnName } from '../query/expr-fns.js';
-import { checkExpr, type Expr, type Literal } from '../query/expr.js';
+import type { DATE_PARTS, Expr, FnName, Literal } from '../query/expr-base.js';
+import { checkExpr } from '../query/expr.js';
 import type { Field } from '../schema.js';
 import { sqlError, type Span } from './errors.js';
 
-export type Located = { _location?: Span };
+type Located = { _location?: Span };
 
 export function spanOf(n: unknown): Span | undefined {
   return (n as Located | undefined)?._location;

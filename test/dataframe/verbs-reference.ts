@@ -7,7 +7,7 @@ import type { Value } from '../../dataframe/index.js';
 export type Row = Value[];
 
 /** Compares values as SQL ORDER BY does here: nulls last unless asked, NaN above numbers. */
-export function cmpVal(x: Value, y: Value, desc = false, nullsFirst = false): number {
+function cmpVal(x: Value, y: Value, desc = false, nullsFirst = false): number {
   if (x === y) return 0;
   if (x === null) return nullsFirst ? -1 : 1;
   if (y === null) return nullsFirst ? 1 : -1;
