@@ -2,11 +2,19 @@
 // (top-k rows, sketches, joined aggregates) merged at the client, each checked against the same
 // plain-JavaScript references as on a MemoryStore; and POST /df/sql on every node.
 
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
 import { LocalCluster } from '../../bench/dataframe/local-cluster.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { seededRng } from './helpers.js';
+import { rowsOf, seededRng } from './helpers.js';
+import { approx } from './verbs-reference.js';
 import {
+  FLIGHTS_SCHEMA,
+  exampleRef,
+  exampleSql,
+  flightRows,
   checkAggregates,
   checkComputedColumns,
   checkDescribe,
@@ -36,6 +44,57 @@ describe('query verbs on a 3-node cluster', () => {
   it('broadcasts the right side of joins', () => checkJoins(cluster.client, seededRng(), 'c-join'), 60_000);
   it('describes a stored frame', () => checkDescribe(cluster.client, seededRng(), 'c-describe'), 60_000);
   it('runs SQL and windows', () => checkSql(cluster.client, seededRng(), 'c_flights'), 60_000);
+
+  it("runs the issue's SQL example through the API, the CLI and HTTP, and explains where it runs", async () => {
+    const rng = seededRng();
+    // Ten origins, so LIMIT 10 keeps every group and ties in count are broken by origin.
+    const rows = flightRows(rng, 5000, ['SFO', 'JFK', 'LAX', 'ORD', 'SEA', 'ATL', 'DFW', 'DEN', 'BOS', 'MIA']);
+    await DataFrame.put(cluster.client, 'flights', DataFrame.fromRows(FLIGHTS_SCHEMA, rows), { chunkRows: 256 });
+    const sql = exampleSql('flights');
+    const want = approx(exampleRef(rows));
+    expect(want.length).toBe(10);
+
+    // The API, pushed to the nodes.
+    expect(approx(rowsOf(await DataFrame.sql(cluster.client, sql)))).toEqual(want);
+    const plan = [...(await DataFrame.sql(cluster.client, `EXPLAIN ${sql}`)).column('plan', 'S').values].join('\n');
+    expect(plan).toMatch(/on the nodes holding flights, \d+ chunks/);
+    expect(plan).toMatch(/stage 2, at the client/);
+
+    // The CLI, through commander, on the cluster's client.
+    let printed = '';
+    const out = new Writable({
+      write(chunk, _enc, cb) {
+        printed += String(chunk);
+        cb();
+      },
+    });
+    const program = new Command('eau2').exitOverride().configureOutput({ writeErr: () => undefined });
+    registerDfCommands(
+      program,
+      async () =>
+        Object.assign(Object.create(cluster.client) as typeof cluster.client, { close: async () => undefined }),
+      out,
+    );
+    await program.parseAsync(['node', 'eau2', 'sql', sql, '--format', 'json']);
+    const cliRows = (JSON.parse(printed) as Record<string, number | string>[]).map((o) => [
+      o.origin!,
+      o['count(*)']!,
+      o['avg(delay)']!,
+    ]);
+    expect(approx(cliRows)).toEqual(want);
+    printed = '';
+    await program.parseAsync(['node', 'eau2', 'sql', `EXPLAIN ${sql}`]);
+    expect(printed).toMatch(/on the nodes holding flights/);
+
+    // HTTP, on every node.
+    for (const u of cluster.urls) {
+      const res = await fetch(`${u}/df/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { columns: { name: string }[]; rows: (string | number)[][] };
+      expect(body.columns.map((c) => c.name)).toEqual(['origin', 'count(*)', 'avg(delay)']);
+      expect(approx(body.rows)).toEqual(want);
+    }
+  }, 60_000);
 
   it('serves POST /df/sql on every node', async () => {
     await DataFrame.put(
