@@ -18,7 +18,8 @@ import { joinSource, type JoinOptions, type JoinRight } from './query/joined.js'
 import { Query, type AggRequest } from './query/query.js';
 import type { SortSpec } from './query/sort.js';
 import { isTaskRunner } from '../kv/index.js';
-import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
+import { shuffleJoin } from './query/shuffle.js';
+import { QUERY_TASK, runDataframeTask, taskNodes } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 
 /**
@@ -278,6 +279,8 @@ export class LazyFrame {
           nchunks: this.nchunks,
           runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
           where: () => this.where(),
+          shuffle: (checked, right, spec) => shuffleJoin(this.store, this.meta, right, spec, checked),
+          nodes: () => Math.max(1, taskNodes(this.store).length),
         },
         joinRight(right),
         opts,
@@ -319,9 +322,39 @@ export class LazyFrame {
   }
 }
 
+/**
+ * Bytes per value a stored frame's column is assumed to take in memory, to choose a join's strategy
+ * before reading it: the array element (a string: a JavaScript string of about 16 characters and its
+ * array slot), plus a null bit rounded up.
+ */
+const EST_BYTES: Readonly<Record<string, number>> = { I: 4, D: 8, B: 1, S: 48 };
+
 /** A frame as the right side of a join. */
 export function joinRight(f: LazyFrame | DataFrame): JoinRight {
   if (f instanceof LazyFrame)
-    return { fields: f.fields, name: f.name, nrows: f.nrows, columns: async () => (await f.load()).columns };
-  return { fields: f.fields, nrows: f.nrows, columns: async () => f.columns };
+    return {
+      fields: f.fields,
+      name: f.name,
+      nrows: f.nrows,
+      meta: f.meta,
+      estimatedBytes: f.nrows * f.fields.reduce((s, x) => s + (EST_BYTES[x.type] ?? 8) + 1, 0),
+      async columns(limitBytes) {
+        // Chunk by chunk, stopping as soon as the limit is passed: never the whole of a large frame.
+        const parts: DataFrame[] = [];
+        let bytes = 0;
+        for await (const c of f.chunks()) {
+          bytes += c.columns.reduce((s, x) => s + x.byteSize, 0);
+          if (bytes > limitBytes) return undefined;
+          parts.push(c);
+        }
+        return DataFrame.concat(parts, f.fields).columns;
+      },
+    };
+  const bytes = f.columns.reduce((s, x) => s + x.byteSize, 0);
+  return {
+    fields: f.fields,
+    nrows: f.nrows,
+    estimatedBytes: bytes,
+    columns: async (limitBytes) => (bytes > limitBytes ? undefined : f.columns),
+  };
 }

@@ -1,11 +1,9 @@
-// Joins by broadcast: the right (small) frame travels with the query to every node, which builds a
-// hash index of it once and joins each left chunk it leads to it, then runs the query plan over the
-// joined chunks exactly as over a stored frame (filters, group-by, partial aggregates, top-k), so only
-// partial results travel back. The right side must fit a size limit (DEFAULT_BROADCAST_BYTES); a
-// larger one would need both sides repartitioned by key across the nodes, which eau2 does not do yet
-// (the join fails with TOO_LARGE and says so). docs/dataframe.md "Joins".
+// The hash join both strategies share (docs/dataframe.md "Joins"). By broadcast, the right (small)
+// frame travels with the query to every node, which builds a hash index of it once and joins each left
+// chunk it leads to it; by shuffle (shuffle.ts), a node indexes one bucket of the right side and joins
+// the same bucket of the left. Either way the query plan then runs over the joined chunks exactly as
+// over a stored frame (filters, group-by, partial aggregates, top-k), so only partial results travel back.
 
-import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import type { Column } from '../column.js';
@@ -80,17 +78,38 @@ function gatherOrNull(c: Column, idx: Int32Array): Column {
   return b.finish();
 }
 
+export function checkJoinType(how: unknown): JoinType {
+  if (!(JOIN_TYPES as readonly unknown[]).includes(how))
+    throw new TypeError(`join type must be one of ${JOIN_TYPES.join(', ')}`);
+  return how as JoinType;
+}
+
 /** Checks a join payload (from the network) against the left frame's fields and indexes the right side. */
 export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin {
   const p = raw as JoinPayload;
-  if (p === null || typeof p !== 'object' || !(JOIN_TYPES as readonly string[]).includes(p.how))
-    throw new TypeError(`join type must be one of ${JOIN_TYPES.join(', ')}`);
+  if (p === null || typeof p !== 'object') throw new TypeError('a join payload is an object');
+  const how = checkJoinType(p.how);
   const rf = p.right?.fields;
   if (!Array.isArray(rf) || !Array.isArray(p.right.bodies) || p.right.bodies.length !== rf.length)
     throw new TypeError('join: the right side needs fields and one body per field');
   checkFields(rf);
   const on = checkJoinKeys(p.on, left, rf);
   const rcols = rf.map((f, i) => bodyToColumn(p.right.bodies[i]!, `join right column ${f.name}`, f.type));
+  return indexJoin(how, on, left, rf, rcols);
+}
+
+/**
+ * Indexes the right side's rows by key (rows with a null key are left out: they never match) and
+ * returns the joined fields and a loader that joins each left chunk to them. `on` and the fields
+ * must have been checked (checkJoinKeys, checkFields).
+ */
+export function indexJoin(
+  how: JoinType,
+  on: readonly (readonly [string, string])[],
+  left: readonly Field[],
+  rf: readonly Field[],
+  rcols: readonly Column[],
+): PreparedJoin {
   const rn = rcols.length ? rcols[0]!.length : 0;
   if (rcols.some((c) => c.length !== rn)) throw new TypeError('join: right columns differ in length');
   const rkeys = on.map(([, r]) => rcols[rf.findIndex((f) => f.name === r)]!);
@@ -105,7 +124,7 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
     if (list) list.push(r);
     else index.set(k, [r]);
   }
-  const { fields } = joinedFields(left, rf, p.how);
+  const { fields } = joinedFields(left, rf, how);
   const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
   const nl = left.length;
   return {
@@ -128,11 +147,11 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
           for (let r = 0; r < n; r++) {
             const vals = kc.map((c) => c.get(r));
             const hits = vals.some((v) => v === null) ? undefined : index.get(keyOf(vals));
-            if (p.how === 'semi' || p.how === 'anti') {
-              if ((hits !== undefined) === (p.how === 'semi')) li.push(r);
+            if (how === 'semi' || how === 'anti') {
+              if ((hits !== undefined) === (how === 'semi')) li.push(r);
             } else if (hits) {
               for (const h of hits) li.push(r), ri.push(h);
-            } else if (p.how === 'left') li.push(r), ri.push(-1);
+            } else if (how === 'left') li.push(r), ri.push(-1);
           }
           counts.set(chunk, li.length);
           const lIdx = Uint32Array.from(li);
@@ -143,7 +162,7 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
             out[i] =
               i < nl
                 ? gather(cols[i]!, lIdx)
-                : p.how === 'left'
+                : how === 'left'
                   ? gatherOrNull(rcols[i - nl]!, rIdx)
                   : gather(rcols[i - nl]!, new Uint32Array(rIdx.buffer, 0, rIdx.length));
           }
@@ -154,21 +173,12 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
   };
 }
 
-/** The payload for a right-side frame, or TOO_LARGE past the broadcast limit. */
+/** The broadcast payload for a right side's columns. */
 export function joinPayload(
   how: JoinType,
   on: readonly (readonly [string, string])[],
   rightFields: readonly Field[],
   rightCols: readonly Column[],
-  limitBytes: number,
 ): JoinPayload {
-  const bytes = rightCols.reduce((s, c) => s + c.byteSize, 0);
-  if (bytes > limitBytes)
-    throw new Eau2Error(
-      ErrorCode.TOO_LARGE,
-      `the join's right side is ${bytes} bytes, over the broadcast limit of ${limitBytes}: a repartitioned ` +
-        '(shuffle) join is not implemented; filter or select fewer columns of the right side, or raise broadcastLimitBytes',
-      { details: { bytes, limitBytes } },
-    );
   return { how, on, right: { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) } };
 }

@@ -64,8 +64,11 @@ export interface CheckedPlan {
 export interface QuerySource {
   readonly fields: readonly Field[];
   readonly nchunks: number;
-  /** Runs the plan where the data lives; returns one partial result per participant. */
-  execute(checked: CheckedPlan): Promise<unknown[]>;
+  /**
+   * Runs the plan where the data lives; returns one partial result per participant, with how many
+   * chunks they cover when that is not `nchunks` (a shuffle join's chunks are the pieces it made).
+   */
+  execute(checked: CheckedPlan): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
   /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
   describe?(): string;
 }

@@ -93,8 +93,10 @@ export class Query {
   /** Runs a plan (checked first) and merges the partial results. */
   async run(p: Plan): Promise<DataFrame> {
     const checked = this.check(p);
-    const partials = await this.source.execute(checked);
-    return mergePartials(checked, partials, this.source.nchunks);
+    const r = await this.source.execute(checked);
+    return Array.isArray(r)
+      ? mergePartials(checked, r, this.source.nchunks)
+      : mergePartials(checked, r.partials, r.nchunks);
   }
 
   /**

@@ -21,6 +21,7 @@ import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '.
 import { prepareJoin, type PreparedJoin } from './join.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
+import { BUCKET_JOIN_TASK, SCATTER_TASK, bucketJoin, scatter } from './shuffle-tasks.js';
 import { readMeta } from '../storage.js';
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
@@ -41,8 +42,16 @@ export const HOLDINGS_TASK = 'df.holdings';
 /** Chunk reads a node keeps in flight while it computes. */
 const TASK_CONCURRENCY = 4;
 
-function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chunks?: number[]; join?: unknown } {
-  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown; join?: unknown } | null;
+interface DecodedPayload {
+  meta: FrameMeta;
+  plan: unknown;
+  chunks?: number[];
+  join?: unknown;
+  shuffle?: unknown;
+}
+
+function decodePayload(payload: unknown): DecodedPayload {
+  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown; join?: unknown; shuffle?: unknown } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
   let meta: FrameMeta;
@@ -51,7 +60,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
   }
-  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join };
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -59,7 +68,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle };
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -138,10 +147,53 @@ async function holdingsTask(ctx: DataframeTaskContext, payload: unknown): Promis
   return { nodeId: ctx.nodeId, chunks: ledChunks(ctx, meta) };
 }
 
+/** A shuffle join's first half on one node: its chunks of one frame, split into buckets by key. */
+async function scatterTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
+  const { meta, chunks: given, shuffle } = decodePayload(payload);
+  const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
+  return scatter(
+    ctx.store,
+    meta.fields,
+    given ?? ledChunks(ctx, meta),
+    (chunk, col) => reader.read(chunk, col),
+    (i) => rowsInChunk(meta, i),
+    shuffle,
+  );
+}
+
 export const dataframeTasks: Record<string, DataframeTask> = {
   [QUERY_TASK]: queryTask,
   [HOLDINGS_TASK]: holdingsTask,
+  [SCATTER_TASK]: scatterTask,
+  [BUCKET_JOIN_TASK]: (ctx, payload) => bucketJoin(ctx.store, payload),
 };
+
+/** Runs a task that needs no frame on one node (a TaskRunner's runTaskOn), or in-process. */
+export async function runTaskAt(
+  store: KvStore,
+  node: string | undefined,
+  name: string,
+  payload: unknown,
+): Promise<unknown> {
+  if (node !== undefined && isTaskRunner(store) && store.runTaskOn) return store.runTaskOn(node, name, payload);
+  const task = dataframeTasks[name];
+  if (!task) throw new TypeError(`unknown dataframe task ${name}`);
+  return task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload);
+}
+
+/**
+ * The nodes a task can be placed on, in topology order and without those known to be down; none
+ * when the store runs tasks in-process (or cannot place them on one node).
+ */
+export function taskNodes(store: KvStore): string[] {
+  if (!isTaskRunner(store) || !store.runTaskOn) return [];
+  const t = placementOf(store);
+  if (!t) return [];
+  const down = new Set((t.nodes ?? []).filter((n) => n.status === 'down').map((n) => n.id));
+  const ids = new Set<string>();
+  for (const pl of t.placement) for (const id of [pl.leader, ...(pl.followers ?? [])]) if (!down.has(id)) ids.add(id);
+  return [...ids];
+}
 
 /** Runs a task where the data lives: pushed down by a TaskRunner, or in-process on any other store. */
 export async function runDataframeTask(
@@ -151,7 +203,7 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
-  if (name === QUERY_TASK && isTaskRunner(store) && store.runTaskOn && placementOf(store))
+  if ((name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn && placementOf(store))
     return placeQuery(store as KvStore & TaskRunner, name, meta, payload);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
@@ -170,7 +222,7 @@ function placementOf(store: KvStore): PartitionLeaders | undefined {
 }
 
 /** Whether `e` says the node could not be reached (so its chunks can go to another replica). */
-function unreachable(e: unknown): boolean {
+export function unreachable(e: unknown): boolean {
   return isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError);
 }
 
@@ -235,18 +287,25 @@ async function placeQuery(
     }
     const again: number[] = [];
     let lastError: unknown;
+    let fatal: unknown;
+    // Every node's task is waited for, even after one fails: a task still running (a scatter writing
+    // shuffle pieces) must not outlive the call, or the caller's cleanup could miss what it writes.
     await Promise.all(
       [...plan].map(async ([node, chunks]) => {
         try {
           results.push(await store.runTaskOn!(node, name, { ...payload, chunks }));
         } catch (e) {
-          if (!unreachable(e)) throw e;
+          if (!unreachable(e)) {
+            fatal ??= e;
+            return;
+          }
           failed.add(node);
           lastError = e;
           again.push(...chunks);
         }
       }),
     );
+    if (fatal !== undefined) throw fatal;
     if (lastError === undefined) return results;
     todo = again; // each round adds a node to `failed`, so this ends
   }

@@ -19,6 +19,7 @@ import {
   checkComputedColumns,
   checkDescribe,
   checkJoins,
+  checkShuffleJoins,
   checkSortAndTopK,
   checkSql,
 } from './verbs-suite.js';
@@ -42,6 +43,11 @@ describe('query verbs on a 3-node cluster', () => {
     60_000,
   );
   it('broadcasts the right side of joins', () => checkJoins(cluster.client, seededRng(), 'c-join'), 60_000);
+  it(
+    'joins by shuffle across the nodes past the broadcast limit',
+    () => checkShuffleJoins(cluster.client, seededRng(), 'c-shuffle'),
+    90_000,
+  );
   it('describes a stored frame', () => checkDescribe(cluster.client, seededRng(), 'c-describe'), 60_000);
   it('runs SQL and windows', () => checkSql(cluster.client, seededRng(), 'c_flights'), 60_000);
 

@@ -230,8 +230,101 @@ export async function checkJoins(store: KvStore, rng: Rng, name: string): Promis
     .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
   expect(approx(got)).toEqual(approx(want as Row[]));
   expect(j.explain()).toMatch(/broadcast to every node: inner join on k, i = n/);
-  // Past the broadcast limit the join says why it cannot run.
-  await expect(lf.join(rf, { on: 'k', broadcastLimitBytes: 10 }).count()).rejects.toThrow(/broadcast limit.*shuffle/);
+  // A right side in memory past the broadcast limit cannot be shuffled: the join says why.
+  await expect(lf.join(right, { on: 'k', broadcastLimitBytes: 10 }).count()).rejects.toThrow(
+    /over 10 bytes .*a shuffle join needs both frames stored/,
+  );
+}
+
+/** Rows in one canonical order, for joins whose row order is not defined (shuffle). */
+const canonical = (rows: Row[]): Row[] =>
+  rows
+    .map((r) => [JSON.stringify(r), r] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, r]) => r);
+
+/** All keys under the shuffle prefix: none may be left once a join is over. */
+async function shuffleLeftovers(store: KvStore): Promise<number> {
+  let n = 0;
+  const it = store.scan({ gte: 'df/t/', lt: 'df/t0' });
+  try {
+    for await (const _ of it) n++;
+  } finally {
+    await it.close();
+  }
+  return n;
+}
+
+/**
+ * Shuffle joins, forced by a tiny broadcast limit: every join type on one and two keys, aggregates
+ * and top-k over the joined rows, against the same references as the broadcast join; the temporary
+ * pieces are gone afterwards.
+ */
+export async function checkShuffleJoins(store: KvStore, rng: Rng, name: string): Promise<void> {
+  const left = randomFrame(rng, 2000);
+  // A right side with many rows per key and keys absent from the left, so buckets differ in size.
+  const rightRows: Row[] = [];
+  for (let j = 0; j < 400; j++)
+    rightRows.push([
+      rng.bool(0.1) ? null : rng.pick(['red', 'green', 'blue', 'cyan', 'pink', 'gray', 'teal']),
+      rng.bool(0.05) ? null : rng.int(-20, 20),
+      `r${j}`,
+    ]);
+  const right = DataFrame.fromRows('k:S,n:I,tag:S', rightRows);
+  await DataFrame.put(store, `${name}-l`, left, { chunkRows: 150 });
+  await DataFrame.put(store, `${name}-r`, right, { chunkRows: 64 });
+  const lf = await DataFrame.get(store, `${name}-l`);
+  const rf = await DataFrame.get(store, `${name}-r`);
+  const lrows = rowsOf(left);
+  const small = { broadcastLimitBytes: 1000, buckets: 5 };
+  for (const how of ['inner', 'left', 'semi', 'anti'] as const) {
+    const q = lf.join(rf, { on: 'k', how, ...small });
+    expect(q.explain(), how).toMatch(new RegExp(`shuffle join \\(${how} join on k\\).*into 5 buckets`));
+    expect(canonical(rowsOf(await q.collect())), how).toEqual(canonical(joinRows(lrows, rightRows, [[K, 0]], how)));
+  }
+  // Two keys (I against I), aggregated per right tag; the default bucket count.
+  const on: [string, string][] = [
+    ['k', 'k'],
+    ['i', 'n'],
+  ];
+  const ref = joinRows(
+    lrows,
+    rightRows,
+    [
+      [K, 0],
+      [I, 1],
+    ],
+    'inner',
+  );
+  const j = lf.join(rf, { on, broadcastLimitBytes: 100 });
+  expect(j.explain()).toMatch(/shuffle join \(inner join on k, i = n\).*over the broadcast limit of 100/);
+  const groups = groupRows(ref, (r) => [r[7]!]);
+  const want = [...groups.entries()]
+    .map(([t, g]) => [JSON.parse(t)[0], g.length])
+    .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+  expect(rowsOf(await j.groupBy('tag').agg({ '*': 'count' }))).toEqual(want);
+  // Top-k over the joined rows, by keys that leave ties only between identical rows.
+  const left2 = joinRows(lrows, rightRows, [[K, 0]], 'left');
+  const top = sortRows(left2, [
+    [I, true, false],
+    [7, false, false],
+    [S, false, false],
+    [D, false, false],
+  ]).slice(0, 20);
+  expect(
+    rowsOf(
+      await lf
+        .join(rf, { on: 'k', how: 'left', ...small })
+        .orderBy('-i', 'tag', 's', 'd')
+        .limit(20)
+        .collect(),
+    ),
+  ).toEqual(top);
+  // The same join by broadcast gives the same rows.
+  const b = lf.join(rf, { on: 'k', how: 'left' });
+  expect(b.explain()).toMatch(/broadcast to every node/);
+  expect(canonical(rowsOf(await b.collect()))).toEqual(canonical(left2));
+  expect(await shuffleLeftovers(store)).toBe(0);
 }
 
 export async function checkDescribe(store: KvStore, rng: Rng, name: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   checkComputedColumns,
   checkDescribe,
   checkJoins,
+  checkShuffleJoins,
   checkSortAndTopK,
   checkSql,
 } from './verbs-suite.js';
@@ -27,6 +28,8 @@ describe('query verbs on a MemoryStore', () => {
     checkComputedColumns(new MemoryStore(), seededRng(), 'derive'));
   it('joins inner, left, semi and anti on one or two keys by broadcast', () =>
     checkJoins(new MemoryStore(), seededRng(), 'join'));
+  it('joins by shuffle past the broadcast limit, and cleans up', () =>
+    checkShuffleJoins(new MemoryStore(), seededRng(), 'shuffle'));
   it('describes every column', () => checkDescribe(new MemoryStore(), seededRng(), 'describe'));
   it('runs SQL with GROUP BY, HAVING, ORDER BY, LIMIT and window functions', () =>
     checkSql(new MemoryStore(), seededRng(), 'flights'));
