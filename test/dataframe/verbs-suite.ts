@@ -244,7 +244,7 @@ const canonical = (rows: Row[]): Row[] =>
     .map(([, r]) => r);
 
 /** All keys under the shuffle prefix: none may be left once a join is over. */
-async function shuffleLeftovers(store: KvStore): Promise<number> {
+export async function shuffleLeftovers(store: KvStore): Promise<number> {
   let n = 0;
   const it = store.scan({ gte: 'df/t/', lt: 'df/t0' });
   try {

@@ -15,7 +15,9 @@ import {
   checkShuffleJoins,
   checkSortAndTopK,
   checkSql,
+  shuffleLeftovers,
 } from './verbs-suite.js';
+import { Eau2Error, ErrorCode, type KeyLike, type ReadOptions } from '../../kv/index.js';
 import { DataFrame, col, datePart } from '../../dataframe/index.js';
 import { rowsOf } from './helpers.js';
 
@@ -30,6 +32,50 @@ describe('query verbs on a MemoryStore', () => {
     checkJoins(new MemoryStore(), seededRng(), 'join'));
   it('joins by shuffle past the broadcast limit, and cleans up', () =>
     checkShuffleJoins(new MemoryStore(), seededRng(), 'shuffle'));
+  it('deletes the shuffle pieces when a bucket join fails', async () => {
+    const store = new MemoryStore();
+    const rng = seededRng();
+    const n = 500;
+    const left = DataFrame.fromColumns({
+      k: Array.from({ length: n }, () => rng.int(0, 50)),
+      v: Array.from({ length: n }, (_, i) => i),
+    });
+    const right = DataFrame.fromColumns({
+      k: Array.from({ length: 200 }, (_, i) => i % 60),
+      w: Array.from({ length: 200 }, (_, i) => -i),
+    });
+    await DataFrame.put(store, 'fail-l', left, { chunkRows: 64 });
+    await DataFrame.put(store, 'fail-r', right, { chunkRows: 64 });
+    let injected = 0;
+    // Reading a right-side piece fails once the scatters have written every piece.
+    const failing = Object.assign(Object.create(store) as MemoryStore, {
+      get: (key: KeyLike, opts?: ReadOptions) => {
+        const k = typeof key === 'string' ? key : Buffer.from(key).toString();
+        if (/^df\/t\/[0-9a-f]+\/r\//.test(k)) {
+          injected++;
+          return Promise.reject(new Eau2Error(ErrorCode.IO, 'injected read failure'));
+        }
+        return store.get(key, opts);
+      },
+    });
+    const lf = await DataFrame.get(failing, 'fail-l');
+    const rf = await DataFrame.get(failing, 'fail-r');
+    const q = lf.join(rf, { on: 'k', broadcastLimitBytes: 16, buckets: 4 });
+    expect(q.explain()).toMatch(/shuffle join/);
+    await expect(q.count()).rejects.toThrow(/injected read failure/);
+    expect(injected).toBeGreaterThan(0);
+    expect(await shuffleLeftovers(store)).toBe(0);
+    // The same join on the healthy store: every left row whose key is in 0..49 meets its right rows.
+    const want = left
+      .column('k', 'D')
+      .values.reduce((s, k) => s + right.column('k', 'D').values.filter((x) => x === k).length, 0);
+    expect(
+      await (await DataFrame.get(store, 'fail-l'))
+        .join(await DataFrame.get(store, 'fail-r'), { on: 'k', broadcastLimitBytes: 16, buckets: 4 })
+        .count(),
+    ).toBe(want);
+    expect(await shuffleLeftovers(store)).toBe(0);
+  });
   it('describes every column', () => checkDescribe(new MemoryStore(), seededRng(), 'describe'));
   it('runs SQL with GROUP BY, HAVING, ORDER BY, LIMIT and window functions', () =>
     checkSql(new MemoryStore(), seededRng(), 'flights'));
