@@ -66,9 +66,9 @@ function sortText(keys: readonly SortKey[]): string {
 }
 
 /** The plan's node part and merge, one step per line. */
-export function explainPlan(checked: CheckedPlan, where: string, local = false): string {
+export function explainPlan(checked: CheckedPlan, where: string, local = false, over = 'the chunks it leads'): string {
   const p = checked.plan;
-  const lines = [local ? `at ${where}:` : `on each node (${where}), over the chunks it leads:`];
+  const lines = [local ? `at ${where}:` : `on each node (${where}), over ${over}:`];
   lines.push(`  read columns: ${checked.reads.map((i) => checked.fields[i]!.name).join(', ') || '(none)'}`);
   for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
   if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);

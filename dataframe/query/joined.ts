@@ -129,9 +129,12 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
         ? `${left.where()}, each joining its chunks to the right side ${rightName} ` +
           `(${right.nrows} rows, ~${est} bytes estimated, within the broadcast limit of ${limit}; ` +
           `broadcast to every node: ${how} join on ${keys})`
-        : `shuffle join (${how} join on ${keys}): the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
-          `estimated) is over the broadcast limit of ${limit}, so a scatter task on the nodes holding each frame ` +
-          `repartitions both by key into ${buckets} buckets written to the store, then one bucket-join task per ` +
-          `bucket (one at a time per node) joins its rows and runs the plan below over them; the buckets are deleted after`,
+        : `shuffle join, ${how} join on ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
+          `estimated) is over the broadcast limit of ${limit}, so first a scatter task on the nodes holding each ` +
+          `frame repartitions both by key into ${buckets} buckets written to the store (deleted after the query)`,
+    over: () =>
+      strategy === 'shuffle'
+        ? `the buckets it is given, one at a time, each bucket's left rows joined to its right rows`
+        : 'the chunks it leads',
   };
 }

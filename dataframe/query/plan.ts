@@ -71,6 +71,8 @@ export interface QuerySource {
   execute(checked: CheckedPlan): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
   /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
   describe?(): string;
+  /** What each node runs the plan over, for explain() (default: "the chunks it leads"). */
+  over?(): string;
 }
 
 export function aggName(col: string, fn: AggFn): string {

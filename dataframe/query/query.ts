@@ -79,10 +79,15 @@ export class Query {
     return this.source.describe?.() ?? 'in memory';
   }
 
+  /** What each node runs the query's node part over (for explain), when not the chunks it leads. */
+  over(): string | undefined {
+    return this.source.over?.();
+  }
+
   /** What runs where, as text: the plan checked against the schema, the node part and the merge. */
   explain(p: Plan = this.plan): string {
     const checked = this.check(p);
-    return explainPlan(checked, this.source.describe?.() ?? 'in memory');
+    return explainPlan(checked, this.where(), false, this.over());
   }
 
   /** The plan as checked against the schema (TypeError if it does not fit). */

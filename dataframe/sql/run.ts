@@ -319,7 +319,7 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
     throw e;
   }
   if (m) {
-    const lines = ['stage 1:', explainPlan(checked, query.where())];
+    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over())];
     if (plan.windows.length)
       lines.push(
         `then at the client: window functions over at most ${MAX_WINDOW_ROWS} gathered rows: ` +
