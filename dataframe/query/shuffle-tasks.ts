@@ -1,8 +1,9 @@
 // The node side of a shuffle join (docs/dataframe.md "Joins"; the client side is shuffle.ts). A
 // scatter task reads the chunks of one frame that the node was given, splits their rows into buckets
 // by a hash of the join key, and writes each bucket's rows to the store as pieces (checksummed chunks
-// under df/t/<join id>/, so they land on whichever nodes lead those keys: the shuffle goes through the
-// cluster's own replicated writes). A bucket-join task then reads one bucket's pieces of both sides,
+// under df/t/<join id>/) whose hash tag puts them in a partition the node itself leads, as a map task
+// writes its output locally: no scatter write crosses the network or waits on another node. A
+// bucket-join task then pulls one bucket's pieces of both sides from the nodes that wrote them,
 // indexes the right ones (indexJoin, as a broadcast join indexes the whole right side) and runs the
 // query plan over the left pieces joined to them. Equal keys hash alike on both sides (the same text
 // of the key values, I and D alike), so every match meets in one bucket. Memory: a scatter holds at
@@ -22,6 +23,7 @@ import { checkPlan } from './plan.js';
 
 export const SCATTER_TASK = 'df.scatter';
 export const BUCKET_JOIN_TASK = 'df.bucketJoin';
+export const DROP_SHUFFLE_TASK = 'df.dropShuffle';
 
 /** Where shuffle pieces live: df/t/<id>/<side>/<bucket>/<piece>/<col>. Nothing else uses df/t/. */
 const SHUFFLE_PREFIX = 'df/t/';
@@ -32,8 +34,20 @@ const PIECE_ROWS = 8192;
 /** Rows a scatter buffers over all its buckets before it writes them all out. */
 const MAX_BUFFERED_ROWS = 65_536;
 
+/**
+ * Pieces are written to their partition's leader (the writing node) only and read from it: they live
+ * for one query, so waiting for every replica (a node's default, w=all) would buy nothing and make a
+ * join fail while a follower is down. A node lost mid-join loses its pieces: the join then fails
+ * (NOT_FOUND or UNAVAILABLE, never a wrong answer) and can be run again.
+ */
+const PIECE_WRITE = { w: 1 } as const;
+const PIECE_READ = { read: 'leader' } as const;
+
 const ID_RE = /^[0-9a-f]{24}$/;
-const PIECE_RE = /^[0-9a-f]{12}\.[0-9]{1,9}$/;
+/** <tag>.<seq>, the tag being <nonce>.<n>: the hash tag of the piece's keys. */
+const PIECE_RE = /^([0-9a-f]{12}\.[0-9]{1,4})\.([0-9]{1,9})$/;
+/** Tags a scatter tries to find one in a partition its node leads. */
+const MAX_TAG_TRIES = 4096;
 
 /** A new shuffle's id: random, so concurrent joins never share pieces. */
 export function newShuffleId(): string {
@@ -43,12 +57,50 @@ export function newShuffleId(): string {
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
 function pieceKey(id: string, side: 'l' | 'r', bucket: number, piece: string, col: number): string {
-  return `${SHUFFLE_PREFIX}${id}/${side}/${hex4(bucket)}/${piece}/${hex4(col)}`;
+  const m = PIECE_RE.exec(piece)!;
+  return `${SHUFFLE_PREFIX}${id}/${side}/${hex4(bucket)}/{${m[1]}}.${m[2]}/${hex4(col)}`;
 }
 
 /** The key range holding every piece of shuffle `id` (to delete them). */
-export function shuffleRange(id: string): { gte: string; lt: string } {
+function shuffleRange(id: string): { gte: string; lt: string } {
   return { gte: `${SHUFFLE_PREFIX}${id}/`, lt: `${SHUFFLE_PREFIX}${id}0` };
+}
+
+/**
+ * Deletes the pieces of shuffle `id` that `store` scans and this node leads: on a cluster node, the
+ * ones in the partitions it leads, which are where its scatters wrote theirs (so run on every node
+ * that is up it covers every piece written by a node that is up, including pieces no scatter
+ * reported, such as a failed one's); in-process, all of them. One pass, a page of keys at a time (a
+ * page starts after the last key of the one before, so a key left alone or a copy that still shows a
+ * deleted key cannot hold the pass up); returns how many keys were deleted.
+ */
+export async function dropShuffle(
+  store: KvStore,
+  leads: (key: Uint8Array) => boolean,
+  rawId: unknown,
+): Promise<number> {
+  if (typeof rawId !== 'string' || !ID_RE.test(rawId)) throw protocol('bad shuffle id');
+  const { gte, lt } = shuffleRange(rawId);
+  let after: Uint8Array | undefined;
+  let n = 0;
+  for (;;) {
+    const keys: Uint8Array[] = [];
+    const it = store.scan(after ? { gt: after, lt, limit: 512 } : { gte, lt, limit: 512 });
+    try {
+      for await (const [k] of it) keys.push(k);
+    } finally {
+      await it.close();
+    }
+    if (keys.length === 0) return n;
+    const mine = keys.filter(leads);
+    if (mine.length > 0)
+      await store.batch(
+        mine.map((key) => ({ type: 'del' as const, key })),
+        PIECE_WRITE,
+      );
+    n += mine.length;
+    after = keys[keys.length - 1];
+  }
 }
 
 /** What a scatter task is told: which shuffle, which side, the key columns, how many buckets. */
@@ -95,6 +147,7 @@ function bucketOf(vals: readonly Value[], buckets: number): number {
  */
 export async function scatter(
   store: KvStore,
+  leads: (key: string) => boolean,
   fields: readonly Field[],
   chunks: readonly number[],
   read: (chunk: number, col: number) => Promise<Column>,
@@ -104,6 +157,11 @@ export async function scatter(
   const { spec, keyIdx } = checkScatterSpec(rawSpec, fields);
   const { id, side, buckets } = spec;
   const nonce = randomBytes(6).toString('hex');
+  let tag: string | undefined;
+  for (let t = 0; t < MAX_TAG_TRIES && tag === undefined; t++)
+    if (leads(pieceKey(id, side, 0, `${nonce}.${t}.0`, 0))) tag = `${nonce}.${t}`;
+  if (tag === undefined)
+    throw new Eau2Error(ErrorCode.UNAVAILABLE, 'this node leads no partition: it cannot hold shuffle pieces');
   let seq = 0;
   const pieces: ScatterPiece[] = [];
   const open = new Map<number, ColumnBuilder[]>();
@@ -115,8 +173,8 @@ export async function scatter(
     const cols = bs.map((x) => x.finish());
     const rows = cols[0]!.length;
     buffered -= rows;
-    const piece = `${nonce}.${seq++}`;
-    await Promise.all(cols.map((c, i) => store.put(pieceKey(id, side, b, piece, i), encodeChunk(c))));
+    const piece = `${tag}.${seq++}`;
+    await Promise.all(cols.map((c, i) => store.put(pieceKey(id, side, b, piece, i), encodeChunk(c), PIECE_WRITE)));
     pieces.push([b, piece, rows]);
   };
   for (const chunk of chunks) {
@@ -177,8 +235,7 @@ async function readPiece(
   rows: number,
 ): Promise<Column> {
   const key = pieceKey(id, side, bucket, piece, col);
-  // Pieces are written once and never rewritten: any replica's copy is the value.
-  const v = await store.get(key, { read: 'leader-first' });
+  const v = await store.get(key, PIECE_READ);
   if (v === undefined)
     throw new Eau2Error(ErrorCode.NOT_FOUND, `shuffle piece ${key} is gone (the join was cancelled or cleaned up)`, {
       details: { key },

@@ -10,8 +10,8 @@ import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import type { JoinType } from './join.js';
 import type { CheckedPlan } from './plan.js';
-import { BUCKET_JOIN_TASK, SCATTER_TASK, newShuffleId, shuffleRange, type ScatterPiece } from './shuffle-tasks.js';
-import { runDataframeTask, runTaskAt, taskNodes, unreachable } from './tasks.js';
+import { BUCKET_JOIN_TASK, DROP_SHUFFLE_TASK, SCATTER_TASK, newShuffleId, type ScatterPiece } from './shuffle-tasks.js';
+import { runDataframeTask, runTaskAt, runTaskEverywhere, taskNodes, unreachable } from './tasks.js';
 
 export interface ShuffleSpec {
   readonly how: JoinType;
@@ -34,19 +34,20 @@ function piecesByBucket(results: readonly unknown[], buckets: number): [string, 
   return out;
 }
 
-/** Deletes every piece of shuffle `id`, a page of keys at a time. */
-async function dropShuffle(store: KvStore, id: string): Promise<void> {
-  const range = shuffleRange(id);
-  for (;;) {
-    const keys: Uint8Array[] = [];
-    const it = store.scan({ ...range, limit: 512 });
-    try {
-      for await (const [k] of it) keys.push(k);
-    } finally {
-      await it.close();
-    }
-    if (keys.length === 0) return;
-    await store.batch(keys.map((key) => ({ type: 'del' as const, key })));
+/**
+ * Deletes every piece of shuffle `id`: each node that is up deletes the ones in the partitions it
+ * leads, where its scatters wrote them (with the node's rights, which a reading client may lack).
+ * Pieces of a node that died mid-join stay on it (docs/dataframe.md "Joins").
+ */
+async function cleanUp(store: KvStore, id: string): Promise<void> {
+  try {
+    await runTaskEverywhere(store, DROP_SHUFFLE_TASK, { id });
+  } catch (e) {
+    throw new Eau2Error(
+      ErrorCode.UNAVAILABLE,
+      `the shuffle join's temporary pieces under ${JSON.stringify(`df/t/${id}/`)} could not all be deleted: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -110,6 +111,7 @@ export async function shuffleJoin(
   const id = newShuffleId();
   // Rows with a null key match nothing: an inner or semi join drops them on both sides.
   const innerLike = how === 'inner' || how === 'semi';
+  let result: { partials: unknown[]; nchunks: number };
   try {
     const scatter = (meta: FrameMeta, side: 'l' | 'r', keys: string[], dropNullKeys: boolean) =>
       runDataframeTask(store, SCATTER_TASK, meta, { shuffle: { id, side, keys, buckets, dropNullKeys } });
@@ -149,8 +151,12 @@ export async function shuffleJoin(
     }
     // A join without rows still gets one (empty) partial result, as a frame without chunks does.
     if (jobs.length === 0) jobs.push({ ...base, bucket: 0, left: [], right: [] });
-    return { partials: await runBuckets(store, jobs), nchunks };
-  } finally {
-    await dropShuffle(store, id);
+    result = { partials: await runBuckets(store, jobs), nchunks };
+  } catch (e) {
+    // The join's own error is the one to report; the cleanup is still attempted.
+    await cleanUp(store, id).catch(() => undefined);
+    throw e;
   }
+  await cleanUp(store, id);
+  return result;
 }

@@ -21,7 +21,14 @@ import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '.
 import { prepareJoin, type PreparedJoin } from './join.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
-import { BUCKET_JOIN_TASK, SCATTER_TASK, bucketJoin, scatter } from './shuffle-tasks.js';
+import {
+  BUCKET_JOIN_TASK,
+  DROP_SHUFFLE_TASK,
+  SCATTER_TASK,
+  bucketJoin,
+  dropShuffle,
+  scatter,
+} from './shuffle-tasks.js';
 import { readMeta } from '../storage.js';
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
@@ -153,6 +160,7 @@ async function scatterTask(ctx: DataframeTaskContext, payload: unknown): Promise
   const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
   return scatter(
     ctx.store,
+    (key) => ctx.isLeaderFor(key),
     meta.fields,
     given ?? ledChunks(ctx, meta),
     (chunk, col) => reader.read(chunk, col),
@@ -166,7 +174,21 @@ export const dataframeTasks: Record<string, DataframeTask> = {
   [HOLDINGS_TASK]: holdingsTask,
   [SCATTER_TASK]: scatterTask,
   [BUCKET_JOIN_TASK]: (ctx, payload) => bucketJoin(ctx.store, payload),
+  [DROP_SHUFFLE_TASK]: async (ctx, payload) => ({
+    deleted: await dropShuffle(ctx.store, (key) => ctx.isLeaderFor(key), (payload as { id?: unknown } | null)?.id),
+  }),
 };
+
+/**
+ * Runs a task that needs no frame on every node that is up (placed one by one with runTaskOn when
+ * the store can, else every node through runTask), or once in-process.
+ */
+export async function runTaskEverywhere(store: KvStore, name: string, payload: unknown): Promise<unknown[]> {
+  const nodes = taskNodes(store);
+  if (nodes.length > 0) return Promise.all(nodes.map((n) => runTaskAt(store, n, name, payload)));
+  if (isTaskRunner(store)) return store.runTask(name, payload);
+  return [await runTaskAt(store, undefined, name, payload)];
+}
 
 /** Runs a task that needs no frame on one node (a TaskRunner's runTaskOn), or in-process. */
 export async function runTaskAt(

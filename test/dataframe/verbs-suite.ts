@@ -298,8 +298,8 @@ export async function checkShuffleJoins(store: KvStore, rng: Rng, name: string):
     ],
     'inner',
   );
-  const j = lf.join(rf, { on, broadcastLimitBytes: 100 });
-  expect(j.explain()).toMatch(/shuffle join, inner join on k, i = n: .*over the broadcast limit of 100/);
+  const j = lf.join(rf, { on, broadcastLimitBytes: 10_000 });
+  expect(j.explain()).toMatch(/shuffle join, inner join on k, i = n: .*over the broadcast limit of 10000/);
   const groups = groupRows(ref, (r) => [r[7]!]);
   const want = [...groups.entries()]
     .map(([t, g]) => [JSON.parse(t)[0], g.length])
