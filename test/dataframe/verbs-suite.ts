@@ -261,10 +261,10 @@ export async function shuffleLeftovers(store: KvStore): Promise<number> {
  * pieces are gone afterwards.
  */
 export async function checkShuffleJoins(store: KvStore, rng: Rng, name: string): Promise<void> {
-  const left = randomFrame(rng, 2000);
+  const left = randomFrame(rng, 1500);
   // A right side with many rows per key and keys absent from the left, so buckets differ in size.
   const rightRows: Row[] = [];
-  for (let j = 0; j < 400; j++)
+  for (let j = 0; j < 150; j++)
     rightRows.push([
       rng.bool(0.1) ? null : rng.pick(['red', 'green', 'blue', 'cyan', 'pink', 'gray', 'teal']),
       rng.bool(0.05) ? null : rng.int(-20, 20),
@@ -298,8 +298,8 @@ export async function checkShuffleJoins(store: KvStore, rng: Rng, name: string):
     ],
     'inner',
   );
-  const j = lf.join(rf, { on, broadcastLimitBytes: 10_000 });
-  expect(j.explain()).toMatch(/shuffle join, inner join on k, i = n: .*over the broadcast limit of 10000/);
+  const j = lf.join(rf, { on, broadcastLimitBytes: 4000 });
+  expect(j.explain()).toMatch(/shuffle join, inner join on k, i = n: .*over the broadcast limit of 4000/);
   const groups = groupRows(ref, (r) => [r[7]!]);
   const want = [...groups.entries()]
     .map(([t, g]) => [JSON.parse(t)[0], g.length])
