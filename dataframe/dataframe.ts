@@ -6,13 +6,18 @@ import type { KvStore } from '../kv/index.js';
 import { ColumnBuilder } from './column-builder.js';
 import { sliceColumn, type Column, type ColumnOf } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
-import { LazyFrame, type LazyFrameOptions } from './lazy-frame.js';
+import { LazyFrame, joinRight, type LazyFrameOptions } from './lazy-frame.js';
 import { checkName } from './layout.js';
 import type { FrameInfo, FrameMeta } from './meta.js';
-import { Query, type AggRequest, type QuerySource } from './query/query.js';
-import type { ExprLike } from './query/expr.js';
-import { runPartial } from './query/partial.js';
-import type { CheckedPlan } from './query/plan.js';
+import { Query, type AggRequest } from './query/query.js';
+import type { ExprLike } from './query/expr-base.js';
+import { runPartial, type ChunkLoader } from './query/partial.js';
+import { DESCRIBE_SCHEMA, describeAggs, describeRows } from './query/describe.js';
+import { prepareJoin } from './query/join.js';
+import { joinSource, type JoinOptions } from './query/joined.js';
+import type { SortSpec } from './query/sort.js';
+import { applyWindows, type WindowSpec } from './query/window.js';
+import type { CheckedPlan, QuerySource } from './query/plan.js';
 import {
   checkFields,
   columnIndex,
@@ -25,6 +30,28 @@ import {
 } from './schema.js';
 import { deleteFrame, listFrames, requireMeta, waitForMeta } from './storage.js';
 import { DEFAULT_CHUNK_ROWS, DataFrameWriter, type WriterOptions } from './writer.js';
+
+export interface SqlOptions {
+  /** Frames by name, looked up before the store (in-memory frames, or frames already open). */
+  frames?: Readonly<Record<string, DataFrame | LazyFrame>>;
+  /**
+   * At most this many result rows are computed, plus one to tell that there were more (the HTTP
+   * route's bound on what a request can make a node gather); default unbounded.
+   */
+  maxRows?: number;
+}
+
+type SqlRunner = (store: KvStore, text: string, opts: SqlOptions) => Promise<DataFrame>;
+let sqlRunner: SqlRunner | undefined;
+
+/**
+ * Gives DataFrame.sql its implementation. The SQL layer (dataframe/sql/) sits above DataFrame: it
+ * opens, queries and joins frames, so DataFrame cannot import it without an import cycle; the package
+ * index installs it (sql/install.ts) when it loads.
+ */
+export function installSql(run: SqlRunner): void {
+  sqlRunner = run;
+}
 
 export class DataFrame {
   readonly fields: readonly Field[];
@@ -176,29 +203,72 @@ export class DataFrame {
   // ---- queries (run in-process, chunk by chunk, by the same evaluator the nodes use) ----
 
   query(): Query {
-    const chunkRows = DEFAULT_CHUNK_ROWS;
-    const nchunks = Math.ceil(this.nrows / chunkRows);
+    const nchunks = Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS);
     const source: QuerySource = {
       fields: this.fields,
       nchunks,
-      execute: async (checked: CheckedPlan) => {
-        const rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
-        const load = async (i: number): Promise<Column[]> =>
-          this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
-        return [
-          await runPartial(
-            checked,
-            this.fields,
-            load,
-            rowsOf,
-            Array.from({ length: nchunks }, (_, i) => i),
-            1,
-          ),
-        ];
-      },
+      execute: (checked: CheckedPlan) => this.runLocal(checked),
+      describe: () => 'in memory',
     };
     return new Query(source);
   }
+  /** Runs a checked plan over this frame in-process, optionally joined to a broadcast right side. */
+  private runLocal(checked: CheckedPlan, join?: unknown): Promise<unknown[]> {
+    const chunkRows = DEFAULT_CHUNK_ROWS;
+    const nchunks = Math.ceil(this.nrows / chunkRows);
+    let rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
+    let load: ChunkLoader = async (i: number): Promise<Column[]> =>
+      this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
+    if (join !== undefined) ({ load, rowsOf } = prepareJoin(join, this.fields).wrap(load, rowsOf));
+    return runPartial(
+      checked,
+      checked.fields,
+      load,
+      rowsOf,
+      Array.from({ length: nchunks }, (_, i) => i),
+      1,
+    ).then((r) => [r]);
+  }
+
+  orderBy(...keys: (SortSpec | readonly SortSpec[])[]): Query {
+    return this.query().orderBy(...keys);
+  }
+  withColumn(name: string, expr: ExprLike): Query {
+    return this.query().withColumn(name, expr);
+  }
+  derive(cols: Readonly<Record<string, ExprLike>>): Query {
+    return this.query().derive(cols);
+  }
+  /** Joins another frame to this one (in-process; see LazyFrame.join for stored frames). */
+  join(right: DataFrame | LazyFrame, opts: JoinOptions): Query {
+    return new Query(
+      joinSource(
+        {
+          fields: this.fields,
+          nchunks: Math.ceil(this.nrows / DEFAULT_CHUNK_ROWS),
+          runJoin: (checked, join) => this.runLocal(checked, join),
+          where: () => 'in memory',
+        },
+        joinRight(right),
+        opts,
+      ),
+    );
+  }
+  /**
+   * This frame with one more column per window function: per partition, ordered by the window's keys
+   * (docs/dataframe.md "Windows"). In memory: TOO_LARGE past MAX_WINDOW_ROWS rows.
+   */
+  window(specs: readonly WindowSpec[]): DataFrame {
+    const { fields, columns } = applyWindows(this, specs);
+    return DataFrame.fromFields(fields, columns);
+  }
+
+  /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles. */
+  async describe(): Promise<DataFrame> {
+    const r = await this.query().run({ aggs: describeAggs(this.fields) });
+    return DataFrame.fromRows(DESCRIBE_SCHEMA, describeRows(this.fields, r));
+  }
+
   filter(expr: ExprLike): Query {
     return this.query().filter(expr);
   }
@@ -228,6 +298,15 @@ export class DataFrame {
   }
 
   // ---- storage on any KvStore ----
+
+  /**
+   * Runs one SQL SELECT over stored frames (docs/dataframe.md "SQL"); `EXPLAIN SELECT ...` returns the
+   * plan as a frame with one text column, "plan", a line per row.
+   */
+  static sql(store: KvStore, text: string, opts: SqlOptions = {}): Promise<DataFrame> {
+    if (!sqlRunner) return Promise.reject(new Error('the SQL layer is not loaded: import eau2/dataframe'));
+    return sqlRunner(store, text, opts);
+  }
 
   /** Stores `df` under `name` as a new version, atomically replacing any previous one. */
   static async put(store: KvStore, name: string, df: DataFrame, opts: WriterOptions = {}): Promise<FrameMeta> {

@@ -3,6 +3,7 @@
 //   GET /df                                  list of frames
 //   GET /df/<name>                           one frame's metadata
 //   GET /df/<name>/rows?offset=&limit=       rows as JSON (limit default 100, at most 10,000)
+//   POST /df/sql  {"sql": "SELECT ..."}      a SQL query's result as JSON (at most 10,000 rows)
 // Errors use the API's JSON shape {code, message} (docs/api.md) with the API's status mapping, through
 // the helpers the caller passes; a RangeError (a bad argument to the frame) is a 400. See
 // docs/dataframe.md "HTTP". NaN and infinite doubles are sent as null, as JSON.stringify does.
@@ -53,6 +54,42 @@ function segment(s: string, bad: Bad): string {
   }
 }
 
+/** Largest POST /df/sql body accepted. */
+const MAX_SQL_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage, max: number, tooLarge: Bad): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > max) throw tooLarge(`request body larger than ${max} bytes`);
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** POST /df/sql: {"sql": text} -> {columns, rows, truncated} or, for EXPLAIN, {explain}. */
+async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge: Bad): Promise<unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req, MAX_SQL_BODY, tooLarge));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw bad(`body must be JSON: ${e.message}`);
+    throw e;
+  }
+  const sql = (body as { sql?: unknown } | null)?.sql;
+  if (typeof sql !== 'string') throw bad('body must be {"sql": "SELECT ..."}');
+  for (const k of Object.keys(body as object))
+    if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
+  const { runSql } = await import('./sql/run.js'); // loaded on first use, as DataFrame.sql does
+  const r = await runSql(store, sql, { maxRows: MAX_ROW_LIMIT });
+  if (r.explain !== undefined) return { explain: r.explain };
+  const df = r.frame!;
+  const truncated = df.nrows > MAX_ROW_LIMIT;
+  const rows: Value[][] = [...df.slice(0, Math.min(df.nrows, MAX_ROW_LIMIT)).rows()];
+  return { columns: df.fields.map((f) => ({ name: f.name, type: f.type })), rows, truncated };
+}
+
 /** Serves /df routes; resolves false (untouched response) for any other path. */
 export async function handleDfHttp(
   req: IncomingMessage,
@@ -68,6 +105,20 @@ export async function handleDfHttp(
   const bad: Bad = (msg) => http.httpError(400, ErrorCode.INVALID, msg);
   const send = (status: number, body: unknown): void => http.sendJson(res, status, body);
   try {
+    if (path === '/df/sql') {
+      if (req.method !== 'POST')
+        throw http.httpError(
+          405,
+          'METHOD_NOT_ALLOWED',
+          `method ${String(req.method)} not allowed here (allowed: POST)`,
+          {
+            allow: 'POST',
+          },
+        );
+      checkOptions(q, [], bad);
+      send(200, await sqlRoute(req, store, bad, (m) => http.httpError(413, ErrorCode.TOO_LARGE, m)));
+      return true;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw http.httpError(405, 'METHOD_NOT_ALLOWED', `method ${String(req.method)} not allowed here (allowed: GET)`, {
         allow: 'GET',

@@ -9,7 +9,31 @@ export type { ColumnInput } from './column-input.js';
 export { ColumnType, parseSchema, schemaString, type Field, type SchemaSpec, type Value } from './schema.js';
 export type { FrameInfo, FrameMeta } from './meta.js';
 export { Query, type AggRequest } from './query/query.js';
-export type { AggFn, Plan } from './query/plan.js';
+export type { AggFn, AggSpec, Derived, Plan } from './query/plan.js';
+export type { SortKey, SortSpec } from './query/sort.js';
+export type { JoinOptions } from './query/joined.js';
+export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
+export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
+export { MAX_WINDOW_ROWS, type WindowSpec } from './query/window.js';
+// DataFrame.sql's implementation (the SQL layer sits above DataFrame); the parser loads on first use.
+import './sql/install.js';
+export type { SqlOptions } from './dataframe.js';
+export {
+  cast,
+  coalesce,
+  concat,
+  contains,
+  datePart,
+  endsWith,
+  length,
+  like,
+  lower,
+  startsWith,
+  substring,
+  upper,
+  when,
+} from './query/expr-fns.js';
+export type { Expr, ExprLike, FnName, Literal, TimeUnit } from './query/expr-base.js';
 export {
   add,
   and,
@@ -31,9 +55,6 @@ export {
   not,
   or,
   sub,
-  type Expr,
-  type ExprLike,
-  type Literal,
 } from './query/expr.js';
 export {
   dataframeTasks,

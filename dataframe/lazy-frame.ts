@@ -12,9 +12,14 @@ import type { Column } from './column.js';
 import { DataFrame } from './dataframe.js';
 import { frameInfo, rowsInChunk, type FrameInfo, type FrameMeta } from './meta.js';
 import { mapOrdered } from './pool.js';
-import type { ExprLike } from './query/expr.js';
+import { DESCRIBE_SCHEMA, describeAggs, describeRows } from './query/describe.js';
+import type { ExprLike } from './query/expr-base.js';
+import { joinSource, type JoinOptions, type JoinRight } from './query/joined.js';
 import { Query, type AggRequest } from './query/query.js';
-import { QUERY_TASK, runDataframeTask } from './query/tasks.js';
+import type { SortSpec } from './query/sort.js';
+import { isTaskRunner } from '../kv/index.js';
+import { shuffleJoin } from './query/shuffle.js';
+import { QUERY_TASK, runDataframeTask, taskNodes } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 
 /**
@@ -241,7 +246,52 @@ export class LazyFrame {
       fields: this.fields,
       nchunks: this.nchunks,
       execute: (checked) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }),
+      describe: () => this.where(),
     });
+  }
+
+  private where(): string {
+    return isTaskRunner(this.store)
+      ? `on the nodes holding ${this.name}, ${this.nchunks} chunks`
+      : `in-process over ${this.name}, ${this.nchunks} chunks`;
+  }
+
+  /** Row queries in order ('x', '-x' for descending, or { col, desc, nulls }); with limit(), a top-k. */
+  orderBy(...keys: (SortSpec | readonly SortSpec[])[]): Query {
+    return this.query().orderBy(...keys);
+  }
+  withColumn(name: string, expr: ExprLike): Query {
+    return this.query().withColumn(name, expr);
+  }
+  derive(cols: Readonly<Record<string, ExprLike>>): Query {
+    return this.query().derive(cols);
+  }
+
+  /**
+   * Joins another frame (stored or in memory) to this one: a Query over this frame's columns and
+   * then (inner, left) the right's. The right side is broadcast to the nodes (docs/dataframe.md "Joins").
+   */
+  join(right: LazyFrame | DataFrame, opts: JoinOptions): Query {
+    return new Query(
+      joinSource(
+        {
+          fields: this.fields,
+          nchunks: this.nchunks,
+          runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
+          where: () => this.where(),
+          shuffle: (checked, right, spec) => shuffleJoin(this.store, this.meta, right, spec, checked),
+          nodes: () => Math.max(1, taskNodes(this.store).length),
+        },
+        joinRight(right),
+        opts,
+      ),
+    );
+  }
+
+  /** Per column: count, nulls, distinct estimate, min, max, mean, std, quartiles (one pass). */
+  async describe(): Promise<DataFrame> {
+    const r = await this.query().run({ aggs: describeAggs(this.fields) });
+    return DataFrame.fromRows(DESCRIBE_SCHEMA, describeRows(this.fields, r));
   }
   filter(expr: ExprLike): Query {
     return this.query().filter(expr);
@@ -270,4 +320,41 @@ export class LazyFrame {
   max(col: string): Promise<Value> {
     return this.query().max(col);
   }
+}
+
+/**
+ * Bytes per value a stored frame's column is assumed to take in memory, to choose a join's strategy
+ * before reading it: the array element (a string: a JavaScript string of about 16 characters and its
+ * array slot), plus a null bit rounded up.
+ */
+const EST_BYTES: Readonly<Record<string, number>> = { I: 4, D: 8, B: 1, S: 48 };
+
+/** A frame as the right side of a join. */
+export function joinRight(f: LazyFrame | DataFrame): JoinRight {
+  if (f instanceof LazyFrame)
+    return {
+      fields: f.fields,
+      name: f.name,
+      nrows: f.nrows,
+      meta: f.meta,
+      estimatedBytes: f.nrows * f.fields.reduce((s, x) => s + (EST_BYTES[x.type] ?? 8) + 1, 0),
+      async columns(limitBytes) {
+        // Chunk by chunk, stopping as soon as the limit is passed: never the whole of a large frame.
+        const parts: DataFrame[] = [];
+        let bytes = 0;
+        for await (const c of f.chunks()) {
+          bytes += c.columns.reduce((s, x) => s + x.byteSize, 0);
+          if (bytes > limitBytes) return undefined;
+          parts.push(c);
+        }
+        return DataFrame.concat(parts, f.fields).columns;
+      },
+    };
+  const bytes = f.columns.reduce((s, x) => s + x.byteSize, 0);
+  return {
+    fields: f.fields,
+    nrows: f.nrows,
+    estimatedBytes: bytes,
+    columns: async (limitBytes) => (bytes > limitBytes ? undefined : f.columns),
+  };
 }

@@ -19,8 +19,8 @@ import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
 import { detectFormat, type TextFormat } from '../../dataframe/index.js';
-
-export type OpenStore = (opts: { url?: string }) => Promise<KvStore & { close?(): Promise<void> }>;
+import type { OpenStore } from './open-store.js';
+import { registerQueryCommands } from './query-commands.js';
 
 const int =
   (what: string, min = 0) =>
@@ -462,4 +462,6 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
         );
       else throw new Error(`no dataframe named ${JSON.stringify(name)}`);
     });
+
+  registerQueryCommands(program, df, openStore, out);
 }

@@ -5,16 +5,9 @@
 
 import { bitGet, type Column } from '../column.js';
 import { columnIndex, type Field } from '../schema.js';
-import type { Expr, Literal } from './expr.js';
-
-/** A column's values for a chunk, or a scalar (one value applying to every row). */
-export interface Vec {
-  readonly scalar: boolean;
-  /** Numbers (int32, float64, bools as 0/1) or strings; null for an all-null vector. */
-  readonly v: ArrayLike<number> | readonly string[] | null;
-  /** One byte per row (one byte in total for a scalar), 1 = null; absent when nothing is null. */
-  readonly nulls?: Uint8Array;
-}
+import { FN_OPS, type Expr, type Literal, type Vec } from './expr-base.js';
+import { checkExpr } from './expr.js';
+import { evalFn } from './expr-fns.js';
 
 /** The loaded columns of a chunk by field index; columns the plan does not read are undefined. */
 export type ChunkCols = readonly (Column | undefined)[];
@@ -248,6 +241,20 @@ function logic(op: 'and' | 'or', xs: Vec[], n: number): Vec {
 
 /** Compiles a checked expression (see checkExpr) against `fields`. */
 export function compile(e: Expr, fields: readonly Field[]): VecFn {
+  if (FN_OPS.has(e.op)) {
+    const args = (e as { args: readonly Expr[] }).args;
+    const fs = args.map((a) => compile(a, fields));
+    const ts = args.map((a) => checkExpr(a, fields));
+    const out = checkExpr(e, fields);
+    return (cols, n) =>
+      evalFn(
+        e,
+        fs.map((f) => f(cols, n)),
+        ts,
+        out,
+        n,
+      );
+  }
   switch (e.op) {
     case 'col': {
       const i = columnIndex(fields, e.name);

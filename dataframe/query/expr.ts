@@ -3,41 +3,26 @@
 // never a JavaScript function. Builders below make the data; `checkExpr` types it against a schema and
 // is run both by the client (early, friendly errors) and by every node (payloads are untrusted).
 
-import { columnIndex, type ColumnType, type Field } from '../schema.js';
-
-export type Literal = number | string | boolean | null;
-
-export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
-export type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'mod';
-
-export type Expr =
-  | { readonly op: 'col'; readonly name: string }
-  | { readonly op: 'lit'; readonly value: Literal }
-  | { readonly op: CompareOp; readonly args: readonly [Expr, Expr] }
-  | { readonly op: 'and' | 'or'; readonly args: readonly Expr[] }
-  | { readonly op: 'not' | 'neg' | 'isNull'; readonly args: readonly [Expr] }
-  | { readonly op: ArithOp; readonly args: readonly [Expr, Expr] }
-  | { readonly op: 'in'; readonly args: readonly [Expr]; readonly values: readonly Literal[] };
-
-/** A builder argument: an expression, or a JavaScript value taken as a literal (strings too: use col() for columns). */
-export type ExprLike = Expr | Literal;
+import { columnIndex, type Field } from '../schema.js';
+import { checkFnExpr } from './expr-fns.js';
+import {
+  FN_OPS,
+  isLiteral,
+  isNum,
+  lift,
+  literalType,
+  type ArithOp,
+  type CompareOp,
+  type Expr,
+  type ExprLike,
+  type ExprType,
+  type Literal,
+} from './expr-base.js';
 
 const COMPARE_OPS = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const ARITH_OPS = new Set<string>(['add', 'sub', 'mul', 'div', 'mod']);
 const MAX_DEPTH = 64;
 const MAX_IN_VALUES = 1_000_000;
-
-function isLiteral(v: unknown): v is Literal {
-  return v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
-}
-
-export function lift(e: ExprLike): Expr {
-  if (isLiteral(e)) return { op: 'lit', value: e };
-  if (e !== null && typeof e === 'object' && typeof (e as { op?: unknown }).op === 'string') return e;
-  throw new TypeError(
-    `not an expression or literal: ${String(e)} (functions are not expressions: build one with col(), gt(), ...)`,
-  );
-}
 
 export const col = (name: string): Expr => {
   if (typeof name !== 'string') throw new TypeError('col() takes a column name');
@@ -73,18 +58,6 @@ export const isIn = (a: ExprLike, values: Iterable<Literal>): Expr => ({
 });
 /** lo <= a AND a <= hi */
 export const between = (a: ExprLike, lo: ExprLike, hi: ExprLike): Expr => and(ge(a, lo), le(a, hi));
-
-/** Result type of an expression: a column type, or 'N' for a bare null literal (fits anywhere). */
-export type ExprType = ColumnType | 'N';
-
-const isNum = (t: ExprType): boolean => t === 'I' || t === 'D' || t === 'N';
-
-function literalType(v: Literal): ExprType {
-  if (v === null) return 'N';
-  if (typeof v === 'number') return 'D';
-  if (typeof v === 'boolean') return 'B';
-  return 'S';
-}
 
 function comparable(a: ExprType, b: ExprType): boolean {
   if (a === 'N' || b === 'N') return true;
@@ -148,5 +121,6 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
     }
     return 'B';
   }
+  if (typeof op === 'string' && FN_OPS.has(op)) return checkFnExpr(x, sub);
   throw new TypeError(`unknown expression op ${JSON.stringify(op)}`);
 }

@@ -9,7 +9,7 @@
 
 import { columnIndex, type Field } from '../schema.js';
 import { compile, selection, type ChunkCols } from './eval.js';
-import type { CompareOp, Expr } from './expr.js';
+import type { CompareOp, Expr } from './expr-base.js';
 
 /**
  * The rows of a chunk that pass the filter, ascending. The array is valid until the next call: it

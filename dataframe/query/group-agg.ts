@@ -9,9 +9,10 @@ import type { Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { groupKeyText } from './group-key.js';
 import type { AggSpec } from './plan.js';
+import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 
-/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null. */
-export type Acc = number | [number, number] | Value;
+/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null; others: aggregates.ts's plain states. */
+export type Acc = number | [number, number] | Value | unknown;
 
 export class GroupAggregator {
   private readonly ids = new Map<unknown, number>();
@@ -32,6 +33,9 @@ export class GroupAggregator {
   private gidBuf = new Int32Array(0);
   /** Per aggregate: min or max so far (min, max), null when none. */
   private readonly ext: Value[][];
+  /** Per aggregate: one aggregates.ts state per group, for the generic aggregates (else undefined). */
+  private readonly gen: (AggState[] | undefined)[];
+  private readonly budget = new DistinctBudget();
 
   constructor(
     private readonly aggs: readonly AggSpec[],
@@ -45,6 +49,7 @@ export class GroupAggregator {
     this.ext = aggs.map(() => []);
     this.rows = new Float64Array(this.cap);
     this.own = aggs.map(() => false);
+    this.gen = aggs.map((a) => (isGenericAgg(a.fn) ? [] : undefined));
   }
 
   get size(): number {
@@ -68,6 +73,10 @@ export class GroupAggregator {
     }
     this.keys.push(key);
     for (const e of this.ext) e.push(null);
+    this.gen.forEach((g, k) => {
+      const a = this.aggs[k]!;
+      if (g) g.push(AGG_IMPLS[a.fn as 'std'].create(a.q, this.budget));
+    });
     return g;
   }
 
@@ -132,7 +141,7 @@ export class GroupAggregator {
     return gid;
   }
 
-  addChunk(cols: ChunkCols, n: number, sel: Uint32Array | undefined): void {
+  addChunk(cols: ChunkCols, n: number, sel: Uint32Array | undefined, chunk = 0): void {
     // An aggregate whose column has nulls in this chunk starts its own count from the rows so far
     // (before this chunk's rows are added to them).
     for (let k = 0; k < this.aggs.length; k++) {
@@ -152,6 +161,17 @@ export class GroupAggregator {
       const fn = this.aggs[k]!.fn;
       const ci = this.aggCols[k];
       if (ci === undefined) continue; // count(*): the rows
+      const gen = this.gen[k];
+      if (gen) {
+        const c = cols[ci]!;
+        const nullsToo = AGG_IMPLS[fn as 'std'].seesNulls === true;
+        for (let j = 0; j < m; j++) {
+          const r = sel ? sel[j]! : j;
+          const v = c.get(r);
+          if (v !== null || nullsToo) gen[gid[j]!]!.add(v, chunk, r);
+        }
+        continue;
+      }
       const cnt = this.own[k] ? this.cnt[k]! : undefined; // undefined: no nulls so far, the rows
       const c: Column = cols[ci]!;
       const nulls = c.nulls;
@@ -197,6 +217,8 @@ export class GroupAggregator {
         const n = this.own[k] ? this.cnt[k]![g]! : this.rows[g]!;
         if (a.fn === 'count') return n;
         if (a.fn === 'sum' || a.fn === 'mean') return [this.num[k]![g]!, n];
+        const gen = this.gen[k];
+        if (gen) return gen[g]!.toPlain();
         return this.ext[k]![g]!;
       }),
     ]);

@@ -11,7 +11,9 @@ import { DataFrame } from '../dataframe.js';
 import type { Value } from '../schema.js';
 import { compareKeys, groupKeyText, valueBefore } from './group-key.js';
 import { initAcc, type Acc, type PartialResult } from './partial.js';
-import type { AggFn, CheckedPlan } from './plan.js';
+import type { AggFn, AggSpec, CheckedPlan } from './plan.js';
+import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
+import { compareRanked, sortKey, type Ranked } from './sort.js';
 
 export { compareKeys } from './group-key.js';
 
@@ -41,6 +43,10 @@ function checkCoverage(partials: readonly PartialResult[], nchunks: number): voi
 }
 
 function combine(fn: AggFn, a: Acc, b: Acc): Acc {
+  if (isGenericAgg(fn)) {
+    (a as AggState).merge(b as AggState);
+    return a;
+  }
   if (fn === 'count') return (a as number) + (b as number);
   if (fn === 'sum' || fn === 'mean') {
     const [s1, n1] = a as [number, number];
@@ -53,7 +59,16 @@ function combine(fn: AggFn, a: Acc, b: Acc): Acc {
   return (fn === 'min' ? valueBefore(y, x) : valueBefore(x, y)) ? b : a;
 }
 
-function checkAcc(fn: AggFn, a: unknown): Acc {
+function checkAcc(spec: AggSpec, a: unknown, budget: DistinctBudget): Acc {
+  const fn = spec.fn;
+  if (isGenericAgg(fn)) {
+    try {
+      return AGG_IMPLS[fn].fromPlain(a, spec.q, budget);
+    } catch (e) {
+      if (e instanceof TypeError) throw protocol(e.message);
+      throw e;
+    }
+  }
   const ok =
     fn === 'count'
       ? typeof a === 'number'
@@ -65,6 +80,7 @@ function checkAcc(fn: AggFn, a: unknown): Acc {
 }
 
 function finish(fn: AggFn, a: Acc): Value {
+  if (isGenericAgg(fn)) return (a as AggState).finish();
   if (fn === 'count') return a as number;
   if (fn === 'sum' || fn === 'mean') {
     const [s, n] = a as [number, number];
@@ -84,6 +100,36 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
   const { plan, output } = checked;
   const builders = output.map((f) => new ColumnBuilder(f.type, 1024, f.name));
 
+  if (plan.aggs === undefined && plan.orderBy) {
+    const keys = plan.orderBy.map(sortKey);
+    const all: Ranked[] = [];
+    for (const p of partials) {
+      if (!Array.isArray(p.ranked)) throw protocol('ordered row query result without ranked rows');
+      for (const r of p.ranked) {
+        if (
+          !Array.isArray(r) ||
+          r.length !== 4 ||
+          !Number.isInteger(r[0]) ||
+          !Number.isInteger(r[1]) ||
+          !Array.isArray(r[2]) ||
+          r[2].length !== keys.length ||
+          !Array.isArray(r[3]) ||
+          r[3].length !== output.length
+        )
+          throw protocol('bad ranked row');
+        all.push({ chunk: r[0], row: r[1], keys: r[2], values: r[3] });
+      }
+    }
+    all.sort((a, b) => compareRanked(a, b, keys));
+    const from = plan.offset ?? 0;
+    const to = plan.limit === undefined ? all.length : from + plan.limit;
+    for (const r of all.slice(from, to)) r.values.forEach((v, j) => builders[j]!.push(v as Value));
+    return DataFrame.fromFields(
+      output,
+      builders.map((b) => b.finish()),
+    );
+  }
+
   if (plan.aggs === undefined) {
     const parts: [number, unknown[]][] = [];
     for (const p of partials) {
@@ -97,14 +143,17 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
     }
     parts.sort((a, b) => a[0] - b[0]);
     const limit = plan.limit ?? Number.POSITIVE_INFINITY;
+    let skip = plan.offset ?? 0;
     let total = 0;
     for (const [chunk, bodies] of parts) {
       if (total >= limit) break;
       const cols = bodies.map((b, c) => bodyToColumn(b, `query result for chunk ${chunk}`, output[c]!.type));
       const n = cols[0]!.length;
       if (cols.some((c) => c.length !== n)) throw protocol(`columns of chunk ${chunk} differ in length`);
-      const k = Math.min(n, limit - total);
-      cols.forEach((c, j) => builders[j]!.appendColumn(c, 0, k));
+      const from = Math.min(n, skip);
+      skip -= from;
+      const k = Math.min(n - from, limit - total);
+      cols.forEach((c, j) => builders[j]!.appendColumn(c, from, from + k));
       total += k;
     }
     return DataFrame.fromFields(
@@ -116,6 +165,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
   const aggs = plan.aggs;
   const nkeys = (plan.groupBy ?? []).length;
   const merged = new Map<string, [Value[], Acc[]]>();
+  const budget = new DistinctBudget();
   for (const p of partials) {
     if (!Array.isArray(p.groups)) throw protocol('aggregate result without groups');
     for (const g of p.groups) {
@@ -128,7 +178,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
       ) {
         throw protocol('bad group');
       }
-      const accs = g[1].map((a, k) => checkAcc(aggs[k]!.fn, a));
+      const accs = g[1].map((a, k) => checkAcc(aggs[k]!, a, budget));
       const key = groupKeyText(g[0] as Value[]);
       const cur = merged.get(key);
       if (cur) cur[1] = cur[1].map((a, k) => combine(aggs[k]!.fn, a, accs[k]!));
@@ -136,7 +186,8 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
     }
   }
   // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
-  if (nkeys === 0 && merged.size === 0) merged.set('[]', [[], aggs.map((a) => initAcc(a.fn))]);
+  if (nkeys === 0 && merged.size === 0)
+    merged.set('[]', [[], aggs.map((a) => (isGenericAgg(a.fn) ? AGG_IMPLS[a.fn].create(a.q, budget) : initAcc(a.fn)))]);
   const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
   for (const [key, accs] of rows) {
     key.forEach((v, j) => builders[j]!.push(v));

@@ -16,10 +16,15 @@ import {
 } from '../column.js';
 import { mapOrdered } from '../pool.js';
 import type { Field, Value } from '../schema.js';
-import type { ChunkCols } from './eval.js';
+import { ColumnBuilder } from '../column-builder.js';
+import type { ColumnType } from '../schema.js';
+import type { Vec } from './expr-base.js';
+import { compile, type ChunkCols, type VecFn } from './eval.js';
+import { vecValue } from './expr-fns.js';
 import { compileFilter } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
+import { TopK, sortKey } from './sort.js';
 
 export type { Acc };
 
@@ -30,6 +35,8 @@ export interface PartialResult {
   groups?: [Value[], Acc[]][];
   /** Row queries: [chunk number, the chunk's matching rows as one body per output column]. */
   rows?: [number, ChunkBody[]][];
+  /** Ordered row queries: [chunk, row, sort key values, output values] for this node's best rows. */
+  ranked?: [number, number, Value[], Value[]][];
 }
 
 export type ChunkLoader = (chunk: number, reads: readonly number[]) => Promise<ChunkCols>;
@@ -38,8 +45,30 @@ export function initAcc(fn: AggFn): Acc {
   return fn === 'count' ? 0 : fn === 'sum' || fn === 'mean' ? [0, 0] : null;
 }
 
+/** A vector as a column of type t (null slots hold the type's zero, as every column's do). */
+function vecColumn(x: Vec, t: ColumnType, n: number): Column {
+  const b = new ColumnBuilder(t, Math.max(1, n));
+  const et = t;
+  for (let i = 0; i < n; i++) b.push(vecValue(x, et, i));
+  return b.finish();
+}
+
+/** Computes the derived columns of a plan on a chunk: the chunk's columns followed by them. */
+function deriver(checked: CheckedPlan): ((cols: ChunkCols, n: number) => ChunkCols) | undefined {
+  const derive = checked.plan.derive;
+  if (!derive || derive.length === 0) return undefined;
+  const base = checked.fields.length - derive.length;
+  const fns: VecFn[] = derive.map((d, k) => compile(d.expr, checked.fields.slice(0, base + k)));
+  return (cols, n) => {
+    const all: (Column | undefined)[] = [...cols];
+    all.length = base;
+    fns.forEach((f, k) => all.push(vecColumn(f(all, n), checked.fields[base + k]!.type, n)));
+    return all;
+  };
+}
+
 /** Rows `idx` of a column, as a new column. */
-function gather(c: Column, idx: Uint32Array): Column {
+export function gather(c: Column, idx: Uint32Array): Column {
   const k = idx.length;
   let nulls: Uint8Array | undefined;
   if (c.nulls) {
@@ -101,15 +130,48 @@ export async function runPartial(
   concurrency = 4,
 ): Promise<PartialResult> {
   const { plan, reads } = checked;
+  if (checked.fields.length < fields.length) throw new TypeError('plan checked against other fields');
+  fields = checked.fields;
   const select = plan.filter ? compileFilter(plan.filter, fields) : undefined;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
   const result: PartialResult = { chunks: [...chunks] };
-  const loaded = mapOrdered(chunks, concurrency, async (i) => ({ i, cols: await load(i, reads) }));
+  const derive = deriver(checked);
+  const loaded = mapOrdered(chunks, concurrency, async (i) => {
+    const cols = await load(i, reads);
+    return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
+  });
   const lastYield = { t: performance.now() };
+
+  if (plan.aggs === undefined && plan.orderBy) {
+    // Top-k: every matching row competes for this node's best offset + limit (all rows without a limit).
+    const out = (plan.select ?? fields.map((f) => f.name)).map(index);
+    const keys = plan.orderBy.map(sortKey);
+    const keyCols = keys.map((k) => index(k.col));
+    const k = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
+    const top = new TopK(k, keys);
+    for await (const { i, cols } of loaded) {
+      await yieldIfDue(lastYield);
+      const n = rowsOf(i);
+      const sel = select ? select(cols, n) : undefined;
+      const m = sel ? sel.length : n;
+      const kc = keyCols.map((c) => cols[c]!);
+      const oc = out.map((c) => cols[c]!);
+      const first = kc[0]!;
+      for (let j = 0; j < m; j++) {
+        const r = sel ? sel[j]! : j;
+        if (top.rejectsFirst(first.get(r))) continue;
+        const kv = kc.map((c) => c.get(r));
+        if (!top.admits(kv, i, r)) continue;
+        top.push({ keys: kv, chunk: i, row: r, values: oc.map((c) => c.get(r)) });
+      }
+    }
+    result.ranked = top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
+    return result;
+  }
 
   if (plan.aggs === undefined) {
     const out = (plan.select ?? fields.map((f) => f.name)).map(index);
-    const limit = plan.limit ?? Number.POSITIVE_INFINITY;
+    const limit = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
     let taken = 0;
     result.rows = [];
     for await (const { i, cols } of loaded) {
@@ -134,7 +196,7 @@ export async function runPartial(
   );
   for await (const { i, cols } of loaded) {
     const n = rowsOf(i);
-    agg.addChunk(cols, n, select ? select(cols, n) : undefined);
+    agg.addChunk(cols, n, select ? select(cols, n) : undefined, i);
     await yieldIfDue(lastYield);
   }
   result.groups = agg.result();

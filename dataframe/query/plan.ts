@@ -4,9 +4,14 @@
 // nodes run it on every payload before touching data.
 
 import { checkFields, type ColumnType, type Field } from '../schema.js';
-import { checkExpr, type Expr } from './expr.js';
+import { AGG_IMPLS, GENERIC_AGGS, isGenericAgg } from './aggregates.js';
+import type { Expr } from './expr-base.js';
+import { checkExpr } from './expr.js';
+import { checkSortKeys, type SortKey } from './sort.js';
 
-const AGG_FNS = ['sum', 'mean', 'min', 'max', 'count'] as const;
+/** sum..count run in group-agg.ts's typed arrays; the rest are aggregates.ts's mergeable states. */
+const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
+const AGG_FNS = [...FAST_AGGS, ...GENERIC_AGGS] as const;
 export type AggFn = (typeof AGG_FNS)[number];
 
 export interface AggSpec {
@@ -15,33 +20,68 @@ export interface AggSpec {
   readonly fn: AggFn;
   /** Output column name. */
   readonly as: string;
+  /** quantile only: which one, in (0, 1]. */
+  readonly q?: number;
+}
+
+/** A computed column: evaluated per chunk before the filter, usable everywhere a column is. */
+export interface Derived {
+  readonly name: string;
+  readonly expr: Expr;
 }
 
 export interface Plan {
+  /** Computed columns, in order (each may use the ones before it). */
+  readonly derive?: readonly Derived[];
   readonly filter?: Expr;
   readonly select?: readonly string[];
   readonly groupBy?: readonly string[];
   /** Present (possibly empty) = an aggregate query; absent = a row query. */
   readonly aggs?: readonly AggSpec[];
-  /** Row queries only: at most this many rows, in frame order. */
+  /**
+   * Row queries only: the rows' order (stable: ties keep frame order); with a limit, each node keeps
+   * only its best offset + limit rows (top-k) and the client merges them.
+   */
+  readonly orderBy?: readonly SortKey[];
+  /** Row queries only: at most this many rows (after `offset`), in frame order unless ordered. */
   readonly limit?: number;
+  /** Row queries only: rows skipped before the limit applies. */
+  readonly offset?: number;
 }
 
 export interface CheckedPlan {
   readonly plan: Plan;
-  /** Field indexes the plan reads. */
+  /** Field indexes the plan reads (of the frame's own fields). */
   readonly reads: number[];
+  /** The frame's fields followed by the derived ones: what filter, groupBy, aggs and select see. */
+  readonly fields: Field[];
   /** Schema of the result frame. */
   readonly output: Field[];
 }
 
 /** The default output name of an aggregate: "x_sum", or "count" for count of '*'. */
+/** What a query runs against: something that can evaluate a checked plan into partial results. */
+export interface QuerySource {
+  readonly fields: readonly Field[];
+  readonly nchunks: number;
+  /**
+   * Runs the plan where the data lives; returns one partial result per participant, with how many
+   * chunks they cover when that is not `nchunks` (a shuffle join's chunks are the pieces it made).
+   */
+  execute(checked: CheckedPlan): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
+  /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
+  describe?(): string;
+  /** What each node runs the plan over, for explain() (default: "the chunks it leads"). */
+  over?(): string;
+}
+
 export function aggName(col: string, fn: AggFn): string {
   return col === '*' ? fn : `${col}_${fn}`;
 }
 
 /** Output type of an aggregate: counts, sums and means are float64 (exact to 2^53); min/max keep the type. */
-function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
+export function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
+  if (isGenericAgg(fn)) return AGG_IMPLS[fn].output(input!);
   return fn === 'min' || fn === 'max' ? input! : 'D';
 }
 
@@ -61,10 +101,26 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
   const p = raw as Record<string, unknown>;
   for (const k of Object.keys(p)) {
     if (p[k] === undefined) continue;
-    if (!['filter', 'select', 'groupBy', 'aggs', 'limit'].includes(k))
+    if (!['derive', 'filter', 'select', 'groupBy', 'aggs', 'orderBy', 'limit', 'offset'].includes(k))
       throw new TypeError(`unknown plan field ${JSON.stringify(k)}`);
   }
   const reads = new Set<string>();
+  const base = fields;
+  if (p.derive !== undefined) {
+    if (!Array.isArray(p.derive) || p.derive.length > MAX_DERIVED)
+      throw new TypeError(`derive must be an array of at most ${MAX_DERIVED} { name, expr }`);
+    const all = [...fields];
+    for (const d of p.derive as unknown[]) {
+      const { name, expr } = (d ?? {}) as Record<string, unknown>;
+      if (typeof name !== 'string' || name === '') throw new TypeError('a derived column needs a name');
+      if (all.some((f) => f.name === name))
+        throw new TypeError(`derived column ${JSON.stringify(name)} exists already`);
+      const t = checkExpr(expr, all);
+      collect(expr, reads);
+      all.push({ name, type: t === 'N' ? 'D' : t });
+    }
+    fields = all;
+  }
   if (p.filter !== undefined) {
     const t = checkExpr(p.filter, fields);
     if (t !== 'B' && t !== 'N') throw new TypeError(`filter must be a boolean expression, not ${t}`);
@@ -79,17 +135,23 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
     const names = select ?? fields.map((f) => f.name);
     names.forEach((n) => reads.add(n));
     output = names.map((n) => ({ name: n, type: typeOf(n) }));
-    if (p.limit !== undefined && !(Number.isSafeInteger(p.limit) && (p.limit as number) >= 0)) {
-      throw new TypeError('limit must be an integer >= 0');
+    for (const k of ['limit', 'offset'] as const) {
+      if (p[k] !== undefined && !(Number.isSafeInteger(p[k]) && (p[k] as number) >= 0))
+        throw new TypeError(`${k} must be an integer >= 0`);
     }
+    if (p.orderBy !== undefined) for (const k of checkSortKeys(p.orderBy, fields)) reads.add(k.col);
   } else {
-    if (p.limit !== undefined) throw new TypeError('limit applies to row queries only');
+    for (const k of ['limit', 'offset', 'orderBy'] as const)
+      if (p[k] !== undefined)
+        throw new TypeError(`${k} applies to row queries only (order an aggregate's result frame)`);
     const groupBy = p.groupBy === undefined ? [] : checkNames(p.groupBy, 'groupBy', visible);
     if (!Array.isArray(p.aggs)) throw new TypeError('aggs must be an array');
     groupBy.forEach((n) => reads.add(n));
     output = groupBy.map((n) => ({ name: n, type: typeOf(n) }));
     for (const a of p.aggs as unknown[]) {
-      const { col, fn, as } = (a ?? {}) as Record<string, unknown>;
+      const { col, fn, as, q } = (a ?? {}) as Record<string, unknown>;
+      if (fn === 'quantile' ? !(typeof q === 'number' && q > 0 && q <= 1) : q !== undefined)
+        throw new TypeError('quantile needs q in (0, 1]; other aggregates take no q');
       if (!AGG_FNS.includes(fn as AggFn))
         throw new TypeError(`unknown aggregate ${JSON.stringify(fn)}: use ${AGG_FNS.join(', ')}`);
       if (typeof col !== 'string' || typeof as !== 'string')
@@ -103,6 +165,8 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
         if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D') {
           throw new TypeError(`${fn} needs a numeric column; ${JSON.stringify(col)} is ${t}`);
         }
+        const why = isGenericAgg(fn as string) ? AGG_IMPLS[fn as 'std'].accepts(t) : undefined;
+        if (why) throw new TypeError(`${String(fn)} needs ${why}; ${JSON.stringify(col)} is ${t}`);
         reads.add(col);
       }
       output.push({ name: as, type: aggType(fn as AggFn, t) });
@@ -112,8 +176,11 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
   checkFields(output); // duplicate output names are a TypeError
   // Drop undefined members: msgpack would carry them as nulls, which a node rightly rejects.
   const plan = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Plan;
-  return { plan, reads: fields.flatMap((f, i) => (reads.has(f.name) ? [i] : [])), output };
+  return { plan, reads: base.flatMap((f, i) => (reads.has(f.name) ? [i] : [])), fields: [...fields], output };
 }
+
+/** Computed columns a plan may carry: each is evaluated on every chunk. */
+const MAX_DERIVED = 256;
 
 function collect(e: unknown, out: Set<string>): void {
   const x = e as { op: string; name?: string; args?: unknown[] };

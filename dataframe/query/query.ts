@@ -4,21 +4,21 @@
 // a stored frame, in-process for an in-memory one) and merge the partial results into a DataFrame.
 
 import type { DataFrame } from '../dataframe.js';
-import type { Field, Value } from '../schema.js';
-import { and, lift, type ExprLike } from './expr.js';
+import type { Value } from '../schema.js';
+import { lift, type ExprLike } from './expr-base.js';
+import { and } from './expr.js';
+import { explainPlan } from './explain.js';
 import { mergePartials } from './merge.js';
-import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan } from './plan.js';
+import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan, type QuerySource } from './plan.js';
+import { sortKey, type SortSpec } from './sort.js';
 
-/** What a query runs against: something that can evaluate a checked plan into partial results. */
-export interface QuerySource {
-  readonly fields: readonly Field[];
-  readonly nchunks: number;
-  /** Runs the plan where the data lives; returns one partial result per participant. */
-  execute(checked: CheckedPlan): Promise<unknown[]>;
-}
-
-/** agg() argument: column (or '*') -> aggregate or list of aggregates. */
-export type AggRequest = Readonly<Record<string, AggFn | readonly AggFn[]>>;
+/**
+ * agg() argument: column (or '*') -> aggregate or list of aggregates; or a list of full specs
+ * ({ col, fn, as, q }), which quantile needs for its q.
+ */
+export type AggRequest =
+  | Readonly<Record<string, AggFn | readonly AggFn[]>>
+  | readonly { col: string; fn: AggFn; as?: string; q?: number }[];
 
 export class Query {
   constructor(
@@ -44,9 +44,50 @@ export class Query {
     return this.with({ groupBy: cols.flat() });
   }
 
-  /** Row queries: the first n matching rows, in frame order. */
+  /** Row queries: the first n matching rows, in frame order (or in orderBy's order). */
   limit(n: number): Query {
     return this.with({ limit: n });
+  }
+
+  /** Row queries: skip the first n matching rows. */
+  offset(n: number): Query {
+    return this.with({ offset: n });
+  }
+
+  /**
+   * Row queries: order by one or more keys ('x' ascending, '-x' descending, or { col, desc, nulls });
+   * nulls last unless a key says otherwise; stable. With limit(), each node keeps only its best rows.
+   */
+  orderBy(...keys: (SortSpec | readonly SortSpec[])[]): Query {
+    return this.with({ orderBy: keys.flat().map(sortKey) });
+  }
+
+  /** Adds a computed column, usable by later filters, group keys, aggregates, select and orderBy. */
+  withColumn(name: string, expr: ExprLike): Query {
+    return this.with({ derive: [...(this.plan.derive ?? []), { name, expr: lift(expr) }] });
+  }
+
+  /** Several computed columns at once: { name: expr }. */
+  derive(cols: Readonly<Record<string, ExprLike>>): Query {
+    let q: Query = this;
+    for (const [n, e] of Object.entries(cols)) q = q.withColumn(n, e);
+    return q;
+  }
+
+  /** Where the query's node part runs (for explain). */
+  where(): string {
+    return this.source.describe?.() ?? 'in memory';
+  }
+
+  /** What each node runs the query's node part over (for explain), when not the chunks it leads. */
+  over(): string | undefined {
+    return this.source.over?.();
+  }
+
+  /** What runs where, as text: the plan checked against the schema, the node part and the merge. */
+  explain(p: Plan = this.plan): string {
+    const checked = this.check(p);
+    return explainPlan(checked, this.where(), false, this.over());
   }
 
   /** The plan as checked against the schema (TypeError if it does not fit). */
@@ -54,10 +95,13 @@ export class Query {
     return checkPlan(p, this.source.fields);
   }
 
-  private async run(p: Plan): Promise<DataFrame> {
+  /** Runs a plan (checked first) and merges the partial results. */
+  async run(p: Plan): Promise<DataFrame> {
     const checked = this.check(p);
-    const partials = await this.source.execute(checked);
-    return mergePartials(checked, partials, this.source.nchunks);
+    const r = await this.source.execute(checked);
+    return Array.isArray(r)
+      ? mergePartials(checked, r, this.source.nchunks)
+      : mergePartials(checked, r.partials, r.nchunks);
   }
 
   /**
@@ -65,13 +109,25 @@ export class Query {
    * for each aggregate ("count" for '*'), one row per group in key order (nulls first).
    */
   agg(spec: AggRequest): Promise<DataFrame> {
+    return this.run(this.aggPlan(spec));
+  }
+
+  /** The plan agg(spec) runs (for explain). */
+  aggPlan(spec: AggRequest): Plan {
     if (spec === null || typeof spec !== 'object') throw new TypeError('agg takes { column: fn | fn[] }');
     const aggs: AggSpec[] = [];
-    for (const [c, fns] of Object.entries(spec)) {
-      for (const fn of typeof fns === 'string' ? [fns] : (fns as readonly AggFn[]))
-        aggs.push({ col: c, fn, as: aggName(c, fn) });
+    if (Array.isArray(spec)) {
+      for (const a of spec as readonly { col: string; fn: AggFn; as?: string; q?: number }[]) {
+        const as = a.as ?? (a.fn === 'quantile' ? `${a.col}_q${a.q}` : aggName(a.col, a.fn));
+        aggs.push(a.q === undefined ? { col: a.col, fn: a.fn, as } : { col: a.col, fn: a.fn, as, q: a.q });
+      }
+    } else {
+      for (const [c, fns] of Object.entries(spec as Readonly<Record<string, AggFn | readonly AggFn[]>>)) {
+        for (const fn of typeof fns === 'string' ? [fns] : (fns as readonly AggFn[]))
+          aggs.push({ col: c, fn, as: aggName(c, fn) });
+      }
     }
-    return this.run({ ...this.plan, aggs });
+    return { ...this.plan, aggs };
   }
 
   /** The matching rows (selected columns), or for a grouped query its distinct keys. */
@@ -82,7 +138,7 @@ export class Query {
   private async scalar(col: string, fn: AggFn): Promise<Value> {
     if (this.plan.groupBy)
       throw new TypeError(`${fn}() on a grouped query: use agg({ ${JSON.stringify(col)}: '${fn}' })`);
-    const df = await this.run({ filter: this.plan.filter, aggs: [{ col, fn, as: 'v' }] });
+    const df = await this.run({ derive: this.plan.derive, filter: this.plan.filter, aggs: [{ col, fn, as: 'v' }] });
     return df.get(0, 0);
   }
 

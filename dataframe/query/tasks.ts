@@ -18,8 +18,17 @@ import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { chunkKey } from '../layout.js';
 import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
+import { prepareJoin, type PreparedJoin } from './join.js';
 import { runPartial } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
+import {
+  BUCKET_JOIN_TASK,
+  DROP_SHUFFLE_TASK,
+  SCATTER_TASK,
+  bucketJoin,
+  dropShuffle,
+  scatter,
+} from './shuffle-tasks.js';
 import { readMeta } from '../storage.js';
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
@@ -40,8 +49,16 @@ export const HOLDINGS_TASK = 'df.holdings';
 /** Chunk reads a node keeps in flight while it computes. */
 const TASK_CONCURRENCY = 4;
 
-function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chunks?: number[] } {
-  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown } | null;
+interface DecodedPayload {
+  meta: FrameMeta;
+  plan: unknown;
+  chunks?: number[];
+  join?: unknown;
+  shuffle?: unknown;
+}
+
+function decodePayload(payload: unknown): DecodedPayload {
+  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown; join?: unknown; shuffle?: unknown } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
   let meta: FrameMeta;
@@ -50,7 +67,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
   }
-  if (p.chunks === undefined) return { meta, plan: p.plan };
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -58,7 +75,7 @@ function decodePayload(payload: unknown): { meta: FrameMeta; plan: unknown; chun
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[] };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle };
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -70,10 +87,13 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 }
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
-  const { meta, plan, chunks: given } = decodePayload(payload);
+  const { meta, plan, chunks: given, join: joinRaw } = decodePayload(payload);
   let checked: CheckedPlan;
+  let join: PreparedJoin | undefined;
   try {
-    checked = checkPlan(plan, meta.fields);
+    // A join query runs its plan over the left frame's chunks joined to the broadcast right side.
+    join = joinRaw === undefined ? undefined : prepareJoin(joinRaw, meta.fields);
+    checked = checkPlan(plan, join ? join.fields : meta.fields);
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
   }
@@ -99,7 +119,9 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   };
   // The chunks the caller placed here (placeQuery), else the ones this node leads.
   const chunks = given ?? ledChunks(ctx, meta);
-  const result = await runPartial(checked, meta.fields, load, (i) => rowsInChunk(meta, i), chunks, TASK_CONCURRENCY);
+  const rowsOf = (i: number): number => rowsInChunk(meta, i);
+  const src = join ? join.wrap(load, rowsOf) : { load, rowsOf };
+  const result = await runPartial(checked, checked.fields, src.load, src.rowsOf, chunks, TASK_CONCURRENCY);
   if (TRACE) {
     process.stderr.write(
       `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +
@@ -132,10 +154,68 @@ async function holdingsTask(ctx: DataframeTaskContext, payload: unknown): Promis
   return { nodeId: ctx.nodeId, chunks: ledChunks(ctx, meta) };
 }
 
+/** A shuffle join's first half on one node: its chunks of one frame, split into buckets by key. */
+async function scatterTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
+  const { meta, chunks: given, shuffle } = decodePayload(payload);
+  const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
+  return scatter(
+    ctx.store,
+    (key) => ctx.isLeaderFor(key),
+    meta.fields,
+    given ?? ledChunks(ctx, meta),
+    (chunk, col) => reader.read(chunk, col),
+    (i) => rowsInChunk(meta, i),
+    shuffle,
+  );
+}
+
 export const dataframeTasks: Record<string, DataframeTask> = {
   [QUERY_TASK]: queryTask,
   [HOLDINGS_TASK]: holdingsTask,
+  [SCATTER_TASK]: scatterTask,
+  [BUCKET_JOIN_TASK]: (ctx, payload) => bucketJoin(ctx.store, payload),
+  [DROP_SHUFFLE_TASK]: async (ctx, payload) => ({
+    deleted: await dropShuffle(ctx.store, (key) => ctx.isLeaderFor(key), (payload as { id?: unknown } | null)?.id),
+  }),
 };
+
+/**
+ * Runs a task that needs no frame on every node that is up (placed one by one with runTaskOn when
+ * the store can, else every node through runTask), or once in-process.
+ */
+export async function runTaskEverywhere(store: KvStore, name: string, payload: unknown): Promise<unknown[]> {
+  const nodes = taskNodes(store);
+  if (nodes.length > 0) return Promise.all(nodes.map((n) => runTaskAt(store, n, name, payload)));
+  if (isTaskRunner(store)) return store.runTask(name, payload);
+  return [await runTaskAt(store, undefined, name, payload)];
+}
+
+/** Runs a task that needs no frame on one node (a TaskRunner's runTaskOn), or in-process. */
+export async function runTaskAt(
+  store: KvStore,
+  node: string | undefined,
+  name: string,
+  payload: unknown,
+): Promise<unknown> {
+  if (node !== undefined && isTaskRunner(store) && store.runTaskOn) return store.runTaskOn(node, name, payload);
+  const task = dataframeTasks[name];
+  if (!task) throw new TypeError(`unknown dataframe task ${name}`);
+  return task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload);
+}
+
+/**
+ * The nodes a task can be placed on, in topology order and without those known to be down; none
+ * when the store runs tasks in-process (or cannot place them on one node).
+ */
+export function taskNodes(store: KvStore): string[] {
+  if (!isTaskRunner(store) || !store.runTaskOn) return [];
+  const t = placementOf(store);
+  if (!t) return [];
+  const down = new Set((t.nodes ?? []).filter((n) => n.status === 'down').map((n) => n.id));
+  const ids = new Set<string>();
+  for (const pl of t.placement) for (const id of [pl.leader, ...(pl.followers ?? [])]) if (!down.has(id)) ids.add(id);
+  return [...ids];
+}
 
 /** Runs a task where the data lives: pushed down by a TaskRunner, or in-process on any other store. */
 export async function runDataframeTask(
@@ -145,7 +225,7 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
-  if (name === QUERY_TASK && isTaskRunner(store) && store.runTaskOn && placementOf(store))
+  if ((name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn && placementOf(store))
     return placeQuery(store as KvStore & TaskRunner, name, meta, payload);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
@@ -164,7 +244,7 @@ function placementOf(store: KvStore): PartitionLeaders | undefined {
 }
 
 /** Whether `e` says the node could not be reached (so its chunks can go to another replica). */
-function unreachable(e: unknown): boolean {
+export function unreachable(e: unknown): boolean {
   return isEau2Error(e, ErrorCode.UNAVAILABLE) || !(e instanceof Eau2Error || e instanceof TypeError);
 }
 
@@ -229,18 +309,25 @@ async function placeQuery(
     }
     const again: number[] = [];
     let lastError: unknown;
+    let fatal: unknown;
+    // Every node's task is waited for, even after one fails: a task still running (a scatter writing
+    // shuffle pieces) must not outlive the call, or the caller's cleanup could miss what it writes.
     await Promise.all(
       [...plan].map(async ([node, chunks]) => {
         try {
           results.push(await store.runTaskOn!(node, name, { ...payload, chunks }));
         } catch (e) {
-          if (!unreachable(e)) throw e;
+          if (!unreachable(e)) {
+            fatal ??= e;
+            return;
+          }
           failed.add(node);
           lastError = e;
           again.push(...chunks);
         }
       }),
     );
+    if (fatal !== undefined) throw fatal;
     if (lastError === undefined) return results;
     todo = again; // each round adds a node to `failed`, so this ends
   }

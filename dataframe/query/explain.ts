@@ -1,0 +1,100 @@
+// Plans as text, for explain() and SQL's EXPLAIN: what each node computes over the chunks it leads,
+// what travels back, and what the client does with it.
+
+import type { Expr } from './expr-base.js';
+import type { CheckedPlan } from './plan.js';
+import type { SortKey } from './sort.js';
+
+const INFIX: Record<string, string> = {
+  eq: '=',
+  ne: '<>',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+  add: '+',
+  sub: '-',
+  mul: '*',
+  div: '/',
+  mod: '%',
+  and: 'AND',
+  or: 'OR',
+};
+
+function lit(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`;
+  return String(v);
+}
+
+/** An expression in SQL-like text. */
+function exprText(e: Expr): string {
+  switch (e.op) {
+    case 'col':
+      return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name) ? e.name : `"${e.name.replaceAll('"', '""')}"`;
+    case 'lit':
+      return lit(e.value);
+    case 'not':
+      return `NOT ${exprText(e.args[0])}`;
+    case 'neg':
+      return `-${exprText(e.args[0])}`;
+    case 'isNull':
+      return `${exprText(e.args[0])} IS NULL`;
+    case 'in':
+      return `${exprText(e.args[0])} IN (${e.values.map(lit).join(', ')})`;
+    case 'call':
+      return `${e.fn}(${e.args.map(exprText).join(', ')}${e.unit ? `, unit ${e.unit}` : ''})`;
+    case 'cast':
+      return `CAST(${exprText(e.args[0])} AS ${e.to})`;
+    case 'coalesce':
+      return `COALESCE(${e.args.map(exprText).join(', ')})`;
+    case 'case': {
+      const a = e.args;
+      let s = 'CASE';
+      for (let k = 0; k + 1 < a.length; k += 2) s += ` WHEN ${exprText(a[k]!)} THEN ${exprText(a[k + 1]!)}`;
+      return `${s} ELSE ${exprText(a[a.length - 1]!)} END`;
+    }
+    default:
+      return `(${e.args.map(exprText).join(` ${INFIX[e.op] ?? e.op} `)})`;
+  }
+}
+
+function sortText(keys: readonly SortKey[]): string {
+  return keys
+    .map((k) => `${k.col}${k.desc ? ' DESC' : ''}${k.nulls ? ` NULLS ${k.nulls.toUpperCase()}` : ''}`)
+    .join(', ');
+}
+
+/** The plan's node part and merge, one step per line. */
+export function explainPlan(checked: CheckedPlan, where: string, local = false, over = 'the chunks it leads'): string {
+  const p = checked.plan;
+  const lines = [local ? `at ${where}:` : `on each node (${where}), over ${over}:`];
+  lines.push(`  read columns: ${checked.reads.map((i) => checked.fields[i]!.name).join(', ') || '(none)'}`);
+  for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
+  if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);
+  if (p.aggs) {
+    const aggs = p.aggs.map((a) => `${a.fn}(${a.col}${a.q !== undefined ? `, ${a.q}` : ''}) AS ${a.as}`).join(', ');
+    lines.push(`  ${p.groupBy?.length ? `group by ${p.groupBy.join(', ')}: ` : ''}partial ${aggs || '(keys only)'}`);
+    lines.push('then at the client: merge the partial aggregates per group, order groups by key');
+  } else if (p.orderBy) {
+    const k = p.limit === undefined ? 'all matching rows' : `its best ${p.limit + (p.offset ?? 0)} rows (top-k heap)`;
+    lines.push(`  order by ${sortText(p.orderBy)}: keep ${k}`);
+    lines.push(`  ${local ? 'keep' : 'send'} ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
+    if (!local || p.offset || p.limit !== undefined)
+      lines.push(
+        `${local ? '  ' : "then at the client: merge-sort the nodes' rows"}${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`.replace(
+          /^ {2}, /,
+          '  ',
+        ),
+      );
+  } else {
+    const k = p.limit === undefined ? 'every matching row' : `its first ${p.limit + (p.offset ?? 0)} matching rows`;
+    lines.push(`  ${local ? 'keep' : 'send'} ${k} of ${(p.select ?? checked.output.map((f) => f.name)).join(', ')}`);
+    if (!local)
+      lines.push(
+        `then at the client: concatenate in frame order${p.offset ? `, skip ${p.offset}` : ''}${p.limit !== undefined ? `, keep ${p.limit}` : ''}`,
+      );
+  }
+  lines.push(`result: ${checked.output.map((f) => `${f.name}:${f.type}`).join(', ')}`);
+  return lines.join('\n');
+}

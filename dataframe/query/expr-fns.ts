@@ -1,0 +1,361 @@
+// Computed values: string functions, math, casts, coalesce, CASE and date parts (docs/dataframe.md
+// "Computed columns"). Checked here against argument types, evaluated here row by row into a vector:
+// unlike comparisons (eval.ts), these are not on the hot path of a filter scan, so one generic loop per
+// function serves every column type. Column types are dispatched in one place each: `vecValue` reads a
+// value of any type, `buildVec` writes one, `temporalUnit` says how a type holds time.
+
+import type { ColumnType } from '../schema.js';
+import { INT32_MAX, INT32_MIN } from '../schema.js';
+import {
+  type DATE_PARTS,
+  FN_NAMES,
+  isNum,
+  lift,
+  type Expr,
+  type ExprLike,
+  type ExprType,
+  type FnName,
+  type TimeUnit,
+  type Vec,
+} from './expr-base.js';
+
+/**
+ * The unit a column type holds time in, or an explicit unit for a number column. The one place the
+ * temporal column types (T: microseconds, d: days) map to their unit: none exists in this schema yet,
+ * so date parts need numbers with an explicit unit.
+ */
+function temporalUnit(t: ExprType, explicit: TimeUnit | undefined): TimeUnit | undefined {
+  if ((t === 'I' || t === 'D' || t === 'N') && explicit !== undefined) return explicit;
+  return undefined;
+}
+
+// ---- builders ----
+
+const call = (fn: FnName, ...args: ExprLike[]): Expr => ({ op: 'call', fn, args: args.map(lift) });
+export const lower = (a: ExprLike): Expr => call('lower', a);
+export const upper = (a: ExprLike): Expr => call('upper', a);
+export const length = (a: ExprLike): Expr => call('length', a);
+/** SQL's substring: `start` counts from 1; without `len`, to the end. */
+export const substring = (a: ExprLike, start: ExprLike, len?: ExprLike): Expr =>
+  len === undefined ? call('substring', a, start) : call('substring', a, start, len);
+export const contains = (a: ExprLike, b: ExprLike): Expr => call('contains', a, b);
+export const startsWith = (a: ExprLike, b: ExprLike): Expr => call('startsWith', a, b);
+export const endsWith = (a: ExprLike, b: ExprLike): Expr => call('endsWith', a, b);
+/** SQL LIKE: % any run, _ one character; case-sensitive. */
+export const like = (a: ExprLike, pattern: string): Expr => call('like', a, pattern);
+export const concat = (...args: ExprLike[]): Expr => call('concat', ...args);
+export const cast = (a: ExprLike, to: ColumnType): Expr => ({ op: 'cast', to, args: [lift(a)] });
+export const coalesce = (...args: ExprLike[]): Expr => ({ op: 'coalesce', args: args.map(lift) });
+/** A date part of `a`: a T or d column, or a number of `unit`s since the epoch. */
+export const datePart = (part: (typeof DATE_PARTS)[number], a: ExprLike, unit?: TimeUnit): Expr =>
+  unit === undefined ? call(part, a) : { op: 'call', fn: part, args: [lift(a)], unit };
+
+/** when(c1, v1).when(c2, v2).otherwise(v3): CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ELSE v3 END. */
+export class When {
+  constructor(private readonly arms: readonly Expr[]) {}
+  when(cond: ExprLike, then: ExprLike): When {
+    return new When([...this.arms, lift(cond), lift(then)]);
+  }
+  otherwise(v: ExprLike): Expr {
+    return { op: 'case', args: [...this.arms, lift(v)] };
+  }
+  end(): Expr {
+    return this.otherwise(null);
+  }
+}
+export const when = (cond: ExprLike, then: ExprLike): When => new When([lift(cond), lift(then)]);
+
+// ---- checking ----
+
+/** The common type of two branches (coalesce, case): null fits anything; I with D is D. */
+function unify(a: ExprType, b: ExprType, what: string): ExprType {
+  if (a === 'N') return b;
+  if (b === 'N' || a === b) return a;
+  if (isNum(a) && isNum(b)) return 'D';
+  throw new TypeError(`${what}: cannot mix ${a} and ${b}`);
+}
+
+const isStr = (t: ExprType): boolean => t === 'S' || t === 'N';
+
+export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => ExprType): ExprType {
+  const args = x.args;
+  if (!Array.isArray(args)) throw new TypeError(`${String(x.op)} needs an args array`);
+  const ts = args.map(sub);
+  if (x.op === 'cast') {
+    if (ts.length !== 1) throw new TypeError('cast takes one argument');
+    if (x.to !== 'I' && x.to !== 'D' && x.to !== 'B' && x.to !== 'S')
+      throw new TypeError(`cast to unknown type ${JSON.stringify(x.to)}`);
+    return x.to;
+  }
+  if (x.op === 'coalesce') {
+    if (ts.length === 0) throw new TypeError('coalesce takes one or more arguments');
+    return ts.reduce((a, b) => unify(a, b, 'coalesce'));
+  }
+  if (x.op === 'case') {
+    if (ts.length < 3 || ts.length % 2 === 0) throw new TypeError('case needs when/then pairs and an else');
+    let t: ExprType = ts[ts.length - 1]!;
+    for (let k = 0; k + 1 < ts.length; k += 2) {
+      if (ts[k] !== 'B' && ts[k] !== 'N') throw new TypeError(`case: a WHEN condition must be boolean, not ${ts[k]}`);
+      t = unify(t, ts[k + 1]!, 'case');
+    }
+    return t;
+  }
+  const fn = x.fn;
+  if (typeof fn !== 'string' || !FN_NAMES.has(fn)) throw new TypeError(`unknown function ${JSON.stringify(fn)}`);
+  const arity = (lo: number, hi = lo): void => {
+    if (ts.length < lo || ts.length > hi)
+      throw new TypeError(`${fn} takes ${lo === hi ? lo : `${lo} to ${hi}`} argument(s), got ${ts.length}`);
+  };
+  const need = (i: number, ok: (t: ExprType) => boolean, what: string): void => {
+    if (!ok(ts[i]!)) throw new TypeError(`${fn}: argument ${i + 1} must be ${what}, not ${ts[i]}`);
+  };
+  switch (fn) {
+    case 'lower':
+    case 'upper':
+    case 'trim':
+      arity(1);
+      need(0, isStr, 'a string');
+      return 'S';
+    case 'length':
+      arity(1);
+      need(0, isStr, 'a string');
+      return 'I';
+    case 'substring':
+      arity(2, 3);
+      need(0, isStr, 'a string');
+      need(1, isNum, 'a number');
+      if (ts.length === 3) need(2, isNum, 'a number');
+      return 'S';
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
+      arity(2);
+      need(0, isStr, 'a string');
+      need(1, isStr, 'a string');
+      return 'B';
+    case 'like': {
+      arity(2);
+      need(0, isStr, 'a string');
+      const p = (args[1] as { op?: unknown; value?: unknown }) ?? {};
+      if (p.op !== 'lit' || typeof p.value !== 'string')
+        throw new TypeError('like: the pattern must be a string literal');
+      return 'B';
+    }
+    case 'concat':
+      if (ts.length === 0) throw new TypeError('concat takes one or more arguments');
+      return 'S';
+    case 'abs':
+    case 'round':
+    case 'floor':
+    case 'ceil':
+    case 'sqrt':
+      arity(1);
+      need(0, isNum, 'a number');
+      return 'D';
+    default: {
+      arity(1);
+      const unit = x.unit;
+      if (unit !== undefined && unit !== 'days' && unit !== 'us')
+        throw new TypeError(`${fn}: unit must be "days" or "us", not ${JSON.stringify(unit)}`);
+      if (temporalUnit(ts[0]!, unit as TimeUnit | undefined) === undefined)
+        throw new TypeError(`${fn} needs a date or timestamp (or a number with a unit: "days" or "us"), not ${ts[0]}`);
+      return 'I';
+    }
+  }
+}
+
+// ---- evaluation ----
+
+/** Row i of a vector of type t as a value (bools from 0/1), or null. */
+export function vecValue(x: Vec, t: ExprType, i: number): number | string | boolean | null {
+  if (x.v === null) return null;
+  const k = x.scalar ? 0 : i;
+  if (x.nulls !== undefined && x.nulls[k] === 1) return null;
+  const v = (x.v as ArrayLike<number | string>)[k]!;
+  return t === 'B' ? v === 1 : v;
+}
+
+/** A vector of type t (N: D) from per-row values, null where the value is null. */
+function buildVec(t: ExprType, n: number, at: (i: number) => number | string | boolean | null): Vec {
+  const nulls = new Uint8Array(n);
+  let anyNull = false;
+  let v: Int32Array | Float64Array | Uint8Array | string[];
+  if (t === 'S') {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const x = at(i);
+      if (x === null) (out[i] = ''), (nulls[i] = 1), (anyNull = true);
+      else out[i] = x as string;
+    }
+    v = out;
+  } else {
+    const out = t === 'I' ? new Int32Array(n) : t === 'B' ? new Uint8Array(n) : new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = at(i);
+      if (x === null) (nulls[i] = 1), (anyNull = true);
+      else out[i] = typeof x === 'boolean' ? +x : (x as number);
+    }
+    v = out;
+  }
+  return anyNull ? { scalar: false, v, nulls } : { scalar: false, v };
+}
+
+function castValue(v: number | string | boolean, from: ExprType, to: ColumnType): number | string | boolean | null {
+  if (to === 'S') return typeof v === 'string' ? v : String(v);
+  if (to === 'B') {
+    if (typeof v === 'boolean') return v;
+    if (typeof v === 'number') return v !== 0;
+    const s = v.trim().toLowerCase();
+    return s === 'true' || s === 't' || s === '1' ? true : s === 'false' || s === 'f' || s === '0' ? false : null;
+  }
+  let d: number;
+  if (typeof v === 'boolean') d = v ? 1 : 0;
+  else if (typeof v === 'number') d = v;
+  else {
+    const s = v.trim();
+    d = s === '' ? Number.NaN : Number(s);
+    if (Number.isNaN(d)) return null; // not a number: null, as DuckDB's TRY_CAST
+  }
+  if (to === 'D') return d;
+  if (from === 'I') return d;
+  const r = Math.trunc(d);
+  return Number.isFinite(r) && r >= INT32_MIN && r <= INT32_MAX ? r : null;
+}
+
+function likeRegex(p: string): RegExp {
+  let re = '';
+  for (const ch of p)
+    re += ch === '%' ? '[\\s\\S]*' : ch === '_' ? '[\\s\\S]' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${re}$`);
+}
+
+const DAY_US = 86_400_000_000;
+
+function datePartOf(part: string, v: number, unit: TimeUnit): number {
+  // Floor to whole days / microseconds, so a time before 1970 lands in the right day.
+  const ms = unit === 'days' ? Math.floor(v) * 86_400_000 : Math.floor(v / 1000);
+  const d = new Date(ms);
+  switch (part) {
+    case 'year':
+      return d.getUTCFullYear();
+    case 'month':
+      return d.getUTCMonth() + 1;
+    case 'day':
+      return d.getUTCDate();
+    case 'hour':
+      return unit === 'days' ? 0 : d.getUTCHours();
+    case 'minute':
+      return unit === 'days' ? 0 : d.getUTCMinutes();
+    case 'second':
+      return unit === 'days' ? 0 : d.getUTCSeconds();
+    case 'dayOfWeek':
+      return d.getUTCDay(); // 0 = Sunday, as PostgreSQL's dow
+    default: {
+      const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+      return Math.floor((ms - start) / 86_400_000) + 1;
+    }
+  }
+}
+
+/** Evaluates a checked call/cast/coalesce/case over argument vectors of types `ts`. */
+export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out: ExprType, n: number): Vec {
+  const val = (k: number, i: number) => vecValue(xs[k]!, ts[k]!, i);
+  if (e.op === 'cast')
+    return buildVec(out, n, (i) => {
+      const v = val(0, i);
+      return v === null ? null : castValue(v, ts[0]!, e.to);
+    });
+  if (e.op === 'coalesce')
+    return buildVec(out, n, (i) => {
+      for (let k = 0; k < xs.length; k++) {
+        const v = val(k, i);
+        if (v !== null) return v;
+      }
+      return null;
+    });
+  if (e.op === 'case') {
+    const last = xs.length - 1;
+    return buildVec(out, n, (i) => {
+      for (let k = 0; k < last; k += 2) if (val(k, i) === true) return val(k + 1, i);
+      return val(last, i);
+    });
+  }
+  if (e.op !== 'call') throw new TypeError(`not a function expression: ${e.op}`);
+  const fn = e.fn;
+  const str = (f: (s: string) => number | string | boolean): Vec =>
+    buildVec(out, n, (i) => {
+      const s = val(0, i);
+      return s === null ? null : f(s as string);
+    });
+  const two = (f: (a: string, b: string) => boolean): Vec =>
+    buildVec(out, n, (i) => {
+      const a = val(0, i);
+      const b = val(1, i);
+      return a === null || b === null ? null : f(a as string, b as string);
+    });
+  const num = (f: (x: number) => number | null): Vec =>
+    buildVec(out, n, (i) => {
+      const x = val(0, i);
+      return x === null ? null : f(x as number);
+    });
+  switch (fn) {
+    case 'lower':
+      return str((s) => s.toLowerCase());
+    case 'upper':
+      return str((s) => s.toUpperCase());
+    case 'trim':
+      return str((s) => s.trim());
+    case 'length':
+      return str((s) => [...s].length); // characters (code points), as SQL's length
+    case 'substring':
+      return buildVec(out, n, (i) => {
+        const s = val(0, i);
+        const start = val(1, i);
+        const len = xs.length > 2 ? val(2, i) : Number.POSITIVE_INFINITY;
+        if (s === null || start === null || len === null) return null;
+        // SQL: characters start..start+len-1, counted from 1; positions before 1 are cut off.
+        const from = Math.trunc(start as number);
+        const to = from + Math.trunc(len as number);
+        const chars = [...(s as string)];
+        return chars.slice(Math.max(0, from - 1), Math.max(0, Math.min(chars.length, to - 1))).join('');
+      });
+    case 'contains':
+      return two((a, b) => a.includes(b));
+    case 'startsWith':
+      return two((a, b) => a.startsWith(b));
+    case 'endsWith':
+      return two((a, b) => a.endsWith(b));
+    case 'like': {
+      const re = likeRegex((e.args[1] as { value: string }).value);
+      return str((s) => re.test(s));
+    }
+    case 'concat':
+      return buildVec(out, n, (i) => {
+        let s = '';
+        for (let k = 0; k < xs.length; k++) {
+          const v = val(k, i);
+          if (v === null) return null;
+          s += typeof v === 'string' ? v : String(v);
+        }
+        return s;
+      });
+    case 'abs':
+      return num(Math.abs);
+    case 'round':
+      // Half away from zero, as SQL's round (Math.round rounds -2.5 to -2).
+      return num((x) => Math.sign(x) * Math.round(Math.abs(x)));
+    case 'floor':
+      return num(Math.floor);
+    case 'ceil':
+      return num(Math.ceil);
+    case 'sqrt':
+      return num((x) => (x < 0 ? Number.NaN : Math.sqrt(x)));
+    default: {
+      const unit = temporalUnit(ts[0]!, e.unit)!;
+      // Beyond what a Date holds (±8.64e15 ms) or not finite: no date, null.
+      return num((x) =>
+        Number.isFinite(x) && Math.abs(unit === 'us' ? x / DAY_US : x) < 1e8 ? datePartOf(fn, x, unit) : null,
+      );
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// The hash join both strategies share (docs/dataframe.md "Joins"). By broadcast, the right (small)
+// frame travels with the query to every node, which builds a hash index of it once and joins each left
+// chunk it leads to it; by shuffle (shuffle.ts), a node indexes one bucket of the right side and joins
+// the same bucket of the left. Either way the query plan then runs over the joined chunks exactly as
+// over a stored frame (filters, group-by, partial aggregates, top-k), so only partial results travel back.
+
+import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
+import { ColumnBuilder } from '../column-builder.js';
+import type { Column } from '../column.js';
+import { checkFields, type Field, type Value } from '../schema.js';
+import type { ChunkCols } from './eval.js';
+import { groupKeyText } from './group-key.js';
+import { gather, type ChunkLoader } from './partial.js';
+
+export const JOIN_TYPES = ['inner', 'left', 'semi', 'anti'] as const;
+export type JoinType = (typeof JOIN_TYPES)[number];
+
+/** Bytes of right-side columns a broadcast join sends to every node (default). */
+export const DEFAULT_BROADCAST_BYTES = 64 * 1024 * 1024;
+
+/** What travels with a join query: the right side's rows and how to match them. */
+export interface JoinPayload {
+  readonly how: JoinType;
+  /** [left column, right column] pairs, all equal for a match (a null key never matches). */
+  readonly on: readonly (readonly [string, string])[];
+  readonly right: { readonly fields: readonly Field[]; readonly bodies: readonly ChunkBody[] };
+}
+
+/** The joined frame's fields: left's, then (inner, left) right's, a clashing name suffixed "_right". */
+export function joinedFields(
+  left: readonly Field[],
+  right: readonly Field[],
+  how: JoinType,
+): { fields: Field[]; rightNames: string[] } {
+  if (how === 'semi' || how === 'anti') return { fields: [...left], rightNames: [] };
+  const taken = new Set(left.map((f) => f.name));
+  const rightNames = right.map((f) => {
+    let n = f.name;
+    while (taken.has(n)) n = `${n}_right`;
+    taken.add(n);
+    return n;
+  });
+  return { fields: [...left, ...right.map((f, i) => ({ name: rightNames[i]!, type: f.type }))], rightNames };
+}
+
+export function checkJoinKeys(on: unknown, left: readonly Field[], right: readonly Field[]): [string, string][] {
+  if (!Array.isArray(on) || on.length === 0 || on.length > 16) throw new TypeError('join needs 1 to 16 key pairs');
+  return on.map((p) => {
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string')
+      throw new TypeError('a join key is a [left column, right column] pair');
+    const l = left.find((f) => f.name === p[0]);
+    const r = right.find((f) => f.name === p[1]);
+    if (!l) throw new TypeError(`join: no left column named ${JSON.stringify(p[0])}`);
+    if (!r) throw new TypeError(`join: no right column named ${JSON.stringify(p[1])}`);
+    const num = (t: string): boolean => t === 'I' || t === 'D';
+    if (l.type !== r.type && !(num(l.type) && num(r.type)))
+      throw new TypeError(`join: cannot match ${p[0]} (${l.type}) with ${p[1]} (${r.type})`);
+    return [p[0], p[1]] as [string, string];
+  });
+}
+
+/** A join prepared on a node: the joined fields, and a loader that joins each left chunk. */
+export interface PreparedJoin {
+  readonly fields: Field[];
+  wrap(
+    load: ChunkLoader,
+    leftRows: (chunk: number) => number,
+  ): { load: ChunkLoader; rowsOf: (chunk: number) => number };
+}
+
+function gatherOrNull(c: Column, idx: Int32Array): Column {
+  const b = new ColumnBuilder(c.type, Math.max(1, idx.length));
+  for (let j = 0; j < idx.length; j++) {
+    const r = idx[j]!;
+    if (r < 0) b.pushNull();
+    else b.push(c.get(r));
+  }
+  return b.finish();
+}
+
+export function checkJoinType(how: unknown): JoinType {
+  if (!(JOIN_TYPES as readonly unknown[]).includes(how))
+    throw new TypeError(`join type must be one of ${JOIN_TYPES.join(', ')}`);
+  return how as JoinType;
+}
+
+/** Checks a join payload (from the network) against the left frame's fields and indexes the right side. */
+export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin {
+  const p = raw as JoinPayload;
+  if (p === null || typeof p !== 'object') throw new TypeError('a join payload is an object');
+  const how = checkJoinType(p.how);
+  const rf = p.right?.fields;
+  if (!Array.isArray(rf) || !Array.isArray(p.right.bodies) || p.right.bodies.length !== rf.length)
+    throw new TypeError('join: the right side needs fields and one body per field');
+  checkFields(rf);
+  const on = checkJoinKeys(p.on, left, rf);
+  const rcols = rf.map((f, i) => bodyToColumn(p.right.bodies[i]!, `join right column ${f.name}`, f.type));
+  return indexJoin(how, on, left, rf, rcols);
+}
+
+/**
+ * Indexes the right side's rows by key (rows with a null key are left out: they never match) and
+ * returns the joined fields and a loader that joins each left chunk to them. `on` and the fields
+ * must have been checked (checkJoinKeys, checkFields).
+ */
+export function indexJoin(
+  how: JoinType,
+  on: readonly (readonly [string, string])[],
+  left: readonly Field[],
+  rf: readonly Field[],
+  rcols: readonly Column[],
+): PreparedJoin {
+  const rn = rcols.length ? rcols[0]!.length : 0;
+  if (rcols.some((c) => c.length !== rn)) throw new TypeError('join: right columns differ in length');
+  const rkeys = on.map(([, r]) => rcols[rf.findIndex((f) => f.name === r)]!);
+  const single = rkeys.length === 1;
+  const keyOf = (vals: Value[]): unknown => (single ? vals[0] : groupKeyText(vals));
+  const index = new Map<unknown, number[]>();
+  for (let r = 0; r < rn; r++) {
+    const vals = rkeys.map((c) => c.get(r));
+    if (vals.some((v) => v === null)) continue;
+    const k = keyOf(vals);
+    const list = index.get(k);
+    if (list) list.push(r);
+    else index.set(k, [r]);
+  }
+  const { fields } = joinedFields(left, rf, how);
+  const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
+  const nl = left.length;
+  return {
+    fields,
+    wrap(load, leftRows) {
+      const counts = new Map<number, number>();
+      return {
+        rowsOf: (chunk) => counts.get(chunk)!,
+        load: async (chunk, reads) => {
+          const need = new Set(reads.filter((i) => i < nl));
+          for (const k of lkeys) need.add(k);
+          const cols = await load(
+            chunk,
+            [...need].sort((a, b) => a - b),
+          );
+          const n = leftRows(chunk);
+          const kc = lkeys.map((i) => cols[i]!);
+          const li: number[] = [];
+          const ri: number[] = [];
+          for (let r = 0; r < n; r++) {
+            const vals = kc.map((c) => c.get(r));
+            const hits = vals.some((v) => v === null) ? undefined : index.get(keyOf(vals));
+            if (how === 'semi' || how === 'anti') {
+              if ((hits !== undefined) === (how === 'semi')) li.push(r);
+            } else if (hits) {
+              for (const h of hits) li.push(r), ri.push(h);
+            } else if (how === 'left') li.push(r), ri.push(-1);
+          }
+          counts.set(chunk, li.length);
+          const lIdx = Uint32Array.from(li);
+          const rIdx = Int32Array.from(ri);
+          const out: (Column | undefined)[] = new Array(fields.length);
+          for (const i of reads) {
+            // Left rows are all present (typed-array gather); right rows may be missing (-1, left join).
+            out[i] =
+              i < nl
+                ? gather(cols[i]!, lIdx)
+                : how === 'left'
+                  ? gatherOrNull(rcols[i - nl]!, rIdx)
+                  : gather(rcols[i - nl]!, new Uint32Array(rIdx.buffer, 0, rIdx.length));
+          }
+          return out as ChunkCols;
+        },
+      };
+    },
+  };
+}
+
+/** The broadcast payload for a right side's columns. */
+export function joinPayload(
+  how: JoinType,
+  on: readonly (readonly [string, string])[],
+  rightFields: readonly Field[],
+  rightCols: readonly Column[],
+): JoinPayload {
+  return { how, on, right: { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) } };
+}

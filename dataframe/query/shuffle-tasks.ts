@@ -1,0 +1,316 @@
+// The node side of a shuffle join (docs/dataframe.md "Joins"; the client side is shuffle.ts). A
+// scatter task reads the chunks of one frame that the node was given, splits their rows into buckets
+// by a hash of the join key, and writes each bucket's rows to the store as pieces (checksummed chunks
+// under df/t/<join id>/) whose hash tag puts them in a partition the node itself leads, as a map task
+// writes its output locally: no scatter write crosses the network or waits on another node. A
+// bucket-join task then pulls one bucket's pieces of both sides from the nodes that wrote them,
+// indexes the right ones (indexJoin, as a broadcast join indexes the whole right side) and runs the
+// query plan over the left pieces joined to them. Equal keys hash alike on both sides (the same text
+// of the key values, I and D alike), so every match meets in one bucket. Memory: a scatter holds at
+// most MAX_BUFFERED_ROWS rows of buffered pieces, a bucket join one bucket of the right side and a
+// few left pieces.
+
+import { randomBytes } from 'node:crypto';
+import { Eau2Error, ErrorCode, type KvStore, murmur3, utf8 } from '../../kv/index.js';
+import { decodeChunk, encodeChunk } from '../chunk-codec.js';
+import { ColumnBuilder } from '../column-builder.js';
+import type { Column } from '../column.js';
+import { checkFields, type Field, type Value } from '../schema.js';
+import { groupKeyText } from './group-key.js';
+import { checkJoinKeys, checkJoinType, indexJoin } from './join.js';
+import { gather, runPartial } from './partial.js';
+import { checkPlan } from './plan.js';
+
+export const SCATTER_TASK = 'df.scatter';
+export const BUCKET_JOIN_TASK = 'df.bucketJoin';
+export const DROP_SHUFFLE_TASK = 'df.dropShuffle';
+
+/** Where shuffle pieces live: df/t/<id>/<side>/<bucket>/<piece>/<col>. Nothing else uses df/t/. */
+const SHUFFLE_PREFIX = 'df/t/';
+/** Most buckets a shuffle may have (bounds the pieces a scatter keeps open). */
+export const MAX_BUCKETS = 256;
+/** Rows a piece holds at most. */
+const PIECE_ROWS = 8192;
+/** Rows a scatter buffers over all its buckets before it writes them all out. */
+const MAX_BUFFERED_ROWS = 65_536;
+
+/**
+ * Pieces are written to their partition's leader (the writing node) only and read from it: they live
+ * for one query, so waiting for every replica (a node's default, w=all) would buy nothing and make a
+ * join fail while a follower is down. A node lost mid-join loses its pieces: the join then fails
+ * (NOT_FOUND or UNAVAILABLE, never a wrong answer) and can be run again.
+ */
+const PIECE_WRITE = { w: 1 } as const;
+const PIECE_READ = { read: 'leader' } as const;
+
+const ID_RE = /^[0-9a-f]{24}$/;
+/** <tag>.<seq>, the tag being <nonce>.<n>: the hash tag of the piece's keys. */
+const PIECE_RE = /^([0-9a-f]{12}\.[0-9]{1,4})\.([0-9]{1,9})$/;
+/** Tags a scatter tries to find one in a partition its node leads. */
+const MAX_TAG_TRIES = 4096;
+
+/** A new shuffle's id: random, so concurrent joins never share pieces. */
+export function newShuffleId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+function pieceKey(id: string, side: 'l' | 'r', bucket: number, piece: string, col: number): string {
+  const m = PIECE_RE.exec(piece)!;
+  return `${SHUFFLE_PREFIX}${id}/${side}/${hex4(bucket)}/{${m[1]}}.${m[2]}/${hex4(col)}`;
+}
+
+/** The key range holding every piece of shuffle `id` (to delete them). */
+function shuffleRange(id: string): { gte: string; lt: string } {
+  return { gte: `${SHUFFLE_PREFIX}${id}/`, lt: `${SHUFFLE_PREFIX}${id}0` };
+}
+
+/**
+ * Deletes the pieces of shuffle `id` that `store` scans and this node leads: on a cluster node, the
+ * ones in the partitions it leads, which are where its scatters wrote theirs (so run on every node
+ * that is up it covers every piece written by a node that is up, including pieces no scatter
+ * reported, such as a failed one's); in-process, all of them. One pass, a page of keys at a time (a
+ * page starts after the last key of the one before, so a key left alone or a copy that still shows a
+ * deleted key cannot hold the pass up); returns how many keys were deleted.
+ */
+export async function dropShuffle(
+  store: KvStore,
+  leads: (key: Uint8Array) => boolean,
+  rawId: unknown,
+): Promise<number> {
+  if (typeof rawId !== 'string' || !ID_RE.test(rawId)) throw protocol('bad shuffle id');
+  const { gte, lt } = shuffleRange(rawId);
+  let after: Uint8Array | undefined;
+  let n = 0;
+  for (;;) {
+    const keys: Uint8Array[] = [];
+    const it = store.scan(after ? { gt: after, lt, limit: 512 } : { gte, lt, limit: 512 });
+    try {
+      for await (const [k] of it) keys.push(k);
+    } finally {
+      await it.close();
+    }
+    if (keys.length === 0) return n;
+    const mine = keys.filter(leads);
+    if (mine.length > 0)
+      await store.batch(
+        mine.map((key) => ({ type: 'del' as const, key })),
+        PIECE_WRITE,
+      );
+    n += mine.length;
+    after = keys[keys.length - 1];
+  }
+}
+
+/** What a scatter task is told: which shuffle, which side, the key columns, how many buckets. */
+interface ScatterSpec {
+  id: string;
+  side: 'l' | 'r';
+  keys: string[];
+  buckets: number;
+  /** Drop rows with a null key (they match nothing; a left or anti join keeps its left ones). */
+  dropNullKeys: boolean;
+}
+
+/** [bucket, piece, rows]: one piece a scatter wrote. */
+export type ScatterPiece = [number, string, number];
+
+function protocol(msg: string): Eau2Error {
+  return new Eau2Error(ErrorCode.PROTOCOL, `bad shuffle payload: ${msg}`);
+}
+
+function checkScatterSpec(raw: unknown, fields: readonly Field[]): { spec: ScatterSpec; keyIdx: number[] } {
+  const s = raw as Partial<ScatterSpec> | null;
+  if (s === null || typeof s !== 'object') throw protocol('shuffle must be an object');
+  if (typeof s.id !== 'string' || !ID_RE.test(s.id)) throw protocol('bad shuffle id');
+  if (s.side !== 'l' && s.side !== 'r') throw protocol('side must be l or r');
+  if (!Number.isInteger(s.buckets) || s.buckets! < 1 || s.buckets! > MAX_BUCKETS)
+    throw protocol(`buckets must be 1..${MAX_BUCKETS}`);
+  if (!Array.isArray(s.keys) || s.keys.length === 0 || s.keys.length > 16) throw protocol('1 to 16 key columns');
+  const keyIdx = s.keys.map((k) => {
+    const i = fields.findIndex((f) => f.name === k);
+    if (i < 0) throw protocol(`no column named ${JSON.stringify(k)}`);
+    return i;
+  });
+  return { spec: { ...(s as ScatterSpec), dropNullKeys: s.dropNullKeys === true }, keyIdx };
+}
+
+/** The bucket of a row's key values: the same for equal keys on either side. */
+function bucketOf(vals: readonly Value[], buckets: number): number {
+  return murmur3(utf8(groupKeyText(vals))) % buckets;
+}
+
+/**
+ * Splits `chunks` of a frame into buckets by key and writes them as pieces through `store`; returns
+ * the pieces written. `read` gives one column of one chunk.
+ */
+export async function scatter(
+  store: KvStore,
+  leads: (key: string) => boolean,
+  fields: readonly Field[],
+  chunks: readonly number[],
+  read: (chunk: number, col: number) => Promise<Column>,
+  rowsOf: (chunk: number) => number,
+  rawSpec: unknown,
+): Promise<{ pieces: ScatterPiece[] }> {
+  const { spec, keyIdx } = checkScatterSpec(rawSpec, fields);
+  const { id, side, buckets } = spec;
+  const nonce = randomBytes(6).toString('hex');
+  let tag: string | undefined;
+  for (let t = 0; t < MAX_TAG_TRIES && tag === undefined; t++)
+    if (leads(pieceKey(id, side, 0, `${nonce}.${t}.0`, 0))) tag = `${nonce}.${t}`;
+  if (tag === undefined)
+    throw new Eau2Error(ErrorCode.UNAVAILABLE, 'this node leads no partition: it cannot hold shuffle pieces');
+  let seq = 0;
+  const pieces: ScatterPiece[] = [];
+  const open = new Map<number, ColumnBuilder[]>();
+  let buffered = 0;
+  const flush = async (b: number): Promise<void> => {
+    const bs = open.get(b);
+    if (!bs) return;
+    open.delete(b);
+    const cols = bs.map((x) => x.finish());
+    const rows = cols[0]!.length;
+    buffered -= rows;
+    const piece = `${tag}.${seq++}`;
+    await Promise.all(cols.map((c, i) => store.put(pieceKey(id, side, b, piece, i), encodeChunk(c), PIECE_WRITE)));
+    pieces.push([b, piece, rows]);
+  };
+  for (const chunk of chunks) {
+    const cols = await Promise.all(fields.map((_, i) => read(chunk, i)));
+    const n = rowsOf(chunk);
+    const kc = keyIdx.map((i) => cols[i]!);
+    const rowsIn = new Map<number, number[]>();
+    for (let r = 0; r < n; r++) {
+      const vals = kc.map((c) => c.get(r));
+      let b = 0;
+      if (vals.some((v) => v === null)) {
+        if (spec.dropNullKeys) continue;
+      } else b = bucketOf(vals, buckets);
+      let list = rowsIn.get(b);
+      if (!list) rowsIn.set(b, (list = []));
+      list.push(r);
+    }
+    for (const [b, list] of rowsIn) {
+      const idx = Uint32Array.from(list);
+      let bs = open.get(b);
+      if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
+      cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
+      buffered += idx.length;
+      if (bs[0]!.length >= PIECE_ROWS) await flush(b);
+    }
+    if (buffered > MAX_BUFFERED_ROWS) for (const b of [...open.keys()]) await flush(b);
+  }
+  for (const b of [...open.keys()]) await flush(b);
+  return { pieces };
+}
+
+function checkPieces(raw: unknown, what: string, withChunk: boolean): [string, number, number][] {
+  if (!Array.isArray(raw)) throw protocol(`${what} pieces must be an array`);
+  return raw.map((p) => {
+    if (
+      !Array.isArray(p) ||
+      p.length !== (withChunk ? 3 : 2) ||
+      typeof p[0] !== 'string' ||
+      !PIECE_RE.test(p[0]) ||
+      !Number.isInteger(p[1]) ||
+      p[1] < 1 ||
+      p[1] > PIECE_ROWS ||
+      (withChunk && (!Number.isInteger(p[2]) || p[2] < 0))
+    )
+      throw protocol(`bad ${what} piece`);
+    return [p[0], p[1], withChunk ? p[2] : 0];
+  });
+}
+
+async function readPiece(
+  store: KvStore,
+  id: string,
+  side: 'l' | 'r',
+  bucket: number,
+  piece: string,
+  col: number,
+  f: Field,
+  rows: number,
+): Promise<Column> {
+  const key = pieceKey(id, side, bucket, piece, col);
+  const v = await store.get(key, PIECE_READ);
+  if (v === undefined)
+    throw new Eau2Error(ErrorCode.NOT_FOUND, `shuffle piece ${key} is gone (the join was cancelled or cleaned up)`, {
+      details: { key },
+    });
+  return decodeChunk(v, key, f.type, rows);
+}
+
+/**
+ * One bucket of a shuffle join: the right side's pieces of `bucket` are read and indexed, then the
+ * plan runs over the left pieces joined to them, each left piece being the chunk number the client
+ * gave it. Returns the plan's partial result, as a query task does.
+ */
+export async function bucketJoin(store: KvStore, payload: unknown): Promise<unknown> {
+  const p = payload as Record<string, unknown> | null;
+  if (p === null || typeof p !== 'object') throw protocol('payload must be an object');
+  const { id, bucket } = p;
+  if (typeof id !== 'string' || !ID_RE.test(id)) throw protocol('bad shuffle id');
+  if (!Number.isInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS)
+    throw protocol('bad bucket');
+  const b = bucket as number;
+  let lf: Field[];
+  let rf: Field[];
+  let join: ReturnType<typeof indexJoin>;
+  let checked: ReturnType<typeof checkPlan>;
+  let lp: [string, number, number][];
+  let rp: [string, number, number][];
+  try {
+    lf = checkFields(p.leftFields as Field[]);
+    rf = checkFields(p.rightFields as Field[]);
+    const how = checkJoinType(p.how);
+    const on = checkJoinKeys(p.on, lf, rf);
+    lp = checkPieces(p.left, 'left', true);
+    rp = checkPieces(p.right, 'right', false);
+    const chunks = new Set(lp.map((x) => x[2]));
+    if (chunks.size !== lp.length) throw new TypeError('left pieces need distinct chunk numbers');
+    // Reading the right side can wait until the plan is known to be sound.
+    const rcols = await readRight(store, id, b, rf, rp);
+    join = indexJoin(how, on, lf, rf, rcols);
+    checked = checkPlan(p.plan, join.fields);
+  } catch (e) {
+    if (e instanceof TypeError) throw protocol(e.message);
+    throw e;
+  }
+  const byChunk = new Map(lp.map(([piece, rows, chunk]) => [chunk, { piece, rows }]));
+  const load = async (chunk: number, reads: readonly number[]): Promise<(Column | undefined)[]> => {
+    const { piece, rows } = byChunk.get(chunk)!;
+    const cols = new Array<Column | undefined>(lf.length);
+    await Promise.all(
+      reads.map(async (c) => void (cols[c] = await readPiece(store, id, 'l', b, piece, c, lf[c]!, rows))),
+    );
+    return cols;
+  };
+  const src = join.wrap(load, (chunk) => byChunk.get(chunk)!.rows);
+  return runPartial(
+    checked,
+    checked.fields,
+    src.load,
+    src.rowsOf,
+    lp.map((x) => x[2]),
+    4,
+  );
+}
+
+async function readRight(
+  store: KvStore,
+  id: string,
+  bucket: number,
+  rf: readonly Field[],
+  pieces: readonly [string, number, number][],
+): Promise<Column[]> {
+  const total = pieces.reduce((s, x) => s + x[1], 0);
+  const bs = rf.map((f) => new ColumnBuilder(f.type, Math.max(1, total), f.name));
+  for (const [piece, rows] of pieces) {
+    const cols = await Promise.all(rf.map((f, c) => readPiece(store, id, 'r', bucket, piece, c, f, rows)));
+    cols.forEach((c, i) => bs[i]!.appendColumn(c));
+  }
+  return bs.map((x) => x.finish());
+}

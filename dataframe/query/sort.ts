@@ -1,0 +1,140 @@
+// Ordering rows: sort keys, the comparison every sort uses (on a node, at the client, in memory), and
+// the bounded heap a node keeps for top-k (ORDER BY ... LIMIT k): each node keeps its best k rows in
+// O(rows * log k) time and O(k) memory, the client merges at most k rows per node. Ties keep frame
+// order (chunk, then row), so every sort is stable and a query gives one answer however its chunks
+// are spread. docs/dataframe.md "Sorting".
+
+import type { Field, Value } from '../schema.js';
+import { valueBefore } from './group-key.js';
+
+export interface SortKey {
+  readonly col: string;
+  /** Descending (default ascending). */
+  readonly desc?: boolean;
+  /** Where nulls go (default 'last', as DuckDB, whatever the direction). */
+  readonly nulls?: 'first' | 'last';
+}
+
+/** Validates sort keys (possibly from the network) against `fields`. */
+export function checkSortKeys(raw: unknown, fields: readonly Field[]): SortKey[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > 64)
+    throw new TypeError('orderBy must be a list of 1 to 64 sort keys');
+  return raw.map((k) => {
+    const { col, desc, nulls } = (k ?? {}) as Record<string, unknown>;
+    if (typeof col !== 'string' || !fields.some((f) => f.name === col))
+      throw new TypeError(`orderBy: no column named ${JSON.stringify(col)}`);
+    if (desc !== undefined && typeof desc !== 'boolean') throw new TypeError('orderBy: desc must be a boolean');
+    if (nulls !== undefined && nulls !== 'first' && nulls !== 'last')
+      throw new TypeError('orderBy: nulls must be "first" or "last"');
+    for (const f of Object.keys(k as object))
+      if (!['col', 'desc', 'nulls'].includes(f)) throw new TypeError(`orderBy: unknown field ${JSON.stringify(f)}`);
+    return k as SortKey;
+  });
+}
+
+/** Spelling of sort keys: 'x' (ascending), '-x' (descending), or a SortKey. */
+export type SortSpec = string | SortKey;
+
+export function sortKey(s: SortSpec): SortKey {
+  if (typeof s !== 'string') return s;
+  return s.startsWith('-') ? { col: s.slice(1), desc: true } : { col: s };
+}
+
+/** Compares one key's values: nulls where the key says, NaN above every number, direction applied. */
+function compareValue(x: Value, y: Value, k: SortKey): number {
+  if (x === y || (x !== x && y !== y)) return 0;
+  const nullsFirst = k.nulls === 'first';
+  if (x === null) return nullsFirst ? -1 : 1;
+  if (y === null) return nullsFirst ? 1 : -1;
+  const c = valueBefore(x, y) ? -1 : valueBefore(y, x) ? 1 : 0;
+  return k.desc ? -c : c;
+}
+
+export function compareRows(a: readonly Value[], b: readonly Value[], keys: readonly SortKey[]): number {
+  for (let i = 0; i < keys.length; i++) {
+    const c = compareValue(a[i]!, b[i]!, keys[i]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** A row held for ordering: its sort key values, its frame position, and its output values. */
+export interface Ranked {
+  readonly keys: Value[];
+  readonly chunk: number;
+  readonly row: number;
+  readonly values: Value[];
+}
+
+export function compareRanked(a: Ranked, b: Ranked, keys: readonly SortKey[]): number {
+  return compareRows(a.keys, b.keys, keys) || a.chunk - b.chunk || a.row - b.row;
+}
+
+/**
+ * The k best rows seen so far, as a binary max-heap on the order (the root is the worst kept row, the
+ * one a better newcomer replaces).
+ */
+export class TopK {
+  private readonly heap: Ranked[] = [];
+  constructor(
+    readonly k: number,
+    private readonly keys: readonly SortKey[],
+  ) {}
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Whether a row whose first key is `v` is certainly not kept (worse than the worst kept row on the
+   * first key alone): lets the caller skip reading its other keys. Most rows of a top-k over many rows
+   * are rejected here, without allocating anything.
+   */
+  rejectsFirst(v: Value): boolean {
+    if (this.heap.length < this.k) return false;
+    if (this.k === 0) return true;
+    return compareValue(v, this.heap[0]!.keys[0]!, this.keys[0]!) > 0;
+  }
+
+  /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
+  admits(keys: readonly Value[], chunk: number, row: number): boolean {
+    if (this.heap.length < this.k) return true;
+    if (this.k === 0) return false;
+    const top = this.heap[0]!;
+    return (compareRows(keys, top.keys, this.keys) || chunk - top.chunk || row - top.row) < 0;
+  }
+
+  push(r: Ranked): void {
+    const h = this.heap;
+    const cmp = (a: Ranked, b: Ranked): number => compareRanked(a, b, this.keys);
+    if (h.length < this.k) {
+      h.push(r);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (cmp(h[i]!, h[p]!) <= 0) break;
+        [h[i], h[p]] = [h[p]!, h[i]!];
+        i = p;
+      }
+      return;
+    }
+    if (this.k === 0 || cmp(r, h[0]!) >= 0) return;
+    h[0] = r;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const rt = l + 1;
+      let m = i;
+      if (l < h.length && cmp(h[l]!, h[m]!) > 0) m = l;
+      if (rt < h.length && cmp(h[rt]!, h[m]!) > 0) m = rt;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  /** The kept rows, best first. */
+  sorted(): Ranked[] {
+    return [...this.heap].sort((a, b) => compareRanked(a, b, this.keys));
+  }
+}

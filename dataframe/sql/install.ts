@@ -1,0 +1,13 @@
+// DataFrame.sql's implementation, installed into the DataFrame class when the package index loads
+// (dataframe.ts installSql says why it is not imported by DataFrame). The SQL parser takes ~1 s to
+// load on a busy machine, which every node start and `eau2 df` command would otherwise pay, so run.ts
+// is loaded on the first statement.
+
+import { DataFrame, installSql } from '../dataframe.js';
+
+installSql(async (store, text, opts) => {
+  const { runSql } = await import('./run.js');
+  const r = await runSql(store, text, opts);
+  if (r.frame) return r.frame;
+  return DataFrame.fromColumns({ plan: { type: 'S', values: r.explain!.split('\n') } });
+});

@@ -1,0 +1,423 @@
+// The SQL planner: one SELECT statement into the same plans the fluent API builds (query/plan.ts).
+// Stage 1 runs on the nodes (computed columns, WHERE, GROUP BY with partial aggregates, or ORDER BY
+// with a per-node top-k); window functions, if any, run at the client over the gathered rows; stage 2
+// runs at the client over stage 1's result (HAVING, the SELECT list over aggregates, ORDER BY on
+// aggregates, LIMIT/OFFSET). Internal column names (__a0, __g0, __s0, ...) keep user names from
+// clashing; the result's columns are renamed to the SELECT list's names at the end.
+// docs/dataframe.md "SQL".
+
+import type { Expr as SqlExpr, ExprCall, ExprRef, SelectFromStatement } from 'pgsql-ast-parser';
+import { AGG_IMPLS, isGenericAgg } from '../query/aggregates.js';
+import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../query/plan.js';
+import type { Expr } from '../query/expr-base.js';
+import { checkExpr } from '../query/expr.js';
+import type { SortKey } from '../query/sort.js';
+import type { WindowSpec } from '../query/window.js';
+import type { ColumnType, Field } from '../schema.js';
+import { sqlError, type Span } from './errors.js';
+import { SQL_WINDOWS, spanOf, Translator } from './translate.js';
+
+/** A FROM item resolved by the caller: its fields and how a reference names one of them. */
+export interface SqlScope {
+  readonly fields: readonly Field[];
+  /** Column name for a (possibly qualified) reference, or an error at the reference. */
+  resolve(ref: ExprRef, err: (msg: string) => Error): string;
+}
+
+export interface SqlPlan {
+  readonly stage1: Plan;
+  readonly windows: readonly WindowSpec[];
+  /** Stage 2, over stage 1's result (after the windows). */
+  readonly post: Plan | undefined;
+  /** Result column names, in order: stage 2's (or stage 1's) output is renamed to these. */
+  readonly names: readonly string[];
+}
+
+const same = (a: Expr, b: Expr): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+function isAggCall(e: SqlExpr, aggs: Record<string, string>): boolean {
+  let found = false;
+  const walk = (x: unknown): void => {
+    if (found || x === null || typeof x !== 'object') return;
+    const o = x as { type?: string; function?: { name?: string }; over?: unknown };
+    if (o.type === 'call' && !o.over && aggs[(o.function?.name ?? '').toLowerCase()] !== undefined) {
+      found = true;
+      return;
+    }
+    if (o.type === 'select') return; // a subquery's aggregates are its own
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(e);
+  return found;
+}
+
+function intLit(text: string, e: SqlExpr | null | undefined, what: string): number | undefined {
+  if (!e) return undefined;
+  if (e.type !== 'integer' || e.value < 0) throw sqlError(text, spanOf(e), `${what} must be an integer >= 0`);
+  return e.value;
+}
+
+export function planSelect(
+  text: string,
+  st: SelectFromStatement,
+  scope: SqlScope,
+  aggNames: Record<string, string>,
+): SqlPlan {
+  const err = (n: unknown, msg: string): Error => sqlError(text, spanOf(n), msg);
+  if (st.for || st.skip) throw err(st, 'FOR UPDATE/SKIP are not supported');
+  const items = st.columns ?? [];
+  // SELECT * expands to the scope's columns.
+  const sel: { expr: SqlExpr | undefined; name: string; span?: Span; star?: string }[] = [];
+  for (const c of items) {
+    if (c.expr.type === 'ref' && c.expr.name === '*') {
+      if (c.expr.table) throw err(c.expr, 'table.* is not supported: name the columns');
+      for (const f of scope.fields) sel.push({ expr: undefined, name: f.name, star: f.name });
+      continue;
+    }
+    const name =
+      c.alias?.name ??
+      (c.expr.type === 'ref' ? c.expr.name : text.slice(spanOf(c.expr)?.start ?? 0, spanOf(c.expr)?.end ?? 0));
+    sel.push({ expr: c.expr, name, span: spanOf(c.expr) });
+  }
+  if (sel.length === 0) throw err(st, 'SELECT needs at least one column');
+
+  const derive: Derived[] = [];
+  const fields: Field[] = [...scope.fields];
+  const addDerived = (name: string, e: Expr): void => {
+    derive.push({ name, expr: e });
+    const t = checkExpr(e, fields);
+    fields.push({ name, type: t === 'N' ? 'D' : t });
+  };
+  const baseHooks = {
+    ref: (r: ExprRef) => scope.resolve(r, (m) => err(r, m)),
+    fields: () => fields,
+  };
+  const where = st.where ? new Translator(text, baseHooks, 'in WHERE').expr(st.where) : undefined;
+  const limit = intLit(text, st.limit?.limit, 'LIMIT');
+  const offset = intLit(text, st.limit?.offset, 'OFFSET');
+  const distinct = st.distinct === 'distinct';
+  if (Array.isArray(st.distinct)) throw err(st, 'DISTINCT ON is not supported');
+
+  // An ORDER BY item naming a SELECT item: by ordinal, or by an output name (when it is not also a
+  // column of the frame, which SQL resolves to the column... except PostgreSQL prefers the output name;
+  // we follow PostgreSQL).
+  const selectIndexOf = (by: SqlExpr): number | undefined => {
+    if (by.type === 'integer') {
+      if (by.value < 1 || by.value > sel.length)
+        throw err(by, `ORDER BY/GROUP BY position ${by.value} is not in the SELECT list (1..${sel.length})`);
+      return by.value - 1;
+    }
+    if (by.type === 'ref' && !by.table) {
+      const k = sel.findIndex((s) => s.name === by.name && (s.expr !== undefined || s.star !== undefined));
+      if (k >= 0) return k;
+    }
+    return undefined;
+  };
+
+  const grouped =
+    distinct ||
+    (st.groupBy?.length ?? 0) > 0 ||
+    sel.some((s) => s.expr && isAggCall(s.expr, aggNames)) ||
+    (st.having !== undefined && st.having !== null);
+  const orderBy = st.orderBy ?? [];
+
+  if (!grouped) {
+    // ---- row query: computed SELECT items at the nodes, ORDER BY + LIMIT as a per-node top-k ----
+    const internal: string[] = [];
+    const windows: WindowSpec[] = [];
+    const used = new Set<string>();
+    sel.forEach((s, i) => {
+      if (s.star) {
+        internal.push(used.has(s.star) ? copy(i, s.star) : s.star);
+        used.add(s.star);
+        return;
+      }
+      const e = s.expr!;
+      if (e.type === 'call' && e.over) {
+        windows.push(windowSpec(e, `__s${i}`));
+        internal.push(`__s${i}`);
+        return;
+      }
+      const x = new Translator(
+        text,
+        {
+          ...baseHooks,
+          window: (n) => {
+            throw err(n, 'a window function must be a whole SELECT item');
+          },
+        },
+        'without GROUP BY (add GROUP BY, or use OVER)',
+      ).expr(e);
+      if (x.op === 'col' && !used.has(x.name)) {
+        internal.push(x.name);
+        used.add(x.name);
+      } else {
+        addDerived(`__s${i}`, x);
+        internal.push(`__s${i}`);
+      }
+    });
+    function copy(i: number, name: string): string {
+      addDerived(`__s${i}`, { op: 'col', name });
+      return `__s${i}`;
+    }
+    function windowSpec(call: ExprCall, as: string): WindowSpec {
+      const fname = call.function.name.toLowerCase();
+      if (!SQL_WINDOWS.has(fname))
+        throw err(call.function, `${fname}() cannot be used with OVER (use ${[...SQL_WINDOWS].join(', ')})`);
+      const toCol = (x: SqlExpr, tag: string): string => {
+        const ex = new Translator(text, baseHooks, 'in a window').expr(x);
+        if (ex.op === 'col') return ex.name;
+        addDerived(tag, ex);
+        return tag;
+      };
+      const partitionBy = (call.over!.partitionBy ?? []).map((p, k) => toCol(p, `${as}_p${k}`));
+      const wOrder: SortKey[] = (call.over!.orderBy ?? []).map((o, k) => ({
+        col: toCol(o.by, `${as}_o${k}`),
+        desc: o.order === 'DESC',
+        ...(o.nulls ? { nulls: o.nulls === 'FIRST' ? ('first' as const) : ('last' as const) } : {}),
+      }));
+      const args = call.args;
+      let col: string | undefined;
+      let offsetN = 1;
+      if (
+        fname === 'lag' ||
+        fname === 'lead' ||
+        fname === 'sum' ||
+        fname === 'avg' ||
+        (fname === 'count' && args[0] && !(args[0].type === 'ref' && args[0].name === '*'))
+      ) {
+        if (!args[0]) throw err(call, `${fname}() needs an argument`);
+        col = toCol(args[0], `${as}_x`);
+      }
+      if ((fname === 'lag' || fname === 'lead') && args[1]) {
+        const o = intLit(text, args[1], `${fname} offset`);
+        offsetN = o ?? 1;
+      }
+      if (
+        args.length >
+        (fname === 'lag' || fname === 'lead'
+          ? 2
+          : fname === 'row_number' || fname === 'rank' || fname === 'dense_rank'
+            ? 0
+            : 1)
+      )
+        throw err(call, `${fname}() takes fewer arguments`);
+      const fnMap: Record<string, WindowSpec['fn']> = {
+        row_number: 'rowNumber',
+        rank: 'rank',
+        dense_rank: 'denseRank',
+        lag: 'lag',
+        lead: 'lead',
+        sum: 'sum',
+        count: 'count',
+        avg: 'mean',
+      };
+      return { fn: fnMap[fname]!, col, offset: offsetN, partitionBy, orderBy: wOrder, as };
+    }
+
+    const sortKeys: SortKey[] = orderBy.map((o, k) => {
+      const si = selectIndexOf(o.by);
+      let c: string;
+      if (si !== undefined) c = internal[si]!;
+      else {
+        const x = new Translator(text, baseHooks, 'in ORDER BY without GROUP BY').expr(o.by);
+        if (x.op === 'col' && windows.length === 0) c = x.name;
+        else {
+          addDerived(`__o${k}`, x);
+          c = `__o${k}`;
+        }
+      }
+      return {
+        col: c,
+        desc: o.order === 'DESC',
+        ...(o.nulls ? { nulls: o.nulls === 'FIRST' ? ('first' as const) : ('last' as const) } : {}),
+      };
+    });
+    const names = sel.map((s) => s.name);
+    if (windows.length === 0) {
+      const stage1: Plan = clean({
+        derive: derive.length ? derive : undefined,
+        filter: where,
+        select: internal,
+        orderBy: sortKeys.length ? sortKeys : undefined,
+        limit,
+        offset,
+      });
+      return { stage1, windows, post: undefined, names };
+    }
+    // Windows need every matching row at the client: stage 1 gathers the columns they and the
+    // SELECT list read; ORDER BY/LIMIT apply after the windows.
+    const need = new Set<string>(internal.filter((n) => !n.startsWith('__s') || derive.some((d) => d.name === n)));
+    for (const w of windows) {
+      for (const p of w.partitionBy) need.add(p);
+      for (const o of w.orderBy) need.add(o.col);
+      if (w.col) need.add(w.col);
+    }
+    for (const k of sortKeys) need.add(k.col);
+    for (const w of windows) need.delete(w.as);
+    const stage1: Plan = clean({ derive: derive.length ? derive : undefined, filter: where, select: [...need] });
+    const post: Plan = clean({ select: internal, orderBy: sortKeys.length ? sortKeys : undefined, limit, offset });
+    return { stage1, windows, post, names };
+  }
+
+  // ---- aggregate query: group keys and partial aggregates at the nodes, the rest at the client ----
+  const groupBy: string[] = [];
+  const groupExprs: Expr[] = [];
+  const groupItems: SqlExpr[] = distinct
+    ? sel.map((s) => s.expr ?? ({ type: 'ref', name: s.star! } as SqlExpr))
+    : (st.groupBy ?? []);
+  if (distinct && (st.groupBy?.length ?? 0) > 0) throw err(st, 'SELECT DISTINCT with GROUP BY is not supported');
+  groupItems.forEach((g, k) => {
+    const si = distinct ? k : selectIndexOf(g);
+    const src = si !== undefined ? (sel[si]!.expr ?? ({ type: 'ref', name: sel[si]!.star! } as SqlExpr)) : g;
+    if (isAggCall(src, aggNames)) throw err(g, 'GROUP BY cannot name an aggregate');
+    const x = new Translator(text, baseHooks, 'in GROUP BY').expr(src);
+    if (groupExprs.some((y) => same(x, y))) return;
+    if (x.op === 'col') groupBy.push(x.name);
+    else {
+      addDerived(`__g${k}`, x);
+      groupBy.push(`__g${k}`);
+    }
+    groupExprs.push(x);
+  });
+
+  const aggs: AggSpec[] = [];
+  const aggKeys: string[] = [];
+  const postFields = (): Field[] => {
+    const out: Field[] = groupBy.map((g) => fields.find((f) => f.name === g)!);
+    for (const a of aggs) {
+      const t = a.col === '*' ? undefined : fields.find((f) => f.name === a.col)!.type;
+      out.push({ name: a.as, type: aggType(a.fn, t) });
+    }
+    return out;
+  };
+  const aggregate = (n: ExprCall, fn: string): Expr => {
+    const name = n.function.name.toLowerCase();
+    let f = fn as AggFn;
+    let q: number | undefined;
+    const args = n.args;
+    if (n.distinct === 'distinct') {
+      if (f !== 'count') throw err(n, `DISTINCT is only supported in count()`);
+      f = 'countDistinct';
+    }
+    let colName: string;
+    if (args.length === 1 && args[0]!.type === 'ref' && args[0]!.name === '*') {
+      if (f !== 'count') throw err(args[0], `${name}(*) is not allowed: only count(*)`);
+      colName = '*';
+    } else {
+      const want = f === 'quantile' ? 2 : 1;
+      if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
+      if (f === 'quantile') {
+        const qa = args[1]!;
+        if ((qa.type !== 'numeric' && qa.type !== 'integer') || !(qa.value > 0 && qa.value <= 1))
+          throw err(qa, 'the quantile must be a number in (0, 1]');
+        q = qa.value;
+      }
+      if (isAggCall(args[0]!, aggNames)) throw err(args[0], 'aggregates cannot be nested');
+      const x = new Translator(text, baseHooks, 'inside an aggregate').expr(args[0]!);
+      if (x.op === 'col') colName = x.name;
+      else {
+        const existing = derive.find((d) => same(d.expr, x));
+        if (existing) colName = existing.name;
+        else {
+          colName = `__x${aggs.length}`;
+          addDerived(colName, x);
+        }
+      }
+    }
+    const key = JSON.stringify([f, colName, q]);
+    let k = aggKeys.indexOf(key);
+    if (k < 0) {
+      const spec: AggSpec =
+        q === undefined
+          ? { col: colName, fn: f, as: `__a${aggs.length}` }
+          : { col: colName, fn: f, as: `__a${aggs.length}`, q };
+      const t = colName === '*' ? undefined : fields.find((fl) => fl.name === colName)!.type;
+      const why = checkAggInput(f, t);
+      if (why) throw err(n, `${name}() needs ${why}`);
+      aggs.push(spec);
+      aggKeys.push(key);
+      k = aggs.length - 1;
+    }
+    return { op: 'col', name: `__a${k}` };
+  };
+
+  // Expressions over the groups: a subtree equal to a group key becomes that key's column; any
+  // column left over was neither grouped nor aggregated.
+  const overGroups = (n: SqlExpr, where: string): Expr => {
+    const withAggs = (): Field[] => [...fields, ...postFields().slice(groupBy.length)];
+    const tr = new Translator(text, { ...baseHooks, aggregate, fields: withAggs });
+    const x = tr.expr(n);
+    const sub = (e: Expr): Expr => {
+      const g = groupExprs.findIndex((y) => same(e, y));
+      if (g >= 0) return { op: 'col', name: groupBy[g]! };
+      if (e.op === 'col') {
+        if (e.name.startsWith('__a')) return e;
+        throw sqlError(
+          text,
+          tr.spans.get(e) ?? spanOf(n),
+          `column ${e.name} must appear in GROUP BY or be used in an aggregate function ${where}`,
+        );
+      }
+      if ('args' in e) return { ...e, args: e.args.map(sub) } as Expr;
+      return e;
+    };
+    return sub(x);
+  };
+
+  const postDerive: Derived[] = [];
+  const selNames = sel.map((s, i) => {
+    const x = overGroups(s.expr ?? ({ type: 'ref', name: s.star! } as SqlExpr), 'in SELECT');
+    postDerive.push({ name: `__s${i}`, expr: x });
+    return `__s${i}`;
+  });
+  const having = st.having ? overGroups(st.having, 'in HAVING') : undefined;
+  const sortKeys: SortKey[] = orderBy.map((o, k) => {
+    const si = selectIndexOf(o.by);
+    let c: string;
+    if (si !== undefined) c = selNames[si]!;
+    else {
+      postDerive.push({ name: `__o${k}`, expr: overGroups(o.by, 'in ORDER BY') });
+      c = `__o${k}`;
+    }
+    return {
+      col: c,
+      desc: o.order === 'DESC',
+      ...(o.nulls ? { nulls: o.nulls === 'FIRST' ? ('first' as const) : ('last' as const) } : {}),
+    };
+  });
+  if (having) postDerive.push({ name: '__having', expr: having });
+  // Type-check stage 2 against stage 1's output now, so its errors also point into the statement.
+  const pf = postFields();
+  for (const d of postDerive) {
+    const t = checkExpr(d.expr, pf);
+    pf.push({ name: d.name, type: t === 'N' ? 'D' : t });
+  }
+  if (having && pf.find((f) => f.name === '__having')!.type !== 'B' && having.op !== 'lit')
+    throw err(st.having, 'HAVING must be a boolean expression');
+  const stage1: Plan = clean({
+    derive: derive.length ? derive : undefined,
+    filter: where,
+    groupBy: groupBy.length ? groupBy : undefined,
+    aggs,
+  });
+  const post: Plan = clean({
+    derive: postDerive,
+    filter: having ? { op: 'col', name: '__having' } : undefined,
+    select: selNames,
+    orderBy: sortKeys.length ? sortKeys : undefined,
+    limit,
+    offset,
+  });
+  return { stage1, windows: [], post, names: sel.map((s) => s.name) };
+}
+
+function clean(p: Record<string, unknown>): Plan {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Plan;
+}
+
+function checkAggInput(fn: AggFn, t: ColumnType | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D') return 'a numeric column';
+  return isGenericAgg(fn) ? AGG_IMPLS[fn].accepts(t) : undefined;
+}

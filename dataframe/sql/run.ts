@@ -1,0 +1,348 @@
+// SQL over stored frames: parse (pgsql-ast-parser, with node locations for error carets), resolve the
+// FROM clause to frames, plan (planner.ts) and run the plans through the same Query machinery as the
+// fluent API. `EXPLAIN SELECT ...` returns the plans as text instead of running them.
+// docs/dataframe.md "SQL".
+
+import { parse, type Expr as SqlExpr, type ExprRef, type From, type SelectFromStatement } from 'pgsql-ast-parser';
+import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
+import { DataFrame, type SqlOptions } from '../dataframe.js';
+import type { LazyFrame } from '../lazy-frame.js';
+import { explainPlan } from '../query/explain.js';
+import { joinedFields, type JoinType } from '../query/join.js';
+import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
+import type { Query } from '../query/query.js';
+import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
+import type { Field } from '../schema.js';
+import { sqlError } from './errors.js';
+import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
+import { SQL_AGGS, spanOf } from './translate.js';
+
+export interface SqlResult {
+  /** The result rows (absent for EXPLAIN). */
+  frame?: DataFrame;
+  /** EXPLAIN's text: the plans, where each part runs. */
+  explain?: string;
+}
+
+/** Longest statement accepted (the parser's memory grows with the text). */
+const MAX_SQL_LENGTH = 100_000;
+
+function parseOne(text: string): SelectFromStatement {
+  let stmts: ReturnType<typeof parse>;
+  try {
+    stmts = parse(text, { locationTracking: true });
+  } catch (e) {
+    const tok = (e as { token?: { offset?: number; text?: string } }).token;
+    const at = tok?.offset ?? text.replace(/\s+$/, '').length;
+    const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';
+    throw sqlError(text, { start: at, end: at + (tok?.text?.length ?? 1) }, `SQL syntax error: ${what}`);
+  }
+  if (stmts.length !== 1) throw sqlError(text, spanOf(stmts[1]), 'one statement at a time');
+  const st = stmts[0]!;
+  if (st.type !== 'select') throw sqlError(text, spanOf(st), `only SELECT is supported, not ${st.type.toUpperCase()}`);
+  return st;
+}
+
+type Frame = DataFrame | LazyFrame;
+
+interface Side {
+  frame: Frame;
+  alias: string;
+  /** Column name in the (joined) frame the query reads, per column of this side. */
+  names: Map<string, string>;
+}
+
+async function openFrame(
+  store: KvStore,
+  text: string,
+  f: From,
+  opts: SqlOptions,
+): Promise<{ frame: Frame; alias: string }> {
+  if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frame names (subqueries are not supported)');
+  const name = f.name.name;
+  const alias = f.name.alias ?? name;
+  if (f.name.schema) throw sqlError(text, spanOf(f.name), 'frame names have no schema');
+  const given = opts.frames?.[name];
+  if (given) return { frame: given, alias };
+  try {
+    return { frame: await DataFrame.get(store, name), alias };
+  } catch (e) {
+    if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
+      throw sqlError(text, spanOf(f.name), `no frame named ${name}`);
+    throw e;
+  }
+}
+
+function findColumn(fields: readonly Field[], name: string): string | undefined {
+  if (fields.some((f) => f.name === name)) return name;
+  // Unquoted identifiers arrive lower-cased: match a column whose name differs only in case, if only one does.
+  const ci = fields.filter((f) => f.name.toLowerCase() === name.toLowerCase());
+  return ci.length === 1 ? ci[0]!.name : undefined;
+}
+
+function scopeOf(sides: Side[], fields: readonly Field[]): SqlScope {
+  return {
+    fields,
+    resolve(ref: ExprRef, err) {
+      const cands = ref.table
+        ? sides.filter((s) => s.alias === ref.table!.name || s.alias.toLowerCase() === ref.table!.name.toLowerCase())
+        : sides;
+      if (ref.table && cands.length === 0) throw err(`no frame or alias named ${ref.table.name} in FROM`);
+      const hits: string[] = [];
+      for (const s of cands) {
+        const c = findColumn(s.frame.fields, ref.name);
+        if (c !== undefined) hits.push(s.names.get(c)!);
+      }
+      if (hits.length === 0)
+        throw err(
+          `no column named ${ref.name}${ref.table ? ` in ${ref.table.name}` : ''} (columns: ${cands.flatMap((s) => s.frame.fields.map((f) => f.name)).join(', ')})`,
+        );
+      if (hits.length > 1) throw err(`column ${ref.name} is ambiguous: qualify it with a frame name`);
+      return hits[0]!;
+    },
+  };
+}
+
+function refOf(e: SqlExpr): ExprRef | undefined {
+  return e.type === 'ref' && e.name !== '*' ? e : undefined;
+}
+
+/** Equality terms a.x = b.y (ANDed) as [left column, right column] pairs. */
+function keyPairs(text: string, on: SqlExpr, left: Side, right: Side): [string, string][] {
+  const terms: SqlExpr[] = [];
+  const flat = (e: SqlExpr): void => {
+    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
+    else terms.push(e);
+  };
+  flat(on);
+  return terms.map((t) => {
+    const bad = (): Error =>
+      sqlError(text, spanOf(t), 'a join condition must be column = column, one from each side (ANDed)');
+    if (t.type !== 'binary' || t.op !== '=') throw bad();
+    const a = refOf(t.left);
+    const b = refOf(t.right);
+    if (!a || !b) throw bad();
+    const side = (r: ExprRef): [Side, string] | undefined => {
+      for (const s of r.table
+        ? [left, right].filter((x) => x.alias.toLowerCase() === r.table!.name.toLowerCase())
+        : [left, right]) {
+        const c = findColumn(s.frame.fields, r.name);
+        if (c !== undefined) return [s, c];
+      }
+      return undefined;
+    };
+    const x = side(a);
+    const y = side(b);
+    if (!x) throw sqlError(text, spanOf(a), `no column named ${a.name}`);
+    if (!y) throw sqlError(text, spanOf(b), `no column named ${b.name}`);
+    if (x[0] === y[0]) throw bad();
+    return x[0] === left ? [x[1], y[1]] : [y[1], x[1]];
+  });
+}
+
+/** A semi/anti join written as [NOT] EXISTS (SELECT ... FROM r WHERE r.k = outer.k ...) or k IN (SELECT c FROM r). */
+interface SubJoin {
+  how: JoinType;
+  from: From;
+  /** Builds the key pairs once both sides are open. */
+  keys(left: Side, right: Side): [string, string][];
+}
+
+function takeSubJoin(text: string, where: SqlExpr | null | undefined): { rest: SqlExpr | undefined; sub?: SubJoin } {
+  if (!where) return { rest: undefined };
+  const terms: SqlExpr[] = [];
+  const flat = (e: SqlExpr): void => {
+    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
+    else terms.push(e);
+  };
+  flat(where);
+  let sub: SubJoin | undefined;
+  const rest: SqlExpr[] = [];
+  for (const t of terms) {
+    const neg = t.type === 'unary' && t.op === 'NOT';
+    const inner = neg ? (t as { operand: SqlExpr }).operand : t;
+    let found: SubJoin | undefined;
+    if (inner.type === 'call' && inner.function.name.toLowerCase() === 'exists' && inner.args[0]?.type === 'select') {
+      const q = inner.args[0] as SelectFromStatement;
+      if (q.from?.length !== 1 || q.from[0]!.join)
+        throw sqlError(text, spanOf(q), 'EXISTS needs one frame in its FROM');
+      if (!q.where || q.groupBy || q.having || q.limit)
+        throw sqlError(text, spanOf(q), 'EXISTS takes SELECT ... FROM frame WHERE key equalities only');
+      const on = q.where;
+      found = { how: neg ? 'anti' : 'semi', from: q.from[0]!, keys: (l, r) => keyPairs(text, on, l, r) };
+    } else if (
+      inner.type === 'binary' &&
+      (inner.op === 'IN' || inner.op === 'NOT IN') &&
+      inner.right.type === 'select'
+    ) {
+      if (inner.op === 'NOT IN' || neg)
+        throw sqlError(
+          text,
+          spanOf(inner),
+          'NOT IN (subquery) is not supported (its nulls make it differ from an anti join): use NOT EXISTS',
+        );
+      const q = inner.right as SelectFromStatement;
+      const c = q.columns?.[0];
+      const lref = refOf(inner.left);
+      if (
+        q.from?.length !== 1 ||
+        q.from[0]!.join ||
+        q.where ||
+        q.groupBy ||
+        q.columns?.length !== 1 ||
+        !c ||
+        !refOf(c.expr) ||
+        !lref
+      )
+        throw sqlError(text, spanOf(inner), 'IN (subquery) takes column IN (SELECT column FROM frame)');
+      const rref = refOf(c.expr)!;
+      found = {
+        how: 'semi',
+        from: q.from[0]!,
+        keys: (l, r) => {
+          const lc = findColumn(l.frame.fields, lref.name);
+          const rc = findColumn(r.frame.fields, rref.name);
+          if (!lc) throw sqlError(text, spanOf(lref), `no column named ${lref.name}`);
+          if (!rc) throw sqlError(text, spanOf(rref), `no column named ${rref.name}`);
+          return [[lc, rc]];
+        },
+      };
+    }
+    if (found) {
+      if (sub) throw sqlError(text, spanOf(t), 'one join per query: this is a second one');
+      sub = found;
+    } else rest.push(t);
+  }
+  const rebuilt = rest.reduce<SqlExpr | undefined>(
+    (a, b) => (a ? ({ type: 'binary', op: 'AND', left: a, right: b } as SqlExpr) : b),
+    undefined,
+  );
+  return { rest: rebuilt, sub };
+}
+
+interface Prepared {
+  query: Query;
+  plan: SqlPlan;
+}
+
+async function prepare(store: KvStore, text: string, st: SelectFromStatement, opts: SqlOptions): Promise<Prepared> {
+  if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
+  if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
+    throw sqlError(text, spanOf(st.from[1]), 'one JOIN ... ON per query (comma joins are not supported)');
+  const { rest, sub } = takeSubJoin(text, st.where);
+  const l = await openFrame(store, text, st.from[0]!, opts);
+  const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
+  const joinFrom = st.from[1];
+  if (joinFrom && sub)
+    throw sqlError(text, spanOf(st.where), 'one join per query: JOIN and a subquery join together are not supported');
+  if (!joinFrom && !sub) {
+    const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
+    return { query: l.frame.query(), plan };
+  }
+  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts);
+  const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
+  let how: JoinType;
+  let on: [string, string][];
+  if (joinFrom) {
+    const j = joinFrom.join!;
+    if (j.type !== 'INNER JOIN' && j.type !== 'LEFT JOIN')
+      throw sqlError(text, spanOf(j), `${j.type} is not supported (INNER JOIN, LEFT JOIN; semi/anti via [NOT] EXISTS)`);
+    how = j.type === 'INNER JOIN' ? 'inner' : 'left';
+    if (j.using) {
+      on = j.using.map((u) => {
+        const a = findColumn(left.frame.fields, u.name);
+        const b = findColumn(right.frame.fields, u.name);
+        if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
+        return [a, b];
+      });
+    } else if (j.on) on = keyPairs(text, j.on, left, right);
+    else throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+  } else {
+    how = sub!.how;
+    on = sub!.keys(left, right);
+  }
+  const { fields, rightNames } = joinedFields(l.frame.fields, r.frame.fields, how);
+  r.frame.fields.forEach((f, i) => {
+    if (rightNames[i] !== undefined) right.names.set(f.name, rightNames[i]!);
+  });
+  // A semi/anti join's right columns are not in its result: only the left side is in scope.
+  const sides = how === 'semi' || how === 'anti' ? [left] : [left, right];
+  const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scopeOf(sides, fields), SQL_AGGS);
+  let query: Query;
+  try {
+    query = (l.frame as LazyFrame).join(r.frame, { on, how });
+  } catch (e) {
+    if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom ?? st.where), e.message);
+    throw e;
+  }
+  return { query, plan };
+}
+
+/** The plan with its last stage limited to `cap` rows (a smaller LIMIT stays). */
+function capRows(p: SqlPlan, cap: number): SqlPlan {
+  const lim = (x: Plan): Plan =>
+    x.aggs === undefined && (x.limit === undefined || x.limit > cap) ? { ...x, limit: cap } : x;
+  return p.post ? { ...p, post: lim(p.post) } : { ...p, stage1: lim(p.stage1) };
+}
+
+function renamed(df: DataFrame, names: readonly string[]): DataFrame {
+  const seen = new Map<string, number>();
+  const unique = names.map((n) => {
+    const k = seen.get(n) ?? 0;
+    seen.set(n, k + 1);
+    return k === 0 ? n : `${n}_${k}`;
+  });
+  return DataFrame.fromFields(
+    df.fields.map((f, i) => ({ name: unique[i]!, type: f.type })),
+    df.columns,
+  );
+}
+
+/** Runs (or with EXPLAIN, explains) one SELECT statement. */
+export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {}): Promise<SqlResult> {
+  if (typeof sql !== 'string') throw new TypeError('sql takes the statement as a string');
+  if (sql.length > MAX_SQL_LENGTH)
+    throw new Eau2Error(ErrorCode.TOO_LARGE, `SQL statement longer than ${MAX_SQL_LENGTH} characters`);
+  // EXPLAIN is blanked out rather than cut off, so node locations still index the text as given.
+  const m = /^\s*explain\s/i.exec(sql);
+  const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
+  const st = parseOne(text);
+  const prepared = await prepare(store, sql, st, opts);
+  const { query } = prepared;
+  const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
+  const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;
+  let checked: CheckedPlan;
+  try {
+    checked = query.check(stage1);
+  } catch (e) {
+    if (e instanceof TypeError) throw new Eau2Error(ErrorCode.INVALID, `cannot plan this query: ${e.message}`);
+    throw e;
+  }
+  if (m) {
+    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over())];
+    if (plan.windows.length)
+      lines.push(
+        `then at the client: window functions over at most ${MAX_WINDOW_ROWS} gathered rows: ` +
+          plan.windows
+            .map(
+              (w) =>
+                `${w.fn}(${w.col ?? ''}) over (partition by ${w.partitionBy.join(', ') || '()'} order by ${w.orderBy.map((k) => k.col + (k.desc ? ' desc' : '')).join(', ') || '()'})`,
+            )
+            .join('; '),
+      );
+    if (plan.post) {
+      const fields: Field[] = [...checked.output];
+      for (const w of plan.windows) fields.push({ name: w.as, type: windowType(w, fields) });
+      lines.push(
+        'stage 2, at the client over that result:',
+        explainPlan(checkPlan(plan.post, fields), 'the client', true),
+      );
+    }
+    lines.push(`columns: ${plan.names.join(', ')}`);
+    return { explain: lines.join('\n') };
+  }
+  let df = await query.run(stage1);
+  if (plan.windows.length) df = df.window(plan.windows);
+  if (plan.post) df = await df.query().run(plan.post);
+  return { frame: renamed(df, plan.names) };
+}

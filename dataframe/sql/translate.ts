@@ -1,0 +1,311 @@
+// SQL expressions (pgsql-ast-parser's AST) to eau2 expressions (query/expr.ts). Column references are
+// resolved by the caller's scope, aggregate and window calls are handed to the caller's hooks, and
+// every error points at the node it is about. docs/dataframe.md "SQL" lists what is accepted.
+
+import type { Expr as SqlExpr, ExprCall, ExprRef } from 'pgsql-ast-parser';
+import type { ColumnType } from '../schema.js';
+import type { DATE_PARTS, Expr, FnName, Literal } from '../query/expr-base.js';
+import { checkExpr } from '../query/expr.js';
+import type { Field } from '../schema.js';
+import { sqlError, type Span } from './errors.js';
+
+type Located = { _location?: Span };
+
+export function spanOf(n: unknown): Span | undefined {
+  return (n as Located | undefined)?._location;
+}
+
+/** SQL aggregate names -> eau2 aggregates (count(DISTINCT x) is countDistinct). */
+export const SQL_AGGS: Record<string, string> = {
+  count: 'count',
+  sum: 'sum',
+  avg: 'mean',
+  mean: 'mean',
+  min: 'min',
+  max: 'max',
+  stddev: 'std',
+  stddev_samp: 'std',
+  std: 'std',
+  variance: 'var',
+  var_samp: 'var',
+  var: 'var',
+  median: 'median',
+  quantile: 'quantile',
+  quantile_disc: 'quantile',
+  approx_count_distinct: 'approxCountDistinct',
+  first: 'first',
+  last: 'last',
+  bool_or: 'any',
+  bool_and: 'all',
+  any: 'any',
+  every: 'all',
+};
+
+export const SQL_WINDOWS = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'lead', 'sum', 'count', 'avg']);
+
+const SQL_FNS: Record<string, FnName> = {
+  lower: 'lower',
+  upper: 'upper',
+  length: 'length',
+  char_length: 'length',
+  substr: 'substring',
+  substring: 'substring',
+  contains: 'contains',
+  starts_with: 'startsWith',
+  ends_with: 'endsWith',
+  trim: 'trim',
+  concat: 'concat',
+  abs: 'abs',
+  round: 'round',
+  floor: 'floor',
+  ceil: 'ceil',
+  ceiling: 'ceil',
+  sqrt: 'sqrt',
+};
+
+const CAST_TYPES: Record<string, ColumnType> = {
+  int: 'I',
+  int4: 'I',
+  integer: 'I',
+  smallint: 'I',
+  double: 'D',
+  'double precision': 'D',
+  float: 'D',
+  float8: 'D',
+  real: 'D',
+  numeric: 'D',
+  decimal: 'D',
+  text: 'S',
+  varchar: 'S',
+  'character varying': 'S',
+  string: 'S',
+  boolean: 'B',
+  bool: 'B',
+};
+
+const DATE_PART_NAMES: Record<string, (typeof DATE_PARTS)[number]> = {
+  year: 'year',
+  month: 'month',
+  day: 'day',
+  hour: 'hour',
+  minute: 'minute',
+  second: 'second',
+  dow: 'dayOfWeek',
+  doy: 'dayOfYear',
+};
+
+const CMP: Record<string, Expr['op']> = {
+  '=': 'eq',
+  '!=': 'ne',
+  '<>': 'ne',
+  '<': 'lt',
+  '<=': 'le',
+  '>': 'gt',
+  '>=': 'ge',
+};
+const ARITH: Record<string, Expr['op']> = { '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod' };
+
+export interface Hooks {
+  /** Resolves a column reference to a column name of the frame being read. */
+  ref(node: ExprRef): string;
+  /** An aggregate call (no OVER): returns the expression standing for its result. */
+  aggregate?(node: ExprCall, fn: string): Expr;
+  /** A call with OVER. */
+  window?(node: ExprCall): Expr;
+  /** The fields expressions are typed against (base columns, and derived ones the hooks name). */
+  fields(): readonly Field[];
+}
+
+export class Translator {
+  /** The span each column expression came from, to point at a column that is used where it may not be. */
+  readonly spans = new WeakMap<Expr, Span>();
+
+  constructor(
+    readonly text: string,
+    private readonly hooks: Hooks,
+    /** Where aggregates are not allowed, why (e.g. "in WHERE"). */
+    private readonly noAggs?: string,
+  ) {}
+
+  err(node: unknown, msg: string): Error {
+    return sqlError(this.text, spanOf(node), msg);
+  }
+
+  /** Translates and type-checks one expression. */
+  expr(n: SqlExpr): Expr {
+    const e = this.raw(n);
+    try {
+      checkExpr(e, this.hooks.fields());
+    } catch (x) {
+      if (x instanceof TypeError) throw this.err(n, x.message);
+      throw x;
+    }
+    return e;
+  }
+
+  private lit(value: Literal): Expr {
+    return { op: 'lit', value };
+  }
+
+  private raw(n: SqlExpr): Expr {
+    const t = (x: SqlExpr): Expr => this.raw(x);
+    switch (n.type) {
+      case 'ref': {
+        if (n.name === '*') throw this.err(n, '* is only allowed in SELECT * and count(*)');
+        const e: Expr = { op: 'col', name: this.hooks.ref(n) };
+        this.spans.set(e, spanOf(n)!);
+        return e;
+      }
+      case 'integer':
+      case 'numeric':
+        return this.lit(n.value);
+      case 'string':
+        return this.lit(n.value);
+      case 'boolean':
+        return this.lit(n.value);
+      case 'null':
+        return this.lit(null);
+      case 'list':
+        if (n.expressions.length === 1) return t(n.expressions[0]!);
+        throw this.err(n, 'a list is only allowed after IN');
+      case 'unary': {
+        const a = t(n.operand);
+        switch (n.op) {
+          case 'NOT':
+            return { op: 'not', args: [a] };
+          case '-':
+            return a.op === 'lit' && typeof a.value === 'number' ? this.lit(-a.value) : { op: 'neg', args: [a] };
+          case '+':
+            return a;
+          case 'IS NULL':
+            return { op: 'isNull', args: [a] };
+          case 'IS NOT NULL':
+            return { op: 'not', args: [{ op: 'isNull', args: [a] }] };
+          case 'IS TRUE':
+            return { op: 'coalesce', args: [{ op: 'eq', args: [a, this.lit(true)] }, this.lit(false)] };
+          case 'IS FALSE':
+            return { op: 'coalesce', args: [{ op: 'eq', args: [a, this.lit(false)] }, this.lit(false)] };
+          default:
+            throw this.err(n, `operator ${n.op} is not supported`);
+        }
+      }
+      case 'binary': {
+        const op = n.op;
+        if (op === 'AND' || op === 'OR') {
+          // Flatten chains: a AND b AND c is one node, as the fluent API builds it.
+          const o = op === 'AND' ? 'and' : 'or';
+          const args: Expr[] = [];
+          for (const x of [t(n.left), t(n.right)]) {
+            if (x.op === o) args.push(...x.args);
+            else args.push(x);
+          }
+          return { op: o, args };
+        }
+        if (op === 'IN' || op === 'NOT IN') {
+          if (n.right.type !== 'list')
+            throw this.err(n.right, 'IN takes a list of literals (or a subquery, as a semi join)');
+          const values = n.right.expressions.map((x) => {
+            const v = t(x);
+            if (v.op !== 'lit') throw this.err(x, 'IN lists hold literals only');
+            return v.value;
+          });
+          const e: Expr = { op: 'in', args: [t(n.left)], values };
+          return op === 'IN' ? e : { op: 'not', args: [e] };
+        }
+        if (op === 'LIKE' || op === 'NOT LIKE' || op === 'ILIKE' || op === 'NOT ILIKE') {
+          const p = t(n.right);
+          if (p.op !== 'lit' || typeof p.value !== 'string')
+            throw this.err(n.right, 'LIKE needs a string literal pattern');
+          const ci = op.includes('ILIKE');
+          const left = t(n.left);
+          const e: Expr = {
+            op: 'call',
+            fn: 'like',
+            args: [
+              ci ? { op: 'call', fn: 'lower', args: [left] } : left,
+              this.lit(ci ? p.value.toLowerCase() : p.value),
+            ],
+          };
+          return op.startsWith('NOT') ? { op: 'not', args: [e] } : e;
+        }
+        if (op === '||') return { op: 'call', fn: 'concat', args: [t(n.left), t(n.right)] };
+        const o = CMP[op] ?? ARITH[op];
+        if (!o) throw this.err(n, `operator ${op} is not supported`);
+        return { op: o, args: [t(n.left), t(n.right)] } as Expr;
+      }
+      case 'ternary': {
+        const v = t(n.value);
+        const e: Expr = {
+          op: 'and',
+          args: [
+            { op: 'ge', args: [v, t(n.lo)] },
+            { op: 'le', args: [v, t(n.hi)] },
+          ],
+        };
+        return n.op === 'BETWEEN' ? e : { op: 'not', args: [e] };
+      }
+      case 'case': {
+        const args: Expr[] = [];
+        const subject = n.value ? t(n.value) : undefined;
+        for (const w of n.whens) {
+          const c = t(w.when);
+          args.push(subject ? { op: 'eq', args: [subject, c] } : c, t(w.value));
+        }
+        args.push(n.else ? t(n.else) : this.lit(null));
+        return { op: 'case', args };
+      }
+      case 'cast': {
+        const name = ((n.to as { name?: string }).name ?? '').toLowerCase();
+        const to = CAST_TYPES[name];
+        if (!to)
+          throw this.err(
+            n.to,
+            `cannot cast to ${name || 'this type'}: use one of ${Object.keys(CAST_TYPES).join(', ')}`,
+          );
+        return { op: 'cast', to, args: [t(n.operand)] };
+      }
+      case 'substring': {
+        const args = [t(n.value), n.from ? t(n.from) : this.lit(1)];
+        if (n.for) args.push(t(n.for));
+        return { op: 'call', fn: 'substring', args };
+      }
+      case 'extract': {
+        const part = DATE_PART_NAMES[n.field.name.toLowerCase()];
+        if (!part) throw this.err(n.field, `unknown date part ${n.field.name}`);
+        return { op: 'call', fn: part, args: [t(n.from)] };
+      }
+      case 'call':
+        return this.call(n);
+      default:
+        throw this.err(n, `${n.type} expressions are not supported`);
+    }
+  }
+
+  private call(n: ExprCall): Expr {
+    const name = n.function.name.toLowerCase();
+    if (n.over) {
+      if (!this.hooks.window) throw this.err(n, 'window functions are only allowed as a SELECT item');
+      return this.hooks.window(n);
+    }
+    if (n.filter || n.orderBy || n.withinGroup)
+      throw this.err(n, `${name}: FILTER, ORDER BY and WITHIN GROUP are not supported`);
+    if (SQL_AGGS[name] !== undefined) {
+      if (this.noAggs || !this.hooks.aggregate)
+        throw this.err(n, `aggregate ${name}() is not allowed ${this.noAggs ?? 'here'}`);
+      return this.hooks.aggregate(n, SQL_AGGS[name]!);
+    }
+    if (n.distinct) throw this.err(n, `DISTINCT only applies to count()`);
+    const args = n.args.map((a) => this.raw(a));
+    if (name === 'coalesce') return { op: 'coalesce', args };
+    if (name === 'date_part') {
+      const p = args[0];
+      const part = p?.op === 'lit' && typeof p.value === 'string' ? DATE_PART_NAMES[p.value.toLowerCase()] : undefined;
+      if (!part || args.length !== 2)
+        throw this.err(n, "date_part takes a part name ('year', 'month', ...) and a value");
+      return { op: 'call', fn: part, args: [args[1]!] };
+    }
+    const fn = SQL_FNS[name];
+    if (!fn) throw this.err(n.function, `unknown function ${name}()`);
+    return { op: 'call', fn, args };
+  }
+}

@@ -1,0 +1,188 @@
+// SQL beyond the verbs suite: errors that point at the offending part of the statement, EXPLAIN's
+// text, joins written as JOIN, EXISTS and IN, and the CLI's flag-spelled queries.
+
+import { describe, expect, it } from 'vitest';
+import type { Eau2Error } from '../../kv/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { querySql } from '../../app/cli/query-commands.js';
+import { rowsOf } from './helpers.js';
+
+async function fixture(): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  await DataFrame.put(
+    store,
+    'flights',
+    DataFrame.fromRows('origin:S,dest:S,delay:I', [
+      ['SFO', 'JFK', 10],
+      ['SFO', 'LAX', -5],
+      ['JFK', 'SFO', 30],
+      ['LAX', 'SFO', null],
+      ['ORD', 'JFK', 7],
+      ['JFK', 'ORD', 3],
+    ]),
+    { chunkRows: 2 },
+  );
+  await DataFrame.put(
+    store,
+    'airports',
+    DataFrame.fromRows('code:S,city:S', [
+      ['SFO', 'San Francisco'],
+      ['JFK', 'New York'],
+      ['LAX', 'Los Angeles'],
+    ]),
+  );
+  return store;
+}
+
+async function sqlError(store: MemoryStore, sql: string): Promise<Eau2Error> {
+  try {
+    await DataFrame.sql(store, sql);
+  } catch (e) {
+    return e as Eau2Error;
+  }
+  throw new Error(`no error for ${sql}`);
+}
+
+describe('SQL', () => {
+  it('points errors at the offending part of the statement', async () => {
+    const store = await fixture();
+    const e1 = await sqlError(store, 'SELECT origin, count(*) FROM flights WHERE dely > 0 GROUP BY origin');
+    expect(e1.code).toBe('INVALID');
+    expect(e1.details).toMatchObject({ line: 1, column: 44 });
+    expect(e1.message).toContain('no column named dely');
+    expect(e1.message.split('\n')[2]).toBe(`  ${' '.repeat(43)}^^^^`);
+    const e2 = await sqlError(store, 'SELECT origin,\n  delay\nFROM flights GROUP BY origin');
+    expect(e2.details).toMatchObject({ line: 2, column: 3 });
+    expect(e2.message).toMatch(/delay must appear in GROUP BY/);
+    const e3 = await sqlError(store, 'SELECT origin FROM flights WHERE ORDER BY 1');
+    expect(e3.message).toMatch(/syntax error: unexpected "ORDER"/);
+    expect(e3.details).toMatchObject({ line: 1, column: 34 });
+    const e4 = await sqlError(store, 'SELECT sum(origin) FROM flights');
+    expect(e4.message).toMatch(/sum\(\) needs a numeric column/);
+    expect(e4.details).toMatchObject({ column: 8 });
+    const e5 = await sqlError(store, 'SELECT * FROM nowhere');
+    expect(e5.message).toMatch(/no frame named nowhere/);
+    expect(e5.details).toMatchObject({ column: 15 });
+    const e6 = await sqlError(store, 'SELECT origin FROM flights ORDER BY 3');
+    expect(e6.message).toMatch(/position 3 is not in the SELECT list/);
+    const e7 = await sqlError(store, 'SELECT origin FROM flights WHERE count(*) > 1');
+    expect(e7.message).toMatch(/aggregate count\(\) is not allowed in WHERE/);
+    expect((await sqlError(store, 'DELETE FROM flights')).message).toMatch(/only SELECT/);
+  });
+
+  it('EXPLAIN shows the node part, the merge and the client stage', async () => {
+    const store = await fixture();
+    const plan = await DataFrame.sql(
+      store,
+      'EXPLAIN SELECT origin, count(*), avg(delay) FROM flights WHERE delay > 0 GROUP BY origin ORDER BY 2 DESC LIMIT 10',
+    );
+    expect([...plan.column('plan').values].join('\n')).toBe(
+      [
+        'stage 1:',
+        'on each node (in-process over flights, 3 chunks), over the chunks it leads:',
+        '  read columns: origin, delay',
+        '  filter (delay > 0)',
+        '  group by origin: partial count(*) AS __a0, mean(delay) AS __a1',
+        'then at the client: merge the partial aggregates per group, order groups by key',
+        'result: origin:S, __a0:D, __a1:D',
+        'stage 2, at the client over that result:',
+        'at the client:',
+        '  read columns: origin, __a0, __a1',
+        '  compute __s0 = origin',
+        '  compute __s1 = __a0',
+        '  compute __s2 = __a1',
+        '  order by __s1 DESC: keep its best 10 rows (top-k heap)',
+        '  keep __s0, __s1, __s2',
+        '  keep 10',
+        'result: __s0:S, __s1:D, __s2:D',
+        'columns: origin, count(*), avg(delay)',
+      ].join('\n'),
+    );
+    const topk = await DataFrame.sql(store, 'EXPLAIN SELECT origin, delay FROM flights ORDER BY delay DESC LIMIT 2');
+    expect([...topk.column('plan').values]).toContain('  order by delay DESC: keep its best 2 rows (top-k heap)');
+    const join = await DataFrame.sql(store, 'EXPLAIN SELECT city FROM flights f JOIN airports a ON f.origin = a.code');
+    expect([...join.column('plan').values].join('\n')).toMatch(/broadcast to every node: inner join on origin = code/);
+  });
+
+  it('joins with JOIN ... ON, LEFT JOIN, EXISTS, NOT EXISTS and IN', async () => {
+    const store = await fixture();
+    const inner = await DataFrame.sql(
+      store,
+      'SELECT a.city, count(*) AS n FROM flights f JOIN airports a ON f.origin = a.code GROUP BY a.city ORDER BY n DESC, 1',
+    );
+    expect(rowsOf(inner)).toEqual([
+      ['New York', 2],
+      ['San Francisco', 2],
+      ['Los Angeles', 1],
+    ]);
+    const left = await DataFrame.sql(
+      store,
+      'SELECT origin, city FROM flights LEFT JOIN airports ON origin = code WHERE delay > 5 ORDER BY delay',
+    );
+    expect(rowsOf(left)).toEqual([
+      ['ORD', null],
+      ['SFO', 'San Francisco'],
+      ['JFK', 'New York'],
+    ]);
+    const semi = await DataFrame.sql(
+      store,
+      'SELECT origin, dest FROM flights f WHERE EXISTS (SELECT 1 FROM airports a WHERE a.code = f.dest) AND delay > 0',
+    );
+    expect(rowsOf(semi)).toEqual([
+      ['SFO', 'JFK'],
+      ['JFK', 'SFO'],
+      ['ORD', 'JFK'],
+    ]);
+    const anti = await DataFrame.sql(
+      store,
+      'SELECT origin FROM flights f WHERE NOT EXISTS (SELECT 1 FROM airports a WHERE a.code = f.origin)',
+    );
+    expect(rowsOf(anti)).toEqual([['ORD']]);
+    const inSub = await DataFrame.sql(store, 'SELECT count(*) FROM flights WHERE dest IN (SELECT code FROM airports)');
+    expect(rowsOf(inSub)).toEqual([[5]]);
+    expect(
+      (await sqlError(store, 'SELECT origin FROM flights WHERE dest NOT IN (SELECT code FROM airports)')).message,
+    ).toMatch(/use NOT EXISTS/);
+    expect((await sqlError(store, 'SELECT origin FROM flights JOIN airports ON delay > 1')).message).toMatch(
+      /join condition must be column = column/,
+    );
+  });
+
+  it('supports DISTINCT, string functions, LIKE, BETWEEN, IS NULL and quantiles', async () => {
+    const store = await fixture();
+    expect(rowsOf(await DataFrame.sql(store, 'SELECT DISTINCT dest FROM flights ORDER BY dest'))).toEqual([
+      ['JFK'],
+      ['LAX'],
+      ['ORD'],
+      ['SFO'],
+    ]);
+    const r = await DataFrame.sql(
+      store,
+      `SELECT lower(origin) || '-' || substring(dest, 1, 2) AS route, length(dest) AS n
+       FROM flights WHERE origin LIKE 'S%' AND delay BETWEEN -10 AND 10 AND delay IS NOT NULL ORDER BY route`,
+    );
+    expect(rowsOf(r)).toEqual([
+      ['sfo-JF', 3],
+      ['sfo-LA', 3],
+    ]);
+    const q = await DataFrame.sql(
+      store,
+      'SELECT median(delay), quantile(delay, 0.9), stddev(delay) IS NOT NULL FROM flights',
+    );
+    expect(rowsOf(q)).toEqual([[7, 30, true]]);
+  });
+
+  it('df query spells a SELECT from flags', () => {
+    expect(
+      querySql('flights', {
+        select: 'origin, count(*)',
+        where: 'delay > 0',
+        groupBy: 'origin',
+        orderBy: '2 DESC',
+        limit: 5,
+      }),
+    ).toBe('SELECT origin, count(*) FROM flights WHERE delay > 0 GROUP BY origin ORDER BY 2 DESC LIMIT 5');
+    expect(querySql('My Frame', {})).toBe('SELECT * FROM "My Frame"');
+  });
+});

@@ -1,0 +1,145 @@
+// The query verbs on a real 3-node cluster (replication 2): plans pushed to the nodes, partial results
+// (top-k rows, sketches, joined aggregates) merged at the client, each checked against the same
+// plain-JavaScript references as on a MemoryStore; and POST /df/sql on every node.
+
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
+import { LocalCluster } from '../../bench/dataframe/local-cluster.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { rowsOf, seededRng } from './helpers.js';
+import { approx } from './verbs-reference.js';
+import {
+  FLIGHTS_SCHEMA,
+  exampleRef,
+  exampleSql,
+  flightRows,
+  checkAggregates,
+  checkComputedColumns,
+  checkDescribe,
+  checkJoins,
+  checkShuffleJoins,
+  checkSortAndTopK,
+  checkSql,
+} from './verbs-suite.js';
+
+let cluster: LocalCluster;
+
+beforeAll(async () => {
+  cluster = await LocalCluster.start(3, 2, 8);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('query verbs on a 3-node cluster', () => {
+  it('sorts and computes top-k per node', () => checkSortAndTopK(cluster.client, seededRng(), 'c-sort'), 60_000);
+  it('merges sketches and moments across nodes', () => checkAggregates(cluster.client, seededRng(), 'c-aggs'), 60_000);
+  it(
+    'computes derived columns on the nodes',
+    () => checkComputedColumns(cluster.client, seededRng(), 'c-derive'),
+    60_000,
+  );
+  it('broadcasts the right side of joins', () => checkJoins(cluster.client, seededRng(), 'c-join'), 60_000);
+  it(
+    'joins by shuffle across the nodes past the broadcast limit',
+    () => checkShuffleJoins(cluster.client, seededRng(), 'c-shuffle'),
+    90_000,
+  );
+  it('describes a stored frame', () => checkDescribe(cluster.client, seededRng(), 'c-describe'), 60_000);
+  it('runs SQL and windows', () => checkSql(cluster.client, seededRng(), 'c_flights'), 60_000);
+
+  it("runs the issue's SQL example through the API, the CLI and HTTP, and explains where it runs", async () => {
+    const rng = seededRng();
+    // Ten origins, so LIMIT 10 keeps every group and ties in count are broken by origin.
+    const rows = flightRows(rng, 5000, ['SFO', 'JFK', 'LAX', 'ORD', 'SEA', 'ATL', 'DFW', 'DEN', 'BOS', 'MIA']);
+    await DataFrame.put(cluster.client, 'flights', DataFrame.fromRows(FLIGHTS_SCHEMA, rows), { chunkRows: 256 });
+    const sql = exampleSql('flights');
+    const want = approx(exampleRef(rows));
+    expect(want.length).toBe(10);
+
+    // The API, pushed to the nodes.
+    expect(approx(rowsOf(await DataFrame.sql(cluster.client, sql)))).toEqual(want);
+    const plan = [...(await DataFrame.sql(cluster.client, `EXPLAIN ${sql}`)).column('plan', 'S').values].join('\n');
+    expect(plan).toMatch(/on the nodes holding flights, \d+ chunks/);
+    expect(plan).toMatch(/stage 2, at the client/);
+
+    // The CLI, through commander, on the cluster's client.
+    let printed = '';
+    const out = new Writable({
+      write(chunk, _enc, cb) {
+        printed += String(chunk);
+        cb();
+      },
+    });
+    const program = new Command('eau2').exitOverride().configureOutput({ writeErr: () => undefined });
+    registerDfCommands(
+      program,
+      async () =>
+        Object.assign(Object.create(cluster.client) as typeof cluster.client, { close: async () => undefined }),
+      out,
+    );
+    await program.parseAsync(['node', 'eau2', 'sql', sql, '--format', 'json']);
+    const cliRows = (JSON.parse(printed) as Record<string, number | string>[]).map((o) => [
+      o.origin!,
+      o['count(*)']!,
+      o['avg(delay)']!,
+    ]);
+    expect(approx(cliRows)).toEqual(want);
+    printed = '';
+    await program.parseAsync(['node', 'eau2', 'sql', `EXPLAIN ${sql}`]);
+    expect(printed).toMatch(/on the nodes holding flights/);
+
+    // HTTP, on every node.
+    for (const u of cluster.urls) {
+      const res = await fetch(`${u}/df/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { columns: { name: string }[]; rows: (string | number)[][] };
+      expect(body.columns.map((c) => c.name)).toEqual(['origin', 'count(*)', 'avg(delay)']);
+      expect(approx(body.rows)).toEqual(want);
+    }
+  }, 60_000);
+
+  it('serves POST /df/sql on every node', async () => {
+    await DataFrame.put(
+      cluster.client,
+      'web_sql',
+      DataFrame.fromRows('k:S,v:I', [
+        ['a', 1],
+        ['b', 2],
+        ['a', 3],
+      ]),
+    );
+    for (const u of cluster.urls) {
+      const post = (body: string) =>
+        fetch(`${u}/df/sql`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const ok = await post(JSON.stringify({ sql: 'SELECT k, sum(v) AS s FROM web_sql GROUP BY k ORDER BY s DESC' }));
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({
+        columns: [
+          { name: 'k', type: 'S' },
+          { name: 's', type: 'D' },
+        ],
+        rows: [
+          ['a', 4],
+          ['b', 2],
+        ],
+        truncated: false,
+      });
+      const explain = (await (await post(JSON.stringify({ sql: 'EXPLAIN SELECT * FROM web_sql LIMIT 1' }))).json()) as {
+        explain: string;
+      };
+      // A node's own store sees the whole cluster but runs no tasks: the route runs the plans in-process.
+      expect(explain.explain).toMatch(/in-process over web_sql/);
+      const bad = await post(JSON.stringify({ sql: 'SELECT nope FROM web_sql' }));
+      expect(bad.status).toBe(400);
+      const err = (await bad.json()) as { code: string; message: string };
+      expect(err.code).toBe('INVALID');
+      expect(err.message).toMatch(/no column named nope \(.*\) \(line 1, column 8\)/);
+      expect((await post('not json')).status).toBe(400);
+      expect((await fetch(`${u}/df/sql`)).status).toBe(405);
+    }
+  });
+});
