@@ -2,6 +2,7 @@
 //
 //   \0df/m/<name>                                   metadata record: the published version
 //   \0df/c/{<name>/<version>/<slot:8 hex>}/<col:4 hex>    one column of one row-chunk
+//   \0df/t/<join id>/...                            a shuffle join's temporary pieces (query/shuffle-tasks.ts)
 //
 // Every key starts with the byte 0x00: eau2's reserved namespace (kv/reserved.ts), which the HTTP API
 // refuses to write, so no user key (`eau2 put df/m/x ...`) can land among a frame's records. Keys

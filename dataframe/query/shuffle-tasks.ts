@@ -1,7 +1,7 @@
 // The node side of a shuffle join (docs/dataframe.md "Joins"; the client side is shuffle.ts). A
 // scatter task reads the chunks of one frame that the node was given, splits their rows into buckets
 // by a hash of the join key, and writes each bucket's rows to the store as pieces (checksummed chunks
-// under df/t/<join id>/) whose hash tag puts them in a partition the node itself leads, as a map task
+// under \0df/t/<join id>/) whose hash tag puts them in a partition the node itself leads, as a map task
 // writes its output locally: no scatter write crosses the network or waits on another node. A
 // bucket-join task then pulls one bucket's pieces of both sides from the nodes that wrote them,
 // indexes the right ones (indexJoin, as a broadcast join indexes the whole right side) and runs the
@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { Eau2Error, ErrorCode, type KvStore, murmur3, utf8 } from '../../kv/index.js';
 import { decodeChunk, encodeChunk } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
+import { LAYOUT_PREFIX } from '../layout.js';
 import type { Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import { groupKeyText } from './group-key.js';
@@ -25,8 +26,11 @@ export const SCATTER_TASK = 'df.scatter';
 export const BUCKET_JOIN_TASK = 'df.bucketJoin';
 export const DROP_SHUFFLE_TASK = 'df.dropShuffle';
 
-/** Where shuffle pieces live: df/t/<id>/<side>/<bucket>/<piece>/<col>. Nothing else uses df/t/. */
-const SHUFFLE_PREFIX = 'df/t/';
+/**
+ * Where shuffle pieces live: \0df/t/<id>/<side>/<bucket>/{<tag>}.<seq>/<col>, in the dataframe
+ * layer's reserved namespace (layout.ts), where no user key can be and no frame is listed.
+ */
+const SHUFFLE_PREFIX = `${LAYOUT_PREFIX}t/`;
 /** Most buckets a shuffle may have (bounds the pieces a scatter keeps open). */
 export const MAX_BUCKETS = 256;
 /** Rows a piece holds at most. */
@@ -57,7 +61,8 @@ export function newShuffleId(): string {
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
 function pieceKey(id: string, side: 'l' | 'r', bucket: number, piece: string, col: number): string {
-  const m = PIECE_RE.exec(piece)!;
+  const m = PIECE_RE.exec(piece);
+  if (!m) throw protocol(`bad piece name ${JSON.stringify(piece)}`);
   return `${SHUFFLE_PREFIX}${id}/${side}/${hex4(bucket)}/{${m[1]}}.${m[2]}/${hex4(col)}`;
 }
 
@@ -164,6 +169,8 @@ export async function scatter(
     throw new Eau2Error(ErrorCode.UNAVAILABLE, 'this node leads no partition: it cannot hold shuffle pieces');
   let seq = 0;
   const pieces: ScatterPiece[] = [];
+  /** Every piece whose writing began, for the cleanup if the scatter fails. */
+  const started: [number, string][] = [];
   const open = new Map<number, ColumnBuilder[]>();
   let buffered = 0;
   const flush = async (b: number): Promise<void> => {
@@ -174,36 +181,65 @@ export async function scatter(
     const rows = cols[0]!.length;
     buffered -= rows;
     const piece = `${tag}.${seq++}`;
+    started.push([b, piece]);
     await Promise.all(cols.map((c, i) => store.put(pieceKey(id, side, b, piece, i), encodeChunk(c), PIECE_WRITE)));
     pieces.push([b, piece, rows]);
   };
-  for (const chunk of chunks) {
-    const cols = await Promise.all(fields.map((_, i) => read(chunk, i)));
-    const n = rowsOf(chunk);
-    const kc = keyIdx.map((i) => cols[i]!);
-    const rowsIn = new Map<number, number[]>();
-    for (let r = 0; r < n; r++) {
-      const vals = kc.map((c) => c.get(r));
-      let b = 0;
-      if (vals.some((v) => v === null)) {
-        if (spec.dropNullKeys) continue;
-      } else b = bucketOf(vals, buckets);
-      let list = rowsIn.get(b);
-      if (!list) rowsIn.set(b, (list = []));
-      list.push(r);
-    }
-    for (const [b, list] of rowsIn) {
-      const idx = Uint32Array.from(list);
-      let bs = open.get(b);
-      if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
-      cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
-      buffered += idx.length;
-      if (bs[0]!.length >= PIECE_ROWS) await flush(b);
-    }
-    if (buffered > MAX_BUFFERED_ROWS) for (const b of [...open.keys()]) await flush(b);
+  try {
+    await scatterChunks();
+  } catch (e) {
+    // Whatever this scatter wrote goes with it (best effort: the join's cleanup runs too).
+    await deletePieces(store, id, side, started, fields.length).catch(() => undefined);
+    throw e;
   }
-  for (const b of [...open.keys()]) await flush(b);
   return { pieces };
+
+  async function scatterChunks(): Promise<void> {
+    for (const chunk of chunks) {
+      const cols = await Promise.all(fields.map((_, i) => read(chunk, i)));
+      const n = rowsOf(chunk);
+      const kc = keyIdx.map((i) => cols[i]!);
+      const rowsIn = new Map<number, number[]>();
+      for (let r = 0; r < n; r++) {
+        const vals = kc.map((c) => c.get(r));
+        let b = 0;
+        if (vals.some((v) => v === null)) {
+          if (spec.dropNullKeys) continue;
+        } else b = bucketOf(vals, buckets);
+        let list = rowsIn.get(b);
+        if (!list) rowsIn.set(b, (list = []));
+        list.push(r);
+      }
+      for (const [b, list] of rowsIn) {
+        const idx = Uint32Array.from(list);
+        let bs = open.get(b);
+        if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
+        cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
+        buffered += idx.length;
+        if (bs[0]!.length >= PIECE_ROWS) await flush(b);
+      }
+      if (buffered > MAX_BUFFERED_ROWS) for (const b of [...open.keys()]) await flush(b);
+    }
+    for (const b of [...open.keys()]) await flush(b);
+  }
+}
+
+/** Deletes the given pieces of one side of shuffle `id` by their keys. */
+export async function deletePieces(
+  store: KvStore,
+  id: string,
+  side: 'l' | 'r',
+  pieces: readonly (readonly [number, string])[],
+  ncols: number,
+): Promise<void> {
+  for (let k = 0; k < pieces.length; k += 64) {
+    const ops = pieces
+      .slice(k, k + 64)
+      .flatMap(([b, piece]) =>
+        Array.from({ length: ncols }, (_, c) => ({ type: 'del' as const, key: pieceKey(id, side, b, piece, c) })),
+      );
+    await store.batch(ops, PIECE_WRITE);
+  }
 }
 
 function checkPieces(raw: unknown, what: string, withChunk: boolean): [string, number, number][] {

@@ -6,11 +6,18 @@
 // query's do: a left piece is a chunk of the joined frame. Pieces are deleted when the join ends,
 // however it ends.
 
-import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isTaskRunner, type KvStore } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import type { JoinType } from './join.js';
 import type { CheckedPlan } from './plan.js';
-import { BUCKET_JOIN_TASK, DROP_SHUFFLE_TASK, SCATTER_TASK, newShuffleId, type ScatterPiece } from './shuffle-tasks.js';
+import {
+  BUCKET_JOIN_TASK,
+  DROP_SHUFFLE_TASK,
+  SCATTER_TASK,
+  deletePieces,
+  newShuffleId,
+  type ScatterPiece,
+} from './shuffle-tasks.js';
 import { runDataframeTask, runTaskAt, runTaskEverywhere, taskNodes, unreachable } from './tasks.js';
 
 export interface ShuffleSpec {
@@ -20,7 +27,11 @@ export interface ShuffleSpec {
 }
 
 /** Pieces by bucket, from the scatter tasks' results (checked: they come from the network). */
-function piecesByBucket(results: readonly unknown[], buckets: number): [string, number][][] {
+function piecesByBucket(
+  results: readonly unknown[],
+  buckets: number,
+  reported: [number, string][],
+): [string, number][][] {
   const out: [string, number][][] = Array.from({ length: buckets }, () => []);
   for (const r of results) {
     const pieces = (r as { pieces?: unknown } | null)?.pieces;
@@ -29,23 +40,36 @@ function piecesByBucket(results: readonly unknown[], buckets: number): [string, 
       if (!Array.isArray(p) || !Number.isInteger(p[0]) || p[0] < 0 || p[0] >= buckets)
         throw new Eau2Error(ErrorCode.PROTOCOL, 'a scatter task returned a bad piece');
       out[p[0]]!.push([p[1], p[2]]);
+      reported.push([p[0], p[1]]);
     }
   }
   return out;
 }
 
+/** The pieces the scatters reported, per side, for the cleanup. */
+interface Reported {
+  l: [number, string][];
+  r: [number, string][];
+}
+
 /**
  * Deletes every piece of shuffle `id`: each node that is up deletes the ones in the partitions it
  * leads, where its scatters wrote them (with the node's rights, which a reading client may lack).
- * Pieces of a node that died mid-join stay on it (docs/dataframe.md "Joins").
+ * Pieces of a node that died mid-join stay on it (docs/dataframe.md "Joins"). In-process, the store
+ * may scan only part of the keys (a cluster node's own store, under the HTTP route), so the pieces
+ * the scatters reported are also deleted by key.
  */
-async function cleanUp(store: KvStore, id: string): Promise<void> {
+async function cleanUp(store: KvStore, id: string, reported: Reported, ncols: { l: number; r: number }): Promise<void> {
   try {
     await runTaskEverywhere(store, DROP_SHUFFLE_TASK, { id });
+    if (taskNodes(store).length === 0 && !isTaskRunner(store)) {
+      await deletePieces(store, id, 'l', reported.l, ncols.l);
+      await deletePieces(store, id, 'r', reported.r, ncols.r);
+    }
   } catch (e) {
     throw new Eau2Error(
       ErrorCode.UNAVAILABLE,
-      `the shuffle join's temporary pieces under ${JSON.stringify(`df/t/${id}/`)} could not all be deleted: ${(e as Error).message}`,
+      `the shuffle join's temporary pieces under ${JSON.stringify(`\u0000df/t/${id}/`)} could not all be deleted: ${(e as Error).message}`,
       { cause: e },
     );
   }
@@ -112,6 +136,8 @@ export async function shuffleJoin(
   // Rows with a null key match nothing: an inner or semi join drops them on both sides.
   const innerLike = how === 'inner' || how === 'semi';
   let result: { partials: unknown[]; nchunks: number };
+  const reported: Reported = { l: [], r: [] };
+  const ncols = { l: left.fields.length, r: right.fields.length };
   try {
     const scatter = (meta: FrameMeta, side: 'l' | 'r', keys: string[], dropNullKeys: boolean) =>
       runDataframeTask(store, SCATTER_TASK, meta, { shuffle: { id, side, keys, buckets, dropNullKeys } });
@@ -132,8 +158,8 @@ export async function shuffleJoin(
     ]);
     if (ls.status === 'rejected') throw ls.reason;
     if (rs.status === 'rejected') throw rs.reason;
-    const lp = piecesByBucket(ls.value, buckets);
-    const rp = piecesByBucket(rs.value, buckets);
+    const lp = piecesByBucket(ls.value, buckets, reported.l);
+    const rp = piecesByBucket(rs.value, buckets, reported.r);
     const base = {
       plan: checked.plan,
       how,
@@ -154,9 +180,9 @@ export async function shuffleJoin(
     result = { partials: await runBuckets(store, jobs), nchunks };
   } catch (e) {
     // The join's own error is the one to report; the cleanup is still attempted.
-    await cleanUp(store, id).catch(() => undefined);
+    await cleanUp(store, id, reported, ncols).catch(() => undefined);
     throw e;
   }
-  await cleanUp(store, id);
+  await cleanUp(store, id, reported, ncols);
   return result;
 }

@@ -117,7 +117,7 @@ describe('queries with one node of a replication-factor-2 cluster down', () => {
     // No piece is left: scanned from any replica (n2's partitions have no leader to scan), until the
     // followers have applied the deletes too.
     const leftovers = async (): Promise<number> => {
-      const it = late.scan({ gte: 'df/t/', lt: 'df/t0' }, { read: 'any' });
+      const it = late.scan({ gte: '\u0000df/t/', lt: '\u0000df/t0' }, { read: 'any' });
       let n = 0;
       try {
         for await (const _ of it) n++;

@@ -246,7 +246,7 @@ const canonical = (rows: Row[]): Row[] =>
 /** All keys under the shuffle prefix: none may be left once a join is over. */
 export async function shuffleLeftovers(store: KvStore): Promise<number> {
   let n = 0;
-  const it = store.scan({ gte: 'df/t/', lt: 'df/t0' });
+  const it = store.scan({ gte: '\u0000df/t/', lt: '\u0000df/t0' });
   try {
     for await (const _ of it) n++;
   } finally {

@@ -51,7 +51,7 @@ describe('query verbs on a MemoryStore', () => {
     const failing = Object.assign(Object.create(store) as MemoryStore, {
       get: (key: KeyLike, opts?: ReadOptions) => {
         const k = typeof key === 'string' ? key : Buffer.from(key).toString();
-        if (/^df\/t\/[0-9a-f]+\/r\//.test(k)) {
+        if (/^\u0000df\/t\/[0-9a-f]+\/r\//.test(k)) {
           injected++;
           return Promise.reject(new Eau2Error(ErrorCode.IO, 'injected read failure'));
         }
