@@ -19,6 +19,9 @@ export function httpNeed(method: string, path: string): Need {
   if (path === '/metrics' || path === '/cluster') return reads ? 'read' : 'admin';
   if (path === '/kv' || path === '/kv/' || path.startsWith('/kv/')) return reads ? 'read' : 'write';
   if (path === '/') return method === 'POST' ? 'read' : 'write'; // the seeds' fetch is a POST
+  // A SQL query is a read sent as a POST (its text is the body); a join it runs may spill temporary
+  // pieces under \0df/t/, which it deletes, as a database's read-only user may spill to temp files.
+  if (path === '/df/sql') return method === 'POST' ? 'read' : 'write';
   if (path === '/df' || path.startsWith('/df/')) return reads ? 'read' : 'write';
   return reads ? 'read' : 'admin';
 }

@@ -348,6 +348,7 @@ describe('every route with no token, a wrong token and each role', { timeout: 30
     ['GET', '/kv?limit=2', 'read'],
     ['POST', '/', 'read', 'k1'],
     ['GET', '/df', 'read'],
+    ['POST', '/df/sql', 'read', JSON.stringify({ sql: 'SELECT count(*) FROM nosuchframe' })],
     ['PUT', '/kv/matrix', 'write', 'v'],
     ['DELETE', '/kv/k2', 'write'],
     ['PUT', '/', 'write', JSON.stringify({ key: '6d6174726978', value: 'v' })],

@@ -69,6 +69,8 @@ describe('roles', () => {
     expect(httpNeed('PUT', '/')).toBe('write');
     expect(httpNeed('GET', '/df')).toBe('read');
     expect(httpNeed('GET', '/df/x')).toBe('read');
+    expect(httpNeed('POST', '/df/sql')).toBe('read');
+    expect(httpNeed('POST', '/df/x')).toBe('write');
     expect(httpNeed('POST', '/admin/nodes')).toBe('admin');
     expect(httpNeed('GET', '/verify')).toBe('admin');
     expect(httpNeed('POST', '/backup')).toBe('admin');
