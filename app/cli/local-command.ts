@@ -150,9 +150,13 @@ async function waitHealthy(
           signal: AbortSignal.timeout(1000),
           ...(tls ? { ca: tls.ca } : {}),
         });
-        // Only the node this command started counts: another process on the port answers too.
-        const body = (await r.json().catch(() => ({}))) as { node?: unknown };
-        if (r.ok && body.node === n.id) pending.delete(n.id);
+        const body = (await r.json().catch(() => ({}))) as HealthBody;
+        const state = startState(n.id, r.status, body);
+        if (state === 'degraded')
+          process.stderr.write(
+            `eau2: node ${n.id} is up but ${String(body.status)}: ${String(body.reason ?? 'see its log')}\n`,
+          );
+        if (state !== 'waiting') pending.delete(n.id);
       } catch {
         // not up yet
       }
@@ -162,6 +166,26 @@ async function waitHealthy(
       throw new CliError(`nodes ${[...pending].join(', ')} did not become healthy in ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 150));
   }
+}
+
+/** What a node's /healthz answer says about the start: the fields startState reads. */
+export interface HealthBody {
+  node?: unknown;
+  status?: unknown;
+  reason?: unknown;
+}
+
+/**
+ * Whether node `id` has started, from its /healthz answer. Only the node this command started counts
+ * (another process on the port answers too). A node that is up but degraded or failed (a full disk,
+ * a damaged engine) answers 503 with its own id: it has started, and waiting would only hide the
+ * reason, which the caller prints.
+ */
+export function startState(id: string, httpStatus: number, body: HealthBody): 'up' | 'degraded' | 'waiting' {
+  if (body.node !== id) return 'waiting';
+  if (httpStatus === 200) return 'up';
+  if (httpStatus === 503 && (body.status === 'degraded' || body.status === 'failed')) return 'degraded';
+  return 'waiting';
 }
 
 async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
