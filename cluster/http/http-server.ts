@@ -20,10 +20,12 @@ import type { NodeMetrics } from './metrics.js';
 import { httpNeed } from '../security/roles.js';
 import type { VerifyHost } from '../node/verify-compare.js';
 import { handleVerify } from './verify-route.js';
+import { consoleRoute, handleConsole, type ConsoleHost } from './console-routes.js';
+import { SeriesSampler } from './console-series.js';
 import type { NodeSecurity } from '../security/node-security.js';
 
 /** What the HTTP API needs of the node. */
-export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost {
+export interface HttpHost extends KvRoutesHost, StatusHost, VerifyHost, ConsoleHost {
   readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   readonly serving: boolean;
   health(): HealthReport;
@@ -63,10 +65,13 @@ export class HttpApi {
   private readonly server: http.Server;
   /** A failing disk fails every request alike: one line per kind of failure per 10 s, with a count. */
   private readonly failures = new RateLimitedLog(() => this.node.log, 10_000);
+  /** The node's sampled history for the console (GET /stats/series). */
+  private readonly series: SeriesSampler;
 
   constructor(private readonly node: HttpHost) {
     // HTTP or HTTPS, with the header/body timeouts and connection caps of `limits` (cluster/security).
     this.server = node.security.createHttpServer((req, res) => void this.handle(req, res));
+    this.series = new SeriesSampler(node);
     // Node destroys a keep-alive connection the moment its idle timer fires, unless the server has
     // a 'timeout' listener. Clients stop reusing a connection shortly before the advertised timeout
     // (undici: 2 s before), but a node stalled longer than that (a loaded machine, a long GC) wakes
@@ -103,12 +108,14 @@ export class HttpApi {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
+        this.series.start();
         resolve();
       });
     });
   }
 
   close(): Promise<void> {
+    this.series.stop();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -128,7 +135,11 @@ export class HttpApi {
       const method = req.method ?? 'GET';
       // Who is calling and whether their role allows this (401/403/429), before anything is read.
       caller = this.node.security.authorizeHttp(req, method, path);
-      if (path.startsWith('/kv/')) {
+      const consoleLabel = consoleRoute(method, path);
+      if (consoleLabel !== undefined) {
+        route = consoleLabel;
+        status = (await handleConsole(this.node, this.series, req, res, method, path, qs, caller.who))!;
+      } else if (path.startsWith('/kv/')) {
         route = '/kv/:key';
         status = await handleKv(this.node, req, res, method, path.slice(4), qs);
       } else if (path === '/kv' || path === '/kv/') {

@@ -14,8 +14,10 @@ const ADMIN_PREFIXES = ['/admin', '/verify', '/backup', '/move', '/nodes', '/clu
 
 export function httpNeed(method: string, path: string): Need {
   if (path === '/healthz') return 'open';
-  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return 'admin';
   const reads = method === 'GET' || method === 'HEAD';
+  // The console's static files (it asks for a token itself) and GET / pointing to it.
+  if (reads && (path === '/' || path === '/ui' || path.startsWith('/ui/'))) return 'open';
+  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return 'admin';
   if (path === '/metrics' || path === '/cluster') return reads ? 'read' : 'admin';
   if (path === '/kv' || path === '/kv/' || path.startsWith('/kv/')) return reads ? 'read' : 'write';
   if (path === '/') return method === 'POST' ? 'read' : 'write'; // the seeds' fetch is a POST
