@@ -33,6 +33,9 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
     node.registerTask(name, (ctx, payload) => handler({ ...ctx, chunkCache }, payload));
   }
   const store = node.store;
+  // The console's placement and query routes (app/console-df-routes.ts) first: /df's own 404s the rest.
+  const { consoleDfHandler } = await import('./console-df-routes.js');
+  node.addHttpHandler(consoleDfHandler(node));
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     if (path !== '/df' && !path.startsWith('/df/') && !path.startsWith('/df?')) return false;

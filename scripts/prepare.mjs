@@ -11,5 +11,7 @@ if (!['pack', 'publish'].includes(process.env.npm_command ?? '')) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  process.exitCode = r.status ?? 1;
+  // The web console's static files (dist/console), served by every node at /ui.
+  const c = r.status === 0 ? spawnSync(process.execPath, [join(root, 'console', 'build.mjs')], { cwd: root, stdio: 'inherit' }) : r;
+  process.exitCode = c.status ?? 1;
 }

@@ -302,6 +302,8 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     '',
     ...config.nodes.map((n) => `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}`),
     '',
+    `Console: ${base}/ui/  (every node serves it)`,
+    '',
     ...secureLines,
     'Try:',
     `  ${curl} -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
