@@ -75,7 +75,6 @@ export async function openPage(browser: Browser): Promise<WatchedPage> {
  */
 export interface El {
   readonly textContent: string | null;
-  readonly innerText: string;
   readonly children: ArrayLike<El>;
   readonly naturalWidth: number;
   value: string;
@@ -92,5 +91,5 @@ export interface Doc {
 
 /** Text of every element matching `sel`. */
 export function texts(page: Page, sel: string): Promise<string[]> {
-  return page.$$eval(sel, (els) => els.map((e) => (e as unknown as El).innerText.trim()));
+  return page.$$eval(sel, (els) => els.map((e) => (e as unknown as El).textContent?.trim() ?? ''));
 }
