@@ -31,7 +31,7 @@ import {
 import { ErrorCode, partitionOf, utf8 } from '../kv/index.js';
 
 /** Rows a query answer carries at most (the rest is counted in `nrows`). */
-export const MAX_RESULT_ROWS = 10_000;
+const MAX_RESULT_ROWS = 10_000;
 /** Rows a row query (no aggregate) returns when it names no limit. */
 const DEFAULT_ROW_LIMIT = 100;
 
@@ -40,7 +40,7 @@ type CondOp = keyof typeof OPS | 'isNull' | 'notNull';
 const AGG_FNS: readonly AggFn[] = ['sum', 'mean', 'min', 'max', 'count'];
 
 /** The JSON a console query is: conditions ANDed, then groups and aggregates, or a row selection. */
-export interface ConsoleQuery {
+interface ConsoleQuery {
   filter?: { col: string; op: CondOp; value?: Literal }[];
   groupBy?: string[];
   aggs?: { col: string; fn: AggFn }[];
@@ -81,7 +81,7 @@ function strings(v: unknown, what: string): string[] {
 }
 
 /** Parses and checks `q` against the frame's columns; a mistake is a 400 naming it. */
-export function parseConsoleQuery(text: string, fields: readonly Field[]): ConsoleQuery & { where?: Expr } {
+function parseConsoleQuery(text: string, fields: readonly Field[]): ConsoleQuery & { where?: Expr } {
   let q: unknown;
   try {
     q = JSON.parse(text);
@@ -128,7 +128,7 @@ export function parseConsoleQuery(text: string, fields: readonly Field[]): Conso
 }
 
 /** Runs a parsed query on a frame; the result as columns and rows. */
-export async function runConsoleQuery(
+async function runConsoleQuery(
   lf: LazyFrame,
   q: ConsoleQuery & { where?: Expr },
 ): Promise<{ columns: { name: string; type: string }[]; rows: Value[][]; nrows: number; truncated: boolean }> {

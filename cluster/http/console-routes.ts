@@ -73,7 +73,7 @@ const VERSION = ((): string => {
 })();
 
 /** Where the built console lives: EAU2_CONSOLE_DIR, else dist/console in the package. */
-export function consoleDir(): string {
+function consoleDir(): string {
   return process.env.EAU2_CONSOLE_DIR || join(ROOT ?? '.', 'dist', 'console');
 }
 
@@ -115,7 +115,7 @@ function serveAsset(res: ServerResponse, method: string, name: string): number {
 }
 
 /** GET /stats for this node. */
-export function nodeStats(host: ConsoleHost): unknown {
+function nodeStats(host: ConsoleHost): unknown {
   const e = host.engineStats();
   const levels: { level: number; files: number; bytes: number }[] = [];
   for (let l = 0; e[`levels_${l}_files`] !== undefined; l++)

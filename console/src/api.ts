@@ -64,14 +64,14 @@ export function keyPathFromText(s: string): string {
 
 // The JSON shapes read from the node (docs/api.md).
 
-export interface ClusterNode {
+interface ClusterNode {
   id: string;
   address: string;
   status: string;
   health: { status: string; diskFreeBytes?: number } | null;
 }
 
-export interface ClusterPartition {
+interface ClusterPartition {
   partition: number;
   leader: string;
   /** With failover: the partition's epoch and in-sync replicas. */
