@@ -255,7 +255,7 @@ describe('console against a 3-node cluster', () => {
       .filter(ge(col('units'), 20))
       .groupBy('city')
       .agg({ units: 'sum', '*': 'count' });
-    const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 6 });
+    const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 6, useGrouping: false });
     expect(shown).toEqual(
       api.toObjects().map((o) => [String(o.city), fmt(o.units_sum as number), fmt(o.count as number)]),
     );

@@ -13,14 +13,23 @@ interface ClusterEvent {
   text: string;
 }
 
-// Kept while the tab is open, so leaving the page and coming back keeps the history.
-const events: ClusterEvent[] = [];
+// Kept for the tab (sessionStorage), so leaving the page or reloading keeps the history.
+const EVENTS_KEY = 'eau2.events';
+const events: ClusterEvent[] = ((): ClusterEvent[] => {
+  try {
+    const v = JSON.parse(sessionStorage.getItem(EVENTS_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? (v as ClusterEvent[]).slice(0, 200) : [];
+  } catch {
+    return [];
+  }
+})();
 let last: ClusterStatus | undefined;
 const reach = new Map<string, boolean>();
 
 function addEvent(kind: ClusterEvent['kind'], text: string): void {
   events.unshift({ t: Date.now(), kind, text });
   events.length = Math.min(events.length, 200);
+  sessionStorage.setItem(EVENTS_KEY, JSON.stringify(events));
 }
 
 /** The events between two readings of /cluster. */
@@ -180,7 +189,7 @@ export const clusterPage: Page = ({ root }) => {
       eventsBox,
       h('h3', {}, 'Events'),
       events.length === 0
-        ? h('p', { class: 'muted' }, 'No changes seen since this page opened.')
+        ? h('p', { class: 'muted' }, 'No changes seen yet in this tab.')
         : h(
             'ul',
             { class: 'events', 'data-test': 'events' },

@@ -45,6 +45,11 @@ interface QueryResult {
 const TYPE_NAMES: Record<string, string> = { I: 'int', D: 'double', B: 'bool', S: 'string' };
 const ROWS_PAGE = 20;
 
+/** A number as data (no thousands separators: years and ids read as they are stored). */
+function fmtValue(v: number): string {
+  return v.toLocaleString('en-US', { maximumFractionDigits: 6, useGrouping: false });
+}
+
 function table(columns: { name: string; type: string }[], rows: Value[][], test: string): HTMLElement {
   return h(
     'div',
@@ -74,7 +79,7 @@ function table(columns: { name: string; type: string }[], rows: Value[][], test:
               h(
                 'td',
                 { class: columns[i]?.type === 'S' ? '' : 'num' },
-                v === null ? h('span', { class: 'muted' }, 'null') : typeof v === 'number' ? fmtNum(v, 6) : String(v),
+                v === null ? h('span', { class: 'muted' }, 'null') : typeof v === 'number' ? fmtValue(v) : String(v),
               ),
             ),
           ),
