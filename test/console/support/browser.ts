@@ -54,7 +54,8 @@ export interface WatchedPage {
 export async function openPage(browser: Browser): Promise<WatchedPage> {
   const page = await browser.newPage();
   await page.setViewport({ width: 1400, height: 900 });
-  page.setDefaultTimeout(10_000);
+  // Generous: a loaded 2-core machine runs the nodes, the browser and the tests together.
+  page.setDefaultTimeout(20_000);
   const errors: string[] = [];
   const external: string[] = [];
   page.on('console', (m) => {
