@@ -12,7 +12,7 @@ import { REPO } from '../../cluster/support/cluster-harness.js';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const env = process.env.CHROMIUM_PATH;
   if (env) {
     if (!existsSync(env)) throw new Error(`CHROMIUM_PATH=${env} does not exist`);
