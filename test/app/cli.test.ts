@@ -108,6 +108,7 @@ describe('eau2 CLI', () => {
     const url = `http://127.0.0.1:${base}`;
     const first = await startLocal(base);
     expect(first.out()).toContain(`http://127.0.0.1:${base + 1}`);
+    expect(first.out()).toContain(`Console: ${url}/ui/`);
     // Each CLI run starts a TypeScript process (seconds on a busy machine): one per command.
     expect(eau2(['put', 'greeting', 'hello', '--url', url, '-w', 'all']).status).toBe(0);
     expect(eau2(['put', 'piped', '--url', url], 'from stdin').status).toBe(0);
