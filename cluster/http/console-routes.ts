@@ -18,6 +18,7 @@ import type { Principal } from '../security/tokens.js';
 import type { Topology } from '../topology.js';
 import type { SeriesSampler } from './console-series.js';
 import type { MetricsSource } from './metrics.js';
+import type { StatusHost } from './cluster-status.js';
 import { allow, HttpError, parseQuery, percentDecode, sendJson } from './http-util.js';
 
 /** What the console's routes need of the node. */
@@ -26,7 +27,7 @@ export interface ConsoleHost {
   readonly config: Pick<ClusterConfig, 'security'>;
   topology(): Topology;
   health(): HealthReport;
-  leaderState: MetricsSource['leaderState'];
+  leaderState: StatusHost['leaderState'];
   followerState: MetricsSource['followerState'];
   engineStats(): Record<string, number>;
 }
