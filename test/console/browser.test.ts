@@ -16,11 +16,14 @@ import { DataFrame, importCsv } from '../../dataframe/index.js';
 import { TestCluster } from '../cluster/support/cluster-harness.js';
 import {
   buildConsole,
+  choose,
   type Doc,
   type El,
   launchBrowser,
   openPage,
+  tap,
   texts,
+  typeInto,
   type WatchedPage,
 } from './support/browser.js';
 
@@ -59,7 +62,12 @@ function url(path = ''): string {
 
 beforeAll(async () => {
   consoleDir = buildConsole();
-  c = await TestCluster.start({ nodes: 3, partitions: PARTITIONS, replicationFactor: 2, startTimeoutMs: 90_000 });
+  c = await TestCluster.start({
+    nodes: 3,
+    partitions: PARTITIONS,
+    replicationFactor: 2,
+    startTimeoutMs: 90_000,
+  });
   browser = await launchBrowser();
   client = await ClusterClient.connect([c.node('n1').url], { timeoutMs: 20_000 });
   const r = rng(SEED);
@@ -131,7 +139,7 @@ describe('console against a 3-node cluster', () => {
     );
     expect(leaders).toEqual(cluster.partitions.map((p) => [p.partition, p.leader]));
     for (const id of ['metrics', 'engine', 'keys', 'dataframes']) {
-      await page.click(`[data-test="nav-${id}"]`);
+      await tap(page, `[data-test="nav-${id}"]`);
       await page.waitForSelector(`main[data-page="${id}"]`);
     }
     await new Promise((r) => setTimeout(r, 1500));
@@ -146,8 +154,8 @@ describe('console against a 3-node cluster', () => {
     expect((await put('cons/pic', svg, 'image/svg+xml')).status).toBe(204);
     expect((await put('cons/raw', Buffer.from([0, 1, 2, 0xff, 0x41]), 'application/octet-stream')).status).toBe(204);
     const { page, errors } = await open('#/keys');
-    await page.type('[data-test="prefix"]', 'cons/');
-    await page.click('[data-test="search"]');
+    await typeInto(page, '[data-test="prefix"]', 'cons/');
+    await tap(page, '[data-test="search"]');
     await page.waitForFunction(() => document.querySelectorAll('[data-test="key-row"]').length === 4);
     expect(await page.$$eval('[data-test="key-row"]', (els) => els.map((e) => e.getAttribute('data-key')))).toEqual([
       'cons/doc',
@@ -155,18 +163,18 @@ describe('console against a 3-node cluster', () => {
       'cons/pic',
       'cons/raw',
     ]);
-    await page.click('[data-test="key-row"][data-key="cons/hello"]');
+    await tap(page, '[data-test="key-row"][data-key="cons/hello"]');
     await page.waitForSelector('[data-test="preview-text"]');
     expect(await texts(page, '[data-test="preview-text"]')).toEqual(['hello, console']);
-    await page.click('[data-test="key-row"][data-key="cons/doc"]');
+    await tap(page, '[data-test="key-row"][data-key="cons/doc"]');
     await page.waitForSelector('[data-test="preview-json"]');
     expect(await page.$eval('[data-test="preview-json"]', (e) => (e as unknown as El).textContent)).toBe(
       JSON.stringify({ a: 1, b: [true, null] }, null, 2),
     );
-    await page.click('[data-test="key-row"][data-key="cons/pic"]');
+    await tap(page, '[data-test="key-row"][data-key="cons/pic"]');
     await page.waitForSelector('[data-test="preview-image"]');
     await page.waitForFunction(() => document.querySelector('[data-test="preview-image"]')?.naturalWidth === 8);
-    await page.click('[data-test="key-row"][data-key="cons/raw"]');
+    await tap(page, '[data-test="key-row"][data-key="cons/raw"]');
     await page.waitForSelector('[data-test="preview-hex"]');
     expect((await texts(page, '[data-test="preview-hex"]'))[0]).toContain('00 01 02 ff 41');
     expect(errors).toEqual([]);
@@ -175,14 +183,14 @@ describe('console against a 3-node cluster', () => {
   it('puts and deletes a key only after confirmation', async () => {
     const { page, errors } = await open('#/keys');
     await page.waitForSelector('[data-test="put-key"]');
-    await page.type('[data-test="put-key"]', 'cons/new');
-    await page.type('[data-test="put-value"]', 'typed in a browser');
+    await typeInto(page, '[data-test="put-key"]', 'cons/new');
+    await typeInto(page, '[data-test="put-value"]', 'typed in a browser');
     // Cancelled: nothing written.
-    await page.click('[data-test="put"]');
-    await page.click('[data-test="confirm-cancel"]');
+    await tap(page, '[data-test="put"]');
+    await tap(page, '[data-test="confirm-cancel"]');
     expect((await fetch(`${c.node('n3').url}/kv/cons%2Fnew`)).status).toBe(404);
-    await page.click('[data-test="put"]');
-    await page.click('[data-test="confirm-ok"]');
+    await tap(page, '[data-test="put"]');
+    await tap(page, '[data-test="confirm-ok"]');
     await page.waitForSelector('[data-test="put-done"]');
     const got = await fetch(`${c.node('n3').url}/kv/cons%2Fnew`);
     expect(got.status).toBe(200);
@@ -190,11 +198,11 @@ describe('console against a 3-node cluster', () => {
     expect(await got.text()).toBe('typed in a browser');
     // The new key is shown; delete it.
     await page.waitForFunction(() => document.querySelector('[data-test="preview-key"]')?.textContent === 'cons/new');
-    await page.click('[data-test="delete"]');
-    await page.click('[data-test="confirm-cancel"]');
+    await tap(page, '[data-test="delete"]');
+    await tap(page, '[data-test="confirm-cancel"]');
     expect((await fetch(`${c.node('n3').url}/kv/cons%2Fnew`)).status).toBe(200);
-    await page.click('[data-test="delete"]');
-    await page.click('[data-test="confirm-ok"]');
+    await tap(page, '[data-test="delete"]');
+    await tap(page, '[data-test="confirm-ok"]');
     await page.waitForFunction(() => !document.querySelector('[data-key="cons/new"]'));
     expect((await fetch(`${c.node('n3').url}/kv/cons%2Fnew`)).status).toBe(404);
     expect(errors).toEqual([]);
@@ -203,7 +211,7 @@ describe('console against a 3-node cluster', () => {
   it('previews a frame imported from CSV: schema, chunk placement and rows', async () => {
     const { page, errors } = await open('#/dataframes');
     await page.waitForSelector('[data-test="frame-row"][data-frame="sales"]');
-    await page.click('[data-test="frame-row"][data-frame="sales"]');
+    await tap(page, '[data-test="frame-row"][data-frame="sales"]');
     await page.waitForSelector('[data-test="rows"] tbody tr');
     const schema = await page.$$eval('[data-test="schema"] tbody tr', (trs) =>
       trs.map((tr) => Array.from((tr as unknown as El).children).map((td) => td.textContent)),
@@ -217,7 +225,7 @@ describe('console against a 3-node cluster', () => {
       trs.map((tr) => Array.from((tr as unknown as El).children).map((td) => td.textContent)),
     );
     expect(first).toEqual(csvRows.slice(0, 20).map((r) => r.map(String)));
-    await page.click('[data-test="rows-next"]');
+    await tap(page, '[data-test="rows-next"]');
     await page.waitForFunction(() =>
       document.querySelector('[data-test="rows-range"]')?.textContent?.startsWith('rows 21'),
     );
@@ -235,18 +243,18 @@ describe('console against a 3-node cluster', () => {
   it("runs a group-by on the nodes whose result matches the query API's", async () => {
     const { page, errors } = await open('#/dataframes/sales');
     await page.waitForSelector('[data-test="run-query"]');
-    await page.click('[data-test="add-filter"]');
-    await page.select('[data-test="filter-row"] .f-col', 'units');
-    await page.select('[data-test="filter-row"] .f-op', 'ge');
-    await page.type('[data-test="filter-row"] .f-val', '20');
-    await page.click('[data-test="group-by"] input[data-col="city"]');
-    await page.click('[data-test="add-agg"]');
-    await page.select('[data-test="agg-row"] .a-fn', 'sum');
-    await page.select('[data-test="agg-row"] .a-col', 'units');
-    await page.click('[data-test="add-agg"]');
-    await page.select('[data-test="agg-row"]:last-child .a-fn', 'count');
-    await page.select('[data-test="agg-row"]:last-child .a-col', '*');
-    await page.click('[data-test="run-query"]');
+    await tap(page, '[data-test="add-filter"]');
+    await choose(page, '[data-test="filter-row"] .f-col', 'units');
+    await choose(page, '[data-test="filter-row"] .f-op', 'ge');
+    await typeInto(page, '[data-test="filter-row"] .f-val', '20');
+    await tap(page, '[data-test="group-by"] input[data-col="city"]');
+    await tap(page, '[data-test="add-agg"]');
+    await choose(page, '[data-test="agg-row"] .a-fn', 'sum');
+    await choose(page, '[data-test="agg-row"] .a-col', 'units');
+    await tap(page, '[data-test="add-agg"]');
+    await choose(page, '[data-test="agg-row"]:last-child .a-fn', 'count');
+    await choose(page, '[data-test="agg-row"]:last-child .a-col', '*');
+    await tap(page, '[data-test="run-query"]');
     await page.waitForSelector('[data-test="result-table"] tbody tr');
     const shown = await page.$$eval('[data-test="result-table"] tbody tr', (trs) =>
       trs.map((tr) => Array.from((tr as unknown as El).children).map((td) => td.textContent)),
@@ -286,11 +294,11 @@ describe('console against a 3-node cluster', () => {
     const titles = await page.$$eval('[data-test="chart"]', (els) => els.map((e) => e.getAttribute('data-title')));
     expect(titles).toContain('Requests per second, by route');
     expect(titles).toContain('Block-cache hit rate');
-    await page.click('[data-test="nav-engine"]');
+    await tap(page, '[data-test="nav-engine"]');
     await page.waitForFunction(() => document.querySelectorAll('[data-test="lsm"]').length === 3);
     const before = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const theme = await page.evaluate(() => document.documentElement.dataset.theme);
-    await page.click('[data-test="theme"]');
+    await tap(page, '[data-test="theme"]');
     const after = await page.evaluate(() => [
       document.documentElement.dataset.theme,
       getComputedStyle(document.body).backgroundColor,
@@ -357,27 +365,28 @@ describe('console on a cluster with auth', () => {
     const { page } = w;
     await page.goto(`${s.node('n1').url}/ui/#/keys`);
     await page.waitForSelector('[data-test="token"]');
-    await page.type('[data-test="token"]', 'eau2_wrong');
-    await page.click('[data-test="sign-in"]');
+    await typeInto(page, '[data-test="token"]', 'eau2_wrong');
+    await tap(page, '[data-test="sign-in"]');
     await page.waitForFunction(() => document.querySelector('[data-test="error"]')?.textContent?.includes('refused'));
     await page.$eval('[data-test="token"]', (e) => ((e as unknown as El).value = ''));
-    await page.type('[data-test="token"]', read.token);
-    await page.click('[data-test="sign-in"]');
+    await typeInto(page, '[data-test="token"]', read.token);
+    await tap(page, '[data-test="sign-in"]');
     await page.waitForSelector('[data-test="key-row"][data-key="secret"]');
     expect(await texts(page, '[data-test="role"]')).toEqual(['viewer · read']);
     expect(await page.$('[data-test="read-only"]')).not.toBeNull();
     expect(await page.$('[data-test="put"]')).toBeNull();
-    await page.click('[data-test="key-row"][data-key="secret"]');
+    await tap(page, '[data-test="key-row"][data-key="secret"]');
     await page.waitForSelector('[data-test="preview-text"]');
     expect(await page.$('[data-test="delete"]')).toBeNull();
     // A write token gets them back (same tab: sign out, sign in).
     await page.evaluate(() => sessionStorage.clear());
     await page.reload();
     await page.waitForSelector('[data-test="token"]');
-    await page.type('[data-test="token"]', write.token);
-    await page.click('[data-test="sign-in"]');
+    await typeInto(page, '[data-test="token"]', write.token);
+    await tap(page, '[data-test="sign-in"]');
     await page.waitForSelector('[data-test="put"]');
-    await page.click('[data-test="key-row"][data-key="secret"]');
+    await page.waitForSelector('[data-test="key-row"][data-key="secret"]');
+    await tap(page, '[data-test="key-row"][data-key="secret"]');
     await page.waitForSelector('[data-test="delete"]');
     // The only errors are the 401s of the sign-in.
     expect(w.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);

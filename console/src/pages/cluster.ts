@@ -158,6 +158,7 @@ export const clusterPage: Page = ({ root }) => {
               'data-test': 'partition-cell',
               'data-partition': p.partition,
               'data-leader': p.leader,
+              'data-epoch': p.epoch ?? c.epoch,
             },
             h(
               'div',

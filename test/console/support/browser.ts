@@ -94,3 +94,21 @@ export interface Doc {
 export function texts(page: Page, sel: string): Promise<string[]> {
   return page.$$eval(sel, (els) => els.map((e) => (e as unknown as El).textContent?.trim() ?? ''));
 }
+
+/** Clicks `sel` once it is on the page (pages draw after their first fetch answers). */
+export async function tap(page: Page, sel: string): Promise<void> {
+  const el = await page.waitForSelector(sel);
+  await el!.click();
+}
+
+/** Types into `sel` once it is on the page. */
+export async function typeInto(page: Page, sel: string, text: string): Promise<void> {
+  await page.waitForSelector(sel);
+  await page.type(sel, text);
+}
+
+/** Picks `value` in the select `sel` once it is on the page. */
+export async function choose(page: Page, sel: string, value: string): Promise<void> {
+  await page.waitForSelector(sel);
+  await page.select(sel, value);
+}
