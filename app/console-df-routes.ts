@@ -26,7 +26,10 @@ import {
   type FrameMeta,
   type LazyFrame,
   type Literal,
+  parseChunkKey,
   type Value,
+  versionChunkEnd,
+  versionChunkPrefix,
 } from '../dataframe/index.js';
 import { ErrorCode, partitionOf, utf8 } from '../kv/index.js';
 
@@ -172,12 +175,13 @@ async function placement(node: NodeServer, lf: LazyFrame): Promise<unknown> {
   });
   const bySlot = new Map<number, (typeof chunks)[number]>();
   for (const c of chunks) bySlot.set(slotOf(m, c.chunk), c);
-  // Chunk keys are df/c/{<name>/<version>/<slot:8 hex>}/<col:4 hex> (docs/format.md 7.4).
-  const prefix = `df/c/{${m.name}/${m.version}/`;
+  // Every column of every row-chunk of this version, in one range (docs/format.md 7.4).
   let total = 0;
-  for await (const [k, v] of node.store.scan({ gte: prefix, lt: `${prefix.slice(0, -1)}0` })) {
-    const slot = Number.parseInt(new TextDecoder().decode(k.subarray(prefix.length, prefix.length + 8)), 16);
-    const c = bySlot.get(slot);
+  const text = new TextDecoder();
+  const range = { gte: versionChunkPrefix(m.name, m.version), lt: versionChunkEnd(m.name, m.version) };
+  for await (const [k, v] of node.store.scan(range)) {
+    const parsed = parseChunkKey(text.decode(k));
+    const c = parsed && bySlot.get(parsed.chunk);
     if (c) c.bytes += v.length;
     total += v.length;
   }

@@ -86,5 +86,5 @@ export { detectFormat, magicType, type TextFormat } from './io/detect.js';
 // `eau2 df show` and `ls`, and what an interrupted `df import` needs to delete the chunks it wrote.
 export { handleDfHttp } from './http.js';
 export { renderFrame, renderFrameList } from './format-table.js';
-export { parseChunkKey } from './layout.js';
+export { parseChunkKey, versionChunkEnd, versionChunkPrefix } from './layout.js';
 export { deleteVersion, readMeta, removeFrame } from './storage.js';

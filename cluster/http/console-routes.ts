@@ -1,6 +1,6 @@
 // The web console's routes on every node (docs/api.md "Console"): `GET /ui` serves the console's
 // static assets (built by esbuild from console/ into dist/console at `npm run build`; nothing is
-// fetched from anywhere else), `GET /` points a browser there, and the JSON the console reads that no
+// fetched from anywhere else), `GET /` from a browser points there, and the JSON the console reads that no
 // other route gives: `GET /stats` (this node's version, uptime, memory, disk and LSM shape),
 // `GET /stats/series` (its sampled history, console-series.ts) and `GET /whoami` (the caller's role,
 // so the console hides what the role may not do). `node=<id>` on the two /stats routes asks that node
@@ -186,9 +186,12 @@ async function proxy(host: ConsoleHost, req: IncomingMessage, res: ServerRespons
   return r.status;
 }
 
-/** The label /metrics counts a console path under (undefined: not a console path). */
-export function consoleRoute(method: string, path: string): string | undefined {
-  if (path === '/') return method === 'GET' || method === 'HEAD' ? '/' : undefined;
+/**
+ * The label /metrics counts a console path under (undefined: not a console path). `GET /` is the
+ * console's only for a browser (it accepts HTML): programs get the node's description (http-server.ts).
+ */
+export function consoleRoute(method: string, path: string, accept = ''): string | undefined {
+  if (path === '/') return (method === 'GET' || method === 'HEAD') && accept.includes('text/html') ? '/' : undefined;
   if (path === '/ui' || path.startsWith('/ui/')) return '/ui';
   if (path === '/stats' || path === '/stats/series' || path === '/whoami') return path;
   return undefined;

@@ -52,6 +52,7 @@ function describeNode(node: HttpHost): Record<string, unknown> {
       health: { href: '/healthz', methods: ['GET'] },
       metrics: { href: '/metrics', methods: ['GET'] },
       seeds: { href: '/', methods: ['PUT', 'POST'] },
+      console: { href: '/ui/', methods: ['GET'] },
       // The dataframe layer's routes, when `eau2 node` mounted them.
       ...(node.extensionHandlers().length > 0 ? { dataframes: { href: '/df', methods: ['GET'] } } : {}),
     },
@@ -135,7 +136,7 @@ export class HttpApi {
       const method = req.method ?? 'GET';
       // Who is calling and whether their role allows this (401/403/429), before anything is read.
       caller = this.node.security.authorizeHttp(req, method, path);
-      const consoleLabel = consoleRoute(method, path);
+      const consoleLabel = consoleRoute(method, path, req.headers.accept);
       if (consoleLabel !== undefined) {
         route = consoleLabel;
         status = (await handleConsole(this.node, this.series, req, res, method, path, qs, caller.who))!;

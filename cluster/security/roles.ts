@@ -15,7 +15,8 @@ const ADMIN_PREFIXES = ['/admin', '/verify', '/backup', '/move', '/nodes', '/clu
 export function httpNeed(method: string, path: string): Need {
   if (path === '/healthz') return 'open';
   const reads = method === 'GET' || method === 'HEAD';
-  // The console's static files (it asks for a token itself) and GET / pointing to it.
+  // The console's static files (it asks for a token itself), and GET /: a browser's redirect to them, or
+  // the node's description (name, version, id, epoch, links), no more than /healthz tells.
   if (reads && (path === '/' || path === '/ui' || path.startsWith('/ui/'))) return 'open';
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))) return 'admin';
   if (path === '/metrics' || path === '/cluster') return reads ? 'read' : 'admin';

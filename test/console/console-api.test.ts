@@ -91,7 +91,9 @@ describe('the node-side sampler', () => {
     expect(httpNeed('GET', '/ui/')).toBe('open');
     expect(httpNeed('GET', '/ui/app.js')).toBe('open');
     expect(httpNeed('GET', '/')).toBe('open');
+    expect(httpNeed('HEAD', '/ui/app.js')).toBe('open');
     expect(httpNeed('PUT', '/')).toBe('write');
+    expect(httpNeed('POST', '/')).toBe('read');
     expect(httpNeed('POST', '/ui/')).toBe('admin');
     expect(httpNeed('GET', '/stats')).toBe('read');
     expect(httpNeed('GET', '/whoami')).toBe('read');
@@ -117,10 +119,14 @@ describe('console routes on a 2-node cluster', () => {
     await c?.stop();
   });
 
-  it('points / to /ui/ and serves the built files with a same-origin CSP', async () => {
-    const root = await fetch(`${base()}/`, { redirect: 'manual' });
+  it('points a browser at / to /ui/ and serves the built files with a same-origin CSP', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const root = await fetch(`${base()}/`, { redirect: 'manual', headers: browser });
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/ui/');
+    // A program gets the node's description, which links the console.
+    const described = (await (await fetch(`${base()}/`)).json()) as { links: Record<string, { href: string }> };
+    expect(described.links.console).toEqual({ href: '/ui/', methods: ['GET'] });
     const page = await fetch(`${base()}/ui/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
