@@ -96,7 +96,8 @@ async function main(): Promise<void> {
       partitions: 12,
       replicationFactor: 2,
       startTimeoutMs: 120_000,
-      extra: { memtableBytes: 256 * 1024 },
+      // Small memtables: tables to draw; a short failover timeout: n3's partitions move while it is down.
+      extra: { memtableBytes: 256 * 1024, failoverTimeoutMs: 2000 },
     });
     client = await ClusterClient.connect([c.node('n1').url], { timeoutMs: 20_000 });
     await fill(c, client, dir);

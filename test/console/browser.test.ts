@@ -2,7 +2,8 @@
 // loads with no console errors and no request leaving loopback, shows every node and partition,
 // browses and previews keys written over HTTP, puts and deletes after a confirmation, previews a frame
 // imported from CSV, runs a group-by whose result matches the query API's, draws its plots, switches
-// theme, and shows a killed node as down within a few seconds. A second, 1-node cluster with `auth`
+// theme, and shows a killed node as down within a few seconds, then its partitions' new leaders and
+// epochs (failover) in the grid and the events. A second, 1-node cluster with `auth`
 // checks the token prompt and that a read-only token sees no put or delete.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
 import { createToken } from '../../cluster/security/tokens.js';
 import { DataFrame, importCsv } from '../../dataframe/index.js';
-import { TestCluster } from '../cluster/support/cluster-harness.js';
+import { eventually, TestCluster } from '../cluster/support/cluster-harness.js';
 import {
   buildConsole,
   choose,
@@ -67,6 +68,8 @@ beforeAll(async () => {
     partitions: PARTITIONS,
     replicationFactor: 2,
     startTimeoutMs: 90_000,
+    // A killed leader's partitions fail over within seconds (docs/failover.md).
+    extra: { failoverTimeoutMs: 2000 },
   });
   browser = await launchBrowser();
   client = await ClusterClient.connect([c.node('n1').url], { timeoutMs: 20_000 });
@@ -309,10 +312,13 @@ describe('console against a 3-node cluster', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows a killed node as down within a few seconds', async () => {
+  it('shows a killed node as down within a few seconds, then its partitions failing over', async () => {
     const { page, errors } = await open('');
     await page.waitForFunction(
       () => document.querySelectorAll('[data-test="node-row"][data-status="up"]').length === 3,
+    );
+    const before = await page.$$eval('[data-test="partition-cell"]', (els) =>
+      els.map((e) => [Number(e.getAttribute('data-partition')), e.getAttribute('data-leader')] as const),
     );
     const t0 = Date.now();
     await c.kill('n3');
@@ -328,6 +334,45 @@ describe('console against a 3-node cluster', () => {
       await page.$$eval('[data-test="node-row"][data-status="up"]', (e) => e.map((x) => x.getAttribute('data-node'))),
     ).toEqual(['n1', 'n2']);
     await page.waitForFunction(() => document.querySelector('[data-test="events"]')?.textContent?.includes('n3'));
+    // n3's partitions fail over: the grid shows their new leaders and epochs, the events list each
+    // failover, as /cluster has them.
+    const led = before.filter(([, leader]) => leader === 'n3').map(([p]) => p);
+    expect(led.length).toBeGreaterThan(0);
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('[data-test="partition-cell"]')).every(
+          (e) => e.getAttribute('data-leader') !== 'n3',
+        ),
+      { timeout: 20_000 },
+    );
+    await page.waitForFunction(
+      (n: number) =>
+        (document.querySelector('[data-test="events"]')?.textContent?.match(/leader n3 →/g) ?? []).length === n,
+      {},
+      led.length,
+    );
+    // The grid agrees with /cluster (read again until they agree: the ISR may still be settling).
+    type Status = { partitions: { partition: number; leader: string; epoch: number; isr: string[] }[] };
+    let cluster: Status | undefined;
+    let compared = '';
+    const agree = await eventually(
+      async () => {
+        cluster = (await (await fetch(`${c.node('n1').url}/cluster`)).json()) as Status;
+        const want = cluster.partitions.map((p) => `${p.leader}@${p.epoch}`).join(',');
+        const shown = await page.$$eval('[data-test="partition-cell"]', (els) =>
+          els.map((e) => `${e.getAttribute('data-leader')}@${e.getAttribute('data-epoch')}`).join(','),
+        );
+        compared = `/cluster ${want}, console ${shown}`;
+        return want === shown;
+      },
+      15_000,
+      250,
+    );
+    expect(agree, compared).toBe(true);
+    for (const p of led) {
+      expect(cluster!.partitions[p]!.leader).not.toBe('n3');
+      expect(cluster!.partitions[p]!.epoch).toBeGreaterThan(1);
+    }
     // The only errors are the browser's notes of n3's /stats answering 503.
     expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([]);
   });
