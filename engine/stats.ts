@@ -7,6 +7,11 @@ export interface LevelStats {
   level: number;
   files: number;
   bytes: number;
+  /**
+   * Tables over the level-0 trigger (level 0) or bytes over the level's target (levels 1-5); 0 for the
+   * last level. A compaction of the level is due at 1 or more; the worker takes the highest first.
+   */
+  compactionScore: number;
 }
 
 export interface EngineStats {
@@ -82,6 +87,7 @@ export function collectStats(db: DbImpl): EngineStats {
     level,
     files: files.length,
     bytes: files.reduce((n, f) => n + f.size, 0),
+    compactionScore: db.versions.levelScore(v, level),
   }));
   const written = c.walBytes + c.flushBytes + c.compactionBytesWritten;
   const cache = db.blockCache.stats();

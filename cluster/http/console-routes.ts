@@ -118,9 +118,14 @@ function serveAsset(res: ServerResponse, method: string, name: string): number {
 /** GET /stats for this node. */
 function nodeStats(host: ConsoleHost): unknown {
   const e = host.engineStats();
-  const levels: { level: number; files: number; bytes: number }[] = [];
+  const levels: { level: number; files: number; bytes: number; compactionScore: number }[] = [];
   for (let l = 0; e[`levels_${l}_files`] !== undefined; l++)
-    levels.push({ level: l, files: e[`levels_${l}_files`]!, bytes: e[`levels_${l}_bytes`] ?? 0 });
+    levels.push({
+      level: l,
+      files: e[`levels_${l}_files`]!,
+      bytes: e[`levels_${l}_bytes`] ?? 0,
+      compactionScore: e[`levels_${l}_compactionScore`] ?? 0,
+    });
   const health = host.health();
   const mem = process.memoryUsage();
   return {

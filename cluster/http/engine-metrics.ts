@@ -154,7 +154,7 @@ const ENGINE_METRICS: [string, string, Kind, number, string][] = [
 
 // Left out on purpose: blockCache_hitRate (a ratio of two counters above: compute it in PromQL) and
 // scrub_damagedTables (eau2_damaged_tables, metrics.ts, already says it).
-const LEVEL = /^levels_(\d+)_(files|bytes)$/;
+const LEVEL = /^levels_(\d+)_(files|bytes|compactionScore)$/;
 
 export function registerEngineMetrics(registry: Registry, stats: () => Record<string, number>): void {
   const registers = [registry];
@@ -195,6 +195,11 @@ export function registerEngineMetrics(registry: Registry, stats: () => Record<st
   for (const [unit, name, help] of [
     ['files', 'eau2_engine_level_tables', 'Tables per level'],
     ['bytes', 'eau2_engine_level_bytes', 'Bytes of the tables per level'],
+    [
+      'compactionScore',
+      'eau2_engine_level_compaction_score',
+      'Level 0 tables over the trigger, or level bytes over the target; a compaction is due at 1',
+    ],
   ] as const)
     new Gauge({
       name,

@@ -101,7 +101,7 @@ export interface NodeStats {
   leads: number[];
   follows: number[];
   engine: {
-    levels: { level: number; files: number; bytes: number }[];
+    levels: { level: number; files: number; bytes: number; compactionScore: number }[];
     memtableBytes: number | null;
     immutableMemtables: number | null;
     writeAmplification: number | null;

@@ -11,7 +11,7 @@ import { readLog } from '../wal/log-reader.js';
 import { DB_FORMAT_VERSION, type FileMeta, NUM_LEVELS, VersionEdit } from './version-edit.js';
 import { Version } from './version.js';
 
-const L0_COMPACTION_TRIGGER = 4;
+export const L0_COMPACTION_TRIGGER = 4;
 
 function manifestName(n: number): string {
   return `MANIFEST-${String(n).padStart(6, '0')}`;
@@ -226,11 +226,22 @@ export class VersionSet {
     return s;
   }
 
+  /**
+   * How far level `level` of `v` is past the point where it is compacted: level 0 by table count
+   * (L0_COMPACTION_TRIGGER), the middle levels by bytes over maxBytesForLevel; the last level is never
+   * compacted further (0). 1 or more means a compaction of that level is due.
+   */
+  levelScore(v: Version, level: number): number {
+    if (level === 0) return v.numFiles(0) / L0_COMPACTION_TRIGGER;
+    if (level >= NUM_LEVELS - 1) return 0;
+    return v.levelBytes(level) / this.maxBytesForLevel(level);
+  }
+
   private score(v: Version): void {
     let bestLevel = 0;
-    let best = v.numFiles(0) / L0_COMPACTION_TRIGGER;
+    let best = this.levelScore(v, 0);
     for (let level = 1; level < NUM_LEVELS - 1; level++) {
-      const s = v.levelBytes(level) / this.maxBytesForLevel(level);
+      const s = this.levelScore(v, level);
       if (s > best) {
         best = s;
         bestLevel = level;

@@ -453,6 +453,10 @@ describe('reads and iterators', () => {
     const s = db.stats();
     expect(s.levels).toHaveLength(7);
     expect(s.levels.reduce((n, l) => n + l.files, 0)).toBeGreaterThan(0);
+    // Level 0 by table count over the trigger of 4; the last level is never due.
+    expect(s.levels[0]!.compactionScore).toBe(s.levels[0]!.files / 4);
+    expect(s.levels[6]!.compactionScore).toBe(0);
+    for (const l of s.levels) expect(l.compactionScore).toBeGreaterThanOrEqual(0);
     expect(s.userBytesWritten).toBeGreaterThan(2000 * 50);
     expect(s.walBytesWritten).toBeGreaterThan(s.userBytesWritten);
     expect(s.flushBytesWritten).toBeGreaterThan(0);
