@@ -10,11 +10,13 @@ import {
   StringColumn,
   bitSet,
   bitmapBytes,
+  makeColumn,
   sliceBitmap,
   sliceColumn,
   type Column,
 } from './column.js';
 import {
+  CHUNK_TYPES_VERSION,
   FORMAT_VERSION,
   HEADER_BYTES,
   Kind,
@@ -23,11 +25,20 @@ import {
   badValue,
   crc32,
   isPlainObject,
-  open,
+  openVersioned,
   packr,
   seal,
 } from './envelope.js';
-import type { ColumnType } from './schema.js';
+import { isColumnType, isNewType, type ColumnType } from './schema.js';
+
+/**
+ * The envelope version of a chunk of type `t`: chunks of the types added later (L, T, d) are
+ * version 2, so that a reader that predates them refuses the chunk as an unsupported version
+ * instead of misreading it; I, D, B and S chunks stay version 1, byte for byte as before.
+ */
+export function chunkVersion(t: ColumnType): number {
+  return isNewType(t) ? CHUNK_TYPES_VERSION : FORMAT_VERSION;
+}
 
 /** The msgpack body of a chunk: plain data, also used for row results sent between nodes. */
 export interface ChunkBody {
@@ -38,7 +49,7 @@ export interface ChunkBody {
   /** Null bitmap, LSB-first, ceil(n/8) bytes; absent when no row is null. */
   z?: Uint8Array;
   /**
-   * I: n int32 LE; D: n float64 LE; B: bitmap of ceil(n/8) bytes; S: n strings ('' for nulls), or
+   * I and d: n int32 LE; D: n float64 LE; L and T: n int64 LE; B: bitmap of ceil(n/8) bytes; S: n strings ('' for nulls), or
    * with `d`, n indexes into `d` as uint8, uint16 or uint32 LE (the width is v.length / n).
    */
   v: Uint8Array | string[];
@@ -149,7 +160,7 @@ function dictionaryDecode(
   return new StringColumn(undefined, n, nulls, { dict: d as string[], codes: idx });
 }
 
-function bytesOf(a: Int32Array | Float64Array | Uint8Array): Uint8Array {
+function bytesOf(a: Int32Array | Float64Array | Uint8Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -165,6 +176,9 @@ export function columnToBody(c: Column): ChunkBody {
   switch (c.type) {
     case 'I':
     case 'D':
+    case 'L':
+    case 'T':
+    case 'd':
       body.v = bytesOf(c.values);
       break;
     case 'B':
@@ -206,6 +220,9 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
   switch (c.type) {
     case 'I':
     case 'D':
+    case 'L':
+    case 'T':
+    case 'd':
       v = bytesOf(c.values);
       break;
     case 'B':
@@ -239,7 +256,7 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
   out[0] = MAGIC0;
   out[1] = MAGIC1;
   out[2] = Kind.CHUNK;
-  out[3] = FORMAT_VERSION;
+  out[3] = chunkVersion(c.type);
   let pos = HEADER_BYTES;
   out[pos++] = 0x80 | (3 + (z ? 1 : 0) + (d ? 1 : 0)); // fixmap
   out[pos++] = 0xa1; // fixstr "t"
@@ -323,7 +340,7 @@ function copyInto(arena: DecodeArena, bytes: Uint8Array): ArrayBuffer {
  * msgpackr hands back views into the stored value at arbitrary offsets (DESIGN.md). With an arena,
  * always a copy in the arena's buffer.
  */
-function typedView<T extends Int32Array | Float64Array>(
+function typedView<T extends Int32Array | Float64Array | BigInt64Array>(
   Ctor: { new (b: ArrayBuffer, off: number, len: number): T; new (len: number): T; BYTES_PER_ELEMENT: number },
   bytes: Uint8Array,
   n: number,
@@ -352,7 +369,7 @@ export function bodyToColumn(
 ): Column {
   if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
   const { t, n, z, v, d } = body;
-  if (t !== 'I' && t !== 'D' && t !== 'B' && t !== 'S') throw badValue(where, `unknown column type ${String(t)}`);
+  if (!isColumnType(t)) throw badValue(where, `unknown column type ${String(t)}`);
   if (expectType !== undefined && t !== expectType)
     throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw badValue(where, 'bad row count');
@@ -372,10 +389,12 @@ export function bodyToColumn(
     return new StringColumn(v as string[], n, nulls);
   }
   if (!(v instanceof Uint8Array)) throw badValue(where, 'numeric chunk data is not binary');
-  const expectBytes = t === 'I' ? n * 4 : t === 'D' ? n * 8 : bitmapBytes(n);
+  const expectBytes = t === 'I' || t === 'd' ? n * 4 : t === 'B' ? bitmapBytes(n) : n * 8;
   if (v.length !== expectBytes) throw badValue(where, `chunk data is ${v.length} bytes, expected ${expectBytes}`);
   if (t === 'I') return new IntColumn(typedView(Int32Array, v, n, arena), n, nulls);
   if (t === 'D') return new DoubleColumn(typedView(Float64Array, v, n, arena), n, nulls);
+  if (t === 'd') return makeColumn('d', typedView(Int32Array, v, n, arena), n, nulls);
+  if (t === 'L' || t === 'T') return makeColumn(t, typedView(BigInt64Array, v, n, arena), n, nulls);
   const bools = arena ? new Uint8Array(arena.take(n), 0, n) : new Uint8Array(n);
   for (let i = 0; i < n; i++) bools[i] = (v[i >>> 3]! >>> (i & 7)) & 1;
   return new BoolColumn(bools, n, nulls);
@@ -388,5 +407,8 @@ export function decodeChunk(
   expectRows: number,
   arena?: DecodeArena,
 ): Column {
-  return bodyToColumn(open(Kind.CHUNK, value, key), key, expectType, expectRows, arena);
+  const { body, version } = openVersioned(Kind.CHUNK, value, key, [FORMAT_VERSION, CHUNK_TYPES_VERSION]);
+  if (version !== chunkVersion(expectType))
+    throw badValue(key, `a ${expectType} chunk in format version ${version}, expected ${chunkVersion(expectType)}`);
+  return bodyToColumn(body, key, expectType, expectRows, arena);
 }

@@ -2,20 +2,25 @@
 // results) are checked against a column type and packed into typed arrays. A value of the wrong type
 // is a TypeError naming the column and row, never a silent coercion.
 
-import {
-  BoolColumn,
-  DoubleColumn,
-  IntColumn,
-  StringColumn,
-  bitGet,
-  bitSet,
-  bitmapBytes,
-  type Column,
-  type NullBitmap,
-} from './column.js';
+import { bitGet, bitSet, bitmapBytes, makeColumn, type Column, type NullBitmap } from './column.js';
 import { describeValue, valueFits, type ColumnType, type Value } from './schema.js';
 
-type Store = Int32Array | Float64Array | Uint8Array;
+type Store = Int32Array | Float64Array | Uint8Array | BigInt64Array;
+
+function newStore(t: Exclude<ColumnType, 'S'>, cap: number): Store {
+  switch (t) {
+    case 'I':
+    case 'd':
+      return new Int32Array(cap);
+    case 'D':
+      return new Float64Array(cap);
+    case 'B':
+      return new Uint8Array(cap);
+    case 'L':
+    case 'T':
+      return new BigInt64Array(cap);
+  }
+}
 
 export class ColumnBuilder {
   private num: Store | undefined;
@@ -41,8 +46,7 @@ export class ColumnBuilder {
     if (this.type === 'S') {
       this.str ??= [];
     } else {
-      const next =
-        this.type === 'I' ? new Int32Array(cap) : this.type === 'D' ? new Float64Array(cap) : new Uint8Array(cap);
+      const next = newStore(this.type, cap);
       if (old) (next as Uint8Array).set(old as Uint8Array);
       this.num = next;
     }
@@ -80,6 +84,7 @@ export class ColumnBuilder {
     }
     this.grow(i + 1);
     if (this.type === 'S') this.str!.push(v as string);
+    else if (this.type === 'L' || this.type === 'T') (this.num as BigInt64Array)[i] = BigInt(v as number | bigint);
     else this.num![i] = v === true ? 1 : v === false ? 0 : (v as number);
     this.n = i + 1;
   }
@@ -88,6 +93,7 @@ export class ColumnBuilder {
     const i = this.n;
     this.grow(i + 1);
     if (this.type === 'S') this.str!.push('');
+    else if (this.type === 'L' || this.type === 'T') (this.num as BigInt64Array)[i] = 0n;
     else this.num![i] = 0;
     this.markNull(i);
     this.n = i + 1;
@@ -118,21 +124,10 @@ export class ColumnBuilder {
     const n = this.n;
     const nulls: NullBitmap | undefined = this.nulls ? this.nulls.slice(0, bitmapBytes(n)) : undefined;
     let col: Column;
-    switch (this.type) {
-      case 'I':
-        col = new IntColumn((this.num as Int32Array).slice(0, n), n, nulls);
-        break;
-      case 'D':
-        col = new DoubleColumn((this.num as Float64Array).slice(0, n), n, nulls);
-        break;
-      case 'B':
-        col = new BoolColumn((this.num as Uint8Array).slice(0, n), n, nulls);
-        break;
-      case 'S':
-        col = new StringColumn(this.str!, n, nulls);
-        this.str = [];
-        break;
-    }
+    if (this.type === 'S') {
+      col = makeColumn('S', this.str!, n, nulls);
+      this.str = [];
+    } else col = makeColumn(this.type, (this.num as Uint8Array).slice(0, n), n, nulls);
     this.n = 0;
     this.nulls = undefined;
     return col;

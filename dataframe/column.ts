@@ -200,7 +200,59 @@ export class StringColumn extends ColumnBase<string, readonly string[]> {
   }
 }
 
-export type Column = IntColumn | DoubleColumn | BoolColumn | StringColumn;
+/** int64 (L) and timestamps (T, microseconds since the epoch, UTC): cells are bigints, never doubles. */
+abstract class Int64ColumnBase extends ColumnBase<bigint, BigInt64Array> {
+  constructor(
+    readonly values: BigInt64Array,
+    length: number,
+    nulls: NullBitmap | undefined,
+  ) {
+    super(length, nulls);
+  }
+  protected at(i: number): bigint {
+    return this.values[i]!;
+  }
+  get byteSize(): number {
+    return this.length * 8 + (this.nulls?.length ?? 0) + 64;
+  }
+}
+
+export class BigIntColumn extends Int64ColumnBase {
+  readonly type = 'L' as const;
+  slice(start: number, end: number): BigIntColumn {
+    return new BigIntColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+export class TimestampColumn extends Int64ColumnBase {
+  readonly type = 'T' as const;
+  slice(start: number, end: number): TimestampColumn {
+    return new TimestampColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+/** Dates as days since 1970-01-01 (int32). */
+export class DateColumn extends ColumnBase<number, Int32Array> {
+  readonly type = 'd' as const;
+  constructor(
+    readonly values: Int32Array,
+    length: number,
+    nulls: NullBitmap | undefined,
+  ) {
+    super(length, nulls);
+  }
+  protected at(i: number): number {
+    return this.values[i]!;
+  }
+  get byteSize(): number {
+    return this.length * 4 + (this.nulls?.length ?? 0) + 64;
+  }
+  slice(start: number, end: number): DateColumn {
+    return new DateColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
+  }
+}
+
+export type Column = IntColumn | DoubleColumn | BoolColumn | StringColumn | BigIntColumn | TimestampColumn | DateColumn;
 
 /** The value type held by each column type, for typed access: `df.column<'D'>('x').values`. */
 export interface ColumnOf {
@@ -208,6 +260,34 @@ export interface ColumnOf {
   D: DoubleColumn;
   B: BoolColumn;
   S: StringColumn;
+  L: BigIntColumn;
+  T: TimestampColumn;
+  d: DateColumn;
+}
+
+/** A column of type `t` over `values` (of the type's array kind), adopted without copying. */
+export function makeColumn(
+  t: ColumnType,
+  values: ArrayBufferView | readonly string[],
+  n: number,
+  nulls: NullBitmap | undefined,
+): Column {
+  switch (t) {
+    case 'I':
+      return new IntColumn(values as Int32Array, n, nulls);
+    case 'D':
+      return new DoubleColumn(values as Float64Array, n, nulls);
+    case 'B':
+      return new BoolColumn(values as Uint8Array, n, nulls);
+    case 'S':
+      return new StringColumn(values as string[], n, nulls);
+    case 'L':
+      return new BigIntColumn(values as BigInt64Array, n, nulls);
+    case 'T':
+      return new TimestampColumn(values as BigInt64Array, n, nulls);
+    case 'd':
+      return new DateColumn(values as Int32Array, n, nulls);
+  }
 }
 
 export function sliceColumn(c: Column, start: number, end: number): Column {

@@ -35,6 +35,12 @@ export const MAGIC1 = 0xdf;
 export const FORMAT_VERSION = 1;
 /** Metadata that places row-chunks at chosen key slots (format.md 7.3); version 1 readers must refuse it. */
 export const META_SLOTS_VERSION = 2;
+/**
+ * Metadata of a frame with a column of a type added in version 2 of the chunk format (L, T, d), with
+ * or without slots; earlier readers must refuse it. Also the chunk version of those types.
+ */
+export const META_TYPES_VERSION = 3;
+export const CHUNK_TYPES_VERSION = 2;
 export const Kind = {
   CHUNK: 1,
   META: 2,

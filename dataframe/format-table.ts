@@ -3,13 +3,14 @@
 
 import type { DataFrame } from './dataframe.js';
 import type { FrameInfo } from './meta.js';
-import type { Value } from './schema.js';
+import { cellText } from './cell-text.js';
+import type { ColumnType, Value } from './schema.js';
 
 const MAX_CELL = 40;
 
-function cellText(v: Value): string {
+function cell(t: ColumnType, v: Value): string {
   if (v === null) return 'NA';
-  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : cellText(t, v);
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
 }
 
@@ -29,8 +30,8 @@ export function renderTable(headers: string[], rows: string[][], right: boolean[
 /** A frame as a table with a "name:type" header, plus a footer when rows were left out. */
 export function renderFrame(df: DataFrame, totalRows = df.nrows): string {
   const headers = df.fields.map((f) => `${f.name}:${f.type}`);
-  const right = df.fields.map((f) => f.type === 'I' || f.type === 'D');
-  const rows = [...df.rows()].map((r) => r.map(cellText));
+  const right = df.fields.map((f) => f.type === 'I' || f.type === 'D' || f.type === 'L');
+  const rows = [...df.rows()].map((r) => r.map((v, i) => cell(df.fields[i]!.type, v)));
   const more = totalRows > df.nrows ? `... ${totalRows - df.nrows} more rows (${totalRows} in all)\n` : '';
   return renderTable(headers, rows, right) + more;
 }

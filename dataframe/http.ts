@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KvStore } from '../kv/index.js';
 import { ErrorCode } from '../kv/index.js';
 import { DataFrame } from './dataframe.js';
+import { jsonCell } from './cell-text.js';
 import type { Value } from './schema.js';
 
 const DEFAULT_ROW_LIMIT = 100;
@@ -144,7 +145,8 @@ export async function handleDfHttp(
       const limit = queryInt(q, 'limit', DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT, bad);
       const lf = await DataFrame.get(store, name, { cacheBytes: 0 });
       const page = await lf.slice(offset, limit);
-      const rows: Value[][] = [...page.rows()];
+      const types = lf.fields.map((f) => f.type);
+      const rows: Value[][] = [...page.rows()].map((r) => r.map((v, i) => jsonCell(types[i]!, v)));
       send(200, {
         name: lf.name,
         version: lf.version,

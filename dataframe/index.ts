@@ -4,11 +4,22 @@
 export { DataFrame, waitAndGet } from './dataframe.js';
 export { LazyFrame, type LazyFrameOptions } from './lazy-frame.js';
 export { DataFrameWriter, DEFAULT_CHUNK_ROWS, type WriterOptions } from './writer.js';
-export { BoolColumn, DoubleColumn, IntColumn, StringColumn, type Column, type ColumnOf } from './column.js';
+export {
+  BigIntColumn,
+  BoolColumn,
+  DateColumn,
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  TimestampColumn,
+  type Column,
+  type ColumnOf,
+} from './column.js';
+export { formatDate, formatTimestamp, parseDate, parseTimestamp } from './temporal.js';
 export type { ColumnInput } from './column-input.js';
 export { ColumnType, parseSchema, schemaString, type Field, type SchemaSpec, type Value } from './schema.js';
 export type { FrameInfo, FrameMeta } from './meta.js';
-export { Query, type AggRequest } from './query/query.js';
+export { Query, queryStats, type AggRequest, type QueryStats } from './query/query.js';
 export type { AggFn, AggSpec, Derived, Plan } from './query/plan.js';
 export type { SortKey, SortSpec } from './query/sort.js';
 export type { JoinOptions } from './query/joined.js';

@@ -2,9 +2,19 @@
 // count and chunking. Writing this one record is what publishes a version, so it is validated as
 // strictly as a chunk: a reader must never act on a half-sensible record.
 
-import { FORMAT_VERSION, Kind, META_SLOTS_VERSION, badValue, isPlainObject, openVersioned, seal } from './envelope.js';
+import {
+  FORMAT_VERSION,
+  Kind,
+  META_SLOTS_VERSION,
+  META_TYPES_VERSION,
+  badValue,
+  isPlainObject,
+  openVersioned,
+  seal,
+} from './envelope.js';
 import { MAX_CHUNKS, isVersion, metaKey } from './layout.js';
-import { checkFields, schemaString, type Field } from './schema.js';
+import { checkFields, isNewType, schemaString, type Field } from './schema.js';
+import { checkZones, type Zone } from './zone-map.js';
 
 export interface FrameMeta {
   readonly name: string;
@@ -21,6 +31,11 @@ export interface FrameMeta {
    * leaders (placement.ts); absent, row-chunk i is stored at slot i. Never read it directly: slotOf.
    */
   readonly slots?: readonly number[];
+  /**
+   * Per row-chunk, per column: [min, max, null count] (zone-map.ts). Absent in frames written before
+   * zone maps, whose queries read every chunk.
+   */
+  readonly zones?: readonly (readonly Zone[])[];
 }
 
 /** The key slot row-chunk `i` is stored under (docs/format.md 7.3-7.4). */
@@ -66,6 +81,7 @@ export function metaToPlain(m: FrameMeta): Record<string, unknown> {
     nchunks: m.nchunks,
     created: m.created,
     ...(m.slots ? { slots: slotsToBytes(m.slots) } : {}),
+    ...(m.zones ? { zones: m.zones } : {}),
   };
 }
 
@@ -100,7 +116,7 @@ function isCount(v: unknown): v is number {
 /** Validates plain data as metadata; `where` names the source in the CORRUPTION error. */
 export function plainToMeta(body: unknown, where: string): FrameMeta {
   if (!isPlainObject(body)) throw badValue(where, 'metadata is not a map');
-  const { name, version, fields, nrows, chunkRows, nchunks, created, slots } = body;
+  const { name, version, fields, nrows, chunkRows, nchunks, created, slots, zones } = body;
   if (typeof name !== 'string' || !isVersion(version)) throw badValue(where, 'bad name or version');
   if (!isCount(nrows) || !isCount(chunkRows) || chunkRows === 0 || !isCount(nchunks) || !isCount(created)) {
     throw badValue(where, 'bad row or chunk counts');
@@ -119,22 +135,41 @@ export function plainToMeta(body: unknown, where: string): FrameMeta {
     throw badValue(where, `bad fields: ${(e as Error).message}`, e);
   }
   const base = { name, version, fields: Object.freeze(checked), nrows, chunkRows, nchunks, created };
-  return Object.freeze(slots === undefined ? base : { ...base, slots: bytesToSlots(slots, nchunks, where) });
+  const rowsOf = (i: number): number => Math.min(chunkRows, nrows - i * chunkRows);
+  return Object.freeze({
+    ...base,
+    ...(slots === undefined ? {} : { slots: bytesToSlots(slots, nchunks, where) }),
+    ...(zones === undefined ? {} : { zones: checkZones(zones, checked, nchunks, rowsOf, where) }),
+  });
 }
 
-/** Version 1 when row-chunk i is at slot i, else version 2, which version 1 readers refuse. */
+/**
+ * The record's format version: 3 when a column has a type added with it (L, T, d), else 1 when
+ * row-chunk i is at slot i and 2 when it is not; readers of an earlier version refuse a later one.
+ * Zone maps may be in a record of any version: readers that predate them ignore them.
+ */
+export function metaVersion(m: Pick<FrameMeta, 'fields' | 'slots'>): number {
+  if (m.fields.some((f) => isNewType(f.type))) return META_TYPES_VERSION;
+  return m.slots ? META_SLOTS_VERSION : FORMAT_VERSION;
+}
+
 export function encodeMeta(m: FrameMeta): Uint8Array {
-  return seal(Kind.META, metaToPlain(m), m.slots ? META_SLOTS_VERSION : FORMAT_VERSION);
+  return seal(Kind.META, metaToPlain(m), metaVersion(m));
 }
 
 export function decodeMeta(value: Uint8Array, name: string): FrameMeta {
   const key = metaKey(name);
-  const { body, version } = openVersioned(Kind.META, value, key, [FORMAT_VERSION, META_SLOTS_VERSION]);
+  const { body, version } = openVersioned(Kind.META, value, key, [
+    FORMAT_VERSION,
+    META_SLOTS_VERSION,
+    META_TYPES_VERSION,
+  ]);
   const hasSlots = isPlainObject(body) && body.slots !== undefined;
-  if (hasSlots !== (version === META_SLOTS_VERSION)) {
+  if (version !== META_TYPES_VERSION && hasSlots !== (version === META_SLOTS_VERSION)) {
     throw badValue(key, hasSlots ? 'slots in a version 1 record' : 'version 2 record without slots');
   }
   const m = plainToMeta(body, key);
+  if (metaVersion(m) !== version) throw badValue(key, `a record of version ${version} for its contents`);
   if (m.name !== name) throw badValue(key, `record names frame ${JSON.stringify(m.name)}`);
   return m;
 }

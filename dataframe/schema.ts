@@ -1,17 +1,24 @@
 // Column types, fields and schemas: the vocabulary every other dataframe module speaks.
-// eau2 has exactly four column types (DESIGN.md), each nullable. Their one-letter codes are stored in
-// frame metadata (docs/format.md section 7): DO NOT CHANGE THESE LETTERS.
+// eau2 has seven column types, each nullable. Their one-letter codes are stored in frame metadata
+// (docs/format.md section 7): DO NOT CHANGE THESE LETTERS. `d` (date) and `D` (double) differ only in
+// case, so type letters are case-sensitive (long names such as "date" or "float64" are accepted too).
 
 export const ColumnType = {
   INT: 'I', // int32
   DOUBLE: 'D', // float64
   BOOL: 'B',
   STRING: 'S',
+  INT64: 'L', // int64, cells are bigint
+  TIMESTAMP: 'T', // microseconds since 1970-01-01T00:00:00Z, int64, cells are bigint
+  DATE: 'd', // days since 1970-01-01, int32, cells are numbers
 } as const;
 export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];
 
-/** A cell: null is a missing value in a column of any type. */
-export type Value = number | boolean | string | null;
+/**
+ * A cell: null is a missing value in a column of any type. L and T cells are bigints (an int64, or
+ * microseconds since the epoch), d cells are numbers of days since the epoch.
+ */
+export type Value = number | boolean | string | bigint | null;
 
 export interface Field {
   readonly name: string;
@@ -28,14 +35,59 @@ export type SchemaSpec = string | readonly Field[] | Readonly<Record<string, Col
 
 export const INT32_MIN = -2147483648;
 export const INT32_MAX = 2147483647;
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 export function isColumnType(t: unknown): t is ColumnType {
-  return t === 'I' || t === 'D' || t === 'B' || t === 'S';
+  return t === 'I' || t === 'D' || t === 'B' || t === 'S' || t === 'L' || t === 'T' || t === 'd';
+}
+
+/** Types stored as int64 (BigInt64Array): their cells are bigints. */
+export function isInt64Type(t: ColumnType): t is 'L' | 'T' {
+  return t === 'L' || t === 'T';
+}
+
+/** The types added after format version 1 (docs/format.md 7.2): frames holding them are versioned. */
+export function isNewType(t: ColumnType): boolean {
+  return t === 'L' || t === 'T' || t === 'd';
+}
+
+/** Long names a schema may use for a type (case-insensitive); single letters are case-sensitive. */
+const TYPE_ALIASES: Record<string, ColumnType> = {
+  int: 'I',
+  int32: 'I',
+  integer: 'I',
+  double: 'D',
+  float64: 'D',
+  float: 'D',
+  bool: 'B',
+  boolean: 'B',
+  string: 'S',
+  str: 'S',
+  text: 'S',
+  int64: 'L',
+  long: 'L',
+  bigint: 'L',
+  timestamp: 'T',
+  datetime: 'T',
+  date: 'd',
+};
+
+/**
+ * A type as a schema spells it: a letter (I D B S L T d; i, b, s, l and t are also taken for their
+ * capitals, but d is date and D double) or a long name.
+ */
+export function typeFromText(t: string): ColumnType | string {
+  if (isColumnType(t)) return t;
+  if (t.length === 1 && t !== 'd' && isColumnType(t.toUpperCase())) return t.toUpperCase();
+  return TYPE_ALIASES[t.toLowerCase()] ?? t;
 }
 
 function checkType(t: unknown, where: string): ColumnType {
   if (!isColumnType(t)) {
-    throw new TypeError(`unknown column type ${JSON.stringify(t)} for ${where}: expected one of I, D, B, S`);
+    throw new TypeError(
+      `unknown column type ${JSON.stringify(t)} for ${where}: expected one of I, D, B, S, L, T, d (int32, float64, bool, string, int64, timestamp, date)`,
+    );
   }
   return t;
 }
@@ -71,19 +123,28 @@ export function parseSchema(spec: SchemaSpec): Field[] {
           if (i < 0) throw new TypeError(`schema entry ${JSON.stringify(part)} is not name:type`);
           return {
             name: part.slice(0, i).trim(),
-            type: part
-              .slice(i + 1)
-              .trim()
-              .toUpperCase() as ColumnType,
+            type: typeFromText(part.slice(i + 1).trim()) as ColumnType,
           };
         }),
       );
     }
-    return checkFields([...s].map((t, i) => ({ name: defaultColumnName(i), type: t.toUpperCase() as ColumnType })));
+    return checkFields([...s].map((t, i) => ({ name: defaultColumnName(i), type: typeFromText(t) as ColumnType })));
   }
-  if (Array.isArray(spec)) return checkFields(spec as readonly Field[]);
+  if (Array.isArray(spec))
+    return checkFields(
+      (spec as readonly Field[]).map((f) =>
+        f !== null && typeof f === 'object' && typeof f.type === 'string'
+          ? { name: f.name, type: typeFromText(f.type) as ColumnType }
+          : f,
+      ),
+    );
   if (spec !== null && typeof spec === 'object') {
-    return checkFields(Object.entries(spec).map(([name, type]) => ({ name, type })));
+    return checkFields(
+      Object.entries(spec).map(([name, type]) => ({
+        name,
+        type: (typeof type === 'string' ? typeFromText(type) : type) as ColumnType,
+      })),
+    );
   }
   throw new TypeError('schema must be a string, an array of fields or an object of name -> type');
 }
@@ -117,10 +178,18 @@ export function valueFits(t: ColumnType, v: unknown): boolean {
       return typeof v === 'boolean';
     case 'S':
       return typeof v === 'string';
+    case 'L':
+    case 'T':
+      return typeof v === 'bigint'
+        ? v >= INT64_MIN && v <= INT64_MAX
+        : typeof v === 'number' && Number.isSafeInteger(v);
+    case 'd':
+      return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
   }
 }
 
 export function describeValue(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
   return String(v);
 }

@@ -15,6 +15,7 @@ import { SlotPlanner } from './placement.js';
 import { Limiter } from './pool.js';
 import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, type Value } from './schema.js';
 import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
+import { computeZone, type Zone } from './zone-map.js';
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
 const DEFAULT_CONCURRENCY = 8;
@@ -46,6 +47,8 @@ export class DataFrameWriter {
   /** On a store that shows its topology: the key slot of each row-chunk, balanced over the leaders. */
   private readonly planner: SlotPlanner | undefined;
   private readonly slots: number[] = [];
+  /** Per row-chunk, per column: the zone map entry published with the metadata. */
+  private readonly zones: Zone[][] = [];
   private chunks = 0;
   private rows = 0;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
@@ -201,6 +204,7 @@ export class DataFrameWriter {
     this.limiter.check();
     const slot = this.planner ? this.planner.next() : this.chunks;
     if (this.planner) this.slots.push(slot);
+    this.zones.push(cols.map((c) => computeZone(c, start, end)));
     this.chunks++;
     const task = (): Promise<void> => this.writeChunk(slot, cols, start, end);
     if (this.limiter.active < this.concurrency) {
@@ -258,6 +262,7 @@ export class DataFrameWriter {
         nchunks: this.chunks,
         created: Date.now(),
         ...(this.planner ? { slots: Object.freeze(this.slots.slice()) } : {}),
+        zones: this.zones,
       });
       const cur = await readMeta(this.store, this.name);
       if (cur && versionCounter(cur.version) > versionCounter(this.version)) {

@@ -6,7 +6,8 @@
 import type { Writable } from 'node:stream';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
-import type { Field, Value } from '../schema.js';
+import { cellText, jsonCellText } from '../cell-text.js';
+import type { ColumnType, Field, Value } from '../schema.js';
 
 export type Exportable = DataFrame | LazyFrame;
 
@@ -103,9 +104,9 @@ async function exporting<T>(out: Writable, f: (o: Output) => Promise<T>): Promis
   }
 }
 
-function csvField(v: Value, delimiter = ','): string {
+function csvField(v: Value, delimiter = ',', t: ColumnType = 'S'): string {
   if (v === null) return '';
-  if (typeof v !== 'string') return String(v);
+  if (typeof v !== 'string') return cellText(t, v);
   if (v === '' || v.includes('"') || v.includes(delimiter) || v.includes('\n') || v.includes('\r') || v.trim() !== v) {
     return `"${v.replaceAll('"', '""')}"`;
   }
@@ -116,10 +117,11 @@ export async function exportCsv(f: Exportable, out: Writable, opts: ExportOption
   const d = opts.delimiter ?? ',';
   return exporting(out, async (o) => {
     await o.write(`${f.fields.map((x: Field) => csvField(x.name, d)).join(d)}\n`);
+    const types = f.fields.map((x: Field) => x.type);
     let rows = 0;
     for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
       const lines: string[] = [];
-      for (const row of c.rows()) lines.push(row.map((v) => csvField(v, d)).join(d));
+      for (const row of c.rows()) lines.push(row.map((v, i) => csvField(v, d, types[i])).join(d));
       rows += c.nrows;
       if (lines.length) await o.write(`${lines.join('\n')}\n`);
     }
@@ -127,13 +129,12 @@ export async function exportCsv(f: Exportable, out: Writable, opts: ExportOption
   });
 }
 
-/** JSON has no NaN or Infinity: those doubles are written as null (the CSV export keeps them). */
-function jsonValue(v: Value): Value {
-  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
-}
-
 export async function exportJson(f: Exportable, out: Writable, opts: ExportOptions = {}): Promise<number> {
-  const names = f.fields.map((x: Field) => x.name);
+  // Keys are written once, as JSON text; each row is then the keys and jsonCellText's values, so an
+  // int64 is a bare JSON number of its exact digits (JSON.stringify cannot write a bigint). JSON has
+  // no NaN or Infinity: those doubles are written as null (the CSV export keeps them).
+  const keys = f.fields.map((x: Field) => JSON.stringify(x.name));
+  const types = f.fields.map((x: Field) => x.type);
   const nd = opts.ndjson ?? false;
   return exporting(out, async (o) => {
     let rows = 0;
@@ -141,10 +142,9 @@ export async function exportJson(f: Exportable, out: Writable, opts: ExportOptio
     for await (const c of chunksOf(f, opts.limit ?? Number.POSITIVE_INFINITY)) {
       const parts: string[] = [];
       for (const row of c.rows()) {
-        // No prototype: a column named "__proto__" must be a property, not vanish into the prototype.
-        const obj = Object.create(null) as Record<string, Value>;
-        for (let i = 0; i < names.length; i++) obj[names[i]!] = jsonValue(row[i]!);
-        parts.push((nd ? '' : rows + parts.length === 0 ? '\n' : ',\n') + JSON.stringify(obj) + (nd ? '\n' : ''));
+        let obj = '{';
+        for (let i = 0; i < keys.length; i++) obj += `${i ? ',' : ''}${keys[i]}:${jsonCellText(types[i]!, row[i]!)}`;
+        parts.push(`${nd ? '' : rows + parts.length === 0 ? '\n' : ',\n'}${obj}}${nd ? '\n' : ''}`);
       }
       rows += c.nrows;
       if (parts.length) await o.write(parts.join(''));

@@ -1,12 +1,17 @@
 // How text from CSV files becomes typed values, and how types are inferred from a sample. The rule
 // throughout is that no value is silently changed (docs/dataframe.md "CSV types"):
 // - "007" stays a string (a leading zero is part of an identifier, not a number);
-// - integers that fit int32 are I; larger ones are D while float64 holds them exactly (|n| <= 2^53),
-//   else the column is S so every digit survives;
-// - decimals are D unless they overflow to Infinity or underflow to 0, which would change them;
+// - integers that fit int32 are I; larger ones that fit int64 are L (exact, never a double); larger
+//   still, the column is S so every digit survives;
+// - decimals are D unless they overflow to Infinity or underflow to 0, which would change them; a
+//   column mixing decimals with integers is D only while float64 holds every integer (|n| <= 2^53),
+//   else S;
+// - ISO 8601 dates ("2024-02-29") are d, timestamps ("2024-02-29T13:45:00Z", a space for the T, an
+//   optional zone, no zone meaning UTC) are T; a column of both is T (a date is its midnight);
 // - true/false (any case) are B; anything else, or a mix of kinds, makes the column S.
 
-import { INT32_MAX, INT32_MIN, type ColumnType, type Value } from '../schema.js';
+import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, type ColumnType, type Value } from '../schema.js';
+import { parseDate, parseTimestamp } from '../temporal.js';
 
 const INT_RE = /^[+-]?(?:0|[1-9]\d*)$/;
 const DEC_RE = /^[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -22,6 +27,10 @@ export const Kind = {
   SafeInt: 3,
   Double: 4,
   Text: 5,
+  /** An integer beyond 2^53 that int64 holds. */
+  Int64: 6,
+  Date: 7,
+  Timestamp: 8,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -35,14 +44,28 @@ function parseDouble(s: string): number | undefined {
   return v;
 }
 
+/** An integer's value if int64 holds it. */
+function parseInt64(s: string): bigint | undefined {
+  if (!INT_RE.test(s)) return undefined;
+  const v = BigInt(s);
+  return v >= INT64_MIN && v <= INT64_MAX ? v : undefined;
+}
+
 export function classify(s: string): Kind {
   if (s === '') return Kind.Null;
   if (INT_RE.test(s)) {
     const v = Number(s);
     if (v >= INT32_MIN && v <= INT32_MAX) return Kind.Int32;
-    return Number.isSafeInteger(v) ? Kind.SafeInt : Kind.Text;
+    if (Number.isSafeInteger(v)) return Kind.SafeInt;
+    return parseInt64(s) === undefined ? Kind.Text : Kind.Int64;
   }
   if (BOOL_RE.test(s)) return Kind.Bool;
+  const c = s.charCodeAt(0);
+  // Dates start with a digit or a sign and have a '-' at 4 or later: cheap tests before the regexes.
+  if (s.length >= 10 && s.indexOf('-', 4) >= 4 && ((c >= 48 && c <= 57) || c === 43 || c === 45)) {
+    if (parseDate(s) !== undefined) return Kind.Date;
+    if (parseTimestamp(s) !== undefined) return Kind.Timestamp;
+  }
   return parseDouble(s) === undefined ? Kind.Text : Kind.Double;
 }
 
@@ -60,9 +83,14 @@ export class TypeGuess {
 
   get type(): ColumnType {
     if (this.has(Kind.Text)) return 'S';
-    const numeric = this.has(Kind.Int32) || this.has(Kind.SafeInt) || this.has(Kind.Double);
-    if (this.has(Kind.Bool)) return numeric ? 'S' : 'B';
-    if (this.has(Kind.Double) || this.has(Kind.SafeInt)) return 'D';
+    const numeric = this.has(Kind.Int32) || this.has(Kind.SafeInt) || this.has(Kind.Int64) || this.has(Kind.Double);
+    const temporal = this.has(Kind.Date) || this.has(Kind.Timestamp);
+    const bool = this.has(Kind.Bool);
+    if (Number(numeric) + Number(temporal) + Number(bool) > 1) return 'S';
+    if (bool) return 'B';
+    if (temporal) return this.has(Kind.Timestamp) ? 'T' : 'd';
+    if (this.has(Kind.Double)) return this.has(Kind.Int64) ? 'S' : 'D';
+    if (this.has(Kind.SafeInt) || this.has(Kind.Int64)) return 'L';
     if (this.has(Kind.Int32)) return 'I';
     return 'S'; // nothing but empty fields: a string column accepts anything later on
   }
@@ -88,7 +116,21 @@ export function convertText(t: ColumnType, s: string): Value | undefined {
     }
     case 'B':
       return BOOL_RE.test(s) ? s.toLowerCase() === 'true' : undefined;
+    case 'L':
+      return parseInt64(s);
+    case 'T':
+      return parseTimestamp(s, true);
+    case 'd':
+      return parseDate(s);
   }
 }
 
-export const TYPE_NAMES: Record<ColumnType, string> = { I: 'int32', D: 'float64', B: 'bool', S: 'string' };
+export const TYPE_NAMES: Record<ColumnType, string> = {
+  I: 'int32',
+  D: 'float64',
+  B: 'bool',
+  S: 'string',
+  L: 'int64',
+  T: 'timestamp',
+  d: 'date',
+};

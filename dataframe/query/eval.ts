@@ -8,17 +8,42 @@ import { columnIndex, type Field } from '../schema.js';
 import { FN_OPS, type Expr, type Literal, type Vec } from './expr-base.js';
 import { checkExpr } from './expr.js';
 import { evalFn } from './expr-fns.js';
+import { literalFor } from '../zone-map.js';
 
 /** The loaded columns of a chunk by field index; columns the plan does not read are undefined. */
 export type ChunkCols = readonly (Column | undefined)[];
 export type VecFn = (cols: ChunkCols, n: number) => Vec;
 
-type Raw = number | string;
+type Raw = number | string | bigint;
 const ALL_NULL: Vec = { scalar: true, v: null, nulls: new Uint8Array([1]) };
 
-function litVec(value: Literal): Vec {
+function litVec(value: Literal | bigint): Vec {
   if (value === null) return ALL_NULL;
   return { scalar: true, v: [typeof value === 'boolean' ? (value ? 1 : 0) : value] as ArrayLike<number> };
+}
+
+/**
+ * A literal compared with a column of an int64, timestamp or date type, in the column's terms: an
+ * integral number becomes a bigint for L and T (5n === 5 is false in JavaScript; 5n < 5.5 compares
+ * exactly), an ISO 8601 text a timestamp's microseconds or a date's day number. The same conversion
+ * decides which chunks a zone map lets a filter skip (zone-map.ts).
+ */
+function columnLiteral(e: Expr, other: Expr, fields: readonly Field[]): Expr | { op: 'lit'; value: bigint } {
+  if (e.op !== 'lit' || other.op !== 'col') return e;
+  const t = fields[columnIndex(fields, other.name)]!.type;
+  if (t !== 'L' && t !== 'T' && t !== 'd') return e;
+  const v = literalFor(t, e.value);
+  if (v === undefined)
+    throw new TypeError(`cannot compare ${t} column ${JSON.stringify(other.name)} with ${JSON.stringify(e.value)}`);
+  return { op: 'lit', value: v as bigint };
+}
+
+function compileArg(e: Expr | { op: 'lit'; value: bigint }, fields: readonly Field[]): VecFn {
+  if (e.op === 'lit') {
+    const v = litVec(e.value);
+    return () => v;
+  }
+  return compile(e, fields);
 }
 
 function colVec(c: Column, n: number): Vec {
@@ -44,9 +69,17 @@ function unionNulls(n: number, xs: readonly Vec[]): Uint8Array | undefined {
   return out;
 }
 
+/** x === y, but a bigint equals the number of the same value (5n === 5 is false in JavaScript). */
+function same(x: Raw, y: Raw): boolean {
+  if (x === y) return true;
+  if (typeof x === 'bigint' && typeof y === 'number') return Number.isInteger(y) && x === BigInt(y);
+  if (typeof y === 'bigint' && typeof x === 'number') return Number.isInteger(x) && y === BigInt(x);
+  return false;
+}
+
 const COMPARE: Partial<Record<string, (x: Raw, y: Raw) => boolean>> = {
-  eq: (x, y) => x === y,
-  ne: (x, y) => x !== y,
+  eq: same,
+  ne: (x, y) => !same(x, y),
   lt: (x, y) => x < y,
   le: (x, y) => x <= y,
   gt: (x, y) => x > y,
@@ -308,7 +341,16 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
     case 'in': {
       const a = compile(e.args[0], fields);
       const set = new Set<Raw>();
-      for (const v of e.values) if (v !== null) set.add(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+      const arg = e.args[0];
+      const t = arg.op === 'col' ? fields[columnIndex(fields, arg.name)]!.type : undefined;
+      for (const v of e.values) {
+        if (v === null) continue;
+        const y = t === 'L' || t === 'T' || t === 'd' ? literalFor(t, v) : v;
+        if (y === undefined) throw new TypeError(`in: ${JSON.stringify(v)} is not a value of a ${t} column`);
+        // A fractional number can equal no int64: leave it out rather than let 5.5 find nothing by chance.
+        if (y !== null && !(typeof y === 'number' && (t === 'L' || t === 'T')))
+          set.add(typeof y === 'boolean' ? (y ? 1 : 0) : y);
+      }
       return (cols, n) => {
         const x = a(cols, n);
         if (x.v === null) return allNull(n);
@@ -319,7 +361,11 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
       };
     }
     default: {
-      const [a, b] = [compile(e.args[0]!, fields), compile(e.args[1]!, fields)];
+      const [ea, eb] = [e.args[0]!, e.args[1]!];
+      const [a, b] = [
+        compileArg(columnLiteral(ea, eb, fields), fields),
+        compileArg(columnLiteral(eb, ea, fields), fields),
+      ];
       const cmp = COMPARE[e.op];
       const arith = ARITH[e.op];
       if (!cmp && !arith) throw new TypeError(`unknown expression op ${JSON.stringify(e.op)}`);

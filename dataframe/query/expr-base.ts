@@ -77,8 +77,11 @@ export const FN_OPS = new Set<string>(['call', 'cast', 'coalesce', 'case']);
 /** A column's values for a chunk, or a scalar (one value applying to every row). */
 export interface Vec {
   readonly scalar: boolean;
-  /** Numbers (int32, float64, bools as 0/1) or strings; null for an all-null vector. */
-  readonly v: ArrayLike<number> | readonly string[] | null;
+  /**
+   * Numbers (int32, float64, dates, bools as 0/1), bigints (int64, timestamps) or strings; null for
+   * an all-null vector.
+   */
+  readonly v: ArrayLike<number> | BigInt64Array | readonly bigint[] | readonly string[] | null;
   /** One byte per row (one byte in total for a scalar), 1 = null; absent when nothing is null. */
   readonly nulls?: Uint8Array;
 }

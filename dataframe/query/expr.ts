@@ -4,6 +4,7 @@
 // is run both by the client (early, friendly errors) and by every node (payloads are untrusted).
 
 import { columnIndex, type Field } from '../schema.js';
+import { parseDate, parseTimestamp } from '../temporal.js';
 import { checkFnExpr } from './expr-fns.js';
 import {
   FN_OPS,
@@ -59,10 +60,31 @@ export const isIn = (a: ExprLike, values: Iterable<Literal>): Expr => ({
 /** lo <= a AND a <= hi */
 export const between = (a: ExprLike, lo: ExprLike, hi: ExprLike): Expr => and(ge(a, lo), le(a, hi));
 
+/** Numbers compare with int64s exactly (JavaScript compares a bigint with a number by value). */
+const isOrdered = (t: ExprType): boolean => isNum(t) || t === 'L';
+
 function comparable(a: ExprType, b: ExprType): boolean {
   if (a === 'N' || b === 'N') return true;
-  if (isNum(a) && isNum(b)) return true;
+  if (isOrdered(a) && isOrdered(b)) return true;
   return a === b;
+}
+
+/**
+ * A timestamp or date column compared with a literal: ISO 8601 text (a date, or a timestamp with an
+ * optional zone) or, for a timestamp, microseconds and, for a date, days since the epoch as a number.
+ * The text must parse: a misspelt date would otherwise compare as "never".
+ */
+function temporalLiteralOk(t: ExprType, lit: unknown): boolean {
+  const x = lit as { op?: unknown; value?: unknown };
+  if (x?.op !== 'lit') return false;
+  const v = x.value;
+  if (t === 'T')
+    return typeof v === 'number'
+      ? Number.isSafeInteger(v)
+      : typeof v === 'string' && parseTimestamp(v, true) !== undefined;
+  if (t === 'd')
+    return typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && parseDate(v) !== undefined;
+  return false;
 }
 
 function argsOf(e: Record<string, unknown>, n: number | 'many'): Record<string, unknown>[] {
@@ -90,8 +112,15 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
     return literalType(x.value);
   }
   if (typeof op === 'string' && COMPARE_OPS.has(op)) {
-    const [a, b] = argsOf(x, 2).map(sub) as [ExprType, ExprType];
-    if (!comparable(a, b)) throw new TypeError(`cannot compare ${a} with ${b} in ${op}`);
+    const args = argsOf(x, 2);
+    const [a, b] = args.map(sub) as [ExprType, ExprType];
+    if (!comparable(a, b) && !temporalLiteralOk(a, args[1]) && !temporalLiteralOk(b, args[0])) {
+      const hint =
+        a === 'T' || a === 'd' || b === 'T' || b === 'd'
+          ? ' (a date or timestamp compares with ISO 8601 text such as "2024-02-29" or "2024-02-29T12:00:00Z")'
+          : '';
+      throw new TypeError(`cannot compare ${a} with ${b} in ${op}${hint}`);
+    }
     return 'B';
   }
   if (op === 'and' || op === 'or' || op === 'not') {
@@ -116,7 +145,7 @@ export function checkExpr(e: unknown, fields: readonly Field[], depth = 0): Expr
     if (!Array.isArray(vals) || vals.length > MAX_IN_VALUES)
       throw new TypeError(`in needs an array of at most ${MAX_IN_VALUES} values`);
     for (const v of vals) {
-      if (!isLiteral(v) || !comparable(t, literalType(v)))
+      if (!isLiteral(v) || (!comparable(t, literalType(v)) && !temporalLiteralOk(t, { op: 'lit', value: v })))
         throw new TypeError(`in: value ${String(v)} cannot be compared with ${t}`);
     }
     return 'B';

@@ -11,8 +11,12 @@ import { groupKeyText } from './group-key.js';
 import type { AggSpec } from './plan.js';
 import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 
-/** count: n; sum and mean: [sum, n]; min and max: the value so far, or null; others: aggregates.ts's plain states. */
-export type Acc = number | [number, number] | Value | unknown;
+/**
+ * count: n; sum and mean: [sum, n], the sum of an int64 column as decimal text (an int64 sum may
+ * leave the int64 range before it comes back into it, and msgpack carries 64 bits); min and max: the
+ * value so far, or null; others: aggregates.ts's plain states.
+ */
+export type Acc = number | [number | string, number] | Value | unknown;
 
 export class GroupAggregator {
   private readonly ids = new Map<unknown, number>();
@@ -36,6 +40,8 @@ export class GroupAggregator {
   /** Per aggregate: one aggregates.ts state per group, for the generic aggregates (else undefined). */
   private readonly gen: (AggState[] | undefined)[];
   private readonly budget = new DistinctBudget();
+  /** Per aggregate over an int64 column: exact running sums by group (sum, mean). */
+  private readonly big: bigint[][] = [];
 
   constructor(
     private readonly aggs: readonly AggSpec[],
@@ -77,6 +83,7 @@ export class GroupAggregator {
       const a = this.aggs[k]!;
       if (g) g.push(AGG_IMPLS[a.fn as 'std'].create(a.q, this.budget));
     });
+    for (const b of this.big) if (b) b.push(0n);
     return g;
   }
 
@@ -177,6 +184,15 @@ export class GroupAggregator {
       const nulls = c.nulls;
       if (fn === 'count') {
         if (cnt) for (let j = 0; j < m; j++) if (!nulls || !bitGet(nulls, sel ? sel[j]! : j)) cnt[gid[j]!]!++;
+      } else if ((fn === 'sum' || fn === 'mean') && c.values instanceof BigInt64Array) {
+        const vals = c.values;
+        const big = this.bigSums(k);
+        for (let j = 0; j < m; j++) {
+          const r = sel ? sel[j]! : j;
+          if (nulls && bitGet(nulls, r)) continue;
+          big[gid[j]!]! += vals[r]!;
+          if (cnt) cnt[gid[j]!]!++;
+        }
       } else if (fn === 'sum' || fn === 'mean') {
         const vals = c.values as ArrayLike<number>;
         const num = this.num[k]!;
@@ -193,7 +209,7 @@ export class GroupAggregator {
         }
       } else {
         const ext = this.ext[k]!;
-        const vals = c.values as ArrayLike<number | string>;
+        const vals = c.values as ArrayLike<number | string | bigint>;
         const isB = c.type === 'B';
         const min = fn === 'min';
         for (let j = 0; j < m; j++) {
@@ -209,6 +225,12 @@ export class GroupAggregator {
     }
   }
 
+  /** Aggregate k's exact sums, one per group so far. */
+  private bigSums(k: number): bigint[] {
+    this.big[k] ??= new Array<bigint>(this.keys.length).fill(0n);
+    return this.big[k]!;
+  }
+
   /** The partial result: [key values, one accumulator per aggregate] per group. */
   result(): [Value[], Acc[]][] {
     return this.keys.map((key, g) => [
@@ -216,7 +238,7 @@ export class GroupAggregator {
       this.aggs.map((a, k): Acc => {
         const n = this.own[k] ? this.cnt[k]![g]! : this.rows[g]!;
         if (a.fn === 'count') return n;
-        if (a.fn === 'sum' || a.fn === 'mean') return [this.num[k]![g]!, n];
+        if (a.fn === 'sum' || a.fn === 'mean') return [this.big[k] ? this.big[k]![g]!.toString() : this.num[k]![g]!, n];
         const gen = this.gen[k];
         if (gen) return gen[g]!.toPlain();
         return this.ext[k]![g]!;

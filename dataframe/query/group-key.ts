@@ -5,15 +5,20 @@
 
 import type { Value } from '../schema.js';
 
-/** Non-finite doubles are written as tagged objects, which no value (number, bool, string, null) can equal. */
+/**
+ * Non-finite doubles and bigints (which JSON cannot write) are written as tagged objects, which no
+ * value (number, bool, string, null) can equal.
+ */
 function keyPart(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return { L: v.toString() };
   return typeof v === 'number' && !Number.isFinite(v) ? { d: String(v) } : v;
 }
 
 /** A text equal for two keys iff they name the same group (0 and -0 are one group, like a Map's keys). */
 export function groupKeyText(key: readonly Value[]): string {
   // The replacer is a call per value: pay it only for the rare key that needs it.
-  for (const v of key) if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify(key, keyPart);
+  for (const v of key)
+    if (typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v))) return JSON.stringify(key, keyPart);
   return JSON.stringify(key);
 }
 

@@ -8,7 +8,7 @@ import { bodyToColumn } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { isPlainObject } from '../envelope.js';
 import { DataFrame } from '../dataframe.js';
-import type { Value } from '../schema.js';
+import { INT64_MAX, INT64_MIN, type ColumnType, type Value } from '../schema.js';
 import { compareKeys, groupKeyText, valueBefore } from './group-key.js';
 import { initAcc, type Acc, type PartialResult } from './partial.js';
 import type { AggFn, AggSpec, CheckedPlan } from './plan.js';
@@ -49,8 +49,10 @@ function combine(fn: AggFn, a: Acc, b: Acc): Acc {
   }
   if (fn === 'count') return (a as number) + (b as number);
   if (fn === 'sum' || fn === 'mean') {
-    const [s1, n1] = a as [number, number];
-    const [s2, n2] = b as [number, number];
+    const [s1, n1] = a as [number | string, number];
+    const [s2, n2] = b as [number | string, number];
+    // Exact int64 sums travel as decimal text; a partial over no rows of them is still the number 0.
+    if (typeof s1 === 'string' || typeof s2 === 'string') return [(BigInt(s1) + BigInt(s2)).toString(), n1 + n2];
     return [s1 + s2, n1 + n2];
   }
   if (a === null) return b;
@@ -73,18 +75,35 @@ function checkAcc(spec: AggSpec, a: unknown, budget: DistinctBudget): Acc {
     fn === 'count'
       ? typeof a === 'number'
       : fn === 'sum' || fn === 'mean'
-        ? Array.isArray(a) && a.length === 2 && typeof a[0] === 'number' && typeof a[1] === 'number'
-        : a === null || typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean';
+        ? Array.isArray(a) &&
+          a.length === 2 &&
+          (typeof a[0] === 'number' || (typeof a[0] === 'string' && /^-?\d{1,40}$/.test(a[0]))) &&
+          typeof a[1] === 'number'
+        : a === null ||
+          typeof a === 'number' ||
+          typeof a === 'string' ||
+          typeof a === 'boolean' ||
+          typeof a === 'bigint';
   if (!ok) throw protocol(`bad ${fn} accumulator`);
   return a as Acc;
 }
 
-function finish(fn: AggFn, a: Acc): Value {
+function finish(fn: AggFn, a: Acc, type: ColumnType): Value {
   if (isGenericAgg(fn)) return (a as AggState).finish();
   if (fn === 'count') return a as number;
   if (fn === 'sum' || fn === 'mean') {
-    const [s, n] = a as [number, number];
-    return n === 0 ? null : fn === 'sum' ? s : s / n;
+    const [s, n] = a as [number | string, number];
+    if (n === 0) return null;
+    if (type === 'L') {
+      const v = BigInt(s);
+      if (v < INT64_MIN || v > INT64_MAX)
+        throw new Eau2Error(ErrorCode.INVALID, `the sum ${v} is outside the int64 range`, {
+          details: { sum: String(v) },
+        });
+      return v;
+    }
+    // The mean of an int64 column: its exact sum rounded to a double, then divided.
+    return fn === 'sum' ? Number(s) : Number(s) / n;
   }
   return a as Value;
 }
@@ -191,7 +210,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
   const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
   for (const [key, accs] of rows) {
     key.forEach((v, j) => builders[j]!.push(v));
-    accs.forEach((a, k) => builders[nkeys + k]!.push(finish(aggs[k]!.fn, a)));
+    accs.forEach((a, k) => builders[nkeys + k]!.push(finish(aggs[k]!.fn, a, output[nkeys + k]!.type)));
   }
   return DataFrame.fromFields(
     output,

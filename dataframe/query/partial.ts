@@ -12,6 +12,7 @@ import {
   bitGet,
   bitSet,
   bitmapBytes,
+  makeColumn,
   type Column,
 } from '../column.js';
 import { mapOrdered } from '../pool.js';
@@ -25,6 +26,8 @@ import { compileFilter } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
 import { TopK, sortKey } from './sort.js';
+import type { FrameMeta } from '../meta.js';
+import { pruneChunks } from '../zone-map.js';
 
 export type { Acc };
 
@@ -37,6 +40,8 @@ export interface PartialResult {
   rows?: [number, ChunkBody[]][];
   /** Ordered row queries: [chunk, row, sort key values, output values] for this node's best rows. */
   ranked?: [number, number, Value[], Value[]][];
+  /** How many of `chunks` the frame's zone maps showed the filter could not match; none was read. */
+  skipped?: number;
 }
 
 export type ChunkLoader = (chunk: number, reads: readonly number[]) => Promise<ChunkCols>;
@@ -98,6 +103,17 @@ export function gather(c: Column, idx: Uint32Array): Column {
       for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
       return new StringColumn(out, k, nulls);
     }
+    case 'L':
+    case 'T': {
+      const out = new BigInt64Array(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return makeColumn(c.type, out, k, nulls);
+    }
+    case 'd': {
+      const out = new Int32Array(k);
+      for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
+      return makeColumn('d', out, k, nulls);
+    }
   }
 }
 
@@ -128,15 +144,20 @@ export async function runPartial(
   rowsOf: (chunk: number) => number,
   chunks: readonly number[],
   concurrency = 4,
+  zones?: FrameMeta['zones'],
 ): Promise<PartialResult> {
   const { plan, reads } = checked;
   if (checked.fields.length < fields.length) throw new TypeError('plan checked against other fields');
   fields = checked.fields;
   const select = plan.filter ? compileFilter(plan.filter, fields) : undefined;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
+  // Every chunk given is answered (the merge checks coverage), but those whose zone maps rule the
+  // filter out are answered without being read.
   const result: PartialResult = { chunks: [...chunks] };
+  const read = pruneChunks(plan.filter, fields, zones, chunks, rowsOf);
+  if (read.length < chunks.length) result.skipped = chunks.length - read.length;
   const derive = deriver(checked);
-  const loaded = mapOrdered(chunks, concurrency, async (i) => {
+  const loaded = mapOrdered(read, concurrency, async (i) => {
     const cols = await load(i, reads);
     return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
   });

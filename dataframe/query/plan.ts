@@ -79,9 +79,13 @@ export function aggName(col: string, fn: AggFn): string {
   return col === '*' ? fn : `${col}_${fn}`;
 }
 
-/** Output type of an aggregate: counts, sums and means are float64 (exact to 2^53); min/max keep the type. */
+/**
+ * Output type of an aggregate: counts, sums and means are float64 (exact to 2^53) but for the sum of
+ * an int64 column, an exact int64; min/max keep the type.
+ */
 export function aggType(fn: AggFn, input: ColumnType | undefined): ColumnType {
   if (isGenericAgg(fn)) return AGG_IMPLS[fn].output(input!);
+  if (fn === 'sum' && input === 'L') return 'L';
   return fn === 'min' || fn === 'max' ? input! : 'D';
 }
 
@@ -162,7 +166,7 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
       } else {
         checkNames([col], 'agg', visible);
         t = typeOf(col);
-        if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D') {
+        if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D' && t !== 'L') {
           throw new TypeError(`${fn} needs a numeric column; ${JSON.stringify(col)} is ${t}`);
         }
         const why = isGenericAgg(fn as string) ? AGG_IMPLS[fn as 'std'].accepts(t) : undefined;

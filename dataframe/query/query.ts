@@ -12,6 +12,21 @@ import { mergePartials } from './merge.js';
 import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan, type QuerySource } from './plan.js';
 import { sortKey, type SortSpec } from './sort.js';
 
+/** What running a query did, beyond its answer. */
+export interface QueryStats {
+  /** Row-chunks of the frame. */
+  readonly chunks: number;
+  /** Of those, how many were not read because their zone maps showed the filter could not match. */
+  readonly chunksSkipped: number;
+}
+
+const STATS = new WeakMap<DataFrame, QueryStats>();
+
+/** The stats of the query whose result `df` is (undefined for a frame no query returned). */
+export function queryStats(df: DataFrame): QueryStats | undefined {
+  return STATS.get(df);
+}
+
 /**
  * agg() argument: column (or '*') -> aggregate or list of aggregates; or a list of full specs
  * ({ col, fn, as, q }), which quantile needs for its q.
@@ -99,9 +114,16 @@ export class Query {
   async run(p: Plan): Promise<DataFrame> {
     const checked = this.check(p);
     const r = await this.source.execute(checked);
-    return Array.isArray(r)
-      ? mergePartials(checked, r, this.source.nchunks)
-      : mergePartials(checked, r.partials, r.nchunks);
+    const partials = Array.isArray(r) ? r : r.partials;
+    const nchunks = Array.isArray(r) ? this.source.nchunks : r.nchunks;
+    const df = mergePartials(checked, partials, nchunks);
+    let skipped = 0;
+    for (const p of partials) {
+      const k = (p as { skipped?: unknown }).skipped;
+      if (Number.isSafeInteger(k) && (k as number) > 0) skipped += k as number;
+    }
+    STATS.set(df, { chunks: nchunks, chunksSkipped: skipped });
+    return df;
   }
 
   /**

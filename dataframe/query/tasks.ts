@@ -121,7 +121,9 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   const chunks = given ?? ledChunks(ctx, meta);
   const rowsOf = (i: number): number => rowsInChunk(meta, i);
   const src = join ? join.wrap(load, rowsOf) : { load, rowsOf };
-  const result = await runPartial(checked, checked.fields, src.load, src.rowsOf, chunks, TASK_CONCURRENCY);
+  // Zone maps describe the frame's own chunks; a join's units of work are not those.
+  const zones = join ? undefined : meta.zones;
+  const result = await runPartial(checked, checked.fields, src.load, src.rowsOf, chunks, TASK_CONCURRENCY, zones);
   if (TRACE) {
     process.stderr.write(
       `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +

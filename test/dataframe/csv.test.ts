@@ -43,7 +43,15 @@ describe('CSV type inference', () => {
     expect(classify('42')).toBe(Kind.Int32);
     expect(classify('-2147483648')).toBe(Kind.Int32);
     expect(classify('2147483648')).toBe(Kind.SafeInt);
-    expect(classify('12345678901234567890')).toBe(Kind.Text); // beyond 2^53: digits would be lost
+    expect(classify('9223372036854775807')).toBe(Kind.Int64); // beyond 2^53, within int64
+    expect(classify('9223372036854775808')).toBe(Kind.Text); // beyond int64: digits would be lost
+    expect(classify('12345678901234567890')).toBe(Kind.Text);
+    expect(classify('2024-02-29')).toBe(Kind.Date);
+    expect(classify('2023-02-29')).toBe(Kind.Text); // no such day
+    expect(classify('2024-02-29T13:45:00Z')).toBe(Kind.Timestamp);
+    expect(classify('2024-02-29 13:45:00.123456+05:30')).toBe(Kind.Timestamp);
+    expect(classify('2024-02-29T13:45:00.1234567Z')).toBe(Kind.Text); // a digit below the microsecond
+    expect(classify('2024-02-29T24:00:00Z')).toBe(Kind.Text);
     expect(classify('007')).toBe(Kind.Text);
     expect(classify('0.5')).toBe(Kind.Double);
     expect(classify('1e400')).toBe(Kind.Text); // would overflow to Infinity
@@ -60,7 +68,13 @@ describe('CSV type inference', () => {
     };
     expect(t('1', '2', '')).toBe('I');
     expect(t('1', '2.5')).toBe('D');
-    expect(t('1', '3000000000')).toBe('D');
+    expect(t('1', '3000000000')).toBe('L');
+    expect(t('1', '9223372036854775807')).toBe('L');
+    expect(t('1.5', '3000000000')).toBe('D'); // float64 holds 3e9 exactly
+    expect(t('1.5', '9223372036854775807')).toBe('S'); // it does not hold 2^63-1
+    expect(t('2024-01-01', '')).toBe('d');
+    expect(t('2024-01-01', '2024-01-01T10:00:00Z')).toBe('T');
+    expect(t('2024-01-01', '5')).toBe('S');
     expect(t('1', 'x')).toBe('S');
     expect(t('true', '1')).toBe('S');
     expect(t('true', 'False')).toBe('B');
@@ -94,10 +108,10 @@ describe('importCsv', () => {
     const store = new MemoryStore();
     await importCsv(store, 'm', p);
     const df = await load(store, 'm');
-    expect(df.schema).toBe('SDSS');
+    expect(df.schema).toBe('SLSS');
     expect(rowsOf(df)).toEqual([
-      ['02134', 3000000000, '12345678901234567890', '1'],
-      ['10001', -5, '1', 'a'],
+      ['02134', 3000000000n, '12345678901234567890', '1'],
+      ['10001', -5n, '1', 'a'],
     ]);
   });
 

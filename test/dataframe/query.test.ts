@@ -61,7 +61,7 @@ function ref(e: Expr, r: Row): Value {
     }
     case 'in': {
       const v = ref(e.args[0], r);
-      return v === null ? null : e.values.filter((x) => x !== null).includes(v);
+      return v === null ? null : e.values.filter((x) => x !== null).includes(v as number | string | boolean);
     }
     default: {
       const a = ref(e.args[0]!, r) as number;

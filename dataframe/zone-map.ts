@@ -1,0 +1,225 @@
+// Zone maps (docs/format.md 7.3, docs/dataframe.md "Zone maps"): per row-chunk and column, the least
+// and greatest non-null value and the number of nulls, kept in the frame's metadata record. A filter
+// term `column <op> literal` (or IS NULL, IN, and AND/OR of them) that no value in [min, max] can
+// satisfy lets a query skip the chunk without reading it, as Parquet's statistics and DuckDB's zone
+// maps do. A zone is only ever a reason to skip: a chunk without one (older frames, a double column
+// holding NaN, long strings) is read as before.
+
+import { bitGet, type Column } from './column.js';
+import { badValue } from './envelope.js';
+import type { Expr, Literal } from './query/expr-base.js';
+import { INT64_MAX, INT64_MIN, columnIndex, type ColumnType, type Field } from './schema.js';
+import { parseDate, parseTimestamp } from './temporal.js';
+
+/** [min, max, nulls]: min and max are null when unknown (no non-null value, NaN, long strings). */
+export type Zone = readonly [number | bigint | string | null, number | bigint | string | null, number];
+
+/** Strings longer than this get no zone: the metadata record holds every chunk's bounds. */
+const MAX_ZONE_STRING = 64;
+
+/** The zone of rows [start, end) of a column. */
+export function computeZone(c: Column, start: number, end: number): Zone {
+  const nulls = c.nulls;
+  let nullCount = 0;
+  let min: number | bigint | string | null = null;
+  let max: number | bigint | string | null = null;
+  if (c.type === 'S') {
+    const d = c.dictionary;
+    for (let i = start; i < end; i++) {
+      if (nulls && bitGet(nulls, i)) {
+        nullCount++;
+        continue;
+      }
+      const v = d ? d.dict[d.codes[i]!]! : c.values[i]!;
+      if (min === null || v < (min as string)) min = v;
+      if (max === null || v > (max as string)) max = v;
+    }
+    if (min !== null && ((min as string).length > MAX_ZONE_STRING || (max as string).length > MAX_ZONE_STRING))
+      return [null, null, nullCount];
+    return [min, max, nullCount];
+  }
+  const vals = c.values as ArrayLike<number | bigint>;
+  let nan = false;
+  for (let i = start; i < end; i++) {
+    if (nulls && bitGet(nulls, i)) {
+      nullCount++;
+      continue;
+    }
+    const v = vals[i]!;
+    if (v !== v) {
+      nan = true;
+      continue;
+    }
+    if (min === null || v < min) min = v;
+    if (max === null || v > max) max = v;
+  }
+  // NaN compares false with everything but `ne`: a chunk with NaN has no usable bounds.
+  if (nan) return [null, null, nullCount];
+  return [min, max, nullCount];
+}
+
+function checkBound(t: ColumnType, v: unknown): boolean {
+  if (v === null) return true;
+  switch (t) {
+    case 'S':
+      return typeof v === 'string';
+    case 'L':
+    case 'T':
+      return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
+    case 'D':
+      return typeof v === 'number' && v === v;
+    default:
+      return typeof v === 'number' && Number.isInteger(v);
+  }
+}
+
+/** Validates stored zones: nchunks lists of one zone per field. CORRUPTION naming `where`. */
+export function checkZones(
+  v: unknown,
+  fields: readonly Field[],
+  nchunks: number,
+  rowsOf: (i: number) => number,
+  where: string,
+): Zone[][] {
+  if (!Array.isArray(v) || v.length !== nchunks) throw badValue(where, 'zones is not one list per chunk');
+  for (let i = 0; i < nchunks; i++) {
+    const z = v[i] as unknown;
+    if (!Array.isArray(z) || z.length !== fields.length)
+      throw badValue(where, `zones of chunk ${i} do not match the fields`);
+    for (let c = 0; c < fields.length; c++) {
+      const e = z[c] as unknown;
+      const t = fields[c]!.type;
+      if (
+        !Array.isArray(e) ||
+        e.length !== 3 ||
+        !checkBound(t, e[0]) ||
+        !checkBound(t, e[1]) ||
+        (e[0] === null) !== (e[1] === null) ||
+        (e[0] !== null && (e[0] as number) > (e[1] as number)) ||
+        !Number.isSafeInteger(e[2]) ||
+        (e[2] as number) < 0 ||
+        (e[2] as number) > rowsOf(i)
+      )
+        throw badValue(where, `bad zone for chunk ${i}, column ${JSON.stringify(fields[c]!.name)}`);
+    }
+  }
+  return v as Zone[][];
+}
+
+type Bound = number | bigint | string;
+
+/**
+ * A literal as the evaluator compares it with a column of type t (query/eval.ts `columnLiteral`):
+ * for L and T an integral number becomes a bigint (so that 5n equals 5), a timestamp text its
+ * microseconds and, for d, a date text its day number. undefined: not comparable (no skipping).
+ */
+export function literalFor(t: ColumnType, v: Literal): Bound | boolean | null | undefined {
+  if (v === null) return null;
+  if (t === 'L' || t === 'T') {
+    if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
+    if (typeof v === 'string' && t === 'T') return parseTimestamp(v, true);
+    return undefined;
+  }
+  if (t === 'd') {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string') return parseDate(v);
+    return undefined;
+  }
+  return v;
+}
+
+const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' };
+
+/** Whether some row of a chunk whose zone is `z` (of `rows` rows) may satisfy `e`. */
+function mayMatch(e: Expr, fields: readonly Field[], zones: readonly Zone[], rows: number): boolean {
+  switch (e.op) {
+    case 'and':
+      return e.args.every((a) => mayMatch(a, fields, zones, rows));
+    case 'or':
+      return e.args.some((a) => mayMatch(a, fields, zones, rows));
+    case 'isNull': {
+      const a = e.args[0];
+      if (a.op !== 'col') return true;
+      return zones[columnIndex(fields, a.name)]![2] > 0;
+    }
+    case 'in': {
+      const a = e.args[0];
+      if (a.op !== 'col') return true;
+      const i = columnIndex(fields, a.name);
+      const [min, max, nulls] = zones[i]!;
+      if (nulls === rows) return false;
+      if (min === null) return true;
+      return e.values.some((v) => {
+        const y = literalFor(fields[i]!.type, v);
+        if (y === null) return false;
+        if (y === undefined || typeof y === 'boolean') return true;
+        if (typeof y !== typeof min && !(typeof y !== 'string' && typeof min !== 'string')) return true;
+        return !(y < min || y > max!);
+      });
+    }
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge': {
+      let [a, b] = e.args;
+      let op: string = e.op;
+      if (a.op === 'lit' && b.op === 'col') {
+        [a, b] = [b, a];
+        op = FLIP[op]!;
+      }
+      if (a.op !== 'col' || b.op !== 'lit') return true;
+      const i = columnIndex(fields, a.name);
+      const [min, max, nulls] = zones[i]!;
+      const y0 = literalFor(fields[i]!.type, b.value);
+      if (y0 === null) return false; // a comparison with null is never true
+      if (nulls === rows) return false; // every row null: every comparison null
+      if (min === null || y0 === undefined) return true;
+      const y = typeof y0 === 'boolean' ? (y0 ? 1 : 0) : y0;
+      // Strings compare with strings, numbers and bigints with each other (exactly, in JavaScript).
+      if ((typeof y === 'string') !== (typeof min === 'string')) return true;
+      const lo = min as Bound;
+      const hi = max as Bound;
+      switch (op) {
+        case 'eq':
+          return !(y < lo || y > hi);
+        case 'ne':
+          return !(lo === hi && lo === y); // an integral literal of an int64 column is a bigint by now
+        case 'lt':
+          return lo < y;
+        case 'le':
+          return lo <= y;
+        case 'gt':
+          return hi > y;
+        default:
+          return hi >= y;
+      }
+    }
+    default:
+      return true;
+  }
+}
+
+/**
+ * Of `chunks`, those a filter may keep rows of, by the zones of `meta` (every chunk when the frame
+ * has none). Never drops a chunk that has a matching row.
+ */
+export function pruneChunks(
+  filter: Expr | undefined,
+  fields: readonly Field[],
+  zones: readonly (readonly Zone[])[] | undefined,
+  chunks: readonly number[],
+  rowsOf: (i: number) => number,
+): number[] {
+  if (!filter || !zones) return [...chunks];
+  return chunks.filter((i) => {
+    const z = zones[i];
+    if (!z || z.length < fields.length) return true;
+    try {
+      return mayMatch(filter, fields, z, rowsOf(i));
+    } catch {
+      return true; // a column the zones do not cover (a computed one): read the chunk
+    }
+  });
+}
