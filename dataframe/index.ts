@@ -92,7 +92,11 @@ export {
   type SorImportResult,
 } from './io/sor-import.js';
 export { exportCsv, exportJson, type ExportOptions, type Exportable } from './io/export.js';
-export { detectFormat, magicType, type TextFormat } from './io/detect.js';
+export { detectFormat, magicType, IMPORT_FORMATS, type ImportFormat, type TextFormat } from './io/detect.js';
+export { importParquet, exportParquet, importArrow, exportArrow, toArrow, fromArrow } from './io/lazy.js';
+export type { ParquetImportOptions, ParquetExportOptions } from './io/parquet.js';
+export { importJson, type JsonImportOptions } from './io/json-import.js';
+export type { ColumnarImportOptions, ColumnarImportResult } from './io/batches.js';
 // For the application shell (app/): the /df routes a node mounts, frames rendered as text for
 // `eau2 df show` and `ls`, and what an interrupted `df import` needs to delete the chunks it wrote.
 export { handleDfHttp } from './http.js';

@@ -18,7 +18,8 @@ import { importCsv, type ImportProgress, type ImportResult } from '../../datafra
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
-import { detectFormat, type TextFormat } from '../../dataframe/index.js';
+import { detectFormat, type ImportFormat } from '../../dataframe/index.js';
+import { exportArrow, exportParquet, importArrow, importJson, importParquet } from '../../dataframe/index.js';
 import type { OpenStore } from './open-store.js';
 import { registerQueryCommands } from './query-commands.js';
 
@@ -155,15 +156,32 @@ interface ImportOpts {
 /** An export format from the output file's extension, if it names one. */
 function formatOfOut(file: string | undefined): string | undefined {
   const ext = /\.([A-Za-z]+)$/.exec(file ?? '')?.[1]?.toLowerCase();
-  return ext === 'csv' ? 'csv' : ext === 'json' ? 'json' : ext === 'ndjson' || ext === 'jsonl' ? 'ndjson' : undefined;
+  const byExt: Record<string, string> = {
+    csv: 'csv',
+    json: 'json',
+    ndjson: 'ndjson',
+    jsonl: 'ndjson',
+    parquet: 'parquet',
+    pq: 'parquet',
+    arrow: 'arrow',
+    feather: 'arrow',
+    ipc: 'arrow',
+    arrows: 'arrows',
+  };
+  return ext === undefined ? undefined : byExt[ext];
 }
 
-/** The format by --format or extension, before the file is read (for usage checks). */
-function formatOf(file: string, o: ImportOpts): string {
-  if (o.format) return o.format;
-  const f = file.toLowerCase();
-  return f.endsWith('.sor') ? 'sor' : f.endsWith('.tsv') || f.endsWith('.tab') ? 'tsv' : 'csv';
-}
+/** The options of `df import` that apply to each format (the others are usage errors). */
+const FORMAT_OPTIONS: Record<string, readonly string[]> = {
+  csv: ['schema', 'sample', 'delimiter', 'header', 'nulls'],
+  tsv: ['schema', 'sample', 'delimiter', 'header', 'nulls'],
+  sor: ['schema', 'from', 'len'],
+  parquet: [],
+  arrow: [],
+  json: ['sample'],
+  ndjson: ['sample'],
+};
+const FORMAT_SPECIFIC = ['schema', 'sample', 'delimiter', 'header', 'nulls', 'from', 'len'];
 
 /** What an import writes through: the store, with a brake the signal handler pulls. */
 interface GuardedStore {
@@ -287,8 +305,7 @@ async function runImport(
   o: ImportOpts,
   out: Writable,
 ): Promise<ImportResult> {
-  // By magic bytes and extension: a Parquet, Arrow or compressed file is refused, never parsed as text.
-  const format = await detectFormat(file, o.format as TextFormat | undefined);
+  const format = await detectFormat(file, o.format as ImportFormat | undefined);
   const size = (await stat(file)).size;
   const total =
     format === 'sor' && (o.from !== undefined || o.len !== undefined)
@@ -308,24 +325,40 @@ async function runImport(
   const started = Date.now();
   let res: ImportResult;
   try {
+    const columnar = (r: Promise<{ meta: ImportResult['meta']; rows: number; bytes: number }>, inferred: boolean) =>
+      r.then((x): ImportResult => ({ ...x, inferred }));
+    const progress = { chunkRows: o.chunkRows, onProgress: bar.update };
     const importing =
-      format === 'sor'
-        ? importSor(guarded.store, name, file, {
-            schema: o.schema,
-            chunkRows: o.chunkRows,
-            from: o.from,
-            len: o.len,
-            onProgress: bar.update,
-          })
-        : importCsv(guarded.store, name, file, {
-            schema: o.schema,
-            chunkRows: o.chunkRows,
-            delimiter: o.delimiter ?? (format === 'tsv' ? '\t' : undefined),
-            header: o.header,
-            sampleRows: o.sample,
-            nullValues: o.nulls,
-            onProgress: bar.update,
-          });
+      format === 'parquet'
+        ? columnar(importParquet(guarded.store, name, file, progress), false)
+        : format === 'arrow'
+          ? columnar(importArrow(guarded.store, name, file, progress), false)
+          : format === 'json' || format === 'ndjson'
+            ? columnar(
+                importJson(guarded.store, name, file, {
+                  ...progress,
+                  ndjson: format === 'ndjson',
+                  sampleRows: typeof o.sample === 'number' ? o.sample : undefined,
+                }),
+                true,
+              )
+            : format === 'sor'
+              ? importSor(guarded.store, name, file, {
+                  schema: o.schema,
+                  chunkRows: o.chunkRows,
+                  from: o.from,
+                  len: o.len,
+                  onProgress: bar.update,
+                })
+              : importCsv(guarded.store, name, file, {
+                  schema: o.schema,
+                  chunkRows: o.chunkRows,
+                  delimiter: o.delimiter ?? (format === 'tsv' ? '\t' : undefined),
+                  header: o.header,
+                  sampleRows: o.sample,
+                  nullValues: o.nulls,
+                  onProgress: bar.update,
+                });
     // Once interrupted, interruptImport reports and exits: how the import itself ends (it fails on
     // the refused writes, or never, blocked on its input) is no news.
     res = await new Promise<ImportResult>((resolve, reject) => {
@@ -358,20 +391,22 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
   const withUrl = (c: Command): Command => c.option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL)');
 
   withUrl(df.command('import <name> <file>'))
-    .description('load a CSV or SoR file into a dataframe (replaces a frame of the same name when done)')
+    .description(
+      'load a CSV, TSV, SoR, Parquet, Arrow IPC, JSON or NDJSON file into a dataframe (replaces a frame of the same name when done)',
+    )
     .option(
       '-s, --schema <schema>',
       'column types: letters in column order ("ISD"), or name:type pairs for some columns (the rest inferred)',
     )
     .option(
       '-f, --format <format>',
-      'csv, tsv or sor (default: by file extension; binary types are refused)',
-      oneOf('csv', 'tsv', 'sor'),
+      'csv, tsv, sor, parquet, arrow, json or ndjson (default: by magic bytes and extension; compressed files are refused)',
+      oneOf('csv', 'tsv', 'sor', 'parquet', 'arrow', 'json', 'ndjson'),
     )
     .option('--chunk-rows <n>', 'rows per chunk (default 65536)', int('--chunk-rows', 1))
     .option(
       '--sample <n|all>',
-      'CSV: rows sampled to infer types (default 10000), or all (reads the file twice)',
+      'CSV, JSON: rows sampled to infer types (default 10000), or all (CSV: reads the file twice)',
       sampleArg,
     )
     .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)')
@@ -386,10 +421,11 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .action(async (name: string, file: string, o: ImportOpts, cmd: Command) => {
       // An option the format ignores would change nothing without a word (--from on a CSV still
       // imports the whole file): a usage error instead, printed by commander.
-      const format = formatOf(file, o);
-      const wrong = (format === 'sor' ? ['sample', 'delimiter', 'header', 'nulls'] : ['from', 'len']).filter(
-        (k) => cmd.getOptionValueSource(k) === 'cli',
+      const format = await detectFormat(file, o.format as ImportFormat | undefined);
+      const wrong = FORMAT_SPECIFIC.filter(
+        (k) => !FORMAT_OPTIONS[format]!.includes(k) && cmd.getOptionValueSource(k) === 'cli',
       );
+      if ((format === 'json' || format === 'ndjson') && o.sample === 'all') wrong.push('sample');
       if (wrong.length > 0) {
         const flags = wrong.map((k) => (k === 'header' ? '--no-header' : `--${k}`)).join(', ');
         cmd.error(`error: ${flags} ${wrong.length > 1 ? 'do' : 'does'} not apply to ${format.toUpperCase()} files`, {
@@ -423,11 +459,11 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     });
 
   withUrl(df.command('export <name>'))
-    .description('write a dataframe as CSV, JSON (an array of objects) or NDJSON')
+    .description('write a dataframe as CSV, JSON (an array of objects), NDJSON, Parquet or Arrow IPC')
     .option(
       '-f, --format <format>',
-      'csv, json or ndjson (default: from the --out file name, .csv .json .ndjson/.jsonl; required for stdout)',
-      oneOf('csv', 'json', 'ndjson'),
+      'csv, json, ndjson, parquet, arrow (IPC file) or arrows (IPC stream) (default: from the --out file name, .csv .json .ndjson/.jsonl .parquet .arrow .arrows; required for stdout)',
+      oneOf('csv', 'json', 'ndjson', 'parquet', 'arrow', 'arrows'),
     )
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('-n, --limit <n>', 'at most this many rows', int('--limit'))
@@ -436,15 +472,21 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       if (format === undefined)
         cmd.error(
           o.out === undefined
-            ? 'error: give --format csv|json|ndjson (or --out FILE with one of those extensions)'
-            : `error: cannot tell the format from "${o.out}": give --format csv|json|ndjson`,
+            ? 'error: give --format csv|json|ndjson|parquet|arrow|arrows (or --out FILE with one of those extensions)'
+            : `error: cannot tell the format from "${o.out}": give --format csv|json|ndjson|parquet|arrow|arrows`,
           { exitCode: 2, code: 'eau2.usage' },
         );
       await withStore(openStore, o.url, async (s) => {
         const lf = await DataFrame.get(s, name);
         const opts = { limit: o.limit, ndjson: format === 'ndjson' };
         const run = (dest: Writable): Promise<number> =>
-          format === 'csv' ? exportCsv(lf, dest, opts) : exportJson(lf, dest, opts);
+          format === 'csv'
+            ? exportCsv(lf, dest, opts)
+            : format === 'parquet'
+              ? exportParquet(lf, dest, opts)
+              : format === 'arrow' || format === 'arrows'
+                ? exportArrow(lf, dest, { ...opts, stream: format === 'arrows' })
+                : exportJson(lf, dest, opts);
         await (o.out ? exportToFile(o.out, run) : run(out));
       });
     });

@@ -1,28 +1,45 @@
 // Which importer reads a file: decided by its first bytes (magic numbers) and its extension, so a
 // binary file is never parsed as text. A Parquet file starts with "PAR1", an Arrow IPC file with
 // "ARROW1", an Arrow IPC stream with the continuation marker 0xFFFFFFFF; gzip, zstd and zip files have
-// their own. eau2 imports CSV, TSV and SoR text: any of the binary types above is refused with an
-// error naming the type, as is a file whose extension promises a binary type its bytes do not have.
+// their own. Parquet and Arrow files are read by their importers whatever their name; a file whose
+// extension promises one of them but whose bytes are not it, a compressed file, or another binary
+// file is refused with an error naming what it is.
 
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 export type TextFormat = 'csv' | 'tsv' | 'sor';
+export type ImportFormat = TextFormat | 'parquet' | 'arrow' | 'json' | 'ndjson';
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['csv', 'tsv', 'sor', 'parquet', 'arrow', 'json', 'ndjson'];
 
-const BINARY_EXT: Record<string, string> = {
-  '.parquet': 'Parquet',
-  '.pq': 'Parquet',
-  '.arrow': 'Arrow IPC',
-  '.feather': 'Arrow IPC',
-  '.ipc': 'Arrow IPC',
-  '.arrows': 'Arrow IPC stream',
-  '.gz': 'gzip',
-  '.zst': 'zstd',
-  '.zip': 'zip',
-  '.json': 'JSON',
-  '.ndjson': 'NDJSON',
-  '.jsonl': 'NDJSON',
+/** Extensions of binary types: what the bytes must be, and the format they are read as (if any). */
+const BINARY_EXT: Record<string, [string, ImportFormat | undefined]> = {
+  '.parquet': ['Parquet', 'parquet'],
+  '.pq': ['Parquet', 'parquet'],
+  '.arrow': ['Arrow IPC', 'arrow'],
+  '.feather': ['Arrow IPC', 'arrow'],
+  '.ipc': ['Arrow IPC', 'arrow'],
+  '.arrows': ['Arrow IPC stream', 'arrow'],
+  '.gz': ['gzip', undefined],
+  '.zst': ['zstd', undefined],
+  '.zip': ['zip', undefined],
+};
+
+const TEXT_EXT: Record<string, ImportFormat> = {
+  '.sor': 'sor',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+  '.json': 'json',
+  '.ndjson': 'ndjson',
+  '.jsonl': 'ndjson',
+};
+
+/** The format a binary type is imported as. */
+const MAGIC_FORMAT: Record<string, ImportFormat> = {
+  Parquet: 'parquet',
+  'Arrow IPC': 'arrow',
+  'Arrow IPC stream': 'arrow',
 };
 
 /** The type the first bytes of a file name, or undefined for none known. */
@@ -42,12 +59,14 @@ function refuse(file: string, why: string): Eau2Error {
 }
 
 /**
- * The text format to read `file` as: `given` (the caller's --format) if any, else by extension
- * (`.sor` SoR, `.tsv`/`.tab` TSV, anything else CSV). Fails with INVALID, reading nothing more,
- * for a file whose first bytes are a binary type, contain a NUL byte, or whose extension names a
- * type eau2 does not import.
+ * The format to read `file` as. A Parquet or Arrow file is read as such whatever its name or
+ * `given` says, unless `given` names another binary format. Otherwise `given` (the caller's
+ * --format) if any, else by extension (`.sor` SoR, `.tsv`/`.tab` TSV, `.json` JSON, `.ndjson`/`.jsonl`
+ * NDJSON, `.parquet` Parquet, `.arrow`/`.arrows`/`.feather`/`.ipc` Arrow, anything else CSV). Fails
+ * with INVALID, reading nothing more, for a compressed file, a file with a NUL byte in its first
+ * 4 KiB that is none of these, or a file whose extension promises a binary type its bytes are not.
  */
-export async function detectFormat(file: string, given?: TextFormat): Promise<TextFormat> {
+export async function detectFormat(file: string, given?: ImportFormat): Promise<ImportFormat> {
   const head = new Uint8Array(4096);
   let n = 0;
   // Only a regular file is sniffed: reading a pipe or FIFO would take bytes the importer needs (and
@@ -62,13 +81,21 @@ export async function detectFormat(file: string, given?: TextFormat): Promise<Te
   }
   const bytes = head.subarray(0, n);
   const magic = magicType(bytes);
-  if (magic) throw refuse(file, `it is in ${magic} format, and eau2 imports only CSV, TSV and SoR text`);
-  if (bytes.includes(0)) throw refuse(file, 'it is a binary file of unknown type (a NUL byte in its first 4 KiB)');
   const ext = extname(file).toLowerCase();
+  if (magic) {
+    const f = MAGIC_FORMAT[magic];
+    if (!f) throw refuse(file, `it is in ${magic} format; decompress it first`);
+    if (given && given !== f && given !== 'parquet' && given !== 'arrow') {
+      throw refuse(file, `it is in ${magic} format, not ${given.toUpperCase()}`);
+    }
+    if (given && given !== f) throw refuse(file, `it is in ${magic} format, not ${given}`);
+    return f;
+  }
   const promised = BINARY_EXT[ext];
-  if (promised) throw refuse(file, `its name says ${promised}, and eau2 imports only CSV, TSV and SoR text`);
+  if (promised) throw refuse(file, `its name says ${promised[0]}, but its bytes are not`);
+  if (given === 'parquet' || given === 'arrow')
+    throw refuse(file, `its bytes are not ${given === 'arrow' ? 'Arrow IPC' : 'Parquet'}`);
+  if (bytes.includes(0)) throw refuse(file, 'it is a binary file of unknown type (a NUL byte in its first 4 KiB)');
   if (given) return given;
-  if (ext === '.sor') return 'sor';
-  if (ext === '.tsv' || ext === '.tab') return 'tsv';
-  return 'csv';
+  return TEXT_EXT[ext] ?? 'csv';
 }

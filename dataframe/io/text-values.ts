@@ -77,6 +77,11 @@ export class TypeGuess {
     this.seen |= 1 << classify(s);
   }
 
+  /** Counts a value whose kind the caller determined (JSON values are typed already). */
+  addKind(k: Kind): void {
+    this.seen |= 1 << k;
+  }
+
   private has(k: Kind): boolean {
     return (this.seen & (1 << k)) !== 0;
   }

@@ -1,6 +1,8 @@
-// The importer is chosen by magic bytes and extension: Parquet, Arrow IPC (file and stream),
-// compressed and other binary files are refused with an error naming the type and nothing is
-// published (a .parquet is never parsed as CSV); a .tsv is read with a tab delimiter.
+// The importer is chosen by magic bytes and extension: Parquet and Arrow IPC (file and stream) go to
+// their importers whatever the name (a .parquet is never parsed as CSV, a damaged one fails as
+// Parquet), compressed and other binary files and names that promise what the bytes are not are
+// refused with an error naming the type, and nothing is published; a .tsv is read with a tab
+// delimiter.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,18 +58,18 @@ describe('file type detection', () => {
     expect(magicType(bytes(...ascii('a,b\n1,2\n')))).toBeUndefined();
   });
 
-  it('refuses binary files and binary extensions, whatever --format says, and publishes nothing', async () => {
+  it('reads Parquet and Arrow by their bytes, refuses damaged, compressed and mislabelled files, publishes nothing', async () => {
     const store = new MemoryStore();
     const run = cli(store);
     const cases: [string, Uint8Array | string, RegExp][] = [
-      ['data.parquet', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /is in Parquet format/],
-      ['data.csv', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /is in Parquet format/],
-      ['t.arrow', bytes(...ascii('ARROW1'), 0, 0), /is in Arrow IPC format/],
-      ['s.bin', bytes(0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0), /Arrow IPC stream/],
+      ['data.parquet', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /as Parquet/],
+      ['data.csv', bytes(...ascii('PAR1'), 1, 2, 3, ...ascii('PAR1')), /as Parquet/],
+      ['t.arrow', bytes(...ascii('ARROW1'), 0, 0), /as Arrow IPC/],
+      ['s.bin', bytes(0xff, 0xff, 0xff, 0xff, 8, 0, 0, 0), /as Arrow IPC/],
       ['z.csv.gz', bytes(0x1f, 0x8b, 8, 0), /is in gzip format/],
       ['nul.csv', bytes(...ascii('a,b\n1,'), 0, ...ascii('\n')), /binary file of unknown type/],
-      ['text.parquet', 'a,b\n1,2\n', /its name says Parquet/],
-      ['rows.ndjson', '{"a":1}\n', /its name says NDJSON/],
+      ['text.parquet', 'a,b\n1,2\n', /its name says Parquet, but its bytes are not/],
+      ['text.arrows', 'a,b\n1,2\n', /its name says Arrow IPC stream/],
     ];
     for (const [name, content, why] of cases) {
       const p = join(dir, name);
@@ -78,6 +80,13 @@ describe('file type detection', () => {
       });
       await expect(run('df', 'import', 'x', p, '--format', 'csv'), name).rejects.toMatchObject({ code: 'INVALID' });
     }
+    // A text file is not read as Parquet because --format says so.
+    const t = join(dir, 'plain.csv');
+    await writeFile(t, 'a\n1\n');
+    await expect(run('df', 'import', 'x', t, '--format', 'parquet')).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringMatching(/not Parquet/),
+    });
     expect(await DataFrame.list(store)).toEqual([]);
   });
 

@@ -1,0 +1,245 @@
+// Arrow IPC (file and stream formats) import and export with apache-arrow, and frames to and from
+// Arrow tables. Import reads record batch by record batch (RecordBatchReader), so a stream larger than
+// memory imports in bounded memory; export writes one record batch per row-chunk. Values are read
+// from the arrays' buffers, not through Vector.get, which turns int64 timestamps into rounded
+// milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
+
+import { createReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import * as A from 'apache-arrow';
+import type { KvStore } from '../../kv/index.js';
+import { bitSet, bitmapBytes, type Column } from '../column.js';
+import { DataFrame } from '../dataframe.js';
+import type { LazyFrame } from '../lazy-frame.js';
+import type { ColumnType, Field } from '../schema.js';
+import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
+
+/** The eau2 type of an Arrow field's type, or a reason it has none. */
+export function arrowColumnType(t: A.DataType): ColumnType | string {
+  if (A.DataType.isDictionary(t)) return arrowColumnType(t.dictionary);
+  if (A.DataType.isBool(t)) return 'B';
+  if (A.DataType.isInt(t)) {
+    if (t.bitWidth === 64) return 'L';
+    if (t.bitWidth === 32 && !t.isSigned) return 'L';
+    return 'I';
+  }
+  if (A.DataType.isFloat(t) || A.DataType.isDecimal(t)) return 'D';
+  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t)) return 'S';
+  if (A.DataType.isTimestamp(t)) return 'T';
+  if (A.DataType.isDate(t)) return 'd';
+  return `Arrow type ${String(t)} is not supported`;
+}
+
+const US_PER: Record<number, bigint> = {
+  [A.TimeUnit.SECOND]: 1_000_000n,
+  [A.TimeUnit.MILLISECOND]: 1000n,
+  [A.TimeUnit.MICROSECOND]: 1n,
+};
+
+/** Values of one Arrow vector as eau2 cells (null for a null): raw buffers for 64-bit and time types. */
+function cellsOf(v: A.Vector, t: ColumnType): unknown[] {
+  const out = new Array<unknown>(v.length);
+  let base = 0;
+  for (const d of v.data) {
+    const type = d.type as A.DataType;
+    const valid = (i: number): boolean => d.nullCount === 0 || d.getValid(i);
+    if (A.DataType.isTimestamp(type) || (A.DataType.isInt(type) && type.bitWidth === 64)) {
+      const raw = d.values as BigInt64Array | BigUint64Array;
+      const unit = A.DataType.isTimestamp(type) ? type.unit : undefined;
+      for (let i = 0; i < d.length; i++) {
+        if (!valid(i)) {
+          out[base + i] = null;
+          continue;
+        }
+        const x = raw[d.offset + i]!;
+        if (unit === undefined) out[base + i] = x;
+        else if (unit === A.TimeUnit.NANOSECOND) out[base + i] = x / 1000n - (x % 1000n < 0n ? 1n : 0n);
+        else out[base + i] = x * US_PER[unit]!;
+      }
+    } else if (A.DataType.isDate(type)) {
+      const day = type.unit === A.DateUnit.DAY;
+      const raw = d.values as Int32Array | BigInt64Array;
+      for (let i = 0; i < d.length; i++) {
+        if (!valid(i)) out[base + i] = null;
+        else if (day) out[base + i] = raw[d.offset + i];
+        else {
+          // Date64 counts milliseconds (Arrow says whole days); apache-arrow stores it as int32 pairs.
+          const ms =
+            raw instanceof BigInt64Array
+              ? Number(raw[d.offset + i])
+              : (raw as Int32Array)[2 * (d.offset + i)]! + (raw as Int32Array)[2 * (d.offset + i) + 1]! * 4294967296;
+          out[base + i] = Math.floor(ms / 86_400_000);
+        }
+      }
+    } else {
+      const sub = A.makeVector(d);
+      for (let i = 0; i < d.length; i++) {
+        const x = valid(i) ? sub.get(i) : null;
+        out[base + i] = t === 'D' && x !== null && typeof x !== 'number' ? Number(x) : x;
+      }
+    }
+    base += d.length;
+  }
+  return out;
+}
+
+function fieldsOf(schema: A.Schema): Field[] {
+  return schema.fields.map((f) => {
+    const t = arrowColumnType(f.type);
+    if (t.length > 1) throw invalid(`cannot import Arrow column ${JSON.stringify(f.name)}: ${t}`);
+    return { name: f.name, type: t as ColumnType };
+  });
+}
+
+/** A frame from an Arrow table (copies the values into eau2 columns). */
+export function fromArrow(table: A.Table): DataFrame {
+  const fields = fieldsOf(table.schema);
+  return DataFrame.fromFields(
+    fields,
+    fields.map((f, i) => columnOf(f.type, cellsOf(table.getChildAt(i)!, f.type), f.name, 0)),
+  );
+}
+
+/** Imports an Arrow IPC file or stream, one record batch at a time. */
+export async function importArrow(
+  store: KvStore,
+  name: string,
+  file: string,
+  opts: ColumnarImportOptions = {},
+): Promise<ColumnarImportResult> {
+  // bytesRead, not a 'data' listener: one would set the stream flowing past the Arrow reader.
+  const input = createReadStream(file);
+  let reader: A.RecordBatchReader;
+  try {
+    reader = await A.RecordBatchReader.from(input);
+    await reader.open();
+  } catch (e) {
+    input.destroy();
+    throw invalid(`cannot read ${file} as Arrow IPC: ${(e as Error).message}`, e);
+  }
+  const fields = fieldsOf(reader.schema);
+  let row = 0;
+  async function* batches(): AsyncGenerator<Column[]> {
+    try {
+      for await (const b of reader as AsyncIterable<A.RecordBatch>) {
+        yield fields.map((f, i) => columnOf(f.type, cellsOf(b.getChildAt(i)!, f.type), f.name, row));
+        row += b.numRows;
+      }
+    } finally {
+      input.destroy();
+    }
+  }
+  return writeBatches(store, name, fields, batches(), opts, () => input.bytesRead);
+}
+
+function nullBitmapArrow(c: Column): Uint8Array | undefined {
+  if (!c.nulls) return undefined;
+  // Arrow's validity bitmap is the complement of eau2's null bitmap.
+  const out = new Uint8Array(bitmapBytes(c.length));
+  for (let i = 0; i < c.length; i++) if (!c.isNull(i)) bitSet(out, i);
+  return out;
+}
+
+/** One eau2 column as an Arrow vector. */
+function vectorOf(c: Column): A.Vector {
+  const nullBitmap = nullBitmapArrow(c);
+  const nullCount = c.nullCount;
+  const length = c.length;
+  switch (c.type) {
+    case 'I':
+      return A.makeVector(A.makeData({ type: new A.Int32(), length, nullCount, nullBitmap, data: c.values }));
+    case 'D':
+      return A.makeVector(A.makeData({ type: new A.Float64(), length, nullCount, nullBitmap, data: c.values }));
+    case 'L':
+      return A.makeVector(A.makeData({ type: new A.Int64(), length, nullCount, nullBitmap, data: c.values }));
+    case 'T':
+      return A.makeVector(
+        A.makeData({ type: new A.TimestampMicrosecond('UTC'), length, nullCount, nullBitmap, data: c.values }),
+      );
+    case 'd':
+      return A.makeVector(A.makeData({ type: new A.DateDay(), length, nullCount, nullBitmap, data: c.values }));
+    case 'B':
+      return A.vectorFromArray(c.toArray() as (boolean | null)[], new A.Bool());
+    case 'S':
+      return A.vectorFromArray(c.toArray() as (string | null)[], new A.Utf8());
+  }
+}
+
+/** A frame as an Arrow table (timestamps as Timestamp<MICROSECOND, UTC>, dates as Date<DAY>). */
+export function toArrow(df: DataFrame): A.Table {
+  const vectors: Record<string, A.Vector> = {};
+  df.fields.forEach((f, i) => (vectors[f.name] = vectorOf(df.columns[i]!)));
+  return new A.Table(vectors);
+}
+
+/** Writes a frame as an Arrow IPC file or stream, one record batch per row-chunk. */
+export async function exportArrow(
+  f: DataFrame | LazyFrame,
+  out: Writable,
+  opts: { stream?: boolean; limit?: number } = {},
+): Promise<number> {
+  const writer = opts.stream ? new A.RecordBatchStreamWriter() : new A.RecordBatchFileWriter();
+  let failure: Error | undefined;
+  const onError = (e: Error): void => {
+    failure ??= e;
+  };
+  out.on('error', onError);
+  const piped = writer.toNodeStream();
+  piped.pipe(out);
+  const done = new Promise<void>((resolve, reject) => {
+    out.once('finish', resolve);
+    out.once('close', resolve);
+    out.once('error', reject);
+    piped.once('error', reject);
+  });
+  try {
+    let rows = 0;
+    let left = opts.limit ?? Number.POSITIVE_INFINITY;
+    const chunks: AsyncIterable<DataFrame> =
+      f instanceof DataFrame
+        ? (async function* () {
+            for (let s = 0; s < f.nrows || s === 0; s += 65_536) yield f.slice(s, s + 65_536);
+          })()
+        : f.chunks();
+    let wrote = false;
+    for await (const c0 of chunks) {
+      if (failure) throw failure;
+      if (left <= 0) break;
+      const c = c0.nrows > left ? c0.slice(0, left) : c0;
+      left -= c.nrows;
+      if (c.nrows === 0 && wrote) continue;
+      for (const b of toArrow(c).batches) writer.write(b);
+      wrote = true;
+      rows += c.nrows;
+      // Backpressure: wait while the output holds more than its high-water mark.
+      while (out.writableNeedDrain && !failure) await new Promise((r) => out.once('drain', r));
+    }
+    if (!wrote)
+      writer.reset(undefined, new A.Schema(f.fields.map((x) => new A.Field(x.name, arrowTypeOf(x.type), true))));
+    writer.finish();
+    await done;
+    if (failure) throw failure;
+    return rows;
+  } finally {
+    out.off('error', onError);
+  }
+}
+
+function arrowTypeOf(t: ColumnType): A.DataType {
+  switch (t) {
+    case 'I':
+      return new A.Int32();
+    case 'D':
+      return new A.Float64();
+    case 'L':
+      return new A.Int64();
+    case 'T':
+      return new A.TimestampMicrosecond('UTC');
+    case 'd':
+      return new A.DateDay();
+    case 'B':
+      return new A.Bool();
+    case 'S':
+      return new A.Utf8();
+  }
+}
