@@ -36,7 +36,7 @@ import { isColumnType, isNewType, type ColumnType } from './schema.js';
  * version 2, so that a reader that predates them refuses the chunk as an unsupported version
  * instead of misreading it; I, D, B and S chunks stay version 1, byte for byte as before.
  */
-export function chunkVersion(t: ColumnType): number {
+function chunkVersion(t: ColumnType): number {
   return isNewType(t) ? CHUNK_TYPES_VERSION : FORMAT_VERSION;
 }
 

@@ -2,9 +2,7 @@
 // API (storage statics live here so users need one import). Frames read back from a store are
 // LazyFrames (lazy-frame.ts) with the same query methods; query results are always DataFrames.
 
-import type { Table as ArrowTable } from 'apache-arrow';
 import type { KvStore } from '../kv/index.js';
-import { fromArrow, toArrow } from './io/lazy.js';
 import { ColumnBuilder } from './column-builder.js';
 import { sliceColumn, type Column, type ColumnOf } from './column.js';
 import { toColumn, type ColumnInput } from './column-input.js';
@@ -200,16 +198,6 @@ export class DataFrame {
       this.fields,
       this.columns.map((c) => sliceColumn(c, s, e)),
     );
-  }
-
-  /** This frame as an Arrow table (loads apache-arrow on first use). */
-  toArrow(): Promise<ArrowTable> {
-    return toArrow(this);
-  }
-
-  /** A frame from an Arrow table, its values copied (loads apache-arrow on first use). */
-  static fromArrow(table: ArrowTable): Promise<DataFrame> {
-    return fromArrow(table);
   }
 
   // ---- queries (run in-process, chunk by chunk, by the same evaluator the nodes use) ----

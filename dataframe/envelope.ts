@@ -82,12 +82,10 @@ export function badValue(key: string, what: string, cause?: unknown): Eau2Error 
   });
 }
 
-/** Checks framing and checksum, then decodes the body. Every failure is CORRUPTION naming `key`. */
-export function open(kind: Kind, value: Uint8Array, key: string): unknown {
-  return openVersioned(kind, value, key, [FORMAT_VERSION]).body;
-}
-
-/** `open` for a kind with several format versions: any of `versions` is accepted and returned. */
+/**
+ * Checks framing and checksum, then decodes the body. Every failure is CORRUPTION naming `key`. Any of
+ * `versions` is accepted and returned.
+ */
 export function openVersioned(
   kind: Kind,
   value: Uint8Array,

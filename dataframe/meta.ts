@@ -148,7 +148,7 @@ export function plainToMeta(body: unknown, where: string): FrameMeta {
  * row-chunk i is at slot i and 2 when it is not; readers of an earlier version refuse a later one.
  * Zone maps may be in a record of any version: readers that predate them ignore them.
  */
-export function metaVersion(m: Pick<FrameMeta, 'fields' | 'slots'>): number {
+function metaVersion(m: Pick<FrameMeta, 'fields' | 'slots'>): number {
   if (m.fields.some((f) => isNewType(f.type))) return META_TYPES_VERSION;
   return m.slots ? META_SLOTS_VERSION : FORMAT_VERSION;
 }

@@ -42,11 +42,6 @@ export function isColumnType(t: unknown): t is ColumnType {
   return t === 'I' || t === 'D' || t === 'B' || t === 'S' || t === 'L' || t === 'T' || t === 'd';
 }
 
-/** Types stored as int64 (BigInt64Array): their cells are bigints. */
-export function isInt64Type(t: ColumnType): t is 'L' | 'T' {
-  return t === 'L' || t === 'T';
-}
-
 /** The types added after format version 1 (docs/format.md 7.2): frames holding them are versioned. */
 export function isNewType(t: ColumnType): boolean {
   return t === 'L' || t === 'T' || t === 'd';
@@ -77,7 +72,7 @@ const TYPE_ALIASES: Record<string, ColumnType> = {
  * A type as a schema spells it: a letter (I D B S L T d; i, b, s, l and t are also taken for their
  * capitals, but d is date and D double) or a long name.
  */
-export function typeFromText(t: string): ColumnType | string {
+function typeFromText(t: string): ColumnType | string {
   if (isColumnType(t)) return t;
   if (t.length === 1 && t !== 'd' && isColumnType(t.toUpperCase())) return t.toUpperCase();
   return TYPE_ALIASES[t.toLowerCase()] ?? t;

@@ -4,12 +4,12 @@
 // is the proleptic Gregorian one (ISO 8601, as Arrow, Parquet and DuckDB use), converted with Howard
 // Hinnant's days_from_civil / civil_from_days algorithms.
 
-export const MICROS_PER_DAY = 86_400_000_000n;
+const MICROS_PER_DAY = 86_400_000_000n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31; not checked here). */
-export function daysFromCivil(y: number, m: number, d: number): number {
+function daysFromCivil(y: number, m: number, d: number): number {
   const yy = m <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
@@ -19,7 +19,7 @@ export function daysFromCivil(y: number, m: number, d: number): number {
 }
 
 /** [year, month, day] of a day number. */
-export function civilFromDays(z: number): [number, number, number] {
+function civilFromDays(z: number): [number, number, number] {
   const zz = z + 719468;
   const era = Math.floor(zz / 146097);
   const doe = zz - era * 146097;

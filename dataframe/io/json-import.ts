@@ -17,7 +17,7 @@ import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type Colum
 import { Kind, TYPE_NAMES, TypeGuess, classify, convertText } from './text-values.js';
 
 /** A JSON file larger than this is refused: one array must be parsed whole (NDJSON streams). */
-export const MAX_JSON_BYTES = 512 * 1024 * 1024;
+const MAX_JSON_BYTES = 512 * 1024 * 1024;
 const BATCH = 4096;
 
 export interface JsonImportOptions extends ColumnarImportOptions {

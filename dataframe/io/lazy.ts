@@ -45,8 +45,13 @@ export async function exportArrow(
   return (await import('./arrow.js')).exportArrow(f, out, opts);
 }
 
-/** An in-memory frame as an Arrow table (timestamps as Timestamp<MICROSECOND, UTC>, dates Date<DAY>). */
-export async function toArrow(df: DataFrame): Promise<Table> {
+/**
+ * A frame as an Arrow table (timestamps as Timestamp<MICROSECOND, UTC>, dates as Date<DAY>); a
+ * stored frame is loaded whole first. A free function, not a DataFrame method: DataFrame importing
+ * the Arrow module would close an import cycle through this file.
+ */
+export async function toArrow(f: DataFrame | LazyFrame): Promise<Table> {
+  const df = 'load' in f ? await f.load() : f;
   return (await import('./arrow.js')).toArrow(df);
 }
 

@@ -21,10 +21,11 @@ import {
   exportArrow,
   exportParquet,
   formatDate,
+  fromArrow,
   importArrow,
   importJson,
   importParquet,
-  type Value,
+  toArrow,
 } from '../../dataframe/index.js';
 import type { Rng } from '../../app/apps/random.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -285,9 +286,9 @@ describe('Arrow IPC', () => {
       await importArrow(store, 'back', p);
       expect(rowsOf(await load(store, 'back'))).toEqual(rowsOf(df));
     }
-    const table = await df.toArrow();
+    const table = await toArrow(df);
     expect(String(table.schema.fields.find((f) => f.name === 't')!.type)).toBe('Timestamp<MICROSECOND, UTC>');
-    expect(rowsOf(await DataFrame.fromArrow(table))).toEqual(rowsOf(df));
+    expect(rowsOf(await fromArrow(table))).toEqual(rowsOf(df));
   });
 
   it("reads apache-arrow's own files with narrow ints, float32, ns/ms timestamps, Date64 and dictionaries", async () => {
@@ -426,5 +427,3 @@ describe('CLI', () => {
     expect(nd[0]).toContain(first[4] === null ? '"l":null' : `"l":${first[4]}`);
   });
 });
-
-export type { Value };

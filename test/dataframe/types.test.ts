@@ -224,8 +224,16 @@ describe('int64, timestamp and date columns', () => {
     const lf = await DataFrame.get(store, 'agg');
 
     const nonNull = <T>(xs: (T | null)[]): T[] => xs.filter((x): x is T => x !== null);
-    const bigMin = (xs: bigint[]): bigint => xs.reduce((a, b) => (b < a ? b : a));
-    const bigMax = (xs: bigint[]): bigint => xs.reduce((a, b) => (b > a ? b : a));
+    const bigMin = (xs: bigint[]): bigint => {
+      let m = xs[0]!;
+      for (const x of xs) if (x < m) m = x;
+      return m;
+    };
+    const bigMax = (xs: bigint[]): bigint => {
+      let m = xs[0]!;
+      for (const x of xs) if (x > m) m = x;
+      return m;
+    };
     expect(await lf.sum('v')).toBe(nonNull(v).reduce((a, b) => a + b, 0n));
     expect(await lf.min('t')).toBe(bigMin(nonNull(t)));
     expect(await lf.max('t')).toBe(bigMax(nonNull(t)));
