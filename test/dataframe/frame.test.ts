@@ -107,11 +107,15 @@ describe('DataFrame.fromColumns', () => {
 
 describe('parseSchema', () => {
   it('accepts letters, name:type lists, arrays and objects', () => {
-    expect(parseSchema('dis')).toEqual([
+    expect(parseSchema('Dis')).toEqual([
       { name: 'c0', type: 'D' },
       { name: 'c1', type: 'I' },
       { name: 'c2', type: 'S' },
     ]);
+    // d is a date and D a double: the one letter whose case matters.
+    expect(parseSchema('dDlt').map((f) => f.type)).toEqual(['d', 'D', 'L', 'T']);
+    expect(parseSchema('a:int64,b:timestamp,c:Date,e:float64').map((f) => f.type)).toEqual(['L', 'T', 'd', 'D']);
+    expect(() => parseSchema('a:X')).toThrow(/expected one of I, D, B, S, L, T, d/);
     expect(parseSchema('a:I, b:s')).toEqual([
       { name: 'a', type: 'I' },
       { name: 'b', type: 'S' },
