@@ -87,7 +87,10 @@ async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;
   const truncated = df.nrows > MAX_ROW_LIMIT;
-  const rows: Value[][] = [...df.slice(0, Math.min(df.nrows, MAX_ROW_LIMIT)).rows()];
+  const types = df.fields.map((f) => f.type);
+  const rows: Value[][] = [...df.slice(0, Math.min(df.nrows, MAX_ROW_LIMIT)).rows()].map((r) =>
+    r.map((v, i) => jsonCell(types[i]!, v)),
+  );
   return { columns: df.fields.map((f) => ({ name: f.name, type: f.type })), rows, truncated };
 }
 

@@ -201,7 +201,7 @@ class BoolFold implements AggState {
 
 const bad = (what: string): TypeError => new TypeError(`bad ${what} accumulator`);
 const isVal = (v: unknown): v is Value =>
-  v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+  v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'bigint';
 
 function moments(fn: 'std' | 'var'): AggImpl {
   return {

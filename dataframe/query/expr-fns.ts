@@ -5,7 +5,9 @@
 // value of any type, `buildVec` writes one, `temporalUnit` says how a type holds time.
 
 import type { ColumnType } from '../schema.js';
-import { INT32_MAX, INT32_MIN } from '../schema.js';
+import { isColumnType, INT32_MAX, INT32_MIN } from '../schema.js';
+import { cellText } from '../cell-text.js';
+import { convertText } from '../io/text-values.js';
 import {
   type DATE_PARTS,
   FN_NAMES,
@@ -21,10 +23,11 @@ import {
 
 /**
  * The unit a column type holds time in, or an explicit unit for a number column. The one place the
- * temporal column types (T: microseconds, d: days) map to their unit: none exists in this schema yet,
- * so date parts need numbers with an explicit unit.
+ * temporal column types (T: microseconds, d: days) map to their unit.
  */
 function temporalUnit(t: ExprType, explicit: TimeUnit | undefined): TimeUnit | undefined {
+  if (t === 'T') return 'us';
+  if (t === 'd') return 'days';
   if ((t === 'I' || t === 'D' || t === 'N') && explicit !== undefined) return explicit;
   return undefined;
 }
@@ -83,8 +86,7 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
   const ts = args.map(sub);
   if (x.op === 'cast') {
     if (ts.length !== 1) throw new TypeError('cast takes one argument');
-    if (x.to !== 'I' && x.to !== 'D' && x.to !== 'B' && x.to !== 'S')
-      throw new TypeError(`cast to unknown type ${JSON.stringify(x.to)}`);
+    if (!isColumnType(x.to)) throw new TypeError(`cast to unknown type ${JSON.stringify(x.to)}`);
     return x.to;
   }
   if (x.op === 'coalesce') {
@@ -167,20 +169,28 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
 // ---- evaluation ----
 
 /** Row i of a vector of type t as a value (bools from 0/1), or null. */
-export function vecValue(x: Vec, t: ExprType, i: number): number | string | boolean | null {
+export function vecValue(x: Vec, t: ExprType, i: number): number | string | boolean | bigint | null {
   if (x.v === null) return null;
   const k = x.scalar ? 0 : i;
   if (x.nulls !== undefined && x.nulls[k] === 1) return null;
-  const v = (x.v as ArrayLike<number | string>)[k]!;
+  const v = (x.v as ArrayLike<number | string | bigint>)[k]!;
   return t === 'B' ? v === 1 : v;
 }
 
 /** A vector of type t (N: D) from per-row values, null where the value is null. */
-function buildVec(t: ExprType, n: number, at: (i: number) => number | string | boolean | null): Vec {
+function buildVec(t: ExprType, n: number, at: (i: number) => number | string | boolean | bigint | null): Vec {
   const nulls = new Uint8Array(n);
   let anyNull = false;
-  let v: Int32Array | Float64Array | Uint8Array | string[];
-  if (t === 'S') {
+  let v: Int32Array | Float64Array | Uint8Array | BigInt64Array | string[];
+  if (t === 'L' || t === 'T') {
+    const out = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = at(i);
+      if (x === null) (nulls[i] = 1), (anyNull = true);
+      else out[i] = BigInt(x as bigint);
+    }
+    v = out;
+  } else if (t === 'S') {
     const out = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const x = at(i);
@@ -189,7 +199,7 @@ function buildVec(t: ExprType, n: number, at: (i: number) => number | string | b
     }
     v = out;
   } else {
-    const out = t === 'I' ? new Int32Array(n) : t === 'B' ? new Uint8Array(n) : new Float64Array(n);
+    const out = t === 'I' || t === 'd' ? new Int32Array(n) : t === 'B' ? new Uint8Array(n) : new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x = at(i);
       if (x === null) (nulls[i] = 1), (anyNull = true);
@@ -200,7 +210,48 @@ function buildVec(t: ExprType, n: number, at: (i: number) => number | string | b
   return anyNull ? { scalar: false, v, nulls } : { scalar: false, v };
 }
 
-function castValue(v: number | string | boolean, from: ExprType, to: ColumnType): number | string | boolean | null {
+/**
+ * v cast to L, T or d, or null where it has no such value (TRY_CAST): text parses as an int64 or ISO
+ * 8601; a timestamp becomes its day (floored) and a date its midnight; numbers are truncated (an int64
+ * from a double only within 2^53, where the double is an integer exactly); L and T convert as
+ * microseconds.
+ */
+function castTemporal(
+  v: number | string | boolean | bigint,
+  from: ExprType,
+  to: 'L' | 'T' | 'd',
+): number | bigint | null {
+  if (typeof v === 'string') return (convertText(to, v.trim()) as number | bigint | undefined) ?? null;
+  if (typeof v === 'boolean') return to === 'd' ? (v ? 1 : 0) : v ? 1n : 0n;
+  if (to === 'd') {
+    if (typeof v === 'bigint') {
+      const days = from === 'T' ? v / 86_400_000_000n - (v % 86_400_000_000n < 0n ? 1n : 0n) : v;
+      return days >= -2147483648n && days <= 2147483647n ? Number(days) : null;
+    }
+    const r = Math.trunc(v);
+    return Number.isFinite(r) && r >= INT32_MIN && r <= INT32_MAX ? r : null;
+  }
+  if (typeof v === 'bigint') return v;
+  if (from === 'd' && to === 'T') return BigInt(v) * 86_400_000_000n;
+  const r = Math.trunc(v);
+  return Number.isSafeInteger(r) ? BigInt(r) : null;
+}
+
+function castValue(
+  v: number | string | boolean | bigint,
+  from: ExprType,
+  to: ColumnType,
+): number | string | boolean | bigint | null {
+  if (to === 'L' || to === 'T' || to === 'd') return castTemporal(v, from, to);
+  if (from === 'T' || from === 'd') {
+    if (to === 'S') return cellText(from, v as number | bigint);
+    if (typeof v === 'bigint') v = Number(v);
+  } else if (typeof v === 'bigint') {
+    if (to === 'S') return String(v);
+    if (to === 'I') return v >= -2147483648n && v <= 2147483647n ? Number(v) : null;
+    if (to === 'B') return v !== 0n;
+    return Number(v); // to D: the nearest double, as any cast of an int64 to a double
+  }
   if (to === 'S') return typeof v === 'string' ? v : String(v);
   if (to === 'B') {
     if (typeof v === 'boolean') return v;
@@ -231,9 +282,15 @@ function likeRegex(p: string): RegExp {
 
 const DAY_US = 86_400_000_000;
 
-function datePartOf(part: string, v: number, unit: TimeUnit): number {
-  // Floor to whole days / microseconds, so a time before 1970 lands in the right day.
-  const ms = unit === 'days' ? Math.floor(v) * 86_400_000 : Math.floor(v / 1000);
+function datePartOf(part: string, v: number | bigint, unit: TimeUnit): number {
+  // Floor to whole days / microseconds, so a time before 1970 lands in the right day; a timestamp
+  // column's bigint microseconds are floored to milliseconds exactly, before any rounding.
+  const ms =
+    typeof v === 'bigint'
+      ? Number(v / 1000n - (v % 1000n < 0n ? 1n : 0n))
+      : unit === 'days'
+        ? Math.floor(v) * 86_400_000
+        : Math.floor(v / 1000);
   const d = new Date(ms);
   switch (part) {
     case 'year':
@@ -353,9 +410,11 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
     default: {
       const unit = temporalUnit(ts[0]!, e.unit)!;
       // Beyond what a Date holds (±8.64e15 ms) or not finite: no date, null.
-      return num((x) =>
-        Number.isFinite(x) && Math.abs(unit === 'us' ? x / DAY_US : x) < 1e8 ? datePartOf(fn, x, unit) : null,
-      );
+      return num((x0) => {
+        const x = x0 as number | bigint;
+        const days = typeof x === 'bigint' ? Number(x / BigInt(DAY_US)) : unit === 'us' ? x / DAY_US : x;
+        return (typeof x === 'bigint' || Number.isFinite(x)) && Math.abs(days) < 1e8 ? datePartOf(fn, x, unit) : null;
+      });
     }
   }
 }

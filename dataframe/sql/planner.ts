@@ -418,6 +418,6 @@ function clean(p: Record<string, unknown>): Plan {
 
 function checkAggInput(fn: AggFn, t: ColumnType | undefined): string | undefined {
   if (t === undefined) return undefined;
-  if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D') return 'a numeric column';
+  if ((fn === 'sum' || fn === 'mean') && t !== 'I' && t !== 'D' && t !== 'L') return 'a numeric column';
   return isGenericAgg(fn) ? AGG_IMPLS[fn].accepts(t) : undefined;
 }

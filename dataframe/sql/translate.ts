@@ -81,6 +81,15 @@ const CAST_TYPES: Record<string, ColumnType> = {
   string: 'S',
   boolean: 'B',
   bool: 'B',
+  bigint: 'L',
+  int8: 'L',
+  int64: 'L',
+  long: 'L',
+  timestamp: 'T',
+  timestamptz: 'T',
+  'timestamp with time zone': 'T',
+  'timestamp without time zone': 'T',
+  date: 'd',
 };
 
 const DATE_PART_NAMES: Record<string, (typeof DATE_PARTS)[number]> = {

@@ -11,9 +11,11 @@ const SPARSE_MAX = 512;
 const ALPHA = 0.7213 / (1 + 1.079 / M);
 
 /** 52 bits of hash of a value as [hi 32, lo 32] (cyrb53's mixing for strings; fmix32 for numbers). */
-function hashValue(v: number | string | boolean): [number, number] {
+function hashValue(v: number | string | boolean | bigint): [number, number] {
   let h1: number;
   let h2: number;
+  // An int64 (or timestamp) by its decimal digits: a column holds one type, so it never meets strings.
+  if (typeof v === 'bigint') v = String(v);
   if (typeof v === 'string') {
     h1 = 0xdeadbeef;
     h2 = 0x41c6ce57;
