@@ -115,7 +115,8 @@ describe('zone maps', () => {
       };
       const f = { eq, ne, lt, le, gt, ge }[op as 'eq'];
       if (op === 'null') return [isNull(col(c)), (r) => vals[r] === null];
-      if (op === 'in') return [isIn(col(c), [lit]), (r) => test(vals[r]!)];
+      // isIn matches as a Set does: NaN is in [NaN] (unlike eq).
+      if (op === 'in') return [isIn(col(c), [lit]), (r) => (vals[r] === null ? null : [yv].includes(vals[r] as never))];
       // lit <op> col keeps the rows where col <flipped op> lit: the reference tests the flipped op.
       if (rng.bool()) return [f(col(c), lit), (r) => test(vals[r]!)];
       const flip = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', gt: 'lt', ge: 'le' }[op as 'eq'] as typeof op;
