@@ -91,6 +91,32 @@ describe('L, T and d in the verbs', () => {
     );
   });
 
+  it('counts distinct values, windows and joins on int64 and timestamp keys', async () => {
+    const rng = seededRng();
+    const n = 600;
+    const big = [-(2n ** 63n), -1n, 2n ** 62n + 1n, 2n ** 63n - 1n];
+    const k = Array.from({ length: n }, () => (rng.bool(0.05) ? null : rng.pick(big)));
+    const t = Array.from({ length: n }, (_, r) => BigInt(r) * 1_000_003n);
+    const left = DataFrame.fromColumns({ k: { type: 'L', values: k }, t: { type: 'T', values: t } });
+    const right = DataFrame.fromColumns({
+      k: { type: 'L', values: big },
+      name: { type: 'S', values: big.map((x) => `n${x}`) },
+    });
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'left', left, { chunkRows: 64 });
+    const lf = await DataFrame.get(store, 'left');
+    const cd = await lf.agg([{ col: 'k', fn: 'countDistinct' }]);
+    expect(cd.get(0, 0)).toBe(new Set(k.filter((x) => x !== null)).size);
+    // lag of a timestamp ordered by it: the previous row's value, exactly.
+    const w = (await lf.load()).window([{ fn: 'lag', col: 't', partitionBy: [], orderBy: [{ col: 't' }], as: 'prev' }]);
+    expect(w.column('prev').toArray()).toEqual([null, ...t.slice(0, -1)]);
+    // Inner join on the int64 key: every left row with a key finds its one right row.
+    const j = await lf.join(right, { on: 'k' }).select('k', 'name').collect();
+    const want = k.filter((x) => x !== null).map((x) => [x, `n${x}`]);
+    const sortRows = (rows: Value[][]): Value[][] => [...rows].sort((a, b) => cmp(a[0] as bigint, b[0] as bigint));
+    expect(sortRows(rowsOf(j))).toEqual(sortRows(want));
+  });
+
   it('runs SQL over int64, timestamp and date columns', async () => {
     const rng = seededRng();
     const n = 800;
