@@ -15,6 +15,7 @@ import {
   ge,
   gt,
   isNull,
+  jsonCell,
   le,
   lit,
   lt,
@@ -149,7 +150,9 @@ async function runConsoleQuery(
   }
   const n = Math.min(df.nrows, MAX_RESULT_ROWS);
   const rows: Value[][] = [];
-  for (let i = 0; i < n; i++) rows.push(df.row(i));
+  // JSON cannot carry a bigint, and timestamps/dates are numbers inside: cells go out as /df's do.
+  const types = df.fields.map((f) => f.type);
+  for (let i = 0; i < n; i++) rows.push(df.row(i).map((v, j) => jsonCell(types[j]!, v)));
   return {
     columns: df.fields.map((f) => ({ name: f.name, type: f.type })),
     rows,

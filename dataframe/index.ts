@@ -103,3 +103,5 @@ export { handleDfHttp } from './http.js';
 export { renderFrame, renderFrameList } from './format-table.js';
 export { parseChunkKey, versionChunkEnd, versionChunkPrefix } from './layout.js';
 export { deleteVersion, readMeta, removeFrame } from './storage.js';
+// Cells as the JSON routes write them: int64 as decimal strings, timestamps and dates as ISO text.
+export { jsonCell } from './cell-text.js';

@@ -223,6 +223,24 @@ describe('console routes on a 2-node cluster', () => {
     expect(rows.rows).toEqual([[0], [1], [2]]);
   });
 
+  it('answers queries over int64, timestamp and date columns as /df does: exact text', async () => {
+    const big = 2n ** 62n + 7n;
+    const typed = DataFrame.fromColumns({
+      l: { type: 'L', values: [big, -big, null] },
+      t: { type: 'T', values: [1_700_000_000_123_456n, 0n, null] },
+      d: { type: 'd', values: [19_700, 0, null] },
+    });
+    await DataFrame.put(client, 'typed', typed);
+    const r = (await (
+      await fetch(`${base()}/df/typed/query?q=${encodeURIComponent(JSON.stringify({ limit: 3 }))}`)
+    ).json()) as { rows: unknown[][] };
+    expect(r.rows).toEqual([
+      [big.toString(), '2023-11-14T22:13:20.123456Z', '2023-12-09'],
+      [(-big).toString(), '1970-01-01T00:00:00Z', '1970-01-01'],
+      [null, null, null],
+    ]);
+  });
+
   it('refuses a bad query with a 400 naming the mistake', async () => {
     const bad = async (q: string): Promise<string> => {
       const r = await fetch(`${base()}/df/nums/query?q=${encodeURIComponent(q)}`);
