@@ -11,7 +11,7 @@ import { readLog } from '../wal/log-reader.js';
 import { DB_FORMAT_VERSION, type FileMeta, NUM_LEVELS, VersionEdit } from './version-edit.js';
 import { Version } from './version.js';
 
-export const L0_COMPACTION_TRIGGER = 4;
+const L0_COMPACTION_TRIGGER = 4;
 
 function manifestName(n: number): string {
   return `MANIFEST-${String(n).padStart(6, '0')}`;
