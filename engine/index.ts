@@ -6,6 +6,8 @@ export { EngineRangeIterator as EngineIterator } from './engine.js';
 export type { IteratorOptions, GetOptions } from './engine.js';
 export type { EngineOptions } from './db/options.js';
 export { MAX_KEY_BYTES } from './db/options.js';
+export { EXPIRY_BYTES, EXPIRY_FLAG, expiryOf, putExpiry } from './format/value-expiry.js';
+export type { ValueExpiry } from './format/value-expiry.js';
 export type { EngineStats, LevelStats } from './stats.js';
 export type { EngineHealth, HealthState } from './db/error-handler.js';
 export type { DamagedTable } from './db/scrub.js';

@@ -2,11 +2,14 @@
 // a node stores and replicates as it is. A one-byte header lets HTTP's Content-Type and
 // Content-Encoding travel with the value without a second key. This file is its one owner: the
 // HTTP API and ClusterClient build envelopes here, the node checks them here, and nothing else
-// knows the layout.
+// knows the layout. Bit 0x02 of the header byte is the engine's expiry convention
+// (engine/format/value-expiry.ts): an 8-byte expiry time follows the header byte, and the node's
+// engine hides and drops the value once its clock reaches it.
 
 import { Packr } from 'msgpackr';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { BinParts, LARGE_PART_BYTES } from './frame-parts.js';
+import { EXPIRY_BYTES, EXPIRY_FLAG, expiryOf, putExpiry } from '../../engine/index.js';
 
 export interface ValueMeta {
   contentType?: string;
@@ -18,12 +21,20 @@ const packr = new Packr({ useRecords: false });
 const PLAIN = 0x00;
 const WITH_META = 0x01;
 
-/** Header byte 0x00 then the value, or 0x01, u16 BE length, msgpack {t?, e?}, then the value. */
-export function wrapValue(value: Uint8Array, meta?: ValueMeta): Uint8Array {
+/**
+ * Header byte 0x00 then the value, or 0x01, u16 BE length, msgpack {t?, e?}, then the value; with
+ * `expiresAt` (ms since the Unix epoch) the header byte has 0x02 set and the 8-byte expiry follows it.
+ */
+export function wrapValue(value: Uint8Array, meta?: ValueMeta, expiresAt?: number): Uint8Array {
+  const x = expiresAt === undefined ? 0 : EXPIRY_BYTES;
   if (!meta || (meta.contentType === undefined && meta.contentEncoding === undefined)) {
-    const out = new Uint8Array(value.length + 1);
+    const out = new Uint8Array(value.length + 1 + x);
     out[0] = PLAIN;
-    out.set(value, 1);
+    if (expiresAt !== undefined) {
+      out[0] = PLAIN | EXPIRY_FLAG;
+      putExpiry(out, 1, expiresAt);
+    }
+    out.set(value, 1 + x);
     return out;
   }
   const m: { t?: string; e?: string } = {};
@@ -31,32 +42,62 @@ export function wrapValue(value: Uint8Array, meta?: ValueMeta): Uint8Array {
   if (meta.contentEncoding !== undefined) m.e = meta.contentEncoding;
   const head = packr.pack(m);
   if (head.length > 0xffff) throw new Eau2Error(ErrorCode.INVALID, 'content type and encoding too long');
-  const out = new Uint8Array(3 + head.length + value.length);
+  const out = new Uint8Array(3 + x + head.length + value.length);
   out[0] = WITH_META;
-  out[1] = head.length >>> 8;
-  out[2] = head.length & 0xff;
-  out.set(head, 3);
-  out.set(value, 3 + head.length);
+  if (expiresAt !== undefined) {
+    out[0] = WITH_META | EXPIRY_FLAG;
+    putExpiry(out, 1, expiresAt);
+  }
+  out[1 + x] = head.length >>> 8;
+  out[2 + x] = head.length & 0xff;
+  out.set(head, 3 + x);
+  out.set(value, 3 + x + head.length);
   return out;
 }
 
 export interface UnwrappedValue extends ValueMeta {
   value: Uint8Array;
+  /** Expiry time, ms since the Unix epoch (absent: the value never expires). */
+  expiresAt?: number;
 }
 
 export function unwrapValue(stored: Uint8Array): UnwrappedValue {
   if (stored.length >= 1 && stored[0] === PLAIN) return { value: stored.subarray(1) };
-  if (stored.length >= 3 && stored[0] === WITH_META) {
-    const n = (stored[1]! << 8) | stored[2]!;
-    if (3 + n <= stored.length) {
-      const m = packr.unpack(stored.subarray(3, 3 + n)) as { t?: unknown; e?: unknown };
-      const out: UnwrappedValue = { value: stored.subarray(3 + n) };
-      if (typeof m?.t === 'string') out.contentType = m.t;
-      if (typeof m?.e === 'string') out.contentEncoding = m.e;
-      return out;
+  const h = stored[0];
+  if (h !== undefined && h <= (WITH_META | EXPIRY_FLAG)) {
+    const x = h & EXPIRY_FLAG ? EXPIRY_BYTES : 0;
+    const expiresAt = x ? expiryOf(stored) : undefined;
+    if (x === 0 || expiresAt !== undefined) {
+      if ((h & WITH_META) === 0) {
+        const out: UnwrappedValue = { value: stored.subarray(1 + x) };
+        if (expiresAt !== undefined) out.expiresAt = expiresAt;
+        return out;
+      }
+      if (stored.length >= 3 + x) {
+        const n = (stored[1 + x]! << 8) | stored[2 + x]!;
+        if (3 + x + n <= stored.length) {
+          const m = packr.unpack(stored.subarray(3 + x, 3 + x + n)) as { t?: unknown; e?: unknown };
+          const out: UnwrappedValue = { value: stored.subarray(3 + x + n) };
+          if (typeof m?.t === 'string') out.contentType = m.t;
+          if (typeof m?.e === 'string') out.contentEncoding = m.e;
+          if (expiresAt !== undefined) out.expiresAt = expiresAt;
+          return out;
+        }
+      }
     }
   }
   throw new Eau2Error(ErrorCode.CORRUPTION, 'stored value has a bad header');
+}
+
+/** The same value and metadata with another expiry (undefined: none). */
+export function rewrapValue(stored: Uint8Array, expiresAt: number | undefined): Uint8Array {
+  const u = unwrapValue(stored);
+  return wrapValue(u.value, u, expiresAt);
+}
+
+/** The expiry of a stored value in ms since the Unix epoch, undefined when it never expires. */
+export function storedExpiry(stored: Uint8Array): number | undefined {
+  return stored[0] === PLAIN ? undefined : unwrapValue(stored).expiresAt;
 }
 
 /** True iff `stored` has a well-formed header (as unwrapValue would accept), without allocating for plain values. */

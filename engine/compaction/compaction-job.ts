@@ -5,7 +5,11 @@
 //
 // Drop rules (LevelDB's): an entry is dropped when a newer entry for the same user key exists whose
 // sequence is <= the oldest live snapshot (nobody can see the older one), and a tombstone is
-// dropped when it is visible to every snapshot and no deeper level can hold the key.
+// dropped when it is visible to every snapshot and no deeper level can hold the key. With an
+// expiry check (format/value-expiry.ts), a value expired by the job's `now` is written as a
+// tombstone of the same sequence, not dropped: older versions of its key in deeper levels must stay
+// hidden. It is then dropped under the tombstone rule, so expired values leave the database at the
+// bottom level and their bytes leave it at the first compaction that sees them expired.
 
 import { compareBytes } from '../../kv/index.js';
 import { Kind } from '../format/internal-key.js';
@@ -17,6 +21,7 @@ import { BlockCache } from '../table/block-cache.js';
 import { TableReader } from '../table/table-reader.js';
 import { TableBuilder, type TableSink } from '../table/table-builder.js';
 import { encodeInternalKey } from '../format/internal-key.js';
+import { isExpired, type ExpiryCheck } from '../format/value-expiry.js';
 
 export interface CompactionInput {
   number: number;
@@ -37,6 +42,8 @@ export interface CompactionJob {
   targetFileSize: number;
   blockSize: number;
   bitsPerKey: number;
+  /** With the engine's valueExpiry: values expired at `now` become tombstones. */
+  expiry?: ExpiryCheck;
   /**
    * When set (node's filesystem only), the worker reads the inputs from their paths and writes
    * each output to `dir`/<number>.sst, fsynced, taking numbers from `outputNumbers` in order; an
@@ -60,12 +67,15 @@ export interface CompactionResult {
   bytesRead: number;
   entriesIn: number;
   entriesDropped: number;
+  /** Expired values written as tombstones or dropped. */
+  entriesExpired?: number;
 }
 
 /** Running totals of a merge, filled in as mergeTables() goes. */
 export interface MergeStats {
   entriesIn: number;
   entriesDropped: number;
+  entriesExpired?: number;
   /** Set as each output is yielded: whether entries remain after it (another output may follow). */
   more?: boolean;
 }
@@ -122,7 +132,13 @@ export function* mergeTables(
       stats.entriesIn++;
       const key = it.key();
       const seq = it.seq();
-      const kind = it.kind();
+      let kind: number = it.kind();
+      let value = it.value();
+      if (kind === Kind.VALUE && job.expiry && isExpired(job.expiry.keysBelow, job.expiry.now, key, value)) {
+        kind = Kind.DELETE;
+        value = EMPTY;
+        stats.entriesExpired = (stats.entriesExpired ?? 0) + 1;
+      }
       const newKey = lastKey === null || compareBytes(key, lastKey) !== 0;
       if (newKey) {
         // Outputs are cut only between user keys, so a level never splits one key over two files.
@@ -148,7 +164,7 @@ export function* mergeTables(
         builder = new TableBuilder({ blockSize: job.blockSize, bitsPerKey: job.bitsPerKey, sink });
         smallest = encodeInternalKey(key, seq, kind);
       }
-      builder.add(key, seq, kind, it.value());
+      builder.add(key, seq, kind, value);
       addedKey = lastKey;
       addedSeq = seq;
       addedKind = kind;
@@ -161,11 +177,19 @@ export function* mergeTables(
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** The whole job in memory: outputs come back as bytes. REQUIRES: every input has its bytes. */
 export function runCompactionJob(job: CompactionJob): CompactionResult {
   const stats: MergeStats = { entriesIn: 0, entriesDropped: 0 };
   const outputs = [...mergeTables(job, stats)];
   let bytesRead = 0;
   for (const inp of job.inputs) bytesRead += inp.bytes!.length;
-  return { outputs, bytesRead, entriesIn: stats.entriesIn, entriesDropped: stats.entriesDropped };
+  return {
+    outputs,
+    bytesRead,
+    entriesIn: stats.entriesIn,
+    entriesDropped: stats.entriesDropped,
+    entriesExpired: stats.entriesExpired ?? 0,
+  };
 }

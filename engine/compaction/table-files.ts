@@ -164,7 +164,8 @@ export async function runCompaction(job: CompactionJob, vfs: Vfs): Promise<Compa
     for (const f of opened) await f.close().catch(() => undefined);
   }
   if (failed !== undefined) throw failed;
-  return { outputs, bytesRead, entriesIn: stats.entriesIn, entriesDropped: stats.entriesDropped };
+  const entriesExpired = stats.entriesExpired ?? 0;
+  return { outputs, bytesRead, entriesIn: stats.entriesIn, entriesDropped: stats.entriesDropped, entriesExpired };
 }
 
 /**

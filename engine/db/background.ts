@@ -41,6 +41,8 @@ export interface BackgroundHost {
   readonly retiringLogs: ReadonlySet<number>;
   /** The oldest sequence some reader may still need. */
   smallestSnapshot(): number;
+  /** The expiry check a compaction applies (undefined without valueExpiry). */
+  expiryCheck(): import('../format/value-expiry.js').ExpiryCheck | undefined;
   /** The first failure of a write or background job, after which writes are refused. */
   backgroundError(): Error | undefined;
   /** Records a failure (the first one wins). */
@@ -289,6 +291,7 @@ export class Background {
     const files = { dir: db.dir, outputNumbers: reserved.slice() };
     let editMayExist = false;
     let result: Awaited<ReturnType<CompactionRunner['run']>>;
+    const expiry = db.expiryCheck();
     try {
       result = await this.runner.run({
         inputs,
@@ -297,6 +300,7 @@ export class Background {
         targetFileSize: db.opts.targetFileSize,
         blockSize: db.opts.blockSize,
         bitsPerKey: db.opts.bloomBitsPerKey,
+        ...(expiry ? { expiry } : {}),
         files,
       });
       const outputs: FileMeta[] = [];

@@ -20,6 +20,7 @@ import { MergingIterator } from '../iter/merging-iterator.js';
 import { LevelIterator } from '../iter/level-iterator.js';
 import { DbIterator, type Bounds } from '../iter/db-iterator.js';
 import { TableCache, logName } from './table-cache.js';
+import { isExpired, type ExpiryCheck } from '../format/value-expiry.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './options.js';
 import { Background, type BackgroundHost } from './background.js';
 import { Counters } from './counters.js';
@@ -710,7 +711,19 @@ export class DbImpl implements BackgroundHost {
       throw e;
     }
     this.counters.gets++;
-    return r === undefined || r.kind !== Kind.VALUE ? undefined : r.value;
+    if (r === undefined || r.kind !== Kind.VALUE) return undefined;
+    const e = this.opts.valueExpiry;
+    if (e !== false && isExpired(e.keysBelow, (e.clock ?? Date.now)(), key, r.value)) return undefined;
+    return r.value;
+  }
+
+  /** The expiry check compaction and iterators apply now, or undefined without valueExpiry. */
+  expiryCheck(): ExpiryCheck | undefined {
+    const e = this.opts.valueExpiry;
+    if (e === false) return undefined;
+    const out: ExpiryCheck = { now: (e.clock ?? Date.now)() };
+    if (e.keysBelow !== undefined) out.keysBelow = e.keysBelow;
+    return out;
   }
 
   damagedTableCount(): number {
@@ -780,7 +793,7 @@ export class DbImpl implements BackgroundHost {
       const files = v.files[level]!;
       if (files.length > 0) children.push(new LevelIterator(files, (f) => this.tables.get(f.number).iterator(topts)));
     }
-    const it = new DbIterator(new MergingIterator(children), seq, bounds, reverse);
+    const it = new DbIterator(new MergingIterator(children), seq, bounds, reverse, this.expiryCheck());
     let released = false;
     return {
       it,

@@ -1,6 +1,7 @@
 // Engine options, each with its default and what it costs (LevelDB's include/leveldb/options.h is the
 // model). Sizes are in bytes. README.md's option list repeats the defaults: change both together.
 
+import type { ValueExpiry } from '../format/value-expiry.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { nodeVfs } from '../vfs/node-vfs.js';
 
@@ -93,6 +94,14 @@ export interface EngineOptions {
    */
   walRecovery?: 'strict' | 'pointInTime';
   /**
+   * Default false. With an object, values follow the expiry convention of format/value-expiry.ts (docs/format.md 2.1):
+   * a value whose first byte has bit 0x02 set carries its expiry time in bytes 1..8, and from that
+   * time on reads as deleted (get, iterators) and is dropped by compaction. Costs one byte test per
+   * value read. Leave it off when values are arbitrary bytes: a value that happens to start with
+   * such a byte would vanish.
+   */
+  valueExpiry?: ValueExpiry | false;
+  /**
    * Default node's filesystem (nodeVfs). All file I/O goes through it; tests pass MemVfs (power cuts)
    * or ErrorVfs (injected I/O errors).
    */
@@ -122,6 +131,7 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     compactionWorker: o.compactionWorker ?? true,
     scrubBytesPerSecond: o.scrubBytesPerSecond ?? 0,
     walRecovery: o.walRecovery ?? 'strict',
+    valueExpiry: o.valueExpiry ?? false,
     vfs: o.vfs ?? nodeVfs,
   };
   const positive: Array<keyof ResolvedOptions> = [
@@ -139,6 +149,14 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
       throw new TypeError(`option ${k} must be a positive number`);
+  }
+  if (r.valueExpiry !== false) {
+    const e = r.valueExpiry;
+    if (e === null || typeof e !== 'object') throw new TypeError('option valueExpiry must be an object or false');
+    if (e.keysBelow !== undefined && !(e.keysBelow instanceof Uint8Array))
+      throw new TypeError('option valueExpiry.keysBelow must be a Uint8Array');
+    if (e.clock !== undefined && typeof e.clock !== 'function')
+      throw new TypeError('option valueExpiry.clock must be a function');
   }
   if (r.walRecovery !== 'strict' && r.walRecovery !== 'pointInTime')
     throw new TypeError("option walRecovery must be 'strict' or 'pointInTime'");

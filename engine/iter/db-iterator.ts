@@ -8,6 +8,7 @@
 import { compareBytes, copyBytes } from '../../kv/index.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
+import { isExpired, type ExpiryCheck } from '../format/value-expiry.js';
 
 export interface Bounds {
   lower?: Uint8Array;
@@ -26,7 +27,14 @@ export class DbIterator {
     private readonly seq: number,
     private readonly bounds: Bounds,
     readonly reverse: boolean,
+    /** With valueExpiry: a value expired at the iterator's creation reads as a tombstone. */
+    private readonly expiry?: ExpiryCheck,
   ) {}
+
+  private expired(k: Uint8Array, v: Uint8Array): boolean {
+    const e = this.expiry;
+    return e !== undefined && isExpired(e.keysBelow, e.now, k, v);
+  }
 
   private aboveUpper(k: Uint8Array): boolean {
     const u = this.bounds.upper;
@@ -84,7 +92,7 @@ export class DbIterator {
       }
       if (this.aboveUpper(k)) return undefined;
       this.skipKey = k;
-      if (this.belowLower(k) || it.kind() !== Kind.VALUE) {
+      if (this.belowLower(k) || it.kind() !== Kind.VALUE || this.expired(k, it.value())) {
         it.next();
         continue;
       }
@@ -107,6 +115,7 @@ export class DbIterator {
           kind = it.kind();
           // Copied now: the prev() below may read another block and recycle this one's memory.
           value = kind === Kind.VALUE ? copyBytes(it.value()) : null;
+          if (value !== null && this.expired(k, value)) kind = Kind.DELETE;
         }
         it.prev();
       }
