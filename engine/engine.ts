@@ -173,6 +173,15 @@ export class Engine implements KvStore {
     return out;
   }
 
+  /**
+   * The value of `key` (a copy) and the sequence number of the write that stored it: it differs for
+   * every write of the key to this database, so it can stand for a version (an HTTP ETag).
+   */
+  getVersionSync(key: KeyLike): { value: Uint8Array; seq: number } | undefined {
+    const r = this.db.getEntryView(toKey(key));
+    return r === undefined ? undefined : { value: copyBytes(r.value), seq: r.seq };
+  }
+
   getSync(key: KeyLike, opts?: GetOptions): Uint8Array | undefined {
     const k = toKey(key);
     return this.db.getSync(k, this.snapshotSeq(opts?.snapshot), fillCache(opts));

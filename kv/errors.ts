@@ -28,6 +28,8 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   /** A configured limit (connections, requests in flight) is reached: try again later (HTTP 429/503). */
   BUSY: 'BUSY',
+  /** A conditional write whose condition (HTTP If-Match / If-None-Match) does not hold (HTTP 412). */
+  PRECONDITION: 'PRECONDITION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -141,6 +141,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.BUSY]: 503,
+  [ErrorCode.PRECONDITION]: 412,
 };
 
 /** The HTTP status and error body of any failure. */

@@ -1,14 +1,17 @@
 // The key/value routes of the HTTP API (docs/api.md): /kv/<percent-encoded key> with PUT, GET and
 // DELETE, ordered listing GET /kv, and the seeds' JSON API (PUT / with a hex key, POST / with the raw
 // key as body). Everything is parsed and validated before anything is written, so a bad request
-// changes nothing.
+// changes nothing. Writes whose outcome depends on the current value (If-Match / If-None-Match, a
+// `ttl`, POST ?incr) and leader reads (for their ETag) run at the leader as one read-modify-write
+// (cluster/node/rmw.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fromUtf8, isReservedKey, utf8 } from '../../kv/index.js';
-import { ErrorCode } from '../../kv/index.js';
+import { ErrorCode, isEau2Error } from '../../kv/index.js';
 import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { ClusterConfig } from '../config.js';
 import type { Router } from '../node/router.js';
+import { rmw, type RmwHost, type RmwOp, type RmwResult } from '../node/rmw.js';
 import { unwrapValue, wrapValue, type ValueMeta } from '../protocol/stored-value.js';
 import { MAX_KEY_BYTES } from '../node/stored-format.js';
 import type { ByteBudget } from '../security/limits.js';
@@ -28,7 +31,7 @@ const MAX_LIST = 10_000;
 const DEFAULT_LIST = 100;
 
 /** What the key/value routes need of the node: its router and the body limit. */
-export interface KvRoutesHost {
+export interface KvRoutesHost extends RmwHost {
   readonly router: Router;
   readonly config: Pick<ClusterConfig, 'maxBodyBytes' | 'security'>;
   /** Request bodies being received count against it (limits.maxBodyBytesInFlight). */
@@ -70,6 +73,39 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** `ttl` in seconds (up to 3 decimals) as milliseconds, or undefined. */
+function parseTtl(q: Map<string, string>): number | undefined {
+  const v = q.get('ttl');
+  if (v === undefined) return undefined;
+  if (!/^[0-9]{1,10}(\.[0-9]{1,3})?$/.test(v)) throw badRequest('ttl must be a number of seconds (up to 3 decimals)');
+  const ms = Math.round(Number(v) * 1000);
+  if (ms <= 0) throw badRequest('ttl must be positive');
+  return ms;
+}
+
+function parseIncr(q: Map<string, string>): string {
+  const v = q.get('incr') || '1';
+  if (!/^-?[0-9]{1,18}$/.test(v)) throw badRequest('incr must be an integer');
+  return v;
+}
+
+/** If-Match / If-None-Match: an ETag list or "*" (at most 1 KiB). */
+function condition(req: IncomingMessage, name: string): string | undefined {
+  const v = header(req, name);
+  if (v === undefined) return undefined;
+  if (v.length > 1024) throw badRequest(`${name} is too long`);
+  return v.trim();
+}
+
+async function leaderGet(node: KvRoutesHost, key: Uint8Array): Promise<RmwResult | undefined> {
+  try {
+    return await rmw(node, { t: 'get', k: key });
+  } catch (e) {
+    if (isEau2Error(e, ErrorCode.CORRUPTION)) return undefined;
+    throw e;
+  }
+}
+
 export async function handleKv(
   node: KvRoutesHost,
   req: IncomingMessage,
@@ -78,12 +114,28 @@ export async function handleKv(
   rawKey: string,
   qs: string,
 ): Promise<number> {
-  allow(method, ['GET', 'PUT', 'DELETE']);
+  allow(method, ['GET', 'PUT', 'DELETE', 'POST']);
   const key = parseKey(percentDecode(rawKey));
   if (method === 'GET' || method === 'HEAD') {
     // HEAD answers with GET's status and headers; Node sends no body for it.
     const q = parseQuery(qs, ['read']);
-    const stored = await node.router.get(key, parseRead(q));
+    const read = parseRead(q);
+    // A leader read carries the version's ETag, read at the leader with the value; if the leader's
+    // copy meets a damaged table, the router's read answers from another replica (without an ETag).
+    const r = read === 'leader' ? await leaderGet(node, key) : undefined;
+    if (r) {
+      if (!r.v) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
+      const headers: Record<string, string | number> = {
+        'content-type': r.m?.t ?? 'application/octet-stream',
+        'content-length': r.v.length,
+      };
+      if (r.m?.e !== undefined) headers['content-encoding'] = r.m.e;
+      if (r.etag !== undefined) headers.etag = r.etag;
+      res.writeHead(200, headers);
+      res.end(r.v);
+      return 200;
+    }
+    const stored = await node.router.get(key, read);
     if (stored === undefined) throw new HttpError(404, ErrorCode.NOT_FOUND, 'no such key');
     const v = unwrapValue(stored);
     const headers: Record<string, string | number> = {
@@ -95,10 +147,21 @@ export async function handleKv(
     res.end(v.value);
     return 200;
   }
-  const q = parseQuery(qs, ['w']);
+  if (method === 'POST') {
+    const q = parseQuery(qs, ['w', 'incr']);
+    if (!q.has('incr')) throw badRequest('POST /kv/<key> needs ?incr=<n>');
+    writableKey(key);
+    const r = await rmw(node, { t: 'incr', k: key, by: parseIncr(q) }, parseW(q));
+    sendJson(res, 200, { value: r.n });
+    return 200;
+  }
+  const q = parseQuery(qs, ['w', 'ttl']);
   const w = parseW(q);
   writableKey(key);
+  const ifMatch = condition(req, 'if-match');
   if (method === 'PUT') {
+    const ttl = parseTtl(q);
+    const ifNone = condition(req, 'if-none-match');
     const meta: ValueMeta = {};
     const ct = header(req, 'content-type');
     const ce = header(req, 'content-encoding');
@@ -107,7 +170,26 @@ export async function handleKv(
     checkValueMeta(meta);
     const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
     if (ct !== undefined && isCurlFormDefault(ct, body)) delete meta.contentType;
-    await node.router.writeMany([[key, wrapValue(body, meta)]], w);
+    if (ttl === undefined && ifMatch === undefined && ifNone === undefined) {
+      await node.router.writeMany([[key, wrapValue(body, meta)]], w);
+    } else {
+      const op: RmwOp = { t: 'set', k: key, v: body };
+      if (meta.contentType !== undefined || meta.contentEncoding !== undefined) {
+        op.m = {};
+        if (meta.contentType !== undefined) op.m.t = meta.contentType;
+        if (meta.contentEncoding !== undefined) op.m.e = meta.contentEncoding;
+      }
+      if (ttl !== undefined) op.px = ttl;
+      if (ifMatch !== undefined) op.match = ifMatch;
+      if (ifNone !== undefined) op.none = ifNone;
+      await rmw(node, op, w);
+    }
+    res.writeHead(204).end();
+    return 204;
+  }
+  if (q.has('ttl')) throw badRequest('ttl applies to PUT only');
+  if (ifMatch !== undefined) {
+    await rmw(node, { t: 'del', ks: [key], match: ifMatch }, w);
     res.writeHead(204).end();
     return 204;
   }

@@ -28,6 +28,8 @@ interface NodeIteratorOptions {
 export interface EngineLike {
   get(key: Uint8Array, opts?: { snapshot?: EngineSnapshot }): Promise<Uint8Array | undefined>;
   batch(ops: EngineOp[], opts?: { sync?: boolean }): Promise<void>;
+  /** The committed value of `key` and the sequence of the write that stored it (read-modify-write, rmw.ts). */
+  getVersionSync?(key: Uint8Array): { value: Uint8Array; seq: number } | undefined;
   iterator(opts: NodeIteratorOptions): NodeIterator;
   snapshot(): EngineSnapshot;
   /** Numbers, possibly nested in objects and arrays (flattened for /metrics). */

@@ -6,6 +6,9 @@
 // exactly the data stored with it (docs/format.md 8.6), and batches reach the engine in the order
 // they are issued, so a partition's copy follows its log order. One LSN record per partition per
 // batch instead of one per write: fewer memtable inserts and WAL records per replicated write.
+// Until its group commits, each issued write stays readable here (latest()): a read-modify-write at
+// the leader (rmw.ts) reads this overlay, then the engine, and issues its write in the same
+// synchronous step, so no other write of the key can fall between its read and its write.
 
 import type { EngineLike, EngineOp } from './engine-api.js';
 import { encodeLsn, lsnKey } from './stored-format.js';
@@ -21,10 +24,24 @@ interface Group {
   done: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
+  /** Overlay keys (latin1 of the stored key) this group wrote. */
+  keys: string[];
+}
+
+interface Pending {
+  value: Uint8Array | null;
+  group: Group;
+}
+
+/** A stored key as a Map key: one byte per char, so equal bytes give equal strings. */
+function keyId(k: Uint8Array): string {
+  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
 }
 
 export class PartitionWriter {
   private group: Group | undefined;
+  /** Issued writes not yet committed by the engine, newest per stored key. */
+  private readonly pending = new Map<string, Pending>();
   /** Engine batches issued and writes they carried (for tests and stats). */
   batches = 0;
   writes = 0;
@@ -43,11 +60,34 @@ export class PartitionWriter {
     for (const op of ops) {
       g.ops.push(op);
       g.bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+      const id = keyId(op.key);
+      g.keys.push(id);
+      this.pending.set(id, { value: op.type === 'put' ? op.value : null, group: g });
     }
     g.lsns.set(p, lsn);
     this.writes++;
     if (g.bytes >= MAX_GROUP_BYTES) this.flush(g);
     return g.done;
+  }
+
+  /**
+   * The newest write of `storedKey` issued but not yet committed: its value, null for a delete,
+   * undefined when none is in flight (the engine's copy is the latest).
+   */
+  latest(storedKey: Uint8Array): Uint8Array | null | undefined {
+    return this.pending.get(keyId(storedKey))?.value;
+  }
+
+  /** Settles once the write latest() reports for `storedKey` is committed (or failed). */
+  settled(storedKey: Uint8Array): Promise<void> | undefined {
+    return this.pending.get(keyId(storedKey))?.group.done.then(
+      () => {},
+      () => {},
+    );
+  }
+
+  private forget(g: Group): void {
+    for (const id of g.keys) if (this.pending.get(id)?.group === g) this.pending.delete(id);
   }
 
   private newGroup(): Group {
@@ -57,7 +97,7 @@ export class PartitionWriter {
       resolve = res;
       reject = rej;
     });
-    const g: Group = { ops: [], lsns: new Map(), bytes: 0, done, resolve, reject };
+    const g: Group = { ops: [], lsns: new Map(), bytes: 0, done, resolve, reject, keys: [] };
     queueMicrotask(() => this.flush(g));
     return g;
   }
@@ -73,6 +113,15 @@ export class PartitionWriter {
     } catch (e) {
       done = Promise.reject(e); // a synchronous throw must reach every waiter too
     }
-    done.then(g.resolve, g.reject);
+    done.then(
+      () => {
+        this.forget(g);
+        g.resolve();
+      },
+      (e) => {
+        this.forget(g);
+        g.reject(e);
+      },
+    );
   }
 }

@@ -28,6 +28,9 @@ export interface PeerHost {
   readonly metrics: { countPeerMessage(type: number): void };
   readonly log: Logger;
   readonly writeTimeoutMs: number;
+  /** With `pool`, what read-modify-write at the leader needs (rmw.ts). */
+  readonly writer: PartitionWriter;
+  readonly pool: PeerPool;
   topology(): Topology;
   leaderOf(p: number): LeaderPartition | undefined;
   followerOf(p: number): FollowerPartition | undefined;
@@ -49,6 +52,9 @@ import { isWrappedValue, unwrapValue } from '../protocol/stored-value.js';
 import { checkValueMeta } from '../security/value-meta.js';
 import { MAX_KEY_BYTES } from './stored-format.js';
 import { verifyReplica } from './verify.js';
+import { rmwFromPeer } from './rmw.js';
+import type { PartitionWriter } from './partition-writer.js';
+import type { PeerPool } from '../protocol/peer-pool.js';
 
 export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConnection): void {
   node.metrics.countPeerMessage(msg.type);
@@ -195,6 +201,10 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       });
       await leading(node, b.p).write(ops, node.router.followersNeeded(b.p, b.w), timeout);
       return null;
+    }
+    case MsgType.RMW: {
+      const b = validateBody(MsgType.RMW, msg.body);
+      return rmwFromPeer(node, b, b.w);
     }
     case MsgType.SCAN: {
       const b = validateBody(MsgType.SCAN, msg.body);

@@ -23,6 +23,8 @@ export const MsgType = {
   DEL: 0x22,
   BATCH: 0x23,
   SCAN: 0x24,
+  /** A read-modify-write at the partition's leader (cluster/node/rmw.ts). */
+  RMW: 0x25,
   SUBSCRIBE: 0x30,
   ENTRIES: 0x31,
   ACK: 0x32,
@@ -66,6 +68,8 @@ export interface Bodies {
     lim: number;
     r?: ReadMode;
   };
+  /** `op` is checked by cluster/node/rmw.ts (checkOp). */
+  [MsgType.RMW]: { op: Record<string, unknown>; w?: WriteConcern };
   [MsgType.PING]: Gossip;
   [MsgType.VOTE]: { p: number; e: number; c: string; pe: number; lsn: number };
   [MsgType.ISR_UPDATE]: { p: number; e: number; l: string; isr: string[]; iv: number };
@@ -260,6 +264,10 @@ export function validateBody(type: RequestType, body: unknown): unknown {
     case MsgType.BATCH: {
       const o = obj(body);
       return { p: uint(o.p, 'p', 0xfffe), ops: ops(o.ops), w: writeConcern(o.w) };
+    }
+    case MsgType.RMW: {
+      const o = obj(body);
+      return { op: obj(o.op), w: writeConcern(o.w) };
     }
     case MsgType.SCAN: {
       const o = obj(body);

@@ -38,6 +38,7 @@ const PEER_NEED = new Map<number, Need>([
   [MsgType.PUT, 'write'],
   [MsgType.DEL, 'write'],
   [MsgType.BATCH, 'write'],
+  [MsgType.RMW, 'write'],
 ]);
 
 export function peerNeed(type: number): Need {

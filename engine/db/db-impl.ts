@@ -702,6 +702,15 @@ export class DbImpl implements BackgroundHost {
    * `fillCache` false: blocks not cached are read into memory the next read reuses, not cached.
    */
   getView(key: Uint8Array, snapshotSeq?: number, fillCache = true): Uint8Array | undefined {
+    return this.getEntryView(key, snapshotSeq, fillCache)?.value;
+  }
+
+  /** getView with the sequence number of the write that stored the value. */
+  getEntryView(
+    key: Uint8Array,
+    snapshotSeq?: number,
+    fillCache = true,
+  ): { value: Uint8Array; seq: number } | undefined {
     if (this.closed) throw notOpen();
     let r: MemGetResult | undefined;
     try {
@@ -714,7 +723,7 @@ export class DbImpl implements BackgroundHost {
     if (r === undefined || r.kind !== Kind.VALUE) return undefined;
     const e = this.opts.valueExpiry;
     if (e !== false && isExpired(e.keysBelow, (e.clock ?? Date.now)(), key, r.value)) return undefined;
-    return r.value;
+    return r;
   }
 
   /** The expiry check compaction and iterators apply now, or undefined without valueExpiry. */
