@@ -23,6 +23,8 @@ export interface NodeConfig {
    */
   advertisePeerHost?: string;
   advertisePeerPort?: number;
+  /** Redis protocol (RESP) port (cluster/resp, docs/api.md); absent: the node serves no RESP. */
+  respPort?: number;
 }
 
 export interface ClusterConfig {
@@ -111,7 +113,16 @@ const KNOWN_TOP = new Set([
   'diskFreeWarnBytes',
   'scrubBytesPerSecond',
 ]);
-const KNOWN_NODE = new Set(['id', 'host', 'port', 'peerPort', 'dataDir', 'advertisePeerHost', 'advertisePeerPort']);
+const KNOWN_NODE = new Set([
+  'id',
+  'host',
+  'port',
+  'peerPort',
+  'dataDir',
+  'advertisePeerHost',
+  'advertisePeerPort',
+  'respPort',
+]);
 
 /** Validates a parsed config object; relative data dirs are resolved against `baseDir`. */
 export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfig {
@@ -134,7 +145,8 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     const host = r.host === undefined ? '127.0.0.1' : str(r.host, `nodes[${i}].host`);
     const port = int(r.port, `nodes[${i}].port`, 1, 65535);
     const peerPort = int(r.peerPort, `nodes[${i}].peerPort`, 1, 65535);
-    for (const p of [port, peerPort]) {
+    const respPort = r.respPort === undefined ? undefined : int(r.respPort, `nodes[${i}].respPort`, 1, 65535);
+    for (const p of respPort === undefined ? [port, peerPort] : [port, peerPort, respPort]) {
       const a = `${host}:${p}`;
       if (addrs.has(a)) throw invalid(`address ${a} is used twice`);
       addrs.add(a);
@@ -158,6 +170,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir),
       advertisePeerHost,
       advertisePeerPort,
+      ...(respPort === undefined ? {} : { respPort }),
     };
   });
   const replicationFactor = int(o.replicationFactor ?? 1, 'replicationFactor', 1, nodes.length);

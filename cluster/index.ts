@@ -11,6 +11,7 @@ export {
   type HttpHandler,
 } from './node/node-server.js';
 export { openEngine } from './node/open-engine.js';
+export { startResp, RespServer } from './resp/start-resp.js';
 export { createLogger, type Logger } from './log.js';
 export { httpHelpers, percentEncode, type HttpHelpers } from './http/http-util.js';
 export { loadConfig, parseConfig, type ClusterConfig, type NodeConfig } from './config.js';

@@ -41,7 +41,11 @@ export function addLocalCommand(program: Command): void {
     .option('-r, --replicas <n>', 'replicas per partition (replication factor)', '2')
     .option('-p, --partitions <n>', 'number of partitions (fixed for the life of the cluster)', '16')
     .option('-d, --dir <dir>', 'folder for the config, data and logs', './data')
-    .option('--port <port>', 'HTTP port of the first node; node i uses port+i, peer ports start at port+100', '7101')
+    .option(
+      '--port <port>',
+      'HTTP port of the first node; node i uses port+i, peer ports start at port+100, RESP (Redis) ports at port+200',
+      '7101',
+    )
     .option('--log-level <level>', 'node log level (logs go to DIR/<id>.log)', 'info')
     .option('--secure', 'with TLS (a throwaway CA), a peer secret and an admin token, all made in DIR')
     .action(async (o: LocalOpts, cmd: Command) => runLocal(o, cmd));
@@ -51,7 +55,7 @@ function makeConfig(o: LocalOpts): object {
   const nodes = int(o.nodes, 'nodes', 1, 64);
   const replicas = int(o.replicas, 'replicas', 1, nodes);
   const partitions = int(o.partitions, 'partitions', 1, 4096);
-  const port = int(o.port, 'port', 1, 65535 - 100 - nodes);
+  const port = int(o.port, 'port', 1, 65535 - 200 - nodes);
   return {
     partitions,
     replicationFactor: replicas,
@@ -60,6 +64,7 @@ function makeConfig(o: LocalOpts): object {
       host: '127.0.0.1',
       port: port + i,
       peerPort: port + 100 + i,
+      respPort: port + 200 + i,
       dataDir: `n${i + 1}`,
     })),
   };
@@ -300,7 +305,10 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     `eau2 local cluster: ${config.nodes.length} nodes, ${config.partitions} partitions, ${config.replicationFactor} replicas each`,
     `data, config and logs in ${dir}`,
     '',
-    ...config.nodes.map((n) => `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}`),
+    ...config.nodes.map(
+      (n) =>
+        `  ${n.id}  ${scheme}://${n.host}:${n.port}  peer ${n.host}:${n.peerPort}${n.respPort ? `  resp ${n.host}:${n.respPort}` : ''}`,
+    ),
     '',
     `Console: ${base}/ui/  (every node serves it)`,
     '',
@@ -308,6 +316,11 @@ async function runLocal(o: LocalOpts, cmd: Command): Promise<void> {
     'Try:',
     `  ${curl} -X PUT -H 'content-type: text/plain' --data-binary 'hello, eau2' ${base}/kv/greeting`,
     `  ${curl} ${scheme}://${last.host}:${last.port}/kv/greeting`,
+    ...(last.respPort
+      ? [
+          `  redis-cli -h ${last.host} -p ${last.respPort}${scheme === 'https' ? ' --tls --cacert <ca> --pass <token>' : ''} get greeting`,
+        ]
+      : []),
     `  ${commandLine(script)} status --url ${base}`,
     '',
     'Ctrl-C stops the cluster; run the same command again to find your data.',

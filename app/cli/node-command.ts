@@ -7,6 +7,7 @@ import { loadConfig } from '../../cluster/index.js';
 import { createLogger } from '../../cluster/index.js';
 import { NodeServer } from '../../cluster/index.js';
 import { openEngine } from '../../cluster/index.js';
+import { startResp, type RespServer } from '../../cluster/index.js';
 import { isEau2Error, ErrorCode } from '../../kv/index.js';
 import { attachDataframe } from '../dataframe-hooks.js';
 import { CliError, EXIT } from './cli-errors.js';
@@ -52,12 +53,16 @@ async function runNode(opts: NodeOpts): Promise<void> {
     );
   }
   const logger = createLogger({ level: opts.logLevel, bindings: { node: opts.id } });
+  let resp: RespServer | undefined;
   const start: Parameters<typeof NodeServer.start>[0] = {
     config,
     nodeId: opts.id,
     openEngine,
     logger,
-    beforeServing: (n) => attachDataframe(n, logger),
+    beforeServing: async (n) => {
+      await attachDataframe(n, logger);
+      resp = await startResp(n);
+    },
   };
   if (opts.dataDir) start.dataDir = opts.dataDir;
   if (opts.dropDamagedWalTail) start.walRecovery = 'pointInTime';
@@ -78,8 +83,8 @@ async function runNode(opts: NodeOpts): Promise<void> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      node
-        .close()
+      (resp ? resp.close() : Promise.resolve())
+        .then(() => node.close())
         .catch((e: Error) => logger.error({ err: e.message }, 'close failed'))
         .finally(resolve);
     };
