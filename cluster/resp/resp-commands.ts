@@ -190,8 +190,6 @@ async function del(ctx: RespContext, c: RespClient, keys: Buffer[]): Promise<Rep
 
 // ------------------------------------------------------------------ SCAN / KEYS
 
-const SCAN_PAGE = 1000;
-
 async function scan(ctx: RespContext, a: Buffer[]): Promise<Reply> {
   const cursorText = a[1]!.toString('latin1');
   if (!/^[0-9]{1,20}$/.test(cursorText)) fail('ERR invalid cursor');
@@ -257,7 +255,7 @@ async function keys(ctx: RespContext, pattern: Buffer): Promise<Reply> {
     if (end) range.lt = end;
   }
   const out: Reply[] = [];
-  const it = ctx.host.router.scan({ ...range, limit: SCAN_PAGE }, 'leader');
+  const it = ctx.host.router.scan(range, 'leader');
   try {
     for (let e = await it.next(); e !== undefined; e = await it.next()) {
       const k = Buffer.from(e[0]);

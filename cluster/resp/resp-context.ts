@@ -34,6 +34,8 @@ export interface RespLimits {
   replyBufferSoftBytes: number;
   /** Replies waiting in the socket past which the connection is closed (a client that never reads). */
   replyBufferHardBytes: number;
+  /** How long commands may stay paused over replyBufferSoftBytes before the connection is closed, ms. */
+  replyStallMs: number;
   /** Most keys KEYS answers with (an error past it: use SCAN). */
   maxKeysReply: number;
   /** SCAN cursors kept (node-wide), and the bytes of the keys they hold. */
@@ -50,6 +52,7 @@ export const RESP_LIMIT_DEFAULTS: RespLimits = {
   maxQueuedBytes: 8 * 1024 * 1024,
   replyBufferSoftBytes: 1024 * 1024,
   replyBufferHardBytes: 256 * 1024 * 1024,
+  replyStallMs: 60_000,
   maxKeysReply: 100_000,
   maxCursors: 100_000,
   maxCursorBytes: 16 * 1024 * 1024,
@@ -148,10 +151,14 @@ export class RespContext {
     this.cursors = new CursorTable(limits);
   }
 
-  /** Keys in the whole key space, and how many expire (a full scan: O(N), cached for a second). */
-  countKeys(): Promise<{ keys: number; expires: number }> {
+  /**
+   * Keys in the whole key space, and how many expire: a full scan, O(N). `maxAgeMs` lets a count
+   * that recent serve again: INFO's keyspace section, which clients such as ioredis ask for on every
+   * connection (their ready check), takes one up to 10 s old; DBSIZE counts afresh.
+   */
+  countKeys(maxAgeMs = 0): Promise<{ keys: number; expires: number }> {
     const now = Date.now();
-    if (this.keyCount && now - this.keyCount.at < 1000) return this.keyCount.n;
+    if (this.keyCount && now - this.keyCount.at <= maxAgeMs) return this.keyCount.n;
     const n = (async () => {
       let keys = 0;
       let expires = 0;

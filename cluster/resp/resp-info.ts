@@ -130,7 +130,7 @@ export async function infoText(ctx: RespContext, _c: RespClient, asked: string[]
     ['eau2_epoch', t.epoch],
   ]);
   if (want.has('keyspace')) {
-    const { keys, expires } = await ctx.countKeys();
+    const { keys, expires } = await ctx.countKeys(10_000);
     section('Keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : []);
   }
   return `${out.join('\r\n')}\r\n`;

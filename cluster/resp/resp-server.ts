@@ -6,7 +6,8 @@
 // Memory per connection is bounded (RespLimits): the decoder holds at most one command
 // (maxCommandBytes), reading pauses while maxQueuedCommands / maxQueuedBytes wait, commands stop
 // running while more than replyBufferSoftBytes of replies wait in the socket, and a connection
-// whose unread replies pass replyBufferHardBytes is closed (Redis's client-output-buffer-limit).
+// whose unread replies pass replyBufferHardBytes, or stay over the soft limit for replyStallMs, is
+// closed (Redis's client-output-buffer-limit hard and soft limits).
 // Connections are capped per node and per client address by `limits` (docs/security.md).
 
 import net from 'node:net';
@@ -150,10 +151,24 @@ export class RespServer {
         while (queue.length > 0 && !closed) {
           if (socket.writableLength > limits.replyBufferSoftBytes) {
             flush();
-            await new Promise<void>((r) => {
-              socket.once('drain', r);
-              socket.once('close', r);
+            const drained = await new Promise<boolean>((r) => {
+              const timer = setTimeout(() => r(false), limits.replyStallMs);
+              const done = () => {
+                clearTimeout(timer);
+                r(true);
+              };
+              socket.once('drain', done);
+              socket.once('close', done);
             });
+            if (!drained) {
+              ctx.stats.overruns++;
+              this.log.warn(
+                { client: c.addr, bytes: socket.writableLength },
+                'RESP client stopped reading its replies: closed',
+              );
+              socket.destroy();
+              return;
+            }
             continue;
           }
           const args = queue.shift()!;

@@ -28,11 +28,12 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port such that base, base+1, base+100 and base+101 are free (eau2 local's layout). */
+/** A base port such that base, base+1, base+100, base+101, base+200, base+201 are free (eau2 local's layout). */
 async function localBase(): Promise<number> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
-    if ((await Promise.all([base, base + 1, base + 100, base + 101].map(portFree))).every(Boolean)) return base;
+    const ports = [base, base + 1, base + 100, base + 101, base + 200, base + 201];
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
 }
 
@@ -117,6 +118,10 @@ describe('eau2 CLI', () => {
     expect(got.stdout).toBe('hello');
     expect(eau2(['scan', '--url', url]).stdout).toBe('greeting\thello\npiped\tfrom stdin\n');
     expect(eau2(['status', '--url', url]).stdout).toContain('n2');
+    // Every node speaks the Redis protocol on the port printed for it.
+    expect(first.out()).toContain(`resp 127.0.0.1:${base + 201}`);
+    const cli = spawnSync('redis-cli', ['-p', String(base + 201), 'get', 'greeting'], { encoding: 'utf8' });
+    expect(cli.stdout).toBe('hello\n');
     expect(await stop(first.child)).toBe(0);
     expect(first.out()).toContain('stopped.');
     // Every node process is gone: its HTTP port is free again.

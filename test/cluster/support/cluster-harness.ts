@@ -29,6 +29,8 @@ export interface ClusterSpec {
   logLevel?: string;
   /** Folder to put the config in (and resolve its relative paths against); a new temp folder if omitted. */
   dir?: string;
+  /** Give every node a respPort (the Redis protocol). */
+  resp?: boolean;
 }
 
 export interface TestNode {
@@ -37,6 +39,7 @@ export interface TestNode {
   peerPort: number;
   dataDir: string;
   url: string;
+  respPort?: number;
 }
 
 export class TestCluster {
@@ -54,13 +57,15 @@ export class TestCluster {
   static async start(spec: ClusterSpec = {}): Promise<TestCluster> {
     const n = spec.nodes ?? 3;
     const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'eau2-cluster-'));
-    const ports = await freePorts(2 * n);
+    const ports = await freePorts(spec.resp ? 3 * n : 2 * n);
+    const respPorts = ports.slice(2 * n);
     const nodes: TestNode[] = Array.from({ length: n }, (_, i) => ({
       id: `n${i + 1}`,
       port: ports[2 * i]!,
       peerPort: ports[2 * i + 1]!,
       dataDir: join(dir, `n${i + 1}`),
       url: `${spec.ca ? 'https' : 'http'}://127.0.0.1:${ports[2 * i]}`,
+      ...(spec.resp ? { respPort: respPorts[i]! } : {}),
     }));
     const config = {
       partitions: spec.partitions ?? 8,
@@ -71,6 +76,7 @@ export class TestCluster {
         port: x.port,
         peerPort: x.peerPort,
         dataDir: x.dataDir,
+        ...(x.respPort ? { respPort: x.respPort } : {}),
       })),
       ...spec.extra,
     };
