@@ -46,20 +46,30 @@ describe('RESP authentication and roles', () => {
 
   it('refuses everything but the handshake before AUTH, and wrong tokens', async () => {
     const port = c.respPort('n1');
-    expect(await raw(port, 'PING\r\nGET k\r\n')).toBe('-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n');
+    expect(await raw(port, 'PING\r\nGET k\r\n')).toBe(
+      '-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n',
+    );
     expect(await raw(port, 'AUTH nope\r\nAUTH user nope\r\n')).toBe(
       '-WRONGPASS invalid username-password pair or user is disabled.\r\n'.repeat(2),
     );
     expect(await raw(port, `AUTH ${writer.token}\r\nSET k v\r\nRESET\r\nGET k\r\n`)).toBe(
       '+OK\r\n+OK\r\n+RESET\r\n-NOAUTH Authentication required.\r\n',
     );
-    expect(await raw(port, 'HELLO 3\r\n')).toMatch(/^-NOAUTH HELLO must be called with the client already authenticated/);
+    expect(await raw(port, 'HELLO 3\r\n')).toMatch(
+      /^-NOAUTH HELLO must be called with the client already authenticated/,
+    );
   });
 
   it('holds roles: read tokens read, write tokens write', async () => {
     const port = c.respPort('n2');
     const ro = new Redis({ host: '127.0.0.1', port, password: reader.token });
-    const rw = new Redis({ host: '127.0.0.1', port: c.respPort('n1'), username: 'writer', password: writer.token, protocol: 2 });
+    const rw = new Redis({
+      host: '127.0.0.1',
+      port: c.respPort('n1'),
+      username: 'writer',
+      password: writer.token,
+      protocol: 2,
+    });
     clients.push(ro, rw);
     expect(await rw.set('shared', 'data')).toBe('OK');
     expect(await rw.incr('count')).toBe(1);

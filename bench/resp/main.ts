@@ -1,0 +1,226 @@
+// redis-benchmark against eau2's Redis protocol port and against redis-server, side by side
+// (bench/resp/README.md): the same client, the same commands (SET, GET, INCR, MSET), without
+// pipelining and with 16 commands per pipeline. eau2 runs as real node processes (`eau2 node`,
+// one by default, --nodes 3 for a replicated cluster), Redis as one redis-server with appendonly
+// yes / appendfsync everysec (its nearest durability to eau2's WAL without fsync per write).
+//
+//   npm run bench:resp                 # 1 eau2 node vs redis-server, 20,000 requests per test
+//   npm run bench:resp -- --nodes 3 --requests 50000 --clients 50 [--skip-redis]
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePorts } from '../lib/free-ports.js';
+import { machineInfo } from '../lib/machine.js';
+import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.js';
+import { redisAvailable } from '../cluster/redis-target.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const TESTS = ['set', 'get', 'incr', 'mset'];
+const PIPELINES = [1, 16];
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const NODES = arg('nodes', 1);
+const REQUESTS = arg('requests', 20_000);
+const CLIENTS = arg('clients', 50);
+const SKIP_REDIS = process.argv.includes('--skip-redis');
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not start within ${ms} ms`);
+}
+
+const ping = (port: number) => async () =>
+  spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5000 }).stdout.trim() === 'PONG';
+
+interface Server {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startEau2(dir: string): Promise<Server> {
+  const ports = await freePorts(3 * NODES);
+  const config = {
+    partitions: 16,
+    replicationFactor: Math.min(2, NODES),
+    nodes: Array.from({ length: NODES }, (_, i) => ({
+      id: `n${i + 1}`,
+      host: '127.0.0.1',
+      port: ports[3 * i],
+      peerPort: ports[3 * i + 1],
+      respPort: ports[3 * i + 2],
+      dataDir: join(dir, `n${i + 1}`),
+    })),
+  };
+  const file = join(dir, 'cluster.json');
+  writeFileSync(file, JSON.stringify(config));
+  const procs: ChildProcess[] = config.nodes.map((n) =>
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'app/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'],
+      {
+        cwd: REPO,
+        stdio: 'ignore',
+        env: { ...process.env, EAU2_WORKER_LOADER: join(REPO, 'test/support/worker-loader.mjs') },
+      },
+    ),
+  );
+  const port = config.nodes[0]!.respPort!;
+  await waitFor(ping(port), 'eau2');
+  for (const n of config.nodes) await waitFor(ping(n.respPort!), `eau2 ${n.id}`);
+  return {
+    port,
+    stop: async () => {
+      await Promise.all(
+        procs.map(
+          (p) => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM')))),
+        ),
+      );
+    },
+  };
+}
+
+async function startRedis(dir: string): Promise<Server> {
+  const [port] = await freePorts(1);
+  const d = join(dir, 'redis');
+  mkdirSync(d);
+  const p = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      d,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(ping(port!), 'redis-server');
+  return {
+    port: port!,
+    stop: () => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM')))),
+  };
+}
+
+interface Result {
+  system: string;
+  test: string;
+  pipeline: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function benchmark(system: string, port: number): Result[] {
+  const out: Result[] = [];
+  for (const P of PIPELINES) {
+    const r = spawnSync(
+      'redis-benchmark',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-t',
+        TESTS.join(','),
+        '-n',
+        String(REQUESTS * (P === 1 ? 1 : 4)),
+        '-c',
+        String(CLIENTS),
+        '-P',
+        String(P),
+        '-r',
+        '100000',
+        '--csv',
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    if (r.status !== 0) throw new Error(`redis-benchmark failed: ${r.stderr}`);
+    for (const line of r.stdout.trim().split('\n').slice(1)) {
+      const f = line.split(',').map((x) => x.replace(/"/g, ''));
+      out.push({ system, test: f[0]!, pipeline: P, rps: Number(f[1]), p50: Number(f[4]), p99: Number(f[6]) });
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  for (const tool of ['redis-benchmark', 'redis-cli'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} is not installed (Debian: redis-tools)`);
+  const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-resp-'));
+  const results: Result[] = [];
+  const started = machineInfo();
+  try {
+    const eau2 = await startEau2(dir);
+    try {
+      results.push(...benchmark(`eau2 (${NODES} node${NODES > 1 ? 's' : ''})`, eau2.port));
+    } finally {
+      await eau2.stop();
+    }
+    if (!SKIP_REDIS) {
+      const ok = redisAvailable();
+      if (!ok.ok) console.log(`redis-server: ${ok.why}; eau2 alone`);
+      else {
+        const redis = await startRedis(dir);
+        try {
+          results.push(...benchmark('redis', redis.port));
+        } finally {
+          await redis.stop();
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const columns: Column[] = [
+    { header: 'test' },
+    { header: '-P', align: 'right' },
+    { header: 'system' },
+    { header: 'requests/s', align: 'right' },
+    { header: 'p50 ms', align: 'right' },
+    { header: 'p99 ms', align: 'right' },
+    { header: 'vs redis', align: 'right' },
+  ];
+  const rows = results
+    .sort((a, b) => a.test.localeCompare(b.test) || a.pipeline - b.pipeline || a.system.localeCompare(b.system))
+    .map((r) => {
+      const redis = results.find((x) => x.system === 'redis' && x.test === r.test && x.pipeline === r.pipeline);
+      const vs = r.system !== 'redis' && redis ? `${(r.rps / redis.rps).toFixed(2)}x` : '-';
+      return [
+        r.test,
+        String(r.pipeline),
+        r.system,
+        Math.round(r.rps).toLocaleString('en-US'),
+        r.p50.toFixed(2),
+        r.p99.toFixed(2),
+        vs,
+      ];
+    });
+  const end = machineInfo();
+  console.log(renderTextTable(columns, rows, `redis-benchmark -n ${REQUESTS} (x4 with -P 16) -c ${CLIENTS} -r 100000`));
+  console.log(
+    `\n${started.date}, ${started.nproc} x ${started.cpuModel}, Node ${started.node}, load ${started.loadAverage[0]} -> ${end.loadAverage[0]}\n`,
+  );
+  console.log(renderMarkdownTable(columns, rows));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
