@@ -85,14 +85,14 @@ export interface RmwResult {
 }
 
 export const INT64_MIN = -(2n ** 63n);
-export const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** A Redis-visible failure: code INVALID with Redis's own message (without its "ERR " prefix). */
-export function redisError(message: string): Eau2Error {
+function redisError(message: string): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, message, { details: { resp: true } });
 }
 
-export function crossSlot(): Eau2Error {
+function crossSlot(): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, "CROSSSLOT Keys in request don't hash to the same slot", {
     details: { resp: true, prefix: 'CROSSSLOT' },
   });
@@ -135,7 +135,7 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], name: string
 }
 
 /** Checks an operation from the wire; returns it typed. Throws PROTOCOL (or TOO_LARGE for a key). */
-export function checkOp(raw: unknown): RmwOp {
+function checkOp(raw: unknown): RmwOp {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw protocol('op must be a map');
   const o = raw as Record<string, unknown>;
   const bin = (v: unknown, name: string): Uint8Array => {
@@ -237,7 +237,7 @@ function readOnly(op: RmwOp): boolean {
 // ------------------------------------------------------------------ routing
 
 /** The partition of the operation's keys; CROSSSLOT when they are in different partitions. */
-export function partitionOfOp(op: RmwOp, partitions: number): number {
+function partitionOfOp(op: RmwOp, partitions: number): number {
   const ks = keysOf(op);
   const p = partitionOf(ks[0]!, partitions);
   for (let i = 1; i < ks.length; i++) if (partitionOf(ks[i]!, partitions) !== p) throw crossSlot();
@@ -334,7 +334,7 @@ function parseFloatStrict(text: string): number | undefined {
 }
 
 /** A double as Redis's INCRBYFLOAT writes it: plain decimal digits, no exponent. */
-export function formatFloat(n: number): string {
+function formatFloat(n: number): string {
   if (Object.is(n, -0)) return '0';
   let s = String(n);
   if (!/e/i.test(s)) return s;

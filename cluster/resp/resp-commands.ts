@@ -17,7 +17,7 @@ import { infoText } from './resp-info.js';
 import type { RespClient, RespContext } from './resp-context.js';
 
 /** Who may run a command: `conn` commands need no role, the others the role named. */
-export type Need = 'conn' | Role;
+type Need = 'conn' | Role;
 
 export interface CommandSpec {
   /** Redis arity: n = exactly n arguments (the name included), -n = at least n. */
@@ -31,8 +31,8 @@ export interface CommandSpec {
 // ------------------------------------------------------------------ argument helpers
 
 const upper = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('latin1').toUpperCase());
-export const NOT_INT = 'ERR value is not an integer or out of range';
-export const SYNTAX = 'ERR syntax error';
+const NOT_INT = 'ERR value is not an integer or out of range';
+const SYNTAX = 'ERR syntax error';
 
 class ReplyError extends Error {}
 /** Ends a command with this error reply (thrown from argument parsing). */
