@@ -33,6 +33,15 @@ export interface RespServerOptions {
 
 let nextClientId = 1;
 
+/** Commands that only read and change no connection state: a pipelined run of them runs at once. */
+const CONCURRENT_READS = new Set(['GET', 'MGET', 'EXISTS', 'STRLEN', 'TTL', 'PTTL', 'PING', 'ECHO']);
+const MAX_CONCURRENT_READS = 64;
+
+function commandName(args: Buffer[]): string {
+  const a = args[0];
+  return a === undefined || a.length > 8 ? '' : a.toString('latin1').toUpperCase();
+}
+
 export class RespServer {
   readonly ctx: RespContext;
   private readonly server: net.Server;
@@ -171,16 +180,22 @@ export class RespServer {
             }
             continue;
           }
-          const args = queue.shift()!;
-          for (const a of args) queuedBytes -= a.length;
+          // A run of pure reads waiting together runs at once (their replies still in order): they
+          // cannot see each other, and every write before them has completed. Anything else runs
+          // alone, so a pipeline's reads see its writes.
+          let n = 1;
+          if (CONCURRENT_READS.has(commandName(queue[0]!)))
+            while (n < queue.length && n < MAX_CONCURRENT_READS && CONCURRENT_READS.has(commandName(queue[n]!))) n++;
+          const batch = queue.splice(0, n);
+          for (const args of batch) for (const a of args) queuedBytes -= a.length;
           if (
             socket.isPaused() &&
             queue.length < limits.maxQueuedCommands / 2 &&
             queuedBytes < limits.maxQueuedBytes / 2
           )
             socket.resume();
-          const r = await this.execute(c, args);
-          reply(r);
+          if (n === 1) reply(await this.execute(c, batch[0]!));
+          else for (const r of await Promise.all(batch.map((args) => this.execute(c, args)))) reply(r);
           if (c.closeAfterReply) {
             flush();
             closed = true;

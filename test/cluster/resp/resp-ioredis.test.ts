@@ -145,6 +145,14 @@ describe('RESP through ioredis', () => {
       expect(out![3 * i + 1]).toEqual([null, i + 1]);
       expect(out![3 * i + 2]).toEqual([null, String(i + 1)]);
     }
+    // Runs of reads run together but answer in order, and see the writes before them.
+    const q = redis.pipeline();
+    for (let i = 0; i < 100; i++) q.get(`p:${i}`);
+    q.set('p:0', 'changed');
+    q.get('p:0').mget('p:0', 'p:1').exists('p:0', 'nope').strlen('p:0').ping();
+    const got = (await q.exec())!.map(([e, v]) => (e ? e.message : v));
+    expect(got.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => String(i + 1)));
+    expect(got.slice(100)).toEqual(['OK', 'changed', ['changed', '2'], 1, 7, 'PONG']);
   });
 
   it('counters incremented through every node at once lose nothing', async () => {
