@@ -116,6 +116,7 @@ async function checkPortsFree(config: ClusterConfig): Promise<void> {
     for (const [port, what] of [
       [n.port, 'HTTP'],
       [n.peerPort, 'peer'],
+      ...(n.respPort === undefined ? [] : ([[n.respPort, 'RESP (Redis protocol)']] as const)),
     ] as const) {
       const free = await new Promise<boolean>((res) => {
         const s = net.createServer();

@@ -5,7 +5,7 @@
 // partition's leader, as HTTP requests are); everything that reads before it writes, and every
 // relative TTL, is one read-modify-write at the leader (cluster/node/rmw.ts).
 
-import { ErrorCode, isEau2Error, partitionOf } from '../../kv/index.js';
+import { ErrorCode, isEau2Error, isReservedKey, partitionOf } from '../../kv/index.js';
 import { groupByPartition } from '../routing.js';
 import { rmw, type RmwOp, type RmwResult, INT64_MIN, int64 } from '../node/rmw.js';
 import { storedValueOf, wrapValue } from '../protocol/stored-value.js';
@@ -74,7 +74,13 @@ async function getValue(ctx: RespContext, k: Buffer): Promise<Uint8Array | undef
   return storedValueOf(v);
 }
 
+/** Every write passes here first: refuses reserved keys, notes the partitions for WAIT. */
 function noteWrite(ctx: RespContext, c: RespClient, keys: Buffer[]): void {
+  for (const k of keys)
+    if (isReservedKey(k))
+      fail(
+        "ERR keys beginning with the byte 0x00 are reserved for eau2's own data (dataframes); choose another first byte",
+      );
   const parts = ctx.host.topology().partitions;
   for (const k of keys) c.wrote.add(partitionOf(k, parts));
 }

@@ -27,7 +27,7 @@ function quickStartCommands(): string[] {
 describe('the README quick start', () => {
   let c: TestCluster;
   beforeAll(async () => {
-    c = await TestCluster.start({ nodes: 2, partitions: 4, replicationFactor: 2 });
+    c = await TestCluster.start({ nodes: 2, partitions: 4, replicationFactor: 2, resp: true });
   });
   afterAll(async () => {
     await c?.stop();
@@ -42,7 +42,9 @@ describe('the README quick start', () => {
     expect(cmds.filter((l) => /^(npx|npm exec) eau2\b/.test(l))).toEqual([]);
     const outputs: string[] = [];
     for (const cmd of cmds) {
-      const line = cmd.replaceAll('http://127.0.0.1:7101', url);
+      const line = cmd
+        .replaceAll('http://127.0.0.1:7101', url)
+        .replaceAll('redis-cli -p 7301', `redis-cli -p ${c.nodes[0]!.respPort}`);
       const { stdout } = await promisify(exec)(line, {
         cwd: REPO,
         timeout: 20_000,
@@ -53,6 +55,7 @@ describe('the README quick start', () => {
     const at = (pattern: RegExp): string => outputs[cmds.findIndex((l) => pattern.test(l))] ?? '';
     expect(at(/ get hello$/).trim()).toBe('world');
     expect(at(/^curl http/).trim()).toBe('v1');
+    expect(at(/^redis-cli /).trim()).toBe('v1');
     expect(at(/ status$/)).toMatch(/n1/);
   });
 });

@@ -128,6 +128,10 @@ describe('RESP through ioredis', () => {
     );
     await redis.set('big', '9223372036854775807');
     expect(await msg(redis.incr('big'))).toBe('ERR increment or decrement would overflow');
+    expect(await msg(redis.set(Buffer.from([0, 1]), 'x'))).toMatch(
+      /^ERR keys beginning with the byte 0x00 are reserved/,
+    );
+    expect(await msg(redis.del(Buffer.from([0, 1])))).toMatch(/^ERR keys beginning with the byte 0x00 are reserved/);
     expect(await redis.get('text')).toBe('abc');
   });
 
