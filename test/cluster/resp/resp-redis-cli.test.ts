@@ -79,7 +79,7 @@ describe('redis-cli against eau2 nodes', () => {
     for (const n of c.nodes) await c.kill(n.id, 'SIGKILL');
     await sleep(1600);
     for (const n of c.nodes) c.spawn(n.id);
-    await Promise.all(c.nodes.map((n) => c.waitHealthy(n.id)));
+    await Promise.all(c.nodes.map((n) => c.waitHealthy(n.id, 90_000)));
     expect(cli(port('n2'), ['get', 'brief']).out).toBe('\n');
     expect(cli(port('n3'), ['exists', 'brief']).out).toBe('0\n');
     expect(cli(port('n3'), ['get', 'lasting']).out).toBe('y\n');
