@@ -1,6 +1,7 @@
 // The assertions every short chaos run makes, whatever its faults: nothing acknowledged with w=all is
 // lost, counters never go back past a w=all acknowledgement nor hold a value nobody wrote, the replicas
-// converge (verify says identical), no two nodes ever led a partition in one epoch, and the faults
+// converge (verify says identical), the cluster settles after every heal (its in-sync sets full again;
+// run.ts waits for that before the next fault), no two nodes ever led a partition in one epoch, and the faults
 // really hurt (some writes failed while they lasted) while the cluster kept taking writes.
 
 import { expect, onTestFailed } from 'vitest';
@@ -21,6 +22,8 @@ export function expectSafe(r: ChaosResult): void {
   expect(d.counterViolations).toEqual([]);
   expect('error' in r.verify ? r.verify.error : r.verify.identical).toBe(true);
   expect(r.splitBrain).toEqual([]);
+  const unsettled = r.settles.filter((x) => !x.settled);
+  expect(unsettled, 'the cluster did not settle after a heal').toEqual([]);
   for (const f of r.faults) {
     const during = r.ops.filter((o) => o.start >= f.start && o.end <= f.healed);
     expect(during.filter((o) => o.ok).length, `${f.kind}(${f.target}): writes accepted during it`).toBeGreaterThan(0);

@@ -4,9 +4,11 @@
 // the same silence. Process faults only (SIGKILL then a restart on the same data, SIGSTOP then
 // SIGCONT), on a master drawn by the seed; the workload is eau2's: clients each owning a hash tag
 // (one slot), distinct keys and counters, w=all as SET then WAIT 1 (acknowledged only if the replica
-// has it), w=1 as a plain SET. Convergence: each master's DEBUG DIGEST equals its replica's.
+// has it), w=1 as a plain SET. Convergence: each master's DEBUG DIGEST equals its replica's. As for
+// eau2, one fault at a time unless `overlap`: after each heal the run waits until every master serving
+// slots has an online replica again (INFO replication; settle.ts) before the next fault.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ import {
   type FaultRecord,
 } from './checkers.js';
 import { nextFault, rngOf, type FaultKind } from './nemesis.js';
+import { type RedisNodeState, redisUnsettledReason, type SettleRecord, waitSettled } from './settle.js';
 import type { Op, W } from './workload.js';
 
 export interface RedisChaosOptions {
@@ -29,6 +32,9 @@ export interface RedisChaosOptions {
   kinds: FaultKind[];
   nodeTimeoutMs: number;
   clients?: number;
+  /** Faults may overlap (no wait for the replicas to reconnect after a heal). */
+  overlap?: boolean;
+  settleTimeoutMs?: number;
   log?: (m: string) => void;
 }
 
@@ -40,6 +46,8 @@ export interface RedisChaosResult {
   durability: DurabilityResult;
   availability: FaultAvailability[];
   converged: boolean | null;
+  overlap: boolean;
+  settles: SettleRecord[];
   splitBrain: null;
   errors: Record<string, number>;
 }
@@ -48,6 +56,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function cli(port: number, ...args: string[]): string {
   return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+}
+
+/** cli() without blocking the event loop (the workload's clients), for the repeated settle polls. */
+function cliAsync(port: number, ...args: string[]): Promise<string> {
+  return new Promise((res) =>
+    execFile('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }, (_e, out) =>
+      res(out ?? ''),
+    ),
+  );
 }
 
 class Servers {
@@ -93,6 +110,27 @@ class Servers {
     await Promise.all(this.ports.map((p) => this.kill(p)));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Every node's replication and cluster state, for the settle check. */
+async function redisStates(s: Servers): Promise<RedisNodeState[]> {
+  // Masters serving slots, as the first node that answers CLUSTER NODES sees them (masters() without
+  // blocking); a node with no answer is unsettled anyway.
+  let nodes = '';
+  for (const port of s.ports) if ((nodes = await cliAsync(port, 'cluster', 'nodes')).trim()) break;
+  const serving = new Set<number>();
+  for (const line of nodes.trim().split('\n')) {
+    const f = line.split(' ');
+    if (f[2]?.includes('master') && f.length > 8) serving.add(Number(f[1]!.split('@')[0]!.split(':')[1]));
+  }
+  return Promise.all(
+    s.ports.map(async (port) => ({
+      port,
+      clusterInfo: await cliAsync(port, 'cluster', 'info'),
+      replication: await cliAsync(port, 'info', 'replication'),
+      servesSlots: serving.has(port),
+    })),
+  );
 }
 
 /** Ports of the masters and each master's slot ranges, from CLUSTER NODES of a live node. */
@@ -200,6 +238,7 @@ export async function runRedisChaos(o: RedisChaosOptions): Promise<RedisChaosRes
     });
     await sleep(1500);
     const faults: FaultRecord[] = [];
+    const settles: SettleRecord[] = [];
     const t0 = Date.now();
     const spec = { nodes: ['m'], kinds: o.kinds, failoverTimeoutMs: o.nodeTimeoutMs };
     while (Date.now() - t0 < o.durationMs) {
@@ -227,6 +266,14 @@ export async function runRedisChaos(o: RedisChaosOptions): Promise<RedisChaosRes
         s.paused.delete(port);
       }
       faults.push({ kind: f.kind, target: `:${port}`, start, healStart, healed: Date.now(), led });
+      if (!o.overlap) {
+        const w = await waitSettled(
+          async () => redisUnsettledReason(await redisStates(s)),
+          o.settleTimeoutMs ?? 60_000,
+        );
+        settles.push({ fault: faults.length, ...w });
+        log(w.settled ? `redis settled in ${w.ms} ms` : `redis NOT settled after ${w.ms} ms: ${w.why}`);
+      }
       await sleep(f.gapMs);
     }
     await sleep(1000);
@@ -269,6 +316,8 @@ export async function runRedisChaos(o: RedisChaosOptions): Promise<RedisChaosRes
       durability: checkDurability(ops, { values }),
       availability: availability(ops, faults, nClients, end),
       converged,
+      overlap: o.overlap ?? false,
+      settles,
       splitBrain: null,
       errors,
     };

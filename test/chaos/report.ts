@@ -1,9 +1,11 @@
 // The figures of a chaos run, for eau2 and Redis Cluster alike, and their side-by-side table: faults
 // injected, operations tried / acknowledged / lost, time to failover (p50/p99 over the partitions the
 // faulted node led, counting only failovers before the fault was healed), and availability per fault
-// kind (the longest time any partition acknowledged no w=all write).
+// kind (the longest time any partition acknowledged no w=all write), and how long the cluster took to
+// settle after each heal before the next fault (settle.ts; none when faults may overlap).
 
 import { percentile, type DurabilityResult, type FaultAvailability, type FaultRecord } from './checkers.js';
+import type { SettleRecord } from './settle.js';
 import type { Op } from './workload.js';
 
 export interface RunFigures {
@@ -27,6 +29,8 @@ export interface RunFigures {
   converged: boolean | null;
   splitBrain: number | null;
   errors: Record<string, number>;
+  /** From each heal until settled (null: faults allowed to overlap, no wait). */
+  settleMs: { p50: number | null; max: number | null; count: number; unsettled: number } | null;
 }
 
 export function figures(
@@ -41,6 +45,8 @@ export function figures(
     converged: boolean | null;
     splitBrain: number | null;
     errors: Record<string, number>;
+    overlap: boolean;
+    settles: SettleRecord[];
     /** Whether leaders were sampled from /cluster (time to failover from them), else from writes. */
     sampled: boolean;
   },
@@ -80,6 +86,19 @@ export function figures(
     converged: r.converged,
     splitBrain: r.splitBrain,
     errors: r.errors,
+    settleMs: r.overlap
+      ? null
+      : {
+          p50: percentile(
+            r.settles.filter((x) => x.settled).map((x) => x.ms),
+            0.5,
+          ),
+          max: r.settles.some((x) => x.settled)
+            ? Math.max(...r.settles.filter((x) => x.settled).map((x) => x.ms))
+            : null,
+          count: r.settles.length,
+          unsettled: r.settles.filter((x) => !x.settled).length,
+        },
   };
 }
 
@@ -111,6 +130,13 @@ export function renderFigures(runs: RunFigures[]): string {
       `longest without w=all writes, ${k} (max / p50)`,
       (r) => (r.unavailableMs[k] ? `${ms(r.unavailableMs[k].max)} / ${ms(r.unavailableMs[k].p50)}` : '-'),
     ]),
+    [
+      'settled after each heal p50 / max (faults; not settled in 60 s)',
+      (r) =>
+        r.settleMs === null
+          ? 'not waited (--overlap)'
+          : `${ms(r.settleMs.p50)} / ${ms(r.settleMs.max)} (${r.settleMs.count}; ${r.settleMs.unsettled})`,
+    ],
     ['replicas identical after heal', (r) => (r.converged === null ? 'n/a' : r.converged ? 'yes' : 'NO')],
     ['two leaders in one epoch', (r) => (r.splitBrain === null ? 'n/a' : String(r.splitBrain))],
   ];

@@ -1,6 +1,7 @@
 // One chaos run: a cluster behind the fault proxy, the workload writing throughout, /cluster sampled
 // on every node every 500 ms, faults injected one at a time (a given list, or drawn by the seeded
-// scheduler until the time is up), then, with every fault healed, the checks of checkers.ts. Used by
+// scheduler until the time is up), each after the cluster settled from the previous one (settle.ts;
+// `overlap` skips that wait), then, with every fault healed, the checks of checkers.ts. Used by
 // the short runs in test/chaos/*.test.ts and by `npm run chaos` (bench/chaos/main.ts).
 
 import type { VerifyReport } from '../../cluster/node/verify-compare.js';
@@ -15,6 +16,7 @@ import {
   type FaultRecord,
   type SplitBrain,
 } from './checkers.js';
+import { type ClusterView, type SettleRecord, unsettledReason, waitSettled } from './settle.js';
 import { FAULT_KINDS, heal, inject, nextFault, rngOf, type FaultKind, type PlannedFault } from './nemesis.js';
 import { Workload, type Op } from './workload.js';
 
@@ -30,6 +32,13 @@ export interface ChaosOptions {
   clients?: number;
   /** How long the replicas get to converge after the last heal before verify must say identical. */
   settleMs?: number;
+  /**
+   * Inject the next fault after the previous one's gap only, settled or not (faults may overlap: a
+   * harsher test). By default the run first waits, after each heal, until the cluster settled.
+   */
+  overlap?: boolean;
+  /** The bound on each wait for the cluster to settle (default 60 s); a wait that gives up is a finding. */
+  settleTimeoutMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -43,6 +52,9 @@ export interface ChaosResult {
   verify: VerifyReport | { error: string };
   /** ms from the last heal until verify first reported every partition identical (null: never). */
   convergedAfterMs: number | null;
+  overlap: boolean;
+  /** Each wait for the cluster to settle after a heal (none with `overlap`). */
+  settles: SettleRecord[];
   splitBrain: SplitBrain[];
   availability: FaultAvailability[];
   errors: Record<string, number>;
@@ -125,6 +137,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   })();
   const workload = new Workload({ clients: o.clients, partitions, nodes: cluster.nodes });
   const faults: FaultRecord[] = [];
+  const settles: SettleRecord[] = [];
+  const settleReason = async (): Promise<string | null> => {
+    const views = new Map<string, ClusterView>();
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        if (!cluster.alive(n.id) || cluster.paused.has(n.id)) return;
+        try {
+          views.set(n.id, (await getJson(`${n.url}/cluster`, 3000)) as ClusterView);
+        } catch {
+          // not answering: unsettled
+        }
+      }),
+    );
+    return unsettledReason(views, cluster.ids);
+  };
   try {
     workload.start();
     await sleep(1500);
@@ -141,6 +168,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const healStart = Date.now();
       await heal(cluster, f);
       faults.push({ kind: f.kind, target: f.target, start, healStart, healed: Date.now(), led });
+      if (!o.overlap) {
+        const w = await waitSettled(settleReason, o.settleTimeoutMs ?? 60_000);
+        settles.push({ fault: faults.length, ...w });
+        log(w.settled ? `settled in ${w.ms} ms` : `NOT settled after ${w.ms} ms: ${w.why}`);
+      }
       await sleep(f.gapMs);
     }
     await sleep(1000);
@@ -194,6 +226,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       durability: checkDurability(workload.ops, { values }),
       verify,
       convergedAfterMs,
+      overlap: o.overlap ?? false,
+      settles,
       splitBrain: checkOneLeaderPerEpoch(samples),
       availability: availability(workload.ops, faults, partitions, end, samples),
       errors,
@@ -204,6 +238,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await cluster.stop();
   }
+}
+
+function unsettled(l: SettleRecord[]): string {
+  const bad = l.filter((x) => !x.settled);
+  return bad.length ? `; NOT settled after ${bad.map((x) => `fault ${x.fault} (${x.why})`).join(', ')}` : '';
 }
 
 /** A one-paragraph account of a run, for test failures and the chaos report. */
@@ -217,6 +256,9 @@ export function summary(r: ChaosResult): string {
     `lost: w=all ${d.wAllLost.length}, w=1 ${d.w1Lost.length}, counter violations ${d.counterViolations.length}`,
     `${v}, converged ${r.convergedAfterMs === null ? 'never' : `${r.convergedAfterMs} ms after the last heal`}`,
     `split brain: ${r.splitBrain.length ? JSON.stringify(r.splitBrain) : 'none'}`,
+    r.overlap
+      ? 'faults may overlap (no wait for the cluster to settle)'
+      : `settled after each heal in ${JSON.stringify(r.settles.map((x) => x.ms))} ms${unsettled(r.settles)}`,
     `errors: ${JSON.stringify(r.errors)}`,
     ...r.availability.map(
       (a) =>

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ChaosResult } from './run.js';
+import type { SettleRecord } from './settle.js';
 import { expectFailover, FAILOVER_SCENARIOS } from './scenarios.js';
 
 describe('failover scenarios', () => {
@@ -28,7 +29,11 @@ describe('failover scenarios', () => {
 });
 
 describe('expectFailover', () => {
-  const run = (recovery: { failoverMs: number | null; ms: number | null; beforeHeal: boolean }): ChaosResult => ({
+  const settled: SettleRecord = { fault: 1, ms: 1200, settled: true, why: null };
+  const run = (
+    recovery: { failoverMs: number | null; ms: number | null; beforeHeal: boolean },
+    settle = settled,
+  ): ChaosResult => ({
     seed: 1,
     failoverTimeoutMs: 2000,
     ops: [
@@ -52,6 +57,8 @@ describe('expectFailover', () => {
     durability: { wAllAcked: 1, wAllLost: [], w1Acked: 0, w1Lost: [], counterViolations: [] },
     verify: { identical: true, fanout: 64, partitions: [] },
     convergedAfterMs: 0,
+    overlap: false,
+    settles: [settle],
     splitBrain: [],
     availability: [
       {
@@ -69,6 +76,11 @@ describe('expectFailover', () => {
 
   it('passes a run whose led partition failed over and took w=all writes within the bound', () => {
     expect(() => expectFailover(run({ failoverMs: 2500, ms: 3000, beforeHeal: true }))).not.toThrow();
+  });
+
+  it('fails a run whose cluster did not settle after a heal (the next fault would overlap)', () => {
+    const stuck: SettleRecord = { fault: 1, ms: 60_000, settled: false, why: 'n2: partition 0 in-sync set [n1]' };
+    expect(() => expectFailover(run({ failoverMs: 2500, ms: 3000, beforeHeal: true }, stuck))).toThrow(/settle/);
   });
 
   it('fails a run without a failover before the heal, or one slower than failoverTimeoutMs + 5 s', () => {
