@@ -272,7 +272,11 @@ export async function runRedisChaos(o: RedisChaosOptions): Promise<RedisChaosRes
           o.settleTimeoutMs ?? 60_000,
         );
         settles.push({ fault: faults.length, ...w });
-        log(w.settled ? `redis settled in ${w.ms} ms` : `redis NOT settled after ${w.ms} ms: ${w.why}`);
+        log(
+          w.settled
+            ? `redis settled in ${w.ms} ms (at first: ${w.firstWhy ?? 'settled'})`
+            : `redis NOT settled after ${w.ms} ms: ${w.why}`,
+        );
       }
       await sleep(f.gapMs);
     }

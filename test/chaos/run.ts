@@ -171,7 +171,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (!o.overlap) {
         const w = await waitSettled(settleReason, o.settleTimeoutMs ?? 60_000);
         settles.push({ fault: faults.length, ...w });
-        log(w.settled ? `settled in ${w.ms} ms` : `NOT settled after ${w.ms} ms: ${w.why}`);
+        log(
+          w.settled
+            ? `settled in ${w.ms} ms (at first: ${w.firstWhy ?? 'settled'})`
+            : `NOT settled after ${w.ms} ms: ${w.why}`,
+        );
       }
       await sleep(f.gapMs);
     }

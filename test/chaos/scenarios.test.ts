@@ -29,7 +29,13 @@ describe('failover scenarios', () => {
 });
 
 describe('expectFailover', () => {
-  const settled: SettleRecord = { fault: 1, ms: 1200, settled: true, why: null };
+  const settled: SettleRecord = {
+    fault: 1,
+    ms: 1200,
+    settled: true,
+    why: null,
+    firstWhy: 'n2: partition 0 in-sync set [n1]',
+  };
   const run = (
     recovery: { failoverMs: number | null; ms: number | null; beforeHeal: boolean },
     settle = settled,
@@ -79,7 +85,13 @@ describe('expectFailover', () => {
   });
 
   it('fails a run whose cluster did not settle after a heal (the next fault would overlap)', () => {
-    const stuck: SettleRecord = { fault: 1, ms: 60_000, settled: false, why: 'n2: partition 0 in-sync set [n1]' };
+    const stuck: SettleRecord = {
+      fault: 1,
+      ms: 60_000,
+      settled: false,
+      why: 'n2: partition 0 in-sync set [n1]',
+      firstWhy: 'n2: partition 0 in-sync set [n1]',
+    };
     expect(() => expectFailover(run({ failoverMs: 2500, ms: 3000, beforeHeal: true }, stuck))).toThrow(/settle/);
   });
 

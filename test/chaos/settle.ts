@@ -27,6 +27,7 @@ export function unsettledReason(views: Map<string, ClusterView>, nodeIds: string
   let first: Map<number, string> | undefined;
   for (const [from, v] of views) {
     for (const n of v.nodes) if (n.status !== 'up') return `${from} sees ${n.id} ${n.status}`;
+    if (typeof v.replicationFactor !== 'number') return `${from}: /cluster gave no replicationFactor`;
     const full = Math.min(v.replicationFactor, v.nodes.length);
     const mine = new Map<number, string>();
     for (const p of v.partitions) {
@@ -82,12 +83,14 @@ export function redisUnsettledReason(states: RedisNodeState[]): string | null {
 export async function waitSettled(
   reason: () => Promise<string | null>,
   timeoutMs: number,
-): Promise<{ ms: number; settled: boolean; why: string | null }> {
+): Promise<{ ms: number; settled: boolean; why: string | null; firstWhy: string | null }> {
   const t0 = Date.now();
+  let firstWhy: string | null | undefined;
   for (;;) {
     const why = await reason();
-    if (why === null) return { ms: Date.now() - t0, settled: true, why: null };
-    if (Date.now() - t0 >= timeoutMs) return { ms: Date.now() - t0, settled: false, why };
+    if (firstWhy === undefined) firstWhy = why;
+    if (why === null) return { ms: Date.now() - t0, settled: true, why: null, firstWhy };
+    if (Date.now() - t0 >= timeoutMs) return { ms: Date.now() - t0, settled: false, why, firstWhy };
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -101,4 +104,6 @@ export interface SettleRecord {
   settled: boolean;
   /** What was still unsettled when the wait gave up. */
   why: string | null;
+  /** What was unsettled at the first look, right after the heal (null: settled already). */
+  firstWhy: string | null;
 }
