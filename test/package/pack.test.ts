@@ -68,8 +68,13 @@ describe('the packed package', () => {
     expect(files).toContain('dist/engine/index.d.ts');
     expect(files).toContain('docs/api.md');
     expect(files).toContain('README.md');
+    // The web console's bundle, which every node serves at /ui.
+    expect(files).toContain('dist/console/index.html');
+    expect(files).toContain('dist/console/app.js');
     for (const f of files) {
-      expect(f, f).toMatch(/^(bin\/eau2\.js|dist\/.*\.(js|d\.ts)|docs\/.*\.md|README\.md|package\.json|LICENSE)$/);
+      expect(f, f).toMatch(
+        /^(bin\/eau2\.js|dist\/.*\.(js|d\.ts)|dist\/console\/[\w.-]+\.(html|css|svg)|docs\/.*\.md|README\.md|package\.json|LICENSE)$/,
+      );
       expect(f, f).not.toMatch(/^dist\/(test|bench)\//);
     }
   });
