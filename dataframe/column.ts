@@ -79,8 +79,8 @@ abstract class ColumnBase<V, A> {
   }
 }
 
-export class IntColumn extends ColumnBase<number, Int32Array> {
-  readonly type = 'I' as const;
+/** Columns stored as int32: integers (I) and dates (d, days since 1970-01-01). */
+abstract class Int32ColumnBase extends ColumnBase<number, Int32Array> {
   constructor(
     readonly values: Int32Array,
     length: number,
@@ -94,6 +94,10 @@ export class IntColumn extends ColumnBase<number, Int32Array> {
   get byteSize(): number {
     return this.length * 4 + (this.nulls?.length ?? 0) + 64;
   }
+}
+
+export class IntColumn extends Int32ColumnBase {
+  readonly type = 'I' as const;
   slice(start: number, end: number): IntColumn {
     return new IntColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
   }
@@ -232,21 +236,8 @@ export class TimestampColumn extends Int64ColumnBase {
 }
 
 /** Dates as days since 1970-01-01 (int32). */
-export class DateColumn extends ColumnBase<number, Int32Array> {
+export class DateColumn extends Int32ColumnBase {
   readonly type = 'd' as const;
-  constructor(
-    readonly values: Int32Array,
-    length: number,
-    nulls: NullBitmap | undefined,
-  ) {
-    super(length, nulls);
-  }
-  protected at(i: number): number {
-    return this.values[i]!;
-  }
-  get byteSize(): number {
-    return this.length * 4 + (this.nulls?.length ?? 0) + 64;
-  }
   slice(start: number, end: number): DateColumn {
     return new DateColumn(this.values.subarray(start, end), end - start, sliceBitmap(this.nulls, start, end));
   }

@@ -7,17 +7,8 @@ import { decodeMessage, encodeMessage, type Message, MsgType } from '../../../cl
 import { PeerConnection } from '../../../cluster/protocol/peer-connection.js';
 import { authenticateWithToken } from '../../../cluster/security/peer-auth.js';
 
-/** mulberry32: small, seedable, good enough for fuzzing. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seedable generator for fuzzing: the engine's mulberry32. */
+export { mulberry32 as prng } from '../../../engine/util/random.js';
 
 export function authFetch(token: string | undefined, ca?: Buffer) {
   return async (
