@@ -3,14 +3,24 @@
 // the kernel handed out for a `listen(0)` is also one it hands out as the source port of outgoing
 // connections, so between this check and the node's own listen, some other connection (a node
 // dialling a peer or a proxy) could take it and the node would fail with EADDRINUSE. Below the
-// range only another listener can take a port, and each test worker (VITEST_POOL_ID) draws from
-// its own slice, so parallel test files do not pick the same ones.
+// range only another listener can take a port. Each test worker (VITEST_POOL_ID) draws from its
+// own slice, and every port handed out is also reserved with a lock file for as long as the
+// process that asked for it lives: two test suites or benchmarks run at once (whose workers have
+// the same pool ids) never hand out one port twice, even in the window between this check and the
+// node's listen. A lock whose process is gone (or a zombie) is taken over.
 
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 const LOW = 20_000;
 const HIGH = 32_000;
 const SLICES = 8;
+const LOCK_DIR = path.join(os.tmpdir(), 'eau2-test-ports');
+
+const mine = new Set<string>();
+let exitHook = false;
 
 function tryListen(port: number): Promise<net.Server | undefined> {
   return new Promise((res) => {
@@ -18,6 +28,68 @@ function tryListen(port: number): Promise<net.Server | undefined> {
     s.once('error', () => res(undefined));
     s.listen(port, '127.0.0.1', () => res(s));
   });
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ')'. A zombie holds nothing any more.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(0)
+  }
+}
+
+/** Reserve `port` for this process: false if a live process holds it. */
+export function reservePort(port: number): boolean {
+  fs.mkdirSync(LOCK_DIR, { recursive: true });
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', releaseAll);
+  }
+  const file = path.join(LOCK_DIR, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      mine.add(file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(fs.readFileSync(file, 'utf8'));
+    } catch {
+      continue; // removed meanwhile: try to create it again
+    }
+    // An empty file is one being written right now by its creator: treat it as held.
+    if (holder === process.pid || alive(holder) || fs.statSync(file, { throwIfNoEntry: false })?.size === 0) {
+      return false;
+    }
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      // another process took it over first; the next attempt's 'wx' decides
+    }
+  }
+  return false;
+}
+
+function releaseAll(): void {
+  for (const f of mine) {
+    try {
+      fs.unlinkSync(f);
+    } catch {
+      // already gone
+    }
+  }
+  mine.clear();
 }
 
 /** `n` distinct loopback ports that were free when asked (all held open together while checked). */
@@ -30,7 +102,9 @@ export async function freePorts(n: number): Promise<number[]> {
   try {
     for (let tried = 0; held.length < n; tried++) {
       if (tried >= width) throw new Error(`no ${n} free ports in ${base}-${base + width - 1}`);
-      const s = await tryListen(base + (next++ % width));
+      const port = base + (next++ % width);
+      if (!reservePort(port)) continue;
+      const s = await tryListen(port);
       if (s) held.push(s);
     }
     return held.map((s) => (s.address() as net.AddressInfo).port);
