@@ -34,11 +34,15 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-/** `eau2 df ...` comes from the dataframe layer; loading it costs start-up time, so only when needed. */
+/**
+ * `eau2 df ...` and `eau2 sql ...` come from the dataframe layer; loading it costs start-up time, so
+ * only when needed (and for help and completion, which list every command).
+ */
 function wantsDataframe(argv: string[]): boolean {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   return (
     first === 'df' ||
+    first === 'sql' ||
     first === 'help' ||
     first === 'completion' ||
     (first === undefined && !argv.includes('-V') && !argv.includes('--version'))
