@@ -6,9 +6,10 @@
 //
 //   npm run bench:resp                 # 1 eau2 node vs redis-server, 20,000 requests per test
 //   npm run bench:resp -- --nodes 3 --requests 50000 --clients 50 [--skip-redis]
+//   npm run bench:resp -- --tests set --pipelines 1 --skip-redis --cpu-prof /tmp/prof   # profiles
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePorts } from '../lib/free-ports.js';
@@ -17,8 +18,6 @@ import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.
 import { redisAvailable } from '../cluster/redis-target.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const TESTS = ['set', 'get', 'incr', 'mset'];
-const PIPELINES = [1, 16];
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +27,16 @@ const NODES = arg('nodes', 1);
 const REQUESTS = arg('requests', 20_000);
 const CLIENTS = arg('clients', 50);
 const SKIP_REDIS = process.argv.includes('--skip-redis');
+function listArg(name: string, fallback: string): string[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return (i > 0 ? process.argv[i + 1]! : fallback).split(',');
+}
+const TESTS = listArg('tests', 'set,get,incr,mset');
+const PIPELINES = listArg('pipelines', '1,16').map(Number);
+/** A directory: each eau2 node runs with `node --cpu-prof`; its threads write their profiles in DIR/<node id>/ on exit. */
+const CPU_PROF = process.argv.includes('--cpu-prof')
+  ? resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1]!)
+  : undefined;
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -43,7 +52,28 @@ const ping = (port: number) => async () =>
 
 interface Server {
   port: number;
+  /** The server's processes (their CPU time is read from /proc around each test). */
+  pids: number[];
   stop(): Promise<void>;
+}
+
+/**
+ * CPU seconds (user + system, every thread) the processes used so far, from /proc/PID/stat; NaN
+ * where /proc does not exist. Divided by the requests of a test it gives CPU per request, which a
+ * loaded machine changes far less than it changes requests/s.
+ */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime: fields 14 and 15 of the line
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return ticks / 100; // USER_HZ, 100 on Linux
 }
 
 async function startEau2(dir: string): Promise<Server> {
@@ -65,7 +95,19 @@ async function startEau2(dir: string): Promise<Server> {
   const procs: ChildProcess[] = config.nodes.map((n) =>
     spawn(
       process.execPath,
-      ['--import', 'tsx', join(REPO, 'app/cli/main.ts'), 'node', '--config', file, '--id', n.id, '--log-level', 'warn'],
+      [
+        ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, n.id)] : []),
+        '--import',
+        'tsx',
+        join(REPO, 'app/cli/main.ts'),
+        'node',
+        '--config',
+        file,
+        '--id',
+        n.id,
+        '--log-level',
+        'warn',
+      ],
       {
         cwd: REPO,
         stdio: 'ignore',
@@ -78,6 +120,7 @@ async function startEau2(dir: string): Promise<Server> {
   for (const n of config.nodes) await waitFor(ping(n.respPort!), `eau2 ${n.id}`);
   return {
     port,
+    pids: procs.map((p) => p.pid!),
     stop: async () => {
       await Promise.all(
         procs.map(
@@ -113,6 +156,7 @@ async function startRedis(dir: string): Promise<Server> {
   await waitFor(ping(port!), 'redis-server');
   return {
     port: port!,
+    pids: [p.pid!],
     stop: () => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM')))),
   };
 }
@@ -124,43 +168,46 @@ interface Result {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time the server's processes used per request, microseconds. */
+  cpuUs: number;
 }
 
-function benchmark(system: string, port: number): Result[] {
+function benchmark(system: string, server: Server): Result[] {
   const out: Result[] = [];
+  const port = String(server.port);
   // Warm-up (not measured): eau2's first requests run its code before the JIT compiled it.
-  spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get', '-n', '5000', '-q'], {
+  spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', port, '-t', 'set,get', '-n', '5000', '-q'], {
     timeout: 60_000,
   });
-  for (const P of PIPELINES) {
-    const r = spawnSync(
-      'redis-benchmark',
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-t',
-        TESTS.join(','),
-        '-n',
-        String(REQUESTS * (P === 1 ? 1 : 4)),
-        '-c',
-        String(CLIENTS),
-        '-P',
-        String(P),
-        '-r',
-        '100000',
-        '--csv',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
-    if (r.status !== 0)
-      throw new Error(`redis-benchmark failed (${r.status ?? r.signal}): ${r.stderr}${r.error ?? ''}`);
-    for (const line of r.stdout.trim().split('\n').slice(1)) {
-      const f = line.split(',').map((x) => x.replace(/"/g, ''));
-      out.push({ system, test: f[0]!, pipeline: P, rps: Number(f[1]), p50: Number(f[4]), p99: Number(f[6]) });
+  for (const P of PIPELINES)
+    for (const test of TESTS) {
+      const n = REQUESTS * (P === 1 ? 1 : 4);
+      const cpu0 = cpuSeconds(server.pids);
+      const r = spawnSync(
+        'redis-benchmark',
+        ['-h', '127.0.0.1', '-p', port, '-t', test, '-n', String(n), '-c', String(CLIENTS), '-P', String(P)].concat([
+          '-r',
+          '100000',
+          '--csv',
+        ]),
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      const cpu = cpuSeconds(server.pids) - cpu0;
+      if (r.status !== 0)
+        throw new Error(`redis-benchmark failed (${r.status ?? r.signal}): ${r.stderr}${r.error ?? ''}`);
+      for (const line of r.stdout.trim().split('\n').slice(1)) {
+        const f = line.split(',').map((x) => x.replace(/"/g, ''));
+        out.push({
+          system,
+          test: f[0]!,
+          pipeline: P,
+          rps: Number(f[1]),
+          p50: Number(f[4]),
+          p99: Number(f[6]),
+          cpuUs: (cpu * 1e6) / n,
+        });
+      }
     }
-  }
   return out;
 }
 
@@ -174,7 +221,7 @@ async function main(): Promise<void> {
   try {
     const eau2 = await startEau2(dir);
     try {
-      results.push(...benchmark(`eau2 (${NODES} node${NODES > 1 ? 's' : ''})`, eau2.port));
+      results.push(...benchmark(`eau2 (${NODES} node${NODES > 1 ? 's' : ''})`, eau2));
     } finally {
       await eau2.stop();
     }
@@ -184,7 +231,7 @@ async function main(): Promise<void> {
       else {
         const redis = await startRedis(dir);
         try {
-          results.push(...benchmark('redis', redis.port));
+          results.push(...benchmark('redis', redis));
         } finally {
           await redis.stop();
         }
@@ -200,6 +247,7 @@ async function main(): Promise<void> {
     { header: 'requests/s', align: 'right' },
     { header: 'p50 ms', align: 'right' },
     { header: 'p99 ms', align: 'right' },
+    { header: 'CPU µs/req', align: 'right' },
     { header: 'vs redis', align: 'right' },
   ];
   const rows = results
@@ -214,6 +262,7 @@ async function main(): Promise<void> {
         Math.round(r.rps).toLocaleString('en-US'),
         r.p50.toFixed(2),
         r.p99.toFixed(2),
+        Number.isFinite(r.cpuUs) ? r.cpuUs.toFixed(0) : '-',
         vs,
       ];
     });
