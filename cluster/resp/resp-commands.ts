@@ -64,26 +64,36 @@ function expiryArg(b: Buffer, unitMs: number, cmd: string, allowNonPositive = fa
 
 // ------------------------------------------------------------------ data access
 
-async function getValue(ctx: RespContext, k: Buffer): Promise<Uint8Array | undefined> {
-  const v = await ctx.host.router.get(k, 'leader');
-  if (v === undefined) {
-    ctx.stats.misses++;
-    return undefined;
-  }
-  ctx.stats.hits++;
-  return storedValueOf(v);
+function getValue(ctx: RespContext, k: Buffer): Promise<Uint8Array | undefined> {
+  return ctx.host.router.get(k, 'leader').then((v) => {
+    if (v === undefined) {
+      ctx.stats.misses++;
+      return undefined;
+    }
+    ctx.stats.hits++;
+    return storedValueOf(v);
+  });
 }
+
+const RESERVED =
+  "ERR keys beginning with the byte 0x00 are reserved for eau2's own data (dataframes); choose another first byte";
 
 /** Every write passes here first: refuses reserved keys, notes the partitions for WAIT. */
 function noteWrite(ctx: RespContext, c: RespClient, keys: Buffer[]): void {
-  for (const k of keys)
-    if (isReservedKey(k))
-      fail(
-        "ERR keys beginning with the byte 0x00 are reserved for eau2's own data (dataframes); choose another first byte",
-      );
+  for (const k of keys) if (isReservedKey(k)) fail(RESERVED);
   const parts = ctx.host.topology().partitions;
   for (const k of keys) c.wrote.add(partitionOf(k, parts));
 }
+
+/** noteWrite for one key; returns its partition. */
+function noteWriteOne(ctx: RespContext, c: RespClient, k: Buffer): number {
+  if (isReservedKey(k)) fail(RESERVED);
+  const p = partitionOf(k, ctx.host.topology().partitions);
+  c.wrote.add(p);
+  return p;
+}
+
+const okReply = (): Reply => OK;
 
 async function runRmw(ctx: RespContext, c: RespClient, op: RmwOp, keys: Buffer[]): Promise<RmwResult> {
   noteWrite(ctx, c, keys);
@@ -124,12 +134,15 @@ function parseSetOptions(a: Buffer[], from: number): SetOptions {
   return o;
 }
 
+/** A plain `SET k v`: one write of one partition, no read first. */
+function plainSet(ctx: RespContext, c: RespClient, k: Buffer, v: Buffer): Promise<Reply> {
+  const p = noteWriteOne(ctx, c, k);
+  return ctx.host.router.write(p, [[k, wrapValue(v)]]).then(okReply);
+}
+
 async function set(ctx: RespContext, c: RespClient, k: Buffer, v: Buffer, o: SetOptions): Promise<Reply> {
-  if (o.cond === undefined && !o.get && o.px === undefined && o.at === undefined && !o.keep) {
-    noteWrite(ctx, c, [k]);
-    await ctx.host.router.writeMany([[k, wrapValue(v)]]);
-    return OK;
-  }
+  if (o.cond === undefined && !o.get && o.px === undefined && o.at === undefined && !o.keep)
+    return plainSet(ctx, c, k, v);
   const op: RmwOp = { t: 'set', k, v };
   if (o.cond) op.cond = o.cond;
   if (o.get) op.get = true;
@@ -511,8 +524,13 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
   ],
   ['WAIT', r(3, 'read', wait)],
   // strings
-  ['GET', r(2, 'read', async (ctx, _c, a) => bulkOrNull(await getValue(ctx, a[1]!)))],
-  ['SET', r(-3, 'write', (ctx, c, a) => set(ctx, c, a[1]!, a[2]!, parseSetOptions(a, 3)))],
+  ['GET', r(2, 'read', (ctx, _c, a) => getValue(ctx, a[1]!).then(bulkOrNull))],
+  [
+    'SET',
+    r(-3, 'write', (ctx, c, a) =>
+      a.length === 3 ? plainSet(ctx, c, a[1]!, a[2]!) : set(ctx, c, a[1]!, a[2]!, parseSetOptions(a, 3)),
+    ),
+  ],
   [
     'SETNX',
     r(3, 'write', async (ctx, c, a) => {

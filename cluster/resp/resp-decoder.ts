@@ -185,10 +185,29 @@ export class RespDecoder {
     if (nl - this.pos > this.limits.maxInlineBytes) throw new RespProtocolError(tooBig);
     if (buf[nl - 1] !== CR)
       throw new RespProtocolError(tooBig.includes('mbulk') ? 'invalid multibulk length' : 'invalid bulk length');
-    const text = buf.toString('latin1', this.pos + 1, nl - 1);
+    const n = parseHeaderNumber(buf, this.pos + 1, nl - 1);
     this.pos = nl + 1;
-    return /^-?[0-9]{1,18}$/.test(text) ? Number(text) : Number.NaN;
+    return n;
   }
+}
+
+/**
+ * The integer in buf[from..to): an optional '-' then 1 to 18 digits; NaN otherwise. Read in place:
+ * every command has one header line per argument, and this is the decoder's hot loop.
+ */
+function parseHeaderNumber(buf: Buffer, from: number, to: number): number {
+  let i = from;
+  const neg = buf[i] === 0x2d; /* - */
+  if (neg) i++;
+  const digits = to - i;
+  if (digits < 1 || digits > 18) return Number.NaN;
+  let n = 0;
+  for (; i < to; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
 }
 
 const HEX = /^[0-9a-fA-F]$/;

@@ -31,13 +31,37 @@ export const textMap = (o: Record<string, Reply>): Reply => map(Object.entries(o
 
 const CRLF = '\r\n';
 
-/** Appends the encoding of `r` to `out` (strings and buffers, written in order). Returns bytes added. */
+const OK_TEXT = `+OK${CRLF}`;
+
+/** The chunks encodeReply made, `bytes` long in all, as one buffer: one allocation, one socket write. */
+export function writeChunks(chunks: readonly (string | Uint8Array)[], bytes: number): Buffer {
+  const b = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const x of chunks) {
+    if (typeof x === 'string') at += b.write(x, at);
+    else {
+      b.set(x, at);
+      at += x.length;
+    }
+  }
+  if (at !== bytes) throw new Error(`RESP reply encoding: ${at} bytes written, ${bytes} counted`);
+  return b;
+}
+
+/**
+ * Appends the encoding of `r` to `out` (strings, UTF-8, and buffers, written in order). Returns
+ * the bytes added.
+ */
 export function encodeReply(r: Reply, proto: 2 | 3, out: (string | Uint8Array)[]): number {
+  if (r === OK) {
+    out.push(OK_TEXT);
+    return 5;
+  }
   switch (r.k) {
     case 'simple': {
       const s = `+${r.s}${CRLF}`;
       out.push(s);
-      return s.length;
+      return Buffer.byteLength(s);
     }
     case 'err': {
       const s = `-${r.s}${CRLF}`;

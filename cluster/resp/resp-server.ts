@@ -17,10 +17,10 @@ import { ConnectionLimiter } from '../security/limits.js';
 import { httpsServerTls } from '../security/tls.js';
 import { roleAllows } from '../security/tokens.js';
 import type { SecurityConfig } from '../security/security-config.js';
-import { COMMANDS, errorReply } from './resp-commands.js';
+import { COMMANDS, type CommandSpec, errorReply } from './resp-commands.js';
 import { type RespClient, RespContext, type RespHost, RESP_LIMIT_DEFAULTS, type RespLimits } from './resp-context.js';
 import { RespDecoder, RespProtocolError } from './resp-decoder.js';
-import { encodeReply, err, type Reply } from './resp-reply.js';
+import { encodeReply, err, type Reply, writeChunks } from './resp-reply.js';
 
 export interface RespServerOptions {
   host: RespHost;
@@ -37,10 +37,27 @@ let nextClientId = 1;
 const CONCURRENT_READS = new Set(['GET', 'MGET', 'EXISTS', 'STRLEN', 'TTL', 'PTTL', 'PING', 'ECHO']);
 const MAX_CONCURRENT_READS = 64;
 
-function commandName(args: Buffer[]): string {
-  const a = args[0];
-  return a === undefined || a.length > 8 ? '' : a.toString('latin1').toUpperCase();
+/** A command's name and spec (undefined: unknown), looked up once per command. */
+interface Lookup {
+  name: string;
+  lower: string;
+  spec: CommandSpec | undefined;
 }
+const UNKNOWN: Lookup = { name: '', lower: '', spec: undefined };
+const LOOKUPS = new Map<string, Lookup>(
+  [...COMMANDS].map(([name, spec]) => [name, { name, lower: name.toLowerCase(), spec }]),
+);
+
+/** Clients send names upper-case (redis-cli, redis-benchmark, ioredis) or lower-case: both hit. */
+for (const [name, l] of [...LOOKUPS]) LOOKUPS.set(name.toLowerCase(), l);
+
+function lookup(a: Buffer | undefined): Lookup {
+  if (a === undefined || a.length > 16) return UNKNOWN;
+  const text = a.toString('latin1');
+  return LOOKUPS.get(text) ?? LOOKUPS.get(text.toUpperCase()) ?? UNKNOWN;
+}
+
+const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as { then?: unknown })?.then === 'function';
 
 export class RespServer {
   readonly ctx: RespContext;
@@ -135,11 +152,11 @@ export class RespServer {
 
     const flush = () => {
       if (out.length === 0 || closed) return;
-      const chunks = out.map((x) => (typeof x === 'string' ? Buffer.from(x) : x));
-      out = [];
       ctx.stats.netOut += outBytes;
+      // One write per batch of replies; a single string reply (+OK, :1) goes out as it is.
+      socket.write(out.length === 1 && typeof out[0] === 'string' ? out[0] : writeChunks(out, outBytes));
+      out = [];
       outBytes = 0;
-      socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       if (socket.writableLength > limits.replyBufferHardBytes) {
         ctx.stats.overruns++;
         this.log.warn(
@@ -153,69 +170,101 @@ export class RespServer {
       outBytes += encodeReply(r, c.proto, out);
       if (outBytes >= 64 * 1024) flush();
     };
-    const pump = async () => {
-      if (running) return;
-      running = true;
-      try {
-        while (queue.length > 0 && !closed) {
-          if (socket.writableLength > limits.replyBufferSoftBytes) {
-            flush();
-            const drained = await new Promise<boolean>((r) => {
-              const timer = setTimeout(() => r(false), limits.replyStallMs);
-              const done = () => {
-                clearTimeout(timer);
-                r(true);
-              };
-              socket.once('drain', done);
-              socket.once('close', done);
-            });
-            if (!drained) {
-              ctx.stats.overruns++;
-              this.log.warn(
-                { client: c.addr, bytes: socket.writableLength },
-                'RESP client stopped reading its replies: closed',
-              );
-              socket.destroy();
-              return;
-            }
-            continue;
-          }
-          // A run of pure reads waiting together runs at once (their replies still in order): they
-          // cannot see each other, and every write before them has completed. Anything else runs
-          // alone, so a pipeline's reads see its writes.
-          let n = 1;
-          if (CONCURRENT_READS.has(commandName(queue[0]!)))
-            while (n < queue.length && n < MAX_CONCURRENT_READS && CONCURRENT_READS.has(commandName(queue[n]!))) n++;
-          const batch = queue.splice(0, n);
-          for (const args of batch) for (const a of args) queuedBytes -= a.length;
-          if (
-            socket.isPaused() &&
-            queue.length < limits.maxQueuedCommands / 2 &&
-            queuedBytes < limits.maxQueuedBytes / 2
-          )
-            socket.resume();
-          if (n === 1) reply(await this.execute(c, batch[0]!));
-          else for (const r of await Promise.all(batch.map((args) => this.execute(c, args)))) reply(r);
-          if (c.closeAfterReply) {
-            flush();
-            closed = true;
-            socket.end();
-            return;
-          }
-          // Replies of a pipeline go out together: flush once nothing more is waiting.
-          if (queue.length === 0) flush();
-        }
-        if (failure !== undefined && !closed) {
-          reply(err(`ERR ${failure}`));
-          flush();
-          closed = true;
-          socket.end();
+    /** After a command's reply: stop if it was QUIT; else carry on with the queue. */
+    const replied = (): boolean => {
+      if (c.closeAfterReply) {
+        flush();
+        closed = true;
+        socket.end();
+        running = false;
+        return false;
+      }
+      // Replies of a pipeline go out together: flush once nothing more is waiting.
+      if (queue.length === 0) flush();
+      return true;
+    };
+    const resumeOne = (r: Reply) => {
+      reply(r);
+      if (replied()) run();
+    };
+    const resumeMany = (rs: Reply[]) => {
+      for (const r of rs) reply(r);
+      if (replied()) run();
+    };
+    const waitDrain = () => {
+      flush();
+      const timer = setTimeout(() => stalled(), limits.replyStallMs);
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('drain', done);
+        socket.off('close', done);
+        run();
+      };
+      const stalled = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        ctx.stats.overruns++;
+        this.log.warn(
+          { client: c.addr, bytes: socket.writableLength },
+          'RESP client stopped reading its replies: closed',
+        );
+        running = false;
+        socket.destroy();
+      };
+      socket.once('drain', done);
+      socket.once('close', done);
+    };
+    /**
+     * Runs the queue, in order, one command (or one run of reads) at a time. Synchronous while the
+     * commands answer at once; a command that must wait continues the loop from its callback, so
+     * a command costs no await chain of its own. `running` stays true until the queue is empty.
+     */
+    const run = (): void => {
+      while (queue.length > 0 && !closed) {
+        if (socket.writableLength > limits.replyBufferSoftBytes) {
+          waitDrain();
           return;
         }
-        flush();
-      } finally {
-        running = false;
+        // A run of pure reads waiting together runs at once (their replies still in order): they
+        // cannot see each other, and every write before them has completed. Anything else runs
+        // alone, so a pipeline's reads see its writes.
+        const first = lookup(queue[0]![0]);
+        let n = 1;
+        if (CONCURRENT_READS.has(first.name))
+          while (n < queue.length && n < MAX_CONCURRENT_READS && CONCURRENT_READS.has(lookup(queue[n]![0]).name)) n++;
+        const batch = n === 1 ? [queue.shift()!] : queue.splice(0, n);
+        for (const args of batch) for (const a of args) queuedBytes -= a.length;
+        if (socket.isPaused() && queue.length < limits.maxQueuedCommands / 2 && queuedBytes < limits.maxQueuedBytes / 2)
+          socket.resume();
+        if (n === 1) {
+          const r = this.execute(c, batch[0]!, first);
+          if (isPromise(r)) {
+            r.then(resumeOne, (e: unknown) => resumeOne(errorReply(e)));
+            return;
+          }
+          reply(r);
+        } else {
+          const rs = batch.map((args) => {
+            const r = this.execute(c, args, lookup(args[0]));
+            return isPromise(r) ? r.catch(errorReply) : r;
+          });
+          void Promise.all(rs).then(resumeMany);
+          return;
+        }
+        if (!replied()) return;
       }
+      if (failure !== undefined && !closed) {
+        reply(err(`ERR ${failure}`));
+        flush();
+        closed = true;
+        socket.end();
+      } else flush();
+      running = false;
+    };
+    const pump = () => {
+      if (running) return;
+      running = true;
+      run();
     };
 
     socket.on('data', (chunk: Buffer) => {
@@ -245,15 +294,16 @@ export class RespServer {
     });
   }
 
-  /** One command: checks (auth, name, arity, role), then runs it; every failure is a reply. */
-  private async execute(c: RespClient, args: Buffer[]): Promise<Reply> {
+  /**
+   * One command: checks (auth, name, arity, role), then runs it; every failure is a reply (a
+   * returned promise may reject: the caller answers with errorReply).
+   */
+  private execute(c: RespClient, args: Buffer[], { lower, spec }: Lookup): Reply | Promise<Reply> {
     const ctx = this.ctx;
     ctx.stats.commands++;
-    const name = args[0]!.toString('latin1').toUpperCase();
     c.lastAt = Date.now();
-    c.lastCmd = name.toLowerCase();
-    const spec = COMMANDS.get(name);
     if (!spec) {
+      c.lastCmd = args[0]!.toString('latin1').slice(0, 64).toLowerCase();
       let rest = '';
       for (let i = 1; i < args.length && rest.length < 128; i++)
         rest += `'${args[i]!.toString('latin1').slice(0, 128 - rest.length)}' `;
@@ -261,13 +311,14 @@ export class RespServer {
         `ERR unknown command '${args[0]!.toString('latin1').slice(0, 128)}', with args beginning with: ${rest}`,
       );
     }
+    c.lastCmd = lower;
     if (c.role === undefined && !spec.preAuth) return err('NOAUTH Authentication required.');
     if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity)
-      return err(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
+      return err(`ERR wrong number of arguments for '${lower}' command`);
     if (spec.need !== 'conn' && c.role !== undefined && !roleAllows(c.role, spec.need))
-      return err(`NOPERM this user has no permissions to run the '${name.toLowerCase()}' command`);
+      return err(`NOPERM this user has no permissions to run the '${lower}' command`);
     try {
-      return await spec.run(ctx, c, args);
+      return spec.run(ctx, c, args);
     } catch (e) {
       return errorReply(e);
     }
