@@ -491,7 +491,7 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
       ),
     })),
   ],
-  ['DBSIZE', r(1, 'read', async (ctx) => int((await ctx.countKeys()).keys))],
+  ['DBSIZE', r(1, 'read', async (ctx, c) => int((await ctx.countKeys(c)).keys))],
   [
     'QUIT',
     r(

@@ -36,6 +36,8 @@ export interface RespLimits {
   replyBufferHardBytes: number;
   /** How long commands may stay paused over replyBufferSoftBytes before the connection is closed, ms. */
   replyStallMs: number;
+  /** DBSIZE / INFO keyspace wait for a new key count only while the last one took less than this, ms. */
+  keyCountWaitMs: number;
   /** Most keys KEYS answers with (an error past it: use SCAN). */
   maxKeysReply: number;
   /** SCAN cursors kept (node-wide), and the bytes of the keys they hold. */
@@ -53,6 +55,7 @@ export const RESP_LIMIT_DEFAULTS: RespLimits = {
   replyBufferSoftBytes: 1024 * 1024,
   replyBufferHardBytes: 256 * 1024 * 1024,
   replyStallMs: 60_000,
+  keyCountWaitMs: 1000,
   maxKeysReply: 100_000,
   maxCursors: 100_000,
   maxCursorBytes: 16 * 1024 * 1024,
@@ -74,8 +77,21 @@ export interface RespClient {
   user: string;
   /** Partitions this connection wrote to (WAIT waits for their followers). */
   readonly wrote: Set<number>;
+  /** RespContext.clock when a write of this connection last completed (DBSIZE shows it its own writes). */
+  wroteAt: number;
   closeAfterReply: boolean;
 }
+
+/** A count of the key space (DBSIZE, INFO keyspace), taken at `at` (RespContext.clock), in tookMs. */
+export interface KeyCount {
+  keys: number;
+  expires: number;
+  at: number;
+  tookMs: number;
+}
+
+/** A key count is taken again once it is older than this many times the time it took. */
+export const COUNT_EVERY = 10;
 
 export interface RespStats {
   connections: number;
@@ -141,7 +157,11 @@ export class RespContext {
   readonly startedAt = Date.now();
   /** The Redis version eau2 answers as (the commands and replies it follows). */
   readonly redisVersion = '7.0.0';
-  private keyCount: { at: number; n: Promise<{ keys: number; expires: number }> } | undefined;
+  /** The clock key counts are timed with, ms (tests replace it). */
+  clock: () => number = () => performance.now();
+  private keyCount: KeyCount | undefined;
+  private counting: Promise<KeyCount> | undefined;
+  private countingAt = 0;
 
   constructor(
     readonly host: RespHost,
@@ -152,14 +172,35 @@ export class RespContext {
   }
 
   /**
-   * Keys in the whole key space, and how many expire: a full scan, O(N). `maxAgeMs` lets a count
-   * that recent serve again: INFO's keyspace section, which clients such as ioredis ask for on every
-   * connection (their ready check), takes one up to 10 s old; DBSIZE counts afresh.
+   * DBSIZE and INFO keyspace: keys in the whole key space, and how many of them expire, as of the
+   * last count (a scan of every partition at its leader, exact when it was taken). A count is
+   * taken again when asked for once the last one is older than COUNT_EVERY times the time it took,
+   * so counting uses at most about 1/COUNT_EVERY of a node's time however often clients ask (ioredis
+   * sends INFO on every connection). A connection whose write completed after the last count began
+   * waits for a new one, so it sees its own writes (one alternating writes and DBSIZE counts each
+   * time while counts are quick). Callers wait only while counts are quick (the
+   * last took under limits.keyCountWaitMs); past that they get the last count and a new one runs
+   * behind. Concurrent callers share one count.
    */
-  countKeys(maxAgeMs = 0): Promise<{ keys: number; expires: number }> {
-    const now = Date.now();
-    if (this.keyCount && now - this.keyCount.at <= maxAgeMs) return this.keyCount.n;
-    const n = (async () => {
+  countKeys(c?: RespClient): Promise<KeyCount> | KeyCount {
+    const last = this.keyCount;
+    const mine = c !== undefined && c.wroteAt >= (last?.at ?? Number.NEGATIVE_INFINITY);
+    if (last && !mine && this.clock() - last.at < COUNT_EVERY * last.tookMs) return last;
+    if (last && last.tookMs >= this.limits.keyCountWaitMs) {
+      this.counting ??= this.count();
+      return last;
+    }
+    const running = this.counting;
+    if (running === undefined) return this.count();
+    // A count that began before this connection's write may miss it: wait for the next one.
+    if (mine && this.countingAt <= c.wroteAt) return running.then(() => this.countKeys(c));
+    return running;
+  }
+
+  private count(): Promise<KeyCount> {
+    const at = this.clock();
+    this.countingAt = at;
+    const run = (async () => {
       let keys = 0;
       let expires = 0;
       const it = this.host.router.scan({}, 'leader');
@@ -171,13 +212,17 @@ export class RespContext {
       } finally {
         await it.close();
       }
-      return { keys, expires };
+      // A count that took no measurable time is still not taken again on every call.
+      const counted: KeyCount = { keys, expires, at, tookMs: Math.max(this.clock() - at, 0.1) };
+      this.keyCount = counted;
+      return counted;
     })();
-    this.keyCount = { at: now, n };
-    n.catch(() => {
-      this.keyCount = undefined;
-    });
-    return n;
+    this.counting = run;
+    const done = () => {
+      if (this.counting === run) this.counting = undefined;
+    };
+    run.then(done, done);
+    return run;
   }
 
   /**

@@ -41,7 +41,7 @@ function human(n: number): string {
   return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i]}`;
 }
 
-export async function infoText(ctx: RespContext, _c: RespClient, asked: string[]): Promise<string> {
+export async function infoText(ctx: RespContext, c: RespClient, asked: string[]): Promise<string> {
   const all = asked.length === 0 || asked.includes('all') || asked.includes('everything') || asked.includes('default');
   const want = new Set(all ? SECTIONS : asked);
   const h = ctx.host;
@@ -130,7 +130,7 @@ export async function infoText(ctx: RespContext, _c: RespClient, asked: string[]
     ['eau2_epoch', t.epoch],
   ]);
   if (want.has('keyspace')) {
-    const { keys, expires } = await ctx.countKeys(10_000);
+    const { keys, expires } = await ctx.countKeys(c);
     section('Keyspace', keys > 0 ? [['db0', `keys=${keys},expires=${expires},avg_ttl=0`]] : []);
   }
   return `${out.join('\r\n')}\r\n`;

@@ -134,6 +134,7 @@ export class RespServer {
       role: auth ? undefined : 'admin',
       user: 'default',
       wrote: new Set(),
+      wroteAt: Number.NEGATIVE_INFINITY,
       closeAfterReply: false,
     };
     ctx.clients.set(c.id, c);
@@ -170,8 +171,14 @@ export class RespServer {
       outBytes += encodeReply(r, c.proto, out);
       if (outBytes >= 64 * 1024) flush();
     };
+    /** The command running is a write: its completion is noted for DBSIZE (RespContext.countKeys). */
+    let writing = false;
     /** After a command's reply: stop if it was QUIT; else carry on with the queue. */
     const replied = (): boolean => {
+      if (writing) {
+        writing = false;
+        c.wroteAt = ctx.clock();
+      }
       if (c.closeAfterReply) {
         flush();
         closed = true;
@@ -237,6 +244,7 @@ export class RespServer {
         if (socket.isPaused() && queue.length < limits.maxQueuedCommands / 2 && queuedBytes < limits.maxQueuedBytes / 2)
           socket.resume();
         if (n === 1) {
+          writing = first.spec?.need === 'write';
           const r = this.execute(c, batch[0]!, first);
           if (isPromise(r)) {
             r.then(resumeOne, (e: unknown) => resumeOne(errorReply(e)));
