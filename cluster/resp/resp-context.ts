@@ -102,8 +102,21 @@ export interface RespStats {
   authFailures: number;
   netIn: number;
   netOut: number;
-  /** Connections closed for overrunning a limit. */
+  /** Connections closed for overrunning a limit (replyBufferHardBytes or replyStallMs). */
   overruns: number;
+  /** Commands run, by lower-case name ('unknown' for names eau2 does not serve). */
+  readonly byCommand: Map<string, number>;
+  /** Error replies, by their first word (ERR, NOAUTH, WRONGPASS, NOPERM, TRYAGAIN, ...). */
+  readonly errors: Map<string, number>;
+  /** Connections closed for malformed input (a protocol error). */
+  protocolErrors: number;
+  /** Times a connection's commands paused over replyBufferSoftBytes of unsent replies. */
+  replySoftLimitPauses: number;
+  /** Connections closed past replyBufferHardBytes, and after replyStallMs over the soft limit. */
+  replyHardLimitCloses: number;
+  replyStallCloses: number;
+  /** Times reading a connection paused at maxQueuedCommands / maxQueuedBytes of queued commands. */
+  inputPauses: number;
 }
 
 /**
@@ -152,6 +165,13 @@ export class RespContext {
     netIn: 0,
     netOut: 0,
     overruns: 0,
+    byCommand: new Map(),
+    errors: new Map(),
+    protocolErrors: 0,
+    replySoftLimitPauses: 0,
+    replyHardLimitCloses: 0,
+    replyStallCloses: 0,
+    inputPauses: 0,
   };
   readonly cursors: CursorTable;
   readonly startedAt = Date.now();

@@ -11,6 +11,7 @@
 // Connections are capped per node and per client address by `limits` (docs/security.md).
 
 import net from 'node:net';
+import type { Registry } from 'prom-client';
 import tls from 'node:tls';
 import type { Logger } from '../log.js';
 import { ConnectionLimiter } from '../security/limits.js';
@@ -20,6 +21,7 @@ import type { SecurityConfig } from '../security/security-config.js';
 import { COMMANDS, type CommandSpec, errorReply } from './resp-commands.js';
 import { type RespClient, RespContext, type RespHost, RESP_LIMIT_DEFAULTS, type RespLimits } from './resp-context.js';
 import { RespDecoder, RespProtocolError } from './resp-decoder.js';
+import { registerRespMetrics } from './resp-metrics.js';
 import { encodeReply, err, type Reply, writeChunks } from './resp-reply.js';
 
 export interface RespServerOptions {
@@ -29,6 +31,8 @@ export interface RespServerOptions {
   security: SecurityConfig;
   log: Logger;
   limits?: Partial<RespLimits>;
+  /** The node's Prometheus registry: the RESP metrics join it (resp-metrics.ts). */
+  registry?: Registry;
 }
 
 let nextClientId = 1;
@@ -57,6 +61,14 @@ function lookup(a: Buffer | undefined): Lookup {
   return LOOKUPS.get(text) ?? LOOKUPS.get(text.toUpperCase()) ?? UNKNOWN;
 }
 
+/** Counts an error reply under its first word, as Redis's errorstats do (ERR for anything else). */
+function countError(errors: Map<string, number>, text: string): void {
+  const sp = text.indexOf(' ');
+  const word = sp > 0 ? text.slice(0, sp) : text;
+  const kind = word.length <= 16 && /^[A-Z]+$/.test(word) ? word : 'ERR';
+  errors.set(kind, (errors.get(kind) ?? 0) + 1);
+}
+
 const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as { then?: unknown })?.then === 'function';
 
 export class RespServer {
@@ -65,11 +77,13 @@ export class RespServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly conns: ConnectionLimiter;
   private readonly log: Logger;
+  private readonly unregister: (() => void) | undefined;
 
   constructor(private readonly opts: RespServerOptions) {
     const limits = { ...RESP_LIMIT_DEFAULTS, ...opts.limits };
     this.ctx = new RespContext(opts.host, limits, opts.port);
     this.log = opts.log;
+    this.unregister = opts.registry ? registerRespMetrics(opts.registry, this.ctx) : undefined;
     const l = opts.security.limits;
     this.conns = new ConnectionLimiter(l.maxConnections, l.maxConnectionsPerClient);
     const t = opts.security.tls;
@@ -113,6 +127,7 @@ export class RespServer {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
+    this.unregister?.();
   }
 
   private accept(socket: net.Socket): void {
@@ -160,6 +175,7 @@ export class RespServer {
       outBytes = 0;
       if (socket.writableLength > limits.replyBufferHardBytes) {
         ctx.stats.overruns++;
+        ctx.stats.replyHardLimitCloses++;
         this.log.warn(
           { client: c.addr, bytes: socket.writableLength },
           'RESP client does not read its replies: closed',
@@ -168,6 +184,7 @@ export class RespServer {
       }
     };
     const reply = (r: Reply) => {
+      if (r.k === 'err') countError(ctx.stats.errors, r.s);
       outBytes += encodeReply(r, c.proto, out);
       if (outBytes >= 64 * 1024) flush();
     };
@@ -199,6 +216,7 @@ export class RespServer {
       if (replied()) run();
     };
     const waitDrain = () => {
+      ctx.stats.replySoftLimitPauses++;
       flush();
       const timer = setTimeout(() => stalled(), limits.replyStallMs);
       const done = () => {
@@ -211,6 +229,7 @@ export class RespServer {
         socket.off('drain', done);
         socket.off('close', done);
         ctx.stats.overruns++;
+        ctx.stats.replyStallCloses++;
         this.log.warn(
           { client: c.addr, bytes: socket.writableLength },
           'RESP client stopped reading its replies: closed',
@@ -286,11 +305,15 @@ export class RespServer {
       } catch (e) {
         // As Redis: the error, then the connection is closed (after the replies before it).
         failure = e instanceof RespProtocolError ? e.message : 'Protocol error';
+        ctx.stats.protocolErrors++;
         socket.pause();
         void pump();
         return;
       }
-      if (queue.length >= limits.maxQueuedCommands || queuedBytes >= limits.maxQueuedBytes) socket.pause();
+      if ((queue.length >= limits.maxQueuedCommands || queuedBytes >= limits.maxQueuedBytes) && !socket.isPaused()) {
+        ctx.stats.inputPauses++;
+        socket.pause();
+      }
       void pump();
     });
     socket.on('error', () => {});
@@ -310,6 +333,9 @@ export class RespServer {
     const ctx = this.ctx;
     ctx.stats.commands++;
     c.lastAt = Date.now();
+    const byCommand = ctx.stats.byCommand;
+    const counted = spec ? lower : 'unknown';
+    byCommand.set(counted, (byCommand.get(counted) ?? 0) + 1);
     if (!spec) {
       c.lastCmd = args[0]!.toString('latin1').slice(0, 64).toLowerCase();
       let rest = '';

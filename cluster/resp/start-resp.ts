@@ -17,6 +17,7 @@ export async function startResp(node: NodeServer, limits?: Partial<RespLimits>):
     listenHost: self.host,
     security: node.config.security,
     log: node.log,
+    registry: node.metrics.registry,
     ...(limits ? { limits } : {}),
   });
   await server.listen();
