@@ -7,6 +7,7 @@
 //   npm run bench:resp                 # 1 eau2 node vs redis-server, 20,000 requests per test
 //   npm run bench:resp -- --nodes 3 --requests 50000 --clients 50 [--skip-redis]
 //   npm run bench:resp -- --tests set --pipelines 1 --skip-redis --cpu-prof /tmp/prof   # profiles
+//   npm run bench:resp -- --layer [--requests 50000]   # the RESP layer alone, over a fake node (layer.ts)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { freePorts } from '../lib/free-ports.js';
 import { machineInfo } from '../lib/machine.js';
 import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.js';
 import { redisAvailable } from '../cluster/redis-target.js';
+import { layerBench } from './layer.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -212,6 +214,7 @@ function benchmark(system: string, server: Server): Result[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--layer')) return layerBench(REQUESTS);
   for (const tool of ['redis-benchmark', 'redis-cli'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
       throw new Error(`${tool} is not installed (Debian: redis-tools)`);
