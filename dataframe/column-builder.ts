@@ -22,8 +22,14 @@ function newStore(t: Exclude<ColumnType, 'S'>, cap: number): Store {
   }
 }
 
+/** Whether this machine stores typed arrays little-endian (every platform Node runs on today). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const TWO_32 = 4294967296;
+
 export class ColumnBuilder {
   private num: Store | undefined;
+  /** For L and T: the same memory as 32-bit words, to store a safe-integer number without a bigint. */
+  private words: Int32Array | undefined;
   private str: string[] | undefined;
   private nulls: Uint8Array | undefined;
   private n = 0;
@@ -49,6 +55,7 @@ export class ColumnBuilder {
       const next = newStore(this.type, cap);
       if (old) (next as Uint8Array).set(old as Uint8Array);
       this.num = next;
+      if (next instanceof BigInt64Array && LITTLE_ENDIAN) this.words = new Int32Array(next.buffer);
     }
     if (this.nulls) {
       const nb = new Uint8Array(bitmapBytes(cap));
@@ -82,10 +89,26 @@ export class ColumnBuilder {
         `column ${JSON.stringify(this.name)} (${this.type}), row ${i}: cannot store ${describeValue(v)}`,
       );
     }
+    this.pushFitted(v);
+  }
+
+  /** push() of a value the caller has checked with valueFits (the frame writer checks whole rows). */
+  pushFitted(v: Value | undefined): void {
+    if (v === null || v === undefined) {
+      this.pushNull();
+      return;
+    }
+    const i = this.n;
     this.grow(i + 1);
     if (this.type === 'S') this.str!.push(v as string);
-    else if (this.type === 'L' || this.type === 'T') (this.num as BigInt64Array)[i] = BigInt(v as number | bigint);
-    else this.num![i] = v === true ? 1 : v === false ? 0 : (v as number);
+    else if (this.type === 'L' || this.type === 'T') {
+      if (typeof v === 'number' && this.words) {
+        // Two's complement halves of a safe integer: |hi| < 2^21, 0 <= lo < 2^32.
+        const hi = Math.floor(v / TWO_32);
+        this.words[2 * i] = v - hi * TWO_32;
+        this.words[2 * i + 1] = hi;
+      } else (this.num as BigInt64Array)[i] = BigInt(v as number | bigint);
+    } else this.num![i] = v === true ? 1 : v === false ? 0 : (v as number);
     this.n = i + 1;
   }
 

@@ -121,7 +121,7 @@ export class DataFrameWriter {
         );
       }
     }
-    for (let c = 0; c < fs.length; c++) this.builders[c]!.push(vals[c]);
+    for (let c = 0; c < fs.length; c++) this.builders[c]!.pushFitted(vals[c]);
     this.rows++;
     if (this.builders[0]!.length >= this.chunkRows) return this.flush();
   }

@@ -12,7 +12,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
-import { TYPE_NAMES, TypeGuess, convertText } from './text-values.js';
+import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
 
 export interface ImportProgress {
   /** Bytes of the input read so far. */
@@ -267,13 +267,19 @@ export async function importCsv(
     return DataFrameWriter.open(store, name, fields, opts);
   };
 
+  let convert: ((s: string) => Value | undefined)[] = [];
+  /** One row array for every record: the writer copies the values out before append returns. */
+  let row: Value[] = [];
   /** Appends one record; returns a promise only when the writer needs the caller to wait. */
   const append = (w: DataFrameWriter, r: Rec): void | Promise<void> => {
     const fs = w.fields;
-    const row: Value[] = new Array(fs.length);
+    if (convert.length !== fs.length) {
+      convert = fs.map((f) => textConverter(f.type));
+      row = new Array<Value>(fs.length).fill(null);
+    }
     for (let i = 0; i < fs.length; i++) {
       const text = r.record[i]!;
-      const v = convertText(fs[i]!.type, text);
+      const v = convert[i]!(text);
       if (v === undefined) {
         throw invalid(
           `record ${r.n}, column ${JSON.stringify(fs[i]!.name)}: ` +

@@ -1,0 +1,109 @@
+// `node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]`:
+// the CSV import on its own. Generates (once, kept under the OS temp directory) an N-row CSV with
+// int32, string, float64, timestamp and date columns (default 500,000 rows, ~26 MB), then imports it
+// R times (default 3) into a fresh store and prints each run's wall time, CPU time and MB/s; the first
+// run is cold (modules, JIT), the best of the later ones is the warm figure. With --store memory (the
+// default) the store is the tests' in-memory KvStore, so the figure is the importer's own cost: parsing,
+// type inference, conversion, encoding. Profile with `node --import tsx --cpu-prof ...`.
+
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Rng } from '../../app/apps/random.js';
+import { importCsv } from '../../dataframe/index.js';
+import { Engine } from '../../engine/index.js';
+import { MemoryStore } from '../../test/support/memory-store.js';
+import { machineInfo } from '../lib/machine.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '500000' },
+    runs: { type: 'string', default: '3' },
+    file: { type: 'string' },
+    store: { type: 'string', default: 'memory' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(
+    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]\n',
+  );
+  process.exit(0);
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** Writes the bench's CSV: id (I), city (S, 300 values), amount (D), at (T, ascending), day (d). */
+export async function writeBenchCsv(path: string, rows: number, seed = 7): Promise<void> {
+  const rng = new Rng(seed);
+  const cities = Array.from({ length: 300 }, (_, k) => `city-${k}`);
+  const out = createWriteStream(path);
+  const write = (s: string): Promise<void> | undefined =>
+    out.write(s) ? undefined : new Promise((r) => out.once('drain', () => r()));
+  await write('id,city,amount,at,day\n');
+  let t = Date.UTC(2024, 0, 1) / 1000;
+  let buf = '';
+  for (let i = 0; i < rows; i++) {
+    t += rng.int(0, 120);
+    const d = new Date(t * 1000);
+    const date = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+    const ts = `${date}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}Z`;
+    const amount = (rng.next() * 1000).toFixed(rng.int(1, 4));
+    buf += `${rng.int(0, 2_000_000_000)},${rng.pick(cities)},${amount},${ts},${date}\n`;
+    if (buf.length > 1 << 16) {
+      const w = write(buf);
+      buf = '';
+      if (w) await w;
+    }
+  }
+  out.end(buf);
+  await new Promise<void>((r, j) => out.on('finish', r).on('error', j));
+}
+
+async function main(): Promise<void> {
+  const rows = Number(args.rows);
+  const runs = Number(args.runs);
+  const file = args.file ?? join(tmpdir(), `eau2-bench-csv-${rows}.csv`);
+  if (!existsSync(file)) {
+    process.stderr.write(`writing ${file} ...\n`);
+    await writeBenchCsv(`${file}.tmp`, rows);
+    const { renameSync } = await import('node:fs');
+    renameSync(`${file}.tmp`, file);
+  }
+  const size = statSync(file).size;
+  const m = machineInfo();
+  process.stdout.write(
+    `csv-load: ${file} (${(size / 1e6).toFixed(1)} MB), store ${args.store}; ${m.cpuModel} x${m.nproc}, ` +
+      `Node ${m.node}, load ${m.loadAverage.join(' ')}, ${m.date}\n`,
+  );
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    let store: MemoryStore | Engine;
+    let dir: string | undefined;
+    if (args.store === 'engine') {
+      dir = await mkdtemp(join(tmpdir(), 'eau2-csv-'));
+      store = await Engine.open(dir);
+    } else store = new MemoryStore();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const res = await importCsv(store, 'bench', file);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    times.push(ms);
+    process.stdout.write(
+      `run ${r + 1}: ${res.rows} rows, schema ${res.meta.fields.map((f) => f.type).join('')}, ` +
+        `${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
+        `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s\n`,
+    );
+    await store.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+  const warm = times.length > 1 ? Math.min(...times.slice(1)) : times[0]!;
+  process.stdout.write(
+    `warm (best after the first): ${(warm / 1000).toFixed(2)} s, ${(size / 1e6 / (warm / 1000)).toFixed(1)} MB/s\n`,
+  );
+}
+
+await main();

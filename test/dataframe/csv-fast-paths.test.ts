@@ -1,0 +1,205 @@
+// The CSV importer's fast paths read numbers, dates and timestamps by hand instead of through the
+// regexes, and store timestamps as numbers without a bigint. Each must give exactly what the regex
+// definitions give: checked here on random text built to sit near the edges of every rule (and by
+// random mutation of valid text), against a copy of the regex-only parsers kept as the reference.
+
+import { describe, expect, it } from 'vitest';
+import { ColumnBuilder } from '../../dataframe/column-builder.js';
+import { DataFrame, importCsv, parseDate, parseTimestamp } from '../../dataframe/index.js';
+import { convertText, textConverter } from '../../dataframe/io/text-values.js';
+import type { ColumnType } from '../../dataframe/schema.js';
+import { parseTimestampMicros } from '../../dataframe/temporal.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { seededRng } from './helpers.js';
+import { Readable } from 'node:stream';
+
+// ---- the reference: regexes only (as the parsers were before the fast paths) ----
+const DATE_RE = /^([+-]\d{4,6}|\d{4})-(\d{2})-(\d{2})$/;
+const TS_RE =
+  /^([+-]\d{4,6}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z|z)|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+
+function refDays(ys: string, ms: string, ds: string): number | undefined {
+  const y = Number(ys);
+  const m = Number(ms);
+  const d = Number(ds);
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const dim = m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  if (m < 1 || m > 12 || d < 1 || d > dim) return undefined;
+  // Days from 1970-01-01 through JavaScript's Date, not the code's algorithm; a year beyond Date's
+  // range is moved into it by whole 400-year cycles of the Gregorian calendar (146,097 days each).
+  const base = 2000 + (((y % 400) + 400) % 400);
+  const t = new Date(0);
+  t.setUTCFullYear(base, m - 1, d);
+  return Math.round(t.getTime() / 86_400_000) + ((y - base) / 400) * 146_097;
+}
+
+function refDate(s: string): number | undefined {
+  const m = DATE_RE.exec(s);
+  return m ? refDays(m[1]!, m[2]!, m[3]!) : undefined;
+}
+
+function refTimestamp(s: string, dateOk: boolean): bigint | undefined {
+  if (dateOk) {
+    const d = refDate(s);
+    if (d !== undefined) return BigInt(d) * 86_400_000_000n;
+  }
+  const m = TS_RE.exec(s);
+  if (!m) return undefined;
+  const days = refDays(m[1]!, m[2]!, m[3]!);
+  if (days === undefined) return undefined;
+  const hh = Number(m[4]);
+  const mi = Number(m[5]);
+  const ss = m[6] === undefined ? 0 : Number(m[6]);
+  if (hh > 23 || mi > 59 || ss > 59) return undefined;
+  const f = m[7] ?? '';
+  if (f.length > 6 && /[1-9]/.test(f.slice(6))) return undefined;
+  const micros = f === '' ? 0n : BigInt(f.slice(0, 6).padEnd(6, '0'));
+  let off = 0n;
+  if (m[9] !== undefined) {
+    const oh = Number(m[10]);
+    const om = m[11] === undefined ? 0 : Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    off = BigInt((m[9] === '-' ? -1 : 1) * (oh * 60 + om));
+  }
+  const us = BigInt(days) * 86_400_000_000n + ((BigInt(hh * 60 + mi) - off) * 60n + BigInt(ss)) * 1_000_000n + micros;
+  return us >= -(2n ** 63n) && us < 2n ** 63n ? us : undefined;
+}
+
+const INT_RE = /^[+-]?(?:0|[1-9]\d*)$/;
+const DEC_RE = /^[+-]?(?:(?:0|[1-9]\d*)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** The regex reading of a number for column type I or D (undefined: does not fit). */
+function refNumber(t: 'I' | 'D', s: string): number | null | undefined {
+  if (s === '') return null;
+  if (INT_RE.test(s)) {
+    const v = Number(s);
+    if (t === 'I') return v >= -2147483648 && v <= 2147483647 ? (v === 0 ? 0 : v) : undefined;
+    return Number.isSafeInteger(v) ? v : undefined;
+  }
+  if (t === 'I') return undefined;
+  if (s === 'NaN' || s === 'Infinity' || s === '+Infinity' || s === '-Infinity') return Number(s);
+  if (!DEC_RE.test(s)) return undefined;
+  const v = Number(s);
+  if (!Number.isFinite(v)) return undefined;
+  if (v === 0 && /[1-9]/.test(s.replace(/[eE].*$/, ''))) return undefined;
+  return v;
+}
+
+// ---- random text near the rules' edges ----
+type Rng = ReturnType<typeof seededRng>;
+const digits = (rng: Rng, n: number): string => Array.from({ length: n }, () => String(rng.int(0, 9))).join('');
+const d2 = (rng: Rng, hi: number): string => String(rng.int(0, hi)).padStart(2, '0');
+
+function randomTimestampText(rng: Rng): string {
+  const year = rng.bool(0.85)
+    ? String(rng.pick([1970, 2024, 1600, 1685, 2254, 2300, 0, 9999, rng.int(0, 9999)])).padStart(4, '0')
+    : `${rng.pick(['+', '-'])}${String(rng.int(0, 200_000)).padStart(rng.int(4, 6), '0')}`; // within Date's range
+  let s = `${year}-${d2(rng, 13)}-${d2(rng, 31)}`;
+  if (rng.bool(0.8)) {
+    s += `${rng.pick(['T', ' ', 't'])}${d2(rng, 24)}:${d2(rng, 60)}`;
+    if (rng.bool(0.8)) s += `:${d2(rng, 60)}`;
+    if (rng.bool(0.5)) {
+      const k = rng.int(0, 11);
+      s +=
+        rng.pick(['.', ',']) +
+        (rng.bool(0.3) ? `${digits(rng, Math.min(k, 6))}${'0'.repeat(Math.max(0, k - 6))}` : digits(rng, k));
+    }
+    const z = rng.int(0, 6);
+    if (z === 1) s += 'Z';
+    else if (z === 2) s += 'z';
+    else if (z === 3) s += `${rng.pick(['+', '-'])}${d2(rng, 24)}:${d2(rng, 60)}`;
+    else if (z === 4) s += `${rng.pick(['+', '-'])}${d2(rng, 24)}${rng.bool() ? d2(rng, 60) : ''}`;
+  }
+  // Mutations: a replaced, dropped or inserted character.
+  if (rng.bool(0.3)) {
+    const i = rng.int(0, s.length - 1);
+    const c = rng.pick(['0', '9', '-', ':', 'T', ' ', '.', 'Z', 'x', '+', '']);
+    s = rng.bool() ? s.slice(0, i) + c + s.slice(i + 1) : s.slice(0, i) + c + s.slice(i);
+  }
+  return s;
+}
+
+function randomNumberText(rng: Rng): string {
+  const alphabet = ['0', '1', '5', '9', '.', 'e', 'E', '+', '-', ' ', 'x', 'N', 'a'];
+  if (rng.bool(0.1))
+    return rng.pick(['NaN', 'Infinity', '-Infinity', '+Infinity', '1e400', '1e-400', '0e-400', '9007199254740993']);
+  if (rng.bool(0.5)) {
+    let s = `${rng.pick(['', '+', '-'])}${rng.bool(0.2) ? '0' : String(rng.int(1, 9))}${digits(rng, rng.int(0, 19))}`;
+    if (rng.bool(0.4)) s += `.${digits(rng, rng.int(0, 4))}`;
+    if (rng.bool(0.2)) s += `${rng.pick(['e', 'E'])}${rng.pick(['', '+', '-'])}${digits(rng, rng.int(0, 3))}`;
+    return s;
+  }
+  return Array.from({ length: rng.int(0, 8) }, () => rng.pick(alphabet)).join('');
+}
+
+describe('CSV fast paths equal the regex definitions', () => {
+  it('dates and timestamps, random and mutated text', () => {
+    const rng = seededRng();
+    for (let k = 0; k < 15_000; k++) {
+      const s = randomTimestampText(rng);
+      const ctx = `text ${JSON.stringify(s)}`;
+      expect(parseDate(s), ctx).toBe(refDate(s));
+      for (const dateOk of [false, true]) {
+        const want = refTimestamp(s, dateOk);
+        expect(parseTimestamp(s, dateOk), ctx).toBe(want);
+        const micros = parseTimestampMicros(s, dateOk);
+        expect(micros === undefined ? undefined : BigInt(micros), ctx).toBe(want);
+        if (typeof micros === 'number') expect(Number.isSafeInteger(micros), ctx).toBe(true);
+      }
+    }
+  });
+
+  it('numbers for I and D columns, and the other types through textConverter', () => {
+    const rng = seededRng();
+    for (let k = 0; k < 20_000; k++) {
+      const s = randomNumberText(rng);
+      for (const t of ['I', 'D'] as const) {
+        const ctx = `${t} ${JSON.stringify(s)}`;
+        expect(textConverter(t)(s), ctx).toBe(refNumber(t, s));
+        expect(convertText(t, s), ctx).toBe(refNumber(t, s));
+      }
+    }
+    for (const t of ['S', 'B', 'L', 'd'] as ColumnType[])
+      for (const s of ['', 'true', 'FALSE', '12', '9223372036854775808', '2024-02-29', 'x'])
+        expect(textConverter(t)(s), `${t} ${s}`).toBe(convertText(t, s));
+  });
+
+  it('the column builder stores safe-integer numbers in L and T columns exactly, without a bigint', () => {
+    const rng = seededRng();
+    const vals: (number | bigint | null)[] = [0, -0, 1, -1, 2 ** 32, -(2 ** 32), 2 ** 32 - 1, -(2 ** 32) + 1];
+    vals.push(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2n ** 62n, -(2n ** 63n), null);
+    for (let k = 0; k < 5_000; k++) vals.push(rng.int(-(2 ** 20), 2 ** 20) * 2 ** rng.int(0, 32) + rng.int(0, 1000));
+    for (const t of ['L', 'T'] as const) {
+      const b = new ColumnBuilder(t, 8); // small, so it grows (the word view must follow the new memory)
+      for (const v of vals) b.push(v);
+      const c = b.finish();
+      vals.forEach((v, i) => expect(c.get(i), `${t} row ${i}: ${v}`).toBe(v === null ? null : BigInt(v)));
+    }
+  });
+
+  it('an import of timestamps and dates gives the same frame as the reference parsers', async () => {
+    const rng = seededRng();
+    const lines = ['at,day'];
+    const want: [bigint | null, number | null][] = [];
+    for (let k = 0; k < 3_000; k++) {
+      const y = rng.pick([1600, 1970, 2024, 2400, 9999]);
+      const day = `${y}-${d2(rng, 11).replace('00', '01')}-${String(rng.int(1, 28)).padStart(2, '0')}`;
+      const ts = rng.bool(0.1)
+        ? ''
+        : `${day}${rng.pick(['T', ' '])}${d2(rng, 23)}:${d2(rng, 59)}:${d2(rng, 59)}${rng.bool() ? `.${digits(rng, rng.int(1, 6))}` : ''}${rng.pick(['Z', '', '+02:00'])}`;
+      lines.push(`${ts},${day}`);
+      want.push([ts === '' ? null : refTimestamp(ts, true)!, refDate(day)!]);
+    }
+    const store = new MemoryStore();
+    const res = await importCsv(store, 'ts', () => Readable.from([`${lines.join('\n')}\n`]), {
+      schema: 'at:T,day:d',
+      chunkRows: 1000,
+    });
+    expect(res.rows).toBe(want.length);
+    const df: DataFrame = await (await DataFrame.get(store, 'ts')).load();
+    want.forEach(([at, day], i) => {
+      expect(df.get('at', i), `row ${i}: ${lines[i + 1]}`).toBe(at);
+      expect(df.get('day', i), `row ${i}`).toBe(day);
+    });
+  });
+});
