@@ -57,6 +57,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     'chunk-rows': { type: 'string', default: '65536' },
     concurrency: { type: 'string', default: '8' },
+    peers: { type: 'boolean', default: false },
+    'no-polars': { type: 'boolean', default: false },
   },
 });
 if (args.help) {
@@ -70,10 +72,25 @@ if (args.help) {
       '  --no-engine       skip the embedded engine\n' +
       '  --no-cluster      skip the 3-node cluster\n' +
       '  --no-settle       measure reads right after the put, while the engines still compact\n' +
+      '  --peers           instead: eau2 beside DuckDB and Polars on a flights table (--rows default\n' +
+      '                    1,000,000; --runs; --no-cluster; --no-polars): bench/dataframe/peers.ts\n' +
       'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n' +
       'EAU2_DF_TRACE=1: each query task logs node, chunks, start time, duration and cache hits on stderr\n',
   );
   process.exit(0);
+}
+if (args.peers) {
+  const { peersMain } = await import('./peers.js');
+  const rowsGiven = process.argv.some((a) => a === '--rows' || a.startsWith('--rows='));
+  process.exit(
+    await peersMain({
+      rows: rowsGiven ? Number(args.rows) : 1_000_000,
+      runs: Number(args.runs),
+      cluster: !args['no-cluster'],
+      polars: !args['no-polars'],
+      seed: Number(args.seed),
+    }),
+  );
 }
 const ROWS = Number(args.rows);
 const SETTLE = !args['no-settle'];
