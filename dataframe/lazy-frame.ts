@@ -247,6 +247,7 @@ export class LazyFrame {
       nchunks: this.nchunks,
       execute: (checked) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }),
       describe: () => this.where(),
+      zones: () => ({ fields: this.fields, zones: this.meta.zones, rowsOf: (i) => rowsInChunk(this.meta, i) }),
     });
   }
 

@@ -223,3 +223,66 @@ export function pruneChunks(
     }
   });
 }
+
+/** Why a filter term cannot skip chunks, or undefined if its shape lets zone maps decide. */
+function unusable(e: Expr, stored: readonly Field[]): string | undefined {
+  const isStored = (x: Expr): boolean => x.op === 'col' && stored.some((f) => f.name === x.name);
+  switch (e.op) {
+    case 'and':
+    case 'or':
+      for (const a of e.args) {
+        const why = unusable(a, stored);
+        if (why) return why;
+      }
+      return undefined;
+    case 'isNull':
+    case 'in':
+      return isStored(e.args[0]) ? undefined : 'not a stored column';
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'le':
+    case 'gt':
+    case 'ge': {
+      const [a, b] = e.args;
+      if ((isStored(a) && b.op === 'lit') || (a.op === 'lit' && isStored(b))) return undefined;
+      return a.op === 'col' && b.op === 'col'
+        ? 'a column compared with a column'
+        : 'not a stored column compared with a literal';
+    }
+    default:
+      return `${e.op === 'call' ? e.fn : e.op} is not a comparison of a stored column with a literal`;
+  }
+}
+
+/** One line of zoneExplain's answer per top-level AND term, then the total. */
+export interface ZoneExplain {
+  terms: { term: Expr; skips?: number; why?: string }[];
+  /** Chunks the whole filter skips by the metadata: what a query will skip (the estimate before running). */
+  skipped: number;
+  nchunks: number;
+  /** False for a frame written before zone maps. */
+  hasZones: boolean;
+}
+
+/**
+ * What the zone maps of `zones` let `filter` skip, per top-level AND term and in all, from the
+ * metadata alone: `stored` are the frame's own columns (zones cover those; computed columns have none).
+ */
+export function zoneExplain(
+  filter: Expr,
+  stored: readonly Field[],
+  fields: readonly Field[],
+  zones: readonly (readonly Zone[])[] | undefined,
+  nchunks: number,
+  rowsOf: (i: number) => number,
+): ZoneExplain {
+  const all = Array.from({ length: nchunks }, (_, i) => i);
+  const terms = (filter.op === 'and' ? filter.args : [filter]).map((term) => {
+    const why = unusable(term, stored);
+    if (why || !zones) return { term, why };
+    return { term, skips: nchunks - pruneChunks(term, fields, zones, all, rowsOf).length };
+  });
+  const skipped = zones ? nchunks - pruneChunks(filter, fields, zones, all, rowsOf).length : 0;
+  return { terms, skipped, nchunks, hasZones: zones !== undefined };
+}

@@ -2,7 +2,8 @@
 // what travels back, and what the client does with it.
 
 import type { Expr } from './expr-base.js';
-import type { CheckedPlan } from './plan.js';
+import { zoneExplain } from '../zone-map.js';
+import type { CheckedPlan, SourceZones } from './plan.js';
 import type { SortKey } from './sort.js';
 
 const INFIX: Record<string, string> = {
@@ -65,13 +66,39 @@ function sortText(keys: readonly SortKey[]): string {
     .join(', ');
 }
 
+/**
+ * What the zone maps let the filter skip: per top-level AND term whether its shape can skip chunks
+ * and how many it skips by the metadata, then the whole filter's count, which is what the query will
+ * skip (the estimate before running; EXPLAIN ANALYZE and queryStats give the count after).
+ */
+function zoneLines(checked: CheckedPlan, z: SourceZones): string[] {
+  const filter = checked.plan.filter!;
+  const nchunks = z.zones?.length;
+  if (nchunks === undefined) return ['  zone maps: none (the frame was written before them): every chunk is read'];
+  const ex = zoneExplain(filter, z.fields, checked.fields, z.zones, nchunks, z.rowsOf);
+  const lines = ['  zone maps (per chunk min/max/nulls in the metadata), by filter term:'];
+  for (const t of ex.terms)
+    lines.push(
+      `    ${exprText(t.term)}: ${t.why ? `cannot skip chunks (${t.why})` : `can skip chunks; skips ${t.skips} of ${nchunks} by the metadata`}`,
+    );
+  lines.push(`  chunks skipped: ${ex.skipped} of ${nchunks} (estimate from the metadata, before running)`);
+  return lines;
+}
+
 /** The plan's node part and merge, one step per line. */
-export function explainPlan(checked: CheckedPlan, where: string, local = false, over = 'the chunks it leads'): string {
+export function explainPlan(
+  checked: CheckedPlan,
+  where: string,
+  local = false,
+  over = 'the chunks it leads',
+  zones?: SourceZones,
+): string {
   const p = checked.plan;
   const lines = [local ? `at ${where}:` : `on each node (${where}), over ${over}:`];
   lines.push(`  read columns: ${checked.reads.map((i) => checked.fields[i]!.name).join(', ') || '(none)'}`);
   for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
   if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);
+  if (p.filter && zones) lines.push(...zoneLines(checked, zones));
   if (p.aggs) {
     const aggs = p.aggs.map((a) => `${a.fn}(${a.col}${a.q !== undefined ? `, ${a.q}` : ''}) AS ${a.as}`).join(', ');
     lines.push(`  ${p.groupBy?.length ? `group by ${p.groupBy.join(', ')}: ` : ''}partial ${aggs || '(keys only)'}`);

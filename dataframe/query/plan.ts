@@ -4,6 +4,7 @@
 // nodes run it on every payload before touching data.
 
 import { checkFields, type ColumnType, type Field } from '../schema.js';
+import type { Zone } from '../zone-map.js';
 import { AGG_IMPLS, GENERIC_AGGS, isGenericAgg } from './aggregates.js';
 import type { Expr } from './expr-base.js';
 import { checkExpr } from './expr.js';
@@ -73,6 +74,15 @@ export interface QuerySource {
   describe?(): string;
   /** What each node runs the plan over, for explain() (default: "the chunks it leads"). */
   over?(): string;
+  /** A stored frame's zone maps, for explain() to show which filter terms can skip chunks. */
+  zones?(): SourceZones;
+}
+
+export interface SourceZones {
+  /** The frame's own columns (zone maps cover those, not computed ones). */
+  fields: readonly Field[];
+  zones: readonly (readonly Zone[])[] | undefined;
+  rowsOf: (chunk: number) => number;
 }
 
 export function aggName(col: string, fn: AggFn): string {

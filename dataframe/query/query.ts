@@ -9,7 +9,16 @@ import { lift, type ExprLike } from './expr-base.js';
 import { and } from './expr.js';
 import { explainPlan } from './explain.js';
 import { mergePartials } from './merge.js';
-import { aggName, checkPlan, type AggFn, type AggSpec, type CheckedPlan, type Plan, type QuerySource } from './plan.js';
+import {
+  aggName,
+  checkPlan,
+  type AggFn,
+  type AggSpec,
+  type CheckedPlan,
+  type Plan,
+  type QuerySource,
+  type SourceZones,
+} from './plan.js';
 import { sortKey, type SortSpec } from './sort.js';
 
 /** What running a query did, beyond its answer. */
@@ -21,6 +30,13 @@ export interface QueryStats {
 }
 
 const STATS = new WeakMap<DataFrame, QueryStats>();
+
+/** EXPLAIN ANALYZE's last line: what running the query did. */
+export function analyzeLine(df: DataFrame): string {
+  const s = STATS.get(df);
+  const skipped = s ? `chunks skipped: ${s.chunksSkipped} of ${s.chunks} (while running)` : 'chunks skipped: unknown';
+  return `ran: ${skipped}; result ${df.nrows} rows`;
+}
 
 /** The stats of the query whose result `df` is (undefined for a frame no query returned). */
 export function queryStats(df: DataFrame): QueryStats | undefined {
@@ -102,7 +118,23 @@ export class Query {
   /** What runs where, as text: the plan checked against the schema, the node part and the merge. */
   explain(p: Plan = this.plan): string {
     const checked = this.check(p);
-    return explainPlan(checked, this.where(), false, this.over());
+    return explainPlan(checked, this.where(), false, this.over(), this.zones());
+  }
+
+  /** The stored frame's zone maps, when the query reads one directly (for explain). */
+  zones(): SourceZones | undefined {
+    return this.source.zones?.();
+  }
+
+  /**
+   * explain(), then runs the plan and adds what running it did: chunks skipped by zone maps (as
+   * queryStats gives them) and the result's size.
+   */
+  async explainAnalyze(p: Plan = this.plan): Promise<string> {
+    const text = this.explain(p);
+    const df = await this.run(p);
+    return `${text}
+${analyzeLine(df)}`;
   }
 
   /** The plan as checked against the schema (TypeError if it does not fit). */

@@ -10,7 +10,7 @@ import type { LazyFrame } from '../lazy-frame.js';
 import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
-import type { Query } from '../query/query.js';
+import { analyzeLine, type Query } from '../query/query.js';
 import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { sqlError } from './errors.js';
@@ -304,7 +304,7 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
   if (sql.length > MAX_SQL_LENGTH)
     throw new Eau2Error(ErrorCode.TOO_LARGE, `SQL statement longer than ${MAX_SQL_LENGTH} characters`);
   // EXPLAIN is blanked out rather than cut off, so node locations still index the text as given.
-  const m = /^\s*explain\s/i.exec(sql);
+  const m = /^\s*explain\s+(analyze\s+)?/i.exec(sql);
   const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
   const st = parseOne(text);
   const prepared = await prepare(store, sql, st, opts);
@@ -319,7 +319,7 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
     throw e;
   }
   if (m) {
-    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over())];
+    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over(), query.zones())];
     if (plan.windows.length)
       lines.push(
         `then at the client: window functions over at most ${MAX_WINDOW_ROWS} gathered rows: ` +
@@ -339,6 +339,8 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
       );
     }
     lines.push(`columns: ${plan.names.join(', ')}`);
+    // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did.
+    if (m[1]) lines.push(analyzeLine(await query.run(stage1)));
     return { explain: lines.join('\n') };
   }
   let df = await query.run(stage1);
