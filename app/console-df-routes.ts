@@ -197,8 +197,12 @@ async function placement(node: NodeServer, lf: LazyFrame): Promise<unknown> {
   return { name: m.name, version: m.version, bytes: total, nodes: perNode, chunks };
 }
 
-/** ClusterClients by token, kept a minute after their last query so a session's queries reuse one. */
-class Clients {
+/**
+ * ClusterClients of the node's own cluster by token, kept a minute after their last query so a
+ * session's queries reuse one: the console's query route and POST /df/sql run their plans through
+ * one, so the stages run on the nodes holding the chunks.
+ */
+export class Clients {
   private readonly open = new Map<string, { client: Promise<ClusterClient>; used: number }>();
   private readonly timer: NodeJS.Timeout;
 
@@ -237,15 +241,17 @@ class Clients {
   }
 }
 
-function bearer(req: IncomingMessage): string | undefined {
+export function bearer(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
   return m ? m[1] : undefined;
 }
 
 /** The handler for GET /df/<name>/placement and GET /df/<name>/query?q=<json>; false for other paths. */
-export function consoleDfHandler(node: NodeServer): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
-  const clients = new Clients(node);
+export function consoleDfHandler(
+  node: NodeServer,
+  clients = new Clients(node),
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     const raw = req.url ?? '/';
     const qAt = raw.indexOf('?');

@@ -34,12 +34,16 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
   }
   const store = node.store;
   // The console's placement and query routes (app/console-df-routes.ts) first: /df's own 404s the rest.
-  const { consoleDfHandler } = await import('./console-df-routes.js');
-  node.addHttpHandler(consoleDfHandler(node));
+  const { Clients, bearer, consoleDfHandler } = await import('./console-df-routes.js');
+  const clients = new Clients(node);
+  node.addHttpHandler(consoleDfHandler(node, clients));
+  // POST /df/sql runs its plans through a client of this cluster with the caller's token: the
+  // receiving node merges, the nodes holding the chunks compute (as from any client).
+  const sqlStore = (req: IncomingMessage) => clients.get(bearer(req));
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     if (path !== '/df' && !path.startsWith('/df/') && !path.startsWith('/df?')) return false;
-    return handleDfHttp(req, res, store, httpHelpers);
+    return handleDfHttp(req, res, store, httpHelpers, { sqlStore });
   });
   log.debug({ tasks: Object.keys(dataframeTasks) }, 'dataframe tasks registered, /df mounted');
 }

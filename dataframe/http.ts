@@ -70,7 +70,12 @@ async function readBody(req: IncomingMessage, max: number, tooLarge: Bad): Promi
 }
 
 /** POST /df/sql: {"sql": text} -> {columns, rows, truncated} or, for EXPLAIN, {explain}. */
-async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge: Bad): Promise<unknown> {
+async function sqlRoute(
+  req: IncomingMessage,
+  storeFor: () => Promise<KvStore>,
+  bad: Bad,
+  tooLarge: Bad,
+): Promise<unknown> {
   let body: unknown;
   try {
     body = JSON.parse(await readBody(req, MAX_SQL_BODY, tooLarge));
@@ -83,7 +88,7 @@ async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge
   for (const k of Object.keys(body as object))
     if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
   const { runSql } = await import('./sql/run.js'); // loaded on first use, as DataFrame.sql does
-  const r = await runSql(store, sql, { maxRows: MAX_ROW_LIMIT });
+  const r = await runSql(await storeFor(), sql, { maxRows: MAX_ROW_LIMIT });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;
   const truncated = df.nrows > MAX_ROW_LIMIT;
@@ -94,12 +99,22 @@ async function sqlRoute(req: IncomingMessage, store: KvStore, bad: Bad, tooLarge
   return { columns: df.fields.map((f) => ({ name: f.name, type: f.type })), rows, truncated };
 }
 
+export interface DfHttpOptions {
+  /**
+   * The store POST /df/sql runs its plans on, for this request: a node passes a client of its own
+   * cluster (a TaskRunner acting with the caller's token), so the stages run on the nodes holding
+   * the chunks, as they do from any client. Default: `store`, where the plans run in this process.
+   */
+  sqlStore?: (req: IncomingMessage) => Promise<KvStore>;
+}
+
 /** Serves /df routes; resolves false (untouched response) for any other path. */
 export async function handleDfHttp(
   req: IncomingMessage,
   res: ServerResponse,
   store: KvStore,
   http: HttpHelpers,
+  opts: DfHttpOptions = {},
 ): Promise<boolean> {
   const raw = req.url ?? '/';
   const qAt = raw.indexOf('?');
@@ -120,7 +135,8 @@ export async function handleDfHttp(
           },
         );
       checkOptions(q, [], bad);
-      send(200, await sqlRoute(req, store, bad, (m) => http.httpError(413, ErrorCode.TOO_LARGE, m)));
+      const storeFor = async (): Promise<KvStore> => (opts.sqlStore ? opts.sqlStore(req) : store);
+      send(200, await sqlRoute(req, storeFor, bad, (m) => http.httpError(413, ErrorCode.TOO_LARGE, m)));
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -43,7 +43,16 @@ export class LocalCluster {
     readonly urls: string[],
   ) {}
 
-  static async start(nodes = 3, replicationFactor = 2, partitions = 16): Promise<LocalCluster> {
+  /**
+   * `opts.env` is added to the nodes' environment; with `opts.onStderr`, each node's stderr goes to
+   * it line by line (with the node's id) instead of this process's stderr.
+   */
+  static async start(
+    nodes = 3,
+    replicationFactor = 2,
+    partitions = 16,
+    opts: { env?: Record<string, string>; onStderr?: (id: string, line: string) => void } = {},
+  ): Promise<LocalCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'eau2-dfbench-'));
     const ports = await freePorts(2 * nodes);
     const config = {
@@ -83,10 +92,21 @@ export class LocalCluster {
         ],
         {
           cwd: REPO,
-          stdio: ['ignore', 'ignore', 'inherit'],
+          stdio: ['ignore', 'ignore', opts.onStderr ? 'pipe' : 'inherit'],
+          ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
         },
       ),
     }));
+    const onStderr = opts.onStderr;
+    if (onStderr)
+      for (const { id, proc } of procs) {
+        let rest = '';
+        proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+          const lines = (rest + d).split('\n');
+          rest = lines.pop()!;
+          for (const l of lines) onStderr(id, l);
+        });
+      }
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
     // A node answers /healthz before it has loaded the dataframe layer (tasks, then /df routes), so
     // wait for /df itself: once it answers 200, the node also runs dataframe tasks.

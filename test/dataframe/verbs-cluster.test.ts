@@ -25,9 +25,17 @@ import {
 } from './verbs-suite.js';
 
 let cluster: LocalCluster;
+/** The nodes' query-task trace lines (EAU2_DF_TRACE), by node; their other stderr passes through. */
+const traces: { id: string; line: string }[] = [];
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start(3, 2, 8);
+  cluster = await LocalCluster.start(3, 2, 8, {
+    env: { EAU2_DF_TRACE: '1' },
+    onStderr: (id, line) => {
+      if (line.startsWith('df.query ')) traces.push({ id, line });
+      else process.stderr.write(`[${id}] ${line}\n`);
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -111,12 +119,22 @@ describe('query verbs on a 3-node cluster', () => {
         ['b', 2],
         ['a', 3],
       ]),
+      { chunkRows: 1 }, // three chunks, placed on the three leaders in turn
     );
     for (const u of cluster.urls) {
       const post = (body: string) =>
         fetch(`${u}/df/sql`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      traces.length = 0;
       const ok = await post(JSON.stringify({ sql: 'SELECT k, sum(v) AS s FROM web_sql GROUP BY k ORDER BY s DESC' }));
       expect(ok.status).toBe(200);
+      // Stage 1 ran as df.query tasks on the nodes holding the chunks (an in-process run on the
+      // receiving node would trace node=local once): each task traced by the node it names, more
+      // than one node, every chunk evaluated exactly once.
+      const ran = traces.filter((t) => t.line.includes('frame=web_sql'));
+      for (const t of ran) expect(t.line).toContain(`node=${t.id} `);
+      const busy = ran.filter((t) => !t.line.includes(' chunks=0 '));
+      expect(new Set(busy.map((t) => t.id)).size, JSON.stringify(traces)).toBeGreaterThan(1);
+      expect(ran.reduce((n, t) => n + Number(/chunks=(\d+)/.exec(t.line)![1]), 0)).toBe(3);
       expect(await ok.json()).toEqual({
         columns: [
           { name: 'k', type: 'S' },
@@ -131,8 +149,9 @@ describe('query verbs on a 3-node cluster', () => {
       const explain = (await (await post(JSON.stringify({ sql: 'EXPLAIN SELECT * FROM web_sql LIMIT 1' }))).json()) as {
         explain: string;
       };
-      // A node's own store sees the whole cluster but runs no tasks: the route runs the plans in-process.
-      expect(explain.explain).toMatch(/in-process over web_sql/);
+      // The receiving node is a client of its cluster: stage 1 runs on the nodes holding the chunks.
+      expect(explain.explain).toMatch(/on each node \(on the nodes holding web_sql, \d+ chunks\)/);
+      expect(explain.explain).not.toMatch(/in-process/);
       const bad = await post(JSON.stringify({ sql: 'SELECT nope FROM web_sql' }));
       expect(bad.status).toBe(400);
       const err = (await bad.json()) as { code: string; message: string };
