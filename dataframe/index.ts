@@ -24,6 +24,7 @@ export type { AggFn, AggSpec, Derived, Plan } from './query/plan.js';
 export type { SortKey, SortSpec } from './query/sort.js';
 export type { JoinOptions } from './query/joined.js';
 export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
+export { SHUFFLE_TTL_MS } from './query/shuffle-tasks.js';
 export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
 export { MAX_WINDOW_ROWS, type WindowSpec } from './query/window.js';
 // DataFrame.sql's implementation (the SQL layer sits above DataFrame); the parser loads on first use.

@@ -21,6 +21,13 @@ export interface TaskContext {
    * in-process). Absent on a cluster node, whose store holds only the node's partitions.
    */
   wholeStore?: boolean;
+  /**
+   * On a cluster node: `store` with every value it writes carrying the expiry `expiresAt` (ms since
+   * the Unix epoch, the writing leader's clock): from then on the value reads as absent on every
+   * replica, and compaction drops it (docs/format.md 2.1, 8.6). For temporary data that must not
+   * outlive a task whose cleanup may never run. Absent in-process.
+   */
+  expiringStore?(expiresAt: number): KvStore;
 }
 
 /** A store that can run a named task on every node and return each node's result (ClusterClient). */

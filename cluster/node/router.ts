@@ -303,8 +303,12 @@ export class Router {
    * `defaults.w` unless a write names its own (a store reading local copies writes with 'all', so
    * it reads back what it wrote).
    */
-  store(defaults: { get: ReadMode; scan: ReadMode; w?: WriteConcern } = { get: 'leader', scan: 'leader' }): KvStore {
-    const val = (v: ValueLike): Uint8Array => wrapValue(keyBytes(v));
+  store(
+    defaults: { get: ReadMode; scan: ReadMode; w?: WriteConcern } = { get: 'leader', scan: 'leader' },
+    /** Every value written carries this expiry (ms since the Unix epoch): TaskContext.expiringStore. */
+    expiresAt?: number,
+  ): KvStore {
+    const val = (v: ValueLike): Uint8Array => wrapValue(keyBytes(v), undefined, expiresAt);
     const wireOp = (o: BatchOp): WireOp => {
       if (o === null || typeof o !== 'object') throw new TypeError('a batch operation must be an object');
       if (o.type === 'put') return [keyBytes(o.key), val(o.value)];

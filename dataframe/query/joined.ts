@@ -19,7 +19,7 @@ import {
   type JoinType,
 } from './join.js';
 import type { CheckedPlan, QuerySource } from './plan.js';
-import { MAX_BUCKETS } from './shuffle-tasks.js';
+import { MAX_BUCKETS, SHUFFLE_TTL_MS } from './shuffle-tasks.js';
 import type { ShuffleSpec } from './shuffle.js';
 
 export interface JoinOptions {
@@ -34,6 +34,12 @@ export interface JoinOptions {
   broadcastLimitBytes?: number;
   /** Shuffle joins: how many buckets the frames are split into (default: see docs, at most 256). */
   buckets?: number;
+  /**
+   * Shuffle joins on a cluster: the pieces are written to expire this many ms after they are written
+   * (default SHUFFLE_TTL_MS, one hour), so pieces whose cleanup never ran (their node or the client
+   * died mid-join) leave by themselves. A join running longer fails (NOT_FOUND on a piece): give more.
+   */
+  shuffleTtlMs?: number;
 }
 
 /** What a join needs of its left side: its fields, and ways to run a plan with a join. */
@@ -98,6 +104,8 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   if (!(limit >= 0)) throw new TypeError('broadcastLimitBytes must be a number >= 0');
   if (opts.buckets !== undefined && (!Number.isInteger(opts.buckets) || opts.buckets < 1 || opts.buckets > MAX_BUCKETS))
     throw new TypeError(`join: buckets must be an integer from 1 to ${MAX_BUCKETS}`);
+  const ttlMs = opts.shuffleTtlMs ?? SHUFFLE_TTL_MS;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new TypeError('join: shuffleTtlMs must be an integer >= 1');
   const { fields } = joinedFields(left.fields, right.fields, how);
   const est = right.estimatedBytes;
   const canShuffle = left.shuffle !== undefined && right.meta !== undefined;
@@ -110,7 +118,7 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   const strategy: 'broadcast' | 'shuffle' = est > limit && canShuffle ? 'shuffle' : 'broadcast';
   const keys = on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ');
   const rightName = right.name ?? '(in memory)';
-  const shuffle = (checked: CheckedPlan) => left.shuffle!(checked, right.meta!, { how, on, buckets });
+  const shuffle = (checked: CheckedPlan) => left.shuffle!(checked, right.meta!, { how, on, buckets, ttlMs });
   let payload: Promise<JoinPayload | undefined> | undefined;
   return {
     fields,

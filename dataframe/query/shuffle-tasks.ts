@@ -37,6 +37,11 @@ export const MAX_BUCKETS = 256;
 const PIECE_ROWS = 8192;
 /** Rows a scatter buffers over all its buckets before it writes them all out. */
 const MAX_BUFFERED_ROWS = 65_536;
+/**
+ * How long shuffle pieces live by default (JoinOptions.shuffleTtlMs): one hour, far longer than a
+ * join runs here (seconds for millions of rows), so only pieces nobody deleted ever reach it.
+ */
+export const SHUFFLE_TTL_MS = 3_600_000;
 
 /**
  * Pieces are written to their partition's leader (the writing node) only and read from it: they live
@@ -116,6 +121,8 @@ interface ScatterSpec {
   buckets: number;
   /** Drop rows with a null key (they match nothing; a left or anti join keeps its left ones). */
   dropNullKeys: boolean;
+  /** Pieces expire this many ms after they are written, where the store can expire values. */
+  ttlMs?: number;
 }
 
 /** [bucket, piece, rows]: one piece a scatter wrote. */
@@ -133,6 +140,7 @@ function checkScatterSpec(raw: unknown, fields: readonly Field[]): { spec: Scatt
   if (!Number.isInteger(s.buckets) || s.buckets! < 1 || s.buckets! > MAX_BUCKETS)
     throw protocol(`buckets must be 1..${MAX_BUCKETS}`);
   if (!Array.isArray(s.keys) || s.keys.length === 0 || s.keys.length > 16) throw protocol('1 to 16 key columns');
+  if (s.ttlMs !== undefined && (!Number.isSafeInteger(s.ttlMs) || s.ttlMs < 1)) throw protocol('bad ttlMs');
   const keyIdx = s.keys.map((k) => {
     const i = fields.findIndex((f) => f.name === k);
     if (i < 0) throw protocol(`no column named ${JSON.stringify(k)}`);
@@ -148,18 +156,22 @@ function bucketOf(vals: readonly Value[], buckets: number): number {
 
 /**
  * Splits `chunks` of a frame into buckets by key and writes them as pieces through `store`; returns
- * the pieces written. `read` gives one column of one chunk.
+ * the pieces written. `read` gives one column of one chunk. `expiring`, when the store can expire
+ * values (a cluster node), gives the store to write pieces through with the spec's ttlMs.
  */
 export async function scatter(
-  store: KvStore,
+  baseStore: KvStore,
   leads: (key: string) => boolean,
   fields: readonly Field[],
   chunks: readonly number[],
   read: (chunk: number, col: number) => Promise<Column>,
   rowsOf: (chunk: number) => number,
   rawSpec: unknown,
+  expiring?: (expiresAt: number) => KvStore,
 ): Promise<{ pieces: ScatterPiece[] }> {
   const { spec, keyIdx } = checkScatterSpec(rawSpec, fields);
+  // Pieces whose join's cleanup never runs (this node or the client dies mid-join) expire instead.
+  const store = spec.ttlMs !== undefined && expiring ? expiring(Date.now() + spec.ttlMs) : baseStore;
   const { id, side, buckets } = spec;
   const nonce = randomBytes(6).toString('hex');
   let tag: string | undefined;
@@ -273,9 +285,13 @@ async function readPiece(
   const key = pieceKey(id, side, bucket, piece, col);
   const v = await store.get(key, PIECE_READ);
   if (v === undefined)
-    throw new Eau2Error(ErrorCode.NOT_FOUND, `shuffle piece ${key} is gone (the join was cancelled or cleaned up)`, {
-      details: { key },
-    });
+    throw new Eau2Error(
+      ErrorCode.NOT_FOUND,
+      `shuffle piece ${key} is gone (the join was cancelled or cleaned up, or ran longer than its pieces' shuffleTtlMs)`,
+      {
+        details: { key },
+      },
+    );
   return decodeChunk(v, key, f.type, rows);
 }
 

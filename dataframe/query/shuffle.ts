@@ -24,6 +24,8 @@ export interface ShuffleSpec {
   readonly how: JoinType;
   readonly on: readonly (readonly [string, string])[];
   readonly buckets: number;
+  /** The pieces expire this many ms after they are written (on a cluster; JoinOptions.shuffleTtlMs). */
+  readonly ttlMs: number;
 }
 
 /** Pieces by bucket, from the scatter tasks' results (checked: they come from the network). */
@@ -131,7 +133,7 @@ export async function shuffleJoin(
   spec: ShuffleSpec,
   checked: CheckedPlan,
 ): Promise<{ partials: unknown[]; nchunks: number }> {
-  const { how, on, buckets } = spec;
+  const { how, on, buckets, ttlMs } = spec;
   const id = newShuffleId();
   // Rows with a null key match nothing: an inner or semi join drops them on both sides.
   const innerLike = how === 'inner' || how === 'semi';
@@ -140,7 +142,7 @@ export async function shuffleJoin(
   const ncols = { l: left.fields.length, r: right.fields.length };
   try {
     const scatter = (meta: FrameMeta, side: 'l' | 'r', keys: string[], dropNullKeys: boolean) =>
-      runDataframeTask(store, SCATTER_TASK, meta, { shuffle: { id, side, keys, buckets, dropNullKeys } });
+      runDataframeTask(store, SCATTER_TASK, meta, { shuffle: { id, side, keys, buckets, dropNullKeys, ttlMs } });
     // Both sides run to the end (settled) before a failure is thrown, so the cleanup below sees every piece.
     const [ls, rs] = await Promise.allSettled([
       scatter(

@@ -168,6 +168,7 @@ async function scatterTask(ctx: DataframeTaskContext, payload: unknown): Promise
     (chunk, col) => reader.read(chunk, col),
     (i) => rowsInChunk(meta, i),
     shuffle,
+    ctx.expiringStore?.bind(ctx),
   );
 }
 
