@@ -220,6 +220,8 @@ export class Failover {
       const leaderGone = r.leader === self ? !this.detector.reachesMajority() : this.detector.suspected(r.leader);
       if (leaderGone) this.leaderlessSeconds.set(p, (this.leaderlessSeconds.get(p) ?? 0) + dt);
       if (r.leader === self) {
+        // Fenced (no majority): what waits for acknowledgements fails now, later writes are refused.
+        if (leaderGone) this.host.leaderOf(p)?.failWaiting();
         this.checkIsr(p, now);
         continue;
       }
@@ -464,16 +466,27 @@ export class Failover {
       await this.onIsrUpdate(body).catch(() => {});
       if (compareConfig(this.state.config(p), c) !== 0) return; // superseded meanwhile
       acks.grant(this.host.selfId);
-      await Promise.all(
-        this.host.nodeIds
-          .filter((id) => id !== this.host.selfId)
-          .map((id) =>
-            this.host.pool.request(id, MsgType.ISR_UPDATE, body, this.opts.failoverTimeoutMs).then(
-              () => void acks.grant(id),
-              (e: Error) => this.host.log.debug({ p, node: id, err: e.message }, 'ISR update not taken'),
-            ),
-          ),
-      );
+      // Done as soon as a majority has persisted it: the answer of a node that cannot send (the
+      // follower being removed, often) would otherwise hold every w=all write for a timeout more.
+      await new Promise<void>((resolve) => {
+        const others = this.host.nodeIds.filter((id) => id !== this.host.selfId);
+        let pending = others.length;
+        const settled = (): void => {
+          if (acks.won || --pending === 0) resolve();
+        };
+        if (acks.won || pending === 0) resolve();
+        for (const id of others)
+          this.host.pool.request(id, MsgType.ISR_UPDATE, body, this.opts.failoverTimeoutMs).then(
+            () => {
+              acks.grant(id);
+              settled();
+            },
+            (e: Error) => {
+              this.host.log.debug({ p, node: id, err: e.message }, 'ISR update not taken');
+              settled();
+            },
+          );
+      });
       const lp = this.host.leaderOf(p);
       if (acks.won && lp && lp.epoch === c.epoch && compareConfig(this.state.config(p), c) === 0) {
         lp.setIsr(c.isr);

@@ -474,6 +474,26 @@ export class LeaderPartition {
     await this.lastApply;
   }
 
+  /**
+   * This leader has had no answer from a majority for the failover timeout (it may have been
+   * replaced, and later writes are refused: hooks.fenced): the writes waiting for acknowledgements
+   * fail now, with an unknown outcome as on a step-down, rather than at their timeout, so that
+   * their clients try another node. Nothing is undone; the leadership itself is unchanged.
+   */
+  failWaiting(): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(
+        new Eau2Error(
+          ErrorCode.TIMEOUT,
+          `write ${w.lsn} of partition ${this.p} is applied on a leader that cannot reach a majority of the nodes (it may have been replaced); the replicas required have not acknowledged it and it may be lost`,
+          { details: { partition: this.p } },
+        ),
+      );
+    }
+    this.waiters = [];
+  }
+
   private unknownOutcome(lsn: number): Eau2Error {
     return new Eau2Error(
       ErrorCode.TIMEOUT,

@@ -497,6 +497,10 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     return this.failover.detector.suspected(node);
   }
 
+  reachesMajority(): boolean {
+    return this.failover.detector.reachesMajority();
+  }
+
   followerOf(p: number): FollowerPartition | undefined {
     return this.followers.get(p);
   }

@@ -51,6 +51,8 @@ export interface RouterHost {
   resyncing?(p: number): boolean;
   /** True when `node` has not answered this node's heartbeats for failoverTimeoutMs (failure-detector.ts). */
   suspects?(node: string): boolean;
+  /** False while this node has had no answer from a majority of the nodes for failoverTimeoutMs. */
+  reachesMajority?(): boolean;
 }
 
 /** Beyond the leader's own writeTimeoutMs, how long a forwarded write waits for its answer. */
@@ -179,7 +181,10 @@ export class Router {
    * write refused before it was applied (NOT_LEADER / STALE_EPOCH: the leadership moved; 503: the
    * partition is opening, or below minInSync; the leader's port refused the connection) is tried
    * again, at the leader the heartbeats name by then, until writeTimeoutMs has passed: that is how
-   * a write follows a failover. A write whose outcome is unknown is never repeated here.
+   * a write follows a failover. A write whose outcome is unknown is never repeated here. A node that
+   * reaches no majority does not retry: it is the one cut off (as Redis Cluster's minority side,
+   * whose cluster state fails), no leader it can reach will be elected, and the client is better
+   * sent to another node at once (503) than after writeTimeoutMs.
    */
   async write(p: number, ops: WireOp[], w?: WriteConcern): Promise<void> {
     const need = this.followersNeeded(p, w);
@@ -195,7 +200,8 @@ export class Router {
         await this.forward(p, ops, w);
         return;
       } catch (e) {
-        if (!notApplied(e) || performance.now() + retryDelay(attempt) > deadline) throw e;
+        if (!notApplied(e) || this.host.reachesMajority?.() === false) throw e;
+        if (performance.now() + retryDelay(attempt) > deadline) throw e;
         await new Promise((r) => setTimeout(r, retryDelay(attempt)));
       }
     }

@@ -30,6 +30,8 @@ export interface ChaosOptions {
   cluster?: ChaosClusterSpec;
   /** Workload clients (default: 2 per partition). */
   clients?: number;
+  /** The node every workload client starts at (default: spread over the nodes). */
+  home?: string;
   /** How long the replicas get to converge after the last heal before verify must say identical. */
   settleMs?: number;
   /**
@@ -135,7 +137,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await sleep(500);
     }
   })();
-  const workload = new Workload({ clients: o.clients, partitions, nodes: cluster.nodes });
+  const workload = new Workload({ clients: o.clients, partitions, nodes: cluster.nodes, home: o.home });
   const faults: FaultRecord[] = [];
   const settles: SettleRecord[] = [];
   const settleReason = async (): Promise<string | null> => {

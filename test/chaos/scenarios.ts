@@ -20,18 +20,26 @@ export interface Scenario {
   options: ChaosOptions;
 }
 
-function scenario(name: string, seed: number, kinds: FaultKind[], target?: string): Scenario {
+function scenario(
+  name: string,
+  seed: number,
+  kinds: FaultKind[],
+  target?: string,
+  more: { clientsAtTarget?: boolean; writeTimeoutMs?: number } = {},
+): Scenario {
   const rng = rngOf(seed);
+  const at = target ?? rng.pick(['n1', 'n2', 'n3']);
   return {
     name,
     seed,
     options: {
       seed,
-      cluster: { failoverTimeoutMs: FAILOVER_TIMEOUT_MS },
+      cluster: { failoverTimeoutMs: FAILOVER_TIMEOUT_MS, writeTimeoutMs: more.writeTimeoutMs },
+      home: more.clientsAtTarget ? at : undefined,
       // Long enough that a failover must happen before the heal for the checks to pass.
       faults: kinds.map((kind) => ({
         kind,
-        target: target ?? rng.pick(['n1', 'n2', 'n3']),
+        target: at,
         durationMs: FAILOVER_TIMEOUT_MS + GRACE_MS + 1000,
         gapMs: 3000,
       })),
@@ -54,6 +62,16 @@ export const FAILOVER_SCENARIOS: Scenario[] = [
     'partition',
   ]),
   scenario('a leader that cannot send (one-way, silent): its partitions fail over', BASE_SEED + 14, ['oneway-out']),
+  // It hears the new configurations but reaches nobody: the clients it has must be sent elsewhere at
+  // once, not after writeTimeoutMs (the config's default, longer than the failover timeout here),
+  // and the partitions it follows must drop it from their in-sync sets without waiting for its answer.
+  scenario(
+    'a leader that cannot send, every client at it: all partitions take w=all writes within the bound',
+    BASE_SEED + 16,
+    ['oneway-out'],
+    undefined,
+    { clientsAtTarget: true, writeTimeoutMs: 5000 },
+  ),
   scenario('a leader that cannot receive (one-way): its partitions fail over, it fences itself', BASE_SEED + 15, [
     'oneway-in',
   ]),

@@ -5,8 +5,8 @@
 // w=all and w=1, all in one partition (hash tags pick it): client c writes partition c mod P, with
 // home node c mod N, so a partition whose leader is gone stalls only its own clients and every
 // partition is written every few tens of milliseconds, which is what availability is measured by.
-// With clients = 2 P, each partition has two clients with different home nodes. A client moves to
-// the next node when its home node does not answer or answers 503.
+// With clients = 2 P, each partition has two clients with different home nodes (or all start at one
+// node: `home`). A client moves to the next node when its home node does not answer or answers 503.
 
 import { partitionOf } from '../../kv/index.js';
 
@@ -40,6 +40,8 @@ export interface WorkloadOptions {
   timeoutMs?: number;
   /** Pause between a client's operations (default 25 ms), to leave the nodes CPU on 2 cores. */
   thinkMs?: number;
+  /** The node every client starts at (default: client c at node c mod N). */
+  home?: string;
 }
 
 /** A hash tag per partition, so a key `x/{tag}/...` lands in that partition. */
@@ -68,7 +70,9 @@ export class Workload {
   constructor(private readonly o: WorkloadOptions) {
     this.tags = partitionTags(o.partitions);
     this.clients = o.clients ?? 2 * o.partitions;
-    this.home = Array.from({ length: this.clients }, (_, i) => i % o.nodes.length);
+    const first = o.home === undefined ? -1 : o.nodes.findIndex((n) => n.id === o.home);
+    if (o.home !== undefined && first < 0) throw new TypeError(`no node ${o.home}`);
+    this.home = Array.from({ length: this.clients }, (_, i) => (first >= 0 ? first : i % o.nodes.length));
   }
 
   start(): void {
