@@ -116,6 +116,10 @@ describe('LinkProxy', () => {
     for (const name of ['C', undefined]) {
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
+      // Listened for from the start: the child exits right after its echo, and on a loaded machine
+      // its 'exit' can be handled before the poll below sees the echo; a listener added after that
+      // would wait forever.
+      const exited = new Promise((r) => child.once('exit', r));
       if (name) pids.set(child.pid!, name);
       let out = '';
       child.stdout!.on('data', (d) => (out += d.toString()));
@@ -124,7 +128,7 @@ describe('LinkProxy', () => {
       await until(() => out === 'ack:from-child');
       expect(seen.at(-1)).toBe(name);
       proxy.heal();
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       pids.delete(child.pid!);
     }
   });
