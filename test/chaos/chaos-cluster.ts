@@ -6,7 +6,7 @@
 // proxy and removes the folder, also after a failure.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../cluster/config.js';
@@ -124,14 +124,25 @@ export class ChaosCluster {
       { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.procs.set(id, child);
-    child.stderr!.on('data', (d: Buffer) =>
-      this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-20_000)),
-    );
+    const keep = process.env.EAU2_CHAOS_LOGS; // a folder: every node's whole log, for a post-mortem
+    child.stderr!.on('data', (d: Buffer) => {
+      this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-20_000));
+      if (keep) appendFileSync(join(keep, `${id}.log`), d);
+    });
   }
 
   alive(id: string): boolean {
     const p = this.procs.get(id);
     return p !== undefined && p.exitCode === null && p.signalCode === null;
+  }
+
+  /** 'running', 'paused', or how the process ended (for reports). */
+  state(id: string): string {
+    const p = this.procs.get(id);
+    if (!p) return 'not started';
+    if (p.exitCode !== null) return `exited with code ${p.exitCode}`;
+    if (p.signalCode !== null) return `killed by ${p.signalCode}`;
+    return this.paused.has(id) ? 'paused' : 'running';
   }
 
   async waitHealthy(id: string, timeoutMs = 60_000): Promise<void> {

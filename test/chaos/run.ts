@@ -178,6 +178,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             ? `settled in ${w.ms} ms (at first: ${w.firstWhy ?? 'settled'})`
             : `NOT settled after ${w.ms} ms: ${w.why}`,
         );
+        // A finding: what each node was doing (its process state and last log lines), for the report.
+        if (!w.settled)
+          for (const id of cluster.ids) log(`${id} ${cluster.state(id)}, log tail:\n${cluster.log(id).slice(-3000)}`);
       }
       await sleep(f.gapMs);
     }
