@@ -93,14 +93,6 @@ export class Eau2Cluster {
       name: 'eau2',
       read: (k) => c.get(k),
       update: (k, v) => c.put(k, v),
-      serverCpuSeconds: async () => {
-        let sum = 0;
-        for (const u of this.urls) {
-          const text = await (await fetch(`${u}/metrics`)).text();
-          sum += Number(/^process_cpu_seconds_total\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
-        }
-        return sum;
-      },
     };
   }
 
@@ -113,6 +105,21 @@ export class Eau2Cluster {
         return v === undefined ? undefined : Buffer.from(v).toString();
       },
     };
+  }
+
+  /** The node processes: their CPU is read from /proc, as Redis's is. */
+  pids(): number[] {
+    return this.procs.map((p) => p.pid!);
+  }
+
+  /** Young-generation (scavenge) collections so far, summed over the nodes (prom-client's gc metric). */
+  async minorGcs(): Promise<number> {
+    let n = 0;
+    for (const u of this.urls) {
+      const text = await (await fetch(`${u}/metrics`)).text();
+      n += Number(/^nodejs_gc_duration_seconds_count\{[^}]*kind="minor"[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
+    }
+    return n;
   }
 
   /** Cumulative bucket counts of eau2_replication_ack_seconds summed over the nodes (le -> count). */

@@ -1,13 +1,18 @@
-// npm run bench:cluster — YCSB A, B, C and F (1 KB records, zipfian keys, 64 requests in flight)
-// against a local 3-node eau2 cluster with 2 replicas (ClusterClient) and a Redis Cluster of 3
-// masters + 3 replicas (ioredis), in the same run, with replication lag measured on both. Prints a
-// table and writes bench/results/cluster-<time>.json. Options: --records N --ops N --in-flight N
-// --seed N --skip-redis --memtable-bytes N (the nodes' memtableBytes; default: the config's default).
+// npm run bench:cluster — YCSB load, A, B, C and F (1 KB records, zipfian keys, 64 requests in
+// flight) against a local 3-node eau2 cluster with 2 replicas (ClusterClient) and a Redis Cluster of
+// 3 masters + 3 replicas (ioredis), with replication lag measured on both. Every phase lasts a fixed
+// time; each system gets the same warm-up; the systems run alternately for several rounds (fresh
+// servers each time) and the table shows medians with their spread. Prints the table and writes
+// bench/results/cluster-<time>.json (or --out FILE). Options (README.md): --duration S --warmup S
+// --rounds N --records N --in-flight N --seed N --workloads load,A,... --skip-redis
+// --memtable-bytes N --out FILE; --quick (or EAU2_BENCH_QUICK=1) for a smoke run.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { median } from '../lib/histogram.js';
 import { describeMachine, machineInfo } from '../lib/machine.js';
+import { procCpuSeconds } from '../lib/process-probes.js';
 import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.js';
 import { bucketQuantile, Eau2Cluster } from './eau2-target.js';
 import { LagProbe, type LagTarget } from './lag-probe.js';
@@ -16,69 +21,170 @@ import { load, run, WORKLOADS, type RunResult, type Target } from './ycsb.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new TypeError(`--${name} takes a non-negative number`);
+  return v;
 }
 
-const RECORDS = arg('records', 20_000);
-const OPS = arg('ops', 40_000);
+function strArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const QUICK = process.argv.includes('--quick') || process.env.EAU2_BENCH_QUICK === '1';
+const DURATION_S = arg('duration', QUICK ? 2 : 20);
+const WARMUP_S = arg('warmup', QUICK ? 1 : 5);
+const ROUNDS = Math.max(1, Math.floor(arg('rounds', QUICK ? 1 : 3)));
+const RECORDS = arg('records', QUICK ? 2_000 : 20_000);
 const IN_FLIGHT = arg('in-flight', 64);
 const SEED = arg('seed', 42);
 const MEMTABLE_BYTES = arg('memtable-bytes', 0);
+const PHASES = (strArg('workloads') ?? ['load', ...WORKLOADS.map((w) => w.name)].join(',')).split(',');
+for (const p of PHASES) {
+  if (p !== 'load' && !WORKLOADS.some((w) => w.name === p)) throw new TypeError(`unknown workload ${p}`);
+}
+if (PHASES[0] !== 'load' && PHASES.includes('load')) throw new TypeError('load must be the first phase');
+const OUT = strArg('out');
 
-interface SystemResult {
-  system: string;
-  runs: (RunResult & { lagP50Ms: number | null; lagP99Ms: number | null; lagSamples: number; ackP99Ms?: number })[];
+/** One phase of one round on one system. */
+interface PhaseResult extends RunResult {
+  round: number;
+  /** Server CPU (all server processes, from /proc) per operation and per write, microseconds. */
+  cpuUsPerOp: number;
+  cpuUsPerWrite: number | null;
+  lagP50Ms: number | null;
+  lagP99Ms: number | null;
+  lagSamples: number;
+  lagTimeouts: number;
+  ackP99Ms?: number;
+  /** Young-generation collections of all nodes per 1,000 writes (eau2 only). */
+  minorGcPer1kWrites?: number;
 }
 
-async function bench(
-  t: Target,
-  lag: LagTarget,
-  ackBuckets?: () => Promise<Map<number, number>>,
-): Promise<SystemResult> {
-  const out: SystemResult = { system: t.name, runs: [] };
-  const l = await load(t, RECORDS, IN_FLIGHT, SEED);
-  console.error(`${t.name}: load ${RECORDS} records: ${Math.round(l.opsPerSec)} ops/s`);
-  out.runs.push({ ...l, lagP50Ms: null, lagP99Ms: null, lagSamples: 0 });
-  for (const w of WORKLOADS) {
-    const probe = new LagProbe(lag);
-    const acks0 = ackBuckets ? await ackBuckets() : undefined;
-    probe.start(`${t.name}-${w.name}`);
-    const r = await run(t, w, RECORDS, OPS, IN_FLIGHT, SEED + w.name.charCodeAt(0));
-    await probe.stop();
-    const s = probe.hist.summary();
-    const row = { ...r, lagP50Ms: s.count ? s.p50Ms : null, lagP99Ms: s.count ? s.p99Ms : null, lagSamples: s.count };
-    if (ackBuckets && acks0) {
-      const p99 = bucketQuantile(acks0, await ackBuckets(), 0.99);
-      if (p99 !== null) Object.assign(row, { ackP99Ms: p99 * 1000 });
-    }
-    out.runs.push(row);
-    console.error(
-      `${t.name}: workload ${w.name}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(2)} ms, p99 ${r.latency.p99Ms.toFixed(2)} ms, errors ${r.errors}, server CPU ${r.cpuUsPerOp.toFixed(0)} us/op`,
-    );
+/** One system under test, started fresh for each round. */
+interface System {
+  target: Target;
+  lag: LagTarget;
+  pids(): number[];
+  ackBuckets?: () => Promise<Map<number, number>>;
+  minorGcs?: () => Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startEau2(): Promise<System> {
+  const c = await Eau2Cluster.start(3, 2, 16, MEMTABLE_BYTES > 0 ? { memtableBytes: MEMTABLE_BYTES } : {});
+  return {
+    target: c.target(),
+    lag: c.lagTarget(),
+    pids: () => c.pids(),
+    ackBuckets: () => c.ackBuckets(),
+    minorGcs: () => c.minorGcs(),
+    stop: () => c.stop(),
+  };
+}
+
+async function startRedis(): Promise<System> {
+  const c = await RedisCluster.start();
+  return { target: c.target(), lag: c.lagTarget(), pids: () => c.pids(), stop: () => c.stop() };
+}
+
+function cpuOf(s: System): number {
+  return s.pids().reduce((n, pid) => n + procCpuSeconds(pid), 0);
+}
+
+/** A warm-up on keys of their own ('warm...'): JIT, connections and allocators, the same for both systems. */
+async function warmUp(s: System): Promise<void> {
+  if (WARMUP_S <= 0) return;
+  const a = WORKLOADS.find((w) => w.name === 'A')!;
+  await run(s.target, a, 1_000, WARMUP_S * 1000, IN_FLIGHT, SEED - 1, 'warm');
+}
+
+async function phase(s: System, name: string, round: number): Promise<PhaseResult> {
+  const probe = new LagProbe(s.lag);
+  const acks0 = s.ackBuckets ? await s.ackBuckets() : undefined;
+  const gc0 = s.minorGcs ? await s.minorGcs() : undefined;
+  const cpu0 = cpuOf(s);
+  probe.start(`${s.target.name}-${round}-${name}`);
+  const w = WORKLOADS.find((x) => x.name === name);
+  const r = w
+    ? await run(s.target, w, RECORDS, DURATION_S * 1000, IN_FLIGHT, SEED + name.charCodeAt(0))
+    : await load(s.target, RECORDS, DURATION_S * 1000, IN_FLIGHT, SEED);
+  const cpu = cpuOf(s) - cpu0;
+  await probe.stop();
+  const lag = probe.hist.summary();
+  const out: PhaseResult = {
+    ...r,
+    round,
+    cpuUsPerOp: (cpu * 1e6) / r.ops,
+    cpuUsPerWrite: r.writes > 0 ? (cpu * 1e6) / r.writes : null,
+    lagP50Ms: lag.count ? lag.p50Ms : null,
+    lagP99Ms: lag.count ? lag.p99Ms : null,
+    lagSamples: lag.count,
+    lagTimeouts: probe.timeouts,
+  };
+  if (s.ackBuckets && acks0) {
+    const p99 = bucketQuantile(acks0, await s.ackBuckets(), 0.99);
+    if (p99 !== null) out.ackP99Ms = p99 * 1000;
   }
+  if (s.minorGcs && gc0 !== undefined && r.writes > 0) {
+    out.minorGcPer1kWrites = ((await s.minorGcs()) - gc0) / (r.writes / 1000);
+  }
+  console.error(
+    `round ${round} ${s.target.name} ${name}: ${Math.round(r.opsPerSec)} ops/s, p99 ${r.latency.p99Ms.toFixed(2)} ms, ` +
+      `errors ${r.errors}, server CPU ${out.cpuUsPerOp.toFixed(0)} us/op, lag p99 ${out.lagP99Ms?.toFixed(1) ?? '-'} ms, ` +
+      `load average ${loadavg()[0]!.toFixed(1)}`,
+  );
   return out;
 }
 
-async function main(): Promise<void> {
-  const results: SystemResult[] = [];
-  let redisNote = '';
-  const eau2 = await Eau2Cluster.start(3, 2, 16, MEMTABLE_BYTES > 0 ? { memtableBytes: MEMTABLE_BYTES } : {});
+async function runSystem(
+  name: string,
+  start: () => Promise<System>,
+  round: number,
+  into: Map<string, PhaseResult[]>,
+): Promise<void> {
+  const s = await start();
   try {
-    results.push(await bench(eau2.target(), eau2.lagTarget(), () => eau2.ackBuckets()));
-  } finally {
-    await eau2.stop();
-  }
-  const avail = process.argv.includes('--skip-redis') ? { ok: false, why: 'skipped (--skip-redis)' } : redisAvailable();
-  if (avail.ok) {
-    const redis = await RedisCluster.start();
-    try {
-      results.push(await bench(redis.target(), redis.lagTarget()));
-    } finally {
-      await redis.stop();
+    await warmUp(s);
+    for (const p of PHASES) {
+      const key = `${p}/${name}`;
+      const list = into.get(key) ?? [];
+      list.push(await phase(s, p, round));
+      into.set(key, list);
     }
-  } else {
-    redisNote = `Redis Cluster not measured: ${avail.why}`;
+  } finally {
+    await s.stop();
   }
+}
+
+/** "median (min-max)" of the present values; '-' if none. */
+function spread(values: (number | null | undefined)[], digits = 0, thousands = false): string {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (v.length === 0) return '-';
+  const f = (x: number) => (thousands ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits));
+  const m = f(median(v));
+  return v.length === 1 ? m : `${m} (${f(Math.min(...v))}-${f(Math.max(...v))})`;
+}
+
+function medianOr(values: (number | null | undefined)[]): number | undefined {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? median(v) : undefined;
+}
+
+async function main(): Promise<void> {
+  const avail = process.argv.includes('--skip-redis') ? { ok: false, why: 'skipped (--skip-redis)' } : redisAvailable();
+  const redisNote = avail.ok ? '' : `Redis Cluster not measured: ${avail.why}`;
+  const systems: [string, () => Promise<System>][] = [['eau2', startEau2]];
+  if (avail.ok) systems.push(['redis', startRedis]);
+  const loadStart = loadavg();
+  const results = new Map<string, PhaseResult[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate which system goes first, so neither always runs on the fresher (or busier) machine.
+    const order = round % 2 === 1 ? systems : [...systems].reverse();
+    for (const [name, start] of order) await runSystem(name, start, round, results);
+  }
+  const loadEnd = loadavg();
 
   const cols: Column[] = [
     { header: 'workload' },
@@ -86,50 +192,100 @@ async function main(): Promise<void> {
     { header: 'ops/s', align: 'right' },
     { header: 'p50 ms', align: 'right' },
     { header: 'p99 ms', align: 'right' },
-    { header: 'lag p50 ms', align: 'right' },
     { header: 'lag p99 ms', align: 'right' },
-    { header: 'eau2 ack p99 ms', align: 'right' },
-    { header: 'server CPU us/op', align: 'right' },
+    { header: 'ack p99 ms', align: 'right' },
+    { header: 'CPU us/op', align: 'right' },
+    { header: 'minor GCs/1k writes', align: 'right' },
     { header: 'vs redis', align: 'right' },
   ];
-  const redis = results.find((r) => r.system === 'redis');
   const rows: string[][] = [];
-  for (const wl of ['load', ...WORKLOADS.map((w) => w.name)]) {
-    for (const s of results) {
-      const r = s.runs.find((x) => x.workload === wl);
-      if (!r) continue;
-      const base = redis?.runs.find((x) => x.workload === wl);
+  for (const wl of PHASES) {
+    const base = results.get(`${wl}/redis`);
+    for (const [name] of systems) {
+      const rs = results.get(`${wl}/${name}`);
+      if (!rs) continue;
+      const ratio =
+        base && name !== 'redis'
+          ? `${(median(rs.map((r) => r.opsPerSec)) / median(base.map((r) => r.opsPerSec))).toFixed(2)}x`
+          : '-';
       rows.push([
         wl,
-        s.system,
-        Math.round(r.opsPerSec).toLocaleString('en-US'),
-        r.latency.p50Ms.toFixed(2),
-        r.latency.p99Ms.toFixed(2),
-        r.lagP50Ms === null ? '-' : r.lagP50Ms.toFixed(2),
-        r.lagP99Ms === null ? '-' : r.lagP99Ms.toFixed(2),
-        r.ackP99Ms === undefined ? '-' : r.ackP99Ms.toFixed(2),
-        r.cpuUsPerOp.toFixed(0),
-        base && s.system === 'eau2' ? `${(r.opsPerSec / base.opsPerSec).toFixed(2)}x` : '-',
+        name,
+        spread(
+          rs.map((r) => r.opsPerSec),
+          0,
+          true,
+        ),
+        spread(
+          rs.map((r) => r.latency.p50Ms),
+          2,
+        ),
+        spread(
+          rs.map((r) => r.latency.p99Ms),
+          1,
+        ),
+        spread(
+          rs.map((r) => r.lagP99Ms),
+          1,
+        ),
+        spread(
+          rs.map((r) => r.ackP99Ms),
+          1,
+        ),
+        spread(rs.map((r) => r.cpuUsPerOp)),
+        spread(
+          rs.map((r) => r.minorGcPer1kWrites),
+          1,
+        ),
+        ratio,
       ]);
     }
   }
   const m = machineInfo();
-  const title = `YCSB: ${RECORDS} records of 1 KB, ${OPS} ops per workload, ${IN_FLIGHT} in flight, zipfian; eau2 3 nodes x 2 replicas x 16 partitions; Redis Cluster 3+3, appendfsync everysec`;
+  const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  const title =
+    `YCSB: ${RECORDS} records of 1 KB, ${DURATION_S} s per phase after a ${WARMUP_S} s warm-up, ${ROUNDS} round(s), ` +
+    `${IN_FLIGHT} in flight, zipfian; eau2 3 nodes x 2 replicas x 16 partitions; Redis Cluster 3+3, appendfsync everysec; ` +
+    'median (min-max) over rounds';
   console.log(renderTextTable(cols, rows, title));
   if (redisNote) console.log(redisNote);
   console.log(describeMachine(m));
-  console.log(
-    `load average at the end: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')} (other processes on this machine slow both systems alike)`,
+  console.log(`load average (1, 5, 15 min) at the start: ${la(loadStart)}; at the end: ${la(loadEnd)}`);
+  const file = OUT
+    ? resolve(OUT)
+    : join(
+        resolve(import.meta.dirname, '../results'),
+        `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+      );
+  mkdirSync(dirname(file), { recursive: true });
+  const summary = Object.fromEntries(
+    [...results].map(([k, rs]) => [
+      k,
+      {
+        opsPerSec: medianOr(rs.map((r) => r.opsPerSec)),
+        cpuUsPerOp: medianOr(rs.map((r) => r.cpuUsPerOp)),
+        cpuUsPerWrite: medianOr(rs.map((r) => r.cpuUsPerWrite)),
+        lagP99Ms: medianOr(rs.map((r) => r.lagP99Ms)),
+      },
+    ]),
   );
-  const dir = resolve(import.meta.dirname, '../results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `cluster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
     JSON.stringify(
-      { records: RECORDS, ops: OPS, inFlight: IN_FLIGHT, seed: SEED, machine: m, redisNote, results },
+      {
+        records: RECORDS,
+        durationS: DURATION_S,
+        warmupS: WARMUP_S,
+        rounds: ROUNDS,
+        inFlight: IN_FLIGHT,
+        seed: SEED,
+        phases: PHASES,
+        machine: m,
+        loadAverage: { start: loadStart, end: loadEnd },
+        redisNote,
+        summary,
+        results: Object.fromEntries(results),
+      },
       null,
       2,
     ),

@@ -3,24 +3,13 @@
 // If redis-server is missing the caller installs it with apt-get, or reports that it could not.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
 import { freePorts } from '../lib/free-ports.js';
-
-/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 export function redisAvailable(): { ok: boolean; why?: string } {
   const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -121,8 +110,12 @@ export class RedisCluster {
       update: async (k, v) => {
         await c.set(k, Buffer.from(v.buffer, v.byteOffset, v.length));
       },
-      serverCpuSeconds: async () => this.procs.reduce((n, p) => n + procCpuSeconds(p.pid!), 0),
     };
+  }
+
+  /** The six redis-server processes: their CPU is read from /proc. */
+  pids(): number[] {
+    return this.procs.map((p) => p.pid!);
   }
 
   lagTarget(): LagTarget {

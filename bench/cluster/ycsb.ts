@@ -1,7 +1,9 @@
 // YCSB core workloads A, B, C and F for any key/value target: 1 KB records, keys chosen by YCSB's
 // scrambled zipfian distribution (theta 0.99, so a few keys are hot but they are spread over the key
 // space and hence over partitions / slots), a fixed number of requests kept in flight. Latency is
-// per operation (a read-modify-write of F counts as one operation, as YCSB reports it).
+// per operation (a read-modify-write of F counts as one operation, as YCSB reports it). Every phase
+// runs for a fixed time rather than a fixed number of operations, so a fast system is measured as
+// long as a slow one.
 
 import { rng } from '../engine/keys.js';
 import { Histogram, type LatencySummary } from '../lib/histogram.js';
@@ -10,8 +12,6 @@ export interface Target {
   name: string;
   read(key: string): Promise<unknown>;
   update(key: string, value: Uint8Array): Promise<void>;
-  /** CPU seconds used so far by all server processes: work per operation, whatever else runs. */
-  serverCpuSeconds(): Promise<number>;
 }
 
 export interface Workload {
@@ -68,8 +68,8 @@ function fnv(i: number): number {
   return h;
 }
 
-function keyOf(i: number): string {
-  return `user${String(i).padStart(10, '0')}`;
+function keyOf(i: number, prefix = 'user'): string {
+  return `${prefix}${String(i).padStart(10, '0')}`;
 }
 
 /**
@@ -89,27 +89,32 @@ function recordPool(r: () => number, n = 256): () => Uint8Array {
 export interface RunResult {
   workload: string;
   ops: number;
+  /** Writes among the ops (updates, inserts, the write of a read-modify-write). */
+  writes: number;
   seconds: number;
   opsPerSec: number;
   latency: LatencySummary;
   errors: number;
-  /** Server CPU microseconds per operation. */
-  cpuUsPerOp: number;
 }
 
-/** Runs `fn(i)` for i in [0, count) with `inFlight` requests outstanding; times each one. */
+/**
+ * Runs `fn(i)` for i = 0, 1, ... with `inFlight` requests outstanding until `durationMs` has passed
+ * and at least `minCount` have started; times each one.
+ */
 async function drive(
-  count: number,
+  durationMs: number,
+  minCount: number,
   inFlight: number,
   fn: (i: number) => Promise<void>,
-): Promise<{ seconds: number; hist: Histogram; errors: number }> {
+): Promise<{ count: number; seconds: number; hist: Histogram; errors: number }> {
   const hist = new Histogram();
   let next = 0;
   let errors = 0;
+  const deadline = performance.now() + durationMs;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next < count) {
+      while (next < minCount || performance.now() < deadline) {
         const i = next++;
         const s = process.hrtime.bigint();
         try {
@@ -121,48 +126,65 @@ async function drive(
       }
     }),
   );
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, hist, errors };
+  return { count: next, seconds: Number(process.hrtime.bigint() - t0) / 1e9, hist, errors };
 }
 
-export async function load(t: Target, records: number, inFlight: number, seed: number): Promise<RunResult> {
-  const r = rng(seed);
-  const record = recordPool(r);
-  const cpu0 = await t.serverCpuSeconds();
-  const { seconds, hist, errors } = await drive(records, inFlight, (i) => t.update(keyOf(i), record()));
-  const cpuUsPerOp = (((await t.serverCpuSeconds()) - cpu0) * 1e6) / records;
-  return {
-    workload: 'load',
-    ops: records,
-    seconds,
-    opsPerSec: records / seconds,
-    latency: hist.summary(),
-    errors,
-    cpuUsPerOp,
-  };
-}
-
-export async function run(
+/**
+ * YCSB's load phase: inserts user0, user1, ... for `durationMs`, and at least `records` of them (the
+ * workloads that follow read and update the first `records`).
+ */
+export async function load(
   t: Target,
-  w: Workload,
   records: number,
-  ops: number,
+  durationMs: number,
   inFlight: number,
   seed: number,
 ): Promise<RunResult> {
   const r = rng(seed);
   const record = recordPool(r);
+  const { count, seconds, hist, errors } = await drive(durationMs, records, inFlight, (i) =>
+    t.update(keyOf(i), record()),
+  );
+  return {
+    workload: 'load',
+    ops: count,
+    writes: count,
+    seconds,
+    opsPerSec: count / seconds,
+    latency: hist.summary(),
+    errors,
+  };
+}
+
+/**
+ * One workload for `durationMs` over the first `records` keys. `prefix` other than 'user' runs it on
+ * a key space of its own (the warm-up).
+ */
+export async function run(
+  t: Target,
+  w: Workload,
+  records: number,
+  durationMs: number,
+  inFlight: number,
+  seed: number,
+  prefix = 'user',
+): Promise<RunResult> {
+  const r = rng(seed);
+  const record = recordPool(r);
   const zipf = new Zipfian(records);
-  const cpu0 = await t.serverCpuSeconds();
-  const { seconds, hist, errors } = await drive(ops, inFlight, async () => {
-    const key = keyOf(fnv(zipf.next(r())) % records);
+  let writes = 0;
+  const { count, seconds, hist, errors } = await drive(durationMs, 0, inFlight, async () => {
+    const key = keyOf(fnv(zipf.next(r())) % records, prefix);
     const u = r();
     if (u < w.read) await t.read(key);
-    else if (u < w.read + w.update) await t.update(key, record());
-    else {
+    else if (u < w.read + w.update) {
+      writes++;
+      await t.update(key, record());
+    } else {
       await t.read(key);
+      writes++;
       await t.update(key, record());
     }
   });
-  const cpuUsPerOp = (((await t.serverCpuSeconds()) - cpu0) * 1e6) / ops;
-  return { workload: w.name, ops, seconds, opsPerSec: ops / seconds, latency: hist.summary(), errors, cpuUsPerOp };
+  return { workload: w.name, ops: count, writes, seconds, opsPerSec: count / seconds, latency: hist.summary(), errors };
 }

@@ -143,3 +143,21 @@ export class Probe {
     return diffProcIo(this.io0, readProcIo());
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's times (sysconf(_SC_CLK_TCK), 100 on Linux). */
+const CLK_TCK = 100;
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat
+ * (fields 14 and 15); 0 where it cannot be read (gone, or not Linux). The same figure for any
+ * server, whatever it is written in.
+ */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
