@@ -48,11 +48,14 @@ export class Eau2Cluster {
     const prof = process.env.EAU2_BENCH_CPU_PROF
       ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)]
       : [];
+    // EAU2_BENCH_NODE_ARGS: more node flags for the nodes, e.g. --perf-basic-prof for `perf record`.
+    const nodeArgs = (process.env.EAU2_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const procs = config.nodes.map((n) =>
       spawn(
         process.execPath,
         [
           ...prof,
+          ...nodeArgs,
           '--import',
           'tsx',
           join(REPO, 'app/cli/main.ts'),

@@ -3,7 +3,8 @@
 // 3 masters + 3 replicas (ioredis), with replication lag measured on both. Every phase lasts a fixed
 // time; each system gets the same warm-up; the systems run alternately for several rounds (fresh
 // servers each time) and the table shows medians with their spread. Prints the table and writes
-// bench/results/cluster-<time>.json (or --out FILE). Options (README.md): --duration S --warmup S
+// bench/results/cluster-<time>.json (or --out FILE). Options (README.md): --duration S
+// --load-duration S (default: --duration) --warmup S
 // --rounds N --records N --in-flight N --seed N --workloads load,A,... --skip-redis
 // --memtable-bytes N --out FILE; --quick (or EAU2_BENCH_QUICK=1) for a smoke run.
 
@@ -34,6 +35,7 @@ function strArg(name: string): string | undefined {
 
 const QUICK = process.argv.includes('--quick') || process.env.EAU2_BENCH_QUICK === '1';
 const DURATION_S = arg('duration', QUICK ? 2 : 20);
+const LOAD_S = arg('load-duration', DURATION_S);
 const WARMUP_S = arg('warmup', QUICK ? 1 : 5);
 const ROUNDS = Math.max(1, Math.floor(arg('rounds', QUICK ? 1 : 3)));
 const RECORDS = arg('records', QUICK ? 2_000 : 20_000);
@@ -109,7 +111,7 @@ async function phase(s: System, name: string, round: number): Promise<PhaseResul
   const w = WORKLOADS.find((x) => x.name === name);
   const r = w
     ? await run(s.target, w, RECORDS, DURATION_S * 1000, IN_FLIGHT, SEED + name.charCodeAt(0))
-    : await load(s.target, RECORDS, DURATION_S * 1000, IN_FLIGHT, SEED);
+    : await load(s.target, RECORDS, LOAD_S * 1000, IN_FLIGHT, SEED);
   const cpu = cpuOf(s) - cpu0;
   await probe.stop();
   const lag = probe.hist.summary();
@@ -275,6 +277,7 @@ async function main(): Promise<void> {
       {
         records: RECORDS,
         durationS: DURATION_S,
+        loadDurationS: LOAD_S,
         warmupS: WARMUP_S,
         rounds: ROUNDS,
         inFlight: IN_FLIGHT,
