@@ -122,7 +122,8 @@ export class FollowerPartition {
       }
     }
     const last = expect - 1;
-    await this.writer.apply(this.p, ops, last);
+    // Out of the writer's read overlay: only a leader's read-modify-writes read it.
+    await this.writer.apply(this.p, ops, last, false);
     this.lsn = last;
     conn.send(MsgType.ACK, { p: this.p, lsn: last });
   }

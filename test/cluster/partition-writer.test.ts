@@ -101,4 +101,46 @@ describe('PartitionWriter', () => {
       ['lsn 0=5'],
     ]);
   });
+
+  it("keeps a leader's writes readable until they commit, and a follower's runs out of the overlay", async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    const led = w.apply(1, [put(1, 'k', 'leader')], 1);
+    const followed = w.apply(
+      2,
+      [put(2, 'k', 'follower'), { type: 'del', key: storedKey(2, Buffer.from('d')) }],
+      9,
+      false,
+    );
+    // Before the group commits: the leader's write is visible, the follower's are not.
+    expect(text(w.latest(storedKey(1, Buffer.from('k')))!)).toBe('leader');
+    expect(w.settled(storedKey(1, Buffer.from('k')))).toBeInstanceOf(Promise);
+    expect(w.latest(storedKey(2, Buffer.from('k')))).toBeUndefined();
+    expect(w.latest(storedKey(2, Buffer.from('d')))).toBeUndefined();
+    expect(w.settled(storedKey(2, Buffer.from('k')))).toBeUndefined();
+    await Promise.all([led, followed]);
+    // Both went to the engine in the same batch, each with its partition's LSN record.
+    expect(e.batches.map(describeBatch)).toEqual([['1/k=leader', '2/k=follower', '2/d deleted', 'lsn 1=1', 'lsn 2=9']]);
+    expect(w.latest(storedKey(1, Buffer.from('k')))).toBeUndefined();
+  });
+
+  it('tells keys apart byte for byte in the overlay, whatever their bytes', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    const keys = [
+      Uint8Array.of(0),
+      Uint8Array.of(0, 0),
+      Uint8Array.of(0xff),
+      Uint8Array.of(0xc3, 0xa9),
+      Uint8Array.of(0xe9),
+    ];
+    const done = keys.map((k, i) =>
+      w.apply(4, [{ type: 'put', key: storedKey(4, k), value: Uint8Array.of(i) }], i + 1),
+    );
+    keys.forEach((k, i) => expect(w.latest(storedKey(4, k))).toEqual(Uint8Array.of(i)));
+    // A view into a larger buffer is keyed by its own bytes only.
+    const big = new Uint8Array([9, 9, 0, 4, 0xff, 9]);
+    expect(w.latest(big.subarray(2, 5))).toEqual(Uint8Array.of(2));
+    await Promise.all(done);
+  });
 });
