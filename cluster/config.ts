@@ -56,6 +56,16 @@ export interface ClusterConfig {
   diskFreeWarnBytes: number;
   /** Pace of each node's background scrub of its tables, bytes/s (0: none). Default 4 MiB/s. */
   scrubBytesPerSecond: number;
+  /** Every peer connection sends a heartbeat when it sent nothing else for this long. Default 500. */
+  peerHeartbeatMs: number;
+  /** A peer connection silent this long is closed and reopened (0: never). Default 3000. */
+  peerSilenceTimeoutMs: number;
+  /** Most a read sent to one replica waits before trying another (hedges start earlier). Default 1000. */
+  replicaReadTimeoutMs: number;
+  /** How long a leader remembers a write's request id, to answer its retries (0: not at all). Default 60000. */
+  requestIdTtlMs: number;
+  /** Most request ids a node remembers (oldest forgotten first). Default 100000. */
+  requestIdMaxEntries: number;
 }
 
 const MAX_PARTITIONS = 0xffff; // partition ids are u16 and 0xFFFF is the node's metadata prefix
@@ -78,6 +88,12 @@ const CONFIG_DEFAULTS = {
   minInSync: 1,
   diskFreeWarnBytes: 1024 * 1024 * 1024,
   scrubBytesPerSecond: 4 * 1024 * 1024,
+  // Under the failover timeout: a half-open link is replaced before its silence fails a leader over.
+  peerHeartbeatMs: 500,
+  peerSilenceTimeoutMs: 3000,
+  replicaReadTimeoutMs: 1000,
+  requestIdTtlMs: 60_000,
+  requestIdMaxEntries: 100_000,
 } as const;
 
 function invalid(msg: string): Eau2Error {
@@ -112,6 +128,11 @@ const KNOWN_TOP = new Set([
   'minInSync',
   'diskFreeWarnBytes',
   'scrubBytesPerSecond',
+  'peerHeartbeatMs',
+  'peerSilenceTimeoutMs',
+  'replicaReadTimeoutMs',
+  'requestIdTtlMs',
+  'requestIdMaxEntries',
 ]);
 const KNOWN_NODE = new Set([
   'id',
@@ -192,7 +213,18 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     minInSync: opt('minInSync', 1, replicationFactor),
     diskFreeWarnBytes: opt('diskFreeWarnBytes', 0, 2 ** 50),
     scrubBytesPerSecond: opt('scrubBytesPerSecond', 0, 2 ** 40),
+    ...peerTimeouts(opt('peerHeartbeatMs', 10, 60_000), opt('peerSilenceTimeoutMs', 0, 3_600_000)),
+    replicaReadTimeoutMs: opt('replicaReadTimeoutMs', 10, 600_000),
+    requestIdTtlMs: opt('requestIdTtlMs', 0, 3_600_000),
+    requestIdMaxEntries: opt('requestIdMaxEntries', 1, 10_000_000),
   };
+}
+
+/** A silence timeout must span a few heartbeats, or a healthy idle link would be closed. */
+function peerTimeouts(peerHeartbeatMs: number, peerSilenceTimeoutMs: number) {
+  if (peerSilenceTimeoutMs !== 0 && peerSilenceTimeoutMs < 3 * peerHeartbeatMs)
+    throw invalid(`peerSilenceTimeoutMs (${peerSilenceTimeoutMs}) must be 0 or at least 3 x peerHeartbeatMs`);
+  return { peerHeartbeatMs, peerSilenceTimeoutMs };
 }
 
 /** Reads and validates a config file. */

@@ -14,7 +14,7 @@ import { HttpApi, type HttpHost } from '../http/http-server.js';
 import { NodeMetrics, type MetricsSource } from '../http/metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
-import { PeerConnection } from '../protocol/peer-connection.js';
+import { PeerConnection, peerLiveness } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { nodeAddress, routeOf, topologyFromConfig, type Topology } from '../topology.js';
 import { flattenStats, type EngineLike, type EngineOpener } from './engine-api.js';
@@ -110,7 +110,11 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.log = logger;
     this.writeTimeoutMs = config.writeTimeoutMs;
     this.topo = topologyFromConfig(config, state.node.currentEpoch);
-    const opts = { maxFrameBytes: config.maxFrameBytes, epoch: () => this.state.node.currentEpoch };
+    const opts = {
+      maxFrameBytes: config.maxFrameBytes,
+      epoch: () => this.state.node.currentEpoch,
+      ...peerLiveness(config),
+    };
     this.metrics = new NodeMetrics(nodeId, this);
     this.security = new NodeSecurity(config, nodeId, this.metrics.registry, logger, () =>
       config.nodes.map((n) => n.id),
@@ -368,7 +372,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
         epoch: () => this.state.node.currentEpoch,
         subscription: (p) => ({ pe: this.state.parts[p]!.epoch, h: this.state.parts[p]!.history.entries }),
         maxFrameBytes: this.config.maxFrameBytes,
-        secure: () => this.security.outboundPeerOptions(leaderId),
+        secure: () => ({ ...peerLiveness(this.config), ...this.security.outboundPeerOptions(leaderId) }),
         log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
       },
       [],
@@ -453,6 +457,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       const conn = new PeerConnection(socket, {
         maxFrameBytes: this.config.maxFrameBytes,
         epoch: () => this.topo.epoch,
+        ...peerLiveness(this.config),
         ...this.security.inboundPeerOptions(),
         onMessage: (msg, c) => dispatchPeerMessage(this, msg, c),
         onClose: (c) => {

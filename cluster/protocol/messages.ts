@@ -18,6 +18,8 @@ export const MsgType = {
   PING: 0x13,
   VOTE: 0x14,
   ISR_UPDATE: 0x15,
+  /** One-way, body nil: the sender is alive (peer-connection.ts closes a link silent too long). */
+  HEARTBEAT: 0x16,
   GET: 0x20,
   PUT: 0x21,
   DEL: 0x22,

@@ -6,6 +6,7 @@
 // out of here.
 
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { remoteError } from './wire-errors.js';
 import tls from 'node:tls';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
@@ -41,6 +42,29 @@ export interface PeerConnectionOptions {
   tls?: tls.ConnectionOptions;
   /** connect() only: run before the connection is handed out (the peer-port handshake). */
   handshake?: (conn: PeerConnection) => Promise<void>;
+  /**
+   * Liveness (docs/operations.md, "Peer connections"): a HEARTBEAT frame is sent whenever nothing
+   * else was sent for this long, and once at the start. Default DEFAULT_HEARTBEAT_MS; 0: none.
+   */
+  heartbeatMs?: number;
+  /**
+   * A connection from which nothing at all arrived for this long is closed (then reopened by its
+   * owner), once the other end has sent one HEARTBEAT (an end that never does is an older peer,
+   * never timed out). Default DEFAULT_SILENCE_TIMEOUT_MS; 0: never.
+   */
+  silenceTimeoutMs?: number;
+}
+
+/** A half-open link (one end gone, the other silent) heals within about this plus a reconnect. */
+export const DEFAULT_HEARTBEAT_MS = 500;
+export const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
+
+/** The liveness options of a node's peer connections, from its config's fields. */
+export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs: number }): {
+  heartbeatMs: number;
+  silenceTimeoutMs: number;
+} {
+  return { heartbeatMs: c.peerHeartbeatMs, silenceTimeoutMs: c.peerSilenceTimeoutMs };
 }
 
 /** The reused read buffer's size: what net allocates per read when it owns the buffers. */
@@ -66,6 +90,12 @@ export class PeerConnection {
   principal: Principal | undefined;
   /** Set when the handshake failed: every later frame is dropped until the socket closes. */
   refuseAll = false;
+  private lastSent = 0;
+  private lastReceived = performance.now();
+  private lastCheck = performance.now();
+  /** The other end sends heartbeats, so its silence means the link is gone. */
+  private heartbeating = false;
+  private liveness: NodeJS.Timeout | undefined;
 
   /** `reader` set: the socket was opened with `onread` and hands its bytes to the reader, not to 'data'. */
   constructor(
@@ -75,6 +105,15 @@ export class PeerConnection {
   ) {
     this.decoder = new FrameDecoder(opts.initialMaxFrameBytes ?? opts.maxFrameBytes);
     socket.setNoDelay(true);
+    const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const silenceMs = opts.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    // TCP keepalive finds a peer host that vanished even where no heartbeat runs (the kernel's
+    // probe interval and count then apply: minutes, so the heartbeats do the real work).
+    socket.setKeepAlive(true, silenceMs > 0 ? silenceMs : 10_000);
+    if (heartbeatMs > 0) {
+      this.liveness = setInterval(() => this.checkLiveness(heartbeatMs, silenceMs), heartbeatMs);
+      this.liveness.unref();
+    }
     if (reader) reader.conn = this;
     else socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
     socket.on('error', () => {}); // 'close' follows; the error is reported to pending requests there
@@ -239,6 +278,7 @@ export class PeerConnection {
   // separate microtasks, and one socket write for the whole event-loop turn measured ~10% more
   // replicated puts/s (3.6-3.9k -> 4.1-4.3k, 3 nodes x 2 replicas, 1 KB values, 64 in flight).
   private write(bytes: Uint8Array | Uint8Array[]): void {
+    this.lastSent = performance.now();
     if (bytes instanceof Uint8Array) this.out.push(bytes);
     else for (const b of bytes) this.out.push(b);
     if (!this.flushScheduled) {
@@ -268,7 +308,33 @@ export class PeerConnection {
     this.socket.uncork();
   }
 
+  /**
+   * Sends a HEARTBEAT when nothing was sent for a period (and the first one at once), and closes a
+   * connection silent for silenceMs. A check that runs late means this process stalled (a long GC,
+   * SIGSTOP): the bytes that arrived meanwhile are still unread, so the peer gets a full timeout
+   * again instead of being blamed for our stall.
+   */
+  private checkLiveness(heartbeatMs: number, silenceMs: number): void {
+    if (this.closedErr) return;
+    const now = performance.now();
+    const late = now - this.lastCheck > 2 * heartbeatMs;
+    this.lastCheck = now;
+    if (late) this.lastReceived = now;
+    if (this.heartbeating && silenceMs > 0 && now - this.lastReceived > silenceMs) {
+      this.closedErr = new Eau2Error(
+        ErrorCode.UNAVAILABLE,
+        `peer connection silent for ${Math.round(now - this.lastReceived)} ms: closed`,
+        { details: { reason: 'PEER_SILENT' } },
+      );
+      this.socket.destroy();
+      return;
+    }
+    if (this.lastSent === 0 || now - this.lastSent >= heartbeatMs)
+      this.write(encodeMessage(MsgType.HEARTBEAT, 0, 0, null));
+  }
+
   private onData(chunk: Uint8Array, reused: boolean): void {
+    this.lastReceived = performance.now();
     try {
       this.decoder.push(chunk, (body) => this.onFrame(body), reused);
     } catch (e) {
@@ -287,6 +353,11 @@ export class PeerConnection {
       msg = decodeMessage(body);
     } catch (e) {
       this.opts.onProtocolError?.(e as Eau2Error, this);
+      return true;
+    }
+    // A heartbeat only proves the link works: it carries nothing, so it needs no admission.
+    if (msg.type === MsgType.HEARTBEAT) {
+      this.heartbeating = true;
       return true;
     }
     if (this.opts.admit && !this.opts.admit(msg, this)) return true;
@@ -324,6 +395,7 @@ export class PeerConnection {
   }
 
   private onClosed(): void {
+    if (this.liveness) clearInterval(this.liveness);
     this.closedErr ??= new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
     for (const p of this.pending.values()) {
       if (p.timer) clearTimeout(p.timer);

@@ -13,6 +13,10 @@
 //   delivered in order when the link heals unless an end gave up and closed first. Cutting one
 //   direction gives a half-open, silent link; cutting both a full partition.
 // - delay: every chunk is held for `ms` before it is passed on (order kept).
+// - halfOpen: the connections open now between two nodes lose one end: the socket to one node is
+//   reset, the socket to the other stays open and silent (what it sends is swallowed, nothing
+//   reaches it), as after a NAT or firewall dropped its state, or a host rebooted behind a proxy.
+//   Connections made afterwards pass normally.
 // A new connection is accepted even while its link is cut (a real SYN would be retransmitted until
 // the heal or the connect timeout); its bytes then wait like any other.
 
@@ -113,6 +117,8 @@ export class LinkProxy {
   private readonly conns = new Set<Conn>();
   private readonly cuts = new Set<string>();
   private readonly delays = new Map<string, number>();
+  /** Sockets left open and silent by halfOpen(), destroyed by close(). */
+  private readonly zombies = new Set<net.Socket>();
 
   private constructor(private readonly identify: Identify) {}
 
@@ -153,6 +159,32 @@ export class LinkProxy {
   delay(from: string, to: string, ms: number): void {
     if (ms > 0) this.delays.set(`${from}>${to}`, ms);
     else this.delays.delete(`${from}>${to}`);
+  }
+
+  /**
+   * Makes every connection open now between `silent` and `reset` half-open: the socket to `reset`
+   * is reset (that node sees the connection close), the one to `silent` stays open and nothing
+   * more moves on it either way. Returns how many connections it broke.
+   */
+  halfOpen(silent: string, reset: string): number {
+    let n = 0;
+    for (const c of [...this.conns]) {
+      const keep =
+        c.from === silent && c.to === reset ? c.client : c.from === reset && c.to === silent ? c.upstream : undefined;
+      if (!keep) continue;
+      const gone = keep === c.client ? c.upstream : c.client;
+      this.conns.delete(c);
+      for (const p of c.pipes) p.stop();
+      for (const s of [keep, gone]) s.removeAllListeners('data').removeAllListeners('close');
+      keep.removeAllListeners('error');
+      keep.on('error', () => {});
+      keep.on('data', () => {}); // swallowed: the sender's writes go nowhere
+      keep.resume();
+      this.zombies.add(keep);
+      gone.resetAndDestroy();
+      n++;
+    }
+    return n;
   }
 
   /** Removes every cut and delay; what waited is delivered. */
@@ -234,6 +266,8 @@ export class LinkProxy {
       c.upstream.destroy();
     }
     this.conns.clear();
+    for (const z of this.zombies) z.destroy();
+    this.zombies.clear();
     await Promise.all([...this.servers.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 }

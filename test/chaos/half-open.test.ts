@@ -1,0 +1,96 @@
+// Half-open peer connections (issue 14, item 3): every connection open between n1 and n2 loses one
+// end (LinkProxy.halfOpen): n1 sees it close, n2 keeps a socket that stays open and silent. New
+// connections work. Without heartbeats n2 never noticed: its replication stream from n1 stayed
+// silent (its copy fell behind for good) and writes it forwarded to n1 waited out their timeout.
+// With them, n2 closes the silent connections after peerSilenceTimeoutMs and opens new ones: its
+// copy catches up and forwarded writes succeed again within seconds. Failover is set far off
+// (60 s) so that no election hides whether the connections healed.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionOf } from '../../kv/index.js';
+import { ChaosCluster } from './chaos-cluster.js';
+
+const PARTITIONS = 4;
+let c: ChaosCluster;
+
+beforeAll(async () => {
+  c = await ChaosCluster.start({
+    nodes: 3,
+    partitions: PARTITIONS,
+    replicationFactor: 3,
+    failoverTimeoutMs: 60_000,
+    writeTimeoutMs: 2000,
+    extra: { peerHeartbeatMs: 200, peerSilenceTimeoutMs: 1500 },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+async function leaders(): Promise<string[]> {
+  const r = await fetch(`${c.node('n1').url}/cluster`);
+  const body = (await r.json()) as { partitions: { partition: number; leader: string }[] };
+  return body.partitions.map((p) => p.leader);
+}
+
+/** A key of a partition led by `leader`, distinct per `tag`. */
+function keyLedBy(led: string[], leader: string, tag: string): string {
+  for (let i = 0; i < 10_000; i++) {
+    const k = `${tag}-${i}`;
+    if (led[partitionOf(new TextEncoder().encode(k), PARTITIONS)] === leader) return k;
+  }
+  throw new Error(`no key led by ${leader}`);
+}
+
+async function put(node: string, key: string, value: string, w: string): Promise<number> {
+  const r = await fetch(`${c.node(node).url}/kv/${key}?w=${w}`, {
+    method: 'PUT',
+    body: value,
+    signal: AbortSignal.timeout(15_000),
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+async function getLocal(node: string, key: string): Promise<string | undefined> {
+  const r = await fetch(`${c.node(node).url}/kv/${key}?read=local`, { signal: AbortSignal.timeout(5000) });
+  const text = await r.text();
+  return r.status === 200 ? text : undefined;
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('half-open peer connections', () => {
+  it('are closed when silent and reopened: replication and forwarded writes heal within seconds', async () => {
+    const led = await leaders();
+    expect(led).toContain('n1');
+    const before = keyLedBy(led, 'n1', 'before');
+    // Every connection between n1 and n2 is in use (replication, heartbeats, a forwarded write).
+    await until('a w=all write through n2', async () => (await put('n2', before, 'b', 'all')) === 204, 20_000);
+    await until('n2 holds the write', async () => (await getLocal('n2', before)) === 'b', 10_000);
+
+    const broken = c.proxy.halfOpen('n2', 'n1');
+    expect(broken).toBeGreaterThanOrEqual(2); // n2's replication link and its pool connection, at least
+
+    // Written on n1 (w=1: n1 may have shrunk its in-sync set meanwhile); n2 must get it by itself.
+    const after = keyLedBy(led, 'n1', 'after');
+    expect(await put('n1', after, 'a', '1')).toBe(204);
+    await until(
+      'n2 catches up on n1 after the half-open cut',
+      async () => (await getLocal('n2', after)) === 'a',
+      12_000,
+    );
+
+    // A write n2 forwards to n1 succeeds again (over a new connection).
+    const fwd = keyLedBy(led, 'n1', 'fwd');
+    await until('a write forwarded by n2 to n1', async () => (await put('n2', fwd, 'f', '1')) === 204, 12_000);
+    expect(await getLocal('n1', fwd)).toBe('f');
+  }, 120_000);
+});

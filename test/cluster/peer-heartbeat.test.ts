@@ -1,0 +1,71 @@
+// Liveness of one peer connection (peer-connection.ts): heartbeats keep an idle link open; a link
+// whose other end heartbeated and then went silent is closed after silenceTimeoutMs with a
+// PEER_SILENT reason; an end that never heartbeats (an older peer) is never timed out.
+
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Eau2Error, ErrorCode } from '../../kv/index.js';
+import { encodeMessage, MsgType } from '../../cluster/protocol/messages.js';
+import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+
+const servers: net.Server[] = [];
+const conns: PeerConnection[] = [];
+
+afterEach(() => {
+  for (const c of conns.splice(0)) c.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A server whose accepted sockets are handed to `onSocket`; resolves with its port. */
+async function server(onSocket: (s: net.Socket) => void): Promise<number> {
+  const s = net.createServer(onSocket);
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return (s.address() as net.AddressInfo).port;
+}
+
+const LIVENESS = { heartbeatMs: 50, silenceTimeoutMs: 300 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function connect(port: number): Promise<PeerConnection> {
+  const c = await PeerConnection.connect('127.0.0.1', port, { maxFrameBytes: 1 << 20, epoch: () => 0, ...LIVENESS });
+  conns.push(c);
+  return c;
+}
+
+describe('peer connection heartbeats', () => {
+  it('keep an idle connection between two peers open', async () => {
+    const port = await server((s) =>
+      conns.push(new PeerConnection(s, { maxFrameBytes: 1 << 20, epoch: () => 0, ...LIVENESS })),
+    );
+    const c = await connect(port);
+    await sleep(1200); // four silence timeouts with nothing but heartbeats
+    expect(c.closed).toBe(false);
+    expect(conns[0]!.closed).toBe(false);
+  });
+
+  it('close a connection whose peer heartbeated and then went silent', async () => {
+    let peer: net.Socket | undefined;
+    const port = await server((s) => {
+      peer = s;
+      s.on('data', () => {}); // reads, never answers again
+      s.write(encodeMessage(MsgType.HEARTBEAT, 0, 0, null));
+    });
+    const c = await connect(port);
+    const pending = c.request(MsgType.STATUS, null, 0).catch((e: Eau2Error) => e);
+    const t0 = performance.now();
+    const err = (await pending) as Eau2Error;
+    expect(err.code).toBe(ErrorCode.UNAVAILABLE);
+    expect(err.message).toMatch(/silent/);
+    expect(c.closed).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+    peer?.destroy();
+  });
+
+  it('never time out a peer that does not heartbeat (an older node)', async () => {
+    const port = await server((s) => s.on('data', () => {}));
+    const c = await connect(port);
+    await sleep(900);
+    expect(c.closed).toBe(false);
+  });
+});
