@@ -30,6 +30,12 @@ export const ErrorCode = {
   BUSY: 'BUSY',
   /** A conditional write whose condition (HTTP If-Match / If-None-Match) does not hold (HTTP 412). */
   PRECONDITION: 'PRECONDITION',
+  /**
+   * A write that may or may not have been applied: its request was sent and then its connection
+   * closed, or it timed out (a w>1 write is applied on its leader before it waits for followers).
+   * Every other write error means "not applied". Retry with the same request id (docs/api.md).
+   */
+  UNKNOWN_OUTCOME: 'UNKNOWN_OUTCOME',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

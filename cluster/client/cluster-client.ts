@@ -5,6 +5,8 @@
 // `retryMs`, long enough to outlast a failover. Writes are puts and deletes of given values, so a
 // retry after an unanswered attempt cannot apply anything twice in a harmful way.
 
+import { randomUUID } from 'node:crypto';
+import { outcomeUnknown, writeError } from '../protocol/outcome.js';
 import type {
   BatchOp,
   KeyLike,
@@ -248,13 +250,15 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     const k = keyBytes(key);
     const v = wireValue(keyBytes(value));
     const w = opts?.w ?? this.opts.w;
-    await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.PUT, { k, v, w }));
+    const rid = randomUUID();
+    await this.write(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.PUT, { k, v, w, rid }));
   }
 
   async del(key: KeyLike, opts?: WriteOptions): Promise<void> {
     const k = keyBytes(key);
     const w = opts?.w ?? this.opts.w;
-    await this.retry(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.DEL, { k, w }));
+    const rid = randomUUID();
+    await this.write(() => this.request(this.topo.placement[this.partition(k)]!.leader, MsgType.DEL, { k, w, rid }));
   }
 
   /** Atomic per partition: ops are grouped by partition and each group is applied as one batch. */
@@ -266,11 +270,33 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
       return [keyBytes(op.key), op.type === 'put' ? wireValue(keyBytes(op.value)) : null];
     });
     const groups = groupByPartition(wire, (op) => op[0], this.topo.partitions);
+    const rid = randomUUID();
     await Promise.all(
       [...groups].map(([p, g]) =>
-        this.retry(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w })),
+        this.write(() => this.request(this.topo.placement[p]!.leader, MsgType.BATCH, { p, ops: g, w, rid })),
       ),
     );
+  }
+
+  /**
+   * One write, retried like any request (retry()) with the same request id, which its leader
+   * remembers: a retry after a connection closed with the write in flight does not apply it twice.
+   * When an attempt's outcome was unknown (sent, then its connection closed or it timed out) and
+   * no later attempt succeeded, the write fails with UNKNOWN_OUTCOME; every other failure means it
+   * was not applied.
+   */
+  private async write(send: () => Promise<unknown>): Promise<void> {
+    let ambiguous: unknown;
+    try {
+      await this.retry(() =>
+        send().catch((e: unknown) => {
+          if (outcomeUnknown(e)) ambiguous = e;
+          throw e;
+        }),
+      );
+    } catch (e) {
+      throw ambiguous === undefined ? e : writeError(outcomeUnknown(e) ? e : ambiguous);
+    }
   }
 
   /** Sorted across all partitions; pages are fetched from each partition's leader (or replica) on demand. */

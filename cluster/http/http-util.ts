@@ -135,6 +135,7 @@ const STATUS_OF: Record<string, number> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.TOO_LARGE]: 413,
   [ErrorCode.TIMEOUT]: 504,
+  [ErrorCode.UNKNOWN_OUTCOME]: 504,
   [ErrorCode.UNAVAILABLE]: 503,
   [ErrorCode.NOT_LEADER]: 503,
   [ErrorCode.PROTOCOL]: 502,

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fromUtf8, isReservedKey, utf8 } from '../../kv/index.js';
 import { ErrorCode, isEau2Error } from '../../kv/index.js';
-import { READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
+import { MAX_REQUEST_ID_BYTES, READ_MODES, type ReadMode, type WriteConcern } from '../protocol/messages.js';
 import type { ClusterConfig } from '../config.js';
 import type { Router } from '../node/router.js';
 import { rmw, type RmwHost, type RmwOp, type RmwResult } from '../node/rmw.js';
@@ -106,6 +106,18 @@ async function leaderGet(node: KvRoutesHost, key: Uint8Array): Promise<RmwResult
   }
 }
 
+/**
+ * The write's request id (docs/api.md, "Retrying writes"): header Idempotency-Key, 1 to
+ * MAX_REQUEST_ID_BYTES printable ASCII characters; 400 INVALID otherwise.
+ */
+function requestIdOf(req: IncomingMessage): string | undefined {
+  const v = header(req, 'idempotency-key');
+  if (v === undefined) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(v) || v.length > MAX_REQUEST_ID_BYTES)
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_REQUEST_ID_BYTES} printable ASCII characters`);
+  return v;
+}
+
 export async function handleKv(
   node: KvRoutesHost,
   req: IncomingMessage,
@@ -159,6 +171,7 @@ export async function handleKv(
   const w = parseW(q);
   writableKey(key);
   const ifMatch = condition(req, 'if-match');
+  const rid = requestIdOf(req);
   if (method === 'PUT') {
     const ttl = parseTtl(q);
     const ifNone = condition(req, 'if-none-match');
@@ -171,7 +184,7 @@ export async function handleKv(
     const body = await readBody(req, node.config.maxBodyBytes, node.security.bodyBudget);
     if (ct !== undefined && isCurlFormDefault(ct, body)) delete meta.contentType;
     if (ttl === undefined && ifMatch === undefined && ifNone === undefined) {
-      await node.router.writeMany([[key, wrapValue(body, meta)]], w);
+      await node.router.writeMany([[key, wrapValue(body, meta)]], w, rid);
     } else {
       const op: RmwOp = { t: 'set', k: key, v: body };
       if (meta.contentType !== undefined || meta.contentEncoding !== undefined) {
@@ -193,7 +206,7 @@ export async function handleKv(
     res.writeHead(204).end();
     return 204;
   }
-  await node.router.writeMany([[key, null]], w);
+  await node.router.writeMany([[key, null]], w, rid);
   res.writeHead(204).end();
   return 204;
 }

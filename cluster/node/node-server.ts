@@ -24,6 +24,7 @@ import { LeaderPartition } from './leader-partition.js';
 import { PartitionWriter } from './partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
+import { RequestIds } from './request-ids.js';
 import { EpochHistory } from './epoch-history.js';
 import { Failover } from './failover.js';
 import { FailoverState } from './partition-state.js';
@@ -124,7 +125,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       opts,
       (id) => this.security.outboundPeerOptions(id),
     );
-    this.router = new Router(this);
+    this.router = new Router(this, new RequestIds(config.requestIdTtlMs, config.requestIdMaxEntries));
     this.writer = new PartitionWriter(engine);
     this.failover = new Failover(
       {

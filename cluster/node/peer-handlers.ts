@@ -182,13 +182,15 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       const b = validateBody(MsgType.PUT, msg.body);
       const v = checkValue(b.v);
       const p = node.router.partition(checkKey(b.k));
-      await leading(node, p).write([[b.k, v]], node.router.followersNeeded(p, b.w), timeout);
+      const need = node.router.followersNeeded(p, b.w);
+      await node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, v]], need, timeout));
       return null;
     }
     case MsgType.DEL: {
       const b = validateBody(MsgType.DEL, msg.body);
       const p = node.router.partition(checkKey(b.k));
-      await leading(node, p).write([[b.k, null]], node.router.followersNeeded(p, b.w), timeout);
+      const need = node.router.followersNeeded(p, b.w);
+      await node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, null]], need, timeout));
       return null;
     }
     case MsgType.BATCH: {
@@ -199,7 +201,8 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
           throw new Eau2Error(ErrorCode.INVALID, `a key of the batch is not in partition ${b.p}`);
         return [k, v === null ? null : checkValue(v)];
       });
-      await leading(node, b.p).write(ops, node.router.followersNeeded(b.p, b.w), timeout);
+      const need = node.router.followersNeeded(b.p, b.w);
+      await node.router.requestIds.run(b.p, b.rid, () => leading(node, b.p).write(ops, need, timeout));
       return null;
     }
     case MsgType.RMW: {

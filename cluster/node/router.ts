@@ -17,7 +17,9 @@ import type {
 } from '../../kv/index.js';
 import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
+import { writeError } from '../protocol/outcome.js';
 import { wireOnlyError } from '../protocol/wire-errors.js';
+import { RequestIds } from './request-ids.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
 import {
@@ -82,7 +84,11 @@ const PAGE_BYTES = 1024 * 1024;
 export class Router {
   private readonly replicas = new ReplicaChooser();
 
-  constructor(private readonly host: RouterHost) {}
+  constructor(
+    private readonly host: RouterHost,
+    /** Writes' request ids this node remembers while it leads their partitions (request-ids.ts). */
+    readonly requestIds: RequestIds = new RequestIds(0, 1),
+  ) {}
 
   partition(key: Uint8Array): number {
     return partitionOf(key, this.host.topology().partitions);
@@ -181,27 +187,29 @@ export class Router {
    * write refused before it was applied (NOT_LEADER / STALE_EPOCH: the leadership moved; 503: the
    * partition is opening, or below minInSync; the leader's port refused the connection) is tried
    * again, at the leader the heartbeats name by then, until writeTimeoutMs has passed: that is how
-   * a write follows a failover. A write whose outcome is unknown is never repeated here. A node that
-   * reaches no majority does not retry: it is the one cut off (as Redis Cluster's minority side,
-   * whose cluster state fails), no leader it can reach will be elected, and the client is better
-   * sent to another node at once (503) than after writeTimeoutMs.
+   * a write follows a failover. A write whose outcome is unknown is never repeated here: it fails
+   * with UNKNOWN_OUTCOME (outcome.ts). `rid`, the client's request id, goes to the leader, which
+   * answers a repeated id from memory (request-ids.ts). A node that reaches no majority does not
+   * retry: it is the one cut off (as Redis Cluster's minority side, whose cluster state fails), no
+   * leader it can reach will be elected, and the client is better sent to another node at once (503)
+   * than after writeTimeoutMs.
    */
-  async write(p: number, ops: WireOp[], w?: WriteConcern): Promise<void> {
+  async write(p: number, ops: WireOp[], w?: WriteConcern, rid?: string): Promise<void> {
     const need = this.followersNeeded(p, w);
     const deadline = performance.now() + this.host.writeTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
         const lp = this.host.leaderOf(p);
         if (lp) {
-          await lp.write(ops, need, this.host.writeTimeoutMs);
+          await this.requestIds.run(p, rid, () => lp.write(ops, need, this.host.writeTimeoutMs));
           return;
         }
         if (this.host.opening(p)) throw opening(p);
-        await this.forward(p, ops, w);
+        await this.forward(p, ops, w, rid);
         return;
       } catch (e) {
-        if (!notApplied(e) || this.host.reachesMajority?.() === false) throw e;
-        if (performance.now() + retryDelay(attempt) > deadline) throw e;
+        if (!notApplied(e) || this.host.reachesMajority?.() === false) throw writeError(e);
+        if (performance.now() + retryDelay(attempt) > deadline) throw writeError(e);
         await new Promise((r) => setTimeout(r, retryDelay(attempt)));
       }
     }
@@ -210,11 +218,11 @@ export class Router {
   /**
    * Sends a write to p's leader. A leader this node's heartbeats find silent is not sent anything
    * (UNAVAILABLE, retried by write() at whichever leader the failover elects). A write in flight is
-   * given up on as soon as its leader goes silent or p moves to a newer epoch, with TIMEOUT: it may
-   * or may not have been applied, so it is never repeated here. The leader applies its own
+   * given up on as soon as its leader goes silent or p moves to a newer epoch, with UNKNOWN_OUTCOME:
+   * it may or may not have been applied, so it is never repeated here. The leader applies its own
    * writeTimeoutMs to w>1; the margin on top only guards against a leader that stopped answering.
    */
-  private forward(p: number, ops: WireOp[], w: WriteConcern | undefined): Promise<void> {
+  private forward(p: number, ops: WireOp[], w: WriteConcern | undefined, rid: string | undefined): Promise<void> {
     const { leader, epoch } = this.host.topology().placement[p]!;
     if (this.host.suspects?.(leader))
       return Promise.reject(
@@ -232,7 +240,7 @@ export class Router {
         clearInterval(watch);
         reject(
           new Eau2Error(
-            ErrorCode.TIMEOUT,
+            ErrorCode.UNKNOWN_OUTCOME,
             silent
               ? `leader ${leader} of partition ${p} stopped answering with the write in flight: its outcome is unknown`
               : `partition ${p} moved to epoch ${now.epoch} with the write in flight: its outcome is unknown`,
@@ -241,7 +249,7 @@ export class Router {
         );
       }, FORWARD_WATCH_MS);
       named(
-        this.host.pool.request(leader, MsgType.BATCH, { p, ops, w }, this.host.writeTimeoutMs + FORWARD_MARGIN_MS),
+        this.host.pool.request(leader, MsgType.BATCH, { p, ops, w, rid }, this.host.writeTimeoutMs + FORWARD_MARGIN_MS),
         leader,
         p,
         'leader',
@@ -255,10 +263,10 @@ export class Router {
   }
 
   /** Ops over any keys: grouped by partition, each group atomic, the groups in parallel. */
-  async writeMany(ops: WireOp[], w?: WriteConcern): Promise<void> {
+  async writeMany(ops: WireOp[], w?: WriteConcern, rid?: string): Promise<void> {
     const groups = groupByPartition(ops, (op) => op[0], this.host.topology().partitions);
     for (const p of groups.keys()) this.followersNeeded(p, w); // refuse a bad w before writing anything
-    await Promise.all([...groups].map(([p, g]) => this.write(p, g, w)));
+    await Promise.all([...groups].map(([p, g]) => this.write(p, g, w, rid)));
   }
 
   /** One page of partition p from this node's engine: user keys, stored values. */

@@ -57,9 +57,10 @@ export interface Bodies {
   [MsgType.TOPOLOGY]: null;
   [MsgType.STATUS]: null;
   [MsgType.GET]: { k: Uint8Array; r?: ReadMode };
-  [MsgType.PUT]: { k: Uint8Array; v: Uint8Array; w?: WriteConcern };
-  [MsgType.DEL]: { k: Uint8Array; w?: WriteConcern };
-  [MsgType.BATCH]: { p: number; ops: WireOp[]; w?: WriteConcern };
+  // rid: the client's request id, remembered by the leader for its retries (node/request-ids.ts).
+  [MsgType.PUT]: { k: Uint8Array; v: Uint8Array; w?: WriteConcern; rid?: string };
+  [MsgType.DEL]: { k: Uint8Array; w?: WriteConcern; rid?: string };
+  [MsgType.BATCH]: { p: number; ops: WireOp[]; w?: WriteConcern; rid?: string };
   [MsgType.SCAN]: {
     p: number;
     gt?: Uint8Array;
@@ -162,6 +163,16 @@ export function decodeMessage(body: Uint8Array): Message {
   return { type, id, epoch, body: b };
 }
 
+/** Longest request id (`rid`) accepted, in UTF-8 bytes. */
+export const MAX_REQUEST_ID_BYTES = 64;
+
+function requestId(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > MAX_REQUEST_ID_BYTES)
+    throw protocol(`rid must be a string of 1 to ${MAX_REQUEST_ID_BYTES} bytes`);
+  return v;
+}
+
 function isUint(v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
@@ -257,15 +268,15 @@ export function validateBody(type: RequestType, body: unknown): unknown {
     }
     case MsgType.PUT: {
       const o = obj(body);
-      return { k: bin(o.k, 'k'), v: bin(o.v, 'v'), w: writeConcern(o.w) };
+      return { k: bin(o.k, 'k'), v: bin(o.v, 'v'), w: writeConcern(o.w), rid: requestId(o.rid) };
     }
     case MsgType.DEL: {
       const o = obj(body);
-      return { k: bin(o.k, 'k'), w: writeConcern(o.w) };
+      return { k: bin(o.k, 'k'), w: writeConcern(o.w), rid: requestId(o.rid) };
     }
     case MsgType.BATCH: {
       const o = obj(body);
-      return { p: uint(o.p, 'p', 0xfffe), ops: ops(o.ops), w: writeConcern(o.w) };
+      return { p: uint(o.p, 'p', 0xfffe), ops: ops(o.ops), w: writeConcern(o.w), rid: requestId(o.rid) };
     }
     case MsgType.RMW: {
       const o = obj(body);

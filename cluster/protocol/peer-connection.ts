@@ -397,9 +397,13 @@ export class PeerConnection {
   private onClosed(): void {
     if (this.liveness) clearInterval(this.liveness);
     this.closedErr ??= new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
+    // Each request still waiting was written (or queued to be): what it asked may have been done.
+    const afterSend = new Eau2Error(ErrorCode.UNAVAILABLE, this.closedErr.message, {
+      details: { ...this.closedErr.details, afterSend: true },
+    });
     for (const p of this.pending.values()) {
       if (p.timer) clearTimeout(p.timer);
-      p.reject(this.closedErr);
+      p.reject(afterSend);
     }
     this.pending.clear();
     this.out = [];

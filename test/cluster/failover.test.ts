@@ -329,11 +329,10 @@ describe('automatic failover', () => {
     };
     expect((await put('before')).status).toBe(204);
     c.procs.get('n1')!.kill('SIGSTOP');
-    // In flight to the paused leader: given up once n3's heartbeats find n1 silent (TIMEOUT: the
-    // outcome is unknown), not held for the request's own timeout (writeTimeoutMs + 1 s; it was
+    // In flight to the paused leader: given up once n3's heartbeats find n1 silent (UNKNOWN_OUTCOME), not held for the request's own timeout (writeTimeoutMs + 1 s; it was
     // writeTimeoutMs + 5 s = 8 s here).
     const during = await put('during');
-    expect([during.status, during.code]).toEqual([504, 'TIMEOUT']);
+    expect([during.status, during.code]).toEqual([504, 'UNKNOWN_OUTCOME']);
     expect(during.ms).toBeLessThan(SPEC.extra.writeTimeoutMs + 4000);
     // Once n2 leads partition 0, the same node forwards there: the write is acknowledged.
     expect(

@@ -250,10 +250,10 @@ describe('replication across node processes', () => {
         written.set(key, v);
       }
     }
-    // With its follower down, a w=all write times out (504) but stays applied on the leader.
+    // With its follower down, a w=all write times out (504 UNKNOWN_OUTCOME) but stays applied on the leader.
     const stuck = await put(c.node('n1').url, keys[0]!, 'w-all-while-down', '?w=all');
     expect(stuck.status).toBe(504);
-    expect(((await stuck.json()) as { code: string }).code).toBe('TIMEOUT');
+    expect(((await stuck.json()) as { code: string }).code).toBe('UNKNOWN_OUTCOME');
     expect((await get(c.node('n1').url, keys[0]!)).body).toBe('w-all-while-down');
     written.set(keys[0]!, 'w-all-while-down');
     // Back, n2 is heard again (its going 'down' is checked in failover.test.ts, with a short timeout).

@@ -1,4 +1,6 @@
-// Half-open peer connections (issue 14, item 3): every connection open between n1 and n2 loses one
+// Link faults a node must get over by itself (issue 14), on one 3-node cluster with a LinkProxy.
+//
+// Half-open peer connections (item 3): every connection open between n1 and n2 loses one
 // end (LinkProxy.halfOpen): n1 sees it close, n2 keeps a socket that stays open and silent. New
 // connections work. Without heartbeats n2 never noticed: its replication stream from n1 stayed
 // silent (its copy fell behind for good) and writes it forwarded to n1 waited out their timeout.
@@ -43,14 +45,25 @@ function keyLedBy(led: string[], leader: string, tag: string): string {
   throw new Error(`no key led by ${leader}`);
 }
 
-async function put(node: string, key: string, value: string, w: string): Promise<number> {
+async function putFull(
+  node: string,
+  key: string,
+  value: string,
+  w: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; code?: string }> {
   const r = await fetch(`${c.node(node).url}/kv/${key}?w=${w}`, {
     method: 'PUT',
     body: value,
+    headers,
     signal: AbortSignal.timeout(15_000),
   });
-  await r.arrayBuffer();
-  return r.status;
+  const text = await r.text();
+  return { status: r.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
+}
+
+async function put(node: string, key: string, value: string, w: string): Promise<number> {
+  return (await putFull(node, key, value, w)).status;
 }
 
 async function getLocal(node: string, key: string): Promise<string | undefined> {
@@ -92,5 +105,33 @@ describe('half-open peer connections', () => {
     const fwd = keyLedBy(led, 'n1', 'fwd');
     await until('a write forwarded by n2 to n1', async () => (await put('n2', fwd, 'f', '1')) === 204, 12_000);
     expect(await getLocal('n1', fwd)).toBe('f');
+  }, 120_000);
+});
+
+// Ambiguous answers (item 5): n2 forwards a write to n1, n1 applies it, and its answer never comes
+// back (n1 -> n2 cut). n2 used to answer 503 UNAVAILABLE "peer connection closed", which reads as
+// "not applied", though it was. Now: 504 UNKNOWN_OUTCOME. Retried with the same Idempotency-Key
+// after another client wrote the key again, the leader answers from memory instead of applying the
+// old value a second time over the newer one.
+describe('a write whose answer is lost', () => {
+  it('fails with UNKNOWN_OUTCOME, and its retry with the same request id is not applied twice', async () => {
+    c.healNetwork();
+    const led = await leaders();
+    const key = keyLedBy(led, 'n1', 'ambiguous');
+    await until('forwarding through n2 works', async () => (await put('n2', key, 'warm', '1')) === 204, 20_000);
+    c.proxy.cut('n1', 'n2');
+    const first = await putFull('n2', key, 'old', '1', { 'idempotency-key': 'req-1' });
+    expect(first).toEqual({ status: 504, code: 'UNKNOWN_OUTCOME' });
+    expect(await getLocal('n1', key)).toBe('old'); // it was applied: the answer was right not to say "no"
+    c.healNetwork();
+    expect(await put('n1', key, 'new', '1')).toBe(204); // another client's later write
+    let retry: { status: number; code?: string } | undefined;
+    await until(
+      'the retry through n2 is answered',
+      async () => (retry = await putFull('n2', key, 'old', '1', { 'idempotency-key': 'req-1' })).status === 204,
+      20_000,
+    );
+    expect(retry!.status).toBe(204);
+    expect(await getLocal('n1', key)).toBe('new');
   }, 120_000);
 });

@@ -1,0 +1,73 @@
+// Request ids a leader remembers (docs/api.md, "Retrying writes"): a client retrying a write whose
+// outcome it does not know sends the same id, and the leader answers from what it remembers instead
+// of applying the write a second time: a write still in progress is joined, one that succeeded is
+// answered as done. A write that failed is forgotten at once, so its retry runs again: every failure
+// but a timeout means "not applied", and a w>1 write whose followers timed out is already applied
+// here, so running it again writes the same operations and waits for the followers again.
+// Memory is bounded: at most maxEntries ids, each kept ttlMs, the oldest dropped first. Only the
+// leader that took the write knows its id: after a failover, a retry at the new leader applies the
+// write again (docs/failover.md says what an unacknowledged write may then do).
+
+import { MAX_REQUEST_ID_BYTES } from '../protocol/messages.js';
+
+interface Entry {
+  at: number;
+  done: Promise<unknown>;
+}
+
+export class RequestIds {
+  private readonly entries = new Map<string, Entry>();
+  /** Retries answered from memory (for /metrics and tests). */
+  replayed = 0;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Runs `write` for request `id` of partition p once: a second call with the same id while the
+   * first runs, or within ttlMs after it succeeded, resolves or rejects with the first's outcome.
+   * Without an id (or with ttlMs 0) every call runs.
+   */
+  run<T>(p: number, id: string | undefined, write: () => Promise<T>): Promise<T> {
+    if (id === undefined || this.ttlMs === 0) return write();
+    const now = this.now();
+    this.expire(now);
+    const key = `${p}:${id}`;
+    const have = this.entries.get(key);
+    if (have) {
+      this.replayed++;
+      return have.done as Promise<T>;
+    }
+    const done = (async () => write())(); // a write that throws at once is a rejection too
+    const entry: Entry = { at: now, done };
+    this.entries.set(key, entry);
+    done.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return done;
+  }
+
+  /** Drops the ids older than ttlMs (the map is in insertion order, so the oldest come first). */
+  private expire(now: number): void {
+    for (const [k, e] of this.entries) {
+      if (now - e.at < this.ttlMs) break;
+      this.entries.delete(k);
+    }
+  }
+}
+
+/** A request id from a wire body or header: a string of 1..MAX_REQUEST_ID_BYTES bytes; TypeError else. */
+export function checkRequestId(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > MAX_REQUEST_ID_BYTES)
+    throw new TypeError(`a request id must be a string of 1 to ${MAX_REQUEST_ID_BYTES} bytes`);
+  return v;
+}
