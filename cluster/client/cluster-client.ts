@@ -5,6 +5,7 @@
 // `retryMs`, long enough to outlast a failover. Writes are puts and deletes of given values, so a
 // retry after an unanswered attempt cannot apply anything twice in a harmful way.
 
+import { hedgedRead, ReplicaLatency } from '../hedged-read.js';
 import { randomUUID } from 'node:crypto';
 import { outcomeUnknown, writeError } from '../protocol/outcome.js';
 import type {
@@ -31,6 +32,7 @@ import {
   groupByPartition,
   mapIterator,
   modeFor,
+  replicaCandidates,
   ReplicaChooser,
   type SendRequest,
 } from '../routing.js';
@@ -57,6 +59,14 @@ export interface ClusterClientOptions {
   ca?: string | Buffer;
   /** How long a request keeps being retried after retryable failures (default 15 s: a failover). */
   retryMs?: number;
+  /**
+   * Most a read sent to a replica (read any, follower, leader-first) waits before another replica is
+   * asked too; the hedge comes earlier for a replica that usually answers faster (default 1 s).
+   */
+  replicaReadTimeoutMs?: number;
+  /** The peer connections' heartbeat period and silence timeout (docs/operations.md; defaults 500 and 3000 ms, 0: off). */
+  heartbeatMs?: number;
+  silenceTimeoutMs?: number;
 }
 
 /** TLS and the token handshake for the client's peer connections. */
@@ -82,6 +92,8 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   private closed = false;
   /** Nodes a request could not reach lately, until when (ms): leader-first reads try them last. */
   private readonly suspects = new Map<string, number>();
+  /** Replicas' read latencies: hedge delays, slow replicas (hedged-read.ts). */
+  private readonly latency: ReplicaLatency;
 
   private constructor(
     topo: Topology,
@@ -93,8 +105,11 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       epoch: () => this.topo.epoch,
       reuseReadBuffer: true,
+      ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
+      ...(opts.silenceTimeoutMs === undefined ? {} : { silenceTimeoutMs: opts.silenceTimeoutMs }),
       ...peerSecurity(urls, opts),
     });
+    this.latency = new ReplicaLatency(opts.replicaReadTimeoutMs ?? 1000);
   }
 
   /** Connects through the first of `urls` (node HTTP addresses) that answers. */
@@ -213,13 +228,34 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   private getRequest(key: KeyLike, opts: ReadOptions | undefined, take?: (body: unknown) => unknown): Promise<unknown> {
     const k = keyBytes(key);
     const mode = this.mode(opts);
-    let attempt = 0;
-    return this.retry(() => {
-      const { node, r } = this.readTarget(this.partition(k), mode, attempt++);
-      return this.pool.request(node, MsgType.GET, { k, r }, this.opts.timeoutMs ?? 10_000, take).catch((e: unknown) => {
+    const timeoutMs = this.opts.timeoutMs ?? 10_000;
+    const ask = (node: string, r: ReadMode, ms: number): Promise<unknown> =>
+      this.pool.request(node, MsgType.GET, { k, r }, ms, take).catch((e: unknown) => {
         this.suspect(node, e);
         throw e;
       });
+    if (mode === 'leader')
+      return this.retry(() => ask(this.readTarget(this.partition(k), mode, 0).node, 'leader', timeoutMs));
+    // Other modes: every replica that may answer, hedged (the leader last, with the full timeout).
+    return this.retry(() => {
+      const p = this.partition(k);
+      const pl = this.topo.placement[p]!;
+      const first = mode === 'leader-first' ? pl.leader : this.target(p, mode);
+      const pool = mode === 'leader-first' ? [pl.leader, ...pl.followers] : replicaCandidates(this.topo, p, mode);
+      const replicas = this.latency.order(this.liveFirst([first, ...pool.filter((n) => n !== first)]));
+      const candidates = mode === 'leader-first' ? replicas : [...replicas.filter((n) => n !== pl.leader), pl.leader];
+      return hedgedRead(
+        candidates,
+        (node) => {
+          const last = node === candidates.at(-1);
+          return ask(
+            node,
+            modeFor(this.topo, p, node, mode === 'leader-first' ? 'any' : mode),
+            last ? timeoutMs : this.latency.maxMs,
+          );
+        },
+        this.latency,
+      );
     });
   }
 

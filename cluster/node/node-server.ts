@@ -25,6 +25,7 @@ import { PartitionWriter } from './partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from './peer-handlers.js';
 import { Router, type RouterHost } from './router.js';
 import { RequestIds } from './request-ids.js';
+import { ReplicaLatency } from '../hedged-read.js';
 import { EpochHistory } from './epoch-history.js';
 import { Failover } from './failover.js';
 import { FailoverState } from './partition-state.js';
@@ -125,7 +126,11 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       opts,
       (id) => this.security.outboundPeerOptions(id),
     );
-    this.router = new Router(this, new RequestIds(config.requestIdTtlMs, config.requestIdMaxEntries));
+    this.router = new Router(
+      this,
+      new RequestIds(config.requestIdTtlMs, config.requestIdMaxEntries),
+      new ReplicaLatency(config.replicaReadTimeoutMs),
+    );
     this.writer = new PartitionWriter(engine);
     this.failover = new Failover(
       {

@@ -20,6 +20,7 @@ import { keyBytes, partitionOf } from '../../kv/index.js';
 import { writeError } from '../protocol/outcome.js';
 import { wireOnlyError } from '../protocol/wire-errors.js';
 import { RequestIds } from './request-ids.js';
+import { hedgedRead, ReplicaLatency } from '../hedged-read.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { MsgType, type ReadMode, type WireOp, type WriteConcern } from '../protocol/messages.js';
 import {
@@ -88,6 +89,8 @@ export class Router {
     private readonly host: RouterHost,
     /** Writes' request ids this node remembers while it leads their partitions (request-ids.ts). */
     readonly requestIds: RequestIds = new RequestIds(0, 1),
+    /** Replicas' read latencies: hedge delays, slow replicas (hedged-read.ts). */
+    readonly latency: ReplicaLatency = new ReplicaLatency(1000),
   ) {}
 
   partition(key: Uint8Array): number {
@@ -168,17 +171,35 @@ export class Router {
     if (mode === 'follower' && pl.followers.includes(self)) return this.readLocal(p, key, mode);
     const t = this.host.topology();
     const target = this.replicas.choose(t, p, mode);
-    try {
-      return await this.remoteGet(target, key, modeFor(t, p, target, mode));
-    } catch (e) {
-      if (target === pl.leader) throw e;
-      return this.remoteGet(pl.leader, key, 'leader'); // a follower failed: the leader always may answer
-    }
+    if (target === pl.leader) return this.remoteGet(target, key, modeFor(t, p, target, mode));
+    // A replica read is hedged: the chosen replica, the other followers, the leader last (it always
+    // may answer); replicas lately slow are asked after the rest.
+    const others = pl.followers.filter((n) => n !== target && n !== self && !this.host.suspects?.(n));
+    const candidates = [...this.latency.order([target, ...others]), pl.leader];
+    const replicaTimeout = this.latency.maxMs;
+    return hedgedRead(
+      candidates,
+      (node) =>
+        node === pl.leader
+          ? this.remoteGet(node, key, 'leader')
+          : this.remoteGet(node, key, modeFor(t, p, node, mode), replicaTimeout),
+      this.latency,
+    );
   }
 
-  private async remoteGet(node: string, key: Uint8Array, mode: ReadMode): Promise<Uint8Array | undefined> {
+  private async remoteGet(
+    node: string,
+    key: Uint8Array,
+    mode: ReadMode,
+    timeoutMs?: number,
+  ): Promise<Uint8Array | undefined> {
     const p = partitionOf(key, this.host.topology().partitions);
-    const v = await named(this.host.pool.request(node, MsgType.GET, { k: key, r: mode }), node, p, 'replica');
+    const v = await named(
+      this.host.pool.request(node, MsgType.GET, { k: key, r: mode }, timeoutMs),
+      node,
+      p,
+      'replica',
+    );
     return v === null || v === undefined ? undefined : (v as Uint8Array);
   }
 

@@ -10,6 +10,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../kv/index.js';
+import { ClusterClient } from '../../cluster/index.js';
 import { ChaosCluster } from './chaos-cluster.js';
 
 const PARTITIONS = 4;
@@ -134,4 +135,35 @@ describe('a write whose answer is lost', () => {
     expect(retry!.status).toBe(204);
     expect(await getLocal('n1', key)).toBe('new');
   }, 120_000);
+});
+
+// Slow replicas (item 4): with n3 paused (SIGSTOP), reads a client sends to a replica used to wait
+// for the request's whole timeout when they chose n3 (10 s by default; 30 s here, with the
+// connections' silence timeout off so that only hedging can end the wait). Now each read asks
+// another replica once n3 misses its hedge delay (at most replicaReadTimeoutMs, 1 s), and n3 is
+// asked last for a while. Every read must answer with the value written, each well within 10 s.
+describe('a paused replica', () => {
+  it('does not hold up reads: they hedge to another replica', async () => {
+    c.healNetwork();
+    const keys = Array.from({ length: 12 }, (_, i) => `slow-${i}`);
+    for (const k of keys) await until(`write ${k}`, async () => (await put('n1', k, `v-${k}`, 'all')) === 204, 20_000);
+    const client = await ClusterClient.connect([c.node('n1').url], {
+      read: 'follower',
+      timeoutMs: 30_000,
+      retryMs: 60_000,
+      silenceTimeoutMs: 0,
+    });
+    try {
+      c.pause('n3');
+      for (const k of keys) {
+        const t0 = Date.now();
+        const v = await client.get(k);
+        expect(v && new TextDecoder().decode(v), k).toBe(`v-${k}`);
+        expect(Date.now() - t0, `read of ${k} waited for the paused replica`).toBeLessThan(10_000);
+      }
+    } finally {
+      c.resume('n3');
+      await client.close();
+    }
+  }, 180_000);
 });
