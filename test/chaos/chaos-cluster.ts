@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { parseConfig } from '../../cluster/config.js';
 import { CLI, freePorts, REPO } from '../cluster/support/cluster-harness.js';
 import { identifyByPid, LinkProxy } from '../support/link-proxy.js';
+import { type Damage, flipTableBit, mountSmallDisk, type SmallDisk } from './nemeses-disk.js';
+import { rngOf } from './nemesis.js';
 
 export interface ChaosClusterSpec {
   nodes?: number;
@@ -23,6 +25,8 @@ export interface ChaosClusterSpec {
   failoverTimeoutMs?: number;
   /** Extra top-level config fields. */
   extra?: Record<string, unknown>;
+  /** Each node's data on its own tmpfs of this size, so it can be filled up (root only). */
+  smallDiskBytes?: number;
   logLevel?: string;
 }
 
@@ -60,19 +64,34 @@ export class ChaosCluster {
     readonly failoverTimeoutMs: number,
     /** The current process of each node; the proxy names connections by these pids. */
     readonly procs: Map<string, ChildProcess>,
+    private readonly disks: Map<string, SmallDisk> = new Map(),
   ) {}
 
   static async start(spec: ChaosClusterSpec = {}): Promise<ChaosCluster> {
     const n = spec.nodes ?? 3;
     const dir = mkdtempSync(join(tmpdir(), 'eau2-chaos-'));
     const ports = await freePorts(2 * n);
-    const nodes: ChaosNode[] = Array.from({ length: n }, (_, i) => ({
-      id: `n${i + 1}`,
-      port: ports[2 * i]!,
-      peerPort: ports[2 * i + 1]!,
-      url: `http://127.0.0.1:${ports[2 * i]}`,
-      dataDir: join(dir, `n${i + 1}`),
-    }));
+    const disks = new Map<string, SmallDisk>();
+    const dataDir = (id: string): string => {
+      if (spec.smallDiskBytes === undefined) return join(dir, id);
+      const disk = mountSmallDisk(join(dir, `${id}-disk`), spec.smallDiskBytes);
+      disks.set(id, disk);
+      return join(disk.mount, id);
+    };
+    let nodes: ChaosNode[];
+    try {
+      nodes = Array.from({ length: n }, (_, i) => ({
+        id: `n${i + 1}`,
+        port: ports[2 * i]!,
+        peerPort: ports[2 * i + 1]!,
+        url: `http://127.0.0.1:${ports[2 * i]}`,
+        dataDir: dataDir(`n${i + 1}`),
+      }));
+    } catch (e) {
+      for (const d of disks.values()) d.unmount();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
     const procs = new Map<string, ChildProcess>();
     const proxy = await LinkProxy.start(
       nodes.map((x) => ({ id: x.id, host: '127.0.0.1', port: x.peerPort })),
@@ -96,7 +115,7 @@ export class ChaosCluster {
     };
     const configFile = join(dir, 'cluster.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
-    const c = new ChaosCluster(dir, configFile, nodes, proxy, failoverTimeoutMs, procs);
+    const c = new ChaosCluster(dir, configFile, nodes, proxy, failoverTimeoutMs, procs, disks);
     try {
       for (const x of nodes) c.spawn(x.id, spec.logLevel ?? 'warn');
       await Promise.all(nodes.map((x) => c.waitHealthy(x.id)));
@@ -218,6 +237,32 @@ export class ChaosCluster {
       }
   }
 
+  /** Fills the node's small disk: its next writes meet ENOSPC. Needs spec.smallDiskBytes. */
+  fillDisk(id: string): void {
+    const d = this.disks.get(id);
+    if (!d) throw new Error(`node ${id} has no small disk to fill (ChaosClusterSpec.smallDiskBytes, root)`);
+    d.fill();
+  }
+
+  /** Frees what fillDisk() took. */
+  freeDisk(id: string): void {
+    this.disks.get(id)?.free();
+  }
+
+  /**
+   * Flips one bit in one of the node's tables (seeded by `seed`), waiting up to 20 s for the node
+   * to have written one; throws if it has none by then (a fault not injected must not pass).
+   */
+  async corruptTable(id: string, seed = 1): Promise<Damage> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const d = flipTableBit(this.node(id).dataDir, rngOf(seed));
+      if (d) return d;
+      if (Date.now() > deadline) throw new Error(`node ${id} wrote no table to damage within 20 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** Removes every network fault. */
   healNetwork(): void {
     this.proxy.heal();
@@ -233,6 +278,7 @@ export class ChaosCluster {
     for (const id of [...this.paused]) this.resume(id);
     await Promise.all(this.ids.map((id) => this.kill(id)));
     await this.proxy.close();
+    for (const d of this.disks.values()) d.unmount();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -2,12 +2,24 @@
 // on which node (the first-listed node included), for how long, and the quiet gap before the next.
 // Process faults: SIGKILL then a restart on the same data; SIGSTOP then SIGCONT, longer than the
 // failover timeout. Network faults through the proxy: a node cut off both ways, one way (what it
-// sends, or what it receives: the half-open, silent link), or every link of a node delayed.
+// sends, or what it receives: the half-open, silent link), or every link of a node delayed. Disk
+// faults (nemeses-disk.ts): the node's small filesystem filled up, then freed (needs root, to mount
+// the tmpfs: diskKindsAvailable() says whether they can run here); a flipped bit in one of its
+// tables, healed by the node itself (scrub, read detour, repair from a replica).
 
 import { mulberry32 } from '../../engine/util/random.js';
 import type { ChaosCluster } from './chaos-cluster.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'oneway-out', 'oneway-in', 'latency'] as const;
+export const FAULT_KINDS = [
+  'kill',
+  'pause',
+  'partition',
+  'oneway-out',
+  'oneway-in',
+  'latency',
+  'disk-full',
+  'corrupt-table',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Added latency for a 'latency' fault, each way. */
@@ -20,6 +32,27 @@ export interface PlannedFault {
   durationMs: number;
   /** Quiet time after the heal (and the restart, for a kill) before the next fault. */
   gapMs: number;
+}
+
+/** Faults that need the nodes' data on small tmpfs mounts, which only root can make. */
+export const ROOT_KINDS: readonly FaultKind[] = ['disk-full'];
+
+/** True when this process may mount a tmpfs (root): the 'disk-full' nemesis can run. */
+export function diskKindsAvailable(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/**
+ * `kinds` without those this machine cannot run, and a sentence saying which were left out and why
+ * (undefined when none were): a run never passes silently over a fault it did not inject.
+ */
+export function runnableKinds(kinds: readonly FaultKind[]): { kinds: FaultKind[]; skipped?: string } {
+  if (diskKindsAvailable()) return { kinds: [...kinds] };
+  const out = kinds.filter((k) => !ROOT_KINDS.includes(k));
+  const left = kinds.filter((k) => ROOT_KINDS.includes(k));
+  return left.length === 0
+    ? { kinds: out }
+    : { kinds: out, skipped: `fault ${left.join(', ')} NOT RUN: mounting the small tmpfs it needs takes root` };
 }
 
 /** Injects `f`; resolves once it is in effect. */
@@ -37,6 +70,11 @@ export async function inject(c: ChaosCluster, f: PlannedFault): Promise<void> {
       return c.cutOneWay(f.target, 'in');
     case 'latency':
       return c.slow(f.target, LATENCY_MS);
+    case 'disk-full':
+      return c.fillDisk(f.target);
+    case 'corrupt-table':
+      await c.corruptTable(f.target, Math.floor(f.durationMs));
+      return;
   }
 }
 
@@ -47,6 +85,10 @@ export async function heal(c: ChaosCluster, f: PlannedFault): Promise<void> {
       return c.restart(f.target);
     case 'pause':
       return c.resume(f.target);
+    case 'disk-full':
+      return c.freeDisk(f.target);
+    case 'corrupt-table':
+      return; // nothing to undo: the node finds the damage and repairs it from a replica
     default:
       return c.healNetwork();
   }

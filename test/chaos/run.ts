@@ -17,7 +17,16 @@ import {
   type SplitBrain,
 } from './checkers.js';
 import { type ClusterView, type SettleRecord, unsettledReason, waitSettled } from './settle.js';
-import { FAULT_KINDS, heal, inject, nextFault, rngOf, type FaultKind, type PlannedFault } from './nemesis.js';
+import {
+  FAULT_KINDS,
+  heal,
+  inject,
+  nextFault,
+  rngOf,
+  runnableKinds,
+  type FaultKind,
+  type PlannedFault,
+} from './nemesis.js';
 import { Workload, type Op } from './workload.js';
 
 export interface ChaosOptions {
@@ -108,15 +117,30 @@ async function retry<T>(what: () => Promise<T>, timeoutMs: number): Promise<T> {
   }
 }
 
+/** Each node's tmpfs when a run may fill disks: room for a few minutes of the workload. */
+const SMALL_DISK_BYTES = 128 * 1024 * 1024;
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? (() => {});
   const rng = rngOf(o.seed);
   const began = Date.now();
-  const cluster = await ChaosCluster.start(o.cluster);
+  // Faults this machine cannot inject are left out loudly (log and stderr), never passed over.
+  const wanted = o.kinds ?? (o.faults ? o.faults.map((f) => f.kind) : FAULT_KINDS);
+  const runnable = runnableKinds(wanted);
+  if (runnable.skipped) {
+    log(runnable.skipped);
+    process.stderr.write(`chaos: ${runnable.skipped}\n`);
+    if (o.faults?.some((f) => !runnable.kinds.includes(f.kind))) throw new Error(runnable.skipped);
+  }
+  const needsDisk = runnable.kinds.includes('disk-full');
+  const cluster = await ChaosCluster.start({
+    ...o.cluster,
+    ...(needsDisk && o.cluster?.smallDiskBytes === undefined ? { smallDiskBytes: SMALL_DISK_BYTES } : {}),
+  });
   log(`cluster up in ${Date.now() - began} ms`);
   const spec = {
     nodes: cluster.ids,
-    kinds: o.kinds ?? FAULT_KINDS,
+    kinds: runnable.kinds,
     failoverTimeoutMs: cluster.failoverTimeoutMs,
   };
   const partitions = o.cluster?.partitions ?? 8;
