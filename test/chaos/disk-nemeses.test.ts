@@ -26,7 +26,7 @@ describe('chaos: disk faults', () => {
       r = await runChaos({
         seed,
         // Small memtables, so that the nodes have tables to damage within seconds.
-        cluster: { ...SMALL, extra: { memtableBytes: 256 * 1024 } },
+        cluster: { ...SMALL, extra: { memtableBytes: 64 * 1024, scrubBytesPerSecond: 64 * 1024 * 1024 } },
         faults: [{ kind: 'corrupt-table', target, durationMs: 4000, gapMs: 1000 }],
       });
       expectSafe(r);
