@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 /** Shortest hedge delay: below it, a hedge would double the load for nothing on loopback noise. */
 const MIN_HEDGE_MS = 20;
 /** How long a replica that missed its hedge delay is asked last. */
-export const SLOW_AVOID_MS = 5000;
+const SLOW_AVOID_MS = 5000;
 /** Weight of a new sample in the latency mean and deviation (RFC 6298's alpha and beta). */
 const ALPHA = 0.125;
 const BETA = 0.25;

@@ -8,7 +8,6 @@
 // leader that took the write knows its id: after a failover, a retry at the new leader applies the
 // write again (docs/failover.md says what an unacknowledged write may then do).
 
-import { MAX_REQUEST_ID_BYTES } from '../protocol/messages.js';
 
 interface Entry {
   at: number;
@@ -62,12 +61,4 @@ export class RequestIds {
       this.entries.delete(k);
     }
   }
-}
-
-/** A request id from a wire body or header: a string of 1..MAX_REQUEST_ID_BYTES bytes; TypeError else. */
-export function checkRequestId(v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > MAX_REQUEST_ID_BYTES)
-    throw new TypeError(`a request id must be a string of 1 to ${MAX_REQUEST_ID_BYTES} bytes`);
-  return v;
 }

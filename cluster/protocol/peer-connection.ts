@@ -56,8 +56,8 @@ export interface PeerConnectionOptions {
 }
 
 /** A half-open link (one end gone, the other silent) heals within about this plus a reconnect. */
-export const DEFAULT_HEARTBEAT_MS = 500;
-export const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
+const DEFAULT_HEARTBEAT_MS = 500;
+const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
 
 /** The liveness options of a node's peer connections, from its config's fields. */
 export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs: number }): {

@@ -35,7 +35,7 @@ export interface PlannedFault {
 }
 
 /** Faults that need the nodes' data on small tmpfs mounts, which only root can make. */
-export const ROOT_KINDS: readonly FaultKind[] = ['disk-full'];
+const ROOT_KINDS: readonly FaultKind[] = ['disk-full'];
 
 /** True when this process may mount a tmpfs (root): the 'disk-full' nemesis can run. */
 export function diskKindsAvailable(): boolean {
