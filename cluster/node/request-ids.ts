@@ -8,7 +8,6 @@
 // leader that took the write knows its id: after a failover, a retry at the new leader applies the
 // write again (docs/failover.md says what an unacknowledged write may then do).
 
-
 interface Entry {
   at: number;
   done: Promise<unknown>;

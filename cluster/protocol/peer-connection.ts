@@ -96,6 +96,8 @@ export class PeerConnection {
   /** The other end sends heartbeats, so its silence means the link is gone. */
   private heartbeating = false;
   private liveness: NodeJS.Timeout | undefined;
+  /** connect() with a handshake, until it completes: no heartbeat is sent. */
+  handshaking = false;
 
   /** `reader` set: the socket was opened with `onread` and hands its bytes to the reader, not to 'data'. */
   constructor(
@@ -128,12 +130,14 @@ export class PeerConnection {
   ): Promise<PeerConnection> {
     const conn = await PeerConnection.open(host, port, opts, timeoutMs);
     if (!opts.handshake) return conn;
+    conn.handshaking = true;
     try {
       await opts.handshake(conn);
     } catch (e) {
       conn.destroy();
       throw e;
     }
+    conn.handshaking = false;
     return conn;
   }
 
@@ -317,6 +321,13 @@ export class PeerConnection {
   private checkLiveness(heartbeatMs: number, silenceMs: number): void {
     if (this.closedErr) return;
     const now = performance.now();
+    // Nothing but the handshake may be sent before it completes (the other end's gate closes the
+    // connection on any other frame), and its own deadlines bound it.
+    if (this.handshaking || (this.opts.admit && !this.principal)) {
+      this.lastCheck = now;
+      this.lastReceived = now;
+      return;
+    }
     const late = now - this.lastCheck > 2 * heartbeatMs;
     this.lastCheck = now;
     if (late) this.lastReceived = now;
@@ -355,12 +366,12 @@ export class PeerConnection {
       this.opts.onProtocolError?.(e as Eau2Error, this);
       return true;
     }
-    // A heartbeat only proves the link works: it carries nothing, so it needs no admission.
+    // Admitted like any frame: before authentication a heartbeat is refused as the rest are.
+    if (this.opts.admit && !this.opts.admit(msg, this)) return true;
     if (msg.type === MsgType.HEARTBEAT) {
       this.heartbeating = true;
       return true;
     }
-    if (this.opts.admit && !this.opts.admit(msg, this)) return true;
     if (msg.type === MsgType.REPLY || msg.type === MsgType.ERROR) {
       const p = this.pending.get(msg.id);
       if (!p) return true; // late reply to a request that timed out
