@@ -225,12 +225,25 @@ export class Engine implements KvStore {
     if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError('limit must be a number');
     const explicit = this.snapshotSeq(opts.snapshot);
     const seq = explicit ?? this.db.acquireSnapshot();
-    const { it, release } = this.db.newIterator(seq, bounds, opts.reverse === true, fillCache(opts));
-    const iter = new EngineRangeIterator(it, limit, () => {
-      release();
+    let opened: ReturnType<DbImpl['newIterator']>;
+    try {
+      opened = this.db.newIterator(seq, bounds, opts.reverse === true, fillCache(opts));
+    } catch (e) {
       if (explicit === undefined) this.db.releaseSnapshot(seq);
-      this.iterators.delete(iter);
-    });
+      this.db.noteCorruption(e);
+      throw e;
+    }
+    const { it, release } = opened;
+    const iter = new EngineRangeIterator(
+      it,
+      limit,
+      () => {
+        release();
+        if (explicit === undefined) this.db.releaseSnapshot(seq);
+        this.iterators.delete(iter);
+      },
+      (e) => this.db.noteCorruption(e),
+    );
     this.iterators.add(iter);
     return iter;
   }
@@ -319,9 +332,23 @@ export class EngineRangeIterator implements KvIterator {
     private readonly it: DbIterator,
     private readonly limit: number,
     private readonly onClose: () => void,
+    /**
+     * Told of every error a read of the tables throws: a CORRUPTION error joins the damaged tables
+     * (damagedTables()), as a point read's does, so a scan that meets damage gets it repaired too.
+     */
+    private readonly onError: (e: unknown) => void = () => {},
   ) {}
 
   private fill(): void {
+    try {
+      this.fillBuffer();
+    } catch (e) {
+      this.onError(e);
+      throw e;
+    }
+  }
+
+  private fillBuffer(): void {
     this.buf = [];
     this.pos = 0;
     let bytes = 0;
@@ -365,7 +392,12 @@ export class EngineRangeIterator implements KvIterator {
   /** Repositions at the first key >= target (<= target when reverse), within the range. */
   seek(target: KeyLike): void {
     if (this.closed) throw new Eau2Error(ErrorCode.NOT_OPEN, 'iterator is closed');
-    this.it.seek(toKey(target));
+    try {
+      this.it.seek(toKey(target));
+    } catch (e) {
+      this.onError(e);
+      throw e;
+    }
     this.buf = [];
     this.pos = 0;
     this.done = this.returned >= this.limit;

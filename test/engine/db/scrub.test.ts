@@ -73,6 +73,23 @@ describe('scrub', () => {
     await db.close();
   });
 
+  test('an iterator that meets the damage lists the table as damaged, as a point read does', async () => {
+    const rng = seededRng(BASE_SEED + 1414);
+    const dir = await build('scan');
+    const name = flipDataByte(dir, rng);
+    // No scrub and no cache: only the scan reads the damaged block.
+    const db = await Engine.open(dir, { blockCacheBytes: 0 });
+    expect(db.damagedTables()).toEqual([]);
+    const scan = async (): Promise<number> => {
+      let n = 0;
+      for await (const _ of db.iterator()) n++;
+      return n;
+    };
+    await expect(scan(), `seed ${rng.seed}`).rejects.toMatchObject({ code: 'CORRUPTION' });
+    expect(db.damagedTables().map((d) => `${String(d.file).padStart(6, '0')}.sst`)).toEqual([name]);
+    await db.close();
+  });
+
   test('dropTable removes a damaged table; rewriting its range from a copy makes the database whole', async () => {
     const rng = seededRng(BASE_SEED + 1412);
     const dir = await build('drop');
