@@ -43,6 +43,9 @@ const DEFAULT_FAILOVER_MS = (
   parseConfig({ partitions: 1, nodes: [{ id: 'x', port: 1, peerPort: 2 }] }) as { failoverTimeoutMs?: number }
 ).failoverTimeoutMs;
 
+/** Tables younger than this are not damaged: the node may still be writing them. */
+const TABLE_MIN_AGE_MS = 2000;
+
 /** Whether the nodes fail over (the config knows failoverTimeoutMs). */
 const FAILOVER_EXISTS = DEFAULT_FAILOVER_MS !== undefined;
 
@@ -250,17 +253,40 @@ export class ChaosCluster {
   }
 
   /**
-   * Flips one bit in one of the node's tables (seeded by `seed`), waiting up to 20 s for the node
-   * to have written one; throws if it has none by then (a fault not injected must not pass).
+   * Flips one bit in one of the node's tables (seeded by `seed`): one written at least 2 s before,
+   * so never a table the node is still writing. A node that has none yet (a slow workload has not
+   * filled a memtable) is sent filler writes until it flushes one (keys under `nemesis/`, which the
+   * workload's checks ignore). Throws if it has none within 60 s (a fault not injected must not pass).
    */
   async corruptTable(id: string, seed = 1): Promise<Damage> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const d = flipTableBit(this.node(id).dataDir, rngOf(seed));
+    const deadline = Date.now() + 60_000;
+    let filled = 0;
+    for (let round = 0; ; round++) {
+      const d = flipTableBit(this.node(id).dataDir, rngOf(seed), TABLE_MIN_AGE_MS);
       if (d) return d;
-      if (Date.now() > deadline) throw new Error(`node ${id} wrote no table to damage within 20 s`);
+      if (Date.now() > deadline) throw new Error(`node ${id} wrote no table to damage within 60 s`);
+      if (round % 25 === 24) filled = await this.fillerWrites(id, filled);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** 64 writes of 4 KiB through node `id` (w=all: on every replica), numbered from `from`. */
+  private async fillerWrites(id: string, from: number): Promise<number> {
+    const body = 'f'.repeat(4096);
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, i) => {
+        try {
+          await fetch(`${this.node(id).url}/kv/nemesis%2Ffiller%2F${from + i}?w=all`, {
+            method: 'PUT',
+            body,
+            signal: AbortSignal.timeout(5000),
+          });
+        } catch {
+          // the next round tries again
+        }
+      }),
+    );
+    return from + 64;
   }
 
   /** Removes every network fault. */

@@ -6,7 +6,7 @@
 // it, that test is reported as NOT RUN, by name, in the output.
 //   EAU2_SEED=7 npx vitest run test/chaos/disk-nemeses.test.ts
 
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BASE_SEED } from '../engine/vfs/seeded-random.js';
 import { expectSafe, printOnFailure } from './expect-safe.js';
 import { diskKindsAvailable, rngOf } from './nemesis.js';
@@ -30,6 +30,8 @@ describe('chaos: disk faults', () => {
         faults: [{ kind: 'corrupt-table', target, durationMs: 4000, gapMs: 1000 }],
       });
       expectSafe(r);
+      // The damage was found (scrub, compaction or a read) and repaired, not merely left unread.
+      expect(r.tableRepairs[target], 'damaged tables the target repaired').toBeGreaterThanOrEqual(1);
     },
     TIMEOUT_MS,
   );

@@ -8,7 +8,18 @@
 // keeps working on them until it exits).
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface SmallDisk {
@@ -77,23 +88,46 @@ function pickInt(rng: DamageRng, lo: number, hi: number): number {
   return lo + Math.floor(rng.next() * (hi - lo + 1));
 }
 
+/** Flips bit `bit` of the byte at `offset` of `file` in place, as a bad sector or cell would. */
+function flipBit(file: string, offset: number, bit: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, offset);
+    b[0]! ^= 1 << bit;
+    writeSync(fd, b, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Flips one bit in the data blocks of one table of the engine directory `dir` (chosen by `rng`):
- * the first half of a table is data (the index, filter and footer follow it). A running node keeps
- * serving from its block cache what it already read; the scrub, a verify or an uncached read finds
- * the damage. Returns where, or undefined if `dir` holds no table.
+ * the first half of a table is data (the index, filter and footer follow it). Only tables last
+ * written at least `minAgeMs` ago are chosen (default 0: any): a running node may be writing the
+ * newest one, and damage at rest is the fault modelled. A running node keeps serving from its block
+ * cache what it already read; the scrub, a compaction or an uncached read finds the damage. Returns
+ * where, or undefined if `dir` holds no such table.
  */
-export function flipTableBit(dir: string, rng: DamageRng): Damage | undefined {
+export function flipTableBit(dir: string, rng: DamageRng, minAgeMs = 0): Damage | undefined {
+  const now = Date.now();
   const tables = readdirSync(dir)
     .filter((n) => n.endsWith('.sst'))
+    .filter((n) => {
+      if (minAgeMs === 0) return true;
+      try {
+        return now - statSync(join(dir, n)).mtimeMs >= minAgeMs;
+      } catch {
+        return false; // deleted meanwhile (compacted away)
+      }
+    })
     .sort();
   if (tables.length === 0) return undefined;
   const file = join(dir, tables[pickInt(rng, 0, tables.length - 1)]!);
-  const buf = readFileSync(file);
-  const offset = pickInt(rng, 0, Math.max(0, Math.floor(buf.length / 2) - 1));
+  const size = statSync(file).size;
+  const offset = pickInt(rng, 0, Math.max(0, Math.floor(size / 2) - 1));
   const bit = pickInt(rng, 0, 7);
-  buf[offset]! ^= 1 << bit;
-  writeFileSync(file, buf);
+  flipBit(file, offset, bit);
   return { file, offset, bit };
 }
 
@@ -110,10 +144,8 @@ export function damageWalMiddle(dir: string, rng: DamageRng): Damage | undefined
     .sort((a, b) => b[1] - a[1]);
   if (logs.length === 0) return undefined;
   const file = join(dir, logs[0]![0]);
-  const buf = readFileSync(file);
-  const offset = Math.floor(buf.length / 3);
+  const offset = Math.floor(logs[0]![1] / 3);
   const bit = pickInt(rng, 0, 7);
-  buf[offset]! ^= 1 << bit;
-  writeFileSync(file, buf);
+  flipBit(file, offset, bit);
   return { file, offset, bit };
 }

@@ -66,6 +66,8 @@ export interface ChaosResult {
   overlap: boolean;
   /** Each wait for the cluster to settle after a heal (none with `overlap`). */
   settles: SettleRecord[];
+  /** Per node, at the end: damaged tables it repaired from replicas (eau2_table_repairs_total). */
+  tableRepairs: Record<string, number>;
   splitBrain: SplitBrain[];
   availability: FaultAvailability[];
   errors: Record<string, number>;
@@ -103,6 +105,23 @@ async function readAll(url: string): Promise<Map<string, string>> {
     if (!j.next) return out;
     start = j.next;
   }
+}
+
+/** eau2_table_repairs_total of every node that answers /metrics (NaN where it does not). */
+async function tableRepairs(nodes: readonly { id: string; url: string }[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        const r = await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+        const m = /^eau2_table_repairs_total\{[^}]*\} (\S+)$/m.exec(await r.text());
+        out[n.id] = m ? Number(m[1]) : Number.NaN;
+      } catch {
+        out[n.id] = Number.NaN;
+      }
+    }),
+  );
+  return out;
 }
 
 async function retry<T>(what: () => Promise<T>, timeoutMs: number): Promise<T> {
@@ -248,6 +267,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     );
     const values = await retry(() => readAll(url), 30_000);
     log(`read ${values.size} keys`);
+    const repairs = await tableRepairs(cluster.nodes.filter((n) => cluster.alive(n.id)));
     const errors: Record<string, number> = {};
     for (const op of workload.ops) if (!op.ok) errors[op.code ?? '?'] = (errors[op.code ?? '?'] ?? 0) + 1;
     return {
@@ -261,6 +281,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       convergedAfterMs,
       overlap: o.overlap ?? false,
       settles,
+      tableRepairs: repairs,
       splitBrain: checkOneLeaderPerEpoch(samples),
       availability: availability(workload.ops, faults, partitions, end, samples),
       errors,
@@ -289,6 +310,7 @@ export function summary(r: ChaosResult): string {
     `lost: w=all ${d.wAllLost.length}, w=1 ${d.w1Lost.length}, counter violations ${d.counterViolations.length}`,
     `${v}, converged ${r.convergedAfterMs === null ? 'never' : `${r.convergedAfterMs} ms after the last heal`}`,
     `split brain: ${r.splitBrain.length ? JSON.stringify(r.splitBrain) : 'none'}`,
+    `damaged tables repaired: ${JSON.stringify(r.tableRepairs)}`,
     r.overlap
       ? 'faults may overlap (no wait for the cluster to settle)'
       : `settled after each heal in ${JSON.stringify(r.settles.map((x) => x.ms))} ms${unsettled(r.settles)}`,

@@ -65,6 +65,7 @@ describe('expectFailover', () => {
     convergedAfterMs: 0,
     overlap: false,
     settles: [settle],
+    tableRepairs: {},
     splitBrain: [],
     availability: [
       {
