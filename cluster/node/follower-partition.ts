@@ -53,6 +53,18 @@ export class FollowerPartition {
     return this.lsn;
   }
 
+  /**
+   * Marks this copy incomplete (a damaged table of it is being dropped): from now on entries are
+   * refused, so only a full resync, begun after this, makes it whole again. Waits for the work being
+   * applied first, and sets the LSN with no wait after it: an entry applied later would otherwise
+   * set it back, and the link would resubscribe from there, never fetching what the table held.
+   */
+  async markResyncing(): Promise<void> {
+    await this.idle();
+    this.lsn = LSN_RESYNCING;
+    await this.engine.batch([{ type: 'put', key: lsnKey(this.p), value: encodeLsn(LSN_RESYNCING) }]);
+  }
+
   get isDetached(): boolean {
     return this.detached;
   }

@@ -88,6 +88,8 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   private readonly links = new Map<string, FollowerLink>();
   /** LSNs read at start for partitions neither led nor followed yet. */
   private readonly storedLsn = new Map<number, number>();
+  /** Led partitions closed by a table repair until restored from a follower (prepareRepair, refill). */
+  private readonly repairingLed = new Set<number>();
   private listening = false;
   /** Set once start() opened the led partitions (restored first); applyRole opens later ones. */
   private leadersOpened = false;
@@ -178,9 +180,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
   async prepareRepair(p: number): Promise<void> {
     const fp = this.followers.get(p);
     if (fp) {
-      await fp.idle();
-      await this.engine.batch([{ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) }]);
-      fp.lsn = LSN_RESYNCING;
+      await fp.markResyncing();
       return;
     }
     const lp = this.leaders.get(p);
@@ -192,25 +192,48 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     this.leaders.delete(p); // leader requests are refused as UNAVAILABLE (opening) until it leads again
     lp.dropFollowers();
     lp.close();
+    // Incomplete from the drop until the restore: whatever opens p meanwhile (a failover that makes
+    // this node its follower, or its leader again; a restart) resyncs it in full, never trusting an
+    // LSN whose data is partly gone.
+    this.repairingLed.add(p);
+    this.storedLsn.set(p, LSN_RESYNCING);
+    await this.engine.batch([{ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) }]);
   }
 
   async refill(p: number): Promise<void> {
+    try {
+      await this.refillPartition(p);
+    } finally {
+      this.repairingLed.delete(p);
+    }
+  }
+
+  private async refillPartition(p: number): Promise<void> {
     const fp = this.followers.get(p);
     if (fp) {
+      // A full resync from scratch, begun after the drop: one begun before it (the stream refuses
+      // entries once the copy is marked, and the link resubscribes) wiped only the keys it saw then,
+      // and a key whose newest version, or tombstone, was in the dropped table would show again.
       this.links.get(fp.leader)?.resubscribe();
+      await fp.markResyncing();
       return;
     }
-    if (this.leaders.has(p) || this.state.parts[p]!.leader !== this.selfId) return;
     for (let attempt = 1; ; attempt++) {
+      // Failed over meanwhile: applyRole follows p (from LSN_RESYNCING: in full) or refuses to lead it.
+      if (this.leaders.has(p) || this.state.parts[p]!.leader !== this.selfId) return;
       try {
         await restoreFromFollowers(this, [p], () => -1);
-        break;
+        // Leads only once a follower's copy is in: the own one lacks what the dropped table held.
+        if (decodeLsn(await this.engine.get(lsnKey(p))) !== LSN_RESYNCING) {
+          await this.openLeaders([p]);
+          return;
+        }
+        this.log.warn({ p, attempt }, 'no follower to restore the repaired partition from yet; it stays closed');
       } catch (e) {
         this.log.warn({ p, attempt, err: (e as Error).message }, 'restore from a follower failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
     }
-    await this.openLeaders([p]);
   }
 
   async rewriteMeta(): Promise<void> {
@@ -220,6 +243,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     for (const lp of this.leaders.values())
       ops.push({ type: 'put', key: lsnKey(lp.p), value: encodeLsn(lp.committed) });
     for (const fp of this.followers.values()) ops.push({ type: 'put', key: lsnKey(fp.p), value: encodeLsn(fp.lsn) });
+    for (const p of this.repairingLed) ops.push({ type: 'put', key: lsnKey(p), value: encodeLsn(LSN_RESYNCING) });
     await this.engine.batch(ops);
   }
 
