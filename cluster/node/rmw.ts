@@ -14,6 +14,7 @@
 import { Eau2Error, ErrorCode, partitionOf } from '../../kv/index.js';
 import type { Logger } from '../log.js';
 import { MsgType, type WireOp, type WriteConcern } from '../protocol/messages.js';
+import { writeError } from '../protocol/outcome.js';
 import type { PeerPool } from '../protocol/peer-pool.js';
 import { storedExpiry, unwrapValue, wrapValue, type ValueMeta } from '../protocol/stored-value.js';
 import type { Topology } from '../topology.js';
@@ -244,8 +245,20 @@ function partitionOfOp(op: RmwOp, partitions: number): number {
   return p;
 }
 
-/** Runs `op` at its partition's leader: here, or forwarded to the leader over the peer protocol. */
+/**
+ * Runs `op` at its partition's leader: here, or forwarded to the leader over the peer protocol. A
+ * write whose outcome is unknown (its leader applied it and followers did not acknowledge in time;
+ * the forwarded request's connection closed or timed out) fails with UNKNOWN_OUTCOME (outcome.ts).
+ */
 export async function rmw(host: RmwHost, op: RmwOp, w?: WriteConcern): Promise<RmwResult> {
+  try {
+    return await rmwAtLeader(host, op, w);
+  } catch (e) {
+    throw readOnly(op) ? e : writeError(e);
+  }
+}
+
+async function rmwAtLeader(host: RmwHost, op: RmwOp, w: WriteConcern | undefined): Promise<RmwResult> {
   const p = partitionOfOp(op, host.topology().partitions);
   if (host.leaderOf(p)) return runHere(host, p, op, w);
   if (host.opening(p)) throw opening(p);

@@ -135,6 +135,25 @@ describe('a write whose answer is lost', () => {
     expect(retry!.status).toBe(204);
     expect(await getLocal('n1', key)).toBe('new');
   }, 120_000);
+
+  it('fails with UNKNOWN_OUTCOME for a read-modify-write too (an increment forwarded by n2)', async () => {
+    c.healNetwork();
+    const led = await leaders();
+    const key = keyLedBy(led, 'n1', 'ambiguous-incr');
+    const incr = async (node: string): Promise<{ status: number; code?: string }> => {
+      const r = await fetch(`${c.node(node).url}/kv/${key}?incr=1&w=1`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await r.json()) as { code?: string };
+      return { status: r.status, code: body.code };
+    };
+    await until('an increment forwarded through n2 works', async () => (await incr('n2')).status === 200, 20_000);
+    c.proxy.cut('n1', 'n2');
+    expect(await incr('n2')).toEqual({ status: 504, code: 'UNKNOWN_OUTCOME' });
+    expect(await getLocal('n1', key)).toBe('2'); // applied: "unknown" was the truthful answer
+    c.healNetwork();
+  }, 120_000);
 });
 
 // Slow replicas (item 4): with n3 paused (SIGSTOP), reads a client sends to a replica used to wait
