@@ -22,10 +22,13 @@ export interface RepairHost {
   /**
    * Before the table is dropped: a followed partition is marked resyncing (persisted; its reads go
    * to other replicas from now on), a led one stops taking writes, waits for a follower to have all
-   * it committed, and stops leading (its reads go to the followers).
+   * it committed, stops leading (its reads go to the followers) and is marked resyncing too.
    */
   prepareRepair(p: number): Promise<void>;
-  /** After the drop: a followed partition resubscribes for a full copy; a led one is restored and leads again. */
+  /**
+   * After the drop: a followed partition resyncs in full, from a resync begun after the drop; a led
+   * one is restored from a follower and only then leads again.
+   */
   refill(p: number): Promise<void>;
   /** Writes every partition's LSN record and the epoch again from memory. */
   rewriteMeta(): Promise<void>;
