@@ -13,7 +13,7 @@ import { parseConfig } from '../../cluster/config.js';
 import { CLI, freePorts, REPO } from '../cluster/support/cluster-harness.js';
 import { identifyByPid, LinkProxy } from '../support/link-proxy.js';
 import { type Damage, flipTableBit, mountSmallDisk, type SmallDisk } from './nemeses-disk.js';
-import { rngOf } from './nemesis.js';
+import { mulberry32 } from '../../engine/util/random.js';
 
 export interface ChaosClusterSpec {
   nodes?: number;
@@ -262,7 +262,7 @@ export class ChaosCluster {
     const deadline = Date.now() + 60_000;
     let filled = 0;
     for (let round = 0; ; round++) {
-      const d = flipTableBit(this.node(id).dataDir, rngOf(seed), TABLE_MIN_AGE_MS);
+      const d = flipTableBit(this.node(id).dataDir, { next: mulberry32(seed) }, TABLE_MIN_AGE_MS);
       if (d) return d;
       if (Date.now() > deadline) throw new Error(`node ${id} wrote no table to damage within 60 s`);
       if (round % 25 === 24) filled = await this.fillerWrites(id, filled);
