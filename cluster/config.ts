@@ -56,6 +56,8 @@ export interface ClusterConfig {
   diskFreeWarnBytes: number;
   /** Pace of each node's background scrub of its tables, bytes/s (0: none). Default 4 MiB/s. */
   scrubBytesPerSecond: number;
+  /** Pause between two background scrub passes, ms. Default 60000. */
+  scrubIntervalMs: number;
   /** Every peer connection sends a heartbeat when it sent nothing else for this long. Default 500. */
   peerHeartbeatMs: number;
   /** A peer connection silent this long is closed and reopened (0: never). Default 3000. */
@@ -88,6 +90,7 @@ const CONFIG_DEFAULTS = {
   minInSync: 1,
   diskFreeWarnBytes: 1024 * 1024 * 1024,
   scrubBytesPerSecond: 4 * 1024 * 1024,
+  scrubIntervalMs: 60_000,
   // Under the failover timeout: a half-open link is replaced before its silence fails a leader over.
   peerHeartbeatMs: 500,
   peerSilenceTimeoutMs: 3000,
@@ -128,6 +131,7 @@ const KNOWN_TOP = new Set([
   'minInSync',
   'diskFreeWarnBytes',
   'scrubBytesPerSecond',
+  'scrubIntervalMs',
   'peerHeartbeatMs',
   'peerSilenceTimeoutMs',
   'replicaReadTimeoutMs',
@@ -213,6 +217,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): ClusterConfi
     minInSync: opt('minInSync', 1, replicationFactor),
     diskFreeWarnBytes: opt('diskFreeWarnBytes', 0, 2 ** 50),
     scrubBytesPerSecond: opt('scrubBytesPerSecond', 0, 2 ** 40),
+    scrubIntervalMs: opt('scrubIntervalMs', 100, 86_400_000),
     ...peerTimeouts(opt('peerHeartbeatMs', 10, 60_000), opt('peerSilenceTimeoutMs', 0, 3_600_000)),
     replicaReadTimeoutMs: opt('replicaReadTimeoutMs', 10, 600_000),
     requestIdTtlMs: opt('requestIdTtlMs', 0, 3_600_000),

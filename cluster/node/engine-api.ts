@@ -48,6 +48,8 @@ interface NodeEngineOptions {
   memtableBytes?: number;
   /** Pace of the engine's background scrub (0: none). */
   scrubBytesPerSecond?: number;
+  /** Pause between the scrub's passes. */
+  scrubIntervalMs?: number;
   /** 'pointInTime': start on a WAL damaged in its middle, dropping what follows the damage. */
   walRecovery?: 'strict' | 'pointInTime';
 }

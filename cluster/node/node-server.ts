@@ -276,6 +276,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     const engine = await opts.openEngine(dataDir, {
       memtableBytes: opts.config.memtableBytes,
       scrubBytesPerSecond: opts.config.scrubBytesPerSecond,
+      scrubIntervalMs: opts.config.scrubIntervalMs,
       walRecovery: opts.walRecovery ?? 'strict',
     });
     let node: NodeServer | undefined;

@@ -82,9 +82,14 @@ export interface EngineOptions {
   /**
    * Default 0; none. Pace of the background scrub that re-reads every table and checks its
    * checksums (scrub.ts), in bytes per second: that much disk read bandwidth, spent all the time
-   * (a pass, a minute's pause, the next pass). Engine.verify() checks on demand.
+   * (a pass, a pause of scrubIntervalMs, the next pass). Engine.verify() checks on demand.
    */
   scrubBytesPerSecond?: number;
+  /**
+   * Default 60000. The pause between two background scrub passes: on a small database, whose pass
+   * takes milliseconds, damage done after a pass stays unfound (unless read) for up to this long.
+   */
+  scrubIntervalMs?: number;
   /**
    * Default strict. What recovery does with a WAL damaged in its middle (which no crash produces:
    * a bad disk, a stray write): 'strict' refuses to open (CORRUPTION); 'pointInTime' keeps the
@@ -130,6 +135,7 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
     errorIfExists: o.errorIfExists ?? false,
     compactionWorker: o.compactionWorker ?? true,
     scrubBytesPerSecond: o.scrubBytesPerSecond ?? 0,
+    scrubIntervalMs: o.scrubIntervalMs ?? 60_000,
     walRecovery: o.walRecovery ?? 'strict',
     valueExpiry: o.valueExpiry ?? false,
     vfs: o.vfs ?? nodeVfs,
@@ -160,7 +166,7 @@ export function resolveOptions(o: EngineOptions = {}): ResolvedOptions {
   }
   if (r.walRecovery !== 'strict' && r.walRecovery !== 'pointInTime')
     throw new TypeError("option walRecovery must be 'strict' or 'pointInTime'");
-  for (const k of ['blockCacheBytes', 'bloomBitsPerKey', 'scrubBytesPerSecond'] as const) {
+  for (const k of ['blockCacheBytes', 'bloomBitsPerKey', 'scrubBytesPerSecond', 'scrubIntervalMs'] as const) {
     const v = r[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new TypeError(`option ${k} must be a non-negative number`);

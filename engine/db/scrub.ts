@@ -3,7 +3,7 @@
 // the block (Cassandra's scrub and RocksDB's VerifyChecksum are the models). Reads go around the
 // block cache: a cached copy was checked when it was read, the disk may have changed since.
 //
-// In the background it runs at `scrubBytesPerSecond` (pass after pass, a pause between passes), so
+// In the background it runs at `scrubBytesPerSecond` (pass after pass, `scrubIntervalMs` between), so
 // its reads stay a bounded share of the disk; Engine.verify() runs one pass now, as fast as asked.
 // A damaged table is reported (damagedTables(), stats) until it leaves the Version: compacted away,
 // or dropped by its owner after rewriting its key range from a replica (Engine.dropTable).
@@ -36,13 +36,6 @@ export interface DamagedTable {
   foundAt: number;
 }
 
-/**
- * Pause between background passes. Short: the pace alone bounds the scrub's reads (a pass over B
- * bytes takes B / scrubBytesPerSecond), and a small database, whose pass takes milliseconds, would
- * otherwise leave fresh damage unfound for as long as the pause.
- */
-const PASS_INTERVAL_MS = 1000;
-
 export class Scrubber {
   private readonly damaged = new Map<number, DamagedTable>();
   private timer: NodeJS.Timeout | undefined;
@@ -67,7 +60,7 @@ export class Scrubber {
         .catch(() => undefined)
         .then(() => {
           this.pass = undefined;
-          this.schedule(PASS_INTERVAL_MS);
+          this.schedule(this.db.opts.scrubIntervalMs);
         });
     }, ms);
     this.timer.unref();

@@ -25,8 +25,12 @@ describe('chaos: disk faults', () => {
       const target = rngOf(seed).pick(['n1', 'n2', 'n3']);
       r = await runChaos({
         seed,
-        // Small memtables, so that the nodes have tables to damage within seconds.
-        cluster: { ...SMALL, extra: { memtableBytes: 64 * 1024, scrubBytesPerSecond: 64 * 1024 * 1024 } },
+        // Small memtables, so that the nodes have tables to damage within seconds, and scrub passes
+        // 1 s apart, so that the damage is found within seconds even in a block served from cache.
+        cluster: {
+          ...SMALL,
+          extra: { memtableBytes: 64 * 1024, scrubBytesPerSecond: 64 * 1024 * 1024, scrubIntervalMs: 1000 },
+        },
         faults: [{ kind: 'corrupt-table', target, durationMs: 4000, gapMs: 1000 }],
       });
       expectSafe(r);

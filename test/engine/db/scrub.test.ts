@@ -73,6 +73,19 @@ describe('scrub', () => {
     await db.close();
   });
 
+  test('damage done after a pass is found by the next one, scrubIntervalMs later', async () => {
+    const rng = seededRng(BASE_SEED + 1415);
+    const dir = await build('interval');
+    const db = await Engine.open(dir, { scrubBytesPerSecond: 64 * 1024 * 1024, scrubIntervalMs: 200 });
+    await until('a first clean pass', () => db.stats().scrub.passes >= 1);
+    expect(db.damagedTables()).toEqual([]);
+    const name = flipDataByte(dir, rng);
+    await until('a later pass to find the damage', () => db.damagedTables().length === 1);
+    expect(`${String(db.damagedTables()[0]!.file).padStart(6, '0')}.sst`).toBe(name);
+    await db.close();
+    await expect(Engine.open(dir, { scrubIntervalMs: -1 })).rejects.toThrow(TypeError);
+  });
+
   test('an iterator that meets the damage lists the table as damaged, as a point read does', async () => {
     const rng = seededRng(BASE_SEED + 1414);
     const dir = await build('scan');
