@@ -97,6 +97,9 @@ export class LeaderPartition {
   /** Set once a newer epoch deposed this leader (stepDown). */
   private deposed: Eau2Error | undefined;
 
+  /** Followers whose next subscription is a full resync (resyncEveryFollower). */
+  private readonly mustResync = new Set<string>();
+
   constructor(
     readonly p: number,
     private readonly engine: EngineLike,
@@ -115,6 +118,17 @@ export class LeaderPartition {
 
   get epoch(): number {
     return this.lead.epoch;
+  }
+
+  /**
+   * Each follower's next subscription is answered with a full resync, whatever LSN it claims. For a
+   * partition reopened after an engine failure: its followers may hold an entry this node streamed
+   * but could not apply, at an LSN this node now gives to another write in the same epoch, so an LSN
+   * alone cannot tell the follower's copy from this one (the epoch history cannot either: the epoch
+   * did not change). Called right after construction, before any subscription.
+   */
+  resyncEveryFollower(): void {
+    for (const f of this.followers) this.mustResync.add(f);
   }
 
   /**
@@ -292,6 +306,14 @@ export class LeaderPartition {
       followerPlan(this.lead.history, this.committed, follower.history, from) === 'truncate'
     ) {
       this.hooks.log?.('info', 'follower diverged from this epoch history; resyncing it', {
+        p: this.p,
+        follower: node,
+        from,
+      });
+      from = -1;
+    }
+    if (this.mustResync.delete(node) && from !== -1) {
+      this.hooks.log?.('info', 'follower may hold an entry this node could not apply; resyncing it', {
         p: this.p,
         follower: node,
         from,

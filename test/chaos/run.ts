@@ -303,7 +303,10 @@ function unsettled(l: SettleRecord[]): string {
 export function summary(r: ChaosResult): string {
   const acked = r.ops.filter((o) => o.ok).length;
   const d = r.durability;
-  const v = 'error' in r.verify ? `verify failed: ${r.verify.error}` : `verify identical=${r.verify.identical}`;
+  const v =
+    'error' in r.verify
+      ? `verify failed: ${r.verify.error}`
+      : `verify identical=${r.verify.identical}${r.verify.identical ? '' : ` ${JSON.stringify(r.verify).slice(0, 4000)}`}`;
   return [
     `seed ${r.seed}: ${r.faults.map((f) => `${f.kind}(${f.target})`).join(', ') || 'no faults'}`,
     `ops ${r.ops.length} tried, ${acked} acknowledged (w=all ${d.wAllAcked}, w=1 ${d.w1Acked})`,
