@@ -179,10 +179,17 @@ export class LeaderPartition {
       await applied;
     } catch (e) {
       // The followers may apply an entry this node could not: the partition stops here (every
-      // further write and subscription is refused) and, restarted on its data, the leader resyncs
-      // its followers to what it really has.
+      // further write and subscription is refused) and, reopened on its data, the leader resyncs
+      // its followers to what it really has. Until then a follower holds the entry, and may be
+      // elected with it: once streamed, the write's outcome is unknown, not "refused".
+      const streamed = this.followers.length > 0;
       this.fail(e as Error);
-      throw e;
+      if (!streamed) throw e;
+      throw new Eau2Error(
+        ErrorCode.UNKNOWN_OUTCOME,
+        `write ${lsn} of partition ${this.p} was streamed to its followers but this leader could not apply it (${(e as Error).message}); it may be applied on a follower`,
+        { cause: e, details: { partition: this.p } },
+      );
     }
     if (followersNeeded !== 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
     if (this.deposed) throw this.unknownOutcome(lsn);
