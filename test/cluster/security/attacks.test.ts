@@ -182,9 +182,13 @@ describe('attacks from the network, with auth configured', { timeout: 300_000 },
     }
     await restart('n1');
     // Healthy is not yet resubscribed: a w=all write succeeds once n1 follows again (an idempotent PUT).
-    const put = async () =>
-      (await as.write(`${c.node('n3').url}/kv/after-fake-coordinator?w=all`, { method: 'PUT', body: 'x' })).status;
-    expect(await eventually(async () => (await put()) === 204, 20_000)).toBe(true);
+    let last = '';
+    const put = async () => {
+      const r = await as.write(`${c.node('n3').url}/kv/after-fake-coordinator?w=all`, { method: 'PUT', body: 'x' });
+      last = `${r.status} ${await r.text()}`;
+      return r.status;
+    };
+    expect(await eventually(async () => (await put()) === 204, 20_000), `last answer: ${last}`).toBe(true);
   });
 
   it('an ACK forged for a paused follower does not acknowledge a w=all write', async () => {
