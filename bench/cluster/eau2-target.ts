@@ -10,6 +10,7 @@ import { ClusterClient } from '../../cluster/index.js';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
 import { freePorts } from '../lib/free-ports.js';
+import { nodeProcessArgs } from '../lib/node-process.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -51,27 +52,10 @@ export class Eau2Cluster {
     // EAU2_BENCH_NODE_ARGS: more node flags for the nodes, e.g. --perf-basic-prof for `perf record`.
     const nodeArgs = (process.env.EAU2_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     const procs = config.nodes.map((n) =>
-      spawn(
-        process.execPath,
-        [
-          ...prof,
-          ...nodeArgs,
-          '--import',
-          'tsx',
-          join(REPO, 'app/cli/main.ts'),
-          'node',
-          '--config',
-          file,
-          '--id',
-          n.id,
-          '--log-level',
-          'warn',
-        ],
-        {
-          cwd: REPO,
-          stdio: ['ignore', 'ignore', 'inherit'],
-        },
-      ),
+      spawn(process.execPath, nodeProcessArgs(file, n.id, [...prof, ...nodeArgs]), {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
     );
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
     for (const u of urls) {

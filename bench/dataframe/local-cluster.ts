@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClusterClient } from '../../cluster/index.js';
 import { freePorts } from '../lib/free-ports.js';
+import { nodeProcessArgs } from '../lib/node-process.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -75,27 +76,11 @@ export class LocalCluster {
       : [];
     const procs = config.nodes.map((n) => ({
       id: n.id,
-      proc: spawn(
-        process.execPath,
-        [
-          ...prof,
-          '--import',
-          'tsx',
-          join(REPO, 'app/cli/main.ts'),
-          'node',
-          '--config',
-          file,
-          '--id',
-          n.id,
-          '--log-level',
-          'warn',
-        ],
-        {
-          cwd: REPO,
-          stdio: ['ignore', 'ignore', opts.onStderr ? 'pipe' : 'inherit'],
-          ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
-        },
-      ),
+      proc: spawn(process.execPath, nodeProcessArgs(file, n.id, prof), {
+        cwd: REPO,
+        stdio: ['ignore', 'ignore', opts.onStderr ? 'pipe' : 'inherit'],
+        ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+      }),
     }));
     const onStderr = opts.onStderr;
     if (onStderr)

@@ -18,6 +18,7 @@ import { machineInfo } from '../lib/machine.js';
 import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.js';
 import { redisAvailable } from '../cluster/redis-target.js';
 import { layerBench } from './layer.js';
+import { nodeProcessArgs } from '../lib/node-process.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -97,19 +98,7 @@ async function startEau2(dir: string): Promise<Server> {
   const procs: ChildProcess[] = config.nodes.map((n) =>
     spawn(
       process.execPath,
-      [
-        ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, n.id)] : []),
-        '--import',
-        'tsx',
-        join(REPO, 'app/cli/main.ts'),
-        'node',
-        '--config',
-        file,
-        '--id',
-        n.id,
-        '--log-level',
-        'warn',
-      ],
+      nodeProcessArgs(file, n.id, CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF, n.id)] : []),
       {
         cwd: REPO,
         stdio: 'ignore',
