@@ -5,6 +5,7 @@
 // (not once per refused request), and `onEngineOk` runs when the engine is back, so the node can take
 // writes for the partitions it stopped leading.
 
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { EngineLike } from './engine-api.js';
@@ -23,12 +24,15 @@ export interface HealthReport {
 }
 
 const CHECK_MS = 2000;
+/** A report reads the free space again when the last figure is older than this. */
+const FRESH_MS = 500;
 
 export class NodeHealth {
   private timer: NodeJS.Timeout | undefined;
   private lastState = 'ok';
   private freeBytes: number | undefined;
   private low = false;
+  private measuredAt = 0;
 
   constructor(
     private readonly engine: EngineLike,
@@ -51,6 +55,15 @@ export class NodeHealth {
   }
 
   report(): HealthReport {
+    // The engine's state is read live, so the disk figure beside it must not be the one from before
+    // the disk filled up: a report re-reads it (one statfs) when the periodic one is not fresh.
+    if (Date.now() - this.measuredAt > FRESH_MS) {
+      try {
+        this.setFree(statfsSync(this.dataDir));
+      } catch {
+        this.freeBytes = undefined;
+      }
+    }
     const h = this.engine.health?.() ?? { state: 'ok' as const };
     const out: HealthReport = { status: h.state };
     if (h.reason !== undefined) out.reason = h.reason;
@@ -73,18 +86,22 @@ export class NodeHealth {
     return this.low;
   }
 
+  private setFree(s: { bavail: number; bsize: number }): void {
+    this.measuredAt = Date.now();
+    this.freeBytes = s.bavail * s.bsize;
+    const low = this.freeBytes < this.warnBytes;
+    if (low !== this.low)
+      this.log[low ? 'warn' : 'info'](
+        { freeBytes: this.freeBytes, warnBytes: this.warnBytes },
+        low ? 'disk space low' : 'disk space back above the warning threshold',
+      );
+    this.low = low;
+  }
+
   async check(): Promise<void> {
     this.onCheck();
     try {
-      const s = await statfs(this.dataDir);
-      this.freeBytes = s.bavail * s.bsize;
-      const low = this.freeBytes < this.warnBytes;
-      if (low !== this.low)
-        this.log[low ? 'warn' : 'info'](
-          { freeBytes: this.freeBytes, warnBytes: this.warnBytes },
-          low ? 'disk space low' : 'disk space back above the warning threshold',
-        );
-      this.low = low;
+      this.setFree(await statfs(this.dataDir));
     } catch {
       this.freeBytes = undefined;
     }
