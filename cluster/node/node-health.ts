@@ -2,8 +2,8 @@
 // while a full disk keeps writes refused and the engine retries by itself, failed after any other
 // write error), the free space where its data lives against a warning threshold, and the tables the
 // engine's scrub found damaged. Checked every couple of seconds: each change of state is logged once
-// (not once per refused request), and `onEngineOk` runs when the engine is back, so the node can take
-// writes for the partitions it stopped leading.
+// (not once per refused request), and `onEngineOk` runs at every check that finds the engine ok, so
+// the node takes writes again for the partitions it stopped leading.
 
 import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
@@ -114,9 +114,11 @@ export class NodeHealth {
           { state, cause: h?.cause, reason: h?.reason },
           state === 'degraded' ? 'engine degraded: writes refused until it recovers' : 'engine failed: writes refused',
         );
-      const was = this.lastState;
       this.lastState = state;
-      if (state === 'ok' && was !== 'ok') this.onEngineOk();
     }
+    // At every check that finds the engine ok, not only on a change seen between two checks: a
+    // failure (a full disk) and the engine's own recovery can both fall between two checks, and the
+    // partitions that stopped leading would then stay stopped.
+    if (state === 'ok') this.onEngineOk();
   }
 }
