@@ -97,8 +97,9 @@ export class LeaderPartition {
   /** Set once a newer epoch deposed this leader (stepDown). */
   private deposed: Eau2Error | undefined;
 
-  /** Followers whose next subscription is a full resync (resyncEveryFollower). */
-  private readonly mustResync = new Set<string>();
+  /** Followers not subscribed to this leader yet, and the LSN this leader started from (subscribe). */
+  private readonly notSubscribed: Set<string>;
+  private readonly startLsn: number;
 
   constructor(
     readonly p: number,
@@ -111,6 +112,8 @@ export class LeaderPartition {
     readonly lead: LeaderEpoch,
   ) {
     this.committed = startLsn;
+    this.startLsn = startLsn;
+    this.notSubscribed = new Set(followers);
     this.isr = lead.isr.slice();
     const now = performance.now();
     for (const f of followers) this.notLiveSince.set(f, now);
@@ -118,17 +121,6 @@ export class LeaderPartition {
 
   get epoch(): number {
     return this.lead.epoch;
-  }
-
-  /**
-   * Each follower's next subscription is answered with a full resync, whatever LSN it claims. For a
-   * partition reopened after an engine failure: its followers may hold an entry this node streamed
-   * but could not apply, at an LSN this node now gives to another write in the same epoch, so an LSN
-   * alone cannot tell the follower's copy from this one (the epoch history cannot either: the epoch
-   * did not change). Called right after construction, before any subscription.
-   */
-  resyncEveryFollower(): void {
-    for (const f of this.followers) this.mustResync.add(f);
   }
 
   /**
@@ -319,11 +311,18 @@ export class LeaderPartition {
       });
       from = -1;
     }
-    if (this.mustResync.delete(node) && from !== -1) {
-      this.hooks.log?.('info', 'follower may hold an entry this node could not apply; resyncing it', {
+    // A follower's first subscription to this leader claiming more than the leader started with
+    // holds entries this leader streamed but never applied (it restarted, or its engine failed,
+    // in between); they were never acknowledged. Within one epoch an LSN cannot tell them from the
+    // different entries this leader gives those LSNs next, so such a follower is resynced in full
+    // (the engine cannot undo entries) — Kafka's truncation to the start of a leader's epoch, with
+    // each start of a leader as the boundary. Later subscriptions only claim what this leader sent.
+    if (this.notSubscribed.delete(node) && from > this.startLsn) {
+      this.hooks.log?.('info', 'follower holds entries this leader started without; resyncing it', {
         p: this.p,
         follower: node,
         from,
+        startLsn: this.startLsn,
       });
       from = -1;
     }

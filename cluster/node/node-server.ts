@@ -253,16 +253,16 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
 
   /**
    * Partitions that stopped leading after an engine failure lead again once the engine is ok (a full
-   * disk that has room again): from the LSN the engine holds, as after a restart, and every follower
-   * is resynced in full on its next subscription: one may hold an entry this node streamed but could
-   * not apply.
+   * disk that has room again): from the LSN the engine holds, as after a restart (a follower holding
+   * an entry this node streamed but could not apply is resynced: LeaderPartition.subscribe). Runs at
+   * every health check that finds the engine ok; does nothing when no partition stopped.
    */
   private async reopenStoppedLeaders(): Promise<void> {
     const stopped = [...this.leaders.values()].filter((lp) => lp.stopped).map((lp) => lp.p);
     if (stopped.length === 0) return;
     for (const p of stopped) this.leaders.delete(p);
     try {
-      await this.openLeaders(stopped, true);
+      await this.openLeaders(stopped);
       this.log.info({ partitions: stopped }, 'partitions lead again after the engine recovered');
     } catch (e) {
       this.log.error({ partitions: stopped, err: (e as Error).message }, 'cannot reopen partitions');
@@ -325,15 +325,13 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
     }
   }
 
-  /** `afterFailure`: the partitions stopped after an engine failure (see resyncEveryFollower). */
-  private async openLeaders(leads: number[], afterFailure = false): Promise<void> {
+  private async openLeaders(leads: number[]): Promise<void> {
     for (const p of leads) {
       // A partition failed over while it was closed (a repair, a full disk) is followed instead.
       if (this.leaders.has(p) || this.state.parts[p]!.leader !== this.selfId) continue;
       let lsn = decodeLsn(await this.engine.get(lsnKey(p)));
       if (lsn === LSN_RESYNCING) lsn = 0; // only a former follower can hold this; its data is partial
       this.openLeader(p, lsn);
-      if (afterFailure) this.leaders.get(p)!.resyncEveryFollower();
     }
   }
 
