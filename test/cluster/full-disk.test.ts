@@ -94,7 +94,7 @@ describe('a node on a full disk', () => {
         status = (await put(node.url, k, 'ok', '?w=all')).status;
         return status === 204;
       }, 20_000);
-      expect(status, k).toBe(204);
+      expect(status, `${k}\nn1's log:\n${c.log('n1')}`).toBe(204);
       acked.set(k, 'ok');
     }
     for (const [k, v] of acked) {

@@ -107,7 +107,9 @@ export class TestCluster {
       },
     );
     this.procs.set(id, child);
-    child.stderr!.on('data', (d: Buffer) => this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-8000)));
+    child.stderr!.on('data', (d: Buffer) =>
+      this.logs.set(id, ((this.logs.get(id) ?? '') + d.toString()).slice(-32000)),
+    );
   }
 
   // 60 s: a node's start (tsx compiling the sources) took 10-25 s on a loaded 2-core machine.
