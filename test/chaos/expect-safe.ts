@@ -5,13 +5,20 @@
 // really hurt (some writes failed while they lasted) while the cluster kept taking writes.
 
 import { expect, onTestFailed } from 'vitest';
+import { BASE_SEED } from '../engine/vfs/seeded-random.js';
 import { summary, type ChaosResult } from './run.js';
 
-/** Registers the seed and the run's summary to be printed if the current test fails. */
+/**
+ * Registers the run's seed and summary to be printed if the current test fails. Each test derives its
+ * run's seed from BASE_SEED (BASE_SEED + a per-test offset), so the replay sets EAU2_SEED to the
+ * base, which gives every test in the file the seed it had.
+ */
 export function printOnFailure(seed: number, result: () => ChaosResult | undefined): void {
   onTestFailed(() => {
     const r = result();
-    console.error(`chaos test failed with seed ${seed} (replay: EAU2_SEED=${seed})${r ? `\n${summary(r)}` : ''}`);
+    console.error(
+      `chaos test failed with run seed ${seed} (replay: EAU2_SEED=${BASE_SEED})${r ? `\n${summary(r)}` : ''}`,
+    );
   });
 }
 

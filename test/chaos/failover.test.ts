@@ -4,7 +4,7 @@
 // partitions, and each of them must take w=all writes again on another node before the fault heals,
 // within failoverTimeoutMs + 5 s (expectFailover), with nothing w=all-acknowledged lost, no two
 // leaders in one (partition, epoch), and every replica identical after the heal (expectSafe).
-//   EAU2_SEED=7 npx vitest run test/chaos/failover.test.ts   (EAU2_SEED shifts every scenario's seed)
+//   EAU2_SEED=7 npx vitest run test/chaos/failover.test.ts   (each scenario runs with EAU2_SEED + its offset)
 
 import { describe, expect, it } from 'vitest';
 import { printOnFailure } from './expect-safe.js';
