@@ -10,3 +10,4 @@ export { hashKey, keyBytes, murmur3, partitionOf } from './partition.js';
 export type { PartitionLeaders, Partitioned, TaskContext, TaskRunner } from './capabilities.js';
 export { isTaskRunner, partitionLeadersOf } from './capabilities.js';
 export { isReservedKey, RESERVED_KEY_BYTE } from './reserved.js';
+export { startModuleWorker } from './worker-thread.js';

@@ -1,17 +1,11 @@
 // Runs compaction and flush jobs off the main thread on one long-lived worker (a flush runs between
 // two output tables of a compaction in progress: compaction-worker.ts), which does the jobs' file
 // I/O through the Vfs the engine's Vfs names (WorkerVfsSpec). A Vfs without one (MemVfs; an
-// ErrorVfs injecting faults) gets its jobs run in this thread, through the Vfs itself.
-//
-// The worker's entry point is the file next to this module with this module's extension: .js in
-// dist/, .ts when the sources run under a TypeScript loader. Node 20 does not carry a loader
-// registered in this thread over to a worker, so such a process names, in the environment variable
-// EAU2_WORKER_LOADER, a module (path or URL) that registers its loader; the worker imports it first.
+// ErrorVfs injecting faults) gets its jobs run in this thread, through the Vfs itself. The worker
+// starts as kv/worker-thread.ts says (EAU2_WORKER_LOADER under a TypeScript loader).
 
-import { extname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import type { Worker } from 'node:worker_threads';
+import { Eau2Error, ErrorCode, startModuleWorker } from '../../kv/index.js';
 import type { CompactionJob, CompactionResult } from './compaction-job.js';
 import { runCompaction, runFlush } from './table-files.js';
 import type { FlushJob, FlushResult } from './flush-job.js';
@@ -35,15 +29,7 @@ export class CompactionRunner {
   }
 
   private start(): Worker {
-    const entry = new URL(`./compaction-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-    const loader = process.env.EAU2_WORKER_LOADER;
-    const workerData = { vfs: this.vfs.workerSpec };
-    const w = loader
-      ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
-          eval: true,
-          workerData,
-        })
-      : new Worker(entry, { workerData });
+    const w = startModuleWorker(import.meta.url, 'compaction-worker', { vfs: this.vfs.workerSpec });
     w.on(
       'message',
       (msg: {
@@ -111,11 +97,6 @@ export class CompactionRunner {
     this.worker = null;
     if (w) await w.terminate();
   }
-}
-
-/** EAU2_WORKER_LOADER as a URL: a file: or other URL as is, a path from the working directory. */
-function loaderUrl(spec: string): string {
-  return /^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
 }
 
 /**

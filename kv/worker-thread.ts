@@ -1,0 +1,29 @@
+// Starting a worker thread on a module that sits next to the caller's: `.js` in dist/, `.ts` when the
+// sources run under a TypeScript loader. Node 20 does not carry a loader registered in this thread
+// over to a worker, so such a process names, in the environment variable EAU2_WORKER_LOADER, a module
+// (path or URL) that registers its loader; the worker imports it before the entry point. The engine's
+// compaction worker and the Parquet decoder's both start this way.
+
+import { extname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** EAU2_WORKER_LOADER as a URL: a file: or other URL as is, a path from the working directory. */
+function loaderUrl(spec: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(spec) && !/^[a-z]:[\\/]/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
+}
+
+/**
+ * A worker running module `name` (without extension) from the directory of `callerUrl` (the caller's
+ * `import.meta.url`), with the caller's own extension.
+ */
+export function startModuleWorker(callerUrl: string, name: string, workerData?: unknown): Worker {
+  const entry = new URL(`./${name}${extname(fileURLToPath(callerUrl))}`, callerUrl);
+  const loader = process.env.EAU2_WORKER_LOADER;
+  return loader
+    ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
+        eval: true,
+        workerData,
+      })
+    : new Worker(entry, { workerData });
+}
