@@ -1,8 +1,8 @@
 // Arrow IPC (file and stream formats) import and export with apache-arrow, and frames to and from
 // Arrow tables. Import reads record batch by record batch (RecordBatchReader), so a stream larger than
 // memory imports in bounded memory; export writes one record batch per row-chunk. Values are read
-// from the arrays' buffers, not through Vector.get, which turns int64 timestamps into rounded
-// milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
+// from the arrays' buffers (arrow-columns.ts), not through Vector.get, which turns int64 timestamps
+// into rounded milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
 
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -12,7 +12,8 @@ import { bitSet, bitmapBytes, type Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
-import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
+import { columnFromArrow } from './arrow-columns.js';
+import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
 
 /** The eau2 type of an Arrow field's type, or a reason it has none. */
 export function arrowColumnType(t: A.DataType): ColumnType | string {
@@ -30,59 +31,6 @@ export function arrowColumnType(t: A.DataType): ColumnType | string {
   return `Arrow type ${String(t)} is not supported`;
 }
 
-const US_PER: Record<number, bigint> = {
-  [A.TimeUnit.SECOND]: 1_000_000n,
-  [A.TimeUnit.MILLISECOND]: 1000n,
-  [A.TimeUnit.MICROSECOND]: 1n,
-};
-
-/** Values of one Arrow vector as eau2 cells (null for a null): raw buffers for 64-bit and time types. */
-function cellsOf(v: A.Vector, t: ColumnType): unknown[] {
-  const out = new Array<unknown>(v.length);
-  let base = 0;
-  for (const d of v.data) {
-    const type = d.type as A.DataType;
-    const valid = (i: number): boolean => d.nullCount === 0 || d.getValid(i);
-    if (A.DataType.isTimestamp(type) || (A.DataType.isInt(type) && type.bitWidth === 64)) {
-      const raw = d.values as BigInt64Array | BigUint64Array;
-      const unit = A.DataType.isTimestamp(type) ? type.unit : undefined;
-      for (let i = 0; i < d.length; i++) {
-        if (!valid(i)) {
-          out[base + i] = null;
-          continue;
-        }
-        const x = raw[d.offset + i]!;
-        if (unit === undefined) out[base + i] = x;
-        else if (unit === A.TimeUnit.NANOSECOND) out[base + i] = x / 1000n - (x % 1000n < 0n ? 1n : 0n);
-        else out[base + i] = x * US_PER[unit]!;
-      }
-    } else if (A.DataType.isDate(type)) {
-      const day = type.unit === A.DateUnit.DAY;
-      const raw = d.values as Int32Array | BigInt64Array;
-      for (let i = 0; i < d.length; i++) {
-        if (!valid(i)) out[base + i] = null;
-        else if (day) out[base + i] = raw[d.offset + i];
-        else {
-          // Date64 counts milliseconds (Arrow says whole days); apache-arrow stores it as int32 pairs.
-          const ms =
-            raw instanceof BigInt64Array
-              ? Number(raw[d.offset + i])
-              : (raw as Int32Array)[2 * (d.offset + i)]! + (raw as Int32Array)[2 * (d.offset + i) + 1]! * 4294967296;
-          out[base + i] = Math.floor(ms / 86_400_000);
-        }
-      }
-    } else {
-      const sub = A.makeVector(d);
-      for (let i = 0; i < d.length; i++) {
-        const x = valid(i) ? sub.get(i) : null;
-        out[base + i] = t === 'D' && x !== null && typeof x !== 'number' ? Number(x) : x;
-      }
-    }
-    base += d.length;
-  }
-  return out;
-}
-
 function fieldsOf(schema: A.Schema): Field[] {
   return schema.fields.map((f) => {
     const t = arrowColumnType(f.type);
@@ -96,7 +44,7 @@ export function fromArrow(table: A.Table): DataFrame {
   const fields = fieldsOf(table.schema);
   return DataFrame.fromFields(
     fields,
-    fields.map((f, i) => columnOf(f.type, cellsOf(table.getChildAt(i)!, f.type), f.name, 0)),
+    fields.map((f, i) => columnFromArrow(f.type, table.getChildAt(i)!, f.name, 0)),
   );
 }
 
@@ -122,7 +70,7 @@ export async function importArrow(
   async function* batches(): AsyncGenerator<Column[]> {
     try {
       for await (const b of reader as AsyncIterable<A.RecordBatch>) {
-        yield fields.map((f, i) => columnOf(f.type, cellsOf(b.getChildAt(i)!, f.type), f.name, row));
+        yield fields.map((f, i) => columnFromArrow(f.type, b.getChildAt(i)!, f.name, row));
         row += b.numRows;
       }
     } finally {

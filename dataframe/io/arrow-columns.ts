@@ -1,0 +1,325 @@
+// Arrow arrays to eau2 columns, reading the arrays' buffers directly: a fixed-width array the column
+// stores as is (int32, float64, int64, microsecond timestamps, days) is copied with one typed-array
+// set, strings are cut from one decoded string per batch when the batch's text is ASCII, and only
+// values that need a conversion (units, decimals, narrow or unsigned ints into wider types) are
+// converted one by one. Nothing is coerced: a value that does not fit the column's type fails the
+// import naming the column and the row. Both the Arrow IPC and the Parquet importers use it (Parquet
+// row groups arrive as Arrow record batches).
+
+import { isAscii } from 'node:buffer';
+import * as A from 'apache-arrow';
+import { bitmapBytes, makeColumn, type Column } from '../column.js';
+import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
+import { invalid } from './batches.js';
+
+/** What the Arrow type alone does not say about a column's values. */
+export interface ArrowColumnHints {
+  /** 16-byte fixed-size binary values are UUIDs: shown as 8-4-4-4-12 hex text. */
+  uuid?: boolean;
+}
+
+const US_PER: Record<number, bigint> = {
+  [A.TimeUnit.SECOND]: 1_000_000n,
+  [A.TimeUnit.MILLISECOND]: 1000n,
+  [A.TimeUnit.MICROSECOND]: 1n,
+};
+
+type Out = Int32Array | Float64Array | Uint8Array | BigInt64Array | string[];
+
+function newValues(t: ColumnType, n: number): Out {
+  switch (t) {
+    case 'I':
+    case 'd':
+      return new Int32Array(n);
+    case 'D':
+      return new Float64Array(n);
+    case 'B':
+      return new Uint8Array(n);
+    case 'L':
+    case 'T':
+      return new BigInt64Array(n);
+    case 'S':
+      return new Array<string>(n).fill('');
+  }
+}
+
+class Fill {
+  constructor(
+    readonly t: ColumnType,
+    readonly out: Out,
+    readonly nulls: Uint8Array | undefined,
+    readonly name: string,
+    readonly firstRow: number,
+    readonly hints: ArrowColumnHints,
+  ) {}
+
+  misfit(row: number, v: unknown): never {
+    throw invalid(
+      `column ${JSON.stringify(this.name)}, row ${this.firstRow + row + 1}: ${describeValue(v)} does not fit type ${this.t}`,
+    );
+  }
+
+  /** Rows [base, base + d.length) from one Arrow data chunk. */
+  data(d: A.Data, base: number): void {
+    const type = d.type as A.DataType;
+    const n = d.length;
+    const valid = this.validity(d, base);
+    const from = d.offset;
+    const t = this.t;
+    if (A.DataType.isDictionary(type)) {
+      const dict = d.dictionary!;
+      const dictNulls = new Uint8Array(bitmapBytes(dict.length));
+      const sub = new Fill(t, newValues(t, dict.length), dictNulls, this.name, this.firstRow, this.hints);
+      let at = 0;
+      for (const dd of dict.data) {
+        sub.data(dd, at);
+        at += dd.length;
+      }
+      const idx = d.values as ArrayLike<number | bigint>;
+      const out = this.out as unknown[];
+      const values = sub.out as ArrayLike<unknown>;
+      for (let i = 0; i < n; i++) {
+        if (!valid(i)) continue;
+        const k = Number(idx[from + i]);
+        if ((dictNulls[k >>> 3]! >>> (k & 7)) & 1) {
+          // A row pointing at a null dictionary entry is null.
+          const r = base + i;
+          this.nulls![r >>> 3]! |= 1 << (r & 7);
+        } else out[base + i] = values[k];
+      }
+      return;
+    }
+    if (t === 'S') return this.strings(d, base, valid);
+    if (t === 'B' && A.DataType.isBool(type)) {
+      const bits = d.values as Uint8Array;
+      const out = this.out as Uint8Array;
+      for (let i = 0; i < n; i++) {
+        const j = from + i;
+        if (valid(i)) out[base + i] = (bits[j >>> 3]! >>> (j & 7)) & 1;
+      }
+      return;
+    }
+    if ((t === 'I' || t === 'd') && this.int32Like(type)) {
+      (this.out as Int32Array).set((d.values as Int32Array).subarray(from, from + n), base);
+      return this.zeroNulls(base, n, valid);
+    }
+    if (t === 'D' && A.DataType.isFloat(type) && type.precision !== A.Precision.HALF) {
+      (this.out as Float64Array).set((d.values as Float64Array).subarray(from, from + n), base);
+      return this.zeroNulls(base, n, valid);
+    }
+    if ((t === 'L' || t === 'T') && this.int64Like(type)) {
+      const raw = d.values as BigInt64Array | BigUint64Array;
+      const out = this.out as BigInt64Array;
+      if (raw instanceof BigUint64Array) {
+        for (let i = 0; i < n; i++) {
+          if (!valid(i)) continue;
+          const x = raw[from + i]!;
+          if (x > INT64_MAX) this.misfit(base + i, x);
+          out[base + i] = x;
+        }
+        return;
+      }
+      const unit = A.DataType.isTimestamp(type) ? type.unit : A.TimeUnit.MICROSECOND;
+      if (unit === A.TimeUnit.MICROSECOND) {
+        out.set(raw.subarray(from, from + n), base);
+        return this.zeroNulls(base, n, valid);
+      }
+      for (let i = 0; i < n; i++) {
+        if (!valid(i)) continue;
+        const x = raw[from + i]!;
+        let us: bigint;
+        if (unit === A.TimeUnit.NANOSECOND) us = x / 1000n - (x % 1000n < 0n ? 1n : 0n);
+        else {
+          us = x * US_PER[unit]!;
+          if (us > INT64_MAX || us < INT64_MIN) this.misfit(base + i, x);
+        }
+        out[base + i] = us;
+      }
+      return;
+    }
+    this.oneByOne(d, base, valid);
+  }
+
+  /** Arrays whose int32 buffer is the column's values as they are. */
+  private int32Like(type: A.DataType): boolean {
+    // Narrower ints widen exactly in a typed-array set; uint32 does not fit.
+    if (A.DataType.isInt(type)) return type.bitWidth < 32 || (type.bitWidth === 32 && type.isSigned);
+    if (A.DataType.isDate(type)) return type.unit === A.DateUnit.DAY;
+    if (A.DataType.isTime(type)) return type.bitWidth === 32;
+    return false;
+  }
+
+  /** Arrays of 64-bit integers (timestamps in any unit, times of 64 bits, int64, uint64). */
+  private int64Like(type: A.DataType): boolean {
+    if (A.DataType.isInt(type)) return type.bitWidth === 64;
+    if (A.DataType.isTimestamp(type)) return this.t === 'T';
+    if (A.DataType.isTime(type)) return type.bitWidth === 64 && this.t === 'L';
+    return false;
+  }
+
+  /** Marks the chunk's nulls (rows offset by base) and returns a row -> valid test for it. */
+  private validity(d: A.Data, base: number): (i: number) => boolean {
+    if (d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0) return () => true;
+    const bm = d.nullBitmap;
+    const off = d.offset;
+    const nulls = this.nulls!;
+    for (let i = 0; i < d.length; i++) {
+      const j = off + i;
+      if (((bm[j >>> 3]! >>> (j & 7)) & 1) === 0) {
+        const r = base + i;
+        nulls[r >>> 3]! |= 1 << (r & 7);
+      }
+    }
+    return (i: number) => {
+      const j = off + i;
+      return ((bm[j >>> 3]! >>> (j & 7)) & 1) === 1;
+    };
+  }
+
+  /** A null row holds 0, as the column builder leaves it (Arrow leaves anything there). */
+  private zeroNulls(base: number, n: number, valid: (i: number) => boolean): void {
+    if (!this.nulls) return;
+    const out = this.out as Int32Array | Float64Array | BigInt64Array;
+    const zero = out instanceof BigInt64Array ? 0n : 0;
+    for (let i = 0; i < n; i++) if (!valid(i)) (out as unknown as unknown[])[base + i] = zero;
+  }
+
+  private strings(d: A.Data, base: number, valid: (i: number) => boolean): void {
+    const type = d.type as A.DataType;
+    const out = this.out as string[];
+    const n = d.length;
+    const from = d.offset;
+    const bytes = d.values as Uint8Array;
+    if (A.DataType.isFixedSizeBinary(type)) {
+      const w = type.byteWidth;
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0; i < n; i++) {
+        if (!valid(i)) continue;
+        const a = (from + i) * w;
+        out[base + i] = this.hints.uuid && w === 16 ? uuidText(buf, a) : buf.toString('utf8', a, a + w);
+      }
+      return;
+    }
+    if (
+      !(
+        A.DataType.isUtf8(type) ||
+        A.DataType.isLargeUtf8(type) ||
+        A.DataType.isBinary(type) ||
+        A.DataType.isLargeBinary(type)
+      )
+    )
+      return this.oneByOne(d, base, valid);
+    const offs = d.valueOffsets as Int32Array | BigInt64Array;
+    const at = (i: number): number => Number(offs[from + i]);
+    const start = at(0);
+    const end = at(n);
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (isAscii(buf.subarray(start, end))) {
+      // One string for the whole batch, cut per row: far cheaper than a decode call per value.
+      const text = buf.toString('latin1', start, end);
+      for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = text.substring(at(i) - start, at(i + 1) - start);
+    } else for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = buf.toString('utf8', at(i), at(i + 1));
+  }
+
+  /** Any other array: value by value through apache-arrow, each checked against the column's type. */
+  private oneByOne(d: A.Data, base: number, valid: (i: number) => boolean): void {
+    const type = d.type as A.DataType;
+    const v = A.makeVector(d);
+    const t = this.t;
+    const out = this.out as unknown[];
+    const scale = A.DataType.isDecimal(type) ? type.scale : undefined;
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      let x: unknown = scale !== undefined ? decimalAt(d, i, scale) : v.get(i);
+      if (A.DataType.isDate(type) && type.unit === A.DateUnit.MILLISECOND) x = dayOfMs(d, i);
+      if (x instanceof Uint8Array && t === 'S') x = Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('utf8');
+      out[base + i] = this.fit(base + i, x);
+    }
+  }
+
+  private fit(row: number, x: unknown): unknown {
+    switch (this.t) {
+      case 'I':
+      case 'd': {
+        const n = typeof x === 'bigint' ? Number(x) : x;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < INT32_MIN || n > INT32_MAX) this.misfit(row, x);
+        return n;
+      }
+      case 'D': {
+        const n = typeof x === 'bigint' ? Number(x) : x;
+        if (typeof n !== 'number') this.misfit(row, x);
+        return n;
+      }
+      case 'L':
+      case 'T': {
+        const b = typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : x;
+        if (typeof b !== 'bigint' || b < INT64_MIN || b > INT64_MAX) this.misfit(row, x);
+        return b;
+      }
+      case 'B':
+        if (typeof x !== 'boolean') this.misfit(row, x);
+        return x ? 1 : 0;
+      case 'S':
+        if (typeof x !== 'string') this.misfit(row, x);
+        return x;
+    }
+  }
+}
+
+/** A decimal as the nearest double: its integer (two's complement, little-endian words) / 10^scale. */
+function decimalAt(d: A.Data, i: number, scale: number): number {
+  const words = d.values as Uint32Array;
+  const stride = (d.type as A.Decimal).bitWidth / 32;
+  const a = (d.offset + i) * stride;
+  let x = 0n;
+  for (let k = stride - 1; k >= 0; k--) x = (x << 32n) | BigInt(words[a + k]!);
+  x = BigInt.asIntN(stride * 32, x);
+  // One division of exact operands is correctly rounded while both are exact doubles; a bigint
+  // division first keeps large values exact before the last step.
+  if (scale <= 22 && x >= -(2n ** 53n) && x <= 2n ** 53n) return Number(x) / 10 ** scale;
+  const p = 10n ** BigInt(scale);
+  return Number(x / p) + Number(x % p) / Number(p);
+}
+
+/** Date64 counts milliseconds (whole days by Arrow's rules): the day number. */
+function dayOfMs(d: A.Data, i: number): number {
+  const raw = d.values as Int32Array | BigInt64Array;
+  const j = d.offset + i;
+  const ms =
+    raw instanceof BigInt64Array
+      ? Number(raw[j])
+      : (raw as Int32Array)[2 * j]! + (raw as Int32Array)[2 * j + 1]! * 4294967296;
+  return Math.floor(ms / 86_400_000);
+}
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+function uuidText(b: Uint8Array, a: number): string {
+  let s = '';
+  for (let k = 0; k < 16; k++) {
+    if (k === 4 || k === 6 || k === 8 || k === 10) s += '-';
+    s += HEX[b[a + k]!];
+  }
+  return s;
+}
+
+/** An Arrow vector (one or more chunks) as an eau2 column of type t; rows are numbered from firstRow. */
+export function columnFromArrow(
+  t: ColumnType,
+  v: A.Vector,
+  name: string,
+  firstRow: number,
+  hints: ArrowColumnHints = {},
+): Column {
+  const n = v.length;
+  // A dictionary's own null entries make rows null too, so its chunks get a bitmap either way.
+  let nulls = v.nullCount > 0 || A.DataType.isDictionary(v.type) ? new Uint8Array(bitmapBytes(n)) : undefined;
+  const f = new Fill(t, newValues(t, n), nulls, name, firstRow, hints);
+  let base = 0;
+  for (const d of v.data) {
+    f.data(d, base);
+    base += d.length;
+  }
+  if (nulls?.every((b) => b === 0)) nulls = undefined;
+  return makeColumn(t, f.out as ArrayBufferView | string[], n, nulls);
+}
