@@ -20,10 +20,14 @@ function loaderUrl(spec: string): string {
 export function startModuleWorker(callerUrl: string, name: string, workerData?: unknown): Worker {
   const entry = new URL(`./${name}${extname(fileURLToPath(callerUrl))}`, callerUrl);
   const loader = process.env.EAU2_WORKER_LOADER;
+  // The process's flags carry over, except --input-type (a process started as `node --input-type=module
+  // -e ...`): it applies to string input only, and a worker started on a file refuses to start with it.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
   return loader
     ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
         eval: true,
         workerData,
+        execArgv,
       })
-    : new Worker(entry, { workerData });
+    : new Worker(entry, { workerData, execArgv });
 }
