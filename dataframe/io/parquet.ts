@@ -1,35 +1,26 @@
-// Parquet import and export in pure JavaScript: hyparquet (+ hyparquet-compressors for snappy, gzip,
-// zstd, brotli and lz4) reads, hyparquet-writer writes. Import reads one row group at a time and
-// hands it to the frame writer before asking for the next, so memory holds one row group whatever
-// the file's size; export writes one row group per row-chunk and waits for the output to take it.
-// Type mapping: docs/dataframe.md "Parquet and Arrow".
+// Parquet import and export. Import decodes with parquet-wasm (the Rust parquet and arrow crates in
+// WebAssembly: every codec, and several times faster than a decoder in JavaScript) on a worker thread
+// (parquet-worker.ts), one row group at a time, as an Arrow record batch that becomes eau2 columns
+// (arrow-columns.ts). The next row group decodes there while this one is stored, and no later one
+// is read before, so memory holds two row groups whatever the file's size (the decoder's WebAssembly
+// memory grows to the largest row group). hyparquet reads the footer, whose schema decides each
+// column's eau2 type. Export writes with hyparquet-writer, one row group per row-chunk,
+// waiting for the output to take it. Type mapping: docs/dataframe.md "Parquet and Arrow".
 
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
-import type { AsyncBuffer, SchemaElement, SchemaTree } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { openAsBlob } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
-import type { KvStore } from '../../kv/index.js';
+import * as Arrow from 'apache-arrow';
+import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
+import type { AsyncBuffer, SchemaElement, SchemaTree } from 'hyparquet';
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import { Eau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
 import type { Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
-import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
-
-/**
- * Timestamps and dates arrive as eau2 stores them (bigint microseconds, day numbers), not as Dates:
- * a Date would round microseconds away. Nanoseconds are floored to microseconds, eau2's precision.
- */
-const PARSERS = {
-  timestampFromMilliseconds: (v: bigint) => BigInt(v) * 1000n,
-  timestampFromMicroseconds: (v: bigint) => BigInt(v),
-  timestampFromNanoseconds: (v: bigint) => {
-    const n = BigInt(v);
-    return n / 1000n - (n % 1000n < 0n ? 1n : 0n);
-  },
-  dateFromDays: (v: number) => v,
-  jsonFromBytes: (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b)),
-};
+import { columnFromArrow } from './arrow-columns.js';
+import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
 
 /** The eau2 type of a top-level Parquet column, or a reason it has none. */
 export function parquetColumnType(e: SchemaElement): ColumnType | string {
@@ -53,6 +44,7 @@ export function parquetColumnType(e: SchemaElement): ColumnType | string {
       return 'D';
     case 'BYTE_ARRAY':
     case 'FIXED_LEN_BYTE_ARRAY':
+      if (ct === 'INTERVAL') return 'INTERVAL is not supported';
       if (lt?.type === 'GEOMETRY' || lt?.type === 'GEOGRAPHY' || lt?.type === 'VARIANT' || ct === 'BSON')
         return `${lt?.type ?? ct} is not supported`;
       return 'S'; // UTF-8 text, enums, JSON (as text), UUIDs (as text); other bytes are read as UTF-8
@@ -62,8 +54,8 @@ export function parquetColumnType(e: SchemaElement): ColumnType | string {
 }
 
 export interface ParquetImportOptions extends ColumnarImportOptions {
-  /** Read from this instead of the file (tests instrument the reads). */
-  asyncBuffer?: AsyncBuffer;
+  /** Read from this instead of the file (tests instrument the reads); `fs.openAsBlob(file)` by default. */
+  blob?: Blob;
 }
 
 function fieldsOf(tree: SchemaTree): Field[] {
@@ -82,6 +74,121 @@ function fieldsOf(tree: SchemaTree): Field[] {
   });
 }
 
+/** How long an idle decoder thread is kept for the next import before it ends. */
+const DECODER_IDLE_MS = 10_000;
+/** Idle decoder threads (at most one is kept): starting one and compiling the decoder costs ~170 ms. */
+const idle: DecoderThread[] = [];
+
+/**
+ * A decoder worker thread (parquet-worker.ts), serving its reads from the blob of the import that
+ * holds it. One request of each kind at a time; a worker that dies (a decoder panic on a damaged
+ * file) fails what is pending and is not reused. Between imports it waits unreferenced (the process
+ * may exit) and ends after DECODER_IDLE_MS.
+ */
+class DecoderThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<string, { resolve: (v: never) => void; reject: (e: Error) => void }>();
+  private dead: Error | undefined;
+  private blob: Blob | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  static acquire(blob: Blob): DecoderThread {
+    const d = idle.pop() ?? new DecoderThread();
+    clearTimeout(d.idleTimer);
+    d.worker.ref();
+    d.blob = blob;
+    return d;
+  }
+
+  private constructor() {
+    this.worker = startModuleWorker(import.meta.url, 'parquet-worker');
+    this.worker.on('message', (m: ToImporter) => this.onMessage(m));
+    const die = (e: Error): void => {
+      this.dead ??= e;
+      for (const p of this.pending.values()) p.reject(this.dead);
+      this.pending.clear();
+      const k = idle.indexOf(this);
+      if (k >= 0) idle.splice(k, 1);
+    };
+    this.worker.on('error', (e) => die(new Error(`the decoder stopped: ${message(e)}`)));
+    this.worker.on('exit', (code) => die(new Error(`the decoder exited (${code})`)));
+  }
+
+  private onMessage(m: ToImporter): void {
+    if (m.t === 'ready') return;
+    if (m.t === 'read') {
+      const blob = this.blob;
+      if (!blob) return;
+      blob
+        .slice(m.start, m.end)
+        .arrayBuffer()
+        .then(
+          (buf) => this.worker.postMessage({ t: 'bytes', id: m.id, buf }, [buf]),
+          (e: unknown) => {
+            for (const p of this.pending.values()) p.reject(e as Error);
+            this.pending.clear();
+          },
+        );
+      return;
+    }
+    const key = m.t === 'opened' || (m.t === 'error' && this.pending.has('open')) ? 'open' : 'group';
+    const p = this.pending.get(key);
+    this.pending.delete(key);
+    if (m.t === 'error') p?.reject(new Error(m.message));
+    else p?.resolve((m.t === 'group' ? new Uint8Array(m.ipc) : undefined) as never);
+  }
+
+  private call<T>(key: string, msg: object): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(key, { resolve: resolve as (v: never) => void, reject });
+      this.worker.postMessage(msg);
+    });
+  }
+
+  /** Opens the held blob as a Parquet file (its footer is read again there). */
+  open(): Promise<void> {
+    return this.call('open', { t: 'open', size: this.blob!.size });
+  }
+
+  /** Row group g as Arrow IPC stream bytes. */
+  group(g: number, rows: number): Promise<Uint8Array> {
+    const p = this.call<Uint8Array>('group', { t: 'group', g, rows });
+    p.catch(() => {}); // awaited later (or not, when an earlier group failed)
+    return p;
+  }
+
+  /**
+   * Done with this import. A healthy thread with nothing pending waits for the next import (one is
+   * kept); any other ends, so a group still decoding for an abandoned import is never delivered.
+   */
+  async release(): Promise<void> {
+    this.blob = undefined;
+    if (this.dead || this.pending.size > 0 || idle.length > 0) {
+      this.dead ??= new Error('the decoder was released');
+      await this.worker.terminate();
+      return;
+    }
+    this.worker.unref();
+    this.idleTimer = setTimeout(() => {
+      const k = idle.indexOf(this);
+      if (k >= 0) idle.splice(k, 1);
+      void this.worker.terminate();
+    }, DECODER_IDLE_MS);
+    this.idleTimer.unref();
+    idle.push(this);
+  }
+}
+
+type ToImporter =
+  | { t: 'ready' }
+  | { t: 'opened' }
+  | { t: 'read'; id: number; start: number; end: number }
+  | { t: 'group'; g: number; ipc: ArrayBuffer }
+  | { t: 'error'; message: string };
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /** Imports a Parquet file as frame `name`, one row group at a time. */
 export async function importParquet(
   store: KvStore,
@@ -90,51 +197,63 @@ export async function importParquet(
   opts: ParquetImportOptions = {},
 ): Promise<ColumnarImportResult> {
   let bytes = 0;
-  const base = opts.asyncBuffer ?? (await asyncBufferFromFile(file));
-  const buf: AsyncBuffer = {
-    byteLength: base.byteLength,
-    slice: async (start, end) => {
-      const b = await base.slice(start, end);
-      bytes += b.byteLength;
+  const base = opts.blob ?? (await openAsBlob(file));
+  // Every read, the footer's and the row groups', goes through here (the progress bar's bytes).
+  const blob = {
+    size: base.size,
+    slice(start?: number, end?: number, type?: string) {
+      const b = base.slice(start, end, type);
+      bytes += b.size;
       return b;
     },
+  } as Blob;
+  const footer: AsyncBuffer = {
+    byteLength: blob.size,
+    slice: (start, end) => blob.slice(start, end).arrayBuffer(),
   };
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
-    metadata = await parquetMetadataAsync(buf);
+    metadata = await parquetMetadataAsync(footer);
   } catch (e) {
-    throw invalid(`cannot read ${file} as Parquet: ${(e as Error).message}`, e);
+    throw invalid(`cannot read ${file} as Parquet: ${message(e)}`, e);
   }
-  const fields = fieldsOf(parquetSchema(metadata));
+  const tree = parquetSchema(metadata);
+  const fields = fieldsOf(tree);
   if (fields.length === 0) throw invalid(`${file} has no columns`);
-  const names = fields.map((f) => f.name);
+  const uuid = tree.children.map((c) => c.element.logical_type?.type === 'UUID');
+  const decoder = DecoderThread.acquire(blob);
+  const fail = (at: string, e: unknown): Eau2Error =>
+    e instanceof Eau2Error ? e : invalid(`cannot read ${at}${file} as Parquet: ${message(e)}`, e);
   async function* rowGroups(): AsyncGenerator<Column[]> {
-    let start = 0;
-    for (const rg of metadata.row_groups) {
-      const rows = Number(rg.num_rows);
-      const end = start + rows;
-      const parts = names.map(() => new Array<unknown>(rows));
+    try {
       try {
-        await parquetRead({
-          file: buf,
-          metadata,
-          rowStart: start,
-          rowEnd: end,
-          columns: names,
-          compressors,
-          parsers: PARSERS as never,
-          utf8: true,
-          onChunk: ({ columnName, columnData, rowStart, rowEnd }) => {
-            const out = parts[names.indexOf(columnName)]!;
-            for (let r = Math.max(rowStart, start); r < Math.min(rowEnd, end); r++)
-              out[r - start] = columnData[r - rowStart];
-          },
-        });
+        await decoder.open();
       } catch (e) {
-        throw invalid(`cannot read row group at row ${start} of ${file}: ${(e as Error).message}`, e);
+        throw fail('', e);
       }
-      yield fields.map((f, i) => columnOf(f.type, parts[i]!, f.name, start));
-      start = end;
+      const groups = metadata.row_groups.map((g) => Number(g.num_rows));
+      // The next row group decodes there while this one is converted and stored here.
+      let next = groups.length > 0 ? decoder.group(0, groups[0]!) : undefined;
+      let start = 0;
+      for (let g = 0; g < groups.length; g++) {
+        const rows = groups[g]!;
+        let table: Arrow.Table;
+        try {
+          const ipc = await next!;
+          next = g + 1 < groups.length ? decoder.group(g + 1, groups[g + 1]!) : undefined;
+          table = Arrow.tableFromIPC(ipc);
+        } catch (e) {
+          throw fail(`row group at row ${start} of `, e);
+        }
+        if (table.numRows !== rows || table.numCols !== fields.length)
+          throw invalid(
+            `cannot read row group at row ${start} of ${file}: ${table.numRows} rows of ${table.numCols} columns, the footer says ${rows} of ${fields.length}`,
+          );
+        yield fields.map((f, i) => columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }));
+        start += rows;
+      }
+    } finally {
+      await decoder.release();
     }
   }
   return writeBatches(store, name, fields, rowGroups(), opts, () => bytes);

@@ -17,12 +17,15 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
 };
 
 // Asynchronous, so that vitest's worker stays responsive during the minutes a build takes here.
+// EAU2_WORKER_LOADER (set for the tests, which run the TypeScript sources) is left out: the
+// installed package runs compiled code and its worker threads must start without it.
 async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  const { EAU2_WORKER_LOADER: _, ...env } = process.env;
   const { stdout } = await promisify(execFile)(cmd, args, {
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+    env: { ...env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
   });
   return stdout;
 }
@@ -104,5 +107,30 @@ console.log(Buffer.from(await db.get('k')).toString());
 await db.close();`;
     expect((await run(process.execPath, ['--input-type=module', '-e', script], project)).trim()).toBe('packed');
     expect(readdirSync(dir).length).toBeGreaterThan(0);
+  });
+
+  it('exports and imports Parquet and Arrow with the installed dataframes (the decoder on its thread)', async () => {
+    const dir = join(tmp, 'pq');
+    const file = join(tmp, 'f.parquet');
+    const arrow = join(tmp, 'f.arrow');
+    const script = `import { createWriteStream } from 'node:fs';
+import { Engine } from 'eau2/engine';
+import { DataFrame, exportArrow, exportParquet, importArrow, importParquet } from 'eau2/dataframe';
+const frame = DataFrame.fromColumns({ n: Int32Array.from([1, 2, 3]), s: ['a', 'b', 'c'] });
+for (const [f, write] of [[${JSON.stringify(file)}, exportParquet], [${JSON.stringify(arrow)}, exportArrow]]) {
+  const out = createWriteStream(f);
+  await write(frame, out);
+  await new Promise((r) => out.end(r));
+}
+const db = await Engine.open(${JSON.stringify(dir)});
+for (const [name, f, read] of [['p', ${JSON.stringify(file)}, importParquet], ['a', ${JSON.stringify(arrow)}, importArrow]]) {
+  const res = await read(db, name, f);
+  const df = await (await DataFrame.get(db, name)).load();
+  console.log(name, res.rows, df.schema, JSON.stringify(df.column('s').toArray()));
+}
+await db.close();`;
+    expect((await run(process.execPath, ['--input-type=module', '-e', script], project)).trim()).toBe(
+      'p 3 IS ["a","b","c"]\na 3 IS ["a","b","c"]',
+    );
   });
 });
