@@ -20,14 +20,26 @@ function loaderUrl(spec: string): string {
 export function startModuleWorker(callerUrl: string, name: string, workerData?: unknown): Worker {
   const entry = new URL(`./${name}${extname(fileURLToPath(callerUrl))}`, callerUrl);
   const loader = process.env.EAU2_WORKER_LOADER;
-  // The process's flags carry over, except --input-type (a process started as `node --input-type=module
-  // -e ...`): it applies to string input only, and a worker started on a file refuses to start with it.
+  // A worker inherits the process's flags, which Node filters for it (--expose-gc, say, is left out),
+  // except --input-type (a process started as `node --input-type=module -e ...`): it applies to string
+  // input only, and a worker started on a file refuses to start with it. Only then are the flags given
+  // explicitly, without it; and as Node then refuses the V8 and per-process ones among them, naming
+  // them, those are left out too.
+  const start = (execArgv: string[] | undefined): Worker =>
+    loader
+      ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
+          eval: true,
+          workerData,
+          execArgv,
+        })
+      : new Worker(entry, { workerData, execArgv });
+  if (!process.execArgv.some((a) => a.startsWith('--input-type'))) return start(undefined);
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  return loader
-    ? new Worker(`import(${JSON.stringify(loaderUrl(loader))}).then(() => import(${JSON.stringify(entry.href)}))`, {
-        eval: true,
-        workerData,
-        execArgv,
-      })
-    : new Worker(entry, { workerData, execArgv });
+  try {
+    return start(execArgv);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    const refused = new Set((e as Error).message.replace(/^[^:]*:\s*/, '').split(/,\s*/));
+    return start(execArgv.filter((a) => !refused.has(a)));
+  }
 }
