@@ -1,4 +1,4 @@
-// Streaming CSV import through csv-parse (RFC 4180 quoting, embedded delimiters and newlines, BOM).
+// Streaming CSV import through papaparse's Parser (RFC 4180 quoting, embedded delimiters and newlines, BOM).
 // Records flow straight into a DataFrameWriter, so memory holds the type sample plus the writer's
 // bounded window, whatever the file size. Types come from the caller's schema or are inferred from a
 // sample (text-values.ts); a later value that does not fit fails the import with its record number and
@@ -6,7 +6,8 @@
 
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CsvError, parse } from 'csv-parse';
+import { StringDecoder } from 'node:string_decoder';
+import Papa from 'papaparse';
 import type { KvStore } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
@@ -57,66 +58,148 @@ export interface CsvImportOptions extends WriterOptions {
 /** A file path, or a function that opens the input afresh (called twice with sampleRows 'all'). */
 export type TextSource = string | (() => Readable);
 
-/** A record and its number in the file (the header, if any, is record 1). */
-interface Rec {
-  record: string[];
-  n: number;
+/** Records in file order; the first is record number `first` (the header, if any, is record 1). */
+interface RecBatch {
+  records: string[][];
+  first: number;
 }
 
+/** A record longer than this (a quote left open, most likely) fails the import: memory stays bounded. */
+export const MAX_RECORD_CHARS = 64 * 1024 * 1024;
+
 function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
-  const s = typeof src === 'string' ? createReadStream(src) : src();
+  // 1 MiB reads: the parser's cost per call and the progress callback's are paid 16x less often.
+  const s = typeof src === 'string' ? createReadStream(src, { highWaterMark: 1 << 20 }) : src();
   if (onBytes) s.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? Buffer.byteLength(b) : b.length));
   return s;
 }
 
 /**
- * Records in batches, with their numbers. Reading the parser with read() and handing out arrays of
- * records costs one promise per batch instead of one per record (the async iterator's way), which
- * measured at a third of the import's CPU. csv-parse's `info` option is not used for line numbers:
- * it snapshots an info object per record, measured at 40% of the CPU; records are counted here.
+ * The record delimiter, as RFC 4180 readers (and csv-parse) decide it: the first line break of the
+ * input outside quotes, `\r\n`, `\n` or `\r`; undefined while the text seen so far has none
+ * (`more` says whether more text may follow: a `\r` at its end may be the start of `\r\n`).
  */
-async function* recordBatches(src: Readable, delimiter: string, nulls?: ReadonlySet<string>): AsyncGenerator<Rec[]> {
-  const parser = parse({ bom: true, delimiter, skip_empty_lines: true });
-  let ended = false;
-  let failure: unknown;
-  src.on('error', (e) => parser.destroy(e));
-  parser.on('end', () => (ended = true));
-  parser.on('error', (e) => (failure ??= e));
-  src.pipe(parser);
-  let n = 0;
-  try {
-    for (;;) {
-      if (failure !== undefined) throw failure;
-      const batch: Rec[] = [];
-      let r: string[] | null;
-      while (batch.length < 4096 && (r = parser.read() as string[] | null) !== null) batch.push({ record: r, n: ++n });
-      if (batch.length > 0) {
-        // A null marker becomes the empty field, which every type reads as null.
-        if (nulls)
-          for (const { record } of batch)
-            for (let i = 0; i < record.length; i++) if (nulls.has(record[i]!)) record[i] = '';
-        yield batch;
-        continue;
-      }
-      if (ended) return;
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          parser.off('readable', wake);
-          parser.off('end', wake);
-          parser.off('error', wake);
-          resolve();
-        };
-        parser.on('readable', wake);
-        parser.on('end', wake);
-        parser.on('error', wake);
-      });
-    }
-  } finally {
-    if (!ended) {
-      src.unpipe(parser);
-      parser.destroy();
+export function detectNewline(text: string, more: boolean): '\n' | '\r\n' | '\r' | undefined {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (!quoted && c === 10) return '\n';
+    else if (!quoted && c === 13) {
+      if (i + 1 < text.length) return text.charCodeAt(i + 1) === 10 ? '\r\n' : '\r';
+      return more ? undefined : '\r';
     }
   }
+  return more ? undefined : '\n';
+}
+
+/**
+ * Splits CSV text given piece by piece into records, the same records and errors wherever the pieces
+ * are cut (inside a quoted field, between \r and \n, in a UTF-8 sequence: the caller decodes). The
+ * fields come from papaparse's Parser (indexOf and split over whole strings, several times faster than
+ * csv-parse's per-byte loop); what it leaves to its caller is done here: the text after the last
+ * complete record is kept for the next piece, a record with a different number of fields than the
+ * first fails, and papaparse's quote errors fail the import (it would otherwise carry on).
+ */
+export class CsvRecords {
+  private parser: Papa.Parser | undefined;
+  private carry = '';
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private started = false;
+  private width = -1;
+  private n = 0;
+
+  constructor(private readonly delimiter: string) {
+    if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
+      throw new TypeError(
+        `the delimiter must be one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`,
+      );
+  }
+
+  /** Records complete with `text` (none may be); `last` when no text follows. */
+  push(text: string, last = false): RecBatch {
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    // A record longer than one piece is parsed again with each piece; waiting until the new text is as
+    // long as the carried one keeps the work linear in the record's length.
+    if (!last && this.pendingChars < this.carry.length) return { records: [], first: this.n + 1 };
+    const input = this.carry + this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    if (!this.parser) {
+      const newline = detectNewline(input, !last);
+      if (newline === undefined) return this.hold(input);
+      this.parser = new Papa.Parser({ delimiter: this.delimiter, newline, quoteChar: '"' });
+    }
+    const res = this.parser.parse(input, 0, !last) as {
+      data: string[][];
+      errors: { code: string; row: number }[];
+      meta: { cursor: number };
+    };
+    const rows = res.data;
+    // An error on the row left incomplete is papaparse seeing half of it: it is parsed again whole.
+    const error = res.errors.find((e) => e.row < rows.length);
+    const end = error ? error.row : rows.length;
+    const first = this.n + 1;
+    const records: string[][] = [];
+    for (let i = 0; i < end; i++) {
+      const r = rows[i]!;
+      if (r.length === 1 && r[0] === '') continue; // an empty line
+      this.n++;
+      if (this.width < 0) this.width = r.length;
+      else if (r.length !== this.width)
+        throw invalid(
+          `cannot parse CSV: record ${this.n} has ${r.length} field${r.length === 1 ? '' : 's'}, ` +
+            `the first record has ${this.width}`,
+        );
+      records.push(r);
+    }
+    if (error) {
+      const what =
+        error.code === 'MissingQuotes'
+          ? 'a quoted field is not closed before the end of the input'
+          : 'a closing quote is followed by text other than a delimiter or a line break';
+      throw invalid(`cannot parse CSV: record ${this.n + 1}: ${what}`);
+    }
+    if (last) return { records, first };
+    this.hold(input.slice(res.meta.cursor));
+    return { records, first };
+  }
+
+  private hold(rest: string): RecBatch {
+    if (rest.length > MAX_RECORD_CHARS)
+      throw invalid(
+        `cannot parse CSV: record ${this.n + 1} is longer than ${MAX_RECORD_CHARS / 1024 / 1024} MiB characters ` +
+          '(a quote left open?)',
+      );
+    this.carry = rest;
+    return { records: [], first: this.n + 1 };
+  }
+}
+
+/**
+ * Records in batches (one per piece read, 1 MiB from a file), with null markers made empty fields,
+ * which every type reads as null.
+ */
+async function* recordBatches(src: Readable, delimiter: string, nulls?: ReadonlySet<string>): AsyncGenerator<RecBatch> {
+  const recs = new CsvRecords(delimiter);
+  const decoder = new StringDecoder('utf8');
+  const out = (b: RecBatch): RecBatch => {
+    if (nulls)
+      for (const record of b.records) for (let i = 0; i < record.length; i++) if (nulls.has(record[i]!)) record[i] = '';
+    return b;
+  };
+  for await (const chunk of src as AsyncIterable<Buffer | string>) {
+    const b = recs.push(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    if (b.records.length > 0) yield out(b);
+  }
+  const b = recs.push(decoder.end(), true);
+  if (b.records.length > 0) yield out(b);
 }
 
 function invalid(msg: string, cause?: unknown): Eau2Error {
@@ -142,11 +225,6 @@ function headerNames(rec: readonly string[]): string[] {
     used.add(n);
     return n;
   });
-}
-
-/** Errors of the input itself (bad quoting, a record of the wrong length) are INVALID; others pass. */
-function parseFailure(e: unknown): unknown {
-  return e instanceof CsvError ? invalid(`cannot parse CSV: ${e.message}`, e) : e;
 }
 
 /** Whether `spec` names its columns (name:type pairs), so it may name only some of them. */
@@ -218,7 +296,7 @@ export async function importCsv(
     });
     try {
       for await (const batch of recordBatches(sampling, delimiter, nulls)) {
-        for (const { record } of batch) {
+        for (const record of batch.records) {
           if (header && names === undefined) {
             names = headerNames(record);
             continue;
@@ -226,8 +304,8 @@ export async function importCsv(
           for (let i = 0; i < record.length; i++) (guesses[i] ??= new TypeGuess()).add(record[i]!);
         }
       }
-    } catch (e) {
-      throw parseFailure(e);
+    } finally {
+      sampling.destroy();
     }
     const width = names?.length ?? guesses.length;
     allGuesses = Array.from({ length: width }, (_, i) => ({
@@ -244,7 +322,8 @@ export async function importCsv(
     progress();
   });
   let names: string[] | undefined;
-  const sample: Rec[] = [];
+  /** Records read before the types are known, with their numbers. */
+  const sample: { record: string[]; n: number }[] = [];
 
   const start = async (): Promise<DataFrameWriter> => {
     const width = names?.length ?? sample[0]?.record.length ?? 0;
@@ -271,18 +350,18 @@ export async function importCsv(
   /** One row array for every record: the writer copies the values out before append returns. */
   let row: Value[] = [];
   /** Appends one record; returns a promise only when the writer needs the caller to wait. */
-  const append = (w: DataFrameWriter, r: Rec): void | Promise<void> => {
+  const append = (w: DataFrameWriter, record: string[], n: number): void | Promise<void> => {
     const fs = w.fields;
     if (convert.length !== fs.length) {
       convert = fs.map((f) => textConverter(f.type));
       row = new Array<Value>(fs.length).fill(null);
     }
     for (let i = 0; i < fs.length; i++) {
-      const text = r.record[i]!;
+      const text = record[i]!;
       const v = convert[i]!(text);
       if (v === undefined) {
         throw invalid(
-          `record ${r.n}, column ${JSON.stringify(fs[i]!.name)}: ` +
+          `record ${n}, column ${JSON.stringify(fs[i]!.name)}: ` +
             `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
             (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
         );
@@ -295,31 +374,33 @@ export async function importCsv(
   try {
     const want = sampleRows === 'all' ? 1 : sampleRows;
     for await (const batch of recordBatches(input, delimiter, nulls)) {
-      for (const r of batch) {
+      const { records, first } = batch;
+      for (let k = 0; k < records.length; k++) {
+        const record = records[k]!;
         if (header && names === undefined) {
-          names = headerNames(r.record);
+          names = headerNames(record);
           continue;
         }
         if (writer) {
-          const wait = append(writer, r);
+          const wait = append(writer, record, first + k);
           if (wait) await wait;
           continue;
         }
-        sample.push(r);
+        sample.push({ record, n: first + k });
         if (sample.length >= want) {
           writer = await start();
-          for (const s of sample.splice(0)) await append(writer, s);
+          for (const s of sample.splice(0)) await append(writer, s.record, s.n);
         }
       }
     }
     if (!writer) {
       writer = await start();
-      for (const s of sample.splice(0)) await append(writer, s);
+      for (const s of sample.splice(0)) await append(writer, s.record, s.n);
     }
   } catch (e) {
     input.destroy();
     await writer?.abort();
-    throw parseFailure(e);
+    throw e;
   }
   progress();
   const meta = await writer.close();
