@@ -1,10 +1,13 @@
-// `node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]`:
+// `node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--duckdb]`:
 // the CSV import on its own. Generates (once, kept under the OS temp directory) an N-row CSV with
 // int32, string, float64, timestamp and date columns (default 500,000 rows, ~26 MB), then imports it
 // R times (default 3) into a fresh store and prints each run's wall time, CPU time and MB/s; the first
 // run is cold (modules, JIT), the best of the later ones is the warm figure. With --store memory (the
 // default) the store is the tests' in-memory KvStore, so the figure is the importer's own cost: parsing,
-// type inference, conversion, encoding. Profile with `node --import tsx --cpu-prof ...`.
+// type inference, conversion, encoding; with --store engine, an Engine in a temporary directory (the
+// embedded path). --duckdb also loads the same file R times with DuckDB's read_csv (a fresh in-memory
+// database each run, in this process, so CPU time counts its threads too) and prints eau2/DuckDB.
+// Profile with `node --import tsx --cpu-prof ...`.
 
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,12 +26,13 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     file: { type: 'string' },
     store: { type: 'string', default: 'memory' },
+    duckdb: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]\n',
+    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--duckdb]\n',
   );
   process.exit(0);
 }
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
       `Node ${m.node}, load ${m.loadAverage.join(' ')}, ${m.date}\n`,
   );
   const times: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < runs; r++) {
     let store: MemoryStore | Engine;
     let dir: string | undefined;
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     times.push(ms);
+    cpus.push((cpu.user + cpu.system) / 1e3);
     process.stdout.write(
       `run ${r + 1}: ${res.rows} rows, schema ${res.meta.fields.map((f) => f.type).join('')}, ` +
         `${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
@@ -100,9 +106,38 @@ async function main(): Promise<void> {
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
-  const warm = times.length > 1 ? Math.min(...times.slice(1)) : times[0]!;
+  const best = (ts: number[]): number => (ts.length > 1 ? Math.min(...ts.slice(1)) : ts[0]!);
+  const warm = best(times);
   process.stdout.write(
     `warm (best after the first): ${(warm / 1000).toFixed(2)} s, ${(size / 1e6 / (warm / 1000)).toFixed(1)} MB/s\n`,
+  );
+  if (!args.duckdb) return;
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const duckTimes: number[] = [];
+  const duckCpus: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await conn.run(`CREATE TABLE bench AS SELECT * FROM read_csv('${file.replaceAll("'", "''")}')`);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    duckTimes.push(ms);
+    duckCpus.push((cpu.user + cpu.system) / 1e3);
+    process.stdout.write(
+      `duckdb run ${r + 1}: ${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
+        `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s\n`,
+    );
+    conn.closeSync();
+    db.closeSync();
+  }
+  const duckWarm = best(duckTimes);
+  process.stdout.write(
+    `duckdb warm: ${(duckWarm / 1000).toFixed(2)} s; eau2 speed / DuckDB speed: ${(duckWarm / warm).toFixed(2)}x wall, ` +
+      `${(best(duckCpus) / best(cpus)).toFixed(2)}x CPU (best CPU after the first: eau2 ` +
+      `${(best(cpus) / 1000).toFixed(2)} s, DuckDB ${(best(duckCpus) / 1000).toFixed(2)} s) ` +
+      `(load ${machineInfo().loadAverage.join(' ')})\n`,
   );
 }
 

@@ -68,8 +68,9 @@ interface RecBatch {
 export const MAX_RECORD_CHARS = 64 * 1024 * 1024;
 
 function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
-  // 1 MiB reads: the parser's cost per call and the progress callback's are paid 16x less often.
-  const s = typeof src === 'string' ? createReadStream(src, { highWaterMark: 1 << 20 }) : src();
+  // The default 64 KiB reads: measured, 1 MiB pieces cost 30-50% more CPU, all in the garbage
+  // collector (a piece's records outlive a young-generation collection while the writer takes them).
+  const s = typeof src === 'string' ? createReadStream(src) : src();
   if (onBytes) s.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? Buffer.byteLength(b) : b.length));
   return s;
 }
@@ -183,7 +184,7 @@ export class CsvRecords {
 }
 
 /**
- * Records in batches (one per piece read, 1 MiB from a file), with null markers made empty fields,
+ * Records in batches (one per piece read, 64 KiB from a file), with null markers made empty fields,
  * which every type reads as null.
  */
 async function* recordBatches(src: Readable, delimiter: string, nulls?: ReadonlySet<string>): AsyncGenerator<RecBatch> {
