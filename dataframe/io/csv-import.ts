@@ -99,11 +99,13 @@ export function detectNewline(text: string, more: boolean): '\n' | '\r\n' | '\r'
  * are cut (inside a quoted field, between \r and \n, in a UTF-8 sequence: the caller decodes). The
  * fields come from papaparse's Parser (indexOf and split over whole strings, several times faster than
  * csv-parse's per-byte loop); what it leaves to its caller is done here: the text after the last
- * complete record is kept for the next piece, a record with a different number of fields than the
+ * complete record is kept for the next piece (papaparse decides what a quote is from the text up to
+ * the next delimiter or line break, so a record it completes is the same however the text was cut), a record with a different number of fields than the
  * first fails, and papaparse's quote errors fail the import (it would otherwise carry on).
  */
 export class CsvRecords {
   private parser: Papa.Parser | undefined;
+  private newline = '\n';
   private carry = '';
   private pending: string[] = [];
   private pendingChars = 0;
@@ -135,6 +137,7 @@ export class CsvRecords {
     if (!this.parser) {
       const newline = detectNewline(input, !last);
       if (newline === undefined) return this.hold(input);
+      this.newline = newline;
       this.parser = new Papa.Parser({ delimiter: this.delimiter, newline, quoteChar: '"' });
     }
     const res = this.parser.parse(input, 0, !last) as {
@@ -148,9 +151,16 @@ export class CsvRecords {
     const end = error ? error.row : rows.length;
     const first = this.n + 1;
     const records: string[][] = [];
+    let blank: boolean[] | undefined;
     for (let i = 0; i < end; i++) {
       const r = rows[i]!;
-      if (r.length === 1 && r[0] === '') continue; // an empty line
+      if (r.length === 1 && r[0] === '') {
+        // An empty line, or `""` (an empty field) alone on its line, which is a record; only text with
+        // quotes can hold the second, and only then is the line looked at.
+        if (input.indexOf('"') < 0) continue;
+        blank ??= this.blankRows(input, !last);
+        if (blank[i]) continue;
+      }
       this.n++;
       if (this.width < 0) this.width = r.length;
       else if (r.length !== this.width)
@@ -170,6 +180,28 @@ export class CsvRecords {
     if (last) return { records, first };
     this.hold(input.slice(res.meta.cursor));
     return { records, first };
+  }
+
+  /** Per row of `input`, whether it is an empty line: a second parse with papaparse's step callback,
+   * whose cursor says where each row ends. */
+  private blankRows(input: string, more: boolean): boolean[] {
+    const blank: boolean[] = [];
+    let start = 0;
+    const newline = this.newline;
+    const p = new Papa.Parser({
+      delimiter: this.delimiter,
+      newline,
+      quoteChar: '"',
+      step: (r: { meta: { cursor: number } }) => {
+        const end = r.meta.cursor;
+        let text = input.slice(start, end);
+        if (text.endsWith(newline)) text = text.slice(0, -newline.length);
+        blank.push(text === '');
+        start = end;
+      },
+    } as Papa.ParseConfig);
+    p.parse(input, 0, more);
+    return blank;
   }
 
   private hold(rest: string): RecBatch {
