@@ -114,9 +114,9 @@ export class CsvRecords {
   private n = 0;
 
   constructor(private readonly delimiter: string) {
-    if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r')
+    if (delimiter.length !== 1 || Papa.BAD_DELIMITERS.includes(delimiter))
       throw new TypeError(
-        `the delimiter must be one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`,
+        `the delimiter must be one character other than a quote, a line break or a BOM, not ${JSON.stringify(delimiter)}`,
       );
   }
 

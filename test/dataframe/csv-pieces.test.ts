@@ -193,6 +193,6 @@ describe('CSV reader: the same wherever the input is cut', () => {
   });
 
   it('refuses a delimiter it cannot use', () => {
-    for (const d of ['', ',,', '"', '\n', '\r']) expect(() => new CsvRecords(d)).toThrow(TypeError);
+    for (const d of ['', ',,', '"', '\n', '\r', '\uFEFF']) expect(() => new CsvRecords(d)).toThrow(TypeError);
   });
 });
