@@ -113,7 +113,11 @@ export class CsvRecords {
   private width = -1;
   private n = 0;
 
-  constructor(private readonly delimiter: string) {
+  constructor(
+    private readonly delimiter: string,
+    /** The longest record accepted, in characters (a test makes it small). */
+    private readonly maxRecordChars = MAX_RECORD_CHARS,
+  ) {
     if (delimiter.length !== 1 || Papa.BAD_DELIMITERS.includes(delimiter))
       throw new TypeError(
         `the delimiter must be one character other than a quote, a line break or a BOM, not ${JSON.stringify(delimiter)}`,
@@ -205,10 +209,9 @@ export class CsvRecords {
   }
 
   private hold(rest: string): RecBatch {
-    if (rest.length > MAX_RECORD_CHARS)
+    if (rest.length > this.maxRecordChars)
       throw invalid(
-        `cannot parse CSV: record ${this.n + 1} is longer than ${MAX_RECORD_CHARS / 1024 / 1024} MiB characters ` +
-          '(a quote left open?)',
+        `cannot parse CSV: record ${this.n + 1} is longer than ${this.maxRecordChars} characters (a quote left open?)`,
       );
     this.carry = rest;
     return { records: [], first: this.n + 1 };

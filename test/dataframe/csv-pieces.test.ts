@@ -192,6 +192,32 @@ describe('CSV reader: the same wherever the input is cut', () => {
     expect(recs.push('a\n""\n\n\nb\n""', true).records).toEqual([['a'], [''], ['b'], ['']]);
   });
 
+  it('bounds the record it holds: a quote left open fails once the record passes the limit', () => {
+    const recs = new CsvRecords(',', 1000);
+    // A long record within the limit, cut into pieces, is read whole.
+    const long = `a,b\n"${'x'.repeat(900)}",1\n`;
+    const got: string[][] = [];
+    for (let i = 0; i < long.length; i += 64) got.push(...recs.push(long.slice(i, i + 64)).records);
+    got.push(...recs.push('', true).records);
+    expect(got).toEqual([
+      ['a', 'b'],
+      ['x'.repeat(900), '1'],
+    ]);
+    // A quote never closed: the error comes with the first piece past the limit, not at the end.
+    const open = new CsvRecords(',', 1000);
+    open.push('a,b\n1,2\n"open');
+    let pushed = 0;
+    const feed = (): void => {
+      for (;;) {
+        open.push('y'.repeat(64));
+        pushed += 64;
+        if (pushed > 10_000) return;
+      }
+    };
+    expect(feed).toThrow(/cannot parse CSV: record 3 is longer than 1000 characters/);
+    expect(pushed).toBeLessThanOrEqual(2 * 1000 + 64);
+  });
+
   it('refuses a delimiter it cannot use', () => {
     for (const d of ['', ',,', '"', '\n', '\r', '\uFEFF']) expect(() => new CsvRecords(d)).toThrow(TypeError);
   });
