@@ -65,7 +65,7 @@ interface RecBatch {
 }
 
 /** A record longer than this (a quote left open, most likely) fails the import: memory stays bounded. */
-export const MAX_RECORD_CHARS = 64 * 1024 * 1024;
+const MAX_RECORD_CHARS = 64 * 1024 * 1024;
 
 function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
   // The default 64 KiB reads: measured, 1 MiB pieces cost 30-50% more CPU, all in the garbage
