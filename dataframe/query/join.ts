@@ -6,7 +6,7 @@
 
 import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
-import type { Column } from '../column.js';
+import { StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { groupKeyText } from './group-key.js';
@@ -127,6 +127,12 @@ export function indexJoin(
   const { fields } = joinedFields(left, rf, how);
   const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
   const nl = left.length;
+  const semiAnti = how === 'semi' || how === 'anti';
+  // Right string columns are handed on as dictionaries over the right side's strings, the rows as
+  // indexes into them, so a group-by on a right column (the usual dimension-table query) looks each
+  // string up once per chunk rather than once per row. Only while the right side is small: a group-by
+  // allocates one slot per dictionary entry per chunk.
+  const rdicts = rcols.map((c) => (c.type === 'S' && rn <= MAX_DICT_RIGHT_ROWS ? rightDictionary(c) : undefined));
   return {
     fields,
     wrap(load, leftRows) {
@@ -142,35 +148,121 @@ export function indexJoin(
           );
           const n = leftRows(chunk);
           const kc = lkeys.map((i) => cols[i]!);
-          const li: number[] = [];
-          const ri: number[] = [];
-          for (let r = 0; r < n; r++) {
-            const vals = kc.map((c) => c.get(r));
-            const hits = vals.some((v) => v === null) ? undefined : index.get(keyOf(vals));
-            if (how === 'semi' || how === 'anti') {
-              if ((hits !== undefined) === (how === 'semi')) li.push(r);
+          const m = new Matches(n);
+          const emit = (r: number, hits: number[] | undefined): void => {
+            if (semiAnti) {
+              if ((hits !== undefined) === (how === 'semi')) m.push(r, 0);
             } else if (hits) {
-              for (const h of hits) li.push(r), ri.push(h);
-            } else if (how === 'left') li.push(r), ri.push(-1);
+              for (let h = 0; h < hits.length; h++) m.push(r, hits[h]!);
+            } else if (how === 'left') m.push(r, -1);
+          };
+          if (single) {
+            const c = kc[0]!;
+            const nulls = c.nulls;
+            const dict = c.type === 'S' ? c.dictionary : undefined;
+            if (dict) {
+              // One lookup per distinct string of the chunk, then an array read per row.
+              const byCode = new Array<number[] | undefined | null>(dict.dict.length).fill(null);
+              const codes = dict.codes;
+              for (let r = 0; r < n; r++) {
+                if (nulls !== undefined && bitGet(nulls, r)) {
+                  emit(r, undefined);
+                  continue;
+                }
+                const code = codes[r]!;
+                let hits = byCode[code];
+                if (hits === null) byCode[code] = hits = index.get(dict.dict[code]!);
+                emit(r, hits);
+              }
+            } else {
+              for (let r = 0; r < n; r++) {
+                const v = c.get(r);
+                emit(r, v === null ? undefined : index.get(v));
+              }
+            }
+          } else {
+            for (let r = 0; r < n; r++) {
+              const vals = kc.map((c) => c.get(r));
+              emit(r, vals.some((v) => v === null) ? undefined : index.get(keyOf(vals)));
+            }
           }
-          counts.set(chunk, li.length);
-          const lIdx = Uint32Array.from(li);
-          const rIdx = Int32Array.from(ri);
+          counts.set(chunk, m.length);
+          const lIdx = m.left.subarray(0, m.length);
+          const rIdx = m.right.subarray(0, m.length);
           const out: (Column | undefined)[] = new Array(fields.length);
           for (const i of reads) {
             // Left rows are all present (typed-array gather); right rows may be missing (-1, left join).
-            out[i] =
-              i < nl
-                ? gather(cols[i]!, lIdx)
-                : how === 'left'
-                  ? gatherOrNull(rcols[i - nl]!, rIdx)
-                  : gather(rcols[i - nl]!, new Uint32Array(rIdx.buffer, 0, rIdx.length));
+            if (i < nl) out[i] = gather(cols[i]!, lIdx);
+            else if (how === 'left' && m.missing) out[i] = gatherOrNull(rcols[i - nl]!, rIdx);
+            else {
+              const rows = new Uint32Array(rIdx.buffer, rIdx.byteOffset, rIdx.length);
+              const d = rdicts[i - nl];
+              out[i] = d ? gatherDictionary(d, rows) : gather(rcols[i - nl]!, rows);
+            }
           }
           return out as ChunkCols;
         },
       };
     },
   };
+}
+
+/** Right sides up to this many rows hand their string columns on as dictionaries (see indexJoin). */
+const MAX_DICT_RIGHT_ROWS = 65_536;
+
+/** A chunk's matches: left row and right row (-1: none, a left join's unmatched row) per joined row. */
+class Matches {
+  left: Uint32Array;
+  right: Int32Array;
+  length = 0;
+  missing = false;
+
+  constructor(n: number) {
+    this.left = new Uint32Array(Math.max(16, n));
+    this.right = new Int32Array(Math.max(16, n));
+  }
+
+  push(l: number, r: number): void {
+    if (this.length === this.left.length) {
+      const nl = new Uint32Array(this.length * 2);
+      nl.set(this.left);
+      this.left = nl;
+      const nr = new Int32Array(this.length * 2);
+      nr.set(this.right);
+      this.right = nr;
+    }
+    this.left[this.length] = l;
+    this.right[this.length++] = r;
+    if (r < 0) this.missing = true;
+  }
+}
+
+/** A right string column as a dictionary (its strings) and per right row the code and null bit. */
+interface RightDictionary {
+  dict: readonly string[];
+  codes: Uint32Array;
+  nulls: Column['nulls'];
+}
+
+function rightDictionary(c: Column): RightDictionary {
+  const s = c as StringColumn;
+  if (s.dictionary) return { dict: s.dictionary.dict, codes: Uint32Array.from(s.dictionary.codes), nulls: s.nulls };
+  return { dict: s.values, codes: Uint32Array.from({ length: s.length }, (_, i) => i), nulls: s.nulls };
+}
+
+/** Right rows `idx` of a string column as a dictionary-coded column. */
+function gatherDictionary(d: RightDictionary, idx: Uint32Array): Column {
+  const k = idx.length;
+  const codes = new Uint32Array(k);
+  for (let j = 0; j < k; j++) codes[j] = d.codes[idx[j]!]!;
+  let nulls: Uint8Array | undefined;
+  if (d.nulls) {
+    const bm = new Uint8Array(bitmapBytes(k));
+    let any = false;
+    for (let j = 0; j < k; j++) if (bitGet(d.nulls, idx[j]!)) bitSet(bm, j), (any = true);
+    if (any) nulls = bm;
+  }
+  return new StringColumn(undefined, k, nulls, { dict: d.dict, codes });
 }
 
 /** The broadcast payload for a right side's columns. */
