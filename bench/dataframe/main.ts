@@ -59,6 +59,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     peers: { type: 'boolean', default: false },
     'no-polars': { type: 'boolean', default: false },
+    'no-embedded': { type: 'boolean', default: false },
+    'queries-only': { type: 'boolean', default: false },
   },
 });
 if (args.help) {
@@ -73,7 +75,9 @@ if (args.help) {
       '  --no-cluster      skip the 3-node cluster\n' +
       '  --no-settle       measure reads right after the put, while the engines still compact\n' +
       '  --peers           instead: eau2 beside DuckDB and Polars on a flights table (--rows default\n' +
-      '                    1,000,000; --runs; --no-cluster; --no-polars): bench/dataframe/peers.ts\n' +
+      '                    1,000,000; --runs; --no-cluster; --no-polars; --no-embedded; --queries-only:\n' +
+      '                    no loads timed, DuckDB reads a Parquet file cached under the OS temp\n' +
+      '                    directory): bench/dataframe/peers.ts\n' +
       'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n' +
       'EAU2_DF_TRACE=1: each query task logs node, chunks, start time, duration and cache hits on stderr\n',
   );
@@ -88,6 +92,8 @@ if (args.peers) {
       runs: Number(args.runs),
       cluster: !args['no-cluster'],
       polars: !args['no-polars'],
+      embedded: !args['no-embedded'],
+      queriesOnly: args['queries-only'],
       seed: Number(args.seed),
     }),
   );
