@@ -44,6 +44,8 @@ export interface PartialResult {
   skipped?: number;
 }
 
+type NumArray = Float64Array | Int32Array;
+
 export type ChunkLoader = (chunk: number, reads: readonly number[]) => Promise<ChunkCols>;
 
 export function initAcc(fn: AggFn): Acc {
@@ -178,12 +180,24 @@ export async function runPartial(
       const kc = keyCols.map((c) => cols[c]!);
       const oc = out.map((c) => cols[c]!);
       const first = kc[0]!;
+      // A numeric first key is compared as a number straight from its array while the heap is full:
+      // most rows of a top-k over many rows end there, one comparison each.
+      const fv =
+        first.type === 'D' || first.type === 'I' || first.type === 'd' ? (first.values as NumArray) : undefined;
+      const fnulls = first.nulls;
+      const desc = keys[0]!.desc === true;
+      let bound = top.firstBound();
       for (let j = 0; j < m; j++) {
         const r = sel ? sel[j]! : j;
+        if (fv !== undefined && bound !== undefined && (fnulls === undefined || !bitGet(fnulls, r))) {
+          const v = fv[r]!;
+          if (desc ? v < bound : v > bound) continue; // false for NaN: the general path decides
+        }
         if (top.rejectsFirst(first.get(r))) continue;
         const kv = kc.map((c) => c.get(r));
         if (!top.admits(kv, i, r)) continue;
         top.push({ keys: kv, chunk: i, row: r, values: oc.map((c) => c.get(r)) });
+        if (fv !== undefined) bound = top.firstBound();
       }
     }
     result.ranked = top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);

@@ -96,6 +96,17 @@ export class TopK {
     return compareValue(v, this.heap[0]!.keys[0]!, this.keys[0]!) > 0;
   }
 
+  /**
+   * For a full heap whose worst kept row has a number (not NaN) as its first key: that number, so a
+   * caller scanning a numeric column can reject rows by one comparison (`rejectsFirst` on a non-null,
+   * non-NaN value v is then `desc ? v < bound : v > bound`). Undefined otherwise.
+   */
+  firstBound(): number | undefined {
+    if (this.k === 0 || this.heap.length < this.k) return undefined;
+    const v = this.heap[0]!.keys[0];
+    return typeof v === 'number' && v === v ? v : undefined;
+  }
+
   /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
   admits(keys: readonly Value[], chunk: number, row: number): boolean {
     if (this.heap.length < this.k) return true;

@@ -19,6 +19,7 @@ export class KllSketch {
   private caps: number[] = [];
   private totalCap = 0;
   private held = 0;
+  private scratch = new Float64Array(K * 2);
 
   constructor() {
     this.resize();
@@ -59,8 +60,12 @@ export class KllSketch {
         this.levels.push([]);
         this.resize();
       }
-      // Float64Array sorts numerically with NaN last.
-      const items = Float64Array.from(this.levels[h]!).sort();
+      // Float64Array sorts numerically with NaN last (copied by a loop: from() goes through an iterator).
+      const level = this.levels[h]!;
+      if (this.scratch.length < level.length) this.scratch = new Float64Array(level.length * 2);
+      const items = this.scratch.subarray(0, level.length);
+      for (let i = 0; i < level.length; i++) items[i] = level[i]!;
+      items.sort();
       const keep: number[] = [];
       let len = items.length;
       if (len % 2 === 1) keep.push(items[--len]!);

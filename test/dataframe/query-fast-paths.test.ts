@@ -1,0 +1,250 @@
+// The query kernels' fast paths against references computed here, row by row: the top-k's numeric
+// first-key bound (NaN, nulls, ties, both directions, int and double keys), the broadcast join's
+// dictionary path (a stored, dictionary-coded key column; right strings handed on as dictionaries,
+// grouped on) and the KLL sketch's incremental bookkeeping (the same sketch, item for item, as the
+// textbook form that recomputes every capacity). Seeded; the seed is printed on failure.
+
+import { describe, expect, it } from 'vitest';
+import { DataFrame, col, gt } from '../../dataframe/index.js';
+import { KllSketch } from '../../dataframe/query/sketch/kll.js';
+import type { Rng } from '../../app/apps/random.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { rowsOf, seededRng } from './helpers.js';
+import { groupRows, joinRows, sortRows, type Row } from './verbs-reference.js';
+
+/** KLL as the paper states it, every capacity recomputed when needed (the reference). */
+class ReferenceKll {
+  levels: number[][] = [[]];
+  rng = 0x2545f491;
+  n = 0;
+  cap(h: number): number {
+    return Math.max(8, Math.ceil(200 * (2 / 3) ** (this.levels.length - 1 - h)));
+  }
+  add(x: number): void {
+    this.levels[0]!.push(x);
+    this.n++;
+    if (this.levels[0]!.length >= this.cap(0)) this.compress();
+  }
+  flip(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    return x & 1;
+  }
+  compress(): void {
+    const size = (): number => this.levels.reduce((a, l) => a + l.length, 0);
+    const total = (): number => this.levels.reduce((a, _, h) => a + this.cap(h), 0);
+    while (size() > total()) {
+      let h = 0;
+      while (this.levels[h]!.length < this.cap(h)) h++;
+      if (h + 1 === this.levels.length) this.levels.push([]);
+      const items = [...this.levels[h]!].sort((a, b) => (a !== a ? (b !== b ? 0 : 1) : b !== b ? -1 : a - b));
+      const keep: number[] = [];
+      let len = items.length;
+      if (len % 2 === 1) keep.push(items[--len]!);
+      for (let i = this.flip(); i < len; i += 2) this.levels[h + 1]!.push(items[i]!);
+      this.levels[h] = keep;
+    }
+  }
+  merge(o: ReferenceKll): void {
+    while (this.levels.length < o.levels.length) this.levels.push([]);
+    o.levels.forEach((l, h) => this.levels[h]!.push(...l));
+    this.n += o.n;
+    this.compress();
+  }
+}
+
+/** id (frame order), d (D: ties, nulls, NaN, infinities) and i (I: ties, nulls). */
+function numericFrame(rng: Rng, n: number): DataFrame {
+  const d: (number | null)[] = [];
+  const i: (number | null)[] = [];
+  const id = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    id[r] = r;
+    const u = rng.next();
+    // Few distinct values (many ties), some nulls, a few NaN and infinities.
+    d.push(u < 0.08 ? null : u < 0.1 ? Number.NaN : u < 0.11 ? -Infinity : u < 0.12 ? Infinity : rng.int(-40, 40) / 2);
+    i.push(rng.bool(0.1) ? null : rng.int(-50, 50));
+  }
+  return DataFrame.fromColumns({ id, d: { type: 'D', values: d }, i: { type: 'I', values: i } });
+}
+
+/**
+ * The row with two sort keys appended for column c: its value with NaN as +Infinity, then 1 for NaN
+ * (else 0), so NaN sorts above every number, +Infinity included.
+ */
+function withNaNKey(r: Row, c: number): Row {
+  const v = r[c] ?? null;
+  const nan = typeof v === 'number' && Number.isNaN(v);
+  return [...r, nan ? Number.POSITIVE_INFINITY : v, nan ? 1 : 0];
+}
+
+/** Orders as eau2 does: the reference's order, with NaN above every number. */
+function sortWithNaN(rows: Row[], c: number, desc: boolean, nullsFirst: boolean): Row[] {
+  const keyed = rows.map((r) => withNaNKey(r, c));
+  const k = rows[0]!.length;
+  return sortRows(keyed, [
+    [k, desc, nullsFirst],
+    [k + 1, desc, nullsFirst],
+  ]).map((r) => r.slice(0, k));
+}
+
+describe('query fast paths', () => {
+  it('top-k on a numeric first key equals a full sort, with NaN, nulls and ties', async () => {
+    const rng = seededRng();
+    const store = new MemoryStore();
+    const df = numericFrame(rng, 5000);
+    await DataFrame.put(store, 'num', df, { chunkRows: 256 });
+    const lf = await DataFrame.get(store, 'num');
+    const rows = rowsOf(df);
+    for (const [c, name] of [
+      [1, 'd'],
+      [2, 'i'],
+    ] as const) {
+      for (const desc of [true, false]) {
+        for (const nulls of ['first', 'last'] as const) {
+          for (const k of [1, 7, 60]) {
+            const want = sortWithNaN(rows, c, desc, nulls === 'first').slice(0, k);
+            const got = rowsOf(await lf.orderBy({ col: name, desc, nulls }).limit(k).collect());
+            expect(got, `${name} desc=${desc} nulls=${nulls} k=${k}`).toEqual(want);
+          }
+        }
+      }
+    }
+    // With a filter, and a second key breaking ties.
+    const f = rows.filter((r) => r[2] !== null && (r[2] as number) > 0);
+    const want = sortRows(
+      f.map((r) => withNaNKey(r, 1)),
+      [
+        [3, true, false],
+        [4, true, false],
+        [2, false, false],
+      ],
+    )
+      .slice(0, 25)
+      .map((r) => [r[0], r[2]]);
+    const got = rowsOf(
+      await lf
+        .filter(gt(col('i'), 0))
+        .select('id', 'i')
+        .orderBy({ col: 'd', desc: true }, 'i')
+        .limit(25)
+        .collect(),
+    );
+    // NaN rows are first in descending order; among equal keys, frame order.
+    expect(got).toEqual(want);
+    // Ties on a numeric first key broken by a second one: a row equal to the bound may still enter.
+    for (const desc of [true, false]) {
+      const want2 = sortRows(
+        rows.map((r) => withNaNKey(r, 1)),
+        [
+          [2, desc, false],
+          [3, false, false],
+          [4, false, false],
+        ],
+      )
+        .slice(0, 40)
+        .map((r) => r.slice(0, 3));
+      const got2 = rowsOf(await lf.orderBy({ col: 'i', desc }, 'd').limit(40).collect());
+      expect(got2, `i desc=${desc}, d`).toEqual(want2);
+    }
+  });
+
+  it('broadcast join with a dictionary-coded key equals a nested-loop join, grouped on a right string', async () => {
+    const rng = seededRng();
+    const store = new MemoryStore();
+    const codes = Array.from({ length: 40 }, (_, k) => `c${k}`);
+    const n = 6000;
+    const key: (string | null)[] = [];
+    const v: (number | null)[] = [];
+    for (let r = 0; r < n; r++) {
+      key.push(rng.bool(0.05) ? null : codes[rng.skewed(codes.length)]!);
+      v.push(rng.bool(0.1) ? null : rng.int(0, 100));
+    }
+    const left = DataFrame.fromColumns({ key: { type: 'S', values: key }, v: { type: 'I', values: v } });
+    // The right side: most codes once, some twice (duplicate matches), some missing; a null key, and
+    // a string column with nulls.
+    const rightRows: Row[] = [];
+    for (const c of codes) {
+      const copies = rng.bool(0.2) ? 0 : rng.bool(0.2) ? 2 : 1;
+      for (let j = 0; j < copies; j++)
+        rightRows.push([c, rng.bool(0.15) ? null : rng.pick(['north', 'south', 'east'])]);
+    }
+    rightRows.push([null, 'nowhere']);
+    const right = DataFrame.fromRows('code:S,region:S', rightRows);
+    await DataFrame.put(store, 'l', left, { chunkRows: 500 });
+    await DataFrame.put(store, 'r', right, { chunkRows: 16 });
+    const lf = await DataFrame.get(store, 'l');
+    const rf = await DataFrame.get(store, 'r');
+    const lrows = rowsOf(left);
+    for (const how of ['inner', 'left', 'semi', 'anti'] as const) {
+      const got = rowsOf(await lf.join(rf, { on: [['key', 'code']], how }).collect());
+      expect(got, how).toEqual(joinRows(lrows, rightRows, [[0, 0]], how));
+    }
+    for (const how of ['inner', 'left'] as const) {
+      const ref = joinRows(lrows, rightRows, [[0, 0]], how);
+      const want = [...groupRows(ref, (r) => [r[3]!]).entries()]
+        .map(([k, g]) => [
+          JSON.parse(k)[0],
+          g.length,
+          g.every((r) => r[1] === null) ? null : g.reduce((a, r) => a + ((r[1] as number) ?? 0), 0),
+        ])
+        .sort((a, b) => (a[0] === null ? -1 : b[0] === null ? 1 : a[0] < b[0] ? -1 : 1));
+      const got = rowsOf(
+        await lf
+          .join(rf, { on: [['key', 'code']], how })
+          .groupBy('region')
+          .agg({ '*': 'count', v: 'sum' }),
+      );
+      expect(got, how).toEqual(want);
+    }
+    // SQL's spelling of the same, as the benchmark runs it.
+    const sql = await DataFrame.sql(
+      store,
+      'SELECT r.region, count(*) AS n FROM l JOIN r ON l.key = r.code GROUP BY r.region ORDER BY r.region',
+    );
+    const ref = joinRows(lrows, rightRows, [[0, 0]], 'inner');
+    const want = [...groupRows(ref, (r) => [r[3]!]).entries()]
+      .map(([k, g]) => [JSON.parse(k)[0], g.length])
+      .sort((a, b) => (a[0] === null ? 1 : b[0] === null ? -1 : a[0] < b[0] ? -1 : 1));
+    expect(rowsOf(sql)).toEqual(want);
+  });
+
+  it('KLL keeps the same sketch as the textbook form, through adds, merges and the wire', () => {
+    const rng = seededRng();
+    for (const n of [0, 5, 700, 20_000, 150_000]) {
+      const parts = [0, 1, 2].map(() => [new KllSketch(), new ReferenceKll()] as const);
+      for (let i = 0; i < n; i++) {
+        const x = rng.bool(0.01) ? Number.NaN : rng.int(-1000, 1000) / (rng.bool(0.5) ? 1 : 7);
+        const [s, r] = parts[rng.int(0, 2)]!;
+        s.add(x);
+        r.add(x);
+      }
+      for (const [s, r] of parts) expect(s.toPlain(), `n=${n}`).toEqual([r.n, r.levels]);
+      // structuredClone, as msgpack on the wire, keeps NaN (JSON would not).
+      const merged = KllSketch.fromPlain(structuredClone(parts[0]![0].toPlain()));
+      // A sketch read from the wire starts its coin flips from the seed again.
+      const fresh = (r: ReferenceKll): ReferenceKll => {
+        const c = new ReferenceKll();
+        c.n = r.n;
+        c.levels = r.levels.map((l) => [...l]);
+        return c;
+      };
+      const mref = fresh(parts[0]![1]);
+      for (const [s, r] of parts.slice(1)) {
+        merged.merge(KllSketch.fromPlain(structuredClone(s.toPlain())));
+        mref.merge(fresh(r));
+      }
+      expect(merged.toPlain(), `merged n=${n}`).toEqual([mref.n, mref.levels]);
+      // And it goes on adding after a merge exactly as the reference does.
+      for (let i = 0; i < 3000; i++) {
+        const x = rng.int(0, 50);
+        merged.add(x);
+        mref.add(x);
+      }
+      expect(merged.toPlain(), `after merge n=${n}`).toEqual([mref.n, mref.levels]);
+    }
+  });
+});
