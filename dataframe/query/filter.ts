@@ -372,6 +372,24 @@ function vectorStep(e: Expr, fields: readonly Field[]): Step {
   };
 }
 
+/** Narrows `sel` in place to the rows whose bit in `nulls` is clear (`keepNull`: set). */
+function keepByNull(nulls: Uint8Array, sel: Uint32Array, keepNull: boolean): Uint32Array {
+  let j = 0;
+  const want = keepNull ? 1 : 0;
+  for (let t = 0; t < sel.length; t++) {
+    const r = sel[t]!;
+    sel[j] = r;
+    j += +(((nulls[r >>> 3]! >>> (r & 7)) & 1) === want);
+  }
+  return sel.subarray(0, j);
+}
+
+/** Rows 0..n-1 into `buf` (which has a spare slot), as the kernels' first term writes them. */
+function allRows(n: number, buf: Uint32Array): Uint32Array {
+  for (let i = 0; i < n; i++) buf[i] = i;
+  return buf.subarray(0, n);
+}
+
 function compareStep(e: Expr, fields: readonly Field[]): Step | undefined {
   const c = columnVsLiteral(e, fields);
   if (!c) return undefined;
@@ -379,18 +397,36 @@ function compareStep(e: Expr, fields: readonly Field[]): Step | undefined {
   const fallback = vectorStep(e, fields);
   return (cols, n, sel, buf) => {
     const column = cols[col]!;
-    if (column.nulls) return fallback(cols, n, sel, buf);
     const a = column.values;
-    if (a instanceof Float64Array) return keepF64(op, a, y, n, sel, buf);
-    if (a instanceof Int32Array) return keepI32(op, a, y, n, sel, buf);
-    if (a instanceof Uint8Array) return keepU8(op, a, y, n, sel, buf);
-    return fallback(cols, n, sel, buf);
+    let out: Uint32Array;
+    // A null slot holds the type's zero, which the kernel compares like any value; the null rows are
+    // then dropped, as a comparison with null never keeps a row.
+    if (a instanceof Float64Array) out = keepF64(op, a, y, n, sel, buf);
+    else if (a instanceof Int32Array) out = keepI32(op, a, y, n, sel, buf);
+    else if (a instanceof Uint8Array) out = keepU8(op, a, y, n, sel, buf);
+    else return fallback(cols, n, sel, buf);
+    return column.nulls ? keepByNull(column.nulls, out, false) : out;
+  };
+}
+
+/** `col IS NULL` and `col IS NOT NULL` (not(isNull(col))) read from the column's null bitmap. */
+function nullStep(e: Expr, fields: readonly Field[]): Step | undefined {
+  const negated = e.op === 'not';
+  const inner = negated ? (e as { args: readonly [Expr] }).args[0] : e;
+  if (inner.op !== 'isNull') return undefined;
+  const a = (inner as { args: readonly [Expr] }).args[0];
+  if (a.op !== 'col') return undefined;
+  const col = columnIndex(fields, a.name);
+  return (cols, n, sel, buf) => {
+    const nulls = cols[col]!.nulls;
+    if (nulls === undefined) return negated ? (sel ?? allRows(n, buf)) : (sel ?? buf).subarray(0, 0);
+    return keepByNull(nulls, sel ?? allRows(n, buf), !negated);
   };
 }
 
 /** Compiles a checked boolean filter into a function listing the rows it keeps. */
 export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
-  const steps = terms(e).map((t) => compareStep(t, fields) ?? vectorStep(t, fields));
+  const steps = terms(e).map((t) => compareStep(t, fields) ?? nullStep(t, fields) ?? vectorStep(t, fields));
   let buf = new Uint32Array(0);
   return (cols, n) => {
     if (buf.length < n + 1) buf = new Uint32Array(n + 1);

@@ -138,6 +138,47 @@ function yieldIfDue(last: { t: number }): Promise<void> | undefined {
   );
 }
 
+// The top-k's scan over a numeric first key (one function per array type, so each loop stays
+// monomorphic): the first position p in [from, m) whose row (sel[p], or p) is not certainly worse than
+// `bound`, the worst kept row's key: a null or NaN (the general comparison places those) or a value
+// not beyond the bound (a tie may still win on a later key or an earlier position).
+
+function nextCandidateF64(
+  a: Float64Array,
+  nulls: Uint8Array | undefined,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  bound: number,
+  desc: boolean,
+): number {
+  for (let p = from; p < m; p++) {
+    const r = sel ? sel[p]! : p;
+    if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
+    const v = a[r]!;
+    if (!(desc ? v < bound : v > bound)) return p;
+  }
+  return m;
+}
+
+function nextCandidateI32(
+  a: Int32Array,
+  nulls: Uint8Array | undefined,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  bound: number,
+  desc: boolean,
+): number {
+  for (let p = from; p < m; p++) {
+    const r = sel ? sel[p]! : p;
+    if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
+    const v = a[r]!;
+    if (!(desc ? v < bound : v > bound)) return p;
+  }
+  return m;
+}
+
 /** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
 export async function runPartial(
   checked: CheckedPlan,
@@ -188,11 +229,15 @@ export async function runPartial(
       const desc = keys[0]!.desc === true;
       let bound = top.firstBound();
       for (let j = 0; j < m; j++) {
-        const r = sel ? sel[j]! : j;
-        if (fv !== undefined && bound !== undefined && (fnulls === undefined || !bitGet(fnulls, r))) {
-          const v = fv[r]!;
-          if (desc ? v < bound : v > bound) continue; // false for NaN: the general path decides
+        if (fv !== undefined && bound !== undefined) {
+          // Skips, in a tight loop, the rows certainly worse than the worst kept one.
+          j =
+            fv instanceof Float64Array
+              ? nextCandidateF64(fv, fnulls, sel, j, m, bound, desc)
+              : nextCandidateI32(fv, fnulls, sel, j, m, bound, desc);
+          if (j === m) break;
         }
+        const r = sel ? sel[j]! : j;
         if (top.rejectsFirst(first.get(r))) continue;
         const kv = kc.map((c) => c.get(r));
         if (!top.admits(kv, i, r)) continue;

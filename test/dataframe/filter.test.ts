@@ -50,7 +50,11 @@ function randomTerm(rng: Rng): Expr {
   if (which <= 1) [c, v] = ['i', rng.pick([rng.int(-6, 6), 2.5, Number.NaN, null])];
   else if (which <= 3) [c, v] = ['d', rng.pick([rng.int(-8, 8) / 4, Number.NaN, Number.POSITIVE_INFINITY, -0])];
   else if (which === 4) [c, v] = ['b', rng.bool()];
-  else return rng.bool() ? isNull(col('i')) : or(eq(col('s'), 'a'), not(col('b')));
+  else {
+    // Null tests run on the null bitmap (filter.ts's nullStep), any column type.
+    const c = rng.pick(['i', 'd', 'b', 's']);
+    return rng.pick([isNull(col(c)), not(isNull(col(c))), or(eq(col('s'), 'a'), not(col('b')))]);
+  }
   return rng.bool() ? op(col(c), v) : op(v, col(c));
 }
 
@@ -100,5 +104,9 @@ describe('selection-vector filters', () => {
     expect(kernelRows(and(gt(col('x'), 0), eq(col('f'), true)), df)).toEqual([0, 1]);
     expect(kernelRows(and(lt(col('x'), 0), eq(col('f'), true)), df)).toEqual([]);
     expect(kernelRows(and(eq(col('f'), true), eq(col('x'), null)), df)).toEqual([]);
+    // IS NULL / IS NOT NULL on a chunk without a null bitmap.
+    expect(kernelRows(isNull(col('x')), df)).toEqual([]);
+    expect(kernelRows(not(isNull(col('x'))), df)).toEqual([0, 1, 2]);
+    expect(kernelRows(and(eq(col('f'), true), not(isNull(col('x')))), df)).toEqual([0, 1]);
   });
 });
