@@ -101,6 +101,14 @@ export function gather(c: Column, idx: Uint32Array): Column {
       return new BoolColumn(out, k, nulls);
     }
     case 'S': {
+      const d = c.dictionary;
+      if (d) {
+        // Stays a dictionary: asking a (possibly cached) chunk for its values would build, and keep,
+        // an array of row pointers, and a group-by on the result would hash every row.
+        const codes = new (d.codes.constructor as Uint32ArrayConstructor)(k);
+        for (let j = 0; j < k; j++) codes[j] = d.codes[idx[j]!]!;
+        return new StringColumn(undefined, k, nulls, { dict: d.dict, codes });
+      }
       const out = new Array<string>(k);
       for (let j = 0; j < k; j++) out[j] = c.values[idx[j]!]!;
       return new StringColumn(out, k, nulls);
