@@ -35,6 +35,8 @@ export interface PeersOptions {
   embedded?: boolean;
   /** Time the queries only: frames stored without parsing, DuckDB's data from a cached Parquet file. */
   queriesOnly?: boolean;
+  /** Where --queries-only keeps DuckDB's Parquet file (default `<os tmpdir>/eau2-peers-cache`). */
+  cacheDir?: string;
   seed?: number;
   /** Progress lines (default stderr). */
   log?: (s: string) => void;
@@ -176,7 +178,10 @@ export async function runPeers(
     if (quick) {
       // DuckDB's copy comes from a Parquet file it wrote from the CSV once (a cache under the OS temp
       // directory: a 10M-row CSV takes a minute to write); eau2's is the generated frame, stored as is.
-      const cache = join(tmpdir(), 'eau2-peers-cache', `rows${opts.rows}-seed${opts.seed ?? 42}-v1`);
+      const cache = join(
+        opts.cacheDir ?? join(tmpdir(), 'eau2-peers-cache'),
+        `rows${opts.rows}-seed${opts.seed ?? 42}-v1`,
+      );
       pq = join(cache, 'flights.duck.parquet');
       airportsCsv = join(cache, 'airports.csv');
       csv = pq;

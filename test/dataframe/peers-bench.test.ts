@@ -2,6 +2,9 @@
 // eau2 embedded beside DuckDB and Polars: every system runs every operation, and every answer equals
 // DuckDB's (the median within the KLL sketch's documented rank error). Timings are not checked.
 
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QUERIES, peersTable, runPeers } from '../../bench/dataframe/peers.js';
 
@@ -21,5 +24,31 @@ describe('bench:dataframe --peers (smoke)', () => {
     // The reference itself answered something: 10 top-k rows, a group per origin seen.
     const duckTop = results.find((x) => x.system === 'DuckDB' && x.op === 'top-k');
     expect(duckTop?.answer?.length).toBe(10);
+  }, 120_000);
+
+  it("--queries-only: the stored frame and the cached Parquet file give DuckDB's answers, twice", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'eau2-peers-test-'));
+    try {
+      for (const round of [1, 2]) {
+        const opts = { rows: 2000, runs: 1, cluster: false, polars: false, seed: 9, queriesOnly: true, cacheDir };
+        const { results } = await runPeers({ ...opts, log: () => {} });
+        const table = peersTable(results);
+        // No load is timed; every query answered as DuckDB did (the second round from the cache).
+        expect(
+          results.filter((r) => r.op.startsWith('load')),
+          table,
+        ).toEqual([]);
+        for (const op of Object.keys(QUERIES)) {
+          const r = results.find((x) => x.system === 'eau2 embedded' && x.op === op);
+          expect(r?.same, `round ${round} ${op}: ${JSON.stringify(r?.answer)}\n${table}`).toBe(true);
+        }
+        expect((await readdir(join(cacheDir, 'rows2000-seed9-v1'))).sort()).toEqual([
+          'airports.csv',
+          'flights.duck.parquet',
+        ]);
+      }
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
