@@ -39,7 +39,13 @@ import {
 import { LocalCluster, peakRssOf } from './local-cluster.js';
 
 // Phases compare memory against a baseline, so garbage from the previous phase must be collected first.
-if (typeof globalThis.gc !== 'function' && !process.execArgv.includes('--expose-gc')) {
+// --peers compares times only and runs without --expose-gc (a flag worker threads refuse when it is
+// passed on to them in execArgv, as kv/worker-thread.ts does).
+if (
+  typeof globalThis.gc !== 'function' &&
+  !process.execArgv.includes('--expose-gc') &&
+  !process.argv.includes('--peers')
+) {
   const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
   });
