@@ -1,8 +1,13 @@
 // Every replicated write a node applies to its engine goes through here: a leader's writes of each
-// partition it leads and a follower's runs of streamed entries. What is issued within one microtask
-// (the frames of one socket read, the runs of every followed partition that arrived together) becomes
-// ONE atomic engine batch holding the data and, per partition touched, one LSN record with that
-// partition's highest LSN. The batch is atomic, so each partition's stored LSN still describes
+// partition it leads and a follower's runs of streamed entries. What is issued within one turn of
+// the event loop (every socket read and timer that turn serves: the commands of all the clients
+// whose requests arrived together, the runs of every followed partition) becomes ONE atomic engine
+// batch holding the data and, per partition touched, one LSN record with that partition's highest
+// LSN. The group goes to the engine from setImmediate, after the poll phase has run every ready
+// socket's callback, as Redis writes its AOF once per event-loop iteration (beforeSleep): one WAL
+// record, one write(2) and one LSN record per partition for all of them, where a group per
+// microtask gave each client's write its own (measured: redis-benchmark SET -P 1 with 50
+// clients, bench/resp/README.md). The batch is atomic, so each partition's stored LSN still describes
 // exactly the data stored with it (docs/format.md 8.6), and batches reach the engine in the order
 // they are issued, so a partition's copy follows its log order. One LSN record per partition per
 // batch instead of one per write: fewer memtable inserts and WAL records per replicated write.
@@ -16,7 +21,7 @@
 import type { EngineLike, EngineOp } from './engine-api.js';
 import { encodeLsn, lsnKey } from './stored-format.js';
 
-/** A group this large (payload bytes) goes to the engine at once rather than waiting for the microtask. */
+/** A group this large (payload bytes) goes to the engine at once rather than waiting for the turn to end. */
 const MAX_GROUP_BYTES = 4 * 1024 * 1024;
 
 interface Group {
@@ -61,7 +66,7 @@ export class PartitionWriter {
 
   /**
    * Applies `ops` (stored keys) as partition p's log up to `lsn`, together with whatever else is
-   * issued in this microtask. REQUIRES: for each partition, calls come in increasing LSN order.
+   * issued in this turn of the event loop. REQUIRES: for each partition, calls come in increasing LSN order.
    * Resolves once the engine has committed the whole group; rejects (every write of the group) if it
    * failed. `overlay` false (a follower's runs): latest() and settled() do not see these writes.
    */
@@ -110,7 +115,7 @@ export class PartitionWriter {
       reject = rej;
     });
     const g: Group = { ops: [], lsns: new Map(), bytes: 0, done, resolve, reject, keys: [] };
-    queueMicrotask(() => this.flush(g));
+    setImmediate(() => this.flush(g));
     return g;
   }
 

@@ -1,5 +1,5 @@
-// PartitionWriter: the replicated writes a node issues within one microtask reach the engine as one
-// atomic batch, with one LSN record per partition holding that partition's highest LSN; a failed
+// PartitionWriter: the replicated writes a node issues within one turn of the event loop reach the
+// engine as one atomic batch, with one LSN record per partition holding that partition's highest LSN; a failed
 // batch fails every write in it; writes of a later turn form a new batch, in order.
 
 import { describe, expect, it } from 'vitest';
@@ -69,14 +69,34 @@ describe('PartitionWriter', () => {
     const e = fakeEngine();
     const w = new PartitionWriter(e);
     const first = w.apply(1, [put(1, 'k', 'old')], 1);
-    await Promise.resolve(); // the group is handed to the engine at the end of the microtask
-    await Promise.resolve();
+    await new Promise((r) => setImmediate(r)); // the group is handed to the engine as the turn ends
+    expect(e.batches.length).toBe(1);
     const second = w.apply(1, [put(1, 'k', 'new')], 2);
     await Promise.all([first, second]);
     expect(e.batches.map(describeBatch)).toEqual([
       ['1/k=old', 'lsn 1=1'],
       ['1/k=new', 'lsn 1=2'],
     ]);
+  });
+
+  it('joins the writes of separate callbacks of one turn (sockets, timers) into one batch', async () => {
+    const e = fakeEngine();
+    const w = new PartitionWriter(e);
+    // Two timers due together run in the same timers phase, as the 'data' callbacks of several
+    // ready sockets run in one poll phase; microtasks run between them, and the batch waits for both.
+    const issued = await new Promise<Promise<void>[]>((resolve) => {
+      const all: Promise<void>[] = [];
+      setTimeout(() => all.push(w.apply(1, [put(1, 'a', '1')], 1)), 0);
+      setTimeout(() => {
+        queueMicrotask(() => {
+          all.push(w.apply(2, [put(2, 'b', '1')], 4));
+          resolve(all);
+        });
+      }, 0);
+    });
+    expect(e.batches.length).toBe(0); // not handed over before the turn's callbacks have run
+    await Promise.all(issued);
+    expect(e.batches.map(describeBatch)).toEqual([['1/a=1', '2/b=1', 'lsn 1=1', 'lsn 2=4']]);
   });
 
   it('fails every write of a batch the engine refused, and the next batch goes on', async () => {
