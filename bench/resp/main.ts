@@ -8,8 +8,10 @@
 //   npm run bench:resp -- --nodes 3 --requests 50000 --clients 50 [--skip-redis]
 //   npm run bench:resp -- --tests set --pipelines 1 --skip-redis --cpu-prof /tmp/prof   # profiles
 //   npm run bench:resp -- --layer [--requests 50000]   # the RESP layer alone, over a fake node (layer.ts)
+//   npm run bench:resp -- --tests set,http-put --pipelines 1 --skip-redis   # eau2's HTTP PUT beside RESP SET
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +57,8 @@ const ping = (port: number) => async () =>
 
 interface Server {
   port: number;
+  /** eau2's HTTP port (the http-put test); none for Redis. */
+  httpPort?: number;
   /** The server's processes (their CPU time is read from /proc around each test). */
   pids: number[];
   stop(): Promise<void>;
@@ -111,6 +115,7 @@ async function startEau2(dir: string): Promise<Server> {
   for (const n of config.nodes) await waitFor(ping(n.respPort!), `eau2 ${n.id}`);
   return {
     port,
+    httpPort: config.nodes[0]!.port,
     pids: procs.map((p) => p.pid!),
     stop: async () => {
       await Promise.all(
@@ -163,7 +168,56 @@ interface Result {
   cpuUs: number;
 }
 
-function benchmark(system: string, server: Server): Result[] {
+/**
+ * `PUT /kv/key:N` with a 3-byte value (redis-benchmark's SET), N random below 100,000, from
+ * CLIENTS keep-alive connections each sending its next request when the last is answered (as
+ * redis-benchmark -P 1 does); requests/s and latency percentiles as redis-benchmark reports them.
+ */
+async function httpPut(httpPort: number, n: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const body = Buffer.from('xxx');
+  const lat: number[] = [];
+  let issued = 0;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const t0 = performance.now();
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: httpPort,
+          method: 'PUT',
+          path: `/kv/key:${Math.floor(Math.random() * 100_000)}`,
+          agent,
+          headers: { 'content-length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode !== 204 && res.statusCode !== 200) reject(new Error(`PUT answered ${res.statusCode}`));
+            lat.push(performance.now() - t0);
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (issued < n) {
+        issued++;
+        await one();
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { rps: n / secs, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
+}
+
+async function benchmark(system: string, server: Server): Promise<Result[]> {
   const out: Result[] = [];
   const port = String(server.port);
   // Warm-up (not measured): eau2's first requests run its code before the JIT compiled it.
@@ -174,6 +228,14 @@ function benchmark(system: string, server: Server): Result[] {
     for (const test of TESTS) {
       const n = REQUESTS * (P === 1 ? 1 : 4);
       const cpu0 = cpuSeconds(server.pids);
+      if (test === 'http-put') {
+        // HTTP has no pipelining: -P 1 only, and eau2 only.
+        if (P !== 1 || server.httpPort === undefined) continue;
+        const h = await httpPut(server.httpPort, n);
+        const cpu = cpuSeconds(server.pids) - cpu0;
+        out.push({ system, test: 'HTTP PUT', pipeline: 1, ...h, cpuUs: (cpu * 1e6) / n });
+        continue;
+      }
       const r = spawnSync(
         'redis-benchmark',
         ['-h', '127.0.0.1', '-p', port, '-t', test, '-n', String(n), '-c', String(CLIENTS), '-P', String(P)].concat([
@@ -213,7 +275,7 @@ async function main(): Promise<void> {
   try {
     const eau2 = await startEau2(dir);
     try {
-      results.push(...benchmark(`eau2 (${NODES} node${NODES > 1 ? 's' : ''})`, eau2));
+      results.push(...(await benchmark(`eau2 (${NODES} node${NODES > 1 ? 's' : ''})`, eau2)));
     } finally {
       await eau2.stop();
     }
@@ -223,7 +285,7 @@ async function main(): Promise<void> {
       else {
         const redis = await startRedis(dir);
         try {
-          results.push(...benchmark('redis', redis));
+          results.push(...(await benchmark('redis', redis)));
         } finally {
           await redis.stop();
         }
