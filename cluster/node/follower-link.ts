@@ -6,7 +6,8 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection, type PeerConnectionOptions } from '../protocol/peer-connection.js';
-import { MsgType, validateBody, type Message } from '../protocol/messages.js';
+import { MsgType, REPLICATION_VERSION, validateBody, type Message } from '../protocol/messages.js';
+import type { WireOp } from '../protocol/messages.js';
 import type { FollowerPartition, PushWork } from './follower-partition.js';
 
 export interface FollowerLinkOptions {
@@ -91,9 +92,13 @@ export class FollowerLink {
 
   private subscribe(conn: PeerConnection, fp: FollowerPartition): void {
     const sub = this.opts.subscription(fp.p);
-    conn.request(MsgType.SUBSCRIBE, { p: fp.p, from: fp.lsn, node: this.opts.selfId, pe: sub.pe, h: sub.h }).then(
+    const body = { p: fp.p, from: fp.lsn, node: this.opts.selfId, pe: sub.pe, h: sub.h, v: REPLICATION_VERSION };
+    conn.request(MsgType.SUBSCRIBE, body).then(
       (r) => {
         this.backoff = MIN_BACKOFF_MS;
+        // A leader of version 4 or later reads ACK_BATCH; an older one answers without `v`.
+        const v = (r as { v?: unknown } | null)?.v;
+        if (typeof v === 'number' && v >= 4) conn.batchAcks = true;
         this.opts.log('debug', 'subscribed', {
           p: fp.p,
           from: fp.lsn,
@@ -123,6 +128,7 @@ export class FollowerLink {
     // Pushes are fenced per partition, not by the envelope's epoch: a stream belongs to the epoch
     // it was subscribed at, its leader cuts it when it steps down, and a partition whose leader
     // changed is detached here before it follows anyone else.
+    if (msg.type === MsgType.ENTRIES_BATCH) return this.onBatch(msg, conn);
     let work: PushWork;
     try {
       work = parsePush(msg, conn);
@@ -141,6 +147,38 @@ export class FollowerLink {
       return;
     }
     fp.push(work);
+  }
+
+  /**
+   * Every partition's entries in one frame: each group goes to its partition's queue as an ENTRIES
+   * push would, in frame order. A group for a partition not followed from this leader (any more:
+   * detached mid-batch by a failover) is dropped alone; the others are applied and acknowledged.
+   * Nothing of a frame that does not validate is applied.
+   */
+  private onBatch(msg: Message, conn: PeerConnection): void {
+    let body: { g: [number, [number, WireOp[]][]][] };
+    try {
+      body = validateBody(MsgType.ENTRIES_BATCH, msg.body);
+    } catch (e) {
+      this.opts.log('warn', 'bad replication message', { leader: this.opts.leaderId, err: (e as Error).message });
+      return;
+    }
+    // Only a leader that read this node's SUBSCRIBE `v` sends batches: it reads ACK_BATCH too.
+    conn.batchAcks = true;
+    let dropped: number[] | undefined;
+    for (const [p, e] of body.g) {
+      const fp = this.byPartition.get(p);
+      if (!fp || fp.isDetached) {
+        (dropped ??= []).push(p);
+        continue;
+      }
+      fp.push({ kind: 'entries', conn, body: { p, e } });
+    }
+    if (dropped)
+      this.opts.log('warn', 'push for a partition not followed from this leader', {
+        p: dropped,
+        leader: this.opts.leaderId,
+      });
   }
 
   get isStopped(): boolean {

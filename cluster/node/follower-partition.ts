@@ -137,7 +137,7 @@ export class FollowerPartition {
     // Out of the writer's read overlay: only a leader's read-modify-writes read it.
     await this.writer.apply(this.p, ops, last, false);
     this.lsn = last;
-    conn.send(MsgType.ACK, { p: this.p, lsn: last });
+    conn.sendAck(this.p, last);
   }
 
   private async beginResync(): Promise<void> {
@@ -171,6 +171,6 @@ export class FollowerPartition {
     await this.engine.batch([{ type: 'put', key: lsnKey(this.p), value: encodeLsn(lsn) }]);
     this.lsn = lsn;
     this.resyncs++;
-    conn.send(MsgType.ACK, { p: this.p, lsn });
+    conn.sendAck(this.p, lsn);
   }
 }

@@ -7,7 +7,14 @@
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { wireCodeOf } from '../protocol/wire-errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
-import { MsgType, validateBody, type Message, type ReadMode, type WireOp } from '../protocol/messages.js';
+import {
+  MsgType,
+  REPLICATION_VERSION,
+  validateBody,
+  type Message,
+  type ReadMode,
+  type WireOp,
+} from '../protocol/messages.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../topology.js';
 import type { Failover } from './failover.js';
@@ -65,6 +72,15 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
       if (conn.tag) node.leaderOf(b.p)?.ack(conn.tag, b.lsn, conn);
     } catch (e) {
       node.log.warn({ err: (e as Error).message }, 'bad ACK refused');
+    }
+    return;
+  }
+  if (msg.type === MsgType.ACK_BATCH) {
+    try {
+      const b = validateBody(MsgType.ACK_BATCH, msg.body);
+      if (conn.tag) for (const [p, lsn] of b.a) node.leaderOf(p)?.ack(conn.tag, lsn, conn);
+    } catch (e) {
+      node.log.warn({ err: (e as Error).message }, 'bad ACK_BATCH refused');
     }
     return;
   }
@@ -230,8 +246,10 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       const lp = leading(node, b.p);
       if (b.pe !== undefined && b.pe > lp.epoch) node.failover.heartbeatSoon();
       conn.tag = b.node;
+      // A follower of version 4 or later reads ENTRIES_BATCH: its partitions' entries share frames.
+      if (b.v !== undefined && b.v >= 4) conn.batchEntries = true;
       const follower = b.pe === undefined ? undefined : { epoch: b.pe, history: new EpochHistory(b.h ?? []) };
-      return { mode: lp.subscribe(b.node, conn, b.from, follower) };
+      return { mode: lp.subscribe(b.node, conn, b.from, follower), v: REPLICATION_VERSION };
     }
     case MsgType.PULL: {
       // A leader whose copy is behind this follower's takes the whole partition back (restore.ts).

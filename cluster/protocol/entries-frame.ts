@@ -84,6 +84,47 @@ export function encodeEntriesFrame(epoch: number, p: number, entries: readonly U
   return parts;
 }
 
+/**
+ * A whole ENTRIES_BATCH frame (docs/format.md 8.4): `[0x38, 0, epoch, {g: [[p, [entry, ...]], ...]}]`
+ * for every partition's entries queued for one follower connection, as parts to write in order:
+ * one buffer holding the envelope and each group's header (in slices), the entries' bytes uncopied
+ * between them. Byte for byte what msgpackr writes for the same message.
+ */
+export function encodeEntriesBatchFrame(
+  epoch: number,
+  groups: readonly (readonly [number, readonly Uint8Array[]])[],
+): Uint8Array[] {
+  let headBytes = FRAME_HEADER_BYTES + 3 + uintSize(epoch) + 3 + lengthHeaderSize(groups.length);
+  let entryBytes = 0;
+  for (const [p, entries] of groups) {
+    headBytes += 1 + uintSize(p) + lengthHeaderSize(entries.length);
+    for (const e of entries) entryBytes += e.length;
+  }
+  const head = new Uint8Array(headBytes);
+  let o = FRAME_HEADER_BYTES;
+  head[o++] = 0x94; // [type, id, epoch, body]
+  head[o++] = MsgType.ENTRIES_BATCH;
+  head[o++] = 0x00; // id 0: a push
+  o = writeUint(head, o, epoch);
+  head[o++] = 0x81; // {g}
+  head[o++] = 0xa1;
+  head[o++] = 0x67; // "g"
+  o = writeLengthHeader(head, o, groups.length, 0x90, 0xdc);
+  writeU32(head, 0, headBytes - FRAME_HEADER_BYTES + entryBytes);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (const [p, entries] of groups) {
+    head[o++] = 0x92; // [p, entries]
+    o = writeUint(head, o, p);
+    o = writeLengthHeader(head, o, entries.length, 0x90, 0xdc);
+    parts.push(head.subarray(start, o));
+    start = o;
+    for (const e of entries) parts.push(e);
+  }
+  if (groups.length === 0) parts.push(head);
+  return parts;
+}
+
 // msgpack widths as msgpackr picks them (Packr with useRecords: false): an unsigned integer below
 // 0x80 is a positive fixint, then uint8 / uint16 / uint32, and above 32 bits a float64 (msgpackr
 // writes no uint64); arrays fixarray / array16 / array32; bins bin8 / bin16 / bin32.

@@ -35,6 +35,10 @@ export const MsgType = {
   RESYNC_END: 0x35,
   PULL: 0x36,
   EPOCHS: 0x37,
+  /** Every partition's entries for one follower connection in one frame (protocol version 4). */
+  ENTRIES_BATCH: 0x38,
+  /** Several partitions' acknowledgements in one frame (protocol version 4). */
+  ACK_BATCH: 0x39,
   TASK: 0x40,
   /** The peer-port handshake (cluster/security/peer-auth.ts): a node's challenge, its proof, a client's token. */
   AUTH_HELLO: 0x50,
@@ -51,6 +55,14 @@ export type WriteConcern = number | 'all';
 
 /** [key, stored value] for a put, [key, null] for a delete. Keys are user keys. */
 export type WireOp = [Uint8Array, Uint8Array | null];
+
+/**
+ * The replication protocol version this node speaks (docs/format.md 8.7). A follower sends it in
+ * SUBSCRIBE (`v`) and a leader answers with its own: a leader sends ENTRIES_BATCH only on a
+ * connection whose follower announced 4 or more, and a follower sends ACK_BATCH only to a leader
+ * that answered 4 or more. Older peers send no `v` and get ENTRIES and ACK, frame per partition.
+ */
+export const REPLICATION_VERSION = 4;
 
 export interface Bodies {
   [MsgType.REGISTER]: { node: string };
@@ -77,10 +89,15 @@ export interface Bodies {
   [MsgType.VOTE]: { p: number; e: number; c: string; pe: number; lsn: number };
   [MsgType.ISR_UPDATE]: { p: number; e: number; l: string; isr: string[]; iv: number };
   /** pe: the partition epoch the follower knows; h: its epoch history (both absent from older nodes). */
-  [MsgType.SUBSCRIBE]: { p: number; from: number; node: string; pe?: number; h?: [number, number][] };
+  /** v: the follower's replication protocol version (absent from nodes before version 4). */
+  [MsgType.SUBSCRIBE]: { p: number; from: number; node: string; pe?: number; h?: [number, number][]; v?: number };
   [MsgType.EPOCHS]: { p: number; h: [number, number][] };
   [MsgType.ENTRIES]: { p: number; e: [number, WireOp[]][] };
   [MsgType.ACK]: { p: number; lsn: number };
+  /** g: one group per partition, `[p, entries]`, each as ENTRIES' `e`; a partition may recur (in LSN order). */
+  [MsgType.ENTRIES_BATCH]: { g: [number, [number, WireOp[]][]][] };
+  /** a: `[p, lsn]` per partition, each as ACK's. */
+  [MsgType.ACK_BATCH]: { a: [number, number][] };
   [MsgType.RESYNC_BEGIN]: { p: number; lsn: number };
   [MsgType.RESYNC_CHUNK]: { p: number; e: [Uint8Array, Uint8Array][] };
   [MsgType.RESYNC_END]: { p: number; lsn: number };
@@ -214,6 +231,13 @@ function ops(v: unknown): WireOp[] {
     return [bin(op[0], 'op key'), op[1] === null ? null : bin(op[1], 'op value')];
   });
 }
+function entries(v: unknown): [number, WireOp[]][] {
+  if (!Array.isArray(v)) throw protocol('e must be an array');
+  return v.map((x: unknown): [number, WireOp[]] => {
+    if (!Array.isArray(x) || x.length !== 2) throw protocol('entry must be [lsn, ops]');
+    return [uint(x[0], 'lsn'), ops(x[1])];
+  });
+}
 function texts(v: unknown, name: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
     throw protocol(`${name} must be an array of strings`);
@@ -306,6 +330,7 @@ export function validateBody(type: RequestType, body: unknown): unknown {
       };
       if (o.pe !== undefined && o.pe !== null) out.pe = uint(o.pe, 'pe');
       if (o.h !== undefined && o.h !== null) out.h = history(o.h);
+      if (o.v !== undefined && o.v !== null) out.v = uint(o.v, 'v', 0xffff);
       return out;
     }
     case MsgType.PING:
@@ -336,12 +361,27 @@ export function validateBody(type: RequestType, body: unknown): unknown {
     }
     case MsgType.ENTRIES: {
       const o = obj(body);
-      if (!Array.isArray(o.e)) throw protocol('e must be an array');
-      const e = o.e.map((x: unknown): [number, WireOp[]] => {
-        if (!Array.isArray(x) || x.length !== 2) throw protocol('entry must be [lsn, ops]');
-        return [uint(x[0], 'lsn'), ops(x[1])];
-      });
-      return { p: uint(o.p, 'p', 0xfffe), e };
+      return { p: uint(o.p, 'p', 0xfffe), e: entries(o.e) };
+    }
+    case MsgType.ENTRIES_BATCH: {
+      const g = obj(body).g;
+      if (!Array.isArray(g)) throw protocol('g must be an array');
+      return {
+        g: g.map((x: unknown): [number, [number, WireOp[]][]] => {
+          if (!Array.isArray(x) || x.length !== 2) throw protocol('group must be [p, entries]');
+          return [uint(x[0], 'p', 0xfffe), entries(x[1])];
+        }),
+      };
+    }
+    case MsgType.ACK_BATCH: {
+      const a = obj(body).a;
+      if (!Array.isArray(a)) throw protocol('a must be an array');
+      return {
+        a: a.map((x: unknown): [number, number] => {
+          if (!Array.isArray(x) || x.length !== 2) throw protocol('ack must be [p, lsn]');
+          return [uint(x[0], 'p', 0xfffe), uint(x[1], 'lsn')];
+        }),
+      };
     }
     case MsgType.ACK:
     case MsgType.RESYNC_BEGIN:

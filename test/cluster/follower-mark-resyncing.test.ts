@@ -41,6 +41,9 @@ function fakeConn(): PeerConnection & { sent: unknown[] } {
     send(_t: number, body: unknown) {
       c.sent.push(body);
     },
+    sendAck(p: number, lsn: number) {
+      c.sent.push({ p, lsn });
+    },
     destroy() {
       c.closed = true;
     },
