@@ -8,7 +8,7 @@
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
-import { MsgType, type Bodies, type WireOp } from '../protocol/messages.js';
+import type { MsgType, Bodies, WireOp } from '../protocol/messages.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
 import type { PartitionWriter } from './partition-writer.js';
 import { encodeLsn, lsnKey, partitionRange, storedKey, LSN_RESYNCING } from './stored-format.js';

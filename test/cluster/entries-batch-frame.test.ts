@@ -48,7 +48,10 @@ function randomGroups(r: Rng): Group[] {
 const hex = (g: Group[]): unknown =>
   g.map(([p, e]) => [
     p,
-    e.map(([lsn, ops]) => [lsn, ops.map(([k, v]) => [Buffer.from(k).toString('hex'), v && Buffer.from(v).toString('hex')])]),
+    e.map(([lsn, ops]) => [
+      lsn,
+      ops.map(([k, v]) => [Buffer.from(k).toString('hex'), v && Buffer.from(v).toString('hex')]),
+    ]),
   ]);
 
 describe('ENTRIES_BATCH frames written by hand', () => {
@@ -105,7 +108,14 @@ describe('ENTRIES_BATCH frames written by hand', () => {
     for (const b of bad) expect(() => validateBody(MsgType.ENTRIES_BATCH, b), JSON.stringify(b)).toThrow(/must/);
     for (const b of [null, { a: 1 }, { a: [[1]] }, { a: [[1, -1]] }, { a: [['p', 1]] }, { a: [[0xffff, 1]] }])
       expect(() => validateBody(MsgType.ACK_BATCH, b), JSON.stringify(b)).toThrow(/must/);
-    expect(validateBody(MsgType.ACK_BATCH, { a: [[1, 5], [2, 2 ** 40]] })).toEqual({
+    expect(
+      validateBody(MsgType.ACK_BATCH, {
+        a: [
+          [1, 5],
+          [2, 2 ** 40],
+        ],
+      }),
+    ).toEqual({
       a: [
         [1, 5],
         [2, 2 ** 40],
