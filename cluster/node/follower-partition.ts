@@ -1,6 +1,6 @@
 // A partition this node follows: applies what its leader streams, strictly in LSN order, each group
 // of entries in one engine batch together with the new LSN record (a batch shared with the node's
-// other replicated writes of that microtask: partition-writer.ts), and acknowledges the highest LSN
+// other replicated writes of that event-loop turn: partition-writer.ts), and acknowledges the highest LSN
 // it applied, once per group.
 // Work is queued per partition and applied by one loop, so consecutive ENTRIES frames merge into one
 // batch and a resync's steps never interleave with entries. Anything out of order is a protocol

@@ -1,6 +1,6 @@
 // A partition this node leads: it numbers writes (LSN), streams them strictly in LSN order into a
 // bounded backlog and to the subscribed followers while applying each with its LSN record in one
-// atomic engine batch (shared with the other writes of the same microtask: partition-writer.ts),
+// atomic engine batch (shared with the other writes of the same event-loop turn: partition-writer.ts),
 // tracks the followers' acknowledgements, and holds w>1 writes until enough of them have
 // acknowledged: w=N waits for N-1 followers, w=all for every follower of the in-sync set (ISR) and
 // of the joining set (followers on their way back in, isr-policy.ts). Followers that fall off the

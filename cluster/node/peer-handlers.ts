@@ -112,7 +112,7 @@ function mustBe(node: PeerHost, conn: PeerConnection, id: string): void {
 
 /**
  * A write's key must fit the engine's limit here, per request: the node's writer commits every
- * write of a microtask as one engine batch, so a key the engine refuses would fail the others too.
+ * write of an event-loop turn as one engine batch, so a key the engine refuses would fail the others too.
  */
 function checkKey(k: Uint8Array): Uint8Array {
   if (k.length > MAX_KEY_BYTES)
