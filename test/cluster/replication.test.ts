@@ -142,6 +142,24 @@ describe('replication across node processes', () => {
    * owns keys j, j + inFlight, ...: each key's writes stay in order, so `written` ends with what
    * every replica must hold. `during(i)` runs after the i-th write of worker 0.
    */
+  let writeIds = 0;
+  /**
+   * Sends a write until it is acknowledged. On a loaded machine a forwarded write can outlast
+   * writeTimeoutMs and be answered 504 UNKNOWN_OUTCOME: as docs/api.md says, the client sends it again
+   * with the same Idempotency-Key (the leader applies it once), and only then writes the key again.
+   * Any other answer fails the test.
+   */
+  async function acknowledged(key: string, send: () => Promise<Response>): Promise<void> {
+    let last = '';
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const r = await send();
+      if (r.status === 204) return;
+      last = `${r.status} ${await r.text()}`;
+      if (r.status !== 504) break;
+    }
+    expect.fail(`write of ${key} not acknowledged: ${last}`);
+  }
+
   async function burst(
     keys: string[],
     via: () => string[],
@@ -156,12 +174,15 @@ describe('replication across node processes', () => {
           const key = mine[Math.floor(rand() * mine.length)]!;
           const nodes = via();
           const url = nodes[Math.floor(rand() * nodes.length)]!;
+          const rid = { 'Idempotency-Key': `burst-${++writeIds}` };
           if (rand() < 0.2) {
-            expect((await fetch(`${url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE' })).status).toBe(204);
+            await acknowledged(key, () =>
+              fetch(`${url}/kv/${encodeURIComponent(key)}`, { method: 'DELETE', headers: rid }),
+            );
             written.delete(key);
           } else {
             const v = randomValue();
-            expect((await put(url, key, v)).status).toBe(204);
+            await acknowledged(key, () => put(url, key, v, '', rid));
             written.set(key, v);
           }
           if (j === 0) await during?.(i);
