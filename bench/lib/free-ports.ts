@@ -112,3 +112,22 @@ export async function freePorts(n: number): Promise<number[]> {
     await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
   }
 }
+
+/**
+ * A base port such that base + o is free and reserved for every offset o (as with freePorts): for a
+ * program that derives its ports from one base, as `eau2 local` does (node i's HTTP port base + i,
+ * peer port base + 100 + i, RESP port base + 200 + i).
+ */
+export async function freePortLayout(offsets: readonly number[]): Promise<number> {
+  const span = Math.max(...offsets);
+  for (let tried = 0; tried < 1000; tried++) {
+    const [base] = await freePorts(1);
+    if (base! + span >= HIGH) continue;
+    const rest = offsets.filter((o) => o !== 0).map((o) => base! + o);
+    if (!rest.every(reservePort)) continue;
+    const servers = await Promise.all(rest.map(tryListen));
+    await Promise.all(servers.map((s) => s && new Promise((r) => s.close(r))));
+    if (servers.every(Boolean)) return base!;
+  }
+  throw new Error(`no free port layout ${offsets.join(',')} in ${LOW}-${HIGH - 1}`);
+}

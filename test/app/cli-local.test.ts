@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../engine/index.js';
-import { CLI, REPO, freePorts } from '../cluster/support/cluster-harness.js';
+import { CLI, REPO, freePortLayout } from '../cluster/support/cluster-harness.js';
 
 function local(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -38,12 +38,9 @@ function local(args: string[]): Promise<{ status: number | null; stdout: string;
   });
 }
 
-/** A port p with p and p+100 free (eau2 local's HTTP and peer port of node n1). */
-async function basePort(): Promise<number> {
-  for (;;) {
-    const [p] = await freePorts(1);
-    if (p! < 65_000 && (await freePorts(1)).length && p! + 100 < 65_535) return p!;
-  }
+/** eau2 local's ports for 2 nodes (HTTP base + i, peer base + 100 + i, RESP base + 200 + i), reserved. */
+function basePort(): Promise<number> {
+  return freePortLayout([0, 1, 100, 101, 200, 201]);
 }
 
 describe('eau2 local: its own cluster, or a clear refusal, and supervised nodes', { timeout: 300_000 }, () => {

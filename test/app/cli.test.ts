@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, REPO } from '../cluster/support/cluster-harness.js';
+import { CLI, REPO, freePortLayout } from '../cluster/support/cluster-harness.js';
 
 function eau2(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
@@ -28,13 +28,9 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port such that base, base+1, base+100, base+101, base+200, base+201 are free (eau2 local's layout). */
-async function localBase(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const ports = [base, base + 1, base + 100, base + 101, base + 200, base + 201];
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
+/** eau2 local's ports for 2 nodes (HTTP base + i, peer base + 100 + i, RESP base + 200 + i), reserved. */
+function localBase(): Promise<number> {
+  return freePortLayout([0, 1, 100, 101, 200, 201]);
 }
 
 describe('eau2 CLI', () => {

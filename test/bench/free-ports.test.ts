@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePorts, reservePort } from '../../bench/lib/free-ports.js';
+import { freePortLayout, freePorts, reservePort } from '../../bench/lib/free-ports.js';
 
 const modulePath = fileURLToPath(new URL('../../bench/lib/free-ports.ts', import.meta.url));
 const children: ChildProcess[] = [];
@@ -69,5 +70,15 @@ describe('freePorts', () => {
       }
     }, 'the holder to become a zombie');
     expect(reservePort(port)).toBe(true);
+  });
+
+  it('reserves every port of a layout derived from one base, so no other process is handed one', async () => {
+    const offsets = [0, 1, 100, 101, 200, 201];
+    const base = await freePortLayout(offsets);
+    for (const o of offsets) {
+      // Held by this process: asking again here says taken, as it would for another process.
+      expect(reservePort(base + o), `base + ${o}`).toBe(false);
+      expect(fs.readFileSync(`${os.tmpdir()}/eau2-test-ports/${base + o}`, 'utf8')).toBe(String(process.pid));
+    }
   });
 });

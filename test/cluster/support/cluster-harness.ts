@@ -7,10 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePorts } from '../../../bench/lib/free-ports.js';
+import { freePortLayout, freePorts } from '../../../bench/lib/free-ports.js';
 import { secureFetch } from '../../../cluster/security/http-fetch.js';
 
-export { freePorts };
+export { freePortLayout, freePorts };
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const CLI = join(REPO, 'app/cli/main.ts');
