@@ -19,6 +19,14 @@ afterAll(() => {
 
 const writer = join(import.meta.dirname, '..', 'crash', 'writer-child.ts');
 
+function procComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 function procState(pid: number): string | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -46,8 +54,15 @@ function underNonReapingParent(cmd: string): Promise<{ pid: number; parent: Chil
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.startsWith('pid ')) resolve({ pid: Number(line.slice(4)), parent, lines });
-        else lines.push(line);
+        if (line.startsWith('pid ')) {
+          // Until the shell has become sleep it reaps its children itself: a child killed before
+          // that is gone, not a zombie. So the background process is handed over only then.
+          const pid = Number(line.slice(4));
+          void until('the shell to become sleep', () => procComm(parent.pid!) === 'sleep').then(
+            () => resolve({ pid, parent, lines }),
+            reject,
+          );
+        } else lines.push(line);
       }
     });
   });
