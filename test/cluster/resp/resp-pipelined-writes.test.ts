@@ -6,25 +6,15 @@
 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../engine/util/random.js';
+import { BASE_SEED } from '../../engine/vfs/seeded-random.js';
 import { RespCluster } from './resp-support.js';
-
-/** mulberry32: a small seeded generator, so a failing pipeline can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Cmd = [string, ...string[]];
 
 /** A random pipeline over `keys` keys and the replies running it in order gives (a model of Redis). */
 function randomPipeline(seed: number, length: number, keys: number, prefix: string): { cmds: Cmd[]; want: unknown[] } {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const model = new Map<string, string>();
   const cmds: Cmd[] = [];
   const want: unknown[] = [];
@@ -114,7 +104,7 @@ describe('pipelined writes issued together', () => {
   });
 
   it('answer and store exactly what running them one at a time does (seeded random pipelines)', async () => {
-    const base = Number(process.env.EAU2_TEST_SEED ?? Date.now() % 1_000_000);
+    const base = BASE_SEED;
     for (const [name, c] of [
       ['1 node', single],
       ['3 nodes', three],
@@ -125,7 +115,7 @@ describe('pipelined writes issued together', () => {
         const prefix = `r${name[0]}:${seed}:`;
         const { cmds, want } = randomPipeline(seed, 300, 12, prefix);
         const got = await run(redis, cmds);
-        const ctx = `${name}, seed ${seed} (replay: EAU2_TEST_SEED=${base})`;
+        const ctx = `${name}, seed ${seed} (replay: EAU2_SEED=${base})`;
         expect(got.length, ctx).toBe(want.length);
         for (let i = 0; i < want.length; i++)
           if (typeof want[i] === 'string' && (want[i] as string).startsWith('ERR '))
