@@ -16,7 +16,8 @@ import { FollowerLink } from '../../cluster/node/follower-link.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
-import { dispatchPeerMessage, type PeerHost } from '../../cluster/node/peer-handlers.js';
+import { dispatchPeerMessage } from '../../cluster/node/peer-handlers.js';
+import { fakePeerHost } from '../../test/cluster/support/peer-host.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 
@@ -58,24 +59,7 @@ async function pairUp(batch: boolean): Promise<{ leaders: LeaderPartition[]; sto
         { self: 'L', epoch: 1, history: new EpochHistory([[1, 1]]), isr: ['L', 'f'], minInSync: 1 },
       ),
   );
-  const node = {
-    selfId: 'L',
-    metrics: { countPeerMessage() {} },
-    security: {
-      takeInflight: (c: PeerConnection) => {
-        c.inflight++;
-        return true;
-      },
-      isNode: () => true,
-      auditPeer() {},
-    },
-    topology: () => ({ partitions: 16, placement: [] }),
-    state: { node: { currentEpoch: 1 } },
-    failover: { heartbeatSoon() {} },
-    leaderOf: (p: number) => leaders[p],
-    opening: () => false,
-    log: { warn() {}, info() {}, debug() {} },
-  } as unknown as PeerHost;
+  const node = fakePeerHost((p) => leaders[p]);
   const conns: PeerConnection[] = [];
   const server = net.createServer((s) => {
     const c = new PeerConnection(s, {

@@ -15,6 +15,7 @@ import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import type { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { PartitionWriter as Writer } from '../../cluster/node/partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from '../../cluster/node/peer-handlers.js';
+import { fakePeerHost } from './support/peer-host.js';
 import { decodeLsn, lsnKey } from '../../cluster/node/stored-format.js';
 import { type Message, MsgType, validateBody } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
@@ -70,25 +71,7 @@ function leaderOf(p: number): LeaderPartition {
 
 /** What dispatchPeerMessage needs of a node for SUBSCRIBE, ACK and ACK_BATCH. */
 function host(leaders: Map<number, LeaderPartition>): PeerHost {
-  return {
-    selfId: 'L',
-    metrics: { countPeerMessage() {} },
-    security: {
-      takeInflight: (c: PeerConnection) => {
-        c.inflight++;
-        return true;
-      },
-      isNode: () => true,
-      auditPeer() {},
-    },
-    topology: () => ({ partitions: 16, placement: [] }),
-    state: { node: { currentEpoch: 1 } },
-    failover: { heartbeatSoon() {} },
-    leaderOf: (p: number) => leaders.get(p),
-    opening: () => false,
-    log: { warn() {}, info() {}, debug() {} },
-    writeTimeoutMs: 5000,
-  } as unknown as PeerHost;
+  return fakePeerHost((p) => leaders.get(p));
 }
 
 interface Setup {

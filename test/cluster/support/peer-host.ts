@@ -1,0 +1,29 @@
+// A node as dispatchPeerMessage sees it, for tests and benchmarks that drive the real peer handlers
+// over a real connection without a whole node: every check passes (an authenticated node, in-flight
+// budget, no start-up in progress), the partitions it leads are `leaderOf`'s, and nothing is logged.
+
+import type { LeaderPartition } from '../../../cluster/node/leader-partition.js';
+import type { PeerHost } from '../../../cluster/node/peer-handlers.js';
+import type { PeerConnection } from '../../../cluster/protocol/peer-connection.js';
+
+export function fakePeerHost(leaderOf: (p: number) => LeaderPartition | undefined, selfId = 'L'): PeerHost {
+  return {
+    selfId,
+    metrics: { countPeerMessage() {} },
+    security: {
+      takeInflight: (c: PeerConnection) => {
+        c.inflight++;
+        return true;
+      },
+      isNode: () => true,
+      auditPeer() {},
+    },
+    topology: () => ({ partitions: 16, placement: [] }),
+    state: { node: { currentEpoch: 1 } },
+    failover: { heartbeatSoon() {} },
+    leaderOf,
+    opening: () => false,
+    log: { warn() {}, info() {}, debug() {} },
+    writeTimeoutMs: 5000,
+  } as unknown as PeerHost;
+}
