@@ -66,6 +66,21 @@ export class CompactionRunner {
     return w;
   }
 
+  /**
+   * Starts the worker ahead of its first job, if jobs go to one and it is not running: a thread
+   * loads its modules for tens of milliseconds (a second or more under tsx), and a flush that had
+   * to wait for that held writers up once the immutable memtables were full. The started worker
+   * stays unreferenced until it has a job, as when started by one.
+   */
+  warm(): void {
+    if (this.useWorker && !this.worker && !this.closed) this.worker = this.start();
+  }
+
+  /** Whether the worker thread is running (or starting). */
+  get started(): boolean {
+    return this.worker !== null;
+  }
+
   run(job: CompactionJob): Promise<CompactionResult> {
     if (!this.useWorker) return runCompaction(job, this.vfs);
     const transfer: ArrayBuffer[] = [];
@@ -92,7 +107,10 @@ export class CompactionRunner {
     });
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     const w = this.worker;
     this.worker = null;
     if (w) await w.terminate();

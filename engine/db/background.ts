@@ -72,6 +72,16 @@ export class Background {
     this.runner = new CompactionRunner(db.opts.compactionWorker, db.opts.vfs);
   }
 
+  /** Starts the flush and compaction worker before its first job (CompactionRunner.warm). */
+  warmWorker(): void {
+    if (!this.stopped) this.runner.warm();
+  }
+
+  /** Whether the worker thread has been started (for tests). */
+  get workerStarted(): boolean {
+    return this.runner.started;
+  }
+
   /** Resolves when a flush or compaction finishes (or at once if nothing is running). */
   waitForProgress(): Promise<void> {
     if (!this.flushing && !this.compacting) {

@@ -161,3 +161,35 @@ describe('compaction with worker-side file I/O', () => {
     );
   });
 });
+
+describe('the worker starts before the first flush', () => {
+  test('not for writes far below a memtable; once the memtable is half full, before any flush', async () => {
+    const dir = mkdtempSync(join(root, 'warm-'));
+    const memtableBytes = 256 * 1024;
+    const db = await Engine.open(dir, { memtableBytes });
+    try {
+      await db.put('small', 'x');
+      expect(db.db.bg.workerStarted).toBe(false);
+      // Just under half: still no thread.
+      await db.put('a', new Uint8Array(memtableBytes / 2 - 4096));
+      expect(db.db.bg.workerStarted).toBe(false);
+      await db.put('b', new Uint8Array(8192));
+      expect(db.db.bg.workerStarted).toBe(true);
+      expect(db.stats().flushes).toBe(0);
+      // The warmed worker takes the flush, and the data reads back across a reopen.
+      await db.put('c', new Uint8Array(memtableBytes));
+      await db.put('d', 'after');
+      await db.compactRange();
+      expect(db.stats().flushes).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+    const again = await Engine.open(dir, { memtableBytes });
+    try {
+      expect((await again.get('c'))?.length).toBe(memtableBytes);
+      expect(dec.decode(await again.get('d'))).toBe('after');
+    } finally {
+      await again.close();
+    }
+  });
+});
