@@ -63,7 +63,7 @@ export interface ChunkBody {
  * 1,000 categories this cuts the chunk ~3x and decoding ~5x, and decoded rows share one string
  * object per distinct value instead of allocating one per row.
  */
-const DICT_RATIO = 4;
+export const DICT_RATIO = 4;
 
 /**
  * The dictionary of a string chunk and each row's index into it, or undefined when plain is smaller.
@@ -72,29 +72,48 @@ const DICT_RATIO = 4;
  * string chunk.
  */
 function dictionaryCodes(
-  values: readonly string[],
+  c: StringColumn,
   n: number,
   start = 0,
 ): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
   if (n < 64) return undefined;
   const limit = Math.floor(n / DICT_RATIO);
-  // A prototype-less object, not a Map: one lookup per row is most of a string chunk's encoding, and
-  // V8's keyed property lookup measured ~185 against ~290-340 ms CPU for Map.get over the bench's
-  // 10M rows of 1,000 categories (and faster too for strings built at run time, as a parser makes).
-  // Property keys are the strings themselves, so no two distinct strings can share an entry.
-  const ids: Record<string, number> = Object.create(null) as Record<string, number>;
   const d: string[] = [];
   if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
   const idx = scratchCodes;
-  for (let i = 0; i < n; i++) {
-    const s = values[start + i]!;
-    let k = ids[s];
-    if (k === undefined) {
-      if (d.length >= limit) return undefined; // too many distinct strings: plain is smaller
-      ids[s] = k = d.length;
-      d.push(s);
+  const given = c.dictionary;
+  if (given) {
+    // Already a dictionary (a decoded chunk, an Arrow import): its codes renumbered in order of
+    // first use within the rows, one typed-array lookup per row and no string hashed.
+    const codes = given.codes;
+    const renum = new Int32Array(given.dict.length).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const k = codes[start + i]!;
+      let m = renum[k]!;
+      if (m < 0) {
+        if (d.length >= limit) return undefined;
+        renum[k] = m = d.length;
+        d.push(given.dict[k]!);
+      }
+      idx[i] = m;
     }
-    idx[i] = k;
+  } else {
+    const values = c.values;
+    // A prototype-less object, not a Map: one lookup per row is most of a string chunk's encoding, and
+    // V8's keyed property lookup measured ~185 against ~290-340 ms CPU for Map.get over the bench's
+    // 10M rows of 1,000 categories (and faster too for strings built at run time, as a parser makes).
+    // Property keys are the strings themselves, so no two distinct strings can share an entry.
+    const ids: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (let i = 0; i < n; i++) {
+      const s = values[start + i]!;
+      let k = ids[s];
+      if (k === undefined) {
+        if (d.length >= limit) return undefined; // too many distinct strings: plain is smaller
+        ids[s] = k = d.length;
+        d.push(s);
+      }
+      idx[i] = k;
+    }
   }
   return { d, codes: idx.subarray(0, n), w: d.length <= 0x100 ? 1 : d.length <= 0x10000 ? 2 : 4 };
 }
@@ -185,7 +204,7 @@ export function columnToBody(c: Column): ChunkBody {
       body.v = packBools(c.values, c.length);
       break;
     case 'S': {
-      const dict = dictionaryCodes(c.values, c.length);
+      const dict = dictionaryCodes(c, c.length);
       if (dict) {
         body.d = dict.d;
         body.v = narrowCodes(dict.codes, dict.w);
@@ -229,7 +248,7 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
       v = packBools(c.values, n);
       break;
     case 'S':
-      dict = dictionaryCodes(c.values, n, start);
+      dict = dictionaryCodes(c, n, start);
       if (!dict) {
         // Key order as columnToBody's: t, n, v, z.
         const body: ChunkBody = { t: 'S', n, v: whole ? (c.values as string[]) : c.values.slice(start, end) };

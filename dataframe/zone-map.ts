@@ -25,14 +25,30 @@ export function computeZone(c: Column, start: number, end: number): Zone {
   let max: number | bigint | string | null = null;
   if (c.type === 'S') {
     const d = c.dictionary;
-    for (let i = start; i < end; i++) {
-      if (nulls && bitGet(nulls, i)) {
-        nullCount++;
-        continue;
+    if (d) {
+      // Each distinct value compared once: mark the codes the rows use, then scan the dictionary.
+      const used = new Uint8Array(d.dict.length);
+      const codes = d.codes;
+      for (let i = start; i < end; i++) {
+        if (nulls && bitGet(nulls, i)) nullCount++;
+        else used[codes[i]!] = 1;
       }
-      const v = d ? d.dict[d.codes[i]!]! : c.values[i]!;
-      if (min === null || v < (min as string)) min = v;
-      if (max === null || v > (max as string)) max = v;
+      for (let k = 0; k < used.length; k++) {
+        if (used[k] === 0) continue;
+        const v = d.dict[k]!;
+        if (min === null || v < (min as string)) min = v;
+        if (max === null || v > (max as string)) max = v;
+      }
+    } else {
+      for (let i = start; i < end; i++) {
+        if (nulls && bitGet(nulls, i)) {
+          nullCount++;
+          continue;
+        }
+        const v = c.values[i]!;
+        if (min === null || v < (min as string)) min = v;
+        if (max === null || v > (max as string)) max = v;
+      }
     }
     if (min !== null && ((min as string).length > MAX_ZONE_STRING || (max as string).length > MAX_ZONE_STRING))
       return [null, null, nullCount];

@@ -8,7 +8,8 @@
 
 import { isAscii } from 'node:buffer';
 import * as A from 'apache-arrow';
-import { bitmapBytes, makeColumn, type Column } from '../column.js';
+import { StringColumn, bitmapBytes, makeColumn, type Column } from '../column.js';
+import { DICT_RATIO } from '../chunk-codec.js';
 import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
 import { invalid } from './batches.js';
 
@@ -312,6 +313,10 @@ export function columnFromArrow(
   hints: ArrowColumnHints = {},
 ): Column {
   const n = v.length;
+  if (t === 'S') {
+    const dc = dictionaryStrings(v, n);
+    if (dc) return dc;
+  }
   // A dictionary's own null entries make rows null too, so its chunks get a bitmap either way.
   let nulls = v.nullCount > 0 || A.DataType.isDictionary(v.type) ? new Uint8Array(bitmapBytes(n)) : undefined;
   const f = new Fill(t, newValues(t, n), nulls, name, firstRow, hints);
@@ -322,4 +327,93 @@ export function columnFromArrow(
   }
   if (nulls?.every((b) => b === 0)) nulls = undefined;
   return makeColumn(t, f.out as ArrayBufferView | string[], n, nulls);
+}
+
+/**
+ * A UTF-8 string vector read as a dictionary column, its distinct values found by their bytes: no
+ * string per row (a row-group of 65,536 rows otherwise made 65,536 strings per column, each then
+ * hashed again by the chunk encoder's dictionary) and one decoded string per distinct value. The
+ * codes are in first-appearance order with a null row read as '', as the chunk encoder's
+ * dictionary of the same rows, so the stored chunk is the same. Undefined (the caller reads the rows
+ * one by one) for other Arrow types, or when there is more than one distinct value per DICT_RATIO
+ * rows (such a chunk is stored plain).
+ */
+function dictionaryStrings(v: A.Vector, n: number): StringColumn | undefined {
+  const limit = Math.floor(n / DICT_RATIO);
+  if (limit === 0) return undefined;
+  for (const d of v.data) {
+    const type = d.type as A.DataType;
+    if (!(A.DataType.isUtf8(type) || A.DataType.isLargeUtf8(type))) return undefined;
+  }
+  // Open addressing over a power-of-two table at most half full; a slot holds code + 1.
+  let cap = 16;
+  while (cap < 2 * limit) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap);
+  const hashes = new Int32Array(limit);
+  const srcs: Uint8Array[] = [];
+  const starts = new Int32Array(limit);
+  const lens = new Int32Array(limit);
+  const codes = limit <= 0x10000 ? new Uint16Array(n) : new Uint32Array(n);
+  let nulls: Uint8Array | undefined;
+  let count = 0;
+  let row = 0;
+  for (const d of v.data) {
+    const bytes = d.values as Uint8Array;
+    const offs = d.valueOffsets as Int32Array | BigInt64Array;
+    const wide = offs instanceof BigInt64Array;
+    const bm = d.nullCount > 0 && d.nullBitmap && d.nullBitmap.length > 0 ? d.nullBitmap : undefined;
+    const from = d.offset;
+    for (let i = 0; i < d.length; i++, row++) {
+      const j = from + i;
+      let a = 0;
+      let len = 0;
+      if (bm && ((bm[j >>> 3]! >>> (j & 7)) & 1) === 0) {
+        nulls ??= new Uint8Array(bitmapBytes(n));
+        nulls[row >>> 3]! |= 1 << (row & 7);
+      } else if (wide) {
+        a = Number(offs[j]);
+        len = Number(offs[j + 1]) - a;
+      } else {
+        a = (offs as Int32Array)[j]!;
+        len = (offs as Int32Array)[j + 1]! - a;
+      }
+      // FNV-1a over the bytes, seeded with the length.
+      let h = 0x811c9dc5 ^ len;
+      for (let p = a, e = a + len; p < e; p++) h = Math.imul(h ^ bytes[p]!, 0x01000193);
+      let slot = h & mask;
+      let code = -1;
+      for (;;) {
+        const e = table[slot]!;
+        if (e === 0) break;
+        const k = e - 1;
+        if (hashes[k] === h && lens[k] === len && sameBytes(srcs[k]!, starts[k]!, bytes, a, len)) {
+          code = k;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+      if (code < 0) {
+        if (count >= limit) return undefined;
+        code = count++;
+        table[slot] = code + 1;
+        hashes[code] = h;
+        srcs[code] = bytes;
+        starts[code] = a;
+        lens[code] = len;
+      }
+      codes[row] = code;
+    }
+  }
+  const dict = new Array<string>(count);
+  for (let k = 0; k < count; k++) {
+    const b = srcs[k]!;
+    dict[k] = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', starts[k]!, starts[k]! + lens[k]!);
+  }
+  return new StringColumn(undefined, n, nulls, { dict, codes });
+}
+
+function sameBytes(x: Uint8Array, xa: number, y: Uint8Array, ya: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (x[xa + i] !== y[ya + i]) return false;
+  return true;
 }
