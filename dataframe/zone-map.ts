@@ -54,7 +54,8 @@ export function computeZone(c: Column, start: number, end: number): Zone {
       return [null, null, nullCount];
     return [min, max, nullCount];
   }
-  const vals = c.values as ArrayLike<number | bigint>;
+  if (c.values instanceof BigInt64Array) return int64Zone(c.values, nulls, start, end);
+  const vals = c.values as ArrayLike<number>;
   let nan = false;
   for (let i = start; i < end; i++) {
     if (nulls && bitGet(nulls, i)) {
@@ -73,6 +74,45 @@ export function computeZone(c: Column, start: number, end: number): Zone {
   if (nan) return [null, null, nullCount];
   return [min, max, nullCount];
 }
+
+/**
+ * The zone of an int64 column compared as 32-bit halves (signed high word, then unsigned low word):
+ * reading a BigInt64Array element allocates a bigint, and a timestamp column's chunk made 65,536 of
+ * them for two results.
+ */
+function int64Zone(vals: BigInt64Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
+  const w = new Int32Array(vals.buffer, vals.byteOffset, vals.length * 2);
+  const hiAt = LITTLE_ENDIAN ? 1 : 0;
+  const loAt = 1 - hiAt;
+  let nullCount = 0;
+  let minI = -1;
+  let maxI = -1;
+  let minHi = 0;
+  let minLo = 0;
+  let maxHi = 0;
+  let maxLo = 0;
+  for (let i = start; i < end; i++) {
+    if (nulls && bitGet(nulls, i)) {
+      nullCount++;
+      continue;
+    }
+    const hi = w[2 * i + hiAt]!;
+    const lo = w[2 * i + loAt]! >>> 0;
+    if (minI < 0 || hi < minHi || (hi === minHi && lo < minLo)) {
+      minI = i;
+      minHi = hi;
+      minLo = lo;
+    }
+    if (maxI < 0 || hi > maxHi || (hi === maxHi && lo > maxLo)) {
+      maxI = i;
+      maxHi = hi;
+      maxLo = lo;
+    }
+  }
+  return minI < 0 ? [null, null, nullCount] : [vals[minI]!, vals[maxI]!, nullCount];
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 function checkBound(t: ColumnType, v: unknown): boolean {
   if (v === null) return true;

@@ -37,6 +37,28 @@ describe('zone maps', () => {
     expect(computeZone(columnFromValues('I', [1, 2, 3, 4]), 1, 3)).toEqual([2, 3, 0]);
   });
 
+  it('int64 and timestamp bounds agree with bigint comparison near the sign and 32-bit word edges', () => {
+    const rng = seededRng();
+    const edges = [0n, -1n, 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), 2n ** 63n - 1n, -(2n ** 63n)];
+    for (let round = 0; round < 200; round++) {
+      const n = rng.int(1, 40);
+      const vals = Array.from({ length: n }, () => {
+        if (rng.bool(0.15)) return null;
+        const e = rng.pick(edges) + BigInt(rng.int(-3, 3));
+        return BigInt.asIntN(64, rng.bool(0.5) ? e : e * BigInt(rng.int(-1000, 1000)));
+      });
+      const a = rng.int(0, n - 1);
+      const b = rng.int(a + 1, n);
+      const live = vals
+        .slice(a, b)
+        .filter((v): v is bigint => v !== null)
+        .sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      const want = [live[0] ?? null, live.at(-1) ?? null, b - a - live.length];
+      const t = rng.pick(['L', 'T'] as const);
+      expect(computeZone(columnFromValues(t, vals), a, b), `${t} ${vals.join(',')} rows ${a}-${b}`).toEqual(want);
+    }
+  });
+
   it('skips chunks of an ordered column without reading them, and says how many', async () => {
     const n = 2000;
     const t = Array.from({ length: n }, (_, r) => BigInt(r) * 1_000_000n); // one a second
