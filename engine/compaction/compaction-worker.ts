@@ -53,7 +53,10 @@ parentPort!.on('message', (msg: Msg) => {
       vfs ??= loadVfs((workerData as { vfs: WorkerVfsSpec }).vfs);
       if (msg.flush) {
         const result = await runFlush(msg.flush, await vfs);
-        parentPort!.postMessage({ id: msg.id, result }, buffersOf([result]));
+        // The entry buffer goes back for the next flush to copy into (CompactionRunner.takeEntryBuffer):
+        // nothing of it is referenced once the table is built (its bounds are copies).
+        const spent = msg.flush.entries.buffer as ArrayBuffer;
+        parentPort!.postMessage({ id: msg.id, result, spent }, [...buffersOf([result]), spent]);
       } else {
         const result = await runCompaction(msg.job, await vfs);
         parentPort!.postMessage({ id: msg.id, result }, buffersOf(result.outputs));

@@ -36,9 +36,13 @@ export class EntryBufferWriter {
   private off = 0;
   count = 0;
 
-  /** `capacity`: sum of key and value lengths + count × ENTRY_BUFFER_OVERHEAD is always enough. */
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity);
+  /**
+   * `capacity`: sum of key and value lengths + count × ENTRY_BUFFER_OVERHEAD is always enough.
+   * `reuse`, if given, is a buffer of at least that many bytes nothing else uses (its contents do
+   * not matter: every byte finish() returns is written first).
+   */
+  constructor(capacity: number, reuse?: ArrayBuffer) {
+    this.buf = reuse && reuse.byteLength >= capacity ? new Uint8Array(reuse) : new Uint8Array(capacity);
   }
 
   /** Adds the entry whose key is k[ko, ko + kl) and value v[vo, vo + vl). */

@@ -77,6 +77,11 @@ export class Background {
     if (!this.stopped) this.runner.warm();
   }
 
+  /** Flushes that copied their entries into a buffer the worker sent back (for tests). */
+  get entryBuffersReused(): number {
+    return this.runner.entryBuffersReused;
+  }
+
   /** Whether the worker thread has been started (for tests). */
   get workerStarted(): boolean {
     return this.runner.started;
@@ -221,7 +226,14 @@ export class Background {
     const number = db.versions.newFileNumber();
     this.pendingOutputs.add(number);
     // The memtable is immutable here, so copying it out across event-loop turns sees one state.
-    const w = new EntryBufferWriter(mem.payloadBytes() + mem.count() * ENTRY_BUFFER_OVERHEAD);
+    const capacity = mem.payloadBytes() + mem.count() * ENTRY_BUFFER_OVERHEAD;
+    // A buffer for the worker is allocated with room to spare, so that when it comes back it fits
+    // the next flushes too (their sizes vary with the writes that filled the memtable).
+    const reuse =
+      inline || !this.runner.useWorker
+        ? undefined
+        : (this.runner.takeEntryBuffer(capacity) ?? new ArrayBuffer(capacity + (capacity >>> 3)));
+    const w = new EntryBufferWriter(capacity, reuse);
     const it = mem.iterator();
     let n = 0;
     for (it.seekToFirst(); it.valid(); it.next()) {
