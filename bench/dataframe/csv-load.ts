@@ -1,11 +1,12 @@
-// `node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--duckdb]`:
+// `node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine] [--duckdb]`:
 // the CSV import on its own. Generates (once, kept under the OS temp directory) an N-row CSV with
 // int32, string, float64, timestamp and date columns (default 500,000 rows, ~26 MB), then imports it
 // R times (default 3) into a fresh store and prints each run's wall time, CPU time and MB/s; the first
 // run is cold (modules, JIT), the best of the later ones is the warm figure. With --store memory (the
 // default) the store is the tests' in-memory KvStore, so the figure is the importer's own cost: parsing,
 // type inference, conversion, encoding; with --store engine, an Engine in a temporary directory (the
-// embedded path). --duckdb also loads the same file R times with DuckDB's read_csv (a fresh in-memory
+// embedded path; --one-engine: one Engine kept open across the runs, each run importing a new frame,
+// as a long-lived store such as a node's takes them). --duckdb also loads the same file R times with DuckDB's read_csv (a fresh in-memory
 // database each run, in this process, so CPU time counts its threads too) and prints eau2/DuckDB.
 // Profile with `node --import tsx --cpu-prof ...`.
 
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '500000' },
     runs: { type: 'string', default: '3' },
     file: { type: 'string' },
+    'one-engine': { type: 'boolean', default: false },
     store: { type: 'string', default: 'memory' },
     duckdb: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -32,7 +34,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--duckdb]\n',
+    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine] [--duckdb]\n',
   );
   process.exit(0);
 }
@@ -66,6 +68,11 @@ export async function writeBenchCsv(path: string, rows: number, seed = 7): Promi
   await new Promise<void>((r, j) => out.on('finish', r).on('error', j));
 }
 
+async function openEngine(): Promise<{ store: Engine; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'eau2-csv-'));
+  return { store: await Engine.open(dir), dir };
+}
+
 async function main(): Promise<void> {
   const rows = Number(args.rows);
   const runs = Number(args.runs);
@@ -84,16 +91,17 @@ async function main(): Promise<void> {
   );
   const times: number[] = [];
   const cpus: number[] = [];
+  // --one-engine: one Engine for every run (a long-lived store, as a node's), each run a new frame.
+  const shared = args['one-engine'] ? await openEngine() : undefined;
   for (let r = 0; r < runs; r++) {
     let store: MemoryStore | Engine;
     let dir: string | undefined;
-    if (args.store === 'engine') {
-      dir = await mkdtemp(join(tmpdir(), 'eau2-csv-'));
-      store = await Engine.open(dir);
-    } else store = new MemoryStore();
+    if (shared) store = shared.store;
+    else if (args.store === 'engine') ({ store, dir } = await openEngine());
+    else store = new MemoryStore();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const res = await importCsv(store, 'bench', file);
+    const res = await importCsv(store, `bench${r}`, file);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     times.push(ms);
@@ -103,8 +111,13 @@ async function main(): Promise<void> {
         `${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
         `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s\n`,
     );
+    if (shared) continue;
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+  }
+  if (shared) {
+    await shared.store.close();
+    await rm(shared.dir, { recursive: true, force: true });
   }
   const best = (ts: number[]): number => (ts.length > 1 ? Math.min(...ts.slice(1)) : ts[0]!);
   const warm = best(times);

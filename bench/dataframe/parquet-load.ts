@@ -1,11 +1,12 @@
-// `node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]`
+// `node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine]`
 // (with EAU2_WORKER_LOADER=test/support/worker-loader.mjs, as `npm run bench:dataframe` sets it):
 // the Parquet import beside DuckDB's `read_parquet` on the same file, in one run. Writes (once, kept
 // under the OS temp directory) an N-row flights-style Parquet file with eau2's exporter (default
 // 500,000 rows: int32, date, timestamp, three strings, int32, two nullable doubles; row groups of
 // 65,536 rows, snappy), then R times (default 3) each system loads it: DuckDB into a fresh in-memory
 // table, eau2 into a fresh store (an Engine in a temporary directory by default; `--store memory` for
-// the importer's own cost). Prints every run's wall time (eau2's CPU time beside it); the first run
+// the importer's own cost; `--one-engine` one Engine kept open across the runs, each run a new frame,
+// as a long-lived store such as a node's takes them). Prints every run's wall time (eau2's CPU time beside it); the first run
 // is cold (eau2: the decoder thread starts and compiles), the best later one is the warm figure.
 // Profile with `node --import tsx --cpu-prof ...`.
 
@@ -26,13 +27,14 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '500000' },
     runs: { type: 'string', default: '3' },
     file: { type: 'string' },
+    'one-engine': { type: 'boolean', default: false },
     store: { type: 'string', default: 'engine' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine]\n',
+    'node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine]\n',
   );
   process.exit(0);
 }
@@ -79,6 +81,11 @@ async function writeBenchParquet(path: string, rows: number, seed = 11): Promise
   await new Promise<void>((r, j) => out.end(r).on('error', j));
 }
 
+async function openEngine(): Promise<{ store: Engine; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'eau2-pq-'));
+  return { store: await Engine.open(dir), dir };
+}
+
 async function main(): Promise<void> {
   const rows = Number(args.rows);
   const runs = Number(args.runs);
@@ -96,6 +103,8 @@ async function main(): Promise<void> {
   );
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   const times = { duck: [] as number[], eau2: [] as number[] };
+  // --one-engine: one Engine for every run (a long-lived store, as a node's), each run a new frame.
+  const shared = args['one-engine'] ? await openEngine() : undefined;
   for (let r = 0; r < runs; r++) {
     let t0 = performance.now();
     await duck.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet('${file}')`);
@@ -103,13 +112,12 @@ async function main(): Promise<void> {
 
     let dir: string | undefined;
     let store: MemoryStore | Engine;
-    if (args.store === 'engine') {
-      dir = await mkdtemp(join(tmpdir(), 'eau2-pq-'));
-      store = await Engine.open(dir);
-    } else store = new MemoryStore();
+    if (shared) store = shared.store;
+    else if (args.store === 'engine') ({ store, dir } = await openEngine());
+    else store = new MemoryStore();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const res = await importParquet(store, 'bench', file);
+    const res = await importParquet(store, `bench${r}`, file);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     times.eau2.push(ms);
@@ -117,8 +125,13 @@ async function main(): Promise<void> {
       `run ${r + 1}: DuckDB ${times.duck[r]!.toFixed(0)} ms; eau2 ${res.rows} rows ${ms.toFixed(0)} ms ` +
         `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, this thread and the decoder's)\n`,
     );
+    if (shared) continue;
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+  }
+  if (shared) {
+    await shared.store.close();
+    await rm(shared.dir, { recursive: true, force: true });
   }
   duck.closeSync();
   const warm = (xs: number[]): number => (xs.length > 1 ? Math.min(...xs.slice(1)) : xs[0]!);
