@@ -7,7 +7,9 @@
 // table, eau2 into a fresh store (an Engine in a temporary directory by default; `--store memory` for
 // the importer's own cost; `--one-engine` one Engine kept open across the runs, each run a new frame,
 // as a long-lived store such as a node's takes them). Prints every run's wall time (eau2's CPU time beside it); the first run
-// is cold (eau2: the decoder thread starts and compiles), the best later one is the warm figure.
+// is cold (eau2: the decoder thread starts and compiles), the best later one is the warm figure;
+// CPU time of DuckDB's threads is printed beside its time (process CPU, so in --one-engine mode it
+// may include the engine's background work left from the run before).
 // Profile with `node --import tsx --cpu-prof ...`.
 
 import { createWriteStream, existsSync, renameSync, statSync } from 'node:fs';
@@ -103,12 +105,16 @@ async function main(): Promise<void> {
   );
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   const times = { duck: [] as number[], eau2: [] as number[] };
+  const cpus = { duck: [] as number[], eau2: [] as number[] };
   // --one-engine: one Engine for every run (a long-lived store, as a node's), each run a new frame.
   const shared = args['one-engine'] ? await openEngine() : undefined;
   for (let r = 0; r < runs; r++) {
+    const duckCpu0 = process.cpuUsage();
     let t0 = performance.now();
     await duck.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet('${file}')`);
     times.duck.push(performance.now() - t0);
+    const duckCpu = process.cpuUsage(duckCpu0);
+    cpus.duck.push((duckCpu.user + duckCpu.system) / 1000);
 
     let dir: string | undefined;
     let store: MemoryStore | Engine;
@@ -121,8 +127,9 @@ async function main(): Promise<void> {
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     times.eau2.push(ms);
+    cpus.eau2.push((cpu.user + cpu.system) / 1000);
     process.stdout.write(
-      `run ${r + 1}: DuckDB ${times.duck[r]!.toFixed(0)} ms; eau2 ${res.rows} rows ${ms.toFixed(0)} ms ` +
+      `run ${r + 1}: DuckDB ${times.duck[r]!.toFixed(0)} ms (CPU ${cpus.duck[r]!.toFixed(0)} ms, its threads); eau2 ${res.rows} rows ${ms.toFixed(0)} ms ` +
         `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, this thread and the decoder's)\n`,
     );
     if (shared) continue;
@@ -139,7 +146,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `cold: DuckDB ${times.duck[0]!.toFixed(0)} ms, eau2 ${times.eau2[0]!.toFixed(0)} ms; ` +
       `warm (best after the first): DuckDB ${w.duck.toFixed(0)} ms, eau2 ${w.eau2.toFixed(0)} ms ` +
-      `(eau2 / DuckDB ${(w.eau2 / w.duck).toFixed(2)}x)\n`,
+      `(eau2 / DuckDB ${(w.eau2 / w.duck).toFixed(2)}x); best CPU after the first: DuckDB ${warm(cpus.duck).toFixed(0)} ms, ` +
+      `eau2 ${warm(cpus.eau2).toFixed(0)} ms (${(warm(cpus.eau2) / warm(cpus.duck)).toFixed(2)}x) ` +
+      `(load ${machineInfo().loadAverage.join(' ')})\n`,
   );
 }
 
