@@ -82,7 +82,9 @@ function dictionaryCodes(
   if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
   const idx = scratchCodes;
   const given = c.dictionary;
-  if (given) {
+  // A dictionary larger than the rows encoded (rows of a large Arrow batch) would cost more to
+  // renumber than the rows' strings cost to look up.
+  if (given && given.dict.length <= n) {
     // Already a dictionary (a decoded chunk, an Arrow import): its codes renumbered in order of
     // first use within the rows, one typed-array lookup per row and no string hashed.
     const codes = given.codes;
