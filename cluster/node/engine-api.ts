@@ -27,6 +27,8 @@ interface NodeIteratorOptions {
 
 export interface EngineLike {
   get(key: Uint8Array, opts?: { snapshot?: EngineSnapshot }): Promise<Uint8Array | undefined>;
+  /** `use` applied to the value lent for that call only (Engine.getWith); fillCache as ReadOptions'. */
+  getWith?<T>(key: Uint8Array, use: (value: Uint8Array) => T, opts?: { fillCache?: boolean }): Promise<T | undefined>;
   batch(ops: EngineOp[], opts?: { sync?: boolean }): Promise<void>;
   /** The committed value of `key` and the sequence of the write that stored it (read-modify-write, rmw.ts). */
   getVersionSync?(key: Uint8Array): { value: Uint8Array; seq: number } | undefined;

@@ -138,6 +138,48 @@ export class Router {
     }
   }
 
+  /**
+   * get() for a reader that decodes the value at once (KvStore.getWith): a read this node serves
+   * from its own ready copy lends the stored value from the engine (no copy; `fillCache` false
+   * leaves the block cache as it was), `use` getting the user's value. Anything else (another
+   * node's copy, a partition opening or being resynced, a damaged table) goes the way get() goes.
+   */
+  async getWith<T>(
+    key: Uint8Array,
+    mode: ReadMode,
+    use: (value: Uint8Array) => T,
+    fillCache?: boolean,
+  ): Promise<T | undefined> {
+    const p = this.partition(key);
+    const engine = this.host.engine;
+    const self = this.host.selfId;
+    const pl = this.host.topology().placement[p]!;
+    const here =
+      mode === 'local'
+        ? this.host.holds(p)
+        : pl.leader === self ||
+          (mode !== 'leader' && mode !== 'follower' && this.host.holds(p)) ||
+          (mode === 'follower' && pl.followers.includes(self));
+    if (engine.getWith !== undefined && here && !this.host.opening(p) && !this.host.resyncing?.(p)) {
+      let used = false;
+      try {
+        return await engine.getWith(
+          storedKey(p, key),
+          (v) => {
+            used = true;
+            return use(storedValueOf(v));
+          },
+          { fillCache },
+        );
+      } catch (e) {
+        // A damaged table (not an error of `use`): get() reports it and reads another replica's copy.
+        if (used || !isEau2Error(e, ErrorCode.CORRUPTION)) throw e;
+      }
+    }
+    const v = await this.get(key, mode);
+    return v === undefined ? undefined : use(storedValueOf(v));
+  }
+
   private async fromOtherReplica(
     p: number,
     key: Uint8Array,
@@ -355,6 +397,8 @@ export class Router {
         const v = await this.get(keyBytes(key), wireMode(opts?.read) ?? defaults.get);
         return v === undefined ? undefined : storedValueOf(v);
       },
+      getWith: <T>(key: KeyLike, use: (value: Uint8Array) => T, opts?: ReadOptions) =>
+        this.getWith(keyBytes(key), wireMode(opts?.read) ?? defaults.get, use, opts?.fillCache),
       put: (key: KeyLike, value: ValueLike, opts?: WriteOptions) =>
         this.writeMany([[keyBytes(key), val(value)]], opts?.w ?? defaults.w),
       del: (key: KeyLike, opts?: WriteOptions) => this.writeMany([[keyBytes(key), null]], opts?.w ?? defaults.w),

@@ -14,6 +14,7 @@ import {
   partitionOf,
 } from '../../kv/index.js';
 import type { ChunkCache } from '../chunk-cache.js';
+import type { DecodeArena } from '../chunk-codec.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { chunkKey } from '../layout.js';
@@ -45,6 +46,10 @@ export type DataframeTask = (ctx: DataframeTaskContext, payload: unknown) => Pro
 
 export const QUERY_TASK = 'df.query';
 export const HOLDINGS_TASK = 'df.holdings';
+
+/** A decode arena whose arrays are fresh memory: the decoded column owns them (chunk-codec.ts). */
+const OWN_ARRAYS: DecodeArena = { take: (bytes) => new ArrayBuffer(bytes) };
+const NO_FILL = { fillCache: false } as const;
 
 /** Chunk reads a node keeps in flight while it computes. */
 const TASK_CONCURRENCY = 4;
@@ -108,7 +113,10 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     const key = reader.key(chunk, c);
     const hit = cache.get(key);
     if (hit) return hit;
-    const col = await reader.read(chunk, c);
+    // The chunk cache keeps the decoded column, so the engine need not keep the raw block too: read
+    // without filling the block cache (the value lent from memory the engine reuses, decoded once
+    // into arrays of the column's own), which also spares a buffer and a copy per value.
+    const col = await reader.read(chunk, c, OWN_ARRAYS, NO_FILL);
     cache.set(key, col);
     return col;
   };
