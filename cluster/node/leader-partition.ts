@@ -94,6 +94,8 @@ export class LeaderPartition {
   /** When each follower's stream stopped being live (performance.now()); absent while live. */
   private readonly notLiveSince = new Map<string, number>();
   private lastApply: Promise<void> = Promise.resolve();
+  /** The engine group lastApply follows (PartitionWriter.apply's promise, shared by a turn's writes). */
+  private lastGroup: Promise<void> | undefined;
   /** Set once a newer epoch deposed this leader (stepDown). */
   private deposed: Eau2Error | undefined;
 
@@ -129,7 +131,32 @@ export class LeaderPartition {
    * the leader's own commit. Resolves once applied here and acknowledged by `followersNeeded`
    * followers; rejects with TIMEOUT after `timeoutMs` (the write stays applied: it is not undone).
    */
-  async write(ops: WireOp[], followersNeeded: number | 'all', timeoutMs: number): Promise<number> {
+  write(ops: WireOp[], followersNeeded: number | 'all', timeoutMs: number): Promise<number> {
+    // One promise per write past the checks (the engine group's, then this): the write path's
+    // cost is per write, and each async layer is a promise and a microtask more.
+    let lsn: number;
+    let applied: Promise<void>;
+    try {
+      lsn = this.issue(ops, followersNeeded);
+      applied = this.writer.apply(this.p, this.engineOps(ops), lsn);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // stepDown waits for the last group issued; one catch per engine group, not per write.
+    if (applied !== this.lastGroup) {
+      this.lastGroup = applied;
+      this.lastApply = applied.catch(() => {});
+    }
+    return applied.then(
+      () => this.afterApply(lsn, followersNeeded, timeoutMs),
+      (e: unknown) => {
+        throw this.applyFailed(e as Error, lsn);
+      },
+    );
+  }
+
+  /** The checks before a write is numbered, then its LSN, streamed to the followers. Throws. */
+  private issue(ops: WireOp[], followersNeeded: number | 'all'): number {
     if (this.failed) throw this.failed;
     const fenced = this.hooks.fenced?.();
     if (fenced) throw fenced;
@@ -157,33 +184,46 @@ export class LeaderPartition {
         { details: { partition: this.p, reason: 'MIN_IN_SYNC' } },
       );
     const lsn = ++this.committed;
-    const engineOps: EngineOp[] = ops.map(([k, v]) => {
-      const key = storedKey(this.p, k);
-      return v === null ? { type: 'del', key } : { type: 'put', key, value: v };
-    });
     // Publishing here, synchronously, keeps the stream in LSN order; the writer hands batches to the
     // engine in the order they are issued, so this node's copy follows the same order. Without
     // followers nobody can subscribe (subscribe() refuses other nodes): no backlog to keep.
     if (this.followers.length > 0) this.publish({ lsn, enc: this.arena.encode(lsn, ops), at: performance.now() });
-    const applied = this.writer.apply(this.p, engineOps, lsn);
-    this.lastApply = applied.catch(() => {});
-    try {
-      await applied;
-    } catch (e) {
-      // The followers may apply an entry this node could not: the partition stops here (every
-      // further write and subscription is refused) and, reopened on its data, the leader resyncs
-      // its followers to what it really has. Until then a follower holds the entry, and may be
-      // elected with it: once streamed, the write's outcome is unknown, not "refused".
-      const streamed = this.followers.length > 0;
-      this.fail(e as Error);
-      if (!streamed) throw e;
-      throw new Eau2Error(
-        ErrorCode.UNKNOWN_OUTCOME,
-        `write ${lsn} of partition ${this.p} was streamed to its followers but this leader could not apply it (${(e as Error).message}); it may be applied on a follower`,
-        { cause: e, details: { partition: this.p } },
-      );
+    return lsn;
+  }
+
+  private engineOps(ops: WireOp[]): EngineOp[] {
+    const out: EngineOp[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const [k, v] = ops[i]!;
+      const key = storedKey(this.p, k);
+      out[i] = v === null ? { type: 'del', key } : { type: 'put', key, value: v };
     }
-    if (followersNeeded !== 0) await this.waitForAcks(lsn, followersNeeded, timeoutMs);
+    return out;
+  }
+
+  /**
+   * The followers may apply an entry this node could not: the partition stops here (every further
+   * write and subscription is refused) and, reopened on its data, the leader resyncs its followers
+   * to what it really has. Until then a follower holds the entry, and may be elected with it: once
+   * streamed, the write's outcome is unknown, not "refused".
+   */
+  private applyFailed(e: Error, lsn: number): Error {
+    const streamed = this.followers.length > 0;
+    this.fail(e);
+    if (!streamed) return e;
+    return new Eau2Error(
+      ErrorCode.UNKNOWN_OUTCOME,
+      `write ${lsn} of partition ${this.p} was streamed to its followers but this leader could not apply it (${e.message}); it may be applied on a follower`,
+      { cause: e, details: { partition: this.p } },
+    );
+  }
+
+  private afterApply(lsn: number, followersNeeded: number | 'all', timeoutMs: number): number | Promise<number> {
+    if (followersNeeded === 0 || this.satisfied(lsn, followersNeeded)) return this.acknowledged(lsn, followersNeeded);
+    return this.waitForAcks(lsn, followersNeeded, timeoutMs).then(() => this.acknowledged(lsn, followersNeeded));
+  }
+
+  private acknowledged(lsn: number, followersNeeded: number | 'all'): number {
     if (this.deposed) throw this.unknownOutcome(lsn);
     if (followersNeeded === 'all' && lsn > this.allAcked) this.allAcked = lsn;
     return lsn;

@@ -89,19 +89,59 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
     return;
   }
   if (!node.security.takeInflight(conn, msg)) return;
-  handle(node, msg, conn).then(
+  const type = msg.type;
+  let r: Promise<unknown>;
+  if (type === MsgType.GET || type === MsgType.PUT || type === MsgType.DEL) {
+    // The hot requests skip handle()'s async layer: their result is the write's or the read's own
+    // promise (one microtask, no async frame), and a GET replies from inside the engine's read.
+    try {
+      r = hot(node, msg, conn);
+    } catch (e) {
+      r = Promise.reject(e);
+    }
+  } else r = handle(node, msg, conn);
+  r.then(
     (v) => {
       conn.inflight--;
-      node.security.auditPeer(conn, msg.type, 200);
-      conn.reply(msg.id, v ?? null);
+      node.security.auditPeer(conn, type, 200);
+      // A GET has replied already; a write's reply is nil (its LSN stays on the leader).
+      if (type === MsgType.GET) return;
+      conn.reply(msg.id, type === MsgType.PUT || type === MsgType.DEL ? null : (v ?? null));
     },
     (e) => {
       conn.inflight--;
-      node.security.auditPeer(conn, msg.type, 500);
+      node.security.auditPeer(conn, type, 500);
       const w = wireCodeOf(e);
       conn.replyError(msg.id, w.code, w.message);
     },
   );
+}
+
+/** GET, PUT and DEL, as handle() answers them. Throws (the caller turns it into the rejection). */
+function hot(node: PeerHost, msg: Message, conn: PeerConnection): Promise<unknown> {
+  // The envelope's epoch is the sender's currentEpoch: see handle().
+  if (msg.epoch > node.state.node.currentEpoch) node.failover.heartbeatSoon();
+  if (msg.type === MsgType.GET) {
+    const b = validateBody(MsgType.GET, msg.body);
+    const p = node.router.partition(b.k);
+    const mode = b.r ?? 'leader';
+    mayRead(node, p, mode);
+    // The reply is encoded (copied) from the engine's own memory, as the value is read.
+    const id = msg.id;
+    return node.router.readLocalWith(p, b.k, mode, (v) => conn.reply(id, v ?? null));
+  }
+  const timeout = node.writeTimeoutMs;
+  if (msg.type === MsgType.PUT) {
+    const b = validateBody(MsgType.PUT, msg.body);
+    const v = checkValue(b.v);
+    const p = node.router.partition(checkKey(b.k));
+    const need = node.router.followersNeeded(p, b.w);
+    return node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, v]], need, timeout));
+  }
+  const b = validateBody(MsgType.DEL, msg.body);
+  const p = node.router.partition(checkKey(b.k));
+  const need = node.router.followersNeeded(p, b.w);
+  return node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, null]], need, timeout));
 }
 
 /** With auth, a member may speak only for itself: the node named in a body must be the one proven. */
@@ -188,27 +228,6 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
   if (msg.epoch > node.state.node.currentEpoch) node.failover.heartbeatSoon();
   const timeout = node.writeTimeoutMs;
   switch (msg.type) {
-    case MsgType.GET: {
-      const b = validateBody(MsgType.GET, msg.body);
-      const p = node.router.partition(b.k);
-      mayRead(node, p, b.r ?? 'leader');
-      return (await node.router.readLocal(p, b.k, b.r ?? 'leader')) ?? null;
-    }
-    case MsgType.PUT: {
-      const b = validateBody(MsgType.PUT, msg.body);
-      const v = checkValue(b.v);
-      const p = node.router.partition(checkKey(b.k));
-      const need = node.router.followersNeeded(p, b.w);
-      await node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, v]], need, timeout));
-      return null;
-    }
-    case MsgType.DEL: {
-      const b = validateBody(MsgType.DEL, msg.body);
-      const p = node.router.partition(checkKey(b.k));
-      const need = node.router.followersNeeded(p, b.w);
-      await node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, null]], need, timeout));
-      return null;
-    }
     case MsgType.BATCH: {
       const b = validateBody(MsgType.BATCH, msg.body);
       if (b.p >= t.partitions) throw new Eau2Error(ErrorCode.INVALID, `no partition ${b.p}`);

@@ -10,7 +10,9 @@
 
 interface Entry {
   at: number;
-  done: Promise<unknown>;
+  /** The write while it runs; undefined once it succeeded (then `value` is its result). */
+  done: Promise<unknown> | undefined;
+  value: unknown;
 }
 
 export class RequestIds {
@@ -31,25 +33,35 @@ export class RequestIds {
   /**
    * Runs `write` for request `id` of partition p once: a second call with the same id while the
    * first runs, or within ttlMs after it succeeded, resolves or rejects with the first's outcome.
-   * Without an id (or with ttlMs 0) every call runs.
+   * Without an id (or with ttlMs 0) every call runs. A write that throws at once is a rejection too.
+   * An id that succeeded keeps its result, not its promise: the ids live for ttlMs (100,000 of them
+   * at the default cap), and a settled promise per id would sit in the old generation for nothing.
    */
   run<T>(p: number, id: string | undefined, write: () => Promise<T>): Promise<T> {
-    if (id === undefined || this.ttlMs === 0) return write();
+    if (id === undefined || this.ttlMs === 0) return call(write);
     const now = this.now();
     this.expire(now);
     const key = `${p}:${id}`;
     const have = this.entries.get(key);
     if (have) {
       this.replayed++;
-      return have.done as Promise<T>;
+      return (have.done ?? Promise.resolve(have.value)) as Promise<T>;
     }
-    const done = (async () => write())(); // a write that throws at once is a rejection too
-    const entry: Entry = { at: now, done };
+    const entry: Entry = { at: now, done: undefined, value: undefined };
+    const done = call(write).then(
+      (v) => {
+        entry.done = undefined;
+        entry.value = v;
+        return v;
+      },
+      (e: unknown) => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        throw e;
+      },
+    );
+    entry.done = done;
     this.entries.set(key, entry);
-    done.catch(() => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return done;
   }
 
@@ -59,5 +71,13 @@ export class RequestIds {
       if (now - e.at < this.ttlMs) break;
       this.entries.delete(k);
     }
+  }
+}
+
+function call<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return write();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

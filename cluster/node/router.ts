@@ -180,6 +180,34 @@ export class Router {
     return v === undefined ? undefined : use(storedValueOf(v));
   }
 
+  /**
+   * readLocal with the value lent to `use` (undefined when missing) instead of copied: it is called
+   * once, synchronously inside the engine's read when the engine has getWith, so it must copy what
+   * it keeps (a peer GET encodes its reply from it). Resolves with what `use` returns.
+   */
+  readLocalWith<T>(p: number, key: Uint8Array, mode: ReadMode, use: (v: Uint8Array | undefined) => T): Promise<T> {
+    const engine = this.host.engine;
+    if (
+      engine.getWith === undefined ||
+      (mode !== 'local' && (this.host.resyncing?.(p) || (mode !== 'leader' && this.host.opening(p))))
+    )
+      return this.readLocal(p, key, mode).then(use);
+    if (this.host.opening(p)) return Promise.reject(opening(p));
+    let used = false;
+    const lend = (v: Uint8Array): T => {
+      used = true;
+      return use(v);
+    };
+    return engine.getWith(storedKey(p, key), lend).then(
+      (r) => (used ? (r as T) : use(undefined)),
+      (e: unknown) => {
+        if (used || mode === 'local' || !isEau2Error(e, ErrorCode.CORRUPTION)) throw e;
+        this.host.onCorruption?.(p, e as Error);
+        return this.fromOtherReplica(p, key, e as Error).then(use);
+      },
+    );
+  }
+
   private async fromOtherReplica(
     p: number,
     key: Uint8Array,
