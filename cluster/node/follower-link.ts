@@ -8,7 +8,8 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { PeerConnection, type PeerConnectionOptions } from '../protocol/peer-connection.js';
 import { MsgType, REPLICATION_VERSION, validateBody, type Message } from '../protocol/messages.js';
 import type { WireOp } from '../protocol/messages.js';
-import type { FollowerPartition, PushWork } from './follower-partition.js';
+import { DecodedEntriesBatch } from '../protocol/entries-frame.js';
+import type { FollowerPartition, ParsedPush } from './follower-partition.js';
 
 export interface FollowerLinkOptions {
   selfId: string;
@@ -129,7 +130,7 @@ export class FollowerLink {
     // it was subscribed at, its leader cuts it when it steps down, and a partition whose leader
     // changed is detached here before it follows anyone else.
     if (msg.type === MsgType.ENTRIES_BATCH) return this.onBatch(msg, conn);
-    let work: PushWork;
+    let work: ParsedPush;
     try {
       work = parsePush(msg, conn);
     } catch (e) {
@@ -156,6 +157,7 @@ export class FollowerLink {
    * Nothing of a frame that does not validate is applied.
    */
   private onBatch(msg: Message, conn: PeerConnection): void {
+    if (msg.body instanceof DecodedEntriesBatch) return this.onDecodedBatch(msg.body, conn);
     let body: { g: [number, [number, WireOp[]][]][] };
     try {
       body = validateBody(MsgType.ENTRIES_BATCH, msg.body);
@@ -173,6 +175,25 @@ export class FollowerLink {
         continue;
       }
       fp.push({ kind: 'entries', conn, body: { p, e } });
+    }
+    if (dropped)
+      this.opts.log('warn', 'push for a partition not followed from this leader', {
+        p: dropped,
+        leader: this.opts.leaderId,
+      });
+  }
+
+  /** onBatch for a frame read straight into engine operations (PeerConnection, entries-frame.ts). */
+  private onDecodedBatch(body: DecodedEntriesBatch, conn: PeerConnection): void {
+    conn.batchAcks = true;
+    let dropped: number[] | undefined;
+    for (const g of body.groups) {
+      const fp = this.byPartition.get(g.p);
+      if (!fp || fp.isDetached) {
+        (dropped ??= []).push(g.p);
+        continue;
+      }
+      fp.push({ kind: 'ops', conn, g });
     }
     if (dropped)
       this.opts.log('warn', 'push for a partition not followed from this leader', {
@@ -203,7 +224,7 @@ export class FollowerLink {
 }
 
 /** Validates a replication push (ENTRIES, RESYNC_*) into work for a FollowerPartition. Throws PROTOCOL. */
-export function parsePush(msg: Message, conn: PeerConnection): PushWork {
+export function parsePush(msg: Message, conn: PeerConnection): ParsedPush {
   switch (msg.type) {
     case MsgType.ENTRIES:
       return { kind: 'entries', conn, body: validateBody(MsgType.ENTRIES, msg.body) };

@@ -9,16 +9,22 @@
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import type { MsgType, Bodies, WireOp } from '../protocol/messages.js';
+import type { DecodedGroup } from '../protocol/entries-frame.js';
 import type { EngineLike, EngineOp } from './engine-api.js';
 import type { PartitionWriter } from './partition-writer.js';
 import { encodeLsn, lsnKey, partitionRange, storedKey, LSN_RESYNCING } from './stored-format.js';
 
 export type PushWork =
   | { kind: 'entries'; conn: PeerConnection; body: Bodies[typeof MsgType.ENTRIES] }
+  /** A partition's group of an ENTRIES_BATCH read straight into engine operations (entries-frame.ts). */
+  | { kind: 'ops'; conn: PeerConnection; g: DecodedGroup }
   | { kind: 'begin'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_BEGIN] }
   | { kind: 'chunk'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_CHUNK] }
   | { kind: 'end'; conn: PeerConnection; body: Bodies[typeof MsgType.RESYNC_END] }
   | { kind: 'epochs'; conn: PeerConnection; body: Bodies[typeof MsgType.EPOCHS] };
+
+/** A push as validateBody reads it (every kind but a decoded group). */
+export type ParsedPush = Exclude<PushWork, { kind: 'ops' }>;
 
 const DELETE_CHUNK = 1000;
 
@@ -95,6 +101,7 @@ export class FollowerPartition {
       try {
         if (w.kind === 'epochs') await this.onEpochs(this.p, w.body.h);
         else if (w.kind === 'entries') await this.applyEntries(w.conn, this.mergeEntries(w));
+        else if (w.kind === 'ops') await this.applyGroups(w.conn, this.mergeGroups(w));
         else if (w.kind === 'begin') await this.beginResync();
         else if (w.kind === 'chunk') await this.applyChunk(w.body.e);
         else await this.endResync(w.conn, w.body.lsn);
@@ -136,6 +143,56 @@ export class FollowerPartition {
     const last = expect - 1;
     // Out of the writer's read overlay: only a leader's read-modify-writes read it.
     await this.writer.apply(this.p, ops, last, false);
+    this.lsn = last;
+    conn.sendAck(this.p, last);
+  }
+
+  /** Takes every decoded group queued right behind `w` on the same connection: one batch for all. */
+  private mergeGroups(w: PushWork & { kind: 'ops' }): DecodedGroup[] {
+    const out = [w.g];
+    while (this.queue.length > 0) {
+      const n = this.queue[0]!;
+      if (n.kind !== 'ops' || n.conn !== w.conn) break;
+      this.queue.shift();
+      out.push(n.g);
+    }
+    return out;
+  }
+
+  /** applyEntries for groups whose operations are engine operations already (stored keys). */
+  private async applyGroups(conn: PeerConnection, groups: DecodedGroup[]): Promise<void> {
+    if (this.lsn === LSN_RESYNCING)
+      throw new Eau2Error(ErrorCode.PROTOCOL, `entries for partition ${this.p} during an unfinished resync`);
+    const base = this.lsn;
+    let ops: EngineOp[] | undefined;
+    let expect = base + 1;
+    for (const g of groups) {
+      let allFresh = true;
+      for (const lsn of g.lsns) {
+        if (lsn <= base) {
+          allFresh = false; // duplicates after a resubscribe are normal
+          continue;
+        }
+        if (lsn !== expect)
+          throw new Eau2Error(ErrorCode.PROTOCOL, `partition ${this.p}: expected LSN ${expect}, got ${lsn}`);
+        expect++;
+      }
+      // The common case, one group of fresh entries, is handed over as it is.
+      if (allFresh && ops === undefined && groups.length === 1) ops = g.ops;
+      else {
+        ops ??= [];
+        let start = 0;
+        for (let i = 0; i < g.lsns.length; i++) {
+          const end = g.ends[i]!;
+          if (g.lsns[i]! > base) for (let j = start; j < end; j++) ops.push(g.ops[j]!);
+          start = end;
+        }
+      }
+    }
+    const last = expect - 1;
+    if (last === this.lsn) return;
+    // Out of the writer's read overlay: only a leader's read-modify-writes read it.
+    await this.writer.apply(this.p, ops!, last, false);
     this.lsn = last;
     conn.sendAck(this.p, last);
   }

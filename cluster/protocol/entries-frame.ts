@@ -203,3 +203,156 @@ function writeBin(b: Uint8Array, o: number, v: Uint8Array): number {
   b.set(v, o);
   return o + n;
 }
+
+/** One put or delete of a decoded ENTRIES_BATCH, its key already the stored key (partition prefix). */
+export type DecodedOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** One partition's entries of an ENTRIES_BATCH: entry i is LSN lsns[i], ops[ends[i - 1] .. ends[i]). */
+export interface DecodedGroup {
+  p: number;
+  lsns: number[];
+  ends: number[];
+  ops: DecodedOp[];
+}
+
+/** An ENTRIES_BATCH body as decodeEntriesBatch reads it: checked as validateBody checks one. */
+export class DecodedEntriesBatch {
+  constructor(readonly groups: DecodedGroup[]) {}
+}
+
+/**
+ * Reads an ENTRIES_BATCH frame body laid out as encodeEntriesBatchFrame (and msgpackr) writes it,
+ * straight into engine operations: no msgpack objects, no copies. Keys and values are views of
+ * `body`, and each key's view starts two bytes early, over the end of its msgpack bin header,
+ * which is overwritten with the partition's prefix (cluster/node/stored-format.ts storedKey): the
+ * stored key without an allocation. So `body` is modified, and must be a frame nobody else reads.
+ * Returns undefined, having modified nothing, for any other layout or any value validateBody would
+ * refuse: the caller then decodes the frame the general way, which refuses what is wrong.
+ */
+export function decodeEntriesBatch(
+  body: Uint8Array,
+): { id: number; epoch: number; body: DecodedEntriesBatch } | undefined {
+  const r = new Reader(body);
+  if (r.byte() !== 0x94 || r.byte() !== MsgType.ENTRIES_BATCH) return undefined;
+  const id = r.uint();
+  const epoch = r.uint();
+  if (id > 0xffffffff || r.byte() !== 0x81 || r.byte() !== 0xa1 || r.byte() !== 0x67) return undefined;
+  const ngroups = r.arrayLength();
+  const groups: DecodedGroup[] = [];
+  for (let gi = 0; gi < ngroups && r.ok; gi++) {
+    if (r.byte() !== 0x92) return undefined;
+    const p = r.uint();
+    if (p > 0xfffe) return undefined;
+    const nentries = r.arrayLength();
+    const g: DecodedGroup = { p, lsns: [], ends: [], ops: [] };
+    for (let ei = 0; ei < nentries && r.ok; ei++) {
+      if (r.byte() !== 0x92) return undefined;
+      g.lsns.push(r.uint());
+      const nops = r.arrayLength();
+      for (let oi = 0; oi < nops && r.ok; oi++) {
+        if (r.byte() !== 0x92) return undefined;
+        const key = r.bin(2);
+        if (key === undefined) return undefined;
+        if (body[r.at] === 0xc0) {
+          r.at++;
+          g.ops.push({ type: 'del', key });
+        } else {
+          const value = r.bin(0);
+          if (value === undefined) return undefined;
+          g.ops.push({ type: 'put', key, value });
+        }
+      }
+      g.ends.push(g.ops.length);
+    }
+    groups.push(g);
+  }
+  if (!r.ok || r.at !== body.length) return undefined;
+  // Checked whole: only now the bin headers' last two bytes become the partition prefixes.
+  for (const g of groups) {
+    for (const op of g.ops) {
+      op.key[0] = g.p >>> 8;
+      op.key[1] = g.p & 0xff;
+    }
+  }
+  return { id, epoch, body: new DecodedEntriesBatch(groups) };
+}
+
+/** A bounds-checked cursor over msgpack; `ok` turns false (and stays) on anything unexpected. */
+class Reader {
+  at = 0;
+  ok = true;
+  private readonly view: DataView;
+  constructor(private readonly b: Uint8Array) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  private fail(): number {
+    this.ok = false;
+    this.at = this.b.length;
+    return -1;
+  }
+  byte(): number {
+    return this.at < this.b.length ? this.b[this.at++]! : this.fail();
+  }
+  private need(n: number): boolean {
+    if (this.at + n <= this.b.length) return true;
+    this.fail();
+    return false;
+  }
+  /** A non-negative integer as msgpackr writes one (fixint, uint8/16/32, or an integral float64). */
+  uint(): number {
+    const t = this.byte();
+    if (t >= 0 && t < 0x80) return t;
+    if (t === 0xcc && this.need(1)) return this.b[this.at++]!;
+    if (t === 0xcd && this.need(2)) {
+      const v = this.view.getUint16(this.at);
+      this.at += 2;
+      return v;
+    }
+    if (t === 0xce && this.need(4)) {
+      const v = this.view.getUint32(this.at);
+      this.at += 4;
+      return v;
+    }
+    if (t === 0xcb && this.need(8)) {
+      const v = this.view.getFloat64(this.at);
+      this.at += 8;
+      if (Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER) return v;
+    }
+    return this.fail();
+  }
+  arrayLength(): number {
+    const t = this.byte();
+    if (t >= 0x90 && t <= 0x9f) return t & 0x0f;
+    if (t === 0xdc && this.need(2)) {
+      const v = this.view.getUint16(this.at);
+      this.at += 2;
+      return v;
+    }
+    if (t === 0xdd && this.need(4)) {
+      const v = this.view.getUint32(this.at);
+      this.at += 4;
+      return v;
+    }
+    return this.fail();
+  }
+  /** A bin's bytes as a view starting `before` bytes early (inside its header), or undefined. */
+  bin(before: number): Uint8Array | undefined {
+    const t = this.byte();
+    let n: number;
+    if (t === 0xc4 && this.need(1)) n = this.b[this.at++]!;
+    else if (t === 0xc5 && this.need(2)) {
+      n = this.view.getUint16(this.at);
+      this.at += 2;
+    } else if (t === 0xc6 && this.need(4)) {
+      n = this.view.getUint32(this.at);
+      this.at += 4;
+    } else {
+      this.fail();
+      return undefined;
+    }
+    if (!this.need(n)) return undefined;
+    const start = this.at;
+    this.at += n;
+    return this.b.subarray(start - before, start + n);
+  }
+}

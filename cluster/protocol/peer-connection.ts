@@ -11,7 +11,7 @@ import { remoteError } from './wire-errors.js';
 import tls from 'node:tls';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Principal } from '../security/tokens.js';
-import { encodeEntriesBatchFrame, encodeEntriesFrame } from './entries-frame.js';
+import { decodeEntriesBatch, encodeEntriesBatchFrame, encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
 import { joinSmall } from './frame-parts.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
@@ -460,7 +460,12 @@ export class PeerConnection {
     if (this.refuseAll) return true;
     let msg: Message;
     try {
-      msg = decodeMessage(body);
+      // A follower's hot frame is read straight into engine operations (entries-frame.ts); any
+      // other layout of it falls through to msgpack, which refuses what is wrong.
+      const batch = body[1] === MsgType.ENTRIES_BATCH && body[0] === 0x94 ? decodeEntriesBatch(body) : undefined;
+      msg = batch
+        ? { type: MsgType.ENTRIES_BATCH, id: batch.id, epoch: batch.epoch, body: batch.body }
+        : decodeMessage(body);
     } catch (e) {
       this.opts.onProtocolError?.(e as Eau2Error, this);
       return true;

@@ -1,14 +1,22 @@
 // The ENTRIES_BATCH frame (protocol version 4, docs/format.md 8.4) written by hand: byte for byte
 // what msgpackr writes for the same message at every width of its group count, partitions and
 // epochs and for random batches (seeded: EAU2_SEED replays one), decoded back through the frame
-// decoder and the checks; the ACK_BATCH checks; and PeerConnection joining a turn's entries and
+// decoder and the checks; the hand decoder straight into engine operations (the same groups, keys
+// with their partition prefix; any other layout or a bad value left to msgpack, the frame
+// untouched); the ACK_BATCH checks; and PeerConnection joining a turn's entries and
 // acknowledgements into one frame each while keeping every frame's order.
 
 import net from 'node:net';
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASE_SEED, seededRng, type Rng } from '../engine/vfs/seeded-random.js';
-import { EntryArena, encodeEntriesBatchFrame } from '../../cluster/protocol/entries-frame.js';
+import {
+  type DecodedEntriesBatch,
+  decodeEntriesBatch,
+  EntryArena,
+  encodeEntriesBatchFrame,
+} from '../../cluster/protocol/entries-frame.js';
+import { storedKey } from '../../cluster/node/stored-format.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, writeU32 } from '../../cluster/protocol/frame-codec.js';
 import { decodeMessage, type Message, MsgType, validateBody, type WireOp } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
@@ -54,6 +62,25 @@ const hex = (g: Group[]): unknown =>
     ]),
   ]);
 
+/** A decoded batch as `hex` shows groups, its keys as the stored keys they are. */
+const decodedHex = (d: DecodedEntriesBatch): unknown =>
+  d.groups.map((g) => [
+    g.p,
+    g.lsns.map((lsn, i) => [
+      lsn,
+      g.ops
+        .slice(i === 0 ? 0 : g.ends[i - 1], g.ends[i])
+        .map((op) => [
+          Buffer.from(op.key).toString('hex'),
+          op.type === 'put' ? Buffer.from(op.value).toString('hex') : null,
+        ]),
+    ]),
+  ]);
+
+/** `hex` of groups with each key as its stored key. */
+const storedHex = (g: Group[]): unknown =>
+  hex(g.map(([p, e]): Group => [p, e.map(([lsn, ops]) => [lsn, ops.map(([k, v]): WireOp => [storedKey(p, k), v])])]));
+
 describe('ENTRIES_BATCH frames written by hand', () => {
   it('are the bytes msgpackr writes at every width of epoch, partition, group and entry counts', () => {
     const ops: WireOp[] = [[Uint8Array.of(0x6b), Uint8Array.of(0, 0x76)]];
@@ -90,7 +117,49 @@ describe('ENTRIES_BATCH frames written by hand', () => {
       const msg = decodeMessage(bodies[0]!);
       expect([msg.type, msg.id, msg.epoch]).toEqual([MsgType.ENTRIES_BATCH, 0, epoch]);
       expect(hex(validateBody(MsgType.ENTRIES_BATCH, msg.body).g), `seed ${BASE_SEED} round ${round}`).toEqual(hex(g));
+      // The hand decoder reads the same frame into the same groups, keys prefixed.
+      const d = decodeEntriesBatch(Uint8Array.from(bodies[0]!));
+      expect(d, `seed ${BASE_SEED} round ${round}`).toBeDefined();
+      expect([d!.id, d!.epoch]).toEqual([0, epoch]);
+      expect(decodedHex(d!.body), `seed ${BASE_SEED} round ${round}`).toEqual(storedHex(g));
     }
+  });
+
+  it(`leaves every other layout, a bad value and every truncation to msgpack, untouched (seed ${BASE_SEED})`, () => {
+    const body = (epoch: number, g: Group[]) => handFrame(epoch, g).subarray(FRAME_HEADER_BYTES);
+    const r = seededRng();
+    const g = randomGroups(r).filter(([, e]) => e.length > 0);
+    g.push([9, [[3, randomOps(r, 3)]]]);
+    const whole = body(5, g);
+    for (let n = 0; n < whole.length; n += Math.max(1, Math.floor(whole.length / 300))) {
+      const cut = Uint8Array.from(whole.subarray(0, n));
+      const copy = Uint8Array.from(cut);
+      expect(decodeEntriesBatch(cut), `seed ${BASE_SEED} cut at ${n}`).toBeUndefined();
+      expect(Buffer.from(cut).equals(copy)).toBe(true);
+    }
+    const longer = Uint8Array.from([...whole, 0xc0]);
+    expect(decodeEntriesBatch(longer)).toBeUndefined();
+    // msgpack the hand decoder does not take: the generic path decides (and refuses what is wrong).
+    const other: unknown[] = [
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [[0xffff, []]] }], // p beyond 0xfffe
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [[1, [[-1, []]]]] }], // a negative LSN
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [[1, [[1, [['k', null]]]]]] }], // a string key
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [[1, [[1, [[Uint8Array.of(1), 5]]]]]] }], // a number value
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [], x: 1 }], // another field
+      [MsgType.ENTRIES_BATCH, 0, 1, { g: [[1, [[1.5, []]]]] }],
+      [MsgType.ENTRIES, 0, 1, { g: [] }],
+    ];
+    for (const m of other) {
+      const b = packr.pack(m);
+      const copy = Uint8Array.from(b);
+      expect(decodeEntriesBatch(b), JSON.stringify(m)).toBeUndefined();
+      expect(Buffer.from(b).equals(copy)).toBe(true);
+    }
+    const pc = packr.pack([MsgType.ENTRIES_BATCH, 0, 1, { g: [[1, [[1, [[Uint8Array.of(7), null]]]]]] }]);
+    const ok = decodeEntriesBatch(Uint8Array.from(pc));
+    expect(ok?.body.groups.map((x) => [x.p, x.lsns, x.ends, x.ops])).toEqual([
+      [1, [1], [1], [{ type: 'del', key: Uint8Array.of(0, 1, 7) }]],
+    ]);
   });
 
   it('are refused when malformed, and ACK_BATCH is checked the same way', () => {
@@ -161,8 +230,8 @@ describe('PeerConnection batching', () => {
     client.sendEntries(3, [e(1)]);
     await until(() => got.length === 3);
     expect(got.map((m) => m.type)).toEqual([MsgType.ENTRIES_BATCH, MsgType.EPOCHS, MsgType.ENTRIES_BATCH]);
-    const groups = (m: Message) =>
-      validateBody(MsgType.ENTRIES_BATCH, m.body).g.map(([p, es]) => [p, es.map(([lsn]) => lsn)]);
+    // Read by the hand decoder on arrival (PeerConnection), as a follower gets it.
+    const groups = (m: Message) => (m.body as DecodedEntriesBatch).groups.map((x) => [x.p, x.lsns]);
     expect(groups(got[0]!)).toEqual([
       [1, [10, 11, 12]],
       [2, [5]],
