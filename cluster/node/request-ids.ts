@@ -9,6 +9,7 @@
 // write again (docs/failover.md says what an unacknowledged write may then do).
 
 interface Entry {
+  key: string;
   at: number;
   /** The write while it runs; undefined once it succeeded (then `value` is its result). */
   done: Promise<unknown> | undefined;
@@ -17,6 +18,12 @@ interface Entry {
 
 export class RequestIds {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Every entry in the order it was made, from `head` on: the oldest is found without an iterator
+   * per call. A failed write's entry stays here after it left the map, and is skipped then.
+   */
+  private order: Entry[] = [];
+  private head = 0;
   /** Retries answered from memory (for /metrics and tests). */
   replayed = 0;
 
@@ -47,7 +54,7 @@ export class RequestIds {
       this.replayed++;
       return (have.done ?? Promise.resolve(have.value)) as Promise<T>;
     }
-    const entry: Entry = { at: now, done: undefined, value: undefined };
+    const entry: Entry = { key, at: now, done: undefined, value: undefined };
     const done = call(write).then(
       (v) => {
         entry.done = undefined;
@@ -61,15 +68,28 @@ export class RequestIds {
     );
     entry.done = done;
     this.entries.set(key, entry);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.order.push(entry);
+    while (this.entries.size > this.maxEntries && this.head < this.order.length) this.dropOldest();
+    // Failed writes' entries, gone from the map, are left here: bounded by compacting.
+    if (this.order.length - this.head > 2 * this.maxEntries + 1024) {
+      this.order = this.order.slice(this.head).filter((e) => this.entries.get(e.key) === e);
+      this.head = 0;
+    }
     return done;
   }
 
-  /** Drops the ids older than ttlMs (the map is in insertion order, so the oldest come first). */
+  /** Drops the ids older than ttlMs, oldest first. */
   private expire(now: number): void {
-    for (const [k, e] of this.entries) {
-      if (now - e.at < this.ttlMs) break;
-      this.entries.delete(k);
+    while (this.head < this.order.length && now - this.order[this.head]!.at >= this.ttlMs) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const e = this.order[this.head]!;
+    this.order[this.head++] = undefined as unknown as Entry;
+    if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }

@@ -64,6 +64,19 @@ describe('RequestIds', () => {
     expect(c.runs).toBe(2 + 100 + 1);
   });
 
+  it('stays bounded by maxEntries under failing writes, and keeps the ids that succeeded', async () => {
+    const ids = new RequestIds(60_000, 10, () => 0);
+    const c = counter();
+    await ids.run(0, 'ok', c.write);
+    for (let i = 0; i < 20_000; i++)
+      await expect(ids.run(0, `f${i}`, async () => Promise.reject(new Error('refused')))).rejects.toThrow();
+    expect(ids.size).toBe(1);
+    expect((ids as unknown as { order: unknown[]; head: number }).order.length).toBeLessThan(2 * 10 + 1024 + 2);
+    await ids.run(0, 'ok', c.write); // still remembered: not run again
+    expect(c.runs).toBe(1);
+    expect(ids.replayed).toBe(1);
+  });
+
   it('with ttlMs 0 remembers nothing', async () => {
     const ids = new RequestIds(0, 10);
     const c = counter();
