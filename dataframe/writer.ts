@@ -4,7 +4,7 @@
 // record; a failure before that deletes what was written. DataFrame.put is this writer fed one frame.
 
 import type { KvStore } from '../kv/index.js';
-import { Eau2Error, ErrorCode, partitionLeadersOf } from '../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error, partitionLeadersOf } from '../kv/index.js';
 import { encodeChunk } from './chunk-codec.js';
 import { ColumnBuilder } from './column-builder.js';
 import type { Column } from './column.js';
@@ -19,6 +19,28 @@ import { computeZone, type Zone } from './zone-map.js';
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
 const DEFAULT_CONCURRENCY = 8;
+
+/**
+ * Attempts of one chunk batch or of the metadata put before a writer gives up on answers of
+ * UNKNOWN_OUTCOME (a cluster leader that lost its leadership before its followers acknowledged the
+ * write, or a request that timed out: docs/api.md). A client's arbitrary put must not be repeated
+ * after such an answer (the first attempt may land after a later write), but the writer's may: a
+ * chunk key belongs to this writer's unpublished version alone, and the metadata put repeats the
+ * republished-version check first, so a repeat writes the same bytes over themselves.
+ */
+const AMBIGUOUS_ATTEMPTS = 5;
+
+/** Runs `write`, again (after a short pause) while it fails with UNKNOWN_OUTCOME, at most AMBIGUOUS_ATTEMPTS times. */
+async function repeatAmbiguous(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (attempt >= AMBIGUOUS_ATTEMPTS || !isEau2Error(e, ErrorCode.UNKNOWN_OUTCOME)) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** (attempt - 1))));
+    }
+  }
+}
 
 export interface WriterOptions {
   /** Rows per chunk (default 65,536). */
@@ -55,6 +77,10 @@ export class DataFrameWriter {
   /** close()'s publish while it runs; abort() waits for it. */
   private closing: Promise<FrameMeta> | undefined;
   private abortRequested = false;
+  /** The metadata put has been sent: an abort() can no longer stop the publish. */
+  private metaSent = false;
+  /** A metadata put was answered UNKNOWN_OUTCOME: the version may be published. */
+  private metaMaybePublished = false;
   /** Set if removing older versions after a successful publish failed; the publish still stands. */
   cleanupError: unknown;
 
@@ -221,7 +247,7 @@ export class DataFrameWriter {
       key: chunkKey(this.name, this.version, slot, i),
       value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end),
     }));
-    await this.store.batch(ops, { sync: this.sync });
+    await repeatAmbiguous(() => this.store.batch(ops, { sync: this.sync }));
     // Only now is a buffer ours again: ClusterClient sends values of 32 KiB or more without copying
     // them until the batch settles (docs/api.md). A failed batch's buffers are dropped, not reused: a
     // request that timed out may still have its bytes queued in a socket.
@@ -264,20 +290,30 @@ export class DataFrameWriter {
         ...(this.planner ? { slots: Object.freeze(this.slots.slice()) } : {}),
         zones: this.zones,
       });
-      const cur = await readMeta(this.store, this.name);
-      if (cur && versionCounter(cur.version) > versionCounter(this.version)) {
-        throw new Eau2Error(
-          ErrorCode.INVALID,
-          `frame ${JSON.stringify(this.name)} was republished (version ${cur.version}) while this writer ran; this write is discarded`,
-        );
-      }
-      // The last moment an abort() can stop the publish: once the metadata is being written, it can't.
-      if (this.abortRequested)
-        throw new Eau2Error(
-          ErrorCode.INVALID,
-          `writer for ${JSON.stringify(this.name)} was aborted before it published`,
-        );
-      await this.store.put(metaKey(this.name), encodeMeta(meta), { sync: this.sync });
+      const encoded = encodeMeta(meta);
+      await repeatAmbiguous(async () => {
+        const cur = await readMeta(this.store, this.name);
+        if (cur && versionCounter(cur.version) > versionCounter(this.version)) {
+          throw new Eau2Error(
+            ErrorCode.INVALID,
+            `frame ${JSON.stringify(this.name)} was republished (version ${cur.version}) while this writer ran; this write is discarded`,
+          );
+        }
+        // The last moment an abort() can stop the publish: once the metadata is being written, it can't.
+        if (this.abortRequested && !this.metaSent)
+          throw new Eau2Error(
+            ErrorCode.INVALID,
+            `writer for ${JSON.stringify(this.name)} was aborted before it published`,
+          );
+        this.metaSent = true;
+        try {
+          await this.store.put(metaKey(this.name), encoded, { sync: this.sync });
+        } catch (e) {
+          // Any other failure of the put means it was not applied (docs/api.md).
+          this.metaMaybePublished ||= isEau2Error(e, ErrorCode.UNKNOWN_OUTCOME);
+          throw e;
+        }
+      });
       this.state = 'closed';
       try {
         await sweepVersions(this.store, this.name, versionCounter(this.version), this.concurrency);
@@ -286,7 +322,9 @@ export class DataFrameWriter {
       }
       return meta;
     } catch (e) {
-      if (this.state !== 'closed') await this.discard();
+      // A metadata put whose outcome stayed unknown may have published this version: its chunks
+      // stay (a later publish of the name sweeps them if it did not).
+      if (this.state !== 'closed' && !this.metaMaybePublished) await this.discard();
       throw e;
     }
   }
@@ -295,7 +333,8 @@ export class DataFrameWriter {
    * Drops everything written so far and publishes nothing; resolves true once it is gone. During a
    * close() it stops the publish if the metadata is not being written yet (close() then rejects
    * with INVALID) and waits for close() to settle; it resolves false, leaving the frame, when
-   * close() had already published it (or does so meanwhile).
+   * close() had already published it, does so meanwhile, or may have (its metadata put was answered
+   * UNKNOWN_OUTCOME every time).
    */
   async abort(): Promise<boolean> {
     if (this.state === 'closed') return false;
@@ -309,7 +348,7 @@ export class DataFrameWriter {
   }
 
   private published(): boolean {
-    return this.state === 'closed';
+    return this.state === 'closed' || this.metaMaybePublished;
   }
 
   private async discard(): Promise<void> {

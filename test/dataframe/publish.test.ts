@@ -7,8 +7,8 @@ import { DataFrame, waitAndGet } from '../../dataframe/index.js';
 import { encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
 import { chunkKey, makeVersion, metaKey, parseChunkKey } from '../../dataframe/layout.js';
-import type { KeyLike, ValueLike, WriteOptions } from '../../kv/index.js';
-import { fromUtf8 } from '../../kv/index.js';
+import type { BatchOp, KeyLike, ValueLike, WriteOptions } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, fromUtf8 } from '../../kv/index.js';
 import { isEau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { InstrumentedStore, randomFrame, rowsOf, seededRng } from './helpers.js';
@@ -128,6 +128,95 @@ describe('publishing', () => {
       { ts: 1, user: 'ann', constructor: 'x' },
       { ts: 2, user: null, constructor: null },
     ]);
+  });
+});
+
+/**
+ * Answers UNKNOWN_OUTCOME, as a cluster does when a leader loses its leadership before its followers
+ * acknowledge (docs/api.md), to the writes `ambiguous` picks; `applied` says whether such a write took
+ * effect anyway (both happen).
+ */
+class AmbiguousStore extends InstrumentedStore {
+  ambiguous: (kind: 'batch' | 'meta', n: number, ops?: BatchOp[]) => boolean = () => false;
+  applied: (kind: 'batch' | 'meta', n: number) => boolean = () => true;
+  metaPuts = 0;
+  /** Batches asked for, answered or not (InstrumentedStore counts those that reach it). */
+  batchCalls = 0;
+
+  private async answer(kind: 'batch' | 'meta', n: number, write: () => Promise<void>, ops?: BatchOp[]): Promise<void> {
+    if (!this.ambiguous(kind, n, ops)) return write();
+    if (this.applied(kind, n)) await write();
+    throw new Eau2Error(ErrorCode.UNKNOWN_OUTCOME, `outcome unknown, the write may have been applied (${kind} ${n})`);
+  }
+
+  override batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
+    const n = ++this.batchCalls;
+    return this.answer('batch', n, () => super.batch(ops, opts), ops);
+  }
+
+  override put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
+    if (!String(key).startsWith('\u0000df/m/')) return super.put(key, value, opts);
+    const n = ++this.metaPuts;
+    return this.answer('meta', n, () => super.put(key, value, opts));
+  }
+}
+
+describe('writes answered UNKNOWN_OUTCOME', () => {
+  it('are repeated: chunks and metadata, applied or not, give the whole frame and no stray version', async () => {
+    const mem = new MemoryStore();
+    const store = new AmbiguousStore(mem);
+    const prev = await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    // Batches 3 and 4 (applied) and 6 (not applied) and the first metadata put (not applied) are ambiguous.
+    store.batchCalls = 0;
+    store.ambiguous = (kind, n) => (kind === 'batch' ? n === 3 || n === 4 || n === 6 : n === 2);
+    store.applied = (kind, n) => kind === 'batch' && n !== 6;
+    const src = randomFrame(seededRng(), 95);
+    const m = await DataFrame.put(store, 'f', src, { chunkRows: 10 });
+    expect(m.version > prev.version).toBe(true);
+    expect(store.metaPuts).toBe(3); // prev, then the new one twice
+    const lf = await DataFrame.get(mem, 'f');
+    expect(lf.version).toBe(m.version);
+    expect(rowsOf(await lf.load())).toEqual(rowsOf(src));
+    expect(await versionsOf(mem, 'f')).toEqual([m.version]);
+  });
+
+  it('a chunk write that stays unknown fails the put, publishes nothing and removes its chunks', async () => {
+    const mem = new MemoryStore();
+    const store = new AmbiguousStore(mem);
+    const prev = await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    const keysBefore = mem.size;
+    store.batchCalls = 0;
+    let attempts = 0;
+    store.ambiguous = (kind, n, ops) =>
+      kind === 'batch' && n >= 2 && ops!.some((o) => o.type === 'put') && attempts++ >= 0;
+    await expect(DataFrame.put(store, 'f', frame(2, 60), { chunkRows: 10, concurrency: 1 })).rejects.toMatchObject({
+      code: 'UNKNOWN_OUTCOME',
+    });
+    expect(attempts).toBe(5); // the second chunk, five times; nothing after it
+    const lf = await DataFrame.get(mem, 'f');
+    expect(lf.version).toBe(prev.version);
+    expect(mem.size).toBe(keysBefore);
+  });
+
+  it('a metadata put that stays unknown fails the put but keeps its chunks; the next publish sweeps them', async () => {
+    const mem = new MemoryStore();
+    const store = new AmbiguousStore(mem);
+    const prev = await DataFrame.put(store, 'f', frame(1), { chunkRows: 10 });
+    store.ambiguous = (kind) => kind === 'meta';
+    store.applied = () => false;
+    const w = await DataFrame.writer(store, 'f', 'x:D', { chunkRows: 10 });
+    await w.appendColumns({ x: new Float64Array(30).fill(5) });
+    await expect(w.close()).rejects.toMatchObject({ code: 'UNKNOWN_OUTCOME' });
+    expect(store.metaPuts).toBe(6); // prev, then five attempts
+    // It may have been published, so its chunks stay and abort() does not claim it is gone.
+    const versions = await versionsOf(mem, 'f');
+    expect(versions.length).toBe(2);
+    expect(await w.abort()).toBe(false);
+    expect(await versionsOf(mem, 'f')).toEqual(versions);
+    expect((await DataFrame.get(mem, 'f')).version).toBe(prev.version);
+    store.ambiguous = () => false;
+    const next = await DataFrame.put(store, 'f', frame(3), { chunkRows: 10 });
+    expect(await versionsOf(mem, 'f')).toEqual([next.version]);
   });
 });
 
