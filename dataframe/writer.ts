@@ -49,6 +49,13 @@ export interface WriterOptions {
   concurrency?: number;
   /** fdatasync each chunk batch and the metadata record. */
   sync?: boolean;
+  /**
+   * Cluster only: replicas that must hold each chunk batch and the metadata record before the writer
+   * goes on (docs/api.md `w`). Default `'all'`: a published frame's chunks are on every in-sync
+   * replica, so a failover cannot lose one (with `w: 1`, chunks a leader acknowledged just before it
+   * was deposed are lost with it, and the frame then fails with NOT_FOUND where they were).
+   */
+  w?: number | 'all';
 }
 
 /** Anything appendColumns accepts: a frame-like object of columns, or columns by name. */
@@ -91,7 +98,7 @@ export class DataFrameWriter {
     readonly version: string,
     readonly chunkRows: number,
     private readonly concurrency: number,
-    private readonly sync: boolean,
+    private readonly writeOpts: { sync: boolean; w: number | 'all' },
   ) {
     this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
     this.limiter = new Limiter(concurrency);
@@ -117,7 +124,9 @@ export class DataFrameWriter {
     const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
     const version = makeVersion(await nextVersionCounter(store, name));
-    return new DataFrameWriter(store, name, fields, version, chunkRows, concurrency, opts.sync ?? false);
+    const w = opts.w ?? 'all';
+    if (w !== 'all' && (!Number.isInteger(w) || w < 1)) throw new TypeError("w must be an integer >= 1 or 'all'");
+    return new DataFrameWriter(store, name, fields, version, chunkRows, concurrency, { sync: opts.sync ?? false, w });
   }
 
   /** Rows appended so far. */
@@ -247,7 +256,7 @@ export class DataFrameWriter {
       key: chunkKey(this.name, this.version, slot, i),
       value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end),
     }));
-    await repeatAmbiguous(() => this.store.batch(ops, { sync: this.sync }));
+    await repeatAmbiguous(() => this.store.batch(ops, this.writeOpts));
     // Only now is a buffer ours again: ClusterClient sends values of 32 KiB or more without copying
     // them until the batch settles (docs/api.md). A failed batch's buffers are dropped, not reused: a
     // request that timed out may still have its bytes queued in a socket.
@@ -307,7 +316,7 @@ export class DataFrameWriter {
           );
         this.metaSent = true;
         try {
-          await this.store.put(metaKey(this.name), encoded, { sync: this.sync });
+          await this.store.put(metaKey(this.name), encoded, this.writeOpts);
         } catch (e) {
           // Any other failure of the put means it was not applied (docs/api.md).
           this.metaMaybePublished ||= isEau2Error(e, ErrorCode.UNKNOWN_OUTCOME);

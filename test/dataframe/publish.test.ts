@@ -220,6 +220,34 @@ describe('writes answered UNKNOWN_OUTCOME', () => {
   });
 });
 
+describe('write concern', () => {
+  /** Records the options of every chunk batch and metadata put. */
+  class OptsStore extends InstrumentedStore {
+    seen: (WriteOptions | undefined)[] = [];
+    override batch(ops: BatchOp[], opts?: WriteOptions): Promise<void> {
+      if (ops.some((o) => o.type === 'put')) this.seen.push(opts);
+      return super.batch(ops, opts);
+    }
+    override put(key: KeyLike, value: ValueLike, opts?: WriteOptions): Promise<void> {
+      this.seen.push(opts);
+      return super.put(key, value, opts);
+    }
+  }
+
+  it("writes chunks and metadata with w: 'all' unless told otherwise, and refuses a bad w", async () => {
+    const store = new OptsStore(new MemoryStore());
+    await DataFrame.put(store, 'f', frame(1, 30), { chunkRows: 10 });
+    expect(store.seen.length).toBe(4); // 3 chunk batches, the metadata
+    for (const o of store.seen) expect(o).toEqual({ sync: false, w: 'all' });
+    store.seen = [];
+    await DataFrame.put(store, 'f', frame(1, 30), { chunkRows: 10, w: 1, sync: true });
+    for (const o of store.seen) expect(o).toEqual({ sync: true, w: 1 });
+    for (const w of [0, 1.5, 'any'] as const)
+      await expect(DataFrame.put(store, 'g', frame(1), { w: w as never })).rejects.toThrow(TypeError);
+    expect((await DataFrame.list(store)).map((m) => m.name)).toEqual(['f']);
+  });
+});
+
 describe('DataFrame.writer', () => {
   it('cuts chunks correctly from any mix of rows and column batches', async () => {
     const rng = seededRng();
