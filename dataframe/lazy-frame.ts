@@ -11,6 +11,7 @@ import { ChunkReader } from './chunk-reader.js';
 import type { Column } from './column.js';
 import { DataFrame } from './dataframe.js';
 import { frameInfo, rowsInChunk, type FrameInfo, type FrameMeta } from './meta.js';
+import { cachedColumns, isCachedMeta, keepColumns } from './meta-cache.js';
 import { mapOrdered } from './pool.js';
 import { DESCRIBE_SCHEMA, describeAggs, describeRows } from './query/describe.js';
 import type { ExprLike } from './query/expr-base.js';
@@ -340,6 +341,11 @@ export function joinRight(f: LazyFrame | DataFrame): JoinRight {
       meta: f.meta,
       estimatedBytes: f.nrows * f.fields.reduce((s, x) => s + (EST_BYTES[x.type] ?? 8) + 1, 0),
       async columns(limitBytes) {
+        // A frame DataFrame.sql opened from its metadata cache: its columns may be kept beside it (the
+        // query checks the version is still the published one, meta-cache.ts).
+        const cached = isCachedMeta(f.meta);
+        const kept = cached ? cachedColumns(f.store, f.meta) : undefined;
+        if (kept) return kept.reduce((s, x) => s + x.byteSize, 0) > limitBytes ? undefined : kept;
         // Chunk by chunk, stopping as soon as the limit is passed: never the whole of a large frame.
         const parts: DataFrame[] = [];
         let bytes = 0;
@@ -348,7 +354,9 @@ export function joinRight(f: LazyFrame | DataFrame): JoinRight {
           if (bytes > limitBytes) return undefined;
           parts.push(c);
         }
-        return DataFrame.concat(parts, f.fields).columns;
+        const cols = DataFrame.concat(parts, f.fields).columns;
+        if (cached) keepColumns(f.store, f.meta, cols);
+        return cols;
       },
     };
   const bytes = f.columns.reduce((s, x) => s + x.byteSize, 0);

@@ -80,7 +80,7 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
  * Parquet file, or to store directly). The same seed gives the same rows whether or not the CSV is
  * written: the random draws do not depend on it.
  */
-async function generate(dir: string, rows: number, seed: number, csv = true): Promise<DataFrame> {
+export async function generate(dir: string, rows: number, seed: number, csv = true): Promise<DataFrame> {
   const rng = new Rng(seed);
   const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
   const codes = Array.from({ length: 300 }, (_, k) => letters[k % 26]! + letters[Math.floor(k / 26) % 26]! + 'X');

@@ -30,7 +30,7 @@ import {
   dropShuffle,
   scatter,
 } from './shuffle-tasks.js';
-import { readMeta } from '../storage.js';
+import { isCachedMeta, isPublished } from '../meta-cache.js';
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
 export interface DataframeTaskContext extends TaskContext {
@@ -60,10 +60,19 @@ interface DecodedPayload {
   chunks?: number[];
   join?: unknown;
   shuffle?: unknown;
+  /** false: read every chunk from the store, not the node's cache (a version no longer published). */
+  cache: boolean;
 }
 
 function decodePayload(payload: unknown): DecodedPayload {
-  const p = payload as { meta?: unknown; plan?: unknown; chunks?: unknown; join?: unknown; shuffle?: unknown } | null;
+  const p = payload as {
+    meta?: unknown;
+    plan?: unknown;
+    chunks?: unknown;
+    join?: unknown;
+    shuffle?: unknown;
+    cache?: unknown;
+  } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
   let meta: FrameMeta;
@@ -72,7 +81,10 @@ function decodePayload(payload: unknown): DecodedPayload {
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
   }
-  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle };
+  if (p.cache !== undefined && typeof p.cache !== 'boolean')
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: cache must be a boolean');
+  const cache = p.cache !== false;
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -80,7 +92,7 @@ function decodePayload(payload: unknown): DecodedPayload {
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache };
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -92,7 +104,8 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 }
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
-  const { meta, plan, chunks: given, join: joinRaw } = decodePayload(payload);
+  const td = TRACE ? performance.now() : 0;
+  const { meta, plan, chunks: given, join: joinRaw, cache: useCache } = decodePayload(payload);
   let checked: CheckedPlan;
   let join: PreparedJoin | undefined;
   try {
@@ -105,8 +118,11 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
   const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
-  const cache =
-    ctx.chunkCache && ctx.chunkCache.capacity > 0 && (await isPublished(ctx.store, meta)) ? ctx.chunkCache : undefined;
+  // No check here that the version is still the published one: the client makes it, with one read
+  // in parallel with the tasks, and sends the task again with cache false when it is not
+  // (runDataframeTask). A check here cost a read forwarded to the metadata's leader on every node,
+  // and that node answers it only between its own task's chunks.
+  const cache = useCache && ctx.chunkCache && ctx.chunkCache.capacity > 0 ? ctx.chunkCache : undefined;
   const hits0 = cache?.hits ?? 0;
   const read = async (chunk: number, c: number): Promise<Column> => {
     if (!cache) return reader.read(chunk, c);
@@ -135,6 +151,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   if (TRACE) {
     process.stderr.write(
       `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +
+        `decode=${(t0 - td).toFixed(1)} ` +
         `cache=${cache ? `${cache.hits - hits0} hits, ${(cache.bytes / 2 ** 20).toFixed(1)} MiB` : 'off'}\n`,
     );
   }
@@ -143,20 +160,6 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
 
 /** EAU2_DF_TRACE=1: every query task writes one line to stderr (node, chunks, start time, duration, cache hits). */
 const TRACE = process.env.EAU2_DF_TRACE === '1';
-
-/**
- * Whether `meta`'s version is the published one (one small read, forwarded to the metadata's
- * partition). A query on a version that was replaced or deleted skips the node's cache, so it fails
- * with NOT_FOUND (or succeeds while the old chunks remain) exactly as it would without one.
- */
-async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
-  try {
-    // From the leader: a lagging follower copy could still name a replaced version as published.
-    return (await readMeta(store, meta.name, { read: 'leader' }))?.version === meta.version;
-  } catch {
-    return false;
-  }
-}
 
 /** Which chunks of a frame this node leads: shows how a frame is spread (tests, `df ls --spread`). */
 async function holdingsTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
@@ -236,8 +239,37 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
-  if ((name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn && placementOf(store))
-    return placeQuery(store as KvStore & TaskRunner, name, meta, payload);
+  if (name !== QUERY_TASK || isCachedMeta(meta) || extra.cache === false) return runOnce(store, name, meta, payload);
+  // The nodes answer from their chunk caches whatever version they are asked for, so the version is
+  // checked here, in parallel with the tasks: when it is no longer the published one (a frame opened
+  // before it was replaced or deleted), the query runs again reading the store only, and so fails
+  // with NOT_FOUND, or answers while the old version's chunks remain, exactly as without the caches.
+  const check = isPublished(store, meta).catch(() => false);
+  let results: unknown[] | undefined;
+  let failure: unknown;
+  try {
+    results = await runOnce(store, name, meta, payload);
+  } catch (e) {
+    failure = e;
+  }
+  if (await check) {
+    if (results === undefined) throw failure;
+    return results;
+  }
+  return runOnce(store, name, meta, { ...payload, cache: false });
+}
+
+async function runOnce(
+  store: KvStore,
+  name: string,
+  meta: FrameMeta,
+  payload: Record<string, unknown>,
+): Promise<unknown[]> {
+  const topo =
+    (name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn
+      ? placementOf(store)
+      : undefined;
+  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
@@ -304,12 +336,14 @@ async function placeQuery(
   name: string,
   meta: FrameMeta,
   payload: Record<string, unknown>,
+  first: PartitionLeaders,
 ): Promise<unknown[]> {
   const failed = new Set<string>();
   const results: unknown[] = [];
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
-  for (;;) {
-    const topo = placementOf(store);
+  // The store's topology is a copy made on each read: the first round uses the caller's.
+  for (let round = 0; ; round++) {
+    const topo = round === 0 ? first : placementOf(store);
     if (!topo) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'the cluster topology no longer names followers');
     const plan = assignChunks(meta, topo, failed, todo);
     // A frame without chunks still gets one (empty) result, from a replica that is up.

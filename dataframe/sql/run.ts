@@ -6,7 +6,10 @@
 import { parse, type Expr as SqlExpr, type ExprRef, type From, type SelectFromStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { DataFrame, type SqlOptions } from '../dataframe.js';
-import type { LazyFrame } from '../lazy-frame.js';
+import { LazyFrame } from '../lazy-frame.js';
+import { checkName } from '../layout.js';
+import type { FrameMeta } from '../meta.js';
+import { cachedMeta, forgetMeta, isPublished } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
@@ -43,6 +46,42 @@ function parseOne(text: string): SelectFromStatement {
   return st;
 }
 
+/**
+ * Statements parsed lately, by their text (the parser is most of a small query's client time): a
+ * repeated statement is planned from its syntax tree, deep-frozen so no use can change it for the
+ * next. Bounded in statements and in characters of text.
+ */
+const PARSED_MAX = 256;
+const PARSED_MAX_CHARS = 1 << 20;
+const parsedCache = new Map<string, SelectFromStatement>();
+let parsedChars = 0;
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+function parsed(text: string): SelectFromStatement {
+  const hit = parsedCache.get(text);
+  if (hit) {
+    parsedCache.delete(text);
+    parsedCache.set(text, hit);
+    return hit;
+  }
+  const st = deepFreeze(parseOne(text));
+  parsedCache.set(text, st);
+  parsedChars += text.length;
+  for (const k of parsedCache.keys()) {
+    if (parsedCache.size <= PARSED_MAX && parsedChars <= PARSED_MAX_CHARS) break;
+    parsedCache.delete(k);
+    parsedChars -= k.length;
+  }
+  return st;
+}
+
 type Frame = DataFrame | LazyFrame;
 
 interface Side {
@@ -57,6 +96,7 @@ async function openFrame(
   text: string,
   f: From,
   opts: SqlOptions,
+  opened: FrameMeta[] | undefined,
 ): Promise<{ frame: Frame; alias: string }> {
   if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frame names (subqueries are not supported)');
   const name = f.name.name;
@@ -65,7 +105,10 @@ async function openFrame(
   const given = opts.frames?.[name];
   if (given) return { frame: given, alias };
   try {
-    return { frame: await DataFrame.get(store, name), alias };
+    if (!opened) return { frame: await DataFrame.get(store, name), alias };
+    const { meta, hit } = await cachedMeta(store, checkName(name));
+    if (hit) opened.push(meta);
+    return { frame: new LazyFrame(store, meta), alias };
   } catch (e) {
     if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
       throw sqlError(text, spanOf(f.name), `no frame named ${name}`);
@@ -225,12 +268,22 @@ interface Prepared {
   plan: SqlPlan;
 }
 
-async function prepare(store: KvStore, text: string, st: SelectFromStatement, opts: SqlOptions): Promise<Prepared> {
+/**
+ * `opened` collects the cached metadata the frames were opened from (each must be checked before the
+ * answer is trusted); undefined: every frame's metadata is read now, not cached.
+ */
+async function prepare(
+  store: KvStore,
+  text: string,
+  st: SelectFromStatement,
+  opts: SqlOptions,
+  opened: FrameMeta[] | undefined,
+): Promise<Prepared> {
   if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
   if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
     throw sqlError(text, spanOf(st.from[1]), 'one JOIN ... ON per query (comma joins are not supported)');
   const { rest, sub } = takeSubJoin(text, st.where);
-  const l = await openFrame(store, text, st.from[0]!, opts);
+  const l = await openFrame(store, text, st.from[0]!, opts, opened);
   const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
   const joinFrom = st.from[1];
   if (joinFrom && sub)
@@ -239,7 +292,7 @@ async function prepare(store: KvStore, text: string, st: SelectFromStatement, op
     const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
   }
-  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts);
+  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts, opened);
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
   let how: JoinType;
   let on: [string, string][];
@@ -306,8 +359,66 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
   // EXPLAIN is blanked out rather than cut off, so node locations still index the text as given.
   const m = /^\s*explain\s+(analyze\s+)?/i.exec(sql);
   const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
-  const st = parseOne(text);
-  const prepared = await prepare(store, sql, st, opts);
+  const st = parsed(text);
+  return (await runChecked(store, sql, st, m, opts, true)) ?? (await runChecked(store, sql, st, m, opts, false))!;
+}
+
+/**
+ * Runs the statement over frames opened from the metadata cache (`cached`) or read now. With the
+ * cache, every cached version is checked to be the published one by a read sent as the query starts,
+ * in parallel with it; undefined when one was not (the cache entries are dropped, and the caller runs
+ * the statement again from fresh metadata), so a frame replaced or deleted before the query began is
+ * never answered from its old version.
+ */
+async function runChecked(
+  store: KvStore,
+  sql: string,
+  st: SelectFromStatement,
+  m: RegExpExecArray | null,
+  opts: SqlOptions,
+  cached: boolean,
+): Promise<SqlResult | undefined> {
+  const opened: FrameMeta[] | undefined = cached ? [] : undefined;
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(store, sql, st, opts, opened);
+  } catch (e) {
+    // Planning against a cached schema that has changed since can fail: check before reporting it.
+    if (opened?.length && !(await allPublished(store, opened).catch(() => true))) {
+      for (const x of opened) forgetMeta(store, x.name);
+      return undefined;
+    }
+    throw e;
+  }
+  if (!opened?.length) return runPrepared(prepared, m, opts);
+  const check = allPublished(store, opened);
+  check.catch(() => {}); // awaited below; only its outcome matters there
+  let out: SqlResult | undefined;
+  let failure: unknown;
+  try {
+    out = await runPrepared(prepared, m, opts);
+  } catch (e) {
+    failure = e;
+  }
+  let ok: boolean;
+  try {
+    ok = await check;
+  } catch (e) {
+    throw out ? e : failure;
+  }
+  if (!ok) {
+    for (const x of opened) forgetMeta(store, x.name);
+    return undefined;
+  }
+  if (out) return out;
+  throw failure;
+}
+
+async function allPublished(store: KvStore, metas: readonly FrameMeta[]): Promise<boolean> {
+  return (await Promise.all(metas.map((x) => isPublished(store, x)))).every(Boolean);
+}
+
+async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: SqlOptions): Promise<SqlResult> {
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;

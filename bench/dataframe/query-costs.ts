@@ -1,0 +1,105 @@
+// Where a warm query's time goes on a local 3-node cluster: per query of the peers bench, the wall
+// time, the client's requests by type (round trips), when each started and ended relative to the
+// query's start, the nodes' CPU per query, and the nodes' own task timings (EAU2_DF_TRACE).
+// node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R]
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataFrame, importCsv } from '../../dataframe/index.js';
+import { MsgType } from '../../cluster/protocol/messages.js';
+import { LocalCluster } from './local-cluster.js';
+import { QUERIES, generate } from './peers.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? dflt : Number(process.argv[i + 1]);
+};
+const rows = arg('--rows', 500_000);
+const runs = arg('--runs', 20);
+const typeName = new Map(Object.entries(MsgType).map(([k, v]) => [v as number, k]));
+
+const dir = await mkdtemp(join(tmpdir(), 'eau2-qcost-'));
+const trace: string[] = [];
+const cluster = await LocalCluster.start(3, 2, 16, {
+  env: { EAU2_DF_TRACE: '1' },
+  onStderr: (id, l) => {
+    if (l.startsWith('df.')) trace.push(`${id} ${l}`);
+    else process.stderr.write(`${id}: ${l}\n`);
+  },
+});
+try {
+  const frame = await generate(dir, rows, 42, false);
+  await DataFrame.put(cluster.client, 'flights', frame);
+  await importCsv(cluster.client, 'airports', join(dir, 'airports.csv'));
+  for (let cpu = cluster.nodesCpuMs(), end = Date.now() + 30_000; Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = cluster.nodesCpuMs();
+    if (now - cpu < 100) break;
+    cpu = now;
+  }
+  // Every request the client sends, with its start and end relative to the current query's start.
+  const pool = (cluster.client as unknown as { pool: { request: (...a: unknown[]) => Promise<unknown> } }).pool;
+  const orig = pool.request.bind(pool);
+  let q0 = 0;
+  let log: { type: string; node: string; t0: number; t1: number }[] = [];
+  pool.request = async (...a: unknown[]) => {
+    const t0 = performance.now() - q0;
+    try {
+      return await orig(...a);
+    } finally {
+      log.push({
+        type: typeName.get(a[1] as number) ?? String(a[1]),
+        node: String(a[0]),
+        t0,
+        t1: performance.now() - q0,
+      });
+    }
+  };
+  const prof = process.argv.includes('--prof') ? new Session() : undefined;
+  prof?.connect();
+  await prof?.post('Profiler.enable');
+  for (const [q, sql] of Object.entries(QUERIES)) {
+    for (let i = 0; i < 2; i++) await DataFrame.sql(cluster.client, sql);
+    await prof?.post('Profiler.start');
+    const walls: number[] = [];
+    let reqs = 0;
+    let sample = '';
+    trace.length = 0;
+    const cpu0 = cluster.nodesCpuMs();
+    const u0 = process.cpuUsage();
+    for (let i = 0; i < runs; i++) {
+      log = [];
+      q0 = performance.now();
+      await DataFrame.sql(cluster.client, sql);
+      const w = performance.now() - q0;
+      walls.push(w);
+      reqs += log.length;
+      if (i === runs - 1)
+        sample = log
+          .map((r) => `${r.type}@${r.node} ${r.t0.toFixed(1)}-${r.t1.toFixed(1)}`)
+          .join(', ')
+          .concat(` | end ${w.toFixed(1)}`);
+    }
+    if (prof) {
+      const { profile } = await prof.post('Profiler.stop');
+      await writeFile(`/tmp/dfq/client-${q.replace(/\W+/g, '_')}.cpuprofile`, JSON.stringify(profile));
+    }
+    const nodeCpu = (cluster.nodesCpuMs() - cpu0) / runs;
+    const u = process.cpuUsage(u0);
+    const clientCpu = (u.user + u.system) / 1000 / runs;
+    walls.sort((a, b) => a - b);
+    const taskMs = trace.map((l) => Number(/ ms=([\d.]+)/.exec(l)?.[1] ?? 'NaN')).sort((a, b) => a - b);
+    console.log(
+      `${q}: wall median ${walls[runs >> 1]!.toFixed(1)} ms (min ${walls[0]!.toFixed(1)}), requests/query ${(reqs / runs).toFixed(1)}, ` +
+        `node CPU/query ${nodeCpu.toFixed(1)} ms, client CPU/query ${clientCpu.toFixed(1)} ms, ` +
+        `node task ms median ${taskMs[taskMs.length >> 1]?.toFixed(1)}`,
+    );
+    console.log(`  last: ${sample}`);
+    console.log(`  trace: ${trace.slice(-3).join(' || ')}`);
+  }
+} finally {
+  await cluster.stop();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,127 @@
+// The client's cache of frames' metadata for DataFrame.sql, per store: a repeated query plans from the
+// metadata it saw last instead of reading it first (and the right side of a broadcast join, a small
+// frame, is kept decoded beside it). The cache is never trusted: the query confirms every cached
+// version is still the published one with one read per frame, sent with the query's tasks rather
+// than before them, and a query that used a replaced or deleted version is planned and run again from
+// fresh metadata (sql/run.ts). As Cassandra's prepared statements carry the schema version they were
+// prepared against, so that a stale one is re-prepared rather than run.
+// docs/dataframe.md "Metadata caching".
+
+import type { KvStore } from '../kv/index.js';
+import type { Column } from './column.js';
+import type { FrameMeta } from './meta.js';
+import { readMeta, requireMeta } from './storage.js';
+
+/** Frames whose metadata one store's cache keeps (the least recently used go first). */
+const MAX_FRAMES = 256;
+/** Bytes of decoded right-side columns one store's cache keeps, over all its frames. */
+const MAX_COLUMN_BYTES = 32 * 1024 * 1024;
+
+interface Entry {
+  meta: FrameMeta;
+  /** The whole frame's columns, when a broadcast join read them (undefined: not read, or too large). */
+  columns?: readonly Column[];
+  columnBytes: number;
+}
+
+class StoreCache {
+  // A Map iterates in insertion order; re-inserting on use makes the first key the coldest.
+  readonly entries = new Map<string, Entry>();
+  columnBytes = 0;
+
+  get(name: string): Entry | undefined {
+    const e = this.entries.get(name);
+    if (e) {
+      this.entries.delete(name);
+      this.entries.set(name, e);
+    }
+    return e;
+  }
+
+  set(name: string, meta: FrameMeta): void {
+    this.drop(name);
+    this.entries.set(name, { meta, columnBytes: 0 });
+    cached.add(meta);
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= MAX_FRAMES) break;
+      this.drop(k);
+    }
+  }
+
+  drop(name: string): void {
+    const e = this.entries.get(name);
+    if (!e) return;
+    this.columnBytes -= e.columnBytes;
+    this.entries.delete(name);
+  }
+
+  /** Keeps `columns` for the entry of `meta` (if it is still the cached one), within the byte budget. */
+  keepColumns(meta: FrameMeta, columns: readonly Column[]): void {
+    const e = this.entries.get(meta.name);
+    if (!e || e.meta !== meta || e.columns) return;
+    const bytes = columns.reduce((s, c) => s + c.byteSize, 0);
+    if (bytes > MAX_COLUMN_BYTES) return;
+    e.columns = columns;
+    e.columnBytes = bytes;
+    this.columnBytes += bytes;
+    for (const [k, x] of this.entries) {
+      if (this.columnBytes <= MAX_COLUMN_BYTES) break;
+      if (x.columns && k !== meta.name) {
+        this.columnBytes -= x.columnBytes;
+        x.columns = undefined;
+        x.columnBytes = 0;
+      }
+    }
+  }
+}
+
+const stores = new WeakMap<KvStore, StoreCache>();
+/** Every metadata object this module handed out: queries over them leave the version check to the caller. */
+const cached = new WeakSet<FrameMeta>();
+
+function cacheOf(store: KvStore): StoreCache {
+  let c = stores.get(store);
+  if (!c) stores.set(store, (c = new StoreCache()));
+  return c;
+}
+
+/**
+ * The metadata of frame `name` as this store's cache has it (hit), else read as requireMeta does
+ * (and cached). NOT_FOUND if there is no such frame. On a hit, the caller must confirm the version
+ * with `isPublished` before it trusts what it computed from it.
+ */
+export async function cachedMeta(store: KvStore, name: string): Promise<{ meta: FrameMeta; hit: boolean }> {
+  const e = cacheOf(store).get(name);
+  if (e) return { meta: e.meta, hit: true };
+  const meta = await requireMeta(store, name);
+  cacheOf(store).set(name, meta);
+  return { meta, hit: false };
+}
+
+/** Whether `meta` came from the cache (its queries are checked by whoever opened it). */
+export function isCachedMeta(meta: FrameMeta): boolean {
+  return cached.has(meta);
+}
+
+/** Forgets frame `name` in this store's cache (its version was replaced or it was deleted). */
+export function forgetMeta(store: KvStore, name: string): void {
+  stores.get(store)?.drop(name);
+}
+
+/** The columns kept for this version of a frame, if a broadcast join read and kept them. */
+export function cachedColumns(store: KvStore, meta: FrameMeta): readonly Column[] | undefined {
+  const e = stores.get(store)?.entries.get(meta.name);
+  return e && e.meta === meta ? e.columns : undefined;
+}
+
+export function keepColumns(store: KvStore, meta: FrameMeta, columns: readonly Column[]): void {
+  stores.get(store)?.keepColumns(meta, columns);
+}
+
+/**
+ * Whether `meta`'s version is the published one: one read of the metadata record, from its
+ * partition's leader while it answers (leader-first, as opening a frame reads it).
+ */
+export async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
+  return (await readMeta(store, meta.name, { read: 'leader-first' }))?.version === meta.version;
+}
