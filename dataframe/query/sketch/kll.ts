@@ -7,6 +7,15 @@
 
 const K = 200;
 const MIN_CAP = 8;
+/** Levels of at most this many items are sorted by insertion. */
+const SMALL_SORT = 32;
+
+/** Float64Array's sort order: numeric, -0 before 0, NaN after every number. */
+function before(a: number, b: number): boolean {
+  if (a < b) return true;
+  if (a === b) return a === 0 && 1 / a < 0 && 1 / b > 0;
+  return a === a && b !== b;
+}
 
 export class KllSketch {
   private levels: number[][] = [[]];
@@ -60,20 +69,40 @@ export class KllSketch {
         this.levels.push([]);
         this.resize();
       }
-      // Float64Array sorts numerically with NaN last (copied by a loop: from() goes through an iterator).
       const level = this.levels[h]!;
-      if (this.scratch.length < level.length) this.scratch = new Float64Array(level.length * 2);
-      const items = this.scratch.subarray(0, level.length);
-      for (let i = 0; i < level.length; i++) items[i] = level[i]!;
-      items.sort();
-      const keep: number[] = [];
-      let len = items.length;
-      if (len % 2 === 1) keep.push(items[--len]!);
+      const n = level.length;
+      if (this.scratch.length < n) this.scratch = new Float64Array(n * 2);
+      const items = this.scratch;
+      if (n <= SMALL_SORT) {
+        // Most compactions (every level's capacity is MIN_CAP once the sketch is deep) sort a few
+        // items: an insertion sort into the scratch array, in Float64Array's order, costs less than
+        // a sort call on a subarray made for it.
+        for (let i = 0; i < n; i++) {
+          const x = level[i]!;
+          let j = i - 1;
+          while (j >= 0 && before(x, items[j]!)) {
+            items[j + 1] = items[j]!;
+            j--;
+          }
+          items[j + 1] = x;
+        }
+      } else {
+        // Float64Array sorts numerically, -0 before 0 and NaN last (copied by a loop: from() goes
+        // through an iterator).
+        const sub = items.subarray(0, n);
+        for (let i = 0; i < n; i++) sub[i] = level[i]!;
+        sub.sort();
+      }
+      let len = n;
       const up = this.levels[h + 1]!;
-      const before = up.length;
-      for (let i = this.flip(); i < len; i += 2) up.push(items[i]!);
-      this.held -= len - (up.length - before);
-      this.levels[h] = keep;
+      const upBefore = up.length;
+      for (let i = len % 2 === 1 ? len - 1 : len, k = this.flip(); k < i; k += 2) up.push(items[k]!);
+      if (len % 2 === 1) {
+        len--;
+        level.length = 1;
+        level[0] = items[len]!;
+      } else level.length = 0;
+      this.held -= len - (up.length - upBefore);
     }
   }
 
