@@ -69,6 +69,8 @@ async function readBody(req: IncomingMessage, max: number, tooLarge: Bad): Promi
   return Buffer.concat(parts).toString('utf8');
 }
 
+let sqlModule: Promise<typeof import('./sql/run.js')> | undefined;
+
 /** POST /df/sql: {"sql": text} -> {columns, rows, truncated} or, for EXPLAIN, {explain}. */
 async function sqlRoute(
   req: IncomingMessage,
@@ -87,7 +89,8 @@ async function sqlRoute(
   if (typeof sql !== 'string') throw bad('body must be {"sql": "SELECT ..."}');
   for (const k of Object.keys(body as object))
     if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
-  const { runSql } = await import('./sql/run.js'); // loaded on first use, as DataFrame.sql does
+  // Loaded on first use, as DataFrame.sql does, and imported once (each import() is a module resolution).
+  const { runSql } = await (sqlModule ??= import('./sql/run.js'));
   const r = await runSql(await storeFor(), sql, { maxRows: MAX_ROW_LIMIT });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;

@@ -5,8 +5,12 @@
 
 import { DataFrame, installSql } from '../dataframe.js';
 
+// The import is made once: each import() call is a module resolution (under a loader such as tsx's, a
+// synchronous round trip to the loader's thread, milliseconds on a busy machine).
+let run: Promise<typeof import('./run.js')> | undefined;
+
 installSql(async (store, text, opts) => {
-  const { runSql } = await import('./run.js');
+  const { runSql } = await (run ??= import('./run.js'));
   const r = await runSql(store, text, opts);
   if (r.frame) return r.frame;
   return DataFrame.fromColumns({ plan: { type: 'S', values: r.explain!.split('\n') } });
