@@ -1,7 +1,11 @@
-// Where a warm query's time goes on a local 3-node cluster: per query of the peers bench, the wall
-// time, the client's requests by type (round trips), when each started and ended relative to the
-// query's start, the nodes' CPU per query, and the nodes' own task timings (EAU2_DF_TRACE).
-// node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R]
+// Where a warm query's time goes on a local 3-node cluster (docs/dataframe.md "Side by side"): per
+// query of the peers bench (peers.ts), run R times after two warm-up runs, the median wall time, the
+// client's requests per query (round trips) and, for the last run, each request's type, node, start
+// and end relative to the query's start; the nodes' CPU and the client's CPU per query; the nodes'
+// own task timings (EAU2_DF_TRACE). `--prof DIR` writes a CPU profile of the client per query there;
+// EAU2_BENCH_CPU_PROF=<dir> has the nodes write theirs at exit, whose query phase (printed at the end)
+// `bench/lib/cpu-profile.ts FILE --last SECONDS` reads.
+// node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R] [--prof DIR]
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -57,7 +61,10 @@ try {
       });
     }
   };
-  const prof = process.argv.includes('--prof') ? new Session() : undefined;
+  const phase0 = performance.now();
+  const profIdx = process.argv.indexOf('--prof');
+  const profDir = profIdx < 0 ? undefined : process.argv[profIdx + 1];
+  const prof = profDir === undefined ? undefined : new Session();
   prof?.connect();
   await prof?.post('Profiler.enable');
   for (const [q, sql] of Object.entries(QUERIES)) {
@@ -84,7 +91,7 @@ try {
     }
     if (prof) {
       const { profile } = await prof.post('Profiler.stop');
-      await writeFile(`/tmp/dfq/client-${q.replace(/\W+/g, '_')}.cpuprofile`, JSON.stringify(profile));
+      await writeFile(join(profDir!, `client-${q.replace(/\W+/g, '_')}.cpuprofile`), JSON.stringify(profile));
     }
     const nodeCpu = (cluster.nodesCpuMs() - cpu0) / runs;
     const u = process.cpuUsage(u0);
@@ -99,6 +106,7 @@ try {
     console.log(`  last: ${sample}`);
     console.log(`  trace: ${trace.slice(-3).join(' || ')}`);
   }
+  console.log(`query phase: ${((performance.now() - phase0) / 1000).toFixed(1)} s`);
 } finally {
   await cluster.stop();
   await rm(dir, { recursive: true, force: true });

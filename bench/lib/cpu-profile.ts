@@ -2,7 +2,7 @@
 // function, with file:line, as a share of all samples. This is the table an engine owner needs to
 // act on a missed target; DevTools shows the same data but not as text one can paste in a report.
 //
-// CLI: node --import tsx bench/lib/cpu-profile.ts FILE.cpuprofile [--top N] [--inclusive]
+// CLI: node --import tsx bench/lib/cpu-profile.ts FILE.cpuprofile [--top N] [--inclusive] [--last SECONDS]
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -105,14 +105,40 @@ export function renderProfileSummary(costs: readonly FunctionCost[], top = 25, b
   return lines.join('\n');
 }
 
+/**
+ * The profile's last `seconds` only (its samples after the cut): a profile written at a process's
+ * exit, read for the phase that ended the run (the query phase of bench/dataframe/query-costs.ts).
+ */
+export function lastSeconds(p: CpuProfile, seconds: number): CpuProfile {
+  const cut = p.endTime - seconds * 1e6;
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let t = p.startTime;
+  (p.timeDeltas ?? []).forEach((d, i) => {
+    t += d;
+    if (t < cut) return;
+    samples.push(p.samples![i]!);
+    timeDeltas.push(d);
+  });
+  const hits = new Map<number, number>();
+  for (const s of samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+  const nodes = p.nodes.map((n) => ({ ...n, hitCount: hits.get(n.id) ?? 0 }));
+  return { ...p, nodes, samples, timeDeltas, startTime: Math.max(p.startTime, cut) };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const topIdx = args.indexOf('--top');
   const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 25;
+  const lastIdx = args.indexOf('--last');
+  const last = lastIdx >= 0 ? Number(args[lastIdx + 1]) : undefined;
   const by = args.includes('--inclusive') ? 'total' : 'self';
-  const files = args.filter((a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1));
+  const files = args.filter(
+    (a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1) && (lastIdx < 0 || i !== lastIdx + 1),
+  );
   for (const f of files) {
-    const p = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile;
+    const whole = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile;
+    const p = last === undefined ? whole : lastSeconds(whole, last);
     process.stdout.write(`${basename(f)} (${((p.endTime - p.startTime) / 1e6).toFixed(1)} s)\n`);
     process.stdout.write(`${renderProfileSummary(summarizeProfile(p), top, by)}\n\n`);
   }
