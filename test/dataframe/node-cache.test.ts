@@ -5,7 +5,8 @@
 // exactly as it would without a cache.
 
 import { describe, expect, it } from 'vitest';
-import { ChunkCache, DataFrame, and, col, eq, gt } from '../../dataframe/index.js';
+import { ChunkCache, DataFrame, QUERY_TASK, and, col, dataframeTasks, eq, gt } from '../../dataframe/index.js';
+import { metaToPlain } from '../../dataframe/meta.js';
 import { FakeCluster } from './fake-cluster.js';
 import { randomFrame, rowsOf, seededRng } from './helpers.js';
 
@@ -61,5 +62,41 @@ describe('node chunk cache', () => {
     const cur = await DataFrame.get(cluster, 't');
     expect(await cur.count()).toBe(500);
     expect(await grouped(cur)).toEqual(await grouped(await DataFrame.get(cluster, 't')));
+  });
+});
+
+describe('what a repeated query reads', () => {
+  it('a repeated SQL join reads the two metadata records and no chunk of either frame', async () => {
+    const caches = [0, 1, 2].map(() => new ChunkCache(64 * 1024 * 1024));
+    const cluster = new FakeCluster(3, 16, 2, caches);
+    const df = randomFrame(seededRng(), 3000);
+    await DataFrame.put(cluster, 'facts', df, { chunkRows: 100 });
+    const keys = ['red', 'green', 'blue', 'cyan', 'black'];
+    const codes = DataFrame.fromColumns({ code: keys, grp: keys.map((k) => k.length % 3) });
+    await DataFrame.put(cluster, 'codes', codes);
+    const q = 'SELECT r.grp, count(*) AS n FROM facts f JOIN codes r ON f.k = r.code GROUP BY r.grp ORDER BY r.grp';
+    const grp = new Map(keys.map((k) => [k, k.length % 3]));
+    const counts = new Map<number, number>();
+    for (const r of df.rows()) {
+      const g = grp.get(r[4] as string);
+      if (g !== undefined) counts.set(g, (counts.get(g) ?? 0) + 1);
+    }
+    const want = [...counts.keys()].sort((a, b) => a - b).map((g) => [g, counts.get(g)!]);
+    expect(rowsOf(await DataFrame.sql(cluster, q))).toEqual(want);
+    const gets = chunkGets(cluster);
+    expect(rowsOf(await DataFrame.sql(cluster, q))).toEqual(want);
+    // One check of each frame's version; the metadata, the right side and the left chunks are cached.
+    expect(chunkGets(cluster) - gets).toBe(2);
+  });
+
+  it('refuses a task payload whose cache flag is not a boolean', async () => {
+    const cluster = new FakeCluster(3, 16, 2);
+    await DataFrame.put(cluster, 't', randomFrame(seededRng(), 100));
+    const lf = await DataFrame.get(cluster, 't');
+    const task = dataframeTasks[QUERY_TASK]!;
+    const ctx = { store: cluster, isLeaderFor: () => true, nodeId: 'x', wholeStore: true };
+    const payload = { meta: metaToPlain(lf.meta), plan: { aggs: [{ col: '*', fn: 'count', as: 'n' }] } };
+    await expect(task(ctx, { ...payload, cache: 'no' })).rejects.toMatchObject({ code: 'PROTOCOL' });
+    expect(await task(ctx, { ...payload, cache: false })).toMatchObject({ groups: [[[], [100]]] });
   });
 });
