@@ -216,10 +216,13 @@ export class DataFrame {
   private runLocal(checked: CheckedPlan, join?: unknown): Promise<unknown[]> {
     const chunkRows = DEFAULT_CHUNK_ROWS;
     const nchunks = Math.ceil(this.nrows / chunkRows);
-    let rowsOf = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
+    // The loader slices with the frame's own row counts: a join replaces `rowsOf` below with the
+    // joined chunks' counts, which are known only once a chunk has been loaded and joined.
+    const frameRows = (i: number): number => Math.min(chunkRows, this.nrows - i * chunkRows);
+    let rowsOf = frameRows;
     let load: ChunkLoader = async (i: number): Promise<Column[]> =>
-      this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + rowsOf(i)));
-    if (join !== undefined) ({ load, rowsOf } = prepareJoin(join, this.fields).wrap(load, rowsOf));
+      this.columns.map((c) => sliceColumn(c, i * chunkRows, i * chunkRows + frameRows(i)));
+    if (join !== undefined) ({ load, rowsOf } = prepareJoin(join, this.fields).wrap(load, frameRows));
     return runPartial(
       checked,
       checked.fields,

@@ -202,6 +202,15 @@ export async function checkJoins(store: KvStore, rng: Rng, name: string): Promis
     const got = rowsOf(await lf.join(rf, { on: 'k', how }).collect());
     expect(got, how).toEqual(joinRows(lrows, rightRows, [[K, 0]], how));
   }
+  // The left frame in memory (DataFrame.join, run in this process), the right one in memory or stored.
+  for (const [side, r] of [
+    ['in memory', right],
+    ['stored', rf],
+  ] as const)
+    for (const how of ['inner', 'left', 'semi', 'anti'] as const) {
+      const got = rowsOf(await left.join(r, { on: 'k', how }).collect());
+      expect(got, `left in memory, right ${side}, ${how}`).toEqual(joinRows(lrows, rightRows, [[K, 0]], how));
+    }
   // Two keys, with a right-side column name that clashes (k -> k_right), aggregated on the nodes.
   const ref = joinRows(
     lrows,
