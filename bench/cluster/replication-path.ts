@@ -12,12 +12,11 @@
 import net from 'node:net';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
-import { FollowerLink } from '../../cluster/node/follower-link.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { dispatchPeerMessage } from '../../cluster/node/peer-handlers.js';
-import { fakePeerHost } from '../../test/cluster/support/peer-host.js';
+import { fakePeerHost, followerLinkTo } from '../../test/cluster/support/peer-host.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 
@@ -81,16 +80,8 @@ async function pairUp(batch: boolean): Promise<{ leaders: LeaderPartition[]; sto
   const port = (server.address() as net.AddressInfo).port;
   const engine = stubEngine();
   const writer = new PartitionWriter(engine);
-  const link = new FollowerLink(
-    {
-      selfId: 'f',
-      leaderId: 'L',
-      address: () => ({ host: '127.0.0.1', port }),
-      epoch: () => 1,
-      subscription: () => ({ pe: 1, h: [[1, 1]] }),
-      maxFrameBytes: 1 << 26,
-      log: () => {},
-    },
+  const link = followerLinkTo(
+    port,
     leaders.map((_, p) => new FollowerPartition(p, 'L', engine, writer, 0, () => {})),
   );
   link.start();

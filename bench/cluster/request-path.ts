@@ -11,7 +11,6 @@
 import net from 'node:net';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
-import { FollowerLink } from '../../cluster/node/follower-link.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
@@ -20,7 +19,7 @@ import { RequestIds } from '../../cluster/node/request-ids.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 import { wrapValue } from '../../cluster/protocol/stored-value.js';
-import { fakePeerHost } from '../../test/cluster/support/peer-host.js';
+import { fakePeerHost, followerLinkTo } from '../../test/cluster/support/peer-host.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,16 +93,8 @@ async function setUp(): Promise<{ client: PeerConnection; stop: () => Promise<vo
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const fwriter = new PartitionWriter(engine);
-  const link = new FollowerLink(
-    {
-      selfId: 'f',
-      leaderId: 'L',
-      address: () => ({ host: '127.0.0.1', port }),
-      epoch: () => 1,
-      subscription: () => ({ pe: 1, h: [[1, 1]] }),
-      maxFrameBytes: 1 << 26,
-      log: () => {},
-    },
+  const link = followerLinkTo(
+    port,
     leaders.map((_, p) => new FollowerPartition(p, 'L', engine, fwriter, 0, () => {})),
   );
   link.start();

@@ -9,13 +9,13 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
-import { FollowerLink } from '../../cluster/node/follower-link.js';
+import type { FollowerLink } from '../../cluster/node/follower-link.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import type { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { PartitionWriter as Writer } from '../../cluster/node/partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from '../../cluster/node/peer-handlers.js';
-import { fakePeerHost } from './support/peer-host.js';
+import { fakePeerHost, followerLinkTo } from './support/peer-host.js';
 import { decodeLsn, lsnKey } from '../../cluster/node/stored-format.js';
 import { type Message, MsgType, validateBody } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
@@ -139,18 +139,7 @@ async function setup(opts: { oldLeader?: boolean; follower?: boolean } = {}): Pr
   const port = (server.address() as net.AddressInfo).port;
   const writer = new Writer(engine);
   const fps = new Map(PARTS.map((p) => [p, new FollowerPartition(p, 'L', engine, writer, 0, () => {})]));
-  const link = new FollowerLink(
-    {
-      selfId: 'f',
-      leaderId: 'L',
-      address: () => ({ host: '127.0.0.1', port }),
-      epoch: () => 1,
-      subscription: () => ({ pe: 1, h: [[1, 1]] }),
-      maxFrameBytes: 1 << 26,
-      log: () => {},
-    },
-    opts.follower === false ? [] : [...fps.values()],
-  );
+  const link = followerLinkTo(port, opts.follower === false ? [] : [...fps.values()]);
   if (opts.follower !== false) {
     link.start();
     open.push({ close: () => void link.stop() });

@@ -2,6 +2,8 @@
 // over a real connection without a whole node: every check passes (an authenticated node, in-flight
 // budget, no start-up in progress), the partitions it leads are `leaderOf`'s, and nothing is logged.
 
+import { FollowerLink } from '../../../cluster/node/follower-link.js';
+import type { FollowerPartition } from '../../../cluster/node/follower-partition.js';
 import type { LeaderPartition } from '../../../cluster/node/leader-partition.js';
 import type { PeerHost } from '../../../cluster/node/peer-handlers.js';
 import type { PeerConnection } from '../../../cluster/protocol/peer-connection.js';
@@ -26,4 +28,23 @@ export function fakePeerHost(leaderOf: (p: number) => LeaderPartition | undefine
     log: { warn() {}, info() {}, debug() {} },
     writeTimeoutMs: 5000,
   } as unknown as PeerHost;
+}
+
+/**
+ * Node 'f' following node 'L' (listening on 127.0.0.1:`port`) for `partitions`, in epoch 1 with an
+ * empty history, as fakePeerHost's leaders expect; nothing is logged. Not started.
+ */
+export function followerLinkTo(port: number, partitions: FollowerPartition[]): FollowerLink {
+  return new FollowerLink(
+    {
+      selfId: 'f',
+      leaderId: 'L',
+      address: () => ({ host: '127.0.0.1', port }),
+      epoch: () => 1,
+      subscription: () => ({ pe: 1, h: [[1, 1]] }),
+      maxFrameBytes: 1 << 26,
+      log: () => {},
+    },
+    partitions,
+  );
 }
