@@ -239,7 +239,9 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
-  if (name !== QUERY_TASK || isCachedMeta(meta) || extra.cache === false) return runOnce(store, name, meta, payload);
+  // A store that runs tasks in this process has no node caches: nothing to check.
+  if (name !== QUERY_TASK || !isTaskRunner(store) || isCachedMeta(meta) || extra.cache === false)
+    return runOnce(store, name, meta, payload);
   // The nodes answer from their chunk caches whatever version they are asked for, so the version is
   // checked here, in parallel with the tasks: when it is no longer the published one (a frame opened
   // before it was replaced or deleted), the query runs again reading the store only, and so fails
