@@ -58,6 +58,8 @@ export interface PeerConnectionOptions {
 /** A half-open link (one end gone, the other silent) heals within about this plus a reconnect. */
 const DEFAULT_HEARTBEAT_MS = 500;
 const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
+/** A request's timer firing this much later than due means this process stalled (GC, CPU, SIGSTOP). */
+const STALL_MS = 1000;
 
 /** The liveness options of a node's peer connections, from its config's fields. */
 export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs: number }): {
@@ -127,6 +129,13 @@ export class PeerConnection {
   private lastCheck = performance.now();
   /** The other end sends heartbeats, so its silence means the link is gone. */
   private heartbeating = false;
+  /**
+   * False on an accepted connection until its first heartbeat is sent, which then goes at once
+   * whatever else was sent: until the connecting end has one it cannot time this end out, and a
+   * link cut in that window would stay open and silent on its side. A connecting end keeps to
+   * "nothing else sent": its first frames may have to be a handshake.
+   */
+  private greeted = false;
   private liveness: NodeJS.Timeout | undefined;
   /** connect() with a handshake, until it completes: no heartbeat is sent. */
   handshaking = false;
@@ -147,6 +156,9 @@ export class PeerConnection {
     if (heartbeatMs > 0) {
       this.liveness = setInterval(() => this.checkLiveness(heartbeatMs, silenceMs), heartbeatMs);
       this.liveness.unref();
+      setImmediate(() => {
+        if (!this.greeted) this.checkLiveness(heartbeatMs, silenceMs);
+      });
     }
     if (reader) reader.conn = this;
     else socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
@@ -200,7 +212,9 @@ export class PeerConnection {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new PeerConnection(socket, opts, reader));
+        const conn = new PeerConnection(socket, opts, reader);
+        conn.greeted = true; // the connecting end: see `greeted`
+        resolve(conn);
       });
       socket.once('error', (e) => {
         clearTimeout(timer);
@@ -263,12 +277,19 @@ export class PeerConnection {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const frame = encodeMessageParts(type, id, this.opts.epoch(), body);
+    const sentAt = performance.now();
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs > 0
           ? setTimeout(() => {
               this.pending.delete(id);
-              if (Array.isArray(frame)) this.destroy(); // its uncopied values may still be queued
+              // Not one byte from the other end during the whole timeout (and this process was not
+              // stalled meanwhile: a timer that fires late may find the answer unread): the
+              // connection is taken for dead and closed, so the next request opens a new one. The
+              // heartbeat check misses exactly this case: a half-open connection cut before the other
+              // end's first heartbeat arrived on it, or a peer that sends none.
+              const silent = this.lastReceived < sentAt && performance.now() - sentAt < timeoutMs + STALL_MS;
+              if (Array.isArray(frame) || silent) this.destroy(); // its uncopied values may still be queued
               reject(
                 new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`),
               );
@@ -439,8 +460,10 @@ export class PeerConnection {
       this.socket.destroy();
       return;
     }
-    if (this.lastSent === 0 || now - this.lastSent >= heartbeatMs)
+    if (!this.greeted || this.lastSent === 0 || now - this.lastSent >= heartbeatMs) {
+      this.greeted = true;
       this.write(encodeMessage(MsgType.HEARTBEAT, 0, 0, null));
+    }
   }
 
   private onData(chunk: Uint8Array, reused: boolean): void {

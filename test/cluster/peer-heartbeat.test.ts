@@ -1,6 +1,7 @@
 // Liveness of one peer connection (peer-connection.ts): heartbeats keep an idle link open; a link
 // whose other end heartbeated and then went silent is closed after silenceTimeoutMs with a
-// PEER_SILENT reason; an end that never heartbeats (an older peer) is never timed out.
+// PEER_SILENT reason; an end that never heartbeats (an older peer) is never timed out while idle; a
+// request that times out without one byte from the other end closes the connection.
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,6 +61,39 @@ describe('peer connection heartbeats', () => {
     expect(c.closed).toBe(true);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
     peer?.destroy();
+  });
+
+  it('close a connection on which a request timed out without one byte from the other end', async () => {
+    // A half-open connection cut before the other end's first heartbeat arrived: silent from the start.
+    const port = await server((s) => s.on('data', () => {}));
+    const c = await connect(port);
+    const err = (await c.request(MsgType.STATUS, null, 200).catch((e: unknown) => e)) as Eau2Error;
+    expect(err.code).toBe(ErrorCode.TIMEOUT);
+    expect(c.closed).toBe(true);
+  });
+
+  it('keep a connection whose peer heartbeats while a request times out', async () => {
+    const port = await server((s) => {
+      s.on('data', () => {}); // never answers the request
+      const t = setInterval(() => s.write(encodeMessage(MsgType.HEARTBEAT, 0, 0, null)), 50);
+      s.on('close', () => clearInterval(t));
+    });
+    const c = await connect(port);
+    const err = (await c.request(MsgType.STATUS, null, 200).catch((e: unknown) => e)) as Eau2Error;
+    expect(err.code).toBe(ErrorCode.TIMEOUT);
+    expect(c.closed).toBe(false);
+  });
+
+  it('send the first heartbeat at once, not a heartbeat period later', async () => {
+    const port = await server((s) =>
+      conns.push(new PeerConnection(s, { maxFrameBytes: 1 << 20, epoch: () => 0, heartbeatMs: 5000 })),
+    );
+    const raw = net.connect(port, '127.0.0.1');
+    const t0 = performance.now();
+    const first = await new Promise<Buffer>((r) => raw.once('data', r));
+    raw.destroy();
+    expect(performance.now() - t0).toBeLessThan(2500); // the period is 5 s
+    expect(first.subarray(4, 6)).toEqual(encodeMessage(MsgType.HEARTBEAT, 0, 0, null).subarray(4, 6));
   });
 
   it('never time out a peer that does not heartbeat (an older node)', async () => {
