@@ -258,10 +258,15 @@ describe.each([false, true])('PeerConnection with large values (reuseReadBuffer 
 
 describe('PeerConnection timeouts with uncopied values', () => {
   it('closes the connection when a request holding a large value times out; small ones do not', async () => {
-    // The peer never answers. After a timeout the caller may reuse its buffer, so a request whose
-    // large value went out uncopied must not leave it queued on a connection that lives on.
+    // The peer never answers, but heartbeats (a silent one's connection is closed on any timeout).
+    // After a timeout the caller may reuse its buffer, so a request whose large value went out
+    // uncopied must not leave it queued on a connection that lives on.
     const sockets: net.Socket[] = [];
-    const server = net.createServer((s) => void sockets.push(s.on('error', () => undefined)));
+    const server = net.createServer((s) => {
+      sockets.push(s.on('error', () => undefined));
+      const beat = setInterval(() => s.write(encodeMessage(MsgType.HEARTBEAT, 0, 0, null)), 5);
+      s.on('close', () => clearInterval(beat));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     const opts = { maxFrameBytes: 1 << 24, epoch: () => 0 };
