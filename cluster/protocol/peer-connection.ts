@@ -283,12 +283,13 @@ export class PeerConnection {
         timeoutMs > 0
           ? setTimeout(() => {
               this.pending.delete(id);
-              // Not one byte from the other end during the whole timeout (and this process was not
-              // stalled meanwhile: a timer that fires late may find the answer unread): the
-              // connection is taken for dead and closed, so the next request opens a new one. The
-              // heartbeat check misses exactly this case: a half-open connection cut before the other
-              // end's first heartbeat arrived on it, or a peer that sends none.
-              const silent = this.lastReceived < sentAt && performance.now() - sentAt < timeoutMs + STALL_MS;
+              // An other end not yet known to heartbeat (the silence check cannot time it out: a
+              // connection cut before its first heartbeat arrived, or a peer that sends none) that
+              // sent not one byte during the whole timeout, while this process was not stalled (a
+              // timer that fires late may find the answer unread): the connection is taken for dead
+              // and closed, so the next request opens a new one.
+              const silent =
+                !this.heartbeating && this.lastReceived < sentAt && performance.now() - sentAt < timeoutMs + STALL_MS;
               if (Array.isArray(frame) || silent) this.destroy(); // its uncopied values may still be queued
               reject(
                 new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`),
