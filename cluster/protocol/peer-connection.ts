@@ -58,8 +58,6 @@ export interface PeerConnectionOptions {
 /** A half-open link (one end gone, the other silent) heals within about this plus a reconnect. */
 const DEFAULT_HEARTBEAT_MS = 500;
 const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
-/** A request's timer firing this much later than due means this process stalled (GC, CPU, SIGSTOP). */
-const STALL_MS = 1000;
 
 /** The liveness options of a node's peer connections, from its config's fields. */
 export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs: number }): {
@@ -277,20 +275,12 @@ export class PeerConnection {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const frame = encodeMessageParts(type, id, this.opts.epoch(), body);
-    const sentAt = performance.now();
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs > 0
           ? setTimeout(() => {
               this.pending.delete(id);
-              // An other end not yet known to heartbeat (the silence check cannot time it out: a
-              // connection cut before its first heartbeat arrived, or a peer that sends none) that
-              // sent not one byte during the whole timeout, while this process was not stalled (a
-              // timer that fires late may find the answer unread): the connection is taken for dead
-              // and closed, so the next request opens a new one.
-              const silent =
-                !this.heartbeating && this.lastReceived < sentAt && performance.now() - sentAt < timeoutMs + STALL_MS;
-              if (Array.isArray(frame) || silent) this.destroy(); // its uncopied values may still be queued
+              if (Array.isArray(frame)) this.destroy(); // its uncopied values may still be queued
               reject(
                 new Eau2Error(ErrorCode.TIMEOUT, `request type 0x${type.toString(16)} timed out after ${timeoutMs} ms`),
               );
