@@ -16,7 +16,7 @@ import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { dispatchPeerMessage } from '../../cluster/node/peer-handlers.js';
-import { fakePeerHost, followerLinkTo } from '../../test/cluster/support/peer-host.js';
+import { fakePeerHost, followerLinkTo, stubEngine } from '../../test/cluster/support/peer-host.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 
@@ -29,19 +29,6 @@ const WRITES = arg('writes', 100_000);
 const ROUNDS = arg('rounds', 3);
 const PARTITIONS = 5;
 const PER_TURN = arg('per-turn', 8);
-
-const stubEngine = (): EngineLike =>
-  ({
-    batch: (_ops: EngineOp[]) => Promise.resolve(),
-    health: () => ({ state: 'ok' }),
-    get: async () => undefined,
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
-  }) as unknown as EngineLike;
 
 async function pairUp(batch: boolean): Promise<{ leaders: LeaderPartition[]; stop: () => Promise<void> }> {
   const leaders = Array.from(

@@ -19,7 +19,7 @@ import { RequestIds } from '../../cluster/node/request-ids.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 import { wrapValue } from '../../cluster/protocol/stored-value.js';
-import { fakePeerHost, followerLinkTo } from '../../test/cluster/support/peer-host.js';
+import { fakePeerHost, followerLinkTo, stubEngine as stubEngineWith } from '../../test/cluster/support/peer-host.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,18 +35,10 @@ const IN_FLIGHT = 64;
 const stored = wrapValue(new Uint8Array(1024).fill(7));
 
 const stubEngine = (): EngineLike =>
-  ({
-    batch: (_ops: EngineOp[]) => Promise.resolve(),
-    health: () => ({ state: 'ok' }),
+  stubEngineWith({
     get: async () => stored.slice(),
     getWith: async <T>(_k: Uint8Array, use: (v: Uint8Array) => T) => use(stored),
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
-  }) as unknown as EngineLike;
+  });
 
 async function setUp(): Promise<{ client: PeerConnection; stop: () => Promise<void> }> {
   const engine = stubEngine();

@@ -4,6 +4,7 @@
 
 import { FollowerLink } from '../../../cluster/node/follower-link.js';
 import type { FollowerPartition } from '../../../cluster/node/follower-partition.js';
+import type { EngineLike } from '../../../cluster/node/engine-api.js';
 import type { LeaderPartition } from '../../../cluster/node/leader-partition.js';
 import type { PeerHost } from '../../../cluster/node/peer-handlers.js';
 import type { PeerConnection } from '../../../cluster/protocol/peer-connection.js';
@@ -47,4 +48,24 @@ export function followerLinkTo(port: number, partitions: FollowerPartition[]): F
     },
     partitions,
   );
+}
+
+/**
+ * An engine that stores nothing: every batch succeeds at once, every key is missing, unless
+ * `overrides` says otherwise (e.g. a `get` that answers a fixed value). For the replication path's
+ * benchmarks and tests, which measure or check everything but the engine.
+ */
+export function stubEngine(overrides: Record<string, unknown> = {}): EngineLike {
+  return {
+    batch: () => Promise.resolve(),
+    health: () => ({ state: 'ok' }),
+    get: async () => undefined,
+    iterator: () => {
+      throw new Error('unused');
+    },
+    snapshot: () => ({ release() {} }),
+    stats: () => ({}),
+    close: async () => {},
+    ...overrides,
+  } as unknown as EngineLike;
 }
