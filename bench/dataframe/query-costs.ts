@@ -5,7 +5,9 @@
 // own task timings (EAU2_DF_TRACE). `--prof DIR` writes a CPU profile of the client per query there;
 // EAU2_BENCH_CPU_PROF=<dir> has the nodes write theirs at exit, whose query phase (printed at the end)
 // `bench/lib/cpu-profile.ts FILE --last SECONDS` reads.
-// node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R] [--prof DIR]
+// `--only NAME` runs one query (a QUERIES key, e.g. "top-k"). The nodes' idle CPU (heartbeats,
+// metrics) over one second before the queries is printed too, to read the per-query figures against.
+// node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R] [--prof DIR] [--only NAME]
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -61,6 +63,14 @@ try {
       });
     }
   };
+  const idle0 = cluster.nodesCpuMs();
+  const idleT = performance.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  console.log(
+    `nodes' idle CPU: ${(((cluster.nodesCpuMs() - idle0) * 1000) / (performance.now() - idleT)).toFixed(0)} ms/s`,
+  );
+  const onlyIdx = process.argv.indexOf('--only');
+  const only = onlyIdx < 0 ? undefined : process.argv[onlyIdx + 1];
   const phase0 = performance.now();
   const profIdx = process.argv.indexOf('--prof');
   const profDir = profIdx < 0 ? undefined : process.argv[profIdx + 1];
@@ -68,6 +78,7 @@ try {
   prof?.connect();
   await prof?.post('Profiler.enable');
   for (const [q, sql] of Object.entries(QUERIES)) {
+    if (only !== undefined && q !== only) continue;
     for (let i = 0; i < 2; i++) await DataFrame.sql(cluster.client, sql);
     await prof?.post('Profiler.start');
     const walls: number[] = [];

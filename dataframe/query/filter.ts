@@ -16,7 +16,14 @@ import type { CompareOp, Expr } from './expr-base.js';
  * reuses one buffer per compiled filter (a fresh 256 KB array per 64K-row chunk would be garbage that
  * brings on collections), so use it before selecting the next chunk.
  */
-export type SelectFn = (cols: ChunkCols, n: number) => Uint32Array;
+export type SelectFn = ((cols: ChunkCols, n: number) => Uint32Array) & {
+  /**
+   * Field indexes of the columns that are non-null on every row the filter keeps: those compared
+   * with a literal or tested IS NOT NULL by a top-level AND term (a comparison with null is null,
+   * which never keeps a row). An aggregate over such a column needs no null test per row.
+   */
+  readonly nonNull: ReadonlySet<number>;
+};
 
 /**
  * Narrows `sel` (undefined = all n rows) to the rows passing one term; may reuse `sel`'s memory, and
@@ -426,9 +433,20 @@ function nullStep(e: Expr, fields: readonly Field[]): Step | undefined {
 
 /** Compiles a checked boolean filter into a function listing the rows it keeps. */
 export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
-  const steps = terms(e).map((t) => compareStep(t, fields) ?? nullStep(t, fields) ?? vectorStep(t, fields));
+  const all = terms(e);
+  const steps = all.map((t) => compareStep(t, fields) ?? nullStep(t, fields) ?? vectorStep(t, fields));
+  const nonNull = new Set<number>();
+  for (const t of all) {
+    const c = columnVsLiteral(t, fields);
+    if (c) nonNull.add(c.col);
+    else if (t.op === 'not') {
+      const inner = (t as { args: readonly [Expr] }).args[0];
+      if (inner.op === 'isNull' && (inner as { args: readonly [Expr] }).args[0].op === 'col')
+        nonNull.add(columnIndex(fields, ((inner as { args: readonly [Expr] }).args[0] as { name: string }).name));
+    }
+  }
   let buf = new Uint32Array(0);
-  return (cols, n) => {
+  const select = (cols: ChunkCols, n: number): Uint32Array => {
     if (buf.length < n + 1) buf = new Uint32Array(n + 1);
     let sel: Uint32Array | undefined;
     for (const step of steps) {
@@ -437,4 +455,5 @@ export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
     }
     return sel ?? Uint32Array.from({ length: n }, (_, i) => i);
   };
+  return Object.assign(select, { nonNull: nonNull as ReadonlySet<number> });
 }

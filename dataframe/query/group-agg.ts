@@ -87,7 +87,11 @@ export class GroupAggregator {
     return g;
   }
 
-  /** Group numbers of the rows `sel` (or 0..n-1) of a chunk. */
+  /**
+   * Group numbers of the rows `sel` (or 0..n-1) of a chunk, each row also counted in its group's
+   * `rows` (in the same pass: a second loop over the group numbers cost about a fifth of a
+   * filter + group-by's aggregation).
+   */
   private groupsOf(cols: ChunkCols, n: number, sel: Uint32Array | undefined): Int32Array {
     const m = sel ? sel.length : n;
     if (this.gidBuf.length < m) this.gidBuf = new Int32Array(m);
@@ -95,6 +99,7 @@ export class GroupAggregator {
     const ids = this.ids;
     if (this.groupCols.length === 0) {
       if (m > 0 && this.keys.length === 0) this.newGroup([]);
+      if (m > 0) this.rows[0]! += m;
       return gid.fill(0); // the single group
     }
     if (this.groupCols.length === 1) {
@@ -104,22 +109,31 @@ export class GroupAggregator {
         // Each distinct string is looked up once per chunk; rows then cost two array reads.
         const codeGroup = new Int32Array(dict.dict.length).fill(-1);
         const nulls = c.nulls;
+        const codes = dict.codes;
         let nullGroup = -1;
+        // `this.rows` is re-read after a new group: newGroup may have grown it.
+        let rows = this.rows;
         for (let j = 0; j < m; j++) {
           const r = sel ? sel[j]! : j;
+          let g: number;
           if (nulls !== undefined && bitGet(nulls, r)) {
-            if (nullGroup < 0) nullGroup = ids.get(null) ?? ids.set(null, this.newGroup([null])).get(null)!;
-            gid[j] = nullGroup;
-            continue;
-          }
-          const code = dict.codes[r]!;
-          let g = codeGroup[code]!;
-          if (g < 0) {
-            const key = dict.dict[code]!;
-            g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
-            codeGroup[code] = g;
+            if (nullGroup < 0) {
+              nullGroup = ids.get(null) ?? ids.set(null, this.newGroup([null])).get(null)!;
+              rows = this.rows;
+            }
+            g = nullGroup;
+          } else {
+            const code = codes[r]!;
+            g = codeGroup[code]!;
+            if (g < 0) {
+              const key = dict.dict[code]!;
+              g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+              codeGroup[code] = g;
+              rows = this.rows;
+            }
           }
           gid[j] = g;
+          rows[g]!++;
         }
         return gid;
       }
@@ -133,6 +147,7 @@ export class GroupAggregator {
         let g = ids.get(key);
         if (g === undefined) ids.set(key, (g = this.newGroup([key])));
         gid[j] = g;
+        this.rows[g]!++;
       }
       return gid;
     }
@@ -144,26 +159,32 @@ export class GroupAggregator {
       let g = ids.get(text);
       if (g === undefined) ids.set(text, (g = this.newGroup(key)));
       gid[j] = g;
+      this.rows[g]!++;
     }
     return gid;
   }
 
-  addChunk(cols: ChunkCols, n: number, sel: Uint32Array | undefined, chunk = 0): void {
+  /**
+   * Adds the rows `sel` (undefined: all n) of a chunk. `nonNull`: field indexes whose values are
+   * known non-null on every row of `sel` (the filter's SelectFn.nonNull), whose null bitmaps are
+   * then not consulted.
+   */
+  addChunk(cols: ChunkCols, n: number, sel: Uint32Array | undefined, chunk = 0, nonNull?: ReadonlySet<number>): void {
+    const nullsOf = (ci: number): Uint8Array | undefined =>
+      sel !== undefined && nonNull?.has(ci) ? undefined : cols[ci]!.nulls;
     // An aggregate whose column has nulls in this chunk starts its own count from the rows so far
     // (before this chunk's rows are added to them).
     for (let k = 0; k < this.aggs.length; k++) {
       const ci = this.aggCols[k];
       const fn = this.aggs[k]!.fn;
       if (ci === undefined || this.own[k] || !(fn === 'count' || fn === 'sum' || fn === 'mean')) continue;
-      if (cols[ci]!.nulls !== undefined) {
+      if (nullsOf(ci) !== undefined) {
         this.cnt[k]!.set(this.rows);
         this.own[k] = true;
       }
     }
     const gid = this.groupsOf(cols, n, sel);
     const m = gid.length;
-    const rows = this.rows;
-    for (let j = 0; j < m; j++) rows[gid[j]!]!++;
     for (let k = 0; k < this.aggs.length; k++) {
       const fn = this.aggs[k]!.fn;
       const ci = this.aggCols[k];
@@ -181,7 +202,7 @@ export class GroupAggregator {
       }
       const cnt = this.own[k] ? this.cnt[k]! : undefined; // undefined: no nulls so far, the rows
       const c: Column = cols[ci]!;
-      const nulls = c.nulls;
+      const nulls = nullsOf(ci);
       if (fn === 'count') {
         if (cnt) for (let j = 0; j < m; j++) if (!nulls || !bitGet(nulls, sel ? sel[j]! : j)) cnt[gid[j]!]!++;
       } else if ((fn === 'sum' || fn === 'mean') && c.values instanceof BigInt64Array) {

@@ -284,7 +284,7 @@ export async function runPartial(
   );
   for await (const { i, cols } of loaded) {
     const n = rowsOf(i);
-    agg.addChunk(cols, n, select ? select(cols, n) : undefined, i);
+    agg.addChunk(cols, n, select ? select(cols, n) : undefined, i, select?.nonNull);
     await yieldIfDue(lastYield);
   }
   result.groups = agg.result();

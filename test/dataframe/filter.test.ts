@@ -98,6 +98,31 @@ describe('selection-vector filters', () => {
     }
   });
 
+  it('name as non-null only columns that no kept row has null (what aggregates then skip testing)', () => {
+    const rng = seededRng();
+    let claimed = 0;
+    for (let round = 0; round < 80; round++) {
+      const df = frame(rng, rng.int(0, 300), true);
+      const ts = Array.from({ length: rng.int(1, 3) }, () => randomTerm(rng));
+      const e = ts.length === 1 ? ts[0]! : and(...ts);
+      checkExpr(e, df.fields);
+      const cols = df.fields.map((f) => df.column(f.name));
+      const select = compileFilter(e, df.fields);
+      const rows = [...select(cols, df.nrows)];
+      for (const c of select.nonNull) {
+        claimed++;
+        for (const r of rows) expect(cols[c]!.get(r), `${JSON.stringify(e)} column ${c} row ${r}`).not.toBeNull();
+      }
+    }
+    // Comparisons and IS NOT NULL are common among the random terms: the property was exercised.
+    expect(claimed).toBeGreaterThan(20);
+    // A term that is not a comparison with a literal or IS NOT NULL claims nothing.
+    const df = frame(rng, 10, true);
+    expect([...compileFilter(or(eq(col('s'), 'a'), not(col('b'))), df.fields).nonNull]).toEqual([]);
+    expect([...compileFilter(isNull(col('i')), df.fields).nonNull]).toEqual([]);
+    expect([...compileFilter(and(gt(col('d'), 0), not(isNull(col('s')))), df.fields).nonNull].sort()).toEqual([1, 3]);
+  });
+
   it('keeps every row of a chunk when a term is always true and none when one is never true', () => {
     const df = DataFrame.fromColumns({ x: new Float64Array([1, 2, 3]), f: [true, true, false] });
     expect(kernelRows(gt(col('x'), 0), df)).toEqual([0, 1, 2]);
