@@ -98,6 +98,15 @@ export async function cachedMeta(store: KvStore, name: string): Promise<{ meta: 
   return { meta, hit: false };
 }
 
+/**
+ * The metadata of frame `name` if this store's cache has it, without reading anything (undefined
+ * otherwise). The same object `cachedMeta` returned until the entry is forgotten or replaced, so a
+ * plan made from it can be recognised as made from this version.
+ */
+export function peekMeta(store: KvStore, name: string): FrameMeta | undefined {
+  return stores.get(store)?.get(name)?.meta;
+}
+
 /** Whether `meta` came from the cache (its queries are checked by whoever opened it). */
 export function isCachedMeta(meta: FrameMeta): boolean {
   return cached.has(meta);

@@ -142,9 +142,8 @@ ${analyzeLine(df)}`;
     return checkPlan(p, this.source.fields);
   }
 
-  /** Runs a plan (checked first) and merges the partial results. */
-  async run(p: Plan): Promise<DataFrame> {
-    const checked = this.check(p);
+  /** Runs a plan (checked first, unless `checked` is `p` checked already) and merges the partial results. */
+  async run(p: Plan, checked: CheckedPlan = this.check(p)): Promise<DataFrame> {
     const r = await this.source.execute(checked);
     const partials = Array.isArray(r) ? r : r.partials;
     const nchunks = Array.isArray(r) ? this.source.nchunks : r.nchunks;

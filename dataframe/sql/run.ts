@@ -9,7 +9,7 @@ import { DataFrame, type SqlOptions } from '../dataframe.js';
 import { LazyFrame } from '../lazy-frame.js';
 import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
-import { cachedMeta, forgetMeta, isPublished } from '../meta-cache.js';
+import { cachedMeta, forgetMeta, isPublished, peekMeta } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
@@ -97,6 +97,7 @@ async function openFrame(
   f: From,
   opts: SqlOptions,
   opened: FrameMeta[] | undefined,
+  used: FrameMeta[] | undefined,
 ): Promise<{ frame: Frame; alias: string }> {
   if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frame names (subqueries are not supported)');
   const name = f.name.name;
@@ -108,6 +109,7 @@ async function openFrame(
     if (!opened) return { frame: await DataFrame.get(store, name), alias };
     const { meta, hit } = await cachedMeta(store, checkName(name));
     if (hit) opened.push(meta);
+    used?.push(meta);
     return { frame: new LazyFrame(store, meta), alias };
   } catch (e) {
     if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
@@ -266,6 +268,67 @@ function takeSubJoin(text: string, where: SqlExpr | null | undefined): { rest: S
 interface Prepared {
   query: Query;
   plan: SqlPlan;
+  /** Stage 1 of `plan` checked, once a run without maxRows has checked it. */
+  checked?: CheckedPlan;
+}
+
+/**
+ * Statements planned lately, per store, by their text: the plan and the query it runs, with the
+ * metadata objects (from the metadata cache) of the frames it was planned against. A repeated
+ * statement whose frames' cache entries are still those objects runs that plan without opening
+ * the frames or planning again; a frame replaced, re-read or deleted has another (or no) entry,
+ * so its statements are planned again. As the metadata they were planned from is checked to be
+ * the published version with every run (runChecked), a plan is never used for a version replaced
+ * before the query began. Bounded in statements and characters of text, as the parsed cache is.
+ */
+const PLANS_MAX = 256;
+const PLANS_MAX_CHARS = 1 << 20;
+
+interface PlanEntry {
+  metas: readonly FrameMeta[];
+  prepared: Prepared;
+}
+
+class PlanCache {
+  readonly entries = new Map<string, PlanEntry>();
+  chars = 0;
+
+  /** The entry for `text` if every frame it was planned from is still the cached version. */
+  get(store: KvStore, text: string): PlanEntry | undefined {
+    const e = this.entries.get(text);
+    if (!e) return undefined;
+    this.entries.delete(text);
+    if (e.metas.some((m) => peekMeta(store, m.name) !== m)) {
+      this.chars -= text.length;
+      return undefined;
+    }
+    this.entries.set(text, e);
+    return e;
+  }
+
+  set(text: string, e: PlanEntry): void {
+    if (this.entries.has(text)) this.entries.delete(text);
+    else this.chars += text.length;
+    this.entries.set(text, e);
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= PLANS_MAX && this.chars <= PLANS_MAX_CHARS) break;
+      this.entries.delete(k);
+      this.chars -= k.length;
+    }
+  }
+}
+
+const planCaches = new WeakMap<KvStore, PlanCache>();
+
+function planCacheOf(store: KvStore): PlanCache {
+  let c = planCaches.get(store);
+  if (!c) planCaches.set(store, (c = new PlanCache()));
+  return c;
+}
+
+/** How many statements this store's plan cache holds (tests). */
+export function cachedPlans(store: KvStore): number {
+  return planCaches.get(store)?.entries.size ?? 0;
 }
 
 /**
@@ -278,12 +341,13 @@ async function prepare(
   st: SelectFromStatement,
   opts: SqlOptions,
   opened: FrameMeta[] | undefined,
+  used?: FrameMeta[],
 ): Promise<Prepared> {
   if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
   if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
     throw sqlError(text, spanOf(st.from[1]), 'one JOIN ... ON per query (comma joins are not supported)');
   const { rest, sub } = takeSubJoin(text, st.where);
-  const l = await openFrame(store, text, st.from[0]!, opts, opened);
+  const l = await openFrame(store, text, st.from[0]!, opts, opened, used);
   const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
   const joinFrom = st.from[1];
   if (joinFrom && sub)
@@ -292,7 +356,7 @@ async function prepare(
     const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
   }
-  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts, opened);
+  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts, opened, used);
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
   let how: JoinType;
   let on: [string, string][];
@@ -378,17 +442,27 @@ async function runChecked(
   opts: SqlOptions,
   cached: boolean,
 ): Promise<SqlResult | undefined> {
-  const opened: FrameMeta[] | undefined = cached ? [] : undefined;
+  let opened: FrameMeta[] | undefined = cached ? [] : undefined;
+  // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
+  const plans = cached && !opts.frames ? planCacheOf(store) : undefined;
+  const planned = plans?.get(store, sql);
   let prepared: Prepared;
-  try {
-    prepared = await prepare(store, sql, st, opts, opened);
-  } catch (e) {
-    // Planning against a cached schema that has changed since can fail: check before reporting it.
-    if (opened?.length && !(await allPublished(store, opened).catch(() => true))) {
-      for (const x of opened) forgetMeta(store, x.name);
-      return undefined;
+  if (planned) {
+    prepared = planned.prepared;
+    opened = [...planned.metas];
+  } else {
+    const used: FrameMeta[] = [];
+    try {
+      prepared = await prepare(store, sql, st, opts, opened, used);
+    } catch (e) {
+      // Planning against a cached schema that has changed since can fail: check before reporting it.
+      if (opened?.length && !(await allPublished(store, opened).catch(() => true))) {
+        for (const x of opened) forgetMeta(store, x.name);
+        return undefined;
+      }
+      throw e;
     }
-    throw e;
+    plans?.set(sql, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
   const check = allPublished(store, opened);
@@ -422,13 +496,16 @@ async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: 
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;
+  // A cached statement's stage 1 is checked once: a plan is immutable, and its frames' versions too.
+  const reuse = plan === prepared.plan && plan.windows.length === 0;
   let checked: CheckedPlan;
   try {
-    checked = query.check(stage1);
+    checked = (reuse ? prepared.checked : undefined) ?? query.check(stage1);
   } catch (e) {
     if (e instanceof TypeError) throw new Eau2Error(ErrorCode.INVALID, `cannot plan this query: ${e.message}`);
     throw e;
   }
+  if (reuse) prepared.checked = checked;
   if (m) {
     const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over(), query.zones())];
     if (plan.windows.length)
@@ -454,7 +531,7 @@ async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: 
     if (m[1]) lines.push(analyzeLine(await query.run(stage1)));
     return { explain: lines.join('\n') };
   }
-  let df = await query.run(stage1);
+  let df = await query.run(stage1, checked);
   if (plan.windows.length) df = df.window(plan.windows);
   if (plan.post) df = await df.query().run(plan.post);
   return { frame: renamed(df, plan.names) };
