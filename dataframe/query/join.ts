@@ -124,6 +124,14 @@ export function indexJoin(
     if (list) list.push(r);
     else index.set(k, [r]);
   }
+  // Every key on one right row (a dimension table's primary key): an inner join's dictionary-coded
+  // left key then maps each code to that row, and each left row to at most one match.
+  let uniqueRight = true;
+  for (const rows of index.values())
+    if (rows.length !== 1) {
+      uniqueRight = false;
+      break;
+    }
   const { fields } = joinedFields(left, rf, how);
   const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
   const nl = left.length;
@@ -160,7 +168,28 @@ export function indexJoin(
             const c = kc[0]!;
             const nulls = c.nulls;
             const dict = c.type === 'S' ? c.dictionary : undefined;
-            if (dict) {
+            if (dict && how === 'inner' && uniqueRight) {
+              // The matches written straight into their arrays (at most one per left row, so they
+              // fit): per code its right row, -1 for none, -2 not looked up yet.
+              const rowOf = new Int32Array(dict.dict.length).fill(-2);
+              const codes = dict.codes;
+              const ml = m.left;
+              const mr = m.right;
+              let k = 0;
+              for (let r = 0; r < n; r++) {
+                if (nulls !== undefined && bitGet(nulls, r)) continue;
+                const code = codes[r]!;
+                let h = rowOf[code]!;
+                if (h === -2) {
+                  const hits = index.get(dict.dict[code]!);
+                  rowOf[code] = h = hits === undefined ? -1 : hits[0]!;
+                }
+                ml[k] = r;
+                mr[k] = h;
+                k += +(h >= 0);
+              }
+              m.length = k;
+            } else if (dict) {
               // One lookup per distinct string of the chunk, then an array read per row.
               const byCode = new Array<number[] | undefined | null>(dict.dict.length).fill(null);
               const codes = dict.codes;

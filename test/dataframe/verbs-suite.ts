@@ -202,6 +202,25 @@ export async function checkJoins(store: KvStore, rng: Rng, name: string): Promis
     const got = rowsOf(await lf.join(rf, { on: 'k', how }).collect());
     expect(got, how).toEqual(joinRows(lrows, rightRows, [[K, 0]], how));
   }
+  // A right side whose keys are unique (a dimension table; a null key is never indexed), some left
+  // keys without a match: the inner join's one-match-per-row path, rows and aggregates.
+  const uniqRows: Row[] = [
+    ['red', 1, 'u0'],
+    [null, 2, 'u1'],
+    ['blue', 3, 'u2'],
+    ['cyan', 4, 'u3'],
+  ];
+  await DataFrame.put(store, `${name}-u`, DataFrame.fromRows('k:S,n:I,tag:S', uniqRows), { chunkRows: 3 });
+  const uf = await DataFrame.get(store, `${name}-u`);
+  for (const how of ['inner', 'left'] as const) {
+    const want = joinRows(lrows, uniqRows, [[K, 0]], how);
+    expect(rowsOf(await lf.join(uf, { on: 'k', how }).collect()), `unique right, ${how}`).toEqual(want);
+    const tagAt = want[0] ? want[0].length - 1 : 0;
+    const counts = new Map<Row[number], number>();
+    for (const r of want) counts.set(r[tagAt]!, (counts.get(r[tagAt]!) ?? 0) + 1);
+    const got = rowsOf(await lf.join(uf, { on: 'k', how }).groupBy('tag').agg({ '*': 'count' }));
+    expect(new Map(got.map((r) => [r[0]!, r[1]]))).toEqual(counts);
+  }
   // The left frame in memory (DataFrame.join, run in this process), the right one in memory or stored.
   for (const [side, r] of [
     ['in memory', right],
