@@ -431,19 +431,23 @@ function nullStep(e: Expr, fields: readonly Field[]): Step | undefined {
   };
 }
 
+/** The column of `col IS NOT NULL` (not(isNull(col))). */
+function notNullColumn(e: Expr, fields: readonly Field[]): { col: number } | undefined {
+  if (e.op !== 'not') return undefined;
+  const inner = (e as { args: readonly [Expr] }).args[0];
+  if (inner.op !== 'isNull') return undefined;
+  const a = (inner as { args: readonly [Expr] }).args[0];
+  return a.op === 'col' ? { col: columnIndex(fields, a.name) } : undefined;
+}
+
 /** Compiles a checked boolean filter into a function listing the rows it keeps. */
 export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
   const all = terms(e);
   const steps = all.map((t) => compareStep(t, fields) ?? nullStep(t, fields) ?? vectorStep(t, fields));
   const nonNull = new Set<number>();
   for (const t of all) {
-    const c = columnVsLiteral(t, fields);
+    const c = columnVsLiteral(t, fields) ?? notNullColumn(t, fields);
     if (c) nonNull.add(c.col);
-    else if (t.op === 'not') {
-      const inner = (t as { args: readonly [Expr] }).args[0];
-      if (inner.op === 'isNull' && (inner as { args: readonly [Expr] }).args[0].op === 'col')
-        nonNull.add(columnIndex(fields, ((inner as { args: readonly [Expr] }).args[0] as { name: string }).name));
-    }
   }
   let buf = new Uint32Array(0);
   const select = (cols: ChunkCols, n: number): Uint32Array => {
