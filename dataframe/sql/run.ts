@@ -273,7 +273,7 @@ interface Prepared {
 }
 
 /**
- * Statements planned lately, per store, by their text: the plan and the query it runs, with the
+ * Statements over one stored frame planned lately, per store, by their text: the plan and the query it runs, with the
  * metadata objects (from the metadata cache) of the frames it was planned against. A repeated
  * statement whose frames' cache entries are still those objects runs that plan without opening
  * the frames or planning again; a frame replaced, re-read or deleted has another (or no) entry,
@@ -462,7 +462,9 @@ async function runChecked(
       }
       throw e;
     }
-    plans?.set(sql, { metas: used, prepared });
+    // Not a join's: its query keeps the broadcast right side it sent (up to the broadcast limit, 64
+    // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
+    if (used.length === 1) plans?.set(sql, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
   const check = allPublished(store, opened);

@@ -42,6 +42,11 @@ describe('the SQL plan cache', () => {
     // The frames a caller passes are not versioned: such statements are not kept.
     await DataFrame.sql(store, 'SELECT count(*) FROM mem', { frames: { mem: df } });
     expect(cachedPlans(store)).toBe(1);
+    // Nor joins: a join's query holds the right side it broadcast.
+    await DataFrame.put(store, 'codes', DataFrame.fromColumns({ code: ['red', 'blue'], grp: ['g0', 'g1'] }));
+    const joinQ = 'SELECT r.grp, count(*) AS n FROM t JOIN codes r ON t.k = r.code GROUP BY r.grp ORDER BY r.grp';
+    expect(rowsOf(await DataFrame.sql(store, joinQ))).toEqual(rowsOf(await DataFrame.sql(store, joinQ)));
+    expect(cachedPlans(store)).toBe(1);
   });
 
   it('plans again after a replace with the same schema, another schema, and after a delete', async () => {
