@@ -20,6 +20,7 @@ import { importCsv } from '../../dataframe/index.js';
 import { Engine } from '../../engine/index.js';
 import { MemoryStore } from '../../test/support/memory-store.js';
 import { machineInfo } from '../lib/machine.js';
+import { LocalCluster } from './local-cluster.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,12 +30,13 @@ const { values: args } = parseArgs({
     'one-engine': { type: 'boolean', default: false },
     store: { type: 'string', default: 'memory' },
     duckdb: { type: 'boolean', default: false },
+    threads: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine] [--duckdb]\n',
+    'node --import tsx bench/dataframe/csv-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine|cluster] [--one-engine] [--duckdb] [--threads T]\n',
   );
   process.exit(0);
 }
@@ -93,28 +95,44 @@ async function main(): Promise<void> {
   const cpus: number[] = [];
   // --one-engine: one Engine for every run (a long-lived store, as a node's), each run a new frame.
   const shared = args['one-engine'] ? await openEngine() : undefined;
+  // --store cluster: a local 3-node cluster (16 partitions, 2 replicas), as the peers bench's; each run
+  // a new frame, the nodes' CPU printed beside the client's.
+  const cluster = args.store === 'cluster' ? await LocalCluster.start(3, 2, 16) : undefined;
   for (let r = 0; r < runs; r++) {
-    let store: MemoryStore | Engine;
+    let store: MemoryStore | Engine | LocalCluster['client'];
     let dir: string | undefined;
     if (shared) store = shared.store;
+    else if (cluster) store = cluster.client;
     else if (args.store === 'engine') ({ store, dir } = await openEngine());
     else store = new MemoryStore();
+    const nodes0 = cluster?.nodesCpuMs() ?? 0;
+    const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const res = await importCsv(store, `bench${r}`, file);
+    const res = await importCsv(
+      store,
+      `bench${r}`,
+      file,
+      args.threads === undefined ? {} : { parseThreads: Number(args.threads) },
+    );
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    // How busy this thread's event loop was: near 1, the import is bound by the client's own work;
+    // lower, it waited (for the store, or for worker threads).
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     times.push(ms);
     cpus.push((cpu.user + cpu.system) / 1e3);
     process.stdout.write(
       `run ${r + 1}: ${res.rows} rows, schema ${res.meta.fields.map((f) => f.type).join('')}, ` +
-        `${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), ` +
-        `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s\n`,
+        `${(ms / 1000).toFixed(2)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, main thread busy ` +
+        `${(elu * 100).toFixed(0)}%${cluster ? `, nodes' CPU ${((cluster.nodesCpuMs() - nodes0) / 1000).toFixed(2)} s` : ''}), ` +
+        `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s, load ${machineInfo().loadAverage[0]}\n`,
     );
-    if (shared) continue;
+    if (shared || cluster) continue;
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+  await cluster?.stop();
   if (shared) {
     await shared.store.close();
     await rm(shared.dir, { recursive: true, force: true });

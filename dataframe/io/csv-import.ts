@@ -5,15 +5,26 @@
 // nothing is published: a value is never coerced to fit.
 
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import Papa from 'papaparse';
 import type { KvStore } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
+import {
+  DEFAULT_RANGE_BYTES,
+  PARALLEL_MIN_BYTES,
+  defaultParseThreads,
+  parseThreads,
+  releaseThreads,
+  writeRanges,
+} from './csv-parallel.js';
+import { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError, type RecBatch } from './csv-records.js';
 import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
+
+export { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError };
 
 export interface ImportProgress {
   /** Bytes of the input read so far. */
@@ -53,19 +64,18 @@ export interface CsvImportOptions extends WriterOptions {
   /** Records sampled to infer types (default 10,000), or 'all' to read the file twice and use every record. */
   sampleRows?: number | 'all';
   onProgress?: (p: ImportProgress) => void;
+  /**
+   * Threads that parse a file given by path, by byte ranges, while this thread stores the rows
+   * (default: one per core but this thread's, at most 4); 0 parses on this thread. Files under 4 MiB
+   * (two ranges) are parsed on this thread.
+   */
+  parseThreads?: number;
+  /** Nominal bytes per parse thread's range (default 2 MiB); given, any file of two ranges is parsed by threads. */
+  rangeBytes?: number;
 }
 
 /** A file path, or a function that opens the input afresh (called twice with sampleRows 'all'). */
 export type TextSource = string | (() => Readable);
-
-/** Records in file order; the first is record number `first` (the header, if any, is record 1). */
-interface RecBatch {
-  records: string[][];
-  first: number;
-}
-
-/** A record longer than this (a quote left open, most likely) fails the import: memory stays bounded. */
-const MAX_RECORD_CHARS = 64 * 1024 * 1024;
 
 function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
   // The default 64 KiB reads: measured, 1 MiB pieces cost 30-50% more CPU, all in the garbage
@@ -76,154 +86,15 @@ function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
 }
 
 /**
- * The record delimiter, as RFC 4180 readers (and csv-parse) decide it: the first line break of the
- * input outside quotes, `\r\n`, `\n` or `\r`; undefined while the text seen so far has none
- * (`more` says whether more text may follow: a `\r` at its end may be the start of `\r\n`).
- */
-export function detectNewline(text: string, more: boolean): '\n' | '\r\n' | '\r' | undefined {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) quoted = !quoted;
-    else if (!quoted && c === 10) return '\n';
-    else if (!quoted && c === 13) {
-      if (i + 1 < text.length) return text.charCodeAt(i + 1) === 10 ? '\r\n' : '\r';
-      return more ? undefined : '\r';
-    }
-  }
-  return more ? undefined : '\n';
-}
-
-/**
- * Splits CSV text given piece by piece into records, the same records and errors wherever the pieces
- * are cut (inside a quoted field, between \r and \n, in a UTF-8 sequence: the caller decodes). The
- * fields come from papaparse's Parser (indexOf and split over whole strings, several times faster than
- * csv-parse's per-byte loop); what it leaves to its caller is done here: the text after the last
- * complete record is kept for the next piece (papaparse decides what a quote is from the text up to
- * the next delimiter or line break, so a record it completes is the same however the text was cut), a record with a different number of fields than the
- * first fails, and papaparse's quote errors fail the import (it would otherwise carry on).
- */
-export class CsvRecords {
-  private parser: Papa.Parser | undefined;
-  private newline = '\n';
-  private carry = '';
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private started = false;
-  private width = -1;
-  private n = 0;
-
-  constructor(
-    private readonly delimiter: string,
-    /** The longest record accepted, in characters (a test makes it small). */
-    private readonly maxRecordChars = MAX_RECORD_CHARS,
-  ) {
-    if (delimiter.length !== 1 || Papa.BAD_DELIMITERS.includes(delimiter))
-      throw new TypeError(
-        `the delimiter must be one character other than a quote, a line break or a BOM, not ${JSON.stringify(delimiter)}`,
-      );
-  }
-
-  /** Records complete with `text` (none may be); `last` when no text follows. */
-  push(text: string, last = false): RecBatch {
-    if (!this.started && text.length > 0) {
-      this.started = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    this.pending.push(text);
-    this.pendingChars += text.length;
-    // A record longer than one piece is parsed again with each piece; waiting until the new text is as
-    // long as the carried one keeps the work linear in the record's length.
-    if (!last && this.pendingChars < this.carry.length) return { records: [], first: this.n + 1 };
-    const input = this.carry + this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
-    if (!this.parser) {
-      const newline = detectNewline(input, !last);
-      if (newline === undefined) return this.hold(input);
-      this.newline = newline;
-      this.parser = new Papa.Parser({ delimiter: this.delimiter, newline, quoteChar: '"' });
-    }
-    const res = this.parser.parse(input, 0, !last) as {
-      data: string[][];
-      errors: { code: string; row: number }[];
-      meta: { cursor: number };
-    };
-    const rows = res.data;
-    // An error on the row left incomplete is papaparse seeing half of it: it is parsed again whole.
-    const error = res.errors.find((e) => e.row < rows.length);
-    const end = error ? error.row : rows.length;
-    const first = this.n + 1;
-    const records: string[][] = [];
-    let blank: boolean[] | undefined;
-    for (let i = 0; i < end; i++) {
-      const r = rows[i]!;
-      if (r.length === 1 && r[0] === '') {
-        // An empty line, or `""` (an empty field) alone on its line, which is a record; only text with
-        // quotes can hold the second, and only then is the line looked at.
-        if (input.indexOf('"') < 0) continue;
-        blank ??= this.blankRows(input, !last);
-        if (blank[i]) continue;
-      }
-      this.n++;
-      if (this.width < 0) this.width = r.length;
-      else if (r.length !== this.width)
-        throw invalid(
-          `cannot parse CSV: record ${this.n} has ${r.length} field${r.length === 1 ? '' : 's'}, ` +
-            `the first record has ${this.width}`,
-        );
-      records.push(r);
-    }
-    if (error) {
-      const what =
-        error.code === 'MissingQuotes'
-          ? 'a quoted field is not closed before the end of the input'
-          : 'a closing quote is followed by text other than a delimiter or a line break';
-      throw invalid(`cannot parse CSV: record ${this.n + 1}: ${what}`);
-    }
-    if (last) return { records, first };
-    this.hold(input.slice(res.meta.cursor));
-    return { records, first };
-  }
-
-  /** Per row of `input`, whether it is an empty line: a second parse with papaparse's step callback,
-   * whose cursor says where each row ends. */
-  private blankRows(input: string, more: boolean): boolean[] {
-    const blank: boolean[] = [];
-    let start = 0;
-    const newline = this.newline;
-    const p = new Papa.Parser({
-      delimiter: this.delimiter,
-      newline,
-      quoteChar: '"',
-      step: (r: { meta: { cursor: number } }) => {
-        const end = r.meta.cursor;
-        let text = input.slice(start, end);
-        if (text.endsWith(newline)) text = text.slice(0, -newline.length);
-        blank.push(text === '');
-        start = end;
-      },
-    } as Papa.ParseConfig);
-    p.parse(input, 0, more);
-    return blank;
-  }
-
-  private hold(rest: string): RecBatch {
-    if (rest.length > this.maxRecordChars)
-      throw invalid(
-        `cannot parse CSV: record ${this.n + 1} is longer than ${this.maxRecordChars} characters (a quote left open?)`,
-      );
-    this.carry = rest;
-    return { records: [], first: this.n + 1 };
-  }
-}
-
-/**
  * Records in batches (one per piece read, 64 KiB from a file), with null markers made empty fields,
  * which every type reads as null.
  */
-async function* recordBatches(src: Readable, delimiter: string, nulls?: ReadonlySet<string>): AsyncGenerator<RecBatch> {
-  const recs = new CsvRecords(delimiter);
+async function* recordBatches(
+  src: Readable,
+  delimiter: string,
+  nulls?: ReadonlySet<string>,
+  recs = new CsvRecords(delimiter),
+): AsyncGenerator<RecBatch> {
   const decoder = new StringDecoder('utf8');
   const out = (b: RecBatch): RecBatch => {
     if (nulls)
@@ -350,6 +221,19 @@ export async function importCsv(
     }));
   }
 
+  // A file of several ranges is parsed by threads (csv-parallel.ts) once the types are known; the
+  // threads start now, while this thread reads the sample.
+  const rangeBytes = opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
+  if (!(Number.isInteger(rangeBytes) && rangeBytes >= 1)) throw new TypeError('rangeBytes must be an integer >= 1');
+  const nThreads = opts.parseThreads ?? defaultParseThreads();
+  if (!(Number.isInteger(nThreads) && nThreads >= 0)) throw new TypeError('parseThreads must be an integer >= 0');
+  let size = 0;
+  if (typeof src === 'string' && nThreads > 0) size = await stat(src).then((s) => (s.isFile() ? s.size : 0), () => 0);
+  const threads =
+    size >= Math.max(2 * rangeBytes, opts.rangeBytes === undefined ? PARALLEL_MIN_BYTES : 0)
+      ? parseThreads(nThreads)
+      : undefined;
+
   let bytes = 0;
   let writer: DataFrameWriter | undefined;
   const progress = (): void => opts.onProgress?.({ bytes, rows: writer?.nrows ?? 0 });
@@ -407,9 +291,10 @@ export async function importCsv(
     return w.append(row);
   };
 
+  const recs = new CsvRecords(delimiter);
   try {
     const want = sampleRows === 'all' ? 1 : sampleRows;
-    for await (const batch of recordBatches(input, delimiter, nulls)) {
+    read: for await (const batch of recordBatches(input, delimiter, nulls, recs)) {
       const { records, first } = batch;
       for (let k = 0; k < records.length; k++) {
         const record = records[k]!;
@@ -425,6 +310,9 @@ export async function importCsv(
         sample.push({ record, n: first + k });
         if (sample.length >= want) {
           writer = await start();
+          // More of the file follows: parse threads read all of it again by byte ranges (the
+          // sample's records too, which is simpler than finding where in the file the sample ends).
+          if (threads) break read;
           for (const s of sample.splice(0)) await append(writer, s.record, s.n);
         }
       }
@@ -432,11 +320,33 @@ export async function importCsv(
     if (!writer) {
       writer = await start();
       for (const s of sample.splice(0)) await append(writer, s.record, s.n);
+    } else if (threads) {
+      input.destroy();
+      sample.length = 0;
+      const w = writer;
+      await writeRanges(w, threads, {
+        file: src as string,
+        size,
+        delimiter,
+        newline: recs.lineBreak as '\n' | '\r\n' | '\r',
+        width: recs.recordWidth,
+        header,
+        fields: w.fields,
+        nulls: nulls && [...nulls],
+        guessed,
+        rangeBytes,
+        onBytes: (b) => {
+          bytes = Math.max(bytes, b);
+          opts.onProgress?.({ bytes, rows: w.nrows });
+        },
+      });
     }
   } catch (e) {
     input.destroy();
     await writer?.abort();
     throw e;
+  } finally {
+    if (threads) releaseThreads(threads);
   }
   progress();
   const meta = await writer.close();
