@@ -228,7 +228,11 @@ export async function importCsv(
   const nThreads = opts.parseThreads ?? defaultParseThreads();
   if (!(Number.isInteger(nThreads) && nThreads >= 0)) throw new TypeError('parseThreads must be an integer >= 0');
   let size = 0;
-  if (typeof src === 'string' && nThreads > 0) size = await stat(src).then((s) => (s.isFile() ? s.size : 0), () => 0);
+  if (typeof src === 'string' && nThreads > 0)
+    size = await stat(src).then(
+      (s) => (s.isFile() ? s.size : 0),
+      () => 0,
+    );
   const threads =
     size >= Math.max(2 * rangeBytes, opts.rangeBytes === undefined ? PARALLEL_MIN_BYTES : 0)
       ? parseThreads(nThreads)

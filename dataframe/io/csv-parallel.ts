@@ -141,7 +141,11 @@ function columnOf(p: Piece, rows: number): Column {
     case 'S': {
       if ('dict' in p) {
         const codes =
-          p.codeBytes === 1 ? new Uint8Array(p.codes) : p.codeBytes === 2 ? new Uint16Array(p.codes) : new Uint32Array(p.codes);
+          p.codeBytes === 1
+            ? new Uint8Array(p.codes)
+            : p.codeBytes === 2
+              ? new Uint16Array(p.codes)
+              : new Uint32Array(p.codes);
         return new StringColumn(undefined, rows, nulls, { dict: p.dict, codes });
       }
       const ends = new Uint32Array(p.ends);
@@ -224,7 +228,9 @@ export async function writeRanges(writer: DataFrameWriter, threads: ParseThread[
         ErrorCode.INVALID,
         `record ${records + record}, column ${JSON.stringify(f.name)}: ` +
           `${describeValue(text)} is not a ${TYPE_NAMES[f.type]}; ` +
-          (plan.guessed[col] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
+          (plan.guessed[col]
+            ? 'the type was inferred from a sample: give a schema or sample all rows'
+            : 'check the schema'),
       );
     }
     records += reply.records;

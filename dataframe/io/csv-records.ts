@@ -180,15 +180,11 @@ export class CsvRecords {
 
   private hold(rest: string): RecBatch {
     if (rest.length > this.maxRecordChars)
-      throw recordError(
-        this.n + 1,
-        ` is longer than ${this.maxRecordChars} characters (a quote left open?)`,
-      );
+      throw recordError(this.n + 1, ` is longer than ${this.maxRecordChars} characters (a quote left open?)`);
     this.carry = rest;
     return { records: [], first: this.n + 1 };
   }
 }
-
 
 /**
  * A record the reader cannot parse: `details` hold its number and what follows the number in the
@@ -198,4 +194,3 @@ export class CsvRecords {
 export function recordError(record: number, what: string): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, `cannot parse CSV: record ${record}${what}`, { details: { record, what } });
 }
-

@@ -122,10 +122,17 @@ function pieceOf(b: ColumnBuilder): { piece: Piece; transfer: ArrayBuffer[] } {
     codes[i] = k;
   }
   if (i === n && dict.length <= limit) {
-    const narrow = dict.length <= 0x100 ? new Uint8Array(codes) : dict.length <= 0x10000 ? new Uint16Array(codes) : codes;
+    const narrow =
+      dict.length <= 0x100 ? new Uint8Array(codes) : dict.length <= 0x10000 ? new Uint16Array(codes) : codes;
     transfer.push(narrow.buffer as ArrayBuffer);
     return {
-      piece: { type: 'S', dict, codes: narrow.buffer as ArrayBuffer, codeBytes: narrow.BYTES_PER_ELEMENT as 1 | 2 | 4, nulls },
+      piece: {
+        type: 'S',
+        dict,
+        codes: narrow.buffer as ArrayBuffer,
+        codeBytes: narrow.BYTES_PER_ELEMENT as 1 | 2 | 4,
+        nulls,
+      },
       transfer,
     };
   }
@@ -227,7 +234,8 @@ function run(job: RangeJob): { reply: RangeReply; transfer: ArrayBuffer[] } {
     reply.end =
       rest === ''
         ? stop
-        : stop - (decodedBytes === stop - start ? Buffer.byteLength(rest) : restBytes(readAt(fd, start, stop - start), rest));
+        : stop -
+          (decodedBytes === stop - start ? Buffer.byteLength(rest) : restBytes(readAt(fd, start, stop - start), rest));
     reply.rows = rows;
     const transfer: ArrayBuffer[] = [];
     reply.cols = builders.map((b) => {
