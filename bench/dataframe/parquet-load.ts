@@ -1,4 +1,4 @@
-// `node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine]`
+// `node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine|cluster] [--one-engine]`
 // (with EAU2_WORKER_LOADER=test/support/worker-loader.mjs, as `npm run bench:dataframe` sets it):
 // the Parquet import beside DuckDB's `read_parquet` on the same file, in one run. Writes (once, kept
 // under the OS temp directory) an N-row flights-style Parquet file with eau2's exporter (default
@@ -22,6 +22,7 @@ import { Rng } from '../../app/apps/random.js';
 import { DataFrame, exportParquet, importParquet } from '../../dataframe/index.js';
 import { Engine } from '../../engine/index.js';
 import { MemoryStore } from '../../test/support/memory-store.js';
+import { LocalCluster } from './local-cluster.js';
 import { machineInfo } from '../lib/machine.js';
 
 const { values: args } = parseArgs({
@@ -36,7 +37,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout.write(
-    'node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine] [--one-engine]\n',
+    'node --import tsx bench/dataframe/parquet-load.ts [--rows N] [--runs R] [--file F] [--store memory|engine|cluster] [--one-engine]\n',
   );
   process.exit(0);
 }
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
   const cpus = { duck: [] as number[], eau2: [] as number[] };
   // --one-engine: one Engine for every run (a long-lived store, as a node's), each run a new frame.
   const shared = args['one-engine'] ? await openEngine() : undefined;
+  // --store cluster: a local 3-node cluster (16 partitions, 2 replicas), as the peers bench's.
+  const cluster = args.store === 'cluster' ? await LocalCluster.start(3, 2, 16) : undefined;
   for (let r = 0; r < runs; r++) {
     const duckCpu0 = process.cpuUsage();
     let t0 = performance.now();
@@ -117,25 +120,32 @@ async function main(): Promise<void> {
     cpus.duck.push((duckCpu.user + duckCpu.system) / 1000);
 
     let dir: string | undefined;
-    let store: MemoryStore | Engine;
+    let store: MemoryStore | Engine | LocalCluster['client'];
     if (shared) store = shared.store;
+    else if (cluster) store = cluster.client;
     else if (args.store === 'engine') ({ store, dir } = await openEngine());
     else store = new MemoryStore();
+    const nodes0 = cluster?.nodesCpuMs() ?? 0;
+    const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
     const res = await importParquet(store, `bench${r}`, file);
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    // Near 1: bound by this thread's work (conversion, encoding); lower: waiting for the decoder or the store.
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     times.eau2.push(ms);
     cpus.eau2.push((cpu.user + cpu.system) / 1000);
     process.stdout.write(
       `run ${r + 1}: DuckDB ${times.duck[r]!.toFixed(0)} ms (CPU ${cpus.duck[r]!.toFixed(0)} ms, its threads); eau2 ${res.rows} rows ${ms.toFixed(0)} ms ` +
-        `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, this thread and the decoder's)\n`,
+        `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, this thread and the decoder's; this thread busy ` +
+        `${(elu * 100).toFixed(0)}%${cluster ? `; nodes' CPU ${(cluster.nodesCpuMs() - nodes0).toFixed(0)} ms` : ''}), load ${machineInfo().loadAverage[0]}\n`,
     );
-    if (shared) continue;
+    if (shared || cluster) continue;
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
+  await cluster?.stop();
   if (shared) {
     await shared.store.close();
     await rm(shared.dir, { recursive: true, force: true });

@@ -16,7 +16,6 @@ import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import {
   DEFAULT_RANGE_BYTES,
   PARALLEL_MIN_BYTES,
-  defaultParseThreads,
   parseThreads,
   releaseThreads,
   writeRanges,
@@ -66,8 +65,8 @@ export interface CsvImportOptions extends WriterOptions {
   onProgress?: (p: ImportProgress) => void;
   /**
    * Threads that parse a file given by path, by byte ranges, while this thread stores the rows
-   * (default: one per core but this thread's, at most 4); 0 parses on this thread. Files under 4 MiB
-   * (two ranges) are parsed on this thread.
+   * (default 0: this thread parses; docs/dataframe.md "CSV import" has the measurements behind the
+   * default). Files under 4 MiB (two ranges) are parsed on this thread.
    */
   parseThreads?: number;
   /** Nominal bytes per parse thread's range (default 2 MiB); given, any file of two ranges is parsed by threads. */
@@ -225,7 +224,7 @@ export async function importCsv(
   // threads start now, while this thread reads the sample.
   const rangeBytes = opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
   if (!(Number.isInteger(rangeBytes) && rangeBytes >= 1)) throw new TypeError('rangeBytes must be an integer >= 1');
-  const nThreads = opts.parseThreads ?? defaultParseThreads();
+  const nThreads = opts.parseThreads ?? 0;
   if (!(Number.isInteger(nThreads) && nThreads >= 0)) throw new TypeError('parseThreads must be an integer >= 0');
   let size = 0;
   if (typeof src === 'string' && nThreads > 0)

@@ -15,7 +15,6 @@
 // `rangeBytes` of text (a range is longer only by the record that crosses its end), plus the
 // writer's window.
 
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { Eau2Error, ErrorCode, startModuleWorker } from '../../kv/index.js';
 import { makeColumn, StringColumn, type Column, type NullBitmap } from '../column.js';
@@ -31,11 +30,6 @@ export const DEFAULT_RANGE_BYTES = 2 * 1024 * 1024;
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 /** How long an idle parse thread is kept for the next import. */
 const IDLE_MS = 10_000;
-
-/** Parse threads by default: one per core but the importing thread's, at least one, at most 4. */
-export function defaultParseThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
-}
 
 type Reply = RangeReply | { id: number; failure: string };
 

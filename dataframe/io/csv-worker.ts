@@ -221,7 +221,9 @@ function run(job: RangeJob): { reply: RangeReply; transfer: ArrayBuffer[] } {
             reply.valueError = { record: batch.first + r, col: i, text: s };
             return { reply, transfer: [] };
           }
-          builders[i]!.push(v);
+          // A converter's value fits its column's type (the one-thread path checks the same values
+          // again in the writer; text-values.ts tests the converters).
+          builders[i]!.pushFitted(v);
         }
         rows++;
       }
