@@ -13,13 +13,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
-import {
-  DEFAULT_RANGE_BYTES,
-  PARALLEL_MIN_BYTES,
-  parseThreads,
-  releaseThreads,
-  writeRanges,
-} from './csv-parallel.js';
+import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
 import { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError, type RecBatch } from './csv-records.js';
 import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
 
