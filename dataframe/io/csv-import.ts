@@ -17,7 +17,7 @@ import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, 
 import { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError, type RecBatch } from './csv-records.js';
 import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
 
-export { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError };
+export { CsvRecords, detectNewline };
 
 export interface ImportProgress {
   /** Bytes of the input read so far. */

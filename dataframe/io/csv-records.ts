@@ -1,9 +1,9 @@
 // CSV text to records: papaparse's Parser driven so that a record is the same wherever the text was
 // cut, with the importer's checks (record widths, quote errors, record length) numbered by record.
-// Shared by the importing thread and the parse threads (csv-worker.ts), so it imports nothing heavy.
+// Shared by the importing thread and the parse threads (csv-worker.ts).
 
 import Papa from 'papaparse';
-import { Eau2Error, ErrorCode } from '../../kv/errors.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 /** Records in file order; the first is record number `first` (the header, if any, is record 1). */
 export interface RecBatch {

@@ -16,7 +16,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { parentPort } from 'node:worker_threads';
 import { ColumnBuilder } from '../column-builder.js';
-import { isEau2Error } from '../../kv/errors.js';
+import { isEau2Error } from '../../kv/index.js';
 import type { ColumnType } from '../schema.js';
 import { CsvRecords, MAX_RECORD_CHARS } from './csv-records.js';
 import { textConverter } from './text-values.js';
