@@ -219,7 +219,8 @@ export async function importCsv(
   const rangeBytes = opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
   if (!(Number.isInteger(rangeBytes) && rangeBytes >= 1)) throw new TypeError('rangeBytes must be an integer >= 1');
   const nThreads = opts.parseThreads ?? 0;
-  if (!(Number.isInteger(nThreads) && nThreads >= 0)) throw new TypeError('parseThreads must be an integer >= 0');
+  if (!(Number.isInteger(nThreads) && nThreads >= 0 && nThreads <= 64))
+    throw new TypeError('parseThreads must be an integer from 0 to 64');
   let size = 0;
   if (typeof src === 'string' && nThreads > 0)
     size = await stat(src).then(
