@@ -14,7 +14,7 @@ import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
-import { CsvRecords, MAX_RECORD_CHARS, detectNewline, recordError, type RecBatch } from './csv-records.js';
+import { CsvRecords, detectNewline, type RecBatch } from './csv-records.js';
 import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
 
 export { CsvRecords, detectNewline };
