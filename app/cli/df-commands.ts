@@ -149,6 +149,7 @@ interface ImportOpts {
   delimiter?: string;
   header: boolean;
   nulls?: string[];
+  parseThreads?: number;
   from?: number;
   len?: number;
 }
@@ -173,15 +174,15 @@ function formatOfOut(file: string | undefined): string | undefined {
 
 /** The options of `df import` that apply to each format (the others are usage errors). */
 const FORMAT_OPTIONS: Record<string, readonly string[]> = {
-  csv: ['schema', 'sample', 'delimiter', 'header', 'nulls'],
-  tsv: ['schema', 'sample', 'delimiter', 'header', 'nulls'],
+  csv: ['schema', 'sample', 'delimiter', 'header', 'nulls', 'parseThreads'],
+  tsv: ['schema', 'sample', 'delimiter', 'header', 'nulls', 'parseThreads'],
   sor: ['schema', 'from', 'len'],
   parquet: [],
   arrow: [],
   json: ['sample'],
   ndjson: ['sample'],
 };
-const FORMAT_SPECIFIC = ['schema', 'sample', 'delimiter', 'header', 'nulls', 'from', 'len'];
+const FORMAT_SPECIFIC = ['schema', 'sample', 'delimiter', 'header', 'nulls', 'parseThreads', 'from', 'len'];
 
 /** What an import writes through: the store, with a brake the signal handler pulls. */
 interface GuardedStore {
@@ -357,6 +358,7 @@ async function runImport(
                   header: o.header,
                   sampleRows: o.sample,
                   nullValues: o.nulls,
+                  parseThreads: o.parseThreads,
                   onProgress: bar.update,
                 });
     // Once interrupted, interruptImport reports and exits: how the import itself ends (it fails on
@@ -416,6 +418,11 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       'CSV: comma-separated fields read as null besides the empty one (e.g. NA,n/a,null)',
       (v) => v.split(','),
     )
+    .option(
+      '--parse-threads <n>',
+      'CSV: worker threads parsing the file by byte ranges beside the storing (default 0; files of 4 MiB or more)',
+      int('--parse-threads'),
+    )
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
     .option('--len <bytes>', 'SoR: read this many bytes (a partial last line is dropped)', int('--len'))
     .action(async (name: string, file: string, o: ImportOpts, cmd: Command) => {
@@ -427,7 +434,9 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       );
       if ((format === 'json' || format === 'ndjson') && o.sample === 'all') wrong.push('sample');
       if (wrong.length > 0) {
-        const flags = wrong.map((k) => (k === 'header' ? '--no-header' : `--${k}`)).join(', ');
+        const flag = (k: string): string =>
+          k === 'header' ? '--no-header' : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        const flags = wrong.map(flag).join(', ');
         cmd.error(`error: ${flags} ${wrong.length > 1 ? 'do' : 'does'} not apply to ${format.toUpperCase()} files`, {
           code: 'commander.invalidArgument',
           exitCode: 2,

@@ -6,11 +6,15 @@
 // bytes and the metadata the same. Broken files fail with the same message (record numbers counted
 // in the whole file) and leave nothing in the store, as does a file that disappears mid-import.
 
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importCsv } from '../../dataframe/index.js';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
+import { DataFrame, exportParquet, importCsv } from '../../dataframe/index.js';
 import { readMeta } from '../../dataframe/storage.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { seededRng } from './helpers.js';
@@ -183,5 +187,40 @@ describe('CSV import on parse threads', () => {
     expect(seen.length).toBeGreaterThan(5);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
     expect(seen.at(-1)).toBe(Buffer.byteLength(text));
+  });
+
+  it('eau2 df import --parse-threads passes the count to a CSV import and is refused for Parquet', async () => {
+    const file = join(dir, 'cli.csv');
+    await writeFile(file, 'a,b\n1,x\n2,y\n');
+    const store = new MemoryStore();
+    let text = '';
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        text += chunk.toString();
+        cb();
+      },
+    });
+    const cli = (): Command => {
+      const program = new Command('eau2').exitOverride().configureOutput({ writeErr: () => undefined });
+      registerDfCommands(
+        program,
+        async () => Object.assign(Object.create(store) as MemoryStore, { close: async () => {} }),
+        out,
+      );
+      return program;
+    };
+    await cli().parseAsync(['node', 'eau2', 'df', 'import', 'd', file, '--parse-threads', '2']);
+    expect(text).toMatch(/imported 2 rows into "d"/);
+    // The count reaches importCsv, which checks it.
+    await expect(
+      cli().parseAsync(['node', 'eau2', 'df', 'import', 'e', file, '--parse-threads', '65']),
+    ).rejects.toThrow(/parseThreads must be an integer from 0 to 64/);
+    const pq = join(dir, 'cli.parquet');
+    const ws = createWriteStream(pq);
+    await exportParquet(await DataFrame.get(store, 'd'), ws);
+    await new Promise<void>((resolve, reject) => ws.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await expect(cli().parseAsync(['node', 'eau2', 'df', 'import', 'f', pq, '--parse-threads', '1'])).rejects.toThrow(
+      /--parse-threads does not apply to PARQUET files/,
+    );
   });
 });
