@@ -24,6 +24,7 @@ import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
 import type { BinParts } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
+import { negotiateFixedLayout } from '../protocol/fixed-frame.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { storedValueOf, wireValue } from '../protocol/stored-value.js';
 import {
@@ -101,13 +102,20 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     private readonly opts: ClusterClientOptions,
   ) {
     this.topo = topo;
+    const security = peerSecurity(urls, opts);
+    const authenticate = security.handshake;
     this.pool = new PeerPool((id) => nodeAddress(this.topo, id), {
       maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024 * 1024,
       epoch: () => this.topo.epoch,
       reuseReadBuffer: true,
       ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }),
       ...(opts.silenceTimeoutMs === undefined ? {} : { silenceTimeoutMs: opts.silenceTimeoutMs }),
-      ...peerSecurity(urls, opts),
+      ...security,
+      // Each connection learns whether its node reads GET/PUT/DEL in the fixed layout (docs/format.md 8.8).
+      handshake: async (c) => {
+        if (authenticate) await authenticate(c);
+        await negotiateFixedLayout(c);
+      },
     });
     this.latency = new ReplicaLatency(opts.replicaReadTimeoutMs ?? 1000);
   }

@@ -9,8 +9,10 @@ import { wireCodeOf } from '../protocol/wire-errors.js';
 import type { PeerConnection } from '../protocol/peer-connection.js';
 import {
   MsgType,
+  PROTOCOL_VERSION,
   REPLICATION_VERSION,
   validateBody,
+  type Bodies,
   type Message,
   type ReadMode,
   type WireOp,
@@ -106,13 +108,16 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
       node.security.auditPeer(conn, type, 200);
       // A GET has replied already; a write's reply is nil (its LSN stays on the leader).
       if (type === MsgType.GET) return;
-      conn.reply(msg.id, type === MsgType.PUT || type === MsgType.DEL ? null : (v ?? null));
+      if (msg.fixed) conn.replyFixed(msg.id, null);
+      else conn.reply(msg.id, type === MsgType.PUT || type === MsgType.DEL ? null : (v ?? null));
     },
     (e) => {
       conn.inflight--;
       node.security.auditPeer(conn, type, 500);
       const w = wireCodeOf(e);
-      conn.replyError(msg.id, w.code, w.message);
+      // A request in the fixed layout (fixed-frame.ts) is answered in it.
+      if (msg.fixed) conn.replyFixedError(msg.id, w.code, w.message);
+      else conn.replyError(msg.id, w.code, w.message);
     },
   );
 }
@@ -121,24 +126,31 @@ export function dispatchPeerMessage(node: PeerHost, msg: Message, conn: PeerConn
 function hot(node: PeerHost, msg: Message, conn: PeerConnection): Promise<unknown> {
   // The envelope's epoch is the sender's currentEpoch: see handle().
   if (msg.epoch > node.state.node.currentEpoch) node.failover.heartbeatSoon();
+  // A body decoded from the fixed layout is checked already (fixed-frame.ts decodeFixed).
+  const fixed = msg.fixed === true;
   if (msg.type === MsgType.GET) {
-    const b = validateBody(MsgType.GET, msg.body);
+    const b = fixed ? (msg.body as Bodies[typeof MsgType.GET]) : validateBody(MsgType.GET, msg.body);
     const p = node.router.partition(b.k);
     const mode = b.r ?? 'leader';
     mayRead(node, p, mode);
     // The reply is encoded (copied) from the engine's own memory, as the value is read.
     const id = msg.id;
-    return node.router.readLocalWith(p, b.k, mode, (v) => conn.reply(id, v ?? null));
+    return node.router.readLocalWith(
+      p,
+      b.k,
+      mode,
+      fixed ? (v) => conn.replyFixed(id, v) : (v) => conn.reply(id, v ?? null),
+    );
   }
   const timeout = node.writeTimeoutMs;
   if (msg.type === MsgType.PUT) {
-    const b = validateBody(MsgType.PUT, msg.body);
+    const b = fixed ? (msg.body as Bodies[typeof MsgType.PUT]) : validateBody(MsgType.PUT, msg.body);
     const v = checkValue(b.v);
     const p = node.router.partition(checkKey(b.k));
     const need = node.router.followersNeeded(p, b.w);
     return node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, v]], need, timeout));
   }
-  const b = validateBody(MsgType.DEL, msg.body);
+  const b = fixed ? (msg.body as Bodies[typeof MsgType.DEL]) : validateBody(MsgType.DEL, msg.body);
   const p = node.router.partition(checkKey(b.k));
   const need = node.router.followersNeeded(p, b.w);
   return node.router.requestIds.run(p, b.rid, () => leading(node, p).write([[b.k, null]], need, timeout));
@@ -210,7 +222,8 @@ async function handle(node: PeerHost, msg: Message, conn: PeerConnection): Promi
       return node.failover.onIsrUpdate(u);
     }
     case MsgType.TOPOLOGY:
-      return t;
+      // A client asking with its version (fixed-frame.ts negotiateFixedLayout) learns this node's.
+      return validateBody(MsgType.TOPOLOGY, msg.body) === null ? t : { ...t, v: PROTOCOL_VERSION };
     case MsgType.STATUS:
       return {
         node: node.selfId,

@@ -64,9 +64,17 @@ export type WireOp = [Uint8Array, Uint8Array | null];
  */
 export const REPLICATION_VERSION = 4;
 
+/**
+ * The peer protocol version this node speaks (docs/format.md 8.7). A client asks TOPOLOGY with
+ * `{v}` and a node of version 5 or later answers with the topology and its `v`: the client then
+ * sends GET, PUT and DEL on that connection in the fixed layout (fixed-frame.ts, 8.8).
+ */
+export const PROTOCOL_VERSION = 5;
+
 export interface Bodies {
   [MsgType.REGISTER]: { node: string };
-  [MsgType.TOPOLOGY]: null;
+  /** v: the asking client's protocol version (absent from older clients, and from nodes). */
+  [MsgType.TOPOLOGY]: { v?: number } | null;
   [MsgType.STATUS]: null;
   [MsgType.GET]: { k: Uint8Array; r?: ReadMode };
   // rid: the client's request id, remembered by the leader for its retries (node/request-ids.ts).
@@ -126,6 +134,11 @@ export interface Message {
   id: number;
   epoch: number;
   body: unknown;
+  /**
+   * Decoded from the fixed layout (fixed-frame.ts, docs/format.md 8.8): the body is already checked
+   * as validateBody checks one, and a request's reply goes back in that layout.
+   */
+  fixed?: boolean;
 }
 
 export interface WireError {
@@ -280,7 +293,12 @@ function pairs(v: unknown): [Uint8Array, Uint8Array][] {
 export function validateBody<T extends RequestType>(type: T, body: unknown): Bodies[T];
 export function validateBody(type: RequestType, body: unknown): unknown {
   switch (type) {
-    case MsgType.TOPOLOGY:
+    case MsgType.TOPOLOGY: {
+      // Older clients send nil; anything but a map with a version is taken as nil, as before.
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) return null;
+      const v = (body as Record<string, unknown>).v;
+      return v === undefined || v === null ? null : { v: uint(v, 'v', 0xffff) };
+    }
     case MsgType.STATUS:
       return null;
     case MsgType.REGISTER:

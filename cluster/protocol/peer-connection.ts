@@ -13,6 +13,15 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Principal } from '../security/tokens.js';
 import { decodeEntriesBatch, encodeEntriesBatchFrame, encodeEntriesFrame } from './entries-frame.js';
 import { FrameDecoder } from './frame-codec.js';
+import {
+  decodeFixed,
+  encodeFixedError,
+  encodeFixedReply,
+  encodeFixedRequest,
+  FIXED_MARK,
+  fixedRequestId,
+  hasFixedLayout,
+} from './fixed-frame.js';
 import { joinSmall } from './frame-parts.js';
 import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
 
@@ -115,6 +124,12 @@ export class PeerConnection {
   batchEntries = false;
   /** The other end reads ACK_BATCH (its SUBSCRIBE reply announced version 4): sendAck joins acks. */
   batchAcks = false;
+  /**
+   * The other end reads GET, PUT and DEL in the fixed layout (it answered TOPOLOGY {v} with version
+   * 5 or later: negotiateFixedLayout): request() sends them so. A node needs no such flag: it reads
+   * either layout, and answers each request in the layout it came in.
+   */
+  fixedLayout = false;
   private closedErr: Eau2Error | undefined;
   /** Free-form tag for the owner (e.g. the remote node id). */
   tag = '';
@@ -274,7 +289,10 @@ export class PeerConnection {
     if (this.closedErr) return Promise.reject(this.closedErr);
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-    const frame = encodeMessageParts(type, id, this.opts.epoch(), body);
+    const epoch = this.opts.epoch();
+    const frame =
+      (this.fixedLayout && hasFixedLayout(type) ? encodeFixedRequest(type, id, epoch, body) : undefined) ??
+      encodeMessageParts(type, id, epoch, body);
     return new Promise((resolve, reject) => {
       const timer =
         timeoutMs > 0
@@ -350,6 +368,23 @@ export class PeerConnection {
 
   replyError(id: number, code: string, message: string): void {
     if (!this.closedErr && id !== 0) this.write(encodeMessage(MsgType.ERROR, id, this.opts.epoch(), { code, message }));
+  }
+
+  /**
+   * The REPLY to a request that came in the fixed layout (Message.fixed): `value` (copied) or nil,
+   * in that layout.
+   */
+  replyFixed(id: number, value: Uint8Array | null | undefined): void {
+    if (this.closedErr || id === 0) return;
+    const epoch = this.opts.epoch();
+    this.write(encodeFixedReply(id, epoch, value) ?? encodeMessage(MsgType.REPLY, id, epoch, value ?? null));
+  }
+
+  /** The ERROR to a request that came in the fixed layout, in that layout. */
+  replyFixedError(id: number, code: string, message: string): void {
+    if (this.closedErr || id === 0) return;
+    const epoch = this.opts.epoch();
+    this.write(encodeFixedError(id, epoch, code, message) ?? encodeMessage(MsgType.ERROR, id, epoch, { code, message }));
   }
 
   close(): void {
@@ -476,12 +511,17 @@ export class PeerConnection {
     try {
       // A follower's hot frame is read straight into engine operations (entries-frame.ts); any
       // other layout of it falls through to msgpack, which refuses what is wrong.
-      const batch = body[1] === MsgType.ENTRIES_BATCH && body[0] === 0x94 ? decodeEntriesBatch(body) : undefined;
-      msg = batch
-        ? { type: MsgType.ENTRIES_BATCH, id: batch.id, epoch: batch.epoch, body: batch.body }
-        : decodeMessage(body);
+      // A client's GET, PUT or DEL and their replies may come in the fixed layout (fixed-frame.ts).
+      if (body[0] === FIXED_MARK) msg = decodeFixed(body);
+      else {
+        const batch = body[1] === MsgType.ENTRIES_BATCH && body[0] === 0x94 ? decodeEntriesBatch(body) : undefined;
+        msg = batch
+          ? { type: MsgType.ENTRIES_BATCH, id: batch.id, epoch: batch.epoch, body: batch.body }
+          : decodeMessage(body);
+      }
     } catch (e) {
       this.opts.onProtocolError?.(e as Eau2Error, this);
+      if (body[0] === FIXED_MARK) this.refuseFixed(body, e as Eau2Error);
       return true;
     }
     // Admitted like any frame: before authentication a heartbeat is refused as the rest are.
@@ -518,9 +558,31 @@ export class PeerConnection {
       this.opts.onMessage?.(msg, this);
     } catch (e) {
       // A handler bug must not take the connection (or the process) down with it.
-      this.replyError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
+      if (msg.fixed) this.replyFixedError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
+      else this.replyError(msg.id, ErrorCode.PROTOCOL, (e as Error).message);
     }
     return false;
+  }
+
+  /**
+   * A fixed-layout frame that did not decode: its id sits at a fixed place, so a request is answered
+   * with the PROTOCOL error at once (its sender need not wait for a timeout), and a reply fails the
+   * request it answers. Not before authentication (the gate closes such a connection).
+   */
+  private refuseFixed(body: Uint8Array, err: Eau2Error): void {
+    const id = fixedRequestId(body);
+    if (id !== 0) {
+      if (this.opts.admit === undefined || this.principal !== undefined) this.replyError(id, ErrorCode.PROTOCOL, err.message);
+      return;
+    }
+    const type = body.length >= 6 ? body[1] : undefined;
+    if (type !== MsgType.REPLY && type !== MsgType.ERROR) return;
+    const replyId = ((body[2]! << 24) | (body[3]! << 16) | (body[4]! << 8) | body[5]!) >>> 0;
+    const p = this.pending.get(replyId);
+    if (!p) return;
+    this.pending.delete(replyId);
+    if (p.timer) clearTimeout(p.timer);
+    p.reject(err);
   }
 
   private onClosed(): void {
