@@ -24,7 +24,7 @@ import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
 import type { BinParts } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
-import { negotiateFixedLayout } from '../protocol/fixed-frame.js';
+import { negotiateFixedLayout } from '../protocol/peer-connection.js';
 import { PeerPool } from '../protocol/peer-pool.js';
 import { storedValueOf, wireValue } from '../protocol/stored-value.js';
 import {

@@ -14,26 +14,16 @@
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { FRAME_HEADER_BYTES, writeU32 } from './frame-codec.js';
 import { BinParts, LARGE_PART_BYTES } from './frame-parts.js';
-import {
-  MAX_REQUEST_ID_BYTES,
-  MsgType,
-  PROTOCOL_VERSION,
-  READ_MODES,
-  type Bodies,
-  type Message,
-  type ReadMode,
-} from './messages.js';
-import type { PeerConnection } from './peer-connection.js';
+import { MAX_REQUEST_ID_BYTES, MsgType, READ_MODES, type Bodies, type Message, type ReadMode } from './messages.js';
 
 /** The first byte of a frame body in the fixed layout (msgpack's "never used"). */
 export const FIXED_MARK = 0xc1;
 
 /** The peer protocol version that introduced the layout: a node announcing it or later reads it. */
-const FIXED_LAYOUT_VERSION = 5;
+export const FIXED_LAYOUT_VERSION = 5;
 
 /** mark u8, type u8, id u32, epoch u32. */
 const HEAD_BYTES = 10;
-
 
 function protocol(msg: string): Eau2Error {
   return new Eau2Error(ErrorCode.PROTOCOL, `fixed-layout frame: ${msg}`);
@@ -90,7 +80,12 @@ const NO_RID = new Uint8Array(0);
  * over 32 bits, or a field validateBody would refuse): the caller sends it as msgpack instead, and
  * the receiver refuses what is wrong with the usual error.
  */
-export function encodeFixedRequest(type: number, id: number, epoch: number, body: unknown): Uint8Array | Uint8Array[] | undefined {
+export function encodeFixedRequest(
+  type: number,
+  id: number,
+  epoch: number,
+  body: unknown,
+): Uint8Array | Uint8Array[] | undefined {
   if (epoch > 0xffffffff || typeof body !== 'object' || body === null) return undefined;
   const b = body as { k?: unknown; v?: unknown; w?: unknown; r?: unknown; rid?: unknown };
   const k = b.k;
@@ -156,7 +151,11 @@ export function encodeFixedRequest(type: number, id: number, epoch: number, body
  * A REPLY in the fixed layout (length prefix included): `value` copied in, or nil. Undefined for an
  * epoch over 32 bits (the caller replies in msgpack).
  */
-export function encodeFixedReply(id: number, epoch: number, value: Uint8Array | null | undefined): Uint8Array | undefined {
+export function encodeFixedReply(
+  id: number,
+  epoch: number,
+  value: Uint8Array | null | undefined,
+): Uint8Array | undefined {
   if (epoch > 0xffffffff) return undefined;
   if (value === null || value === undefined) {
     const out = new Uint8Array(FRAME_HEADER_BYTES + HEAD_BYTES + 1);
@@ -292,29 +291,4 @@ export function decodeFixed(body: Uint8Array): Message {
 export function fixedRequestId(body: Uint8Array): number {
   if (body.length < 6 || body[0] !== FIXED_MARK || !hasFixedLayout(body[1]!)) return 0;
   return ((body[2]! << 24) | (body[3]! << 16) | (body[4]! << 8) | body[5]!) >>> 0;
-}
-
-/**
- * A client's side of the negotiation, once per connection (its handshake, after authentication):
- * TOPOLOGY `{v: PROTOCOL_VERSION}`. A node of version 5 or later answers with the topology and its
- * `v`, and the connection's GET, PUT and DEL then go in the fixed layout; an older node ignores the
- * body and answers the topology alone, and the connection keeps msgpack. A refusal (a token whose
- * role may not read the topology) keeps msgpack too; a connection that fails or does not answer
- * fails the connect as UNAVAILABLE, so the caller retries elsewhere. Returns the topology answered,
- * or undefined.
- */
-export async function negotiateFixedLayout(conn: PeerConnection, timeoutMs = 3000): Promise<unknown> {
-  let t: unknown;
-  try {
-    t = await conn.request(MsgType.TOPOLOGY, { v: PROTOCOL_VERSION }, timeoutMs);
-  } catch (e) {
-    if (conn.closed || (e instanceof Eau2Error && (e.code === ErrorCode.TIMEOUT || e.code === ErrorCode.UNAVAILABLE)))
-      throw new Eau2Error(ErrorCode.UNAVAILABLE, `peer connection failed while negotiating: ${(e as Error).message}`, {
-        cause: e,
-      });
-    return undefined;
-  }
-  const v = typeof t === 'object' && t !== null ? (t as { v?: unknown }).v : undefined;
-  conn.fixedLayout = typeof v === 'number' && v >= FIXED_LAYOUT_VERSION;
-  return t;
 }

@@ -18,12 +18,21 @@ import {
   encodeFixedError,
   encodeFixedReply,
   encodeFixedRequest,
+  FIXED_LAYOUT_VERSION,
   FIXED_MARK,
   fixedRequestId,
   hasFixedLayout,
 } from './fixed-frame.js';
 import { joinSmall } from './frame-parts.js';
-import { decodeMessage, encodeMessage, encodeMessageParts, MsgType, validateError, type Message } from './messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageParts,
+  MsgType,
+  PROTOCOL_VERSION,
+  validateError,
+  type Message,
+} from './messages.js';
 
 export interface PeerConnectionOptions {
   maxFrameBytes: number;
@@ -384,7 +393,9 @@ export class PeerConnection {
   replyFixedError(id: number, code: string, message: string): void {
     if (this.closedErr || id === 0) return;
     const epoch = this.opts.epoch();
-    this.write(encodeFixedError(id, epoch, code, message) ?? encodeMessage(MsgType.ERROR, id, epoch, { code, message }));
+    this.write(
+      encodeFixedError(id, epoch, code, message) ?? encodeMessage(MsgType.ERROR, id, epoch, { code, message }),
+    );
   }
 
   close(): void {
@@ -572,7 +583,8 @@ export class PeerConnection {
   private refuseFixed(body: Uint8Array, err: Eau2Error): void {
     const id = fixedRequestId(body);
     if (id !== 0) {
-      if (this.opts.admit === undefined || this.principal !== undefined) this.replyError(id, ErrorCode.PROTOCOL, err.message);
+      if (this.opts.admit === undefined || this.principal !== undefined)
+        this.replyError(id, ErrorCode.PROTOCOL, err.message);
       return;
     }
     const type = body.length >= 6 ? body[1] : undefined;
@@ -610,4 +622,29 @@ function validateErrorSafe(body: unknown): { code: string; message: string } {
   } catch {
     return { code: ErrorCode.PROTOCOL, message: 'malformed error reply' };
   }
+}
+
+/**
+ * A client's side of the negotiation, once per connection (its handshake, after authentication):
+ * TOPOLOGY `{v: PROTOCOL_VERSION}`. A node of version 5 or later answers with the topology and its
+ * `v`, and the connection's GET, PUT and DEL then go in the fixed layout; an older node ignores the
+ * body and answers the topology alone, and the connection keeps msgpack. A refusal (a token whose
+ * role may not read the topology) keeps msgpack too; a connection that fails or does not answer
+ * fails the connect as UNAVAILABLE, so the caller retries elsewhere. Returns the topology answered,
+ * or undefined.
+ */
+export async function negotiateFixedLayout(conn: PeerConnection, timeoutMs = 3000): Promise<unknown> {
+  let t: unknown;
+  try {
+    t = await conn.request(MsgType.TOPOLOGY, { v: PROTOCOL_VERSION }, timeoutMs);
+  } catch (e) {
+    if (conn.closed || (e instanceof Eau2Error && (e.code === ErrorCode.TIMEOUT || e.code === ErrorCode.UNAVAILABLE)))
+      throw new Eau2Error(ErrorCode.UNAVAILABLE, `peer connection failed while negotiating: ${(e as Error).message}`, {
+        cause: e,
+      });
+    return undefined;
+  }
+  const v = typeof t === 'object' && t !== null ? (t as { v?: unknown }).v : undefined;
+  conn.fixedLayout = typeof v === 'number' && v >= FIXED_LAYOUT_VERSION;
+  return t;
 }
