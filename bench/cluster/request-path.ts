@@ -3,10 +3,13 @@
 // ClusterClient does) and GET frames, 64 in flight, to the node's own dispatchPeerMessage in front
 // of LeaderPartitions, whose entries stream to a follower side (FollowerLink, FollowerPartitions,
 // PartitionWriter) that acknowledges them; 1 KB values over 5 partitions, w=1 as the cluster bench
-// writes. The engines are stubs, so what is measured is the request path: framing, msgpack, the
-// handlers, request ids, the leader's write, the reply, the replication push and its ACK.
+// writes. The engines are stubs, so what is measured is the request path: framing, the client's
+// requests and the replies in the fixed layout (docs/format.md 8.8) or in msgpack, the handlers,
+// request ids, the leader's write, the reply, the replication push and its ACK. `--layout both`
+// (the default) alternates the two layouts round by round, each on a fresh connection and node.
 //
 //   node --import tsx bench/cluster/request-path.ts [--ops N] [--rounds N] [--mix put|get|a]
+//     [--layout fixed|msgpack|both]
 
 import net from 'node:net';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
@@ -31,6 +34,8 @@ const ROUNDS = Number(arg('rounds', '3'));
 const MIX = arg('mix', 'a');
 const PARTITIONS = 5;
 const IN_FLIGHT = 64;
+const LAYOUT = arg('layout', 'both');
+if (!['fixed', 'msgpack', 'both'].includes(LAYOUT)) throw new TypeError('--layout is fixed, msgpack or both');
 
 const stored = wrapValue(new Uint8Array(1024).fill(7));
 
@@ -40,7 +45,7 @@ const stubEngine = (): EngineLike =>
     getWith: async <T>(_k: Uint8Array, use: (v: Uint8Array) => T) => use(stored),
   });
 
-async function setUp(): Promise<{ client: PeerConnection; stop: () => Promise<void> }> {
+async function setUp(layout: string): Promise<{ client: PeerConnection; stop: () => Promise<void> }> {
   const engine = stubEngine();
   const leaders = Array.from(
     { length: PARTITIONS },
@@ -96,6 +101,8 @@ async function setUp(): Promise<{ client: PeerConnection; stop: () => Promise<vo
     epoch: () => 1,
     reuseReadBuffer: true,
   });
+  // As ClusterClient negotiates it with a node of version 5 (negotiateFixedLayout).
+  client.fixedLayout = layout === 'fixed';
   return {
     client,
     stop: async () => {
@@ -108,8 +115,8 @@ async function setUp(): Promise<{ client: PeerConnection; stop: () => Promise<vo
 }
 
 /** CPU us per request for `ops` requests (after a warm-up of a fifth as many). */
-async function run(ops: number): Promise<number> {
-  const { client, stop } = await setUp();
+async function run(ops: number, layout: string): Promise<number> {
+  const { client, stop } = await setUp(layout);
   let i = 0;
   const one = (): Promise<unknown> => {
     const n = i++;
@@ -134,18 +141,22 @@ async function run(ops: number): Promise<number> {
   return (c.user + c.system) / ops;
 }
 
-const results: number[] = [];
+const layouts = LAYOUT === 'both' ? ['msgpack', 'fixed'] : [LAYOUT];
+const results = new Map<string, number[]>(layouts.map((l) => [l, []]));
 for (let r = 0; r < ROUNDS; r++) {
-  const us = await run(OPS);
-  results.push(us);
-  console.log(`round ${r + 1}: ${us.toFixed(1)} us CPU per request (${MIX})`);
+  for (const layout of r % 2 === 0 ? layouts : [...layouts].reverse()) {
+    const us = await run(OPS, layout);
+    results.get(layout)!.push(us);
+    console.log(`round ${r + 1}: ${us.toFixed(1)} us CPU per request (${MIX}, ${layout})`);
+  }
 }
-const sorted = [...results].sort((x, y) => x - y);
-console.log(
-  `median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} us per request (mix ${MIX}, ${OPS} requests per round, ${IN_FLIGHT} in flight); load average ${(
-    await import('node:os')
-  )
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ')}`,
-);
+const load = (await import('node:os'))
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
+for (const [layout, xs] of results) {
+  const sorted = [...xs].sort((x, y) => x - y);
+  console.log(
+    `${layout}: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} us per request, range ${sorted[0]!.toFixed(1)}-${sorted.at(-1)!.toFixed(1)} (mix ${MIX}, ${OPS} requests per round, ${IN_FLIGHT} in flight); load average ${load}`,
+  );
+}

