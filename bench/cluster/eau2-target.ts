@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClusterClient } from '../../cluster/index.js';
+import { ClusterClient, type ClusterClientOptions } from '../../cluster/index.js';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
 import { freePorts } from '../lib/free-ports.js';
@@ -28,6 +28,7 @@ export class Eau2Cluster {
     replicationFactor = 2,
     partitions = 16,
     extra: Record<string, unknown> = {},
+    clientOptions: ClusterClientOptions = {},
   ): Promise<Eau2Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-'));
     const ports = await freePorts(2 * nodes);
@@ -70,7 +71,7 @@ export class Eau2Cluster {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const client = await ClusterClient.connect(urls);
+    const client = await ClusterClient.connect(urls, clientOptions);
     return new Eau2Cluster(dir, procs, urls, client);
   }
 

@@ -5,7 +5,7 @@
 // servers each time) and the table shows medians with their spread. Prints the table and writes
 // bench/results/cluster-<time>.json (or --out FILE). Options (README.md): --duration S
 // --load-duration S (default: --duration) --warmup S
-// --rounds N --records N --in-flight N --seed N --workloads load,A,... --skip-redis
+// --rounds N --records N --in-flight N --seed N --workloads load,A,... --skip-redis --client-layout fixed|msgpack
 // --memtable-bytes N --out FILE; --quick (or EAU2_BENCH_QUICK=1) for a smoke run.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +42,10 @@ const RECORDS = arg('records', QUICK ? 2_000 : 20_000);
 const IN_FLIGHT = arg('in-flight', 64);
 const SEED = arg('seed', 42);
 const MEMTABLE_BYTES = arg('memtable-bytes', 0);
+/** `msgpack`: the client sends GET/PUT/DEL as msgpack, not in the fixed layout (docs/format.md 8.8). */
+const CLIENT_LAYOUT = strArg('client-layout') ?? 'fixed';
+if (CLIENT_LAYOUT !== 'fixed' && CLIENT_LAYOUT !== 'msgpack')
+  throw new TypeError('--client-layout is fixed or msgpack');
 const PHASES = (strArg('workloads') ?? ['load', ...WORKLOADS.map((w) => w.name)].join(',')).split(',');
 for (const p of PHASES) {
   if (p !== 'load' && !WORKLOADS.some((w) => w.name === p)) throw new TypeError(`unknown workload ${p}`);
@@ -55,6 +59,8 @@ interface PhaseResult extends RunResult {
   /** Server CPU (all server processes, from /proc) per operation and per write, microseconds. */
   cpuUsPerOp: number;
   cpuUsPerWrite: number | null;
+  /** This process's CPU (the YCSB client and the lag probe) per operation, microseconds. */
+  clientCpuUsPerOp: number;
   lagP50Ms: number | null;
   lagP99Ms: number | null;
   lagSamples: number;
@@ -75,7 +81,9 @@ interface System {
 }
 
 async function startEau2(): Promise<System> {
-  const c = await Eau2Cluster.start(3, 2, 16, MEMTABLE_BYTES > 0 ? { memtableBytes: MEMTABLE_BYTES } : {});
+  const c = await Eau2Cluster.start(3, 2, 16, MEMTABLE_BYTES > 0 ? { memtableBytes: MEMTABLE_BYTES } : {}, {
+    fixedLayout: CLIENT_LAYOUT === 'fixed',
+  });
   return {
     target: c.target(),
     lag: c.lagTarget(),
@@ -107,12 +115,14 @@ async function phase(s: System, name: string, round: number): Promise<PhaseResul
   const acks0 = s.ackBuckets ? await s.ackBuckets() : undefined;
   const gc0 = s.minorGcs ? await s.minorGcs() : undefined;
   const cpu0 = cpuOf(s);
+  const client0 = process.cpuUsage();
   probe.start(`${s.target.name}-${round}-${name}`);
   const w = WORKLOADS.find((x) => x.name === name);
   const r = w
     ? await run(s.target, w, RECORDS, DURATION_S * 1000, IN_FLIGHT, SEED + name.charCodeAt(0))
     : await load(s.target, RECORDS, LOAD_S * 1000, IN_FLIGHT, SEED);
   const cpu = cpuOf(s) - cpu0;
+  const client = process.cpuUsage(client0);
   await probe.stop();
   const lag = probe.hist.summary();
   const out: PhaseResult = {
@@ -120,6 +130,7 @@ async function phase(s: System, name: string, round: number): Promise<PhaseResul
     round,
     cpuUsPerOp: (cpu * 1e6) / r.ops,
     cpuUsPerWrite: r.writes > 0 ? (cpu * 1e6) / r.writes : null,
+    clientCpuUsPerOp: (client.user + client.system) / r.ops,
     lagP50Ms: lag.count ? lag.p50Ms : null,
     lagP99Ms: lag.count ? lag.p99Ms : null,
     lagSamples: lag.count,
@@ -134,7 +145,7 @@ async function phase(s: System, name: string, round: number): Promise<PhaseResul
   }
   console.error(
     `round ${round} ${s.target.name} ${name}: ${Math.round(r.opsPerSec)} ops/s, p99 ${r.latency.p99Ms.toFixed(2)} ms, ` +
-      `errors ${r.errors}, server CPU ${out.cpuUsPerOp.toFixed(0)} us/op, lag p99 ${out.lagP99Ms?.toFixed(1) ?? '-'} ms, ` +
+      `errors ${r.errors}, server CPU ${out.cpuUsPerOp.toFixed(0)} us/op, client CPU ${out.clientCpuUsPerOp.toFixed(0)} us/op, lag p99 ${out.lagP99Ms?.toFixed(1) ?? '-'} ms, ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,
   );
   return out;
@@ -197,6 +208,7 @@ async function main(): Promise<void> {
     { header: 'lag p99 ms', align: 'right' },
     { header: 'ack p99 ms', align: 'right' },
     { header: 'CPU us/op', align: 'right' },
+    { header: 'client CPU us/op', align: 'right' },
     { header: 'minor GCs/1k writes', align: 'right' },
     { header: 'vs redis', align: 'right' },
   ];
@@ -235,6 +247,7 @@ async function main(): Promise<void> {
           1,
         ),
         spread(rs.map((r) => r.cpuUsPerOp)),
+        spread(rs.map((r) => r.clientCpuUsPerOp)),
         spread(
           rs.map((r) => r.minorGcPer1kWrites),
           1,
@@ -267,6 +280,7 @@ async function main(): Promise<void> {
         opsPerSec: medianOr(rs.map((r) => r.opsPerSec)),
         cpuUsPerOp: medianOr(rs.map((r) => r.cpuUsPerOp)),
         cpuUsPerWrite: medianOr(rs.map((r) => r.cpuUsPerWrite)),
+        clientCpuUsPerOp: medianOr(rs.map((r) => r.clientCpuUsPerOp)),
         lagP99Ms: medianOr(rs.map((r) => r.lagP99Ms)),
       },
     ]),

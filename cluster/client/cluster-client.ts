@@ -65,6 +65,11 @@ export interface ClusterClientOptions {
    * asked too; the hedge comes earlier for a replica that usually answers faster (default 1 s).
    */
   replicaReadTimeoutMs?: number;
+  /**
+   * Send GET, PUT and DEL in the fixed layout to nodes that read it (docs/format.md 8.8; default
+   * true). False keeps msgpack on every connection, e.g. to compare the two.
+   */
+  fixedLayout?: boolean;
   /** The peer connections' heartbeat period and silence timeout (docs/operations.md; defaults 500 and 3000 ms, 0: off). */
   heartbeatMs?: number;
   silenceTimeoutMs?: number;
@@ -114,7 +119,7 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
       // Each connection learns whether its node reads GET/PUT/DEL in the fixed layout (docs/format.md 8.8).
       handshake: async (c) => {
         if (authenticate) await authenticate(c);
-        await negotiateFixedLayout(c);
+        if (opts.fixedLayout !== false) await negotiateFixedLayout(c);
       },
     });
     this.latency = new ReplicaLatency(opts.replicaReadTimeoutMs ?? 1000);

@@ -25,6 +25,28 @@ export const FIXED_LAYOUT_VERSION = 5;
 /** mark u8, type u8, id u32, epoch u32. */
 const HEAD_BYTES = 10;
 
+/** Frames are cut from slabs of this size; a frame over SLAB_BYTES / 8 gets a buffer of its own. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(0);
+let slabOff = 0;
+
+/**
+ * `n` bytes for an outgoing frame, every one of which the caller writes. A frame of its own was an
+ * ArrayBuffer outside V8's heap per request and per reply with a value (~0.5 us each, and external
+ * memory the GC tracks); a view of a shared slab is an object. A slab is never written again where
+ * it has handed bytes out, and is freed once no frame cut from it is left.
+ */
+function frameBytes(n: number): Uint8Array {
+  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+  if (slabOff + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabOff = 0;
+  }
+  const out = new Uint8Array(slab.buffer, slabOff, n);
+  slabOff += n;
+  return out;
+}
+
 function protocol(msg: string): Eau2Error {
   return new Eau2Error(ErrorCode.PROTOCOL, `fixed-layout frame: ${msg}`);
 }
@@ -92,7 +114,7 @@ export function encodeFixedRequest(
   if (type === MsgType.GET) {
     const r = readModeByte(b.r);
     if (r < 0) return undefined;
-    const out = new Uint8Array(FRAME_HEADER_BYTES + HEAD_BYTES + 5 + k.length);
+    const out = frameBytes(FRAME_HEADER_BYTES + HEAD_BYTES + 5 + k.length);
     head(out, type, id, epoch);
     out[14] = r;
     writeU32(out, 15, k.length);
@@ -113,7 +135,7 @@ export function encodeFixedRequest(
   // w tag, w, rid length, rid, key length, key[, value length, value]
   const fixed = FRAME_HEADER_BYTES + HEAD_BYTES + 4 + rid.length + 4 + k.length + (type === MsgType.PUT ? 4 : 0);
   const large = vlen >= LARGE_PART_BYTES;
-  const out = new Uint8Array(large ? fixed : fixed + vlen);
+  const out = frameBytes(large ? fixed : fixed + vlen);
   let o = 14;
   out[o++] = wt;
   const w = wt === 2 ? (b.w as number) : 0;
@@ -160,12 +182,12 @@ export function encodeFixedReply(
 ): Uint8Array | undefined {
   if (epoch > 0xffffffff) return undefined;
   if (value === null || value === undefined) {
-    const out = new Uint8Array(FRAME_HEADER_BYTES + HEAD_BYTES + 1);
+    const out = frameBytes(FRAME_HEADER_BYTES + HEAD_BYTES + 1);
     head(out, MsgType.REPLY, id, epoch);
     out[14] = 0;
     return out;
   }
-  const out = new Uint8Array(FRAME_HEADER_BYTES + HEAD_BYTES + 5 + value.length);
+  const out = frameBytes(FRAME_HEADER_BYTES + HEAD_BYTES + 5 + value.length);
   head(out, MsgType.REPLY, id, epoch);
   out[14] = 1;
   writeU32(out, 15, value.length);

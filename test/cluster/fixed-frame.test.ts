@@ -325,6 +325,18 @@ describe('fixed layout between a client and a node', () => {
     await expect(client.put(new Uint8Array(70_000), 'x')).rejects.toMatchObject({ code: ErrorCode.TOO_LARGE });
   });
 
+  it('ClusterClient with fixedLayout: false keeps msgpack', async () => {
+    const c = await ClusterClient.connect(`http://127.0.0.1:${config.nodes[0]!.port}`, { fixedLayout: false });
+    try {
+      await c.put('m', 'pack');
+      expect(Buffer.from((await c.get('m'))!).toString()).toBe('pack');
+      const conn = await (c as unknown as { pool: { get(id: string): Promise<PeerConnection> } }).pool.get('n1');
+      expect(conn.fixedLayout).toBe(false);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('answers each request in the layout it came in', async () => {
     const p = rawPeer(config.nodes[0]!.peerPort);
     try {
