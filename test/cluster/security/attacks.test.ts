@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, isEau2Error, partitionOf } from '../../../kv/index.js';
 import { ClusterClient } from '../../../cluster/client/cluster-client.js';
+import { encodeFixedRequest, hasFixedLayout } from '../../../cluster/protocol/fixed-frame.js';
 import { encodeMessage, MsgType } from '../../../cluster/protocol/messages.js';
+import type { PeerConnection } from '../../../cluster/protocol/peer-connection.js';
 import { createToken } from '../../../cluster/security/tokens.js';
 import { wrapValue } from '../../../cluster/protocol/stored-value.js';
 import { eventually, sleep, TestCluster } from '../support/cluster-harness.js';
@@ -404,6 +406,9 @@ describe('every route with no token, a wrong token and each role', { timeout: 30
     const writer = await ClusterClient.connect([c.node('n1').url], { token: tok.write.token });
     await writer.put('client-key', 'client-value');
     expect(Buffer.from((await writer.get('client-key'))!).toString()).toBe('client-value');
+    // The layout is negotiated after the token handshake (docs/format.md 8.8).
+    const pool = (writer as unknown as { pool: { get(id: string): Promise<PeerConnection> } }).pool;
+    expect((await pool.get('n2')).fixedLayout).toBe(true);
     await writer.close();
 
     const before = await allHoldings();
@@ -439,17 +444,25 @@ describe('every route with no token, a wrong token and each role', { timeout: 30
         await sendAndWaitClose(c.node('n2').peerPort, [encodeMessage(type, 1, 1, body)]),
         `0x${type.toString(16)}`,
       ).toBe(true);
+      // GET, PUT and DEL in the fixed layout (docs/format.md 8.8) are gated the same way.
+      const fixed = hasFixedLayout(type) ? (encodeFixedRequest(type, 1, 1, body) as Uint8Array) : undefined;
+      if (fixed)
+        expect(await sendAndWaitClose(c.node('n2').peerPort, [fixed]), `fixed 0x${type.toString(16)}`).toBe(true);
       await expect(rawPeer(c.node('n2').peerPort, 'eau2_wrong')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
       for (const role of ['read', 'write', 'admin'] as const) {
-        const conn = await rawPeer(c.node('n2').peerPort, tok[role].token);
-        const e = await conn.request(type, body, 3000).then(
-          () => undefined,
-          (x) => x,
-        );
-        const mayNot = !(reads.has(type) || (writes.has(type) && role !== 'read'));
-        if (mayNot) expect(isEau2Error(e, ErrorCode.FORBIDDEN), `0x${type.toString(16)} as ${role}`).toBe(true);
-        else expect(isEau2Error(e, ErrorCode.FORBIDDEN), `0x${type.toString(16)} as ${role}`).toBe(false);
-        conn.destroy();
+        for (const layout of fixed ? [false, true] : [false]) {
+          const conn = await rawPeer(c.node('n2').peerPort, tok[role].token);
+          conn.fixedLayout = layout;
+          const e = await conn.request(type, body, 3000).then(
+            () => undefined,
+            (x) => x,
+          );
+          const label = `0x${type.toString(16)} as ${role}${layout ? ', fixed layout' : ''}`;
+          const mayNot = !(reads.has(type) || (writes.has(type) && role !== 'read'));
+          if (mayNot) expect(isEau2Error(e, ErrorCode.FORBIDDEN), label).toBe(true);
+          else expect(isEau2Error(e, ErrorCode.FORBIDDEN), label).toBe(false);
+          conn.destroy();
+        }
       }
     }
     // Only the allowed writes (PUT peer-put, DEL k5, by write/admin tokens) changed anything.
