@@ -1,6 +1,31 @@
-// The memtable: recent writes, sorted in internal-key order, on functional-red-black-tree.
-// The tree is persistent, so an iterator keeps the root it started from and sees a frozen view while
-// writes go on; that is the engine's free memtable snapshot.
+// The memtable: recent writes, sorted in internal-key order. Entries sit in typed-array columns;
+// their order is kept in leaves (sorted runs of entry indices) indexed by functional-red-black-tree.
+//
+// Why leaves. Keyed by entry, the persistent tree path-copied ~20-25 nodes per insert (~1.4 KB of
+// garbage; a 64 MiB memtable of 1 KB values holds ~64k entries), and the deepest copies lived long
+// enough to be promoted (~860 bytes per write), so the old generation churned into a mark-compact
+// about every second under a replicated write load (bench/cluster/README.md). Keyed by leaf, as a
+// B+-tree's interior: an insert finds its leaf through the tree, binary-searches it and shifts the
+// leaf's Int32Array in place; only a split (a full leaf of LEAF_CAPACITY) inserts one new leaf into
+// the tree, about once per LEAF_CAPACITY / 2 inserts. Leaves are also linked in order (prev/next),
+// so iteration walks leaves without tree iterators. Leaves never merge or go away (entries are
+// never removed), and a split keeps the left half in the old leaf object, so a leaf's first entry,
+// the tree's key for it, changes only for the first leaf (an entry smaller than every other), which
+// keeps its place in the tree.
+//
+// How iterators see a frozen view. LevelDB's skiplist memtable and Pebble's arenaskl let readers run
+// beside inserts because a node, once linked, is never moved or freed: a reader's position is a
+// node, and a newly linked node is either seen whole or not at all. Pebble then hides entries newer
+// than a reader's sequence number above the memtable. The same two ideas here, in one thread:
+// - Entries are append-only and their indices only grow, so the view an iterator was created on is
+//   exactly the entries with index < `limit` (the entry count when it started); it steps over the
+//   rest. Sequence numbers are unique, so no later entry equals a visible one.
+// - An iterator's position is its entry (an index that never changes), not a slot. The slot (leaf,
+//   pos) is a cache, valid while the leaf's version is the one seen there; a leaf's version moves
+//   whenever its entries shift (an insert before its end, a split). A stale slot is found again by
+//   a binary search in the same leaf, or through the tree when a split moved the entry right.
+// That is the snapshot a persistent tree's saved root gives, at the cost of a binary search when
+// the iterator's leaf changed under it rather than a new tree path per insert.
 
 import createTree from 'functional-red-black-tree';
 import { compareBytes } from '../../kv/index.js';
@@ -11,12 +36,11 @@ import { KeyFilter } from '../util/key-filter.js';
 import { INVARIANTS, invariantViolated } from '../util/invariants.js';
 
 /**
- * Entries live in typed-array columns, not in objects: a tree key is the entry's index (a small
- * integer), and the entry's fields sit at meta[index * STRIDE ..] and seqs[index]. The tree's
- * node is then the only per-entry object. A MemKey object per entry (12 fields, ~120 bytes) used
- * to survive the young generation beside its node, until the flush: every scavenge copied it and
- * every mark-compact traced it, and those pauses were most of fillrandom's event-loop lag. The
- * columns are append-only, so a saved root (an iterator's snapshot) keeps seeing what it saw.
+ * Entries live in typed-array columns, not in objects: an entry is its index (a small integer), and
+ * its fields sit at meta[index * STRIDE ..] and seqs[index]. No object lives per entry: an object
+ * per entry (12 fields, ~120 bytes) survived the young generation until the flush, every scavenge
+ * copied it and every mark-compact traced it, and those pauses were most of fillrandom's event-loop
+ * lag. The columns are append-only, so an entry an iterator sees never changes.
  *
  * meta per entry: slab | key offset | key length | value offset | value length | kind | w0..w3.
  * The key is slabs[slab][ko, ko + kl), the value slabs[slab][vo, vo + vl). w0..w3 are the key's
@@ -37,6 +61,25 @@ const M_W0 = 6;
 const SEARCH = 0;
 const FIRST_CAPACITY = 1024;
 
+/**
+ * Entries per leaf. An insert costs a tree walk of log2(entries / ~48) leaf comparisons, a binary
+ * search of log2(LEAF_CAPACITY) and a shift of ~LEAF_CAPACITY / 4 slots on average; a split, one
+ * tree insert per ~LEAF_CAPACITY / 2 inserts. Measured in engine/memtable's bench notes
+ * (docs/architecture.md, "Memtable").
+ */
+const LEAF_CAPACITY = 64;
+
+/** A sorted run of entry indices; the tree's key for it is its first entry. */
+class Leaf {
+  readonly items = new Int32Array(LEAF_CAPACITY);
+  /** Entries in items[0, n); never 0 once the leaf is in the tree. */
+  n = 0;
+  /** Moves whenever entries already here change slot (an insert before the end, a split). */
+  version = 0;
+  prev: Leaf | null = null;
+  next: Leaf | null = null;
+}
+
 function word(k: Uint8Array, ko: number, n: number, i: number): number {
   return (
     (((i < n ? k[ko + i]! : 0) << 24) |
@@ -53,7 +96,10 @@ const EMPTY = new Uint8Array(0);
 const ARENA_FIRST_SLAB = 16 * 1024;
 const ARENA_MAX_SLAB = 1024 * 1024;
 
-/** Per-entry bookkeeping charged to the memtable besides key and value bytes (tree node, columns). */
+/**
+ * Per-entry bookkeeping charged to the memtable besides key and value bytes: the columns (48 bytes),
+ * a leaf slot (4 bytes, leaves ~3/4 full) and a share of the leaves and the tree, rounded up.
+ */
 const ENTRY_OVERHEAD = 64;
 /** The key filter's sizing when the engine does not say (its default memtableBytes). */
 const DEFAULT_BUDGET = 4 * 1024 * 1024;
@@ -81,7 +127,13 @@ export class Memtable {
     if (sa !== sb) return sa > sb ? -1 : 1;
     return m[b * STRIDE + M_KIND]! - m[a * STRIDE + M_KIND]!;
   };
-  private tree: createTree.Tree<number, undefined> = createTree(this.compare);
+  /** The leaves, ordered by their first entries (first.items[0] may change: it stays the least). */
+  private tree: createTree.Tree<Leaf, undefined> = createTree((a: Leaf, b: Leaf) =>
+    this.compare(a.items[0]!, b.items[0]!),
+  );
+  /** The first and last leaves of the chain, null while the memtable is empty. */
+  private first: Leaf | null = null;
+  private last: Leaf | null = null;
   private payload = 0;
   /**
    * The arena: encoded write batches live in a few large slabs rather than one buffer each, and
@@ -134,11 +186,12 @@ export class Memtable {
    * arenaBuffer this memtable handed out (reserve). REQUIRES: as add().
    */
   addAt(seq: number, kind: number, buf: Uint8Array, ko: number, kl: number, vo: number, vl: number): void {
+    const slab = this.slabIndexOf(buf);
     const i = this.next++;
     if (i === this.seqs.length) this.grow();
     const m = this.meta;
     const o = i * STRIDE;
-    m[o + M_SLAB] = this.slabIndexOf(buf);
+    m[o + M_SLAB] = slab;
     m[o + M_KO] = ko;
     m[o + M_KL] = kl;
     m[o + M_VO] = vo;
@@ -147,8 +200,119 @@ export class Memtable {
     this.setWords(o, buf, ko, kl);
     this.seqs[i] = seq;
     this.filter.add(bloomHashRange(buf, ko, ko + kl));
-    this.tree = this.tree.insert(i, undefined);
+    this.insert(i);
     this.payload += kl + vl;
+  }
+
+  /** Puts entry i in its leaf, splitting the leaf if full. */
+  private insert(i: number): void {
+    let leaf = this.leafOf(i);
+    if (leaf === null) {
+      leaf = new Leaf();
+      leaf.items[0] = i;
+      leaf.n = 1;
+      this.first = leaf;
+      this.last = leaf;
+      this.tree = this.tree.insert(leaf, undefined);
+      return;
+    }
+    let pos = this.lowerBound(leaf, i);
+    if (leaf.n === LEAF_CAPACITY) {
+      const right = new Leaf();
+      if (pos === LEAF_CAPACITY) {
+        // Appending to a full leaf (ascending keys): start the next leaf rather than leave two half
+        // full ones behind, so a sequential fill packs its leaves.
+        right.items[0] = i;
+        right.n = 1;
+        this.link(leaf, right);
+        return;
+      }
+      const half = LEAF_CAPACITY >>> 1;
+      right.items.set(leaf.items.subarray(half));
+      right.n = LEAF_CAPACITY - half;
+      leaf.n = half;
+      leaf.version++;
+      this.link(leaf, right);
+      if (pos > half) {
+        leaf = right;
+        pos -= half;
+      }
+    }
+    const items = leaf.items;
+    if (pos < leaf.n) {
+      items.copyWithin(pos + 1, pos, leaf.n);
+      leaf.version++;
+    }
+    items[pos] = i;
+    leaf.n++;
+  }
+
+  /** Puts `right`, holding entries after `leaf`'s and before its successor's, after `leaf`. */
+  private link(leaf: Leaf, right: Leaf): void {
+    right.prev = leaf;
+    right.next = leaf.next;
+    if (leaf.next === null) this.last = right;
+    else leaf.next.prev = right;
+    leaf.next = right;
+    this.tree = this.tree.insert(right, undefined);
+  }
+
+  /**
+   * @internal The leaf entry i belongs in: the last one whose first entry sorts at or before it, or
+   * the first leaf if none does (null only while empty).
+   */
+  leafOf(i: number): Leaf | null {
+    let node = this.tree.root;
+    let found = this.first;
+    while (node !== null) {
+      const leaf = node.key;
+      if (this.compare(leaf.items[0]!, i) <= 0) {
+        found = leaf;
+        node = node.right;
+      } else {
+        node = node.left;
+      }
+    }
+    return found;
+  }
+
+  /** @internal The first slot of `leaf` whose entry sorts at or after entry i. */
+  lowerBound(leaf: Leaf, i: number): number {
+    const items = leaf.items;
+    let lo = 0;
+    let hi = leaf.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(items[mid]!, i) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** @internal The first slot of `leaf` whose entry sorts after entry i. */
+  upperBound(leaf: Leaf, i: number): number {
+    const items = leaf.items;
+    let lo = 0;
+    let hi = leaf.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(items[mid]!, i) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** @internal The first and last leaves (null while empty), for MemtableIterator. */
+  firstLeaf(): Leaf | null {
+    return this.first;
+  }
+  lastLeaf(): Leaf | null {
+    return this.last;
+  }
+
+  /** @internal Internal-key order of entries a and b, for MemtableIterator. */
+  compareEntries(a: number, b: number): number {
+    return this.compare(a, b);
   }
 
   private setWords(o: number, k: Uint8Array, ko: number, kl: number): void {
@@ -226,36 +390,58 @@ export class Memtable {
   }
 
   approximateBytes(): number {
-    return this.payload + this.tree.length * ENTRY_OVERHEAD;
+    return this.payload + (this.next - 1) * ENTRY_OVERHEAD;
   }
 
   count(): number {
+    return this.next - 1;
+  }
+
+  /** Leaves in the tree: entries / leafCount() is their mean fill (tests, measurements). */
+  leafCount(): number {
     return this.tree.length;
   }
 
   /**
    * The newest version of `key` with sequence <= `seq`, or undefined if none is here.
-   * Walks the tree directly rather than through tree.ge() so a lookup allocates nothing, and only
-   * if the key filter says the key may be here. `hash`: bloomHash(key), computed once per lookup.
+   * Walks the tree and the leaf by hand rather than through tree.ge() so a lookup allocates nothing,
+   * and only if the key filter says the key may be here. `hash`: bloomHash(key), computed once per
+   * lookup.
    */
   get(key: Uint8Array, seq: number, hash = bloomHash(key)): MemGetResult | undefined {
     if (!this.filter.mayContain(hash)) return undefined;
     this.setSearch(key, seq, Kind.VALUE);
-    const m = this.meta;
+    // The answer is the first entry not before the target: in the last leaf whose first entry is
+    // before it, or else the first entry of the next leaf (of the first leaf if none is before).
     let node = this.tree.root;
-    let best = -1;
+    let leaf: Leaf | null = null;
     while (node !== null) {
-      const i = node.key;
-      let c = this.compareUser(i, SEARCH);
-      if (c === 0) c = this.seqs[i]! > seq ? -1 : 1; // entries newer than seq sort before the target
-      if (c >= 0) {
-        best = i;
-        node = node.left;
-      } else {
+      if (this.before(node.key.items[0]!, seq)) {
+        leaf = node.key;
         node = node.right;
+      } else {
+        node = node.left;
       }
     }
-    if (best < 0 || this.compareUser(best, SEARCH) !== 0) return undefined;
+    let best: number;
+    if (leaf === null) {
+      if (this.first === null) return undefined;
+      best = this.first.items[0]!;
+    } else {
+      const items = leaf.items;
+      let lo = 1;
+      let hi = leaf.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.before(items[mid]!, seq)) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < leaf.n) best = items[lo]!;
+      else if (leaf.next !== null) best = leaf.next.items[0]!;
+      else return undefined;
+    }
+    if (this.compareUser(best, SEARCH) !== 0) return undefined;
+    const m = this.meta;
     const o = best * STRIDE;
     const vo = m[o + M_VO]!;
     return {
@@ -263,6 +449,12 @@ export class Memtable {
       value: this.slabs[m[o + M_SLAB]!]!.subarray(vo, vo + m[o + M_VL]!),
       seq: this.seqs[best]!,
     };
+  }
+
+  /** Whether entry i sorts before the search key's newest version at or below `seq`. */
+  private before(i: number, seq: number): boolean {
+    const c = this.compareUser(i, SEARCH);
+    return c < 0 || (c === 0 && this.seqs[i]! > seq);
   }
 
   /** User-key order of entries a and b. */
@@ -278,20 +470,17 @@ export class Memtable {
     return this.compareTail(ia, ib);
   }
 
+  /** An iterator over the entries here now; entries added later stay out of its view. */
   iterator(): MemtableIterator {
-    return new MemtableIterator(this, this.tree);
+    return new MemtableIterator(this, this.next);
   }
 
-  /** @internal Tree ge/le at the search entry, for MemtableIterator. */
-  seekIn(
-    tree: createTree.Tree<number, undefined>,
-    key: Uint8Array,
-    seq: number,
-    kind: number,
-    forPrev: boolean,
-  ): createTree.Iterator<number, undefined> {
-    const s = this.setSearch(key, seq, kind);
-    return forPrev ? tree.le(s) : tree.ge(s);
+  /**
+   * @internal Makes the search entry (key, seq, kind) and returns its index, for MemtableIterator's
+   * seeks. Synchronous users only: it is shared.
+   */
+  search(key: Uint8Array, seq: number, kind: number): number {
+    return this.setSearch(key, seq, kind);
   }
 
   // Entry i's fields, for iterators and for copying entries out (flushes).
@@ -319,75 +508,155 @@ export class Memtable {
   }
 }
 
+/**
+ * Iterates the entries with index < `limit` (those present when it was made) in internal-key order,
+ * while later entries arrive: see the file's header. Its position is `cur`; (leaf, pos) caches the
+ * slot, valid while leaf.version === version.
+ */
 export class MemtableIterator implements InternalIterator {
-  private it: createTree.Iterator<number, undefined> | null = null;
+  private cur = -1;
+  private leaf: Leaf | null = null;
+  private pos = 0;
+  private version = 0;
   /** Views of the current entry's key and value, made on first use (callers ask repeatedly). */
   private curKey: Uint8Array | null = null;
   private curValue: Uint8Array | null = null;
   constructor(
     private readonly mem: Memtable,
-    private readonly tree: createTree.Tree<number, undefined>,
+    private readonly limit: number,
   ) {}
-  private moved(): void {
+
+  /** Lands on the first visible entry at or after slot pos of leaf, or becomes invalid. */
+  private forward(leaf: Leaf | null, pos: number): void {
+    this.curKey = null;
+    this.curValue = null;
+    const limit = this.limit;
+    for (; leaf !== null; leaf = leaf.next, pos = 0) {
+      const items = leaf.items;
+      for (const n = leaf.n; pos < n; pos++) {
+        const i = items[pos]!;
+        if (i < limit) {
+          this.at(leaf, pos, i);
+          return;
+        }
+      }
+    }
+    this.invalidate();
+  }
+
+  /** Lands on the last visible entry at or before slot pos of leaf, or becomes invalid. */
+  private backward(leaf: Leaf | null, pos: number): void {
+    this.curKey = null;
+    this.curValue = null;
+    const limit = this.limit;
+    while (leaf !== null) {
+      const items = leaf.items;
+      for (; pos >= 0; pos--) {
+        const i = items[pos]!;
+        if (i < limit) {
+          this.at(leaf, pos, i);
+          return;
+        }
+      }
+      leaf = leaf.prev;
+      if (leaf !== null) pos = leaf.n - 1;
+    }
+    this.invalidate();
+  }
+
+  private at(leaf: Leaf, pos: number, i: number): void {
+    this.leaf = leaf;
+    this.pos = pos;
+    this.version = leaf.version;
+    this.cur = i;
+  }
+
+  private invalidate(): void {
+    this.cur = -1;
+    this.leaf = null;
     this.curKey = null;
     this.curValue = null;
   }
+
+  /** Finds the current entry's slot again if its leaf changed since the iterator looked. */
+  private sync(): void {
+    let leaf = this.leaf!;
+    if (leaf.version === this.version) return;
+    const mem = this.mem;
+    const cur = this.cur;
+    // A split moves a leaf's upper half right and keeps the rest: past the leaf's last entry, the
+    // current one went to a leaf the tree finds.
+    if (mem.compareEntries(cur, leaf.items[leaf.n - 1]!) > 0) leaf = mem.leafOf(cur)!;
+    const pos = mem.lowerBound(leaf, cur);
+    if (INVARIANTS && leaf.items[pos] !== cur) invariantViolated('MemtableIterator lost its entry');
+    this.at(leaf, pos, cur);
+  }
+
   valid(): boolean {
-    return this.it?.valid ?? false;
+    return this.cur >= 0;
   }
   seekToFirst(): void {
-    this.it = this.tree.begin;
-    this.moved();
+    this.forward(this.mem.firstLeaf(), 0);
   }
   seekToLast(): void {
-    this.it = this.tree.end;
-    this.moved();
+    const last = this.mem.lastLeaf();
+    this.backward(last, last === null ? -1 : last.n - 1);
   }
+  /** To the first entry at or after (userKey, seq) in internal-key order. */
   seek(userKey: Uint8Array, seq: number): void {
-    this.it = this.mem.seekIn(this.tree, userKey, seq, Kind.VALUE, false);
-    this.moved();
+    const mem = this.mem;
+    const s = mem.search(userKey, seq, Kind.VALUE);
+    const leaf = mem.leafOf(s);
+    this.forward(leaf, leaf === null ? 0 : mem.lowerBound(leaf, s));
   }
+  /** To the last entry at or before (userKey, seq) in internal-key order. */
   seekForPrev(userKey: Uint8Array, seq: number): void {
-    this.it = this.mem.seekIn(this.tree, userKey, seq, Kind.DELETE, true);
-    this.moved();
+    const mem = this.mem;
+    const s = mem.search(userKey, seq, Kind.DELETE);
+    const leaf = mem.leafOf(s);
+    // -1 when the whole first leaf sorts after it. (The search entry may equal a stored tombstone.)
+    this.backward(leaf, leaf === null ? -1 : mem.upperBound(leaf, s) - 1);
   }
+  /** Stays invalid if invalid (as past either end). */
   next(): void {
-    this.it!.next();
-    this.moved();
+    if (this.cur < 0) return;
+    this.sync();
+    this.forward(this.leaf, this.pos + 1);
   }
+  /** Stays invalid if invalid. */
   prev(): void {
-    this.it!.prev();
-    this.moved();
+    if (this.cur < 0) return;
+    this.sync();
+    this.backward(this.leaf, this.pos - 1);
   }
   /** The current entry's index, for reading it through the Memtable's *At accessors (flushes). */
   index(): number {
-    return this.it!.key!;
+    return this.cur;
   }
   key(): Uint8Array {
     if (INVARIANTS && !this.valid()) invariantViolated('MemtableIterator.key() on an unpositioned iterator');
     if (this.curKey === null) {
-      const i = this.it!.key!;
+      const i = this.cur;
       const ko = this.mem.keyOffsetAt(i);
       this.curKey = this.mem.bufferAt(i).subarray(ko, ko + this.mem.keyLengthAt(i));
     }
     return this.curKey;
   }
   seq(): number {
-    return this.mem.seqAt(this.it!.key!);
+    return this.mem.seqAt(this.cur);
   }
   kind(): number {
-    return this.mem.kindAt(this.it!.key!);
+    return this.mem.kindAt(this.cur);
   }
   value(): Uint8Array {
     if (this.curValue === null) {
-      const i = this.it!.key!;
+      const i = this.cur;
       const vo = this.mem.valueOffsetAt(i);
       this.curValue = this.mem.bufferAt(i).subarray(vo, vo + this.mem.valueLengthAt(i));
     }
     return this.curValue;
   }
   close(): void {
-    this.it = null;
-    this.moved();
+    this.invalidate();
   }
 }
