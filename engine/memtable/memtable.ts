@@ -9,9 +9,11 @@
 // leaf's Int32Array in place; only a split (a full leaf of LEAF_CAPACITY) inserts one new leaf into
 // the tree, about once per LEAF_CAPACITY / 2 inserts. Leaves are also linked in order (prev/next),
 // so iteration walks leaves without tree iterators. Leaves never merge or go away (entries are
-// never removed), and a split keeps the left half in the old leaf object, so a leaf's first entry,
-// the tree's key for it, changes only for the first leaf (an entry smaller than every other), which
-// keeps its place in the tree.
+// never removed), and a split keeps the left half in the old leaf object, so a leaf's first entry
+// never changes, except the first leaf's (an entry below all others). The tree holds every leaf but
+// the first, keyed by its first entry's index (a number, so a walk reads the entry columns straight
+// from the node, not through leaf objects and their arrays); a walk that finds no key at or below
+// its target lands in the first leaf.
 //
 // How iterators see a frozen view. LevelDB's skiplist memtable and Pebble's arenaskl let readers run
 // beside inserts because a node, once linked, is never moved or freed: a reader's position is a
@@ -69,7 +71,7 @@ const FIRST_CAPACITY = 1024;
  */
 const LEAF_CAPACITY = 64;
 
-/** A sorted run of entry indices; the tree's key for it is its first entry. */
+/** A sorted run of entry indices: see the file's header. */
 class Leaf {
   readonly items = new Int32Array(LEAF_CAPACITY);
   /** Entries in items[0, n); never 0 once the leaf is in the tree. */
@@ -127,10 +129,8 @@ export class Memtable {
     if (sa !== sb) return sa > sb ? -1 : 1;
     return m[b * STRIDE + M_KIND]! - m[a * STRIDE + M_KIND]!;
   };
-  /** The leaves, ordered by their first entries (first.items[0] may change: it stays the least). */
-  private tree: createTree.Tree<Leaf, undefined> = createTree((a: Leaf, b: Leaf) =>
-    this.compare(a.items[0]!, b.items[0]!),
-  );
+  /** Every leaf but the first, keyed by its first entry. */
+  private tree: createTree.Tree<number, Leaf> = createTree(this.compare);
   /** The first and last leaves of the chain, null while the memtable is empty. */
   private first: Leaf | null = null;
   private last: Leaf | null = null;
@@ -213,7 +213,6 @@ export class Memtable {
       leaf.n = 1;
       this.first = leaf;
       this.last = leaf;
-      this.tree = this.tree.insert(leaf, undefined);
       return;
     }
     let pos = this.lowerBound(leaf, i);
@@ -254,20 +253,19 @@ export class Memtable {
     if (leaf.next === null) this.last = right;
     else leaf.next.prev = right;
     leaf.next = right;
-    this.tree = this.tree.insert(right, undefined);
+    this.tree = this.tree.insert(right.items[0]!, right);
   }
 
   /**
-   * @internal The leaf entry i belongs in: the last one whose first entry sorts at or before it, or
-   * the first leaf if none does (null only while empty).
+   * @internal The leaf entry i belongs in: the last one whose key sorts at or before it, or the
+   * first leaf if none does (null only while empty).
    */
   leafOf(i: number): Leaf | null {
     let node = this.tree.root;
     let found = this.first;
     while (node !== null) {
-      const leaf = node.key;
-      if (this.compare(leaf.items[0]!, i) <= 0) {
-        found = leaf;
+      if (this.compare(node.key, i) <= 0) {
+        found = node.value;
         node = node.right;
       } else {
         node = node.left;
@@ -397,9 +395,9 @@ export class Memtable {
     return this.next - 1;
   }
 
-  /** Leaves in the tree: entries / leafCount() is their mean fill (tests, measurements). */
+  /** Leaves: count() / leafCount() is their mean fill (tests, measurements). */
   leafCount(): number {
-    return this.tree.length;
+    return this.first === null ? 0 : this.tree.length + 1;
   }
 
   /**
@@ -411,35 +409,31 @@ export class Memtable {
   get(key: Uint8Array, seq: number, hash = bloomHash(key)): MemGetResult | undefined {
     if (!this.filter.mayContain(hash)) return undefined;
     this.setSearch(key, seq, Kind.VALUE);
-    // The answer is the first entry not before the target: in the last leaf whose first entry is
-    // before it, or else the first entry of the next leaf (of the first leaf if none is before).
+    // The answer is the first entry not before the target: in the last leaf whose key is before
+    // it (the first leaf if none is), or else first in the next leaf.
     let node = this.tree.root;
-    let leaf: Leaf | null = null;
+    let leaf = this.first;
     while (node !== null) {
-      if (this.before(node.key.items[0]!, seq)) {
-        leaf = node.key;
+      if (this.before(node.key, seq)) {
+        leaf = node.value;
         node = node.right;
       } else {
         node = node.left;
       }
     }
-    let best: number;
-    if (leaf === null) {
-      if (this.first === null) return undefined;
-      best = this.first.items[0]!;
-    } else {
-      const items = leaf.items;
-      let lo = 1;
-      let hi = leaf.n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.before(items[mid]!, seq)) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < leaf.n) best = items[lo]!;
-      else if (leaf.next !== null) best = leaf.next.items[0]!;
-      else return undefined;
+    if (leaf === null) return undefined;
+    const items = leaf.items;
+    let lo = 0;
+    let hi = leaf.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.before(items[mid]!, seq)) lo = mid + 1;
+      else hi = mid;
     }
+    let best: number;
+    if (lo < leaf.n) best = items[lo]!;
+    else if (leaf.next !== null) best = leaf.next.items[0]!;
+    else return undefined;
     if (this.compareUser(best, SEARCH) !== 0) return undefined;
     const m = this.meta;
     const o = best * STRIDE;
