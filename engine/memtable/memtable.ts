@@ -1,11 +1,11 @@
 // The memtable: recent writes, sorted in internal-key order. Entries sit in typed-array columns;
 // their order is kept in leaves (sorted runs of entry indices) indexed by functional-red-black-tree.
 //
-// Why leaves. Keyed by entry, the persistent tree path-copied ~20-25 nodes per insert (~1.4 KB of
-// garbage; a 64 MiB memtable of 1 KB values holds ~64k entries), and the deepest copies lived long
-// enough to be promoted (~860 bytes per write), so the old generation churned into a mark-compact
-// about every second under a replicated write load (bench/cluster/README.md). Keyed by leaf, as a
-// B+-tree's interior: an insert finds its leaf through the tree, binary-searches it and shifts the
+// Why leaves. Keyed by entry, the persistent tree path-copies ~20-25 nodes per insert (~1.4 KB of
+// garbage; a 64 MiB memtable of 1 KB values holds ~64k entries), and the deepest copies live long
+// enough to be promoted (measured ~860 bytes per write: the old generation churned into a
+// mark-compact about every second under a replicated write load, bench/cluster/README.md). Keyed
+// by leaf, as a B+-tree's interior: an insert finds its leaf through the tree, binary-searches it and shifts the
 // leaf's Int32Array in place; only a split (a full leaf of LEAF_CAPACITY) inserts one new leaf into
 // the tree, about once per LEAF_CAPACITY / 2 inserts. Leaves are also linked in order (prev/next),
 // so iteration walks leaves without tree iterators. Leaves never merge or go away (entries are
@@ -71,7 +71,7 @@ const FIRST_CAPACITY = 1024;
  */
 const LEAF_CAPACITY = 64;
 
-/** Leaves per block of slots (newLeaf): 64 KiB of slots at a time. */
+/** Most leaves per block of slots (newLeaf): 64 KiB of slots. */
 const LEAF_BLOCK = 256;
 
 /** A sorted run of entry indices: see the file's header. */
@@ -251,12 +251,14 @@ export class Memtable {
   }
 
   /**
-   * A leaf whose slots are a view into a block shared by LEAF_BLOCK leaves: an Int32Array of its
-   * own per leaf cost ~13 us (a backing store outside the heap each; --cpu-prof of write-path.ts).
+   * A leaf whose slots are a view into a block shared with other leaves: an Int32Array of its own
+   * per leaf cost ~13 us (a backing store outside the heap each; --cpu-prof of write-path.ts).
+   * Blocks double from 4 leaves up to LEAF_BLOCK, so a small memtable keeps small ones.
    */
   private newLeaf(): Leaf {
     if (this.leafSlotsUsed === this.leafSlots.length) {
-      this.leafSlots = new Int32Array(LEAF_CAPACITY * LEAF_BLOCK);
+      const leaves = Math.min(LEAF_BLOCK, Math.max(4, (2 * this.leafSlots.length) / LEAF_CAPACITY));
+      this.leafSlots = new Int32Array(LEAF_CAPACITY * leaves);
       this.leafSlotsUsed = 0;
     }
     const at = this.leafSlotsUsed;
