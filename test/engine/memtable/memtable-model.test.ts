@@ -4,7 +4,7 @@
 // adds aimed next to where iterators stand and ascending/descending runs, so leaves split under
 // open iterators again and again (the memtable's header: how iterators stay correct). After each
 // move, the iterator must stand on exactly the reference's entry; gets and count() are checked
-// against all entries.
+// against all entries, and the flush's way of reading entries (index() and the *At accessors).
 
 import { describe, expect, test } from 'vitest';
 import { Memtable, type MemtableIterator } from '../../../engine/memtable/memtable.js';
@@ -200,10 +200,26 @@ function runModel(seed: number, steps: number): { entries: number; leaves: numbe
     for (o.it.seekToLast(); o.it.valid(); o.it.prev()) back.push(current(o.it));
     expect(back, `drain backward (seed ${seed})`).toEqual(o.view.map(show).reverse());
   }
+  // The flush reads each entry through index() and the memtable's *At accessors.
   const whole: string[] = [];
   const it = mem.iterator();
-  for (it.seekToFirst(); it.valid(); it.next()) whole.push(current(it));
+  for (it.seekToFirst(); it.valid(); it.next()) {
+    const i = it.index();
+    const buf = mem.bufferAt(i);
+    const ko = mem.keyOffsetAt(i);
+    const vo = mem.valueOffsetAt(i);
+    const e = {
+      key: buf.subarray(ko, ko + mem.keyLengthAt(i)),
+      seq: mem.seqAt(i),
+      kind: mem.kindAt(i),
+      value: buf.subarray(vo, vo + mem.valueLengthAt(i)),
+    };
+    expect(show(e)).toBe(current(it));
+    whole.push(show(e));
+  }
   expect(whole, `whole memtable (seed ${seed})`).toEqual(sortedAll().map(show));
+  expect(mem.count()).toBe(all.length);
+  expect(mem.payloadBytes()).toBe(all.reduce((n, e) => n + e.key.length + e.value.length, 0));
   return { entries: all.length, leaves: mem.leafCount(), moves };
 }
 
