@@ -14,6 +14,7 @@ import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
+import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { sqlError } from './errors.js';
@@ -535,6 +536,34 @@ async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: 
   }
   let df = await query.run(stage1, checked);
   if (plan.windows.length) df = df.window(plan.windows);
-  if (plan.post) df = await df.query().run(plan.post);
+  if (plan.post) df = await runPost(df, plan.post);
   return { frame: renamed(df, plan.names) };
+}
+
+/**
+ * Stage 2 at the client. Rows that arrive already in the ORDER BY's order (a GROUP BY ordered by its
+ * group keys: the merge returns groups in key order) are not sorted again, since a stable sort leaves
+ * them as they are; the check is one comparison per row, the sort a heap of rows.
+ */
+async function runPost(df: DataFrame, post: Plan): Promise<DataFrame> {
+  if (!post.orderBy) return df.query().run(post);
+  const { orderBy, select, limit, offset, ...pre } = post;
+  const mid = pre.derive || pre.filter ? await df.query().run(pre) : df;
+  const sorted = inOrder(mid, orderBy.map(sortKey));
+  const rest = Object.fromEntries(
+    Object.entries({ select, orderBy: sorted ? undefined : orderBy, limit, offset }).filter(([, v]) => v !== undefined),
+  ) as Plan;
+  return Object.keys(rest).length ? mid.query().run(rest) : mid;
+}
+
+/** Whether every row of `df` is at or after the previous one in the order of `keys`. */
+function inOrder(df: DataFrame, keys: readonly SortKey[]): boolean {
+  const cols = keys.map((k) => df.column(k.col));
+  let prev = cols.map((c) => c.get(0));
+  for (let i = 1; i < df.nrows; i++) {
+    const cur = cols.map((c) => c.get(i));
+    if (compareRows(prev, cur, keys) > 0) return false;
+    prev = cur;
+  }
+  return true;
 }
