@@ -6,7 +6,7 @@ import type { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { querySql } from '../../app/cli/query-commands.js';
-import { rowsOf } from './helpers.js';
+import { rowsOf, seededRng } from './helpers.js';
 
 async function fixture(): Promise<MemoryStore> {
   const store = new MemoryStore();
@@ -174,6 +174,73 @@ describe('SQL', () => {
       'SELECT median(delay), quantile(delay, 0.9), stddev(delay) IS NOT NULL FROM flights',
     );
     expect(rowsOf(q)).toEqual([[7, 30, true]]);
+  });
+
+  it('orders a GROUP BY result by any keys, sorted or already in order (seeded)', async () => {
+    const rng = seededRng();
+    const store = new MemoryStore();
+    const rows: [string | null, number | null, number][] = [];
+    for (let i = 0; i < 400; i++)
+      rows.push([
+        rng.bool(0.1) ? null : rng.pick(['a', 'b', 'c', 'd', 'e']),
+        rng.bool(0.1) ? null : rng.int(-3, 3),
+        rng.int(0, 100),
+      ]);
+    await DataFrame.put(store, 't', DataFrame.fromRows('k:S,j:I,v:I', rows), { chunkRows: 37 });
+    // The reference: groups in key order (nulls first), then a stable sort by the ORDER BY keys.
+    const groups = new Map<string, [string | null, number | null, number]>();
+    for (const [k, j, v] of rows) {
+      const g = groups.get(JSON.stringify([k, j]));
+      if (g) g[2] += v;
+      else groups.set(JSON.stringify([k, j]), [k, j, v]);
+    }
+    type Key = { i: number; desc?: boolean; nulls?: 'first' | 'last' };
+    const cmp = (x: string | number | null, y: string | number | null, k: Key): number => {
+      if (x === y) return 0;
+      if (x === null) return k.nulls === 'first' ? -1 : 1;
+      if (y === null) return k.nulls === 'first' ? 1 : -1;
+      return (x < y ? -1 : 1) * (k.desc ? -1 : 1);
+    };
+    const byKeys = (keys: Key[]) => (a: (string | number | null)[], b: (string | number | null)[]) => {
+      for (const k of keys) {
+        const c = cmp(a[k.i]!, b[k.i]!, k);
+        if (c !== 0) return c;
+      }
+      return 0;
+    };
+    const base = [...groups.values()].sort(
+      byKeys([
+        { i: 0, nulls: 'first' },
+        { i: 1, nulls: 'first' },
+      ]),
+    );
+    const cases: [string, Key[], number, number][] = [
+      ['k, j', [{ i: 0 }, { i: 1 }], 0, Infinity],
+      [
+        'k NULLS FIRST, j NULLS FIRST',
+        [
+          { i: 0, nulls: 'first' },
+          { i: 1, nulls: 'first' },
+        ],
+        0,
+        Infinity,
+      ],
+      ['k NULLS FIRST', [{ i: 0, nulls: 'first' }], 2, 5],
+      ['k DESC, j', [{ i: 0, desc: true }, { i: 1 }], 0, Infinity],
+      ['j, k', [{ i: 1 }, { i: 0 }], 1, 7],
+      ['3 DESC', [{ i: 2, desc: true }], 0, Infinity],
+    ];
+    for (const [order, keys, offset, limit] of cases) {
+      const tail = `${Number.isFinite(limit) ? ` LIMIT ${limit}` : ''}${offset ? ` OFFSET ${offset}` : ''}`;
+      const sql = `SELECT k, j, sum(v) FROM t GROUP BY k, j ORDER BY ${order}${tail}`;
+      const want = [...base].sort(byKeys(keys)).slice(offset, offset + limit);
+      expect(rowsOf(await DataFrame.sql(store, sql)), sql).toEqual(want);
+    }
+    // A sort key outside the SELECT list, over rows already in its order.
+    const got = rowsOf(
+      await DataFrame.sql(store, 'SELECT j, sum(v) FROM t GROUP BY k, j ORDER BY k NULLS FIRST, j NULLS FIRST'),
+    );
+    expect(got).toEqual(base.map((g) => [g[1], g[2]]));
   });
 
   it('df query spells a SELECT from flags', () => {
