@@ -7,10 +7,12 @@
 // prepared against, so that a stale one is re-prepared rather than run.
 // docs/dataframe.md "Metadata caching".
 
-import type { KvStore } from '../kv/index.js';
+import { compareBytes, copyBytes, type KvStore } from '../kv/index.js';
 import type { Column } from './column.js';
-import type { FrameMeta } from './meta.js';
-import { readMeta, requireMeta } from './storage.js';
+import { checkName, metaKey } from './layout.js';
+import { ensureLayout } from './layout-migration.js';
+import { decodeMeta, type FrameMeta } from './meta.js';
+import { requireMeta } from './storage.js';
 
 /** Frames whose metadata one store's cache keeps (the least recently used go first). */
 const MAX_FRAMES = 256;
@@ -132,5 +134,17 @@ export function keepColumns(store: KvStore, meta: FrameMeta, columns: readonly C
  * partition's leader while it answers (leader-first, as opening a frame reads it).
  */
 export async function isPublished(store: KvStore, meta: FrameMeta): Promise<boolean> {
-  return (await readMeta(store, meta.name, { read: 'leader-first' }))?.version === meta.version;
+  await ensureLayout(store);
+  const v = await store.get(metaKey(checkName(meta.name)), { read: 'leader-first' });
+  if (v === undefined) return false;
+  // The record this version was last confirmed by, byte for byte, is confirmed without decoding it
+  // again (decoding every chunk's zone maps was ~1 ms of a warm query's client CPU on 8 chunks).
+  const seen = confirmed.get(meta);
+  if (seen !== undefined && compareBytes(seen, v) === 0) return true;
+  if (decodeMeta(v, meta.name).version !== meta.version) return false;
+  confirmed.set(meta, copyBytes(v));
+  return true;
 }
+
+/** The metadata record that last confirmed each version (isPublished). */
+const confirmed = new WeakMap<FrameMeta, Uint8Array>();
