@@ -183,7 +183,9 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
 
   const aggs = plan.aggs;
   const nkeys = (plan.groupBy ?? []).length;
-  const merged = new Map<string, [Value[], Acc[]]>();
+  // One key column: the value itself is the map key (a Map's SameValueZero keeps 0 and -0, and every
+  // NaN, in one group, as groupKeyText does), sparing a JSON text per group of every partial.
+  const merged = new Map<unknown, [Value[], Acc[]]>();
   const budget = new DistinctBudget();
   for (const p of partials) {
     if (!Array.isArray(p.groups)) throw protocol('aggregate result without groups');
@@ -198,7 +200,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
         throw protocol('bad group');
       }
       const accs = g[1].map((a, k) => checkAcc(aggs[k]!, a, budget));
-      const key = groupKeyText(g[0] as Value[]);
+      const key = nkeys === 1 ? (g[0][0] as Value) : groupKeyText(g[0] as Value[]);
       const cur = merged.get(key);
       if (cur) cur[1] = cur[1].map((a, k) => combine(aggs[k]!.fn, a, accs[k]!));
       else merged.set(key, [g[0], accs]);
