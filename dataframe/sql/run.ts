@@ -543,17 +543,44 @@ async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: 
 /**
  * Stage 2 at the client. Rows that arrive already in the ORDER BY's order (a GROUP BY ordered by its
  * group keys: the merge returns groups in key order) are not sorted again, since a stable sort leaves
- * them as they are; the check is one comparison per row, the sort a heap of rows.
+ * them as they are; the check is one comparison per row, the sort a heap of rows. A stage 2 that only
+ * names and picks stage 1's columns picks them, without running a query over them.
  */
 async function runPost(df: DataFrame, post: Plan): Promise<DataFrame> {
   if (!post.orderBy) return df.query().run(post);
   const { orderBy, select, limit, offset, ...pre } = post;
-  const mid = pre.derive || pre.filter ? await df.query().run(pre) : df;
+  const mid = (pre.filter === undefined && named(df, pre.derive)) || (await df.query().run(pre));
   const sorted = inOrder(mid, orderBy.map(sortKey));
   const rest = Object.fromEntries(
     Object.entries({ select, orderBy: sorted ? undefined : orderBy, limit, offset }).filter(([, v]) => v !== undefined),
   ) as Plan;
-  return Object.keys(rest).length ? mid.query().run(rest) : mid;
+  if (rest.orderBy || rest.limit !== undefined || rest.offset !== undefined) return mid.query().run(rest);
+  if (!select) return mid;
+  const at = select.map((n) => mid.fields.findIndex((f) => f.name === n));
+  if (at.some((i) => i < 0)) return mid.query().run(rest);
+  return DataFrame.fromFields(
+    at.map((i) => mid.fields[i]!),
+    at.map((i) => mid.columns[i]!),
+  );
+}
+
+/**
+ * `df` with the derived columns added when each only names a column of `df` (stage 2 of a GROUP BY
+ * selects group keys and aggregates so): the same columns under a second name, without evaluating
+ * anything. Undefined when some derived column computes.
+ */
+function named(df: DataFrame, derive: Plan['derive']): DataFrame | undefined {
+  if (!derive?.length) return df;
+  const fields = [...df.fields];
+  const columns = [...df.columns];
+  for (const d of derive) {
+    const e = d.expr as { op?: unknown; name?: unknown };
+    const i = e.op === 'col' && Object.keys(e).length === 2 ? df.fields.findIndex((f) => f.name === e.name) : -1;
+    if (i < 0) return undefined;
+    fields.push({ name: d.name, type: df.fields[i]!.type });
+    columns.push(df.columns[i]!);
+  }
+  return DataFrame.fromFields(fields, columns);
 }
 
 /** Whether every row of `df` is at or after the previous one in the order of `keys`. */
