@@ -59,19 +59,27 @@ export class Eau2Cluster {
       }),
     );
     const urls = config.nodes.map((n) => `http://127.0.0.1:${n.port}`);
-    for (const u of urls) {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          if ((await fetch(`${u}/healthz`)).ok) break;
-        } catch {
-          // starting
+    let client: ClusterClient;
+    try {
+      for (const u of urls) {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          try {
+            if ((await fetch(`${u}/healthz`)).ok) break;
+          } catch {
+            // starting
+          }
+          if (Date.now() > deadline) throw new Error(`${u} did not start`);
+          await new Promise((r) => setTimeout(r, 100));
         }
-        if (Date.now() > deadline) throw new Error(`${u} did not start`);
-        await new Promise((r) => setTimeout(r, 100));
       }
+      client = await ClusterClient.connect(urls);
+    } catch (e) {
+      // Nodes left running would keep this process alive (and their ports taken) after the error.
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
     }
-    const client = await ClusterClient.connect(urls, clientOptions);
     return new Eau2Cluster(dir, procs, urls, client);
   }
 

@@ -3,7 +3,7 @@
 // If redis-server is missing the caller installs it with apt-get, or reports that it could not.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
@@ -34,72 +34,106 @@ export class RedisCluster {
 
   static async start(): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'eau2-bench-redis-'));
-    const ports = await freePorts(6);
-    const procs = ports.map((port) => {
-      const d = join(dir, String(port));
-      mkdirSync(d);
-      return spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          d,
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          'nodes.conf',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'everysec',
-          '--save',
-          '',
-          '--daemonize',
-          'no',
-          '--logfile',
-          join(d, 'redis.log'),
-        ],
-        { stdio: 'ignore' },
-      );
-    });
-    for (const port of ports) {
-      const deadline = Date.now() + 20_000;
-      while (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
-        if (Date.now() > deadline) throw new Error(`redis on ${port} did not start`);
-        await new Promise((r) => setTimeout(r, 100));
+    // Each server's cluster bus gets a port of its own (`cluster-port`, Redis 7): by default it is
+    // the client port + 10,000, which nothing reserved and which can fall in the kernel's ephemeral
+    // range, where another process's outgoing connection may hold it and the server cannot start.
+    const all = await freePorts(12);
+    const ports = all.slice(0, 6);
+    const busPorts = all.slice(6);
+    const procs: ChildProcess[] = [];
+    try {
+      for (const [i, port] of ports.entries()) {
+        const d = join(dir, String(port));
+        mkdirSync(d);
+        procs.push(
+          spawn(
+            'redis-server',
+            [
+              '--port',
+              String(port),
+              '--cluster-port',
+              String(busPorts[i]),
+              '--bind',
+              '127.0.0.1',
+              '--dir',
+              d,
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--appendonly',
+              'yes',
+              '--appendfsync',
+              'everysec',
+              '--save',
+              '',
+              '--daemonize',
+              'no',
+              '--logfile',
+              join(d, 'redis.log'),
+            ],
+            { stdio: 'ignore' },
+          ),
+        );
       }
-    }
-    const create = spawnSync(
-      'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
-      { encoding: 'utf8' },
-    );
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const info = ports.map(
-        (p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+      for (const port of ports) {
+        const deadline = Date.now() + 20_000;
+        while (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
+          if (Date.now() > deadline)
+            throw new Error(`redis on ${port} did not start: ${logTail(join(dir, String(port)))}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const create = spawnSync(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+        { encoding: 'utf8', timeout: 60_000 },
       );
-      if (info.every((s) => s.includes('cluster_state:ok'))) break;
-      if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
-      await new Promise((r) => setTimeout(r, 200));
+      if (create.status !== 0)
+        throw new Error(
+          `redis-cli --cluster create failed (${create.signal ?? create.status}): ${create.stderr || create.stdout}`,
+        );
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const info = ports.map(
+          (p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+        );
+        if (info.every((s) => s.includes('cluster_state:ok'))) break;
+        if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
+      const client = new Cluster(nodes, { scaleReads: 'master' });
+      const replicaClient = new Cluster(nodes, { scaleReads: 'slave' });
+      try {
+        await Promise.all(
+          [client, replicaClient].map(
+            (c) =>
+              new Promise<void>((res, rej) => {
+                const t = setTimeout(() => rej(new Error('ioredis did not become ready within 30 s')), 30_000);
+                c.once('ready', () => {
+                  clearTimeout(t);
+                  res();
+                });
+                c.once('error', (e) => {
+                  clearTimeout(t);
+                  rej(e);
+                });
+              }),
+          ),
+        );
+      } catch (e) {
+        client.disconnect();
+        replicaClient.disconnect();
+        throw e;
+      }
+      return new RedisCluster(dir, procs, ports, client, replicaClient);
+    } catch (e) {
+      // Servers left running would keep this process alive (and the ports taken) after the error.
+      await stopAll(procs);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
     }
-    const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
-    const client = new Cluster(nodes, { scaleReads: 'master' });
-    const replicaClient = new Cluster(nodes, { scaleReads: 'slave' });
-    await Promise.all(
-      [client, replicaClient].map(
-        (c) =>
-          new Promise<void>((res, rej) => {
-            c.once('ready', () => res());
-            c.once('error', rej);
-          }),
-      ),
-    );
-    return new RedisCluster(dir, procs, ports, client, replicaClient);
   }
 
   target(): Target {
@@ -130,16 +164,30 @@ export class RedisCluster {
   async stop(): Promise<void> {
     this.client.disconnect();
     this.replicaClient.disconnect();
-    await Promise.all(
-      this.procs.map(
-        (p) =>
-          new Promise<void>((res) => {
-            if (p.exitCode !== null) return res();
-            p.once('exit', () => res());
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopAll(this.procs);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** SIGTERM to every server still running, and their exits. */
+async function stopAll(procs: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((res) => {
+          if (p.exitCode !== null || p.signalCode !== null) return res();
+          p.once('exit', () => res());
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** The last lines of a server's log, for an error saying why it did not start. */
+function logTail(d: string): string {
+  try {
+    return readFileSync(join(d, 'redis.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return 'no log';
   }
 }

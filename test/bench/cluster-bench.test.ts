@@ -47,8 +47,23 @@ describe('bench:cluster smoke run', () => {
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
-    const code = await new Promise<number | null>((res) => child!.once('exit', (c) => res(c)));
-    expect(code, output).toBe(0);
+    // A run takes ~25 s here; one that has not ended well before the test's timeout is stuck, and
+    // what it printed says where (the test's own timeout would drop it).
+    const code = await new Promise<number | null | 'stuck'>((res) => {
+      const t = setTimeout(() => res('stuck'), 135_000);
+      child!.once('exit', (c) => {
+        clearTimeout(t);
+        res(c);
+      });
+    });
+    if (code === 'stuck') {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    expect(code, `bench output:\n${output}`).toBe(0);
     const r = JSON.parse(readFileSync(out, 'utf8')) as {
       phases: string[];
       results: Record<string, Phase[]>;
