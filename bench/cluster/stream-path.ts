@@ -18,6 +18,7 @@ import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { encodeMessage } from '../../cluster/protocol/messages.js';
 import { joinSmall } from '../../cluster/protocol/frame-parts.js';
 import type { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+import { stubEngine } from '../../test/cluster/support/peer-host.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,16 +30,7 @@ const WARMUP = 50_000;
 const PARTITIONS = 5;
 const PER_TURN = 64;
 
-const engine: EngineLike = {
-  batch: (_ops: EngineOp[]) => Promise.resolve(),
-  get: async () => undefined,
-  iterator: () => {
-    throw new Error('unused');
-  },
-  snapshot: () => ({ release() {} }),
-  stats: () => ({}),
-  close: async () => {},
-} as unknown as EngineLike;
+const engine: EngineLike = stubEngine();
 
 /** A follower connection that joins each turn's frames into socket-write buffers and counts their bytes. */
 class CountingConn {

@@ -13,24 +13,19 @@ import { decodeLsn, lsnKey, storedKey } from '../../cluster/node/stored-format.j
 import { type DecodedGroup, decodeEntriesBatch } from '../../cluster/protocol/entries-frame.js';
 import { MsgType, type WireOp } from '../../cluster/protocol/messages.js';
 import type { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+import { stubEngine } from './support/peer-host.js';
 
 const P = 3;
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
 function recordingEngine(): EngineLike & { batches: EngineOp[][] } {
   const e = {
+    ...stubEngine(),
     batches: [] as EngineOp[][],
     batch(ops: EngineOp[]): Promise<void> {
       e.batches.push(ops.slice());
       return Promise.resolve();
     },
-    get: async () => undefined,
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
   };
   return e;
 }

@@ -9,6 +9,7 @@ import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { decodeLsn, LSN_RESYNCING, lsnKey } from '../../cluster/node/stored-format.js';
 import type { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+import { stubEngine } from './support/peer-host.js';
 
 const P = 1;
 
@@ -16,6 +17,7 @@ const P = 1;
 function gatedEngine(): EngineLike & { batches: EngineOp[][]; release(): void; pending(): number } {
   const waiting: (() => void)[] = [];
   const e = {
+    ...stubEngine(),
     batches: [] as EngineOp[][],
     batch(ops: EngineOp[]): Promise<void> {
       e.batches.push(ops);
@@ -23,13 +25,6 @@ function gatedEngine(): EngineLike & { batches: EngineOp[][]; release(): void; p
     },
     release: () => waiting.shift()?.(),
     pending: () => waiting.length,
-    get: async () => undefined,
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
   };
   return e;
 }

@@ -6,12 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { decodeLsn, lsnKey, storedKey } from '../../cluster/node/stored-format.js';
+import { stubEngine } from './support/peer-host.js';
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
 /** Records the batches it is given; fails the next batch when `failNext` is set. */
 function fakeEngine(): EngineLike & { batches: EngineOp[][]; failNext: boolean } {
   const e = {
+    ...stubEngine(),
     batches: [] as EngineOp[][],
     failNext: false,
     async batch(ops: EngineOp[]): Promise<void> {
@@ -21,13 +23,6 @@ function fakeEngine(): EngineLike & { batches: EngineOp[][]; failNext: boolean }
         throw new Error('disk full');
       }
     },
-    get: async () => undefined,
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
   };
   return e;
 }

@@ -15,7 +15,7 @@ import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import type { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { PartitionWriter as Writer } from '../../cluster/node/partition-writer.js';
 import { dispatchPeerMessage, type PeerHost } from '../../cluster/node/peer-handlers.js';
-import { fakePeerHost, followerLinkTo } from './support/peer-host.js';
+import { fakePeerHost, followerLinkTo, stubEngine } from './support/peer-host.js';
 import { decodeLsn, lsnKey } from '../../cluster/node/stored-format.js';
 import { type Message, MsgType, validateBody } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
@@ -28,6 +28,7 @@ function slowEngine(): EngineLike & { persisted: Map<number, number>; ops: Map<n
   const persisted = new Map<number, number>();
   const ops = new Map<number, number>();
   const e = {
+    ...stubEngine(),
     persisted,
     ops,
     async batch(list: EngineOp[]): Promise<void> {
@@ -43,13 +44,6 @@ function slowEngine(): EngineLike & { persisted: Map<number, number>; ops: Map<n
         }
       }
     },
-    get: async () => undefined,
-    iterator: () => {
-      throw new Error('unused');
-    },
-    snapshot: () => ({ release() {} }),
-    stats: () => ({}),
-    close: async () => {},
   };
   return e as unknown as EngineLike & { persisted: Map<number, number>; ops: Map<number, number> };
 }
