@@ -53,6 +53,8 @@ export interface PeerResult {
   same?: boolean;
   answer?: Row[];
   note?: string;
+  /** eau2 on a cluster: per run, this process's CPU ms and the node processes' CPU ms (10 ms ticks). */
+  cpu?: { client: number; nodes: number }[];
 }
 
 export const QUERIES = {
@@ -244,7 +246,12 @@ export async function runPeers(
     };
 
     // eau2: embedded, then on a 3-node cluster.
-    const eau2 = async (system: string, store: KvStore, settle?: () => Promise<void>): Promise<void> => {
+    const eau2 = async (
+      system: string,
+      store: KvStore,
+      settle?: () => Promise<void>,
+      nodesCpuMs?: () => number,
+    ): Promise<void> => {
       if (quick) {
         await DataFrame.put(store, 'flights', frame);
         // The nodes flush and compact for seconds after a large put: a cold query is one whose
@@ -259,13 +266,18 @@ export async function runPeers(
       await importCsv(store, 'airports', airportsCsv);
       for (const [q, sql] of Object.entries(QUERIES) as [QueryName, string][]) {
         const ms: number[] = [];
+        const cpu: { client: number; nodes: number }[] = [];
         let rows: Row[] = [];
         for (let r = 0; r < opts.runs; r++) {
+          const u0 = process.cpuUsage();
+          const n0 = nodesCpuMs?.() ?? 0;
           const [df, t] = await timed(() => DataFrame.sql(store, sql));
+          const u = process.cpuUsage(u0);
+          cpu.push({ client: (u.user + u.system) / 1000, nodes: (nodesCpuMs?.() ?? 0) - n0 });
           ms.push(t);
           rows = normalize(Array.from({ length: df.nrows }, (_, i) => df.row(i)));
         }
-        results.push({ system, op: q, ms, answer: rows, same: check(q, rows) });
+        results.push({ system, op: q, ms, answer: rows, same: check(q, rows), ...(nodesCpuMs ? { cpu } : {}) });
       }
     };
     if (opts.embedded !== false) {
@@ -280,16 +292,21 @@ export async function runPeers(
       log('eau2 3-node cluster (starting)');
       const cluster = await LocalCluster.start(3, 2, 16);
       stores.push({ close: () => cluster.stop() });
-      await eau2('eau2 3-node cluster', cluster.client, async () => {
-        // Until the nodes use under 10% of a core over a second (at most 30 s).
-        const deadline = Date.now() + 30_000;
-        for (let cpu = cluster.nodesCpuMs(); Date.now() < deadline; ) {
-          await new Promise((r) => setTimeout(r, 1000));
-          const now = cluster.nodesCpuMs();
-          if (now - cpu < 100) break;
-          cpu = now;
-        }
-      });
+      await eau2(
+        'eau2 3-node cluster',
+        cluster.client,
+        async () => {
+          // Until the nodes use under 10% of a core over a second (at most 30 s).
+          const deadline = Date.now() + 30_000;
+          for (let cpu = cluster.nodesCpuMs(); Date.now() < deadline; ) {
+            await new Promise((r) => setTimeout(r, 1000));
+            const now = cluster.nodesCpuMs();
+            if (now - cpu < 100) break;
+            cpu = now;
+          }
+        },
+        () => cluster.nodesCpuMs(),
+      );
       await cluster.stop();
       stores.pop();
     }
@@ -389,6 +406,14 @@ export async function peersMain(o: PeersOptions): Promise<number> {
       `load ${m.loadAverage.join(' ')}, ${m.date}\n` +
       `queries: warm = best of runs 2..${o.runs}; every answer compared with DuckDB's\n\n${peersTable(results)}\n`,
   );
+  const withCpu = results.filter((r) => r.cpu);
+  if (withCpu.length > 0) {
+    process.stdout.write(`\nCPU per run (client / nodes' total, ms; the nodes' in 10 ms ticks), run 1 cold:\n`);
+    for (const r of withCpu)
+      process.stdout.write(
+        `${r.system} ${r.op}: ${r.cpu!.map((c, i) => `${Math.round(r.ms[i]!)} wall = ${Math.round(c.client)} / ${Math.round(c.nodes)}`).join(', ')}\n`,
+      );
+  }
   const differs = results.filter((r) => r.same === false);
   for (const r of differs)
     process.stdout.write(`${r.system} ${r.op}: ${JSON.stringify(r.answer?.slice(0, 5))} (DuckDB differs)\n`);
