@@ -15,6 +15,9 @@ export default defineConfig({
       // The engine's runtime invariant checks (engine/util/invariants.ts), in every test and in the
       // processes tests spawn.
       EAU2_INVARIANTS: '1',
+      // Test files never wait for an idle moment: no background load of the SQL path in each of them
+      // (test/dataframe/sql-preload.test.ts turns it on).
+      EAU2_SQL_PRELOAD: '0',
       // The engine's compaction worker runs the TypeScript sources too (also in the processes tests
       // spawn, which inherit the environment): it registers tsx through this module first.
       EAU2_WORKER_LOADER: fileURLToPath(new URL('./test/support/worker-loader.mjs', import.meta.url)),

@@ -27,7 +27,9 @@ function nodeChunkCacheBytes(log: Logger): number {
  * helpers, so their errors have the API's shape and status mapping.
  */
 export async function attachDataframe(node: NodeServer, log: Logger): Promise<void> {
-  const { dataframeTasks, ChunkCache, handleDfHttp } = await import('../dataframe/index.js');
+  const { dataframeTasks, ChunkCache, handleDfHttp, setSqlPreload } = await import('../dataframe/index.js');
+  // A node loads the SQL path only for a POST /df/sql, not when it serves a frame's rows.
+  setSqlPreload(false);
   const chunkCache = new ChunkCache(nodeChunkCacheBytes(log));
   for (const [name, handler] of Object.entries(dataframeTasks)) {
     node.registerTask(name, (ctx, payload) => handler({ ...ctx, chunkCache }, payload));
@@ -51,6 +53,10 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
 /** Adds `eau2 df ...`; the commands reach the cluster through a ClusterClient. */
 export async function addDataframeCommands(program: Command): Promise<void> {
   const { registerDfCommands } = await import('./cli/df-commands.js');
+  // One command per process: `eau2 sql` and `eau2 df query` load the SQL path themselves, the others
+  // (an import, an export) never need it.
+  const { setSqlPreload } = await import('../dataframe/index.js');
+  setSqlPreload(false);
   // A secured cluster's token and CA come from $EAU2_TOKEN and $EAU2_CA (docs/security.md).
   registerDfCommands(program, ({ url }) =>
     ClusterClient.connect(

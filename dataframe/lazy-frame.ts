@@ -22,6 +22,7 @@ import { isTaskRunner } from '../kv/index.js';
 import { shuffleJoin } from './query/shuffle.js';
 import { QUERY_TASK, runDataframeTask, taskNodes } from './query/tasks.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
+import { maybeAutoPreloadSql } from './sql-preload.js';
 
 /**
  * How a lent scan reads by default: every value once, so an engine's block cache is left as it was
@@ -51,6 +52,7 @@ export class LazyFrame {
     opts: LazyFrameOptions = {},
   ) {
     this.meta = meta;
+    maybeAutoPreloadSql();
     this.cache = new ChunkCache(opts.cacheBytes ?? 64 * 1024 * 1024);
     this.concurrency = opts.concurrency ?? 8;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)

@@ -12,6 +12,7 @@ import { toColumn, type ColumnInput } from './column-input.js';
 import { MAX_CHUNKS, MAX_COLUMNS, checkName, chunkKey, makeVersion, metaKey, versionCounter } from './layout.js';
 import { encodeMeta, type FrameMeta } from './meta.js';
 import { SlotPlanner } from './placement.js';
+import { maybeAutoPreloadSql } from './sql-preload.js';
 import { Limiter } from './pool.js';
 import { describeValue, parseSchema, valueFits, type Field, type SchemaSpec, type Value } from './schema.js';
 import { deleteVersion, nextVersionCounter, readMeta, sweepVersions } from './storage.js';
@@ -115,6 +116,7 @@ export class DataFrameWriter {
   ): Promise<DataFrameWriter> {
     checkName(name);
     const fields = parseSchema(schema);
+    maybeAutoPreloadSql();
     if (fields.length === 0 || fields.length > MAX_COLUMNS)
       throw new TypeError(`a frame has 1 to ${MAX_COLUMNS} columns`);
     const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;

@@ -5,7 +5,7 @@
 
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DataFrame } from '../../dataframe/index.js';
+import { DataFrame, preloadSql } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { renderFrame } from '../../dataframe/index.js';
 import type { OpenStore } from './open-store.js';
@@ -22,6 +22,8 @@ const formatArg = (v: string): string => {
 };
 
 async function runAndPrint(openStore: OpenStore, sql: string, o: OutOpts, out: Writable): Promise<void> {
+  // The SQL path loads while the client connects.
+  preloadSql();
   const store = await openStore({ url: o.url });
   try {
     const df = await DataFrame.sql(store, sql);
