@@ -74,9 +74,11 @@ export class LocalCluster {
     const prof = process.env.EAU2_BENCH_CPU_PROF
       ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.EAU2_BENCH_CPU_PROF)]
       : [];
+    // EAU2_BENCH_NODE_FLAGS="--flag ...": more node/V8 flags for the node processes (to compare).
+    const extra = (process.env.EAU2_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
     const procs = config.nodes.map((n) => ({
       id: n.id,
-      proc: spawn(process.execPath, nodeProcessArgs(file, n.id, prof), {
+      proc: spawn(process.execPath, nodeProcessArgs(file, n.id, [...extra, ...prof]), {
         cwd: REPO,
         stdio: ['ignore', 'ignore', opts.onStderr ? 'pipe' : 'inherit'],
         ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
