@@ -85,6 +85,7 @@ if (args.help) {
       '                    no loads timed, DuckDB reads a Parquet file cached under the OS temp\n' +
       '                    directory): bench/dataframe/peers.ts\n' +
       'EAU2_BENCH_CPU_PROF=<dir>: each cluster node writes a CPU profile there when it stops\n' +
+      'EAU2_BENCH_NODE_FLAGS="--flag ...": node/V8 flags for the cluster node processes\n' +
       'EAU2_DF_TRACE=1: each query task logs node, chunks, start time, duration and cache hits on stderr\n',
   );
   process.exit(0);
