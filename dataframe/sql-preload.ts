@@ -26,6 +26,11 @@ export function preloadSql(): void {
   loader();
 }
 
+/** The SQL path is being loaded for a statement (sql/install.ts): nothing left to preload. */
+export function sqlLoadStarted(): void {
+  started = true;
+}
+
 /**
  * Whether writing or opening a frame starts loading the SQL path (default: yes, unless the
  * environment has EAU2_SQL_PRELOAD=0). Processes that never run SQL (a node, a CLI import) turn it off.

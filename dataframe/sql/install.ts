@@ -4,13 +4,14 @@
 // loaded on the first statement, or before it in the background (sql-preload.ts).
 
 import { DataFrame, installSql } from '../dataframe.js';
-import { installSqlLoader } from '../sql-preload.js';
+import { installSqlLoader, sqlLoadStarted } from '../sql-preload.js';
 
 // The import is made once: each import() call is a module resolution (under a loader such as tsx's, a
 // synchronous round trip to the loader's thread, milliseconds on a busy machine).
 let run: Promise<typeof import('./run.js')> | undefined;
 
 installSql(async (store, text, opts) => {
+  sqlLoadStarted();
   const { runSql } = await (run ??= import('./run.js'));
   const r = await runSql(store, text, opts);
   if (r.frame) return r.frame;

@@ -56,6 +56,15 @@ describe('the switch', () => {
     expect(loads()).toBe(1);
   });
 
+  it('does not start once a statement has loaded the SQL path', async () => {
+    delete process.env.EAU2_SQL_PRELOAD;
+    const { m, loads } = await freshPreload();
+    m.sqlLoadStarted();
+    m.maybeAutoPreloadSql();
+    m.preloadSql();
+    expect(loads()).toBe(0);
+  });
+
   it('setSqlPreload takes a boolean only', async () => {
     const { m } = await freshPreload();
     expect(() => m.setSqlPreload('no' as unknown as boolean)).toThrow(TypeError);
