@@ -23,7 +23,8 @@ installSql(async (store, text, opts) => {
 // a later one. If the load fails, the next statement loads again and reports the error.
 installSqlLoader(() => {
   setTimeout(() => {
-    const p = (run ??= import('./run.js'));
+    if (run) return; // a statement came first and loads it
+    const p = (run = import('./run.js'));
     p.then((m) => m.warmParser()).catch(() => {
       if (run === p) run = undefined;
     });
