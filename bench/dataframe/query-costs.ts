@@ -5,7 +5,8 @@
 // own task timings (EAU2_DF_TRACE). `--prof DIR` writes a CPU profile of the client per query there;
 // EAU2_BENCH_CPU_PROF=<dir> has the nodes write theirs at exit, whose query phase (printed at the end)
 // `bench/lib/cpu-profile.ts FILE --last SECONDS` reads.
-// `--only NAME` runs one query (a QUERIES key, e.g. "top-k"). The nodes' idle CPU (heartbeats,
+// `--only NAME` runs one query (a QUERIES key, e.g. "top-k"; "trivial (count over 10 rows)" is the
+// floor: the fixed cost of a query that has no work). The nodes' idle CPU (heartbeats,
 // metrics) over one second before the queries is printed too, to read the per-query figures against.
 // node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R] [--prof DIR] [--only NAME]
 
@@ -39,6 +40,12 @@ try {
   const frame = await generate(dir, rows, 42, false);
   await DataFrame.put(cluster.client, 'flights', frame);
   await importCsv(cluster.client, 'airports', join(dir, 'airports.csv'));
+  // The floor: a query whose work is nothing (one chunk of 10 rows), so its cost is the fixed part.
+  await DataFrame.put(
+    cluster.client,
+    'tiny',
+    DataFrame.fromColumns({ x: { type: 'I', values: [...Array(10).keys()] } }),
+  );
   for (let cpu = cluster.nodesCpuMs(), end = Date.now() + 30_000; Date.now() < end; ) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = cluster.nodesCpuMs();
@@ -66,9 +73,8 @@ try {
   const idle0 = cluster.nodesCpuMs();
   const idleT = performance.now();
   await new Promise((r) => setTimeout(r, 2000));
-  console.log(
-    `nodes' idle CPU: ${(((cluster.nodesCpuMs() - idle0) * 1000) / (performance.now() - idleT)).toFixed(0)} ms/s`,
-  );
+  const idleRate = (cluster.nodesCpuMs() - idle0) / (performance.now() - idleT);
+  console.log(`nodes' idle CPU: ${(idleRate * 1000).toFixed(0)} ms/s`);
   const onlyIdx = process.argv.indexOf('--only');
   const only = onlyIdx < 0 ? undefined : process.argv[onlyIdx + 1];
   const phase0 = performance.now();
@@ -77,7 +83,8 @@ try {
   const prof = profDir === undefined ? undefined : new Session();
   prof?.connect();
   await prof?.post('Profiler.enable');
-  for (const [q, sql] of Object.entries(QUERIES)) {
+  const all: Record<string, string> = { ...QUERIES, 'trivial (count over 10 rows)': 'SELECT count(*) AS n FROM tiny' };
+  for (const [q, sql] of Object.entries(all)) {
     if (only !== undefined && q !== only) continue;
     for (let i = 0; i < 2; i++) await DataFrame.sql(cluster.client, sql);
     await prof?.post('Profiler.start');
@@ -87,6 +94,7 @@ try {
     trace.length = 0;
     const cpu0 = cluster.nodesCpuMs();
     const u0 = process.cpuUsage();
+    const p0 = performance.now();
     for (let i = 0; i < runs; i++) {
       log = [];
       q0 = performance.now();
@@ -105,13 +113,15 @@ try {
       await writeFile(join(profDir!, `client-${q.replace(/\W+/g, '_')}.cpuprofile`), JSON.stringify(profile));
     }
     const nodeCpu = (cluster.nodesCpuMs() - cpu0) / runs;
+    // Less the nodes' idle CPU (heartbeats, gossip, metrics) over the same time.
+    const nodeNet = nodeCpu - (idleRate * (performance.now() - p0)) / runs;
     const u = process.cpuUsage(u0);
     const clientCpu = (u.user + u.system) / 1000 / runs;
     walls.sort((a, b) => a - b);
     const taskMs = trace.map((l) => Number(/ ms=([\d.]+)/.exec(l)?.[1] ?? 'NaN')).sort((a, b) => a - b);
     console.log(
       `${q}: wall median ${walls[runs >> 1]!.toFixed(1)} ms (min ${walls[0]!.toFixed(1)}), requests/query ${(reqs / runs).toFixed(1)}, ` +
-        `node CPU/query ${nodeCpu.toFixed(1)} ms, client CPU/query ${clientCpu.toFixed(1)} ms, ` +
+        `node CPU/query ${nodeCpu.toFixed(1)} ms (${nodeNet.toFixed(1)} less idle), client CPU/query ${clientCpu.toFixed(1)} ms, ` +
         `node task ms median ${taskMs[taskMs.length >> 1]?.toFixed(1)}`,
     );
     console.log(`  last: ${sample}`);

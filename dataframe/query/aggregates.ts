@@ -6,7 +6,7 @@
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ColumnType, Value } from '../schema.js';
 import { HyperLogLog } from './sketch/hll.js';
-import { KllSketch } from './sketch/kll.js';
+import { KllSketch, type ExactBudget } from './sketch/kll.js';
 
 export const GENERIC_AGGS = [
   'std',
@@ -46,9 +46,22 @@ export interface AggImpl {
   fromPlain(x: unknown, param: number | undefined, budget: DistinctBudget): AggState;
 }
 
-/** Shared count of exact distinct values held by one query's states. */
-export class DistinctBudget {
+/**
+ * Table slots (16 bytes each) the quantile sketches of one query may hold for their exact phase, on
+ * one node or at the client, summed over groups: past this, new sketches and growing ones hold KLL
+ * levels instead (sketch/kll.ts), so many groups cost no more memory than KLL sketches do.
+ */
+export const MAX_EXACT_QUANTILE_SLOTS = 1 << 20;
+
+/** Shared count of exact distinct values held by one query's states, and of quantile table slots. */
+export class DistinctBudget implements ExactBudget {
   used = 0;
+  slots = 0;
+  takeSlots(n: number): boolean {
+    if (this.slots + n > MAX_EXACT_QUANTILE_SLOTS) return false;
+    this.slots += n;
+    return true;
+  }
   take(n: number): void {
     this.used += n;
     if (this.used > MAX_DISTINCT_VALUES)
@@ -135,7 +148,7 @@ class Approx implements AggState {
 class Quantile implements AggState {
   constructor(
     private readonly q: number,
-    readonly s = new KllSketch(),
+    readonly s: KllSketch,
   ) {}
   add(v: Value): void {
     this.s.add(v as number);
@@ -219,8 +232,8 @@ function quantileImpl(): AggImpl {
   return {
     accepts: numeric,
     output: (t) => t,
-    create: (q) => new Quantile(q ?? 0.5),
-    fromPlain: (x, q) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x)),
+    create: (q, budget) => new Quantile(q ?? 0.5, new KllSketch(budget)),
+    fromPlain: (x, q, budget) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x, budget)),
   };
 }
 

@@ -1,8 +1,9 @@
 // The query kernels' fast paths against references computed here, row by row: the top-k's numeric
 // first-key bound (NaN, nulls, ties, both directions, int and double keys), the broadcast join's
 // dictionary path (a stored, dictionary-coded key column; right strings handed on as dictionaries,
-// grouped on) and the KLL sketch's incremental bookkeeping (the same sketch, item for item, as the
-// textbook form that recomputes every capacity). Seeded; the seed is printed on failure.
+// grouped on) and the KLL sketch's incremental bookkeeping and exact phase (the same sketch, item for
+// item, as the textbook form that recomputes every capacity, after a Map of counts). Seeded; the seed
+// is printed on failure.
 
 import { describe, expect, it } from 'vitest';
 import { DataFrame, col, gt } from '../../dataframe/index.js';
@@ -12,15 +13,63 @@ import { MemoryStore } from '../support/memory-store.js';
 import { rowsOf, seededRng } from './helpers.js';
 import { groupRows, joinRows, sortRows, type Row } from './verbs-reference.js';
 
-/** KLL as the paper states it, every capacity recomputed when needed (the reference). */
+/** A double's 64 bits as a map key: -0 is not 0, NaN is itself (as the sketch's exact table keys them). */
+function bitsKey(x: number): string {
+  const v = new DataView(new ArrayBuffer(8));
+  v.setFloat64(0, x);
+  return `${v.getUint32(0)}:${v.getUint32(4)}`;
+}
+
+/** Numeric order, NaN last and -0 before 0 (as a Float64Array sorts). */
+const f64Order = (a: number, b: number): number =>
+  a !== a ? (b !== b ? 0 : 1) : b !== b ? -1 : a - b || (a === 0 ? Math.sign(1 / a - 1 / b) : 0);
+
+/**
+ * KLL as the paper states it, every capacity recomputed when needed (the reference), after an exact
+ * phase written the plain way: a Map of counts, up to 1024 distinct values, that becomes levels (each
+ * value, in sorted order, at the levels of its count's set bits).
+ */
 class ReferenceKll {
+  exact: Map<string, [number, number]> | undefined = new Map();
   levels: number[][] = [[]];
   rng = 0x2545f491;
   n = 0;
   cap(h: number): number {
     return Math.max(8, Math.ceil(200 * (2 / 3) ** (this.levels.length - 1 - h)));
   }
+  sortedExact(): [number, number][] {
+    return [...this.exact!.values()].sort((a, b) => f64Order(a[0], b[0]));
+  }
+  /** Adds c to x's exact count; false when x is new and 1024 values are counted already. */
+  count(x: number, c: number): boolean {
+    const e = this.exact!.get(bitsKey(x));
+    if (e) e[1] += c;
+    else if (this.exact!.size < 1024) this.exact!.set(bitsKey(x), [x, c]);
+    else return false;
+    return true;
+  }
+  pushWeighted(x: number, c: number): void {
+    for (let h = 0; c > 0; h++, c = Math.floor(c / 2)) {
+      if (c % 2 === 0) continue;
+      while (this.levels.length <= h) this.levels.push([]);
+      this.levels[h]!.push(x);
+    }
+  }
+  toLevels(): void {
+    if (!this.exact) return;
+    const entries = this.sortedExact();
+    this.exact = undefined;
+    for (const [x, c] of entries) this.pushWeighted(x, c);
+    this.compress();
+  }
   add(x: number): void {
+    if (this.exact) {
+      if (this.count(x, 1)) {
+        this.n++;
+        return;
+      }
+      this.toLevels();
+    }
     this.levels[0]!.push(x);
     this.n++;
     if (this.levels[0]!.length >= this.cap(0)) this.compress();
@@ -40,10 +89,7 @@ class ReferenceKll {
       let h = 0;
       while (this.levels[h]!.length < this.cap(h)) h++;
       if (h + 1 === this.levels.length) this.levels.push([]);
-      // Numeric order, NaN last and -0 before 0 (as a Float64Array sorts).
-      const items = [...this.levels[h]!].sort((a, b) =>
-        a !== a ? (b !== b ? 0 : 1) : b !== b ? -1 : a - b || (a === 0 ? Math.sign(1 / a - 1 / b) : 0),
-      );
+      const items = [...this.levels[h]!].sort(f64Order);
       const keep: number[] = [];
       let len = items.length;
       if (len % 2 === 1) keep.push(items[--len]!);
@@ -52,10 +98,32 @@ class ReferenceKll {
     }
   }
   merge(o: ReferenceKll): void {
+    if (o.exact) {
+      let rest = o.sortedExact();
+      if (this.exact) {
+        const j = rest.findIndex(([x, c]) => !this.count(x, c));
+        if (j < 0) {
+          this.n += o.n;
+          return;
+        }
+        rest = rest.slice(j);
+        this.toLevels();
+      }
+      for (const [x, c] of rest) this.pushWeighted(x, c);
+      this.n += o.n;
+      this.compress();
+      return;
+    }
+    this.toLevels();
     while (this.levels.length < o.levels.length) this.levels.push([]);
     o.levels.forEach((l, h) => this.levels[h]!.push(...l));
     this.n += o.n;
     this.compress();
+  }
+  toPlain(): unknown {
+    if (!this.exact) return [this.n, this.levels];
+    const e = this.sortedExact();
+    return [this.n, [], e.map((x) => x[0]), e.map((x) => x[1])];
   }
 }
 
@@ -217,37 +285,101 @@ describe('query fast paths', () => {
 
   it('KLL keeps the same sketch as the textbook form, through adds, merges and the wire', () => {
     const rng = seededRng();
-    for (const n of [0, 5, 700, 20_000, 150_000]) {
-      const parts = [0, 1, 2].map(() => [new KllSketch(), new ReferenceKll()] as const);
-      for (let i = 0; i < n; i++) {
-        const x = rng.bool(0.01) ? Number.NaN : rng.bool(0.01) ? -0 : rng.int(-1000, 1000) / (rng.bool(0.5) ? 1 : 7);
-        const [s, r] = parts[rng.int(0, 2)]!;
-        s.add(x);
-        r.add(x);
+    // wide: ~4,000 distinct values (the exact phase ends early); narrow: 301 (it never ends); mixed:
+    // one sketch wide, two narrow (exact partials merged into one with levels, and the reverse).
+    for (const mode of ['wide', 'narrow', 'mixed'] as const)
+      for (const n of [0, 5, 700, 20_000, 150_000]) {
+        const parts = [0, 1, 2].map(() => [new KllSketch(), new ReferenceKll()] as const);
+        for (let i = 0; i < n; i++) {
+          const p = rng.int(0, 2);
+          const wide = mode === 'wide' || (mode === 'mixed' && p === 1);
+          const x = rng.bool(0.01)
+            ? Number.NaN
+            : rng.bool(0.01)
+              ? -0
+              : wide
+                ? rng.int(-1000, 1000) / (rng.bool(0.5) ? 1 : 7)
+                : rng.int(-10, 290);
+          const [s, r] = parts[p]!;
+          s.add(x);
+          r.add(x);
+        }
+        const what = `${mode} n=${n}`;
+        for (const [s, r] of parts) expect(s.toPlain(), what).toEqual(r.toPlain());
+        if (mode === 'narrow')
+          expect(
+            parts.every(([s]) => s.isExact),
+            what,
+          ).toBe(true);
+        // structuredClone, as msgpack on the wire, keeps NaN (JSON would not).
+        const merged = KllSketch.fromPlain(structuredClone(parts[0]![0].toPlain()));
+        // A sketch read from the wire starts its coin flips from the seed again.
+        const fresh = (r: ReferenceKll): ReferenceKll => {
+          const c = new ReferenceKll();
+          c.n = r.n;
+          c.levels = r.levels.map((l) => [...l]);
+          c.exact = r.exact && new Map([...r.exact].map(([k, e]) => [k, [...e] as [number, number]]));
+          return c;
+        };
+        const mref = fresh(parts[0]![1]);
+        for (const [s, r] of parts.slice(1)) {
+          merged.merge(KllSketch.fromPlain(structuredClone(s.toPlain())));
+          mref.merge(fresh(r));
+        }
+        expect(merged.toPlain(), `merged ${what}`).toEqual(mref.toPlain());
+        // And it goes on adding after a merge exactly as the reference does.
+        for (let i = 0; i < 3000; i++) {
+          const x = rng.int(0, 50);
+          merged.add(x);
+          mref.add(x);
+        }
+        expect(merged.toPlain(), `after merge ${what}`).toEqual(mref.toPlain());
       }
-      for (const [s, r] of parts) expect(s.toPlain(), `n=${n}`).toEqual([r.n, r.levels]);
-      // structuredClone, as msgpack on the wire, keeps NaN (JSON would not).
-      const merged = KllSketch.fromPlain(structuredClone(parts[0]![0].toPlain()));
-      // A sketch read from the wire starts its coin flips from the seed again.
-      const fresh = (r: ReferenceKll): ReferenceKll => {
-        const c = new ReferenceKll();
-        c.n = r.n;
-        c.levels = r.levels.map((l) => [...l]);
-        return c;
-      };
-      const mref = fresh(parts[0]![1]);
-      for (const [s, r] of parts.slice(1)) {
-        merged.merge(KllSketch.fromPlain(structuredClone(s.toPlain())));
-        mref.merge(fresh(r));
-      }
-      expect(merged.toPlain(), `merged n=${n}`).toEqual([mref.n, mref.levels]);
-      // And it goes on adding after a merge exactly as the reference does.
-      for (let i = 0; i < 3000; i++) {
-        const x = rng.int(0, 50);
-        merged.add(x);
-        mref.add(x);
-      }
-      expect(merged.toPlain(), `after merge n=${n}`).toEqual([mref.n, mref.levels]);
+  });
+
+  it('KLL is exact while it counts values, and the exact table is bounded by the query budget', () => {
+    const rng = seededRng();
+    const xs: number[] = [];
+    const parts = [0, 1, 2].map(() => new KllSketch());
+    for (let i = 0; i < 60_000; i++) {
+      const x = rng.bool(0.001) ? -0 : rng.int(-30, 600);
+      xs.push(x);
+      parts[rng.int(0, 2)]!.add(x);
     }
+    const s = KllSketch.fromPlain(structuredClone(parts[0]!.toPlain()));
+    for (const p of parts.slice(1)) s.merge(KllSketch.fromPlain(structuredClone(p.toPlain())));
+    expect(s.isExact).toBe(true);
+    const sorted = Float64Array.from(xs).sort();
+    for (const q of [0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999, 1])
+      expect(Object.is(s.quantile(q), sorted[Math.max(1, Math.ceil(q * xs.length)) - 1]), `q=${q}`).toBe(true);
+    // A budget that lends no slots: every sketch holds levels from the start, within the KLL bound.
+    const none = { takeSlots: () => false };
+    const k = new KllSketch(none);
+    for (const x of xs) k.add(x);
+    expect(k.isExact).toBe(false);
+    expect(KllSketch.fromPlain(structuredClone(parts[1]!.toPlain()), none).isExact).toBe(false);
+    // A budget of 64 slots: the first sketch's table grows to 32 then 64 slots and stops there
+    // (33 distinct values would need 128), so it turns into levels; a second gets no table.
+    let left = 64;
+    const some = { takeSlots: (n: number) => (n <= left ? ((left -= n), true) : false) };
+    const a = new KllSketch(some);
+    for (let v = 0; v < 32; v++) a.add(v);
+    expect(a.isExact).toBe(true);
+    a.add(32);
+    expect(a.isExact).toBe(false);
+    expect(new KllSketch(some).isExact).toBe(false);
+    expect(a.quantile(0.5)).toBe(16);
+  });
+
+  it('KLL refuses malformed exact counts from the wire', () => {
+    for (const bad of [
+      [3, [], [1, 2], [1, 1]], // counts sum to 2, not 3
+      [2, [[1]], [1], [2]], // levels beside counts
+      [2, [], [1], [2, 3]], // lengths differ
+      [2, [], ['x'], [2]],
+      [2, [], [1], [0.5]],
+      [1025, [], Array.from({ length: 1025 }, (_, i) => i), Array(1025).fill(1)],
+    ])
+      expect(() => KllSketch.fromPlain(bad), JSON.stringify(bad).slice(0, 40)).toThrow(/bad KLL/);
   });
 });

@@ -3,9 +3,30 @@
 // other item (a random half) moves up a level with twice the weight. With k = 200 the rank error of a
 // quantile is at most ~1.65% of n with 99% confidence (Apache DataSketches' KLL table for k = 200);
 // while no level has been compacted (up to ~k * 3 items per sketch), answers are exact.
-// docs/dataframe.md "Sketches".
+//
+// Before it holds any level, a sketch counts each distinct value exactly (an open-addressing table of
+// values and counts), as long as it has seen at most EXACT_DISTINCT distinct values and the query's
+// budget lends it the table's slots: a column of few distinct values (delays in whole minutes, ages,
+// ratings) then costs a table probe per value rather than the compactions of a deep sketch (one per
+// 8 values), and its quantiles are exact. Past that, the counts become levels without error (each
+// value at the levels of its count's set bits: weight 2^h at level h, every rank unchanged) and the
+// sketch goes on as a KLL sketch: it has then compacted less than a sketch that took the same values
+// one by one, so its error bound holds.
+// docs/dataframe.md "Aggregates".
 
 const K = 200;
+/** Distinct values a sketch counts exactly before it becomes a KLL sketch. */
+export const EXACT_DISTINCT = 1024;
+/** The exact table's first size (slots; it doubles while at most half full). */
+const EXACT_MIN_SLOTS = 16;
+
+/** Lends table slots to exact sketches, query-wide; false: hold levels instead (memory stays bounded). */
+export interface ExactBudget {
+  takeSlots(n: number): boolean;
+}
+
+/** Without a budget (a sketch built on its own), every sketch may hold its exact table. */
+const UNBOUNDED: ExactBudget = { takeSlots: () => true };
 const MIN_CAP = 8;
 /** Levels of at most this many items are sorted by insertion. */
 const SMALL_SORT = 32;
@@ -17,8 +38,84 @@ function before(a: number, b: number): boolean {
   return a === a && b !== b;
 }
 
+/**
+ * Counts per distinct value, keyed by the value's 64 bits (so -0 is not 0 and NaN is itself), in
+ * open addressing with linear probing; `slots` is a power of two, at most half full.
+ */
+class ExactCounts {
+  keys: Float64Array;
+  bits: Uint32Array;
+  counts: Float64Array;
+  size = 0;
+  private readonly probe = new Float64Array(1);
+  private readonly probeBits = new Uint32Array(this.probe.buffer);
+
+  constructor(slots: number) {
+    this.keys = new Float64Array(slots);
+    this.bits = new Uint32Array(this.keys.buffer);
+    this.counts = new Float64Array(slots);
+  }
+
+  /** The slot of x: its own, or the empty one where it would go. */
+  private slotOf(x: number): number {
+    this.probe[0] = x;
+    const lo = this.probeBits[0]!;
+    const hi = this.probeBits[1]!;
+    const mask = this.counts.length - 1;
+    let i = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 0;
+    i = (i ^ (i >>> 15)) & mask;
+    const bits = this.bits;
+    const counts = this.counts;
+    while (counts[i]! !== 0 && (bits[2 * i] !== lo || bits[2 * i + 1] !== hi)) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Adds c to x's count; false (nothing changed) when x is new and the table has no room for it. */
+  add(x: number, c: number, budget: ExactBudget): boolean {
+    let i = this.slotOf(x);
+    if (this.counts[i]! !== 0) {
+      this.counts[i] = this.counts[i]! + c;
+      return true;
+    }
+    if (this.size >= EXACT_DISTINCT) return false;
+    if (2 * (this.size + 1) > this.counts.length) {
+      if (!budget.takeSlots(this.counts.length)) return false;
+      this.grow();
+      i = this.slotOf(x);
+    }
+    this.keys[i] = x;
+    this.counts[i] = c;
+    this.size++;
+    return true;
+  }
+
+  private grow(): void {
+    const { keys, counts } = this;
+    this.keys = new Float64Array(counts.length * 2);
+    this.bits = new Uint32Array(this.keys.buffer);
+    this.counts = new Float64Array(counts.length * 2);
+    for (let j = 0; j < counts.length; j++) {
+      if (counts[j]! === 0) continue;
+      const i = this.slotOf(keys[j]!);
+      this.keys[i] = keys[j]!;
+      this.counts[i] = counts[j]!;
+    }
+  }
+
+  /** The values and their counts, values in Float64Array's order (-0 before 0, NaN last). */
+  sorted(): { values: number[]; counts: number[] } {
+    const at: number[] = [];
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! !== 0) at.push(i);
+    const keys = this.keys;
+    at.sort((a, b) => (before(keys[a]!, keys[b]!) ? -1 : before(keys[b]!, keys[a]!) ? 1 : a - b));
+    return { values: at.map((i) => keys[i]!), counts: at.map((i) => this.counts[i]!) };
+  }
+}
+
 export class KllSketch {
   private levels: number[][] = [[]];
+  /** The exact phase's counts (undefined once the sketch holds levels). */
+  private exact: ExactCounts | undefined;
   /** xorshift32 state: compaction coin flips, seeded so a query gives the same answer every run. */
   private rng = 0x2545f491;
   n = 0;
@@ -30,8 +127,41 @@ export class KllSketch {
   private held = 0;
   private scratch = new Float64Array(K * 2);
 
-  constructor() {
+  /** `exact` false: a sketch that holds levels from the start (read from the wire as levels). */
+  constructor(
+    private readonly budget: ExactBudget = UNBOUNDED,
+    exact = true,
+  ) {
+    this.exact = exact && budget.takeSlots(EXACT_MIN_SLOTS) ? new ExactCounts(EXACT_MIN_SLOTS) : undefined;
     this.resize();
+  }
+
+  /** Whether the sketch still counts every value exactly (no levels yet). */
+  get isExact(): boolean {
+    return this.exact !== undefined;
+  }
+
+  /**
+   * Ends the exact phase: each value goes to the levels of its count's set bits (values in sorted
+   * order, bits from the lowest), which keeps every rank, then the levels compact as usual.
+   */
+  private toLevels(): void {
+    const ex = this.exact;
+    if (!ex) return;
+    this.exact = undefined;
+    const { values, counts } = ex.sorted();
+    for (let j = 0; j < values.length; j++) this.pushWeighted(values[j]!, counts[j]!);
+    this.resize();
+    this.compress();
+  }
+
+  /** x with weight c at the levels of c's set bits (the caller resizes and compresses). */
+  private pushWeighted(x: number, c: number): void {
+    for (let h = 0; c > 0; h++, c = Math.floor(c / 2)) {
+      if (c % 2 === 0) continue;
+      while (this.levels.length <= h) this.levels.push([]);
+      this.levels[h]!.push(x);
+    }
   }
 
   /** Recomputes the capacities (after the number of levels changed) and the items held. */
@@ -45,6 +175,13 @@ export class KllSketch {
   }
 
   add(x: number): void {
+    if (this.exact !== undefined) {
+      if (this.exact.add(x, 1, this.budget)) {
+        this.n++;
+        return;
+      }
+      this.toLevels();
+    }
     const l0 = this.levels[0]!;
     l0.push(x);
     this.n++;
@@ -107,6 +244,24 @@ export class KllSketch {
   }
 
   merge(o: KllSketch): void {
+    if (o.exact !== undefined) {
+      const { values, counts } = o.exact.sorted();
+      let j = 0;
+      if (this.exact !== undefined) {
+        while (j < values.length && this.exact.add(values[j]!, counts[j]!, this.budget)) j++;
+        if (j === values.length) {
+          this.n += o.n;
+          return;
+        }
+        this.toLevels();
+      }
+      for (; j < values.length; j++) this.pushWeighted(values[j]!, counts[j]!);
+      this.n += o.n;
+      this.resize();
+      this.compress();
+      return;
+    }
+    this.toLevels();
     while (this.levels.length < o.levels.length) this.levels.push([]);
     o.levels.forEach((l, h) => {
       const into = this.levels[h]!;
@@ -124,6 +279,16 @@ export class KllSketch {
   quantile(q: number): number | null {
     if (this.n === 0) return null;
     const items: [number, number][] = [];
+    if (this.exact !== undefined) {
+      const { values, counts } = this.exact.sorted();
+      const target = Math.max(1, Math.ceil(q * this.n));
+      let cum = 0;
+      for (let j = 0; j < values.length; j++) {
+        cum += counts[j]!;
+        if (cum >= target) return values[j]!;
+      }
+      return values[values.length - 1]!;
+    }
     this.levels.forEach((l, h) => {
       for (const x of l) items.push([x, 2 ** h]);
     });
@@ -139,14 +304,45 @@ export class KllSketch {
     return items[items.length - 1]![0];
   }
 
-  toPlain(): [number, number[][]] {
+  /** [n, levels], or in the exact phase [n, [], values in order, their counts]. */
+  toPlain(): [number, number[][]] | [number, number[][], number[], number[]] {
+    if (this.exact !== undefined) {
+      const { values, counts } = this.exact.sorted();
+      return [this.n, [], values, counts];
+    }
     return [this.n, this.levels];
   }
 
-  static fromPlain(x: unknown): KllSketch {
-    if (!Array.isArray(x) || x.length !== 2 || !Number.isSafeInteger(x[0]) || !Array.isArray(x[1]) || x[1].length > 64)
+  static fromPlain(x: unknown, budget: ExactBudget = UNBOUNDED): KllSketch {
+    if (
+      !Array.isArray(x) ||
+      (x.length !== 2 && x.length !== 4) ||
+      !Number.isSafeInteger(x[0]) ||
+      !Array.isArray(x[1]) ||
+      x[1].length > 64
+    )
       throw new TypeError('bad KLL sketch');
-    const s = new KllSketch();
+    const s = new KllSketch(budget, x.length === 4);
+    if (x.length === 4) {
+      const [n, levels, values, counts] = x as unknown[];
+      if (
+        (levels as unknown[]).length !== 0 ||
+        !Array.isArray(values) ||
+        !Array.isArray(counts) ||
+        values.length !== counts.length ||
+        values.length > EXACT_DISTINCT ||
+        values.some((v) => typeof v !== 'number') ||
+        counts.some((c) => !Number.isSafeInteger(c) || c <= 0) ||
+        counts.reduce((a: number, c: number) => a + c, 0) !== n
+      )
+        throw new TypeError('bad KLL sketch (exact counts)');
+      // Read as a merge into an empty sketch: counts while the budget allows, else levels.
+      const o = new KllSketch();
+      for (let j = 0; j < values.length; j++) o.exact!.add(values[j] as number, counts[j] as number, UNBOUNDED);
+      o.n = n as number;
+      s.merge(o);
+      return s;
+    }
     s.n = x[0] as number;
     s.levels = (x[1] as unknown[]).map((l) => {
       if (!Array.isArray(l) || l.some((v) => typeof v !== 'number')) throw new TypeError('bad KLL level');
