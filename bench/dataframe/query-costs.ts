@@ -71,10 +71,15 @@ try {
     }
   };
   const idle0 = cluster.nodesCpuMs();
+  const idleU = process.cpuUsage();
   const idleT = performance.now();
   await new Promise((r) => setTimeout(r, 2000));
   const idleRate = (cluster.nodesCpuMs() - idle0) / (performance.now() - idleT);
-  console.log(`nodes' idle CPU: ${(idleRate * 1000).toFixed(0)} ms/s`);
+  const iu = process.cpuUsage(idleU);
+  const clientIdleRate = (iu.user + iu.system) / 1000 / (performance.now() - idleT);
+  console.log(
+    `nodes' idle CPU: ${(idleRate * 1000).toFixed(0)} ms/s, client's ${(clientIdleRate * 1000).toFixed(0)} ms/s`,
+  );
   const onlyIdx = process.argv.indexOf('--only');
   const only = onlyIdx < 0 ? undefined : process.argv[onlyIdx + 1];
   const phase0 = performance.now();
@@ -117,11 +122,12 @@ try {
     const nodeNet = nodeCpu - (idleRate * (performance.now() - p0)) / runs;
     const u = process.cpuUsage(u0);
     const clientCpu = (u.user + u.system) / 1000 / runs;
+    const clientNet = clientCpu - (clientIdleRate * (performance.now() - p0)) / runs;
     walls.sort((a, b) => a - b);
     const taskMs = trace.map((l) => Number(/ ms=([\d.]+)/.exec(l)?.[1] ?? 'NaN')).sort((a, b) => a - b);
     console.log(
       `${q}: wall median ${walls[runs >> 1]!.toFixed(1)} ms (min ${walls[0]!.toFixed(1)}), requests/query ${(reqs / runs).toFixed(1)}, ` +
-        `node CPU/query ${nodeCpu.toFixed(1)} ms (${nodeNet.toFixed(1)} less idle), client CPU/query ${clientCpu.toFixed(1)} ms, ` +
+        `node CPU/query ${nodeCpu.toFixed(1)} ms (${nodeNet.toFixed(1)} less idle), client CPU/query ${clientCpu.toFixed(1)} ms (${clientNet.toFixed(1)} less idle), ` +
         `node task ms median ${taskMs[taskMs.length >> 1]?.toFixed(1)}`,
     );
     console.log(`  last: ${sample}`);
