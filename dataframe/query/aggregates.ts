@@ -31,6 +31,8 @@ export const MAX_DISTINCT_VALUES = 5_000_000;
 
 export interface AggState {
   add(v: Value, chunk: number, row: number): void;
+  /** add() of a non-null number, for states over numeric columns only (the evaluator's fast path). */
+  addNumber?(x: number): void;
   merge(o: AggState): void;
   finish(): Value;
   toPlain(): unknown;
@@ -85,7 +87,9 @@ class Moments implements AggState {
     public m2 = 0,
   ) {}
   add(v: Value): void {
-    const x = v as number;
+    this.addNumber(v as number);
+  }
+  addNumber(x: number): void {
     this.n++;
     const d = x - this.mean;
     this.mean += d / this.n;
@@ -152,6 +156,9 @@ class Quantile implements AggState {
   ) {}
   add(v: Value): void {
     this.s.add(v as number);
+  }
+  addNumber(x: number): void {
+    this.s.add(x);
   }
   merge(o: AggState): void {
     this.s.merge((o as Quantile).s);

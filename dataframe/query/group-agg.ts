@@ -193,6 +193,18 @@ export class GroupAggregator {
       if (gen) {
         const c = cols[ci]!;
         const nullsToo = AGG_IMPLS[fn as 'std'].seesNulls === true;
+        const vals = c.values;
+        if (!nullsToo && (vals instanceof Float64Array || vals instanceof Int32Array) && gen[0]?.addNumber) {
+          // A numeric column into states that take numbers (quantile, std/var): straight from its
+          // array, without a boxed Value and a null check per row through Column.get.
+          const nulls = nullsOf(ci);
+          for (let j = 0; j < m; j++) {
+            const r = sel ? sel[j]! : j;
+            if (nulls !== undefined && bitGet(nulls, r)) continue;
+            gen[gid[j]!]!.addNumber!(vals[r]!);
+          }
+          continue;
+        }
         for (let j = 0; j < m; j++) {
           const r = sel ? sel[j]! : j;
           const v = c.get(r);

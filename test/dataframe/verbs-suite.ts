@@ -119,6 +119,26 @@ export async function checkAggregates(store: KvStore, rng: Rng, name: string): P
     expect(row[9]).toBe(bs.some((x) => x));
     expect(row[10]).toBe(bs.every((x) => x));
   }
+  // Under 1024 distinct values per group, the sketches count values exactly: the median and a
+  // quantile are the reference's, also through a filter (the evaluator's selection of rows) over a
+  // column with nulls; std over the same rows from the same numeric fast path.
+  const kept = rows.filter((r) => r[B] === true);
+  const fq = await lf
+    .filter(col('b'))
+    .groupBy('k')
+    .agg([
+      { col: 'i', fn: 'median' },
+      { col: 'i', fn: 'quantile', q: 0.1, as: 'p10' },
+      { col: 'i', fn: 'std' },
+    ]);
+  const fgroups = groupRows(kept, (r) => [r[K]!]);
+  expect(fq.nrows).toBe(fgroups.size);
+  for (const row of rowsOf(fq)) {
+    const is = nonNull(fgroups.get(JSON.stringify([row[0]]))!.map((r) => r[I] as number | null));
+    expect(row[1], `median of ${row[0]}`).toBe(percentileDisc(is, 0.5));
+    expect(row[2], `p10 of ${row[0]}`).toBe(percentileDisc(is, 0.1));
+    expect(row[3]).toBeCloseTo(Math.sqrt(sampleVar(is)!), 6);
+  }
   // Exact where the sketch never compacted: a small frame's median is the reference's.
   const small = DataFrame.fromColumns({ x: [5, 1, 4, null, 2, 3, 9] });
   await DataFrame.put(store, `${name}-small`, small, { chunkRows: 2 });
