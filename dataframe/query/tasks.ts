@@ -3,10 +3,13 @@
 // counted exactly once across the cluster. A store that is a TaskRunner (ClusterClient) gets the plan
 // pushed to every node; any other store runs the very same task in-process, leading everything.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { KvStore, PartitionLeaders, TaskContext, TaskRunner } from '../../kv/index.js';
 import {
   Eau2Error,
   ErrorCode,
+  compareBytes,
+  copyBytes,
   isEau2Error,
   isTaskRunner,
   keyBytes,
@@ -17,10 +20,10 @@ import type { ChunkCache } from '../chunk-cache.js';
 import type { DecodeArena } from '../chunk-codec.js';
 import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
-import { chunkKey } from '../layout.js';
-import { metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
+import { checkName, chunkKey, isVersion, metaKey } from '../layout.js';
+import { decodeMeta, metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
 import { prepareJoin, type PreparedJoin } from './join.js';
-import { runPartial } from './partial.js';
+import { runPartial, type PartialResult } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
 import {
   BUCKET_JOIN_TASK,
@@ -62,6 +65,29 @@ interface DecodedPayload {
   shuffle?: unknown;
   /** false: read every chunk from the store, not the node's cache (a version no longer published). */
   cache: boolean;
+  /** [frame name, version] pairs whose publication the node confirms beside the query (VersionCheck). */
+  verify?: [string, string][];
+}
+
+/** Versions one task may be asked to confirm (a statement names at most two frames). */
+const MAX_VERIFY = 8;
+
+function decodeVerify(v: unknown): [string, string][] | undefined {
+  if (v === undefined) return undefined;
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_VERIFY ||
+    !v.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && isVersion(x[1]))
+  )
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: verify must be [frame, version] pairs');
+  for (const [name] of v as [string, string][]) {
+    try {
+      checkName(name);
+    } catch (e) {
+      throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return v as [string, string][];
 }
 
 function decodePayload(payload: unknown): DecodedPayload {
@@ -72,6 +98,7 @@ function decodePayload(payload: unknown): DecodedPayload {
     join?: unknown;
     shuffle?: unknown;
     cache?: unknown;
+    verify?: unknown;
   } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
@@ -84,7 +111,8 @@ function decodePayload(payload: unknown): DecodedPayload {
   if (p.cache !== undefined && typeof p.cache !== 'boolean')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: cache must be a boolean');
   const cache = p.cache !== false;
-  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache };
+  const verify = decodeVerify(p.verify);
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -92,7 +120,50 @@ function decodePayload(payload: unknown): DecodedPayload {
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache, verify };
+}
+
+/**
+ * The metadata record that last confirmed each frame's version on this node (by name, the least
+ * recently used first out): a record byte-equal to it is not decoded again.
+ */
+const confirmedRecords = new Map<string, { bytes: Uint8Array; version: string }>();
+const MAX_CONFIRMED_RECORDS = 256;
+
+/**
+ * Per [name, version]: whether it is the published version, read where this node leads the
+ * metadata record's partition (a local read, as a leader-first read from the client is served);
+ * null where it does not, or the read failed (the client then reads the record itself).
+ */
+async function verifyVersions(ctx: DataframeTaskContext, pairs: [string, string][]): Promise<(boolean | null)[]> {
+  return Promise.all(
+    pairs.map(async ([name, version]) => {
+      const key = metaKey(name);
+      if (!ctx.isLeaderFor(key)) return null;
+      let v: Uint8Array | undefined;
+      try {
+        v = await ctx.store.get(key, { read: 'leader' });
+      } catch {
+        return null;
+      }
+      if (v === undefined) return false;
+      let seen = confirmedRecords.get(name);
+      if (seen === undefined || compareBytes(seen.bytes, v) !== 0) {
+        try {
+          seen = { bytes: copyBytes(v), version: decodeMeta(v, name).version };
+        } catch {
+          return null;
+        }
+      }
+      confirmedRecords.delete(name);
+      confirmedRecords.set(name, seen);
+      for (const k of confirmedRecords.keys()) {
+        if (confirmedRecords.size <= MAX_CONFIRMED_RECORDS) break;
+        confirmedRecords.delete(k);
+      }
+      return seen.version === version;
+    }),
+  );
 }
 
 /** The chunks of `meta` that this node leads (all of them when running locally). */
@@ -105,7 +176,7 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
   const td = TRACE ? performance.now() : 0;
-  const { meta, plan, chunks: given, join: joinRaw, cache: useCache } = decodePayload(payload);
+  const { meta, plan, chunks: given, join: joinRaw, cache: useCache, verify } = decodePayload(payload);
   let checked: CheckedPlan;
   let join: PreparedJoin | undefined;
   try {
@@ -117,6 +188,9 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   }
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
+  // Beside the query, not before it: a local read of a small record.
+  const verifying = verify === undefined ? undefined : verifyVersions(ctx, verify);
+  verifying?.catch(() => {}); // awaited below
   const reader = new ChunkReader(ctx.store, meta, ctx.wholeStore === true);
   // No check here that the version is still the published one: the client makes it, with one read
   // in parallel with the tasks, and sends the task again with cache false when it is not
@@ -147,7 +221,16 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   const src = join ? join.wrap(load, rowsOf) : { load, rowsOf };
   // Zone maps describe the frame's own chunks; a join's units of work are not those.
   const zones = join ? undefined : meta.zones;
-  const result = await runPartial(checked, checked.fields, src.load, src.rowsOf, chunks, TASK_CONCURRENCY, zones);
+  const result: PartialResult & { verified?: (boolean | null)[] } = await runPartial(
+    checked,
+    checked.fields,
+    src.load,
+    src.rowsOf,
+    chunks,
+    TASK_CONCURRENCY,
+    zones,
+  );
+  if (verifying) result.verified = await verifying;
   if (TRACE) {
     process.stderr.write(
       `df.query node=${ctx.nodeId} frame=${meta.name} chunks=${chunks.length} start=${start} ms=${(performance.now() - t0).toFixed(1)} ` +
@@ -229,6 +312,40 @@ export function taskNodes(store: KvStore): string[] {
   const ids = new Set<string>();
   for (const pl of t.placement) for (const id of [pl.leader, ...(pl.followers ?? [])]) if (!down.has(id)) ids.add(id);
   return [...ids];
+}
+
+/**
+ * The versions of frames a SQL statement planned from its metadata cache, to be confirmed as the
+ * published ones (sql/run.ts). On a cluster, the statement's query carries each to the node that
+ * leads the frame's metadata record, when that node gets a task anyway, which confirms it beside its
+ * share of the query (verifyVersions): one request fewer per frame than a read of the record. The
+ * versions no task carried, or whose node could not answer, are read by the caller.
+ */
+export class VersionCheck {
+  /** The metas a task carried, and what the nodes answered (true: still the published version). */
+  readonly carried = new Set<FrameMeta>();
+  readonly answers = new Map<FrameMeta, boolean>();
+  /** Set once the statement's first query task has gone out (later ones carry nothing). */
+  sent = false;
+  private resolveSent!: () => void;
+  /** Resolves when the first query's tasks are sent, with what they carry. */
+  readonly dispatched = new Promise<void>((r) => {
+    this.resolveSent = r;
+  });
+
+  constructor(readonly metas: readonly FrameMeta[]) {}
+
+  markSent(): void {
+    this.sent = true;
+    this.resolveSent();
+  }
+}
+
+const versionChecks = new AsyncLocalStorage<VersionCheck>();
+
+/** Runs `fn` with `check` offered to the first query task it sends (see VersionCheck). */
+export function withVersionCheck<T>(check: VersionCheck, fn: () => Promise<T>): Promise<T> {
+  return versionChecks.run(check, fn);
 }
 
 /** Runs a task where the data lives: pushed down by a TaskRunner, or in-process on any other store. */
@@ -343,6 +460,7 @@ async function placeQuery(
   const failed = new Set<string>();
   const results: unknown[] = [];
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
+  const check = name === QUERY_TASK ? versionChecks.getStore() : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);
@@ -354,26 +472,54 @@ async function placeQuery(
       if (!node) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'no node that holds partition 0 can be reached');
       plan.set(node, []);
     }
+    // The first query task of a statement checking versions takes each to the node that leads the
+    // version's metadata record, if that node is given chunks.
+    const verify = new Map<string, FrameMeta[]>();
+    if (check && !check.sent) {
+      for (const m of check.metas) {
+        const p = partitionOf(keyBytes(metaKey(m.name)), topo.partitions);
+        const leader = topo.placement[p]?.leader;
+        if (leader === undefined || !plan.has(leader)) continue;
+        let list = verify.get(leader);
+        if (!list) verify.set(leader, (list = []));
+        list.push(m);
+        check.carried.add(m);
+      }
+    }
     const again: number[] = [];
     let lastError: unknown;
     let fatal: unknown;
     // Every node's task is waited for, even after one fails: a task still running (a scatter writing
     // shuffle pieces) must not outlive the call, or the caller's cleanup could miss what it writes.
-    await Promise.all(
-      [...plan].map(async ([node, chunks]) => {
-        try {
-          results.push(await store.runTaskOn!(node, name, { ...payload, chunks }));
-        } catch (e) {
-          if (!unreachable(e)) {
-            fatal ??= e;
-            return;
-          }
-          failed.add(node);
-          lastError = e;
-          again.push(...chunks);
+    const running = [...plan].map(async ([node, chunks]) => {
+      const metas = verify.get(node);
+      try {
+        const r = await store.runTaskOn!(
+          node,
+          name,
+          metas ? { ...payload, chunks, verify: metas.map((m) => [m.name, m.version]) } : { ...payload, chunks },
+        );
+        if (metas) {
+          const v = (r as { verified?: unknown } | null)?.verified;
+          if (Array.isArray(v))
+            metas.forEach((m, i) => {
+              if (typeof v[i] === 'boolean') check!.answers.set(m, v[i] as boolean);
+            });
+          if (r !== null && typeof r === 'object') delete (r as { verified?: unknown }).verified;
         }
-      }),
-    );
+        results.push(r);
+      } catch (e) {
+        if (!unreachable(e)) {
+          fatal ??= e;
+          return;
+        }
+        failed.add(node);
+        lastError = e;
+        again.push(...chunks);
+      }
+    });
+    if (check && !check.sent) check.markSent();
+    await Promise.all(running);
     if (fatal !== undefined) throw fatal;
     if (lastError === undefined) return results;
     todo = again; // each round adds a node to `failed`, so this ends

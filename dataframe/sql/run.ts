@@ -15,6 +15,7 @@ import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
+import { VersionCheck, taskNodes, withVersionCheck } from '../query/tasks.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
@@ -486,12 +487,16 @@ async function runChecked(
     if (used.length === 1) plans?.set(sql, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
-  const check = allPublished(store, opened);
+  // On a cluster the query's tasks carry the check to the nodes that lead the metadata records
+  // (VersionCheck); elsewhere, or for what they do not carry, one read of each record.
+  const vc = taskNodes(store).length > 0 ? new VersionCheck(opened) : undefined;
+  const run = vc ? withVersionCheck(vc, () => runPrepared(prepared, m, opts)) : runPrepared(prepared, m, opts);
+  const check = vc ? checkedBy(store, vc, run) : allPublished(store, opened);
   check.catch(() => {}); // awaited below; only its outcome matters there
   let out: SqlResult | undefined;
   let failure: unknown;
   try {
-    out = await runPrepared(prepared, m, opts);
+    out = await run;
   } catch (e) {
     failure = e;
   }
@@ -511,6 +516,32 @@ async function runChecked(
 
 async function allPublished(store: KvStore, metas: readonly FrameMeta[]): Promise<boolean> {
   return (await Promise.all(metas.map((x) => isPublished(store, x)))).every(Boolean);
+}
+
+/**
+ * Whether every version `vc` names is still the published one: the nodes' answers for those the
+ * query's tasks carried, a read of the record for the others, sent as soon as the tasks have gone
+ * out (in parallel with them), and for any a node could not answer.
+ */
+async function checkedBy(store: KvStore, vc: VersionCheck, run: Promise<unknown>): Promise<boolean> {
+  const ended = run.then(
+    () => {},
+    () => {},
+  );
+  await Promise.race([vc.dispatched, ended]);
+  const early = allPublished(
+    store,
+    vc.metas.filter((x) => !vc.carried.has(x)),
+  );
+  early.catch(() => {}); // awaited below
+  await ended;
+  const late = allPublished(
+    store,
+    vc.metas.filter((x) => vc.carried.has(x) && !vc.answers.has(x)),
+  );
+  late.catch(() => {});
+  const answered = [...vc.answers.values()].every(Boolean);
+  return (await early) && (await late) && answered;
 }
 
 async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: SqlOptions): Promise<SqlResult> {

@@ -5,6 +5,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
+import { MsgType } from '../../cluster/protocol/messages.js';
+import { fromUtf8, keyBytes, partitionOf } from '../../kv/index.js';
+import { chunkKey, metaKey } from '../../dataframe/layout.js';
+import { slotOf } from '../../dataframe/meta.js';
+import { requireMeta } from '../../dataframe/storage.js';
 import { DataFrame } from '../../dataframe/index.js';
 import type { Value } from '../../dataframe/schema.js';
 import { LocalCluster } from '../../bench/dataframe/local-cluster.js';
@@ -141,5 +146,56 @@ describe('cached metadata and node caches on a 3-node cluster', () => {
     expect(await (await DataFrame.get(cluster.client, 't4')).sum('i')).toBe(sumOf(next));
     await DataFrame.delete(writer, 't4');
     await expect(DataFrame.get(cluster.client, 't4')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('confirms cached versions through the query tasks, reading the record only where no task went', async () => {
+    const rng = seededRng();
+    const name = 't5';
+    const q = GROUPED.replace('FROM t ', `FROM ${name} `);
+    // Every GET the querying client sends for the frame's metadata record.
+    const pool = (cluster.client as unknown as { pool: { request: (...a: unknown[]) => Promise<unknown> } }).pool;
+    const request = pool.request;
+    let metaReads = 0;
+    pool.request = function (this: unknown, ...a: unknown[]) {
+      const body = a[2] as { k?: Uint8Array } | undefined;
+      if (a[1] === MsgType.GET && body?.k && fromUtf8(body.k) === metaKey(name)) metaReads++;
+      return request.apply(this, a);
+    };
+    /** 0 when the node leading the metadata record's partition leads one of the frame's chunks, else 1. */
+    const expectedReads = async (): Promise<number> => {
+      const meta = await requireMeta(cluster.client, name);
+      const topo = cluster.client.topology;
+      const leaderOf = (key: string): string => topo.placement[partitionOf(keyBytes(key), topo.partitions)]!.leader;
+      const taskNodes = new Set(
+        Array.from({ length: meta.nchunks }, (_, i) => leaderOf(chunkKey(name, meta.version, slotOf(meta, i), 0))),
+      );
+      return taskNodes.has(leaderOf(metaKey(name))) ? 0 : 1;
+    };
+    let df: DataFrame | undefined;
+    try {
+      // Seeded random replaces (of several sizes, so of several chunk placements) and drops by the
+      // other client, between queries whose caches are warm: every answer is the current version's.
+      for (let step = 0; step < 16; step++) {
+        const op = rng.int(0, 3);
+        if (op === 0 || !df) {
+          df = randomFrame(rng, rng.int(1, 1500));
+          await DataFrame.put(writer, name, df, { chunkRows: rng.int(30, 400) });
+        } else if (op === 1 && rng.bool(0.4)) {
+          expect(await DataFrame.delete(writer, name)).toBe(true);
+          await expect(sql(q), `step ${step}`).rejects.toThrow(/no frame named t5/);
+          df = undefined;
+          continue;
+        }
+        // The first query after a replace finds its cached version stale and runs again from the
+        // record; the second reads the record into the cache; from the third on, the caches are warm.
+        expect(await sql(q), `step ${step}`).toEqual(grouped(df));
+        expect(await sql(q), `step ${step}`).toEqual(grouped(df));
+        metaReads = 0;
+        expect(await sql(q), `step ${step}`).toEqual(grouped(df));
+        expect(metaReads, `step ${step}: reads of the metadata record`).toBe(await expectedReads());
+      }
+    } finally {
+      pool.request = request;
+    }
   });
 });
