@@ -53,7 +53,7 @@ export interface AggImpl {
  * one node or at the client, summed over groups: past this, new sketches and growing ones hold KLL
  * levels instead (sketch/kll.ts), so many groups cost no more memory than KLL sketches do.
  */
-export const MAX_EXACT_QUANTILE_SLOTS = 1 << 20;
+const MAX_EXACT_QUANTILE_SLOTS = 1 << 20;
 
 /** Shared count of exact distinct values held by one query's states, and of quantile table slots. */
 export class DistinctBudget implements ExactBudget {

@@ -16,7 +16,7 @@
 
 const K = 200;
 /** Distinct values a sketch counts exactly before it becomes a KLL sketch. */
-export const EXACT_DISTINCT = 1024;
+const EXACT_DISTINCT = 1024;
 /** The exact table's first size (slots; it doubles while at most half full). */
 const EXACT_MIN_SLOTS = 16;
 
