@@ -181,7 +181,7 @@ export async function checkComputedColumns(store: KvStore, rng: Rng, name: strin
       s === null ? null : s.length,
       s === null ? null : s.slice(1, 4),
       k === null ? null : k.toLowerCase().includes('r'),
-      d === null ? null : Math.trunc(d),
+      d === null ? null : Math.trunc(d) + 0, // an int column has no -0 (trunc of -0.5 is -0)
       i ?? -1,
       d === null ? 'none' : d > 0 ? 'pos' : 'nonpos',
     ];
