@@ -1,8 +1,9 @@
-// CRC-32C: the published check values (RFC 3720 B.4), and the word-at-a-time path against a plain
-// bitwise reference at every alignment, length and starting CRC.
+// CRC-32C: the published check values (RFC 3720 B.4), and both implementations (the addon for long
+// ranges, the JS word-at-a-time loop) against a plain bitwise reference at every alignment, length
+// and starting CRC.
 
 import { describe, expect, it } from 'vitest';
-import { crc32c, maskCrc, unmaskCrc } from '../../../engine/util/crc32c.js';
+import { crc32c, crc32cImplementation, crc32cJs, maskCrc, unmaskCrc } from '../../../engine/util/crc32c.js';
 import { utf8 } from '../../../kv/index.js';
 import { randomBytes, rng, seeds } from './helpers.js';
 
@@ -24,7 +25,15 @@ describe('crc32c', () => {
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
   });
 
-  it.each(seeds([1, 2]))('matches the bitwise reference at any offset, length and alignment (seed %i)', (seed) => {
+  it.each(
+    seeds([1, 2]).flatMap(
+      (seed) =>
+        [
+          [seed, 'crc32c', crc32c],
+          [seed, 'crc32cJs', crc32cJs],
+        ] as const,
+    ),
+  )('matches the bitwise reference at any offset, length and alignment (seed %i, %s)', (seed, _name, crc32c) => {
     const rand = rng(seed);
     // Several buffers, taken in turn at random: the word view kept from one call to the next must
     // follow the buffer (and buffers whose length is not a multiple of 4 must work too).
@@ -42,6 +51,15 @@ describe('crc32c', () => {
         reference(buf, init, start, end),
       );
     }
+  });
+
+  it('takes the addon where a prebuilt one exists (linux x64 here), unless EAU2_CRC32C=js', () => {
+    const expected =
+      process.env.EAU2_CRC32C !== 'js' && process.platform === 'linux' && process.arch === 'x64' ? 'native' : 'js';
+    if (process.platform === 'linux' && process.arch === 'x64') expect(crc32cImplementation()).toBe(expected);
+    // Either way both agree at the switch-over length and around it.
+    const b = randomBytes(rng(4), 2000);
+    for (const n of [0, 1, 511, 512, 513, 1999]) expect(crc32c(b, 7, 1, 1 + n)).toBe(crc32cJs(b, 7, 1, 1 + n));
   });
 
   it('extends: the CRC of a whole equals the CRC of its parts chained', () => {
