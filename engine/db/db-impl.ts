@@ -8,7 +8,7 @@ import { joinPath } from '../vfs/vfs.js';
 import { Kind } from '../format/internal-key.js';
 import type { InternalIterator } from '../format/iterator.js';
 import { decodeBatch, encodeBatchInto, encodedBatchSize, forEachEncoded, type Op } from '../batch/write-batch.js';
-import { Memtable, type MemGetResult } from '../memtable/memtable.js';
+import { Memtable, SlabPool, type MemGetResult } from '../memtable/memtable.js';
 import { LogWriter } from '../wal/log-writer.js';
 import { LogReader, type LogRecord } from '../wal/log-reader.js';
 import { BlockCache } from '../table/block-cache.js';
@@ -100,6 +100,11 @@ export class DbImpl implements BackgroundHost {
   mem!: Memtable;
   /** Immutable memtables waiting for their flush, oldest first. */
   imms: Memtable[] = [];
+  /**
+   * Arena slabs of memtables no longer in use, for the next ones (memtable.ts): at most twice
+   * memtableBytes, so an import's values are copied into memory already paged in.
+   */
+  readonly slabPool: SlabPool;
   private log!: LogWriter;
   /** Writes accepted and not yet committed, as groups linked oldest first; null when there are none. */
   private queued: Group | null = null;
@@ -129,8 +134,9 @@ export class DbImpl implements BackgroundHost {
     return this.imms;
   }
 
+  /** The flushed memtable leaves; its slabs go back to the pool once no iterator holds it. */
   dropFlushedMemtable(): void {
-    this.imms.shift();
+    this.imms.shift()?.unref();
   }
 
   backgroundError(): Error | undefined {
@@ -148,6 +154,7 @@ export class DbImpl implements BackgroundHost {
     opts: EngineOptions,
   ) {
     this.opts = resolveOptions(opts);
+    this.slabPool = new SlabPool(2 * this.opts.memtableBytes);
     this.blockCache = new BlockCache(this.opts.blockCacheBytes);
     this.versions = new VersionSet(this.opts.vfs, dir, {
       level1Bytes: this.opts.level1Bytes,
@@ -200,7 +207,7 @@ export class DbImpl implements BackgroundHost {
         undefined,
         WAL_SPILL_BYTES,
       );
-      this.mem = new Memtable(logNumber, this.opts.memtableBytes);
+      this.mem = new Memtable(logNumber, this.opts.memtableBytes, this.slabPool);
       edit.logNumber = logNumber;
       await this.versions.logAndApply(edit);
       await vfs.syncDir(this.dir);
@@ -241,7 +248,7 @@ export class DbImpl implements BackgroundHost {
       if (gap) break;
       const path = joinPath(this.dir, logName(num));
       const { records, damage } = await this.readWal(path);
-      let mem = new Memtable(num, this.opts.memtableBytes);
+      let mem = new Memtable(num, this.opts.memtableBytes, this.slabPool);
       let replayed = 0;
       for (const rec of records) {
         const batch = decodeBatch(rec.payload);
@@ -260,13 +267,15 @@ export class DbImpl implements BackgroundHost {
         if (mem.approximateBytes() >= this.opts.memtableBytes) {
           const meta = await this.bg.writeLevel0Table(mem, true);
           if (meta) edit.addFile(0, meta);
-          mem = new Memtable(num, this.opts.memtableBytes);
+          mem.unref();
+          mem = new Memtable(num, this.opts.memtableBytes, this.slabPool);
         }
       }
       if (mem.count() > 0) {
         const meta = await this.bg.writeLevel0Table(mem, true);
         if (meta) edit.addFile(0, meta);
       }
+      mem.unref();
       this.counters.walBytesRecovered += replayed;
       if (damage) {
         // walRecovery 'pointInTime': what follows the damage, here and in later logs, is dropped.
@@ -631,7 +640,7 @@ export class DbImpl implements BackgroundHost {
     const oldLog = this.log;
     const oldNumber = this.mem.logNumber;
     this.imms.push(this.mem);
-    this.mem = new Memtable(num, this.opts.memtableBytes);
+    this.mem = new Memtable(num, this.opts.memtableBytes, this.slabPool);
     this.log = new LogWriter(file, 0, undefined, WAL_SPILL_BYTES);
     this.retiringLogs.add(oldNumber);
     const earlier = this.retiredLogsSynced;

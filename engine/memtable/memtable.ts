@@ -28,6 +28,16 @@
 //   a binary search in the same leaf, or through the tree when a split moved the entry right.
 // That is the snapshot a persistent tree's saved root gives, at the cost of a binary search when
 // the iterator's leaf changed under it rather than a new tree path per insert.
+//
+// Arena slabs are reused. A fresh slab costs a page fault per 4 KiB on first touch and, as external
+// memory, drives V8 to mark-compacts: a dataframe import storing 512 KiB values spent 15-20% of its
+// CPU there (bench/engine/large-writes.ts). So a memtable is reference counted (the engine's one
+// reference while it is active or immutable, one per open MemtableIterator), and when the count
+// reaches zero its slabs go to the engine's SlabPool, from which later memtables take them. Every
+// view of a slab is held by one of those references or lent for one synchronous call (get, getWith,
+// a flush copying entries out): an iterator keeps its memtable's slabs, so its frozen view stays
+// intact until it is closed. An iterator never closed only keeps its slabs out of the pool (the
+// garbage collector frees them with it); the engine's get returns copies.
 
 import createTree from 'functional-red-black-tree';
 import { compareBytes } from '../../kv/index.js';
@@ -110,6 +120,47 @@ const ENTRY_OVERHEAD = 64;
 /** The key filter's sizing when the engine does not say (its default memtableBytes). */
 const DEFAULT_BUDGET = 4 * 1024 * 1024;
 
+/**
+ * Slabs of released memtables, for the next memtables' arenas (see the file's header). Holds at most
+ * `limitBytes`; a slab given beyond that is left to the garbage collector. A slab's old bytes are not
+ * cleared: a memtable only ever points at bytes written into it after it took the slab.
+ */
+export class SlabPool {
+  private readonly free: Uint8Array[] = [];
+  private bytes = 0;
+  /** Slabs handed out again (tests, measurements). */
+  reused = 0;
+  constructor(readonly limitBytes: number) {}
+
+  /** The smallest free slab of min to max bytes, taken out of the pool; undefined if none. */
+  take(min: number, max: number): Uint8Array | undefined {
+    const f = this.free;
+    let best = -1;
+    for (let i = 0; i < f.length; i++) {
+      const n = f[i]!.length;
+      if (n >= min && n <= max && (best < 0 || n < f[best]!.length)) best = i;
+    }
+    if (best < 0) return undefined;
+    const b = f[best]!;
+    f[best] = f[f.length - 1]!;
+    f.pop();
+    this.bytes -= b.length;
+    this.reused++;
+    return b;
+  }
+
+  give(b: Uint8Array): void {
+    if (this.bytes + b.length > this.limitBytes) return;
+    this.free.push(b);
+    this.bytes += b.length;
+  }
+
+  /** Bytes held for reuse. */
+  heldBytes(): number {
+    return this.bytes;
+  }
+}
+
 export interface MemGetResult {
   kind: number;
   value: Uint8Array;
@@ -144,7 +195,7 @@ export class Memtable {
    * entries point into them. A buffer per write survived with its entries, and thousands of small
    * ArrayBuffers made every scavenge and mark-compact slower (fillrandom loop lag).
    */
-  private slab = EMPTY;
+  private slab: Uint8Array = EMPTY;
   private slabUsed = 0;
   /** Index in slabs of arenaBuffer. */
   private arenaSlab = 0;
@@ -153,10 +204,45 @@ export class Memtable {
   /** Every key added, by bloomHash: a get for a key not here skips the tree walk (key-filter.ts). */
   private readonly filter: KeyFilter;
 
-  /** `budgetBytes`: the memtable size the engine switches at, which sizes the key filter. */
-  constructor(logNumber: number, budgetBytes = DEFAULT_BUDGET) {
+  /** References: the owner's (from construction) and each open iterator's; see the file's header. */
+  private refs = 1;
+  private readonly pool: SlabPool | undefined;
+
+  /**
+   * `budgetBytes`: the memtable size the engine switches at, which sizes the key filter. `pool`: where
+   * the arena takes slabs from and returns them to once the last reference is dropped.
+   */
+  constructor(logNumber: number, budgetBytes = DEFAULT_BUDGET, pool?: SlabPool) {
     this.logNumber = logNumber;
     this.filter = new KeyFilter(budgetBytes);
+    this.pool = pool;
+  }
+
+  /** Takes a reference (MemtableIterator does). */
+  ref(): void {
+    if (INVARIANTS && this.refs <= 0) invariantViolated('Memtable.ref() after its last reference was dropped');
+    this.refs++;
+  }
+
+  /**
+   * Drops a reference; the last one gives the arena's slabs to the pool. Nothing may use the memtable
+   * or a view of its bytes after dropping its last reference.
+   */
+  unref(): void {
+    if (INVARIANTS && this.refs <= 0) invariantViolated('Memtable.unref() below zero');
+    if (--this.refs > 0) return;
+    const pool = this.pool;
+    // slabs[0] is the search key, not the arena's.
+    if (pool !== undefined) for (let i = 1; i < this.slabs.length; i++) pool.give(this.slabs[i]!);
+    this.slabs.length = 1;
+    this.slab = EMPTY;
+    this.slabUsed = 0;
+    this.arenaBuffer = EMPTY;
+  }
+
+  /** References held (tests). */
+  refCount(): number {
+    return this.refs;
   }
 
   /**
@@ -379,8 +465,9 @@ export class Memtable {
   reserve(n: number): void {
     if (this.slabUsed + n > this.slab.length) {
       if (n > ARENA_MAX_SLAB / 4) {
-        // A large record gets a buffer of its own; the current slab stays open for small ones.
-        this.arenaBuffer = new Uint8Array(n);
+        // A large record gets a buffer of its own (a pooled one up to twice its size); the current
+        // slab stays open for small ones.
+        this.arenaBuffer = this.pool?.take(n, 2 * n) ?? new Uint8Array(n);
         this.arenaOffset = 0;
         this.slabs.push(this.arenaBuffer);
         this.arenaSlab = this.slabs.length - 1;
@@ -389,7 +476,7 @@ export class Memtable {
       let size = Math.max(ARENA_FIRST_SLAB, this.slab.length * 2);
       while (size < n) size *= 2;
       size = Math.min(ARENA_MAX_SLAB, size);
-      this.slab = new Uint8Array(size);
+      this.slab = this.pool?.take(size, size) ?? new Uint8Array(size);
       this.slabUsed = 0;
       this.slabs.push(this.slab);
       this.currentSlab = this.slabs.length - 1;
@@ -486,8 +573,12 @@ export class Memtable {
     return this.compareTail(ia, ib);
   }
 
-  /** An iterator over the entries here now; entries added later stay out of its view. */
+  /**
+   * An iterator over the entries here now; entries added later stay out of its view. It holds a
+   * reference to the memtable until closed.
+   */
   iterator(): MemtableIterator {
+    this.ref();
     return new MemtableIterator(this, this.next);
   }
 
@@ -537,6 +628,8 @@ export class MemtableIterator implements InternalIterator {
   /** Views of the current entry's key and value, made on first use (callers ask repeatedly). */
   private curKey: Uint8Array | null = null;
   private curValue: Uint8Array | null = null;
+  private closed = false;
+  /** REQUIRES: the caller took a reference to `mem` for it (Memtable.iterator); close() drops it. */
   constructor(
     private readonly mem: Memtable,
     private readonly limit: number,
@@ -612,14 +705,17 @@ export class MemtableIterator implements InternalIterator {
     return this.cur >= 0;
   }
   seekToFirst(): void {
+    if (INVARIANTS && this.closed) invariantViolated('MemtableIterator used after close()');
     this.forward(this.mem.firstLeaf(), 0);
   }
   seekToLast(): void {
+    if (INVARIANTS && this.closed) invariantViolated('MemtableIterator used after close()');
     const last = this.mem.lastLeaf();
     this.backward(last, last === null ? -1 : last.n - 1);
   }
   /** To the first entry at or after (userKey, seq) in internal-key order. */
   seek(userKey: Uint8Array, seq: number): void {
+    if (INVARIANTS && this.closed) invariantViolated('MemtableIterator used after close()');
     const mem = this.mem;
     const s = mem.search(userKey, seq, Kind.VALUE);
     const leaf = mem.leafOf(s);
@@ -627,6 +723,7 @@ export class MemtableIterator implements InternalIterator {
   }
   /** To the last entry at or before (userKey, seq) in internal-key order. */
   seekForPrev(userKey: Uint8Array, seq: number): void {
+    if (INVARIANTS && this.closed) invariantViolated('MemtableIterator used after close()');
     const mem = this.mem;
     const s = mem.search(userKey, seq, Kind.DELETE);
     const leaf = mem.leafOf(s);
@@ -672,7 +769,11 @@ export class MemtableIterator implements InternalIterator {
     }
     return this.curValue;
   }
+  /** Leaves the iterator invalid and drops its reference to the memtable (once). */
   close(): void {
     this.invalidate();
+    if (this.closed) return;
+    this.closed = true;
+    this.mem.unref();
   }
 }

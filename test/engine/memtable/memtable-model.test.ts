@@ -7,7 +7,7 @@
 // against all entries, and the flush's way of reading entries (index() and the *At accessors).
 
 import { describe, expect, test } from 'vitest';
-import { Memtable, type MemtableIterator } from '../../../engine/memtable/memtable.js';
+import { Memtable, type MemtableIterator, SlabPool } from '../../../engine/memtable/memtable.js';
 import { Kind } from '../../../engine/format/internal-key.js';
 import { compareBytes } from '../../../kv/index.js';
 import { seededRng, BASE_SEED, type Rng } from '../vfs/seeded-random.js';
@@ -253,5 +253,97 @@ describe('Memtable iterators under concurrent adds', () => {
     const seen: number[] = [];
     for (; it.valid(); it.prev()) seen.push(it.key()[1]!);
     expect(seen).toEqual(Array.from({ length: 64 }, (_, i) => 126 - 2 * i));
+  });
+});
+
+describe('Memtables sharing a slab pool', () => {
+  // Generations of memtables fill from one pool, each released (as a flush releases it) while some
+  // of its iterators stay open across later generations. The pool must hand a memtable's slabs on
+  // only once nothing views them: an open iterator still drains its exact view (byte for byte, large
+  // values included) while newer memtables write into slabs the pool handed back.
+  for (let k = 0; k < 3; k++) {
+    const seed = BASE_SEED + 100 + k;
+    test(`an open iterator's view survives its memtable's release and later writes (seed ${seed})`, () => {
+      const rng = seededRng(seed);
+      const pool = new SlabPool(64 * 1024 * 1024);
+      const open: { it: MemtableIterator; mem: Memtable; view: Entry[]; gen: number }[] = [];
+      const same = (it: MemtableIterator, e: Entry): boolean =>
+        it.seq() === e.seq &&
+        it.kind() === e.kind &&
+        Buffer.from(it.key()).equals(e.key) &&
+        Buffer.from(it.value()).equals(e.value);
+      const drain = (o: (typeof open)[number], what: string): void => {
+        let i = 0;
+        for (o.it.seekToFirst(); o.it.valid(); o.it.next(), i++) {
+          expect(same(o.it, o.view[i]!), `${what}: generation ${o.gen} entry ${i} (seed ${seed})`).toBe(true);
+        }
+        expect(i, `${what}: generation ${o.gen} count (seed ${seed})`).toBe(o.view.length);
+      };
+      let seq = 1;
+      for (let gen = 1; gen <= 24; gen++) {
+        const mem = new Memtable(gen, 4 * 1024 * 1024, pool);
+        const entries: Entry[] = [];
+        const n = rng.int(200, 900);
+        for (let i = 0; i < n; i++) {
+          const kind = rng.next() < 0.1 ? Kind.DELETE : Kind.VALUE;
+          // Mostly small values (arena slabs), now and then one past a quarter slab (a buffer of its own).
+          const size = rng.next() < 0.01 ? rng.int(260_000, 700_000) : rng.int(0, 3000);
+          const value = kind === Kind.VALUE ? rng.bytes(size) : new Uint8Array(0);
+          const key = rng.bytes(rng.int(1, 24));
+          mem.add(seq, kind, key, value);
+          entries.push({ key, seq, kind, value });
+          seq++;
+          if (rng.next() < 0.004) {
+            open.push({ it: mem.iterator(), mem, view: [...entries].sort(internalOrder), gen });
+          }
+        }
+        if (rng.next() < 0.5) open.push({ it: mem.iterator(), mem, view: entries.sort(internalOrder), gen });
+        // The owner's reference goes, as when a flush is done with it.
+        mem.unref();
+        // Iterators of this and earlier generations still see their views; some are closed.
+        for (let i = open.length - 1; i >= 0; i--) {
+          const o = open[i]!;
+          if (rng.next() < 0.3) drain(o, `generation ${gen}`);
+          if (rng.next() < 0.3) {
+            o.it.close();
+            o.it.close(); // a second close drops nothing more
+            expect(o.mem.refCount()).toBeGreaterThanOrEqual(0);
+            open.splice(i, 1);
+          }
+        }
+      }
+      for (const o of open) drain(o, 'end');
+      for (const o of open) o.it.close();
+      // The test must have exercised reuse, or it proves nothing.
+      expect(pool.reused, `slabs reused (seed ${seed})`).toBeGreaterThan(20);
+      expect(pool.heldBytes()).toBeLessThanOrEqual(pool.limitBytes);
+    });
+  }
+
+  test('a memtable gives its slabs back only when its last reference goes', () => {
+    const rng = seededRng(BASE_SEED);
+    const pool = new SlabPool(16 * 1024 * 1024);
+    const mem = new Memtable(1, 4 * 1024 * 1024, pool);
+    mem.add(1, Kind.VALUE, Uint8Array.of(1), rng.bytes(100));
+    mem.add(2, Kind.VALUE, Uint8Array.of(2), rng.bytes(300_000));
+    const it = mem.iterator();
+    expect(mem.refCount()).toBe(2);
+    mem.unref();
+    expect(pool.heldBytes()).toBe(0);
+    it.close();
+    expect(mem.refCount()).toBe(0);
+    // The 16 KiB first slab and the large value's own buffer.
+    expect(pool.heldBytes()).toBe(16 * 1024 + 300_001);
+    // The next memtable takes the large buffer for a large value that fits it (at least half its size).
+    const next = new Memtable(2, 4 * 1024 * 1024, pool);
+    next.add(3, Kind.VALUE, Uint8Array.of(3), rng.bytes(270_000));
+    expect(pool.reused).toBe(1);
+    expect(pool.heldBytes()).toBe(16 * 1024);
+    // A pool at its limit leaves further slabs to the garbage collector.
+    const small = new SlabPool(1000);
+    const m = new Memtable(3, 4 * 1024 * 1024, small);
+    m.add(1, Kind.VALUE, Uint8Array.of(1), rng.bytes(10));
+    m.unref();
+    expect(small.heldBytes()).toBe(0);
   });
 });
