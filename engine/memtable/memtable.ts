@@ -108,6 +108,16 @@ function word(k: Uint8Array, ko: number, n: number, i: number): number {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The size of a large record's own buffer when it may be reused: n rounded up to an eighth of its
+ * power of two (at least 64 KiB), so that records a few bytes longer than the last ones (one more
+ * digit in a key) still fit the buffers those leave in the pool. At most 1/8 more than n.
+ */
+function largeSlabSize(n: number): number {
+  const step = Math.max(64 * 1024, 2 ** Math.floor(Math.log2(n)) / 8);
+  return Math.ceil(n / step) * step;
+}
+
 /** The arena's first slab; each next one doubles, up to ARENA_MAX_SLAB. */
 const ARENA_FIRST_SLAB = 16 * 1024;
 const ARENA_MAX_SLAB = 1024 * 1024;
@@ -122,8 +132,8 @@ const DEFAULT_BUDGET = 4 * 1024 * 1024;
 
 /**
  * Slabs of released memtables, for the next memtables' arenas (see the file's header). Holds at most
- * `limitBytes`; a slab given beyond that is left to the garbage collector. A slab's old bytes are not
- * cleared: a memtable only ever points at bytes written into it after it took the slab.
+ * `limitBytes`, the newest slabs; older ones are left to the garbage collector. A slab's old bytes
+ * are not cleared: a memtable only ever points at bytes written into it after it took the slab.
  */
 export class SlabPool {
   private readonly free: Uint8Array[] = [];
@@ -149,9 +159,13 @@ export class SlabPool {
     return b;
   }
 
+  /** Keeps `b` for reuse, dropping the oldest slabs held if it would exceed the limit. */
   give(b: Uint8Array): void {
-    if (this.bytes + b.length > this.limitBytes) return;
-    this.free.push(b);
+    if (b.length > this.limitBytes) return;
+    const f = this.free;
+    // The newest slabs are the likeliest to fit the next writes (their sizes follow the workload).
+    while (this.bytes + b.length > this.limitBytes) this.bytes -= f.shift()!.length;
+    f.push(b);
     this.bytes += b.length;
   }
 
@@ -467,7 +481,7 @@ export class Memtable {
       if (n > ARENA_MAX_SLAB / 4) {
         // A large record gets a buffer of its own (a pooled one up to twice its size); the current
         // slab stays open for small ones.
-        this.arenaBuffer = this.pool?.take(n, 2 * n) ?? new Uint8Array(n);
+        this.arenaBuffer = this.pool?.take(n, 2 * n) ?? new Uint8Array(this.pool ? largeSlabSize(n) : n);
         this.arenaOffset = 0;
         this.slabs.push(this.arenaBuffer);
         this.arenaSlab = this.slabs.length - 1;

@@ -332,18 +332,42 @@ describe('Memtables sharing a slab pool', () => {
     expect(pool.heldBytes()).toBe(0);
     it.close();
     expect(mem.refCount()).toBe(0);
-    // The 16 KiB first slab and the large value's own buffer.
-    expect(pool.heldBytes()).toBe(16 * 1024 + 300_001);
+    // The 16 KiB first slab and the large value's own buffer (rounded up to a 64 KiB step).
+    expect(pool.heldBytes()).toBe(16 * 1024 + 5 * 65536);
     // The next memtable takes the large buffer for a large value that fits it (at least half its size).
     const next = new Memtable(2, 4 * 1024 * 1024, pool);
     next.add(3, Kind.VALUE, Uint8Array.of(3), rng.bytes(270_000));
     expect(pool.reused).toBe(1);
     expect(pool.heldBytes()).toBe(16 * 1024);
-    // A pool at its limit leaves further slabs to the garbage collector.
+    // A slab larger than the pool's limit is left to the garbage collector.
     const small = new SlabPool(1000);
     const m = new Memtable(3, 4 * 1024 * 1024, small);
     m.add(1, Kind.VALUE, Uint8Array.of(1), rng.bytes(10));
     m.unref();
     expect(small.heldBytes()).toBe(0);
+  });
+
+  test('a full pool keeps the newest slabs, so a change in record sizes does not leave it stuck', () => {
+    const pool = new SlabPool(10);
+    const a = new Uint8Array(4);
+    const b = new Uint8Array(4);
+    const c = new Uint8Array(5);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c); // a goes
+    expect(pool.heldBytes()).toBe(9);
+    expect(pool.take(4, 4)).toBe(b);
+    expect(pool.take(4, 4)).toBeUndefined();
+    expect(pool.take(5, 10)).toBe(c);
+    expect(pool.heldBytes()).toBe(0);
+    // Records a few bytes longer than the last ones still fit the buffers those left.
+    const big = new SlabPool(64 * 1024 * 1024);
+    const rng = seededRng(BASE_SEED);
+    const m1 = new Memtable(1, 4 * 1024 * 1024, big);
+    m1.add(1, Kind.VALUE, Uint8Array.of(9), rng.bytes(4_000_000));
+    m1.unref();
+    const m2 = new Memtable(2, 4 * 1024 * 1024, big);
+    m2.add(2, Kind.VALUE, Uint8Array.of(1, 0), rng.bytes(4_000_100));
+    expect(big.reused).toBe(1);
   });
 });
