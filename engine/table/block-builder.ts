@@ -20,6 +20,18 @@ const MAX_ENTRY_HEADER = 33;
 /** Entries per restart interval in data blocks (LevelDB's block_restart_interval). */
 const DATA_RESTART_INTERVAL = 16;
 
+/**
+ * A data block buffer a completed table gave back (release), for the next table built on this
+ * thread. A table's block buffer grows by doubling to hold its largest entry, and fresh memory is
+ * paged in on first touch: every flush of 512 KiB values grew a new one from 5 KiB to 1 MiB. Only a
+ * buffer no builder holds is here, so two tables built at once on one thread (a flush between a
+ * compaction's outputs) never share one.
+ */
+let spare: Uint8Array | undefined;
+/** Larger buffers are left to the garbage collector rather than kept per thread. */
+const SPARE_MAX = 8 * 1024 * 1024;
+const NO_BYTES = new Uint8Array(0);
+
 export class BlockBuilder {
   private buf: Uint8Array;
   private len = 0;
@@ -35,11 +47,17 @@ export class BlockBuilder {
   /** The previous entry's sequence (kept for the order check with invariants on). */
   private lastSeq = 0;
 
-  constructor(initialCapacity = 4096 + 1024, restartInterval = DATA_RESTART_INTERVAL) {
+  /** `reuse`: start from the thread's spare buffer if it is large enough (see release()). */
+  constructor(initialCapacity = 4096 + 1024, restartInterval = DATA_RESTART_INTERVAL, reuse = false) {
     if (!Number.isInteger(restartInterval) || restartInterval < 1) {
       throw new TypeError(`restartInterval must be a positive integer, got ${restartInterval}`);
     }
-    this.buf = new Uint8Array(initialCapacity);
+    if (reuse && spare !== undefined && spare.length >= initialCapacity) {
+      this.buf = spare;
+      spare = undefined;
+    } else {
+      this.buf = new Uint8Array(initialCapacity);
+    }
     this.last = new Uint8Array(64);
     this.restartInterval = restartInterval;
   }
@@ -130,11 +148,22 @@ export class BlockBuilder {
     this.sinceRestart = 0;
   }
 
+  /**
+   * Gives the buffer to the thread's next builder (the spare, if larger than the one there). Nothing
+   * may use this builder or a block it returned afterwards.
+   */
+  release(): void {
+    const b = this.buf;
+    if (b.length <= SPARE_MAX && (spare === undefined || spare.length < b.length)) spare = b;
+    this.buf = NO_BYTES;
+    this.reset();
+  }
+
   private ensure(extra: number): void {
     // Room for the restart array too, so that finish() rarely needs to grow.
     const need = this.len + extra + 4 * this.numRestarts + 8;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = Math.max(64, this.buf.length * 2);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.len));

@@ -85,7 +85,7 @@ export class TableBuilder {
     if (!(bitsPerKey >= 0 && bitsPerKey <= 64)) throw new TypeError(`bitsPerKey must be in [0, 64], got ${bitsPerKey}`);
     this.blockSize = blockSize;
     this.bitsPerKey = bitsPerKey;
-    this.block = new BlockBuilder(blockSize + 1024);
+    this.block = new BlockBuilder(blockSize + 1024, undefined, true);
     this.sink = opts.sink;
   }
 
@@ -168,6 +168,8 @@ export class TableBuilder {
     if (this.props !== undefined) throw new TypeError('TableBuilder.finish called twice');
     if (this.count === 0) throw new TypeError('TableBuilder.finish: a table must hold at least one entry');
     if (!this.block.empty()) this.flushBlock();
+    // No data block follows: the sink or sealBlock has taken the last one's bytes.
+    this.block.release();
     // The last block's index key is the table's largest key itself, so a get beyond it stops at the index.
     const h = this.pending!;
     this.pending = undefined;
