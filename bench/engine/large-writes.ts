@@ -4,7 +4,8 @@
 // values of K KiB each (incompressible bytes), awaited one after another into a fresh Engine, until
 // N MB are stored; then close() (so the flushes the writes caused are counted). Prints the process's
 // CPU time (all threads: the writing thread and the engine's flush worker) per MB of keys and values,
-// the wall time, and the young and full garbage collections seen. EAU2_WORKER_LOADER must be set as in
+// the wall time, the minor page faults (first touches of fresh memory, all threads) per MB, and the
+// young and full garbage collections seen. EAU2_WORKER_LOADER must be set as in
 // package.json (the flush worker runs under tsx).
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +52,7 @@ try {
   await new Promise((r) => setTimeout(r, 500));
   minor = 0;
   major = 0;
+  const faults0 = process.resourceUsage().minorPageFault;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let stored = 0;
@@ -69,13 +71,15 @@ try {
   const cpuWrite = process.cpuUsage(cpu0);
   await engine.close();
   const cpu = process.cpuUsage(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
   const wall = performance.now() - t0;
   const mb = stored / 1e6;
   const ms = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
   console.log(
     `large-writes: ${mb.toFixed(1)} MB in ${n} values of ${args['value-kb']} KiB, ${perBatch} a batch; ` +
       `writes ${writeMs.toFixed(0)} ms (CPU ${(ms(cpuWrite) / mb).toFixed(2)} ms/MB); through close ${wall.toFixed(0)} ms, ` +
-      `CPU ${(ms(cpu) / mb).toFixed(2)} ms/MB (sys ${(cpu.system / 1000 / mb).toFixed(2)}); GCs ${minor} young, ${major} full`,
+      `CPU ${(ms(cpu) / mb).toFixed(2)} ms/MB (sys ${(cpu.system / 1000 / mb).toFixed(2)}); ` +
+      `page faults ${(faults / mb).toFixed(0)}/MB; GCs ${minor} young, ${major} full`,
   );
 } finally {
   obs.disconnect();
