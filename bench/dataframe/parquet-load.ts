@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     else if (args.store === 'engine') ({ store, dir } = await openEngine());
     else store = new MemoryStore();
     const nodes0 = cluster?.nodesCpuMs() ?? 0;
+    const wal0 = store instanceof Engine ? store.stats().walBytesWritten : 0;
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
@@ -134,12 +135,15 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     // Near 1: bound by this thread's work (conversion, encoding); lower: waiting for the decoder or the store.
     const elu = performance.eventLoopUtilization(elu0).utilization;
+    // The bytes the engine logged (its WAL records: the stored chunks and their keys), for CPU per MB.
+    const walMb = store instanceof Engine ? (store.stats().walBytesWritten - wal0) / 1e6 : 0;
     times.eau2.push(ms);
     cpus.eau2.push((cpu.user + cpu.system) / 1000);
     process.stdout.write(
       `run ${r + 1}: DuckDB ${times.duck[r]!.toFixed(0)} ms (CPU ${cpus.duck[r]!.toFixed(0)} ms, its threads); eau2 ${res.rows} rows ${ms.toFixed(0)} ms ` +
         `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, this thread and the decoder's; this thread busy ` +
-        `${(elu * 100).toFixed(0)}%${cluster ? `; nodes' CPU ${(cluster.nodesCpuMs() - nodes0).toFixed(0)} ms` : ''}), load ${machineInfo().loadAverage[0]}\n`,
+        `${(elu * 100).toFixed(0)}%${cluster ? `; nodes' CPU ${(cluster.nodesCpuMs() - nodes0).toFixed(0)} ms` : ''}` +
+        `${walMb > 0 ? `; ${walMb.toFixed(1)} MB to the WAL` : ''}), load ${machineInfo().loadAverage[0]}\n`,
     );
     if (shared || cluster) continue;
     await store.close();
