@@ -101,8 +101,9 @@ export class DbImpl implements BackgroundHost {
   /** Immutable memtables waiting for their flush, oldest first. */
   imms: Memtable[] = [];
   /**
-   * Arena slabs of memtables no longer in use, for the next ones (memtable.ts): at most twice
-   * memtableBytes, so an import's values are copied into memory already paged in.
+   * Arena slabs of memtables no longer in use, for the next ones (memtable.ts), so writes are copied
+   * into memory already paged in. One released memtable's slabs: memtableBytes, the group that took
+   * it past that (up to 1 MiB) and the rounding of large records' buffers (up to 1/8).
    */
   readonly slabPool: SlabPool;
   private log!: LogWriter;
@@ -154,7 +155,7 @@ export class DbImpl implements BackgroundHost {
     opts: EngineOptions,
   ) {
     this.opts = resolveOptions(opts);
-    this.slabPool = new SlabPool(2 * this.opts.memtableBytes);
+    this.slabPool = new SlabPool(Math.ceil(this.opts.memtableBytes * 1.25) + 1024 * 1024);
     this.blockCache = new BlockCache(this.opts.blockCacheBytes);
     this.versions = new VersionSet(this.opts.vfs, dir, {
       level1Bytes: this.opts.level1Bytes,

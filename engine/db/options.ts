@@ -10,7 +10,8 @@ export interface EngineOptions {
    * Default 4 MiB. Size at which the memtable becomes immutable and is flushed to a level-0 table.
    * Larger: fewer, larger level-0 tables and less compaction work per byte written, but more memory
    * (the active memtable plus up to maxImmutableMemtables waiting, each this size plus a key filter
-   * of 1/32 of it and up to one 1 MiB group commit past it) and a longer log to replay on open.
+   * of 1/32 of it and up to one 1 MiB group commit past it, and up to 1.25x this + 1 MiB of a
+   * flushed memtable's memory kept for the next ones) and a longer log to replay on open.
    */
   memtableBytes?: number;
   /**
