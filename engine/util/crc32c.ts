@@ -61,7 +61,8 @@ type NativeCrc = (input: Uint8Array, initialState?: number) => number;
 function loadNative(): NativeCrc | undefined {
   if (process.env.EAU2_CRC32C === 'js') return undefined;
   try {
-    const f = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc }).crc32c;
+    // require, in a try: a missing prebuilt binary throws at load, and the JS loop then serves.
+    const f: NativeCrc = (createRequire(import.meta.url)('@node-rs/crc32') as typeof import('@node-rs/crc32')).crc32c;
     const probe = new Uint8Array(4099);
     for (let i = 0; i < probe.length; i++) probe[i] = (i * 131 + 7) & 0xff;
     const view = probe.subarray(3);
