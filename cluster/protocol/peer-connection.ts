@@ -85,6 +85,47 @@ export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs:
   return { heartbeatMs: c.peerHeartbeatMs, silenceTimeoutMs: c.peerSilenceTimeoutMs };
 }
 
+interface Watched {
+  conn: PeerConnection;
+  heartbeatMs: number;
+  silenceMs: number;
+}
+
+/**
+ * The connections whose liveness is checked, per heartbeat period: one timer for all the
+ * connections of a process with the same period, rather than one each. A node holds a connection
+ * per peer in each direction, per followed leader and per client, and each timer of its own woke the
+ * idle process at its own moment (bench/cluster/README.md, the idle cluster); checked together
+ * they cost one wake-up per period. Every connection is still checked once per period.
+ */
+const watched = new Map<number, { timer: NodeJS.Timeout; conns: Set<Watched> }>();
+
+function watchLiveness(w: Watched): void {
+  let group = watched.get(w.heartbeatMs);
+  if (group === undefined) {
+    const conns = new Set<Watched>();
+    const timer = setInterval(() => {
+      for (const c of conns) c.conn.checkLiveness(c.heartbeatMs, c.silenceMs);
+    }, w.heartbeatMs);
+    timer.unref();
+    group = { timer, conns };
+    watched.set(w.heartbeatMs, group);
+  }
+  group.conns.add(w);
+}
+
+/** The liveness timers running: one per heartbeat period some open connection uses (for tests). */
+export function livenessTimers(): number {
+  return watched.size;
+}
+
+function unwatchLiveness(w: Watched): void {
+  const group = watched.get(w.heartbeatMs);
+  if (group === undefined || !group.conns.delete(w) || group.conns.size > 0) return;
+  clearInterval(group.timer);
+  watched.delete(w.heartbeatMs);
+}
+
 /** The reused read buffer's size: what net allocates per read when it owns the buffers. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -158,7 +199,7 @@ export class PeerConnection {
    * "nothing else sent": its first frames may have to be a handshake.
    */
   private greeted = false;
-  private liveness: NodeJS.Timeout | undefined;
+  private liveness: Watched | undefined;
   /** connect() with a handshake, until it completes: no heartbeat is sent. */
   handshaking = false;
 
@@ -176,8 +217,8 @@ export class PeerConnection {
     // probe interval and count then apply: minutes, so the heartbeats do the real work).
     socket.setKeepAlive(true, silenceMs > 0 ? silenceMs : 10_000);
     if (heartbeatMs > 0) {
-      this.liveness = setInterval(() => this.checkLiveness(heartbeatMs, silenceMs), heartbeatMs);
-      this.liveness.unref();
+      this.liveness = { conn: this, heartbeatMs, silenceMs };
+      watchLiveness(this.liveness);
       setImmediate(() => {
         if (!this.greeted) this.checkLiveness(heartbeatMs, silenceMs);
       });
@@ -475,7 +516,7 @@ export class PeerConnection {
    * SIGSTOP): the bytes that arrived meanwhile are still unread, so the peer gets a full timeout
    * again instead of being blamed for our stall.
    */
-  private checkLiveness(heartbeatMs: number, silenceMs: number): void {
+  checkLiveness(heartbeatMs: number, silenceMs: number): void {
     if (this.closedErr) return;
     const now = performance.now();
     // Nothing but the handshake may be sent before it completes (the other end's gate closes the
@@ -598,7 +639,7 @@ export class PeerConnection {
   }
 
   private onClosed(): void {
-    if (this.liveness) clearInterval(this.liveness);
+    if (this.liveness) unwatchLiveness(this.liveness);
     this.closedErr ??= new Eau2Error(ErrorCode.UNAVAILABLE, 'peer connection closed');
     // Each request still waiting was written (or queued to be): what it asked may have been done.
     const afterSend = new Eau2Error(ErrorCode.UNAVAILABLE, this.closedErr.message, {

@@ -1,13 +1,14 @@
 // Liveness of one peer connection (peer-connection.ts): heartbeats keep an idle link open; a link
 // whose other end heartbeated and then went silent is closed after silenceTimeoutMs with a
 // PEER_SILENT reason; an end that never heartbeats (an older peer) is never timed out; the accepting
-// end sends its first heartbeat at once.
+// end sends its first heartbeat at once; the connections of a process with the same heartbeat
+// period share one timer, which goes when the last of them closes.
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Eau2Error, ErrorCode } from '../../kv/index.js';
 import { encodeMessage, MsgType } from '../../cluster/protocol/messages.js';
-import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+import { livenessTimers, PeerConnection } from '../../cluster/protocol/peer-connection.js';
 
 const servers: net.Server[] = [];
 const conns: PeerConnection[] = [];
@@ -35,6 +36,45 @@ async function connect(port: number): Promise<PeerConnection> {
 }
 
 describe('peer connection heartbeats', () => {
+  it('check many connections with one timer, each still heartbeating, and drop it with the last', async () => {
+    const ODD = { heartbeatMs: 37, silenceTimeoutMs: 300 }; // a period no other connection uses
+    const accepted: PeerConnection[] = [];
+    const heartbeats = new Map<net.Socket, number>();
+    const port = await server((s) => {
+      heartbeats.set(s, 0);
+      accepted.push(
+        new PeerConnection(s, {
+          maxFrameBytes: 1 << 20,
+          epoch: () => 0,
+          heartbeatMs: 0,
+          silenceTimeoutMs: 0,
+          // Counts what arrives: nothing but heartbeats is sent on these connections.
+          admit: (m) => {
+            if (m.type === MsgType.HEARTBEAT) heartbeats.set(s, heartbeats.get(s)! + 1);
+            return true;
+          },
+        }),
+      );
+    });
+    const before = livenessTimers();
+    const mine: PeerConnection[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = await PeerConnection.connect('127.0.0.1', port, { maxFrameBytes: 1 << 20, epoch: () => 0, ...ODD });
+      mine.push(c);
+      conns.push(c);
+    }
+    expect(livenessTimers()).toBe(before + 1);
+    await sleep(600);
+    expect(heartbeats.size).toBe(8);
+    // ~16 periods each: every connection is checked every period, not one of them now and then.
+    for (const n of heartbeats.values()) expect(n).toBeGreaterThanOrEqual(5);
+    for (const c of mine) expect(c.closed).toBe(false);
+    for (const c of mine) c.destroy();
+    for (const c of accepted) c.destroy();
+    await sleep(50); // 'close' is emitted asynchronously
+    expect(livenessTimers()).toBe(before);
+  });
+
   it('keep an idle connection between two peers open', async () => {
     const port = await server((s) =>
       conns.push(new PeerConnection(s, { maxFrameBytes: 1 << 20, epoch: () => 0, ...LIVENESS })),
