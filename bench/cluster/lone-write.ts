@@ -94,11 +94,17 @@ try {
     let reads = 0;
     let writes = 0;
     let errors = 0;
+    let firstError: string | undefined;
     const t0 = performance.now();
     const end = t0 + seconds * 1000;
     const inflight = new Set<Promise<unknown>>();
     const track = (p: Promise<unknown>): void => {
-      const q = p.catch(() => void errors++).finally(() => inflight.delete(q));
+      const q = p
+        .catch((e: unknown) => {
+          errors++;
+          firstError ??= (e as Error).message;
+        })
+        .finally(() => inflight.delete(q));
       inflight.add(q);
     };
     await new Promise<void>((resolve, reject) => {
@@ -129,6 +135,7 @@ try {
       };
     });
     await Promise.all(inflight);
+    if (firstError !== undefined) console.log(`  first error of ${errors}: ${firstError}`);
     return { reads, writes, errors };
   }
 
