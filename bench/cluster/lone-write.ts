@@ -21,21 +21,15 @@
 import { readFileSync } from 'node:fs';
 import { partitionOf } from '../../kv/index.js';
 import { Eau2Cluster } from './eau2-target.js';
+import { numberArg } from '../lib/args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new TypeError(`--${name} takes a non-negative number`);
-  return v;
-}
-const ROUNDS = arg('rounds', 3);
-const SECONDS = arg('seconds', 8);
-const READ_RATE = arg('read-rate', 4000);
-const WRITE_RATE = arg('write-rate', 400);
-const BURST = Math.max(1, arg('burst', 16));
-const RECORDS = arg('records', 2000);
-const WARMUP = arg('warmup', 3);
+const ROUNDS = numberArg('rounds', 3);
+const SECONDS = numberArg('seconds', 8);
+const READ_RATE = numberArg('read-rate', 4000);
+const WRITE_RATE = numberArg('write-rate', 400);
+const BURST = Math.max(1, numberArg('burst', 16));
+const RECORDS = numberArg('records', 2000);
+const WARMUP = numberArg('warmup', 3);
 const pi = process.argv.indexOf('--phases');
 const PHASES = (pi >= 0 ? process.argv[pi + 1]! : 'idle,reads,mixed,lone,burst').split(',');
 

@@ -19,14 +19,7 @@ import { bucketQuantile, Eau2Cluster } from './eau2-target.js';
 import { LagProbe, type LagTarget } from './lag-probe.js';
 import { RedisCluster, redisAvailable } from './redis-target.js';
 import { load, run, WORKLOADS, type RunResult, type Target } from './ycsb.js';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new TypeError(`--${name} takes a non-negative number`);
-  return v;
-}
+import { numberArg } from '../lib/args.js';
 
 function strArg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,14 +27,14 @@ function strArg(name: string): string | undefined {
 }
 
 const QUICK = process.argv.includes('--quick') || process.env.EAU2_BENCH_QUICK === '1';
-const DURATION_S = arg('duration', QUICK ? 2 : 20);
-const LOAD_S = arg('load-duration', DURATION_S);
-const WARMUP_S = arg('warmup', QUICK ? 1 : 5);
-const ROUNDS = Math.max(1, Math.floor(arg('rounds', QUICK ? 1 : 3)));
-const RECORDS = arg('records', QUICK ? 2_000 : 20_000);
-const IN_FLIGHT = arg('in-flight', 64);
-const SEED = arg('seed', 42);
-const MEMTABLE_BYTES = arg('memtable-bytes', 0);
+const DURATION_S = numberArg('duration', QUICK ? 2 : 20);
+const LOAD_S = numberArg('load-duration', DURATION_S);
+const WARMUP_S = numberArg('warmup', QUICK ? 1 : 5);
+const ROUNDS = Math.max(1, Math.floor(numberArg('rounds', QUICK ? 1 : 3)));
+const RECORDS = numberArg('records', QUICK ? 2_000 : 20_000);
+const IN_FLIGHT = numberArg('in-flight', 64);
+const SEED = numberArg('seed', 42);
+const MEMTABLE_BYTES = numberArg('memtable-bytes', 0);
 /** `msgpack`: the client sends GET/PUT/DEL as msgpack, not in the fixed layout (docs/format.md 8.8). */
 const CLIENT_LAYOUT = strArg('client-layout') ?? 'fixed';
 if (CLIENT_LAYOUT !== 'fixed' && CLIENT_LAYOUT !== 'msgpack')

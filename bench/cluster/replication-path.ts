@@ -19,16 +19,12 @@ import { dispatchPeerMessage } from '../../cluster/node/peer-handlers.js';
 import { fakePeerHost, followerLinkTo, stubEngine } from '../../test/cluster/support/peer-host.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { PeerConnection } from '../../cluster/protocol/peer-connection.js';
+import { numberArg } from '../lib/args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const WRITES = arg('writes', 100_000);
-const ROUNDS = arg('rounds', 3);
+const WRITES = numberArg('writes', 100_000);
+const ROUNDS = numberArg('rounds', 3);
 const PARTITIONS = 5;
-const PER_TURN = arg('per-turn', 8);
+const PER_TURN = numberArg('per-turn', 8);
 
 async function pairUp(batch: boolean): Promise<{ leaders: LeaderPartition[]; stop: () => Promise<void> }> {
   const leaders = Array.from(

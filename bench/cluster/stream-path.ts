@@ -19,13 +19,9 @@ import { encodeMessage } from '../../cluster/protocol/messages.js';
 import { joinSmall } from '../../cluster/protocol/frame-parts.js';
 import type { PeerConnection } from '../../cluster/protocol/peer-connection.js';
 import { stubEngine } from '../../test/cluster/support/peer-host.js';
+import { numberArg } from '../lib/args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const WRITES = arg('writes', 400_000);
+const WRITES = numberArg('writes', 400_000);
 const WARMUP = 50_000;
 const PARTITIONS = 5;
 const PER_TURN = 64;

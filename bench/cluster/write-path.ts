@@ -17,14 +17,10 @@ import type { EngineOp } from '../../cluster/node/engine-api.js';
 import { openEngine } from '../../cluster/node/open-engine.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';
 import { storedKey } from '../../cluster/node/stored-format.js';
+import { numberArg } from '../lib/args.js';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-
-const WRITES = arg('writes', 300_000);
-const MEMTABLE_BYTES = arg('memtable-bytes', 64 * 1024 * 1024);
+const WRITES = numberArg('writes', 300_000);
+const MEMTABLE_BYTES = numberArg('memtable-bytes', 64 * 1024 * 1024);
 const WARMUP = 30_000;
 const PARTITIONS = 16;
 const PER_TURN = 64;
