@@ -391,6 +391,41 @@ function keepByNull(nulls: Uint8Array, sel: Uint32Array, keepNull: boolean): Uin
   return sel.subarray(0, j);
 }
 
+/**
+ * The rows 0..n-1 whose null bit is clear, into `buf` (which has a spare slot): `col IS NOT NULL` as a
+ * filter's first term. A bitmap byte of 0 (eight rows, none null: most bytes of most columns) writes
+ * its eight rows without testing each; a byte of 0xff writes none.
+ */
+function nonNullRows(nulls: Uint8Array, n: number, buf: Uint32Array): Uint32Array {
+  let j = 0;
+  const whole = n >>> 3;
+  for (let b = 0; b < whole; b++) {
+    const bits = nulls[b]!;
+    const r = b << 3;
+    if (bits === 0) {
+      buf[j] = r;
+      buf[j + 1] = r + 1;
+      buf[j + 2] = r + 2;
+      buf[j + 3] = r + 3;
+      buf[j + 4] = r + 4;
+      buf[j + 5] = r + 5;
+      buf[j + 6] = r + 6;
+      buf[j + 7] = r + 7;
+      j += 8;
+    } else if (bits !== 0xff) {
+      for (let k = 0; k < 8; k++) {
+        buf[j] = r + k;
+        j += ((bits >>> k) & 1) ^ 1;
+      }
+    }
+  }
+  for (let r = whole << 3; r < n; r++) {
+    buf[j] = r;
+    j += ((nulls[r >>> 3]! >>> (r & 7)) & 1) ^ 1;
+  }
+  return buf.subarray(0, j);
+}
+
 /** Rows 0..n-1 into `buf` (which has a spare slot), as the kernels' first term writes them. */
 function allRows(n: number, buf: Uint32Array): Uint32Array {
   for (let i = 0; i < n; i++) buf[i] = i;
@@ -427,6 +462,7 @@ function nullStep(e: Expr, fields: readonly Field[]): Step | undefined {
   return (cols, n, sel, buf) => {
     const nulls = cols[col]!.nulls;
     if (nulls === undefined) return negated ? (sel ?? allRows(n, buf)) : (sel ?? buf).subarray(0, 0);
+    if (sel === undefined && negated) return nonNullRows(nulls, n, buf);
     return keepByNull(nulls, sel ?? allRows(n, buf), !negated);
   };
 }

@@ -160,6 +160,22 @@ function nextCandidateF64(
   bound: number,
   desc: boolean,
 ): number {
+  if (nulls === undefined) {
+    // No null to look for (the column has none, or the filter proved it non-null): one comparison
+    // per row, the direction and the selection decided once outside the loop.
+    if (sel === undefined) {
+      if (desc) {
+        for (let p = from; p < m; p++) if (!(a[p]! < bound)) return p;
+      } else {
+        for (let p = from; p < m; p++) if (!(a[p]! > bound)) return p;
+      }
+    } else if (desc) {
+      for (let p = from; p < m; p++) if (!(a[sel[p]!]! < bound)) return p;
+    } else {
+      for (let p = from; p < m; p++) if (!(a[sel[p]!]! > bound)) return p;
+    }
+    return m;
+  }
   for (let p = from; p < m; p++) {
     const r = sel ? sel[p]! : p;
     if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
@@ -178,6 +194,22 @@ function nextCandidateI32(
   bound: number,
   desc: boolean,
 ): number {
+  if (nulls === undefined) {
+    // No null to look for (the column has none, or the filter proved it non-null): one comparison
+    // per row, the direction and the selection decided once outside the loop.
+    if (sel === undefined) {
+      if (desc) {
+        for (let p = from; p < m; p++) if (!(a[p]! < bound)) return p;
+      } else {
+        for (let p = from; p < m; p++) if (!(a[p]! > bound)) return p;
+      }
+    } else if (desc) {
+      for (let p = from; p < m; p++) if (!(a[sel[p]!]! < bound)) return p;
+    } else {
+      for (let p = from; p < m; p++) if (!(a[sel[p]!]! > bound)) return p;
+    }
+    return m;
+  }
   for (let p = from; p < m; p++) {
     const r = sel ? sel[p]! : p;
     if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
@@ -233,7 +265,9 @@ export async function runPartial(
       // most rows of a top-k over many rows end there, one comparison each.
       const fv =
         first.type === 'D' || first.type === 'I' || first.type === 'd' ? (first.values as NumArray) : undefined;
-      const fnulls = first.nulls;
+      // Rows the filter kept are non-null in a column it proved non-null (`col IS NOT NULL`, or
+      // compared with a literal): their null bits need no test.
+      const fnulls = select?.nonNull.has(keyCols[0]!) && sel !== undefined ? undefined : first.nulls;
       const desc = keys[0]!.desc === true;
       let bound = top.firstBound();
       for (let j = 0; j < m; j++) {

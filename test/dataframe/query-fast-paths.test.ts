@@ -6,7 +6,7 @@
 // is printed on failure.
 
 import { describe, expect, it } from 'vitest';
-import { DataFrame, col, gt } from '../../dataframe/index.js';
+import { DataFrame, col, gt, isNull, not } from '../../dataframe/index.js';
 import { KllSketch } from '../../dataframe/query/sketch/kll.js';
 import type { Rng } from '../../app/apps/random.js';
 import { MemoryStore } from '../support/memory-store.js';
@@ -220,6 +220,43 @@ describe('query fast paths', () => {
         .map((r) => r.slice(0, 3));
       const got2 = rowsOf(await lf.orderBy({ col: 'i', desc }, 'd').limit(40).collect());
       expect(got2, `i desc=${desc}, d`).toEqual(want2);
+    }
+    // A filter that proves the first key non-null (IS NOT NULL, or compared with a literal): the scan
+    // skips its null test; ties at the bound (many equal values) and NaN must still be weighed.
+    for (const [label, filter, keep] of [
+      ['d IS NOT NULL', not(isNull(col('d'))), (r: Row) => r[1] !== null],
+      ['i IS NOT NULL', not(isNull(col('i'))), (r: Row) => r[2] !== null],
+      ['d > -3', gt(col('d'), -3), (r: Row) => r[1] !== null && (r[1] as number) > -3],
+    ] as const) {
+      for (const [c, name, other] of [
+        [1, 'd', 'i'],
+        [2, 'i', 'd'],
+      ] as const) {
+        for (const desc of [true, false]) {
+          // Both keys with NaN above every number: [..., first, first is NaN, second, second is NaN].
+          const o = c === 1 ? 2 : 1;
+          const want3 = sortRows(
+            rows.filter(keep).map((r) => [...withNaNKey(r, c), ...withNaNKey(r, o).slice(3)]),
+            [
+              [3, desc, false],
+              [4, desc, false],
+              [5, false, false],
+              [6, false, false],
+              [0, false, false],
+            ],
+          )
+            .slice(0, 30)
+            .map((r) => r.slice(0, 3));
+          const got3 = rowsOf(
+            await lf
+              .filter(filter)
+              .orderBy({ col: name, desc }, other, 'id')
+              .limit(30)
+              .collect(),
+          );
+          expect(got3, `${label}: ${name} desc=${desc}, ${other}, id`).toEqual(want3);
+        }
+      }
     }
   });
 
