@@ -247,13 +247,7 @@ describe('query fast paths', () => {
           )
             .slice(0, 30)
             .map((r) => r.slice(0, 3));
-          const got3 = rowsOf(
-            await lf
-              .filter(filter)
-              .orderBy({ col: name, desc }, other, 'id')
-              .limit(30)
-              .collect(),
-          );
+          const got3 = rowsOf(await lf.filter(filter).orderBy({ col: name, desc }, other, 'id').limit(30).collect());
           expect(got3, `${label}: ${name} desc=${desc}, ${other}, id`).toEqual(want3);
         }
       }
