@@ -248,7 +248,8 @@ export class LazyFrame {
     return new Query({
       fields: this.fields,
       nchunks: this.nchunks,
-      execute: (checked) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }),
+      execute: (checked, opts) =>
+        runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }, opts?.versionCheck),
       describe: () => this.where(),
       zones: () => ({ fields: this.fields, zones: this.meta.zones, rowsOf: (i) => rowsInChunk(this.meta, i) }),
     });
@@ -281,7 +282,8 @@ export class LazyFrame {
         {
           fields: this.fields,
           nchunks: this.nchunks,
-          runJoin: (checked, join) => runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }),
+          runJoin: (checked, join, opts) =>
+            runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }, opts?.versionCheck),
           where: () => this.where(),
           shuffle: (checked, right, spec) => shuffleJoin(this.store, this.meta, right, spec, checked),
           nodes: () => Math.max(1, taskNodes(this.store).length),

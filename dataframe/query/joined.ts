@@ -18,7 +18,7 @@ import {
   type JoinPayload,
   type JoinType,
 } from './join.js';
-import type { CheckedPlan, QuerySource } from './plan.js';
+import type { CheckedPlan, ExecuteOptions, QuerySource } from './plan.js';
 import { MAX_BUCKETS, SHUFFLE_TTL_MS } from './shuffle-tasks.js';
 import type { ShuffleSpec } from './shuffle.js';
 
@@ -46,7 +46,7 @@ export interface JoinOptions {
 export interface JoinLeft {
   readonly fields: readonly Field[];
   readonly nchunks: number;
-  runJoin(checked: CheckedPlan, join: JoinPayload): Promise<unknown[]>;
+  runJoin(checked: CheckedPlan, join: JoinPayload, opts?: ExecuteOptions): Promise<unknown[]>;
   where(): string;
   /** Stored frames only: runs the plan as a shuffle join with a stored right side. */
   shuffle?(
@@ -123,11 +123,11 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   return {
     fields,
     nchunks: left.nchunks,
-    execute: async (checked) => {
+    execute: async (checked, opts) => {
       if (strategy === 'shuffle') return shuffle(checked);
       payload ??= right.columns(limit).then((cols) => cols && joinPayload(how, on, right.fields, cols));
       const p = await payload;
-      if (p) return left.runJoin(checked, p);
+      if (p) return left.runJoin(checked, p, opts);
       // The estimate was low (longer strings than assumed): the columns were found over the limit.
       if (canShuffle) return shuffle(checked);
       throw tooLarge(est, limit, 'a shuffle join needs both frames stored');

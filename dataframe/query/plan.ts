@@ -9,6 +9,7 @@ import { AGG_IMPLS, GENERIC_AGGS, isGenericAgg } from './aggregates.js';
 import type { Expr } from './expr-base.js';
 import { checkExpr } from './expr.js';
 import { checkSortKeys, type SortKey } from './sort.js';
+import type { VersionCheck } from './version-check.js';
 
 /** sum..count run in group-agg.ts's typed arrays; the rest are aggregates.ts's mergeable states. */
 const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
@@ -61,6 +62,12 @@ export interface CheckedPlan {
 }
 
 /** The default output name of an aggregate: "x_sum", or "count" for count of '*'. */
+/** What one run of a plan may carry besides the plan. */
+export interface ExecuteOptions {
+  /** Versions the run's first query task asks the nodes to confirm (tasks.ts, VersionCheck). */
+  readonly versionCheck?: VersionCheck;
+}
+
 /** What a query runs against: something that can evaluate a checked plan into partial results. */
 export interface QuerySource {
   readonly fields: readonly Field[];
@@ -69,7 +76,7 @@ export interface QuerySource {
    * Runs the plan where the data lives; returns one partial result per participant, with how many
    * chunks they cover when that is not `nchunks` (a shuffle join's chunks are the pieces it made).
    */
-  execute(checked: CheckedPlan): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
+  execute(checked: CheckedPlan, opts?: ExecuteOptions): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
   /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
   describe?(): string;
   /** What each node runs the plan over, for explain() (default: "the chunks it leads"). */

@@ -16,6 +16,7 @@ import {
   type AggSpec,
   type CheckedPlan,
   type Plan,
+  type ExecuteOptions,
   type QuerySource,
   type SourceZones,
 } from './plan.js';
@@ -143,8 +144,8 @@ ${analyzeLine(df)}`;
   }
 
   /** Runs a plan (checked first, unless `checked` is `p` checked already) and merges the partial results. */
-  async run(p: Plan, checked: CheckedPlan = this.check(p)): Promise<DataFrame> {
-    const r = await this.source.execute(checked);
+  async run(p: Plan, checked: CheckedPlan = this.check(p), opts?: ExecuteOptions): Promise<DataFrame> {
+    const r = await this.source.execute(checked, opts);
     const partials = Array.isArray(r) ? r : r.partials;
     const nchunks = Array.isArray(r) ? this.source.nchunks : r.nchunks;
     const df = mergePartials(checked, partials, nchunks);

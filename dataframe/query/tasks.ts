@@ -3,7 +3,6 @@
 // counted exactly once across the cluster. A store that is a TaskRunner (ClusterClient) gets the plan
 // pushed to every node; any other store runs the very same task in-process, leading everything.
 
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { KvStore, PartitionLeaders, TaskContext, TaskRunner } from '../../kv/index.js';
 import {
   Eau2Error,
@@ -34,6 +33,7 @@ import {
   scatter,
 } from './shuffle-tasks.js';
 import { isCachedMeta, isPublished } from '../meta-cache.js';
+import type { VersionCheck } from './version-check.js';
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
 export interface DataframeTaskContext extends TaskContext {
@@ -314,51 +314,18 @@ export function taskNodes(store: KvStore): string[] {
   return [...ids];
 }
 
-/**
- * The versions of frames a SQL statement planned from its metadata cache, to be confirmed as the
- * published ones (sql/run.ts). On a cluster, the statement's query carries each to the node that
- * leads the frame's metadata record, when that node gets a task anyway, which confirms it beside its
- * share of the query (verifyVersions): one request fewer per frame than a read of the record. The
- * versions no task carried, or whose node could not answer, are read by the caller.
- */
-export class VersionCheck {
-  /** The metas a task carried, and what the nodes answered (true: still the published version). */
-  readonly carried = new Set<FrameMeta>();
-  readonly answers = new Map<FrameMeta, boolean>();
-  /** Set once the statement's first query task has gone out (later ones carry nothing). */
-  sent = false;
-  private resolveSent!: () => void;
-  /** Resolves when the first query's tasks are sent, with what they carry. */
-  readonly dispatched = new Promise<void>((r) => {
-    this.resolveSent = r;
-  });
-
-  constructor(readonly metas: readonly FrameMeta[]) {}
-
-  markSent(): void {
-    this.sent = true;
-    this.resolveSent();
-  }
-}
-
-const versionChecks = new AsyncLocalStorage<VersionCheck>();
-
-/** Runs `fn` with `check` offered to the first query task it sends (see VersionCheck). */
-export function withVersionCheck<T>(check: VersionCheck, fn: () => Promise<T>): Promise<T> {
-  return versionChecks.run(check, fn);
-}
-
 /** Runs a task where the data lives: pushed down by a TaskRunner, or in-process on any other store. */
 export async function runDataframeTask(
   store: KvStore,
   name: string,
   meta: FrameMeta,
   extra: Record<string, unknown> = {},
+  versionCheck?: VersionCheck,
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
   // A store that runs tasks in this process has no node caches: nothing to check.
   if (name !== QUERY_TASK || !isTaskRunner(store) || isCachedMeta(meta) || extra.cache === false)
-    return runOnce(store, name, meta, payload);
+    return runOnce(store, name, meta, payload, versionCheck);
   // The nodes answer from their chunk caches whatever version they are asked for, so the version is
   // checked here, in parallel with the tasks: when it is no longer the published one (a frame opened
   // before it was replaced or deleted), the query runs again reading the store only, and so fails
@@ -367,7 +334,7 @@ export async function runDataframeTask(
   let results: unknown[] | undefined;
   let failure: unknown;
   try {
-    results = await runOnce(store, name, meta, payload);
+    results = await runOnce(store, name, meta, payload, versionCheck);
   } catch (e) {
     failure = e;
   }
@@ -375,7 +342,7 @@ export async function runDataframeTask(
     if (results === undefined) throw failure;
     return results;
   }
-  return runOnce(store, name, meta, { ...payload, cache: false });
+  return runOnce(store, name, meta, { ...payload, cache: false }, versionCheck);
 }
 
 async function runOnce(
@@ -383,12 +350,13 @@ async function runOnce(
   name: string,
   meta: FrameMeta,
   payload: Record<string, unknown>,
+  versionCheck?: VersionCheck,
 ): Promise<unknown[]> {
   const topo =
     (name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn
       ? placementOf(store)
       : undefined;
-  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo);
+  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo, versionCheck);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
@@ -456,11 +424,12 @@ async function placeQuery(
   meta: FrameMeta,
   payload: Record<string, unknown>,
   first: PartitionLeaders,
+  versionCheck?: VersionCheck,
 ): Promise<unknown[]> {
   const failed = new Set<string>();
   const results: unknown[] = [];
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
-  const check = name === QUERY_TASK ? versionChecks.getStore() : undefined;
+  const check = name === QUERY_TASK ? versionCheck : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);

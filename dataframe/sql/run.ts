@@ -15,7 +15,8 @@ import { explainPlan } from '../query/explain.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
-import { VersionCheck, taskNodes, withVersionCheck } from '../query/tasks.js';
+import { taskNodes } from '../query/tasks.js';
+import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
@@ -490,7 +491,7 @@ async function runChecked(
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records
   // (VersionCheck); elsewhere, or for what they do not carry, one read of each record.
   const vc = taskNodes(store).length > 0 ? new VersionCheck(opened) : undefined;
-  const run = vc ? withVersionCheck(vc, () => runPrepared(prepared, m, opts)) : runPrepared(prepared, m, opts);
+  const run = runPrepared(prepared, m, opts, vc);
   const check = vc ? checkedBy(store, vc, run) : allPublished(store, opened);
   check.catch(() => {}); // awaited below; only its outcome matters there
   let out: SqlResult | undefined;
@@ -544,7 +545,14 @@ async function checkedBy(store: KvStore, vc: VersionCheck, run: Promise<unknown>
   return (await early) && (await late) && answered;
 }
 
-async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: SqlOptions): Promise<SqlResult> {
+/** Runs a prepared statement; `versionCheck` goes with its first query's tasks (VersionCheck). */
+async function runPrepared(
+  prepared: Prepared,
+  m: RegExpExecArray | null,
+  opts: SqlOptions,
+  versionCheck?: VersionCheck,
+): Promise<SqlResult> {
+  const carry = versionCheck ? { versionCheck } : undefined;
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;
@@ -580,10 +588,10 @@ async function runPrepared(prepared: Prepared, m: RegExpExecArray | null, opts: 
     }
     lines.push(`columns: ${plan.names.join(', ')}`);
     // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did.
-    if (m[1]) lines.push(analyzeLine(await query.run(stage1)));
+    if (m[1]) lines.push(analyzeLine(await query.run(stage1, undefined, carry)));
     return { explain: lines.join('\n') };
   }
-  let df = await query.run(stage1, checked);
+  let df = await query.run(stage1, checked, carry);
   if (plan.windows.length) df = df.window(plan.windows);
   if (plan.post) df = await runPost(df, plan.post);
   return { frame: renamed(df, plan.names) };
