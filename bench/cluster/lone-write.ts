@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { partitionOf } from '../../kv/index.js';
 import { Eau2Cluster } from './eau2-target.js';
 import { numberArg } from '../lib/args.js';
+import { procCpuSeconds } from '../lib/process-probes.js';
 
 const ROUNDS = numberArg('rounds', 3);
 const SECONDS = numberArg('seconds', 8);
@@ -33,14 +34,6 @@ const WARMUP = numberArg('warmup', 3);
 const pi = process.argv.indexOf('--phases');
 const PHASES = (pi >= 0 ? process.argv[pi + 1]! : 'idle,reads,mixed,lone,burst').split(',');
 
-const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
-
-function cpuMs(path: string): number {
-  const s = readFileSync(path, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
-}
-
 interface Sample {
   all: number[];
   main: number[];
@@ -48,8 +41,8 @@ interface Sample {
 
 function sample(pids: number[]): Sample {
   return {
-    all: pids.map((p) => cpuMs(`/proc/${p}/stat`)),
-    main: pids.map((p) => cpuMs(`/proc/${p}/task/${p}/stat`)),
+    all: pids.map((p) => procCpuSeconds(p) * 1000),
+    main: pids.map((p) => procCpuSeconds(p, p) * 1000),
   };
 }
 

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ClusterClient } from '../../cluster/index.js';
 import { freePorts } from '../lib/free-ports.js';
 import { nodeProcessArgs } from '../lib/node-process.js';
+import { procCpuSeconds } from '../lib/process-probes.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -25,14 +26,7 @@ export function peakRssOf(pid: number): number | undefined {
 
 /** CPU time (user + system) a process has used, in ms (Linux), or 0. */
 function cpuMsOf(pid: number): number {
-  try {
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15, in ticks.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  }
+  return procCpuSeconds(pid) * 1000;
 }
 
 export class LocalCluster {

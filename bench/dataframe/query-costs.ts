@@ -18,13 +18,10 @@ import { DataFrame, importCsv } from '../../dataframe/index.js';
 import { MsgType } from '../../cluster/protocol/messages.js';
 import { LocalCluster } from './local-cluster.js';
 import { QUERIES, generate } from './peers.js';
+import { numberArg } from '../lib/args.js';
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? dflt : Number(process.argv[i + 1]);
-};
-const rows = arg('--rows', 500_000);
-const runs = arg('--runs', 20);
+const rows = numberArg('rows', 500_000);
+const runs = numberArg('runs', 20);
 const typeName = new Map(Object.entries(MsgType).map(([k, v]) => [v as number, k]));
 
 const dir = await mkdtemp(join(tmpdir(), 'eau2-qcost-'));

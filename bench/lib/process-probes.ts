@@ -149,12 +149,12 @@ const CLK_TCK = 100;
 
 /**
  * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat
- * (fields 14 and 15); 0 where it cannot be read (gone, or not Linux). The same figure for any
- * server, whatever it is written in.
+ * (fields 14 and 15); with `tid`, that one thread's, from /proc/<pid>/task/<tid>/stat. 0 where it
+ * cannot be read (gone, or not Linux). The same figure for any server, whatever it is written in.
  */
-export function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number, tid?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / CLK_TCK;
   } catch {
