@@ -11,6 +11,7 @@ import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
 import { freePorts } from '../lib/free-ports.js';
 import { nodeProcessArgs } from '../lib/node-process.js';
+import { stopProcesses } from '../lib/stop-processes.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -73,7 +74,7 @@ export class Eau2Cluster {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      client = await ClusterClient.connect(urls);
+      client = await ClusterClient.connect(urls, clientOptions);
     } catch (e) {
       // Nodes left running would keep this process alive (and their ports taken) after the error.
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -133,16 +134,7 @@ export class Eau2Cluster {
 
   async stop(): Promise<void> {
     await this.client.close();
-    await Promise.all(
-      this.procs.map(
-        (p) =>
-          new Promise<void>((res) => {
-            if (p.exitCode !== null) return res();
-            p.once('exit', () => res());
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopProcesses(this.procs.map((proc, i) => ({ proc, name: `eau2 node n${i + 1}` })));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

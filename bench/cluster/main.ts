@@ -150,9 +150,17 @@ async function runSystem(
   round: number,
   into: Map<string, PhaseResult[]>,
 ): Promise<void> {
-  const s = await start();
+  // Each step's time goes to stderr: when a run is slow (a smoke run on a loaded machine), the
+  // output says which step took the time.
+  const step = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const v = await f();
+    console.error(`round ${round} ${name}: ${what} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return v;
+  };
+  const s = await step('started', start);
   try {
-    await warmUp(s);
+    await step('warmed up', () => warmUp(s));
     for (const p of PHASES) {
       const key = `${p}/${name}`;
       const list = into.get(key) ?? [];
@@ -160,7 +168,7 @@ async function runSystem(
       into.set(key, list);
     }
   } finally {
-    await s.stop();
+    await step('stopped', () => s.stop());
   }
 }
 

@@ -10,6 +10,7 @@ import { Cluster } from 'ioredis';
 import type { LagTarget } from './lag-probe.js';
 import type { Target } from './ycsb.js';
 import { freePorts } from '../lib/free-ports.js';
+import { stopProcesses } from '../lib/stop-processes.js';
 
 export function redisAvailable(): { ok: boolean; why?: string } {
   const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -78,7 +79,10 @@ export class RedisCluster {
       }
       for (const port of ports) {
         const deadline = Date.now() + 20_000;
-        while (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
+        while (
+          spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5_000 }).stdout?.trim() !==
+          'PONG'
+        ) {
           if (Date.now() > deadline)
             throw new Error(`redis on ${port} did not start: ${logTail(join(dir, String(port)))}`);
           await new Promise((r) => setTimeout(r, 100));
@@ -96,7 +100,9 @@ export class RedisCluster {
       const deadline = Date.now() + 30_000;
       for (;;) {
         const info = ports.map(
-          (p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout,
+          (p) =>
+            spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8', timeout: 5_000 }).stdout ??
+            '',
         );
         if (info.every((s) => s.includes('cluster_state:ok'))) break;
         if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
@@ -130,7 +136,7 @@ export class RedisCluster {
       return new RedisCluster(dir, procs, ports, client, replicaClient);
     } catch (e) {
       // Servers left running would keep this process alive (and the ports taken) after the error.
-      await stopAll(procs);
+      await stopAll(procs, dir, ports);
       rmSync(dir, { recursive: true, force: true });
       throw e;
     }
@@ -164,22 +170,19 @@ export class RedisCluster {
   async stop(): Promise<void> {
     this.client.disconnect();
     this.replicaClient.disconnect();
-    await stopAll(this.procs);
+    await stopAll(this.procs, this.dir, this.ports);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** SIGTERM to every server still running, and their exits. */
-async function stopAll(procs: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(
-    procs.map(
-      (p) =>
-        new Promise<void>((res) => {
-          if (p.exitCode !== null || p.signalCode !== null) return res();
-          p.once('exit', () => res());
-          p.kill('SIGTERM');
-        }),
-    ),
+/** Every server stopped (SIGTERM, then SIGKILL past the grace period), with its log's tail if killed. */
+async function stopAll(procs: readonly ChildProcess[], dir: string, ports: readonly number[]): Promise<void> {
+  await stopProcesses(
+    procs.map((proc, i) => ({
+      proc,
+      name: `redis-server on ${ports[i]}`,
+      detail: () => logTail(join(dir, String(ports[i]))),
+    })),
   );
 }
 

@@ -10,7 +10,6 @@
 //   node --import tsx bench/cluster/replication-path.ts [--writes N] [--rounds N] [--per-turn N]
 
 import net from 'node:net';
-import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';

@@ -12,7 +12,7 @@
 //     [--layout fixed|msgpack|both]
 
 import net from 'node:net';
-import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
+import type { EngineLike } from '../../cluster/node/engine-api.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
 import { FollowerPartition } from '../../cluster/node/follower-partition.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';

@@ -11,7 +11,7 @@
 // can, and it runs unchanged against any revision whose LeaderPartition has the same constructor.
 
 import { performance } from 'node:perf_hooks';
-import type { EngineLike, EngineOp } from '../../cluster/node/engine-api.js';
+import type { EngineLike } from '../../cluster/node/engine-api.js';
 import { LeaderPartition } from '../../cluster/node/leader-partition.js';
 import { EpochHistory } from '../../cluster/node/epoch-history.js';
 import { PartitionWriter } from '../../cluster/node/partition-writer.js';

@@ -52,7 +52,7 @@ const QUERIES: Record<string, string> = {
 function frame(n: number): { flights: DataFrame; airports: DataFrame } {
   const rng = new Rng(42);
   const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  const codes = Array.from({ length: 300 }, (_, k) => letters[k % 26]! + letters[Math.floor(k / 26) % 26]! + 'X');
+  const codes = Array.from({ length: 300 }, (_, k) => `${letters[k % 26]! + letters[Math.floor(k / 26) % 26]!}X`);
   const id = new Int32Array(n);
   const origin = new Array<string>(n);
   const dest = new Array<string>(n);

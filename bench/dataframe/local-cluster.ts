@@ -11,6 +11,7 @@ import { ClusterClient } from '../../cluster/index.js';
 import { freePorts } from '../lib/free-ports.js';
 import { nodeProcessArgs } from '../lib/node-process.js';
 import { procCpuSeconds } from '../lib/process-probes.js';
+import { stopProcesses } from '../lib/stop-processes.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -117,20 +118,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     await this.client.close();
-    await Promise.all(
-      this.procs.map(
-        ({ proc }) =>
-          new Promise<void>((res) => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return res();
-            const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-            proc.once('exit', () => {
-              clearTimeout(kill);
-              res();
-            });
-            proc.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopProcesses(this.procs.map(({ id, proc }) => ({ proc, name: `eau2 node ${id}` })));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

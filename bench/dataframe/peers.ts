@@ -85,7 +85,7 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
 export async function generate(dir: string, rows: number, seed: number, csv = true): Promise<DataFrame> {
   const rng = new Rng(seed);
   const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  const codes = Array.from({ length: 300 }, (_, k) => letters[k % 26]! + letters[Math.floor(k / 26) % 26]! + 'X');
+  const codes = Array.from({ length: 300 }, (_, k) => `${letters[k % 26]! + letters[Math.floor(k / 26) % 26]!}X`);
   const states = Array.from({ length: 50 }, (_, k) => `S${pad2(k)}`);
   const carriers = ['AA', 'DL', 'UA', 'WN', 'B6', 'AS', 'NK', 'F9', 'HA', 'G4', 'SY', 'MQ', 'OO', 'YX'];
   const airports = createWriteStream(join(dir, 'airports.csv'));

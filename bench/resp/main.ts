@@ -21,6 +21,7 @@ import { renderMarkdownTable, renderTextTable, type Column } from '../lib/table.
 import { redisAvailable } from '../cluster/redis-target.js';
 import { layerBench } from './layer.js';
 import { nodeProcessArgs } from '../lib/node-process.js';
+import { stopProcesses } from '../lib/stop-processes.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -118,11 +119,7 @@ async function startEau2(dir: string): Promise<Server> {
     httpPort: config.nodes[0]!.port,
     pids: procs.map((p) => p.pid!),
     stop: async () => {
-      await Promise.all(
-        procs.map(
-          (p) => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM')))),
-        ),
-      );
+      await stopProcesses(procs.map((proc, i) => ({ proc, name: `eau2 node n${i + 1}` })));
     },
   };
 }
@@ -153,7 +150,7 @@ async function startRedis(dir: string): Promise<Server> {
   return {
     port: port!,
     pids: [p.pid!],
-    stop: () => new Promise<void>((r) => (p.exitCode !== null ? r() : (p.once('exit', () => r()), p.kill('SIGTERM')))),
+    stop: () => stopProcesses([{ proc: p, name: `redis-server on ${port}` }]),
   };
 }
 
