@@ -26,10 +26,44 @@ function newStore(t: Exclude<ColumnType, 'S'>, cap: number): Store {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const TWO_32 = 4294967296;
 
+/** What pushFitted stores into; each kind has a field of its own array type (see ColumnBuilder). */
+enum Kind {
+  Str,
+  I32,
+  F64,
+  Bool,
+  I64,
+}
+
+function kindOf(t: ColumnType): Kind {
+  switch (t) {
+    case 'S':
+      return Kind.Str;
+    case 'I':
+    case 'd':
+      return Kind.I32;
+    case 'D':
+      return Kind.F64;
+    case 'B':
+      return Kind.Bool;
+    case 'L':
+    case 'T':
+      return Kind.I64;
+  }
+}
+
 export class ColumnBuilder {
   private num: Store | undefined;
+  // The same memory as `num`, in a field per array type: one element store site per array type
+  // keeps each store monomorphic (a single site over four typed-array kinds is a megamorphic keyed
+  // store, which was most of an import's cost of filling columns).
+  private i32: Int32Array | undefined;
+  private f64: Float64Array | undefined;
+  private u8: Uint8Array | undefined;
+  private i64: BigInt64Array | undefined;
   /** For L and T: the same memory as 32-bit words, to store a safe-integer number without a bigint. */
   private words: Int32Array | undefined;
+  private readonly kind: Kind;
   private str: string[] | undefined;
   private nulls: Uint8Array | undefined;
   private n = 0;
@@ -40,6 +74,7 @@ export class ColumnBuilder {
     /** Used in error messages only. */
     readonly name = '?',
   ) {
+    this.kind = kindOf(type);
     this.alloc(Math.max(8, capacity));
   }
 
@@ -55,7 +90,13 @@ export class ColumnBuilder {
       const next = newStore(this.type, cap);
       if (old) (next as Uint8Array).set(old as Uint8Array);
       this.num = next;
-      if (next instanceof BigInt64Array && LITTLE_ENDIAN) this.words = new Int32Array(next.buffer);
+      if (next instanceof Int32Array) this.i32 = next;
+      else if (next instanceof Float64Array) this.f64 = next;
+      else if (next instanceof Uint8Array) this.u8 = next;
+      else {
+        this.i64 = next;
+        if (LITTLE_ENDIAN) this.words = new Int32Array(next.buffer);
+      }
     }
     if (this.nulls) {
       const nb = new Uint8Array(bitmapBytes(cap));
@@ -99,23 +140,36 @@ export class ColumnBuilder {
       return;
     }
     const i = this.n;
-    this.grow(i + 1);
-    if (this.type === 'S') this.str!.push(v as string);
-    else if (this.type === 'L' || this.type === 'T') {
-      if (typeof v === 'number' && this.words) {
-        // Two's complement halves of a safe integer: |hi| < 2^21, 0 <= lo < 2^32.
-        const hi = Math.floor(v / TWO_32);
-        this.words[2 * i] = v - hi * TWO_32;
-        this.words[2 * i + 1] = hi;
-      } else (this.num as BigInt64Array)[i] = BigInt(v as number | bigint);
-    } else this.num![i] = v === true ? 1 : v === false ? 0 : (v as number);
+    if (i >= this.capacity) this.grow(i + 1);
+    switch (this.kind) {
+      case Kind.Str:
+        this.setStr(i, v as string);
+        break;
+      case Kind.I32:
+        this.i32![i] = v as number;
+        break;
+      case Kind.F64:
+        this.f64![i] = v as number;
+        break;
+      case Kind.Bool:
+        this.u8![i] = v === true ? 1 : v === false ? 0 : (v as number);
+        break;
+      case Kind.I64:
+        if (typeof v === 'number' && this.words) {
+          // Two's complement halves of a safe integer: |hi| < 2^21, 0 <= lo < 2^32.
+          const hi = Math.floor(v / TWO_32);
+          this.words[2 * i] = v - hi * TWO_32;
+          this.words[2 * i + 1] = hi;
+        } else this.i64![i] = BigInt(v as number | bigint);
+        break;
+    }
     this.n = i + 1;
   }
 
   pushNull(): void {
     const i = this.n;
     this.grow(i + 1);
-    if (this.type === 'S') this.str!.push('');
+    if (this.type === 'S') this.setStr(i, '');
     else if (this.type === 'L' || this.type === 'T') (this.num as BigInt64Array)[i] = 0n;
     else this.num![i] = 0;
     this.markNull(i);
@@ -132,7 +186,7 @@ export class ColumnBuilder {
     const base = this.n;
     this.grow(base + k);
     if (c.type === 'S') {
-      for (let i = start; i < end; i++) this.str!.push(c.values[i]!);
+      for (let i = start; i < end; i++) this.setStr(base + i - start, c.values[i]!);
     } else {
       (this.num as Uint8Array).set((c.values as Uint8Array).subarray(start, end), base);
     }
@@ -140,6 +194,39 @@ export class ColumnBuilder {
       for (let i = start; i < end; i++) if (bitGet(c.nulls, i)) this.markNull(base + i - start);
     }
     this.n = base + k;
+  }
+
+  /**
+   * A string at row i. After reset() the array is written over in place rather than grown again
+   * from empty: growing an array of a chunk's strings by pushes reallocates it a couple of dozen
+   * times.
+   */
+  private setStr(i: number, v: string): void {
+    const s = this.str!;
+    if (i < s.length) s[i] = v;
+    else s.push(v);
+  }
+
+  /**
+   * The rows so far as a column over the builder's own memory, without a copy. It is valid only
+   * until the builder is next changed (a push, reset()), so it is for a caller that consumes it at
+   * once, as the frame writer encodes a full chunk and then resets its builders.
+   */
+  view(): Column {
+    const n = this.n;
+    const nulls = this.nulls?.subarray(0, bitmapBytes(n));
+    if (this.type === 'S') {
+      const s = this.str!;
+      if (s.length > n) s.length = n;
+      return makeColumn('S', s, n, nulls);
+    }
+    return makeColumn(this.type, (this.num as Uint8Array).subarray(0, n), n, nulls);
+  }
+
+  /** Drops the rows pushed so far and keeps the memory for the next ones (see view()). */
+  reset(): void {
+    this.n = 0;
+    this.nulls = undefined;
   }
 
   /** The built column; the builder is reset and may be reused. */
