@@ -11,3 +11,4 @@ export type { PartitionLeaders, Partitioned, TaskContext, TaskRunner } from './c
 export { isTaskRunner, partitionLeadersOf } from './capabilities.js';
 export { isReservedKey, RESERVED_KEY_BYTE } from './reserved.js';
 export { startModuleWorker } from './worker-thread.js';
+export { deepFreeze } from './freeze.js';

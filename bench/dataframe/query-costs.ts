@@ -10,7 +10,7 @@
 // metrics) over one second before the queries is printed too, to read the per-query figures against.
 // node --import tsx bench/dataframe/query-costs.ts [--rows N] [--runs R] [--prof DIR] [--only NAME]
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,7 @@ try {
   const phase0 = performance.now();
   const profIdx = process.argv.indexOf('--prof');
   const profDir = profIdx < 0 ? undefined : process.argv[profIdx + 1];
+  if (profDir !== undefined) await mkdir(profDir, { recursive: true });
   const prof = profDir === undefined ? undefined : new Session();
   prof?.connect();
   await prof?.post('Profiler.enable');

@@ -20,7 +20,7 @@ import type {
   ValueLike,
   WriteOptions,
 } from '../../kv/index.js';
-import { Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
+import { deepFreeze, Eau2Error, ErrorCode, isEau2Error } from '../../kv/index.js';
 import { keyBytes, partitionOf } from '../../kv/index.js';
 import type { BinParts } from '../protocol/frame-parts.js';
 import { MsgType, type ReadMode, type WriteConcern } from '../protocol/messages.js';
@@ -136,9 +136,17 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   }
 
   /** The topology the client routes by (a copy). */
+  /**
+   * A copy of the current topology, made once per topology (this.topo is replaced, never changed in
+   * place) and frozen, since every caller gets the same one: the dataframe layer reads it for every
+   * query and write, and a copy per call was ~0.4 ms of a warm query's client CPU.
+   */
   get topology(): Topology {
-    return structuredClone(this.topo);
+    if (this.topoCopy?.of !== this.topo)
+      this.topoCopy = { of: this.topo, copy: deepFreeze(structuredClone(this.topo)) };
+    return this.topoCopy.copy;
   }
+  private topoCopy: { of: Topology; copy: Topology } | undefined;
 
   /** Fetches the topology again, from a node it knows or else from the URLs it was given. */
   refresh(): Promise<void> {

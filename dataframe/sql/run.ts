@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement } from 'pgsql-ast-parser';
-import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
+import { deepFreeze, Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { DataFrame, type SqlOptions } from '../dataframe.js';
 import { LazyFrame } from '../lazy-frame.js';
 import { checkName } from '../layout.js';
@@ -76,14 +76,6 @@ const PARSED_MAX = 256;
 const PARSED_MAX_CHARS = 1 << 20;
 const parsedCache = new Map<string, SelectFromStatement>();
 let parsedChars = 0;
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
 
 function parsed(text: string): SelectFromStatement {
   const hit = parsedCache.get(text);

@@ -185,6 +185,20 @@ describe('ClusterClient', () => {
     expect(boomCalls).toBe(3);
   });
 
+  it('gives one frozen copy of the topology until the topology changes', async () => {
+    const a = client.topology;
+    expect(client.topology).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.placement) && Object.isFrozen(a.placement[0])).toBe(true);
+    expect(() => {
+      (a.placement as { leader: string }[])[0]!.leader = 'elsewhere';
+    }).toThrow(TypeError);
+    await client.refresh();
+    const b = client.topology;
+    expect(b).not.toBe(a);
+    expect(b).toEqual(a);
+    expect(client.topology).toBe(b);
+  });
+
   it('re-routes after a node restarts and its connections died', async () => {
     await nodes.get('n1')!.close();
     await startNode('n1');
