@@ -2,10 +2,17 @@
 // results) are checked against a column type and packed into typed arrays. A value of the wrong type
 // is a TypeError naming the column and row, never a silent coercion.
 
-import { bitGet, bitSet, bitmapBytes, makeColumn, type Column, type NullBitmap } from './column.js';
+import { bitGet, bitSet, bitmapBytes, makeColumn, StringColumn, type Column, type NullBitmap } from './column.js';
 import { describeValue, valueFits, type ColumnType, type Value } from './schema.js';
 
 type Store = Int32Array | Float64Array | Uint8Array | BigInt64Array;
+
+/**
+ * Distinct strings a dictionary builder keeps codes for; past it a chunk is plain strings. A full
+ * default chunk (65,536 rows) is stored dictionary-encoded up to a quarter of its rows distinct
+ * (chunk-codec.ts DICT_RATIO), so codes beyond this many would mostly be undone at encode time.
+ */
+const MAX_DICT = 16_384;
 
 function newStore(t: Exclude<ColumnType, 'S'>, cap: number): Store {
   switch (t) {
@@ -68,13 +75,28 @@ export class ColumnBuilder {
   private nulls: Uint8Array | undefined;
   private n = 0;
 
+  /**
+   * String builders made with `dictionary`: while a chunk's strings are few, each row stores a code
+   * into `dict` (ids maps a string to its code) rather than the string, so the strings a parser made
+   * die young, and the column comes out dictionary-encoded (what chunk-codec.ts would otherwise work
+   * out again at encode time, with one lookup per row). Past MAX_DICT distinct strings the chunk goes
+   * on as plain strings, and so do later chunks of the builder.
+   */
+  private ids: Record<string, number> | undefined;
+  private dict: string[] = [];
+  private codes: Uint32Array | undefined;
+  private useDictionary: boolean;
+
   constructor(
     readonly type: ColumnType,
     private capacity = 1024,
     /** Used in error messages only. */
     readonly name = '?',
+    opts: { dictionary?: boolean } = {},
   ) {
     this.kind = kindOf(type);
+    this.useDictionary = type === 'S' && opts.dictionary === true;
+    if (this.useDictionary) this.ids = Object.create(null) as Record<string, number>;
     this.alloc(Math.max(8, capacity));
   }
 
@@ -86,6 +108,11 @@ export class ColumnBuilder {
     const old = this.num;
     if (this.type === 'S') {
       this.str ??= [];
+      if (this.ids) {
+        const codes = new Uint32Array(cap);
+        if (this.codes) codes.set(this.codes);
+        this.codes = codes;
+      }
     } else {
       const next = newStore(this.type, cap);
       if (old) (next as Uint8Array).set(old as Uint8Array);
@@ -202,9 +229,49 @@ export class ColumnBuilder {
    * times.
    */
   private setStr(i: number, v: string): void {
+    const ids = this.ids;
+    if (ids !== undefined) {
+      let k = ids[v];
+      if (k === undefined) {
+        if (this.dict.length < MAX_DICT) {
+          ids[v] = k = this.dict.length;
+          this.dict.push(v);
+        } else {
+          this.leaveDictionary(i);
+          this.useDictionary = false;
+        }
+      }
+      if (k !== undefined) {
+        this.codes![i] = k;
+        return;
+      }
+    }
     const s = this.str!;
     if (i < s.length) s[i] = v;
     else s.push(v);
+  }
+
+  /** Rows [0, n) from codes to strings; the chunk goes on as plain strings. */
+  private leaveDictionary(n: number): void {
+    const s = this.str!;
+    const dict = this.dict;
+    const codes = this.codes!;
+    if (s.length > n) s.length = n;
+    for (let j = 0; j < n; j++) {
+      const v = dict[codes[j]!]!;
+      if (j < s.length) s[j] = v;
+      else s.push(v);
+    }
+    this.ids = undefined;
+    this.dict = [];
+  }
+
+  /** The state for a new chunk: a dictionary of its own, unless the builder left dictionaries. */
+  private newChunk(): void {
+    if (this.useDictionary) {
+      this.ids = Object.create(null) as Record<string, number>;
+      this.dict = [];
+    }
   }
 
   /**
@@ -216,6 +283,8 @@ export class ColumnBuilder {
     const n = this.n;
     const nulls = this.nulls?.subarray(0, bitmapBytes(n));
     if (this.type === 'S') {
+      if (this.ids)
+        return new StringColumn(undefined, n, nulls, { dict: this.dict, codes: this.codes!.subarray(0, n) });
       const s = this.str!;
       if (s.length > n) s.length = n;
       return makeColumn('S', s, n, nulls);
@@ -227,6 +296,7 @@ export class ColumnBuilder {
   reset(): void {
     this.n = 0;
     this.nulls = undefined;
+    this.newChunk();
   }
 
   /** The built column; the builder is reset and may be reused. */
@@ -234,9 +304,13 @@ export class ColumnBuilder {
     const n = this.n;
     const nulls: NullBitmap | undefined = this.nulls ? this.nulls.slice(0, bitmapBytes(n)) : undefined;
     let col: Column;
-    if (this.type === 'S') {
+    if (this.type === 'S' && this.ids) {
+      col = new StringColumn(undefined, n, nulls, { dict: this.dict, codes: this.codes!.slice(0, n) });
+      this.newChunk();
+    } else if (this.type === 'S') {
       col = makeColumn('S', this.str!, n, nulls);
       this.str = [];
+      this.newChunk();
     } else col = makeColumn(this.type, (this.num as Uint8Array).slice(0, n), n, nulls);
     this.n = 0;
     this.nulls = undefined;

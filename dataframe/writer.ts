@@ -101,7 +101,9 @@ export class DataFrameWriter {
     private readonly concurrency: number,
     private readonly writeOpts: { sync: boolean; w: number | 'all' },
   ) {
-    this.builders = fields.map((f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name));
+    this.builders = fields.map(
+      (f) => new ColumnBuilder(f.type, Math.min(chunkRows, 4096), f.name, { dictionary: true }),
+    );
     this.limiter = new Limiter(concurrency);
     this.spare = fields.map(() => []);
     const leaders = partitionLeadersOf(store);

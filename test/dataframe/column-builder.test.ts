@@ -3,7 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { ColumnBuilder } from '../../dataframe/column-builder.js';
-import type { Column } from '../../dataframe/column.js';
+import type { Column, StringColumn } from '../../dataframe/column.js';
+import { encodeChunk } from '../../dataframe/chunk-codec.js';
+import { computeZone } from '../../dataframe/zone-map.js';
 import type { ColumnType, Value } from '../../dataframe/index.js';
 import { seededRng } from './helpers.js';
 import type { Rng } from '../../app/apps/random.js';
@@ -61,6 +63,50 @@ describe('ColumnBuilder', () => {
         expect(b.length).toBe(0);
       }
     }
+  });
+
+  // A dictionary builder stores codes while a chunk's strings are few and plain strings past
+  // MAX_DICT distinct (16,384), for the rest of that chunk and every later one. Its chunks must read
+  // and encode exactly as a plain builder's do.
+  it("a dictionary builder gives a plain builder's values and encoded bytes, chunk after chunk", () => {
+    const rng = seededRng();
+    const dictB = new ColumnBuilder('S', 16, 's', { dictionary: true });
+    const plainB = new ColumnBuilder('S', 16, 's');
+    let sawDictionary = false;
+    let sawPlainAfterDictionary = false;
+    for (let chunk = 0; chunk < 9; chunk++) {
+      // Few distinct strings, then (chunk 5) a chunk that passes 16,384 distinct part-way through.
+      const n = chunk === 5 ? 40_000 : rng.int(1, 3000);
+      const distinct = chunk === 5 ? 30_000 : rng.int(1, 50);
+      const vs: Value[] = Array.from({ length: n }, (_, i) =>
+        rng.bool(0.1) ? null : chunk === 5 && i > 20_000 ? `u${i}` : `k${rng.int(0, distinct)}`,
+      );
+      for (const v of vs) {
+        dictB.push(v);
+        plainB.push(v);
+      }
+      const a = dictB.view();
+      const b = plainB.view();
+      if ((a as StringColumn).dictionary) sawDictionary = true;
+      else if (sawDictionary) sawPlainAfterDictionary = true;
+      expect(valuesOf(a), `chunk ${chunk}`).toEqual(expected('S', vs));
+      expect(Buffer.from(encodeChunk(a)).equals(Buffer.from(encodeChunk(b))), `chunk ${chunk} bytes`).toBe(true);
+      expect(computeZone(a, 0, n)).toEqual(computeZone(b, 0, n));
+      dictB.reset();
+      plainB.reset();
+    }
+    expect(sawDictionary).toBe(true);
+    expect(sawPlainAfterDictionary).toBe(true);
+  });
+
+  it('finish() of a dictionary builder hands over its dictionary and codes', () => {
+    const b = new ColumnBuilder('S', 4, 's', { dictionary: true });
+    for (const v of ['x', 'y', null, 'x']) b.push(v);
+    const c = b.finish() as StringColumn;
+    for (const v of ['z', 'z', 'y']) b.push(v);
+    expect(c.dictionary?.dict).toEqual(['x', 'y', '']);
+    expect(valuesOf(c)).toEqual(['x', 'y', null, 'x']);
+    expect(valuesOf(b.view())).toEqual(['z', 'z', 'y']);
   });
 
   it('finish() hands over a column the builder no longer writes to', () => {
