@@ -190,7 +190,28 @@ export function textConverter(t: ColumnType): (s: string) => Value | undefined {
       return (s) => (s === '' ? null : s);
     case 'I':
       return (s) => {
-        if (s === '') return null;
+        const n = s.length;
+        if (n === 0) return null;
+        // The common form read and valued in one pass: an optional sign, then 0 or up to 10 digits
+        // without a leading zero (exact as a double). Anything else takes the general path, which
+        // refuses what is not an integer and Number()s the rest.
+        let i = 0;
+        let c = s.charCodeAt(0);
+        const neg = c === 45;
+        if (neg || c === 43) i = 1;
+        const digits = n - i;
+        if (digits > 0 && digits <= 10 && (s.charCodeAt(i) !== 48 || digits === 1)) {
+          let v = 0;
+          for (; i < n; i++) {
+            c = s.charCodeAt(i);
+            if (c < 48 || c > 57) break;
+            v = v * 10 + (c - 48);
+          }
+          if (i === n) {
+            const r = neg ? -v : v;
+            return r >= INT32_MIN && r <= INT32_MAX ? (r === 0 ? 0 : r) : undefined;
+          }
+        }
         if (numberForm(s) !== INT_FORM) return undefined;
         const v = Number(s);
         return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;

@@ -159,6 +159,13 @@ describe('CSV fast paths equal the regex definitions', () => {
         expect(convertText(t, s), ctx).toBe(refNumber(t, s));
       }
     }
+    // The int32 bounds and the forms around the I converter's one-pass reading.
+    const edges = ['0', '-0', '+0', '00', '-00', '01', '-', '+', '+-1', '--1', '1-', ' 1', '1 ', '1.', '1e1'];
+    edges.push('2147483647', '+2147483647', '2147483648', '-2147483648', '-2147483649', '9999999999');
+    edges.push('-9999999999', '1234567890', '12345678901', '-12345678901', '0000000001', '4294967296');
+    for (const s of edges)
+      for (const t of ['I', 'D'] as const)
+        expect(textConverter(t)(s), `${t} ${JSON.stringify(s)}`).toBe(refNumber(t, s));
     for (const t of ['S', 'B', 'L', 'd'] as ColumnType[])
       for (const s of ['', 'true', 'FALSE', '12', '9223372036854775808', '2024-02-29', 'x'])
         expect(textConverter(t)(s), `${t} ${s}`).toBe(convertText(t, s));
