@@ -224,34 +224,30 @@ export class ColumnBuilder {
   }
 
   /**
-   * A string at row i. After reset() the array is written over in place rather than grown again
-   * from empty: growing an array of a chunk's strings by pushes reallocates it a couple of dozen
-   * times.
+   * A string at row i: its code while the chunk has a dictionary, else the string itself. After
+   * reset() the string array is written over in place rather than grown again from empty: growing
+   * an array of a chunk's strings by pushes reallocates it a couple of dozen times.
    */
   private setStr(i: number, v: string): void {
     const ids = this.ids;
     if (ids !== undefined) {
       let k = ids[v];
-      if (k === undefined) {
-        if (this.dict.length < MAX_DICT) {
-          ids[v] = k = this.dict.length;
-          this.dict.push(v);
-        } else {
-          this.leaveDictionary(i);
-          this.useDictionary = false;
-        }
+      if (k === undefined && this.dict.length < MAX_DICT) {
+        ids[v] = k = this.dict.length;
+        this.dict.push(v);
       }
       if (k !== undefined) {
         this.codes![i] = k;
         return;
       }
+      this.leaveDictionary(i);
     }
     const s = this.str!;
     if (i < s.length) s[i] = v;
     else s.push(v);
   }
 
-  /** Rows [0, n) from codes to strings; the chunk goes on as plain strings. */
+  /** Rows [0, n) from codes to strings; this chunk and the builder's later ones are plain strings. */
   private leaveDictionary(n: number): void {
     const s = this.str!;
     const dict = this.dict;
@@ -264,6 +260,7 @@ export class ColumnBuilder {
     }
     this.ids = undefined;
     this.dict = [];
+    this.useDictionary = false;
   }
 
   /** The state for a new chunk: a dictionary of its own, unless the builder left dictionaries. */

@@ -112,7 +112,7 @@ export class FrameDecoder {
       this.appendBody(chunk.subarray(off, off + take), reused);
       off += take;
       if (this.bodyLen < this.bodyWant) return;
-      const buf = this.body ?? this.joinParts();
+      const buf = this.body ?? this.joinParts(this.bodyWant);
       this.body = undefined;
       this.parts = undefined;
       this.bodyLen = 0;
@@ -123,7 +123,8 @@ export class FrameDecoder {
       const len = this.checkLength(readU32(chunk, off));
       const start = off + FRAME_HEADER_BYTES;
       if (chunk.length - start < len) {
-        // Copied, not kept as a view: the caller's chunk may be reused, and a view would pin all of it.
+        // A body of its own (startBody): the caller's chunk may be reused, and a view of all of it
+        // would pin the chunk's other frames too.
         this.startBody(len, reused);
         this.appendBody(chunk.subarray(start), reused);
         return;
@@ -156,8 +157,9 @@ export class FrameDecoder {
     this.bodyWant = len;
   }
 
-  private joinParts(): Uint8Array {
-    const out = new Uint8Array(this.bodyWant);
+  /** The parts so far, copied to the start of a new buffer of `size` bytes. */
+  private joinParts(size: number): Uint8Array {
+    const out = new Uint8Array(size);
     let at = 0;
     for (const p of this.parts!) {
       out.set(p, at);
@@ -201,14 +203,8 @@ export class FrameDecoder {
       }
       // Small parts (a peer trickling bytes): each costs an object far larger than its bytes, so
       // the rest of the body is copied into a buffer grown as it arrives, as for reused chunks.
-      const body = new Uint8Array(Math.min(this.bodyWant, Math.max(INITIAL_BODY_BYTES, 2 * this.bodyLen)));
-      let at = 0;
-      for (const p of parts) {
-        body.set(p, at);
-        at += p.length;
-      }
+      this.body = this.joinParts(Math.min(this.bodyWant, Math.max(INITIAL_BODY_BYTES, 2 * this.bodyLen)));
       this.parts = undefined;
-      this.body = body;
     }
     let body = this.body!;
     const need = this.bodyLen + bytes.length;

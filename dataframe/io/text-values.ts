@@ -108,9 +108,7 @@ export function convertText(t: ColumnType, s: string): Value | undefined {
     case 'S':
       return s;
     case 'I': {
-      if (!INT_RE.test(s)) return undefined;
-      const v = Number(s);
-      return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;
+      return INT_RE.test(s) ? int32Value(Number(s)) : undefined;
     }
     case 'D': {
       if (INT_RE.test(s)) {
@@ -184,6 +182,11 @@ function numberForm(s: string): number {
  * them on random text), read with numberForm instead of the regexes, and timestamps as a number of
  * microseconds while that is exact, which the frame writer stores without allocating a bigint.
  */
+/** An integer as an I value: undefined outside int32, -0 as 0. */
+function int32Value(v: number): number | undefined {
+  return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;
+}
+
 export function textConverter(t: ColumnType): (s: string) => Value | undefined {
   switch (t) {
     case 'S':
@@ -207,14 +210,9 @@ export function textConverter(t: ColumnType): (s: string) => Value | undefined {
             if (c < 48 || c > 57) break;
             v = v * 10 + (c - 48);
           }
-          if (i === n) {
-            const r = neg ? -v : v;
-            return r >= INT32_MIN && r <= INT32_MAX ? (r === 0 ? 0 : r) : undefined;
-          }
+          if (i === n) return int32Value(neg ? -v : v);
         }
-        if (numberForm(s) !== INT_FORM) return undefined;
-        const v = Number(s);
-        return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;
+        return numberForm(s) === INT_FORM ? int32Value(Number(s)) : undefined;
       };
     case 'D':
       return (s) => {

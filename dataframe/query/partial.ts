@@ -178,7 +178,7 @@ function nextCandidateF64(
   }
   for (let p = from; p < m; p++) {
     const r = sel ? sel[p]! : p;
-    if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
+    if (((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
     const v = a[r]!;
     if (!(desc ? v < bound : v > bound)) return p;
   }
@@ -212,7 +212,7 @@ function nextCandidateI32(
   }
   for (let p = from; p < m; p++) {
     const r = sel ? sel[p]! : p;
-    if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
+    if (((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
     const v = a[r]!;
     if (!(desc ? v < bound : v > bound)) return p;
   }
