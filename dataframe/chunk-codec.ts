@@ -1,6 +1,6 @@
 // Encoding of one column of one row-chunk (docs/format.md section 7.2). Numeric data travels as the
-// raw bytes of its typed array inside the msgpack body, so encoding is a memcpy, not a per-value loop;
-// strings travel as a msgpack array. Decoding checks the structure against what the metadata promises
+// raw bytes of its typed array inside the msgpack body, or, when its values fit, as narrow offsets
+// from a base (number-codec.ts); strings travel as a msgpack array or a dictionary. Decoding checks the structure against what the metadata promises
 // (type, row count, byte lengths): a chunk that decodes but does not fit is still CORRUPTION.
 
 import {
@@ -16,6 +16,7 @@ import {
   type Column,
 } from './column.js';
 import {
+  CHUNK_ENCODED_VERSION,
   CHUNK_TYPES_VERSION,
   FORMAT_VERSION,
   HEADER_BYTES,
@@ -29,7 +30,16 @@ import {
   packr,
   seal,
 } from './envelope.js';
+import {
+  decodeNumbers,
+  planExtraBytes,
+  planNumbers,
+  writeBase,
+  writeNumbers,
+  type NumberPlan,
+} from './number-codec.js';
 import { isColumnType, isNewType, type ColumnType } from './schema.js';
+import { computeZone, type Zone } from './zone-map.js';
 
 /**
  * The envelope version of a chunk of type `t`: chunks of the types added later (L, T, d) are
@@ -38,6 +48,11 @@ import { isColumnType, isNewType, type ColumnType } from './schema.js';
  */
 function chunkVersion(t: ColumnType): number {
   return isNewType(t) ? CHUNK_TYPES_VERSION : FORMAT_VERSION;
+}
+
+/** Whether chunks of type `t` may be stored encoded (number-codec.ts, envelope version 3). */
+function encodable(t: ColumnType): boolean {
+  return t === 'I' || t === 'D' || t === 'L' || t === 'T' || t === 'd';
 }
 
 /** The msgpack body of a chunk: plain data, also used for row results sent between nodes. */
@@ -217,8 +232,20 @@ export function columnToBody(c: Column): ChunkBody {
   return body;
 }
 
+export interface EncodeOptions {
+  /**
+   * The zone map entry of the rows encoded (zone-map.ts computeZone), if the caller has it: its min
+   * and max choose a numeric chunk's encoding without a second pass over the values.
+   */
+  zone?: Zone;
+  /** Write numeric chunks raw (envelope version 1 or 2), as readers that predate encodings expect. */
+  plain?: boolean;
+}
+
 /**
- * The sealed chunk value (envelope + body), byte for byte what seal(Kind.CHUNK, columnToBody(c))
+ * The sealed chunk value (envelope + body). A numeric chunk whose values fit a narrower encoding
+ * (number-codec.ts, docs/format.md 7.2 "Encoded numbers") is written in it, as envelope version 3,
+ * unless `opts.plain`; any other chunk is byte for byte what seal(Kind.CHUNK, columnToBody(c))
  * writes, but with binary data copied once straight into the one buffer returned. seal() has msgpackr
  * pack the body (a copy into its buffer) and then copies that behind the header: for a frame being
  * stored that would be two copies of every byte and 1.4 MB of garbage per row-chunk (10M rows: 2 GB),
@@ -231,20 +258,28 @@ export function columnToBody(c: Column): ChunkBody {
  * Plain string chunks ignore it. With `start` and `end`, encodes rows [start, end) of `c` without
  * first copying a string column's rows out (an array of 65,536 pointers, 512 KiB, per chunk stored).
  */
-export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, start = 0, end = c.length): Uint8Array {
+export function encodeChunk(
+  c: Column,
+  alloc?: (size: number) => Uint8Array,
+  start = 0,
+  end = c.length,
+  opts: EncodeOptions = {},
+): Uint8Array {
   const whole = start === 0 && end === c.length; // before `c` is replaced by its slice
   if (c.type !== 'S') c = sliceColumn(c, start, end); // views, but for the null bitmap
   const n = end - start;
   const z = c.type === 'S' && !whole ? sliceBitmap(c.nulls, start, end) : c.nulls;
   let v: Uint8Array | undefined;
   let dict: ReturnType<typeof dictionaryCodes>;
+  let plan: NumberPlan | undefined;
   switch (c.type) {
     case 'I':
     case 'D':
     case 'L':
     case 'T':
     case 'd':
-      v = bytesOf(c.values);
+      if (!opts.plain && n > 0) plan = planNumbers(c, opts.zone ?? computeZone(c, 0, n));
+      if (!plan) v = bytesOf(c.values);
       break;
     case 'B':
       v = packBools(c.values, n);
@@ -259,9 +294,10 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
       }
       break;
   }
-  const vLen = dict ? n * dict.w : v!.length;
+  const vLen = dict ? n * dict.w : plan ? n * plan.w : v!.length;
   const d = dict ? packr.pack(dict.d) : undefined;
-  // Key order is columnToBody's body object's (t, n, v, z, d), as msgpackr writes it.
+  // Key order is columnToBody's body object's (t, n, v, z, d), as msgpackr writes it; an encoded
+  // chunk's fields (b, e, s) follow z.
   const size =
     HEADER_BYTES +
     1 +
@@ -271,15 +307,17 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
     2 +
     binBytes(vLen) +
     (z ? 2 + binBytes(z.length) : 0) +
-    (d ? 2 + d.length : 0);
+    (d ? 2 + d.length : 0) +
+    (plan ? planExtraBytes(plan) : 0);
   const out = alloc ? alloc(size) : new Uint8Array(size);
   if (out.length !== size) throw new RangeError(`encodeChunk: alloc(${size}) returned ${out.length} bytes`);
   out[0] = MAGIC0;
   out[1] = MAGIC1;
   out[2] = Kind.CHUNK;
-  out[3] = chunkVersion(c.type);
+  out[3] = plan ? CHUNK_ENCODED_VERSION : chunkVersion(c.type);
   let pos = HEADER_BYTES;
-  out[pos++] = 0x80 | (3 + (z ? 1 : 0) + (d ? 1 : 0)); // fixmap
+  const planKeys = plan ? 1 + (plan.e >= 0 ? 1 : 0) + (plan.s > 0 ? 1 : 0) : 0;
+  out[pos++] = 0x80 | (3 + (z ? 1 : 0) + (d ? 1 : 0) + planKeys); // fixmap
   out[pos++] = 0xa1; // fixstr "t"
   out[pos++] = 0x74;
   out[pos++] = 0xa1;
@@ -291,6 +329,7 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
   out[pos++] = 0x76;
   pos = writeBinHeader(out, pos, vLen);
   if (dict) pos = writeCodes(out, pos, dict.codes, dict.w);
+  else if (plan) pos = writeNumbers(c, plan, out, pos);
   else {
     out.set(v!, pos);
     pos += vLen;
@@ -308,6 +347,24 @@ export function encodeChunk(c: Column, alloc?: (size: number) => Uint8Array, sta
     out.set(d, pos);
     pos += d.length;
   }
+  if (plan) {
+    out[pos++] = 0xa1; // "b": bin 8, the base as int64 LE
+    out[pos++] = 0x62;
+    out[pos++] = 0xc4;
+    out[pos++] = 8;
+    pos = writeBase(plan, out, pos);
+    if (plan.e >= 0) {
+      out[pos++] = 0xa1; // "e": positive fixint
+      out[pos++] = 0x65;
+      out[pos++] = plan.e;
+    }
+    if (plan.s > 0) {
+      out[pos++] = 0xa1; // "s": positive fixint
+      out[pos++] = 0x73;
+      out[pos++] = plan.s;
+    }
+  }
+  if (pos !== out.length) throw new Error(`encodeChunk: wrote ${pos} of ${out.length} bytes`);
   new DataView(out.buffer, out.byteOffset).setUint32(4, crc32(out.subarray(HEADER_BYTES)), true);
   return out;
 }
@@ -387,9 +444,10 @@ export function bodyToColumn(
   expectType?: ColumnType,
   expectRows?: number,
   arena?: DecodeArena,
+  encoded = false,
 ): Column {
   if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
-  const { t, n, z, v, d } = body;
+  const { t, n, z, v, d, b, e, s } = body;
   if (!isColumnType(t)) throw badValue(where, `unknown column type ${String(t)}`);
   if (expectType !== undefined && t !== expectType)
     throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
@@ -402,6 +460,12 @@ export function bodyToColumn(
     nulls = arena ? new Uint8Array(copyInto(arena, z), 0, z.length) : new Uint8Array(z); // small; copied so the column owns it
   }
   if (d !== undefined && t !== 'S') throw badValue(where, 'only string chunks have a dictionary');
+  if (encoded) {
+    if (b === undefined) throw badValue(where, 'an encoded chunk has no base');
+    return decodeNumbers(t, n, { v, b, e, s }, nulls, where, arena);
+  }
+  if (b !== undefined || e !== undefined || s !== undefined)
+    throw badValue(where, `a chunk of format version ${chunkVersion(t)} has encoded fields`);
   if (t === 'S') {
     if (d !== undefined) return dictionaryDecode(d, v, n, where, nulls, arena);
     if (!Array.isArray(v) || v.length !== n) throw badValue(where, 'string chunk has the wrong number of values');
@@ -428,8 +492,13 @@ export function decodeChunk(
   expectRows: number,
   arena?: DecodeArena,
 ): Column {
-  const { body, version } = openVersioned(Kind.CHUNK, value, key, [FORMAT_VERSION, CHUNK_TYPES_VERSION]);
-  if (version !== chunkVersion(expectType))
+  const { body, version } = openVersioned(Kind.CHUNK, value, key, [
+    FORMAT_VERSION,
+    CHUNK_TYPES_VERSION,
+    CHUNK_ENCODED_VERSION,
+  ]);
+  const encoded = version === CHUNK_ENCODED_VERSION;
+  if (encoded ? !encodable(expectType) : version !== chunkVersion(expectType))
     throw badValue(key, `a ${expectType} chunk in format version ${version}, expected ${chunkVersion(expectType)}`);
-  return bodyToColumn(body, key, expectType, expectRows, arena);
+  return bodyToColumn(body, key, expectType, expectRows, arena, encoded);
 }

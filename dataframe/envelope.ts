@@ -41,6 +41,11 @@ export const META_SLOTS_VERSION = 2;
  */
 export const META_TYPES_VERSION = 3;
 export const CHUNK_TYPES_VERSION = 2;
+/**
+ * A numeric chunk stored encoded (frame of reference, decimal doubles: format.md 7.2 "Encoded
+ * numbers"), of any numeric type; earlier readers must refuse it rather than read its narrow `v`.
+ */
+export const CHUNK_ENCODED_VERSION = 3;
 export const Kind = {
   CHUNK: 1,
   META: 2,

@@ -253,13 +253,15 @@ export class DataFrameWriter {
     this.limiter.check();
     const slot = this.planner ? this.planner.next() : this.chunks;
     if (this.planner) this.slots.push(slot);
-    this.zones.push(cols.map((c) => computeZone(c, start, end)));
+    const zones = cols.map((c) => computeZone(c, start, end));
+    this.zones.push(zones);
     this.chunks++;
     const used: (Uint8Array | undefined)[] = [];
+    // The zone's min and max pick a numeric chunk's encoding (chunk-codec.ts) without another pass.
     const ops = cols.map((c, i) => ({
       type: 'put' as const,
       key: chunkKey(this.name, this.version, slot, i),
-      value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end),
+      value: encodeChunk(c, (size) => this.encodeBuffer(i, size, used), start, end, { zone: zones[i] }),
     }));
     const task = (): Promise<void> => this.writeChunk(ops, used);
     if (this.limiter.active < this.concurrency) {

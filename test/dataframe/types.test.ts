@@ -308,9 +308,11 @@ describe('format versions', () => {
       /unsupported format version 3/,
     );
     const i32 = encodeChunk(columnFromValues('I', [1, null]));
-    const i64 = encodeChunk(columnFromValues('L', [1n, null]));
+    // Raw, as a reader before chunk encodings reads them (an encoded chunk is version 3, of any type).
+    const i64 = encodeChunk(columnFromValues('L', [1n, null]), undefined, 0, 2, { plain: true });
     expect(i32[3]).toBe(1);
     expect(i64[3]).toBe(2);
+    expect(encodeChunk(columnFromValues('L', [1n, null]))[3]).toBe(3);
     expect(decodeChunk(i64, 'k', 'L', 2).toArray()).toEqual([1n, null]);
     expect(() => decodeChunk(i32, 'k', 'd', 2)).toThrow(/format version 1/);
   });
