@@ -35,6 +35,7 @@ import {
   planExtraBytes,
   planNumbers,
   writeBase,
+  writeNegZeros,
   writeNumbers,
   type NumberPlan,
 } from './number-codec.js';
@@ -297,7 +298,7 @@ export function encodeChunk(
   const vLen = dict ? n * dict.w : plan ? n * plan.w : v!.length;
   const d = dict ? packr.pack(dict.d) : undefined;
   // Key order is columnToBody's body object's (t, n, v, z, d), as msgpackr writes it; an encoded
-  // chunk's fields (b, e, s) follow z.
+  // chunk's fields (b, e, m, s) follow z.
   const size =
     HEADER_BYTES +
     1 +
@@ -308,7 +309,7 @@ export function encodeChunk(
     binBytes(vLen) +
     (z ? 2 + binBytes(z.length) : 0) +
     (d ? 2 + d.length : 0) +
-    (plan ? planExtraBytes(plan) : 0);
+    (plan ? planExtraBytes(plan, n) : 0);
   const out = alloc ? alloc(size) : new Uint8Array(size);
   if (out.length !== size) throw new RangeError(`encodeChunk: alloc(${size}) returned ${out.length} bytes`);
   out[0] = MAGIC0;
@@ -316,7 +317,7 @@ export function encodeChunk(
   out[2] = Kind.CHUNK;
   out[3] = plan ? CHUNK_ENCODED_VERSION : chunkVersion(c.type);
   let pos = HEADER_BYTES;
-  const planKeys = plan ? 1 + (plan.e >= 0 ? 1 : 0) + (plan.s > 0 ? 1 : 0) : 0;
+  const planKeys = plan ? 1 + (plan.e >= 0 ? 1 : 0) + (plan.m ? 1 : 0) + (plan.s > 0 ? 1 : 0) : 0;
   out[pos++] = 0x80 | (3 + (z ? 1 : 0) + (d ? 1 : 0) + planKeys); // fixmap
   out[pos++] = 0xa1; // fixstr "t"
   out[pos++] = 0x74;
@@ -357,6 +358,12 @@ export function encodeChunk(
       out[pos++] = 0xa1; // "e": positive fixint
       out[pos++] = 0x65;
       out[pos++] = plan.e;
+    }
+    if (plan.m) {
+      out[pos++] = 0xa1; // "m": the rows holding -0
+      out[pos++] = 0x6d;
+      pos = writeBinHeader(out, pos, bitmapBytes(n));
+      pos = writeNegZeros(c as DoubleColumn, out, pos);
     }
     if (plan.s > 0) {
       out[pos++] = 0xa1; // "s": positive fixint
@@ -447,7 +454,7 @@ export function bodyToColumn(
   encoded = false,
 ): Column {
   if (!isPlainObject(body)) throw badValue(where, 'chunk body is not a map');
-  const { t, n, z, v, d, b, e, s } = body;
+  const { t, n, z, v, d, b, e, s, m } = body;
   if (!isColumnType(t)) throw badValue(where, `unknown column type ${String(t)}`);
   if (expectType !== undefined && t !== expectType)
     throw badValue(where, `chunk holds type ${t}, schema says ${expectType}`);
@@ -462,9 +469,9 @@ export function bodyToColumn(
   if (d !== undefined && t !== 'S') throw badValue(where, 'only string chunks have a dictionary');
   if (encoded) {
     if (b === undefined) throw badValue(where, 'an encoded chunk has no base');
-    return decodeNumbers(t, n, { v, b, e, s }, nulls, where, arena);
+    return decodeNumbers(t, n, { v, b, e, s, m }, nulls, where, arena);
   }
-  if (b !== undefined || e !== undefined || s !== undefined)
+  if (b !== undefined || e !== undefined || s !== undefined || m !== undefined)
     throw badValue(where, `a chunk of format version ${chunkVersion(t)} has encoded fields`);
   if (t === 'S') {
     if (d !== undefined) return dictionaryDecode(d, v, n, where, nulls, arena);

@@ -7,10 +7,18 @@
 // to ~18 bytes a row. Decoding yields the full-width typed arrays the query kernels already read.
 //
 // Every encoding is checked at encode time by the very arithmetic the decoder uses, so a round trip
-// is exact by construction; a chunk that cannot be encoded exactly (NaN, -0, infinities, values of
-// too many decimals, spans wider than 32 bits) is written raw, byte for byte as before.
+// is exact by construction; a chunk that cannot be encoded exactly (NaN, infinities, values of too
+// many decimals, spans wider than 32 bits) is written raw, byte for byte as before.
 
-import { BigIntColumn, DateColumn, DoubleColumn, IntColumn, TimestampColumn, type Column } from './column.js';
+import {
+  BigIntColumn,
+  DateColumn,
+  DoubleColumn,
+  IntColumn,
+  TimestampColumn,
+  bitmapBytes,
+  type Column,
+} from './column.js';
 import type { DecodeArena } from './chunk-codec.js';
 import { badValue } from './envelope.js';
 import type { ColumnType } from './schema.js';
@@ -43,6 +51,8 @@ export interface NumberPlan {
   e: number;
   /** L and T: the power-of-ten scale of the offsets; 0 for none. */
   s: number;
+  /** D: some non-null value is -0 (k = 0, listed in the bitmap `m` so that it comes back as -0). */
+  m: boolean;
 }
 
 /** The smallest width that holds 0..span, or undefined past 32 bits. */
@@ -50,9 +60,15 @@ function widthFor(span: number): Width | undefined {
   return span === 0 ? 0 : span <= 0xff ? 1 : span <= 0xffff ? 2 : span <= 0xffffffff ? 4 : undefined;
 }
 
-/** Bytes an encoded chunk's numeric fields add to the raw form's `v` (keys `b`, `e`, `s`). */
-export function planExtraBytes(p: NumberPlan): number {
-  return 12 + (p.e >= 0 ? 3 : 0) + (p.s > 0 ? 3 : 0);
+/** Bytes an encoded chunk's numeric fields of `n` rows add to the raw form's `v` (`b`, `e`, `m`, `s`). */
+export function planExtraBytes(p: NumberPlan, n: number): number {
+  const mBytes = bitmapBytes(n);
+  return (
+    12 +
+    (p.e >= 0 ? 3 : 0) +
+    (p.m ? 2 + (mBytes < 0x100 ? 2 : mBytes < 0x10000 ? 3 : 5) + mBytes : 0) +
+    (p.s > 0 ? 3 : 0)
+  );
 }
 
 function isNullAt(nulls: Uint8Array | undefined, i: number): boolean {
@@ -72,11 +88,11 @@ export function planNumbers(c: Column, zone: Zone): NumberPlan | undefined {
   if (min === null || max === null) {
     // No usable bounds: every row null (a constant chunk of zeros), or a D chunk holding NaN.
     if (nullCount !== n) return undefined;
-    plan = { w: 0, baseHi: 0, baseLo: 0, e: c.type === 'D' ? 0 : -1, s: 0 };
+    plan = { w: 0, baseHi: 0, baseLo: 0, e: c.type === 'D' ? 0 : -1, s: 0, m: false };
   } else if (c.type === 'I' || c.type === 'd') {
     const w = widthFor((max as number) - (min as number));
     if (w === undefined || w === 4) return undefined;
-    plan = { w, baseHi: (min as number) < 0 ? -1 : 0, baseLo: (min as number) >>> 0, e: -1, s: 0 };
+    plan = { w, baseHi: (min as number) < 0 ? -1 : 0, baseLo: (min as number) >>> 0, e: -1, s: 0, m: false };
   } else if (c.type === 'L' || c.type === 'T') {
     plan = planInt64(c.values, c.nulls, min as bigint, max as bigint);
   } else if (c.type === 'D') {
@@ -84,7 +100,7 @@ export function planNumbers(c: Column, zone: Zone): NumberPlan | undefined {
   }
   if (!plan) return undefined;
   const rawBytes = n * (c.type === 'I' || c.type === 'd' ? 4 : 8);
-  return n * plan.w + planExtraBytes(plan) < rawBytes ? plan : undefined;
+  return n * plan.w + planExtraBytes(plan, n) < rawBytes ? plan : undefined;
 }
 
 /** Int64 offsets from `min`, read as two int32 words each (a BigInt per value would allocate). */
@@ -121,13 +137,14 @@ function planInt64(
     }
   }
   if (w === undefined) return undefined;
-  return { w, baseHi, baseLo, e: -1, s };
+  return { w, baseHi, baseLo, e: -1, s, m: false };
 }
 
 /**
  * The least e in 0..MAX_DECIMALS such that every non-null value v is exactly Math.round(v * 10^e)
  * / 10^e (the decoder's formula), with the integers k = Math.round(v * 10^e) safe and spanning at
- * most 32 bits. -0 (which would come back as +0), NaN and infinities leave the chunk raw.
+ * most 32 bits. NaN and infinities leave the chunk raw. -0 is k = 0 listed in a bitmap (`m`): a
+ * rounding such as Math.round(-0.3) makes it, and the flights benches' delays hold one row in 200.
  */
 function planDecimal(
   vals: Float64Array,
@@ -150,10 +167,11 @@ function planDecimal(
   let kMin = 0;
   let kMax = 0;
   let seen = false;
+  let negZero = false;
   for (let i = 0; i < n; i++) {
     if (isNullAt(nulls, i)) continue;
     const v = vals[i]!;
-    if (v === 0 && 1 / v < 0) return undefined;
+    if (v === 0 && 1 / v < 0) negZero = true; // k = Math.round(-0) = -0, which compares as 0 below
     let k = Math.round(v * p);
     if (k / p !== v) {
       // A value needing more decimals: raise e and start over, since the values before it must
@@ -176,7 +194,8 @@ function planDecimal(
   }
   const w = widthFor(kMax - kMin);
   if (w === undefined) return undefined;
-  return { w, baseHi: Math.floor(kMin / TWO32), baseLo: kMin >>> 0, e, s: 0 };
+  // kMin + 0: a -0 base would be written as 0 anyway; keep the plan's words plain.
+  return { w, baseHi: Math.floor((kMin + 0) / TWO32), baseLo: kMin >>> 0, e, s: 0, m: negZero };
 }
 
 let scratch = new ArrayBuffer(0);
@@ -230,6 +249,20 @@ export function writeNumbers(c: Column, plan: NumberPlan, out: Uint8Array, pos: 
   return pos + bytes;
 }
 
+/** The `m` bitmap (bit i: row i is a non-null -0) at out[pos], `c` a D column; returns the position after it. */
+export function writeNegZeros(c: DoubleColumn, out: Uint8Array, pos: number): number {
+  const n = c.length;
+  const vals = c.values;
+  const nulls = c.nulls;
+  const len = bitmapBytes(n);
+  out.fill(0, pos, pos + len);
+  for (let i = 0; i < n; i++) {
+    const v = vals[i]!;
+    if (v === 0 && 1 / v < 0 && !isNullAt(nulls, i)) out[pos + (i >>> 3)]! |= 1 << (i & 7);
+  }
+  return pos + len;
+}
+
 /** The base's 8 bytes (int64 LE) at out[pos]; returns the position after them. */
 export function writeBase(plan: NumberPlan, out: Uint8Array, pos: number): number {
   const dv = new DataView(out.buffer, out.byteOffset);
@@ -244,6 +277,7 @@ export interface EncodedFields {
   b: unknown;
   e: unknown;
   s: unknown;
+  m: unknown;
 }
 
 /**
@@ -262,7 +296,7 @@ export function decodeNumbers(
 ): Column {
   if (t !== 'I' && t !== 'd' && t !== 'D' && t !== 'L' && t !== 'T')
     throw badValue(where, `a ${t} chunk cannot be frame-of-reference encoded`);
-  const { v, b, e, s } = f;
+  const { v, b, e, s, m } = f;
   if (n < 1) throw badValue(where, 'an encoded chunk has no rows');
   if (!(v instanceof Uint8Array) || v.length % n !== 0) throw badValue(where, 'bad encoded data length');
   const w = v.length / n;
@@ -274,7 +308,10 @@ export function decodeNumbers(
   if (t === 'D') {
     if (typeof e !== 'number' || !Number.isInteger(e) || e < 0 || e > MAX_DECIMALS)
       throw badValue(where, `bad decimal exponent ${String(e)}`);
+    if (m !== undefined && (!(m instanceof Uint8Array) || m.length !== bitmapBytes(n)))
+      throw badValue(where, 'bad -0 bitmap length');
   } else if (e !== undefined) throw badValue(where, `a ${t} chunk has a decimal exponent`);
+  else if (m !== undefined) throw badValue(where, `a ${t} chunk has a -0 bitmap`);
   const isInt64 = t === 'L' || t === 'T';
   if (isInt64) {
     if (s !== undefined && (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > MAX_SCALE))
@@ -319,6 +356,7 @@ export function decodeNumbers(
     const out = new Float64Array(take(n * 8), 0, n);
     if (w === 0) out.fill(base / p);
     else for (let i = 0; i < n; i++) out[i] = (base + offs[i]!) / p;
+    if (m instanceof Uint8Array) restoreNegZeros(out, m, nulls, n, where);
     col = new DoubleColumn(out, n, nulls);
   } else {
     const base = baseHi * TWO32 + baseLo;
@@ -338,6 +376,26 @@ function offsetsOf(v: Uint8Array, n: number, w: Width): Uint8Array | Uint16Array
   if (w === 1) return v;
   const src = v.byteOffset % w === 0 ? v : new Uint8Array(v); // a copy (a Buffer's slice() is a view)
   return w === 2 ? new Uint16Array(src.buffer, src.byteOffset, n) : new Uint32Array(src.buffer, src.byteOffset, n);
+}
+
+/** Rows listed in `m` become -0; each must be a non-null row within n that decoded to 0. */
+function restoreNegZeros(
+  out: Float64Array,
+  m: Uint8Array,
+  nulls: Uint8Array | undefined,
+  n: number,
+  where: string,
+): void {
+  for (let b = 0; b < m.length; b++) {
+    const bits = m[b]!;
+    if (bits === 0) continue;
+    for (let j = 0; j < 8; j++) {
+      if (((bits >>> j) & 1) === 0) continue;
+      const i = 8 * b + j;
+      if (i >= n || isNullAt(nulls, i) || out[i] !== 0) throw badValue(where, `bad -0 bitmap at row ${i}`);
+      out[i] = -0;
+    }
+  }
 }
 
 /** A null's slot holds the type's zero, as in a raw chunk. */

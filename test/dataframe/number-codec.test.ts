@@ -58,17 +58,23 @@ function refEncode(c: Column): Uint8Array {
   let ks: bigint[] = []; // the integers offsets are taken from, per row (0n for nulls)
   let e: number | undefined;
   let s = 0;
+  let m: Uint8Array | undefined; // D: the non-null rows holding -0
   if (t === 'D') {
     const vals = c.values as Float64Array;
     e = 0;
     if (idx.length > 0) {
-      if (idx.some((i) => !Number.isFinite(vals[i]!) || Object.is(vals[i], -0))) return raw();
+      if (idx.some((i) => !Number.isFinite(vals[i]!))) return raw();
+      const negZeros = idx.filter((i) => Object.is(vals[i], -0));
+      if (negZeros.length > 0) {
+        m = new Uint8Array(Math.ceil(n / 8));
+        for (const i of negZeros) m[i >> 3]! |= 1 << (i & 7);
+      }
       const ok = (x: number): boolean => idx.every((i) => Math.round(vals[i]! * 10 ** x) / 10 ** x === vals[i]);
       while (e <= 6 && !ok(e)) e++;
       if (e > 6) return raw();
       const p = 10 ** e;
       if (idx.some((i) => !Number.isSafeInteger(Math.round(vals[i]! * p)))) return raw();
-      ks = Array.from({ length: n }, (_, i) => (isNullAt(c, i) ? 0n : BigInt(Math.round(vals[i]! * p))));
+      ks = Array.from({ length: n }, (_, i) => (isNullAt(c, i) ? 0n : BigInt(Math.round(vals[i]! * p) + 0)));
     } else ks = new Array<bigint>(n).fill(0n);
   } else {
     ks = Array.from({ length: n }, (_, i) => (isNullAt(c, i) ? 0n : BigInt(c.values[i] as number | bigint)));
@@ -100,7 +106,8 @@ function refEncode(c: Column): Uint8Array {
   if ((t === 'L' || t === 'T') && span >= 2n ** 53n) return raw();
   if (w === undefined) return raw();
   const rawBytes = n * (t === 'I' || t === 'd' ? 4 : 8);
-  const extra = 12 + (e !== undefined ? 3 : 0) + (s > 0 ? 3 : 0);
+  const mLen = m ? m.length : 0;
+  const extra = 12 + (e !== undefined ? 3 : 0) + (m ? 2 + (mLen < 256 ? 2 : 3) + mLen : 0) + (s > 0 ? 3 : 0);
   if (n * w + extra >= rawBytes) return raw();
   const v: number[] = [];
   const scale = 10n ** BigInt(s);
@@ -109,6 +116,7 @@ function refEncode(c: Column): Uint8Array {
   if (c.nulls) body.z = c.nulls;
   body.b = Uint8Array.from(le(base, 8));
   if (e !== undefined) body.e = e;
+  if (m) body.m = m;
   if (s > 0) body.s = s;
   return seal(Kind.CHUNK, body, 3);
 }
@@ -279,8 +287,17 @@ describe('encoded numeric chunks', () => {
     expect(dBody(many([0.000001, 0.5])).e).toBe(6);
     expect(dBody(many([0.0000001, 0.5])).e).toBeUndefined(); // 7 decimals: raw
     expect(dBody([0.000001, 0.5]).e).toBeUndefined(); // 2 x 4 bytes + base and e: no smaller than 2 x 8
+    // -0 is k = 0 listed in `m`, and comes back as -0 (0 stays +0).
+    const zeros = many([-0, 0, 1.5, -0, -2.25]);
+    const zBody = openVersioned(Kind.CHUNK, encodeChunk(columnFromValues('D', zeros)), 'k', [3]).body as {
+      m: Uint8Array;
+      e: number;
+    };
+    expect([zBody.e, zBody.m.length, zBody.m[0]]).toEqual([2, 3, 0b00101001]) // rows 0, 3, 5;
+    const zBack = decodeChunk(encodeChunk(columnFromValues('D', zeros)), 'k', 'D', 20).values as Float64Array;
+    expect(zeros.every((x, i) => Object.is(zBack[i], x))).toBe(true);
     // Anything not exactly k / 10^e for a safe k stays raw, bit for bit.
-    for (const x of [-0, Number.NaN, Number.POSITIVE_INFINITY, 5e-324, 0.1 + 0.2, 1e300, 2 ** 53 + 2]) {
+    for (const x of [Number.NaN, Number.POSITIVE_INFINITY, 5e-324, 0.1 + 0.2, 1e300, 2 ** 53 + 2]) {
       const vals = [1.5, x, 2.5, 3.5];
       expect(ver('D', vals), String(x)).toBe(1);
       const back = decodeChunk(encodeChunk(columnFromValues('D', vals)), 'k', 'D', 4).values as Float64Array;
@@ -340,6 +357,32 @@ describe('encoded numeric chunks', () => {
       ['e -1', v3({ t: 'D', n: 1, v: new Uint8Array([1]), b: b8(0n), e: -1 }), 'D', 1],
       ['e 1.5', v3({ t: 'D', n: 1, v: new Uint8Array([1]), b: b8(0n), e: 1.5 }), 'D', 1],
       ['e on I', v3({ t: 'I', n: 1, v: new Uint8Array([1]), b: b8(0n), e: 1 }), 'I', 1],
+      [
+        '-0 bitmap too short',
+        v3({ t: 'D', n: 9, v: new Uint8Array(9), b: b8(0n), e: 0, m: new Uint8Array(1) }),
+        'D',
+        9,
+      ],
+      ['-0 bitmap on I', v3({ t: 'I', n: 1, v: new Uint8Array(1), b: b8(0n), m: new Uint8Array(1) }), 'I', 1],
+      [
+        '-0 row not 0',
+        v3({ t: 'D', n: 2, v: new Uint8Array([0, 1]), b: b8(0n), e: 0, m: new Uint8Array([2]) }),
+        'D',
+        2,
+      ],
+      [
+        '-0 row null',
+        v3({ t: 'D', n: 2, v: new Uint8Array(2), z: new Uint8Array([1]), b: b8(0n), e: 0, m: new Uint8Array([1]) }),
+        'D',
+        2,
+      ],
+      ['-0 row past n', v3({ t: 'D', n: 2, v: new Uint8Array(2), b: b8(0n), e: 0, m: new Uint8Array([4]) }), 'D', 2],
+      [
+        'version 1 with a -0 bitmap',
+        seal(Kind.CHUNK, { t: 'D', n: 1, v: new Uint8Array(8), m: new Uint8Array(1) }),
+        'D',
+        1,
+      ],
       ['unsafe D base', v3({ t: 'D', n: 1, v: new Uint8Array([1]), b: b8(2n ** 53n), e: 0 }), 'D', 1],
       ['zero rows', v3({ t: 'I', n: 0, v: new Uint8Array(0), b: b8(0n) }), 'I', 0],
       ['encoded bools', v3({ t: 'B', n: 1, v: new Uint8Array(1), b: b8(0n) }), 'B', 1],
