@@ -293,7 +293,7 @@ describe('encoded numeric chunks', () => {
       m: Uint8Array;
       e: number;
     };
-    expect([zBody.e, zBody.m.length, zBody.m[0]]).toEqual([2, 3, 0b00101001]) // rows 0, 3, 5;
+    expect([zBody.e, zBody.m.length, zBody.m[0]]).toEqual([2, 3, 0b00101001]); // rows 0, 3, 5
     const zBack = decodeChunk(encodeChunk(columnFromValues('D', zeros)), 'k', 'D', 20).values as Float64Array;
     expect(zeros.every((x, i) => Object.is(zBack[i], x))).toBe(true);
     // Anything not exactly k / 10^e for a safe k stays raw, bit for bit.
