@@ -388,17 +388,21 @@ export function decodeNumbers(
 }
 
 let wide = new Uint32Array(0);
+let aligned = new Uint8Array(0);
 
 /**
  * The offsets as uint32: a view when 4 bytes wide and aligned, else widened (natively, by set())
  * into an array shared by every decode (decoding is synchronous), so the decode loops read one kind
  * of array: loops over Uint8Array, Uint16Array and Uint32Array alike measured ~3x slower in V8.
+ * Unaligned offsets (a store's buffer at any offset) are first copied into a shared aligned array:
+ * a fresh copy per chunk was garbage for the collector on every cold query.
  */
 function offsetsOf(v: Uint8Array, n: number, w: Width): Uint32Array {
   if (w === 4 && v.byteOffset % 4 === 0) return new Uint32Array(v.buffer, v.byteOffset, n);
+  // Chunks are at most 16 Mi rows; the shared arrays are kept only up to 1 Mi rows.
+  const keep = n <= 1 << 20;
   let out: Uint32Array;
-  if (n > 1 << 20)
-    out = new Uint32Array(n); // not kept: chunks are at most 16 Mi rows
+  if (!keep) out = new Uint32Array(n);
   else {
     if (wide.length < n) wide = new Uint32Array(Math.max(n, 2 * wide.length));
     out = wide.subarray(0, n);
@@ -406,7 +410,15 @@ function offsetsOf(v: Uint8Array, n: number, w: Width): Uint32Array {
   if (w === 0) out.fill(0);
   else if (w === 1) out.set(v);
   else {
-    const src = v.byteOffset % w === 0 ? v : new Uint8Array(v); // a copy (a Buffer's slice() is a view)
+    let src = v;
+    if (v.byteOffset % w !== 0) {
+      if (!keep) src = new Uint8Array(v);
+      else {
+        if (aligned.length < v.length) aligned = new Uint8Array(Math.max(v.length, 2 * aligned.length));
+        aligned.set(v);
+        src = aligned;
+      }
+    }
     out.set(w === 2 ? new Uint16Array(src.buffer, src.byteOffset, n) : new Uint32Array(src.buffer, src.byteOffset, n));
   }
   return out;
