@@ -236,7 +236,8 @@ export function columnToBody(c: Column): ChunkBody {
 export interface EncodeOptions {
   /**
    * The zone map entry of the rows encoded (zone-map.ts computeZone), if the caller has it: its min
-   * and max choose a numeric chunk's encoding without a second pass over the values.
+   * and max choose a numeric chunk's encoding without a second pass over the values. It must be
+   * computeZone's for exactly these rows: integer offsets are taken from it unchecked.
    */
   zone?: Zone;
   /** Write numeric chunks raw (envelope version 1 or 2), as readers that predate encodings expect. */

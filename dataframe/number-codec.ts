@@ -211,9 +211,13 @@ export function writeNumbers(c: Column, plan: NumberPlan, out: Uint8Array, pos: 
   const w = plan.w;
   if (w === 0) return pos;
   const bytes = n * w;
-  if (scratch.byteLength < bytes) scratch = new ArrayBuffer(Math.max(bytes, 2 * scratch.byteLength));
-  const dst =
-    w === 1 ? new Uint8Array(scratch, 0, n) : w === 2 ? new Uint16Array(scratch, 0, n) : new Uint32Array(scratch, 0, n);
+  // Shared by every encode (synchronous), and kept only up to 4 MiB (a 1 Mi-row chunk of 4-byte offsets).
+  let buf = scratch;
+  if (buf.byteLength < bytes) {
+    buf = new ArrayBuffer(bytes <= 4 << 20 ? Math.min(4 << 20, Math.max(bytes, 2 * buf.byteLength)) : bytes);
+    if (bytes <= 4 << 20) scratch = buf;
+  }
+  const dst = w === 1 ? new Uint8Array(buf, 0, n) : w === 2 ? new Uint16Array(buf, 0, n) : new Uint32Array(buf, 0, n);
   const nulls = c.nulls;
   if (c.type === 'I' || c.type === 'd') {
     const base = plan.baseLo | 0;
@@ -247,7 +251,7 @@ export function writeNumbers(c: Column, plan: NumberPlan, out: Uint8Array, pos: 
       for (let j = 0; j < 8; j++) if ((m >>> j) & 1 && 8 * b + j < n) dst[8 * b + j] = 0;
     }
   }
-  out.set(new Uint8Array(scratch, 0, bytes), pos);
+  out.set(new Uint8Array(buf, 0, bytes), pos);
   return pos + bytes;
 }
 
@@ -404,7 +408,7 @@ function offsetsOf(v: Uint8Array, n: number, w: Width): Uint32Array {
   let out: Uint32Array;
   if (!keep) out = new Uint32Array(n);
   else {
-    if (wide.length < n) wide = new Uint32Array(Math.max(n, 2 * wide.length));
+    if (wide.length < n) wide = new Uint32Array(Math.min(1 << 20, Math.max(n, 2 * wide.length)));
     out = wide.subarray(0, n);
   }
   if (w === 0) out.fill(0);
@@ -414,7 +418,8 @@ function offsetsOf(v: Uint8Array, n: number, w: Width): Uint32Array {
     if (v.byteOffset % w !== 0) {
       if (!keep) src = new Uint8Array(v);
       else {
-        if (aligned.length < v.length) aligned = new Uint8Array(Math.max(v.length, 2 * aligned.length));
+        if (aligned.length < v.length)
+          aligned = new Uint8Array(Math.min(4 << 20, Math.max(v.length, 2 * aligned.length)));
         aligned.set(v);
         src = aligned;
       }
