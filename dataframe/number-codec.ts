@@ -19,15 +19,14 @@ import {
   bitmapBytes,
   type Column,
 } from './column.js';
-import type { DecodeArena } from './chunk-codec.js';
 import { badValue } from './envelope.js';
 import type { ColumnType } from './schema.js';
 import type { Zone } from './zone-map.js';
 
 /** Greatest decimal exponent tried for doubles (`e`): 10^6 keeps prices, rates and most measurements. */
-export const MAX_DECIMALS = 6;
+const MAX_DECIMALS = 6;
 /** Greatest power-of-ten scale of int64 offsets (`s`): 10^18 is the largest below 2^63. */
-export const MAX_SCALE = 18;
+const MAX_SCALE = 18;
 
 /** 10^0 .. 10^18, each exact as a double (every power of ten up to 10^22 is). */
 const POW10 = Array.from({ length: MAX_SCALE + 1 }, (_, k) => 10 ** k);
@@ -37,7 +36,7 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const INT64_MAX = 2n ** 63n - 1n;
 
-export type Width = 0 | 1 | 2 | 4;
+type Width = 0 | 1 | 2 | 4;
 
 /** How a numeric chunk is encoded: decided before any byte is written, so its size is known. */
 export interface NumberPlan {
@@ -298,7 +297,7 @@ export function decodeNumbers(
   f: EncodedFields,
   nulls: Uint8Array | undefined,
   where: string,
-  arena?: DecodeArena,
+  arena?: { take(bytes: number): ArrayBuffer }, // chunk-codec.ts DecodeArena
 ): Column {
   if (t !== 'I' && t !== 'd' && t !== 'D' && t !== 'L' && t !== 'T')
     throw badValue(where, `a ${t} chunk cannot be frame-of-reference encoded`);
