@@ -318,6 +318,17 @@ describe('encoded numeric chunks', () => {
     const v1 = Buffer.from('e2df0101184488518' + '4a174a149a16e03a176c40c010000000000000003000000a17ac40102', 'hex');
     expect(decodeChunk(v1, 'k', 'I', 3).toArray()).toEqual([1, null, 3]);
     expect(hex(encodeChunk(columnFromValues('I', [1, null, 3]), undefined, 0, 3, { plain: true }))).toBe(hex(v1));
+    // Version 2 (a raw T chunk) and version 1 (a D chunk that cannot be encoded: 0.1 + 0.2) as written
+    // before encodings, and still written so.
+    const v2 = 'e2df0102de2c5ee884a174a154a16e02a176c41000202110d70d06000000000000000000a17ac40102';
+    expect(decodeChunk(Buffer.from(v2, 'hex'), 'k', 'T', 2).toArray()).toEqual([1_704_067_200_000_000n, null]);
+    expect(
+      hex(encodeChunk(columnFromValues('T', [1_704_067_200_000_000n, null]), undefined, 0, 2, { plain: true })),
+    ).toBe(v2);
+    const rawD = 'e2df0101578c5c8b84a174a144a16e03a176c418343333333333d33f00000000000000800000000000000000a17ac40104';
+    const d = decodeChunk(Buffer.from(rawD, 'hex'), 'k', 'D', 3).values as Float64Array;
+    expect([d[0], Object.is(d[1], -0)]).toEqual([0.1 + 0.2, true]);
+    expect(hex(encodeChunk(columnFromValues('D', [0.1 + 0.2, -0, null])))).toBe(rawD);
     // Version 3: D [1.25, null, 3.5, 2] as k / 10^2 with k = 125, (null), 350, 200: base 125, offsets 0, 0, 225, 75.
     const v3 = encodeChunk(columnFromValues('D', [1.25, null, 3.5, 2]));
     expect(hex(v3)).toBe(GOLDEN_D);
