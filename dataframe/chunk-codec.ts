@@ -1,7 +1,8 @@
 // Encoding of one column of one row-chunk (docs/format.md section 7.2). Numeric data travels as the
 // raw bytes of its typed array inside the msgpack body, or, when its values fit, as narrow offsets
-// from a base (number-codec.ts); strings travel as a msgpack array or a dictionary. Decoding checks the structure against what the metadata promises
-// (type, row count, byte lengths): a chunk that decodes but does not fit is still CORRUPTION.
+// from a base (number-codec.ts); strings travel as a msgpack array or a dictionary. Decoding checks
+// the structure against what the metadata promises (type, row count, byte lengths): a chunk that
+// decodes but does not fit is still CORRUPTION.
 
 import {
   BoolColumn,
