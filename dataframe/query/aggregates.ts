@@ -33,6 +33,16 @@ export interface AggState {
   add(v: Value, chunk: number, row: number): void;
   /** add() of a non-null number, for states over numeric columns only (the evaluator's fast path). */
   addNumber?(x: number): void;
+  /**
+   * addNumber() of the non-null values at positions [0, m) of a numeric column (rows sel[j], or j),
+   * in that order, for states that take a whole column at once (one group: no per-row call).
+   */
+  addNumbers?(
+    a: Float64Array | Int32Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    m: number,
+  ): void;
   merge(o: AggState): void;
   finish(): Value;
   toPlain(): unknown;
@@ -159,6 +169,14 @@ class Quantile implements AggState {
   }
   addNumber(x: number): void {
     this.s.add(x);
+  }
+  addNumbers(
+    a: Float64Array | Int32Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    m: number,
+  ): void {
+    this.s.addColumn(a, nulls, sel, m);
   }
   merge(o: AggState): void {
     this.s.merge((o as Quantile).s);

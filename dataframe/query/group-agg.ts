@@ -110,13 +110,32 @@ export class GroupAggregator {
         const codeGroup = new Int32Array(dict.dict.length).fill(-1);
         const nulls = c.nulls;
         const codes = dict.codes;
+        if (nulls === undefined) {
+          // The kernel runs until a code without a group yet, which gets one here (at most once per
+          // distinct code in the chunk), and resumes after it.
+          for (let j = 0; ; j++) {
+            j =
+              codes instanceof Uint16Array
+                ? dictGroups16(codes, sel, j, m, codeGroup, gid, this.rows)
+                : codes instanceof Uint8Array
+                  ? dictGroups8(codes, sel, j, m, codeGroup, gid, this.rows)
+                  : dictGroups32(codes, sel, j, m, codeGroup, gid, this.rows);
+            if (j === m) return gid;
+            const code = codes[sel ? sel[j]! : j]!;
+            const key = dict.dict[code]!;
+            const g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+            codeGroup[code] = g;
+            gid[j] = g;
+            this.rows[g]!++;
+          }
+        }
         let nullGroup = -1;
         // `this.rows` is re-read after a new group: newGroup may have grown it.
         let rows = this.rows;
         for (let j = 0; j < m; j++) {
           const r = sel ? sel[j]! : j;
           let g: number;
-          if (nulls !== undefined && bitGet(nulls, r)) {
+          if (bitGet(nulls, r)) {
             if (nullGroup < 0) {
               nullGroup = ids.get(null) ?? ids.set(null, this.newGroup([null])).get(null)!;
               rows = this.rows;
@@ -198,6 +217,11 @@ export class GroupAggregator {
           // A numeric column into states that take numbers (quantile, std/var): straight from its
           // array, without a boxed Value and a null check per row through Column.get.
           const nulls = nullsOf(ci);
+          if (this.groupCols.length === 0 && gen[0]?.addNumbers) {
+            // One group (every gid 0): the whole chunk in one call, its loop inside the state.
+            if (m > 0) gen[0].addNumbers(vals, nulls, sel, m);
+            continue;
+          }
           for (let j = 0; j < m; j++) {
             const r = sel ? sel[j]! : j;
             if (nulls !== undefined && bitGet(nulls, r)) continue;
@@ -293,4 +317,90 @@ function sumI32(vals: Int32Array, gid: Int32Array, sel: Uint32Array | undefined,
   const m = gid.length;
   if (sel) for (let j = 0; j < m; j++) num[gid[j]!]! += vals[sel[j]!]!;
   else for (let j = 0; j < m; j++) num[gid[j]!]! += vals[j]!;
+}
+
+// The group numbers of a dictionary column's rows without nulls, from position `from` of the
+// selection (rows `sel`, or 0..m-1), each row counted in `rows`: the first position whose code has
+// no group yet (codeGroup -1), or m. One function per code array type, as above; split out of
+// groupsOf, whose loop also tests null bits and creates groups, this loop runs ~1.6x faster.
+
+function dictGroups8(
+  codes: Uint8Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  gid: Int32Array,
+  rows: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[sel[j]!]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  }
+  return m;
+}
+
+function dictGroups16(
+  codes: Uint16Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  gid: Int32Array,
+  rows: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[sel[j]!]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  }
+  return m;
+}
+
+function dictGroups32(
+  codes: Uint32Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  gid: Int32Array,
+  rows: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[sel[j]!]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      gid[j] = g;
+      rows[g]!++;
+    }
+  }
+  return m;
 }

@@ -56,18 +56,87 @@ class ExactCounts {
     this.counts = new Float64Array(slots);
   }
 
-  /** The slot of x: its own, or the empty one where it would go. */
+  /**
+   * The slot of x: its own, or the empty one where it would go. A non-zero integer in the int32
+   * range (most columns with few distinct values hold such) is hashed from its int32 value and
+   * compared as a number (equal numbers other than 0 and -0 have equal bits); any other value from
+   * its 64 bits. Which way a value goes depends on the value only, so each has one place.
+   */
   private slotOf(x: number): number {
+    const mask = this.counts.length - 1;
+    const counts = this.counts;
+    const xi = x | 0;
+    if (xi === x && xi !== 0) {
+      let i = Math.imul(xi, 0x9e3779b1);
+      i = (i ^ (i >>> 15)) & mask;
+      const keys = this.keys;
+      while (counts[i]! !== 0 && keys[i]! !== x) i = (i + 1) & mask;
+      return i;
+    }
     this.probe[0] = x;
     const lo = this.probeBits[0]!;
     const hi = this.probeBits[1]!;
-    const mask = this.counts.length - 1;
     let i = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 0;
     i = (i ^ (i >>> 15)) & mask;
     const bits = this.bits;
-    const counts = this.counts;
     while (counts[i]! !== 0 && (bits[2 * i] !== lo || bits[2 * i + 1] !== hi)) i = (i + 1) & mask;
     return i;
+  }
+
+  /** Values counted by the last countF64/countI32. */
+  counted = 0;
+
+  /**
+   * Counts the values at positions [from, m) of a column (rows sel[j], or j), null rows skipped,
+   * while each is in the table already: the position of the first that is not (add() takes it), or
+   * m; `counted` says how many were counted. One loop per array type (monomorphic, as group-agg.ts's).
+   */
+  countF64(
+    a: Float64Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    from: number,
+    m: number,
+  ): number {
+    const counts = this.counts;
+    let k = 0;
+    for (let j = from; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+      const i = this.slotOf(a[r]!);
+      if (counts[i]! === 0) {
+        this.counted = k;
+        return j;
+      }
+      counts[i] = counts[i]! + 1;
+      k++;
+    }
+    this.counted = k;
+    return m;
+  }
+
+  countI32(
+    a: Int32Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    from: number,
+    m: number,
+  ): number {
+    const counts = this.counts;
+    let k = 0;
+    for (let j = from; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+      const i = this.slotOf(a[r]!);
+      if (counts[i]! === 0) {
+        this.counted = k;
+        return j;
+      }
+      counts[i] = counts[i]! + 1;
+      k++;
+    }
+    this.counted = k;
+    return m;
   }
 
   /** Adds c to x's count; false (nothing changed) when x is new and the table has no room for it. */
@@ -187,6 +256,32 @@ export class KllSketch {
     this.n++;
     this.held++;
     if (l0.length >= this.caps[0]!) this.compress();
+  }
+
+  /**
+   * add() of the non-null values at positions [0, m) of a numeric column (rows sel[j], or j): the
+   * same sketch as adding them one by one in that order, with the exact phase's counting in one loop.
+   */
+  addColumn(
+    a: Float64Array | Int32Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    m: number,
+  ): void {
+    let j = 0;
+    while (j < m && this.exact !== undefined) {
+      const ex = this.exact;
+      j = a instanceof Float64Array ? ex.countF64(a, nulls, sel, j, m) : ex.countI32(a, nulls, sel, j, m);
+      this.n += ex.counted;
+      if (j === m) return;
+      this.add(a[sel ? sel[j]! : j]!); // a value new to the table (j's row is not null)
+      j++;
+    }
+    for (; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+      this.add(a[r]!);
+    }
   }
 
   private flip(): number {

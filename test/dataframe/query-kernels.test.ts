@@ -1,0 +1,164 @@
+// The per-row kernels a warm query runs on the nodes, against the plain forms they replace: the
+// group-by's dictionary kernel (every code array type, a selection or none, nulls or none) against
+// grouping the strings themselves, and the KLL sketch's whole-column add against adding values one
+// by one. Seeded; the seed is printed on failure.
+
+import { describe, expect, it } from 'vitest';
+import type { Rng } from '../../app/apps/random.js';
+import { DoubleColumn, IntColumn, StringColumn, bitSet, bitmapBytes, type Column } from '../../dataframe/column.js';
+import { GroupAggregator } from '../../dataframe/query/group-agg.js';
+import { KllSketch } from '../../dataframe/query/sketch/kll.js';
+import type { AggSpec } from '../../dataframe/query/plan.js';
+import type { Value } from '../../dataframe/schema.js';
+import { seededRng } from './helpers.js';
+
+/** A null bitmap with each of n rows null with probability p (undefined when p is 0). */
+function nullBits(rng: Rng, n: number, p: number): Uint8Array | undefined {
+  if (p === 0) return undefined;
+  const bm = new Uint8Array(bitmapBytes(n));
+  for (let r = 0; r < n; r++) if (rng.bool(p)) bitSet(bm, r);
+  return bm;
+}
+
+/** An ascending random selection of rows of 0..n-1, or undefined (all rows). */
+function selection(rng: Rng, n: number, p: number | undefined): Uint32Array | undefined {
+  if (p === undefined) return undefined;
+  const out: number[] = [];
+  for (let r = 0; r < n; r++) if (rng.bool(p)) out.push(r);
+  return Uint32Array.from(out);
+}
+
+const isNullAt = (nulls: Uint8Array | undefined, r: number): boolean =>
+  nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1;
+
+describe('query kernels', () => {
+  it('group-by over a dictionary column equals grouping its strings, for every code array type', () => {
+    const rng = seededRng();
+    const aggs: AggSpec[] = [
+      { col: '*', fn: 'count', as: 'n' },
+      { col: 'v', fn: 'sum', as: 's' },
+      { col: 'v', fn: 'mean', as: 'm' },
+    ];
+    // 40 codes as Uint8Array, 300 as Uint16Array, 300 as Uint32Array (the code types a decoded
+    // dictionary chunk may have); the same strings as plain values for the reference.
+    for (const Codes of [Uint8Array, Uint16Array, Uint32Array])
+      for (const dictSize of [1, 40, 300])
+        for (const pNull of [0, 0.05])
+          for (const pSel of [undefined, 0.4]) {
+            const what = `${Codes.name} dict ${dictSize} nulls ${pNull} sel ${pSel}`;
+            const dict = Array.from({ length: dictSize }, (_, i) => `k${(i * 7919) % 1000}`);
+            const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
+            const ref = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
+            for (let chunk = 0; chunk < 3; chunk++) {
+              const n = rng.int(0, 3000);
+              const codes = new Codes(n);
+              // Skewed: later codes are rarer, and some never show in a chunk (no group for them).
+              for (let r = 0; r < n; r++) codes[r] = Math.floor(dictSize * rng.next() ** 2);
+              const nulls = nullBits(rng, n, pNull);
+              const v = new Float64Array(n);
+              for (let r = 0; r < n; r++) v[r] = rng.int(-50, 50) / 4;
+              const vals = new DoubleColumn(v, n, undefined);
+              const coded = new StringColumn(undefined, n, nulls, { dict, codes });
+              const plain = new StringColumn(
+                Array.from(codes, (c) => dict[c]!),
+                n,
+                nulls,
+              );
+              const sel = selection(rng, n, pSel);
+              agg.addChunk([coded, vals], n, sel, chunk);
+              ref.addChunk([plain, vals], n, sel, chunk);
+            }
+            const sorted = (g: [Value[], unknown[]][]) =>
+              [...g].sort((a, b) => String(a[0][0]).localeCompare(String(b[0][0])));
+            expect(sorted(agg.result()), what).toEqual(sorted(ref.result()));
+            expect(agg.result().length, what).toBe(ref.result().length);
+          }
+  });
+
+  it('KLL addColumn keeps the same sketch as adding each value, across the exact phase and beyond', () => {
+    const rng = seededRng();
+    for (const kind of ['f64', 'i32'] as const)
+      for (const mode of ['narrow', 'wide', 'odd'] as const)
+        for (const pNull of [0, 0.1])
+          for (const pSel of [undefined, 0.5]) {
+            const what = `${kind} ${mode} nulls ${pNull} sel ${pSel}`;
+            // narrow: 301 integers (the exact phase lasts); wide: ~2,000 (it ends mid-column);
+            // odd: zeros, -0, NaN, fractions and integers past int32 beside small integers.
+            const value = (): number =>
+              mode === 'narrow'
+                ? rng.int(-10, 290)
+                : mode === 'wide'
+                  ? rng.int(-1000, 1000)
+                  : kind === 'i32'
+                    ? rng.pick([0, -1, 1, 2 ** 31 - 1, -(2 ** 31), rng.int(-5, 5)])
+                    : rng.pick([0, -0, Number.NaN, 0.5, -2.25, 2 ** 31, -(2 ** 40), 2 ** 31 - 1, rng.int(-5, 5)]);
+            const one = new KllSketch();
+            const col = new KllSketch();
+            for (let chunk = 0; chunk < 4; chunk++) {
+              const n = rng.int(0, 5000);
+              const a = kind === 'f64' ? new Float64Array(n) : new Int32Array(n);
+              for (let r = 0; r < n; r++) a[r] = value();
+              const nulls = nullBits(rng, n, pNull);
+              const sel = selection(rng, n, pSel);
+              const m = sel ? sel.length : n;
+              for (let j = 0; j < m; j++) {
+                const r = sel ? sel[j]! : j;
+                if (!isNullAt(nulls, r)) one.add(a[r]!);
+              }
+              col.addColumn(a, nulls, sel, m);
+            }
+            expect(col.n, what).toBe(one.n);
+            expect(col.isExact, what).toBe(one.isExact);
+            expect(col.toPlain(), what).toEqual(one.toPlain());
+            if (mode === 'narrow') expect(col.isExact, what).toBe(true);
+            if (mode === 'wide') expect(col.isExact, what).toBe(false);
+          }
+  });
+
+  it('KLL addColumn respects the query budget for its exact table', () => {
+    // 64 slots: the table grows to 32 then 64 and stops (33 distinct values need 128), so the
+    // 33rd distinct value, met mid-column, turns the sketch into levels, as add() does.
+    const mk = () => {
+      let left = 64;
+      return { takeSlots: (n: number) => (n <= left ? ((left -= n), true) : false) };
+    };
+    const a = Int32Array.from({ length: 200 }, (_, i) => i % 40);
+    const col = new KllSketch(mk());
+    col.addColumn(a, undefined, undefined, a.length);
+    const one = new KllSketch(mk());
+    for (const x of a) one.add(x);
+    expect(col.isExact).toBe(false);
+    expect(col.toPlain()).toEqual(one.toPlain());
+    expect(col.quantile(0.5)).toBe(one.quantile(0.5));
+  });
+
+  it('a median over an int and a double column with nulls equals the sorted values', () => {
+    const rng = seededRng();
+    const n = 20_000;
+    const iv = new Int32Array(n);
+    const dv = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      iv[r] = rng.int(-100, 100);
+      dv[r] = rng.int(-400, 400) / 4;
+    }
+    const nulls = nullBits(rng, n, 0.1);
+    const cols: Column[] = [new IntColumn(iv, n, nulls), new DoubleColumn(dv, n, nulls)];
+    const agg = new GroupAggregator(
+      [
+        { col: 'i', fn: 'median', as: 'mi' },
+        { col: 'd', fn: 'median', as: 'md' },
+      ],
+      [],
+      [0, 1],
+    );
+    const sel = selection(rng, n, 0.7)!;
+    agg.addChunk(cols, n, sel, 0);
+    const accs = agg.result()[0]![1];
+    const kept = [...sel].filter((r) => !isNullAt(nulls, r));
+    for (const [k, src] of [iv, dv].entries()) {
+      const xs = Float64Array.from(kept, (r) => src[r]!).sort();
+      const s = KllSketch.fromPlain(accs[k]);
+      expect(s.quantile(0.5)).toBe(xs[Math.ceil(0.5 * xs.length) - 1]);
+    }
+  });
+});
