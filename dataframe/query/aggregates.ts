@@ -317,6 +317,8 @@ export const AGG_IMPLS: Record<GenericAggFn, AggImpl> = {
   all: boolFold(true),
 };
 
+const GENERIC = new Set<string>(GENERIC_AGGS);
+
 export function isGenericAgg(fn: string): fn is GenericAggFn {
-  return (GENERIC_AGGS as readonly string[]).includes(fn);
+  return GENERIC.has(fn);
 }

@@ -42,18 +42,24 @@ function checkCoverage(partials: readonly PartialResult[], nchunks: number): voi
   }
 }
 
+/**
+ * a and b combined. A sum or mean's [sum, n] pair `a` is updated in place: every accumulator the
+ * merge holds was decoded (or built) for this merge alone.
+ */
 function combine(fn: AggFn, a: Acc, b: Acc): Acc {
+  if (fn === 'count') return (a as number) + (b as number);
+  if (fn === 'sum' || fn === 'mean') {
+    const x = a as [number | string, number];
+    const [s2, n2] = b as [number | string, number];
+    const s1 = x[0];
+    // Exact int64 sums travel as decimal text; a partial over no rows of them is still the number 0.
+    x[0] = typeof s1 === 'string' || typeof s2 === 'string' ? (BigInt(s1) + BigInt(s2)).toString() : s1 + s2;
+    x[1] += n2;
+    return x;
+  }
   if (isGenericAgg(fn)) {
     (a as AggState).merge(b as AggState);
     return a;
-  }
-  if (fn === 'count') return (a as number) + (b as number);
-  if (fn === 'sum' || fn === 'mean') {
-    const [s1, n1] = a as [number | string, number];
-    const [s2, n2] = b as [number | string, number];
-    // Exact int64 sums travel as decimal text; a partial over no rows of them is still the number 0.
-    if (typeof s1 === 'string' || typeof s2 === 'string') return [(BigInt(s1) + BigInt(s2)).toString(), n1 + n2];
-    return [s1 + s2, n1 + n2];
   }
   if (a === null) return b;
   if (b === null) return a;
@@ -199,11 +205,18 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
       ) {
         throw protocol('bad group');
       }
-      const accs = g[1].map((a, k) => checkAcc(aggs[k]!, a, budget));
+      const raw = g[1];
       const key = nkeys === 1 ? (g[0][0] as Value) : groupKeyText(g[0] as Value[]);
       const cur = merged.get(key);
-      if (cur) cur[1] = cur[1].map((a, k) => combine(aggs[k]!.fn, a, accs[k]!));
-      else merged.set(key, [g[0], accs]);
+      if (cur) {
+        const accs = cur[1];
+        for (let k = 0; k < aggs.length; k++)
+          accs[k] = combine(aggs[k]!.fn, accs[k], checkAcc(aggs[k]!, raw[k], budget));
+      } else {
+        const accs = new Array<Acc>(aggs.length);
+        for (let k = 0; k < aggs.length; k++) accs[k] = checkAcc(aggs[k]!, raw[k], budget);
+        merged.set(key, [g[0], accs]);
+      }
     }
   }
   // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
@@ -211,8 +224,9 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
     merged.set('[]', [[], aggs.map((a) => (isGenericAgg(a.fn) ? AGG_IMPLS[a.fn].create(a.q, budget) : initAcc(a.fn)))]);
   const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
   for (const [key, accs] of rows) {
-    key.forEach((v, j) => builders[j]!.push(v));
-    accs.forEach((a, k) => builders[nkeys + k]!.push(finish(aggs[k]!.fn, a, output[nkeys + k]!.type)));
+    for (let j = 0; j < nkeys; j++) builders[j]!.push(key[j]!);
+    for (let k = 0; k < aggs.length; k++)
+      builders[nkeys + k]!.push(finish(aggs[k]!.fn, accs[k], output[nkeys + k]!.type));
   }
   return DataFrame.fromFields(
     output,

@@ -5,8 +5,18 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Rng } from '../../app/apps/random.js';
-import { DoubleColumn, IntColumn, StringColumn, bitSet, bitmapBytes, type Column } from '../../dataframe/column.js';
+import {
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  bitSet,
+  bitmapBytes,
+  makeColumn,
+  type Column,
+} from '../../dataframe/column.js';
 import { GroupAggregator } from '../../dataframe/query/group-agg.js';
+import { mergePartials } from '../../dataframe/query/merge.js';
+import { checkPlan } from '../../dataframe/query/plan.js';
 import { KllSketch } from '../../dataframe/query/sketch/kll.js';
 import type { AggSpec } from '../../dataframe/query/plan.js';
 import type { Value } from '../../dataframe/schema.js';
@@ -160,5 +170,66 @@ describe('query kernels', () => {
       const s = KllSketch.fromPlain(accs[k]);
       expect(s.quantile(0.5)).toBe(xs[Math.ceil(0.5 * xs.length) - 1]);
     }
+  });
+
+  it('the merge combines every group of every partial: counts, double and int64 sums, means, min, median', () => {
+    const rng = seededRng();
+    const fields = [
+      { name: 'k', type: 'S' as const },
+      { name: 'd', type: 'D' as const },
+      { name: 'l', type: 'L' as const },
+    ];
+    const aggs: AggSpec[] = [
+      { col: '*', fn: 'count', as: 'n' },
+      { col: 'd', fn: 'sum', as: 'sd' },
+      { col: 'd', fn: 'mean', as: 'md' },
+      { col: 'l', fn: 'sum', as: 'sl' },
+      { col: 'd', fn: 'min', as: 'mn' },
+      { col: 'd', fn: 'median', as: 'med' },
+    ];
+    const checked = checkPlan({ groupBy: ['k'], aggs }, fields);
+    // Per group, every row's values, to compute the expected answer row by row.
+    const rows = new Map<string, { d: number; l: bigint }[]>();
+    const partials = [0, 1, 2].map((p) => {
+      const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1, 2, 1, 1]);
+      const n = rng.int(0, 400);
+      const k = Array.from({ length: n }, () => `g${rng.int(0, 30)}`);
+      const d = Float64Array.from({ length: n }, () => rng.int(-100, 100) / 4);
+      // int64 values beyond a double's exact range: their sums travel as decimal text.
+      const l = BigInt64Array.from(
+        { length: n },
+        () => BigInt(rng.int(-1000, 1000)) * 2n ** 50n + BigInt(rng.int(0, 9)),
+      );
+      for (let r = 0; r < n; r++) {
+        const list = rows.get(k[r]!) ?? [];
+        list.push({ d: d[r]!, l: l[r]! });
+        rows.set(k[r]!, list);
+      }
+      const cols: Column[] = [
+        new StringColumn(k, n, undefined),
+        new DoubleColumn(d, n, undefined),
+        makeColumn('L', l, n, undefined),
+      ];
+      agg.addChunk(cols, n, undefined, p);
+      // Through the wire's plain form, as partials from nodes arrive.
+      return structuredClone({ chunks: [p], groups: agg.result() });
+    });
+    const df = mergePartials(checked, partials, 3);
+    const keys = [...rows.keys()].sort();
+    expect(df.nrows).toBe(keys.length);
+    keys.forEach((key, i) => {
+      const list = rows.get(key)!;
+      const ds = list.map((x) => x.d);
+      const sum = ds.reduce((a, b) => a + b, 0);
+      const sorted = Float64Array.from(ds).sort();
+      const got = df.row(i);
+      expect(got[0], key).toBe(key);
+      expect(got[1], key).toBe(list.length);
+      expect(got[2], key).toBeCloseTo(sum, 9);
+      expect(got[3], key).toBeCloseTo(sum / list.length, 9);
+      expect(got[4], key).toBe(list.reduce((a, x) => a + x.l, 0n));
+      expect(got[5], key).toBe(Math.min(...ds));
+      expect(got[6], key).toBe(sorted[Math.ceil(0.5 * sorted.length) - 1]);
+    });
   });
 });
