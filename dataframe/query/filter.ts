@@ -476,6 +476,21 @@ function notNullColumn(e: Expr, fields: readonly Field[]): { col: number } | und
   return a.op === 'col' ? { col: columnIndex(fields, a.name) } : undefined;
 }
 
+/**
+ * The field index of `c` when the filter keeps exactly the rows where column c is not null (every
+ * top-level AND term is `c IS NOT NULL`), else undefined: a top-k on c can skip those rows in its
+ * own scan rather than list the others first.
+ */
+export function onlyNotNull(e: Expr, fields: readonly Field[]): number | undefined {
+  let col: number | undefined;
+  for (const t of terms(e)) {
+    const c = notNullColumn(t, fields)?.col;
+    if (c === undefined || (col !== undefined && c !== col)) return undefined;
+    col = c;
+  }
+  return col;
+}
+
 /** Compiles a checked boolean filter into a function listing the rows it keeps. */
 export function compileFilter(e: Expr, fields: readonly Field[]): SelectFn {
   const all = terms(e);

@@ -22,7 +22,7 @@ import type { ColumnType } from '../schema.js';
 import type { Vec } from './expr-base.js';
 import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
-import { compileFilter } from './filter.js';
+import { compileFilter, onlyNotNull } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
 import type { AggFn, CheckedPlan } from './plan.js';
 import { TopK, sortKey } from './sort.js';
@@ -159,7 +159,18 @@ function nextCandidateF64(
   m: number,
   bound: number,
   desc: boolean,
+  skipNulls: boolean,
 ): number {
+  if (skipNulls && nulls !== undefined && sel === undefined) {
+    // `WHERE key IS NOT NULL` left to the scan: a null row is passed over, its bit read only when
+    // its slot's value would make it a candidate.
+    if (desc) {
+      for (let p = from; p < m; p++) if (!(a[p]! < bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
+    } else {
+      for (let p = from; p < m; p++) if (!(a[p]! > bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
+    }
+    return m;
+  }
   if (nulls === undefined) {
     // No null to look for (the column has none, or the filter proved it non-null): one comparison
     // per row, the direction and the selection decided once outside the loop.
@@ -193,7 +204,18 @@ function nextCandidateI32(
   m: number,
   bound: number,
   desc: boolean,
+  skipNulls: boolean,
 ): number {
+  if (skipNulls && nulls !== undefined && sel === undefined) {
+    // `WHERE key IS NOT NULL` left to the scan: a null row is passed over, its bit read only when
+    // its slot's value would make it a candidate.
+    if (desc) {
+      for (let p = from; p < m; p++) if (!(a[p]! < bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
+    } else {
+      for (let p = from; p < m; p++) if (!(a[p]! > bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
+    }
+    return m;
+  }
   if (nulls === undefined) {
     // No null to look for (the column has none, or the filter proved it non-null): one comparison
     // per row, the direction and the selection decided once outside the loop.
@@ -253,10 +275,12 @@ export async function runPartial(
     const keyCols = keys.map((k) => index(k.col));
     const k = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
     const top = new TopK(k, keys);
+    // A filter that only drops the rows whose first key is null is left to the scan below.
+    const skipNulls = plan.filter !== undefined && onlyNotNull(plan.filter, fields) === keyCols[0];
     for await (const { i, cols } of loaded) {
       await yieldIfDue(lastYield);
       const n = rowsOf(i);
-      const sel = select ? select(cols, n) : undefined;
+      const sel = select && !skipNulls ? select(cols, n) : undefined;
       const m = sel ? sel.length : n;
       const kc = keyCols.map((c) => cols[c]!);
       const oc = out.map((c) => cols[c]!);
@@ -267,7 +291,7 @@ export async function runPartial(
         first.type === 'D' || first.type === 'I' || first.type === 'd' ? (first.values as NumArray) : undefined;
       // Rows the filter kept are non-null in a column it proved non-null (`col IS NOT NULL`, or
       // compared with a literal): their null bits need no test.
-      const fnulls = select?.nonNull.has(keyCols[0]!) && sel !== undefined ? undefined : first.nulls;
+      const fnulls = !skipNulls && select?.nonNull.has(keyCols[0]!) && sel !== undefined ? undefined : first.nulls;
       const desc = keys[0]!.desc === true;
       let bound = top.firstBound();
       for (let j = 0; j < m; j++) {
@@ -275,11 +299,12 @@ export async function runPartial(
           // Skips, in a tight loop, the rows certainly worse than the worst kept one.
           j =
             fv instanceof Float64Array
-              ? nextCandidateF64(fv, fnulls, sel, j, m, bound, desc)
-              : nextCandidateI32(fv, fnulls, sel, j, m, bound, desc);
+              ? nextCandidateF64(fv, fnulls, sel, j, m, bound, desc, skipNulls)
+              : nextCandidateI32(fv, fnulls, sel, j, m, bound, desc, skipNulls);
           if (j === m) break;
         }
         const r = sel ? sel[j]! : j;
+        if (skipNulls && fnulls !== undefined && bitGet(fnulls, r)) continue;
         if (top.rejectsFirst(first.get(r))) continue;
         const kv = kc.map((c) => c.get(r));
         if (!top.admits(kv, i, r)) continue;
