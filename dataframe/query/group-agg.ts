@@ -202,6 +202,7 @@ export class GroupAggregator {
         this.own[k] = true;
       }
     }
+    if (this.fusedSum(cols, n, sel)) return;
     const gid = this.groupsOf(cols, n, sel);
     const m = gid.length;
     for (let k = 0; k < this.aggs.length; k++) {
@@ -279,6 +280,54 @@ export class GroupAggregator {
             ext[gid[j]!] = v;
         }
       }
+    }
+  }
+
+  /**
+   * The common grouped aggregate in one pass: one dictionary key column without nulls, and besides
+   * row counts one sum or mean of a double column without nulls in these rows (no count of its own:
+   * `own` false) (`GROUP BY key` with `count(*), avg(x)` where the filter proved x non-null). Each
+   * row's group is found, counted and its value added in one loop, with no group numbers written
+   * and read back. False (nothing done) when the chunk or the aggregates are not of that shape.
+   */
+  private fusedSum(cols: ChunkCols, n: number, sel: Uint32Array | undefined): boolean {
+    if (this.groupCols.length !== 1) return false;
+    const c = cols[this.groupCols[0]!]!;
+    const dict = c.type === 'S' ? c.dictionary : undefined;
+    if (dict === undefined || c.nulls !== undefined) return false;
+    let k = -1;
+    for (let a = 0; a < this.aggs.length; a++) {
+      const fn = this.aggs[a]!.fn;
+      const ci = this.aggCols[a];
+      if (fn === 'count' && (ci === undefined || !this.own[a])) continue; // the rows
+      if ((fn === 'sum' || fn === 'mean') && k < 0 && !this.own[a] && cols[ci!]!.values instanceof Float64Array) {
+        k = a;
+        continue;
+      }
+      return false;
+    }
+    if (k < 0) return false;
+    const vals = cols[this.aggCols[k]!]!.values as Float64Array;
+    const codes = dict.codes;
+    const codeGroup = new Int32Array(dict.dict.length).fill(-1);
+    const ids = this.ids;
+    const m = sel ? sel.length : n;
+    for (let j = 0; ; j++) {
+      // `this.rows` and `this.num[k]` are passed afresh: a new group may have grown them.
+      j =
+        codes instanceof Uint16Array
+          ? dictSum16(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
+          : codes instanceof Uint8Array
+            ? dictSum8(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
+            : dictSum32(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!);
+      if (j === m) return true;
+      const r = sel ? sel[j]! : j;
+      const code = codes[r]!;
+      const key = dict.dict[code]!;
+      const g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+      codeGroup[code] = g;
+      this.rows[g]!++;
+      this.num[k]![g]! += vals[r]!;
     }
   }
 
@@ -400,6 +449,97 @@ function dictGroups32(
       if (g < 0) return j;
       gid[j] = g;
       rows[g]!++;
+    }
+  }
+  return m;
+}
+
+// fusedSum's loop: from position `from` of the selection, each row's group counted in `rows` and its
+// value added to `num`, until a code without a group yet (its position) or the end (m). One function
+// per code array type, as dictGroups.
+
+function dictSum8(
+  codes: Uint8Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  num: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const r = sel[j]!;
+      const g = codeGroup[codes[r]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[r]!;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+function dictSum16(
+  codes: Uint16Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  num: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const r = sel[j]!;
+      const g = codeGroup[codes[r]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[r]!;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+function dictSum32(
+  codes: Uint32Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  num: Float64Array,
+): number {
+  if (sel) {
+    for (let j = from; j < m; j++) {
+      const r = sel[j]!;
+      const g = codeGroup[codes[r]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[r]!;
+    }
+  } else {
+    for (let j = from; j < m; j++) {
+      const g = codeGroup[codes[j]!]!;
+      if (g < 0) return j;
+      rows[g]!++;
+      num[g]! += vals[j]!;
     }
   }
   return m;

@@ -44,45 +44,58 @@ const isNullAt = (nulls: Uint8Array | undefined, r: number): boolean =>
 describe('query kernels', () => {
   it('group-by over a dictionary column equals grouping its strings, for every code array type', () => {
     const rng = seededRng();
-    const aggs: AggSpec[] = [
-      { col: '*', fn: 'count', as: 'n' },
-      { col: 'v', fn: 'sum', as: 's' },
-      { col: 'v', fn: 'mean', as: 'm' },
+    // count(*), sum and mean: the group numbers, then a loop per aggregate; count(*) and one mean
+    // (with count(v), which counts the rows while v has no null): the one-pass loop (fusedSum) while
+    // v has no null in a chunk's rows.
+    const aggSets: AggSpec[][] = [
+      [
+        { col: '*', fn: 'count', as: 'n' },
+        { col: 'v', fn: 'sum', as: 's' },
+        { col: 'v', fn: 'mean', as: 'm' },
+      ],
+      [
+        { col: '*', fn: 'count', as: 'n' },
+        { col: 'v', fn: 'count', as: 'c' },
+        { col: 'v', fn: 'mean', as: 'm' },
+      ],
     ];
     // 40 codes as Uint8Array, 300 as Uint16Array, 300 as Uint32Array (the code types a decoded
     // dictionary chunk may have); the same strings as plain values for the reference.
-    for (const Codes of [Uint8Array, Uint16Array, Uint32Array])
-      for (const dictSize of [1, 40, 300])
-        for (const pNull of [0, 0.05])
-          for (const pSel of [undefined, 0.4]) {
-            const what = `${Codes.name} dict ${dictSize} nulls ${pNull} sel ${pSel}`;
-            const dict = Array.from({ length: dictSize }, (_, i) => `k${(i * 7919) % 1000}`);
-            const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
-            const ref = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
-            for (let chunk = 0; chunk < 3; chunk++) {
-              const n = rng.int(0, 3000);
-              const codes = new Codes(n);
-              // Skewed: later codes are rarer, and some never show in a chunk (no group for them).
-              for (let r = 0; r < n; r++) codes[r] = Math.floor(dictSize * rng.next() ** 2);
-              const nulls = nullBits(rng, n, pNull);
-              const v = new Float64Array(n);
-              for (let r = 0; r < n; r++) v[r] = rng.int(-50, 50) / 4;
-              const vals = new DoubleColumn(v, n, undefined);
-              const coded = new StringColumn(undefined, n, nulls, { dict, codes });
-              const plain = new StringColumn(
-                Array.from(codes, (c) => dict[c]!),
-                n,
-                nulls,
-              );
-              const sel = selection(rng, n, pSel);
-              agg.addChunk([coded, vals], n, sel, chunk);
-              ref.addChunk([plain, vals], n, sel, chunk);
-            }
-            const sorted = (g: [Value[], unknown[]][]) =>
-              [...g].sort((a, b) => String(a[0][0]).localeCompare(String(b[0][0])));
-            expect(sorted(agg.result()), what).toEqual(sorted(ref.result()));
-            expect(agg.result().length, what).toBe(ref.result().length);
-          }
+    for (const aggs of aggSets)
+      for (const Codes of [Uint8Array, Uint16Array, Uint32Array])
+        for (const dictSize of [1, 40, 300])
+          for (const pNull of [0, 0.05])
+            for (const pValueNull of [0, 0.02])
+              for (const pSel of [undefined, 0.4]) {
+                const what = `${aggs.map((a) => a.fn)} ${Codes.name} dict ${dictSize} nulls ${pNull}/${pValueNull} sel ${pSel}`;
+                const dict = Array.from({ length: dictSize }, (_, i) => `k${(i * 7919) % 1000}`);
+                const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
+                const ref = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
+                for (let chunk = 0; chunk < 3; chunk++) {
+                  const n = rng.int(0, 3000);
+                  const codes = new Codes(n);
+                  // Skewed: later codes are rarer, and some never show in a chunk (no group for them).
+                  for (let r = 0; r < n; r++) codes[r] = Math.floor(dictSize * rng.next() ** 2);
+                  const nulls = nullBits(rng, n, pNull);
+                  const v = new Float64Array(n);
+                  for (let r = 0; r < n; r++) v[r] = rng.int(-50, 50) / 4;
+                  // Values with nulls in the last chunk only: the chunks before run the one-pass loop.
+                  const vals = new DoubleColumn(v, n, chunk === 2 ? nullBits(rng, n, pValueNull) : undefined);
+                  const coded = new StringColumn(undefined, n, nulls, { dict, codes });
+                  const plain = new StringColumn(
+                    Array.from(codes, (c) => dict[c]!),
+                    n,
+                    nulls,
+                  );
+                  const sel = selection(rng, n, pSel);
+                  agg.addChunk([coded, vals], n, sel, chunk);
+                  ref.addChunk([plain, vals], n, sel, chunk);
+                }
+                const sorted = (g: [Value[], unknown[]][]) =>
+                  [...g].sort((a, b) => String(a[0][0]).localeCompare(String(b[0][0])));
+                expect(sorted(agg.result()), what).toEqual(sorted(ref.result()));
+                expect(agg.result().length, what).toBe(ref.result().length);
+              }
   });
 
   it('KLL addColumn keeps the same sketch as adding each value, across the exact phase and beyond', () => {
