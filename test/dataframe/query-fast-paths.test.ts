@@ -276,15 +276,18 @@ describe('query fast paths', () => {
           and(not(isNull(col(name))), not(isNull(col(other)))),
           (r: Row) => r[1] !== null && r[2] !== null,
         ],
-      ] as const)
-        for (const desc of [true, false])
-          // Past the rows kept too: every kept row, and never a null one, even with nulls first.
-          for (const nulls of ['first', 'last'] as const)
+      ] as const) {
+        for (const desc of [true, false]) {
+          for (const nulls of ['first', 'last'] as const) {
+            // Past the rows kept too: every kept row, and never a null one, even with nulls first.
             for (const k of [1, 40, kept.length + 10]) {
               const want = sortWithNaN(rows.filter(keep), c, desc, nulls === 'first').slice(0, k);
               const got = rowsOf(await lf.filter(filter).orderBy({ col: name, desc, nulls }).limit(k).collect());
               expect(got, `${label} desc=${desc} nulls ${nulls} k=${k}`).toEqual(want);
             }
+          }
+        }
+      }
     }
   });
 
