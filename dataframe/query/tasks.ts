@@ -21,7 +21,8 @@ import { ChunkReader } from '../chunk-reader.js';
 import type { Column } from '../column.js';
 import { checkName, chunkKey, isVersion, metaKey } from '../layout.js';
 import { decodeMeta, metaToPlain, plainToMeta, rowsInChunk, slotOf, type FrameMeta } from '../meta.js';
-import { prepareJoin, type PreparedJoin } from './join.js';
+import type { PreparedJoin } from './join.js';
+import { JoinCache } from './join-cache.js';
 import { runPartial, type PartialResult } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
 import {
@@ -34,6 +35,12 @@ import {
 } from './shuffle-tasks.js';
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
+
+/**
+ * This process's prepared broadcast right sides (join-cache.ts): a repeated join query's tasks find
+ * theirs here instead of decoding and indexing the right side again. Exported for tests.
+ */
+export const joinCache = new JoinCache();
 
 /** The context a dataframe task gets: kv's TaskContext plus the node's cache of decoded chunks. */
 export interface DataframeTaskContext extends TaskContext {
@@ -181,7 +188,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   let join: PreparedJoin | undefined;
   try {
     // A join query runs its plan over the left frame's chunks joined to the broadcast right side.
-    join = joinRaw === undefined ? undefined : prepareJoin(joinRaw, meta.fields);
+    join = joinRaw === undefined ? undefined : joinCache.prepare(joinRaw, meta.fields);
     checked = checkPlan(plan, join ? join.fields : meta.fields);
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
