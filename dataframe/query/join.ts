@@ -175,9 +175,26 @@ export function indexJoin(
             const c = kc[0]!;
             const nulls = c.nulls;
             const dict = c.type === 'S' ? c.dictionary : undefined;
-            if (dict && how === 'inner' && uniqueRight) {
+            if (dict && how === 'inner' && uniqueRight && dict.dict.length <= n) {
               // The matches written straight into their arrays (at most one per left row, so they
-              // fit): per code its right row, -1 for none, -2 not looked up yet.
+              // fit): per code its right row (-1 for none) first, then one loop per code array type.
+              // (A dictionary larger than the chunk, a slice's, takes the lazy loop below.)
+              const rowOf = new Int32Array(dict.dict.length);
+              for (let code = 0; code < rowOf.length; code++) {
+                const hits = index.get(dict.dict[code]!);
+                rowOf[code] = hits === undefined ? -1 : hits[0]!;
+              }
+              const codes = dict.codes;
+              m.length =
+                nulls !== undefined
+                  ? uniqueMatchesNulls(codes, nulls, n, rowOf, m.left, m.right)
+                  : codes instanceof Uint8Array
+                    ? uniqueMatches8(codes, n, rowOf, m.left, m.right)
+                    : codes instanceof Uint16Array
+                      ? uniqueMatches16(codes, n, rowOf, m.left, m.right)
+                      : uniqueMatches32(codes, n, rowOf, m.left, m.right);
+            } else if (dict && how === 'inner' && uniqueRight) {
+              // As above, each code looked up when first met (-2: not yet).
               const rowOf = new Int32Array(dict.dict.length).fill(-2);
               const codes = dict.codes;
               const ml = m.left;
@@ -241,6 +258,62 @@ export function indexJoin(
       };
     },
   };
+}
+
+// An inner join's matches on a dictionary-coded key with unique right keys: per left row r its right
+// row rowOf[code] where there is one (at most one match per row, so the arrays have room). One
+// function per code array type, so that each loop reads one array type; rows with a null key (the
+// bitmap's) never match.
+function uniqueMatches8(codes: Uint8Array, n: number, rowOf: Int32Array, ml: Uint32Array, mr: Int32Array): number {
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    const h = rowOf[codes[r]!]!;
+    ml[k] = r;
+    mr[k] = h;
+    k += h >= 0 ? 1 : 0;
+  }
+  return k;
+}
+
+function uniqueMatches16(codes: Uint16Array, n: number, rowOf: Int32Array, ml: Uint32Array, mr: Int32Array): number {
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    const h = rowOf[codes[r]!]!;
+    ml[k] = r;
+    mr[k] = h;
+    k += h >= 0 ? 1 : 0;
+  }
+  return k;
+}
+
+function uniqueMatches32(codes: Uint32Array, n: number, rowOf: Int32Array, ml: Uint32Array, mr: Int32Array): number {
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    const h = rowOf[codes[r]!]!;
+    ml[k] = r;
+    mr[k] = h;
+    k += h >= 0 ? 1 : 0;
+  }
+  return k;
+}
+
+function uniqueMatchesNulls(
+  codes: ArrayLike<number>,
+  nulls: Uint8Array,
+  n: number,
+  rowOf: Int32Array,
+  ml: Uint32Array,
+  mr: Int32Array,
+): number {
+  let k = 0;
+  for (let r = 0; r < n; r++) {
+    if (bitGet(nulls, r)) continue;
+    const h = rowOf[codes[r]!]!;
+    ml[k] = r;
+    mr[k] = h;
+    k += h >= 0 ? 1 : 0;
+  }
+  return k;
 }
 
 /** Right sides up to this many rows hand their string columns on as dictionaries (see indexJoin). */

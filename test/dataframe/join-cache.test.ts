@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkCache, DataFrame, type Value } from '../../dataframe/index.js';
 import { ColumnBuilder } from '../../dataframe/column-builder.js';
-import type { Column } from '../../dataframe/column.js';
+import { type Column, StringColumn } from '../../dataframe/column.js';
 import { JoinCache } from '../../dataframe/query/join-cache.js';
 import { joinPayload } from '../../dataframe/query/join.js';
 import { joinCache } from '../../dataframe/query/tasks.js';
@@ -234,6 +234,67 @@ describe('prepared broadcast right sides', () => {
       for (let run = 0; run < 3; run++) expect([...(await DataFrame.sql(store, q)).rows()]).toEqual(reference(state));
       // The repeated runs' tasks found the prepared right side.
       expect(joinCache.hits).toBeGreaterThan(hits);
+    }
+  });
+});
+
+describe('inner join on a dictionary-coded key, unique right keys', () => {
+  it('matches as a reference for every code width, with and without nulls, and a dictionary larger than the chunk', async () => {
+    const rng = seededRng();
+    const cache = new JoinCache(0);
+    // Dictionaries of 200 (uint8 codes), 1,000 (uint16) and 70,000 (uint32) strings; the right side
+    // holds every third of them, so some left rows match and some do not. Chunks smaller than the
+    // dictionary take the lazy loop, the others the per-width kernels.
+    for (const [size, Codes] of [
+      [200, Uint8Array],
+      [1000, Uint16Array],
+      [70_000, Uint32Array],
+    ] as const) {
+      const dict = Array.from({ length: size }, (_, i) => `k${i}`);
+      const keep = dict.filter((_, i) => i % 3 === 0);
+      const raw = structuredClone(
+        joinPayload('inner', [['dest', 'code']], RIGHT, [
+          column('S', keep),
+          column(
+            'S',
+            keep.map(() => rng.pick(STATES)),
+          ),
+          column(
+            'I',
+            keep.map((_, i) => i),
+          ),
+        ]),
+      );
+      const right = new Map(keep.map((c, i) => [c, i]));
+      for (const n of [1, 50, 5000, size]) {
+        for (const withNulls of [false, true]) {
+          const codes = new Codes(n);
+          for (let r = 0; r < n; r++) codes[r] = rng.int(0, size - 1);
+          let nulls: Uint8Array | undefined;
+          if (withNulls) {
+            nulls = new Uint8Array(Math.ceil(n / 8));
+            for (let r = 0; r < n; r++) if (rng.bool(0.2)) nulls[r >> 3]! |= 1 << (r & 7);
+          }
+          const isNull = (r: number): boolean => nulls !== undefined && (nulls[r >> 3]! & (1 << (r & 7))) !== 0;
+          const key = new StringColumn(undefined, n, nulls, { dict, codes });
+          const v = column(
+            'I',
+            Array.from({ length: n }, (_, r) => r),
+          );
+          const { load, rowsOf } = cache.prepare(raw, LEFT).wrap(
+            async () => [key, v],
+            () => n,
+          );
+          const out = await load(0, [1, 4]);
+          const got = Array.from({ length: rowsOf(0) }, (_, j) => [out[1]!.get(j), out[4]!.get(j)]);
+          const want: Value[][] = [];
+          for (let r = 0; r < n; r++) {
+            const w = isNull(r) ? undefined : right.get(dict[codes[r]!]!);
+            if (w !== undefined) want.push([r, w]);
+          }
+          expect(got, `dictionary ${size}, ${n} rows, nulls ${withNulls}`).toEqual(want);
+        }
+      }
     }
   });
 });
