@@ -252,13 +252,13 @@ describe('inner join on a dictionary-coded key, unique right keys', () => {
     ] as const) {
       const dict = Array.from({ length: size }, (_, i) => `k${i}`);
       const keep = dict.filter((_, i) => i % 3 === 0);
+      // The right side's string column, gathered as a dictionary (uint8 codes for the first right
+      // side, whose few strings travel dictionary-coded; uint16 for the others, plain), some null.
+      const states = keep.map((_, i) => (rng.bool(0.1) ? null : size === 200 || i % 2 ? rng.pick(STATES) : `s${i}`));
       const raw = structuredClone(
         joinPayload('inner', [['dest', 'code']], RIGHT, [
           column('S', keep),
-          column(
-            'S',
-            keep.map(() => rng.pick(STATES)),
-          ),
+          column('S', states),
           column(
             'I',
             keep.map((_, i) => i),
@@ -285,12 +285,12 @@ describe('inner join on a dictionary-coded key, unique right keys', () => {
             async () => [key, v],
             () => n,
           );
-          const out = await load(0, [1, 4]);
-          const got = Array.from({ length: rowsOf(0) }, (_, j) => [out[1]!.get(j), out[4]!.get(j)]);
+          const out = await load(0, [1, 3, 4]);
+          const got = Array.from({ length: rowsOf(0) }, (_, j) => [out[1]!.get(j), out[3]!.get(j), out[4]!.get(j)]);
           const want: Value[][] = [];
           for (let r = 0; r < n; r++) {
             const w = isNull(r) ? undefined : right.get(dict[codes[r]!]!);
-            if (w !== undefined) want.push([r, w]);
+            if (w !== undefined) want.push([r, states[w]!, w]);
           }
           expect(got, `dictionary ${size}, ${n} rows, nulls ${withNulls}`).toEqual(want);
         }
