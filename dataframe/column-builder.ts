@@ -82,7 +82,7 @@ export class ColumnBuilder {
    * out again at encode time, with one lookup per row). Past MAX_DICT distinct strings the chunk goes
    * on as plain strings, and so do later chunks of the builder.
    */
-  private ids: Record<string, number> | undefined;
+  private ids: Map<string, number> | undefined;
   private dict: string[] = [];
   private codes: Uint32Array | undefined;
   private useDictionary: boolean;
@@ -96,7 +96,7 @@ export class ColumnBuilder {
   ) {
     this.kind = kindOf(type);
     this.useDictionary = type === 'S' && opts.dictionary === true;
-    if (this.useDictionary) this.ids = Object.create(null) as Record<string, number>;
+    if (this.useDictionary) this.ids = new Map();
     this.alloc(Math.max(8, capacity));
   }
 
@@ -231,9 +231,10 @@ export class ColumnBuilder {
   private setStr(i: number, v: string): void {
     const ids = this.ids;
     if (ids !== undefined) {
-      let k = ids[v];
+      let k = ids.get(v);
       if (k === undefined && this.dict.length < MAX_DICT) {
-        ids[v] = k = this.dict.length;
+        k = this.dict.length;
+        ids.set(v, k);
         this.dict.push(v);
       }
       if (k !== undefined) {
@@ -266,7 +267,7 @@ export class ColumnBuilder {
   /** The state for a new chunk: a dictionary of its own, unless the builder left dictionaries. */
   private newChunk(): void {
     if (this.useDictionary) {
-      this.ids = Object.create(null) as Record<string, number>;
+      this.ids = new Map();
       this.dict = [];
     }
   }

@@ -109,6 +109,19 @@ describe('ColumnBuilder', () => {
     expect(valuesOf(b.view())).toEqual(['z', 'z', 'y']);
   });
 
+  // The dictionary is keyed by the string itself: names an object's prototype has, and strings that
+  // read as array indices or numbers, are codes like any other, in first-seen order.
+  it('a dictionary gives every distinct string its own code, whatever the string', () => {
+    const b = new ColumnBuilder('S', 4, 's', { dictionary: true });
+    const distinct = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '0', '00', '1', '1e0', '-0', ''];
+    const vs = [...distinct, ...distinct.slice().reverse(), '1', '__proto__'];
+    for (const v of vs) b.push(v);
+    const c = b.finish() as StringColumn;
+    expect(c.dictionary?.dict).toEqual(distinct);
+    expect(Array.from(c.dictionary!.codes)).toEqual(vs.map((v) => distinct.indexOf(v)));
+    expect(valuesOf(c)).toEqual(vs);
+  });
+
   it('finish() hands over a column the builder no longer writes to', () => {
     const rng = seededRng();
     for (const t of TYPES) {
