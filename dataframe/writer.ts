@@ -166,6 +166,20 @@ export class DataFrameWriter {
   }
 
   /**
+   * append() of a row of values the caller made to fit their columns (the CSV importer's converters,
+   * which a test holds to valueFits): the same rows without the per-value type check.
+   * @internal
+   */
+  appendFitted(row: readonly Value[]): void | Promise<void> {
+    this.checkOpen();
+    const b = this.builders;
+    if (row.length !== b.length) throw new TypeError(`row has ${row.length} values, the frame has ${b.length} columns`);
+    for (let c = 0; c < b.length; c++) b[c]!.pushFitted(row[c]);
+    this.rows++;
+    if (b[0]!.length >= this.chunkRows) return this.flush();
+  }
+
+  /**
    * A row given by column name: a missing column is null; a name the frame does not have is a
    * TypeError (a misspelt column would otherwise lose its value without a word).
    */

@@ -286,7 +286,7 @@ export async function importCsv(
       }
       row[i] = v;
     }
-    return w.append(row);
+    return w.appendFitted(row);
   };
 
   const recs = new CsvRecords(delimiter);

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ColumnBuilder } from '../../dataframe/column-builder.js';
 import { DataFrame, importCsv, parseDate, parseTimestamp } from '../../dataframe/index.js';
 import { convertText, textConverter } from '../../dataframe/io/text-values.js';
-import type { ColumnType } from '../../dataframe/schema.js';
+import { valueFits, type ColumnType, type Value } from '../../dataframe/schema.js';
+import { DataFrameWriter } from '../../dataframe/writer.js';
 import { parseTimestampMicros } from '../../dataframe/temporal.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { seededRng } from './helpers.js';
@@ -169,6 +170,71 @@ describe('CSV fast paths equal the regex definitions', () => {
     for (const t of ['S', 'B', 'L', 'd'] as ColumnType[])
       for (const s of ['', 'true', 'FALSE', '12', '9223372036854775808', '2024-02-29', 'x'])
         expect(textConverter(t)(s), `${t} ${s}`).toBe(convertText(t, s));
+  });
+
+  // The importer makes one converter per column and feeds it every field of that column, in order; a
+  // converter may remember what it read (a date column's last text). Fed texts in runs, invalid ones
+  // and empty fields between them, each answer must be what a fresh reading of that text gives, and
+  // every value must fit its column (the writer's appendFitted trusts them to).
+  it('a converter fed a column field after field reads each as if alone, and its values fit', () => {
+    const rng = seededRng();
+    const types: ColumnType[] = ['I', 'D', 'B', 'S', 'L', 'T', 'd'];
+    for (const t of types) {
+      const conv = textConverter(t);
+      const pool = Array.from({ length: 40 }, () =>
+        rng.bool(0.1)
+          ? ''
+          : t === 'T' || t === 'd'
+            ? randomTimestampText(rng)
+            : t === 'B'
+              ? rng.pick(['true', 'False', 'x', '1'])
+              : randomNumberText(rng),
+      );
+      for (let k = 0; k < 3000; ) {
+        const s = rng.pick(pool);
+        for (let run = rng.int(1, 5); run > 0; run--, k++) {
+          const ctx = `${t} field ${k} ${JSON.stringify(s)}`;
+          const v = conv(s);
+          const want = convertText(t, s);
+          expect(typeof v === 'number' && t === 'T' ? BigInt(v) : v, ctx).toBe(want);
+          if (v !== undefined) expect(valueFits(t, v), ctx).toBe(true);
+        }
+      }
+    }
+  });
+
+  // appendFitted is append without the per-value check: the same rows must store the same chunks.
+  it("the writer's appendFitted stores exactly what append stores", async () => {
+    const rng = seededRng();
+    const schema = 'IdTSSDBL';
+    const types = [...schema] as ColumnType[];
+    const convs = types.map((t) => textConverter(t));
+    const text = (t: ColumnType): string => {
+      if (rng.bool(0.1)) return '';
+      if (t === 'I' || t === 'L' || t === 'D') return String(rng.int(-100_000, 100_000));
+      if (t === 'd') return `2024-0${rng.int(1, 9)}-1${rng.int(0, 9)}`;
+      if (t === 'T') return `2024-0${rng.int(1, 9)}-1${rng.int(0, 9)}T0${rng.int(0, 9)}:30:00Z`;
+      if (t === 'B') return rng.pick(['true', 'false']);
+      return rng.pick(['a', 'b', '__proto__', `u${rng.int(0, 5000)}`]);
+    };
+    const rows = Array.from({ length: 2500 }, () => types.map((t, i) => convs[i]!(text(t)) as Value));
+    // The chunks byte for byte (under keys naming the version, which is random), and the metadata but
+    // for its version and publish time.
+    const stored = async (fitted: boolean): Promise<{ chunks: Map<string, string>; meta: object }> => {
+      const store = new MemoryStore();
+      const w = await DataFrameWriter.open(store, 'f', schema, { chunkRows: 700 });
+      for (const r of rows) await (fitted ? w.appendFitted(r) : w.append(r));
+      const { version, created, ...meta } = await w.close();
+      const chunks = new Map<string, string>();
+      for await (const [k, v] of store.scan()) {
+        const key = Buffer.from(k).toString('latin1');
+        if (key.includes(version)) chunks.set(key.replace(version, 'V'), Buffer.from(v).toString('hex'));
+      }
+      return { chunks, meta };
+    };
+    const plain = await stored(false);
+    expect(plain.chunks.size).toBe(4 * types.length);
+    expect(await stored(true)).toEqual(plain);
   });
 
   it('the column builder stores safe-integer numbers in L and T columns exactly, without a bigint', () => {
