@@ -230,6 +230,20 @@ export function textConverter(t: ColumnType): (s: string) => Value | undefined {
       };
     case 'T':
       return (s) => (s === '' ? null : parseTimestampMicros(s, true));
+    case 'd': {
+      // A file's dates come in runs (a day's rows together): the last text read and its value are
+      // kept, and a field equal to it is not read again.
+      let last = '';
+      let lastValue: number | undefined;
+      return (s) => {
+        if (s === '') return null;
+        if (s !== last) {
+          lastValue = parseDate(s);
+          last = s;
+        }
+        return lastValue;
+      };
+    }
     default:
       return (s) => convertText(t, s);
   }
