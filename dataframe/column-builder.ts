@@ -14,6 +14,91 @@ type Store = Int32Array | Float64Array | Uint8Array | BigInt64Array;
  */
 const MAX_DICT = 16_384;
 
+/**
+ * A chunk's string dictionary: each distinct string's code, in first-seen order, appended to `dict`.
+ * Strings of up to three characters below U+0100 (the codes of airports, carriers, states, flags:
+ * the commonest categorical columns) are packed into an integer and found in an open-addressed table
+ * of integers, without hashing the string; the rest go through a Map. Measured on the flights table's
+ * three string columns, the table is two to three times cheaper per row than a Map alone.
+ */
+class StringCodes {
+  private keys = new Int32Array(256);
+  private vals = new Int32Array(256);
+  private packed = 0;
+  private readonly other = new Map<string, number>();
+
+  constructor(private readonly dict: string[]) {}
+
+  /** The code of v, which is added while the dictionary has fewer than MAX_DICT strings; -1 past that. */
+  code(v: string): number {
+    const n = v.length;
+    if (n <= 3) {
+      // 1, then a byte per character: distinct for every string of up to three such characters, never 0.
+      let key = 1;
+      for (let j = 0; j < n; j++) {
+        const c = v.charCodeAt(j);
+        if (c > 255) {
+          key = 0;
+          break;
+        }
+        key = (key << 8) | c;
+      }
+      if (key !== 0) return this.packedCode(key, v);
+    }
+    let k = this.other.get(v);
+    if (k === undefined) {
+      if (this.dict.length >= MAX_DICT) return -1;
+      k = this.dict.length;
+      this.dict.push(v);
+      this.other.set(v, k);
+    }
+    return k;
+  }
+
+  private packedCode(key: number, v: string): number {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    let h = slotOfKey(key, mask);
+    for (;;) {
+      const k = keys[h]!;
+      if (k === key) return this.vals[h]!;
+      if (k === 0) break;
+      h = (h + 1) & mask;
+    }
+    if (this.dict.length >= MAX_DICT) return -1;
+    const code = this.dict.length;
+    this.dict.push(v);
+    keys[h] = key;
+    this.vals[h] = code;
+    // At most half full: probes stay short.
+    if (2 * ++this.packed > keys.length) this.rehash(2 * keys.length);
+    return code;
+  }
+
+  private rehash(cap: number): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    const keys = new Int32Array(cap);
+    const vals = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let i = 0; i < oldKeys.length; i++) {
+      const key = oldKeys[i]!;
+      if (key === 0) continue;
+      let h = slotOfKey(key, mask);
+      while (keys[h] !== 0) h = (h + 1) & mask;
+      keys[h] = key;
+      vals[h] = oldVals[i]!;
+    }
+    this.keys = keys;
+    this.vals = vals;
+  }
+}
+
+/** A packed key's first slot in a table of mask + 1 (a power of two, at most 2^17) slots: Fibonacci hashing. */
+function slotOfKey(key: number, mask: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 15) & mask;
+}
+
 function newStore(t: Exclude<ColumnType, 'S'>, cap: number): Store {
   switch (t) {
     case 'I':
@@ -77,12 +162,12 @@ export class ColumnBuilder {
 
   /**
    * String builders made with `dictionary`: while a chunk's strings are few, each row stores a code
-   * into `dict` (ids maps a string to its code) rather than the string, so the strings a parser made
+   * into `dict` (ids finds a string's code) rather than the string, so the strings a parser made
    * die young, and the column comes out dictionary-encoded (what chunk-codec.ts would otherwise work
    * out again at encode time, with one lookup per row). Past MAX_DICT distinct strings the chunk goes
    * on as plain strings, and so do later chunks of the builder.
    */
-  private ids: Map<string, number> | undefined;
+  private ids: StringCodes | undefined;
   private dict: string[] = [];
   private codes: Uint32Array | undefined;
   private useDictionary: boolean;
@@ -96,7 +181,7 @@ export class ColumnBuilder {
   ) {
     this.kind = kindOf(type);
     this.useDictionary = type === 'S' && opts.dictionary === true;
-    if (this.useDictionary) this.ids = new Map();
+    if (this.useDictionary) this.ids = new StringCodes(this.dict);
     this.alloc(Math.max(8, capacity));
   }
 
@@ -231,13 +316,8 @@ export class ColumnBuilder {
   private setStr(i: number, v: string): void {
     const ids = this.ids;
     if (ids !== undefined) {
-      let k = ids.get(v);
-      if (k === undefined && this.dict.length < MAX_DICT) {
-        k = this.dict.length;
-        ids.set(v, k);
-        this.dict.push(v);
-      }
-      if (k !== undefined) {
+      const k = ids.code(v);
+      if (k >= 0) {
         this.codes![i] = k;
         return;
       }
@@ -267,8 +347,8 @@ export class ColumnBuilder {
   /** The state for a new chunk: a dictionary of its own, unless the builder left dictionaries. */
   private newChunk(): void {
     if (this.useDictionary) {
-      this.ids = new Map();
       this.dict = [];
+      this.ids = new StringCodes(this.dict);
     }
   }
 

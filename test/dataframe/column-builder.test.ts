@@ -122,6 +122,33 @@ describe('ColumnBuilder', () => {
     expect(valuesOf(c)).toEqual(vs);
   });
 
+  // Short strings (up to three characters below U+0100) are found by an integer packed from their
+  // characters, the rest through a Map: one dictionary, codes in first-seen order either way. Random
+  // short strings over characters at the packing's edges (U+0000, U+00FF, U+0100), chunk after chunk,
+  // the last passing 16,384 distinct strings.
+  it('a dictionary of short and long strings: codes in first-seen order, as a Map gives them', () => {
+    const rng = seededRng();
+    const alphabet = ['\u0000', 'a', 'Z', '0', '\u00ff', '\u0100', '\u4e2d', ' '];
+    const b = new ColumnBuilder('S', 8, 's', { dictionary: true });
+    for (let chunk = 0; chunk < 4; chunk++) {
+      const n = chunk === 3 ? 60_000 : rng.int(1, 20_000);
+      const maxLen = chunk === 3 ? 6 : rng.int(1, 4);
+      const vs = Array.from({ length: n }, () =>
+        Array.from({ length: rng.int(0, maxLen) }, () => rng.pick(alphabet)).join(''),
+      );
+      const ref = new Map<string, number>();
+      for (const v of vs) if (!ref.has(v)) ref.set(v, ref.size);
+      for (const v of vs) b.push(v);
+      const c = b.view() as StringColumn;
+      expect(valuesOf(c), `chunk ${chunk}`).toEqual(vs);
+      if (ref.size <= 16_384) {
+        expect(c.dictionary?.dict, `chunk ${chunk}`).toEqual([...ref.keys()]);
+        expect(Array.from(c.dictionary!.codes), `chunk ${chunk}`).toEqual(vs.map((v) => ref.get(v)));
+      } else expect(c.dictionary, `chunk ${chunk}`).toBeUndefined();
+      b.reset();
+    }
+  });
+
   it('finish() hands over a column the builder no longer writes to', () => {
     const rng = seededRng();
     for (const t of TYPES) {
