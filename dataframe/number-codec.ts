@@ -12,6 +12,8 @@
 
 import {
   BigIntColumn,
+  bitGet,
+  bitSet,
   DateColumn,
   DoubleColumn,
   IntColumn,
@@ -71,7 +73,7 @@ export function planExtraBytes(p: NumberPlan, n: number): number {
 }
 
 function isNullAt(nulls: Uint8Array | undefined, i: number): boolean {
-  return nulls !== undefined && ((nulls[i >>> 3]! >>> (i & 7)) & 1) === 1;
+  return nulls !== undefined && bitGet(nulls, i);
 }
 
 /**
@@ -243,13 +245,7 @@ export function writeNumbers(c: Column, plan: NumberPlan, out: Uint8Array, pos: 
   }
   // A null's slot may hold anything the offsets above made of it: store 0, so that the bytes are a
   // function of the values alone and every stored offset is in range.
-  if (nulls) {
-    for (let b = 0; b < nulls.length; b++) {
-      const m = nulls[b]!;
-      if (m === 0) continue;
-      for (let j = 0; j < 8; j++) if ((m >>> j) & 1 && 8 * b + j < n) dst[8 * b + j] = 0;
-    }
-  }
+  if (nulls) zeroNulls(dst, nulls, n);
   out.set(new Uint8Array(buf, 0, bytes), pos);
   return pos + bytes;
 }
@@ -260,10 +256,10 @@ export function writeNegZeros(c: DoubleColumn, out: Uint8Array, pos: number): nu
   const vals = c.values;
   const nulls = c.nulls;
   const len = bitmapBytes(n);
-  out.fill(0, pos, pos + len);
+  const m = out.subarray(pos, pos + len).fill(0);
   for (let i = 0; i < n; i++) {
     const v = vals[i]!;
-    if (v === 0 && 1 / v < 0 && !isNullAt(nulls, i)) out[pos + (i >>> 3)]! |= 1 << (i & 7);
+    if (v === 0 && 1 / v < 0 && !isNullAt(nulls, i)) bitSet(m, i);
   }
   return pos + len;
 }
@@ -448,8 +444,12 @@ function restoreNegZeros(
   }
 }
 
-/** A null's slot holds the type's zero, as in a raw chunk. */
-function zeroNulls(a: Int32Array | Float64Array | BigInt64Array, nulls: Uint8Array, n: number): void {
+/** A null's slot holds the type's zero, as in a raw chunk (and a null's offset is 0). */
+function zeroNulls(
+  a: Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array | BigInt64Array,
+  nulls: Uint8Array,
+  n: number,
+): void {
   for (let b = 0; b < nulls.length; b++) {
     const m = nulls[b]!;
     if (m === 0) continue;

@@ -160,9 +160,7 @@ export class DataFrameWriter {
         );
       }
     }
-    for (let c = 0; c < fs.length; c++) this.builders[c]!.pushFitted(vals[c]);
-    this.rows++;
-    if (this.builders[0]!.length >= this.chunkRows) return this.flush();
+    return this.pushRow(vals);
   }
 
   /**
@@ -172,9 +170,15 @@ export class DataFrameWriter {
    */
   appendFitted(row: readonly Value[]): void | Promise<void> {
     this.checkOpen();
+    if (row.length !== this.builders.length)
+      throw new TypeError(`row has ${row.length} values, the frame has ${this.builders.length} columns`);
+    return this.pushRow(row);
+  }
+
+  /** Pushes a row whose values fit their columns; flushes the chunk it completes. */
+  private pushRow(vals: readonly Value[]): void | Promise<void> {
     const b = this.builders;
-    if (row.length !== b.length) throw new TypeError(`row has ${row.length} values, the frame has ${b.length} columns`);
-    for (let c = 0; c < b.length; c++) b[c]!.pushFitted(row[c]);
+    for (let c = 0; c < b.length; c++) b[c]!.pushFitted(vals[c]);
     this.rows++;
     if (b[0]!.length >= this.chunkRows) return this.flush();
   }

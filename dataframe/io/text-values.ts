@@ -177,16 +177,16 @@ function numberForm(s: string): number {
   return i === n ? form : NOT_NUMBER;
 }
 
-/**
- * A converter per column type for the CSV importer: the same values as convertText (a test compares
- * them on random text), read with numberForm instead of the regexes, and timestamps as a number of
- * microseconds while that is exact, which the frame writer stores without allocating a bigint.
- */
 /** An integer as an I value: undefined outside int32, -0 as 0. */
 function int32Value(v: number): number | undefined {
   return v >= INT32_MIN && v <= INT32_MAX ? (v === 0 ? 0 : v) : undefined;
 }
 
+/**
+ * A converter per column type for the CSV importer: the same values as convertText (a test compares
+ * them on random text), read with numberForm instead of the regexes, and timestamps as a number of
+ * microseconds while that is exact, which the frame writer stores without allocating a bigint.
+ */
 export function textConverter(t: ColumnType): (s: string) => Value | undefined {
   switch (t) {
     case 'S':

@@ -62,6 +62,13 @@ export class GroupAggregator {
     return this.keys.length;
   }
 
+  /** The group of a one-column key, made if new. */
+  private groupOfKey(key: Value): number {
+    let g = this.ids.get(key);
+    if (g === undefined) this.ids.set(key, (g = this.newGroup([key])));
+    return g;
+  }
+
   private newGroup(key: Value[]): number {
     const g = this.keys.length;
     if (g === this.cap) {
@@ -123,7 +130,7 @@ export class GroupAggregator {
             if (j === m) return gid;
             const code = codes[sel ? sel[j]! : j]!;
             const key = dict.dict[code]!;
-            const g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+            const g = this.groupOfKey(key);
             codeGroup[code] = g;
             gid[j] = g;
             this.rows[g]!++;
@@ -137,7 +144,7 @@ export class GroupAggregator {
           let g: number;
           if (bitGet(nulls, r)) {
             if (nullGroup < 0) {
-              nullGroup = ids.get(null) ?? ids.set(null, this.newGroup([null])).get(null)!;
+              nullGroup = this.groupOfKey(null);
               rows = this.rows;
             }
             g = nullGroup;
@@ -146,7 +153,7 @@ export class GroupAggregator {
             g = codeGroup[code]!;
             if (g < 0) {
               const key = dict.dict[code]!;
-              g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+              g = this.groupOfKey(key);
               codeGroup[code] = g;
               rows = this.rows;
             }
@@ -163,8 +170,7 @@ export class GroupAggregator {
         const r = sel ? sel[j]! : j;
         // Map keys: the value itself (null for a null; a bool column's 0/1 as false/true).
         const key: Value = nulls !== undefined && bitGet(nulls, r) ? null : isB ? vals[r] === 1 : vals[r]!;
-        let g = ids.get(key);
-        if (g === undefined) ids.set(key, (g = this.newGroup([key])));
+        const g = this.groupOfKey(key);
         gid[j] = g;
         this.rows[g]!++;
       }
@@ -310,7 +316,6 @@ export class GroupAggregator {
     const vals = cols[this.aggCols[k]!]!.values as Float64Array;
     const codes = dict.codes;
     const codeGroup = new Int32Array(dict.dict.length).fill(-1);
-    const ids = this.ids;
     const m = sel ? sel.length : n;
     for (let j = 0; ; j++) {
       // `this.rows` and `this.num[k]` are passed afresh: a new group may have grown them.
@@ -324,7 +329,7 @@ export class GroupAggregator {
       const r = sel ? sel[j]! : j;
       const code = codes[r]!;
       const key = dict.dict[code]!;
-      const g = ids.get(key) ?? ids.set(key, this.newGroup([key])).get(key)!;
+      const g = this.groupOfKey(key);
       codeGroup[code] = g;
       this.rows[g]!++;
       this.num[k]![g]! += vals[r]!;

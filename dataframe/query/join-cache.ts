@@ -12,6 +12,7 @@
 // decoded columns and the index), the least recently used entry out first.
 
 import { compareBytes } from '../../kv/index.js';
+import { ByteLru } from '../byte-lru.js';
 import type { ChunkBody } from '../chunk-codec.js';
 import type { Field } from '../schema.js';
 import { type PreparedJoin, prepareJoin } from './join.js';
@@ -23,7 +24,6 @@ interface Entry {
   /** Copies of the payload's right-side bodies, compared whole on every lookup. */
   readonly bodies: ChunkBody[];
   readonly prepared: PreparedJoin;
-  readonly bytes: number;
 }
 
 /** Bytes a string is taken to cost in memory: its UTF-16 units and an object header. */
@@ -56,13 +56,19 @@ function sameBytes(a: Uint8Array | undefined, b: unknown): boolean {
   return b instanceof Uint8Array && a.length === b.length && compareBytes(a, b) === 0;
 }
 
+/** Whether a body has no keys but those of a plain chunk body (t, n, v, z, d). */
+function plainKeysOnly(b: Record<string, unknown>): boolean {
+  for (const k in b) if (k !== 't' && k !== 'n' && k !== 'v' && k !== 'z' && k !== 'd') return false;
+  return true;
+}
+
 /** Whether a payload's body (unchecked, from the network) equals a kept copy, value for value. */
 function sameBody(kept: ChunkBody, raw: unknown): boolean {
   if (raw === null || typeof raw !== 'object') return false;
   const r = raw as Record<string, unknown>;
   if (r.t !== kept.t || r.n !== kept.n || !sameBytes(kept.z, r.z)) return false;
   // Fields beyond those of a plain body (an encoded chunk's) are never cached: see cacheable().
-  for (const k in r) if (k !== 't' && k !== 'n' && k !== 'v' && k !== 'z' && k !== 'd') return false;
+  if (!plainKeysOnly(r)) return false;
   if (Array.isArray(kept.v)) {
     if (!Array.isArray(r.v) || !sameStrings(kept.v, r.v)) return false;
   } else if (!sameBytes(kept.v, r.v)) return false;
@@ -77,7 +83,7 @@ function sameBody(kept: ChunkBody, raw: unknown): boolean {
 function cacheable(raw: unknown): raw is ChunkBody {
   if (raw === null || typeof raw !== 'object') return false;
   const b = raw as Record<string, unknown>;
-  for (const k in b) if (k !== 't' && k !== 'n' && k !== 'v' && k !== 'z' && k !== 'd') return false;
+  if (!plainKeysOnly(b)) return false;
   return (
     (Array.isArray(b.v) || b.v instanceof Uint8Array) &&
     (b.z === undefined || b.z instanceof Uint8Array) &&
@@ -86,25 +92,13 @@ function cacheable(raw: unknown): raw is ChunkBody {
 }
 
 /** Prepared broadcast right sides, bounded in bytes; see the file's header. */
-export class JoinCache {
-  readonly capacity: number;
-  private readonly entries = new Map<string, Entry>();
-  private used = 0;
+export class JoinCache extends ByteLru<Entry> {
   hits = 0;
   misses = 0;
 
   constructor(capacityBytes = DEFAULT_JOIN_CACHE_BYTES) {
-    if (!(capacityBytes >= 0)) throw new TypeError('a join cache capacity is a number of bytes >= 0');
-    this.capacity = capacityBytes;
-  }
-
-  /** Bytes the entries are estimated to take. */
-  get bytes(): number {
-    return this.used;
-  }
-
-  get size(): number {
-    return this.entries.size;
+    // One entry may take at most half the cache, so one large right side does not empty it.
+    super(capacityBytes, capacityBytes / 2);
   }
 
   /**
@@ -116,10 +110,8 @@ export class JoinCache {
     const key = this.capacity > 0 ? keyOf(raw, left) : undefined;
     const bodies = key === undefined ? undefined : (raw as { right: { bodies: unknown[] } }).right.bodies;
     if (key !== undefined && bodies !== undefined) {
-      const e = this.entries.get(key);
+      const e = this.lookup(key);
       if (e !== undefined && e.bodies.length === bodies.length && e.bodies.every((b, i) => sameBody(b, bodies[i]))) {
-        this.entries.delete(key);
-        this.entries.set(key, e);
         this.hits++;
         return e.prepared;
       }
@@ -134,26 +126,8 @@ export class JoinCache {
     // The copies, the decoded columns (about as large) and per row an index entry and a code.
     const rows = copies.length > 0 ? copies[0]!.n : 0;
     const bytes = copies.reduce((s, b) => s + 2 * bodyBytes(b), key.length * 2 + 64 * rows + 256);
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      this.used -= old.bytes;
-    }
-    // One entry may take at most half the cache, so one large right side does not empty it.
-    if (bytes > this.capacity / 2) return prepared;
-    this.entries.set(key, { bodies: copies, prepared, bytes });
-    this.used += bytes;
-    for (const [k, e] of this.entries) {
-      if (this.used <= this.capacity) break;
-      this.entries.delete(k);
-      this.used -= e.bytes;
-    }
+    this.put(key, { bodies: copies, prepared }, bytes);
     return prepared;
-  }
-
-  clear(): void {
-    this.entries.clear();
-    this.used = 0;
   }
 }
 
