@@ -203,16 +203,23 @@ describe('query kernels', () => {
     const checked = checkPlan({ groupBy: ['k'], aggs }, fields);
     // Per group, every row's values, to compute the expected answer row by row.
     const rows = new Map<string, { d: number; l: bigint }[]>();
+    const sums = new Map<string, bigint>();
+    const LIMIT = 2n ** 62n;
     const partials = [0, 1, 2].map((p) => {
       const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1, 2, 1, 1]);
       const n = rng.int(0, 400);
       const k = Array.from({ length: n }, () => `g${rng.int(0, 30)}`);
       const d = Float64Array.from({ length: n }, () => rng.int(-100, 100) / 4);
-      // int64 values beyond a double's exact range: their sums travel as decimal text.
-      const l = BigInt64Array.from(
-        { length: n },
-        () => BigInt(rng.int(-1000, 1000)) * 2n ** 50n + BigInt(rng.int(0, 9)),
-      );
+      // int64 values beyond a double's exact range: their sums travel as decimal text. A value that
+      // would take its group's sum past 2^62 is negated, so every group's sum stays an int64 (the
+      // merge rightly refuses one that does not).
+      const l = BigInt64Array.from({ length: n }, (_, r) => {
+        const v = BigInt(rng.int(-1000, 1000)) * 2n ** 50n + BigInt(rng.int(0, 9));
+        const s = sums.get(k[r]!) ?? 0n;
+        const x = s + v > LIMIT || s + v < -LIMIT ? -v : v;
+        sums.set(k[r]!, s + x);
+        return x;
+      });
       for (let r = 0; r < n; r++) {
         const list = rows.get(k[r]!) ?? [];
         list.push({ d: d[r]!, l: l[r]! });
