@@ -203,7 +203,8 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
 /** Computed columns a plan may carry: each is evaluated on every chunk. */
 const MAX_DERIVED = 256;
 
-function collect(e: unknown, out: Set<string>): void {
+/** Adds the names of the columns expression `e` reads to `out`. */
+export function collect(e: unknown, out: Set<string>): void {
   const x = e as { op: string; name?: string; args?: unknown[] };
   if (x.op === 'col') out.add(x.name!);
   for (const a of x.args ?? []) collect(a, out);

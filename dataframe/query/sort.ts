@@ -41,7 +41,7 @@ export function sortKey(s: SortSpec): SortKey {
 }
 
 /** Compares one key's values: nulls where the key says, NaN above every number, direction applied. */
-function compareValue(x: Value, y: Value, k: SortKey): number {
+export function compareValue(x: Value, y: Value, k: SortKey): number {
   if (x === y || (x !== x && y !== y)) return 0;
   const nullsFirst = k.nulls === 'first';
   if (x === null) return nullsFirst ? -1 : 1;
@@ -147,5 +147,88 @@ export class TopK {
   /** The kept rows, best first. */
   sorted(): Ranked[] {
     return [...this.heap].sort((a, b) => compareRanked(a, b, this.keys));
+  }
+}
+
+/**
+ * The rows that can be among the best k on the first sort key alone: the k best, plus every other
+ * row whose first key equals the k-th best's (a later key or the frame position decides between
+ * those). A superset of any top-k by the full keys, so a node can find it from the first key's column
+ * and read the other columns only for the chunks it names (late materialization). Bounded: past
+ * `maxTies` tied rows it gives up (`overflow`), and the caller reads every column as a plain top-k.
+ */
+export class FirstKeyTop {
+  private readonly heap: Ranked[] = [];
+  private ties: Ranked[] = [];
+  overflow = false;
+  constructor(
+    readonly k: number,
+    private readonly key: SortKey,
+    private readonly maxTies: number,
+  ) {}
+
+  /** As TopK's: whether a row whose first key is `v` is certainly not a candidate. */
+  rejectsFirst(v: Value): boolean {
+    if (this.heap.length < this.k) return false;
+    if (this.k === 0) return true;
+    return compareValue(v, this.heap[0]!.keys[0]!, this.key) > 0;
+  }
+
+  /** As TopK's: the worst kept row's first key while the heap is full and it is a number (not NaN). */
+  firstBound(): number | undefined {
+    if (this.k === 0 || this.heap.length < this.k) return undefined;
+    const v = this.heap[0]!.keys[0];
+    return typeof v === 'number' && v === v ? v : undefined;
+  }
+
+  /** Offers a row (`keys` holds its first key alone). */
+  push(r: Ranked): void {
+    const h = this.heap;
+    const cmp = (a: Ranked, b: Ranked): number =>
+      compareValue(a.keys[0]!, b.keys[0]!, this.key) || a.chunk - b.chunk || a.row - b.row;
+    if (h.length < this.k) {
+      h.push(r);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (cmp(h[i]!, h[p]!) <= 0) break;
+        [h[i], h[p]] = [h[p]!, h[i]!];
+        i = p;
+      }
+      return;
+    }
+    if (this.k === 0) return;
+    const c = compareValue(r.keys[0]!, h[0]!.keys[0]!, this.key);
+    if (c > 0) return;
+    if (c === 0) return this.tie(r);
+    const out = h[0]!;
+    h[0] = r;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const rt = l + 1;
+      let m = i;
+      if (l < h.length && cmp(h[l]!, h[m]!) > 0) m = l;
+      if (rt < h.length && cmp(h[rt]!, h[m]!) > 0) m = rt;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+    // The ties held the old worst first key: still tied with the new worst, or now beaten by k rows.
+    // (Rows dropped past maxTies were tied with the old worst too: beaten now, so no longer missed.)
+    if (compareValue(out.keys[0]!, h[0]!.keys[0]!, this.key) === 0) this.tie(out);
+    else {
+      this.ties = [];
+      this.overflow = false;
+    }
+  }
+
+  private tie(r: Ranked): void {
+    if (this.ties.length >= this.maxTies) this.overflow = true;
+    else this.ties.push(r);
+  }
+
+  /** The candidates, in frame order (chunk, then row). */
+  candidates(): Ranked[] {
+    return [...this.heap, ...this.ties].sort((a, b) => a.chunk - b.chunk || a.row - b.row);
   }
 }

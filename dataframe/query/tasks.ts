@@ -236,6 +236,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     chunks,
     TASK_CONCURRENCY,
     zones,
+    { late: join === undefined },
   );
   if (verifying) result.verified = await verifying;
   if (TRACE) {
