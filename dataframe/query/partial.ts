@@ -268,8 +268,14 @@ function scanTopK(
   const m = sel ? sel.length : n;
   const first = cols[s.keyCol]!;
   // A numeric first key is compared as a number straight from its array while the heap is full:
-  // most rows of a top-k over many rows end there, one comparison each.
-  const fv = first.type === 'D' || first.type === 'I' || first.type === 'd' ? (first.values as NumArray) : undefined;
+  // most rows of a top-k over many rows end there, one comparison each. An int64 key (L, T) is
+  // compared by its values rounded to doubles (see TopK.firstBound).
+  const fv =
+    first.type === 'D' || first.type === 'I' || first.type === 'd'
+      ? (first.values as NumArray)
+      : first.type === 'L' || first.type === 'T'
+        ? int64Doubles(first.values as BigInt64Array, n)
+        : undefined;
   // Rows the filter kept are non-null in a column it proved non-null (`col IS NOT NULL`, or
   // compared with a literal): their null bits need no test.
   const fnulls = !s.skipNulls && s.select?.nonNull.has(s.keyCol) && sel !== undefined ? undefined : first.nulls;
@@ -303,6 +309,26 @@ function scanTopK(
     if (fv !== undefined) bound = tighter(top.firstBound());
   }
   s.offered = offered;
+}
+
+let doubles = new Float64Array(0);
+const HI = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
+/**
+ * An int64 column's first n values, each rounded to the nearest double, in an array shared by every
+ * scan (a scan is synchronous) up to 1 Mi rows: read from the values' 32-bit halves, since reading a
+ * BigInt64Array element makes a bigint. The rounding keeps order (x < y gives rounded x <= rounded y).
+ */
+function int64Doubles(a: BigInt64Array, n: number): Float64Array {
+  let out: Float64Array;
+  if (n > 1 << 20) out = new Float64Array(n);
+  else {
+    if (doubles.length < n) doubles = new Float64Array(Math.min(1 << 20, Math.max(n, 2 * doubles.length)));
+    out = doubles.subarray(0, n);
+  }
+  const w = new Int32Array(a.buffer, a.byteOffset, 2 * n);
+  for (let i = 0; i < n; i++) out[i] = w[2 * i + HI]! * 4294967296 + (w[2 * i + 1 - HI]! >>> 0);
+  return out;
 }
 
 /**

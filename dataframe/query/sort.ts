@@ -58,6 +58,12 @@ export function compareRows(a: readonly Value[], b: readonly Value[], keys: read
   return 0;
 }
 
+/** A first key as a bound for a scan of numbers: itself (not NaN), a bigint rounded; else undefined. */
+function numericBound(v: Value): number | undefined {
+  if (typeof v === 'bigint') return Number(v);
+  return typeof v === 'number' && v === v ? v : undefined;
+}
+
 /** A row held for ordering: its sort key values, its frame position, and its output values. */
 export interface Ranked {
   readonly keys: Value[];
@@ -99,12 +105,14 @@ export class TopK {
   /**
    * For a full heap whose worst kept row has a number (not NaN) as its first key: that number, so a
    * caller scanning a numeric column can reject rows by one comparison (`rejectsFirst` on a non-null,
-   * non-NaN value v is then `desc ? v < bound : v > bound`). Undefined otherwise.
+   * non-NaN value v is then `desc ? v < bound : v > bound`). An int64 key (a bigint) comes rounded to
+   * the nearest double, for a caller comparing its column's values rounded the same way: rounding
+   * keeps order, so a value whose rounding is strictly beyond the bound's is strictly beyond the key
+   * (equal roundings are left to `rejectsFirst`). Undefined otherwise.
    */
   firstBound(): number | undefined {
     if (this.k === 0 || this.heap.length < this.k) return undefined;
-    const v = this.heap[0]!.keys[0];
-    return typeof v === 'number' && v === v ? v : undefined;
+    return numericBound(this.heap[0]!.keys[0]!);
   }
 
   /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
@@ -174,11 +182,10 @@ export class FirstKeyTop {
     return compareValue(v, this.heap[0]!.keys[0]!, this.key) > 0;
   }
 
-  /** As TopK's: the worst kept row's first key while the heap is full and it is a number (not NaN). */
+  /** As TopK's: the worst kept row's first key, a number or a rounded bigint, while the heap is full. */
   firstBound(): number | undefined {
     if (this.k === 0 || this.heap.length < this.k) return undefined;
-    const v = this.heap[0]!.keys[0];
-    return typeof v === 'number' && v === v ? v : undefined;
+    return numericBound(this.heap[0]!.keys[0]!);
   }
 
   /** Offers a row (`keys` holds its first key alone). */
