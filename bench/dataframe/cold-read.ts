@@ -7,7 +7,8 @@
 //   raw:COLS     every chunk of the named columns read with getSync (engine read + copy)
 //   view:COLS    the same through getWith (the value lent, not copied)
 //   decode:COLS  getWith + decodeChunk into a column
-//   sql:Q        one of the peers bench's queries, embedded (fg, topk, join, median)
+//   sql:Q        one of the peers bench's queries, embedded (fg, topk, join, median), or a top-k of the
+//                latest rows by dep_time (latest) or by id (latest_id), every column
 //   node:Q       the same query as a cluster node runs its share (pushed-down task, node chunk cache)
 //   nodew:Q      the query on flights_w (compiles the code without reading flights' chunks)
 //   drop         empties the block cache (reopens the Engine) and the chunk cache
@@ -47,6 +48,9 @@ const QUERIES: Record<string, string> = {
   topk: 'SELECT id, origin, dep_delay FROM flights WHERE dep_delay IS NOT NULL ORDER BY dep_delay DESC, id LIMIT 10',
   join: 'SELECT a.state, count(*) AS n FROM flights f JOIN airports a ON f.dest = a.code GROUP BY a.state ORDER BY a.state',
   median: 'SELECT median(dep_delay) AS m FROM flights',
+  // The latest rows of a frame written in time order: every chunk but the last is beaten on its zone.
+  latest: 'SELECT * FROM flights ORDER BY dep_time DESC LIMIT 10',
+  latest_id: 'SELECT * FROM flights ORDER BY id DESC LIMIT 10',
 };
 
 function frame(n: number): { flights: DataFrame; airports: DataFrame } {
@@ -58,12 +62,17 @@ function frame(n: number): { flights: DataFrame; airports: DataFrame } {
   const dest = new Array<string>(n);
   const distance = new Int32Array(n);
   const depDelay = new Array<number | null>(n);
+  // Departures in time order over a year, minute precision, up to an hour late against row order.
+  const depTime = new BigInt64Array(n);
+  const t0 = Date.UTC(2024, 0, 1) / 1000;
   for (let i = 0; i < n; i++) {
     id[i] = i + 1;
     origin[i] = codes[rng.skewed(codes.length)]!;
     dest[i] = codes[rng.skewed(codes.length)]!;
     distance[i] = rng.int(80, 2800);
     depDelay[i] = rng.bool(0.02) ? null : Math.round(-10 + rng.next() ** 3 * 300);
+    const t = t0 + Math.floor((i / n) * 366 * 86400) + rng.int(0, 3600);
+    depTime[i] = BigInt(Math.floor(t / 60) * 60) * 1_000_000n;
   }
   const flights = DataFrame.fromColumns({
     id,
@@ -71,6 +80,7 @@ function frame(n: number): { flights: DataFrame; airports: DataFrame } {
     dest,
     distance,
     dep_delay: { type: 'D', values: depDelay },
+    dep_time: { type: 'T', values: depTime },
   });
   const airports = DataFrame.fromColumns({ code: codes, state: codes.map((_, k) => `S${k % 50}`) });
   return { flights, airports };
