@@ -4,7 +4,6 @@
 // from the arrays' buffers (arrow-columns.ts), not through Vector.get, which turns int64 timestamps
 // into rounded milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
 
-import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import * as A from 'apache-arrow';
 import type { KvStore } from '../../kv/index.js';
@@ -14,6 +13,7 @@ import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
 import { columnFromArrow } from './arrow-columns.js';
 import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
+import { openInput } from './input.js';
 
 /** The eau2 type of an Arrow field's type, or a reason it has none. */
 export function arrowColumnType(t: A.DataType): ColumnType | string {
@@ -56,7 +56,7 @@ export async function importArrow(
   opts: ColumnarImportOptions = {},
 ): Promise<ColumnarImportResult> {
   // bytesRead, not a 'data' listener: one would set the stream flowing past the Arrow reader.
-  const input = createReadStream(file);
+  const input = openInput(file);
   let reader: A.RecordBatchReader;
   try {
     reader = await A.RecordBatchReader.from(input);

@@ -4,7 +4,6 @@
 // sample (text-values.ts); a later value that does not fit fails the import with its record number and
 // nothing is published: a value is never coerced to fit.
 
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -16,6 +15,7 @@ import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
 import { CsvRecords, detectNewline, type RecBatch } from './csv-records.js';
 import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
+import { openInput } from './input.js';
 
 export { CsvRecords, detectNewline };
 
@@ -73,7 +73,7 @@ export type TextSource = string | (() => Readable);
 function openSource(src: TextSource, onBytes?: (n: number) => void): Readable {
   // The default 64 KiB reads: measured, 1 MiB pieces cost 30-50% more CPU, all in the garbage
   // collector (a piece's records outlive a young-generation collection while the writer takes them).
-  const s = typeof src === 'string' ? createReadStream(src) : src();
+  const s = typeof src === 'string' ? openInput(src) : src();
   if (onBytes) s.on('data', (b: Buffer | string) => onBytes(typeof b === 'string' ? Buffer.byteLength(b) : b.length));
   return s;
 }

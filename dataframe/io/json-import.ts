@@ -6,7 +6,6 @@
 // or L, other numbers D, booleans B, ISO 8601 date and timestamp strings d and T, other strings S;
 // nested objects and arrays are kept as their JSON text in an S column.
 
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { JSONParse, JSONStringify } from 'json-with-bigint';
@@ -15,6 +14,7 @@ import type { Column } from '../column.js';
 import { INT32_MAX, INT32_MIN, describeValue, type Field } from '../schema.js';
 import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
 import { Kind, TYPE_NAMES, TypeGuess, classify, convertText } from './text-values.js';
+import { openInput } from './input.js';
 
 /** A JSON file larger than this is refused: one array must be parsed whole (NDJSON streams). */
 const MAX_JSON_BYTES = 512 * 1024 * 1024;
@@ -67,7 +67,7 @@ function cellOf(t: Field['type'], v: unknown): unknown {
 }
 
 async function* ndjsonRecords(file: string, counter: { bytes: number }): AsyncGenerator<[Rec, number]> {
-  const input = createReadStream(file);
+  const input = openInput(file);
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
   try {
@@ -97,9 +97,19 @@ async function* jsonArrayRecords(file: string, counter: { bytes: number }): Asyn
     throw invalid(
       `${file} is ${size} bytes; a JSON array is read whole, up to ${MAX_JSON_BYTES}: convert it to NDJSON (one object per line), which streams`,
     );
-  const { readFile } = await import('node:fs/promises');
-  const text = await readFile(file, 'utf8');
-  counter.bytes = size;
+  // Read as a stream with the bound checked as it goes: a FIFO's size says nothing of its length.
+  const parts: Buffer[] = [];
+  let read = 0;
+  for await (const b of openInput(file) as AsyncIterable<Buffer>) {
+    read += b.length;
+    if (read > MAX_JSON_BYTES)
+      throw invalid(
+        `${file} is over ${MAX_JSON_BYTES} bytes; a JSON array is read whole, up to that: convert it to NDJSON (one object per line), which streams`,
+      );
+    parts.push(b);
+  }
+  const text = Buffer.concat(parts).toString('utf8');
+  counter.bytes = read;
   let all: unknown;
   try {
     all = JSONParse(text);
