@@ -36,10 +36,30 @@ function localBase(): Promise<number> {
 describe('eau2 CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eau2-cli-'));
   const children: ChildProcess[] = [];
-  afterAll(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  afterAll(async () => {
+    // A test that failed midway leaves its `eau2 local` running: SIGTERM first, so that it stops its
+    // node processes (a SIGKILL of it alone leaves them running, on the next test's ports), then
+    // SIGKILL whatever has not exited within 20 s.
+    await Promise.all(
+      children
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              const t = setTimeout(() => {
+                c.kill('SIGKILL');
+                resolve();
+              }, 20_000);
+              c.once('exit', () => {
+                clearTimeout(t);
+                resolve();
+              });
+              c.kill('SIGTERM');
+            }),
+        ),
+    );
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 30_000);
 
   it('explains itself and exits with conventional codes', () => {
     const help = eau2(['--help']);
@@ -104,6 +124,15 @@ describe('eau2 CLI', () => {
     base = await localBase();
     const url = `http://127.0.0.1:${base}`;
     const first = await startLocal(base);
+    try {
+      await servesAndStops(first, url);
+    } finally {
+      // Failed before its own stop: the next test starts a cluster on the same ports.
+      if (first.child.exitCode === null && first.child.signalCode === null) await stop(first.child);
+    }
+  });
+
+  async function servesAndStops(first: { child: ChildProcess; out: () => string }, url: string): Promise<void> {
     expect(first.out()).toContain(`http://127.0.0.1:${base + 1}`);
     expect(first.out()).toContain(`Console: ${url}/ui/`);
     // Each CLI run starts a TypeScript process (seconds on a busy machine): one per command.
@@ -123,7 +152,7 @@ describe('eau2 CLI', () => {
     // Every node process is gone: its HTTP port is free again.
     expect(await portFree(base)).toBe(true);
     expect(await portFree(base + 1)).toBe(true);
-  });
+  }
 
   it('finds its data when run again on the same folder', async () => {
     expect(base).toBeGreaterThan(0);
