@@ -3,7 +3,7 @@
 
 import type { Expr } from './expr-base.js';
 import { zoneExplain } from '../zone-map.js';
-import type { CheckedPlan, SourceZones } from './plan.js';
+import { collect, type CheckedPlan, type SourceZones } from './plan.js';
 import type { SortKey } from './sort.js';
 
 const INFIX: Record<string, string> = {
@@ -85,6 +85,32 @@ function zoneLines(checked: CheckedPlan, z: SourceZones): string[] {
   return lines;
 }
 
+/**
+ * What the node part reads. A top-k over a stored frame's own columns reads its filter's and first
+ * key's columns of every chunk, best zone first, and the rest for the chunks holding a candidate
+ * (partial.ts, lateTopK); anything else the plan's columns of every chunk it does not skip.
+ */
+function readLines(checked: CheckedPlan, local: boolean, zones: SourceZones | undefined): string[] {
+  const p = checked.plan;
+  const names = checked.reads.map((i) => checked.fields[i]!.name);
+  const k = p.limit === undefined ? 0 : p.limit + (p.offset ?? 0);
+  if (local || zones === undefined || p.aggs !== undefined || !p.orderBy || k === 0 || p.derive?.length)
+    return [`  read columns: ${names.join(', ') || '(none)'}`];
+  const first = p.orderBy[0]!.col;
+  const early = new Set([first]);
+  if (p.filter) collect(p.filter, early);
+  const rest = names.filter((n) => !early.has(n));
+  const byZone = zones.zones
+    ? `, chunks with the best ${first} by their zone maps first; a chunk that cannot reach the kept rows is not read`
+    : '';
+  const lines = [`  read columns: ${names.filter((n) => early.has(n)).join(', ')} of every chunk${byZone}`];
+  if (rest.length > 0)
+    lines.push(
+      `  then ${rest.join(', ')} of the chunks holding a row that can be among the best ${k} on ${first} (ties with the ${k}th included; past 16384 ties, of every chunk)`,
+    );
+  return lines;
+}
+
 /** The plan's node part and merge, one step per line. */
 export function explainPlan(
   checked: CheckedPlan,
@@ -95,7 +121,7 @@ export function explainPlan(
 ): string {
   const p = checked.plan;
   const lines = [local ? `at ${where}:` : `on each node (${where}), over ${over}:`];
-  lines.push(`  read columns: ${checked.reads.map((i) => checked.fields[i]!.name).join(', ') || '(none)'}`);
+  lines.push(...readLines(checked, local, zones));
   for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
   if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);
   if (p.filter && zones) lines.push(...zoneLines(checked, zones));

@@ -236,4 +236,38 @@ describe('late top-k', () => {
       ),
     ).toEqual(want);
   });
+
+  it('explain says what a top-k reads: the first key and filter columns first, the rest late', async () => {
+    const store = new MemoryStore();
+    const df = DataFrame.fromColumns({
+      id: Int32Array.from({ length: 1000 }, (_, i) => i),
+      x: Float64Array.from({ length: 1000 }, (_, i) => i % 7),
+      s: Array.from({ length: 1000 }, (_, i) => `s${i % 5}`),
+    });
+    await DataFrame.put(store, 'f', df, { chunkRows: 100 });
+    const lf = await DataFrame.get(store, 'f');
+    const lines = lf
+      .filter(gt(col('x'), 2))
+      .orderBy('-id')
+      .limit(10)
+      .explain()
+      .split('\n');
+    expect(lines[1]).toBe(
+      '  read columns: id, x of every chunk, chunks with the best id by their zone maps first; a chunk that cannot reach the kept rows is not read',
+    );
+    expect(lines[2]).toBe(
+      '  then s of the chunks holding a row that can be among the best 10 on id (ties with the 10th included; past 16384 ties, of every chunk)',
+    );
+    // Without a limit, in memory, or joined: every column the plan reads, of every chunk.
+    expect(lf.orderBy('-id').explain().split('\n')[1]).toBe('  read columns: id, x, s');
+    expect(df.orderBy('-id').limit(3).explain().split('\n')[1]).toBe('  read columns: id, x, s');
+    const dim = DataFrame.fromColumns({ code: ['s1', 's2'], t: ['a', 'b'] });
+    expect(
+      lf
+        .join(dim, { on: [['s', 'code']] })
+        .orderBy('-id')
+        .limit(3)
+        .explain(),
+    ).toContain('  read columns: id, x, s, code, t');
+  });
 });
