@@ -5,8 +5,9 @@
 // nulls) and arr_delay, written once as CSV and as Parquet (by eau2's exporter), plus a 300-row airports
 // table for the join. Each system loads the CSV, loads the Parquet, and runs a filter + group-by, a
 // top-k, the latest rows (a top-k by departure time), a join + group-by and a median, R times each
-// (the first run is cold; the best of the rest is warm). Every answer is compared with DuckDB's: exactly (doubles to 1e-9 relative), and the median
-// within the rank error eau2's KLL sketch documents (docs/dataframe.md, "Aggregates"). eau2 runs
+// (the first run is cold; the best of the rest is warm). Every answer is compared with DuckDB's:
+// exactly (doubles to 1e-9 relative), and the median within the rank error eau2's KLL sketch
+// documents (docs/dataframe.md, "Aggregates"). eau2 runs
 // embedded (an Engine in a temporary directory) and, unless --no-cluster, on a local 3-node cluster
 // (real node processes).
 //

@@ -1,7 +1,7 @@
 // A warm query's CPU without a cluster's processes and sockets: the peers table (peers.ts) stored
 // on a FakeCluster (test/dataframe/fake-cluster.ts: 3 simulated nodes in this process, each with
-// its chunk cache, payloads and results through msgpack as on the wire), each of the peers bench's queries
-// run R times after ten warm-up runs. The three nodes' tasks run one after another, so the time in
+// its chunk cache, payloads and results through msgpack as on the wire), each of the peers bench's
+// queries run R times after ten warm-up runs. The three nodes' tasks run one after another, so the time in
 // them (and in encoding their results) is theirs alone and the rest of a query is the client's.
 // Prints per query the fastest, 10th-percentile and median wall time of a query (one thread does
 // all of it: on a shared machine the fast runs are the ones least disturbed), the CPU per query,
