@@ -76,6 +76,33 @@ export function compareRanked(a: Ranked, b: Ranked, keys: readonly SortKey[]): n
   return compareRows(a.keys, b.keys, keys) || a.chunk - b.chunk || a.row - b.row;
 }
 
+/** Adds `r` to a binary max-heap under `cmp` (the root is the greatest: the worst kept row). */
+function heapAdd<T>(h: T[], r: T, cmp: (a: T, b: T) => number): void {
+  h.push(r);
+  let i = h.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (cmp(h[i]!, h[p]!) <= 0) break;
+    [h[i], h[p]] = [h[p]!, h[i]!];
+    i = p;
+  }
+}
+
+/** Puts `r` in place of a max-heap's root and restores the heap. */
+function heapReplaceTop<T>(h: T[], r: T, cmp: (a: T, b: T) => number): void {
+  h[0] = r;
+  for (let i = 0; ; ) {
+    const l = 2 * i + 1;
+    const rt = l + 1;
+    let m = i;
+    if (l < h.length && cmp(h[l]!, h[m]!) > 0) m = l;
+    if (rt < h.length && cmp(h[rt]!, h[m]!) > 0) m = rt;
+    if (m === i) return;
+    [h[i], h[m]] = [h[m]!, h[i]!];
+    i = m;
+  }
+}
+
 /**
  * The k best rows seen so far, as a binary max-heap on the order (the root is the worst kept row, the
  * one a better newcomer replaces).
@@ -126,30 +153,9 @@ export class TopK {
   push(r: Ranked): void {
     const h = this.heap;
     const cmp = (a: Ranked, b: Ranked): number => compareRanked(a, b, this.keys);
-    if (h.length < this.k) {
-      h.push(r);
-      let i = h.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (cmp(h[i]!, h[p]!) <= 0) break;
-        [h[i], h[p]] = [h[p]!, h[i]!];
-        i = p;
-      }
-      return;
-    }
+    if (h.length < this.k) return heapAdd(h, r, cmp);
     if (this.k === 0 || cmp(r, h[0]!) >= 0) return;
-    h[0] = r;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const rt = l + 1;
-      let m = i;
-      if (l < h.length && cmp(h[l]!, h[m]!) > 0) m = l;
-      if (rt < h.length && cmp(h[rt]!, h[m]!) > 0) m = rt;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
+    heapReplaceTop(h, r, cmp);
   }
 
   /** The kept rows, best first. */
@@ -193,33 +199,13 @@ export class FirstKeyTop {
     const h = this.heap;
     const cmp = (a: Ranked, b: Ranked): number =>
       compareValue(a.keys[0]!, b.keys[0]!, this.key) || a.chunk - b.chunk || a.row - b.row;
-    if (h.length < this.k) {
-      h.push(r);
-      let i = h.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (cmp(h[i]!, h[p]!) <= 0) break;
-        [h[i], h[p]] = [h[p]!, h[i]!];
-        i = p;
-      }
-      return;
-    }
+    if (h.length < this.k) return heapAdd(h, r, cmp);
     if (this.k === 0) return;
     const c = compareValue(r.keys[0]!, h[0]!.keys[0]!, this.key);
     if (c > 0) return;
     if (c === 0) return this.tie(r);
     const out = h[0]!;
-    h[0] = r;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const rt = l + 1;
-      let m = i;
-      if (l < h.length && cmp(h[l]!, h[m]!) > 0) m = l;
-      if (rt < h.length && cmp(h[rt]!, h[m]!) > 0) m = rt;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
+    heapReplaceTop(h, r, cmp);
     // The ties held the old worst first key: still tied with the new worst, or now beaten by k rows.
     // (Rows dropped past maxTies were tied with the old worst too: beaten now, so no longer missed.)
     if (compareValue(out.keys[0]!, h[0]!.keys[0]!, this.key) === 0) this.tie(out);
