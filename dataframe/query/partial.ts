@@ -412,7 +412,7 @@ async function lateTopK(
     const b = best?.(i);
     return b !== undefined && cands.rejectsFirst(b);
   };
-  const firsts = mapOrdered(chunks, concurrency, async (i) => ({
+  const firsts = bestFirst(chunks, best !== undefined, concurrency, async (i) => ({
     i,
     cols: beaten(i) ? undefined : await load(i, early),
   }));
@@ -469,6 +469,24 @@ function zoneBest(
     if (min === null || max === null) return nulls === rowsOf(i) ? null : undefined;
     return key.desc ? max : min;
   };
+}
+
+/**
+ * mapOrdered over chunks in zone order, the first one alone: the rows it keeps decide which of the
+ * next chunks need reading at all, so none is read ahead of it. (Without zones, every chunk is read.)
+ */
+async function* bestFirst<R>(
+  chunks: readonly number[],
+  byZone: boolean,
+  concurrency: number,
+  fn: (chunk: number) => Promise<R>,
+): AsyncGenerator<R> {
+  if (!byZone || chunks.length === 0) {
+    yield* mapOrdered(chunks, concurrency, fn);
+    return;
+  }
+  yield await fn(chunks[0]!);
+  yield* mapOrdered(chunks.slice(1), concurrency, fn);
 }
 
 /** `chunks`, those whose zone says nothing first, then best zone first (ties in frame order). */
@@ -554,7 +572,7 @@ export async function runPartial(
       const b = best?.(i);
       return b !== undefined && top.rejectsFirst(b);
     };
-    const chunksOf = mapOrdered(order, concurrency, async (i) => {
+    const chunksOf = bestFirst(order, best !== undefined, concurrency, async (i) => {
       if (beaten(i)) return { i, cols: undefined };
       const cols = await load(i, reads);
       return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
