@@ -8,7 +8,8 @@
 //   view:COLS    the same through getWith (the value lent, not copied)
 //   decode:COLS  getWith + decodeChunk into a column
 //   sql:Q        one of the peers bench's queries, embedded (fg, topk, join, median), or a top-k of the
-//                latest rows by dep_time (latest) or by id (latest_id), every column
+//                latest rows by dep_time (latest) or by id (latest_id), every column, or a search
+//                (find: the rows of a rare destination with a long delay)
 //   node:Q       the same query as a cluster node runs its share (pushed-down task, node chunk cache)
 //   nodew:Q      the query on flights_w (compiles the code without reading flights' chunks)
 //   drop         empties the block cache (reopens the Engine) and the chunk cache
@@ -51,6 +52,8 @@ const QUERIES: Record<string, string> = {
   // The latest rows of a frame written in time order: every chunk but the last is beaten on its zone.
   latest: 'SELECT * FROM flights ORDER BY dep_time DESC LIMIT 10',
   latest_id: 'SELECT * FROM flights ORDER BY id DESC LIMIT 10',
+  // A search: the rows of a rare destination with a long delay, every column.
+  find: "SELECT * FROM flights WHERE dest = 'NLX' AND dep_delay > 288",
 };
 
 function frame(n: number): { flights: DataFrame; airports: DataFrame } {

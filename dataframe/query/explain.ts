@@ -86,16 +86,29 @@ function zoneLines(checked: CheckedPlan, z: SourceZones): string[] {
 }
 
 /**
- * What the node part reads. A top-k over a stored frame's own columns reads its filter's and first
+ * What the node part reads. Over a stored frame's own columns, a top-k reads its filter's and first
  * key's columns of every chunk, best zone first, and the rest for the chunks holding a candidate
- * (partial.ts, lateTopK); anything else the plan's columns of every chunk it does not skip.
+ * (partial.ts, lateTopK), and a filtered row query its filter's columns, then the rest of the chunks
+ * where rows match (lateRows); anything else the plan's columns of every chunk it does not skip.
  */
 function readLines(checked: CheckedPlan, local: boolean, zones: SourceZones | undefined): string[] {
   const p = checked.plan;
   const names = checked.reads.map((i) => checked.fields[i]!.name);
   const k = p.limit === undefined ? 0 : p.limit + (p.offset ?? 0);
-  if (local || zones === undefined || p.aggs !== undefined || !p.orderBy || k === 0 || p.derive?.length)
-    return [`  read columns: ${names.join(', ') || '(none)'}`];
+  const whole = [`  read columns: ${names.join(', ') || '(none)'}`];
+  if (local || zones === undefined || p.aggs !== undefined || p.derive?.length) return whole;
+  if (!p.orderBy) {
+    if (!p.filter) return whole;
+    const used = new Set<string>();
+    collect(p.filter, used);
+    const rest = names.filter((n) => !used.has(n));
+    if (rest.length === 0) return whole;
+    return [
+      `  read columns: ${names.filter((n) => used.has(n)).join(', ')} of every chunk`,
+      `  then ${rest.join(', ')} of the chunks where rows match`,
+    ];
+  }
+  if (k === 0) return whole;
   const first = p.orderBy[0]!.col;
   const early = new Set([first]);
   if (p.filter) collect(p.filter, early);

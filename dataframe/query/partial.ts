@@ -496,6 +496,60 @@ function byZone(chunks: readonly number[], best: (chunk: number) => Value | unde
   return [...unknown, ...known.sort((a, b) => compareValue(best(a)!, best(b)!, key) || a - b)];
 }
 
+/**
+ * A filtered row query that reads the filter's columns of every chunk and the other columns only of
+ * the chunks where rows match: `SELECT * ... WHERE code = 'X'` reads one column of a chunk without a
+ * match, not all. A chunk's other columns are read as soon as its filter has run, while the next
+ * chunks' filters run (up to `concurrency` chunks' reads pending). The same rows, in the same order,
+ * as reading every column. Undefined when every column read is the filter's.
+ */
+async function lateRows(
+  checked: CheckedPlan,
+  select: NonNullable<ReturnType<typeof compileFilter>>,
+  out: readonly number[],
+  limit: number,
+  load: ChunkLoader,
+  rowsOf: (chunk: number) => number,
+  chunks: readonly number[],
+  concurrency: number,
+  lastYield: { t: number },
+): Promise<PartialResult['rows']> {
+  const { plan, reads, fields } = checked;
+  const filterNames = new Set<string>();
+  collect(plan.filter, filterNames);
+  const early = reads.filter((c) => filterNames.has(fields[c]!.name));
+  const rest = reads.filter((c) => !filterNames.has(fields[c]!.name));
+  if (rest.length === 0) return undefined;
+  interface Matched {
+    i: number;
+    sel: Uint32Array;
+    cols: ChunkCols;
+    rest: Promise<ChunkCols>;
+  }
+  const pending: Matched[] = [];
+  const rows: NonNullable<PartialResult['rows']> = [];
+  const emit = async ({ i, sel, cols, rest: later }: Matched): Promise<void> => {
+    const more = await later;
+    rows.push([i, out.map((c) => columnToBody(gather((cols[c] ?? more[c])!, sel)))]);
+  };
+  let taken = 0;
+  for await (const { i, cols } of mapOrdered(chunks, concurrency, async (i) => ({ i, cols: await load(i, early) }))) {
+    if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
+    await yieldIfDue(lastYield);
+    let sel = select(cols, rowsOf(i));
+    if (sel.length === 0) continue;
+    if (taken + sel.length > limit) sel = sel.subarray(0, limit - taken);
+    taken += sel.length;
+    // The filter's selection lives in a buffer its next call reuses: copied.
+    const m: Matched = { i, sel: sel.slice(), cols, rest: load(i, rest) };
+    m.rest.catch(() => undefined); // awaited in emit; one failing after an earlier failure is not unhandled
+    pending.push(m);
+    while (pending.length > concurrency) await emit(pending.shift()!);
+  }
+  while (pending.length > 0) await emit(pending.shift()!);
+  return rows;
+}
+
 /** Tied rows a late top-k keeps at least (4k for a larger k) before it reads every column instead. */
 const MIN_KEPT_TIES = 16_384;
 
@@ -595,6 +649,13 @@ export async function runPartial(
   if (plan.aggs === undefined) {
     const out = (plan.select ?? fields.map((f) => f.name)).map(index);
     const limit = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
+    if (opts.late && derive === undefined && select !== undefined) {
+      const rows = await lateRows(checked, select, out, limit, load, rowsOf, read, concurrency, lastYield);
+      if (rows !== undefined) {
+        result.rows = rows;
+        return result;
+      }
+    }
     let taken = 0;
     result.rows = [];
     for await (const { i, cols } of loaded) {
