@@ -88,7 +88,7 @@ function zoneLines(checked: CheckedPlan, z: SourceZones): string[] {
 /**
  * What the node part reads. Over a stored frame's own columns, a top-k reads its filter's and first
  * key's columns of every chunk, best zone first, and the rest for the chunks holding a candidate
- * (partial.ts, lateTopK), and a filtered row query its filter's columns, then the rest of the chunks
+ * (top-k.ts, lateTopK), and a filtered row query its filter's columns, then the rest of the chunks
  * where rows match (lateRows); anything else the plan's columns of every chunk it does not skip.
  */
 function readLines(checked: CheckedPlan, local: boolean, zones: SourceZones | undefined): string[] {

@@ -22,14 +22,15 @@ import type { ColumnType } from '../schema.js';
 import type { Vec } from './expr-base.js';
 import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
-import { compileFilter, onlyNotNull } from './filter.js';
+import { compileFilter } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
 import { collect, type AggFn, type CheckedPlan } from './plan.js';
-import { FirstKeyTop, TopK, compareValue, sortKey, type SortKey } from './sort.js';
 import type { FrameMeta } from '../meta.js';
 import { pruneChunks } from '../zone-map.js';
+import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
+import { runTopK } from './top-k.js';
 
-export type { Acc };
+export type { Acc, ChunkLoader };
 
 export interface PartialResult {
   /** The chunk numbers this result covers (the merger checks each is covered exactly once). */
@@ -43,10 +44,6 @@ export interface PartialResult {
   /** How many of `chunks` the frame's zone maps showed the filter could not match; none was read. */
   skipped?: number;
 }
-
-type NumArray = Float64Array | Int32Array;
-
-export type ChunkLoader = (chunk: number, reads: readonly number[]) => Promise<ChunkCols>;
 
 export function initAcc(fn: AggFn): Acc {
   return fn === 'count' ? 0 : fn === 'sum' || fn === 'mean' ? [0, 0] : null;
@@ -128,375 +125,6 @@ export function gather(c: Column, idx: Uint32Array): Column {
 }
 
 /**
- * Longest the evaluator computes before letting the event loop run. Chunks served from a node's cache
- * never wait for I/O, so without this a query holds its node's loop for its whole run (10M rows: ~1 s
- * on a loaded machine) and every request to that node waits: measured, a query on one node waited
- * ~600 ms for another node, busy with its own share, to answer the one metadata read it needed.
- */
-const YIELD_EVERY_MS = 8;
-
-function yieldIfDue(last: { t: number }): Promise<void> | undefined {
-  const now = performance.now();
-  if (now - last.t < YIELD_EVERY_MS) return undefined;
-  return new Promise<void>((r) =>
-    setImmediate(() => {
-      last.t = performance.now();
-      r();
-    }),
-  );
-}
-
-// The top-k's scan over a numeric first key (one function per array type, so each loop stays
-// monomorphic): the first position p in [from, m) whose row (sel[p], or p) is not certainly worse than
-// `bound`, the worst kept row's key: a null or NaN (the general comparison places those) or a value
-// not beyond the bound (a tie may still win on a later key or an earlier position).
-
-function nextCandidateF64(
-  a: Float64Array,
-  nulls: Uint8Array | undefined,
-  sel: Uint32Array | undefined,
-  from: number,
-  m: number,
-  bound: number,
-  desc: boolean,
-  skipNulls: boolean,
-): number {
-  if (skipNulls && nulls !== undefined && sel === undefined) {
-    // `WHERE key IS NOT NULL` left to the scan: a null row is passed over, its bit read only when
-    // its slot's value would make it a candidate.
-    if (desc) {
-      for (let p = from; p < m; p++) if (!(a[p]! < bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
-    } else {
-      for (let p = from; p < m; p++) if (!(a[p]! > bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
-    }
-    return m;
-  }
-  if (nulls === undefined) {
-    // No null to look for (the column has none, or the filter proved it non-null): one comparison
-    // per row, the direction and the selection decided once outside the loop.
-    if (sel === undefined) {
-      if (desc) {
-        for (let p = from; p < m; p++) if (!(a[p]! < bound)) return p;
-      } else {
-        for (let p = from; p < m; p++) if (!(a[p]! > bound)) return p;
-      }
-    } else if (desc) {
-      for (let p = from; p < m; p++) if (!(a[sel[p]!]! < bound)) return p;
-    } else {
-      for (let p = from; p < m; p++) if (!(a[sel[p]!]! > bound)) return p;
-    }
-    return m;
-  }
-  for (let p = from; p < m; p++) {
-    const r = sel ? sel[p]! : p;
-    if (((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
-    const v = a[r]!;
-    if (!(desc ? v < bound : v > bound)) return p;
-  }
-  return m;
-}
-
-function nextCandidateI32(
-  a: Int32Array,
-  nulls: Uint8Array | undefined,
-  sel: Uint32Array | undefined,
-  from: number,
-  m: number,
-  bound: number,
-  desc: boolean,
-  skipNulls: boolean,
-): number {
-  if (skipNulls && nulls !== undefined && sel === undefined) {
-    // `WHERE key IS NOT NULL` left to the scan: a null row is passed over, its bit read only when
-    // its slot's value would make it a candidate.
-    if (desc) {
-      for (let p = from; p < m; p++) if (!(a[p]! < bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
-    } else {
-      for (let p = from; p < m; p++) if (!(a[p]! > bound) && ((nulls[p >>> 3]! >>> (p & 7)) & 1) === 0) return p;
-    }
-    return m;
-  }
-  if (nulls === undefined) {
-    // No null to look for (the column has none, or the filter proved it non-null): one comparison
-    // per row, the direction and the selection decided once outside the loop.
-    if (sel === undefined) {
-      if (desc) {
-        for (let p = from; p < m; p++) if (!(a[p]! < bound)) return p;
-      } else {
-        for (let p = from; p < m; p++) if (!(a[p]! > bound)) return p;
-      }
-    } else if (desc) {
-      for (let p = from; p < m; p++) if (!(a[sel[p]!]! < bound)) return p;
-    } else {
-      for (let p = from; p < m; p++) if (!(a[sel[p]!]! > bound)) return p;
-    }
-    return m;
-  }
-  for (let p = from; p < m; p++) {
-    const r = sel ? sel[p]! : p;
-    if (((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) return p;
-    const v = a[r]!;
-    if (!(desc ? v < bound : v > bound)) return p;
-  }
-  return m;
-}
-
-/** How a top-k scans a chunk: its filter, and its first key's column and direction. */
-interface TopKScan {
-  select: ReturnType<typeof compileFilter> | undefined;
-  /** The filter only drops rows whose first key is null: the scan passes over those itself. */
-  skipNulls: boolean;
-  keyCol: number;
-  key: SortKey;
-  k: number;
-  /** Rows the last chunk offered: many say the rows come in the key's order (see scanTopK). */
-  offered: number;
-}
-
-/**
- * Calls `offer(row)` for each row of a chunk that passes the filter and is not certainly worse than
- * the worst row `top` keeps on the first key (`offer` decides the rest).
- */
-function scanTopK(
-  s: TopKScan,
-  cols: ChunkCols,
-  n: number,
-  top: Pick<TopK, 'firstBound' | 'rejectsFirst'>,
-  offer: (row: number) => void,
-): void {
-  const sel = s.select && !s.skipNulls ? s.select(cols, n) : undefined;
-  const m = sel ? sel.length : n;
-  const first = cols[s.keyCol]!;
-  // A numeric first key is compared as a number straight from its array while the heap is full:
-  // most rows of a top-k over many rows end there, one comparison each. An int64 key (L, T) is
-  // compared by its values rounded to doubles (see TopK.firstBound).
-  const fv =
-    first.type === 'D' || first.type === 'I' || first.type === 'd'
-      ? (first.values as NumArray)
-      : first.type === 'L' || first.type === 'T'
-        ? int64Doubles(first.values as BigInt64Array, n)
-        : undefined;
-  // Rows the filter kept are non-null in a column it proved non-null (`col IS NOT NULL`, or
-  // compared with a literal): their null bits need no test.
-  const fnulls = !s.skipNulls && s.select?.nonNull.has(s.keyCol) && sel !== undefined ? undefined : first.nulls;
-  const desc = s.key.desc === true;
-  // Rows in the key's order (a top-k of the latest rows of a frame written in time order) would each
-  // beat the worst kept row and be offered: 62k allocations and heap updates for a chunk. So while
-  // the heap is not full, or after a chunk that offered many rows, the chunk's own k-th best number
-  // is found first (a heap of plain numbers): a row worse than it is beaten by k rows of its chunk.
-  const local =
-    fv !== undefined && (top.firstBound() === undefined || s.offered > 4 * s.k + 64)
-      ? chunkKth(fv, fnulls, sel, m, s.k, desc)
-      : undefined;
-  const tighter = (b: number | undefined): number | undefined =>
-    local === undefined || (b !== undefined && (desc ? b >= local : b <= local)) ? b : local;
-  let bound = tighter(top.firstBound());
-  let offered = 0;
-  for (let j = 0; j < m; j++) {
-    if (fv !== undefined && bound !== undefined) {
-      // Skips, in a tight loop, the rows certainly worse than the worst kept one.
-      j =
-        fv instanceof Float64Array
-          ? nextCandidateF64(fv, fnulls, sel, j, m, bound, desc, s.skipNulls)
-          : nextCandidateI32(fv, fnulls, sel, j, m, bound, desc, s.skipNulls);
-      if (j === m) break;
-    }
-    const r = sel ? sel[j]! : j;
-    if (s.skipNulls && fnulls !== undefined && bitGet(fnulls, r)) continue;
-    if (top.rejectsFirst(first.get(r))) continue;
-    offered++;
-    offer(r);
-    if (fv !== undefined) bound = tighter(top.firstBound());
-  }
-  s.offered = offered;
-}
-
-let doubles = new Float64Array(0);
-const HI = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
-
-/**
- * An int64 column's first n values, each rounded to the nearest double, in an array shared by every
- * scan (a scan is synchronous) up to 1 Mi rows: read from the values' 32-bit halves, since reading a
- * BigInt64Array element makes a bigint. The rounding keeps order (x < y gives rounded x <= rounded y).
- */
-function int64Doubles(a: BigInt64Array, n: number): Float64Array {
-  let out: Float64Array;
-  if (n > 1 << 20) out = new Float64Array(n);
-  else {
-    if (doubles.length < n) doubles = new Float64Array(Math.min(1 << 20, Math.max(n, 2 * doubles.length)));
-    out = doubles.subarray(0, n);
-  }
-  const w = new Int32Array(a.buffer, a.byteOffset, 2 * n);
-  for (let i = 0; i < n; i++) out[i] = w[2 * i + HI]! * 4294967296 + (w[2 * i + 1 - HI]! >>> 0);
-  return out;
-}
-
-/**
- * The k-th best number among a chunk's rows (those of `sel`, if given) that are neither null nor
- * NaN, by `desc`; undefined when there are fewer than k. A min-heap (max-heap ascending) of the k best.
- */
-function chunkKth(
-  a: Float64Array | Int32Array,
-  nulls: Uint8Array | undefined,
-  sel: Uint32Array | undefined,
-  m: number,
-  k: number,
-  desc: boolean,
-): number | undefined {
-  if (k > m) return undefined;
-  // Kept negated when ascending, so that the root is always the least kept.
-  const h = new Float64Array(k);
-  const sign = desc ? 1 : -1;
-  let size = 0;
-  for (let p = 0; p < m; p++) {
-    const r = sel ? sel[p]! : p;
-    const x = a[r]!;
-    if (x !== x || (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1)) continue;
-    const v = sign * x;
-    if (size < k) {
-      let i = size++;
-      while (i > 0) {
-        const up = (i - 1) >> 1;
-        if (h[up]! <= v) break;
-        h[i] = h[up]!;
-        i = up;
-      }
-      h[i] = v;
-    } else if (v > h[0]!) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= k) break;
-        const c = l + 1 < k && h[l + 1]! < h[l]! ? l + 1 : l;
-        if (h[c]! >= v) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = v;
-    }
-  }
-  return size < k ? undefined : sign * h[0]! + 0;
-}
-
-/**
- * A top-k that reads only the filter's and the first key's columns of every chunk, then the other
- * columns of the chunks holding a candidate (FirstKeyTop: the best k on the first key and the rows
- * tied with the k-th): for `ORDER BY x LIMIT 10`, x and at most a few chunks of the rest, not every
- * column of every chunk. The same rows as a plain top-k (the candidates are a superset of its
- * answer, ranked by the same TopK). Undefined when it does not apply: every column read is already
- * the filter's or the first key's, or more rows tie than FirstKeyTop keeps.
- */
-async function lateTopK(
-  checked: CheckedPlan,
-  scan: TopKScan,
-  keys: readonly SortKey[],
-  keyCols: readonly number[],
-  out: readonly number[],
-  load: ChunkLoader,
-  rowsOf: (chunk: number) => number,
-  chunks: readonly number[],
-  best: ((chunk: number) => Value | undefined) | undefined,
-  concurrency: number,
-  lastYield: { t: number },
-): Promise<PartialResult['ranked']> {
-  const k = scan.k;
-  const { plan, reads, fields } = checked;
-  const firstNames = new Set<string>([keys[0]!.col]);
-  if (plan.filter !== undefined) collect(plan.filter, firstNames);
-  const early = reads.filter((c) => firstNames.has(fields[c]!.name));
-  const rest = reads.filter((c) => !firstNames.has(fields[c]!.name));
-  if (rest.length === 0) return undefined;
-  const at = new Map(early.map((c, j) => [c, j]));
-  const cands = new FirstKeyTop(k, keys[0]!, Math.max(4 * k, MIN_KEPT_TIES));
-  const beaten = (i: number): boolean => {
-    const b = best?.(i);
-    return b !== undefined && cands.rejectsFirst(b);
-  };
-  const firsts = bestFirst(chunks, best !== undefined, concurrency, async (i) => ({
-    i,
-    cols: beaten(i) ? undefined : await load(i, early),
-  }));
-  for await (const { i, cols: got } of firsts) {
-    await yieldIfDue(lastYield);
-    if (got === undefined || beaten(i)) continue;
-    const cols = got;
-    const first = cols[scan.keyCol]!;
-    const ec = early.map((c) => cols[c]!);
-    scanTopK(scan, cols, rowsOf(i), cands, (r) =>
-      cands.push({ keys: [first.get(r)], chunk: i, row: r, values: ec.map((c) => c.get(r)) }),
-    );
-  }
-  if (cands.overflow) return undefined;
-  const list = cands.candidates();
-  const top = new TopK(k, keys);
-  const held = [...new Set(list.map((r) => r.chunk))];
-  let x = 0;
-  for await (const { i, cols } of mapOrdered(held, concurrency, async (i) => ({ i, cols: await load(i, rest) }))) {
-    await yieldIfDue(lastYield);
-    for (; x < list.length && list[x]!.chunk === i; x++) {
-      const { row, values } = list[x]!;
-      const get = (c: number): Value => {
-        const j = at.get(c);
-        return j === undefined ? cols[c]!.get(row) : values[j]!;
-      };
-      const kv = keyCols.map(get);
-      if (top.admits(kv, i, row)) top.push({ keys: kv, chunk: i, row, values: out.map(get) });
-    }
-  }
-  return top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
-}
-
-/**
- * Per chunk, the best first-key value its zone map allows (the least ascending, the greatest
- * descending; null where a null may come first, or the chunk holds only nulls), undefined where the
- * zone says nothing (no zones, a computed or boolean column, NaN, long strings). Undefined when no
- * chunk can be told.
- */
-function zoneBest(
-  zones: FrameMeta['zones'],
-  fields: readonly Field[],
-  col: number,
-  key: SortKey,
-  rowsOf: (chunk: number) => number,
-): ((chunk: number) => Value | undefined) | undefined {
-  const t = fields[col]!.type;
-  if (zones === undefined || t === 'B') return undefined;
-  return (i) => {
-    const z = zones[i]?.[col];
-    if (z === undefined) return undefined;
-    const [min, max, nulls] = z;
-    if (nulls > 0 && key.nulls === 'first') return null;
-    if (min === null || max === null) return nulls === rowsOf(i) ? null : undefined;
-    return key.desc ? max : min;
-  };
-}
-
-/**
- * mapOrdered over chunks in zone order, the first one alone: the rows it keeps decide which of the
- * next chunks need reading at all, so none is read ahead of it. (Without zones, every chunk is read.)
- */
-async function* bestFirst<R>(
-  chunks: readonly number[],
-  byZone: boolean,
-  concurrency: number,
-  fn: (chunk: number) => Promise<R>,
-): AsyncGenerator<R> {
-  if (!byZone || chunks.length === 0) {
-    yield* mapOrdered(chunks, concurrency, fn);
-    return;
-  }
-  yield await fn(chunks[0]!);
-  yield* mapOrdered(chunks.slice(1), concurrency, fn);
-}
-
-/** `chunks`, those whose zone says nothing first, then best zone first (ties in frame order). */
-function byZone(chunks: readonly number[], best: (chunk: number) => Value | undefined, key: SortKey): number[] {
-  const known = chunks.filter((i) => best(i) !== undefined);
-  const unknown = chunks.filter((i) => best(i) === undefined);
-  return [...unknown, ...known.sort((a, b) => compareValue(best(a)!, best(b)!, key) || a - b)];
-}
-
-/**
  * A filtered row query that reads the filter's columns of every chunk and the other columns only of
  * the chunks where rows match: `SELECT * ... WHERE code = 'X'` reads one column of a chunk without a
  * match, not all. A chunk's other columns are read as soon as its filter has run, while the next
@@ -550,9 +178,6 @@ async function lateRows(
   return rows;
 }
 
-/** Tied rows a late top-k keeps at least (4k for a larger k) before it reads every column instead. */
-const MIN_KEPT_TIES = 16_384;
-
 export interface PartialOptions {
   /**
    * A top-k reads its other columns only for the chunks holding a candidate (lateTopK): for loaders
@@ -590,59 +215,18 @@ export async function runPartial(
   const lastYield = { t: performance.now() };
 
   if (plan.aggs === undefined && plan.orderBy) {
-    // Top-k: every matching row competes for this node's best offset + limit (all rows without a limit).
-    const out = (plan.select ?? fields.map((f) => f.name)).map(index);
-    const keys = plan.orderBy.map(sortKey);
-    const keyCols = keys.map((k) => index(k.col));
-    const k = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
-    // A filter that only drops the rows whose first key is null is left to the scan below.
-    const skipNulls = plan.filter !== undefined && onlyNotNull(plan.filter, fields) === keyCols[0];
-    const scan: TopKScan = { select, skipNulls, keyCol: keyCols[0]!, key: keys[0]!, k, offered: 0 };
-    // With zone maps, the chunks whose best first key is best go first, and a chunk whose best is
-    // worse than the worst kept row is answered without being read.
-    const best = k < Number.POSITIVE_INFINITY ? zoneBest(zones, fields, keyCols[0]!, keys[0]!, rowsOf) : undefined;
-    const order = best ? byZone(read, best, keys[0]!) : read;
-    if (opts.late && derive === undefined && k > 0 && k < Number.POSITIVE_INFINITY) {
-      const ranked = await lateTopK(
-        checked,
-        scan,
-        keys,
-        keyCols,
-        out,
-        load,
-        rowsOf,
-        order,
-        best,
-        concurrency,
-        lastYield,
-      );
-      if (ranked !== undefined) {
-        result.ranked = ranked;
-        return result;
-      }
-    }
-    const top = new TopK(k, keys);
-    const beaten = (i: number): boolean => {
-      const b = best?.(i);
-      return b !== undefined && top.rejectsFirst(b);
-    };
-    const chunksOf = bestFirst(order, best !== undefined, concurrency, async (i) => {
-      if (beaten(i)) return { i, cols: undefined };
-      const cols = await load(i, reads);
-      return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
-    });
-    for await (const { i, cols: got } of chunksOf) {
-      await yieldIfDue(lastYield);
-      if (got === undefined || beaten(i)) continue;
-      const cols = got;
-      const kc = keyCols.map((c) => cols[c]!);
-      const oc = out.map((c) => cols[c]!);
-      scanTopK(scan, cols, rowsOf(i), top, (r) => {
-        const kv = kc.map((c) => c.get(r));
-        if (top.admits(kv, i, r)) top.push({ keys: kv, chunk: i, row: r, values: oc.map((c) => c.get(r)) });
-      });
-    }
-    result.ranked = top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
+    result.ranked = await runTopK(
+      checked,
+      select,
+      derive,
+      load,
+      rowsOf,
+      read,
+      concurrency,
+      zones,
+      opts.late === true,
+      lastYield,
+    );
     return result;
   }
 
