@@ -9,7 +9,7 @@ import { onlyNotNull, type compileFilter } from './filter.js';
 import { collect, type CheckedPlan } from './plan.js';
 import { FirstKeyTop, TopK, compareValue, sortKey, type SortKey } from './sort.js';
 import type { FrameMeta } from '../meta.js';
-import { bitGet } from '../column.js';
+import { bitGet, type Column } from '../column.js';
 import { mapOrdered } from '../pool.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
 
@@ -68,11 +68,18 @@ export async function runTopK(
     const kc = keyCols.map((c) => cols[c]!);
     const oc = out.map((c) => cols[c]!);
     scanTopK(scan, cols, rowsOf(i), top, (r) => {
-      const kv = kc.map((c) => c.get(r));
-      if (top.admits(kv, i, r)) top.push({ keys: kv, chunk: i, row: r, values: oc.map((c) => c.get(r)) });
+      const kv = valuesAt(kc, r);
+      if (top.admits(kv, i, r)) top.push({ keys: kv, chunk: i, row: r, values: valuesAt(oc, r) });
     });
   }
   return top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
+}
+
+/** Row `r` of each column, in a fresh array (a loop, not a closure per row: rows offered are many). */
+function valuesAt(cols: readonly Column[], r: number): Value[] {
+  const v = new Array<Value>(cols.length);
+  for (let c = 0; c < cols.length; c++) v[c] = cols[c]!.get(r);
+  return v;
 }
 
 // The top-k's scan over a numeric first key (one function per array type, so each loop stays
@@ -352,7 +359,7 @@ async function lateTopK(
     const first = cols[scan.keyCol]!;
     const ec = early.map((c) => cols[c]!);
     scanTopK(scan, cols, rowsOf(i), cands, (r) =>
-      cands.push({ keys: [first.get(r)], chunk: i, row: r, values: ec.map((c) => c.get(r)) }),
+      cands.push({ keys: [first.get(r)], chunk: i, row: r, values: valuesAt(ec, r) }),
     );
   }
   if (cands.overflow) return undefined;
@@ -362,14 +369,20 @@ async function lateTopK(
   let x = 0;
   for await (const { i, cols } of mapOrdered(held, concurrency, async (i) => ({ i, cols: await load(i, rest) }))) {
     await yieldIfDue(lastYield);
+    // Per field, the column to read a candidate's value from, or its place among the early values.
+    const from = fields.map((_, c) => at.get(c) ?? cols[c]);
+    const pick = (fs: readonly number[], row: number, values: readonly Value[]): Value[] => {
+      const v = new Array<Value>(fs.length);
+      for (let f = 0; f < fs.length; f++) {
+        const src = from[fs[f]!]!;
+        v[f] = typeof src === 'number' ? values[src]! : src.get(row);
+      }
+      return v;
+    };
     for (; x < list.length && list[x]!.chunk === i; x++) {
       const { row, values } = list[x]!;
-      const get = (c: number): Value => {
-        const j = at.get(c);
-        return j === undefined ? cols[c]!.get(row) : values[j]!;
-      };
-      const kv = keyCols.map(get);
-      if (top.admits(kv, i, row)) top.push({ keys: kv, chunk: i, row, values: out.map(get) });
+      const kv = pick(keyCols, row, values);
+      if (top.admits(kv, i, row)) top.push({ keys: kv, chunk: i, row, values: pick(out, row, values) });
     }
   }
   return top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
