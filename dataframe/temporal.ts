@@ -176,7 +176,12 @@ export function parseTimestampMicros(s: string, dateOk = false): number | bigint
   }
   if (dateOk) {
     const d = parseDate(s);
-    if (d !== undefined) return BigInt(d) * MICROS_PER_DAY;
+    if (d !== undefined) {
+      // A date is any int32 of days; its midnight in microseconds is an int64 only within ~292,000
+      // years of 1970.
+      const us = BigInt(d) * MICROS_PER_DAY;
+      return us >= INT64_MIN && us <= INT64_MAX ? us : undefined;
+    }
   }
   const m = TS_RE.exec(s);
   if (!m) return undefined;

@@ -42,7 +42,10 @@ function refDate(s: string): number | undefined {
 function refTimestamp(s: string, dateOk: boolean): bigint | undefined {
   if (dateOk) {
     const d = refDate(s);
-    if (d !== undefined) return BigInt(d) * 86_400_000_000n;
+    if (d !== undefined) {
+      const us = BigInt(d) * 86_400_000_000n;
+      return us >= -(2n ** 63n) && us < 2n ** 63n ? us : undefined;
+    }
   }
   const m = TS_RE.exec(s);
   if (!m) return undefined;
@@ -287,5 +290,24 @@ describe('CSV fast paths equal the regex definitions', () => {
       expect(df.get('at', i), `row ${i}: ${lines[i + 1]}`).toBe(at);
       expect(df.get('day', i), `row ${i}`).toBe(day);
     });
+  });
+
+  it('a date whose midnight is past the int64 range of microseconds is not a timestamp', async () => {
+    // Dates are int32 days; a timestamp's midnight is an int64 only from -290308-12-22 to
+    // +294247-01-10. Past them a bare date was once taken as a timestamp, wrapped by the column.
+    expect(parseTimestamp('+294247-01-10', true)).toBe(106_751_991n * 86_400_000_000n);
+    expect(parseTimestamp('-290308-12-22', true)).toBe(-106_751_991n * 86_400_000_000n);
+    for (const s of ['+294247-01-11', '-290308-12-21', '+567930-08-28']) {
+      expect(parseDate(s), s).toBeTypeOf('number');
+      expect(parseTimestamp(s, true), s).toBeUndefined();
+      expect(parseTimestampMicros(s, true), s).toBeUndefined();
+      expect(textConverter('T')(s), s).toBeUndefined();
+    }
+    // An import into a T column refuses the field, naming it, and stores nothing.
+    const store = new MemoryStore();
+    await expect(
+      importCsv(store, 'far', () => Readable.from(['at\n2024-01-01\n+567930-08-28\n']), { schema: 'at:T' }),
+    ).rejects.toThrow(/\+567930-08-28/);
+    expect(store.size).toBe(0);
   });
 });
