@@ -3,7 +3,7 @@
 
 import type { Expr } from './expr-base.js';
 import { zoneExplain } from '../zone-map.js';
-import { collect, type CheckedPlan, type SourceZones } from './plan.js';
+import { lateReads, type CheckedPlan, type SourceZones } from './plan.js';
 import type { SortKey } from './sort.js';
 
 const INFIX: Record<string, string> = {
@@ -93,33 +93,27 @@ function zoneLines(checked: CheckedPlan, z: SourceZones): string[] {
  */
 function readLines(checked: CheckedPlan, local: boolean, zones: SourceZones | undefined): string[] {
   const p = checked.plan;
-  const names = checked.reads.map((i) => checked.fields[i]!.name);
-  const k = p.limit === undefined ? 0 : p.limit + (p.offset ?? 0);
-  const whole = [`  read columns: ${names.join(', ') || '(none)'}`];
+  const name = (i: number): string => checked.fields[i]!.name;
+  const whole = [`  read columns: ${checked.reads.map(name).join(', ') || '(none)'}`];
   if (local || zones === undefined || p.aggs !== undefined || p.derive?.length) return whole;
+  const split = lateReads(checked);
   if (!p.orderBy) {
-    if (!p.filter) return whole;
-    const used = new Set<string>();
-    collect(p.filter, used);
-    const rest = names.filter((n) => !used.has(n));
-    if (rest.length === 0) return whole;
+    if (!p.filter || split === undefined) return whole;
     return [
-      `  read columns: ${names.filter((n) => used.has(n)).join(', ')} of every chunk`,
-      `  then ${rest.join(', ')} of the chunks where rows match`,
+      `  read columns: ${split.early.map(name).join(', ')} of every chunk`,
+      `  then ${split.rest.map(name).join(', ')} of the chunks where rows match`,
     ];
   }
+  const k = p.limit === undefined ? 0 : p.limit + (p.offset ?? 0);
   if (k === 0) return whole;
   const first = p.orderBy[0]!.col;
-  const early = new Set([first]);
-  if (p.filter) collect(p.filter, early);
-  const rest = names.filter((n) => !early.has(n));
   const byZone = zones.zones
     ? `, chunks with the best ${first} by their zone maps first; a chunk that cannot reach the kept rows is not read`
     : '';
-  const lines = [`  read columns: ${names.filter((n) => early.has(n)).join(', ')} of every chunk${byZone}`];
-  if (rest.length > 0)
+  const lines = [`  read columns: ${(split?.early ?? checked.reads).map(name).join(', ')} of every chunk${byZone}`];
+  if (split)
     lines.push(
-      `  then ${rest.join(', ')} of the chunks holding a row that can be among the best ${k} on ${first} (ties with the ${k}th included; past 16384 ties, of every chunk)`,
+      `  then ${split.rest.map(name).join(', ')} of the chunks holding a row that can be among the best ${k} on ${first} (ties with the ${k}th included; past 16384 ties, of every chunk)`,
     );
   return lines;
 }

@@ -24,7 +24,7 @@ import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
 import { compileFilter } from './filter.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
-import { collect, type AggFn, type CheckedPlan } from './plan.js';
+import { lateReads, type AggFn, type CheckedPlan } from './plan.js';
 import type { FrameMeta } from '../meta.js';
 import { pruneChunks } from '../zone-map.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
@@ -142,12 +142,9 @@ async function lateRows(
   concurrency: number,
   lastYield: { t: number },
 ): Promise<PartialResult['rows']> {
-  const { plan, reads, fields } = checked;
-  const filterNames = new Set<string>();
-  collect(plan.filter, filterNames);
-  const early = reads.filter((c) => filterNames.has(fields[c]!.name));
-  const rest = reads.filter((c) => !filterNames.has(fields[c]!.name));
-  if (rest.length === 0) return undefined;
+  const split = lateReads(checked);
+  if (split === undefined) return undefined;
+  const { early, rest } = split;
   interface Matched {
     i: number;
     sel: Uint32Array;

@@ -203,8 +203,23 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
 /** Computed columns a plan may carry: each is evaluated on every chunk. */
 const MAX_DERIVED = 256;
 
+/**
+ * The plan's reads in the order a node reads them late: `early`, the filter's columns and a row
+ * query's first sort key, for every chunk; `rest` only where rows may be kept (top-k.ts lateTopK,
+ * partial.ts lateRows; explain.ts describes the same split). Undefined when nothing is left for later.
+ */
+export function lateReads(checked: CheckedPlan): { early: number[]; rest: number[] } | undefined {
+  const { plan, reads, fields } = checked;
+  const first = new Set<string>();
+  if (plan.orderBy !== undefined) first.add(plan.orderBy[0]!.col);
+  if (plan.filter !== undefined) collect(plan.filter, first);
+  const early = reads.filter((c) => first.has(fields[c]!.name));
+  const rest = reads.filter((c) => !first.has(fields[c]!.name));
+  return early.length === 0 || rest.length === 0 ? undefined : { early, rest };
+}
+
 /** Adds the names of the columns expression `e` reads to `out`. */
-export function collect(e: unknown, out: Set<string>): void {
+function collect(e: unknown, out: Set<string>): void {
   const x = e as { op: string; name?: string; args?: unknown[] };
   if (x.op === 'col') out.add(x.name!);
   for (const a of x.args ?? []) collect(a, out);

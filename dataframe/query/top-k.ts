@@ -6,7 +6,7 @@
 import type { Field, Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { onlyNotNull, type compileFilter } from './filter.js';
-import { collect, type CheckedPlan } from './plan.js';
+import { lateReads, type CheckedPlan } from './plan.js';
 import { FirstKeyTop, TopK, compareValue, sortKey, type SortKey } from './sort.js';
 import type { FrameMeta } from '../meta.js';
 import { bitGet, type Column } from '../column.js';
@@ -336,12 +336,10 @@ async function lateTopK(
   lastYield: { t: number },
 ): Promise<Ranked[] | undefined> {
   const k = scan.k;
-  const { plan, reads, fields } = checked;
-  const firstNames = new Set<string>([keys[0]!.col]);
-  if (plan.filter !== undefined) collect(plan.filter, firstNames);
-  const early = reads.filter((c) => firstNames.has(fields[c]!.name));
-  const rest = reads.filter((c) => !firstNames.has(fields[c]!.name));
-  if (rest.length === 0) return undefined;
+  const { fields } = checked;
+  const split = lateReads(checked);
+  if (split === undefined) return undefined;
+  const { early, rest } = split;
   const at = new Map(early.map((c, j) => [c, j]));
   const cands = new FirstKeyTop(k, keys[0]!, Math.max(4 * k, MIN_KEPT_TIES));
   const beaten = (i: number): boolean => {
