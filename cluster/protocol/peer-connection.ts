@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Principal } from '../security/tokens.js';
 import { decodeEntriesBatch, encodeEntriesBatchFrame, encodeEntriesFrame } from './entries-frame.js';
-import { FrameDecoder } from './frame-codec.js';
+import { FRAME_HEADER_BYTES, FrameDecoder } from './frame-codec.js';
 import {
   decodeFixed,
   encodeFixedError,
@@ -412,8 +412,24 @@ export class PeerConnection {
     if (prev === undefined || lsn > prev) b.acks.set(p, lsn);
   }
 
+  /**
+   * A reply over the frame limit is answered with TOO_LARGE instead: the peer's decoder (whose limit
+   * is the same by default) would refuse the frame and close the connection, failing every request
+   * on it as if the node were unreachable.
+   */
   reply(id: number, body: unknown): void {
-    if (!this.closedErr && id !== 0) this.write(encodeMessage(MsgType.REPLY, id, this.opts.epoch(), body ?? null));
+    if (this.closedErr || id === 0) return;
+    const bytes = encodeMessage(MsgType.REPLY, id, this.opts.epoch(), body ?? null);
+    const len = bytes.length - FRAME_HEADER_BYTES;
+    if (len > this.opts.maxFrameBytes) {
+      this.replyError(
+        id,
+        ErrorCode.TOO_LARGE,
+        `the reply is ${len} bytes, over the frame limit of ${this.opts.maxFrameBytes} bytes (maxFrameBytes)`,
+      );
+      return;
+    }
+    this.write(bytes);
   }
 
   replyError(id: number, code: string, message: string): void {
