@@ -28,6 +28,11 @@ export interface TaskContext {
    * outlive a task whose cleanup may never run. Absent in-process.
    */
   expiringStore?(expiresAt: number): KvStore;
+  /**
+   * On a cluster node: the largest reply it sends (its frame limit); a task whose result may be
+   * larger pages it. Absent in-process (no limit).
+   */
+  maxReplyBytes?: number;
 }
 
 /** A store that can run a named task on every node and return each node's result (ClusterClient). */
@@ -39,6 +44,8 @@ export interface TaskRunner {
    * up when a node is down.
    */
   runTaskOn?(node: string, name: string, payload: unknown): Promise<unknown>;
+  /** Optional: the largest reply runTaskOn can carry (a ClusterClient's frame limit). */
+  readonly maxReplyBytes?: number;
 }
 
 export function isTaskRunner(store: KvStore): store is KvStore & TaskRunner {

@@ -390,6 +390,11 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     );
   }
 
+  /** The largest task reply this client accepts (its frame limit; TaskRunner.maxReplyBytes). */
+  get maxReplyBytes(): number {
+    return this.opts.maxFrameBytes ?? 64 * 1024 * 1024;
+  }
+
   /** Runs task `name` on node `node` only (TaskRunner.runTaskOn); no retry on another node. */
   async runTaskOn(node: string, name: string, payload: unknown): Promise<unknown> {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');

@@ -585,6 +585,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
       expiringStore: (expiresAt: number) => this.router.store({ get: 'any', scan: 'local', w: 'all' }, expiresAt),
       isLeaderFor: (key: KeyLike) => this.leaders.has(partitionOf(keyBytes(key), this.topo.partitions)),
       nodeId: this.selfId,
+      maxReplyBytes: this.config.maxFrameBytes,
     };
   }
 

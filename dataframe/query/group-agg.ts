@@ -343,6 +343,11 @@ export class GroupAggregator {
   }
 
   /** The partial result: [key values, one accumulator per aggregate] per group. */
+  /** Group g's key values. */
+  keyOf(g: number): readonly Value[] {
+    return this.keys[g]!;
+  }
+
   result(): [Value[], Acc[]][] {
     return this.keys.map((key, g) => [
       key,

@@ -29,6 +29,7 @@ import type { FrameMeta } from '../meta.js';
 import { pruneChunks } from '../zone-map.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
 import { runTopK } from './top-k.js';
+import { bodyBytes, valuesBytes } from './page.js';
 
 export type { Acc, ChunkLoader };
 
@@ -43,6 +44,11 @@ export interface PartialResult {
   ranked?: [number, number, Value[], Value[]][];
   /** How many of `chunks` the frame's zone maps showed the filter could not match; none was read. */
   skipped?: number;
+  /**
+   * A paged result (PartialOptions.pageBytes): the chunks given that it does not answer, which
+   * `chunks` then leaves out; the caller asks for them again (page.ts).
+   */
+  more?: number[];
 }
 
 export function initAcc(fn: AggFn): Acc {
@@ -141,7 +147,8 @@ async function lateRows(
   chunks: readonly number[],
   concurrency: number,
   lastYield: { t: number },
-): Promise<PartialResult['rows']> {
+  pageBytes: number,
+): Promise<{ rows: NonNullable<PartialResult['rows']>; more?: number[] } | undefined> {
   const split = lateReads(checked);
   if (split === undefined) return undefined;
   const { early, rest } = split;
@@ -153,13 +160,23 @@ async function lateRows(
   }
   const pending: Matched[] = [];
   const rows: NonNullable<PartialResult['rows']> = [];
+  let bytes = 0;
   const emit = async ({ i, sel, cols, rest: later }: Matched): Promise<void> => {
     const more = await later;
-    rows.push([i, out.map((c) => columnToBody(gather((cols[c] ?? more[c])!, sel)))]);
+    const bodies = out.map((c) => columnToBody(gather((cols[c] ?? more[c])!, sel)));
+    for (const b of bodies) bytes += bodyBytes(b);
+    rows.push([i, bodies]);
   };
   let taken = 0;
+  let pos = 0;
+  let more: number[] | undefined;
   for await (const { i, cols } of mapOrdered(chunks, concurrency, async (i) => ({ i, cols: await load(i, early) }))) {
     if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
+    if (bytes >= pageBytes) {
+      more = chunks.slice(pos);
+      break;
+    }
+    pos++;
     await yieldIfDue(lastYield);
     let sel = select(cols, rowsOf(i));
     if (sel.length === 0) continue;
@@ -172,8 +189,15 @@ async function lateRows(
     while (pending.length > concurrency) await emit(pending.shift()!);
   }
   while (pending.length > 0) await emit(pending.shift()!);
-  return rows;
+  return { rows, more };
 }
+
+/**
+ * A top-k's page is this many row pages: a page of a top-k holds its best rows of the chunks it
+ * covers, so every page of a paged top-k brings up to k rows, where one reply would bring k in all.
+ * So a top-k pages only when its kept rows near the reply limit (half of it, at the default page).
+ */
+const TOP_K_PAGES = 4;
 
 export interface PartialOptions {
   /**
@@ -181,6 +205,13 @@ export interface PartialOptions {
    * whose reads are per column (a node's chunks); not for a join's, which joins per load.
    */
   late?: boolean;
+  /**
+   * Page size (page.ts): the result stops after the chunk that takes it past this many bytes
+   * (estimated), and `more` lists the chunks left. Unbounded by default.
+   */
+  pageBytes?: number;
+  /** Row queries: rows that earlier pages of this task returned (they count toward its limit). */
+  taken?: number;
 }
 
 /** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
@@ -210,9 +241,18 @@ export async function runPartial(
     return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
   });
   const lastYield = { t: performance.now() };
+  const pageBytes = opts.pageBytes ?? Number.POSITIVE_INFINITY;
+  // A page that leaves chunks for later answers only the others.
+  const paged = (more: number[] | undefined): PartialResult => {
+    if (more === undefined || more.length === 0) return result;
+    const left = new Set(more);
+    result.chunks = result.chunks.filter((c) => !left.has(c));
+    result.more = more;
+    return result;
+  };
 
   if (plan.aggs === undefined && plan.orderBy) {
-    result.ranked = await runTopK(
+    const top = await runTopK(
       checked,
       select,
       derive,
@@ -223,24 +263,31 @@ export async function runPartial(
       zones,
       opts.late === true,
       lastYield,
+      pageBytes * TOP_K_PAGES,
     );
-    return result;
+    result.ranked = top.ranked;
+    return paged(top.more);
   }
 
   if (plan.aggs === undefined) {
     const out = (plan.select ?? fields.map((f) => f.name)).map(index);
-    const limit = plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0);
+    const limit =
+      (plan.limit === undefined ? Number.POSITIVE_INFINITY : plan.limit + (plan.offset ?? 0)) - (opts.taken ?? 0);
     if (opts.late && derive === undefined && select !== undefined) {
-      const rows = await lateRows(checked, select, out, limit, load, rowsOf, read, concurrency, lastYield);
-      if (rows !== undefined) {
-        result.rows = rows;
-        return result;
+      const late = await lateRows(checked, select, out, limit, load, rowsOf, read, concurrency, lastYield, pageBytes);
+      if (late !== undefined) {
+        result.rows = late.rows;
+        return paged(late.more);
       }
     }
     let taken = 0;
+    let bytes = 0;
+    let pos = 0;
     result.rows = [];
     for await (const { i, cols } of loaded) {
       if (taken >= limit) break; // later chunks cannot contribute to this node's first `limit` rows
+      if (bytes >= pageBytes) return paged(read.slice(pos));
+      pos++;
       // Before any `continue`: a filter that rejects whole cached chunks must let the loop turn too.
       await yieldIfDue(lastYield);
       const n = rowsOf(i);
@@ -249,7 +296,9 @@ export async function runPartial(
       if (count === 0) continue;
       if (taken + count > limit) sel = (sel ?? Uint32Array.from({ length: n }, (_, j) => j)).subarray(0, limit - taken);
       taken += sel ? sel.length : n;
-      result.rows.push([i, out.map((c) => columnToBody(sel ? gather(cols[c]!, sel) : cols[c]!))]);
+      const bodies = out.map((c) => columnToBody(sel ? gather(cols[c]!, sel) : cols[c]!));
+      for (const b of bodies) bytes += bodyBytes(b);
+      result.rows.push([i, bodies]);
     }
     return result;
   }
@@ -259,7 +308,21 @@ export async function runPartial(
     (plan.groupBy ?? []).map(index),
     plan.aggs.map((a) => (a.col === '*' ? undefined : index(a.col))),
   );
+  // A group's accumulators estimated as plain numbers, its keys by their values (page.ts), each
+  // group's once: a generic aggregate's state (a sketch, a distinct set) may be larger, which the
+  // reply's frame limit still catches.
+  const accBytes = 16 + 18 * plan.aggs.length;
+  let counted = 0;
+  let bytes = 0;
+  let pos = 0;
   for await (const { i, cols } of loaded) {
+    if (pageBytes < Number.POSITIVE_INFINITY)
+      for (; counted < agg.size; counted++) bytes += accBytes + valuesBytes(agg.keyOf(counted));
+    if (bytes >= pageBytes) {
+      result.groups = agg.result();
+      return paged(read.slice(pos));
+    }
+    pos++;
     const n = rowsOf(i);
     agg.addChunk(cols, n, select ? select(cols, n) : undefined, i, select?.nonNull);
     await yieldIfDue(lastYield);

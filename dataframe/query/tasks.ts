@@ -35,6 +35,7 @@ import {
 } from './shuffle-tasks.js';
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
+import { DEFAULT_PAGE_BYTES } from './page.js';
 
 /**
  * This process's prepared broadcast right sides (join-cache.ts): a repeated join query's tasks find
@@ -74,6 +75,10 @@ interface DecodedPayload {
   cache: boolean;
   /** [frame name, version] pairs whose publication the node confirms beside the query (VersionCheck). */
   verify?: [string, string][];
+  /** Page size in bytes (page.ts): the result stops past it and lists the chunks left in `more`. */
+  page?: number;
+  /** Rows that earlier pages of this query returned from this node (they count toward its limit). */
+  taken?: number;
 }
 
 /** Versions one task may be asked to confirm (a statement names at most two frames). */
@@ -106,6 +111,8 @@ function decodePayload(payload: unknown): DecodedPayload {
     shuffle?: unknown;
     cache?: unknown;
     verify?: unknown;
+    page?: unknown;
+    taken?: unknown;
   } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
@@ -119,7 +126,12 @@ function decodePayload(payload: unknown): DecodedPayload {
     throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: cache must be a boolean');
   const cache = p.cache !== false;
   const verify = decodeVerify(p.verify);
-  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify };
+  if (p.page !== undefined && !(Number.isSafeInteger(p.page) && (p.page as number) > 0))
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: page must be a positive integer');
+  if (p.taken !== undefined && !(Number.isSafeInteger(p.taken) && (p.taken as number) >= 0))
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: taken must be a non-negative integer');
+  const paging = { page: p.page as number | undefined, taken: p.taken as number | undefined };
+  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -127,7 +139,7 @@ function decodePayload(payload: unknown): DecodedPayload {
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache, verify };
+  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
 }
 
 /**
@@ -183,7 +195,7 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
   const td = TRACE ? performance.now() : 0;
-  const { meta, plan, chunks: given, join: joinRaw, cache: useCache, verify } = decodePayload(payload);
+  const { meta, plan, chunks: given, join: joinRaw, cache: useCache, verify, page, taken } = decodePayload(payload);
   let checked: CheckedPlan;
   let join: PreparedJoin | undefined;
   try {
@@ -236,7 +248,15 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     chunks,
     TASK_CONCURRENCY,
     zones,
-    { late: join === undefined },
+    {
+      late: join === undefined,
+      // The page the client asked for, within an eighth of this node's own reply limit (page.ts).
+      pageBytes:
+        page === undefined
+          ? undefined
+          : Math.min(page, ctx.maxReplyBytes === undefined ? page : Math.max(1, Math.floor(ctx.maxReplyBytes / 8))),
+      taken,
+    },
   );
   if (verifying) result.verified = await verifying;
   if (TRACE) {
@@ -375,6 +395,42 @@ async function runOnce(
   return [await task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload)];
 }
 
+/**
+ * The chunks a paged result leaves for the next page (`more`), checked against the chunks it was
+ * asked for: a strict subset, so that every page answers at least one chunk and the pages end.
+ * Undefined when the result answers them all.
+ */
+function moreOf(r: unknown, asked: readonly number[]): number[] | undefined {
+  const more = (r as { more?: unknown } | null)?.more;
+  if (more === undefined) return undefined;
+  const of = new Set(asked);
+  const seen = new Set<number>();
+  if (
+    !Array.isArray(more) ||
+    more.length === 0 ||
+    more.length >= asked.length ||
+    !more.every((c) => of.has(c as number) && !seen.has(c as number) && !!seen.add(c as number))
+  )
+    throw new Eau2Error(
+      ErrorCode.PROTOCOL,
+      'bad partial query result: its chunks left for a next page are not a strict subset of those asked for',
+    );
+  delete (r as { more?: unknown }).more;
+  return more as number[];
+}
+
+/** Rows in a row query's partial result (what a next page's `taken` counts). */
+function rowsIn(r: unknown): number {
+  const rows = (r as { rows?: unknown } | null)?.rows;
+  if (!Array.isArray(rows)) return 0;
+  let n = 0;
+  for (const x of rows) {
+    const n0 = (Array.isArray(x) && Array.isArray(x[1]) ? (x[1][0] as { n?: unknown } | undefined)?.n : undefined) ?? 0;
+    if (typeof n0 === 'number') n += n0;
+  }
+  return n;
+}
+
 /** The store's partitioning when it names every partition's followers (needed to place chunks). */
 function placementOf(store: KvStore): PartitionLeaders | undefined {
   const t = partitionLeadersOf(store);
@@ -438,6 +494,11 @@ async function placeQuery(
   const results: unknown[] = [];
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
   const check = name === QUERY_TASK ? versionCheck : undefined;
+  // Query results come in pages of an eighth of the largest reply the client takes (page.ts).
+  const page =
+    name === QUERY_TASK
+      ? Math.max(1, Math.min(DEFAULT_PAGE_BYTES, Math.floor((store.maxReplyBytes ?? 8 * DEFAULT_PAGE_BYTES) / 8)))
+      : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);
@@ -470,12 +531,15 @@ async function placeQuery(
     // shuffle pieces) must not outlive the call, or the caller's cleanup could miss what it writes.
     const running = [...plan].map(async ([node, chunks]) => {
       const metas = verify.get(node);
+      // The chunks of this node not answered yet: a paged result answers some and names the rest.
+      let left = chunks;
       try {
-        const r = await store.runTaskOn!(
-          node,
-          name,
-          metas ? { ...payload, chunks, verify: metas.map((m) => [m.name, m.version]) } : { ...payload, chunks },
-        );
+        let r = await store.runTaskOn!(node, name, {
+          ...payload,
+          chunks,
+          ...(metas ? { verify: metas.map((m) => [m.name, m.version]) } : {}),
+          ...(page === undefined ? {} : { page }),
+        });
         if (metas) {
           const v = (r as { verified?: unknown } | null)?.verified;
           if (Array.isArray(v))
@@ -484,7 +548,15 @@ async function placeQuery(
             });
           if (r !== null && typeof r === 'object') delete (r as { verified?: unknown }).verified;
         }
-        results.push(r);
+        let taken = 0;
+        for (;;) {
+          results.push(r);
+          const more = moreOf(r, left);
+          if (more === undefined) break;
+          left = more;
+          taken += rowsIn(r);
+          r = await store.runTaskOn!(node, name, { ...payload, chunks: left, page, taken });
+        }
       } catch (e) {
         if (!unreachable(e)) {
           fatal ??= e;
@@ -492,7 +564,7 @@ async function placeQuery(
         }
         failed.add(node);
         lastError = e;
-        again.push(...chunks);
+        again.push(...left);
       }
     });
     if (check && !check.sent) check.markSent();

@@ -12,6 +12,7 @@ import type { FrameMeta } from '../meta.js';
 import { bitGet, type Column } from '../column.js';
 import { mapOrdered } from '../pool.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
+import { valuesBytes } from './page.js';
 
 type NumArray = Float64Array | Int32Array;
 
@@ -33,7 +34,8 @@ export async function runTopK(
   zones: FrameMeta['zones'],
   late: boolean,
   lastYield: { t: number },
-): Promise<Ranked[]> {
+  pageBytes = Number.POSITIVE_INFINITY,
+): Promise<{ ranked: Ranked[]; more?: number[] }> {
   const { plan, reads, fields } = checked;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
   const out = (plan.select ?? fields.map((f) => f.name)).map(index);
@@ -47,9 +49,9 @@ export async function runTopK(
   // worse than the worst kept row is answered without being read.
   const best = k < Number.POSITIVE_INFINITY ? zoneBest(zones, fields, keyCols[0]!, keys[0]!, rowsOf) : undefined;
   const order = best ? byZone(read, best, keys[0]!) : read;
-  if (late && derive === undefined && k > 0 && k < Number.POSITIVE_INFINITY) {
+  if (late && derive === undefined && k > 0 && k <= LATE_MAX_K) {
     const ranked = await lateTopK(checked, scan, keys, keyCols, out, load, rowsOf, order, best, concurrency, lastYield);
-    if (ranked !== undefined) return ranked;
+    if (ranked !== undefined) return { ranked };
   }
   const top = new TopK(k, keys);
   const beaten = (i: number): boolean => {
@@ -61,7 +63,18 @@ export async function runTopK(
     const cols = await load(i, reads);
     return { i, cols: derive ? derive(cols, rowsOf(i)) : cols };
   });
+  // Paged (page.ts): the kept rows' size, estimated from the first row kept, is checked before each
+  // chunk; past the page size, the rest of the chunks are left for the next page (which keeps its
+  // own best rows: the merge ranks every page's rows together).
+  let rowBytes = 0;
+  let pos = 0;
+  let more: number[] | undefined;
   for await (const { i, cols: got } of chunksOf) {
+    if (top.size * rowBytes >= pageBytes) {
+      more = order.slice(pos);
+      break;
+    }
+    pos++;
     await yieldIfDue(lastYield);
     if (got === undefined || beaten(i)) continue;
     const cols = got;
@@ -69,10 +82,14 @@ export async function runTopK(
     const oc = out.map((c) => cols[c]!);
     scanTopK(scan, cols, rowsOf(i), top, (r) => {
       const kv = valuesAt(kc, r);
-      if (top.admits(kv, i, r)) top.push({ keys: kv, chunk: i, row: r, values: valuesAt(oc, r) });
+      if (top.admits(kv, i, r)) {
+        const values = valuesAt(oc, r);
+        if (rowBytes === 0) rowBytes = 12 + valuesBytes(kv) + valuesBytes(values);
+        top.push({ keys: kv, chunk: i, row: r, values });
+      }
     });
   }
-  return top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]);
+  return { ranked: top.sorted().map((r) => [r.chunk, r.row, r.keys, r.values]), more };
 }
 
 /** Row `r` of each column, in a fresh array (a loop, not a closure per row: rows offered are many). */
@@ -435,6 +452,12 @@ function byZone(chunks: readonly number[], best: (chunk: number) => Value | unde
   const unknown = chunks.filter((i) => best(i) === undefined);
   return [...unknown, ...known.sort((a, b) => compareValue(best(a)!, best(b)!, key) || a - b)];
 }
+
+/**
+ * The largest k a top-k reads its other columns late for: its answer is one reply of k rows, which
+ * a larger k's plain path pages (page.ts); the late reads pay off for small k.
+ */
+const LATE_MAX_K = 4096;
 
 /** Tied rows a late top-k keeps at least (4k for a larger k) before it reads every column instead. */
 const MIN_KEPT_TIES = 16_384;

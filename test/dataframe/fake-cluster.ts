@@ -142,23 +142,28 @@ export class FakeCluster implements KvStore {
 
   async runTask(name: string, payload: unknown): Promise<unknown[]> {
     this.taskRuns++;
+    const up = this.nodes.map((_, id) => ({ id })).filter(({ id }) => !this.down.has(id));
+    return Promise.all(up.map(({ id }) => this.runAsNode(id, name, payload)));
+  }
+
+  /**
+   * Runs task `name` as node `id` runs it (its own store view, leadership and chunk cache), the
+   * payload and the result through a msgpack round trip. A subclass adding `runTaskOn` (as a
+   * ClusterClient has) builds on it, so that queries place chunks on nodes as on a real cluster.
+   */
+  protected async runAsNode(id: number, name: string, payload: unknown): Promise<unknown> {
     const task = dataframeTasks[name];
     if (!task) throw new Eau2Error(ErrorCode.INVALID, `no task ${name}`);
-    const up = this.nodes.map((_, id) => ({ id })).filter(({ id }) => !this.down.has(id));
-    const results = await Promise.all(
-      up.map(({ id }) =>
-        task(
-          {
-            store: this.nodeView(id),
-            nodeId: `n${id}`,
-            isLeaderFor: (k) => this.brokenLeadership || this.leaderOf(k) === id,
-            chunkCache: this.caches?.[id],
-          },
-          roundTrip(payload),
-        ),
-      ),
+    const result = await task(
+      {
+        store: this.nodeView(id),
+        nodeId: `n${id}`,
+        isLeaderFor: (k) => this.brokenLeadership || this.leaderOf(k) === id,
+        chunkCache: this.caches?.[id],
+      },
+      roundTrip(payload),
     );
-    return roundTrip(results);
+    return roundTrip(result);
   }
 
   /** How many keys each node leads (to check a frame is spread). */

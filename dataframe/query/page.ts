@@ -1,0 +1,33 @@
+// Paged partial results. A node's answer to a query task travels as one reply frame, and a frame has
+// a limit (maxFrameBytes, 64 MiB by default): a row query over a node's share of a large frame, a
+// high-cardinality GROUP BY or a top-k with a large LIMIT can pass it. So a task given a page size
+// stops after the chunk that takes its result past that size and names the chunks it did not answer
+// (`more`); the client sends the task again for those, on the same node. Every partial is
+// mergeable, whatever chunks it covers (rows by chunk, groups' accumulators, each page's best rows),
+// so the merge is unchanged. Sizes are estimates of the msgpack bytes, close for numbers and
+// strings; a page holds at most one chunk's result past its size.
+
+import type { ChunkBody } from '../chunk-codec.js';
+import type { Value } from '../schema.js';
+
+/**
+ * The page size a client asks for: an eighth of the 64 MiB frame limit, so that a page that passes
+ * it by the few chunks read ahead still fits a frame (a top-k's is four times it: partial.ts).
+ */
+export const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
+
+/** Estimated bytes of a chunk body in a reply. */
+export function bodyBytes(b: ChunkBody): number {
+  let n = 16 + (b.z?.length ?? 0);
+  if (b.v instanceof Uint8Array) n += b.v.length;
+  else for (const s of b.v) n += s.length + 2;
+  if (b.d) for (const s of b.d) n += s.length + 2;
+  return n;
+}
+
+/** Estimated bytes of values in a reply (a number or an int64 9, a string its length and a header). */
+export function valuesBytes(vs: readonly Value[]): number {
+  let n = 1;
+  for (const v of vs) n += typeof v === 'string' ? v.length + 5 : 9;
+  return n;
+}
