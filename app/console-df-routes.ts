@@ -11,6 +11,7 @@ import {
   chunkHashTag,
   col,
   DataFrame,
+  DEFAULT_HTTP_MAX_GROUPS,
   eq,
   ge,
   gt,
@@ -135,6 +136,7 @@ function parseConsoleQuery(text: string, fields: readonly Field[]): ConsoleQuery
 async function runConsoleQuery(
   lf: LazyFrame,
   q: ConsoleQuery & { where?: Expr },
+  maxGroups: number,
 ): Promise<{ columns: { name: string; type: string }[]; rows: Value[][]; nrows: number; truncated: boolean }> {
   let query = lf.query();
   if (q.where) query = query.filter(q.where);
@@ -143,7 +145,7 @@ async function runConsoleQuery(
     if (q.groupBy && q.groupBy.length > 0) query = query.groupBy(q.groupBy);
     const spec: Record<string, AggFn[]> = {};
     for (const a of q.aggs) (spec[a.col] ??= []).push(a.fn);
-    df = await query.agg(spec);
+    df = await query.agg(spec, { maxGroups });
   } else {
     if (q.select && q.select.length > 0) query = query.select(q.select);
     df = await query.limit(q.limit ?? DEFAULT_ROW_LIMIT).collect();
@@ -251,6 +253,7 @@ export function bearer(req: IncomingMessage): string | undefined {
 export function consoleDfHandler(
   node: NodeServer,
   clients = new Clients(node),
+  maxGroups = DEFAULT_HTTP_MAX_GROUPS,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     const raw = req.url ?? '/';
@@ -283,7 +286,7 @@ export function consoleDfHandler(
       const lf = await DataFrame.get(client, name, { cacheBytes: 0 });
       const q = parseConsoleQuery(params.get('q')!, lf.fields);
       const t0 = performance.now();
-      const result = await runConsoleQuery(lf, q);
+      const result = await runConsoleQuery(lf, q, maxGroups);
       const ms = performance.now() - t0;
       httpHelpers.sendJson(res, 200, { name: lf.name, version: lf.version, ms, ...result });
     } catch (e) {

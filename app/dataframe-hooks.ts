@@ -21,13 +21,31 @@ function nodeChunkCacheBytes(log: Logger): number {
 }
 
 /**
+ * Groups a query run by the node for an HTTP or console client may gather (EAU2_DF_MAX_GROUPS,
+ * default 1,000,000): the node holds them while it merges.
+ */
+function nodeMaxGroups(log: Logger, fallback: number): number {
+  const env = process.env.EAU2_DF_MAX_GROUPS;
+  if (env === undefined || env === '') return fallback;
+  const n = Number(env);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    log.warn({ EAU2_DF_MAX_GROUPS: env }, `ignoring a bad EAU2_DF_MAX_GROUPS; using ${fallback}`);
+    return fallback;
+  }
+  return n;
+}
+
+/**
  * Registers the dataframe tasks (queries pushed to the data) and mounts /df on a node. Every task
  * shares one node-wide cache of decoded chunks, so a repeated query skips the engine reads, checksums
  * and decoding of the chunks it read last time. The /df routes answer through the node's HTTP
  * helpers, so their errors have the API's shape and status mapping.
  */
 export async function attachDataframe(node: NodeServer, log: Logger): Promise<void> {
-  const { dataframeTasks, ChunkCache, handleDfHttp, setSqlPreload } = await import('../dataframe/index.js');
+  const { dataframeTasks, ChunkCache, handleDfHttp, setSqlPreload, DEFAULT_HTTP_MAX_GROUPS } = await import(
+    '../dataframe/index.js'
+  );
+  const maxGroups = nodeMaxGroups(log, DEFAULT_HTTP_MAX_GROUPS);
   // A node loads the SQL path only for a POST /df/sql, not when it serves a frame's rows.
   setSqlPreload(false);
   const chunkCache = new ChunkCache(nodeChunkCacheBytes(log));
@@ -38,14 +56,14 @@ export async function attachDataframe(node: NodeServer, log: Logger): Promise<vo
   // The console's placement and query routes (app/console-df-routes.ts) first: /df's own 404s the rest.
   const { Clients, bearer, consoleDfHandler } = await import('./console-df-routes.js');
   const clients = new Clients(node);
-  node.addHttpHandler(consoleDfHandler(node, clients));
+  node.addHttpHandler(consoleDfHandler(node, clients, maxGroups));
   // POST /df/sql runs its plans through a client of this cluster with the caller's token: the
   // receiving node merges, the nodes holding the chunks compute (as from any client).
   const sqlStore = (req: IncomingMessage) => clients.get(bearer(req));
   node.addHttpHandler(async (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '';
     if (path !== '/df' && !path.startsWith('/df/') && !path.startsWith('/df?')) return false;
-    return handleDfHttp(req, res, store, httpHelpers, { sqlStore });
+    return handleDfHttp(req, res, store, httpHelpers, { sqlStore, maxGroups });
   });
   log.debug({ tasks: Object.keys(dataframeTasks) }, 'dataframe tasks registered, /df mounted');
 }

@@ -39,6 +39,11 @@ export interface SqlOptions {
    * route's bound on what a request can make a node gather); default unbounded.
    */
   maxRows?: number;
+  /**
+   * At most this many groups are gathered (from the nodes' partial results as they arrive, and in
+   * the merge), else TOO_LARGE: the bound a node's HTTP route puts on a GROUP BY; default unbounded.
+   */
+  maxGroups?: number;
 }
 
 type SqlRunner = (store: KvStore, text: string, opts: SqlOptions) => Promise<DataFrame>;

@@ -17,6 +17,11 @@ import type { Value } from './schema.js';
 
 const DEFAULT_ROW_LIMIT = 100;
 const MAX_ROW_LIMIT = 10_000;
+/**
+ * Groups a GROUP BY run for an HTTP client may gather (DfHttpOptions.maxGroups): the node holds them
+ * while it merges, a few hundred bytes each.
+ */
+export const DEFAULT_HTTP_MAX_GROUPS = 1_000_000;
 
 /**
  * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the
@@ -77,6 +82,7 @@ async function sqlRoute(
   storeFor: () => Promise<KvStore>,
   bad: Bad,
   tooLarge: Bad,
+  maxGroups: number,
 ): Promise<unknown> {
   let body: unknown;
   try {
@@ -91,7 +97,7 @@ async function sqlRoute(
     if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
   // Loaded on first use, as DataFrame.sql does, and imported once (each import() is a module resolution).
   const { runSql } = await (sqlModule ??= import('./sql/run.js'));
-  const r = await runSql(await storeFor(), sql, { maxRows: MAX_ROW_LIMIT });
+  const r = await runSql(await storeFor(), sql, { maxRows: MAX_ROW_LIMIT, maxGroups });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;
   const truncated = df.nrows > MAX_ROW_LIMIT;
@@ -109,6 +115,8 @@ export interface DfHttpOptions {
    * the chunks, as they do from any client. Default: `store`, where the plans run in this process.
    */
   sqlStore?: (req: IncomingMessage) => Promise<KvStore>;
+  /** Groups a POST /df/sql may gather (SqlOptions.maxGroups); default DEFAULT_HTTP_MAX_GROUPS. */
+  maxGroups?: number;
 }
 
 /** Serves /df routes; resolves false (untouched response) for any other path. */
@@ -139,7 +147,16 @@ export async function handleDfHttp(
         );
       checkOptions(q, [], bad);
       const storeFor = async (): Promise<KvStore> => (opts.sqlStore ? opts.sqlStore(req) : store);
-      send(200, await sqlRoute(req, storeFor, bad, (m) => http.httpError(413, ErrorCode.TOO_LARGE, m)));
+      send(
+        200,
+        await sqlRoute(
+          req,
+          storeFor,
+          bad,
+          (m) => http.httpError(413, ErrorCode.TOO_LARGE, m),
+          opts.maxGroups ?? DEFAULT_HTTP_MAX_GROUPS,
+        ),
+      );
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

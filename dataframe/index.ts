@@ -101,7 +101,7 @@ export { importJson, type JsonImportOptions } from './io/json-import.js';
 export type { ColumnarImportOptions, ColumnarImportResult } from './io/batches.js';
 // For the application shell (app/): the /df routes a node mounts, frames rendered as text for
 // `eau2 df show` and `ls`, and what an interrupted `df import` needs to delete the chunks it wrote.
-export { handleDfHttp, type DfHttpOptions } from './http.js';
+export { DEFAULT_HTTP_MAX_GROUPS, handleDfHttp, type DfHttpOptions } from './http.js';
 export { renderFrame, renderFrameList } from './format-table.js';
 export { parseChunkKey, versionChunkEnd, versionChunkPrefix } from './layout.js';
 export { deleteVersion, readMeta, removeFrame } from './storage.js';

@@ -249,7 +249,14 @@ export class LazyFrame {
       fields: this.fields,
       nchunks: this.nchunks,
       execute: (checked, opts) =>
-        runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan }, opts?.versionCheck),
+        runDataframeTask(
+          this.store,
+          QUERY_TASK,
+          this.meta,
+          { plan: checked.plan },
+          opts?.versionCheck,
+          opts?.maxGroups,
+        ),
       describe: () => this.where(),
       zones: () => ({ fields: this.fields, zones: this.meta.zones, rowsOf: (i) => rowsInChunk(this.meta, i) }),
     });
@@ -283,7 +290,14 @@ export class LazyFrame {
           fields: this.fields,
           nchunks: this.nchunks,
           runJoin: (checked, join, opts) =>
-            runDataframeTask(this.store, QUERY_TASK, this.meta, { plan: checked.plan, join }, opts?.versionCheck),
+            runDataframeTask(
+              this.store,
+              QUERY_TASK,
+              this.meta,
+              { plan: checked.plan, join },
+              opts?.versionCheck,
+              opts?.maxGroups,
+            ),
           where: () => this.where(),
           shuffle: (checked, right, spec) => shuffleJoin(this.store, this.meta, right, spec, checked),
           nodes: () => Math.max(1, taskNodes(this.store).length),

@@ -119,7 +119,23 @@ function shape(raw: unknown): PartialResult {
   return raw as unknown as PartialResult;
 }
 
-export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nchunks: number): DataFrame {
+/** TOO_LARGE for a query that gathered more than `max` groups (ExecuteOptions.maxGroups). */
+export function tooManyGroups(max: number): Eau2Error {
+  return new Eau2Error(
+    ErrorCode.TOO_LARGE,
+    `the query has more than ${max} groups, the limit here (maxGroups; EAU2_DF_MAX_GROUPS for the queries a ` +
+      'node runs for HTTP and console clients): filter first, group by fewer values, or run it from a client ' +
+      '(DataFrame.sql, eau2 sql)',
+    { details: { maxGroups: max } },
+  );
+}
+
+export function mergePartials(
+  checked: CheckedPlan,
+  raws: readonly unknown[],
+  nchunks: number,
+  maxGroups = Number.POSITIVE_INFINITY,
+): DataFrame {
   const partials = raws.map(shape);
   checkCoverage(partials, nchunks);
   const { plan, output } = checked;
@@ -216,6 +232,7 @@ export function mergePartials(checked: CheckedPlan, raws: readonly unknown[], nc
         const accs = new Array<Acc>(aggs.length);
         for (let k = 0; k < aggs.length; k++) accs[k] = checkAcc(aggs[k]!, raw[k], budget);
         merged.set(key, [g[0], accs]);
+        if (merged.size > maxGroups) throw tooManyGroups(maxGroups);
       }
     }
   }

@@ -66,6 +66,12 @@ export interface CheckedPlan {
 export interface ExecuteOptions {
   /** Versions the run's first query task asks the nodes to confirm (tasks.ts, VersionCheck). */
   readonly versionCheck?: VersionCheck;
+  /**
+   * Groups an aggregate query may gather at most, counted in the partial results as they arrive (a
+   * group that several nodes or pages send counts once for each) and in the merged result: past it,
+   * TOO_LARGE. The bound a node puts on the queries it runs for HTTP clients; default unbounded.
+   */
+  readonly maxGroups?: number;
 }
 
 /** What a query runs against: something that can evaluate a checked plan into partial results. */

@@ -148,7 +148,7 @@ ${analyzeLine(df)}`;
     const r = await this.source.execute(checked, opts);
     const partials = Array.isArray(r) ? r : r.partials;
     const nchunks = Array.isArray(r) ? this.source.nchunks : r.nchunks;
-    const df = mergePartials(checked, partials, nchunks);
+    const df = mergePartials(checked, partials, nchunks, opts?.maxGroups);
     let skipped = 0;
     for (const p of partials) {
       const k = (p as { skipped?: unknown }).skipped;
@@ -162,8 +162,9 @@ ${analyzeLine(df)}`;
    * Aggregates, per group if groupBy was given. Output columns: the group columns, then "<col>_<fn>"
    * for each aggregate ("count" for '*'), one row per group in key order (nulls first).
    */
-  agg(spec: AggRequest): Promise<DataFrame> {
-    return this.run(this.aggPlan(spec));
+  agg(spec: AggRequest, opts?: ExecuteOptions): Promise<DataFrame> {
+    const p = this.aggPlan(spec);
+    return this.run(p, undefined, opts);
   }
 
   /** The plan agg(spec) runs (for explain). */

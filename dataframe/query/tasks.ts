@@ -36,6 +36,7 @@ import {
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
 import { DEFAULT_PAGE_BYTES } from './page.js';
+import { tooManyGroups } from './merge.js';
 
 /**
  * This process's prepared broadcast right sides (join-cache.ts): a repeated join query's tasks find
@@ -349,11 +350,12 @@ export async function runDataframeTask(
   meta: FrameMeta,
   extra: Record<string, unknown> = {},
   versionCheck?: VersionCheck,
+  maxGroups?: number,
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
   // A store that runs tasks in this process has no node caches: nothing to check.
   if (name !== QUERY_TASK || !isTaskRunner(store) || isCachedMeta(meta) || extra.cache === false)
-    return runOnce(store, name, meta, payload, versionCheck);
+    return runOnce(store, name, meta, payload, versionCheck, maxGroups);
   // The nodes answer from their chunk caches whatever version they are asked for, so the version is
   // checked here, in parallel with the tasks: when it is no longer the published one (a frame opened
   // before it was replaced or deleted), the query runs again reading the store only, and so fails
@@ -362,7 +364,7 @@ export async function runDataframeTask(
   let results: unknown[] | undefined;
   let failure: unknown;
   try {
-    results = await runOnce(store, name, meta, payload, versionCheck);
+    results = await runOnce(store, name, meta, payload, versionCheck, maxGroups);
   } catch (e) {
     failure = e;
   }
@@ -370,7 +372,7 @@ export async function runDataframeTask(
     if (results === undefined) throw failure;
     return results;
   }
-  return runOnce(store, name, meta, { ...payload, cache: false }, versionCheck);
+  return runOnce(store, name, meta, { ...payload, cache: false }, versionCheck, maxGroups);
 }
 
 async function runOnce(
@@ -379,12 +381,13 @@ async function runOnce(
   meta: FrameMeta,
   payload: Record<string, unknown>,
   versionCheck?: VersionCheck,
+  maxGroups?: number,
 ): Promise<unknown[]> {
   const topo =
     (name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn
       ? placementOf(store)
       : undefined;
-  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo, versionCheck);
+  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo, versionCheck, maxGroups);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
@@ -489,9 +492,13 @@ async function placeQuery(
   payload: Record<string, unknown>,
   first: PartitionLeaders,
   versionCheck?: VersionCheck,
+  maxGroups = Number.POSITIVE_INFINITY,
 ): Promise<unknown[]> {
   const failed = new Set<string>();
   const results: unknown[] = [];
+  // Groups gathered so far, counted as the partials arrive (ExecuteOptions.maxGroups): the pages of
+  // a query with millions of groups stop coming once they pass the bound.
+  let groups = 0;
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
   const check = name === QUERY_TASK ? versionCheck : undefined;
   // Query results come in pages of an eighth of the largest reply the client takes (page.ts).
@@ -551,8 +558,11 @@ async function placeQuery(
         let taken = 0;
         for (;;) {
           results.push(r);
+          const g = (r as { groups?: unknown } | null)?.groups;
+          if (Array.isArray(g) && (groups += g.length) > maxGroups) throw tooManyGroups(maxGroups);
           const more = moreOf(r, left);
-          if (more === undefined) break;
+          // Once another node's task has failed the query, its next pages are not asked for.
+          if (more === undefined || fatal !== undefined) break;
           left = more;
           taken += rowsIn(r);
           r = await store.runTaskOn!(node, name, { ...payload, chunks: left, page, taken });

@@ -544,7 +544,7 @@ async function runPrepared(
   opts: SqlOptions,
   versionCheck?: VersionCheck,
 ): Promise<SqlResult> {
-  const carry = versionCheck ? { versionCheck } : undefined;
+  const carry = versionCheck || opts.maxGroups !== undefined ? { versionCheck, maxGroups: opts.maxGroups } : undefined;
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;

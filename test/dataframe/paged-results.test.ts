@@ -196,18 +196,62 @@ describe('paged query results (seeded)', () => {
   });
 });
 
+describe('the bound on the groups a query gathers (maxGroups)', () => {
+  it('fails past it with TOO_LARGE, in-process and on a placed cluster, answers at it, and stops the pages', async () => {
+    const rng = seededRng();
+    const n = rng.int(2000, 3000);
+    // A key unique per row: every group comes from one chunk, so the partials hold n groups in all.
+    const u = Array.from({ length: n }, (_, i) => i * 7 + 1);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [u[i], u[j]] = [u[j]!, u[i]!];
+    }
+    const df = DataFrame.fromColumns({
+      u: { type: 'I', values: u },
+      d: { type: 'D', values: u.map((x) => x / 4) },
+    });
+    const plain = new MemoryStore();
+    const placed = new PlacedCluster(3, 16, 2);
+    await DataFrame.put(plain, 't', df, { chunkRows: 100 });
+    await DataFrame.put(placed, 't', df, { chunkRows: 100 });
+    const sql = 'SELECT u, count(*) AS c, sum(d) AS s FROM t GROUP BY u';
+    for (const store of [plain, placed]) {
+      const at = await DataFrame.sql(store, sql, { maxGroups: n });
+      expect(at.nrows).toBe(n);
+      const err = await DataFrame.sql(store, sql, { maxGroups: n - 1 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Eau2Error);
+      expect((err as Eau2Error).code).toBe(ErrorCode.TOO_LARGE);
+      expect((err as Eau2Error).message).toContain(`more than ${n - 1} groups`);
+    }
+    // Past the bound, the nodes are not asked for their next pages.
+    placed.calls = [];
+    await DataFrame.sql(placed, sql);
+    const unbounded = placed.calls.length;
+    placed.calls = [];
+    await DataFrame.sql(placed, sql, { maxGroups: 10 }).catch(() => undefined);
+    expect(unbounded).toBeGreaterThan(9);
+    expect(placed.calls.length).toBeLessThan(unbounded / 2);
+  });
+});
+
 describe('paged query results on a real cluster', () => {
   let cluster: TestCluster;
   let client: ClusterClient;
   const LIMIT = 1024 * 1024;
   beforeAll(async () => {
-    // Nodes and client take frames of at most 1 MiB: a node's share of the frame below is ~4 MiB.
-    cluster = await TestCluster.start({
-      nodes: 3,
-      partitions: 8,
-      replicationFactor: 2,
-      extra: { maxFrameBytes: LIMIT },
-    });
+    // Nodes and client take frames of at most 1 MiB: a node's share of the frame below is ~4 MiB. The
+    // nodes run queries for HTTP clients with at most 20,000 groups (the environment they start with).
+    process.env.EAU2_DF_MAX_GROUPS = '20000';
+    try {
+      cluster = await TestCluster.start({
+        nodes: 3,
+        partitions: 8,
+        replicationFactor: 2,
+        extra: { maxFrameBytes: LIMIT },
+      });
+    } finally {
+      delete process.env.EAU2_DF_MAX_GROUPS;
+    }
     client = await ClusterClient.connect(
       cluster.nodes.map((x) => x.url),
       { w: 'all', maxFrameBytes: LIMIT },
@@ -236,6 +280,28 @@ describe('paged query results on a real cluster', () => {
     expect(groups.nrows).toBe(n);
     const top = rowsOf(await DataFrame.sql(client, 'SELECT id FROM big ORDER BY s DESC LIMIT 3')) as Value[][];
     expect(top).toEqual([[9999], [9998], [9997]]);
+    // Over HTTP the receiving node merges: a GROUP BY past its bound is refused, a smaller one answers.
+    const post = async (sql: string) => {
+      const res = await fetch(`${cluster.nodes[1]!.url}/df/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
+      return {
+        status: res.status,
+        body: (await res.json()) as { rows?: unknown[]; code?: string; message?: string },
+      };
+    };
+    const refused = await post('SELECT s, count(*) AS c FROM big GROUP BY s ORDER BY c DESC LIMIT 3');
+    expect(refused.status).toBe(413);
+    expect(refused.body.code).toBe('TOO_LARGE');
+    expect(refused.body.message).toContain('more than 20000 groups');
+    const fine = await post('SELECT id % 1000 AS b, count(*) AS c FROM big GROUP BY b ORDER BY b LIMIT 2');
+    expect(fine.status).toBe(200);
+    expect(fine.body.rows).toEqual([
+      [0, 60],
+      [1, 60],
+    ]);
+    // The console's query route has the same bound.
+    const q = JSON.stringify({ groupBy: ['s'], aggs: [{ col: 'id', fn: 'count' }] });
+    const res = await fetch(`${cluster.nodes[2]!.url}/df/big/query?q=${encodeURIComponent(q)}`);
+    expect(res.status).toBe(413);
     // One chunk's rows alone pass the reply limit: a clear TOO_LARGE, not an unreachable node.
     // (Stored small: one string repeated is a dictionary; the computed column's strings differ.)
     const wide = DataFrame.fromColumns({
