@@ -300,10 +300,15 @@ async function readPiece(
  * plan runs over the left pieces joined to them, each left piece being the chunk number the client
  * gave it. Returns the plan's partial result, as a query task does.
  */
-export async function bucketJoin(store: KvStore, payload: unknown): Promise<unknown> {
+export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes?: number): Promise<unknown> {
   const p = payload as Record<string, unknown> | null;
   if (p === null || typeof p !== 'object') throw protocol('payload must be an object');
-  const { id, bucket } = p;
+  const { id, bucket, page, taken } = p;
+  // Paged as query tasks are (page.ts): the left pieces not answered come back in `more`, by chunk.
+  if (page !== undefined && !(Number.isSafeInteger(page) && (page as number) > 0))
+    throw protocol('page must be a positive integer');
+  if (taken !== undefined && !(Number.isSafeInteger(taken) && (taken as number) >= 0))
+    throw protocol('taken must be a non-negative integer');
   if (typeof id !== 'string' || !ID_RE.test(id)) throw protocol('bad shuffle id');
   if (!Number.isInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS)
     throw protocol('bad bucket');
@@ -348,6 +353,17 @@ export async function bucketJoin(store: KvStore, payload: unknown): Promise<unkn
     src.rowsOf,
     lp.map((x) => x[2]),
     4,
+    undefined,
+    {
+      pageBytes:
+        page === undefined
+          ? undefined
+          : Math.min(
+              page as number,
+              maxReplyBytes === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(maxReplyBytes / 8)),
+            ),
+      taken: taken as number | undefined,
+    },
   );
 }
 

@@ -18,7 +18,16 @@ import {
   newShuffleId,
   type ScatterPiece,
 } from './shuffle-tasks.js';
-import { runDataframeTask, runTaskAt, runTaskEverywhere, taskNodes, unreachable } from './tasks.js';
+import {
+  moreOf,
+  pageBytesFor,
+  rowsIn,
+  runDataframeTask,
+  runTaskAt,
+  runTaskEverywhere,
+  taskNodes,
+  unreachable,
+} from './tasks.js';
 
 export interface ShuffleSpec {
   readonly how: JoinType;
@@ -92,6 +101,29 @@ async function runBuckets(store: KvStore, jobs: readonly Record<string, unknown>
   let queue = [...jobs];
   let fatal: unknown;
   let lastUnreachable: unknown;
+  // A job's result comes in pages, as a query's (page.ts): the left pieces a page leaves are asked
+  // for again, and a job whose node is lost between pages goes to the nodes left with those only.
+  const page = pageBytesFor(store);
+  // `todo.job` is what is left of the job: on a failure, the part to run elsewhere.
+  const runJob = async (node: string, todo: { job: Record<string, unknown> }): Promise<void> => {
+    const job = todo.job;
+    let left = job.left as [string, number, number][];
+    let taken = 0;
+    let r = await runTaskAt(store, node, BUCKET_JOIN_TASK, { ...job, page });
+    for (;;) {
+      results.push(r);
+      const more = moreOf(
+        r,
+        left.map((x) => x[2]),
+      );
+      if (more === undefined || fatal !== undefined) return;
+      const rest = new Set(more);
+      left = left.filter((x) => rest.has(x[2]));
+      todo.job = { ...job, left };
+      taken += rowsIn(r);
+      r = await runTaskAt(store, node, BUCKET_JOIN_TASK, { ...job, left, page, taken });
+    }
+  };
   while (queue.length > 0) {
     if (nodes.length === 0) throw lastUnreachable;
     const retry: Record<string, unknown>[] = [];
@@ -101,12 +133,13 @@ async function runBuckets(store: KvStore, jobs: readonly Record<string, unknown>
         for (;;) {
           const job = fatal === undefined ? queue.shift() : undefined;
           if (!job) return;
+          const todo = { job };
           try {
-            results.push(await runTaskAt(store, node, BUCKET_JOIN_TASK, job));
+            await runJob(node, todo);
           } catch (e) {
             if (!unreachable(e)) fatal ??= e;
             else {
-              retry.push(job);
+              retry.push(todo.job);
               lost.add(node);
               lastUnreachable = e;
             }

@@ -299,7 +299,7 @@ export const dataframeTasks: Record<string, DataframeTask> = {
   [QUERY_TASK]: queryTask,
   [HOLDINGS_TASK]: holdingsTask,
   [SCATTER_TASK]: scatterTask,
-  [BUCKET_JOIN_TASK]: (ctx, payload) => bucketJoin(ctx.store, payload),
+  [BUCKET_JOIN_TASK]: (ctx, payload) => bucketJoin(ctx.store, payload, ctx.maxReplyBytes),
   [DROP_SHUFFLE_TASK]: async (ctx, payload) => ({
     deleted: await dropShuffle(ctx.store, (key) => ctx.isLeaderFor(key), (payload as { id?: unknown } | null)?.id),
   }),
@@ -398,12 +398,18 @@ async function runOnce(
   return [await task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload)];
 }
 
+/** The page size a client asks nodes for: an eighth of the largest reply it takes (page.ts). */
+export function pageBytesFor(store: KvStore): number {
+  const max = (store as Partial<TaskRunner>).maxReplyBytes ?? 8 * DEFAULT_PAGE_BYTES;
+  return Math.max(1, Math.min(DEFAULT_PAGE_BYTES, Math.floor(max / 8)));
+}
+
 /**
  * The chunks a paged result leaves for the next page (`more`), checked against the chunks it was
  * asked for: a strict subset, so that every page answers at least one chunk and the pages end.
  * Undefined when the result answers them all.
  */
-function moreOf(r: unknown, asked: readonly number[]): number[] | undefined {
+export function moreOf(r: unknown, asked: readonly number[]): number[] | undefined {
   const more = (r as { more?: unknown } | null)?.more;
   if (more === undefined) return undefined;
   const of = new Set(asked);
@@ -423,7 +429,7 @@ function moreOf(r: unknown, asked: readonly number[]): number[] | undefined {
 }
 
 /** Rows in a row query's partial result (what a next page's `taken` counts). */
-function rowsIn(r: unknown): number {
+export function rowsIn(r: unknown): number {
   const rows = (r as { rows?: unknown } | null)?.rows;
   if (!Array.isArray(rows)) return 0;
   let n = 0;
@@ -502,10 +508,7 @@ async function placeQuery(
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
   const check = name === QUERY_TASK ? versionCheck : undefined;
   // Query results come in pages of an eighth of the largest reply the client takes (page.ts).
-  const page =
-    name === QUERY_TASK
-      ? Math.max(1, Math.min(DEFAULT_PAGE_BYTES, Math.floor((store.maxReplyBytes ?? 8 * DEFAULT_PAGE_BYTES) / 8)))
-      : undefined;
+  const page = name === QUERY_TASK ? pageBytesFor(store) : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);

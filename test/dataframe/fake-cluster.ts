@@ -43,15 +43,19 @@ export class FakeCluster implements KvStore {
 
   /**
    * What a task on node `id` sees as its store, like a real node's: a key of a partition the node
-   * holds is read from its own copy; any other key is read from that key's leader.
+   * holds is read from its own copy; any other key is read from that key's leader; writes go to
+   * every replica of the key (through its leader, on a real node), a batch's ops each to its own
+   * partition (a node's batch spans partitions, atomic within each); a scan reads the node's own copy.
    */
   private nodeView(id: number): KvStore {
     const own = this.nodes[id]!;
     return {
       get: (key) => (this.replicas(key).includes(id) ? own.get(key) : this.get(key)),
-      put: (key, value) => own.put(key, value),
-      del: (key) => own.del(key),
-      batch: (ops) => own.batch(ops),
+      put: (key, value) => this.put(key, value),
+      del: (key) => this.del(key),
+      batch: async (ops) => {
+        for (const op of ops) await (op.type === 'put' ? this.put(op.key, op.value) : this.del(op.key));
+      },
       scan: (range) => own.scan(range),
     };
   }

@@ -22,18 +22,20 @@ import type { Rng } from '../../app/apps/random.js';
 class PlacedCluster extends FakeCluster {
   /** The client asks for pages of an eighth of this. */
   maxReplyBytes = 16 * 1024;
-  calls: { node: string; chunks: number; taken?: number }[] = [];
+  calls: { node: string; name: string; chunks: number; taken?: number }[] = [];
   /** Replaces a node's result (to play a node that breaks the protocol). */
   tamper?: (node: string, result: unknown, call: number) => unknown;
-  /** Node that stops answering from its n-th call on (0-based, counting its own calls). */
-  failFrom?: { node: string; call: number };
+  /** Node that stops answering tasks `name` (any, if not given) from its n-th such call on (0-based). */
+  failFrom?: { node: string; call: number; name?: string };
 
   async runTaskOn(node: string, name: string, payload: unknown): Promise<unknown> {
     const id = Number(node.slice(1));
-    const p = payload as { chunks?: number[]; taken?: number };
+    const p = payload as { chunks?: number[]; left?: unknown[]; taken?: number };
+    const f = this.failFrom;
     const mine = this.calls.filter((c) => c.node === node).length;
-    this.calls.push({ node, chunks: p.chunks?.length ?? -1, taken: p.taken });
-    if (this.down.has(id) || (this.failFrom?.node === node && mine >= this.failFrom.call))
+    const nth = this.calls.filter((c) => c.node === node && (f?.name === undefined || c.name === f.name)).length;
+    this.calls.push({ node, name, chunks: (p.chunks ?? p.left)?.length ?? -1, taken: p.taken });
+    if (this.down.has(id) || (f?.node === node && (f.name === undefined || f.name === name) && nth >= f.call))
       throw new Eau2Error(ErrorCode.UNAVAILABLE, `node ${node} cannot be reached`);
     const r = await this.runAsNode(id, name, payload);
     return this.tamper ? this.tamper(node, r, mine) : r;
@@ -86,7 +88,8 @@ describe('paged query results (seeded)', () => {
     for (let round = 0; round < 4; round++) {
       const n = rng.int(1500, 4000);
       const df = frame(rng, n);
-      const chunkRows = rng.pick([37, 100, 257, 600]);
+      // At least six chunks: two a node, so that a node's share can take more than one page.
+      const chunkRows = rng.pick([37, 100, 257]);
       const plain = new MemoryStore();
       const placed = new PlacedCluster(3, 16, 2);
       placed.maxReplyBytes = rng.pick([8 * 1024, 16 * 1024, 64 * 1024]);
@@ -192,6 +195,50 @@ describe('paged query results (seeded)', () => {
       placed.failFrom = undefined;
       expect(got, sql).toEqual(rowsOf(await DataFrame.sql(plain, sql)));
       expect(placed.calls.filter((c) => c.node === 'n2').length, `${sql}: n2 answered a page, then failed`).toBe(2);
+    }
+  });
+});
+
+describe('paged shuffle joins', () => {
+  it("answers as in-process, paging each bucket's rows, and moves a lost node's pieces to another", async () => {
+    const rng = seededRng();
+    const df = frame(rng, 2500);
+    // The right side: one row per key value of most of the left's keys (and some it lacks).
+    const keys = [...new Set(rowsOf(df).map((r) => r[3]))].filter((k) => k !== null && rng.bool(0.8)) as string[];
+    keys.push('nokey1', 'nokey2');
+    const right = DataFrame.fromColumns({
+      key: { type: 'S', values: keys },
+      w: { type: 'I', values: keys.map((_, i) => i) },
+    });
+    const plain = new MemoryStore();
+    const placed = new PlacedCluster(3, 16, 2);
+    for (const s of [plain, placed]) {
+      await DataFrame.put(s, 't', df, { chunkRows: 150 });
+      await DataFrame.put(s, 'r', right, { chunkRows: 40 });
+    }
+    const run = async (s: PlacedCluster | MemoryStore, how: 'inner' | 'left') => {
+      const lf = await DataFrame.get(s, 't');
+      const rf = await DataFrame.get(s, 'r');
+      // A broadcast limit of 100 bytes makes it a shuffle: both sides repartitioned into buckets.
+      const j = lf.join(rf, { on: [['k', 'key']], how, broadcastLimitBytes: 100, buckets: 4 });
+      const rows = rowsOf(await j.collect());
+      const groups = rowsOf(await j.groupBy('k').agg({ '*': 'count', w: 'sum' }));
+      const text = (r: unknown[]) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+      return { rows: rows.map(text).sort(), groups };
+    };
+    for (const how of ['inner', 'left'] as const) {
+      placed.calls = [];
+      const want = await run(plain, how);
+      expect(await run(placed, how), how).toEqual(want);
+      // Some bucket job was asked for again (its left pieces past a page).
+      expect(placed.calls.filter((c) => c.taken !== undefined).length, how).toBeGreaterThan(0);
+      // n1 stops answering bucket joins after its second page (the cleanup still reaches it).
+      placed.calls = [];
+      placed.failFrom = { node: 'n1', call: 2, name: 'df.bucketJoin' };
+      expect(await run(placed, how), `${how}, n1 lost`).toEqual(want);
+      placed.failFrom = undefined;
+      const n1 = placed.calls.filter((c) => c.node === 'n1' && c.name === 'df.bucketJoin');
+      expect(n1.length, how).toBeGreaterThan(2);
     }
   });
 });
