@@ -4,6 +4,7 @@
 // from the arrays' buffers (arrow-columns.ts), not through Vector.get, which turns int64 timestamps
 // into rounded milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import * as A from 'apache-arrow';
 import type { KvStore } from '../../kv/index.js';
@@ -63,13 +64,27 @@ export async function importArrow(
     await reader.open();
   } catch (e) {
     input.destroy();
-    throw invalid(`cannot read ${file} as Arrow IPC: ${(e as Error).message}`, e);
+    throw invalid(`cannot read ${file} as Arrow IPC: ${cutShort(file) ?? (e as Error).message}`, e);
   }
   const fields = fieldsOf(reader.schema);
   let row = 0;
   async function* batches(): AsyncGenerator<Column[]> {
+    const it = (reader as AsyncIterable<A.RecordBatch>)[Symbol.asyncIterator]();
     try {
-      for await (const b of reader as AsyncIterable<A.RecordBatch>) {
+      for (;;) {
+        let next: IteratorResult<A.RecordBatch>;
+        try {
+          next = await it.next();
+        } catch (e) {
+          // apache-arrow's own words ("Expected to read 552 bytes for message body") name neither
+          // the file nor where in it the data ends.
+          throw invalid(
+            `cannot read ${file} as Arrow IPC: the record batch after row ${row} is damaged or cut short (${(e as Error).message})`,
+            e,
+          );
+        }
+        if (next.done) break;
+        const b = next.value;
         yield fields.map((f, i) => columnFromArrow(f.type, b.getChildAt(i)!, f.name, row));
         row += b.numRows;
       }
@@ -78,6 +93,34 @@ export async function importArrow(
     }
   }
   return writeBatches(store, name, fields, batches(), opts, () => input.bytesRead);
+}
+
+const FILE_MAGIC = 'ARROW1';
+
+/**
+ * Why an Arrow IPC file could not be opened, when its ends show it: a file that starts with the
+ * magic but does not end with it lost its footer, where apache-arrow fails with a TypeError about
+ * its internals ("Cannot read properties of null (reading 'fieldsLength')"). Undefined otherwise,
+ * and for anything but a regular file (a FIFO cannot be read twice).
+ */
+function cutShort(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const head = Buffer.alloc(6);
+    const tail = Buffer.alloc(6);
+    readSync(fd, head, 0, 6, 0);
+    if (head.toString('latin1') !== FILE_MAGIC) return undefined;
+    if (st.size >= 12) readSync(fd, tail, 0, 6, st.size - 6);
+    if (st.size >= 12 && tail.toString('latin1') === FILE_MAGIC) return undefined;
+    return `the file is truncated (${st.size} bytes): an Arrow IPC file ends with its footer and the magic ${FILE_MAGIC}, and this one does not`;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function nullBitmapArrow(c: Column): Uint8Array | undefined {

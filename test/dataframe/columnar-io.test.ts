@@ -296,6 +296,34 @@ describe('Arrow IPC', () => {
     expect(rowsOf(await fromArrow(table))).toEqual(rowsOf(df));
   });
 
+  it('refuses a truncated file or stream, naming the file and the cut, and publishes nothing', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 2500), { chunkRows: 600 });
+    const src = await DataFrame.get(store, 'src');
+    const file = await collect((o) => exportArrow(src, o));
+    const stream = await collect((o) => exportArrow(src, o, { stream: true }));
+    // A file cut anywhere past its magic has lost its footer (apache-arrow said only "Cannot read
+    // properties of null (reading 'fieldsLength')").
+    for (const cut of [100, file.length >> 1, file.length - 1]) {
+      const p = join(dir, `cut-${cut}.arrow`);
+      await writeFile(p, file.subarray(0, cut));
+      await expect(importArrow(store, 'cut', p)).rejects.toMatchObject({
+        code: 'INVALID',
+        message: `cannot read ${p} as Arrow IPC: the file is truncated (${cut} bytes): an Arrow IPC file ends with its footer and the magic ARROW1, and this one does not`,
+      });
+    }
+    // A stream cut inside a record batch fails there, naming the file (apache-arrow's message named neither).
+    const p = join(dir, 'cut.arrows');
+    await writeFile(p, stream.subarray(0, stream.length >> 1));
+    await expect(importArrow(store, 'cut', p)).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringMatching(
+        new RegExp(`^cannot read ${p} as Arrow IPC: the record batch after row \\d+ is damaged or cut short \\(.+\\)$`),
+      ),
+    });
+    expect((await DataFrame.list(store)).map((f) => f.name)).toEqual(['src']);
+  });
+
   it("reads apache-arrow's own files with narrow ints, float32, ns/ms timestamps, Date64 and dictionaries", async () => {
     const rng = seededRng();
     const n = 900;
