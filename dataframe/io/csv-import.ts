@@ -245,7 +245,10 @@ export async function importCsv(
 
   const start = async (): Promise<DataFrameWriter> => {
     const width = names?.length ?? sample[0]?.record.length ?? 0;
-    if (width === 0) throw invalid('the CSV input has no columns');
+    if (width === 0)
+      throw invalid(
+        `${typeof src === 'string' ? src : 'the CSV input'} has no ${header ? 'header' : 'records'}: it is empty or holds only blank lines`,
+      );
     const given =
       opts.schema === undefined
         ? new Array<Field | undefined>(width).fill(undefined)

@@ -163,6 +163,24 @@ describe('importCsv', () => {
     expect(store.size).toBe(0);
   });
 
+  it('names an empty file, or one of blank lines, as such and publishes nothing', async () => {
+    const store = new MemoryStore();
+    for (const [n, text] of [
+      ['empty.csv', ''],
+      ['blank.csv', '\n\n\n'],
+    ] as const) {
+      const p = await file(n, text);
+      await expect(importCsv(store, 'x', p)).rejects.toMatchObject({
+        code: 'INVALID',
+        message: `${p} has no header: it is empty or holds only blank lines`,
+      });
+      await expect(importCsv(store, 'x', p, { header: false })).rejects.toMatchObject({
+        message: `${p} has no records: it is empty or holds only blank lines`,
+      });
+    }
+    expect(store.size).toBe(0);
+  });
+
   it('reports a file it cannot read as what it is, not as a CSV it cannot parse', async () => {
     const err = await importCsv(new MemoryStore(), 'x', join(dir, 'no-such.csv')).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ENOENT' });

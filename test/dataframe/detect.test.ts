@@ -70,6 +70,10 @@ describe('file type detection', () => {
       ['nul.csv', bytes(...ascii('a,b\n1,'), 0, ...ascii('\n')), /binary file of unknown type/],
       ['text.parquet', 'a,b\n1,2\n', /its name says Parquet, but its bytes are not/],
       ['text.arrows', 'a,b\n1,2\n', /its name says Arrow IPC stream/],
+      // Empty, whatever the name says: no format takes it.
+      ['empty.parquet', '', /: it is empty$/],
+      ['empty.csv', '', /: it is empty$/],
+      ['empty.json', '', /: it is empty$/],
     ];
     for (const [name, content, why] of cases) {
       const p = join(dir, name);
