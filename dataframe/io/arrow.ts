@@ -13,6 +13,7 @@ import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
 import { columnFromArrow } from './arrow-columns.js';
+import { outputReady } from './export.js';
 import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
 import { openInput } from './input.js';
 
@@ -177,12 +178,30 @@ export async function exportArrow(
   out.on('error', onError);
   const piped = writer.toNodeStream();
   piped.pipe(out);
+  let settle: (() => void) | undefined;
   const done = new Promise<void>((resolve, reject) => {
-    out.once('finish', resolve);
-    out.once('close', resolve);
-    out.once('error', reject);
-    piped.once('error', reject);
+    const onEnd = (): void => {
+      settle?.();
+      resolve();
+    };
+    const onFail = (e: Error): void => {
+      settle?.();
+      reject(e);
+    };
+    settle = () => {
+      out.off('finish', onEnd);
+      out.off('close', onEnd);
+      out.off('error', onFail);
+      piped.off('error', onFail);
+    };
+    out.once('finish', onEnd);
+    out.once('close', onEnd);
+    out.once('error', onFail);
+    piped.once('error', onFail);
   });
+  // Awaited once the last batch is written; an output that fails before then (`eau2 df export ...
+  // | head` closing the pipe) must not reach the process as an unhandled rejection meanwhile.
+  done.catch(() => undefined);
   try {
     let rows = 0;
     let left = opts.limit ?? Number.POSITIVE_INFINITY;
@@ -202,9 +221,11 @@ export async function exportArrow(
       for (const b of toArrow(c).batches) writer.write(b);
       wrote = true;
       rows += c.nrows;
-      // Backpressure: wait while the output holds more than its high-water mark.
-      while (out.writableNeedDrain && !failure) await new Promise((r) => out.once('drain', r));
+      // Backpressure: wait while the output holds more than its high-water mark. A failed output
+      // never drains: its error or close ends the wait too.
+      while (out.writableNeedDrain && !failure && !out.destroyed) await outputReady(out);
     }
+    if (failure) throw failure;
     if (!wrote)
       writer.reset(undefined, new A.Schema(f.fields.map((x) => new A.Field(x.name, arrowTypeOf(x.type), true))));
     writer.finish();
@@ -212,7 +233,9 @@ export async function exportArrow(
     if (failure) throw failure;
     return rows;
   } finally {
+    settle?.();
     out.off('error', onError);
+    if (failure) piped.destroy(); // the writer's bytes have nowhere to go
   }
 }
 

@@ -21,6 +21,7 @@ import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
 import { columnFromArrow } from './arrow-columns.js';
 import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
+import { outputReady } from './export.js';
 
 /** The eau2 type of a top-level Parquet column, or a reason it has none. */
 export function parquetColumnType(e: SchemaElement): ColumnType | string {
@@ -319,18 +320,19 @@ export async function exportParquet(
   };
   out.on('error', onError);
   const writer = new ByteWriter() as ByteWriter & { flush(): Promise<void>; finish(): void };
-  const drain = (): Promise<void> => {
-    if (failure) return Promise.reject(failure);
+  // Writes complete in order: once the last one has, every byte has reached the output (or failed).
+  let lastWrite: Promise<void> = Promise.resolve();
+  const drain = async (): Promise<void> => {
+    if (failure) throw failure;
     const bytes = Buffer.from(new Uint8Array(writer.buffer, 0, writer.index)); // a copy: the buffer is reused
     writer.index = 0;
-    return new Promise<void>((resolve, reject) => {
-      const more = out.write(bytes, (e) => (e ? reject(e) : undefined));
-      if (more) resolve();
-      else {
-        out.once('drain', resolve);
-        out.once('error', reject);
-      }
+    let more = true;
+    lastWrite = new Promise<void>((resolve, reject) => {
+      more = out.write(bytes, (e) => (e ? reject(e) : resolve()));
     });
+    lastWrite.catch(() => undefined); // awaited at the end; a failure meanwhile is also `failure`
+    if (!more) await outputReady(out);
+    if (failure) throw failure;
   };
   writer.flush = drain;
   writer.finish = () => {
@@ -364,6 +366,7 @@ export async function exportParquet(
     }
     pw.finish();
     await pending;
+    await lastWrite;
     if (failure) throw failure;
     return rows;
   } finally {

@@ -324,6 +324,56 @@ describe('Arrow IPC', () => {
     expect((await DataFrame.list(store)).map((f) => f.name)).toEqual(['src']);
   });
 
+  it("fails with the output's error, neither crashing the process nor waiting forever, and leaves no listeners", {
+    timeout: 20_000,
+  }, async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 3000), { chunkRows: 100 });
+    // Chunks that come over a network: the output's error arrives while the export is still reading.
+    const slow = new Proxy(store, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (!(r instanceof Promise)) return r;
+          return r.then((x) => new Promise((done) => setTimeout(() => done(x), 2)));
+        };
+      },
+    });
+    const lf = await DataFrame.get(slow, 'src');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const exports: [string, (out: Writable) => Promise<number>][] = [
+        ['arrow', (o) => exportArrow(lf, o)],
+        ['arrows', (o) => exportArrow(lf, o, { stream: true })],
+        ['parquet', (o) => exportParquet(lf, o, { codec: 'UNCOMPRESSED' })],
+      ];
+      for (const [format, run] of exports) {
+        // Each write fails a moment later, as a closed pipe (EPIPE) or a full disk does: with a
+        // high-water mark the export never reaches, and with one every write passes, so the error
+        // arrives while it waits for 'drain'.
+        for (const highWaterMark of [1 << 30, 1]) {
+          const broken = new Writable({
+            highWaterMark,
+            write: (_c, _e, cb) => void setImmediate(() => cb(new Error('write EPIPE'))),
+          });
+          await expect(run(broken), `${format}, highWaterMark ${highWaterMark}`).rejects.toThrow('write EPIPE');
+        }
+        // A slow output that never fails: the export waits for it, and takes its listeners back.
+        const taking = new Writable({ highWaterMark: 16, write: (_c, _e, cb) => void setImmediate(cb) });
+        expect(await run(taking)).toBe(3000);
+        expect([format, taking.listenerCount('error'), taking.listenerCount('drain')]).toEqual([format, 0, 0]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it("reads apache-arrow's own files with narrow ints, float32, ns/ms timestamps, Date64 and dictionaries", async () => {
     const rng = seededRng();
     const n = 900;
