@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import * as A from 'apache-arrow';
-import type { KvStore } from '../../kv/index.js';
+import { ErrorCode, isEau2Error, type KvStore } from '../../kv/index.js';
 import { bitSet, bitmapBytes, type Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
@@ -86,7 +86,13 @@ export async function importArrow(
         }
         if (next.done) break;
         const b = next.value;
-        yield fields.map((f, i) => columnFromArrow(f.type, b.getChildAt(i)!, f.name, row));
+        let columns: Column[];
+        try {
+          columns = fields.map((f, i) => columnFromArrow(f.type, b.getChildAt(i)!, f.name, row));
+        } catch (e) {
+          throw isEau2Error(e, ErrorCode.INVALID) ? invalid(`cannot import ${file}: ${e.message}`, e) : e;
+        }
+        yield columns;
         row += b.numRows;
       }
     } finally {

@@ -14,7 +14,7 @@ import * as Arrow from 'apache-arrow';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, SchemaElement, SchemaTree } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { Eau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
 import type { Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
@@ -250,7 +250,15 @@ export async function importParquet(
           throw invalid(
             `cannot read row group at row ${start} of ${file}: ${table.numRows} rows of ${table.numCols} columns, the footer says ${rows} of ${fields.length}`,
           );
-        yield fields.map((f, i) => columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }));
+        let columns: Column[];
+        try {
+          columns = fields.map((f, i) =>
+            columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }),
+          );
+        } catch (e) {
+          throw isEau2Error(e, ErrorCode.INVALID) ? invalid(`cannot import ${file}: ${e.message}`, e) : e;
+        }
+        yield columns;
         start += rows;
       }
     } finally {
