@@ -151,7 +151,13 @@ function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: 
     }
     return out;
   }
-  if (given.length !== width) throw invalid(`the schema has ${given.length} columns, the file has ${width}`);
+  if (given.length !== width) {
+    // Letters read one column each, so a column's name given alone ("--schema id") reads as types.
+    const as = namesColumns(spec)
+      ? ''
+      : ` (type letters: ${given.map((f) => f.type).join(' ')}; name:type pairs may type some columns)`;
+    throw invalid(`the schema has ${given.length} columns, the file has ${width}${as}`);
+  }
   const lettersOnly = !namesColumns(spec);
   if (!names || !lettersOnly) {
     if (names && given.some((f, i) => f.name !== names[i])) {
