@@ -14,7 +14,7 @@ import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaS
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
 import { CsvRecords, detectNewline, type RecBatch } from './csv-records.js';
-import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
+import { aTypeName, TypeGuess, textConverter } from './text-values.js';
 import { openInput } from './input.js';
 
 export { CsvRecords, detectNewline };
@@ -289,7 +289,7 @@ export async function importCsv(
       if (v === undefined) {
         throw invalid(
           `record ${n}, column ${JSON.stringify(fs[i]!.name)}: ` +
-            `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
+            `${describeValue(text)} is not ${aTypeName(fs[i]!.type)}; ` +
             (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
         );
       }

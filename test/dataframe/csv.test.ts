@@ -120,7 +120,7 @@ describe('importCsv', () => {
     const store = new MemoryStore();
     const err = await importCsv(store, 'late', p, { sampleRows: 2 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID' });
-    expect(String(err)).toMatch(/record 5, column "n": "four" is not a int32/);
+    expect(String(err)).toMatch(/record 5, column "n": "four" is not an int32/);
     expect(await DataFrame.list(store)).toEqual([]);
     expect(store.size).toBe(0);
     // Sampling every row finds the string and types the column S.
