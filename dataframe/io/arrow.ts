@@ -4,7 +4,8 @@
 // from the arrays' buffers (arrow-columns.ts), not through Vector.get, which turns int64 timestamps
 // into rounded milliseconds. Type mapping: docs/dataframe.md "Parquet and Arrow".
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import * as A from 'apache-arrow';
 import { ErrorCode, isEau2Error, type KvStore } from '../../kv/index.js';
@@ -57,17 +58,24 @@ export async function importArrow(
   file: string,
   opts: ColumnarImportOptions = {},
 ): Promise<ColumnarImportResult> {
-  // bytesRead, not a 'data' listener: one would set the stream flowing past the Arrow reader.
-  const input = openInput(file);
+  const input = await openArrowInput(file);
   let reader: A.RecordBatchReader;
   try {
-    reader = await A.RecordBatchReader.from(input);
+    reader = await A.RecordBatchReader.from(input.source as never);
     await reader.open();
+    // Read by position, a stream that ends before its schema message opens without one.
+    if (!reader.schema) throw new Error('it ends before its schema');
   } catch (e) {
-    input.destroy();
+    input.close();
     throw invalid(`cannot read ${file} as Arrow IPC: ${cutShort(file) ?? (e as Error).message}`, e);
   }
-  const fields = fieldsOf(reader.schema);
+  let fields: Field[];
+  try {
+    fields = fieldsOf(reader.schema);
+  } catch (e) {
+    input.close();
+    throw e;
+  }
   let row = 0;
   async function* batches(): AsyncGenerator<Column[]> {
     const it = (reader as AsyncIterable<A.RecordBatch>)[Symbol.asyncIterator]();
@@ -96,10 +104,64 @@ export async function importArrow(
         row += b.numRows;
       }
     } finally {
-      input.destroy();
+      input.close();
     }
   }
-  return writeBatches(store, name, fields, batches(), opts, () => input.bytesRead);
+  try {
+    return await writeBatches(store, name, fields, batches(), opts, input.bytesRead);
+  } finally {
+    input.close(); // also when the writer failed before reading a batch
+  }
+}
+
+interface ArrowInput {
+  /** What apache-arrow's RecordBatchReader.from reads. */
+  source: unknown;
+  bytesRead: () => number;
+  close: () => void;
+}
+
+/**
+ * A regular file is read through a file handle, which apache-arrow reads by position: an IPC file
+ * record batch by record batch after its footer. Given a Node stream, apache-arrow reads an IPC
+ * *file* whole into memory first (a 200 MB file peaked at 530 MB RSS, against 190 MB as a stream).
+ * A FIFO can only be read as a stream (bytesRead, not a 'data' listener: one would set the stream
+ * flowing past the Arrow reader).
+ */
+async function openArrowInput(file: string): Promise<ArrowInput> {
+  let regular = false;
+  try {
+    regular = statSync(file).isFile();
+  } catch {
+    // openInput's stream reports it.
+  }
+  if (!regular) {
+    const stream = openInput(file);
+    return { source: stream, bytesRead: () => stream.bytesRead, close: () => stream.destroy() };
+  }
+  const fh = await open(file, 'r');
+  let bytes = 0;
+  let closed = false;
+  // The shape apache-arrow takes for a file handle (isFileHandle: `stat` and a numeric `fd`).
+  const handle = {
+    fd: fh.fd,
+    stat: () => fh.stat(),
+    read: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+      const r = await fh.read(buffer, offset, length, position);
+      bytes += r.bytesRead;
+      return r;
+    },
+    close: async () => undefined, // closed by close() below, once
+  };
+  return {
+    source: handle,
+    bytesRead: () => bytes,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      fh.close().catch(() => undefined);
+    },
+  };
 }
 
 const FILE_MAGIC = 'ARROW1';

@@ -296,6 +296,25 @@ describe('Arrow IPC', () => {
     expect(rowsOf(await fromArrow(table))).toEqual(rowsOf(df));
   });
 
+  it('reads an IPC file batch by batch, not whole before the first batch is stored', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 4000), { chunkRows: 200 });
+    const src = await DataFrame.get(store, 'src');
+    for (const stream of [false, true]) {
+      const bytes = await collect((o) => exportArrow(src, o, { stream }));
+      const p = join(dir, stream ? 'batches.arrows' : 'batches.arrow');
+      await writeFile(p, bytes);
+      const seen: number[] = [];
+      await importArrow(store, 'back', p, { onProgress: (x) => void seen.push(x.bytes) });
+      // 20 record batches: by the first one stored, far from all of the file has been read. Given
+      // a stream, apache-arrow read an IPC file whole first (memory the size of the file).
+      expect(seen.length, `stream ${stream}`).toBeGreaterThanOrEqual(20);
+      expect(seen[0]!, `stream ${stream}`).toBeLessThan(bytes.length / 4);
+      expect(seen.at(-1), `stream ${stream}`).toBeGreaterThan(bytes.length * 0.9);
+      expect(rowsOf(await load(store, 'back'))).toEqual(rowsOf(await src.load()));
+    }
+  });
+
   it('refuses a truncated file or stream, naming the file and the cut, and publishes nothing', async () => {
     const store = new MemoryStore();
     await DataFrame.put(store, 'src', allTypes(seededRng(), 2500), { chunkRows: 600 });
