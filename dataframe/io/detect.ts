@@ -95,6 +95,15 @@ export async function detectFormat(file: string, given?: ImportFormat): Promise<
     return f;
   }
   const promised = BINARY_EXT[ext];
+  if (!st.isFile()) {
+    // A pipe's bytes were not read: its name or `given` says what it holds. Arrow IPC streams in;
+    // Parquet is read from its footer, at the end, which a pipe cannot seek to.
+    const f = given ?? promised?.[1];
+    if (f === 'parquet') throw refuse(file, 'Parquet is read from its footer at the end: give a file, not a pipe');
+    if (f) return f;
+    if (promised) throw refuse(file, `its name says ${promised[0]}; decompress it first`);
+    return TEXT_EXT[ext] ?? 'csv';
+  }
   if (promised) throw refuse(file, `its name says ${promised[0]}, but its bytes are not`);
   if (given === 'parquet' || given === 'arrow')
     throw refuse(file, `its bytes are not ${given === 'arrow' ? 'Arrow IPC' : 'Parquet'}`);
