@@ -227,6 +227,10 @@ export async function importParquet(
     e instanceof Eau2Error ? e : invalid(`cannot read ${at}${file} as Parquet: ${message(e)}`, e);
   async function* rowGroups(): AsyncGenerator<Column[]> {
     try {
+      // Nothing to decode. (hyparquet-writer, eau2's exporter included, writes an empty row-group
+      // list with the element type BYTE, which the decoder's footer parser refuses; hyparquet and
+      // DuckDB read it.)
+      if (metadata.row_groups.length === 0) return;
       try {
         await decoder.open();
       } catch (e) {

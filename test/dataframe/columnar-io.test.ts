@@ -249,6 +249,18 @@ describe('Parquet', () => {
     expect(rowsOf(await load(store, 'g'))).toEqual(rowsOf(df));
   });
 
+  it('round-trips a frame of no rows, whose file has no row group', async () => {
+    const store = new MemoryStore();
+    const df = allTypes(seededRng(), 0);
+    await DataFrame.put(store, 'empty', df);
+    const bytes = await collect(async (o) => exportParquet(await DataFrame.get(store, 'empty'), o));
+    const p = join(dir, 'empty.parquet');
+    await writeFile(p, bytes);
+    expect((await importParquet(store, 'back', p)).rows).toBe(0);
+    const back = await DataFrame.get(store, 'back');
+    expect([back.nrows, back.schema]).toEqual([0, df.schema]);
+  });
+
   it('refuses nested columns and publishes nothing', async () => {
     const buf = parquetWriteBuffer({
       columnData: [
