@@ -113,6 +113,9 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
  * `path` as it was.
  */
 async function exportToFile(path: string, run: (dest: Writable) => Promise<unknown>): Promise<void> {
+  // Else the whole export runs, and the rename over a directory fails naming the temporary file.
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw Object.assign(new Error(`cannot write ${path}: it is a directory`), { code: 'EISDIR' });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const dest = createWriteStream(tmp, { flags: 'wx' });
   dest.on('error', () => undefined); // reported by once(), run() or finished() below, never as an unhandled event
