@@ -115,6 +115,11 @@ describe('eau2 df commands', () => {
       code: 'commander.invalidArgument',
     });
     await expect(run('df', 'show', 'x', '--head', '-3')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    // Not "parseThreads must be ..." from the importer, exit 1, once the file is opened.
+    await expect(run('df', 'import', 'x', 'any.csv', '--parse-threads', '65')).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+      message: expect.stringContaining('--parse-threads must be an integer from 0 to 64'),
+    });
   });
 
   it('says what is wrong with a bad --sample or --chunk-rows before touching the store', async () => {
