@@ -24,11 +24,15 @@ import type { OpenStore } from './open-store.js';
 import { registerQueryCommands } from './query-commands.js';
 
 const int =
-  (what: string, min = 0) =>
+  (what: string, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isSafeInteger(n) || n < min)
-      throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+    if (v.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER
+          ? `${what} must be an integer >= ${min}`
+          : `${what} must be an integer from ${min} to ${max}`,
+      );
     return n;
   };
 
@@ -113,6 +117,9 @@ function progressBar(totalBytes: number): { update(p: ImportProgress): void; sto
  * `path` as it was.
  */
 async function exportToFile(path: string, run: (dest: Writable) => Promise<unknown>): Promise<void> {
+  // Else the whole export runs, and the rename over a directory fails naming the temporary file.
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw Object.assign(new Error(`cannot write ${path}: it is a directory`), { code: 'EISDIR' });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const dest = createWriteStream(tmp, { flags: 'wx' });
   dest.on('error', () => undefined); // reported by once(), run() or finished() below, never as an unhandled event
@@ -421,7 +428,7 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
     .option(
       '--parse-threads <n>',
       'CSV: worker threads parsing the file by byte ranges beside the storing (default 0; files of 4 MiB or more)',
-      int('--parse-threads'),
+      int('--parse-threads', 0, 64), // importCsv's bound, checked here so it is a usage error naming the flag
     )
     .option('--from <byte>', 'SoR: start at this byte (the partial first line is skipped)', int('--from'))
     .option('--len <bytes>', 'SoR: read this many bytes (a partial last line is dropped)', int('--len'))

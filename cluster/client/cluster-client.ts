@@ -404,6 +404,10 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
       return await this.pool.request(node, MsgType.TASK, { name, payload }, 0);
     } catch (e) {
       this.suspect(node, e);
+      // The caller places the task again by this client's topology: unless it learns that the node is
+      // down and who leads in its place, every later query sends to the same silent node first and
+      // waits out the connection's silence timeout (3 s) again once the 2 s suspicion has lapsed.
+      if (this.suspects.has(node)) this.refresh().catch(() => {});
       throw e;
     }
   }

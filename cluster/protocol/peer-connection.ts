@@ -61,6 +61,12 @@ export interface PeerConnectionOptions {
   /** connect() only: run before the connection is handed out (the peer-port handshake). */
   handshake?: (conn: PeerConnection) => Promise<void>;
   /**
+   * connect() only: aborting it closes a connection still being opened or handshaken. A peer that
+   * accepts but never answers (a stopped process: the kernel completes the TCP handshake) otherwise
+   * holds its socket, and the process, until the connect or handshake timeout (3 s).
+   */
+  signal?: AbortSignal;
+  /**
    * Liveness (docs/operations.md, "Peer connections"): a HEARTBEAT frame is sent whenever nothing
    * else was sent for this long, and once at the start. Default DEFAULT_HEARTBEAT_MS; 0: none.
    */
@@ -76,6 +82,10 @@ export interface PeerConnectionOptions {
 /** A half-open link (one end gone, the other silent) heals within about this plus a reconnect. */
 const DEFAULT_HEARTBEAT_MS = 500;
 const DEFAULT_SILENCE_TIMEOUT_MS = 3000;
+
+function abandoned(host: string, port: number): Eau2Error {
+  return new Eau2Error(ErrorCode.UNAVAILABLE, `connection to ${host}:${port} abandoned: its pool was closed`);
+}
 
 /** The liveness options of a node's peer connections, from its config's fields. */
 export function peerLiveness(c: { peerHeartbeatMs: number; peerSilenceTimeoutMs: number }): {
@@ -238,11 +248,16 @@ export class PeerConnection {
     const conn = await PeerConnection.open(host, port, opts, timeoutMs);
     if (!opts.handshake) return conn;
     conn.handshaking = true;
+    const abandon = (): void => conn.destroy();
+    opts.signal?.addEventListener('abort', abandon, { once: true });
     try {
+      if (opts.signal?.aborted) throw abandoned(host, port);
       await opts.handshake(conn);
     } catch (e) {
       conn.destroy();
       throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', abandon);
     }
     conn.handshaking = false;
     return conn;
@@ -272,8 +287,13 @@ export class PeerConnection {
             },
           });
       const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
+      const abandon = (): void => void socket.destroy(abandoned(host, port));
+      if (opts.signal?.aborted) abandon();
+      else opts.signal?.addEventListener('abort', abandon, { once: true });
+      socket.once('close', () => opts.signal?.removeEventListener('abort', abandon));
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', abandon);
         socket.removeAllListeners('error');
         const conn = new PeerConnection(socket, opts, reader);
         conn.greeted = true; // the connecting end: see `greeted`

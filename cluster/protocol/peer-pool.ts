@@ -2,6 +2,7 @@
 // drop. Used for forwarding to leaders, heartbeats, elections and gathering status; the
 // replication stream has its own connection (follower-link.ts) so a bulk resync never delays these.
 
+import { setMaxListeners } from 'node:events';
 import { PeerConnection, type PeerConnectionOptions } from './peer-connection.js';
 
 export interface PeerAddress {
@@ -12,13 +13,18 @@ export interface PeerAddress {
 export class PeerPool {
   private readonly conns = new Map<string, Promise<PeerConnection>>();
   private closed = false;
+  /** Aborted by close(): connections still being opened are closed at once, not at their timeout. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly address: (nodeId: string) => PeerAddress | undefined,
     private readonly opts: Omit<PeerConnectionOptions, 'onClose'>,
     /** Options for the connection to one node (TLS, the peer-port handshake: cluster/security). */
     private readonly perNode?: (nodeId: string) => Partial<PeerConnectionOptions>,
-  ) {}
+  ) {
+    // One listener per connection being opened, as many as there are nodes.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   get(nodeId: string): Promise<PeerConnection> {
     const have = this.conns.get(nodeId);
@@ -28,6 +34,7 @@ export class PeerPool {
     const p = PeerConnection.connect(addr.host, addr.peerPort, {
       ...this.opts,
       ...this.perNode?.(nodeId),
+      signal: this.closing.signal,
       onClose: () => {
         if (this.conns.get(nodeId) === p) this.conns.delete(nodeId);
       },
@@ -56,6 +63,7 @@ export class PeerPool {
 
   close(): void {
     this.closed = true;
+    this.closing.abort();
     for (const p of this.conns.values())
       p.then(
         (c) => c.destroy(),

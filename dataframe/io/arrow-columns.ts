@@ -12,6 +12,7 @@ import { StringColumn, bitmapBytes, makeColumn, type Column } from '../column.js
 import { DICT_RATIO } from '../chunk-codec.js';
 import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
 import { invalid } from './batches.js';
+import { TYPE_NAMES } from './text-values.js';
 
 /** What the Arrow type alone does not say about a column's values. */
 export interface ArrowColumnHints {
@@ -56,7 +57,8 @@ class Fill {
 
   misfit(row: number, v: unknown): never {
     throw invalid(
-      `column ${JSON.stringify(this.name)}, row ${this.firstRow + row + 1}: ${describeValue(v)} does not fit type ${this.t}`,
+      // A bigint as its digits: the reader of an import error need not know JavaScript's 123n.
+      `column ${JSON.stringify(this.name)}, row ${this.firstRow + row + 1}: ${typeof v === 'bigint' ? String(v) : describeValue(v)} does not fit ${TYPE_NAMES[this.t]} (${this.t})`,
     );
   }
 

@@ -14,7 +14,7 @@ import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaS
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
 import { CsvRecords, detectNewline, type RecBatch } from './csv-records.js';
-import { TYPE_NAMES, TypeGuess, textConverter } from './text-values.js';
+import { aTypeName, TypeGuess, textConverter } from './text-values.js';
 import { openInput } from './input.js';
 
 export { CsvRecords, detectNewline };
@@ -151,7 +151,13 @@ function fieldsFromSchema(spec: SchemaSpec, names: string[] | undefined, width: 
     }
     return out;
   }
-  if (given.length !== width) throw invalid(`the schema has ${given.length} columns, the file has ${width}`);
+  if (given.length !== width) {
+    // Letters read one column each, so a column's name given alone ("--schema id") reads as types.
+    const as = namesColumns(spec)
+      ? ''
+      : ` (type letters: ${given.map((f) => f.type).join(' ')}; name:type pairs may type some columns)`;
+    throw invalid(`the schema has ${given.length} columns, the file has ${width}${as}`);
+  }
   const lettersOnly = !namesColumns(spec);
   if (!names || !lettersOnly) {
     if (names && given.some((f, i) => f.name !== names[i])) {
@@ -245,7 +251,10 @@ export async function importCsv(
 
   const start = async (): Promise<DataFrameWriter> => {
     const width = names?.length ?? sample[0]?.record.length ?? 0;
-    if (width === 0) throw invalid('the CSV input has no columns');
+    if (width === 0)
+      throw invalid(
+        `${typeof src === 'string' ? src : 'the CSV input'} has no ${header ? 'header' : 'records'}: it is empty or holds only blank lines`,
+      );
     const given =
       opts.schema === undefined
         ? new Array<Field | undefined>(width).fill(undefined)
@@ -280,7 +289,7 @@ export async function importCsv(
       if (v === undefined) {
         throw invalid(
           `record ${n}, column ${JSON.stringify(fs[i]!.name)}: ` +
-            `${describeValue(text)} is not a ${TYPE_NAMES[fs[i]!.type]}; ` +
+            `${describeValue(text)} is not ${aTypeName(fs[i]!.type)}; ` +
             (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
         );
       }

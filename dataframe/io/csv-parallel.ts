@@ -22,7 +22,7 @@ import { describeValue, type Field } from '../schema.js';
 import type { DataFrameWriter } from '../writer.js';
 import { recordError } from './csv-records.js';
 import type { Piece, RangeJob, RangeReply } from './csv-worker.js';
-import { TYPE_NAMES } from './text-values.js';
+import { aTypeName } from './text-values.js';
 
 /** Nominal bytes per range: ~35,000 rows of a typical table, a few ms of parsing each. */
 export const DEFAULT_RANGE_BYTES = 2 * 1024 * 1024;
@@ -221,7 +221,7 @@ export async function writeRanges(writer: DataFrameWriter, threads: ParseThread[
       throw new Eau2Error(
         ErrorCode.INVALID,
         `record ${records + record}, column ${JSON.stringify(f.name)}: ` +
-          `${describeValue(text)} is not a ${TYPE_NAMES[f.type]}; ` +
+          `${describeValue(text)} is not ${aTypeName(f.type)}; ` +
           (plan.guessed[col]
             ? 'the type was inferred from a sample: give a schema or sample all rows'
             : 'check the schema'),

@@ -63,15 +63,18 @@ function refuse(file: string, why: string): Eau2Error {
  * `given` says, unless `given` names another binary format. Otherwise `given` (the caller's
  * --format) if any, else by extension (`.sor` SoR, `.tsv`/`.tab` TSV, `.json` JSON, `.ndjson`/`.jsonl`
  * NDJSON, `.parquet` Parquet, `.arrow`/`.arrows`/`.feather`/`.ipc` Arrow, anything else CSV). Fails
- * with INVALID, reading nothing more, for a compressed file, a file with a NUL byte in its first
+ * with INVALID, reading nothing more, for an empty file, a compressed file, a file with a NUL byte in its first
  * 4 KiB that is none of these, or a file whose extension promises a binary type its bytes are not.
  */
 export async function detectFormat(file: string, given?: ImportFormat): Promise<ImportFormat> {
   const head = new Uint8Array(4096);
   let n = 0;
+  const st = await stat(file);
+  // No format can import an empty file; named as such, it is not taken for a mislabelled one.
+  if (st.isFile() && st.size === 0) throw refuse(file, 'it is empty');
   // Only a regular file is sniffed: reading a pipe or FIFO would take bytes the importer needs (and
   // a positioned read there fails with ESPIPE); those are judged by their name alone.
-  if ((await stat(file)).isFile()) {
+  if (st.isFile()) {
     const fh = await open(file, 'r');
     try {
       n = (await fh.read(head, 0, head.length, 0)).bytesRead;
@@ -92,6 +95,15 @@ export async function detectFormat(file: string, given?: ImportFormat): Promise<
     return f;
   }
   const promised = BINARY_EXT[ext];
+  if (!st.isFile()) {
+    // A pipe's bytes were not read: its name or `given` says what it holds. Arrow IPC streams in;
+    // Parquet is read from its footer, at the end, which a pipe cannot seek to.
+    const f = given ?? promised?.[1];
+    if (f === 'parquet') throw refuse(file, 'Parquet is read from its footer at the end: give a file, not a pipe');
+    if (f) return f;
+    if (promised) throw refuse(file, `its name says ${promised[0]}; decompress it first`);
+    return TEXT_EXT[ext] ?? 'csv';
+  }
   if (promised) throw refuse(file, `its name says ${promised[0]}, but its bytes are not`);
   if (given === 'parquet' || given === 'arrow')
     throw refuse(file, `its bytes are not ${given === 'arrow' ? 'Arrow IPC' : 'Parquet'}`);

@@ -35,6 +35,21 @@ async function* chunksOf(f: Exportable, limit: number): AsyncGenerator<DataFrame
   }
 }
 
+/** Resolves at the output's next 'drain', 'error' or 'close', with no listener left behind. */
+export function outputReady(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+    out.on('close', done);
+  });
+}
+
 /**
  * Watches the output for the length of one export: an 'error' it emits (a file that cannot be opened,
  * a closed pipe, a full disk) fails the export instead of reaching the process as an unhandled 'error'

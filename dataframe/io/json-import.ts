@@ -13,7 +13,7 @@ import type { KvStore } from '../../kv/index.js';
 import type { Column } from '../column.js';
 import { INT32_MAX, INT32_MIN, describeValue, type Field } from '../schema.js';
 import { columnOf, invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
-import { Kind, TYPE_NAMES, TypeGuess, classify, convertText } from './text-values.js';
+import { Kind, aTypeName, TypeGuess, classify, convertText } from './text-values.js';
 import { openInput } from './input.js';
 
 /** A JSON file larger than this is refused: one array must be parsed whole (NDJSON streams). */
@@ -180,7 +180,7 @@ export async function importJson(
         const v = cellOf(f.type, rec[f.name]);
         if (v === undefined)
           throw invalid(
-            `${what} ${n}, field ${JSON.stringify(f.name)}: ${describeValue(rec[f.name])} is not a ${TYPE_NAMES[f.type]}; the type was inferred from a sample: sample more records`,
+            `${what} ${n}, field ${JSON.stringify(f.name)}: ${describeValue(rec[f.name])} is not ${aTypeName(f.type)}; the type was inferred from a sample: sample more records`,
           );
         cells[i]!.push(v);
       });

@@ -14,13 +14,14 @@ import * as Arrow from 'apache-arrow';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, SchemaElement, SchemaTree } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { Eau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
 import type { Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
 import { columnFromArrow } from './arrow-columns.js';
 import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
+import { outputReady } from './export.js';
 
 /** The eau2 type of a top-level Parquet column, or a reason it has none. */
 export function parquetColumnType(e: SchemaElement): ColumnType | string {
@@ -226,6 +227,10 @@ export async function importParquet(
     e instanceof Eau2Error ? e : invalid(`cannot read ${at}${file} as Parquet: ${message(e)}`, e);
   async function* rowGroups(): AsyncGenerator<Column[]> {
     try {
+      // Nothing to decode. (hyparquet-writer, eau2's exporter included, writes an empty row-group
+      // list with the element type BYTE, which the decoder's footer parser refuses; hyparquet and
+      // DuckDB read it.)
+      if (metadata.row_groups.length === 0) return;
       try {
         await decoder.open();
       } catch (e) {
@@ -249,7 +254,15 @@ export async function importParquet(
           throw invalid(
             `cannot read row group at row ${start} of ${file}: ${table.numRows} rows of ${table.numCols} columns, the footer says ${rows} of ${fields.length}`,
           );
-        yield fields.map((f, i) => columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }));
+        let columns: Column[];
+        try {
+          columns = fields.map((f, i) =>
+            columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }),
+          );
+        } catch (e) {
+          throw isEau2Error(e, ErrorCode.INVALID) ? invalid(`cannot import ${file}: ${e.message}`, e) : e;
+        }
+        yield columns;
         start += rows;
       }
     } finally {
@@ -319,18 +332,19 @@ export async function exportParquet(
   };
   out.on('error', onError);
   const writer = new ByteWriter() as ByteWriter & { flush(): Promise<void>; finish(): void };
-  const drain = (): Promise<void> => {
-    if (failure) return Promise.reject(failure);
+  // Writes complete in order: once the last one has, every byte has reached the output (or failed).
+  let lastWrite: Promise<void> = Promise.resolve();
+  const drain = async (): Promise<void> => {
+    if (failure) throw failure;
     const bytes = Buffer.from(new Uint8Array(writer.buffer, 0, writer.index)); // a copy: the buffer is reused
     writer.index = 0;
-    return new Promise<void>((resolve, reject) => {
-      const more = out.write(bytes, (e) => (e ? reject(e) : undefined));
-      if (more) resolve();
-      else {
-        out.once('drain', resolve);
-        out.once('error', reject);
-      }
+    let more = true;
+    lastWrite = new Promise<void>((resolve, reject) => {
+      more = out.write(bytes, (e) => (e ? reject(e) : resolve()));
     });
+    lastWrite.catch(() => undefined); // awaited at the end; a failure meanwhile is also `failure`
+    if (!more) await outputReady(out);
+    if (failure) throw failure;
   };
   writer.flush = drain;
   writer.finish = () => {
@@ -364,6 +378,7 @@ export async function exportParquet(
     }
     pw.finish();
     await pending;
+    await lastWrite;
     if (failure) throw failure;
     return rows;
   } finally {

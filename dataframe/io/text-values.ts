@@ -258,3 +258,9 @@ export const TYPE_NAMES: Record<ColumnType, string> = {
   T: 'timestamp',
   d: 'date',
 };
+
+/** A type's name with its article, for messages: "an int32", "a float64". */
+export function aTypeName(t: ColumnType): string {
+  const n = TYPE_NAMES[t];
+  return `${n.startsWith('int') ? 'an' : 'a'} ${n}`;
+}

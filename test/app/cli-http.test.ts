@@ -87,6 +87,10 @@ describe('eau2 df commands', () => {
     const outFile = join(dir, 'people-out.csv');
     await run('df', 'export', 'people', '--format', 'csv', '--out', outFile);
     expect(await readFile(outFile, 'utf8')).toBe('name,age,zip\nann,31,02134\nbob,,10001\n"c, d",7,00501\n');
+    // A directory: refused before any row is read, naming it (not the temporary file beside it).
+    await expect(run('df', 'export', 'people', '--format', 'csv', '--out', dir)).rejects.toThrow(
+      `cannot write ${dir}: it is a directory`,
+    );
 
     expect(await run('df', 'rm', 'people')).toMatch(/deleted "people"/);
     await expect(run('df', 'rm', 'people')).rejects.toThrow(/no dataframe named "people"/);
@@ -111,6 +115,11 @@ describe('eau2 df commands', () => {
       code: 'commander.invalidArgument',
     });
     await expect(run('df', 'show', 'x', '--head', '-3')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    // Not "parseThreads must be ..." from the importer, exit 1, once the file is opened.
+    await expect(run('df', 'import', 'x', 'any.csv', '--parse-threads', '65')).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+      message: expect.stringContaining('--parse-threads must be an integer from 0 to 64'),
+    });
   });
 
   it('says what is wrong with a bad --sample or --chunk-rows before touching the store', async () => {

@@ -249,6 +249,18 @@ describe('Parquet', () => {
     expect(rowsOf(await load(store, 'g'))).toEqual(rowsOf(df));
   });
 
+  it('round-trips a frame of no rows, whose file has no row group', async () => {
+    const store = new MemoryStore();
+    const df = allTypes(seededRng(), 0);
+    await DataFrame.put(store, 'empty', df);
+    const bytes = await collect(async (o) => exportParquet(await DataFrame.get(store, 'empty'), o));
+    const p = join(dir, 'empty.parquet');
+    await writeFile(p, bytes);
+    expect((await importParquet(store, 'back', p)).rows).toBe(0);
+    const back = await DataFrame.get(store, 'back');
+    expect([back.nrows, back.schema]).toEqual([0, df.schema]);
+  });
+
   it('refuses nested columns and publishes nothing', async () => {
     const buf = parquetWriteBuffer({
       columnData: [
@@ -294,6 +306,103 @@ describe('Arrow IPC', () => {
     const table = await toArrow(df);
     expect(String(table.schema.fields.find((f) => f.name === 't')!.type)).toBe('Timestamp<MICROSECOND, UTC>');
     expect(rowsOf(await fromArrow(table))).toEqual(rowsOf(df));
+  });
+
+  it('reads an IPC file batch by batch, not whole before the first batch is stored', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 4000), { chunkRows: 200 });
+    const src = await DataFrame.get(store, 'src');
+    for (const stream of [false, true]) {
+      const bytes = await collect((o) => exportArrow(src, o, { stream }));
+      const p = join(dir, stream ? 'batches.arrows' : 'batches.arrow');
+      await writeFile(p, bytes);
+      const seen: number[] = [];
+      await importArrow(store, 'back', p, { onProgress: (x) => void seen.push(x.bytes) });
+      // 20 record batches: by the first one stored, far from all of the file has been read. Given
+      // a stream, apache-arrow read an IPC file whole first (memory the size of the file).
+      expect(seen.length, `stream ${stream}`).toBeGreaterThanOrEqual(20);
+      expect(seen[0]!, `stream ${stream}`).toBeLessThan(bytes.length / 4);
+      expect(seen.at(-1), `stream ${stream}`).toBeGreaterThan(bytes.length * 0.9);
+      expect(rowsOf(await load(store, 'back'))).toEqual(rowsOf(await src.load()));
+    }
+  });
+
+  it('refuses a truncated file or stream, naming the file and the cut, and publishes nothing', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 2500), { chunkRows: 600 });
+    const src = await DataFrame.get(store, 'src');
+    const file = await collect((o) => exportArrow(src, o));
+    const stream = await collect((o) => exportArrow(src, o, { stream: true }));
+    // A file cut anywhere past its magic has lost its footer (apache-arrow said only "Cannot read
+    // properties of null (reading 'fieldsLength')").
+    for (const cut of [100, file.length >> 1, file.length - 1]) {
+      const p = join(dir, `cut-${cut}.arrow`);
+      await writeFile(p, file.subarray(0, cut));
+      await expect(importArrow(store, 'cut', p)).rejects.toMatchObject({
+        code: 'INVALID',
+        message: `cannot read ${p} as Arrow IPC: the file is truncated (${cut} bytes): an Arrow IPC file ends with its footer and the magic ARROW1, and this one does not`,
+      });
+    }
+    // A stream cut inside a record batch fails there, naming the file (apache-arrow's message named neither).
+    const p = join(dir, 'cut.arrows');
+    await writeFile(p, stream.subarray(0, stream.length >> 1));
+    await expect(importArrow(store, 'cut', p)).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringMatching(
+        new RegExp(`^cannot read ${p} as Arrow IPC: the record batch after row \\d+ is damaged or cut short \\(.+\\)$`),
+      ),
+    });
+    expect((await DataFrame.list(store)).map((f) => f.name)).toEqual(['src']);
+  });
+
+  it("fails with the output's error, neither crashing the process nor waiting forever, and leaves no listeners", {
+    timeout: 20_000,
+  }, async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 3000), { chunkRows: 100 });
+    // Chunks that come over a network: the output's error arrives while the export is still reading.
+    const slow = new Proxy(store, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          if (!(r instanceof Promise)) return r;
+          return r.then((x) => new Promise((done) => setTimeout(() => done(x), 2)));
+        };
+      },
+    });
+    const lf = await DataFrame.get(slow, 'src');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const exports: [string, (out: Writable) => Promise<number>][] = [
+        ['arrow', (o) => exportArrow(lf, o)],
+        ['arrows', (o) => exportArrow(lf, o, { stream: true })],
+        ['parquet', (o) => exportParquet(lf, o, { codec: 'UNCOMPRESSED' })],
+      ];
+      for (const [format, run] of exports) {
+        // Each write fails a moment later, as a closed pipe (EPIPE) or a full disk does: with a
+        // high-water mark the export never reaches, and with one every write passes, so the error
+        // arrives while it waits for 'drain'.
+        for (const highWaterMark of [1 << 30, 1]) {
+          const broken = new Writable({
+            highWaterMark,
+            write: (_c, _e, cb) => void setImmediate(() => cb(new Error('write EPIPE'))),
+          });
+          await expect(run(broken), `${format}, highWaterMark ${highWaterMark}`).rejects.toThrow('write EPIPE');
+        }
+        // A slow output that never fails: the export waits for it, and takes its listeners back.
+        const taking = new Writable({ highWaterMark: 16, write: (_c, _e, cb) => void setImmediate(cb) });
+        expect(await run(taking)).toBe(3000);
+        expect([format, taking.listenerCount('error'), taking.listenerCount('drain')]).toEqual([format, 0, 0]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it("reads apache-arrow's own files with narrow ints, float32, ns/ms timestamps, Date64 and dictionaries", async () => {

@@ -86,6 +86,10 @@ describe('CSV null markers and partial schemas', () => {
     const store = new MemoryStore();
     await expect(importCsv(store, 'x', p, { schema: 'a:I,zz:D' })).rejects.toThrow(/names column "zz"/);
     await expect(importCsv(store, 'x', p, { schema: 'I' })).rejects.toThrow(/schema has 1 columns, the file has 2/);
+    // A column's name alone reads as type letters: the error says so.
+    await expect(importCsv(store, 'x', p, { schema: 'ids' })).rejects.toThrow(
+      'the schema has 3 columns, the file has 2 (type letters: I d S; name:type pairs may type some columns)',
+    );
     await expect(importCsv(store, 'x', p, { nullValues: 'NA' as unknown as string[] })).rejects.toThrow(TypeError);
     expect(await DataFrame.list(store)).toEqual([]);
   });

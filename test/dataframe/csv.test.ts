@@ -120,7 +120,7 @@ describe('importCsv', () => {
     const store = new MemoryStore();
     const err = await importCsv(store, 'late', p, { sampleRows: 2 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID' });
-    expect(String(err)).toMatch(/record 5, column "n": "four" is not a int32/);
+    expect(String(err)).toMatch(/record 5, column "n": "four" is not an int32/);
     expect(await DataFrame.list(store)).toEqual([]);
     expect(store.size).toBe(0);
     // Sampling every row finds the string and types the column S.
@@ -159,6 +159,24 @@ describe('importCsv', () => {
       const err = await importCsv(store, 'x', p, { sampleRows: 'all' }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'INVALID' });
       expect(String(err)).toMatch(/cannot parse CSV/);
+    }
+    expect(store.size).toBe(0);
+  });
+
+  it('names an empty file, or one of blank lines, as such and publishes nothing', async () => {
+    const store = new MemoryStore();
+    for (const [n, text] of [
+      ['empty.csv', ''],
+      ['blank.csv', '\n\n\n'],
+    ] as const) {
+      const p = await file(n, text);
+      await expect(importCsv(store, 'x', p)).rejects.toMatchObject({
+        code: 'INVALID',
+        message: `${p} has no header: it is empty or holds only blank lines`,
+      });
+      await expect(importCsv(store, 'x', p, { header: false })).rejects.toMatchObject({
+        message: `${p} has no records: it is empty or holds only blank lines`,
+      });
     }
     expect(store.size).toBe(0);
   });

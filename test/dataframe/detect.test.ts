@@ -4,6 +4,8 @@
 // refused with an error naming the type, and nothing is published; a .tsv is read with a tab
 // delimiter.
 
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDfCommands } from '../../app/cli/df-commands.js';
-import { DataFrame, type Value } from '../../dataframe/index.js';
+import { DataFrame, exportArrow, type Value } from '../../dataframe/index.js';
 import { detectFormat, magicType } from '../../dataframe/io/detect.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { rowsOf, seededRng } from './helpers.js';
@@ -70,6 +72,10 @@ describe('file type detection', () => {
       ['nul.csv', bytes(...ascii('a,b\n1,'), 0, ...ascii('\n')), /binary file of unknown type/],
       ['text.parquet', 'a,b\n1,2\n', /its name says Parquet, but its bytes are not/],
       ['text.arrows', 'a,b\n1,2\n', /its name says Arrow IPC stream/],
+      // Empty, whatever the name says: no format takes it.
+      ['empty.parquet', '', /: it is empty$/],
+      ['empty.csv', '', /: it is empty$/],
+      ['empty.json', '', /: it is empty$/],
     ];
     for (const [name, content, why] of cases) {
       const p = join(dir, name);
@@ -88,6 +94,46 @@ describe('file type detection', () => {
       message: expect.stringMatching(/not Parquet/),
     });
     expect(await DataFrame.list(store)).toEqual([]);
+  });
+
+  it('reads an Arrow IPC stream from a FIFO by its name or --format, and refuses Parquet there', async () => {
+    const store = new MemoryStore();
+    const run = cli(store);
+    const df = DataFrame.fromColumns({ n: { type: 'I', values: [1, 2, null] }, s: ['a', null, 'c'] });
+    await DataFrame.put(store, 'src', df);
+    const parts: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        parts.push(chunk);
+        cb();
+      },
+    });
+    await exportArrow(await DataFrame.get(store, 'src'), sink, { stream: true });
+    const bytes = Buffer.concat(parts);
+    for (const [name, extra] of [
+      ['rows.arrows', []],
+      ['rows.bin', ['--format', 'arrow']],
+    ] as const) {
+      const fifo = join(dir, name);
+      execFileSync('mkfifo', [fifo]);
+      // Opens once the import opens the FIFO to read; the bytes were never sniffed.
+      const w = createWriteStream(fifo);
+      w.on('error', () => undefined);
+      w.end(bytes);
+      try {
+        expect(await run('df', 'import', 'f', fifo, ...extra), name).toMatch(/imported 3 rows into "f"/);
+      } finally {
+        // An import that never opened the FIFO leaves our open waiting for a reader: give it one.
+        if (w.pending) closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
+      }
+      expect(rowsOf(await (await DataFrame.get(store, 'f')).load())).toEqual(rowsOf(df));
+    }
+    const pq = join(dir, 'rows.parquet');
+    execFileSync('mkfifo', [pq]);
+    await expect(run('df', 'import', 'p', pq)).rejects.toMatchObject({
+      code: 'INVALID',
+      message: `cannot import ${pq}: Parquet is read from its footer at the end: give a file, not a pipe`,
+    });
   });
 
   it('reads .tsv files with a tab delimiter and keeps CSV and SoR by extension', async () => {
