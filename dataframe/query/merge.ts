@@ -14,6 +14,7 @@ import { initAcc, type Acc, type PartialResult } from './partial.js';
 import type { AggFn, AggSpec, CheckedPlan } from './plan.js';
 import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 import { compareRanked, sortKey, type Ranked } from './sort.js';
+import { tooManyGroups } from './page.js';
 
 export { compareKeys } from './group-key.js';
 
@@ -117,17 +118,6 @@ function finish(fn: AggFn, a: Acc, type: ColumnType): Value {
 function shape(raw: unknown): PartialResult {
   if (!isPlainObject(raw) || !Array.isArray(raw.chunks)) throw protocol('not an object with a chunks list');
   return raw as unknown as PartialResult;
-}
-
-/** TOO_LARGE for a query that gathered more than `max` groups (ExecuteOptions.maxGroups). */
-export function tooManyGroups(max: number): Eau2Error {
-  return new Eau2Error(
-    ErrorCode.TOO_LARGE,
-    `the query has more than ${max} groups, the limit here (maxGroups; EAU2_DF_MAX_GROUPS for the queries a ` +
-      'node runs for HTTP and console clients): filter first, group by fewer values, or run it from a client ' +
-      '(DataFrame.sql, eau2 sql)',
-    { details: { maxGroups: max } },
-  );
 }
 
 export function mergePartials(

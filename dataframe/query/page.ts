@@ -7,6 +7,7 @@
 // so the merge is unchanged. Sizes are estimates of the msgpack bytes, close for numbers and
 // strings; a page holds at most one chunk's result past its size.
 
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ChunkBody } from '../chunk-codec.js';
 import type { Value } from '../schema.js';
 
@@ -30,4 +31,15 @@ export function valuesBytes(vs: readonly Value[]): number {
   let n = 1;
   for (const v of vs) n += typeof v === 'string' ? v.length + 5 : 9;
   return n;
+}
+
+/** TOO_LARGE for a query that gathered more than `max` groups (ExecuteOptions.maxGroups). */
+export function tooManyGroups(max: number): Eau2Error {
+  return new Eau2Error(
+    ErrorCode.TOO_LARGE,
+    `the query has more than ${max} groups, the limit here (maxGroups; EAU2_DF_MAX_GROUPS for the queries a ` +
+      'node runs for HTTP and console clients): filter first, group by fewer values, or run it from a client ' +
+      '(DataFrame.sql, eau2 sql)',
+    { details: { maxGroups: max } },
+  );
 }

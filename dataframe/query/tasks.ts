@@ -35,8 +35,7 @@ import {
 } from './shuffle-tasks.js';
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
-import { DEFAULT_PAGE_BYTES } from './page.js';
-import { tooManyGroups } from './merge.js';
+import { DEFAULT_PAGE_BYTES, tooManyGroups } from './page.js';
 
 /**
  * This process's prepared broadcast right sides (join-cache.ts): a repeated join query's tasks find
