@@ -23,20 +23,22 @@ function litVec(value: Literal | bigint): Vec {
 }
 
 /**
- * A literal compared with a column of an int64, timestamp or date type, in the column's terms: an
- * integral number becomes a bigint for L and T (5n === 5 is false in JavaScript; 5n < 5.5 compares
- * exactly), an ISO 8601 text a timestamp's microseconds or a date's day number. The same conversion
- * decides which chunks a zone map lets a filter skip (zone-map.ts).
+ * A literal compared with a value of an int64, timestamp or date type (a column or a computed one:
+ * `COALESCE(day, day) = '2024-02-29'`), in that type's terms: an integral number becomes a bigint for
+ * L and T (5n === 5 is false in JavaScript; 5n < 5.5 compares exactly), an ISO 8601 text a
+ * timestamp's microseconds or a date's day number. The same conversion decides which chunks a zone
+ * map lets a filter skip (zone-map.ts).
  */
 function columnLiteral(e: Expr, other: Expr, fields: readonly Field[]): Expr | { op: 'lit'; value: bigint } {
-  if (e.op !== 'lit' || other.op !== 'col') return e;
-  const t = fields[columnIndex(fields, other.name)]!.type;
+  if (e.op !== 'lit' || other.op === 'lit') return e;
+  const t = checkExpr(other, fields);
   if (t !== 'L' && t !== 'T' && t !== 'd') return e;
   const v = literalFor(t, e.value);
-  if (v === undefined)
-    throw new TypeError(`cannot compare ${t} column ${JSON.stringify(other.name)} with ${JSON.stringify(e.value)}`);
+  if (v === undefined) throw new TypeError(`cannot compare ${t} ${describe(other)} with ${JSON.stringify(e.value)}`);
   return { op: 'lit', value: v as bigint };
 }
+
+const describe = (e: Expr): string => (e.op === 'col' ? `column ${JSON.stringify(e.name)}` : `expression ${e.op}`);
 
 function compileArg(e: Expr | { op: 'lit'; value: bigint }, fields: readonly Field[]): VecFn {
   if (e.op === 'lit') {
@@ -341,12 +343,11 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
     case 'in': {
       const a = compile(e.args[0], fields);
       const set = new Set<Raw>();
-      const arg = e.args[0];
-      const t = arg.op === 'col' ? fields[columnIndex(fields, arg.name)]!.type : undefined;
+      const t = checkExpr(e.args[0], fields);
       for (const v of e.values) {
         if (v === null) continue;
         const y = t === 'L' || t === 'T' || t === 'd' ? literalFor(t, v) : v;
-        if (y === undefined) throw new TypeError(`in: ${JSON.stringify(v)} is not a value of a ${t} column`);
+        if (y === undefined) throw new TypeError(`in: ${JSON.stringify(v)} is not a value of type ${t}`);
         // A fractional number can equal no int64: leave it out rather than let 5.5 find nothing by chance.
         if (y !== null && !(typeof y === 'number' && (t === 'L' || t === 'T')))
           set.add(typeof y === 'boolean' ? (y ? 1 : 0) : y);

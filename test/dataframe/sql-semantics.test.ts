@@ -1,0 +1,38 @@
+// SQL cases where eau2 once answered differently from PostgreSQL and DuckDB, each found by the
+// differential test (sql-duckdb.test.ts) and reduced to a few rows; the expected answers are
+// PostgreSQL's.
+
+import { describe, expect, it } from 'vitest';
+import { DataFrame } from '../../dataframe/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { rowsOf } from './helpers.js';
+
+async function fixture(): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  await DataFrame.put(
+    store,
+    'f',
+    DataFrame.fromRows('id:I,l:L,dt:d,t:T', [
+      [1, 5n, 0, 0n],
+      [2, 6n, 1, 86_400_000_000n],
+      [3, null, null, null],
+    ]),
+    { chunkRows: 2 },
+  );
+  return store;
+}
+
+const ids = async (store: MemoryStore, sql: string): Promise<unknown[]> =>
+  rowsOf(await DataFrame.sql(store, sql)).map((r) => r[0]);
+
+describe('SQL as PostgreSQL answers it', () => {
+  it('compares a computed int64, date or timestamp with a literal in the value type', async () => {
+    const store = await fixture();
+    expect(await ids(store, 'SELECT id FROM f WHERE COALESCE(l, l) <> 5')).toEqual([2]);
+    expect(await ids(store, 'SELECT id FROM f WHERE COALESCE(l, l) IN (5, 6)')).toEqual([1, 2]);
+    expect(await ids(store, "SELECT id FROM f WHERE COALESCE(dt, dt) = '1970-01-02'")).toEqual([2]);
+    expect(await ids(store, "SELECT id FROM f WHERE CAST(dt AS timestamp) >= '1970-01-02'")).toEqual([2]);
+    expect(await ids(store, "SELECT id FROM f WHERE CAST(t AS date) IN ('1970-01-01', '1999-01-01')")).toEqual([1]);
+    expect(await ids(store, "SELECT id FROM f WHERE '1970-01-01T12:00:00Z' > COALESCE(t, t)")).toEqual([1]);
+  });
+});
