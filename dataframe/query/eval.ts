@@ -344,6 +344,8 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
       const a = compile(e.args[0], fields);
       const set = new Set<Raw>();
       const t = checkExpr(e.args[0], fields);
+      // SQL: x IN (..., NULL) is null, not false, where x equals no value (so NOT IN is never true).
+      const listHasNull = e.values.includes(null);
       for (const v of e.values) {
         if (v === null) continue;
         const y = t === 'L' || t === 'T' || t === 'd' ? literalFor(t, v) : v;
@@ -358,7 +360,10 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
         const v = x.v as ArrayLike<Raw>;
         const out = new Uint8Array(n);
         for (let i = 0; i < n; i++) out[i] = set.has(v[x.scalar ? 0 : i]!) ? 1 : 0;
-        return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+        if (!listHasNull) return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+        const nulls = unionNulls(n, [x]) ?? new Uint8Array(n);
+        for (let i = 0; i < n; i++) if (out[i] === 0) nulls[i] = 1;
+        return { scalar: false, v: out, nulls };
       };
     }
     default: {

@@ -35,4 +35,15 @@ describe('SQL as PostgreSQL answers it', () => {
     expect(await ids(store, "SELECT id FROM f WHERE CAST(t AS date) IN ('1970-01-01', '1999-01-01')")).toEqual([1]);
     expect(await ids(store, "SELECT id FROM f WHERE '1970-01-01T12:00:00Z' > COALESCE(t, t)")).toEqual([1]);
   });
+
+  it('makes IN null, not false, for a value missing from a list that holds NULL', async () => {
+    const store = await fixture();
+    expect(rowsOf(await DataFrame.sql(store, 'SELECT id, id IN (1, NULL), l IN (5, NULL) FROM f'))).toEqual([
+      [1, true, true],
+      [2, null, null],
+      [3, null, null],
+    ]);
+    expect(await ids(store, 'SELECT id FROM f WHERE id NOT IN (1, NULL)')).toEqual([]);
+    expect(await ids(store, 'SELECT id FROM f WHERE id NOT IN (1, 7)')).toEqual([2, 3]);
+  });
 });
