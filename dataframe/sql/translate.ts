@@ -211,9 +211,11 @@ export class Translator {
           return { op: o, args };
         }
         if (op === 'IN' || op === 'NOT IN') {
-          if (n.right.type !== 'list')
+          if (n.right.type === 'select')
             throw this.err(n.right, 'IN takes a list of literals (or a subquery, as a semi join)');
-          const values = n.right.expressions.map((x) => {
+          // The parser reads a list of one, `x IN (5)`, as its element alone.
+          const items = n.right.type === 'list' ? n.right.expressions : [n.right];
+          const values = items.map((x) => {
             const v = t(x);
             if (v.op !== 'lit') throw this.err(x, 'IN lists hold literals only');
             return v.value;

@@ -46,4 +46,11 @@ describe('SQL as PostgreSQL answers it', () => {
     expect(await ids(store, 'SELECT id FROM f WHERE id NOT IN (1, NULL)')).toEqual([]);
     expect(await ids(store, 'SELECT id FROM f WHERE id NOT IN (1, 7)')).toEqual([2, 3]);
   });
+
+  it('reads an IN list of one value', async () => {
+    const store = await fixture();
+    expect(await ids(store, 'SELECT id FROM f WHERE id IN (2)')).toEqual([2]);
+    expect(await ids(store, 'SELECT id FROM f WHERE l NOT IN (-5)')).toEqual([1, 2]);
+    expect(await ids(store, "SELECT id FROM f WHERE dt IN ('1970-01-01')")).toEqual([1]);
+  });
 });
