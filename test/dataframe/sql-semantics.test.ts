@@ -53,4 +53,19 @@ describe('SQL as PostgreSQL answers it', () => {
     expect(await ids(store, 'SELECT id FROM f WHERE l NOT IN (-5)')).toEqual([1, 2]);
     expect(await ids(store, "SELECT id FROM f WHERE dt IN ('1970-01-01')")).toEqual([1]);
   });
+
+  it('reads an integer literal past 2^53 as its exact int64', async () => {
+    const store = new MemoryStore();
+    const big = 2n ** 53n + 1n;
+    await DataFrame.put(store, 'b', DataFrame.fromRows('id:I,l:L', [[1, big], [2, -big], [3, big - 1n], [4, null]]));
+    expect(await ids(store, `SELECT id FROM b WHERE l = ${big}`)).toEqual([1]);
+    expect(await ids(store, `SELECT id FROM b WHERE l = -${big}`)).toEqual([2]);
+    expect(await ids(store, `SELECT id FROM b WHERE l = - ${big}`)).toEqual([2]);
+    expect(await ids(store, `SELECT id FROM b WHERE l IN (${big}, 7)`)).toEqual([1]);
+    expect(await ids(store, `SELECT id FROM b WHERE l NOT IN (${big})`)).toEqual([2, 3]);
+    expect(await ids(store, `SELECT id FROM b WHERE l NOT IN (${big}, NULL)`)).toEqual([]);
+    expect(rowsOf(await DataFrame.sql(store, `SELECT ${big}, -9223372036854775808 FROM b LIMIT 1`))).toEqual([
+      [big, -(2n ** 63n)],
+    ]);
+  });
 });
