@@ -68,4 +68,20 @@ describe('SQL as PostgreSQL answers it', () => {
       [big, -(2n ** 63n)],
     ]);
   });
+
+  it('takes an int64 with an integer or an integer literal in COALESCE and CASE, as bigint', async () => {
+    const store = new MemoryStore();
+    const big = 2n ** 53n + 1n;
+    await DataFrame.put(store, 'b', DataFrame.fromRows('id:I,l:L,b:B', [[1, big, true], [2, null, false]]));
+    const df = await DataFrame.sql(
+      store,
+      'SELECT COALESCE(l, 7), COALESCE(l, id), CASE WHEN b THEN 5 WHEN id = 2 THEN l ELSE 7 END, CASE WHEN b THEN l ELSE -1 END FROM b',
+    );
+    expect(df.schema).toBe('LLLL');
+    expect(rowsOf(df)).toEqual([
+      [big, big, 5n, big],
+      [7n, 2n, null, -1n],
+    ]);
+    expect(rowsOf(await DataFrame.sql(store, 'SELECT sum(COALESCE(l, 1)) FROM b'))).toEqual([[big + 1n]]);
+  });
 });
