@@ -239,7 +239,16 @@ function castTemporal(
   from: ExprType,
   to: 'L' | 'T' | 'd',
 ): number | bigint | null {
-  if (typeof v === 'string') return (convertText(to, v.trim()) as number | bigint | undefined) ?? null;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    // Leading zeros are digits like any other here, as in a cast to int and in SQL; convertText
+    // reads a CSV's "007" as text, an identifier, which is no concern of a cast.
+    if (to === 'L' && /^[+-]?\d+$/.test(s)) {
+      const n = BigInt(s);
+      return n >= -(2n ** 63n) && n < 2n ** 63n ? n : null;
+    }
+    return (convertText(to, s) as number | bigint | undefined) ?? null;
+  }
   if (typeof v === 'boolean') return to === 'd' ? (v ? 1 : 0) : v ? 1n : 0n;
   if (to === 'd') {
     if (typeof v === 'bigint') {

@@ -84,4 +84,15 @@ describe('SQL as PostgreSQL answers it', () => {
     ]);
     expect(rowsOf(await DataFrame.sql(store, 'SELECT sum(COALESCE(l, 1)) FROM b'))).toEqual([[big + 1n]]);
   });
+
+  it('casts text with leading zeros to bigint as to int', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 't', DataFrame.fromRows('s:S', [['00012'], [' -007 '], ['+0'], ['9223372036854775808']]));
+    expect(rowsOf(await DataFrame.sql(store, 'SELECT CAST(s AS bigint), CAST(s AS int) FROM t'))).toEqual([
+      [12n, 12],
+      [-7n, -7],
+      [0n, 0],
+      [null, null], // out of range: null, as a TRY_CAST
+    ]);
+  });
 });
