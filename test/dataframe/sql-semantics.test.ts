@@ -57,7 +57,16 @@ describe('SQL as PostgreSQL answers it', () => {
   it('reads an integer literal past 2^53 as its exact int64', async () => {
     const store = new MemoryStore();
     const big = 2n ** 53n + 1n;
-    await DataFrame.put(store, 'b', DataFrame.fromRows('id:I,l:L', [[1, big], [2, -big], [3, big - 1n], [4, null]]));
+    await DataFrame.put(
+      store,
+      'b',
+      DataFrame.fromRows('id:I,l:L', [
+        [1, big],
+        [2, -big],
+        [3, big - 1n],
+        [4, null],
+      ]),
+    );
     expect(await ids(store, `SELECT id FROM b WHERE l = ${big}`)).toEqual([1]);
     expect(await ids(store, `SELECT id FROM b WHERE l = -${big}`)).toEqual([2]);
     expect(await ids(store, `SELECT id FROM b WHERE l = - ${big}`)).toEqual([2]);
@@ -72,7 +81,14 @@ describe('SQL as PostgreSQL answers it', () => {
   it('takes an int64 with an integer or an integer literal in COALESCE and CASE, as bigint', async () => {
     const store = new MemoryStore();
     const big = 2n ** 53n + 1n;
-    await DataFrame.put(store, 'b', DataFrame.fromRows('id:I,l:L,b:B', [[1, big, true], [2, null, false]]));
+    await DataFrame.put(
+      store,
+      'b',
+      DataFrame.fromRows('id:I,l:L,b:B', [
+        [1, big, true],
+        [2, null, false],
+      ]),
+    );
     const df = await DataFrame.sql(
       store,
       'SELECT COALESCE(l, 7), COALESCE(l, id), CASE WHEN b THEN 5 WHEN id = 2 THEN l ELSE 7 END, CASE WHEN b THEN l ELSE -1 END FROM b',
@@ -87,7 +103,11 @@ describe('SQL as PostgreSQL answers it', () => {
 
   it('casts text with leading zeros to bigint as to int', async () => {
     const store = new MemoryStore();
-    await DataFrame.put(store, 't', DataFrame.fromRows('s:S', [['00012'], [' -007 '], ['+0'], ['9223372036854775808']]));
+    await DataFrame.put(
+      store,
+      't',
+      DataFrame.fromRows('s:S', [['00012'], [' -007 '], ['+0'], ['9223372036854775808']]),
+    );
     expect(rowsOf(await DataFrame.sql(store, 'SELECT CAST(s AS bigint), CAST(s AS int) FROM t'))).toEqual([
       [12n, 12],
       [-7n, -7],
