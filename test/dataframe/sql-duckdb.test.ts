@@ -151,7 +151,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
   const uniq = ['id'];
   if (from === 'join') {
     const how = rng.pick(['JOIN', 'INNER JOIN', 'LEFT JOIN']);
-    const on = rng.pick(['f.k = g.gk', 'f.s = g.gs', 'g.gk = f.k']);
+    const on = rng.pick(['f.k = g.gk', 'f.s = g.gs', 'g.gk = f.k', 'f.k = g.gk AND f.s = g.gs']);
     fromEau = fromDuck = `f ${how} g ON ${on}`;
     cols = [...FACT, ...DIM];
     uniq.push('gid');
@@ -160,6 +160,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
       'EXISTS (SELECT 1 FROM g WHERE g.gk = f.k)',
       'NOT EXISTS (SELECT 1 FROM g WHERE g.gk = f.k)',
       'EXISTS (SELECT gid FROM g WHERE f.s = g.gs)',
+      'NOT EXISTS (SELECT 1 FROM g WHERE g.gk = f.k AND g.gs = f.s)',
       'k IN (SELECT gk FROM g)',
       's IN (SELECT gs FROM g)',
     ]);

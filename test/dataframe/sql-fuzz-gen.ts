@@ -19,7 +19,9 @@
 //   max rank it above every number; DuckDB and PostgreSQL compare it as that greatest value too.
 //   docs/dataframe.md "Expressions" states it; it is a known defect, so no value or expression here
 //   is NaN (no 0/0, no sqrt of a negative, no text cast to double);
-// - HAVING without GROUP BY, which eau2's parser (pgsql-ast-parser) does not read ("SQL").
+// - HAVING without GROUP BY, which eau2's parser (pgsql-ast-parser) does not read ("SQL");
+// - substring from a start below 1, which DuckDB counts from the end and eau2 cuts off as PostgreSQL
+//   does ("from 1, in characters, as SQL"): starts are 1 to 4.
 // Row order is compared only when ORDER BY makes it total (the generator ends it with unique keys).
 
 import type { Rng } from '../../app/apps/random.js';
