@@ -79,13 +79,20 @@ function same(x: Raw, y: Raw): boolean {
   return false;
 }
 
+/** NaN, which compares as the greatest number and equal to itself (as it sorts; see COMPARE). */
+const isNaNValue = (x: Raw): boolean => x !== x;
+
+/**
+ * Comparisons as SQL's (PostgreSQL's, DuckDB's): NaN equals NaN and is greater than every other
+ * number, the order sort.ts, min and max already use. IEEE's NaN compares false with everything.
+ */
 const COMPARE: Partial<Record<string, (x: Raw, y: Raw) => boolean>> = {
-  eq: same,
-  ne: (x, y) => !same(x, y),
-  lt: (x, y) => x < y,
-  le: (x, y) => x <= y,
-  gt: (x, y) => x > y,
-  ge: (x, y) => x >= y,
+  eq: (x, y) => same(x, y) || (isNaNValue(x) && isNaNValue(y)),
+  ne: (x, y) => !same(x, y) && !(isNaNValue(x) && isNaNValue(y)),
+  lt: (x, y) => x < y || (isNaNValue(y) && !isNaNValue(x)),
+  le: (x, y) => x <= y || isNaNValue(y),
+  gt: (x, y) => x > y || (isNaNValue(x) && !isNaNValue(y)),
+  ge: (x, y) => x >= y || isNaNValue(x),
 };
 
 const ARITH: Partial<Record<string, (x: number, y: number) => number>> = {
@@ -104,7 +111,8 @@ const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', g
  * rows; a loop that only ever sees one array type runs in ~1 ns. Hence the repetition. The result is
  * stored as +(test), not `test ? 1 : 0`: V8 compiles the ternary to a branch, which mispredicts on
  * every other row of unsorted data (x > 0.25 over random x: 4.8 ns/row with the branch, 2.1 without,
- * on the loaded 2-core machine).
+ * on the loaded 2-core machine). `y` is never NaN here (compareToScalar); a NaN in `a` is greater
+ * than y, so gt and ge are written !(a <= y) and !(a < y): one comparison, true for NaN.
  */
 function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
@@ -121,10 +129,10 @@ function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Arr
       for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y);
       return;
     case 'gt':
-      for (let i = 0; i < n; i++) out[i] = +(a[i]! > y);
+      for (let i = 0; i < n; i++) out[i] = +!(a[i]! <= y);
       return;
     case 'ge':
-      for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y);
+      for (let i = 0; i < n; i++) out[i] = +!(a[i]! < y);
       return;
   }
 }
@@ -175,6 +183,7 @@ function cmpU8(op: string, a: Uint8Array, y: number, n: number, out: Uint8Array)
   }
 }
 
+/** Values and y are numbers, bigints or strings; a NaN among the values is greater than y (not NaN). */
 function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
   switch (op) {
     case 'eq':
@@ -190,15 +199,20 @@ function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Arra
       for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0;
       return;
     case 'gt':
-      for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0;
+      for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 0 : 1;
       return;
     case 'ge':
-      for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0;
+      for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 0 : 1;
       return;
   }
 }
 
 function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+  if (isNaNValue(y)) {
+    const f = COMPARE[op]!;
+    for (let i = 0; i < n; i++) out[i] = +f(a[i]!, y);
+    return;
+  }
   if (typeof y === 'number') {
     if (a instanceof Float64Array) return cmpF64(op, a, y, n, out);
     if (a instanceof Int32Array) return cmpI32(op, a, y, n, out);

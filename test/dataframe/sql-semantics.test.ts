@@ -3,7 +3,7 @@
 // PostgreSQL's.
 
 import { describe, expect, it } from 'vitest';
-import { DataFrame } from '../../dataframe/index.js';
+import { col, DataFrame, eq, lt } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { rowsOf } from './helpers.js';
 
@@ -114,5 +114,36 @@ describe('SQL as PostgreSQL answers it', () => {
       [0n, 0],
       [null, null], // out of range: null, as a TRY_CAST
     ]);
+  });
+
+  it('compares NaN as the greatest number and equal to itself, as it sorts', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(
+      store,
+      'n',
+      DataFrame.fromColumns({
+        id: new Int32Array([1, 2, 3, 4]),
+        x: new Float64Array([Number.NaN, 1, Number.POSITIVE_INFINITY, Number.NaN]),
+        y: new Float64Array([Number.NaN, Number.NaN, 1, 2]),
+      }),
+      { chunkRows: 2 },
+    );
+    const cmp = 'x = x, x > 5, x >= 5, x < 5, x <= 5, x <> 5, x = y, x > y, x < y, NOT (x > 5)';
+    expect(rowsOf(await DataFrame.sql(store, `SELECT id, ${cmp} FROM n`))).toEqual([
+      [1, true, true, true, false, false, true, true, false, false, false],
+      [2, true, false, false, true, true, true, false, false, true, true],
+      [3, true, true, true, false, false, true, false, true, false, false],
+      [4, true, true, true, false, false, true, false, true, false, false],
+    ]);
+    // The filter kernels (a column against a literal, first term or narrowing a selection).
+    expect(await ids(store, 'SELECT id FROM n WHERE x > 5')).toEqual([1, 3, 4]);
+    expect(await ids(store, 'SELECT id FROM n WHERE id > 0 AND x >= 1')).toEqual([1, 2, 3, 4]);
+    expect(await ids(store, 'SELECT id FROM n WHERE 5 < x')).toEqual([1, 3, 4]);
+    expect(await ids(store, 'SELECT id FROM n WHERE x <= 1')).toEqual([2]);
+    expect(await ids(store, 'SELECT id FROM n WHERE x BETWEEN 0 AND 2')).toEqual([2]);
+    // A NaN literal (the API allows one): every number is below it, so no zone map may skip a chunk.
+    const lf = await DataFrame.get(store, 'n');
+    expect((await lf.filter(lt(col('x'), Number.NaN)).collect()).column('id').toArray()).toEqual([2, 3]);
+    expect((await lf.filter(eq(col('x'), Number.NaN)).collect()).column('id').toArray()).toEqual([1, 4]);
   });
 });
