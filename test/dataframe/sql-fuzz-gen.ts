@@ -15,10 +15,6 @@
 //   has not), quantiles past 1,024 distinct values (a KLL estimate: median is asked of k only);
 // - strings outside ASCII (eau2 orders by UTF-16 code units, "UTF-16 code unit order"; DuckDB by
 //   bytes);
-// - NaN: eau2 compares it as IEEE does (NaN = NaN and NaN > 1 are false) while its ORDER BY, min and
-//   max rank it above every number; DuckDB and PostgreSQL compare it as that greatest value too.
-//   docs/dataframe.md "Expressions" states it; it is a known defect, so no value or expression here
-//   is NaN (no 0/0, no sqrt of a negative, no text cast to double);
 // - HAVING without GROUP BY, which eau2's parser (pgsql-ast-parser) does not read ("SQL");
 // - substring from a start below 1, which DuckDB counts from the end and eau2 cuts off as PostgreSQL
 //   does ("from 1, in characters, as SQL"): starts are 1 to 4.
