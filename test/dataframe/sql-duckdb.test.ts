@@ -302,9 +302,9 @@ function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
         ['stddev', 'stddev_samp'],
         ['variance', 'var_samp'],
       ]);
-      // Over values holding NaN, PostgreSQL's (and eau2's) answer is NaN; DuckDB 1.5 fails with
-      // "out of range", so it is asked for PostgreSQL's answer.
-      const nan = `isnan(CAST(${v.duck} AS DOUBLE))`;
+      // Over values holding NaN or ±Infinity, PostgreSQL's (and eau2's) answer is NaN; DuckDB 1.5
+      // fails with "out of range", so it is asked for PostgreSQL's answer.
+      const nan = `NOT isfinite(CAST(${v.duck} AS DOUBLE))`;
       return {
         eau: `${f}(${v.eau})`,
         duck: `CASE WHEN count(${v.duck}) < 2 THEN NULL WHEN bool_or(${nan}) THEN 'NaN'::DOUBLE ELSE ${g}(${v.duck}) FILTER (WHERE NOT ${nan}) END`,
