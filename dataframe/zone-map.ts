@@ -231,7 +231,8 @@ function mayMatch(e: Expr, fields: readonly Field[], zones: readonly Zone[], row
       const y0 = literalFor(fields[i]!.type, b.value);
       if (y0 === null) return false; // a comparison with null is never true
       if (nulls === rows) return false; // every row null: every comparison null
-      if (min === null || y0 === undefined) return true;
+      // A NaN literal (the API allows one) is greater than every bound: keep the chunk.
+      if (min === null || y0 === undefined || (typeof y0 === 'number' && Number.isNaN(y0))) return true;
       const y = typeof y0 === 'boolean' ? (y0 ? 1 : 0) : y0;
       // Strings compare with strings, numbers and bigints with each other (exactly, in JavaScript).
       if ((typeof y === 'string') !== (typeof min === 'string')) return true;

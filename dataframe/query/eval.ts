@@ -23,20 +23,22 @@ function litVec(value: Literal | bigint): Vec {
 }
 
 /**
- * A literal compared with a column of an int64, timestamp or date type, in the column's terms: an
- * integral number becomes a bigint for L and T (5n === 5 is false in JavaScript; 5n < 5.5 compares
- * exactly), an ISO 8601 text a timestamp's microseconds or a date's day number. The same conversion
- * decides which chunks a zone map lets a filter skip (zone-map.ts).
+ * A literal compared with a value of an int64, timestamp or date type (a column or a computed one:
+ * `COALESCE(day, day) = '2024-02-29'`), in that type's terms: an integral number becomes a bigint for
+ * L and T (5n === 5 is false in JavaScript; 5n < 5.5 compares exactly), an ISO 8601 text a
+ * timestamp's microseconds or a date's day number. The same conversion decides which chunks a zone
+ * map lets a filter skip (zone-map.ts).
  */
 function columnLiteral(e: Expr, other: Expr, fields: readonly Field[]): Expr | { op: 'lit'; value: bigint } {
-  if (e.op !== 'lit' || other.op !== 'col') return e;
-  const t = fields[columnIndex(fields, other.name)]!.type;
+  if (e.op !== 'lit' || other.op === 'lit') return e;
+  const t = checkExpr(other, fields);
   if (t !== 'L' && t !== 'T' && t !== 'd') return e;
   const v = literalFor(t, e.value);
-  if (v === undefined)
-    throw new TypeError(`cannot compare ${t} column ${JSON.stringify(other.name)} with ${JSON.stringify(e.value)}`);
+  if (v === undefined) throw new TypeError(`cannot compare ${t} ${describe(other)} with ${JSON.stringify(e.value)}`);
   return { op: 'lit', value: v as bigint };
 }
+
+const describe = (e: Expr): string => (e.op === 'col' ? `column ${JSON.stringify(e.name)}` : `expression ${e.op}`);
 
 function compileArg(e: Expr | { op: 'lit'; value: bigint }, fields: readonly Field[]): VecFn {
   if (e.op === 'lit') {
@@ -77,13 +79,20 @@ function same(x: Raw, y: Raw): boolean {
   return false;
 }
 
+/** NaN, which compares as the greatest number and equal to itself (as it sorts; see COMPARE). */
+const isNaNValue = (x: Raw): boolean => x !== x;
+
+/**
+ * Comparisons as SQL's (PostgreSQL's, DuckDB's): NaN equals NaN and is greater than every other
+ * number, the order sort.ts, min and max already use. IEEE's NaN compares false with everything.
+ */
 const COMPARE: Partial<Record<string, (x: Raw, y: Raw) => boolean>> = {
-  eq: same,
-  ne: (x, y) => !same(x, y),
-  lt: (x, y) => x < y,
-  le: (x, y) => x <= y,
-  gt: (x, y) => x > y,
-  ge: (x, y) => x >= y,
+  eq: (x, y) => same(x, y) || (isNaNValue(x) && isNaNValue(y)),
+  ne: (x, y) => !same(x, y) && !(isNaNValue(x) && isNaNValue(y)),
+  lt: (x, y) => x < y || (isNaNValue(y) && !isNaNValue(x)),
+  le: (x, y) => x <= y || isNaNValue(y),
+  gt: (x, y) => x > y || (isNaNValue(x) && !isNaNValue(y)),
+  ge: (x, y) => x >= y || isNaNValue(x),
 };
 
 const ARITH: Partial<Record<string, (x: number, y: number) => number>> = {
@@ -102,7 +111,8 @@ const FLIP: Record<string, string> = { eq: 'eq', ne: 'ne', lt: 'gt', le: 'ge', g
  * rows; a loop that only ever sees one array type runs in ~1 ns. Hence the repetition. The result is
  * stored as +(test), not `test ? 1 : 0`: V8 compiles the ternary to a branch, which mispredicts on
  * every other row of unsorted data (x > 0.25 over random x: 4.8 ns/row with the branch, 2.1 without,
- * on the loaded 2-core machine).
+ * on the loaded 2-core machine). `y` is never NaN here (compareToScalar); a NaN in `a` is greater
+ * than y, so gt and ge are written !(a <= y) and !(a < y): one comparison, true for NaN.
  */
 function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Array): void {
   switch (op) {
@@ -119,10 +129,10 @@ function cmpF64(op: string, a: Float64Array, y: number, n: number, out: Uint8Arr
       for (let i = 0; i < n; i++) out[i] = +(a[i]! <= y);
       return;
     case 'gt':
-      for (let i = 0; i < n; i++) out[i] = +(a[i]! > y);
+      for (let i = 0; i < n; i++) out[i] = +!(a[i]! <= y);
       return;
     case 'ge':
-      for (let i = 0; i < n; i++) out[i] = +(a[i]! >= y);
+      for (let i = 0; i < n; i++) out[i] = +!(a[i]! < y);
       return;
   }
 }
@@ -173,6 +183,7 @@ function cmpU8(op: string, a: Uint8Array, y: number, n: number, out: Uint8Array)
   }
 }
 
+/** Values and y are numbers, bigints or strings; a NaN among the values is greater than y (not NaN). */
 function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
   switch (op) {
     case 'eq':
@@ -188,15 +199,20 @@ function cmpAny(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Arra
       for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 1 : 0;
       return;
     case 'gt':
-      for (let i = 0; i < n; i++) out[i] = a[i]! > y ? 1 : 0;
+      for (let i = 0; i < n; i++) out[i] = a[i]! <= y ? 0 : 1;
       return;
     case 'ge':
-      for (let i = 0; i < n; i++) out[i] = a[i]! >= y ? 1 : 0;
+      for (let i = 0; i < n; i++) out[i] = a[i]! < y ? 0 : 1;
       return;
   }
 }
 
 function compareToScalar(op: string, a: ArrayLike<Raw>, y: Raw, n: number, out: Uint8Array): void {
+  if (isNaNValue(y)) {
+    const f = COMPARE[op]!;
+    for (let i = 0; i < n; i++) out[i] = +f(a[i]!, y);
+    return;
+  }
   if (typeof y === 'number') {
     if (a instanceof Float64Array) return cmpF64(op, a, y, n, out);
     if (a instanceof Int32Array) return cmpI32(op, a, y, n, out);
@@ -341,12 +357,13 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
     case 'in': {
       const a = compile(e.args[0], fields);
       const set = new Set<Raw>();
-      const arg = e.args[0];
-      const t = arg.op === 'col' ? fields[columnIndex(fields, arg.name)]!.type : undefined;
+      const t = checkExpr(e.args[0], fields);
+      // SQL: x IN (..., NULL) is null, not false, where x equals no value (so NOT IN is never true).
+      const listHasNull = e.values.includes(null);
       for (const v of e.values) {
         if (v === null) continue;
         const y = t === 'L' || t === 'T' || t === 'd' ? literalFor(t, v) : v;
-        if (y === undefined) throw new TypeError(`in: ${JSON.stringify(v)} is not a value of a ${t} column`);
+        if (y === undefined) throw new TypeError(`in: ${JSON.stringify(v)} is not a value of type ${t}`);
         // A fractional number can equal no int64: leave it out rather than let 5.5 find nothing by chance.
         if (y !== null && !(typeof y === 'number' && (t === 'L' || t === 'T')))
           set.add(typeof y === 'boolean' ? (y ? 1 : 0) : y);
@@ -357,7 +374,10 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
         const v = x.v as ArrayLike<Raw>;
         const out = new Uint8Array(n);
         for (let i = 0; i < n; i++) out[i] = set.has(v[x.scalar ? 0 : i]!) ? 1 : 0;
-        return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+        if (!listHasNull) return { scalar: false, v: out, nulls: unionNulls(n, [x]) };
+        const nulls = unionNulls(n, [x]) ?? new Uint8Array(n);
+        for (let i = 0; i < n; i++) if (out[i] === 0) nulls[i] = 1;
+        return { scalar: false, v: out, nulls };
       };
     }
     default: {

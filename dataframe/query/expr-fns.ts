@@ -70,13 +70,23 @@ export const when = (cond: ExprLike, then: ExprLike): When => new When([lift(con
 
 // ---- checking ----
 
-/** The common type of two branches (coalesce, case): null fits anything; I with D is D. */
-function unify(a: ExprType, b: ExprType, what: string): ExprType {
+/**
+ * The common type of two branches (coalesce, case): null fits anything; I with D is D; L with I, or
+ * with an integer literal (typed D, as every number literal), is L, as SQL's bigint with integer.
+ */
+function unify(a: ExprType, b: ExprType, what: string, aInt = false, bInt = false): ExprType {
   if (a === 'N') return b;
   if (b === 'N' || a === b) return a;
+  if ((a === 'L' && (b === 'I' || bInt)) || (b === 'L' && (a === 'I' || aInt))) return 'L';
   if (isNum(a) && isNum(b)) return 'D';
   throw new TypeError(`${what}: cannot mix ${a} and ${b}`);
 }
+
+/** An integer literal, which an int64 branch takes as an int64 (a branch of them all, too). */
+const isIntLit = (e: unknown): boolean => {
+  const x = e as { op?: unknown; value?: unknown };
+  return x?.op === 'lit' && Number.isSafeInteger(x.value);
+};
 
 const isStr = (t: ExprType): boolean => t === 'S' || t === 'N';
 
@@ -91,14 +101,22 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
   }
   if (x.op === 'coalesce') {
     if (ts.length === 0) throw new TypeError('coalesce takes one or more arguments');
-    return ts.reduce((a, b) => unify(a, b, 'coalesce'));
+    let t = ts[0]!;
+    let allInt = isIntLit(args[0]);
+    for (let k = 1; k < ts.length; k++) {
+      t = unify(t, ts[k]!, 'coalesce', allInt, isIntLit(args[k]));
+      allInt &&= isIntLit(args[k]) || ts[k] === 'N';
+    }
+    return t;
   }
   if (x.op === 'case') {
     if (ts.length < 3 || ts.length % 2 === 0) throw new TypeError('case needs when/then pairs and an else');
     let t: ExprType = ts[ts.length - 1]!;
+    let allInt = isIntLit(args[ts.length - 1]);
     for (let k = 0; k + 1 < ts.length; k += 2) {
       if (ts[k] !== 'B' && ts[k] !== 'N') throw new TypeError(`case: a WHEN condition must be boolean, not ${ts[k]}`);
-      t = unify(t, ts[k + 1]!, 'case');
+      t = unify(t, ts[k + 1]!, 'case', allInt, isIntLit(args[k + 1]));
+      allInt &&= isIntLit(args[k + 1]) || ts[k + 1] === 'N';
     }
     return t;
   }
@@ -221,7 +239,16 @@ function castTemporal(
   from: ExprType,
   to: 'L' | 'T' | 'd',
 ): number | bigint | null {
-  if (typeof v === 'string') return (convertText(to, v.trim()) as number | bigint | undefined) ?? null;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    // Leading zeros are digits like any other here, as in a cast to int and in SQL; convertText
+    // reads a CSV's "007" as text, an identifier, which is no concern of a cast.
+    if (to === 'L' && /^[+-]?\d+$/.test(s)) {
+      const n = BigInt(s);
+      return n >= -(2n ** 63n) && n < 2n ** 63n ? n : null;
+    }
+    return (convertText(to, s) as number | bigint | undefined) ?? null;
+  }
   if (typeof v === 'boolean') return to === 'd' ? (v ? 1 : 0) : v ? 1n : 0n;
   if (to === 'd') {
     if (typeof v === 'bigint') {

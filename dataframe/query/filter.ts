@@ -53,14 +53,16 @@ function columnVsLiteral(e: Expr, fields: readonly Field[]): { col: number; op: 
   const col = columnIndex(fields, a.name);
   const t = fields[col]!.type;
   const v = b.value;
-  if ((t === 'I' || t === 'D') && typeof v === 'number') return { col, op, y: v };
+  // A NaN literal takes the vector path, which ranks NaN (eval.ts COMPARE).
+  if ((t === 'I' || t === 'D') && typeof v === 'number' && !Number.isNaN(v)) return { col, op, y: v };
   if (t === 'B' && typeof v === 'boolean') return { col, op, y: v ? 1 : 0 };
   return undefined;
 }
 
 // The kernels: `out[j] = row; j += +(test)` writes every candidate and advances past the kept ones,
 // so no branch depends on the data (a data-dependent branch mispredicts on every other row of
-// unsorted data). One function per array type keeps each loop monomorphic (see eval.ts).
+// unsorted data). One function per array type keeps each loop monomorphic (see eval.ts). A NaN
+// value is greater than y (never NaN here): gt and ge are !(a <= y) and !(a < y), one comparison.
 // `sel` undefined: rows 0..n-1 into `buf`, which has a spare slot; else `sel` is narrowed in place.
 
 function keepF64(
@@ -103,13 +105,13 @@ function keepF64(
       case 'gt':
         for (let i = 0; i < n; i++) {
           out[j] = i;
-          j += +(a[i]! > y);
+          j += +!(a[i]! <= y);
         }
         break;
       case 'ge':
         for (let i = 0; i < n; i++) {
           out[j] = i;
-          j += +(a[i]! >= y);
+          j += +!(a[i]! < y);
         }
         break;
     }
@@ -148,14 +150,14 @@ function keepF64(
       for (let t = 0; t < m; t++) {
         const r = out[t]!;
         out[j] = r;
-        j += +(a[r]! > y);
+        j += +!(a[r]! <= y);
       }
       break;
     case 'ge':
       for (let t = 0; t < m; t++) {
         const r = out[t]!;
         out[j] = r;
-        j += +(a[r]! >= y);
+        j += +!(a[r]! < y);
       }
       break;
   }

@@ -156,6 +156,22 @@ export class Translator {
     return { op: 'lit', value };
   }
 
+  /**
+   * An integer literal a double cannot hold exactly (past 2^53), read again from the statement's
+   * text, which the parser gives only as a number: an int64 (a cast of its digits, since a literal
+   * is a double), exact as SQL's bigint. Undefined for a safe integer, and for one past the int64
+   * range (kept as the double, as SQL would keep it as a numeric).
+   */
+  private int64(n: SqlExpr, negate = false): Expr | undefined {
+    if (n.type !== 'integer' || Number.isSafeInteger(n.value)) return undefined;
+    const span = spanOf(n);
+    const digits = span ? this.text.slice(span.start, span.end).replace(/\s+/g, '') : '';
+    if (!/^-?\d+$/.test(digits)) return undefined;
+    const v = negate ? -BigInt(digits) : BigInt(digits);
+    if (v < -(2n ** 63n) || v >= 2n ** 63n) return undefined;
+    return { op: 'cast', to: 'L', args: [this.lit(v.toString())] };
+  }
+
   private raw(n: SqlExpr): Expr {
     const t = (x: SqlExpr): Expr => this.raw(x);
     switch (n.type) {
@@ -166,6 +182,7 @@ export class Translator {
         return e;
       }
       case 'integer':
+        return this.int64(n) ?? this.lit(n.value);
       case 'numeric':
         return this.lit(n.value);
       case 'string':
@@ -183,6 +200,10 @@ export class Translator {
           case 'NOT':
             return { op: 'not', args: [a] };
           case '-':
+            if (n.operand.type === 'integer') {
+              const big = this.int64(n.operand, true);
+              if (big) return big;
+            }
             return a.op === 'lit' && typeof a.value === 'number' ? this.lit(-a.value) : { op: 'neg', args: [a] };
           case '+':
             return a;
@@ -211,14 +232,23 @@ export class Translator {
           return { op: o, args };
         }
         if (op === 'IN' || op === 'NOT IN') {
-          if (n.right.type !== 'list')
+          if (n.right.type === 'select')
             throw this.err(n.right, 'IN takes a list of literals (or a subquery, as a semi join)');
-          const values = n.right.expressions.map((x) => {
+          // The parser reads a list of one, `x IN (5)`, as its element alone.
+          const items = n.right.type === 'list' ? n.right.expressions : [n.right];
+          const left = t(n.left);
+          const values: Literal[] = [];
+          // An int64 past 2^53 is no literal (a cast of its digits): it joins the list as `OR x = v`,
+          // which keeps IN's nulls (a miss is null when the list holds a null).
+          const bigs: Expr[] = [];
+          for (const x of items) {
             const v = t(x);
-            if (v.op !== 'lit') throw this.err(x, 'IN lists hold literals only');
-            return v.value;
-          });
-          const e: Expr = { op: 'in', args: [t(n.left)], values };
+            if (v.op === 'lit') values.push(v.value);
+            else if (x.type === 'integer' && v.op === 'cast') bigs.push({ op: 'eq', args: [left, v] });
+            else throw this.err(x, 'IN lists hold literals only');
+          }
+          const inList: Expr = { op: 'in', args: [left], values };
+          const e: Expr = bigs.length ? { op: 'or', args: values.length ? [inList, ...bigs] : bigs } : inList;
           return op === 'IN' ? e : { op: 'not', args: [e] };
         }
         if (op === 'LIKE' || op === 'NOT LIKE' || op === 'ILIKE' || op === 'NOT ILIKE') {

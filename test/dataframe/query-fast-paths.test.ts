@@ -226,7 +226,8 @@ describe('query fast paths', () => {
     for (const [label, filter, keep] of [
       ['d IS NOT NULL', not(isNull(col('d'))), (r: Row) => r[1] !== null],
       ['i IS NOT NULL', not(isNull(col('i'))), (r: Row) => r[2] !== null],
-      ['d > -3', gt(col('d'), -3), (r: Row) => r[1] !== null && (r[1] as number) > -3],
+      // NaN is above every number, so NaN > -3 (as SQL compares it).
+      ['d > -3', gt(col('d'), -3), (r: Row) => r[1] !== null && !((r[1] as number) <= -3)],
     ] as const) {
       for (const [c, name, other] of [
         [1, 'd', 'i'],

@@ -118,26 +118,29 @@ describe('zone maps', () => {
         if (v === null) return null;
         const a = v as number;
         const b = yv as number;
+        // NaN equals NaN and is above every other number, as SQL compares it.
+        const nanA = Number.isNaN(a);
+        const nanB = Number.isNaN(b);
         switch (op) {
           case 'eq':
-            return a === b;
+            return nanA || nanB ? nanA && nanB : a === b;
           case 'ne':
-            return a !== b;
+            return nanA || nanB ? !(nanA && nanB) : a !== b;
           case 'lt':
-            return a < b;
+            return nanA ? false : nanB ? true : a < b;
           case 'le':
-            return a <= b;
+            return nanB ? true : nanA ? false : a <= b;
           case 'gt':
-            return a > b;
+            return nanA ? !nanB : nanB ? false : a > b;
           case 'ge':
-            return a >= b;
+            return nanA ? true : nanB ? false : a >= b;
           default:
             return a === b;
         }
       };
       const f = { eq, ne, lt, le, gt, ge }[op as 'eq'];
       if (op === 'null') return [isNull(col(c)), (r) => vals[r] === null];
-      // isIn matches as a Set does: NaN is in [NaN] (unlike eq).
+      // isIn matches as a Set does: NaN is in [NaN] (as eq finds it).
       if (op === 'in') return [isIn(col(c), [lit]), (r) => (vals[r] === null ? null : [yv].includes(vals[r] as never))];
       // lit <op> col keeps the rows where col <flipped op> lit: the reference tests the flipped op.
       if (rng.bool()) return [f(col(c), lit), (r) => test(vals[r]!)];
