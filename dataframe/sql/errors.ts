@@ -9,8 +9,13 @@ export interface Span {
   readonly end: number;
 }
 
-export function sqlError(text: string, span: Span | undefined, msg: string): Eau2Error {
-  if (!span) return new Eau2Error(ErrorCode.INVALID, msg);
+export function sqlError(
+  text: string,
+  span: Span | undefined,
+  msg: string,
+  code: ErrorCode = ErrorCode.INVALID,
+): Eau2Error {
+  if (!span) return new Eau2Error(code, msg);
   const start = Math.max(0, Math.min(text.length, span.start));
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
   let lineEnd = text.indexOf('\n', start);
@@ -20,7 +25,7 @@ export function sqlError(text: string, span: Span | undefined, msg: string): Eau
   const width = Math.max(1, Math.min(lineEnd, span.end) - start);
   const src = text.slice(lineStart, lineEnd);
   const caret = `${' '.repeat(column - 1)}${'^'.repeat(width)}`;
-  return new Eau2Error(ErrorCode.INVALID, `${msg} (line ${line}, column ${column})\n  ${src}\n  ${caret}`, {
+  return new Eau2Error(code, `${msg} (line ${line}, column ${column})\n  ${src}\n  ${caret}`, {
     details: { line, column, offset: start },
   });
 }

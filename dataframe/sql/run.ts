@@ -126,7 +126,8 @@ async function openFrame(
     return { frame: new LazyFrame(store, meta), alias };
   } catch (e) {
     if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
-      throw sqlError(text, spanOf(f.name), `no frame named ${name}`);
+      // NOT_FOUND, as opening the frame by name says it (404 over HTTP), with the statement's place.
+      throw sqlError(text, spanOf(f.name), `no frame named ${name}`, ErrorCode.NOT_FOUND);
     throw e;
   }
 }

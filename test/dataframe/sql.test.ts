@@ -2,7 +2,7 @@
 // text, joins written as JOIN, EXISTS and IN, and the CLI's flag-spelled queries.
 
 import { describe, expect, it } from 'vitest';
-import type { Eau2Error } from '../../kv/index.js';
+import { ErrorCode, type Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { querySql } from '../../app/cli/query-commands.js';
@@ -64,6 +64,7 @@ describe('SQL', () => {
     const e5 = await sqlError(store, 'SELECT * FROM nowhere');
     expect(e5.message).toMatch(/no frame named nowhere/);
     expect(e5.details).toMatchObject({ column: 15 });
+    expect(e5.code).toBe(ErrorCode.NOT_FOUND);
     const e6 = await sqlError(store, 'SELECT origin FROM flights ORDER BY 3');
     expect(e6.message).toMatch(/position 3 is not in the SELECT list/);
     const e7 = await sqlError(store, 'SELECT origin FROM flights WHERE count(*) > 1');

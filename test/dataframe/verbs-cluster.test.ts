@@ -157,6 +157,12 @@ describe('query verbs on a 3-node cluster', () => {
       const err = (await bad.json()) as { code: string; message: string };
       expect(err.code).toBe('INVALID');
       expect(err.message).toMatch(/no column named nope \(.*\) \(line 1, column 8\)/);
+      // A frame that does not exist is a 404, as GET /df/<name> says it, with the statement's place.
+      const missing = await post(JSON.stringify({ sql: 'SELECT * FROM nosuch' }));
+      expect(missing.status).toBe(404);
+      const nf = (await missing.json()) as { code: string; message: string };
+      expect(nf.code).toBe('NOT_FOUND');
+      expect(nf.message).toMatch(/no frame named nosuch \(line 1, column 15\)/);
       expect((await post('not json')).status).toBe(400);
       expect((await fetch(`${u}/df/sql`)).status).toBe(405);
     }
