@@ -174,6 +174,25 @@ export async function importCsv(
   src: TextSource,
   opts: CsvImportOptions = {},
 ): Promise<ImportResult> {
+  try {
+    return await importCsvFrom(store, name, src, opts);
+  } catch (e) {
+    // What is wrong with a file's contents names the file, as the Parquet and Arrow importers' errors do.
+    if (typeof src === 'string' && e instanceof Eau2Error && e.code === ErrorCode.INVALID && !e.message.includes(src))
+      throw new Eau2Error(ErrorCode.INVALID, `cannot import ${src}: ${e.message}`, {
+        details: { ...e.details, file: src },
+        cause: e,
+      });
+    throw e;
+  }
+}
+
+async function importCsvFrom(
+  store: KvStore,
+  name: string,
+  src: TextSource,
+  opts: CsvImportOptions,
+): Promise<ImportResult> {
   const delimiter = opts.delimiter ?? ',';
   const nv = opts.nullValues;
   if (nv !== undefined && !(Array.isArray(nv) && nv.every((x) => typeof x === 'string')))

@@ -216,7 +216,11 @@ export async function importParquet(
   try {
     metadata = await parquetMetadataAsync(footer);
   } catch (e) {
-    throw invalid(`cannot read ${file} as Parquet: ${message(e)}`, e);
+    // A file cut short (an interrupted copy or download) loses its footer first: say so.
+    const why = /footer != PAR1/.test(message(e))
+      ? 'it does not end with the Parquet footer (PAR1): the file is truncated, or not Parquet'
+      : message(e);
+    throw invalid(`cannot read ${file} as Parquet: ${why}`, e);
   }
   const tree = parquetSchema(metadata);
   const fields = fieldsOf(tree);

@@ -355,6 +355,21 @@ describe('Arrow IPC', () => {
     expect((await DataFrame.list(store)).map((f) => f.name)).toEqual(['src']);
   });
 
+  it('refuses a Parquet file cut short as truncated, naming the file', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'src', allTypes(seededRng(), 500), { chunkRows: 200 });
+    const whole = await collect(async (o) => exportParquet(await DataFrame.get(store, 'src'), o));
+    for (const cut of [whole.length - 1, whole.length >> 1]) {
+      const p = join(dir, `cut-${cut}.parquet`);
+      await writeFile(p, whole.subarray(0, cut));
+      await expect(importParquet(store, 'cut', p)).rejects.toMatchObject({
+        code: 'INVALID',
+        message: `cannot read ${p} as Parquet: it does not end with the Parquet footer (PAR1): the file is truncated, or not Parquet`,
+      });
+    }
+    expect((await DataFrame.list(store)).map((f) => f.name)).toEqual(['src']);
+  });
+
   it("fails with the output's error, neither crashing the process nor waiting forever, and leaves no listeners", {
     timeout: 20_000,
   }, async () => {

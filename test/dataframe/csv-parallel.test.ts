@@ -211,10 +211,10 @@ describe('CSV import on parse threads', () => {
     };
     await cli().parseAsync(['node', 'eau2', 'df', 'import', 'd', file, '--parse-threads', '2']);
     expect(text).toMatch(/imported 2 rows into "d"/);
-    // The count reaches importCsv, which checks it.
+    // A count out of range is the flag's usage error, before any file is opened.
     await expect(
       cli().parseAsync(['node', 'eau2', 'df', 'import', 'e', file, '--parse-threads', '65']),
-    ).rejects.toThrow(/parseThreads must be an integer from 0 to 64/);
+    ).rejects.toThrow(/--parse-threads must be an integer from 0 to 64/);
     const pq = join(dir, 'cli.parquet');
     const ws = createWriteStream(pq);
     await exportParquet(await DataFrame.get(store, 'd'), ws);

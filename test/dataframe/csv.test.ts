@@ -151,14 +151,15 @@ describe('importCsv', () => {
 
   it('refuses a CSV that cannot be parsed with INVALID when every row is sampled too, publishing nothing', async () => {
     const store = new MemoryStore();
-    for (const [n, text] of [
-      ['ragged-all.csv', 'a,b\n1,2\n3\n'],
-      ['quote-all.csv', 'a,b\n1,"open\n'],
+    for (const [n, text, record] of [
+      ['ragged-all.csv', 'a,b\n1,2\n3\n', 3],
+      ['quote-all.csv', 'a,b\n1,"open\n', 2],
     ] as const) {
       const p = await file(n, text);
       const err = await importCsv(store, 'x', p, { sampleRows: 'all' }).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'INVALID' });
-      expect(String(err)).toMatch(/cannot parse CSV/);
+      expect(err).toMatchObject({ code: 'INVALID', details: { record, file: p } });
+      // The file is named, as the Parquet and Arrow importers name theirs.
+      expect((err as Error).message).toMatch(new RegExp(`^cannot import ${p}: cannot parse CSV: record ${record}`));
     }
     expect(store.size).toBe(0);
   });
