@@ -44,6 +44,11 @@ export interface SqlOptions {
    * the merge), else TOO_LARGE: the bound a node's HTTP route puts on a GROUP BY; default unbounded.
    */
   maxGroups?: number;
+  /**
+   * Rows gathered for window functions, at most (and at most MAX_WINDOW_ROWS), else TOO_LARGE: the
+   * HTTP route's bound (DEFAULT_HTTP_MAX_WINDOW_ROWS); default MAX_WINDOW_ROWS.
+   */
+  maxWindowRows?: number;
 }
 
 type SqlRunner = (store: KvStore, text: string, opts: SqlOptions) => Promise<DataFrame>;

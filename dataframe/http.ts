@@ -22,6 +22,8 @@ const MAX_ROW_LIMIT = 10_000;
  * while it merges, a few hundred bytes each.
  */
 export const DEFAULT_HTTP_MAX_GROUPS = 1_000_000;
+/** Rows a POST /df/sql gathers at the node for window functions (SqlOptions.maxWindowRows). */
+export const DEFAULT_HTTP_MAX_WINDOW_ROWS = 1_000_000;
 
 /**
  * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the
@@ -97,7 +99,11 @@ async function sqlRoute(
     if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
   // Loaded on first use, as DataFrame.sql does, and imported once (each import() is a module resolution).
   const { runSql } = await (sqlModule ??= import('./sql/run.js'));
-  const r = await runSql(await storeFor(), sql, { maxRows: MAX_ROW_LIMIT, maxGroups });
+  const r = await runSql(await storeFor(), sql, {
+    maxRows: MAX_ROW_LIMIT,
+    maxGroups,
+    maxWindowRows: DEFAULT_HTTP_MAX_WINDOW_ROWS,
+  });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;
   const truncated = df.nrows > MAX_ROW_LIMIT;

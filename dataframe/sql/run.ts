@@ -548,7 +548,8 @@ async function runPrepared(
   const carry = versionCheck || opts.maxGroups !== undefined ? { versionCheck, maxGroups: opts.maxGroups } : undefined;
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
-  const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: MAX_WINDOW_ROWS + 1 } : plan.stage1;
+  const maxWindow = Math.min(MAX_WINDOW_ROWS, opts.maxWindowRows ?? MAX_WINDOW_ROWS);
+  const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: maxWindow + 1 } : plan.stage1;
   // A cached statement's stage 1 is checked once: a plan is immutable, and its frames' versions too.
   const reuse = plan === prepared.plan && plan.windows.length === 0;
   let checked: CheckedPlan;
@@ -563,7 +564,7 @@ async function runPrepared(
     const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over(), query.zones())];
     if (plan.windows.length)
       lines.push(
-        `then at the client: window functions over at most ${MAX_WINDOW_ROWS} gathered rows: ` +
+        `then at the client: window functions over at most ${maxWindow} gathered rows: ` +
           plan.windows
             .map(
               (w) =>
@@ -585,6 +586,12 @@ async function runPrepared(
     return { explain: lines.join('\n') };
   }
   let df = await query.run(stage1, checked, carry);
+  if (plan.windows.length && df.nrows > maxWindow)
+    throw new Eau2Error(
+      ErrorCode.TOO_LARGE,
+      `window functions gather rows at the client, at most ${maxWindow} here: this query has more (filter first)`,
+      { details: { maxWindowRows: maxWindow } },
+    );
   if (plan.windows.length) df = df.window(plan.windows);
   if (plan.post) df = await runPost(df, plan.post);
   return { frame: renamed(df, plan.names) };
