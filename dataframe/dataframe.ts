@@ -46,7 +46,7 @@ export interface SqlOptions {
   maxGroups?: number;
   /**
    * Rows gathered for window functions, at most (and at most MAX_WINDOW_ROWS), else TOO_LARGE: the
-   * HTTP route's bound (DEFAULT_HTTP_MAX_WINDOW_ROWS); default MAX_WINDOW_ROWS.
+   * HTTP route's bound (1,000,000); default MAX_WINDOW_ROWS.
    */
   maxWindowRows?: number;
 }

@@ -23,7 +23,7 @@ const MAX_ROW_LIMIT = 10_000;
  */
 export const DEFAULT_HTTP_MAX_GROUPS = 1_000_000;
 /** Rows a POST /df/sql gathers at the node for window functions (SqlOptions.maxWindowRows). */
-export const DEFAULT_HTTP_MAX_WINDOW_ROWS = 1_000_000;
+const DEFAULT_HTTP_MAX_WINDOW_ROWS = 1_000_000;
 
 /**
  * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the
