@@ -1,9 +1,11 @@
 // Plain-text rendering of frames and frame lists for people (`eau2 df show`, `eau2 df ls`, the demo
 // applications): aligned columns, nulls shown as NA, long strings cut, numbers right-aligned.
 
+import type { Writable } from 'node:stream';
 import type { DataFrame } from './dataframe.js';
 import type { FrameInfo } from './meta.js';
 import { cellText } from './cell-text.js';
+import { outputReady } from './io/export.js';
 import type { ColumnType, Value } from './schema.js';
 
 const MAX_CELL = 40;
@@ -34,6 +36,41 @@ export function renderFrame(df: DataFrame, totalRows = df.nrows): string {
   const rows = [...df.rows()].map((r) => r.map((v, i) => cell(df.fields[i]!.type, v)));
   const more = totalRows > df.nrows ? `... ${totalRows - df.nrows} more rows (${totalRows} in all)\n` : '';
   return renderTable(headers, rows, right) + more;
+}
+
+/**
+ * renderFrame(df) written to `out` a block of lines at a time, waiting while `out` is full: the text
+ * of a result of a million rows is never whole in memory (as one string it took ~1 GB for 800k rows
+ * of nine columns). Each cell is rendered twice, once for the column widths and once for its line.
+ */
+export async function writeFrame(df: DataFrame, out: Writable): Promise<void> {
+  const headers = df.fields.map((f) => `${f.name}:${f.type}`);
+  const right = df.fields.map((f) => f.type === 'I' || f.type === 'D' || f.type === 'L');
+  const types = df.fields.map((f) => f.type);
+  const widths = headers.map((h) => h.length);
+  for (const r of df.rows())
+    for (let i = 0; i < widths.length; i++) {
+      const n = cell(types[i]!, r[i]!).length;
+      if (n > widths[i]!) widths[i] = n;
+    }
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  let block = `${line(headers)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`;
+  for (const r of df.rows()) {
+    block += `${line(r.map((v, i) => cell(types[i]!, v)))}\n`;
+    if (block.length >= 1 << 16) {
+      const more = out.write(block);
+      block = '';
+      if (!more) await outputReady(out);
+      // An output that failed (a reader gone: EPIPE) takes no more: its error is the caller's.
+      if (out.errored) throw out.errored;
+      if (out.destroyed) return;
+    }
+  }
+  if (block.length > 0) out.write(block);
 }
 
 export function renderFrameList(list: FrameInfo[]): string {

@@ -102,7 +102,7 @@ export type { ColumnarImportOptions, ColumnarImportResult } from './io/batches.j
 // For the application shell (app/): the /df routes a node mounts, frames rendered as text for
 // `eau2 df show` and `ls`, and what an interrupted `df import` needs to delete the chunks it wrote.
 export { DEFAULT_HTTP_MAX_GROUPS, handleDfHttp, type DfHttpOptions } from './http.js';
-export { renderFrame, renderFrameList } from './format-table.js';
+export { renderFrame, renderFrameList, writeFrame } from './format-table.js';
 export { parseChunkKey, versionChunkEnd, versionChunkPrefix } from './layout.js';
 export { deleteVersion, readMeta, removeFrame } from './storage.js';
 // Cells as the JSON routes write them: int64 as decimal strings, timestamps and dates as ISO text.

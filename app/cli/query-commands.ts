@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DataFrame, preloadSql } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
-import { renderFrame } from '../../dataframe/index.js';
+import { writeFrame } from '../../dataframe/index.js';
 import type { OpenStore } from './open-store.js';
 
 interface OutOpts {
@@ -31,7 +31,7 @@ async function runAndPrint(openStore: OpenStore, sql: string, o: OutOpts, out: W
       out.write(`${[...df.column('plan').values].join('\n')}\n`);
       return;
     }
-    if (o.format === 'table') out.write(renderFrame(df));
+    if (o.format === 'table') await writeFrame(df, out);
     else if (o.format === 'csv') await exportCsv(df, out);
     else await exportJson(df, out, { ndjson: o.format === 'ndjson' });
   } finally {
