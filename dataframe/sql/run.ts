@@ -48,6 +48,32 @@ export function warmParser(): void {
   );
 }
 
+/** First words of the statements the parser reads (the others are refused by name after parsing). */
+const STATEMENT_WORDS = new Set([
+  'select',
+  'with',
+  'values',
+  'insert',
+  'update',
+  'delete',
+  'create',
+  'drop',
+  'alter',
+  'truncate',
+  'begin',
+  'start',
+  'commit',
+  'rollback',
+  'set',
+  'show',
+  'table',
+  'do',
+  'prepare',
+  'deallocate',
+  'comment',
+  'raise',
+]);
+
 /** Longest statement accepted (the parser's memory grows with the text). */
 const MAX_SQL_LENGTH = 100_000;
 
@@ -56,6 +82,17 @@ function parseOne(text: string): SelectFromStatement {
   try {
     stmts = parse(text, { locationTracking: true });
   } catch (e) {
+    // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
+    // at a token after the mistake: point at the first word instead.
+    const first = /^(\s*)([A-Za-z_]\w*)/.exec(text);
+    if (first && !STATEMENT_WORDS.has(first[2]!.toLowerCase())) {
+      const at = first[1]!.length;
+      throw sqlError(
+        text,
+        { start: at, end: at + first[2]!.length },
+        `SQL syntax error: a statement starts with SELECT, not ${JSON.stringify(first[2])}`,
+      );
+    }
     const tok = (e as { token?: { offset?: number; text?: string } }).token;
     const at = tok?.offset ?? text.replace(/\s+$/, '').length;
     const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';

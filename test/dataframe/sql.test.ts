@@ -61,6 +61,10 @@ describe('SQL', () => {
     const e4 = await sqlError(store, 'SELECT sum(origin) FROM flights');
     expect(e4.message).toMatch(/sum\(\) needs a numeric column/);
     expect(e4.details).toMatchObject({ column: 8 });
+    // A misspelt first word is pointed at, not the token after it where the parser gave up.
+    const e8 = await sqlError(store, '  SELEC * FROM flights');
+    expect(e8.message).toMatch(/a statement starts with SELECT, not "SELEC" \(line 1, column 3\)/);
+    expect(e8.details).toMatchObject({ line: 1, column: 3 });
     const e5 = await sqlError(store, 'SELECT * FROM nowhere');
     expect(e5.message).toMatch(/no frame named nowhere/);
     expect(e5.details).toMatchObject({ column: 15 });
