@@ -29,6 +29,7 @@ import type { FrameMeta } from '../meta.js';
 import { pruneChunks } from '../zone-map.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
 import { runTopK } from './top-k.js';
+import type { RowPlace } from './sort.js';
 import { bodyBytes, valuesBytes } from './page.js';
 
 export type { Acc, ChunkLoader };
@@ -192,13 +193,6 @@ async function lateRows(
   return { rows, more };
 }
 
-/**
- * A top-k's page is this many row pages: a page of a top-k holds its best rows of the chunks it
- * covers, so every page of a paged top-k brings up to k rows, where one reply would bring k in all.
- * So a top-k pages only when its kept rows near the reply limit (half of it, at the default page).
- */
-const TOP_K_PAGES = 4;
-
 export interface PartialOptions {
   /**
    * A top-k reads its other columns only for the chunks holding a candidate (lateTopK): for loaders
@@ -212,6 +206,11 @@ export interface PartialOptions {
   pageBytes?: number;
   /** Row queries: rows that earlier pages of this task returned (they count toward its limit). */
   taken?: number;
+  /**
+   * Top-k: a row that earlier pages of this task beat k times (their k-th best): only better rows
+   * can still be among the k best, so no other is kept.
+   */
+  after?: RowPlace;
 }
 
 /** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
@@ -263,7 +262,8 @@ export async function runPartial(
       zones,
       opts.late === true,
       lastYield,
-      pageBytes * TOP_K_PAGES,
+      pageBytes,
+      opts.after,
     );
     result.ranked = top.ranked;
     return paged(top.more);

@@ -64,6 +64,13 @@ function numericBound(v: Value): number | undefined {
   return typeof v === 'number' && v === v ? v : undefined;
 }
 
+/** A row's sort key values and frame position: where it falls in a sort. */
+export interface RowPlace {
+  readonly keys: readonly Value[];
+  readonly chunk: number;
+  readonly row: number;
+}
+
 /** A row held for ordering: its sort key values, its frame position, and its output values. */
 export interface Ranked {
   readonly keys: Value[];
@@ -112,6 +119,11 @@ export class TopK {
   constructor(
     readonly k: number,
     private readonly keys: readonly SortKey[],
+    /**
+     * A row known to have k better ones elsewhere (a paged top-k's bound: page.ts): nothing at or
+     * after it is kept, as if it were the worst kept row of a full heap until the heap fills.
+     */
+    private readonly after?: RowPlace,
   ) {}
 
   get size(): number {
@@ -124,7 +136,8 @@ export class TopK {
    * are rejected here, without allocating anything.
    */
   rejectsFirst(v: Value): boolean {
-    if (this.heap.length < this.k) return false;
+    if (this.heap.length < this.k)
+      return this.after !== undefined && compareValue(v, this.after.keys[0]!, this.keys[0]!) > 0;
     if (this.k === 0) return true;
     return compareValue(v, this.heap[0]!.keys[0]!, this.keys[0]!) > 0;
   }
@@ -135,16 +148,21 @@ export class TopK {
    * non-NaN value v is then `desc ? v < bound : v > bound`). An int64 key (a bigint) comes rounded to
    * the nearest double, for a caller comparing its column's values rounded the same way: rounding
    * keeps order, so a value whose rounding is strictly beyond the bound's is strictly beyond the key
-   * (equal roundings are left to `rejectsFirst`). Undefined otherwise.
+   * (equal roundings are left to `rejectsFirst`). Before the heap is full, the `after` row's first
+   * key, if given. Undefined otherwise.
    */
   firstBound(): number | undefined {
-    if (this.k === 0 || this.heap.length < this.k) return undefined;
+    if (this.k === 0) return undefined;
+    if (this.heap.length < this.k) return this.after === undefined ? undefined : numericBound(this.after.keys[0]!);
     return numericBound(this.heap[0]!.keys[0]!);
   }
 
   /** Whether a row with these key values at this position would be kept (saves building rejected rows). */
   admits(keys: readonly Value[], chunk: number, row: number): boolean {
-    if (this.heap.length < this.k) return true;
+    if (this.heap.length < this.k) {
+      const a = this.after;
+      return a === undefined || (compareRows(keys, a.keys, this.keys) || chunk - a.chunk || row - a.row) < 0;
+    }
     if (this.k === 0) return false;
     const top = this.heap[0]!;
     return (compareRows(keys, top.keys, this.keys) || chunk - top.chunk || row - top.row) < 0;
@@ -155,9 +173,17 @@ export class TopK {
 
   push(r: Ranked): void {
     const h = this.heap;
-    if (h.length < this.k) return heapAdd(h, r, this.cmp);
+    if (h.length < this.k) {
+      if (this.after !== undefined && !this.admits(r.keys, r.chunk, r.row)) return;
+      return heapAdd(h, r, this.cmp);
+    }
     if (this.k === 0 || this.cmp(r, h[0]!) >= 0) return;
     heapReplaceTop(h, r, this.cmp);
+  }
+
+  /** The worst kept row once k are kept (the k-th best), else undefined. */
+  kth(): Ranked | undefined {
+    return this.k > 0 && this.heap.length === this.k ? this.heap[0] : undefined;
   }
 
   /** The kept rows, best first. */

@@ -36,6 +36,8 @@ import {
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
 import { DEFAULT_PAGE_BYTES, tooManyGroups } from './page.js';
+import { TopK, sortKey, type RowPlace, type SortSpec } from './sort.js';
+import type { Value } from '../schema.js';
 
 /**
  * This process's prepared broadcast right sides (join-cache.ts): a repeated join query's tasks find
@@ -79,6 +81,8 @@ interface DecodedPayload {
   page?: number;
   /** Rows that earlier pages of this query returned from this node (they count toward its limit). */
   taken?: number;
+  /** A top-k's bound from its earlier pages (PartialOptions.after). */
+  after?: RowPlace;
 }
 
 /** Versions one task may be asked to confirm (a statement names at most two frames). */
@@ -102,6 +106,24 @@ function decodeVerify(v: unknown): [string, string][] | undefined {
   return v as [string, string][];
 }
 
+/** A top-k's bound as it travels: [sort key values, chunk, row]. */
+function decodeAfter(v: unknown): RowPlace | undefined {
+  if (v === undefined) return undefined;
+  const ok =
+    Array.isArray(v) &&
+    v.length === 3 &&
+    Array.isArray(v[0]) &&
+    v[0].length <= 64 &&
+    v[0].every((x: unknown) => x === null || ['number', 'string', 'boolean', 'bigint'].includes(typeof x)) &&
+    Number.isSafeInteger(v[1]) &&
+    v[1] >= 0 &&
+    Number.isSafeInteger(v[2]) &&
+    v[2] >= 0;
+  if (!ok) throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: after must be [keys, chunk, row]');
+  const [keys, chunk, row] = v as [Value[], number, number];
+  return { keys, chunk, row };
+}
+
 function decodePayload(payload: unknown): DecodedPayload {
   const p = payload as {
     meta?: unknown;
@@ -113,6 +135,7 @@ function decodePayload(payload: unknown): DecodedPayload {
     verify?: unknown;
     page?: unknown;
     taken?: unknown;
+    after?: unknown;
   } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
@@ -130,7 +153,11 @@ function decodePayload(payload: unknown): DecodedPayload {
     throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: page must be a positive integer');
   if (p.taken !== undefined && !(Number.isSafeInteger(p.taken) && (p.taken as number) >= 0))
     throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: taken must be a non-negative integer');
-  const paging = { page: p.page as number | undefined, taken: p.taken as number | undefined };
+  const paging = {
+    page: p.page as number | undefined,
+    taken: p.taken as number | undefined,
+    after: decodeAfter(p.after),
+  };
   if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
   const chunks = p.chunks;
   const seen = new Set<number>();
@@ -195,7 +222,17 @@ function ledChunks(ctx: DataframeTaskContext, meta: FrameMeta): number[] {
 
 async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<unknown> {
   const td = TRACE ? performance.now() : 0;
-  const { meta, plan, chunks: given, join: joinRaw, cache: useCache, verify, page, taken } = decodePayload(payload);
+  const {
+    meta,
+    plan,
+    chunks: given,
+    join: joinRaw,
+    cache: useCache,
+    verify,
+    page,
+    taken,
+    after,
+  } = decodePayload(payload);
   let checked: CheckedPlan;
   let join: PreparedJoin | undefined;
   try {
@@ -205,6 +242,8 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
   } catch (e) {
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad query plan: ${(e as Error).message}`, { cause: e });
   }
+  if (after && (checked.plan.aggs !== undefined || after.keys.length !== (checked.plan.orderBy?.length ?? -1)))
+    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: after needs a value per sort key of a top-k');
   const t0 = TRACE ? performance.now() : 0;
   const start = TRACE ? Date.now() : 0;
   // Beside the query, not before it: a local read of a small record.
@@ -256,6 +295,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
           ? undefined
           : Math.min(page, ctx.maxReplyBytes === undefined ? page : Math.max(1, Math.floor(ctx.maxReplyBytes / 8))),
       taken,
+      after,
     },
   );
   if (verifying) result.verified = await verifying;
@@ -427,6 +467,29 @@ export function moreOf(r: unknown, asked: readonly number[]): number[] | undefin
   return more as number[];
 }
 
+/**
+ * For a top-k's pages from one node: a function given each page that returns, once the node's pages
+ * hold k rows, the k-th best of them as [keys, chunk, row], which the next page is sent (`after`): a
+ * row after it is beaten by k rows already here, so the node keeps none (PartialOptions.after).
+ * Undefined for a plan that is no top-k.
+ */
+function topKBound(rawPlan: unknown): ((page: unknown) => [Value[], number, number] | undefined) | undefined {
+  const plan = rawPlan as { aggs?: unknown; orderBy?: SortSpec[]; limit?: number; offset?: number } | null;
+  if (!plan || plan.aggs !== undefined || !Array.isArray(plan.orderBy) || plan.limit === undefined) return undefined;
+  const top = new TopK(plan.limit + (plan.offset ?? 0), plan.orderBy.map(sortKey));
+  return (page) => {
+    const ranked = (page as { ranked?: unknown } | null)?.ranked;
+    if (Array.isArray(ranked))
+      for (const x of ranked as [number, number, Value[], Value[]][]) {
+        // Shapes are the merge's to check: a malformed row here is only not taken as a bound.
+        if (!Array.isArray(x) || !Array.isArray(x[2]) || typeof x[0] !== 'number' || typeof x[1] !== 'number') continue;
+        if (top.admits(x[2], x[0], x[1])) top.push({ keys: x[2], chunk: x[0], row: x[1], values: [] });
+      }
+    const kth = top.kth();
+    return kth && [kth.keys, kth.chunk, kth.row];
+  };
+}
+
 /** Rows in a row query's partial result (what a next page's `taken` counts). */
 export function rowsIn(r: unknown): number {
   const rows = (r as { rows?: unknown } | null)?.rows;
@@ -558,6 +621,7 @@ async function placeQuery(
           if (r !== null && typeof r === 'object') delete (r as { verified?: unknown }).verified;
         }
         let taken = 0;
+        const bound = topKBound(payload.plan);
         for (;;) {
           results.push(r);
           const g = (r as { groups?: unknown } | null)?.groups;
@@ -567,7 +631,14 @@ async function placeQuery(
           if (more === undefined || fatal !== undefined) break;
           left = more;
           taken += rowsIn(r);
-          r = await store.runTaskOn!(node, name, { ...payload, chunks: left, page, taken });
+          const after = bound?.(r);
+          r = await store.runTaskOn!(node, name, {
+            ...payload,
+            chunks: left,
+            page,
+            taken,
+            ...(after ? { after } : {}),
+          });
         }
       } catch (e) {
         if (!unreachable(e)) {

@@ -7,7 +7,7 @@ import type { Field, Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { onlyNotNull, type compileFilter } from './filter.js';
 import { lateReads, type CheckedPlan } from './plan.js';
-import { FirstKeyTop, TopK, compareValue, sortKey, type SortKey } from './sort.js';
+import { FirstKeyTop, TopK, compareValue, sortKey, type RowPlace, type SortKey } from './sort.js';
 import type { FrameMeta } from '../meta.js';
 import { bitGet, type Column } from '../column.js';
 import { mapOrdered } from '../pool.js';
@@ -35,6 +35,7 @@ export async function runTopK(
   late: boolean,
   lastYield: { t: number },
   pageBytes = Number.POSITIVE_INFINITY,
+  after?: RowPlace,
 ): Promise<{ ranked: Ranked[]; more?: number[] }> {
   const { plan, reads, fields } = checked;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
@@ -49,11 +50,11 @@ export async function runTopK(
   // worse than the worst kept row is answered without being read.
   const best = k < Number.POSITIVE_INFINITY ? zoneBest(zones, fields, keyCols[0]!, keys[0]!, rowsOf) : undefined;
   const order = best ? byZone(read, best, keys[0]!) : read;
-  if (late && derive === undefined && k > 0 && k <= LATE_MAX_K) {
+  if (late && derive === undefined && k > 0 && k <= LATE_MAX_K && after === undefined) {
     const ranked = await lateTopK(checked, scan, keys, keyCols, out, load, rowsOf, order, best, concurrency, lastYield);
     if (ranked !== undefined) return { ranked };
   }
-  const top = new TopK(k, keys);
+  const top = new TopK(k, keys, after);
   const beaten = (i: number): boolean => {
     const b = best?.(i);
     return b !== undefined && top.rejectsFirst(b);

@@ -22,7 +22,7 @@ import type { Rng } from '../../app/apps/random.js';
 class PlacedCluster extends FakeCluster {
   /** The client asks for pages of an eighth of this. */
   maxReplyBytes = 16 * 1024;
-  calls: { node: string; name: string; chunks: number; taken?: number }[] = [];
+  calls: { node: string; name: string; chunks: number; taken?: number; after: boolean; ranked: number }[] = [];
   /** Replaces a node's result (to play a node that breaks the protocol). */
   tamper?: (node: string, result: unknown, call: number) => unknown;
   /** Node that stops answering tasks `name` (any, if not given) from its n-th such call on (0-based). */
@@ -30,14 +30,23 @@ class PlacedCluster extends FakeCluster {
 
   async runTaskOn(node: string, name: string, payload: unknown): Promise<unknown> {
     const id = Number(node.slice(1));
-    const p = payload as { chunks?: number[]; left?: unknown[]; taken?: number };
+    const p = payload as { chunks?: number[]; left?: unknown[]; taken?: number; after?: unknown };
     const f = this.failFrom;
     const mine = this.calls.filter((c) => c.node === node).length;
     const nth = this.calls.filter((c) => c.node === node && (f?.name === undefined || c.name === f.name)).length;
-    this.calls.push({ node, name, chunks: (p.chunks ?? p.left)?.length ?? -1, taken: p.taken });
+    const call = {
+      node,
+      name,
+      chunks: (p.chunks ?? p.left)?.length ?? -1,
+      taken: p.taken,
+      after: p.after !== undefined,
+      ranked: 0,
+    };
+    this.calls.push(call);
     if (this.down.has(id) || (f?.node === node && (f.name === undefined || f.name === name) && nth >= f.call))
       throw new Eau2Error(ErrorCode.UNAVAILABLE, `node ${node} cannot be reached`);
     const r = await this.runAsNode(id, name, payload);
+    call.ranked = (r as { ranked?: unknown[] }).ranked?.length ?? 0;
     return this.tamper ? this.tamper(node, r, mine) : r;
   }
 }
@@ -79,6 +88,10 @@ function queries(rng: Rng): string[] {
     `SELECT * FROM t ORDER BY d DESC NULLS LAST, i LIMIT ${rng.int(1, 12)}`,
     `SELECT s, d, l FROM t ORDER BY l NULLS FIRST, s LIMIT ${lim * 4} OFFSET ${off}`,
     `SELECT k, s FROM t WHERE i > ${x} ORDER BY k DESC, s, d`,
+    // A computed sort key takes the plain top-k path whatever k: a few hundred rows page, and the
+    // pages after a node's first k rows are sent their k-th best as a bound.
+    `SELECT i, s, d * 2 AS dd FROM t ORDER BY dd DESC NULLS FIRST, i LIMIT ${rng.int(100, 600)} OFFSET ${rng.int(0, 50)}`,
+    `SELECT l, i + 1 AS j FROM t WHERE d > ${x} ORDER BY j, l DESC LIMIT ${rng.int(100, 600)}`,
   ];
 }
 
@@ -129,7 +142,7 @@ describe('paged query results (seeded)', () => {
       await DataFrame.sql(placed, sql);
       expect(placed.calls.length, sql).toBe(3);
     }
-    // With a 16 KiB reply (2 KiB pages; 8 KiB for a top-k), the same top-k pages. (A top-k of at
+    // With a 16 KiB reply (2 KiB pages), the same top-k pages. (A top-k of at
     // most 4,096 rows reads its other columns late and answers in one reply: not paged.)
     placed.maxReplyBytes = 16 * 1024;
     placed.calls = [];
@@ -138,6 +151,40 @@ describe('paged query results (seeded)', () => {
     placed.calls = [];
     await DataFrame.sql(placed, 'SELECT * FROM t ORDER BY d DESC LIMIT 4000');
     expect(placed.calls.length).toBe(3);
+  });
+
+  it("sends a top-k's later pages the k-th best row of its earlier ones, and gets fewer rows back", async () => {
+    const rng = seededRng();
+    const df = frame(rng, 3000);
+    const plain = new MemoryStore();
+    const placed = new PlacedCluster(1, 16, 1);
+    await DataFrame.put(plain, 't', df, { chunkRows: 50 });
+    await DataFrame.put(placed, 't', df, { chunkRows: 50 });
+    const sql = 'SELECT i, s, d * 2 AS dd FROM t ORDER BY dd DESC NULLS LAST, i LIMIT 200';
+    const got = rowsOf(await DataFrame.sql(placed, sql));
+    expect(got).toEqual(rowsOf(await DataFrame.sql(plain, sql)));
+    const bounded = placed.calls.filter((c) => c.after);
+    expect(bounded.length, 'pages sent a bound').toBeGreaterThan(0);
+    // Without the bound every page brings its best rows of its chunks: about every row of the frame.
+    const sent = placed.calls.reduce((n, c) => n + c.ranked, 0);
+    expect(sent).toBeLessThan(1500);
+    // A first key of few values: later pages hold many rows tied with the bound on it, which a later
+    // key (a greater id, descending) or their place puts before it or after it.
+    const n = 3000;
+    const g = DataFrame.fromColumns({
+      id: { type: 'I', values: Array.from({ length: n }, () => rng.int(0, 1000)) },
+      g: { type: 'I', values: Array.from({ length: n }, () => rng.int(0, 6)) },
+    });
+    await DataFrame.put(plain, 'g', g, { chunkRows: 50 });
+    await DataFrame.put(placed, 'g', g, { chunkRows: 50 });
+    for (const q of [
+      'SELECT id, g * 2 AS gg FROM g ORDER BY gg, id DESC LIMIT 200',
+      'SELECT id, g * 2 AS gg FROM g ORDER BY gg DESC LIMIT 300',
+    ]) {
+      placed.calls = [];
+      expect(rowsOf(await DataFrame.sql(placed, q)), q).toEqual(rowsOf(await DataFrame.sql(plain, q)));
+      expect(placed.calls.filter((c) => c.after).length, q).toBeGreaterThan(0);
+    }
   });
 
   it('counts the rows of earlier pages toward a node limit', async () => {
