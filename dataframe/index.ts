@@ -86,6 +86,7 @@ export {
   type ImportResult,
   type TextSource,
 } from './io/csv-import.js';
+export { delimiterProblem } from './io/csv-records.js';
 export {
   importSor,
   parseSorLine,

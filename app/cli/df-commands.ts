@@ -14,7 +14,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { BatchOp, KeyLike, KvStore } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { renderFrame, renderFrameList } from '../../dataframe/index.js';
-import { importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
+import { delimiterProblem, importCsv, type ImportProgress, type ImportResult } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { importSor, type SorImportResult } from '../../dataframe/index.js';
 import { deleteVersion, parseChunkKey, readMeta, removeFrame } from '../../dataframe/index.js';
@@ -418,7 +418,12 @@ export function registerDfCommands(program: Command, openStore: OpenStore, out: 
       'CSV, JSON: rows sampled to infer types (default 10000), or all (CSV: reads the file twice)',
       sampleArg,
     )
-    .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)')
+    .option('-d, --delimiter <char>', 'CSV field delimiter (default ,)', (v: string) => {
+      // The importer's rule, checked here so that a bad one is a usage error naming the flag.
+      const bad = delimiterProblem(v);
+      if (bad) throw new InvalidArgumentError(`--delimiter: ${bad}`);
+      return v;
+    })
     .option('--no-header', 'CSV: the first record is data; columns are named c0, c1, ...')
     .option(
       '--nulls <list>',

@@ -62,10 +62,8 @@ export class CsvRecords {
      */
     within?: { newline: '\n' | '\r\n' | '\r'; width: number },
   ) {
-    if (delimiter.length !== 1 || Papa.BAD_DELIMITERS.includes(delimiter))
-      throw new TypeError(
-        `the delimiter must be one character other than a quote, a line break or a BOM, not ${JSON.stringify(delimiter)}`,
-      );
+    const bad = delimiterProblem(delimiter);
+    if (bad) throw new TypeError(bad);
     if (within) {
       this.newline = within.newline;
       this.width = within.width;
@@ -191,6 +189,13 @@ export class CsvRecords {
  * message, so that a parse thread's error, numbered within its byte range, can be numbered again in
  * the file.
  */
+/** Why `d` cannot be a CSV field delimiter, or undefined when it can. */
+export function delimiterProblem(d: string): string | undefined {
+  if (d.length !== 1 || Papa.BAD_DELIMITERS.includes(d))
+    return `the delimiter must be one character other than a quote, a line break or a BOM, not ${JSON.stringify(d)}`;
+  return undefined;
+}
+
 export function recordError(record: number, what: string): Eau2Error {
   return new Eau2Error(ErrorCode.INVALID, `cannot parse CSV: record ${record}${what}`, { details: { record, what } });
 }

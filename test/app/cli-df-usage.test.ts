@@ -71,6 +71,23 @@ describe('eau2 df and npm run demo, as a new user meets them', { timeout: 300_00
     expect(stdout.status).toBe(2);
   });
 
+  it('refuses a --delimiter the CSV importer cannot use as a usage error, before reading the file', async () => {
+    for (const d of ['"', ';;', '']) {
+      const r = await run(CLI, [
+        'df',
+        'import',
+        'g',
+        join(dir, 'missing.csv'),
+        '--delimiter',
+        d,
+        '--url',
+        c.nodes[0]!.url,
+      ]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain('--delimiter: the delimiter must be one character other than a quote');
+    }
+  });
+
   it('gives each default once in df show --help', async () => {
     const r = await run(CLI, ['df', 'show', '--help']);
     expect(r.status).toBe(0);
