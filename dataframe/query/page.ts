@@ -17,7 +17,29 @@ import type { Value } from '../schema.js';
  * event loop stays small (a page's sort and encoding: with 32 MiB top-k pages of ~400k rows, a query
  * once failed at a load of 12 as if its node were down).
  */
-export const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
+
+/** The page a client asks for: an eighth of the largest reply it takes, at most DEFAULT_PAGE_BYTES. */
+export function clientPage(maxReplyBytes: number | undefined): number {
+  return maxReplyBytes === undefined
+    ? DEFAULT_PAGE_BYTES
+    : Math.max(1, Math.min(DEFAULT_PAGE_BYTES, Math.floor(maxReplyBytes / 8)));
+}
+
+/** The page a node takes: the one asked for, within an eighth of its own reply limit (if it has one). */
+export function nodePage(page: number | undefined, maxReplyBytes: number | undefined): number | undefined {
+  if (page === undefined || maxReplyBytes === undefined) return page;
+  return Math.min(page, Math.max(1, Math.floor(maxReplyBytes / 8)));
+}
+
+/** A task payload's `page` and `taken`, checked (a TypeError names the bad one). */
+export function checkPaging(page: unknown, taken: unknown): { page?: number; taken?: number } {
+  if (page !== undefined && !(Number.isSafeInteger(page) && (page as number) > 0))
+    throw new TypeError('page must be a positive integer');
+  if (taken !== undefined && !(Number.isSafeInteger(taken) && (taken as number) >= 0))
+    throw new TypeError('taken must be a non-negative integer');
+  return { page: page as number | undefined, taken: taken as number | undefined };
+}
 
 /** Estimated bytes of a chunk body in a reply. */
 export function bodyBytes(b: ChunkBody): number {

@@ -21,6 +21,7 @@ import { groupKeyText } from './group-key.js';
 import { checkJoinKeys, checkJoinType, indexJoin } from './join.js';
 import { gather, runPartial } from './partial.js';
 import { checkPlan } from './plan.js';
+import { checkPaging, nodePage } from './page.js';
 
 export const SCATTER_TASK = 'df.scatter';
 export const BUCKET_JOIN_TASK = 'df.bucketJoin';
@@ -303,12 +304,14 @@ async function readPiece(
 export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes?: number): Promise<unknown> {
   const p = payload as Record<string, unknown> | null;
   if (p === null || typeof p !== 'object') throw protocol('payload must be an object');
-  const { id, bucket, page, taken } = p;
+  const { id, bucket } = p;
   // Paged as query tasks are (page.ts): the left pieces not answered come back in `more`, by chunk.
-  if (page !== undefined && !(Number.isSafeInteger(page) && (page as number) > 0))
-    throw protocol('page must be a positive integer');
-  if (taken !== undefined && !(Number.isSafeInteger(taken) && (taken as number) >= 0))
-    throw protocol('taken must be a non-negative integer');
+  let paging: ReturnType<typeof checkPaging>;
+  try {
+    paging = checkPaging(p.page, p.taken);
+  } catch (e) {
+    throw protocol((e as Error).message);
+  }
   if (typeof id !== 'string' || !ID_RE.test(id)) throw protocol('bad shuffle id');
   if (!Number.isInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS)
     throw protocol('bad bucket');
@@ -354,16 +357,7 @@ export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes
     lp.map((x) => x[2]),
     4,
     undefined,
-    {
-      pageBytes:
-        page === undefined
-          ? undefined
-          : Math.min(
-              page as number,
-              maxReplyBytes === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(maxReplyBytes / 8)),
-            ),
-      taken: taken as number | undefined,
-    },
+    { pageBytes: nodePage(paging.page, maxReplyBytes), taken: paging.taken },
   );
 }
 

@@ -6,7 +6,8 @@
 // query's do: a left piece is a chunk of the joined frame. Pieces are deleted when the join ends,
 // however it ends.
 
-import { Eau2Error, ErrorCode, isTaskRunner, type KvStore } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isTaskRunner, type KvStore, type TaskRunner } from '../../kv/index.js';
+import { clientPage } from './page.js';
 import type { FrameMeta } from '../meta.js';
 import type { JoinType } from './join.js';
 import type { CheckedPlan } from './plan.js';
@@ -18,16 +19,7 @@ import {
   newShuffleId,
   type ScatterPiece,
 } from './shuffle-tasks.js';
-import {
-  moreOf,
-  pageBytesFor,
-  rowsIn,
-  runDataframeTask,
-  runTaskAt,
-  runTaskEverywhere,
-  taskNodes,
-  unreachable,
-} from './tasks.js';
+import { moreOf, rowsIn, runDataframeTask, runTaskAt, runTaskEverywhere, taskNodes, unreachable } from './tasks.js';
 
 export interface ShuffleSpec {
   readonly how: JoinType;
@@ -103,7 +95,7 @@ async function runBuckets(store: KvStore, jobs: readonly Record<string, unknown>
   let lastUnreachable: unknown;
   // A job's result comes in pages, as a query's (page.ts): the left pieces a page leaves are asked
   // for again, and a job whose node is lost between pages goes to the nodes left with those only.
-  const page = pageBytesFor(store);
+  const page = clientPage((store as Partial<TaskRunner>).maxReplyBytes);
   // `todo.job` is what is left of the job: on a failure, the part to run elsewhere.
   const runJob = async (node: string, todo: { job: Record<string, unknown> }): Promise<void> => {
     const job = todo.job;

@@ -35,7 +35,7 @@ import {
 } from './shuffle-tasks.js';
 import { isCachedMeta, isPublished } from '../meta-cache.js';
 import type { VersionCheck } from './version-check.js';
-import { DEFAULT_PAGE_BYTES, tooManyGroups } from './page.js';
+import { checkPaging, clientPage, nodePage, tooManyGroups } from './page.js';
 import { TopK, sortKey, type RowPlace, type SortSpec } from './sort.js';
 import type { Value } from '../schema.js';
 
@@ -149,15 +149,13 @@ function decodePayload(payload: unknown): DecodedPayload {
     throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: cache must be a boolean');
   const cache = p.cache !== false;
   const verify = decodeVerify(p.verify);
-  if (p.page !== undefined && !(Number.isSafeInteger(p.page) && (p.page as number) > 0))
-    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: page must be a positive integer');
-  if (p.taken !== undefined && !(Number.isSafeInteger(p.taken) && (p.taken as number) >= 0))
-    throw new Eau2Error(ErrorCode.PROTOCOL, 'bad dataframe task payload: taken must be a non-negative integer');
-  const paging = {
-    page: p.page as number | undefined,
-    taken: p.taken as number | undefined,
-    after: decodeAfter(p.after),
-  };
+  let paging: { page?: number; taken?: number; after?: RowPlace };
+  try {
+    paging = { ...checkPaging(p.page, p.taken), after: decodeAfter(p.after) };
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${e.message}`, { cause: e });
+  }
   if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
   const chunks = p.chunks;
   const seen = new Set<number>();
@@ -290,10 +288,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     {
       late: join === undefined,
       // The page the client asked for, within an eighth of this node's own reply limit (page.ts).
-      pageBytes:
-        page === undefined
-          ? undefined
-          : Math.min(page, ctx.maxReplyBytes === undefined ? page : Math.max(1, Math.floor(ctx.maxReplyBytes / 8))),
+      pageBytes: nodePage(page, ctx.maxReplyBytes),
       taken,
       after,
     },
@@ -437,12 +432,6 @@ async function runOnce(
   return [await task({ store, isLeaderFor: () => true, nodeId: 'local', wholeStore: true }, payload)];
 }
 
-/** The page size a client asks nodes for: an eighth of the largest reply it takes (page.ts). */
-export function pageBytesFor(store: KvStore): number {
-  const max = (store as Partial<TaskRunner>).maxReplyBytes ?? 8 * DEFAULT_PAGE_BYTES;
-  return Math.max(1, Math.min(DEFAULT_PAGE_BYTES, Math.floor(max / 8)));
-}
-
 /**
  * The chunks a paged result leaves for the next page (`more`), checked against the chunks it was
  * asked for: a strict subset, so that every page answers at least one chunk and the pages end.
@@ -570,7 +559,7 @@ async function placeQuery(
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
   const check = name === QUERY_TASK ? versionCheck : undefined;
   // Query results come in pages of an eighth of the largest reply the client takes (page.ts).
-  const page = name === QUERY_TASK ? pageBytesFor(store) : undefined;
+  const page = name === QUERY_TASK ? clientPage(store.maxReplyBytes) : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);
