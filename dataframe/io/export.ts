@@ -35,7 +35,10 @@ async function* chunksOf(f: Exportable, limit: number): AsyncGenerator<DataFrame
   }
 }
 
-/** Resolves at the output's next 'drain', 'error' or 'close', with no listener left behind. */
+/**
+ * Resolves at the output's next 'drain', 'error' or 'close' (at once if it is already destroyed:
+ * none of those comes then), with no listener left behind.
+ */
 export function outputReady(out: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
@@ -47,6 +50,7 @@ export function outputReady(out: Writable): Promise<void> {
     out.on('drain', done);
     out.on('error', done);
     out.on('close', done);
+    if (out.destroyed) done();
   });
 }
 
@@ -73,20 +77,7 @@ class Output {
     this.lastWrite = new Promise((resolve) => {
       more = this.out.write(s, resolve);
     });
-    if (!more) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          this.out.off('drain', done);
-          this.out.off('error', done);
-          this.out.off('close', done);
-          resolve();
-        };
-        this.out.on('drain', done);
-        this.out.on('error', done);
-        this.out.on('close', done);
-        if (this.failure || this.out.destroyed) done();
-      });
-    }
+    if (!more && !this.failure) await outputReady(this.out);
     this.check();
   }
 
