@@ -5,7 +5,7 @@
 // value of any type, `buildVec` writes one, `temporalUnit` says how a type holds time.
 
 import type { ColumnType } from '../schema.js';
-import { isColumnType, INT32_MAX, INT32_MIN } from '../schema.js';
+import { isColumnType, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN } from '../schema.js';
 import { cellText } from '../cell-text.js';
 import { convertText } from '../io/text-values.js';
 import {
@@ -245,7 +245,7 @@ function castTemporal(
     // reads a CSV's "007" as text, an identifier, which is no concern of a cast.
     if (to === 'L' && /^[+-]?\d+$/.test(s)) {
       const n = BigInt(s);
-      return n >= -(2n ** 63n) && n < 2n ** 63n ? n : null;
+      return n >= INT64_MIN && n <= INT64_MAX ? n : null;
     }
     return (convertText(to, s) as number | bigint | undefined) ?? null;
   }

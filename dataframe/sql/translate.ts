@@ -6,7 +6,7 @@ import type { Expr as SqlExpr, ExprCall, ExprRef } from 'pgsql-ast-parser';
 import type { ColumnType } from '../schema.js';
 import type { DATE_PARTS, Expr, FnName, Literal } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
-import type { Field } from '../schema.js';
+import { INT64_MAX, INT64_MIN, type Field } from '../schema.js';
 import { sqlError, type Span } from './errors.js';
 
 type Located = { _location?: Span };
@@ -168,7 +168,7 @@ export class Translator {
     const digits = span ? this.text.slice(span.start, span.end).replace(/\s+/g, '') : '';
     if (!/^-?\d+$/.test(digits)) return undefined;
     const v = negate ? -BigInt(digits) : BigInt(digits);
-    if (v < -(2n ** 63n) || v >= 2n ** 63n) return undefined;
+    if (v < INT64_MIN || v > INT64_MAX) return undefined;
     return { op: 'cast', to: 'L', args: [this.lit(v.toString())] };
   }
 
@@ -244,7 +244,8 @@ export class Translator {
           for (const x of items) {
             const v = t(x);
             if (v.op === 'lit') values.push(v.value);
-            else if (x.type === 'integer' && v.op === 'cast') bigs.push({ op: 'eq', args: [left, v] });
+            else if (v.op === 'cast' && (x.type === 'integer' || (x.type === 'unary' && x.operand.type === 'integer')))
+              bigs.push({ op: 'eq', args: [left, v] });
             else throw this.err(x, 'IN lists hold literals only');
           }
           const inList: Expr = { op: 'in', args: [left], values };

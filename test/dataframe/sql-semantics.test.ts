@@ -71,6 +71,7 @@ describe('SQL as PostgreSQL answers it', () => {
     expect(await ids(store, `SELECT id FROM b WHERE l = -${big}`)).toEqual([2]);
     expect(await ids(store, `SELECT id FROM b WHERE l = - ${big}`)).toEqual([2]);
     expect(await ids(store, `SELECT id FROM b WHERE l IN (${big}, 7)`)).toEqual([1]);
+    expect(await ids(store, `SELECT id FROM b WHERE l IN (-${big}, 7)`)).toEqual([2]);
     expect(await ids(store, `SELECT id FROM b WHERE l NOT IN (${big})`)).toEqual([2, 3]);
     expect(await ids(store, `SELECT id FROM b WHERE l NOT IN (${big}, NULL)`)).toEqual([]);
     expect(rowsOf(await DataFrame.sql(store, `SELECT ${big}, -9223372036854775808 FROM b LIMIT 1`))).toEqual([
