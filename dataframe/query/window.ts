@@ -25,11 +25,14 @@ export interface WindowSpec {
   readonly as: string;
 }
 
-function checkWindowRows(n: number): void {
-  if (n > MAX_WINDOW_ROWS)
+/** TOO_LARGE when `n` rows are more than window functions may gather (`max`, MAX_WINDOW_ROWS at most). */
+export function checkWindowRows(n: number, max = MAX_WINDOW_ROWS): void {
+  if (n > max)
     throw new Eau2Error(
       ErrorCode.TOO_LARGE,
-      `window functions gather rows at the client, at most ${MAX_WINDOW_ROWS}: this query has more (filter first)`,
+      // "here": a bound lowered for this caller (an HTTP route's), not the library's own.
+      `window functions gather rows at the client, at most ${max}${max < MAX_WINDOW_ROWS ? ' here' : ''}: this query has more (filter first)`,
+      { details: { maxWindowRows: max } },
     );
 }
 

@@ -18,7 +18,7 @@ import { analyzeLine, type Query } from '../query/query.js';
 import { taskNodes } from '../query/tasks.js';
 import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
-import { MAX_WINDOW_ROWS, windowType } from '../query/window.js';
+import { checkWindowRows, MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { sqlError } from './errors.js';
 import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
@@ -623,13 +623,10 @@ async function runPrepared(
     return { explain: lines.join('\n') };
   }
   let df = await query.run(stage1, checked, carry);
-  if (plan.windows.length && df.nrows > maxWindow)
-    throw new Eau2Error(
-      ErrorCode.TOO_LARGE,
-      `window functions gather rows at the client, at most ${maxWindow} here: this query has more (filter first)`,
-      { details: { maxWindowRows: maxWindow } },
-    );
-  if (plan.windows.length) df = df.window(plan.windows);
+  if (plan.windows.length) {
+    checkWindowRows(df.nrows, maxWindow);
+    df = df.window(plan.windows);
+  }
   if (plan.post) df = await runPost(df, plan.post);
   return { frame: renamed(df, plan.names) };
 }
