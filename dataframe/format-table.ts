@@ -16,24 +16,45 @@ function cell(t: ColumnType, v: Value): string {
   return s.length > MAX_CELL ? `${s.slice(0, MAX_CELL - 1)}…` : s;
 }
 
-/** Renders rows under headers; `right[i]` right-aligns column i. */
-export function renderTable(headers: string[], rows: string[][], right: boolean[] = []): string {
-  // A loop, not Math.max(...): spreading one argument per row overflows the stack at ~125k rows.
-  const widths = headers.map((h) => h.length);
-  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
-  const line = (cells: string[]): string =>
+/** A table's line of cells, each padded to its column's width (numbers to the right). */
+function liner(widths: readonly number[], right: readonly boolean[]): (cells: string[]) => string {
+  return (cells) =>
     cells
       .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
+}
+
+/** Widens `widths` to fit `cells` (a loop: Math.max(...) of one argument per row overflows the stack). */
+function widen(widths: number[], cells: readonly string[]): void {
+  for (let i = 0; i < widths.length; i++) if (cells[i]!.length > widths[i]!) widths[i] = cells[i]!.length;
+}
+
+/** Renders rows under headers; `right[i]` right-aligns column i. */
+export function renderTable(headers: string[], rows: string[][], right: boolean[] = []): string {
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) widen(widths, r);
+  const line = liner(widths, right);
   return `${[line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** A frame's table header ("name:type") and which columns are right-aligned (numbers). */
+function frameHead(df: DataFrame): { headers: string[]; right: boolean[] } {
+  return {
+    headers: df.fields.map((f) => `${f.name}:${f.type}`),
+    right: df.fields.map((f) => f.type === 'I' || f.type === 'D' || f.type === 'L'),
+  };
+}
+
+/** A row's cells as the table shows them. */
+function cells(df: DataFrame, r: readonly Value[]): string[] {
+  return r.map((v, i) => cell(df.fields[i]!.type, v));
 }
 
 /** A frame as a table with a "name:type" header, plus a footer when rows were left out. */
 export function renderFrame(df: DataFrame, totalRows = df.nrows): string {
-  const headers = df.fields.map((f) => `${f.name}:${f.type}`);
-  const right = df.fields.map((f) => f.type === 'I' || f.type === 'D' || f.type === 'L');
-  const rows = [...df.rows()].map((r) => r.map((v, i) => cell(df.fields[i]!.type, v)));
+  const { headers, right } = frameHead(df);
+  const rows = [...df.rows()].map((r) => cells(df, r));
   const more = totalRows > df.nrows ? `... ${totalRows - df.nrows} more rows (${totalRows} in all)\n` : '';
   return renderTable(headers, rows, right) + more;
 }
@@ -44,23 +65,13 @@ export function renderFrame(df: DataFrame, totalRows = df.nrows): string {
  * of nine columns). Each cell is rendered twice, once for the column widths and once for its line.
  */
 export async function writeFrame(df: DataFrame, out: Writable): Promise<void> {
-  const headers = df.fields.map((f) => `${f.name}:${f.type}`);
-  const right = df.fields.map((f) => f.type === 'I' || f.type === 'D' || f.type === 'L');
-  const types = df.fields.map((f) => f.type);
+  const { headers, right } = frameHead(df);
   const widths = headers.map((h) => h.length);
-  for (const r of df.rows())
-    for (let i = 0; i < widths.length; i++) {
-      const n = cell(types[i]!, r[i]!).length;
-      if (n > widths[i]!) widths[i] = n;
-    }
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
+  for (const r of df.rows()) widen(widths, cells(df, r));
+  const line = liner(widths, right);
   let block = `${line(headers)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`;
   for (const r of df.rows()) {
-    block += `${line(r.map((v, i) => cell(types[i]!, v)))}\n`;
+    block += `${line(cells(df, r))}\n`;
     if (block.length >= 1 << 16) {
       const more = out.write(block);
       block = '';
