@@ -31,9 +31,22 @@ import {
 import { deleteFrame, listFrames, requireMeta, waitForMeta } from './storage.js';
 import { DEFAULT_CHUNK_ROWS, DataFrameWriter, type WriterOptions } from './writer.js';
 
+/**
+ * A statement parameter's value (`$1`, `$2`, ... in the text): a number (an integer literal when it
+ * is a safe integer, else a double), a bigint (an int64, exact), a string, a boolean, null, or a Date
+ * (a timestamp). A parameter stands where a literal may, converted as that literal written in the
+ * text would be; `l = $1::bigint` compares an int64 column with a string's digits exactly.
+ */
+export type SqlParam = number | bigint | string | boolean | null | Date;
+
 export interface SqlOptions {
   /** Frames by name, looked up before the store (in-memory frames, or frames already open). */
   frames?: Readonly<Record<string, DataFrame | LazyFrame>>;
+  /**
+   * Values of the statement's parameters: params[0] is `$1`. Every parameter named in the text
+   * needs a value and every value must be used, else INVALID. A value is never read as SQL.
+   */
+  params?: readonly SqlParam[];
   /**
    * At most this many result rows are computed, plus one to tell that there were more (the HTTP
    * route's bound on what a request can make a node gather); default unbounded.

@@ -3,7 +3,7 @@
 //   GET /df                                  list of frames
 //   GET /df/<name>                           one frame's metadata
 //   GET /df/<name>/rows?offset=&limit=       rows as JSON (limit default 100, at most 10,000)
-//   POST /df/sql  {"sql": "SELECT ..."}      a SQL query's result as JSON (at most 10,000 rows)
+//   POST /df/sql  {"sql": "SELECT ...", "params": [..]}  a SQL query's result as JSON (at most 10,000 rows)
 // Errors use the API's JSON shape {code, message} (docs/api.md) with the API's status mapping, through
 // the helpers the caller passes; a RangeError (a bad argument to the frame) is a 400. See
 // docs/dataframe.md "HTTP". NaN and infinite doubles are sent as null, as JSON.stringify does.
@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KvStore } from '../kv/index.js';
 import { ErrorCode } from '../kv/index.js';
-import { DataFrame } from './dataframe.js';
+import { DataFrame, type SqlParam } from './dataframe.js';
 import { jsonCell } from './cell-text.js';
 import type { Value } from './schema.js';
 
@@ -78,7 +78,7 @@ async function readBody(req: IncomingMessage, max: number, tooLarge: Bad): Promi
 
 let sqlModule: Promise<typeof import('./sql/run.js')> | undefined;
 
-/** POST /df/sql: {"sql": text} -> {columns, rows, truncated} or, for EXPLAIN, {explain}. */
+/** POST /df/sql: {"sql": text, "params"?: [...]} -> {columns, rows, truncated} or, for EXPLAIN, {explain}. */
 async function sqlRoute(
   req: IncomingMessage,
   storeFor: () => Promise<KvStore>,
@@ -93,13 +93,21 @@ async function sqlRoute(
     if (e instanceof SyntaxError) throw bad(`body must be JSON: ${e.message}`);
     throw e;
   }
-  const sql = (body as { sql?: unknown } | null)?.sql;
-  if (typeof sql !== 'string') throw bad('body must be {"sql": "SELECT ..."}');
+  const { sql, params } = (body ?? {}) as { sql?: unknown; params?: unknown };
+  if (typeof sql !== 'string') throw bad('body must be {"sql": "SELECT ...", "params": [...]}');
   for (const k of Object.keys(body as object))
-    if (k !== 'sql') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
+    if (k !== 'sql' && k !== 'params') throw bad(`unknown body field ${JSON.stringify(k.slice(0, 64))}`);
+  if (params !== undefined) {
+    if (!Array.isArray(params)) throw bad('params must be an array of values ($1 is the first)');
+    const i = params.findIndex((v) => v !== null && typeof v === 'object');
+    // JSON's scalars are the values a parameter takes here; an int64 past 2^53 goes as a string and
+    // a cast in the statement ($1::bigint), since JSON numbers are doubles.
+    if (i >= 0) throw bad(`params[${i}] is not a number, string, boolean or null`);
+  }
   // Loaded on first use, as DataFrame.sql does, and imported once (each import() is a module resolution).
   const { runSql } = await (sqlModule ??= import('./sql/run.js'));
   const r = await runSql(await storeFor(), sql, {
+    params: params as SqlParam[] | undefined,
     maxRows: MAX_ROW_LIMIT,
     maxGroups,
     maxWindowRows: DEFAULT_HTTP_MAX_WINDOW_ROWS,

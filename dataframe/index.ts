@@ -30,7 +30,7 @@ export { MAX_WINDOW_ROWS, type WindowSpec } from './query/window.js';
 // DataFrame.sql's implementation (the SQL layer sits above DataFrame); the parser loads on first use.
 import './sql/install.js';
 export { preloadSql, setSqlPreload } from './sql-preload.js';
-export type { SqlOptions } from './dataframe.js';
+export type { SqlOptions, SqlParam } from './dataframe.js';
 export {
   cast,
   coalesce,

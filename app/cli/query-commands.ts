@@ -5,7 +5,7 @@
 
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DataFrame, preloadSql } from '../../dataframe/index.js';
+import { DataFrame, preloadSql, type SqlParam } from '../../dataframe/index.js';
 import { exportCsv, exportJson } from '../../dataframe/index.js';
 import { writeFrame } from '../../dataframe/index.js';
 import type { OpenStore } from './open-store.js';
@@ -13,7 +13,25 @@ import type { OpenStore } from './open-store.js';
 interface OutOpts {
   url?: string;
   format: string;
+  param?: SqlParam[];
 }
+
+/**
+ * One `--param` value: a JSON number, boolean or null as that value, a JSON string ('"15"') as its
+ * text, and anything else as the text given, so `--param BOS --param 15` binds 'BOS' and 15.
+ */
+function paramArg(v: string, prev: SqlParam[] = []): SqlParam[] {
+  let x: unknown = v;
+  try {
+    x = JSON.parse(v);
+  } catch {
+    // not JSON: the text itself
+  }
+  if (x !== null && typeof x === 'object') x = v;
+  return [...prev, x as SqlParam];
+}
+
+const PARAM_HELP = 'a value for $1, then $2, ... (repeat it): a number, true/false, null, or text';
 
 const formatArg = (v: string): string => {
   if (!['table', 'csv', 'json', 'ndjson'].includes(v))
@@ -26,7 +44,7 @@ async function runAndPrint(openStore: OpenStore, sql: string, o: OutOpts, out: W
   preloadSql();
   const store = await openStore({ url: o.url });
   try {
-    const df = await DataFrame.sql(store, sql);
+    const df = await DataFrame.sql(store, sql, o.param ? { params: o.param } : {});
     if (df.fields.length === 1 && df.fields[0]!.name === 'plan' && /^\s*explain\s/i.test(sql)) {
       out.write(`${[...df.column('plan').values].join('\n')}\n`);
       return;
@@ -80,6 +98,7 @@ export function registerQueryCommands(program: Command, df: Command, openStore: 
     .description('run one SQL SELECT over the dataframes (EXPLAIN SELECT ... prints the plan)')
     .option('-u, --url <url>', 'any node of the cluster (default $EAU2_URL)')
     .option('-f, --format <format>', 'table, csv, json or ndjson (default table)', formatArg, 'table')
+    .option('-p, --param <value>', PARAM_HELP, paramArg)
     .action((sql: string, o: OutOpts) => runAndPrint(openStore, sql, o, out));
 
   df.command('query <name>')
@@ -94,6 +113,7 @@ export function registerQueryCommands(program: Command, df: Command, openStore: 
     .option('--offset <n>', 'skip this many rows first', count)
     .option('--explain', 'print the plan instead of running it')
     .option('-f, --format <format>', 'table, csv, json or ndjson (default table)', formatArg, 'table')
+    .option('-p, --param <value>', PARAM_HELP, paramArg)
     .action((name: string, o: OutOpts & Parameters<typeof querySql>[1] & { explain?: boolean }) => {
       const sql = querySql(name, o);
       return runAndPrint(openStore, o.explain ? `EXPLAIN ${sql}` : sql, o, out);

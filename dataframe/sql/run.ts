@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement } from 'pgsql-ast-parser';
 import { deepFreeze, Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
-import { DataFrame, type SqlOptions } from '../dataframe.js';
+import { DataFrame, type SqlOptions, type SqlParam } from '../dataframe.js';
 import { LazyFrame } from '../lazy-frame.js';
 import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
@@ -21,6 +21,7 @@ import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkWindowRows, MAX_WINDOW_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { sqlError } from './errors.js';
+import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -474,8 +475,31 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
   // EXPLAIN is blanked out rather than cut off, so node locations still index the text as given.
   const m = /^\s*explain\s+(analyze\s+)?/i.exec(sql);
   const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
-  const st = parsed(text);
-  return (await runChecked(store, sql, st, m, opts, true)) ?? (await runChecked(store, sql, st, m, opts, false))!;
+  const params = opts.params === undefined ? undefined : checkParams(opts.params);
+  let st = parsed(text);
+  let key = sql;
+  if (params?.length || mayHaveParams(text)) {
+    st = bindParams(text, st, params ?? []);
+    if (params?.length) key = `${sql}\u0000${paramsKey(params)}`;
+  }
+  return (
+    (await runChecked(store, sql, key, st, m, opts, true)) ?? (await runChecked(store, sql, key, st, m, opts, false))!
+  );
+}
+
+/** The parameters' values as text that tells every two apart (types included), for the plan cache's key. */
+function paramsKey(params: readonly SqlParam[]): string {
+  return JSON.stringify(
+    params.map((v) =>
+      typeof v === 'bigint'
+        ? ['L', v.toString()]
+        : v instanceof Date
+          ? ['T', v.toISOString()]
+          : typeof v === 'number'
+            ? ['D', Object.is(v, -0) ? '-0' : String(v)]
+            : v,
+    ),
+  );
 }
 
 /**
@@ -488,6 +512,8 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
 async function runChecked(
   store: KvStore,
   sql: string,
+  /** The plan cache's key: the text, and the parameters' values when there are some. */
+  key: string,
   st: SelectFromStatement,
   m: RegExpExecArray | null,
   opts: SqlOptions,
@@ -496,7 +522,7 @@ async function runChecked(
   let opened: FrameMeta[] | undefined = cached ? [] : undefined;
   // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
   const plans = cached && !opts.frames ? planCacheOf(store) : undefined;
-  const planned = plans?.get(store, sql);
+  const planned = plans?.get(store, key);
   let prepared: Prepared;
   if (planned) {
     prepared = planned.prepared;
@@ -515,7 +541,7 @@ async function runChecked(
     }
     // Not a join's: its query keeps the broadcast right side it sent (up to the broadcast limit, 64
     // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
-    if (used.length === 1) plans?.set(sql, { metas: used, prepared });
+    if (used.length === 1) plans?.set(key, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records

@@ -238,14 +238,14 @@ export class Translator {
           const items = n.right.type === 'list' ? n.right.expressions : [n.right];
           const left = t(n.left);
           const values: Literal[] = [];
-          // An int64 past 2^53 is no literal (a cast of its digits): it joins the list as `OR x = v`,
-          // which keeps IN's nulls (a miss is null when the list holds a null).
+          // A cast literal (an int64 past 2^53 is one: a cast of its digits; `'2024-01-01'::date`, a
+          // bigint or Date parameter) is no literal: it joins the list as `OR x = v`, which keeps IN's
+          // nulls (a miss is null when the list holds a null).
           const bigs: Expr[] = [];
           for (const x of items) {
             const v = t(x);
             if (v.op === 'lit') values.push(v.value);
-            else if (v.op === 'cast' && (x.type === 'integer' || (x.type === 'unary' && x.operand.type === 'integer')))
-              bigs.push({ op: 'eq', args: [left, v] });
+            else if (v.op === 'cast' && v.args[0]?.op === 'lit') bigs.push({ op: 'eq', args: [left, v] });
             else throw this.err(x, 'IN lists hold literals only');
           }
           const inList: Expr = { op: 'in', args: [left], values };

@@ -57,6 +57,29 @@ describe('eau2 sql and eau2 df query', () => {
     expect(await run('sql', `EXPLAIN ${sql}`)).toMatch(/^stage 1:\n.*\n {2}read columns: origin, delay/);
   });
 
+  it('binds --param values to $1, $2, ... as numbers, booleans, null or text', async () => {
+    const sql = 'SELECT origin, delay FROM flights WHERE origin = $1 AND delay > $2 ORDER BY delay';
+    expect(await (await cli())('sql', sql, '--param', 'SFO', '--param', '5', '--format', 'csv')).toBe(
+      'origin,delay\nSFO,10\n',
+    );
+    // A JSON string is text: '"5"' compared with an int column is the planner's type error.
+    await expect((await cli())('sql', sql, '-p', 'SFO', '-p', '"5"')).rejects.toThrow(/cannot compare I with S/);
+    expect(
+      await (await cli())('df', 'query', 'flights', '--where', 'origin = $1', '-p', "SFO' OR 'a'='a", '-f', 'csv'),
+    ).toBe('origin,delay\n');
+    expect(
+      await (await cli())(
+        'sql',
+        'SELECT count(*) AS n FROM flights WHERE (delay > 0) = $1',
+        '-p',
+        'false',
+        '-f',
+        'csv',
+      ),
+    ).toBe('n\n1\n');
+    await expect((await cli())('sql', 'SELECT * FROM flights WHERE delay > $1')).rejects.toThrow(/no value for \$1/);
+  });
+
   it('spells a query from flags', async () => {
     const run = await cli();
     expect(

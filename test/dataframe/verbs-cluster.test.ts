@@ -165,6 +165,26 @@ describe('query verbs on a 3-node cluster', () => {
       expect(nf.message).toMatch(/no frame named nosuch \(line 1, column 15\)/);
       expect((await post('not json')).status).toBe(400);
       expect((await fetch(`${u}/df/sql`)).status).toBe(405);
+      // Parameters: JSON values bound to $1, $2, never read as SQL.
+      const bound = await post(
+        JSON.stringify({ sql: 'SELECT k, v FROM web_sql WHERE k = $1 AND v > $2 ORDER BY v', params: ['a', 1] }),
+      );
+      expect(bound.status).toBe(200);
+      expect(((await bound.json()) as { rows: unknown[] }).rows).toEqual([['a', 3]]);
+      const injected = await post(
+        JSON.stringify({ sql: 'SELECT k FROM web_sql WHERE k = $1', params: ["a' OR 'x'='x"] }),
+      );
+      expect(((await injected.json()) as { rows: unknown[] }).rows).toEqual([]);
+      for (const body of [
+        { sql: 'SELECT k FROM web_sql WHERE k = $1', params: 'a' },
+        { sql: 'SELECT k FROM web_sql WHERE k = $1', params: [{ a: 1 }] },
+        { sql: 'SELECT k FROM web_sql WHERE k = $1' },
+        { sql: 'SELECT k FROM web_sql', params: ['a'] },
+      ]) {
+        const r = await post(JSON.stringify(body));
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(((await r.json()) as { code: string }).code).toBe('INVALID');
+      }
     }
   });
 });
