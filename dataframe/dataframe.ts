@@ -58,10 +58,11 @@ export interface SqlOptions {
    */
   maxGroups?: number;
   /**
-   * Rows gathered for window functions, at most (and at most MAX_WINDOW_ROWS), else TOO_LARGE: the
-   * HTTP route's bound (1,000,000); default MAX_WINDOW_ROWS.
+   * Rows gathered at the client for window functions, and for each WITH query, subquery in FROM and
+   * UNION branch, at most (and at most MAX_GATHERED_ROWS), else TOO_LARGE: the HTTP route's bound
+   * (1,000,000); default MAX_GATHERED_ROWS.
    */
-  maxWindowRows?: number;
+  maxGatheredRows?: number;
 }
 
 type SqlRunner = (store: KvStore, text: string, opts: SqlOptions) => Promise<DataFrame>;
@@ -282,7 +283,7 @@ export class DataFrame {
   }
   /**
    * This frame with one more column per window function: per partition, ordered by the window's keys
-   * (docs/dataframe.md "Windows"). In memory: TOO_LARGE past MAX_WINDOW_ROWS rows.
+   * (docs/dataframe.md "Windows"). In memory: TOO_LARGE past MAX_GATHERED_ROWS rows.
    */
   window(specs: readonly WindowSpec[]): DataFrame {
     const { fields, columns } = applyWindows(this, specs);

@@ -22,8 +22,8 @@ const MAX_ROW_LIMIT = 10_000;
  * while it merges, a few hundred bytes each.
  */
 export const DEFAULT_HTTP_MAX_GROUPS = 1_000_000;
-/** Rows a POST /df/sql gathers at the node for window functions (SqlOptions.maxWindowRows). */
-const DEFAULT_HTTP_MAX_WINDOW_ROWS = 1_000_000;
+/** Rows a POST /df/sql gathers at the node for window functions (SqlOptions.maxGatheredRows). */
+const DEFAULT_HTTP_MAX_GATHERED_ROWS = 1_000_000;
 
 /**
  * The HTTP helpers of the node serving these routes (cluster's httpHelpers, passed in by the
@@ -110,7 +110,7 @@ async function sqlRoute(
     params: params as SqlParam[] | undefined,
     maxRows: MAX_ROW_LIMIT,
     maxGroups,
-    maxWindowRows: DEFAULT_HTTP_MAX_WINDOW_ROWS,
+    maxGatheredRows: DEFAULT_HTTP_MAX_GATHERED_ROWS,
   });
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;

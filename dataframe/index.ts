@@ -26,7 +26,7 @@ export type { JoinOptions } from './query/joined.js';
 export { DEFAULT_BROADCAST_BYTES, type JoinType } from './query/join.js';
 export { SHUFFLE_TTL_MS } from './query/shuffle-tasks.js';
 export { MAX_DISTINCT_VALUES } from './query/aggregates.js';
-export { MAX_WINDOW_ROWS, type WindowSpec } from './query/window.js';
+export { MAX_GATHERED_ROWS, type WindowSpec } from './query/window.js';
 // DataFrame.sql's implementation (the SQL layer sits above DataFrame); the parser loads on first use.
 import './sql/install.js';
 export { preloadSql, setSqlPreload } from './sql-preload.js';

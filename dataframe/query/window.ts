@@ -1,6 +1,6 @@
 // Window functions, computed at the client over gathered rows: each partition's rows are ordered
 // (stably: ties keep the rows' order) and numbered, ranked, summed or shifted. The rows must fit in
-// memory: a query gathers at most MAX_WINDOW_ROWS rows for its windows and fails (TOO_LARGE) beyond,
+// memory: a query gathers at most MAX_GATHERED_ROWS rows for its windows and fails (TOO_LARGE) beyond,
 // so memory is bounded by that many rows of the columns the query reads. docs/dataframe.md "Windows".
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
@@ -10,8 +10,11 @@ import { columnIndex, type ColumnType, type Field, type Value } from '../schema.
 import { groupKeyText } from './group-key.js';
 import { compareRows, type SortKey } from './sort.js';
 
-/** Rows a query may gather at the client for window functions. */
-export const MAX_WINDOW_ROWS = 5_000_000;
+/**
+ * Rows a query may gather at the client: for window functions, and for the parts of a SQL statement
+ * computed before it (WITH, a subquery in FROM, each branch of a UNION).
+ */
+export const MAX_GATHERED_ROWS = 5_000_000;
 
 export interface WindowSpec {
   readonly fn: 'rowNumber' | 'rank' | 'denseRank' | 'lag' | 'lead' | 'sum' | 'count' | 'mean';
@@ -25,14 +28,17 @@ export interface WindowSpec {
   readonly as: string;
 }
 
-/** TOO_LARGE when `n` rows are more than window functions may gather (`max`, MAX_WINDOW_ROWS at most). */
-export function checkWindowRows(n: number, max = MAX_WINDOW_ROWS): void {
+/**
+ * TOO_LARGE when `n` rows are more than `what` (window functions, a WITH query, ...) may gather at
+ * the client (`max`, MAX_GATHERED_ROWS at most).
+ */
+export function checkGatheredRows(n: number, max = MAX_GATHERED_ROWS, what = 'window functions'): void {
   if (n > max)
     throw new Eau2Error(
       ErrorCode.TOO_LARGE,
       // "here": a bound lowered for this caller (an HTTP route's), not the library's own.
-      `window functions gather rows at the client, at most ${max}${max < MAX_WINDOW_ROWS ? ' here' : ''}: this query has more (filter first)`,
-      { details: { maxWindowRows: max } },
+      `the client gathers at most ${max} rows for ${what}${max < MAX_GATHERED_ROWS ? ' here' : ''}: this query has more (filter first)`,
+      { details: { maxGatheredRows: max } },
     );
 }
 
@@ -55,7 +61,7 @@ export interface WindowInput {
 
 /** The input's columns followed by one more per window spec (DataFrame.window wraps them in a frame). */
 export function applyWindows(df: WindowInput, specs: readonly WindowSpec[]): { fields: Field[]; columns: Column[] } {
-  checkWindowRows(df.nrows);
+  checkGatheredRows(df.nrows);
   let out = { fields: [...df.fields], columns: [...df.columns] };
   for (const w of specs) out = applyWindow({ ...out, nrows: df.nrows }, w);
   return out;

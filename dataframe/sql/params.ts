@@ -4,7 +4,7 @@
 // statement's syntax tree, before the statement is planned: the planner and its errors see a
 // literal at the parameter's place.
 
-import type { Expr as SqlExpr, SelectFromStatement } from 'pgsql-ast-parser';
+import type { Expr as SqlExpr, SelectStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { SqlParam } from '../dataframe.js';
 import { INT64_MAX, INT64_MIN } from '../schema.js';
@@ -60,7 +60,7 @@ function literal(v: SqlParam, loc: Span | undefined): SqlExpr {
  * pointing at the parameter. The parsed statement is shared (frozen): the nodes on the way to a
  * parameter are copied, the rest kept.
  */
-export function bindParams(text: string, st: SelectFromStatement, params: readonly SqlParam[]): SelectFromStatement {
+export function bindParams<T extends SelectStatement>(text: string, st: T, params: readonly SqlParam[]): T {
   const used = new Set<number>();
   const walk = (x: unknown): unknown => {
     if (Array.isArray(x)) {
@@ -95,7 +95,7 @@ export function bindParams(text: string, st: SelectFromStatement, params: readon
     }
     return out ?? n;
   };
-  const bound = walk(st) as SelectFromStatement;
+  const bound = walk(st) as T;
   if (used.size !== params.length) {
     const unused = params.findIndex((_, i) => !used.has(i + 1)) + 1;
     throw new Eau2Error(

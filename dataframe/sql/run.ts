@@ -4,7 +4,7 @@
 // docs/dataframe.md "SQL".
 
 import { createRequire } from 'node:module';
-import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement } from 'pgsql-ast-parser';
+import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { deepFreeze, Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { DataFrame, type SqlOptions, type SqlParam } from '../dataframe.js';
 import { LazyFrame } from '../lazy-frame.js';
@@ -18,8 +18,9 @@ import { analyzeLine, type Query } from '../query/query.js';
 import { taskNodes } from '../query/tasks.js';
 import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
-import { checkWindowRows, MAX_WINDOW_ROWS, windowType } from '../query/window.js';
+import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
+import { isPlainSelect, isQueryStatement, runStatement } from './derived.js';
 import { sqlError } from './errors.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
@@ -78,7 +79,7 @@ const STATEMENT_WORDS = new Set([
 /** Longest statement accepted (the parser's memory grows with the text). */
 const MAX_SQL_LENGTH = 100_000;
 
-function parseOne(text: string): SelectFromStatement {
+function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
     stmts = parse(text, { locationTracking: true });
@@ -101,7 +102,7 @@ function parseOne(text: string): SelectFromStatement {
   }
   if (stmts.length !== 1) throw sqlError(text, spanOf(stmts[1]), 'one statement at a time');
   const st = stmts[0]!;
-  if (st.type !== 'select') throw sqlError(text, spanOf(st), `only SELECT is supported, not ${st.type.toUpperCase()}`);
+  if (!isQueryStatement(st)) throw sqlError(text, spanOf(st), `only SELECT is supported, not ${st.type.toUpperCase()}`);
   return st;
 }
 
@@ -112,10 +113,10 @@ function parseOne(text: string): SelectFromStatement {
  */
 const PARSED_MAX = 256;
 const PARSED_MAX_CHARS = 1 << 20;
-const parsedCache = new Map<string, SelectFromStatement>();
+const parsedCache = new Map<string, SelectStatement>();
 let parsedChars = 0;
 
-function parsed(text: string): SelectFromStatement {
+function parsed(text: string): SelectStatement {
   const hit = parsedCache.get(text);
   if (hit) {
     parsedCache.delete(text);
@@ -150,7 +151,10 @@ async function openFrame(
   opened: FrameMeta[] | undefined,
   used: FrameMeta[] | undefined,
 ): Promise<{ frame: Frame; alias: string }> {
-  if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frame names (subqueries are not supported)');
+  // A subquery in the statement's FROM was computed first (derived.ts): what is left is one in a semi
+  // join's FROM.
+  if (f.type !== 'table')
+    throw sqlError(text, spanOf(f), 'an EXISTS or IN subquery reads a frame or a WITH query by name, not a subquery');
   const name = f.name.name;
   const alias = f.name.alias ?? name;
   if (f.name.schema) throw sqlError(text, spanOf(f.name), 'frame names have no schema');
@@ -482,6 +486,18 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
     st = bindParams(text, st, params ?? []);
     if (params?.length) key = `${sql}\u0000${paramsKey(params)}`;
   }
+  if (!isPlainSelect(st)) {
+    if (m)
+      throw sqlError(
+        sql,
+        spanOf(st),
+        'EXPLAIN takes one SELECT without WITH, UNION or subqueries in FROM: explain each part on its own',
+      );
+    const one = async (s: SelectFromStatement, o: SqlOptions): Promise<DataFrame> =>
+      ((await runChecked(store, sql, sql, s, null, o, true)) ?? (await runChecked(store, sql, sql, s, null, o, false))!)
+        .frame!;
+    return { frame: await runStatement(text, st, opts, one) };
+  }
   return (
     (await runChecked(store, sql, key, st, m, opts, true)) ?? (await runChecked(store, sql, key, st, m, opts, false))!
   );
@@ -611,7 +627,7 @@ async function runPrepared(
   const carry = versionCheck || opts.maxGroups !== undefined ? { versionCheck, maxGroups: opts.maxGroups } : undefined;
   const { query } = prepared;
   const plan = opts.maxRows === undefined ? prepared.plan : capRows(prepared.plan, opts.maxRows + 1);
-  const maxWindow = Math.min(MAX_WINDOW_ROWS, opts.maxWindowRows ?? MAX_WINDOW_ROWS);
+  const maxWindow = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const stage1: Plan = plan.windows.length ? { ...plan.stage1, limit: maxWindow + 1 } : plan.stage1;
   // A cached statement's stage 1 is checked once: a plan is immutable, and its frames' versions too.
   const reuse = plan === prepared.plan && plan.windows.length === 0;
@@ -650,7 +666,7 @@ async function runPrepared(
   }
   let df = await query.run(stage1, checked, carry);
   if (plan.windows.length) {
-    checkWindowRows(df.nrows, maxWindow);
+    checkGatheredRows(df.nrows, maxWindow);
     df = df.window(plan.windows);
   }
   if (plan.post) df = await runPost(df, plan.post);

@@ -328,7 +328,7 @@ describe('the bound on the groups a query gathers (maxGroups)', () => {
   });
 });
 
-describe('the bound on the rows a query gathers for window functions (maxWindowRows)', () => {
+describe('the bound on the rows a query gathers for window functions (maxGatheredRows)', () => {
   it('fails past it with TOO_LARGE and answers at it', async () => {
     const store = new MemoryStore();
     const n = 250;
@@ -341,15 +341,15 @@ describe('the bound on the rows a query gathers for window functions (maxWindowR
       },
     );
     const sql = 'SELECT i, row_number() OVER (ORDER BY i) AS r FROM t';
-    const at = rowsOf(await DataFrame.sql(store, sql, { maxWindowRows: n }));
+    const at = rowsOf(await DataFrame.sql(store, sql, { maxGatheredRows: n }));
     expect(at.length).toBe(n);
     expect(at[0]).toEqual([n, n]);
-    const err = await DataFrame.sql(store, sql, { maxWindowRows: n - 1 }).catch((e: unknown) => e);
+    const err = await DataFrame.sql(store, sql, { maxGatheredRows: n - 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Eau2Error);
     expect((err as Eau2Error).code).toBe(ErrorCode.TOO_LARGE);
-    expect((err as Eau2Error).message).toContain(`at most ${n - 1} here`);
+    expect((err as Eau2Error).message).toContain(`at most ${n - 1} rows for window functions here`);
     // A filter that leaves fewer rows answers.
-    expect(rowsOf(await DataFrame.sql(store, `${sql} WHERE i <= 10`, { maxWindowRows: n - 1 })).length).toBe(10);
+    expect(rowsOf(await DataFrame.sql(store, `${sql} WHERE i <= 10`, { maxGatheredRows: n - 1 })).length).toBe(10);
   });
 });
 

@@ -4,7 +4,8 @@
 // through msgpack and the client merges them) and loaded into DuckDB; random SELECTs from the
 // grammar in sql-fuzz-gen.ts run on all three, and the results must agree: in order when ORDER BY
 // makes the order total, else as multisets; doubles to a relative 1e-9, int64, timestamps and dates
-// exactly (DuckDB converts its own to microseconds and days in SQL). A failure prints the seed, the
+// exactly (DuckDB converts its own to microseconds and days in SQL). Some statements are run as a
+// part of another (WITH, a subquery in FROM, UNION [ALL]). A failure prints the seed, the
 // query's number and both statements; EAU2_TEST_SEED=<seed> replays the run (EAU2_TEST_QUERY=<n>
 // runs one query of it).
 
@@ -267,6 +268,29 @@ function statement(rng: Rng, samples: Samples): Stmt {
   };
 }
 
+/**
+ * A statement as a part of another, now and then (the WITH, subquery and UNION paths compute the part
+ * first and query its rows): read whole, counted, or stacked on itself with UNION ALL or UNION. The
+ * generated statements' rows are a deterministic multiset (a LIMIT comes only with a total order),
+ * but SQL keeps no order through a part, so the outer result is compared as a multiset.
+ */
+function derived(rng: Rng, st: Stmt): Stmt {
+  const kind = rng.pick(['none', 'none', 'none', 'none', 'with', 'sub', 'count', 'union all', 'union'] as const);
+  const wrap = (f: (x: string) => string): Stmt => ({ ...st, eau: f(st.eau), duck: f(st.duck), ordered: false });
+  switch (kind) {
+    case 'none':
+      return st;
+    case 'with':
+      return wrap((x) => `WITH q AS (${x}) SELECT * FROM q`);
+    case 'sub':
+      return wrap((x) => `SELECT * FROM (${x}) q`);
+    case 'count':
+      return { ...wrap((x) => `SELECT count(*) FROM (${x}) q`), types: ['I'] };
+    default:
+      return wrap((x) => `SELECT * FROM (${x}) a ${kind.toUpperCase()} SELECT * FROM (${x}) b`);
+  }
+}
+
 function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
   const any = (): X => gen.expr(rng.pick(['I', 'D', 'S', 'B', 'L', 'T', 'd'] as const), 1);
   const numeric = (): X => gen.expr(rng.pick(['I', 'D'] as const), 1);
@@ -446,7 +470,10 @@ describe('SQL against DuckDB', () => {
     const failures: string[] = [];
     for (let q = 0; q < QUERIES; q++) {
       if (ONLY !== undefined && q !== ONLY) continue;
-      const st = statement(new Rng((SEED ^ Math.imul(q + 1, 0x9e3779b1)) >>> 0), samples);
+      const st = derived(
+        new Rng((SEED ^ Math.imul(q + 1, 0x85ebca6b)) >>> 0),
+        statement(new Rng((SEED ^ Math.imul(q + 1, 0x9e3779b1)) >>> 0), samples),
+      );
       const report = (what: string) =>
         failures.push(
           `seed ${SEED} query ${q} (EAU2_TEST_SEED=${SEED} EAU2_TEST_QUERY=${q}): ${what}\n  eau2:   ${st.eau}\n  DuckDB: ${st.duck}`,

@@ -171,6 +171,12 @@ describe('query verbs on a 3-node cluster', () => {
       );
       expect(bound.status).toBe(200);
       expect(((await bound.json()) as { rows: unknown[] }).rows).toEqual([['a', 3]]);
+      const parts = await post(
+        JSON.stringify({
+          sql: 'WITH t AS (SELECT k, sum(v) AS s FROM web_sql GROUP BY k) SELECT k FROM t WHERE s > 3 UNION ALL SELECT k FROM web_sql WHERE v = 2',
+        }),
+      );
+      expect(((await parts.json()) as { rows: unknown[] }).rows).toEqual([['a'], ['b']]);
       const injected = await post(
         JSON.stringify({ sql: 'SELECT k FROM web_sql WHERE k = $1', params: ["a' OR 'x'='x"] }),
       );

@@ -1,0 +1,194 @@
+// The parts of a SQL statement computed before the SELECT that reads them: WITH queries, subqueries
+// in FROM and the branches of a UNION. Each part runs as a statement of its own (its SELECT planned
+// and pushed to the nodes as any other), its result is gathered at the client, at most
+// `maxGatheredRows` rows (TOO_LARGE beyond: a part is held whole in memory), and the SELECT that reads it
+// finds it by name, as it finds a frame given in SqlOptions.frames. docs/dataframe.md "SQL".
+
+import type { From, SelectFromStatement, SelectStatement, Statement } from 'pgsql-ast-parser';
+import { DataFrame, type SqlOptions } from '../dataframe.js';
+import { columnFromValues } from '../column-builder.js';
+import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
+import type { ColumnType, Value } from '../schema.js';
+import { sqlError } from './errors.js';
+import { spanOf } from './translate.js';
+
+/** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
+export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<DataFrame>;
+
+/** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
+export function isQueryStatement(st: Statement): st is SelectStatement {
+  return st.type === 'select' || st.type === 'union' || st.type === 'union all' || st.type === 'with';
+}
+
+/** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
+export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
+  return st.type === 'select' && !(st.from ?? []).some((f) => f.type === 'statement');
+}
+
+/** Types two UNION branches' columns share: the same, or the wider of two numbers or two times. */
+function unionType(a: ColumnType, b: ColumnType): ColumnType | undefined {
+  if (a === b) return a;
+  const pair = new Set([a, b]);
+  if (pair.has('D') && (pair.has('I') || pair.has('L'))) return 'D';
+  if (pair.has('I') && pair.has('L')) return 'L';
+  if (pair.has('d') && pair.has('T')) return 'T';
+  return undefined;
+}
+
+const DAY_US = 86_400_000_000n;
+
+function widen(v: Value, from: ColumnType, to: ColumnType): Value {
+  if (v === null || from === to) return v;
+  if (to === 'D') return Number(v);
+  if (to === 'L') return BigInt(v as number);
+  return BigInt(v as number) * DAY_US; // a date's midnight, as CAST(date AS timestamp)
+}
+
+/**
+ * The statement's result. `opts.maxRows` bounds the outermost result only (a part cut short would
+ * change the answer); each part is bounded by `maxGatheredRows` and fails past it.
+ */
+export async function runStatement(
+  text: string,
+  st: SelectStatement,
+  opts: SqlOptions,
+  runSelect: RunSelect,
+): Promise<DataFrame> {
+  const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
+  const frames: Record<string, DataFrame> = {};
+  const given = opts.frames ?? {};
+  const part = async (x: SelectStatement, what: string, scope: Record<string, DataFrame>): Promise<DataFrame> => {
+    const df = await run(x, scope, bound);
+    checkGatheredRows(df.nrows, bound, what);
+    return df;
+  };
+  const run = async (x: SelectStatement, scope: Record<string, DataFrame>, maxRows?: number): Promise<DataFrame> => {
+    const o: SqlOptions = { ...opts, frames: { ...given, ...scope }, maxRows };
+    switch (x.type) {
+      case 'select': {
+        let sc = scope;
+        const from: From[] = [];
+        for (const f of x.from ?? []) {
+          if (f.type !== 'statement') {
+            from.push(f);
+            continue;
+          }
+          if (f.lateral) throw sqlError(text, spanOf(f), 'LATERAL subqueries are not supported');
+          const df = renameAs(text, f, await part(f.statement, `the subquery ${f.alias}`, scope));
+          sc = { ...sc, [f.alias]: df };
+          from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
+        }
+        return runSelect({ ...x, from }, { ...o, frames: { ...given, ...sc } });
+      }
+      case 'union':
+      case 'union all':
+        return union(x.type, x, scope, maxRows);
+      case 'with': {
+        let sc = scope;
+        for (const b of x.bind) {
+          if (!isQueryStatement(b.statement as Statement))
+            throw sqlError(text, spanOf(b.statement), 'WITH takes SELECT queries only');
+          const df = await part(b.statement as SelectStatement, `WITH ${b.alias.name}`, sc);
+          sc = { ...sc, [b.alias.name]: df };
+        }
+        if (!isQueryStatement(x.in as Statement)) throw sqlError(text, spanOf(x.in), 'WITH ... must end in a SELECT');
+        return run(x.in as SelectStatement, sc, maxRows);
+      }
+      default:
+        throw sqlError(text, spanOf(x), `${x.type.toUpperCase()} is not supported here`);
+    }
+  };
+  const union = async (
+    kind: 'union' | 'union all',
+    x: SelectStatement,
+    scope: Record<string, DataFrame>,
+    maxRows: number | undefined,
+  ): Promise<DataFrame> => {
+    // The parser nests `a UNION b UNION ALL c` as a UNION (b UNION ALL c), where SQL reads (a UNION
+    // b) UNION ALL c, and gives a trailing ORDER BY or LIMIT to the last branch, where SQL gives
+    // it to the whole: only the shapes it reads as SQL does are taken.
+    const branches: SelectStatement[] = [];
+    const flat = (y: SelectStatement): void => {
+      if (y.type === 'union' || y.type === 'union all') {
+        if (y.type !== kind)
+          throw sqlError(
+            text,
+            spanOf(y),
+            'UNION and UNION ALL in one chain are not supported: put one of them in a subquery in FROM',
+          );
+        flat(y.left);
+        flat(y.right);
+      } else branches.push(y);
+    };
+    flat(x);
+    const last = branches[branches.length - 1]!;
+    if (last.type === 'select' && (last.orderBy || last.limit))
+      throw sqlError(
+        text,
+        spanOf(last.orderBy?.[0] ?? last.limit),
+        'ORDER BY or LIMIT after a UNION is not supported: SELECT * FROM (... UNION ...) u ORDER BY ... LIMIT ...',
+      );
+    const dfs: DataFrame[] = [];
+    for (const [i, b] of branches.entries()) dfs.push(await part(b, `UNION branch ${i + 1}`, scope));
+    const first = dfs[0]!;
+    const fields: { name: string; type: ColumnType }[] = first.fields.map((f) => ({ ...f }));
+    dfs.forEach((d, i) => {
+      if (d.fields.length !== fields.length)
+        throw sqlError(
+          text,
+          spanOf(branches[i]),
+          `each UNION branch needs ${fields.length} columns, as the first has: this one has ${d.fields.length}`,
+        );
+      d.fields.forEach((f, c) => {
+        const t = unionType(fields[c]!.type, f.type);
+        if (!t)
+          throw sqlError(
+            text,
+            spanOf(branches[i]),
+            `UNION column ${c + 1} (${fields[c]!.name}) is ${fields[c]!.type} in one branch and ${f.type} in another: CAST one of them`,
+          );
+        fields[c]!.type = t;
+      });
+    });
+    const all = DataFrame.concat(
+      dfs.map((d) =>
+        DataFrame.fromFields(
+          fields,
+          d.columns.map((c, j) =>
+            c.type === fields[j]!.type
+              ? c
+              : columnFromValues(
+                  fields[j]!.type,
+                  Array.from({ length: d.nrows }, (_, r) => widen(c.get(r), c.type, fields[j]!.type)),
+                ),
+          ),
+        ),
+      ),
+      fields,
+    );
+    // maxRows as a SELECT takes it: that many rows and one more, to tell that there were more.
+    if (kind === 'union all') return maxRows === undefined || all.nrows <= maxRows ? all : all.slice(0, maxRows + 1);
+    // UNION keeps each distinct row once: SELECT DISTINCT over the rows of every branch.
+    const name = '\u0000union';
+    const distinct: SelectFromStatement = {
+      type: 'select',
+      distinct: 'distinct',
+      columns: [{ expr: { type: 'ref', name: '*' } }],
+      from: [{ type: 'table', name: { name } }],
+    };
+    return runSelect(distinct, { ...opts, frames: { ...given, ...scope, [name]: all }, maxRows });
+  };
+  return run(st, frames, opts.maxRows);
+}
+
+/** A subquery's result under the column names `AS s(a, b)` gives, if it gives them. */
+function renameAs(text: string, f: Extract<From, { type: 'statement' }>, df: DataFrame): DataFrame {
+  const names = f.columnNames;
+  if (!names?.length) return df;
+  if (names.length > df.fields.length)
+    throw sqlError(text, spanOf(f), `${f.alias} names ${names.length} columns, its query has ${df.fields.length}`);
+  return DataFrame.fromFields(
+    df.fields.map((x, i) => ({ name: names[i]?.name ?? x.name, type: x.type })),
+    df.columns,
+  );
+}

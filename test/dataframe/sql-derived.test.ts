@@ -1,0 +1,232 @@
+// WITH, subqueries in FROM and UNION [ALL]: the parts a statement computes before the SELECT that
+// reads them. Their answers against DuckDB's are in sql-duckdb.test.ts (random statements run as
+// parts); here, the shapes and errors each path has, and the bound on the rows a part gathers.
+
+import { describe, expect, it } from 'vitest';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { FakeCluster } from './fake-cluster.js';
+import { rowsOf } from './helpers.js';
+
+async function fixture<S extends MemoryStore | FakeCluster>(store: S): Promise<S> {
+  await DataFrame.put(
+    store,
+    'f',
+    DataFrame.fromRows('origin:S,delay:I,l:L,day:d', [
+      ['SFO', 10, 1n, 0],
+      ['JFK', 30, 2n, 1],
+      ['SFO', 4, 9007199254740993n, 2],
+      ['LAX', -3, null, null],
+      ['JFK', null, 5n, 3],
+    ]),
+    { chunkRows: 2 },
+  );
+  await DataFrame.put(
+    store,
+    'a',
+    DataFrame.fromRows('code:S,state:S', [
+      ['SFO', 'CA'],
+      ['LAX', 'CA'],
+      ['JFK', 'NY'],
+    ]),
+  );
+  return store;
+}
+
+const sql = async (store: MemoryStore | FakeCluster, text: string, opts = {}) => {
+  const df = await DataFrame.sql(store, text, opts);
+  return { names: df.fields.map((f) => `${f.name}:${f.type}`), rows: rowsOf(df) };
+};
+
+async function failure(p: Promise<unknown>): Promise<Eau2Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Eau2Error;
+  }
+  throw new Error('expected the statement to fail');
+}
+
+describe('WITH, subqueries in FROM and UNION', () => {
+  for (const [name, make] of [
+    ['memory store', () => new MemoryStore()],
+    ['cluster', () => new FakeCluster()],
+  ] as const) {
+    it(`query a part's rows as a frame (${name})`, async () => {
+      const store = await fixture(make());
+      expect(
+        await sql(
+          store,
+          'WITH t AS (SELECT origin, count(*) AS n FROM f GROUP BY origin), ' +
+            'u AS (SELECT t.origin, n, state FROM t JOIN a ON t.origin = a.code) ' +
+            'SELECT state, sum(n) AS n FROM u GROUP BY state ORDER BY state',
+        ),
+      ).toEqual({
+        names: ['state:S', 'n:D'],
+        rows: [
+          ['CA', 3],
+          ['NY', 2],
+        ],
+      });
+      // A subquery on either side of a join, renamed by AS s(a, b).
+      expect(
+        (
+          await sql(
+            store,
+            'SELECT s.o, s.d, a.state FROM a JOIN (SELECT origin, max(delay) FROM f GROUP BY origin) AS s(o, d) ' +
+              'ON a.code = s.o ORDER BY s.d DESC',
+          )
+        ).rows,
+      ).toEqual([
+        ['JFK', 30, 'NY'],
+        ['SFO', 10, 'CA'],
+        ['LAX', -3, 'CA'],
+      ]);
+      // Two joins: the first in a WITH query, the second over its rows.
+      expect(
+        (
+          await sql(
+            store,
+            'WITH fa AS (SELECT f.origin, a.state FROM f JOIN a ON f.origin = a.code) ' +
+              'SELECT fa.origin, b.code FROM fa JOIN a b ON fa.state = b.state ORDER BY 1, 2',
+          )
+        ).rows,
+      ).toEqual([
+        ['JFK', 'JFK'],
+        ['JFK', 'JFK'],
+        ['LAX', 'LAX'],
+        ['LAX', 'SFO'],
+        ['SFO', 'LAX'],
+        ['SFO', 'LAX'],
+        ['SFO', 'SFO'],
+        ['SFO', 'SFO'],
+      ]);
+      // A WITH name shadows a stored frame, and a later WITH query reads an earlier one.
+      expect(
+        (await sql(store, 'WITH a AS (SELECT origin FROM f WHERE delay > 5), b AS (SELECT * FROM a) SELECT * FROM b'))
+          .rows,
+      ).toEqual([['SFO'], ['JFK']]);
+      // A semi join reads a WITH query by name.
+      expect(
+        (
+          await sql(
+            store,
+            "WITH ca AS (SELECT code FROM a WHERE state = 'CA') SELECT origin, delay FROM f WHERE origin IN (SELECT code FROM ca) ORDER BY delay",
+          )
+        ).rows,
+      ).toEqual([
+        ['LAX', -3],
+        ['SFO', 4],
+        ['SFO', 10],
+      ]);
+    });
+
+    it(`stack branches with UNION ALL and UNION, widening numbers and dates (${name})`, async () => {
+      const store = await fixture(make());
+      expect(await sql(store, 'SELECT origin FROM f WHERE delay > 5 UNION ALL SELECT code FROM a')).toEqual({
+        names: ['origin:S'],
+        rows: [['SFO'], ['JFK'], ['SFO'], ['LAX'], ['JFK']],
+      });
+      const u = await sql(store, 'SELECT origin FROM f UNION SELECT code FROM a UNION SELECT state FROM a');
+      expect(u.rows.map((r) => r[0]).sort()).toEqual(['CA', 'JFK', 'LAX', 'NY', 'SFO']);
+      // int32 with int64: int64, exact past 2^53; int with double: double; date with timestamp: its midnight.
+      expect(await sql(store, 'SELECT delay FROM f WHERE delay > 20 UNION ALL SELECT l FROM f WHERE l > 5')).toEqual({
+        names: ['delay:L'],
+        rows: [[30n], [9007199254740993n]],
+      });
+      expect(
+        await sql(store, "SELECT delay FROM f WHERE delay < 0 UNION ALL SELECT 0.5 FROM a WHERE code = 'JFK'"),
+      ).toEqual({ names: ['delay:D'], rows: [[-3], [0.5]] });
+      expect(
+        await sql(
+          store,
+          "SELECT day FROM f WHERE day = 1 UNION ALL SELECT CAST('1970-01-01 06:00:00' AS timestamp) FROM a WHERE code = 'JFK'",
+        ),
+      ).toEqual({ names: ['day:T'], rows: [[86_400_000_000n], [21_600_000_000n]] });
+      // ORDER BY and LIMIT over the whole go outside, on a subquery.
+      expect(
+        (await sql(store, 'SELECT * FROM (SELECT origin FROM f UNION SELECT state FROM a) u ORDER BY origin LIMIT 3'))
+          .rows,
+      ).toEqual([['CA'], ['JFK'], ['LAX']]);
+    });
+  }
+
+  it('bind parameters anywhere in the statement', async () => {
+    const store = await fixture(new MemoryStore());
+    expect(
+      (
+        await sql(
+          store,
+          'WITH t AS (SELECT origin, delay FROM f WHERE delay > $1) SELECT origin FROM t UNION ALL SELECT code FROM a WHERE state = $2',
+          { params: [5, 'NY'] },
+        )
+      ).rows,
+    ).toEqual([['SFO'], ['JFK'], ['JFK']]);
+  });
+
+  it('refuse what SQL would read otherwise, pointing at it', async () => {
+    const store = await fixture(new MemoryStore());
+    const cases: [string, RegExp][] = [
+      // The parser nests these right to left and gives the ORDER BY to the last branch.
+      [
+        'SELECT origin FROM f UNION SELECT code FROM a UNION ALL SELECT code FROM a',
+        /UNION and UNION ALL in one chain are not supported: put one of them in a subquery in FROM \(line 1, column 28\)/,
+      ],
+      [
+        'SELECT origin FROM f UNION ALL SELECT code FROM a ORDER BY 1',
+        /ORDER BY or LIMIT after a UNION is not supported: SELECT \* FROM \(\.\.\. UNION \.\.\.\) u ORDER BY \.\.\. LIMIT \.\.\. \(line 1, column 60\)/,
+      ],
+      ['SELECT origin FROM f UNION ALL SELECT code FROM a LIMIT 2', /ORDER BY or LIMIT after a UNION/],
+      [
+        'SELECT origin, delay FROM f UNION ALL SELECT code FROM a',
+        /each UNION branch needs 2 columns, as the first has: this one has 1 \(line 1, column 39\)/,
+      ],
+      [
+        'SELECT origin FROM f UNION ALL SELECT delay FROM f',
+        /UNION column 1 \(origin\) is S in one branch and I in another: CAST one of them/,
+      ],
+      ['WITH t AS (SELECT nope FROM f) SELECT * FROM t', /no column named nope .*\(line 1, column 19\)/],
+      ['SELECT * FROM (SELECT origin FROM f) s(a, b, c)', /s names 3 columns, its query has 1/],
+      [
+        'EXPLAIN WITH t AS (SELECT origin FROM f) SELECT * FROM t',
+        /EXPLAIN takes one SELECT without WITH, UNION or subqueries in FROM: explain each part on its own \(line 1, column 9\)\n {2}EXPLAIN WITH/,
+      ],
+      ['SELECT * FROM f, LATERAL (SELECT 1) x', /comma joins are not supported|LATERAL/],
+      [
+        'SELECT origin FROM f WHERE EXISTS (SELECT 1 FROM (SELECT code FROM a) x WHERE x.code = f.origin)',
+        /an EXISTS or IN subquery reads a frame or a WITH query by name/,
+      ],
+    ];
+    for (const [text, why] of cases) {
+      const e = await failure(DataFrame.sql(store, text));
+      expect(e, text).toBeInstanceOf(Eau2Error);
+      expect(e.code, text).toBe(ErrorCode.INVALID);
+      expect(e.message, text).toMatch(why);
+    }
+  });
+
+  it('gather at most maxGatheredRows rows of each part, and cut only the outer result to maxRows', async () => {
+    const store = await fixture(new MemoryStore());
+    for (const text of [
+      'WITH t AS (SELECT * FROM f) SELECT count(*) FROM t',
+      'SELECT count(*) FROM (SELECT * FROM f) q',
+      'SELECT origin FROM f UNION ALL SELECT code FROM a',
+    ]) {
+      expect(rowsOf(await DataFrame.sql(store, text, { maxGatheredRows: 5 })).length, text).toBeGreaterThan(0);
+      const e = await failure(DataFrame.sql(store, text, { maxGatheredRows: 4 }));
+      expect(e.code, text).toBe(ErrorCode.TOO_LARGE);
+      expect(e.message, text).toMatch(
+        /the client gathers at most 4 rows for (WITH t|the subquery q|UNION branch 1) here/,
+      );
+    }
+    // maxRows (the HTTP route's cut: that many rows and one more) applies to the statement's result,
+    // not to its parts: the count is over all five rows.
+    expect(
+      rowsOf(await DataFrame.sql(store, 'WITH t AS (SELECT * FROM f) SELECT count(*) FROM t', { maxRows: 1 })),
+    ).toEqual([[5]]);
+    expect(
+      rowsOf(await DataFrame.sql(store, 'SELECT origin FROM f UNION ALL SELECT code FROM a', { maxRows: 2 })).length,
+    ).toBe(3);
+  });
+});
