@@ -35,6 +35,28 @@ export interface SqlPlan {
 
 const same = (a: Expr, b: Expr): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * `agg(x) FILTER (WHERE c)` as `agg(CASE WHEN c THEN x END)`, and `count(*) FILTER (WHERE c)` as
+ * `count(CASE WHEN c THEN 1 END)`: the aggregates skip nulls, so each sees the rows where c is true,
+ * and an aggregate over no such row is what it is over no row (null; 0 for a count). first/last keep
+ * nulls, so a row where c is not true would still count for them: refused.
+ */
+function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Error): ExprCall {
+  if (fn === 'first' || fn === 'last')
+    throw err(n.filter, `${n.function.name}: FILTER is not supported (it keeps null values)`);
+  const star = n.args.length === 1 && n.args[0]!.type === 'ref' && n.args[0]!.name === '*';
+  const value: SqlExpr = star ? ({ type: 'integer', value: 1 } as SqlExpr) : n.args[0]!;
+  const at = spanOf(n.filter);
+  const when = {
+    type: 'case',
+    value: null,
+    whens: [{ when: n.filter!, value }],
+    else: null,
+    ...(at ? { _location: at } : {}),
+  } as unknown as SqlExpr;
+  return { ...n, filter: null, args: [when, ...n.args.slice(1)] };
+}
+
 function isAggCall(e: SqlExpr, aggs: Record<string, string>): boolean {
   let found = false;
   const walk = (x: unknown): void => {
@@ -134,6 +156,7 @@ export function planSelect(
       }
       const e = s.expr!;
       if (e.type === 'call' && e.over) {
+        if (e.filter) throw err(e.filter, `${e.function.name}: FILTER is not supported in window functions`);
         windows.push(windowSpec(e, `__s${i}`));
         internal.push(`__s${i}`);
         return;
@@ -291,7 +314,8 @@ export function planSelect(
     }
     return out;
   };
-  const aggregate = (n: ExprCall, fn: string): Expr => {
+  const aggregate = (call: ExprCall, fn: string): Expr => {
+    const n = call.filter ? filtered(call, fn, err) : call;
     const name = n.function.name.toLowerCase();
     let f = fn as AggFn;
     let q: number | undefined;

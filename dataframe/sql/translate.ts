@@ -323,17 +323,18 @@ export class Translator {
 
   private call(n: ExprCall): Expr {
     const name = n.function.name.toLowerCase();
+    if (n.orderBy || n.withinGroup) throw this.err(n, `${name}: ORDER BY and WITHIN GROUP are not supported`);
     if (n.over) {
+      if (n.filter) throw this.err(n.filter, `${name}: FILTER is not supported in window functions`);
       if (!this.hooks.window) throw this.err(n, 'window functions are only allowed as a SELECT item');
       return this.hooks.window(n);
     }
-    if (n.filter || n.orderBy || n.withinGroup)
-      throw this.err(n, `${name}: FILTER, ORDER BY and WITHIN GROUP are not supported`);
     if (SQL_AGGS[name] !== undefined) {
       if (this.noAggs || !this.hooks.aggregate)
         throw this.err(n, `aggregate ${name}() is not allowed ${this.noAggs ?? 'here'}`);
       return this.hooks.aggregate(n, SQL_AGGS[name]!);
     }
+    if (n.filter) throw this.err(n.filter, `FILTER (WHERE ...) applies to aggregates, not to ${name}()`);
     if (n.distinct) throw this.err(n, `DISTINCT only applies to count()`);
     const args = n.args.map((a) => this.raw(a));
     if (name === 'coalesce') return { op: 'coalesce', args };

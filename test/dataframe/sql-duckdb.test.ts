@@ -294,7 +294,7 @@ function derived(rng: Rng, st: Stmt): Stmt {
 function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
   const any = (): X => gen.expr(rng.pick(['I', 'D', 'S', 'B', 'L', 'T', 'd'] as const), 1);
   const numeric = (): X => gen.expr(rng.pick(['I', 'D'] as const), 1);
-  const a = rng.pick([
+  let a = rng.pick([
     (): X => ({ eau: 'count(*)', duck: 'count(*)', t: 'I' }),
     (): X => {
       const v = any();
@@ -344,6 +344,11 @@ function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
     // 1,024 distinct values: k has 46.
     (): X => ({ eau: 'median(k)', duck: 'quantile_disc(k, 0.5)', t: 'I' }),
   ])();
+  // FILTER (WHERE ...) on a call (not on the CASE that stands for DuckDB's stddev).
+  if (rng.bool(0.2) && !a.duck.startsWith('CASE')) {
+    const c = gen.bool(1);
+    a = { ...a, eau: `${a.eau} FILTER (WHERE ${c.eau})`, duck: `${a.duck} FILTER (WHERE ${c.duck})` };
+  }
   if (a.t === 'I' && rng.bool(0.2)) return { eau: `${a.eau} * 2 + 1`, duck: `${a.duck} * 2 + 1`, t: 'D' };
   return a;
 }

@@ -113,6 +113,43 @@ describe('SQL', () => {
     expect([...join.column('plan').values].join('\n')).toMatch(/broadcast to every node: inner join on origin = code/);
   });
 
+  it('takes FILTER (WHERE ...) on aggregates, as over the rows where it holds', async () => {
+    const store = await fixture();
+    expect(
+      rowsOf(
+        await DataFrame.sql(
+          store,
+          'SELECT origin, count(*) FILTER (WHERE delay > 5) AS late, sum(delay) FILTER (WHERE dest <> $1) AS s, ' +
+            'count(DISTINCT dest) FILTER (WHERE delay IS NOT NULL) AS d FROM flights GROUP BY origin ORDER BY origin',
+          { params: ['JFK'] },
+        ),
+      ),
+    ).toEqual([
+      ['JFK', 1, 33, 2],
+      ['LAX', 0, null, 0],
+      ['ORD', 1, null, 1],
+      ['SFO', 1, -5, 2],
+    ]);
+    for (const [sql, why] of [
+      [
+        'SELECT first(delay) FILTER (WHERE delay > 0) FROM flights',
+        /first: FILTER is not supported \(it keeps null values\) \(line 1, column 21\)/,
+      ],
+      [
+        'SELECT lower(origin) FILTER (WHERE delay > 0) FROM flights',
+        /FILTER \(WHERE \.\.\.\) applies to aggregates, not to lower\(\)/,
+      ],
+      [
+        'SELECT sum(delay) FILTER (WHERE delay > 0) OVER (ORDER BY delay) FROM flights',
+        /sum: FILTER is not supported in window functions/,
+      ],
+    ] as const) {
+      const e = await sqlError(store, sql);
+      expect(e.code, sql).toBe(ErrorCode.INVALID);
+      expect(e.message, sql).toMatch(why);
+    }
+  });
+
   it('joins with JOIN ... ON, LEFT JOIN, EXISTS, NOT EXISTS and IN', async () => {
     const store = await fixture();
     const inner = await DataFrame.sql(
