@@ -29,12 +29,42 @@ export interface JsonImportOptions extends ColumnarImportOptions {
 
 type Rec = Record<string, unknown>;
 
+/**
+ * What may hold a number float64 cannot: an exponent of three digits or a run of 300 digits. A cheap
+ * test, so that only such text pays for numbersAsText's scan.
+ */
+const FAR_NUMBER = /[eE][+-]?\d{3}|\d{300}/;
+/**
+ * JSON strings and numbers, in order. A number is matched whole or not at all, and one followed by ':'
+ * (never valid JSON: a key must be a string) is left alone, so no invalid text is made valid.
+ */
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\d.eE+-]|\s*:)/g;
+
+/**
+ * The JSON text with every number that float64 would change beyond rounding (one that overflows to
+ * Infinity, or underflows to 0) made a string of its digits: JSON.parse would silently return
+ * Infinity or 0, while a string keeps it as the CSV importer does (its column is S).
+ */
+function numbersAsText(text: string): string {
+  if (!FAR_NUMBER.test(text)) return text;
+  return text.replace(STRING_OR_NUMBER, (tok) => {
+    if (tok.charCodeAt(0) === 34) return tok;
+    const v = Number(tok);
+    const lost = !Number.isFinite(v) || (v === 0 && /[1-9]/.test(tok.replace(/[eE].*$/, '')));
+    return lost ? `"${tok}"` : tok;
+  });
+}
+
+/** JSON text without a leading UTF-8 byte-order mark, which editors on Windows write and JSON.parse refuses. */
+const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+
 function kindOf(v: unknown): Kind {
   if (v === null || v === undefined) return Kind.Null;
   if (typeof v === 'boolean') return Kind.Bool;
   if (typeof v === 'bigint') return v >= -(2n ** 63n) && v < 2n ** 63n ? Kind.Int64 : Kind.Text;
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) return Kind.Double;
+    // -0 is an integer to Number.isInteger, but only a float64 column keeps its sign.
+    if (!Number.isInteger(v) || Object.is(v, -0)) return Kind.Double;
     return v >= INT32_MIN && v <= INT32_MAX ? Kind.Int32 : Number.isSafeInteger(v) ? Kind.SafeInt : Kind.Double;
   }
   if (typeof v === 'string') {
@@ -52,7 +82,8 @@ function cellOf(t: Field['type'], v: unknown): unknown {
       return typeof v === 'string' ? v : JSONStringify(v);
     case 'd':
     case 'T':
-      return typeof v === 'string' ? convertText(t, v) : undefined;
+      // convertText reads '' as null, as CSV's empty field; in JSON "" is a string, not a date.
+      return typeof v === 'string' && v !== '' ? convertText(t, v) : undefined;
     case 'B':
       return typeof v === 'boolean' ? v : undefined;
     case 'D':
@@ -61,8 +92,13 @@ function cellOf(t: Field['type'], v: unknown): unknown {
         : typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n
           ? Number(v)
           : undefined;
-    default:
-      return typeof v === 'number' || typeof v === 'bigint' ? v : undefined;
+    case 'I':
+      return typeof v === 'number' && Number.isInteger(v) && !Object.is(v, -0) && v >= INT32_MIN && v <= INT32_MAX
+        ? v
+        : undefined;
+    case 'L':
+      if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0) ? v : undefined;
+      return typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n ? v : undefined;
   }
 }
 
@@ -74,10 +110,10 @@ async function* ndjsonRecords(file: string, counter: { bytes: number }): AsyncGe
     for await (const line of lines) {
       n++;
       counter.bytes = input.bytesRead;
-      if (line.trim() === '') continue;
+      if ((n === 1 ? withoutBom(line) : line).trim() === '') continue;
       let rec: unknown;
       try {
-        rec = JSONParse(line);
+        rec = JSONParse(numbersAsText(n === 1 ? withoutBom(line) : line));
       } catch (e) {
         throw invalid(`line ${n} of ${file} is not JSON: ${(e as Error).message}`, e);
       }
@@ -108,7 +144,7 @@ async function* jsonArrayRecords(file: string, counter: { bytes: number }): Asyn
       );
     parts.push(b);
   }
-  const text = Buffer.concat(parts).toString('utf8');
+  const text = numbersAsText(withoutBom(Buffer.concat(parts).toString('utf8')));
   counter.bytes = read;
   let all: unknown;
   try {
