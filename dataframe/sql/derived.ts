@@ -1,5 +1,5 @@
 // The parts of a SQL statement computed before the SELECT that reads them: WITH queries, subqueries
-// in FROM and the branches of a UNION. Each part runs as a statement of its own (its SELECT planned
+// in FROM, the branches of a UNION, and the groups window functions are computed over. Each part runs as a statement of its own (its SELECT planned
 // and pushed to the nodes as any other), its result is gathered at the client, at most
 // `maxGatheredRows` rows (TOO_LARGE beyond: a part is held whole in memory), and the SELECT that reads it
 // finds it by name, as it finds a frame given in SqlOptions.frames. docs/dataframe.md "SQL".
@@ -11,6 +11,7 @@ import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
 import type { ColumnType, Value } from '../schema.js';
 import { sqlError } from './errors.js';
 import { spanOf } from './translate.js';
+import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
 /** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
 export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<DataFrame>;
@@ -22,7 +23,7 @@ export function isQueryStatement(st: Statement): st is SelectStatement {
 
 /** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
 export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
-  return st.type === 'select' && !(st.from ?? []).some((f) => f.type === 'statement');
+  return st.type === 'select' && !(st.from ?? []).some((f) => f.type === 'statement') && !windowsOverGroups(st);
 }
 
 /** Types two UNION branches' columns share: the same, or the wider of two numbers or two times. */
@@ -78,7 +79,14 @@ export async function runStatement(
           sc = { ...sc, [f.alias]: df };
           from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
         }
-        return runSelect({ ...x, from }, { ...o, frames: { ...given, ...sc } });
+        const sel: SelectFromStatement = { ...x, from };
+        if (windowsOverGroups(sel)) {
+          const name = '\u0000groups';
+          const { inner, outer } = splitWindowsOverGroups(text, sel, name);
+          const groups = await part(inner, 'the groups under window functions', sc);
+          return runSelect(outer, { ...o, frames: { ...given, ...sc, [name]: groups } });
+        }
+        return runSelect(sel, { ...o, frames: { ...given, ...sc } });
       }
       case 'union':
       case 'union all':

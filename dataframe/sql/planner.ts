@@ -57,7 +57,7 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
   return { ...n, filter: null, args: [when, ...n.args.slice(1)] };
 }
 
-function isAggCall(e: SqlExpr, aggs: Record<string, string>): boolean {
+export function isAggCall(e: SqlExpr, aggs: Record<string, string>): boolean {
   let found = false;
   const walk = (x: unknown): void => {
     if (found || x === null || typeof x !== 'object') return;

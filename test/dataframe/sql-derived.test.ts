@@ -152,6 +152,43 @@ describe('WITH, subqueries in FROM and UNION', () => {
     });
   }
 
+  it('compute window functions over the groups of a GROUP BY', async () => {
+    const store = await fixture(new FakeCluster());
+    expect(
+      await sql(
+        store,
+        'SELECT origin, count(*) AS n, rank() OVER (ORDER BY count(*) DESC) AS r, ' +
+          'sum(sum(delay)) OVER (ORDER BY origin) AS running FROM f GROUP BY 1 ORDER BY r, origin',
+      ),
+    ).toEqual({
+      names: ['origin:S', 'n:D', 'r:I', 'running:D'],
+      rows: [
+        ['JFK', 2, 1, 30],
+        ['SFO', 2, 1, 41],
+        ['LAX', 1, 3, 27],
+      ],
+    });
+    // HAVING and WHERE stay with the groups; ORDER BY an aggregate and LIMIT come after the windows;
+    // lag's offset is read as written; an unnamed item keeps its text as its name.
+    expect(
+      await sql(
+        store,
+        'SELECT origin, lag(origin, 1) OVER (ORDER BY origin) FROM f WHERE day >= 0 GROUP BY origin ' +
+          'HAVING count(*) > 1 ORDER BY max(delay) DESC LIMIT 1',
+      ),
+    ).toEqual({ names: ['origin:S', 'lag(origin, 1) OVER (ORDER BY origin):S'], rows: [['JFK', null]] });
+    const e = await failure(
+      DataFrame.sql(store, 'SELECT origin, delay, rank() OVER (ORDER BY count(*)) FROM f GROUP BY origin'),
+    );
+    expect(e.message).toMatch(/column delay must appear in GROUP BY .*\(line 1, column 16\)/);
+    const groups = await failure(
+      DataFrame.sql(store, 'SELECT origin, rank() OVER (ORDER BY count(*)) FROM f GROUP BY origin', {
+        maxGatheredRows: 2,
+      }),
+    );
+    expect(groups.message).toMatch(/the client gathers at most 2 rows for the groups under window functions here/);
+  });
+
   it('bind parameters anywhere in the statement', async () => {
     const store = await fixture(new MemoryStore());
     expect(

@@ -235,7 +235,32 @@ function statement(rng: Rng, samples: Samples): Stmt {
       if (k.t === 'I') return { eau: `${k.eau} * 2`, duck: `${k.duck} * 2`, t: 'D' };
       return { eau: `(${k.eau}) IS NULL`, duck: `(${k.duck}) IS NULL`, t: 'B' };
     });
-  const items = [...keys, ...aggs, ...overKey];
+  // A window over the groups (computed after grouping), ordered so that its answer is determined:
+  // the keys are unique per group.
+  const overGroups: X[] = [];
+  if (keys.length > 0 && rng.bool(0.25)) {
+    const dirs = keys.map(() => dir(rng));
+    const byKeys = (side: 'eau' | 'duck') => keys.map((k, n) => k[side] + dirs[n]).join(', ');
+    const ks = { eau: byKeys('eau'), duck: byKeys('duck') };
+    overGroups.push(
+      rng.pick([
+        { eau: 'rank() OVER (ORDER BY count(*) DESC)', duck: 'rank() OVER (ORDER BY count(*) DESC)', t: 'I' as Ty },
+        { eau: 'dense_rank() OVER (ORDER BY count(*))', duck: 'dense_rank() OVER (ORDER BY count(*))', t: 'I' as Ty },
+        {
+          eau: `row_number() OVER (ORDER BY ${ks.eau})`,
+          duck: `row_number() OVER (ORDER BY ${ks.duck})`,
+          t: 'I' as Ty,
+        },
+        {
+          eau: `sum(count(*)) OVER (ORDER BY ${ks.eau})`,
+          duck: `sum(count(*)) OVER (ORDER BY ${ks.duck})`,
+          t: 'D' as Ty,
+        },
+        { eau: 'count(*) OVER ()', duck: 'count(*) OVER ()', t: 'I' as Ty },
+      ]),
+    );
+  }
+  const items = [...keys, ...aggs, ...overKey, ...overGroups];
   const byPos = rng.bool();
   // DuckDB's SELECT item is the key converted to microseconds or days: it groups by the expression.
   const groupBy = (side: 'eau' | 'duck'): string =>
