@@ -152,11 +152,12 @@ class Fill {
     return false;
   }
 
-  /** Arrays of 64-bit integers (timestamps in any unit, times of 64 bits, int64, uint64). */
+  /** Arrays of 64-bit integers (timestamps in any unit, times of 64 bits, durations, int64, uint64). */
   private int64Like(type: A.DataType): boolean {
     if (A.DataType.isInt(type)) return type.bitWidth === 64;
     if (A.DataType.isTimestamp(type)) return this.t === 'T';
     if (A.DataType.isTime(type)) return type.bitWidth === 64 && this.t === 'L';
+    if (A.DataType.isDuration(type)) return this.t === 'L';
     return false;
   }
 
@@ -203,6 +204,7 @@ class Fill {
       }
       return;
     }
+    if (A.DataType.isUtf8View(type)) return this.views(d, base, valid);
     if (
       !(
         A.DataType.isUtf8(type) ||
@@ -222,6 +224,34 @@ class Fill {
       const text = buf.toString('latin1', start, end);
       for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = text.substring(at(i) - start, at(i + 1) - start);
     } else for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = buf.toString('utf8', at(i), at(i + 1));
+  }
+
+  /**
+   * Utf8View (Polars' strings in Arrow IPC files): 16 bytes per row, its length (int32), then up to
+   * 12 bytes of the text inline, or a prefix, a data buffer's index and the offset in it. A view
+   * pointing outside its buffers fails the import rather than being read as text.
+   */
+  private views(d: A.Data, base: number, valid: (i: number) => boolean): void {
+    const out = this.out as string[];
+    const v = d.values as Uint8Array;
+    const inline = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const bufs = d.variadicBuffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      const a = i * 16;
+      const len = a + 16 <= inline.length ? inline.readInt32LE(a) : -1;
+      if (len >= 0 && len <= 12) {
+        out[base + i] = inline.toString('utf8', a + 4, a + 4 + len);
+        continue;
+      }
+      const buf = len > 0 ? bufs[inline.readInt32LE(a + 8)] : undefined;
+      const at = len > 0 ? inline.readInt32LE(a + 12) : -1;
+      if (!buf || at < 0 || at + len > buf.length)
+        throw invalid(
+          `column ${JSON.stringify(this.name)}, row ${this.firstRow + base + i + 1}: the string view points outside its data buffers`,
+        );
+      out[base + i] = buf.toString('utf8', at, at + len);
+    }
   }
 
   /** Any other array: value by value through apache-arrow, each checked against the column's type. */

@@ -28,9 +28,13 @@ export function arrowColumnType(t: A.DataType): ColumnType | string {
     return 'I';
   }
   if (A.DataType.isFloat(t) || A.DataType.isDecimal(t)) return 'D';
-  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t)) return 'S';
+  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t) || A.DataType.isUtf8View(t)) return 'S';
   if (A.DataType.isTimestamp(t)) return 'T';
   if (A.DataType.isDate(t)) return 'd';
+  // As the Parquet import reads TIME_MILLIS / TIME_MICROS / TIME_NANOS and Polars' durations
+  // (INT64 in Parquet): the count in the type's unit, so a table gives the same values either way.
+  if (A.DataType.isTime(t)) return t.bitWidth === 32 ? 'I' : 'L';
+  if (A.DataType.isDuration(t)) return 'L';
   return `Arrow type ${String(t)} is not supported`;
 }
 
