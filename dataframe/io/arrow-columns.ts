@@ -8,7 +8,7 @@
 
 import { isAscii } from 'node:buffer';
 import * as A from 'apache-arrow';
-import { StringColumn, bitmapBytes, makeColumn, type Column } from '../column.js';
+import { StringColumn, bitSet, bitmapBytes, makeColumn, type Column } from '../column.js';
 import { DICT_RATIO } from '../chunk-codec.js';
 import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
 import { invalid } from './batches.js';
@@ -163,6 +163,11 @@ class Fill {
 
   /** Marks the chunk's nulls (rows offset by base) and returns a row -> valid test for it. */
   private validity(d: A.Data, base: number): (i: number) => boolean {
+    if (A.DataType.isNull(d.type)) {
+      // A Null array (a Parquet column of logical type NULL) has no bitmap: every row is null.
+      for (let i = 0; i < d.length; i++) bitSet(this.nulls!, base + i);
+      return () => false;
+    }
     if (d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0) return () => true;
     const bm = d.nullBitmap;
     const off = d.offset;
@@ -350,7 +355,10 @@ export function columnFromArrow(
     if (dc) return dc;
   }
   // A dictionary's own null entries make rows null too, so its chunks get a bitmap either way.
-  let nulls = v.nullCount > 0 || A.DataType.isDictionary(v.type) ? new Uint8Array(bitmapBytes(n)) : undefined;
+  let nulls =
+    v.nullCount > 0 || A.DataType.isDictionary(v.type) || A.DataType.isNull(v.type)
+      ? new Uint8Array(bitmapBytes(n))
+      : undefined;
   const f = new Fill(t, newValues(t, n), nulls, name, firstRow, hints);
   let base = 0;
   for (const d of v.data) {
