@@ -375,6 +375,18 @@ function writerData(c: Column): unknown[] | ArrayLike<unknown> {
   return c.toArray();
 }
 
+/**
+ * Whether a double column holds -0. hyparquet-writer's dictionary encoding keys its values in a Map,
+ * where -0 and 0 are one key: every 0 and -0 of a dictionary-encoded column chunk would be written as
+ * whichever came first. Such a column is written PLAIN instead (each value as its 8 bytes).
+ */
+function hasNegativeZero(c: Column): boolean {
+  if (c.type !== 'D') return false;
+  const v = c.values as Float64Array;
+  for (let i = 0; i < c.length; i++) if (v[i] === 0 && Object.is(v[i], -0)) return true;
+  return false;
+}
+
 export interface ParquetExportOptions {
   /** Compression of every column (default SNAPPY). */
   codec?: 'SNAPPY' | 'UNCOMPRESSED';
@@ -436,7 +448,11 @@ export async function exportParquet(
       left -= c.nrows;
       if (c.nrows === 0) continue;
       await pw.write({
-        columnData: f.fields.map((x, i) => ({ name: x.name, data: writerData(c.columns[i]!) as never })),
+        columnData: f.fields.map((x, i) => {
+          const col = c.columns[i]!;
+          const data = writerData(col) as never;
+          return hasNegativeZero(col) ? { name: x.name, data, encoding: 'PLAIN' as const } : { name: x.name, data };
+        }),
         rowGroupSize: c.nrows,
       });
       rows += c.nrows;
