@@ -11,11 +11,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
+import { Command } from 'commander';
+import { registerDfCommands } from '../../app/cli/df-commands.js';
 import { DataFrame, exportArrow, exportParquet, type LazyFrame } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 
@@ -196,4 +198,42 @@ describe('eau2 exports read by DuckDB and Polars', () => {
         expectColumns(q.columns, df, `Polars ${stream ? 'stream' : 'file'} ${shape}`);
       });
   }
+});
+
+describe('the CLI', () => {
+  it('imports a Polars IPC file, and its Parquet and Arrow exports read back in DuckDB and Polars', async () => {
+    const rng = seeded('CLI');
+    const df = frame(rng, 500);
+    const store = new MemoryStore();
+    const program = new Command('eau2').exitOverride();
+    registerDfCommands(
+      program,
+      async () => Object.assign(Object.create(store) as MemoryStore, { close: async () => {} }),
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    const run = (...args: string[]) => program.parseAsync(['node', 'eau2', ...args]);
+    // The frame goes out through Polars (an IPC file of Utf8View strings) and in through the CLI.
+    await DataFrame.put(store, 'src', df, { chunkRows: 200 });
+    const viaPolars = join(dir, 'cli-src.parquet');
+    await writeFile(viaPolars, await bytesOf(async (o) => exportParquet(await DataFrame.get(store, 'src'), o)));
+    const ipc = join(dir, 'cli-polars.arrow');
+    pl.readParquet(viaPolars).writeIPC(ipc);
+    await run('df', 'import', 'f', ipc);
+    const pq = join(dir, 'cli.parquet');
+    await run('df', 'export', 'f', '--format', 'parquet', '--out', pq);
+    const d = await duckRead(pq);
+    expect(d.types).toEqual(DUCK_TYPES);
+    expectColumns(d.columns, df, 'CLI Parquet, DuckDB');
+    expectColumns(polarsRead(pl.readParquet(pq)).columns, df, 'CLI Parquet, Polars');
+    for (const [format, read] of [
+      ['arrow', pl.readIPC],
+      ['arrows', pl.readIPCStream],
+    ] as const) {
+      const out = join(dir, `cli.${format}`);
+      await run('df', 'export', 'f', '--format', format, '--out', out);
+      const q = polarsRead(read(await readFile(out)));
+      expect(q.types).toEqual(POLARS_TYPES);
+      expectColumns(q.columns, df, `CLI ${format}, Polars`);
+    }
+  });
 });

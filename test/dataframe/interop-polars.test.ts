@@ -6,14 +6,15 @@
 // a datetime, date, time or duration to its integer count exactly), which the test only rescales to
 // eau2's units (ms and ns to µs, ns floored as eau2 documents). EAU2_TEST_SEED=<seed> replays a run.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as A from 'apache-arrow';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { Eau2Error } from '../../kv/index.js';
-import { DataFrame, importArrow, importParquet } from '../../dataframe/index.js';
+import { DataFrame, fromArrow, importArrow, importParquet } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
@@ -217,6 +218,10 @@ describe('files Polars wrote', () => {
       const store = new MemoryStore();
       expect((await importArrow(store, 'f', p, { chunkRows: 500 })).rows).toBe(src.height);
       await expectSameAsPolars(store, src, 'IPC file');
+      // The same file through apache-arrow and fromArrow.
+      const direct = new MemoryStore();
+      await DataFrame.put(direct, 'f', await fromArrow(A.tableFromIPC(await readFile(p))));
+      await expectSameAsPolars(direct, src, 'IPC file through fromArrow');
     });
 
   it('an Arrow IPC stream: every value as Polars holds it', async () => {
