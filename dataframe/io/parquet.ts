@@ -376,15 +376,26 @@ function writerData(c: Column): unknown[] | ArrayLike<unknown> {
 }
 
 /**
- * Whether a double column holds -0. hyparquet-writer's dictionary encoding keys its values in a Map,
- * where -0 and 0 are one key: every 0 and -0 of a dictionary-encoded column chunk would be written as
- * whichever came first. Such a column is written PLAIN instead (each value as its 8 bytes).
+ * How a column chunk is written, beyond its data, when it holds doubles that need it:
+ * - -0: hyparquet-writer's dictionary encoding keys its values in a Map, where -0 and 0 are one key,
+ *   so every 0 and -0 of a dictionary-encoded chunk would be written as whichever came first. Such a
+ *   chunk is written PLAIN (each value as its 8 bytes).
+ * - NaN: hyparquet-writer leaves NaN out of the chunk's min/max, as the Parquet spec asks, and DuckDB
+ *   then prunes by those bounds: `WHERE x > 39` over a chunk of max 39 skipped its NaN rows, which
+ *   DuckDB orders above every number (it writes no min/max itself for a chunk with NaN). Such a chunk
+ *   is written without statistics.
  */
-function hasNegativeZero(c: Column): boolean {
-  if (c.type !== 'D') return false;
+function doubleOptions(c: Column): { encoding?: 'PLAIN'; statistics?: false } {
+  if (c.type !== 'D') return {};
   const v = c.values as Float64Array;
-  for (let i = 0; i < c.length; i++) if (v[i] === 0 && Object.is(v[i], -0)) return true;
-  return false;
+  let negativeZero = false;
+  let nan = false;
+  for (let i = 0; i < c.length && !(negativeZero && nan); i++) {
+    const x = v[i]!;
+    if (x === 0) negativeZero ||= Object.is(x, -0) && !c.isNull(i);
+    else if (x !== x) nan ||= !c.isNull(i);
+  }
+  return { ...(negativeZero ? { encoding: 'PLAIN' as const } : {}), ...(nan ? { statistics: false as const } : {}) };
 }
 
 export interface ParquetExportOptions {
@@ -450,8 +461,7 @@ export async function exportParquet(
       await pw.write({
         columnData: f.fields.map((x, i) => {
           const col = c.columns[i]!;
-          const data = writerData(col) as never;
-          return hasNegativeZero(col) ? { name: x.name, data, encoding: 'PLAIN' as const } : { name: x.name, data };
+          return { name: x.name, data: writerData(col) as never, ...doubleOptions(col) };
         }),
         rowGroupSize: c.nrows,
       });
