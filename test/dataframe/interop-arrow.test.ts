@@ -250,6 +250,17 @@ describe('Arrow IPC from DuckDB results', () => {
     });
 });
 
+describe('fromArrow of damaged data', () => {
+  it('refuses a string view pointing outside its data buffers, naming the column and row', async () => {
+    const v = A.vectorFromArray(['short', 'a string longer than twelve bytes', 'x'], new A.Utf8View());
+    const views = v.data[0]!.values as Uint8Array;
+    new DataView(views.buffer, views.byteOffset).setInt32(16 + 8, 7, true); // row 2's buffer index
+    await expect(fromArrow(new A.Table({ s: v }))).rejects.toThrow(
+      'column "s", row 2: the string view points outside its data buffers',
+    );
+  });
+});
+
 describe('fromArrow of a sliced table', () => {
   it('reads the slice, for every Arrow type eau2 maps', async () => {
     const rng = seeded('slices');
@@ -292,6 +303,20 @@ describe('fromArrow of a sliced table', () => {
         new A.DateDay(),
         ints,
         Int32Array.from(ints, (v) => (v ?? 0) * 1000),
+      ),
+      day64: fixed(
+        new A.DateMillisecond(),
+        ints,
+        BigInt64Array.from(ints, (v) => BigInt(v ?? 0) * 86_400_007n),
+      ),
+      // Decimal128 with scale 3: the value in the low word, its sign spread over the others.
+      dec: fixed(
+        new A.Decimal(3, 38, 128),
+        ints,
+        Uint32Array.from({ length: 4 * n }, (_, w) => {
+          const v = ints[w >> 2] ?? 0;
+          return w % 4 === 0 ? v >>> 0 : v < 0 ? 0xffffffff : 0;
+        }),
       ),
       at_us: fixed(
         new A.TimestampMicrosecond('UTC'),
