@@ -8,7 +8,7 @@
 
 import { isAscii } from 'node:buffer';
 import * as A from 'apache-arrow';
-import { StringColumn, bitmapBytes, makeColumn, type Column } from '../column.js';
+import { StringColumn, bitSet, bitmapBytes, makeColumn, type Column } from '../column.js';
 import { DICT_RATIO } from '../chunk-codec.js';
 import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
 import { invalid } from './batches.js';
@@ -62,12 +62,16 @@ class Fill {
     );
   }
 
-  /** Rows [base, base + d.length) from one Arrow data chunk. */
+  /**
+   * Rows [base, base + d.length) from one Arrow data chunk. As in apache-arrow's own getters, a
+   * sliced chunk (`table.slice(a, b)`) has its value, offset and view buffers already cut at the
+   * slice while its validity bitmap and a Bool array's bits are not: `d.offset` applies to those two
+   * only.
+   */
   data(d: A.Data, base: number): void {
     const type = d.type as A.DataType;
     const n = d.length;
     const valid = this.validity(d, base);
-    const from = d.offset;
     const t = this.t;
     if (A.DataType.isDictionary(type)) {
       const dict = d.dictionary!;
@@ -83,7 +87,7 @@ class Fill {
       const values = sub.out as ArrayLike<unknown>;
       for (let i = 0; i < n; i++) {
         if (!valid(i)) continue;
-        const k = Number(idx[from + i]);
+        const k = Number(idx[i]);
         if ((dictNulls[k >>> 3]! >>> (k & 7)) & 1) {
           // A row pointing at a null dictionary entry is null.
           const r = base + i;
@@ -97,17 +101,17 @@ class Fill {
       const bits = d.values as Uint8Array;
       const out = this.out as Uint8Array;
       for (let i = 0; i < n; i++) {
-        const j = from + i;
+        const j = d.offset + i;
         if (valid(i)) out[base + i] = (bits[j >>> 3]! >>> (j & 7)) & 1;
       }
       return;
     }
     if ((t === 'I' || t === 'd') && this.int32Like(type)) {
-      (this.out as Int32Array).set((d.values as Int32Array).subarray(from, from + n), base);
+      (this.out as Int32Array).set((d.values as Int32Array).subarray(0, n), base);
       return this.zeroNulls(base, n, valid);
     }
     if (t === 'D' && A.DataType.isFloat(type) && type.precision !== A.Precision.HALF) {
-      (this.out as Float64Array).set((d.values as Float64Array).subarray(from, from + n), base);
+      (this.out as Float64Array).set((d.values as Float64Array).subarray(0, n), base);
       return this.zeroNulls(base, n, valid);
     }
     if ((t === 'L' || t === 'T') && this.int64Like(type)) {
@@ -116,7 +120,7 @@ class Fill {
       if (raw instanceof BigUint64Array) {
         for (let i = 0; i < n; i++) {
           if (!valid(i)) continue;
-          const x = raw[from + i]!;
+          const x = raw[i]!;
           if (x > INT64_MAX) this.misfit(base + i, x);
           out[base + i] = x;
         }
@@ -124,12 +128,12 @@ class Fill {
       }
       const unit = A.DataType.isTimestamp(type) ? type.unit : A.TimeUnit.MICROSECOND;
       if (unit === A.TimeUnit.MICROSECOND) {
-        out.set(raw.subarray(from, from + n), base);
+        out.set(raw.subarray(0, n), base);
         return this.zeroNulls(base, n, valid);
       }
       for (let i = 0; i < n; i++) {
         if (!valid(i)) continue;
-        const x = raw[from + i]!;
+        const x = raw[i]!;
         let us: bigint;
         if (unit === A.TimeUnit.NANOSECOND) us = x / 1000n - (x % 1000n < 0n ? 1n : 0n);
         else {
@@ -152,16 +156,22 @@ class Fill {
     return false;
   }
 
-  /** Arrays of 64-bit integers (timestamps in any unit, times of 64 bits, int64, uint64). */
+  /** Arrays of 64-bit integers (timestamps in any unit, times of 64 bits, durations, int64, uint64). */
   private int64Like(type: A.DataType): boolean {
     if (A.DataType.isInt(type)) return type.bitWidth === 64;
     if (A.DataType.isTimestamp(type)) return this.t === 'T';
     if (A.DataType.isTime(type)) return type.bitWidth === 64 && this.t === 'L';
+    if (A.DataType.isDuration(type)) return this.t === 'L';
     return false;
   }
 
   /** Marks the chunk's nulls (rows offset by base) and returns a row -> valid test for it. */
   private validity(d: A.Data, base: number): (i: number) => boolean {
+    if (A.DataType.isNull(d.type)) {
+      // A Null array (a Parquet column of logical type NULL) has no bitmap: every row is null.
+      for (let i = 0; i < d.length; i++) bitSet(this.nulls!, base + i);
+      return () => false;
+    }
     if (d.nullCount === 0 || !d.nullBitmap || d.nullBitmap.length === 0) return () => true;
     const bm = d.nullBitmap;
     const off = d.offset;
@@ -191,18 +201,18 @@ class Fill {
     const type = d.type as A.DataType;
     const out = this.out as string[];
     const n = d.length;
-    const from = d.offset;
     const bytes = d.values as Uint8Array;
     if (A.DataType.isFixedSizeBinary(type)) {
       const w = type.byteWidth;
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < n; i++) {
         if (!valid(i)) continue;
-        const a = (from + i) * w;
+        const a = i * w;
         out[base + i] = this.hints.uuid && w === 16 ? uuidText(buf, a) : buf.toString('utf8', a, a + w);
       }
       return;
     }
+    if (A.DataType.isUtf8View(type)) return this.views(d, base, valid);
     if (
       !(
         A.DataType.isUtf8(type) ||
@@ -213,7 +223,7 @@ class Fill {
     )
       return this.oneByOne(d, base, valid);
     const offs = d.valueOffsets as Int32Array | BigInt64Array;
-    const at = (i: number): number => Number(offs[from + i]);
+    const at = (i: number): number => Number(offs[i]);
     const start = at(0);
     const end = at(n);
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -222,6 +232,34 @@ class Fill {
       const text = buf.toString('latin1', start, end);
       for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = text.substring(at(i) - start, at(i + 1) - start);
     } else for (let i = 0; i < n; i++) if (valid(i)) out[base + i] = buf.toString('utf8', at(i), at(i + 1));
+  }
+
+  /**
+   * Utf8View (Polars' strings in Arrow IPC files): 16 bytes per row, its length (int32), then up to
+   * 12 bytes of the text inline, or a prefix, a data buffer's index and the offset in it. A view
+   * pointing outside its buffers fails the import rather than being read as text.
+   */
+  private views(d: A.Data, base: number, valid: (i: number) => boolean): void {
+    const out = this.out as string[];
+    const v = d.values as Uint8Array;
+    const inline = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    const bufs = d.variadicBuffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      const a = i * 16;
+      const len = a + 16 <= inline.length ? inline.readInt32LE(a) : -1;
+      if (len >= 0 && len <= 12) {
+        out[base + i] = inline.toString('utf8', a + 4, a + 4 + len);
+        continue;
+      }
+      const buf = len > 0 ? bufs[inline.readInt32LE(a + 8)] : undefined;
+      const at = len > 0 ? inline.readInt32LE(a + 12) : -1;
+      if (!buf || at < 0 || at + len > buf.length)
+        throw invalid(
+          `column ${JSON.stringify(this.name)}, row ${this.firstRow + base + i + 1}: the string view points outside its data buffers`,
+        );
+      out[base + i] = buf.toString('utf8', at, at + len);
+    }
   }
 
   /** Any other array: value by value through apache-arrow, each checked against the column's type. */
@@ -273,7 +311,7 @@ class Fill {
 function decimalAt(d: A.Data, i: number, scale: number): number {
   const words = d.values as Uint32Array;
   const stride = (d.type as A.Decimal).bitWidth / 32;
-  const a = (d.offset + i) * stride;
+  const a = i * stride;
   let x = 0n;
   for (let k = stride - 1; k >= 0; k--) x = (x << 32n) | BigInt(words[a + k]!);
   x = BigInt.asIntN(stride * 32, x);
@@ -287,11 +325,10 @@ function decimalAt(d: A.Data, i: number, scale: number): number {
 /** Date64 counts milliseconds (whole days by Arrow's rules): the day number. */
 function dayOfMs(d: A.Data, i: number): number {
   const raw = d.values as Int32Array | BigInt64Array;
-  const j = d.offset + i;
   const ms =
     raw instanceof BigInt64Array
-      ? Number(raw[j])
-      : (raw as Int32Array)[2 * j]! + (raw as Int32Array)[2 * j + 1]! * 4294967296;
+      ? Number(raw[i])
+      : (raw as Int32Array)[2 * i]! + (raw as Int32Array)[2 * i + 1]! * 4294967296;
   return Math.floor(ms / 86_400_000);
 }
 
@@ -320,7 +357,10 @@ export function columnFromArrow(
     if (dc) return dc;
   }
   // A dictionary's own null entries make rows null too, so its chunks get a bitmap either way.
-  let nulls = v.nullCount > 0 || A.DataType.isDictionary(v.type) ? new Uint8Array(bitmapBytes(n)) : undefined;
+  let nulls =
+    v.nullCount > 0 || A.DataType.isDictionary(v.type) || A.DataType.isNull(v.type)
+      ? new Uint8Array(bitmapBytes(n))
+      : undefined;
   const f = new Fill(t, newValues(t, n), nulls, name, firstRow, hints);
   let base = 0;
   for (const d of v.data) {
@@ -365,20 +405,20 @@ function dictionaryStrings(v: A.Vector, n: number): StringColumn | undefined {
     const offs = d.valueOffsets as Int32Array | BigInt64Array;
     const wide = offs instanceof BigInt64Array;
     const bm = d.nullCount > 0 && d.nullBitmap && d.nullBitmap.length > 0 ? d.nullBitmap : undefined;
-    const from = d.offset;
     for (let i = 0; i < d.length; i++, row++) {
-      const j = from + i;
+      // The bitmap is not cut at a slice, the offsets are (see Fill.data).
+      const j = d.offset + i;
       let a = 0;
       let len = 0;
       if (bm && ((bm[j >>> 3]! >>> (j & 7)) & 1) === 0) {
         nulls ??= new Uint8Array(bitmapBytes(n));
         nulls[row >>> 3]! |= 1 << (row & 7);
       } else if (wide) {
-        a = Number(offs[j]);
-        len = Number(offs[j + 1]) - a;
+        a = Number(offs[i]);
+        len = Number(offs[i + 1]) - a;
       } else {
-        a = (offs as Int32Array)[j]!;
-        len = (offs as Int32Array)[j + 1]! - a;
+        a = (offs as Int32Array)[i]!;
+        len = (offs as Int32Array)[i + 1]! - a;
       }
       // FNV-1a over the bytes, seeded with the length.
       let h = 0x811c9dc5 ^ len;

@@ -28,10 +28,47 @@ export function arrowColumnType(t: A.DataType): ColumnType | string {
     return 'I';
   }
   if (A.DataType.isFloat(t) || A.DataType.isDecimal(t)) return 'D';
-  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t)) return 'S';
+  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t) || A.DataType.isUtf8View(t)) return 'S';
   if (A.DataType.isTimestamp(t)) return 'T';
   if (A.DataType.isDate(t)) return 'd';
+  // As the Parquet import reads TIME_MILLIS / TIME_MICROS / TIME_NANOS and Polars' durations
+  // (INT64 in Parquet): the count in the type's unit, so a table gives the same values either way.
+  if (A.DataType.isTime(t)) return t.bitWidth === 32 ? 'I' : 'L';
+  if (A.DataType.isDuration(t)) return 'L';
   return `Arrow type ${String(t)} is not supported`;
+}
+
+/** Thrown by the placeholder codecs below: names the compression an IPC body was written with. */
+class UnreadableCompression extends Error {
+  constructor(readonly codec: string) {
+    super(`compressed with ${codec}`);
+  }
+}
+
+// Arrow IPC bodies may be compressed (LZ4_FRAME or ZSTD: Polars' and pyarrow's `compression`
+// option). apache-arrow decompresses only with a codec registered in its compressionRegistry and
+// ships none; without one its reader fails with "Record batch is compressed but codec not found",
+// naming neither the codec nor a way out. A placeholder for each codec no one registered names it;
+// a real codec registered before or after this module loads is used instead (`set` replaces).
+for (const [type, codec] of [
+  [A.CompressionType.LZ4_FRAME, 'LZ4_FRAME'],
+  [A.CompressionType.ZSTD, 'ZSTD'],
+] as const) {
+  if (!A.compressionRegistry.get(type))
+    A.compressionRegistry.set(type, {
+      decode: () => {
+        throw new UnreadableCompression(codec);
+      },
+    });
+}
+
+/** The error for an IPC input whose bodies are compressed with a codec no one registered, if e is that. */
+function compressedInput(file: string, e: unknown): Error | undefined {
+  if (!(e instanceof UnreadableCompression)) return undefined;
+  return invalid(
+    `cannot read ${file} as Arrow IPC: its record batches are compressed with ${e.codec}, which eau2 does not decompress: write it uncompressed (Polars and pyarrow: compression "uncompressed"), or register a ${e.codec} codec with apache-arrow's compressionRegistry`,
+    e,
+  );
 }
 
 function fieldsOf(schema: A.Schema): Field[] {
@@ -67,7 +104,10 @@ export async function importArrow(
     if (!reader.schema) throw new Error('it ends before its schema');
   } catch (e) {
     input.close();
-    throw invalid(`cannot read ${file} as Arrow IPC: ${cutShort(file) ?? (e as Error).message}`, e);
+    throw (
+      compressedInput(file, e) ??
+      invalid(`cannot read ${file} as Arrow IPC: ${cutShort(file) ?? (e as Error).message}`, e)
+    );
   }
   let fields: Field[];
   try {
@@ -85,6 +125,8 @@ export async function importArrow(
         try {
           next = await it.next();
         } catch (e) {
+          const compressed = compressedInput(file, e);
+          if (compressed) throw compressed;
           // apache-arrow's own words ("Expected to read 552 bytes for message body") name neither
           // the file nor where in it the data ends.
           throw invalid(

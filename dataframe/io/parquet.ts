@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import * as Arrow from 'apache-arrow';
 import { parquetMetadataAsync, parquetSchema } from 'hyparquet';
-import type { AsyncBuffer, SchemaElement, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, FileMetaData, SchemaElement, SchemaTree } from 'hyparquet';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { Eau2Error, ErrorCode, isEau2Error, startModuleWorker, type KvStore } from '../../kv/index.js';
 import type { Column } from '../column.js';
@@ -226,7 +226,7 @@ export async function importParquet(
   const fields = fieldsOf(tree);
   if (fields.length === 0) throw invalid(`${file} has no columns`);
   const uuid = tree.children.map((c) => c.element.logical_type?.type === 'UUID');
-  const decoder = DecoderThread.acquire(blob);
+  const decoder = DecoderThread.acquire(await withoutViewHint(blob, base, metadata));
   const fail = (at: string, e: unknown): Eau2Error =>
     e instanceof Eau2Error ? e : invalid(`cannot read ${at}${file} as Parquet: ${message(e)}`, e);
   async function* rowGroups(): AsyncGenerator<Column[]> {
@@ -276,6 +276,67 @@ export async function importParquet(
   return writeBatches(store, name, fields, rowGroups(), opts, () => bytes);
 }
 
+const HINT_KEY = 'ARROW:schema';
+/** The same 12 bytes as HINT_KEY, a key no reader looks for. */
+const HINT_KEY_HIDDEN = 'eau2:ignored';
+
+/** Whether an Arrow type, or one inside it, is a view type (Utf8View, BinaryView). */
+function hasView(t: Arrow.DataType): boolean {
+  if (Arrow.DataType.isUtf8View(t) || Arrow.DataType.isBinaryView(t)) return true;
+  if (Arrow.DataType.isDictionary(t)) return hasView(t.dictionary);
+  return (t.children ?? []).some((c) => hasView(c.type));
+}
+
+/**
+ * The blob the decoder reads, with the footer's Arrow schema hint hidden when that hint names a view
+ * type. Writers that keep the Arrow schema (Polars, pyarrow, arrow-rs) store it in the footer under
+ * ARROW:schema, and the decoder builds its arrays from it; Polars writes a categorical column as
+ * Dictionary<UInt32, Utf8View>, which the decoder's arrow-rs cannot build ("unsupported data type for
+ * byte array dictionary reader"; read asynchronously it panics). Without the hint the decoder takes
+ * the types from the Parquet schema, which decides eau2's types anyway (fieldsOf). The key is
+ * renamed in place, same length, so no offset in the file moves: it is the footer's last occurrence
+ * of the key's Thrift string (length 12, then the bytes), the key-value list being written after
+ * the schema and row groups that could hold a column of that name.
+ */
+async function withoutViewHint(blob: Blob, base: Blob, metadata: FileMetaData): Promise<Blob> {
+  const hint = metadata.key_value_metadata?.find((kv) => kv.key === HINT_KEY)?.value;
+  if (hint === undefined) return blob;
+  let views = false;
+  try {
+    const reader = Arrow.RecordBatchReader.from(Buffer.from(hint, 'base64'));
+    views = reader.open().schema.fields.some((f) => hasView(f.type));
+  } catch {
+    return blob; // a hint apache-arrow cannot read: the decoder reports it, if it matters
+  }
+  if (!views) return blob;
+  const end = blob.size - 8;
+  const start = end - metadata.metadata_length;
+  // base, not blob: these bytes were read once already and are not counted again.
+  const footer = Buffer.from(await base.slice(start, end).arrayBuffer());
+  const at = footer.lastIndexOf(Buffer.from(`\x0c${HINT_KEY}`, 'latin1'));
+  if (at < 0) return blob;
+  const patchAt = start + at + 1;
+  const patch = Buffer.from(HINT_KEY_HIDDEN, 'latin1');
+  return {
+    size: blob.size,
+    slice(a = 0, b = blob.size) {
+      const part = blob.slice(a, b);
+      return {
+        size: part.size,
+        arrayBuffer: async () => {
+          const buf = await part.arrayBuffer();
+          const bytes = new Uint8Array(buf);
+          for (let k = 0; k < patch.length; k++) {
+            const p = patchAt + k - a;
+            if (p >= 0 && p < bytes.length) bytes[p] = patch[k]!;
+          }
+          return buf;
+        },
+      } as Blob;
+    },
+  } as Blob;
+}
+
 /** Schema elements for a frame's fields: every column OPTIONAL, types as eau2 stores them. */
 function parquetSchemaOf(fields: readonly Field[]): SchemaElement[] {
   const leaf = (f: Field): SchemaElement => {
@@ -312,6 +373,29 @@ function writerData(c: Column): unknown[] | ArrayLike<unknown> {
     return c.values as ArrayLike<unknown>;
   }
   return c.toArray();
+}
+
+/**
+ * How a column chunk is written, beyond its data, when it holds doubles that need it:
+ * - -0: hyparquet-writer's dictionary encoding keys its values in a Map, where -0 and 0 are one key,
+ *   so every 0 and -0 of a dictionary-encoded chunk would be written as whichever came first. Such a
+ *   chunk is written PLAIN (each value as its 8 bytes).
+ * - NaN: hyparquet-writer leaves NaN out of the chunk's min/max, as the Parquet spec asks, and DuckDB
+ *   then prunes by those bounds: `WHERE x > 39` over a chunk of max 39 skipped its NaN rows, which
+ *   DuckDB orders above every number (it writes no min/max itself for a chunk with NaN). Such a chunk
+ *   is written without statistics.
+ */
+function doubleOptions(c: Column): { encoding?: 'PLAIN'; statistics?: false } {
+  if (c.type !== 'D') return {};
+  const v = c.values as Float64Array;
+  let negativeZero = false;
+  let nan = false;
+  for (let i = 0; i < c.length && !(negativeZero && nan); i++) {
+    const x = v[i]!;
+    if (x === 0) negativeZero ||= Object.is(x, -0) && !c.isNull(i);
+    else if (x !== x) nan ||= !c.isNull(i);
+  }
+  return { ...(negativeZero ? { encoding: 'PLAIN' as const } : {}), ...(nan ? { statistics: false as const } : {}) };
 }
 
 export interface ParquetExportOptions {
@@ -375,7 +459,10 @@ export async function exportParquet(
       left -= c.nrows;
       if (c.nrows === 0) continue;
       await pw.write({
-        columnData: f.fields.map((x, i) => ({ name: x.name, data: writerData(c.columns[i]!) as never })),
+        columnData: f.fields.map((x, i) => {
+          const col = c.columns[i]!;
+          return { name: x.name, data: writerData(col) as never, ...doubleOptions(col) };
+        }),
         rowGroupSize: c.nrows,
       });
       rows += c.nrows;
