@@ -13,6 +13,7 @@ import type { KvStore } from '../kv/index.js';
 import { ErrorCode } from '../kv/index.js';
 import { DataFrame, type SqlParam } from './dataframe.js';
 import { jsonCell } from './cell-text.js';
+import { parseOffThread } from './sql/parse-thread.js';
 import type { Value } from './schema.js';
 
 const DEFAULT_ROW_LIMIT = 100;
@@ -106,12 +107,19 @@ async function sqlRoute(
   }
   // Loaded on first use, as DataFrame.sql does, and imported once (each import() is a module resolution).
   const { runSql } = await (sqlModule ??= import('./sql/run.js'));
-  const r = await runSql(await storeFor(), sql, {
-    params: params as SqlParam[] | undefined,
-    maxRows: MAX_ROW_LIMIT,
-    maxGroups,
-    maxGatheredRows: DEFAULT_HTTP_MAX_GATHERED_ROWS,
-  });
+  // Parsed on a thread of its own, within EAU2_SQL_PARSE_MS: some statements take the parser seconds
+  // or minutes, which on this thread would stall the node's replication and heartbeats.
+  const r = await runSql(
+    await storeFor(),
+    sql,
+    {
+      params: params as SqlParam[] | undefined,
+      maxRows: MAX_ROW_LIMIT,
+      maxGroups,
+      maxGatheredRows: DEFAULT_HTTP_MAX_GATHERED_ROWS,
+    },
+    parseOffThread,
+  );
   if (r.explain !== undefined) return { explain: r.explain };
   const df = r.frame!;
   const truncated = df.nrows > MAX_ROW_LIMIT;

@@ -10,16 +10,12 @@ import { columnFromValues } from '../column-builder.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
 import type { ColumnType, Value } from '../schema.js';
 import { sqlError } from './errors.js';
+import { isQueryStatement } from './parse.js';
 import { spanOf } from './translate.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
 /** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
 export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<DataFrame>;
-
-/** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
-export function isQueryStatement(st: Statement): st is SelectStatement {
-  return st.type === 'select' || st.type === 'union' || st.type === 'union all' || st.type === 'with';
-}
 
 /** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
 export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {

@@ -9,6 +9,11 @@ export interface Span {
   readonly end: number;
 }
 
+/** A syntax tree node's span in the statement, when the parser recorded one. */
+export function spanOf(n: unknown): Span | undefined {
+  return (n as { _location?: Span } | undefined)?._location;
+}
+
 export function sqlError(
   text: string,
   span: Span | undefined,

@@ -3,7 +3,6 @@
 // fluent API. `EXPLAIN SELECT ...` returns the plans as text instead of running them.
 // docs/dataframe.md "SQL".
 
-import { createRequire } from 'node:module';
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { deepFreeze, Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { DataFrame, type SqlOptions, type SqlParam } from '../dataframe.js';
@@ -20,8 +19,11 @@ import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
-import { isPlainSelect, isQueryStatement, runStatement } from './derived.js';
+import { isPlainSelect, runStatement } from './derived.js';
 import { sqlError } from './errors.js';
+import { MAX_SQL_LENGTH, parseOne } from './parse.js';
+
+export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
@@ -31,79 +33,6 @@ export interface SqlResult {
   frame?: DataFrame;
   /** EXPLAIN's text: the plans, where each part runs. */
   explain?: string;
-}
-
-// pgsql-ast-parser is one 370 kB CommonJS bundle. Loaded with require it costs ~60 ms of CPU; through
-// ESM's import, Node also scans the whole source for its named exports first (cjs-module-lexer),
-// which tripled that (180-220 ms), and a process's first SQL statement pays the load.
-const { parse } = createRequire(import.meta.url)('pgsql-ast-parser') as typeof import('pgsql-ast-parser');
-
-/**
- * Parses one statement of the common shapes (a filter, a join, grouping, ordering, a limit) and
- * discards it: the parser's first statement costs several times a later one (its code not yet compiled
- * by V8). The SQL path's background load runs it (sql-preload.ts).
- */
-export function warmParser(): void {
-  parse(
-    'SELECT a.k, count(*) AS n, avg(b.v) FROM t a JOIN u b ON a.k = b.k WHERE b.v > 0 AND a.s IS NOT NULL GROUP BY a.k ORDER BY 2 DESC, a.k LIMIT 10',
-    { locationTracking: true },
-  );
-}
-
-/** First words of the statements the parser reads (the others are refused by name after parsing). */
-const STATEMENT_WORDS = new Set([
-  'select',
-  'with',
-  'values',
-  'insert',
-  'update',
-  'delete',
-  'create',
-  'drop',
-  'alter',
-  'truncate',
-  'begin',
-  'start',
-  'commit',
-  'rollback',
-  'set',
-  'show',
-  'table',
-  'do',
-  'prepare',
-  'deallocate',
-  'comment',
-  'raise',
-]);
-
-/** Longest statement accepted (the parser's memory grows with the text). */
-const MAX_SQL_LENGTH = 100_000;
-
-function parseOne(text: string): SelectStatement {
-  let stmts: ReturnType<typeof parse>;
-  try {
-    stmts = parse(text, { locationTracking: true });
-  } catch (e) {
-    // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
-    // at a token after the mistake: point at the first word instead.
-    const first = /^(\s*)([A-Za-z_]\w*)/.exec(text);
-    if (first && !STATEMENT_WORDS.has(first[2]!.toLowerCase())) {
-      const at = first[1]!.length;
-      throw sqlError(
-        text,
-        { start: at, end: at + first[2]!.length },
-        `SQL syntax error: a statement starts with SELECT, not ${JSON.stringify(first[2])}`,
-      );
-    }
-    const tok = (e as { token?: { offset?: number; text?: string } }).token;
-    const at = tok?.offset ?? text.replace(/\s+$/, '').length;
-    const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';
-    throw sqlError(text, { start: at, end: at + (tok?.text?.length ?? 1) }, `SQL syntax error: ${what}`);
-  }
-  if (stmts.length !== 1) throw sqlError(text, spanOf(stmts[1]), 'one statement at a time');
-  const st = stmts[0]!;
-  if (!isQueryStatement(st)) throw sqlError(text, spanOf(st), `only SELECT is supported, not ${st.type.toUpperCase()}`);
-  return st;
 }
 
 /**
@@ -116,14 +45,7 @@ const PARSED_MAX_CHARS = 1 << 20;
 const parsedCache = new Map<string, SelectStatement>();
 let parsedChars = 0;
 
-function parsed(text: string): SelectStatement {
-  const hit = parsedCache.get(text);
-  if (hit) {
-    parsedCache.delete(text);
-    parsedCache.set(text, hit);
-    return hit;
-  }
-  const st = deepFreeze(parseOne(text));
+function remember(text: string, st: SelectStatement): SelectStatement {
   parsedCache.set(text, st);
   parsedChars += text.length;
   for (const k of parsedCache.keys()) {
@@ -132,6 +54,20 @@ function parsed(text: string): SelectStatement {
     parsedChars -= k.length;
   }
   return st;
+}
+
+function recalled(text: string): SelectStatement | undefined {
+  const hit = parsedCache.get(text);
+  if (hit) {
+    parsedCache.delete(text);
+    parsedCache.set(text, hit);
+  }
+  return hit;
+}
+
+/** The statement's tree, from the cache or parsed now: here, or by `parse` (parse-thread.ts). */
+async function parsed(text: string, parse?: (text: string) => Promise<SelectStatement>): Promise<SelectStatement> {
+  return recalled(text) ?? remember(text, deepFreeze(parse ? await parse(text) : parseOne(text)));
 }
 
 type Frame = DataFrame | LazyFrame;
@@ -471,8 +407,16 @@ function renamed(df: DataFrame, names: readonly string[]): DataFrame {
   );
 }
 
-/** Runs (or with EXPLAIN, explains) one SELECT statement. */
-export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {}): Promise<SqlResult> {
+/**
+ * Runs (or with EXPLAIN, explains) one SELECT statement. `parse`, if given, parses a statement not in
+ * the cache (a node's HTTP route parses on a thread of its own: parse-thread.ts).
+ */
+export async function runSql(
+  store: KvStore,
+  sql: string,
+  opts: SqlOptions = {},
+  parse?: (text: string) => Promise<SelectStatement>,
+): Promise<SqlResult> {
   if (typeof sql !== 'string') throw new TypeError('sql takes the statement as a string');
   if (sql.length > MAX_SQL_LENGTH)
     throw new Eau2Error(ErrorCode.TOO_LARGE, `SQL statement longer than ${MAX_SQL_LENGTH} characters`);
@@ -480,7 +424,7 @@ export async function runSql(store: KvStore, sql: string, opts: SqlOptions = {})
   const m = /^\s*explain\s+(analyze\s+)?/i.exec(sql);
   const text = m ? ' '.repeat(m[0].length) + sql.slice(m[0].length) : sql;
   const params = opts.params === undefined ? undefined : checkParams(opts.params);
-  let st = parsed(text);
+  let st = await parsed(text, parse);
   let key = sql;
   if (params?.length || mayHaveParams(text)) {
     st = bindParams(text, st, params ?? []);

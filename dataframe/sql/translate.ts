@@ -7,13 +7,9 @@ import type { ColumnType } from '../schema.js';
 import type { DATE_PARTS, Expr, FnName, Literal } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
 import { INT64_MAX, INT64_MIN, type Field } from '../schema.js';
-import { sqlError, type Span } from './errors.js';
+import { type Span, spanOf, sqlError } from './errors.js';
 
-type Located = { _location?: Span };
-
-export function spanOf(n: unknown): Span | undefined {
-  return (n as Located | undefined)?._location;
-}
+export { spanOf } from './errors.js';
 
 /** SQL aggregate names -> eau2 aggregates (count(DISTINCT x) is countDistinct). */
 export const SQL_AGGS: Record<string, string> = {

@@ -1,0 +1,112 @@
+// Parsing a SQL statement: pgsql-ast-parser's tree of one SELECT (or WITH, or UNION), with errors
+// that point at the statement's text, and bounds on what a statement may cost before it is planned.
+
+import { createRequire } from 'node:module';
+import type { SelectStatement, Statement } from 'pgsql-ast-parser';
+import { spanOf, sqlError } from './errors.js';
+
+/** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
+export function isQueryStatement(st: Statement): st is SelectStatement {
+  return st.type === 'select' || st.type === 'union' || st.type === 'union all' || st.type === 'with';
+}
+
+/**
+ * Deepest nesting of a statement's tree that planning takes (in levels of the parser's tree: an
+ * operator and its operand are two, a call and its argument list three). The translator recurses per
+ * level, and a chain of 2,000 `+` overflowed the stack; expressions are held to 64 levels anyway
+ * (checkExpr), so what this bounds is chains of AND/OR (flattened once translated) and of UNION.
+ */
+const MAX_NESTING = 1000;
+
+/** The depth of a syntax tree, counted without recursion (the tree may be deeper than the stack). */
+function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) max = d;
+    for (const v of Object.values(x)) if (v !== null && typeof v === 'object') stack.push([v, d + 1]);
+  }
+  return max;
+}
+
+// pgsql-ast-parser is one 370 kB CommonJS bundle. Loaded with require it costs ~60 ms of CPU; through
+// ESM's import, Node also scans the whole source for its named exports first (cjs-module-lexer),
+// which tripled that (180-220 ms), and a process's first SQL statement pays the load.
+const { parse } = createRequire(import.meta.url)('pgsql-ast-parser') as typeof import('pgsql-ast-parser');
+
+/**
+ * Parses one statement of the common shapes (a filter, a join, grouping, ordering, a limit) and
+ * discards it: the parser's first statement costs several times a later one (its code not yet compiled
+ * by V8). The SQL path's background load runs it (sql-preload.ts).
+ */
+export function warmParser(): void {
+  parse(
+    'SELECT a.k, count(*) AS n, avg(b.v) FROM t a JOIN u b ON a.k = b.k WHERE b.v > 0 AND a.s IS NOT NULL GROUP BY a.k ORDER BY 2 DESC, a.k LIMIT 10',
+    { locationTracking: true },
+  );
+}
+
+/** First words of the statements the parser reads (the others are refused by name after parsing). */
+const STATEMENT_WORDS = new Set([
+  'select',
+  'with',
+  'values',
+  'insert',
+  'update',
+  'delete',
+  'create',
+  'drop',
+  'alter',
+  'truncate',
+  'begin',
+  'start',
+  'commit',
+  'rollback',
+  'set',
+  'show',
+  'table',
+  'do',
+  'prepare',
+  'deallocate',
+  'comment',
+  'raise',
+]);
+
+/** Longest statement accepted (the parser's memory grows with the text). */
+export const MAX_SQL_LENGTH = 100_000;
+
+export function parseOne(text: string): SelectStatement {
+  let stmts: ReturnType<typeof parse>;
+  try {
+    stmts = parse(text, { locationTracking: true });
+  } catch (e) {
+    // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
+    // at a token after the mistake: point at the first word instead.
+    const first = /^(\s*)([A-Za-z_]\w*)/.exec(text);
+    if (first && !STATEMENT_WORDS.has(first[2]!.toLowerCase())) {
+      const at = first[1]!.length;
+      throw sqlError(
+        text,
+        { start: at, end: at + first[2]!.length },
+        `SQL syntax error: a statement starts with SELECT, not ${JSON.stringify(first[2])}`,
+      );
+    }
+    const tok = (e as { token?: { offset?: number; text?: string } }).token;
+    const at = tok?.offset ?? text.replace(/\s+$/, '').length;
+    const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';
+    throw sqlError(text, { start: at, end: at + (tok?.text?.length ?? 1) }, `SQL syntax error: ${what}`);
+  }
+  if (stmts.length !== 1) throw sqlError(text, spanOf(stmts[1]), 'one statement at a time');
+  const depth = nestingDepth(stmts[0]);
+  if (depth > MAX_NESTING)
+    throw sqlError(
+      text,
+      undefined,
+      `the statement nests ${depth} levels deep, more than ${MAX_NESTING} (a long chain of AND, OR or + is as deep as it is long: use IN (...) or a WITH query)`,
+    );
+  const st = stmts[0]!;
+  if (!isQueryStatement(st)) throw sqlError(text, spanOf(st), `only SELECT is supported, not ${st.type.toUpperCase()}`);
+  return st;
+}
