@@ -380,8 +380,11 @@ export class Translator {
     const a0 = n.args[0];
     if (name === 'position' && n.args.length === 1 && a0?.type === 'binary' && a0.op === 'IN')
       return this.checked(n, { op: 'call', fn: 'strpos', args: [this.raw(a0.right), this.raw(a0.left)] });
-    if (name === 'date_add' && n.args.length === 2 && isInterval(n.args[1]!))
+    if (name === 'date_add') {
+      if (n.args.length !== 2 || !isInterval(n.args[1]!))
+        throw this.err(n, "date_add takes a date or timestamp and an INTERVAL: date_add(x, INTERVAL '1 day')");
       return this.checked(n, this.addInterval(this.raw(n.args[0]!), n.args[1]!, false));
+    }
     const args = n.args.map((a) => this.raw(a));
     if (name === 'coalesce') return { op: 'coalesce', args };
     if (name === 'mod') return this.checked(n, { op: 'mod', args } as unknown as Expr);

@@ -277,6 +277,9 @@ describe('errors', () => {
     expect(await sqlError("SELECT t + INTERVAL 'soon' FROM f")).toMatch(/not an interval: 'soon'/);
     expect(await sqlError("SELECT t + INTERVAL '1.5 days' FROM f")).toMatch(/a fractional year, month or day/);
     expect(await sqlError("SELECT INTERVAL '1 day' FROM f")).toMatch(/may only be added to or subtracted from/);
+    expect(await sqlError('SELECT date_add(t, 1) FROM f')).toMatch(
+      /date_add takes a date or timestamp and an INTERVAL/,
+    );
     expect(await sqlError("SELECT t - INTERVAL '300000 years' FROM f")).toMatch(/leaves the timestamp range/);
   });
 
