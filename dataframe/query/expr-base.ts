@@ -63,11 +63,45 @@ const STRING_FNS = [
   'like',
   'concat',
   'trim',
+  'ltrim',
+  'rtrim',
+  'replace',
+  'splitPart',
+  'strpos',
+  'left',
+  'right',
+  'lpad',
+  'rpad',
+  'reverse',
+  'repeat',
+  'regexpMatches',
 ] as const;
-const MATH_FNS = ['abs', 'round', 'floor', 'ceil', 'sqrt'] as const;
+const MATH_FNS = [
+  'abs',
+  'round',
+  'floor',
+  'ceil',
+  'sqrt',
+  'trunc',
+  'sign',
+  'ln',
+  'log10',
+  'log2',
+  'log',
+  'exp',
+  'power',
+  'greatest',
+  'least',
+] as const;
+/** Functions of a date or timestamp that take a unit name ('month', ...) as a string literal. */
+const TIME_FNS = ['dateTrunc', 'dateDiff', 'dateAdd'] as const;
 export const DATE_PARTS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'dayOfWeek', 'dayOfYear'] as const;
-export type FnName = (typeof STRING_FNS)[number] | (typeof MATH_FNS)[number] | (typeof DATE_PARTS)[number];
-export const FN_NAMES = new Set<string>([...STRING_FNS, ...MATH_FNS, ...DATE_PARTS]);
+export type FnName =
+  | (typeof STRING_FNS)[number]
+  | (typeof MATH_FNS)[number]
+  | (typeof TIME_FNS)[number]
+  | (typeof DATE_PARTS)[number];
+export const FN_NAMES = new Set<string>([...STRING_FNS, ...MATH_FNS, ...TIME_FNS, ...DATE_PARTS]);
 
 /** How a value holds a point in time: days since 1970-01-01, or microseconds since the epoch (UTC). */
 export type TimeUnit = 'days' | 'us';

@@ -8,6 +8,8 @@ import type { ColumnType } from '../schema.js';
 import { isColumnType, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN } from '../schema.js';
 import { cellText } from '../cell-text.js';
 import { convertText } from '../io/text-values.js';
+import * as text from './fns-text.js';
+import { addUs, diffUs, TIME_UNITS, toUs, TRUNC_UNITS, truncUs, unitName } from './fns-time.js';
 import {
   type DATE_PARTS,
   FN_NAMES,
@@ -53,6 +55,57 @@ export const coalesce = (...args: ExprLike[]): Expr => ({ op: 'coalesce', args: 
 export const datePart = (part: (typeof DATE_PARTS)[number], a: ExprLike, unit?: TimeUnit): Expr =>
   unit === undefined ? call(part, a) : { op: 'call', fn: part, args: [lift(a)], unit };
 
+export const trim = (a: ExprLike, chars?: ExprLike): Expr =>
+  chars === undefined ? call('trim', a) : call('trim', a, chars);
+export const ltrim = (a: ExprLike, chars?: ExprLike): Expr =>
+  chars === undefined ? call('ltrim', a) : call('ltrim', a, chars);
+export const rtrim = (a: ExprLike, chars?: ExprLike): Expr =>
+  chars === undefined ? call('rtrim', a) : call('rtrim', a, chars);
+export const replace = (a: ExprLike, from: ExprLike, to: ExprLike): Expr => call('replace', a, from, to);
+/** The n-th field of `a` split at `delim`, from 1 (negative: from the end); '' past either end. */
+export const splitPart = (a: ExprLike, delim: ExprLike, n: ExprLike): Expr => call('splitPart', a, delim, n);
+/** The 1-based character position of `b` in `a`, 0 if absent. */
+export const strpos = (a: ExprLike, b: ExprLike): Expr => call('strpos', a, b);
+export const left = (a: ExprLike, n: ExprLike): Expr => call('left', a, n);
+export const right = (a: ExprLike, n: ExprLike): Expr => call('right', a, n);
+export const lpad = (a: ExprLike, n: ExprLike, fill: ExprLike = ' '): Expr => call('lpad', a, n, fill);
+export const rpad = (a: ExprLike, n: ExprLike, fill: ExprLike = ' '): Expr => call('rpad', a, n, fill);
+export const reverse = (a: ExprLike): Expr => call('reverse', a);
+export const repeat = (a: ExprLike, n: ExprLike): Expr => call('repeat', a, n);
+/** Whether the pattern (JavaScript syntax, run in linear time: no backreferences or lookaround) matches anywhere in `a`. */
+export const regexpMatches = (a: ExprLike, pattern: string): Expr => call('regexpMatches', a, pattern);
+export const abs = (a: ExprLike): Expr => call('abs', a);
+/** Half away from zero, as SQL's round. */
+export const round = (a: ExprLike): Expr => call('round', a);
+export const floor = (a: ExprLike): Expr => call('floor', a);
+export const ceil = (a: ExprLike): Expr => call('ceil', a);
+export const sqrt = (a: ExprLike): Expr => call('sqrt', a);
+export const trunc = (a: ExprLike): Expr => call('trunc', a);
+export const sign = (a: ExprLike): Expr => call('sign', a);
+export const ln = (a: ExprLike): Expr => call('ln', a);
+export const log10 = (a: ExprLike): Expr => call('log10', a);
+export const log2 = (a: ExprLike): Expr => call('log2', a);
+/** SQL's log: log(x) is base 10, log(b, x) the logarithm of x to base b. */
+export const log = (a: ExprLike, b?: ExprLike): Expr => (b === undefined ? call('log', a) : call('log', a, b));
+export const exp = (a: ExprLike): Expr => call('exp', a);
+export const power = (a: ExprLike, b: ExprLike): Expr => call('power', a, b);
+/** The greatest non-null argument (null only if all are), NaN above every number. */
+export const greatest = (...args: ExprLike[]): Expr => call('greatest', ...args);
+export const least = (...args: ExprLike[]): Expr => call('least', ...args);
+/** Null where a equals b, else a: CASE WHEN a = b THEN NULL ELSE a END, so it compares as eq does. */
+export const nullif = (a: ExprLike, b: ExprLike): Expr => ({
+  op: 'case',
+  args: [{ op: 'eq', args: [lift(a), lift(b)] }, { op: 'lit', value: null }, lift(a)],
+});
+/** A timestamp (T) truncated to the start of its year, quarter, month, week (Monday), day, hour, minute or second. */
+export const dateTrunc = (unit: (typeof TRUNC_UNITS)[number], a: ExprLike): Expr => call('dateTrunc', unit, a);
+/** DuckDB's date_diff: the unit boundaries crossed from a to b (weeks: whole 7-day spans), an int64 (L). */
+export const dateDiff = (unit: (typeof TIME_UNITS)[number], a: ExprLike, b: ExprLike): Expr =>
+  call('dateDiff', unit, a, b);
+/** A timestamp (T): `a` plus n units, months clamped to the month's last day (Jan 31 + 1 month = Feb 29). */
+export const dateAdd = (a: ExprLike, n: ExprLike, unit: (typeof TIME_UNITS)[number]): Expr =>
+  call('dateAdd', a, n, unit);
+
 /** when(c1, v1).when(c2, v2).otherwise(v3): CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ELSE v3 END. */
 export class When {
   constructor(private readonly arms: readonly Expr[]) {}
@@ -89,6 +142,14 @@ const isIntLit = (e: unknown): boolean => {
 };
 
 const isStr = (t: ExprType): boolean => t === 'S' || t === 'N';
+const isTime = (t: ExprType): boolean => t === 'T' || t === 'd' || t === 'N';
+
+/** The unit argument of a date function: a string literal naming one of `allowed` ('month', 'months'). */
+function unitArg(fn: string, a: unknown, allowed: readonly string[]): void {
+  const x = (a ?? {}) as { op?: unknown; value?: unknown };
+  if (x.op !== 'lit' || unitName(x.value, allowed) === undefined)
+    throw new TypeError(`${fn}: the unit must be a string literal, one of ${allowed.map((u) => `'${u}'`).join(', ')}`);
+}
 
 export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => ExprType): ExprType {
   const args = x.args;
@@ -132,10 +193,54 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
   switch (fn) {
     case 'lower':
     case 'upper':
-    case 'trim':
+    case 'reverse':
       arity(1);
       need(0, isStr, 'a string');
       return 'S';
+    case 'trim':
+    case 'ltrim':
+    case 'rtrim':
+      arity(1, 2);
+      for (let i = 0; i < ts.length; i++) need(i, isStr, 'a string');
+      return 'S';
+    case 'replace':
+      arity(3);
+      for (let i = 0; i < 3; i++) need(i, isStr, 'a string');
+      return 'S';
+    case 'splitPart':
+      arity(3);
+      need(0, isStr, 'a string');
+      need(1, isStr, 'a string');
+      need(2, isNum, 'a number');
+      return 'S';
+    case 'strpos':
+      arity(2);
+      need(0, isStr, 'a string');
+      need(1, isStr, 'a string');
+      return 'I';
+    case 'left':
+    case 'right':
+    case 'repeat':
+      arity(2);
+      need(0, isStr, 'a string');
+      need(1, isNum, 'a number');
+      return 'S';
+    case 'lpad':
+    case 'rpad':
+      arity(3);
+      need(0, isStr, 'a string');
+      need(1, isNum, 'a number');
+      need(2, isStr, 'a string');
+      return 'S';
+    case 'regexpMatches': {
+      arity(2);
+      need(0, isStr, 'a string');
+      const p = (args[1] as { op?: unknown; value?: unknown }) ?? {};
+      if (p.op !== 'lit' || typeof p.value !== 'string')
+        throw new TypeError('regexpMatches: the pattern must be a string literal');
+      text.compilePattern(p.value);
+      return 'B';
+    }
     case 'length':
       arity(1);
       need(0, isStr, 'a string');
@@ -169,9 +274,47 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
     case 'floor':
     case 'ceil':
     case 'sqrt':
+    case 'trunc':
+    case 'ln':
+    case 'log10':
+    case 'log2':
+    case 'exp':
       arity(1);
       need(0, isNum, 'a number');
       return 'D';
+    case 'sign':
+      arity(1);
+      need(0, isNum, 'a number');
+      return 'I';
+    case 'log':
+    case 'power':
+      arity(fn === 'log' ? 1 : 2, 2);
+      for (let i = 0; i < ts.length; i++) need(i, isNum, 'a number');
+      return 'D';
+    case 'greatest':
+    case 'least': {
+      if (ts.length === 0) throw new TypeError(`${fn} takes one or more arguments`);
+      let t = ts[0]!;
+      let allInt = isIntLit(args[0]);
+      for (let k = 1; k < ts.length; k++) {
+        t = unify(t, ts[k]!, fn, allInt, isIntLit(args[k]));
+        allInt &&= isIntLit(args[k]) || ts[k] === 'N';
+      }
+      return t;
+    }
+    case 'dateTrunc':
+    case 'dateDiff': {
+      arity(fn === 'dateTrunc' ? 2 : 3);
+      unitArg(fn, args[0], fn === 'dateTrunc' ? TRUNC_UNITS : TIME_UNITS);
+      for (let i = 1; i < ts.length; i++) need(i, isTime, 'a date or timestamp');
+      return fn === 'dateTrunc' ? 'T' : 'L';
+    }
+    case 'dateAdd':
+      arity(3);
+      need(0, isTime, 'a date or timestamp');
+      need(1, isNum, 'a number');
+      unitArg(fn, args[2], TIME_UNITS);
+      return 'T';
     default: {
       arity(1);
       const unit = x.unit;
@@ -341,6 +484,40 @@ function datePartOf(part: string, v: number | bigint, unit: TimeUnit): number {
   }
 }
 
+/** C's pow (PostgreSQL's, DuckDB's): 1 to any power, and -1 to ±Infinity, is 1, where Math.pow gives NaN. */
+function pow(a: number, b: number): number {
+  if (a === 1 || (a === -1 && (b === Number.POSITIVE_INFINITY || b === Number.NEGATIVE_INFINITY))) return 1;
+  return a ** b;
+}
+
+/** a > b as a comparison orders them: NaN above every number (values of one type; ties are false). */
+function greater(a: number | string | boolean | bigint, b: number | string | boolean | bigint): boolean {
+  if (a !== a) return b === b;
+  return a > b;
+}
+
+/** date_trunc, date_diff and date_add (fns-time.ts) over T or d values, by way of microseconds. */
+function timeFn(e: Expr & { op: 'call' }, xs: readonly Vec[], ts: readonly ExprType[], out: ExprType, n: number): Vec {
+  const val = (k: number, i: number) => vecValue(xs[k]!, ts[k]!, i) as number | bigint | null;
+  if (e.fn === 'dateAdd') {
+    const unit = unitName((e.args[2] as { value: unknown }).value, TIME_UNITS)!;
+    return buildVec(out, n, (i) => {
+      const [x, k] = [val(0, i), val(1, i)];
+      return x === null || k === null ? null : addUs(unit, toUs(x), k as number);
+    });
+  }
+  const unit = unitName((e.args[0] as { value: unknown }).value, TIME_UNITS)!;
+  if (e.fn === 'dateTrunc')
+    return buildVec(out, n, (i) => {
+      const x = val(1, i);
+      return x === null ? null : truncUs(unit, toUs(x));
+    });
+  return buildVec(out, n, (i) => {
+    const [a, b] = [val(1, i), val(2, i)];
+    return a === null || b === null ? null : diffUs(unit, toUs(a), toUs(b));
+  });
+}
+
 /** Evaluates a checked call/cast/coalesce/case over argument vectors of types `ts`. */
 export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out: ExprType, n: number): Vec {
   const val = (k: number, i: number) => vecValue(xs[k]!, ts[k]!, i);
@@ -388,7 +565,65 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
     case 'upper':
       return str((s) => s.toUpperCase());
     case 'trim':
-      return str((s) => s.trim());
+    case 'ltrim':
+    case 'rtrim':
+      // Spaces only by default, as DuckDB's and PostgreSQL's trim (a tab or newline stays).
+      return buildVec(out, n, (i) => {
+        const s = val(0, i);
+        const set = xs.length > 1 ? val(1, i) : ' ';
+        return s === null || set === null
+          ? null
+          : text.trimChars(s as string, set as string, fn !== 'rtrim', fn !== 'ltrim');
+      });
+    case 'reverse':
+      return str(text.reverse);
+    case 'replace': {
+      const budget = new text.CharBudget('replace');
+      return buildVec(out, n, (i) => {
+        const [s, a, b] = [val(0, i), val(1, i), val(2, i)];
+        return s === null || a === null || b === null
+          ? null
+          : text.replace(s as string, a as string, b as string, budget);
+      });
+    }
+    case 'splitPart':
+      return buildVec(out, n, (i) => {
+        const [s, d, k] = [val(0, i), val(1, i), val(2, i)];
+        return s === null || d === null || k === null ? null : text.splitPart(s as string, d as string, k as number);
+      });
+    case 'strpos':
+      return buildVec(out, n, (i) => {
+        const [s, t] = [val(0, i), val(1, i)];
+        return s === null || t === null ? null : text.strpos(s as string, t as string);
+      });
+    case 'left':
+    case 'right':
+    case 'repeat': {
+      const budget = new text.CharBudget(fn);
+      return buildVec(out, n, (i) => {
+        const [s, k] = [val(0, i), val(1, i)];
+        if (s === null || k === null) return null;
+        return fn === 'left'
+          ? text.left(s as string, k as number)
+          : fn === 'right'
+            ? text.right(s as string, k as number)
+            : text.repeat(s as string, k as number, budget);
+      });
+    }
+    case 'lpad':
+    case 'rpad': {
+      const budget = new text.CharBudget(fn);
+      return buildVec(out, n, (i) => {
+        const [s, k, f] = [val(0, i), val(1, i), val(2, i)];
+        return s === null || k === null || f === null
+          ? null
+          : text.pad(s as string, k as number, f as string, fn === 'lpad', budget);
+      });
+    }
+    case 'regexpMatches': {
+      const re = text.compilePattern((e.args[1] as { value: string }).value);
+      return str((s) => re.test(s));
+    }
     case 'length':
       return str((s) => [...s].length); // characters (code points), as SQL's length
     case 'substring':
@@ -434,6 +669,46 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
       return num(Math.ceil);
     case 'sqrt':
       return num((x) => (x < 0 ? Number.NaN : Math.sqrt(x)));
+    case 'trunc':
+      return num(Math.trunc);
+    case 'sign':
+      // DuckDB's sign: -1, 0 or 1, and 0 for NaN (Math.sign gives NaN).
+      return num((x) => (x > 0 ? 1 : x < 0 ? -1 : 0));
+    // Logarithms of 0 or a negative number are -Infinity and NaN, as IEEE 754 says (and as sqrt and
+    // division here), where DuckDB and PostgreSQL fail the query.
+    case 'ln':
+      return num(Math.log);
+    case 'log10':
+      return num(Math.log10);
+    case 'log2':
+      return num(Math.log2);
+    case 'exp':
+      return num(Math.exp);
+    case 'log':
+    case 'power':
+      if (xs.length === 1) return num(Math.log10);
+      return buildVec(out, n, (i) => {
+        const [a, b] = [val(0, i), val(1, i)] as [number | null, number | null];
+        if (a === null || b === null) return null;
+        return fn === 'log' ? Math.log(b) / Math.log(a) : pow(a, b);
+      });
+    case 'greatest':
+    case 'least': {
+      const wantGreater = fn === 'greatest';
+      // Nulls are skipped (null only when every argument is), as DuckDB's and PostgreSQL's.
+      return buildVec(out, n, (i) => {
+        let best: number | string | boolean | bigint | null = null;
+        for (let k = 0; k < xs.length; k++) {
+          const v = val(k, i);
+          if (v !== null && (best === null || greater(v, best) === wantGreater)) best = v;
+        }
+        return best;
+      });
+    }
+    case 'dateTrunc':
+    case 'dateDiff':
+    case 'dateAdd':
+      return timeFn(e, xs, ts, out, n);
     default: {
       const unit = temporalUnit(ts[0]!, e.unit)!;
       // Beyond what a Date holds (±8.64e15 ms) or not finite: no date, null.

@@ -2,14 +2,21 @@
 // resolved by the caller's scope, aggregate and window calls are handed to the caller's hooks, and
 // every error points at the node it is about. docs/dataframe.md "SQL" lists what is accepted.
 
+import { createRequire } from 'node:module';
 import type { Expr as SqlExpr, ExprCall, ExprRef } from 'pgsql-ast-parser';
 import type { ColumnType } from '../schema.js';
 import type { DATE_PARTS, Expr, FnName, Literal } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
+import type { TimeUnitName } from '../query/fns-time.js';
 import { INT64_MAX, INT64_MIN, type Field } from '../schema.js';
 import { type Span, spanOf, sqlError } from './errors.js';
 
 export { spanOf } from './errors.js';
+
+// The parser is a CommonJS module (parse.ts loads it the same way).
+const { parseIntervalLiteral } = createRequire(import.meta.url)(
+  'pgsql-ast-parser',
+) as typeof import('pgsql-ast-parser');
 
 /** SQL aggregate names -> eau2 aggregates (count(DISTINCT x) is countDistinct). */
 export const SQL_AGGS: Record<string, string> = {
@@ -57,6 +64,34 @@ const SQL_FNS: Record<string, FnName> = {
   ceil: 'ceil',
   ceiling: 'ceil',
   sqrt: 'sqrt',
+  ltrim: 'ltrim',
+  rtrim: 'rtrim',
+  replace: 'replace',
+  split_part: 'splitPart',
+  strpos: 'strpos',
+  instr: 'strpos',
+  left: 'left',
+  right: 'right',
+  lpad: 'lpad',
+  rpad: 'rpad',
+  reverse: 'reverse',
+  repeat: 'repeat',
+  regexp_matches: 'regexpMatches',
+  trunc: 'trunc',
+  sign: 'sign',
+  ln: 'ln',
+  log10: 'log10',
+  log2: 'log2',
+  log: 'log',
+  exp: 'exp',
+  power: 'power',
+  pow: 'power',
+  greatest: 'greatest',
+  least: 'least',
+  date_trunc: 'dateTrunc',
+  datetrunc: 'dateTrunc',
+  date_diff: 'dateDiff',
+  datediff: 'dateDiff',
 };
 
 const CAST_TYPES: Record<string, ColumnType> = {
@@ -265,6 +300,9 @@ export class Translator {
           return op.startsWith('NOT') ? { op: 'not', args: [e] } : e;
         }
         if (op === '||') return { op: 'call', fn: 'concat', args: [t(n.left), t(n.right)] };
+        // x + INTERVAL '...', INTERVAL '...' + x, x - INTERVAL '...': date_add, as DuckDB's.
+        if ((op === '+' || op === '-') && isInterval(n.right)) return this.addInterval(t(n.left), n.right, op === '-');
+        if (op === '+' && isInterval(n.left)) return this.addInterval(t(n.right), n.left, false);
         const o = CMP[op] ?? ARITH[op];
         if (!o) throw this.err(n, `operator ${op} is not supported`);
         return { op: o, args: [t(n.left), t(n.right)] } as Expr;
@@ -292,6 +330,8 @@ export class Translator {
       }
       case 'cast': {
         const name = ((n.to as { name?: string }).name ?? '').toLowerCase();
+        if (name === 'interval')
+          throw this.err(n, 'an INTERVAL may only be added to or subtracted from a date or timestamp');
         const to = CAST_TYPES[name];
         if (!to)
           throw this.err(
@@ -332,8 +372,26 @@ export class Translator {
     }
     if (n.filter) throw this.err(n.filter, `FILTER (WHERE ...) applies to aggregates, not to ${name}()`);
     if (n.distinct) throw this.err(n, `DISTINCT only applies to count()`);
+    // position(needle IN haystack): the parser reads its one argument as an IN test.
+    const a0 = n.args[0];
+    if (name === 'position' && n.args.length === 1 && a0?.type === 'binary' && a0.op === 'IN')
+      return this.checked(n, { op: 'call', fn: 'strpos', args: [this.raw(a0.right), this.raw(a0.left)] });
+    if (name === 'date_add') {
+      if (n.args.length !== 2 || !isInterval(n.args[1]!))
+        throw this.err(n, "date_add takes a date or timestamp and an INTERVAL: date_add(x, INTERVAL '1 day')");
+      return this.checked(n, this.addInterval(this.raw(n.args[0]!), n.args[1]!, false));
+    }
     const args = n.args.map((a) => this.raw(a));
     if (name === 'coalesce') return { op: 'coalesce', args };
+    if (name === 'mod') return this.checked(n, { op: 'mod', args } as unknown as Expr);
+    if (name === 'nullif') {
+      if (args.length !== 2) throw this.err(n, 'nullif takes 2 arguments');
+      // CASE WHEN a = b THEN NULL ELSE a END: it compares as = does (NaN = NaN, dates with ISO text).
+      return this.checked(n, {
+        op: 'case',
+        args: [{ op: 'eq', args: [args[0]!, args[1]!] }, this.lit(null), args[0]!],
+      });
+    }
     if (name === 'date_part') {
       const p = args[0];
       const part = p?.op === 'lit' && typeof p.value === 'string' ? DATE_PART_NAMES[p.value.toLowerCase()] : undefined;
@@ -343,6 +401,67 @@ export class Translator {
     }
     const fn = SQL_FNS[name];
     if (!fn) throw this.err(n.function, `unknown function ${name}()`);
-    return { op: 'call', fn, args };
+    return this.checked(n, { op: 'call', fn, args });
   }
+
+  /** e, type-checked, with an error pointing at the call it came from. */
+  private checked(n: SqlExpr, e: Expr): Expr {
+    try {
+      checkExpr(e, this.hooks.fields());
+    } catch (x) {
+      if (x instanceof TypeError) throw this.err(n, x.message);
+      throw x;
+    }
+    return e;
+  }
+
+  /**
+   * x plus (or minus) an INTERVAL literal, as DuckDB adds one: its months first (the day clamped to
+   * the month's end), then its days, then its time; a timestamp (T), even from a date, as DuckDB's.
+   */
+  private addInterval(x: Expr, iv: SqlExpr, negate: boolean): Expr {
+    const text = ((iv as { operand: { value: string } }).operand.value ?? '').trim();
+    let v: ReturnType<typeof parseIntervalLiteral>;
+    try {
+      v = parseIntervalLiteral(text);
+    } catch {
+      v = {};
+    }
+    const months = (v.years ?? 0) * 12 + (v.months ?? 0);
+    const days = v.days ?? 0;
+    const us = Math.round(
+      (((v.hours ?? 0) * 60 + (v.minutes ?? 0)) * 60 + (v.seconds ?? 0)) * 1e6 + (v.milliseconds ?? 0) * 1000,
+    );
+    if (!/[a-z:]/i.test(text) || Object.keys(v).length === 0)
+      throw this.err(
+        iv,
+        `not an interval: '${text}' (write e.g. '1 day', '3 months', '2 hours 30 minutes', '1 year 2 months')`,
+      );
+    if (!Number.isInteger(months) || !Number.isInteger(days))
+      throw this.err(
+        iv,
+        `INTERVAL '${text}': a fractional year, month or day is not supported (write '1 day 12 hours')`,
+      );
+    if (!Number.isSafeInteger(us)) throw this.err(iv, `INTERVAL '${text}' is too large`);
+    const parts: [number, TimeUnitName][] = [
+      [months, 'month'],
+      [days, 'day'],
+      [us, 'microsecond'],
+    ];
+    let e = x;
+    let any = false;
+    for (const [k, unit] of parts) {
+      if (k === 0 && (any || unit !== 'microsecond')) continue;
+      any = true;
+      e = { op: 'call', fn: 'dateAdd', args: [e, this.lit(negate ? -k : k), this.lit(unit)] };
+    }
+    return this.checked(iv, e);
+  }
+}
+
+/** INTERVAL '...' (the parser reads it as a cast of a string to interval). */
+function isInterval(n: SqlExpr): boolean {
+  return (
+    n.type === 'cast' && n.operand.type === 'string' && (n.to as { name?: string }).name?.toLowerCase() === 'interval'
+  );
 }

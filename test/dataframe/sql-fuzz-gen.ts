@@ -16,7 +16,14 @@
 //   bytes);
 // - HAVING without GROUP BY, which eau2's parser (pgsql-ast-parser) does not read ("SQL");
 // - substring from a start below 1, which DuckDB counts from the end and eau2 cuts off as PostgreSQL
-//   does ("from 1, in characters, as SQL"): starts are 1 to 4.
+//   does ("from 1, in characters, as SQL"): starts are 1 to 4;
+// - logarithms of 0 or a negative number (eau2 gives IEEE 754's -Infinity and NaN, as for sqrt and
+//   division, where DuckDB fails): DuckDB is asked for IEEE's answer (`ieeeLn`);
+// - lpad/rpad with an empty fill (eau2 pads nothing, as PostgreSQL; DuckDB fails), and regexp
+//   patterns outside the syntax JavaScript and RE2 share: fills and patterns come from fixed lists;
+// - date_add/INTERVAL amounts past the calendar (an error in both): intervals come from a fixed list;
+// - exp of large values, whose squares overflow DuckDB's stddev ("out of range") where eau2 gives
+//   Infinity or NaN: exp takes a value mod 16.
 // Row order is compared only when ORDER BY makes it total (the generator ends it with unique keys).
 
 import type { Rng } from '../../app/apps/random.js';
@@ -76,6 +83,32 @@ export function duckOut(e: X): string {
  */
 const int32 = (v: string): string =>
   `CASE WHEN (${v}) BETWEEN -2147483648 AND 2147483647 THEN CAST(${v} AS INTEGER) END`;
+
+/**
+ * DuckDB's ln, with IEEE 754's answers where DuckDB fails (eau2's, docs/dataframe.md): -Infinity at
+ * 0 (and -0), NaN below it; NaN stays NaN (DuckDB orders NaN above 0) and null stays null.
+ */
+const ieeeLn = (f: string, v: string): string =>
+  `CASE WHEN (${v}) > 0 THEN ${f}(${v}) WHEN (${v}) = 0 THEN '-inf'::DOUBLE WHEN (${v}) < 0 THEN 'nan'::DOUBLE END`;
+
+/** Interval literals: months, days and time, alone and together, forwards and back. */
+const INTERVALS = [
+  '1 day',
+  '3 months',
+  '1 year',
+  '2 hours',
+  '-1 month',
+  '1 month 2 days 3 hours',
+  '90 minutes',
+  '1 year 2 months',
+  '45 seconds',
+  '-10 days',
+  '1 mon -1 day',
+];
+const TRUNC_UNITS = ['year', 'quarter', 'month', 'week', 'day', 'hour', 'minute', 'second'];
+const DIFF_UNITS = [...TRUNC_UNITS, 'millisecond', 'microsecond'];
+/** Patterns in the syntax JavaScript's regexes and RE2 (DuckDB's) read alike, over ASCII text. */
+const PATTERNS = ['a', '^a', 'a$', 'e.a', '^[a-z]+$', '[A-Z]', 'l+', '(al|et)', '^$', 'a.*a', ' ', 't[ah]', '^[^a]*$'];
 
 export class Gen {
   constructor(
@@ -198,6 +231,19 @@ export class Gen {
             const v = e(this.pick(['B', 'S'] as const));
             return x(`CAST(${v.eau} AS integer)`, `TRY_CAST(${v.duck} AS INTEGER)`, 'I');
           },
+          () => {
+            const a = e('S');
+            const b = this.strLit(['a', 'e', 'ta', '', 'Gam']);
+            return r.bool()
+              ? x(`strpos(${a.eau}, ${b})`, `strpos(${a.duck}, ${b})`, 'I')
+              : x(`position(${b} IN ${p(a.eau)})`, `position(${b} IN ${p(a.duck)})`, 'I');
+          },
+          () => {
+            // DuckDB's sign is a TINYINT, 0 for NaN.
+            const v = e('D');
+            return x(`sign(${v.eau})`, `sign(${v.duck})`, 'I');
+          },
+          () => this.pickOf('I', d),
           caseOf,
           coalesce,
         ]);
@@ -224,6 +270,44 @@ export class Gen {
             const v = e('D');
             return x(`-${this.paren(v.eau)}`, `-${this.paren(v.duck)}`, 'D');
           },
+          () => {
+            const v = e(r.bool() ? 'I' : 'D');
+            const dv = `CAST(${v.duck} AS DOUBLE)`;
+            switch (this.pick(['ln', 'log10', 'log2', 'log', 'logb'] as const)) {
+              case 'log':
+                return x(`log(${v.eau})`, ieeeLn('log10', dv), 'D');
+              case 'logb': {
+                const b = this.pick(['2', '10', '0.5', '3']);
+                return x(`log(${b}, ${v.eau})`, `(${ieeeLn('ln', dv)}) / ln(CAST(${b} AS DOUBLE))`, 'D');
+              }
+              default: {
+                const f = this.pick(['ln', 'log10', 'log2']);
+                return x(`${f}(${v.eau})`, ieeeLn(f, dv), 'D');
+              }
+            }
+          },
+          () => {
+            const v = e('D');
+            switch (this.pick(['exp', 'power', 'pow', 'trunc'] as const)) {
+              case 'exp':
+                // Of a value below 16 in magnitude: a result near the double's limit would overflow the
+                // squares of DuckDB's stddev ("out of range"), where eau2 gives Infinity or NaN.
+                return x(`exp(mod(${v.eau}, 16))`, `exp(mod(CAST(${v.duck} AS DOUBLE), 16))`, 'D');
+              case 'trunc':
+                return x(`trunc(${v.eau})`, `trunc(CAST(${v.duck} AS DOUBLE))`, 'D');
+              default: {
+                const k = this.pick(['2', '3', '0.5', '-1', '0', '1.5']);
+                const f = r.bool() ? 'power' : 'pow';
+                return x(`${f}(${v.eau}, ${k})`, `${f}(CAST(${v.duck} AS DOUBLE), CAST(${k} AS DOUBLE))`, 'D');
+              }
+            }
+          },
+          () => {
+            const a = e(r.bool() ? 'I' : 'D');
+            const b = r.bool() ? this.lit('D') : e(r.bool() ? 'I' : 'D');
+            return x(`mod(${a.eau}, ${b.eau})`, `mod(CAST(${a.duck} AS DOUBLE), CAST(${b.duck} AS DOUBLE))`, 'D');
+          },
+          () => this.pickOf('D', d),
           caseOf,
           coalesce,
         ]);
@@ -251,6 +335,53 @@ export class Gen {
             const v = e(this.pick(['I', 'L', 'B', 'd'] as const));
             return x(`CAST(${v.eau} AS text)`, `CAST(${v.duck} AS VARCHAR)`, 'S');
           },
+          () => {
+            const v = e('S');
+            const n = r.int(-3, 5);
+            switch (this.pick(['left', 'right', 'lpad', 'rpad', 'repeat', 'reverse'] as const)) {
+              case 'left':
+              case 'right': {
+                const f = r.bool() ? 'left' : 'right';
+                return x(`${f}(${v.eau}, ${n})`, `${f}(${v.duck}, ${n})`, 'S');
+              }
+              case 'lpad':
+              case 'rpad': {
+                const f = r.bool() ? 'lpad' : 'rpad';
+                const fill = this.strLit(['*', 'xy', ' ']);
+                const w = r.int(0, 8);
+                return x(`${f}(${v.eau}, ${w}, ${fill})`, `${f}(${v.duck}, ${w}, ${fill})`, 'S');
+              }
+              case 'repeat': {
+                const k = r.int(-1, 3);
+                return x(`repeat(${v.eau}, ${k})`, `repeat(${v.duck}, ${k})`, 'S');
+              }
+              default:
+                return x(`reverse(${v.eau})`, `reverse(${v.duck})`, 'S');
+            }
+          },
+          () => {
+            const v = e('S');
+            switch (this.pick(['replace', 'split_part', 'ltrim', 'rtrim', 'trim'] as const)) {
+              case 'replace': {
+                const a = this.strLit(['a', 'e', 'ta', '']);
+                const b = r.bool(0.7) ? this.strLit(['', 'X', 'aa']) : e('S');
+                const be = typeof b === 'string' ? b : b.eau;
+                const bd = typeof b === 'string' ? b : b.duck;
+                return x(`replace(${v.eau}, ${a}, ${be})`, `replace(${v.duck}, ${a}, ${bd})`, 'S');
+              }
+              case 'split_part': {
+                const dl = this.strLit([',', 'a', 'e', '', 'l']);
+                const k = r.int(-3, 3);
+                return x(`split_part(${v.eau}, ${dl}, ${k})`, `split_part(${v.duck}, ${dl}, ${k})`, 'S');
+              }
+              default: {
+                const f = this.pick(['ltrim', 'rtrim', 'trim']);
+                const set = r.bool() ? `, ${this.strLit(['a', 'ae', ' ', 'G', 'lp'])}` : '';
+                return x(`${f}(${v.eau}${set})`, `${f}(${v.duck}${set})`, 'S');
+              }
+            }
+          },
+          () => this.pickOf('S', d),
           caseOf,
           coalesce,
         ]);
@@ -267,6 +398,13 @@ export class Gen {
             const v = e('T');
             return x(`CAST(${v.eau} AS bigint)`, `epoch_us(${v.duck})`, 'L');
           },
+          () => {
+            const a = e(r.bool() ? 'T' : 'd');
+            const b = e(r.bool() ? 'T' : 'd');
+            const unit = this.pick(DIFF_UNITS);
+            const f = r.bool() ? 'date_diff' : 'datediff';
+            return x(`${f}('${unit}', ${a.eau}, ${b.eau})`, `${f}('${unit}', ${a.duck}, ${b.duck})`, 'L');
+          },
           caseOf,
           coalesce,
         ]);
@@ -276,6 +414,27 @@ export class Gen {
             const v = e('d');
             return x(`CAST(${v.eau} AS timestamp)`, `CAST(${v.duck} AS TIMESTAMP)`, 'T');
           },
+          () => {
+            // date_trunc of a date is a timestamp, as DuckDB's.
+            const v = e(r.bool() ? 'T' : 'd');
+            const unit = this.pick(TRUNC_UNITS);
+            return x(`date_trunc('${unit}', ${v.eau})`, `date_trunc('${unit}', ${v.duck})`, 'T');
+          },
+          () => {
+            const v = e(r.bool() ? 'T' : 'd');
+            const iv = `INTERVAL '${this.pick(INTERVALS)}'`;
+            switch (this.pick(['+', '-', 'add', 'first'] as const)) {
+              case 'add':
+                return x(`date_add(${v.eau}, ${iv})`, `date_add(${v.duck}, ${iv})`, 'T');
+              case 'first':
+                return x(`${iv} + ${p(v.eau)}`, `${iv} + ${p(v.duck)}`, 'T');
+              default: {
+                const op = r.bool() ? '+' : '-';
+                return x(`${p(v.eau)} ${op} ${iv}`, `${p(v.duck)} ${op} ${iv}`, 'T');
+              }
+            }
+          },
+          () => this.pickOf('T', d),
           caseOf,
           coalesce,
         ]);
@@ -285,10 +444,32 @@ export class Gen {
             const v = e('T');
             return x(r.bool() ? `CAST(${v.eau} AS date)` : `${p(v.eau)}::date`, `CAST(${v.duck} AS DATE)`, 'd');
           },
+          () => this.pickOf('d', d),
           caseOf,
           coalesce,
         ]);
     }
+  }
+
+  /** A quoted string literal from a list (the same text for both engines). */
+  private strLit(xs: readonly string[]): string {
+    return `'${this.pick(xs)}'`;
+  }
+
+  /** greatest/least of two or three values of type t (nulls skipped), or nullif of one and a literal. */
+  private pickOf(t: Ty, d: number): X {
+    const r = this.rng;
+    if (r.bool(0.3) && t !== 'T' && t !== 'd') {
+      const a = this.expr(t, d);
+      const b = this.lit(t);
+      return x(`nullif(${a.eau}, ${b.eau})`, `nullif(${a.duck}, ${b.duck})`, t);
+    }
+    const f = r.bool() ? 'greatest' : 'least';
+    // I and D mix (a D result); other types take their own.
+    const arg = (): X => this.expr(t === 'D' ? this.pick(['I', 'D'] as const) : t, d);
+    const xs = Array.from({ length: r.int(2, 3) }, arg);
+    if (t === 'D' && xs.every((v) => v.t === 'I')) xs.push(this.lit('D'));
+    return x(`${f}(${xs.map((v) => v.eau).join(', ')})`, `${f}(${xs.map((v) => v.duck).join(', ')})`, t);
   }
 
   private paren(s: string): string {
@@ -379,6 +560,11 @@ export class Gen {
         const a = this.expr('S', d);
         const b = same(`'${this.rng.word(this.rng.int(0, 2))}'`, 'S');
         return x(`${f}(${a.eau}, ${b.eau})`, `${f}(${a.duck}, ${b.duck})`, 'B');
+      },
+      () => {
+        const a = this.expr('S', d);
+        const pat = this.strLit(PATTERNS);
+        return x(`regexp_matches(${a.eau}, ${pat})`, `regexp_matches(${a.duck}, ${pat})`, 'B');
       },
       () => {
         const a = this.expr('B', d);

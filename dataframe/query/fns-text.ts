@@ -1,0 +1,143 @@
+// String functions for computed columns beyond the basic ones (docs/dataframe.md "Computed columns"),
+// with DuckDB's semantics: positions and counts are in characters (code points), and a count is a
+// whole number (truncated toward zero). Two things a client could send are bounded here, since a
+// plan is untrusted input that runs on every node holding the frame:
+// - memory: repeat, lpad, rpad and replace multiply their input, so what one of them builds over a
+//   chunk is limited (MAX_CHUNK_CHARS) and a larger result is an error, never an allocation;
+// - time: regexp_matches runs V8's linear-time regex engine (the `l` flag), which refuses the
+//   constructs that make a backtracking engine exponential (backreferences, lookaround: RE2, which
+//   DuckDB uses, has none of them either), and a pattern is at most MAX_PATTERN_CHARS long, so a row
+//   costs at most pattern length × text length steps.
+
+import { setFlagsFromString } from 'node:v8';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
+
+/** Characters (UTF-16 code units) one call of repeat/lpad/rpad/replace may build over one chunk. */
+const MAX_CHUNK_CHARS = 1 << 25;
+const MAX_PATTERN_CHARS = 1000;
+
+/** Counts what one call builds over a chunk; throws past MAX_CHUNK_CHARS. */
+export class CharBudget {
+  private used = 0;
+  constructor(private readonly fn: string) {}
+  take(chars: number): void {
+    this.used += chars;
+    if (this.used > MAX_CHUNK_CHARS)
+      throw new Eau2Error(
+        ErrorCode.INVALID,
+        `${this.fn}: results over one chunk would exceed ${MAX_CHUNK_CHARS} characters (a count or width too large?)`,
+      );
+  }
+}
+
+const chars = (s: string): string[] => [...s];
+const count = (n: number): number => (Number.isFinite(n) ? Math.trunc(n) : n > 0 ? Number.MAX_SAFE_INTEGER : 0);
+
+/** 1-based character position of the first t in s, 0 if none (1 for an empty t). */
+export function strpos(s: string, t: string): number {
+  const i = s.indexOf(t);
+  return i < 0 ? 0 : chars(s.slice(0, i)).length + 1;
+}
+
+/** The first n characters; a negative n drops the last -n. */
+export function left(s: string, n: number): string {
+  const c = chars(s);
+  const k = count(n);
+  return c.slice(0, k >= 0 ? k : Math.max(0, c.length + k)).join('');
+}
+
+/** The last n characters; a negative n drops the first -n. */
+export function right(s: string, n: number): string {
+  const c = chars(s);
+  const k = count(n);
+  return c.slice(k >= 0 ? Math.max(0, c.length - k) : Math.min(c.length, -k)).join('');
+}
+
+/**
+ * s padded with fill to n characters (on the left or right), or cut to n. An empty fill pads nothing,
+ * PostgreSQL's answer: DuckDB fails the query, and a computed column runs before the filter, on rows
+ * the WHERE would have dropped.
+ */
+export function pad(s: string, n: number, fill: string, atLeft: boolean, budget: CharBudget): string {
+  const c = chars(s);
+  const k = Math.max(0, count(n));
+  if (k <= c.length) return c.slice(0, k).join('');
+  const f = chars(fill);
+  if (f.length === 0) return s;
+  budget.take(k * 2);
+  const need = k - c.length;
+  const p = fill.repeat(Math.floor(need / f.length)) + f.slice(0, need % f.length).join('');
+  return atLeft ? p + s : s + p;
+}
+
+export function repeat(s: string, n: number, budget: CharBudget): string {
+  const k = count(n);
+  if (k <= 0 || s === '') return '';
+  budget.take(s.length * k);
+  return s.repeat(k);
+}
+
+/** Every `from` in s replaced by `to`; an empty `from` matches nothing (as DuckDB and PostgreSQL). */
+export function replace(s: string, from: string, to: string, budget: CharBudget): string {
+  if (from === '') return s;
+  const parts = s.split(from);
+  budget.take(s.length + (parts.length - 1) * to.length);
+  return parts.join(to);
+}
+
+/**
+ * The n-th field of s split at delim, counted from 1, or from the end for a negative n; '' past
+ * either end and for n = 0; an empty delimiter splits into characters (DuckDB's split_part).
+ */
+export function splitPart(s: string, delim: string, n: number): string {
+  const k = count(n);
+  if (k === 0) return '';
+  const parts = delim === '' ? chars(s) : s.split(delim);
+  return parts[k > 0 ? k - 1 : parts.length + k] ?? '';
+}
+
+/** s without the characters of `set` (a space by default) at its start and/or end, as SQL's trim. */
+export function trimChars(s: string, set: string, start: boolean, end: boolean): string {
+  const c = chars(s);
+  const drop = new Set(chars(set));
+  let i = 0;
+  let j = c.length;
+  if (start) while (i < j && drop.has(c[i]!)) i++;
+  if (end) while (j > i && drop.has(c[j - 1]!)) j--;
+  return i === 0 && j === c.length ? s : c.slice(i, j).join('');
+}
+
+export const reverse = (s: string): string => chars(s).reverse().join('');
+
+let linear: boolean | undefined;
+
+/**
+ * regexp_matches' pattern, compiled for V8's linear-time engine. TypeError for a pattern it cannot
+ * run, since a plan is checked before anything is read. The engine (V8 11-12) takes neither the `i`
+ * nor the `u` flag: a pattern matches UTF-16 code units, case-sensitively (lower() the text for a
+ * case-insensitive match).
+ */
+export function compilePattern(pattern: string): RegExp {
+  if (pattern.length > MAX_PATTERN_CHARS)
+    throw new TypeError(`regexp_matches: the pattern is ${pattern.length} characters; at most ${MAX_PATTERN_CHARS}`);
+  if (linear === undefined) {
+    // The engine is behind a V8 flag, which only admits the `l` flag to RegExp: turning it on changes
+    // nothing else. Checked once, so that a V8 without it refuses patterns rather than risk one.
+    setFlagsFromString('--enable-experimental-regexp-engine');
+    try {
+      // biome-ignore lint/complexity/useRegexLiterals: a literal /a/l would fail to parse without the flag.
+      linear = new RegExp('a', 'l').flags.includes('l');
+    } catch {
+      linear = false;
+    }
+  }
+  if (!linear) throw new TypeError("regexp_matches needs V8's linear-time regex engine, which this Node.js lacks");
+  try {
+    return new RegExp(pattern, 'l');
+  } catch (e) {
+    const why = (e as Error).message.replace(/^Invalid regular expression: /, '');
+    throw new TypeError(
+      `regexp_matches: ${why}${why.includes('linear') ? ' (backreferences, lookaround and repeat counts past a few hundred are refused: they need backtracking)' : ''}`,
+    );
+  }
+}
