@@ -443,13 +443,6 @@ function castValue(
   return Number.isFinite(r) && r >= INT32_MIN && r <= INT32_MAX ? r : null;
 }
 
-function likeRegex(p: string): RegExp {
-  let re = '';
-  for (const ch of p)
-    re += ch === '%' ? '[\\s\\S]*' : ch === '_' ? '[\\s\\S]' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${re}$`);
-}
-
 const DAY_US = 86_400_000_000;
 
 function datePartOf(part: string, v: number | bigint, unit: TimeUnit): number {
@@ -645,8 +638,8 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
     case 'endsWith':
       return two((a, b) => a.endsWith(b));
     case 'like': {
-      const re = likeRegex((e.args[1] as { value: string }).value);
-      return str((s) => re.test(s));
+      const match = text.likeMatcher((e.args[1] as { value: string }).value);
+      return str(match);
     }
     case 'concat':
       return buildVec(out, n, (i) => {
