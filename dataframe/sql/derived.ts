@@ -8,8 +8,9 @@ import type { From, SelectFromStatement, SelectStatement, Statement } from 'pgsq
 import { DataFrame, type SqlOptions } from '../dataframe.js';
 import { columnFromValues } from '../column-builder.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
-import type { ColumnType, Value } from '../schema.js';
+import type { ColumnType, Field, Value } from '../schema.js';
 import { sqlError } from './errors.js';
+import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
 import { spanOf } from './translate.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
@@ -19,7 +20,12 @@ export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<D
 
 /** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
 export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
-  return st.type === 'select' && !(st.from ?? []).some((f) => f.type === 'statement') && !windowsOverGroups(st);
+  return (
+    st.type === 'select' &&
+    !(st.from ?? []).some((f) => f.type === 'statement') &&
+    !windowsOverGroups(st) &&
+    !isJoinChain(st)
+  );
 }
 
 /** Types two UNION branches' columns share: the same, or the wider of two numbers or two times. */
@@ -50,7 +56,10 @@ export async function runStatement(
   st: SelectStatement,
   opts: SqlOptions,
   runSelect: RunSelect,
+  /** A stored frame's columns (NOT_FOUND at `at` if there is none). */
+  fieldsOf: (name: string, at: From) => Promise<readonly Field[]>,
 ): Promise<DataFrame> {
+  let joins = 0;
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const frames: Record<string, DataFrame> = {};
   const given = opts.frames ?? {};
@@ -76,6 +85,18 @@ export async function runStatement(
           from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
         }
         const sel: SelectFromStatement = { ...x, from };
+        if (isJoinChain(sel)) {
+          const fields = await Promise.all(
+            from.map((f) => {
+              const name = (f as Extract<From, { type: 'table' }>).name.name;
+              return sc[name]?.fields ?? given[name]?.fields ?? fieldsOf(name, f);
+            }),
+          );
+          const name = `\u0000join${++joins}`;
+          const split = splitJoinChain(text, sel, fields, name);
+          const rows = await part(split.part, 'a join in a chain of joins', sc);
+          return run(split.rest, { ...sc, [name]: rows }, maxRows);
+        }
         if (windowsOverGroups(sel)) {
           const name = '\u0000groups';
           const { inner, outer } = splitWindowsOverGroups(text, sel, name);

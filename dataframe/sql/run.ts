@@ -440,7 +440,21 @@ export async function runSql(
     const one = async (s: SelectFromStatement, o: SqlOptions): Promise<DataFrame> =>
       ((await runChecked(store, sql, sql, s, null, o, true)) ?? (await runChecked(store, sql, sql, s, null, o, false))!)
         .frame!;
-    return { frame: await runStatement(text, st, opts, one) };
+    const fieldsOf = async (name: string, at: From): Promise<readonly Field[]> => {
+      try {
+        return (await cachedMeta(store, checkName(name))).meta.fields;
+      } catch (e) {
+        if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
+          throw sqlError(
+            text,
+            spanOf((at as { name?: unknown }).name ?? at),
+            `no frame named ${name}`,
+            ErrorCode.NOT_FOUND,
+          );
+        throw e;
+      }
+    };
+    return { frame: await runStatement(text, st, opts, one, fieldsOf) };
   }
   return (
     (await runChecked(store, sql, key, st, m, opts, true)) ?? (await runChecked(store, sql, key, st, m, opts, false))!

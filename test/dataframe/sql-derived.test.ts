@@ -189,6 +189,67 @@ describe('WITH, subqueries in FROM and UNION', () => {
     expect(groups.message).toMatch(/the client gathers at most 2 rows for the groups under window functions here/);
   });
 
+  it('join more than two frames in one SELECT, from the left', async () => {
+    const store = await fixture(new FakeCluster());
+    await DataFrame.put(
+      store,
+      'st',
+      DataFrame.fromRows('state:S,region:S', [
+        ['CA', 'West'],
+        ['NY', 'East'],
+      ]),
+    );
+    // The same frame twice under two aliases; WHERE terms on the first two frames filter the part.
+    expect(
+      await sql(
+        store,
+        'SELECT f.origin, o.state AS os, d.state, delay FROM f JOIN a o ON f.origin = o.code ' +
+          'LEFT JOIN a d ON f.origin = d.code AND d.state = o.state WHERE delay > 0 ORDER BY delay',
+      ),
+    ).toEqual({
+      names: ['origin:S', 'os:S', 'state:S', 'delay:I'],
+      rows: [
+        ['SFO', 'CA', 'CA', 4],
+        ['SFO', 'CA', 'CA', 10],
+        ['JFK', 'NY', 'NY', 30],
+      ],
+    });
+    expect(
+      await sql(
+        store,
+        'SELECT region, count(*) AS n, max(delay) FROM f JOIN a ON origin = code JOIN st r ON a.state = r.state ' +
+          'GROUP BY region ORDER BY n DESC',
+      ),
+    ).toEqual({
+      names: ['region:S', 'n:D', 'max(delay):I'],
+      rows: [
+        ['West', 3, 10],
+        ['East', 2, 30],
+      ],
+    });
+    // SELECT * names each frame's columns in order; a repeated name gets _1.
+    expect(
+      (await sql(store, 'SELECT * FROM f JOIN a ON origin = code JOIN st ON a.state = st.state LIMIT 1')).names,
+    ).toEqual(['origin:S', 'delay:I', 'l:L', 'day:d', 'code:S', 'state:S', 'state_1:S', 'region:S']);
+    expect(
+      (await sql(store, 'SELECT count(*) FROM f JOIN a ON origin = code JOIN st ON a.state = st.state')).rows,
+    ).toEqual([[5]]);
+    for (const [text, why] of [
+      ['SELECT state FROM f JOIN a ON origin = code JOIN st ON a.state = st.state', /column state is ambiguous/],
+      ['SELECT code FROM f JOIN a ON origin = code JOIN st USING (state)', /USING in a chain of joins: write ON/],
+      ['SELECT code FROM f JOIN a ON origin = code JOIN nosuch n ON n.x = code', /no frame named nosuch/],
+    ] as const) {
+      const e = await failure(DataFrame.sql(store, text));
+      expect(e.message, text).toMatch(why);
+    }
+    const big = await failure(
+      DataFrame.sql(store, 'SELECT count(*) FROM f JOIN a ON origin = code JOIN st ON a.state = st.state', {
+        maxGatheredRows: 3,
+      }),
+    );
+    expect(big.message).toMatch(/the client gathers at most 3 rows for a join in a chain of joins here/);
+  });
+
   it('bind parameters anywhere in the statement', async () => {
     const store = await fixture(new MemoryStore());
     expect(

@@ -44,6 +44,14 @@ const DIM: Col[] = [
   { name: 'gb', t: 'B', low: true },
   { name: 'gl', t: 'L' },
 ];
+/** A second dimension, for chains of joins (f JOIN g JOIN h). */
+const HDIM: Col[] = [
+  { name: 'hid', t: 'I' },
+  { name: 'hk', t: 'I', low: true },
+  { name: 'hs', t: 'S', low: true },
+  { name: 'hx', t: 'D' },
+];
+const HDIM_ROWS = 24;
 const WORDS = ['alpha', 'beta', 'Gamma', '', 'delta ', 'eps'];
 /** The dimension's keys: the fact's words and as many more, so a join on them matches a few rows each. */
 const DIM_WORDS = [...WORDS, 'zeta', 'eta', 'theta', 'iota', 'kappa', 'mu'];
@@ -65,7 +73,7 @@ const DUCK_TYPE: Record<Ty, string> = {
 let bigLeft = { huge: 0, near: 0 };
 
 function cell(rng: Rng, c: Col, row: number): Value {
-  if (c.name === 'id' || c.name === 'gid') return row;
+  if (c.name === 'id' || c.name === 'gid' || c.name === 'hid') return row;
   if (rng.bool(0.1)) return null;
   switch (c.t) {
     case 'I':
@@ -74,7 +82,7 @@ function cell(rng: Rng, c: Col, row: number): Value {
       // Eighths, so sums are exact in any order; a few NaN (compared and sorted above every number).
       return rng.bool(0.01) ? Number.NaN : rng.int(-100_000, 100_000) / 8;
     case 'S':
-      if (c.name === 'gs') return rng.pick(DIM_WORDS);
+      if (c.name === 'gs' || c.name === 'hs') return rng.pick(DIM_WORDS);
       return c.low ? rng.pick(WORDS) : rng.word(rng.int(0, 5));
     case 'B':
       return rng.bool();
@@ -145,7 +153,7 @@ function limitClause(rng: Rng): string {
 
 /** One random statement: a row query, DISTINCT, GROUP BY, or window query, over f, a join, or a semi join. */
 function statement(rng: Rng, samples: Samples): Stmt {
-  const from = rng.pick(['plain', 'plain', 'plain', 'join', 'semi'] as const);
+  const from = rng.pick(['plain', 'plain', 'plain', 'join', 'semi', 'join3'] as const);
   let fromEau = 'f';
   let fromDuck = 'f';
   let cols = FACT;
@@ -157,6 +165,14 @@ function statement(rng: Rng, samples: Samples): Stmt {
     fromEau = fromDuck = `f ${how} g ON ${on}`;
     cols = [...FACT, ...DIM];
     uniq.push('gid');
+  } else if (from === 'join3') {
+    // A chain: the first join runs as a part of its own, the second over its rows.
+    const how = rng.pick(['JOIN', 'LEFT JOIN']);
+    const how2 = rng.pick(['JOIN', 'LEFT JOIN']);
+    const on2 = rng.pick(['g.gs = h.hs', 'f.k = h.hk', 'h.hs = f.s AND h.hk = g.gk']);
+    fromEau = fromDuck = `f ${how} g ON f.k = g.gk ${how2} h ON ${on2}`;
+    cols = [...FACT, ...DIM, ...HDIM];
+    uniq.push('gid', 'hid');
   } else if (from === 'semi') {
     const s = rng.pick([
       'EXISTS (SELECT 1 FROM g WHERE g.gk = f.k)',
@@ -226,7 +242,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
     const c = gen.col(rng.pick(['I', 'S', 'B'] as const), true);
     return c && rng.bool(0.6) ? c : gen.expr(rng.pick(['I', 'S', 'B', 'd', 'L', 'D', 'T'] as const), 1);
   }).filter((k) => !isLiteral(k));
-  const aggs = Array.from({ length: rng.int(1, 4) }, () => aggItem(rng, gen, from === 'join'));
+  const aggs = Array.from({ length: rng.int(1, 4) }, () => aggItem(rng, gen, from === 'join' || from === 'join3'));
   // An expression over a key (SQL allows it over a grouped value).
   const overKey = keys
     .filter(() => rng.bool(0.3))
@@ -470,16 +486,19 @@ beforeAll(async () => {
   const rng = new Rng(SEED);
   const fact = table(rng, FACT, FACT_ROWS);
   const dim = table(rng, DIM, DIM_ROWS);
+  const hdim = table(rng, HDIM, HDIM_ROWS);
   const frame = (cols: Col[], rows: Value[][]) =>
     DataFrame.fromRows(cols.map((c) => `${c.name}:${c.t}`).join(','), rows);
   for (const [, store] of stores) {
     await DataFrame.put(store, 'f', frame(FACT, fact), { chunkRows: rng.int(90, 250) });
     await DataFrame.put(store, 'g', frame(DIM, dim), { chunkRows: rng.int(8, 24) });
+    await DataFrame.put(store, 'h', frame(HDIM, hdim), { chunkRows: rng.int(5, 12) });
   }
   duck = await DuckDBInstance.create(':memory:');
   con = await duck.connect();
   await loadDuck(con, 'f', FACT, fact);
   await loadDuck(con, 'g', DIM, dim);
+  await loadDuck(con, 'h', HDIM, hdim);
   const of = (name: string) => fact.map((r) => r[FACT.findIndex((c) => c.name === name)]).filter((v) => v !== null);
   samples = {
     L: of('l') as bigint[],

@@ -1,0 +1,159 @@
+// Several JOINs in one SELECT (`FROM f JOIN a ON ... JOIN b ON ...`). The query engine joins two
+// frames at a time, so the chain is taken from the left: the first two frames' join becomes a part
+// (derived.ts: pushed to the nodes, its rows gathered at the client), holding only the columns the
+// statement reads and filtered by the WHERE terms that read nothing else, and the statement is
+// rewritten over it: `f.x` becomes the part's column "f.x". A longer chain repeats this.
+
+import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
+import type { Field } from '../schema.js';
+import { spanOf, sqlError } from './errors.js';
+
+type Table = Extract<From, { type: 'table' }>;
+
+/** Whether the statement joins more than two frames. */
+export function isJoinChain(st: SelectFromStatement): boolean {
+  return (st.from?.length ?? 0) > 2;
+}
+
+const aliasOf = (t: Table): string => t.name.alias ?? t.name.name;
+
+/** A frame's column named `name`: exactly, or the only one differing in case (unquoted names are lower-cased). */
+function findColumn(fields: readonly Field[], name: string): string | undefined {
+  if (fields.some((f) => f.name === name)) return name;
+  const ci = fields.filter((f) => f.name.toLowerCase() === name.toLowerCase());
+  return ci.length === 1 ? ci[0]!.name : undefined;
+}
+
+/** Calls `f` on every node of the tree, outside subqueries; `f` returns a replacement or undefined. */
+function mapTree<T>(x: T, f: (n: Record<string, unknown>) => unknown): T {
+  if (Array.isArray(x)) return x.map((v) => mapTree(v, f)) as T;
+  if (x === null || typeof x !== 'object') return x;
+  const n = x as Record<string, unknown>;
+  const r = f(n);
+  if (r !== undefined) return r as T;
+  if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') return x;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(n)) out[k] = mapTree(v, f);
+  return out as T;
+}
+
+/**
+ * The first two frames' join as a part named `part`, and the statement over it. `fields` holds each
+ * FROM item's columns, in order.
+ */
+export function splitJoinChain(
+  text: string,
+  st: SelectFromStatement,
+  fields: readonly (readonly Field[])[],
+  part: string,
+): { part: SelectFromStatement; rest: SelectFromStatement } {
+  const from = st.from as Table[];
+  for (const f of from)
+    if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frames, WITH queries or subqueries here');
+  for (const f of from.slice(1))
+    if (!f.join) throw sqlError(text, spanOf(f), 'one JOIN ... ON per pair of frames (comma joins are not supported)');
+  for (const f of from.slice(2))
+    if (f.join?.using) throw sqlError(text, spanOf(f.join), 'USING in a chain of joins: write ON a.k = b.k');
+  const aliases = from.map(aliasOf);
+  /** The FROM item and column a reference names, if it names one (else it may be an output name). */
+  const resolve = (r: ExprRef): [number, string] | undefined => {
+    if (r.name === '*') return undefined;
+    const cands = r.table
+      ? aliases.flatMap((a, i) => (a === r.table!.name || a.toLowerCase() === r.table!.name.toLowerCase() ? [i] : []))
+      : aliases.map((_, i) => i);
+    const hits = cands.flatMap((i) => {
+      const c = findColumn(fields[i]!, r.name);
+      return c === undefined ? [] : [[i, c] as [number, string]];
+    });
+    if (hits.length > 1) throw sqlError(text, spanOf(r), `column ${r.name} is ambiguous: qualify it with a frame name`);
+    return hits[0];
+  };
+  const inPart = (i: number): boolean => i < 2;
+  const colName = (i: number, c: string): string => `${aliases[i]}.${c}`;
+  const needed = new Map<string, [number, string]>();
+  const rewrite = <T>(x: T): T =>
+    mapTree(x, (n) => {
+      if (n.type !== 'ref') return undefined;
+      const hit = resolve(n as unknown as ExprRef);
+      if (!hit || !inPart(hit[0])) return undefined;
+      const name = colName(hit[0], hit[1]);
+      needed.set(name, hit);
+      return { type: 'ref', name, ...(n._location ? { _location: n._location } : {}) };
+    });
+  /** Whether every column the expression reads is the part's (and it holds no subquery). */
+  const onlyPart = (e: SqlExpr): boolean => {
+    let ok = true;
+    mapTree(e, (n) => {
+      if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') ok = false;
+      else if (n.type === 'ref') {
+        const hit = resolve(n as unknown as ExprRef);
+        if (!hit || !inPart(hit[0])) ok = false;
+      }
+      return undefined;
+    });
+    return ok;
+  };
+
+  // SELECT * names every column of every frame, in order, under its own name.
+  const columns: SelectedColumn[] = (st.columns ?? []).flatMap((c): SelectedColumn[] => {
+    if (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
+      return from.flatMap((f, i) =>
+        fields[i]!.map((x) => ({
+          expr: { type: 'ref', table: { name: aliasOf(f) }, name: x.name },
+          alias: { name: x.name },
+        })),
+      ) as SelectedColumn[];
+    // Each item keeps the name it has as written: a column's name, else the expression's text.
+    const span = spanOf(c.expr);
+    const name =
+      c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : span ? text.slice(span.start, span.end) : undefined);
+    return [{ ...c, ...(name !== undefined ? { alias: { name } } : {}) }];
+  });
+
+  // WHERE terms that read the first two frames alone filter the part.
+  const terms: SqlExpr[] = [];
+  const flat = (e: SqlExpr): void => {
+    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
+    else terms.push(e);
+  };
+  if (st.where) flat(st.where);
+  const pushed = terms.filter(onlyPart);
+  const kept = terms.filter((t) => !onlyPart(t));
+  const and = (xs: SqlExpr[]): SqlExpr | undefined =>
+    xs.reduce<SqlExpr | undefined>(
+      (a, b) => (a ? ({ type: 'binary', op: 'AND', left: a, right: b } as SqlExpr) : b),
+      undefined,
+    );
+
+  // An ORDER BY or GROUP BY item that is a bare name may name an output column, which the planner
+  // prefers to a frame's; a name inside an expression there is a frame's.
+  const outputs = new Set(columns.flatMap((c) => (c.alias ? [c.alias.name] : [])));
+  const key = (e: SqlExpr): SqlExpr => (e.type === 'ref' && !e.table && outputs.has(e.name) ? e : rewrite(e));
+  const rest: SelectFromStatement = {
+    ...st,
+    columns: rewrite(columns),
+    from: [
+      { type: 'table', name: { name: part } } as Table,
+      ...from.slice(2).map((f) => ({ ...f, join: rewrite(f.join) })),
+    ],
+    where: rewrite(and(kept)) ?? null,
+    groupBy: st.groupBy?.map(key),
+    having: rewrite(st.having),
+    orderBy: st.orderBy?.map((o) => ({ ...o, by: key(o.by) })),
+  };
+  // A statement reading no column of the first two frames (`count(*)`) still needs one from the part.
+  if (needed.size === 0) {
+    const c = fields[0]![0]!.name;
+    needed.set(colName(0, c), [0, c]);
+  }
+  const partSt: SelectFromStatement = {
+    type: 'select',
+    columns: [...needed].map(([name, [i, c]]) => ({
+      expr: { type: 'ref', table: { name: aliases[i]! }, name: c } as SqlExpr,
+      alias: { name },
+    })),
+    from: [from[0]!, from[1]!],
+    where: and(pushed) ?? null,
+  };
+  return { part: partSt, rest };
+}
