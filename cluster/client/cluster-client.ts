@@ -225,13 +225,19 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
 
   /** `ids` with the nodes believed unreachable moved to the end, order otherwise kept. */
   private liveFirst(ids: string[]): string[] {
+    const down = this.believedDown();
+    return [...ids.filter((id) => !down.has(id)), ...ids.filter((id) => down.has(id))];
+  }
+
+  /** The nodes the topology shows down and those a request lately failed to reach. */
+  private believedDown(): Set<string> {
     const now = Date.now();
     const down = new Set(this.topo.nodes.filter((n) => n.status === 'down').map((n) => n.id));
     for (const [id, until] of this.suspects) {
       if (until > now) down.add(id);
       else this.suspects.delete(id);
     }
-    return [...ids.filter((id) => !down.has(id)), ...ids.filter((id) => down.has(id))];
+    return down;
   }
 
   /** Remembers for a second that `node` did not answer (a connection failure, not a refusal). */
@@ -258,24 +264,34 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     if (mode === 'leader')
       return this.retry(() => ask(this.readTarget(this.partition(k), mode, 0).node, 'leader', timeoutMs));
     // Other modes: every replica that may answer, hedged (the leader last, with the full timeout).
+    // The replicas believed down (shown down, or lately unreachable) come after the others whatever
+    // their latency, are never hedged to, and the last replica believed up gets the full timeout: it
+    // may be the only one that can answer, so a slow answer from it is still the answer.
     return this.retry(() => {
       const p = this.partition(k);
       const pl = this.topo.placement[p]!;
       const first = mode === 'leader-first' ? pl.leader : this.target(p, mode);
       const pool = mode === 'leader-first' ? [pl.leader, ...pl.followers] : replicaCandidates(this.topo, p, mode);
-      const replicas = this.latency.order(this.liveFirst([first, ...pool.filter((n) => n !== first)]));
-      const candidates = mode === 'leader-first' ? replicas : [...replicas.filter((n) => n !== pl.leader), pl.leader];
+      const all = [first, ...pool.filter((n) => n !== first)];
+      if (!all.includes(pl.leader)) all.push(pl.leader);
+      const down = this.believedDown();
+      // The leader last within its group, except leader-first.
+      const leaderLast = (ids: string[]): string[] =>
+        mode === 'leader-first' ? ids : [...ids.filter((n) => n !== pl.leader), ...ids.filter((n) => n === pl.leader)];
+      const live = this.latency.order(all.filter((n) => !down.has(n)));
+      const candidates = [...leaderLast(live), ...leaderLast(all.filter((n) => down.has(n)))];
+      const up = Math.max(1, live.length);
       return hedgedRead(
         candidates,
-        (node) => {
-          const last = node === candidates.at(-1);
-          return ask(
+        (node) =>
+          ask(
             node,
             modeFor(this.topo, p, node, mode === 'leader-first' ? 'any' : mode),
-            last ? timeoutMs : this.latency.maxMs,
-          );
-        },
+            candidates.indexOf(node) >= up - 1 ? timeoutMs : this.latency.maxMs,
+          ),
         this.latency,
+        undefined,
+        up,
       );
     });
   }
