@@ -208,18 +208,27 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   }
 
   /**
-   * The node for attempt `attempt` of a read of partition p. leader-first: the leader, then each
-   * follower in turn, those the topology shows down or a request lately failed to reach moved last;
-   * other modes: the chosen replica first, then the leader.
+   * The node for the next attempt of a read of partition p. leader-first: the leader, then each
+   * follower, those the topology shows down or a request lately failed to reach moved last, skipping
+   * the ones in `tried` (this read's earlier attempts) until every replica was tried; other modes:
+   * the chosen replica first, then the leader. Picking by attempt number from an order that the
+   * failed attempt itself changes (its node moved last) would send the second attempt to the same
+   * dead leader, and with a paused node wait out a second timeout.
    */
-  private readTarget(p: number, mode: ReadMode | 'leader-first', attempt: number): { node: string; r: ReadMode } {
+  private readTarget(p: number, mode: ReadMode | 'leader-first', tried: Set<string>): { node: string; r: ReadMode } {
     const pl = this.topo.placement[p]!;
     if (mode !== 'leader-first') {
-      const node = attempt === 0 ? this.target(p, mode) : pl.leader;
+      const node = tried.size === 0 ? this.target(p, mode) : pl.leader;
+      tried.add(node);
       return { node, r: modeFor(this.topo, p, node, mode) };
     }
     const order = this.liveFirst([pl.leader, ...pl.followers]);
-    const node = order[attempt % order.length]!;
+    let node = order.find((n) => !tried.has(n));
+    if (node === undefined) {
+      tried.clear();
+      node = order[0]!;
+    }
+    tried.add(node);
     return { node, r: modeFor(this.topo, p, node, 'any') };
   }
 
@@ -262,7 +271,7 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
         throw e;
       });
     if (mode === 'leader')
-      return this.retry(() => ask(this.readTarget(this.partition(k), mode, 0).node, 'leader', timeoutMs));
+      return this.retry(() => ask(this.readTarget(this.partition(k), mode, new Set()).node, 'leader', timeoutMs));
     // Other modes: every replica that may answer, hedged (the leader last, with the full timeout).
     // The replicas believed down (shown down, or lately unreachable) come after the others whatever
     // their latency, are never hedged to, and the last replica believed up gets the full timeout: it
@@ -378,12 +387,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     const r = byteRange(range);
     const send: SendRequest = (node, type, body) => this.request(node, type, body);
     const fetch = (p: number, req: PageRequest): Promise<Page> => {
-      let attempt = 0;
+      const tried = new Set<string>();
       return this.retry(() => {
         // Other modes keep their choice on every attempt (a scan page has no leader fallback).
         let node: string;
         let r: ReadMode;
-        if (mode === 'leader-first') ({ node, r } = this.readTarget(p, mode, attempt++));
+        if (mode === 'leader-first') ({ node, r } = this.readTarget(p, mode, tried));
         else {
           node = this.target(p, mode);
           r = modeFor(this.topo, p, node, mode);

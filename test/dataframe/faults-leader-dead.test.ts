@@ -131,6 +131,20 @@ describe('a dead leader that is never replaced', () => {
     // A client connected before the kill, and one connected after it (its first listing and open).
     const late = await connect([cluster.node('n2').url]);
     expect(late.topology.nodes.find((x) => x.id === victim)?.status).toBe('up');
+    // Its scans ask the dead leader for each of its partitions once, then go to the follower (not
+    // back to the leader, which a failed attempt only moved last in the order its retry picks from).
+    const scans: number[] = [];
+    const pool = (late as unknown as { pool: { request: (node: string, type: number, body: unknown) => Promise<unknown> } })
+      .pool;
+    const request = pool.request.bind(pool);
+    pool.request = (node, type, body, ...rest: unknown[]) => {
+      if (node === victim && type === 0x24) scans.push((body as { p: number }).p);
+      return (request as (...a: unknown[]) => Promise<unknown>)(node, type, body, ...rest);
+    };
+    expect((await DataFrame.list(late)).map((f) => f.name).sort()).toEqual(['big', 'small']);
+    pool.request = request;
+    expect(scans.length).toBeGreaterThan(0);
+    expect(new Set(scans).size).toBe(scans.length);
     for (const c of [writer, late]) {
       expect((await DataFrame.list(c)).map((f) => f.name).sort()).toEqual(['big', 'small']);
       const lf = await DataFrame.get(c, 'big');
