@@ -1,8 +1,9 @@
 // A 3-node cluster (replication factor 2) with the default failover: a node killed during an
-// import, then shown down and replaced as leader, then restarted while queries run. The import
-// finishes through the new leaders with every row; queries keep the answers they had with every
-// node up; and a read whose only live replica is slow waits for it rather than hedge to the node
-// the topology shows down (whose failure then failed the read).
+// import, then shown down and replaced as leader, then restarted while queries run; at the end a
+// node killed between the pages of a result. The import finishes through the new leaders with every
+// row; queries keep the answers they had with every node up; and a read whose only live replica is
+// slow waits for it rather than hedge to the node the topology shows down (whose failure then
+// failed the read).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient, type ClusterClientOptions } from '../../cluster/index.js';
@@ -112,7 +113,10 @@ describe('a node killed during an import, failed over and restarted', () => {
     const partitions = reader.topology.placement;
     const sole = new Set<string>();
     for (let i = 0; i < rf.meta.nchunks; i++) {
-      const p = partitionOf(keyBytes(chunkKey('f', rf.meta.version, slotOf(rf.meta, i), 0)), reader.topology.partitions);
+      const p = partitionOf(
+        keyBytes(chunkKey('f', rf.meta.version, slotOf(rf.meta, i), 0)),
+        reader.topology.partitions,
+      );
       const pl = partitions[p]!;
       const replicas = [pl.leader, ...pl.followers];
       if (replicas.includes(victim)) for (const r of replicas) if (r !== victim) sole.add(r);
@@ -156,5 +160,24 @@ describe('a node killed during an import, failed over and restarted', () => {
     const after = await connect();
     expect(rowsOf(await (await DataFrame.get(after, 'f')).load())).toEqual(rowsOf(df));
     for (const q of QUERIES) expect(rowsOf(await DataFrame.sql(after, q)), q).toEqual(ref.get(q));
+
+    // A node killed between the pages of a result (replies of at most 1 MiB, pages of 128 KiB): the
+    // pages it answered are kept, and its chunks left go to their other replicas.
+    const paged = await connect({ maxFrameBytes: 1024 * 1024 });
+    const PAGED = ['SELECT x, k FROM f ORDER BY k DESC, x LIMIT 30000', 'SELECT x, k FROM f WHERE x % 3 = 1'];
+    const pagedRef = new Map<string, Value[][]>();
+    for (const q of PAGED) pagedRef.set(q, rowsOf(await DataFrame.sql(paged, q)));
+    expect(pagedRef.get(PAGED[1]!)!.length).toBe(Math.ceil((n - 1) / 3));
+    const runTaskOn = paged.runTaskOn.bind(paged);
+    let lost: string | undefined;
+    paged.runTaskOn = async (node, name, payload) => {
+      if (lost === undefined && (payload as { taken?: number }).taken !== undefined) {
+        lost = node;
+        await cluster.kill(node);
+      }
+      return runTaskOn(node, name, payload);
+    };
+    for (const q of PAGED) expect(rowsOf(await DataFrame.sql(paged, q)), q).toEqual(pagedRef.get(q));
+    expect(lost).toBeDefined();
   }, 300_000);
 });

@@ -53,7 +53,10 @@ function eau2(args: string[]): Promise<{ status: number | null; stdout: string; 
   });
 }
 
-async function postSql(node: string, sql: string): Promise<{ status: number; body: { rows?: Value[][]; message?: string } }> {
+async function postSql(
+  node: string,
+  sql: string,
+): Promise<{ status: number; body: { rows?: Value[][]; message?: string } }> {
   const res = await fetch(`${cluster.node(node).url}/df/sql`, { method: 'POST', body: JSON.stringify({ sql }) });
   return { status: res.status, body: (await res.json()) as { rows?: Value[][]; message?: string } };
 }
@@ -134,8 +137,9 @@ describe('a dead leader that is never replaced', () => {
     // Its scans ask the dead leader for each of its partitions once, then go to the follower (not
     // back to the leader, which a failed attempt only moved last in the order its retry picks from).
     const scans: number[] = [];
-    const pool = (late as unknown as { pool: { request: (node: string, type: number, body: unknown) => Promise<unknown> } })
-      .pool;
+    const pool = (
+      late as unknown as { pool: { request: (node: string, type: number, body: unknown) => Promise<unknown> } }
+    ).pool;
     const request = pool.request.bind(pool);
     pool.request = (node, type, body, ...rest: unknown[]) => {
       if (node === victim && type === 0x24) scans.push((body as { p: number }).p);
