@@ -152,9 +152,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = (async () => {
-        // Nodes that are up first; a node just failed over from may answer with an older view of
-        // some partitions, which the merge keeps out.
-        const nodes = [...this.topo.nodes].sort((a, b) => Number(a.status === 'down') - Number(b.status === 'down'));
+        // Nodes believed up first (neither shown down nor lately unreachable: a paused node costs a
+        // refresh the 3 s of a connection's handshake timeout, and the refresh follows the very failure
+        // that made it a suspect); a node just failed over from may answer with an older view of some
+        // partitions, which the merge keeps out.
+        const down = this.believedDown();
+        const nodes = [...this.topo.nodes].sort((a, b) => Number(down.has(a.id)) - Number(down.has(b.id)));
         for (const n of nodes) {
           try {
             const t = parseTopology(await this.pool.request(n.id, MsgType.TOPOLOGY, null, 2000));
