@@ -423,6 +423,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     return this.opts.maxFrameBytes ?? 64 * 1024 * 1024;
   }
 
+  /** Whether a request failed to reach `node` in the last 2 s (TaskRunner.unreachable). */
+  unreachable(node: string): boolean {
+    const until = this.suspects.get(node);
+    return until !== undefined && until > Date.now();
+  }
+
   /** Runs task `name` on node `node` only (TaskRunner.runTaskOn); no retry on another node. */
   async runTaskOn(node: string, name: string, payload: unknown): Promise<unknown> {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('task name must be a non-empty string');

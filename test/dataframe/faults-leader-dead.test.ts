@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
-import { CLI, REPO, TestCluster } from '../cluster/support/cluster-harness.js';
+import { CLI, REPO, TestCluster, eventually } from '../cluster/support/cluster-harness.js';
 import { rowsOf, seededRng } from './helpers.js';
 
 let cluster: TestCluster;
@@ -179,6 +179,48 @@ describe('a dead leader that is never replaced', () => {
       expect(r.stderr, runs[i]!.join(' ')).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout).toBe(cliRef[i]);
+    }
+
+    // The victim comes back (it leads its partitions again: they never failed over), then hangs
+    // (SIGSTOP): a new connection to it waits out the 3 s handshake timeout. A new client pays that
+    // once, in its first listing, and then sends the hung node nothing more while it suspects it:
+    // neither the topology refresh that follows the failure nor the count's and the query's tasks.
+    await cluster.restart(victim);
+    // Back as the leader of its partitions, with its followers in sync (those partitions' chunks are
+    // read from it again).
+    let seen = '';
+    const back = await eventually(async () => {
+      const v = (await (await fetch(`${cluster.node(victim).url}/cluster`)).json()) as {
+        partitions: { leader: string; isr: string[] }[];
+      };
+      seen = JSON.stringify(v.partitions);
+      const led = v.partitions.filter((p) => p.leader === victim);
+      return led.length > 0 && led.every((p) => p.isr.length === 2);
+    }, 60_000);
+    expect(back, seen).toBe(true);
+    cluster.procs.get(victim)!.kill('SIGSTOP');
+    try {
+      const fresh = await connect([cluster.node('n3').url]);
+      expect(fresh.topology.placement.some((p) => p.leader === victim)).toBe(true);
+      const sent: number[] = [];
+      const freshPool = (fresh as unknown as { pool: { request: (node: string, type: number) => Promise<unknown> } })
+        .pool;
+      const send = freshPool.request.bind(freshPool);
+      freshPool.request = (node, type, ...rest: unknown[]) => {
+        if (node === victim) sent.push(type);
+        return (send as (...a: unknown[]) => Promise<unknown>)(node, type, ...rest);
+      };
+      // The first listing (scans, 0x24) finds the victim silent; a refresh follows (TOPOLOGY, 0x11).
+      expect((await DataFrame.list(fresh)).map((f) => f.name).sort()).toEqual(['big', 'small']);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.every((t) => t === 0x24)).toBe(true);
+      sent.length = 0;
+      // Right after it (within the client's 2 s suspicion): tasks (0x40) go to the other replicas.
+      expect(await (await DataFrame.get(fresh, 'big')).count()).toBe(n);
+      expect(rowsOf(await DataFrame.sql(fresh, QUERIES[3]!))).toEqual(ref.get(QUERIES[3]!));
+      expect(sent).not.toContain(0x40);
+    } finally {
+      cluster.procs.get(victim)!.kill('SIGCONT');
     }
   }, 400_000);
 });
