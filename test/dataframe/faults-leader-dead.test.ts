@@ -119,6 +119,19 @@ describe('a dead leader that is never replaced', () => {
       expect(r.status).toBe(200);
       httpRef.set(q, r.body.rows);
     }
+    // The read-only HTTP routes a node serves from its own store (and the console's placement: of the
+    // small frame, since it scans chunk values and a page of big's would pass the 1 MiB frame limit).
+    const ROUTES = ['/df', '/df/big', '/df/big/rows?offset=29990&limit=20', '/df/small/placement'];
+    const getRoute = async (node: string, route: string): Promise<{ status: number; body: unknown }> => {
+      const res = await fetch(`${cluster.node(node).url}${route}`);
+      return { status: res.status, body: await res.json() };
+    };
+    const routeRef = new Map<string, unknown>();
+    for (const route of ROUTES) {
+      const r = await getRoute('n2', route);
+      expect(r.status, route).toBe(200);
+      routeRef.set(route, r.body);
+    }
     const cliRef: string[] = [];
     for (const args of CLI_RUNS(cluster.node('n3').url)) {
       const r = await eau2(args);
@@ -169,6 +182,14 @@ describe('a dead leader that is never replaced', () => {
         const r = await postSql(node, q);
         expect(r.status, `${node} ${q}: ${r.body.message}`).toBe(200);
         expect(r.body.rows, q).toEqual(httpRef.get(q));
+      }
+    }
+
+    for (const node of ['n2', 'n3']) {
+      for (const route of ROUTES) {
+        const r = await getRoute(node, route);
+        expect(r.status, `${node} ${route}: ${JSON.stringify(r.body).slice(0, 200)}`).toBe(200);
+        expect(r.body, route).toEqual(routeRef.get(route));
       }
     }
 
