@@ -184,7 +184,8 @@ async function placement(node: NodeServer, lf: LazyFrame): Promise<unknown> {
   let total = 0;
   const text = new TextDecoder();
   const range = { gte: versionChunkPrefix(m.name, m.version), lt: versionChunkEnd(m.name, m.version) };
-  for await (const [k, v] of node.store.scan(range)) {
+  // Chunks are never rewritten under their keys: any replica's copy will do (a dead leader's too).
+  for await (const [k, v] of node.store.scan(range, { read: 'leader-first' })) {
     const parsed = parseChunkKey(text.decode(k));
     const c = parsed && bySlot.get(parsed.chunk);
     if (c) c.bytes += v.length;

@@ -72,12 +72,16 @@ export class ReplicaLatency {
  * Asks `candidates` in order (each with `ask`), the next one when the last asked has not answered
  * within its hedge delay or has failed; resolves with the first answer, rejects with the last
  * error once every candidate failed. Answers that come after the first still update the latencies.
+ * Only the first `hedgeable` candidates are asked on a hedge; the rest (replicas believed down) only
+ * once every one before them has failed: asking a node known to be down because a live replica is
+ * slow would cost a request and mark the live one slow, which puts it behind the down one next time.
  */
 export function hedgedRead<T>(
   candidates: readonly string[],
   ask: (node: string) => Promise<T>,
   lat: ReplicaLatency,
   now: () => number = () => performance.now(),
+  hedgeable: number = candidates.length,
 ): Promise<T> {
   if (candidates.length === 0) return Promise.reject(new TypeError('hedgedRead needs a candidate'));
   return new Promise<T>((resolve, reject) => {
@@ -91,7 +95,7 @@ export function hedgedRead<T>(
       const t0 = now();
       if (timer) clearTimeout(timer);
       timer =
-        next < candidates.length
+        next < Math.min(hedgeable, candidates.length)
           ? setTimeout(() => {
               lat.markSlow(node);
               lat.hedges++;

@@ -11,7 +11,7 @@
 // Two processes migrating at once write identical values; a frame published under version 2
 // meanwhile keeps its new metadata (it is never overwritten by a copy).
 
-import type { KvStore } from '../kv/index.js';
+import type { KvStore, ReadOptions } from '../kv/index.js';
 import { fromUtf8, utf8 } from '../kv/index.js';
 import { LAYOUT_PREFIX } from './layout.js';
 import { decodeMeta } from './meta.js';
@@ -35,9 +35,14 @@ export function ensureLayout(store: KvStore): Promise<number> {
   return p;
 }
 
-async function collect(store: KvStore, gte: string, lt: string): Promise<[Uint8Array, Uint8Array][]> {
+async function collect(
+  store: KvStore,
+  gte: string,
+  lt: string,
+  opts?: ReadOptions,
+): Promise<[Uint8Array, Uint8Array][]> {
   const out: [Uint8Array, Uint8Array][] = [];
-  const it = store.scan({ gte, lt });
+  const it = store.scan({ gte, lt }, opts);
   try {
     for (let e = await it.next(); e; e = await it.next()) out.push(e);
   } finally {
@@ -48,7 +53,12 @@ async function collect(store: KvStore, gte: string, lt: string): Promise<[Uint8A
 
 async function migrate(store: KvStore): Promise<number> {
   let moved = 0;
-  for (const [key, value] of await collect(store, V1_META, V1_META_END)) {
+  // Every client's first open or listing runs this scan, so it reads as the metadata reads that follow
+  // it do (leader-first): with a partition's leader dead and not yet replaced, a scan of the leaders
+  // would wait out the failover (5-7 s for each new client: each CLI command, a node's first POST
+  // /df/sql) before `df ls` or `df show` could answer from the followers. Version-1 records are no
+  // longer written, so a follower's copy of them is as good as the leader's.
+  for (const [key, value] of await collect(store, V1_META, V1_META_END, { read: 'leader-first' })) {
     const name = fromUtf8(key).slice(V1_META.length);
     let version: string;
     try {

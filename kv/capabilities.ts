@@ -46,6 +46,11 @@ export interface TaskRunner {
   runTaskOn?(node: string, name: string, payload: unknown): Promise<unknown>;
   /** Optional: the largest reply runTaskOn can carry (a ClusterClient's frame limit). */
   readonly maxReplyBytes?: number;
+  /**
+   * Optional: whether a request lately failed to reach `node` (a ClusterClient's 2 s suspicion). A
+   * caller placing work with runTaskOn prefers another replica meanwhile.
+   */
+  unreachable?(node: string): boolean;
 }
 
 export function isTaskRunner(store: KvStore): store is KvStore & TaskRunner {

@@ -152,9 +152,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   refresh(): Promise<void> {
     if (!this.refreshing) {
       this.refreshing = (async () => {
-        // Nodes that are up first; a node just failed over from may answer with an older view of
-        // some partitions, which the merge keeps out.
-        const nodes = [...this.topo.nodes].sort((a, b) => Number(a.status === 'down') - Number(b.status === 'down'));
+        // Nodes believed up first (neither shown down nor lately unreachable: a paused node costs a
+        // refresh the 3 s of a connection's handshake timeout, and the refresh follows the very failure
+        // that made it a suspect); a node just failed over from may answer with an older view of some
+        // partitions, which the merge keeps out.
+        const down = this.believedDown();
+        const nodes = [...this.topo.nodes].sort((a, b) => Number(down.has(a.id)) - Number(down.has(b.id)));
         for (const n of nodes) {
           try {
             const t = parseTopology(await this.pool.request(n.id, MsgType.TOPOLOGY, null, 2000));
@@ -208,30 +211,45 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   }
 
   /**
-   * The node for attempt `attempt` of a read of partition p. leader-first: the leader, then each
-   * follower in turn, those the topology shows down or a request lately failed to reach moved last;
-   * other modes: the chosen replica first, then the leader.
+   * The node for the next attempt of a read of partition p. leader-first: the leader, then each
+   * follower, those the topology shows down or a request lately failed to reach moved last, skipping
+   * the ones in `tried` (this read's earlier attempts) until every replica was tried; other modes:
+   * the chosen replica first, then the leader. Picking by attempt number from an order that the
+   * failed attempt itself changes (its node moved last) would send the second attempt to the same
+   * dead leader, and with a paused node wait out a second timeout.
    */
-  private readTarget(p: number, mode: ReadMode | 'leader-first', attempt: number): { node: string; r: ReadMode } {
+  private readTarget(p: number, mode: ReadMode | 'leader-first', tried: Set<string>): { node: string; r: ReadMode } {
     const pl = this.topo.placement[p]!;
     if (mode !== 'leader-first') {
-      const node = attempt === 0 ? this.target(p, mode) : pl.leader;
+      const node = tried.size === 0 ? this.target(p, mode) : pl.leader;
+      tried.add(node);
       return { node, r: modeFor(this.topo, p, node, mode) };
     }
     const order = this.liveFirst([pl.leader, ...pl.followers]);
-    const node = order[attempt % order.length]!;
+    let node = order.find((n) => !tried.has(n));
+    if (node === undefined) {
+      tried.clear();
+      node = order[0]!;
+    }
+    tried.add(node);
     return { node, r: modeFor(this.topo, p, node, 'any') };
   }
 
   /** `ids` with the nodes believed unreachable moved to the end, order otherwise kept. */
   private liveFirst(ids: string[]): string[] {
+    const down = this.believedDown();
+    return [...ids.filter((id) => !down.has(id)), ...ids.filter((id) => down.has(id))];
+  }
+
+  /** The nodes the topology shows down and those a request lately failed to reach. */
+  private believedDown(): Set<string> {
     const now = Date.now();
     const down = new Set(this.topo.nodes.filter((n) => n.status === 'down').map((n) => n.id));
     for (const [id, until] of this.suspects) {
       if (until > now) down.add(id);
       else this.suspects.delete(id);
     }
-    return [...ids.filter((id) => !down.has(id)), ...ids.filter((id) => down.has(id))];
+    return down;
   }
 
   /** Remembers for a second that `node` did not answer (a connection failure, not a refusal). */
@@ -256,26 +274,36 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
         throw e;
       });
     if (mode === 'leader')
-      return this.retry(() => ask(this.readTarget(this.partition(k), mode, 0).node, 'leader', timeoutMs));
+      return this.retry(() => ask(this.readTarget(this.partition(k), mode, new Set()).node, 'leader', timeoutMs));
     // Other modes: every replica that may answer, hedged (the leader last, with the full timeout).
+    // The replicas believed down (shown down, or lately unreachable) come after the others whatever
+    // their latency, are never hedged to, and the last replica believed up gets the full timeout: it
+    // may be the only one that can answer, so a slow answer from it is still the answer.
     return this.retry(() => {
       const p = this.partition(k);
       const pl = this.topo.placement[p]!;
       const first = mode === 'leader-first' ? pl.leader : this.target(p, mode);
       const pool = mode === 'leader-first' ? [pl.leader, ...pl.followers] : replicaCandidates(this.topo, p, mode);
-      const replicas = this.latency.order(this.liveFirst([first, ...pool.filter((n) => n !== first)]));
-      const candidates = mode === 'leader-first' ? replicas : [...replicas.filter((n) => n !== pl.leader), pl.leader];
+      const all = [first, ...pool.filter((n) => n !== first)];
+      if (!all.includes(pl.leader)) all.push(pl.leader);
+      const down = this.believedDown();
+      // The leader last within its group, except leader-first.
+      const leaderLast = (ids: string[]): string[] =>
+        mode === 'leader-first' ? ids : [...ids.filter((n) => n !== pl.leader), ...ids.filter((n) => n === pl.leader)];
+      const live = this.latency.order(all.filter((n) => !down.has(n)));
+      const candidates = [...leaderLast(live), ...leaderLast(all.filter((n) => down.has(n)))];
+      const up = Math.max(1, live.length);
       return hedgedRead(
         candidates,
-        (node) => {
-          const last = node === candidates.at(-1);
-          return ask(
+        (node) =>
+          ask(
             node,
             modeFor(this.topo, p, node, mode === 'leader-first' ? 'any' : mode),
-            last ? timeoutMs : this.latency.maxMs,
-          );
-        },
+            candidates.indexOf(node) >= up - 1 ? timeoutMs : this.latency.maxMs,
+          ),
         this.latency,
+        undefined,
+        up,
       );
     });
   }
@@ -362,12 +390,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
     const r = byteRange(range);
     const send: SendRequest = (node, type, body) => this.request(node, type, body);
     const fetch = (p: number, req: PageRequest): Promise<Page> => {
-      let attempt = 0;
+      const tried = new Set<string>();
       return this.retry(() => {
         // Other modes keep their choice on every attempt (a scan page has no leader fallback).
         let node: string;
         let r: ReadMode;
-        if (mode === 'leader-first') ({ node, r } = this.readTarget(p, mode, attempt++));
+        if (mode === 'leader-first') ({ node, r } = this.readTarget(p, mode, tried));
         else {
           node = this.target(p, mode);
           r = modeFor(this.topo, p, node, mode);
@@ -393,6 +421,12 @@ export class ClusterClient implements KvStore, TaskRunner, Partitioned {
   /** The largest task reply this client accepts (its frame limit; TaskRunner.maxReplyBytes). */
   get maxReplyBytes(): number {
     return this.opts.maxFrameBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Whether a request failed to reach `node` in the last 2 s (TaskRunner.unreachable). */
+  unreachable(node: string): boolean {
+    const until = this.suspects.get(node);
+    return until !== undefined && until > Date.now();
   }
 
   /** Runs task `name` on node `node` only (TaskRunner.runTaskOn); no retry on another node. */

@@ -241,18 +241,25 @@ export class Router {
     if (mode === 'follower' && pl.followers.includes(self)) return this.readLocal(p, key, mode);
     const t = this.host.topology();
     const target = this.replicas.choose(t, p, mode);
-    if (target === pl.leader) return this.remoteGet(target, key, modeFor(t, p, target, mode));
+    if (mode === 'leader') return this.remoteGet(target, key, modeFor(t, p, target, mode));
     // A replica read is hedged: the chosen replica, the other followers, the leader last (it always
-    // may answer); replicas lately slow are asked after the rest.
+    // may answer); replicas lately slow are asked after the rest. When the chosen replica is the
+    // leader, the followers come after it: a leader that died, and is not known here to be down yet,
+    // would otherwise fail the read (every chunk of its partitions read through a node's /df routes).
     const others = pl.followers.filter((n) => n !== target && n !== self && !this.host.suspects?.(n));
-    const candidates = [...this.latency.order([target, ...others]), pl.leader];
+    const candidates =
+      target === pl.leader
+        ? [target, ...this.latency.order(others)]
+        : [...this.latency.order([target, ...others]), pl.leader];
     const replicaTimeout = this.latency.maxMs;
     return hedgedRead(
       candidates,
-      (node) =>
-        node === pl.leader
-          ? this.remoteGet(node, key, 'leader')
-          : this.remoteGet(node, key, modeFor(t, p, node, mode), replicaTimeout),
+      (node) => {
+        const wire = node === pl.leader ? 'leader' : modeFor(t, p, node, mode);
+        return node === candidates.at(-1)
+          ? this.remoteGet(node, key, wire)
+          : this.remoteGet(node, key, wire, replicaTimeout);
+      },
       this.latency,
     );
   }
@@ -391,7 +398,21 @@ export class Router {
     const t = this.host.topology();
     const target = this.replicas.choose(t, p, mode);
     const send: SendRequest = (node, type, body) => this.host.pool.request(node, type, body);
-    return fetchRemotePage(send, target, p, req, modeFor(t, p, target, mode));
+    if (mode === 'leader') return fetchRemotePage(send, target, p, req, modeFor(t, p, target, mode));
+    // A replica's page that cannot be fetched (the replica died, and this node does not know yet) is
+    // asked of the other replicas, the leader last, as a replica get is: one dead node failed every
+    // listing of a frame through a node's GET /df until its failover.
+    const others = [...pl.followers, pl.leader].filter((n) => n !== target && n !== self);
+    let last: unknown;
+    for (const node of [target, ...others]) {
+      try {
+        return await fetchRemotePage(send, node, p, req, modeFor(t, p, node, mode));
+      } catch (e) {
+        if (e instanceof Eau2Error && !isEau2Error(e, ErrorCode.UNAVAILABLE)) throw e;
+        last = e;
+      }
+    }
+    throw last;
   }
 
   /** A sorted scan over every partition (stored values), or over the ones held here for read=local. */

@@ -224,12 +224,19 @@ export async function scatter(
         list.push(r);
       }
       for (const [b, list] of rowsIn) {
-        const idx = Uint32Array.from(list);
-        let bs = open.get(b);
-        if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
-        cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
-        buffered += idx.length;
-        if (bs[0]!.length >= PIECE_ROWS) await flush(b);
+        const all = Uint32Array.from(list);
+        // A piece is cut at PIECE_ROWS inside the chunk, not after it: the bucket join refuses a
+        // larger one, and a bucket's open piece passes the bound mid-chunk as soon as a node
+        // scatters more than its usual share (a dead node's chunks besides its own).
+        for (let from = 0; from < all.length; ) {
+          let bs = open.get(b);
+          if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
+          const idx = all.subarray(from, from + PIECE_ROWS - bs[0]!.length);
+          cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
+          buffered += idx.length;
+          from += idx.length;
+          if (bs[0]!.length >= PIECE_ROWS) await flush(b);
+        }
       }
       if (buffered > MAX_BUFFERED_ROWS) for (const b of [...open.keys()]) await flush(b);
     }

@@ -61,11 +61,23 @@ interface Reported {
  * Pieces of a node that died mid-join stay on it (docs/dataframe.md "Joins"). In-process, the store
  * may scan only part of the keys (a cluster node's own store, under the HTTP route), so the pieces
  * the scatters reported are also deleted by key.
+ *
+ * On a cluster, a node that cannot be reached (killed, or a partition's leader lost while a node
+ * scans for the pieces) does not fail the cleanup: the pieces it would have deleted expire
+ * (`shuffleTtlMs`), and a join whose buckets were all answered has its answer. Failing there would
+ * fail every join while a dead node is still shown up, though the dead node holds no piece of it.
  */
 async function cleanUp(store: KvStore, id: string, reported: Reported, ncols: { l: number; r: number }): Promise<void> {
   try {
+    const nodes = taskNodes(store);
+    if (nodes.length > 0) {
+      // Every node's drop is waited for, so none still deletes after the join returns.
+      const drops = await Promise.allSettled(nodes.map((n) => runTaskAt(store, n, DROP_SHUFFLE_TASK, { id })));
+      for (const d of drops) if (d.status === 'rejected' && !unreachable(d.reason)) throw d.reason;
+      return;
+    }
     await runTaskEverywhere(store, DROP_SHUFFLE_TASK, { id });
-    if (taskNodes(store).length === 0 && !isTaskRunner(store)) {
+    if (!isTaskRunner(store)) {
       await deletePieces(store, id, 'l', reported.l, ncols.l);
       await deletePieces(store, id, 'r', reported.r, ncols.r);
     }

@@ -504,14 +504,16 @@ export function unreachable(e: unknown): boolean {
 
 /**
  * Which node evaluates each of `chunks`: the leader of the chunk's partition unless it is down or
- * failed, else the first such follower (the order the topology lists them). Throws UNAVAILABLE
- * when every replica of a chunk's partition is out.
+ * failed, else the first such follower (the order the topology lists them); a replica the store
+ * could not reach lately (`suspect`) only when no other is left. Throws UNAVAILABLE when every
+ * replica of a chunk's partition is out.
  */
 function assignChunks(
   meta: FrameMeta,
   topo: PartitionLeaders,
   failed: ReadonlySet<string>,
   chunks: Iterable<number>,
+  suspect: (node: string) => boolean = () => false,
 ): Map<string, number[]> {
   const out = new Map<string, number[]>();
   const down = new Set(failed);
@@ -520,7 +522,7 @@ function assignChunks(
     const p = partitionOf(keyBytes(chunkKey(meta.name, meta.version, slotOf(meta, i), 0)), topo.partitions);
     const pl = topo.placement[p]!;
     const replicas = [pl.leader, ...(pl.followers ?? [])];
-    const node = replicas.find((id) => !down.has(id));
+    const node = replicas.find((id) => !down.has(id) && !suspect(id)) ?? replicas.find((id) => !down.has(id));
     if (node === undefined) {
       throw new Eau2Error(
         ErrorCode.UNAVAILABLE,
@@ -564,7 +566,10 @@ async function placeQuery(
   for (let round = 0; ; round++) {
     const topo = round === 0 ? first : placementOf(store);
     if (!topo) throw new Eau2Error(ErrorCode.UNAVAILABLE, 'the cluster topology no longer names followers');
-    const plan = assignChunks(meta, topo, failed, todo);
+    // A node the client failed to reach a moment ago (a paused node: a new connection to it waits
+    // out a 3 s handshake timeout) gets no chunk while another replica can take it; without this,
+    // every query of a client's first seconds sent it tasks again until the failover.
+    const plan = assignChunks(meta, topo, failed, todo, (id) => store.unreachable?.(id) === true);
     // A frame without chunks still gets one (empty) result, from a replica that is up.
     if (todo.length === 0) {
       const node = [topo.placement[0]!.leader, ...(topo.placement[0]!.followers ?? [])].find((n) => !failed.has(n));

@@ -28,6 +28,25 @@ describe('hedgedRead', () => {
     expect(lat.hedges).toBe(0);
   });
 
+  it('never hedges to the candidates past `hedgeable`, and asks them once the others failed', async () => {
+    const lat = new ReplicaLatency(20);
+    const asked: string[] = [];
+    const slow = (n: string) => new Promise<string>((r) => setTimeout(() => r(n), 200));
+    expect(await hedgedRead(['a', 'down'], (n) => (asked.push(n), slow(n)), lat, undefined, 1)).toBe('a');
+    expect(asked).toEqual(['a']);
+    expect(lat.hedges).toBe(0);
+    asked.length = 0;
+    const v = await hedgedRead(
+      ['a', 'down'],
+      (n) => (asked.push(n), n === 'a' ? Promise.reject(new Error('no a')) : Promise.resolve(n)),
+      lat,
+      undefined,
+      1,
+    );
+    expect(v).toBe('down');
+    expect(asked).toEqual(['a', 'down']);
+  });
+
   it('waits for a replica within its adaptive delay', () => {
     const lat = new ReplicaLatency(1000);
     expect(lat.hedgeDelay('x')).toBe(250); // never measured: a quarter of the bound
