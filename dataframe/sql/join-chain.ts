@@ -1,7 +1,8 @@
 // Several JOINs in one SELECT (`FROM f JOIN a ON ... JOIN b ON ...`). The query engine joins two
 // frames at a time, so the chain is taken from the left: the first two frames' join becomes a part
 // (derived.ts: pushed to the nodes, its rows gathered at the client), holding only the columns the
-// statement reads and filtered by the WHERE terms that read nothing else, and the statement is
+// statement reads and filtered by the WHERE terms that read nothing else (unless a later RIGHT JOIN
+// keeps rows those terms would drop), and the statement is
 // rewritten over it: `f.x` becomes the part's column "f.x". A longer chain repeats this.
 
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
@@ -117,8 +118,11 @@ export function splitJoinChain(
     else terms.push(e);
   };
   if (st.where) flat(st.where);
-  const pushed = terms.filter(onlyPart);
-  const kept = terms.filter((t) => !onlyPart(t));
+  // Not past a later RIGHT JOIN: its rows without a match have the part's columns null, which the
+  // WHERE sees after the join (a term on them drops such rows; in the part it would keep them).
+  const later = from.slice(2).some((f) => f.join?.type === 'RIGHT JOIN');
+  const pushed = later ? [] : terms.filter(onlyPart);
+  const kept = later ? terms : terms.filter((t) => !onlyPart(t));
   const and = (xs: SqlExpr[]): SqlExpr | undefined =>
     xs.reduce<SqlExpr | undefined>(
       (a, b) => (a ? ({ type: 'binary', op: 'AND', left: a, right: b } as SqlExpr) : b),

@@ -352,11 +352,17 @@ async function prepare(
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
   let how: JoinType;
   let on: [string, string][];
+  let rightJoin = false;
   if (joinFrom) {
     const j = joinFrom.join!;
-    if (j.type !== 'INNER JOIN' && j.type !== 'LEFT JOIN')
-      throw sqlError(text, spanOf(j), `${j.type} is not supported (INNER JOIN, LEFT JOIN; semi/anti via [NOT] EXISTS)`);
+    if (j.type !== 'INNER JOIN' && j.type !== 'LEFT JOIN' && j.type !== 'RIGHT JOIN')
+      throw sqlError(
+        text,
+        spanOf(j),
+        `${j.type} is not supported (INNER, LEFT and RIGHT JOIN; semi/anti via [NOT] EXISTS)`,
+      );
     how = j.type === 'INNER JOIN' ? 'inner' : 'left';
+    rightJoin = j.type === 'RIGHT JOIN';
     if (j.using) {
       on = j.using.map((u) => {
         const a = findColumn(left.frame.fields, u.name);
@@ -369,6 +375,21 @@ async function prepare(
   } else {
     how = sub!.how;
     on = sub!.keys(left, right);
+  }
+  if (rightJoin) {
+    // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
+    const { fields, rightNames } = joinedFields(r.frame.fields, l.frame.fields, 'left');
+    left.names = new Map(l.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
+    right.names = new Map(r.frame.fields.map((f) => [f.name, f.name]));
+    const nr = r.frame.fields.length;
+    const scope = scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]);
+    const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scope, SQL_AGGS);
+    try {
+      return { query: r.frame.join(l.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }), plan };
+    } catch (e) {
+      if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom), e.message);
+      throw e;
+    }
   }
   const { fields, rightNames } = joinedFields(l.frame.fields, r.frame.fields, how);
   r.frame.fields.forEach((f, i) => {

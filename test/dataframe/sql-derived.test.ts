@@ -242,6 +242,33 @@ describe('WITH, subqueries in FROM and UNION', () => {
       const e = await failure(DataFrame.sql(store, text));
       expect(e.message, text).toMatch(why);
     }
+    // RIGHT JOIN keeps every row of its right frame; after a chain, the WHERE sees those rows'
+    // nulls (a term on the first frames is not pushed into the part there).
+    expect(
+      (
+        await sql(
+          store,
+          "SELECT st.region, x.code FROM (SELECT * FROM a WHERE code <> 'JFK') x RIGHT JOIN st ON x.state = st.state ORDER BY 1, 2",
+        )
+      ).rows,
+    ).toEqual([
+      ['East', null],
+      ['West', 'LAX'],
+      ['West', 'SFO'],
+    ]);
+    expect(
+      (
+        await sql(
+          store,
+          'SELECT r.region, f.origin FROM f JOIN a ON origin = code RIGHT JOIN st r ON a.state = r.state ' +
+            "WHERE f.origin <> 'JFK' ORDER BY 1, 2",
+        )
+      ).rows,
+    ).toEqual([
+      ['West', 'LAX'],
+      ['West', 'SFO'],
+      ['West', 'SFO'],
+    ]);
     const big = await failure(
       DataFrame.sql(store, 'SELECT count(*) FROM f JOIN a ON origin = code JOIN st ON a.state = st.state', {
         maxGatheredRows: 3,

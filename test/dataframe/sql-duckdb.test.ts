@@ -160,7 +160,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
   let semi: X | undefined;
   const uniq = ['id'];
   if (from === 'join') {
-    const how = rng.pick(['JOIN', 'INNER JOIN', 'LEFT JOIN']);
+    const how = rng.pick(['JOIN', 'INNER JOIN', 'LEFT JOIN', 'RIGHT JOIN']);
     const on = rng.pick(['f.k = g.gk', 'f.s = g.gs', 'g.gk = f.k', 'f.k = g.gk AND f.s = g.gs']);
     fromEau = fromDuck = `f ${how} g ON ${on}`;
     cols = [...FACT, ...DIM];
@@ -168,7 +168,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
   } else if (from === 'join3') {
     // A chain: the first join runs as a part of its own, the second over its rows.
     const how = rng.pick(['JOIN', 'LEFT JOIN']);
-    const how2 = rng.pick(['JOIN', 'LEFT JOIN']);
+    const how2 = rng.pick(['JOIN', 'LEFT JOIN', 'RIGHT JOIN']);
     const on2 = rng.pick(['g.gs = h.hs', 'f.k = h.hk', 'h.hs = f.s AND h.hk = g.gk']);
     fromEau = fromDuck = `f ${how} g ON f.k = g.gk ${how2} h ON ${on2}`;
     cols = [...FACT, ...DIM, ...HDIM];
