@@ -495,9 +495,21 @@ export class LeaderPartition {
   }
 
   /** What the ISR policy needs about each follower. */
+  /**
+   * A follower's state as `GET /cluster` shows it: `catching-up` while it has a subscription open,
+   * streaming or in a full resync (which streams nothing yet); `down` without one.
+   */
+  followerState(f: { id: string; subscribed: boolean }): 'in-sync' | 'joining' | 'catching-up' | 'down' {
+    if (this.isr.includes(f.id)) return 'in-sync';
+    if (this.joining.has(f.id)) return 'joining';
+    return f.subscribed ? 'catching-up' : 'down';
+  }
+
   progress(): {
     id: string;
     live: boolean;
+    /** Whether the follower has a subscription open: streaming (live) or being resynced. */
+    subscribed: boolean;
     notLiveSince: number | undefined;
     acked: number;
     oldestUnackedAt: number | undefined;
@@ -509,6 +521,7 @@ export class LeaderPartition {
       return {
         id,
         live: s?.live === true && !s.closed,
+        subscribed: s !== undefined && !s.closed,
         notLiveSince: this.notLiveSince.get(id),
         acked,
         // An entry no longer in the backlog is older than anything in it: count from the oldest kept.

@@ -601,14 +601,7 @@ export class NodeServer implements RouterHost, MetricsSource, HttpHost, PeerHost
         const acked = f.acked;
         const oldest = acked < lp.committed ? lp.entryAt(acked + 1) : undefined;
         const lagSeconds = acked >= lp.committed ? 0 : oldest ? (now - oldest.at) / 1000 : Number.NaN;
-        const state = lp.isr.includes(id)
-          ? 'in-sync'
-          : lp.joining.has(id)
-            ? 'joining'
-            : f.live
-              ? 'catching-up'
-              : 'down';
-        return { id, acked, lagSeconds, state };
+        return { id, acked, lagSeconds, state: lp.followerState(f) };
       }),
     }));
   }

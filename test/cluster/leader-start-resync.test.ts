@@ -52,6 +52,22 @@ describe('a leader that starts again in the same epoch', () => {
     expect(lp.subscribe('n3', stubConn(), 7, history)).toBe('stream');
   });
 
+  it('shows a follower being resynced as catching up, not down', async () => {
+    const lp = leader(7, ['n2', 'n3']);
+    await lp.write([[enc('k'), enc('new')]], 0, 1000);
+    const history = { epoch: 3, history: new EpochHistory([[3, 1]]) };
+    lp.setIsr(['n1']); // both followers out of the in-sync set
+    expect(lp.subscribe('n2', stubConn(), 8, history)).toBe('resync');
+    const state = (id: string) => lp.followerState(lp.progress().find((f) => f.id === id)!);
+    const n2 = lp.progress().find((f) => f.id === 'n2')!;
+    expect(n2.live).toBe(false);
+    expect(n2.subscribed).toBe(true);
+    // n3 has not subscribed at all.
+    expect(lp.progress().find((f) => f.id === 'n3')!.subscribed).toBe(false);
+    expect(state('n2')).toBe('catching-up');
+    expect(state('n3')).toBe('down');
+  });
+
   it('streams later subscriptions from what they claim', async () => {
     const lp = leader(7, ['n2']);
     const history = { epoch: 3, history: new EpochHistory([[3, 1]]) };
