@@ -173,14 +173,7 @@ export class Translator {
 
   /** Translates and type-checks one expression. */
   expr(n: SqlExpr): Expr {
-    const e = this.raw(n);
-    try {
-      checkExpr(e, this.hooks.fields());
-    } catch (x) {
-      if (x instanceof TypeError) throw this.err(n, x.message);
-      throw x;
-    }
-    return e;
+    return this.checked(n, this.raw(n));
   }
 
   private lit(value: Literal): Expr {
