@@ -14,6 +14,29 @@ export function spanOf(n: unknown): Span | undefined {
   return (n as { _location?: Span } | undefined)?._location;
 }
 
+/**
+ * The statement's text of a node, as a result column's name. Parentheses make no node, so an
+ * expression that starts with one (`(b) IS NULL`) has a span starting inside it: the opening
+ * parentheses its text closes are taken back in.
+ */
+export function spanText(text: string, span: Span | undefined): string {
+  if (!span) return '';
+  let start = span.start;
+  let open = 0;
+  for (let i = span.start; i < span.end; i++) {
+    const c = text[i];
+    if (c === '(') open++;
+    else if (c === ')') open--;
+  }
+  for (let i = start - 1; open < 0 && i >= 0; i--) {
+    if (text[i] === '(') {
+      open++;
+      start = i;
+    } else if (!/\s/.test(text[i]!)) break;
+  }
+  return text.slice(start, span.end);
+}
+
 export function sqlError(
   text: string,
   span: Span | undefined,

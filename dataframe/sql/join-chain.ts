@@ -7,7 +7,7 @@
 
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
-import { spanOf, sqlError } from './errors.js';
+import { spanOf, spanText, sqlError } from './errors.js';
 
 type Table = Extract<From, { type: 'table' }>;
 
@@ -106,8 +106,7 @@ export function splitJoinChain(
       ) as SelectedColumn[];
     // Each item keeps the name it has as written: a column's name, else the expression's text.
     const span = spanOf(c.expr);
-    const name =
-      c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : span ? text.slice(span.start, span.end) : undefined);
+    const name = c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : span ? spanText(text, span) : undefined);
     return [{ ...c, ...(name !== undefined ? { alias: { name } } : {}) }];
   });
 

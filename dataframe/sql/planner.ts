@@ -14,7 +14,7 @@ import { checkExpr } from '../query/expr.js';
 import type { SortKey } from '../query/sort.js';
 import type { WindowSpec } from '../query/window.js';
 import type { ColumnType, Field } from '../schema.js';
-import { sqlError, type Span } from './errors.js';
+import { type Span, spanText, sqlError } from './errors.js';
 import { SQL_WINDOWS, spanOf, Translator } from './translate.js';
 
 /** A FROM item resolved by the caller: its fields and how a reference names one of them. */
@@ -96,9 +96,7 @@ export function planSelect(
       for (const f of scope.fields) sel.push({ expr: undefined, name: f.name, star: f.name });
       continue;
     }
-    const name =
-      c.alias?.name ??
-      (c.expr.type === 'ref' ? c.expr.name : text.slice(spanOf(c.expr)?.start ?? 0, spanOf(c.expr)?.end ?? 0));
+    const name = c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : spanText(text, spanOf(c.expr)));
     sel.push({ expr: c.expr, name, span: spanOf(c.expr) });
   }
   if (sel.length === 0) throw err(st, 'SELECT needs at least one column');

@@ -5,7 +5,7 @@
 // the client); the windows, ORDER BY, LIMIT and DISTINCT run over its rows.
 
 import type { Expr as SqlExpr, ExprCall, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
-import { sqlError } from './errors.js';
+import { spanText, sqlError } from './errors.js';
 import { isAggCall } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -50,8 +50,7 @@ export function splitWindowsOverGroups(
     return ref(name, e);
   };
   const nameOf = (c: SelectedColumn): string =>
-    c.alias?.name ??
-    (c.expr.type === 'ref' ? c.expr.name : text.slice(spanOf(c.expr)?.start ?? 0, spanOf(c.expr)?.end ?? 0));
+    c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : spanText(text, spanOf(c.expr)));
   // GROUP BY by position or output name means the SELECT item, in the statement as written (the
   // planner's reading): resolved here, since the inner SELECT's items are others.
   const groupBy = (st.groupBy ?? []).map((g) => {

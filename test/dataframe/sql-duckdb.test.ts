@@ -327,8 +327,12 @@ function derived(rng: Rng, st: Stmt): Stmt {
       return wrap((x) => `SELECT * FROM (${x}) q`);
     case 'count':
       return { ...wrap((x) => `SELECT count(*) FROM (${x}) q`), types: ['I'] };
-    default:
-      return wrap((x) => `SELECT * FROM (${x}) a ${kind.toUpperCase()} SELECT * FROM (${x}) b`);
+    default: {
+      // UNION compares rows: a double DuckDB computes in parallel (a variance, an average) may differ
+      // in its last bits between the two branches, which DuckDB then keeps as two rows.
+      const k = kind === 'union' && st.types.includes('D') ? 'UNION ALL' : kind.toUpperCase();
+      return wrap((x) => `SELECT * FROM (${x}) a ${k} SELECT * FROM (${x}) b`);
+    }
   }
 }
 

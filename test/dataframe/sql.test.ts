@@ -113,6 +113,13 @@ describe('SQL', () => {
     expect([...join.column('plan').values].join('\n')).toMatch(/broadcast to every node: inner join on origin = code/);
   });
 
+  it('names an unnamed item by its text, parentheses included', async () => {
+    const store = await fixture();
+    const df = await DataFrame.sql(store, 'SELECT (delay) IS NULL, ((delay)) + 1, (origin) FROM flights LIMIT 1');
+    // A parenthesis makes no node of the parser's tree: the first name's span starts inside one.
+    expect(df.fields.map((f) => f.name)).toEqual(['(delay) IS NULL', '((delay)) + 1', 'origin']);
+  });
+
   it('takes FILTER (WHERE ...) on aggregates, as over the rows where it holds', async () => {
     const store = await fixture();
     expect(
