@@ -246,7 +246,7 @@ function takeSubJoin(text: string, where: SqlExpr | null | undefined): { rest: S
       };
     }
     if (found) {
-      if (sub) throw sqlError(text, spanOf(t), 'one join per query: this is a second one');
+      if (sub) throw sqlError(text, spanOf(t), 'one subquery join (EXISTS/IN) per SELECT: this is a second one');
       sub = found;
     } else rest.push(t);
   }
@@ -337,13 +337,17 @@ async function prepare(
 ): Promise<Prepared> {
   if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
   if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
-    throw sqlError(text, spanOf(st.from[1]), 'one JOIN ... ON per query (comma joins are not supported)');
+    throw sqlError(text, spanOf(st.from[1]), 'comma joins are not supported: write JOIN ... ON');
   const { rest, sub } = takeSubJoin(text, st.where);
   const l = await openFrame(store, text, st.from[0]!, opts, opened, used);
   const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
   const joinFrom = st.from[1];
   if (joinFrom && sub)
-    throw sqlError(text, spanOf(st.where), 'one join per query: JOIN and a subquery join together are not supported');
+    throw sqlError(
+      text,
+      spanOf(st.where),
+      'a subquery join (EXISTS/IN) beside a JOIN is not supported: put the JOIN in a WITH query',
+    );
   if (!joinFrom && !sub) {
     const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
