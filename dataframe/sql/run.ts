@@ -386,7 +386,15 @@ async function prepare(
     left.names = new Map(l.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
     right.names = new Map(r.frame.fields.map((f) => [f.name, f.name]));
     const nr = r.frame.fields.length;
-    const scope = scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]);
+    // SELECT * names the columns as `a LEFT JOIN b` would: a's as they are, b's colliding ones _right.
+    const shown = joinedFields(l.frame.fields, r.frame.fields, 'left').fields;
+    const starNames = new Map(
+      [...l.frame.fields.map((f) => left.names.get(f.name)!), ...r.frame.fields.map((f) => f.name)].map((n, i) => [
+        n,
+        shown[i]!.name,
+      ]),
+    );
+    const scope = { ...scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]), starNames };
     const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scope, SQL_AGGS);
     try {
       return { query: r.frame.join(l.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }), plan };

@@ -269,6 +269,16 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ['West', 'SFO'],
       ['West', 'SFO'],
     ]);
+    // SELECT * over a RIGHT JOIN names the columns as over the LEFT JOIN of the same frames.
+    expect((await sql(store, 'SELECT * FROM a RIGHT JOIN st ON a.state = st.state')).names).toEqual(
+      (await sql(store, 'SELECT * FROM a LEFT JOIN st ON a.state = st.state')).names,
+    );
+    expect((await sql(store, 'SELECT * FROM a RIGHT JOIN st ON a.state = st.state')).names).toEqual([
+      'code:S',
+      'state:S',
+      'state_right:S',
+      'region:S',
+    ]);
     const big = await failure(
       DataFrame.sql(store, 'SELECT count(*) FROM f JOIN a ON origin = code JOIN st ON a.state = st.state', {
         maxGatheredRows: 3,
