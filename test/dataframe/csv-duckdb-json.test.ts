@@ -12,35 +12,31 @@
 // (eau2 keeps them S; DuckDB would cast them), and the timestamp and date shapes the CSV test leaves out.
 // A failure prints the seed: EAU2_TEST_SEED=<seed> EAU2_TEST_FILE=<n> replays one file.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame, importJson } from '../../dataframe/index.js';
 import type { ColumnType } from '../../dataframe/schema.js';
 import { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { duckFixture } from './duck-fixture.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 const ONLY = process.env.EAU2_TEST_FILE === undefined ? undefined : Number(process.env.EAU2_TEST_FILE);
 const FILES = Number(process.env.EAU2_TEST_FILES ?? 40);
 
 let dir: string;
-let duck: DuckDBInstance;
 let con: DuckDBConnection;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eau2-json-duck-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-  await con.run("SET TimeZone = 'UTC'");
-});
-afterAll(async () => {
-  con?.closeSync();
-  duck?.closeSync();
-  await rm(dir, { recursive: true, force: true });
-});
+duckFixture(
+  'eau2-json-duck-',
+  (d, c) => {
+    dir = d;
+    con = c;
+  },
+  { utc: true },
+);
 
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 const digits = (rng: Rng, n: number): string => {

@@ -24,35 +24,30 @@
 // A failure prints the seed and the file's number: EAU2_TEST_SEED=<seed> EAU2_TEST_FILE=<n> replays
 // that one file.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame, importCsv, type CsvImportOptions } from '../../dataframe/index.js';
 import type { ColumnType } from '../../dataframe/schema.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { duckFixture } from './duck-fixture.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 const ONLY = process.env.EAU2_TEST_FILE === undefined ? undefined : Number(process.env.EAU2_TEST_FILE);
 const FILES = Number(process.env.EAU2_TEST_FILES ?? 60);
 
 let dir: string;
-let duck: DuckDBInstance;
 let con: DuckDBConnection;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eau2-csv-duck-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-  // TIMESTAMPTZ converts a zone's offset to UTC (TIMESTAMP would drop it); no zone then means UTC.
-  await con.run("SET TimeZone = 'UTC'");
-});
-afterAll(async () => {
-  con?.closeSync();
-  duck?.closeSync();
-  await rm(dir, { recursive: true, force: true });
-});
+duckFixture(
+  'eau2-csv-duck-',
+  (d, c) => {
+    dir = d;
+    con = c;
+  },
+  { utc: true },
+);
 
 const INT32_MAX = 2147483647;
 const INT64_MAX = 2n ** 63n - 1n;

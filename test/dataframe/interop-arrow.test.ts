@@ -5,15 +5,15 @@
 // own values of the same query (converted by DuckDB's SQL to days and microseconds), or, for
 // slices, with the same rows of the whole table. EAU2_TEST_SEED=<seed> replays a run.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import * as A from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame, fromArrow, importArrow } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { duckFixture } from './duck-fixture.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 
@@ -25,17 +25,10 @@ function seeded(label: string): Rng {
 }
 
 let dir: string;
-let duck: DuckDBInstance;
 let con: DuckDBConnection;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eau2-arrow-interop-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-});
-afterAll(async () => {
-  con?.closeSync();
-  duck?.closeSync();
-  await rm(dir, { recursive: true, force: true });
+duckFixture('eau2-arrow-interop-', (d, c) => {
+  dir = d;
+  con = c;
 });
 
 /** Each column: DuckDB's expression for row `i` (random `r`), its eau2 type, and its value in eau2's representation. */

@@ -8,18 +8,18 @@
 // without an extension (downloaded at run time), so the Arrow exports are checked with Polars only.
 // EAU2_TEST_SEED=<seed> replays a run.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import pl from 'nodejs-polars';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { Command } from 'commander';
 import { registerDfCommands } from '../../app/cli/df-commands.js';
 import { DataFrame, exportArrow, exportParquet, type LazyFrame } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { duckFixture } from './duck-fixture.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 
@@ -31,17 +31,10 @@ function seeded(label: string): Rng {
 }
 
 let dir: string;
-let duck: DuckDBInstance;
 let con: DuckDBConnection;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eau2-export-interop-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-});
-afterAll(async () => {
-  con?.closeSync();
-  duck?.closeSync();
-  await rm(dir, { recursive: true, force: true });
+duckFixture('eau2-export-interop-', (d, c) => {
+  dir = d;
+  con = c;
 });
 
 const NAMES = ['i', 'l', 'x', 'y', 's', 'b', 'day', 'at'];

@@ -6,28 +6,20 @@
 // eau2's representation (days, microseconds, decimals as doubles, UUIDs as text). The reference is
 // computed by DuckDB, independently of the importer under test.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { describe, expect, it } from 'vitest';
 import { Eau2Error } from '../../kv/index.js';
 import { DataFrame, importParquet } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { seededRng } from './helpers.js';
+import { duckFixture } from './duck-fixture.js';
 
 let dir: string;
-let duck: DuckDBInstance;
 let con: DuckDBConnection;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eau2-pq-duck-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-});
-afterAll(async () => {
-  con?.closeSync();
-  duck?.closeSync();
-  await rm(dir, { recursive: true, force: true });
+duckFixture('eau2-pq-duck-', (d, c) => {
+  dir = d;
+  con = c;
 });
 
 /** Each column: DuckDB's expression for a row `i` (with random `r`), its type in eau2, and the

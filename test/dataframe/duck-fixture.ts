@@ -1,0 +1,35 @@
+// A DuckDB connection and a temporary directory for the tests of one file that compare eau2 with
+// DuckDB: opened before the file's tests, closed and removed after them.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * Registers the file's hooks; `use` receives the directory and the connection once they are open.
+ * `utc` sets DuckDB's TimeZone to UTC (TIMESTAMPTZ then reads a zone's offset as eau2 does, and a
+ * value without one as UTC).
+ */
+export function duckFixture(
+  prefix: string,
+  use: (dir: string, con: DuckDBConnection) => void,
+  opts: { utc?: boolean } = {},
+): void {
+  let dir: string | undefined;
+  let duck: DuckDBInstance | undefined;
+  let con: DuckDBConnection | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    duck = await DuckDBInstance.create(':memory:');
+    con = await duck.connect();
+    if (opts.utc) await con.run("SET TimeZone = 'UTC'");
+    use(dir, con);
+  });
+  afterAll(async () => {
+    con?.closeSync();
+    duck?.closeSync();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+}
