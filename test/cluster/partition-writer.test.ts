@@ -77,17 +77,19 @@ describe('PartitionWriter', () => {
   it('joins the writes of separate callbacks of one turn (sockets, timers) into one batch', async () => {
     const e = fakeEngine();
     const w = new PartitionWriter(e);
-    // Two timers due together run in the same timers phase, as the 'data' callbacks of several
-    // ready sockets run in one poll phase; microtasks run between them, and the batch waits for both.
+    // Two callbacks of one phase, as the 'data' callbacks of several ready sockets run in one poll
+    // phase; microtasks run between them, and the batch waits for both. They are immediates, which
+    // run in one check phase for certain: two setTimeout(0)s set one after the other each read the
+    // loop's clock afresh, and under load can be due a millisecond apart, in two turns.
     const issued = await new Promise<Promise<void>[]>((resolve) => {
       const all: Promise<void>[] = [];
-      setTimeout(() => all.push(w.apply(1, [put(1, 'a', '1')], 1)), 0);
-      setTimeout(() => {
+      setImmediate(() => all.push(w.apply(1, [put(1, 'a', '1')], 1)));
+      setImmediate(() => {
         queueMicrotask(() => {
           all.push(w.apply(2, [put(2, 'b', '1')], 4));
           resolve(all);
         });
-      }, 0);
+      });
     });
     expect(e.batches.length).toBe(0); // not handed over before the turn's callbacks have run
     await Promise.all(issued);
