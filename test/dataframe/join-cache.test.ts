@@ -96,10 +96,12 @@ describe('prepared broadcast right sides', () => {
     expect(cache.hits).toBe(2);
     expect(cache.prepare(payload(rows), LEFT)).toBe(first);
 
-    // Each kind of change, one value at a time: a string, a null, a number, a key.
+    // Each kind of change, one value at a time: a string, a null, a number, a key; to a row some left
+    // row matches, so that the answer shows it (a code no left row holds changes nothing joined).
+    const matched = rows.flatMap((row, i) => (left.some(([d]) => d === row[0]) ? [i] : []));
     for (let round = 0; round < 20; round++) {
       const changed = rows.map((r) => [...r] as [string, string | null, number | null]);
-      const r = rng.int(0, changed.length - 1);
+      const r = rng.pick(matched);
       const kind = round % 4;
       if (kind === 0) changed[r]![1] = `${changed[r]![1]}x`;
       else if (kind === 1) changed[r]![1] = null;
