@@ -7,7 +7,8 @@
 
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
-import { spanOf, spanText, sqlError } from './errors.js';
+import { spanOf, sqlError } from './errors.js';
+import { findColumn, itemName } from './planner.js';
 
 type Table = Extract<From, { type: 'table' }>;
 
@@ -17,13 +18,6 @@ export function isJoinChain(st: SelectFromStatement): boolean {
 }
 
 const aliasOf = (t: Table): string => t.name.alias ?? t.name.name;
-
-/** A frame's column named `name`: exactly, or the only one differing in case (unquoted names are lower-cased). */
-function findColumn(fields: readonly Field[], name: string): string | undefined {
-  if (fields.some((f) => f.name === name)) return name;
-  const ci = fields.filter((f) => f.name.toLowerCase() === name.toLowerCase());
-  return ci.length === 1 ? ci[0]!.name : undefined;
-}
 
 /** Calls `f` on every node of the tree, outside subqueries; `f` returns a replacement or undefined. */
 function mapTree<T>(x: T, f: (n: Record<string, unknown>) => unknown): T {
@@ -104,10 +98,8 @@ export function splitJoinChain(
           alias: { name: x.name },
         })),
       ) as SelectedColumn[];
-    // Each item keeps the name it has as written: a column's name, else the expression's text.
-    const span = spanOf(c.expr);
-    const name = c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : span ? spanText(text, span) : undefined);
-    return [{ ...c, ...(name !== undefined ? { alias: { name } } : {}) }];
+    // Each item keeps the name it has as written.
+    return [{ ...c, alias: { name: itemName(text, c) } }];
   });
 
   // WHERE terms that read the first two frames alone filter the part.

@@ -6,7 +6,7 @@
 // clashing; the result's columns are renamed to the SELECT list's names at the end.
 // docs/dataframe.md "SQL".
 
-import type { Expr as SqlExpr, ExprCall, ExprRef, SelectFromStatement } from 'pgsql-ast-parser';
+import type { Expr as SqlExpr, ExprCall, ExprRef, SelectedColumn, SelectFromStatement } from 'pgsql-ast-parser';
 import { AGG_IMPLS, isGenericAgg } from '../query/aggregates.js';
 import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../query/plan.js';
 import type { Expr } from '../query/expr-base.js';
@@ -59,6 +59,19 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
   return { ...n, filter: null, args: [when, ...n.args.slice(1)] };
 }
 
+/** A frame's column named `name`: exactly, or the only one differing in case. */
+export function findColumn(fields: readonly Field[], name: string): string | undefined {
+  if (fields.some((f) => f.name === name)) return name;
+  // Unquoted identifiers arrive lower-cased: match a column whose name differs only in case, if only one does.
+  const ci = fields.filter((f) => f.name.toLowerCase() === name.toLowerCase());
+  return ci.length === 1 ? ci[0]!.name : undefined;
+}
+
+/** A SELECT item's result name: its alias, a column's name, else the expression's text. */
+export function itemName(text: string, c: SelectedColumn): string {
+  return c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : spanText(text, spanOf(c.expr)));
+}
+
 export function isAggCall(e: SqlExpr, aggs: Record<string, string>): boolean {
   let found = false;
   const walk = (x: unknown): void => {
@@ -99,8 +112,7 @@ export function planSelect(
         sel.push({ expr: undefined, name: scope.starNames?.get(f.name) ?? f.name, star: f.name });
       continue;
     }
-    const name = c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : spanText(text, spanOf(c.expr)));
-    sel.push({ expr: c.expr, name, span: spanOf(c.expr) });
+    sel.push({ expr: c.expr, name: itemName(text, c), span: spanOf(c.expr) });
   }
   if (sel.length === 0) throw err(st, 'SELECT needs at least one column');
 

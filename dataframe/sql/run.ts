@@ -25,7 +25,7 @@ import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
-import { planSelect, type SqlPlan, type SqlScope } from './planner.js';
+import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
 export interface SqlResult {
@@ -108,13 +108,6 @@ async function openFrame(
       throw sqlError(text, spanOf(f.name), `no frame named ${name}`, ErrorCode.NOT_FOUND);
     throw e;
   }
-}
-
-function findColumn(fields: readonly Field[], name: string): string | undefined {
-  if (fields.some((f) => f.name === name)) return name;
-  // Unquoted identifiers arrive lower-cased: match a column whose name differs only in case, if only one does.
-  const ci = fields.filter((f) => f.name.toLowerCase() === name.toLowerCase());
-  return ci.length === 1 ? ci[0]!.name : undefined;
 }
 
 function scopeOf(sides: Side[], fields: readonly Field[]): SqlScope {

@@ -5,8 +5,8 @@
 // the client); the windows, ORDER BY, LIMIT and DISTINCT run over its rows.
 
 import type { Expr as SqlExpr, ExprCall, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
-import { spanText, sqlError } from './errors.js';
-import { isAggCall } from './planner.js';
+import { sqlError } from './errors.js';
+import { isAggCall, itemName } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
 const isWindow = (e: SqlExpr | undefined): e is ExprCall => e?.type === 'call' && !!e.over;
@@ -49,8 +49,6 @@ export function splitWindowsOverGroups(
     }
     return ref(name, e);
   };
-  const nameOf = (c: SelectedColumn): string =>
-    c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : spanText(text, spanOf(c.expr)));
   // GROUP BY by position or output name means the SELECT item, in the statement as written (the
   // planner's reading): resolved here, since the inner SELECT's items are others.
   const groupBy = (st.groupBy ?? []).map((g) => {
@@ -68,7 +66,7 @@ export function splitWindowsOverGroups(
   const outerCols: SelectedColumn[] = cols.map((c) => {
     if (c.expr.type === 'ref' && c.expr.name === '*')
       throw sqlError(text, spanOf(c.expr), 'SELECT * with GROUP BY: name the columns');
-    if (!isWindow(c.expr)) return { expr: column(c.expr, 'c'), alias: { name: nameOf(c) } };
+    if (!isWindow(c.expr)) return { expr: column(c.expr, 'c'), alias: { name: itemName(text, c) } };
     const w = c.expr;
     // Literal arguments (lag's offset) stay: the window reads them as written.
     const arg = (a: SqlExpr): SqlExpr =>
@@ -78,7 +76,7 @@ export function splitWindowsOverGroups(
       partitionBy: w.over!.partitionBy?.map((p) => column(p, 'w')),
       orderBy: w.over!.orderBy?.map((o) => ({ ...o, by: column(o.by, 'w') })),
     };
-    return { expr: { ...w, args: w.args.map(arg), over }, alias: { name: nameOf(c) } };
+    return { expr: { ...w, args: w.args.map(arg), over }, alias: { name: itemName(text, c) } };
   });
   // ORDER BY: a position or an output name means the outer item; anything else is computed inside.
   const outputs = new Set(outerCols.map((c) => c.alias!.name));
