@@ -148,6 +148,14 @@ type Seq = string | readonly string[];
 /** Whether `seg` (with `_` for any one character) matches `s` at `i`. */
 function segmentAt(seg: Seq, s: Seq, i: number): boolean {
   if (i < 0 || i + seg.length > s.length) return false;
+  if (typeof seg === 'string' && typeof s === 'string') {
+    // By char codes: indexing a string makes a one-character string per step.
+    for (let k = 0; k < seg.length; k++) {
+      const c = seg.charCodeAt(k);
+      if (c !== 95 /* _ */ && c !== s.charCodeAt(i + k)) return false;
+    }
+    return true;
+  }
   for (let k = 0; k < seg.length; k++) {
     const c = seg[k];
     if (c !== '_' && c !== s[i + k]) return false;

@@ -6,11 +6,10 @@
 // a node's POST /df/sql for their default 15 s). Answers are compared with the same statements' answers
 // before the kill. Results are paged (1 MiB frames).
 
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
-import { CLI, REPO, TestCluster, eventually } from '../cluster/support/cluster-harness.js';
+import { TestCluster, eventually, runCli } from '../cluster/support/cluster-harness.js';
 import { rowsOf, seededRng } from './helpers.js';
 
 let cluster: TestCluster;
@@ -37,21 +36,7 @@ async function connect(urls: string[], opts: { w?: 'all' } = {}): Promise<Cluste
   return c;
 }
 
-/** Runs the CLI without blocking the test process; killed after 60 s. */
-function eau2(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const eau2 = (args: string[]) => runCli(args, 60_000);
 
 async function postSql(
   node: string,

@@ -4,11 +4,10 @@
 // topology shows it down. Answers are checked against the frame kept in memory and against counts
 // computed here by a plain loop over the generated values.
 
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterClient } from '../../cluster/index.js';
 import { DataFrame, and, col, gt, isIn } from '../../dataframe/index.js';
-import { CLI, REPO, TestCluster, eventually } from '../cluster/support/cluster-harness.js';
+import { TestCluster, eventually, runCli } from '../cluster/support/cluster-harness.js';
 import { randomFrame, rowsOf, seededRng } from './helpers.js';
 
 let cluster: TestCluster;
@@ -29,21 +28,7 @@ async function connect(urls: string[]): Promise<ClusterClient> {
   return c;
 }
 
-/** Runs the CLI (asynchronously: the test process keeps serving nothing, but must not block). */
-function eau2(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const eau2 = (args: string[]) => runCli(args, 30_000);
 
 describe('queries with one node of a replication-factor-2 cluster down', () => {
   it('list, load, count, filter and group-by from any replica that is up', async () => {

@@ -15,6 +15,28 @@ export { freePortLayout, freePorts };
 export const REPO = resolve(import.meta.dirname, '../../..');
 export const CLI = join(REPO, 'app/cli/main.ts');
 
+/**
+ * Runs the CLI as a child process, without blocking this one (whose nodes, in some tests, answer
+ * the command); killed after `timeoutMs`.
+ */
+export function runCli(
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 export interface ClusterSpec {
   nodes?: number;
   partitions?: number;
