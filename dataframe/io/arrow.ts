@@ -14,6 +14,7 @@ import { DataFrame } from '../dataframe.js';
 import type { LazyFrame } from '../lazy-frame.js';
 import type { ColumnType, Field } from '../schema.js';
 import { columnFromArrow } from './arrow-columns.js';
+import { CodecError, registerArrowCodecs } from './arrow-codecs.js';
 import { outputReady } from './export.js';
 import { invalid, writeBatches, type ColumnarImportOptions, type ColumnarImportResult } from './batches.js';
 import { openInput } from './input.js';
@@ -38,37 +39,12 @@ export function arrowColumnType(t: A.DataType): ColumnType | string {
   return `Arrow type ${String(t)} is not supported`;
 }
 
-/** Thrown by the placeholder codecs below: names the compression an IPC body was written with. */
-class UnreadableCompression extends Error {
-  constructor(readonly codec: string) {
-    super(`compressed with ${codec}`);
-  }
-}
+registerArrowCodecs();
 
-// Arrow IPC bodies may be compressed (LZ4_FRAME or ZSTD: Polars' and pyarrow's `compression`
-// option). apache-arrow decompresses only with a codec registered in its compressionRegistry and
-// ships none; without one its reader fails with "Record batch is compressed but codec not found",
-// naming neither the codec nor a way out. A placeholder for each codec no one registered names it;
-// a real codec registered before or after this module loads is used instead (`set` replaces).
-for (const [type, codec] of [
-  [A.CompressionType.LZ4_FRAME, 'LZ4_FRAME'],
-  [A.CompressionType.ZSTD, 'ZSTD'],
-] as const) {
-  if (!A.compressionRegistry.get(type))
-    A.compressionRegistry.set(type, {
-      decode: () => {
-        throw new UnreadableCompression(codec);
-      },
-    });
-}
-
-/** The error for an IPC input whose bodies are compressed with a codec no one registered, if e is that. */
-function compressedInput(file: string, e: unknown): Error | undefined {
-  if (!(e instanceof UnreadableCompression)) return undefined;
-  return invalid(
-    `cannot read ${file} as Arrow IPC: its record batches are compressed with ${e.codec}, which eau2 does not decompress: write it uncompressed (Polars and pyarrow: compression "uncompressed"), or register a ${e.codec} codec with apache-arrow's compressionRegistry`,
-    e,
-  );
+/** The error for an IPC input whose compressed data does not decompress, if e is that. */
+function compressedInput(file: string, e: unknown, where: string): Error | undefined {
+  if (!(e instanceof CodecError)) return undefined;
+  return invalid(`cannot read ${file} as Arrow IPC: ${where}, compressed with ${e.codec}: ${e.message}`, e);
 }
 
 function fieldsOf(schema: A.Schema): Field[] {
@@ -105,7 +81,7 @@ export async function importArrow(
   } catch (e) {
     input.close();
     throw (
-      compressedInput(file, e) ??
+      compressedInput(file, e, 'its first record batch or a dictionary') ??
       invalid(`cannot read ${file} as Arrow IPC: ${cutShort(file) ?? (e as Error).message}`, e)
     );
   }
@@ -125,7 +101,7 @@ export async function importArrow(
         try {
           next = await it.next();
         } catch (e) {
-          const compressed = compressedInput(file, e);
+          const compressed = compressedInput(file, e, `the record batch after row ${row}`);
           if (compressed) throw compressed;
           // apache-arrow's own words ("Expected to read 552 bytes for message body") name neither
           // the file nor where in it the data ends.
@@ -274,7 +250,11 @@ export function toArrow(df: DataFrame): A.Table {
   return new A.Table(vectors);
 }
 
-/** Writes a frame as an Arrow IPC file or stream, one record batch per row-chunk. */
+/**
+ * Writes a frame as an Arrow IPC file or stream, one record batch per row-chunk, uncompressed:
+ * apache-arrow's writer (21.2) puts each compressed buffer's compressed length where the format
+ * puts its uncompressed length, so no other reader could read what it compresses.
+ */
 export async function exportArrow(
   f: DataFrame | LazyFrame,
   out: Writable,
