@@ -21,6 +21,7 @@ import type { SortSpec } from './query/sort.js';
 import { isTaskRunner } from '../kv/index.js';
 import { shuffleJoin } from './query/shuffle.js';
 import { QUERY_TASK, runDataframeTask, taskNodes } from './query/tasks.js';
+import { prunable } from './query/client-prune.js';
 import { columnIndex, schemaString, type Field, type Value } from './schema.js';
 import { maybeAutoPreloadSql } from './sql-preload.js';
 
@@ -248,15 +249,18 @@ export class LazyFrame {
     return new Query({
       fields: this.fields,
       nchunks: this.nchunks,
-      execute: (checked, opts) =>
-        runDataframeTask(
+      execute: (checked, opts) => {
+        const pruned = isTaskRunner(this.store) ? prunable(checked, this.meta) : undefined;
+        return runDataframeTask(
           this.store,
           QUERY_TASK,
           this.meta,
           { plan: checked.plan },
           opts?.versionCheck,
           opts?.maxGroups,
-        ),
+          pruned && { checked, chunks: pruned },
+        );
+      },
       describe: () => this.where(),
       zones: () => ({ fields: this.fields, zones: this.meta.zones, rowsOf: (i) => rowsInChunk(this.meta, i) }),
     });

@@ -25,6 +25,7 @@ import type { PreparedJoin } from './join.js';
 import { JoinCache } from './join-cache.js';
 import { runPartial, type PartialResult } from './partial.js';
 import { checkPlan, type CheckedPlan } from './plan.js';
+import { emptyPartial, type Pruned } from './client-prune.js';
 import {
   BUCKET_JOIN_TASK,
   DROP_SHUFFLE_TASK,
@@ -385,11 +386,12 @@ export async function runDataframeTask(
   extra: Record<string, unknown> = {},
   versionCheck?: VersionCheck,
   maxGroups?: number,
+  pruned?: { checked: CheckedPlan; chunks: Pruned },
 ): Promise<unknown[]> {
   const payload = { meta: metaToPlain(meta), ...extra };
   // A store that runs tasks in this process has no node caches: nothing to check.
   if (name !== QUERY_TASK || !isTaskRunner(store) || isCachedMeta(meta) || extra.cache === false)
-    return runOnce(store, name, meta, payload, versionCheck, maxGroups);
+    return runOnce(store, name, meta, payload, versionCheck, maxGroups, pruned);
   // The nodes answer from their chunk caches whatever version they are asked for, so the version is
   // checked here, in parallel with the tasks: when it is no longer the published one (a frame opened
   // before it was replaced or deleted), the query runs again reading the store only, and so fails
@@ -398,7 +400,7 @@ export async function runDataframeTask(
   let results: unknown[] | undefined;
   let failure: unknown;
   try {
-    results = await runOnce(store, name, meta, payload, versionCheck, maxGroups);
+    results = await runOnce(store, name, meta, payload, versionCheck, maxGroups, pruned);
   } catch (e) {
     failure = e;
   }
@@ -416,12 +418,14 @@ async function runOnce(
   payload: Record<string, unknown>,
   versionCheck?: VersionCheck,
   maxGroups?: number,
+  pruned?: { checked: CheckedPlan; chunks: Pruned },
 ): Promise<unknown[]> {
   const topo =
     (name === QUERY_TASK || name === SCATTER_TASK) && isTaskRunner(store) && store.runTaskOn
       ? placementOf(store)
       : undefined;
-  if (topo) return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo, versionCheck, maxGroups);
+  if (topo)
+    return placeQuery(store as KvStore & TaskRunner, name, meta, payload, topo, versionCheck, maxGroups, pruned);
   if (isTaskRunner(store)) {
     const results = await store.runTask(name, payload);
     if (!Array.isArray(results)) throw new Eau2Error(ErrorCode.PROTOCOL, `runTask(${name}) did not return an array`);
@@ -552,6 +556,7 @@ async function placeQuery(
   first: PartitionLeaders,
   versionCheck?: VersionCheck,
   maxGroups = Number.POSITIVE_INFINITY,
+  pruned?: { checked: CheckedPlan; chunks: Pruned },
 ): Promise<unknown[]> {
   const failed = new Set<string>();
   const results: unknown[] = [];
@@ -560,6 +565,17 @@ async function placeQuery(
   let groups = 0;
   let todo: number[] = Array.from({ length: meta.nchunks }, (_, i) => i);
   const check = name === QUERY_TASK ? versionCheck : undefined;
+  // Chunks the zone maps rule out are answered here, and no node is asked for them (client-prune.ts).
+  if (pruned && name === QUERY_TASK && pruned.chunks.chunks.length > 0) {
+    results.push(emptyPartial(pruned.checked, pruned.chunks));
+    const out = new Set(pruned.chunks.chunks);
+    todo = todo.filter((i) => !out.has(i));
+    if (todo.length === 0) {
+      // The statement's caller reads the versions no task carried once the tasks are out.
+      if (check && !check.sent) check.markSent();
+      return results;
+    }
+  }
   // Query results come in pages of an eighth of the largest reply the client takes (page.ts).
   const page = name === QUERY_TASK ? clientPage(store.maxReplyBytes) : undefined;
   // The store's topology is a copy made on each read: the first round uses the caller's.
