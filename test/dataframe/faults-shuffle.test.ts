@@ -18,7 +18,7 @@ import { runTaskAt } from '../../dataframe/query/tasks.js';
 import { readMeta } from '../../dataframe/storage.js';
 import { partitionOf, type KeyLike, type KvStore, type ValueLike, type WriteOptions } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { TestCluster } from '../cluster/support/cluster-harness.js';
+import { TestCluster, eventually } from '../cluster/support/cluster-harness.js';
 import { rowsOf } from './helpers.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
@@ -110,10 +110,16 @@ function withKill(client: ClusterClient, victim: string, phase: Phase, kill: () 
 }
 
 describe('a shuffle join while a node dies', () => {
-  for (const phase of ['scatter', 'between', 'buckets'] as const) {
-    it(`answers as with every node up: a node killed ${phase === 'between' ? 'between scatter and bucket joins' : `during the ${phase === 'scatter' ? 'scatter' : 'bucket joins'}`}`, async () => {
-      const seed = (SEED ^ Math.imul(['scatter', 'between', 'buckets'].indexOf(phase) + 1, 0x9e3779b1)) >>> 0;
-      onTestFailed(() => console.error(`[faults-shuffle] ${phase}: replay with EAU2_TEST_SEED=${SEED}`));
+  const CASES: { phase: Phase; failover: boolean; what: string }[] = [
+    { phase: 'scatter', failover: false, what: 'during the scatter' },
+    { phase: 'between', failover: false, what: 'between scatter and bucket joins' },
+    { phase: 'buckets', failover: false, what: 'during the bucket joins' },
+    { phase: 'between', failover: true, what: 'between scatter and bucket joins, failed over before them' },
+  ];
+  for (const [n, { phase, failover, what }] of CASES.entries()) {
+    it(`answers as with every node up: a node killed ${what}`, async () => {
+      const seed = (SEED ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0;
+      onTestFailed(() => console.error(`[faults-shuffle] ${what}: replay with EAU2_TEST_SEED=${SEED}`));
       const { left, right } = framePair(new Rng(seed));
       const mem = new MemoryStore();
       await DataFrame.put(mem, 'fl', left, { chunkRows: 150 });
@@ -124,7 +130,8 @@ describe('a shuffle join while a node dies', () => {
         nodes: 3,
         partitions: 8,
         replicationFactor: 2,
-        extra: { failoverTimeoutMs: 600_000 },
+        // Without failover: longer than the test. With it: the default 5 s.
+        extra: failover ? {} : { failoverTimeoutMs: 600_000 },
       }));
       const urls = c.nodes.map((x) => x.url);
       const writer = await ClusterClient.connect(urls, { w: 'all', retryMs: 2000 });
@@ -140,6 +147,16 @@ describe('a shuffle join while a node dies', () => {
       const store = withKill(client, victim, phase, async () => {
         kills++;
         await c.kill(victim);
+        if (!failover) return;
+        // The join goes on once every partition the victim led has a new leader (bounded).
+        const moved = await eventually(async () => {
+          await client.refresh();
+          const t = client.topology;
+          return (
+            t.nodes?.find((x) => x.id === victim)?.status === 'down' && t.placement.every((p) => p.leader !== victim)
+          );
+        }, 60_000);
+        expect(moved, "the victim's partitions failed over").toBe(true);
       });
       // The first query meets the kill; the next runs with the node already dead.
       for (const [i, q] of queries(true).entries()) {
@@ -147,7 +164,9 @@ describe('a shuffle join while a node dies', () => {
         expect(kills, 'the victim was killed during the first join').toBe(1);
       }
 
-      // Every piece a node that is up leads is deleted; the dead node's expire (shuffleTtlMs).
+      // Every piece a node that is up leads is deleted (after a failover, every piece); the dead
+      // node's expire (shuffleTtlMs).
+      if (failover) await client.refresh();
       const led = new Set(client.topology.placement.flatMap((p, i) => (p.leader === victim ? [] : [i])));
       const left_over: string[] = [];
       for await (const [k] of client.scan({ gte: '\0df/t/', lt: '\0df/t0' }, { read: 'leader-first' }))
