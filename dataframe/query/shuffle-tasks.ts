@@ -11,7 +11,7 @@
 // few left pieces.
 
 import { randomBytes } from 'node:crypto';
-import { Eau2Error, ErrorCode, type KvStore, murmur3, utf8 } from '../../kv/index.js';
+import { Eau2Error, ErrorCode, isEau2Error, type KvStore, murmur3, utf8 } from '../../kv/index.js';
 import { decodeChunk, encodeChunk } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { LAYOUT_PREFIX } from '../layout.js';
@@ -45,13 +45,18 @@ const MAX_BUFFERED_ROWS = 65_536;
 export const SHUFFLE_TTL_MS = 3_600_000;
 
 /**
- * Pieces are written to their partition's leader (the writing node) only and read from it: they live
- * for one query, so waiting for every replica (a node's default, w=all) would buy nothing and make a
- * join fail while a follower is down. A node lost mid-join loses its pieces: the join then fails
- * (NOT_FOUND or UNAVAILABLE, never a wrong answer) and can be run again.
+ * Pieces are written to their partition's leader (the writing node) without waiting for its
+ * followers, each of them: a scatter's writes never wait on the network. Before the scatter answers,
+ * one write with w=all in the same partition (SYNCED) waits until every in-sync follower holds all
+ * of them (a follower acknowledges a position in the partition's log, so everything before it), so
+ * the pieces a scatter reported outlive its node: a bucket join reads them from the leader, and from
+ * a follower when the leader cannot be reached (PIECE_READ_AROUND), with no wait for a failover.
  */
 const PIECE_WRITE = { w: 1 } as const;
+const SYNCED = { w: 'all' } as const;
 const PIECE_READ = { read: 'leader' } as const;
+/** Pieces never change under their key, so any in-sync replica's copy is the value. */
+const PIECE_READ_AROUND = { read: 'leader-first' } as const;
 
 const ID_RE = /^[0-9a-f]{24}$/;
 /** <tag>.<seq>, the tag being <nonce>.<n>: the hash tag of the piece's keys. */
@@ -65,6 +70,14 @@ export function newShuffleId(): string {
 }
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+/**
+ * The key a scatter's closing w=all write goes to: in the shuffle's range (so the cleanup deletes it)
+ * and under the scatter's hash tag, so in the partition that holds every piece it wrote.
+ */
+function syncKey(id: string, side: 'l' | 'r', tag: string): string {
+  return `${SHUFFLE_PREFIX}${id}/${side}/sync/{${tag}}`;
+}
 
 function pieceKey(id: string, side: 'l' | 'r', bucket: number, piece: string, col: number): string {
   const m = PIECE_RE.exec(piece);
@@ -200,6 +213,9 @@ export async function scatter(
   };
   try {
     await scatterChunks();
+    // Waits for the followers (past replicaLagMaxMs, a dead one leaves the in-sync set and the write
+    // completes): the pieces the scatter answers with are then on every in-sync replica.
+    if (pieces.length > 0) await store.put(syncKey(id, side, tag), new Uint8Array(0), SYNCED);
   } catch (e) {
     // Whatever this scatter wrote goes with it (best effort: the join's cleanup runs too).
     await deletePieces(store, id, side, started, fields.length).catch(() => undefined);
@@ -262,6 +278,19 @@ export async function deletePieces(
   }
 }
 
+/**
+ * Whether a leader read of a piece failed for want of a leader (unreachable, or a failover moving
+ * the leadership), so another replica may serve it.
+ */
+function leaderLost(e: unknown): boolean {
+  return (
+    isEau2Error(e, ErrorCode.UNAVAILABLE) ||
+    isEau2Error(e, ErrorCode.TIMEOUT) ||
+    isEau2Error(e, ErrorCode.NOT_LEADER) ||
+    !(e instanceof Eau2Error)
+  );
+}
+
 function checkPieces(raw: unknown, what: string, withChunk: boolean): [string, number, number][] {
   if (!Array.isArray(raw)) throw protocol(`${what} pieces must be an array`);
   return raw.map((p) => {
@@ -291,7 +320,15 @@ async function readPiece(
   rows: number,
 ): Promise<Column> {
   const key = pieceKey(id, side, bucket, piece, col);
-  const v = await store.get(key, PIECE_READ);
+  let v: Uint8Array | undefined;
+  try {
+    v = await store.get(key, PIECE_READ);
+  } catch (e) {
+    // The leader cannot be reached (its node died after the scatter, and no failover has made
+    // another the leader yet): the in-sync followers hold the piece (SYNCED).
+    if (!leaderLost(e)) throw e;
+    v = await store.get(key, PIECE_READ_AROUND);
+  }
   if (v === undefined)
     throw new Eau2Error(
       ErrorCode.NOT_FOUND,

@@ -58,7 +58,8 @@ describe('shuffle pieces expire', () => {
     })) as { pieces: unknown[] };
     const returned = Date.now();
     expect(res.pieces.length).toBeGreaterThan(0);
-    const keys = res.pieces.length * 2; // one key per piece and column
+    // One key per piece and column, and the scatter's closing w=all write (it expires alike).
+    const keys = res.pieces.length * 2 + 1;
     expect(await count('leader')).toBe(keys);
     // Replicated (w=1, so asynchronously) to the followers, which are what survives the node.
     const deadline = Date.now() + 15_000;
