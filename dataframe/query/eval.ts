@@ -381,7 +381,8 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
       };
     }
     default: {
-      const [ea, eb] = [e.args[0]!, e.args[1]!];
+      let [ea, eb] = [e.args[0]!, e.args[1]!];
+      if (COMPARE[e.op]) [ea, eb] = asTimestamps(ea, eb, fields);
       const [a, b] = [
         compileArg(columnLiteral(ea, eb, fields), fields),
         compileArg(columnLiteral(eb, ea, fields), fields),
@@ -400,6 +401,15 @@ export function compile(e: Expr, fields: readonly Field[]): VecFn {
       };
     }
   }
+}
+
+/** A date compared with a timestamp: the date as a timestamp (its midnight), as SQL compares them. */
+function asTimestamps(a: Expr, b: Expr, fields: readonly Field[]): [Expr, Expr] {
+  const ta = checkExpr(a, fields);
+  const tb = checkExpr(b, fields);
+  if (ta === 'd' && tb === 'T') return [{ op: 'cast', to: 'T', args: [a] }, b];
+  if (ta === 'T' && tb === 'd') return [a, { op: 'cast', to: 'T', args: [b] }];
+  return [a, b];
 }
 
 /** Row numbers where a boolean vector is true (not false, not null). */

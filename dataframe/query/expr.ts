@@ -66,6 +66,9 @@ const isOrdered = (t: ExprType): boolean => isNum(t) || t === 'L';
 function comparable(a: ExprType, b: ExprType): boolean {
   if (a === 'N' || b === 'N') return true;
   if (isOrdered(a) && isOrdered(b)) return true;
+  // A date compares with a timestamp as its midnight (as in SQL: eval.ts casts it; fold.ts turns a
+  // constant side into days).
+  if ((a === 'd' && b === 'T') || (a === 'T' && b === 'd')) return true;
   return a === b;
 }
 

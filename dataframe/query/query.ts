@@ -8,6 +8,7 @@ import type { Value } from '../schema.js';
 import { lift, type ExprLike } from './expr-base.js';
 import { and } from './expr.js';
 import { explainPlan } from './explain.js';
+import { foldPlan } from './fold.js';
 import { mergePartials } from './merge.js';
 import {
   aggName,
@@ -140,7 +141,7 @@ ${analyzeLine(df)}`;
 
   /** The plan as checked against the schema (TypeError if it does not fit). */
   check(p: Plan = this.plan): CheckedPlan {
-    return checkPlan(p, this.source.fields);
+    return checkPlan(foldPlan(p, this.source.fields), this.source.fields);
   }
 
   /** Runs a plan (checked first, unless `checked` is `p` checked already) and merges the partial results. */
