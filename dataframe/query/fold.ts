@@ -14,7 +14,7 @@
 
 import { formatDate, formatTimestamp } from '../temporal.js';
 import type { Field } from '../schema.js';
-import type { Expr, ExprType, Literal } from './expr-base.js';
+import { isNum, type Expr, type ExprType, type Literal } from './expr-base.js';
 import { checkExpr } from './expr.js';
 import { vecValue } from './expr-fns.js';
 import { compile } from './eval.js';
@@ -150,7 +150,7 @@ function constant(e: Expr, fields: readonly Field[]): Operand | undefined {
   if (type === undefined || type === 'N') return undefined;
   let value: number | string | boolean | bigint | null;
   try {
-    value = vecValue(compile(e, fields)([], 1), type, 0);
+    value = (isNum(type) ? exactDecimal(e) : undefined) ?? vecValue(compile(e, fields)([], 1), type, 0);
   } catch {
     return undefined; // an error the query reports as it would have
   }
@@ -187,4 +187,47 @@ function foldable(e: Expr): boolean {
   if (e.op === 'call') return FOLDABLE_FNS.has(e.fn) && e.args.every(foldable);
   if (!FOLDABLE_OPS.has(e.op)) return false;
   return e.op === 'lit' || (e as { args: readonly Expr[] }).args.every(foldable);
+}
+
+/**
+ * `+`, `-`, `*` and negation of number literals computed in decimal, as SQL computes its decimal
+ * literals (TPC-H's `l_discount BETWEEN 0.06 - 0.01 AND 0.06 + 0.01` keeps 0.07, which in doubles
+ * is above 0.06 + 0.01 = 0.06999999999999999), then rounded once to the nearest double; undefined
+ * for anything else, which is evaluated as the rows' expressions are.
+ */
+function exactDecimal(e: Expr): number | undefined {
+  const d = decimalOf(e, 0);
+  if (d === undefined) return undefined;
+  const v = Number(`${d.n}e-${d.scale}`);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+interface Decimal {
+  n: bigint;
+  scale: number;
+}
+
+function decimalOf(e: Expr, depth: number): Decimal | undefined {
+  if (depth > 32) return undefined;
+  if (e.op === 'lit') {
+    if (typeof e.value !== 'number' || !Number.isFinite(e.value)) return undefined;
+    // The shortest text that reads back as the double: what the statement wrote, for a literal.
+    const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(e.value));
+    if (!m) return undefined; // exponent form
+    const frac = m[3] ?? '';
+    return { n: BigInt(`${m[1]}${m[2]}${frac}`), scale: frac.length };
+  }
+  if (e.op === 'neg') {
+    const a = decimalOf(e.args[0], depth + 1);
+    return a && { n: -a.n, scale: a.scale };
+  }
+  if (e.op !== 'add' && e.op !== 'sub' && e.op !== 'mul') return undefined;
+  const a = decimalOf(e.args[0]!, depth + 1);
+  const b = decimalOf(e.args[1]!, depth + 1);
+  if (!a || !b) return undefined;
+  if (e.op === 'mul') return a.scale + b.scale > 40 ? undefined : { n: a.n * b.n, scale: a.scale + b.scale };
+  const scale = Math.max(a.scale, b.scale);
+  const x = a.n * 10n ** BigInt(scale - a.scale);
+  const y = b.n * 10n ** BigInt(scale - b.scale);
+  return { n: e.op === 'add' ? x + y : x - y, scale };
 }

@@ -4,7 +4,8 @@
 // one), and a constant bound such as `DATE '2024-01-01'` must reach the zone maps as a literal. What
 // must hold: every answer equals DuckDB's on random dates, timestamps and bounds either side of
 // midnight, under NOT and OR (where a rewrite that is not exact for null rows would show); a bound
-// written as a typed literal or an expression skips chunks as a text literal does.
+// written as a typed literal or an expression skips chunks as a text literal does; number literals
+// in a bound add up as SQL's decimals do.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +133,24 @@ describe('dates against timestamps, and folded bounds', () => {
     const eq = rowsOf(await DataFrame.sql(store, `SELECT count(*) FROM f WHERE d = TIMESTAMP '${last} 00:00:00'`));
     const ne = rowsOf(await DataFrame.sql(store, `SELECT count(*) FROM f WHERE d = TIMESTAMP '${last} 00:00:01'`));
     expect([eq, ne]).toEqual([[[10]], [[0]]] as Value[][][]);
+  });
+
+  it('adds, subtracts and multiplies number literals in a bound exactly, as SQL decimals', async () => {
+    const store = new MemoryStore();
+    const xs = [0.04, 0.05, 0.06, 0.07, 0.08, 0.3, 0.7];
+    await DataFrame.put(store, 'f', DataFrame.fromColumns({ x: { type: 'D', values: xs } }));
+    await con.run('CREATE OR REPLACE TABLE g (x DOUBLE)');
+    await con.run(`INSERT INTO g VALUES ${xs.map((x) => `(${x})`).join(',')}`);
+    for (const where of [
+      'x BETWEEN 0.06 - 0.01 AND 0.06 + 0.01',
+      'x <= 0.1 * 3',
+      'x >= 0.1 * 3 AND x < 1 - 0.3',
+      'x = -(-0.7)',
+      'x > 0.3 - 0.1 - 0.1',
+    ]) {
+      const want = (await con.runAndReadAll(`SELECT x FROM g WHERE ${where} ORDER BY x`)).getRows();
+      const got = rowsOf(await DataFrame.sql(store, `SELECT x FROM f WHERE ${where} ORDER BY x`));
+      expect(got, where).toEqual(want);
+    }
   });
 });
