@@ -25,6 +25,7 @@ import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
+import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -456,6 +457,22 @@ export async function runSql(
     st = bindParams(text, st, params ?? []);
     if (params?.length) key = `${sql}\u0000${paramsKey(params)}`;
   }
+  return runTree(store, sql, text, key, st, m, opts);
+}
+
+/**
+ * Runs a parsed statement (with its parameters bound): the whole statement, or a scalar subquery of
+ * it (scalar.ts). `key` names the statement's tree for the plan cache.
+ */
+async function runTree(
+  store: KvStore,
+  sql: string,
+  text: string,
+  key: string,
+  st: SelectStatement,
+  m: RegExpExecArray | null,
+  opts: SqlOptions,
+): Promise<SqlResult> {
   if (!isPlainSelect(st)) {
     if (m)
       throw sqlError(
@@ -482,8 +499,27 @@ export async function runSql(
     };
     return { frame: await runStatement(text, st, opts, one, fieldsOf) };
   }
+  let plain: SelectFromStatement = st;
+  let planKey = key;
+  if (hasScalarSubqueries(plain)) {
+    // Each subquery runs now, with each execution of the statement; the plan is kept per the values
+    // they gave, so a kept plan never holds a value from an earlier run.
+    const sub = async (x: SelectStatement): Promise<DataFrame> =>
+      (await runTree(store, sql, text, `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows: 1 })).frame!;
+    const outer = {
+      from: plain.from ?? [],
+      fields: async (f: From) =>
+        f.type === 'table'
+          ? (opts.frames?.[f.name.name]?.fields ?? (await cachedMeta(store, checkName(f.name.name))).meta.fields)
+          : undefined,
+    };
+    const r = await withScalars(text, plain, sub, outer);
+    plain = r.st;
+    planKey = `${key}\u0000${r.key}`;
+  }
   return (
-    (await runChecked(store, sql, key, st, m, opts, true)) ?? (await runChecked(store, sql, key, st, m, opts, false))!
+    (await runChecked(store, sql, planKey, plain, m, opts, true)) ??
+    (await runChecked(store, sql, planKey, plain, m, opts, false))!
   );
 }
 

@@ -5,8 +5,8 @@
 // grammar in sql-fuzz-gen.ts run on all three, and the results must agree: in order when ORDER BY
 // makes the order total, else as multisets; doubles to a relative 1e-9, int64, timestamps and dates
 // exactly (DuckDB converts its own to microseconds and days in SQL). Some statements are run as a
-// part of another (WITH, a subquery in FROM, UNION [ALL]). A failure prints the seed, the
-// query's number and both statements; EAU2_TEST_SEED=<seed> replays the run (EAU2_TEST_QUERY=<n>
+// part of another (WITH, a subquery in FROM, UNION [ALL]), some compare with a scalar subquery in
+// WHERE. A failure prints the seed, the query's number and both statements; EAU2_TEST_SEED=<seed> replays the run (EAU2_TEST_QUERY=<n>
 // runs one query of it).
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -186,7 +186,8 @@ function statement(rng: Rng, samples: Samples): Stmt {
   }
   const gen = new Gen(rng, cols, samples);
   const whereX = rng.bool(0.6) ? gen.bool(2) : undefined;
-  const conds = [semi, whereX].filter((c): c is X => c !== undefined);
+  const scalar = rng.bool(0.15) ? scalarTerm(rng) : undefined;
+  const conds = [semi, whereX, scalar].filter((c): c is X => c !== undefined);
   const where = (side: 'eau' | 'duck'): string =>
     conds.length ? ` WHERE ${conds.map((c) => (conds.length > 1 ? `(${c[side]})` : c[side])).join(' AND ')}` : '';
   const anyType = (): Ty => rng.pick(['I', 'D', 'S', 'B', 'L', 'T', 'd'] as const);
@@ -307,6 +308,33 @@ function statement(rng: Rng, samples: Samples): Stmt {
     types: items.map((i) => i.t),
     ordered,
   };
+}
+
+/**
+ * A column compared with a scalar subquery (run first, its value put in the statement as a literal):
+ * of each type, over f itself or over g, sometimes over no row (null). The aggregates are exact, so
+ * the value is DuckDB's to the bit.
+ */
+function scalarTerm(rng: Rng): X {
+  const n = rng.int(-2, 6);
+  const op = rng.pick(['=', '<>', '<', '<=', '>', '>=']);
+  const [col, sub] = rng.pick([
+    ['i', `(SELECT max(gk) * 100 FROM g WHERE gk < ${n})`],
+    ['k', `(SELECT min(gk) FROM g WHERE gs <> 'beta')`],
+    ['i', `(SELECT min(i) FROM f WHERE k = ${n})`],
+    ['k', `(SELECT gk FROM g WHERE gid = ${rng.int(-3, 3)})`],
+    ['x', `(SELECT max(gx) FROM g WHERE gk = ${n})`],
+    ['x', `(SELECT min(x) FROM f WHERE k > ${n} AND b)`],
+    ['s', `(SELECT max(gs) FROM g WHERE gk > ${n})`],
+    ['w', `(SELECT min(w) FROM f WHERE k = ${n})`],
+    ['l', `(SELECT max(l) FROM f WHERE k = ${n})`],
+    ['l', `(SELECT min(gl) FROM g)`],
+    ['t', `(SELECT max(t) FROM f WHERE k = ${n})`],
+    ['dt', `(SELECT min(dt) FROM f WHERE k < ${n})`],
+    ['b', `(SELECT bool_or(gb) FROM g WHERE gk = ${n})`],
+  ] as const);
+  const e = `${col} ${op} ${sub}`;
+  return { eau: e, duck: e, t: 'B' };
 }
 
 /**
