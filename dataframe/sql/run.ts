@@ -25,6 +25,7 @@ import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
+import { bindTime, mayReadTime } from './now.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
@@ -457,18 +458,24 @@ export async function runSql(
     st = bindParams(text, st, params ?? []);
     if (params?.length) key = `${sql}\u0000${paramsKey(params)}`;
   }
+  if (mayReadTime(text)) {
+    const b = bindTime(st, new Date());
+    st = b.st;
+    // Its plan holds this execution's time: not kept for the next.
+    if (b.timed) return runTree(store, sql, text, undefined, st, m, opts);
+  }
   return runTree(store, sql, text, key, st, m, opts);
 }
 
 /**
  * Runs a parsed statement (with its parameters bound): the whole statement, or a scalar subquery of
- * it (scalar.ts). `key` names the statement's tree for the plan cache.
+ * it (scalar.ts). `key` names the statement's tree for the plan cache (undefined: its plan is not kept).
  */
 async function runTree(
   store: KvStore,
   sql: string,
   text: string,
-  key: string,
+  key: string | undefined,
   st: SelectStatement,
   m: RegExpExecArray | null,
   opts: SqlOptions,
@@ -500,12 +507,13 @@ async function runTree(
     return { frame: await runStatement(text, st, opts, one, fieldsOf) };
   }
   let plain: SelectFromStatement = st;
-  let planKey = key;
+  let planKey: string | undefined = key;
   if (hasScalarSubqueries(plain)) {
     // Each subquery runs now, with each execution of the statement; the plan is kept per the values
     // they gave, so a kept plan never holds a value from an earlier run.
     const sub = async (x: SelectStatement): Promise<DataFrame> =>
-      (await runTree(store, sql, text, `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows: 1 })).frame!;
+      (await runTree(store, sql, text, key && `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows: 1 }))
+        .frame!;
     const outer = {
       from: plain.from ?? [],
       fields: async (f: From) =>
@@ -515,7 +523,7 @@ async function runTree(
     };
     const r = await withScalars(text, plain, sub, outer);
     plain = r.st;
-    planKey = `${key}\u0000${r.key}`;
+    planKey = key && `${key}\u0000${r.key}`;
   }
   return (
     (await runChecked(store, sql, planKey, plain, m, opts, true)) ??
@@ -548,8 +556,11 @@ function paramsKey(params: readonly SqlParam[]): string {
 async function runChecked(
   store: KvStore,
   sql: string,
-  /** The plan cache's key: the text, and the parameters' values when there are some. */
-  key: string,
+  /**
+   * The plan cache's key: the text, and the parameters' values when there are some (undefined: the
+   * plan is not kept).
+   */
+  key: string | undefined,
   st: SelectFromStatement,
   m: RegExpExecArray | null,
   opts: SqlOptions,
@@ -557,8 +568,8 @@ async function runChecked(
 ): Promise<SqlResult | undefined> {
   let opened: FrameMeta[] | undefined = cached ? [] : undefined;
   // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
-  const plans = cached && !opts.frames ? planCacheOf(store) : undefined;
-  const planned = plans?.get(store, key);
+  const plans = cached && !opts.frames && key !== undefined ? planCacheOf(store) : undefined;
+  const planned = plans?.get(store, key!);
   let prepared: Prepared;
   if (planned) {
     prepared = planned.prepared;
@@ -577,7 +588,7 @@ async function runChecked(
     }
     // Not a join's: its query keeps the broadcast right side it sent (up to the broadcast limit, 64
     // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
-    if (used.length === 1) plans?.set(key, { metas: used, prepared });
+    if (used.length === 1) plans?.set(key!, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records

@@ -1,9 +1,10 @@
-// Scalar subqueries: where an expression may stand, a subquery runs first and its one value stands in
-// the statement as a literal. Their answers against DuckDB's are in sql-duckdb.test.ts (random
+// Scalar subqueries and the statement's time: where an expression may stand, a subquery runs first and
+// its one value stands in the statement as a literal, as current_date and now() stand as the time the
+// statement began. Their answers against DuckDB's are in sql-duckdb.test.ts (random
 // statements compare columns with scalar subqueries); here, each place a subquery may stand, the
 // types its value keeps, the errors (rows, columns, correlation) and the plan cache.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Eau2Error, ErrorCode } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { cachedPlans } from '../../dataframe/sql/run.js';
@@ -223,5 +224,52 @@ describe('scalar subqueries', () => {
     const plan = rows.map((r) => r[0]).join('\n');
     expect(plan).toContain('filter (delay > 12.5)');
     expect(plan).toContain('chunks skipped: 2 of 3');
+  });
+});
+
+describe("the statement's time", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is a date and a UTC timestamp, read once for every part and node', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2024-02-29T23:59:59.123Z'));
+    const store = await fixture(new FakeCluster());
+    expect(
+      await sql(
+        store,
+        'SELECT current_date AS d, current_timestamp AS t, now() AS n, today() AS y, current_date() AS c, ' +
+          "date_trunc('month', now()) AS m FROM b LIMIT 1",
+      ),
+    ).toEqual({
+      names: ['d:d', 't:T', 'n:T', 'y:d', 'c:d', 'm:T'],
+      rows: [[19782, 1_709_251_199_123_000n, 1_709_251_199_123_000n, 19782, 19782, 1_706_745_600_000_000n]],
+    });
+    vi.useRealTimers();
+    // Every row of every part and subquery, on every node, reads one instant.
+    const before = BigInt(Date.now()) * 1000n;
+    const { rows } = await sql(
+      store,
+      'WITH t AS (SELECT now() AS a, delay FROM f) SELECT count(DISTINCT a) AS n, ' +
+        'min(a) = now() AND max(a) = (SELECT max(current_timestamp) FROM f) AS same, min(a) AS at FROM t',
+    );
+    const after = BigInt(Date.now()) * 1000n;
+    expect(rows[0]!.slice(0, 2)).toEqual([1, true]);
+    expect(rows[0]![2]).toBeGreaterThanOrEqual(before);
+    expect(rows[0]![2]).toBeLessThanOrEqual(after);
+  });
+
+  it('is read again by each execution: its plan is not kept', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const store = await fixture(new FakeCluster());
+    const text = 'SELECT k FROM b WHERE at < now() ORDER BY k';
+    vi.setSystemTime(new Date('1970-01-01T12:00:00Z'));
+    const kept = cachedPlans(store);
+    expect((await sql(store, text)).rows).toEqual([['a']]);
+    vi.setSystemTime(new Date('1970-01-03T00:00:00Z'));
+    expect((await sql(store, text)).rows).toEqual([['a'], ['b']]);
+    expect((await sql(store, 'SELECT k FROM b WHERE CAST(at AS date) < current_date')).rows).toEqual([['a'], ['b']]);
+    expect(cachedPlans(store)).toBe(kept);
   });
 });
