@@ -15,6 +15,8 @@ export const GENERIC_AGGS = [
   'approxCountDistinct',
   'median',
   'quantile',
+  'quantileDesc',
+  'quantileCont',
   'first',
   'last',
   'any',
@@ -159,10 +161,19 @@ class Approx implements AggState {
   }
 }
 
+/**
+ * How a quantile is read from the sketch: `disc`, the value at rank ceil(q·n) (PostgreSQL's
+ * percentile_disc); `desc`, the same counted from the greatest value (percentile_disc ... ORDER BY x
+ * DESC); `cont`, the interpolation between the values at 0-based ranks floor and ceil of q·(n - 1)
+ * (percentile_cont).
+ */
+type QuantileRead = 'disc' | 'desc' | 'cont';
+
 class Quantile implements AggState {
   constructor(
     private readonly q: number,
     readonly s: KllSketch,
+    private readonly read: QuantileRead = 'disc',
   ) {}
   add(v: Value): void {
     this.s.add(v as number);
@@ -182,7 +193,17 @@ class Quantile implements AggState {
     this.s.merge((o as Quantile).s);
   }
   finish(): Value {
-    return this.s.quantile(this.q);
+    const { s, q } = this;
+    if (this.read === 'disc') return s.quantile(q);
+    if (s.n === 0) return null;
+    if (this.read === 'desc') return s.atRank(s.n - Math.max(1, Math.ceil(q * s.n)) + 1);
+    const pos = q * (s.n - 1);
+    const lo = Math.floor(pos);
+    const a = s.atRank(lo + 1)!;
+    if (pos === lo) return a;
+    const b = s.atRank(lo + 2)!;
+    // PostgreSQL's and DuckDB's form: lo + (hi - lo) * fraction.
+    return a + (b - a) * (pos - lo);
   }
   toPlain(): unknown {
     return this.s.toPlain();
@@ -253,12 +274,12 @@ function moments(fn: 'std' | 'var'): AggImpl {
   };
 }
 
-function quantileImpl(): AggImpl {
+function quantileImpl(read: QuantileRead = 'disc'): AggImpl {
   return {
     accepts: numeric,
-    output: (t) => t,
-    create: (q, budget) => new Quantile(q ?? 0.5, new KllSketch(budget)),
-    fromPlain: (x, q, budget) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x, budget)),
+    output: (t) => (read === 'cont' ? 'D' : t),
+    create: (q, budget) => new Quantile(q ?? 0.5, new KllSketch(budget), read),
+    fromPlain: (x, q, budget) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x, budget), read),
   };
 }
 
@@ -311,6 +332,8 @@ export const AGG_IMPLS: Record<GenericAggFn, AggImpl> = {
   },
   median: quantileImpl(),
   quantile: quantileImpl(),
+  quantileDesc: quantileImpl('desc'),
+  quantileCont: quantileImpl('cont'),
   first: edge(false),
   last: edge(true),
   any: boolFold(false),

@@ -14,6 +14,8 @@ import type { VersionCheck } from './version-check.js';
 /** sum..count run in group-agg.ts's typed arrays; the rest are aggregates.ts's mergeable states. */
 const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
 const AGG_FNS = [...FAST_AGGS, ...GENERIC_AGGS] as const;
+/** The quantiles SQL's percentile_disc/percentile_cont read, whose q may be 0 (the least value). */
+const QUANTILE_01 = new Set<unknown>(['quantileDesc', 'quantileCont']);
 export type AggFn = (typeof AGG_FNS)[number];
 
 export interface AggSpec {
@@ -177,8 +179,10 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
     output = groupBy.map((n) => ({ name: n, type: typeOf(n) }));
     for (const a of p.aggs as unknown[]) {
       const { col, fn, as, q } = (a ?? {}) as Record<string, unknown>;
-      if (fn === 'quantile' ? !(typeof q === 'number' && q > 0 && q <= 1) : q !== undefined)
+      if (fn === 'quantile' ? !(typeof q === 'number' && q > 0 && q <= 1) : q !== undefined && !QUANTILE_01.has(fn))
         throw new TypeError('quantile needs q in (0, 1]; other aggregates take no q');
+      if (QUANTILE_01.has(fn) && !(typeof q === 'number' && q >= 0 && q <= 1))
+        throw new TypeError(`${String(fn)} needs q in [0, 1]`);
       if (!AGG_FNS.includes(fn as AggFn))
         throw new TypeError(`unknown aggregate ${JSON.stringify(fn)}: use ${AGG_FNS.join(', ')}`);
       if (typeof col !== 'string' || typeof as !== 'string')

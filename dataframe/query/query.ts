@@ -173,7 +173,13 @@ ${analyzeLine(df)}`;
     const aggs: AggSpec[] = [];
     if (Array.isArray(spec)) {
       for (const a of spec as readonly { col: string; fn: AggFn; as?: string; q?: number }[]) {
-        const as = a.as ?? (a.fn === 'quantile' ? `${a.col}_q${a.q}` : aggName(a.col, a.fn));
+        const as =
+          a.as ??
+          (a.fn === 'quantile'
+            ? `${a.col}_q${a.q}`
+            : a.q !== undefined
+              ? `${aggName(a.col, a.fn)}_q${a.q}`
+              : aggName(a.col, a.fn));
         aggs.push(a.q === undefined ? { col: a.col, fn: a.fn, as } : { col: a.col, fn: a.fn, as, q: a.q });
       }
     } else {

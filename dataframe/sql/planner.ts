@@ -47,7 +47,8 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
   if (fn === 'first' || fn === 'last')
     throw err(n.filter, `${n.function.name}: FILTER is not supported (it keeps null values)`);
   const star = n.args.length === 1 && n.args[0]!.type === 'ref' && n.args[0]!.name === '*';
-  const value: SqlExpr = star ? ({ type: 'integer', value: 1 } as SqlExpr) : n.args[0]!;
+  const wg = n.withinGroup;
+  const value: SqlExpr = star ? ({ type: 'integer', value: 1 } as SqlExpr) : (wg?.by ?? n.args[0]!);
   const at = spanOf(n.filter);
   const when = {
     type: 'case',
@@ -56,6 +57,7 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
     else: null,
     ...(at ? { _location: at } : {}),
   } as unknown as SqlExpr;
+  if (wg) return { ...n, filter: null, withinGroup: { ...wg, by: when } };
   return { ...n, filter: null, args: [when, ...n.args.slice(1)] };
 }
 
@@ -338,20 +340,40 @@ export function planSelect(
       f = 'countDistinct';
     }
     let colName: string;
+    // The aggregated value: the argument, or an ordered-set aggregate's WITHIN GROUP (ORDER BY x).
+    let value = args[0];
+    if (n.withinGroup || name === 'percentile_disc' || name === 'percentile_cont') {
+      const wg = n.withinGroup;
+      if (!wg) throw err(n, `${name}(fraction) needs WITHIN GROUP (ORDER BY x)`);
+      const fa = args[0];
+      if (args.length !== 1 || (fa?.type !== 'numeric' && fa?.type !== 'integer') || !(fa.value >= 0 && fa.value <= 1))
+        throw err(fa ?? n, `${name} takes one fraction, a number in [0, 1]`);
+      q = fa.value;
+      const desc = wg.order === 'DESC';
+      // percentile_cont counted from the greatest value is the complement counted from the least.
+      if (f === 'quantileCont') q = desc ? 1 - q : q;
+      else if (desc) f = 'quantileDesc';
+      // The least value: rank 1 from the least is rank n from the greatest.
+      else if (q === 0) [f, q] = ['quantileDesc', 1];
+      value = wg.by;
+    }
     if (args.length === 1 && args[0]!.type === 'ref' && args[0]!.name === '*') {
       if (f !== 'count') throw err(args[0], `${name}(*) is not allowed: only count(*)`);
       colName = '*';
     } else {
-      const want = f === 'quantile' ? 2 : 1;
-      if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
-      if (f === 'quantile') {
-        const qa = args[1]!;
-        if ((qa.type !== 'numeric' && qa.type !== 'integer') || !(qa.value > 0 && qa.value <= 1))
-          throw err(qa, 'the quantile must be a number in (0, 1]');
-        q = qa.value;
+      if (!n.withinGroup) {
+        const want = f === 'quantile' || f === 'quantileCont' ? 2 : 1;
+        if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
+        if (f === 'quantile' || f === 'quantileCont') {
+          const qa = args[1]!;
+          const num = qa.type === 'numeric' || qa.type === 'integer';
+          if (!num || !((f === 'quantile' ? qa.value > 0 : qa.value >= 0) && qa.value <= 1))
+            throw err(qa, `the quantile must be a number in ${f === 'quantile' ? '(0, 1]' : '[0, 1]'}`);
+          q = qa.value;
+        }
       }
-      if (isAggCall(args[0]!, aggNames)) throw err(args[0], 'aggregates cannot be nested');
-      const x = new Translator(text, baseHooks, 'inside an aggregate').expr(args[0]!);
+      if (isAggCall(value!, aggNames)) throw err(value, 'aggregates cannot be nested');
+      const x = new Translator(text, baseHooks, 'inside an aggregate').expr(value!);
       if (x.op === 'col') colName = x.name;
       else {
         const existing = derive.find((d) => same(d.expr, x));

@@ -35,6 +35,9 @@ export const SQL_AGGS: Record<string, string> = {
   median: 'median',
   quantile: 'quantile',
   quantile_disc: 'quantile',
+  quantile_cont: 'quantileCont',
+  percentile_disc: 'quantile',
+  percentile_cont: 'quantileCont',
   approx_count_distinct: 'approxCountDistinct',
   first: 'first',
   last: 'last',
@@ -352,7 +355,9 @@ export class Translator {
 
   private call(n: ExprCall): Expr {
     const name = n.function.name.toLowerCase();
-    if (n.orderBy || n.withinGroup) throw this.err(n, `${name}: ORDER BY and WITHIN GROUP are not supported`);
+    if (n.orderBy) throw this.err(n, `${name}: ORDER BY inside a call is not supported`);
+    if (n.withinGroup && name !== 'percentile_disc' && name !== 'percentile_cont')
+      throw this.err(n, `${name}: WITHIN GROUP is only for percentile_disc and percentile_cont`);
     if (n.over) {
       if (n.filter) throw this.err(n.filter, `${name}: FILTER is not supported in window functions`);
       if (!this.hooks.window) throw this.err(n, 'window functions are only allowed as a SELECT item');
