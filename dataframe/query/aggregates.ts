@@ -7,6 +7,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ColumnType, Value } from '../schema.js';
 import { HyperLogLog } from './sketch/hll.js';
 import { KllSketch, type ExactBudget } from './sketch/kll.js';
+import { type HeldChars, StringAgg } from './string-agg.js';
 
 export const GENERIC_AGGS = [
   'std',
@@ -17,6 +18,7 @@ export const GENERIC_AGGS = [
   'quantile',
   'quantileDesc',
   'quantileCont',
+  'stringAgg',
   'first',
   'last',
   'any',
@@ -56,8 +58,15 @@ export interface AggImpl {
   output(t: ColumnType): ColumnType;
   /** Whether null values reach add() (first/last keep the row's value, null or not). */
   seesNulls?: boolean;
-  create(param: number | undefined, budget: DistinctBudget): AggState;
-  fromPlain(x: unknown, param: number | undefined, budget: DistinctBudget): AggState;
+  create(param: AggParams, budget: DistinctBudget): AggState;
+  fromPlain(x: unknown, param: AggParams, budget: DistinctBudget): AggState;
+}
+
+/** An aggregate's parameters, from its AggSpec: a quantile's q, stringAgg's separator and order. */
+export interface AggParams {
+  readonly q?: number;
+  readonly sep?: string;
+  readonly desc?: boolean;
 }
 
 /**
@@ -68,9 +77,11 @@ export interface AggImpl {
 const MAX_EXACT_QUANTILE_SLOTS = 1 << 20;
 
 /** Shared count of exact distinct values held by one query's states, and of quantile table slots. */
-export class DistinctBudget implements ExactBudget {
+export class DistinctBudget implements ExactBudget, HeldChars {
   used = 0;
   slots = 0;
+  /** Characters held by stringAgg states (string-agg.ts). */
+  held = 0;
   takeSlots(n: number): boolean {
     if (this.slots + n > MAX_EXACT_QUANTILE_SLOTS) return false;
     this.slots += n;
@@ -278,8 +289,8 @@ function quantileImpl(read: QuantileRead = 'disc'): AggImpl {
   return {
     accepts: numeric,
     output: (t) => (read === 'cont' ? 'D' : t),
-    create: (q, budget) => new Quantile(q ?? 0.5, new KllSketch(budget), read),
-    fromPlain: (x, q, budget) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x, budget), read),
+    create: (p, budget) => new Quantile(p.q ?? 0.5, new KllSketch(budget), read),
+    fromPlain: (x, p, budget) => new Quantile(p.q ?? 0.5, KllSketch.fromPlain(x, budget), read),
   };
 }
 
@@ -334,11 +345,22 @@ export const AGG_IMPLS: Record<GenericAggFn, AggImpl> = {
   quantile: quantileImpl(),
   quantileDesc: quantileImpl('desc'),
   quantileCont: quantileImpl('cont'),
+  stringAgg: {
+    accepts: (t) => (t === 'S' ? undefined : 'a string column (CAST it to text)'),
+    output: () => 'S',
+    create: (p, budget) => new StringAgg(p.sep ?? ',', orderOf(p), budget),
+    fromPlain: (x, p, budget) => StringAgg.fromPlain(x, p.sep ?? ',', orderOf(p), budget),
+  },
   first: edge(false),
   last: edge(true),
   any: boolFold(false),
   all: boolFold(true),
 };
+
+/** stringAgg's order: frame order without `desc`, else by value. */
+function orderOf(p: AggParams): 'asc' | 'desc' | undefined {
+  return p.desc === undefined ? undefined : p.desc ? 'desc' : 'asc';
+}
 
 const GENERIC = new Set<string>(GENERIC_AGGS);
 

@@ -8,6 +8,7 @@
 
 import type { Expr as SqlExpr, ExprCall, ExprRef, SelectedColumn, SelectFromStatement } from 'pgsql-ast-parser';
 import { AGG_IMPLS, isGenericAgg } from '../query/aggregates.js';
+import { MAX_SEPARATOR } from '../query/string-agg.js';
 import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../query/plan.js';
 import type { Expr } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
@@ -334,6 +335,8 @@ export function planSelect(
     const name = n.function.name.toLowerCase();
     let f = fn as AggFn;
     let q: number | undefined;
+    let sep: string | undefined;
+    let desc: boolean | undefined;
     const args = n.args;
     if (n.distinct === 'distinct') {
       if (f !== 'count') throw err(n, `DISTINCT is only supported in count()`);
@@ -362,7 +365,7 @@ export function planSelect(
       colName = '*';
     } else {
       if (!n.withinGroup) {
-        const want = f === 'quantile' || f === 'quantileCont' ? 2 : 1;
+        const want = f === 'quantile' || f === 'quantileCont' || f === 'stringAgg' ? 2 : 1;
         if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
         if (f === 'quantile' || f === 'quantileCont') {
           const qa = args[1]!;
@@ -371,9 +374,30 @@ export function planSelect(
             throw err(qa, `the quantile must be a number in ${f === 'quantile' ? '(0, 1]' : '[0, 1]'}`);
           q = qa.value;
         }
+        if (f === 'stringAgg') {
+          const sa = args[1]!;
+          if (sa.type !== 'string') throw err(sa, `${name}'s separator must be a string literal`);
+          if (sa.value.length > MAX_SEPARATOR)
+            throw err(sa, `${name}'s separator is longer than ${MAX_SEPARATOR} characters`);
+          sep = sa.value;
+        }
       }
       if (isAggCall(value!, aggNames)) throw err(value, 'aggregates cannot be nested');
       const x = new Translator(text, baseHooks, 'inside an aggregate').expr(value!);
+      if (n.orderBy) {
+        // The state holds the values it joins, so it orders by them; another key would need its
+        // column beside each value.
+        // (Compared with the argument as written: FILTER made x a CASE of it.)
+        const o = n.orderBy;
+        const tr = new Translator(text, baseHooks, 'inside an aggregate');
+        const by = o.length === 1 ? tr.expr(o[0]!.by) : undefined;
+        if (f !== 'stringAgg' || !by || !same(by, call.filter ? tr.expr(call.args[0]!) : x))
+          throw err(
+            o[0]?.by ?? n,
+            `${name}: ORDER BY inside the call takes the aggregated value itself (string_agg(s, ',' ORDER BY s [DESC]))`,
+          );
+        desc = o[0]!.order === 'DESC';
+      }
       if (x.op === 'col') colName = x.name;
       else {
         const existing = derive.find((d) => same(d.expr, x));
@@ -384,13 +408,10 @@ export function planSelect(
         }
       }
     }
-    const key = JSON.stringify([f, colName, q]);
+    const key = JSON.stringify([f, colName, q, sep, desc]);
     let k = aggKeys.indexOf(key);
     if (k < 0) {
-      const spec: AggSpec =
-        q === undefined
-          ? { col: colName, fn: f, as: `__a${aggs.length}` }
-          : { col: colName, fn: f, as: `__a${aggs.length}`, q };
+      const spec = clean({ col: colName, fn: f, as: `__a${aggs.length}`, q, sep, desc }) as unknown as AggSpec;
       const t = colName === '*' ? undefined : fields.find((fl) => fl.name === colName)!.type;
       const why = checkAggInput(f, t);
       if (why) throw err(n, `${name}() needs ${why}`);

@@ -38,6 +38,7 @@ export const SQL_AGGS: Record<string, string> = {
   quantile_cont: 'quantileCont',
   percentile_disc: 'quantile',
   percentile_cont: 'quantileCont',
+  string_agg: 'stringAgg',
   approx_count_distinct: 'approxCountDistinct',
   first: 'first',
   last: 'last',
@@ -355,7 +356,7 @@ export class Translator {
 
   private call(n: ExprCall): Expr {
     const name = n.function.name.toLowerCase();
-    if (n.orderBy) throw this.err(n, `${name}: ORDER BY inside a call is not supported`);
+    if (n.orderBy && name !== 'string_agg') throw this.err(n, `${name}: ORDER BY inside a call is only for string_agg`);
     if (n.withinGroup && name !== 'percentile_disc' && name !== 'percentile_cont')
       throw this.err(n, `${name}: WITHIN GROUP is only for percentile_disc and percentile_cont`);
     if (n.over) {

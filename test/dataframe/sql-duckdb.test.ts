@@ -418,14 +418,26 @@ function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
     (): X => ({ eau: 'median(k)', duck: 'quantile_disc(k, 0.5)', t: 'I' }),
     // The SQL standard's spelling, either way round, exact as median's is. DuckDB 1.5 answers a
     // fraction of 0 over a DESC order with the least value, where PostgreSQL (and eau2) give the
-    // first value of that order, the greatest: not asked (sql-scalar.test.ts checks eau2's).
+    // first value of that order, the greatest: not asked (sql-ordered-aggs.test.ts checks eau2's).
     (): X => {
       const f = rng.pick(['percentile_disc', 'percentile_cont']);
-      const by = rng.pick(['k', 'k', 'k * 2.5 - 7']);
+      // A double (DuckDB reads k * 2.5 as a DECIMAL, and rounds percentile_cont to its scale).
+      const [by, duckBy] = rng.pick([
+        ['k', 'k'],
+        ['k', 'k'],
+        ['k * 2.5 - 7', 'CAST(k AS DOUBLE) * 2.5 - 7'],
+      ]);
       const desc = rng.pick(['', ' ASC', ' DESC']);
       const q = rng.pick([0, 0.1, 0.25, 0.5, 0.75, 0.9, 1].filter((x) => x > 0 || !desc));
-      const e = `${f}(${q}) WITHIN GROUP (ORDER BY ${by}${desc})`;
-      return { eau: e, duck: e, t: f === 'percentile_disc' && by === 'k' ? 'I' : 'D' };
+      const e = (x: string) => `${f}(${q}) WITHIN GROUP (ORDER BY ${x}${desc})`;
+      return { eau: e(by!), duck: e(duckBy!), t: f === 'percentile_disc' && by === 'k' ? 'I' : 'D' };
+    },
+    // Ordered by the value, so both join the same strings in the same order (the words are ASCII:
+    // DuckDB's byte order is eau2's UTF-16 order).
+    (): X => {
+      const v = rng.pick(['s', 'w', 'lower(s)']);
+      const e = `string_agg(${v}, '${rng.pick([',', ' | ', ''])}' ORDER BY ${v}${rng.pick(['', ' ASC', ' DESC'])})`;
+      return { eau: e, duck: e, t: 'S' };
     },
   ])();
   // FILTER (WHERE ...) on a call (not on the CASE that stands for DuckDB's stddev; pgsql-ast-parser

@@ -153,3 +153,74 @@ describe('percentile_disc and percentile_cont', () => {
     }
   });
 });
+
+describe('string_agg', () => {
+  for (const [name, make] of [
+    ['memory store', () => new MemoryStore()],
+    ['cluster', () => new FakeCluster()],
+  ] as const) {
+    it(`joins a group's strings in frame order, or by value (${name})`, async () => {
+      const store = make();
+      await DataFrame.put(
+        store,
+        'f',
+        DataFrame.fromRows('g:S,s:S,n:I', [
+          ['a', 'pear', 1],
+          ['b', 'fig', 2],
+          ['a', 'apple', 3],
+          ['a', null, 4],
+          ['b', 'kiwi', 5],
+          ['a', 'plum', 6],
+          ['c', null, 7],
+        ]),
+        { chunkRows: 2 },
+      );
+      expect(
+        await sql(
+          store,
+          "SELECT g, string_agg(s, ', ') AS frame, string_agg(s, '' ORDER BY s) AS asc_, " +
+            "string_agg(s, '|' ORDER BY s DESC) FILTER (WHERE n > 1) AS desc_ FROM f GROUP BY g ORDER BY g",
+        ),
+      ).toEqual({
+        names: ['g:S', 'frame:S', 'asc_:S', 'desc_:S'],
+        rows: [
+          ['a', 'pear, apple, plum', 'applepearplum', 'plum|apple'],
+          ['b', 'fig, kiwi', 'figkiwi', 'kiwi|fig'],
+          ['c', null, null, null],
+        ],
+      });
+    });
+  }
+
+  it("fails TOO_LARGE past one group's bound, merged from nodes or on one", async () => {
+    const long = 'x'.repeat(1000);
+    // 1,049 values of 1,000 characters and their commas: past 1,048,576.
+    const rows = Array.from({ length: 1049 }, (_, i) => [i % 2 ? 'a' : 'b', long] as const);
+    for (const store of [new MemoryStore(), new FakeCluster()]) {
+      await DataFrame.put(store, 'f', DataFrame.fromRows('g:S,s:S', rows), { chunkRows: 100 });
+      const e = await failure(sql(store, "SELECT string_agg(s, ',') FROM f"));
+      expect(e.code).toBe(ErrorCode.TOO_LARGE);
+      expect(e.message).toMatch(/^string_agg's result for one group would exceed 1048576 characters/);
+      // Two groups of half as many are within it.
+      const { rows: ok } = await sql(store, "SELECT g, length(string_agg(s, ',')) FROM f GROUP BY g ORDER BY g");
+      expect(ok).toEqual([
+        ['a', 524 * 1001 - 1],
+        ['b', 525 * 1001 - 1],
+      ]);
+    }
+  });
+
+  it('fails TOO_LARGE past what one query may hold, however small its values', async () => {
+    // 1,048,577 empty strings, each counted as an entry of 16: past 2^24 on the node.
+    const n = 1_048_577;
+    const store = new MemoryStore();
+    await DataFrame.put(
+      store,
+      'f',
+      DataFrame.fromColumns({ s: { type: 'S', values: Array.from({ length: n }, () => '') } }),
+    );
+    const e = await failure(sql(store, "SELECT string_agg(s, '') FROM f"));
+    expect(e.code).toBe(ErrorCode.TOO_LARGE);
+    expect(e.message).toMatch(/^string_agg holds more than 16777216 characters in one query/);
+  });
+});
