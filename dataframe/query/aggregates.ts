@@ -63,7 +63,7 @@ export interface AggImpl {
 }
 
 /** An aggregate's parameters, from its AggSpec: a quantile's q, stringAgg's separator and order. */
-export interface AggParams {
+interface AggParams {
   readonly q?: number;
   readonly sep?: string;
   readonly desc?: boolean;

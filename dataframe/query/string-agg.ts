@@ -8,13 +8,13 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Value } from '../schema.js';
 
 /** Characters one group's result may have, separators included. */
-export const MAX_STRING_AGG_CHARS = 1 << 20;
+const MAX_STRING_AGG_CHARS = 1 << 20;
 
 /**
  * Characters the stringAgg states of one query may hold on one node or at the client, each value
  * counted with STRING_AGG_ENTRY more for its entry (so a million empty strings count too).
  */
-export const MAX_STRING_AGG_HELD = 1 << 24;
+const MAX_STRING_AGG_HELD = 1 << 24;
 const STRING_AGG_ENTRY = 16;
 
 /** The query-wide count of held characters (one per query, on a node or at the client). */
