@@ -10,6 +10,7 @@ import { checkExpr } from '../query/expr.js';
 import type { TimeUnitName } from '../query/fns-time.js';
 import { INT64_MAX, INT64_MIN, type Field } from '../schema.js';
 import { type Span, spanOf, sqlError } from './errors.js';
+import { toCharFormat } from './to-char.js';
 
 export { spanOf } from './errors.js';
 
@@ -96,6 +97,7 @@ const SQL_FNS: Record<string, FnName> = {
   datetrunc: 'dateTrunc',
   date_diff: 'dateDiff',
   datediff: 'dateDiff',
+  strftime: 'strftime',
 };
 
 const CAST_TYPES: Record<string, ColumnType> = {
@@ -379,6 +381,14 @@ export class Translator {
       if (n.args.length !== 2 || !isInterval(n.args[1]!))
         throw this.err(n, "date_add takes a date or timestamp and an INTERVAL: date_add(x, INTERVAL '1 day')");
       return this.checked(n, this.addInterval(this.raw(n.args[0]!), n.args[1]!, false));
+    }
+    if (name === 'to_char') {
+      const t = n.args[1];
+      if (n.args.length !== 2 || t?.type !== 'string')
+        throw this.err(n, "to_char takes a date or timestamp and a template string literal: to_char(d, 'YYYY-MM-DD')");
+      const f = toCharFormat(t.value);
+      if ('error' in f) throw this.err(t, f.error);
+      return this.checked(n, { op: 'call', fn: 'strftime', args: [this.raw(n.args[0]!), this.lit(f.format)] });
     }
     const args = n.args.map((a) => this.raw(a));
     if (name === 'coalesce') return { op: 'coalesce', args };
