@@ -330,7 +330,20 @@ async function prepare(
   opened: FrameMeta[] | undefined,
   used?: FrameMeta[],
 ): Promise<Prepared> {
-  if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
+  if (!st.from || st.from.length === 0) {
+    // No FROM reads one row of no columns, as in PostgreSQL and DuckDB: `SELECT current_date`,
+    // `SELECT (SELECT max(v) FROM b)`. The frame's one column is out of scope (SELECT * has none).
+    const star = st.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
+    if (star) throw sqlError(text, spanOf(star.expr), 'SELECT * needs a FROM frame');
+    const none: SqlScope = {
+      fields: [],
+      resolve: (ref, err) => {
+        throw err(`no column named ${ref.name}: the SELECT has no FROM`);
+      },
+    };
+    const plan = planSelect(text, st, none, SQL_AGGS);
+    return { query: DataFrame.fromColumns({ __row: [true] }).query(), plan };
+  }
   if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
     throw sqlError(text, spanOf(st.from[1]), 'comma joins are not supported: write JOIN ... ON');
   const { rest, sub } = takeSubJoin(text, st.where);

@@ -273,3 +273,25 @@ describe("the statement's time", () => {
     expect(cachedPlans(store)).toBe(kept);
   });
 });
+
+describe('SELECT without FROM', () => {
+  it('reads one row of no columns, as PostgreSQL and DuckDB do', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2024-02-29T12:00:00Z'));
+    try {
+      for (const store of [await fixture(new MemoryStore()), await fixture(new FakeCluster())]) {
+        expect(
+          await sql(store, 'SELECT (SELECT max(v) FROM b) AS m, 1 + 2 AS y, current_date AS d, count(*) AS n'),
+        ).toEqual({ names: ['m:D', 'y:D', 'd:d', 'n:D'], rows: [[12.5, 3, 19782, 1]] });
+        expect((await sql(store, 'SELECT 1 AS x WHERE 1 = 0')).rows).toEqual([]);
+        expect((await sql(store, 'SELECT origin FROM f WHERE delay = (SELECT 30)')).rows).toEqual([['JFK']]);
+        expect((await failure(sql(store, 'SELECT *'))).message).toMatch(/^SELECT \* needs a FROM frame/);
+        expect((await failure(sql(store, 'SELECT origin'))).message).toMatch(
+          /^no column named origin: the SELECT has no FROM/,
+        );
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
