@@ -134,7 +134,7 @@ const MONTHS = [
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 /** The longest format a plan may give (a row's text is at most a few times as long). */
-export const MAX_FORMAT = 1000;
+const MAX_FORMAT = 1000;
 
 /** The codes strftime takes (after %), and those that take the `-` flag (no zero padding). */
 const CODES = 'YymdjaAbBwupIHMSfgcxXz%';
