@@ -234,26 +234,32 @@ export function parseStrftime(fmt: string): Piece[] | string {
   return out;
 }
 
-/** A checked format as a function of a time in µs (UTC): null beyond what a Date holds. */
+/**
+ * A checked format as a function of a time in µs (UTC): null beyond what a Date holds. The calendar
+ * fields are kept for the last day seen: rows of one day (most of a column in time order) read the
+ * calendar once.
+ */
 export function strftimeOf(pieces: readonly Piece[]): (us: bigint) => string | null {
+  let lastDays: bigint | undefined;
+  const p: Parts = { y: 0, mo: 0, d: 0, doy: 0, wd: 0, h: 0, mi: 0, s: 0, us: 0 };
   return (us) => {
     const days = floorDiv(us, DAY);
+    if (days !== lastDays) {
+      const ms = Number(days) * 86_400_000;
+      if (Math.abs(ms) > MAX_DATE_MS) return null;
+      const t = new Date(ms);
+      p.y = t.getUTCFullYear();
+      p.mo = t.getUTCMonth();
+      p.d = t.getUTCDate();
+      p.doy = Math.round((ms - utcMs(p.y, 0, 1)) / 86_400_000) + 1;
+      p.wd = t.getUTCDay();
+      lastDays = days;
+    }
     const tod = Number(us - days * DAY);
-    const ms = Number(days) * 86_400_000;
-    if (Math.abs(ms) > MAX_DATE_MS) return null;
-    const t = new Date(ms);
-    const y = t.getUTCFullYear();
-    const p: Parts = {
-      y,
-      mo: t.getUTCMonth(),
-      d: t.getUTCDate(),
-      doy: Math.round((ms - utcMs(y, 0, 1)) / 86_400_000) + 1,
-      wd: t.getUTCDay(),
-      h: Math.floor(tod / 3_600_000_000),
-      mi: Math.floor(tod / 60_000_000) % 60,
-      s: Math.floor(tod / 1_000_000) % 60,
-      us: tod % 1_000_000,
-    };
+    p.h = Math.floor(tod / 3_600_000_000);
+    p.mi = Math.floor(tod / 60_000_000) % 60;
+    p.s = Math.floor(tod / 1_000_000) % 60;
+    p.us = tod % 1_000_000;
     let s = '';
     for (const x of pieces) s += typeof x === 'string' ? x : code(x.c, x.flag, p);
     return s;

@@ -50,7 +50,7 @@ export class StringAgg {
     if (this.budget.held > MAX_STRING_AGG_HELD)
       throw new Eau2Error(
         ErrorCode.TOO_LARGE,
-        `string_agg holds more than ${MAX_STRING_AGG_HELD} characters in one query: filter or group more coarsely`,
+        `string_agg holds more than ${MAX_STRING_AGG_HELD} characters in one query on one node or at the client: filter the rows it joins`,
       );
     this.items.push([chunk, row, v]);
   }
