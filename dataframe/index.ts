@@ -71,6 +71,7 @@ export {
   splitPart,
   sqrt,
   startsWith,
+  strftime,
   strpos,
   substring,
   trim,

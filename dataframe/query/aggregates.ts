@@ -7,6 +7,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { ColumnType, Value } from '../schema.js';
 import { HyperLogLog } from './sketch/hll.js';
 import { KllSketch, type ExactBudget } from './sketch/kll.js';
+import { type HeldChars, StringAgg } from './string-agg.js';
 
 export const GENERIC_AGGS = [
   'std',
@@ -15,6 +16,9 @@ export const GENERIC_AGGS = [
   'approxCountDistinct',
   'median',
   'quantile',
+  'quantileDesc',
+  'quantileCont',
+  'stringAgg',
   'first',
   'last',
   'any',
@@ -54,8 +58,15 @@ export interface AggImpl {
   output(t: ColumnType): ColumnType;
   /** Whether null values reach add() (first/last keep the row's value, null or not). */
   seesNulls?: boolean;
-  create(param: number | undefined, budget: DistinctBudget): AggState;
-  fromPlain(x: unknown, param: number | undefined, budget: DistinctBudget): AggState;
+  create(param: AggParams, budget: DistinctBudget): AggState;
+  fromPlain(x: unknown, param: AggParams, budget: DistinctBudget): AggState;
+}
+
+/** An aggregate's parameters, from its AggSpec: a quantile's q, stringAgg's separator and order. */
+interface AggParams {
+  readonly q?: number;
+  readonly sep?: string;
+  readonly desc?: boolean;
 }
 
 /**
@@ -66,9 +77,11 @@ export interface AggImpl {
 const MAX_EXACT_QUANTILE_SLOTS = 1 << 20;
 
 /** Shared count of exact distinct values held by one query's states, and of quantile table slots. */
-export class DistinctBudget implements ExactBudget {
+export class DistinctBudget implements ExactBudget, HeldChars {
   used = 0;
   slots = 0;
+  /** Characters held by stringAgg states (string-agg.ts). */
+  held = 0;
   takeSlots(n: number): boolean {
     if (this.slots + n > MAX_EXACT_QUANTILE_SLOTS) return false;
     this.slots += n;
@@ -159,10 +172,19 @@ class Approx implements AggState {
   }
 }
 
+/**
+ * How a quantile is read from the sketch: `disc`, the value at rank ceil(q·n) (PostgreSQL's
+ * percentile_disc); `desc`, the same counted from the greatest value (percentile_disc ... ORDER BY x
+ * DESC); `cont`, the interpolation between the values at 0-based ranks floor and ceil of q·(n - 1)
+ * (percentile_cont).
+ */
+type QuantileRead = 'disc' | 'desc' | 'cont';
+
 class Quantile implements AggState {
   constructor(
     private readonly q: number,
     readonly s: KllSketch,
+    private readonly read: QuantileRead = 'disc',
   ) {}
   add(v: Value): void {
     this.s.add(v as number);
@@ -182,7 +204,17 @@ class Quantile implements AggState {
     this.s.merge((o as Quantile).s);
   }
   finish(): Value {
-    return this.s.quantile(this.q);
+    const { s, q } = this;
+    if (this.read === 'disc') return s.quantile(q);
+    if (s.n === 0) return null;
+    if (this.read === 'desc') return s.atRank(s.n - Math.max(1, Math.ceil(q * s.n)) + 1);
+    const pos = q * (s.n - 1);
+    const lo = Math.floor(pos);
+    const a = s.atRank(lo + 1)!;
+    if (pos === lo) return a;
+    const b = s.atRank(lo + 2)!;
+    // PostgreSQL's and DuckDB's form: lo + (hi - lo) * fraction.
+    return a + (b - a) * (pos - lo);
   }
   toPlain(): unknown {
     return this.s.toPlain();
@@ -253,12 +285,12 @@ function moments(fn: 'std' | 'var'): AggImpl {
   };
 }
 
-function quantileImpl(): AggImpl {
+function quantileImpl(read: QuantileRead = 'disc'): AggImpl {
   return {
     accepts: numeric,
-    output: (t) => t,
-    create: (q, budget) => new Quantile(q ?? 0.5, new KllSketch(budget)),
-    fromPlain: (x, q, budget) => new Quantile(q ?? 0.5, KllSketch.fromPlain(x, budget)),
+    output: (t) => (read === 'cont' ? 'D' : t),
+    create: (p, budget) => new Quantile(p.q ?? 0.5, new KllSketch(budget), read),
+    fromPlain: (x, p, budget) => new Quantile(p.q ?? 0.5, KllSketch.fromPlain(x, budget), read),
   };
 }
 
@@ -311,11 +343,24 @@ export const AGG_IMPLS: Record<GenericAggFn, AggImpl> = {
   },
   median: quantileImpl(),
   quantile: quantileImpl(),
+  quantileDesc: quantileImpl('desc'),
+  quantileCont: quantileImpl('cont'),
+  stringAgg: {
+    accepts: (t) => (t === 'S' ? undefined : 'a string column (CAST it to text)'),
+    output: () => 'S',
+    create: (p, budget) => new StringAgg(p.sep ?? ',', orderOf(p), budget),
+    fromPlain: (x, p, budget) => StringAgg.fromPlain(x, p.sep ?? ',', orderOf(p), budget),
+  },
   first: edge(false),
   last: edge(true),
   any: boolFold(false),
   all: boolFold(true),
 };
+
+/** stringAgg's order: frame order without `desc`, else by value. */
+function orderOf(p: AggParams): 'asc' | 'desc' | undefined {
+  return p.desc === undefined ? undefined : p.desc ? 'desc' : 'asc';
+}
 
 const GENERIC = new Set<string>(GENERIC_AGGS);
 

@@ -93,8 +93,8 @@ const MATH_FNS = [
   'greatest',
   'least',
 ] as const;
-/** Functions of a date or timestamp that take a unit name ('month', ...) as a string literal. */
-const TIME_FNS = ['dateTrunc', 'dateDiff', 'dateAdd'] as const;
+/** Functions of a date or timestamp that take a unit name ('month', ...) or a format as a string literal. */
+const TIME_FNS = ['dateTrunc', 'dateDiff', 'dateAdd', 'strftime'] as const;
 export const DATE_PARTS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'dayOfWeek', 'dayOfYear'] as const;
 export type FnName =
   | (typeof STRING_FNS)[number]

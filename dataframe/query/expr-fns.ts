@@ -9,7 +9,17 @@ import { isColumnType, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN } from '../sch
 import { cellText } from '../cell-text.js';
 import { convertText } from '../io/text-values.js';
 import * as text from './fns-text.js';
-import { addUs, diffUs, TIME_UNITS, toUs, TRUNC_UNITS, truncUs, unitName } from './fns-time.js';
+import {
+  addUs,
+  diffUs,
+  parseStrftime,
+  strftimeOf,
+  TIME_UNITS,
+  toUs,
+  TRUNC_UNITS,
+  truncUs,
+  unitName,
+} from './fns-time.js';
 import {
   type DATE_PARTS,
   FN_NAMES,
@@ -105,6 +115,8 @@ export const dateDiff = (unit: (typeof TIME_UNITS)[number], a: ExprLike, b: Expr
 /** A timestamp (T): `a` plus n units, months clamped to the month's last day (Jan 31 + 1 month = Feb 29). */
 export const dateAdd = (a: ExprLike, n: ExprLike, unit: (typeof TIME_UNITS)[number]): Expr =>
   call('dateAdd', a, n, unit);
+/** A date or timestamp as text in DuckDB's strftime codes ('%Y-%m-%d %H:%M'), UTC. */
+export const strftime = (a: ExprLike, format: string): Expr => call('strftime', a, format);
 
 /** when(c1, v1).when(c2, v2).otherwise(v3): CASE WHEN c1 THEN v1 WHEN c2 THEN v2 ELSE v3 END. */
 export class When {
@@ -308,6 +320,16 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
       unitArg(fn, args[0], fn === 'dateTrunc' ? TRUNC_UNITS : TIME_UNITS);
       for (let i = 1; i < ts.length; i++) need(i, isTime, 'a date or timestamp');
       return fn === 'dateTrunc' ? 'T' : 'L';
+    }
+    case 'strftime': {
+      arity(2);
+      need(0, isTime, 'a date or timestamp');
+      const f = args[1] as { op?: unknown; value?: unknown } | undefined;
+      if (f?.op !== 'lit' || typeof f.value !== 'string')
+        throw new TypeError("strftime: the format must be a string literal ('%Y-%m-%d')");
+      const pieces = parseStrftime(f.value);
+      if (typeof pieces === 'string') throw new TypeError(pieces);
+      return 'S';
     }
     case 'dateAdd':
       arity(3);
@@ -702,6 +724,14 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
     case 'dateDiff':
     case 'dateAdd':
       return timeFn(e, xs, ts, out, n);
+    case 'strftime': {
+      // Checked when the plan was: a string literal of known codes.
+      const fmt = strftimeOf(parseStrftime((e.args[1] as { value: string }).value) as Parameters<typeof strftimeOf>[0]);
+      return buildVec(out, n, (i) => {
+        const x = val(0, i) as number | bigint | null;
+        return x === null ? null : fmt(toUs(x));
+      });
+    }
     default: {
       const unit = temporalUnit(ts[0]!, e.unit)!;
       // Beyond what a Date holds (±8.64e15 ms) or not finite: no date, null.

@@ -114,3 +114,154 @@ export function addUs(unit: TimeUnitName, us: bigint, n: number): bigint | null 
     throw new Eau2Error(ErrorCode.INVALID, `date_add: adding ${n} ${unit}(s) leaves the timestamp range`);
   return r;
 }
+
+// ---- strftime: a date or timestamp as text, in DuckDB's format codes ----
+
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** The longest format a plan may give (a row's text is at most a few times as long). */
+const MAX_FORMAT = 1000;
+
+/** The codes strftime takes (after %), and those that take the `-` flag (no zero padding). */
+const CODES = 'YymdjaAbBwupIHMSfgcxXz%';
+const UNPADDED = 'ymdjIHMS';
+
+interface Parts {
+  y: number;
+  mo: number;
+  d: number;
+  doy: number;
+  wd: number;
+  h: number;
+  mi: number;
+  s: number;
+  us: number;
+}
+
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+/** DuckDB's %Y: four digits for 0-9999, else the year as it is (-44, 12345). */
+const yearText = (y: number): string => (y >= 0 && y <= 9999 ? pad(y, 4) : String(y));
+
+function code(c: string, flag: boolean, p: Parts): string {
+  const num = (n: number, w: number): string => (flag ? String(n) : pad(n, w));
+  switch (c) {
+    case 'Y':
+      return yearText(p.y);
+    case 'y':
+      return num(Math.abs(p.y) % 100, 2);
+    case 'm':
+      return num(p.mo + 1, 2);
+    case 'd':
+      return num(p.d, 2);
+    case 'j':
+      return num(p.doy, 3);
+    case 'a':
+      return WEEKDAYS[p.wd]!.slice(0, 3);
+    case 'A':
+      return WEEKDAYS[p.wd]!;
+    case 'b':
+      return MONTHS[p.mo]!.slice(0, 3);
+    case 'B':
+      return MONTHS[p.mo]!;
+    case 'w':
+      return String(p.wd);
+    case 'u':
+      return String(p.wd === 0 ? 7 : p.wd);
+    case 'p':
+      return p.h < 12 ? 'AM' : 'PM';
+    case 'I':
+      return num(p.h % 12 === 0 ? 12 : p.h % 12, 2);
+    case 'H':
+      return num(p.h, 2);
+    case 'M':
+      return num(p.mi, 2);
+    case 'S':
+      return num(p.s, 2);
+    case 'f':
+      return pad(p.us, 6);
+    case 'g':
+      return pad(Math.floor(p.us / 1000), 3);
+    case 'c':
+      return `${yearText(p.y)}-${pad(p.mo + 1, 2)}-${pad(p.d, 2)} ${pad(p.h, 2)}:${pad(p.mi, 2)}:${pad(p.s, 2)}`;
+    case 'x':
+      return `${yearText(p.y)}-${pad(p.mo + 1, 2)}-${pad(p.d, 2)}`;
+    case 'X':
+      return `${pad(p.h, 2)}:${pad(p.mi, 2)}:${pad(p.s, 2)}`;
+    case 'z':
+      return '+00';
+    default:
+      return '%';
+  }
+}
+
+type Piece = string | { c: string; flag: boolean };
+
+/** The format's pieces (text, and codes), or an error message naming the first code it cannot read. */
+export function parseStrftime(fmt: string): Piece[] | string {
+  if (fmt.length > MAX_FORMAT) return `strftime: a format is at most ${MAX_FORMAT} characters`;
+  const out: Piece[] = [];
+  let lit = '';
+  for (let i = 0; i < fmt.length; i++) {
+    if (fmt[i] !== '%') {
+      lit += fmt[i];
+      continue;
+    }
+    const flag = fmt[i + 1] === '-';
+    const c = fmt[flag ? i + 2 : i + 1];
+    if (c === undefined || !CODES.includes(c) || (flag && !UNPADDED.includes(c)))
+      return `strftime: unknown format code %${flag ? '-' : ''}${c ?? ''} (codes: ${[...CODES].map((x) => `%${x}`).join(' ')}; %-${[...UNPADDED].join(' %-')} without zero padding)`;
+    if (lit) out.push(lit);
+    lit = '';
+    out.push(c === '%' ? '%' : { c, flag });
+    i += flag ? 2 : 1;
+  }
+  if (lit) out.push(lit);
+  return out;
+}
+
+/**
+ * A checked format as a function of a time in µs (UTC): null beyond what a Date holds. The calendar
+ * fields are kept for the last day seen: rows of one day (most of a column in time order) read the
+ * calendar once.
+ */
+export function strftimeOf(pieces: readonly Piece[]): (us: bigint) => string | null {
+  let lastDays: bigint | undefined;
+  const p: Parts = { y: 0, mo: 0, d: 0, doy: 0, wd: 0, h: 0, mi: 0, s: 0, us: 0 };
+  return (us) => {
+    const days = floorDiv(us, DAY);
+    if (days !== lastDays) {
+      const ms = Number(days) * 86_400_000;
+      if (Math.abs(ms) > MAX_DATE_MS) return null;
+      const t = new Date(ms);
+      p.y = t.getUTCFullYear();
+      p.mo = t.getUTCMonth();
+      p.d = t.getUTCDate();
+      p.doy = Math.round((ms - utcMs(p.y, 0, 1)) / 86_400_000) + 1;
+      p.wd = t.getUTCDay();
+      lastDays = days;
+    }
+    const tod = Number(us - days * DAY);
+    p.h = Math.floor(tod / 3_600_000_000);
+    p.mi = Math.floor(tod / 60_000_000) % 60;
+    p.s = Math.floor(tod / 1_000_000) % 60;
+    p.us = tod % 1_000_000;
+    let s = '';
+    for (const x of pieces) s += typeof x === 'string' ? x : code(x.c, x.flag, p);
+    return s;
+  };
+}

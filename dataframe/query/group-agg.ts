@@ -88,7 +88,7 @@ export class GroupAggregator {
     for (const e of this.ext) e.push(null);
     this.gen.forEach((g, k) => {
       const a = this.aggs[k]!;
-      if (g) g.push(AGG_IMPLS[a.fn as 'std'].create(a.q, this.budget));
+      if (g) g.push(AGG_IMPLS[a.fn as 'std'].create(a, this.budget));
     });
     for (const b of this.big) if (b) b.push(0n);
     return g;

@@ -72,7 +72,7 @@ function checkAcc(spec: AggSpec, a: unknown, budget: DistinctBudget): Acc {
   const fn = spec.fn;
   if (isGenericAgg(fn)) {
     try {
-      return AGG_IMPLS[fn].fromPlain(a, spec.q, budget);
+      return AGG_IMPLS[fn].fromPlain(a, spec, budget);
     } catch (e) {
       if (e instanceof TypeError) throw protocol(e.message);
       throw e;
@@ -228,7 +228,7 @@ export function mergePartials(
   }
   // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
   if (nkeys === 0 && merged.size === 0)
-    merged.set('[]', [[], aggs.map((a) => (isGenericAgg(a.fn) ? AGG_IMPLS[a.fn].create(a.q, budget) : initAcc(a.fn)))]);
+    merged.set('[]', [[], aggs.map((a) => (isGenericAgg(a.fn) ? AGG_IMPLS[a.fn].create(a, budget) : initAcc(a.fn)))]);
   const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
   for (const [key, accs] of rows) {
     for (let j = 0; j < nkeys; j++) builders[j]!.push(key[j]!);

@@ -6,6 +6,7 @@
 import { checkFields, type ColumnType, type Field } from '../schema.js';
 import type { Zone } from '../zone-map.js';
 import { AGG_IMPLS, GENERIC_AGGS, isGenericAgg } from './aggregates.js';
+import { MAX_SEPARATOR } from './string-agg.js';
 import type { Expr } from './expr-base.js';
 import { checkExpr } from './expr.js';
 import { checkSortKeys, type SortKey } from './sort.js';
@@ -14,6 +15,8 @@ import type { VersionCheck } from './version-check.js';
 /** sum..count run in group-agg.ts's typed arrays; the rest are aggregates.ts's mergeable states. */
 const FAST_AGGS = ['sum', 'mean', 'min', 'max', 'count'] as const;
 const AGG_FNS = [...FAST_AGGS, ...GENERIC_AGGS] as const;
+/** The quantiles SQL's percentile_disc/percentile_cont read, whose q may be 0 (the least value). */
+const QUANTILE_01 = new Set<unknown>(['quantileDesc', 'quantileCont']);
 export type AggFn = (typeof AGG_FNS)[number];
 
 export interface AggSpec {
@@ -22,8 +25,12 @@ export interface AggSpec {
   readonly fn: AggFn;
   /** Output column name. */
   readonly as: string;
-  /** quantile only: which one, in (0, 1]. */
+  /** quantile only: which one, in (0, 1] (quantileDesc, quantileCont: [0, 1]). */
   readonly q?: number;
+  /** stringAgg only: the separator (',' if absent; at most 1,000 characters). */
+  readonly sep?: string;
+  /** stringAgg only: by value, descending if true (absent: in frame order). */
+  readonly desc?: boolean;
 }
 
 /** A computed column: evaluated per chunk before the filter, usable everywhere a column is. */
@@ -176,9 +183,16 @@ export function checkPlan(raw: unknown, fields: readonly Field[]): CheckedPlan {
     groupBy.forEach((n) => reads.add(n));
     output = groupBy.map((n) => ({ name: n, type: typeOf(n) }));
     for (const a of p.aggs as unknown[]) {
-      const { col, fn, as, q } = (a ?? {}) as Record<string, unknown>;
-      if (fn === 'quantile' ? !(typeof q === 'number' && q > 0 && q <= 1) : q !== undefined)
+      const { col, fn, as, q, sep, desc } = (a ?? {}) as Record<string, unknown>;
+      if (fn === 'quantile' ? !(typeof q === 'number' && q > 0 && q <= 1) : q !== undefined && !QUANTILE_01.has(fn))
         throw new TypeError('quantile needs q in (0, 1]; other aggregates take no q');
+      if (QUANTILE_01.has(fn) && !(typeof q === 'number' && q >= 0 && q <= 1))
+        throw new TypeError(`${String(fn)} needs q in [0, 1]`);
+      if (fn !== 'stringAgg' && (sep !== undefined || desc !== undefined))
+        throw new TypeError('only stringAgg takes sep and desc');
+      if (sep !== undefined && !(typeof sep === 'string' && sep.length <= MAX_SEPARATOR))
+        throw new TypeError(`stringAgg's sep must be a string of at most ${MAX_SEPARATOR} characters`);
+      if (desc !== undefined && typeof desc !== 'boolean') throw new TypeError("stringAgg's desc must be a boolean");
       if (!AGG_FNS.includes(fn as AggFn))
         throw new TypeError(`unknown aggregate ${JSON.stringify(fn)}: use ${AGG_FNS.join(', ')}`);
       if (typeof col !== 'string' || typeof as !== 'string')

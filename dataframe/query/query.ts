@@ -45,13 +45,21 @@ export function queryStats(df: DataFrame): QueryStats | undefined {
   return STATS.get(df);
 }
 
+/** One full aggregate spec: the quantiles need their q, stringAgg may take sep and desc. */
+interface AggRequestItem {
+  col: string;
+  fn: AggFn;
+  as?: string;
+  q?: number;
+  sep?: string;
+  desc?: boolean;
+}
+
 /**
  * agg() argument: column (or '*') -> aggregate or list of aggregates; or a list of full specs
- * ({ col, fn, as, q }), which quantile needs for its q.
+ * ({ col, fn, as, q, sep, desc }).
  */
-export type AggRequest =
-  | Readonly<Record<string, AggFn | readonly AggFn[]>>
-  | readonly { col: string; fn: AggFn; as?: string; q?: number }[];
+export type AggRequest = Readonly<Record<string, AggFn | readonly AggFn[]>> | readonly AggRequestItem[];
 
 export class Query {
   constructor(
@@ -173,9 +181,20 @@ ${analyzeLine(df)}`;
     if (spec === null || typeof spec !== 'object') throw new TypeError('agg takes { column: fn | fn[] }');
     const aggs: AggSpec[] = [];
     if (Array.isArray(spec)) {
-      for (const a of spec as readonly { col: string; fn: AggFn; as?: string; q?: number }[]) {
-        const as = a.as ?? (a.fn === 'quantile' ? `${a.col}_q${a.q}` : aggName(a.col, a.fn));
-        aggs.push(a.q === undefined ? { col: a.col, fn: a.fn, as } : { col: a.col, fn: a.fn, as, q: a.q });
+      for (const a of spec as readonly AggRequestItem[]) {
+        const as =
+          a.as ??
+          (a.fn === 'quantile'
+            ? `${a.col}_q${a.q}`
+            : a.q !== undefined
+              ? `${aggName(a.col, a.fn)}_q${a.q}`
+              : aggName(a.col, a.fn));
+        const { q, sep, desc } = a;
+        aggs.push(
+          Object.fromEntries(
+            Object.entries({ col: a.col, fn: a.fn, as, q, sep, desc }).filter(([, v]) => v !== undefined),
+          ) as unknown as AggSpec,
+        );
       }
     } else {
       for (const [c, fns] of Object.entries(spec as Readonly<Record<string, AggFn | readonly AggFn[]>>)) {

@@ -12,6 +12,7 @@ import type { ColumnType, Field, Value } from '../schema.js';
 import { sqlError } from './errors.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
+import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { spanOf } from './translate.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
@@ -84,7 +85,18 @@ export async function runStatement(
           sc = { ...sc, [f.alias]: df };
           from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
         }
-        const sel: SelectFromStatement = { ...x, from };
+        let sel: SelectFromStatement = { ...x, from };
+        if (hasScalarSubqueries(sel)) {
+          // A scalar subquery sees the WITH queries in scope, not this SELECT's FROM (scalar.ts).
+          const outer = {
+            from,
+            fields: async (f: From) => {
+              const name = (f as Extract<From, { type: 'table' }>).name.name;
+              return sc[name]?.fields ?? given[name]?.fields ?? fieldsOf(name, f);
+            },
+          };
+          sel = (await withScalars(text, sel, (sub) => run(sub, scope, 1), outer)).st;
+        }
         if (isJoinChain(sel)) {
           const fields = await Promise.all(
             from.map((f) => {

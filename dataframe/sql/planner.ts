@@ -8,6 +8,7 @@
 
 import type { Expr as SqlExpr, ExprCall, ExprRef, SelectedColumn, SelectFromStatement } from 'pgsql-ast-parser';
 import { AGG_IMPLS, isGenericAgg } from '../query/aggregates.js';
+import { MAX_SEPARATOR } from '../query/string-agg.js';
 import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../query/plan.js';
 import type { Expr } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
@@ -47,7 +48,8 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
   if (fn === 'first' || fn === 'last')
     throw err(n.filter, `${n.function.name}: FILTER is not supported (it keeps null values)`);
   const star = n.args.length === 1 && n.args[0]!.type === 'ref' && n.args[0]!.name === '*';
-  const value: SqlExpr = star ? ({ type: 'integer', value: 1 } as SqlExpr) : n.args[0]!;
+  const wg = n.withinGroup;
+  const value: SqlExpr = star ? ({ type: 'integer', value: 1 } as SqlExpr) : (wg?.by ?? n.args[0]!);
   const at = spanOf(n.filter);
   const when = {
     type: 'case',
@@ -56,6 +58,7 @@ function filtered(n: ExprCall, fn: string, err: (n: unknown, msg: string) => Err
     else: null,
     ...(at ? { _location: at } : {}),
   } as unknown as SqlExpr;
+  if (wg) return { ...n, filter: null, withinGroup: { ...wg, by: when } };
   return { ...n, filter: null, args: [when, ...n.args.slice(1)] };
 }
 
@@ -332,26 +335,69 @@ export function planSelect(
     const name = n.function.name.toLowerCase();
     let f = fn as AggFn;
     let q: number | undefined;
+    let sep: string | undefined;
+    let desc: boolean | undefined;
     const args = n.args;
     if (n.distinct === 'distinct') {
       if (f !== 'count') throw err(n, `DISTINCT is only supported in count()`);
       f = 'countDistinct';
     }
     let colName: string;
+    // The aggregated value: the argument, or an ordered-set aggregate's WITHIN GROUP (ORDER BY x).
+    let value = args[0];
+    if (n.withinGroup || name === 'percentile_disc' || name === 'percentile_cont') {
+      const wg = n.withinGroup;
+      if (!wg) throw err(n, `${name}(fraction) needs WITHIN GROUP (ORDER BY x)`);
+      const fa = args[0];
+      if (args.length !== 1 || (fa?.type !== 'numeric' && fa?.type !== 'integer') || !(fa.value >= 0 && fa.value <= 1))
+        throw err(fa ?? n, `${name} takes one fraction, a number in [0, 1]`);
+      q = fa.value;
+      const desc = wg.order === 'DESC';
+      // percentile_cont counted from the greatest value is the complement counted from the least.
+      if (f === 'quantileCont') q = desc ? 1 - q : q;
+      else if (desc) f = 'quantileDesc';
+      // The least value: rank 1 from the least is rank n from the greatest.
+      else if (q === 0) [f, q] = ['quantileDesc', 1];
+      value = wg.by;
+    }
     if (args.length === 1 && args[0]!.type === 'ref' && args[0]!.name === '*') {
       if (f !== 'count') throw err(args[0], `${name}(*) is not allowed: only count(*)`);
       colName = '*';
     } else {
-      const want = f === 'quantile' ? 2 : 1;
-      if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
-      if (f === 'quantile') {
-        const qa = args[1]!;
-        if ((qa.type !== 'numeric' && qa.type !== 'integer') || !(qa.value > 0 && qa.value <= 1))
-          throw err(qa, 'the quantile must be a number in (0, 1]');
-        q = qa.value;
+      if (!n.withinGroup) {
+        const want = f === 'quantile' || f === 'quantileCont' || f === 'stringAgg' ? 2 : 1;
+        if (args.length !== want) throw err(n, `${name}() takes ${want} argument(s)`);
+        if (f === 'quantile' || f === 'quantileCont') {
+          const qa = args[1]!;
+          const num = qa.type === 'numeric' || qa.type === 'integer';
+          if (!num || !((f === 'quantile' ? qa.value > 0 : qa.value >= 0) && qa.value <= 1))
+            throw err(qa, `the quantile must be a number in ${f === 'quantile' ? '(0, 1]' : '[0, 1]'}`);
+          q = qa.value;
+        }
+        if (f === 'stringAgg') {
+          const sa = args[1]!;
+          if (sa.type !== 'string') throw err(sa, `${name}'s separator must be a string literal`);
+          if (sa.value.length > MAX_SEPARATOR)
+            throw err(sa, `${name}'s separator is longer than ${MAX_SEPARATOR} characters`);
+          sep = sa.value;
+        }
       }
-      if (isAggCall(args[0]!, aggNames)) throw err(args[0], 'aggregates cannot be nested');
-      const x = new Translator(text, baseHooks, 'inside an aggregate').expr(args[0]!);
+      if (isAggCall(value!, aggNames)) throw err(value, 'aggregates cannot be nested');
+      const x = new Translator(text, baseHooks, 'inside an aggregate').expr(value!);
+      if (n.orderBy) {
+        // The state holds the values it joins, so it orders by them; another key would need its
+        // column beside each value.
+        // (Compared with the argument as written: FILTER made x a CASE of it.)
+        const o = n.orderBy;
+        const tr = new Translator(text, baseHooks, 'inside an aggregate');
+        const by = o.length === 1 ? tr.expr(o[0]!.by) : undefined;
+        if (f !== 'stringAgg' || !by || !same(by, call.filter ? tr.expr(call.args[0]!) : x))
+          throw err(
+            o[0]?.by ?? n,
+            `${name}: ORDER BY inside the call takes the aggregated value itself (string_agg(s, ',' ORDER BY s [DESC]))`,
+          );
+        desc = o[0]!.order === 'DESC';
+      }
       if (x.op === 'col') colName = x.name;
       else {
         const existing = derive.find((d) => same(d.expr, x));
@@ -362,13 +408,10 @@ export function planSelect(
         }
       }
     }
-    const key = JSON.stringify([f, colName, q]);
+    const key = JSON.stringify([f, colName, q, sep, desc]);
     let k = aggKeys.indexOf(key);
     if (k < 0) {
-      const spec: AggSpec =
-        q === undefined
-          ? { col: colName, fn: f, as: `__a${aggs.length}` }
-          : { col: colName, fn: f, as: `__a${aggs.length}`, q };
+      const spec = clean({ col: colName, fn: f, as: `__a${aggs.length}`, q, sep, desc }) as unknown as AggSpec;
       const t = colName === '*' ? undefined : fields.find((fl) => fl.name === colName)!.type;
       const why = checkAggInput(f, t);
       if (why) throw err(n, `${name}() needs ${why}`);

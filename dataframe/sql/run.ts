@@ -25,6 +25,8 @@ import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
+import { bindTime, mayReadTime } from './now.js';
+import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -328,7 +330,20 @@ async function prepare(
   opened: FrameMeta[] | undefined,
   used?: FrameMeta[],
 ): Promise<Prepared> {
-  if (!st.from || st.from.length === 0) throw sqlError(text, spanOf(st), 'SELECT needs a FROM frame');
+  if (!st.from || st.from.length === 0) {
+    // No FROM reads one row of no columns, as in PostgreSQL and DuckDB: `SELECT current_date`,
+    // `SELECT (SELECT max(v) FROM b)`. The frame's one column is out of scope (SELECT * has none).
+    const star = st.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
+    if (star) throw sqlError(text, spanOf(star.expr), 'SELECT * needs a FROM frame');
+    const none: SqlScope = {
+      fields: [],
+      resolve: (ref, err) => {
+        throw err(`no column named ${ref.name}: the SELECT has no FROM`);
+      },
+    };
+    const plan = planSelect(text, st, none, SQL_AGGS);
+    return { query: DataFrame.fromColumns({ __row: [true] }).query(), plan };
+  }
   if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
     throw sqlError(text, spanOf(st.from[1]), 'comma joins are not supported: write JOIN ... ON');
   const { rest, sub } = takeSubJoin(text, st.where);
@@ -456,6 +471,28 @@ export async function runSql(
     st = bindParams(text, st, params ?? []);
     if (params?.length) key = `${sql}\u0000${paramsKey(params)}`;
   }
+  if (mayReadTime(text)) {
+    const b = bindTime(st, new Date());
+    st = b.st;
+    // Its plan holds this execution's time: not kept for the next.
+    if (b.timed) return runTree(store, sql, text, undefined, st, m, opts);
+  }
+  return runTree(store, sql, text, key, st, m, opts);
+}
+
+/**
+ * Runs a parsed statement (with its parameters bound): the whole statement, or a scalar subquery of
+ * it (scalar.ts). `key` names the statement's tree for the plan cache (undefined: its plan is not kept).
+ */
+async function runTree(
+  store: KvStore,
+  sql: string,
+  text: string,
+  key: string | undefined,
+  st: SelectStatement,
+  m: RegExpExecArray | null,
+  opts: SqlOptions,
+): Promise<SqlResult> {
   if (!isPlainSelect(st)) {
     if (m)
       throw sqlError(
@@ -482,8 +519,28 @@ export async function runSql(
     };
     return { frame: await runStatement(text, st, opts, one, fieldsOf) };
   }
+  let plain: SelectFromStatement = st;
+  let planKey: string | undefined = key;
+  if (hasScalarSubqueries(plain)) {
+    // Each subquery runs now, with each execution of the statement; the plan is kept per the values
+    // they gave, so a kept plan never holds a value from an earlier run.
+    const sub = async (x: SelectStatement): Promise<DataFrame> =>
+      (await runTree(store, sql, text, key && `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows: 1 }))
+        .frame!;
+    const outer = {
+      from: plain.from ?? [],
+      fields: async (f: From) =>
+        f.type === 'table'
+          ? (opts.frames?.[f.name.name]?.fields ?? (await cachedMeta(store, checkName(f.name.name))).meta.fields)
+          : undefined,
+    };
+    const r = await withScalars(text, plain, sub, outer);
+    plain = r.st;
+    planKey = key && `${key}\u0000${r.key}`;
+  }
   return (
-    (await runChecked(store, sql, key, st, m, opts, true)) ?? (await runChecked(store, sql, key, st, m, opts, false))!
+    (await runChecked(store, sql, planKey, plain, m, opts, true)) ??
+    (await runChecked(store, sql, planKey, plain, m, opts, false))!
   );
 }
 
@@ -512,8 +569,11 @@ function paramsKey(params: readonly SqlParam[]): string {
 async function runChecked(
   store: KvStore,
   sql: string,
-  /** The plan cache's key: the text, and the parameters' values when there are some. */
-  key: string,
+  /**
+   * The plan cache's key: the text, and the parameters' values when there are some (undefined: the
+   * plan is not kept).
+   */
+  key: string | undefined,
   st: SelectFromStatement,
   m: RegExpExecArray | null,
   opts: SqlOptions,
@@ -521,8 +581,8 @@ async function runChecked(
 ): Promise<SqlResult | undefined> {
   let opened: FrameMeta[] | undefined = cached ? [] : undefined;
   // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
-  const plans = cached && !opts.frames ? planCacheOf(store) : undefined;
-  const planned = plans?.get(store, key);
+  const plans = cached && !opts.frames && key !== undefined ? planCacheOf(store) : undefined;
+  const planned = plans?.get(store, key!);
   let prepared: Prepared;
   if (planned) {
     prepared = planned.prepared;
@@ -541,7 +601,7 @@ async function runChecked(
     }
     // Not a join's: its query keeps the broadcast right side it sent (up to the broadcast limit, 64
     // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
-    if (used.length === 1) plans?.set(key, { metas: used, prepared });
+    if (used.length === 1) plans?.set(key!, { metas: used, prepared });
   }
   if (!opened?.length) return runPrepared(prepared, m, opts);
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records

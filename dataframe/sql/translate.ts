@@ -10,6 +10,7 @@ import { checkExpr } from '../query/expr.js';
 import type { TimeUnitName } from '../query/fns-time.js';
 import { INT64_MAX, INT64_MIN, type Field } from '../schema.js';
 import { type Span, spanOf, sqlError } from './errors.js';
+import { toCharFormat } from './to-char.js';
 
 export { spanOf } from './errors.js';
 
@@ -35,6 +36,10 @@ export const SQL_AGGS: Record<string, string> = {
   median: 'median',
   quantile: 'quantile',
   quantile_disc: 'quantile',
+  quantile_cont: 'quantileCont',
+  percentile_disc: 'quantile',
+  percentile_cont: 'quantileCont',
+  string_agg: 'stringAgg',
   approx_count_distinct: 'approxCountDistinct',
   first: 'first',
   last: 'last',
@@ -92,6 +97,7 @@ const SQL_FNS: Record<string, FnName> = {
   datetrunc: 'dateTrunc',
   date_diff: 'dateDiff',
   datediff: 'dateDiff',
+  strftime: 'strftime',
 };
 
 const CAST_TYPES: Record<string, ColumnType> = {
@@ -352,7 +358,9 @@ export class Translator {
 
   private call(n: ExprCall): Expr {
     const name = n.function.name.toLowerCase();
-    if (n.orderBy || n.withinGroup) throw this.err(n, `${name}: ORDER BY and WITHIN GROUP are not supported`);
+    if (n.orderBy && name !== 'string_agg') throw this.err(n, `${name}: ORDER BY inside a call is only for string_agg`);
+    if (n.withinGroup && name !== 'percentile_disc' && name !== 'percentile_cont')
+      throw this.err(n, `${name}: WITHIN GROUP is only for percentile_disc and percentile_cont`);
     if (n.over) {
       if (n.filter) throw this.err(n.filter, `${name}: FILTER is not supported in window functions`);
       if (!this.hooks.window) throw this.err(n, 'window functions are only allowed as a SELECT item');
@@ -373,6 +381,14 @@ export class Translator {
       if (n.args.length !== 2 || !isInterval(n.args[1]!))
         throw this.err(n, "date_add takes a date or timestamp and an INTERVAL: date_add(x, INTERVAL '1 day')");
       return this.checked(n, this.addInterval(this.raw(n.args[0]!), n.args[1]!, false));
+    }
+    if (name === 'to_char') {
+      const t = n.args[1];
+      if (n.args.length !== 2 || t?.type !== 'string')
+        throw this.err(n, "to_char takes a date or timestamp and a template string literal: to_char(d, 'YYYY-MM-DD')");
+      const f = toCharFormat(t.value);
+      if ('error' in f) throw this.err(t, f.error);
+      return this.checked(n, { op: 'call', fn: 'strftime', args: [this.raw(n.args[0]!), this.lit(f.format)] });
     }
     const args = n.args.map((a) => this.raw(a));
     if (name === 'coalesce') return { op: 'coalesce', args };

@@ -399,6 +399,26 @@ export class KllSketch {
     return items[items.length - 1]![0];
   }
 
+  /**
+   * The value at rank r (1..n) of the values taken, in ascending order (NaN last), or null for an
+   * empty sketch. Exact in the exact phase; after it, the value at the same share of the levels'
+   * weight (rank error as quantile()'s).
+   */
+  atRank(r: number): number | null {
+    if (this.n === 0) return null;
+    const target = Math.min(this.n, Math.max(1, r));
+    if (this.exact !== undefined) {
+      const { values, counts } = this.exact.sorted();
+      let cum = 0;
+      for (let j = 0; j < values.length; j++) {
+        cum += counts[j]!;
+        if (cum >= target) return values[j]!;
+      }
+      return values[values.length - 1]!;
+    }
+    return this.quantile(target / this.n);
+  }
+
   /** [n, levels], or in the exact phase [n, [], values in order, their counts]. */
   toPlain(): [number, number[][]] | [number, number[][], number[], number[]] {
     if (this.exact !== undefined) {
