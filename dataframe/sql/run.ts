@@ -524,8 +524,8 @@ async function runTree(
   if (hasScalarSubqueries(plain)) {
     // Each subquery runs now, with each execution of the statement; the plan is kept per the values
     // they gave, so a kept plan never holds a value from an earlier run.
-    const sub = async (x: SelectStatement): Promise<DataFrame> =>
-      (await runTree(store, sql, text, key && `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows: 1 }))
+    const sub = async (x: SelectStatement, maxRows: number): Promise<DataFrame> =>
+      (await runTree(store, sql, text, key && `${key}\u0000@${spanOf(x)?.start}`, x, null, { ...opts, maxRows }))
         .frame!;
     const outer = {
       from: plain.from ?? [],
@@ -536,7 +536,7 @@ async function runTree(
     };
     const r = await withScalars(text, plain, sub, outer);
     plain = r.st;
-    planKey = key && `${key}\u0000${r.key}`;
+    planKey = key && r.key !== undefined ? `${key}\u0000${r.key}` : undefined;
   }
   return (
     (await runChecked(store, sql, planKey, plain, m, opts, true)) ??

@@ -7,7 +7,7 @@
 // docs/dataframe.md "SQL".
 
 import type { ExprRef, From, Expr as SqlExpr, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
-import { Eau2Error } from '../../kv/index.js';
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { DataFrame } from '../dataframe.js';
 import type { ColumnType, Field, Value } from '../schema.js';
 import { formatDate, formatTimestamp } from '../temporal.js';
@@ -43,9 +43,9 @@ function roots(st: SelectFromStatement): unknown[] {
  * Calls `visit` on each scalar subquery of `x`, not descending into it. EXISTS (...) and IN (...)
  * subqueries are not scalar: they are semi joins (run.ts) or refused there.
  */
-function walk(x: unknown, visit: (n: SelectStatement) => void): void {
+function walk(x: unknown, visit: (n: SelectStatement) => void, visitList?: (n: InSubquery) => void): void {
   if (Array.isArray(x)) {
-    for (const v of x) walk(v, visit);
+    for (const v of x) walk(v, visit, visitList);
     return;
   }
   if (x === null || typeof x !== 'object') return;
@@ -57,12 +57,68 @@ function walk(x: unknown, visit: (n: SelectStatement) => void): void {
   if (n.type === 'call' && String((n.function as Node | undefined)?.name).toLowerCase() === 'exists') return;
   if (n.type === 'binary' && (n.op === 'IN' || n.op === 'NOT IN')) {
     const right = n.right as Node;
-    walk(n.left, visit);
-    if (!QUERY_TYPES.has(String(right?.type))) walk(right, visit);
+    walk(n.left, visit, visitList);
+    if (!QUERY_TYPES.has(String(right?.type))) walk(right, visit, visitList);
+    else visitList?.(n as unknown as InSubquery);
     return;
   }
-  for (const v of Object.values(n)) if (v !== null && typeof v === 'object') walk(v, visit);
+  for (const v of Object.values(n)) if (v !== null && typeof v === 'object') walk(v, visit, visitList);
 }
+
+/** `x [NOT] IN (subquery)`. */
+interface InSubquery {
+  type: 'binary';
+  op: 'IN' | 'NOT IN';
+  left: SqlExpr;
+  right: SelectStatement;
+}
+
+/**
+ * The IN subqueries of `st` that run first and stand as their lists of values (withScalars): all but
+ * `column IN (SELECT column FROM frame)` as a term of the WHERE's top-level AND, which run.ts joins
+ * as a semi join instead (no list to gather, whatever its size). NOT IN is always a list: its nulls
+ * make it differ from an anti join (`x NOT IN (1, NULL)` is never true).
+ */
+function listSubqueries(st: SelectFromStatement): InSubquery[] {
+  const top = new Set<unknown>();
+  const flat = (e: unknown): void => {
+    const n = e as Node | null | undefined;
+    if (n?.type === 'binary' && n.op === 'AND') flat(n.left), flat(n.right);
+    else if (n) top.add(n);
+  };
+  flat(st.where);
+  const out: InSubquery[] = [];
+  walk(
+    roots(st),
+    () => {},
+    (n) => {
+      if (!top.has(n) || !semiShaped(n)) out.push(n);
+    },
+  );
+  return out;
+}
+
+function semiShaped(n: InSubquery): boolean {
+  if (n.op === 'NOT IN') return false;
+  const q = n.right as SelectFromStatement;
+  const simple =
+    q.type === 'select' &&
+    q.from?.length === 1 &&
+    q.from[0]!.type === 'table' &&
+    !q.from[0]!.join &&
+    !q.where &&
+    !q.groupBy &&
+    !q.having &&
+    !q.limit &&
+    !q.distinct &&
+    q.columns?.length === 1 &&
+    q.columns[0]!.expr.type === 'ref' &&
+    n.left.type === 'ref';
+  return simple;
+}
+
+/** Values an IN subquery may give when it stands as a list (past it: a join or EXISTS does it). */
+export const MAX_IN_SUBQUERY_ROWS = 100_000;
 
 /** Whether the SELECT has a scalar subquery in one of its expressions. */
 export function hasScalarSubqueries(st: SelectStatement): boolean {
@@ -71,7 +127,7 @@ export function hasScalarSubqueries(st: SelectStatement): boolean {
   walk(roots(st), () => {
     found = true;
   });
-  return found;
+  return found || listSubqueries(st).length > 0;
 }
 
 /** The literal standing for a subquery's value of type `t` (null: a null of that type). */
@@ -163,33 +219,19 @@ async function isOuter(ref: ExprRef, outer: OuterScope): Promise<boolean> {
 export async function withScalars(
   text: string,
   st: SelectFromStatement,
-  run: (sub: SelectStatement) => Promise<DataFrame>,
+  run: (sub: SelectStatement, maxRows: number) => Promise<DataFrame>,
   outer: OuterScope,
-): Promise<{ st: SelectFromStatement; key: string }> {
+): Promise<{ st: SelectFromStatement; key: string | undefined }> {
   const subs: SelectStatement[] = [];
   walk(roots(st), (n) => subs.push(n));
-  const values = new Map<SelectStatement, SqlExpr>();
+  const lists = listSubqueries(st);
+  const values = new Map<unknown, SqlExpr>();
   const keys: string[] = [];
   for (const sub of subs) {
     const at = spanOf(sub);
     if (sub.type === 'select' && (sub.columns?.length ?? 0) > 1)
       throw sqlError(text, at, 'a subquery used as an expression must return one column');
-    let df: DataFrame;
-    try {
-      df = await run(sub);
-    } catch (e) {
-      const offset = e instanceof Eau2Error ? (e.details as { offset?: unknown } | undefined)?.offset : undefined;
-      const ref = typeof offset === 'number' ? refAt(sub, offset) : undefined;
-      if (ref && (await isOuter(ref, outer))) {
-        const name = ref.table ? `${ref.table.name}.${ref.name}` : ref.name;
-        throw sqlError(
-          text,
-          spanOf(ref),
-          `correlated subqueries are not supported: this subquery reads ${name} of the outer query (a JOIN with a GROUP BY subquery computes the same per row)`,
-        );
-      }
-      throw e;
-    }
+    const df = await runSub(text, sub, () => run(sub, 1), outer);
     if (df.fields.length !== 1)
       throw sqlError(text, at, `a subquery used as an expression must return one column, not ${df.fields.length}`);
     if (df.nrows > 1) throw sqlError(text, at, 'more than one row returned by a subquery used as an expression');
@@ -197,6 +239,20 @@ export async function withScalars(
     const v = df.nrows === 0 ? null : df.columns[0]!.get(0);
     values.set(sub, literal(t, v, inParens(text, at)));
     keys.push(valueKey(t, v));
+  }
+  for (const n of lists) {
+    const at = spanOf(n.right);
+    const df = await runSub(text, n.right, () => run(n.right, MAX_IN_SUBQUERY_ROWS), outer);
+    if (df.fields.length !== 1)
+      throw sqlError(text, at, `a subquery after IN must return one column, not ${df.fields.length}`);
+    if (df.nrows > MAX_IN_SUBQUERY_ROWS)
+      throw sqlError(
+        text,
+        at,
+        `the subquery after ${n.op} returned more than ${MAX_IN_SUBQUERY_ROWS} rows: join with it (or use [NOT] EXISTS) instead`,
+        ErrorCode.TOO_LARGE,
+      );
+    values.set(n, inList(n, df, spanOf(n)));
   }
   const replace = (x: unknown): unknown => {
     if (Array.isArray(x)) {
@@ -208,7 +264,7 @@ export async function withScalars(
       return out ?? x;
     }
     if (x === null || typeof x !== 'object') return x;
-    const lit = values.get(x as SelectStatement);
+    const lit = values.get(x);
     if (lit) return lit;
     const n = x as Node;
     let out: Node | undefined;
@@ -221,5 +277,52 @@ export async function withScalars(
     }
     return out ?? n;
   };
-  return { st: replace(st) as SelectFromStatement, key: JSON.stringify(keys) };
+  // A statement with a list is not kept as a plan: its key would be the list.
+  return { st: replace(st) as SelectFromStatement, key: lists.length > 0 ? undefined : JSON.stringify(keys) };
+}
+
+/** Runs a subquery; one that fails on a column of the outer query is refused as correlated. */
+async function runSub(
+  text: string,
+  sub: SelectStatement,
+  run: () => Promise<DataFrame>,
+  outer: OuterScope,
+): Promise<DataFrame> {
+  try {
+    return await run();
+  } catch (e) {
+    const offset = e instanceof Eau2Error ? (e.details as { offset?: unknown } | undefined)?.offset : undefined;
+    const ref = typeof offset === 'number' ? refAt(sub, offset) : undefined;
+    if (ref && (await isOuter(ref, outer))) {
+      const name = ref.table ? `${ref.table.name}.${ref.name}` : ref.name;
+      throw sqlError(
+        text,
+        spanOf(ref),
+        `correlated subqueries are not supported: this subquery reads ${name} of the outer query (a JOIN with a GROUP BY subquery computes the same per row)`,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * `x [NOT] IN (subquery)` as `x [NOT] IN (v1, v2, ...)` over the subquery's distinct values, which
+ * keeps SQL's nulls (a list holding null makes a value found in no entry null). Over no rows, IN is
+ * false and NOT IN true, for every x, null included.
+ */
+function inList(n: InSubquery, df: DataFrame, at: Span | undefined): SqlExpr {
+  const loc = at ? { _location: at } : {};
+  if (df.nrows === 0) return { type: 'boolean', value: n.op === 'NOT IN', ...loc } as SqlExpr;
+  const t = df.fields[0]!.type;
+  const c = df.columns[0]!;
+  const seen = new Set<string>();
+  const expressions: SqlExpr[] = [];
+  for (let i = 0; i < df.nrows; i++) {
+    const v = c.get(i);
+    const k = valueKey(t, v);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    expressions.push(literal(t, v, at));
+  }
+  return { type: 'binary', op: n.op, left: n.left, right: { type: 'list', expressions }, ...loc } as SqlExpr;
 }
