@@ -11,6 +11,7 @@ import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
 import { cachedMeta, forgetMeta, isPublished, peekMeta } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
+import { crossJoin, fullJoin } from '../query/gathered-join.js';
 import { joinedFields, type JoinType } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
@@ -20,7 +21,9 @@ import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { isPlainSelect, runStatement } from './derived.js';
+import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
+import { sidesRead, splitOn } from './join-on.js';
 import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
@@ -255,6 +258,8 @@ function takeSubJoin(text: string, where: SqlExpr | null | undefined): { rest: S
 interface Prepared {
   query: Query;
   plan: SqlPlan;
+  /** What ran at the client before stage 1 (sides of a join gathered there), for EXPLAIN. */
+  before?: string[];
   /** Stage 1 of `plan` checked, once a run without maxRows has checked it. */
   checked?: CheckedPlan;
 }
@@ -325,15 +330,15 @@ export function cachedPlans(store: KvStore): number {
 async function prepare(
   store: KvStore,
   text: string,
-  st: SelectFromStatement,
+  written: SelectFromStatement,
   opts: SqlOptions,
   opened: FrameMeta[] | undefined,
   used?: FrameMeta[],
 ): Promise<Prepared> {
-  if (!st.from || st.from.length === 0) {
+  if (!written.from || written.from.length === 0) {
     // No FROM reads one row of no columns, as in PostgreSQL and DuckDB: `SELECT current_date`,
     // `SELECT (SELECT max(v) FROM b)`. The frame's one column is out of scope (SELECT * has none).
-    const star = st.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
+    const star = written.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
     if (star) throw sqlError(text, spanOf(star.expr), 'SELECT * needs a FROM frame');
     const none: SqlScope = {
       fields: [],
@@ -341,40 +346,59 @@ async function prepare(
         throw err(`no column named ${ref.name}: the SELECT has no FROM`);
       },
     };
-    const plan = planSelect(text, st, none, SQL_AGGS);
+    const plan = planSelect(text, written, none, SQL_AGGS);
     return { query: DataFrame.fromColumns({ __row: [true] }).query(), plan };
   }
-  if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
-    throw sqlError(text, spanOf(st.from[1]), 'comma joins are not supported: write JOIN ... ON');
-  const { rest, sub } = takeSubJoin(text, st.where);
-  const l = await openFrame(store, text, st.from[0]!, opts, opened, used);
+  if (written.from.length > 2) throw sqlError(text, spanOf(written.from[2]), 'a chain of joins runs as parts');
+  const { rest: where, sub } = takeSubJoin(text, written.where);
+  const l = await openFrame(store, text, written.from[0]!, opts, opened, used);
   const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
-  const joinFrom = st.from[1];
-  if (joinFrom && sub)
+  if (written.from[1] && sub)
     throw sqlError(
       text,
-      spanOf(st.where),
+      spanOf(written.where),
       'a subquery join (EXISTS/IN) beside a JOIN is not supported: put the JOIN in a WITH query',
     );
-  if (!joinFrom && !sub) {
-    const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
+  if (!written.from[1] && !sub) {
+    const plan = planSelect(text, { ...written, where }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
   }
-  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts, opened, used);
+  const r = await openFrame(store, text, written.from[1] ?? sub!.from, opts, opened, used);
+  // `FROM a, b WHERE a.k = b.k` is read as `FROM a JOIN b ON a.k = b.k` (comma-joins.ts).
+  const st = written.from[1] ? commaToJoins(text, { ...written, where }, [l.frame.fields, r.frame.fields]).st : written;
+  let rest = written.from[1] ? st.where : where;
+  const joinFrom = st.from![1];
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
+  const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
+  const before: string[] = [];
+  /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
+  const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
+    if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
+    const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
+    const sel: SelectFromStatement = {
+      type: 'select',
+      columns: [{ expr: { type: 'ref', name: '*' } }],
+      from: [{ type: 'table', name: { name: s.alias } }],
+      where: andOf(terms) ?? null,
+    };
+    const plan = planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
+    const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
+    checkGatheredRows(df.nrows, bound, what);
+    before.push(`${what}: ${df.nrows} rows${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`);
+    return df;
+  };
   let how: JoinType;
   let on: [string, string][];
   let rightJoin = false;
+  /** FULL and CROSS joins run at the client over both sides' rows (gathered-join.ts). */
+  let atClient: 'full' | 'cross' | undefined;
   if (joinFrom) {
     const j = joinFrom.join!;
-    if (j.type !== 'INNER JOIN' && j.type !== 'LEFT JOIN' && j.type !== 'RIGHT JOIN')
-      throw sqlError(
-        text,
-        spanOf(j),
-        `${j.type} is not supported (INNER, LEFT and RIGHT JOIN; semi/anti via [NOT] EXISTS)`,
-      );
-    how = j.type === 'INNER JOIN' ? 'inner' : 'left';
-    rightJoin = j.type === 'RIGHT JOIN';
+    const kind = j.type.replace(' JOIN', '');
+    if (!['INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS'].includes(kind))
+      throw sqlError(text, spanOf(j), `${j.type} is not supported`);
+    how = kind === 'LEFT' || kind === 'RIGHT' ? 'left' : 'inner';
+    rightJoin = kind === 'RIGHT';
     if (j.using) {
       on = j.using.map((u) => {
         const a = findColumn(left.frame.fields, u.name);
@@ -382,50 +406,119 @@ async function prepare(
         if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
         return [a, b];
       });
-    } else if (j.on) on = keyPairs(text, j.on, left, right);
-    else throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+    } else if (j.on) {
+      const t = splitOn(
+        text,
+        j.on,
+        { alias: left.alias, fields: left.frame.fields },
+        { alias: right.alias, fields: right.frame.fields },
+      );
+      on = t.keys;
+      // The side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN; both of a FULL JOIN)
+      // may not be filtered by ON: a term on it decides which of its rows match, not which stay.
+      const kept = kind === 'LEFT' ? [...t.left, ...t.both] : kind === 'RIGHT' ? [...t.right, ...t.both] : [];
+      const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : kept;
+      if (refused.length)
+        throw sqlError(
+          text,
+          spanOf(refused[0]),
+          kind === 'FULL'
+            ? "a FULL JOIN's ON takes equalities of a column of each side only (ANDed)"
+            : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on the ${kind === 'LEFT' ? 'right' : 'left'} side alone: ` +
+                `this term reads the ${kind === 'LEFT' ? 'left' : 'right'} side, whose rows all stay (a CASE in the SELECT list can test it)`,
+        );
+      if (kind === 'INNER') rest = andOf([...andTerms(rest), ...t.left, ...t.right, ...t.both, ...t.none]) ?? null;
+      else if (kind !== 'FULL') {
+        // Terms on the side whose rows may go filter it before the join: its rows gathered at the client.
+        const s = kind === 'LEFT' ? right : left;
+        const terms = [...(kind === 'LEFT' ? t.right : t.left), ...t.none];
+        if (terms.length)
+          s.frame = await gather(
+            s,
+            terms,
+            `the ${kind === 'LEFT' ? 'right' : 'left'} side of a ${kind} JOIN with ON terms on it`,
+          );
+      }
+    } else if (kind !== 'CROSS') throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+    else on = [];
+    if (on.length === 0 && kind !== 'INNER' && kind !== 'CROSS')
+      throw sqlError(text, spanOf(j), `a ${kind} JOIN needs an equality of a column of each side in its ON`);
+    if (kind === 'FULL') atClient = 'full';
+    else if (on.length === 0) atClient = 'cross';
   } else {
     how = sub!.how;
     on = sub!.keys(left, right);
   }
+  if (atClient) {
+    // Terms of the WHERE on one side alone filter that side before a cross join (not before a FULL
+    // JOIN: they would keep, with nulls, rows the WHERE drops).
+    const terms = atClient === 'cross' ? andTerms(rest) : [];
+    const onSide = (x: SqlExpr) =>
+      sidesRead(
+        text,
+        x,
+        { alias: left.alias, fields: left.frame.fields },
+        { alias: right.alias, fields: right.frame.fields },
+      );
+    const lt = terms.filter((x) => onSide(x) === 'L');
+    const rt = terms.filter((x) => onSide(x) === 'R');
+    if (atClient === 'cross') rest = andOf(terms.filter((x) => !lt.includes(x) && !rt.includes(x))) ?? null;
+    const what = atClient === 'full' ? 'FULL JOIN' : 'CROSS JOIN';
+    const ldf = await gather(left, lt, `the left side of a ${what}`);
+    const rdf = await gather(right, rt, `the right side of a ${what}`);
+    const joined = atClient === 'full' ? fullJoin(ldf, rdf, on, bound) : crossJoin(ldf, rdf, bound);
+    const { fields, rightNames } = joinedFields(ldf.fields, rdf.fields, 'inner');
+    right.frame.fields.forEach((f, i) => right.names.set(f.name, rightNames[i]!));
+    const plan = planSelect(
+      text,
+      { ...st, where: rest, from: [st.from![0]!] },
+      scopeOf([left, right], fields),
+      SQL_AGGS,
+    );
+    before.push(`the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`);
+    return { query: joined.query(), plan, before };
+  }
   if (rightJoin) {
     // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
-    const { fields, rightNames } = joinedFields(r.frame.fields, l.frame.fields, 'left');
-    left.names = new Map(l.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
-    right.names = new Map(r.frame.fields.map((f) => [f.name, f.name]));
-    const nr = r.frame.fields.length;
+    const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, 'left');
+    left.names = new Map(left.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
+    right.names = new Map(right.frame.fields.map((f) => [f.name, f.name]));
+    const nr = right.frame.fields.length;
     // SELECT * names the columns as `a LEFT JOIN b` would: a's as they are, b's colliding ones _right.
-    const shown = joinedFields(l.frame.fields, r.frame.fields, 'left').fields;
+    const shown = joinedFields(left.frame.fields, right.frame.fields, 'left').fields;
     const starNames = new Map(
-      [...l.frame.fields.map((f) => left.names.get(f.name)!), ...r.frame.fields.map((f) => f.name)].map((n, i) => [
-        n,
-        shown[i]!.name,
-      ]),
+      [...left.frame.fields.map((f) => left.names.get(f.name)!), ...right.frame.fields.map((f) => f.name)].map(
+        (n, i) => [n, shown[i]!.name],
+      ),
     );
     const scope = { ...scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]), starNames };
-    const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scope, SQL_AGGS);
+    const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scope, SQL_AGGS);
     try {
-      return { query: r.frame.join(l.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }), plan };
+      return {
+        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }),
+        plan,
+        before,
+      };
     } catch (e) {
       if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom), e.message);
       throw e;
     }
   }
-  const { fields, rightNames } = joinedFields(l.frame.fields, r.frame.fields, how);
-  r.frame.fields.forEach((f, i) => {
+  const { fields, rightNames } = joinedFields(left.frame.fields, right.frame.fields, how);
+  right.frame.fields.forEach((f, i) => {
     if (rightNames[i] !== undefined) right.names.set(f.name, rightNames[i]!);
   });
   // A semi/anti join's right columns are not in its result: only the left side is in scope.
   const sides = how === 'semi' || how === 'anti' ? [left] : [left, right];
-  const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scopeOf(sides, fields), SQL_AGGS);
+  const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scopeOf(sides, fields), SQL_AGGS);
   let query: Query;
   try {
-    query = (l.frame as LazyFrame).join(r.frame, { on, how });
+    query = (left.frame as LazyFrame).join(right.frame, { on, how });
   } catch (e) {
     if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom ?? st.where), e.message);
     throw e;
   }
-  return { query, plan };
+  return { query, plan, before };
 }
 
 /** The plan with its last stage limited to `cap` rows (a smaller LIMIT stays). */
@@ -684,7 +777,11 @@ async function runPrepared(
   }
   if (reuse) prepared.checked = checked;
   if (m) {
-    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over(), query.zones())];
+    const lines = [
+      ...(prepared.before?.length ? ['first, at the client:', ...prepared.before.map((b) => `  ${b}`)] : []),
+      'stage 1:',
+      explainPlan(checked, query.where(), false, query.over(), query.zones()),
+    ];
     if (plan.windows.length)
       lines.push(
         `then at the client: window functions over at most ${maxWindow} gathered rows: ` +

@@ -1,0 +1,208 @@
+// Comma, CROSS and FULL joins and extra ON terms in SQL (docs/dataframe.md "Joins", "SQL"): where each
+// runs (a comma join with equalities on the nodes, as JOIN ... ON; CROSS and FULL at the client), the
+// forms that are refused and why, and the bounds on what the client gathers. The answers themselves
+// are compared with DuckDB's in sql-joins-more.test.ts.
+
+import { describe, expect, it } from 'vitest';
+import { DataFrame } from '../../dataframe/index.js';
+import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
+import { MemoryStore } from '../support/memory-store.js';
+import { FakeCluster } from './fake-cluster.js';
+
+async function frames(store: KvStore): Promise<KvStore> {
+  await DataFrame.put(
+    store,
+    'a',
+    DataFrame.fromRows('k:I,x:S', [
+      [1, 'p'],
+      [2, 'q'],
+      [null, 'r'],
+      [1, 's'],
+    ]),
+    { chunkRows: 2 },
+  );
+  await DataFrame.put(
+    store,
+    'b',
+    DataFrame.fromRows('k:I,v:I', [
+      [1, 10],
+      [1, 11],
+      [3, 30],
+      [null, 5],
+    ]),
+    { chunkRows: 3 },
+  );
+  await DataFrame.put(
+    store,
+    'c',
+    DataFrame.fromRows('v:I,name:S', [
+      [10, 'ten'],
+      [30, 'thirty'],
+      [11, 'eleven'],
+    ]),
+  );
+  return store;
+}
+
+const rows = async (store: KvStore, sql: string, opts = {}): Promise<unknown[][]> =>
+  [...(await DataFrame.sql(store, sql, opts)).rows()].map((r) => [...r]);
+const explain = async (store: KvStore, sql: string): Promise<string> =>
+  (await rows(store, `EXPLAIN ${sql}`)).map((r) => r[0]).join('\n');
+const sorted = (xs: unknown[][]): string[] => xs.map((r) => JSON.stringify(r)).sort();
+
+async function failure(p: Promise<unknown>): Promise<Eau2Error> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(Eau2Error);
+  return e as Eau2Error;
+}
+
+describe('comma joins', () => {
+  it('run as JOIN ... ON on the nodes: the equality becomes the broadcast join key', async () => {
+    const store = await frames(new FakeCluster());
+    const plan = await explain(store, 'SELECT count(*) FROM a, b WHERE a.k = b.k AND b.v > 10');
+    expect(plan).toContain('broadcast to every node: inner join on k');
+    expect(await rows(store, 'SELECT count(*) FROM a, b WHERE a.k = b.k AND b.v > 10')).toEqual(
+      await rows(store, 'SELECT count(*) FROM a JOIN b ON a.k = b.k WHERE b.v > 10'),
+    );
+  });
+
+  it('join frames in an order that connects them, and SELECT * keeps the order FROM gives', async () => {
+    const store = await frames(new MemoryStore());
+    const df = await DataFrame.sql(store, 'SELECT * FROM c, a x, b WHERE b.v = c.v AND x.k = b.k');
+    expect(df.fields.map((f) => f.name)).toEqual(['v', 'name', 'k', 'x', 'k_1', 'v_1']);
+    expect(sorted([...df.rows()].map((r) => [...r]))).toEqual(
+      sorted(
+        await rows(store, 'SELECT c.v, c.name, a.k, a.x, b.k, b.v FROM a JOIN b ON a.k = b.k JOIN c ON c.v = b.v'),
+      ),
+    );
+  });
+
+  it('join a frame no equality links by CROSS JOIN, its own WHERE terms applied first', async () => {
+    const store = await frames(new FakeCluster());
+    const got = await rows(store, "SELECT x, name FROM a, c WHERE a.k = 1 AND c.name <> 'ten'");
+    expect(sorted(got)).toEqual(
+      sorted([
+        ['p', 'thirty'],
+        ['p', 'eleven'],
+        ['s', 'thirty'],
+        ['s', 'eleven'],
+      ]),
+    );
+    // Filtered first, each side has 2 rows: the product (4) is within 5 gathered rows.
+    expect(
+      await rows(store, "SELECT count(*) FROM a, c WHERE a.k = 1 AND c.name <> 'ten'", { maxGatheredRows: 5 }),
+    ).toEqual([[4]]);
+  });
+
+  it('refuse two groups with outer joins, and USING beside a comma', async () => {
+    const store = await frames(new MemoryStore());
+    const two = await failure(
+      DataFrame.sql(store, 'SELECT count(*) FROM a LEFT JOIN b ON a.k = b.k, c LEFT JOIN b d ON d.v = c.v'),
+    );
+    expect(two.code).toBe(ErrorCode.INVALID);
+    expect(two.message).toMatch(/two groups with LEFT, RIGHT or FULL JOINs/);
+    const using = await failure(DataFrame.sql(store, 'SELECT count(*) FROM c, a JOIN b USING (k)'));
+    expect(using.message).toMatch(/USING beside a comma join/);
+  });
+});
+
+describe('terms in ON besides equalities', () => {
+  it('filter the right side of a LEFT JOIN before it: every left row stays', async () => {
+    const store = await frames(new FakeCluster());
+    const got = await rows(store, 'SELECT x, v FROM a LEFT JOIN b ON a.k = b.k AND b.v > 10');
+    expect(sorted(got)).toEqual(
+      sorted([
+        ['p', 11],
+        ['q', null],
+        ['r', null],
+        ['s', 11],
+      ]),
+    );
+  });
+
+  it('move to the WHERE of an INNER JOIN, and filter the left side of a RIGHT JOIN', async () => {
+    const store = await frames(new FakeCluster());
+    expect(sorted(await rows(store, "SELECT x, v FROM a JOIN b ON a.k = b.k AND a.x = 's'"))).toEqual(
+      sorted([
+        ['s', 10],
+        ['s', 11],
+      ]),
+    );
+    expect(sorted(await rows(store, "SELECT x, v FROM a RIGHT JOIN b ON a.k = b.k AND a.x = 's'"))).toEqual(
+      sorted([
+        ['s', 10],
+        ['s', 11],
+        [null, 30],
+        [null, 5],
+      ]),
+    );
+  });
+
+  it('are refused on the side whose rows all stay, and in a FULL JOIN', async () => {
+    const store = await frames(new MemoryStore());
+    for (const [sql, term] of [
+      ["SELECT * FROM a LEFT JOIN b ON a.k = b.k AND a.x = 's'", "a.x = 's'"],
+      ['SELECT * FROM a RIGHT JOIN b ON a.k = b.k AND b.v > 10', 'b.v > 10'],
+      ['SELECT * FROM a LEFT JOIN b ON a.k = b.k AND a.k < b.v', 'a.k < b.v'],
+      ['SELECT * FROM a FULL JOIN b ON a.k = b.k AND b.v > 10', 'b.v > 10'],
+    ] as const) {
+      const e = await failure(DataFrame.sql(store, sql));
+      expect(e.code).toBe(ErrorCode.INVALID);
+      expect(e.message).toMatch(/ON takes equalities/);
+      expect(e.details).toMatchObject({ column: sql.indexOf(term) + 1 });
+    }
+    const none = await failure(DataFrame.sql(store, 'SELECT * FROM a LEFT JOIN b ON b.v > 10'));
+    expect(none.message).toMatch(/a LEFT JOIN needs an equality/);
+  });
+});
+
+describe('CROSS and FULL joins', () => {
+  it('run at the client, and EXPLAIN says so', async () => {
+    const store = await frames(new FakeCluster());
+    const plan = await explain(store, 'SELECT * FROM a FULL JOIN b ON a.k = b.k');
+    expect(plan).toContain('the FULL JOIN of those rows: 8 rows');
+    expect(sorted(await rows(store, 'SELECT x, v FROM a FULL OUTER JOIN b ON a.k = b.k'))).toEqual(
+      sorted([
+        ['p', 10],
+        ['p', 11],
+        ['s', 10],
+        ['s', 11],
+        ['q', null],
+        ['r', null],
+        [null, 30],
+        [null, 5],
+      ]),
+    );
+    expect(await rows(store, 'SELECT count(*) FROM a CROSS JOIN c')).toEqual([[12]]);
+  });
+
+  it('fail with TOO_LARGE past maxGatheredRows before building the rows', async () => {
+    const store = await frames(new MemoryStore());
+    const cross = await failure(DataFrame.sql(store, 'SELECT count(*) FROM a CROSS JOIN b', { maxGatheredRows: 15 }));
+    expect(cross.code).toBe(ErrorCode.TOO_LARGE);
+    expect(cross.message).toMatch(/CROSS JOIN gives 16 rows, over the 15/);
+    // 40 rows on each side all of one key: 1,600 rows, counted before any is built.
+    const one = DataFrame.fromRows(
+      'k:I',
+      Array.from({ length: 40 }, () => [7]),
+    );
+    await DataFrame.put(store, 'same', one);
+    const full = await failure(
+      DataFrame.sql(store, 'SELECT count(*) FROM same s FULL JOIN same t ON s.k = t.k', { maxGatheredRows: 1000 }),
+    );
+    expect(full.code).toBe(ErrorCode.TOO_LARGE);
+    expect(full.message).toMatch(/FULL JOIN gives \d+ rows, over the 1000/);
+    expect(
+      await rows(store, 'SELECT count(*) FROM same s FULL JOIN same t ON s.k = t.k', { maxGatheredRows: 1600 }),
+    ).toEqual([[1600]]);
+    // A side is gathered at most maxGatheredRows rows (and one more, to tell).
+    const side = await failure(
+      DataFrame.sql(store, 'SELECT count(*) FROM same FULL JOIN a ON same.k = a.k', { maxGatheredRows: 30 }),
+    );
+    expect(side.code).toBe(ErrorCode.TOO_LARGE);
+    expect(side.message).toMatch(/the left side of a FULL JOIN/);
+  });
+});
