@@ -478,14 +478,19 @@ async function prepare(
     before.push(`the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`);
     return { query: joined.query(), plan, before };
   }
-  if (rightJoin) {
+  // An inner join of rows in memory (a part of a chain of joins: comma joins' first two frames) with
+  // a stored frame runs with the stored frame on the left, where its chunks stay on the nodes: the
+  // rows in memory are the side that is broadcast, and a stored frame past the broadcast limit on
+  // the right could not be joined to them at all (TOO_LARGE).
+  const swap = how === 'inner' && left.frame instanceof DataFrame && right.frame instanceof LazyFrame;
+  if (rightJoin || swap) {
     // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
-    const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, 'left');
+    const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);
     left.names = new Map(left.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
     right.names = new Map(right.frame.fields.map((f) => [f.name, f.name]));
     const nr = right.frame.fields.length;
     // SELECT * names the columns as `a LEFT JOIN b` would: a's as they are, b's colliding ones _right.
-    const shown = joinedFields(left.frame.fields, right.frame.fields, 'left').fields;
+    const shown = joinedFields(left.frame.fields, right.frame.fields, how).fields;
     const starNames = new Map(
       [...left.frame.fields.map((f) => left.names.get(f.name)!), ...right.frame.fields.map((f) => f.name)].map(
         (n, i) => [n, shown[i]!.name],
@@ -495,7 +500,7 @@ async function prepare(
     const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scope, SQL_AGGS);
     try {
       return {
-        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }),
+        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how }),
         plan,
         before,
       };

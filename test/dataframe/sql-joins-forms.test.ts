@@ -46,8 +46,8 @@ async function frames(store: KvStore): Promise<KvStore> {
 
 const rows = async (store: KvStore, sql: string, opts = {}): Promise<unknown[][]> =>
   [...(await DataFrame.sql(store, sql, opts)).rows()].map((r) => [...r]);
-const explain = async (store: KvStore, sql: string): Promise<string> =>
-  (await rows(store, `EXPLAIN ${sql}`)).map((r) => r[0]).join('\n');
+const explain = async (store: KvStore, sql: string, opts = {}): Promise<string> =>
+  (await rows(store, `EXPLAIN ${sql}`, opts)).map((r) => r[0]).join('\n');
 const sorted = (xs: unknown[][]): string[] => xs.map((r) => JSON.stringify(r)).sort();
 
 async function failure(p: Promise<unknown>): Promise<Eau2Error> {
@@ -106,6 +106,31 @@ describe('comma joins', () => {
     expect(two.message).toMatch(/two groups with LEFT, RIGHT or FULL JOINs/);
     const using = await failure(DataFrame.sql(store, 'SELECT count(*) FROM c, a JOIN b USING (k)'));
     expect(using.message).toMatch(/USING beside a comma join/);
+  });
+});
+
+describe('a chain of joins', () => {
+  it('joins rows in memory to a stored frame with the stored frame on the nodes', async () => {
+    // The part a chain (or a comma join of three frames) gathers is in memory: the stored frame it is
+    // joined to next stays where its chunks are, and the rows in memory are broadcast.
+    const store = await frames(new FakeCluster());
+    const m = DataFrame.fromRows('mk:I,w:S', [
+      [1, 'one'],
+      [3, 'three'],
+    ]);
+    const plan = await explain(store, 'SELECT w, v FROM m JOIN b ON m.mk = b.k', { frames: { m } });
+    expect(plan).toContain('on the nodes holding b');
+    expect(plan).toContain('joining its chunks to the right side (in memory)');
+    const got = await rows(store, 'SELECT w, v FROM m JOIN b ON m.mk = b.k', { frames: { m } });
+    expect(sorted(got)).toEqual(
+      sorted([
+        ['one', 10],
+        ['one', 11],
+        ['three', 30],
+      ]),
+    );
+    const star = await DataFrame.sql(store, 'SELECT * FROM m JOIN b ON m.mk = b.k', { frames: { m } });
+    expect(star.fields.map((f) => f.name)).toEqual(['mk', 'w', 'k', 'v']);
   });
 });
 
