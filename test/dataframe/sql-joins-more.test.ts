@@ -103,6 +103,8 @@ interface FromForm {
   from: string;
   terms: string[];
   frames: ('f' | 'g' | 'h')[];
+  /** With a second g (alias g2), the first g's name: g's columns are named only qualified (their ids). */
+  g2?: string;
 }
 
 const shuffled = <T>(rng: Rng, xs: readonly T[]): T[] => {
@@ -120,8 +122,19 @@ function fromForm(rng: Rng, samples: Samples): FromForm {
   const item = (n: 'f' | 'g' | 'h'): string => (alias[n] === n ? n : `${n} ${alias[n]}`);
   const q = (s: string): string => s.replace(/\b([fgh])\./g, (_, n: 'f' | 'g' | 'h') => `${alias[n]}.`);
   const onBool = (cols: Col[]): string => new Gen(rng, cols, samples).bool(1).eau;
-  const kind = rng.pick(['comma2', 'comma3', 'mixed', 'on', 'cross', 'full'] as const);
+  const kind = rng.pick(['comma2', 'comma3', 'comma4', 'mixed', 'on', 'cross', 'full'] as const);
   switch (kind) {
+    case 'comma4': {
+      // Four frames, g twice: a chain of three joins, each after the first joined to the rows before.
+      const terms = ['f.k = g.gk', rng.pick(['g.gs = h.hs', 'h.hk = f.k']), rng.pick(['g2.gk = h.hk', 'f.s = g2.gs'])];
+      if (rng.bool(0.3)) terms.push('g2.gs = g.gs');
+      return {
+        from: shuffled(rng, [item('f'), item('g'), 'h', 'g g2']).join(', '),
+        terms: shuffled(rng, terms).map(q),
+        frames: ['f', 'h'],
+        g2: alias.g,
+      };
+    }
     case 'comma2': {
       const terms = shuffled(rng, ['f.k = g.gk', 'g.gs = f.s']).slice(0, rng.int(0, 2));
       return {
@@ -231,7 +244,7 @@ function statement(rng: Rng, samples: Samples): Stmt {
   const form = fromForm(rng, samples);
   const cols = form.frames.flatMap((n) => TABLES[n][0]);
   const gen = new Gen(rng, cols, samples);
-  const ids = form.frames.map((n) => TABLES[n][0][0]!.name);
+  const ids = [...form.frames.map((n) => TABLES[n][0][0]!.name), ...(form.g2 ? [`${form.g2}.gid`, 'g2.gid'] : [])];
   const whereX = rng.bool(0.6) ? gen.bool(2) : undefined;
   // The join terms and the random condition in a random order (the same for both).
   const order = shuffled(rng, [...form.terms.keys(), ...(whereX ? [-1] : [])]);
