@@ -5,7 +5,7 @@
 // term on the preserved side of an outer join cannot be run by the join machinery (it would decide
 // which rows match, not which rows stay) and is refused.
 
-import type { Expr as SqlExpr, ExprRef } from 'pgsql-ast-parser';
+import type { Expr as SqlExpr, ExprRef, JoinClause } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
 import { andTerms } from './comma-joins.js';
 import { spanOf, sqlError } from './errors.js';
@@ -17,7 +17,7 @@ export interface OnSide {
   readonly fields: readonly Field[];
 }
 
-export interface OnTerms {
+interface OnTerms {
   /** [left column, right column] pairs, all equal for a match. */
   keys: [string, string][];
   /** Terms that are not keys, by the sides they read (a subquery counts as reading both). */
@@ -67,7 +67,7 @@ export function sidesRead(text: string, e: SqlExpr, left: OnSide, right: OnSide)
   return l && r ? 'LR' : l ? 'L' : r ? 'R' : '';
 }
 
-export function splitOn(text: string, on: SqlExpr, left: OnSide, right: OnSide): OnTerms {
+function splitOn(text: string, on: SqlExpr, left: OnSide, right: OnSide): OnTerms {
   const out: OnTerms = { keys: [], left: [], right: [], both: [], none: [] };
   for (const t of andTerms(on)) {
     if (t.type === 'binary' && t.op === '=' && t.left.type === 'ref' && t.right.type === 'ref') {
@@ -87,4 +87,55 @@ export function splitOn(text: string, on: SqlExpr, left: OnSide, right: OnSide):
     (s === 'L' ? out.left : s === 'R' ? out.right : s === 'LR' ? out.both : out.none).push(t);
   }
   return out;
+}
+
+/** How a two-frame join runs, from its JOIN clause. */
+export interface JoinShape {
+  kind: 'INNER' | 'LEFT' | 'RIGHT' | 'FULL' | 'CROSS';
+  /** [left column, right column] pairs (none: a cross join). */
+  on: [string, string][];
+  /** ON terms that join the WHERE (an INNER JOIN's). */
+  where: SqlExpr[];
+  /** ON terms that filter, before the join, the side whose rows may go (a LEFT JOIN's right side, a RIGHT JOIN's left). */
+  filter?: SqlExpr[];
+}
+
+export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSide): JoinShape {
+  const kind = j.type.replace(' JOIN', '') as JoinShape['kind'];
+  if (!['INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS'].includes(kind))
+    throw sqlError(text, spanOf(j), `${j.type} is not supported`);
+  const shape: JoinShape = { kind, on: [], where: [] };
+  if (j.using) {
+    shape.on = j.using.map((u) => {
+      const a = findColumn(left.fields, u.name);
+      const b = findColumn(right.fields, u.name);
+      if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
+      return [a, b];
+    });
+  } else if (j.on) {
+    const t = splitOn(text, j.on, left, right);
+    shape.on = t.keys;
+    // The side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN; both of a FULL JOIN)
+    // may not be filtered by ON: a term on it decides which of its rows match, not which stay.
+    const kept = kind === 'LEFT' ? [...t.left, ...t.both] : kind === 'RIGHT' ? [...t.right, ...t.both] : [];
+    const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : kept;
+    const [keep, go] = kind === 'LEFT' ? ['left', 'right'] : ['right', 'left'];
+    if (refused.length)
+      throw sqlError(
+        text,
+        spanOf(refused[0]),
+        kind === 'FULL'
+          ? "a FULL JOIN's ON takes equalities of a column of each side only (ANDed)"
+          : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on the ${go} side alone: ` +
+              `this term reads the ${keep} side, whose rows all stay (a CASE in the SELECT list can test it)`,
+      );
+    if (kind === 'INNER') shape.where = [...t.left, ...t.right, ...t.both, ...t.none];
+    else if (kind !== 'FULL') {
+      const filter = [...(kind === 'LEFT' ? t.right : t.left), ...t.none];
+      if (filter.length) shape.filter = filter;
+    }
+  } else if (kind !== 'CROSS') throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+  if (shape.on.length === 0 && kind !== 'INNER' && kind !== 'CROSS')
+    throw sqlError(text, spanOf(j), `a ${kind} JOIN needs an equality of a column of each side in its ON`);
+  return shape;
 }

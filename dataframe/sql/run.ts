@@ -23,7 +23,7 @@ import type { Field } from '../schema.js';
 import { isPlainSelect, runStatement } from './derived.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
-import { sidesRead, splitOn } from './join-on.js';
+import { joinShape, sidesRead } from './join-on.js';
 import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
@@ -394,56 +394,22 @@ async function prepare(
   let atClient: 'full' | 'cross' | undefined;
   if (joinFrom) {
     const j = joinFrom.join!;
-    const kind = j.type.replace(' JOIN', '');
-    if (!['INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS'].includes(kind))
-      throw sqlError(text, spanOf(j), `${j.type} is not supported`);
-    how = kind === 'LEFT' || kind === 'RIGHT' ? 'left' : 'inner';
-    rightJoin = kind === 'RIGHT';
-    if (j.using) {
-      on = j.using.map((u) => {
-        const a = findColumn(left.frame.fields, u.name);
-        const b = findColumn(right.frame.fields, u.name);
-        if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
-        return [a, b];
-      });
-    } else if (j.on) {
-      const t = splitOn(
-        text,
-        j.on,
-        { alias: left.alias, fields: left.frame.fields },
-        { alias: right.alias, fields: right.frame.fields },
-      );
-      on = t.keys;
-      // The side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN; both of a FULL JOIN)
-      // may not be filtered by ON: a term on it decides which of its rows match, not which stay.
-      const kept = kind === 'LEFT' ? [...t.left, ...t.both] : kind === 'RIGHT' ? [...t.right, ...t.both] : [];
-      const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : kept;
-      if (refused.length)
-        throw sqlError(
-          text,
-          spanOf(refused[0]),
-          kind === 'FULL'
-            ? "a FULL JOIN's ON takes equalities of a column of each side only (ANDed)"
-            : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on the ${kind === 'LEFT' ? 'right' : 'left'} side alone: ` +
-                `this term reads the ${kind === 'LEFT' ? 'left' : 'right'} side, whose rows all stay (a CASE in the SELECT list can test it)`,
-        );
-      if (kind === 'INNER') rest = andOf([...andTerms(rest), ...t.left, ...t.right, ...t.both, ...t.none]) ?? null;
-      else if (kind !== 'FULL') {
-        // Terms on the side whose rows may go filter it before the join: its rows gathered at the client.
-        const s = kind === 'LEFT' ? right : left;
-        const terms = [...(kind === 'LEFT' ? t.right : t.left), ...t.none];
-        if (terms.length)
-          s.frame = await gather(
-            s,
-            terms,
-            `the ${kind === 'LEFT' ? 'right' : 'left'} side of a ${kind} JOIN with ON terms on it`,
-          );
-      }
-    } else if (kind !== 'CROSS') throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
-    else on = [];
-    if (on.length === 0 && kind !== 'INNER' && kind !== 'CROSS')
-      throw sqlError(text, spanOf(j), `a ${kind} JOIN needs an equality of a column of each side in its ON`);
-    if (kind === 'FULL') atClient = 'full';
+    const shape = joinShape(
+      text,
+      j,
+      { alias: left.alias, fields: left.frame.fields },
+      { alias: right.alias, fields: right.frame.fields },
+    );
+    on = shape.on;
+    how = shape.kind === 'LEFT' || shape.kind === 'RIGHT' ? 'left' : 'inner';
+    rightJoin = shape.kind === 'RIGHT';
+    if (shape.where.length) rest = andOf([...andTerms(rest), ...shape.where]) ?? null;
+    if (shape.filter) {
+      const lr = shape.kind === 'LEFT' ? 'right' : 'left';
+      const s = lr === 'right' ? right : left;
+      s.frame = await gather(s, shape.filter, `the ${lr} side of a ${shape.kind} JOIN with ON terms on it`);
+    }
+    if (shape.kind === 'FULL') atClient = 'full';
     else if (on.length === 0) atClient = 'cross';
   } else {
     how = sub!.how;
