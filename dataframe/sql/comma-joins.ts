@@ -90,6 +90,11 @@ export function commaToJoins(
     for (const i of u) unitOf.set(i, n);
   });
   const aliases = from.map((f) => f.name.alias ?? f.name.name);
+  // As in PostgreSQL: `FROM a, a` names no column unambiguously (give one an alias).
+  aliases.forEach((a, i) => {
+    if (aliases.findIndex((b) => b.toLowerCase() === a.toLowerCase()) < i)
+      throw sqlError(text, spanOf(from[i]), `${a} is named twice in FROM: give one of them an alias`);
+  });
   /** The FROM item and column type a reference names, if exactly one matches. */
   const resolve = (e: SqlExpr): [number, string] | undefined => {
     if (e.type !== 'ref' || e.name === '*') return undefined;

@@ -1,6 +1,6 @@
 // The terms of a join's ON (ANDed), sorted by what they read: equalities of a column of each side are
 // the join's keys; every other term reads the left side alone, the right side alone, both, or
-// nothing. What each may do depends on the join (run.ts): in an INNER JOIN any term may move to the
+// nothing. What each may do depends on the join (joinShape): in an INNER JOIN any term may move to the
 // WHERE; in a LEFT JOIN a term on the right side alone filters the right side before the join; a
 // term on the preserved side of an outer join cannot be run by the join machinery (it would decide
 // which rows match, not which rows stay) and is refused.
@@ -117,17 +117,19 @@ export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSi
     shape.on = t.keys;
     // The side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN; both of a FULL JOIN)
     // may not be filtered by ON: a term on it decides which of its rows match, not which stay.
-    const kept = kind === 'LEFT' ? [...t.left, ...t.both] : kind === 'RIGHT' ? [...t.right, ...t.both] : [];
-    const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : kept;
+    const kept = kind === 'LEFT' ? t.left : kind === 'RIGHT' ? t.right : [];
+    const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : [...kept, ...t.both];
     const [keep, go] = kind === 'LEFT' ? ['left', 'right'] : ['right', 'left'];
-    if (refused.length)
+    if (refused.length && kind !== 'INNER')
       throw sqlError(
         text,
         spanOf(refused[0]),
         kind === 'FULL'
           ? "a FULL JOIN's ON takes equalities of a column of each side only (ANDed)"
           : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on the ${go} side alone: ` +
-              `this term reads the ${keep} side, whose rows all stay (a CASE in the SELECT list can test it)`,
+              (kept.includes(refused[0]!)
+                ? `this term reads the ${keep} side, whose rows all stay (a CASE in the SELECT list can test it)`
+                : 'this term reads both sides (or a subquery) and is not such an equality'),
       );
     if (kind === 'INNER') shape.where = [...t.left, ...t.right, ...t.both, ...t.none];
     else if (kind !== 'FULL') {

@@ -106,6 +106,10 @@ describe('comma joins', () => {
     expect(two.message).toMatch(/two groups with LEFT, RIGHT or FULL JOINs/);
     const using = await failure(DataFrame.sql(store, 'SELECT count(*) FROM c, a JOIN b USING (k)'));
     expect(using.message).toMatch(/USING beside a comma join/);
+    // As PostgreSQL and DuckDB: a frame twice under one name leaves every column of it ambiguous.
+    const twice = await failure(DataFrame.sql(store, 'SELECT count(*) FROM a, a'));
+    expect(twice.message).toMatch(/a is named twice in FROM: give one of them an alias/);
+    expect(await rows(store, 'SELECT count(*) FROM a x, a y WHERE x.k = y.k')).toEqual([[5]]);
   });
 });
 
@@ -178,6 +182,7 @@ describe('terms in ON besides equalities', () => {
       expect(e.code).toBe(ErrorCode.INVALID);
       expect(e.message).toMatch(/ON takes equalities/);
       expect(e.details).toMatchObject({ column: sql.indexOf(term) + 1 });
+      if (term === 'a.k < b.v') expect(e.message).toMatch(/reads both sides .* not such an equality/);
     }
     const none = await failure(DataFrame.sql(store, 'SELECT * FROM a LEFT JOIN b ON b.v > 10'));
     expect(none.message).toMatch(/a LEFT JOIN needs an equality/);
