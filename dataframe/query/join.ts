@@ -4,6 +4,7 @@
 // the same bucket of the left. Either way the query plan then runs over the joined chunks exactly as
 // over a stored frame (filters, group-by, partial aggregates, top-k), so only partial results travel back.
 
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
@@ -43,8 +44,16 @@ export function joinedFields(
   return { fields: [...left, ...right.map((f, i) => ({ name: rightNames[i]!, type: f.type }))], rightNames };
 }
 
+/**
+ * Most joined rows one left chunk may give in a join without keys (a cross join: the chunk's rows times
+ * the right side's), checked before they are built: 2^22 rows take 32 MiB of match arrays and 16 MiB
+ * per int32 column read.
+ */
+export const MAX_CROSS_CHUNK_ROWS = 1 << 22;
+
+/** Checks [left, right] key pairs: 0 to 16 of them (none: every left row with every right row). */
 export function checkJoinKeys(on: unknown, left: readonly Field[], right: readonly Field[]): [string, string][] {
-  if (!Array.isArray(on) || on.length === 0 || on.length > 16) throw new TypeError('join needs 1 to 16 key pairs');
+  if (!Array.isArray(on) || on.length > 16) throw new TypeError('join takes 0 to 16 key pairs');
   return on.map((p) => {
     if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string')
       throw new TypeError('a join key is a [left column, right column] pair');
@@ -159,6 +168,12 @@ export function indexJoin(
             [...need].sort((a, b) => a - b),
           );
           const n = leftRows(chunk);
+          if (lkeys.length === 0 && n * rn > MAX_CROSS_CHUNK_ROWS)
+            throw new Eau2Error(
+              ErrorCode.TOO_LARGE,
+              `a join without keys gives ${n * rn} rows for one chunk (${n} x ${rn} right rows), over ${MAX_CROSS_CHUNK_ROWS}`,
+              { details: { rows: n * rn, maxRows: MAX_CROSS_CHUNK_ROWS } },
+            );
           const kc = lkeys.map((i) => cols[i]!);
           if (scratch === undefined || scratch.left.length < n) scratch = new Matches(n);
           const m = scratch;

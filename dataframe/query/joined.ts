@@ -108,15 +108,19 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new TypeError('join: shuffleTtlMs must be an integer >= 1');
   const { fields } = joinedFields(left.fields, right.fields, how);
   const est = right.estimatedBytes;
-  const canShuffle = left.shuffle !== undefined && right.meta !== undefined;
+  const canShuffleKeys = left.shuffle !== undefined && right.meta !== undefined;
   const buckets =
     opts.buckets ??
     Math.min(
       DEFAULT_MAX_BUCKETS,
       Math.max(MIN_BUCKETS_PER_NODE * (left.nodes?.() ?? 1), Math.ceil(est / Math.max(1, limit))),
     );
+  // A join without keys puts every row in one bucket: it is broadcast or nothing.
+  const canShuffle = canShuffleKeys && on.length > 0;
   const strategy: 'broadcast' | 'shuffle' = est > limit && canShuffle ? 'shuffle' : 'broadcast';
-  const keys = on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ');
+  const keys = on.length
+    ? `join on ${on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ')}`
+    : 'join without keys, every left row with every right row';
   const rightName = right.name ?? '(in memory)';
   const shuffle = (checked: CheckedPlan) => left.shuffle!(checked, right.meta!, { how, on, buckets, ttlMs });
   let payload: Promise<JoinPayload | undefined> | undefined;
@@ -130,14 +134,18 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
       if (p) return left.runJoin(checked, p, opts);
       // The estimate was low (longer strings than assumed): the columns were found over the limit.
       if (canShuffle) return shuffle(checked);
-      throw tooLarge(est, limit, 'a shuffle join needs both frames stored');
+      throw tooLarge(
+        est,
+        limit,
+        on.length ? 'a shuffle join needs both frames stored' : 'a join without keys is not shuffled',
+      );
     },
     describe: () =>
       strategy === 'broadcast'
         ? `${left.where()}, each joining its chunks to the right side ${rightName} ` +
           `(${right.nrows} rows, ~${est} bytes estimated, within the broadcast limit of ${limit}; ` +
-          `broadcast to every node: ${how} join on ${keys})`
-        : `shuffle join, ${how} join on ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
+          `broadcast to every node: ${how} ${keys})`
+        : `shuffle join, ${how} ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
           `estimated) is over the broadcast limit of ${limit}, so first a scatter task on the nodes holding each ` +
           `frame repartitions both by key into ${buckets} buckets written to the store (deleted after the query)`,
     over: () =>

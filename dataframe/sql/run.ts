@@ -12,7 +12,7 @@ import type { FrameMeta } from '../meta.js';
 import { cachedMeta, forgetMeta, isPublished, peekMeta } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
 import { crossJoin, fullJoin } from '../query/gathered-join.js';
-import { joinedFields, type JoinType } from '../query/join.js';
+import { joinedFields, type JoinType, MAX_CROSS_CHUNK_ROWS } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
 import { taskNodes } from '../query/tasks.js';
@@ -415,6 +415,19 @@ async function prepare(
     how = sub!.how;
     on = sub!.keys(left, right);
   }
+  // A cross join of a stored frame with a few rows (a one-row subquery, `FROM sales, (SELECT
+  // max(day) AS d FROM sales) m WHERE ...`) runs on the nodes: a join without keys, the few rows
+  // broadcast, the stored frame's chunks where they are, so far as each chunk's joined rows stay
+  // within MAX_CROSS_CHUNK_ROWS (which the nodes check too).
+  const fits = (big: Frame, small: Frame): boolean =>
+    big instanceof LazyFrame && small.nrows * big.chunkRows <= MAX_CROSS_CHUNK_ROWS;
+  let onNodes: 'left' | 'right' | undefined;
+  if (atClient === 'cross') {
+    const l = left.frame;
+    const r = right.frame;
+    onNodes = fits(l, r) && (l.nrows >= r.nrows || !fits(r, l)) ? 'left' : fits(r, l) ? 'right' : undefined;
+    if (onNodes) atClient = undefined;
+  }
   if (atClient) {
     // Terms of the WHERE on one side alone filter that side before a cross join (not before a FULL
     // JOIN: they would keep, with nulls, rows the WHERE drops).
@@ -448,7 +461,9 @@ async function prepare(
   // a stored frame runs with the stored frame on the left, where its chunks stay on the nodes: the
   // rows in memory are the side that is broadcast, and a stored frame past the broadcast limit on
   // the right could not be joined to them at all (TOO_LARGE).
-  const swap = how === 'inner' && left.frame instanceof DataFrame && right.frame instanceof LazyFrame;
+  const swap =
+    onNodes === 'right' ||
+    (how === 'inner' && onNodes === undefined && left.frame instanceof DataFrame && right.frame instanceof LazyFrame);
   if (rightJoin || swap) {
     // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
     const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);

@@ -9,38 +9,28 @@ import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 
+const A = DataFrame.fromRows('k:I,x:S', [
+  [1, 'p'],
+  [2, 'q'],
+  [null, 'r'],
+  [1, 's'],
+]);
+const B = DataFrame.fromRows('k:I,v:I', [
+  [1, 10],
+  [1, 11],
+  [3, 30],
+  [null, 5],
+]);
+const C = DataFrame.fromRows('v:I,name:S', [
+  [10, 'ten'],
+  [30, 'thirty'],
+  [11, 'eleven'],
+]);
+
 async function frames(store: KvStore): Promise<KvStore> {
-  await DataFrame.put(
-    store,
-    'a',
-    DataFrame.fromRows('k:I,x:S', [
-      [1, 'p'],
-      [2, 'q'],
-      [null, 'r'],
-      [1, 's'],
-    ]),
-    { chunkRows: 2 },
-  );
-  await DataFrame.put(
-    store,
-    'b',
-    DataFrame.fromRows('k:I,v:I', [
-      [1, 10],
-      [1, 11],
-      [3, 30],
-      [null, 5],
-    ]),
-    { chunkRows: 3 },
-  );
-  await DataFrame.put(
-    store,
-    'c',
-    DataFrame.fromRows('v:I,name:S', [
-      [10, 'ten'],
-      [30, 'thirty'],
-      [11, 'eleven'],
-    ]),
-  );
+  await DataFrame.put(store, 'a', A, { chunkRows: 2 });
+  await DataFrame.put(store, 'b', B, { chunkRows: 3 });
+  await DataFrame.put(store, 'c', C);
   return store;
 }
 
@@ -91,9 +81,14 @@ describe('comma joins', () => {
         ['s', 'eleven'],
       ]),
     );
-    // Filtered first, each side has 2 rows: the product (4) is within 5 gathered rows.
+    // In memory, the product is built at the client: filtered first, each side has 2 rows, and the
+    // product (4) is within 5 gathered rows.
+    const inMemory = { a: A, c: C };
     expect(
-      await rows(store, "SELECT count(*) FROM a, c WHERE a.k = 1 AND c.name <> 'ten'", { maxGatheredRows: 5 }),
+      await rows(store, "SELECT count(*) FROM a, c WHERE a.k = 1 AND c.name <> 'ten'", {
+        maxGatheredRows: 5,
+        frames: inMemory,
+      }),
     ).toEqual([[4]]);
   });
 
@@ -209,9 +204,35 @@ describe('CROSS and FULL joins', () => {
     expect(await rows(store, 'SELECT count(*) FROM a CROSS JOIN c')).toEqual([[12]]);
   });
 
+  it('run a CROSS JOIN with a few rows on the nodes, as a join without keys', async () => {
+    const store = await frames(new FakeCluster());
+    const plan = await explain(store, 'SELECT count(*) FROM c CROSS JOIN a WHERE a.k < c.v');
+    expect(plan).toContain('on the nodes holding a');
+    expect(plan).toContain('broadcast to every node: inner join without keys');
+    expect(await rows(store, 'SELECT count(*) FROM c CROSS JOIN a WHERE a.k < c.v')).toEqual([[9]]);
+    // The analyst's one-row subquery: its row joined to every row of a, where a's chunks are.
+    expect(await rows(store, 'SELECT x FROM a, (SELECT max(v) AS m FROM b) s WHERE a.k * 20 < s.m ORDER BY x')).toEqual(
+      [['p'], ['s']],
+    );
+  });
+
+  it('refuse, on a node, a chunk whose rows joined without keys would pass MAX_CROSS_CHUNK_ROWS', async () => {
+    const left = DataFrame.fromColumns({ x: Array.from({ length: 3000 }, (_, i) => i) });
+    const right = DataFrame.fromColumns({ y: Array.from({ length: 1500 }, (_, i) => i) });
+    const e = await failure(left.join(right, { on: [] }).run({ aggs: [{ col: 'x', fn: 'count', as: 'n' }] }));
+    expect(e.code).toBe(ErrorCode.TOO_LARGE);
+    expect(e.message).toMatch(/gives 4500000 rows for one chunk \(3000 x 1500 right rows\), over 4194304/);
+    expect([
+      ...(await left.join(right.slice(0, 1000), { on: [] }).run({ aggs: [{ col: 'x', fn: 'count', as: 'n' }] })).rows(),
+    ]).toEqual([[3000000]]);
+  });
+
   it('fail with TOO_LARGE past maxGatheredRows before building the rows', async () => {
     const store = await frames(new MemoryStore());
-    const cross = await failure(DataFrame.sql(store, 'SELECT count(*) FROM a CROSS JOIN b', { maxGatheredRows: 15 }));
+    const inMemory = { a: A, b: B };
+    const cross = await failure(
+      DataFrame.sql(store, 'SELECT count(*) FROM a CROSS JOIN b', { maxGatheredRows: 15, frames: inMemory }),
+    );
     expect(cross.code).toBe(ErrorCode.TOO_LARGE);
     expect(cross.message).toMatch(/CROSS JOIN gives 16 rows, over the 15/);
     // 40 rows on each side all of one key: 1,600 rows, counted before any is built.

@@ -2,8 +2,8 @@
 // random frames with null and repeated keys: comma joins of two and three frames (in any FROM order,
 // with aliases, beside explicit JOINs), extra ON terms (moved to the WHERE for INNER, filtering the
 // other side of a LEFT or RIGHT JOIN), CROSS JOIN and FULL [OUTER] JOIN, each with a random WHERE and a
-// row or GROUP BY SELECT. Each statement runs over a MemoryStore and a FakeCluster (where the joins
-// that run on the nodes push down, and partial results cross msgpack). Results are compared as
+// row or GROUP BY SELECT. Each statement runs over a MemoryStore, a FakeCluster (where the joins that
+// run on the nodes push down, and partial results cross msgpack) and frames in memory. Results are compared as
 // multisets, or in order where ORDER BY makes the order total. A failure prints the seed;
 // EAU2_TEST_SEED=<seed> replays the run, EAU2_TEST_QUERY=<n> one query of it.
 
@@ -324,10 +324,13 @@ let con: DuckDBConnection;
 duckFixture('eau2-sql-joins-', (_, c) => {
   con = c;
 });
+// The frames also given in memory (`frames`): joins of frames in memory, and CROSS JOIN at the client.
 const stores: [string, KvStore][] = [
   ['memory', new MemoryStore()],
   ['cluster', new FakeCluster()],
+  ['frames', new MemoryStore()],
 ];
+const given: Record<string, DataFrame> = {};
 let samples: Samples;
 
 beforeAll(async () => {
@@ -335,7 +338,8 @@ beforeAll(async () => {
   for (const [name, [cols, n]] of Object.entries(TABLES)) {
     const rows = Array.from({ length: n }, (_, r) => cols.map((c) => cell(rng, c, r)));
     const df = DataFrame.fromRows(cols.map((c) => `${c.name}:${c.t}`).join(','), rows);
-    for (const [, store] of stores) await DataFrame.put(store, name, df, { chunkRows: rng.int(7, 60) });
+    for (const [, store] of stores.slice(0, 2)) await DataFrame.put(store, name, df, { chunkRows: rng.int(7, 60) });
+    given[name] = df;
     await con.run(`CREATE TABLE ${name} (${cols.map((c) => `${c.name} ${DUCK_TYPE[c.t]}`).join(', ')})`);
     await con.run(
       `INSERT INTO ${name} VALUES ${rows.map((r) => `(${r.map((v, k) => duckLiteral(cols[k]!.t, v)).join(', ')})`).join(',\n')}`,
@@ -372,7 +376,7 @@ describe('SQL joins beyond JOIN ... ON equalities, against DuckDB', () => {
       for (const [name, store] of stores) {
         let got: unknown[][];
         try {
-          const df = await DataFrame.sql(store, st.eau);
+          const df = await DataFrame.sql(store, st.eau, name === 'frames' ? { frames: given } : {});
           got = [...df.rows()].map((r) => r.map((v, k) => norm(st.types[k]!, v)));
         } catch (e) {
           report(`eau2 (${name}) failed: ${(e as Error).message.split('\n')[0]}`);
