@@ -186,7 +186,14 @@ export function indexJoin(
               for (let h = 0; h < hits.length; h++) m.push(r, hits[h]!);
             } else if (how === 'left') m.push(r, -1);
           };
-          if (single) {
+          if (lkeys.length === 0) {
+            // No keys: every left row with every right row (counted against MAX_CROSS_CHUNK_ROWS above).
+            if (semiAnti) {
+              if (rn > 0 === (how === 'semi')) for (let r = 0; r < n; r++) m.push(r, 0);
+            } else if (rn > 0) {
+              for (let r = 0; r < n; r++) for (let h = 0; h < rn; h++) m.push(r, h);
+            } else if (how === 'left') for (let r = 0; r < n; r++) m.push(r, -1);
+          } else if (single) {
             const c = kc[0]!;
             const nulls = c.nulls;
             const dict = c.type === 'S' ? c.dictionary : undefined;

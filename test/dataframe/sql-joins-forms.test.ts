@@ -227,6 +227,16 @@ describe('CROSS and FULL joins', () => {
     ]).toEqual([[3000000]]);
   });
 
+  it('join without keys in every join type: all right rows, or none', async () => {
+    const count = async (how: 'inner' | 'left' | 'semi' | 'anti', right: DataFrame): Promise<unknown> =>
+      [...(await A.join(right, { on: [], how }).run({ aggs: [{ col: 'x', fn: 'count', as: 'n' }] })).rows()][0]![0];
+    const none = B.slice(0, 0);
+    expect([await count('inner', B), await count('inner', none)]).toEqual([16, 0]);
+    expect([await count('left', B), await count('left', none)]).toEqual([16, 4]);
+    expect([await count('semi', B), await count('semi', none)]).toEqual([4, 0]);
+    expect([await count('anti', B), await count('anti', none)]).toEqual([0, 4]);
+  });
+
   it('fail with TOO_LARGE past maxGatheredRows before building the rows', async () => {
     const store = await frames(new MemoryStore());
     const inMemory = { a: A, b: B };
