@@ -109,6 +109,19 @@ describe('comma joins', () => {
 });
 
 describe('a chain of joins', () => {
+  it('keeps WHERE terms out of the first join when a later FULL JOIN adds rows they must see', async () => {
+    // a JOIN b gives 4 rows (v 10, 11, 10, 11); the FULL JOIN adds c's row 30 with a and b null,
+    // which a.x = 'p' then drops. Filtered inside the first join, that row would be kept.
+    const store = await frames(new MemoryStore());
+    const sql = "SELECT x, name FROM a JOIN b ON a.k = b.k FULL JOIN c ON c.v = b.v WHERE a.x = 'p'";
+    expect(sorted(await rows(store, sql))).toEqual(
+      sorted([
+        ['p', 'ten'],
+        ['p', 'eleven'],
+      ]),
+    );
+  });
+
   it('joins rows in memory to a stored frame with the stored frame on the nodes', async () => {
     // The part a chain (or a comma join of three frames) gathers is in memory: the stored frame it is
     // joined to next stays where its chunks are, and the rows in memory are broadcast.
