@@ -458,12 +458,17 @@ async function prepare(
     return { query: joined.query(), plan, before };
   }
   // An inner join of rows in memory (a part of a chain of joins: comma joins' first two frames) with
-  // a stored frame runs with the stored frame on the left, where its chunks stay on the nodes: the
-  // rows in memory are the side that is broadcast, and a stored frame past the broadcast limit on
-  // the right could not be joined to them at all (TOO_LARGE).
+  // a stored frame of more rows runs with the stored frame on the left, where its chunks stay on the
+  // nodes: the rows in memory are the side that is broadcast, and a stored frame past the broadcast
+  // limit on the right could not be joined to them at all (TOO_LARGE). A stored frame of fewer rows
+  // (a dimension, later in a chain) stays the right side: read once, joined in this process.
   const swap =
     onNodes === 'right' ||
-    (how === 'inner' && onNodes === undefined && left.frame instanceof DataFrame && right.frame instanceof LazyFrame);
+    (how === 'inner' &&
+      onNodes === undefined &&
+      left.frame instanceof DataFrame &&
+      right.frame instanceof LazyFrame &&
+      right.frame.nrows > left.frame.nrows);
   if (rightJoin || swap) {
     // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
     const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);

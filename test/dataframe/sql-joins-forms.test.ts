@@ -144,6 +144,19 @@ describe('a chain of joins', () => {
     const star = await DataFrame.sql(store, 'SELECT * FROM m JOIN b ON m.mk = b.k', { frames: { m } });
     expect(star.fields.map((f) => f.name)).toEqual(['mk', 'w', 'k', 'v']);
   });
+
+  it('joins rows in memory to a stored frame of fewer rows in this process', async () => {
+    // A dimension later in a chain: read once as the right side, where broadcasting the rows in
+    // memory to it would send them all (500k rows to a 10k-row frame: 384-649 ms, against 33-86).
+    const store = await frames(new FakeCluster());
+    const m = DataFrame.fromColumns({ mk: [1, 3, 3, 1, 2, 7] });
+    const plan = await explain(store, 'SELECT v FROM m JOIN b ON m.mk = b.k', { frames: { m } });
+    expect(plan).toContain('joining its chunks to the right side b');
+    expect(plan).not.toContain('on the nodes holding b');
+    expect(sorted(await rows(store, 'SELECT v FROM m JOIN b ON m.mk = b.k', { frames: { m } }))).toEqual(
+      sorted([[10], [11], [30], [30], [10], [11]]),
+    );
+  });
 });
 
 describe('terms in ON besides equalities', () => {
