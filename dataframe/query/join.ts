@@ -10,6 +10,9 @@ import { ColumnBuilder } from '../column-builder.js';
 import { StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
+import type { Expr } from './expr-base.js';
+import { checkExpr } from './expr.js';
+import { compileFilter } from './filter.js';
 import { groupKeyText } from './group-key.js';
 import { gather, type ChunkLoader } from './partial.js';
 
@@ -25,6 +28,34 @@ export interface JoinPayload {
   /** [left column, right column] pairs, all equal for a match (a null key never matches). */
   readonly on: readonly (readonly [string, string])[];
   readonly right: { readonly fields: readonly Field[]; readonly bodies: readonly ChunkBody[] };
+  /**
+   * A left join's condition on the left row alone (SQL's `a LEFT JOIN b ON a.k = b.k AND a.x = 'y'`):
+   * a left row where it is not true matches nothing, and is kept with nulls.
+   */
+  readonly leftMatch?: Expr;
+}
+
+/** Checks a left join's `leftMatch` (a boolean expression over the left frame's columns). */
+export function checkLeftMatch(e: unknown, how: JoinType, left: readonly Field[]): Expr | undefined {
+  if (e === undefined) return undefined;
+  if (how !== 'left') throw new TypeError('join: leftMatch is for left joins');
+  const t = checkExpr(e, left);
+  if (t !== 'B' && t !== 'N') throw new TypeError(`join: leftMatch must be a boolean expression, not ${t}`);
+  return e as Expr;
+}
+
+/** The left columns (by index) an expression reads. */
+function readsOf(e: Expr, left: readonly Field[]): number[] {
+  const out = new Set<number>();
+  const walk = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) return x.forEach(walk);
+    const o = x as { op?: unknown; name?: unknown };
+    if (o.op === 'col' && typeof o.name === 'string') out.add(left.findIndex((f) => f.name === o.name));
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(e);
+  return [...out].filter((i) => i >= 0);
 }
 
 /** The joined frame's fields: left's, then (inner, left) right's, a clashing name suffixed "_right". */
@@ -103,8 +134,9 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
     throw new TypeError('join: the right side needs fields and one body per field');
   checkFields(rf);
   const on = checkJoinKeys(p.on, left, rf);
+  const leftMatch = checkLeftMatch(p.leftMatch, how, left);
   const rcols = rf.map((f, i) => bodyToColumn(p.right.bodies[i]!, `join right column ${f.name}`, f.type));
-  return indexJoin(how, on, left, rf, rcols);
+  return indexJoin(how, on, left, rf, rcols, leftMatch);
 }
 
 /**
@@ -118,6 +150,8 @@ export function indexJoin(
   left: readonly Field[],
   rf: readonly Field[],
   rcols: readonly Column[],
+  /** Checked (checkLeftMatch). */
+  leftMatch?: Expr,
 ): PreparedJoin {
   const rn = rcols.length ? rcols[0]!.length : 0;
   if (rcols.some((c) => c.length !== rn)) throw new TypeError('join: right columns differ in length');
@@ -143,6 +177,10 @@ export function indexJoin(
     }
   const { fields } = joinedFields(left, rf, how);
   const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
+  const match = leftMatch === undefined ? undefined : compileFilter(leftMatch, left);
+  // A join without keys matches every right row: one list of them, not a lookup per left row.
+  const allRight = on.length === 0 ? Array.from({ length: rn }, (_, i) => i) : [];
+  const matchReads = leftMatch === undefined ? [] : readsOf(leftMatch, left);
   const nl = left.length;
   const semiAnti = how === 'semi' || how === 'anti';
   // Right string columns are handed on as dictionaries over the right side's strings, the rows as
@@ -163,6 +201,7 @@ export function indexJoin(
         load: async (chunk, reads) => {
           const need = new Set(reads.filter((i) => i < nl));
           for (const k of lkeys) need.add(k);
+          for (const k of matchReads) need.add(k);
           const cols = await load(
             chunk,
             [...need].sort((a, b) => a - b),
@@ -179,7 +218,14 @@ export function indexJoin(
           const m = scratch;
           m.length = 0;
           m.missing = false;
-          const emit = (r: number, hits: number[] | undefined): void => {
+          // Left rows where leftMatch is not true match nothing (a left join keeps them, with nulls).
+          let unmatched: Uint8Array | undefined;
+          if (match) {
+            unmatched = new Uint8Array(n).fill(1);
+            for (const r of match(cols, n)) unmatched[r] = 0;
+          }
+          const emit = (r: number, found: number[] | undefined): void => {
+            const hits = unmatched?.[r] ? undefined : found;
             if (semiAnti) {
               if ((hits !== undefined) === (how === 'semi')) m.push(r, 0);
             } else if (hits) {
@@ -188,11 +234,8 @@ export function indexJoin(
           };
           if (lkeys.length === 0) {
             // No keys: every left row with every right row (counted against MAX_CROSS_CHUNK_ROWS above).
-            if (semiAnti) {
-              if (rn > 0 === (how === 'semi')) for (let r = 0; r < n; r++) m.push(r, 0);
-            } else if (rn > 0) {
-              for (let r = 0; r < n; r++) for (let h = 0; h < rn; h++) m.push(r, h);
-            } else if (how === 'left') for (let r = 0; r < n; r++) m.push(r, -1);
+            const all = rn > 0 ? allRight : undefined;
+            for (let r = 0; r < n; r++) emit(r, all);
           } else if (single) {
             const c = kc[0]!;
             const nulls = c.nulls;
@@ -402,6 +445,8 @@ export function joinPayload(
   on: readonly (readonly [string, string])[],
   rightFields: readonly Field[],
   rightCols: readonly Column[],
+  leftMatch?: Expr,
 ): JoinPayload {
-  return { how, on, right: { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) } };
+  const right = { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) };
+  return leftMatch === undefined ? { how, on, right } : { how, on, right, leftMatch };
 }

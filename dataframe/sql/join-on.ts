@@ -1,9 +1,9 @@
 // The terms of a join's ON (ANDed), sorted by what they read: equalities of a column of each side are
 // the join's keys; every other term reads the left side alone, the right side alone, both, or
 // nothing. What each may do depends on the join (joinShape): in an INNER JOIN any term may move to the
-// WHERE; in a LEFT JOIN a term on the right side alone filters the right side before the join; a
-// term on the preserved side of an outer join cannot be run by the join machinery (it would decide
-// which rows match, not which rows stay) and is refused.
+// WHERE; in a LEFT JOIN a term on the right side alone filters the right side before the join, and
+// a term on the left side alone decides which left rows may match (each left row stays); a term
+// reading both sides that is not a key equality cannot be a hash join's and is refused.
 
 import type { Expr as SqlExpr, ExprRef, JoinClause } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
@@ -98,6 +98,8 @@ export interface JoinShape {
   where: SqlExpr[];
   /** ON terms that filter, before the join, the side whose rows may go (a LEFT JOIN's right side, a RIGHT JOIN's left). */
   filter?: SqlExpr[];
+  /** ON terms on the side whose rows all stay: its rows where they do not hold match nothing. */
+  match?: SqlExpr[];
 }
 
 export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSide): JoinShape {
@@ -115,26 +117,25 @@ export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSi
   } else if (j.on) {
     const t = splitOn(text, j.on, left, right);
     shape.on = t.keys;
-    // The side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN; both of a FULL JOIN)
-    // may not be filtered by ON: a term on it decides which of its rows match, not which stay.
-    const kept = kind === 'LEFT' ? t.left : kind === 'RIGHT' ? t.right : [];
-    const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : [...kept, ...t.both];
-    const [keep, go] = kind === 'LEFT' ? ['left', 'right'] : ['right', 'left'];
+    // A term on the side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN) decides
+    // which of its rows may match, not which stay: the join tests it per row (leftMatch). A term
+    // reading both sides that is not a key equality cannot be a hash join's; a FULL JOIN takes keys only.
+    const refused = kind === 'FULL' ? [...t.left, ...t.right, ...t.both, ...t.none] : t.both;
     if (refused.length && kind !== 'INNER')
       throw sqlError(
         text,
         spanOf(refused[0]),
         kind === 'FULL'
           ? "a FULL JOIN's ON takes equalities of a column of each side only (ANDed)"
-          : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on the ${go} side alone: ` +
-              (kept.includes(refused[0]!)
-                ? `this term reads the ${keep} side, whose rows all stay (a CASE in the SELECT list can test it)`
-                : 'this term reads both sides (or a subquery) and is not such an equality'),
+          : `a ${kind} JOIN's ON takes equalities of a column of each side and terms on one side alone: ` +
+              'this term reads both sides (or a subquery) and is not such an equality',
       );
     if (kind === 'INNER') shape.where = [...t.left, ...t.right, ...t.both, ...t.none];
     else if (kind !== 'FULL') {
       const filter = [...(kind === 'LEFT' ? t.right : t.left), ...t.none];
       if (filter.length) shape.filter = filter;
+      const match = kind === 'LEFT' ? t.left : t.right;
+      if (match.length) shape.match = match;
     }
   } else if (kind !== 'CROSS') throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
   if (shape.on.length === 0 && kind !== 'INNER' && kind !== 'CROSS')

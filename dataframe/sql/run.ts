@@ -11,6 +11,7 @@ import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
 import { cachedMeta, forgetMeta, isPublished, peekMeta } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
+import type { Expr } from '../query/expr-base.js';
 import { crossJoin, fullJoin } from '../query/gathered-join.js';
 import { joinedFields, type JoinType, MAX_CROSS_CHUNK_ROWS } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
@@ -372,8 +373,8 @@ async function prepare(
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const before: string[] = [];
   /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
-  const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
-    if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
+  /** `SELECT * FROM side WHERE terms`, planned over that side alone. */
+  const sideSelect = (s: Side, terms: SqlExpr[]): SqlPlan => {
     const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
     const sel: SelectFromStatement = {
       type: 'select',
@@ -381,7 +382,11 @@ async function prepare(
       from: [{ type: 'table', name: { name: s.alias } }],
       where: andOf(terms) ?? null,
     };
-    const plan = planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
+    return planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
+  };
+  const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
+    if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
+    const plan = sideSelect(s, terms);
     const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
     checkGatheredRows(df.nrows, bound, what);
     before.push(`${what}: ${df.nrows} rows${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`);
@@ -390,6 +395,8 @@ async function prepare(
   let how: JoinType;
   let on: [string, string][];
   let rightJoin = false;
+  /** The kept side's ON terms, over its columns: its rows where they are not true match nothing. */
+  let leftMatch: Expr | undefined;
   /** FULL and CROSS joins run at the client over both sides' rows (gathered-join.ts). */
   let atClient: 'full' | 'cross' | undefined;
   if (joinFrom) {
@@ -408,6 +415,12 @@ async function prepare(
       const lr = shape.kind === 'LEFT' ? 'right' : 'left';
       const s = lr === 'right' ? right : left;
       s.frame = await gather(s, shape.filter, `the ${lr} side of a ${shape.kind} JOIN with ON terms on it`);
+    }
+    if (shape.match) {
+      const plan = sideSelect(shape.kind === 'LEFT' ? left : right, shape.match);
+      if (plan.stage1.derive?.length || !plan.stage1.filter)
+        throw sqlError(text, spanOf(shape.match[0]), 'this ON term on the side whose rows all stay is not supported');
+      leftMatch = plan.stage1.filter;
     }
     if (shape.kind === 'FULL') atClient = 'full';
     else if (on.length === 0) atClient = 'cross';
@@ -486,7 +499,7 @@ async function prepare(
     const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scope, SQL_AGGS);
     try {
       return {
-        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how }),
+        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how, leftMatch }),
         plan,
         before,
       };
@@ -504,7 +517,7 @@ async function prepare(
   const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scopeOf(sides, fields), SQL_AGGS);
   let query: Query;
   try {
-    query = (left.frame as LazyFrame).join(right.frame, { on, how });
+    query = (left.frame as LazyFrame).join(right.frame, { on, how, leftMatch });
   } catch (e) {
     if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom ?? st.where), e.message);
     throw e;

@@ -4,7 +4,7 @@
 // are compared with DuckDB's in sql-joins-more.test.ts.
 
 import { describe, expect, it } from 'vitest';
-import { DataFrame } from '../../dataframe/index.js';
+import { col, DataFrame, eq } from '../../dataframe/index.js';
 import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
@@ -191,11 +191,71 @@ describe('terms in ON besides equalities', () => {
     );
   });
 
-  it('are refused on the side whose rows all stay, and in a FULL JOIN', async () => {
+  it('on the side whose rows all stay decide which of them may match: each still stays', async () => {
+    const store = await frames(new FakeCluster());
+    const left = "SELECT x, v FROM a LEFT JOIN b ON a.k = b.k AND a.x = 's'";
+    expect(sorted(await rows(store, left))).toEqual(
+      sorted([
+        ['p', null],
+        ['q', null],
+        ['r', null],
+        ['s', 10],
+        ['s', 11],
+      ]),
+    );
+    expect(await explain(store, left)).toContain("left join on k, left rows matching only where (x = 's')");
+    // With a term on the other side too: that side filtered first.
+    expect(sorted(await rows(store, `${left} AND b.v > 10`))).toEqual(
+      sorted([
+        ['p', null],
+        ['q', null],
+        ['r', null],
+        ['s', 11],
+      ]),
+    );
+    expect(sorted(await rows(store, 'SELECT x, v FROM a RIGHT JOIN b ON a.k = b.k AND b.v > 10'))).toEqual(
+      sorted([
+        [null, 10],
+        ['p', 11],
+        ['s', 11],
+        [null, 30],
+        [null, 5],
+      ]),
+    );
+  });
+
+  it('by shuffle as by broadcast', async () => {
+    // The condition travels to each bucket's join: compared with the broadcast join's rows.
+    const store = await frames(new FakeCluster());
+    const [a, b] = [await DataFrame.get(store, 'a'), await DataFrame.get(store, 'b')];
+    const run = async (limit: number) =>
+      sorted(
+        [
+          ...(
+            await a.join(b, { on: 'k', how: 'left', leftMatch: eq(col('x'), 's'), broadcastLimitBytes: limit }).run({})
+          ).rows(),
+        ].map((r) => [...r]),
+      );
+    const q = a.join(b, { on: 'k', how: 'left', leftMatch: eq(col('x'), 's'), broadcastLimitBytes: 0 });
+    expect(q.explain()).toContain('shuffle join, left join on k, left rows matching only where');
+    expect(await run(0)).toEqual(await run(1 << 20));
+    expect(await run(0)).toEqual(
+      sorted([
+        [1, 'p', null, null],
+        [2, 'q', null, null],
+        [null, 'r', null, null],
+        [1, 's', 1, 10],
+        [1, 's', 1, 11],
+      ]),
+    );
+    expect(() => a.join(b, { on: 'k', how: 'inner', leftMatch: eq(col('x'), 's') })).toThrow(
+      /leftMatch is for left joins/,
+    );
+  });
+
+  it('reading both sides without being a key equality, and any in a FULL JOIN, are refused', async () => {
     const store = await frames(new MemoryStore());
     for (const [sql, term] of [
-      ["SELECT * FROM a LEFT JOIN b ON a.k = b.k AND a.x = 's'", "a.x = 's'"],
-      ['SELECT * FROM a RIGHT JOIN b ON a.k = b.k AND b.v > 10', 'b.v > 10'],
       ['SELECT * FROM a LEFT JOIN b ON a.k = b.k AND a.k < b.v', 'a.k < b.v'],
       ['SELECT * FROM a FULL JOIN b ON a.k = b.k AND b.v > 10', 'b.v > 10'],
     ] as const) {

@@ -1,11 +1,12 @@
 // The join forms of docs/dataframe.md "SQL" beyond JOIN ... ON equalities, against DuckDB on seeded
-// random frames with null and repeated keys: comma joins of two and three frames (in any FROM order,
+// random frames with null and repeated keys: comma joins of two to four frames (in any FROM order,
 // with aliases, beside explicit JOINs), extra ON terms (moved to the WHERE for INNER, filtering the
-// other side of a LEFT or RIGHT JOIN), CROSS JOIN and FULL [OUTER] JOIN, each with a random WHERE and a
-// row or GROUP BY SELECT. Each statement runs over a MemoryStore, a FakeCluster (where the joins that
-// run on the nodes push down, and partial results cross msgpack) and frames in memory. Results are compared as
-// multisets, or in order where ORDER BY makes the order total. A failure prints the seed;
-// EAU2_TEST_SEED=<seed> replays the run, EAU2_TEST_QUERY=<n> one query of it.
+// other side of a LEFT or RIGHT JOIN, deciding which rows of the kept side may match), CROSS JOIN and
+// FULL [OUTER] JOIN, each with a random WHERE and a row or GROUP BY SELECT. Each statement runs over
+// a MemoryStore, a FakeCluster (where the joins that run on the nodes push down, and partial results
+// cross msgpack) and frames in memory. Results are compared as multisets, or in order where ORDER BY
+// makes the order total. A failure prints the seed; EAU2_TEST_SEED=<seed> replays the run,
+// EAU2_TEST_QUERY=<n> one query of it.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -190,6 +191,24 @@ function fromForm(rng: Rng, samples: Samples): FromForm {
           from: q(`${item('f')} RIGHT JOIN ${item('g')} ON f.k = g.gk AND ${onBool(F)}`),
           terms: [],
           frames: ['f', 'g'],
+        }),
+        // Terms on the side whose rows all stay: they decide which of its rows may match.
+        (): FromForm => ({
+          from: q(`${item('f')} LEFT JOIN ${item('g')} ON f.k = g.gk AND ${onBool(F)}`),
+          terms: [],
+          frames: ['f', 'g'],
+        }),
+        (): FromForm => ({
+          from: q(`${item('f')} RIGHT JOIN ${item('g')} ON ${onBool(G)} AND g.gs = f.s AND ${onBool(F)}`),
+          terms: [],
+          frames: ['f', 'g'],
+        }),
+        (): FromForm => ({
+          from: q(
+            `${item('g')} LEFT JOIN h ON g.gk = h.hk AND ${onBool(G)} AND ${onBool(H)} JOIN ${item('f')} ON f.k = g.gk`,
+          ),
+          terms: [],
+          frames: ['f', 'g', 'h'],
         }),
         (): FromForm => ({
           from: q(`${item('f')} LEFT JOIN ${item('g')} ON f.k = g.gk AND ${onBool(G)} JOIN h ON h.hk = f.k`),

@@ -200,7 +200,7 @@ describe('SQL', () => {
     );
     expect(rowsOf(notIn)).toEqual(rowsOf(anti));
     expect((await sqlError(store, 'SELECT origin FROM flights LEFT JOIN airports ON delay > 1')).message).toMatch(
-      /a LEFT JOIN's ON takes equalities of a column of each side and terms on the right side alone/,
+      /a LEFT JOIN needs an equality of a column of each side in its ON/,
     );
   });
 
