@@ -224,6 +224,25 @@ describe('terms in ON besides equalities', () => {
     );
   });
 
+  it('are part of what a node keeps a prepared right side by', async () => {
+    // The same right side sent twice with different conditions: the second must not be answered
+    // by the join the node prepared for the first.
+    const store = await frames(new FakeCluster());
+    const sql = (x: string) => `SELECT x, v FROM a LEFT JOIN b ON a.k = b.k AND a.x = '${x}' WHERE v IS NOT NULL`;
+    expect(sorted(await rows(store, sql('s')))).toEqual(
+      sorted([
+        ['s', 10],
+        ['s', 11],
+      ]),
+    );
+    expect(sorted(await rows(store, sql('p')))).toEqual(
+      sorted([
+        ['p', 10],
+        ['p', 11],
+      ]),
+    );
+  });
+
   it('by shuffle as by broadcast', async () => {
     // The condition travels to each bucket's join: compared with the broadcast join's rows.
     const store = await frames(new FakeCluster());
