@@ -372,7 +372,6 @@ async function prepare(
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const before: string[] = [];
-  /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
   /** `SELECT * FROM side WHERE terms`, planned over that side alone. */
   const sideSelect = (s: Side, terms: SqlExpr[]): SqlPlan => {
     const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
@@ -384,6 +383,7 @@ async function prepare(
     };
     return planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
   };
+  /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
   const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
     if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
     const plan = sideSelect(s, terms);
@@ -483,7 +483,8 @@ async function prepare(
       right.frame instanceof LazyFrame &&
       right.frame.nrows > left.frame.nrows);
   if (rightJoin || swap) {
-    // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
+    // a RIGHT JOIN b is b LEFT JOIN a, and a swapped inner join b JOIN a: run so, with a's columns
+    // first in scope (SELECT *'s order).
     const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);
     left.names = new Map(left.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
     right.names = new Map(right.frame.fields.map((f) => [f.name, f.name]));
