@@ -11,6 +11,7 @@ import type { FrameMeta } from '../meta.js';
 import type { Field } from '../schema.js';
 import { exprText } from './explain.js';
 import type { Expr } from './expr-base.js';
+import { foldPlan } from './fold.js';
 import {
   DEFAULT_BROADCAST_BYTES,
   JOIN_TYPES,
@@ -108,7 +109,9 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   if (!(JOIN_TYPES as readonly string[]).includes(how))
     throw new TypeError(`join: how must be one of ${JOIN_TYPES.join(', ')}`);
   const on = checkJoinKeys(keyPairs(opts.on), left.fields, right.fields);
-  const leftMatch = checkLeftMatch(opts.leftMatch, how, left.fields);
+  // Constant operands folded once here, as a filter's are (fold.ts), not per row on the nodes.
+  const checkedMatch = checkLeftMatch(opts.leftMatch, how, left.fields);
+  const leftMatch = checkedMatch && foldPlan({ filter: checkedMatch }, left.fields).filter;
   const limit = opts.broadcastLimitBytes ?? DEFAULT_BROADCAST_BYTES;
   if (!(limit >= 0)) throw new TypeError('broadcastLimitBytes must be a number >= 0');
   if (opts.buckets !== undefined && (!Number.isInteger(opts.buckets) || opts.buckets < 1 || opts.buckets > MAX_BUCKETS))

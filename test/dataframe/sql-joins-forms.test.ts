@@ -204,6 +204,10 @@ describe('terms in ON besides equalities', () => {
       ]),
     );
     expect(await explain(store, left)).toContain("left join on k, left rows matching only where (x = 's')");
+    // Its constant operands are folded once at the client, as a WHERE's are.
+    expect(await explain(store, 'SELECT x FROM a LEFT JOIN b ON a.k = b.k AND a.k >= 0.25 + 0.75')).toContain(
+      'left rows matching only where (k >= 1)',
+    );
     // With a term on the other side too: that side filtered first.
     expect(sorted(await rows(store, `${left} AND b.v > 10`))).toEqual(
       sorted([
