@@ -133,8 +133,8 @@ export class JoinCache extends ByteLru<Entry> {
 
 /**
  * Everything but the bodies' contents a prepared join depends on, as text (the map's key): join
- * type, keys, the left rows' condition, right and left fields, and each body's type and size. undefined for a payload not
- * shaped like a join payload (prepareJoin then says what is wrong).
+ * type, keys, the left rows' condition (leftMatch), right and left fields, and each body's type and
+ * size. undefined for a payload not shaped like a join payload (prepareJoin then says what is wrong).
  */
 function keyOf(raw: unknown, left: readonly Field[]): string | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
