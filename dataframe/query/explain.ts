@@ -29,7 +29,7 @@ function lit(v: unknown): string {
 }
 
 /** An expression in SQL-like text. */
-function exprText(e: Expr): string {
+export function exprText(e: Expr): string {
   switch (e.op) {
     case 'col':
       return /^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name) ? e.name : `"${e.name.replaceAll('"', '""')}"`;

@@ -133,19 +133,24 @@ export class JoinCache extends ByteLru<Entry> {
 
 /**
  * Everything but the bodies' contents a prepared join depends on, as text (the map's key): join
- * type, keys, right and left fields, and each body's type and size. undefined for a payload not
- * shaped like a join payload (prepareJoin then says what is wrong).
+ * type, keys, the left rows' condition (leftMatch), right and left fields, and each body's type and
+ * size. undefined for a payload not shaped like a join payload (prepareJoin then says what is wrong).
  */
 function keyOf(raw: unknown, left: readonly Field[]): string | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
-  const p = raw as { how?: unknown; on?: unknown; right?: { fields?: unknown; bodies?: unknown } };
+  const p = raw as {
+    how?: unknown;
+    on?: unknown;
+    leftMatch?: unknown;
+    right?: { fields?: unknown; bodies?: unknown };
+  };
   const bodies = p.right?.bodies;
   if (!Array.isArray(bodies) || !Array.isArray(p.right?.fields)) return undefined;
   const shape = bodies.map((b) =>
     b !== null && typeof b === 'object' ? [(b as { t?: unknown }).t, (b as { n?: unknown }).n] : null,
   );
   try {
-    return JSON.stringify([p.how, p.on, p.right.fields, left.map((f) => [f.name, f.type]), shape]);
+    return JSON.stringify([p.how, p.on, p.leftMatch ?? null, p.right.fields, left.map((f) => [f.name, f.type]), shape]);
   } catch {
     return undefined;
   }

@@ -4,11 +4,15 @@
 // the same bucket of the left. Either way the query plan then runs over the joined chunks exactly as
 // over a stored frame (filters, group-by, partial aggregates, top-k), so only partial results travel back.
 
+import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
+import type { Expr } from './expr-base.js';
+import { checkExpr } from './expr.js';
+import { compileFilter } from './filter.js';
 import { groupKeyText } from './group-key.js';
 import { gather, type ChunkLoader } from './partial.js';
 
@@ -24,6 +28,34 @@ export interface JoinPayload {
   /** [left column, right column] pairs, all equal for a match (a null key never matches). */
   readonly on: readonly (readonly [string, string])[];
   readonly right: { readonly fields: readonly Field[]; readonly bodies: readonly ChunkBody[] };
+  /**
+   * A left join's condition on the left row alone (SQL's `a LEFT JOIN b ON a.k = b.k AND a.x = 'y'`):
+   * a left row where it is not true matches nothing, and is kept with nulls.
+   */
+  readonly leftMatch?: Expr;
+}
+
+/** Checks a left join's `leftMatch` (a boolean expression over the left frame's columns). */
+export function checkLeftMatch(e: unknown, how: JoinType, left: readonly Field[]): Expr | undefined {
+  if (e === undefined) return undefined;
+  if (how !== 'left') throw new TypeError('join: leftMatch is for left joins');
+  const t = checkExpr(e, left);
+  if (t !== 'B' && t !== 'N') throw new TypeError(`join: leftMatch must be a boolean expression, not ${t}`);
+  return e as Expr;
+}
+
+/** The left columns (by index) an expression reads. */
+function readsOf(e: Expr, left: readonly Field[]): number[] {
+  const out = new Set<number>();
+  const walk = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) return x.forEach(walk);
+    const o = x as { op?: unknown; name?: unknown };
+    if (o.op === 'col' && typeof o.name === 'string') out.add(left.findIndex((f) => f.name === o.name));
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(e);
+  return [...out].filter((i) => i >= 0);
 }
 
 /** The joined frame's fields: left's, then (inner, left) right's, a clashing name suffixed "_right". */
@@ -43,8 +75,16 @@ export function joinedFields(
   return { fields: [...left, ...right.map((f, i) => ({ name: rightNames[i]!, type: f.type }))], rightNames };
 }
 
+/**
+ * Most joined rows one left chunk may give in a join without keys (a cross join: the chunk's rows times
+ * the right side's), checked before they are built: 2^22 rows take 32 MiB of match arrays and 16 MiB
+ * per int32 column read.
+ */
+export const MAX_CROSS_CHUNK_ROWS = 1 << 22;
+
+/** Checks [left, right] key pairs: 0 to 16 of them (none: every left row with every right row). */
 export function checkJoinKeys(on: unknown, left: readonly Field[], right: readonly Field[]): [string, string][] {
-  if (!Array.isArray(on) || on.length === 0 || on.length > 16) throw new TypeError('join needs 1 to 16 key pairs');
+  if (!Array.isArray(on) || on.length > 16) throw new TypeError('join takes 0 to 16 key pairs');
   return on.map((p) => {
     if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string')
       throw new TypeError('a join key is a [left column, right column] pair');
@@ -94,8 +134,9 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
     throw new TypeError('join: the right side needs fields and one body per field');
   checkFields(rf);
   const on = checkJoinKeys(p.on, left, rf);
+  const leftMatch = checkLeftMatch(p.leftMatch, how, left);
   const rcols = rf.map((f, i) => bodyToColumn(p.right.bodies[i]!, `join right column ${f.name}`, f.type));
-  return indexJoin(how, on, left, rf, rcols);
+  return indexJoin(how, on, left, rf, rcols, leftMatch);
 }
 
 /**
@@ -109,6 +150,8 @@ export function indexJoin(
   left: readonly Field[],
   rf: readonly Field[],
   rcols: readonly Column[],
+  /** Checked (checkLeftMatch). */
+  leftMatch?: Expr,
 ): PreparedJoin {
   const rn = rcols.length ? rcols[0]!.length : 0;
   if (rcols.some((c) => c.length !== rn)) throw new TypeError('join: right columns differ in length');
@@ -134,6 +177,10 @@ export function indexJoin(
     }
   const { fields } = joinedFields(left, rf, how);
   const lkeys = on.map(([l]) => left.findIndex((f) => f.name === l));
+  const match = leftMatch === undefined ? undefined : compileFilter(leftMatch, left);
+  // A join without keys matches every right row: one list of them, not a lookup per left row.
+  const allRight = on.length === 0 ? Array.from({ length: rn }, (_, i) => i) : [];
+  const matchReads = leftMatch === undefined ? [] : readsOf(leftMatch, left);
   const nl = left.length;
   const semiAnti = how === 'semi' || how === 'anti';
   // Right string columns are handed on as dictionaries over the right side's strings, the rows as
@@ -154,24 +201,42 @@ export function indexJoin(
         load: async (chunk, reads) => {
           const need = new Set(reads.filter((i) => i < nl));
           for (const k of lkeys) need.add(k);
+          for (const k of matchReads) need.add(k);
           const cols = await load(
             chunk,
             [...need].sort((a, b) => a - b),
           );
           const n = leftRows(chunk);
+          if (lkeys.length === 0 && n * rn > MAX_CROSS_CHUNK_ROWS)
+            throw new Eau2Error(
+              ErrorCode.TOO_LARGE,
+              `a join without keys gives ${n * rn} rows for one chunk (${n} x ${rn} right rows), over ${MAX_CROSS_CHUNK_ROWS}`,
+              { details: { rows: n * rn, maxRows: MAX_CROSS_CHUNK_ROWS } },
+            );
           const kc = lkeys.map((i) => cols[i]!);
           if (scratch === undefined || scratch.left.length < n) scratch = new Matches(n);
           const m = scratch;
           m.length = 0;
           m.missing = false;
-          const emit = (r: number, hits: number[] | undefined): void => {
+          // Left rows where leftMatch is not true match nothing (a left join keeps them, with nulls).
+          let unmatched: Uint8Array | undefined;
+          if (match) {
+            unmatched = new Uint8Array(n).fill(1);
+            for (const r of match(cols, n)) unmatched[r] = 0;
+          }
+          const emit = (r: number, found: number[] | undefined): void => {
+            const hits = unmatched?.[r] ? undefined : found;
             if (semiAnti) {
               if ((hits !== undefined) === (how === 'semi')) m.push(r, 0);
             } else if (hits) {
               for (let h = 0; h < hits.length; h++) m.push(r, hits[h]!);
             } else if (how === 'left') m.push(r, -1);
           };
-          if (single) {
+          if (lkeys.length === 0) {
+            // No keys: every left row with every right row (counted against MAX_CROSS_CHUNK_ROWS above).
+            const all = rn > 0 ? allRight : undefined;
+            for (let r = 0; r < n; r++) emit(r, all);
+          } else if (single) {
             const c = kc[0]!;
             const nulls = c.nulls;
             const dict = c.type === 'S' ? c.dictionary : undefined;
@@ -380,6 +445,8 @@ export function joinPayload(
   on: readonly (readonly [string, string])[],
   rightFields: readonly Field[],
   rightCols: readonly Column[],
+  leftMatch?: Expr,
 ): JoinPayload {
-  return { how, on, right: { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) } };
+  const right = { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) };
+  return leftMatch === undefined ? { how, on, right } : { how, on, right, leftMatch };
 }

@@ -9,10 +9,14 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { Column } from '../column.js';
 import type { FrameMeta } from '../meta.js';
 import type { Field } from '../schema.js';
+import { exprText } from './explain.js';
+import type { Expr } from './expr-base.js';
+import { foldPlan } from './fold.js';
 import {
   DEFAULT_BROADCAST_BYTES,
   JOIN_TYPES,
   checkJoinKeys,
+  checkLeftMatch,
   joinPayload,
   joinedFields,
   type JoinPayload,
@@ -27,6 +31,11 @@ export interface JoinOptions {
   on: string | readonly string[] | readonly (readonly [string, string])[];
   /** inner (default), left, semi (left rows with a match), anti (left rows without one). */
   how?: JoinType;
+  /**
+   * Left joins: a condition on the left row alone; a left row where it is not true matches nothing
+   * and is kept with nulls (SQL's `LEFT JOIN b ON a.k = b.k AND a.x = 'y'`).
+   */
+  leftMatch?: Expr;
   /**
    * Most bytes of right-side columns sent to the nodes (default 64 MiB). Past it, two stored frames
    * are joined by a shuffle; a right side in memory, or a left one, fails with TOO_LARGE.
@@ -100,6 +109,9 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   if (!(JOIN_TYPES as readonly string[]).includes(how))
     throw new TypeError(`join: how must be one of ${JOIN_TYPES.join(', ')}`);
   const on = checkJoinKeys(keyPairs(opts.on), left.fields, right.fields);
+  // Constant operands folded once here, as a filter's are (fold.ts), not per row on the nodes.
+  const checkedMatch = checkLeftMatch(opts.leftMatch, how, left.fields);
+  const leftMatch = checkedMatch && foldPlan({ filter: checkedMatch }, left.fields).filter;
   const limit = opts.broadcastLimitBytes ?? DEFAULT_BROADCAST_BYTES;
   if (!(limit >= 0)) throw new TypeError('broadcastLimitBytes must be a number >= 0');
   if (opts.buckets !== undefined && (!Number.isInteger(opts.buckets) || opts.buckets < 1 || opts.buckets > MAX_BUCKETS))
@@ -108,36 +120,47 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new TypeError('join: shuffleTtlMs must be an integer >= 1');
   const { fields } = joinedFields(left.fields, right.fields, how);
   const est = right.estimatedBytes;
-  const canShuffle = left.shuffle !== undefined && right.meta !== undefined;
+  const canShuffleKeys = left.shuffle !== undefined && right.meta !== undefined;
   const buckets =
     opts.buckets ??
     Math.min(
       DEFAULT_MAX_BUCKETS,
       Math.max(MIN_BUCKETS_PER_NODE * (left.nodes?.() ?? 1), Math.ceil(est / Math.max(1, limit))),
     );
+  // A join without keys puts every row in one bucket: it is broadcast or nothing.
+  const canShuffle = canShuffleKeys && on.length > 0;
   const strategy: 'broadcast' | 'shuffle' = est > limit && canShuffle ? 'shuffle' : 'broadcast';
-  const keys = on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ');
+  const keys =
+    (on.length
+      ? `join on ${on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ')}`
+      : 'join without keys, every left row with every right row') +
+    (leftMatch ? `, left rows matching only where ${exprText(leftMatch)}` : '');
   const rightName = right.name ?? '(in memory)';
-  const shuffle = (checked: CheckedPlan) => left.shuffle!(checked, right.meta!, { how, on, buckets, ttlMs });
+  const shuffle = (checked: CheckedPlan) =>
+    left.shuffle!(checked, right.meta!, { how, on, buckets, ttlMs, ...(leftMatch ? { leftMatch } : {}) });
   let payload: Promise<JoinPayload | undefined> | undefined;
   return {
     fields,
     nchunks: left.nchunks,
     execute: async (checked, opts) => {
       if (strategy === 'shuffle') return shuffle(checked);
-      payload ??= right.columns(limit).then((cols) => cols && joinPayload(how, on, right.fields, cols));
+      payload ??= right.columns(limit).then((cols) => cols && joinPayload(how, on, right.fields, cols, leftMatch));
       const p = await payload;
       if (p) return left.runJoin(checked, p, opts);
       // The estimate was low (longer strings than assumed): the columns were found over the limit.
       if (canShuffle) return shuffle(checked);
-      throw tooLarge(est, limit, 'a shuffle join needs both frames stored');
+      throw tooLarge(
+        est,
+        limit,
+        on.length ? 'a shuffle join needs both frames stored' : 'a join without keys is not shuffled',
+      );
     },
     describe: () =>
       strategy === 'broadcast'
         ? `${left.where()}, each joining its chunks to the right side ${rightName} ` +
           `(${right.nrows} rows, ~${est} bytes estimated, within the broadcast limit of ${limit}; ` +
-          `broadcast to every node: ${how} join on ${keys})`
-        : `shuffle join, ${how} join on ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
+          `broadcast to every node: ${how} ${keys})`
+        : `shuffle join, ${how} ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
           `estimated) is over the broadcast limit of ${limit}, so first a scatter task on the nodes holding each ` +
           `frame repartitions both by key into ${buckets} buckets written to the store (deleted after the query)`,
     over: () =>

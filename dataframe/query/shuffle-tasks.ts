@@ -18,7 +18,7 @@ import { LAYOUT_PREFIX } from '../layout.js';
 import type { Column } from '../column.js';
 import { checkFields, type Field, type Value } from '../schema.js';
 import { groupKeyText } from './group-key.js';
-import { checkJoinKeys, checkJoinType, indexJoin } from './join.js';
+import { checkJoinKeys, checkJoinType, checkLeftMatch, indexJoin } from './join.js';
 import { gather, runPartial } from './partial.js';
 import { checkPlan } from './plan.js';
 import { checkPaging, nodePage } from './page.js';
@@ -371,13 +371,14 @@ export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes
     rf = checkFields(p.rightFields as Field[]);
     const how = checkJoinType(p.how);
     const on = checkJoinKeys(p.on, lf, rf);
+    const leftMatch = checkLeftMatch(p.leftMatch, how, lf);
     lp = checkPieces(p.left, 'left', true);
     rp = checkPieces(p.right, 'right', false);
     const chunks = new Set(lp.map((x) => x[2]));
     if (chunks.size !== lp.length) throw new TypeError('left pieces need distinct chunk numbers');
     // Reading the right side can wait until the plan is known to be sound.
     const rcols = await readRight(store, id, b, rf, rp);
-    join = indexJoin(how, on, lf, rf, rcols);
+    join = indexJoin(how, on, lf, rf, rcols, leftMatch);
     checked = checkPlan(p.plan, join.fields);
   } catch (e) {
     if (e instanceof TypeError) throw protocol(e.message);

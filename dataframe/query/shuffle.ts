@@ -9,6 +9,7 @@
 import { Eau2Error, ErrorCode, isTaskRunner, type KvStore, type TaskRunner } from '../../kv/index.js';
 import { clientPage } from './page.js';
 import type { FrameMeta } from '../meta.js';
+import type { Expr } from './expr-base.js';
 import type { JoinType } from './join.js';
 import type { CheckedPlan } from './plan.js';
 import {
@@ -27,6 +28,8 @@ export interface ShuffleSpec {
   readonly buckets: number;
   /** The pieces expire this many ms after they are written (on a cluster; JoinOptions.shuffleTtlMs). */
   readonly ttlMs: number;
+  /** A left join's condition on the left row alone (JoinOptions.leftMatch). */
+  readonly leftMatch?: Expr;
 }
 
 /** Pieces by bucket, from the scatter tasks' results (checked: they come from the network). */
@@ -170,7 +173,7 @@ export async function shuffleJoin(
   spec: ShuffleSpec,
   checked: CheckedPlan,
 ): Promise<{ partials: unknown[]; nchunks: number }> {
-  const { how, on, buckets, ttlMs } = spec;
+  const { how, on, buckets, ttlMs, leftMatch } = spec;
   const id = newShuffleId();
   // Rows with a null key match nothing: an inner or semi join drops them on both sides.
   const innerLike = how === 'inner' || how === 'semi';
@@ -206,6 +209,7 @@ export async function shuffleJoin(
       id,
       leftFields: left.fields,
       rightFields: right.fields,
+      ...(leftMatch ? { leftMatch } : {}),
     };
     let nchunks = 0;
     const jobs: Record<string, unknown>[] = [];

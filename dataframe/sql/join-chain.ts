@@ -3,10 +3,12 @@
 // (derived.ts: pushed to the nodes, its rows gathered at the client), holding only the columns the
 // statement reads and filtered by the WHERE terms that read nothing else (unless a later RIGHT JOIN
 // keeps rows those terms would drop), and the statement is
-// rewritten over it: `f.x` becomes the part's column "f.x". A longer chain repeats this.
+// rewritten over it: `f.x` becomes the part's column "f.x". A longer chain repeats this. Comma joins
+// are first written as JOINs (comma-joins.ts).
 
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
+import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { spanOf, sqlError } from './errors.js';
 import { findColumn, itemName } from './planner.js';
 
@@ -38,15 +40,27 @@ function mapTree<T>(x: T, f: (n: Record<string, unknown>) => unknown): T {
  */
 export function splitJoinChain(
   text: string,
-  st: SelectFromStatement,
-  fields: readonly (readonly Field[])[],
+  written: SelectFromStatement,
+  writtenFields: readonly (readonly Field[])[],
   part: string,
 ): { part: SelectFromStatement; rest: SelectFromStatement } {
-  const from = st.from as Table[];
-  for (const f of from)
+  for (const f of written.from ?? [])
     if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frames, WITH queries or subqueries here');
-  for (const f of from.slice(1))
-    if (!f.join) throw sqlError(text, spanOf(f), 'one JOIN ... ON per pair of frames (comma joins are not supported)');
+  // SELECT * names every column of every frame in the order FROM lists them, under its own name,
+  // whatever order comma joins are joined in.
+  const columns: SelectedColumn[] = (written.columns ?? []).flatMap((c): SelectedColumn[] => {
+    if (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
+      return (written.from as Table[]).flatMap((f, i) =>
+        writtenFields[i]!.map((x) => ({
+          expr: { type: 'ref', table: { name: aliasOf(f) }, name: x.name },
+          alias: { name: x.name },
+        })),
+      ) as SelectedColumn[];
+    // Each item keeps the name it has as written.
+    return [{ ...c, alias: { name: itemName(text, c) } }];
+  });
+  const { st, fields } = commaToJoins(text, written, writtenFields);
+  const from = st.from as Table[];
   for (const f of from.slice(2))
     if (f.join?.using) throw sqlError(text, spanOf(f.join), 'USING in a chain of joins: write ON a.k = b.k');
   const aliases = from.map(aliasOf);
@@ -89,36 +103,14 @@ export function splitJoinChain(
     return ok;
   };
 
-  // SELECT * names every column of every frame, in order, under its own name.
-  const columns: SelectedColumn[] = (st.columns ?? []).flatMap((c): SelectedColumn[] => {
-    if (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
-      return from.flatMap((f, i) =>
-        fields[i]!.map((x) => ({
-          expr: { type: 'ref', table: { name: aliasOf(f) }, name: x.name },
-          alias: { name: x.name },
-        })),
-      ) as SelectedColumn[];
-    // Each item keeps the name it has as written.
-    return [{ ...c, alias: { name: itemName(text, c) } }];
-  });
-
   // WHERE terms that read the first two frames alone filter the part.
-  const terms: SqlExpr[] = [];
-  const flat = (e: SqlExpr): void => {
-    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
-    else terms.push(e);
-  };
-  if (st.where) flat(st.where);
-  // Not past a later RIGHT JOIN: its rows without a match have the part's columns null, which the
-  // WHERE sees after the join (a term on them drops such rows; in the part it would keep them).
-  const later = from.slice(2).some((f) => f.join?.type === 'RIGHT JOIN');
+  const terms = andTerms(st.where);
+  // Not past a later RIGHT or FULL JOIN: its rows without a match have the part's columns null, which
+  // the WHERE sees after the join (a term on them drops such rows; in the part it would keep them).
+  const later = from.slice(2).some((f) => f.join?.type === 'RIGHT JOIN' || f.join?.type === 'FULL JOIN');
   const pushed = later ? [] : terms.filter(onlyPart);
   const kept = later ? terms : terms.filter((t) => !onlyPart(t));
-  const and = (xs: SqlExpr[]): SqlExpr | undefined =>
-    xs.reduce<SqlExpr | undefined>(
-      (a, b) => (a ? ({ type: 'binary', op: 'AND', left: a, right: b } as SqlExpr) : b),
-      undefined,
-    );
+  const and = andOf;
 
   // An ORDER BY or GROUP BY item that is a bare name may name an output column, which the planner
   // prefers to a frame's; a name inside an expression there is a frame's.

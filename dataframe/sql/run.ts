@@ -11,7 +11,9 @@ import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
 import { cachedMeta, forgetMeta, isPublished, peekMeta } from '../meta-cache.js';
 import { explainPlan } from '../query/explain.js';
-import { joinedFields, type JoinType } from '../query/join.js';
+import type { Expr } from '../query/expr-base.js';
+import { crossJoin, fullJoin } from '../query/gathered-join.js';
+import { joinedFields, type JoinType, MAX_CROSS_CHUNK_ROWS } from '../query/join.js';
 import { checkPlan, type CheckedPlan, type Plan } from '../query/plan.js';
 import { analyzeLine, type Query } from '../query/query.js';
 import { taskNodes } from '../query/tasks.js';
@@ -20,7 +22,10 @@ import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
 import { isPlainSelect, runStatement } from './derived.js';
+import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
+import { joinShape, sidesRead } from './join-on.js';
+import { takeSubJoin } from './sub-join.js';
 import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
 export { warmParser } from './parse.js';
@@ -135,126 +140,11 @@ function scopeOf(sides: Side[], fields: readonly Field[]): SqlScope {
   };
 }
 
-function refOf(e: SqlExpr): ExprRef | undefined {
-  return e.type === 'ref' && e.name !== '*' ? e : undefined;
-}
-
-/** Equality terms a.x = b.y (ANDed) as [left column, right column] pairs. */
-function keyPairs(text: string, on: SqlExpr, left: Side, right: Side): [string, string][] {
-  const terms: SqlExpr[] = [];
-  const flat = (e: SqlExpr): void => {
-    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
-    else terms.push(e);
-  };
-  flat(on);
-  return terms.map((t) => {
-    const bad = (): Error =>
-      sqlError(text, spanOf(t), 'a join condition must be column = column, one from each side (ANDed)');
-    if (t.type !== 'binary' || t.op !== '=') throw bad();
-    const a = refOf(t.left);
-    const b = refOf(t.right);
-    if (!a || !b) throw bad();
-    const side = (r: ExprRef): [Side, string] | undefined => {
-      for (const s of r.table
-        ? [left, right].filter((x) => x.alias.toLowerCase() === r.table!.name.toLowerCase())
-        : [left, right]) {
-        const c = findColumn(s.frame.fields, r.name);
-        if (c !== undefined) return [s, c];
-      }
-      return undefined;
-    };
-    const x = side(a);
-    const y = side(b);
-    if (!x) throw sqlError(text, spanOf(a), `no column named ${a.name}`);
-    if (!y) throw sqlError(text, spanOf(b), `no column named ${b.name}`);
-    if (x[0] === y[0]) throw bad();
-    return x[0] === left ? [x[1], y[1]] : [y[1], x[1]];
-  });
-}
-
-/** A semi/anti join written as [NOT] EXISTS (SELECT ... FROM r WHERE r.k = outer.k ...) or k IN (SELECT c FROM r). */
-interface SubJoin {
-  how: JoinType;
-  from: From;
-  /** Builds the key pairs once both sides are open. */
-  keys(left: Side, right: Side): [string, string][];
-}
-
-function takeSubJoin(text: string, where: SqlExpr | null | undefined): { rest: SqlExpr | undefined; sub?: SubJoin } {
-  if (!where) return { rest: undefined };
-  const terms: SqlExpr[] = [];
-  const flat = (e: SqlExpr): void => {
-    if (e.type === 'binary' && e.op === 'AND') flat(e.left), flat(e.right);
-    else terms.push(e);
-  };
-  flat(where);
-  let sub: SubJoin | undefined;
-  const rest: SqlExpr[] = [];
-  for (const t of terms) {
-    const neg = t.type === 'unary' && t.op === 'NOT';
-    const inner = neg ? (t as { operand: SqlExpr }).operand : t;
-    let found: SubJoin | undefined;
-    if (inner.type === 'call' && inner.function.name.toLowerCase() === 'exists' && inner.args[0]?.type === 'select') {
-      const q = inner.args[0] as SelectFromStatement;
-      if (q.from?.length !== 1 || q.from[0]!.join)
-        throw sqlError(text, spanOf(q), 'EXISTS needs one frame in its FROM');
-      if (!q.where || q.groupBy || q.having || q.limit)
-        throw sqlError(text, spanOf(q), 'EXISTS takes SELECT ... FROM frame WHERE key equalities only');
-      const on = q.where;
-      found = { how: neg ? 'anti' : 'semi', from: q.from[0]!, keys: (l, r) => keyPairs(text, on, l, r) };
-    } else if (
-      inner.type === 'binary' &&
-      (inner.op === 'IN' || inner.op === 'NOT IN') &&
-      inner.right.type === 'select'
-    ) {
-      if (inner.op === 'NOT IN' || neg)
-        throw sqlError(
-          text,
-          spanOf(inner),
-          'NOT IN (subquery) is not supported (its nulls make it differ from an anti join): use NOT EXISTS',
-        );
-      const q = inner.right as SelectFromStatement;
-      const c = q.columns?.[0];
-      const lref = refOf(inner.left);
-      if (
-        q.from?.length !== 1 ||
-        q.from[0]!.join ||
-        q.where ||
-        q.groupBy ||
-        q.columns?.length !== 1 ||
-        !c ||
-        !refOf(c.expr) ||
-        !lref
-      )
-        throw sqlError(text, spanOf(inner), 'IN (subquery) takes column IN (SELECT column FROM frame)');
-      const rref = refOf(c.expr)!;
-      found = {
-        how: 'semi',
-        from: q.from[0]!,
-        keys: (l, r) => {
-          const lc = findColumn(l.frame.fields, lref.name);
-          const rc = findColumn(r.frame.fields, rref.name);
-          if (!lc) throw sqlError(text, spanOf(lref), `no column named ${lref.name}`);
-          if (!rc) throw sqlError(text, spanOf(rref), `no column named ${rref.name}`);
-          return [[lc, rc]];
-        },
-      };
-    }
-    if (found) {
-      if (sub) throw sqlError(text, spanOf(t), 'one subquery join (EXISTS/IN) per SELECT: this is a second one');
-      sub = found;
-    } else rest.push(t);
-  }
-  const rebuilt = rest.reduce<SqlExpr | undefined>(
-    (a, b) => (a ? ({ type: 'binary', op: 'AND', left: a, right: b } as SqlExpr) : b),
-    undefined,
-  );
-  return { rest: rebuilt, sub };
-}
-
 interface Prepared {
   query: Query;
   plan: SqlPlan;
+  /** What ran at the client before stage 1 (sides of a join gathered there), for EXPLAIN. */
+  before?: string[];
   /** Stage 1 of `plan` checked, once a run without maxRows has checked it. */
   checked?: CheckedPlan;
 }
@@ -325,15 +215,15 @@ export function cachedPlans(store: KvStore): number {
 async function prepare(
   store: KvStore,
   text: string,
-  st: SelectFromStatement,
+  written: SelectFromStatement,
   opts: SqlOptions,
   opened: FrameMeta[] | undefined,
   used?: FrameMeta[],
 ): Promise<Prepared> {
-  if (!st.from || st.from.length === 0) {
+  if (!written.from || written.from.length === 0) {
     // No FROM reads one row of no columns, as in PostgreSQL and DuckDB: `SELECT current_date`,
     // `SELECT (SELECT max(v) FROM b)`. The frame's one column is out of scope (SELECT * has none).
-    const star = st.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
+    const star = written.columns?.find((c) => c.expr.type === 'ref' && c.expr.name === '*');
     if (star) throw sqlError(text, spanOf(star.expr), 'SELECT * needs a FROM frame');
     const none: SqlScope = {
       fields: [],
@@ -341,91 +231,186 @@ async function prepare(
         throw err(`no column named ${ref.name}: the SELECT has no FROM`);
       },
     };
-    const plan = planSelect(text, st, none, SQL_AGGS);
+    const plan = planSelect(text, written, none, SQL_AGGS);
     return { query: DataFrame.fromColumns({ __row: [true] }).query(), plan };
   }
-  if (st.from.length > 2 || (st.from.length === 2 && !st.from[1]!.join))
-    throw sqlError(text, spanOf(st.from[1]), 'comma joins are not supported: write JOIN ... ON');
-  const { rest, sub } = takeSubJoin(text, st.where);
-  const l = await openFrame(store, text, st.from[0]!, opts, opened, used);
+  if (written.from.length > 2) throw sqlError(text, spanOf(written.from[2]), 'a chain of joins runs as parts');
+  const { rest: where, sub } = takeSubJoin(text, written.where);
+  const l = await openFrame(store, text, written.from[0]!, opts, opened, used);
   const left: Side = { frame: l.frame, alias: l.alias, names: new Map(l.frame.fields.map((f) => [f.name, f.name])) };
-  const joinFrom = st.from[1];
-  if (joinFrom && sub)
+  if (written.from[1] && sub)
     throw sqlError(
       text,
-      spanOf(st.where),
+      spanOf(written.where),
       'a subquery join (EXISTS/IN) beside a JOIN is not supported: put the JOIN in a WITH query',
     );
-  if (!joinFrom && !sub) {
-    const plan = planSelect(text, { ...st, where: rest }, scopeOf([left], l.frame.fields), SQL_AGGS);
+  if (!written.from[1] && !sub) {
+    const plan = planSelect(text, { ...written, where }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
   }
-  const r = await openFrame(store, text, joinFrom ?? sub!.from, opts, opened, used);
+  const r = await openFrame(store, text, written.from[1] ?? sub!.from, opts, opened, used);
+  // `FROM a, b WHERE a.k = b.k` is read as `FROM a JOIN b ON a.k = b.k` (comma-joins.ts).
+  const st = written.from[1] ? commaToJoins(text, { ...written, where }, [l.frame.fields, r.frame.fields]).st : written;
+  let rest = written.from[1] ? st.where : where;
+  const joinFrom = st.from![1];
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
+  const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
+  const before: string[] = [];
+  /** `SELECT * FROM side WHERE terms`, planned over that side alone. */
+  const sideSelect = (s: Side, terms: SqlExpr[]): SqlPlan => {
+    const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
+    const sel: SelectFromStatement = {
+      type: 'select',
+      columns: [{ expr: { type: 'ref', name: '*' } }],
+      from: [{ type: 'table', name: { name: s.alias } }],
+      where: andOf(terms) ?? null,
+    };
+    return planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
+  };
+  /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
+  const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
+    if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
+    const plan = sideSelect(s, terms);
+    const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
+    checkGatheredRows(df.nrows, bound, what);
+    before.push(`${what}: ${df.nrows} rows${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`);
+    return df;
+  };
   let how: JoinType;
   let on: [string, string][];
   let rightJoin = false;
+  /** The kept side's ON terms, over its columns: its rows where they are not true match nothing. */
+  let leftMatch: Expr | undefined;
+  /** FULL and CROSS joins run at the client over both sides' rows (gathered-join.ts). */
+  let atClient: 'full' | 'cross' | undefined;
   if (joinFrom) {
     const j = joinFrom.join!;
-    if (j.type !== 'INNER JOIN' && j.type !== 'LEFT JOIN' && j.type !== 'RIGHT JOIN')
-      throw sqlError(
-        text,
-        spanOf(j),
-        `${j.type} is not supported (INNER, LEFT and RIGHT JOIN; semi/anti via [NOT] EXISTS)`,
-      );
-    how = j.type === 'INNER JOIN' ? 'inner' : 'left';
-    rightJoin = j.type === 'RIGHT JOIN';
-    if (j.using) {
-      on = j.using.map((u) => {
-        const a = findColumn(left.frame.fields, u.name);
-        const b = findColumn(right.frame.fields, u.name);
-        if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
-        return [a, b];
-      });
-    } else if (j.on) on = keyPairs(text, j.on, left, right);
-    else throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+    const shape = joinShape(
+      text,
+      j,
+      { alias: left.alias, fields: left.frame.fields },
+      { alias: right.alias, fields: right.frame.fields },
+    );
+    on = shape.on;
+    how = shape.kind === 'LEFT' || shape.kind === 'RIGHT' ? 'left' : 'inner';
+    rightJoin = shape.kind === 'RIGHT';
+    if (shape.where.length) rest = andOf([...andTerms(rest), ...shape.where]) ?? null;
+    if (shape.filter) {
+      const lr = shape.kind === 'LEFT' ? 'right' : 'left';
+      const s = lr === 'right' ? right : left;
+      s.frame = await gather(s, shape.filter, `the ${lr} side of a ${shape.kind} JOIN with ON terms on it`);
+    }
+    if (shape.match) {
+      const plan = sideSelect(shape.kind === 'LEFT' ? left : right, shape.match);
+      if (plan.stage1.derive?.length || !plan.stage1.filter)
+        throw sqlError(text, spanOf(shape.match[0]), 'this ON term on the side whose rows all stay is not supported');
+      leftMatch = plan.stage1.filter;
+    }
+    if (shape.kind === 'FULL') atClient = 'full';
+    else if (on.length === 0) atClient = 'cross';
   } else {
     how = sub!.how;
-    on = sub!.keys(left, right);
+    on = sub!.keys(
+      { alias: left.alias, fields: left.frame.fields },
+      { alias: right.alias, fields: right.frame.fields },
+    );
   }
-  if (rightJoin) {
-    // a RIGHT JOIN b is b LEFT JOIN a: run so, with a's columns first in scope (SELECT *'s order).
-    const { fields, rightNames } = joinedFields(r.frame.fields, l.frame.fields, 'left');
-    left.names = new Map(l.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
-    right.names = new Map(r.frame.fields.map((f) => [f.name, f.name]));
-    const nr = r.frame.fields.length;
+  // A cross join of a stored frame with a few rows (a one-row subquery, `FROM sales, (SELECT
+  // max(day) AS d FROM sales) m WHERE ...`) runs on the nodes: a join without keys, the few rows
+  // broadcast, the stored frame's chunks where they are, so far as each chunk's joined rows stay
+  // within MAX_CROSS_CHUNK_ROWS (which the nodes check too).
+  const fits = (big: Frame, small: Frame): boolean =>
+    big instanceof LazyFrame && small.nrows * big.chunkRows <= MAX_CROSS_CHUNK_ROWS;
+  let onNodes: 'left' | 'right' | undefined;
+  if (atClient === 'cross') {
+    const l = left.frame;
+    const r = right.frame;
+    onNodes = fits(l, r) && (l.nrows >= r.nrows || !fits(r, l)) ? 'left' : fits(r, l) ? 'right' : undefined;
+    if (onNodes) atClient = undefined;
+  }
+  if (atClient) {
+    // Terms of the WHERE on one side alone filter that side before a cross join (not before a FULL
+    // JOIN: they would keep, with nulls, rows the WHERE drops).
+    const terms = atClient === 'cross' ? andTerms(rest) : [];
+    const onSide = (x: SqlExpr) =>
+      sidesRead(
+        text,
+        x,
+        { alias: left.alias, fields: left.frame.fields },
+        { alias: right.alias, fields: right.frame.fields },
+      );
+    const lt = terms.filter((x) => onSide(x) === 'L');
+    const rt = terms.filter((x) => onSide(x) === 'R');
+    if (atClient === 'cross') rest = andOf(terms.filter((x) => !lt.includes(x) && !rt.includes(x))) ?? null;
+    const what = atClient === 'full' ? 'FULL JOIN' : 'CROSS JOIN';
+    const ldf = await gather(left, lt, `the left side of a ${what}`);
+    const rdf = await gather(right, rt, `the right side of a ${what}`);
+    const joined = atClient === 'full' ? fullJoin(ldf, rdf, on, bound) : crossJoin(ldf, rdf, bound);
+    const { fields, rightNames } = joinedFields(ldf.fields, rdf.fields, 'inner');
+    right.frame.fields.forEach((f, i) => right.names.set(f.name, rightNames[i]!));
+    const plan = planSelect(
+      text,
+      { ...st, where: rest, from: [st.from![0]!] },
+      scopeOf([left, right], fields),
+      SQL_AGGS,
+    );
+    before.push(`the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`);
+    return { query: joined.query(), plan, before };
+  }
+  // An inner join of rows in memory (a part of a chain of joins: comma joins' first two frames) with
+  // a stored frame of more rows runs with the stored frame on the left, where its chunks stay on the
+  // nodes: the rows in memory are the side that is broadcast, and a stored frame past the broadcast
+  // limit on the right could not be joined to them at all (TOO_LARGE). A stored frame of fewer rows
+  // (a dimension, later in a chain) stays the right side: read once, joined in this process.
+  const swap =
+    onNodes === 'right' ||
+    (how === 'inner' &&
+      onNodes === undefined &&
+      left.frame instanceof DataFrame &&
+      right.frame instanceof LazyFrame &&
+      right.frame.nrows > left.frame.nrows);
+  if (rightJoin || swap) {
+    // a RIGHT JOIN b is b LEFT JOIN a, and a swapped inner join b JOIN a: run so, with a's columns
+    // first in scope (SELECT *'s order).
+    const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);
+    left.names = new Map(left.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
+    right.names = new Map(right.frame.fields.map((f) => [f.name, f.name]));
+    const nr = right.frame.fields.length;
     // SELECT * names the columns as `a LEFT JOIN b` would: a's as they are, b's colliding ones _right.
-    const shown = joinedFields(l.frame.fields, r.frame.fields, 'left').fields;
+    const shown = joinedFields(left.frame.fields, right.frame.fields, how).fields;
     const starNames = new Map(
-      [...l.frame.fields.map((f) => left.names.get(f.name)!), ...r.frame.fields.map((f) => f.name)].map((n, i) => [
-        n,
-        shown[i]!.name,
-      ]),
+      [...left.frame.fields.map((f) => left.names.get(f.name)!), ...right.frame.fields.map((f) => f.name)].map(
+        (n, i) => [n, shown[i]!.name],
+      ),
     );
     const scope = { ...scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]), starNames };
-    const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scope, SQL_AGGS);
+    const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scope, SQL_AGGS);
     try {
-      return { query: r.frame.join(l.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how: 'left' }), plan };
+      return {
+        query: right.frame.join(left.frame, { on: on.map(([a, b]): [string, string] => [b, a]), how, leftMatch }),
+        plan,
+        before,
+      };
     } catch (e) {
       if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom), e.message);
       throw e;
     }
   }
-  const { fields, rightNames } = joinedFields(l.frame.fields, r.frame.fields, how);
-  r.frame.fields.forEach((f, i) => {
+  const { fields, rightNames } = joinedFields(left.frame.fields, right.frame.fields, how);
+  right.frame.fields.forEach((f, i) => {
     if (rightNames[i] !== undefined) right.names.set(f.name, rightNames[i]!);
   });
   // A semi/anti join's right columns are not in its result: only the left side is in scope.
   const sides = how === 'semi' || how === 'anti' ? [left] : [left, right];
-  const plan = planSelect(text, { ...st, where: rest, from: [st.from[0]!] }, scopeOf(sides, fields), SQL_AGGS);
+  const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scopeOf(sides, fields), SQL_AGGS);
   let query: Query;
   try {
-    query = (l.frame as LazyFrame).join(r.frame, { on, how });
+    query = (left.frame as LazyFrame).join(right.frame, { on, how, leftMatch });
   } catch (e) {
     if (e instanceof TypeError) throw sqlError(text, spanOf(joinFrom ?? st.where), e.message);
     throw e;
   }
-  return { query, plan };
+  return { query, plan, before };
 }
 
 /** The plan with its last stage limited to `cap` rows (a smaller LIMIT stays). */
@@ -684,7 +669,11 @@ async function runPrepared(
   }
   if (reuse) prepared.checked = checked;
   if (m) {
-    const lines = ['stage 1:', explainPlan(checked, query.where(), false, query.over(), query.zones())];
+    const lines = [
+      ...(prepared.before?.length ? ['first, at the client:', ...prepared.before.map((b) => `  ${b}`)] : []),
+      'stage 1:',
+      explainPlan(checked, query.where(), false, query.over(), query.zones()),
+    ];
     if (plan.windows.length)
       lines.push(
         `then at the client: window functions over at most ${maxWindow} gathered rows: ` +
