@@ -95,7 +95,7 @@ export async function runStatement(
               return sc[name]?.fields ?? given[name]?.fields ?? fieldsOf(name, f);
             },
           };
-          sel = (await withScalars(text, sel, (sub) => run(sub, scope, 1), outer)).st;
+          sel = (await withScalars(text, sel, (sub, maxRows) => run(sub, scope, maxRows), outer)).st;
         }
         if (isJoinChain(sel)) {
           const fields = await Promise.all(

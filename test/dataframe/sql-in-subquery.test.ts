@@ -1,8 +1,8 @@
 // IN and NOT IN over a subquery that is not `column IN (SELECT column FROM frame)` (dataframe/sql/
 // scalar.ts): the subquery runs first and stands as its list of values. What must hold: answers
 // equal DuckDB's on random frames with nulls (NOT IN's nulls included: a list holding null keeps no
-// row, an empty one keeps every row), in WHERE, under OR and as a SELECT item, placed on nodes and
-// in process; a list past its bound fails TOO_LARGE; a correlated one is refused naming the column.
+// row, an empty one keeps every row), in WHERE, under OR, as a SELECT item and in a WITH query,
+// placed on nodes and in process; a list past its bound fails TOO_LARGE; a correlated one is refused naming the column.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
@@ -70,13 +70,16 @@ describe('IN and NOT IN over a subquery', () => {
       const s = sub();
       const col = s.startsWith('SELECT s') || s.startsWith('SELECT DISTINCT s') ? 's' : 'k';
       const op = rng.pick(['IN', 'NOT IN']);
-      const form = rng.int(0, 2);
+      const form = rng.int(0, 3);
       const sql =
         form === 0
           ? `SELECT k, s FROM a WHERE ${col} ${op} (${s}) ORDER BY k, s`
           : form === 1
             ? `SELECT k, s FROM a WHERE k = ${rng.int(0, 40)} OR ${col} ${op} (${s}) ORDER BY k, s`
-            : `SELECT k, s, ${col} ${op} (${s}) AS m FROM a ORDER BY k, s`;
+            : form === 2
+              ? `SELECT k, s, ${col} ${op} (${s}) AS m FROM a ORDER BY k, s`
+              : // In a part (a WITH query), whose statement runs apart from the outer one.
+                `WITH w AS (SELECT k, s FROM a WHERE ${col} ${op} (${s})) SELECT k, s FROM w ORDER BY k, s`;
       const want = (await con.runAndReadAll(sql)).getRows().map((r) => r.map((v) => v as Value));
       for (const store of [plain, cluster]) {
         expect(rowsOf(await DataFrame.sql(store, sql)), `query ${q}: ${sql}`).toEqual(want);
