@@ -44,6 +44,35 @@ export function andOf(xs: readonly SqlExpr[]): SqlExpr | undefined {
 
 const num = (t: string): boolean => t === 'I' || t === 'D';
 
+/** A term's shape without its place in the text: two terms written alike compare equal. */
+const shapeOf = (e: SqlExpr): string => JSON.stringify(e, (k, v) => (k === '_location' ? undefined : v));
+
+/**
+ * `(A AND X) OR (A AND Y)` as `A` and `X OR Y`: the terms every branch of an OR holds, taken out of
+ * it, so that a join condition written in each branch (TPC-H Q19's `p_partkey = l_partkey`) is one
+ * (else the frames would be crossed). Exact in SQL's three-valued logic, where AND distributes over
+ * OR as in two-valued logic. A term that is no OR, or whose branches share nothing, is itself.
+ */
+function commonOfOr(t: SqlExpr): SqlExpr[] {
+  if (t.type !== 'binary' || t.op !== 'OR') return [t];
+  const branches: SqlExpr[] = [];
+  const flat = (x: SqlExpr): void => {
+    if (x.type === 'binary' && x.op === 'OR') flat(x.left), flat(x.right);
+    else branches.push(x);
+  };
+  flat(t);
+  const terms = branches.map(andTerms);
+  const shapes = terms.map((ts) => new Set(ts.map(shapeOf)));
+  const common = terms[0]!.filter((x) => shapes.every((s) => s.has(shapeOf(x))));
+  if (common.length === 0) return [t];
+  const commonShapes = new Set(common.map(shapeOf));
+  const rests = terms.map((ts) => ts.filter((x) => !commonShapes.has(shapeOf(x))));
+  // A branch of common terms alone makes the OR true wherever they hold.
+  if (rests.some((r) => r.length === 0)) return common;
+  const or = rests.map((r) => andOf(r)!).reduce((a, b) => ({ type: 'binary', op: 'OR', left: a, right: b }) as SqlExpr);
+  return [...common, or];
+}
+
 /**
  * The statement with its comma joins written as JOINs, and `fields` (each FROM item's columns) in
  * the new FROM order. A statement without a comma join is returned as it is.
@@ -64,7 +93,7 @@ export function commaToJoins(
     else groups[groups.length - 1]!.push(i);
   });
   const inner = (i: number): boolean => from[i]!.join?.type === 'INNER JOIN' || from[i]!.join?.type === 'CROSS JOIN';
-  const terms = andTerms(st.where);
+  const terms = andTerms(st.where).flatMap(commonOfOr);
   // Units joined as one: each frame of an inner group; a group with an outer join whole, and first
   // (a × (b LEFT JOIN c) is (b LEFT JOIN c) × a: SELECT * keeps FROM's order, join-chain.ts).
   const isOuter = (idx: number[]): boolean => idx.slice(1).some((i) => !inner(i));
