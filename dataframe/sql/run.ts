@@ -276,6 +276,23 @@ async function prepare(
     before.push(`${what}: ${df.nrows} rows${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`);
     return df;
   };
+  /** The distinct values of a side's columns `cols` where `terms` hold, gathered at the client. */
+  const gatherKeys = async (s: Side, terms: SqlExpr[], cols: string[]): Promise<DataFrame> => {
+    const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
+    const sel: SelectFromStatement = {
+      type: 'select',
+      distinct: 'distinct',
+      columns: cols.map((c) => ({ expr: { type: 'ref', name: c } })),
+      from: [{ type: 'table', name: { name: s.alias } }],
+      where: andOf(terms) ?? null,
+    };
+    const plan = planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
+    const what = 'the frame of an EXISTS with terms on it alone';
+    const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
+    checkGatheredRows(df.nrows, bound, what);
+    before.push(`${what}: ${df.nrows} distinct keys where its terms hold gathered (at most ${bound})`);
+    return df;
+  };
   let how: JoinType;
   let on: [string, string][];
   let rightJoin = false;
@@ -310,10 +327,17 @@ async function prepare(
     else if (on.length === 0) atClient = 'cross';
   } else {
     how = sub!.how;
-    on = sub!.keys(
+    const sides = [
       { alias: left.alias, fields: left.frame.fields },
       { alias: right.alias, fields: right.frame.fields },
-    );
+    ] as const;
+    if (sub!.split) {
+      // An EXISTS whose WHERE also filters its own frame: that frame's keys where the filter holds,
+      // gathered first (distinct), are the side joined.
+      const { keys, inner } = sub!.split(...sides);
+      on = keys;
+      if (inner.length) right.frame = await gatherKeys(right, inner, [...new Set(keys.map((k) => k[1]))]);
+    } else on = sub!.keys(...sides);
   }
   // A cross join of a stored frame with a few rows (a one-row subquery, `FROM sales, (SELECT
   // max(day) AS d FROM sales) m WHERE ...`) runs on the nodes: a join without keys, the few rows

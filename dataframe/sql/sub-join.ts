@@ -5,7 +5,8 @@
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement } from 'pgsql-ast-parser';
 import type { JoinType } from '../query/join.js';
 import { sqlError } from './errors.js';
-import type { OnSide } from './join-on.js';
+import { type OnSide, sidesRead } from './join-on.js';
+import { andTerms } from './comma-joins.js';
 import { findColumn } from './planner.js';
 import { spanOf } from './translate.js';
 
@@ -52,6 +53,11 @@ export interface SubJoin {
   from: From;
   /** Builds the key pairs once both sides are open. */
   keys(left: OnSide, right: OnSide): [string, string][];
+  /**
+   * EXISTS: the key pairs, and the WHERE terms on the subquery's frame alone (`EXISTS (SELECT * FROM
+   * l WHERE l.k = o.k AND l.commit < l.receipt)`), which filter that frame before the join.
+   */
+  split?(left: OnSide, right: OnSide): { keys: [string, string][]; inner: SqlExpr[] };
 }
 
 export function takeSubJoin(
@@ -78,7 +84,32 @@ export function takeSubJoin(
       if (!q.where || q.groupBy || q.having || q.limit)
         throw sqlError(text, spanOf(q), 'EXISTS takes SELECT ... FROM frame WHERE key equalities only');
       const on = q.where;
-      found = { how: neg ? 'anti' : 'semi', from: q.from[0]!, keys: (l, r) => keyPairs(text, on, l, r) };
+      found = {
+        how: neg ? 'anti' : 'semi',
+        from: q.from[0]!,
+        keys: (l, r) => keyPairs(text, on, l, r),
+        split: (l, r) => {
+          const keys: [string, string][] = [];
+          const inner: SqlExpr[] = [];
+          for (const t of andTerms(on)) {
+            const sides = sidesRead(text, t, l, r);
+            if (sides === 'R' || sides === '') inner.push(t);
+            else if (sides === 'LR' && t.type === 'binary' && t.op === '=' && refOf(t.left) && refOf(t.right))
+              keys.push(...keyPairs(text, t, l, r));
+            else
+              throw sqlError(
+                text,
+                spanOf(t),
+                sides === 'L'
+                  ? "an EXISTS subquery's WHERE term on the outer query alone is not supported: move it out of the subquery"
+                  : "an EXISTS subquery's WHERE takes equalities of its frame's columns with the outer query's, and terms on its own frame alone",
+              );
+          }
+          if (keys.length === 0)
+            throw sqlError(text, spanOf(on), "EXISTS needs an equality of its frame's column with the outer query's");
+          return { keys, inner };
+        },
+      };
     } else if (
       inner.type === 'binary' &&
       (inner.op === 'IN' || inner.op === 'NOT IN') &&

@@ -3,6 +3,7 @@
 // equal DuckDB's on random frames with nulls (NOT IN's nulls included: a list holding null keeps no
 // row, an empty one keeps every row), in WHERE, under OR, as a SELECT item and in a WITH query,
 // placed on nodes and in process; a list past its bound fails TOO_LARGE; a correlated one is refused naming the column.
+// And [NOT] EXISTS whose WHERE also filters its own frame (TPC-H Q4), against DuckDB the same way.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +85,57 @@ describe('IN and NOT IN over a subquery', () => {
       for (const store of [plain, cluster]) {
         expect(rowsOf(await DataFrame.sql(store, sql)), `query ${q}: ${sql}`).toEqual(want);
       }
+    }
+  });
+
+  it('[NOT] EXISTS with terms on its own frame answers as DuckDB', async () => {
+    const rng = seededRng();
+    const maybe = <T>(v: T): T | null => (rng.bool(0.1) ? null : v);
+    const cols = (n: number, kmax: number) => ({
+      k: Array.from({ length: n }, () => maybe(rng.int(0, kmax))),
+      v: Array.from({ length: n }, () => maybe(rng.int(-20, 20))),
+      s: Array.from({ length: n }, () => maybe(`w${rng.int(0, 9)}`)),
+    });
+    const a = cols(250, 40);
+    const b = cols(300, 50);
+    const frame = (c: typeof a) =>
+      DataFrame.fromColumns({
+        k: { type: 'I', values: c.k },
+        v: { type: 'I', values: c.v },
+        s: { type: 'S', values: c.s },
+      });
+    const plain = new MemoryStore();
+    const cluster = new FakeCluster(3, 16, 2);
+    for (const store of [plain, cluster]) {
+      await DataFrame.put(store, 'a', frame(a), { chunkRows: 40 });
+      await DataFrame.put(store, 'b', frame(b), { chunkRows: 40 });
+    }
+    for (const [t, c] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      await con.run(`CREATE OR REPLACE TABLE ${t} (k INTEGER, v INTEGER, s VARCHAR)`);
+      await con.run(
+        `INSERT INTO ${t} VALUES ${c.k.map((k, i) => `(${sqlValue(k)}, ${sqlValue(c.v[i]!)}, ${sqlValue(c.s[i]!)})`).join(',')}`,
+      );
+    }
+    for (let q = 0; q < 60; q++) {
+      const terms = [
+        rng.pick(['b.k = a.k', 'a.k = b.k']),
+        ...(rng.bool(0.3) ? [rng.pick(['b.s = a.s', 'a.v = b.v'])] : []),
+        rng.pick([
+          `b.v > ${rng.int(-25, 25)}`,
+          'b.v IS NULL',
+          `b.s <> 'w${rng.int(0, 9)}'`,
+          `b.v + 1 < ${rng.int(-5, 5)}`,
+        ]),
+        ...(rng.bool(0.3) ? [`b.s IS NOT NULL`] : []),
+      ];
+      const neg = rng.bool() ? 'NOT ' : '';
+      const sql = `SELECT k, v, s FROM a WHERE ${neg}EXISTS (SELECT * FROM b WHERE ${terms.join(' AND ')}) ORDER BY k, v, s`;
+      const want = (await con.runAndReadAll(sql)).getRows().map((r) => r.map((v) => v as Value));
+      for (const store of [plain, cluster])
+        expect(rowsOf(await DataFrame.sql(store, sql)), `query ${q}: ${sql}`).toEqual(want);
     }
   });
 

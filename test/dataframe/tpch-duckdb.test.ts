@@ -25,8 +25,6 @@ const REFUSED: Record<number, RegExp> = {
   2: /correlated subqueries are not supported: this subquery reads p_partkey of the outer query/,
   17: /correlated subqueries are not supported: this subquery reads p_partkey of the outer query/,
   20: /correlated subqueries are not supported: this subquery reads ps_partkey of the outer query/,
-  // EXISTS whose WHERE holds a term beside the key equalities.
-  4: /a join condition must be column = column, one from each side/,
   // Two EXISTS in one SELECT, one of them with a condition that is no equality.
   21: /one subquery join \(EXISTS\/IN\) per SELECT/,
 };
