@@ -1,4 +1,4 @@
-// The 22 TPC-H queries over small TPC-H tables generated from a seed (test/dataframe/tpch.ts; the
+// The 22 TPC-H queries over small TPC-H tables generated from a seed (bench/dataframe/tpch-data.ts; the
 // seed is printed on failure, EAU2_SEED replays it), eau2 against DuckDB. What must hold: each query eau2 runs answers as DuckDB does (doubles to a relative 1e-9,
 // as sums in another order differ in their last bits), in process and pushed to the nodes of a
 // FakeCluster; each query eau2 cannot run is refused with the clear error listed below, so that a
@@ -16,7 +16,7 @@ import { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { duckFixture } from './duck-fixture.js';
 import { FakeCluster } from './fake-cluster.js';
-import { TPCH_QUERIES, TPCH_TABLES, writeTpch } from './tpch.js';
+import { TPCH_QUERIES, TPCH_TABLES, writeTpch } from '../../bench/dataframe/tpch-data.js';
 import { rowsOf } from './helpers.js';
 
 /** The queries eau2 refuses, and what it says (docs/dataframe.md "SQL" lists what it does not read). */

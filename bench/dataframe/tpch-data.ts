@@ -1,9 +1,10 @@
 // TPC-H-shaped tables and the 22 TPC-H queries, for comparing eau2's SQL with DuckDB's
-// (test/dataframe/tpch-duckdb.test.ts). The tables are small and generated from a seed, never
-// downloaded: the TPC-H schema (column names and types), keys that join as the benchmark's do, and
-// values drawn so that every query's filters keep some rows (a few keep none, as at tiny scales of
-// dbgen's data). The queries are the specification's, with its substitution parameters' defaults,
-// and INTERVAL written `'90 days'` (pgsql-ast-parser does not read `INTERVAL '90' DAY`).
+// (test/dataframe/tpch-duckdb.test.ts, bench/dataframe/tpch.ts). The tables are generated from a
+// seed, never downloaded (scale 1 here is 6,000 orders, about a thousandth of dbgen's SF 1): the
+// TPC-H schema (column names and types), keys that join as the benchmark's do, and values drawn so
+// that every query's filters keep some rows. The queries are the specification's, with its
+// substitution parameters' defaults, and INTERVAL written `'90 days'` (pgsql-ast-parser does not
+// read `INTERVAL '90' DAY`).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
