@@ -5,7 +5,7 @@ import { onTestFailed } from 'vitest';
 import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOptions } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { Rng, chooseSeed } from '../../app/apps/random.js';
-import { DataFrame, type Value } from '../../dataframe/index.js';
+import { DataFrame, type SqlOptions, type Value } from '../../dataframe/index.js';
 
 /** An Rng whose seed is printed if the current test fails (replay with EAU2_SEED=<seed>). */
 export function seededRng(): Rng {
@@ -96,4 +96,24 @@ export class InstrumentedStore implements KvStore {
   scan(range?: Range): KvIterator {
     return this.inner.scan(range);
   }
+}
+
+/** A SQL statement's result as `name:type` column labels and rows. */
+export async function sqlResult(
+  store: KvStore,
+  text: string,
+  opts: SqlOptions = {},
+): Promise<{ names: string[]; rows: Value[][] }> {
+  const df = await DataFrame.sql(store, text, opts);
+  return { names: df.fields.map((f) => `${f.name}:${f.type}`), rows: rowsOf(df) };
+}
+
+/** The error `p` rejects with; the test fails if it resolves. */
+export async function failure(p: Promise<unknown>): Promise<Eau2Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Eau2Error;
+  }
+  throw new Error('expected the statement to fail');
 }

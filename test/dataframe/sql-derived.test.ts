@@ -7,7 +7,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
-import { rowsOf } from './helpers.js';
+import { failure, sqlResult as sql, rowsOf } from './helpers.js';
 
 async function fixture<S extends MemoryStore | FakeCluster>(store: S): Promise<S> {
   await DataFrame.put(
@@ -32,20 +32,6 @@ async function fixture<S extends MemoryStore | FakeCluster>(store: S): Promise<S
     ]),
   );
   return store;
-}
-
-const sql = async (store: MemoryStore | FakeCluster, text: string, opts = {}) => {
-  const df = await DataFrame.sql(store, text, opts);
-  return { names: df.fields.map((f) => `${f.name}:${f.type}`), rows: rowsOf(df) };
-};
-
-async function failure(p: Promise<unknown>): Promise<Eau2Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Eau2Error;
-  }
-  throw new Error('expected the statement to fail');
 }
 
 describe('WITH, subqueries in FROM and UNION', () => {

@@ -4,11 +4,11 @@
 // and the errors.
 
 import { describe, expect, it, onTestFailed } from 'vitest';
-import { type Eau2Error, ErrorCode } from '../../kv/index.js';
+import { ErrorCode } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
-import { rowsOf } from './helpers.js';
+import { failure, sqlResult as sql } from './helpers.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 
@@ -21,20 +21,6 @@ function rng(seed: number): () => number {
     x ^= x << 5;
     return (x >>> 0) / 2 ** 32;
   };
-}
-
-const sql = async (store: MemoryStore | FakeCluster, text: string) => {
-  const df = await DataFrame.sql(store, text);
-  return { names: df.fields.map((f) => `${f.name}:${f.type}`), rows: rowsOf(df) };
-};
-
-async function failure(p: Promise<unknown>): Promise<Eau2Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Eau2Error;
-  }
-  throw new Error('expected the statement to fail');
 }
 
 describe('percentile_disc and percentile_cont', () => {

@@ -5,12 +5,12 @@
 // types its value keeps, the errors (rows, columns, correlation) and the plan cache.
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Eau2Error, ErrorCode } from '../../kv/index.js';
+import { ErrorCode } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { cachedPlans } from '../../dataframe/sql/run.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
-import { rowsOf } from './helpers.js';
+import { failure, sqlResult as sql } from './helpers.js';
 
 async function fixture<S extends MemoryStore | FakeCluster>(store: S): Promise<S> {
   await DataFrame.put(
@@ -34,20 +34,6 @@ async function fixture<S extends MemoryStore | FakeCluster>(store: S): Promise<S
     ]),
   );
   return store;
-}
-
-const sql = async (store: MemoryStore | FakeCluster, text: string, opts = {}) => {
-  const df = await DataFrame.sql(store, text, opts);
-  return { names: df.fields.map((f) => `${f.name}:${f.type}`), rows: rowsOf(df) };
-};
-
-async function failure(p: Promise<unknown>): Promise<Eau2Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Eau2Error;
-  }
-  throw new Error('expected the statement to fail');
 }
 
 describe('scalar subqueries', () => {

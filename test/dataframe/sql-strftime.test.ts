@@ -5,11 +5,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
-import { type Eau2Error, ErrorCode } from '../../kv/index.js';
+import { ErrorCode } from '../../kv/index.js';
 import { DataFrame } from '../../dataframe/index.js';
 import { duckFixture } from './duck-fixture.js';
 import { FakeCluster } from './fake-cluster.js';
-import { rowsOf } from './helpers.js';
+import { failure, rowsOf } from './helpers.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 
@@ -29,15 +29,6 @@ const FORMATS = [
   '%I %-I %p %c | %x | %X %z %%',
   'week %-y, day %d',
 ];
-
-async function failure(p: Promise<unknown>): Promise<Eau2Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Eau2Error;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 describe('strftime', () => {
   it("gives DuckDB's text for every code (seeded)", async () => {
