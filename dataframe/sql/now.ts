@@ -5,6 +5,7 @@
 // clock. A plan holding such a literal is not kept (run.ts), since the next execution has another time.
 // docs/dataframe.md "SQL".
 
+import { rewrite } from './rewrite.js';
 import type { Expr as SqlExpr, SelectStatement } from 'pgsql-ast-parser';
 import { formatDate, formatTimestamp } from '../temporal.js';
 import type { Span } from './errors.js';
@@ -43,33 +44,14 @@ function timeName(n: Node): string | undefined {
 export function bindTime<T extends SelectStatement>(st: T, at: Date): { st: T; timed: boolean } {
   let timed = false;
   const ms = at.getTime();
-  const walk = (x: unknown): unknown => {
-    if (Array.isArray(x)) {
-      let out: unknown[] | undefined;
-      x.forEach((v, i) => {
-        const b = walk(v);
-        if (b !== v) (out ??= [...x])[i] = b;
-      });
-      return out ?? x;
-    }
-    if (x === null || typeof x !== 'object') return x;
-    const n = x as Node;
+  const bound = rewrite(st, (n) => {
     const name = timeName(n);
-    if (name !== undefined) {
-      timed = true;
-      const loc = n._location ? { _location: n._location as Span } : {};
-      const to = TIME_NAMES[name]!;
-      const value = to === 'date' ? formatDate(Math.floor(ms / MS_PER_DAY)) : formatTimestamp(BigInt(ms) * 1000n);
-      return { type: 'cast', operand: { type: 'string', value, ...loc }, to: { name: to }, ...loc } as SqlExpr;
-    }
-    let out: Node | undefined;
-    for (const key of Object.keys(n)) {
-      const v = n[key];
-      const b = walk(v);
-      if (b !== v) (out ??= { ...n })[key] = b;
-    }
-    return out ?? n;
-  };
-  const bound = walk(st) as T;
+    if (name === undefined) return undefined;
+    timed = true;
+    const loc = n._location ? { _location: n._location as Span } : {};
+    const to = TIME_NAMES[name]!;
+    const value = to === 'date' ? formatDate(Math.floor(ms / MS_PER_DAY)) : formatTimestamp(BigInt(ms) * 1000n);
+    return { type: 'cast', operand: { type: 'string', value, ...loc }, to: { name: to }, ...loc } as SqlExpr;
+  });
   return { st: bound, timed };
 }

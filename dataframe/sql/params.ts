@@ -4,6 +4,7 @@
 // statement's syntax tree, before the statement is planned: the planner and its errors see a
 // literal at the parameter's place.
 
+import { rewrite } from './rewrite.js';
 import type { Expr as SqlExpr, SelectStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { SqlParam } from '../dataframe.js';
@@ -12,8 +13,6 @@ import { sqlError, type Span } from './errors.js';
 
 /** Most parameters a statement takes (PostgreSQL's bind message holds at most 65,535). */
 const MAX_PARAMS = 65_535;
-
-type Node = Record<string, unknown>;
 
 function describe(v: unknown): string {
   if (v === undefined) return 'undefined';
@@ -62,40 +61,21 @@ function literal(v: SqlParam, loc: Span | undefined): SqlExpr {
  */
 export function bindParams<T extends SelectStatement>(text: string, st: T, params: readonly SqlParam[]): T {
   const used = new Set<number>();
-  const walk = (x: unknown): unknown => {
-    if (Array.isArray(x)) {
-      let out: unknown[] | undefined;
-      x.forEach((v, i) => {
-        const b = walk(v);
-        if (b !== v) (out ??= [...x])[i] = b;
-      });
-      return out ?? x;
-    }
-    if (x === null || typeof x !== 'object') return x;
-    const n = x as Node;
-    if (n.type === 'parameter') {
-      const loc = n._location as Span | undefined;
-      const m = /^\$([1-9]\d{0,5})$/.exec(String(n.name));
-      if (!m) throw sqlError(text, loc, `parameters are written $1, $2, ...: not ${String(n.name)}`);
-      const k = Number(m[1]);
-      if (k > params.length)
-        throw sqlError(
-          text,
-          loc,
-          `no value for $${k}: ${params.length} parameter${params.length === 1 ? '' : 's'} given`,
-        );
-      used.add(k);
-      return literal(params[k - 1]!, loc);
-    }
-    let out: Node | undefined;
-    for (const key of Object.keys(n)) {
-      const v = n[key];
-      const b = walk(v);
-      if (b !== v) (out ??= { ...n })[key] = b;
-    }
-    return out ?? n;
-  };
-  const bound = walk(st) as T;
+  const bound = rewrite(st, (n) => {
+    if (n.type !== 'parameter') return undefined;
+    const loc = n._location as Span | undefined;
+    const m = /^\$([1-9]\d{0,5})$/.exec(String(n.name));
+    if (!m) throw sqlError(text, loc, `parameters are written $1, $2, ...: not ${String(n.name)}`);
+    const k = Number(m[1]);
+    if (k > params.length)
+      throw sqlError(
+        text,
+        loc,
+        `no value for $${k}: ${params.length} parameter${params.length === 1 ? '' : 's'} given`,
+      );
+    used.add(k);
+    return literal(params[k - 1]!, loc);
+  });
   if (used.size !== params.length) {
     const unused = params.findIndex((_, i) => !used.has(i + 1)) + 1;
     throw new Eau2Error(

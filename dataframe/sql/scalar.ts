@@ -6,6 +6,7 @@
 // (correlated ones) would have to run once per outer row: refused, naming the column.
 // docs/dataframe.md "SQL".
 
+import { rewrite } from './rewrite.js';
 import type { ExprRef, From, Expr as SqlExpr, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { DataFrame } from '../dataframe.js';
@@ -254,31 +255,14 @@ export async function withScalars(
       );
     values.set(n, inList(n, df, spanOf(n)));
   }
-  const replace = (x: unknown): unknown => {
-    if (Array.isArray(x)) {
-      let out: unknown[] | undefined;
-      x.forEach((v, i) => {
-        const b = replace(v);
-        if (b !== v) (out ??= [...x])[i] = b;
-      });
-      return out ?? x;
-    }
-    if (x === null || typeof x !== 'object') return x;
-    const lit = values.get(x);
-    if (lit) return lit;
-    const n = x as Node;
-    let out: Node | undefined;
-    for (const k of Object.keys(n)) {
-      const v = n[k];
-      // The FROM holds no scalar subquery (a subquery there is a part, run before this).
-      if (k === 'from' && n === (st as unknown)) continue;
-      const b = replace(v);
-      if (b !== v) (out ??= { ...n })[k] = b;
-    }
-    return out ?? n;
-  };
+  // The FROM holds no scalar subquery (a subquery there is a part, run before this).
+  const out = rewrite(
+    st,
+    (n) => values.get(n),
+    (n, key) => key === 'from' && n === (st as unknown),
+  );
   // A statement with a list is not kept as a plan: its key would be the list.
-  return { st: replace(st) as SelectFromStatement, key: lists.length > 0 ? undefined : JSON.stringify(keys) };
+  return { st: out, key: lists.length > 0 ? undefined : JSON.stringify(keys) };
 }
 
 /** Runs a subquery; one that fails on a column of the outer query is refused as correlated. */
