@@ -381,16 +381,16 @@ async function prepare(
     before.push(`the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`);
     return { query: joined.query(), plan, before };
   }
-  // An inner join of rows in memory (a part of a chain of joins: comma joins' first two frames) with
-  // a stored frame of more rows runs with the stored frame on the left, where its chunks stay on the
-  // nodes: the rows in memory are the side that is broadcast, and a stored frame past the broadcast
-  // limit on the right could not be joined to them at all (TOO_LARGE). A stored frame of fewer rows
-  // (a dimension, later in a chain) stays the right side: read once, joined in this process.
+  // An inner join whose right side is a stored frame of more rows than the left runs with that frame
+  // on the left, where its chunks stay on the nodes, and the smaller side is the one broadcast: rows
+  // in memory (a part of a chain of joins) on the left would have the stored frame read at the
+  // client, or refused past the broadcast limit (TOO_LARGE); a smaller stored frame on the left
+  // would have both shuffled where it could be broadcast. A stored frame of fewer rows (a
+  // dimension, later in a chain) stays the right side: read once, joined in this process.
   const swap =
     onNodes === 'right' ||
     (how === 'inner' &&
       onNodes === undefined &&
-      left.frame instanceof DataFrame &&
       right.frame instanceof LazyFrame &&
       right.frame.nrows > left.frame.nrows);
   if (rightJoin || swap) {
