@@ -109,7 +109,10 @@ export function gather(c: Column, idx: Uint32Array): Column {
       if (d) {
         // Stays a dictionary: asking a (possibly cached) chunk for its values would build, and keep,
         // an array of row pointers, and a group-by on the result would hash every row.
-        const codes = new (d.codes.constructor as Uint32ArrayConstructor)(k);
+        // By width, not the codes' own constructor: codes decoded in place from a chunk's bytes may
+        // be a Buffer, whose constructor called with a length is Node's deprecated Buffer(size).
+        const w = d.codes.BYTES_PER_ELEMENT;
+        const codes = w === 1 ? new Uint8Array(k) : w === 2 ? new Uint16Array(k) : new Uint32Array(k);
         for (let j = 0; j < k; j++) codes[j] = d.codes[idx[j]!]!;
         return new StringColumn(undefined, k, nulls, { dict: d.dict, codes });
       }

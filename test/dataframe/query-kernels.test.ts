@@ -15,6 +15,7 @@ import {
   type Column,
 } from '../../dataframe/column.js';
 import { GroupAggregator } from '../../dataframe/query/group-agg.js';
+import { gather } from '../../dataframe/query/partial.js';
 import { mergePartials } from '../../dataframe/query/merge.js';
 import { checkPlan } from '../../dataframe/query/plan.js';
 import { KllSketch } from '../../dataframe/query/sketch/kll.js';
@@ -253,5 +254,29 @@ describe('query kernels', () => {
       expect(got[5], key).toBe(Math.min(...ds));
       expect(got[6], key).toBe(sorted[Math.ceil(0.5 * sorted.length) - 1]);
     });
+  });
+});
+
+describe('gather', () => {
+  it("keeps a dictionary's code width without calling a Buffer's constructor", () => {
+    // Codes decoded in place from a chunk's bytes may be a Buffer: Buffer(size) is deprecated (DEP0005).
+    const warnings: string[] = [];
+    const emit = process.emitWarning;
+    process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
+      warnings.push(String((rest[1] as string | undefined) ?? (rest[0] as { code?: string } | undefined)?.code ?? w));
+    }) as typeof process.emitWarning;
+    try {
+      for (const codes of [Buffer.from([1, 0, 1, 2]), Uint16Array.of(1, 0, 1, 2), Uint32Array.of(1, 0, 1, 2)]) {
+        const col = new StringColumn(undefined, 4, undefined, { dict: ['a', 'b', 'c'], codes });
+        const out = gather(col, Uint32Array.of(3, 0, 2));
+        expect([out.get(0), out.get(1), out.get(2)]).toEqual(['c', 'b', 'b']);
+        const got = (out as StringColumn).dictionary!.codes;
+        expect(Buffer.isBuffer(got)).toBe(false);
+        expect(got.BYTES_PER_ELEMENT).toBe(codes.BYTES_PER_ELEMENT);
+      }
+    } finally {
+      process.emitWarning = emit;
+    }
+    expect(warnings).toEqual([]);
   });
 });
