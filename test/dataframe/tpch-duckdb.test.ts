@@ -21,10 +21,6 @@ import { rowsOf } from './helpers.js';
 
 /** The queries eau2 refuses, and what it says (docs/dataframe.md "SQL" lists what it does not read). */
 const REFUSED: Record<number, RegExp> = {
-  // Correlated subqueries (a scalar subquery reading the outer row's key).
-  2: /correlated subqueries are not supported: this subquery reads p_partkey of the outer query/,
-  17: /correlated subqueries are not supported: this subquery reads p_partkey of the outer query/,
-  20: /correlated subqueries are not supported: this subquery reads ps_partkey of the outer query/,
   // Two EXISTS in one SELECT, one of them with a condition that is no equality.
   21: /one subquery join \(EXISTS\/IN\) per SELECT/,
 };
