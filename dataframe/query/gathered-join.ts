@@ -6,12 +6,11 @@
 // TOO_LARGE past `maxRows`, so a product of two large sides never allocates. docs/dataframe.md "Joins".
 
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
-import { ColumnBuilder } from '../column-builder.js';
 import type { Column } from '../column.js';
 import { DataFrame } from '../dataframe.js';
 import type { Value } from '../schema.js';
 import { groupKeyText } from './group-key.js';
-import { joinedFields } from './join.js';
+import { gatherOrNull, joinedFields } from './join.js';
 
 function tooLarge(what: string, rows: number, maxRows: number): Eau2Error {
   return new Eau2Error(
@@ -21,23 +20,12 @@ function tooLarge(what: string, rows: number, maxRows: number): Eau2Error {
   );
 }
 
-/** `c`'s rows at `idx`, null where an index is -1. */
-function pick(c: Column, idx: Int32Array): Column {
-  const b = new ColumnBuilder(c.type, Math.max(1, idx.length));
-  for (let j = 0; j < idx.length; j++) {
-    const r = idx[j]!;
-    if (r < 0) b.pushNull();
-    else b.push(c.get(r));
-  }
-  return b.finish();
-}
-
 /** The joined frame (left's columns, then right's, a clashing name suffixed `_right`) from row pairs. */
 function build(left: DataFrame, right: DataFrame, li: Int32Array, ri: Int32Array): DataFrame {
   const { fields } = joinedFields(left.fields, right.fields, 'inner');
   return DataFrame.fromFields(fields, [
-    ...left.columns.map((c) => pick(c, li)),
-    ...right.columns.map((c) => pick(c, ri)),
+    ...left.columns.map((c) => gatherOrNull(c, li)),
+    ...right.columns.map((c) => gatherOrNull(c, ri)),
   ]);
 }
 

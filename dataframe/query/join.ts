@@ -108,7 +108,8 @@ export interface PreparedJoin {
   ): { load: ChunkLoader; rowsOf: (chunk: number) => number };
 }
 
-function gatherOrNull(c: Column, idx: Int32Array): Column {
+/** `c`'s rows at `idx`, null where an index is -1. */
+export function gatherOrNull(c: Column, idx: Int32Array): Column {
   const b = new ColumnBuilder(c.type, Math.max(1, idx.length));
   for (let j = 0; j < idx.length; j++) {
     const r = idx[j]!;
