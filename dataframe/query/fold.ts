@@ -122,7 +122,8 @@ function dateWithTimestamp(op: Cmp, d: Operand, t: Operand, flipped: boolean): E
     if (day !== undefined && day >= BigInt(Number.MIN_SAFE_INTEGER) && day <= BigInt(Number.MAX_SAFE_INTEGER))
       return { op: back(op), args: order(d.expr, dateLit(Number(day))) } as Expr;
   }
-  // Otherwise the date side as a timestamp, compared as written.
+  // Otherwise the date side as a timestamp: a folded timestamp is an ISO text literal now, which a
+  // date column alone would read as a date.
   const cast: Expr = { op: 'cast', to: 'T', args: [d.expr] };
   return { op: back(op), args: order(cast, t.expr) } as Expr;
 }

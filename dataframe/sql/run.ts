@@ -257,41 +257,31 @@ async function prepare(
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const before: string[] = [];
-  /** `SELECT * FROM side WHERE terms`, planned over that side alone. */
-  const sideSelect = (s: Side, terms: SqlExpr[]): SqlPlan => {
+  /** `SELECT * FROM side WHERE terms` (or the distinct values of `cols`), planned over that side alone. */
+  const sideSelect = (s: Side, terms: SqlExpr[], cols?: readonly string[]): SqlPlan => {
     const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
     const sel: SelectFromStatement = {
       type: 'select',
-      columns: [{ expr: { type: 'ref', name: '*' } }],
+      ...(cols ? { distinct: 'distinct' as const } : {}),
+      columns: (cols ?? ['*']).map((c) => ({ expr: { type: 'ref', name: c } })),
       from: [{ type: 'table', name: { name: s.alias } }],
       where: andOf(terms) ?? null,
     };
     return planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
   };
-  /** A side's rows where `terms` hold, gathered at the client (at most `bound`; TOO_LARGE beyond). */
-  const gather = async (s: Side, terms: SqlExpr[], what: string): Promise<DataFrame> => {
-    if (s.frame instanceof DataFrame && terms.length === 0) return s.frame;
-    const plan = sideSelect(s, terms);
+  /**
+   * A side's rows where `terms` hold (or the distinct values of its columns `cols`), gathered at the
+   * client (at most `bound`; TOO_LARGE beyond).
+   */
+  const gather = async (s: Side, terms: SqlExpr[], what: string, cols?: readonly string[]): Promise<DataFrame> => {
+    if (s.frame instanceof DataFrame && terms.length === 0 && !cols) return s.frame;
+    const plan = sideSelect(s, terms, cols);
     const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
     checkGatheredRows(df.nrows, bound, what);
-    before.push(`${what}: ${df.nrows} rows${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`);
-    return df;
-  };
-  /** The distinct values of a side's columns `cols` where `terms` hold, gathered at the client. */
-  const gatherKeys = async (s: Side, terms: SqlExpr[], cols: string[]): Promise<DataFrame> => {
-    const one: Side = { frame: s.frame, alias: s.alias, names: new Map(s.frame.fields.map((f) => [f.name, f.name])) };
-    const sel: SelectFromStatement = {
-      type: 'select',
-      distinct: 'distinct',
-      columns: cols.map((c) => ({ expr: { type: 'ref', name: c } })),
-      from: [{ type: 'table', name: { name: s.alias } }],
-      where: andOf(terms) ?? null,
-    };
-    const plan = planSelect(text, sel, scopeOf([one], s.frame.fields), SQL_AGGS);
-    const what = 'the frame of an EXISTS with terms on it alone';
-    const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
-    checkGatheredRows(df.nrows, bound, what);
-    before.push(`${what}: ${df.nrows} distinct keys where its terms hold gathered (at most ${bound})`);
+    const rows = cols ? 'distinct keys' : 'rows';
+    before.push(
+      `${what}: ${df.nrows} ${rows}${terms.length ? ' where its terms hold' : ''} gathered (at most ${bound})`,
+    );
     return df;
   };
   let how: JoinType;
@@ -337,7 +327,10 @@ async function prepare(
       // gathered first (distinct), are the side joined.
       const { keys, inner } = sub!.split(...sides);
       on = keys;
-      if (inner.length) right.frame = await gatherKeys(right, inner, [...new Set(keys.map((k) => k[1]))]);
+      if (inner.length)
+        right.frame = await gather(right, inner, 'the frame of an EXISTS with terms on it alone', [
+          ...new Set(keys.map((k) => k[1])),
+        ]);
     } else on = sub!.keys(...sides);
   }
   // A cross join of a stored frame with a few rows (a one-row subquery, `FROM sales, (SELECT
