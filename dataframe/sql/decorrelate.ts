@@ -17,7 +17,8 @@ import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectStateme
 import type { Field } from '../schema.js';
 import { andOf, andTerms } from './comma-joins.js';
 import { findColumn } from './planner.js';
-import { rewrite } from './rewrite.js';
+import { isQueryStatement } from './parse.js';
+import { someNode } from './rewrite.js';
 
 type Node = Record<string, unknown>;
 type Table = Extract<From, { type: 'table' }>;
@@ -31,9 +32,6 @@ export type FieldsOf = (name: string) => Promise<readonly Field[] | undefined>;
 const aliasOf = (f: From): string | undefined =>
   f.type === 'table' ? (f.name.alias ?? f.name.name) : f.type === 'statement' ? f.alias : undefined;
 
-const isQuery = (x: unknown): x is SelectStatement =>
-  x !== null && typeof x === 'object' && ['select', 'union', 'union all', 'with'].includes(String((x as Node).type));
-
 /** Whether `e` calls an aggregate of AGGS, and no count and no subquery. */
 function aggregateOnly(e: unknown): boolean {
   let agg = false;
@@ -42,7 +40,7 @@ function aggregateOnly(e: unknown): boolean {
     if (bad || x === null || typeof x !== 'object') return;
     if (Array.isArray(x)) return x.forEach(walk);
     const n = x as Node;
-    if (isQuery(n)) {
+    if (isQueryStatement(n)) {
       bad = true;
       return;
     }
@@ -86,9 +84,9 @@ export async function decorrelate(
     const b = t as unknown as Node;
     const side =
       b.type === 'binary' && COMPARE.has(String(b.op))
-        ? isQuery(b.right)
+        ? isQueryStatement(b.right)
           ? 'right'
-          : isQuery(b.left)
+          : isQueryStatement(b.left)
             ? 'left'
             : undefined
         : undefined;
@@ -147,7 +145,7 @@ async function grouped(
       if (x === null || typeof x !== 'object') return;
       if (Array.isArray(x)) return x.forEach(walk);
       const n = x as Node;
-      if (isQuery(n)) {
+      if (isQueryStatement(n)) {
         s.add(undefined);
         return;
       }
@@ -205,10 +203,5 @@ async function grouped(
 
 /** Whether the statement has a subquery anywhere in its WHERE (a cheap test before opening frames). */
 export function whereHasSubquery(st: SelectFromStatement): boolean {
-  let found = false;
-  rewrite(st.where, (n) => {
-    if (isQuery(n)) found = true;
-    return found ? n : undefined;
-  });
-  return found;
+  return someNode(st.where, isQueryStatement);
 }

@@ -6,6 +6,8 @@
 // rewritten over it: `f.x` becomes the part's column "f.x". A longer chain repeats this. Comma joins
 // are first written as JOINs (comma-joins.ts).
 
+import { isQueryStatement } from './parse.js';
+import { rewrite as rewriteTree, someNode } from './rewrite.js';
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColumn } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
@@ -21,17 +23,9 @@ export function isJoinChain(st: SelectFromStatement): boolean {
 
 const aliasOf = (t: Table): string => t.name.alias ?? t.name.name;
 
-/** Calls `f` on every node of the tree, outside subqueries; `f` returns a replacement or undefined. */
+/** The tree with `f`'s replacements (a node, or undefined to keep it), outside subqueries. */
 function mapTree<T>(x: T, f: (n: Record<string, unknown>) => unknown): T {
-  if (Array.isArray(x)) return x.map((v) => mapTree(v, f)) as T;
-  if (x === null || typeof x !== 'object') return x;
-  const n = x as Record<string, unknown>;
-  const r = f(n);
-  if (r !== undefined) return r as T;
-  if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') return x;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(n)) out[k] = mapTree(v, f);
-  return out as T;
+  return rewriteTree(x, (n) => f(n) ?? (isQueryStatement(n) ? n : undefined));
 }
 
 /**
@@ -91,16 +85,12 @@ export function splitJoinChain(
     });
   /** Whether every column the expression reads is the part's (and it holds no subquery). */
   const onlyPart = (e: SqlExpr): boolean => {
-    let ok = true;
-    mapTree(e, (n) => {
-      if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') ok = false;
-      else if (n.type === 'ref') {
-        const hit = resolve(n as unknown as ExprRef);
-        if (!hit || !inPart(hit[0])) ok = false;
-      }
-      return undefined;
+    return !someNode(e, (n) => {
+      if (isQueryStatement(n)) return true;
+      if (n.type !== 'ref') return false;
+      const hit = resolve(n as unknown as ExprRef);
+      return !hit || !inPart(hit[0]);
     });
-    return ok;
   };
 
   // WHERE terms that read the first two frames alone filter the part.

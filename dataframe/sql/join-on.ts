@@ -5,6 +5,7 @@
 // a term on the left side alone decides which left rows may match (each left row stays); a term
 // reading both sides that is not a key equality cannot be a hash join's and is refused.
 
+import { isQueryStatement } from './parse.js';
 import type { Expr as SqlExpr, ExprRef, JoinClause } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
 import { andTerms } from './comma-joins.js';
@@ -52,7 +53,7 @@ export function sidesRead(text: string, e: SqlExpr, left: OnSide, right: OnSide)
     if (x === null || typeof x !== 'object') return;
     if (Array.isArray(x)) return x.forEach(walk);
     const n = x as { type?: string };
-    if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') {
+    if (isQueryStatement(n)) {
       l = r = true;
       return;
     }

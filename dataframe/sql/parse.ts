@@ -2,12 +2,14 @@
 // that point at the statement's text, and bounds on what a statement may cost before it is planned.
 
 import { createRequire } from 'node:module';
-import type { SelectStatement, Statement } from 'pgsql-ast-parser';
+import type { SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
-export function isQueryStatement(st: Statement): st is SelectStatement {
-  return st.type === 'select' || st.type === 'union' || st.type === 'union all' || st.type === 'with';
+export function isQueryStatement(st: unknown): st is SelectStatement {
+  if (st === null || typeof st !== 'object') return false;
+  const t = (st as { type?: unknown }).type;
+  return t === 'select' || t === 'union' || t === 'union all' || t === 'with';
 }
 
 /**

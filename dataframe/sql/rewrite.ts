@@ -2,6 +2,8 @@
 // parse cache in run.ts hands the same tree to every run of a text), so the tree is never changed in
 // place: the nodes on the way to a replaced one are copied, every other node is kept.
 
+import { isQueryStatement } from './parse.js';
+
 type Node = Record<string, unknown>;
 
 /**
@@ -36,4 +38,14 @@ export function rewrite<T>(
     return out ?? n;
   };
   return walk(tree) as T;
+}
+
+/** Whether `pred` holds for a node of `tree`; a subquery is tested but not searched. */
+export function someNode(tree: unknown, pred: (n: Node) => boolean): boolean {
+  if (Array.isArray(tree)) return tree.some((v) => someNode(v, pred));
+  if (tree === null || typeof tree !== 'object') return false;
+  const n = tree as Node;
+  if (pred(n)) return true;
+  if (isQueryStatement(n)) return false;
+  return Object.values(n).some((v) => someNode(v, pred));
 }

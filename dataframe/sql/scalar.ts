@@ -6,6 +6,7 @@
 // (correlated ones) would have to run once per outer row: refused, naming the column.
 // docs/dataframe.md "SQL".
 
+import { isQueryStatement } from './parse.js';
 import { rewrite } from './rewrite.js';
 import type { ExprRef, From, Expr as SqlExpr, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
@@ -15,8 +16,6 @@ import { formatDate, formatTimestamp } from '../temporal.js';
 import { type Span, spanOf, sqlError } from './errors.js';
 
 type Node = Record<string, unknown>;
-
-const QUERY_TYPES = new Set(['select', 'union', 'union all', 'with']);
 
 /** SQL type names for a literal of each column type (planner CAST_TYPES reads them back). */
 const CAST_NAMES: Record<ColumnType, string> = {
@@ -51,7 +50,7 @@ function walk(x: unknown, visit: (n: SelectStatement) => void, visitList?: (n: I
   }
   if (x === null || typeof x !== 'object') return;
   const n = x as Node;
-  if (typeof n.type === 'string' && QUERY_TYPES.has(n.type)) {
+  if (isQueryStatement(n)) {
     visit(n as unknown as SelectStatement);
     return;
   }
@@ -59,7 +58,7 @@ function walk(x: unknown, visit: (n: SelectStatement) => void, visitList?: (n: I
   if (n.type === 'binary' && (n.op === 'IN' || n.op === 'NOT IN')) {
     const right = n.right as Node;
     walk(n.left, visit, visitList);
-    if (!QUERY_TYPES.has(String(right?.type))) walk(right, visit, visitList);
+    if (!isQueryStatement(right)) walk(right, visit, visitList);
     else visitList?.(n as unknown as InSubquery);
     return;
   }
