@@ -9,6 +9,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../../app/apps/random.js';
+import type { DataFrame, Value } from '../../dataframe/index.js';
+import { formatDate } from '../../dataframe/temporal.js';
 
 /** Column names and SQL types of each table (DuckDB's types; eau2 infers the same from the CSV). */
 export const TPCH_TABLES: Record<string, [string, string][]> = {
@@ -298,3 +300,28 @@ export const TPCH_QUERIES: Record<number, string> = {
   21: `select s_name, count(*) as numwait from supplier, lineitem l1, orders, nation where s_suppkey = l1.l_suppkey and o_orderkey = l1.l_orderkey and o_orderstatus = 'F' and l1.l_receiptdate > l1.l_commitdate and exists (select * from lineitem l2 where l2.l_orderkey = l1.l_orderkey and l2.l_suppkey <> l1.l_suppkey) and not exists (select * from lineitem l3 where l3.l_orderkey = l1.l_orderkey and l3.l_suppkey <> l1.l_suppkey and l3.l_receiptdate > l3.l_commitdate) and s_nationkey = n_nationkey and n_name = 'SAUDI ARABIA' group by s_name order by numwait desc, s_name limit 100`,
   22: `select cntrycode, count(*) as numcust, sum(c_acctbal) as totacctbal from (select substring(c_phone from 1 for 2) as cntrycode, c_acctbal from customer where substring(c_phone from 1 for 2) in ('13', '31', '23', '29', '30', '18', '17') and c_acctbal > (select avg(c_acctbal) from customer where c_acctbal > 0.00 and substring(c_phone from 1 for 2) in ('13', '31', '23', '29', '30', '18', '17')) and not exists (select * from orders where o_custkey = c_custkey)) as custsale group by cntrycode order by cntrycode`,
 };
+
+/** A DuckDB cell as eau2 gives it: integers as numbers, dates as ISO text. */
+export function duckCell(v: unknown): Value {
+  if (typeof v === 'bigint') return Number(v);
+  if (v !== null && typeof v === 'object' && 'days' in v) return formatDate((v as { days: number }).days);
+  return v as Value;
+}
+
+/** A result's rows with its date columns as ISO text, as duckCell gives DuckDB's. */
+export function isoRows(df: DataFrame): Value[][] {
+  const dates = df.fields.map((f) => f.type === 'd');
+  return [...df.rows()].map((r) => r.map((v, k) => (dates[k] && typeof v === 'number' ? formatDate(v) : v)));
+}
+
+/** Cells equal, doubles to a relative 1e-9 (sums in another order differ in their last bits). */
+function sameCell(a: Value, b: Value): boolean {
+  if (typeof a === 'number' && typeof b === 'number')
+    return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  return a === b;
+}
+
+/** Rows equal cell by cell (sameCell). */
+export function sameRow(a: readonly Value[], b: readonly Value[]): boolean {
+  return a.length === b.length && a.every((v, k) => sameCell(v, b[k]!));
+}

@@ -15,12 +15,11 @@ import { DataFrame, importCsv, type Value } from '../../dataframe/index.js';
 import { numberArg } from '../lib/args.js';
 import { formatMs } from '../lib/format.js';
 import { LocalCluster } from './local-cluster.js';
-import { TPCH_QUERIES, TPCH_TABLES, writeTpch } from './tpch-data.js';
+import { TPCH_QUERIES, TPCH_TABLES, duckCell, isoRows, sameRow, writeTpch } from './tpch-data.js';
 
 const scale = numberArg('scale', 10);
 const runs = Math.max(2, numberArg('runs', 3));
 const withCluster = !process.argv.includes('--no-cluster');
-const DAY_MS = 86_400_000;
 
 type Rows = Value[][];
 interface Timed {
@@ -29,25 +28,8 @@ interface Timed {
   error?: string;
 }
 
-function duckCell(v: unknown): Value {
-  if (typeof v === 'bigint') return Number(v);
-  if (v !== null && typeof v === 'object' && 'days' in (v as object))
-    return new Date((v as { days: number }).days * DAY_MS).toISOString().slice(0, 10);
-  return v as Value;
-}
-
 function same(a: Rows, b: Rows): boolean {
-  if (a.length !== b.length) return false;
-  return a.every(
-    (r, i) =>
-      r.length === b[i]!.length &&
-      r.every((v, k) => {
-        const w = b[i]![k]!;
-        if (typeof v === 'number' && typeof w === 'number')
-          return v === w || Math.abs(v - w) <= 1e-9 * Math.max(Math.abs(v), Math.abs(w));
-        return v === w;
-      }),
-  );
+  return a.length === b.length && a.every((r, i) => sameRow(r, b[i]!));
 }
 
 async function timeEau2(store: KvStore, sql: string): Promise<Timed> {
@@ -57,12 +39,7 @@ async function timeEau2(store: KvStore, sql: string): Promise<Timed> {
     try {
       const df = await DataFrame.sql(store, sql);
       out.ms.push(performance.now() - t0);
-      const types = df.fields.map((f) => f.type);
-      out.rows = [...df.rows()].map((row) =>
-        row.map((v, k) =>
-          types[k] === 'd' && typeof v === 'number' ? new Date(v * DAY_MS).toISOString().slice(0, 10) : v,
-        ),
-      );
+      out.rows = isoRows(df);
     } catch (e) {
       out.error = (e as Error).message.split('\n')[0];
       return out;

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chooseSeed } from '../../app/apps/random.js';
-import { DataFrame, importCsv, type Value } from '../../dataframe/index.js';
+import { DataFrame, importCsv } from '../../dataframe/index.js';
 import type { KvStore } from '../../kv/index.js';
 import { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { duckFixture } from './duck-fixture.js';
 import { FakeCluster } from './fake-cluster.js';
-import { TPCH_QUERIES, TPCH_TABLES, writeTpch } from '../../bench/dataframe/tpch-data.js';
+import { TPCH_QUERIES, TPCH_TABLES, duckCell, isoRows, sameRow, writeTpch } from '../../bench/dataframe/tpch-data.js';
 import { rowsOf } from './helpers.js';
 
 /** The queries eau2 refuses, and what it says (docs/dataframe.md "SQL" lists what it does not read). */
@@ -48,22 +48,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const DAY_MS = 86_400_000;
-
-/** A DuckDB cell as eau2 gives it: numbers as numbers, dates as ISO text. */
-function duckCell(v: unknown): Value {
-  if (typeof v === 'bigint') return Number(v);
-  if (v !== null && typeof v === 'object' && 'days' in (v as object))
-    return new Date((v as { days: number }).days * DAY_MS).toISOString().slice(0, 10);
-  return v as Value;
-}
-
-function sameCell(a: Value, b: Value): boolean {
-  if (typeof a === 'number' && typeof b === 'number')
-    return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
-  return a === b;
-}
-
 describe('TPC-H queries against DuckDB', () => {
   for (const [n, sql] of Object.entries(TPCH_QUERIES)) {
     it(`Q${n}`, async () => {
@@ -77,17 +61,10 @@ describe('TPC-H queries against DuckDB', () => {
           expect((e as Error).message, `Q${n} ${where}`).toMatch(refused);
           continue;
         }
-        const got = await DataFrame.sql(store, sql);
-        const types = got.fields.map((f) => f.type);
-        const rows = [...got.rows()].map((r) =>
-          r.map((v, k) =>
-            types[k] === 'd' && typeof v === 'number' ? new Date(v * DAY_MS).toISOString().slice(0, 10) : v,
-          ),
-        );
+        const rows = isoRows(await DataFrame.sql(store, sql));
         expect(rows.length, `Q${n} ${where}: rows`).toBe(want.length);
         rows.forEach((r, i) => {
-          const ok = r.length === want[i]!.length && r.every((v, k) => sameCell(v, want[i]![k]!));
-          if (!ok) expect(r, `Q${n} ${where}: row ${i}`).toEqual(want[i]);
+          if (!sameRow(r, want[i]!)) expect(r, `Q${n} ${where}: row ${i}`).toEqual(want[i]);
         });
       }
     }, 60_000);
