@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll } from 'vitest';
+import type { DataFrame, Value } from '../../dataframe/index.js';
 
 /**
  * Registers the file's hooks; `use` receives the directory and the connection once they are open.
@@ -32,4 +33,23 @@ export function duckFixture(
     duck?.closeSync();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+}
+
+const DUCK_TYPES: Record<string, string> = { I: 'INTEGER', D: 'DOUBLE', S: 'VARCHAR', B: 'BOOLEAN', L: 'BIGINT' };
+
+const duckValue = (v: Value): string =>
+  v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+
+/** Creates (or replaces) DuckDB table `name` holding `df`'s rows (int32, double, string, bool, int64 columns). */
+export async function duckLoad(con: DuckDBConnection, name: string, df: DataFrame): Promise<void> {
+  const cols = df.fields.map((f) => {
+    const t = DUCK_TYPES[f.type];
+    if (!t) throw new TypeError(`duckLoad takes I, D, S, B and L columns, not ${f.type}`);
+    return `${f.name} ${t}`;
+  });
+  await con.run(`CREATE OR REPLACE TABLE ${name} (${cols.join(', ')})`);
+  if (df.nrows > 0)
+    await con.run(
+      `INSERT INTO ${name} VALUES ${[...df.rows()].map((r) => `(${r.map(duckValue).join(', ')})`).join(',')}`,
+    );
 }

@@ -9,14 +9,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckFixture } from './duck-fixture.js';
+import { duckFixture, duckLoad } from './duck-fixture.js';
 import { FakeCluster } from './fake-cluster.js';
 import { failure, rowsOf, seededRng } from './helpers.js';
 
 let con: DuckDBConnection;
 duckFixture('eau2-corr-', (_dir, c) => void (con = c));
-
-const sqlValue = (v: Value): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v));
 
 describe('correlated scalar subqueries', () => {
   it('answer as DuckDB, joined as grouped subqueries', async () => {
@@ -37,10 +35,7 @@ describe('correlated scalar subqueries', () => {
         v: { type: 'I', values: t.v },
       });
       for (const store of [plain, cluster]) await DataFrame.put(store, name, df, { chunkRows: 50 });
-      await con.run(`CREATE OR REPLACE TABLE ${name} (k INTEGER, j INTEGER, v INTEGER)`);
-      await con.run(
-        `INSERT INTO ${name} VALUES ${t.k.map((k, i) => `(${sqlValue(k)}, ${sqlValue(t.j[i]!)}, ${sqlValue(t.v[i]!)})`).join(',')}`,
-      );
+      await duckLoad(con, name, df);
     }
     for (let q = 0; q < 60; q++) {
       const agg = rng.pick(['avg(b.v)', 'sum(b.v)', 'min(b.v)', 'max(b.v)', '0.5 * avg(b.v)', 'max(b.v) - min(b.v)']);

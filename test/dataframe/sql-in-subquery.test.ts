@@ -11,14 +11,12 @@ import { DataFrame, type Value } from '../../dataframe/index.js';
 import { MAX_IN_SUBQUERY_ROWS } from '../../dataframe/sql/scalar.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckFixture } from './duck-fixture.js';
+import { duckFixture, duckLoad } from './duck-fixture.js';
 import { FakeCluster } from './fake-cluster.js';
 import { rowsOf, seededRng } from './helpers.js';
 
 let con: DuckDBConnection;
 duckFixture('eau2-insub-', (_dir, c) => void (con = c));
-
-const sqlValue = (v: Value): string => (v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v));
 
 describe('IN and NOT IN over a subquery', () => {
   it('answers as DuckDB, nulls included', async () => {
@@ -47,12 +45,8 @@ describe('IN and NOT IN over a subquery', () => {
       await DataFrame.put(store, 'a', fa, { chunkRows: 40 });
       await DataFrame.put(store, 'b', fb, { chunkRows: 40 });
     }
-    await con.run('CREATE OR REPLACE TABLE a (k INTEGER, s VARCHAR)');
-    await con.run(`INSERT INTO a VALUES ${a.k.map((k, i) => `(${sqlValue(k)}, ${sqlValue(a.s[i]!)})`).join(',')}`);
-    await con.run('CREATE OR REPLACE TABLE b (k INTEGER, v INTEGER, s VARCHAR)');
-    await con.run(
-      `INSERT INTO b VALUES ${b.k.map((k, i) => `(${sqlValue(k)}, ${sqlValue(b.v[i]!)}, ${sqlValue(b.s[i]!)})`).join(',')}`,
-    );
+    await duckLoad(con, 'a', fa);
+    await duckLoad(con, 'b', fb);
     const sub = (): string => {
       const col = rng.pick(['k', 'k', 's']);
       const where = rng.pick([
@@ -110,15 +104,8 @@ describe('IN and NOT IN over a subquery', () => {
       await DataFrame.put(store, 'a', frame(a), { chunkRows: 40 });
       await DataFrame.put(store, 'b', frame(b), { chunkRows: 40 });
     }
-    for (const [t, c] of [
-      ['a', a],
-      ['b', b],
-    ] as const) {
-      await con.run(`CREATE OR REPLACE TABLE ${t} (k INTEGER, v INTEGER, s VARCHAR)`);
-      await con.run(
-        `INSERT INTO ${t} VALUES ${c.k.map((k, i) => `(${sqlValue(k)}, ${sqlValue(c.v[i]!)}, ${sqlValue(c.s[i]!)})`).join(',')}`,
-      );
-    }
+    await duckLoad(con, 'a', frame(a));
+    await duckLoad(con, 'b', frame(b));
     for (let q = 0; q < 60; q++) {
       const terms = [
         rng.pick(['b.k = a.k', 'a.k = b.k']),
