@@ -76,9 +76,10 @@ export function joinedFields(
 }
 
 /**
- * Most joined rows one left chunk may give in a join without keys (a cross join: the chunk's rows times
- * the right side's), checked before they are built: 2^22 rows take 32 MiB of match arrays and 16 MiB
- * per int32 column read.
+ * Most joined rows one left chunk may give beyond its own rows: in a join without keys (a cross join:
+ * the chunk's rows times the right side's) checked before they are built, in a join whose right keys
+ * repeat as the matches grow. 2^22 rows take 32 MiB of match arrays and 16 MiB per int32 column read,
+ * so a node's memory for a chunk stays bounded whatever the keys are.
  */
 export const MAX_CROSS_CHUNK_ROWS = 1 << 22;
 
@@ -219,6 +220,8 @@ export function indexJoin(
           const m = scratch;
           m.length = 0;
           m.missing = false;
+          m.limit = Math.max(n, MAX_CROSS_CHUNK_ROWS);
+          m.chunkRows = n;
           // Left rows where leftMatch is not true match nothing (a left join keeps them, with nulls).
           let unmatched: Uint8Array | undefined;
           if (match) {
@@ -391,6 +394,9 @@ class Matches {
   right: Int32Array;
   length = 0;
   missing = false;
+  /** Most matches this chunk may have (its own rows, or MAX_CROSS_CHUNK_ROWS if more). */
+  limit = MAX_CROSS_CHUNK_ROWS;
+  chunkRows = 0;
 
   constructor(n: number) {
     this.left = new Uint32Array(Math.max(16, n));
@@ -399,10 +405,17 @@ class Matches {
 
   push(l: number, r: number): void {
     if (this.length === this.left.length) {
-      const nl = new Uint32Array(this.length * 2);
+      if (this.length >= this.limit)
+        throw new Eau2Error(
+          ErrorCode.TOO_LARGE,
+          `a join gives more than ${this.limit} rows for one chunk of ${this.chunkRows} rows (its keys repeat on the right side): filter or aggregate a side first`,
+          { details: { rows: this.length, maxRows: this.limit } },
+        );
+      const size = Math.min(this.length * 2, this.limit);
+      const nl = new Uint32Array(size);
       nl.set(this.left);
       this.left = nl;
-      const nr = new Int32Array(this.length * 2);
+      const nr = new Int32Array(size);
       nr.set(this.right);
       this.right = nr;
     }

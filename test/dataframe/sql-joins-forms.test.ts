@@ -336,6 +336,39 @@ describe('CROSS and FULL joins', () => {
     ]).toEqual([[3000000]]);
   });
 
+  it('refuse, on a node, a chunk whose matches on repeated right keys would pass MAX_CROSS_CHUNK_ROWS', async () => {
+    // 3,000 left rows on one key, each matching every one of 1,500 right rows: 4.5M rows for the chunk.
+    const left = DataFrame.fromColumns({ k: Array.from({ length: 3000 }, () => 1) });
+    const right = (n: number) =>
+      DataFrame.fromColumns({ k: Array.from({ length: n }, () => 1), y: Array.from({ length: n }, (_, i) => i) });
+    for (const how of ['inner', 'left'] as const) {
+      const e = await failure(
+        left.join(right(1500), { on: [['k', 'k']], how }).run({ aggs: [{ col: 'y', fn: 'count', as: 'n' }] }),
+      );
+      expect(e.code, how).toBe(ErrorCode.TOO_LARGE);
+      expect(e.message, how).toMatch(/more than 4194304 rows for one chunk of 3000 rows/);
+      expect([
+        ...(
+          await left.join(right(1000), { on: [['k', 'k']], how }).run({ aggs: [{ col: 'y', fn: 'count', as: 'n' }] })
+        ).rows(),
+      ]).toEqual([[3000000]]);
+    }
+    // On a stored frame through SQL, the same bound on the node that joins the chunk.
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'l', left);
+    await DataFrame.put(store, 'r', right(1500));
+    const sql = await failure(DataFrame.sql(store, 'SELECT count(*) FROM l JOIN r ON l.k = r.k'));
+    expect(sql.code).toBe(ErrorCode.TOO_LARGE);
+    // A semi join keeps each left row once, however often its key repeats on the right.
+    expect([
+      ...(
+        await left
+          .join(right(1500), { on: [['k', 'k']], how: 'semi' })
+          .run({ aggs: [{ col: 'k', fn: 'count', as: 'n' }] })
+      ).rows(),
+    ]).toEqual([[3000]]);
+  });
+
   it('join without keys in every join type: all right rows, or none', async () => {
     const count = async (how: 'inner' | 'left' | 'semi' | 'anti', right: DataFrame): Promise<unknown> =>
       [...(await A.join(right, { on: [], how }).run({ aggs: [{ col: 'x', fn: 'count', as: 'n' }] })).rows()][0]![0];
