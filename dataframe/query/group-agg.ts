@@ -35,6 +35,9 @@ export class GroupAggregator {
   private readonly own: boolean[];
   /** Group numbers of the current chunk's rows, reused from chunk to chunk. */
   private gidBuf = new Int32Array(0);
+  /** fusedSum's per-code lanes of rows and sums, reused from chunk to chunk. */
+  private laneRows = new Float64Array(0);
+  private laneSums = new Float64Array(0);
   /** Per aggregate: min or max so far (min, max), null when none. */
   private readonly ext: Value[][];
   /** Per aggregate: one aggregates.ts state per group, for the generic aggregates (else undefined). */
@@ -315,25 +318,63 @@ export class GroupAggregator {
     if (k < 0) return false;
     const vals = cols[this.aggCols[k]!]!.values as Float64Array;
     const codes = dict.codes;
-    const codeGroup = new Int32Array(dict.dict.length).fill(-1);
+    const ncodes = dict.dict.length;
+    const codeGroup = new Int32Array(ncodes).fill(-1);
     const m = sel ? sel.length : n;
+    // Rows and sums per code in LANES interleaved lanes (code * LANES + lane), a row's lane its
+    // position mod LANES, folded into the groups after the chunk: consecutive rows of one group then
+    // add into different slots, where one slot per group made each addition wait for the one before
+    // (most rows fall in a few groups). Only where the lanes are few beside the rows: a dictionary
+    // larger than the chunk's rows (a slice's) takes one slot per group.
+    const lanes = ncodes * LANES <= m;
+    let laneRows: Float64Array | undefined;
+    let laneSums: Float64Array | undefined;
+    if (lanes) {
+      if (this.laneRows.length < ncodes * LANES) {
+        this.laneRows = new Float64Array(ncodes * LANES);
+        this.laneSums = new Float64Array(ncodes * LANES);
+      }
+      laneRows = this.laneRows.fill(0, 0, ncodes * LANES);
+      laneSums = this.laneSums.fill(0, 0, ncodes * LANES);
+    }
     for (let j = 0; ; j++) {
       // `this.rows` and `this.num[k]` are passed afresh: a new group may have grown them.
-      j =
-        codes instanceof Uint16Array
+      j = lanes
+        ? codes instanceof Uint16Array
+          ? laneSum16(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
+          : codes instanceof Uint8Array
+            ? laneSum8(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
+            : laneSum32(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
+        : codes instanceof Uint16Array
           ? dictSum16(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
           : codes instanceof Uint8Array
             ? dictSum8(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
             : dictSum32(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!);
-      if (j === m) return true;
+      if (j === m) break;
+      // A code without a group yet: its group (made here, so groups are numbered in the order their
+      // first rows come, as groupsOf numbers them); with lanes its row is then added by the kernel.
       const r = sel ? sel[j]! : j;
       const code = codes[r]!;
-      const key = dict.dict[code]!;
-      const g = this.groupOfKey(key);
+      const g = this.groupOfKey(dict.dict[code]!);
       codeGroup[code] = g;
-      this.rows[g]!++;
-      this.num[k]![g]! += vals[r]!;
+      if (lanes) j--;
+      else {
+        this.rows[g]!++;
+        this.num[k]![g]! += vals[r]!;
+      }
     }
+    if (lanes) {
+      const rows = this.rows;
+      const num = this.num[k]!;
+      for (let code = 0; code < ncodes; code++) {
+        const g = codeGroup[code]!;
+        if (g < 0) continue;
+        const b = code * LANES;
+        rows[g]! += laneRows![b]! + laneRows![b + 1]! + laneRows![b + 2]! + laneRows![b + 3]!;
+        num[g]! += laneSums![b]! + laneSums![b + 1]! + (laneSums![b + 2]! + laneSums![b + 3]!);
+      }
+    }
+    return true;
   }
 
   /** Aggregate k's exact sums, one per group so far. */
@@ -550,6 +591,234 @@ function dictSum32(
       if (g < 0) return j;
       rows[g]!++;
       num[g]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+// fusedSum's loop with lanes: from position `from` of the selection, each row counted and its value
+// added in its code's slot of lane (position mod LANES), four rows a turn, until a code without a
+// group yet (its position) or the end (m). One function per code array type, as dictGroups.
+
+const LANES = 4;
+
+function laneSum8(
+  codes: Uint8Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  sums: Float64Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[r0]!;
+      rows[s1]!++;
+      sums[s1]! += vals[r1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[r2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[r3]!;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[r]!;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[j]!;
+      rows[s1]!++;
+      sums[s1]! += vals[j + 1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[j + 2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[j + 3]!;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+function laneSum16(
+  codes: Uint16Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  sums: Float64Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[r0]!;
+      rows[s1]!++;
+      sums[s1]! += vals[r1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[r2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[r3]!;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[r]!;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[j]!;
+      rows[s1]!++;
+      sums[s1]! += vals[j + 1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[j + 2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[j + 3]!;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+function laneSum32(
+  codes: Uint32Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  rows: Float64Array,
+  vals: Float64Array,
+  sums: Float64Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[r0]!;
+      rows[s1]!++;
+      sums[s1]! += vals[r1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[r2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[r3]!;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[r]!;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      rows[s0]!++;
+      sums[s0]! += vals[j]!;
+      rows[s1]!++;
+      sums[s1]! += vals[j + 1]!;
+      rows[s2]!++;
+      sums[s2]! += vals[j + 2]!;
+      rows[s3]!++;
+      sums[s3]! += vals[j + 3]!;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      rows[s]!++;
+      sums[s]! += vals[j]!;
     }
   }
   return m;
