@@ -215,6 +215,7 @@ describe('SQL USING and the names of joined columns, against DuckDB', () => {
       'SELECT * FROM p JOIN o ON p.k = o.k',
       'SELECT m.*, p.* FROM p JOIN m ON p.k = m.k JOIN o ON o.k = p.k',
       'SELECT p.k, m.k, o.k FROM p JOIN m USING (k) JOIN o USING (k)',
+      'SELECT k, k, k_1 FROM o',
     ]) {
       const df = await DataFrame.sql(store, text);
       expect(
