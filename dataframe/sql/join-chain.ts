@@ -12,6 +12,7 @@ import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectedColum
 import type { Field } from '../schema.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { spanOf, sqlError } from './errors.js';
+import { joinColumns } from './join-using.js';
 import { findColumn, itemName } from './planner.js';
 
 type Table = Extract<From, { type: 'table' }>;
@@ -40,23 +41,12 @@ export function splitJoinChain(
 ): { part: SelectFromStatement; rest: SelectFromStatement } {
   for (const f of written.from ?? [])
     if (f.type !== 'table') throw sqlError(text, spanOf(f), 'FROM takes frames, WITH queries or subqueries here');
-  // SELECT * names every column of every frame in the order FROM lists them, under its own name,
-  // whatever order comma joins are joined in.
-  const columns: SelectedColumn[] = (written.columns ?? []).flatMap((c): SelectedColumn[] => {
-    if (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
-      return (written.from as Table[]).flatMap((f, i) =>
-        writtenFields[i]!.map((x) => ({
-          expr: { type: 'ref', table: { name: aliasOf(f) }, name: x.name },
-          alias: { name: x.name },
-        })),
-      ) as SelectedColumn[];
-    // Each item keeps the name it has as written.
-    return [{ ...c, alias: { name: itemName(text, c) } }];
-  });
-  const { st, fields } = commaToJoins(text, written, writtenFields);
+  // USING, `*` and `t.*` as the columns they stand for (join-using.ts); each item keeps the name it
+  // has as written.
+  const merged = joinColumns(text, written, writtenFields);
+  const columns: SelectedColumn[] = (merged.columns ?? []).map((c) => ({ ...c, alias: { name: itemName(text, c) } }));
+  const { st, fields } = commaToJoins(text, merged, writtenFields);
   const from = st.from as Table[];
-  for (const f of from.slice(2))
-    if (f.join?.using) throw sqlError(text, spanOf(f.join), 'USING in a chain of joins: write ON a.k = b.k');
   const aliases = from.map(aliasOf);
   /** The FROM item and column a reference names, if it names one (else it may be an output name). */
   const resolve = (r: ExprRef): [number, string] | undefined => {

@@ -108,14 +108,8 @@ export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSi
   if (!['INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS'].includes(kind))
     throw sqlError(text, spanOf(j), `${j.type} is not supported`);
   const shape: JoinShape = { kind, on: [], where: [] };
-  if (j.using) {
-    shape.on = j.using.map((u) => {
-      const a = findColumn(left.fields, u.name);
-      const b = findColumn(right.fields, u.name);
-      if (!a || !b) throw sqlError(text, spanOf(u) ?? spanOf(j), `USING column ${u.name} is not in both frames`);
-      return [a, b];
-    });
-  } else if (j.on) {
+  // USING arrives written as ON (join-using.ts), which also merges its columns.
+  if (j.on) {
     const t = splitOn(text, j.on, left, right);
     shape.on = t.keys;
     // A term on the side whose rows all stay (left of a LEFT JOIN, right of a RIGHT JOIN) decides

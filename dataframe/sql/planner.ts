@@ -21,8 +21,6 @@ import { SQL_WINDOWS, spanOf, Translator } from './translate.js';
 /** A FROM item resolved by the caller: its fields and how a reference names one of them. */
 export interface SqlScope {
   readonly fields: readonly Field[];
-  /** The name `SELECT *` gives a field, where it is not the field's own (a RIGHT JOIN's columns). */
-  readonly starNames?: ReadonlyMap<string, string>;
   /** Column name for a (possibly qualified) reference, or an error at the reference. */
   resolve(ref: ExprRef, err: (msg: string) => Error): string;
 }
@@ -110,9 +108,8 @@ export function planSelect(
   const sel: { expr: SqlExpr | undefined; name: string; span?: Span; star?: string }[] = [];
   for (const c of items) {
     if (c.expr.type === 'ref' && c.expr.name === '*') {
-      if (c.expr.table) throw err(c.expr, 'table.* is not supported: name the columns');
-      for (const f of scope.fields)
-        sel.push({ expr: undefined, name: scope.starNames?.get(f.name) ?? f.name, star: f.name });
+      if (c.expr.table) throw err(c.expr, `no frame or alias named ${c.expr.table.name} in FROM`);
+      for (const f of scope.fields) sel.push({ expr: undefined, name: f.name, star: f.name });
       continue;
     }
     sel.push({ expr: c.expr, name: itemName(text, c), span: spanOf(c.expr) });

@@ -25,6 +25,7 @@ import { isPlainSelect, runStatement } from './derived.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
 import { joinShape, sidesRead } from './join-on.js';
+import { joinColumns } from './join-using.js';
 import { takeSubJoin } from './sub-join.js';
 import { MAX_SQL_LENGTH, parseOne } from './parse.js';
 
@@ -245,13 +246,24 @@ async function prepare(
       spanOf(written.where),
       'a subquery join (EXISTS/IN) beside a JOIN is not supported: put the JOIN in a WITH query',
     );
+  // `SELECT t.*` over one frame (or an EXISTS's outer frame) reads its columns (join-using.ts).
+  const one =
+    written.from[1] || !written.columns?.some((c) => c.expr.type === 'ref' && c.expr.name === '*' && c.expr.table)
+      ? written
+      : joinColumns(text, written, [l.frame.fields]);
   if (!written.from[1] && !sub) {
-    const plan = planSelect(text, { ...written, where }, scopeOf([left], l.frame.fields), SQL_AGGS);
+    const plan = planSelect(text, { ...one, where }, scopeOf([left], l.frame.fields), SQL_AGGS);
     return { query: l.frame.query(), plan };
   }
   const r = await openFrame(store, text, written.from[1] ?? sub!.from, opts, opened, used);
-  // `FROM a, b WHERE a.k = b.k` is read as `FROM a JOIN b ON a.k = b.k` (comma-joins.ts).
-  const st = written.from[1] ? commaToJoins(text, { ...written, where }, [l.frame.fields, r.frame.fields]).st : written;
+  // USING, `*` and `t.*` as the columns they stand for (join-using.ts); then `FROM a, b WHERE a.k =
+  // b.k` is read as `FROM a JOIN b ON a.k = b.k` (comma-joins.ts).
+  const st = written.from[1]
+    ? commaToJoins(text, joinColumns(text, { ...written, where }, [l.frame.fields, r.frame.fields]), [
+        l.frame.fields,
+        r.frame.fields,
+      ]).st
+    : one;
   let rest = written.from[1] ? st.where : where;
   const joinFrom = st.from![1];
   const right: Side = { frame: r.frame, alias: r.alias, names: new Map() };
@@ -389,19 +401,12 @@ async function prepare(
       right.frame.nrows > left.frame.nrows);
   if (rightJoin || swap) {
     // a RIGHT JOIN b is b LEFT JOIN a, and a swapped inner join b JOIN a: run so, with a's columns
-    // first in scope (SELECT *'s order).
+    // first in scope.
     const { fields, rightNames } = joinedFields(right.frame.fields, left.frame.fields, how);
     left.names = new Map(left.frame.fields.map((f, i) => [f.name, rightNames[i]!]));
     right.names = new Map(right.frame.fields.map((f) => [f.name, f.name]));
     const nr = right.frame.fields.length;
-    // SELECT * names the columns as `a LEFT JOIN b` would: a's as they are, b's colliding ones _right.
-    const shown = joinedFields(left.frame.fields, right.frame.fields, how).fields;
-    const starNames = new Map(
-      [...left.frame.fields.map((f) => left.names.get(f.name)!), ...right.frame.fields.map((f) => f.name)].map(
-        (n, i) => [n, shown[i]!.name],
-      ),
-    );
-    const scope = { ...scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]), starNames };
+    const scope = scopeOf([left, right], [...fields.slice(nr), ...fields.slice(0, nr)]);
     const plan = planSelect(text, { ...st, where: rest, from: [st.from![0]!] }, scope, SQL_AGGS);
     try {
       return {
@@ -438,12 +443,24 @@ function capRows(p: SqlPlan, cap: number): SqlPlan {
   return p.post ? { ...p, post: lim(p.post) } : { ...p, stage1: lim(p.stage1) };
 }
 
+/**
+ * The result under the SELECT list's names, a repeated one given `_1`, `_2`, ... (a frame's names are
+ * unique), skipping a name already taken: DuckDB's rule for a table created from a result, so `k, a,
+ * k, k_1` is `k, a, k_1, k_1_1` in both.
+ */
 function renamed(df: DataFrame, names: readonly string[]): DataFrame {
-  const seen = new Map<string, number>();
+  const taken = new Set<string>();
+  const next = new Map<string, number>();
   const unique = names.map((n) => {
-    const k = seen.get(n) ?? 0;
-    seen.set(n, k + 1);
-    return k === 0 ? n : `${n}_${k}`;
+    let u = n;
+    if (taken.has(n)) {
+      let k = next.get(n) ?? 1;
+      while (taken.has(`${n}_${k}`)) k++;
+      u = `${n}_${k}`;
+      next.set(n, k + 1);
+    }
+    taken.add(u);
+    return u;
   });
   return DataFrame.fromFields(
     df.fields.map((f, i) => ({ name: unique[i]!, type: f.type })),

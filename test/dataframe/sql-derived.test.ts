@@ -222,7 +222,6 @@ describe('WITH, subqueries in FROM and UNION', () => {
     ).toEqual([[5]]);
     for (const [text, why] of [
       ['SELECT state FROM f JOIN a ON origin = code JOIN st ON a.state = st.state', /column state is ambiguous/],
-      ['SELECT code FROM f JOIN a ON origin = code JOIN st USING (state)', /USING in a chain of joins: write ON/],
       ['SELECT code FROM f JOIN a ON origin = code JOIN nosuch n ON n.x = code', /no frame named nosuch/],
     ] as const) {
       const e = await failure(DataFrame.sql(store, text));
@@ -255,6 +254,19 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ['West', 'SFO'],
       ['West', 'SFO'],
     ]);
+    // USING in a chain merges with the frames joined so far: one state, first.
+    expect((await sql(store, 'SELECT * FROM f JOIN a ON origin = code JOIN st USING (state) LIMIT 1')).names).toEqual([
+      'state:S',
+      'origin:S',
+      'delay:I',
+      'l:L',
+      'day:d',
+      'code:S',
+      'region:S',
+    ]);
+    expect((await sql(store, 'SELECT count(*) FROM f JOIN a ON origin = code JOIN st USING (state)')).rows).toEqual([
+      [5],
+    ]);
     // SELECT * over a RIGHT JOIN names the columns as over the LEFT JOIN of the same frames.
     expect((await sql(store, 'SELECT * FROM a RIGHT JOIN st ON a.state = st.state')).names).toEqual(
       (await sql(store, 'SELECT * FROM a LEFT JOIN st ON a.state = st.state')).names,
@@ -262,7 +274,7 @@ describe('WITH, subqueries in FROM and UNION', () => {
     expect((await sql(store, 'SELECT * FROM a RIGHT JOIN st ON a.state = st.state')).names).toEqual([
       'code:S',
       'state:S',
-      'state_right:S',
+      'state_1:S',
       'region:S',
     ]);
     const big = await failure(
