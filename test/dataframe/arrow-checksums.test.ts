@@ -271,3 +271,88 @@ describe('zstd frames with content checksums', () => {
     expect(() => zstd.decode!(body(damaged))).toThrow(/zstd frame 1 fails its content checksum/);
   });
 });
+
+// lz4_flex (through lz4-napi) verifies an LZ4 frame's header, block and content checksums itself
+// (eau2 adds none): these pin that, on the frames Polars writes, which carry all three.
+describe('LZ4 frames with block and content checksums', () => {
+  const LZ4_MAGIC = Buffer.from([0x04, 0x22, 0x4d, 0x18]);
+  const ROWS = 40_000;
+  const values = Array.from({ length: ROWS }, (_, i) => (i * 7919) % 100_003);
+
+  /** Where, in each LZ4 frame of a Polars file, its block checksums and its content checksum lie. */
+  function lz4Checksums(bytes: Buffer): { block: number[]; content: number[]; data: [number, number][] } {
+    const out = { block: [] as number[], content: [] as number[], data: [] as [number, number][] };
+    for (let i = bytes.indexOf(LZ4_MAGIC); i >= 0; i = bytes.indexOf(LZ4_MAGIC, i + 1)) {
+      if (bytes.readBigInt64LE(i - 8) !== BigInt(8 * ROWS)) continue;
+      const flg = bytes[i + 4]!;
+      expect(flg & 0x14, 'Polars writes block and content checksums').toBe(0x14);
+      let at = i + 6 + (flg & 0x08 ? 8 : 0) + 1;
+      for (;;) {
+        const word = bytes.readUInt32LE(at);
+        at += 4;
+        if (word === 0) break;
+        const size = word & 0x7fffffff;
+        out.data.push([at, at + size]);
+        at += size;
+        out.block.push(at);
+        at += 4;
+      }
+      out.content.push(at);
+    }
+    return out;
+  }
+
+  for (const stream of [false, true]) {
+    const kind = stream ? 'stream' : 'file';
+    const written = (): Buffer => {
+      const df = pl.DataFrame({ a: pl.Series('a', values, pl.Int64) });
+      return stream ? df.writeIPCStream({ compression: 'lz4' }) : df.writeIPC({ compression: 'lz4' });
+    };
+
+    it(`${kind}: reads exactly as written`, async () => {
+      const df = await imported(written(), `lz4-ok-${kind}`);
+      expect(df.column('a').toArray().map(String)).toEqual(values.map(String));
+    });
+
+    for (const [what, pick] of [
+      ['a block checksum', (c: ReturnType<typeof lz4Checksums>, rng: Rng) => rng.pick(c.block) + rng.int(0, 3)],
+      ['the content checksum', (c: ReturnType<typeof lz4Checksums>, rng: Rng) => rng.pick(c.content) + rng.int(0, 3)],
+      [
+        "a block's compressed bytes",
+        (c: ReturnType<typeof lz4Checksums>, rng: Rng) => {
+          const [a, b] = rng.pick(c.data);
+          return rng.int(a, b - 1);
+        },
+      ],
+    ] as const)
+      it(`${kind}: a flipped bit in ${what} is INVALID, never other values`, async () => {
+        onTestFailed(() =>
+          console.error(`[arrow-checksums] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
+        );
+        const rng = new Rng(SEED);
+        const clean = written();
+        const sums = lz4Checksums(clean);
+        expect(sums.block.length).toBeGreaterThan(1);
+        for (let k = 0; k < 6; k++) {
+          const bytes = Buffer.from(clean);
+          const at = pick(sums, rng);
+          bytes[at] = bytes[at]! ^ (1 << rng.int(0, 7));
+          const p = join(dir, `lz4-${kind}-${k}`);
+          await writeFile(p, bytes);
+          const store = new MemoryStore();
+          const err = await importArrow(store, 'c', p).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `flip at byte ${at}: the import should fail`).toBeInstanceOf(Eau2Error);
+          expect((err as Eau2Error).code).toBe(ErrorCode.INVALID);
+          expect((err as Error).message).toMatch(
+            new RegExp(
+              `^cannot read ${p} as Arrow IPC: the record batch after row 0, compressed with LZ4_FRAME: corrupt LZ4 (data \\((Block|Content)ChecksumError\\)|frame: )`,
+            ),
+          );
+          await expect(DataFrame.get(store, 'c')).rejects.toThrow();
+        }
+      });
+  }
+});
