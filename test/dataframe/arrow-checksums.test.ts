@@ -4,12 +4,10 @@
 // the import fail with INVALID naming the file, the record batch and the checksum, publish nothing,
 // and never read as other values; intact files read exactly.
 //
-// The zstd frames are libzstd's, as Polars writes them (it compresses each buffer here, as a UInt8
-// column's only buffer), with the checksum flag and the XXH64 trailer added, which is what libzstd
-// writes with ZSTD_c_checksumFlag (the flag does not change the blocks). No writer installed here
-// emits zstd checksums in Arrow IPC, and apache-arrow's IPC writer stores each compressed buffer's
-// compressed length where the format puts its uncompressed length, so the prefixes are rewritten
-// after it. EAU2_TEST_SEED=<seed> replays the random flips.
+// The zstd frames are libzstd's with a checksum added (test/support/zstd-frames.ts), written into
+// the IPC body by apache-arrow's writer, which stores each compressed buffer's compressed length
+// where the format puts its uncompressed length, so the prefixes are rewritten after it.
+// EAU2_TEST_SEED=<seed> replays the random flips.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,9 +21,9 @@ import { registerArrowCodecs } from '../../dataframe/io/arrow-codecs.js';
 import { DataFrame, importArrow } from '../../dataframe/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
+import { polarsZstd, withChecksum, ZSTD_MAGIC } from '../support/zstd-frames.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 let dir: string;
 beforeAll(async () => {
@@ -66,34 +64,6 @@ function table(src: Source): A.Table {
     );
   }
   return batches.reduce((x, y) => x.concat(y));
-}
-
-/** libzstd's frame of `bytes`, as Polars compresses an IPC buffer: a UInt8 column's data buffer. */
-function polarsZstd(bytes: Uint8Array): Buffer {
-  const ipc = pl.DataFrame({ x: pl.Series('x', Array.from(bytes), pl.UInt8) }).writeIPC({ compression: 'zstd' });
-  for (let i = ipc.indexOf(ZSTD_MAGIC); i >= 0; i = ipc.indexOf(ZSTD_MAGIC, i + 1))
-    if (ipc.readBigInt64LE(i - 8) === BigInt(bytes.length)) {
-      // The frame ends where its last block does: walk the block headers.
-      let at = i + 4;
-      const fhd = ipc[at]!;
-      expect(fhd, 'Polars writes a window descriptor and no content size or checksum').toBe(0);
-      at += 2;
-      for (;;) {
-        const h = ipc.readUIntLE(at, 3);
-        at += 3 + (((h >> 1) & 3) === 1 ? 1 : h >>> 3);
-        if (h & 1) break;
-      }
-      return Buffer.from(ipc.subarray(i, at));
-    }
-  throw new Error('no zstd frame of that length in what Polars wrote');
-}
-
-/** The frame with the checksum flag set and its XXH64 trailer, as libzstd writes with ZSTD_c_checksumFlag. */
-function withChecksum(frame: Buffer, content: Uint8Array): Buffer {
-  const out = Buffer.concat([frame, Buffer.alloc(4)]);
-  out[4] = out[4]! | 0x04;
-  out.writeUInt32LE(Number(xxh64(content) & 0xffffffffn), frame.length);
-  return out;
 }
 
 interface Written {
