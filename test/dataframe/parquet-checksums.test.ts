@@ -70,13 +70,13 @@ describe('Parquet zstd pages with content checksums', () => {
     const store = new MemoryStore();
     await importParquet(store, 'f', p);
     const df = await (await DataFrame.get(store, 'f')).load();
-    expect(Array.from(df.column('a').toArray())).toEqual(Array.from(a));
-    expect(Array.from(df.column('b').toArray())).toEqual(Array.from(b));
+    expect(df.column('a').toArray()).toEqual(Array.from(a));
+    expect(df.column('b').toArray()).toEqual(Array.from(b));
   });
 
   for (const [what, range] of [
-    ['checksum', (f: { start: number; end: number }) => [f.end - 4, f.end - 1]],
-    ['compressed bytes', (f: { start: number; end: number }) => [f.start + 6, f.end - 5]],
+    ['checksum', (f: { start: number; end: number }): [number, number] => [f.end - 4, f.end - 1]],
+    ['compressed bytes', (f: { start: number; end: number }): [number, number] => [f.start + 6, f.end - 5]],
   ] as const)
     it(`a flipped bit in a page's ${what} is INVALID naming the file and row group, never other values`, async () => {
       onTestFailed(() =>
@@ -99,8 +99,8 @@ describe('Parquet zstd pages with content checksums', () => {
         if (err === undefined && what !== 'checksum') {
           // A bit no decoder reads (a Huffman or FSE table's padding) changes nothing.
           const df = await (await DataFrame.get(store, 'c')).load();
-          expect(Array.from(df.column('a').toArray())).toEqual(Array.from(a));
-          expect(Array.from(df.column('b').toArray())).toEqual(Array.from(b));
+          expect(df.column('a').toArray()).toEqual(Array.from(a));
+          expect(df.column('b').toArray()).toEqual(Array.from(b));
           continue;
         }
         expect(err, `flip at byte ${at}: the import should fail`).toBeInstanceOf(Eau2Error);
