@@ -1,7 +1,9 @@
 // LZ4_FRAME and ZSTD codecs for apache-arrow's compressionRegistry, so that Arrow IPC written with
 // body compression (pyarrow's feather default, Polars' `compression`) reads. apache-arrow ships no
 // codec; the libraries do the decompression (lz4-napi: lz4_flex, prebuilt; fzstd: pure JS, as
-// Node 20's zlib has no zstd), and this file bounds what they may allocate.
+// Node 20's zlib has no zstd), and this file bounds what they may allocate and verifies the zstd
+// content checksums fzstd skips (lz4_flex verifies an LZ4 frame's header, block and content
+// checksums itself).
 //
 // Each compressed buffer of an IPC body starts with its uncompressed length (int64 LE; -1 means
 // "stored uncompressed", which apache-arrow handles without calling a codec). apache-arrow hands
@@ -171,13 +173,21 @@ const ZSTD_MAGIC = 0xfd2fb528;
 const ZSTD_MAX_WINDOW = 1 << 27;
 const ZSTD_MAX_BLOCK = 128 << 10;
 
+/** Where one zstd frame lies in a buffer: [start, end), and its content checksum's offset, if it has one. */
+interface ZstdFrame {
+  start: number;
+  end: number;
+  checksumAt: number | undefined;
+}
+
 /**
  * Walks a zstd buffer's frame and block headers: fzstd allocates each frame's window from its header
  * (up to 2 GiB), so a window is refused past zstd's default limit, or, for a single-segment frame
  * whose window is its content size, past the declared length; and content sizes the frames state
- * must add up to the declared length.
+ * must add up to the declared length. Returns the frames, for decodeZstd to verify their checksums.
  */
-function checkZstdFrames(src: Uint8Array, declared: number): void {
+function checkZstdFrames(src: Uint8Array, declared: number): ZstdFrame[] {
+  const frames: ZstdFrame[] = [];
   const fail = (why: string): CodecError => new CodecError('ZSTD', `corrupt zstd data: ${why}`);
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   let at = 0;
@@ -185,6 +195,7 @@ function checkZstdFrames(src: Uint8Array, declared: number): void {
   let allStated = true;
   if (src.length === 0) throw fail('it is empty');
   while (at < src.length) {
+    const start = at;
     if (at + 6 > src.length) throw fail('it ends inside a frame header');
     if (view.getUint32(at, true) !== ZSTD_MAGIC) throw fail('a frame does not start with the zstd magic');
     const fhd = src[at + 4]!;
@@ -235,30 +246,76 @@ function checkZstdFrames(src: Uint8Array, declared: number): void {
       if (at > src.length) throw fail('it ends inside a block');
       if (h & 1) break;
     }
+    const checksumAt = checksum ? at : undefined;
     if (checksum) at += 4;
     if (at > src.length) throw fail('it ends inside a checksum');
+    frames.push({ start, end: at, checksumAt });
   }
   if (allStated && stated !== declared) throw lengthMismatch('ZSTD', stated, declared);
+  return frames;
 }
+
+interface XxHash {
+  xxh64(input: Uint8Array, seed?: bigint): bigint;
+}
+
+let xxhashModule: XxHash | undefined;
+
+/** @node-rs/xxhash on the first frame with a checksum: without its binary, such frames are refused. */
+function xxhash(): XxHash {
+  try {
+    xxhashModule ??= require('@node-rs/xxhash') as XxHash;
+    return xxhashModule;
+  } catch (e) {
+    throw new CodecError(
+      'ZSTD',
+      `a zstd frame's content checksum cannot be verified: @node-rs/xxhash does not load here: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * RFC 8878 3.1.1: a frame's Content_Checksum is the low 32 bits of XXH64(content, seed 0), little
+ * endian. fzstd reads past it unchecked, and a flipped bit in a raw block or a literal section
+ * decompresses to other values of the same length, so only this check catches it.
+ */
+function verifyZstdChecksum(src: Uint8Array, checksumAt: number, content: Uint8Array, frame: number): void {
+  const stated = new DataView(src.buffer, src.byteOffset + checksumAt, 4).getUint32(0, true);
+  const got = Number(xxhash().xxh64(content) & 0xffffffffn);
+  if (got !== stated)
+    throw new CodecError(
+      'ZSTD',
+      `zstd frame ${frame + 1} fails its content checksum (XXH64 of what it decompresses to ends 0x${hex32(got)}, the frame states 0x${hex32(stated)}): the data is damaged`,
+    );
+}
+
+const hex32 = (n: number): string => n.toString(16).padStart(8, '0');
 
 function decodeZstd(src: Uint8Array): Uint8Array {
   const declared = declaredLength('ZSTD', src);
   reserve('ZSTD', declared);
-  checkZstdFrames(src, declared);
+  const frames = checkZstdFrames(src, declared);
   const out = new Uint8Array(declared);
   let at = 0;
   // Streaming, so each block is counted as it comes: fzstd's one-shot decompress into a given
   // buffer drops what overflows it and returns the buffer whole, hiding a short or long result.
-  const d = new Decompress((chunk) => {
+  // One frame at a time, so that each frame's checksum covers exactly its own content.
+  const onData = (chunk: Uint8Array): void => {
     if (chunk.length > declared - at) throw lengthMismatch('ZSTD', at + chunk.length, declared);
     out.set(chunk, at);
     at += chunk.length;
-  });
-  try {
-    d.push(src, true);
-  } catch (e) {
-    if (e instanceof CodecError) throw e;
-    throw new CodecError('ZSTD', `corrupt zstd data (${(e as Error).message})`, { cause: e });
+  };
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    const from = at;
+    try {
+      new Decompress(onData).push(src.subarray(f.start, f.end), true);
+    } catch (e) {
+      if (e instanceof CodecError) throw e;
+      throw new CodecError('ZSTD', `corrupt zstd data (${(e as Error).message})`, { cause: e });
+    }
+    if (f.checksumAt !== undefined) verifyZstdChecksum(src, f.checksumAt, out.subarray(from, at), i);
   }
   if (at !== declared) throw lengthMismatch('ZSTD', at, declared);
   return out;
