@@ -33,7 +33,7 @@ export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { bindTime, mayReadTime } from './now.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
-import { decorrelate, whereHasSubquery } from './decorrelate.js';
+import { decorrelate, mayDecorrelate } from './decorrelate.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -513,12 +513,12 @@ async function runTree(
   m: RegExpExecArray | null,
   opts: SqlOptions,
 ): Promise<SqlResult> {
-  if (st.type === 'select' && whereHasSubquery(st)) {
+  if (st.type === 'select' && mayDecorrelate(st)) {
     // A correlated scalar subquery of the WHERE joined as a grouped subquery (decorrelate.ts): the
     // statement that comes out has a subquery in FROM, so it runs as parts.
     const fieldsOf = async (name: string): Promise<readonly Field[] | undefined> =>
       opts.frames?.[name]?.fields ?? (await cachedMeta(store, checkName(name)).catch(() => undefined))?.meta.fields;
-    const d = await decorrelate(st, fieldsOf);
+    const d = await decorrelate(text, st, fieldsOf);
     if (d) return runTree(store, sql, text, undefined, d, m, opts);
   }
   if (!isPlainSelect(st)) {

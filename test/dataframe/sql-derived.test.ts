@@ -327,7 +327,8 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ],
       ['SELECT * FROM f, LATERAL (SELECT 1) x', /comma joins are not supported|LATERAL/],
       [
-        'SELECT origin FROM f JOIN a ON origin = code WHERE EXISTS (SELECT 1 FROM a b WHERE b.code = f.origin)',
+        // Joined as a grouped subquery in the statement itself (exists-join.ts), not yet in a part.
+        'WITH t AS (SELECT origin FROM f JOIN a ON origin = code WHERE EXISTS (SELECT 1 FROM a b WHERE b.code = f.origin)) SELECT * FROM t',
         /a subquery join \(EXISTS\/IN\) beside a JOIN is not supported: put the JOIN in a WITH query/,
       ],
       [
