@@ -3,7 +3,7 @@
 // no inner rows, in process and on a FakeCluster: EXISTS and NOT EXISTS with each comparison
 // operator (either way round), on one or two keys or none, with and without terms on the
 // subquery's own frame, two or three in one SELECT, beside comma joins and a JOIN, beside a
-// correlated scalar subquery; `SELECT *` lists the written FROM's columns only. The shapes a join
+// correlated scalar subquery or an IN (subquery); `SELECT *` lists the written FROM's columns only. The shapes a join
 // would not answer exactly are refused naming the part. EAU2_TEST_SEED=<seed> replays a run.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -85,6 +85,8 @@ describe('correlated [NOT] EXISTS', () => {
         cols += ', c.v';
       }
       if (shape === 'scalar') where.push('a.v >= (SELECT min(c.v) FROM c WHERE c.j = a.j)');
+      // A semi join by IN beside the rewritten EXISTS is joined the same way.
+      if (rng.bool(0.2)) where.push(rng.pick(['a.j IN (SELECT j FROM c)', 'a.k IN (SELECT k FROM c)']));
       if (rng.bool(0.3)) where.push(`a.v > ${rng.int(-5, 2)}`);
       shuffle(rng, where);
       const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${cols
@@ -98,6 +100,33 @@ describe('correlated [NOT] EXISTS', () => {
     }
     // Most statements keep some rows: the comparison is not with empty answers alone.
     expect(answered).toBeGreaterThan(35);
+  });
+
+  it('compares strings and doubles through min and max as DuckDB compares them', async () => {
+    const store = new MemoryStore();
+    const a = DataFrame.fromColumns({
+      k: { type: 'I', values: [1, 2, 3, null, 1, 2] },
+      s: { type: 'S', values: ['a', 'B', 'é', 'b', null, 'ab'] },
+      d: { type: 'D', values: [1.5, 0, 2, null, 3, 0.25] },
+    });
+    const b = DataFrame.fromColumns({
+      k: { type: 'I', values: [1, 1, 2, null, 3, 2] },
+      s: { type: 'S', values: ['A', 'b', 'e', 'x', 'Z', null] },
+      d: { type: 'D', values: [1.5, 0, 2, null, 3, null] },
+    });
+    for (const [name, df] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      await DataFrame.put(store, name, df);
+      await duckLoad(con, name, df);
+    }
+    for (const op of OPS)
+      for (const c of ['s', 'd'])
+        for (const neg of ['', 'NOT ']) {
+          const sql = `SELECT a.k, a.s, a.d FROM a, b bb WHERE a.k = bb.k AND ${neg}EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.${c} ${op} a.${c}) ORDER BY 1, 2, 3`;
+          expect(rowsOf(await DataFrame.sql(store, sql)), sql).toEqual((await con.runAndReadAll(sql)).getRows());
+        }
   });
 
   it('keeps the one semi or anti join on the nodes where it is enough', async () => {
