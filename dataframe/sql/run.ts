@@ -545,7 +545,11 @@ async function runTree(
         throw e;
       }
     };
-    return { frame: await runStatement(text, st, opts, one, fieldsOf) };
+    const joined = async (
+      s: SelectFromStatement,
+      fields: (name: string) => Promise<readonly Field[] | undefined>,
+    ): Promise<SelectFromStatement | undefined> => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
+    return { frame: await runStatement(text, st, opts, one, fieldsOf, joined) };
   }
   let plain: SelectFromStatement = st;
   let planKey: string | undefined = key;

@@ -3,7 +3,8 @@
 // no inner rows, in process and on a FakeCluster: EXISTS and NOT EXISTS with each comparison
 // operator (either way round), on one or two keys or none, with and without terms on the
 // subquery's own frame, two or three in one SELECT, beside comma joins and a JOIN, beside a
-// correlated scalar subquery or an IN (subquery); `SELECT *` lists the written FROM's columns only. The shapes a join
+// correlated scalar subquery or an IN (subquery), over a WITH query or a subquery in FROM, and as
+// a WITH query's statement; `SELECT *` lists the written FROM's columns only. The shapes a join
 // would not answer exactly are refused naming the part. EAU2_TEST_SEED=<seed> replays a run.
 
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -53,8 +54,8 @@ describe('correlated [NOT] EXISTS', () => {
       for (const store of [plain, cluster]) await DataFrame.put(store, name, df, { chunkRows: 40 });
       await duckLoad(con, name, df);
     }
-    /** One EXISTS over b (aliased `alias`) correlated with a. */
-    const exists = (alias: string): string => {
+    /** One EXISTS over `frame` (b, or a WITH query over b), aliased `alias`, correlated with a. */
+    const exists = (alias: string, frame: string): string => {
       const keys = rng.pick([[`${alias}.k = a.k`], [`a.k = ${alias}.k`], [`${alias}.k = a.k`, `a.j = ${alias}.j`], []]);
       const op = rng.pick(OPS);
       const cmp = rng.bool(0.75)
@@ -65,16 +66,21 @@ describe('correlated [NOT] EXISTS', () => {
       const own = rng.pick(['', `${alias}.j IS NOT NULL`, `${alias}.v > ${rng.int(-4, 4)}`, `${alias}.j <> 1`]);
       const terms = [...keys, ...cmp, ...(own ? [own] : [])];
       shuffle(rng, terms);
-      return `${rng.bool() ? 'NOT ' : ''}EXISTS (SELECT * FROM b ${alias} WHERE ${terms.join(' AND ')})`;
+      return `${rng.bool() ? 'NOT ' : ''}EXISTS (SELECT * FROM ${frame} ${alias} WHERE ${terms.join(' AND ')})`;
     };
     let answered = 0;
     for (let q = 0; q < 70; q++) {
       const shape = rng.pick(['one', 'two', 'three', 'comma', 'join', 'scalar']);
-      let from = 'a';
+      // The subquery may read a WITH query, the outer query a subquery in FROM, and the whole
+      // statement may be a WITH query's: each part is joined as the statement itself is.
+      const frame = rng.bool(0.2) ? 'bw' : 'b';
+      const withs = frame === 'bw' ? ['bw AS (SELECT * FROM b WHERE b.j <> 2 OR b.j IS NULL)'] : [];
+      const own = shape === 'one' || shape === 'two' || shape === 'three' || shape === 'scalar';
+      let from = own && rng.bool(0.2) ? '(SELECT * FROM a WHERE a.v > -3 OR a.v IS NULL) a' : 'a';
       let cols = 'a.k, a.j, a.v';
-      const where: string[] = [exists('b1')];
-      if (shape === 'two' || shape === 'three') where.push(exists('b2'));
-      if (shape === 'three') where.push(exists('b3'));
+      const where: string[] = [exists('b1', frame)];
+      if (shape === 'two' || shape === 'three') where.push(exists('b2', frame));
+      if (shape === 'three') where.push(exists('b3', rng.pick(['b', frame])));
       if (shape === 'comma') {
         from = 'a, c';
         where.push('c.k = a.k');
@@ -89,10 +95,16 @@ describe('correlated [NOT] EXISTS', () => {
       if (rng.bool(0.2)) where.push(rng.pick(['a.j IN (SELECT j FROM c)', 'a.k IN (SELECT k FROM c)']));
       if (rng.bool(0.3)) where.push(`a.v > ${rng.int(-5, 2)}`);
       shuffle(rng, where);
-      const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${cols
-        .split(', ')
-        .map((c) => `${c} NULLS LAST`)
-        .join(', ')}`;
+      const order = (cs: string): string =>
+        cs
+          .split(', ')
+          .map((c) => `${c} NULLS LAST`)
+          .join(', ');
+      const body = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')}`;
+      const sql =
+        own && rng.bool(0.2)
+          ? `WITH ${[...withs, `t AS (${body})`].join(', ')} SELECT * FROM t ORDER BY ${order('k, j, v')}`
+          : `${withs.length ? `WITH ${withs.join(', ')} ` : ''}${body} ORDER BY ${order(cols)}`;
       const want = (await con.runAndReadAll(sql)).getRows().map((r) => r.map((v) => v as Value));
       if (want.length > 0) answered++;
       for (const store of [plain, cluster])
