@@ -19,7 +19,7 @@ export interface Outer {
   fields: readonly Field[] | undefined;
 }
 
-const aliasOf = (f: From): string | undefined =>
+export const aliasOf = (f: From): string | undefined =>
   f.type === 'table' ? (f.name.alias ?? f.name.name) : f.type === 'statement' ? f.alias : undefined;
 
 /** The outer query's FROM items, with the columns of those that are frames. */

@@ -24,7 +24,7 @@ import type {
   SelectStatement,
 } from 'pgsql-ast-parser';
 import { andOf, andTerms } from './comma-joins.js';
-import { type FieldsOf, innerScope, type Outer, outerItems } from './correlation.js';
+import { aliasOf, type FieldsOf, innerScope, type Outer, outerItems } from './correlation.js';
 import { spanOf, sqlError } from './errors.js';
 import { existsJoins } from './exists-join.js';
 import { isQueryStatement } from './parse.js';
@@ -103,7 +103,7 @@ export async function decorrelate(
   // With a scalar subquery joined, an EXISTS is beside a join: run.ts's semi join cannot take it.
   const ex = await existsJoins(text, st, out, outer, fieldsOf, added.length > 0);
   if (!ex && added.length === 0) return undefined;
-  const columns = starWritten(text, st, outer) ?? st.columns;
+  const columns = starWritten(text, st) ?? st.columns;
   const from = [...(ex?.from ?? written), ...added];
   return { ...st, columns, from, where: andOf([...(ex?.terms ?? out), ...extra]) ?? null };
 }
@@ -167,37 +167,26 @@ async function grouped(
 }
 
 /**
- * The SELECT list with a bare `*` written out as the columns of the FROM items as written, so the
- * FROM items a rewrite adds are not listed; named as a join of those items names them (two items:
- * a clashing name of the second gets `_right`, as query/join.ts does; more: the statement's result
- * renames clashes). Undefined when there is no `*`; an error when an item's columns are not known
- * before it runs (a subquery in FROM).
+ * The SELECT list with a bare `*` written out as `t.*` for each FROM item as written, so the FROM
+ * items a rewrite adds are not listed (the result names repeated columns as `*` would). Undefined
+ * when there is no `*`; an error beside USING, whose merged columns `t.*` would list twice.
  */
-function starWritten(
-  text: string,
-  st: SelectFromStatement,
-  outer: readonly Outer[],
-): SelectFromStatement['columns'] | undefined {
+function starWritten(text: string, st: SelectFromStatement): SelectFromStatement['columns'] | undefined {
   const cols = st.columns ?? [];
-  if (!cols.some((c) => c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)) return undefined;
-  const taken = new Set<string>();
-  return cols.flatMap((c) => {
-    if (c.expr.type !== 'ref' || c.expr.name !== '*' || c.expr.table) return [c];
-    return outer.flatMap((o) => {
-      if (!o.fields)
-        throw sqlError(
-          text,
-          spanOf(c.expr),
-          `SELECT * beside a subquery joined to the statement needs the columns of ${o.alias}: name the columns`,
-        );
-      return o.fields.map((f) => {
-        let name = f.name;
-        if (outer.length === 2) while (taken.has(name)) name = `${name}_right`;
-        taken.add(name);
-        return { expr: { type: 'ref', table: { name: o.alias }, name: f.name }, alias: { name } } as SelectedColumn;
-      });
-    });
-  });
+  const star = cols.find((c) => c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table);
+  if (!star) return undefined;
+  const written = st.from ?? [];
+  if (written.some((f) => f.join?.using))
+    throw sqlError(
+      text,
+      spanOf(star.expr),
+      'SELECT * beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns',
+    );
+  return cols.flatMap((c) =>
+    c === star || (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
+      ? written.map((f) => ({ expr: { type: 'ref', table: { name: aliasOf(f) ?? '' }, name: '*' } }) as SelectedColumn)
+      : [c],
+  );
 }
 
 /**

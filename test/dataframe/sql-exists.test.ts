@@ -172,7 +172,11 @@ describe('correlated [NOT] EXISTS', () => {
       ['SELECT * FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.v <> a.v) ORDER BY k', ['k', 'v']],
       [
         'SELECT * FROM a, b WHERE a.k = b.k AND NOT EXISTS (SELECT * FROM b b2 WHERE b2.k = a.k AND b2.v < b.v) ORDER BY 1, 2, 3, 4',
-        ['k', 'v', 'k_right', 'v_right'],
+        ['k', 'v', 'k_1', 'v_1'],
+      ],
+      [
+        'SELECT * FROM (SELECT k, v + 1 AS w FROM a) s WHERE EXISTS (SELECT * FROM b WHERE b.k = s.k) AND EXISTS (SELECT * FROM b WHERE b.v < s.w) ORDER BY k',
+        ['k', 'w'],
       ],
     ] as const) {
       const df = await DataFrame.sql(store, sql);
@@ -220,6 +224,10 @@ describe('correlated [NOT] EXISTS', () => {
       [
         'SELECT k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND a.v > 2 AND b.v < a.v)',
         /WHERE term on the outer query alone is not supported/,
+      ],
+      [
+        'SELECT * FROM a JOIN c USING (k) WHERE v > (SELECT min(b.v) FROM b WHERE b.k = a.k)',
+        /SELECT \* beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns/,
       ],
       [
         // NOT EXISTS is a LEFT JOIN of the item its keys read: here two items on both sides of a comma.
