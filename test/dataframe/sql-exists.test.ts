@@ -188,6 +188,30 @@ describe('correlated [NOT] EXISTS', () => {
     }
   });
 
+  it('joins them inside a WITH query and a subquery in FROM, and over a WITH query', async () => {
+    const store = new MemoryStore();
+    const a = DataFrame.fromColumns({
+      k: { type: 'I', values: [1, 2, 3, null, 2] },
+      v: { type: 'I', values: [5, 6, 7, 8, 1] },
+    });
+    const b = DataFrame.fromColumns({
+      k: { type: 'I', values: [1, 1, 2, null, 3] },
+      v: { type: 'I', values: [5, 9, 1, 2, 7] },
+    });
+    await DataFrame.put(store, 'a', a);
+    await DataFrame.put(store, 'b', b);
+    await duckLoad(con, 'a', a);
+    await duckLoad(con, 'b', b);
+    for (const sql of [
+      'WITH t AS (SELECT a.k, a.v FROM a JOIN b ON a.k = b.k WHERE EXISTS (SELECT * FROM b b2 WHERE b2.k = a.k AND b2.v > a.v)) SELECT * FROM t ORDER BY k, v',
+      'SELECT count(*) AS n FROM (SELECT a.k FROM a, b WHERE a.k = b.k AND NOT EXISTS (SELECT * FROM b b2 WHERE b2.k = a.k AND b2.v <> b.v)) s',
+      'WITH bw AS (SELECT * FROM b WHERE v > 1) SELECT k, v FROM a WHERE EXISTS (SELECT * FROM bw WHERE bw.k = a.k AND bw.v < a.v) AND NOT EXISTS (SELECT * FROM bw WHERE bw.v = a.v) ORDER BY k, v',
+    ])
+      expect(rowsOf(await DataFrame.sql(store, sql)), sql).toEqual(
+        (await con.runAndReadAll(sql)).getRows().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))),
+      );
+  });
+
   it('refuses the shapes a join would not answer exactly, naming the part', async () => {
     const store = new MemoryStore();
     for (const name of ['a', 'b', 'c'])
