@@ -45,6 +45,7 @@
 // run.ts takes would be refused beside a JOIN. docs/dataframe.md "SQL".
 
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement } from 'pgsql-ast-parser';
+import { ErrorCode } from '../../kv/index.js';
 import { andOf, andTerms } from './comma-joins.js';
 import { type FieldsOf, innerScope, type Outer } from './correlation.js';
 import { spanOf, sqlError } from './errors.js';
@@ -223,14 +224,23 @@ async function seenExists(
       ),
     };
   const scope = await innerScope(q, outer, fieldsOf);
-  if (!scope) return { why: 'its FROM must name frames (or WITH queries), joined by commas, whose columns are known' };
+  if (!scope) {
+    for (const f of q.from ?? [])
+      if (f.type === 'table' && !f.join && !(await fieldsOf(f.name.name)))
+        return { error: sqlError(text, spanOf(f.name), `no frame named ${f.name.name}`, ErrorCode.NOT_FOUND) };
+    return { why: 'its FROM must name frames or WITH queries, joined by commas' };
+  }
   const keys: [ExprRef, ExprRef][] = [];
   let cmp: Taken['cmp'];
   const own: SqlExpr[] = [];
   for (const t of andTerms(q.where)) {
     const r = scope.reads(t);
     if (r.has(undefined))
-      return { why: `a column of ${JSON.stringify(text.slice(spanOf(t)?.start, spanOf(t)?.end))} is not one query's` };
+      return {
+        why: someNode(t, isQueryStatement)
+          ? 'a subquery in its WHERE is not supported'
+          : `a column of ${JSON.stringify(text.slice(spanOf(t)?.start, spanOf(t)?.end))} is in neither query, or in two of the subquery's frames`,
+      };
     if (!r.has('out')) {
       own.push(t);
       continue;

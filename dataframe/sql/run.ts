@@ -519,6 +519,12 @@ async function runTree(
     const fieldsOf = async (name: string): Promise<readonly Field[] | undefined> =>
       opts.frames?.[name]?.fields ?? (await cachedMeta(store, checkName(name)).catch(() => undefined))?.meta.fields;
     const d = await decorrelate(text, st, fieldsOf);
+    if (d && m)
+      throw sqlError(
+        sql,
+        spanOf(st.where),
+        'EXPLAIN of a statement whose subqueries are joined as grouped subqueries (it runs as parts) is not supported',
+      );
     if (d) return runTree(store, sql, text, undefined, d, m, opts);
   }
   if (!isPlainSelect(st)) {
