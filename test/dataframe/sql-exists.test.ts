@@ -205,6 +205,8 @@ describe('correlated [NOT] EXISTS', () => {
     for (const sql of [
       'WITH t AS (SELECT a.k, a.v FROM a JOIN b ON a.k = b.k WHERE EXISTS (SELECT * FROM b b2 WHERE b2.k = a.k AND b2.v > a.v)) SELECT * FROM t ORDER BY k, v',
       'SELECT count(*) AS n FROM (SELECT a.k FROM a, b WHERE a.k = b.k AND NOT EXISTS (SELECT * FROM b b2 WHERE b2.k = a.k AND b2.v <> b.v)) s',
+      // A correlated scalar subquery in a part is joined the same way.
+      'WITH t AS (SELECT k, v FROM a WHERE v < (SELECT max(b.v) FROM b WHERE b.k = a.k)) SELECT * FROM t ORDER BY k',
       'WITH bw AS (SELECT * FROM b WHERE v > 1) SELECT k, v FROM a WHERE EXISTS (SELECT * FROM bw WHERE bw.k = a.k AND bw.v < a.v) AND NOT EXISTS (SELECT * FROM bw WHERE bw.v = a.v) ORDER BY k, v',
     ])
       expect(rowsOf(await DataFrame.sql(store, sql)), sql).toEqual(
