@@ -11,26 +11,29 @@
 // correlated by equalities of its columns with the outer query's only (its other terms read its own
 // frame alone, and filter it before grouping), and its one column is an aggregate other than count
 // (over no rows, count is 0, not NULL: the "count bug"). Any other correlated subquery is left to
-// scalar.ts, which refuses it naming the outer column.
+// scalar.ts, which refuses it naming the outer column. [NOT] EXISTS terms are joined the same way
+// by exists-join.ts. A bare `SELECT *` is written out as the columns of the FROM as written, so the
+// joined subqueries' columns (__k0, __v, ...) are not among the statement's.
 
-import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
-import type { Field } from '../schema.js';
+import type {
+  Expr as SqlExpr,
+  ExprRef,
+  From,
+  SelectedColumn,
+  SelectFromStatement,
+  SelectStatement,
+} from 'pgsql-ast-parser';
 import { andOf, andTerms } from './comma-joins.js';
-import { findColumn } from './planner.js';
+import { aliasOf, type FieldsOf, innerScope, type Outer, outerItems } from './correlation.js';
+import { spanOf, sqlError } from './errors.js';
+import { existsJoins } from './exists-join.js';
 import { isQueryStatement } from './parse.js';
 import { someNode } from './rewrite.js';
 
 type Node = Record<string, unknown>;
-type Table = Extract<From, { type: 'table' }>;
 
 const COMPARE = new Set(['=', '<>', '!=', '<', '<=', '>', '>=']);
 const AGGS = new Set(['sum', 'avg', 'min', 'max']);
-
-/** The columns of a frame named in FROM (a stored frame, a WITH query, a frame given), if known. */
-export type FieldsOf = (name: string) => Promise<readonly Field[] | undefined>;
-
-const aliasOf = (f: From): string | undefined =>
-  f.type === 'table' ? (f.name.alias ?? f.name.name) : f.type === 'statement' ? f.alias : undefined;
 
 /** Whether `e` calls an aggregate of AGGS, and no count and no subquery. */
 function aggregateOnly(e: unknown): boolean {
@@ -62,25 +65,22 @@ function aggregateOnly(e: unknown): boolean {
 }
 
 /**
- * The statement with each such correlated subquery of its WHERE joined as a grouped subquery;
- * `undefined` when it has none (so the caller runs it as it is).
+ * The statement with each such correlated subquery of its WHERE, and each [NOT] EXISTS that
+ * exists-join.ts takes, joined as a grouped subquery; `undefined` when it has none (so the caller
+ * runs it as it is).
  */
 export async function decorrelate(
+  text: string,
   st: SelectFromStatement,
   fieldsOf: FieldsOf,
 ): Promise<SelectFromStatement | undefined> {
-  const from = st.from ?? [];
-  if (from.length === 0 || !st.where) return undefined;
-  // The outer query's columns by FROM item (unknown for a subquery in FROM: its names stay unresolved).
-  const outer: { alias: string; fields: readonly Field[] | undefined }[] = [];
-  for (const f of from)
-    outer.push({ alias: aliasOf(f) ?? '', fields: f.type === 'table' ? await fieldsOf(f.name.name) : undefined });
-  const terms = andTerms(st.where);
+  const written = st.from ?? [];
+  if (written.length === 0) return undefined;
+  const outer = await outerItems(written, fieldsOf);
   const added: From[] = [];
   const extra: SqlExpr[] = [];
-  let changed = false;
   const out: SqlExpr[] = [];
-  for (const t of terms) {
+  for (const t of andTerms(st.where)) {
     const b = t as unknown as Node;
     const side =
       b.type === 'binary' && COMPARE.has(String(b.op))
@@ -96,68 +96,33 @@ export async function decorrelate(
       out.push(t);
       continue;
     }
-    changed = true;
     added.push(join.item);
     extra.push(...join.keys);
     out.push({ ...(t as object), [side!]: join.value } as unknown as SqlExpr);
   }
-  if (!changed) return undefined;
-  return { ...st, from: [...from, ...added], where: andOf([...out, ...extra]) ?? null };
+  // With a scalar subquery joined, an EXISTS is beside a join: run.ts's semi join cannot take it.
+  const ex = await existsJoins(text, st, out, outer, fieldsOf, added.length > 0);
+  if (!ex && added.length === 0) return undefined;
+  const columns = starWritten(text, st) ?? st.columns;
+  const from = [...(ex?.from ?? written), ...added];
+  return { ...st, columns, from, where: andOf([...(ex?.terms ?? out), ...extra]) ?? null };
 }
 
 /** A correlated subquery as a grouped FROM item, the key equalities and the value's reference. */
 async function grouped(
   sub: SelectStatement,
-  outer: { alias: string; fields: readonly Field[] | undefined }[],
+  outer: readonly Outer[],
   fieldsOf: FieldsOf,
   alias: string,
 ): Promise<{ item: From; keys: SqlExpr[]; value: SqlExpr } | undefined> {
   if (sub.type !== 'select') return undefined;
   const q = sub as SelectFromStatement;
-  // Its FROM: frames, joined by commas (its WHERE's equalities join them, comma-joins.ts).
-  if (!q.from?.length || q.from.some((f) => f.type !== 'table' || f.join)) return undefined;
   if (q.groupBy || q.having || q.limit || q.orderBy || q.distinct || q.columns?.length !== 1 || !q.where)
     return undefined;
   if (!aggregateOnly(q.columns[0]!.expr)) return undefined;
-  const inner: { alias: string; fields: readonly Field[] }[] = [];
-  for (const f of q.from as Table[]) {
-    const fields = await fieldsOf(f.name.name);
-    if (!fields) return undefined;
-    inner.push({ alias: f.name.alias ?? f.name.name, fields });
-  }
-  const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
-  /** 'in' for the subquery's own column, 'out' for the outer query's, undefined if neither can be told. */
-  const scopeOf = (r: ExprRef): 'in' | 'out' | undefined => {
-    if (r.table) {
-      const own = inner.find((i) => same(i.alias, r.table!.name));
-      if (own) return findColumn(own.fields, r.name) !== undefined ? 'in' : undefined;
-      return outer.some((o) => same(o.alias, r.table!.name)) ? 'out' : undefined;
-    }
-    // SQL's scoping: the nearest query's columns first.
-    const mine = inner.filter((i) => findColumn(i.fields, r.name) !== undefined);
-    if (mine.length > 0) return mine.length === 1 ? 'in' : undefined;
-    const hits = outer.filter((o) => o.fields && findColumn(o.fields, r.name) !== undefined);
-    return hits.length === 1 ? 'out' : undefined;
-  };
-  const reads = (e: unknown): Set<'in' | 'out' | undefined> => {
-    const s = new Set<'in' | 'out' | undefined>();
-    const walk = (x: unknown): void => {
-      if (x === null || typeof x !== 'object') return;
-      if (Array.isArray(x)) return x.forEach(walk);
-      const n = x as Node;
-      if (isQueryStatement(n)) {
-        s.add(undefined);
-        return;
-      }
-      if (n.type === 'ref' && n.name !== '*') {
-        s.add(scopeOf(n as unknown as ExprRef));
-        return;
-      }
-      for (const v of Object.values(n)) walk(v);
-    };
-    walk(e);
-    return s;
-  };
+  const scope = await innerScope(q, outer, fieldsOf);
+  if (!scope) return undefined;
+  const { scopeOf, reads } = scope;
   const keys: [ExprRef, ExprRef][] = [];
   const own: SqlExpr[] = [];
   for (const t of andTerms(q.where)) {
@@ -201,7 +166,38 @@ async function grouped(
   };
 }
 
-/** Whether the statement has a subquery anywhere in its WHERE (a cheap test before opening frames). */
-export function whereHasSubquery(st: SelectFromStatement): boolean {
-  return someNode(st.where, isQueryStatement);
+/**
+ * The SELECT list with a bare `*` written out as `t.*` for each FROM item as written, so the FROM
+ * items a rewrite adds are not listed (the result names repeated columns as `*` would). Undefined
+ * when there is no `*`; an error beside USING, whose merged columns `t.*` would list twice.
+ */
+function starWritten(text: string, st: SelectFromStatement): SelectFromStatement['columns'] | undefined {
+  const cols = st.columns ?? [];
+  const star = cols.find((c) => c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table);
+  if (!star) return undefined;
+  const written = st.from ?? [];
+  if (written.some((f) => f.join?.using))
+    throw sqlError(
+      text,
+      spanOf(star.expr),
+      'SELECT * beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns',
+    );
+  return cols.flatMap((c) =>
+    c === star || (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
+      ? written.map((f) => ({ expr: { type: 'ref', table: { name: aliasOf(f) ?? '' }, name: '*' } }) as SelectedColumn)
+      : [c],
+  );
+}
+
+/**
+ * Whether the statement has a subquery anywhere in its WHERE, or an EXISTS elsewhere (refused by
+ * exists-join.ts, naming it): a cheap test before opening frames.
+ */
+export function mayDecorrelate(st: SelectFromStatement): boolean {
+  const exists = (n: Node): boolean =>
+    n.type === 'call' && String((n.function as Node | undefined)?.name).toLowerCase() === 'exists';
+  return (
+    someNode(st.where, isQueryStatement) ||
+    someNode([(st.columns ?? []).map((c) => c.expr), st.having, st.groupBy, st.orderBy], exists)
+  );
 }

@@ -19,6 +19,15 @@ import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 /** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
 export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<DataFrame>;
 
+/**
+ * A SELECT with its correlated subqueries joined as subqueries in FROM (decorrelate.ts), given the
+ * columns of the frames it may name (undefined: not known); undefined when it has none.
+ */
+export type Decorrelate = (
+  st: SelectFromStatement,
+  fieldsOf: (name: string) => Promise<readonly Field[] | undefined>,
+) => Promise<SelectFromStatement | undefined>;
+
 /** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
 export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
   return (
@@ -59,6 +68,7 @@ export async function runStatement(
   runSelect: RunSelect,
   /** A stored frame's columns (NOT_FOUND at `at` if there is none). */
   fieldsOf: (name: string, at: From) => Promise<readonly Field[]>,
+  decorrelate?: Decorrelate,
 ): Promise<DataFrame> {
   let joins = 0;
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
@@ -86,6 +96,12 @@ export async function runStatement(
           from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
         }
         let sel: SelectFromStatement = { ...x, from };
+        // Before the chain of joins is split: a subquery's outer columns name the FROM as written.
+        const d = await decorrelate?.(sel, async (name) => {
+          const f = sc[name]?.fields ?? given[name]?.fields;
+          return f ?? fieldsOf(name, { type: 'table', name: { name } } as From).catch(() => undefined);
+        });
+        if (d) return run(d, sc, maxRows);
         if (hasScalarSubqueries(sel)) {
           // A scalar subquery sees the WITH queries in scope, not this SELECT's FROM (scalar.ts).
           const outer = {

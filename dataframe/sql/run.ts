@@ -33,7 +33,7 @@ export { warmParser } from './parse.js';
 import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { bindTime, mayReadTime } from './now.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
-import { decorrelate, whereHasSubquery } from './decorrelate.js';
+import { decorrelate, mayDecorrelate } from './decorrelate.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
 
@@ -513,12 +513,18 @@ async function runTree(
   m: RegExpExecArray | null,
   opts: SqlOptions,
 ): Promise<SqlResult> {
-  if (st.type === 'select' && whereHasSubquery(st)) {
+  if (st.type === 'select' && mayDecorrelate(st)) {
     // A correlated scalar subquery of the WHERE joined as a grouped subquery (decorrelate.ts): the
     // statement that comes out has a subquery in FROM, so it runs as parts.
     const fieldsOf = async (name: string): Promise<readonly Field[] | undefined> =>
       opts.frames?.[name]?.fields ?? (await cachedMeta(store, checkName(name)).catch(() => undefined))?.meta.fields;
-    const d = await decorrelate(st, fieldsOf);
+    const d = await decorrelate(text, st, fieldsOf);
+    if (d && m)
+      throw sqlError(
+        sql,
+        spanOf(st.where),
+        'EXPLAIN of a statement whose subqueries are joined as grouped subqueries (it runs as parts) is not supported',
+      );
     if (d) return runTree(store, sql, text, undefined, d, m, opts);
   }
   if (!isPlainSelect(st)) {
@@ -545,7 +551,11 @@ async function runTree(
         throw e;
       }
     };
-    return { frame: await runStatement(text, st, opts, one, fieldsOf) };
+    const joined = async (
+      s: SelectFromStatement,
+      fields: (name: string) => Promise<readonly Field[] | undefined>,
+    ): Promise<SelectFromStatement | undefined> => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
+    return { frame: await runStatement(text, st, opts, one, fieldsOf, joined) };
   }
   let plain: SelectFromStatement = st;
   let planKey: string | undefined = key;

@@ -327,10 +327,6 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ],
       ['SELECT * FROM f, LATERAL (SELECT 1) x', /comma joins are not supported|LATERAL/],
       [
-        'SELECT origin FROM f JOIN a ON origin = code WHERE EXISTS (SELECT 1 FROM a b WHERE b.code = f.origin)',
-        /a subquery join \(EXISTS\/IN\) beside a JOIN is not supported: put the JOIN in a WITH query/,
-      ],
-      [
         'SELECT origin FROM f WHERE EXISTS (SELECT 1 FROM (SELECT code FROM a) x WHERE x.code = f.origin)',
         /an EXISTS or IN subquery reads a frame or a WITH query by name/,
       ],

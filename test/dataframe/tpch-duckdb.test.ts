@@ -20,10 +20,7 @@ import { TPCH_QUERIES, TPCH_TABLES, duckCell, isoRows, sameRow, writeTpch } from
 import { rowsOf } from './helpers.js';
 
 /** The queries eau2 refuses, and what it says (docs/dataframe.md "SQL" lists what it does not read). */
-const REFUSED: Record<number, RegExp> = {
-  // Two EXISTS in one SELECT, one of them with a condition that is no equality.
-  21: /one subquery join \(EXISTS\/IN\) per SELECT/,
-};
+const REFUSED: Record<number, RegExp> = {};
 
 const SEED = chooseSeed();
 let con: DuckDBConnection;
