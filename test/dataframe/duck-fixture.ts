@@ -37,8 +37,15 @@ export function duckFixture(
 
 const DUCK_TYPES: Record<string, string> = { I: 'INTEGER', D: 'DOUBLE', S: 'VARCHAR', B: 'BOOLEAN', L: 'BIGINT' };
 
+/** A value as a DuckDB literal: -0, NaN and the infinities as typed doubles (String() loses -0's sign). */
 const duckValue = (v: Value): string =>
-  v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+  v === null
+    ? 'NULL'
+    : typeof v === 'string'
+      ? `'${v.replace(/'/g, "''")}'`
+      : typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v))
+        ? `'${Object.is(v, -0) ? '-0.0' : String(v)}'::DOUBLE`
+        : String(v);
 
 /** Creates (or replaces) DuckDB table `name` holding `df`'s rows (int32, double, string, bool, int64 columns). */
 export async function duckLoad(con: DuckDBConnection, name: string, df: DataFrame): Promise<void> {
