@@ -111,7 +111,18 @@ class DecoderThread {
       const k = idle.indexOf(this);
       if (k >= 0) idle.splice(k, 1);
     };
-    this.worker.on('error', (e) => die(new Error(`the decoder stopped: ${message(e)}`)));
+    // The decoder is Rust compiled to WebAssembly: a page it cannot decode (damaged bytes, a failed
+    // zstd checksum) makes it panic, which reaches here as a RuntimeError "unreachable" and says
+    // nothing of the data; the message says what it means.
+    this.worker.on('error', (e) =>
+      die(
+        new Error(
+          e instanceof Error && e.name === 'RuntimeError'
+            ? `the decoder failed on its data (damaged pages, or an encoding it cannot read): ${message(e)}`
+            : `the decoder stopped: ${message(e)}`,
+        ),
+      ),
+    );
     this.worker.on('exit', (code) => die(new Error(`the decoder exited (${code})`)));
   }
 
