@@ -119,11 +119,11 @@ describe('query kernels', () => {
                 ? rng.int(-10, 290)
                 : mode === 'strided'
                   ? rng.int(-150, 150) * 1024
-                : mode === 'wide'
-                  ? rng.int(-1000, 1000)
-                  : kind === 'i32'
-                    ? rng.pick([0, -1, 1, 2 ** 31 - 1, -(2 ** 31), rng.int(-5, 5)])
-                    : rng.pick([0, -0, Number.NaN, 0.5, -2.25, 2 ** 31, -(2 ** 40), 2 ** 31 - 1, rng.int(-5, 5)]);
+                  : mode === 'wide'
+                    ? rng.int(-1000, 1000)
+                    : kind === 'i32'
+                      ? rng.pick([0, -1, 1, 2 ** 31 - 1, -(2 ** 31), rng.int(-5, 5)])
+                      : rng.pick([0, -0, Number.NaN, 0.5, -2.25, 2 ** 31, -(2 ** 40), 2 ** 31 - 1, rng.int(-5, 5)]);
             const one = new KllSketch();
             const col = new KllSketch();
             // Each value's count, for the exact phase's answer: -0 apart from 0, NaN as one value.
