@@ -35,6 +35,26 @@ function keyValue(rng: Rng, type: 'D' | 'I', spread: number): number | null {
 }
 
 describe('top-k scan kernels', () => {
+  it('never take a null row for its slot value when bounding a chunk by its k-th best', async () => {
+    // Negative keys in ascending order with nulls among them: a null's slot (0) would beat every
+    // value, and a chunk bounded by it would keep none of its rows.
+    const n = 2000;
+    const key = Array.from({ length: n }, (_, i) => (i % 10 === 3 ? null : i - n));
+    const df = DataFrame.fromColumns({
+      id: Int32Array.from({ length: n }, (_, i) => i),
+      key: { type: 'D', values: key },
+    });
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'f', df, { chunkRows: 500 });
+    const lf = await DataFrame.get(store, 'f');
+    const got = rowsOf(await lf.orderBy({ col: 'key', desc: true, nulls: 'last' }).limit(3).collect());
+    expect(got).toEqual([
+      [n - 1, -1],
+      [n - 2, -2],
+      [n - 3, -3],
+    ]);
+  });
+
   it('equal a plain sort with ties, NaN, -0, nulls, selections and emptied chunks', async () => {
     const rng = seededRng();
     const store = new MemoryStore();
@@ -43,10 +63,11 @@ describe('top-k scan kernels', () => {
       const n = rng.int(0, 3000);
       // Few distinct keys (many rows tie with the k-th) or many.
       const spread = rng.pick([2, 10, 100000]);
-      // Ascending runs too: each chunk's rows beat the last's (the chunk's k-th bounds the scan).
-      const sorted = rng.bool(0.2);
+      // Sorted keys too, either way: each chunk's rows beat the last's (the chunk's k-th bounds the
+      // scan), and a chunk's better end is its first or its last row.
+      const sorted = rng.pick([0, 0, 0, 1, -1]);
       const keys = Array.from({ length: n }, () => keyValue(rng, type, spread));
-      if (sorted) keys.sort((a, b) => (a === null || b === null || a !== a || b !== b ? 0 : a - b));
+      if (sorted !== 0) keys.sort((a, b) => (a === null || b === null || a !== a || b !== b ? 0 : sorted * (a - b)));
       const df = DataFrame.fromColumns({
         id: Int32Array.from({ length: n }, (_, i) => i),
         key: { type, values: keys },
