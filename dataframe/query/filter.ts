@@ -9,6 +9,7 @@
 
 import { columnIndex, type Field } from '../schema.js';
 import { compile, selection, type ChunkCols } from './eval.js';
+import { keepValidF64, keepValidI32 } from './filter-valid.js';
 import type { CompareOp, Expr } from './expr-base.js';
 
 /**
@@ -443,6 +444,12 @@ function compareStep(e: Expr, fields: readonly Field[]): Step | undefined {
     const column = cols[col]!;
     const a = column.values;
     let out: Uint32Array;
+    // The first term over a numeric column with nulls tests the values and the null bits in one pass
+    // (filter-valid.ts).
+    if (sel === undefined && column.nulls !== undefined) {
+      if (a instanceof Float64Array) return keepValidF64(op, a, column.nulls, y, n, buf);
+      if (a instanceof Int32Array) return keepValidI32(op, a, column.nulls, y, n, buf);
+    }
     // A null slot holds the type's zero, which the kernel compares like any value; the null rows are
     // then dropped, as a comparison with null never keeps a row.
     if (a instanceof Float64Array) out = keepF64(op, a, y, n, sel, buf);

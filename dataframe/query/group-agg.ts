@@ -38,6 +38,8 @@ export class GroupAggregator {
   /** fusedSum's per-code lanes of rows and sums, reused from chunk to chunk. */
   private laneRows = new Float64Array(0);
   private laneSums = new Float64Array(0);
+  /** countRows's per-code lanes of rows (a chunk's counts: int32), reused from chunk to chunk. */
+  private laneCounts = new Int32Array(0);
   /** Per aggregate: min or max so far (min, max), null when none. */
   private readonly ext: Value[][];
   /** Per aggregate: one aggregates.ts state per group, for the generic aggregates (else undefined). */
@@ -212,6 +214,7 @@ export class GroupAggregator {
       }
     }
     if (this.fusedSum(cols, n, sel)) return;
+    if (this.countRows(cols, n, sel)) return;
     const gid = this.groupsOf(cols, n, sel);
     const m = gid.length;
     for (let k = 0; k < this.aggs.length; k++) {
@@ -373,6 +376,52 @@ export class GroupAggregator {
         rows[g]! += laneRows![b]! + laneRows![b + 1]! + laneRows![b + 2]! + laneRows![b + 3]!;
         num[g]! += laneSums![b]! + laneSums![b + 1]! + (laneSums![b + 2]! + laneSums![b + 3]!);
       }
+    }
+    return true;
+  }
+
+  /**
+   * Every aggregate a count of the rows (`count(*)`, or a count of a column without nulls so far) by
+   * one dictionary column without nulls (a join's group-by on a right-side string): the rows are
+   * counted per code in four lanes, as fusedSum's, and folded into the groups after the chunk; no
+   * group numbers are written for the chunk's rows (nothing reads them). False (nothing done) when
+   * the chunk or the aggregates are not of that shape.
+   */
+  private countRows(cols: ChunkCols, n: number, sel: Uint32Array | undefined): boolean {
+    if (this.groupCols.length !== 1) return false;
+    const c = cols[this.groupCols[0]!]!;
+    const dict = c.type === 'S' ? c.dictionary : undefined;
+    if (dict === undefined || c.nulls !== undefined) return false;
+    for (let a = 0; a < this.aggs.length; a++)
+      if (this.aggs[a]!.fn !== 'count' || (this.aggCols[a] !== undefined && this.own[a])) return false;
+    const codes = dict.codes;
+    const ncodes = dict.dict.length;
+    const m = sel ? sel.length : n;
+    // As fusedSum's lanes: only where they are few beside the rows.
+    if (m === 0 || ncodes * LANES > m) return false;
+    if (this.laneCounts.length < ncodes * LANES) this.laneCounts = new Int32Array(ncodes * LANES);
+    const lanes = this.laneCounts.fill(0, 0, ncodes * LANES);
+    const codeGroup = new Int32Array(ncodes).fill(-1);
+    for (let j = 0; ; j++) {
+      j =
+        codes instanceof Uint16Array
+          ? laneCount16(codes, sel, j, m, codeGroup, lanes)
+          : codes instanceof Uint8Array
+            ? laneCount8(codes, sel, j, m, codeGroup, lanes)
+            : laneCount32(codes, sel, j, m, codeGroup, lanes);
+      if (j === m) break;
+      // A code without a group yet: its group, made in the order first rows come (as groupsOf
+      // numbers them); its row is then counted by the kernel.
+      const code = codes[sel ? sel[j]! : j]!;
+      codeGroup[code] = this.groupOfKey(dict.dict[code]!);
+      j--;
+    }
+    const rows = this.rows;
+    for (let code = 0; code < ncodes; code++) {
+      const g = codeGroup[code]!;
+      if (g < 0) continue;
+      const b = code * LANES;
+      rows[g]! += lanes[b]! + lanes[b + 1]! + lanes[b + 2]! + lanes[b + 3]!;
     }
     return true;
   }
@@ -819,6 +868,196 @@ function laneSum32(
       const s = (c << 2) | (j & 3);
       rows[s]!++;
       sums[s]! += vals[j]!;
+    }
+  }
+  return m;
+}
+
+// countRows's loop: from position `from` of the selection, each row counted in its code's slot of
+// lane (position mod LANES), four rows a turn, until a code without a group yet (its position) or the
+// end (m). laneSum's loop without the sums; one function per code array type.
+
+function laneCount8(
+  codes: Uint8Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  counts: Int32Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
+    }
+  }
+  return m;
+}
+
+function laneCount16(
+  codes: Uint16Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  counts: Int32Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
+    }
+  }
+  return m;
+}
+
+function laneCount32(
+  codes: Uint32Array,
+  sel: Uint32Array | undefined,
+  from: number,
+  m: number,
+  codeGroup: Int32Array,
+  counts: Int32Array,
+): number {
+  let j = from;
+  if (sel) {
+    for (; j + 3 < m; j += 4) {
+      const r0 = sel[j]!;
+      const r1 = sel[j + 1]!;
+      const r2 = sel[j + 2]!;
+      const r3 = sel[j + 3]!;
+      const c0 = codes[r0]!;
+      const c1 = codes[r1]!;
+      const c2 = codes[r2]!;
+      const c3 = codes[r3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const r = sel[j]!;
+      const c = codes[r]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
+    }
+  } else {
+    for (; j + 3 < m; j += 4) {
+      const c0 = codes[j]!;
+      const c1 = codes[j + 1]!;
+      const c2 = codes[j + 2]!;
+      const c3 = codes[j + 3]!;
+      if ((codeGroup[c0]! | codeGroup[c1]! | codeGroup[c2]! | codeGroup[c3]!) < 0) break;
+      const s0 = c0 << 2;
+      const s1 = (c1 << 2) | 1;
+      const s2 = (c2 << 2) | 2;
+      const s3 = (c3 << 2) | 3;
+      counts[s0]!++;
+      counts[s1]!++;
+      counts[s2]!++;
+      counts[s3]!++;
+    }
+    for (; j < m; j++) {
+      const c = codes[j]!;
+      if (codeGroup[c]! < 0) return j;
+      const s = (c << 2) | (j & 3);
+      counts[s]!++;
     }
   }
   return m;

@@ -240,12 +240,36 @@ function scanTopK(
   // is found first (a heap of plain numbers): a row worse than it is beaten by k rows of its chunk.
   const local =
     fv !== undefined && (top.firstBound() === undefined || s.offered > 4 * s.k + 64)
-      ? chunkKth(fv, fnulls, sel, m, s.k, desc)
+      ? chunkKth(fv, fnulls, sel, m, s.k, desc, s.skipNulls)
       : undefined;
   const tighter = (b: number | undefined): number | undefined =>
     local === undefined || (b !== undefined && (desc ? b >= local : b <= local)) ? b : local;
   let bound = tighter(top.firstBound());
   let offered = 0;
+  if (local !== undefined && kthCandCount <= m >>> 3) {
+    // chunkKth listed the positions that can still be candidates (every other row has k rows of its
+    // chunk better on the first key): those alone are tested, not the chunk's every row again. Not
+    // when they are many (rows in the key's order all entered the heap): the tight skipping loop
+    // below costs less per row than this one.
+    const at = kthCands;
+    const count = kthCandCount;
+    for (let c = 0; c < count; c++) {
+      const j = at[c]!;
+      const r = sel ? sel[j]! : j;
+      if (fnulls !== undefined && ((fnulls[r >>> 3]! >>> (r & 7)) & 1) === 1) {
+        if (s.skipNulls) continue;
+      } else {
+        const v = fv![r]!;
+        if (desc ? v < bound! : v > bound!) continue;
+      }
+      if (top.rejectsFirst(first.get(r))) continue;
+      offered++;
+      offer(r);
+      bound = tighter(top.firstBound());
+    }
+    s.offered = offered;
+    return;
+  }
   for (let j = 0; j < m; j++) {
     if (fv !== undefined && bound !== undefined) {
       // Skips, in a tight loop, the rows certainly worse than the worst kept one.
@@ -285,9 +309,43 @@ function int64Doubles(a: BigInt64Array, n: number): Float64Array {
   return out;
 }
 
+/** Adds v to the min-heap h[0..size), which has room for it. */
+function heapAdd(h: Float64Array, size: number, v: number): void {
+  let i = size;
+  while (i > 0) {
+    const up = (i - 1) >> 1;
+    if (h[up]! <= v) break;
+    h[i] = h[up]!;
+    i = up;
+  }
+  h[i] = v;
+}
+
+/** Replaces the least of the full min-heap h[0..k) by v (greater than it). */
+function heapReplaceRoot(h: Float64Array, k: number, v: number): void {
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= k) break;
+    const c = l + 1 < k && h[l + 1]! < h[l]! ? l + 1 : l;
+    if (h[c]! >= v) break;
+    h[i] = h[c]!;
+    i = c;
+  }
+  h[i] = v;
+}
+
+/** chunkKth's list of positions (shared: a scan is synchronous) and how many its last call wrote. */
+let kthCands = new Uint32Array(0);
+let kthCandCount = 0;
+
 /**
  * The k-th best number among a chunk's rows (those of `sel`, if given) that are neither null nor
  * NaN, by `desc`; undefined when there are fewer than k. A min-heap (max-heap ascending) of the k best.
+ * Lists in kthCands the positions not certainly worse than it: each row that entered the heap or tied
+ * its least, each NaN and (unless `skipNulls`) each null row. Any other row was worse than the heap's
+ * least when read, so worse than the k-th best: k rows of the chunk beat it. The positions ascend;
+ * kthCandCount is their number while at most m / 8, else m / 8 + 1 (the list then incomplete).
  */
 function chunkKth(
   a: Float64Array | Int32Array,
@@ -296,39 +354,97 @@ function chunkKth(
   m: number,
   k: number,
   desc: boolean,
+  skipNulls: boolean,
 ): number | undefined {
   if (k > m) return undefined;
+  if (kthCands.length < m) kthCands = new Uint32Array(Math.max(m, 2 * kthCands.length));
+  const cands = kthCands;
+  let c = 0;
+  // Past m / 8 positions the list is not used (scanTopK), so none is written after that.
+  const cap = m >>> 3;
   // Kept negated when ascending, so that the root is always the least kept.
   const h = new Float64Array(k);
   const sign = desc ? 1 : -1;
   let size = 0;
-  for (let p = 0; p < m; p++) {
-    const r = sel ? sel[p]! : p;
-    const x = a[r]!;
-    if (x !== x || (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1)) continue;
-    const v = sign * x;
-    if (size < k) {
-      let i = size++;
-      while (i > 0) {
-        const up = (i - 1) >> 1;
-        if (h[up]! <= v) break;
-        h[i] = h[up]!;
-        i = up;
+  // Rows in the key's order (a frame written in time order, read for its latest rows) would each
+  // beat the least kept and sift through the heap, a mispredicted branch a level. When five rows
+  // spread over the chunk get better towards its end (1 chunk in 120 of unordered values), it is
+  // read from the end: most rows then lose to the least kept at one comparison. The list is then
+  // written backwards, and turned around at the end.
+  let rev = true;
+  for (let q = 0, prev = Number.NaN; q <= 4 && rev; q++) {
+    const p = Math.min(m - 1, (q * m) >>> 2);
+    const x = sign * a[sel ? sel[p]! : p]!;
+    rev = q === 0 || x > prev;
+    prev = x;
+  }
+  // One pair of loops per direction, each as tight as the other.
+  let p: number;
+  if (!rev) {
+    p = 0;
+    for (; p < m && c <= cap; p++) {
+      const r = sel ? sel[p]! : p;
+      const x = a[r]!;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) {
+        if (!skipNulls) cands[c++] = p;
+        continue;
       }
-      h[i] = v;
-    } else if (v > h[0]!) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= k) break;
-        const c = l + 1 < k && h[l + 1]! < h[l]! ? l + 1 : l;
-        if (h[c]! >= v) break;
-        h[i] = h[c]!;
-        i = c;
+      if (x !== x) {
+        cands[c++] = p;
+        continue;
       }
-      h[i] = v;
+      const v = sign * x;
+      if (size < k) {
+        cands[c++] = p;
+        heapAdd(h, size++, v);
+      } else if (v >= h[0]!) {
+        cands[c++] = p;
+        if (v !== h[0]!) heapReplaceRoot(h, k, v);
+      }
+    }
+    // The list is past its use: the rest of the rows only go through the heap.
+    for (; p < m; p++) {
+      const r = sel ? sel[p]! : p;
+      const x = a[r]!;
+      if (x !== x || (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1)) continue;
+      const v = sign * x;
+      if (size < k) heapAdd(h, size++, v);
+      else if (v > h[0]!) heapReplaceRoot(h, k, v);
+    }
+  } else {
+    p = m - 1;
+    for (; p >= 0 && c <= cap; p--) {
+      const r = sel ? sel[p]! : p;
+      const x = a[r]!;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) {
+        if (!skipNulls) cands[c++] = p;
+        continue;
+      }
+      if (x !== x) {
+        cands[c++] = p;
+        continue;
+      }
+      const v = sign * x;
+      if (size < k) {
+        cands[c++] = p;
+        heapAdd(h, size++, v);
+      } else if (v >= h[0]!) {
+        cands[c++] = p;
+        if (v !== h[0]!) heapReplaceRoot(h, k, v);
+      }
+    }
+    // As above: the rest of the rows only go through the heap.
+    for (; p >= 0; p--) {
+      const r = sel ? sel[p]! : p;
+      const x = a[r]!;
+      if (x !== x || (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1)) continue;
+      const v = sign * x;
+      if (size < k) heapAdd(h, size++, v);
+      else if (v > h[0]!) heapReplaceRoot(h, k, v);
     }
   }
+  if (rev && c <= cap) cands.subarray(0, c).reverse();
+  kthCandCount = c;
   return size < k ? undefined : sign * h[0]! + 0;
 }
 

@@ -46,8 +46,14 @@ describe('query kernels', () => {
     const rng = seededRng();
     // count(*), sum and mean: the group numbers, then a loop per aggregate; count(*) and one mean
     // (with count(v), which counts the rows while v has no null): the one-pass loop (fusedSum) while
-    // v has no null in a chunk's rows.
+    // v has no null in a chunk's rows; counts alone (count(*), and count(v) while v has no null):
+    // the rows counted per code (countRows).
     const aggSets: AggSpec[][] = [
+      [{ col: '*', fn: 'count', as: 'n' }],
+      [
+        { col: '*', fn: 'count', as: 'n' },
+        { col: 'v', fn: 'count', as: 'c' },
+      ],
       [
         { col: '*', fn: 'count', as: 'n' },
         { col: 'v', fn: 'sum', as: 's' },
@@ -72,7 +78,8 @@ describe('query kernels', () => {
                 const agg = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
                 const ref = new GroupAggregator(aggs, [0], [undefined, 1, 1]);
                 for (let chunk = 0; chunk < 3; chunk++) {
-                  const n = rng.int(0, 3000);
+                  // The middle chunk sometimes empty.
+                  const n = chunk === 1 && rng.bool(0.3) ? 0 : rng.int(0, 3000);
                   const codes = new Codes(n);
                   // Skewed: later codes are rarer, and some never show in a chunk (no group for them).
                   for (let r = 0; r < n; r++) codes[r] = Math.floor(dictSize * rng.next() ** 2);
@@ -100,26 +107,35 @@ describe('query kernels', () => {
   it('KLL addColumn keeps the same sketch as adding each value, across the exact phase and beyond', () => {
     const rng = seededRng();
     for (const kind of ['f64', 'i32'] as const)
-      for (const mode of ['narrow', 'wide', 'odd'] as const)
+      for (const mode of ['narrow', 'wide', 'odd', 'strided', 'no NaN'] as const)
         for (const pNull of [0, 0.1])
           for (const pSel of [undefined, 0.5]) {
             const what = `${kind} ${mode} nulls ${pNull} sel ${pSel}`;
             // narrow: 301 integers (the exact phase lasts); wide: ~2,000 (it ends mid-column);
-            // odd: zeros, -0, NaN, fractions and integers past int32 beside small integers.
+            // odd: zeros, -0, NaN, fractions and integers past int32 beside small integers;
+            // strided: multiples of 1,024 (the same low bits: hashes that keep them collide); no
+            // NaN: odd's values without NaN (-0 and 0 sorted apart by the values' own sort).
             const value = (): number =>
               mode === 'narrow'
                 ? rng.int(-10, 290)
-                : mode === 'wide'
-                  ? rng.int(-1000, 1000)
-                  : kind === 'i32'
-                    ? rng.pick([0, -1, 1, 2 ** 31 - 1, -(2 ** 31), rng.int(-5, 5)])
-                    : rng.pick([0, -0, Number.NaN, 0.5, -2.25, 2 ** 31, -(2 ** 40), 2 ** 31 - 1, rng.int(-5, 5)]);
+                : mode === 'strided'
+                  ? rng.int(-150, 150) * 1024
+                  : mode === 'no NaN'
+                    ? rng.pick([0, -0, 0.5, -2.25, 2 ** 31, -(2 ** 40), rng.int(-5, 5)])
+                    : mode === 'wide'
+                      ? rng.int(-1000, 1000)
+                      : kind === 'i32'
+                        ? rng.pick([0, -1, 1, 2 ** 31 - 1, -(2 ** 31), rng.int(-5, 5)])
+                        : rng.pick([0, -0, Number.NaN, 0.5, -2.25, 2 ** 31, -(2 ** 40), 2 ** 31 - 1, rng.int(-5, 5)]);
             const one = new KllSketch();
             const col = new KllSketch();
-            for (let chunk = 0; chunk < 4; chunk++) {
+            // Each value's count, for the exact phase's answer: -0 apart from 0, NaN as one value.
+            const counted = new Map<string, [number, number]>();
+            for (let chunk = 0; chunk < 5; chunk++) {
               // Wide columns long enough to pass 1,024 distinct values whatever the draws (at least
-              // 3,000 values of 2,001 kinds: ~1,550 distinct, 30 standard deviations above 1,024).
-              const n = mode === 'wide' ? rng.int(1500, 5000) : rng.int(0, 5000);
+              // 3,000 values of 2,001 kinds: ~1,550 distinct, 30 standard deviations above 1,024);
+              // the third chunk is empty.
+              const n = chunk === 2 ? 0 : mode === 'wide' ? rng.int(1500, 5000) : rng.int(0, 5000);
               const a = kind === 'f64' ? new Float64Array(n) : new Int32Array(n);
               for (let r = 0; r < n; r++) a[r] = value();
               const nulls = nullBits(rng, n, pNull);
@@ -127,14 +143,26 @@ describe('query kernels', () => {
               const m = sel ? sel.length : n;
               for (let j = 0; j < m; j++) {
                 const r = sel ? sel[j]! : j;
-                if (!isNullAt(nulls, r)) one.add(a[r]!);
+                if (isNullAt(nulls, r)) continue;
+                one.add(a[r]!);
+                const x = a[r]!;
+                const key = Object.is(x, -0) ? '-0' : String(x);
+                counted.set(key, [x, (counted.get(key)?.[1] ?? 0) + 1]);
               }
               col.addColumn(a, nulls, sel, m);
+            }
+            if (mode !== 'wide') {
+              const ref = [...counted.values()].sort((p, q) => {
+                const t = Float64Array.of(p[0], q[0]).sort();
+                return Object.is(t[0], p[0]) && !Object.is(p[0], q[0]) ? -1 : 1;
+              });
+              const total = ref.reduce((t, [, c]) => t + c, 0);
+              expect(col.toPlain(), what).toEqual([total, [], ref.map(([x]) => x), ref.map(([, c]) => c)]);
             }
             expect(col.n, what).toBe(one.n);
             expect(col.isExact, what).toBe(one.isExact);
             expect(col.toPlain(), what).toEqual(one.toPlain());
-            if (mode === 'narrow') expect(col.isExact, what).toBe(true);
+            if (mode !== 'wide') expect(col.isExact, what).toBe(true);
             if (mode === 'wide') expect(col.isExact, what).toBe(false);
           }
   });

