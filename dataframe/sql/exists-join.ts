@@ -49,7 +49,7 @@ import { ErrorCode } from '../../kv/index.js';
 import { andOf, andTerms } from './comma-joins.js';
 import { type FieldsOf, innerScope, type Outer } from './correlation.js';
 import { spanOf, sqlError } from './errors.js';
-import { isQueryStatement } from './parse.js';
+import { isColumnOfOneFrame, isQueryStatement } from './parse.js';
 import { someNode } from './rewrite.js';
 import { SQL_AGGS } from './translate.js';
 
@@ -149,22 +149,7 @@ export async function existsJoins(
  * frame's column, nothing else.
  */
 function inJoin(e: SqlExpr): boolean {
-  if (e.type !== 'binary' || e.op !== 'IN' || e.left.type !== 'ref') return false;
-  const q = e.right as unknown as SelectFromStatement;
-  return (
-    q.type === 'select' &&
-    q.from?.length === 1 &&
-    q.from[0]!.type === 'table' &&
-    !q.from[0]!.join &&
-    !q.where &&
-    !q.groupBy &&
-    !q.having &&
-    !q.limit &&
-    !q.distinct &&
-    q.columns?.length === 1 &&
-    q.columns[0]!.expr.type === 'ref' &&
-    q.columns[0]!.expr.name !== '*'
-  );
+  return e.type === 'binary' && e.op === 'IN' && e.left.type === 'ref' && isColumnOfOneFrame(e.right);
 }
 
 /** An EXISTS anywhere but as a top-level AND term of the WHERE (or its NOT) is refused here, naming it. */

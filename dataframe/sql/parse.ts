@@ -2,7 +2,7 @@
 // that point at the statement's text, and bounds on what a statement may cost before it is planned.
 
 import { createRequire } from 'node:module';
-import type { SelectStatement } from 'pgsql-ast-parser';
+import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
@@ -10,6 +10,29 @@ export function isQueryStatement(st: unknown): st is SelectStatement {
   if (st === null || typeof st !== 'object') return false;
   const t = (st as { type?: unknown }).type;
   return t === 'select' || t === 'union' || t === 'union all' || t === 'with';
+}
+
+/**
+ * `SELECT c FROM frame` and nothing more (no join, WHERE, GROUP BY, HAVING, LIMIT or DISTINCT; one
+ * column, named): the IN subquery a semi join takes as its right side.
+ */
+export function isColumnOfOneFrame(q: unknown): q is SelectFromStatement {
+  const s = q as SelectFromStatement;
+  const c = s.columns?.[0]?.expr;
+  return (
+    s.type === 'select' &&
+    s.from?.length === 1 &&
+    s.from[0]!.type === 'table' &&
+    !s.from[0]!.join &&
+    !s.where &&
+    !s.groupBy &&
+    !s.having &&
+    !s.limit &&
+    !s.distinct &&
+    s.columns?.length === 1 &&
+    c?.type === 'ref' &&
+    c.name !== '*'
+  );
 }
 
 /**

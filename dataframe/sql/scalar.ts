@@ -6,7 +6,7 @@
 // (correlated ones) would have to run once per outer row: refused, naming the column.
 // docs/dataframe.md "SQL".
 
-import { isQueryStatement } from './parse.js';
+import { isColumnOfOneFrame, isQueryStatement } from './parse.js';
 import { rewrite } from './rewrite.js';
 import type { ExprRef, From, Expr as SqlExpr, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
@@ -99,22 +99,7 @@ function listSubqueries(st: SelectFromStatement): InSubquery[] {
 }
 
 function semiShaped(n: InSubquery): boolean {
-  if (n.op === 'NOT IN') return false;
-  const q = n.right as SelectFromStatement;
-  const simple =
-    q.type === 'select' &&
-    q.from?.length === 1 &&
-    q.from[0]!.type === 'table' &&
-    !q.from[0]!.join &&
-    !q.where &&
-    !q.groupBy &&
-    !q.having &&
-    !q.limit &&
-    !q.distinct &&
-    q.columns?.length === 1 &&
-    q.columns[0]!.expr.type === 'ref' &&
-    n.left.type === 'ref';
-  return simple;
+  return n.op !== 'NOT IN' && n.left.type === 'ref' && isColumnOfOneFrame(n.right);
 }
 
 /** Values an IN subquery may give when it stands as a list (past it: a join or EXISTS does it). */

@@ -7,6 +7,7 @@ import type { JoinType } from '../query/join.js';
 import { sqlError } from './errors.js';
 import { type OnSide, sidesRead } from './join-on.js';
 import { andTerms } from './comma-joins.js';
+import { isColumnOfOneFrame } from './parse.js';
 import { findColumn } from './planner.js';
 import { spanOf } from './translate.js';
 
@@ -124,21 +125,12 @@ export function takeSubJoin(
       const q = inner.right as SelectFromStatement;
       const c = q.columns?.[0];
       const lref = refOf(inner.left);
-      if (
-        q.from?.length !== 1 ||
-        q.from[0]!.join ||
-        q.where ||
-        q.groupBy ||
-        q.columns?.length !== 1 ||
-        !c ||
-        !refOf(c.expr) ||
-        !lref
-      )
+      if (!isColumnOfOneFrame(q) || !c || !lref)
         throw sqlError(text, spanOf(inner), 'IN (subquery) takes column IN (SELECT column FROM frame)');
       const rref = refOf(c.expr)!;
       found = {
         how: 'semi',
-        from: q.from[0]!,
+        from: q.from![0]!,
         keys: (l, r) => {
           const lc = findColumn(l.fields, lref.name);
           const rc = findColumn(r.fields, rref.name);

@@ -148,4 +148,22 @@ describe('IN and NOT IN over a subquery', () => {
     ).catch((e) => e);
     expect((corr as Error).message).toMatch(/correlated subqueries are not supported: this subquery reads a\.k/);
   });
+
+  it('takes SELECT * of a one-column frame as that column, as a list or a semi join', async () => {
+    const store = new MemoryStore();
+    await DataFrame.put(store, 'a', DataFrame.fromColumns({ k: { type: 'I', values: [1, 2, 3, 4] } }));
+    await DataFrame.put(store, 'b', DataFrame.fromColumns({ k: { type: 'I', values: [2, 4, 9] } }));
+    for (const sub of ['SELECT * FROM b', 'SELECT k FROM b', 'SELECT DISTINCT k FROM b']) {
+      // A top-level term (a semi join, or a list where the shape is more than a column of a frame)
+      // and one under OR (always a list).
+      expect(rowsOf(await DataFrame.sql(store, `SELECT k FROM a WHERE k IN (${sub}) ORDER BY k`)), sub).toEqual([
+        [2],
+        [4],
+      ]);
+      expect(
+        rowsOf(await DataFrame.sql(store, `SELECT k FROM a WHERE k IN (${sub}) OR k = 1 ORDER BY k`)),
+        sub,
+      ).toEqual([[1], [2], [4]]);
+    }
+  });
 });
