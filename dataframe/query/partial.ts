@@ -22,7 +22,8 @@ import type { ColumnType } from '../schema.js';
 import type { Vec } from './expr-base.js';
 import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
-import { compileFilter } from './filter.js';
+import type { SelectFn } from './filter.js';
+import { FilterCache } from './filter-cache.js';
 import { GroupAggregator, type Acc } from './group-agg.js';
 import { lateReads, type AggFn, type CheckedPlan } from './plan.js';
 import type { FrameMeta } from '../meta.js';
@@ -143,7 +144,7 @@ export function gather(c: Column, idx: Uint32Array): Column {
  */
 async function lateRows(
   checked: CheckedPlan,
-  select: NonNullable<ReturnType<typeof compileFilter>>,
+  select: SelectFn,
   out: readonly number[],
   limit: number,
   load: ChunkLoader,
@@ -216,6 +217,9 @@ export interface PartialOptions {
   after?: RowPlace;
 }
 
+/** This process's compiled filters, each lent to one evaluation at a time (filter-cache.ts). */
+const filters = new FilterCache();
+
 /** Evaluates `checked` over `chunks`, loading up to `concurrency` chunks ahead of the computation. */
 export async function runPartial(
   checked: CheckedPlan,
@@ -227,10 +231,29 @@ export async function runPartial(
   zones?: FrameMeta['zones'],
   opts: PartialOptions = {},
 ): Promise<PartialResult> {
-  const { plan, reads } = checked;
   if (checked.fields.length < fields.length) throw new TypeError('plan checked against other fields');
-  fields = checked.fields;
-  const select = plan.filter ? compileFilter(plan.filter, fields) : undefined;
+  const filter = checked.plan.filter;
+  const lease = filter === undefined ? undefined : filters.take(filter, checked.fields);
+  try {
+    return await evaluate(checked, lease?.select, load, rowsOf, chunks, concurrency, zones, opts);
+  } finally {
+    // Every selection of this evaluation has been used (row chunks gathered, groups counted).
+    lease?.give();
+  }
+}
+
+async function evaluate(
+  checked: CheckedPlan,
+  select: SelectFn | undefined,
+  load: ChunkLoader,
+  rowsOf: (chunk: number) => number,
+  chunks: readonly number[],
+  concurrency: number,
+  zones: FrameMeta['zones'] | undefined,
+  opts: PartialOptions,
+): Promise<PartialResult> {
+  const { plan, reads } = checked;
+  const fields = checked.fields;
   const index = (name: string): number => fields.findIndex((f) => f.name === name);
   // Every chunk given is answered (the merge checks coverage), but those whose zone maps rule the
   // filter out are answered without being read.
