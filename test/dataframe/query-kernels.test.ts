@@ -104,6 +104,63 @@ describe('query kernels', () => {
               }
   });
 
+  it('aggregators fed chunk by chunk in turn answer as plain loops do (group numbers are shared scratch)', () => {
+    const rng = seededRng();
+    // min/max go through the group numbers (not the one-pass loops): one aggregator grouped by a
+    // dictionary key with nulls, one by an int column, one ungrouped, fed each chunk in turn.
+    const aggs: AggSpec[] = [
+      { col: 'v', fn: 'min', as: 'lo' },
+      { col: 'v', fn: 'max', as: 'hi' },
+      { col: '*', fn: 'count', as: 'n' },
+    ];
+    const dict = Array.from({ length: 50 }, (_, i) => `k${i}`);
+    const chunks = Array.from({ length: 6 }, () => {
+      const n = rng.int(0, 5000);
+      const codes = new Uint8Array(n);
+      for (let r = 0; r < n; r++) codes[r] = rng.int(0, dict.length - 1);
+      const v = new Float64Array(n);
+      for (let r = 0; r < n; r++) v[r] = rng.int(-1000, 1000);
+      const ints = new Int32Array(n);
+      for (let r = 0; r < n; r++) ints[r] = rng.int(0, 7);
+      const keyNulls = nullBits(rng, n, 0.05);
+      const vNulls = nullBits(rng, n, 0.05);
+      return {
+        n,
+        cols: [
+          new StringColumn(undefined, n, keyNulls, { dict, codes }),
+          new DoubleColumn(v, n, vNulls),
+          new IntColumn(ints, n, undefined),
+        ] as Column[],
+        sel: selection(rng, n, rng.bool(0.5) ? 0.6 : undefined),
+        key: [(r: number) => (isNullAt(keyNulls, r) ? null : dict[codes[r]!]!), (r: number) => ints[r]!, () => 0],
+        value: (r: number) => (isNullAt(vNulls, r) ? null : v[r]!),
+      };
+    });
+    const groupings = [[0], [2], []];
+    const aggregators = groupings.map((g) => new GroupAggregator(aggs, g, [1, 1, undefined]));
+    chunks.forEach((c, i) => {
+      for (const a of aggregators) a.addChunk(c.cols, c.n, c.sel, i);
+    });
+    groupings.forEach((g, k) => {
+      const want = new Map<unknown, [number | null, number | null, number]>();
+      for (const c of chunks)
+        for (let j = 0; j < (c.sel ? c.sel.length : c.n); j++) {
+          const r = c.sel ? c.sel[j]! : j;
+          const key = c.key[k]!(r);
+          const acc = want.get(key) ?? [null, null, 0];
+          const x = c.value(r);
+          if (x !== null) {
+            acc[0] = acc[0] === null ? x : Math.min(acc[0], x);
+            acc[1] = acc[1] === null ? x : Math.max(acc[1], x);
+          }
+          acc[2]++;
+          want.set(key, acc);
+        }
+      const got = new Map(aggregators[k]!.result().map(([key, accs]) => [g.length ? key[0] : 0, accs]));
+      expect(got, `aggregator ${k}`).toEqual(want);
+    });
+  });
+
   it('KLL addColumn keeps the same sketch as adding each value, across the exact phase and beyond', () => {
     const rng = seededRng();
     for (const kind of ['f64', 'i32'] as const)
