@@ -194,10 +194,6 @@ export function indexJoin(
     fields,
     wrap(load, leftRows) {
       const counts = new Map<number, number>();
-      // The match arrays are scratch: every output column is gathered from them (copied) before a
-      // load returns, and a load uses them without awaiting, so the chunks of one query share them
-      // (a fresh pair per chunk was ~0.5 MB of zeroed memory per 62k rows, and its garbage).
-      let scratch: Matches | undefined;
       return {
         rowsOf: (chunk) => counts.get(chunk)!,
         load: async (chunk, reads) => {
@@ -216,8 +212,8 @@ export function indexJoin(
               { details: { rows: n * rn, maxRows: MAX_CROSS_CHUNK_ROWS } },
             );
           const kc = lkeys.map((i) => cols[i]!);
-          if (scratch === undefined || scratch.left.length < n) scratch = new Matches(n);
-          const m = scratch;
+          if (matchScratch === undefined || matchScratch.left.length < n) matchScratch = new Matches(n);
+          const m = matchScratch;
           m.length = 0;
           m.missing = false;
           m.limit = Math.max(n, MAX_CROSS_CHUNK_ROWS);
@@ -322,12 +318,22 @@ export function indexJoin(
               out[i] = d ? gatherDictionary(d, rows) : gather(rcols[i - nl]!, rows);
             }
           }
+          // A chunk whose matches grew past KEPT_MATCHES (keys repeating on the right) leaves them.
+          if (m.left.length > KEPT_MATCHES) matchScratch = undefined;
           return out as ChunkCols;
         },
       };
     },
   };
 }
+
+// The match arrays are scratch: every output column is gathered from them (copied) before a load
+// returns, and a load uses them without awaiting after its chunk's columns arrive, so every join of
+// the process shares one pair (a pair per query task, ~0.5 MB outside V8's heap for a 62.5k-row
+// chunk, brought on a full collection on each node every few warm joins). Arrays grown past
+// KEPT_MATCHES entries are let go after their chunk.
+const KEPT_MATCHES = 1 << 20;
+let matchScratch: Matches | undefined;
 
 // An inner join's matches on a dictionary-coded key with unique right keys: per left row r its right
 // row rowOf[code] where there is one (at most one match per row, so the arrays have room). One

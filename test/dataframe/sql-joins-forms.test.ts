@@ -8,6 +8,7 @@ import { col, DataFrame, eq } from '../../dataframe/index.js';
 import { Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
+import { seededRng } from './helpers.js';
 
 const A = DataFrame.fromRows('k:I,x:S', [
   [1, 'p'],
@@ -367,6 +368,29 @@ describe('CROSS and FULL joins', () => {
           .run({ aggs: [{ col: 'k', fn: 'count', as: 'n' }] })
       ).rows(),
     ]).toEqual([[3000]]);
+  });
+
+  it('joins running at once answer as each alone (the match arrays are one scratch per process)', async () => {
+    const rng = seededRng();
+    const store = new FakeCluster(3, 8, 2);
+    const frame = (n: number, keys: number) =>
+      DataFrame.fromColumns({
+        k: { type: 'I', values: Array.from({ length: n }, () => (rng.bool(0.05) ? null : rng.int(0, keys))) },
+        s: { type: 'S', values: Array.from({ length: n }, () => `s${rng.int(0, 9)}`) },
+        v: { type: 'I', values: Array.from({ length: n }, () => rng.int(-50, 50)) },
+      });
+    await DataFrame.put(store, 'l', frame(3000, 400), { chunkRows: 500 });
+    await DataFrame.put(store, 'r', frame(600, 300), { chunkRows: 500 });
+    const statements = [
+      'SELECT l.s, count(*), sum(r.v) FROM l JOIN r ON l.k = r.k GROUP BY l.s ORDER BY 1',
+      'SELECT r.s, count(*), min(l.v) FROM l LEFT JOIN r ON l.k = r.k GROUP BY r.s ORDER BY 1',
+      'SELECT count(*) FROM l WHERE EXISTS (SELECT * FROM r WHERE r.k = l.k)',
+      'SELECT l.v, r.s FROM l JOIN r ON l.k = r.k AND l.v = r.v ORDER BY 1, 2',
+    ];
+    const alone: unknown[][][] = [];
+    for (const sql of statements) alone.push(await rows(store, sql));
+    for (let round = 0; round < 3; round++)
+      expect(await Promise.all(statements.map((sql) => rows(store, sql)))).toEqual(alone);
   });
 
   it('join without keys in every join type: all right rows, or none', async () => {
