@@ -4,7 +4,7 @@
 // about 4x faster than one closure call per row per aggregate with per-group JavaScript arrays, and
 // far less garbage.
 
-import { bitGet, type Column } from '../column.js';
+import { bitGet, type Column, type StringDictionary } from '../column.js';
 import type { Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import { groupKeyText } from './group-key.js';
@@ -115,29 +115,21 @@ export class GroupAggregator {
       const c = cols[this.groupCols[0]!]!;
       const dict = c.type === 'S' ? c.dictionary : undefined;
       if (dict) {
-        // Each distinct string is looked up once per chunk; rows then cost two array reads.
-        const codeGroup = new Int32Array(dict.dict.length).fill(-1);
         const nulls = c.nulls;
         const codes = dict.codes;
         if (nulls === undefined) {
-          // The kernel runs until a code without a group yet, which gets one here (at most once per
-          // distinct code in the chunk), and resumes after it.
-          for (let j = 0; ; j++) {
-            j =
-              codes instanceof Uint16Array
-                ? dictGroups16(codes, sel, j, m, codeGroup, gid, this.rows)
-                : codes instanceof Uint8Array
-                  ? dictGroups8(codes, sel, j, m, codeGroup, gid, this.rows)
-                  : dictGroups32(codes, sel, j, m, codeGroup, gid, this.rows);
-            if (j === m) return gid;
-            const code = codes[sel ? sel[j]! : j]!;
-            const key = dict.dict[code]!;
-            const g = this.groupOfKey(key);
-            codeGroup[code] = g;
-            gid[j] = g;
-            this.rows[g]!++;
-          }
+          // `this.rows` is passed afresh: a new group may have grown it.
+          this.codeGroups(dict, sel, m, (j, codeGroup) =>
+            codes instanceof Uint16Array
+              ? dictGroups16(codes, sel, j, m, codeGroup, gid, this.rows)
+              : codes instanceof Uint8Array
+                ? dictGroups8(codes, sel, j, m, codeGroup, gid, this.rows)
+                : dictGroups32(codes, sel, j, m, codeGroup, gid, this.rows),
+          );
+          return gid;
         }
+        // Each distinct string is looked up once per chunk; rows then cost two array reads.
+        const codeGroup = new Int32Array(dict.dict.length).fill(-1);
         let nullGroup = -1;
         // `this.rows` is re-read after a new group: newGroup may have grown it.
         let rows = this.rows;
@@ -316,63 +308,37 @@ export class GroupAggregator {
       return false;
     }
     if (k < 0) return false;
-    const vals = cols[this.aggCols[k]!]!.values as Float64Array;
     const codes = dict.codes;
     const ncodes = dict.dict.length;
-    const codeGroup = new Int32Array(ncodes).fill(-1);
     const m = sel ? sel.length : n;
     // Rows and sums per code in LANES interleaved lanes (code * LANES + lane), a row's lane its
     // position mod LANES, folded into the groups after the chunk: consecutive rows of one group then
     // add into different slots, where one slot per group made each addition wait for the one before
     // (most rows fall in a few groups). Only where the lanes are few beside the rows: a dictionary
-    // larger than the chunk's rows (a slice's) takes one slot per group.
-    const lanes = ncodes * LANES <= m;
-    let laneRows: Float64Array | undefined;
-    let laneSums: Float64Array | undefined;
-    if (lanes) {
-      if (this.laneRows.length < ncodes * LANES) {
-        this.laneRows = new Float64Array(ncodes * LANES);
-        this.laneSums = new Float64Array(ncodes * LANES);
-      }
-      laneRows = this.laneRows.fill(0, 0, ncodes * LANES);
-      laneSums = this.laneSums.fill(0, 0, ncodes * LANES);
+    // larger than that (a slice's) takes the general loops, group numbers then sums.
+    if (m === 0 || ncodes * LANES > m) return false;
+    const vals = cols[this.aggCols[k]!]!.values as Float64Array;
+    if (this.laneRows.length < ncodes * LANES) {
+      this.laneRows = new Float64Array(ncodes * LANES);
+      this.laneSums = new Float64Array(ncodes * LANES);
     }
-    for (let j = 0; ; j++) {
-      // `this.rows` and `this.num[k]` are passed afresh: a new group may have grown them.
-      j = lanes
-        ? codes instanceof Uint16Array
-          ? laneSum16(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
-          : codes instanceof Uint8Array
-            ? laneSum8(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
-            : laneSum32(codes, sel, j, m, codeGroup, laneRows!, vals, laneSums!)
-        : codes instanceof Uint16Array
-          ? dictSum16(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
-          : codes instanceof Uint8Array
-            ? dictSum8(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!)
-            : dictSum32(codes, sel, j, m, codeGroup, this.rows, vals, this.num[k]!);
-      if (j === m) break;
-      // A code without a group yet: its group (made here, so groups are numbered in the order their
-      // first rows come, as groupsOf numbers them); with lanes its row is then added by the kernel.
-      const r = sel ? sel[j]! : j;
-      const code = codes[r]!;
-      const g = this.groupOfKey(dict.dict[code]!);
-      codeGroup[code] = g;
-      if (lanes) j--;
-      else {
-        this.rows[g]!++;
-        this.num[k]![g]! += vals[r]!;
-      }
-    }
-    if (lanes) {
-      const rows = this.rows;
-      const num = this.num[k]!;
-      for (let code = 0; code < ncodes; code++) {
-        const g = codeGroup[code]!;
-        if (g < 0) continue;
-        const b = code * LANES;
-        rows[g]! += laneRows![b]! + laneRows![b + 1]! + laneRows![b + 2]! + laneRows![b + 3]!;
-        num[g]! += laneSums![b]! + laneSums![b + 1]! + (laneSums![b + 2]! + laneSums![b + 3]!);
-      }
+    const laneRows = this.laneRows.fill(0, 0, ncodes * LANES);
+    const laneSums = this.laneSums.fill(0, 0, ncodes * LANES);
+    const codeGroup = this.codeGroups(dict, sel, m, (j, cg) =>
+      codes instanceof Uint16Array
+        ? laneSum16(codes, sel, j, m, cg, laneRows, vals, laneSums)
+        : codes instanceof Uint8Array
+          ? laneSum8(codes, sel, j, m, cg, laneRows, vals, laneSums)
+          : laneSum32(codes, sel, j, m, cg, laneRows, vals, laneSums),
+    );
+    const rows = this.rows;
+    const num = this.num[k]!;
+    for (let code = 0; code < ncodes; code++) {
+      const g = codeGroup[code]!;
+      if (g < 0) continue;
+      const b = code * LANES;
+      rows[g]! += laneRows[b]! + laneRows[b + 1]! + laneRows[b + 2]! + laneRows[b + 3]!;
+      num[g]! += laneSums[b]! + laneSums[b + 1]! + (laneSums[b + 2]! + laneSums[b + 3]!);
     }
     return true;
   }
@@ -398,21 +364,13 @@ export class GroupAggregator {
     if (m === 0 || ncodes * LANES > m) return false;
     if (this.laneCounts.length < ncodes * LANES) this.laneCounts = new Int32Array(ncodes * LANES);
     const lanes = this.laneCounts.fill(0, 0, ncodes * LANES);
-    const codeGroup = new Int32Array(ncodes).fill(-1);
-    for (let j = 0; ; j++) {
-      j =
-        codes instanceof Uint16Array
-          ? laneCount16(codes, sel, j, m, codeGroup, lanes)
-          : codes instanceof Uint8Array
-            ? laneCount8(codes, sel, j, m, codeGroup, lanes)
-            : laneCount32(codes, sel, j, m, codeGroup, lanes);
-      if (j === m) break;
-      // A code without a group yet: its group, made in the order first rows come (as groupsOf
-      // numbers them); its row is then counted by the kernel.
-      const code = codes[sel ? sel[j]! : j]!;
-      codeGroup[code] = this.groupOfKey(dict.dict[code]!);
-      j--;
-    }
+    const codeGroup = this.codeGroups(dict, sel, m, (j, cg) =>
+      codes instanceof Uint16Array
+        ? laneCount16(codes, sel, j, m, cg, lanes)
+        : codes instanceof Uint8Array
+          ? laneCount8(codes, sel, j, m, cg, lanes)
+          : laneCount32(codes, sel, j, m, cg, lanes),
+    );
     const rows = this.rows;
     for (let code = 0; code < ncodes; code++) {
       const g = codeGroup[code]!;
@@ -421,6 +379,27 @@ export class GroupAggregator {
       rows[g]! += lanes[b]! + lanes[b + 1]! + lanes[b + 2]! + lanes[b + 3]!;
     }
     return true;
+  }
+
+  /**
+   * Runs a dictionary kernel over the chunk's m positions: `kernel(from, codeGroup)` goes from
+   * position `from` until a code without a group yet (codeGroup -1; its position) or the end (m).
+   * Such a code gets its group here (at most once per distinct code in the chunk, so groups are
+   * numbered in the order their first rows come) and the kernel resumes at that row. Returns each
+   * code's group (-1: no row of the chunk has it).
+   */
+  private codeGroups(
+    dict: StringDictionary,
+    sel: Uint32Array | undefined,
+    m: number,
+    kernel: (from: number, codeGroup: Int32Array) => number,
+  ): Int32Array {
+    const codeGroup = new Int32Array(dict.dict.length).fill(-1);
+    for (let j = kernel(0, codeGroup); j < m; j = kernel(j, codeGroup)) {
+      const code = dict.codes[sel ? sel[j]! : j]!;
+      codeGroup[code] = this.groupOfKey(dict.dict[code]!);
+    }
+    return codeGroup;
   }
 
   /** Aggregate k's exact sums, one per group so far. */
@@ -569,97 +548,6 @@ function dictGroups32(
       if (g < 0) return j;
       gid[j] = g;
       rows[g]!++;
-    }
-  }
-  return m;
-}
-
-// fusedSum's loop: from position `from` of the selection, each row's group counted in `rows` and its
-// value added to `num`, until a code without a group yet (its position) or the end (m). One function
-// per code array type, as dictGroups.
-
-function dictSum8(
-  codes: Uint8Array,
-  sel: Uint32Array | undefined,
-  from: number,
-  m: number,
-  codeGroup: Int32Array,
-  rows: Float64Array,
-  vals: Float64Array,
-  num: Float64Array,
-): number {
-  if (sel) {
-    for (let j = from; j < m; j++) {
-      const r = sel[j]!;
-      const g = codeGroup[codes[r]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[r]!;
-    }
-  } else {
-    for (let j = from; j < m; j++) {
-      const g = codeGroup[codes[j]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[j]!;
-    }
-  }
-  return m;
-}
-
-function dictSum16(
-  codes: Uint16Array,
-  sel: Uint32Array | undefined,
-  from: number,
-  m: number,
-  codeGroup: Int32Array,
-  rows: Float64Array,
-  vals: Float64Array,
-  num: Float64Array,
-): number {
-  if (sel) {
-    for (let j = from; j < m; j++) {
-      const r = sel[j]!;
-      const g = codeGroup[codes[r]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[r]!;
-    }
-  } else {
-    for (let j = from; j < m; j++) {
-      const g = codeGroup[codes[j]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[j]!;
-    }
-  }
-  return m;
-}
-
-function dictSum32(
-  codes: Uint32Array,
-  sel: Uint32Array | undefined,
-  from: number,
-  m: number,
-  codeGroup: Int32Array,
-  rows: Float64Array,
-  vals: Float64Array,
-  num: Float64Array,
-): number {
-  if (sel) {
-    for (let j = from; j < m; j++) {
-      const r = sel[j]!;
-      const g = codeGroup[codes[r]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[r]!;
-    }
-  } else {
-    for (let j = from; j < m; j++) {
-      const g = codeGroup[codes[j]!]!;
-      if (g < 0) return j;
-      rows[g]!++;
-      num[g]! += vals[j]!;
     }
   }
   return m;
