@@ -183,7 +183,7 @@ function starWritten(text: string, st: SelectFromStatement): SelectFromStatement
       'SELECT * beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns',
     );
   return cols.flatMap((c) =>
-    c === star || (c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table)
+    c.expr.type === 'ref' && c.expr.name === '*' && !c.expr.table
       ? written.map((f) => ({ expr: { type: 'ref', table: { name: aliasOf(f) ?? '' }, name: '*' } }) as SelectedColumn)
       : [c],
   );

@@ -14,6 +14,7 @@ import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { spanOf } from './translate.js';
+import type { FieldsOf } from './correlation.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
 /** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
@@ -23,10 +24,7 @@ export type RunSelect = (st: SelectFromStatement, opts: SqlOptions) => Promise<D
  * A SELECT with its correlated subqueries joined as subqueries in FROM (decorrelate.ts), given the
  * columns of the frames it may name (undefined: not known); undefined when it has none.
  */
-export type Decorrelate = (
-  st: SelectFromStatement,
-  fieldsOf: (name: string) => Promise<readonly Field[] | undefined>,
-) => Promise<SelectFromStatement | undefined>;
+export type Decorrelate = (st: SelectFromStatement, fieldsOf: FieldsOf) => Promise<SelectFromStatement | undefined>;
 
 /** Whether a SELECT reads no derived part (its FROM names frames only): it runs as it is. */
 export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {

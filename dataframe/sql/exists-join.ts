@@ -306,19 +306,22 @@ function place(
     };
     const on = t.keys.map(([, o], i) => bin('=', x(`__k${i}`), o));
     let cond: SqlExpr | undefined;
+    /** NOT EXISTS with a comparison: true where there is no group, x is NULL or COND is false. */
+    let notCond: SqlExpr | undefined;
     if (t.cmp) {
       const o = t.cmp.outer;
       cond =
         t.cmp.op === '<>'
           ? or(bin('<>', x('__mn'), o), bin('<>', x('__mx'), o))
           : bin(t.cmp.op, x(t.cmp.op[0] === '<' ? '__mn' : '__mx'), o);
+      notCond = or(un('IS NULL', x('__mn')), un('IS NULL', o), un('NOT', cond));
     }
     if (!t.neg || t.keys.length === 0) {
       // One row per key (or one row): joined by a comma, the key equalities in the WHERE.
       commas.push({ type: 'statement', statement, alias } as unknown as From);
       terms.push(...on);
       if (cond && !t.neg) terms.push(cond);
-      else if (cond) terms.push(or(un('IS NULL', x('__mn')), un('IS NULL', t.cmp!.outer), un('NOT', cond)));
+      else if (notCond) terms.push(notCond);
       else if (t.keys.length === 0)
         terms.push(bin(t.neg ? '=' : '>', x('__n'), { type: 'integer', value: 0 } as SqlExpr));
       return;
@@ -348,9 +351,7 @@ function place(
       );
     const item = { type: 'statement', statement, alias, join: { type: 'LEFT JOIN', on: andOf(on) } } as unknown as From;
     lefts.set(g, [...(lefts.get(g) ?? []), item]);
-    terms.push(
-      cond ? or(un('IS NULL', x('__mn')), un('IS NULL', t.cmp!.outer), un('NOT', cond)) : un('IS NULL', x('__k0')),
-    );
+    terms.push(notCond ?? un('IS NULL', x('__k0')));
   });
   const from: From[] = [];
   written.forEach((f, i) => {

@@ -21,7 +21,7 @@ import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
-import { isPlainSelect, runStatement } from './derived.js';
+import { type Decorrelate, isPlainSelect, runStatement } from './derived.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
 import { joinShape, sidesRead } from './join-on.js';
@@ -551,10 +551,7 @@ async function runTree(
         throw e;
       }
     };
-    const joined = async (
-      s: SelectFromStatement,
-      fields: (name: string) => Promise<readonly Field[] | undefined>,
-    ): Promise<SelectFromStatement | undefined> => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
+    const joined: Decorrelate = async (s, fields) => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
     return { frame: await runStatement(text, st, opts, one, fieldsOf, joined) };
   }
   let plain: SelectFromStatement = st;
