@@ -10,6 +10,7 @@ import { openEngine } from '../../cluster/index.js';
 import { startResp, type RespServer } from '../../cluster/index.js';
 import { isEau2Error, ErrorCode } from '../../kv/index.js';
 import { attachDataframe } from '../dataframe-hooks.js';
+import { applyNodeV8Flags } from '../v8-flags.js';
 import { CliError, EXIT } from './cli-errors.js';
 
 interface NodeOpts {
@@ -53,6 +54,7 @@ async function runNode(opts: NodeOpts): Promise<void> {
     );
   }
   const logger = createLogger({ level: opts.logLevel, bindings: { node: opts.id } });
+  logger.info({ v8Flags: applyNodeV8Flags() }, 'v8 flags');
   let resp: RespServer | undefined;
   const start: Parameters<typeof NodeServer.start>[0] = {
     config,
