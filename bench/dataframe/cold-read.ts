@@ -16,8 +16,9 @@
 // COLS: comma-separated column names. EAU2_COLD_TIMES=1 adds each step's monotonic start and end (us),
 // the clock of `node --cpu-prof` profiles, to cut a step out of one. Syscall counts: run it under
 // `strace -c -f`. --cluster [--rows N] runs sql:Q, sqlw:Q (on flights_w) and pause[:ms] steps on a
-// local 3-node cluster instead, adding the nodes' CPU per query (with EAU2_BENCH_CPU_PROF=<dir>, the
-// nodes write CPU profiles there).
+// local 3-node cluster instead, adding the nodes' CPU per query and each node's longest event-loop
+// stall during it (bench/lib/stall-probe.cjs; with EAU2_BENCH_CPU_PROF=<dir>, the nodes write CPU
+// profiles there).
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,7 +94,23 @@ if (args.cluster) {
   // The same frame on a local 3-node cluster (RF 2, as the peers bench's): each step is a query
   // (sql:NAME), timed by wall clock, the client's CPU and the nodes' CPU (from /proc).
   const { LocalCluster } = await import('./local-cluster.js');
-  const cluster = await LocalCluster.start(3, 2, 16);
+  // Each node's longest event-loop stall during a step, from bench/lib/stall-probe.cjs.
+  const stalls: { id: string; us: bigint; ms: number }[] = [];
+  const probe = join(import.meta.dirname, '../lib/stall-probe.cjs');
+  const cluster = await LocalCluster.start(3, 2, 16, {
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${probe}`.trim() },
+    onStderr: (id, line) => {
+      const m = /^EAU2_STALL (\d+) ([\d.]+)$/.exec(line);
+      if (m) stalls.push({ id, us: BigInt(m[1]!), ms: Number(m[2]) });
+      else process.stderr.write(`${id}: ${line}\n`);
+    },
+  });
+  const longestStalls = (from: bigint, to: bigint): string =>
+    cluster.procs
+      .map(({ id }) =>
+        Math.max(0, ...stalls.filter((s) => s.id === id && s.us >= from && s.us <= to).map((s) => s.ms)).toFixed(0),
+      )
+      .join('/');
   try {
     const { flights, airports } = frame(rows);
     await DataFrame.put(cluster.client, 'flights', flights);
@@ -122,8 +139,13 @@ if (args.cluster) {
       const n0 = cluster.nodesCpuMs();
       const df = await DataFrame.sql(cluster.client, sql);
       const c = process.cpuUsage(c0);
+      const wall = performance.now() - t0;
+      const nodesCpu = cluster.nodesCpuMs() - n0;
+      const m1 = process.hrtime.bigint() / 1000n;
+      // The probe reports each 100 ms window once it ends.
+      await new Promise((r) => setTimeout(r, 250));
       console.log(
-        `${step.padEnd(12)} wall ${(performance.now() - t0).toFixed(1).padStart(7)} ms  client cpu ${((c.user + c.system) / 1000).toFixed(1).padStart(6)} ms  nodes cpu ${(cluster.nodesCpuMs() - n0).toFixed(0).padStart(5)} ms  ${df.nrows} rows${process.env.EAU2_COLD_TIMES ? `  (monotonic us ${m0}-${process.hrtime.bigint() / 1000n})` : ''}`,
+        `${step.padEnd(12)} wall ${wall.toFixed(1).padStart(7)} ms  client cpu ${((c.user + c.system) / 1000).toFixed(1).padStart(6)} ms  nodes cpu ${nodesCpu.toFixed(0).padStart(5)} ms  longest stall ${longestStalls(m0, m1 + 120_000n)} ms  ${df.nrows} rows${process.env.EAU2_COLD_TIMES ? `  (monotonic us ${m0}-${m1})` : ''}`,
       );
     }
   } finally {
