@@ -258,6 +258,12 @@ async function evaluate(
   // Every chunk given is answered (the merge checks coverage), but those whose zone maps rule the
   // filter out are answered without being read.
   const result: PartialResult = { chunks: [...chunks] };
+  if (plan.aggs === undefined && plan.limit === 0) {
+    // LIMIT 0 (a tool asking for the columns only): no row can be returned, so no chunk is read.
+    if (plan.orderBy) result.ranked = [];
+    else result.rows = [];
+    return result;
+  }
   const read = pruneChunks(plan.filter, fields, zones, chunks, rowsOf);
   if (read.length < chunks.length) result.skipped = chunks.length - read.length;
   const derive = deriver(checked);
