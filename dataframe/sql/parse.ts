@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
+import { qualifiedIntervals } from './interval-qualifier.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -105,7 +106,7 @@ export const MAX_SQL_LENGTH = 100_000;
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    stmts = parse(text, { locationTracking: true });
+    stmts = parse(qualifiedIntervals(text), { locationTracking: true });
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

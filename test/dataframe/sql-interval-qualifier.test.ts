@@ -1,0 +1,92 @@
+// `INTERVAL 'n' UNIT [(p)]`, the SQL standard's interval literal (dataframe/sql/interval-qualifier.ts):
+// rewritten before parsing, in place and at its own length, never inside a string, a quoted name or a
+// comment; a statement using it answers as the same statement written `INTERVAL 'n unit'`, and a
+// date plus whole days as the calendar says. A failure prints the seed; EAU2_TEST_SEED=<seed> replays.
+
+import { describe, expect, it, onTestFailed } from 'vitest';
+import { Rng } from '../../app/apps/random.js';
+import { DataFrame } from '../../dataframe/index.js';
+import { qualifiedIntervals } from '../../dataframe/sql/interval-qualifier.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
+
+describe('qualifiedIntervals', () => {
+  it.each([
+    ["SELECT d - INTERVAL '90' DAY FROM t", "SELECT d - INTERVAL '90 DAY' FROM t"],
+    ["SELECT d - interval '90' day (3) FROM t", "SELECT d - interval '90 day'     FROM t"],
+    ["x + INTERVAL  '-1.5'\n HOURS", "x + INTERVAL  '-1.5 HOURS' "],
+    ["x+INTERVAL'3'MONTH", "x+INTERVAL'3'MONTH"], // no space before the unit: not the form
+    ["a + INTERVAL '1' YEAR + INTERVAL '2' MONTH", "a + INTERVAL '1 YEAR' + INTERVAL '2 MONTH'"],
+  ])('%j', (sql, want) => {
+    const got = qualifiedIntervals(sql);
+    expect(got).toBe(want);
+    expect(got.length).toBe(sql.length);
+  });
+
+  it.each([
+    "SELECT 'INTERVAL ''9'' DAY' AS s",
+    "SELECT E'it\\'s INTERVAL ''9'' DAY' AS s",
+    'SELECT 1 AS "INTERVAL \'9\' DAY"',
+    "SELECT 1 -- INTERVAL '9' DAY\n",
+    "SELECT 1 /* INTERVAL '9' DAY /* nested */ INTERVAL '9' DAY */",
+    "SELECT $$INTERVAL '9' DAY$$, $q$ INTERVAL '9' DAY $q$",
+    "SELECT myinterval '9' DAY",
+    "SELECT INTERVAL '9 days', INTERVAL '1' FORTNIGHT",
+  ])('leaves %j alone', (sql) => {
+    expect(qualifiedIntervals(sql)).toBe(sql);
+  });
+
+  it.each([
+    "SELECT 'a''' || 'b', INTERVAL '2' DAY",
+    // What opens a comment or a dollar-quoted string inside a string or a name opens nothing.
+    "SELECT '--' AS a, INTERVAL '2' DAY",
+    "SELECT '/*' AS a, INTERVAL '2' DAY",
+    "SELECT E'\\\\' AS a, E'\\\\'' /*' AS b, INTERVAL '2' DAY",
+    "SELECT E'it\\'s /*' AS a, INTERVAL '2' DAY",
+    'SELECT 1 AS "$$", INTERVAL \'2\' DAY',
+    "SELECT 1 /* -- */, INTERVAL '2' DAY",
+  ])('rewrites what follows %j', (sql) => {
+    expect(qualifiedIntervals(sql)).toBe(sql.replace("INTERVAL '2' DAY", "INTERVAL '2 DAY'"));
+  });
+});
+
+describe('SQL with INTERVAL n UNIT', () => {
+  const store = new MemoryStore();
+  const one = async (sql: string): Promise<unknown> => [...(await DataFrame.sql(store, sql)).rows()][0]![0];
+
+  it('answers as the PostgreSQL form, and whole days as the calendar', async () => {
+    onTestFailed(() =>
+      console.error(`[sql-interval-qualifier] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
+    );
+    const rng = new Rng(SEED);
+    const units = ['year', 'month', 'day', 'hour', 'minute', 'second'];
+    for (let i = 0; i < 60; i++) {
+      const day = new Date(Date.UTC(1990, 0, 1) + rng.int(0, 20_000) * 86_400_000).toISOString().slice(0, 10);
+      const unit = units[rng.int(0, units.length - 1)]!;
+      const n = rng.int(-400, 400);
+      const op = rng.int(0, 1) === 0 ? '+' : '-';
+      const standard = `SELECT DATE '${day}' ${op} INTERVAL '${n}' ${unit.toUpperCase()}${rng.int(0, 1) ? ' (3)' : ''} AS v`;
+      const postgres = `SELECT DATE '${day}' ${op} INTERVAL '${n} ${unit}s' AS v`;
+      const got = await one(standard);
+      expect(got, standard).toEqual(await one(postgres));
+      if (unit === 'day') {
+        const days = op === '+' ? n : -n;
+        expect(got, standard).toBe(BigInt(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000) * 1000n);
+      }
+    }
+  });
+
+  it('keeps error carets and result names on the text as written', async () => {
+    const err = await DataFrame.sql(store, "SELECT DATE '1998-12-01' - INTERVAL '90' DAY (3) + nosuch").catch(
+      (e: Error & { details?: { column?: number } }) => e,
+    );
+    expect((err as Error).message).toMatch(/nosuch/);
+    expect((err as { details?: { column?: number } }).details?.column).toBe(
+      "SELECT DATE '1998-12-01' - INTERVAL '90' DAY (3) + ".length + 1,
+    );
+    const df = await DataFrame.sql(store, "SELECT DATE '1998-12-01' - INTERVAL '90' DAY");
+    expect(df.fields[0]!.name).toBe("DATE '1998-12-01' - INTERVAL '90' DAY");
+    expect(await one("SELECT 'INTERVAL ''9'' DAY' AS s")).toBe("INTERVAL '9' DAY");
+  });
+});
