@@ -12,6 +12,9 @@ import type { ColumnType, Field, Value } from '../schema.js';
 import { sqlError } from './errors.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
+import type { SetOperator } from './pre-parse.js';
+import { gather } from '../query/partial.js';
+import { groupKeyText } from '../query/group-key.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { spanOf } from './translate.js';
 import type { FieldsOf } from './correlation.js';
@@ -53,6 +56,45 @@ function widen(v: Value, from: ColumnType, to: ColumnType): Value {
   if (to === 'D') return Number(v);
   if (to === 'L') return BigInt(v as number);
   return BigInt(v as number) * DAY_US; // a date's midnight, as CAST(date AS timestamp)
+}
+
+/** The operator of a UNION node: INTERSECT or EXCEPT when pre-parse.ts marked it so, else its own. */
+function setOperatorOf(y: SelectStatement): SetOperator | 'union' | 'union all' {
+  return (y as { eau2SetOp?: SetOperator }).eau2SetOp ?? (y.type as 'union' | 'union all');
+}
+
+/**
+ * `l INTERSECT r`, `l EXCEPT r` (each distinct row of l once, found or not found in r) and their ALL
+ * forms (a row as many times as it is in both, or in l more than in r), over frames of the same
+ * fields: rows are equal as group keys are (nulls equal, 0 and -0 equal, NaN equal to NaN), as in
+ * PostgreSQL and DuckDB. The rows kept are l's, in l's order.
+ */
+function setOperation(op: SetOperator, l: DataFrame, r: DataFrame): DataFrame {
+  const counts = new Map<string, number>();
+  for (const row of r.rows()) {
+    const k = groupKeyText(row);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const seen = new Set<string>();
+  const keep: number[] = [];
+  let i = 0;
+  for (const row of l.rows()) {
+    const k = groupKeyText(row);
+    const c = counts.get(k) ?? 0;
+    if (op === 'intersect all' || op === 'except all') {
+      if (c > 0) counts.set(k, c - 1);
+      if (c > 0 === (op === 'intersect all')) keep.push(i);
+    } else if (c > 0 === (op === 'intersect') && !seen.has(k)) {
+      seen.add(k);
+      keep.push(i);
+    }
+    i++;
+  }
+  const idx = Uint32Array.from(keep);
+  return DataFrame.fromFields(
+    l.fields,
+    l.columns.map((c) => gather(c, idx)),
+  );
 }
 
 /**
@@ -133,7 +175,7 @@ export async function runStatement(
       }
       case 'union':
       case 'union all':
-        return union(x.type, x, scope, maxRows);
+        return union(x, scope, maxRows);
       case 'with': {
         let sc = scope;
         for (const b of x.bind) {
@@ -150,37 +192,45 @@ export async function runStatement(
     }
   };
   const union = async (
-    kind: 'union' | 'union all',
     x: SelectStatement,
     scope: Record<string, DataFrame>,
     maxRows: number | undefined,
   ): Promise<DataFrame> => {
-    // The parser nests `a UNION b UNION ALL c` as a UNION (b UNION ALL c), where SQL reads (a UNION
-    // b) UNION ALL c, and gives a trailing ORDER BY or LIMIT to the last branch, where SQL gives
-    // it to the whole: only the shapes it reads as SQL does are taken.
+    // The parser nests `a UNION b UNION c` as a UNION (b UNION c), where SQL reads (a UNION b) UNION
+    // c, and gives a trailing ORDER BY or LIMIT to the last branch, where SQL gives it to the whole:
+    // the chain is read back in its written order and folded from the left, one operator throughout
+    // (a branch in parentheses is a branch of its own), and a trailing ORDER BY or LIMIT refused.
+    // INTERSECT and EXCEPT reach here as UNION nodes marked with the operator written (pre-parse.ts).
     const branches: SelectStatement[] = [];
-    const flat = (y: SelectStatement): void => {
-      if (y.type === 'union' || y.type === 'union all') {
-        if (y.type !== kind)
-          throw sqlError(
-            text,
-            spanOf(y),
-            'UNION and UNION ALL in one chain are not supported: put one of them in a subquery in FROM',
-          );
-        flat(y.left);
-        flat(y.right);
+    const ops: { op: SetOperator | 'union' | 'union all'; node: SelectStatement }[] = [];
+    const flat = (y: SelectStatement, top: boolean): void => {
+      if ((y.type === 'union' || y.type === 'union all') && (top || !parenthesized(y))) {
+        flat(y.left, false);
+        ops.push({ op: setOperatorOf(y), node: y });
+        flat(y.right, false);
       } else branches.push(y);
     };
-    flat(x);
+    flat(x, true);
+    const op = ops[0]!.op;
+    const other = ops.find((o) => o.op !== op);
+    if (other !== undefined)
+      throw sqlError(
+        text,
+        spanOf(other.node),
+        `${op.toUpperCase()} and ${other.op.toUpperCase()} in one chain are not supported: put one of them in a subquery in FROM`,
+      );
+    // Errors name the operator as written; a branch is a UNION's, an INTERSECT's, an EXCEPT's.
+    const word = op.toUpperCase();
+    const branchOf = word.replace(/ ALL$/, '');
     const last = branches[branches.length - 1]!;
     if (last.type === 'select' && (last.orderBy || last.limit))
       throw sqlError(
         text,
         spanOf(last.orderBy?.[0] ?? last.limit),
-        'ORDER BY or LIMIT after a UNION is not supported: SELECT * FROM (... UNION ...) u ORDER BY ... LIMIT ...',
+        `ORDER BY or LIMIT after ${branchOf === 'UNION' ? 'a' : 'an'} ${branchOf} is not supported: SELECT * FROM (... ${branchOf} ...) u ORDER BY ... LIMIT ...`,
       );
     const dfs: DataFrame[] = [];
-    for (const [i, b] of branches.entries()) dfs.push(await part(b, `UNION branch ${i + 1}`, scope));
+    for (const [i, b] of branches.entries()) dfs.push(await part(b, `${branchOf} branch ${i + 1}`, scope));
     const first = dfs[0]!;
     const fields: { name: string; type: ColumnType }[] = first.fields.map((f) => ({ ...f }));
     dfs.forEach((d, i) => {
@@ -188,7 +238,7 @@ export async function runStatement(
         throw sqlError(
           text,
           spanOf(branches[i]),
-          `each UNION branch needs ${fields.length} columns, as the first has: this one has ${d.fields.length}`,
+          `each ${branchOf} branch needs ${fields.length} columns, as the first has: this one has ${d.fields.length}`,
         );
       d.fields.forEach((f, c) => {
         const t = unionType(fields[c]!.type, f.type);
@@ -196,29 +246,30 @@ export async function runStatement(
           throw sqlError(
             text,
             spanOf(branches[i]),
-            `UNION column ${c + 1} (${fields[c]!.name}) is ${fields[c]!.type} in one branch and ${f.type} in another: CAST one of them`,
+            `${branchOf} column ${c + 1} (${fields[c]!.name}) is ${fields[c]!.type} in one branch and ${f.type} in another: CAST one of them`,
           );
         fields[c]!.type = t;
       });
     });
-    const all = DataFrame.concat(
-      dfs.map((d) =>
-        DataFrame.fromFields(
-          fields,
-          d.columns.map((c, j) =>
-            c.type === fields[j]!.type
-              ? c
-              : columnFromValues(
-                  fields[j]!.type,
-                  Array.from({ length: d.nrows }, (_, r) => widen(c.get(r), c.type, fields[j]!.type)),
-                ),
-          ),
+    const widened = dfs.map((d) =>
+      DataFrame.fromFields(
+        fields,
+        d.columns.map((c, j) =>
+          c.type === fields[j]!.type
+            ? c
+            : columnFromValues(
+                fields[j]!.type,
+                Array.from({ length: d.nrows }, (_, r) => widen(c.get(r), c.type, fields[j]!.type)),
+              ),
         ),
       ),
-      fields,
     );
     // maxRows as a SELECT takes it: that many rows and one more, to tell that there were more.
-    if (kind === 'union all') return maxRows === undefined || all.nrows <= maxRows ? all : all.slice(0, maxRows + 1);
+    const bounded = (df: DataFrame): DataFrame =>
+      maxRows === undefined || df.nrows <= maxRows ? df : df.slice(0, maxRows + 1);
+    if (op !== 'union' && op !== 'union all') return bounded(widened.reduce((l, r) => setOperation(op, l, r)));
+    const all = DataFrame.concat(widened, fields);
+    if (op === 'union all') return bounded(all);
     // UNION keeps each distinct row once: SELECT DISTINCT over the rows of every branch.
     const name = '\u0000union';
     const distinct: SelectFromStatement = {
@@ -228,6 +279,11 @@ export async function runStatement(
       from: [{ type: 'table', name: { name } }],
     };
     return runSelect(distinct, { ...opts, frames: { ...given, ...scope, [name]: all }, maxRows });
+  };
+  /** Whether a set operation's node is written in parentheses (its own branch of an outer chain). */
+  const parenthesized = (y: SelectStatement): boolean => {
+    const at = (y as { _location?: { start: number } })._location?.start;
+    return at !== undefined && text[at] === '(';
   };
   return run(st, frames, opts.maxRows);
 }

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
-import { qualifiedIntervals } from './interval-qualifier.js';
+import { qualifiedIntervals, setOperators, type SetOperatorAt } from './pre-parse.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -103,10 +103,35 @@ const STATEMENT_WORDS = new Set([
 /** Longest statement accepted (the parser's memory grows with the text). */
 export const MAX_SQL_LENGTH = 100_000;
 
+type Located = { _location?: { start: number; end: number } };
+
+/**
+ * Marks each UNION node whose branches lie on either side of an INTERSECT or EXCEPT that pre-parse.ts
+ * wrote as a UNION with that operator (`eau2SetOp`, a plain property so that it survives the parse
+ * thread's structured clone); derived.ts runs it.
+ */
+function markSetOperators(node: unknown, ops: readonly SetOperatorAt[]): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markSetOperators(x, ops);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const n = node as { type?: string; left?: Located; right?: Located; eau2SetOp?: string };
+  if ((n.type === 'union' || n.type === 'union all') && n.left?._location && n.right?._location) {
+    const from = n.left._location.end;
+    const to = n.right._location.start;
+    const op = ops.find((o) => o.at >= from && o.at < to);
+    if (op) n.eau2SetOp = op.op;
+  }
+  for (const v of Object.values(node)) markSetOperators(v, ops);
+}
+
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    stmts = parse(qualifiedIntervals(text), { locationTracking: true });
+    const pre = setOperators(qualifiedIntervals(text));
+    stmts = parse(pre.text, { locationTracking: true });
+    if (pre.ops.length > 0) markSetOperators(stmts, pre.ops);
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

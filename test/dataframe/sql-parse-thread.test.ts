@@ -45,8 +45,13 @@ describe("the SQL parser's thread", () => {
     for (const text of [
       'SELECT a, count(*) FROM f WHERE a > $1 GROUP BY a ORDER BY 2 DESC LIMIT 3',
       'WITH t AS (SELECT a FROM f) SELECT * FROM t UNION ALL SELECT a FROM f',
+      // The marks pre-parse.ts leaves on a UNION node that was an EXCEPT cross the thread too.
+      "SELECT a FROM f EXCEPT ALL SELECT a FROM f WHERE a > 1 INTERSECT SELECT 2 + INTERVAL '1' DAY",
     ])
       expect(await parseOffThread(text)).toEqual(parseOne(text));
+    expect(JSON.stringify(await parseOffThread('SELECT a FROM f EXCEPT ALL SELECT 1'))).toContain(
+      '"eau2SetOp":"except all"',
+    );
     for (const text of ['SELEC * FROM f', 'SELECT a FROM f WHERE', 'DELETE FROM f']) {
       let here: unknown;
       try {

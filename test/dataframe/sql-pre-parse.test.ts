@@ -1,4 +1,4 @@
-// `INTERVAL 'n' UNIT [(p)]`, the SQL standard's interval literal (dataframe/sql/interval-qualifier.ts):
+// `INTERVAL 'n' UNIT [(p)]`, the SQL standard's interval literal (dataframe/sql/pre-parse.ts):
 // rewritten before parsing, in place and at its own length, never inside a string, a quoted name or a
 // comment; a statement using it answers as the same statement written `INTERVAL 'n unit'`, and a
 // date plus whole days as the calendar says. A failure prints the seed; EAU2_TEST_SEED=<seed> replays.
@@ -6,7 +6,7 @@
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { qualifiedIntervals } from '../../dataframe/sql/interval-qualifier.js';
+import { qualifiedIntervals, setOperators } from '../../dataframe/sql/pre-parse.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
@@ -51,14 +51,33 @@ describe('qualifiedIntervals', () => {
   });
 });
 
+describe('setOperators', () => {
+  it('writes each as a UNION of its length and says where it was', () => {
+    const sql =
+      "SELECT a FROM t intersect SELECT a FROM u EXCEPT ALL SELECT 'except' -- intersect\n EXCEPT DISTINCT SELECT 1";
+    const { text, ops } = setOperators(sql);
+    expect(text.length).toBe(sql.length);
+    expect(text).toBe(
+      "SELECT a FROM t UNION ALL SELECT a FROM u UNION ALL  SELECT 'except' -- intersect\n UNION ALL       SELECT 1",
+    );
+    expect(ops).toEqual([
+      { at: sql.indexOf('intersect'), op: 'intersect' },
+      { at: sql.indexOf('EXCEPT ALL'), op: 'except all' },
+      { at: sql.indexOf('EXCEPT DISTINCT'), op: 'except' },
+    ]);
+    expect(setOperators('SELECT exceptional, intersection FROM "EXCEPT"')).toEqual({
+      text: 'SELECT exceptional, intersection FROM "EXCEPT"',
+      ops: [],
+    });
+  });
+});
+
 describe('SQL with INTERVAL n UNIT', () => {
   const store = new MemoryStore();
   const one = async (sql: string): Promise<unknown> => [...(await DataFrame.sql(store, sql)).rows()][0]![0];
 
   it('answers as the PostgreSQL form, and whole days as the calendar', async () => {
-    onTestFailed(() =>
-      console.error(`[sql-interval-qualifier] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
-    );
+    onTestFailed(() => console.error(`[sql-pre-parse] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`));
     const rng = new Rng(SEED);
     const units = ['year', 'month', 'day', 'hour', 'minute', 'second'];
     for (let i = 0; i < 60; i++) {

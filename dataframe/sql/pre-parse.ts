@@ -1,0 +1,135 @@
+// SQL that pgsql-ast-parser does not read, rewritten before parsing into text it reads, each
+// rewrite at the length of what it replaces, so that every offset in the statement (the parser's
+// locations, and so error carets and result names taken from the text) stays where it was. The scan
+// skips string literals, quoted identifiers and comments, where the same words are not SQL.
+//
+// - The SQL standard's interval literal with a unit after the string, `INTERVAL '90' DAY` (TPC-H
+//   writes `INTERVAL '90' DAY (3)`), which the parser takes for `INTERVAL '90'` with an alias `DAY`,
+//   or fails on the token after it: written `INTERVAL '90 DAY'`, the PostgreSQL form.
+// - `INTERSECT` and `EXCEPT` (with ALL or DISTINCT), which the parser refuses: written as a UNION
+//   of the same length and recorded by offset, so that the planner, finding a UNION node whose
+//   branches lie on either side of a recorded keyword, runs the operator written there.
+
+/** `INTERVAL 'n' UNIT [(p)]` at a position: the number, the unit, an optional precision. */
+const QUALIFIED =
+  /INTERVAL(\s*)'\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*'\s+(YEARS?|MONTHS?|WEEKS?|DAYS?|HOURS?|MINUTES?|SECONDS?)\b(?:\s*\(\s*\d+\s*\))?/iy;
+
+const WORD = /[A-Za-z0-9_$]/;
+
+/**
+ * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
+ * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
+ */
+function scanWords(text: string, at: (i: number) => number | undefined): void {
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c === "'") i = endOfQuoted(text, i, "'", /[eE]/.test(text[i - 1] ?? '') && !WORD.test(text[i - 2] ?? ''));
+    else if (c === '"') i = endOfQuoted(text, i, '"', false);
+    else if (c === '-' && next === '-') i = endOfLine(text, i);
+    else if (c === '/' && next === '*') i = endOfBlockComment(text, i);
+    else if (c === '$' && !WORD.test(text[i - 1] ?? '')) i = endOfDollarQuoted(text, i);
+    else if (WORD.test(c) && !WORD.test(text[i - 1] ?? '')) i = at(i) ?? i + 1;
+    else i++;
+  }
+}
+
+/** `text` with each `INTERVAL 'n' UNIT [(p)]` outside literals and comments written `INTERVAL 'n UNIT'`. */
+export function qualifiedIntervals(text: string): string {
+  if (!/interval/i.test(text)) return text;
+  let out = '';
+  let from = 0; // text before this is in `out`
+  scanWords(text, (i) => {
+    if (text[i] !== 'i' && text[i] !== 'I') return undefined;
+    QUALIFIED.lastIndex = i;
+    const m = QUALIFIED.exec(text);
+    if (!m) return undefined;
+    const literal = `${text.slice(i, i + 8)}${m[1]}'${m[2]} ${m[3]}'`;
+    out += text.slice(from, i) + literal.padEnd(m[0].length, ' ');
+    from = i + m[0].length;
+    return from;
+  });
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** INTERSECT and EXCEPT, with ALL (duplicates counted) or without (DISTINCT, the default). */
+export type SetOperator = 'intersect' | 'intersect all' | 'except' | 'except all';
+
+/** A set operator written at `at` (the offset of its first letter), read by the parser as a UNION. */
+export interface SetOperatorAt {
+  at: number;
+  op: SetOperator;
+}
+
+const SET_OPERATOR = /(INTERSECT|EXCEPT)\b(\s+(ALL|DISTINCT)\b)?/iy;
+
+/**
+ * `text` with each INTERSECT or EXCEPT [ALL | DISTINCT] outside literals and comments written as
+ * `UNION ALL` or `UNION` at its own length (`INTERSECT` is `UNION ALL`, `EXCEPT` `UNION ` ...), and
+ * where each was.
+ */
+export function setOperators(text: string): { text: string; ops: SetOperatorAt[] } {
+  const ops: SetOperatorAt[] = [];
+  if (!/intersect|except/i.test(text)) return { text, ops };
+  let out = '';
+  let from = 0;
+  scanWords(text, (i) => {
+    SET_OPERATOR.lastIndex = i;
+    const m = SET_OPERATOR.exec(text);
+    if (!m) return undefined;
+    const all = m[3]?.toLowerCase() === 'all';
+    ops.push({ at: i, op: `${m[1]!.toLowerCase()}${all ? ' all' : ''}` as SetOperator });
+    // Any UNION the parser reads: which one does not matter, the planner runs the recorded operator.
+    const union = m[0].length >= 9 ? 'UNION ALL' : 'UNION';
+    out += text.slice(from, i) + union.padEnd(m[0].length, ' ');
+    from = i + m[0].length;
+    return from;
+  });
+  return { text: from === 0 ? text : out + text.slice(from), ops };
+}
+
+/** Index after the quoted run opened at `i` by `q` (doubled quotes inside; backslash escapes in E'...'). */
+function endOfQuoted(text: string, i: number, q: string, backslash: boolean): number {
+  let j = i + 1;
+  while (j < text.length) {
+    const c = text[j]!;
+    if (backslash && c === '\\') j += 2;
+    else if (c === q && text[j + 1] === q) j += 2;
+    else if (c === q) return j + 1;
+    else j++;
+  }
+  return j;
+}
+
+function endOfLine(text: string, i: number): number {
+  const j = text.indexOf('\n', i);
+  return j < 0 ? text.length : j + 1;
+}
+
+/** Block comments nest, as in PostgreSQL. */
+function endOfBlockComment(text: string, i: number): number {
+  let depth = 0;
+  let j = i;
+  while (j < text.length) {
+    if (text[j] === '/' && text[j + 1] === '*') {
+      depth++;
+      j += 2;
+    } else if (text[j] === '*' && text[j + 1] === '/') {
+      depth--;
+      j += 2;
+      if (depth === 0) return j;
+    } else j++;
+  }
+  return j;
+}
+
+/** `$tag$ ... $tag$` (the tag may be empty); a `$` that opens no such string is one character. */
+function endOfDollarQuoted(text: string, i: number): number {
+  const open = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
+  open.lastIndex = i;
+  const m = open.exec(text);
+  if (!m) return i + 1;
+  const close = text.indexOf(m[0], i + m[0].length);
+  return close < 0 ? text.length : close + m[0].length;
+}
