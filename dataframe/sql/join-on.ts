@@ -132,7 +132,14 @@ export function joinShape(text: string, j: JoinClause, left: OnSide, right: OnSi
       const match = kind === 'LEFT' ? t.left : t.right;
       if (match.length) shape.match = match;
     }
-  } else if (kind !== 'CROSS') throw sqlError(text, spanOf(j), 'JOIN needs ON or USING');
+  } else if (kind !== 'CROSS')
+    throw sqlError(
+      text,
+      spanOf(j),
+      (j as { eau2Natural?: boolean }).eau2Natural
+        ? 'a NATURAL JOIN is not read here: write USING or ON'
+        : 'JOIN needs ON or USING',
+    );
   if (shape.on.length === 0 && kind !== 'INNER' && kind !== 'CROSS')
     throw sqlError(text, spanOf(j), `a ${kind} JOIN needs an equality of a column of each side in its ON`);
   return shape;

@@ -50,6 +50,27 @@ function mergedRefs<T>(x: T, shown: readonly Shown[]): T {
   });
 }
 
+/** Whether a FROM item is the right side of a NATURAL JOIN (parse.ts marks it). */
+function isNatural(f: From): boolean {
+  return (f.join as { eau2Natural?: boolean } | undefined)?.eau2Natural === true;
+}
+
+/**
+ * A NATURAL JOIN's item with USING of every column of its side whose name the columns joined before
+ * it show (as an unqualified name would find it), as PostgreSQL reads it; with none in common, an
+ * inner NATURAL JOIN is a CROSS JOIN.
+ */
+function naturalAsUsing(text: string, f: Table, right: readonly Field[], shown: readonly Shown[]): Table {
+  if (!isNatural(f)) return f;
+  const j = f.join!;
+  if (j.on || j.using) throw sqlError(text, spanOf(f), 'a NATURAL JOIN takes no ON or USING');
+  const common = right.filter((c) => named(shown, c.name).length > 0).map((c) => ({ name: c.name }));
+  if (common.length > 0) return { ...f, join: { type: j.type, using: common } };
+  if (j.type !== 'INNER JOIN')
+    throw sqlError(text, spanOf(f), `a NATURAL ${j.type} of frames with no column name in common: write ON`);
+  return { ...f, join: { type: 'CROSS JOIN' } };
+}
+
 /**
  * The statement with its USING joins written as ON, `*` and `t.*` written as the columns they
  * stand for, and unqualified references to merged columns as what they read. `fields` holds each
@@ -62,7 +83,7 @@ export function joinColumns(
 ): SelectFromStatement {
   const from = (st.from ?? []) as Table[];
   if (from.length === 0 || from.some((f) => f.type !== 'table')) return st;
-  const hasUsing = from.some((f) => f.join?.using);
+  const hasUsing = from.some((f) => f.join?.using || isNatural(f));
   const stars = (st.columns ?? []).some(isStar);
   if (!hasUsing && !stars) return st;
   const aliases = from.map((f) => f.name.alias ?? f.name.name);
@@ -72,15 +93,19 @@ export function joinColumns(
   let shown = columnsOf(0);
   const joined: Table[] = [from[0]!];
   for (let i = 1; i < from.length; i++) {
-    const f = from[i]!;
+    const f = naturalAsUsing(text, from[i]!, fields[i]!, shown);
     const j = f.join;
     const right = columnsOf(i);
     if (!j?.using) {
       // As in PostgreSQL, JOIN binds tighter than a comma: `a, b JOIN c USING (k)` merges b's k with
       // c's alone, which a left-to-right reading cannot give.
       if (!j && hasUsing) {
-        const u = from.find((x) => x.join?.using)!;
-        throw sqlError(text, spanOf(u.join), 'USING beside a comma join: write ON a.k = b.k');
+        const u = from.find((x) => x.join?.using || isNatural(x))!;
+        throw sqlError(
+          text,
+          spanOf(u.join) ?? spanOf(u),
+          `${isNatural(u) ? 'NATURAL JOIN' : 'USING'} beside a comma join: write ON a.k = b.k`,
+        );
       }
       joined.push(j?.on ? { ...f, join: { ...j, on: mergedRefs(j.on, [...shown, ...right]) } } : f);
       shown = [...shown, ...right];

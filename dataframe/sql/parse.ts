@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
-import { qualifiedIntervals, setOperators, type SetOperatorAt } from './pre-parse.js';
+import { naturalJoins, qualifiedIntervals, setOperators, type SetOperatorAt } from './pre-parse.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -126,12 +126,26 @@ function markSetOperators(node: unknown, ops: readonly SetOperatorAt[]): void {
   for (const v of Object.values(node)) markSetOperators(v, ops);
 }
 
+/** Marks the join of each FROM item that starts where a blanked-out NATURAL was followed (`eau2Natural`). */
+function markNaturalJoins(node: unknown, starts: ReadonlySet<number>): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markNaturalJoins(x, starts);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const n = node as Located & { join?: { eau2Natural?: boolean } };
+  if (n.join && n._location && starts.has(n._location.start)) n.join.eau2Natural = true;
+  for (const v of Object.values(node)) markNaturalJoins(v, starts);
+}
+
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    const pre = setOperators(qualifiedIntervals(text));
+    const natural = naturalJoins(qualifiedIntervals(text));
+    const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
     if (pre.ops.length > 0) markSetOperators(stmts, pre.ops);
+    if (natural.joins.length > 0) markNaturalJoins(stmts, new Set(natural.joins));
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

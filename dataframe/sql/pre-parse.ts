@@ -6,6 +6,9 @@
 // - The SQL standard's interval literal with a unit after the string, `INTERVAL '90' DAY` (TPC-H
 //   writes `INTERVAL '90' DAY (3)`), which the parser takes for `INTERVAL '90'` with an alias `DAY`,
 //   or fails on the token after it: written `INTERVAL '90 DAY'`, the PostgreSQL form.
+// - `NATURAL [INNER | LEFT | RIGHT | FULL] JOIN`, which the parser refuses: the word is blanked out
+//   and its offset recorded; the planner gives the join it stood before USING of the columns its two
+//   sides have in common (join-using.ts).
 // - `INTERSECT` and `EXCEPT` (with ALL or DISTINCT), which the parser refuses: written as a UNION
 //   of the same length and recorded by offset, so that the planner, finding a UNION node whose
 //   branches lie on either side of a recorded keyword, runs the operator written there.
@@ -132,4 +135,26 @@ function endOfDollarQuoted(text: string, i: number): number {
   if (!m) return i + 1;
   const close = text.indexOf(m[0], i + m[0].length);
   return close < 0 ? text.length : close + m[0].length;
+}
+
+const NATURAL = /NATURAL(?=\s+(?:INNER|LEFT|RIGHT|FULL|JOIN)\b)/iy;
+
+/**
+ * `text` with each NATURAL before a JOIN outside literals and comments blanked out, and, for each, the
+ * offset where what follows it starts (where the parser's join item begins).
+ */
+export function naturalJoins(text: string): { text: string; joins: number[] } {
+  const joins: number[] = [];
+  if (!/natural/i.test(text)) return { text, joins };
+  let out = '';
+  let from = 0;
+  scanWords(text, (i) => {
+    NATURAL.lastIndex = i;
+    if (!NATURAL.exec(text)) return undefined;
+    out += `${text.slice(from, i)}       `;
+    from = i + 7;
+    joins.push(from + /^\s*/.exec(text.slice(from))![0].length);
+    return from;
+  });
+  return { text: from === 0 ? text : out + text.slice(from), joins };
 }

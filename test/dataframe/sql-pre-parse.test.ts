@@ -6,7 +6,7 @@
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { qualifiedIntervals, setOperators } from '../../dataframe/sql/pre-parse.js';
+import { naturalJoins, qualifiedIntervals, setOperators } from '../../dataframe/sql/pre-parse.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
@@ -69,6 +69,15 @@ describe('setOperators', () => {
       text: 'SELECT exceptional, intersection FROM "EXCEPT"',
       ops: [],
     });
+  });
+});
+
+describe('naturalJoins', () => {
+  it('blanks out NATURAL before a JOIN and says where the join starts', () => {
+    const sql = "SELECT natural FROM a NATURAL  LEFT JOIN b natural join c WHERE s = 'NATURAL JOIN'";
+    const { text, joins } = naturalJoins(sql);
+    expect(text).toBe("SELECT natural FROM a          LEFT JOIN b         join c WHERE s = 'NATURAL JOIN'");
+    expect(joins).toEqual([sql.indexOf('LEFT'), sql.indexOf('join c')]);
   });
 });
 
