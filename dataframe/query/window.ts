@@ -24,8 +24,43 @@ export interface WindowSpec {
   readonly offset?: number;
   readonly partitionBy: readonly string[];
   readonly orderBy: readonly SortKey[];
+  /**
+   * sum, count and mean: the rows of the partition each row's value is over. Without one, SQL's
+   * default: from the partition's first row to the current row's last peer (equal order keys), the
+   * whole partition without orderBy. The other functions take no frame.
+   */
+  readonly frame?: WindowFrame;
   /** Output column name. */
   readonly as: string;
+}
+
+/**
+ * A window frame: `rows` counts rows from the current one in the partition's order (start -2: two
+ * rows before it; end 0: the row itself); with `rows` false (RANGE) a bound is the partition's end
+ * (-Infinity, Infinity) or 0, the current row's first (start) or last (end) peer.
+ */
+export interface WindowFrame {
+  readonly rows: boolean;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Rows a frame's sums may add up over a whole window column (frames of both ends bounded). */
+const MAX_FRAME_WORK = 200_000_000;
+
+/** TypeError unless `f` is a frame SQL allows (an integer or infinite bound; start before end's reach). */
+export function checkFrame(f: WindowFrame): void {
+  const ok = (x: number): boolean =>
+    Number.isSafeInteger(x) || x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY;
+  if (!ok(f.start) || !ok(f.end)) throw new TypeError('a window frame bound is a whole number of rows, or unbounded');
+  if (f.start === Number.POSITIVE_INFINITY) throw new TypeError('a window frame cannot start at UNBOUNDED FOLLOWING');
+  if (f.end === Number.NEGATIVE_INFINITY) throw new TypeError('a window frame cannot end at UNBOUNDED PRECEDING');
+  if (!f.rows && ![f.start, f.end].every((x) => x === 0 || !Number.isFinite(x)))
+    throw new TypeError('a RANGE frame with an offset is not supported: use ROWS');
+  if (f.start === 0 && f.end < 0)
+    throw new TypeError('a window frame starting at the current row cannot end before it');
+  if (f.start > 0 && f.end <= 0)
+    throw new TypeError('a window frame starting after the current row cannot end at or before it');
 }
 
 /**
@@ -75,6 +110,8 @@ function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns
   const input = w.col === undefined ? undefined : column(w.col);
   if ((w.fn === 'sum' || w.fn === 'mean') && input && input.type !== 'I' && input.type !== 'D')
     throw new TypeError(`window ${w.fn} needs a numeric column; ${w.col} is ${input.type}`);
+  const framed = w.frame !== undefined && (w.fn === 'sum' || w.fn === 'count' || w.fn === 'mean');
+  if (framed) checkFrame(w.frame!);
   const pcols = w.partitionBy.map(column);
   const ocols = w.orderBy.map((k) => column(k.col));
   const parts = new Map<string, number[]>();
@@ -86,11 +123,22 @@ function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns
   }
   const res = new Array<Value>(n).fill(null);
   const okey = (i: number): Value[] => ocols.map((c) => c.get(i));
+  let work = 0;
   for (const rows of parts.values()) {
     const keys = rows.map(okey);
     const order = rows.map((_, j) => j).sort((a, b) => compareRows(keys[a]!, keys[b]!, w.orderBy) || a - b);
     const peer = (a: number, b: number): boolean => compareRows(keys[order[a]!]!, keys[order[b]!]!, w.orderBy) === 0;
     const m = order.length;
+    if (framed) {
+      const sorted = order.map((k) => rows[k]!);
+      work += framedAggregate(w, w.frame!, sorted, input, peer, res);
+      if (work > MAX_FRAME_WORK)
+        throw new Eau2Error(
+          ErrorCode.TOO_LARGE,
+          `window ${w.fn} over a frame of ${w.frame!.end - w.frame!.start + 1} rows adds more than ${MAX_FRAME_WORK} values: use a narrower frame or one that starts or ends unbounded`,
+        );
+      continue;
+    }
     const step = w.offset ?? 1;
     let rank = 0;
     let dense = 0;
@@ -147,4 +195,76 @@ function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns
     fields: [...df.fields, { name: w.as, type: outType(w, input?.type) }],
     columns: [...df.columns, b.finish()],
   };
+}
+
+/**
+ * sum, count or mean over each row's frame of one partition (`sorted`: its rows in the window's
+ * order), written into `res`; returns the values added. A frame starting at the partition's start
+ * sums in order as a running total (the same additions, in the same order, as adding the frame's
+ * values one by one), one ending at its end as a running total from the end; a frame bounded at both
+ * ends adds its values for each row, so that no sum is a difference of two larger ones.
+ */
+function framedAggregate(
+  w: WindowSpec,
+  f: WindowFrame,
+  sorted: readonly number[],
+  input: Column | undefined,
+  peer: (a: number, b: number) => boolean,
+  res: Value[],
+): number {
+  const m = sorted.length;
+  const vals = sorted.map((r) => (input ? input.get(r) : 1) as number | null);
+  // RANGE's current-row bounds are the current row's first and last peer.
+  const first = new Int32Array(m);
+  const last = new Int32Array(m);
+  if (!f.rows) {
+    for (let j = 0; j < m; ) {
+      let e = j + 1;
+      while (e < m && peer(j, e)) e++;
+      first.fill(j, j, e);
+      last.fill(e - 1, j, e);
+      j = e;
+    }
+  }
+  const lo = (k: number): number =>
+    f.start === Number.NEGATIVE_INFINITY ? 0 : f.rows ? Math.max(0, k + f.start) : first[k]!;
+  const hi = (k: number): number =>
+    f.end === Number.POSITIVE_INFINITY ? m - 1 : f.rows ? Math.min(m - 1, k + f.end) : last[k]!;
+  const put = (k: number, sum: number, cnt: number): void => {
+    const r = sorted[k]!;
+    res[r] = w.fn === 'count' ? cnt : cnt === 0 ? null : w.fn === 'sum' ? sum : sum / cnt;
+  };
+  let work = 0;
+  if (f.start === Number.NEGATIVE_INFINITY || f.end === Number.POSITIVE_INFINITY) {
+    // Running totals from the unbounded end: sums[i] and cnts[i] over the first (or last) i values.
+    const fromStart = f.start === Number.NEGATIVE_INFINITY;
+    const sums = new Float64Array(m + 1);
+    const cnts = new Int32Array(m + 1);
+    for (let i = 0; i < m; i++) {
+      const v = vals[fromStart ? i : m - 1 - i] ?? null;
+      sums[i + 1] = v === null ? sums[i]! : sums[i]! + v;
+      cnts[i + 1] = v === null ? cnts[i]! : cnts[i]! + 1;
+    }
+    work = m;
+    for (let k = 0; k < m; k++) {
+      const a = lo(k);
+      const b = hi(k);
+      if (a > b) put(k, 0, 0);
+      else if (fromStart) put(k, sums[b + 1]!, cnts[b + 1]!);
+      else put(k, sums[m - a]!, cnts[m - a]!);
+    }
+    return work;
+  }
+  for (let k = 0; k < m; k++) {
+    let sum = 0;
+    let cnt = 0;
+    const b = hi(k);
+    for (let i = lo(k); i <= b; i++) {
+      const v = vals[i]!;
+      if (v !== null) (sum += v), cnt++;
+    }
+    work += Math.max(0, b - lo(k) + 1);
+    put(k, sum, cnt);
+  }
+  return work;
 }

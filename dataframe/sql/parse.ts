@@ -4,7 +4,14 @@
 import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
-import { naturalJoins, qualifiedIntervals, setOperators, type SetOperatorAt } from './pre-parse.js';
+import {
+  type FrameAt,
+  naturalJoins,
+  qualifiedIntervals,
+  setOperators,
+  type SetOperatorAt,
+  windowFrames,
+} from './pre-parse.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -138,14 +145,32 @@ function markNaturalJoins(node: unknown, starts: ReadonlySet<number>): void {
   for (const v of Object.values(node)) markNaturalJoins(v, starts);
 }
 
+/** Gives each OVER clause the frame written inside it (`eau2Frame`). */
+function markWindowFrames(node: unknown, frames: readonly FrameAt[]): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markWindowFrames(x, frames);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const over = (node as { over?: Located & { eau2Frame?: FrameAt } }).over;
+  const at = over?._location;
+  if (over && at) {
+    const f = frames.find((x) => x.at >= at.start && x.end <= at.end);
+    if (f) over.eau2Frame = f;
+  }
+  for (const v of Object.values(node)) markWindowFrames(v, frames);
+}
+
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    const natural = naturalJoins(qualifiedIntervals(text));
+    const framed = windowFrames(qualifiedIntervals(text));
+    const natural = naturalJoins(framed.text);
     const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
     if (pre.ops.length > 0) markSetOperators(stmts, pre.ops);
     if (natural.joins.length > 0) markNaturalJoins(stmts, new Set(natural.joins));
+    if (framed.frames.length > 0) markWindowFrames(stmts, framed.frames);
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

@@ -13,7 +13,8 @@ import { aggType, type AggFn, type AggSpec, type Derived, type Plan } from '../q
 import type { Expr } from '../query/expr-base.js';
 import { checkExpr } from '../query/expr.js';
 import type { SortKey } from '../query/sort.js';
-import type { WindowSpec } from '../query/window.js';
+import { checkFrame, type WindowFrame, type WindowSpec } from '../query/window.js';
+import type { FrameAt } from './pre-parse.js';
 import type { ColumnType, Field } from '../schema.js';
 import { type Span, spanText, sqlError } from './errors.js';
 import { SQL_WINDOWS, spanOf, Translator } from './translate.js';
@@ -248,7 +249,17 @@ export function planSelect(
         count: 'count',
         avg: 'mean',
       };
-      return { fn: fnMap[fname]!, col, offset: offsetN, partitionBy, orderBy: wOrder, as };
+      const written = (call.over as { eau2Frame?: FrameAt }).eau2Frame;
+      let frame: WindowFrame | undefined;
+      if (written && (fname === 'sum' || fname === 'count' || fname === 'avg')) {
+        frame = { rows: written.rows, start: written.start, end: written.stop };
+        try {
+          checkFrame(frame);
+        } catch (x) {
+          throw sqlError(text, { start: written.at, end: written.end }, (x as Error).message);
+        }
+      }
+      return { fn: fnMap[fname]!, col, offset: offsetN, partitionBy, orderBy: wOrder, ...(frame ? { frame } : {}), as };
     }
 
     const sortKeys: SortKey[] = orderBy.map((o, k) => {

@@ -9,6 +9,9 @@
 // - `NATURAL [INNER | LEFT | RIGHT | FULL] JOIN`, which the parser refuses: the word is blanked out
 //   and its offset recorded; the planner gives the join it stood before USING of the columns its two
 //   sides have in common (join-using.ts).
+// - A window frame, `OVER (... ROWS BETWEEN 6 PRECEDING AND CURRENT ROW)` (ROWS or RANGE, BETWEEN
+//   two bounds or one), which the parser refuses: blanked out and recorded with its offset; the
+//   OVER clause around it is marked with the frame (planner.ts gives it to the window).
 // - `INTERSECT` and `EXCEPT` (with ALL or DISTINCT), which the parser refuses: written as a UNION
 //   of the same length and recorded by offset, so that the planner, finding a UNION node whose
 //   branches lie on either side of a recorded keyword, runs the operator written there.
@@ -157,4 +160,54 @@ export function naturalJoins(text: string): { text: string; joins: number[] } {
     return from;
   });
   return { text: from === 0 ? text : out + text.slice(from), joins };
+}
+
+/** A window frame as written: ROWS or RANGE, and its bounds in rows from the current one (see WindowFrame). */
+export interface FrameAt {
+  at: number;
+  end: number;
+  rows: boolean;
+  start: number;
+  stop: number;
+}
+
+const BOUND = String.raw`(?:UNBOUNDED\s+(?:PRECEDING|FOLLOWING)|CURRENT\s+ROW|\d+\s+(?:PRECEDING|FOLLOWING))`;
+/** A frame clause, last in its OVER (...): `ROWS|RANGE BETWEEN b AND b` or `ROWS|RANGE b`. */
+const FRAME = new RegExp(
+  String.raw`(ROWS|RANGE)\s+(?:BETWEEN\s+(${BOUND})\s+AND\s+(${BOUND})|(${BOUND}))(?=\s*\))`,
+  'iy',
+);
+
+/** A bound's offset in rows from the current row (-Infinity, Infinity: the partition's ends). */
+function boundOf(b: string): number {
+  const [w1, w2] = b.toUpperCase().split(/\s+/);
+  if (w1 === 'UNBOUNDED') return w2 === 'PRECEDING' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  if (w1 === 'CURRENT') return 0;
+  return w2 === 'PRECEDING' ? -Number(w1) : Number(w1);
+}
+
+/** `text` with each window frame clause outside literals and comments blanked out, and the frames. */
+export function windowFrames(text: string): { text: string; frames: FrameAt[] } {
+  const frames: FrameAt[] = [];
+  if (!/rows|range/i.test(text)) return { text, frames };
+  let out = '';
+  let from = 0;
+  scanWords(text, (i) => {
+    FRAME.lastIndex = i;
+    const m = FRAME.exec(text);
+    if (!m) return undefined;
+    const one = m[4];
+    frames.push({
+      at: i,
+      end: i + m[0].length,
+      rows: m[1]!.toUpperCase() === 'ROWS',
+      // `ROWS b` alone is BETWEEN b AND CURRENT ROW.
+      start: boundOf(one ?? m[2]!),
+      stop: one === undefined ? boundOf(m[3]!) : 0,
+    });
+    out += text.slice(from, i) + ' '.repeat(m[0].length);
+    from = i + m[0].length;
+    return from;
+  });
+  return { text: from === 0 ? text : out + text.slice(from), frames };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { DataFrame } from '../../dataframe/index.js';
-import { naturalJoins, qualifiedIntervals, setOperators } from '../../dataframe/sql/pre-parse.js';
+import { naturalJoins, qualifiedIntervals, setOperators, windowFrames } from '../../dataframe/sql/pre-parse.js';
 import { MemoryStore } from '../support/memory-store.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
@@ -78,6 +78,20 @@ describe('naturalJoins', () => {
     const { text, joins } = naturalJoins(sql);
     expect(text).toBe("SELECT natural FROM a          LEFT JOIN b         join c WHERE s = 'NATURAL JOIN'");
     expect(joins).toEqual([sql.indexOf('LEFT'), sql.indexOf('join c')]);
+  });
+});
+
+describe('windowFrames', () => {
+  it('blanks out a frame at the end of an OVER and reads its bounds', () => {
+    const a = 'rows between 6 PRECEDING and CURRENT ROW';
+    const b = 'RANGE UNBOUNDED PRECEDING';
+    const sql = `SELECT sum(x) OVER (ORDER BY d ${a}), count(*) OVER (ORDER BY d ${b} ), 'ROWS 1 PRECEDING)' FROM rows`;
+    const { text, frames } = windowFrames(sql);
+    expect(text).toBe(sql.replace(a, ' '.repeat(a.length)).replace(b, ' '.repeat(b.length)));
+    expect(frames).toEqual([
+      { at: sql.indexOf(a), end: sql.indexOf(a) + a.length, rows: true, start: -6, stop: 0 },
+      { at: sql.indexOf(b), end: sql.indexOf(b) + b.length, rows: false, start: -Infinity, stop: 0 },
+    ]);
   });
 });
 
