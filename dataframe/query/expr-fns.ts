@@ -85,8 +85,9 @@ export const repeat = (a: ExprLike, n: ExprLike): Expr => call('repeat', a, n);
 /** Whether the pattern (JavaScript syntax, run in linear time: no backreferences or lookaround) matches anywhere in `a`. */
 export const regexpMatches = (a: ExprLike, pattern: string): Expr => call('regexpMatches', a, pattern);
 export const abs = (a: ExprLike): Expr => call('abs', a);
-/** Half away from zero, as SQL's round. */
-export const round = (a: ExprLike): Expr => call('round', a);
+/** Half away from zero, as SQL's round; with `digits`, to that many decimal places (negative: tens, hundreds, ...). */
+export const round = (a: ExprLike, digits?: ExprLike): Expr =>
+  digits === undefined ? call('round', a) : call('round', a, digits);
 export const floor = (a: ExprLike): Expr => call('floor', a);
 export const ceil = (a: ExprLike): Expr => call('ceil', a);
 export const sqrt = (a: ExprLike): Expr => call('sqrt', a);
@@ -281,8 +282,12 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
     case 'concat':
       if (ts.length === 0) throw new TypeError('concat takes one or more arguments');
       return 'S';
-    case 'abs':
     case 'round':
+      arity(1, 2);
+      need(0, isNum, 'a number');
+      if (ts.length > 1) need(1, isNum, 'a number of decimal places');
+      return 'D';
+    case 'abs':
     case 'floor':
     case 'ceil':
     case 'sqrt':
@@ -533,6 +538,24 @@ function timeFn(e: Expr & { op: 'call' }, xs: readonly Vec[], ts: readonly ExprT
   });
 }
 
+/**
+ * `x` rounded half away from zero to `d` decimal places, as DuckDB rounds a double: x times 10^d
+ * rounded, over 10^d (so 1.005, whose product with 100 is 100.4999... in binary, is 1 at two
+ * places), x itself where that overflows; for d < 0, x over 10^-d rounded, times 10^-d, and 0 where
+ * that is not finite.
+ */
+function roundTo(x: number, d: number): number {
+  const half = (v: number): number => Math.sign(v) * Math.round(Math.abs(v));
+  if (d < 0) {
+    const m = 10 ** -d;
+    const r = half(x / m) * m;
+    return Number.isFinite(r) ? r : 0;
+  }
+  const m = 10 ** d;
+  const r = half(x * m) / m;
+  return Number.isFinite(r) ? r : x;
+}
+
 /** Evaluates a checked call/cast/coalesce/case over argument vectors of types `ts`. */
 export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out: ExprType, n: number): Vec {
   const val = (k: number, i: number) => vecValue(xs[k]!, ts[k]!, i);
@@ -677,7 +700,12 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
       return num(Math.abs);
     case 'round':
       // Half away from zero, as SQL's round (Math.round rounds -2.5 to -2).
-      return num((x) => Math.sign(x) * Math.round(Math.abs(x)));
+      if (xs.length === 1) return num((x) => Math.sign(x) * Math.round(Math.abs(x)));
+      return buildVec(out, n, (i) => {
+        const x = val(0, i) as number | null;
+        const d = val(1, i) as number | null;
+        return x === null || d === null ? null : roundTo(x, Math.trunc(d));
+      });
     case 'floor':
       return num(Math.floor);
     case 'ceil':

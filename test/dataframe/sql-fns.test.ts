@@ -27,6 +27,7 @@ import {
   replace,
   reverse,
   right,
+  round,
   rpad,
   sign,
   splitPart,
@@ -84,6 +85,15 @@ const ROWS: Value[][] = [
 const ieeeLn = (f: string, v: string): string =>
   `CASE WHEN ${v} > 0 THEN ${f}(${v}) WHEN ${v} = 0 THEN '-inf'::DOUBLE WHEN ${v} < 0 THEN 'nan'::DOUBLE END`;
 const CASES: [string, string?][] = [
+  // round to decimal places, as DuckDB rounds a double (x itself, or 0 for negative places, where
+  // the scaled value is not finite)
+  ['round(x, 0)'],
+  ['round(x, 1)'],
+  ['round(y, 1)'],
+  ['round(x * 1.005, 2)'],
+  ['round(x * 1234.5678, -2)'],
+  ['round(y * 17.4, i)', 'round(y * 17.4, i)'],
+  ['round(x, 400)'],
   // strings
   ['replace(s, u, s)'],
   ["replace(s, 'a', 'XY')"],
@@ -364,14 +374,38 @@ describe('the TypeScript builders', () => {
         ab: dateTrunc('month', col('d')),
         ac: dateDiff('month', col('t'), col('t2')),
         ad: dateAdd(col('t'), -1, 'month'),
+        ae: round(col('y'), 1),
       })
-      .select('a', 'b', 'c', 'e', 'g', 'h', 'k', 'm', 'n', 'o', 'p', 'q', 'r', 'v', 'w', 'z', 'aa', 'ab', 'ac', 'ad')
+      .select(
+        'a',
+        'b',
+        'c',
+        'e',
+        'g',
+        'h',
+        'k',
+        'm',
+        'n',
+        'o',
+        'p',
+        'q',
+        'r',
+        'v',
+        'w',
+        'z',
+        'aa',
+        'ab',
+        'ac',
+        'ad',
+        'ae',
+      )
       .collect();
     const sql = await DataFrame.sql(
       store,
       `SELECT replace(s, 'a', 'XY'), split_part(s, ',', -1), strpos(s, u), left(s, 2), right(s, -1), lpad(s, 7, 'xy'),
         rpad(s, 4, ' '), reverse(s), repeat(u, 2), ln(x), log(2, y), power(y, 2), sign(x), trunc(y), greatest(x, y),
-        least(x, y), nullif(i, 3), date_trunc('month', d), date_diff('month', t, t2), t - INTERVAL '1 month' FROM f`,
+        least(x, y), nullif(i, 3), date_trunc('month', d), date_diff('month', t, t2), t - INTERVAL '1 month',
+        round(y, 1) FROM f`,
     );
     expect(api.schema).toBe(sql.schema);
     expect([...api.rows()].map((r) => r.map(norm))).toEqual([...sql.rows()].map((r) => r.map(norm)));
