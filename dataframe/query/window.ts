@@ -7,7 +7,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { ColumnBuilder } from '../column-builder.js';
 import type { Column } from '../column.js';
 import { columnIndex, type ColumnType, type Field, type Value } from '../schema.js';
-import { groupKeyText } from './group-key.js';
+import { groupKeyText, valueBefore } from './group-key.js';
 import { compareRows, type SortKey } from './sort.js';
 
 /**
@@ -17,17 +17,29 @@ import { compareRows, type SortKey } from './sort.js';
 export const MAX_GATHERED_ROWS = 5_000_000;
 
 export interface WindowSpec {
-  readonly fn: 'rowNumber' | 'rank' | 'denseRank' | 'lag' | 'lead' | 'sum' | 'count' | 'mean';
-  /** The column the function reads (lag, lead, sum, count, mean). */
+  readonly fn:
+    | 'rowNumber'
+    | 'rank'
+    | 'denseRank'
+    | 'lag'
+    | 'lead'
+    | 'sum'
+    | 'count'
+    | 'mean'
+    | 'min'
+    | 'max'
+    | 'firstValue'
+    | 'lastValue';
+  /** The column the function reads (all but rowNumber, rank and denseRank; count counts rows without). */
   readonly col?: string;
   /** lag/lead: rows back or ahead (default 1). */
   readonly offset?: number;
   readonly partitionBy: readonly string[];
   readonly orderBy: readonly SortKey[];
   /**
-   * sum, count and mean: the rows of the partition each row's value is over. Without one, SQL's
-   * default: from the partition's first row to the current row's last peer (equal order keys), the
-   * whole partition without orderBy. The other functions take no frame.
+   * sum, count, mean, min, max, firstValue and lastValue: the rows of the partition each row's value
+   * is over. Without one, SQL's default: from the partition's first row to the current row's last
+   * peer (equal order keys), the whole partition without orderBy. The other functions take no frame.
    */
   readonly frame?: WindowFrame;
   /** Output column name. */
@@ -82,8 +94,13 @@ export function windowType(w: WindowSpec, fields: readonly { name: string; type:
   return outType(w, fields.find((f) => f.name === w.col)?.type);
 }
 
+/** The functions computed over a frame. */
+const FRAMED = new Set<WindowSpec['fn']>(['sum', 'count', 'mean', 'min', 'max', 'firstValue', 'lastValue']);
+/** SQL's frame when none is given: the partition's start to the current row's last peer. */
+const DEFAULT_FRAME: WindowFrame = { rows: false, start: Number.NEGATIVE_INFINITY, end: 0 };
+
 function outType(w: WindowSpec, input: ColumnType | undefined): ColumnType {
-  if (w.fn === 'lag' || w.fn === 'lead') return input!;
+  if (['lag', 'lead', 'min', 'max', 'firstValue', 'lastValue'].includes(w.fn)) return input!;
   return w.fn === 'sum' || w.fn === 'mean' ? 'D' : 'I';
 }
 
@@ -104,14 +121,17 @@ export function applyWindows(df: WindowInput, specs: readonly WindowSpec[]): { f
 
 function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns: Column[] } {
   const n = df.nrows;
-  if (w.col === undefined && ['lag', 'lead', 'sum', 'mean'].includes(w.fn))
+  if (w.col === undefined && !['rowNumber', 'rank', 'denseRank', 'count'].includes(w.fn))
     throw new TypeError(`${w.fn} needs a column`);
   const column = (name: string): Column => df.columns[columnIndex(df.fields, name)]!;
   const input = w.col === undefined ? undefined : column(w.col);
   if ((w.fn === 'sum' || w.fn === 'mean') && input && input.type !== 'I' && input.type !== 'D')
     throw new TypeError(`window ${w.fn} needs a numeric column; ${w.col} is ${input.type}`);
-  const framed = w.frame !== undefined && (w.fn === 'sum' || w.fn === 'count' || w.fn === 'mean');
-  if (framed) checkFrame(w.frame!);
+  // sum, count and mean without a frame keep the running loop below; min, max, firstValue and
+  // lastValue always take a frame (SQL's default one when none is given).
+  const frame = w.frame ?? (FRAMED.has(w.fn) && !['sum', 'count', 'mean'].includes(w.fn) ? DEFAULT_FRAME : undefined);
+  const framed = frame !== undefined && FRAMED.has(w.fn);
+  if (framed) checkFrame(frame);
   const pcols = w.partitionBy.map(column);
   const ocols = w.orderBy.map((k) => column(k.col));
   const parts = new Map<string, number[]>();
@@ -131,11 +151,11 @@ function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns
     const m = order.length;
     if (framed) {
       const sorted = order.map((k) => rows[k]!);
-      work += framedAggregate(w, w.frame!, sorted, input, peer, res);
+      work += framedAggregate(w, frame, sorted, input, peer, res);
       if (work > MAX_FRAME_WORK)
         throw new Eau2Error(
           ErrorCode.TOO_LARGE,
-          `window ${w.fn} over a frame of ${w.frame!.end - w.frame!.start + 1} rows adds more than ${MAX_FRAME_WORK} values: use a narrower frame or one that starts or ends unbounded`,
+          `window ${w.fn} over a frame of ${frame.end - frame.start + 1} rows reads more than ${MAX_FRAME_WORK} values: use a narrower frame or one that starts or ends unbounded`,
         );
       continue;
     }
@@ -213,23 +233,9 @@ function framedAggregate(
   res: Value[],
 ): number {
   const m = sorted.length;
+  if (w.fn !== 'sum' && w.fn !== 'count' && w.fn !== 'mean') return framedPick(w, f, sorted, input!, peer, res);
   const vals = sorted.map((r) => (input ? input.get(r) : 1) as number | null);
-  // RANGE's current-row bounds are the current row's first and last peer.
-  const first = new Int32Array(m);
-  const last = new Int32Array(m);
-  if (!f.rows) {
-    for (let j = 0; j < m; ) {
-      let e = j + 1;
-      while (e < m && peer(j, e)) e++;
-      first.fill(j, j, e);
-      last.fill(e - 1, j, e);
-      j = e;
-    }
-  }
-  const lo = (k: number): number =>
-    f.start === Number.NEGATIVE_INFINITY ? 0 : f.rows ? Math.max(0, k + f.start) : first[k]!;
-  const hi = (k: number): number =>
-    f.end === Number.POSITIVE_INFINITY ? m - 1 : f.rows ? Math.min(m - 1, k + f.end) : last[k]!;
+  const { lo, hi } = frameBounds(f, m, peer);
   const put = (k: number, sum: number, cnt: number): void => {
     const r = sorted[k]!;
     res[r] = w.fn === 'count' ? cnt : cnt === 0 ? null : w.fn === 'sum' ? sum : sum / cnt;
@@ -265,6 +271,88 @@ function framedAggregate(
     }
     work += Math.max(0, b - lo(k) + 1);
     put(k, sum, cnt);
+  }
+  return work;
+}
+
+/** The first (lo) and last (hi) position of each row's frame in a partition of m rows; empty when lo > hi. */
+function frameBounds(
+  f: WindowFrame,
+  m: number,
+  peer: (a: number, b: number) => boolean,
+): { lo: (k: number) => number; hi: (k: number) => number } {
+  // RANGE's current-row bounds are the current row's first and last peer.
+  const first = new Int32Array(m);
+  const last = new Int32Array(m);
+  if (!f.rows) {
+    for (let j = 0; j < m; ) {
+      let e = j + 1;
+      while (e < m && peer(j, e)) e++;
+      first.fill(j, j, e);
+      last.fill(e - 1, j, e);
+      j = e;
+    }
+  }
+  return {
+    lo: (k) => (f.start === Number.NEGATIVE_INFINITY ? 0 : f.rows ? Math.max(0, k + f.start) : first[k]!),
+    hi: (k) => (f.end === Number.POSITIVE_INFINITY ? m - 1 : f.rows ? Math.min(m - 1, k + f.end) : last[k]!),
+  };
+}
+
+/** Whether x is a better min (or max) than y: nulls never are; NaN is the greatest number, as in min/max aggregates. */
+function better(fn: 'min' | 'max', x: Value, y: Value): boolean {
+  if (x === null) return false;
+  if (y === null) return true;
+  return fn === 'min' ? valueBefore(x, y) : valueBefore(y, x);
+}
+
+/**
+ * min, max, firstValue or lastValue over each row's frame of one partition. firstValue and lastValue
+ * read the frame's first and last row, null or not (SQL's RESPECT NULLS); min and max skip nulls, by
+ * running extremes from an unbounded end, else by reading each frame (bounded work, as sums).
+ */
+function framedPick(
+  w: WindowSpec,
+  f: WindowFrame,
+  sorted: readonly number[],
+  input: Column,
+  peer: (a: number, b: number) => boolean,
+  res: Value[],
+): number {
+  const m = sorted.length;
+  const vals = sorted.map((r) => input.get(r));
+  const { lo, hi } = frameBounds(f, m, peer);
+  if (w.fn === 'firstValue' || w.fn === 'lastValue') {
+    for (let k = 0; k < m; k++) {
+      const a = lo(k);
+      const b = hi(k);
+      res[sorted[k]!] = a > b ? null : vals[w.fn === 'firstValue' ? a : b]!;
+    }
+    return m;
+  }
+  const fn = w.fn as 'min' | 'max';
+  if (f.start === Number.NEGATIVE_INFINITY || f.end === Number.POSITIVE_INFINITY) {
+    // Running extremes from the unbounded end: run[i] over the first (or last) i values.
+    const fromStart = f.start === Number.NEGATIVE_INFINITY;
+    const run = new Array<Value>(m + 1).fill(null);
+    for (let i = 0; i < m; i++) {
+      const v = vals[fromStart ? i : m - 1 - i]!;
+      run[i + 1] = better(fn, v, run[i]!) ? v : run[i]!;
+    }
+    for (let k = 0; k < m; k++) {
+      const a = lo(k);
+      const b = hi(k);
+      res[sorted[k]!] = a > b ? null : fromStart ? run[b + 1]! : run[m - a]!;
+    }
+    return m;
+  }
+  let work = 0;
+  for (let k = 0; k < m; k++) {
+    let best: Value = null;
+    const b = hi(k);
+    for (let i = lo(k); i <= b; i++) if (better(fn, vals[i]!, best)) best = vals[i]!;
+    work += Math.max(0, b - lo(k) + 1);
+    res[sorted[k]!] = best;
   }
   return work;
 }

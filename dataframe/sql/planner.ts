@@ -217,10 +217,7 @@ export function planSelect(
       let col: string | undefined;
       let offsetN = 1;
       if (
-        fname === 'lag' ||
-        fname === 'lead' ||
-        fname === 'sum' ||
-        fname === 'avg' ||
+        ['lag', 'lead', 'sum', 'avg', 'min', 'max', 'first_value', 'last_value'].includes(fname) ||
         (fname === 'count' && args[0] && !(args[0].type === 'ref' && args[0].name === '*'))
       ) {
         if (!args[0]) throw err(call, `${fname}() needs an argument`);
@@ -248,10 +245,14 @@ export function planSelect(
         sum: 'sum',
         count: 'count',
         avg: 'mean',
+        min: 'min',
+        max: 'max',
+        first_value: 'firstValue',
+        last_value: 'lastValue',
       };
       const written = (call.over as { eau2Frame?: FrameAt }).eau2Frame;
       let frame: WindowFrame | undefined;
-      if (written && (fname === 'sum' || fname === 'count' || fname === 'avg')) {
+      if (written && !['row_number', 'rank', 'dense_rank', 'lag', 'lead'].includes(fname)) {
         frame = { rows: written.rows, start: written.start, end: written.stop };
         try {
           checkFrame(frame);

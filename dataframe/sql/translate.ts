@@ -49,7 +49,20 @@ export const SQL_AGGS: Record<string, string> = {
   every: 'all',
 };
 
-export const SQL_WINDOWS = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'lead', 'sum', 'count', 'avg']);
+export const SQL_WINDOWS = new Set([
+  'row_number',
+  'rank',
+  'dense_rank',
+  'lag',
+  'lead',
+  'sum',
+  'count',
+  'avg',
+  'min',
+  'max',
+  'first_value',
+  'last_value',
+]);
 
 const SQL_FNS: Record<string, FnName> = {
   lower: 'lower',

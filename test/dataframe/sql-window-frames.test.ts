@@ -1,4 +1,4 @@
-// Window frames, `sum|count|avg(x) OVER (... ROWS|RANGE BETWEEN a AND b)` (pre-parse.ts blanks the
+// Window frames, `sum|count|avg|min|max|first_value|last_value(x) OVER (... ROWS|RANGE BETWEEN a AND b)` (pre-parse.ts blanks the
 // clause out for the parser and marks the OVER; window.ts sums each row's frame): checked against
 // DuckDB on seeded random frames with nulls and ties in the partition keys, over a MemoryStore, a
 // FakeCluster and frames in memory, and `df.window` with a frame against a plain loop. Rows are ordered
@@ -48,13 +48,27 @@ function statement(rng: Rng): string {
     if (range) {
       // RANGE's CURRENT ROW takes the row's peers: order by the tied key alone.
       const part = rng.next() < 0.5 ? 'PARTITION BY g ' : '';
-      return `SELECT id, ${pick(['sum(x)', 'count(x)', 'avg(x)', 'count(*)'])} OVER (${part}ORDER BY k ${frame}) AS w FROM t`;
+      // min and max only: a first or last value among tied rows depends on how ties are broken.
+      const fn = pick(['sum(x)', 'count(x)', 'avg(x)', 'count(*)', 'min(x)', 'max(g)']);
+      return `SELECT id, ${fn} OVER (${part}ORDER BY k ${frame}) AS w FROM t`;
     }
     break;
   }
   const part = rng.next() < 0.6 ? `PARTITION BY ${pick(['g', 'k', 'g, k'])} ` : '';
   const order = pick(['id', 'id DESC', 'k, id', 'x, id']);
-  const fn = pick(['sum(x)', 'count(x)', 'avg(x)', 'count(*)', 'sum(i)']);
+  const fn = pick([
+    'sum(x)',
+    'count(x)',
+    'avg(x)',
+    'count(*)',
+    'sum(i)',
+    'min(x)',
+    'max(x)',
+    'min(g)',
+    'max(i)',
+    'first_value(x)',
+    'last_value(g)',
+  ]);
   const where = rng.next() < 0.3 ? ' WHERE g IS NOT NULL' : '';
   return `SELECT id, ${fn} OVER (${part}ORDER BY ${order} ${frame}) AS w FROM t${where}`;
 }
@@ -145,6 +159,20 @@ describe('window frames, against DuckDB', () => {
         return s;
       });
       expect(got, `frame ${start}..${end}`).toEqual(want);
+    }
+  });
+
+  it('gives min, max, first_value and last_value the default frame, as DuckDB does', async () => {
+    for (const text of [
+      'SELECT id, min(x) OVER (PARTITION BY g) AS a, max(g) OVER (ORDER BY k) AS b FROM t',
+      'SELECT id, first_value(x) OVER (ORDER BY id DESC) AS a, last_value(i) OVER (PARTITION BY g ORDER BY id) AS b FROM t',
+      'SELECT id, max(x) OVER (PARTITION BY k ORDER BY i, id) AS a, min(i) OVER () AS b FROM t',
+    ]) {
+      const want = sorted((await con.runAndReadAll(text)).getRows());
+      for (const [name, store] of stores) {
+        const df = await DataFrame.sql(store, text, name === 'frames' ? { frames: given } : {});
+        expect(sorted([...df.rows()]), `${name}: ${text}`).toEqual(want);
+      }
     }
   });
 
