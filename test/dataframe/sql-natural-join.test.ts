@@ -5,17 +5,12 @@
 // where eau2 puts the merged columns first, as PostgreSQL does: docs "SQL").
 // A failure prints the seed; EAU2_TEST_SEED=<seed> (and EAU2_TEST_QUERY=<n>) replays.
 
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { Rng } from '../../app/apps/random.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Rng } from '../../app/apps/random.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
-import type { KvStore } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckFixture, duckLoad } from './duck-fixture.js';
-import { FakeCluster } from './fake-cluster.js';
+import { duckDifferential, randomTables, SEED, type Statement } from './duck-differential.js';
 
-const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
-const ONLY = process.env.EAU2_TEST_QUERY === undefined ? undefined : Number(process.env.EAU2_TEST_QUERY);
 const QUERIES = 80;
 
 // l and r share k and s; q shares s with both and b with r; z shares nothing.
@@ -34,21 +29,20 @@ const KINDS = ['NATURAL JOIN', 'NATURAL INNER JOIN', 'NATURAL LEFT JOIN', 'NATUR
 
 /** A statement, and DuckDB's text for it (DuckDB refuses a NATURAL JOIN with no column in common,
  * which SQL and PostgreSQL read as a CROSS JOIN). */
-function statement(rng: Rng): { text: string; duck: string } {
+function statement(rng: Rng): Statement {
   const pick = <T>(xs: readonly T[]): T => xs[rng.int(0, xs.length - 1)]!;
   const form = rng.int(0, 4);
   if (form === 0) {
     const where = rng.next() < 0.5 ? ' WHERE a > 1' : '';
     return { text: `SELECT * FROM l NATURAL JOIN z${where}`, duck: `SELECT * FROM l CROSS JOIN z${where}` };
   }
-  const same = (text: string) => ({ text, duck: text });
   // A FULL JOIN's merged column cannot be a later join's key (docs "SQL"): FULL only last.
-  if (form === 1) return same(`SELECT * FROM l ${pick(KINDS.slice(0, 4))} r ${pick(KINDS)} q`);
+  if (form === 1) return `SELECT * FROM l ${pick(KINDS.slice(0, 4))} r ${pick(KINDS)} q`;
   const where = rng.next() < 0.4 ? ` WHERE ${pick(['k IS NULL', 'k > 1', "s = 'x'", 'b IS NOT NULL'])}` : '';
   const cols = rng.next() < 0.5 ? '*' : pick(['k, s', 's, a, b', 'k, count(*) AS n']);
   const group = cols.includes('count') ? ' GROUP BY k' : '';
   const right = rng.next() < 0.3 ? '(SELECT * FROM r) r' : 'r';
-  return same(`SELECT ${cols} FROM l ${pick(KINDS)} ${right}${where}${group}`);
+  return `SELECT ${cols} FROM l ${pick(KINDS)} ${right}${where}${group}`;
 }
 
 const norm = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
@@ -62,61 +56,14 @@ const byName = (names: string[], rows: unknown[][]): string[] =>
     )
     .sort();
 
-let con: DuckDBConnection;
-duckFixture('eau2-sql-natural-', (_, c) => {
-  con = c;
-});
-const stores: [string, KvStore][] = [
-  ['memory', new MemoryStore()],
-  ['cluster', new FakeCluster()],
-  ['frames', new MemoryStore()],
-];
-const given: Record<string, DataFrame> = {};
-
-beforeAll(async () => {
-  const rng = new Rng(SEED);
-  for (const [name, schema] of Object.entries(SCHEMAS)) {
-    const types = schema.split(',').map((c) => c.split(':')[1]!);
-    const rows = Array.from({ length: ROWS[name as keyof typeof ROWS] }, () => types.map((t) => cell(rng, t)));
-    const df = DataFrame.fromRows(schema, rows);
-    for (const [, store] of stores.slice(0, 2)) await DataFrame.put(store, name, df, { chunkRows: rng.int(5, 25) });
-    given[name] = df;
-    await duckLoad(con, name, df);
-  }
-});
+const duck = duckDifferential('eau2-sql-natural-', (rng) => randomTables(rng, SCHEMAS, ROWS, cell));
 
 describe('NATURAL JOIN, against DuckDB', () => {
   it(`gives DuckDB's rows to ${QUERIES} random natural joins, pairs and chains`, async () => {
     onTestFailed(() =>
       console.error(`[sql-natural-join] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
     );
-    const failures: string[] = [];
-    for (let n = 0; n < QUERIES; n++) {
-      if (ONLY !== undefined && n !== ONLY) continue;
-      const { text, duck } = statement(new Rng((SEED ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0));
-      const report = (what: string) =>
-        failures.push(`seed ${SEED} query ${n} (EAU2_TEST_SEED=${SEED} EAU2_TEST_QUERY=${n}): ${what}\n  ${text}`);
-      const r = await con.runAndReadAll(duck);
-      const want = byName(r.columnNames(), r.getRows());
-      for (const [name, store] of stores) {
-        let df: DataFrame;
-        try {
-          df = await DataFrame.sql(store, text, name === 'frames' ? { frames: given } : {});
-        } catch (e) {
-          report(`eau2 (${name}) failed: ${(e as Error).message.split('\n')[0]}`);
-          break;
-        }
-        const got = byName(
-          df.fields.map((f) => f.name),
-          [...df.rows()],
-        );
-        const i = got.findIndex((x, k) => x !== want[k]);
-        if (got.length !== want.length || i >= 0) {
-          report(`${name}: ${got.length} rows, DuckDB ${want.length}; first difference ${got[i]} vs ${want[i]}`);
-          break;
-        }
-      }
-    }
+    const failures = await duck.run(QUERIES, statement, byName);
     expect(failures.slice(0, 6).join('\n\n'), `${failures.length} of ${QUERIES} queries differ`).toBe('');
   });
 

@@ -4,17 +4,12 @@
 // in chains, parentheses, subqueries in FROM and WITH queries, over a MemoryStore, a FakeCluster and
 // frames in memory. A failure prints the seed; EAU2_TEST_SEED=<seed> (and EAU2_TEST_QUERY=<n>) replays.
 
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { Rng } from '../../app/apps/random.js';
+import { describe, expect, it, onTestFailed } from 'vitest';
+import type { Rng } from '../../app/apps/random.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
-import type { KvStore } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckFixture, duckLoad } from './duck-fixture.js';
-import { FakeCluster } from './fake-cluster.js';
+import { duckDifferential, randomTables, SEED } from './duck-differential.js';
 
-const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
-const ONLY = process.env.EAU2_TEST_QUERY === undefined ? undefined : Number(process.env.EAU2_TEST_QUERY);
 const QUERIES = 100;
 
 const SCHEMAS = { a: 'k:I,s:S,v:D', b: 'k:I,s:S,v:D', c: 'k:I,s:S,v:D' } as const;
@@ -57,61 +52,16 @@ function statement(rng: Rng): string {
 
 const norm = (v: unknown): unknown =>
   typeof v === 'bigint' ? Number(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? 0 : v;
-const key = (r: unknown[]): string => JSON.stringify(r.map(norm));
-const sorted = (rows: unknown[][]): string[] => rows.map(key).sort();
+const sorted = (_: string[], rows: unknown[][]): string[] => rows.map((r) => JSON.stringify(r.map(norm))).sort();
 
-let con: DuckDBConnection;
-duckFixture('eau2-sql-set-ops-', (_, c) => {
-  con = c;
-});
-const stores: [string, KvStore][] = [
-  ['memory', new MemoryStore()],
-  ['cluster', new FakeCluster()],
-  ['frames', new MemoryStore()],
-];
-const given: Record<string, DataFrame> = {};
-
-beforeAll(async () => {
-  const rng = new Rng(SEED);
-  for (const [name, schema] of Object.entries(SCHEMAS)) {
-    const types = schema.split(',').map((c) => c.split(':')[1]!);
-    const rows = Array.from({ length: ROWS[name as keyof typeof ROWS] }, () => types.map((t) => cell(rng, t)));
-    const df = DataFrame.fromRows(schema, rows);
-    for (const [, store] of stores.slice(0, 2)) await DataFrame.put(store, name, df, { chunkRows: rng.int(5, 25) });
-    given[name] = df;
-    await duckLoad(con, name, df);
-  }
-});
+const duck = duckDifferential('eau2-sql-set-ops-', (rng) => randomTables(rng, SCHEMAS, ROWS, cell));
 
 describe('INTERSECT and EXCEPT, against DuckDB', () => {
   it(`gives DuckDB's rows to ${QUERIES} random statements`, async () => {
     onTestFailed(() =>
       console.error(`[sql-set-operators] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
     );
-    const failures: string[] = [];
-    for (let n = 0; n < QUERIES; n++) {
-      if (ONLY !== undefined && n !== ONLY) continue;
-      const text = statement(new Rng((SEED ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0));
-      const report = (what: string) =>
-        failures.push(`seed ${SEED} query ${n} (EAU2_TEST_SEED=${SEED} EAU2_TEST_QUERY=${n}): ${what}\n  ${text}`);
-      const want = (await con.runAndReadAll(text)).getRows();
-      for (const [name, store] of stores) {
-        let df: DataFrame;
-        try {
-          df = await DataFrame.sql(store, text, name === 'frames' ? { frames: given } : {});
-        } catch (e) {
-          report(`eau2 (${name}) failed: ${(e as Error).message.split('\n')[0]}`);
-          break;
-        }
-        const got = sorted([...df.rows()]);
-        const exp = sorted(want);
-        const i = got.findIndex((r, k) => r !== exp[k]);
-        if (got.length !== exp.length || i >= 0) {
-          report(`${name}: ${got.length} rows, DuckDB ${exp.length}; first difference ${got[i]} vs ${exp[i]}`);
-          break;
-        }
-      }
-    }
+    const failures = await duck.run(QUERIES, statement, sorted);
     expect(failures.slice(0, 6).join('\n\n'), `${failures.length} of ${QUERIES} queries differ`).toBe('');
   });
 

@@ -5,17 +5,12 @@
 // by a unique key inside each window, so that ROWS frames do not depend on how ties are broken.
 // A failure prints the seed; EAU2_TEST_SEED=<seed> (and EAU2_TEST_QUERY=<n>) replays.
 
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
-import { DataFrame, type Value } from '../../dataframe/index.js';
-import type { KvStore } from '../../kv/index.js';
+import { DataFrame } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckFixture, duckLoad } from './duck-fixture.js';
-import { FakeCluster } from './fake-cluster.js';
+import { duckDifferential, SEED } from './duck-differential.js';
 
-const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
-const ONLY = process.env.EAU2_TEST_QUERY === undefined ? undefined : Number(process.env.EAU2_TEST_QUERY);
 const QUERIES = 80;
 const ROWS = 90;
 
@@ -77,60 +72,25 @@ const norm = (v: unknown): unknown =>
   typeof v === 'bigint' ? Number(v) : typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v;
 const sorted = (rows: unknown[][]): string[] => rows.map((r) => JSON.stringify(r.map(norm))).sort();
 
-let con: DuckDBConnection;
-duckFixture('eau2-sql-frames-', (_, c) => {
-  con = c;
-});
-const stores: [string, KvStore][] = [
-  ['memory', new MemoryStore()],
-  ['cluster', new FakeCluster()],
-  ['frames', new MemoryStore()],
-];
-const given: Record<string, DataFrame> = {};
-
-beforeAll(async () => {
-  const rng = new Rng(SEED);
-  const rows = Array.from({ length: ROWS }, (_, id) => [
-    id,
-    rng.next() < 0.15 ? null : ['a', 'b', 'c'][rng.int(0, 2)]!,
-    rng.next() < 0.15 ? null : rng.int(0, 5),
-    rng.next() < 0.2 ? null : rng.int(-40, 40) / 4,
-    rng.next() < 0.2 ? null : rng.int(-9, 9),
-  ]);
-  const df = DataFrame.fromRows('id:I,g:S,k:I,x:D,i:I', rows);
-  for (const [, store] of stores.slice(0, 2)) await DataFrame.put(store, 't', df, { chunkRows: rng.int(7, 30) });
-  given.t = df;
-  await duckLoad(con, 't', df);
-});
+const duck = duckDifferential('eau2-sql-frames-', (rng) => ({
+  t: DataFrame.fromRows(
+    'id:I,g:S,k:I,x:D,i:I',
+    Array.from({ length: ROWS }, (_, id) => [
+      id,
+      rng.next() < 0.15 ? null : ['a', 'b', 'c'][rng.int(0, 2)]!,
+      rng.next() < 0.15 ? null : rng.int(0, 5),
+      rng.next() < 0.2 ? null : rng.int(-40, 40) / 4,
+      rng.next() < 0.2 ? null : rng.int(-9, 9),
+    ]),
+  ),
+}));
 
 describe('window frames, against DuckDB', () => {
   it(`gives DuckDB's values to ${QUERIES} random framed windows`, async () => {
     onTestFailed(() =>
       console.error(`[sql-window-frames] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`),
     );
-    const failures: string[] = [];
-    for (let n = 0; n < QUERIES; n++) {
-      if (ONLY !== undefined && n !== ONLY) continue;
-      const text = statement(new Rng((SEED ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0));
-      const report = (what: string) =>
-        failures.push(`seed ${SEED} query ${n} (EAU2_TEST_SEED=${SEED} EAU2_TEST_QUERY=${n}): ${what}\n  ${text}`);
-      const want = sorted((await con.runAndReadAll(text)).getRows());
-      for (const [name, store] of stores) {
-        let df: DataFrame;
-        try {
-          df = await DataFrame.sql(store, text, name === 'frames' ? { frames: given } : {});
-        } catch (e) {
-          report(`eau2 (${name}) failed: ${(e as Error).message.split('\n')[0]}`);
-          break;
-        }
-        const got = sorted([...df.rows()]);
-        const i = got.findIndex((x, k) => x !== want[k]);
-        if (got.length !== want.length || i >= 0) {
-          report(`${name}: ${got.length} rows, DuckDB ${want.length}; first difference ${got[i]} vs ${want[i]}`);
-          break;
-        }
-      }
-    }
+    const failures = await duck.run(QUERIES, statement, (_, rows) => sorted(rows));
     expect(failures.slice(0, 6).join('\n\n'), `${failures.length} of ${QUERIES} queries differ`).toBe('');
   });
 
@@ -168,9 +128,9 @@ describe('window frames, against DuckDB', () => {
       'SELECT id, first_value(x) OVER (ORDER BY id DESC) AS a, last_value(i) OVER (PARTITION BY g ORDER BY id) AS b FROM t',
       'SELECT id, max(x) OVER (PARTITION BY k ORDER BY i, id) AS a, min(i) OVER () AS b FROM t',
     ]) {
-      const want = sorted((await con.runAndReadAll(text)).getRows());
-      for (const [name, store] of stores) {
-        const df = await DataFrame.sql(store, text, name === 'frames' ? { frames: given } : {});
+      const want = sorted((await duck.con().runAndReadAll(text)).getRows());
+      for (const [name, store] of duck.stores) {
+        const df = await DataFrame.sql(store, text, name === 'frames' ? { frames: duck.given } : {});
         expect(sorted([...df.rows()]), `${name}: ${text}`).toEqual(want);
       }
     }
