@@ -41,22 +41,28 @@ function scanWords(text: string, at: (i: number) => number | undefined): void {
   }
 }
 
-/** `text` with each `INTERVAL 'n' UNIT [(p)]` outside literals and comments written `INTERVAL 'n UNIT'`. */
-export function qualifiedIntervals(text: string): string {
-  if (!/interval/i.test(text)) return text;
+/**
+ * `text` with what `match(re)` finds where a word starts (outside literals and comments) replaced
+ * by `replace(match, at)`, padded with spaces to the match's length.
+ */
+function replaceWords(text: string, re: RegExp, replace: (m: RegExpExecArray, at: number) => string): string {
   let out = '';
   let from = 0; // text before this is in `out`
   scanWords(text, (i) => {
-    if (text[i] !== 'i' && text[i] !== 'I') return undefined;
-    QUALIFIED.lastIndex = i;
-    const m = QUALIFIED.exec(text);
+    re.lastIndex = i;
+    const m = re.exec(text);
     if (!m) return undefined;
-    const literal = `${text.slice(i, i + 8)}${m[1]}'${m[2]} ${m[3]}'`;
-    out += text.slice(from, i) + literal.padEnd(m[0].length, ' ');
+    out += text.slice(from, i) + replace(m, i).padEnd(m[0].length, ' ');
     from = i + m[0].length;
     return from;
   });
   return from === 0 ? text : out + text.slice(from);
+}
+
+/** `text` with each `INTERVAL 'n' UNIT [(p)]` outside literals and comments written `INTERVAL 'n UNIT'`. */
+export function qualifiedIntervals(text: string): string {
+  if (!/interval/i.test(text)) return text;
+  return replaceWords(text, QUALIFIED, (m, i) => `${text.slice(i, i + 8)}${m[1]}'${m[2]} ${m[3]}'`);
 }
 
 /** INTERSECT and EXCEPT, with ALL (duplicates counted) or without (DISTINCT, the default). */
@@ -78,21 +84,13 @@ const SET_OPERATOR = /(INTERSECT|EXCEPT)\b(\s+(ALL|DISTINCT)\b)?/iy;
 export function setOperators(text: string): { text: string; ops: SetOperatorAt[] } {
   const ops: SetOperatorAt[] = [];
   if (!/intersect|except/i.test(text)) return { text, ops };
-  let out = '';
-  let from = 0;
-  scanWords(text, (i) => {
-    SET_OPERATOR.lastIndex = i;
-    const m = SET_OPERATOR.exec(text);
-    if (!m) return undefined;
+  const out = replaceWords(text, SET_OPERATOR, (m, at) => {
     const all = m[3]?.toLowerCase() === 'all';
-    ops.push({ at: i, op: `${m[1]!.toLowerCase()}${all ? ' all' : ''}` as SetOperator });
+    ops.push({ at, op: `${m[1]!.toLowerCase()}${all ? ' all' : ''}` as SetOperator });
     // Any UNION the parser reads: which one does not matter, the planner runs the recorded operator.
-    const union = m[0].length >= 9 ? 'UNION ALL' : 'UNION';
-    out += text.slice(from, i) + union.padEnd(m[0].length, ' ');
-    from = i + m[0].length;
-    return from;
+    return m[0].length >= 9 ? 'UNION ALL' : 'UNION';
   });
-  return { text: from === 0 ? text : out + text.slice(from), ops };
+  return { text: out, ops };
 }
 
 /** Index after the quoted run opened at `i` by `q` (doubled quotes inside; backslash escapes in E'...'). */
@@ -149,17 +147,12 @@ const NATURAL = /NATURAL(?=\s+(?:INNER|LEFT|RIGHT|FULL|JOIN)\b)/iy;
 export function naturalJoins(text: string): { text: string; joins: number[] } {
   const joins: number[] = [];
   if (!/natural/i.test(text)) return { text, joins };
-  let out = '';
-  let from = 0;
-  scanWords(text, (i) => {
-    NATURAL.lastIndex = i;
-    if (!NATURAL.exec(text)) return undefined;
-    out += `${text.slice(from, i)}       `;
-    from = i + 7;
-    joins.push(from + /^\s*/.exec(text.slice(from))![0].length);
-    return from;
+  const out = replaceWords(text, NATURAL, (m, at) => {
+    const after = at + m[0].length;
+    joins.push(after + /^\s*/.exec(text.slice(after))![0].length);
+    return '';
   });
-  return { text: from === 0 ? text : out + text.slice(from), joins };
+  return { text: out, joins };
 }
 
 /** A window frame as written: ROWS or RANGE, and its bounds in rows from the current one (see WindowFrame). */
@@ -190,24 +183,17 @@ function boundOf(b: string): number {
 export function windowFrames(text: string): { text: string; frames: FrameAt[] } {
   const frames: FrameAt[] = [];
   if (!/rows|range/i.test(text)) return { text, frames };
-  let out = '';
-  let from = 0;
-  scanWords(text, (i) => {
-    FRAME.lastIndex = i;
-    const m = FRAME.exec(text);
-    if (!m) return undefined;
+  const out = replaceWords(text, FRAME, (m, at) => {
     const one = m[4];
     frames.push({
-      at: i,
-      end: i + m[0].length,
+      at,
+      end: at + m[0].length,
       rows: m[1]!.toUpperCase() === 'ROWS',
       // `ROWS b` alone is BETWEEN b AND CURRENT ROW.
       start: boundOf(one ?? m[2]!),
       stop: one === undefined ? boundOf(m[3]!) : 0,
     });
-    out += text.slice(from, i) + ' '.repeat(m[0].length);
-    from = i + m[0].length;
-    return from;
+    return '';
   });
-  return { text: from === 0 ? text : out + text.slice(from), frames };
+  return { text: out, frames };
 }
