@@ -173,26 +173,27 @@ class ExactCounts {
   }
 
   /**
-   * Counts the values at positions [from, m) of a column (rows sel[j], or j), null rows skipped, in a
+   * Counts the values at positions [0, m) of a column (rows sel[j], or j), null rows skipped, in a
    * dense array indexed by value - base while each is an integer within the window (the first value's
-   * -DENSE_WINDOW / 2 to +DENSE_WINDOW / 2; -0 counted apart from 0): one add per value with no probe
-   * (a probe per value was 6.3 ns of a value's counting in isolation, the dense add 4.1). Stops at the
-   * first value that is not such an integer, then adds each distinct value's count to the table at
-   * once (commitDense): the position it stopped at, or m, and `counted`; or `from` with nothing
-   * counted when the table cannot take the values without ending the exact phase, which the caller
-   * then meets value by value where add() would.
+   * -DENSE_WINDOW / 2 to +DENSE_WINDOW / 2; -0 counted apart from 0): one add per value with no probe.
+   * Stops at the first value that is not such an integer, then adds each distinct value's count to
+   * the table at once (commitDense): the position it stopped at, or m, and `counted`; or 0 with
+   * nothing counted when the table cannot take the values without ending the exact phase, which the
+   * caller then meets value by value where add() would.
+   *
+   * Without a selection every row is counted, null or not, and the null rows' values taken back out
+   * after (a null row's value that does not fit is skipped, not a reason to stop): testing each row's
+   * null bit in the loop cost more than the count itself.
    */
   denseF64(
     a: Float64Array,
     nulls: Uint8Array | undefined,
     sel: Uint32Array | undefined,
-    from: number,
     m: number,
     budget: ExactBudget,
   ): number {
-    let j = from;
     let base = 0;
-    for (; j < m; j++) {
+    for (let j = 0; j < m; j++) {
       const r = sel ? sel[j]! : j;
       if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
       base = (a[r]! | 0) - DENSE_WINDOW / 2;
@@ -202,31 +203,60 @@ class ExactCounts {
     const bins = denseBins;
     let k = 0;
     let negZero = 0;
-    for (; j < m; j++) {
-      const r = sel ? sel[j]! : j;
-      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
-      const x = a[r]!;
-      const xi = x | 0; // NaN, fractions and values past int32 differ from it
-      const i = xi - base;
-      if (xi !== x || i < 0 || i >= DENSE_WINDOW) break;
-      if (xi === 0 && 1 / x < 0) negZero++;
-      bins[i] = bins[i]! + 1;
-      k++;
-    }
-    return this.commitDense(base, negZero, k, from, j, budget);
+    let j = 0;
+    if (sel === undefined) {
+      for (; j < m; j++) {
+        const x = a[j]!;
+        const xi = x | 0; // NaN, fractions and values past int32 differ from it
+        const i = xi - base;
+        if (xi !== x || i < 0 || i >= DENSE_WINDOW) {
+          if (nulls !== undefined && ((nulls[j >>> 3]! >>> (j & 7)) & 1) === 1) continue;
+          break;
+        }
+        if (xi === 0 && 1 / x < 0) negZero++;
+        bins[i] = bins[i]! + 1;
+      }
+      k = j;
+      if (nulls !== undefined)
+        for (let b = 0; b < (j + 7) >>> 3; b++) {
+          const nb = nulls[b]!;
+          if (nb === 0) continue;
+          for (let t = 0; t < 8; t++) {
+            const r = 8 * b + t;
+            if (((nb >>> t) & 1) === 0 || r >= j) continue;
+            k--;
+            const x = a[r]!;
+            const xi = x | 0;
+            const i = xi - base;
+            if (xi !== x || i < 0 || i >= DENSE_WINDOW) continue; // skipped above
+            if (xi === 0 && 1 / x < 0) negZero--;
+            bins[i] = bins[i]! - 1;
+          }
+        }
+    } else
+      for (; j < m; j++) {
+        const r = sel[j]!;
+        if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+        const x = a[r]!;
+        const xi = x | 0;
+        const i = xi - base;
+        if (xi !== x || i < 0 || i >= DENSE_WINDOW) break;
+        if (xi === 0 && 1 / x < 0) negZero++;
+        bins[i] = bins[i]! + 1;
+        k++;
+      }
+    return this.commitDense(base, negZero, k, j, budget);
   }
 
   denseI32(
     a: Int32Array,
     nulls: Uint8Array | undefined,
     sel: Uint32Array | undefined,
-    from: number,
     m: number,
     budget: ExactBudget,
   ): number {
-    let j = from;
     let base = 0;
-    for (; j < m; j++) {
+    for (let j = 0; j < m; j++) {
       const r = sel ? sel[j]! : j;
       if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
       base = a[r]! - DENSE_WINDOW / 2;
@@ -235,29 +265,54 @@ class ExactCounts {
     denseBins ??= new Int32Array(DENSE_WINDOW);
     const bins = denseBins;
     let k = 0;
-    for (; j < m; j++) {
-      const r = sel ? sel[j]! : j;
-      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
-      const i = a[r]! - base;
-      if (i < 0 || i >= DENSE_WINDOW) break;
-      bins[i] = bins[i]! + 1;
-      k++;
-    }
-    return this.commitDense(base, 0, k, from, j, budget);
+    let j = 0;
+    if (sel === undefined) {
+      for (; j < m; j++) {
+        const i = a[j]! - base;
+        if (i < 0 || i >= DENSE_WINDOW) {
+          if (nulls !== undefined && ((nulls[j >>> 3]! >>> (j & 7)) & 1) === 1) continue;
+          break;
+        }
+        bins[i] = bins[i]! + 1;
+      }
+      k = j;
+      if (nulls !== undefined)
+        for (let b = 0; b < (j + 7) >>> 3; b++) {
+          const nb = nulls[b]!;
+          if (nb === 0) continue;
+          for (let t = 0; t < 8; t++) {
+            const r = 8 * b + t;
+            if (((nb >>> t) & 1) === 0 || r >= j) continue;
+            k--;
+            const i = a[r]! - base;
+            if (i >= 0 && i < DENSE_WINDOW) bins[i] = bins[i]! - 1;
+          }
+        }
+    } else
+      for (; j < m; j++) {
+        const r = sel[j]!;
+        if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+        const i = a[r]! - base;
+        if (i < 0 || i >= DENSE_WINDOW) break;
+        bins[i] = bins[i]! + 1;
+        k++;
+      }
+    return this.commitDense(base, 0, k, j, budget);
   }
 
   /**
    * Adds the dense bins' counts (value base + i; negZero of bin 0's are -0) to the table and clears
    * them: `to` with `counted` = k; or, when the table would pass EXACT_DISTINCT values or the budget
-   * refuses its growth, `from` with nothing counted. The table is grown first by the steps add()
+   * refuses its growth, 0 with nothing counted. The table is grown first by the steps add()
    * would take (a refused one leaves it grown as far as add() would have, and the same request is
    * refused again), so the values it holds, their counts and the budget's slots end as if add() had
    * taken each value.
    */
-  private commitDense(base: number, negZero: number, k: number, from: number, to: number, budget: ExactBudget): number {
+  private commitDense(base: number, negZero: number, k: number, to: number, budget: ExactBudget): number {
     if (k === 0) {
+      // No value counted (a null row's may have been, and taken back): every bin is back at 0.
       this.counted = 0;
-      return to; // no bin was touched
+      return to;
     }
     const bins = denseBins!;
     denseHit ??= new Int32Array(DENSE_WINDOW);
@@ -282,7 +337,7 @@ class ExactCounts {
     }
     if (ok && negZero > 0) this.put(-0, negZero);
     this.counted = ok ? k : 0;
-    return ok ? to : from;
+    return ok ? to : 0;
   }
 
   /** Adds c to x's count, x taking an empty slot if new (the caller made room). */
@@ -470,8 +525,8 @@ export class KllSketch {
     if (ex0 !== undefined && m >= DENSE_MIN_VALUES) {
       j =
         a instanceof Float64Array
-          ? ex0.denseF64(a, nulls, sel, 0, m, this.budget)
-          : ex0.denseI32(a, nulls, sel, 0, m, this.budget);
+          ? ex0.denseF64(a, nulls, sel, m, this.budget)
+          : ex0.denseI32(a, nulls, sel, m, this.budget);
       this.n += ex0.counted;
     }
     while (j < m && this.exact !== undefined) {
