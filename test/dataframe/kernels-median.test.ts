@@ -158,4 +158,65 @@ describe('median kernels', () => {
     expect(bc.taken).toBe(bo.taken);
     expect(col.toPlain()).toEqual(one.toPlain());
   });
+
+  it('partials read from the wire and merged ask the budget for what tables grown value by value would', () => {
+    // A merge grows its table to the final size at once; the budget must see the requests of a
+    // table grown value by value (16 slots, then each doubling when a new value would pass half
+    // full), and a refused one must end that table's exact phase.
+    onTestFailed(() => console.error(`[kernels-median] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`));
+    const rng = new Rng(SEED);
+    const key = (x: number): string => (Object.is(x, -0) ? '-0' : String(x));
+    for (let round = 0; round < 60; round++) {
+      const spread = rng.pick([20, 300, 700, 1500]);
+      const parts = [0, 1, 2].map(() => new KllSketch());
+      const sets = [0, 1, 2].map(() => new Set<string>());
+      const xs: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        const x = rng.bool(0.01) ? -0 : rng.int(0, spread);
+        const p = rng.int(0, 2);
+        xs.push(x);
+        parts[p]!.add(x);
+        sets[p]!.add(key(x));
+      }
+      const slots = rng.pick([Number.POSITIVE_INFINITY, rng.int(16, 6000)]);
+      const what = `seed ${SEED} round ${round}: spread ${spread} slots ${slots}`;
+      // The model: each table's requests, in the order the merge makes them.
+      let left = slots;
+      let asked = 0;
+      const req = (n: number): boolean => (n <= left ? ((left -= n), (asked += n), true) : false);
+      type Table = { len: number; held: Set<string> } | undefined;
+      const grow = (t: Table, values: Set<string>): Table => {
+        for (const v of values) {
+          if (!t) return undefined;
+          if (t.held.has(v)) continue;
+          if (t.held.size >= 1024) return undefined;
+          if (2 * (t.held.size + 1) > t.len) {
+            if (!req(t.len)) return undefined;
+            t.len *= 2;
+          }
+          t.held.add(v);
+        }
+        return t;
+      };
+      // A partial past 1,024 values comes as levels and is read without a table.
+      const read = (set: Set<string>): Table =>
+        set.size <= 1024 && req(16) ? grow({ len: 16, held: new Set() }, set) : undefined;
+      let model = read(sets[0]!);
+      for (const set of sets.slice(1)) {
+        const t = read(set);
+        model = t ? grow(model, t.held) : undefined;
+      }
+      const b = budget(slots);
+      const merged = KllSketch.fromPlain(structuredClone(parts[0]!.toPlain()), b);
+      for (const p of parts.slice(1)) merged.merge(KllSketch.fromPlain(structuredClone(p.toPlain()), b));
+      expect(merged.n, what).toBe(xs.length);
+      expect(b.taken, what).toBe(asked);
+      expect(merged.isExact, what).toBe(model !== undefined);
+      if (merged.isExact) {
+        const added = new KllSketch();
+        for (const x of xs) added.add(x);
+        expect(merged.toPlain(), what).toEqual(added.toPlain());
+      }
+    }
+  });
 });
