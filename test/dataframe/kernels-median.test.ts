@@ -37,7 +37,16 @@ const bitsOf = (x: number): string => {
   return `${u[0]}:${u[1]}`;
 };
 
-type Mode = 'narrow' | 'half window' | 'window' | 'past window' | 'distinct' | 'odd' | 'extremes' | 'fractions';
+type Mode =
+  | 'narrow'
+  | 'no +0'
+  | 'half window'
+  | 'window'
+  | 'past window'
+  | 'distinct'
+  | 'odd'
+  | 'extremes'
+  | 'fractions';
 
 /** A chunk's value draw: the modes are the shapes the dense path takes, splits or refuses. */
 function drawer(rng: Rng, mode: Mode, kind: 'f64' | 'i32'): () => number {
@@ -46,6 +55,11 @@ function drawer(rng: Rng, mode: Mode, kind: 'f64' | 'i32'): () => number {
   switch (mode) {
     case 'narrow': // delays in whole minutes: a few hundred values, -0 among them for doubles
       return () => (kind === 'f64' && rng.bool(0.01) ? -0 : Math.round(-10 + rng.next() ** 3 * 300));
+    case 'no +0': {
+      // -0 and 1..2^p - 1 (2^p values: the table exactly half full), no +0 (-0 is a value of its own)
+      const top = rng.pick([15, 31, 63, 127, 255, 511, 1023]);
+      return () => (kind === 'f64' && rng.bool(0.05) ? -0 : rng.int(1, top));
+    }
     case 'half window': // a span of 4,096 (half the window): fits wherever the first value falls
       return () => at + rng.pick([0, 4096, rng.int(0, 4096)]);
     case 'window': // a span of the whole window: fits or splits, by the first value
@@ -74,6 +88,7 @@ describe('median kernels', () => {
     const rng = new Rng(SEED);
     const modes: Mode[] = [
       'narrow',
+      'no +0',
       'half window',
       'window',
       'past window',

@@ -10,10 +10,10 @@
 // ratings) then costs a table probe per value rather than the compactions of a deep sketch (one per
 // 8 values), and its quantiles are exact. A column's chunk of integers within a few thousand of each
 // other is counted first in a dense array by value, and its distinct values' counts go to the table
-// once each: the same counts, with one add per value and no probe. Past that, the counts become levels without error (each
-// value at the levels of its count's set bits: weight 2^h at level h, every rank unchanged) and the
-// sketch goes on as a KLL sketch: it has then compacted less than a sketch that took the same values
-// one by one, so its error bound holds.
+// once each: the same counts, with one add per value and no probe. Past that, the counts become
+// levels without error (each value at the levels of its count's set bits: weight 2^h at level h,
+// every rank unchanged) and the sketch goes on as a KLL sketch: it has then compacted less than a
+// sketch that took the same values one by one, so its error bound holds.
 // docs/dataframe.md "Aggregates".
 
 const K = 200;
@@ -322,7 +322,9 @@ class ExactCounts {
     for (let i = 0; i < DENSE_WINDOW; i++) {
       if (bins[i]! === 0) continue;
       hit[nh++] = i;
-      if (this.counts[this.slotOf(base + i)]! === 0) fresh++;
+      const x = base + i; // an integer: 0 is +0
+      // Bin 0 may hold -0s alone: +0 is then no value of the chunk's.
+      if ((x !== 0 || bins[i]! > negZero) && this.counts[this.slotOf(x)]! === 0) fresh++;
     }
     if (negZero > 0 && this.counts[this.slotOf(-0)]! === 0) fresh++;
     const ok = this.size + fresh <= EXACT_DISTINCT && this.reserve(fresh, budget);
@@ -331,7 +333,7 @@ class ExactCounts {
       let c = bins[i]!;
       bins[i] = 0;
       if (!ok) continue;
-      const x = base + i; // an integer: 0 is +0
+      const x = base + i;
       if (x === 0) c -= negZero;
       if (c > 0) this.put(x, c);
     }
