@@ -8,10 +8,12 @@
 // values and counts), as long as it has seen at most EXACT_DISTINCT distinct values and the query's
 // budget lends it the table's slots: a column of few distinct values (delays in whole minutes, ages,
 // ratings) then costs a table probe per value rather than the compactions of a deep sketch (one per
-// 8 values), and its quantiles are exact. Past that, the counts become levels without error (each
-// value at the levels of its count's set bits: weight 2^h at level h, every rank unchanged) and the
-// sketch goes on as a KLL sketch: it has then compacted less than a sketch that took the same values
-// one by one, so its error bound holds.
+// 8 values), and its quantiles are exact. A column's chunk of integers within a few thousand of each
+// other is counted first in a dense array by value, and its distinct values' counts go to the table
+// once each: the same counts, with one add per value and no probe. Past that, the counts become
+// levels without error (each value at the levels of its count's set bits: weight 2^h at level h,
+// every rank unchanged) and the sketch goes on as a KLL sketch: it has then compacted less than a
+// sketch that took the same values one by one, so its error bound holds.
 // docs/dataframe.md "Aggregates".
 
 const K = 200;
@@ -20,7 +22,10 @@ const EXACT_DISTINCT = 1024;
 /** The exact table's first size (slots; it doubles while at most half full). */
 const EXACT_MIN_SLOTS = 16;
 
-/** Lends table slots to exact sketches, query-wide; false: hold levels instead (memory stays bounded). */
+/**
+ * Lends table slots to exact sketches, query-wide; false: hold levels instead (memory stays bounded).
+ * A refusal takes nothing, so the same request is refused again.
+ */
 export interface ExactBudget {
   takeSlots(n: number): boolean;
 }
@@ -30,6 +35,18 @@ const UNBOUNDED: ExactBudget = { takeSlots: () => true };
 const MIN_CAP = 8;
 /** Levels of at most this many items are sorted by insertion. */
 const SMALL_SORT = 32;
+
+/**
+ * Values a chunk's integers are counted in directly, without the table (ExactCounts.denseF64): a
+ * window of DENSE_WINDOW values centred on the chunk's first value, so any chunk whose integers span
+ * at most DENSE_WINDOW / 2 fits. Only for runs of at least DENSE_MIN_VALUES positions, as adding the
+ * window's counts to the table reads every one of its DENSE_WINDOW bins.
+ */
+const DENSE_WINDOW = 8192;
+const DENSE_MIN_VALUES = 4096;
+/** The dense counts, all zero between calls (read and cleared within one call), and their nonzero bins. */
+let denseBins: Int32Array | undefined;
+let denseHit: Int32Array | undefined;
 
 /** Float64Array's sort order: numeric, -0 before 0, NaN after every number. */
 function before(a: number, b: number): boolean {
@@ -155,6 +172,216 @@ class ExactCounts {
     return m;
   }
 
+  /**
+   * Counts the values at positions [0, m) of a column (rows sel[j], or j), null rows skipped, in a
+   * dense array indexed by value - base while each is an integer within the window (the first value's
+   * -DENSE_WINDOW / 2 to +DENSE_WINDOW / 2; -0 counted apart from 0): one add per value with no probe.
+   * Stops at the first value that is not such an integer, then adds each distinct value's count to
+   * the table at once (commitDense): the position it stopped at, or m, and `counted`; or 0 with
+   * nothing counted when the table cannot take the values without ending the exact phase, which the
+   * caller then meets value by value where add() would.
+   *
+   * Without a selection every row is counted, null or not, and the null rows' values taken back out
+   * after (a null row's value that does not fit is skipped, not a reason to stop): testing each row's
+   * null bit in the loop cost more than the count itself.
+   */
+  denseF64(
+    a: Float64Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    m: number,
+    budget: ExactBudget,
+  ): number {
+    let base = 0;
+    for (let j = 0; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+      base = (a[r]! | 0) - DENSE_WINDOW / 2;
+      break;
+    }
+    denseBins ??= new Int32Array(DENSE_WINDOW);
+    const bins = denseBins;
+    let k = 0;
+    let negZero = 0;
+    let j = 0;
+    if (sel === undefined) {
+      for (; j < m; j++) {
+        const x = a[j]!;
+        const xi = x | 0; // NaN, fractions and values past int32 differ from it
+        const i = xi - base;
+        if (xi !== x || i < 0 || i >= DENSE_WINDOW) {
+          if (nulls !== undefined && ((nulls[j >>> 3]! >>> (j & 7)) & 1) === 1) continue;
+          break;
+        }
+        if (xi === 0 && 1 / x < 0) negZero++;
+        bins[i] = bins[i]! + 1;
+      }
+      k = j;
+      if (nulls !== undefined)
+        for (let b = 0; b < (j + 7) >>> 3; b++) {
+          const nb = nulls[b]!;
+          if (nb === 0) continue;
+          for (let t = 0; t < 8; t++) {
+            const r = 8 * b + t;
+            if (((nb >>> t) & 1) === 0 || r >= j) continue;
+            k--;
+            const x = a[r]!;
+            const xi = x | 0;
+            const i = xi - base;
+            if (xi !== x || i < 0 || i >= DENSE_WINDOW) continue; // skipped above
+            if (xi === 0 && 1 / x < 0) negZero--;
+            bins[i] = bins[i]! - 1;
+          }
+        }
+    } else
+      for (; j < m; j++) {
+        const r = sel[j]!;
+        if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+        const x = a[r]!;
+        const xi = x | 0;
+        const i = xi - base;
+        if (xi !== x || i < 0 || i >= DENSE_WINDOW) break;
+        if (xi === 0 && 1 / x < 0) negZero++;
+        bins[i] = bins[i]! + 1;
+        k++;
+      }
+    return this.commitDense(base, negZero, k, j, budget);
+  }
+
+  denseI32(
+    a: Int32Array,
+    nulls: Uint8Array | undefined,
+    sel: Uint32Array | undefined,
+    m: number,
+    budget: ExactBudget,
+  ): number {
+    let base = 0;
+    for (let j = 0; j < m; j++) {
+      const r = sel ? sel[j]! : j;
+      if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+      base = a[r]! - DENSE_WINDOW / 2;
+      break;
+    }
+    denseBins ??= new Int32Array(DENSE_WINDOW);
+    const bins = denseBins;
+    let k = 0;
+    let j = 0;
+    if (sel === undefined) {
+      for (; j < m; j++) {
+        const i = a[j]! - base;
+        if (i < 0 || i >= DENSE_WINDOW) {
+          if (nulls !== undefined && ((nulls[j >>> 3]! >>> (j & 7)) & 1) === 1) continue;
+          break;
+        }
+        bins[i] = bins[i]! + 1;
+      }
+      k = j;
+      if (nulls !== undefined)
+        for (let b = 0; b < (j + 7) >>> 3; b++) {
+          const nb = nulls[b]!;
+          if (nb === 0) continue;
+          for (let t = 0; t < 8; t++) {
+            const r = 8 * b + t;
+            if (((nb >>> t) & 1) === 0 || r >= j) continue;
+            k--;
+            const i = a[r]! - base;
+            if (i >= 0 && i < DENSE_WINDOW) bins[i] = bins[i]! - 1;
+          }
+        }
+    } else
+      for (; j < m; j++) {
+        const r = sel[j]!;
+        if (nulls !== undefined && ((nulls[r >>> 3]! >>> (r & 7)) & 1) === 1) continue;
+        const i = a[r]! - base;
+        if (i < 0 || i >= DENSE_WINDOW) break;
+        bins[i] = bins[i]! + 1;
+        k++;
+      }
+    return this.commitDense(base, 0, k, j, budget);
+  }
+
+  /**
+   * Adds the dense bins' counts (value base + i; negZero of bin 0's are -0) to the table and clears
+   * them: `to` with `counted` = k; or, when the table would pass EXACT_DISTINCT values or the budget
+   * refuses its growth, 0 with nothing counted. The table is grown first by the steps add()
+   * would take (a refused one leaves it grown as far as add() would have, and the same request is
+   * refused again), so the values it holds, their counts and the budget's slots end as if add() had
+   * taken each value.
+   */
+  private commitDense(base: number, negZero: number, k: number, to: number, budget: ExactBudget): number {
+    if (k === 0) {
+      // No value counted (a null row's may have been, and taken back): every bin is back at 0.
+      this.counted = 0;
+      return to;
+    }
+    const bins = denseBins!;
+    denseHit ??= new Int32Array(DENSE_WINDOW);
+    const hit = denseHit;
+    let nh = 0;
+    let fresh = 0;
+    for (let i = 0; i < DENSE_WINDOW; i++) {
+      if (bins[i]! === 0) continue;
+      hit[nh++] = i;
+      const x = base + i; // an integer: 0 is +0
+      // Bin 0 may hold -0s alone: +0 is then no value of the chunk's.
+      if ((x !== 0 || bins[i]! > negZero) && this.counts[this.slotOf(x)]! === 0) fresh++;
+    }
+    if (negZero > 0 && this.counts[this.slotOf(-0)]! === 0) fresh++;
+    const ok = this.size + fresh <= EXACT_DISTINCT && this.reserve(fresh, budget);
+    for (let h = 0; h < nh; h++) {
+      const i = hit[h]!;
+      let c = bins[i]!;
+      bins[i] = 0;
+      if (!ok) continue;
+      const x = base + i;
+      if (x === 0) c -= negZero;
+      if (c > 0) this.put(x, c);
+    }
+    if (ok && negZero > 0) this.put(-0, negZero);
+    this.counted = ok ? k : 0;
+    return ok ? to : 0;
+  }
+
+  /** Adds c to x's count, x taking an empty slot if new (the caller made room). */
+  private put(x: number, c: number): void {
+    const i = this.slotOf(x);
+    if (this.counts[i]! === 0) {
+      this.keys[i] = x;
+      this.size++;
+    }
+    this.counts[i] = this.counts[i]! + c;
+  }
+
+  /**
+   * Grows the table, before add() takes `values` one by one, to the size add() would grow it to (the
+   * budget asked for the same doublings in the same order), in one rehash rather than one per
+   * doubling: a partial's 301 values grew a fresh table six times. Only while they fit within
+   * EXACT_DISTINCT; a refused doubling is asked for again, and refused, by the add() that needs it.
+   */
+  reserveFor(values: ArrayLike<number>, budget: ExactBudget): void {
+    let fresh = 0;
+    for (let j = 0; j < values.length; j++) if (this.counts[this.slotOf(values[j]!)]! === 0) fresh++;
+    if (this.size + fresh <= EXACT_DISTINCT) this.reserve(fresh, budget);
+  }
+
+  /**
+   * Room for `more` new values: the budget asked for each doubling add() would ask for while taking
+   * them one by one, then one rehash to the size granted. False when a step is refused.
+   */
+  private reserve(more: number, budget: ExactBudget): boolean {
+    let slots = this.counts.length;
+    let ok = true;
+    while (2 * (this.size + more) > slots) {
+      if (!budget.takeSlots(slots)) {
+        ok = false;
+        break;
+      }
+      slots *= 2;
+    }
+    if (slots !== this.counts.length) this.rehash(slots);
+    return ok;
+  }
+
   /** Adds c to x's count; false (nothing changed) when x is new and the table has no room for it. */
   add(x: number, c: number, budget: ExactBudget): boolean {
     let i = this.slotOf(x);
@@ -165,7 +392,7 @@ class ExactCounts {
     if (this.size >= EXACT_DISTINCT) return false;
     if (2 * (this.size + 1) > this.counts.length) {
       if (!budget.takeSlots(this.counts.length)) return false;
-      this.grow();
+      this.rehash(this.counts.length * 2);
       i = this.slotOf(x);
     }
     this.keys[i] = x;
@@ -174,11 +401,11 @@ class ExactCounts {
     return true;
   }
 
-  private grow(): void {
+  private rehash(slots: number): void {
     const { keys, counts } = this;
-    this.keys = new Float64Array(counts.length * 2);
+    this.keys = new Float64Array(slots);
     this.bits = new Uint32Array(this.keys.buffer);
-    this.counts = new Float64Array(counts.length * 2);
+    this.counts = new Float64Array(slots);
     for (let j = 0; j < counts.length; j++) {
       if (counts[j]! === 0) continue;
       const i = this.slotOf(keys[j]!);
@@ -298,7 +525,8 @@ export class KllSketch {
 
   /**
    * add() of the non-null values at positions [0, m) of a numeric column (rows sel[j], or j): the
-   * same sketch as adding them one by one in that order, with the exact phase's counting in one loop.
+   * same sketch as adding them one by one in that order, with the exact phase's counting in one loop
+   * (the dense one first, for as long as the values are integers in its window).
    */
   addColumn(
     a: Float64Array | Int32Array,
@@ -307,6 +535,14 @@ export class KllSketch {
     m: number,
   ): void {
     let j = 0;
+    const ex0 = this.exact;
+    if (ex0 !== undefined && m >= DENSE_MIN_VALUES) {
+      j =
+        a instanceof Float64Array
+          ? ex0.denseF64(a, nulls, sel, m, this.budget)
+          : ex0.denseI32(a, nulls, sel, m, this.budget);
+      this.n += ex0.counted;
+    }
     while (j < m && this.exact !== undefined) {
       const ex = this.exact;
       j = a instanceof Float64Array ? ex.countF64(a, nulls, sel, j, m) : ex.countI32(a, nulls, sel, j, m);
@@ -381,6 +617,7 @@ export class KllSketch {
       const { values, counts } = o.exact.sorted();
       let j = 0;
       if (this.exact !== undefined) {
+        this.exact.reserveFor(values, this.budget);
         while (j < values.length && this.exact.add(values[j]!, counts[j]!, this.budget)) j++;
         if (j === values.length) {
           this.n += o.n;
@@ -491,6 +728,7 @@ export class KllSketch {
         throw new TypeError('bad KLL sketch (exact counts)');
       // Read as a merge into an empty sketch: counts while the budget allows, else levels.
       const o = new KllSketch();
+      o.exact!.reserveFor(values as number[], UNBOUNDED);
       for (let j = 0; j < values.length; j++) o.exact!.add(values[j] as number, counts[j] as number, UNBOUNDED);
       o.n = n as number;
       s.merge(o);
