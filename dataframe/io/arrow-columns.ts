@@ -18,6 +18,12 @@ import { TYPE_NAMES } from './text-values.js';
 export interface ArrowColumnHints {
   /** 16-byte fixed-size binary values are UUIDs: shown as 8-4-4-4-12 hex text. */
   uuid?: boolean;
+  /**
+   * The vector's buffers belong to the caller alone (a decoded Parquet row group): a fixed-width
+   * array the column stores as is becomes the column's values without a copy, its null rows zeroed
+   * in place.
+   */
+  adopt?: boolean;
 }
 
 const US_PER: Record<number, bigint> = {
@@ -145,6 +151,11 @@ class Fill {
       return;
     }
     this.oneByOne(d, base, valid);
+  }
+
+  /** Marks the nulls of `d`, whose values buffer is this.out, and zeroes their rows. */
+  adopt(d: A.Data): void {
+    this.zeroNulls(0, d.length, this.validity(d, 0));
   }
 
   /** Arrays whose int32 buffer is the column's values as they are. */
@@ -343,6 +354,33 @@ function uuidText(b: Uint8Array, a: number): string {
   return s;
 }
 
+/**
+ * The values buffer of `d` when it is the column's values as they are (int32 for I and d, float64
+ * for D, int64 for L and microsecond int64 for T), as a view of its first d.length values.
+ */
+function adoptable(t: ColumnType, d: A.Data): Int32Array | Float64Array | BigInt64Array | undefined {
+  const type = d.type as A.DataType;
+  const n = d.length;
+  const vals = d.values as unknown;
+  if ((t === 'I' || t === 'd') && vals instanceof Int32Array && vals.length >= n) {
+    const ok =
+      t === 'I'
+        ? A.DataType.isInt(type) && type.bitWidth === 32 && type.isSigned
+        : A.DataType.isDate(type) && type.unit === A.DateUnit.DAY;
+    return ok ? vals.subarray(0, n) : undefined;
+  }
+  if (t === 'D' && vals instanceof Float64Array && vals.length >= n)
+    return A.DataType.isFloat(type) && type.precision === A.Precision.DOUBLE ? vals.subarray(0, n) : undefined;
+  if ((t === 'L' || t === 'T') && vals instanceof BigInt64Array && vals.length >= n) {
+    const ok =
+      t === 'L'
+        ? A.DataType.isInt(type) && type.isSigned
+        : A.DataType.isTimestamp(type) && type.unit === A.TimeUnit.MICROSECOND;
+    return ok ? vals.subarray(0, n) : undefined;
+  }
+  return undefined;
+}
+
 /** An Arrow vector (one or more chunks) as an eau2 column of type t; rows are numbered from firstRow. */
 export function columnFromArrow(
   t: ColumnType,
@@ -355,6 +393,16 @@ export function columnFromArrow(
   if (t === 'S') {
     const dc = dictionaryStrings(v, n);
     if (dc) return dc;
+  }
+  if (hints.adopt && v.data.length === 1) {
+    const d = v.data[0]!;
+    const values = adoptable(t, d);
+    if (values) {
+      let nulls = d.nullCount > 0 || A.DataType.isNull(d.type) ? new Uint8Array(bitmapBytes(n)) : undefined;
+      new Fill(t, values, nulls, name, firstRow, hints).adopt(d);
+      if (nulls?.every((b) => b === 0)) nulls = undefined;
+      return makeColumn(t, values, n, nulls);
+    }
   }
   // A dictionary's own null entries make rows null too, so its chunks get a bitmap either way.
   let nulls =
