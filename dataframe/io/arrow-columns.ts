@@ -114,11 +114,11 @@ class Fill {
     }
     if ((t === 'I' || t === 'd') && this.int32Like(type)) {
       (this.out as Int32Array).set((d.values as Int32Array).subarray(0, n), base);
-      return this.zeroNulls(base, n, valid);
+      return this.zeroNulls(base, n);
     }
     if (t === 'D' && A.DataType.isFloat(type) && type.precision !== A.Precision.HALF) {
       (this.out as Float64Array).set((d.values as Float64Array).subarray(0, n), base);
-      return this.zeroNulls(base, n, valid);
+      return this.zeroNulls(base, n);
     }
     if ((t === 'L' || t === 'T') && this.int64Like(type)) {
       const raw = d.values as BigInt64Array | BigUint64Array;
@@ -135,7 +135,7 @@ class Fill {
       const unit = A.DataType.isTimestamp(type) ? type.unit : A.TimeUnit.MICROSECOND;
       if (unit === A.TimeUnit.MICROSECOND) {
         out.set(raw.subarray(0, n), base);
-        return this.zeroNulls(base, n, valid);
+        return this.zeroNulls(base, n);
       }
       for (let i = 0; i < n; i++) {
         if (!valid(i)) continue;
@@ -155,7 +155,8 @@ class Fill {
 
   /** Marks the nulls of `d`, whose values buffer is this.out, and zeroes their rows. */
   adopt(d: A.Data): void {
-    this.zeroNulls(0, d.length, this.validity(d, 0));
+    this.validity(d, 0);
+    this.zeroNulls(0, d.length);
   }
 
   /** Arrays whose int32 buffer is the column's values as they are. */
@@ -187,7 +188,14 @@ class Fill {
     const bm = d.nullBitmap;
     const off = d.offset;
     const nulls = this.nulls!;
-    for (let i = 0; i < d.length; i++) {
+    let i = 0;
+    if ((off & 7) === 0 && (base & 7) === 0) {
+      // Both bitmaps start on a byte: whole bytes inverted, the last partial one bit by bit below.
+      const whole = d.length >>> 3;
+      for (let k = 0; k < whole; k++) nulls[(base >>> 3) + k]! |= ~bm[(off >>> 3) + k]! & 0xff;
+      i = whole << 3;
+    }
+    for (; i < d.length; i++) {
       const j = off + i;
       if (((bm[j >>> 3]! >>> (j & 7)) & 1) === 0) {
         const r = base + i;
@@ -200,12 +208,28 @@ class Fill {
     };
   }
 
-  /** A null row holds 0, as the column builder leaves it (Arrow leaves anything there). */
-  private zeroNulls(base: number, n: number, valid: (i: number) => boolean): void {
-    if (!this.nulls) return;
-    const out = this.out as Int32Array | Float64Array | BigInt64Array;
-    const zero = out instanceof BigInt64Array ? 0n : 0;
-    for (let i = 0; i < n; i++) if (!valid(i)) (out as unknown as unknown[])[base + i] = zero;
+  /**
+   * A null row holds 0, as the column builder leaves it (Arrow leaves anything there): rows
+   * [base, base + n) marked in this.nulls, a byte of the bitmap at a time, each kind of array
+   * stored into by a loop of its own.
+   */
+  private zeroNulls(base: number, n: number): void {
+    const nulls = this.nulls;
+    if (!nulls) return;
+    const out = this.out;
+    const end = base + n;
+    for (let b = base >>> 3, last = (end - 1) >>> 3; b <= last && n > 0; b++) {
+      const m = nulls[b]!;
+      if (m === 0) continue;
+      const from = Math.max(base, 8 * b);
+      const to = Math.min(end, 8 * b + 8);
+      if (out instanceof BigInt64Array) {
+        for (let i = from; i < to; i++) if ((m >>> (i & 7)) & 1) out[i] = 0n;
+      } else {
+        const o = out as Int32Array | Float64Array;
+        for (let i = from; i < to; i++) if ((m >>> (i & 7)) & 1) o[i] = 0;
+      }
+    }
   }
 
   private strings(d: A.Data, base: number, valid: (i: number) => boolean): void {

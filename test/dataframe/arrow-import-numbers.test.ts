@@ -87,6 +87,45 @@ describe('fixed-width Parquet columns taken without a copy', () => {
     }
   });
 
+  it('read nulls and zero their rows from sliced and chunked vectors, at any bit offset', () => {
+    failedWith();
+    const rng = new Rng((SEED ^ 0x68e31da4) >>> 0);
+    for (let round = 0; round < 60; round++) {
+      const [t, type, make] = rng.pick([
+        ['I', new A.Int32(), (k: number) => Int32Array.from({ length: k }, () => rng.int(-1e9, 1e9))],
+        ['D', new A.Float64(), (k: number) => Float64Array.from({ length: k }, () => rng.int(-1e6, 1e6) / 8)],
+        ['L', new A.Int64(), (k: number) => BigInt64Array.from({ length: k }, () => BigInt(rng.int(-1e9, 1e9)) << 20n)],
+      ] as const);
+      // Chunks of junk under their nulls, each maybe sliced at any row.
+      const parts: A.Vector[] = [];
+      const want: (number | bigint | null)[] = [];
+      for (let c = rng.int(1, 3); c > 0; c--) {
+        const n = rng.int(1, 70);
+        const data = make(n);
+        const bitmap = new Uint8Array(Math.ceil(n / 8));
+        const valid = Array.from({ length: n }, () => !rng.bool(rng.pick([0, 0.3, 0.95])));
+        valid.forEach((ok, r) => {
+          if (ok) bitmap[r >>> 3]! |= 1 << (r & 7);
+        });
+        const nullCount = valid.filter((ok) => !ok).length;
+        let v = A.makeVector(A.makeData({ type, length: n, nullCount, nullBitmap: bitmap, data } as never));
+        const a = rng.bool() ? 0 : rng.int(0, n - 1);
+        const b = rng.bool() ? n : rng.int(a + 1, n);
+        v = v.slice(a, b);
+        parts.push(v);
+        for (let r = a; r < b; r++) want.push(valid[r] ? data[r]! : null);
+      }
+      const vec = parts.reduce((x, y) => x.concat(y));
+      const col: Column = columnFromArrow(t, vec, 'c', 0, { adopt: rng.bool() });
+      const zero = t === 'L' ? 0n : 0;
+      const vals = col.values as ArrayLike<number | bigint>;
+      for (let r = 0; r < want.length; r++) {
+        expect(col.isNull(r), `round ${round} ${t} row ${r}`).toBe(want[r] === null);
+        expect(vals[r], `round ${round} ${t} row ${r}`).toBe(want[r] ?? zero);
+      }
+    }
+  });
+
   it("zero junk under nulls when adopting, and copy a caller's data without touching it", () => {
     const n = 20;
     const valid = Array.from({ length: n }, (_, r) => r % 3 !== 0);
