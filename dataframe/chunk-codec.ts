@@ -9,6 +9,7 @@ import {
   DoubleColumn,
   IntColumn,
   StringColumn,
+  type StringDictionary,
   bitSet,
   bitmapBytes,
   makeColumn,
@@ -99,8 +100,14 @@ function dictionaryCodes(
   const limit = Math.floor(n / DICT_RATIO);
   const given = c.dictionary;
   // Codes numbered in order of first use within the rows, every entry used (an Arrow import's
-  // dictionary over a whole row group, a decoded chunk): the chunk's own, as they are.
-  if (given && given.dict.length <= limit && firstUseOrder(given.codes, start, n, given.dict.length))
+  // dictionary over a whole row group, a decoded chunk): the chunk's own, as they are. A dictionary
+  // built so over all its column's rows needs no check when all of them are encoded.
+  if (
+    given &&
+    given.dict.length <= limit &&
+    ((start === 0 && n === c.length && inFirstUseOrder.has(given)) ||
+      firstUseOrder(given.codes, start, n, given.dict.length))
+  )
     return { d: given.dict, codes: given.codes.subarray(start, start + n), w: widthOf(given.dict.length) };
   const d: string[] = [];
   if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
@@ -165,6 +172,19 @@ function firstUseOrder(codes: Codes, start: number, n: number, size: number): bo
 }
 
 let scratchCodes = new Uint32Array(0);
+
+/** Dictionaries whose codes number all of their column's rows in order of first use, every entry used. */
+const inFirstUseOrder = new WeakSet<StringDictionary>();
+
+/**
+ * Records that `d`'s codes number all of its column's rows in order of first use and that every
+ * entry is used, as a chunk stores them (the Arrow importer builds its dictionaries so): encoding
+ * the whole column then takes them without checking each row.
+ */
+export function markFirstUseOrder(d: StringDictionary): StringDictionary {
+  inFirstUseOrder.add(d);
+  return d;
+}
 
 /** The indexes as `w`-byte little-endian integers, in a new array. */
 function narrowCodes(codes: Codes, w: 1 | 2 | 4): Uint8Array {

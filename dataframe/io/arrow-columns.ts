@@ -9,7 +9,7 @@
 import { isAscii } from 'node:buffer';
 import * as A from 'apache-arrow';
 import { StringColumn, bitSet, bitmapBytes, makeColumn, type Column } from '../column.js';
-import { DICT_RATIO } from '../chunk-codec.js';
+import { DICT_RATIO, markFirstUseOrder } from '../chunk-codec.js';
 import { INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, describeValue, type ColumnType } from '../schema.js';
 import { invalid } from './batches.js';
 import { TYPE_NAMES } from './text-values.js';
@@ -575,7 +575,7 @@ function dictionaryStrings(v: A.Vector, n: number): StringColumn | undefined {
     const b = srcs[k]!;
     dict[k] = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', starts[k]!, starts[k]! + lens[k]!);
   }
-  return new StringColumn(undefined, n, nulls, { dict, codes });
+  return new StringColumn(undefined, n, nulls, markFirstUseOrder({ dict, codes }));
 }
 
 /** The lookup's arrays (the table cleared before use). */
