@@ -1,8 +1,9 @@
 // Arrow arrays to eau2 columns, reading the arrays' buffers directly: a fixed-width array the column
 // stores as is (int32, float64, int64, microsecond timestamps, days) is copied with one typed-array
-// set, strings are cut from one decoded string per batch when the batch's text is ASCII, and only
-// values that need a conversion (units, decimals, narrow or unsigned ints into wider types) are
-// converted one by one. Nothing is coerced: a value that does not fit the column's type fails the
+// set, or taken as it is when the caller owns the buffers (`adopt`: Parquet row groups), UTF-8
+// strings are read as a dictionary from their bytes (or, past the dictionary limit, cut from one
+// decoded string per batch when the batch's text is ASCII), and only values that need a conversion
+// (units, decimals, narrow or unsigned ints into wider types) are converted one by one. Nothing is coerced: a value that does not fit the column's type fails the
 // import naming the column and the row. Both the Arrow IPC and the Parquet importers use it (Parquet
 // row groups arrive as Arrow record batches).
 
