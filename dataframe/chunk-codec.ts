@@ -9,6 +9,7 @@ import {
   DoubleColumn,
   IntColumn,
   StringColumn,
+  type StringDictionary,
   bitSet,
   bitmapBytes,
   makeColumn,
@@ -82,28 +83,40 @@ export interface ChunkBody {
  */
 export const DICT_RATIO = 4;
 
+type Codes = Uint8Array | Uint16Array | Uint32Array;
+
 /**
  * The dictionary of a string chunk and each row's index into it, or undefined when plain is smaller.
- * `codes` is a view of a scratch array shared by every call (the caller narrows it to `w` bytes per
- * index before the next call): a frame being stored otherwise left a 256 KiB array of garbage per
- * string chunk.
+ * `codes` is a view of the column's own codes or of a scratch array shared by every call (the caller
+ * narrows it to `w` bytes per index before the next call): a frame being stored otherwise left a
+ * 256 KiB array of garbage per string chunk.
  */
 function dictionaryCodes(
   c: StringColumn,
   n: number,
   start = 0,
-): { d: string[]; codes: Uint32Array; w: 1 | 2 | 4 } | undefined {
+): { d: readonly string[]; codes: Codes; w: 1 | 2 | 4 } | undefined {
   if (n < 64) return undefined;
   const limit = Math.floor(n / DICT_RATIO);
+  const given = c.dictionary;
+  // Codes numbered in order of first use within the rows, every entry used (an Arrow import's
+  // dictionary over a whole row group, a decoded chunk): the chunk's own, as they are. A dictionary
+  // built so over all its column's rows needs no check when all of them are encoded.
+  if (
+    given &&
+    given.dict.length <= limit &&
+    ((start === 0 && n === c.length && inFirstUseOrder.has(given)) ||
+      firstUseOrder(given.codes, start, n, given.dict.length))
+  )
+    return { d: given.dict, codes: given.codes.subarray(start, start + n), w: widthOf(given.dict.length) };
   const d: string[] = [];
   if (scratchCodes.length < n) scratchCodes = new Uint32Array(n);
   const idx = scratchCodes;
-  const given = c.dictionary;
   // A dictionary larger than the rows encoded (rows of a large Arrow batch) would cost more to
   // renumber than the rows' strings cost to look up.
   if (given && given.dict.length <= n) {
-    // Already a dictionary (a decoded chunk, an Arrow import): its codes renumbered in order of
-    // first use within the rows, one typed-array lookup per row and no string hashed.
+    // Already a dictionary: its codes renumbered in order of first use within the rows, one
+    // typed-array lookup per row and no string hashed.
     const codes = given.codes;
     const renum = new Int32Array(given.dict.length).fill(-1);
     for (let i = 0; i < n; i++) {
@@ -134,37 +147,86 @@ function dictionaryCodes(
       idx[i] = k;
     }
   }
-  return { d, codes: idx.subarray(0, n), w: d.length <= 0x100 ? 1 : d.length <= 0x10000 ? 2 : 4 };
+  return { d, codes: idx.subarray(0, n), w: widthOf(d.length) };
+}
+
+function widthOf(size: number): 1 | 2 | 4 {
+  return size <= 0x100 ? 1 : size <= 0x10000 ? 2 : 4;
+}
+
+/**
+ * Whether rows [start, start + n) use all `size` codes, each first used after every smaller one:
+ * then renumbering them by first use changes nothing. A comparison per row, where renumbering is a
+ * lookup and a store.
+ */
+function firstUseOrder(codes: Codes, start: number, n: number, size: number): boolean {
+  let top = -1;
+  for (let i = start, end = start + n; i < end; i++) {
+    const k = codes[i]!;
+    if (k > top) {
+      if (k !== top + 1) return false;
+      top = k;
+    }
+  }
+  return top === size - 1;
 }
 
 let scratchCodes = new Uint32Array(0);
 
+/** Dictionaries whose codes number all of their column's rows in order of first use, every entry used. */
+const inFirstUseOrder = new WeakSet<StringDictionary>();
+
+/**
+ * Records that `d`'s codes number all of its column's rows in order of first use and that every
+ * entry is used, as a chunk stores them (the Arrow importer builds its dictionaries so): encoding
+ * the whole column then takes them without checking each row.
+ */
+export function markFirstUseOrder(d: StringDictionary): StringDictionary {
+  inFirstUseOrder.add(d);
+  return d;
+}
+
 /** The indexes as `w`-byte little-endian integers, in a new array. */
-function narrowCodes(codes: Uint32Array, w: 1 | 2 | 4): Uint8Array {
+function narrowCodes(codes: Codes, w: 1 | 2 | 4): Uint8Array {
   return w === 1
     ? Uint8Array.from(codes)
     : w === 2
       ? new Uint8Array(Uint16Array.from(codes).buffer)
-      : new Uint8Array(codes.slice().buffer);
+      : new Uint8Array(Uint32Array.from(codes).buffer);
 }
 
-/** Writes the indexes as `w`-byte little-endian integers at out[pos]; returns the position after them. */
-function writeCodes(out: Uint8Array, pos: number, codes: Uint32Array, w: 1 | 2 | 4): number {
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * Writes the indexes as `w`-byte little-endian integers at out[pos]; returns the position after
+ * them. On a little-endian machine a typed-array set() narrows them natively, in place where the
+ * position is aligned for w, else into a scratch array copied after: a byte-by-byte loop measured
+ * ~3x slower.
+ */
+function writeCodes(out: Uint8Array, pos: number, codes: Codes, w: 1 | 2 | 4): number {
   const n = codes.length;
-  if (w === 1) {
-    for (let i = 0; i < n; i++) out[pos + i] = codes[i]!;
-  } else if (w === 2) {
-    for (let i = 0, p = pos; i < n; i++, p += 2) {
-      const x = codes[i]!;
-      out[p] = x & 0xff;
-      out[p + 1] = x >>> 8;
+  const at = out.byteOffset + pos;
+  if (w === 1) out.set(codes, pos);
+  else if (LITTLE_ENDIAN && at % w === 0)
+    (w === 2 ? new Uint16Array(out.buffer, at, n) : new Uint32Array(out.buffer, at, n)).set(codes);
+  else if (LITTLE_ENDIAN) {
+    // Kept up to 1 MiB; encoding is synchronous, so no two calls share it.
+    let buf = narrowScratch;
+    if (buf.byteLength < n * w) {
+      buf = new ArrayBuffer(n * w);
+      if (n * w <= 1 << 20) narrowScratch = buf;
     }
+    (w === 2 ? new Uint16Array(buf, 0, n) : new Uint32Array(buf, 0, n)).set(codes);
+    out.set(new Uint8Array(buf, 0, n * w), pos);
   } else {
     const dv = new DataView(out.buffer, out.byteOffset);
-    for (let i = 0; i < n; i++) dv.setUint32(pos + 4 * i, codes[i]!, true);
+    if (w === 2) for (let i = 0; i < n; i++) dv.setUint16(pos + 2 * i, codes[i]!, true);
+    else for (let i = 0; i < n; i++) dv.setUint32(pos + 4 * i, codes[i]!, true);
   }
   return pos + n * w;
 }
+
+let narrowScratch = new ArrayBuffer(0);
 
 function dictionaryDecode(
   d: unknown,
@@ -225,7 +287,8 @@ export function columnToBody(c: Column): ChunkBody {
     case 'S': {
       const dict = dictionaryCodes(c, c.length);
       if (dict) {
-        body.d = dict.d;
+        // A copy: the body is the caller's, and the dictionary may be the column's own.
+        body.d = dict.d.slice();
         body.v = narrowCodes(dict.codes, dict.w);
       } else body.v = c.values as string[];
       break;

@@ -17,27 +17,28 @@ export type Zone = readonly [number | bigint | string | null, number | bigint | 
 /** Strings longer than this get no zone: the metadata record holds every chunk's bounds. */
 const MAX_ZONE_STRING = 64;
 
-/** The zone of rows [start, end) of a column. */
+/**
+ * The zone of rows [start, end) of a column. Each kind of array is scanned by a loop of its own:
+ * one loop over Int32Array, Float64Array and Uint8Array alike reads them through a polymorphic
+ * element access, which measured 2-3x slower per value on the Parquet bench's chunks (int32: 3.6
+ * against 1.3 ns a row).
+ */
 export function computeZone(c: Column, start: number, end: number): Zone {
   const nulls = c.nulls;
-  let nullCount = 0;
-  let min: number | bigint | string | null = null;
-  let max: number | bigint | string | null = null;
   if (c.type === 'S') {
     const d = c.dictionary;
+    let min: string | null = null;
+    let max: string | null = null;
+    let nullCount = 0;
     if (d) {
       // Each distinct value compared once: mark the codes the rows use, then scan the dictionary.
       const used = new Uint8Array(d.dict.length);
-      const codes = d.codes;
-      for (let i = start; i < end; i++) {
-        if (nulls && bitGet(nulls, i)) nullCount++;
-        else used[codes[i]!] = 1;
-      }
+      nullCount = markUsed(used, d.codes, nulls, start, end);
       for (let k = 0; k < used.length; k++) {
         if (used[k] === 0) continue;
         const v = d.dict[k]!;
-        if (min === null || v < (min as string)) min = v;
-        if (max === null || v > (max as string)) max = v;
+        if (min === null || v < min) min = v;
+        if (max === null || v > max) max = v;
       }
     } else {
       for (let i = start; i < end; i++) {
@@ -46,70 +47,161 @@ export function computeZone(c: Column, start: number, end: number): Zone {
           continue;
         }
         const v = c.values[i]!;
-        if (min === null || v < (min as string)) min = v;
-        if (max === null || v > (max as string)) max = v;
+        if (min === null || v < min) min = v;
+        if (max === null || v > max) max = v;
       }
     }
-    if (min !== null && ((min as string).length > MAX_ZONE_STRING || (max as string).length > MAX_ZONE_STRING))
-      return [null, null, nullCount];
+    if (min !== null && (min.length > MAX_ZONE_STRING || max!.length > MAX_ZONE_STRING)) return [null, null, nullCount];
     return [min, max, nullCount];
   }
-  if (c.values instanceof BigInt64Array) return int64Zone(c.values, nulls, start, end);
-  const vals = c.values as ArrayLike<number>;
-  let nan = false;
+  const vals = c.values;
+  if (vals instanceof BigInt64Array) return int64Zone(vals, nulls, start, end);
+  if (vals instanceof Float64Array) return doubleZone(vals, nulls, start, end);
+  return vals instanceof Int32Array ? int32Zone(vals, nulls, start, end) : byteZone(vals, nulls, start, end);
+}
+
+/** Marks in `used` the codes of rows [start, end) that are not null; returns the number of nulls. */
+function markUsed(
+  used: Uint8Array,
+  codes: Uint8Array | Uint16Array | Uint32Array,
+  nulls: Uint8Array | undefined,
+  start: number,
+  end: number,
+): number {
+  if (!nulls) {
+    for (let i = start; i < end; i++) used[codes[i]!] = 1;
+    return 0;
+  }
+  let nullCount = 0;
   for (let i = start; i < end; i++) {
-    if (nulls && bitGet(nulls, i)) {
+    if ((nulls[i >>> 3]! >>> (i & 7)) & 1) nullCount++;
+    else used[codes[i]!] = 1;
+  }
+  return nullCount;
+}
+
+function int32Zone(vals: Int32Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
+  let min = 2147483647;
+  let max = -2147483648;
+  let nullCount = 0;
+  if (!nulls) {
+    for (let i = start; i < end; i++) {
+      const v = vals[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      if ((nulls[i >>> 3]! >>> (i & 7)) & 1) {
+        nullCount++;
+        continue;
+      }
+      const v = vals[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  return nullCount === end - start ? [null, null, nullCount] : [min, max, nullCount];
+}
+
+/** B columns: one byte, 0 or 1, per row. */
+function byteZone(vals: Uint8Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
+  let min = 255;
+  let max = 0;
+  let nullCount = 0;
+  for (let i = start; i < end; i++) {
+    if (nulls && (nulls[i >>> 3]! >>> (i & 7)) & 1) {
       nullCount++;
       continue;
     }
     const v = vals[i]!;
-    if (v !== v) {
-      nan = true;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return nullCount === end - start ? [null, null, nullCount] : [min, max, nullCount];
+}
+
+/**
+ * The zone of a double column: NaN leaves it without bounds. Starting from +-Infinity keeps which
+ * of 0 and -0 is the bound as it was (the first of equal values), since neither sentinel replaces an
+ * equal value.
+ */
+function doubleZone(vals: Float64Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
+  let min = Infinity;
+  let max = -Infinity;
+  let nullCount = 0;
+  let nan = false;
+  for (let i = start; i < end; i++) {
+    if (nulls && (nulls[i >>> 3]! >>> (i & 7)) & 1) {
+      nullCount++;
       continue;
     }
-    if (min === null || v < min) min = v;
-    if (max === null || v > max) max = v;
+    const v = vals[i]!;
+    if (v < min) min = v;
+    else if (v !== v) nan = true;
+    if (v > max) max = v;
   }
   // NaN compares false with everything but `ne`: a chunk with NaN has no usable bounds.
-  if (nan) return [null, null, nullCount];
+  if (nan || nullCount === end - start) return [null, null, nullCount];
   return [min, max, nullCount];
 }
 
 /**
  * The zone of an int64 column compared as 32-bit halves (signed high word, then unsigned low word):
  * reading a BigInt64Array element allocates a bigint, and a timestamp column's chunk made 65,536 of
- * them for two results.
+ * them for two results. The least and greatest high words first, then the low words of the rows
+ * holding them: two passes of int32 comparisons measured ~2x faster than one of 64-bit comparisons
+ * (sorted-ish timestamps tie on the high word every few dozen rows, which defeats branch prediction).
  */
 function int64Zone(vals: BigInt64Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
   const w = new Int32Array(vals.buffer, vals.byteOffset, vals.length * 2);
   const hiAt = LITTLE_ENDIAN ? 1 : 0;
   const loAt = 1 - hiAt;
   let nullCount = 0;
+  let minHi = 2147483647;
+  let maxHi = -2147483648;
+  if (!nulls) {
+    for (let i = start; i < end; i++) {
+      const hi = w[2 * i + hiAt]!;
+      if (hi < minHi) minHi = hi;
+      if (hi > maxHi) maxHi = hi;
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      if ((nulls[i >>> 3]! >>> (i & 7)) & 1) {
+        nullCount++;
+        continue;
+      }
+      const hi = w[2 * i + hiAt]!;
+      if (hi < minHi) minHi = hi;
+      if (hi > maxHi) maxHi = hi;
+    }
+    if (nullCount === end - start) return [null, null, nullCount];
+  }
+  if (start === end) return [null, null, 0];
   let minI = -1;
   let maxI = -1;
-  let minHi = 0;
   let minLo = 0;
-  let maxHi = 0;
   let maxLo = 0;
   for (let i = start; i < end; i++) {
-    if (nulls && bitGet(nulls, i)) {
-      nullCount++;
-      continue;
-    }
     const hi = w[2 * i + hiAt]!;
-    const lo = w[2 * i + loAt]! >>> 0;
-    if (minI < 0 || hi < minHi || (hi === minHi && lo < minLo)) {
-      minI = i;
-      minHi = hi;
-      minLo = lo;
+    if ((hi !== minHi && hi !== maxHi) || (nulls && (nulls[i >>> 3]! >>> (i & 7)) & 1)) continue;
+    if (hi === minHi) {
+      const lo = w[2 * i + loAt]! >>> 0;
+      if (minI < 0 || lo < minLo) {
+        minI = i;
+        minLo = lo;
+      }
     }
-    if (maxI < 0 || hi > maxHi || (hi === maxHi && lo > maxLo)) {
-      maxI = i;
-      maxHi = hi;
-      maxLo = lo;
+    if (hi === maxHi) {
+      const lo = w[2 * i + loAt]! >>> 0;
+      if (maxI < 0 || lo > maxLo) {
+        maxI = i;
+        maxLo = lo;
+      }
     }
   }
-  return minI < 0 ? [null, null, nullCount] : [vals[minI]!, vals[maxI]!, nullCount];
+  return [vals[minI]!, vals[maxI]!, nullCount];
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;

@@ -272,7 +272,7 @@ export async function importParquet(
         let columns: Column[];
         try {
           columns = fields.map((f, i) =>
-            columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i] }),
+            columnFromArrow(f.type, table.getChildAt(i)!, f.name, start, { uuid: uuid[i], adopt: true }),
           );
         } catch (e) {
           throw isEau2Error(e, ErrorCode.INVALID) ? invalid(`cannot import ${file}: ${e.message}`, e) : e;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
 import { columnToBody, decodeChunk, encodeChunk } from '../../dataframe/chunk-codec.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
-import { DoubleColumn, type Column } from '../../dataframe/column.js';
+import { DoubleColumn, StringColumn, type Column } from '../../dataframe/column.js';
 import { Kind, crc32, crc32Portable, seal } from '../../dataframe/envelope.js';
 import { makeVersion } from '../../dataframe/layout.js';
 import { decodeMeta, encodeMeta, metaToPlain, slotOf, type FrameMeta } from '../../dataframe/meta.js';
@@ -156,6 +156,55 @@ describe('chunk encoding', () => {
             for (let i = 0; i < n; i++)
               if (back.get(i) !== c.get(i)) expect(back.get(i), `${where} row ${i}`).toBe(c.get(i));
           }
+        }
+      }
+    }
+  });
+
+  it('writes a dictionary column as its strings would be written, whatever its codes and the buffer alignment', () => {
+    // A column's own codes are written as they are when they already number the rows' values in
+    // order of first use (an Arrow import's, a decoded chunk's), else renumbered; at widths 2 and 4
+    // they are narrowed in place or through a scratch array depending on the output's alignment.
+    const rng = seededRng();
+    for (const size of [3, 300, 70_000]) {
+      const n = 4 * size + rng.int(0, 100);
+      const dict = Array.from({ length: size }, (_, k) => `d${k}`);
+      // First use in order: rows 0..size-1 take codes 0..size-1, then anything.
+      const ordered = Array.from({ length: n }, (_, i) => (i < size ? i : rng.int(0, size - 1)));
+      const swapped = ordered.slice();
+      [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
+      const unused = ordered.map((k) => (k === size - 1 ? 0 : k));
+      for (const [how, codes] of [
+        ['in first-use order', ordered],
+        ['out of order', swapped],
+        ['with an unused entry', unused],
+      ] as const) {
+        for (const Codes of [Uint8Array, Uint16Array, Uint32Array]) {
+          if (size > 2 ** (8 * Codes.BYTES_PER_ELEMENT)) continue;
+          let nulls: Uint8Array | undefined;
+          if (rng.bool()) {
+            nulls = new Uint8Array(Math.ceil(n / 8));
+            for (let i = 0; i < n; i++) if (rng.bool(0.1)) nulls[i >>> 3]! |= 1 << (i & 7);
+          }
+          const c = new StringColumn(undefined, n, nulls, { dict, codes: Codes.from(codes) });
+          const plain = new StringColumn(
+            codes.map((k) => dict[k]!),
+            n,
+            nulls,
+          );
+          const where = `${size} entries ${how}, ${Codes.name}`;
+          const want = Buffer.from(seal(Kind.CHUNK, columnToBody(plain)));
+          expect(Buffer.from(seal(Kind.CHUNK, columnToBody(c))).equals(want), `${where}: body`).toBe(true);
+          for (let off = 0; off < 4; off++) {
+            const got = encodeChunk(c, (bytes) => new Uint8Array(bytes + off).fill(0xa5).subarray(off));
+            expect(Buffer.from(got).equals(want), `${where}, at offset ${off}`).toBe(true);
+          }
+          const a = rng.int(0, n >> 1);
+          const b = rng.int(a, n);
+          expect(
+            Buffer.from(encodeChunk(c, undefined, a, b)).equals(Buffer.from(encodeChunk(plain, undefined, a, b))),
+            `${where}, rows ${a}-${b}`,
+          ).toBe(true);
         }
       }
     }

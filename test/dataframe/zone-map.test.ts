@@ -23,6 +23,19 @@ import {
 } from '../../dataframe/index.js';
 import { computeZone } from '../../dataframe/zone-map.js';
 import { columnFromValues } from '../../dataframe/column-builder.js';
+import {
+  BigIntColumn,
+  BoolColumn,
+  DateColumn,
+  DoubleColumn,
+  IntColumn,
+  StringColumn,
+  TimestampColumn,
+  bitGet,
+  bitSet,
+  bitmapBytes,
+  type Column,
+} from '../../dataframe/column.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { FakeCluster } from './fake-cluster.js';
 import { InstrumentedStore, rowsOf, seededRng } from './helpers.js';
@@ -56,6 +69,106 @@ describe('zone maps', () => {
       const want = [live[0] ?? null, live.at(-1) ?? null, b - a - live.length];
       const t = rng.pick(['L', 'T'] as const);
       expect(computeZone(columnFromValues(t, vals), a, b), `${t} ${vals.join(',')} rows ${a}-${b}`).toEqual(want);
+    }
+  });
+
+  it('bounds of every type agree with a row-by-row reference, and 0 or -0 is the one met first', () => {
+    // Null rows hold junk (as an Arrow buffer may), NaN and infinities appear, codes come in every
+    // width, and ranges start and end anywhere: each kind of array has its own scan in computeZone.
+    const rng = seededRng();
+    /** The first non-null value sets min and max; a strictly smaller or greater one replaces it. */
+    const reference = (c: Column, a: number, b: number): unknown[] => {
+      let min: unknown = null;
+      let max: unknown = null;
+      let nulls = 0;
+      let nan = false;
+      for (let i = a; i < b; i++) {
+        if (c.nulls && bitGet(c.nulls, i)) {
+          nulls++;
+          continue;
+        }
+        const v = c.type === 'S' ? (c as StringColumn).get(i) : (c.values as ArrayLike<unknown>)[i];
+        if (typeof v === 'number' && Number.isNaN(v)) nan = true;
+        else {
+          if (min === null || (v as number) < (min as number)) min = v;
+          if (max === null || (v as number) > (max as number)) max = v;
+        }
+      }
+      if (nan || (typeof min === 'string' && ((min as string).length > 64 || (max as string).length > 64)))
+        return [null, null, nulls];
+      return [min, max, nulls];
+    };
+    const doubles = [0, -0, 1.5, -2.25, Number.NaN, Infinity, -Infinity, 1e300, -1e-300];
+    const bigs = [
+      0n,
+      -1n,
+      2n ** 32n,
+      2n ** 32n + 1n,
+      -(2n ** 32n),
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      1_700_000_000_000_000n,
+    ];
+    const strs = ['', 'a', 'b', 'ab', 'é', 'x'.repeat(65), 'Z'];
+    for (let round = 0; round < 400; round++) {
+      const n = rng.int(1, 300);
+      const pNull = rng.pick([0, 0, 0.1, 0.9, 1]);
+      let nulls: Uint8Array | undefined;
+      for (let i = 0; i < n; i++) if (rng.bool(pNull)) bitSet((nulls ??= new Uint8Array(bitmapBytes(n))), i);
+      const t = rng.pick(['I', 'd', 'D', 'B', 'L', 'T', 'S', 'S'] as const);
+      let c: Column;
+      if (t === 'I' || t === 'd') {
+        const v = Int32Array.from({ length: n }, () => rng.int(-2147483648, 2147483647) >> rng.int(0, 31));
+        c = t === 'I' ? new IntColumn(v, n, nulls) : new DateColumn(v, n, nulls);
+      } else if (t === 'D') {
+        // Some chunks of signed zeros and one sign of other values: 0 or -0 is then a bound.
+        const zeros = rng.bool(0.3)
+          ? rng.pick([
+              [0, -0, 0.5],
+              [0, -0, -0.5],
+            ])
+          : undefined;
+        const v = Float64Array.from({ length: n }, () =>
+          zeros
+            ? rng.pick(zeros)
+            : rng.bool(0.3)
+              ? rng.pick(doubles)
+              : rng.bool(0.02)
+                ? Number.NaN
+                : rng.int(-1e6, 1e6) / 8,
+        );
+        c = new DoubleColumn(v, n, nulls);
+      } else if (t === 'B')
+        c = new BoolColumn(
+          Uint8Array.from({ length: n }, () => rng.int(0, 1)),
+          n,
+          nulls,
+        );
+      else if (t === 'L' || t === 'T') {
+        const hi = BigInt(rng.int(-3, 3)) << 32n;
+        const v = BigInt64Array.from({ length: n }, () =>
+          rng.bool(0.1)
+            ? rng.pick(bigs)
+            : BigInt.asIntN(64, hi + BigInt(rng.int(0, 0xffffffff)) + (rng.bool() ? 1n << 32n : 0n)),
+        );
+        c = t === 'L' ? new BigIntColumn(v, n, nulls) : new TimestampColumn(v, n, nulls);
+      } else if (rng.bool()) {
+        const dict = strs.slice(0, rng.int(1, strs.length));
+        const codes = new (rng.pick([Uint8Array, Uint16Array, Uint32Array]))(n).map(() => rng.int(0, dict.length - 1));
+        c = new StringColumn(undefined, n, nulls, { dict, codes });
+      } else
+        c = new StringColumn(
+          Array.from({ length: n }, () => rng.pick(strs)),
+          n,
+          nulls,
+        );
+      const a = rng.bool() ? 0 : rng.int(0, n - 1);
+      const b = rng.bool() ? n : rng.int(a, n);
+      const got = computeZone(c, a, b);
+      const want = reference(c, a, b);
+      const where = `round ${round}: ${t}, rows ${a}-${b} of ${n}: got ${String(got)}, want ${String(want)}`;
+      expect(got.length, where).toBe(3);
+      for (let k = 0; k < 3; k++) expect(Object.is(got[k], want[k]), `${where} (item ${k})`).toBe(true);
     }
   });
 
