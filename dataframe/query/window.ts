@@ -29,11 +29,19 @@ export interface WindowSpec {
     | 'min'
     | 'max'
     | 'firstValue'
-    | 'lastValue';
-  /** The column the function reads (all but rowNumber, rank and denseRank; count counts rows without). */
+    | 'lastValue'
+    | 'ntile'
+    | 'percentRank'
+    | 'cumeDist';
+  /**
+   * The column the function reads (all but rowNumber, rank, denseRank, ntile, percentRank and
+   * cumeDist; count counts rows without).
+   */
   readonly col?: string;
   /** lag/lead: rows back or ahead (default 1). */
   readonly offset?: number;
+  /** ntile: the number of buckets the partition's rows are dealt into (an integer >= 1). */
+  readonly buckets?: number;
   readonly partitionBy: readonly string[];
   readonly orderBy: readonly SortKey[];
   /**
@@ -101,7 +109,7 @@ const DEFAULT_FRAME: WindowFrame = { rows: false, start: Number.NEGATIVE_INFINIT
 
 function outType(w: WindowSpec, input: ColumnType | undefined): ColumnType {
   if (['lag', 'lead', 'min', 'max', 'firstValue', 'lastValue'].includes(w.fn)) return input!;
-  return w.fn === 'sum' || w.fn === 'mean' ? 'D' : 'I';
+  return w.fn === 'sum' || w.fn === 'mean' || w.fn === 'percentRank' || w.fn === 'cumeDist' ? 'D' : 'I';
 }
 
 /** The columns windows read and extend: a frame's, without depending on the DataFrame class. */
@@ -121,7 +129,12 @@ export function applyWindows(df: WindowInput, specs: readonly WindowSpec[]): { f
 
 function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns: Column[] } {
   const n = df.nrows;
-  if (w.col === undefined && !['rowNumber', 'rank', 'denseRank', 'count'].includes(w.fn))
+  if (w.fn === 'ntile' && !(Number.isSafeInteger(w.buckets) && w.buckets! >= 1))
+    throw new TypeError('ntile needs buckets, an integer >= 1');
+  if (
+    w.col === undefined &&
+    !['rowNumber', 'rank', 'denseRank', 'count', 'ntile', 'percentRank', 'cumeDist'].includes(w.fn)
+  )
     throw new TypeError(`${w.fn} needs a column`);
   const column = (name: string): Column => df.columns[columnIndex(df.fields, name)]!;
   const input = w.col === undefined ? undefined : column(w.col);
@@ -189,6 +202,21 @@ function applyWindow(df: WindowInput, w: WindowSpec): { fields: Field[]; columns
           case 'denseRank':
             res[r] = dense;
             break;
+          case 'percentRank':
+            res[r] = m > 1 ? (rank - 1) / (m - 1) : 0;
+            break;
+          case 'cumeDist':
+            // The rows up to the last of this row's peers, over the partition's.
+            res[r] = e / m;
+            break;
+          case 'ntile': {
+            // m rows dealt into n buckets in order, the first m mod n buckets one row larger.
+            const n = w.buckets!;
+            const q = Math.floor(m / n);
+            const big = (m % n) * (q + 1);
+            res[r] = k < big ? Math.floor(k / (q + 1)) + 1 : Math.floor((k - big) / q) + (m % n) + 1;
+            break;
+          }
           case 'lag':
           case 'lead': {
             const t = w.fn === 'lag' ? k - step : k + step;

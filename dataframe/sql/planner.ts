@@ -227,11 +227,16 @@ export function planSelect(
         const o = intLit(text, args[1], `${fname} offset`);
         offsetN = o ?? 1;
       }
+      let buckets: number | undefined;
+      if (fname === 'ntile') {
+        buckets = intLit(text, args[0], 'ntile buckets');
+        if (!buckets) throw err(call, 'ntile() takes a number of buckets, an integer >= 1');
+      }
       if (
         args.length >
         (fname === 'lag' || fname === 'lead'
           ? 2
-          : fname === 'row_number' || fname === 'rank' || fname === 'dense_rank'
+          : ['row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist'].includes(fname)
             ? 0
             : 1)
       )
@@ -249,10 +254,16 @@ export function planSelect(
         max: 'max',
         first_value: 'firstValue',
         last_value: 'lastValue',
+        ntile: 'ntile',
+        percent_rank: 'percentRank',
+        cume_dist: 'cumeDist',
       };
       const written = (call.over as { eau2Frame?: FrameAt }).eau2Frame;
       let frame: WindowFrame | undefined;
-      if (written && !['row_number', 'rank', 'dense_rank', 'lag', 'lead'].includes(fname)) {
+      if (
+        written &&
+        !['row_number', 'rank', 'dense_rank', 'lag', 'lead', 'ntile', 'percent_rank', 'cume_dist'].includes(fname)
+      ) {
         frame = { rows: written.rows, start: written.start, end: written.stop };
         try {
           checkFrame(frame);
@@ -260,7 +271,16 @@ export function planSelect(
           throw sqlError(text, { start: written.at, end: written.end }, (x as Error).message);
         }
       }
-      return { fn: fnMap[fname]!, col, offset: offsetN, partitionBy, orderBy: wOrder, ...(frame ? { frame } : {}), as };
+      return {
+        fn: fnMap[fname]!,
+        col,
+        offset: offsetN,
+        ...(buckets ? { buckets } : {}),
+        partitionBy,
+        orderBy: wOrder,
+        ...(frame ? { frame } : {}),
+        as,
+      };
     }
 
     const sortKeys: SortKey[] = orderBy.map((o, k) => {

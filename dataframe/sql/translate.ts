@@ -62,6 +62,9 @@ export const SQL_WINDOWS = new Set([
   'max',
   'first_value',
   'last_value',
+  'ntile',
+  'percent_rank',
+  'cume_dist',
 ]);
 
 const SQL_FNS: Record<string, FnName> = {

@@ -122,11 +122,15 @@ describe('window frames, against DuckDB', () => {
     }
   });
 
-  it('gives min, max, first_value and last_value the default frame, as DuckDB does', async () => {
+  it('gives min, max, first_value, last_value and the rank-like functions their default frames, as DuckDB does', async () => {
     for (const text of [
       'SELECT id, min(x) OVER (PARTITION BY g) AS a, max(g) OVER (ORDER BY k) AS b FROM t',
       'SELECT id, first_value(x) OVER (ORDER BY id DESC) AS a, last_value(i) OVER (PARTITION BY g ORDER BY id) AS b FROM t',
       'SELECT id, max(x) OVER (PARTITION BY k ORDER BY i, id) AS a, min(i) OVER () AS b FROM t',
+      // Rank-like functions, which take no frame: ties share percent_rank and cume_dist.
+      'SELECT id, percent_rank() OVER (ORDER BY k) AS a, cume_dist() OVER (PARTITION BY g ORDER BY k DESC) AS b FROM t',
+      'SELECT id, ntile(4) OVER (PARTITION BY g ORDER BY id) AS a, ntile(1) OVER (ORDER BY id) AS b, ntile(200) OVER (PARTITION BY k ORDER BY id DESC) AS c FROM t',
+      'SELECT id, ntile(7) OVER (ORDER BY x, id) AS a, percent_rank() OVER (PARTITION BY i ORDER BY id) AS b FROM t WHERE id < 40',
     ]) {
       const want = sorted((await duck.con().runAndReadAll(text)).getRows());
       for (const [name, store] of duck.stores) {
