@@ -27,6 +27,9 @@ export const SQL_AGGS: Record<string, string> = {
   mean: 'mean',
   min: 'min',
   max: 'max',
+  // One of the group's non-null values, which one unspecified (DuckDB's first in its scan order):
+  // the least is one, and the same however the rows are spread over the nodes.
+  any_value: 'min',
   stddev: 'std',
   stddev_samp: 'std',
   std: 'std',

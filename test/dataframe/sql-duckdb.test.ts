@@ -393,6 +393,11 @@ function aggItem(rng: Rng, gen: Gen, joined: boolean): X {
       const f = rng.pick(['min', 'max']);
       return { eau: `${f}(${v.eau})`, duck: `${f}(${v.duck})`, t: v.t };
     },
+    // any_value is one of the group's non-null values, which one unspecified: eau2 gives the least.
+    (): X => {
+      const v = any();
+      return { eau: `any_value(${v.eau})`, duck: `min(${v.duck})`, t: v.t };
+    },
     (): X => {
       const v = numeric();
       const [f, g] = rng.pick([
