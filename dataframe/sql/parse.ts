@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
 import {
+  distinctFrom,
   type FrameAt,
   naturalJoins,
   qualifiedIntervals,
@@ -145,6 +146,27 @@ function markNaturalJoins(node: unknown, starts: ReadonlySet<number>): void {
   for (const v of Object.values(node)) markNaturalJoins(v, starts);
 }
 
+/** Marks each `=`/`<>` (the parser's `!=`) whose operator stands where an IS [NOT] DISTINCT FROM was (`eau2Distinct`). */
+function markDistinctFrom(node: unknown, at: readonly number[]): void {
+  if (Array.isArray(node)) {
+    for (const x of node) markDistinctFrom(x, at);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const n = node as { type?: string; op?: string; left?: Located; right?: Located; eau2Distinct?: boolean };
+  if (
+    n.type === 'binary' &&
+    (n.op === '=' || n.op === '<>' || n.op === '!=') &&
+    n.left?._location &&
+    n.right?._location
+  ) {
+    const from = n.left._location.end;
+    const to = n.right._location.start;
+    if (at.some((i) => i >= from && i < to)) n.eau2Distinct = true;
+  }
+  for (const v of Object.values(node)) markDistinctFrom(v, at);
+}
+
 /** Gives each OVER clause the frame written inside it (`eau2Frame`). */
 function markWindowFrames(node: unknown, frames: readonly FrameAt[]): void {
   if (Array.isArray(node)) {
@@ -165,12 +187,14 @@ export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
     const framed = windowFrames(qualifiedIntervals(text));
-    const natural = naturalJoins(framed.text);
+    const distinct = distinctFrom(framed.text);
+    const natural = naturalJoins(distinct.text);
     const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
     if (pre.ops.length > 0) markSetOperators(stmts, pre.ops);
     if (natural.joins.length > 0) markNaturalJoins(stmts, new Set(natural.joins));
     if (framed.frames.length > 0) markWindowFrames(stmts, framed.frames);
+    if (distinct.at.length > 0) markDistinctFrom(stmts, distinct.at);
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

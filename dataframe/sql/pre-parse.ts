@@ -12,6 +12,8 @@
 // - A window frame, `OVER (... ROWS BETWEEN 6 PRECEDING AND CURRENT ROW)` (ROWS or RANGE, BETWEEN
 //   two bounds or one), which the parser refuses: blanked out and recorded with its offset; the
 //   OVER clause around it is marked with the frame (planner.ts gives it to the window).
+// - `a IS [NOT] DISTINCT FROM b`, which the parser refuses: written as `a <> b` (`a = b`) and
+//   recorded; the comparison node at that offset is marked, and translate.ts makes it null-safe.
 // - `INTERSECT` and `EXCEPT` (with ALL or DISTINCT), which the parser refuses: written as a UNION
 //   of the same length and recorded by offset, so that the planner, finding a UNION node whose
 //   branches lie on either side of a recorded keyword, runs the operator written there.
@@ -196,4 +198,20 @@ export function windowFrames(text: string): { text: string; frames: FrameAt[] } 
     return '';
   });
   return { text: out, frames };
+}
+
+const DISTINCT_FROM = /IS\s+(NOT\s+)?DISTINCT\s+FROM\b/iy;
+
+/**
+ * `text` with each `IS [NOT] DISTINCT FROM` outside literals and comments written `<>` (`=`) at its
+ * own length, and the offset of each (where the comparison's operator now stands).
+ */
+export function distinctFrom(text: string): { text: string; at: number[] } {
+  const at: number[] = [];
+  if (!/distinct\s+from/i.test(text)) return { text, at };
+  const out = replaceWords(text, DISTINCT_FROM, (m, i) => {
+    at.push(i);
+    return m[1] ? '=' : '<>';
+  });
+  return { text: out, at };
 }

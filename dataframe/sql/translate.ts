@@ -317,6 +317,21 @@ export class Translator {
           };
           return op.startsWith('NOT') ? { op: 'not', args: [e] } : e;
         }
+        if ((n as { eau2Distinct?: boolean }).eau2Distinct) {
+          // a IS NOT DISTINCT FROM b (pre-parse.ts wrote it `=`): both null, or neither and equal;
+          // IS DISTINCT FROM (`<>`, which the parser gives as `!=`) its negation. Never null.
+          const [a, b] = [t(n.left), t(n.right)];
+          const isNull = (x: Expr): Expr => ({ op: 'isNull', args: [x] });
+          const notNull = (x: Expr): Expr => ({ op: 'not', args: [isNull(x)] });
+          const same: Expr = {
+            op: 'or',
+            args: [
+              { op: 'and', args: [isNull(a), isNull(b)] },
+              { op: 'and', args: [notNull(a), notNull(b), { op: 'eq', args: [a, b] } as Expr] },
+            ],
+          };
+          return op === '=' ? same : { op: 'not', args: [same] };
+        }
         if (op === '||') return { op: 'call', fn: 'concat', args: [t(n.left), t(n.right)] };
         // x + INTERVAL '...', INTERVAL '...' + x, x - INTERVAL '...': date_add, as DuckDB's.
         if ((op === '+' || op === '-') && isInterval(n.right)) return this.addInterval(t(n.left), n.right, op === '-');
