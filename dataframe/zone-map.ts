@@ -122,9 +122,9 @@ function byteZone(vals: Uint8Array, nulls: Uint8Array | undefined, start: number
 }
 
 /**
- * The zone of a double column: NaN leaves it without bounds. Starting from +-Infinity keeps which
- * of 0 and -0 is the bound as it was (the first of equal values), since neither sentinel replaces an
- * equal value.
+ * The zone of a double column: NaN leaves it without bounds. Of 0 and -0, the bound is whichever
+ * comes first (a later equal value never replaces it), and starting from +-Infinity keeps that: no
+ * sentinel is equal to a value.
  */
 function doubleZone(vals: Float64Array, nulls: Uint8Array | undefined, start: number, end: number): Zone {
   let min = Infinity;
