@@ -113,74 +113,64 @@ export const MAX_SQL_LENGTH = 100_000;
 
 type Located = { _location?: { start: number; end: number } };
 
+/** Calls `visit` on every object node of a parsed tree (arrays walked through). */
+function eachNode(node: unknown, visit: (n: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) {
+    for (const x of node) eachNode(x, visit);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  visit(node as Record<string, unknown>);
+  for (const v of Object.values(node)) eachNode(v, visit);
+}
+
 /**
- * Marks each UNION node whose branches lie on either side of an INTERSECT or EXCEPT that pre-parse.ts
- * wrote as a UNION with that operator (`eau2SetOp`, a plain property so that it survives the parse
- * thread's structured clone); derived.ts runs it.
+ * Marks the nodes that stand where pre-parse.ts rewrote what the parser does not read, each with a
+ * plain property (so that it survives the parse thread's structured clone):
+ * - a UNION node whose branches lie on either side of an INTERSECT or EXCEPT (`eau2SetOp`; derived.ts
+ *   runs it);
+ * - the join of a FROM item that starts where a blanked-out NATURAL was followed (`eau2Natural`);
+ * - an `=`/`<>` (the parser's `!=`) whose operator stands where an IS [NOT] DISTINCT FROM was
+ *   (`eau2Distinct`);
+ * - an OVER clause holding a blanked-out frame (`eau2Frame`).
  */
-function markSetOperators(node: unknown, ops: readonly SetOperatorAt[]): void {
-  if (Array.isArray(node)) {
-    for (const x of node) markSetOperators(x, ops);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const n = node as { type?: string; left?: Located; right?: Located; eau2SetOp?: string };
-  if ((n.type === 'union' || n.type === 'union all') && n.left?._location && n.right?._location) {
-    const from = n.left._location.end;
-    const to = n.right._location.start;
-    const op = ops.find((o) => o.at >= from && o.at < to);
-    if (op) n.eau2SetOp = op.op;
-  }
-  for (const v of Object.values(node)) markSetOperators(v, ops);
-}
-
-/** Marks the join of each FROM item that starts where a blanked-out NATURAL was followed (`eau2Natural`). */
-function markNaturalJoins(node: unknown, starts: ReadonlySet<number>): void {
-  if (Array.isArray(node)) {
-    for (const x of node) markNaturalJoins(x, starts);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const n = node as Located & { join?: { eau2Natural?: boolean } };
-  if (n.join && n._location && starts.has(n._location.start)) n.join.eau2Natural = true;
-  for (const v of Object.values(node)) markNaturalJoins(v, starts);
-}
-
-/** Marks each `=`/`<>` (the parser's `!=`) whose operator stands where an IS [NOT] DISTINCT FROM was (`eau2Distinct`). */
-function markDistinctFrom(node: unknown, at: readonly number[]): void {
-  if (Array.isArray(node)) {
-    for (const x of node) markDistinctFrom(x, at);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const n = node as { type?: string; op?: string; left?: Located; right?: Located; eau2Distinct?: boolean };
-  if (
-    n.type === 'binary' &&
-    (n.op === '=' || n.op === '<>' || n.op === '!=') &&
-    n.left?._location &&
-    n.right?._location
-  ) {
-    const from = n.left._location.end;
-    const to = n.right._location.start;
-    if (at.some((i) => i >= from && i < to)) n.eau2Distinct = true;
-  }
-  for (const v of Object.values(node)) markDistinctFrom(v, at);
-}
-
-/** Gives each OVER clause the frame written inside it (`eau2Frame`). */
-function markWindowFrames(node: unknown, frames: readonly FrameAt[]): void {
-  if (Array.isArray(node)) {
-    for (const x of node) markWindowFrames(x, frames);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const over = (node as { over?: Located & { eau2Frame?: FrameAt } }).over;
-  const at = over?._location;
-  if (over && at) {
-    const f = frames.find((x) => x.at >= at.start && x.end <= at.end);
-    if (f) over.eau2Frame = f;
-  }
-  for (const v of Object.values(node)) markWindowFrames(v, frames);
+function markRewritten(
+  stmts: unknown,
+  ops: readonly SetOperatorAt[],
+  natural: ReadonlySet<number>,
+  distinct: readonly number[],
+  frames: readonly FrameAt[],
+): void {
+  /** Whether an offset lies between a node's left and right operands. */
+  const between = (n: { left?: Located; right?: Located }, at: number): boolean =>
+    n.left?._location !== undefined &&
+    n.right?._location !== undefined &&
+    at >= n.left._location.end &&
+    at < n.right._location.start;
+  eachNode(stmts, (node) => {
+    const n = node as Located & {
+      type?: string;
+      op?: string;
+      left?: Located;
+      right?: Located;
+      join?: { eau2Natural?: boolean };
+      over?: Located & { eau2Frame?: FrameAt };
+      eau2SetOp?: string;
+      eau2Distinct?: boolean;
+    };
+    if (n.type === 'union' || n.type === 'union all') {
+      const op = ops.find((o) => between(n, o.at));
+      if (op) n.eau2SetOp = op.op;
+    }
+    if (n.join && n._location && natural.has(n._location.start)) n.join.eau2Natural = true;
+    if (n.type === 'binary' && (n.op === '=' || n.op === '<>' || n.op === '!=') && distinct.some((i) => between(n, i)))
+      n.eau2Distinct = true;
+    const at = n.over?._location;
+    if (at) {
+      const f = frames.find((x) => x.at >= at.start && x.end <= at.end);
+      if (f) n.over!.eau2Frame = f;
+    }
+  });
 }
 
 export function parseOne(text: string): SelectStatement {
@@ -191,10 +181,8 @@ export function parseOne(text: string): SelectStatement {
     const natural = naturalJoins(distinct.text);
     const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
-    if (pre.ops.length > 0) markSetOperators(stmts, pre.ops);
-    if (natural.joins.length > 0) markNaturalJoins(stmts, new Set(natural.joins));
-    if (framed.frames.length > 0) markWindowFrames(stmts, framed.frames);
-    if (distinct.at.length > 0) markDistinctFrom(stmts, distinct.at);
+    if (pre.ops.length + natural.joins.length + distinct.at.length + framed.frames.length > 0)
+      markRewritten(stmts, pre.ops, new Set(natural.joins), distinct.at, framed.frames);
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.
