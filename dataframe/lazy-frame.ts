@@ -361,31 +361,53 @@ export function joinRight(f: LazyFrame | DataFrame): JoinRight {
       name: f.name,
       nrows: f.nrows,
       meta: f.meta,
-      estimatedBytes: f.nrows * f.fields.reduce((s, x) => s + (EST_BYTES[x.type] ?? 8) + 1, 0),
-      async columns(limitBytes) {
+      estimatedBytes: (cols) => f.nrows * cols.reduce((s, i) => s + (EST_BYTES[f.fields[i]!.type] ?? 8) + 1, 0),
+      async columns(limitBytes, cols) {
         // A frame DataFrame.sql opened from its metadata cache: its columns may be kept beside it (the
         // query checks the version is still the published one, meta-cache.ts).
         const cached = isCachedMeta(f.meta);
         const kept = cached ? cachedColumns(f.store, f.meta) : undefined;
-        if (kept) return kept.reduce((s, x) => s + x.byteSize, 0) > limitBytes ? undefined : kept;
+        const out = new Array<Column | undefined>(f.fields.length);
+        let bytes = 0;
+        const missing: number[] = [];
+        for (const i of cols) {
+          const c = kept?.[i];
+          if (c === undefined) missing.push(i);
+          else bytes += c.byteSize;
+          out[i] = c;
+        }
+        if (bytes > limitBytes) return undefined;
+        if (missing.length === 0) return out;
         // Chunk by chunk, stopping as soon as the limit is passed: never the whole of a large frame.
         const parts: DataFrame[] = [];
-        let bytes = 0;
-        for await (const c of f.chunks()) {
+        for await (const c of f.chunks({ columns: missing })) {
           bytes += c.columns.reduce((s, x) => s + x.byteSize, 0);
           if (bytes > limitBytes) return undefined;
           parts.push(c);
         }
-        const cols = DataFrame.concat(parts, f.fields).columns;
-        if (cached) keepColumns(f.store, f.meta, cols);
-        return cols;
+        const read = DataFrame.concat(
+          parts,
+          missing.map((i) => f.fields[i]!),
+        ).columns;
+        missing.forEach((i, k) => {
+          out[i] = read[k];
+        });
+        if (cached) keepColumns(f.store, f.meta, out);
+        return out;
       },
     };
-  const bytes = f.columns.reduce((s, x) => s + x.byteSize, 0);
   return {
     fields: f.fields,
     nrows: f.nrows,
-    estimatedBytes: bytes,
-    columns: async (limitBytes) => (bytes > limitBytes ? undefined : f.columns),
+    estimatedBytes: (cols) => cols.reduce((s, i) => s + f.columns[i]!.byteSize, 0),
+    columns: async (limitBytes, cols) => {
+      let bytes = 0;
+      const out = new Array<Column | undefined>(f.fields.length);
+      for (const i of cols) {
+        out[i] = f.columns[i];
+        bytes += f.columns[i]!.byteSize;
+      }
+      return bytes > limitBytes ? undefined : out;
+    },
   };
 }

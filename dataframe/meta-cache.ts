@@ -21,8 +21,11 @@ const MAX_COLUMN_BYTES = 32 * 1024 * 1024;
 
 interface Entry {
   meta: FrameMeta;
-  /** The whole frame's columns, when a broadcast join read them (undefined: not read, or too large). */
-  columns?: readonly Column[];
+  /**
+   * The frame's columns that broadcast joins read, each at its field's index (undefined: not read, or
+   * over the budget); undefined when none is kept.
+   */
+  columns?: (Column | undefined)[];
   columnBytes: number;
 }
 
@@ -57,15 +60,25 @@ class StoreCache {
     this.entries.delete(name);
   }
 
-  /** Keeps `columns` for the entry of `meta` (if it is still the cached one), within the byte budget. */
-  keepColumns(meta: FrameMeta, columns: readonly Column[]): void {
+  /**
+   * Keeps the columns given (each at its field's index; undefined ones are not read) for the entry
+   * of `meta`, if it is still the cached one, beside those it keeps, within the byte budget.
+   */
+  keepColumns(meta: FrameMeta, columns: readonly (Column | undefined)[]): void {
     const e = this.entries.get(meta.name);
-    if (!e || e.meta !== meta || e.columns) return;
-    const bytes = columns.reduce((s, c) => s + c.byteSize, 0);
+    if (!e || e.meta !== meta) return;
+    const kept = e.columns ?? new Array<Column | undefined>(meta.fields.length);
+    let bytes = e.columnBytes;
+    columns.forEach((c, i) => {
+      if (c !== undefined && kept[i] === undefined) bytes += c.byteSize;
+    });
     if (bytes > MAX_COLUMN_BYTES) return;
-    e.columns = columns;
+    columns.forEach((c, i) => {
+      if (c !== undefined && kept[i] === undefined) kept[i] = c;
+    });
+    e.columns = kept;
+    this.columnBytes += bytes - e.columnBytes;
     e.columnBytes = bytes;
-    this.columnBytes += bytes;
     for (const [k, x] of this.entries) {
       if (this.columnBytes <= MAX_COLUMN_BYTES) break;
       if (x.columns && k !== meta.name) {
@@ -119,13 +132,13 @@ export function forgetMeta(store: KvStore, name: string): void {
   stores.get(store)?.drop(name);
 }
 
-/** The columns kept for this version of a frame, if a broadcast join read and kept them. */
-export function cachedColumns(store: KvStore, meta: FrameMeta): readonly Column[] | undefined {
+/** The columns kept for this version of a frame (at their fields' indexes), those broadcast joins read. */
+export function cachedColumns(store: KvStore, meta: FrameMeta): readonly (Column | undefined)[] | undefined {
   const e = stores.get(store)?.entries.get(meta.name);
   return e && e.meta === meta ? e.columns : undefined;
 }
 
-export function keepColumns(store: KvStore, meta: FrameMeta, columns: readonly Column[]): void {
+export function keepColumns(store: KvStore, meta: FrameMeta, columns: readonly (Column | undefined)[]): void {
   stores.get(store)?.keepColumns(meta, columns);
 }
 

@@ -21,8 +21,8 @@ import { type PreparedJoin, prepareJoin } from './join.js';
 const DEFAULT_JOIN_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface Entry {
-  /** Copies of the payload's right-side bodies, compared whole on every lookup. */
-  readonly bodies: ChunkBody[];
+  /** Copies of the payload's right-side bodies (null: a column not sent), compared whole on every lookup. */
+  readonly bodies: (ChunkBody | null)[];
   readonly prepared: PreparedJoin;
 }
 
@@ -30,7 +30,8 @@ interface Entry {
 const stringBytes = (s: string): number => 2 * s.length + 16;
 
 /** Bytes one body takes (its copy) and, as an estimate, its decoded column and index entries. */
-function bodyBytes(b: ChunkBody): number {
+function bodyBytes(b: ChunkBody | null): number {
+  if (b === null) return 0;
   let n = b.z ? b.z.length : 0;
   if (Array.isArray(b.v)) for (const s of b.v) n += stringBytes(s);
   else n += b.v.length;
@@ -38,7 +39,8 @@ function bodyBytes(b: ChunkBody): number {
   return n;
 }
 
-function copyBody(b: ChunkBody): ChunkBody {
+function copyBody(b: ChunkBody | null): ChunkBody | null {
+  if (b === null) return null;
   const out: ChunkBody = { t: b.t, n: b.n, v: Array.isArray(b.v) ? b.v.slice() : new Uint8Array(b.v) };
   if (b.z) out.z = new Uint8Array(b.z);
   if (b.d) out.d = b.d.slice();
@@ -63,7 +65,8 @@ function plainKeysOnly(b: Record<string, unknown>): boolean {
 }
 
 /** Whether a payload's body (unchecked, from the network) equals a kept copy, value for value. */
-function sameBody(kept: ChunkBody, raw: unknown): boolean {
+function sameBody(kept: ChunkBody | null, raw: unknown): boolean {
+  if (kept === null) return raw === null;
   if (raw === null || typeof raw !== 'object') return false;
   const r = raw as Record<string, unknown>;
   if (r.t !== kept.t || r.n !== kept.n || !sameBytes(kept.z, r.z)) return false;
@@ -77,11 +80,12 @@ function sameBody(kept: ChunkBody, raw: unknown): boolean {
 }
 
 /**
- * Whether a body from the network has only the fields a copy keeps, of the kinds it copies (so the
- * copy is equal to it whole). prepareJoin checks the rest.
+ * Whether a body from the network is null (a column not sent) or has only the fields a copy keeps,
+ * of the kinds it copies (so the copy is equal to it whole). prepareJoin checks the rest.
  */
-function cacheable(raw: unknown): raw is ChunkBody {
-  if (raw === null || typeof raw !== 'object') return false;
+function cacheable(raw: unknown): raw is ChunkBody | null {
+  if (raw === null) return true;
+  if (typeof raw !== 'object') return false;
   const b = raw as Record<string, unknown>;
   if (!plainKeysOnly(b)) return false;
   return (
@@ -124,7 +128,7 @@ export class JoinCache extends ByteLru<Entry> {
     const right = (raw as { right: object }).right;
     const prepared = prepareJoin({ ...(raw as object), right: { ...right, bodies: copies } }, left);
     // The copies, the decoded columns (about as large) and per row an index entry and a code.
-    const rows = copies.length > 0 ? copies[0]!.n : 0;
+    const rows = copies.find((b) => b !== null)?.n ?? 0;
     const bytes = copies.reduce((s, b) => s + 2 * bodyBytes(b), key.length * 2 + 64 * rows + 256);
     this.put(key, { bodies: copies, prepared }, bytes);
     return prepared;

@@ -27,7 +27,11 @@ export interface JoinPayload {
   readonly how: JoinType;
   /** [left column, right column] pairs, all equal for a match (a null key never matches). */
   readonly on: readonly (readonly [string, string])[];
-  readonly right: { readonly fields: readonly Field[]; readonly bodies: readonly ChunkBody[] };
+  /**
+   * The right side's fields, and a body per field: null for a column the query does not read, which
+   * is not sent (a dimension table's wide text columns, when the query reads its key and a name).
+   */
+  readonly right: { readonly fields: readonly Field[]; readonly bodies: readonly (ChunkBody | null)[] };
   /**
    * A left join's condition on the left row alone (SQL's `a LEFT JOIN b ON a.k = b.k AND a.x = 'y'`):
    * a left row where it is not true matches nothing, and is kept with nulls.
@@ -137,7 +141,15 @@ export function prepareJoin(raw: unknown, left: readonly Field[]): PreparedJoin 
   checkFields(rf);
   const on = checkJoinKeys(p.on, left, rf);
   const leftMatch = checkLeftMatch(p.leftMatch, how, left);
-  const rcols = rf.map((f, i) => bodyToColumn(p.right.bodies[i]!, `join right column ${f.name}`, f.type));
+  const rcols = rf.map((f, i) => {
+    const b = p.right.bodies[i];
+    return b === null ? undefined : bodyToColumn(b, `join right column ${f.name}`, f.type);
+  });
+  for (const [, r] of on)
+    if (rcols[rf.findIndex((f) => f.name === r)] === undefined)
+      throw new TypeError(`join: the right side's key column ${r} was not sent`);
+  if (rf.length > 0 && rcols.every((c) => c === undefined))
+    throw new TypeError('join: the right side needs at least one column sent (its row count)');
   return indexJoin(how, on, left, rf, rcols, leftMatch);
 }
 
@@ -151,12 +163,14 @@ export function indexJoin(
   on: readonly (readonly [string, string])[],
   left: readonly Field[],
   rf: readonly Field[],
-  rcols: readonly Column[],
+  /** undefined for a column not sent (the plan must not read it): see JoinPayload. */
+  rcols: readonly (Column | undefined)[],
   /** Checked (checkLeftMatch). */
   leftMatch?: Expr,
 ): PreparedJoin {
-  const rn = rcols.length ? rcols[0]!.length : 0;
-  if (rcols.some((c) => c.length !== rn)) throw new TypeError('join: right columns differ in length');
+  const rn = rcols.find((c) => c !== undefined)?.length ?? 0;
+  if (rcols.some((c) => c !== undefined && c.length !== rn))
+    throw new TypeError('join: right columns differ in length');
   const rkeys = on.map(([, r]) => rcols[rf.findIndex((f) => f.name === r)]!);
   const single = rkeys.length === 1;
   const keyOf = (vals: Value[]): unknown => (single ? vals[0] : groupKeyText(vals));
@@ -189,7 +203,7 @@ export function indexJoin(
   // indexes into them, so a group-by on a right column (the usual dimension-table query) looks each
   // string up once per chunk rather than once per row. Only while the right side is small: a group-by
   // allocates one slot per dictionary entry per chunk.
-  const rdicts = rcols.map((c) => (c.type === 'S' && rn <= MAX_DICT_RIGHT_ROWS ? rightDictionary(c) : undefined));
+  const rdicts = rcols.map((c) => (c?.type === 'S' && rn <= MAX_DICT_RIGHT_ROWS ? rightDictionary(c) : undefined));
   return {
     fields,
     wrap(load, leftRows) {
@@ -197,6 +211,9 @@ export function indexJoin(
       return {
         rowsOf: (chunk) => counts.get(chunk)!,
         load: async (chunk, reads) => {
+          for (const i of reads)
+            if (i >= nl && rcols[i - nl] === undefined)
+              throw new TypeError(`join: the plan reads right column ${rf[i - nl]!.name}, which was not sent`);
           const need = new Set(reads.filter((i) => i < nl));
           for (const k of lkeys) need.add(k);
           for (const k of matchReads) need.add(k);
@@ -464,9 +481,17 @@ export function joinPayload(
   how: JoinType,
   on: readonly (readonly [string, string])[],
   rightFields: readonly Field[],
-  rightCols: readonly Column[],
+  /** undefined for a column the query does not read (not sent). */
+  rightCols: readonly (Column | undefined)[],
   leftMatch?: Expr,
 ): JoinPayload {
-  const right = { fields: rightFields, bodies: rightCols.map((c) => columnToBody(c)) };
+  // Array.from visits the holes of a sparse array (a column not read), where map would keep them holes.
+  const right = {
+    fields: rightFields,
+    bodies: Array.from(rightFields, (_, i) => {
+      const c = rightCols[i];
+      return c === undefined ? null : columnToBody(c);
+    }),
+  };
   return leftMatch === undefined ? { how, on, right } : { how, on, right, leftMatch };
 }

@@ -72,10 +72,13 @@ export interface JoinRight {
   readonly fields: readonly Field[];
   readonly name?: string;
   readonly nrows: number;
-  /** Bytes its columns take in memory: exact for a frame in memory, estimated for a stored one. */
-  readonly estimatedBytes: number;
-  /** Its columns, or undefined as soon as they are found to take more than `limitBytes`. */
-  columns(limitBytes: number): Promise<readonly Column[] | undefined>;
+  /** Bytes the columns `cols` (field indexes) take in memory: exact for a frame in memory, estimated for a stored one. */
+  estimatedBytes(cols: readonly number[]): number;
+  /**
+   * The columns `cols` (field indexes, ascending), each at its field's index and undefined at the
+   * others', or undefined as soon as they are found to take more than `limitBytes`.
+   */
+  columns(limitBytes: number, cols: readonly number[]): Promise<readonly (Column | undefined)[] | undefined>;
   /** A stored frame's metadata (a shuffle needs both sides stored). */
   readonly meta?: FrameMeta;
 }
@@ -119,52 +122,83 @@ export function joinSource(left: JoinLeft, right: JoinRight, opts: JoinOptions):
   const ttlMs = opts.shuffleTtlMs ?? SHUFFLE_TTL_MS;
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new TypeError('join: shuffleTtlMs must be an integer >= 1');
   const { fields } = joinedFields(left.fields, right.fields, how);
-  const est = right.estimatedBytes;
   const canShuffleKeys = left.shuffle !== undefined && right.meta !== undefined;
-  const buckets =
-    opts.buckets ??
-    Math.min(
-      DEFAULT_MAX_BUCKETS,
-      Math.max(MIN_BUCKETS_PER_NODE * (left.nodes?.() ?? 1), Math.ceil(est / Math.max(1, limit))),
-    );
   // A join without keys puts every row in one bucket: it is broadcast or nothing.
   const canShuffle = canShuffleKeys && on.length > 0;
-  const strategy: 'broadcast' | 'shuffle' = est > limit && canShuffle ? 'shuffle' : 'broadcast';
+  const nl = left.fields.length;
+  const everyColumn = right.fields.map((_, i) => i);
+  const keyColumns = on.map(([, r]) => right.fields.findIndex((f) => f.name === r));
+  // Only the right columns a plan reads are sent (and counted against the limit): its keys, the
+  // columns it reads past the left side's, and, for a join without keys that reads none, one column,
+  // which carries the row count. A dimension table's other columns stay where they are.
+  const readsOf = (checked: CheckedPlan | undefined): number[] => {
+    if (checked === undefined) return everyColumn;
+    const need = new Set(keyColumns);
+    for (const i of checked.reads) if (i >= nl) need.add(i - nl);
+    if (need.size === 0 && right.fields.length > 0) need.add(0);
+    return [...need].sort((a, b) => a - b);
+  };
+  const choose = (cols: readonly number[]) => {
+    const est = right.estimatedBytes(cols);
+    const buckets =
+      opts.buckets ??
+      Math.min(
+        DEFAULT_MAX_BUCKETS,
+        Math.max(MIN_BUCKETS_PER_NODE * (left.nodes?.() ?? 1), Math.ceil(est / Math.max(1, limit))),
+      );
+    const strategy: 'broadcast' | 'shuffle' = est > limit && canShuffle ? 'shuffle' : 'broadcast';
+    return { est, buckets, strategy };
+  };
   const keys =
     (on.length
       ? `join on ${on.map(([l, r]) => (l === r ? l : `${l} = ${r}`)).join(', ')}`
       : 'join without keys, every left row with every right row') +
     (leftMatch ? `, left rows matching only where ${exprText(leftMatch)}` : '');
   const rightName = right.name ?? '(in memory)';
-  const shuffle = (checked: CheckedPlan) =>
+  const shuffle = (checked: CheckedPlan, buckets: number) =>
     left.shuffle!(checked, right.meta!, { how, on, buckets, ttlMs, ...(leftMatch ? { leftMatch } : {}) });
-  let payload: Promise<JoinPayload | undefined> | undefined;
+  // One payload per set of columns read: a Query's plans (count(), then collect()) may read different ones.
+  const payloads = new Map<string, Promise<JoinPayload | undefined>>();
+  const columnsText = (cols: readonly number[]) =>
+    cols.length === right.fields.length
+      ? 'every column'
+      : `the ${cols.length === 1 ? 'column' : `${cols.length} columns`} read, ${cols.map((i) => right.fields[i]!.name).join(', ')}`;
   return {
     fields,
     nchunks: left.nchunks,
     execute: async (checked, opts) => {
-      if (strategy === 'shuffle') return shuffle(checked);
-      payload ??= right.columns(limit).then((cols) => cols && joinPayload(how, on, right.fields, cols, leftMatch));
+      const cols = readsOf(checked);
+      const { est, buckets, strategy } = choose(cols);
+      if (strategy === 'shuffle') return shuffle(checked, buckets);
+      const key = cols.join(',');
+      let payload = payloads.get(key);
+      if (payload === undefined) {
+        payload = right.columns(limit, cols).then((rc) => rc && joinPayload(how, on, right.fields, rc, leftMatch));
+        payloads.set(key, payload);
+      }
       const p = await payload;
       if (p) return left.runJoin(checked, p, opts);
       // The estimate was low (longer strings than assumed): the columns were found over the limit.
-      if (canShuffle) return shuffle(checked);
+      if (canShuffle) return shuffle(checked, buckets);
       throw tooLarge(
         est,
         limit,
         on.length ? 'a shuffle join needs both frames stored' : 'a join without keys is not shuffled',
       );
     },
-    describe: () =>
-      strategy === 'broadcast'
+    describe: (checked) => {
+      const cols = readsOf(checked);
+      const { est, buckets, strategy } = choose(cols);
+      return strategy === 'broadcast'
         ? `${left.where()}, each joining its chunks to the right side ${rightName} ` +
-          `(${right.nrows} rows, ~${est} bytes estimated, within the broadcast limit of ${limit}; ` +
-          `broadcast to every node: ${how} ${keys})`
-        : `shuffle join, ${how} ${keys}: the right side ${rightName} (${right.nrows} rows, ~${est} bytes ` +
-          `estimated) is over the broadcast limit of ${limit}, so first a scatter task on the nodes holding each ` +
-          `frame repartitions both by key into ${buckets} buckets written to the store (deleted after the query)`,
-    over: () =>
-      strategy === 'shuffle'
+            `(${right.nrows} rows, ${columnsText(cols)}: ~${est} bytes estimated, within the broadcast limit of ${limit}; ` +
+            `broadcast to every node: ${how} ${keys})`
+        : `shuffle join, ${how} ${keys}: the right side ${rightName} (${right.nrows} rows, ${columnsText(cols)}: ~${est} bytes ` +
+            `estimated) is over the broadcast limit of ${limit}, so first a scatter task on the nodes holding each ` +
+            `frame repartitions both by key into ${buckets} buckets written to the store (deleted after the query)`;
+    },
+    over: (checked) =>
+      choose(readsOf(checked)).strategy === 'shuffle'
         ? `the buckets it is given, one at a time, each bucket's left rows joined to its right rows`
         : 'the chunks it leads',
   };

@@ -90,10 +90,13 @@ export interface QuerySource {
    * chunks they cover when that is not `nchunks` (a shuffle join's chunks are the pieces it made).
    */
   execute(checked: CheckedPlan, opts?: ExecuteOptions): Promise<unknown[] | { partials: unknown[]; nchunks: number }>;
-  /** Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)". */
-  describe?(): string;
+  /**
+   * Where the plan runs, for explain(): e.g. "on the nodes holding frame flights (24 chunks)"; with
+   * the checked plan when there is one (a join says which right columns it would send).
+   */
+  describe?(checked?: CheckedPlan): string;
   /** What each node runs the plan over, for explain() (default: "the chunks it leads"). */
-  over?(): string;
+  over?(checked?: CheckedPlan): string;
   /** A stored frame's zone maps, for explain() to show which filter terms can skip chunks. */
   zones?(): SourceZones;
 }

@@ -115,20 +115,20 @@ export class Query {
     return q;
   }
 
-  /** Where the query's node part runs (for explain). */
-  where(): string {
-    return this.source.describe?.() ?? 'in memory';
+  /** Where the query's node part runs (for explain), for the checked plan when given. */
+  where(checked?: CheckedPlan): string {
+    return this.source.describe?.(checked) ?? 'in memory';
   }
 
   /** What each node runs the query's node part over (for explain), when not the chunks it leads. */
-  over(): string | undefined {
-    return this.source.over?.();
+  over(checked?: CheckedPlan): string | undefined {
+    return this.source.over?.(checked);
   }
 
   /** What runs where, as text: the plan checked against the schema, the node part and the merge. */
   explain(p: Plan = this.plan): string {
     const checked = this.check(p);
-    return explainPlan(checked, this.where(), false, this.over(), this.zones());
+    return explainPlan(checked, this.where(checked), false, this.over(checked), this.zones());
   }
 
   /** The stored frame's zone maps, when the query reads one directly (for explain). */

@@ -722,7 +722,7 @@ async function runPrepared(
     const lines = [
       ...(prepared.before?.length ? ['first, at the client:', ...prepared.before.map((b) => `  ${b}`)] : []),
       'stage 1:',
-      explainPlan(checked, query.where(), false, query.over(), query.zones()),
+      explainPlan(checked, query.where(checked), false, query.over(checked), query.zones()),
     ];
     if (plan.windows.length)
       lines.push(
