@@ -49,7 +49,7 @@ export function checkLeftMatch(e: unknown, how: JoinType, left: readonly Field[]
 }
 
 /** The left columns (by index) an expression reads. */
-function readsOf(e: Expr, left: readonly Field[]): number[] {
+export function readsOf(e: Expr, left: readonly Field[]): number[] {
   const out = new Set<number>();
   const walk = (x: unknown): void => {
     if (x === null || typeof x !== 'object') return;

@@ -137,6 +137,11 @@ interface ScatterSpec {
   dropNullKeys: boolean;
   /** Pieces expire this many ms after they are written, where the store can expire values. */
   ttlMs?: number;
+  /**
+   * The columns (field indexes, ascending, the keys among them) the pieces carry: those the join's
+   * plan reads of this side. Every column when absent.
+   */
+  columns?: number[];
 }
 
 /** [bucket, piece, rows]: one piece a scatter wrote. */
@@ -160,7 +165,18 @@ function checkScatterSpec(raw: unknown, fields: readonly Field[]): { spec: Scatt
     if (i < 0) throw protocol(`no column named ${JSON.stringify(k)}`);
     return i;
   });
-  return { spec: { ...(s as ScatterSpec), dropNullKeys: s.dropNullKeys === true }, keyIdx };
+  const columns = s.columns === undefined ? fields.map((_, i) => i) : checkColumns(s.columns, fields.length);
+  if (keyIdx.some((k) => !columns.includes(k))) throw protocol('the columns carried must include the keys');
+  return { spec: { ...(s as ScatterSpec), dropNullKeys: s.dropNullKeys === true, columns }, keyIdx };
+}
+
+/** A list of column indexes from the network: ascending, distinct, each below `n`. */
+function checkColumns(raw: unknown, n: number): number[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > n) throw protocol('bad column list');
+  raw.forEach((c, k) => {
+    if (!Number.isInteger(c) || c < 0 || c >= n || (k > 0 && c <= raw[k - 1])) throw protocol('bad column list');
+  });
+  return raw as number[];
 }
 
 /** The bucket of a row's key values: the same for equal keys on either side. */
@@ -187,6 +203,7 @@ export async function scatter(
   // Pieces whose join's cleanup never runs (this node or the client dies mid-join) expire instead.
   const store = spec.ttlMs !== undefined && expiring ? expiring(Date.now() + spec.ttlMs) : baseStore;
   const { id, side, buckets } = spec;
+  const carried = spec.columns!;
   const nonce = randomBytes(6).toString('hex');
   let tag: string | undefined;
   for (let t = 0; t < MAX_TAG_TRIES && tag === undefined; t++)
@@ -208,7 +225,10 @@ export async function scatter(
     buffered -= rows;
     const piece = `${tag}.${seq++}`;
     started.push([b, piece]);
-    await Promise.all(cols.map((c, i) => store.put(pieceKey(id, side, b, piece, i), encodeChunk(c), PIECE_WRITE)));
+    // Each column under its field's index, as the bucket join reads it.
+    await Promise.all(
+      cols.map((c, k) => store.put(pieceKey(id, side, b, piece, carried[k]!), encodeChunk(c), PIECE_WRITE)),
+    );
     pieces.push([b, piece, rows]);
   };
   try {
@@ -218,16 +238,16 @@ export async function scatter(
     if (pieces.length > 0) await store.put(syncKey(id, side, tag), new Uint8Array(0), SYNCED);
   } catch (e) {
     // Whatever this scatter wrote goes with it (best effort: the join's cleanup runs too).
-    await deletePieces(store, id, side, started, fields.length).catch(() => undefined);
+    await deletePieces(store, id, side, started, carried).catch(() => undefined);
     throw e;
   }
   return { pieces };
 
   async function scatterChunks(): Promise<void> {
     for (const chunk of chunks) {
-      const cols = await Promise.all(fields.map((_, i) => read(chunk, i)));
+      const cols = await Promise.all(carried.map((i) => read(chunk, i)));
       const n = rowsOf(chunk);
-      const kc = keyIdx.map((i) => cols[i]!);
+      const kc = keyIdx.map((i) => cols[carried.indexOf(i)]!);
       const rowsIn = new Map<number, number[]>();
       for (let r = 0; r < n; r++) {
         const vals = kc.map((c) => c.get(r));
@@ -246,7 +266,11 @@ export async function scatter(
         // scatters more than its usual share (a dead node's chunks besides its own).
         for (let from = 0; from < all.length; ) {
           let bs = open.get(b);
-          if (!bs) open.set(b, (bs = fields.map((f) => new ColumnBuilder(f.type, Math.min(PIECE_ROWS, n), f.name))));
+          if (!bs)
+            open.set(
+              b,
+              (bs = carried.map((i) => new ColumnBuilder(fields[i]!.type, Math.min(PIECE_ROWS, n), fields[i]!.name))),
+            );
           const idx = all.subarray(from, from + PIECE_ROWS - bs[0]!.length);
           cols.forEach((c, i) => bs![i]!.appendColumn(gather(c, idx)));
           buffered += idx.length;
@@ -260,20 +284,18 @@ export async function scatter(
   }
 }
 
-/** Deletes the given pieces of one side of shuffle `id` by their keys. */
+/** Deletes the given pieces (their columns `cols`) of one side of shuffle `id` by their keys. */
 export async function deletePieces(
   store: KvStore,
   id: string,
   side: 'l' | 'r',
   pieces: readonly (readonly [number, string])[],
-  ncols: number,
+  cols: readonly number[],
 ): Promise<void> {
   for (let k = 0; k < pieces.length; k += 64) {
     const ops = pieces
       .slice(k, k + 64)
-      .flatMap(([b, piece]) =>
-        Array.from({ length: ncols }, (_, c) => ({ type: 'del' as const, key: pieceKey(id, side, b, piece, c) })),
-      );
+      .flatMap(([b, piece]) => cols.map((c) => ({ type: 'del' as const, key: pieceKey(id, side, b, piece, c) })));
     await store.batch(ops, PIECE_WRITE);
   }
 }
@@ -376,8 +398,11 @@ export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes
     rp = checkPieces(p.right, 'right', false);
     const chunks = new Set(lp.map((x) => x[2]));
     if (chunks.size !== lp.length) throw new TypeError('left pieces need distinct chunk numbers');
+    // The right columns the scatter carried (every one when not said); the rest are not read, and a
+    // plan that reads one is refused (indexJoin).
+    const carried = p.rightColumns === undefined ? rf.map((_, i) => i) : checkColumns(p.rightColumns, rf.length);
     // Reading the right side can wait until the plan is known to be sound.
-    const rcols = await readRight(store, id, b, rf, rp);
+    const rcols = await readRight(store, id, b, rf, carried, rp);
     join = indexJoin(how, on, lf, rf, rcols, leftMatch);
     checked = checkPlan(p.plan, join.fields);
   } catch (e) {
@@ -406,18 +431,24 @@ export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes
   );
 }
 
+/** The right side's columns `carried` of one bucket, each at its field's index (undefined at the others'). */
 async function readRight(
   store: KvStore,
   id: string,
   bucket: number,
   rf: readonly Field[],
+  carried: readonly number[],
   pieces: readonly [string, number, number][],
-): Promise<Column[]> {
+): Promise<(Column | undefined)[]> {
   const total = pieces.reduce((s, x) => s + x[1], 0);
-  const bs = rf.map((f) => new ColumnBuilder(f.type, Math.max(1, total), f.name));
+  const bs = carried.map((c) => new ColumnBuilder(rf[c]!.type, Math.max(1, total), rf[c]!.name));
   for (const [piece, rows] of pieces) {
-    const cols = await Promise.all(rf.map((f, c) => readPiece(store, id, 'r', bucket, piece, c, f, rows)));
-    cols.forEach((c, i) => bs[i]!.appendColumn(c));
+    const cols = await Promise.all(carried.map((c) => readPiece(store, id, 'r', bucket, piece, c, rf[c]!, rows)));
+    cols.forEach((c, k) => bs[k]!.appendColumn(c));
   }
-  return bs.map((x) => x.finish());
+  const out = new Array<Column | undefined>(rf.length);
+  carried.forEach((c, k) => {
+    out[c] = bs[k]!.finish();
+  });
+  return out;
 }

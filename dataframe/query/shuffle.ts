@@ -10,7 +10,7 @@ import { Eau2Error, ErrorCode, isTaskRunner, type KvStore, type TaskRunner } fro
 import { clientPage } from './page.js';
 import type { FrameMeta } from '../meta.js';
 import type { Expr } from './expr-base.js';
-import type { JoinType } from './join.js';
+import { type JoinType, readsOf } from './join.js';
 import type { CheckedPlan } from './plan.js';
 import {
   BUCKET_JOIN_TASK,
@@ -70,7 +70,12 @@ interface Reported {
  * (`shuffleTtlMs`), and a join whose buckets were all answered has its answer. Failing there would
  * fail every join while a dead node is still shown up, though the dead node holds no piece of it.
  */
-async function cleanUp(store: KvStore, id: string, reported: Reported, ncols: { l: number; r: number }): Promise<void> {
+async function cleanUp(
+  store: KvStore,
+  id: string,
+  reported: Reported,
+  cols: { l: readonly number[]; r: readonly number[] },
+): Promise<void> {
   try {
     const nodes = taskNodes(store);
     if (nodes.length > 0) {
@@ -81,8 +86,8 @@ async function cleanUp(store: KvStore, id: string, reported: Reported, ncols: { 
     }
     await runTaskEverywhere(store, DROP_SHUFFLE_TASK, { id });
     if (!isTaskRunner(store)) {
-      await deletePieces(store, id, 'l', reported.l, ncols.l);
-      await deletePieces(store, id, 'r', reported.r, ncols.r);
+      await deletePieces(store, id, 'l', reported.l, cols.l);
+      await deletePieces(store, id, 'r', reported.r, cols.r);
     }
   } catch (e) {
     throw new Eau2Error(
@@ -179,10 +184,26 @@ export async function shuffleJoin(
   const innerLike = how === 'inner' || how === 'semi';
   let result: { partials: unknown[]; nchunks: number };
   const reported: Reported = { l: [], r: [] };
-  const ncols = { l: left.fields.length, r: right.fields.length };
+  // The pieces carry only the columns the plan reads of each side (with the keys, and a left join's
+  // leftMatch columns): a wide frame's other columns are neither written nor read back.
+  const nl = left.fields.length;
+  const sorted = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
+  const cols = {
+    l: sorted([
+      ...on.map(([l]) => left.fields.findIndex((f) => f.name === l)),
+      ...checked.reads.filter((i) => i < nl),
+      ...(leftMatch ? readsOf(leftMatch, left.fields) : []),
+    ]),
+    r: sorted([
+      ...on.map(([, r]) => right.fields.findIndex((f) => f.name === r)),
+      ...checked.reads.filter((i) => i >= nl).map((i) => i - nl),
+    ]),
+  };
   try {
     const scatter = (meta: FrameMeta, side: 'l' | 'r', keys: string[], dropNullKeys: boolean) =>
-      runDataframeTask(store, SCATTER_TASK, meta, { shuffle: { id, side, keys, buckets, dropNullKeys, ttlMs } });
+      runDataframeTask(store, SCATTER_TASK, meta, {
+        shuffle: { id, side, keys, buckets, dropNullKeys, ttlMs, columns: cols[side] },
+      });
     // Both sides run to the end (settled) before a failure is thrown, so the cleanup below sees every piece.
     const [ls, rs] = await Promise.allSettled([
       scatter(
@@ -209,6 +230,7 @@ export async function shuffleJoin(
       id,
       leftFields: left.fields,
       rightFields: right.fields,
+      rightColumns: cols.r,
       ...(leftMatch ? { leftMatch } : {}),
     };
     let nchunks = 0;
@@ -223,9 +245,9 @@ export async function shuffleJoin(
     result = { partials: await runBuckets(store, jobs), nchunks };
   } catch (e) {
     // The join's own error is the one to report; the cleanup is still attempted.
-    await cleanUp(store, id, reported, ncols).catch(() => undefined);
+    await cleanUp(store, id, reported, cols).catch(() => undefined);
     throw e;
   }
-  await cleanUp(store, id, reported, ncols);
+  await cleanUp(store, id, reported, cols);
   return result;
 }

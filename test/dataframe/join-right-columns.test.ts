@@ -1,7 +1,8 @@
 // A broadcast join sends the nodes only the right side's columns its plan reads (its keys, the
-// columns read past the left side's, one column for a keyless join that reads none): a dimension
-// table's wide text columns stay where they are. Checked on the payloads a FakeCluster's nodes
-// receive, on the answers (against a plain-JavaScript join), on explain's text, on the client's
+// columns read past the left side's, one column for a keyless join that reads none), and a shuffle
+// join's pieces carry only the columns its plan reads of each side: a dimension table's wide text
+// columns stay where they are. Checked on the payloads a FakeCluster's nodes receive and the pieces
+// they write, on the answers (against a plain-JavaScript join), on explain's text, on the client's
 // kept columns (read once per column, whichever query reads it first), and on a node's refusal of a
 // payload that lacks a column its plan reads.
 
@@ -12,6 +13,8 @@ import type { Column } from '../../dataframe/column.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 import { JoinCache } from '../../dataframe/query/join-cache.js';
 import { joinPayload, prepareJoin } from '../../dataframe/query/join.js';
+import { scatter } from '../../dataframe/query/shuffle-tasks.js';
+import { MemoryStore } from '../support/memory-store.js';
 import type { Field } from '../../dataframe/schema.js';
 import { FakeCluster } from './fake-cluster.js';
 
@@ -20,6 +23,15 @@ const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 
 /** A FakeCluster that records, per query task with a join, which right columns were sent. */
 class Recording extends FakeCluster {
   sent: string[][] = [];
+  /** Per side of a shuffle ('l', 'r'), the column indexes of the pieces written. */
+  pieceColumns = { l: new Set<number>(), r: new Set<number>() };
+  override async put(key: Parameters<FakeCluster['put']>[0], value: Parameters<FakeCluster['put']>[1]): Promise<void> {
+    const m = /^\0df\/t\/[0-9a-f]+\/([lr])\/[0-9a-f]{4}\/\{[^}]+\}\.[0-9]+\/([0-9a-f]{4})$/.exec(
+      typeof key === 'string' ? key : Buffer.from(key).toString('utf8'),
+    );
+    if (m) this.pieceColumns[m[1] as 'l' | 'r'].add(Number.parseInt(m[2]!, 16));
+    return super.put(key, value);
+  }
   protected override runAsNode(id: number, name: string, payload: unknown): Promise<unknown> {
     const join = (payload as { join?: { right?: { fields: Field[]; bodies: unknown[] } } } | null)?.join;
     if (join?.right && id === 0)
@@ -159,6 +171,32 @@ describe('a broadcast join sends only the right columns its plan reads', () => {
     expect(joined.explain()).toContain('every column:');
   });
 
+  it('a shuffle join writes and reads only the columns its plan reads of each side', async () => {
+    const seed = SEED ^ 0x3c3c;
+    const { store, t } = await setUp(seed);
+    const [flights, airports] = await Promise.all([DataFrame.get(store, 'flights'), DataFrame.get(store, 'airports')]);
+    const joined = flights.join(airports, { on: [['dest', 'code']], how: 'left', broadcastLimitBytes: 0 });
+    const q = joined.filter({ op: 'isNull', args: [{ op: 'col', name: 'note' }] }).select('delay', 'state');
+    expect(q.explain()).toMatch(
+      /shuffle join, left join on dest = code: the right side airports \(50 rows, the 3 columns read, code, state, note:/,
+    );
+    const got = await q.collect();
+    const want: Value[][] = [];
+    for (const r of t.rows) {
+      const p = r.dest === null ? undefined : t.ports.get(r.dest);
+      // A left join keeps unmatched rows with a null note, which the filter keeps.
+      if (p === undefined || p.note === null) want.push([r.delay, p?.state ?? null]);
+    }
+    expect(texts(got), `seed ${seed}`).toEqual(want.map((r) => JSON.stringify(r)).sort());
+    // flights: dest (the key) and delay; airports: code (the key), state and note, not name.
+    expect([...store.pieceColumns.l].sort()).toEqual([0, 1]);
+    expect([...store.pieceColumns.r].sort()).toEqual([0, 1, 3]);
+    store.pieceColumns = { l: new Set(), r: new Set() };
+    expect(await joined.count()).toBe(t.rows.length);
+    expect([...store.pieceColumns.l].sort()).toEqual([0]);
+    expect([...store.pieceColumns.r].sort()).toEqual([0]);
+  });
+
   it('the client reads each right column once, whichever query reads it first', async () => {
     const { store } = await setUp(SEED ^ 0x1234);
     const q = (cols: string) =>
@@ -211,6 +249,25 @@ describe('a node and a payload without some right columns', () => {
       ['a', 1],
     ]);
     await expect(load(0, [0, 2])).rejects.toThrow(/reads right column state, which was not sent/);
+  });
+
+  it('a scatter refuses a column list without its keys, unordered or out of range', async () => {
+    const spec = (columns: unknown) => ({ id: 'ab'.repeat(12), side: 'r', keys: ['code'], buckets: 4, columns });
+    const run = (columns: unknown) =>
+      scatter(
+        new MemoryStore(),
+        () => true,
+        RIGHT,
+        [],
+        async () => cols[0]!,
+        () => 2,
+        spec(columns),
+      );
+    await expect(run([1, 2])).rejects.toThrow(/must include the keys/);
+    await expect(run([0, 2, 1])).rejects.toThrow(/bad column list/);
+    await expect(run([0, 3])).rejects.toThrow(/bad column list/);
+    await expect(run([])).rejects.toThrow(/bad column list/);
+    await expect(run([0, 2])).resolves.toEqual({ pieces: [] });
   });
 
   it('refuses a payload without its key column, or without any column', () => {
