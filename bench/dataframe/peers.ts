@@ -122,7 +122,9 @@ export async function generate(dir: string, rows: number, seed: number, csv = tr
     dest[i] = codes[rng.skewed(codes.length)]!;
     distance[i] = rng.int(80, 2800);
     // Delays in whole minutes (as the real table's), skewed: most small, some long; 2% cancelled (null).
-    depDelay[i] = rng.bool(0.02) ? null : Math.round(-10 + rng.next() ** 3 * 300);
+    // `+ 0` makes Math.round's -0 (of values in (-0.5, 0)) a 0, as the CSV's text "0" reads back, so
+    // the frame --queries-only stores holds the values the peers read.
+    depDelay[i] = rng.bool(0.02) ? null : Math.round(-10 + rng.next() ** 3 * 300) + 0;
     arrDelay[i] = depDelay[i] === null ? null : depDelay[i]! + rng.int(-20, 20);
     if (!out) continue;
     const d = new Date(t * 1000);
