@@ -254,6 +254,8 @@ export class DataFrame {
       rowsOf,
       Array.from({ length: nchunks }, (_, i) => i),
       1,
+      undefined,
+      { columnar: true },
     ).then((r) => [r]);
   }
 

@@ -12,6 +12,20 @@ import type { AggSpec } from './plan.js';
 import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 
 /**
+ * An aggregate's partial accumulators by column, one entry per group: counts (`c`); sums and means
+ * as sums (`s`: numbers, or decimal text for exact int64 sums) and counts; a generic aggregate's
+ * plain states (`p`); a min/max-like aggregate's values (`v`).
+ */
+type ColumnarAcc = { c: number[] } | { s: (number | string)[]; c: number[] } | { p: unknown[] } | { v: Value[] };
+
+/** A partial aggregate result by column: `n` groups, one list per key column (`k`) and per aggregate (`a`). */
+export interface ColumnarGroups {
+  n: number;
+  k: Value[][];
+  a: ColumnarAcc[];
+}
+
+/**
  * count: n; sum and mean: [sum, n], the sum of an int64 column as decimal text (an int64 sum may
  * leave the int64 range before it comes back into it, and msgpack carries 64 bits); min and max: the
  * value so far, or null; others: aggregates.ts's plain states.
@@ -426,6 +440,37 @@ export class GroupAggregator {
         return this.ext[k]![g]!;
       }),
     ]);
+  }
+
+  /**
+   * The same partial result by column (ColumnarGroups): one list per key column and per aggregate
+   * part instead of two lists per group, so that a result of many groups is decoded and merged
+   * without an array per group.
+   */
+  columnar(): ColumnarGroups {
+    const n = this.keys.length;
+    const nk = this.groupCols.length;
+    const k = Array.from({ length: nk }, (_, j) => this.keys.map((key) => key[j]!));
+    const a = this.aggs.map((agg, i): ColumnarAcc => {
+      const counts = (): number[] => {
+        const c = this.own[i] ? this.cnt[i]! : this.rows;
+        return Array.from({ length: n }, (_, g) => c[g]!);
+      };
+      if (agg.fn === 'count') return { c: counts() };
+      if (agg.fn === 'sum' || agg.fn === 'mean') {
+        const big = this.big[i];
+        const num = this.num[i]!;
+        return {
+          s: Array.from({ length: n }, (_, g) => (big ? big[g]!.toString() : num[g]!)),
+          c: counts(),
+        };
+      }
+      const gen = this.gen[i];
+      if (gen) return { p: Array.from({ length: n }, (_, g) => gen[g]!.toPlain()) };
+      const ext = this.ext[i]!;
+      return { v: Array.from({ length: n }, (_, g) => ext[g]!) };
+    });
+    return { n, k, a };
   }
 }
 

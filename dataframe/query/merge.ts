@@ -9,8 +9,9 @@ import { ColumnBuilder } from '../column-builder.js';
 import { isPlainObject } from '../envelope.js';
 import { DataFrame } from '../dataframe.js';
 import { INT64_MAX, INT64_MIN, type ColumnType, type Value } from '../schema.js';
-import { compareKeys, groupKeyText, valueBefore } from './group-key.js';
-import { initAcc, type Acc, type PartialResult } from './partial.js';
+import { groupKeyText, valueBefore } from './group-key.js';
+import type { ColumnarGroups } from './group-agg.js';
+import type { PartialResult } from './partial.js';
 import type { AggFn, AggSpec, CheckedPlan } from './plan.js';
 import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 import { compareRanked, sortKey, type Ranked } from './sort.js';
@@ -43,76 +44,215 @@ function checkCoverage(partials: readonly PartialResult[], nchunks: number): voi
   }
 }
 
-/**
- * a and b combined. A sum or mean's [sum, n] pair `a` is updated in place: every accumulator the
- * merge holds was decoded (or built) for this merge alone.
- */
-function combine(fn: AggFn, a: Acc, b: Acc): Acc {
-  if (fn === 'count') return (a as number) + (b as number);
-  if (fn === 'sum' || fn === 'mean') {
-    const x = a as [number | string, number];
-    const [s2, n2] = b as [number | string, number];
-    const s1 = x[0];
-    // Exact int64 sums travel as decimal text; a partial over no rows of them is still the number 0.
-    x[0] = typeof s1 === 'string' || typeof s2 === 'string' ? (BigInt(s1) + BigInt(s2)).toString() : s1 + s2;
-    x[1] += n2;
+/** An exact int64 sum travels as decimal text; a partial over no rows of them is still the number 0. */
+function checkSum(x: unknown): number | string {
+  if (typeof x === 'number' || (typeof x === 'string' && /^-?\d{1,40}$/.test(x))) return x;
+  throw protocol('bad sum accumulator');
+}
+
+function checkCount(x: unknown): number {
+  if (typeof x !== 'number') throw protocol('bad count accumulator');
+  return x;
+}
+
+function checkValue(fn: AggFn, x: unknown): Value {
+  if (x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean' || typeof x === 'bigint')
     return x;
-  }
-  if (isGenericAgg(fn)) {
-    (a as AggState).merge(b as AggState);
-    return a;
-  }
-  if (a === null) return b;
-  if (b === null) return a;
-  const [x, y] = [a as Value, b as Value];
-  return (fn === 'min' ? valueBefore(y, x) : valueBefore(x, y)) ? b : a;
+  throw protocol(`bad ${fn} accumulator`);
 }
 
-function checkAcc(spec: AggSpec, a: unknown, budget: DistinctBudget): Acc {
-  const fn = spec.fn;
-  if (isGenericAgg(fn)) {
-    try {
-      return AGG_IMPLS[fn].fromPlain(a, spec, budget);
-    } catch (e) {
-      if (e instanceof TypeError) throw protocol(e.message);
-      throw e;
-    }
-  }
-  const ok =
-    fn === 'count'
-      ? typeof a === 'number'
-      : fn === 'sum' || fn === 'mean'
-        ? Array.isArray(a) &&
-          a.length === 2 &&
-          (typeof a[0] === 'number' || (typeof a[0] === 'string' && /^-?\d{1,40}$/.test(a[0]))) &&
-          typeof a[1] === 'number'
-        : a === null ||
-          typeof a === 'number' ||
-          typeof a === 'string' ||
-          typeof a === 'boolean' ||
-          typeof a === 'bigint';
-  if (!ok) throw protocol(`bad ${fn} accumulator`);
-  return a as Acc;
-}
+const addSums = (a: number | string, b: number | string): number | string =>
+  typeof a === 'string' || typeof b === 'string' ? (BigInt(a) + BigInt(b)).toString() : a + b;
 
-function finish(fn: AggFn, a: Acc, type: ColumnType): Value {
-  if (isGenericAgg(fn)) return (a as AggState).finish();
-  if (fn === 'count') return a as number;
-  if (fn === 'sum' || fn === 'mean') {
-    const [s, n] = a as [number | string, number];
-    if (n === 0) return null;
-    if (type === 'L') {
-      const v = BigInt(s);
-      if (v < INT64_MIN || v > INT64_MAX)
-        throw new Eau2Error(ErrorCode.INVALID, `the sum ${v} is outside the int64 range`, {
-          details: { sum: String(v) },
-        });
-      return v;
-    }
-    // The mean of an int64 column: its exact sum rounded to a double, then divided.
-    return fn === 'sum' ? Number(s) : Number(s) / n;
+/**
+ * The merged groups, by column: a map from key to group number, and per aggregate a list per part
+ * (counts, sums, states, values), so that merging many groups makes no array per group. Partials
+ * come by row (`groups`, older nodes) or by column (`cgroups`); both are checked as they are read.
+ */
+class GroupMerge {
+  // One key column: the value itself is the map key (a Map's SameValueZero keeps 0 and -0, and every
+  // NaN, in one group, as groupKeyText does), sparing a JSON text per group of every partial.
+  private readonly index = new Map<unknown, number>();
+  private readonly keys: Value[][];
+  private readonly counts: number[][];
+  private readonly sums: (number | string)[][];
+  private readonly states: AggState[][];
+  private readonly values: Value[][];
+  private readonly budget = new DistinctBudget();
+  private n = 0;
+
+  constructor(
+    private readonly aggs: readonly AggSpec[],
+    private readonly nkeys: number,
+    private readonly maxGroups: number,
+  ) {
+    this.keys = Array.from({ length: nkeys }, () => []);
+    this.counts = aggs.map(() => []);
+    this.sums = aggs.map(() => []);
+    this.states = aggs.map(() => []);
+    this.values = aggs.map(() => []);
   }
-  return a as Value;
+
+  /** The group of key values `at(j)`, made (with empty accumulators) if new; -1 when made. */
+  private groupOf(at: (j: number) => Value): number {
+    const key = this.nkeys === 1 ? at(0) : groupKeyText(Array.from({ length: this.nkeys }, (_, j) => at(j)));
+    const g = this.index.get(key);
+    if (g !== undefined) return g;
+    this.index.set(key, this.n);
+    for (let j = 0; j < this.nkeys; j++) this.keys[j]!.push(at(j));
+    this.n++;
+    if (this.n > this.maxGroups) throw tooManyGroups(this.maxGroups);
+    return -1;
+  }
+
+  /** Adds aggregate k's accumulator for group g (-1: the group just made, n - 1). */
+  private add(k: number, g: number, count: unknown, sum: unknown, plain: unknown, value: unknown): void {
+    const spec = this.aggs[k]!;
+    const fn = spec.fn;
+    const fresh = g < 0;
+    const at = fresh ? this.n - 1 : g;
+    if (fn === 'count') {
+      const c = checkCount(count);
+      if (fresh) this.counts[k]!.push(c);
+      else this.counts[k]![at] = this.counts[k]![at]! + c;
+    } else if (fn === 'sum' || fn === 'mean') {
+      const c = checkCount(count);
+      const x = checkSum(sum);
+      if (fresh) {
+        this.counts[k]!.push(c);
+        this.sums[k]!.push(x);
+      } else {
+        this.counts[k]![at] = this.counts[k]![at]! + c;
+        this.sums[k]![at] = addSums(this.sums[k]![at]!, x);
+      }
+    } else if (isGenericAgg(fn)) {
+      let state: AggState;
+      try {
+        state = AGG_IMPLS[fn].fromPlain(plain, spec, this.budget);
+      } catch (e) {
+        if (e instanceof TypeError) throw protocol(e.message);
+        throw e;
+      }
+      if (fresh) this.states[k]!.push(state);
+      else this.states[k]![at]!.merge(state);
+    } else {
+      const y = checkValue(fn, value);
+      if (fresh) this.values[k]!.push(y);
+      else {
+        const x = this.values[k]![at]!;
+        if (x === null) this.values[k]![at] = y;
+        else if (y !== null && (fn === 'min' ? valueBefore(y, x) : valueBefore(x, y))) this.values[k]![at] = y;
+      }
+    }
+  }
+
+  /** A partial's group by row: [key values, one accumulator per aggregate]. */
+  addRow(raw: unknown): void {
+    const aggs = this.aggs;
+    if (
+      !Array.isArray(raw) ||
+      !Array.isArray(raw[0]) ||
+      raw[0].length !== this.nkeys ||
+      !Array.isArray(raw[1]) ||
+      raw[1].length !== aggs.length
+    )
+      throw protocol('bad group');
+    const key = raw[0] as Value[];
+    const accs = raw[1] as unknown[];
+    const g = this.groupOf((j) => key[j]!);
+    for (let k = 0; k < aggs.length; k++) {
+      const a = accs[k];
+      const fn = aggs[k]!.fn;
+      if (fn === 'sum' || fn === 'mean') {
+        if (!Array.isArray(a) || a.length !== 2) throw protocol(`bad ${fn} accumulator`);
+        this.add(k, g, a[1], a[0], undefined, undefined);
+      } else this.add(k, g, a, undefined, a, a);
+    }
+  }
+
+  /** A partial's groups by column (ColumnarGroups). */
+  addColumnar(raw: unknown): void {
+    const aggs = this.aggs;
+    const c = raw as Partial<ColumnarGroups> | null;
+    if (c === null || typeof c !== 'object' || !Number.isSafeInteger(c.n) || c.n! < 0) throw protocol('bad groups');
+    const n = c.n!;
+    const list = (x: unknown): unknown[] => {
+      if (!Array.isArray(x) || x.length !== n) throw protocol('bad groups: a list of another length');
+      return x;
+    };
+    if (!Array.isArray(c.k) || c.k.length !== this.nkeys || !Array.isArray(c.a) || c.a.length !== aggs.length)
+      throw protocol('bad groups');
+    const keys = c.k.map(list);
+    const parts = c.a.map((x: unknown, k: number) => {
+      const a = (x ?? {}) as { c?: unknown; s?: unknown; p?: unknown; v?: unknown };
+      const fn = aggs[k]!.fn;
+      if (fn === 'count') return { c: list(a.c) };
+      if (fn === 'sum' || fn === 'mean') return { c: list(a.c), s: list(a.s) };
+      if (isGenericAgg(fn)) return { p: list(a.p) };
+      return { v: list(a.v) };
+    });
+    for (let i = 0; i < n; i++) {
+      const g = this.groupOf((j) => keys[j]![i] as Value);
+      for (let k = 0; k < aggs.length; k++) {
+        const a = parts[k]!;
+        this.add(k, g, a.c?.[i], a.s?.[i], a.p?.[i], a.v?.[i]);
+      }
+    }
+  }
+
+  /** Pushes the groups, ordered by key, into `builders` (the keys' then the aggregates'). */
+  output(builders: ColumnBuilder[], output: readonly { type: ColumnType }[]): void {
+    const { aggs, nkeys } = this;
+    // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
+    if (nkeys === 0 && this.n === 0) {
+      this.n = 1;
+      aggs.forEach((a, k) => {
+        this.counts[k]!.push(0);
+        this.sums[k]!.push(0);
+        if (isGenericAgg(a.fn)) this.states[k]!.push(AGG_IMPLS[a.fn].create(a, this.budget));
+        this.values[k]!.push(null);
+      });
+    }
+    const order = Array.from({ length: this.n }, (_, g) => g);
+    const keys = this.keys;
+    order.sort((a, b) => {
+      for (let j = 0; j < nkeys; j++) {
+        const x = keys[j]![a]!;
+        const y = keys[j]![b]!;
+        if (x === y || (x !== x && y !== y)) continue;
+        if (x === null) return -1;
+        if (y === null) return 1;
+        return valueBefore(x, y) ? -1 : valueBefore(y, x) ? 1 : 0;
+      }
+      return 0;
+    });
+    for (const g of order) {
+      for (let j = 0; j < nkeys; j++) builders[j]!.push(keys[j]![g]!);
+      for (let k = 0; k < aggs.length; k++) builders[nkeys + k]!.push(this.finish(k, g, output[nkeys + k]!.type));
+    }
+  }
+
+  private finish(k: number, g: number, type: ColumnType): Value {
+    const fn = this.aggs[k]!.fn;
+    if (isGenericAgg(fn)) return this.states[k]![g]!.finish();
+    if (fn === 'count') return this.counts[k]![g]!;
+    if (fn === 'sum' || fn === 'mean') {
+      const n = this.counts[k]![g]!;
+      const s = this.sums[k]![g]!;
+      if (n === 0) return null;
+      if (type === 'L') {
+        const v = BigInt(s);
+        if (v < INT64_MIN || v > INT64_MAX)
+          throw new Eau2Error(ErrorCode.INVALID, `the sum ${v} is outside the int64 range`, {
+            details: { sum: String(v) },
+          });
+        return v;
+      }
+      // The mean of an int64 column: its exact sum rounded to a double, then divided.
+      return fn === 'sum' ? Number(s) : Number(s) / n;
+    }
+    return this.values[k]![g]!;
+  }
 }
 
 function shape(raw: unknown): PartialResult {
@@ -195,46 +335,13 @@ export function mergePartials(
 
   const aggs = plan.aggs;
   const nkeys = (plan.groupBy ?? []).length;
-  // One key column: the value itself is the map key (a Map's SameValueZero keeps 0 and -0, and every
-  // NaN, in one group, as groupKeyText does), sparing a JSON text per group of every partial.
-  const merged = new Map<unknown, [Value[], Acc[]]>();
-  const budget = new DistinctBudget();
+  const merged = new GroupMerge(aggs, nkeys, maxGroups);
   for (const p of partials) {
-    if (!Array.isArray(p.groups)) throw protocol('aggregate result without groups');
-    for (const g of p.groups) {
-      if (
-        !Array.isArray(g) ||
-        !Array.isArray(g[0]) ||
-        g[0].length !== nkeys ||
-        !Array.isArray(g[1]) ||
-        g[1].length !== aggs.length
-      ) {
-        throw protocol('bad group');
-      }
-      const raw = g[1];
-      const key = nkeys === 1 ? (g[0][0] as Value) : groupKeyText(g[0] as Value[]);
-      const cur = merged.get(key);
-      if (cur) {
-        const accs = cur[1];
-        for (let k = 0; k < aggs.length; k++)
-          accs[k] = combine(aggs[k]!.fn, accs[k], checkAcc(aggs[k]!, raw[k], budget));
-      } else {
-        const accs = new Array<Acc>(aggs.length);
-        for (let k = 0; k < aggs.length; k++) accs[k] = checkAcc(aggs[k]!, raw[k], budget);
-        merged.set(key, [g[0], accs]);
-        if (merged.size > maxGroups) throw tooManyGroups(maxGroups);
-      }
-    }
+    if (p.cgroups !== undefined) merged.addColumnar(p.cgroups);
+    else if (Array.isArray(p.groups)) for (const g of p.groups) merged.addRow(g);
+    else throw protocol('aggregate result without groups');
   }
-  // An ungrouped aggregate has exactly one row, even over no rows (count 0, sum null).
-  if (nkeys === 0 && merged.size === 0)
-    merged.set('[]', [[], aggs.map((a) => (isGenericAgg(a.fn) ? AGG_IMPLS[a.fn].create(a, budget) : initAcc(a.fn)))]);
-  const rows = [...merged.values()].sort((a, b) => compareKeys(a[0], b[0]));
-  for (const [key, accs] of rows) {
-    for (let j = 0; j < nkeys; j++) builders[j]!.push(key[j]!);
-    for (let k = 0; k < aggs.length; k++)
-      builders[nkeys + k]!.push(finish(aggs[k]!.fn, accs[k], output[nkeys + k]!.type));
-  }
+  merged.output(builders, output);
   return DataFrame.fromFields(
     output,
     builders.map((b) => b.finish()),

@@ -24,8 +24,8 @@ import { compile, type ChunkCols, type VecFn } from './eval.js';
 import { vecValue } from './expr-fns.js';
 import type { SelectFn } from './filter.js';
 import { FilterCache } from './filter-cache.js';
-import { GroupAggregator, type Acc } from './group-agg.js';
-import { lateReads, type AggFn, type CheckedPlan } from './plan.js';
+import { type ColumnarGroups, GroupAggregator, type Acc } from './group-agg.js';
+import { lateReads, type CheckedPlan } from './plan.js';
 import type { FrameMeta } from '../meta.js';
 import { pruneChunks } from '../zone-map.js';
 import { yieldIfDue, type ChunkLoader } from './chunk-scan.js';
@@ -33,13 +33,15 @@ import { runTopK } from './top-k.js';
 import type { RowPlace } from './sort.js';
 import { bodyBytes, valuesBytes } from './page.js';
 
-export type { Acc, ChunkLoader };
+export type { ChunkLoader };
 
 export interface PartialResult {
   /** The chunk numbers this result covers (the merger checks each is covered exactly once). */
   chunks: number[];
   /** Aggregate queries: [group key values, one accumulator per aggregate]. */
   groups?: [Value[], Acc[]][];
+  /** Aggregate queries, when the caller asked for them by column (PartialOptions.columnar): the same groups. */
+  cgroups?: ColumnarGroups;
   /** Row queries: [chunk number, the chunk's matching rows as one body per output column]. */
   rows?: [number, ChunkBody[]][];
   /** Ordered row queries: [chunk, row, sort key values, output values] for this node's best rows. */
@@ -51,10 +53,6 @@ export interface PartialResult {
    * `chunks` then leaves out; the caller asks for them again (page.ts).
    */
   more?: number[];
-}
-
-export function initAcc(fn: AggFn): Acc {
-  return fn === 'count' ? 0 : fn === 'sum' || fn === 'mean' ? [0, 0] : null;
 }
 
 /** A vector as a column of type t (null slots hold the type's zero, as every column's do). */
@@ -210,6 +208,8 @@ export interface PartialOptions {
   pageBytes?: number;
   /** Row queries: rows that earlier pages of this task returned (they count toward its limit). */
   taken?: number;
+  /** Aggregate queries: the groups by column (`cgroups`), which a merger that asks for them reads. */
+  columnar?: boolean;
   /**
    * Top-k: a row that earlier pages of this task beat k times (their k-th best): only better rows
    * can still be among the k best, so no other is kept.
@@ -351,7 +351,7 @@ async function evaluate(
     if (pageBytes < Number.POSITIVE_INFINITY)
       for (; counted < agg.size; counted++) bytes += accBytes + valuesBytes(agg.keyOf(counted));
     if (bytes >= pageBytes) {
-      result.groups = agg.result();
+      groupsOut(result, agg, opts.columnar);
       return paged(read.slice(pos));
     }
     pos++;
@@ -359,6 +359,11 @@ async function evaluate(
     agg.addChunk(cols, n, select ? select(cols, n) : undefined, i, select?.nonNull);
     await yieldIfDue(lastYield);
   }
-  result.groups = agg.result();
+  groupsOut(result, agg, opts.columnar);
   return result;
+}
+
+function groupsOut(result: PartialResult, agg: GroupAggregator, columnar: boolean | undefined): void {
+  if (columnar) result.cgroups = agg.columnar();
+  else result.groups = agg.result();
 }

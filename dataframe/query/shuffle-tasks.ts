@@ -427,7 +427,7 @@ export async function bucketJoin(store: KvStore, payload: unknown, maxReplyBytes
     lp.map((x) => x[2]),
     4,
     undefined,
-    { pageBytes: nodePage(paging.page, maxReplyBytes), taken: paging.taken },
+    { pageBytes: nodePage(paging.page, maxReplyBytes), taken: paging.taken, columnar: p.cg === true },
   );
 }
 

@@ -231,6 +231,8 @@ export async function shuffleJoin(
       leftFields: left.fields,
       rightFields: right.fields,
       rightColumns: cols.r,
+      // Aggregate results by column (ColumnarGroups), which this client's merge reads.
+      cg: true,
       ...(leftMatch ? { leftMatch } : {}),
     };
     let nchunks = 0;

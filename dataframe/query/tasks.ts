@@ -84,6 +84,8 @@ interface DecodedPayload {
   taken?: number;
   /** A top-k's bound from its earlier pages (PartialOptions.after). */
   after?: RowPlace;
+  /** Aggregate results by column (PartialOptions.columnar). */
+  columnar: boolean;
 }
 
 /** Versions one task may be asked to confirm (a statement names at most two frames). */
@@ -137,6 +139,7 @@ function decodePayload(payload: unknown): DecodedPayload {
     page?: unknown;
     taken?: unknown;
     after?: unknown;
+    cg?: unknown;
   } | null;
   if (p === null || typeof p !== 'object')
     throw new Eau2Error(ErrorCode.PROTOCOL, 'dataframe task payload must be an object');
@@ -157,7 +160,10 @@ function decodePayload(payload: unknown): DecodedPayload {
     if (!(e instanceof TypeError)) throw e;
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: ${e.message}`, { cause: e });
   }
-  if (p.chunks === undefined) return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
+  // A client that reads aggregate results by column says so (an older one does not: it gets rows).
+  const columnar = p.cg === true;
+  if (p.chunks === undefined)
+    return { meta, plan: p.plan, join: p.join, shuffle: p.shuffle, cache, verify, columnar, ...paging };
   const chunks = p.chunks;
   const seen = new Set<number>();
   if (
@@ -165,7 +171,17 @@ function decodePayload(payload: unknown): DecodedPayload {
     !chunks.every((c) => Number.isInteger(c) && c >= 0 && c < meta.nchunks && !seen.has(c) && !!seen.add(c))
   )
     throw new Eau2Error(ErrorCode.PROTOCOL, `bad dataframe task payload: chunks must be distinct chunk numbers`);
-  return { meta, plan: p.plan, chunks: chunks as number[], join: p.join, shuffle: p.shuffle, cache, verify, ...paging };
+  return {
+    meta,
+    plan: p.plan,
+    chunks: chunks as number[],
+    join: p.join,
+    shuffle: p.shuffle,
+    cache,
+    verify,
+    columnar,
+    ...paging,
+  };
 }
 
 /**
@@ -231,6 +247,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
     page,
     taken,
     after,
+    columnar,
   } = decodePayload(payload);
   let checked: CheckedPlan;
   let join: PreparedJoin | undefined;
@@ -292,6 +309,7 @@ async function queryTask(ctx: DataframeTaskContext, payload: unknown): Promise<u
       pageBytes: nodePage(page, ctx.maxReplyBytes),
       taken,
       after,
+      columnar,
     },
   );
   if (verifying) result.verified = await verifying;
@@ -388,7 +406,8 @@ export async function runDataframeTask(
   maxGroups?: number,
   pruned?: { checked: CheckedPlan; chunks: Pruned },
 ): Promise<unknown[]> {
-  const payload = { meta: metaToPlain(meta), ...extra };
+  // cg: aggregate results by column (ColumnarGroups), which this client's merge reads.
+  const payload = { meta: metaToPlain(meta), ...(name === QUERY_TASK ? { cg: true } : {}), ...extra };
   // A store that runs tasks in this process has no node caches: nothing to check.
   if (name !== QUERY_TASK || !isTaskRunner(store) || isCachedMeta(meta) || extra.cache === false)
     return runOnce(store, name, meta, payload, versionCheck, maxGroups, pruned);
@@ -484,6 +503,14 @@ function topKBound(rawPlan: unknown): ((page: unknown) => [Value[], number, numb
 }
 
 /** Rows in a row query's partial result (what a next page's `taken` counts). */
+/** How many groups a partial result holds, by row or by column (0 for another result or a bad one). */
+function groupsIn(r: unknown): number {
+  const x = r as { groups?: unknown; cgroups?: { n?: unknown } } | null;
+  if (Array.isArray(x?.groups)) return x.groups.length;
+  const n = x?.cgroups?.n;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
 export function rowsIn(r: unknown): number {
   const rows = (r as { rows?: unknown } | null)?.rows;
   if (!Array.isArray(rows)) return 0;
@@ -634,8 +661,7 @@ async function placeQuery(
         const bound = topKBound(payload.plan);
         for (;;) {
           results.push(r);
-          const g = (r as { groups?: unknown } | null)?.groups;
-          if (Array.isArray(g) && (groups += g.length) > maxGroups) throw tooManyGroups(maxGroups);
+          if ((groups += groupsIn(r)) > maxGroups) throw tooManyGroups(maxGroups);
           const more = moreOf(r, left);
           // Once another node's task has failed the query, its next pages are not asked for.
           if (more === undefined || fatal !== undefined) break;
