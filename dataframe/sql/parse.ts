@@ -7,6 +7,7 @@ import { spanOf, sqlError } from './errors.js';
 import {
   distinctFrom,
   type FrameAt,
+  groupingSets,
   naturalJoins,
   qualifiedIntervals,
   setOperators,
@@ -176,7 +177,7 @@ function markRewritten(
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    const framed = windowFrames(qualifiedIntervals(text));
+    const framed = windowFrames(groupingSets(qualifiedIntervals(text)));
     const distinct = distinctFrom(framed.text);
     const natural = naturalJoins(distinct.text);
     const pre = setOperators(natural.text);
