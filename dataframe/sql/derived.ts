@@ -10,6 +10,7 @@ import { columnFromValues } from '../column-builder.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
 import type { ColumnType, Field, Value } from '../schema.js';
 import { sqlError } from './errors.js';
+import { distinctStep, needsDistinctStep } from './distinct-on.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
 import type { SetOperator } from './pre-parse.js';
@@ -35,7 +36,8 @@ export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
     st.type === 'select' &&
     !(st.from ?? []).some((f) => f.type === 'statement') &&
     !windowsOverGroups(st) &&
-    !isJoinChain(st)
+    !isJoinChain(st) &&
+    !needsDistinctStep(st)
   );
 }
 
@@ -123,6 +125,11 @@ export async function runStatement(
     const o: SqlOptions = { ...opts, frames: { ...given, ...scope }, maxRows };
     switch (x.type) {
       case 'select': {
+        if (needsDistinctStep(x)) {
+          const step = distinctStep(text, x);
+          const what = Array.isArray(x.distinct) ? 'the rows under DISTINCT ON' : 'the groups under DISTINCT';
+          return step.finish(await part(step.inner, what, scope), maxRows);
+        }
         let sc = scope;
         const from: From[] = [];
         for (const f of x.from ?? []) {
