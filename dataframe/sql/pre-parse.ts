@@ -31,7 +31,7 @@ const WORD = /[A-Za-z0-9_$]/;
  * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
  * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
  */
-function scanWords(text: string, at: (i: number) => number | undefined): void {
+export function scanWords(text: string, at: (i: number) => number | undefined): void {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
