@@ -34,6 +34,7 @@ import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { bindTime, mayReadTime } from './now.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { decorrelate, mayDecorrelate } from './decorrelate.js';
+import { needsDistinctStep } from './distinct-on.js';
 import { runGroupingSets } from './grouping-sets.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
@@ -529,6 +530,14 @@ async function runTree(
     if (d) return runTree(store, sql, text, undefined, d, m, opts);
   }
   if (!isPlainSelect(st)) {
+    // (isPlainSelect's guard narrows st to the other kinds, though a SELECT may fail it too.)
+    const sel = st as SelectStatement;
+    if (m && sel.type === 'select' && needsDistinctStep(sel))
+      throw sqlError(
+        sql,
+        spanOf(st),
+        'EXPLAIN of SELECT DISTINCT ON, or DISTINCT with GROUP BY, is not supported (it runs as parts): explain the SELECT without DISTINCT',
+      );
     if (m)
       throw sqlError(
         sql,
