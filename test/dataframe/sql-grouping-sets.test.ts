@@ -196,6 +196,13 @@ describe('grouping sets', () => {
     expect(new Set(ids.map((r) => r[0])).size).toBe(64);
   });
 
+  it('keeps error positions after the rewritten GROUPING SETS', async () => {
+    expect(await refused('SELECT a, sum(x) FROM p GROUP BY GROUPING SETS ((a), ()) HAVING zz > 1')).toEqual({
+      message: expect.stringMatching(/^no column named zz/),
+      at: 'zz',
+    });
+  });
+
   it('refuses grouping() of what is no group key, and a hand-written grouping_sets()', async () => {
     expect(await refused('SELECT a, grouping(a, x) FROM p GROUP BY ROLLUP (a)')).toEqual({
       message: expect.stringMatching(

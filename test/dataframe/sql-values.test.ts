@@ -130,6 +130,14 @@ describe('VALUES', () => {
     expect(signed.row(0)).toEqual([-7, -2.5, 3, -9223372036854775808n]);
   });
 
+  it('takes parameters as the literals they stand for', async () => {
+    const df = await DataFrame.sql(store, 'SELECT * FROM (VALUES ($1, $2, $3, $4, $5)) v', {
+      params: [1, 'x', 1234567890123456789n, new Date(0), 2.5],
+    });
+    expect(df.fields.map((f) => f.type)).toEqual(['I', 'S', 'L', 'T', 'D']);
+    expect(df.row(0)).toEqual([1, 'x', 1234567890123456789n, 0n, 2.5]);
+  });
+
   it('names a WITH query’s columns from its list, for VALUES and SELECT alike', async () => {
     const df = await DataFrame.sql(
       store,
