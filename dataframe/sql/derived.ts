@@ -10,6 +10,7 @@ import { columnFromValues } from '../column-builder.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS } from '../query/window.js';
 import type { ColumnType, Field, Value } from '../schema.js';
 import { sqlError } from './errors.js';
+import { distinctStep, needsDistinctStep } from './distinct-on.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
 import type { SetOperator } from './pre-parse.js';
@@ -18,6 +19,7 @@ import { groupKeyText } from '../query/group-key.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { spanOf } from './translate.js';
 import type { FieldsOf } from './correlation.js';
+import { valuesFrame } from './values.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
 /** Runs one SELECT (without derived parts) over the store and the frames in `opts.frames`. */
@@ -35,7 +37,8 @@ export function isPlainSelect(st: SelectStatement): st is SelectFromStatement {
     st.type === 'select' &&
     !(st.from ?? []).some((f) => f.type === 'statement') &&
     !windowsOverGroups(st) &&
-    !isJoinChain(st)
+    !isJoinChain(st) &&
+    !needsDistinctStep(st)
   );
 }
 
@@ -121,8 +124,15 @@ export async function runStatement(
   };
   const run = async (x: SelectStatement, scope: Record<string, DataFrame>, maxRows?: number): Promise<DataFrame> => {
     const o: SqlOptions = { ...opts, frames: { ...given, ...scope }, maxRows };
+    const v = x as unknown as Statement;
+    if (v.type === 'values') return valuesFrame(text, v);
     switch (x.type) {
       case 'select': {
+        if (needsDistinctStep(x)) {
+          const step = distinctStep(text, x);
+          const what = Array.isArray(x.distinct) ? 'the rows under DISTINCT ON' : 'the groups under DISTINCT';
+          return step.finish(await part(step.inner, what, scope), maxRows);
+        }
         let sc = scope;
         const from: From[] = [];
         for (const f of x.from ?? []) {
@@ -179,10 +189,12 @@ export async function runStatement(
       case 'with': {
         let sc = scope;
         for (const b of x.bind) {
-          if (!isQueryStatement(b.statement as Statement))
-            throw sqlError(text, spanOf(b.statement), 'WITH takes SELECT queries only');
+          if (!isQueryStatement(b.statement as Statement) && b.statement.type !== 'values')
+            throw sqlError(text, spanOf(b.statement), 'WITH takes SELECT queries and VALUES only');
           const df = await part(b.statement as SelectStatement, `WITH ${b.alias.name}`, sc);
-          sc = { ...sc, [b.alias.name]: df };
+          // `WITH v(x, y) AS (...)`: the names pre-parsing read (values.ts).
+          const names = (b as { eau2Columns?: string[] }).eau2Columns;
+          sc = { ...sc, [b.alias.name]: names ? renamed(text, b, b.alias.name, names, df) : df };
         }
         if (!isQueryStatement(x.in as Statement)) throw sqlError(text, spanOf(x.in), 'WITH ... must end in a SELECT');
         return run(x.in as SelectStatement, sc, maxRows);
@@ -292,10 +304,21 @@ export async function runStatement(
 function renameAs(text: string, f: Extract<From, { type: 'statement' }>, df: DataFrame): DataFrame {
   const names = f.columnNames;
   if (!names?.length) return df;
+  return renamed(
+    text,
+    f,
+    f.alias,
+    names.map((n) => n.name),
+    df,
+  );
+}
+
+/** A part's result with its first columns named `names` (the rest keep theirs). */
+function renamed(text: string, at: unknown, alias: string, names: readonly string[], df: DataFrame): DataFrame {
   if (names.length > df.fields.length)
-    throw sqlError(text, spanOf(f), `${f.alias} names ${names.length} columns, its query has ${df.fields.length}`);
+    throw sqlError(text, spanOf(at), `${alias} names ${names.length} columns, its query has ${df.fields.length}`);
   return DataFrame.fromFields(
-    df.fields.map((x, i) => ({ name: names[i]?.name ?? x.name, type: x.type })),
+    df.fields.map((x, i) => ({ name: names[i] ?? x.name, type: x.type })),
     df.columns,
   );
 }

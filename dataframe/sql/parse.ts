@@ -7,12 +7,14 @@ import { spanOf, sqlError } from './errors.js';
 import {
   distinctFrom,
   type FrameAt,
+  groupingSets,
   naturalJoins,
   qualifiedIntervals,
   setOperators,
   type SetOperatorAt,
   windowFrames,
 } from './pre-parse.js';
+import { cteColumns, markCteColumns } from './values.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -176,13 +178,15 @@ function markRewritten(
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
   try {
-    const framed = windowFrames(qualifiedIntervals(text));
+    const ctes = cteColumns(qualifiedIntervals(text));
+    const framed = windowFrames(groupingSets(ctes.text));
     const distinct = distinctFrom(framed.text);
     const natural = naturalJoins(distinct.text);
     const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
     if (pre.ops.length + natural.joins.length + distinct.at.length + framed.frames.length > 0)
       markRewritten(stmts, pre.ops, new Set(natural.joins), distinct.at, framed.frames);
+    if (ctes.lists.length) markCteColumns(stmts, ctes.lists);
   } catch (e) {
     // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
     // at a token after the mistake: point at the first word instead.

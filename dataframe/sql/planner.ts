@@ -17,6 +17,7 @@ import { checkFrame, type WindowFrame, type WindowSpec } from '../query/window.j
 import type { FrameAt } from './pre-parse.js';
 import type { ColumnType, Field } from '../schema.js';
 import { type Span, spanText, sqlError } from './errors.js';
+import { expandGroupBy, groupingCall, flagName, withGroupingMasks } from './grouping-sets.js';
 import { SQL_WINDOWS, spanOf, Translator } from './translate.js';
 
 /** A FROM item resolved by the caller: its fields and how a reference names one of them. */
@@ -33,6 +34,12 @@ export interface SqlPlan {
   readonly post: Plan | undefined;
   /** Result column names, in order: stage 2's (or stage 1's) output is renamed to these. */
   readonly names: readonly string[];
+  /**
+   * GROUP BY ROLLUP, CUBE or GROUPING SETS (or grouping() read): stage 1 runs once per set, each set
+   * indexes of stage 1's groupBy; stage 2 reads the stacked results and their flag columns
+   * (grouping-sets.ts).
+   */
+  readonly sets?: readonly (readonly number[])[];
 }
 
 const same = (a: Expr, b: Expr): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -104,6 +111,8 @@ export function planSelect(
 ): SqlPlan {
   const err = (n: unknown, msg: string): Error => sqlError(text, spanOf(n), msg);
   if (st.for || st.skip) throw err(st, 'FOR UPDATE/SKIP are not supported');
+  const misplaced = groupingCall(st.where) ?? groupingCall(st.groupBy);
+  if (misplaced) throw err(misplaced, 'grouping() is only allowed in the SELECT list, HAVING and ORDER BY');
   const items = st.columns ?? [];
   // SELECT * expands to the scope's columns.
   const sel: { expr: SqlExpr | undefined; name: string; span?: Span; star?: string }[] = [];
@@ -132,6 +141,7 @@ export function planSelect(
   const limit = intLit(text, st.limit?.limit, 'LIMIT');
   const offset = intLit(text, st.limit?.offset, 'OFFSET');
   const distinct = st.distinct === 'distinct';
+  const orderBy = st.orderBy ?? [];
   if (Array.isArray(st.distinct)) throw err(st, 'DISTINCT ON is not supported');
 
   // An ORDER BY item naming a SELECT item: by ordinal, or by an output name (when it is not also a
@@ -150,12 +160,14 @@ export function planSelect(
     return undefined;
   };
 
+  const usesGrouping =
+    sel.some((s) => groupingCall(s.expr)) || !!groupingCall(st.having) || orderBy.some((o) => groupingCall(o.by));
   const grouped =
     distinct ||
+    usesGrouping ||
     (st.groupBy?.length ?? 0) > 0 ||
     sel.some((s) => s.expr && isAggCall(s.expr, aggNames)) ||
     (st.having !== undefined && st.having !== null);
-  const orderBy = st.orderBy ?? [];
 
   if (!grouped) {
     // ---- row query: computed SELECT items at the nodes, ORDER BY + LIMIT as a per-node top-k ----
@@ -331,16 +343,21 @@ export function planSelect(
   // ---- aggregate query: group keys and partial aggregates at the nodes, the rest at the client ----
   const groupBy: string[] = [];
   const groupExprs: Expr[] = [];
-  const groupItems: SqlExpr[] = distinct
-    ? sel.map((s) => s.expr ?? ({ type: 'ref', name: s.star! } as SqlExpr))
-    : (st.groupBy ?? []);
+  const expanded = distinct ? undefined : expandGroupBy(text, st.groupBy ?? []);
+  const groupItems: SqlExpr[] = expanded
+    ? expanded.keys
+    : sel.map((s) => s.expr ?? ({ type: 'ref', name: s.star! } as SqlExpr));
+  /** The index in groupBy of each item's key (a key written twice is grouped by once). */
+  const keyOf: number[] = [];
   if (distinct && (st.groupBy?.length ?? 0) > 0) throw err(st, 'SELECT DISTINCT with GROUP BY is not supported');
   groupItems.forEach((g, k) => {
     const si = distinct ? k : selectIndexOf(g);
     const src = si !== undefined ? (sel[si]!.expr ?? ({ type: 'ref', name: sel[si]!.star! } as SqlExpr)) : g;
     if (isAggCall(src, aggNames)) throw err(g, 'GROUP BY cannot name an aggregate');
     const x = new Translator(text, baseHooks, 'in GROUP BY').expr(src);
-    if (groupExprs.some((y) => same(x, y))) return;
+    const seen = groupExprs.findIndex((y) => same(x, y));
+    keyOf.push(seen >= 0 ? seen : groupExprs.length);
+    if (seen >= 0) return;
     if (x.op === 'col') groupBy.push(x.name);
     else {
       addDerived(`__g${k}`, x);
@@ -348,6 +365,22 @@ export function planSelect(
     }
     groupExprs.push(x);
   });
+
+  // Grouping sets as sets of groupBy's keys; grouping() over a plain GROUP BY reads one set of all.
+  const sets = expanded?.sets
+    ? expanded.sets.map((s) => [...new Set(s.map((k) => keyOf[k]!))].sort((a, b) => a - b))
+    : usesGrouping
+      ? [groupBy.map((_, k) => k)]
+      : undefined;
+  const flags: Field[] = sets ? groupBy.map((_, k) => ({ name: flagName(k), type: 'I' })) : [];
+  const masked = (n: SqlExpr): SqlExpr =>
+    sets
+      ? withGroupingMasks(text, n, (a) => {
+          const g = groupExprs.findIndex((y) => same(new Translator(text, baseHooks, 'in grouping()').expr(a), y));
+          if (g < 0) throw err(a, 'arguments to GROUPING must be grouping expressions of the associated query level');
+          return flagName(g);
+        })
+      : n;
 
   const aggs: AggSpec[] = [];
   const aggKeys: string[] = [];
@@ -357,7 +390,7 @@ export function planSelect(
       const t = a.col === '*' ? undefined : fields.find((f) => f.name === a.col)!.type;
       out.push({ name: a.as, type: aggType(a.fn, t) });
     }
-    return out;
+    return [...out, ...flags];
   };
   const aggregate = (call: ExprCall, fn: string): Expr => {
     const n = call.filter ? filtered(call, fn, err) : call;
@@ -455,13 +488,14 @@ export function planSelect(
   // column left over was neither grouped nor aggregated.
   const overGroups = (n: SqlExpr, where: string): Expr => {
     const withAggs = (): Field[] => [...fields, ...postFields().slice(groupBy.length)];
-    const tr = new Translator(text, { ...baseHooks, aggregate, fields: withAggs });
-    const x = tr.expr(n);
+    const ref = (r: ExprRef): string => (flags.some((f) => f.name === r.name) ? r.name : baseHooks.ref(r));
+    const tr = new Translator(text, { ...baseHooks, ref, aggregate, fields: withAggs });
+    const x = tr.expr(masked(n));
     const sub = (e: Expr): Expr => {
       const g = groupExprs.findIndex((y) => same(e, y));
       if (g >= 0) return { op: 'col', name: groupBy[g]! };
       if (e.op === 'col') {
-        if (e.name.startsWith('__a')) return e;
+        if (e.name.startsWith('__a') || flags.some((f) => f.name === e.name)) return e;
         throw sqlError(
           text,
           tr.spans.get(e) ?? spanOf(n),
@@ -518,7 +552,7 @@ export function planSelect(
     limit,
     offset,
   });
-  return { stage1, windows: [], post, names: sel.map((s) => s.name) };
+  return { stage1, windows: [], post, names: sel.map((s) => s.name), ...(sets ? { sets } : {}) };
 }
 
 function clean(p: Record<string, unknown>): Plan {

@@ -17,6 +17,9 @@
 // - `INTERSECT` and `EXCEPT` (with ALL or DISTINCT), which the parser refuses: written as a UNION
 //   of the same length and recorded by offset, so that the planner, finding a UNION node whose
 //   branches lie on either side of a recorded keyword, runs the operator written there.
+// - `GROUP BY GROUPING SETS ((a, b), (a), ())`, which the parser refuses: `GROUPING SETS` written
+//   as the call `GROUPING_SETS` and each empty set `()` in it as `0`, which no GROUP BY position
+//   can be; grouping-sets.ts reads them back, checking the text at the call and at each `0`.
 
 /** `INTERVAL 'n' UNIT [(p)]` at a position: the number, the unit, an optional precision. */
 const QUALIFIED =
@@ -28,7 +31,7 @@ const WORD = /[A-Za-z0-9_$]/;
  * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
  * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
  */
-function scanWords(text: string, at: (i: number) => number | undefined): void {
+export function scanWords(text: string, at: (i: number) => number | undefined): void {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
@@ -214,4 +217,47 @@ export function distinctFrom(text: string): { text: string; at: number[] } {
     return m[1] ? '=' : '<>';
   });
   return { text: out, at };
+}
+
+const GROUPING_SETS = /GROUPING\s+SETS(\s*)\(/iy;
+const EMPTY_SET = /\(\s*\)/y;
+
+/**
+ * `text` with each `GROUPING SETS (...)` outside literals and comments written `GROUPING_SETS (...)`,
+ * and each `()` inside its parentheses written `0`.
+ */
+export function groupingSets(text: string): string {
+  if (!/grouping\s+sets/i.test(text)) return text;
+  const edits = new Map<number, string>(); // offset -> what stands there now, at the same length
+  scanWords(text, (i) => {
+    GROUPING_SETS.lastIndex = i;
+    const m = GROUPING_SETS.exec(text);
+    if (!m) return undefined;
+    const open = i + m[0].length - 1;
+    edits.set(i, 'GROUPING_SETS'.padEnd(open - i - m[1]!.length, ' '));
+    for (let j = open + 1, depth = 1; j < text.length && depth > 0; ) {
+      const c = text[j]!;
+      EMPTY_SET.lastIndex = j;
+      const empty = c === '(' ? EMPTY_SET.exec(text) : null;
+      if (empty) {
+        edits.set(j, '0'.padEnd(empty[0].length, ' '));
+        j += empty[0].length;
+      } else if (c === "'" || c === '"') j = endOfQuoted(text, j, c, false);
+      else if (c === '-' && text[j + 1] === '-') j = endOfLine(text, j);
+      else if (c === '/' && text[j + 1] === '*') j = endOfBlockComment(text, j);
+      else {
+        if (c === '(') depth++;
+        else if (c === ')') depth--;
+        j++;
+      }
+    }
+    return open; // nested GROUPING SETS are found as the scan goes on inside
+  });
+  let out = '';
+  let from = 0;
+  for (const [at, s] of [...edits].sort((a, b) => a[0] - b[0])) {
+    out += text.slice(from, at) + s;
+    from = at + s.length;
+  }
+  return out + text.slice(from);
 }
