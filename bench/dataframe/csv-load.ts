@@ -8,7 +8,9 @@
 // embedded path; --one-engine: one Engine kept open across the runs, each run importing a new frame,
 // as a long-lived store such as a node's takes them). --duckdb also loads the same file R times with DuckDB's read_csv (a fresh in-memory
 // database each run, in this process, so CPU time counts its threads too) and prints eau2/DuckDB.
-// Profile with `node --import tsx --cpu-prof ...`.
+// Profile with `node --import tsx --cpu-prof ...` (and the cluster's nodes with EAU2_BENCH_CPU_PROF=<dir>):
+// each run then prints its span on the profiles' clock, and `node --import tsx bench/lib/cpu-profile.ts
+// FILE --window FROM TO` reads the samples of those runs alone (the warm imports, without start-up).
 
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
