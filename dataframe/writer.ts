@@ -200,9 +200,17 @@ export class DataFrameWriter {
   ): void | Promise<void> {
     const b = this.builders;
     while (from < count) {
-      const to = Math.min(count, from + this.chunkRows - b[0]!.length);
+      const have = b[0]!.length;
+      const to = Math.min(count, from + this.chunkRows - have);
       try {
         fill(b, from, to);
+        // A fill that returned without pushing exactly its rows into every column would store
+        // columns out of step: refused, as a throw is.
+        for (let c = 0; c < b.length; c++)
+          if (b[c]!.length !== have + to - from)
+            throw new TypeError(
+              `column ${JSON.stringify(this.fields[c]!.name)} was given ${b[c]!.length - have} rows of ${to - from}`,
+            );
       } catch (e) {
         this.state = 'broken';
         throw e;

@@ -181,4 +181,18 @@ describe('CSV import, column by column', () => {
     for await (const _ of store.scan()) keys++;
     expect(keys).toBe(0);
   });
+
+  it('a column fill that pushes too few or too many rows is refused, and the writer with it', async () => {
+    for (const extra of [-1, 1]) {
+      const w = await DataFrameWriter.open(new MemoryStore(), 'f', 'IS', { chunkRows: 10 });
+      expect(() =>
+        w.appendColumnwise(4, (b, from, to) => {
+          for (let k = from; k < to; k++) b[0]!.pushInt32(k);
+          for (let k = from; k < to + extra; k++) b[1]!.pushString('x');
+        }),
+      ).toThrow(`column "c1" was given ${4 + extra} rows of 4`);
+      await expect(w.close()).rejects.toThrow(/is broken/);
+      expect(await w.abort()).toBe(true);
+    }
+  });
 });
