@@ -81,7 +81,8 @@ export class DataFrameWriter {
   private readonly zones: Zone[][] = [];
   private chunks = 0;
   private rows = 0;
-  private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  /** 'broken': an appendColumnwise fill threw, leaving the columns out of step; only abort() is left. */
+  private state: 'open' | 'closing' | 'closed' | 'aborted' | 'broken' = 'open';
   /** close()'s publish while it runs; abort() waits for it. */
   private closing: Promise<FrameMeta> | undefined;
   private abortRequested = false;
@@ -173,6 +174,54 @@ export class DataFrameWriter {
     if (row.length !== this.builders.length)
       throw new TypeError(`row has ${row.length} values, the frame has ${this.builders.length} columns`);
     return this.pushRow(row);
+  }
+
+  /**
+   * Appends `count` rows column by column: `fill(builders, from, to)` pushes rows [from, to) of the
+   * caller's batch into every column's builder, each a value that fits (as appendFitted's), and
+   * throws, having pushed anything or nothing, if it cannot. The batch is given in pieces that end
+   * where a chunk fills, and each full chunk is written before the next piece is filled. A fill that
+   * throws leaves the writer unusable (its builders out of step): abort() it. Returns a promise only
+   * when a chunk had to wait for a write slot.
+   * @internal
+   */
+  appendColumnwise(
+    count: number,
+    fill: (builders: readonly ColumnBuilder[], from: number, to: number) => void,
+  ): void | Promise<void> {
+    this.checkOpen();
+    return this.fillFrom(count, fill, 0);
+  }
+
+  private fillFrom(
+    count: number,
+    fill: (builders: readonly ColumnBuilder[], from: number, to: number) => void,
+    from: number,
+  ): void | Promise<void> {
+    const b = this.builders;
+    while (from < count) {
+      const have = b[0]!.length;
+      const to = Math.min(count, from + this.chunkRows - have);
+      try {
+        fill(b, from, to);
+        // A fill that returned without pushing exactly its rows into every column would store
+        // columns out of step: refused, as a throw is.
+        for (let c = 0; c < b.length; c++)
+          if (b[c]!.length !== have + to - from)
+            throw new TypeError(
+              `column ${JSON.stringify(this.fields[c]!.name)} was given ${b[c]!.length - have} rows of ${to - from}`,
+            );
+      } catch (e) {
+        this.state = 'broken';
+        throw e;
+      }
+      this.rows += to - from;
+      from = to;
+      if (b[0]!.length >= this.chunkRows) {
+        const wait = this.flush();
+        if (wait) return wait.then(() => this.fillFrom(count, fill, from));
+      }
+    }
   }
 
   /** Pushes a row whose values fit their columns; flushes the chunk it completes. */

@@ -8,7 +8,9 @@
 // embedded path; --one-engine: one Engine kept open across the runs, each run importing a new frame,
 // as a long-lived store such as a node's takes them). --duckdb also loads the same file R times with DuckDB's read_csv (a fresh in-memory
 // database each run, in this process, so CPU time counts its threads too) and prints eau2/DuckDB.
-// Profile with `node --import tsx --cpu-prof ...`.
+// Profile with `node --import tsx --cpu-prof ...` (and the cluster's nodes with EAU2_BENCH_CPU_PROF=<dir>):
+// each run then prints its span on the profiles' clock, and `node --import tsx bench/lib/cpu-profile.ts
+// FILE --window FROM TO` reads the samples of those runs alone (the warm imports, without start-up).
 
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -98,6 +100,8 @@ async function main(): Promise<void> {
   // --store cluster: a local 3-node cluster (16 partitions, 2 replicas), as the peers bench's; each run
   // a new frame, the nodes' CPU printed beside the client's.
   const cluster = args.store === 'cluster' ? await LocalCluster.start(3, 2, 16) : undefined;
+  const profiling =
+    process.execArgv.includes('--cpu-prof') || (cluster !== undefined && process.env.EAU2_BENCH_CPU_PROF !== undefined);
   for (let r = 0; r < runs; r++) {
     let store: MemoryStore | Engine | LocalCluster['client'];
     let dir: string | undefined;
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     else if (args.store === 'engine') ({ store, dir } = await openEngine());
     else store = new MemoryStore();
     const nodes0 = cluster?.nodesCpuMs() ?? 0;
+    const mono0 = process.hrtime.bigint() / 1000n;
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -128,6 +133,10 @@ async function main(): Promise<void> {
         `${(elu * 100).toFixed(0)}%${cluster ? `, nodes' CPU ${((cluster.nodesCpuMs() - nodes0) / 1000).toFixed(2)} s` : ''}), ` +
         `${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s, load ${machineInfo().loadAverage[0]}\n`,
     );
+    // The run's span on CLOCK_MONOTONIC in microseconds, the clock of V8's CPU profiles (`--cpu-prof`,
+    // the nodes' with EAU2_BENCH_CPU_PROF): a profile's samples cut to it show one import alone.
+    if (profiling)
+      process.stdout.write(`run ${r + 1} window (monotonic us): ${mono0} ${process.hrtime.bigint() / 1000n}\n`);
     if (shared || cluster) continue;
     await store.close();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 // act on a missed target; DevTools shows the same data but not as text one can paste in a report.
 //
 // CLI: node --import tsx bench/lib/cpu-profile.ts FILE.cpuprofile [--top N] [--inclusive] [--last SECONDS]
+//      [--window FROM_US TO_US] (the samples between two CLOCK_MONOTONIC times, in microseconds)
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -110,20 +111,28 @@ export function renderProfileSummary(costs: readonly FunctionCost[], top = 25, b
  * exit, read for the phase that ended the run (the query phase of bench/dataframe/query-costs.ts).
  */
 export function lastSeconds(p: CpuProfile, seconds: number): CpuProfile {
-  const cut = p.endTime - seconds * 1e6;
+  return between(p, p.endTime - seconds * 1e6, p.endTime);
+}
+
+/**
+ * The profile's samples taken from `from` to `to`, in microseconds of CLOCK_MONOTONIC (the clock of
+ * a profile's timestamps; a process's `process.hrtime.bigint() / 1000n`): one phase of a run, such
+ * as the imports between the run lines bench/dataframe/csv-load.ts prints when profiled.
+ */
+function between(p: CpuProfile, from: number, to: number): CpuProfile {
   const samples: number[] = [];
   const timeDeltas: number[] = [];
   let t = p.startTime;
   (p.timeDeltas ?? []).forEach((d, i) => {
     t += d;
-    if (t < cut) return;
+    if (t < from || t > to) return;
     samples.push(p.samples![i]!);
     timeDeltas.push(d);
   });
   const hits = new Map<number, number>();
   for (const s of samples) hits.set(s, (hits.get(s) ?? 0) + 1);
   const nodes = p.nodes.map((n) => ({ ...n, hitCount: hits.get(n.id) ?? 0 }));
-  return { ...p, nodes, samples, timeDeltas, startTime: Math.max(p.startTime, cut) };
+  return { ...p, nodes, samples, timeDeltas, startTime: Math.max(p.startTime, from), endTime: Math.min(p.endTime, to) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -132,13 +141,19 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const top = topIdx >= 0 ? Number(args[topIdx + 1]) : 25;
   const lastIdx = args.indexOf('--last');
   const last = lastIdx >= 0 ? Number(args[lastIdx + 1]) : undefined;
+  const winIdx = args.indexOf('--window');
+  const win = winIdx >= 0 ? [Number(args[winIdx + 1]), Number(args[winIdx + 2])] : undefined;
   const by = args.includes('--inclusive') ? 'total' : 'self';
   const files = args.filter(
-    (a, i) => !a.startsWith('--') && (topIdx < 0 || i !== topIdx + 1) && (lastIdx < 0 || i !== lastIdx + 1),
+    (a, i) =>
+      !a.startsWith('--') &&
+      (topIdx < 0 || i !== topIdx + 1) &&
+      (lastIdx < 0 || i !== lastIdx + 1) &&
+      (winIdx < 0 || (i !== winIdx + 1 && i !== winIdx + 2)),
   );
   for (const f of files) {
     const whole = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile;
-    const p = last === undefined ? whole : lastSeconds(whole, last);
+    const p = win ? between(whole, win[0]!, win[1]!) : last === undefined ? whole : lastSeconds(whole, last);
     process.stdout.write(`${basename(f)} (${((p.endTime - p.startTime) / 1e6).toFixed(1)} s)\n`);
     process.stdout.write(`${renderProfileSummary(summarizeProfile(p), top, by)}\n\n`);
   }

@@ -11,6 +11,7 @@ import type { KvStore } from '../../kv/index.js';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import type { FrameMeta } from '../meta.js';
 import { defaultColumnName, describeValue, parseSchema, type Field, type SchemaSpec, type Value } from '../schema.js';
+import type { ColumnBuilder } from '../column-builder.js';
 import { DataFrameWriter, type WriterOptions } from '../writer.js';
 import { DEFAULT_RANGE_BYTES, PARALLEL_MIN_BYTES, parseThreads, releaseThreads, writeRanges } from './csv-parallel.js';
 import { CsvRecords, detectNewline, type RecBatch } from './csv-records.js';
@@ -100,6 +101,55 @@ async function* recordBatches(
   }
   const b = recs.push(decoder.end(), true);
   if (b.records.length > 0) yield out(b);
+}
+
+/**
+ * Converts field `col` of records [from, to) into builder `b`; returns the index of the first record
+ * whose field does not convert (nothing of it pushed), or `to`. A loop per kind of column: one loop
+ * over every type calls the converters and the builder's store through sites that see them all, which
+ * the compiler cannot inline.
+ */
+function fillColumn(
+  b: ColumnBuilder,
+  conv: (s: string) => Value | undefined,
+  records: readonly string[][],
+  col: number,
+  from: number,
+  to: number,
+): number {
+  switch (b.type) {
+    case 'S':
+      for (let k = from; k < to; k++) {
+        const s = records[k]![col]!;
+        if (s === '') b.pushNull();
+        else b.pushString(s);
+      }
+      return to;
+    case 'I':
+    case 'd':
+      for (let k = from; k < to; k++) {
+        const v = conv(records[k]![col]!);
+        if (v === undefined) return k;
+        if (v === null) b.pushNull();
+        else b.pushInt32(v as number);
+      }
+      return to;
+    case 'D':
+      for (let k = from; k < to; k++) {
+        const v = conv(records[k]![col]!);
+        if (v === undefined) return k;
+        if (v === null) b.pushNull();
+        else b.pushFloat64(v as number);
+      }
+      return to;
+    default:
+      for (let k = from; k < to; k++) {
+        const v = conv(records[k]![col]!);
+        if (v === undefined) return k;
+        b.pushFitted(v);
+      }
+      return to;
+  }
 }
 
 function invalid(msg: string, cause?: unknown): Eau2Error {
@@ -293,28 +343,51 @@ async function importCsvFrom(
   };
 
   let convert: ((s: string) => Value | undefined)[] = [];
-  /** One row array for every record: the writer copies the values out before append returns. */
-  let row: Value[] = [];
-  /** Appends one record; returns a promise only when the writer needs the caller to wait. */
-  const append = (w: DataFrameWriter, record: string[], n: number): void | Promise<void> => {
-    const fs = w.fields;
-    if (convert.length !== fs.length) {
-      convert = fs.map((f) => textConverter(f.type));
-      row = new Array<Value>(fs.length).fill(null);
-    }
-    for (let i = 0; i < fs.length; i++) {
-      const text = record[i]!;
-      const v = convert[i]!(text);
-      if (v === undefined) {
-        throw invalid(
-          `record ${n}, column ${JSON.stringify(fs[i]!.name)}: ` +
-            `${describeValue(text)} is not ${aTypeName(fs[i]!.type)}; ` +
-            (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
-        );
+  /** The error for field `i` of record number `n`, `text`, which is not of the column's type. */
+  const notA = (w: DataFrameWriter, n: number, i: number, text: string): Eau2Error =>
+    invalid(
+      `record ${n}, column ${JSON.stringify(w.fields[i]!.name)}: ` +
+        `${describeValue(text)} is not ${aTypeName(w.fields[i]!.type)}; ` +
+        (guessed[i] ? 'the type was inferred from a sample: give a schema or sample all rows' : 'check the schema'),
+    );
+  /**
+   * Appends a batch's records from index `start` on (the batch's first record is number `first`),
+   * column by column: one column's converter and builder at a time keeps each loop to one type. A value that does not
+   * convert fails the import with the first such record in file order (and the first such column in
+   * it), as a row-by-row loop would report it.
+   */
+  const appendRecords = (
+    w: DataFrameWriter,
+    records: readonly string[][],
+    start: number,
+    first: number,
+  ): void | Promise<void> => {
+    if (convert.length !== w.fields.length) convert = w.fields.map((f) => textConverter(f.type));
+    return w.appendColumnwise(records.length - start, (builders, from, to) => {
+      let bad = -1;
+      let badCol = -1;
+      for (let c = 0; c < builders.length; c++) {
+        const last = bad < 0 ? to : bad + 1;
+        const k = fillColumn(builders[c]!, convert[c]!, records, c, start + from, start + last) - start;
+        if (k < last && (bad < 0 || k < bad)) {
+          bad = k;
+          badCol = c;
+        }
       }
-      row[i] = v;
-    }
-    return w.appendFitted(row);
+      if (bad >= 0) throw notA(w, first + start + bad, badCol, records[start + bad]![badCol]!);
+    });
+  };
+
+  /** The sample's records, numbered one after another (blank lines are not records). */
+  const appendSample = async (w: DataFrameWriter): Promise<void> => {
+    const taken = sample.splice(0);
+    if (taken.length > 0)
+      await appendRecords(
+        w,
+        taken.map((s) => s.record),
+        0,
+        taken[0]!.n,
+      );
   };
 
   const recs = new CsvRecords(delimiter);
@@ -329,9 +402,9 @@ async function importCsvFrom(
           continue;
         }
         if (writer) {
-          const wait = append(writer, record, first + k);
+          const wait = appendRecords(writer, records, k, first);
           if (wait) await wait;
-          continue;
+          break;
         }
         sample.push({ record, n: first + k });
         if (sample.length >= want) {
@@ -339,13 +412,13 @@ async function importCsvFrom(
           // More of the file follows: parse threads read all of it again by byte ranges (the
           // sample's records too, which is simpler than finding where in the file the sample ends).
           if (threads) break read;
-          for (const s of sample.splice(0)) await append(writer, s.record, s.n);
+          await appendSample(writer);
         }
       }
     }
     if (!writer) {
       writer = await start();
-      for (const s of sample.splice(0)) await append(writer, s.record, s.n);
+      await appendSample(writer);
     } else if (threads) {
       input.destroy();
       sample.length = 0;
