@@ -13,7 +13,6 @@ import type { ChunkCols } from './eval.js';
 import type { Expr } from './expr-base.js';
 import { checkExpr } from './expr.js';
 import { compileFilter } from './filter.js';
-import { groupKeyText } from './group-key.js';
 import { gather, type ChunkLoader } from './partial.js';
 
 export const JOIN_TYPES = ['inner', 'left', 'semi', 'anti'] as const;
@@ -172,20 +171,39 @@ export function indexJoin(
   if (rcols.some((c) => c !== undefined && c.length !== rn))
     throw new TypeError('join: right columns differ in length');
   const rkeys = on.map(([, r]) => rcols[rf.findIndex((f) => f.name === r)]!);
-  const single = rkeys.length === 1;
-  const keyOf = (vals: Value[]): unknown => (single ? vals[0] : groupKeyText(vals));
+  const nk = rkeys.length;
+  const single = nk === 1;
+  // The right rows by key. Keys of several columns index nested maps, a level per column, so that
+  // no row makes a text of its key (groupKeyText) or an array of its values; a Map's keys are equal
+  // as group keys are (SameValueZero: 0 and -0 one key, every NaN one key, 5 and 5n two).
   const index = new Map<unknown, number[]>();
-  for (let r = 0; r < rn; r++) {
-    const vals = rkeys.map((c) => c.get(r));
-    if (vals.some((v) => v === null)) continue;
-    const k = keyOf(vals);
-    const list = index.get(k);
+  const nested = new Map<unknown, unknown>();
+  // (A join without keys indexes nothing: every right row matches.)
+  rows: for (let r = 0; r < (nk > 0 ? rn : 0); r++) {
+    if (single) {
+      const v = rkeys[0]!.get(r);
+      if (v === null) continue;
+      const list = index.get(v);
+      if (list) list.push(r);
+      else index.set(v, [r]);
+      continue;
+    }
+    for (let j = 0; j < nk; j++) if (rkeys[j]!.get(r) === null) continue rows;
+    let level = nested;
+    for (let j = 0; j < nk - 1; j++) {
+      const v = rkeys[j]!.get(r);
+      let next = level.get(v) as Map<unknown, unknown> | undefined;
+      if (next === undefined) level.set(v, (next = new Map()));
+      level = next;
+    }
+    const v = rkeys[nk - 1]!.get(r);
+    const list = level.get(v) as number[] | undefined;
     if (list) list.push(r);
-    else index.set(k, [r]);
+    else level.set(v, [r]);
   }
   // Every key on one right row (a dimension table's primary key): an inner join's dictionary-coded
   // left key then maps each code to that row, and each left row to at most one match.
-  let uniqueRight = true;
+  let uniqueRight = single;
   for (const rows of index.values())
     if (rows.length !== 1) {
       uniqueRight = false;
@@ -316,9 +334,17 @@ export function indexJoin(
               }
             }
           } else {
-            for (let r = 0; r < n; r++) {
-              const vals = kc.map((c) => c.get(r));
-              emit(r, vals.some((v) => v === null) ? undefined : index.get(keyOf(vals)));
+            rows: for (let r = 0; r < n; r++) {
+              let level: unknown = nested;
+              for (let j = 0; j < nk; j++) {
+                const v = kc[j]!.get(r);
+                level = v === null ? undefined : (level as Map<unknown, unknown>).get(v);
+                if (level === undefined) {
+                  emit(r, undefined);
+                  continue rows;
+                }
+              }
+              emit(r, level as number[]);
             }
           }
           counts.set(chunk, m.length);
