@@ -30,8 +30,9 @@ const WORD = /[A-Za-z0-9_$]/;
 /**
  * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
  * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
+ * `other(i)`, if given, is called at each other character outside them (inside words too).
  */
-export function scanWords(text: string, at: (i: number) => number | undefined): void {
+export function scanWords(text: string, at: (i: number) => number | undefined, other?: (i: number) => void): void {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
@@ -42,7 +43,10 @@ export function scanWords(text: string, at: (i: number) => number | undefined): 
     else if (c === '/' && next === '*') i = endOfBlockComment(text, i);
     else if (c === '$' && !WORD.test(text[i - 1] ?? '')) i = endOfDollarQuoted(text, i);
     else if (WORD.test(c) && !WORD.test(text[i - 1] ?? '')) i = at(i) ?? i + 1;
-    else i++;
+    else {
+      other?.(i);
+      i++;
+    }
   }
 }
 
