@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
 import {
+  bareIntervals,
   distinctFrom,
+  intervalRanges,
   type FrameAt,
   groupingSets,
   naturalJoins,
@@ -197,7 +199,14 @@ function syntaxError(text: string, e: unknown): Error {
 
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
-  const ctes = cteColumns(qualifiedIntervals(text));
+  const range = intervalRanges(text)[0];
+  if (range)
+    throw sqlError(
+      text,
+      range,
+      "an interval with a range of units (YEAR TO MONTH) is not supported, as in DuckDB: write INTERVAL '1 year 2 months'",
+    );
+  const ctes = cteColumns(qualifiedIntervals(bareIntervals(text)));
   const framed = windowFrames(groupingSets(ctes.text));
   const distinct = distinctFrom(framed.text);
   const natural = naturalJoins(distinct.text);
