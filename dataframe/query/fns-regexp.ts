@@ -181,7 +181,10 @@ function translate(fn: string, p: string, dotAll: boolean): { source: string; gr
  * alternative whose every piece can (an anchor, a repeat that may take none, such a group).
  */
 function nullable(src: string): boolean {
-  let i = src.startsWith('?:') ? 2 : src.startsWith('?') ? src.indexOf('>') + 1 : 0;
+  /** Past a group's `?:` or `?<name>` at `at` (an unclosed name: the end, as nothing follows). */
+  const pastPrefix = (at: number): number =>
+    src[at + 1] === ':' ? at + 2 : src.indexOf('>', at) < 0 ? src.length : src.indexOf('>', at) + 1;
+  let i = src[0] === '?' ? pastPrefix(0) : 0;
   const alternative = (): boolean => {
     let all = true;
     while (i < src.length && src[i] !== '|' && src[i] !== ')') {
@@ -196,7 +199,7 @@ function nullable(src: string): boolean {
         i++;
       } else if (c === '(') {
         i++;
-        if (src[i] === '?') i = src[i + 1] === ':' ? i + 2 : src.indexOf('>', i) + 1;
+        if (src[i] === '?') i = pastPrefix(i);
         empty = alternatives();
         i++;
       } else {

@@ -8,8 +8,10 @@
 // builds. A failure prints the seed; EAU2_TEST_SEED=<seed> (and EAU2_TEST_QUERY=<n>) replays.
 
 import { describe, expect, it, onTestFailed } from 'vitest';
-import type { Rng } from '../../app/apps/random.js';
+import { Rng } from '../../app/apps/random.js';
 import { col, DataFrame, regexpExtract, regexpMatches, regexpReplace } from '../../dataframe/index.js';
+import { CharBudget } from '../../dataframe/query/fns-text.js';
+import * as re from '../../dataframe/query/fns-regexp.js';
 import { Eau2Error } from '../../kv/index.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { duckDifferential, SEED } from './duck-differential.js';
@@ -194,6 +196,8 @@ describe('regexp functions: what is refused', () => {
     ["regexp_matches(s, '[a')", 'a [ is not closed'],
     ["regexp_replace(s, '(b*?)*', 'x')", 'a repeated group that can match empty, (b*?)*, is not supported'],
     ["regexp_matches(s, '(a|\\b)+')", 'a repeated group that can match empty'],
+    // A named group left unclosed inside a repeated group sent the check into endless recursion.
+    ["regexp_matches(s, '((?<a)*)+')", 'a repeated group that can match empty'],
     ["regexp_matches(s, 'a\\')", 'a \\ ends the pattern'],
     ["regexp_matches(s, '(')", 'regexp_matches: '],
     ["regexp_replace(s, '(a)', '\\2')", 'the replacement names \\2, and the pattern has 1 group(s)'],
@@ -243,5 +247,33 @@ describe('regexp functions in the fluent API', () => {
         .select('r')
         .collect(),
     ).rejects.toThrow(/the replacement names \\3, and the pattern has 1 group/);
+  });
+});
+
+describe('regexp functions over random text as patterns', () => {
+  it('refuse with a TypeError or run, and never split a surrogate pair', () => {
+    onTestFailed(() => console.error(`[sql-regexp] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`));
+    const rng = new Rng(SEED ^ 0x5e9);
+    const alphabet = ['(', ')', '?', ':', '<', '>', '=', '!', 'P', '[', ']', '^', '$', '\\', '*', '+', '{', '}', ','];
+    const more = ['1', '2', 'a', 'b', '|', '.', '-', 's', 'B', 'x', '😀', 'é'];
+    const texts = ['', 'ab', 'a😀b', 'aaa\nbbb', 'x1y2', '😀😀', 'é(a)'];
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (let k = 0; k < 20_000; k++) {
+      let p = '';
+      for (let n = rng.int(0, 9); n > 0; n--) p += rng.pick(rng.bool() ? alphabet : more);
+      let c: re.Compiled;
+      try {
+        c = re.compileRegexp('regexp_replace', p, rng.pick(['', 'g', 's']));
+      } catch (e) {
+        expect(e, p).toBeInstanceOf(TypeError);
+        continue;
+      }
+      const rewrite = re.readRewrite('<\\0>', c.groups);
+      for (const t of texts) {
+        const out = re.regexpReplace(t, c, rewrite, new CharBudget('regexp_replace'));
+        expect(lone.test(out), `${p} over ${JSON.stringify(t)}: ${JSON.stringify(out)}`).toBe(false);
+        expect(lone.test(re.regexpExtract(t, c, 0)), p).toBe(false);
+      }
+    }
   });
 });
