@@ -75,6 +75,8 @@ const STRING_FNS = [
   'reverse',
   'repeat',
   'regexpMatches',
+  'regexpReplace',
+  'regexpExtract',
 ] as const;
 const MATH_FNS = [
   'abs',

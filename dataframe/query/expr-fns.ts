@@ -8,6 +8,7 @@ import type { ColumnType } from '../schema.js';
 import { isColumnType, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN } from '../schema.js';
 import { cellText } from '../cell-text.js';
 import { convertText } from '../io/text-values.js';
+import * as re from './fns-regexp.js';
 import * as text from './fns-text.js';
 import {
   addUs,
@@ -82,8 +83,23 @@ export const lpad = (a: ExprLike, n: ExprLike, fill: ExprLike = ' '): Expr => ca
 export const rpad = (a: ExprLike, n: ExprLike, fill: ExprLike = ' '): Expr => call('rpad', a, n, fill);
 export const reverse = (a: ExprLike): Expr => call('reverse', a);
 export const repeat = (a: ExprLike, n: ExprLike): Expr => call('repeat', a, n);
-/** Whether the pattern (JavaScript syntax, run in linear time: no backreferences or lookaround) matches anywhere in `a`. */
-export const regexpMatches = (a: ExprLike, pattern: string): Expr => call('regexpMatches', a, pattern);
+/**
+ * Whether the pattern (RE2's syntax, as DuckDB's; run in linear time: no backreferences or
+ * lookaround) matches anywhere in `a`. `options`: DuckDB's, `c` and `s`.
+ */
+export const regexpMatches = (a: ExprLike, pattern: string, options?: string): Expr =>
+  options === undefined ? call('regexpMatches', a, pattern) : call('regexpMatches', a, pattern, options);
+/**
+ * `a` with the first match of the pattern (every match with option `g`) replaced by `replacement`,
+ * in which `\1`..`\9` are groups, `\0` the match, as DuckDB's regexp_replace.
+ */
+export const regexpReplace = (a: ExprLike, pattern: string, replacement: string, options?: string): Expr =>
+  options === undefined
+    ? call('regexpReplace', a, pattern, replacement)
+    : call('regexpReplace', a, pattern, replacement, options);
+/** Group `group` (0, the default: the whole match) of the pattern's first match in `a`; '' if none. */
+export const regexpExtract = (a: ExprLike, pattern: string, group = 0, options?: string): Expr =>
+  options === undefined ? call('regexpExtract', a, pattern, group) : call('regexpExtract', a, pattern, group, options);
 export const abs = (a: ExprLike): Expr => call('abs', a);
 /** Half away from zero, as SQL's round; with `digits`, to that many decimal places (negative: tens, hundreds, ...). */
 export const round = (a: ExprLike, digits?: ExprLike): Expr =>
@@ -245,14 +261,16 @@ export function checkFnExpr(x: Record<string, unknown>, sub: (a: unknown) => Exp
       need(1, isNum, 'a number');
       need(2, isStr, 'a string');
       return 'S';
-    case 'regexpMatches': {
-      arity(2);
+    case 'regexpMatches':
+    case 'regexpReplace':
+    case 'regexpExtract': {
+      // regexpMatches(s, pattern [, options]), regexpReplace(s, pattern, replacement [, options]),
+      // regexpExtract(s, pattern [, group [, options]]): all but s literals, read once per plan.
+      arity(2, fn === 'regexpMatches' ? 3 : 4);
+      if (fn === 'regexpReplace') arity(3, 4);
       need(0, isStr, 'a string');
-      const p = (args[1] as { op?: unknown; value?: unknown }) ?? {};
-      if (p.op !== 'lit' || typeof p.value !== 'string')
-        throw new TypeError('regexpMatches: the pattern must be a string literal');
-      text.compilePattern(p.value);
-      return 'B';
+      regexpOf(fn, args);
+      return fn === 'regexpMatches' ? 'B' : 'S';
     }
     case 'length':
       arity(1);
@@ -659,8 +677,17 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
       });
     }
     case 'regexpMatches': {
-      const re = text.compilePattern((e.args[1] as { value: string }).value);
-      return str((s) => re.test(s));
+      const { c } = regexpOf(fn, e.args);
+      return str((s) => re.regexpMatches(s, c));
+    }
+    case 'regexpExtract': {
+      const { c, group } = regexpOf(fn, e.args);
+      return str((s) => re.regexpExtract(s, c, group));
+    }
+    case 'regexpReplace': {
+      const { c, rewrite } = regexpOf(fn, e.args);
+      const budget = new text.CharBudget('regexp_replace');
+      return str((s) => re.regexpReplace(s, c, rewrite, budget));
     }
     case 'length':
       return str((s) => [...s].length); // characters (code points), as SQL's length
@@ -770,4 +797,35 @@ export function evalFn(e: Expr, xs: readonly Vec[], ts: readonly ExprType[], out
       });
     }
   }
+}
+
+const REGEXP_SQL = {
+  regexpMatches: 'regexp_matches',
+  regexpReplace: 'regexp_replace',
+  regexpExtract: 'regexp_extract',
+};
+
+/**
+ * A regexp function's literal arguments, read and compiled: the pattern, the replacement
+ * (regexpReplace), the group (regexpExtract, 0 to 9 as DuckDB's) and the options. TypeError for an
+ * argument that is not such a literal, or that cannot be run as RE2 reads it.
+ */
+function regexpOf(fn: string, args: readonly Expr[]): { c: re.Compiled; rewrite: re.Rewrite; group: number } {
+  const name = REGEXP_SQL[fn as keyof typeof REGEXP_SQL];
+  const lit = (i: number, what: string, kind: 'string' | 'number'): string | number | undefined => {
+    const a = args[i] as { op?: unknown; value?: unknown } | undefined;
+    if (a === undefined) return undefined;
+    if (a.op !== 'lit' || typeof a.value !== kind)
+      throw new TypeError(`${name}: the ${what} must be a ${kind} literal`);
+    return a.value as string | number;
+  };
+  const pattern = lit(1, 'pattern', 'string') as string;
+  const replace = fn === 'regexpReplace';
+  const options = (lit(replace || fn === 'regexpExtract' ? 3 : 2, 'options', 'string') as string | undefined) ?? '';
+  const c = re.compileRegexp(name, pattern, options);
+  const rewrite = replace ? re.readRewrite(lit(2, 'replacement', 'string') as string, c.groups) : [];
+  const group = fn === 'regexpExtract' ? ((lit(2, 'group', 'number') as number | undefined) ?? 0) : 0;
+  if (!Number.isInteger(group) || group < 0 || group > 9)
+    throw new TypeError(`${name}: the group must be an integer from 0 to 9, not ${group}`);
+  return { c, rewrite, group };
 }

@@ -4,17 +4,12 @@
 // plan is untrusted input that runs on every node holding the frame:
 // - memory: repeat, lpad, rpad and replace multiply their input, so what one of them builds over a
 //   chunk is limited (MAX_CHUNK_CHARS) and a larger result is an error, never an allocation;
-// - time: regexp_matches runs V8's linear-time regex engine (the `l` flag), which refuses the
-//   constructs that make a backtracking engine exponential (backreferences, lookaround: RE2, which
-//   DuckDB uses, has none of them either), and a pattern is at most MAX_PATTERN_CHARS long, so a row
-//   costs at most pattern length × text length steps.
+// - time: the regexp functions run V8's linear-time regex engine (fns-regexp.ts).
 
-import { setFlagsFromString } from 'node:v8';
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 
 /** Characters (UTF-16 code units) one call of repeat/lpad/rpad/replace may build over one chunk. */
 const MAX_CHUNK_CHARS = 1 << 25;
-const MAX_PATTERN_CHARS = 1000;
 
 /** Counts what one call builds over a chunk; throws past MAX_CHUNK_CHARS. */
 export class CharBudget {
@@ -108,39 +103,6 @@ export function trimChars(s: string, set: string, start: boolean, end: boolean):
 }
 
 export const reverse = (s: string): string => chars(s).reverse().join('');
-
-let linear: boolean | undefined;
-
-/**
- * regexp_matches' pattern, compiled for V8's linear-time engine. TypeError for a pattern it cannot
- * run, since a plan is checked before anything is read. The engine (V8 11-12) takes neither the `i`
- * nor the `u` flag: a pattern matches UTF-16 code units, case-sensitively (lower() the text for a
- * case-insensitive match).
- */
-export function compilePattern(pattern: string): RegExp {
-  if (pattern.length > MAX_PATTERN_CHARS)
-    throw new TypeError(`regexp_matches: the pattern is ${pattern.length} characters; at most ${MAX_PATTERN_CHARS}`);
-  if (linear === undefined) {
-    // The engine is behind a V8 flag, which only admits the `l` flag to RegExp: turning it on changes
-    // nothing else. Checked once, so that a V8 without it refuses patterns rather than risk one.
-    setFlagsFromString('--enable-experimental-regexp-engine');
-    try {
-      // biome-ignore lint/complexity/useRegexLiterals: a literal /a/l would fail to parse without the flag.
-      linear = new RegExp('a', 'l').flags.includes('l');
-    } catch {
-      linear = false;
-    }
-  }
-  if (!linear) throw new TypeError("regexp_matches needs V8's linear-time regex engine, which this Node.js lacks");
-  try {
-    return new RegExp(pattern, 'l');
-  } catch (e) {
-    const why = (e as Error).message.replace(/^Invalid regular expression: /, '');
-    throw new TypeError(
-      `regexp_matches: ${why}${why.includes('linear') ? ' (backreferences, lookaround and repeat counts past a few hundred are refused: they need backtracking)' : ''}`,
-    );
-  }
-}
 
 /** A pattern of LIKE, or a value, as its UTF-16 code units (a string) or its code points. */
 type Seq = string | readonly string[];

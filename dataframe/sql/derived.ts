@@ -13,7 +13,7 @@ import { sqlError } from './errors.js';
 import { distinctStep, needsDistinctStep } from './distinct-on.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
-import type { SetOperator } from './pre-parse.js';
+import { scanWords, type SetOperator } from './pre-parse.js';
 import { gather } from '../query/partial.js';
 import { groupKeyText } from '../query/group-key.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
@@ -61,6 +61,35 @@ function widen(v: Value, from: ColumnType, to: ColumnType): Value {
   return BigInt(v as number) * DAY_US; // a date's midnight, as CAST(date AS timestamp)
 }
 
+/**
+ * A chain of set operations over its branches (`ops[i]` between `dfs[i]` and `dfs[i + 1]`), as SQL
+ * reads it: INTERSECT [ALL] binds tighter than UNION [ALL] and EXCEPT [ALL], which are taken from
+ * the left (`a UNION b INTERSECT c` is `a UNION (b INTERSECT c)`; `a UNION ALL b UNION c` is `(a
+ * UNION ALL b) UNION c`, which keeps each distinct row once).
+ */
+function foldSetOperations(
+  dfs: readonly DataFrame[],
+  ops: readonly (SetOperator | 'union' | 'union all')[],
+): DataFrame {
+  const terms: DataFrame[] = [dfs[0]!];
+  const between: (SetOperator | 'union' | 'union all')[] = [];
+  ops.forEach((op, i) => {
+    if (op === 'intersect' || op === 'intersect all') terms.push(setOperation(op, terms.pop()!, dfs[i + 1]!));
+    else {
+      between.push(op);
+      terms.push(dfs[i + 1]!);
+    }
+  });
+  let acc = terms[0]!;
+  between.forEach((op, k) => {
+    const r = terms[k + 1]!;
+    if (op === 'union all') acc = DataFrame.concat([acc, r], acc.fields);
+    else if (op === 'union') acc = setOperation('distinct', DataFrame.concat([acc, r], acc.fields));
+    else acc = setOperation(op, acc, r);
+  });
+  return acc;
+}
+
 /** The operator of a UNION node: INTERSECT or EXCEPT when pre-parse.ts marked it so, else its own. */
 function setOperatorOf(y: SelectStatement): SetOperator | 'union' | 'union all' {
   return (y as { eau2SetOp?: SetOperator }).eau2SetOp ?? (y.type as 'union' | 'union all');
@@ -69,12 +98,12 @@ function setOperatorOf(y: SelectStatement): SetOperator | 'union' | 'union all' 
 /**
  * `l INTERSECT r`, `l EXCEPT r` (each distinct row of l once, found or not found in r) and their ALL
  * forms (a row as many times as it is in both, or in l more than in r), over frames of the same
- * fields: rows are equal as group keys are (nulls equal, 0 and -0 equal, NaN equal to NaN), as in
- * PostgreSQL and DuckDB. The rows kept are l's, in l's order.
+ * fields; `distinct`, each distinct row of l once. Rows are equal as group keys are (nulls equal, 0
+ * and -0 equal, NaN equal to NaN), as in PostgreSQL and DuckDB. The rows kept are l's, in l's order.
  */
-function setOperation(op: SetOperator, l: DataFrame, r: DataFrame): DataFrame {
+function setOperation(op: SetOperator | 'distinct', l: DataFrame, r?: DataFrame): DataFrame {
   const counts = new Map<string, number>();
-  for (const row of r.rows()) {
+  for (const row of r?.rows() ?? []) {
     const k = groupKeyText(row);
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
@@ -87,7 +116,7 @@ function setOperation(op: SetOperator, l: DataFrame, r: DataFrame): DataFrame {
     if (op === 'intersect all' || op === 'except all') {
       if (c > 0) counts.set(k, c - 1);
       if (c > 0 === (op === 'intersect all')) keep.push(i);
-    } else if (c > 0 === (op === 'intersect') && !seen.has(k)) {
+    } else if ((op === 'distinct' || c > 0 === (op === 'intersect')) && !seen.has(k)) {
       seen.add(k);
       keep.push(i);
     }
@@ -224,22 +253,17 @@ export async function runStatement(
     };
     flat(x, true);
     const op = ops[0]!.op;
-    const other = ops.find((o) => o.op !== op);
-    if (other !== undefined)
-      throw sqlError(
-        text,
-        spanOf(other.node),
-        `${op.toUpperCase()} and ${other.op.toUpperCase()} in one chain are not supported: put one of them in a subquery in FROM`,
-      );
-    // Errors name the operator as written; a branch is a UNION's, an INTERSECT's, an EXCEPT's.
-    const word = op.toUpperCase();
-    const branchOf = word.replace(/ ALL$/, '');
+    const mixed = ops.some((o) => o.op !== op);
+    // Errors name the operator as written; a branch is a UNION's, an INTERSECT's, an EXCEPT's (or a
+    // set operation's, in a chain of several).
+    const families = new Set(ops.map((o) => o.op.replace(/ all$/, '').toUpperCase()));
+    const branchOf = families.size === 1 ? [...families][0]! : 'set operation';
     const last = branches[branches.length - 1]!;
     if (last.type === 'select' && (last.orderBy || last.limit))
       throw sqlError(
         text,
         spanOf(last.orderBy?.[0] ?? last.limit),
-        `ORDER BY or LIMIT after ${branchOf === 'UNION' ? 'a' : 'an'} ${branchOf} is not supported: SELECT * FROM (... ${branchOf} ...) u ORDER BY ... LIMIT ...`,
+        `ORDER BY or LIMIT after ${/^[IE]/.test(branchOf) ? 'an' : 'a'} ${branchOf} is not supported: SELECT * FROM (... ${[...families].join(' ... ')} ...) u ORDER BY ... LIMIT ...`,
       );
     const dfs: DataFrame[] = [];
     for (const [i, b] of branches.entries()) dfs.push(await part(b, `${branchOf} branch ${i + 1}`, scope));
@@ -279,6 +303,13 @@ export async function runStatement(
     // maxRows as a SELECT takes it: that many rows and one more, to tell that there were more.
     const bounded = (df: DataFrame): DataFrame =>
       maxRows === undefined || df.nrows <= maxRows ? df : df.slice(0, maxRows + 1);
+    if (mixed)
+      return bounded(
+        foldSetOperations(
+          widened,
+          ops.map((o) => o.op),
+        ),
+      );
     if (op !== 'union' && op !== 'union all') return bounded(widened.reduce((l, r) => setOperation(op, l, r)));
     const all = DataFrame.concat(widened, fields);
     if (op === 'union all') return bounded(all);
@@ -292,10 +323,28 @@ export async function runStatement(
     };
     return runSelect(distinct, { ...opts, frames: { ...given, ...scope, [name]: all }, maxRows });
   };
-  /** Whether a set operation's node is written in parentheses (its own branch of an outer chain). */
+  /**
+   * Whether a set operation's node is written in parentheses (its own branch of an outer chain): the
+   * parenthesis it starts with closes where it ends. The parser nests a chain from the right, so a
+   * node that merely starts with a parenthesized branch, `(SELECT 2) EXCEPT SELECT 1` in `SELECT 1
+   * EXCEPT (SELECT 2) EXCEPT SELECT 1`, is no such branch.
+   */
   const parenthesized = (y: SelectStatement): boolean => {
-    const at = (y as { _location?: { start: number } })._location?.start;
-    return at !== undefined && text[at] === '(';
+    const at = (y as { _location?: { start: number; end: number } })._location;
+    if (at === undefined || text[at.start] !== '(') return false;
+    const inner = text.slice(at.start, at.end);
+    let depth = 0;
+    let closes = -1;
+    scanWords(
+      inner,
+      () => undefined,
+      (i) => {
+        if (closes >= 0) return;
+        if (inner[i] === '(') depth++;
+        else if (inner[i] === ')' && --depth === 0) closes = i;
+      },
+    );
+    return closes === inner.length - 1;
   };
   return run(st, frames, opts.maxRows);
 }

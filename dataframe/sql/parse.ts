@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import type { SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { spanOf, sqlError } from './errors.js';
 import {
+  bareIntervals,
   distinctFrom,
+  intervalRanges,
   type FrameAt,
   groupingSets,
   naturalJoins,
@@ -15,6 +17,7 @@ import {
   windowFrames,
 } from './pre-parse.js';
 import { cteColumns, markCteColumns } from './values.js';
+import { bodyText, namedWindows, overOf, resolveWindows } from './window-clause.js';
 
 /** The statement kinds a query may be: a SELECT, a UNION [ALL] of them, WITH ... SELECT. */
 export function isQueryStatement(st: unknown): st is SelectStatement {
@@ -175,35 +178,65 @@ function markRewritten(
   });
 }
 
+/** The parser's error for `text` as a SQL error pointing at the token it stopped at. */
+function syntaxError(text: string, e: unknown): Error {
+  // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
+  // at a token after the mistake: point at the first word instead.
+  const first = /^(\s*)([A-Za-z_]\w*)/.exec(text);
+  if (first && !STATEMENT_WORDS.has(first[2]!.toLowerCase())) {
+    const at = first[1]!.length;
+    return sqlError(
+      text,
+      { start: at, end: at + first[2]!.length },
+      `SQL syntax error: a statement starts with SELECT, not ${JSON.stringify(first[2])}`,
+    );
+  }
+  const tok = (e as { token?: { offset?: number; text?: string } }).token;
+  const at = tok?.offset ?? text.replace(/\s+$/, '').length;
+  const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';
+  return sqlError(text, { start: at, end: at + (tok?.text?.length ?? 1) }, `SQL syntax error: ${what}`);
+}
+
 export function parseOne(text: string): SelectStatement {
   let stmts: ReturnType<typeof parse>;
+  const range = intervalRanges(text)[0];
+  if (range)
+    throw sqlError(
+      text,
+      range,
+      "an interval with a range of units (YEAR TO MONTH) is not supported, as in DuckDB: write INTERVAL '1 year 2 months'",
+    );
+  const ctes = cteColumns(qualifiedIntervals(bareIntervals(text)));
+  const framed = windowFrames(groupingSets(ctes.text));
+  const distinct = distinctFrom(framed.text);
+  const natural = naturalJoins(distinct.text);
+  const sets = setOperators(natural.text);
+  const pre = namedWindows(sets.text);
+  const mark = (parsed: unknown, frames = framed.frames): void => {
+    if (sets.ops.length + natural.joins.length + distinct.at.length + frames.length > 0)
+      markRewritten(parsed, sets.ops, new Set(natural.joins), distinct.at, frames);
+  };
   try {
-    const ctes = cteColumns(qualifiedIntervals(text));
-    const framed = windowFrames(groupingSets(ctes.text));
-    const distinct = distinctFrom(framed.text);
-    const natural = naturalJoins(distinct.text);
-    const pre = setOperators(natural.text);
     stmts = parse(pre.text, { locationTracking: true });
-    if (pre.ops.length + natural.joins.length + distinct.at.length + framed.frames.length > 0)
-      markRewritten(stmts, pre.ops, new Set(natural.joins), distinct.at, framed.frames);
+    mark(stmts);
     if (ctes.lists.length) markCteColumns(stmts, ctes.lists);
   } catch (e) {
-    // A statement that does not start with a keyword the parser knows (`SELEC * FROM t`) fails later,
-    // at a token after the mistake: point at the first word instead.
-    const first = /^(\s*)([A-Za-z_]\w*)/.exec(text);
-    if (first && !STATEMENT_WORDS.has(first[2]!.toLowerCase())) {
-      const at = first[1]!.length;
-      throw sqlError(
-        text,
-        { start: at, end: at + first[2]!.length },
-        `SQL syntax error: a statement starts with SELECT, not ${JSON.stringify(first[2])}`,
-      );
-    }
-    const tok = (e as { token?: { offset?: number; text?: string } }).token;
-    const at = tok?.offset ?? text.replace(/\s+$/, '').length;
-    const what = tok ? `unexpected ${JSON.stringify(tok.text)}` : 'unexpected end of statement';
-    throw sqlError(text, { start: at, end: at + (tok?.text?.length ?? 1) }, `SQL syntax error: ${what}`);
+    throw syntaxError(text, e);
   }
+  if (pre.defs.length + pre.refs.length > 0)
+    resolveWindows(text, stmts, pre, (open, close) => {
+      try {
+        const body = parse(bodyText(pre.bodies, open, close), { locationTracking: true });
+        // The body's OVER spans the text before it too: only a frame inside the body is its own.
+        mark(
+          body,
+          framed.frames.filter((f) => f.at > open && f.end <= close),
+        );
+        return overOf(body[0] as SelectStatement);
+      } catch (e) {
+        throw syntaxError(text, e);
+      }
+    });
   if (stmts.length !== 1) throw sqlError(text, spanOf(stmts[1]), 'one statement at a time');
   const depth = nestingDepth(stmts[0]);
   if (depth > MAX_NESTING)

@@ -5,7 +5,10 @@
 //
 // - The SQL standard's interval literal with a unit after the string, `INTERVAL '90' DAY` (TPC-H
 //   writes `INTERVAL '90' DAY (3)`), which the parser takes for `INTERVAL '90'` with an alias `DAY`,
-//   or fails on the token after it: written `INTERVAL '90 DAY'`, the PostgreSQL form.
+//   or fails on the token after it: written `INTERVAL '90 DAY'`, the PostgreSQL form; and DuckDB's
+//   and MySQL's `INTERVAL 90 DAY`, without quotes, which the parser refuses: written
+//   `INTERVAL'90DAY'`. A whole number of weeks is written as days (`INTERVAL '2' WEEK` as
+//   `INTERVAL '14 DAY'`), which the interval parser reads where it does not read weeks.
 // - `NATURAL [INNER | LEFT | RIGHT | FULL] JOIN`, which the parser refuses: the word is blanked out
 //   and its offset recorded; the planner gives the join it stood before USING of the columns its two
 //   sides have in common (join-using.ts).
@@ -30,8 +33,9 @@ const WORD = /[A-Za-z0-9_$]/;
 /**
  * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
  * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
+ * `other(i)`, if given, is called at each other character outside them (inside words too).
  */
-export function scanWords(text: string, at: (i: number) => number | undefined): void {
+export function scanWords(text: string, at: (i: number) => number | undefined, other?: (i: number) => void): void {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
@@ -42,7 +46,10 @@ export function scanWords(text: string, at: (i: number) => number | undefined): 
     else if (c === '/' && next === '*') i = endOfBlockComment(text, i);
     else if (c === '$' && !WORD.test(text[i - 1] ?? '')) i = endOfDollarQuoted(text, i);
     else if (WORD.test(c) && !WORD.test(text[i - 1] ?? '')) i = at(i) ?? i + 1;
-    else i++;
+    else {
+      other?.(i);
+      i++;
+    }
   }
 }
 
@@ -67,7 +74,49 @@ function replaceWords(text: string, re: RegExp, replace: (m: RegExpExecArray, at
 /** `text` with each `INTERVAL 'n' UNIT [(p)]` outside literals and comments written `INTERVAL 'n UNIT'`. */
 export function qualifiedIntervals(text: string): string {
   if (!/interval/i.test(text)) return text;
-  return replaceWords(text, QUALIFIED, (m, i) => `${text.slice(i, i + 8)}${m[1]}'${m[2]} ${m[3]}'`);
+  return replaceWords(text, QUALIFIED, (m, i) => {
+    const [n, unit] = weeksAsDays(m[2]!, m[3]!);
+    return `${text.slice(i, i + 8)}${m[1]}'${n} ${unit}'`;
+  });
+}
+
+/** `INTERVAL n UNIT` (DuckDB's and MySQL's form, no quotes) at a position: the number and the unit. */
+const BARE_INTERVAL = /INTERVAL\s+(\d+(?:\.\d*)?|\.\d+)\s+(YEARS?|MONTHS?|WEEKS?|DAYS?|HOURS?|MINUTES?|SECONDS?)\b/iy;
+
+/** A week count as days, the unit the interval parser reads ('2 weeks' it does not). */
+function weeksAsDays(n: string, unit: string): [string, string] {
+  if (!/^weeks?$/i.test(unit) || !/^[+-]?\d+$/.test(n)) return [n, unit];
+  return [String(Number(n) * 7), unit[0] === 'W' ? 'DAY' : 'day'];
+}
+
+/**
+ * `text` with each `INTERVAL n UNIT` outside literals and comments written `INTERVAL'nUNIT'` (a
+ * whole number of weeks as days), which the parser reads as the PostgreSQL form: no longer than
+ * what it replaces, as the spaces it drops make room for the quotes.
+ */
+export function bareIntervals(text: string): string {
+  if (!/interval\s+[\d.]/i.test(text)) return text;
+  return replaceWords(text, BARE_INTERVAL, (m, i) => {
+    const [n, unit] = weeksAsDays(m[1]!, m[2]!);
+    return `${text.slice(i, i + 8)}'${n}${unit}'`;
+  });
+}
+
+/** `INTERVAL '1-2' YEAR TO MONTH` and the like, quoted or not: a range of units. */
+const INTERVAL_RANGE =
+  /INTERVAL\s*(?:'[^']*'|[\d.]+)\s*(?:YEAR|MONTH|DAY|HOUR|MINUTE)S?\s+TO\s+(?:MONTH|DAY|HOUR|MINUTE|SECOND)S?\b/iy;
+
+/** Where each interval literal with a range of units (`YEAR TO MONTH`) stands outside literals and comments. */
+export function intervalRanges(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  if (!/\bto\b/i.test(text)) return out;
+  scanWords(text, (i) => {
+    INTERVAL_RANGE.lastIndex = i;
+    const m = INTERVAL_RANGE.exec(text);
+    if (m) out.push({ start: i, end: i + m[0].length });
+    return m ? i + m[0].length : undefined;
+  });
+  return out;
 }
 
 /** INTERSECT and EXCEPT, with ALL (duplicates counted) or without (DISTINCT, the default). */

@@ -101,6 +101,8 @@ const SQL_FNS: Record<string, FnName> = {
   reverse: 'reverse',
   repeat: 'repeat',
   regexp_matches: 'regexpMatches',
+  regexp_replace: 'regexpReplace',
+  regexp_extract: 'regexpExtract',
   trunc: 'trunc',
   sign: 'sign',
   ln: 'ln',
