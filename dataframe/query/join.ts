@@ -8,7 +8,7 @@ import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { bodyToColumn, columnToBody, type ChunkBody } from '../chunk-codec.js';
 import { ColumnBuilder } from '../column-builder.js';
 import { StringColumn, bitGet, bitSet, bitmapBytes, type Column } from '../column.js';
-import { checkFields, type Field, type Value } from '../schema.js';
+import { checkFields, type Field } from '../schema.js';
 import type { ChunkCols } from './eval.js';
 import type { Expr } from './expr-base.js';
 import { checkExpr } from './expr.js';
