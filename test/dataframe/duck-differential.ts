@@ -115,3 +115,23 @@ export function duckDifferential(prefix: string, tables: (rng: Rng) => Record<st
     },
   };
 }
+
+/**
+ * A set-operation chain as the statement itself, the rows of a subquery over it filtered on the
+ * branches' columns `cols`, or a count over it as a WITH query (one of the three at random).
+ */
+export function chainForm(rng: Rng, chain: string, cols: string): string {
+  const form = rng.int(0, 3);
+  const outer =
+    cols.includes('k') || cols === '*' ? 'k IS NULL OR k <> 2' : cols === 'v' ? 'v IS NOT NULL' : "s <> 'x'";
+  if (form === 1) return `SELECT * FROM (${chain}) q WHERE ${outer}`;
+  if (form === 2) return `WITH w AS (${chain}) SELECT count(*) AS n FROM w`;
+  return chain;
+}
+
+const norm = (v: unknown): unknown =>
+  typeof v === 'bigint' ? Number(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? 0 : v;
+
+/** Rows as sorted texts, bigints as numbers, NaN as text and -0 as 0 (Differential.run's `rows`). */
+export const sortedRows = (_: string[], rows: unknown[][]): string[] =>
+  rows.map((r) => JSON.stringify(r.map(norm))).sort();

@@ -6,12 +6,24 @@ import type { BatchOp, KeyLike, KvIterator, KvStore, Range, ValueLike, WriteOpti
 import { Eau2Error, ErrorCode } from '../../kv/index.js';
 import { Rng, chooseSeed } from '../../app/apps/random.js';
 import { DataFrame, type SqlOptions, type Value } from '../../dataframe/index.js';
+import { ColumnBuilder } from '../../dataframe/column-builder.js';
+import type { Column } from '../../dataframe/column.js';
+import type { ColumnType } from '../../dataframe/schema.js';
 
 /** An Rng whose seed is printed if the current test fails (replay with EAU2_SEED=<seed>). */
 export function seededRng(): Rng {
   const seed = chooseSeed();
   onTestFailed(() => console.error(`[dataframe test] failed with seed ${seed}: replay with EAU2_SEED=${seed}`));
   return new Rng(seed);
+}
+
+/** A column of `type` holding `values` (null where a value is null). */
+export function columnOf(type: ColumnType, values: readonly Value[]): Column {
+  const b = new ColumnBuilder(type, Math.max(1, values.length));
+  for (const v of values)
+    if (v === null) b.pushNull();
+    else b.push(v);
+  return b.finish();
 }
 
 /** A random frame with columns i (I), d (D), b (B), s (S), each ~10% null, plus k: a small-cardinality S key. */

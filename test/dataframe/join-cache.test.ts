@@ -5,14 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { ChunkCache, DataFrame, type Value } from '../../dataframe/index.js';
-import { ColumnBuilder } from '../../dataframe/column-builder.js';
-import { type Column, StringColumn } from '../../dataframe/column.js';
+import { StringColumn } from '../../dataframe/column.js';
 import { JoinCache } from '../../dataframe/query/join-cache.js';
 import { joinPayload } from '../../dataframe/query/join.js';
 import { joinCache } from '../../dataframe/query/tasks.js';
 import type { Field } from '../../dataframe/schema.js';
 import { FakeCluster } from './fake-cluster.js';
-import { seededRng } from './helpers.js';
+import { columnOf, seededRng } from './helpers.js';
 
 const LEFT: Field[] = [
   { name: 'dest', type: 'S' },
@@ -24,26 +23,18 @@ const RIGHT: Field[] = [
   { name: 'w', type: 'I' },
 ];
 
-function column(type: 'S' | 'I', values: Value[]): Column {
-  const b = new ColumnBuilder(type, Math.max(1, values.length));
-  for (const v of values)
-    if (v === null) b.pushNull();
-    else b.push(v);
-  return b.finish();
-}
-
 /** A broadcast payload (as it is after msgpack: fresh arrays and bytes every time) of right rows. */
 function payload(rows: [string, string | null, number | null][]): unknown {
   const cols = [
-    column(
+    columnOf(
       'S',
       rows.map((r) => r[0]),
     ),
-    column(
+    columnOf(
       'S',
       rows.map((r) => r[1]),
     ),
-    column(
+    columnOf(
       'I',
       rows.map((r) => r[2]),
     ),
@@ -55,11 +46,11 @@ function payload(rows: [string, string | null, number | null][]): unknown {
 async function joined(cache: JoinCache, raw: unknown, left: [string | null, number][]): Promise<Value[][]> {
   const prepared = cache.prepare(raw, LEFT);
   const cols = [
-    column(
+    columnOf(
       'S',
       left.map((r) => r[0]),
     ),
-    column(
+    columnOf(
       'I',
       left.map((r) => r[1]),
     ),
@@ -259,9 +250,9 @@ describe('inner join on a dictionary-coded key, unique right keys', () => {
       const states = keep.map((_, i) => (rng.bool(0.1) ? null : size === 200 || i % 2 ? rng.pick(STATES) : `s${i}`));
       const raw = structuredClone(
         joinPayload('inner', [['dest', 'code']], RIGHT, [
-          column('S', keep),
-          column('S', states),
-          column(
+          columnOf('S', keep),
+          columnOf('S', states),
+          columnOf(
             'I',
             keep.map((_, i) => i),
           ),
@@ -279,7 +270,7 @@ describe('inner join on a dictionary-coded key, unique right keys', () => {
           }
           const isNull = (r: number): boolean => nulls !== undefined && (nulls[r >> 3]! & (1 << (r & 7))) !== 0;
           const key = new StringColumn(undefined, n, nulls, { dict, codes });
-          const v = column(
+          const v = columnOf(
             'I',
             Array.from({ length: n }, (_, r) => r),
           );

@@ -5,21 +5,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
-import { ColumnBuilder } from '../../dataframe/column-builder.js';
-import type { Column } from '../../dataframe/column.js';
 import type { Value } from '../../dataframe/index.js';
 import { type JoinType, joinPayload, prepareJoin } from '../../dataframe/query/join.js';
 import type { ColumnType, Field } from '../../dataframe/schema.js';
+import { columnOf } from './helpers.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
-
-function column(type: ColumnType, values: Value[]): Column {
-  const b = new ColumnBuilder(type, Math.max(1, values.length));
-  for (const v of values)
-    if (v === null) b.pushNull();
-    else b.push(v);
-  return b.finish();
-}
 
 /** Equal as group keys: SameValueZero (0 and -0 alike, NaN equal to NaN). */
 const sameKey = (a: Value, b: Value): boolean => a !== null && b !== null && (a === b || (a !== a && b !== b));
@@ -47,13 +38,13 @@ describe('joins on several keys', () => {
       const lrows = Array.from({ length: ln }, (_, r) => [...types.map((ty) => cell(rng, ty)), r]);
       const rrows = Array.from({ length: rn }, (_, r) => [...types.map((ty) => cell(rng, ty)), 1000 + r]);
       const lcols = left.map((f, j) =>
-        column(
+        columnOf(
           f.type,
           lrows.map((row) => row[j]!),
         ),
       );
       const rcols = right.map((f, j) =>
-        column(
+        columnOf(
           f.type,
           rrows.map((row) => row[j]!),
         ),

@@ -8,7 +8,6 @@
 
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
-import { ColumnBuilder } from '../../dataframe/column-builder.js';
 import type { Column } from '../../dataframe/column.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 import { JoinCache } from '../../dataframe/query/join-cache.js';
@@ -17,6 +16,7 @@ import { scatter } from '../../dataframe/query/shuffle-tasks.js';
 import { MemoryStore } from '../support/memory-store.js';
 import type { Field } from '../../dataframe/schema.js';
 import { FakeCluster } from './fake-cluster.js';
+import { columnOf } from './helpers.js';
 
 const SEED = Number(process.env.EAU2_TEST_SEED ?? (Date.now() ^ (process.pid << 16)) >>> 0);
 
@@ -217,14 +217,6 @@ describe('a broadcast join sends only the right columns its plan reads', () => {
   });
 });
 
-function column(type: 'S' | 'I', values: Value[]): Column {
-  const b = new ColumnBuilder(type, Math.max(1, values.length));
-  for (const v of values)
-    if (v === null) b.pushNull();
-    else b.push(v);
-  return b.finish();
-}
-
 describe('a node and a payload without some right columns', () => {
   const LEFT: Field[] = [{ name: 'dest', type: 'S' }];
   const RIGHT: Field[] = [
@@ -232,8 +224,8 @@ describe('a node and a payload without some right columns', () => {
     { name: 'state', type: 'S' },
     { name: 'w', type: 'I' },
   ];
-  const cols = [column('S', ['a', 'b']), column('S', ['CA', 'NY']), column('I', [1, null])];
-  const left = [column('S', ['b', 'a', 'z'])];
+  const cols = [columnOf('S', ['a', 'b']), columnOf('S', ['CA', 'NY']), columnOf('I', [1, null])];
+  const left = [columnOf('S', ['b', 'a', 'z'])];
 
   it('joins with the columns sent and refuses a plan that reads one that was not', async () => {
     const raw = structuredClone(joinPayload('inner', [['dest', 'code']], RIGHT, [cols[0], undefined, cols[2]]));

@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFailed } from 'vitest';
 import type { Rng } from '../../app/apps/random.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
 import { MemoryStore } from '../support/memory-store.js';
-import { duckDifferential, randomTables, SEED } from './duck-differential.js';
+import { chainForm, duckDifferential, randomTables, SEED, sortedRows } from './duck-differential.js';
 
 const QUERIES = 100;
 
@@ -47,24 +47,15 @@ function statement(rng: Rng): string {
     parts[at] = `(${branch()} ${rng.pick(OPS)} ${branch()})`;
   }
   const chain = parts.reduce((acc, p, i) => `${acc} ${ops[i - 1]} ${p}`);
-  const form = rng.int(0, 3);
-  const outer =
-    cols.includes('k') || cols === '*' ? 'k IS NULL OR k <> 2' : cols === 'v' ? 'v IS NOT NULL' : "s <> 'x'";
-  if (form === 1) return `SELECT * FROM (${chain}) q WHERE ${outer}`;
-  if (form === 2) return `WITH w AS (${chain}) SELECT count(*) AS n FROM w`;
-  return chain;
+  return chainForm(rng, chain, cols);
 }
-
-const norm = (v: unknown): unknown =>
-  typeof v === 'bigint' ? Number(v) : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? 0 : v;
-const sorted = (_: string[], rows: unknown[][]): string[] => rows.map((r) => JSON.stringify(r.map(norm))).sort();
 
 const duck = duckDifferential('eau2-sql-set-mix-', (rng) => randomTables(rng, SCHEMAS, ROWS, cell));
 
 describe('set operations mixed in one chain, against DuckDB', () => {
   it(`gives DuckDB's rows to ${QUERIES} random chains`, async () => {
     onTestFailed(() => console.error(`[sql-set-mix] failed with seed ${SEED}: replay with EAU2_TEST_SEED=${SEED}`));
-    const failures = await duck.run(QUERIES, statement, sorted);
+    const failures = await duck.run(QUERIES, statement, sortedRows);
     expect(failures.slice(0, 6).join('\n\n'), `${failures.length} of ${QUERIES} queries differ`).toBe('');
   });
 });
