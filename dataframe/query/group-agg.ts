@@ -7,7 +7,6 @@
 import { bitGet, type Column, type StringDictionary } from '../column.js';
 import type { Value } from '../schema.js';
 import type { ChunkCols } from './eval.js';
-import { groupKeyText } from './group-key.js';
 import type { AggSpec } from './plan.js';
 import { AGG_IMPLS, DistinctBudget, isGenericAgg, type AggState } from './aggregates.js';
 
@@ -34,6 +33,12 @@ export type Acc = number | [number | string, number] | Value | unknown;
 
 export class GroupAggregator {
   private readonly ids = new Map<unknown, number>();
+  /**
+   * Keys of several columns: nested maps, a level per key column, the last level's values the group
+   * numbers. No row makes a text or an array of its key; a Map's keys are equal as group keys are
+   * (SameValueZero: 0 and -0, every NaN, null with null).
+   */
+  private readonly nested = new Map<unknown, unknown>();
   private readonly keys: Value[][] = [];
   private cap = 16;
   /** Per aggregate: count (count), running sum (sum, mean), non-null count (sum, mean). */
@@ -118,7 +123,6 @@ export class GroupAggregator {
    */
   private groupsOf(cols: ChunkCols, n: number, sel: Uint32Array | undefined): Int32Array {
     const m = sel ? sel.length : n;
-    const ids = this.ids;
     if (this.groupCols.length === 0) {
       if (m > 0 && this.keys.length === 0) this.newGroup([]);
       if (m > 0) this.rows[0]! += m;
@@ -185,12 +189,19 @@ export class GroupAggregator {
       return gid;
     }
     const kc = this.groupCols.map((i) => cols[i]!);
+    const last = kc.length - 1;
     for (let j = 0; j < m; j++) {
       const r = sel ? sel[j]! : j;
-      const key = kc.map((c) => c.get(r));
-      const text = groupKeyText(key);
-      let g = ids.get(text);
-      if (g === undefined) ids.set(text, (g = this.newGroup(key)));
+      let level = this.nested;
+      for (let q = 0; q < last; q++) {
+        const v = kc[q]!.get(r);
+        let next = level.get(v) as Map<unknown, unknown> | undefined;
+        if (next === undefined) level.set(v, (next = new Map()));
+        level = next;
+      }
+      const v = kc[last]!.get(r);
+      let g = level.get(v) as number | undefined;
+      if (g === undefined) level.set(v, (g = this.newGroup(kc.map((c) => c.get(r)))));
       gid[j] = g;
       this.rows[g]!++;
     }

@@ -9,7 +9,7 @@ import { ColumnBuilder } from '../column-builder.js';
 import { isPlainObject } from '../envelope.js';
 import { DataFrame } from '../dataframe.js';
 import { INT64_MAX, INT64_MIN, type ColumnType, type Value } from '../schema.js';
-import { groupKeyText, valueBefore } from './group-key.js';
+import { valueBefore } from './group-key.js';
 import type { ColumnarGroups } from './group-agg.js';
 import type { PartialResult } from './partial.js';
 import type { AggFn, AggSpec, CheckedPlan } from './plan.js';
@@ -70,9 +70,9 @@ const addSums = (a: number | string, b: number | string): number | string =>
  * come by row (`groups`, older nodes) or by column (`cgroups`); both are checked as they are read.
  */
 class GroupMerge {
-  // One key column: the value itself is the map key (a Map's SameValueZero keeps 0 and -0, and every
-  // NaN, in one group, as groupKeyText does), sparing a JSON text per group of every partial.
-  private readonly index = new Map<unknown, number>();
+  // The value itself is the map key, a level per key column (a Map's SameValueZero keeps 0 and -0,
+  // and every NaN, in one group, as groupKeyText does), sparing a JSON text per group of every partial.
+  private readonly index = new Map<unknown, unknown>();
   private readonly keys: Value[][];
   private readonly counts: number[][];
   private readonly sums: (number | string)[][];
@@ -95,10 +95,20 @@ class GroupMerge {
 
   /** The group of key values `at(j)`, made (with empty accumulators) if new; -1 when made. */
   private groupOf(at: (j: number) => Value): number {
-    const key = this.nkeys === 1 ? at(0) : groupKeyText(Array.from({ length: this.nkeys }, (_, j) => at(j)));
-    const g = this.index.get(key);
+    // Several key columns: nested maps, a level per column (as the nodes' GroupAggregator keeps them).
+    let level: Map<unknown, unknown> = this.index;
+    const last = this.nkeys - 1;
+    for (let j = 0; j < last; j++) {
+      const v = at(j);
+      let next = level.get(v) as Map<unknown, unknown> | undefined;
+      if (next === undefined) level.set(v, (next = new Map()));
+      level = next;
+    }
+    // No key columns: one group, under an unused key.
+    const lastKey = last >= 0 ? at(last) : undefined;
+    const g = level.get(lastKey) as number | undefined;
     if (g !== undefined) return g;
-    this.index.set(key, this.n);
+    level.set(lastKey, this.n);
     for (let j = 0; j < this.nkeys; j++) this.keys[j]!.push(at(j));
     this.n++;
     if (this.n > this.maxGroups) throw tooManyGroups(this.maxGroups);

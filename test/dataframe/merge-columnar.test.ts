@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../app/apps/random.js';
 import { sliceColumn } from '../../dataframe/column.js';
 import { DataFrame, type Value } from '../../dataframe/index.js';
+import { groupKeyText } from '../../dataframe/query/group-key.js';
 import { mergePartials } from '../../dataframe/query/merge.js';
 import { runPartial } from '../../dataframe/query/partial.js';
 import { type AggSpec, checkPlan, type Plan } from '../../dataframe/query/plan.js';
@@ -105,6 +106,35 @@ describe('aggregate partials by column', () => {
       expect(rowsOf(byCol), what).toEqual(
         rowsOf(mergePartials(checked, await partials(df, plan, 1, [false]), nchunks)),
       );
+    }
+  });
+
+  it('groups several key columns as group keys compare (0 and -0 one, NaN one, null one), as a plain loop does', async () => {
+    const rng = new Rng(SEED ^ 0x2468);
+    for (const groupBy of [
+      ['s', 'x'],
+      ['x', 'i'],
+      ['i', 'l', 's'],
+      ['x', 'l'],
+    ]) {
+      const df = randomFrame(rng, rng.int(0, 1200));
+      const plan: Plan = { groupBy, aggs: [{ col: '*', fn: 'count', as: 'n' }] };
+      const checked = checkPlan(plan, df.fields);
+      const got = mergePartials(checked, await partials(df, plan, 3, [true, false, true]), Math.ceil(df.nrows / 97));
+      // The reference: one group per key text (groupKeyText), counted row by row.
+      const idx = groupBy.map((g) => df.fields.findIndex((f) => f.name === g));
+      const counts = new Map<string, [Value[], number]>();
+      for (const row of df.rows()) {
+        const key = idx.map((i) => row[i]!);
+        const t = groupKeyText(key);
+        const e = counts.get(t);
+        if (e) e[1]++;
+        else counts.set(t, [key, 1]);
+      }
+      const want = [...counts.values()].map(([k, n]) => [...k.map((v) => (Object.is(v, -0) ? 0 : v)), n]);
+      const norm = (rows: Value[][]) =>
+        rows.map((r) => r.map((v) => (Object.is(v, -0) ? '0' : text(v))).join('|')).sort();
+      expect(norm([...got.rows()]), `seed ${SEED ^ 0x2468} by ${groupBy}`).toEqual(norm(want));
     }
   });
 
