@@ -318,8 +318,8 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ['WITH t AS (SELECT nope FROM f) SELECT * FROM t', /no column named nope .*\(line 1, column 19\)/],
       ['SELECT * FROM (SELECT origin FROM f) s(a, b, c)', /s names 3 columns, its query has 1/],
       [
-        'EXPLAIN WITH t AS (SELECT origin FROM f) SELECT * FROM t',
-        /EXPLAIN takes one SELECT without WITH, UNION or subqueries in FROM: explain each part on its own \(line 1, column 9\)\n {2}EXPLAIN WITH/,
+        'EXPLAIN ANALYZE WITH t AS (SELECT origin FROM f) SELECT * FROM t',
+        /EXPLAIN ANALYZE of a statement that runs as parts is not supported: EXPLAIN without ANALYZE shows each part \(line 1, column 17\)\n {2}EXPLAIN ANALYZE WITH/,
       ],
       ['SELECT * FROM f, LATERAL (SELECT 1) x', /comma joins are not supported|LATERAL/],
       [

@@ -256,8 +256,8 @@ describe('correlated [NOT] EXISTS', () => {
         /SELECT \* beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns/,
       ],
       [
-        'EXPLAIN SELECT k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.v > a.v)',
-        /EXPLAIN of a statement whose subqueries are joined as grouped subqueries \(it runs as parts\) is not supported/,
+        'EXPLAIN ANALYZE SELECT k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.v > a.v)',
+        /EXPLAIN ANALYZE of a statement that runs as parts is not supported/,
       ],
       [
         'SELECT a.k FROM a, c WHERE a.k = c.k AND EXISTS (SELECT * FROM b WHERE b.k = a.k AND EXISTS (SELECT * FROM c d WHERE d.k = b.k))',
