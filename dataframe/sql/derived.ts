@@ -154,9 +154,10 @@ export async function runStatement(
   const given = opts.frames ?? {};
   const part = async (x: SelectStatement, what: string, scope: Record<string, DataFrame>): Promise<DataFrame> => {
     if (log) {
-      // Planned as the part alone is, without the bound the run checks (each part says it).
+      // EXPLAIN plans the part as it is alone, without the bound the run checks (each part says it).
       log.begin();
-      const df = await run(x, scope);
+      const df = await run(x, scope, log.analyze ? bound : undefined);
+      if (log.analyze) checkGatheredRows(df.nrows, bound, what);
       log.end(`${what} (its rows gathered at the client, at most ${bound})`, df, writtenText(text, x));
       return df;
     }
@@ -226,7 +227,7 @@ export async function runStatement(
           const sub = async (y: SelectStatement, maxRows: number): Promise<DataFrame> => {
             if (!log) return run(y, scope, maxRows);
             log.begin();
-            const df = await run(y, scope);
+            const df = await run(y, scope, log.analyze ? maxRows : undefined);
             const n = log.end(
               maxRows === 1
                 ? 'a subquery used as a value (one row at most)'
@@ -234,6 +235,10 @@ export async function runStatement(
               df,
               writtenText(text, y),
             );
+            if (log.analyze) {
+              log.note(`part ${n}'s value (or list of values) is in the plan below`);
+              return df;
+            }
             log.note(
               `part ${n}'s value stands as NULL in the plan below: when the statement runs, the plan holds the value (or the list of values) part ${n} gives`,
             );

@@ -29,8 +29,11 @@ interface Part extends Open {
 export class PartsLog {
   private readonly done: Part[] = [];
   private readonly open: Open[] = [PartsLog.opened()];
-  /** Each stand-in result, by the part it is the result of (its number). */
+  /** Each part's result (a stand-in; with ANALYZE, its rows), by the part's number. */
   private readonly standIns = new WeakMap<DataFrame, number>();
+
+  /** `analyze`: EXPLAIN ANALYZE, which runs each part (and the next over its rows) and reports it. */
+  constructor(readonly analyze = false) {}
 
   /** Starts a part: what is noted until it ends is its. */
   begin(): void {
@@ -44,6 +47,7 @@ export class PartsLog {
   /** Ends the part begun last as `what`, its result standing in as `df`; the part's number. */
   end(what: string, df: DataFrame, sql?: string): number {
     const o = this.open.pop()!;
+    if (this.analyze) o.lines.push(`gave ${df.nrows} rows`);
     this.done.push({ what, ...o, ...(sql === undefined ? {} : { sql }) });
     const n = this.done.length;
     this.standIns.set(df, n);
@@ -93,7 +97,7 @@ export class PartsLog {
       }
     }
     if (said.length) this.note(`reads ${said.join('; ')}`);
-    if (parts.length && o.stored.size)
+    if (parts.length && o.stored.size && !this.analyze)
       this.note(
         `planned as if ${parts.map((n) => `part ${n}`).join(' and ')} gave no rows: which side of a join is broadcast to the nodes holding the stored frame, and whether it is within the broadcast limit, depends on how many rows it gives`,
       );
@@ -117,7 +121,11 @@ export class PartsLog {
     const out: string[] = [];
     const main = this.open[0]!;
     const total = this.done.length + 1;
-    out.push(`runs as ${total} parts, in this order; EXPLAIN runs none of them`);
+    out.push(
+      this.analyze
+        ? `runs as ${total} parts, in this order; EXPLAIN ANALYZE ran each`
+        : `runs as ${total} parts, in this order; EXPLAIN runs none of them`,
+    );
     this.done.forEach((p, i) => {
       out.push(`part ${i + 1}: ${p.what}, ${where(p)}`, ...p.lines.map(indent));
     });

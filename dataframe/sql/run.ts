@@ -616,7 +616,8 @@ function inParts(
 
 /**
  * EXPLAIN of a statement that runs as parts: each part's SELECT planned and explained as a single
- * SELECT is (nothing run), over empty stand-ins for the parts it reads (explain-parts.ts).
+ * SELECT is (nothing run), over empty stand-ins for the parts it reads (explain-parts.ts); with
+ * ANALYZE, each part run and its run reported.
  */
 async function explainParts(
   store: KvStore,
@@ -626,19 +627,15 @@ async function explainParts(
   m: RegExpExecArray,
   opts: SqlOptions,
 ): Promise<SqlResult> {
-  if (m[1])
-    throw sqlError(
-      sql,
-      spanOf(st),
-      'EXPLAIN ANALYZE of a statement that runs as parts is not supported: EXPLAIN without ANALYZE shows each part',
-    );
-  const log = new PartsLog();
+  // EXPLAIN ANALYZE runs each part, the next part over its rows, and reports each run.
+  const analyze = m[1] !== undefined;
+  const log = new PartsLog(analyze);
   const one: RunSelect = async (s, o) => {
     const r =
-      (await runChecked(store, sql, undefined, s, m, o, true)) ??
-      (await runChecked(store, sql, undefined, s, m, o, false))!;
+      (await runChecked(store, sql, undefined, s, m, o, true, analyze)) ??
+      (await runChecked(store, sql, undefined, s, m, o, false, analyze))!;
     log.note(r.explain!);
-    return log.standIn(r.columns!);
+    return analyze ? r.frame! : log.standIn(r.columns!);
   };
   const df = await inParts(store, sql, text, st, opts, one, log);
   return { explain: log.text(), columns: df.fields, parts: log.parts() };
@@ -678,6 +675,8 @@ async function runChecked(
   m: RegExpExecArray | null,
   opts: SqlOptions,
   cached: boolean,
+  /** EXPLAIN ANALYZE of a part: the result's rows too (runPrepared). */
+  rows = false,
 ): Promise<SqlResult | undefined> {
   let opened: FrameMeta[] | undefined = cached ? [] : undefined;
   // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
@@ -703,11 +702,11 @@ async function runChecked(
     // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
     if (used.length === 1) plans?.set(key!, { metas: used, prepared });
   }
-  if (!opened?.length) return runPrepared(prepared, m, opts);
+  if (!opened?.length) return runPrepared(prepared, m, opts, undefined, rows);
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records
   // (VersionCheck); elsewhere, or for what they do not carry, one read of each record.
   const vc = taskNodes(store).length > 0 ? new VersionCheck(opened) : undefined;
-  const run = runPrepared(prepared, m, opts, vc);
+  const run = runPrepared(prepared, m, opts, vc, rows);
   const check = vc ? checkedBy(store, vc, run) : allPublished(store, opened);
   check.catch(() => {}); // awaited below; only its outcome matters there
   let out: SqlResult | undefined;
@@ -767,6 +766,8 @@ async function runPrepared(
   m: RegExpExecArray | null,
   opts: SqlOptions,
   versionCheck?: VersionCheck,
+  /** EXPLAIN ANALYZE of a part: the result's rows too, for the parts that read them. */
+  rows = false,
 ): Promise<SqlResult> {
   const carry = versionCheck || opts.maxGroups !== undefined ? { versionCheck, maxGroups: opts.maxGroups } : undefined;
   const { query } = prepared;
@@ -783,6 +784,17 @@ async function runPrepared(
     throw e;
   }
   if (reuse) prepared.checked = checked;
+  const runStage1 = (): Promise<DataFrame> =>
+    plan.sets
+      ? runGroupingSets(stage1, plan.sets, checked.output, (p, first) =>
+          // The version check rides on the first run's tasks only.
+          query.run(
+            p,
+            query.check(p),
+            first ? carry : opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : undefined,
+          ),
+        )
+      : query.run(stage1, checked, carry);
   if (m) {
     const lines = [
       ...(prepared.before?.length ? ['first, at the client:', ...prepared.before.map((b) => `  ${b}`)] : []),
@@ -812,26 +824,28 @@ async function runPrepared(
         `stage 1 runs once per grouping set, the results stacked: ${plan.sets.map((s) => `(${s.map((k) => plan.stage1.groupBy![k]).join(', ')})`).join(', ')}`,
       );
     lines.push(`columns: ${plan.names.join(', ')}`);
-    // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did.
-    if (m[1]) lines.push(analyzeLine(await query.run(stage1, undefined, carry)));
-    return { explain: lines.join('\n'), columns: await resultFields(plan, checked) };
+    const columns = await resultFields(plan, checked);
+    if (!m[1]) return { explain: lines.join('\n'), columns };
+    // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did; a part's result is the
+    // rest of the run over that stage 1 (run again per set for grouping sets).
+    const ran = await query.run(stage1, undefined, carry);
+    lines.push(analyzeLine(ran));
+    if (!rows) return { explain: lines.join('\n'), columns };
+    const frame = await finish(plan, maxWindow, plan.sets ? await runStage1() : ran);
+    return { explain: lines.join('\n'), columns, frame };
   }
-  let df = plan.sets
-    ? await runGroupingSets(stage1, plan.sets, checked.output, (p, first) =>
-        // The version check rides on the first run's tasks only.
-        query.run(
-          p,
-          query.check(p),
-          first ? carry : opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : undefined,
-        ),
-      )
-    : await query.run(stage1, checked, carry);
+  return { frame: await finish(plan, maxWindow, await runStage1()) };
+}
+
+/** What runs at the client after stage 1: window functions, stage 2, the SELECT list's names. */
+async function finish(plan: SqlPlan, maxWindow: number, stage1Rows: DataFrame): Promise<DataFrame> {
+  let df = stage1Rows;
   if (plan.windows.length) {
     checkGatheredRows(df.nrows, maxWindow);
     df = df.window(plan.windows);
   }
   if (plan.post) df = await runPost(df, plan.post);
-  return { frame: renamed(df, plan.names) };
+  return renamed(df, plan.names);
 }
 
 /**
