@@ -19,6 +19,7 @@ import { groupKeyText } from '../query/group-key.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { spanOf } from './translate.js';
 import type { FieldsOf } from './correlation.js';
+import { type PartsLog, writtenText } from './explain-parts.js';
 import { valuesFrame } from './values.js';
 import { splitWindowsOverGroups, windowsOverGroups } from './window-groups.js';
 
@@ -141,26 +142,52 @@ export async function runStatement(
   /** A stored frame's columns (NOT_FOUND at `at` if there is none). */
   fieldsOf: (name: string, at: From) => Promise<readonly Field[]>,
   decorrelate?: Decorrelate,
+  /**
+   * For EXPLAIN: each part is logged instead of run (`runSelect` plans its SELECT and returns an
+   * empty frame of its result's columns), and scalar subqueries' values stand as NULL.
+   */
+  log?: PartsLog,
 ): Promise<DataFrame> {
   let joins = 0;
   const bound = Math.min(MAX_GATHERED_ROWS, opts.maxGatheredRows ?? MAX_GATHERED_ROWS);
   const frames: Record<string, DataFrame> = {};
   const given = opts.frames ?? {};
   const part = async (x: SelectStatement, what: string, scope: Record<string, DataFrame>): Promise<DataFrame> => {
+    if (log) {
+      // EXPLAIN plans the part as it is alone, without the bound the run checks (each part says it).
+      log.begin();
+      const df = await run(x, scope, log.analyze ? bound : undefined);
+      if (log.analyze) checkGatheredRows(df.nrows, bound, what);
+      log.end(`${what} (its rows gathered at the client, at most ${bound})`, df, writtenText(text, x));
+      return df;
+    }
     const df = await run(x, scope, bound);
     checkGatheredRows(df.nrows, bound, what);
     return df;
   };
+  /** runSelect, with EXPLAIN's note of which parts' rows the SELECT reads. */
+  const select = (sel: SelectFromStatement, o: SqlOptions): Promise<DataFrame> => {
+    if (log) log.reads(sel, o.frames ?? {});
+    return runSelect(sel, o);
+  };
   const run = async (x: SelectStatement, scope: Record<string, DataFrame>, maxRows?: number): Promise<DataFrame> => {
     const o: SqlOptions = { ...opts, frames: { ...given, ...scope }, maxRows };
     const v = x as unknown as Statement;
-    if (v.type === 'values') return valuesFrame(text, v);
+    if (v.type === 'values') {
+      const df = valuesFrame(text, v);
+      log?.note(`VALUES: ${df.nrows} rows written in the statement, at the client`);
+      return df;
+    }
     switch (x.type) {
       case 'select': {
         if (needsDistinctStep(x)) {
           const step = distinctStep(text, x);
           const what = Array.isArray(x.distinct) ? 'the rows under DISTINCT ON' : 'the groups under DISTINCT';
-          return step.finish(await part(step.inner, what, scope), maxRows);
+          const rows = await part(step.inner, what, scope);
+          log?.note(
+            `at the client over part ${log.partOf(rows)}'s rows: ${Array.isArray(x.distinct) ? 'DISTINCT ON (the first row of each key, in the ORDER BY)' : 'DISTINCT'}, then ORDER BY and LIMIT`,
+          );
+          return step.finish(rows, maxRows);
         }
         let sc = scope;
         const from: From[] = [];
@@ -170,7 +197,14 @@ export async function runStatement(
             continue;
           }
           if (f.lateral) throw sqlError(text, spanOf(f), 'LATERAL subqueries are not supported');
-          const df = renameAs(text, f, await part(f.statement, `the subquery ${f.alias}`, scope));
+          const what = /^__sq\d+$/.test(f.alias)
+            ? `the grouped subquery ${f.alias} a correlated subquery of the WHERE is joined as`
+            : /^__/.test(f.alias)
+              ? `the subquery ${f.alias} an EXISTS or IN is joined as`
+              : `the subquery ${f.alias}`;
+          const rows = await part(f.statement, what, scope);
+          const df = renameAs(text, f, rows);
+          log?.same(df, rows);
           sc = { ...sc, [f.alias]: df };
           from.push({ type: 'table', name: { name: f.alias }, join: f.join, _location: f._location } as From);
         }
@@ -190,7 +224,27 @@ export async function runStatement(
               return sc[name]?.fields ?? given[name]?.fields ?? fieldsOf(name, f);
             },
           };
-          sel = (await withScalars(text, sel, (sub, maxRows) => run(sub, scope, maxRows), outer)).st;
+          const sub = async (y: SelectStatement, maxRows: number): Promise<DataFrame> => {
+            if (!log) return run(y, scope, maxRows);
+            log.begin();
+            const df = await run(y, scope, log.analyze ? maxRows : undefined);
+            const n = log.end(
+              maxRows === 1
+                ? 'a subquery used as a value (one row at most)'
+                : `the subquery of an IN (its values, at most ${maxRows})`,
+              df,
+              writtenText(text, y),
+            );
+            if (log.analyze) {
+              log.note(`part ${n}'s value (or list of values) is in the plan below`);
+              return df;
+            }
+            log.note(
+              `part ${n}'s value stands as NULL in the plan below: when the statement runs, the plan holds the value (or the list of values) part ${n} gives`,
+            );
+            return log.standIn(df.fields, 1);
+          };
+          sel = (await withScalars(text, sel, sub, outer)).st;
         }
         if (isJoinChain(sel)) {
           const fields = await Promise.all(
@@ -208,9 +262,9 @@ export async function runStatement(
           const name = '\u0000groups';
           const { inner, outer } = splitWindowsOverGroups(text, sel, name);
           const groups = await part(inner, 'the groups under window functions', sc);
-          return runSelect(outer, { ...o, frames: { ...given, ...sc, [name]: groups } });
+          return select(outer, { ...o, frames: { ...given, ...sc, [name]: groups } });
         }
-        return runSelect(sel, { ...o, frames: { ...given, ...sc } });
+        return select(sel, { ...o, frames: { ...given, ...sc } });
       }
       case 'union':
       case 'union all':
@@ -223,7 +277,9 @@ export async function runStatement(
           const df = await part(b.statement as SelectStatement, `WITH ${b.alias.name}`, sc);
           // `WITH v(x, y) AS (...)`: the names pre-parsing read (values.ts).
           const names = (b as { eau2Columns?: string[] }).eau2Columns;
-          sc = { ...sc, [b.alias.name]: names ? renamed(text, b, b.alias.name, names, df) : df };
+          const named = names ? renamed(text, b, b.alias.name, names, df) : df;
+          log?.same(named, df);
+          sc = { ...sc, [b.alias.name]: named };
         }
         if (!isQueryStatement(x.in as Statement)) throw sqlError(text, spanOf(x.in), 'WITH ... must end in a SELECT');
         return run(x.in as SelectStatement, sc, maxRows);
@@ -268,6 +324,15 @@ export async function runStatement(
     const dfs: DataFrame[] = [];
     for (const [i, b] of branches.entries()) dfs.push(await part(b, `${branchOf} branch ${i + 1}`, scope));
     const first = dfs[0]!;
+    if (log) {
+      const ns = dfs.map((d) => log.partOf(d)).join(', ');
+      const opsText = [...new Set(ops.map((o) => o.op.toUpperCase()))].join(', ');
+      log.note(
+        op === 'union' && !mixed
+          ? `at the client: the rows of parts ${ns} stacked, then each distinct row once:`
+          : `at the client over the rows of parts ${ns}: ${opsText}`,
+      );
+    }
     const fields: { name: string; type: ColumnType }[] = first.fields.map((f) => ({ ...f }));
     dfs.forEach((d, i) => {
       if (d.fields.length !== fields.length)
@@ -321,7 +386,7 @@ export async function runStatement(
       columns: [{ expr: { type: 'ref', name: '*' } }],
       from: [{ type: 'table', name: { name } }],
     };
-    return runSelect(distinct, { ...opts, frames: { ...given, ...scope, [name]: all }, maxRows });
+    return select(distinct, { ...opts, frames: { ...given, ...scope, [name]: all }, maxRows });
   };
   /**
    * Whether a set operation's node is written in parentheses (its own branch of an outer chain): the

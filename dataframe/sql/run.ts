@@ -6,6 +6,7 @@
 import type { Expr as SqlExpr, ExprRef, From, SelectFromStatement, SelectStatement } from 'pgsql-ast-parser';
 import { deepFreeze, Eau2Error, ErrorCode, type KvStore } from '../../kv/index.js';
 import { DataFrame, type SqlOptions, type SqlParam } from '../dataframe.js';
+import { columnFromValues } from '../column-builder.js';
 import { LazyFrame } from '../lazy-frame.js';
 import { checkName } from '../layout.js';
 import type { FrameMeta } from '../meta.js';
@@ -21,7 +22,8 @@ import { VersionCheck } from '../query/version-check.js';
 import { compareRows, sortKey, type SortKey } from '../query/sort.js';
 import { checkGatheredRows, MAX_GATHERED_ROWS, windowType } from '../query/window.js';
 import type { Field } from '../schema.js';
-import { type Decorrelate, isPlainSelect, runStatement } from './derived.js';
+import { type Decorrelate, isPlainSelect, type RunSelect, runStatement } from './derived.js';
+import { PartsLog } from './explain-parts.js';
 import { andOf, andTerms, commaToJoins } from './comma-joins.js';
 import { sqlError } from './errors.js';
 import { joinShape, sidesRead } from './join-on.js';
@@ -34,7 +36,6 @@ import { bindParams, checkParams, mayHaveParams } from './params.js';
 import { bindTime, mayReadTime } from './now.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
 import { decorrelate, mayDecorrelate } from './decorrelate.js';
-import { needsDistinctStep } from './distinct-on.js';
 import { runGroupingSets } from './grouping-sets.js';
 import { findColumn, planSelect, type SqlPlan, type SqlScope } from './planner.js';
 import { SQL_AGGS, spanOf } from './translate.js';
@@ -44,6 +45,13 @@ export interface SqlResult {
   frame?: DataFrame;
   /** EXPLAIN's text: the plans, where each part runs. */
   explain?: string;
+  /** EXPLAIN: the columns the statement's result would have. */
+  columns?: readonly Field[];
+  /**
+   * EXPLAIN of a statement that runs as parts: each part before the main SELECT, in the order they
+   * run, with its text in the statement when it is written there, and its lines of the explanation.
+   */
+  parts?: { n: number; sql: string; lines: string[] }[];
 }
 
 /**
@@ -223,6 +231,8 @@ async function prepare(
   opts: SqlOptions,
   opened: FrameMeta[] | undefined,
   used?: FrameMeta[],
+  /** EXPLAIN: sides a join gathers at the client first are described, not gathered. */
+  explaining = false,
 ): Promise<Prepared> {
   if (!written.from || written.from.length === 0) {
     // No FROM reads one row of no columns, as in PostgreSQL and DuckDB: `SELECT current_date`,
@@ -290,6 +300,18 @@ async function prepare(
   const gather = async (s: Side, terms: SqlExpr[], what: string, cols?: readonly string[]): Promise<DataFrame> => {
     if (s.frame instanceof DataFrame && terms.length === 0 && !cols) return s.frame;
     const plan = sideSelect(s, terms, cols);
+    if (explaining) {
+      // What follows depends on the rows gathered (how many, for a cross join's placement): it is
+      // planned over none, and says so.
+      const fields = cols ? cols.map((c) => s.frame.fields.find((f) => f.name === c)!) : s.frame.fields;
+      before.push(
+        `${what}: its ${cols ? 'distinct keys' : 'rows'}${terms.length ? ' where its terms hold' : ''} are gathered here (at most ${bound}); EXPLAIN gathers none, so what follows is planned as over no rows`,
+      );
+      return DataFrame.fromFields(
+        fields,
+        fields.map((f) => columnFromValues(f.type, [])),
+      );
+    }
     const df = (await runPrepared({ query: s.frame.query(), plan }, null, { maxRows: bound })).frame!;
     checkGatheredRows(df.nrows, bound, what);
     const rows = cols ? 'distinct keys' : 'rows';
@@ -386,7 +408,11 @@ async function prepare(
       scopeOf([left, right], fields),
       SQL_AGGS,
     );
-    before.push(`the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`);
+    before.push(
+      explaining
+        ? `the ${what} of those rows (at most ${bound}), which stage 1 runs over`
+        : `the ${what} of those rows: ${joined.nrows} rows (at most ${bound}), which stage 1 runs over`,
+    );
     return { query: joined.query(), plan, before };
   }
   // An inner join whose right side is a stored frame of more rows than the left runs with that frame
@@ -521,52 +547,18 @@ async function runTree(
     const fieldsOf = async (name: string): Promise<readonly Field[] | undefined> =>
       opts.frames?.[name]?.fields ?? (await cachedMeta(store, checkName(name)).catch(() => undefined))?.meta.fields;
     const d = await decorrelate(text, st, fieldsOf);
-    if (d && m)
-      throw sqlError(
-        sql,
-        spanOf(st.where),
-        'EXPLAIN of a statement whose subqueries are joined as grouped subqueries (it runs as parts) is not supported',
-      );
+    if (d && m) return explainParts(store, sql, text, st, m, opts);
     if (d) return runTree(store, sql, text, undefined, d, m, opts);
   }
   if (!isPlainSelect(st)) {
-    // (isPlainSelect's guard narrows st to the other kinds, though a SELECT may fail it too.)
-    const sel = st as SelectStatement;
-    if (m && sel.type === 'select' && needsDistinctStep(sel))
-      throw sqlError(
-        sql,
-        spanOf(st),
-        'EXPLAIN of SELECT DISTINCT ON, or DISTINCT with GROUP BY, is not supported (it runs as parts): explain the SELECT without DISTINCT',
-      );
-    if (m)
-      throw sqlError(
-        sql,
-        spanOf(st),
-        'EXPLAIN takes one SELECT without WITH, UNION or subqueries in FROM: explain each part on its own',
-      );
-    const one = async (s: SelectFromStatement, o: SqlOptions): Promise<DataFrame> =>
-      ((await runChecked(store, sql, sql, s, null, o, true)) ?? (await runChecked(store, sql, sql, s, null, o, false))!)
-        .frame!;
-    const fieldsOf = async (name: string, at: From): Promise<readonly Field[]> => {
-      try {
-        return (await cachedMeta(store, checkName(name))).meta.fields;
-      } catch (e) {
-        if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
-          throw sqlError(
-            text,
-            spanOf((at as { name?: unknown }).name ?? at),
-            `no frame named ${name}`,
-            ErrorCode.NOT_FOUND,
-          );
-        throw e;
-      }
-    };
-    const joined: Decorrelate = async (s, fields) => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
-    return { frame: await runStatement(text, st, opts, one, fieldsOf, joined) };
+    if (m) return explainParts(store, sql, text, st, m, opts);
+    return { frame: await inParts(store, sql, text, st, opts) };
   }
   let plain: SelectFromStatement = st;
   let planKey: string | undefined = key;
   if (hasScalarSubqueries(plain)) {
+    // EXPLAIN runs no subquery: each is a part, its value unknown (EXPLAIN ANALYZE runs them).
+    if (m && !m[1]) return explainParts(store, sql, text, st, m, opts);
     // Each subquery runs now, with each execution of the statement; the plan is kept per the values
     // they gave, so a kept plan never holds a value from an earlier run.
     const sub = async (x: SelectStatement, maxRows: number): Promise<DataFrame> =>
@@ -587,6 +579,66 @@ async function runTree(
     (await runChecked(store, sql, planKey, plain, m, opts, true)) ??
     (await runChecked(store, sql, planKey, plain, m, opts, false))!
   );
+}
+
+/**
+ * Runs a statement as its parts (derived.ts), each SELECT by `one` (the statement's own run when not
+ * given); with `log`, EXPLAIN's walk through them.
+ */
+function inParts(
+  store: KvStore,
+  sql: string,
+  text: string,
+  st: SelectStatement,
+  opts: SqlOptions,
+  one: RunSelect = async (s, o) =>
+    ((await runChecked(store, sql, sql, s, null, o, true)) ?? (await runChecked(store, sql, sql, s, null, o, false))!)
+      .frame!,
+  log?: PartsLog,
+): Promise<DataFrame> {
+  const fieldsOf = async (name: string, at: From): Promise<readonly Field[]> => {
+    try {
+      return (await cachedMeta(store, checkName(name))).meta.fields;
+    } catch (e) {
+      if (e instanceof Eau2Error && e.code === ErrorCode.NOT_FOUND)
+        throw sqlError(
+          text,
+          spanOf((at as { name?: unknown }).name ?? at),
+          `no frame named ${name}`,
+          ErrorCode.NOT_FOUND,
+        );
+      throw e;
+    }
+  };
+  const joined: Decorrelate = async (s, fields) => (mayDecorrelate(s) ? decorrelate(text, s, fields) : undefined);
+  return runStatement(text, st, opts, one, fieldsOf, joined, log);
+}
+
+/**
+ * EXPLAIN of a statement that runs as parts: each part's SELECT planned and explained as a single
+ * SELECT is (nothing run), over empty stand-ins for the parts it reads (explain-parts.ts); with
+ * ANALYZE, each part run and its run reported.
+ */
+async function explainParts(
+  store: KvStore,
+  sql: string,
+  text: string,
+  st: SelectStatement,
+  m: RegExpExecArray,
+  opts: SqlOptions,
+): Promise<SqlResult> {
+  // EXPLAIN ANALYZE runs each part, the next part over its rows, and reports each run.
+  const analyze = m[1] !== undefined;
+  const log = new PartsLog(analyze);
+  const one: RunSelect = async (s, o) => {
+    const r =
+      (await runChecked(store, sql, undefined, s, m, o, true, analyze)) ??
+      (await runChecked(store, sql, undefined, s, m, o, false, analyze))!;
+    log.note(r.explain!);
+    return analyze ? r.frame! : log.standIn(r.columns!);
+  };
+  const df = await inParts(store, sql, text, st, opts, one, log);
+  return { explain: log.text(), columns: df.fields, parts: log.parts() };
 }
 
 /** The parameters' values as text that tells every two apart (types included), for the plan cache's key. */
@@ -623,6 +675,8 @@ async function runChecked(
   m: RegExpExecArray | null,
   opts: SqlOptions,
   cached: boolean,
+  /** EXPLAIN ANALYZE of a part: the result's rows too (runPrepared). */
+  rows = false,
 ): Promise<SqlResult | undefined> {
   let opened: FrameMeta[] | undefined = cached ? [] : undefined;
   // Frames given in opts.frames are not versioned: only statements over stored frames alone are kept.
@@ -635,7 +689,7 @@ async function runChecked(
   } else {
     const used: FrameMeta[] = [];
     try {
-      prepared = await prepare(store, sql, st, opts, opened, used);
+      prepared = await prepare(store, sql, st, opts, opened, used, m !== null && !m[1]);
     } catch (e) {
       // Planning against a cached schema that has changed since can fail: check before reporting it.
       if (opened?.length && !(await allPublished(store, opened).catch(() => true))) {
@@ -648,11 +702,11 @@ async function runChecked(
     // MiB by default), which 256 kept plans would multiply; the metadata cache bounds those columns.
     if (used.length === 1) plans?.set(key!, { metas: used, prepared });
   }
-  if (!opened?.length) return runPrepared(prepared, m, opts);
+  if (!opened?.length) return runPrepared(prepared, m, opts, undefined, rows);
   // On a cluster the query's tasks carry the check to the nodes that lead the metadata records
   // (VersionCheck); elsewhere, or for what they do not carry, one read of each record.
   const vc = taskNodes(store).length > 0 ? new VersionCheck(opened) : undefined;
-  const run = runPrepared(prepared, m, opts, vc);
+  const run = runPrepared(prepared, m, opts, vc, rows);
   const check = vc ? checkedBy(store, vc, run) : allPublished(store, opened);
   check.catch(() => {}); // awaited below; only its outcome matters there
   let out: SqlResult | undefined;
@@ -712,6 +766,8 @@ async function runPrepared(
   m: RegExpExecArray | null,
   opts: SqlOptions,
   versionCheck?: VersionCheck,
+  /** EXPLAIN ANALYZE of a part: the result's rows too, for the parts that read them. */
+  rows = false,
 ): Promise<SqlResult> {
   const carry = versionCheck || opts.maxGroups !== undefined ? { versionCheck, maxGroups: opts.maxGroups } : undefined;
   const { query } = prepared;
@@ -728,6 +784,17 @@ async function runPrepared(
     throw e;
   }
   if (reuse) prepared.checked = checked;
+  const runStage1 = (): Promise<DataFrame> =>
+    plan.sets
+      ? runGroupingSets(stage1, plan.sets, checked.output, (p, first) =>
+          // The version check rides on the first run's tasks only.
+          query.run(
+            p,
+            query.check(p),
+            first ? carry : opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : undefined,
+          ),
+        )
+      : query.run(stage1, checked, carry);
   if (m) {
     const lines = [
       ...(prepared.before?.length ? ['first, at the client:', ...prepared.before.map((b) => `  ${b}`)] : []),
@@ -757,26 +824,46 @@ async function runPrepared(
         `stage 1 runs once per grouping set, the results stacked: ${plan.sets.map((s) => `(${s.map((k) => plan.stage1.groupBy![k]).join(', ')})`).join(', ')}`,
       );
     lines.push(`columns: ${plan.names.join(', ')}`);
-    // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did.
-    if (m[1]) lines.push(analyzeLine(await query.run(stage1, undefined, carry)));
-    return { explain: lines.join('\n') };
+    const columns = await resultFields(plan, checked);
+    if (!m[1]) return { explain: lines.join('\n'), columns };
+    // EXPLAIN ANALYZE runs stage 1 as well and reports what the run did; a part's result is the
+    // rest of the run over that stage 1 (run again per set for grouping sets).
+    const ran = await query.run(stage1, undefined, carry);
+    lines.push(analyzeLine(ran));
+    if (!rows) return { explain: lines.join('\n'), columns };
+    const frame = await finish(plan, maxWindow, plan.sets ? await runStage1() : ran);
+    return { explain: lines.join('\n'), columns, frame };
   }
-  let df = plan.sets
-    ? await runGroupingSets(stage1, plan.sets, checked.output, (p, first) =>
-        // The version check rides on the first run's tasks only.
-        query.run(
-          p,
-          query.check(p),
-          first ? carry : opts.maxGroups !== undefined ? { maxGroups: opts.maxGroups } : undefined,
-        ),
-      )
-    : await query.run(stage1, checked, carry);
+  return { frame: await finish(plan, maxWindow, await runStage1()) };
+}
+
+/** What runs at the client after stage 1: window functions, stage 2, the SELECT list's names. */
+async function finish(plan: SqlPlan, maxWindow: number, stage1Rows: DataFrame): Promise<DataFrame> {
+  let df = stage1Rows;
   if (plan.windows.length) {
     checkGatheredRows(df.nrows, maxWindow);
     df = df.window(plan.windows);
   }
   if (plan.post) df = await runPost(df, plan.post);
-  return { frame: renamed(df, plan.names) };
+  return renamed(df, plan.names);
+}
+
+/**
+ * The columns a plan's result has, without running it: what follows stage 1 at the client (grouping
+ * sets, window functions, stage 2, the SELECT list's names) run over a stage 1 result of no rows.
+ */
+async function resultFields(plan: SqlPlan, checked: CheckedPlan): Promise<readonly Field[]> {
+  const none = (fields: readonly Field[]): DataFrame =>
+    DataFrame.fromFields(
+      fields,
+      fields.map((f) => columnFromValues(f.type, [])),
+    );
+  let df = plan.sets
+    ? await runGroupingSets(plan.stage1, plan.sets, checked.output, async () => none(checked.output))
+    : none(checked.output);
+  if (plan.windows.length) df = df.window(plan.windows);
+  if (plan.post) df = await runPost(df, plan.post);
+  return renamed(df, plan.names).fields;
 }
 
 /**

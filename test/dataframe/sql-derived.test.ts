@@ -317,10 +317,6 @@ describe('WITH, subqueries in FROM and UNION', () => {
       ],
       ['WITH t AS (SELECT nope FROM f) SELECT * FROM t', /no column named nope .*\(line 1, column 19\)/],
       ['SELECT * FROM (SELECT origin FROM f) s(a, b, c)', /s names 3 columns, its query has 1/],
-      [
-        'EXPLAIN WITH t AS (SELECT origin FROM f) SELECT * FROM t',
-        /EXPLAIN takes one SELECT without WITH, UNION or subqueries in FROM: explain each part on its own \(line 1, column 9\)\n {2}EXPLAIN WITH/,
-      ],
       ['SELECT * FROM f, LATERAL (SELECT 1) x', /comma joins are not supported|LATERAL/],
       [
         'SELECT origin FROM f WHERE EXISTS (SELECT 1 FROM (SELECT code FROM a) x WHERE x.code = f.origin)',

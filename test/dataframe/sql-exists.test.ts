@@ -256,10 +256,6 @@ describe('correlated [NOT] EXISTS', () => {
         /SELECT \* beside JOIN ... USING and a subquery joined to the statement is not supported: name the columns/,
       ],
       [
-        'EXPLAIN SELECT k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.v > a.v)',
-        /EXPLAIN of a statement whose subqueries are joined as grouped subqueries \(it runs as parts\) is not supported/,
-      ],
-      [
         'SELECT a.k FROM a, c WHERE a.k = c.k AND EXISTS (SELECT * FROM b WHERE b.k = a.k AND EXISTS (SELECT * FROM c d WHERE d.k = b.k))',
         /this EXISTS cannot be joined beside a JOIN, comma joins or another subquery join: a subquery in its WHERE is not supported \(line 1, column 42\)/,
       ],
