@@ -13,7 +13,7 @@ import { sqlError } from './errors.js';
 import { distinctStep, needsDistinctStep } from './distinct-on.js';
 import { isJoinChain, splitJoinChain } from './join-chain.js';
 import { isQueryStatement } from './parse.js';
-import { scanWords, type SetOperator } from './pre-parse.js';
+import { closingParen, type SetOperator } from './pre-parse.js';
 import { gather } from '../query/partial.js';
 import { groupKeyText } from '../query/group-key.js';
 import { hasScalarSubqueries, withScalars } from './scalar.js';
@@ -398,18 +398,7 @@ export async function runStatement(
     const at = (y as { _location?: { start: number; end: number } })._location;
     if (at === undefined || text[at.start] !== '(') return false;
     const inner = text.slice(at.start, at.end);
-    let depth = 0;
-    let closes = -1;
-    scanWords(
-      inner,
-      () => undefined,
-      (i) => {
-        if (closes >= 0) return;
-        if (inner[i] === '(') depth++;
-        else if (inner[i] === ')' && --depth === 0) closes = i;
-      },
-    );
-    return closes === inner.length - 1;
+    return closingParen(inner) === inner.length - 1;
   };
   return run(st, frames, opts.maxRows);
 }

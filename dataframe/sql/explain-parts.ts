@@ -9,7 +9,7 @@ import { DataFrame } from '../dataframe.js';
 import { columnFromValues } from '../column-builder.js';
 import type { SelectFromStatement } from 'pgsql-ast-parser';
 import type { Field } from '../schema.js';
-import { scanWords } from './pre-parse.js';
+import { closingParen } from './pre-parse.js';
 
 interface Open {
   lines: string[];
@@ -163,18 +163,8 @@ export function writtenText(text: string, node: unknown): string | undefined {
     while (open >= 0 && /\s/.test(text[open]!)) open--;
     if (open < 0 || text[open] !== '(') return text.slice(at.start, at.end);
   }
-  let depth = 0;
-  let close = -1;
   const from = text.slice(open);
-  scanWords(
-    from,
-    () => undefined,
-    (i) => {
-      if (close >= 0) return;
-      if (from[i] === '(') depth++;
-      else if (from[i] === ')' && --depth === 0) close = i;
-    },
-  );
+  const close = closingParen(from);
   return close < 0 ? text.slice(at.start, at.end) : from.slice(1, close).trim();
 }
 

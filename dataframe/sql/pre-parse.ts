@@ -31,6 +31,25 @@ const QUALIFIED =
 const WORD = /[A-Za-z0-9_$]/;
 
 /**
+ * Where the parenthesis that closes `text`'s first one is (an index into `text`), or -1 when it is
+ * not closed; parentheses inside strings, quoted names and comments do not count.
+ */
+export function closingParen(text: string): number {
+  let depth = 0;
+  let close = -1;
+  scanWords(
+    text,
+    () => undefined,
+    (i) => {
+      if (close >= 0) return;
+      if (text[i] === '(') depth++;
+      else if (text[i] === ')' && --depth === 0) close = i;
+    },
+  );
+  return close;
+}
+
+/**
  * Calls `at(i)` at each position of `text` outside string literals, quoted identifiers and comments
  * where a word starts; `at` returns the index to go on from (past what it consumed), or undefined.
  * `other(i)`, if given, is called at each other character outside them (inside words too).
