@@ -127,7 +127,13 @@ export function explainPlan(
   zones?: SourceZones,
 ): string {
   const p = checked.plan;
-  const lines = [local ? `at ${where}:` : `on each node (${where}), over ${over}:`];
+  // A frame in memory (a part's gathered rows, a DataFrame) is not on the nodes: it runs here.
+  const head = local
+    ? `at ${where}:`
+    : where === 'in memory'
+      ? 'in this process, over the frame in memory:'
+      : `on each node (${where}), over ${over}:`;
+  const lines = [head];
   lines.push(...readLines(checked, local, zones));
   for (const d of p.derive ?? []) lines.push(`  compute ${d.name} = ${exprText(d.expr)}`);
   if (p.filter) lines.push(`  filter ${exprText(p.filter)}`);

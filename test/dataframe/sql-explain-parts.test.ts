@@ -188,6 +188,9 @@ describe('EXPLAIN of the forms that run as parts', () => {
     const alone = await runSql(store, 'EXPLAIN SELECT k, sum(x) AS sx FROM a GROUP BY k');
     expect(partText(r.explain!, 1)).toContain(indent(alone.explain!));
     expect(r.columns?.map((f) => f.name)).toEqual(['count(*)']);
+    // A part over another's rows runs in this process, not on the nodes.
+    expect(partText(r.explain!, 2)).toContain('in this process, over the frame in memory:');
+    expect(r.explain!).not.toContain('on each node (in memory)');
   });
 
   it('UNION: the branches, then the distinct rows at the client', async () => {
